@@ -1,0 +1,53 @@
+# OpenNRM: `make run` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+MANAGE := $(UV) run --frozen python manage.py
+
+.PHONY: run test test-suite test-browser install install-dev assets uv lint types bench clean
+
+## Set up everything and serve the demo on http://127.0.0.1:8000 (SQLite, demo data).
+run: export OPENNRM_DEMO ?= true
+run: install assets
+	$(MANAGE) migrate --noinput
+	$(MANAGE) demo_data
+	bin/serve
+
+## Lint, types and the whole test suite (the browser journeys run separately: make test-browser).
+test: install-dev lint types test-suite
+
+test-suite: install-dev
+	$(UV) run --frozen pytest -m "not browser"
+
+## Browser journeys in Debian's Chromium (/usr/bin/chromium), with an axe scan of every page.
+test-browser: install-dev assets
+	$(UV) run --frozen pytest -m browser -p no:xdist
+
+lint: install-dev
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+types: install-dev
+	$(UV) run --frozen mypy
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+install: uv
+	$(UV) sync --frozen --no-dev
+	npm ci --no-audit --no-fund --loglevel=error
+
+install-dev: uv
+	$(UV) sync --frozen
+
+assets: node_modules/.package-lock.json
+	npm run --silent build
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+bench: install-dev
+	@for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(UV) run --frozen python "$$b" --scale small || exit 1; done
+
+clean:
+	rm -rf var src/opennrm/static/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""Who may open which page: one table, enforced by AccessMiddleware for every route.
+
+A route with no entry here is refused (404) and fails the access-table test, so adding a page
+without deciding who may use it breaks the build. Record-level scope ("my organisation's
+records") is applied by the selectors each view calls; this table decides the route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.urls import ResolverMatch
+
+from .models import User
+from .roles import Role
+from .selectors import has_any_role
+
+
+@dataclass(frozen=True)
+class Rule:
+    public: bool = False
+    # Empty means any signed-in user who has passed two-factor authentication.
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    # Pages of the two-factor flow itself: signed in, but not yet verified.
+    before_two_factor: bool = False
+
+
+PUBLIC = Rule(public=True)
+SIGNED_IN = Rule()
+TWO_FACTOR_STEP = Rule(before_two_factor=True)
+
+
+def only(*roles: Role) -> Rule:
+    return Rule(roles=frozenset(roles))
+
+
+ADMINISTRATORS = only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN)
+
+ROUTES: dict[str, Rule] = {
+    "pages:home": SIGNED_IN,
+    "pages:accessibility": PUBLIC,
+    "pages:privacy": PUBLIC,
+    "pages:healthz": PUBLIC,
+    "accounts:sign_in": PUBLIC,
+    "accounts:sign_out": PUBLIC,
+    "accounts:signed_out_idle": PUBLIC,
+    "accounts:invitation_accept": PUBLIC,
+    "accounts:keep_alive": TWO_FACTOR_STEP,
+    "accounts:two_factor_setup": TWO_FACTOR_STEP,
+    "accounts:two_factor_verify": TWO_FACTOR_STEP,
+    "accounts:organisation_list": ADMINISTRATORS,
+    "accounts:organisation_create": only(Role.SYSTEM_ADMIN),
+    "accounts:member_list": ADMINISTRATORS,
+    "accounts:member_invite": ADMINISTRATORS,
+    "accounts:membership_edit": ADMINISTRATORS,
+    "accounts:invitation_revoke": ADMINISTRATORS,
+    "audit:search": only(Role.SYSTEM_ADMIN),
+}
+
+# Whole URL namespaces that belong to one rule.
+NAMESPACES: dict[str, Rule] = {
+    "admin": only(Role.SYSTEM_ADMIN),
+}
+
+
+def rule_for(match: ResolverMatch) -> Rule | None:
+    if match.view_name in ROUTES:
+        return ROUTES[match.view_name]
+    if match.namespaces and match.namespaces[0] in NAMESPACES:
+        return NAMESPACES[match.namespaces[0]]
+    return None
+
+
+def two_factor_passed(user: User) -> bool:
+    """Signed in with a verified one-time password; demo accounts skip it in DEMO mode only."""
+    if not user.is_authenticated:
+        return False
+    if settings.DEMO and user.is_demo_account:
+        return True
+    return bool(user.is_verified())  # type: ignore[attr-defined]
+
+
+def may_use(user: User, rule: Rule) -> bool:
+    """Whether this user passes the rule, once signed in and past two-factor."""
+    if rule.public:
+        return True
+    if not user.is_authenticated:
+        return False
+    return not rule.roles or has_any_role(user, rule.roles)
+
+
+def may_open(user: User, route: str) -> bool:
+    rule = ROUTES.get(route)
+    return rule is not None and may_use(user, rule) and (rule.public or two_factor_passed(user))

@@ -1,0 +1,278 @@
+"""Every write about accounts, organisations and memberships. Each writes its audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from opennrm.audit.services import audit_record
+
+from .models import Invitation, Membership, Organisation, User
+from .roles import Jurisdiction, OrganisationKind, Role, roles_allowed_in
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Organisations ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def organisation_create(
+    *, by: User, name: str, kind: OrganisationKind, jurisdiction: Jurisdiction, area: str = ""
+) -> Organisation:
+    if Organisation.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": "An organisation with this name already exists"})
+    organisation = Organisation.objects.create(
+        name=name, kind=kind, jurisdiction=jurisdiction, area=area
+    )
+    audit_record(
+        by=by,
+        action="organisation.created",
+        obj=organisation,
+        organisation=organisation,
+        detail={"kind": kind, "jurisdiction": jurisdiction},
+    )
+    return organisation
+
+
+# --- Invitations and memberships --------------------------------------------------------------
+
+
+def _check_role_fits(organisation: Organisation, role: Role) -> None:
+    if role not in roles_allowed_in(organisation.kind):
+        raise ValidationError(
+            {
+                "role": f"A {organisation.get_kind_display().lower()} cannot have the role "
+                f"{role.label.lower()}"
+            }
+        )
+
+
+@transaction.atomic
+def invitation_create(
+    *, by: User, organisation: Organisation, email: str, role: Role
+) -> tuple[Invitation, str]:
+    """Invite someone to join `organisation` as `role`; e-mails them a single-use link.
+
+    Returns the invitation and the token (shown nowhere else; only its hash is stored).
+    """
+    email = email.strip().lower()
+    _check_role_fits(organisation, role)
+    if Membership.objects.filter(
+        user__email__iexact=email, organisation=organisation, role=role, is_active=True
+    ).exists():
+        raise ValidationError({"email": "This person already has that role in this organisation"})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email,
+        organisation=organisation,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    audit_record(
+        by=by,
+        action="invitation.created",
+        obj=invitation,
+        organisation=organisation,
+        detail={"email": email, "role": role},
+    )
+    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[token])
+    body = render_to_string(
+        "accounts/email/invitation.txt",
+        {"invitation": invitation, "link": link, "inviter": by},
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You have been invited to OpenNRM by {organisation.name}",
+            message=body,
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_revoke(*, by: User, invitation: Invitation) -> None:
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        by=by, action="invitation.revoked", obj=invitation, organisation=invitation.organisation
+    )
+
+
+def _join(invitation: Invitation, user: User) -> Membership:
+    membership, created = Membership.objects.get_or_create(
+        user=user,
+        organisation=invitation.organisation,
+        role=invitation.role,
+        defaults={"is_active": True},
+    )
+    if not created and not membership.is_active:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+@transaction.atomic
+def invitation_accept_as_new_user(
+    *, invitation: Invitation, full_name: str, password: str
+) -> User:
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at or locked.revoked_at:
+        raise ValidationError("This invitation has already been used")
+    if User.objects.filter(email__iexact=locked.email).exists():
+        raise ValidationError("An account with this e-mail address exists: sign in to accept")
+    user = User.objects.create_user(email=locked.email, password=password, full_name=full_name)
+    membership = _join(locked, user)
+    audit_record(
+        by=user,
+        action="invitation.accepted",
+        obj=membership,
+        organisation=locked.organisation,
+        detail={"role": locked.role, "new_account": True},
+    )
+    return user
+
+
+@transaction.atomic
+def invitation_accept_as_existing_user(*, invitation: Invitation, user: User) -> Membership:
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at or locked.revoked_at:
+        raise ValidationError("This invitation has already been used")
+    if locked.email.lower() != user.email.lower():
+        raise ValidationError("This invitation was sent to a different e-mail address")
+    membership = _join(locked, user)
+    audit_record(
+        by=user,
+        action="invitation.accepted",
+        obj=membership,
+        organisation=locked.organisation,
+        detail={"role": locked.role, "new_account": False},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, by: User, membership: Membership, role: Role) -> Membership:
+    if membership.user_id == by.pk and membership.role in (
+        Role.ORGANISATION_ADMIN,
+        Role.SYSTEM_ADMIN,
+    ):
+        raise ValidationError({"role": "You cannot change your own administrator role"})
+    _check_role_fits(membership.organisation, role)
+    if (
+        Membership.objects.filter(user=membership.user, organisation=membership.organisation, role=role)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError({"role": "This person already has that role in this organisation"})
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        by=by,
+        action="membership.role_changed",
+        obj=membership,
+        organisation=membership.organisation,
+        detail={"from": previous, "to": role, "user": membership.user.email},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_active(*, by: User, membership: Membership, active: bool) -> Membership:
+    if membership.user_id == by.pk and not active:
+        raise ValidationError("You cannot remove your own access")
+    membership.is_active = active
+    membership.save(update_fields=["is_active"])
+    audit_record(
+        by=by,
+        action="membership.reactivated" if active else "membership.deactivated",
+        obj=membership,
+        organisation=membership.organisation,
+        detail={"user": membership.user.email, "role": membership.role},
+    )
+    return membership
+
+
+# --- Signing in and two-factor ----------------------------------------------------------------
+
+
+def user_sign_in(*, request: HttpRequest, user: User) -> None:
+    """Password accepted: start the session. Two-factor comes next (AccessMiddleware sends them)."""
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    audit_record(by=user, action="auth.password_accepted", obj=user)
+
+
+def user_sign_in_failed(*, email: str, locked_out: bool) -> None:
+    audit_record(
+        by=None,
+        action="auth.locked_out" if locked_out else "auth.sign_in_failed",
+        detail={"email": email[:254]},
+    )
+
+
+def user_sign_out(*, request: HttpRequest, reason: str = "requested") -> None:
+    user = request.user
+    if user.is_authenticated:
+        audit_record(by=user, action="auth.signed_out", obj=user, detail={"reason": reason})  # type: ignore[arg-type]
+    logout(request)
+
+
+def totp_device_pending(*, user: User) -> TOTPDevice:
+    """The unconfirmed authenticator being set up for this user (made once, reused on reload)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) -> bool:
+    """Check the first code from a new authenticator; on success it becomes the user's device."""
+    if not device.verify_token(token):
+        return False
+    TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    otp_login(request, device)
+    audit_record(by=device.user, action="auth.two_factor_enrolled", obj=device.user)
+    return True
+
+
+def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
+    user = request.user
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):  # type: ignore[misc]
+        if device.verify_token(token):
+            otp_login(request, device)
+            audit_record(by=user, action="auth.two_factor_passed", obj=user)  # type: ignore[arg-type]
+            return True
+    audit_record(by=user, action="auth.two_factor_failed", obj=user)  # type: ignore[arg-type]
+    return False
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    """The key as the letters a person types into an authenticator app when they cannot scan."""
+    import base64
+
+    return base64.b32encode(device.bin_key).decode().rstrip("=")

@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import access, selectors, services
+from .forms import (
+    AcceptInvitationForm,
+    CodeForm,
+    InviteForm,
+    MembershipRoleForm,
+    OrganisationForm,
+    SignInForm,
+)
+from .models import User
+from .roles import Jurisdiction, OrganisationKind, Role
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return "/"
+
+
+def _form_error(form: Any, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the form so the page shows it in place."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Signing in -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and access.two_factor_passed(_user(request)):
+        return redirect(_next_url(request))
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        user = authenticate(request, email=email, password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            services.user_sign_in_failed(email=email, locked_out=True)
+            return locked_out(request)
+        if user is None:
+            services.user_sign_in_failed(email=email, locked_out=False)
+            form.add_error(None, "Enter a correct email address and password")
+        else:
+            services.user_sign_in(request=request, user=user)  # type: ignore[arg-type]
+            if access.two_factor_passed(user):  # type: ignore[arg-type]
+                return redirect(_next_url(request))
+            return redirect(f"{_two_factor_route(user)}?next={_next_url(request)}")  # type: ignore[arg-type]
+    return render(
+        request,
+        "accounts/sign_in.html",
+        {"title": "Sign in", "form": form, "next": _next_url(request)},
+    )
+
+
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Shown (with 429) once an account has too many failed sign-ins; also axes' lockout page."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"title": "Your account is locked", "minutes": minutes},
+        status=429,
+    )
+
+
+def _two_factor_route(user: User) -> str:
+    from django.urls import reverse
+
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return reverse("accounts:two_factor_verify")
+    return reverse("accounts:two_factor_setup")
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if access.two_factor_passed(user):
+        return redirect(_next_url(request))
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect("accounts:two_factor_setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.two_factor_verify(request=request, token=form.cleaned_data["code"]):
+            return redirect(_next_url(request))
+        form.add_error("code", "The security code is not correct or has expired. Try the newest code")
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {"title": "Enter your security code", "form": form, "next": _next_url(request)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if access.two_factor_passed(user):
+        return redirect("pages:home")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect("accounts:two_factor_verify")
+    device = services.totp_device_pending(user=user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_device_confirm(request=request, device=device, token=form.cleaned_data["code"]):
+            messages.success(request, "Two-factor authentication is set up for your account")
+            return redirect(_next_url(request))
+        form.add_error("code", "The security code is not correct. Check your app and enter the newest code")
+    secret = services.totp_secret_base32(device)
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "title": "Set up two-factor authentication",
+            "form": form,
+            "qr_code": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2),
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+            "next": _next_url(request),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def sign_out(request: HttpRequest) -> HttpResponse:
+    services.user_sign_out(request=request)
+    messages.success(request, "You have signed out")
+    return redirect("accounts:sign_in")
+
+
+def signed_out_idle(request: HttpRequest) -> HttpResponse:
+    services.user_sign_out(request=request, reason="idle")
+    return render(request, "accounts/signed_out_idle.html", {"title": "You have been signed out"})
+
+
+@require_POST
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    # The session is saved on every request, so reaching here is what extends it.
+    return HttpResponse(status=204)
+
+
+# --- Organisations, members and invitations --------------------------------------------------
+
+
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "accounts/organisation_list.html",
+        {
+            "title": "Organisations and users",
+            "organisations": selectors.organisations_administered_by(user),
+            "can_create": Role.SYSTEM_ADMIN in selectors.roles_of(user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.organisation_create(
+                by=_user(request),
+                name=form.cleaned_data["name"],
+                kind=OrganisationKind(form.cleaned_data["kind"]),
+                jurisdiction=Jurisdiction(form.cleaned_data["jurisdiction"]),
+                area=form.cleaned_data["area"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"{organisation.name} has been added")
+            return redirect("accounts:member_list", organisation.pk)
+    return render(
+        request, "accounts/organisation_create.html", {"title": "Add an organisation", "form": form}
+    )
+
+
+def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = selectors.organisation_get_for_admin(_user(request), organisation_id)
+    return render(
+        request,
+        "accounts/member_list.html",
+        {
+            "title": organisation.name,
+            "organisation": organisation,
+            "members": selectors.members_of(organisation),
+            "invitations": selectors.pending_invitations(organisation),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    user = _user(request)
+    organisation = selectors.organisation_get_for_admin(user, organisation_id)
+    form = InviteForm(request.POST or None, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, _token = services.invitation_create(
+                by=user,
+                organisation=organisation,
+                email=form.cleaned_data["email"],
+                role=Role(form.cleaned_data["role"]),
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"An invitation has been sent to {invitation.email}")
+            return redirect("accounts:member_list", organisation.pk)
+    return render(
+        request,
+        "accounts/member_invite.html",
+        {"title": "Invite a user", "form": form, "organisation": organisation},
+    )
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    user = _user(request)
+    invitation = selectors.invitation_get_for_admin(user, invitation_id)
+    services.invitation_revoke(by=user, invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} has been withdrawn")
+    return redirect("accounts:member_list", invitation.organisation_id)
+
+
+@require_http_methods(["GET", "POST"])
+def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+    user = _user(request)
+    membership = selectors.membership_get_for_admin(user, membership_id)
+    form = MembershipRoleForm(
+        request.POST if request.POST.get("action") == "role" else None,
+        organisation=membership.organisation,
+        initial={"role": membership.role},
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "role" and form.is_valid():
+                services.membership_change_role(
+                    by=user, membership=membership, role=Role(form.cleaned_data["role"])
+                )
+                messages.success(request, f"{membership.user.full_name}'s role has been changed")
+                return redirect("accounts:member_list", membership.organisation_id)
+            if action in ("deactivate", "reactivate"):
+                services.membership_set_active(
+                    by=user, membership=membership, active=action == "reactivate"
+                )
+                messages.success(
+                    request,
+                    f"{membership.user.full_name} can "
+                    f"{'now' if action == 'reactivate' else 'no longer'} use OpenNRM "
+                    f"as {membership.get_role_display().lower()} of {membership.organisation.name}",
+                )
+                return redirect("accounts:member_list", membership.organisation_id)
+        except ValidationError as error:
+            _form_error(form, error)
+    return render(
+        request,
+        "accounts/membership_edit.html",
+        {"title": f"Change {membership.user.full_name}'s access", "form": form, "membership": membership},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = selectors.invitation_get_by_token_hash(services.hash_token(token))
+    if invitation is None:
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"title": "This invitation link is not valid"},
+            status=404,
+        )
+    context: dict[str, Any] = {"title": "Accept your invitation", "invitation": invitation}
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        user = _user(request)
+        signed_in_as_invitee = (
+            user.is_authenticated
+            and access.two_factor_passed(user)
+            and user.email.lower() == invitation.email.lower()
+        )
+        if request.method == "POST" and signed_in_as_invitee:
+            services.invitation_accept_as_existing_user(invitation=invitation, user=user)
+            messages.success(request, f"You have joined {invitation.organisation.name}")
+            return redirect("pages:home")
+        context["signed_in_as_invitee"] = signed_in_as_invitee
+        return render(request, "accounts/invitation_existing.html", context)
+    form = AcceptInvitationForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_user = services.invitation_accept_as_new_user(
+                invitation=invitation,
+                full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            services.user_sign_in(request=request, user=new_user)
+            return redirect("accounts:two_factor_setup")
+    context["form"] = form
+    return render(request, "accounts/invitation_accept.html", context)

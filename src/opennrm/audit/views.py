@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .forms import AuditSearchForm
+from .selectors import AuditFilter, audit_events_search, audit_object_types
+
+PAGE_SIZE = 50
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    form = AuditSearchForm(request.GET or None, object_types=audit_object_types())
+    filters = form.to_filter() if form.is_bound and form.is_valid() else AuditFilter()
+    if form.is_bound and not form.is_valid():
+        events = audit_events_search(filters).none()
+    else:
+        events = audit_events_search(filters)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/search.html",
+        {"title": "Audit trail", "form": form, "page": page, "query": query.urlencode()},
+    )

@@ -1,0 +1,67 @@
+"""Turn bound Django form fields into the parameter dicts the GOV.UK Frontend macros take.
+
+Forms stay plain Django forms (they only clean input); templates call, for example,
+`govukInput(input_params(form["email"]))`, and errors, hints and kept values follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.forms import BaseForm, BoundField
+
+
+def _base(field: BoundField, *, label_classes: str = "govuk-label--s", **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "id": field.auto_id,
+        "name": field.html_name,
+        "label": {"text": field.label, "classes": label_classes},
+    }
+    if field.help_text:
+        params["hint"] = {"text": str(field.help_text)}
+    if field.errors:
+        params["errorMessage"] = {"text": " ".join(str(e) for e in field.errors)}
+    params.update(extra)
+    return params
+
+
+def input_params(field: BoundField, **extra: Any) -> dict[str, Any]:
+    params = _base(field, **extra)
+    value = field.value()
+    if value not in (None, "") and field.field.widget.input_type != "password":  # type: ignore[attr-defined]
+        params["value"] = str(value)
+    params.setdefault("type", getattr(field.field.widget, "input_type", "text"))
+    return params
+
+
+def select_params(field: BoundField, **extra: Any) -> dict[str, Any]:
+    params = _base(field, **extra)
+    current = "" if field.value() is None else str(field.value())
+    params["items"] = [
+        {"value": str(value), "text": str(text), "selected": str(value) == current}
+        for value, text in field.field.choices  # type: ignore[attr-defined]
+    ]
+    return params
+
+
+def radios_params(field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--s", **extra: Any) -> dict[str, Any]:
+    params = _base(field, **extra)
+    params.pop("label")
+    params["fieldset"] = {"legend": {"text": field.label, "classes": legend_classes}}
+    params["idPrefix"] = field.auto_id
+    current = "" if field.value() is None else str(field.value())
+    params["items"] = [
+        {"value": str(value), "text": str(text), "checked": str(value) == current}
+        for value, text in field.field.choices  # type: ignore[attr-defined]
+        if str(value) != ""
+    ]
+    return params
+
+
+def error_summary_items(form: BaseForm) -> list[dict[str, str]]:
+    """Every error, in field order, each linking to its field (non-field errors first)."""
+    items = [{"text": str(error)} for error in form.non_field_errors()]
+    for field in form:
+        for error in field.errors:
+            items.append({"text": str(error), "href": f"#{field.auto_id}"})
+    return items

@@ -1,0 +1,50 @@
+"""What each role can do from its home page. Links come from the access table, so a task is
+listed only when its page exists and the user may open it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from opennrm.accounts.access import may_open
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class Task:
+    text: str
+    route: str
+    description: str
+
+
+ROLE_SUMMARY: dict[Role, str] = {
+    Role.FIRST_RESPONDER: "You screen and refer people who may have been trafficked, and follow your referrals.",
+    Role.DECISION_MAKER: "You make reasonable and conclusive grounds decisions on the cases routed to your authority.",
+    Role.SENIOR_DECISION_MAKER: "You make decisions, approve negative decisions and oversee your team's deadlines.",
+    Role.SUPPORT_COORDINATOR: "You match people who need support to safe-house places across the country.",
+    Role.SAFE_HOUSE_MANAGER: "You manage your safe house's beds and the people placed with you.",
+    Role.SAFEGUARDING_LEAD: "You are told at once about every child referred in your area.",
+    Role.ANALYST: "You see anonymised figures about the mechanism, never a person's details.",
+    Role.ORGANISATION_ADMIN: "You invite people to your organisation and manage their roles.",
+    Role.SYSTEM_ADMIN: "You run the service: organisations, users and the audit trail.",
+}
+
+ROLE_TASKS: dict[Role, list[Task]] = {
+    Role.ORGANISATION_ADMIN: [
+        Task("Manage users", "accounts:organisation_list", "Invite people, change roles and remove access."),
+    ],
+    Role.SYSTEM_ADMIN: [
+        Task("Organisations and users", "accounts:organisation_list", "Add organisations and manage anyone's access."),
+        Task("Audit trail", "audit:search", "Search who did what, when and from where."),
+    ],
+}
+
+
+def tasks_for(user: User, role: Role) -> list[dict[str, str]]:
+    return [
+        {"text": task.text, "href": reverse(task.route), "description": task.description}
+        for task in ROLE_TASKS.get(role, [])
+        if may_open(user, task.route)
+    ]

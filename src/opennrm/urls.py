@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("opennrm.pages.urls")),
+    path("", include("opennrm.accounts.urls")),
+    path("audit/", include("opennrm.audit.urls")),
+    path("django-admin/", admin.site.urls),
+]
+
+handler400 = "opennrm.pages.views.bad_request"
+handler403 = "opennrm.pages.views.forbidden"
+handler404 = "opennrm.pages.views.not_found"
+handler500 = "opennrm.pages.views.server_error"
