@@ -9,6 +9,7 @@ MANAGE := $(UV) run --frozen python manage.py
 ## Set up everything and serve the demo on http://127.0.0.1:8000 (SQLite, demo data).
 run: export OPENNRM_DEMO ?= true
 run: install assets
+	$(MANAGE) collectstatic --noinput -v0
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_data
 	bin/serve
@@ -34,7 +35,7 @@ uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
 install: uv
-	$(UV) sync --frozen --no-dev
+	$(UV) sync --frozen
 	npm ci --no-audit --no-fund --loglevel=error
 
 install-dev: uv

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import enum
 import hashlib
 import secrets
 from datetime import timedelta
@@ -247,32 +249,46 @@ def totp_device_pending(*, user: User) -> TOTPDevice:
     return device
 
 
+class CodeCheck(enum.Enum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    # django-otp doubles the wait after each wrong code; a code entered too soon is not checked.
+    TOO_SOON = "too_soon"
+
+
+def _check(device: TOTPDevice, token: str) -> CodeCheck:
+    allowed, _detail = device.verify_is_allowed()
+    if not allowed:
+        return CodeCheck.TOO_SOON
+    return CodeCheck.ACCEPTED if device.verify_token(token) else CodeCheck.WRONG
+
+
 @transaction.atomic
-def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) -> bool:
+def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) -> CodeCheck:
     """Check the first code from a new authenticator; on success it becomes the user's device."""
-    if not device.verify_token(token):
-        return False
+    result = _check(device, token)
+    if result is not CodeCheck.ACCEPTED:
+        return result
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     otp_login(request, device)
     audit_record(by=device.user, action="auth.two_factor_enrolled", obj=device.user)
-    return True
+    return result
 
 
-def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
+def two_factor_verify(*, request: HttpRequest, token: str) -> CodeCheck:
     user = request.user
-    for device in TOTPDevice.objects.filter(user=user, confirmed=True):  # type: ignore[misc]
-        if device.verify_token(token):
-            otp_login(request, device)
-            audit_record(by=user, action="auth.two_factor_passed", obj=user)  # type: ignore[arg-type]
-            return True
-    audit_record(by=user, action="auth.two_factor_failed", obj=user)  # type: ignore[arg-type]
-    return False
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()  # type: ignore[misc]
+    result = _check(device, token) if device else CodeCheck.WRONG
+    if result is CodeCheck.ACCEPTED:
+        otp_login(request, device)
+        audit_record(by=user, action="auth.two_factor_passed", obj=user)  # type: ignore[arg-type]
+    else:
+        audit_record(by=user, action="auth.two_factor_failed", obj=user, detail={"reason": result.value})  # type: ignore[arg-type]
+    return result
 
 
 def totp_secret_base32(device: TOTPDevice) -> str:
     """The key as the letters a person types into an authenticator app when they cannot scan."""
-    import base64
-
     return base64.b32encode(device.bin_key).decode().rstrip("=")

@@ -87,6 +87,14 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     )
 
 
+CODE_ERRORS = {
+    services.CodeCheck.WRONG: "The security code is not correct or has expired. "
+    "Enter the newest code your app shows",
+    services.CodeCheck.TOO_SOON: "You have entered a wrong code. Wait a few seconds, "
+    "then enter the newest code your app shows",
+}
+
+
 def _two_factor_route(user: User) -> str:
     from django.urls import reverse
 
@@ -104,9 +112,10 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:two_factor_setup")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.two_factor_verify(request=request, token=form.cleaned_data["code"]):
+        result = services.two_factor_verify(request=request, token=form.cleaned_data["code"])
+        if result is services.CodeCheck.ACCEPTED:
             return redirect(_next_url(request))
-        form.add_error("code", "The security code is not correct or has expired. Try the newest code")
+        form.add_error("code", CODE_ERRORS[result])
     return render(
         request,
         "accounts/two_factor_verify.html",
@@ -124,10 +133,13 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     device = services.totp_device_pending(user=user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.totp_device_confirm(request=request, device=device, token=form.cleaned_data["code"]):
+        result = services.totp_device_confirm(
+            request=request, device=device, token=form.cleaned_data["code"]
+        )
+        if result is services.CodeCheck.ACCEPTED:
             messages.success(request, "Two-factor authentication is set up for your account")
             return redirect(_next_url(request))
-        form.add_error("code", "The security code is not correct. Check your app and enter the newest code")
+        form.add_error("code", CODE_ERRORS[result])
     secret = services.totp_secret_base32(device)
     return render(
         request,

@@ -1,0 +1,123 @@
+"""The people tests are about. Each works somewhere, in one role:
+
+- Alice is a first responder at Northmoor Police; Bob is her colleague there.
+- Olivia administers Northmoor Police's accounts; Oscar administers Southvale Police's.
+- Charlie is a first responder at Southvale Police: an outsider to everything of Northmoor's.
+- Dmitri decides cases at the competent authority, Sally is his senior.
+- Cora coordinates support places, Mo manages a safe house, Lena is a safeguarding lead,
+  Ana is an analyst, and Sysadmin runs the service.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind as Kind
+from opennrm.accounts.roles import Role
+
+from . import factories
+
+
+@pytest.fixture
+def northmoor_police(db: None) -> Organisation:
+    return factories.organisation("Northmoor Police", Kind.STATUTORY_FIRST_RESPONDER)
+
+
+@pytest.fixture
+def southvale_police(db: None) -> Organisation:
+    return factories.organisation("Southvale Police", Kind.STATUTORY_FIRST_RESPONDER)
+
+
+@pytest.fixture
+def authority(db: None) -> Organisation:
+    return factories.organisation("Test Competent Authority", Kind.COMPETENT_AUTHORITY)
+
+
+@pytest.fixture
+def provider(db: None) -> Organisation:
+    return factories.organisation("Test Refuge", Kind.SUPPORT_PROVIDER)
+
+
+@pytest.fixture
+def council(db: None) -> Organisation:
+    return factories.organisation("Test Council", Kind.LOCAL_AUTHORITY)
+
+
+@pytest.fixture
+def monitoring(db: None) -> Organisation:
+    return factories.organisation("Test Monitoring Unit", Kind.ANALYSIS_MONITORING)
+
+
+@pytest.fixture
+def operator(db: None) -> Organisation:
+    return factories.organisation("Test Service Desk", Kind.SERVICE_OPERATOR)
+
+
+@pytest.fixture
+def alice(northmoor_police: Organisation) -> User:
+    return factories.user(
+        "alice@example.org", organisation=northmoor_police, role=Role.FIRST_RESPONDER, full_name="Alice Adams"
+    )
+
+
+@pytest.fixture
+def bob(northmoor_police: Organisation) -> User:
+    return factories.user(
+        "bob@example.org", organisation=northmoor_police, role=Role.FIRST_RESPONDER, full_name="Bob Brown"
+    )
+
+
+@pytest.fixture
+def olivia(northmoor_police: Organisation) -> User:
+    return factories.user(
+        "olivia@example.org", organisation=northmoor_police, role=Role.ORGANISATION_ADMIN, full_name="Olivia Owen"
+    )
+
+
+@pytest.fixture
+def oscar(southvale_police: Organisation) -> User:
+    return factories.user(
+        "oscar@example.org", organisation=southvale_police, role=Role.ORGANISATION_ADMIN, full_name="Oscar Ortiz"
+    )
+
+
+@pytest.fixture
+def charlie(southvale_police: Organisation) -> User:
+    return factories.user(
+        "charlie@example.org", organisation=southvale_police, role=Role.FIRST_RESPONDER, full_name="Charlie Cole"
+    )
+
+
+@pytest.fixture
+def sysadmin(operator: Organisation) -> User:
+    return factories.user(
+        "sysadmin@example.org", organisation=operator, role=Role.SYSTEM_ADMIN, full_name="Sam Sysadmin"
+    )
+
+
+@pytest.fixture
+def people_in_every_role(
+    northmoor_police: Organisation,
+    authority: Organisation,
+    provider: Organisation,
+    council: Organisation,
+    monitoring: Organisation,
+    operator: Organisation,
+) -> dict[Role, User]:
+    """One user per role, each in an organisation where that role belongs."""
+    where = {
+        Role.FIRST_RESPONDER: northmoor_police,
+        Role.DECISION_MAKER: authority,
+        Role.SENIOR_DECISION_MAKER: authority,
+        Role.SUPPORT_COORDINATOR: provider,
+        Role.SAFE_HOUSE_MANAGER: provider,
+        Role.SAFEGUARDING_LEAD: council,
+        Role.ANALYST: monitoring,
+        Role.ORGANISATION_ADMIN: northmoor_police,
+        Role.SYSTEM_ADMIN: operator,
+    }
+    return {
+        role: factories.user(f"{role.value}@example.org", organisation=org, role=role)
+        for role, org in where.items()
+    }

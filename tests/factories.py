@@ -1,0 +1,62 @@
+"""Builders for test data. One function per thing, with sensible fictional defaults."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
+
+PASSWORD = "correct-horse-battery-staple"
+_counter = itertools.count(1)
+
+
+def organisation(
+    name: str | None = None,
+    kind: OrganisationKind = OrganisationKind.STATUTORY_FIRST_RESPONDER,
+    jurisdiction: Jurisdiction = Jurisdiction.ENGLAND_AND_WALES,
+    area: str = "Testshire",
+) -> Organisation:
+    return Organisation.objects.create(
+        name=name or f"Test organisation {next(_counter)}",
+        kind=kind,
+        jurisdiction=jurisdiction,
+        area=area,
+    )
+
+
+def user(
+    email: str | None = None,
+    *,
+    organisation: Organisation | None = None,
+    role: Role | None = None,
+    full_name: str = "Test Person",
+    is_demo_account: bool = False,
+) -> User:
+    account = User.objects.create_user(
+        email=email or f"person{next(_counter)}@example.org",
+        password=PASSWORD,
+        full_name=full_name,
+        is_demo_account=is_demo_account,
+    )
+    if organisation is not None and role is not None:
+        Membership.objects.create(user=account, organisation=organisation, role=role)
+    return account
+
+
+def totp_device(account: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=account, name="Test app", confirmed=True)
+
+
+def signed_in_client(account: User) -> Client:
+    """A client for `account` that has passed two-factor authentication, as after sign-in."""
+    device = TOTPDevice.objects.filter(user=account, confirmed=True).first() or totp_device(account)
+    client = Client()
+    client.force_login(account, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client

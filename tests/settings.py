@@ -1,0 +1,23 @@
+"""Settings for the test suite: the real settings module, with the environment a test run needs.
+
+Not a second configuration: it only sets variables the way an operator would, then imports
+`opennrm.settings`, and swaps in what makes tests fast and contained (MD5 hashing, in-memory
+e-mail, tasks run at once).
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-real-deployment-0123")
+os.environ.setdefault("OPENNRM_HTTPS", "false")
+os.environ.setdefault("OPENNRM_DEMO", "false")
+
+from opennrm.settings import *  # noqa: E402, F403
+from opennrm.settings import LOGGING  # noqa: E402
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
+# Serve static files straight from the source folders; no collectstatic in tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

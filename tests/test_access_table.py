@@ -1,0 +1,59 @@
+"""Every route has a rule in the access table, and a route without one is refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, path
+
+from opennrm.accounts import access
+from opennrm.accounts.models import User
+
+from . import factories
+
+
+def _view_names(patterns: list, namespace: str = "") -> list[str]:
+    names = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names += _view_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.append(f"{namespace}{pattern.name}")
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{namespace}<unnamed {pattern.pattern}>")
+    return names
+
+
+def routes_without_rule(urlconf: str | None = None) -> list[str]:
+    missing = []
+    for name in _view_names(get_resolver(urlconf).url_patterns):
+        namespace = name.split(":", 1)[0] if ":" in name else ""
+        if name not in access.ROUTES and namespace not in access.NAMESPACES:
+            missing.append(name)
+    return missing
+
+
+def test_every_route_has_an_access_rule() -> None:
+    assert routes_without_rule() == []
+
+
+def test_every_rule_names_a_real_route() -> None:
+    names = set(_view_names(get_resolver().url_patterns))
+    assert set(access.ROUTES) - names == set()
+
+
+def _secret(request):  # pragma: no cover - must never run
+    raise AssertionError("a route without an access rule was served")
+
+
+urlpatterns = [*get_resolver().url_patterns, path("unruled/", _secret, name="unruled")]
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_route_added_without_a_rule_is_found_and_refused(sysadmin: User) -> None:
+    assert routes_without_rule(__name__) == ["unruled"]
+    response = factories.signed_in_client(sysadmin).get("/unruled/")
+    assert response.status_code == 404
+    assert Client().get("/unruled/").status_code == 404

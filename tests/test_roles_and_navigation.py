@@ -1,0 +1,90 @@
+"""Each role sees only its own navigation and pages; everything else is 404."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
+
+from . import factories
+
+ADMIN_PAGES = {"accounts:organisation_list"}
+SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
+
+EXPECTED_NAV = {
+    Role.FIRST_RESPONDER: ["Home"],
+    Role.DECISION_MAKER: ["Home"],
+    Role.SENIOR_DECISION_MAKER: ["Home"],
+    Role.SUPPORT_COORDINATOR: ["Home"],
+    Role.SAFE_HOUSE_MANAGER: ["Home"],
+    Role.SAFEGUARDING_LEAD: ["Home"],
+    Role.ANALYST: ["Home"],
+    Role.ORGANISATION_ADMIN: ["Home", "Organisations and users"],
+    Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail"],
+}
+
+
+def nav_texts(html: str) -> list[str]:
+    nav = re.search(r'<ul class="govuk-service-navigation__list"[^>]*>(.*?)</ul>', html, re.S)
+    if not nav:
+        return []
+    texts = re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?\s*([^<]+?)\s*<', nav.group(1))
+    return texts
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_only_its_navigation(people_in_every_role: dict[Role, User], role: Role) -> None:
+    client = factories.signed_in_client(people_in_every_role[role])
+    response = client.get(reverse("pages:home"))
+    assert response.status_code == 200
+    assert nav_texts(response.content.decode()) == EXPECTED_NAV[role]
+    assert role.label in response.content.decode()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_opens_only_its_pages(people_in_every_role: dict[Role, User], role: Role) -> None:
+    client = factories.signed_in_client(people_in_every_role[role])
+    allowed = set()
+    if role in (Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN):
+        allowed |= ADMIN_PAGES
+    if role == Role.SYSTEM_ADMIN:
+        allowed |= SYSTEM_ADMIN_PAGES
+    for route in ADMIN_PAGES | SYSTEM_ADMIN_PAGES:
+        status = client.get(reverse(route)).status_code
+        assert status == (200 if route in allowed else 404), (role, route, status)
+
+
+def test_django_admin_is_for_system_administrators_only(people_in_every_role: dict[Role, User]) -> None:
+    for role, person in people_in_every_role.items():
+        person.is_staff = True
+        person.save()
+        status = factories.signed_in_client(person).get("/django-admin/").status_code
+        assert status == (200 if role == Role.SYSTEM_ADMIN else 404), role
+
+
+def test_a_user_without_any_membership_sees_nothing_but_home(db: None) -> None:
+    nobody = factories.user("nobody@example.org")
+    client = factories.signed_in_client(nobody)
+    response = client.get(reverse("pages:home"))
+    assert response.status_code == 200
+    assert "not part of any organisation" in response.content.decode()
+    assert client.get(reverse("accounts:organisation_list")).status_code == 404
+
+
+def test_a_removed_membership_takes_the_role_away(olivia: User) -> None:
+    client = factories.signed_in_client(olivia)
+    assert client.get(reverse("accounts:organisation_list")).status_code == 200
+    olivia.memberships.update(is_active=False)
+    assert client.get(reverse("accounts:organisation_list")).status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(db: None) -> None:
+    from django.test import Client
+
+    response = Client().get(reverse("accounts:organisation_list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:sign_in"))

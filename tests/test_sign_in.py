@@ -1,0 +1,164 @@
+"""Signing in: password, then mandatory two-factor; lockout; the demo exception."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+import time_machine
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from opennrm.accounts.models import User
+from opennrm.audit.models import AuditEvent
+
+from . import factories
+
+HOME = reverse("pages:home")
+SIGN_IN = reverse("accounts:sign_in")
+SETUP = reverse("accounts:two_factor_setup")
+VERIFY = reverse("accounts:two_factor_verify")
+
+
+def sign_in(client: Client, email: str, password: str = factories.PASSWORD):
+    return client.post(SIGN_IN, {"email": email, "password": password})
+
+
+def current_code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def test_sign_in_page_is_served(db: None) -> None:
+    response = Client().get(SIGN_IN)
+    assert response.status_code == 200
+    assert "Sign in to OpenNRM" in response.content.decode()
+
+
+def test_wrong_password_gives_a_clear_error_and_keeps_the_email(alice: User) -> None:
+    response = sign_in(Client(), alice.email, "not-the-password")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a correct email address and password" in html
+    assert 'value="alice@example.org"' in html
+    assert "not-the-password" not in html
+
+
+def test_missing_fields_are_named(db: None) -> None:
+    html = Client().post(SIGN_IN, {"email": "", "password": ""}).content.decode()
+    assert "Enter your email address" in html
+    assert "Enter your password" in html
+    assert html.count('href="#id_email"') == 1
+
+
+def test_first_sign_in_enrols_an_authenticator_then_lands_home(alice: User) -> None:
+    client = Client()
+    response = sign_in(client, alice.email)
+    assert response.status_code == 302
+    assert response["Location"].startswith(SETUP)
+    # Until two-factor is done, nothing else opens.
+    assert client.get(HOME)["Location"].startswith(VERIFY)
+
+    page = client.get(SETUP).content.decode()
+    assert 'src="data:image/svg+xml' in page
+    secret = re.search(r'id="secret-key">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    device = TOTPDevice.objects.get(user=alice, confirmed=False)
+    assert base64.b32encode(device.bin_key).decode().rstrip("=") == secret
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        wrong = "000000" if current_code(device) != "000000" else "111111"
+        assert "The security code is not correct" in client.post(SETUP, {"code": wrong}).content.decode()
+        # Straight after a wrong code, even the right one waits (django-otp's throttle).
+        too_soon = client.post(SETUP, {"code": current_code(device)}).content.decode()
+        assert "Wait a few seconds" in too_soon
+        traveller.shift(3)
+        device.refresh_from_db()
+        response = client.post(SETUP, {"code": current_code(device)})
+    assert response.status_code == 302
+    assert client.get(HOME).status_code == 200
+    assert TOTPDevice.objects.get(user=alice).confirmed
+    assert AuditEvent.objects.filter(action="auth.two_factor_enrolled", actor=alice).count() == 1
+
+
+def test_later_sign_ins_ask_for_the_code(alice: User) -> None:
+    device = factories.totp_device(alice)
+    client = Client()
+    assert sign_in(client, alice.email)["Location"].startswith(VERIFY)
+    bad = client.post(VERIFY, {"code": "12ab"})
+    assert "Enter the security code as 6 digits" in bad.content.decode()
+    response = client.post(VERIFY, {"code": current_code(device)})
+    assert response.status_code == 302
+    assert client.get(HOME).status_code == 200
+
+
+def test_next_is_kept_through_sign_in_but_never_offsite(alice: User) -> None:
+    device = factories.totp_device(alice)
+    client = Client()
+    client.post(SIGN_IN + "?next=/accessibility/", {"email": alice.email, "password": factories.PASSWORD, "next": "/accessibility/"})
+    response = client.post(VERIFY, {"code": current_code(device), "next": "/accessibility/"})
+    assert response["Location"] == "/accessibility/"
+    other = Client()
+    sign_in(other, alice.email)
+    device.refresh_from_db()
+    device.last_t = -1
+    device.save()
+    response = other.post(VERIFY, {"code": current_code(device), "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_locked_out_accounts_stay_locked_even_with_the_right_password(alice: User) -> None:
+    client = Client()
+    for _ in range(3):
+        sign_in(client, alice.email, "wrong-password")
+    locked = sign_in(client, alice.email)
+    assert locked.status_code == 429
+    assert "Your account is locked" in locked.content.decode()
+    # A new browser (and so a new session) does not help.
+    again = sign_in(Client(), alice.email)
+    assert again.status_code == 429
+    assert "_auth_user_id" not in Client().session
+    assert AuditEvent.objects.filter(action="auth.locked_out").count() >= 1
+
+
+@override_settings(DEMO=False)
+def test_outside_demo_mode_demo_accounts_still_need_two_factor(db: None) -> None:
+    demo_user = factories.user("demo@example.org", is_demo_account=True)
+    client = Client()
+    assert sign_in(client, demo_user.email)["Location"].startswith(SETUP)
+    assert client.get(HOME).status_code == 302
+
+
+@override_settings(DEMO=True)
+def test_in_demo_mode_only_demo_accounts_skip_two_factor(alice: User) -> None:
+    demo_user = factories.user("demo@example.org", is_demo_account=True)
+    client = Client()
+    assert sign_in(client, demo_user.email)["Location"] == "/"
+    home = client.get(HOME)
+    assert home.status_code == 200
+    assert "Demonstration system" in home.content.decode()
+    # A real account in the same demo deployment does not skip.
+    other = Client()
+    assert sign_in(other, alice.email)["Location"].startswith(SETUP)
+
+
+def test_no_demo_banner_outside_demo_mode(alice: User) -> None:
+    html = factories.signed_in_client(alice).get(HOME).content.decode()
+    assert "Demonstration system" not in html
+
+
+def test_sign_out_ends_the_session(alice: User) -> None:
+    client = factories.signed_in_client(alice)
+    response = client.get(reverse("accounts:sign_out"))
+    assert response["Location"] == SIGN_IN
+    assert client.get(HOME).status_code == 302
+
+
+@pytest.mark.parametrize("path", [SETUP, VERIFY])
+def test_two_factor_pages_need_a_password_first(db: None, path: str) -> None:
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(SIGN_IN)
