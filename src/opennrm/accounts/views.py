@@ -262,13 +262,17 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
     membership = selectors.membership_get_for_admin(user, membership_id)
+    action = request.POST.get("action")
+    # Bound on every POST (with the current role for the access buttons), so a refusal from the
+    # service can be shown in the page's error summary.
     form = MembershipRoleForm(
-        request.POST if request.POST.get("action") == "role" else None,
+        (request.POST if action == "role" else {"role": membership.role})
+        if request.method == "POST"
+        else None,
         organisation=membership.organisation,
         initial={"role": membership.role},
     )
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
             if action == "role" and form.is_valid():
                 services.membership_change_role(
