@@ -57,42 +57,60 @@ def operator(db: None) -> Organisation:
 @pytest.fixture
 def alice(northmoor_police: Organisation) -> User:
     return factories.user(
-        "alice@example.org", organisation=northmoor_police, role=Role.FIRST_RESPONDER, full_name="Alice Adams"
+        "alice@example.org",
+        organisation=northmoor_police,
+        role=Role.FIRST_RESPONDER,
+        full_name="Alice Adams",
     )
 
 
 @pytest.fixture
 def bob(northmoor_police: Organisation) -> User:
     return factories.user(
-        "bob@example.org", organisation=northmoor_police, role=Role.FIRST_RESPONDER, full_name="Bob Brown"
+        "bob@example.org",
+        organisation=northmoor_police,
+        role=Role.FIRST_RESPONDER,
+        full_name="Bob Brown",
     )
 
 
 @pytest.fixture
 def olivia(northmoor_police: Organisation) -> User:
     return factories.user(
-        "olivia@example.org", organisation=northmoor_police, role=Role.ORGANISATION_ADMIN, full_name="Olivia Owen"
+        "olivia@example.org",
+        organisation=northmoor_police,
+        role=Role.ORGANISATION_ADMIN,
+        full_name="Olivia Owen",
     )
 
 
 @pytest.fixture
 def oscar(southvale_police: Organisation) -> User:
     return factories.user(
-        "oscar@example.org", organisation=southvale_police, role=Role.ORGANISATION_ADMIN, full_name="Oscar Ortiz"
+        "oscar@example.org",
+        organisation=southvale_police,
+        role=Role.ORGANISATION_ADMIN,
+        full_name="Oscar Ortiz",
     )
 
 
 @pytest.fixture
 def charlie(southvale_police: Organisation) -> User:
     return factories.user(
-        "charlie@example.org", organisation=southvale_police, role=Role.FIRST_RESPONDER, full_name="Charlie Cole"
+        "charlie@example.org",
+        organisation=southvale_police,
+        role=Role.FIRST_RESPONDER,
+        full_name="Charlie Cole",
     )
 
 
 @pytest.fixture
 def sysadmin(operator: Organisation) -> User:
     return factories.user(
-        "sysadmin@example.org", organisation=operator, role=Role.SYSTEM_ADMIN, full_name="Sam Sysadmin"
+        "sysadmin@example.org",
+        organisation=operator,
+        role=Role.SYSTEM_ADMIN,
+        full_name="Sam Sysadmin",
     )
 
 

@@ -11,8 +11,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-re
 os.environ.setdefault("OPENNRM_HTTPS", "false")
 os.environ.setdefault("OPENNRM_DEMO", "false")
 
-from opennrm.settings import *  # noqa: E402, F403
-from opennrm.settings import LOGGING  # noqa: E402
+from opennrm.settings import *  # noqa: F403
+from opennrm.settings import LOGGING
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -38,13 +38,17 @@ def _code(device) -> str:
 # that writes must appear here (test_every_write_service_is_covered checks).
 WRITES: dict[str, Callable[[dict], object]] = {
     "organisation_create": lambda w: services.organisation_create(
-        by=w["admin"], name="New Org", kind=OrganisationKind.SUPPORT_PROVIDER,
+        by=w["admin"],
+        name="New Org",
+        kind=OrganisationKind.SUPPORT_PROVIDER,
         jurisdiction=Jurisdiction.SCOTLAND,
     ),
     "invitation_create": lambda w: services.invitation_create(
         by=w["admin"], organisation=w["org"], email="new@example.org", role=Role.FIRST_RESPONDER
     ),
-    "invitation_revoke": lambda w: services.invitation_revoke(by=w["admin"], invitation=w["invitation"]),
+    "invitation_revoke": lambda w: services.invitation_revoke(
+        by=w["admin"], invitation=w["invitation"]
+    ),
     "invitation_accept_as_new_user": lambda w: services.invitation_accept_as_new_user(
         invitation=w["invitation"], full_name="New Person", password="a-long-enough-passphrase"
     ),
@@ -58,7 +62,9 @@ WRITES: dict[str, Callable[[dict], object]] = {
         by=w["admin"], membership=w["member"].memberships.get(), active=False
     ),
     "user_sign_in": lambda w: services.user_sign_in(request=_request(), user=w["member"]),
-    "user_sign_in_failed": lambda w: services.user_sign_in_failed(email="x@example.org", locked_out=False),
+    "user_sign_in_failed": lambda w: services.user_sign_in_failed(
+        email="x@example.org", locked_out=False
+    ),
     "user_sign_out": lambda w: services.user_sign_out(request=_request(w["member"])),
     "totp_device_confirm": lambda w: services.totp_device_confirm(
         request=_request(w["member"]), device=w["pending_device"], token=_code(w["pending_device"])
@@ -74,7 +80,10 @@ READ_ONLY_HELPERS = {"hash_token", "totp_secret_base32", "totp_device_pending"}
 @pytest.fixture
 def world(northmoor_police: Organisation, olivia: User, alice: User) -> dict:
     invitation, _ = services.invitation_create(
-        by=olivia, organisation=northmoor_police, email="invitee@example.org", role=Role.FIRST_RESPONDER
+        by=olivia,
+        organisation=northmoor_police,
+        email="invitee@example.org",
+        role=Role.FIRST_RESPONDER,
     )
     existing, _ = services.invitation_create(
         by=olivia, organisation=northmoor_police, email=alice.email, role=Role.ORGANISATION_ADMIN
@@ -163,7 +172,9 @@ def test_audit_events_cannot_be_deleted_on_postgresql(db: None) -> None:
 
 
 class TestSearchPage:
-    def test_system_administrator_can_filter(self, sysadmin: User, olivia: User, alice: User) -> None:
+    def test_system_administrator_can_filter(
+        self, sysadmin: User, olivia: User, alice: User
+    ) -> None:
         audit_services.audit_record(by=olivia, action="membership.role_changed", obj=alice)
         audit_services.audit_record(by=alice, action="auth.signed_out", obj=alice)
         client = factories.signed_in_client(sysadmin)
@@ -178,11 +189,15 @@ class TestSearchPage:
         audit_services.audit_record(by=None, action="test.today")
         client = factories.signed_in_client(sysadmin)
         today = timezone.localdate()
-        html = client.get(reverse("audit:search"), {"date_from": str(today + timedelta(days=1))}).content.decode()
+        html = client.get(
+            reverse("audit:search"), {"date_from": str(today + timedelta(days=1))}
+        ).content.decode()
         assert "test.today" not in html
         html = client.get(reverse("audit:search"), {"date_from": str(today)}).content.decode()
         assert "test.today" in html
-        html = client.get(reverse("audit:search"), {"date_from": "31 2 2026", "ip_address": "nope"}).content.decode()
+        html = client.get(
+            reverse("audit:search"), {"date_from": "31 2 2026", "ip_address": "nope"}
+        ).content.decode()
         assert "Enter the start date as a real date" in html
         assert "Enter a network address" in html
         assert 'value="nope"' in html
@@ -199,5 +214,7 @@ class TestSearchPage:
 
     def test_others_get_404(self, olivia: User, alice: User) -> None:
         for person in (olivia, alice):
-            assert factories.signed_in_client(person).get(reverse("audit:search")).status_code == 404
+            assert (
+                factories.signed_in_client(person).get(reverse("audit:search")).status_code == 404
+            )
         assert Client().get(reverse("audit:search")).status_code == 302

@@ -13,11 +13,17 @@ from opennrm.accounts.roles import Role, roles_allowed_in
 
 
 @override_settings(DEMO=True)
-def test_demo_data_covers_every_role_and_is_idempotent(db: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_data_covers_every_role_and_is_idempotent(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     call_command("demo_data")
     counts = (Organisation.objects.count(), User.objects.count(), Membership.objects.count())
     call_command("demo_data")
-    assert (Organisation.objects.count(), User.objects.count(), Membership.objects.count()) == counts
+    assert (
+        Organisation.objects.count(),
+        User.objects.count(),
+        Membership.objects.count(),
+    ) == counts
     assert {Role(m.role) for m in Membership.objects.all()} == set(Role)
     output = capsys.readouterr().out
     assert demo.DEMO_PASSWORD in output
@@ -32,7 +38,8 @@ def test_demo_user_reaches_their_home_page(db: None) -> None:
     call_command("demo_data")
     client = Client()
     response = client.post(
-        reverse("accounts:sign_in"), {"email": "decisions@demo.opennrm.test", "password": demo.DEMO_PASSWORD}
+        reverse("accounts:sign_in"),
+        {"email": "decisions@demo.opennrm.test", "password": demo.DEMO_PASSWORD},
     )
     assert response["Location"] == "/"
     html = client.get("/").content.decode()

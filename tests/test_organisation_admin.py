@@ -34,7 +34,11 @@ class TestScope:
     def test_admin_sees_only_their_organisations(
         self, olivia: User, northmoor_police: Organisation, southvale_police: Organisation
     ) -> None:
-        html = factories.signed_in_client(olivia).get(reverse("accounts:organisation_list")).content.decode()
+        html = (
+            factories.signed_in_client(olivia)
+            .get(reverse("accounts:organisation_list"))
+            .content.decode()
+        )
         assert "Northmoor Police" in html
         assert "Southvale Police" not in html
 
@@ -44,13 +48,32 @@ class TestScope:
         client = factories.signed_in_client(olivia)
         membership = charlie.memberships.get()
         invitation, _ = __import__("opennrm.accounts.services", fromlist=["x"]).invitation_create(
-            by=oscar, organisation=southvale_police, email="x@example.org", role=Role.FIRST_RESPONDER
+            by=oscar,
+            organisation=southvale_police,
+            email="x@example.org",
+            role=Role.FIRST_RESPONDER,
         )
-        assert client.get(reverse("accounts:member_list", args=[southvale_police.pk])).status_code == 404
-        assert client.get(reverse("accounts:member_invite", args=[southvale_police.pk])).status_code == 404
-        assert client.get(reverse("accounts:membership_edit", args=[membership.pk])).status_code == 404
-        assert client.post(reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"}).status_code == 404
-        assert client.post(reverse("accounts:invitation_revoke", args=[invitation.pk])).status_code == 404
+        assert (
+            client.get(reverse("accounts:member_list", args=[southvale_police.pk])).status_code
+            == 404
+        )
+        assert (
+            client.get(reverse("accounts:member_invite", args=[southvale_police.pk])).status_code
+            == 404
+        )
+        assert (
+            client.get(reverse("accounts:membership_edit", args=[membership.pk])).status_code == 404
+        )
+        assert (
+            client.post(
+                reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.post(reverse("accounts:invitation_revoke", args=[invitation.pk])).status_code
+            == 404
+        )
         membership.refresh_from_db()
         assert membership.is_active
         # A record that does not exist looks exactly the same.
@@ -60,13 +83,19 @@ class TestScope:
         self, sysadmin: User, southvale_police: Organisation
     ) -> None:
         client = factories.signed_in_client(sysadmin)
-        assert client.get(reverse("accounts:member_list", args=[southvale_police.pk])).status_code == 200
+        assert (
+            client.get(reverse("accounts:member_list", args=[southvale_police.pk])).status_code
+            == 200
+        )
 
     def test_first_responder_cannot_administer_their_own_organisation(
         self, alice: User, northmoor_police: Organisation
     ) -> None:
         client = factories.signed_in_client(alice)
-        assert client.get(reverse("accounts:member_list", args=[northmoor_police.pk])).status_code == 404
+        assert (
+            client.get(reverse("accounts:member_list", args=[northmoor_police.pk])).status_code
+            == 404
+        )
 
 
 class TestInvitations:
@@ -84,15 +113,27 @@ class TestInvitations:
         newcomer = Client()
         page = newcomer.get(link)
         assert "Create your account" in page.content.decode()
-        bad = newcomer.post(link, {"full_name": "New Person", "password": "short", "password_again": "short"})
+        bad = newcomer.post(
+            link, {"full_name": "New Person", "password": "short", "password_again": "short"}
+        )
         assert "too short" in bad.content.decode()
         assert 'value="New Person"' in bad.content.decode()
         mismatch = newcomer.post(
-            link, {"full_name": "New Person", "password": "a-long-enough-passphrase", "password_again": "other-passphrase-x"}
+            link,
+            {
+                "full_name": "New Person",
+                "password": "a-long-enough-passphrase",
+                "password_again": "other-passphrase-x",
+            },
         )
         assert "The passwords do not match" in mismatch.content.decode()
         done = newcomer.post(
-            link, {"full_name": "New Person", "password": "a-long-enough-passphrase", "password_again": "a-long-enough-passphrase"}
+            link,
+            {
+                "full_name": "New Person",
+                "password": "a-long-enough-passphrase",
+                "password_again": "a-long-enough-passphrase",
+            },
         )
         assert done["Location"] == reverse("accounts:two_factor_setup")
         user = User.objects.get(email="new.person@example.org")
@@ -101,8 +142,15 @@ class TestInvitations:
         # The link works once.
         assert Client().get(link).status_code == 404
 
-    def test_role_must_fit_the_kind_of_organisation(self, olivia: User, northmoor_police: Organisation) -> None:
-        response = invite(factories.signed_in_client(olivia), northmoor_police, "dm@example.org", Role.DECISION_MAKER)
+    def test_role_must_fit_the_kind_of_organisation(
+        self, olivia: User, northmoor_police: Organisation
+    ) -> None:
+        response = invite(
+            factories.signed_in_client(olivia),
+            northmoor_police,
+            "dm@example.org",
+            Role.DECISION_MAKER,
+        )
         html = response.content.decode()
         assert "Select a role from the list" in html
         assert 'value="dm@example.org"' in html
@@ -111,30 +159,51 @@ class TestInvitations:
     def test_organisation_admin_cannot_make_a_system_administrator(
         self, olivia: User, northmoor_police: Organisation
     ) -> None:
-        invite(factories.signed_in_client(olivia), northmoor_police, "root@example.org", Role.SYSTEM_ADMIN)
+        invite(
+            factories.signed_in_client(olivia),
+            northmoor_police,
+            "root@example.org",
+            Role.SYSTEM_ADMIN,
+        )
         assert not Invitation.objects.exists()
 
     def test_invalid_email_is_explained(self, olivia: User, northmoor_police: Organisation) -> None:
-        html = invite(factories.signed_in_client(olivia), northmoor_police, "not an email", Role.FIRST_RESPONDER).content.decode()
+        html = invite(
+            factories.signed_in_client(olivia),
+            northmoor_police,
+            "not an email",
+            Role.FIRST_RESPONDER,
+        ).content.decode()
         assert "Enter an email address in the correct format" in html
 
     def test_existing_member_cannot_be_invited_twice(
         self, olivia: User, alice: User, northmoor_police: Organisation
     ) -> None:
-        html = invite(factories.signed_in_client(olivia), northmoor_police, alice.email, Role.FIRST_RESPONDER).content.decode()
+        html = invite(
+            factories.signed_in_client(olivia), northmoor_police, alice.email, Role.FIRST_RESPONDER
+        ).content.decode()
         assert "already has that role" in html
 
     def test_existing_user_accepts_after_signing_in(
         self, oscar: User, alice: User, southvale_police: Organisation
     ) -> None:
-        invite(factories.signed_in_client(oscar), southvale_police, alice.email, Role.ORGANISATION_ADMIN)
+        invite(
+            factories.signed_in_client(oscar),
+            southvale_police,
+            alice.email,
+            Role.ORGANISATION_ADMIN,
+        )
         link = link_from_last_email()
         assert "Sign in to accept" in Client().get(link).content.decode()
         alice_client = factories.signed_in_client(alice)
         assert alice_client.post(link)["Location"] == reverse("pages:home")
-        assert Membership.objects.filter(user=alice, organisation=southvale_police, role=Role.ORGANISATION_ADMIN).exists()
+        assert Membership.objects.filter(
+            user=alice, organisation=southvale_police, role=Role.ORGANISATION_ADMIN
+        ).exists()
 
-    def test_withdrawn_invitation_no_longer_works(self, olivia: User, northmoor_police: Organisation) -> None:
+    def test_withdrawn_invitation_no_longer_works(
+        self, olivia: User, northmoor_police: Organisation
+    ) -> None:
         client = factories.signed_in_client(olivia)
         invite(client, northmoor_police, "late@example.org", Role.FIRST_RESPONDER)
         invitation = Invitation.objects.get()
@@ -161,9 +230,14 @@ class TestMemberships:
 
     def test_unknown_role_is_refused_with_a_message(self, olivia: User, alice: User) -> None:
         membership = alice.memberships.get()
-        html = factories.signed_in_client(olivia).post(
-            reverse("accounts:membership_edit", args=[membership.pk]), {"action": "role", "role": "emperor"}
-        ).content.decode()
+        html = (
+            factories.signed_in_client(olivia)
+            .post(
+                reverse("accounts:membership_edit", args=[membership.pk]),
+                {"action": "role", "role": "emperor"},
+            )
+            .content.decode()
+        )
         assert "Select a role from the list" in html
         membership.refresh_from_db()
         assert membership.role == Role.FIRST_RESPONDER
@@ -172,21 +246,28 @@ class TestMemberships:
         membership = alice.memberships.get()
         admin = factories.signed_in_client(olivia)
         alice_client = factories.signed_in_client(alice)
-        admin.post(reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"})
+        admin.post(
+            reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"}
+        )
         membership.refresh_from_db()
         assert not membership.is_active
         assert "not part of any organisation" in alice_client.get("/").content.decode()
-        admin.post(reverse("accounts:membership_edit", args=[membership.pk]), {"action": "reactivate"})
+        admin.post(
+            reverse("accounts:membership_edit", args=[membership.pk]), {"action": "reactivate"}
+        )
         membership.refresh_from_db()
         assert membership.is_active
 
     def test_administrators_cannot_lock_themselves_out(self, olivia: User) -> None:
         membership = olivia.memberships.get()
         client = factories.signed_in_client(olivia)
-        html = client.post(reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"}).content.decode()
+        html = client.post(
+            reverse("accounts:membership_edit", args=[membership.pk]), {"action": "deactivate"}
+        ).content.decode()
         assert "You cannot remove your own access" in html
         html = client.post(
-            reverse("accounts:membership_edit", args=[membership.pk]), {"action": "role", "role": Role.FIRST_RESPONDER}
+            reverse("accounts:membership_edit", args=[membership.pk]),
+            {"action": "role", "role": Role.FIRST_RESPONDER},
         ).content.decode()
         assert "You cannot change your own administrator role" in html
         membership.refresh_from_db()
@@ -199,7 +280,12 @@ class TestOrganisations:
         client = factories.signed_in_client(sysadmin)
         response = client.post(
             reverse("accounts:organisation_create"),
-            {"name": "Westfield Refuge", "kind": OrganisationKind.SUPPORT_PROVIDER, "jurisdiction": "scotland", "area": "Lothian"},
+            {
+                "name": "Westfield Refuge",
+                "kind": OrganisationKind.SUPPORT_PROVIDER,
+                "jurisdiction": "scotland",
+                "area": "Lothian",
+            },
         )
         organisation = Organisation.objects.get(name="Westfield Refuge")
         assert response["Location"] == reverse("accounts:member_list", args=[organisation.pk])
@@ -208,16 +294,33 @@ class TestOrganisations:
     @pytest.mark.parametrize(
         ("data", "message"),
         [
-            ({"name": "", "kind": "support_provider", "jurisdiction": "scotland"}, "Enter the organisation"),
-            ({"name": "X", "kind": "", "jurisdiction": "scotland"}, "Select the kind of organisation"),
+            (
+                {"name": "", "kind": "support_provider", "jurisdiction": "scotland"},
+                "Enter the organisation",
+            ),
+            (
+                {"name": "X", "kind": "", "jurisdiction": "scotland"},
+                "Select the kind of organisation",
+            ),
             ({"name": "X", "kind": "bank", "jurisdiction": "scotland"}, "Select a valid choice"),
-            ({"name": "northmoor police", "kind": "support_provider", "jurisdiction": "scotland"}, "already exists"),
+            (
+                {
+                    "name": "northmoor police",
+                    "kind": "support_provider",
+                    "jurisdiction": "scotland",
+                },
+                "already exists",
+            ),
         ],
     )
     def test_bad_input_is_explained_and_kept(
         self, sysadmin: User, northmoor_police: Organisation, data: dict, message: str
     ) -> None:
-        html = factories.signed_in_client(sysadmin).post(reverse("accounts:organisation_create"), data).content.decode()
+        html = (
+            factories.signed_in_client(sysadmin)
+            .post(reverse("accounts:organisation_create"), data)
+            .content.decode()
+        )
         assert message in html
         assert "There is a problem" in html
         if data["name"]:

@@ -109,7 +109,9 @@ def test_healthz_reports_the_database(db: None) -> None:
 
 
 def test_healthz_fails_when_the_database_does_not_answer(db: None) -> None:
-    with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("down")):
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("down")
+    ):
         response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unavailable"

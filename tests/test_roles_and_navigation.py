@@ -32,12 +32,17 @@ def nav_texts(html: str) -> list[str]:
     nav = re.search(r'<ul class="govuk-service-navigation__list"[^>]*>(.*?)</ul>', html, re.S)
     if not nav:
         return []
-    texts = re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?\s*([^<]+?)\s*<', nav.group(1))
+    texts = re.findall(
+        r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?\s*([^<]+?)\s*<',
+        nav.group(1),
+    )
     return texts
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_sees_only_its_navigation(people_in_every_role: dict[Role, User], role: Role) -> None:
+def test_each_role_sees_only_its_navigation(
+    people_in_every_role: dict[Role, User], role: Role
+) -> None:
     client = factories.signed_in_client(people_in_every_role[role])
     response = client.get(reverse("pages:home"))
     assert response.status_code == 200
@@ -58,7 +63,9 @@ def test_each_role_opens_only_its_pages(people_in_every_role: dict[Role, User], 
         assert status == (200 if route in allowed else 404), (role, route, status)
 
 
-def test_django_admin_is_for_system_administrators_only(people_in_every_role: dict[Role, User]) -> None:
+def test_django_admin_is_for_system_administrators_only(
+    people_in_every_role: dict[Role, User],
+) -> None:
     for role, person in people_in_every_role.items():
         person.is_staff = True
         person.save()

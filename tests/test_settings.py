@@ -18,10 +18,20 @@ PRODUCTION = {
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "OPENNRM_", "DATABASE_URL"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "OPENNRM_", "DATABASE_URL"))
+    }
     clean.update(env)
     return subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], env=clean, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", code],
+        env=clean,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -31,7 +41,10 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 def test_no_secret_means_no_start() -> None:
-    result = run_python("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup()", {})
+    result = run_python(
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup()",
+        {},
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
@@ -56,7 +69,9 @@ def test_debug_is_off_unless_asked_and_https_is_on() -> None:
     assert result.stdout.strip() == "False True True ['nrm.example.org']"
 
 
-@pytest.mark.parametrize(("name", "value"), [("OPENNRM_DEMO", "maybe"), ("OPENNRM_SESSION_IDLE_SECONDS", "ten")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("OPENNRM_DEMO", "maybe"), ("OPENNRM_SESSION_IDLE_SECONDS", "ten")]
+)
 def test_malformed_variables_are_refused_by_name(name: str, value: str) -> None:
     result = run_python(
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup()",

@@ -70,7 +70,10 @@ def test_first_sign_in_enrols_an_authenticator_then_lands_home(alice: User) -> N
 
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         wrong = "000000" if current_code(device) != "000000" else "111111"
-        assert "The security code is not correct" in client.post(SETUP, {"code": wrong}).content.decode()
+        assert (
+            "The security code is not correct"
+            in client.post(SETUP, {"code": wrong}).content.decode()
+        )
         # Straight after a wrong code, even the right one waits (django-otp's throttle).
         too_soon = client.post(SETUP, {"code": current_code(device)}).content.decode()
         assert "Wait a few seconds" in too_soon
@@ -97,7 +100,10 @@ def test_later_sign_ins_ask_for_the_code(alice: User) -> None:
 def test_next_is_kept_through_sign_in_but_never_offsite(alice: User) -> None:
     device = factories.totp_device(alice)
     client = Client()
-    client.post(SIGN_IN + "?next=/accessibility/", {"email": alice.email, "password": factories.PASSWORD, "next": "/accessibility/"})
+    client.post(
+        SIGN_IN + "?next=/accessibility/",
+        {"email": alice.email, "password": factories.PASSWORD, "next": "/accessibility/"},
+    )
     response = client.post(VERIFY, {"code": current_code(device), "next": "/accessibility/"})
     assert response["Location"] == "/accessibility/"
     other = Client()

@@ -36,7 +36,7 @@ def environment(**options: Any) -> Environment:
     options["autoescape"] = select_autoescape(
         disabled_extensions=("txt",), default_for_string=True, default=True
     )
-    env = Environment(**options)
+    env = Environment(**options)  # noqa: S701 - autoescape is set just above
     env.globals.update(
         {
             "static": static,

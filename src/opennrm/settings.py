@@ -65,7 +65,7 @@ if not _secret:
             "DJANGO_SECRET_KEY is not set. Set it (50+ random characters), "
             "or set OPENNRM_DEMO=true for a local demonstration."
         )
-    _secret = "demo-only-insecure-secret-key-never-use-in-production-0123456789"
+    _secret = "demo-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list(

@@ -11,7 +11,7 @@ from .selectors import memberships_of
 
 def navigation_context(request: HttpRequest) -> dict[str, Any]:
     user = request.user
-    signed_in = user.is_authenticated and access.two_factor_passed(user)  # type: ignore[arg-type]
+    signed_in = user.is_authenticated and access.two_factor_passed(user)
     return {
         "demo_mode": settings.DEMO,
         "nav_user": user if signed_in else None,

@@ -36,24 +36,57 @@ class DemoAccount:
 
 
 ORGANISATIONS = [
-    DemoOrganisation("police", "Northmoor Constabulary", OrganisationKind.STATUTORY_FIRST_RESPONDER, "Northmoor"),
-    DemoOrganisation("council", "Riverside Borough Council", OrganisationKind.LOCAL_AUTHORITY, "Riverside"),
-    DemoOrganisation("charity", "Harbour Light Outreach", OrganisationKind.NON_STATUTORY_FIRST_RESPONDER, "Northmoor"),
-    DemoOrganisation("authority", "Eastgate Competent Authority", OrganisationKind.COMPETENT_AUTHORITY, "National"),
-    DemoOrganisation("provider", "Lanternhouse Refuge Trust", OrganisationKind.SUPPORT_PROVIDER, "North"),
-    DemoOrganisation("guardians", "Riverside Child Guardian Service", OrganisationKind.CHILD_GUARDIAN_SERVICE, "Riverside"),
-    DemoOrganisation("analysts", "Open Figures Monitoring Unit", OrganisationKind.ANALYSIS_MONITORING, "National"),
-    DemoOrganisation("operator", "OpenNRM Service Desk", OrganisationKind.SERVICE_OPERATOR, "National"),
+    DemoOrganisation(
+        "police", "Northmoor Constabulary", OrganisationKind.STATUTORY_FIRST_RESPONDER, "Northmoor"
+    ),
+    DemoOrganisation(
+        "council", "Riverside Borough Council", OrganisationKind.LOCAL_AUTHORITY, "Riverside"
+    ),
+    DemoOrganisation(
+        "charity",
+        "Harbour Light Outreach",
+        OrganisationKind.NON_STATUTORY_FIRST_RESPONDER,
+        "Northmoor",
+    ),
+    DemoOrganisation(
+        "authority",
+        "Eastgate Competent Authority",
+        OrganisationKind.COMPETENT_AUTHORITY,
+        "National",
+    ),
+    DemoOrganisation(
+        "provider", "Lanternhouse Refuge Trust", OrganisationKind.SUPPORT_PROVIDER, "North"
+    ),
+    DemoOrganisation(
+        "guardians",
+        "Riverside Child Guardian Service",
+        OrganisationKind.CHILD_GUARDIAN_SERVICE,
+        "Riverside",
+    ),
+    DemoOrganisation(
+        "analysts", "Open Figures Monitoring Unit", OrganisationKind.ANALYSIS_MONITORING, "National"
+    ),
+    DemoOrganisation(
+        "operator", "OpenNRM Service Desk", OrganisationKind.SERVICE_OPERATOR, "National"
+    ),
 ]
 
 ACCOUNTS = [
     DemoAccount("responder@demo.opennrm.test", "Dana Whitfield", "police", Role.FIRST_RESPONDER),
     DemoAccount("outreach@demo.opennrm.test", "Sam Okafor", "charity", Role.FIRST_RESPONDER),
     DemoAccount("decisions@demo.opennrm.test", "Priya Lancaster", "authority", Role.DECISION_MAKER),
-    DemoAccount("senior@demo.opennrm.test", "Tom Haverley", "authority", Role.SENIOR_DECISION_MAKER),
-    DemoAccount("coordinator@demo.opennrm.test", "Grace Ellery", "provider", Role.SUPPORT_COORDINATOR),
-    DemoAccount("safehouse@demo.opennrm.test", "Marta Quinlan", "provider", Role.SAFE_HOUSE_MANAGER),
-    DemoAccount("safeguarding@demo.opennrm.test", "Ravi Dunmore", "council", Role.SAFEGUARDING_LEAD),
+    DemoAccount(
+        "senior@demo.opennrm.test", "Tom Haverley", "authority", Role.SENIOR_DECISION_MAKER
+    ),
+    DemoAccount(
+        "coordinator@demo.opennrm.test", "Grace Ellery", "provider", Role.SUPPORT_COORDINATOR
+    ),
+    DemoAccount(
+        "safehouse@demo.opennrm.test", "Marta Quinlan", "provider", Role.SAFE_HOUSE_MANAGER
+    ),
+    DemoAccount(
+        "safeguarding@demo.opennrm.test", "Ravi Dunmore", "council", Role.SAFEGUARDING_LEAD
+    ),
     DemoAccount("guardian@demo.opennrm.test", "Nell Ashby", "guardians", Role.SAFEGUARDING_LEAD),
     DemoAccount("analyst@demo.opennrm.test", "Owen Petrakis", "analysts", Role.ANALYST),
     DemoAccount("orgadmin@demo.opennrm.test", "Lucy Farrant", "police", Role.ORGANISATION_ADMIN),

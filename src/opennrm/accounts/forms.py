@@ -91,7 +91,11 @@ class InviteForm(_RoleChoiceMixin, forms.Form):
         },
     )
     role = forms.ChoiceField(
-        label="Role", error_messages={"required": "Select a role", "invalid_choice": "Select a role from the list"}
+        label="Role",
+        error_messages={
+            "required": "Select a role",
+            "invalid_choice": "Select a role from the list",
+        },
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
@@ -101,7 +105,11 @@ class InviteForm(_RoleChoiceMixin, forms.Form):
 
 class MembershipRoleForm(_RoleChoiceMixin, forms.Form):
     role = forms.ChoiceField(
-        label="Role", error_messages={"required": "Select a role", "invalid_choice": "Select a role from the list"}
+        label="Role",
+        error_messages={
+            "required": "Select a role",
+            "invalid_choice": "Select a role from the list",
+        },
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
@@ -138,7 +146,9 @@ class AcceptInvitationForm(forms.Form):
             self.add_error("password_again", "The passwords do not match")
         elif password:
             try:
-                validate_password(password, User(email=self.email, full_name=data.get("full_name", "")))
+                validate_password(
+                    password, User(email=self.email, full_name=data.get("full_name", ""))
+                )
             except ValidationError as error:
                 self.add_error("password", error)
         return data

@@ -36,8 +36,8 @@ class AccessMiddleware:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not rule.before_two_factor and not access.two_factor_passed(user):  # type: ignore[arg-type]
+        if not rule.before_two_factor and not access.two_factor_passed(user):
             return redirect("accounts:two_factor_verify")
-        if not access.may_use(user, rule):  # type: ignore[arg-type]
+        if not access.may_use(user, rule):
             raise Http404("Not found")
         return None

@@ -14,9 +14,7 @@ urlpatterns = [
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/new/", views.organisation_create, name="organisation_create"),
     path("organisations/<int:organisation_id>/", views.member_list, name="member_list"),
-    path(
-        "organisations/<int:organisation_id>/invite/", views.member_invite, name="member_invite"
-    ),
+    path("organisations/<int:organisation_id>/invite/", views.member_invite, name="member_invite"),
     path(
         "invitations/<int:invitation_id>/withdraw/",
         views.invitation_revoke,

@@ -63,10 +63,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             services.user_sign_in_failed(email=email, locked_out=False)
             form.add_error(None, "Enter a correct email address and password")
         else:
-            services.user_sign_in(request=request, user=user)  # type: ignore[arg-type]
-            if access.two_factor_passed(user):  # type: ignore[arg-type]
+            services.user_sign_in(request=request, user=user)
+            if access.two_factor_passed(user):
                 return redirect(_next_url(request))
-            return redirect(f"{_two_factor_route(user)}?next={_next_url(request)}")  # type: ignore[arg-type]
+            return redirect(f"{_two_factor_route(user)}?next={_next_url(request)}")
     return render(
         request,
         "accounts/sign_in.html",
@@ -296,7 +296,11 @@ def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     return render(
         request,
         "accounts/membership_edit.html",
-        {"title": f"Change {membership.user.full_name}'s access", "form": form, "membership": membership},
+        {
+            "title": f"Change {membership.user.full_name}'s access",
+            "form": form,
+            "membership": membership,
+        },
     )
 
 

@@ -9,7 +9,9 @@ from .selectors import AuditFilter
 
 
 class AuditSearchForm(forms.Form):
-    actor = forms.CharField(label="User's email address (or part of it)", required=False, max_length=254)
+    actor = forms.CharField(
+        label="User's email address (or part of it)", required=False, max_length=254
+    )
     action = forms.CharField(
         label="Action (or part of it)",
         help_text="For example membership, or auth.sign_in_failed",
@@ -45,7 +47,9 @@ class AuditSearchForm(forms.Form):
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            raise ValidationError({"date_to": "The end date must be the same as or after the start date"})
+            raise ValidationError(
+                {"date_to": "The end date must be the same as or after the start date"}
+            )
         return data
 
     def to_filter(self) -> AuditFilter:

@@ -11,7 +11,9 @@ from typing import Any
 from django.forms import BaseForm, BoundField
 
 
-def _base(field: BoundField, *, label_classes: str = "govuk-label--s", **extra: Any) -> dict[str, Any]:
+def _base(
+    field: BoundField, *, label_classes: str = "govuk-label--s", **extra: Any
+) -> dict[str, Any]:
     params: dict[str, Any] = {
         "id": field.auto_id,
         "name": field.html_name,
@@ -28,7 +30,7 @@ def _base(field: BoundField, *, label_classes: str = "govuk-label--s", **extra: 
 def input_params(field: BoundField, **extra: Any) -> dict[str, Any]:
     params = _base(field, **extra)
     value = field.value()
-    if value not in (None, "") and field.field.widget.input_type != "password":  # type: ignore[attr-defined]
+    if value not in (None, "") and field.field.widget.input_type != "password":
         params["value"] = str(value)
     params.setdefault("type", getattr(field.field.widget, "input_type", "text"))
     return params
@@ -44,7 +46,9 @@ def select_params(field: BoundField, **extra: Any) -> dict[str, Any]:
     return params
 
 
-def radios_params(field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--s", **extra: Any) -> dict[str, Any]:
+def radios_params(
+    field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--s", **extra: Any
+) -> dict[str, Any]:
     params = _base(field, **extra)
     params.pop("label")
     params["fieldset"] = {"legend": {"text": field.label, "classes": legend_classes}}

@@ -20,10 +20,14 @@ class Task:
 
 
 ROLE_SUMMARY: dict[Role, str] = {
-    Role.FIRST_RESPONDER: "You screen and refer people who may have been trafficked, and follow your referrals.",
-    Role.DECISION_MAKER: "You make reasonable and conclusive grounds decisions on the cases routed to your authority.",
-    Role.SENIOR_DECISION_MAKER: "You make decisions, approve negative decisions and oversee your team's deadlines.",
-    Role.SUPPORT_COORDINATOR: "You match people who need support to safe-house places across the country.",
+    Role.FIRST_RESPONDER: "You screen and refer people who may have been trafficked, "
+    "and follow your referrals.",
+    Role.DECISION_MAKER: "You make reasonable and conclusive grounds decisions on the cases "
+    "routed to your authority.",
+    Role.SENIOR_DECISION_MAKER: "You make decisions, approve negative decisions and oversee "
+    "your team's deadlines.",
+    Role.SUPPORT_COORDINATOR: "You match people who need support to safe-house places "
+    "across the country.",
     Role.SAFE_HOUSE_MANAGER: "You manage your safe house's beds and the people placed with you.",
     Role.SAFEGUARDING_LEAD: "You are told at once about every child referred in your area.",
     Role.ANALYST: "You see anonymised figures about the mechanism, never a person's details.",
@@ -33,10 +37,18 @@ ROLE_SUMMARY: dict[Role, str] = {
 
 ROLE_TASKS: dict[Role, list[Task]] = {
     Role.ORGANISATION_ADMIN: [
-        Task("Manage users", "accounts:organisation_list", "Invite people, change roles and remove access."),
+        Task(
+            "Manage users",
+            "accounts:organisation_list",
+            "Invite people, change roles and remove access.",
+        ),
     ],
     Role.SYSTEM_ADMIN: [
-        Task("Organisations and users", "accounts:organisation_list", "Add organisations and manage anyone's access."),
+        Task(
+            "Organisations and users",
+            "accounts:organisation_list",
+            "Add organisations and manage anyone's access.",
+        ),
         Task("Audit trail", "audit:search", "Search who did what, when and from where."),
     ],
 }

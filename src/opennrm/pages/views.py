@@ -77,5 +77,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return _error(request, "pages/errors/csrf.html", "Your form could not be sent", 403)
-
-
