@@ -18,11 +18,11 @@ run: install assets
 test: install-dev lint types test-suite
 
 test-suite: install-dev
-	$(UV) run --frozen pytest -m "not browser"
+	$(UV) run --frozen pytest -m "not browser" $(PYTEST_ARGS)
 
 ## Browser journeys in Debian's Chromium (/usr/bin/chromium), with an axe scan of every page.
 test-browser: install-dev assets
-	$(UV) run --frozen pytest -m browser -p no:xdist
+	$(UV) run --frozen pytest -m browser $(PYTEST_ARGS)
 
 lint: install-dev
 	$(UV) run --frozen ruff check .

@@ -1,0 +1,211 @@
+"""Journeys through sign-in, two-factor and the administrator's pages, with axe on every page."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.audit.models import AuditEvent
+from tests import factories
+
+from .conftest import code_for_secret, secret_on
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
+    new_page, axe, alice: User
+) -> None:
+    page = new_page()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in/"))
+    axe.check(page)
+
+    # A mistake first: the error summary links to the field and the email is kept.
+    page.get_by_label("Email address").fill(alice.email)
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Enter a correct email address and password"
+    )
+    expect(page.get_by_label("Email address")).to_have_value(alice.email)
+    axe.check(page)
+
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    axe.check(page)
+
+    page.get_by_label("Security code").fill(code_for_secret(secret_on(page)))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your work")).to_be_visible()
+    expect(page.get_by_role("heading", name="First responder")).to_be_visible()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "Two-factor authentication is set up"
+    )
+    nav = page.get_by_role("navigation", name="Menu")
+    expect(nav.get_by_role("link")).to_have_text(["Home"])
+    axe.check(page)
+
+    for link, heading in (
+        ("Accessibility statement", "Accessibility statement for OpenNRM"),
+        ("Cookies and privacy", "Cookies and privacy"),
+    ):
+        page.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        axe.check(page)
+    page.goto("/no-such-page/")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    axe.check(page)
+
+    page.get_by_role("link", name="Sign out").first.click()
+    expect(page.get_by_role("heading", name="Sign in to OpenNRM")).to_be_visible()
+
+    # The second time, the code from the same app is asked for.
+    device_secret = secret = None
+    page.get_by_label("Email address").fill(alice.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Enter your security code")).to_be_visible()
+    axe.check(page)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=alice, confirmed=True)
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    # A code is accepted once only; wait for the next time step rather than reuse it.
+    while code_for_secret(secret) == f"{device.last_t}":
+        time.sleep(1)
+    time.sleep(
+        max(0, 30 - (time.time() % 30)) + 1 if device.last_t >= int(time.time() // 30) else 0
+    )
+    page.get_by_label("Security code").fill(code_for_secret(secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your work")).to_be_visible()
+    assert device_secret is None
+    assert AuditEvent.objects.filter(actor=alice, action="auth.two_factor_passed").exists()
+
+
+def test_administrator_invites_a_colleague_who_joins(
+    new_page, axe, olivia: User, northmoor_police: Organisation
+) -> None:
+    factories.totp_device(olivia)
+    admin = new_page()
+    _sign_in_with_device(admin, olivia)
+    admin.get_by_role("navigation", name="Menu").get_by_role(
+        "link", name="Organisations and users"
+    ).click()
+    expect(admin.get_by_role("heading", name="Organisations and users")).to_be_visible()
+    axe.check(admin)
+    admin.get_by_role("link", name="Northmoor Police").click()
+    expect(admin.get_by_role("heading", name="Northmoor Police", level=1)).to_be_visible()
+    axe.check(admin)
+    admin.get_by_role("button", name="Invite a user").click()
+    expect(admin.get_by_role("heading", name="Invite a user")).to_be_visible()
+    axe.check(admin)
+    admin.get_by_role("button", name="Send invitation").click()
+    expect(admin.locator(".govuk-error-summary")).to_contain_text(
+        "Enter the email address of the person to invite"
+    )
+    axe.check(admin)
+    admin.get_by_label("Email address").fill("newcomer@example.org")
+    admin.get_by_label("First responder").check()
+    admin.get_by_role("button", name="Send invitation").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text("newcomer@example.org")
+    axe.check(admin)
+
+    link = re.search(r"http://\S+/join/\S+/", mail.outbox[-1].body).group(0)
+    newcomer = new_page()
+    newcomer.goto("/join/" + link.split("/join/", 1)[1])
+    expect(newcomer.get_by_role("heading", name="Create your account")).to_be_visible()
+    axe.check(newcomer)
+    newcomer.get_by_label("Full name").fill("Nia Newcomer")
+    newcomer.get_by_label("Create a password").fill("a-long-enough-passphrase")
+    newcomer.get_by_label("Enter the password again").fill("a-long-enough-passphrase")
+    newcomer.get_by_role("button", name="Create account").click()
+    expect(newcomer.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
+    newcomer.get_by_label("Security code").fill(code_for_secret(secret_on(newcomer)))
+    newcomer.get_by_role("button", name="Continue").click()
+    expect(newcomer.get_by_role("heading", name="First responder")).to_be_visible()
+    assert (
+        User.objects.get(email="newcomer@example.org").memberships.get().role
+        == Role.FIRST_RESPONDER
+    )
+
+    # Olivia changes her new colleague's access.
+    admin.goto(f"/organisations/{northmoor_police.pk}/")
+    admin.get_by_role("link", name="Change Nia Newcomer's access").click()
+    expect(admin.get_by_role("heading", name="Change Nia Newcomer's access")).to_be_visible()
+    axe.check(admin)
+    admin.get_by_role("button", name="Remove access").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text("can no longer use OpenNRM")
+
+
+def test_system_administrator_searches_the_audit_trail(
+    new_page, axe, sysadmin: User, alice: User
+) -> None:
+    factories.totp_device(sysadmin)
+    page = new_page()
+    _sign_in_with_device(page, sysadmin)
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    axe.check(page)
+    page.get_by_label("Action (or part of it)").fill("two_factor_passed")
+    page.get_by_label("From (date)").fill("31 2 2026")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Enter the start date as a real date"
+    )
+    axe.check(page)
+    page.get_by_label("From (date)").fill("")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("table.govuk-table tbody")).to_contain_text("sysadmin@example.org")
+    axe.check(page)
+
+
+def test_idle_warning_appears_and_stay_signed_in_keeps_the_session(
+    new_page, axe, settings, alice: User
+) -> None:
+    settings.SESSION_IDLE_SECONDS = 12
+    settings.SESSION_WARNING_SECONDS = 10
+    factories.totp_device(alice)
+    page = new_page()
+    _sign_in_with_device(page, alice)
+    dialog = page.get_by_role("dialog", name="You are about to be signed out")
+    expect(dialog).to_be_visible(timeout=8_000)
+    expect(dialog).to_contain_text("second")
+    axe.check(page)
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
+    # Without a click, the page signs itself out when the time is up.
+    expect(page.get_by_role("heading", name="You have been signed out")).to_be_visible(
+        timeout=20_000
+    )
+    axe.check(page)
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in/"))
+
+
+def _sign_in_with_device(page, user: User) -> None:
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .conftest import code_for_secret as code
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    page.goto("/sign-in/")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Security code").fill(code(base64.b32encode(device.bin_key).decode()))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your work")).to_be_visible()
