@@ -1,6 +1,7 @@
 # OpenNRM: `make run` to try it, `make test` to check it. See README.md.
 SHELL := /bin/bash
 PYTHON ?= python3
+export PYTHON
 UV := $(PYTHON) -m uv
 MANAGE := $(UV) run --frozen python manage.py
 

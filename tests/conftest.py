@@ -3,9 +3,8 @@
 - Alice is a first responder at Northmoor Police; Bob is her colleague there.
 - Olivia administers Northmoor Police's accounts; Oscar administers Southvale Police's.
 - Charlie is a first responder at Southvale Police: an outsider to everything of Northmoor's.
-- Dmitri decides cases at the competent authority, Sally is his senior.
-- Cora coordinates support places, Mo manages a safe house, Lena is a safeguarding lead,
-  Ana is an analyst, and Sysadmin runs the service.
+- Sysadmin runs the service.
+- `people_in_every_role` gives one person per role, for tests that walk through all of them.
 """
 
 from __future__ import annotations

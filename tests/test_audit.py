@@ -121,7 +121,7 @@ def test_an_event_records_who_what_which_and_from_where(world: dict) -> None:
     request = _request()
     from opennrm.audit import context
 
-    token = context.set_current(context.RequestContext("198.51.100.7", "abc123", "pytest"))
+    token = context.set_current(context.RequestContext("198.51.100.7", "abc123"))
     try:
         membership = world["member"].memberships.get()
         services.membership_set_active(by=world["admin"], membership=membership, active=False)
@@ -218,3 +218,21 @@ class TestSearchPage:
                 factories.signed_in_client(person).get(reverse("audit:search")).status_code == 404
             )
         assert Client().get(reverse("audit:search")).status_code == 302
+
+
+class TestWhereFrom:
+    def test_direct_connections_use_the_socket_address(self, rf, settings) -> None:
+        from opennrm.audit.middleware import client_ip
+
+        settings.BEHIND_PROXY = False
+        request = rf.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="203.0.113.66")
+        assert client_ip(request) == "192.0.2.1"
+
+    def test_behind_the_proxy_the_last_forwarded_address_counts(self, rf, settings) -> None:
+        from opennrm.audit.middleware import client_ip
+
+        settings.BEHIND_PROXY = True
+        # The client wrote the first address; our proxy appended the second.
+        request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.20")
+        assert client_ip(request) == "198.51.100.20"
+        assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="junk")) is None

@@ -85,3 +85,13 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_an_empty_variable_means_its_default_not_off() -> None:
+    result = run_python(
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup();"
+        "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT, settings.MAILERS['default']['BACKEND'])",
+        {**PRODUCTION, "OPENNRM_HTTPS": "", "OPENNRM_EMAIL_BACKEND": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "django.core.mail.backends.smtp.EmailBackend"]

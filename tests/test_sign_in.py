@@ -131,11 +131,14 @@ def test_locked_out_accounts_stay_locked_even_with_the_right_password(alice: Use
 
 
 @override_settings(DEMO=False)
-def test_outside_demo_mode_demo_accounts_still_need_two_factor(db: None) -> None:
+def test_outside_demo_mode_demo_accounts_cannot_be_used_at_all(db: None) -> None:
     demo_user = factories.user("demo@example.org", is_demo_account=True)
     client = Client()
-    assert sign_in(client, demo_user.email)["Location"].startswith(SETUP)
-    assert client.get(HOME).status_code == 302
+    response = sign_in(client, demo_user.email)
+    assert response.status_code == 200
+    assert "Demonstration accounts cannot be used on this service" in response.content.decode()
+    # Even a session that somehow exists, with an authenticator, gets nowhere.
+    assert factories.signed_in_client(demo_user).get(HOME).status_code == 302
 
 
 @override_settings(DEMO=True)

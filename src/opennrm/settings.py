@@ -16,17 +16,23 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
-VAR_DIR = Path(os.environ.get("OPENNRM_VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR = Path(os.environ.get("OPENNRM_VAR_DIR", "").strip() or PROJECT_DIR / "var")
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_str(name: str, default: str) -> str:
+    """The variable's value; unset or empty means the default (so `X=` cannot switch X off)."""
+    raw = os.environ.get(name, "").strip()
+    return raw or default
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = env_str(name, "")
+    if raw == "":
         return default
-    value = raw.strip().lower()
+    value = raw.lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -45,8 +51,8 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = env_str(name, "")
+    if raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -57,6 +63,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEMO = env_bool("OPENNRM_DEMO", False)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 HTTPS = env_bool("OPENNRM_HTTPS", not DEMO)
+# Behind exactly one trusted reverse proxy, which sets X-Forwarded-Proto and appends the client's
+# address to X-Forwarded-For. Only then are those headers believed (for HTTPS, the audit trail's
+# "from where" and lockout by address); otherwise a client could forge them.
+BEHIND_PROXY = env_bool("OPENNRM_BEHIND_PROXY", False)
 
 _secret = os.environ.get("DJANGO_SECRET_KEY", "")
 if not _secret:
@@ -178,8 +188,12 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "opennrm.accounts.views.locked_out"
 AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+)
 
-OTP_TOTP_ISSUER = os.environ.get("OPENNRM_OTP_ISSUER", "OpenNRM")
+OTP_TOTP_ISSUER = env_str("OPENNRM_OTP_ISSUER", "OpenNRM")
 
 # Idle timeout: the session ends after this many seconds without a request; a warning is shown
 # SESSION_WARNING_SECONDS before that.
@@ -200,9 +214,9 @@ SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("OPENNRM_BEHIND_PROXY", False) else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Load balancers probe /healthz over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -235,14 +249,14 @@ WHITENOISE_USE_FINDERS = DEBUG
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- E-mail -----------------------------------------------------------------------------------
-_email_backend = os.environ.get(
+_email_backend = env_str(
     "OPENNRM_EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEMO
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 _smtp_options = {
-    "host": os.environ.get("EMAIL_HOST", "localhost"),
+    "host": env_str("EMAIL_HOST", "localhost"),
     "port": env_int("EMAIL_PORT", 25),
     "username": os.environ.get("EMAIL_HOST_USER", ""),
     "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
@@ -254,8 +268,8 @@ MAILERS = {
         "OPTIONS": _smtp_options if _email_backend.endswith("smtp.EmailBackend") else {},
     }
 }
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OpenNRM <no-reply@opennrm.invalid>")
-SITE_URL = os.environ.get("OPENNRM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenNRM <no-reply@opennrm.invalid>")
+SITE_URL = env_str("OPENNRM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -264,7 +278,7 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging: one JSON object per line on stderr ----------------------------------------------
-LOG_LEVEL = os.environ.get("OPENNRM_LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_str("OPENNRM_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

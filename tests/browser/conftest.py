@@ -46,7 +46,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_page(browser: Browser, live_server):  # type: ignore[no-untyped-def]
+def new_page(browser: Browser, live_server):
     """Makes pages in fresh browser contexts (separate cookies), as separate people would have."""
     contexts = []
 

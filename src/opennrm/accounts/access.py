@@ -76,8 +76,9 @@ def two_factor_passed(user: User) -> bool:
     """Signed in with a verified one-time password; demo accounts skip it in DEMO mode only."""
     if not user.is_authenticated:
         return False
-    if settings.DEMO and user.is_demo_account:
-        return True
+    if user.is_demo_account:
+        # Demo accounts have a published password: usable in demo mode, never outside it.
+        return bool(settings.DEMO)
     # OTPMiddleware adds is_verified() to request.user; a user object fresh from authenticate()
     # has not been through it and so has not passed two-factor.
     is_verified = getattr(user, "is_verified", None)

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from .models import Invitation, Membership, Organisation, User
-from .roles import ADMIN_ROLES, ROLE_SCOPE, Role, Scope
+from .roles import ROLE_SCOPE, Role, Scope
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -87,8 +87,8 @@ def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:
     )
 
 
-def is_administrator(user: User) -> bool:
-    return has_any_role(user, ADMIN_ROLES)
+def account_exists(email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()
 
 
 def invitation_get_for_admin(user: User, invitation_id: int) -> Invitation:

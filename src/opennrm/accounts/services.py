@@ -35,7 +35,12 @@ def hash_token(token: str) -> str:
 
 @transaction.atomic
 def organisation_create(
-    *, by: User, name: str, kind: OrganisationKind, jurisdiction: Jurisdiction, area: str = ""
+    *,
+    by: User | None,
+    name: str,
+    kind: OrganisationKind,
+    jurisdiction: Jurisdiction,
+    area: str = "",
 ) -> Organisation:
     if Organisation.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "An organisation with this name already exists"})
@@ -67,11 +72,12 @@ def _check_role_fits(organisation: Organisation, role: Role) -> None:
 
 @transaction.atomic
 def invitation_create(
-    *, by: User, organisation: Organisation, email: str, role: Role
+    *, by: User | None, organisation: Organisation, email: str, role: Role
 ) -> tuple[Invitation, str]:
     """Invite someone to join `organisation` as `role`; e-mails them a single-use link.
 
     Returns the invitation and the token (shown nowhere else; only its hash is stored).
+    `by=None` is the command line inviting the first system administrator.
     """
     email = email.strip().lower()
     _check_role_fits(organisation, role)
@@ -132,7 +138,21 @@ def _join(invitation: Invitation, user: User) -> Membership:
         membership.save(update_fields=["is_active"])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    _sync_admin_site_access(user)
     return membership
+
+
+def _sync_admin_site_access(user: User) -> None:
+    """Django's admin site needs is_staff; only an active system administrator has it.
+
+    Derived from memberships every time one changes, so it can never drift from the role.
+    """
+    is_system_admin = Membership.objects.filter(
+        user=user, role=Role.SYSTEM_ADMIN, is_active=True, organisation__is_active=True
+    ).exists()
+    if user.is_staff != is_system_admin or user.is_superuser != is_system_admin:
+        user.is_staff = user.is_superuser = is_system_admin
+        user.save(update_fields=["is_staff", "is_superuser"])
 
 
 @transaction.atomic
@@ -191,6 +211,7 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    _sync_admin_site_access(membership.user)
     audit_record(
         by=by,
         action="membership.role_changed",
@@ -207,6 +228,7 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
         raise ValidationError("You cannot remove your own access")
     membership.is_active = active
     membership.save(update_fields=["is_active"])
+    _sync_admin_site_access(membership.user)
     audit_record(
         by=by,
         action="membership.reactivated" if active else "membership.deactivated",
@@ -220,6 +242,7 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
 # --- Signing in and two-factor ----------------------------------------------------------------
 
 
+@transaction.atomic
 def user_sign_in(*, request: HttpRequest, user: User) -> None:
     """Password accepted: start the session. Two-factor comes next (AccessMiddleware sends them)."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -234,6 +257,7 @@ def user_sign_in_failed(*, email: str, locked_out: bool) -> None:
     )
 
 
+@transaction.atomic
 def user_sign_out(*, request: HttpRequest, reason: str = "requested") -> None:
     user = request.user
     if user.is_authenticated:
@@ -277,6 +301,7 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str)
     return result
 
 
+@transaction.atomic
 def two_factor_verify(*, request: HttpRequest, token: str) -> CodeCheck:
     user = request.user
     assert isinstance(user, User), "two-factor comes after the password"  # noqa: S101

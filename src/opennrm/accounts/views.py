@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -59,7 +61,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             services.user_sign_in_failed(email=email, locked_out=True)
             return locked_out(request)
-        if user is None:
+        if user is not None and user.is_demo_account and not settings.DEMO:
+            services.user_sign_in_failed(email=email, locked_out=False)
+            form.add_error(None, "Demonstration accounts cannot be used on this service")
+        elif user is None:
             services.user_sign_in_failed(email=email, locked_out=False)
             form.add_error(None, "Enter a correct email address and password")
         else:
@@ -76,8 +81,6 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Shown (with 429) once an account has too many failed sign-ins; also axes' lockout page."""
-    from django.conf import settings
-
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,
@@ -96,8 +99,6 @@ CODE_ERRORS = {
 
 
 def _two_factor_route(user: User) -> str:
-    from django.urls import reverse
-
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return reverse("accounts:two_factor_verify")
     return reverse("accounts:two_factor_setup")
@@ -315,7 +316,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             status=404,
         )
     context: dict[str, Any] = {"title": "Accept your invitation", "invitation": invitation}
-    if User.objects.filter(email__iexact=invitation.email).exists():
+    if selectors.account_exists(invitation.email):
         user = _user(request)
         signed_in_as_invitee = (
             user.is_authenticated

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 class RequestContext:
     ip_address: str | None
     request_id: str
-    user_agent: str
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("opennrm_request", default=None)

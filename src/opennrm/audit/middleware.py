@@ -4,18 +4,23 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import context
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from, as the server saw it.
+    """The address the request came from.
 
-    Behind a reverse proxy, configure the proxy to set REMOTE_ADDR (for example with uWSGI or
-    gunicorn's forwarded-allow-ips) rather than trusting a client-supplied header here.
+    Behind our one trusted proxy (OPENNRM_BEHIND_PROXY), that is the last address the proxy
+    appended to X-Forwarded-For; anything before it was written by the client and proves nothing.
+    Otherwise it is the connection's own address.
     """
     raw = request.META.get("REMOTE_ADDR", "")
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        raw = forwarded.rsplit(",", 1)[-1].strip() or raw
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
@@ -32,7 +37,6 @@ class RequestContextMiddleware:
             context.RequestContext(
                 ip_address=client_ip(request),
                 request_id=request_id,
-                user_agent=request.headers.get("user-agent", "")[:300],
             )
         )
         try:

@@ -9,7 +9,7 @@ class AuditEvent(models.Model):
     """One thing that happened: who, when, what, to which object, from where.
 
     Append-only. Only `audit.services.audit_record` creates rows, and database triggers (see the
-    migration) refuse any UPDATE or DELETE, so not even a bug in our own code can rewrite history.
+    migration) refuse to rewrite them: UPDATE and DELETE on PostgreSQL, UPDATE on SQLite.
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
