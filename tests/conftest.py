@@ -138,3 +138,31 @@ def people_in_every_role(
         role: factories.user(f"{role.value}@example.org", organisation=org, role=role)
         for role, org in where.items()
     }
+
+
+@pytest.fixture
+def dmitri(authority: Organisation) -> User:
+    """Decision maker at the competent authority."""
+    return factories.user("dmitri@example.org", organisation=authority, role=Role.DECISION_MAKER, full_name="Dmitri Dane")
+
+
+@pytest.fixture
+def routing(authority: Organisation, council: Organisation) -> Organisation:
+    """One routing rule: everything goes to the test competent authority."""
+    from opennrm.referrals.models import RoutingRule
+
+    RoutingRule.objects.create(priority=100, description="Default", competent_authority=authority)
+    return authority
+
+
+@pytest.fixture
+def lena(council: Organisation) -> User:
+    """Safeguarding lead at the local authority for Testshire."""
+    return factories.user("lena@example.org", organisation=council, role=Role.SAFEGUARDING_LEAD, full_name="Lena Lowe")
+
+
+@pytest.fixture
+def gail(db: None) -> User:
+    """Child trafficking guardian for Testshire."""
+    guardians = factories.organisation("Testshire Guardians", Kind.CHILD_GUARDIAN_SERVICE, area="Testshire")
+    return factories.user("gail@example.org", organisation=guardians, role=Role.SAFEGUARDING_LEAD, full_name="Gail Grant")

@@ -16,15 +16,15 @@ ADMIN_PAGES = {"accounts:organisation_list"}
 SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
 
 EXPECTED_NAV = {
-    Role.FIRST_RESPONDER: ["Home"],
-    Role.DECISION_MAKER: ["Home"],
-    Role.SENIOR_DECISION_MAKER: ["Home"],
-    Role.SUPPORT_COORDINATOR: ["Home"],
-    Role.SAFE_HOUSE_MANAGER: ["Home"],
-    Role.SAFEGUARDING_LEAD: ["Home"],
-    Role.ANALYST: ["Home"],
-    Role.ORGANISATION_ADMIN: ["Home", "Organisations and users"],
-    Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail"],
+    Role.FIRST_RESPONDER: ["Home", "Referrals", "Screening", "Notifications"],
+    Role.DECISION_MAKER: ["Home", "Notifications"],
+    Role.SENIOR_DECISION_MAKER: ["Home", "Notifications"],
+    Role.SUPPORT_COORDINATOR: ["Home", "Notifications"],
+    Role.SAFE_HOUSE_MANAGER: ["Home", "Notifications"],
+    Role.SAFEGUARDING_LEAD: ["Home", "Screening", "Notifications"],
+    Role.ANALYST: ["Home", "Notifications"],
+    Role.ORGANISATION_ADMIN: ["Home", "Organisations and users", "Notifications"],
+    Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail", "Notifications"],
 }
 
 

@@ -46,6 +46,9 @@ def environment(**options: Any) -> Environment:
             "select_params": govuk_forms.select_params,
             "radios_params": govuk_forms.radios_params,
             "error_summary_items": govuk_forms.error_summary_items,
+            "checkboxes_params": govuk_forms.checkboxes_params,
+            "textarea_params": govuk_forms.textarea_params,
+            "date_params": govuk_forms.date_params,
         }
     )
     env.filters["local_datetime"] = local_datetime

@@ -98,6 +98,11 @@ INSTALLED_APPS = [
     "opennrm.audit",
     "opennrm.accounts",
     "opennrm.pages",
+    "opennrm.screening",
+    "opennrm.cases",
+    "opennrm.referrals",
+    "opennrm.notifications",
+    "opennrm.support",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +241,12 @@ SECURE_CSP = {
 }
 
 # --- Static files -----------------------------------------------------------------------------
+# Uploaded evidence: outside the static folder and never served by URL, only by access-checked
+# views. Back it up with the database.
+PRIVATE_FILES_DIR = Path(env_str("OPENNRM_PRIVATE_FILES_DIR", str(VAR_DIR / "private")))
+EVIDENCE_MAX_BYTES = env_int("OPENNRM_EVIDENCE_MAX_MB", 10) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]

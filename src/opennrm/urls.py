@@ -7,6 +7,10 @@ urlpatterns = [
     path("", include("opennrm.pages.urls")),
     path("", include("opennrm.accounts.urls")),
     path("audit/", include("opennrm.audit.urls")),
+    path("referrals/", include("opennrm.referrals.urls")),
+    path("cases/", include("opennrm.cases.urls")),
+    path("notifications/", include("opennrm.notifications.urls")),
+    path("screening/", include("opennrm.screening.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

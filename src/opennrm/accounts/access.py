@@ -36,6 +36,10 @@ def only(*roles: Role) -> Rule:
 
 
 ADMINISTRATORS = only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN)
+CASE_READERS = only(
+    Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER, Role.SAFEGUARDING_LEAD
+)
+SCREENERS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
 
 ROUTES: dict[str, Rule] = {
     "pages:home": SIGNED_IN,
@@ -56,6 +60,25 @@ ROUTES: dict[str, Rule] = {
     "accounts:membership_edit": ADMINISTRATORS,
     "accounts:invitation_revoke": ADMINISTRATORS,
     "audit:search": only(Role.SYSTEM_ADMIN),
+    # Referrals: only first responders refer; each draft is its author's alone (selectors).
+    "referrals:my_referrals": only(Role.FIRST_RESPONDER),
+    "referrals:draft_start": only(Role.FIRST_RESPONDER),
+    "referrals:task_list": only(Role.FIRST_RESPONDER),
+    "referrals:draft_delete": only(Role.FIRST_RESPONDER),
+    "referrals:step": only(Role.FIRST_RESPONDER),
+    "referrals:evidence": only(Role.FIRST_RESPONDER),
+    "referrals:evidence_download": only(Role.FIRST_RESPONDER),
+    "referrals:evidence_remove": only(Role.FIRST_RESPONDER),
+    "referrals:check_answers": only(Role.FIRST_RESPONDER),
+    "referrals:confirmation": only(Role.FIRST_RESPONDER),
+    # Cases: which case a user may open is decided by cases.selectors.cases_visible_to.
+    "cases:detail": CASE_READERS,
+    "cases:evidence_download": CASE_READERS,
+    "notifications:list": SIGNED_IN,
+    "notifications:open": SIGNED_IN,
+    "screening:start": SCREENERS,
+    "screening:checklist": SCREENERS,
+    "screening:detail": SCREENERS,
 }
 
 # Whole URL namespaces that belong to one rule.

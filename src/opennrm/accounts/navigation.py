@@ -11,8 +11,11 @@ from .models import User
 
 ITEMS: list[tuple[str, str]] = [
     ("Home", "pages:home"),
+    ("Referrals", "referrals:my_referrals"),
+    ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
+    ("Notifications", "notifications:list"),
 ]
 
 

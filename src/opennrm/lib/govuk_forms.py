@@ -69,3 +69,64 @@ def error_summary_items(form: BaseForm) -> list[dict[str, str]]:
         for error in field.errors:
             items.append({"text": str(error), "href": f"#{field.auto_id}"})
     return items
+
+
+def checkboxes_params(
+    field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--m", **extra: Any
+) -> dict[str, Any]:
+    params = radios_params(field, legend_classes=legend_classes, **extra)
+    selected = {str(v) for v in (field.value() or [])}
+    for item in params["items"]:
+        item.pop("checked", None)
+        item["checked"] = item["value"] in selected
+    return params
+
+
+def textarea_params(field: BoundField, **extra: Any) -> dict[str, Any]:
+    params = _base(field, **extra)
+    value = field.value()
+    if value not in (None, ""):
+        params["value"] = str(value)
+    return params
+
+
+def date_params(
+    form: BaseForm,
+    name: str,
+    *,
+    with_day: bool = True,
+    legend_classes: str = "govuk-fieldset__legend--s",
+) -> dict[str, Any]:
+    """A GOV.UK date input for the boxes name_day, name_month and name_year."""
+    field = form[name]
+    parts = [
+        ("day", "Day", "govuk-input--width-2"),
+        ("month", "Month", "govuk-input--width-2"),
+        ("year", "Year", "govuk-input--width-4"),
+    ]
+    if not with_day:
+        parts = parts[1:]
+    error_class = " govuk-input--error" if field.errors else ""
+    items = []
+    for index, (part, label, width) in enumerate(parts):
+        items.append(
+            {
+                # The first box carries the field's id, so the error summary's link lands on it.
+                "id": field.auto_id if index == 0 else f"{field.auto_id}_{part}",
+                "name": f"{name}_{part}",
+                "label": label,
+                "classes": width + error_class,
+                "value": form.data.get(f"{name}_{part}", ""),
+                "inputmode": "numeric",
+            }
+        )
+    params: dict[str, Any] = {
+        "id": f"{field.auto_id}_group",
+        "fieldset": {"legend": {"text": field.label, "classes": legend_classes}},
+        "items": items,
+    }
+    if field.help_text:
+        params["hint"] = {"text": str(field.help_text)}
+    if field.errors:
+        params["errorMessage"] = {"text": " ".join(str(e) for e in field.errors)}
+    return params

@@ -36,6 +36,13 @@ ROLE_SUMMARY: dict[Role, str] = {
 }
 
 ROLE_TASKS: dict[Role, list[Task]] = {
+    Role.FIRST_RESPONDER: [
+        Task(
+            "Screen for indicators of trafficking",
+            "screening:start",
+            "Check what you have seen against the indicator rule. Guidance, not a decision.",
+        ),
+    ],
     Role.ORGANISATION_ADMIN: [
         Task(
             "Manage users",

@@ -1,0 +1,69 @@
+"""Coded values for people and cases. Codes follow the Human Trafficking Case Data Standard
+(HTCDS v2.0) where it has one, so records can be exchanged without translation."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Not known"
+
+
+class Gender(models.TextChoices):
+    """HTCDS prs_Gender picklist."""
+
+    FEMININE = "Feminine", "Woman or girl"
+    MASCULINE = "Masculine", "Man or boy"
+    TRANSGENDER_FEMININE = "TransgenderFeminine", "Transgender woman or girl"
+    TRANSGENDER_MASCULINE = "TransgenderMasculine", "Transgender man or boy"
+    NON_CONFORMING = "NonConforming", "Non-binary or gender non-conforming"
+    UNKNOWN = "NonSpecifiedUnknown", "Not specified or not known"
+
+
+class ExploitationType(models.TextChoices):
+    """The UK statistical categories, each with its HTCDS vic_TypeOfExploitation code.
+
+    Criminal exploitation has no HTCDS code of its own (HTCDS folds it into forced labour);
+    `HTCDS_CODE` below says how each maps when exporting.
+    """
+
+    SEXUAL = "sexual", "Sexual exploitation"
+    LABOUR = "labour", "Labour exploitation"
+    CRIMINAL = "criminal", "Criminal exploitation (for example county lines, cannabis farms)"
+    DOMESTIC_SERVITUDE = "domestic_servitude", "Domestic servitude"
+    ORGAN_HARVESTING = "organ_harvesting", "Organ harvesting"
+    FORCED_MARRIAGE = "forced_marriage", "Forced marriage"
+    UNKNOWN = "unknown", "Not specified or not known"
+
+
+HTCDS_CODE: dict[ExploitationType, str] = {
+    ExploitationType.SEXUAL: "SexualExploitation",
+    ExploitationType.LABOUR: "ForcedLabour",
+    ExploitationType.CRIMINAL: "ForcedLabour",
+    ExploitationType.DOMESTIC_SERVITUDE: "Servitude",
+    ExploitationType.ORGAN_HARVESTING: "OrganRemoval",
+    ExploitationType.FORCED_MARRIAGE: "ForcedMarriage",
+    ExploitationType.UNKNOWN: "Other",
+}
+
+
+class ExploitationLocation(models.TextChoices):
+    UK = "uk", "In the UK only"
+    OVERSEAS = "overseas", "Overseas only"
+    BOTH = "both", "Both in the UK and overseas"
+    UNKNOWN = "unknown", "Not known"
+
+
+class AgeGroup(models.TextChoices):
+    ADULT = "adult", "Adult"
+    CHILD = "child", "Child"
+    # Age disputed: treated as a child until assessed (CETS art. 10(3); MSA 2015 s.51).
+    PRESUMED_CHILD = "presumed_child", "Age disputed: treated as a child until assessed"
+
+
+class CaseStatus(models.TextChoices):
+    AWAITING_REASONABLE_GROUNDS = "awaiting_rg", "Awaiting reasonable grounds decision"

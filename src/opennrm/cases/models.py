@@ -1,0 +1,129 @@
+"""The person referred and their case.
+
+Identifying details (names, date of birth, contact details, accounts in free text) live in their
+own tables, `PersonIdentity` and `CaseNarrative`, apart from the statistical fields on `Person`
+and `Case`. Statistics and listings read only the latter; the identifying tables are the ones
+field encryption covers (see the data-protection issue), and pseudonymisation deletes them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from opennrm.accounts.models import Organisation
+from opennrm.accounts.roles import Jurisdiction
+
+from .choices import AgeGroup, CaseStatus, ExploitationLocation, Gender, Sex
+
+
+class Person(models.Model):
+    """Statistical facts about a person: nothing here identifies them on its own."""
+
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    gender = models.CharField(max_length=30, choices=Gender.choices, blank=True)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_at_referral = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_is_estimated = models.BooleanField(default=False)
+    nationalities = models.JSONField(default=list, help_text="ISO 3166-1 alpha-2 codes")
+    languages = models.JSONField(default=list, help_text="ISO 639-1 codes")
+    interpreter_needed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Person {self.pk}"
+
+
+class PersonIdentity(models.Model):
+    """Who the person is. Shown only to those allowed; every field here is identifying."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="identity")
+    given_names = models.CharField(max_length=200)
+    family_name = models.CharField(max_length=200, blank=True)
+    aliases = models.JSONField(default=list)
+    date_of_birth = models.DateField(null=True, blank=True)
+    safe_contact = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Identity of person {self.person_id}"
+
+
+class Case(models.Model):
+    reference = models.CharField(max_length=20, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
+    referring_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="referred_cases"
+    )
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referred_cases"
+    )
+    competent_authority = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="routed_cases"
+    )
+    jurisdiction = models.CharField(max_length=40, choices=Jurisdiction.choices)
+    # The local authority area the person is in now: who safeguards a child, where support is.
+    area = models.CharField(max_length=120)
+    age_group = models.CharField(max_length=20, choices=AgeGroup.choices)
+    exploitation_types = models.JSONField(default=list)
+    exploitation_location = models.CharField(max_length=10, choices=ExploitationLocation.choices)
+    exploitation_started = models.DateField(null=True, blank=True)
+    exploitation_ended = models.DateField(null=True, blank=True)
+    in_immigration_detention = models.BooleanField(default=False)
+    # Consent (adults only; empty for children, who need none).
+    consent_to_referral = models.BooleanField(null=True)
+    consent_to_support = models.BooleanField(null=True)
+    consent_explanation_version = models.CharField(max_length=40, blank=True)
+    consent_explanation_language = models.CharField(max_length=10, blank=True)
+    status = models.CharField(
+        max_length=30, choices=CaseStatus.choices, default=CaseStatus.AWAITING_REASONABLE_GROUNDS
+    )
+    # The moment of submission, to the microsecond and time-zone aware: the statutory clocks
+    # (reasonable grounds target, recovery period) start from it.
+    submitted_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["referring_organisation", "-submitted_at"], name="case_referrer_idx"
+            ),
+            models.Index(fields=["competent_authority", "status"], name="case_authority_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_child(self) -> bool:
+        return self.age_group in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+
+
+class CaseNarrative(models.Model):
+    """The accounts of what happened, and where: free text that can identify anyone."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="narrative")
+    persons_account = models.TextField(blank=True)
+    responders_account = models.TextField(blank=True)
+    exploitation_places = models.TextField(blank=True)
+    immediate_needs_details = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Narrative of {self.case_id}"
+
+
+class CaseEvent(models.Model):
+    """The case's timeline: everything that happens to it, in order."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=60)
+    description = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.kind}"

@@ -1,0 +1,76 @@
+"""Who may see which case. Every read of a case starts here, from the user."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.accounts.selectors import memberships_of
+
+from .choices import AgeGroup
+from .models import Case
+
+
+def _orgs(user: User, roles: set[Role]) -> list[int]:
+    return list(
+        memberships_of(user).filter(role__in=roles).values_list("organisation_id", flat=True)
+    )
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases the user may open, and why:
+
+    - first responders: cases their organisation referred;
+    - decision makers: cases routed to their competent authority;
+    - safeguarding leads: children's cases in their organisation's area.
+    Everyone else sees none (analysts get figures, never cases).
+    """
+    referrers = _orgs(user, {Role.FIRST_RESPONDER})
+    authorities = _orgs(user, {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER})
+    safeguarding_areas = list(
+        memberships_of(user)
+        .filter(
+            role=Role.SAFEGUARDING_LEAD,
+            organisation__kind__in=[
+                OrganisationKind.LOCAL_AUTHORITY,
+                OrganisationKind.CHILD_GUARDIAN_SERVICE,
+            ],
+        )
+        .exclude(organisation__area="")
+        .values_list("organisation__area", flat=True)
+    )
+    condition = Q(pk__in=[])
+    if referrers:
+        condition |= Q(referring_organisation_id__in=referrers)
+    if authorities:
+        condition |= Q(competent_authority_id__in=authorities)
+    if safeguarding_areas:
+        condition |= Q(
+            area__in=safeguarding_areas, age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD]
+        )
+    return Case.objects.filter(condition)
+
+
+def cases_referred_by_organisations_of(user: User) -> QuerySet[Case]:
+    return Case.objects.filter(
+        referring_organisation_id__in=_orgs(user, {Role.FIRST_RESPONDER})
+    ).order_by("-submitted_at")
+
+
+def case_get_for_user(user: User, reference: str) -> Case:
+    try:
+        return (
+            cases_visible_to(user)
+            .select_related(
+                "person__identity",
+                "narrative",
+                "referring_organisation",
+                "competent_authority",
+                "referred_by",
+            )
+            .get(reference=reference)
+        )
+    except Case.DoesNotExist:
+        raise Http404 from None

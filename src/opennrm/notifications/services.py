@@ -1,0 +1,49 @@
+"""Telling people what they need to know: in the app, and by e-mail after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
+
+from .models import Notification
+from .tasks import email_notification
+
+
+def deliver(
+    *,
+    recipients: Iterable[User],
+    kind: str,
+    subject: str,
+    body: str,
+    url: str = "",
+    case: Case | None = None,
+) -> list[Notification]:
+    """Create one in-app notification per recipient; the worker e-mails each once committed.
+
+    Called inside other services (whose audit event names who was told), so it writes no audit
+    event of its own. Subject and body must not contain a person's identifying details.
+    """
+    unique = {user.pk: user for user in recipients if user.is_active}
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, kind=kind, subject=subject, body=body, url=url, case=case)
+            for user in unique.values()
+        ]
+    )
+    for notification in notifications:
+        transaction.on_commit(lambda pk=notification.pk: email_notification.enqueue(pk))
+    return notifications
+
+
+@transaction.atomic
+def notification_mark_read(*, by: User, notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    audit_record(by=by, action="notification.read", obj=notification)

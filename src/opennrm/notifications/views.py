@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from opennrm.accounts.models import User
+
+from . import selectors, services
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def notification_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "notifications/list.html",
+        {
+            "title": "Notifications",
+            "notifications": selectors.notifications_for(_user(request))[:100],
+        },
+    )
+
+
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    user = _user(request)
+    notification = selectors.notification_get_for_user(user, notification_id)
+    services.notification_mark_read(by=user, notification=notification)
+    target = notification.url
+    if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect("notifications:list")
+    return redirect(target)

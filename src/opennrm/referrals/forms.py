@@ -1,0 +1,342 @@
+"""One form per question page of the referral journey. Forms only clean input; they are bound
+to the raw answers saved in the draft, so a page shows exactly what was typed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from opennrm.cases.choices import ExploitationLocation, ExploitationType, Gender, Sex
+from opennrm.lib.iso import country_choices, language_choices
+from opennrm.support.models import ImmediateNeed
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+OLDEST_PLAUSIBLE_AGE = 120
+
+# The versions of the consent explanation a first responder can have given. A new version is
+# added here (and to the printed leaflets) when the wording changes; old referrals keep theirs.
+CONSENT_EXPLANATION_VERSIONS = [
+    ("opennrm-consent-2026-1", "OpenNRM consent explanation, version 1 (2026)"),
+]
+
+
+def _choice(
+    label: str, choices: list[tuple[str, str]], required_message: str, **kwargs: Any
+) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=choices,
+        error_messages={"required": required_message, "invalid_choice": required_message},
+        **kwargs,
+    )
+
+
+def _optional_choice(label: str, choices: list[tuple[str, str]], invalid: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=[("", "Select")] + choices,
+        required=False,
+        error_messages={"invalid_choice": invalid},
+    )
+
+
+def _date_from_parts(
+    form: forms.Form, prefix: str, label: str, *, require_day: bool = True
+) -> date | None:
+    """Read a GOV.UK date input (prefix_day, prefix_month, prefix_year) with GOV.UK messages."""
+    parts = ("day", "month", "year") if require_day else ("month", "year")
+    raw = {part: (form.data.get(f"{prefix}_{part}") or "").strip() for part in parts}
+    if not any(raw.values()):
+        return None
+    missing = [part for part in parts if not raw[part]]
+    if missing:
+        form.add_error(prefix, f"{label} must include a {' and a '.join(missing)}")
+        return None
+    if len(raw["year"]) != 4 or not raw["year"].isdigit():
+        form.add_error(prefix, f"{label}: enter the year as 4 digits, like 2007")
+        return None
+    try:
+        return date(int(raw["year"]), int(raw["month"]), int(raw.get("day") or 1))
+    except ValueError:
+        return form.add_error(prefix, f"{label} must be a real date")
+
+
+class AgeForm(forms.Form):
+    under_18 = _choice(
+        "Is the person under 18?",
+        [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure: their age is uncertain")],
+        "Select whether the person is under 18",
+    )
+    reason_to_believe_child = _choice(
+        "Is there any reason to believe they may be under 18?",
+        YES_NO,
+        "Select whether there is reason to believe they may be under 18",
+        required=False,
+        help_text="For example their appearance, what they say, or documents that may not be genuine",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("under_18") == "not_sure" and not data.get("reason_to_believe_child"):
+            self.add_error(
+                "reason_to_believe_child",
+                "Select whether there is reason to believe they may be under 18",
+            )
+        return data
+
+
+class ConsentForm(forms.Form):
+    consents_to_referral = _choice(
+        "Does the person consent to being referred?",
+        YES_NO,
+        "Select whether the person consents to being referred",
+        help_text="They must understand what a referral means. Give the explanation in a language they understand.",
+    )
+    consents_to_support = _choice(
+        "Does the person consent to receiving support?",
+        YES_NO,
+        "Select whether the person consents to receiving support",
+        required=False,
+        help_text="For example a safe place to stay, and help with health, money and legal advice",
+    )
+    explanation_version = _choice(
+        "Which explanation of the mechanism did you give?",
+        CONSENT_EXPLANATION_VERSIONS,
+        "Select the explanation you gave",
+    )
+    explanation_language = _choice(
+        "In which language did you explain it?",
+        [("", "Select a language")] + language_choices(),
+        "Select the language you explained it in",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("consents_to_referral") == "yes" and not data.get("consents_to_support"):
+            self.add_error(
+                "consents_to_support", "Select whether the person consents to receiving support"
+            )
+        return data
+
+
+class PersonForm(forms.Form):
+    given_names = forms.CharField(
+        label="Given names",
+        max_length=200,
+        error_messages={"required": "Enter the person's given names, or the name they use"},
+    )
+    family_name = forms.CharField(label="Family name (optional)", max_length=200, required=False)
+    # Entered as three boxes (date_of_birth_day, _month, _year); this field carries their error.
+    date_of_birth = forms.CharField(
+        label="Date of birth (if known)", help_text="For example, 27 3 2007", required=False
+    )
+    aliases = forms.CharField(
+        label="Other names they use or are known by (optional)",
+        help_text="One name on each line",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    estimated_age = forms.IntegerField(
+        label="Estimated age in years (if you do not know their date of birth)",
+        required=False,
+        min_value=0,
+        max_value=OLDEST_PLAUSIBLE_AGE,
+        error_messages={
+            "invalid": "Enter the estimated age as a whole number, like 17",
+            "min_value": "Estimated age must be 0 or more",
+            "max_value": f"Estimated age must be {OLDEST_PLAUSIBLE_AGE} or less",
+        },
+    )
+    sex = _choice("Sex", Sex.choices, "Select the person's sex")
+    gender = _optional_choice("Gender (optional)", Gender.choices, "Select a gender from the list")
+    nationality_1 = _choice(
+        "Nationality",
+        [("", "Select a country")] + country_choices(),
+        "Select a nationality from the list",
+    )
+    nationality_2 = _optional_choice(
+        "Second nationality (optional)", country_choices(), "Select a nationality from the list"
+    )
+    language_1 = _choice(
+        "Main language",
+        [("", "Select a language")] + language_choices(),
+        "Select the person's main language from the list",
+    )
+    language_2 = _optional_choice(
+        "Other language (optional)", language_choices(), "Select a language from the list"
+    )
+    interpreter_needed = _choice(
+        "Do they need an interpreter?", YES_NO, "Select whether they need an interpreter"
+    )
+    safe_contact = forms.CharField(
+        label="How can they be contacted safely? (optional)",
+        help_text="Only contact details that the people who exploited them do not know or control",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        born = _date_from_parts(self, "date_of_birth", "Date of birth")
+        today = timezone.localdate()
+        data["date_of_birth"] = None
+        if born is not None:
+            age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+            if born > today:
+                self.add_error("date_of_birth", "Date of birth must be in the past")
+            elif age > OLDEST_PLAUSIBLE_AGE:
+                self.add_error(
+                    "date_of_birth",
+                    f"Date of birth must give an age of {OLDEST_PLAUSIBLE_AGE} or less",
+                )
+            else:
+                data["date_of_birth"] = born
+                data["age"] = age
+        elif "date_of_birth" not in self.errors:
+            if data.get("estimated_age") is None and "estimated_age" not in self.errors:
+                self.add_error("estimated_age", "Enter their date of birth or an estimated age")
+            else:
+                data["age"] = data.get("estimated_age")
+        if data.get("nationality_2") and data.get("nationality_2") == data.get("nationality_1"):
+            self.add_error("nationality_2", "Second nationality must be different from the first")
+        return data
+
+
+class AnonymousPersonForm(forms.Form):
+    """About the person, for a duty to notify report: nothing that identifies them."""
+
+    sex = PersonForm.base_fields["sex"]
+    estimated_age = forms.IntegerField(
+        label="Approximate age in years",
+        min_value=18,
+        max_value=OLDEST_PLAUSIBLE_AGE,
+        error_messages={
+            "required": "Enter their approximate age",
+            "invalid": "Enter the approximate age as a whole number, like 34",
+            "min_value": "An adult's age must be 18 or more; if they may be under 18, change your answer about their age",
+            "max_value": f"Approximate age must be {OLDEST_PLAUSIBLE_AGE} or less",
+        },
+    )
+    nationality_1 = PersonForm.base_fields["nationality_1"]
+
+
+class ExploitationForm(forms.Form):
+    types = forms.MultipleChoiceField(
+        label="What kind of exploitation?",
+        help_text="Select all that apply",
+        choices=ExploitationType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Select at least one kind of exploitation, or 'Not specified or not known'",
+            "invalid_choice": "Select kinds of exploitation from the list",
+        },
+    )
+    location = _choice(
+        "Where did the exploitation happen?",
+        ExploitationLocation.choices,
+        "Select where the exploitation happened",
+    )
+    places = forms.CharField(
+        label="Places where it happened (optional)",
+        help_text="Towns, addresses or countries, as far as known",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    area = _choice(
+        "Which local authority area is the person in now?",
+        [],
+        "Select the local authority area the person is in now",
+        help_text="This decides who safeguards a child and where support is found",
+    )
+    in_immigration_detention = _choice(
+        "Is the person in immigration detention?",
+        YES_NO,
+        "Select whether the person is in immigration detention",
+    )
+    started = forms.CharField(
+        label="When did it start? (optional)", help_text="For example, 6 2025", required=False
+    )
+
+    def __init__(self, *args: Any, areas: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        started = _date_from_parts(self, "started", "When it started", require_day=False)
+        if started and started > timezone.localdate():
+            self.add_error("started", "When it started must be in the past")
+            started = None
+        data["started"] = started
+        return data
+
+
+class AnonymousExploitationForm(forms.Form):
+    types = ExploitationForm.base_fields["types"]
+    location = ExploitationForm.base_fields["location"]
+    area = ExploitationForm.base_fields["area"]
+
+    def __init__(self, *args: Any, areas: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
+
+
+class AccountForm(forms.Form):
+    persons_account = forms.CharField(
+        label="What happened, in the person's own words",
+        help_text="Write down what they told you, as they said it. Leave it empty if they did not want to say.",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    responders_account = forms.CharField(
+        label="What you saw and why you are referring them",
+        help_text="Include the indicators you noticed and any evidence you have",
+        max_length=20_000,
+        error_messages={"required": "Enter what you saw and why you are referring them"},
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+
+class NeedsForm(forms.Form):
+    needs = forms.MultipleChoiceField(
+        label="Does the person need any of these now?",
+        help_text="Select all that apply",
+        choices=[*ImmediateNeed.choices, ("none", "None of these")],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Select what the person needs now, or 'None of these'",
+            "invalid_choice": "Select needs from the list",
+        },
+    )
+    details = forms.CharField(
+        label="Details (optional)",
+        help_text="For example a medical condition, or who they need to be kept away from",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def clean_needs(self) -> list[str]:
+        needs: list[str] = self.cleaned_data["needs"]
+        if "none" in needs and len(needs) > 1:
+            raise ValidationError("Select 'None of these' on its own, or only the needs that apply")
+        return [] if needs == ["none"] else needs
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(
+        label="Upload a file",
+        help_text="A PDF, JPEG or PNG, up to 10 MB",
+        error_messages={
+            "required": "Select a file to upload",
+            "empty": "The selected file is empty",
+        },
+    )

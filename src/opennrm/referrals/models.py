@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+
+from opennrm.accounts.models import Organisation
+from opennrm.accounts.roles import Jurisdiction
+from opennrm.cases.choices import AgeGroup, ExploitationLocation, Sex
+from opennrm.cases.models import Case
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted as a referral"
+    REPORTED = "reported", "Submitted as a duty to notify report"
+
+
+class ReferralDraft(models.Model):
+    """A referral being written. Every answer is saved here as it is given, as the raw values
+    typed, so nothing is lost to a timeout, a sign-out or a validation error.
+
+    `answers` maps each step's slug to that step's submitted values. Once submitted, the answers
+    are emptied: the details then live in the case's own tables (or, for a duty to notify
+    report, only the anonymous fields survive).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral_drafts"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="referral_drafts"
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
+    case = models.OneToOneField(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
+    )
+    report = models.OneToOneField(
+        "DutyToNotifyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Referral draft {self.public_id}"
+
+
+class DutyToNotifyReport(models.Model):
+    """An anonymous report about an adult who did not consent to a referral (MSA 2015 s.52).
+
+    By design this table has no field that could identify the person: no names, no dates of
+    birth, no free text. `referrals.services.ANONYMOUS_REPORT_FIELDS` is the allow-list that
+    fills it, and a test checks that nothing else of the draft survives.
+    """
+
+    reference = models.CharField(max_length=20, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="duty_to_notify_reports"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    jurisdiction = models.CharField(max_length=40, choices=Jurisdiction.choices)
+    area = models.CharField(max_length=120)
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    age_band = models.CharField(max_length=10)
+    nationalities = models.JSONField(default=list)
+    exploitation_types = models.JSONField(default=list)
+    exploitation_location = models.CharField(max_length=10, choices=ExploitationLocation.choices)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class RoutingRule(models.Model):
+    """Which competent authority receives a referral. The first matching rule, by priority, wins;
+    an empty condition matches anything. Configured by system administrators."""
+
+    priority = models.PositiveIntegerField(default=100)
+    description = models.CharField(max_length=200)
+    jurisdiction = models.CharField(max_length=40, choices=Jurisdiction.choices, blank=True)
+    in_immigration_detention = models.BooleanField(null=True, blank=True)
+    age_group = models.CharField(max_length=20, choices=AgeGroup.choices, blank=True)
+    competent_authority = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="routing_rules"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def evidence_storage() -> FileSystemStorage:
+    # Outside STATIC_ROOT and with no base URL: files are only ever served by an access-checked
+    # view, never by the web server from a public address.
+    return FileSystemStorage(location=settings.PRIVATE_FILES_DIR / "evidence", base_url=None)
+
+
+class EvidenceFile(models.Model):
+    draft = models.ForeignKey(ReferralDraft, on_delete=models.CASCADE, related_name="evidence")
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(storage=evidence_storage, upload_to="%Y/%m/")
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Evidence {self.pk}"

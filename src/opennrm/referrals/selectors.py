@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.accounts.selectors import memberships_of
+
+from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
+
+
+def referring_organisations(user: User) -> QuerySet[Organisation]:
+    """Organisations in which the user may refer: those where they are a first responder."""
+    ids = memberships_of(user).filter(role=Role.FIRST_RESPONDER).values("organisation_id")
+    return Organisation.objects.filter(pk__in=ids)
+
+
+def drafts_of(user: User) -> QuerySet[ReferralDraft]:
+    """Unfinished drafts: each belongs to the person who started it, and only to them."""
+    return ReferralDraft.objects.filter(
+        created_by=user, status=DraftStatus.DRAFT, organisation__in=referring_organisations(user)
+    )
+
+
+def draft_get_for_user(user: User, public_id: UUID, *, submitted: bool = False) -> ReferralDraft:
+    """The user's own draft (or, with submitted=True, their submitted one); 404 otherwise."""
+    drafts = ReferralDraft.objects.filter(
+        created_by=user, organisation__in=referring_organisations(user)
+    ).select_related("organisation", "case", "report")
+    drafts = (
+        drafts.exclude(status=DraftStatus.DRAFT)
+        if submitted
+        else drafts.filter(status=DraftStatus.DRAFT)
+    )
+    try:
+        return drafts.get(public_id=public_id)
+    except ReferralDraft.DoesNotExist:
+        raise Http404 from None
+
+
+def evidence_get_for_draft(draft: ReferralDraft, evidence_id: int) -> EvidenceFile:
+    try:
+        return draft.evidence.get(pk=evidence_id)
+    except EvidenceFile.DoesNotExist:
+        raise Http404 from None
+
+
+def reports_of_organisations(user: User) -> QuerySet[DutyToNotifyReport]:
+    return DutyToNotifyReport.objects.filter(
+        organisation__in=referring_organisations(user)
+    ).order_by("-submitted_at")

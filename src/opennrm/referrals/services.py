@@ -1,0 +1,408 @@
+"""Every write of the referral journey: drafts, answers, evidence, and submission."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup
+from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from opennrm.lib.files import EXTENSIONS, sniff_content_type
+from opennrm.lib.references import new_reference
+from opennrm.notifications.services import deliver
+from opennrm.support.models import ImmediateNeed, PlacementRequest, Urgency
+
+from . import steps
+from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
+from .routing import competent_authority_for
+
+
+@transaction.atomic
+def draft_start(*, by: User, organisation: Organisation) -> ReferralDraft:
+    draft = ReferralDraft.objects.create(created_by=by, organisation=organisation)
+    audit_record(by=by, action="referral.draft_started", obj=draft, organisation=organisation)
+    return draft
+
+
+def _keep_only_anonymous(answers: steps.Answers) -> steps.Answers:
+    return {
+        slug: {key: value for key, value in values.items() if key in steps.ANONYMOUS_ANSWERS[slug]}
+        for slug, values in answers.items()
+        if slug in steps.ANONYMOUS_ANSWERS
+    }
+
+
+@transaction.atomic
+def draft_save_answers(
+    *, by: User, draft: ReferralDraft, step: steps.Step, data: dict[str, Any]
+) -> ReferralDraft:
+    """Save a page's answers exactly as given, valid or not, so nothing typed is ever lost.
+
+    If the answers make this a duty to notify report (an adult who does not consent), every
+    identifying answer and file is deleted at once: the report must never hold them.
+    """
+    locked = ReferralDraft.objects.select_for_update().get(pk=draft.pk)
+    if locked.status != DraftStatus.DRAFT:
+        raise ValidationError("This referral has already been submitted")
+    answers = dict(locked.answers)
+    answers[step.slug] = data
+    purged = False
+    if steps.route(answers) == steps.Route.DUTY_TO_NOTIFY:
+        kept = _keep_only_anonymous(answers)
+        purged = kept != answers or locked.evidence.exists()
+        answers = kept
+        for evidence in locked.evidence.all():
+            evidence.file.delete(save=False)
+        locked.evidence.all().delete()
+    locked.answers = answers
+    locked.save(update_fields=["answers", "updated_at"])
+    audit_record(
+        by=by,
+        action="referral.answers_saved",
+        obj=locked,
+        organisation=locked.organisation,
+        detail={"step": step.slug, "identifying_answers_deleted": purged},
+    )
+    return locked
+
+
+@transaction.atomic
+def draft_delete(*, by: User, draft: ReferralDraft) -> None:
+    if draft.status != DraftStatus.DRAFT:
+        raise ValidationError("A submitted referral cannot be deleted")
+    for evidence in draft.evidence.all():
+        evidence.file.delete(save=False)
+    audit_record(by=by, action="referral.draft_deleted", obj=draft, organisation=draft.organisation)
+    draft.delete()
+
+
+@transaction.atomic
+def evidence_add(
+    *, by: User, draft: ReferralDraft, upload: UploadedFile, max_bytes: int
+) -> EvidenceFile:
+    """Store an evidence file after checking its size and, from its content, its type."""
+    if draft.status != DraftStatus.DRAFT:
+        raise ValidationError({"file": "This referral has already been submitted"})
+    if steps.route(draft.answers) == steps.Route.DUTY_TO_NOTIFY:
+        raise ValidationError({"file": "A duty to notify report cannot include files"})
+    if upload.size is None or upload.size == 0:
+        raise ValidationError({"file": "The selected file is empty"})
+    if upload.size > max_bytes:
+        raise ValidationError(
+            {"file": f"The selected file must be smaller than {max_bytes // (1024 * 1024)} MB"}
+        )
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    if content_type is None:
+        raise ValidationError({"file": "The selected file must be a PDF, JPEG or PNG"})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    evidence = EvidenceFile(
+        draft=draft,
+        uploaded_by=by,
+        original_name=(upload.name or "evidence")[:255],
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+    )
+    # The stored name is random: the original name may identify someone.
+    evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
+    evidence.save()
+    audit_record(
+        by=by,
+        action="referral.evidence_added",
+        obj=evidence,
+        organisation=draft.organisation,
+        detail={"content_type": content_type, "size": upload.size},
+    )
+    return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, by: User, evidence: EvidenceFile) -> None:
+    if evidence.draft.status != DraftStatus.DRAFT:
+        raise ValidationError("Evidence of a submitted referral cannot be removed")
+    evidence.file.delete(save=False)
+    audit_record(
+        by=by,
+        action="referral.evidence_removed",
+        obj=evidence,
+        organisation=evidence.draft.organisation,
+    )
+    evidence.delete()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    case: Case | None = None
+    report: DutyToNotifyReport | None = None
+
+
+class IncompleteReferral(ValidationError):
+    def __init__(self, step: steps.Step) -> None:
+        super().__init__(f"Complete '{step.title}' before submitting")
+        self.step = step
+
+
+@transaction.atomic
+def referral_submit(*, by: User, draft: ReferralDraft) -> Submitted:
+    """Turn a complete draft into a case (or, for an adult without consent, an anonymous duty to
+    notify report). Submitting the same draft twice gives the same result, never a second case.
+    """
+    locked = (
+        ReferralDraft.objects.select_for_update().select_related("organisation").get(pk=draft.pk)
+    )
+    if locked.status == DraftStatus.SUBMITTED:
+        return Submitted(case=locked.case)
+    if locked.status == DraftStatus.REPORTED:
+        return Submitted(report=locked.report)
+    try:
+        data = steps.cleaned(locked.answers)
+    except KeyError as missing:
+        raise IncompleteReferral(steps.STEP_BY_SLUG[missing.args[0]]) from None
+    submitted_at = timezone.now()
+    if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
+        return Submitted(report=_report(by, locked, data, submitted_at))
+    return Submitted(case=_open_case(by, locked, data, submitted_at))
+
+
+def _unique_reference(model: type[Case] | type[DutyToNotifyReport], prefix: str) -> str:
+    for _ in range(5):
+        reference = new_reference(prefix)
+        if not model.objects.filter(reference=reference).exists():
+            return reference
+    raise IntegrityError("Could not find a free reference")  # 5 collisions in 10**12: a bug
+
+
+def _report(
+    by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
+) -> DutyToNotifyReport:
+    organisation = draft.organisation
+    if organisation.kind not in DUTY_TO_NOTIFY_KINDS:
+        raise ValidationError(
+            "An adult who does not consent cannot be referred, and your organisation does not "
+            "carry the duty to notify, so there is nothing to submit. You can delete this draft."
+        )
+    age = data["person"]["estimated_age"]
+    report = DutyToNotifyReport.objects.create(
+        reference=_unique_reference(DutyToNotifyReport, "DTN"),
+        organisation=organisation,
+        submitted_by=by,
+        submitted_at=submitted_at,
+        jurisdiction=organisation.jurisdiction,
+        area=data["exploitation"]["area"],
+        sex=data["person"]["sex"],
+        age_band=_age_band(age),
+        nationalities=[data["person"]["nationality_1"]],
+        exploitation_types=data["exploitation"]["types"],
+        exploitation_location=data["exploitation"]["location"],
+    )
+    draft.status = DraftStatus.REPORTED
+    draft.report = report
+    draft.answers = {}
+    draft.save(update_fields=["status", "report", "answers", "updated_at"])
+    audit_record(
+        by=by, action="referral.duty_to_notify_reported", obj=report, organisation=organisation
+    )
+    return report
+
+
+def _age_band(age: int) -> str:
+    for upper, band in ((24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64")):
+        if age <= upper:
+            return band
+    return "65+"
+
+
+def _open_case(
+    by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
+) -> Case:
+    organisation = draft.organisation
+    person_data, exploitation = data["person"], data["exploitation"]
+    group = AgeGroup(steps.age_group(draft.answers))
+    in_detention = exploitation["in_immigration_detention"] == "yes"
+    authority = competent_authority_for(
+        jurisdiction=organisation.jurisdiction,
+        in_immigration_detention=in_detention,
+        age_group=group,
+    )
+    born: date | None = person_data["date_of_birth"]
+    person = Person.objects.create(
+        sex=person_data["sex"],
+        gender=person_data.get("gender") or "",
+        birth_year=born.year if born else None,
+        age_at_referral=person_data.get("age"),
+        age_is_estimated=born is None,
+        nationalities=[
+            c for c in (person_data["nationality_1"], person_data.get("nationality_2")) if c
+        ],
+        languages=[c for c in (person_data["language_1"], person_data.get("language_2")) if c],
+        interpreter_needed=person_data["interpreter_needed"] == "yes",
+    )
+    PersonIdentity.objects.create(
+        person=person,
+        given_names=person_data["given_names"],
+        family_name=person_data.get("family_name", ""),
+        aliases=[
+            line.strip() for line in person_data.get("aliases", "").splitlines() if line.strip()
+        ],
+        date_of_birth=born,
+        safe_contact=person_data.get("safe_contact", ""),
+    )
+    consent = data.get("consent", {})
+    case = Case.objects.create(
+        reference=_unique_reference(Case, "NRM"),
+        person=person,
+        referring_organisation=organisation,
+        referred_by=by,
+        competent_authority=authority,
+        jurisdiction=organisation.jurisdiction,
+        area=exploitation["area"],
+        age_group=group,
+        exploitation_types=exploitation["types"],
+        exploitation_location=exploitation["location"],
+        exploitation_started=exploitation.get("started"),
+        in_immigration_detention=in_detention,
+        consent_to_referral=(consent["consents_to_referral"] == "yes") if consent else None,
+        consent_to_support=(consent["consents_to_support"] == "yes") if consent else None,
+        consent_explanation_version=consent.get("explanation_version", ""),
+        consent_explanation_language=consent.get("explanation_language", ""),
+        submitted_at=submitted_at,
+    )
+    needs = data["needs"]
+    CaseNarrative.objects.create(
+        case=case,
+        persons_account=data["account"]["persons_account"],
+        responders_account=data["account"]["responders_account"],
+        exploitation_places=exploitation.get("places", ""),
+        immediate_needs_details=needs.get("details", ""),
+    )
+    draft.evidence.update(case=case)
+    told = _record_and_notify(by, case, authority, needs["needs"])
+    draft.status = DraftStatus.SUBMITTED
+    draft.case = case
+    draft.answers = {}
+    draft.save(update_fields=["status", "case", "answers", "updated_at"])
+    audit_record(
+        by=by,
+        action="referral.submitted",
+        obj=case,
+        organisation=organisation,
+        detail={"reference": case.reference, "routed_to": authority.pk, "notified": told},
+    )
+    return case
+
+
+def _members(organisations: Any, roles: set[Role]) -> list[User]:
+    memberships = Membership.objects.filter(
+        organisation__in=organisations, role__in=roles, is_active=True, user__is_active=True
+    ).select_related("user")
+    return [m.user for m in memberships]
+
+
+def _record_and_notify(
+    by: User, case: Case, authority: Organisation, needs: list[str]
+) -> dict[str, int]:
+    """The case's first timeline entries, its placement request, and everyone who must know."""
+    at = case.submitted_at
+    events = [
+        CaseEvent(
+            case=case,
+            at=at,
+            kind="referral.submitted",
+            actor=by,
+            description=f"Referred by {case.referring_organisation.name}",
+        ),
+        CaseEvent(
+            case=case,
+            at=at,
+            kind="case.routed",
+            actor=None,
+            description=f"Sent to {authority.name} for a reasonable grounds decision",
+        ),
+    ]
+    if needs:
+        urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
+        PlacementRequest.objects.create(
+            case=case,
+            needs=needs,
+            urgency=Urgency.EMERGENCY if urgent else Urgency.URGENT,
+            needed_from=timezone.localdate(at)
+            if urgent
+            else timezone.localdate(at) + timedelta(days=3),
+        )
+        events.append(
+            CaseEvent(
+                case=case,
+                at=at,
+                kind="support.placement_requested",
+                actor=None,
+                description="Placement request raised for immediate needs",
+            )
+        )
+    url = reverse("cases:detail", args=[case.reference])
+    kind_of_referral = "a child" if case.is_child else "an adult"
+    told = {
+        "authority": len(
+            deliver(
+                recipients=_members([authority], {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}),
+                kind="case.received",
+                case=case,
+                url=url,
+                subject=f"New referral {case.reference}",
+                body=f"A referral of {kind_of_referral} has been sent to {authority.name} for a reasonable grounds decision.",
+            )
+        ),
+        "referrer": len(
+            deliver(
+                recipients=[by],
+                kind="case.submitted",
+                case=case,
+                url=url,
+                subject=f"Referral {case.reference} submitted",
+                body=f"Your referral has been received and sent to {authority.name}.",
+            )
+        ),
+    }
+    if case.is_child:
+        safeguarders = Organisation.objects.filter(
+            area=case.area,
+            kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
+            is_active=True,
+        )
+        told["safeguarding"] = len(
+            deliver(
+                recipients=_members(safeguarders, {Role.SAFEGUARDING_LEAD}),
+                kind="case.child_referred",
+                case=case,
+                url=url,
+                subject=f"Child referred in {case.area}: {case.reference}",
+                body=f"A child in {case.area} has been referred as a potential victim of trafficking. "
+                "Safeguard first: check the case and act today.",
+            )
+        )
+        events.append(
+            CaseEvent(
+                case=case,
+                at=at,
+                kind="case.safeguarding_notified",
+                actor=None,
+                description=f"Local authority and child guardian service in {case.area} told",
+            )
+        )
+    CaseEvent.objects.bulk_create(events)
+    return told

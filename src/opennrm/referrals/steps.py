@@ -1,0 +1,180 @@
+"""The referral journey as a table: which question pages exist, in what order, which apply to
+which referral, and which form checks each. The pages, the task list, "check your answers" and
+the submission service all read this one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django import forms
+
+from opennrm.cases.choices import AgeGroup
+
+from . import forms as f
+
+Answers = dict[str, dict[str, Any]]
+
+
+class Route(StrEnum):
+    UNDECIDED = "undecided"
+    REFERRAL = "referral"
+    DUTY_TO_NOTIFY = "duty_to_notify"
+
+
+def age_group(answers: Answers) -> AgeGroup | None:
+    age = answers.get("age", {})
+    match age.get("under_18"):
+        case "yes":
+            return AgeGroup.CHILD
+        case "no":
+            return AgeGroup.ADULT
+        case "not_sure" if age.get("reason_to_believe_child") == "yes":
+            return AgeGroup.PRESUMED_CHILD
+        case "not_sure" if age.get("reason_to_believe_child") == "no":
+            return AgeGroup.ADULT
+    return None
+
+
+def route(answers: Answers) -> Route:
+    group = age_group(answers)
+    if group is None:
+        return Route.UNDECIDED
+    if group != AgeGroup.ADULT:
+        return Route.REFERRAL  # children need no consent
+    match answers.get("consent", {}).get("consents_to_referral"):
+        case "yes":
+            return Route.REFERRAL
+        case "no":
+            return Route.DUTY_TO_NOTIFY
+    return Route.UNDECIDED
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: str
+    forms: dict[Route, type[forms.Form]]
+    applies: Callable[[Answers], bool]
+    optional: bool = False
+
+    def form_class(self, answers: Answers) -> type[forms.Form] | None:
+        return self.forms.get(route(answers)) or self.forms.get(Route.UNDECIDED)
+
+
+def _always(answers: Answers) -> bool:
+    return True
+
+
+def _adult(answers: Answers) -> bool:
+    return age_group(answers) == AgeGroup.ADULT
+
+
+def _decided(answers: Answers) -> bool:
+    return route(answers) != Route.UNDECIDED
+
+
+def _referral(answers: Answers) -> bool:
+    return route(answers) == Route.REFERRAL
+
+
+STEPS: list[Step] = [
+    Step("age", "Adult or child", {Route.UNDECIDED: f.AgeForm}, _always),
+    Step("consent", "Consent", {Route.UNDECIDED: f.ConsentForm}, _adult),
+    Step(
+        "person",
+        "About the person",
+        {Route.REFERRAL: f.PersonForm, Route.DUTY_TO_NOTIFY: f.AnonymousPersonForm},
+        _decided,
+    ),
+    Step(
+        "exploitation",
+        "The exploitation",
+        {Route.REFERRAL: f.ExploitationForm, Route.DUTY_TO_NOTIFY: f.AnonymousExploitationForm},
+        _decided,
+    ),
+    Step("account", "What happened", {Route.REFERRAL: f.AccountForm}, _referral),
+    Step("needs", "Immediate needs", {Route.REFERRAL: f.NeedsForm}, _referral),
+]
+
+STEP_BY_SLUG = {step.slug: step for step in STEPS}
+
+# Answers a duty to notify report may keep: everything else is identifying and is deleted from
+# the draft as soon as the route becomes a duty to notify report.
+ANONYMOUS_ANSWERS: dict[str, set[str]] = {
+    "age": {"under_18", "reason_to_believe_child"},
+    "consent": {
+        "consents_to_referral",
+        "consents_to_support",
+        "explanation_version",
+        "explanation_language",
+    },
+    "person": {"sex", "estimated_age", "nationality_1"},
+    "exploitation": {"types", "location", "area"},
+}
+
+
+def areas() -> list[str]:
+    """The local authority areas the service knows, from its local authorities."""
+    from opennrm.accounts.models import Organisation
+    from opennrm.accounts.roles import OrganisationKind
+
+    return sorted(
+        set(
+            Organisation.objects.filter(
+                kind__in=[
+                    OrganisationKind.LOCAL_AUTHORITY,
+                    OrganisationKind.CHILD_GUARDIAN_SERVICE,
+                ],
+                is_active=True,
+            )
+            .exclude(area="")
+            .values_list("area", flat=True)
+        )
+    )
+
+
+def bind(step: Step, answers: Answers, data: dict[str, Any] | None = None) -> forms.Form | None:
+    """The step's form for this draft, bound to `data` or else to the saved answers."""
+    form_class = step.form_class(answers)
+    if form_class is None:
+        return None
+    kwargs: dict[str, Any] = {}
+    if "areas" in form_class.__init__.__code__.co_varnames:
+        kwargs["areas"] = areas()
+    saved = answers.get(step.slug)
+    bound_data = data if data is not None else saved
+    return form_class(bound_data, **kwargs) if bound_data is not None else form_class(**kwargs)
+
+
+class StepState(StrEnum):
+    COMPLETED = "Completed"
+    IN_PROGRESS = "In progress"
+    NOT_STARTED = "Not yet started"
+    CANNOT_START = "Cannot start yet"
+
+
+def state_of(step: Step, answers: Answers) -> StepState:
+    if step.form_class(answers) is None or (step.slug != "age" and age_group(answers) is None):
+        return StepState.CANNOT_START
+    if step.slug not in answers:
+        return StepState.NOT_STARTED
+    form = bind(step, answers)
+    return StepState.COMPLETED if form is not None and form.is_valid() else StepState.IN_PROGRESS
+
+
+def applicable_steps(answers: Answers) -> list[Step]:
+    return [step for step in STEPS if step.applies(answers) or step.slug == "age"]
+
+
+def cleaned(answers: Answers) -> dict[str, dict[str, Any]]:
+    """Every applicable step's cleaned data; raises KeyError naming the first incomplete step."""
+    result = {}
+    for step in applicable_steps(answers):
+        form = bind(step, answers)
+        if form is None or step.slug not in answers or not form.is_valid():
+            raise KeyError(step.slug)
+        result[step.slug] = form.cleaned_data
+    return result

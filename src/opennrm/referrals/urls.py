@@ -1,0 +1,26 @@
+from django.urls import path
+
+from . import views
+
+app_name = "referrals"
+
+urlpatterns = [
+    path("", views.my_referrals, name="my_referrals"),
+    path("new/", views.draft_start, name="draft_start"),
+    path("<uuid:public_id>/", views.task_list, name="task_list"),
+    path("<uuid:public_id>/delete/", views.draft_delete, name="draft_delete"),
+    path("<uuid:public_id>/evidence/", views.evidence, name="evidence"),
+    path(
+        "<uuid:public_id>/evidence/<int:evidence_id>/",
+        views.evidence_download,
+        name="evidence_download",
+    ),
+    path(
+        "<uuid:public_id>/evidence/<int:evidence_id>/remove/",
+        views.evidence_remove,
+        name="evidence_remove",
+    ),
+    path("<uuid:public_id>/check/", views.check_answers, name="check_answers"),
+    path("<uuid:public_id>/submitted/", views.confirmation, name="confirmation"),
+    path("<uuid:public_id>/<slug:slug>/", views.step, name="step"),
+]

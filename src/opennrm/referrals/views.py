@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from opennrm.accounts.models import User
+from opennrm.cases.selectors import cases_referred_by_organisations_of
+
+from . import selectors, services, steps, summary
+from .forms import EvidenceForm
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
+    """The values typed on a page, as typed: list fields as lists, date boxes by part."""
+    data: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if getattr(field.widget, "allow_multiple_selected", False):
+            data[name] = post.getlist(name)
+        elif name in ("date_of_birth", "started"):
+            for part in ("day", "month", "year"):
+                if f"{name}_{part}" in post:
+                    data[f"{name}_{part}"] = post.get(f"{name}_{part}", "")
+        elif name in post:
+            data[name] = post.get(name, "")
+    return data
+
+
+def my_referrals(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "referrals/my_referrals.html",
+        {
+            "title": "Referrals",
+            "drafts": selectors.drafts_of(user),
+            "cases": cases_referred_by_organisations_of(user)[:200],
+            "reports": selectors.reports_of_organisations(user)[:50],
+        },
+    )
+
+
+@require_POST
+def draft_start(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    organisation = selectors.referring_organisations(user).first()
+    if organisation is None:
+        raise Http404
+    draft = services.draft_start(by=user, organisation=organisation)
+    return redirect("referrals:task_list", draft.public_id)
+
+
+def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    draft = selectors.draft_get_for_user(_user(request), public_id)
+    rows = [
+        (step, steps.state_of(step, draft.answers))
+        for step in steps.applicable_steps(draft.answers)
+    ]
+    route = steps.route(draft.answers)
+    return render(
+        request,
+        "referrals/task_list.html",
+        {
+            "title": "Refer a potential victim",
+            "draft": draft,
+            "rows": rows,
+            "route": route.value,
+            "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
+            "complete": all(state == steps.StepState.COMPLETED for _, state in rows)
+            and route != steps.Route.UNDECIDED,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
+    user = _user(request)
+    draft = selectors.draft_get_for_user(user, public_id)
+    current = steps.STEP_BY_SLUG.get(slug)
+    if current is None or current not in steps.applicable_steps(draft.answers):
+        raise Http404
+    if steps.state_of(current, draft.answers) == steps.StepState.CANNOT_START:
+        return redirect("referrals:task_list", draft.public_id)
+    form = steps.bind(current, draft.answers)
+    if request.method == "POST":
+        data = _raw_answers(form, request.POST)
+        draft = services.draft_save_answers(by=user, draft=draft, step=current, data=data)
+        if request.headers.get("X-Autosave"):
+            return HttpResponse(status=204)
+        form = steps.bind(current, draft.answers)
+        if form is not None and form.is_valid():
+            return redirect(_next_page(draft, current))
+    return render(
+        request,
+        f"referrals/steps/{slug}.html",
+        {
+            "title": current.title,
+            "draft": draft,
+            "form": form,
+            "step": current,
+            "route": steps.route(draft.answers).value,
+        },
+    )
+
+
+def _next_page(draft: Any, current: steps.Step) -> str:
+    following = steps.applicable_steps(draft.answers)
+    slugs = [s.slug for s in following]
+    index = slugs.index(current.slug) if current.slug in slugs else len(slugs)
+    for candidate in following[index + 1 :]:
+        if steps.state_of(candidate, draft.answers) != steps.StepState.COMPLETED:
+            return str(_step_url(draft, candidate.slug))
+    return str(_task_list_url(draft))
+
+
+def _step_url(draft: Any, slug: str) -> str:
+    return reverse("referrals:step", args=[draft.public_id, slug])
+
+
+def _task_list_url(draft: Any) -> str:
+    return reverse("referrals:task_list", args=[draft.public_id])
+
+
+@require_http_methods(["GET", "POST"])
+def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    draft = selectors.draft_get_for_user(user, public_id)
+    if steps.route(draft.answers) != steps.Route.REFERRAL:
+        raise Http404
+    form = EvidenceForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = services.evidence_add(
+                by=user,
+                draft=draft,
+                upload=form.cleaned_data["file"],
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
+            )
+        except ValidationError as error:
+            form.add_error("file", error.message_dict.get("file", error.messages))
+        else:
+            messages.success(request, f"{added.original_name} has been added")
+            return redirect("referrals:evidence", draft.public_id)
+    return render(
+        request,
+        "referrals/evidence.html",
+        {"title": "Evidence", "draft": draft, "form": form, "files": draft.evidence.all()},
+    )
+
+
+@require_POST
+def evidence_remove(request: HttpRequest, public_id: UUID, evidence_id: int) -> HttpResponse:
+    user = _user(request)
+    draft = selectors.draft_get_for_user(user, public_id)
+    item = selectors.evidence_get_for_draft(draft, evidence_id)
+    services.evidence_remove(by=user, evidence=item)
+    messages.success(request, f"{item.original_name} has been removed")
+    return redirect("referrals:evidence", draft.public_id)
+
+
+def evidence_download(request: HttpRequest, public_id: UUID, evidence_id: int) -> FileResponse:
+    draft = selectors.draft_get_for_user(_user(request), public_id)
+    return download(selectors.evidence_get_for_draft(draft, evidence_id))
+
+
+def download(item: Any) -> FileResponse:
+    """Serve a stored file as an attachment, with the type found from its content."""
+    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name)
+    response["Content-Type"] = item.content_type
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    try:
+        draft = selectors.draft_get_for_user(user, public_id)
+    except Http404:
+        # A second click on "Submit" after the first went through: show what it made.
+        submitted = selectors.draft_get_for_user(user, public_id, submitted=True)
+        return redirect("referrals:confirmation", submitted.public_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.referral_submit(by=user, draft=draft)
+        except services.IncompleteReferral as incomplete:
+            return redirect(_step_url(draft, incomplete.step.slug))
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            return redirect("referrals:confirmation", draft.public_id)
+    return render(
+        request,
+        "referrals/check_answers.html",
+        {
+            "title": "Check your answers before submitting",
+            "draft": draft,
+            "sections": summary.sections(draft),
+            "route": steps.route(draft.answers).value,
+            "submit_error": error,
+        },
+    )
+
+
+def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    draft = selectors.draft_get_for_user(_user(request), public_id, submitted=True)
+    return render(
+        request, "referrals/confirmation.html", {"title": "Referral submitted", "draft": draft}
+    )
+
+
+@require_POST
+def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    draft = selectors.draft_get_for_user(user, public_id)
+    services.draft_delete(by=user, draft=draft)
+    messages.success(request, "The draft referral has been deleted")
+    return redirect("referrals:my_referrals")

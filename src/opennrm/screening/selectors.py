@@ -1,0 +1,57 @@
+"""Reads about screening that depend on who is asking. Views never query these models directly."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.accounts.selectors import memberships_of
+
+from .models import IndicatorCatalogue, Screening
+
+# The roles that screen people, and so see their own organisation's screenings.
+SCREENING_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
+
+
+class NoActiveCatalogue(IndicatorCatalogue.DoesNotExist):
+    pass
+
+
+def active_catalogue() -> IndicatorCatalogue:
+    """The catalogue new screenings use. A migration loads the bundled one, so there always is
+    one unless the table was emptied (for example by a test that flushes the database)."""
+    found = IndicatorCatalogue.objects.filter(is_active=True).first()
+    if found is None:
+        raise NoActiveCatalogue(
+            "No indicator catalogue is active: run the migrations, or load one with "
+            "`manage.py load_indicator_catalogue`"
+        )
+    return found
+
+
+def screening_organisations_of(user: User) -> QuerySet[Organisation]:
+    """The organisations for which `user` screens people (through a screening role)."""
+    memberships = memberships_of(user).filter(role__in=SCREENING_ROLES)
+    return Organisation.objects.filter(pk__in=memberships.values("organisation_id")).order_by(
+        "name"
+    )
+
+
+def screenings_visible_to(user: User) -> QuerySet[Screening]:
+    """Screenings made by the user's organisations, for members in a screening role; else none.
+
+    Organisation scope, not "my own": colleagues pick up each other's work.
+    """
+    return Screening.objects.filter(
+        organisation__in=screening_organisations_of(user)
+    ).select_related("created_by", "organisation", "catalogue")
+
+
+def screening_get_for_user(user: User, screening_id: int) -> Screening:
+    """One screening the user may see; 404 whether it is missing or not theirs to see."""
+    try:
+        return screenings_visible_to(user).get(pk=screening_id)
+    except Screening.DoesNotExist:
+        raise Http404 from None

@@ -1,0 +1,127 @@
+"""Every write about screening. Each runs in its own transaction and writes one audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.services import audit_record
+
+from . import rules, selectors
+from .catalogue import CatalogueError, parse
+from .models import IndicatorCatalogue, Screening
+
+
+@transaction.atomic
+def catalogue_load(*, by: User | None, data: Any) -> IndicatorCatalogue:
+    """Check a catalogue document, store it as a new version and make it the active one.
+
+    `data` is the decoded JSON document. Every problem is raised at once as a ValidationError
+    and nothing is written. Screenings already recorded keep pointing at the version they used.
+    `by=None` is the command line.
+    """
+    try:
+        catalogue = parse(data)
+    except CatalogueError as error:
+        raise ValidationError(error.problems) from None
+    if IndicatorCatalogue.objects.filter(key=catalogue.key, version=catalogue.version).exists():
+        raise ValidationError(
+            f'Version "{catalogue.version}" of catalogue "{catalogue.key}" is already loaded. '
+            "Give the new list a new version."
+        )
+    # Lock the active row so two loads at once cannot both leave theirs active.
+    previous = list(IndicatorCatalogue.objects.select_for_update().filter(is_active=True))
+    for row in previous:
+        row.is_active = False
+        row.save(update_fields=["is_active"])
+    stored = IndicatorCatalogue.objects.create(
+        key=catalogue.key,
+        version=catalogue.version,
+        title=catalogue.title,
+        source=catalogue.source,
+        data=data,
+        is_active=True,
+        loaded_at=timezone.now(),
+        loaded_by=by,
+    )
+    audit_record(
+        by=by,
+        action="indicator_catalogue.loaded",
+        obj=stored,
+        detail={
+            "key": catalogue.key,
+            "version": catalogue.version,
+            "indicators": catalogue.indicator_count,
+            "replaced": [f"{row.key}@{row.version}" for row in previous],
+        },
+    )
+    return stored
+
+
+@transaction.atomic
+def screening_record(
+    *,
+    by: User,
+    organisation: Organisation,
+    list_key: str,
+    is_child: bool,
+    observed_codes: Iterable[str],
+    catalogue: IndicatorCatalogue | None = None,
+) -> Screening:
+    """Record a screening: the indicators `by` observed, and the rule's guidance on them.
+
+    Uses the active catalogue unless `catalogue` names the version the checklist was shown
+    from (a referral draft started before a new version was loaded). Raises ValidationError,
+    keyed by argument name, for a list or code the catalogue does not have or an age group that
+    does not match the list; PermissionDenied if `by` may not screen for `organisation`.
+    """
+    if organisation not in selectors.screening_organisations_of(by):
+        raise PermissionDenied("You cannot record screenings for this organisation")
+    catalogue = catalogue or selectors.active_catalogue()
+    indicator_list = catalogue.parsed().list(list_key)
+    if indicator_list is None:
+        raise ValidationError({"list_key": f'"{list_key}" is not a list in this catalogue'})
+    if indicator_list.is_child != is_child:
+        raise ValidationError(
+            {"is_child": f"The {indicator_list.label.lower()} list does not fit this age group"}
+        )
+    codes = sorted(set(observed_codes))
+    unknown = [code for code in codes if indicator_list.get(code) is None]
+    if unknown:
+        raise ValidationError(
+            {
+                "observed_codes": f"{', '.join(unknown)} "
+                f"{'is not an indicator' if len(unknown) == 1 else 'are not indicators'} "
+                f"in the {indicator_list.label.lower()} list"
+            }
+        )
+    observed = [indicator_list.get(code) for code in codes]
+    result = rules.evaluate([o for o in observed if o is not None], is_child=is_child)
+    screening = Screening.objects.create(
+        created_by=by,
+        organisation=organisation,
+        catalogue=catalogue,
+        list_key=indicator_list.key.value,
+        is_child=is_child,
+        observed_codes=codes,
+        result=result.to_dict(),
+        indicated=result.indicated,
+    )
+    audit_record(
+        by=by,
+        action="screening.recorded",
+        obj=screening,
+        organisation=organisation,
+        detail={
+            "list_key": screening.list_key,
+            "catalogue": f"{catalogue.key}@{catalogue.version}",
+            "observed": len(codes),
+            "indicated": result.indicated,
+        },
+    )
+    return screening
