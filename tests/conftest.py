@@ -143,7 +143,12 @@ def people_in_every_role(
 @pytest.fixture
 def dmitri(authority: Organisation) -> User:
     """Decision maker at the competent authority."""
-    return factories.user("dmitri@example.org", organisation=authority, role=Role.DECISION_MAKER, full_name="Dmitri Dane")
+    return factories.user(
+        "dmitri@example.org",
+        organisation=authority,
+        role=Role.DECISION_MAKER,
+        full_name="Dmitri Dane",
+    )
 
 
 @pytest.fixture
@@ -158,11 +163,20 @@ def routing(authority: Organisation, council: Organisation) -> Organisation:
 @pytest.fixture
 def lena(council: Organisation) -> User:
     """Safeguarding lead at the local authority for Testshire."""
-    return factories.user("lena@example.org", organisation=council, role=Role.SAFEGUARDING_LEAD, full_name="Lena Lowe")
+    return factories.user(
+        "lena@example.org", organisation=council, role=Role.SAFEGUARDING_LEAD, full_name="Lena Lowe"
+    )
 
 
 @pytest.fixture
 def gail(db: None) -> User:
     """Child trafficking guardian for Testshire."""
-    guardians = factories.organisation("Testshire Guardians", Kind.CHILD_GUARDIAN_SERVICE, area="Testshire")
-    return factories.user("gail@example.org", organisation=guardians, role=Role.SAFEGUARDING_LEAD, full_name="Gail Grant")
+    guardians = factories.organisation(
+        "Testshire Guardians", Kind.CHILD_GUARDIAN_SERVICE, area="Testshire"
+    )
+    return factories.user(
+        "gail@example.org",
+        organisation=guardians,
+        role=Role.SAFEGUARDING_LEAD,
+        full_name="Gail Grant",
+    )

@@ -60,7 +60,10 @@ ACCOUNT = {
     "persons_account": "They took my passport and said I owed them money.",
     "responders_account": "Found during a welfare visit; several indicators of forced labour.",
 }
-NEEDS = {"needs": ["bed_tonight", "interpreter"], "details": "Must not be placed near the ring road"}
+NEEDS = {
+    "needs": ["bed_tonight", "interpreter"],
+    "details": "Must not be placed near the ring road",
+}
 NO_NEEDS = {"needs": ["none"], "details": ""}
 
 
@@ -78,7 +81,13 @@ def answer(client: Client, draft: ReferralDraft, slug: str, data: dict[str, Any]
 def complete(client: Client, draft: ReferralDraft, pages: dict[str, dict[str, Any]]) -> None:
     for slug, data in pages.items():
         response = answer(client, draft, slug, data)
-        assert response.status_code == 302, (slug, re.findall(r"govuk-error-message\">\s*<span[^>]*>[^<]*</span>([^<]*)<", response.content.decode()))
+        assert response.status_code == 302, (
+            slug,
+            re.findall(
+                r"govuk-error-message\">\s*<span[^>]*>[^<]*</span>([^<]*)<",
+                response.content.decode(),
+            ),
+        )
 
 
 def submit(client: Client, draft: ReferralDraft):

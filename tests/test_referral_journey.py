@@ -41,7 +41,10 @@ def test_adult_who_consents_is_referred_routed_and_everyone_told(
     assert case.person.nationalities == ["AL"]
     assert case.exploitation_types == ["labour", "criminal"]
     assert PlacementRequest.objects.get(case=case).needs == ["bed_tonight", "interpreter"]
-    assert set(Notification.objects.values_list("recipient__email", flat=True)) == {alice.email, dmitri.email}
+    assert set(Notification.objects.values_list("recipient__email", flat=True)) == {
+        alice.email,
+        dmitri.email,
+    }
     assert not Notification.objects.filter(recipient=lena).exists()
     assert {m.to[0] for m in mail.outbox} == {alice.email, dmitri.email}
     assert all("Zorica" not in m.body and "Zorica" not in m.subject for m in mail.outbox)
@@ -53,7 +56,9 @@ def test_adult_who_consents_is_referred_routed_and_everyone_told(
     assert draft.answers == {}
     # The decision maker and the referrer can open the case; its timeline says what happened.
     for person in (alice, dmitri):
-        page = factories.signed_in_client(person).get(reverse("cases:detail", args=[case.reference]))
+        page = factories.signed_in_client(person).get(
+            reverse("cases:detail", args=[case.reference])
+        )
         assert page.status_code == 200
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [
         "referral.submitted",
@@ -69,14 +74,21 @@ def test_child_with_disputed_age_is_treated_as_a_child_and_safeguarders_told_at_
     draft = r.start(client)
     r.complete(client, draft, r.CHILD_REFERRAL)
     # No consent page for a child.
-    assert client.get(reverse("referrals:step", args=[draft.public_id, "consent"])).status_code == 404
+    assert (
+        client.get(reverse("referrals:step", args=[draft.public_id, "consent"])).status_code == 404
+    )
     r.submit(client, draft)
     case = Case.objects.get()
     assert case.age_group == AgeGroup.PRESUMED_CHILD
     assert case.consent_to_referral is None
     told = set(Notification.objects.filter(case=case).values_list("recipient__email", flat=True))
     assert {lena.email, gail.email} <= told
-    assert factories.signed_in_client(lena).get(reverse("cases:detail", args=[case.reference])).status_code == 200
+    assert (
+        factories.signed_in_client(lena)
+        .get(reverse("cases:detail", args=[case.reference]))
+        .status_code
+        == 200
+    )
 
 
 def test_safeguarders_are_never_told_about_adults_and_cannot_open_them(
@@ -88,13 +100,24 @@ def test_safeguarders_are_never_told_about_adults_and_cannot_open_them(
     r.submit(client, draft)
     case = Case.objects.get()
     assert not Notification.objects.filter(recipient__in=[lena, gail]).exists()
-    assert factories.signed_in_client(lena).get(reverse("cases:detail", args=[case.reference])).status_code == 404
+    assert (
+        factories.signed_in_client(lena)
+        .get(reverse("cases:detail", args=[case.reference]))
+        .status_code
+        == 404
+    )
 
 
 def test_children_in_another_area_are_not_told(alice: User, routing: Organisation) -> None:
-    elsewhere = factories.organisation("Other Council", kind=factories.OrganisationKind.LOCAL_AUTHORITY, area="Elsewhere")
-    far_lead = factories.user("far@example.org", organisation=elsewhere, role=factories.Role.SAFEGUARDING_LEAD)
-    factories.organisation("Testshire Council", kind=factories.OrganisationKind.LOCAL_AUTHORITY, area="Testshire")
+    elsewhere = factories.organisation(
+        "Other Council", kind=factories.OrganisationKind.LOCAL_AUTHORITY, area="Elsewhere"
+    )
+    far_lead = factories.user(
+        "far@example.org", organisation=elsewhere, role=factories.Role.SAFEGUARDING_LEAD
+    )
+    factories.organisation(
+        "Testshire Council", kind=factories.OrganisationKind.LOCAL_AUTHORITY, area="Testshire"
+    )
     client = factories.signed_in_client(alice)
     draft = r.start(client)
     r.complete(client, draft, r.CHILD_REFERRAL)
@@ -134,14 +157,31 @@ def test_a_duty_to_notify_report_has_no_identifying_field() -> None:
     """Enforced in the schema: the table has no column that could hold a name or free text."""
     columns = {field.name for field in DutyToNotifyReport._meta.get_fields()}
     assert columns == {
-        "id", "draft", "reference", "organisation", "submitted_by", "submitted_at", "jurisdiction",
-        "area", "sex", "age_band", "nationalities", "exploitation_types", "exploitation_location",
+        "id",
+        "draft",
+        "reference",
+        "organisation",
+        "submitted_by",
+        "submitted_at",
+        "jurisdiction",
+        "area",
+        "sex",
+        "age_band",
+        "nationalities",
+        "exploitation_types",
+        "exploitation_location",
     }
 
 
-def test_an_organisation_without_the_duty_cannot_submit_a_report(routing: Organisation, council: Organisation) -> None:
-    charity = factories.organisation("Test Outreach", kind=factories.OrganisationKind.NON_STATUTORY_FIRST_RESPONDER)
-    worker = factories.user("worker@example.org", organisation=charity, role=factories.Role.FIRST_RESPONDER)
+def test_an_organisation_without_the_duty_cannot_submit_a_report(
+    routing: Organisation, council: Organisation
+) -> None:
+    charity = factories.organisation(
+        "Test Outreach", kind=factories.OrganisationKind.NON_STATUTORY_FIRST_RESPONDER
+    )
+    worker = factories.user(
+        "worker@example.org", organisation=charity, role=factories.Role.FIRST_RESPONDER
+    )
     client = factories.signed_in_client(worker)
     draft = r.start(client)
     r.complete(client, draft, r.DUTY_TO_NOTIFY)
@@ -181,26 +221,43 @@ def test_autosave_keeps_an_answer_without_leaving_the_page(alice: User) -> None:
     client = factories.signed_in_client(alice)
     draft = r.start(client)
     response = client.post(
-        reverse("referrals:step", args=[draft.public_id, "age"]), {"under_18": "no"}, HTTP_X_AUTOSAVE="1"
+        reverse("referrals:step", args=[draft.public_id, "age"]),
+        {"under_18": "no"},
+        HTTP_X_AUTOSAVE="1",
     )
     assert response.status_code == 204
     draft.refresh_from_db()
     assert draft.answers["age"] == {"under_18": "no"}
 
 
-def test_detained_people_are_routed_to_the_detention_authority(alice: User, routing: Organisation) -> None:
+def test_detained_people_are_routed_to_the_detention_authority(
+    alice: User, routing: Organisation
+) -> None:
     from opennrm.referrals.models import RoutingRule
 
-    detention = factories.organisation("Detention Authority", kind=factories.OrganisationKind.COMPETENT_AUTHORITY)
-    RoutingRule.objects.create(priority=10, description="Detention", in_immigration_detention=True, competent_authority=detention)
+    detention = factories.organisation(
+        "Detention Authority", kind=factories.OrganisationKind.COMPETENT_AUTHORITY
+    )
+    RoutingRule.objects.create(
+        priority=10,
+        description="Detention",
+        in_immigration_detention=True,
+        competent_authority=detention,
+    )
     client = factories.signed_in_client(alice)
     draft = r.start(client)
-    r.complete(client, draft, {**r.ADULT_REFERRAL, "exploitation": {**r.EXPLOITATION, "in_immigration_detention": "yes"}})
+    r.complete(
+        client,
+        draft,
+        {**r.ADULT_REFERRAL, "exploitation": {**r.EXPLOITATION, "in_immigration_detention": "yes"}},
+    )
     r.submit(client, draft)
     assert Case.objects.get().competent_authority == detention
 
 
-def test_without_a_routing_rule_nothing_is_written_and_the_answers_stay(alice: User, council: Organisation) -> None:
+def test_without_a_routing_rule_nothing_is_written_and_the_answers_stay(
+    alice: User, council: Organisation
+) -> None:
     client = factories.signed_in_client(alice)
     draft = r.start(client)
     r.complete(client, draft, r.ADULT_REFERRAL)
@@ -212,7 +269,9 @@ def test_without_a_routing_rule_nothing_is_written_and_the_answers_stay(alice: U
     assert draft.answers["person"]["given_names"] == "Zorica Testova"
 
 
-def test_submitting_an_incomplete_draft_goes_to_the_missing_page(alice: User, routing: Organisation) -> None:
+def test_submitting_an_incomplete_draft_goes_to_the_missing_page(
+    alice: User, routing: Organisation
+) -> None:
     client = factories.signed_in_client(alice)
     draft = r.start(client)
     r.complete(client, draft, {"age": r.ADULT, "consent": r.CONSENTS})
@@ -222,7 +281,9 @@ def test_submitting_an_incomplete_draft_goes_to_the_missing_page(alice: User, ro
 
 
 class TestWhoSeesWhat:
-    def test_outsiders_get_404_on_a_draft_and_its_pages(self, alice: User, bob: User, charlie: User, dmitri: User) -> None:
+    def test_outsiders_get_404_on_a_draft_and_its_pages(
+        self, alice: User, bob: User, charlie: User, dmitri: User
+    ) -> None:
         draft = r.start(factories.signed_in_client(alice))
         for person in (bob, charlie, dmitri):
             client = factories.signed_in_client(person)
@@ -233,25 +294,49 @@ class TestWhoSeesWhat:
                 ("referrals:check_answers", [draft.public_id]),
             ]:
                 assert client.get(reverse(name, args=args)).status_code == 404, (person, name)
-            assert client.post(reverse("referrals:draft_delete", args=[draft.public_id])).status_code == 404
+            assert (
+                client.post(reverse("referrals:draft_delete", args=[draft.public_id])).status_code
+                == 404
+            )
         assert ReferralDraft.objects.filter(pk=draft.pk).exists()
 
-    def test_outsiders_get_404_on_a_case(self, alice: User, bob: User, charlie: User, routing: Organisation) -> None:
+    def test_outsiders_get_404_on_a_case(
+        self, alice: User, bob: User, charlie: User, routing: Organisation
+    ) -> None:
         client = factories.signed_in_client(alice)
         draft = r.start(client)
         r.complete(client, draft, r.ADULT_REFERRAL)
         r.submit(client, draft)
         case = Case.objects.get()
-        assert factories.signed_in_client(bob).get(reverse("cases:detail", args=[case.reference])).status_code == 200
-        assert factories.signed_in_client(charlie).get(reverse("cases:detail", args=[case.reference])).status_code == 404
-        assert factories.signed_in_client(charlie).get(reverse("cases:detail", args=["NRM-0000-0000"])).status_code == 404
+        assert (
+            factories.signed_in_client(bob)
+            .get(reverse("cases:detail", args=[case.reference]))
+            .status_code
+            == 200
+        )
+        assert (
+            factories.signed_in_client(charlie)
+            .get(reverse("cases:detail", args=[case.reference]))
+            .status_code
+            == 404
+        )
+        assert (
+            factories.signed_in_client(charlie)
+            .get(reverse("cases:detail", args=["NRM-0000-0000"]))
+            .status_code
+            == 404
+        )
         assert Client().get(reverse("cases:detail", args=[case.reference])).status_code == 302
 
-    def test_my_referrals_lists_the_organisations_cases_without_names(self, alice: User, bob: User, routing: Organisation) -> None:
+    def test_my_referrals_lists_the_organisations_cases_without_names(
+        self, alice: User, bob: User, routing: Organisation
+    ) -> None:
         client = factories.signed_in_client(alice)
         draft = r.start(client)
         r.complete(client, draft, r.ADULT_REFERRAL)
         r.submit(client, draft)
-        listing = factories.signed_in_client(bob).get(reverse("referrals:my_referrals")).content.decode()
+        listing = (
+            factories.signed_in_client(bob).get(reverse("referrals:my_referrals")).content.decode()
+        )
         assert Case.objects.get().reference in listing
         assert "Zorica" not in listing

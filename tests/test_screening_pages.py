@@ -373,3 +373,17 @@ def test_the_service_refuses_an_organisation_the_user_does_not_screen_for(
     with pytest.raises(PermissionDenied):
         record(alice, southvale_police)
     assert not AuditEvent.objects.filter(action="screening.recorded").exists()
+
+
+# --- Demo data --------------------------------------------------------------------------------
+
+
+def test_demo_screenings_are_recorded_once(db: None, settings) -> None:
+    from opennrm.accounts import demo as accounts_demo
+    from opennrm.screening import demo
+
+    accounts_demo.seed()
+    assert demo.seed() == len(demo.DEMO_SCREENINGS)
+    assert demo.seed() == 0
+    assert Screening.objects.count() == len(demo.DEMO_SCREENINGS)
+    assert Screening.objects.filter(indicated=True).count() == 2

@@ -98,7 +98,7 @@ def test_only_indicators_of_the_dimension_count_and_strongest_come_first() -> No
     assert [o.strength for o in result.counted] == [S, W]
     assert result.explanation == (
         "Met: you recorded 1 strong indicator and 1 weak indicator. The rule counts a dimension "
-        "as met with a strong indicator with at least one medium or weak one."
+        "as met with one strong indicator together with at least one medium or weak one."
     )
 
 

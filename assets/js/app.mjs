@@ -55,3 +55,36 @@ function startTimeoutWarning(dialog) {
 
 const dialog = document.getElementById("session-timeout");
 if (dialog) startTimeoutWarning(dialog);
+
+// Referral pages save each answer the moment it is given, not only on "Save and continue",
+// so closing the tab or losing the connection loses nothing already chosen or typed.
+function autosave(form) {
+  const status = document.createElement("p");
+  status.className = "govuk-body-s app-autosave-status";
+  status.setAttribute("role", "status");
+  form.append(status);
+  let pending = null;
+
+  const save = async () => {
+    const response = await fetch(form.action || window.location.href, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "X-Autosave": "1" },
+      credentials: "same-origin",
+    });
+    if (response.ok) {
+      form.dataset.saved = "true";
+      status.textContent = "Your answers have been saved.";
+    } else {
+      status.textContent = "Your answers could not be saved just now. Use Save and continue.";
+    }
+  };
+
+  form.addEventListener("change", () => {
+    form.dataset.saved = "false";
+    window.clearTimeout(pending);
+    pending = window.setTimeout(save, 300);
+  });
+}
+
+document.querySelectorAll("form[data-autosave]").forEach(autosave);

@@ -7,6 +7,7 @@ and axe-core comes inside the axe-playwright-python package.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -33,6 +34,17 @@ CHROMIUM_FLAGS = [
 ]
 
 _axe = Axe()
+
+
+@pytest.fixture(autouse=True)
+def _indicator_catalogue(transactional_db: None) -> None:
+    """Browser tests run on a database that is emptied between tests, which also empties the
+    catalogue the migration loaded; load it again as a deployment would have it."""
+    from opennrm.screening import catalogue, services
+    from opennrm.screening.models import IndicatorCatalogue
+
+    if not IndicatorCatalogue.objects.exists():
+        services.catalogue_load(by=None, data=json.loads(catalogue.BUNDLED_PATH.read_text()))
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,9 @@ def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
         "Two-factor authentication is set up"
     )
     nav = page.get_by_role("navigation", name="Menu")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Referrals", "Screening", "Notifications"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Home", "Referrals", "Screening", "Notifications"]
+    )
     axe.check(page)
 
     for link, heading in (

@@ -55,6 +55,15 @@ ORGANISATIONS = [
         "National",
     ),
     DemoOrganisation(
+        "detention",
+        "Harbourside Detention Decisions Unit",
+        OrganisationKind.COMPETENT_AUTHORITY,
+        "National",
+    ),
+    DemoOrganisation(
+        "county", "Northmoor County Council", OrganisationKind.LOCAL_AUTHORITY, "Northmoor"
+    ),
+    DemoOrganisation(
         "provider", "Lanternhouse Refuge Trust", OrganisationKind.SUPPORT_PROVIDER, "North"
     ),
     DemoOrganisation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,7 +38,7 @@ def deliver(
         ]
     )
     for notification in notifications:
-        transaction.on_commit(lambda pk=notification.pk: email_notification.enqueue(pk))
+        transaction.on_commit(partial(email_notification.enqueue, notification.pk))
     return notifications
 
 

@@ -38,7 +38,7 @@ def _choice(
 def _optional_choice(label: str, choices: list[tuple[str, str]], invalid: str) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
-        choices=[("", "Select")] + choices,
+        choices=[("", "Select"), *choices],
         required=False,
         error_messages={"invalid_choice": invalid},
     )
@@ -110,7 +110,7 @@ class ConsentForm(forms.Form):
     )
     explanation_language = _choice(
         "In which language did you explain it?",
-        [("", "Select a language")] + language_choices(),
+        [("", "Select a language"), *language_choices()],
         "Select the language you explained it in",
     )
 
@@ -156,7 +156,7 @@ class PersonForm(forms.Form):
     gender = _optional_choice("Gender (optional)", Gender.choices, "Select a gender from the list")
     nationality_1 = _choice(
         "Nationality",
-        [("", "Select a country")] + country_choices(),
+        [("", "Select a country"), *country_choices()],
         "Select a nationality from the list",
     )
     nationality_2 = _optional_choice(
@@ -164,7 +164,7 @@ class PersonForm(forms.Form):
     )
     language_1 = _choice(
         "Main language",
-        [("", "Select a language")] + language_choices(),
+        [("", "Select a language"), *language_choices()],
         "Select the person's main language from the list",
     )
     language_2 = _optional_choice(

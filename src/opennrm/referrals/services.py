@@ -16,7 +16,6 @@ from django.utils import timezone
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
-from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.lib.files import EXTENSIONS, sniff_content_type
 from opennrm.lib.references import new_reference
@@ -233,7 +232,8 @@ def _open_case(
 ) -> Case:
     organisation = draft.organisation
     person_data, exploitation = data["person"], data["exploitation"]
-    group = AgeGroup(steps.age_group(draft.answers))
+    group = steps.age_group(draft.answers)
+    assert group is not None, "cleaned() has checked the age page"  # noqa: S101
     in_detention = exploitation["in_immigration_detention"] == "yes"
     authority = competent_authority_for(
         jurisdiction=organisation.jurisdiction,

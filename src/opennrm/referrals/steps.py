@@ -56,12 +56,12 @@ def route(answers: Answers) -> Route:
 class Step:
     slug: str
     title: str
-    forms: dict[Route, type[forms.Form]]
+    form_classes: dict[Route, type[forms.Form]]
     applies: Callable[[Answers], bool]
     optional: bool = False
 
     def form_class(self, answers: Answers) -> type[forms.Form] | None:
-        return self.forms.get(route(answers)) or self.forms.get(Route.UNDECIDED)
+        return self.form_classes.get(route(answers)) or self.form_classes.get(Route.UNDECIDED)
 
 
 def _always(answers: Answers) -> bool:

@@ -138,7 +138,7 @@ def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(user, public_id)
     if steps.route(draft.answers) != steps.Route.REFERRAL:
         raise Http404
-    form = EvidenceForm(request.POST or None, request.FILES or None)
+    form = EvidenceForm(request.POST if request.method == "POST" else None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             added = services.evidence_add(

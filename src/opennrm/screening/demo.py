@@ -30,7 +30,7 @@ DEMO_SCREENINGS: list[tuple[str, str, list[str]]] = [
     (
         "safeguarding@demo.opennrm.test",
         "child_labour",
-        ["CL-VR-02", "CL-VR-05", "CL-DR-07", "CL-EX-03", "CL-EX-08"],
+        ["CL-VR-02", "CL-VR-04", "CL-VR-05", "CL-DR-07", "CL-EX-03", "CL-EX-08"],
     ),
     # An outreach worker's first conversation: a few weak and medium signs only.
     ("outreach@demo.opennrm.test", "adult_labour", ["AL-VR-04", "AL-VR-07", "AL-EX-03"]),
@@ -40,13 +40,18 @@ DEMO_SCREENINGS: list[tuple[str, str, list[str]]] = [
 @transaction.atomic
 def seed() -> int:
     """Record the demo screenings through the service; returns how many were recorded."""
+    users = {u.email: u for u in User.objects.filter(is_demo_account=True)}
+    # Decided before recording anything, so an account with two demo screenings gets both.
+    done = {
+        email
+        for email, user in users.items()
+        if selectors.screenings_visible_to(user).filter(created_by=user).exists()
+    }
     recorded = 0
     for email, list_key, codes in DEMO_SCREENINGS:
-        user = User.objects.filter(email=email, is_demo_account=True).first()
-        if user is None or selectors.screenings_visible_to(user).filter(created_by=user).exists():
-            continue
-        organisation = selectors.screening_organisations_of(user).first()
-        if organisation is None:
+        user = users.get(email)
+        organisation = selectors.screening_organisations_of(user).first() if user else None
+        if user is None or organisation is None or email in done:
             continue
         services.screening_record(
             by=user,

@@ -74,7 +74,8 @@ class Combination(StrEnum):
 
 COMBINATION_DESCRIPTIONS: dict[Combination, str] = {
     Combination.TWO_STRONG: "at least two strong indicators",
-    Combination.STRONG_AND_ANOTHER: "a strong indicator with at least one medium or weak one",
+    Combination.STRONG_AND_ANOTHER: "one strong indicator together with at least one medium "
+    "or weak one",
     Combination.THREE_MEDIUM: "at least three medium indicators",
     Combination.TWO_MEDIUM_AND_WEAK: "two medium indicators with at least one weak one",
 }
@@ -353,6 +354,8 @@ def _element_result(
     required = not (is_child and element is Element.MEANS)
     if met_dimensions:
         explanation = f"Met through {_labels(met_dimensions)}."
+    elif required and len(dimensions) == 1:
+        explanation = f"Not met: {_labels(dimensions)} is not met."
     elif required:
         explanation = f"Not met: none of {_labels(dimensions)} is met."
     else:

@@ -80,7 +80,7 @@ def screening_record(
     keyed by argument name, for a list or code the catalogue does not have or an age group that
     does not match the list; PermissionDenied if `by` may not screen for `organisation`.
     """
-    if organisation not in selectors.screening_organisations_of(by):
+    if not selectors.screening_organisations_of(by).filter(pk=organisation.pk).exists():
         raise PermissionDenied("You cannot record screenings for this organisation")
     catalogue = catalogue or selectors.active_catalogue()
     indicator_list = catalogue.parsed().list(list_key)
@@ -91,7 +91,8 @@ def screening_record(
             {"is_child": f"The {indicator_list.label.lower()} list does not fit this age group"}
         )
     codes = sorted(set(observed_codes))
-    unknown = [code for code in codes if indicator_list.get(code) is None]
+    known = {i.code: i for i in indicator_list.indicators}
+    unknown = [code for code in codes if code not in known]
     if unknown:
         raise ValidationError(
             {
@@ -100,8 +101,7 @@ def screening_record(
                 f"in the {indicator_list.label.lower()} list"
             }
         )
-    observed = [indicator_list.get(code) for code in codes]
-    result = rules.evaluate([o for o in observed if o is not None], is_child=is_child)
+    result = rules.evaluate([known[code] for code in codes], is_child=is_child)
     screening = Screening.objects.create(
         created_by=by,
         organisation=organisation,

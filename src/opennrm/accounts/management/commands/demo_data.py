@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from opennrm.accounts import demo
+
+DEMO_STEPS = ["opennrm.screening.demo", "opennrm.referrals.demo"]
 
 
 class Command(BaseCommand):
@@ -18,6 +21,9 @@ class Command(BaseCommand):
                 "published password that may skip two-factor authentication."
             )
         accounts = demo.seed()
+        # Each feature adds its fictional records after the accounts exist.
+        for step in DEMO_STEPS:
+            import_module(step).seed()
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Every demo account's password is:"))
         self.stdout.write(f"\n    {demo.DEMO_PASSWORD}\n")
         self.stdout.write("Demo accounts (two-factor is skipped for them in demo mode only):\n")

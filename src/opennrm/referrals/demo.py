@@ -1,0 +1,106 @@
+"""Demo routing rules and a few fictional referrals, made through the real services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.cases.models import Case
+
+from . import services, steps
+from .models import RoutingRule
+
+CONSENT = {
+    "consents_to_referral": "yes",
+    "consents_to_support": "yes",
+    "explanation_version": "opennrm-consent-2026-1",
+    "explanation_language": "en",
+}
+PERSON = {
+    "sex": "female",
+    "gender": "Feminine",
+    "nationality_1": "RO",
+    "language_1": "ro",
+    "interpreter_needed": "yes",
+    "safe_contact": "Via Harbour Light Outreach only",
+}
+EXPLOITATION = {
+    "types": ["sexual"],
+    "location": "both",
+    "places": "A flat above a shop (fictional)",
+    "area": "Northmoor",
+    "in_immigration_detention": "no",
+}
+
+REFERRALS: list[dict[str, dict[str, Any]]] = [
+    {
+        "age": {"under_18": "no"},
+        "consent": CONSENT,
+        "person": {
+            **PERSON,
+            "given_names": "Ilinca",
+            "family_name": "Demova",
+            "estimated_age": "24",
+        },
+        "exploitation": EXPLOITATION,
+        "account": {
+            "persons_account": "I was promised work in a hotel.",
+            "responders_account": "Found during a licensing visit (fictional demo case).",
+        },
+        "needs": {"needs": ["bed_tonight"], "details": ""},
+    },
+    {
+        "age": {"under_18": "not_sure", "reason_to_believe_child": "yes"},
+        "person": {
+            **PERSON,
+            "sex": "male",
+            "gender": "",
+            "given_names": "Tomas",
+            "family_name": "Exampleson",
+            "estimated_age": "16",
+            "nationality_1": "VN",
+            "language_1": "vi",
+        },
+        "exploitation": {
+            **EXPLOITATION,
+            "types": ["criminal"],
+            "location": "uk",
+            "area": "Riverside",
+        },
+        "account": {
+            "persons_account": "",
+            "responders_account": "Found at a cannabis grow (fictional demo case).",
+        },
+        "needs": {"needs": ["none"], "details": ""},
+    },
+]
+
+
+@transaction.atomic
+def seed() -> None:
+    authority = Organisation.objects.get(name="Eastgate Competent Authority")
+    detention = Organisation.objects.get(name="Harbourside Detention Decisions Unit")
+    RoutingRule.objects.update_or_create(
+        description="People in immigration detention",
+        defaults={
+            "priority": 10,
+            "in_immigration_detention": True,
+            "competent_authority": detention,
+        },
+    )
+    RoutingRule.objects.update_or_create(
+        description="Everyone else", defaults={"priority": 100, "competent_authority": authority}
+    )
+    responder = User.objects.get(email="responder@demo.opennrm.test")
+    police = Organisation.objects.get(name="Northmoor Constabulary")
+    if Case.objects.filter(referring_organisation=police).exists():
+        return
+    for pages in REFERRALS:
+        draft = services.draft_start(by=responder, organisation=police)
+        for slug, data in pages.items():
+            draft = services.draft_save_answers(
+                by=responder, draft=draft, step=steps.STEP_BY_SLUG[slug], data=data
+            )
+        services.referral_submit(by=responder, draft=draft)

@@ -1,0 +1,251 @@
+"""Referral journeys in Chromium, with axe on every page they pass through."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.cases.models import Case, PersonIdentity
+from opennrm.notifications.models import Notification
+from opennrm.referrals.models import DutyToNotifyReport, ReferralDraft
+from tests import factories
+
+from .test_sign_in_journey import _sign_in_with_device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def responder(alice: User, routing: Organisation) -> User:
+    factories.totp_device(alice)
+    return alice
+
+
+def save(page: Page) -> None:
+    page.get_by_role("button", name="Save and continue").click()
+
+
+def start_referral(page: Page, axe) -> None:
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Referrals").click()
+    expect(page.get_by_role("heading", name="Referrals", level=1)).to_be_visible()
+    axe.check(page)
+    page.get_by_role("button", name="Refer a potential victim").click()
+    expect(page.get_by_role("heading", name="Refer a potential victim")).to_be_visible()
+    axe.check(page)
+
+
+def answer_age(page: Page, axe, choice: str, reason: str | None = None) -> None:
+    page.get_by_role("link", name="Adult or child").click()
+    axe.check(page)
+    page.get_by_role("group", name="Is the person under 18?").get_by_label(
+        choice, exact=True
+    ).check()
+    if reason:
+        page.get_by_role("group", name="Is there any reason to believe").get_by_label(
+            reason, exact=True
+        ).check()
+    save(page)
+
+
+def answer_consent(page: Page, axe, referral: str, support: str) -> None:
+    expect(page.get_by_role("heading", name="Consent")).to_be_visible()
+    axe.check(page)
+    page.get_by_role("group", name="Does the person consent to being referred?").get_by_label(
+        referral, exact=True
+    ).check()
+    page.get_by_role("group", name="Does the person consent to receiving support?").get_by_label(
+        support, exact=True
+    ).check()
+    page.get_by_label("Which explanation of the mechanism did you give?").select_option(
+        "opennrm-consent-2026-1"
+    )
+    page.get_by_label("In which language did you explain it?").select_option("sq")
+    save(page)
+
+
+def answer_person(
+    page: Page, axe, given: str, *, estimated_age: str = "", future_dob: bool = False
+) -> None:
+    expect(page.get_by_role("heading", name="About the person")).to_be_visible()
+    axe.check(page)
+    page.get_by_label("Given names").fill(given)
+    if future_dob:
+        page.get_by_label("Day", exact=True).fill("1")
+        page.get_by_label("Month", exact=True).fill("1")
+        page.get_by_label("Year", exact=True).fill("2099")
+    page.get_by_label("Estimated age in years").fill(estimated_age)
+    page.get_by_role("group", name="Sex").get_by_label("Female", exact=True).check()
+    page.get_by_label("Nationality", exact=True).select_option("AL")
+    page.get_by_label("Main language").select_option("sq")
+    page.get_by_role("group", name="Do they need an interpreter?").get_by_label("Yes").check()
+    save(page)
+
+
+def answer_exploitation(page: Page, axe) -> None:
+    expect(page.get_by_role("heading", name="The exploitation")).to_be_visible()
+    axe.check(page)
+    page.get_by_label("Labour exploitation").check()
+    page.get_by_label("In the UK only").check()
+    page.get_by_label("Which local authority area is the person in now?").select_option("Testshire")
+    page.get_by_role("group", name="Is the person in immigration detention?").get_by_label(
+        "No"
+    ).check()
+    save(page)
+
+
+def answer_account_and_needs(page: Page, axe, needs: str) -> None:
+    expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    axe.check(page)
+    page.get_by_label("What happened, in the person's own words").fill("They kept my passport.")
+    page.get_by_label("What you saw and why you are referring them").fill(
+        "Seen during a welfare check."
+    )
+    save(page)
+    expect(page.get_by_role("heading", name="Immediate needs")).to_be_visible()
+    axe.check(page)
+    page.get_by_label(needs).check()
+    save(page)
+
+
+def check_and_submit(page: Page, axe, button: str) -> str:
+    page.get_by_role("button", name="Check answers and submit").click()
+    expect(page.get_by_role("heading", name="Check your answers before submitting")).to_be_visible()
+    axe.check(page)
+    page.get_by_role("button", name=button).click()
+    panel = page.locator(".govuk-panel")
+    expect(panel).to_be_visible()
+    axe.check(page)
+    return re.search(r"(NRM|DTN)-[0-9A-Z]{4}-[0-9A-Z]{4}", panel.inner_text()).group(0)
+
+
+def test_adult_who_consents_with_an_evidence_file(
+    new_page, axe, responder: User, dmitri: User, settings, tmp_path
+) -> None:
+    settings.PRIVATE_FILES_DIR = tmp_path
+    page = new_page()
+    _sign_in_with_device(page, responder)
+    start_referral(page, axe)
+    answer_age(page, axe, "No")
+    answer_consent(page, axe, "Yes", "Yes")
+    # A mistake on the person page: the message is specific and the other answers stay.
+    answer_person(page, axe, "Zorica Testova", future_dob=True)
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Date of birth must be in the past"
+    )
+    expect(page.get_by_label("Given names")).to_have_value("Zorica Testova")
+    axe.check(page)
+    page.get_by_label("Day", exact=True).fill("")
+    page.get_by_label("Month", exact=True).fill("")
+    page.get_by_label("Year", exact=True).fill("")
+    page.get_by_label("Estimated age in years").fill("26")
+    save(page)
+    answer_exploitation(page, axe)
+    answer_account_and_needs(page, axe, "A safe place to stay tonight")
+    expect(page.get_by_role("heading", name="Refer a potential victim")).to_be_visible()
+
+    page.get_by_role("link", name="Evidence (optional)").click()
+    axe.check(page)
+    page.get_by_label("Upload a file").set_input_files(
+        {"name": "statement.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.get_by_role("button", name="Upload file").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "statement.pdf has been added"
+    )
+    axe.check(page)
+    page.get_by_role("link", name="Back to the referral").last.click()
+
+    reference = check_and_submit(page, axe, "Submit referral")
+    case = Case.objects.get(reference=reference)
+    assert case.evidence.count() == 1
+    assert Notification.objects.filter(recipient=dmitri, case=case).exists()
+
+    page.get_by_role("link", name="View the case").click()
+    expect(page.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
+    axe.check(page)
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Notifications").click()
+    expect(page.get_by_role("heading", name=f"Referral {reference} submitted")).to_be_visible()
+    axe.check(page)
+
+
+def test_child_with_an_age_dispute(new_page, axe, responder: User, lena: User) -> None:
+    page = new_page()
+    _sign_in_with_device(page, responder)
+    start_referral(page, axe)
+    answer_age(page, axe, "Not sure: their age is uncertain", reason="Yes")
+    # Children need no consent: the journey goes straight to the person.
+    answer_person(page, axe, "Minor Example", estimated_age="15")
+    answer_exploitation(page, axe)
+    answer_account_and_needs(page, axe, "None of these")
+    reference = check_and_submit(page, axe, "Submit referral")
+    expect(page.locator("main")).to_contain_text(
+        "the local authority and the child guardian service for Testshire have been told"
+    )
+    case = Case.objects.get(reference=reference)
+    assert case.age_group == "presumed_child"
+    assert Notification.objects.filter(recipient=lena, case=case).exists()
+
+
+def test_adult_who_refuses_gives_an_anonymous_report(new_page, axe, responder: User) -> None:
+    page = new_page()
+    _sign_in_with_device(page, responder)
+    start_referral(page, axe)
+    answer_age(page, axe, "No")
+    answer_consent(page, axe, "No", "No")
+    expect(page.get_by_role("heading", name="About the person")).to_be_visible()
+    expect(page.get_by_label("Given names")).to_have_count(0)
+    axe.check(page)
+    page.get_by_role("group", name="Sex").get_by_label("Male", exact=True).check()
+    page.get_by_label("Approximate age in years").fill("41")
+    page.get_by_label("Nationality").select_option("VN")
+    save(page)
+    expect(page.get_by_role("heading", name="The exploitation")).to_be_visible()
+    axe.check(page)
+    page.get_by_label("Labour exploitation").check()
+    page.get_by_label("Both in the UK and overseas").check()
+    page.get_by_label("Which local authority area is the person in now?").select_option("Testshire")
+    save(page)
+    reference = check_and_submit(page, axe, "Submit report")
+    assert reference.startswith("DTN-")
+    assert DutyToNotifyReport.objects.filter(reference=reference).exists()
+    assert not Case.objects.exists()
+    assert not PersonIdentity.objects.exists()
+
+
+def test_a_draft_abandoned_and_resumed_after_signing_out(new_page, axe, responder: User) -> None:
+    page = new_page()
+    _sign_in_with_device(page, responder)
+    start_referral(page, axe)
+    answer_age(page, axe, "No")
+    expect(page.get_by_role("heading", name="Consent")).to_be_visible()
+    # Typed but never submitted with the button: the page saves each answer as it is given.
+    page.get_by_role("group", name="Does the person consent to being referred?").get_by_label(
+        "Yes", exact=True
+    ).check()
+    page.wait_for_function(
+        "() => document.querySelector('[data-autosave]').dataset.saved === 'true'"
+    )
+    page.get_by_role("link", name="Sign out").first.click()
+    expect(page.get_by_role("heading", name="Sign in to OpenNRM")).to_be_visible()
+
+    later = new_page()
+    device = responder.totpdevice_set.get()
+    device.last_t = -1
+    device.save()
+    _sign_in_with_device(later, responder)
+    later.get_by_role("navigation", name="Menu").get_by_role("link", name="Referrals").click()
+    later.get_by_role("link", name=re.compile("^Continue")).click()
+    expect(later.get_by_role("heading", name="Refer a potential victim")).to_be_visible()
+    axe.check(later)
+    later.get_by_role("link", name="Consent").click()
+    expect(
+        later.get_by_role("group", name="Does the person consent to being referred?").get_by_label(
+            "Yes", exact=True
+        )
+    ).to_be_checked()
+    assert ReferralDraft.objects.get().answers["consent"]["consents_to_referral"] == "yes"
