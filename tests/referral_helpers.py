@@ -65,6 +65,11 @@ NEEDS = {
     "details": "Must not be placed near the ring road",
 }
 NO_NEEDS = {"needs": ["none"], "details": ""}
+NO_INDICATORS = {"none_observed": "on"}
+
+
+def indicators_seen(*codes: str) -> dict[str, Any]:
+    return {"observed": list(codes)}
 
 
 def start(client: Client) -> ReferralDraft:
@@ -99,6 +104,7 @@ ADULT_REFERRAL = {
     "consent": CONSENTS,
     "person": PERSON,
     "exploitation": EXPLOITATION,
+    "indicators": NO_INDICATORS,
     "account": ACCOUNT,
     "needs": NEEDS,
 }
@@ -106,6 +112,7 @@ CHILD_REFERRAL = {
     "age": AGE_DISPUTED,
     "person": CHILD_PERSON,
     "exploitation": EXPLOITATION,
+    "indicators": NO_INDICATORS,
     "account": ACCOUNT,
     "needs": NO_NEEDS,
 }

@@ -47,14 +47,16 @@ def test_each_referral_write_leaves_one_event(draft, alice: User) -> None:
     services.evidence_remove(by=alice, evidence=evidence)
     assert count() == before + 2
     services.referral_submit(by=alice, draft=draft)
-    assert count() == before + 3
+    # The submission, and the screening it records through the screening service.
+    assert count() == before + 4
     assert count("referral.submitted") == 1
+    assert count("screening.recorded") == 1
     # Submitting again changes nothing and records nothing.
     services.referral_submit(by=alice, draft=draft)
-    assert count() == before + 3
+    assert count() == before + 4
     notification = Notification.objects.filter(recipient=alice).first()
     notification_services.notification_mark_read(by=alice, notification=notification)
-    assert count() == before + 4
+    assert count() == before + 5
 
 
 def test_duty_to_notify_and_delete_each_leave_one_event(

@@ -340,3 +340,53 @@ class TestWhoSeesWhat:
         )
         assert Case.objects.get().reference in listing
         assert "Zorica" not in listing
+
+
+class TestIndicatorsInTheReferral:
+    def test_the_list_follows_age_and_exploitation(
+        self, alice: User, council: Organisation
+    ) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, {"age": r.CHILD, "person": r.CHILD_PERSON})
+        # Before the exploitation page, the checklist cannot be chosen.
+        tasks = client.get(reverse("referrals:task_list", args=[draft.public_id])).content.decode()
+        assert "Cannot start yet" in tasks
+        r.complete(
+            client, draft, {"exploitation": {**r.EXPLOITATION, "types": ["sexual", "labour"]}}
+        )
+        page = client.get(
+            reverse("referrals:step", args=[draft.public_id, "indicators"])
+        ).content.decode()
+        assert "Child, sexual exploitation" in page
+        assert 'value="CS-DR-01"' in page
+        assert 'value="AL-DR-01"' not in page
+
+    def test_observed_indicators_are_screened_and_shown_on_the_case(
+        self, alice: User, routing: Organisation
+    ) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        observed = r.indicators_seen("AL-DR-01", "AL-DR-02", "AL-EX-01")
+        r.complete(client, draft, {**r.ADULT_REFERRAL, "indicators": observed})
+        r.submit(client, draft)
+        case = Case.objects.get()
+        assert case.screening is not None
+        assert case.screening.observed_codes == ["AL-DR-01", "AL-DR-02", "AL-EX-01"]
+        page = client.get(reverse("cases:detail", args=[case.reference])).content.decode()
+        assert "Indicators observed" in page
+        assert "never a decision" in page.lower() or "not a decision" in page.lower()
+
+    def test_an_unknown_indicator_code_is_refused(self, alice: User, council: Organisation) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(
+            client, draft, {"age": r.ADULT, "consent": r.CONSENTS, "exploitation": r.EXPLOITATION}
+        )
+        html = r.answer(
+            client, draft, "indicators", r.indicators_seen("AL-DR-01", "XX-99")
+        ).content.decode()
+        assert "XX-99 is not an indicator in this list" in html
+        assert (
+            'value="AL-DR-01" checked' in html or 'value="AL-DR-01"\n' in html or "AL-DR-01" in html
+        )

@@ -161,6 +161,7 @@ def test_script_in_free_text_is_shown_escaped(client_and_draft, routing: Organis
         {
             "person": r.PERSON,
             "exploitation": r.EXPLOITATION,
+            "indicators": r.NO_INDICATORS,
             "account": {**r.ACCOUNT, "persons_account": script},
             "needs": r.NO_NEEDS,
         },
@@ -245,6 +246,7 @@ class TestEvidence:
             {
                 "person": r.PERSON,
                 "exploitation": r.EXPLOITATION,
+                "indicators": r.NO_INDICATORS,
                 "account": r.ACCOUNT,
                 "needs": r.NO_NEEDS,
             },

@@ -98,6 +98,16 @@ def answer_exploitation(page: Page, axe) -> None:
     save(page)
 
 
+def answer_indicators(page: Page, axe, *texts: str) -> None:
+    expect(page.get_by_role("heading", name="Indicators observed")).to_be_visible()
+    axe.check(page)
+    if not texts:
+        page.get_by_label("I have not seen any of these").check()
+    for text in texts:
+        page.get_by_label(text).check()
+    save(page)
+
+
 def answer_account_and_needs(page: Page, axe, needs: str) -> None:
     expect(page.get_by_role("heading", name="What happened")).to_be_visible()
     axe.check(page)
@@ -145,6 +155,11 @@ def test_adult_who_consents_with_an_evidence_file(
     page.get_by_label("Estimated age in years").fill("26")
     save(page)
     answer_exploitation(page, axe)
+    answer_indicators(
+        page,
+        axe,
+        "Was told they would do one kind of work but was made to do different work on arrival",
+    )
     answer_account_and_needs(page, axe, "A safe place to stay tonight")
     expect(page.get_by_role("heading", name="Refer a potential victim")).to_be_visible()
 
@@ -163,6 +178,7 @@ def test_adult_who_consents_with_an_evidence_file(
     reference = check_and_submit(page, axe, "Submit referral")
     case = Case.objects.get(reference=reference)
     assert case.evidence.count() == 1
+    assert case.screening.observed_codes == ["AL-DR-01"]
     assert Notification.objects.filter(recipient=dmitri, case=case).exists()
 
     page.get_by_role("link", name="View the case").click()
@@ -181,6 +197,7 @@ def test_child_with_an_age_dispute(new_page, axe, responder: User, lena: User) -
     # Children need no consent: the journey goes straight to the person.
     answer_person(page, axe, "Minor Example", estimated_age="15")
     answer_exploitation(page, axe)
+    answer_indicators(page, axe)
     answer_account_and_needs(page, axe, "None of these")
     reference = check_and_submit(page, axe, "Submit referral")
     expect(page.locator("main")).to_contain_text(

@@ -77,6 +77,10 @@ class Case(models.Model):
     status = models.CharField(
         max_length=30, choices=CaseStatus.choices, default=CaseStatus.AWAITING_REASONABLE_GROUNDS
     )
+    # The indicators the first responder observed, screened as part of the referral.
+    screening = models.OneToOneField(
+        "screening.Screening", on_delete=models.PROTECT, null=True, blank=True, related_name="case"
+    )
     # The moment of submission, to the microsecond and time-zone aware: the statutory clocks
     # (reasonable grounds target, recovery period) start from it.
     submitted_at = models.DateTimeField(db_index=True)

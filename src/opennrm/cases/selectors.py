@@ -69,6 +69,7 @@ def case_get_for_user(user: User, reference: str) -> Case:
                 "referring_organisation",
                 "competent_authority",
                 "referred_by",
+                "screening__catalogue",
             )
             .get(reference=reference)
         )

@@ -27,6 +27,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "languages": [language_name(c) for c in case.person.languages],
             "events": case.events.select_related("actor"),
             "evidence": case.evidence.all(),
+            "screening": case.screening,
+            "screening_result": case.screening.result_object() if case.screening else None,
         },
     )
 

@@ -34,6 +34,12 @@ EXPLOITATION = {
     "in_immigration_detention": "no",
 }
 
+
+def observed(prefix: str) -> list[str]:
+    """Codes from the bundled catalogue, as a first responder might tick them."""
+    return [f"{prefix}-{dimension}-0{n}" for dimension in ("DR", "EX", "CD") for n in (1, 2)]
+
+
 REFERRALS: list[dict[str, dict[str, Any]]] = [
     {
         "age": {"under_18": "no"},
@@ -45,6 +51,7 @@ REFERRALS: list[dict[str, dict[str, Any]]] = [
             "estimated_age": "24",
         },
         "exploitation": EXPLOITATION,
+        "indicators": {"observed": observed("AS")},
         "account": {
             "persons_account": "I was promised work in a hotel.",
             "responders_account": "Found during a licensing visit (fictional demo case).",
@@ -69,6 +76,7 @@ REFERRALS: list[dict[str, dict[str, Any]]] = [
             "location": "uk",
             "area": "Riverside",
         },
+        "indicators": {"observed": observed("CL")},
         "account": {
             "persons_account": "",
             "responders_account": "Found at a cannabis grow (fictional demo case).",

@@ -16,10 +16,12 @@ from django.utils import timezone
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.lib.files import EXTENSIONS, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
+from opennrm.screening.services import screening_record
 from opennrm.support.models import ImmediateNeed, PlacementRequest, Urgency
 
 from . import steps
@@ -240,6 +242,14 @@ def _open_case(
         in_immigration_detention=in_detention,
         age_group=group,
     )
+    list_key = steps.screening_list_key(draft.answers)
+    screening = screening_record(
+        by=by,
+        organisation=organisation,
+        list_key=str(list_key),
+        is_child=group != AgeGroup.ADULT,
+        observed_codes=data["indicators"]["observed"],
+    )
     born: date | None = person_data["date_of_birth"]
     person = Person.objects.create(
         sex=person_data["sex"],
@@ -282,6 +292,7 @@ def _open_case(
         consent_explanation_version=consent.get("explanation_version", ""),
         consent_explanation_language=consent.get("explanation_language", ""),
         submitted_at=submitted_at,
+        screening=screening,
     )
     needs = data["needs"]
     CaseNarrative.objects.create(

@@ -11,7 +11,10 @@ from typing import Any
 
 from django import forms
 
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, ExploitationType
+from opennrm.screening.catalogue import IndicatorList, ListKey
+from opennrm.screening.forms import IndicatorChecklistForm
+from opennrm.screening.selectors import active_catalogue
 
 from . import forms as f
 
@@ -95,6 +98,12 @@ STEPS: list[Step] = [
         {Route.REFERRAL: f.ExploitationForm, Route.DUTY_TO_NOTIFY: f.AnonymousExploitationForm},
         _decided,
     ),
+    Step(
+        "indicators",
+        "Indicators observed",
+        {Route.REFERRAL: IndicatorChecklistForm},
+        _referral,
+    ),
     Step("account", "What happened", {Route.REFERRAL: f.AccountForm}, _referral),
     Step("needs", "Immediate needs", {Route.REFERRAL: f.NeedsForm}, _referral),
 ]
@@ -144,6 +153,11 @@ def bind(step: Step, answers: Answers, data: dict[str, Any] | None = None) -> fo
     kwargs: dict[str, Any] = {}
     if "areas" in form_class.__init__.__code__.co_varnames:
         kwargs["areas"] = areas()
+    if form_class is IndicatorChecklistForm:
+        indicator_list = indicator_list_for(answers)
+        if indicator_list is None:
+            return None
+        kwargs["indicator_list"] = indicator_list
     saved = answers.get(step.slug)
     bound_data = data if data is not None else saved
     return form_class(bound_data, **kwargs) if bound_data is not None else form_class(**kwargs)
@@ -156,8 +170,31 @@ class StepState(StrEnum):
     CANNOT_START = "Cannot start yet"
 
 
+def screening_list_key(answers: Answers) -> ListKey | None:
+    """Which indicator list fits: a child's or an adult's, for sexual or labour exploitation.
+
+    Needs the age and exploitation pages first. Sexual exploitation, if suspected at all, takes
+    the sexual list; every other kind (criminal, domestic servitude...) is screened as labour.
+    """
+    group = age_group(answers)
+    types = answers.get("exploitation", {}).get("types") or []
+    if group is None or not types:
+        return None
+    return ListKey.of(
+        is_child=group != AgeGroup.ADULT,
+        exploitation="sexual" if ExploitationType.SEXUAL in types else "labour",
+    )
+
+
+def indicator_list_for(answers: Answers) -> IndicatorList | None:
+    key = screening_list_key(answers)
+    return active_catalogue().parsed().list(key) if key else None
+
+
 def state_of(step: Step, answers: Answers) -> StepState:
     if step.form_class(answers) is None or (step.slug != "age" and age_group(answers) is None):
+        return StepState.CANNOT_START
+    if step.slug == "indicators" and screening_list_key(answers) is None:
         return StepState.CANNOT_START
     if step.slug not in answers:
         return StepState.NOT_STARTED

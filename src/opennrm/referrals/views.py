@@ -13,6 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import User
 from opennrm.cases.selectors import cases_referred_by_organisations_of
+from opennrm.screening.forms import IndicatorChecklistForm
+from opennrm.screening.presentation import checklist_params
 
 from . import selectors, services, steps, summary
 from .forms import EvidenceForm
@@ -101,17 +103,17 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         form = steps.bind(current, draft.answers)
         if form is not None and form.is_valid():
             return redirect(_next_page(draft, current))
-    return render(
-        request,
-        f"referrals/steps/{slug}.html",
-        {
-            "title": current.title,
-            "draft": draft,
-            "form": form,
-            "step": current,
-            "route": steps.route(draft.answers).value,
-        },
-    )
+    context: dict[str, Any] = {
+        "title": current.title,
+        "draft": draft,
+        "form": form,
+        "step": current,
+        "route": steps.route(draft.answers).value,
+    }
+    if isinstance(form, IndicatorChecklistForm):
+        context["checklist"] = checklist_params(form)
+        context["list_label"] = form.indicator_list.label
+    return render(request, f"referrals/steps/{slug}.html", context)
 
 
 def _next_page(draft: Any, current: steps.Step) -> str:
