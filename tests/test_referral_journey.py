@@ -390,3 +390,21 @@ class TestIndicatorsInTheReferral:
         assert (
             'value="AL-DR-01" checked' in html or 'value="AL-DR-01"\n' in html or "AL-DR-01" in html
         )
+
+
+def test_the_reasonable_grounds_target_is_stored_and_shown(
+    alice: User, bob: User, routing: Organisation
+) -> None:
+    import time_machine
+
+    with time_machine.travel("2026-12-24 10:00:00+00:00"):
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, r.ADULT_REFERRAL)
+        r.submit(client, draft)
+    case = Case.objects.get()
+    assert str(case.reasonable_grounds_due) == "2027-01-05"
+    listing = (
+        factories.signed_in_client(bob).get(reverse("referrals:my_referrals")).content.decode()
+    )
+    assert "Reasonable grounds decision by 5 January 2027" in listing

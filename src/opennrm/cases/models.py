@@ -84,6 +84,8 @@ class Case(models.Model):
     # The moment of submission, to the microsecond and time-zone aware: the statutory clocks
     # (reasonable grounds target, recovery period) start from it.
     submitted_at = models.DateTimeField(db_index=True)
+    # Stored when the clock starts, never recomputed on a page (policy.clock computes it).
+    reasonable_grounds_due = models.DateField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -21,6 +21,7 @@ from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonI
 from opennrm.lib.files import EXTENSIONS, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
+from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.screening.services import screening_record
 from opennrm.support.models import ImmediateNeed, PlacementRequest, Urgency
 
@@ -292,6 +293,9 @@ def _open_case(
         consent_explanation_version=consent.get("explanation_version", ""),
         consent_explanation_language=consent.get("explanation_language", ""),
         submitted_at=submitted_at,
+        reasonable_grounds_due=reasonable_grounds_due(
+            timezone.localdate(submitted_at), organisation.jurisdiction
+        ),
         screening=screening,
     )
     needs = data["needs"]
