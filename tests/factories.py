@@ -60,3 +60,21 @@ def signed_in_client(account: User) -> Client:
     session["otp_device_id"] = device.persistent_id
     session.save()
     return client
+
+
+def rows_containing(text: str) -> list[str]:
+    """Every table and column, in the whole database, whose value contains `text`."""
+    from django.apps import apps
+    from django.db import models
+    from django.db.models.functions import Cast
+
+    found = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if not isinstance(field, models.CharField | models.TextField | models.JSONField):
+                continue
+            as_text = Cast(field.name, models.TextField())
+            rows = model._default_manager.annotate(_as_text=as_text).filter(_as_text__icontains=text)
+            if rows.exists():
+                found.append(f"{model._meta.db_table}.{field.column}")
+    return found

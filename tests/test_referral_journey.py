@@ -151,6 +151,10 @@ def test_adult_who_refuses_gives_an_anonymous_report_and_no_case(
     draft.refresh_from_db()
     assert draft.status == DraftStatus.REPORTED
     assert draft.answers == {}
+    # Nothing identifying survives anywhere in the database, though it was typed once.
+    assert factories.rows_containing("Zorica") == []
+    assert factories.rows_containing("said I owed them money") == []
+    assert factories.rows_containing("Through the outreach worker only") == []
 
 
 def test_a_duty_to_notify_report_has_no_identifying_field() -> None:
