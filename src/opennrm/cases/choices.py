@@ -67,3 +67,12 @@ class AgeGroup(models.TextChoices):
 
 class CaseStatus(models.TextChoices):
     AWAITING_REASONABLE_GROUNDS = "awaiting_rg", "Awaiting reasonable grounds decision"
+    RG_SUSPENDED = "rg_suspended", "Suspended: the person is missing"
+    RG_WITHDRAWN = "rg_withdrawn", "Withdrawn: the person has left"
+    NEGATIVE_REASONABLE_GROUNDS = "negative_rg", "Negative reasonable grounds decision"
+    RECOVERY_PERIOD = "recovery", "Recovery period: awaiting conclusive grounds decision"
+    POSITIVE_CONCLUSIVE_GROUNDS = "positive_cg", "Recognised as a victim"
+    NEGATIVE_CONCLUSIVE_GROUNDS = "negative_cg", "Negative conclusive grounds decision"
+    RECONSIDERATION = "reconsideration", "Reconsideration requested"
+    DISQUALIFIED = "disqualified", "Disqualified from protection"
+    CLOSED = "closed", "Closed"

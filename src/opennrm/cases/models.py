@@ -86,6 +86,13 @@ class Case(models.Model):
     submitted_at = models.DateTimeField(db_index=True)
     # Stored when the clock starts, never recomputed on a page (policy.clock computes it).
     reasonable_grounds_due = models.DateField(null=True, blank=True)
+    recovery_period_ends = models.DateField(null=True, blank=True)
+    conclusive_grounds_from = models.DateField(null=True, blank=True)
+    reconsideration_until = models.DateField(null=True, blank=True)
+    move_on_ends = models.DateField(null=True, blank=True)
+    # Incremented by every change of status: two decision makers acting at once cannot both
+    # succeed, because the second one's expected version is no longer the case's.
+    version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         indexes = [
@@ -101,6 +108,25 @@ class Case(models.Model):
     @property
     def is_child(self) -> bool:
         return self.age_group in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+
+
+class CaseStatusChange(models.Model):
+    """One row per change of status, written by the transition service and by nothing else."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=30, choices=CaseStatus.choices)
+    to_status = models.CharField(max_length=30, choices=CaseStatus.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status} -> {self.to_status}"
 
 
 class CaseNarrative(models.Model):

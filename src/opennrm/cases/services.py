@@ -1,0 +1,76 @@
+"""Changes to a case. `case_transition` is the only code that changes a case's status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.models import User
+from opennrm.notifications.services import deliver
+
+from . import state
+from .choices import CaseStatus
+from .models import Case, CaseEvent, CaseStatusChange
+
+
+class CaseChanged(ValidationError):
+    """Someone else changed the case since the page was loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This case changed while you were working on it: someone else recorded something "
+            "on it. Your answers are still here. Check the case, then submit again."
+        )
+
+
+def case_transition(
+    *,
+    by: User | None,
+    case: Case,
+    to: CaseStatus,
+    reason: str,
+    expected_version: int,
+    changes: dict[str, Any] | None = None,
+) -> Case:
+    """Move `case` to status `to`, with a history row and a timeline entry.
+
+    Called inside the service that decides (which holds the transaction and writes the audit
+    event). The UPDATE only succeeds if the case is still at `expected_version` and in the
+    status it was read in, so of two people acting at once exactly one succeeds; the other
+    gets `CaseChanged`. `changes` sets other fields (stored clock dates) in the same UPDATE.
+    """
+    problem = state.refusal(case.status, to)
+    if problem:
+        raise ValidationError(problem)
+    now = timezone.now()
+    updated = Case.objects.filter(pk=case.pk, version=expected_version, status=case.status).update(
+        status=to, version=F("version") + 1, **(changes or {})
+    )
+    if updated != 1:
+        raise CaseChanged
+    CaseStatusChange.objects.create(
+        case=case, from_status=case.status, to_status=to, at=now, by=by, reason=reason
+    )
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        kind="case.status_changed",
+        actor=by,
+        description=reason,
+        data={"from": case.status, "to": to},
+    )
+    case.refresh_from_db()
+    # The referrer hears of every change of status (never with the person's details).
+    deliver(
+        recipients=[case.referred_by],
+        kind="case.status_changed",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Case {case.reference}: {CaseStatus(to).label.lower()}",
+        body=f"The case you referred is now: {CaseStatus(to).label.lower()}. {reason}",
+    )
+    return case
