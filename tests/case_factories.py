@@ -41,7 +41,7 @@ def case(
         exploitation_types=["labour"],
         exploitation_location=ExploitationLocation.UK,
         status=status,
-        submitted_at=fields.pop("submitted_at", timezone.now()),
+        submitted_at=fields.pop("submitted_at", timezone.now()),  # type: ignore[misc]
         **fields,
     )
     CaseNarrative.objects.create(case=made, responders_account="Seen at a car wash.")

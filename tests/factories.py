@@ -74,7 +74,9 @@ def rows_containing(text: str) -> list[str]:
             if not isinstance(field, models.CharField | models.TextField | models.JSONField):
                 continue
             as_text = Cast(field.name, models.TextField())
-            rows = model._default_manager.annotate(_as_text=as_text).filter(_as_text__icontains=text)
+            rows = model._default_manager.annotate(_as_text=as_text).filter(
+                _as_text__icontains=text
+            )
             if rows.exists():
                 found.append(f"{model._meta.db_table}.{field.column}")
     return found

@@ -17,8 +17,8 @@ SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
 
 EXPECTED_NAV = {
     Role.FIRST_RESPONDER: ["Home", "Referrals", "Screening", "Notifications"],
-    Role.DECISION_MAKER: ["Home", "Notifications"],
-    Role.SENIOR_DECISION_MAKER: ["Home", "Notifications"],
+    Role.DECISION_MAKER: ["Home", "Decisions", "Notifications"],
+    Role.SENIOR_DECISION_MAKER: ["Home", "Decisions", "Notifications"],
     Role.SUPPORT_COORDINATOR: ["Home", "Notifications"],
     Role.SAFE_HOUSE_MANAGER: ["Home", "Notifications"],
     Role.SAFEGUARDING_LEAD: ["Home", "Screening", "Notifications"],

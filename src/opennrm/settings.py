@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "django_tasks_db",
+    # For its Swagger UI templates and static files: without it ninja loads them from a CDN,
+    # which the Content Security Policy (rightly) blocks.
+    "ninja",
     "opennrm.audit",
     "opennrm.accounts",
     "opennrm.pages",
@@ -103,6 +106,8 @@ INSTALLED_APPS = [
     "opennrm.referrals",
     "opennrm.notifications",
     "opennrm.support",
+    "opennrm.decisions",
+    "opennrm.api",
 ]
 
 MIDDLEWARE = [

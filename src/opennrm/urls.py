@@ -9,8 +9,10 @@ urlpatterns = [
     path("audit/", include("opennrm.audit.urls")),
     path("referrals/", include("opennrm.referrals.urls")),
     path("cases/", include("opennrm.cases.urls")),
+    path("decisions/", include("opennrm.decisions.urls")),
     path("notifications/", include("opennrm.notifications.urls")),
     path("screening/", include("opennrm.screening.urls")),
+    path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

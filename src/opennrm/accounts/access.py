@@ -36,6 +36,7 @@ def only(*roles: Role) -> Rule:
 
 
 ADMINISTRATORS = only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN)
+DECIDERS = only(Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER)
 CASE_READERS = only(
     Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER, Role.SAFEGUARDING_LEAD
 )
@@ -74,6 +75,16 @@ ROUTES: dict[str, Rule] = {
     # Cases: which case a user may open is decided by cases.selectors.cases_visible_to.
     "cases:detail": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
+    "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
+    # Decisions: record-level access (the case's own authority) is in decisions.selectors.
+    "decisions:queue": DECIDERS,
+    "decisions:decide": DECIDERS,
+    "decisions:approval": DECIDERS,
+    "decisions:assign": DECIDERS,
+    "decisions:extend": DECIDERS,
+    "decisions:reconsideration": DECIDERS,
+    "decisions:letter": CASE_READERS,
+    "decisions:letter_pdf": CASE_READERS,
     "notifications:list": SIGNED_IN,
     "notifications:open": SIGNED_IN,
     "screening:start": SCREENERS,
@@ -81,10 +92,39 @@ ROUTES: dict[str, Rule] = {
     "screening:detail": SCREENERS,
 }
 
+# The API (/api/v1/) takes no session, so this rule lets its routes past the session checks
+# above, and the API's own bearer-token authentication (opennrm.api.auth.TokenAuth) applies
+# API_OPERATIONS below to every operation instead. Its documentation pages are open.
+API = Rule(public=True)
+
 # Whole URL namespaces that belong to one rule.
 NAMESPACES: dict[str, Rule] = {
     "admin": only(Role.SYSTEM_ADMIN),
+    "api": API,
 }
+
+
+@dataclass(frozen=True)
+class ApiRule:
+    """An API operation: the scope its token must carry, and the roles of which the member the
+    token acts for must hold one, in the token's organisation."""
+
+    scope: str
+    roles: frozenset[Role]
+
+
+# Every API operation, by HTTP method and route name. An operation missing here is refused,
+# and tests/test_api_tokens.py fails. Roles are those of the pages that do the same thing;
+# record-level scope comes from the same selectors.
+API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
+    ("POST", "api:referrals"): ApiRule("referrals:write", frozenset({Role.FIRST_RESPONDER})),
+    ("GET", "api:referrals"): ApiRule("referrals:read", frozenset({Role.FIRST_RESPONDER})),
+    ("GET", "api:referral"): ApiRule("referrals:read", frozenset({Role.FIRST_RESPONDER})),
+}
+
+
+def api_rule_for(method: str, route: str) -> ApiRule | None:
+    return API_OPERATIONS.get((method.upper(), route))
 
 
 def rule_for(match: ResolverMatch) -> Rule | None:

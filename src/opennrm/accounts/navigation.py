@@ -12,6 +12,7 @@ from .models import User
 ITEMS: list[tuple[str, str]] = [
     ("Home", "pages:home"),
     ("Referrals", "referrals:my_referrals"),
+    ("Decisions", "decisions:queue"),
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),

@@ -93,6 +93,14 @@ class Case(models.Model):
     # Incremented by every change of status: two decision makers acting at once cannot both
     # succeed, because the second one's expected version is no longer the case's.
     version = models.PositiveIntegerField(default=1, db_default=1)
+    # The decision maker the case is assigned to, if any.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
 
     class Meta:
         indexes = [
@@ -100,6 +108,15 @@ class Case(models.Model):
                 fields=["referring_organisation", "-submitted_at"], name="case_referrer_idx"
             ),
             models.Index(fields=["competent_authority", "status"], name="case_authority_idx"),
+            # The decision queues: one status, oldest deadline first.
+            models.Index(
+                fields=["competent_authority", "status", "reasonable_grounds_due"],
+                name="case_rg_queue_idx",
+            ),
+            models.Index(
+                fields=["competent_authority", "status", "conclusive_grounds_from"],
+                name="case_cg_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -75,3 +75,42 @@ def case_get_for_user(user: User, reference: str) -> Case:
         )
     except Case.DoesNotExist:
         raise Http404 from None
+
+
+def may_decide(user: User, case: Case) -> bool:
+    return case.competent_authority_id in _orgs(
+        user, {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}
+    )
+
+
+def may_request_reconsideration(user: User, case: Case) -> bool:
+    """The referrer's organisation may ask while a negative decision's window is open."""
+    from .choices import CaseStatus
+
+    return (
+        case.referring_organisation_id in _orgs(user, {Role.FIRST_RESPONDER})
+        and case.status
+        in (
+            CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+            CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+            CaseStatus.DISQUALIFIED,
+        )
+        and case.reconsideration_until is not None
+    )
+
+
+def clocks_of(case: Case) -> list[dict[str, object]]:
+    """The case's stored deadlines, with days remaining (negative when passed)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    rows = [
+        ("Reasonable grounds decision due", case.reasonable_grounds_due),
+        ("Recovery period ends", case.recovery_period_ends),
+        ("Conclusive grounds decision possible from", case.conclusive_grounds_from),
+        ("Reconsideration can be asked for until", case.reconsideration_until),
+        ("Move-on support ends", case.move_on_ends),
+    ]
+    return [
+        {"label": label, "date": day, "days_left": (day - today).days} for label, day in rows if day
+    ]

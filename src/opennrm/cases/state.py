@@ -35,9 +35,10 @@ TRANSITIONS: dict[S, frozenset[S]] = {
             S.RECOVERY_PERIOD,
             S.NEGATIVE_REASONABLE_GROUNDS,
             S.NEGATIVE_CONCLUSIVE_GROUNDS,
+            S.DISQUALIFIED,
         }
     ),
-    S.DISQUALIFIED: frozenset({S.CLOSED}),
+    S.DISQUALIFIED: frozenset({S.RECONSIDERATION, S.CLOSED}),
     S.CLOSED: frozenset(),
 }
 

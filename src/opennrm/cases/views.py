@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 
-from .selectors import case_get_for_user
+from .selectors import case_get_for_user, clocks_of, may_decide, may_request_reconsideration
 
 
 def _user(request: HttpRequest) -> User:
@@ -15,7 +18,8 @@ def _user(request: HttpRequest) -> User:
 
 
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
-    case = case_get_for_user(_user(request), reference)
+    user = _user(request)
+    case = case_get_for_user(user, reference)
     return render(
         request,
         "cases/detail.html",
@@ -28,8 +32,59 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "events": case.events.select_related("actor"),
             "evidence": case.evidence.all(),
             "screening": case.screening,
+            "decisions": case.decisions.select_related("decided_by", "approved_by"),
+            "clocks": clocks_of(case),
+            "may_decide": may_decide(user, case),
+            "may_request_reconsideration": may_request_reconsideration(user, case),
+            "open_reconsideration": case.reconsiderations.filter(state="requested").last(),
+            "notifications_sent": case.notifications.select_related("recipient").order_by(
+                "-created_at"
+            )[:50]
+            if may_decide(user, case)
+            else [],
             "screening_result": case.screening.result_object() if case.screening else None,
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
+    """The referrer asks for a negative decision to be reconsidered."""
+    from opennrm.decisions.forms import ReconsiderationRequestForm
+    from opennrm.decisions.services import reconsideration_request as request_reconsideration
+
+    user = _user(request)
+    case = case_get_for_user(user, reference)
+    if not may_request_reconsideration(user, case):
+        raise Http404
+    form = ReconsiderationRequestForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_reconsideration(
+                by=user,
+                case=case,
+                grounds=form.cleaned_data["grounds"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            form.add_error(
+                "grounds" if hasattr(error, "error_dict") else None,
+                error.message_dict.get("grounds", error.messages)
+                if hasattr(error, "error_dict")
+                else error,
+            )
+        else:
+            messages.success(
+                request, "Reconsideration requested. The competent authority has been told."
+            )
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "cases/reconsideration_request.html",
+        {"title": "Ask for reconsideration", "case": case, "form": form},
     )
 
 

@@ -1,36 +1,68 @@
-"""Working-day clocks. Pure code, no Django: dates in, dates out.
+"""Statutory clocks. Pure code, no Django: dates in, dates out.
 
-The decisions work adds the full policy profiles (recovery periods, conclusive grounds,
-reconsideration windows) on top of this calendar; the referral journey already needs the
-reasonable-grounds target, which has been 5 working days in every UK regime since 2009.
+Every due date comes from a policy profile (`policy/profiles.py`): the profile in force for the
+jurisdiction on the day the clock starts. The result is stored on the case when the clock
+starts, never recomputed on a page.
+
+How days are counted, everywhere here:
+
+- A period of N days after an event ends on `event + N days`: day 1 is the day after the event
+  (the event's own day never counts), and the period's last day is day N. So a 45-day recovery
+  period after a positive decision on 1 March ends on 15 April, and `end - start == N`.
+- A period of N working days ends on the N-th working day after the event: Monday to Friday,
+  less the bank holidays of the profile's calendar (substitute days included).
+- A reconsideration window of 30 days is open from the decision day through day 30; a request
+  on day 31 is late.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
 import holidays
 
-# Bank holidays by jurisdiction, as the `holidays` package names the UK's subdivisions.
-# England and Wales share their bank holidays.
-SUBDIVISION = {"england_and_wales": "ENG", "scotland": "SCT", "northern_ireland": "NIR"}
+from .profiles import (
+    ConclusiveTiming,
+    OutcomeKind,
+    Period,
+    PeriodUnit,
+    PolicyProfile,
+    ProfileSet,
+    Reconsiderable,
+    WorkingCalendar,
+    profile_for,
+)
 
-REASONABLE_GROUNDS_TARGET_WORKING_DAYS = 5
+# The UK jurisdictions' calendars, as the `holidays` package names their subdivisions. England
+# and Wales share their bank holidays. Every UK profile uses the same calendar (a test checks).
+JURISDICTION_CALENDARS: dict[str, WorkingCalendar] = {
+    "england_and_wales": WorkingCalendar("GB", "ENG"),
+    "scotland": WorkingCalendar("GB", "SCT"),
+    "northern_ireland": WorkingCalendar("GB", "NIR"),
+}
+
+
+class NotInProfile(ValueError):
+    """The profile sets no rule for this clock (for example the Convention's minimum sets no
+    reasonable-grounds target), so there is no date to compute."""
 
 
 @cache
-def _bank_holidays(jurisdiction: str, year: int) -> frozenset[date]:
-    calendar = holidays.country_holidays("GB", subdiv=SUBDIVISION[jurisdiction], years=year)
-    return frozenset(calendar)
+def _days_off(calendar: WorkingCalendar, year: int) -> frozenset[date]:
+    if calendar.country is None:
+        return frozenset()
+    found = holidays.country_holidays(calendar.country, subdiv=calendar.subdivision, years=year)
+    return frozenset(found)
 
 
-def is_working_day(day: date, jurisdiction: str) -> bool:
-    """Monday to Friday, and not a bank holiday (substitute days included)."""
-    return day.weekday() < 5 and day not in _bank_holidays(jurisdiction, day.year)
+def is_working_day_in(day: date, calendar: WorkingCalendar) -> bool:
+    """Monday to Friday, and not a public holiday of the calendar (substitute days included)."""
+    return day.weekday() < 5 and day not in _days_off(calendar, day.year)
 
 
-def add_working_days(start: date, days: int, jurisdiction: str) -> date:
+def add_working_days_in(start: date, days: int, calendar: WorkingCalendar) -> date:
     """The `days`-th working day after `start` (the start day itself never counts)."""
     if days < 0:
         raise ValueError("days must not be negative")
@@ -38,10 +70,196 @@ def add_working_days(start: date, days: int, jurisdiction: str) -> date:
     remaining = days
     while remaining:
         current += timedelta(days=1)
-        if is_working_day(current, jurisdiction):
+        if is_working_day_in(current, calendar):
             remaining -= 1
     return current
 
 
+def add_period(start: date, period: Period, calendar: WorkingCalendar) -> date:
+    """The last day of `period` after `start` (day 1 is the day after `start`)."""
+    if period.unit == PeriodUnit.WORKING_DAYS:
+        return add_working_days_in(start, period.days, calendar)
+    return start + timedelta(days=period.days)
+
+
+def is_working_day(day: date, jurisdiction: str) -> bool:
+    """Monday to Friday, and not a bank holiday of the UK jurisdiction."""
+    return is_working_day_in(day, JURISDICTION_CALENDARS[jurisdiction])
+
+
+def add_working_days(start: date, days: int, jurisdiction: str) -> date:
+    """The `days`-th working day after `start` in a UK jurisdiction (the start never counts)."""
+    return add_working_days_in(start, days, JURISDICTION_CALENDARS[jurisdiction])
+
+
+# Clocks under a profile ----------------------------------------------------------------------
+
+
+def reasonable_grounds_due_under(referred_on: date, profile: PolicyProfile) -> date:
+    """The reasonable-grounds target: that many working days after the referral date."""
+    target = profile.reasonable_grounds_target_working_days
+    if target is None:
+        raise NotInProfile(f"{profile} sets no target for the reasonable grounds decision.")
+    return add_working_days_in(referred_on, target, profile.calendar)
+
+
 def reasonable_grounds_due(referred_on: date, jurisdiction: str) -> date:
-    return add_working_days(referred_on, REASONABLE_GROUNDS_TARGET_WORKING_DAYS, jurisdiction)
+    """The reasonable-grounds target under the profile in force on the referral date.
+
+    Raises `NoProfileError` for a date before the jurisdiction's first profile (1 Apr 2009 in
+    the UK).
+    """
+    return reasonable_grounds_due_under(referred_on, profile_for(jurisdiction, referred_on))
+
+
+def recovery_period_end(
+    positive_rg_on: date, profile: PolicyProfile, *, extension_days: int = 0
+) -> date:
+    """The last day of the recovery period: day 1 is the day after the positive RG decision.
+
+    Pass the profile in force on the day of the positive decision. `extension_days` adds any
+    extensions granted (the decision records each with its reasons).
+    """
+    if extension_days < 0:
+        raise ValueError("extension_days must not be negative")
+    if extension_days and not profile.recovery_period_extendable:
+        raise NotInProfile(f"{profile} does not allow the recovery period to be extended.")
+    return positive_rg_on + timedelta(days=profile.recovery_period_days + extension_days)
+
+
+def earliest_conclusive_grounds(
+    positive_rg_on: date, profile: PolicyProfile, *, extension_days: int = 0
+) -> date:
+    """The first day a conclusive decision may be made, by the profile's rule."""
+    ends = recovery_period_end(positive_rg_on, profile, extension_days=extension_days)
+    match profile.conclusive_grounds_earliest:
+        case ConclusiveTiming.LAST_DAY_OF_RECOVERY_PERIOD:
+            return ends
+        case ConclusiveTiming.AFTER_RECOVERY_PERIOD:
+            return ends + timedelta(days=1)
+        case ConclusiveTiming.NOT_TIED:
+            return positive_rg_on
+
+
+def reconsideration_window_end(decided_on: date, profile: PolicyProfile) -> date:
+    """The last day a reconsideration of a decision made on `decided_on` may be asked for."""
+    window = profile.reconsideration_window_days
+    if window is None:
+        raise NotInProfile(f"{profile} sets no reconsideration procedure.")
+    return decided_on + timedelta(days=window)
+
+
+def reconsideration_open(decided_on: date, requested_on: date, profile: PolicyProfile) -> bool:
+    """Whether a request made on `requested_on` is in time: from the decision day to the
+    window's last day, both included (day 30 accepted, day 31 refused)."""
+    return decided_on <= requested_on <= reconsideration_window_end(decided_on, profile)
+
+
+def move_on_end(conclusive_on: date, profile: PolicyProfile, *, positive: bool) -> date:
+    """The last day of move-on support after a positive or negative conclusive decision."""
+    period = (
+        profile.move_on_after_positive_conclusive
+        if positive
+        else profile.move_on_after_negative_conclusive
+    )
+    if period is None:
+        which = "positive" if positive else "negative"
+        raise NotInProfile(f"{profile} sets no move-on period after a {which} conclusive decision.")
+    return add_period(conclusive_on, period, profile.calendar)
+
+
+# Clocks that start together ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """The due dates a decision (or a referral) starts, with the profile that set them.
+
+    Store `profile_key` and `profile_version` beside the dates. A date is None where the event
+    does not start that clock, or where the profile sets no rule for it.
+    """
+
+    profile: PolicyProfile
+    started_on: date
+    reasonable_grounds_due: date | None = None
+    recovery_period_ends: date | None = None
+    conclusive_grounds_earliest: date | None = None
+    reconsideration_closes: date | None = None
+    move_on_ends: date | None = None
+
+    @property
+    def profile_key(self) -> str:
+        return self.profile.key
+
+    @property
+    def profile_version(self) -> str:
+        return self.profile.version
+
+
+def clocks_after_referral(
+    referred_on: date, jurisdiction: str, *, profiles: ProfileSet | None = None
+) -> Clocks:
+    """A referral starts the reasonable-grounds clock, under the profile in force that day."""
+    profile = profile_for(jurisdiction, referred_on, profiles=profiles)
+    due = None
+    if profile.reasonable_grounds_target_working_days is not None:
+        due = reasonable_grounds_due_under(referred_on, profile)
+    return Clocks(profile, referred_on, reasonable_grounds_due=due)
+
+
+def clocks_after_positive_rg(
+    decided_on: date,
+    jurisdiction: str,
+    *,
+    extension_days: int = 0,
+    profiles: ProfileSet | None = None,
+) -> Clocks:
+    """A positive RG decision starts the recovery period, under the profile in force on the day
+    of the decision (so 29 Jan 2023 gives 45 days in England and Wales, 30 Jan 2023 gives 30)."""
+    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    return Clocks(
+        profile,
+        decided_on,
+        recovery_period_ends=recovery_period_end(
+            decided_on, profile, extension_days=extension_days
+        ),
+        conclusive_grounds_earliest=earliest_conclusive_grounds(
+            decided_on, profile, extension_days=extension_days
+        ),
+    )
+
+
+def clocks_after_negative_rg(
+    decided_on: date, jurisdiction: str, *, profiles: ProfileSet | None = None
+) -> Clocks:
+    """A negative RG decision opens the reconsideration window, if the profile has one."""
+    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    closes = None
+    if profile.allows_reconsideration_of(Reconsiderable.NEGATIVE_REASONABLE_GROUNDS):
+        closes = reconsideration_window_end(decided_on, profile)
+    return Clocks(profile, decided_on, reconsideration_closes=closes)
+
+
+def clocks_after_conclusive(
+    decided_on: date, jurisdiction: str, outcome: str, *, profiles: ProfileSet | None = None
+) -> Clocks:
+    """A conclusive decision (an outcome code of the profile) starts move-on support, and a
+    negative one opens the reconsideration window."""
+    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    positive = profile.conclusive_grounds_outcome(outcome).kind == OutcomeKind.POSITIVE
+    period = (
+        profile.move_on_after_positive_conclusive
+        if positive
+        else profile.move_on_after_negative_conclusive
+    )
+    closes = None
+    if not positive and profile.allows_reconsideration_of(
+        Reconsiderable.NEGATIVE_CONCLUSIVE_GROUNDS
+    ):
+        closes = reconsideration_window_end(decided_on, profile)
+    return Clocks(
+        profile,
+        decided_on,
+        reconsideration_closes=closes,
+        move_on_ends=add_period(decided_on, period, profile.calendar) if period else None,
+    )

@@ -4,7 +4,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.accounts import demo
 
@@ -13,6 +13,18 @@ DEMO_STEPS = ["opennrm.screening.demo", "opennrm.referrals.demo"]
 
 class Command(BaseCommand):
     help = "Load fictional organisations and demo accounts (DEMO mode only). Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=0,
+            help="Also generate this many synthetic people, each with a case, in bulk "
+            "(realistic mixes of age, sex, nationality and exploitation). Adds to what exists.",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=None, help="Random seed for --people (default: fixed)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO:
@@ -24,6 +36,10 @@ class Command(BaseCommand):
         # Each feature adds its fictional records after the accounts exist.
         for step in DEMO_STEPS:
             import_module(step).seed()
+        if options["people"] < 0:
+            raise CommandError("--people must be 0 or more")
+        if options["people"]:
+            self._generate(options["people"], options["seed"])
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Every demo account's password is:"))
         self.stdout.write(f"\n    {demo.DEMO_PASSWORD}\n")
         self.stdout.write("Demo accounts (two-factor is skipped for them in demo mode only):\n")
@@ -31,3 +47,25 @@ class Command(BaseCommand):
         for account in accounts:
             self.stdout.write(f"    {account.email:<{width}}  {account.role.label}")
         self.stdout.write("")
+
+    def _generate(self, people: int, seed: int | None) -> None:
+        from opennrm.cases import volume
+
+        def progress(done: int, total: int, seconds: float) -> None:
+            self.stderr.write(
+                f"  {done:,}/{total:,} people ({done / total:.0%}) in {seconds:.0f} s"
+            )
+            if done == total:
+                self.stderr.write("  committing (the database checks every new row's links)")
+
+        try:
+            result = volume.generate(
+                people, seed=volume.SEED if seed is None else seed, progress=progress
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        counts = result.counts
+        self.stdout.write(
+            f"Generated {counts.people:,} synthetic people with {counts.cases:,} cases and "
+            f"{counts.events:,} timeline entries in {result.seconds:.1f} s ({result.method})."
+        )

@@ -1,0 +1,84 @@
+"""API tokens, and the idempotency keys that make a retried referral safe.
+
+A token belongs to one organisation and acts for one named member of it: a request made with it
+is that member's, with exactly that member's roles in that organisation, and every service it
+reaches records that member as the actor. Only a SHA-256 hash of the secret is stored; the secret
+is shown once, when the token is created.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from opennrm.accounts.models import Organisation
+from opennrm.referrals.models import ReferralDraft
+
+
+class TokenScope(models.TextChoices):
+    """What a token may do. The roles of the member it acts for still apply on top."""
+
+    REFERRALS_READ = "referrals:read", "Read the organisation's referrals: status and timeline"
+    REFERRALS_WRITE = "referrals:write", "Submit referrals"
+
+
+class ApiToken(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    acts_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'Case management sync'")
+    # The first characters of the secret: enough to recognise a token in a list or a log,
+    # far too few to use it.
+    prefix = models.CharField(max_length=16, db_index=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    # Empty when created from the command line.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation__name", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"
+
+
+class ReferralIdempotencyKey(models.Model):
+    """An `Idempotency-Key` sent with `POST /api/v1/referrals`, and the draft it produced.
+
+    A retry with the same key (in the same organisation) returns what the first request made
+    instead of making a second case. Only requests that succeeded are kept: a rejected one is
+    rolled back with everything else, so the same key can be sent again with corrected answers.
+    `fingerprint` is a keyed hash (HMAC) of the answers, to tell a retry from a different
+    referral sent with the same key without storing anything that could identify the person.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    draft = models.OneToOneField(
+        ReferralDraft, on_delete=models.PROTECT, related_name="idempotency_key"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "key"], name="referral_idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.key}"

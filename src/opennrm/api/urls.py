@@ -1,0 +1,105 @@
+"""The API, under /api/v1/: the NinjaAPI object, each app's router, and one shape for errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from opennrm.referrals import steps
+from opennrm.referrals.api import router as referrals_router
+
+from .auth import TokenAuth
+from .schemas import ErrorOut, ErrorsOut, error_out
+
+DESCRIPTION = """\
+Refer potential victims of trafficking and follow what happens to the referral, with the same
+checks and the same rules as the referral pages.
+
+Authenticate every request with an API token of your organisation:
+`Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
+exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`). An
+operator creates one with `manage.py create_api_token`.
+
+Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
+...}]}`, where `step` and `field` say what the message is about when it is about an answer.
+"""
+
+api = NinjaAPI(
+    title="OpenNRM API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=TokenAuth(),
+)
+api.add_router("/", referrals_router)
+
+
+def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:
+    return api.create_response(request, body.model_dump(), status=status)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = exc.message
+    if message == "Unauthorized":  # ninja's own: no bearer token was sent at all
+        message = "Send an API token in the Authorization header: 'Authorization: Bearer <token>'"
+    response = _json(401, error_out(message), request)
+    response["WWW-Authenticate"] = 'Bearer realm="OpenNRM API"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _json(exc.status_code, error_out(exc.message), request)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _json(404, error_out("Not found"), request)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Requests whose shape is wrong (an unknown step or field, an answer that is not text),
+    before any form sees them: the same error shape as the forms' own errors."""
+    shaped: dict[tuple[str | None, str | None], ErrorOut] = {}
+    for error in exc.errors:
+        # A value that fits no member of a union gets one error per member: keep one.
+        out = _shape_error(error)
+        shaped.setdefault((out.step, out.field), out)
+    return _json(422, ErrorsOut(errors=list(shaped.values())), request)
+
+
+def _shape_error(error: dict[str, Any]) -> ErrorOut:
+    location = [str(part) for part in error.get("loc", ())]
+    kind = str(error.get("type", ""))
+    if location[:1] == ["body"]:
+        # ("body", <parameter>, step, field, ...)
+        step = location[2] if len(location) > 2 else None
+        field = location[3] if len(location) > 3 else None
+        return ErrorOut(step=step, field=field, message=_body_message(kind, step, field))
+    return ErrorOut(field=location[-1] if location else None, message=str(error.get("msg", "")))
+
+
+def _body_message(kind: str, step: str | None, field: str | None) -> str:
+    if step is None:
+        return "Send the answers as a JSON object with one object of answers for each step"
+    known = steps.STEP_BY_SLUG.get(step)
+    if field is None:
+        if kind == "extra_forbidden":
+            return f"There is no step called '{step}'. The steps are: " + ", ".join(
+                steps.STEP_BY_SLUG
+            )
+        return f"Send the '{step}' answers as a JSON object of field names and values"
+    if kind == "extra_forbidden":
+        return f"'{field}' is not a question of the '{known.title if known else step}' step"
+    if kind == "list_type":
+        return 'Give this answer as a list, like ["labour"]'
+    return "Give this answer as text or a number (a list only where several answers are asked)"
+
+
+urlpatterns = [path("", api.urls)]

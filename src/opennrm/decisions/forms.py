@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from opennrm.cases.models import Case
+from opennrm.policy.profiles import Outcome
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Decision",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the decision", "invalid_choice": "Select the decision"},
+    )
+    reasons = forms.CharField(
+        label="Reasons",
+        help_text="Explain the decision: which indicators and evidence you relied on, and why. "
+        "The person will be told these reasons in plain language.",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Enter the reasons for the decision"},
+    )
+    indicators = forms.MultipleChoiceField(
+        label="Indicators relied on (optional)", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    evidence = forms.MultipleChoiceField(
+        label="Evidence relied on (optional)", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, outcomes: tuple[Outcome, ...], case: Case, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [(o.code, o.label) for o in outcomes]  # type: ignore[attr-defined]
+        indicators: list[tuple[str, str]] = []
+        if case.screening is not None:
+            listed = case.screening.catalogue.parsed().list(case.screening.list_key)
+            for code in case.screening.observed_codes:
+                indicator = listed.get(code) if listed else None
+                indicators.append((code, indicator.text if indicator else code))
+        self.fields["indicators"].choices = indicators  # type: ignore[attr-defined]
+        self.fields["evidence"].choices = [  # type: ignore[attr-defined]
+            (str(item.pk), item.original_name) for item in case.evidence.all()
+        ]
+
+
+class ApprovalForm(forms.Form):
+    approve = forms.ChoiceField(
+        label="Do you approve this decision?",
+        choices=[
+            ("yes", "Yes, approve it: it takes effect now"),
+            ("no", "No: a new decision is needed"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you approve the decision"},
+    )
+    note = forms.CharField(
+        label="Your comments",
+        help_text="Required if you do not approve",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ReconsiderationDecisionForm(forms.Form):
+    accept = forms.ChoiceField(
+        label="Do you accept the request?",
+        choices=[
+            ("yes", "Yes: the decision will be made again"),
+            ("no", "No: the decision stands"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you accept the request"},
+    )
+    reasons = forms.CharField(
+        label="Reasons",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Enter the reasons for accepting or refusing"},
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ReconsiderationRequestForm(forms.Form):
+    grounds = forms.CharField(
+        label="Why should the decision be reconsidered?",
+        help_text="Give the new evidence, or explain how the decision did not follow the guidance",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Enter why the decision should be reconsidered"},
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(
+        label="Assign to",
+        error_messages={"invalid_choice": "Select a decision maker from the list"},
+        required=False,
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, deciders: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Nobody (unassigned)"), *deciders]  # type: ignore[attr-defined]
+
+
+class ExtensionForm(forms.Form):
+    days = forms.IntegerField(
+        label="Extend by how many days?",
+        min_value=1,
+        max_value=365,
+        error_messages={
+            "required": "Enter the number of days",
+            "invalid": "Enter the number of days as a whole number, like 14",
+            "min_value": "Enter an extension between 1 and 365 days",
+            "max_value": "Enter an extension between 1 and 365 days",
+        },
+    )
+    reasons = forms.CharField(
+        label="Reasons",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Enter the reasons for the extension"},
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)

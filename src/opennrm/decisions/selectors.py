@@ -1,0 +1,170 @@
+"""Reads for decision makers: their authority's queues, one case, approvals, workload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accounts.models import Membership, User
+from opennrm.accounts.selectors import memberships_of
+from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.models import Case
+
+from .models import Decision, DecisionState, ReconsiderationRequest, ReconsiderationState
+from .services import DECIDERS
+
+# A deadline within this many days is "due soon".
+DUE_SOON_DAYS = 2
+
+
+def authorities_of(user: User) -> list[int]:
+    return list(
+        memberships_of(user).filter(role__in=DECIDERS).values_list("organisation_id", flat=True)
+    )
+
+
+def cases_for_decider(user: User) -> QuerySet[Case]:
+    return Case.objects.filter(competent_authority_id__in=authorities_of(user))
+
+
+def case_get_for_decider(user: User, reference: str) -> Case:
+    try:
+        return (
+            cases_for_decider(user)
+            .select_related("competent_authority", "screening", "assigned_to")
+            .get(reference=reference)
+        )
+    except Case.DoesNotExist:
+        raise Http404 from None
+
+
+QUEUES: dict[str, tuple[str, CaseStatus, str]] = {
+    # name: (title, status, the date that orders it)
+    "reasonable-grounds": (
+        "Awaiting reasonable grounds",
+        CaseStatus.AWAITING_REASONABLE_GROUNDS,
+        "reasonable_grounds_due",
+    ),
+    "conclusive-grounds": (
+        "Awaiting conclusive grounds",
+        CaseStatus.RECOVERY_PERIOD,
+        "conclusive_grounds_from",
+    ),
+    "reconsiderations": ("Reconsiderations", CaseStatus.RECONSIDERATION, "submitted_at"),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    assigned: str = "all"  # all, me, unassigned
+    age_group: str = ""  # adult, child (children include age-disputed)
+    overdue_only: bool = False
+
+
+def queue(user: User, name: str, filters: QueueFilter) -> QuerySet[Case]:
+    _title, status, order = QUEUES[name]
+    cases = cases_for_decider(user).filter(status=status)
+    if filters.assigned == "me":
+        cases = cases.filter(assigned_to=user)
+    elif filters.assigned == "unassigned":
+        cases = cases.filter(assigned_to__isnull=True)
+    if filters.age_group == "adult":
+        cases = cases.filter(age_group=AgeGroup.ADULT)
+    elif filters.age_group == "child":
+        cases = cases.exclude(age_group=AgeGroup.ADULT)
+    if filters.overdue_only and order == "reasonable_grounds_due":
+        cases = cases.filter(reasonable_grounds_due__lt=timezone.localdate())
+    return (
+        cases.select_related("assigned_to", "referring_organisation")
+        .only(
+            "reference",
+            "age_group",
+            "status",
+            "submitted_at",
+            "reasonable_grounds_due",
+            "conclusive_grounds_from",
+            "recovery_period_ends",
+            "version",
+            "assigned_to__full_name",
+            "referring_organisation__name",
+        )
+        .order_by(order, "submitted_at", "id")
+    )
+
+
+def deadline_tag(due: date | None, *, today: date | None = None) -> str:
+    if due is None:
+        return ""
+    today = today or timezone.localdate()
+    if due < today:
+        return "overdue"
+    if due <= today + timedelta(days=DUE_SOON_DAYS):
+        return "due_soon"
+    return ""
+
+
+def approvals_pending(user: User) -> QuerySet[Decision]:
+    return (
+        Decision.objects.filter(
+            state=DecisionState.AWAITING_APPROVAL,
+            case__competent_authority_id__in=authorities_of(user),
+        )
+        .select_related("case", "decided_by")
+        .order_by("decided_at")
+    )
+
+
+def decision_get_for_decider(user: User, decision_id: int) -> Decision:
+    try:
+        return Decision.objects.select_related("case", "decided_by").get(
+            pk=decision_id, case__competent_authority_id__in=authorities_of(user)
+        )
+    except Decision.DoesNotExist:
+        raise Http404 from None
+
+
+def reconsideration_get_for_decider(user: User, request_id: int) -> ReconsiderationRequest:
+    try:
+        return ReconsiderationRequest.objects.select_related(
+            "case", "decision", "requested_by"
+        ).get(pk=request_id, case__competent_authority_id__in=authorities_of(user))
+    except ReconsiderationRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def open_reconsideration(case: Case) -> ReconsiderationRequest | None:
+    return case.reconsiderations.filter(state=ReconsiderationState.REQUESTED).last()
+
+
+def workload(user: User) -> list[dict[str, object]]:
+    """Open cases per decision maker of the user's authorities, busiest first."""
+    open_statuses = [status for _, status, _ in QUEUES.values()]
+    deciders = Membership.objects.filter(
+        organisation_id__in=authorities_of(user), role__in=DECIDERS, is_active=True
+    ).values_list("user_id", flat=True)
+    rows = (
+        User.objects.filter(pk__in=deciders)
+        .annotate(
+            open_cases=Count("assigned_cases", filter=Q(assigned_cases__status__in=open_statuses)),
+            overdue=Count(
+                "assigned_cases",
+                filter=Q(
+                    assigned_cases__status=CaseStatus.AWAITING_REASONABLE_GROUNDS,
+                    assigned_cases__reasonable_grounds_due__lt=timezone.localdate(),
+                ),
+            ),
+        )
+        .order_by("-open_cases", "full_name")
+    )
+    return [{"user": u, "open_cases": u.open_cases, "overdue": u.overdue} for u in rows]
+
+
+def deciders_of(case: Case) -> QuerySet[User]:
+    ids = Membership.objects.filter(
+        organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
+    ).values_list("user_id", flat=True)
+    return User.objects.filter(pk__in=ids).order_by("full_name")

@@ -1,0 +1,584 @@
+"""Every decision on a case. Each service checks the rules of the policy profile in force,
+records the decision with that profile's key and version, moves the case through
+`cases.services.case_transition` (which refuses illegal moves and simultaneous changes), and
+writes one audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.models import Membership, User
+from opennrm.accounts.roles import Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.choices import CaseStatus
+from opennrm.cases.models import Case, CaseEvent
+from opennrm.cases.services import CaseChanged, case_transition
+from opennrm.notifications.services import deliver
+from opennrm.policy import clock
+from opennrm.policy.profiles import (
+    NoProfileError,
+    OutcomeKind,
+    PolicyProfile,
+    Reconsiderable,
+    profile_for,
+)
+
+from .models import (
+    Decision,
+    DecisionKind,
+    DecisionState,
+    ReconsiderationRequest,
+    ReconsiderationState,
+)
+
+DECIDERS = {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _profile(case: Case, on: date) -> PolicyProfile:
+    try:
+        return profile_for(case.jurisdiction, on)
+    except NoProfileError as missing:
+        raise ValidationError(str(missing)) from None
+
+
+def _check_decider(user: User, case: Case) -> None:
+    if not Membership.objects.filter(
+        user=user, organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
+    ).exists():
+        raise ValidationError(
+            f"Only decision makers of {case.competent_authority.name} can decide this case"
+        )
+
+
+def _claim(case: Case, expected_version: int) -> None:
+    """Take the case's next version, so nobody else can act on what we saw."""
+    if not Case.objects.filter(pk=case.pk, version=expected_version).update(
+        version=F("version") + 1
+    ):
+        raise CaseChanged
+    case.version = expected_version + 1
+
+
+def _check_nothing_awaiting_approval(case: Case) -> None:
+    if Decision.objects.filter(case=case, state=DecisionState.AWAITING_APPROVAL).exists():
+        raise ValidationError(
+            "A decision on this case is waiting for a second decision maker's approval. "
+            "It must be approved or refused first."
+        )
+
+
+def _record(
+    *,
+    by: User,
+    case: Case,
+    kind: DecisionKind,
+    profile: PolicyProfile,
+    outcome: str,
+    outcome_label: str,
+    outcome_kind: str,
+    reasons: str,
+    indicators: Sequence[str] = (),
+    evidence: Sequence[int] = (),
+    extension_days: int | None = None,
+    replaces: Decision | None = None,
+) -> Decision:
+    if not reasons.strip():
+        raise ValidationError({"reasons": "Enter the reasons for the decision"})
+    needs_approval = (
+        outcome_kind == OutcomeKind.NEGATIVE and profile.negative_decisions_need_second_approval
+    )
+    return Decision.objects.create(
+        case=case,
+        kind=kind,
+        outcome=outcome,
+        outcome_label=outcome_label,
+        outcome_kind=outcome_kind,
+        reasons=reasons.strip(),
+        indicators_relied_on=list(indicators),
+        evidence_relied_on=list(evidence),
+        extension_days=extension_days,
+        decided_by=by,
+        decided_at=timezone.now(),
+        state=DecisionState.AWAITING_APPROVAL if needs_approval else DecisionState.IN_EFFECT,
+        policy_profile_key=profile.key,
+        policy_profile_version=profile.version,
+        replaces=replaces,
+    )
+
+
+def _apply(decision: Decision, by: User) -> None:
+    """Put a decision in effect: move the case and start the clocks the profile sets."""
+    case = decision.case
+    decided_on = timezone.localdate(decision.decided_at)
+    label = decision.outcome_label
+    to, changes = _effect(decision, case, decided_on)
+    case_transition(
+        by=by,
+        case=case,
+        to=to,
+        reason=f"{decision.get_kind_display()}: {label}",
+        expected_version=case.version,
+        changes=changes,
+    )
+    _tell_about(decision)
+
+
+def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatus, dict[str, Any]]:
+    kind, outcome, outcome_kind = decision.kind, decision.outcome, decision.outcome_kind
+    if kind == DecisionKind.REASONABLE_GROUNDS:
+        if outcome_kind == OutcomeKind.POSITIVE:
+            clocks = clock.clocks_after_positive_rg(decided_on, case.jurisdiction)
+            return CaseStatus.RECOVERY_PERIOD, {
+                "recovery_period_ends": clocks.recovery_period_ends,
+                "conclusive_grounds_from": clocks.conclusive_grounds_earliest,
+            }
+        if outcome_kind == OutcomeKind.NEGATIVE:
+            closes = clock.clocks_after_negative_rg(
+                decided_on, case.jurisdiction
+            ).reconsideration_closes
+            return CaseStatus.NEGATIVE_REASONABLE_GROUNDS, {"reconsideration_until": closes}
+        return (CaseStatus.RG_SUSPENDED if outcome == "suspended" else CaseStatus.RG_WITHDRAWN), {}
+    if kind == DecisionKind.CONCLUSIVE_GROUNDS:
+        clocks = clock.clocks_after_conclusive(decided_on, case.jurisdiction, outcome)
+        status = (
+            CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
+            if outcome_kind == OutcomeKind.POSITIVE
+            else CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS
+        )
+        return status, {
+            "move_on_ends": clocks.move_on_ends,
+            "reconsideration_until": clocks.reconsideration_closes,
+        }
+    if kind == DecisionKind.DISQUALIFICATION:
+        profile = _profile(case, decided_on)
+        closes = (
+            clock.reconsideration_window_end(decided_on, profile)
+            if profile.allows_reconsideration_of(Reconsiderable.DISQUALIFICATION)
+            else None
+        )
+        return CaseStatus.DISQUALIFIED, {"reconsideration_until": closes}
+    raise ValueError(f"{kind} does not move a case")
+
+
+def _tell_about(decision: Decision) -> None:
+    """The referrer hears of every status change already; decision makers of the authority
+    hear that a decision was made, and support providers will with the support work."""
+    case = decision.case
+    CaseEvent.objects.create(
+        case=case,
+        at=timezone.now(),
+        kind="decision.in_effect",
+        actor=decision.approved_by or decision.decided_by,
+        description=f"{decision.get_kind_display()}: {decision.outcome_label}",
+        data={"decision": decision.pk, "profile": decision.policy_profile_version},
+    )
+
+
+@transaction.atomic
+def decision_record_reasonable_grounds(
+    *,
+    by: User,
+    case: Case,
+    outcome: str,
+    reasons: str,
+    expected_version: int,
+    indicators: Sequence[str] = (),
+    evidence: Sequence[int] = (),
+) -> Decision:
+    _check_decider(by, case)
+    if case.status != CaseStatus.AWAITING_REASONABLE_GROUNDS:
+        raise ValidationError(
+            f"A reasonable grounds decision can only be made while the case is awaiting one; it is "
+            f"{case.get_status_display().lower()}"
+        )
+    _check_nothing_awaiting_approval(case)
+    profile = _profile(case, _today())
+    chosen = _outcome(profile.reasonable_grounds_outcomes, outcome, "reasonable grounds")
+    _claim(case, expected_version)
+    decision = _record(
+        by=by,
+        case=case,
+        kind=DecisionKind.REASONABLE_GROUNDS,
+        profile=profile,
+        outcome=chosen.code,
+        outcome_label=chosen.label,
+        outcome_kind=chosen.kind,
+        reasons=reasons,
+        indicators=indicators,
+        evidence=evidence,
+    )
+    _after_recording(decision, by)
+    return decision
+
+
+@transaction.atomic
+def decision_record_conclusive_grounds(
+    *,
+    by: User,
+    case: Case,
+    outcome: str,
+    reasons: str,
+    expected_version: int,
+    indicators: Sequence[str] = (),
+    evidence: Sequence[int] = (),
+) -> Decision:
+    _check_decider(by, case)
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        raise ValidationError(
+            "A conclusive grounds decision can only be made during the recovery period, after a "
+            f"positive reasonable grounds decision; the case is {case.get_status_display().lower()}"
+        )
+    today = _today()
+    if case.conclusive_grounds_from and today < case.conclusive_grounds_from:
+        raise ValidationError(
+            "A conclusive grounds decision cannot be made before "
+            f"{case.conclusive_grounds_from:%-d %B %Y}: the recovery period ends on "
+            f"{case.recovery_period_ends:%-d %B %Y}"
+        )
+    _check_nothing_awaiting_approval(case)
+    profile = _profile(case, today)
+    chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
+    _claim(case, expected_version)
+    decision = _record(
+        by=by,
+        case=case,
+        kind=DecisionKind.CONCLUSIVE_GROUNDS,
+        profile=profile,
+        outcome=chosen.code,
+        outcome_label=chosen.label,
+        outcome_kind=chosen.kind,
+        reasons=reasons,
+        indicators=indicators,
+        evidence=evidence,
+    )
+    _after_recording(decision, by)
+    return decision
+
+
+@transaction.atomic
+def decision_disqualify(*, by: User, case: Case, reasons: str, expected_version: int) -> Decision:
+    _check_decider(by, case)
+    profile = _profile(case, _today())
+    if not profile.disqualification_available:
+        raise ValidationError(f"Disqualification does not exist under {profile}")
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        raise ValidationError("A person can only be disqualified during the recovery period")
+    _check_nothing_awaiting_approval(case)
+    _claim(case, expected_version)
+    decision = _record(
+        by=by,
+        case=case,
+        kind=DecisionKind.DISQUALIFICATION,
+        profile=profile,
+        outcome="disqualified",
+        outcome_label="Disqualified on public order or bad faith grounds",
+        outcome_kind=OutcomeKind.NEGATIVE,
+        reasons=reasons,
+    )
+    _after_recording(decision, by)
+    return decision
+
+
+@transaction.atomic
+def recovery_extend(
+    *, by: User, case: Case, days: int, reasons: str, expected_version: int
+) -> Decision:
+    """Extend the recovery period (and so the earliest conclusive date) by `days`."""
+    _check_decider(by, case)
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        raise ValidationError("Only a recovery period that is running can be extended")
+    if days < 1 or days > 365:
+        raise ValidationError({"days": "Enter an extension between 1 and 365 days"})
+    positive = case.decisions.filter(
+        kind=DecisionKind.REASONABLE_GROUNDS,
+        outcome_kind=OutcomeKind.POSITIVE,
+        state=DecisionState.IN_EFFECT,
+    ).last()
+    if positive is None:
+        raise ValidationError(
+            "This case has no positive reasonable grounds decision to extend from"
+        )
+    started = timezone.localdate(positive.decided_at)
+    profile = _profile(case, started)
+    if not profile.recovery_period_extendable:
+        raise ValidationError(f"{profile} does not allow the recovery period to be extended")
+    earlier = sum(
+        d.extension_days or 0 for d in case.decisions.filter(kind=DecisionKind.RECOVERY_EXTENSION)
+    )
+    total = earlier + days
+    clocks = clock.clocks_after_positive_rg(started, case.jurisdiction, extension_days=total)
+    decision = _record(
+        by=by,
+        case=case,
+        kind=DecisionKind.RECOVERY_EXTENSION,
+        profile=profile,
+        outcome="extended",
+        outcome_label=f"Recovery period extended by {days} days",
+        outcome_kind=OutcomeKind.POSITIVE,
+        reasons=reasons,
+        extension_days=days,
+    )
+    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(
+        version=F("version") + 1,
+        recovery_period_ends=clocks.recovery_period_ends,
+        conclusive_grounds_from=clocks.conclusive_grounds_earliest,
+    )
+    if not updated:
+        raise CaseChanged
+    CaseEvent.objects.create(
+        case=case,
+        at=decision.decided_at,
+        kind="decision.in_effect",
+        actor=by,
+        description=f"Recovery period extended by {days} days, to {clocks.recovery_period_ends:%-d %B %Y}",
+    )
+    audit_record(
+        by=by,
+        action="decision.recovery_extended",
+        obj=decision,
+        organisation=case.competent_authority,
+        detail={"days": days, "profile": profile.version},
+    )
+    return decision
+
+
+def _outcome(outcomes: Sequence[Any], code: str, stage: str) -> Any:
+    for outcome in outcomes:
+        if outcome.code == code:
+            return outcome
+    raise ValidationError({"outcome": f"Select the {stage} decision"})
+
+
+def _after_recording(decision: Decision, by: User) -> None:
+    case = decision.case
+    if decision.state == DecisionState.IN_EFFECT:
+        _apply(decision, by)
+    else:
+        CaseEvent.objects.create(
+            case=case,
+            at=decision.decided_at,
+            kind="decision.awaiting_approval",
+            actor=by,
+            description=f"{decision.get_kind_display()} ({decision.outcome_label}) waiting for approval",
+        )
+        approvers = [
+            m.user
+            for m in Membership.objects.filter(
+                organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
+            )
+            .exclude(user=by)
+            .select_related("user")
+        ]
+        deliver(
+            recipients=approvers,
+            kind="decision.approval_needed",
+            case=case,
+            url=reverse("decisions:approval", args=[decision.pk]),
+            subject=f"Approval needed: {decision.get_kind_display().lower()} on {case.reference}",
+            body="A negative decision needs a second decision maker's approval before it takes effect.",
+        )
+    audit_record(
+        by=by,
+        action=f"decision.{decision.kind}",
+        obj=decision,
+        organisation=case.competent_authority,
+        detail={
+            "outcome": decision.outcome,
+            "state": decision.state,
+            "profile": decision.policy_profile_version,
+        },
+    )
+
+
+@transaction.atomic
+def decision_approve(*, by: User, decision: Decision, approve: bool, note: str = "") -> Decision:
+    """A second decision maker approves (it takes effect) or refuses (the case stays as it was)."""
+    locked = Decision.objects.select_for_update().select_related("case").get(pk=decision.pk)
+    if locked.state != DecisionState.AWAITING_APPROVAL:
+        raise ValidationError("This decision is not waiting for approval any more")
+    if locked.decided_by_id == by.pk:
+        raise ValidationError("A second decision maker must approve: you made this decision")
+    _check_decider(by, locked.case)
+    if not approve and not note.strip():
+        raise ValidationError({"note": "Enter why you do not approve the decision"})
+    locked.state = DecisionState.IN_EFFECT if approve else DecisionState.APPROVAL_REFUSED
+    locked.approved_by = by
+    locked.approved_at = timezone.now()
+    locked.approval_note = note.strip()
+    locked.save(update_fields=["state", "approved_by", "approved_at", "approval_note"])
+    if approve:
+        _apply(locked, by)
+    else:
+        CaseEvent.objects.create(
+            case=locked.case,
+            at=locked.approved_at,
+            kind="decision.not_approved",
+            actor=by,
+            description=f"{locked.get_kind_display()} not approved; a new decision is needed",
+        )
+    audit_record(
+        by=by,
+        action="decision.approved" if approve else "decision.not_approved",
+        obj=locked,
+        organisation=locked.case.competent_authority,
+    )
+    return locked
+
+
+@transaction.atomic
+def reconsideration_request(
+    *, by: User, case: Case, grounds: str, expected_version: int
+) -> ReconsiderationRequest:
+    """The referrer (or support provider) asks for a negative decision to be looked at again."""
+    negative_status = {
+        CaseStatus.NEGATIVE_REASONABLE_GROUNDS: DecisionKind.REASONABLE_GROUNDS,
+        CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: DecisionKind.CONCLUSIVE_GROUNDS,
+        CaseStatus.DISQUALIFIED: DecisionKind.DISQUALIFICATION,
+    }
+    if case.status not in negative_status:
+        raise ValidationError("Only a negative decision or a disqualification can be reconsidered")
+    if case.reconsideration_until is None:
+        raise ValidationError(
+            "The rules this decision was made under allow no reconsideration of it"
+        )
+    if _today() > case.reconsideration_until:
+        raise ValidationError(
+            f"Reconsideration could be asked for until {case.reconsideration_until:%-d %B %Y}. "
+            "That time has passed; only a judicial review can challenge the decision now."
+        )
+    if not grounds.strip():
+        raise ValidationError(
+            {"grounds": "Enter the new evidence, or how the decision did not follow the guidance"}
+        )
+    decision = case.decisions.filter(
+        kind=negative_status[CaseStatus(case.status)], state=DecisionState.IN_EFFECT
+    ).last()
+    if decision is None:
+        raise ValidationError("There is no decision in effect to reconsider")
+    request = ReconsiderationRequest.objects.create(
+        case=case,
+        decision=decision,
+        requested_by=by,
+        requested_at=timezone.now(),
+        grounds=grounds.strip(),
+    )
+    case_transition(
+        by=by,
+        case=case,
+        to=CaseStatus.RECONSIDERATION,
+        reason="Reconsideration requested",
+        expected_version=expected_version,
+    )
+    deliver(
+        recipients=[
+            m.user
+            for m in Membership.objects.filter(
+                organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
+            ).select_related("user")
+        ],
+        kind="reconsideration.requested",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Reconsideration requested on {case.reference}",
+        body="The referrer has asked for a decision on this case to be reconsidered.",
+    )
+    audit_record(
+        by=by,
+        action="reconsideration.requested",
+        obj=request,
+        organisation=case.referring_organisation,
+    )
+    return request
+
+
+@transaction.atomic
+def reconsideration_decide(
+    *, by: User, request: ReconsiderationRequest, accept: bool, reasons: str, expected_version: int
+) -> ReconsiderationRequest:
+    locked = (
+        ReconsiderationRequest.objects.select_for_update()
+        .select_related("case", "decision")
+        .get(pk=request.pk)
+    )
+    case = locked.case
+    _check_decider(by, case)
+    if locked.state != ReconsiderationState.REQUESTED:
+        raise ValidationError("This reconsideration has already been decided")
+    if not reasons.strip():
+        raise ValidationError({"reasons": "Enter the reasons for accepting or refusing"})
+    about = locked.decision.kind
+    if accept:
+        # An accepted reconsideration reopens the question: a new decision follows.
+        to = (
+            CaseStatus.AWAITING_REASONABLE_GROUNDS
+            if about == DecisionKind.REASONABLE_GROUNDS
+            else CaseStatus.RECOVERY_PERIOD
+        )
+        reason = "Reconsideration accepted: a new decision will be made"
+    else:
+        to = {
+            DecisionKind.REASONABLE_GROUNDS: CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+            DecisionKind.CONCLUSIVE_GROUNDS: CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+            DecisionKind.DISQUALIFICATION: CaseStatus.DISQUALIFIED,
+        }[DecisionKind(about)]
+        reason = "Reconsideration refused: the decision stands"
+    locked.state = ReconsiderationState.ACCEPTED if accept else ReconsiderationState.REFUSED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.decision_reasons = reasons.strip()
+    locked.save(update_fields=["state", "decided_by", "decided_at", "decision_reasons"])
+    case_transition(
+        by=by,
+        case=case,
+        to=to,
+        reason=reason,
+        expected_version=expected_version,
+        changes={"reconsideration_until": None} if accept else None,
+    )
+    audit_record(
+        by=by,
+        action="reconsideration.accepted" if accept else "reconsideration.refused",
+        obj=locked,
+        organisation=case.competent_authority,
+    )
+    return locked
+
+
+@transaction.atomic
+def case_assign(*, by: User, case: Case, assignee: User | None, expected_version: int) -> Case:
+    _check_decider(by, case)
+    if assignee is not None:
+        _check_decider(assignee, case)
+    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(
+        assigned_to=assignee, version=F("version") + 1
+    )
+    if not updated:
+        raise CaseChanged
+    case.refresh_from_db()
+    CaseEvent.objects.create(
+        case=case,
+        at=timezone.now(),
+        kind="case.assigned",
+        actor=by,
+        description=f"Assigned to {assignee.full_name}" if assignee else "Unassigned",
+    )
+    audit_record(
+        by=by,
+        action="case.assigned",
+        obj=case,
+        organisation=case.competent_authority,
+        detail={"assignee": assignee.pk if assignee else None},
+    )
+    return case

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "decisions"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("cases/<str:reference>/assign/", views.assign, name="assign"),
+    path("cases/<str:reference>/extend/", views.extend, name="extend"),
+    path("cases/<str:reference>/<slug:stage>/", views.decide, name="decide"),
+    path("<int:decision_id>/approval/", views.approval, name="approval"),
+    path("<int:decision_id>/letter/", views.letter, name="letter"),
+    path("<int:decision_id>/letter.pdf", views.letter_pdf, name="letter_pdf"),
+    path("reconsiderations/<int:request_id>/", views.reconsideration, name="reconsideration"),
+]

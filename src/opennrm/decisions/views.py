@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from opennrm.accounts.models import User
+from opennrm.cases.choices import CaseStatus
+from opennrm.policy.profiles import NoProfileError, profile_for
+
+from . import letters, selectors, services
+from .forms import (
+    ApprovalForm,
+    AssignForm,
+    DecisionForm,
+    ExtensionForm,
+    ReconsiderationDecisionForm,
+)
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _show_error(form: Any, error: ValidationError) -> None:
+    """Put a service's refusal on the form, by field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    name = request.GET.get("queue", "reasonable-grounds")
+    if name not in selectors.QUEUES and name != "approvals":
+        raise Http404
+    filters = selectors.QueueFilter(
+        assigned=request.GET.get("assigned", "all")
+        if request.GET.get("assigned") in ("me", "unassigned")
+        else "all",
+        age_group=request.GET.get("age_group", "")
+        if request.GET.get("age_group") in ("adult", "child")
+        else "",
+        overdue_only=request.GET.get("overdue") == "yes",
+    )
+    context: dict[str, Any] = {
+        "title": "Decisions",
+        "queue_name": name,
+        "queues": [(key, title) for key, (title, *_rest) in selectors.QUEUES.items()],
+        "filters": filters,
+        "approvals_count": selectors.approvals_pending(user).count(),
+        "today": timezone.localdate(),
+    }
+    if name == "approvals":
+        context["approvals"] = selectors.approvals_pending(user)
+    else:
+        page = Paginator(selectors.queue(user, name, filters), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        context["page"] = page
+        context["rows"] = [
+            {"case": case, "due": _due(case, name), "tag": selectors.deadline_tag(_due(case, name))}
+            for case in page
+        ]
+        context["query"] = "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "page")
+    context["workload"] = selectors.workload(user)
+    return render(request, "decisions/queue.html", context)
+
+
+def _due(case: Any, queue_name: str) -> Any:
+    if queue_name == "reasonable-grounds":
+        return case.reasonable_grounds_due
+    if queue_name == "conclusive-grounds":
+        return case.conclusive_grounds_from
+    return None
+
+
+STAGES = {
+    "reasonable-grounds": (
+        "Reasonable grounds decision",
+        services.decision_record_reasonable_grounds,
+    ),
+    "conclusive-grounds": (
+        "Conclusive grounds decision",
+        services.decision_record_conclusive_grounds,
+    ),
+}
+
+
+@require_http_methods(["GET", "POST"])
+def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.case_get_for_decider(user, reference)
+    if stage not in STAGES:
+        raise Http404
+    title, record = STAGES[stage]
+    try:
+        profile = profile_for(case.jurisdiction, timezone.localdate())
+    except NoProfileError as missing:
+        raise Http404 from missing
+    outcomes = (
+        profile.reasonable_grounds_outcomes
+        if stage == "reasonable-grounds"
+        else profile.conclusive_grounds_outcomes
+    )
+    form = DecisionForm(
+        request.POST if request.method == "POST" else None,
+        outcomes=outcomes,
+        case=case,
+        initial={"expected_version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision = record(
+                by=user,
+                case=case,
+                outcome=form.cleaned_data["outcome"],
+                reasons=form.cleaned_data["reasons"],
+                expected_version=form.cleaned_data["expected_version"],
+                indicators=form.cleaned_data["indicators"],
+                evidence=[int(pk) for pk in form.cleaned_data["evidence"]],
+            )
+        except ValidationError as error:
+            _show_error(form, error)
+        else:
+            if decision.state == "awaiting_approval":
+                messages.success(
+                    request,
+                    "Decision recorded. It takes effect when a second decision maker approves it.",
+                )
+            else:
+                messages.success(request, f"Decision recorded: {decision.outcome_label}")
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "decisions/decide.html",
+        {
+            "title": title,
+            "case": case,
+            "form": form,
+            "profile": profile,
+            "stage": stage,
+            "test": profile.reasonable_grounds_test
+            if stage == "reasonable-grounds"
+            else profile.conclusive_grounds_standard,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
+    user = _user(request)
+    decision = selectors.decision_get_for_decider(user, decision_id)
+    form = ApprovalForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.decision_approve(
+                by=user,
+                decision=decision,
+                approve=form.cleaned_data["approve"] == "yes",
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(
+                request,
+                "Approved: the decision is in effect"
+                if form.cleaned_data["approve"] == "yes"
+                else "Not approved: a new decision is needed",
+            )
+            return redirect("cases:detail", decision.case.reference)
+    return render(
+        request,
+        "decisions/approval.html",
+        {"title": "Approve a decision", "decision": decision, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.reconsideration_get_for_decider(user, request_id)
+    form = ReconsiderationDecisionForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": item.case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reconsideration_decide(
+                by=user,
+                request=item,
+                accept=form.cleaned_data["accept"] == "yes",
+                reasons=form.cleaned_data["reasons"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, "Reconsideration decided")
+            return redirect("cases:detail", item.case.reference)
+    return render(
+        request,
+        "decisions/reconsideration.html",
+        {"title": "Decide a reconsideration", "item": item, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def assign(request: HttpRequest, reference: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.case_get_for_decider(user, reference)
+    deciders = list(selectors.deciders_of(case))
+    form = AssignForm(
+        request.POST if request.method == "POST" else None,
+        deciders=[(str(d.pk), d.full_name) for d in deciders],
+        initial={"expected_version": case.version, "assignee": case.assigned_to_id or ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["assignee"]
+        assignee = next((d for d in deciders if str(d.pk) == chosen), None)
+        try:
+            services.case_assign(
+                by=user,
+                case=case,
+                assignee=assignee,
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(
+                request, f"Assigned to {assignee.full_name}" if assignee else "Case unassigned"
+            )
+            return redirect("cases:detail", case.reference)
+    return render(
+        request, "decisions/assign.html", {"title": "Assign the case", "case": case, "form": form}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def extend(request: HttpRequest, reference: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.case_get_for_decider(user, reference)
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        raise Http404
+    form = ExtensionForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.recovery_extend(
+                by=user,
+                case=case,
+                days=form.cleaned_data["days"],
+                reasons=form.cleaned_data["reasons"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, "The recovery period has been extended")
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "decisions/extend.html",
+        {"title": "Extend the recovery period", "case": case, "form": form},
+    )
+
+
+def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
+    decision = letters.decision_for_letter(_user(request), decision_id)
+    content = letters.compose(decision)
+    return render(
+        request,
+        "decisions/letter.html",
+        {"title": content.title, "letter": content, "decision": decision},
+    )
+
+
+def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
+    decision = letters.decision_for_letter(_user(request), decision_id)
+    response = HttpResponse(letters.pdf(letters.compose(decision)), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="decision-{decision.case.reference}-{decision.pk}.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

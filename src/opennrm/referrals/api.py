@@ -1,0 +1,300 @@
+"""The referral API: submit a referral in one request, list the organisation's referrals, and
+follow one. Same stage table, same forms, same services as the pages.
+
+The request body is the journey's answers keyed by step slug, each step's values exactly as its
+page's form takes them (see `steps.STEPS`). Its schema is built from those forms, so the OpenAPI
+document lists every question and cannot drift from the pages; it checks only the shape (no
+unknown step or field, every value text, a number, true or false, or a list of text). Whether
+an answer is right is for the forms alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from django import forms
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Field, Header, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import ConfigDict, create_model
+
+from opennrm.api import services as api_services
+from opennrm.api.auth import token_of
+from opennrm.api.models import ApiToken
+from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, errors_out
+from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
+
+from . import steps
+from .services import Submitted
+
+router = Router(tags=["Referrals"])
+
+# --- The request body, built from the step forms ------------------------------------------------
+
+# A GOV.UK date input is three boxes; the pages post them as <name>_day, _month and _year, and
+# the form reads them so (`forms._date_from_parts`).
+DATE_PARTS: dict[str, tuple[str, ...]] = {
+    "date_of_birth": ("day", "month", "year"),
+    "started": ("month", "year"),
+}
+
+# What a value may be, before the form says whether it is right: a list for a question with
+# several answers, true or false for a tick box, text or a number for everything else. Null is
+# an empty answer.
+Value = str | int | float | bool | list[str] | None
+
+
+def _value_type(field: forms.Field) -> Any:
+    if isinstance(field, forms.MultipleChoiceField):
+        return list[str] | None
+    if isinstance(field, forms.BooleanField):
+        return bool | str | None
+    return str | int | float | None
+
+
+class _Answers(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _describe(field: forms.Field) -> str:
+    parts = [str(field.label or "")]
+    if field.help_text:
+        parts.append(str(field.help_text))
+    choices = [str(value) for value, _ in getattr(field, "choices", []) if value]
+    if isinstance(field, forms.MultipleChoiceField):
+        parts.append("A list" + (f" of: {', '.join(choices)}" if choices else " of codes"))
+    elif isinstance(field, forms.BooleanField):
+        parts.append("true or false")
+    elif choices:
+        parts.append(f"One of: {', '.join(choices)}")
+    return ". ".join(p.rstrip(".") for p in parts if p) + "."
+
+
+def _step_fields(step: steps.Step) -> dict[str, Any]:
+    """Every field any of the step's forms asks, as the page posts it."""
+    fields: dict[str, Any] = {}
+    for form_class in step.form_classes.values():
+        for name, field in form_class.base_fields.items():
+            keys = [f"{name}_{part}" for part in DATE_PARTS.get(name, ())] or [name]
+            for key in keys:
+                fields.setdefault(
+                    key, (_value_type(field), Field(None, description=_describe(field)))
+                )
+    return fields
+
+
+def _answers_schema() -> type[Schema]:
+    step_models = {
+        step.slug: create_model(
+            "".join(word.title() for word in step.slug.split("_")) + "Answers",
+            __base__=_Answers,
+            **_step_fields(step),
+        )
+        for step in steps.STEPS
+    }
+    model: type[Schema] = create_model(  # type: ignore[call-overload]
+        "ReferralAnswers",
+        __base__=_Answers,
+        __doc__="The referral's answers, keyed by step. Which steps apply depends on the "
+        "answers: consent only for an adult; indicators, account and needs only for a "
+        "referral, not a duty to notify report.",
+        **{
+            slug: (model | None, Field(None, description=steps.STEP_BY_SLUG[slug].title))
+            for slug, model in step_models.items()
+        },
+    )
+    return model
+
+
+if TYPE_CHECKING:
+    ReferralAnswersIn = Schema
+else:
+    # Built at import from the stage table; a type checker sees only that it is a Schema.
+    ReferralAnswersIn = _answers_schema()
+
+
+def _as_posted(value: Value) -> str | list[str]:
+    """A JSON value as a browser would post it, so the draft holds what a page would save."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else ""
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def answers_from(body: Schema) -> steps.Answers:
+    given = body.model_dump(exclude_unset=True)
+    return {
+        slug: {name: _as_posted(value) for name, value in values.items()}
+        for slug, values in given.items()
+        if values is not None
+    }
+
+
+# --- Responses --------------------------------------------------------------------------------
+
+
+class SubmittedOut(Schema):
+    outcome: Literal["case", "duty_to_notify_report"] = Field(
+        description="A case, or (an adult who did not consent, referred by an organisation with "
+        "the duty to notify) an anonymous duty to notify report"
+    )
+    reference: str = Field(description="The case's reference (NRM-...) or the report's (DTN-...)")
+    status: str | None = Field(description="The case's status code; null for a report")
+    status_label: str | None = Field(description="The case's status in words; null for a report")
+    competent_authority: str | None = Field(
+        description="The competent authority the case was sent to; null for a report"
+    )
+    submitted_at: datetime
+
+
+class CaseSummaryOut(Schema):
+    reference: str
+    status: str
+    status_label: str
+    submitted_at: datetime
+    age_group: str = Field(description="adult, child, or presumed_child (age disputed)")
+    competent_authority: str
+
+    @staticmethod
+    def resolve_status_label(case: Case) -> str:
+        return case.get_status_display()
+
+    @staticmethod
+    def resolve_competent_authority(case: Case) -> str:
+        return case.competent_authority.name
+
+
+class TimelineEntryOut(Schema):
+    at: datetime
+    kind: str
+    description: str
+
+
+class CaseDetailOut(CaseSummaryOut):
+    timeline: list[TimelineEntryOut]
+
+    @staticmethod
+    def resolve_timeline(case: Case) -> list[TimelineEntryOut]:
+        return [
+            TimelineEntryOut(at=e.at, kind=e.kind, description=e.description)
+            for e in case.events.all()
+        ]
+
+
+def _submitted_out(submitted: Submitted) -> SubmittedOut:
+    if submitted.case is not None:
+        case = submitted.case
+        return SubmittedOut(
+            outcome="case",
+            reference=case.reference,
+            status=case.status,
+            status_label=case.get_status_display(),
+            competent_authority=case.competent_authority.name,
+            submitted_at=case.submitted_at,
+        )
+    report = submitted.report
+    assert report is not None, "a submission makes a case or a report"  # noqa: S101
+    return SubmittedOut(
+        outcome="duty_to_notify_report",
+        reference=report.reference,
+        status=None,
+        status_label=None,
+        competent_authority=None,
+        submitted_at=report.submitted_at,
+    )
+
+
+# --- Operations -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/referrals",
+    url_name="referrals",
+    operation_id="referral_submit",
+    summary="Submit a referral",
+    response={201: SubmittedOut, 400: ErrorsOut, **AUTH_ERRORS, 422: ErrorsOut},
+)
+def referral_submit(
+    request: HttpRequest,
+    response: HttpResponse,
+    answers: ReferralAnswersIn,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Any unique string, e.g. a UUID. A retry with the same key returns what "
+        "the first request made, and never makes a second case.",
+    ),
+) -> Status[Any]:
+    """Submit a whole referral: every page's answers in one request.
+
+    The answers are checked exactly as the pages check them. If anything is wrong the response
+    is 422, listing every error with its step and field, and nothing is kept: send the whole
+    referral again, corrected. Otherwise it is submitted as from "check your answers": routed
+    to a competent authority, with the same notifications, and the response is 201.
+    """
+    token = token_of(request)
+    try:
+        result = api_services.api_referral_submit(
+            by=token.acts_as,
+            organisation=token.organisation,
+            answers=answers_from(answers),
+            idempotency_key=idempotency_key,
+        )
+    except api_services.RejectedReferral as rejected:
+        return Status(422, errors_out(rejected.errors))
+    body = _submitted_out(result.submitted)
+    if result.submitted.case is not None:
+        response["Location"] = reverse("api:referral", args=[body.reference])
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(201, body)
+
+
+def _referred_cases(token: ApiToken) -> QuerySet[Case]:
+    """The token's organisation's referrals that its member may see, through the same selector
+    as the case pages; never the person's identifying details."""
+    return (
+        cases_visible_to(token.acts_as)
+        .filter(referring_organisation=token.organisation)
+        .select_related("competent_authority")
+    )
+
+
+@router.get(
+    "/referrals",
+    url_name="referrals",
+    operation_id="referral_list",
+    summary="List the organisation's referrals",
+    response={200: list[CaseSummaryOut], **AUTH_ERRORS, 422: ErrorsOut},
+)
+@paginate(LimitOffsetPagination, max_limit=500)
+def referral_list(request: HttpRequest) -> QuerySet[Case]:
+    """The cases the organisation has referred, newest first: reference, status and where each
+    was sent, with nothing that identifies the person. Duty to notify reports are anonymous and
+    are not listed."""
+    return _referred_cases(token_of(request)).order_by("-submitted_at", "-id")
+
+
+@router.get(
+    "/referrals/{reference}",
+    url_name="referral",
+    operation_id="referral_get",
+    summary="Follow one referral",
+    response={200: CaseDetailOut, **AUTH_ERRORS, 404: ErrorsOut},
+)
+def referral_get(request: HttpRequest, reference: str) -> Case:
+    """One case the organisation referred: its status and timeline. 404 if there is no such
+    case or it is not this organisation's, alike."""
+    case = _referred_cases(token_of(request)).filter(reference=reference).first()
+    if case is None:
+        raise Http404
+    return case

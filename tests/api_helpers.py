@@ -1,0 +1,44 @@
+"""API tokens and clients for the API tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+from django.utils import timezone
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.api import services
+from opennrm.api.models import ApiToken
+
+READ = "referrals:read"
+WRITE = "referrals:write"
+REFERRALS_URL = "/api/v1/referrals"
+
+
+def token(
+    user: User,
+    organisation: Organisation,
+    scopes: Iterable[str] = (READ, WRITE),
+    days: int = 30,
+) -> tuple[ApiToken, str]:
+    return services.api_token_create(
+        by=None,
+        organisation=organisation,
+        acts_as=user,
+        name="Test case management system",
+        scopes=scopes,
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+
+
+def client_with(secret: str, **kwargs: Any) -> Client:
+    """A client that sends the token on every request, and no session cookie."""
+    return Client(headers={"Authorization": f"Bearer {secret}"}, **kwargs)
+
+
+def post_referral(client: Client, answers: Any, idempotency_key: str | None = None):
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+    return client.post(REFERRALS_URL, answers, content_type="application/json", headers=headers)
