@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "opennrm.notifications",
     "opennrm.support",
     "opennrm.decisions",
+    "opennrm.policy",
     "opennrm.api",
 ]
 
@@ -214,6 +215,9 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Extra policy profile folders (JSON files, see docs/policy-profiles.md), separated by ":".
+POLICY_PROFILE_DIRS = env_str("OPENNRM_POLICY_PROFILE_DIRS", "")
 
 INVITATION_VALID_DAYS = env_int("OPENNRM_INVITATION_VALID_DAYS", 7)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -12,9 +14,11 @@ from opennrm.accounts.selectors import memberships_of
 from .models import ApiToken
 
 
-def api_token_by_secret(secret: str) -> ApiToken | None:
-    from .services import hash_secret
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
+
+def api_token_by_secret(secret: str) -> ApiToken | None:
     return (
         ApiToken.objects.select_related("organisation", "acts_as")
         .filter(secret_hash=hash_secret(secret))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from opennrm.referrals import steps
 from opennrm.referrals.models import ReferralDraft
 
 from .models import ApiToken, ReferralIdempotencyKey, TokenScope
+from .selectors import hash_secret
 
 # Tokens expire: a forgotten token stops working by itself. Renewing means creating a new one.
 MAX_TOKEN_LIFETIME = timedelta(days=365)
@@ -31,10 +31,6 @@ TOKEN_PREFIX = "onrm_"  # noqa: S105 (marks an OpenNRM token, e.g. for secret sc
 # dead one, rarely enough that busy clients do not write on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
 NAME_MAX_LENGTH = 100
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _check_new_token(

@@ -115,3 +115,16 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.case_id} due {self.due_on}"
+
+
+class ReminderRun(models.Model):
+    """One row per day the reminder task has run. Inserting it is the run's lock: a second run
+    on the same day, even at the same moment, fails on the unique date and does nothing."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    reminders = models.PositiveIntegerField(default=0)
+    escalations = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Reminders for {self.day}"

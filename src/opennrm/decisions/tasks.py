@@ -1,0 +1,28 @@
+"""The daily reminder task. It schedules its own next run, so one call to
+`manage.py schedule_reminders` (done by `bin/serve`) keeps it going every morning."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.tasks import task
+from django.utils import timezone
+
+from . import reminders
+
+RUN_AT = time(6, 0)
+
+
+def next_run(now: datetime) -> datetime:
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(tomorrow, RUN_AT))
+
+
+@task
+def send_deadline_reminders(reschedule: bool = True) -> dict[str, int | bool]:
+    result = reminders.run(timezone.localdate())
+    # Only a queue that can hold a task until a later time (the database worker) can schedule
+    # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
+    if reschedule and send_deadline_reminders.get_backend().supports_defer:
+        send_deadline_reminders.using(run_after=next_run(timezone.now())).enqueue()
+    return {"ran": result.ran, "reminders": result.reminders, "escalations": result.escalations}
