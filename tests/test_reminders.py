@@ -22,15 +22,22 @@ from . import case_factories, factories
 
 @pytest.fixture
 def sally(authority: Organisation) -> User:
-    return factories.user("sally@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER)
+    return factories.user(
+        "sally@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
+    )
 
 
 @pytest.fixture
-def cases(alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation) -> dict[str, object]:
+def cases(
+    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> dict[str, object]:
     def make(due: date, assigned: User | None = None):
         return case_factories.case(
-            referred_by=alice, referring_organisation=northmoor_police, authority=authority,
-            reasonable_grounds_due=due, assigned_to=assigned,
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            reasonable_grounds_due=due,
+            assigned_to=assigned,
         )
 
     return {
@@ -64,14 +71,21 @@ def test_running_twice_sends_nothing_more(cases, dmitri: User) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_at_the_same_moment_send_once(alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation) -> None:
+def test_two_runs_at_the_same_moment_send_once(
+    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
     if connection.vendor != "postgresql":
         # SQLite serialises writers itself; the race this guards against needs a real server.
         assert reminders.run(date(2026, 3, 4)).ran is True
         assert reminders.run(date(2026, 3, 4)).ran is False
         return
-    case_factories.case(referred_by=alice, referring_organisation=northmoor_police, authority=authority,
-                        reasonable_grounds_due=date(2026, 3, 1), assigned_to=dmitri)
+    case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        reasonable_grounds_due=date(2026, 3, 1),
+        assigned_to=dmitri,
+    )
     barrier = threading.Barrier(2)
     results = []
 
@@ -95,7 +109,10 @@ def test_the_task_runs_and_the_next_run_is_tomorrow_morning(cases, dmitri: User)
     with time_machine.travel("2026-03-04 06:00:00+00:00", tick=False):
         result = send_deadline_reminders.enqueue(reschedule=False)
         assert result.return_value == {"ran": True, "reminders": 1, "escalations": 1}
-        assert next_run(__import__("django.utils.timezone", fromlist=["now"]).now()).isoformat() == "2026-03-05T06:00:00+00:00"
+        assert (
+            next_run(__import__("django.utils.timezone", fromlist=["now"]).now()).isoformat()
+            == "2026-03-05T06:00:00+00:00"
+        )
 
 
 def test_the_command_runs_todays_reminders_once(cases, capsys) -> None:

@@ -54,23 +54,36 @@ def run(today: date) -> RunResult:
 def _remind(today: date) -> RunResult:
     awaiting = Case.objects.filter(status=CaseStatus.AWAITING_REASONABLE_GROUNDS)
     due_soon = awaiting.filter(
-        reasonable_grounds_due__gte=today, reasonable_grounds_due__lte=today + timedelta(days=DUE_SOON_DAYS)
+        reasonable_grounds_due__gte=today,
+        reasonable_grounds_due__lte=today + timedelta(days=DUE_SOON_DAYS),
     )
     overdue = awaiting.filter(reasonable_grounds_due__lt=today)
     digests: dict[int, Digest] = defaultdict(Digest)
     deciders = _people(DECIDERS)
     seniors = _people({Role.SENIOR_DECISION_MAKER})
     rows: list[Reminder] = []
-    fields = ("id", "reference", "assigned_to_id", "competent_authority_id", "reasonable_grounds_due")
+    fields = (
+        "id",
+        "reference",
+        "assigned_to_id",
+        "competent_authority_id",
+        "reasonable_grounds_due",
+    )
     for case in due_soon.only(*fields).iterator(chunk_size=2000):
-        rows.append(Reminder(case_id=case.pk, kind="rg_due_soon", due_on=case.reasonable_grounds_due))
+        rows.append(
+            Reminder(case_id=case.pk, kind="rg_due_soon", due_on=case.reasonable_grounds_due)
+        )
         for user_id in _responsible(case, deciders):
             digests[user_id].due_soon.add(case.reference)
     escalations = 0
     for case in overdue.only(*fields).iterator(chunk_size=2000):
-        rows.append(Reminder(case_id=case.pk, kind="rg_overdue", due_on=case.reasonable_grounds_due))
+        rows.append(
+            Reminder(case_id=case.pk, kind="rg_overdue", due_on=case.reasonable_grounds_due)
+        )
         escalations += 1
-        for user_id in _responsible(case, deciders) | seniors.get(case.competent_authority_id, set()):
+        for user_id in _responsible(case, deciders) | seniors.get(
+            case.competent_authority_id, set()
+        ):
             digests[user_id].overdue.add(case.reference)
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     _send(digests)
@@ -80,9 +93,9 @@ def _remind(today: date) -> RunResult:
 def _people(roles: set[Role]) -> dict[int, set[int]]:
     """The user ids holding `roles`, by competent authority."""
     by_authority: dict[int, set[int]] = defaultdict(set)
-    for organisation_id, user_id in Membership.objects.filter(role__in=roles, is_active=True).values_list(
-        "organisation_id", "user_id"
-    ):
+    for organisation_id, user_id in Membership.objects.filter(
+        role__in=roles, is_active=True
+    ).values_list("organisation_id", "user_id"):
         by_authority[organisation_id].add(user_id)
     return by_authority
 
@@ -112,6 +125,7 @@ def _send(digests: dict[int, Digest]) -> None:
             kind="decision.reminder" if not digest.overdue else "decision.escalation",
             url=f"{queue_url}?queue=reasonable-grounds",
             subject=f"Reasonable grounds decisions: {', '.join(parts)}",
-            body="Cases needing a reasonable grounds decision: " + ", ".join(examples)
+            body="Cases needing a reasonable grounds decision: "
+            + ", ".join(examples)
             + (" and more." if len(digest.overdue) + len(digest.due_soon) > len(examples) else "."),
         )

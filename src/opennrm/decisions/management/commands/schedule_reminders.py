@@ -10,7 +10,6 @@ from opennrm.decisions import reminders
 from opennrm.decisions.tasks import send_deadline_reminders
 
 
-
 class Command(BaseCommand):
     help = "Make sure the daily deadline reminders are scheduled (idempotent); --now runs today's."
 
@@ -34,4 +33,6 @@ class Command(BaseCommand):
             self.stdout.write("The daily reminders are already scheduled.")
             return
         send_deadline_reminders.enqueue()
-        self.stdout.write("The daily reminders are scheduled; the worker runs them now and every morning.")
+        self.stdout.write(
+            "The daily reminders are scheduled; the worker runs them now and every morning."
+        )
