@@ -10,6 +10,7 @@ Target (issue 3): 1,000,000 people in under 10 minutes on PostgreSQL (`--scale f
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 
@@ -79,6 +80,7 @@ def main() -> None:
             "rows_inserted": rows,
             **{f"{key}_inserted": value for key, value in added.items()},
             **measured_shares(last_case),
+            "load_average_1min": round(os.getloadavg()[0], 2),
         }
     units = {
         "database": "vendor",
@@ -90,6 +92,7 @@ def main() -> None:
         **{f"{key}_inserted": "rows" for key in added},
         "distinct_references": "references",
         **{key: "fraction" for key in figures if key.startswith("share_")},
+        "load_average_1min": "processes",
     }
     benchkit.emit(NAME, args.scale, figures, units)
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.accounts import demo
 
-DEMO_STEPS = ["opennrm.screening.demo", "opennrm.referrals.demo"]
+DEMO_STEPS = ["opennrm.screening.demo", "opennrm.referrals.demo", "opennrm.decisions.demo"]
 
 
 class Command(BaseCommand):

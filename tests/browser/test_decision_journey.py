@@ -1,0 +1,118 @@
+"""A decision maker takes the oldest referral from the queue and decides it; the referrer sees
+it; a conclusive decision is refused before the earliest date and accepted after the clock moves."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.cases.models import Case
+from tests import case_factories, factories
+
+from .test_sign_in_journey import _sign_in_with_device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page: Page, user: User) -> None:
+    TOTPDevice.objects.filter(user=user).update(last_t=-1)
+    _sign_in_with_device(page, user)
+
+
+def test_decision_maker_decides_from_the_queue(
+    new_page,
+    axe,
+    alice: User,
+    dmitri: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    factories.totp_device(alice)
+    factories.totp_device(dmitri)
+    with time_machine.travel("2026-03-02 09:00:00+00:00", tick=True) as traveller:
+        newer = case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            reasonable_grounds_due="2026-03-09",
+        )
+        oldest = case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            reasonable_grounds_due="2026-02-27",
+        )
+        page = new_page()
+        sign_in(page, dmitri)
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Decisions").click()
+        expect(page.get_by_role("heading", name="Decisions", level=1)).to_be_visible()
+        rows = page.locator("table.govuk-table").first.locator("tbody tr")
+        expect(rows.first).to_contain_text(oldest.reference)
+        expect(rows.first).to_contain_text("Overdue")
+        expect(rows.nth(1)).to_contain_text(newer.reference)
+        axe.check(page)
+
+        rows.first.get_by_role("link", name=oldest.reference).click()
+        expect(page.get_by_role("heading", name=f"Case {oldest.reference}")).to_be_visible()
+        axe.check(page)
+        page.get_by_role("button", name="Make the reasonable grounds decision").click()
+        expect(page.get_by_role("heading", name="Reasonable grounds decision")).to_be_visible()
+        axe.check(page)
+        page.get_by_label("Positive: there are reasonable grounds").check()
+        page.get_by_label("Reasons").fill(
+            "A consistent account, supported by the indicators observed."
+        )
+        page.get_by_role("button", name="Record the decision").click()
+        expect(page.locator(".govuk-notification-banner")).to_contain_text("Decision recorded")
+        expect(page.get_by_text("Recovery period ends")).to_be_visible()
+        axe.check(page)
+        page.get_by_role("link", name="Letter").first.click()
+        expect(page.get_by_role("heading", name="Vendim për çështjen tuaj")).to_be_visible()
+        axe.check(page)
+
+        referrer = new_page()
+        sign_in(referrer, alice)
+        referrer.get_by_role("navigation", name="Menu").get_by_role(
+            "link", name="Notifications"
+        ).click()
+        expect(
+            referrer.get_by_role(
+                "heading",
+                name=f"Case {oldest.reference}: recovery period: awaiting conclusive grounds decision",
+            )
+        ).to_be_visible()
+        axe.check(referrer)
+        referrer.get_by_role("navigation", name="Menu").get_by_role(
+            "link", name="Referrals"
+        ).click()
+        expect(referrer.locator("main")).to_contain_text(
+            "Recovery period: awaiting conclusive grounds decision"
+        )
+
+        # Too early for a conclusive decision: refused, with the date, and the reasons kept.
+        page.goto(f"/decisions/cases/{oldest.reference}/conclusive-grounds/")
+        axe.check(page)
+        page.get_by_label("Recognised as a victim of modern slavery (human trafficking)").check()
+        page.get_by_label("Reasons").fill("The balance of probabilities is met.")
+        page.get_by_role("button", name="Record the decision").click()
+        expect(page.locator(".govuk-error-summary")).to_contain_text(
+            "cannot be made before 1 April 2026"
+        )
+        expect(page.get_by_label("Reasons")).to_have_value("The balance of probabilities is met.")
+        axe.check(page)
+
+        traveller.move_to("2026-04-01 09:00:00+00:00")
+        later = new_page()
+        sign_in(later, dmitri)
+        later.goto(f"/decisions/cases/{oldest.reference}/conclusive-grounds/")
+        later.get_by_label("Recognised as a victim of modern slavery (human trafficking)").check()
+        later.get_by_label("Reasons").fill("The balance of probabilities is met.")
+        later.get_by_role("button", name="Record the decision").click()
+        expect(later.locator(".govuk-notification-banner")).to_contain_text(
+            "Recognised as a victim"
+        )
+        axe.check(later)
+    assert Case.objects.get(pk=oldest.pk).status == "positive_cg"
