@@ -71,14 +71,14 @@ def _remind(today: date) -> RunResult:
     )
     for case in due_soon.only(*fields).iterator(chunk_size=2000):
         rows.append(
-            Reminder(case_id=case.pk, kind="rg_due_soon", due_on=case.reasonable_grounds_due)
+            Reminder(case_id=case.pk, kind="rg_due_soon", due_on=case.reasonable_grounds_due)  # type: ignore[misc]
         )
         for user_id in _responsible(case, deciders):
             digests[user_id].due_soon.add(case.reference)
     escalations = 0
     for case in overdue.only(*fields).iterator(chunk_size=2000):
         rows.append(
-            Reminder(case_id=case.pk, kind="rg_overdue", due_on=case.reasonable_grounds_due)
+            Reminder(case_id=case.pk, kind="rg_overdue", due_on=case.reasonable_grounds_due)  # type: ignore[misc]
         )
         escalations += 1
         for user_id in _responsible(case, deciders) | seniors.get(

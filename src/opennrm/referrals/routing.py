@@ -31,6 +31,6 @@ def competent_authority_for(
             continue
         return rule.competent_authority
     raise ValidationError(
-        "No competent authority is set up to receive this referral. Your answers are saved: "
+        "No competent authority is set up to receive this referral, so nothing was submitted: "
         "ask your system administrator to add a routing rule, then submit again."
     )
