@@ -104,8 +104,9 @@ def clocks_of(case: Case) -> list[dict[str, object]]:
     from django.utils import timezone
 
     today = timezone.localdate()
+    awaiting_rg = case.status in ("awaiting_rg", "rg_suspended")
     rows = [
-        ("Reasonable grounds decision due", case.reasonable_grounds_due),
+        ("Reasonable grounds decision due", case.reasonable_grounds_due if awaiting_rg else None),
         ("Recovery period ends", case.recovery_period_ends),
         ("Conclusive grounds decision possible from", case.conclusive_grounds_from),
         ("Reconsideration can be asked for until", case.reconsideration_until),

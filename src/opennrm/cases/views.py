@@ -10,6 +10,7 @@ from opennrm.accounts.models import User
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 
+from .choices import ExploitationType
 from .selectors import case_get_for_user, clocks_of, may_decide, may_request_reconsideration
 
 
@@ -28,6 +29,10 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "identity": case.person.identity,
             "nationalities": [country_name(c) for c in case.person.nationalities],
+            "exploitation": [
+                ExploitationType(t).label if t in ExploitationType.values else t
+                for t in case.exploitation_types
+            ],
             "languages": [language_name(c) for c in case.person.languages],
             "events": case.events.select_related("actor"),
             "evidence": case.evidence.all(),

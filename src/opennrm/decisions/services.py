@@ -132,7 +132,6 @@ def _apply(decision: Decision, by: User) -> None:
         expected_version=case.version,
         changes=changes,
     )
-    _tell_about(decision)
 
 
 def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatus, dict[str, Any]]:
@@ -170,20 +169,6 @@ def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatu
         )
         return CaseStatus.DISQUALIFIED, {"reconsideration_until": closes}
     raise ValueError(f"{kind} does not move a case")
-
-
-def _tell_about(decision: Decision) -> None:
-    """The referrer hears of every status change already; decision makers of the authority
-    hear that a decision was made, and support providers will with the support work."""
-    case = decision.case
-    CaseEvent.objects.create(
-        case=case,
-        at=timezone.now(),
-        kind="decision.in_effect",
-        actor=decision.approved_by or decision.decided_by,
-        description=f"{decision.get_kind_display()}: {decision.outcome_label}",
-        data={"decision": decision.pk, "profile": decision.policy_profile_version},
-    )
 
 
 @transaction.atomic
