@@ -188,24 +188,16 @@ def decision_record_reasonable_grounds(
             f"A reasonable grounds decision can only be made while the case is awaiting one; it is "
             f"{case.get_status_display().lower()}"
         )
-    _check_nothing_awaiting_approval(case)
-    profile = _profile(case, _today())
-    chosen = _outcome(profile.reasonable_grounds_outcomes, outcome, "reasonable grounds")
-    _claim(case, expected_version)
-    decision = _record(
+    return _decide(
         by=by,
         case=case,
         kind=DecisionKind.REASONABLE_GROUNDS,
-        profile=profile,
-        outcome=chosen.code,
-        outcome_label=chosen.label,
-        outcome_kind=chosen.kind,
+        outcome=outcome,
         reasons=reasons,
+        expected_version=expected_version,
         indicators=indicators,
         evidence=evidence,
     )
-    _after_recording(decision, by)
-    return decision
 
 
 @transaction.atomic
@@ -232,14 +224,41 @@ def decision_record_conclusive_grounds(
             f"{case.conclusive_grounds_from:%-d %B %Y}: the recovery period ends on "
             f"{case.recovery_period_ends:%-d %B %Y}"
         )
+    return _decide(
+        by=by,
+        case=case,
+        kind=DecisionKind.CONCLUSIVE_GROUNDS,
+        outcome=outcome,
+        reasons=reasons,
+        expected_version=expected_version,
+        indicators=indicators,
+        evidence=evidence,
+    )
+
+
+def _decide(
+    *,
+    by: User,
+    case: Case,
+    kind: DecisionKind,
+    outcome: str,
+    reasons: str,
+    expected_version: int,
+    indicators: Sequence[str],
+    evidence: Sequence[int],
+) -> Decision:
+    """Record a reasonable or conclusive grounds decision whose stage checks have passed."""
     _check_nothing_awaiting_approval(case)
-    profile = _profile(case, today)
-    chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
+    profile = _profile(case, _today())
+    if kind == DecisionKind.REASONABLE_GROUNDS:
+        chosen = _outcome(profile.reasonable_grounds_outcomes, outcome, "reasonable grounds")
+    else:
+        chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
     _claim(case, expected_version)
     decision = _record(
         by=by,
         case=case,
-        kind=DecisionKind.CONCLUSIVE_GROUNDS,
+        kind=kind,
         profile=profile,
         outcome=chosen.code,
         outcome_label=chosen.label,
