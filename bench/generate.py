@@ -56,7 +56,7 @@ def measured_shares(after_case_id: int) -> dict[str, float]:
 def main() -> None:
     args = benchkit.parse_args(__doc__ or NAME)
     people = PEOPLE[args.scale]
-    with benchkit.database(NAME, keep=args.keep, reuse=args.reuse) as db:
+    with benchkit.database(NAME, args.scale, keep=args.keep, reuse=args.reuse) as db:
         benchkit.prepare()
         from django.core.management import call_command
 

@@ -145,7 +145,7 @@ def prepare_drafts(count: int, rng: random.Random) -> list[tuple[Any, Any]]:
 def main() -> None:
     args = benchkit.parse_args(__doc__ or NAME)
     wanted = CASES[args.scale]
-    with benchkit.database(NAME, keep=args.keep, reuse=args.reuse) as db:
+    with benchkit.database(NAME, args.scale, keep=args.keep, reuse=args.reuse) as db:
         benchkit.prepare()
         from django.core.management import call_command
 

@@ -15,6 +15,10 @@ from opennrm.api.models import ApiToken
 
 READ = "referrals:read"
 WRITE = "referrals:write"
+CASES_READ = "cases:read"
+DECISIONS_READ = "decisions:read"
+DECISIONS_WRITE = "decisions:write"
+EVERY_SCOPE = (READ, WRITE, CASES_READ, DECISIONS_READ, DECISIONS_WRITE)
 REFERRALS_URL = "/api/v1/referrals"
 
 
@@ -42,3 +46,7 @@ def client_with(secret: str, **kwargs: Any) -> Client:
 def post_referral(client: Client, answers: Any, idempotency_key: str | None = None):
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
     return client.post(REFERRALS_URL, answers, content_type="application/json", headers=headers)
+
+
+def post_json(client: Client, url: str, body: Any):
+    return client.post(url, body, content_type="application/json")

@@ -4,10 +4,13 @@
 - Olivia administers Northmoor Police's accounts; Oscar administers Southvale Police's.
 - Charlie is a first responder at Southvale Police: an outsider to everything of Northmoor's.
 - Sysadmin runs the service.
-- `people_in_every_role` gives one person per role, for tests that walk through all of them.
+- `people_in_every_role` gives one person per role, for tests that walk through all of them
+  (the data-protection officer works at the service operator).
 """
 
 from __future__ import annotations
+
+from collections.abc import Generator
 
 import pytest
 
@@ -16,6 +19,25 @@ from opennrm.accounts.roles import OrganisationKind as Kind
 from opennrm.accounts.roles import Role
 
 from . import factories
+
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """After every test that used the database, the audit trail's hash chain must be whole:
+    whatever the services wrote, hashed as written, reads back with the same hashes, on SQLite
+    and on PostgreSQL. Tests that break it on purpose are marked `audit_tampered`."""
+    result = yield
+    uses_database = bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))) or bool(
+        item.get_closest_marker("django_db")
+    )
+    if uses_database and not item.get_closest_marker("audit_tampered"):
+        from opennrm.audit import chain
+
+        verification = chain.verify()
+        assert verification.intact, f"the audit chain is broken: {verification.broken}"
+    return result
 
 
 @pytest.fixture
@@ -133,6 +155,7 @@ def people_in_every_role(
         Role.ANALYST: monitoring,
         Role.ORGANISATION_ADMIN: northmoor_police,
         Role.SYSTEM_ADMIN: operator,
+        Role.DATA_PROTECTION_OFFICER: operator,
     }
     return {
         role: factories.user(f"{role.value}@example.org", organisation=org, role=role)

@@ -63,15 +63,37 @@ def signed_in_client(account: User) -> Client:
 
 
 def rows_containing(text: str) -> list[str]:
-    """Every table and column, in the whole database, whose value contains `text`."""
+    """Every table and column, in the whole database, whose value contains `text`.
+
+    Each column is searched as stored (cast to text), and every encrypted column is also
+    searched as the application reads it, decrypted: so "nothing found" means the text is
+    neither stored in the clear nor recoverable with the keys, not merely that it is encrypted.
+    Encrypted matches are reported as `table.column (decrypted)`.
+    """
+    import json
+
     from django.apps import apps
     from django.db import models
     from django.db.models.functions import Cast
 
+    from opennrm.lib.fields import EncryptedMixin
+
     found = []
+    needle = text.casefold()
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
-            if not isinstance(field, models.CharField | models.TextField | models.JSONField):
+            if isinstance(field, EncryptedMixin):
+                for value in model._default_manager.values_list(field.name, flat=True):
+                    plain = (
+                        value
+                        if isinstance(value, str)
+                        else json.dumps(value, default=str, ensure_ascii=False)
+                    )
+                    if needle in plain.casefold():
+                        found.append(f"{model._meta.db_table}.{field.column} (decrypted)")
+                        break
+            stored_as_text = models.CharField | models.TextField | models.JSONField | EncryptedMixin
+            if not isinstance(field, stored_as_text):
                 continue
             as_text = Cast(field.name, models.TextField())
             rows = model._default_manager.annotate(_as_text=as_text).filter(

@@ -122,3 +122,22 @@ DUTY_TO_NOTIFY = {
     "person": ANONYMOUS_PERSON,
     "exploitation": ANONYMOUS_EXPLOITATION,
 }
+
+
+def draft_through_services(by, organisation, pages: dict[str, dict[str, Any]], evidence=()):
+    """A draft answered page by page through the referral services, as the pages save it, with
+    evidence files given as (name, bytes)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from opennrm.referrals import services, steps
+
+    draft = services.draft_start(by=by, organisation=organisation)
+    for slug, data in pages.items():
+        draft = services.draft_save_answers(
+            by=by, draft=draft, step=steps.STEP_BY_SLUG[slug], data=data
+        )
+    for name, content in evidence:
+        services.evidence_add(
+            by=by, draft=draft, upload=SimpleUploadedFile(name, content), max_bytes=10**6
+        )
+    return draft

@@ -10,6 +10,14 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-real-deployment-0123")
 os.environ.setdefault("OPENNRM_HTTPS", "false")
 os.environ.setdefault("OPENNRM_DEMO", "false")
+# Test-only keys (32 bytes each, base64), published here and so worthless: never use them
+# anywhere else. Tests that rotate keys override ENCRYPTION_KEYS with keys of their own.
+os.environ.setdefault(
+    "OPENNRM_ENCRYPTION_KEYS", "test-a:dGVzdHMtb25seSBlbmNyeXB0aW9uIGtleSBudW1iIDA="
+)
+os.environ.setdefault(
+    "OPENNRM_BLIND_INDEX_KEY", "test-bi:dGVzdHMtb25seSBibGluZC1pbmRleCBrZXkgbnVtYjA="
+)
 
 from opennrm.settings import *  # noqa: F403
 from opennrm.settings import LOGGING

@@ -421,6 +421,14 @@ class TestDocumentation:
             ("post", "/api/v1/referrals"),
             ("get", "/api/v1/referrals"),
             ("get", "/api/v1/referrals/{reference}"),
+            ("get", "/api/v1/cases/{reference}"),
+            ("get", "/api/v1/cases/{reference}/timeline"),
+            ("post", "/api/v1/cases/{reference}/reconsideration"),
+            ("get", "/api/v1/queues/{name}"),
+            ("post", "/api/v1/cases/{reference}/decisions"),
+            ("post", "/api/v1/decisions/{decision_id}/approval"),
+            ("post", "/api/v1/reconsiderations/{request_id}/decision"),
+            ("post", "/api/v1/cases/{reference}/assignment"),
         }
         submit = operations[("post", "/api/v1/referrals")]
         assert submit["operationId"] == "referral_submit"

@@ -14,6 +14,7 @@ from . import factories
 
 ADMIN_PAGES = {"accounts:organisation_list"}
 SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
+DATA_PROTECTION_PAGES = {"audit:search", "audit:person_reads"}
 
 EXPECTED_NAV = {
     Role.FIRST_RESPONDER: ["Home", "Referrals", "Screening", "Notifications"],
@@ -25,6 +26,7 @@ EXPECTED_NAV = {
     Role.ANALYST: ["Home", "Notifications"],
     Role.ORGANISATION_ADMIN: ["Home", "Organisations and users", "Notifications"],
     Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail", "Notifications"],
+    Role.DATA_PROTECTION_OFFICER: ["Home", "Audit trail", "Data access", "Notifications"],
 }
 
 
@@ -58,7 +60,9 @@ def test_each_role_opens_only_its_pages(people_in_every_role: dict[Role, User], 
         allowed |= ADMIN_PAGES
     if role == Role.SYSTEM_ADMIN:
         allowed |= SYSTEM_ADMIN_PAGES
-    for route in ADMIN_PAGES | SYSTEM_ADMIN_PAGES:
+    if role == Role.DATA_PROTECTION_OFFICER:
+        allowed |= DATA_PROTECTION_PAGES
+    for route in ADMIN_PAGES | SYSTEM_ADMIN_PAGES | DATA_PROTECTION_PAGES:
         status = client.get(reverse(route)).status_code
         assert status == (200 if route in allowed else 404), (role, route, status)
 
@@ -95,3 +99,24 @@ def test_anonymous_visitors_are_sent_to_sign_in(db: None) -> None:
     response = Client().get(reverse("accounts:organisation_list"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:sign_in"))
+
+
+def test_only_the_deepest_matching_navigation_item_is_current(
+    people_in_every_role: dict[Role, User],
+) -> None:
+    client = factories.signed_in_client(people_in_every_role[Role.DATA_PROTECTION_OFFICER])
+    html = client.get(reverse("audit:person_reads")).content.decode()
+    current = re.findall(
+        r'class="govuk-service-navigation__item govuk-service-navigation__item--active"[^>]*>'
+        r"\s*<a[^>]*>\s*(?:<strong[^>]*>)?\s*([^<]+?)\s*<",
+        html,
+    )
+    assert current == ["Data access"]
+
+
+def test_the_data_protection_officer_belongs_to_the_service_operator_only() -> None:
+    from opennrm.accounts.roles import ROLES_BY_KIND, OrganisationKind
+
+    assert [
+        kind for kind, roles in ROLES_BY_KIND.items() if Role.DATA_PROTECTION_OFFICER in roles
+    ] == [OrganisationKind.SERVICE_OPERATOR]

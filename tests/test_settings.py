@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Keys made up for these tests only (32 bytes each, base64).
+ENCRYPTION_KEY = "prod-1:" + "cHJvZHVjdGlvbi1saWtlIGVuY3J5cHRpb24ga2V5MDE="
+BLIND_INDEX_KEY = "bi-1:" + "cHJvZHVjdGlvbi1saWtlIGJsaW5kaW5kZXgga2V5IDA="
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "p" * 20 + "Q7-x!z" * 10,
     "DJANGO_ALLOWED_HOSTS": "nrm.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    "OPENNRM_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+    "OPENNRM_BLIND_INDEX_KEY": BLIND_INDEX_KEY,
 }
 
 
@@ -95,3 +100,74 @@ def test_an_empty_variable_means_its_default_not_off() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "django.core.mail.backends.smtp.EmailBackend"]
+
+
+SETUP = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup()"
+
+
+@pytest.mark.parametrize("variable", ["OPENNRM_ENCRYPTION_KEYS", "OPENNRM_BLIND_INDEX_KEY"])
+def test_no_encryption_key_means_no_start(variable: str) -> None:
+    result = run_python(SETUP, {k: v for k, v in PRODUCTION.items() if k != variable})
+    assert result.returncode != 0
+    assert f"{variable} (or {variable.removesuffix('S')}_FILE) is not set" in result.stderr
+
+
+def test_demo_mode_starts_without_keys_using_the_public_demo_keys() -> None:
+    result = run_python(
+        SETUP + "; from django.conf import settings;"
+        "print(settings.ENCRYPTION_KEYS[0].id, settings.BLIND_INDEX_KEYS[0].id)",
+        {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": "/tmp/opennrm-settings-test"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["demo", "demo"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("k1:bm90IDMyIGJ5dGVz", "must be 32 random bytes"),
+        ("k1:***", "is not valid base64"),
+        ("just-a-key", "id:base64key"),
+        ("bad id:" + ENCRYPTION_KEY.split(":")[1], "must be 1 to 32 letters"),
+    ],
+)
+def test_malformed_keys_are_refused_without_showing_them(value: str, message: str) -> None:
+    result = run_python(SETUP, {**PRODUCTION, "OPENNRM_ENCRYPTION_KEYS": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "OPENNRM_ENCRYPTION_KEYS, line 1" in result.stderr
+    assert ENCRYPTION_KEY.split(":")[1] not in result.stderr
+
+
+def test_keys_can_come_from_a_file_after_the_variable(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("# old keys, kept until rotate_keys has run\n" + ENCRYPTION_KEY + "\n")
+    new = "prod-2:" + "bmV3IHByaW1hcnkga2V5IGZvciB0aGUgdGVzdHMgMDE="
+    result = run_python(
+        SETUP + "; from django.conf import settings;"
+        "print(*[k.id for k in settings.ENCRYPTION_KEYS])",
+        {
+            **PRODUCTION,
+            "OPENNRM_ENCRYPTION_KEYS": new,
+            "OPENNRM_ENCRYPTION_KEY_FILE": str(key_file),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["prod-2", "prod-1"]
+
+
+def test_an_unreadable_key_file_stops_start_up(tmp_path: Path) -> None:
+    result = run_python(
+        SETUP,
+        {**PRODUCTION, "OPENNRM_ENCRYPTION_KEY_FILE": str(tmp_path / "missing")},
+    )
+    assert result.returncode != 0
+    assert "OPENNRM_ENCRYPTION_KEY_FILE: cannot read" in result.stderr
+
+
+def test_one_key_cannot_both_encrypt_and_index() -> None:
+    result = run_python(
+        SETUP, {**PRODUCTION, "OPENNRM_BLIND_INDEX_KEY": "bi-1:" + ENCRYPTION_KEY.split(":")[1]}
+    )
+    assert result.returncode != 0
+    assert "give the blind indexes a key of their own" in result.stderr

@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from opennrm.accounts import demo
 from opennrm.cases import volume
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.lib.iso import country_choices, language_choices
 from opennrm.lib.references import ALPHABET
+from opennrm.policy.clock import reasonable_grounds_due
 
 REFERENCE = re.compile(rf"^NRM-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 # Common real names in the nationalities generated (and a few British ones): a generated name
@@ -86,6 +88,10 @@ def test_cases_come_from_demo_responders_and_follow_the_routing_rules(seeded: No
             else "Eastgate Competent Authority"
         )
         assert case.area in demo_areas
+        # The reasonable-grounds clock started as the referral service starts it.
+        assert case.reasonable_grounds_due == reasonable_grounds_due(
+            timezone.localdate(case.submitted_at), case.jurisdiction
+        )
         assert (
             datetime(2019, 1, 1, tzinfo=UTC) <= case.submitted_at < datetime(2025, 1, 1, tzinfo=UTC)
         )
@@ -225,8 +231,9 @@ def test_demo_data_command_generates_people(db: None, capsys: pytest.CaptureFixt
     out, err = capsys.readouterr()
     assert "Generated 40 synthetic people with 40 cases" in out
     assert "40/40 people" in err
-    synthetic = CaseNarrative.objects.filter(responders_account__startswith="Synthetic record")
-    assert synthetic.count() == 40
+    # Encrypted at rest: the ORM decrypts, and a database lookup cannot see the text.
+    accounts = CaseNarrative.objects.values_list("responders_account", flat=True)
+    assert sum(account.startswith("Synthetic record") for account in accounts) == 40
     assert Person.objects.count() == Case.objects.count()
     with pytest.raises(CommandError, match="0 or more"):
         call_command("demo_data", people=-1)
@@ -237,3 +244,21 @@ def test_generating_people_refuses_outside_demo_mode(db: None) -> None:
     with pytest.raises(CommandError, match="only runs with OPENNRM_DEMO=true"):
         call_command("demo_data", people=10)
     assert not Person.objects.exists()
+
+
+def test_batches_made_in_the_background_arrive_in_order_and_failures_reach_the_caller() -> None:
+    assert list(volume._Background(iter(range(7)), depth=2)) == list(range(7))
+
+    def failing():
+        yield 1
+        raise RuntimeError("generator broke")
+
+    with pytest.raises(RuntimeError, match="generator broke"):
+        list(volume._Background(failing()))
+
+    # A caller that stops early (for example on a database error) does not hang the thread.
+    made = volume._Background(iter(range(1000)), depth=1)
+    for item in made:
+        if item == 3:
+            break
+    assert made.stop.is_set()

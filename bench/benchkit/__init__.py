@@ -1,7 +1,7 @@
 """What the benchmarks share: a throwaway database, the environment, and the one JSON line.
 
 A benchmark never touches the database DATABASE_URL names. On PostgreSQL it creates its own
-database next to it (`<name>_bench_<benchmark>`, dropped afterwards unless --keep); otherwise it
+database next to it (`<name>_bench_<benchmark>_<scale>`, dropped afterwards unless --keep); otherwise it
 uses a temporary SQLite file. It sets the environment a demo needs (OPENNRM_DEMO, a throwaway
 secret, in-memory e-mail) before Django is imported.
 """
@@ -63,8 +63,11 @@ def _is_postgres(url: str) -> bool:
 
 
 @contextmanager
-def database(bench: str, *, keep: bool = False, reuse: bool = False) -> Iterator[BenchDatabase]:
-    """A database of the benchmark's own, with the environment pointing at it."""
+def database(
+    bench: str, scale: str, *, keep: bool = False, reuse: bool = False
+) -> Iterator[BenchDatabase]:
+    """A database of the benchmark's own (one per scale), with the environment pointing at it."""
+    bench = f"{bench}_{scale}"
     workdir = Path(tempfile.mkdtemp(prefix=f"opennrm-bench-{bench}-"))
     source = os.environ.get("DATABASE_URL", "").strip()
     try:

@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from opennrm.lib import crypto
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
 VAR_DIR = Path(os.environ.get("OPENNRM_VAR_DIR", "").strip() or PROJECT_DIR / "var")
@@ -77,6 +79,45 @@ if not _secret:
         )
     _secret = "demo-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = _secret
+
+
+# --- Encryption at rest -----------------------------------------------------------------------
+# Identifying fields and evidence files are encrypted with these keys (docs/adr/0012). Each is
+# `id:base64key` (32 random bytes), comma-separated or one per line in the file; the first is the
+# primary, which encrypts everything new; the others still decrypt until `rotate_keys` has moved
+# everything to the primary. Generate one with `python3 -m opennrm.lib.crypto KEY_ID`.
+def _keys(variable: str, file_variable: str, purpose: str) -> list[crypto.Key]:
+    try:
+        keys = crypto.load_keys(
+            env_str(variable, ""),
+            env_str(file_variable, "") or None,
+            names=(variable, file_variable),
+        )
+    except crypto.KeyConfigError as problem:
+        raise ImproperlyConfigured(str(problem)) from None
+    if keys:
+        return keys
+    if DEMO:
+        # !!! DEMO ONLY: a fixed key that anyone can derive from the source code. It protects
+        # !!! nothing; it only lets `make run` start without generating keys. Never real data.
+        return [crypto.demo_key(purpose)]
+    raise ImproperlyConfigured(
+        f"{variable} (or {file_variable}) is not set. OpenNRM will not store identifying data "
+        f"without it. Generate a key with `python3 -m opennrm.lib.crypto k1` and set "
+        f"{variable}=k1:..., or set OPENNRM_DEMO=true for a local demonstration."
+    )
+
+
+ENCRYPTION_KEYS = _keys("OPENNRM_ENCRYPTION_KEYS", "OPENNRM_ENCRYPTION_KEY_FILE", "encryption")
+# Keys for the blind indexes (keyed HMAC) that let exact-match search find a name or a date of
+# birth without decrypting the table. Separate from the encryption keys: the first is current,
+# the others are still searched until `rotate_keys` has recomputed every index.
+BLIND_INDEX_KEYS = _keys("OPENNRM_BLIND_INDEX_KEY", "OPENNRM_BLIND_INDEX_KEY_FILE", "blind index")
+if crypto.shared_secrets(ENCRYPTION_KEYS, BLIND_INDEX_KEYS):
+    raise ImproperlyConfigured(
+        "The same key is configured for encryption (OPENNRM_ENCRYPTION_KEYS) and for blind "
+        "indexes (OPENNRM_BLIND_INDEX_KEY): give the blind indexes a key of their own."
+    )
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEMO or DEBUG else []

@@ -7,13 +7,16 @@ and axe-core comes inside the axe-playwright-python package.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.http import HttpRequest, HttpResponse
 from django_otp.oath import totp
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -100,3 +103,101 @@ def code_for_secret(secret: str) -> str:
 
 def secret_on(page: Page) -> str:
     return re.sub(r"\s", "", page.locator("#secret-key").inner_text())
+
+
+# --- Every read of identifying data leaves an audit event ---------------------------------------
+
+# Routes that send out a person's identifying data as a file: each must leave an event.
+EXPORT_ROUTES = {"cases:evidence_download", "referrals:evidence_download", "decisions:letter_pdf"}
+READ_ACTIONS = ("person.viewed", "person.exported", "evidence.downloaded")
+
+
+@dataclass
+class Served:
+    route: str
+    status: int
+    request_id: str
+    user_email: str
+    body: str | None
+
+
+class ReadLog:
+    """Everything the live server answered during a journey, to check at its end that every
+    response showing a person's identifying data (or sending it as a file) has an audit event
+    with that response's request id."""
+
+    def __init__(self) -> None:
+        self.served: list[Served] = []
+
+    def identifying_values(self, extra: Iterable[str]) -> set[str]:
+        """What identifies the people in the database now, and what the journey typed."""
+        from opennrm.cases.models import CaseNarrative, PersonIdentity
+        from opennrm.referrals.models import EvidenceFile
+
+        # File names count: people type them, and "statement Zorica.pdf" happens.
+        values = set(extra) | set(EvidenceFile.objects.values_list("original_name", flat=True))
+        for identity in PersonIdentity.objects.all():
+            values |= {identity.given_names, identity.family_name, identity.safe_contact}
+            values |= set(identity.aliases)
+        for narrative in CaseNarrative.objects.all():
+            values |= {
+                narrative.persons_account,
+                narrative.responders_account,
+                narrative.exploitation_places,
+                narrative.immediate_needs_details,
+            }
+        return {value for value in values if value and len(value) >= 4}
+
+    def showing_identifying_data(self, extra: Iterable[str] = ()) -> list[Served]:
+        values = self.identifying_values(extra)
+        spellings = values | {html.escape(value) for value in values}
+        return [
+            served
+            for served in self.served
+            if served.status == 200
+            and (
+                served.route in EXPORT_ROUTES
+                or (served.body is not None and any(s in served.body for s in spellings))
+            )
+        ]
+
+    def check(self, *, typed: Iterable[str] = ()) -> list[Served]:
+        """Assert that each response that showed identifying data was audited as a read, and
+        return those responses."""
+        from opennrm.audit.models import AuditEvent
+
+        shown = self.showing_identifying_data(typed)
+        for served in shown:
+            assert AuditEvent.objects.filter(
+                request_id=served.request_id, action__in=READ_ACTIONS
+            ).exists(), f"{served.route} showed identifying data without an audit event"
+        return shown
+
+
+@pytest.fixture(autouse=True)
+def reads(monkeypatch: pytest.MonkeyPatch) -> ReadLog:
+    """Records each response the live server sends, by wrapping the middleware that gives every
+    request its id (it runs in this process, in the server's threads)."""
+    from opennrm.audit.middleware import RequestContextMiddleware
+
+    log = ReadLog()
+    original = RequestContextMiddleware.__call__
+
+    def recording(self: RequestContextMiddleware, request: HttpRequest) -> HttpResponse:
+        response = original(self, request)
+        match = getattr(request, "resolver_match", None)
+        is_text = response.get("Content-Type", "").startswith("text/")
+        user = getattr(request, "user", None)
+        log.served.append(
+            Served(
+                route=match.view_name if match else "",
+                status=response.status_code,
+                request_id=response.get("X-Request-ID", ""),
+                user_email=getattr(user, "email", "") or "",
+                body=response.content.decode() if is_text and not response.streaming else None,
+            )
+        )
+        return response
+
+    monkeypatch.setattr(RequestContextMiddleware, "__call__", recording)
+    return log

@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from tests import case_factories, factories
 
@@ -25,6 +26,7 @@ def sign_in(page: Page, user: User) -> None:
 def test_decision_maker_decides_from_the_queue(
     new_page,
     axe,
+    reads,
     alice: User,
     dmitri: User,
     northmoor_police: Organisation,
@@ -72,6 +74,9 @@ def test_decision_maker_decides_from_the_queue(
         page.get_by_role("link", name="Letter").first.click()
         expect(page.get_by_role("heading", name="Vendim për çështjen tuaj")).to_be_visible()
         axe.check(page)
+        with page.expect_download() as letter_pdf:
+            page.get_by_role("link", name="Download the letter as a PDF").click()
+        assert letter_pdf.value.suggested_filename.endswith(".pdf")
 
         referrer = new_page()
         sign_in(referrer, alice)
@@ -91,6 +96,9 @@ def test_decision_maker_decides_from_the_queue(
         expect(referrer.locator("main")).to_contain_text(
             "Recovery period: awaiting conclusive grounds decision"
         )
+        referrer.get_by_role("link", name=oldest.reference).click()
+        expect(referrer.get_by_role("heading", name=f"Case {oldest.reference}")).to_be_visible()
+        axe.check(referrer)
 
         # Too early for a conclusive decision: refused, with the date, and the reasons kept.
         page.goto(f"/decisions/cases/{oldest.reference}/conclusive-grounds/")
@@ -116,3 +124,21 @@ def test_decision_maker_decides_from_the_queue(
         )
         axe.check(later)
     assert Case.objects.get(pk=oldest.pk).status == "positive_cg"
+
+    # Every page that showed the person's details, and the PDF, left an audit event; the queue,
+    # the notifications and the referrals list showed no details at all.
+    shown = reads.check()
+    assert {s.route for s in shown} == {
+        "cases:detail",
+        "decisions:letter",
+        "decisions:letter_pdf",
+    }
+    person_reads = AuditEvent.objects.filter(person_id=oldest.person_id)
+    assert person_reads.filter(actor=dmitri, action="person.viewed", object_id=str(oldest.pk))
+    assert person_reads.filter(actor=alice, action="person.viewed", object_id=str(oldest.pk))
+    letter = person_reads.get(
+        actor=dmitri, action="person.viewed", detail__document__type="decisions.decision"
+    )
+    assert letter.detail["fields"] == ["given_names"]
+    assert person_reads.filter(actor=dmitri, action="person.exported").count() == 1
+    assert not AuditEvent.objects.filter(person_id=newer.person_id).exists()

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case, PersonIdentity
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DutyToNotifyReport, ReferralDraft
@@ -134,7 +135,7 @@ def check_and_submit(page: Page, axe, button: str) -> str:
 
 
 def test_adult_who_consents_with_an_evidence_file(
-    new_page, axe, responder: User, dmitri: User, settings, tmp_path
+    new_page, axe, reads, responder: User, dmitri: User, settings, tmp_path
 ) -> None:
     settings.PRIVATE_FILES_DIR = tmp_path
     page = new_page()
@@ -184,12 +185,45 @@ def test_adult_who_consents_with_an_evidence_file(
     page.get_by_role("link", name="View the case").click()
     expect(page.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
     axe.check(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="statement.pdf").click()
+    assert download.value.suggested_filename == "statement.pdf"
     page.get_by_role("navigation", name="Menu").get_by_role("link", name="Notifications").click()
     expect(page.get_by_role("heading", name=f"Referral {reference} submitted")).to_be_visible()
     axe.check(page)
 
+    # Every page that showed the person's details, and the download, left an audit event.
+    shown = reads.check(typed=["Zorica Testova"])
+    assert {s.route for s in shown} >= {
+        "referrals:step",
+        "referrals:check_answers",
+        "cases:detail",
+        "cases:evidence_download",
+    }
+    draft = ReferralDraft.objects.get(case=case)
+    draft_reads = AuditEvent.objects.filter(
+        actor=responder, object_type="referrals.referraldraft", object_id=str(draft.pk)
+    )
+    assert (
+        "given_names"
+        in draft_reads.get(request_id=_request_of(shown, "referrals:check_answers")).detail[
+            "fields"
+        ]
+    )
+    case_view = AuditEvent.objects.get(
+        actor=responder, action="person.viewed", person_id=case.person_id
+    )
+    assert case_view.object_id == str(case.pk)
+    assert {"given_names", "persons_account", "evidence_names"} <= set(case_view.detail["fields"])
+    download_event = AuditEvent.objects.get(actor=responder, action="evidence.downloaded")
+    assert download_event.person_id == case.person_id
+    assert download_event.detail["document"] == {
+        "type": "referrals.evidencefile",
+        "id": case.evidence.get().pk,
+    }
 
-def test_child_with_an_age_dispute(new_page, axe, responder: User, lena: User) -> None:
+
+def test_child_with_an_age_dispute(new_page, axe, reads, responder: User, lena: User) -> None:
     page = new_page()
     _sign_in_with_device(page, responder)
     start_referral(page, axe)
@@ -206,9 +240,12 @@ def test_child_with_an_age_dispute(new_page, axe, responder: User, lena: User) -
     case = Case.objects.get(reference=reference)
     assert case.age_group == "presumed_child"
     assert Notification.objects.filter(recipient=lena, case=case).exists()
+    shown = reads.check(typed=["Minor Example"])
+    # Each page was answered once, so only "check your answers" showed the details back.
+    assert {s.route for s in shown} == {"referrals:check_answers"}
 
 
-def test_adult_who_refuses_gives_an_anonymous_report(new_page, axe, responder: User) -> None:
+def test_adult_who_refuses_gives_an_anonymous_report(new_page, axe, reads, responder: User) -> None:
     page = new_page()
     _sign_in_with_device(page, responder)
     start_referral(page, axe)
@@ -232,9 +269,14 @@ def test_adult_who_refuses_gives_an_anonymous_report(new_page, axe, responder: U
     assert DutyToNotifyReport.objects.filter(reference=reference).exists()
     assert not Case.objects.exists()
     assert not PersonIdentity.objects.exists()
+    # Nothing identifying was asked, so nothing identifying was shown or read.
+    assert reads.check() == []
+    assert not AuditEvent.objects.filter(action="person.viewed").exists()
 
 
-def test_a_draft_abandoned_and_resumed_after_signing_out(new_page, axe, responder: User) -> None:
+def test_a_draft_abandoned_and_resumed_after_signing_out(
+    new_page, axe, reads, responder: User
+) -> None:
     page = new_page()
     _sign_in_with_device(page, responder)
     start_referral(page, axe)
@@ -266,3 +308,9 @@ def test_a_draft_abandoned_and_resumed_after_signing_out(new_page, axe, responde
         )
     ).to_be_checked()
     assert ReferralDraft.objects.get().answers["consent"]["consents_to_referral"] == "yes"
+    assert reads.check() == []
+
+
+def _request_of(shown, route: str) -> str:
+    """The request id of the last response to `route` that showed identifying data."""
+    return [s.request_id for s in shown if s.route == route][-1]

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
-    new_page, axe, alice: User
+    new_page, axe, reads, alice: User
 ) -> None:
     page = new_page()
     page.goto("/")
@@ -87,10 +87,12 @@ def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Your work")).to_be_visible()
     assert AuditEvent.objects.filter(actor=alice, action="auth.two_factor_passed").exists()
+    # No page on the way showed anyone's identifying details.
+    assert reads.check() == []
 
 
 def test_administrator_invites_a_colleague_who_joins(
-    new_page, axe, olivia: User, northmoor_police: Organisation
+    new_page, axe, reads, olivia: User, northmoor_police: Organisation
 ) -> None:
     factories.totp_device(olivia)
     admin = new_page()
@@ -142,10 +144,12 @@ def test_administrator_invites_a_colleague_who_joins(
     axe.check(admin)
     admin.get_by_role("button", name="Remove access").click()
     expect(admin.locator(".govuk-notification-banner")).to_contain_text("can no longer use OpenNRM")
+    # No page on the way showed anyone's identifying details.
+    assert reads.check() == []
 
 
 def test_system_administrator_searches_the_audit_trail(
-    new_page, axe, sysadmin: User, alice: User
+    new_page, axe, reads, sysadmin: User, alice: User
 ) -> None:
     factories.totp_device(sysadmin)
     page = new_page()
@@ -164,10 +168,12 @@ def test_system_administrator_searches_the_audit_trail(
     page.get_by_role("button", name="Apply filters").click()
     expect(page.locator("table.govuk-table tbody")).to_contain_text("sysadmin@example.org")
     axe.check(page)
+    # No page on the way showed anyone's identifying details.
+    assert reads.check() == []
 
 
 def test_idle_warning_appears_and_stay_signed_in_keeps_the_session(
-    new_page, axe, settings, alice: User
+    new_page, axe, reads, settings, alice: User
 ) -> None:
     settings.SESSION_IDLE_SECONDS = 12
     settings.SESSION_WARNING_SECONDS = 10
@@ -187,6 +193,8 @@ def test_idle_warning_appears_and_stay_signed_in_keeps_the_session(
     axe.check(page)
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/sign-in/"))
+    # No page on the way showed anyone's identifying details.
+    assert reads.check() == []
 
 
 def _sign_in_with_device(page, user: User) -> None:

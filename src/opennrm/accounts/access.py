@@ -60,7 +60,9 @@ ROUTES: dict[str, Rule] = {
     "accounts:member_invite": ADMINISTRATORS,
     "accounts:membership_edit": ADMINISTRATORS,
     "accounts:invitation_revoke": ADMINISTRATORS,
-    "audit:search": only(Role.SYSTEM_ADMIN),
+    # The audit trail: read-only, for those who run the service and its data-protection officer.
+    "audit:search": only(Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER),
+    "audit:person_reads": only(Role.DATA_PROTECTION_OFFICER),
     # Referrals: only first responders refer; each draft is its author's alone (selectors).
     "referrals:my_referrals": only(Role.FIRST_RESPONDER),
     "referrals:draft_start": only(Role.FIRST_RESPONDER),
@@ -120,6 +122,18 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("POST", "api:referrals"): ApiRule("referrals:write", frozenset({Role.FIRST_RESPONDER})),
     ("GET", "api:referrals"): ApiRule("referrals:read", frozenset({Role.FIRST_RESPONDER})),
     ("GET", "api:referral"): ApiRule("referrals:read", frozenset({Role.FIRST_RESPONDER})),
+    # Cases (cases.api): as cases:detail and cases:reconsideration_request.
+    ("GET", "api:case"): ApiRule("cases:read", CASE_READERS.roles),
+    ("GET", "api:case_timeline"): ApiRule("cases:read", CASE_READERS.roles),
+    ("POST", "api:case_reconsideration"): ApiRule(
+        "decisions:write", frozenset({Role.FIRST_RESPONDER})
+    ),
+    # Decisions (decisions.api): as the decisions pages.
+    ("GET", "api:queue"): ApiRule("decisions:read", DECIDERS.roles),
+    ("POST", "api:case_decisions"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:decision_approval"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:reconsideration_decision"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:case_assignment"): ApiRule("decisions:write", DECIDERS.roles),
 }
 
 

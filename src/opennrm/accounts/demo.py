@@ -100,6 +100,7 @@ ACCOUNTS = [
     DemoAccount("analyst@demo.opennrm.test", "Owen Petrakis", "analysts", Role.ANALYST),
     DemoAccount("orgadmin@demo.opennrm.test", "Lucy Farrant", "police", Role.ORGANISATION_ADMIN),
     DemoAccount("sysadmin@demo.opennrm.test", "Jordan Keel", "operator", Role.SYSTEM_ADMIN),
+    DemoAccount("dpo@demo.opennrm.test", "Imogen Sallow", "operator", Role.DATA_PROTECTION_OFFICER),
 ]
 
 

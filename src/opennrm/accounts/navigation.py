@@ -16,15 +16,22 @@ ITEMS: list[tuple[str, str]] = [
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
+    ("Data access", "audit:person_reads"),
     ("Notifications", "notifications:list"),
 ]
 
 
 def items_for(user: User, current_path: str) -> list[dict[str, Any]]:
-    items = []
-    for text, route in ITEMS:
-        if may_open(user, route):
-            href = reverse(route)
-            current = current_path == href if href == "/" else current_path.startswith(href)
-            items.append({"text": text, "href": href, "active": current, "current": current})
-    return items
+    links = [(text, reverse(route)) for text, route in ITEMS if may_open(user, route)]
+    # The current item is the one whose address is the longest start of the page's address, so
+    # /audit/people/ marks "Data access", not "Audit trail" (/audit/) as well.
+    matching = [
+        href
+        for _, href in links
+        if (current_path == href if href == "/" else current_path.startswith(href))
+    ]
+    active = max(matching, key=len, default=None)
+    return [
+        {"text": text, "href": href, "active": href == active, "current": href == active}
+        for text, href in links
+    ]

@@ -32,6 +32,7 @@ class Role(models.TextChoices):
     ANALYST = "analyst", "Analyst"
     ORGANISATION_ADMIN = "organisation_admin", "Organisation administrator"
     SYSTEM_ADMIN = "system_admin", "System administrator"
+    DATA_PROTECTION_OFFICER = "data_protection_officer", "Data protection officer"
 
 
 class Scope(models.TextChoices):
@@ -53,6 +54,8 @@ ROLE_SCOPE: dict[Role, Scope] = {
     Role.ANALYST: Scope.ALL,
     Role.ORGANISATION_ADMIN: Scope.ORGANISATION,
     Role.SYSTEM_ADMIN: Scope.ALL,
+    # The data-protection officer sees who looked at any person's data, never the data itself.
+    Role.DATA_PROTECTION_OFFICER: Scope.ALL,
 }
 
 _FIRST_RESPONDER_KINDS = {
@@ -83,7 +86,11 @@ ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
         {Role.SAFEGUARDING_LEAD, Role.ORGANISATION_ADMIN}
     ),
     OrganisationKind.ANALYSIS_MONITORING: frozenset({Role.ANALYST, Role.ORGANISATION_ADMIN}),
-    OrganisationKind.SERVICE_OPERATOR: frozenset({Role.SYSTEM_ADMIN, Role.ORGANISATION_ADMIN}),
+    # The data-protection officer belongs to the service operator only: the role's scope is the
+    # whole service, which no other organisation's officer should have (see ADR 0011).
+    OrganisationKind.SERVICE_OPERATOR: frozenset(
+        {Role.SYSTEM_ADMIN, Role.ORGANISATION_ADMIN, Role.DATA_PROTECTION_OFFICER}
+    ),
 }
 
 # Kinds whose public-body status carries the duty to notify (used by the referral journey).

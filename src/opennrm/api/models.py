@@ -20,6 +20,18 @@ class TokenScope(models.TextChoices):
 
     REFERRALS_READ = "referrals:read", "Read the organisation's referrals: status and timeline"
     REFERRALS_WRITE = "referrals:write", "Submit referrals"
+    CASES_READ = (
+        "cases:read",
+        ("Read the cases the member may see: status, clocks, decisions and timeline"),
+    )
+    DECISIONS_READ = "decisions:read", "Read the decision queues of the competent authority"
+    DECISIONS_WRITE = (
+        "decisions:write",
+        (
+            "Record decisions and act on them: decide, approve, assign, and ask for or decide a "
+            "reconsideration, as the member's roles allow"
+        ),
+    )
 
 
 class ApiToken(models.Model):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from ninja import Field, Schema
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from ninja import Field, Schema, Status
+
+from opennrm.cases.services import CaseChanged
 
 from .services import AnswerError
 
@@ -17,7 +21,7 @@ class ErrorOut(Schema):
         default=None,
         description="The field (or request header) the error is about, e.g. 'date_of_birth'",
     )
-    message: str = Field(description="What is wrong, in the words the referral pages use")
+    message: str = Field(description="What is wrong, in the words the pages use")
 
 
 class ErrorsOut(Schema):
@@ -32,6 +36,35 @@ def errors_out(errors: Iterable[AnswerError]) -> ErrorsOut:
 
 def error_out(message: str) -> ErrorsOut:
     return ErrorsOut(errors=[ErrorOut(message=message)])
+
+
+def field_errors_out(
+    by_field: Mapping[str, Iterable[Any]], fields: Mapping[str, str] | None = None
+) -> ErrorsOut:
+    """Errors keyed by a form's or a service's field name, each named as the request names it
+    (`fields` maps the few names that differ); errors about no one field have none."""
+    fields = fields or {}
+    return ErrorsOut(
+        errors=[
+            ErrorOut(
+                field=None if name == NON_FIELD_ERRORS else fields.get(name, name),
+                message=str(message),
+            )
+            for name, messages in by_field.items()
+            for message in messages
+        ]
+    )
+
+
+def refusal(error: ValidationError, fields: Mapping[str, str] | None = None) -> Status[ErrorsOut]:
+    """A service's refusal as a response: 409 if someone else changed the case meanwhile (send
+    it again against the case as it is now), otherwise 422 naming the field where the service
+    names one."""
+    if isinstance(error, CaseChanged):
+        return Status(409, error_out(" ".join(error.messages)))
+    if hasattr(error, "error_dict"):
+        return Status(422, field_errors_out(error.message_dict, fields))
+    return Status(422, ErrorsOut(errors=[ErrorOut(message=m) for m in error.messages]))
 
 
 # Responses every authenticated operation can give, for the OpenAPI document.

@@ -9,6 +9,8 @@ from django.urls import path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from opennrm.cases.api import router as cases_router
+from opennrm.decisions.api import router as decisions_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 
@@ -16,16 +18,20 @@ from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
 
 DESCRIPTION = """\
-Refer potential victims of trafficking and follow what happens to the referral, with the same
-checks and the same rules as the referral pages.
+Refer potential victims of trafficking and follow what happens to the referral; work a competent
+authority's decision queues and record its decisions. Each operation has the same checks and
+the same rules as the page that does the same thing.
 
 Authenticate every request with an API token of your organisation:
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
-exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`). An
-operator creates one with `manage.py create_api_token`.
+exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
+`cases:read`, `decisions:read`, `decisions:write`). An operator creates one with
+`manage.py create_api_token`.
 
 Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
+A write that acts on a case takes the case's `version` as `expected_version`, and is refused
+with 409 if someone else changed the case meanwhile.
 """
 
 api = NinjaAPI(
@@ -36,6 +42,8 @@ api = NinjaAPI(
     auth=TokenAuth(),
 )
 api.add_router("/", referrals_router)
+api.add_router("/", cases_router)
+api.add_router("/", decisions_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:
@@ -66,23 +74,40 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     """Requests whose shape is wrong (an unknown step or field, an answer that is not text),
     before any form sees them: the same error shape as the forms' own errors."""
+    match = request.resolver_match
+    referral = (request.method, match.view_name if match else "") == ("POST", "api:referrals")
     shaped: dict[tuple[str | None, str | None], ErrorOut] = {}
     for error in exc.errors:
         # A value that fits no member of a union gets one error per member: keep one.
-        out = _shape_error(error)
+        out = _shape_error(error, referral)
         shaped.setdefault((out.step, out.field), out)
     return _json(422, ErrorsOut(errors=list(shaped.values())), request)
 
 
-def _shape_error(error: dict[str, Any]) -> ErrorOut:
+def _shape_error(error: dict[str, Any], referral: bool) -> ErrorOut:
     location = [str(part) for part in error.get("loc", ())]
     kind = str(error.get("type", ""))
+    if location[:1] == ["body"] and not referral:
+        # ("body", <parameter>, field, ...)
+        field = location[2] if len(location) > 2 else None
+        return ErrorOut(field=field, message=_field_message(kind, field, error))
     if location[:1] == ["body"]:
         # ("body", <parameter>, step, field, ...)
         step = location[2] if len(location) > 2 else None
         field = location[3] if len(location) > 3 else None
         return ErrorOut(step=step, field=field, message=_body_message(kind, step, field))
     return ErrorOut(field=location[-1] if location else None, message=str(error.get("msg", "")))
+
+
+def _field_message(kind: str, field: str | None, error: dict[str, Any]) -> str:
+    """What is wrong with one field of a body that is not a referral's answers."""
+    if field is None:
+        return "Send the request body as a JSON object"
+    if kind == "missing":
+        return f"Give '{field}'"
+    if kind == "extra_forbidden":
+        return f"'{field}' is not a field of this request"
+    return f"'{field}': {error.get('msg', 'this value is not right')}"
 
 
 def _body_message(kind: str, step: str | None, field: str | None) -> str:

@@ -7,7 +7,15 @@ from .models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """Read-only: the trail is searched on its own page; nobody edits it, here or anywhere."""
 
-    list_display = ("at", "actor_label", "action", "object_type", "object_id", "ip_address")
+    list_display = (
+        "at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "person_id",
+        "ip_address",
+    )
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

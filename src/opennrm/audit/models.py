@@ -8,8 +8,11 @@ from django.utils import timezone
 class AuditEvent(models.Model):
     """One thing that happened: who, when, what, to which object, from where.
 
-    Append-only. Only `audit.services.audit_record` creates rows, and database triggers (see the
-    migration) refuse to rewrite them: UPDATE and DELETE on PostgreSQL, UPDATE on SQLite.
+    Append-only. Only `audit.services` creates rows (`audit_record` for writes, `audit_read` for
+    reads of a person's identifying data), and database triggers (see migration 0002) refuse to
+    rewrite them: UPDATE and DELETE on PostgreSQL, UPDATE on SQLite. Each event also carries the
+    hash of the one before it and its own (see `audit.chain`), so an event edited or deleted by
+    someone who got past the triggers breaks the chain, and `manage.py verify_audit` finds it.
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -35,6 +38,13 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=32, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The person whose identifying data was read (reads only), so "who looked at this person" is
+    # one indexed query. A plain number, not a foreign key: the event must outlive the person's
+    # records (erasure) and must never be rewritten to follow them.
+    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The hash chain: SHA-256 over this event's canonical form and the previous event's hash.
+    previous_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -1,16 +1,81 @@
-"""The only writer of audit events. Every service that changes something calls `audit_record`."""
+"""The only writers of audit events.
+
+Every service that changes something calls `audit_record`; every view that displays or exports a
+person's identifying data calls `audit_read` before it does. Both append to one hash chain
+(`audit.chain`), one writer at a time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connection, models, transaction
 
-from . import context
+from . import chain, context
 from .models import AuditEvent
 
 if TYPE_CHECKING:
     from opennrm.accounts.models import Organisation, User
+    from opennrm.cases.models import Person
+
+# The key of the PostgreSQL advisory lock that serialises writers of the chain: any constant
+# that no other lock in the database uses (b"OpenNRMa" read as a big-endian 64-bit integer).
+CHAIN_LOCK_KEY = int.from_bytes(b"OpenNRMa", "big", signed=True)
+
+# What `audit_read` may record as having been done with the data.
+READ_ACTIONS = frozenset({"person.viewed", "person.exported", "evidence.downloaded"})
+
+
+def _lock_chain() -> None:
+    """Become the only writer of the chain until the surrounding transaction ends, so that no
+    two events follow the same one (the chain never forks).
+
+    PostgreSQL: a transaction-level advisory lock, released at commit or rollback, so the next
+    writer reads the last hash only once this event is committed or gone. (This needs READ
+    COMMITTED, PostgreSQL's default and Django's: each statement sees what was committed before
+    it.) SQLite lets one connection write at a time; a no-op write takes that lock now, before
+    the last hash is read, so a second writer waits here instead of failing on its stale read.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        elif connection.vendor == "sqlite":
+            cursor.execute("UPDATE audit_auditevent SET id = id WHERE 0")
+
+
+def _append(
+    *,
+    by: User | None,
+    action: str,
+    obj: models.Model | None,
+    organisation: Organisation | None,
+    person_id: int | None,
+    detail: dict[str, Any],
+) -> AuditEvent:
+    request = context.current()
+    with transaction.atomic():
+        _lock_chain()
+        previous = (
+            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            or chain.GENESIS
+        )
+        event = AuditEvent(
+            actor=by,
+            actor_label=by.email if by is not None else "",
+            action=action,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            organisation=organisation,
+            person_id=person_id,
+            ip_address=request.ip_address if request else None,
+            request_id=request.request_id if request else "",
+            detail=detail,
+            previous_hash=previous,
+        )
+        event.hash = chain.hash_of(chain.event_values(event), previous)
+        event.save(force_insert=True)
+    return event
 
 
 def audit_record(
@@ -21,16 +86,51 @@ def audit_record(
     organisation: Organisation | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. `by=None` means the system itself (a command or a scheduled task)."""
-    request = context.current()
-    return AuditEvent.objects.create(
-        actor=by,
-        actor_label=by.email if by is not None else "",
+    """Append one event. `by=None` means the system itself (a command or a scheduled task).
+
+    Call it last in the service, after any row locks the service takes: from here until the
+    service's transaction ends, other writers of the audit trail wait.
+    """
+    return _append(
+        by=by,
         action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        obj=obj,
         organisation=organisation,
-        ip_address=request.ip_address if request else None,
-        request_id=request.request_id if request else "",
+        person_id=None,
         detail=detail or {},
+    )
+
+
+def audit_read(
+    *,
+    by: User,
+    person: Person | None,
+    fields: Sequence[str],
+    action: str = "person.viewed",
+    obj: models.Model | None = None,
+    document: models.Model | None = None,
+    purpose: str = "",
+    organisation: Organisation | None = None,
+) -> AuditEvent:
+    """Record that `by` was shown (or sent) a person's identifying data, before it is.
+
+    `person` is the person the data is about; a draft referral has no person yet, and its reads
+    are recorded against the draft (`obj`). `fields` names the identifying fields shown (not
+    their values: the trail must hold no identifying data itself); `document` is a file given
+    out, such as an evidence file. `purpose` is the reason the user gave, where one is asked.
+    """
+    if action not in READ_ACTIONS:
+        raise ValueError(f"not a read action: {action}")
+    detail: dict[str, Any] = {"fields": list(fields)}
+    if document is not None:
+        detail["document"] = {"type": document._meta.label_lower, "id": document.pk}
+    if purpose:
+        detail["purpose"] = purpose
+    return _append(
+        by=by,
+        action=action,
+        obj=obj,
+        organisation=organisation,
+        person_id=person.pk if person is not None else None,
+        detail=detail,
     )

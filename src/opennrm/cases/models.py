@@ -2,17 +2,26 @@
 
 Identifying details (names, date of birth, contact details, accounts in free text) live in their
 own tables, `PersonIdentity` and `CaseNarrative`, apart from the statistical fields on `Person`
-and `Case`. Statistics and listings read only the latter; the identifying tables are the ones
-field encryption covers (see the data-protection issue), and pseudonymisation deletes them.
+and `Case`. Statistics and listings read only the latter; every field of the identifying tables
+is encrypted at rest (`opennrm.lib.fields`, docs/adr/0012), and pseudonymisation deletes them.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Jurisdiction
+from opennrm.lib import fields
+from opennrm.lib.fields import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedJSONField,
+    EncryptedTextField,
+)
 
 from .choices import AgeGroup, CaseStatus, ExploitationLocation, Gender, Sex
 
@@ -35,17 +44,47 @@ class Person(models.Model):
 
 
 class PersonIdentity(models.Model):
-    """Who the person is. Shown only to those allowed; every field here is identifying."""
+    """Who the person is. Shown only to those allowed; every field here is identifying, and
+    encrypted at rest.
+
+    `name_index` and `dob_index` are blind indexes: keyed digests of the normalised whole name
+    and of the date of birth (`identity_indexes`), so that `cases.selectors.people_matching`
+    finds exact matches without decrypting the table. Whatever writes the name or date of birth
+    writes them too.
+    """
 
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="identity")
-    given_names = models.CharField(max_length=200)
-    family_name = models.CharField(max_length=200, blank=True)
-    aliases = models.JSONField(default=list)
-    date_of_birth = models.DateField(null=True, blank=True)
-    safe_contact = models.TextField(blank=True)
+    given_names = EncryptedCharField(max_length=200)
+    family_name = EncryptedCharField(max_length=200, blank=True)
+    aliases = EncryptedJSONField(default=list)
+    date_of_birth = EncryptedDateField(null=True, blank=True)
+    safe_contact = EncryptedTextField(blank=True)
+    name_index = models.CharField(max_length=32, blank=True, default="", editable=False)
+    dob_index = models.CharField(max_length=32, blank=True, default="", editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["name_index"], name="identity_name_index_idx"),
+            models.Index(fields=["dob_index"], name="identity_dob_index_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Identity of person {self.person_id}"
+
+
+def whole_name(given_names: str, family_name: str) -> str:
+    return f"{given_names} {family_name}".strip()
+
+
+def identity_indexes(
+    *, given_names: str, family_name: str, date_of_birth: date | None
+) -> dict[str, str]:
+    """The blind-index columns of a PersonIdentity with these values, under the current key."""
+    index = fields.blind_index()
+    return {
+        "name_index": index.of_name(whole_name(given_names, family_name)),
+        "dob_index": index.of_date(date_of_birth),
+    }
 
 
 class Case(models.Model):
@@ -147,13 +186,14 @@ class CaseStatusChange(models.Model):
 
 
 class CaseNarrative(models.Model):
-    """The accounts of what happened, and where: free text that can identify anyone."""
+    """The accounts of what happened, and where: free text that can identify anyone, encrypted
+    at rest."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="narrative")
-    persons_account = models.TextField(blank=True)
-    responders_account = models.TextField(blank=True)
-    exploitation_places = models.TextField(blank=True)
-    immediate_needs_details = models.TextField(blank=True)
+    persons_account = EncryptedTextField(blank=True)
+    responders_account = EncryptedTextField(blank=True)
+    exploitation_places = EncryptedTextField(blank=True)
+    immediate_needs_details = EncryptedTextField(blank=True)
 
     def __str__(self) -> str:
         return f"Narrative of {self.case_id}"
@@ -176,3 +216,33 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.kind}"
+
+
+class KeyRotation(models.Model):
+    """How far `manage.py rotate_keys` has got with one table (or one table's files).
+
+    One row per target and pair of current keys: a run that is interrupted continues after
+    `last_pk`; a finished row means every value of the target was under these keys when it
+    finished (and new values are written under them anyway). Written only by
+    `cases.rotation.keys_rotate`.
+    """
+
+    target = models.CharField(max_length=120)
+    key_id = models.CharField(max_length=32)
+    index_key_id = models.CharField(max_length=32)
+    last_pk = models.BigIntegerField(default=0)
+    checked = models.PositiveBigIntegerField(default=0)
+    rewritten = models.PositiveBigIntegerField(default=0)
+    missing = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "key_id", "index_key_id"], name="key_rotation_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} to {self.key_id}/{self.index_key_id}"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.selectors import memberships_of
+from opennrm.lib import fields
 
 from .choices import AgeGroup
-from .models import Case
+from .models import Case, Person
 
 
 def _orgs(user: User, roles: set[Role]) -> list[int]:
@@ -75,6 +78,31 @@ def case_get_for_user(user: User, reference: str) -> Case:
         )
     except Case.DoesNotExist:
         raise Http404 from None
+
+
+def people_matching(
+    user: User, *, name: str | None = None, date_of_birth: date | None = None
+) -> QuerySet[Person]:
+    """People in cases the user may open whose whole name and/or date of birth match exactly,
+    ignoring case, accents and spacing, found through the blind indexes: nothing is decrypted.
+
+    The name is compared whole ("given names family name"); aliases are not indexed. Digests
+    under every configured blind-index key are accepted, so a search keeps working while
+    `rotate_keys` recomputes them under a new key. With neither criterion, nobody matches.
+    """
+    index = fields.blind_index()
+    condition = Q()
+    if name is not None:
+        candidates = index.name_candidates(name)
+        if not candidates:
+            return Person.objects.none()
+        condition &= Q(identity__name_index__in=candidates)
+    if date_of_birth is not None:
+        condition &= Q(identity__dob_index__in=index.date_candidates(date_of_birth))
+    if not condition:
+        return Person.objects.none()
+    visible = cases_visible_to(user).values("person_id")
+    return Person.objects.filter(condition, pk__in=visible).order_by("pk")
 
 
 def may_decide(user: User, case: Case) -> bool:

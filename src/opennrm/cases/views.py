@@ -7,10 +7,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 
 from .choices import ExploitationType
+from .models import Case
 from .selectors import case_get_for_user, clocks_of, may_decide, may_request_reconsideration
 
 
@@ -18,9 +20,32 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+# The identifying fields the case page shows, by the record that holds them. Each view of the
+# page is audited with those that had a value (templates/cases/detail.html shows them).
+CASE_PAGE_FIELDS = {
+    "identity": ("given_names", "family_name", "aliases", "date_of_birth", "safe_contact"),
+    "narrative": ("persons_account", "responders_account"),
+}
+
+
+def _fields_shown(case: Case) -> list[str]:
+    records = {
+        "identity": getattr(case.person, "identity", None),
+        "narrative": getattr(case, "narrative", None),
+    }
+    shown = []
+    for relation, names in CASE_PAGE_FIELDS.items():
+        record = records[relation]
+        shown += [name for name in names if getattr(record, name, None) not in (None, "", [])]
+    if case.evidence.exists():
+        shown.append("evidence_names")
+    return shown
+
+
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     case = case_get_for_user(user, reference)
+    audit_read(by=user, person=case.person, obj=case, fields=_fields_shown(case))
     return render(
         request,
         "cases/detail.html",
@@ -94,8 +119,17 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
 
 
 def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
-    case = case_get_for_user(_user(request), reference)
+    user = _user(request)
+    case = case_get_for_user(user, reference)
     item = case.evidence.filter(pk=evidence_id).first()
     if item is None:
         raise Http404
+    audit_read(
+        by=user,
+        person=case.person,
+        action="evidence.downloaded",
+        obj=case,
+        document=item,
+        fields=[],
+    )
     return download(item)

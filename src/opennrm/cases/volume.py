@@ -5,6 +5,12 @@ entries, in bulk: PostgreSQL COPY when the database is PostgreSQL, `bulk_create`
 Every value is drawn from a seeded generator, so the same seed on an empty database gives the
 same records.
 
+Rows are written as the referral service writes them: identifying values encrypted through their
+fields, the blind indexes filled, the reasonable-grounds clock started (`policy.clock`), and the
+first timeline entries. Every case awaits its reasonable grounds decision. On PostgreSQL the
+next batch is generated (and encrypted) in a background thread while the database takes the
+previous COPY, which keeps both of a small machine's cores busy.
+
 The mixes follow `shared/domain/FACTS.md` section 3 (UK NRM statistics):
 
 - submissions spread over 2019-2024 in proportion to each year's referrals (3.1);
@@ -31,7 +37,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,10 +51,12 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.lib import fields
 from opennrm.lib.references import ALPHABET
+from opennrm.policy.clock import reasonable_grounds_due
 
 from .choices import AgeGroup, CaseStatus, ExploitationLocation, ExploitationType, Gender, Sex
-from .models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from .models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity, whole_name
 
 SEED = 20260101
 BATCH_SIZE = 20_000
@@ -292,13 +302,14 @@ PERSON_FIELDS = (
 )  # fmt: skip
 IDENTITY_FIELDS = (
     "person", "given_names", "family_name", "aliases", "date_of_birth", "safe_contact",
+    "name_index", "dob_index",
 )  # fmt: skip
 CASE_FIELDS = (
     "person", "reference", "referring_organisation", "referred_by", "competent_authority",
     "jurisdiction", "area", "age_group", "exploitation_types", "exploitation_location",
     "exploitation_started", "exploitation_ended", "in_immigration_detention",
     "consent_to_referral", "consent_to_support", "consent_explanation_version",
-    "consent_explanation_language", "status", "submitted_at",
+    "consent_explanation_language", "status", "submitted_at", "reasonable_grounds_due",
 )  # fmt: skip
 NARRATIVE_FIELDS = (
     "case", "persons_account", "responders_account", "exploitation_places",
@@ -356,12 +367,25 @@ class Generator:
         self.setting = setting
         self.rng = rng
         self.taken = taken  # references already used
+        self.index = fields.blind_index()
+        self._rg_due: dict[tuple[date, str], date] = {}
+        # Taken here, in the caller's thread: batches may be made in another one.
+        self.timezone = timezone.get_current_timezone()
         self.now = timezone.now()
         self.year_starts = {year: datetime(year, 1, 1, tzinfo=UTC).timestamp() for year in YEARS}
         self.year_seconds = {
             year: datetime(year + 1, 1, 1, tzinfo=UTC).timestamp() - start
             for year, start in self.year_starts.items()
         }
+
+    def _reasonable_grounds_due(self, submitted_at: datetime, jurisdiction: str) -> date:
+        """The clock the referral service starts, from the local submission date (cached: a
+        few thousand distinct days)."""
+        key = (submitted_at.astimezone(self.timezone).date(), jurisdiction)
+        due = self._rg_due.get(key)
+        if due is None:
+            due = self._rg_due[key] = reasonable_grounds_due(*key)
+        return due
 
     def _reference(self) -> str:
         while True:
@@ -433,13 +457,18 @@ class Generator:
             _below(rng, len(setting.referrers))
         ]
         area = setting.areas[_below(rng, len(setting.areas))]
+        given, family = given_name(rng), family_name(rng)
         identity = (
             PERSON_ID,
-            given_name(rng),
-            family_name(rng),
+            given,
+            family,
             [given_name(rng)] if rng.random() < 0.15 else [],
             born,
             f"Through {organisation_name} only" if rng.random() < 0.6 else "",
+            # The blind indexes, as the referral service writes them (values are encrypted by
+            # the writers, through the fields).
+            self.index.of_name(whole_name(given, family)),
+            self.index.of_date(born),
         )
         is_adult = group == ADULT
         detained = is_adult and rng.random() < IN_DETENTION_SHARE
@@ -473,6 +502,7 @@ class Generator:
             language if is_adult else "",
             AWAITING_RG,
             submitted_at,
+            self._reasonable_grounds_due(submitted_at, jurisdiction),
         )
         kinds = " and ".join(types).replace("_", " ")
         narrative = (
@@ -597,24 +627,69 @@ class OrmWriter:
         return Counts(n, n, n, n, len(event_rows))
 
 
+class _Table:
+    """How one table's generated rows become COPY rows: its statement, the constant values of
+    the fields the generator leaves to their defaults, and what to encode where."""
+
+    def __init__(self, writer: CopyWriter, model: type[models.Model], names: Sequence[str]):
+        self.statement, self.extra = writer.columns(model, names)
+        encoders: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(names):
+            field = _field(model, name)
+            if isinstance(field, fields.EncryptedMixin):
+                # Encrypted exactly as the field would (COPY bypasses the fields); the JSON of
+                # an encrypted field is encrypted, not written as JSON.
+                encoders.append((i, field.seal))
+            elif name in JSON_FIELDS:
+                encoders.append((i, writer.json))
+        self.encoders = encoders
+
+    def encode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.encoders:
+            return row
+        values = list(row)
+        for i, encode in self.encoders:
+            values[i] = encode(values[i])
+        return tuple(values)
+
+
+class Encoded(NamedTuple):
+    """A batch ready for COPY, with the id placeholders still in place."""
+
+    people: list[tuple[Any, ...]]
+    identities: list[tuple[Any, ...]]
+    cases: list[tuple[Any, ...]]
+    narratives: list[tuple[Any, ...]]
+    events: list[list[tuple[Any, ...]]]
+
+
 class CopyWriter:
-    """PostgreSQL: ids reserved from each table's sequence, then one COPY per table and batch."""
+    """PostgreSQL: ids reserved from each table's sequence, then one COPY per table and batch.
+
+    `encode` (JSON, encryption) touches no database, so `generate` runs it in a background
+    thread while this connection copies the previous batch.
+    """
 
     def __init__(self, using: str) -> None:
         self.connection = connections[using]
         self._json_cache: dict[tuple[str, ...], str] = {}
+        self.people = _Table(self, Person, ("id", *PERSON_FIELDS))
+        self.identities = _Table(self, PersonIdentity, IDENTITY_FIELDS)
+        self.cases = _Table(self, Case, ("id", *CASE_FIELDS))
+        self.narratives = _Table(self, CaseNarrative, NARRATIVE_FIELDS)
+        self.events = _Table(self, CaseEvent, EVENT_FIELDS)
 
-    def _columns(
+    def columns(
         self, model: type[models.Model], names: Sequence[str]
     ) -> tuple[str, tuple[Any, ...]]:
         """The COPY statement for these fields, and constant values for the model's other
         fields (their defaults), so a field added later does not break the load."""
         meta = model._meta
-        fields = [_field(model, name) for name in names]
+        named = [_field(model, name) for name in names]
         extra: list[Any] = []
         extra_values: list[Any] = []
         for field in meta.concrete_fields:
-            if field in fields or field.primary_key:
+            if field in named or field.primary_key:
                 continue
             if field.db_default is not models.NOT_PROVIDED:
                 continue
@@ -624,10 +699,10 @@ class CopyWriter:
             extra.append(field)
             extra_values.append(field.get_db_prep_save(value, self.connection))
         quote = self.connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in [*fields, *extra])
+        columns = ", ".join(quote(f.column) for f in [*named, *extra])
         return f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN", tuple(extra_values)
 
-    def _json(self, value: Any) -> str:
+    def json(self, value: Any) -> str:
         if not value:
             return "[]" if isinstance(value, list) else "{}"
         if isinstance(value, list) and len(value) <= 3:
@@ -638,6 +713,15 @@ class CopyWriter:
             return cached
         return json.dumps(value)
 
+    def encode(self, batch: list[Synthetic]) -> Encoded:
+        # The person rows get their id in front; every other row starts with a placeholder.
+        people = [self.people.encode((PERSON_ID, *s.person)) for s in batch]
+        identities = [self.identities.encode(s.identity) for s in batch]
+        cases = [self.cases.encode((CASE_ID, *s.case)) for s in batch]
+        narratives = [self.narratives.encode(s.narrative) for s in batch]
+        events = [[self.events.encode(e) for e in s.events] for s in batch]
+        return Encoded(people, identities, cases, narratives, events)
+
     def _ids(self, cursor: Any, model: type[models.Model], n: int) -> list[int]:
         meta = model._meta
         cursor.execute(
@@ -646,62 +730,108 @@ class CopyWriter:
         )
         return [row[0] for row in cursor.fetchall()]
 
-    def _copy(
-        self,
-        cursor: Any,
-        model: type[models.Model],
-        names: Sequence[str],
-        rows: Iterator[tuple[Any, ...]],
-    ) -> None:
-        statement, extra = self._columns(model, names)
-        json_positions = [i for i, name in enumerate(names) if name in JSON_FIELDS]
-        with cursor.copy(statement) as copy:
+    @staticmethod
+    def _copy(cursor: Any, table: _Table, rows: Iterator[tuple[Any, ...]]) -> None:
+        extra = table.extra
+        with cursor.copy(table.statement) as copy:
             for row in rows:
-                if json_positions:
-                    values = list(row)
-                    for i in json_positions:
-                        values[i] = self._json(values[i])
-                    row = tuple(values)
                 copy.write_row(row + extra if extra else row)
 
-    def write(self, batch: list[Synthetic]) -> Counts:
+    def write(self, batch: Encoded) -> Counts:
+        n = len(batch.people)
         with self.connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor, for COPY
-            person_ids = self._ids(cursor, Person, len(batch))
-            case_ids = self._ids(cursor, Case, len(batch))
-            pairs = list(zip(batch, person_ids, case_ids, strict=True))
+            person_ids = self._ids(cursor, Person, n)
+            case_ids = self._ids(cursor, Case, n)
             self._copy(
                 cursor,
-                Person,
-                ("id", *PERSON_FIELDS),
-                ((pid, *s.person) for s, pid, _ in pairs),
+                self.people,
+                (_with_ids(row, pid) for row, pid in zip(batch.people, person_ids, strict=True)),
             )
             self._copy(
                 cursor,
-                PersonIdentity,
-                IDENTITY_FIELDS,
-                (_with_ids(s.identity, pid) for s, pid, _ in pairs),
+                self.identities,
+                (
+                    _with_ids(row, pid)
+                    for row, pid in zip(batch.identities, person_ids, strict=True)
+                ),
             )
             self._copy(
                 cursor,
-                Case,
-                ("id", *CASE_FIELDS),
-                ((cid, pid, *s.case[1:]) for s, pid, cid in pairs),
+                self.cases,
+                (
+                    (cid, pid, *row[2:])
+                    for row, pid, cid in zip(batch.cases, person_ids, case_ids, strict=True)
+                ),
             )
             self._copy(
                 cursor,
-                CaseNarrative,
-                NARRATIVE_FIELDS,
-                (_with_ids(s.narrative, cid) for s, _, cid in pairs),
+                self.narratives,
+                (_with_ids(row, cid) for row, cid in zip(batch.narratives, case_ids, strict=True)),
             )
             self._copy(
                 cursor,
-                CaseEvent,
-                EVENT_FIELDS,
-                (_with_ids(e, cid) for s, _, cid in pairs for e in s.events),
+                self.events,
+                (
+                    _with_ids(event, cid)
+                    for events, cid in zip(batch.events, case_ids, strict=True)
+                    for event in events
+                ),
             )
-        n = len(batch)
-        return Counts(n, n, n, n, sum(len(s.events) for s in batch))
+        return Counts(n, n, n, n, sum(len(events) for events in batch.events))
+
+
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class _Background[B]:
+    """The same batches, made in a background thread while the caller writes the previous one
+    (the database works on a COPY while Python makes the next batch). The thread must not use
+    the database: Django's connections belong to the thread that opened them."""
+
+    def __init__(self, batches: Iterator[B], depth: int = 2) -> None:
+        self.batches = batches
+        self.made: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+
+    def _offer(self, item: object) -> bool:
+        """Queue the item unless the caller has stopped listening."""
+        while not self.stop.is_set():
+            try:
+                self.made.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for batch in self.batches:
+                if not self._offer(batch):
+                    return
+            self._offer(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
+            self._offer(_Failed(error))
+
+    def __iter__(self) -> Iterator[B]:
+        thread = threading.Thread(target=self._produce, name="opennrm-volume", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self.made.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item
+        finally:
+            self.stop.set()
+            thread.join()
 
 
 @dataclass(frozen=True)
@@ -728,13 +858,22 @@ def generate(
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not security
     connection = connections[using]
     use_copy = connection.vendor == "postgresql"
-    writer: OrmWriter | CopyWriter = CopyWriter(using) if use_copy else OrmWriter(using)
     total = Counts()
     with transaction.atomic(using=using):
         taken = set(Case.objects.using(using).values_list("reference", flat=True))
         generator = Generator(load_setting(), rng, taken)
-        for batch in generator.batches(people, batch_size):
-            written = writer.write(batch)
+        batches: Iterator[Any]
+        if use_copy:
+            copier = CopyWriter(using)
+            batches = iter(
+                _Background(copier.encode(batch) for batch in generator.batches(people, batch_size))
+            )
+            write: Callable[[Any], Counts] = copier.write
+        else:
+            batches = generator.batches(people, batch_size)
+            write = OrmWriter(using).write
+        for batch in batches:
+            written = write(batch)
             for name in ("people", "identities", "cases", "narratives", "events"):
                 setattr(total, name, getattr(total, name) + getattr(written, name))
             if progress is not None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
 from opennrm.policy.profiles import NoProfileError, profile_for
 
@@ -141,6 +142,9 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
             else:
                 messages.success(request, f"Decision recorded: {decision.outcome_label}")
             return redirect("cases:detail", case.reference)
+    if form.fields["evidence"].choices:  # type: ignore[attr-defined]
+        # The evidence to rely on is listed by file name, which can name the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["evidence_names"])
     return render(
         request,
         "decisions/decide.html",
@@ -279,9 +283,21 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
+# The identifying fields a letter shows: it greets the person by name (letters.compose).
+LETTER_FIELDS = ["given_names"]
+
+
 def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
-    decision = letters.decision_for_letter(_user(request), decision_id)
+    user = _user(request)
+    decision = letters.decision_for_letter(user, decision_id)
     content = letters.compose(decision)
+    audit_read(
+        by=user,
+        person=decision.case.person,
+        obj=decision.case,
+        document=decision,
+        fields=LETTER_FIELDS,
+    )
     return render(
         request,
         "decisions/letter.html",
@@ -290,7 +306,16 @@ def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
 
 
 def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
-    decision = letters.decision_for_letter(_user(request), decision_id)
+    user = _user(request)
+    decision = letters.decision_for_letter(user, decision_id)
+    audit_read(
+        by=user,
+        person=decision.case.person,
+        action="person.exported",
+        obj=decision.case,
+        document=decision,
+        fields=LETTER_FIELDS,
+    )
     response = HttpResponse(letters.pdf(letters.compose(decision)), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="decision-{decision.case.reference}-{decision.pk}.pdf"'

@@ -33,6 +33,8 @@ ROLE_SUMMARY: dict[Role, str] = {
     Role.ANALYST: "You see anonymised figures about the mechanism, never a person's details.",
     Role.ORGANISATION_ADMIN: "You invite people to your organisation and manage their roles.",
     Role.SYSTEM_ADMIN: "You run the service: organisations, users and the audit trail.",
+    Role.DATA_PROTECTION_OFFICER: "You check who has looked at people's details, and why, "
+    "across the whole service. You never see the details themselves.",
 }
 
 ROLE_TASKS: dict[Role, list[Task]] = {
@@ -55,6 +57,15 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Organisations and users",
             "accounts:organisation_list",
             "Add organisations and manage anyone's access.",
+        ),
+        Task("Audit trail", "audit:search", "Search who did what, when and from where."),
+    ],
+    Role.DATA_PROTECTION_OFFICER: [
+        Task(
+            "Who looked at a person's data",
+            "audit:person_reads",
+            "Look up a person by case reference: who saw their details, when, which ones, "
+            "and from where.",
         ),
         Task("Audit trail", "audit:search", "Search who did what, when and from where."),
     ],

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, Sex
 from opennrm.cases.models import Case
+from opennrm.lib.fields import EncryptedCharField, EncryptedFileSystemStorage, EncryptedJSONField
 
 
 class DraftStatus(models.TextChoices):
@@ -22,9 +22,9 @@ class ReferralDraft(models.Model):
     """A referral being written. Every answer is saved here as it is given, as the raw values
     typed, so nothing is lost to a timeout, a sign-out or a validation error.
 
-    `answers` maps each step's slug to that step's submitted values. Once submitted, the answers
-    are emptied: the details then live in the case's own tables (or, for a duty to notify
-    report, only the anonymous fields survive).
+    `answers` maps each step's slug to that step's submitted values, encrypted at rest (they
+    hold names and accounts). Once submitted, the answers are emptied: the details then live in
+    the case's own tables (or, for a duty to notify report, only the anonymous fields survive).
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -34,7 +34,7 @@ class ReferralDraft(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="referral_drafts"
     )
-    answers = models.JSONField(default=dict, blank=True)
+    answers = EncryptedJSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
     case = models.OneToOneField(
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
@@ -101,10 +101,10 @@ class RoutingRule(models.Model):
         return self.description
 
 
-def evidence_storage() -> FileSystemStorage:
-    # Outside STATIC_ROOT and with no base URL: files are only ever served by an access-checked
-    # view, never by the web server from a public address.
-    return FileSystemStorage(location=settings.PRIVATE_FILES_DIR / "evidence", base_url=None)
+def evidence_storage() -> EncryptedFileSystemStorage:
+    # Under PRIVATE_FILES_DIR, outside STATIC_ROOT, encrypted, and with no URL: files are only
+    # ever served by an access-checked view, never by the web server from a public address.
+    return EncryptedFileSystemStorage("evidence")
 
 
 class EvidenceFile(models.Model):
@@ -116,7 +116,9 @@ class EvidenceFile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
-    original_name = models.CharField(max_length=255)
+    # The name it had on the uploader's computer, which may identify someone: encrypted. The
+    # stored file's name is random, and its content encrypted by the storage.
+    original_name = EncryptedCharField(max_length=255)
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)

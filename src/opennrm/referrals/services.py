@@ -17,7 +17,14 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from opennrm.cases.models import (
+    Case,
+    CaseEvent,
+    CaseNarrative,
+    Person,
+    PersonIdentity,
+    identity_indexes,
+)
 from opennrm.lib.files import EXTENSIONS, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
@@ -264,15 +271,18 @@ def _open_case(
         languages=[c for c in (person_data["language_1"], person_data.get("language_2")) if c],
         interpreter_needed=person_data["interpreter_needed"] == "yes",
     )
+    given_names, family_name = person_data["given_names"], person_data.get("family_name", "")
     PersonIdentity.objects.create(
         person=person,
-        given_names=person_data["given_names"],
-        family_name=person_data.get("family_name", ""),
+        given_names=given_names,
+        family_name=family_name,
         aliases=[
             line.strip() for line in person_data.get("aliases", "").splitlines() if line.strip()
         ],
         date_of_birth=born,
         safe_contact=person_data.get("safe_contact", ""),
+        # Blind indexes, so exact-match search finds this person without decrypting anyone.
+        **identity_indexes(given_names=given_names, family_name=family_name, date_of_birth=born),
     )
     consent = data.get("consent", {})
     case = Case.objects.create(

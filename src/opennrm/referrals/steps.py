@@ -124,6 +124,36 @@ ANONYMOUS_ANSWERS: dict[str, set[str]] = {
     "exploitation": {"types", "location", "area"},
 }
 
+# Answers that identify the person, by step, each with the name of the field of the person or
+# the case it becomes. A page that shows any of them saved records an audit event naming them.
+IDENTIFYING_ANSWERS: dict[str, dict[str, str]] = {
+    "person": {
+        "given_names": "given_names",
+        "family_name": "family_name",
+        "date_of_birth_day": "date_of_birth",
+        "date_of_birth_month": "date_of_birth",
+        "date_of_birth_year": "date_of_birth",
+        "aliases": "aliases",
+        "safe_contact": "safe_contact",
+    },
+    "exploitation": {"places": "exploitation_places"},
+    "account": {"persons_account": "persons_account", "responders_account": "responders_account"},
+    "needs": {"details": "immediate_needs_details"},
+}
+
+
+def identifying_fields(answers: Answers, slugs: list[str] | None = None) -> list[str]:
+    """The identifying fields the draft holds a value for (in the given steps, or all)."""
+    found: list[str] = []
+    for slug, names in IDENTIFYING_ANSWERS.items():
+        if slugs is not None and slug not in slugs:
+            continue
+        saved = answers.get(slug) or {}
+        for key, field in names.items():
+            if saved.get(key) not in (None, "", []) and field not in found:
+                found.append(field)
+    return found
+
 
 def areas() -> list[str]:
     """The local authority areas the service knows, from its local authorities."""

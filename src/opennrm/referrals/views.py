@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
 from opennrm.cases.selectors import cases_referred_by_organisations_of
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
@@ -113,6 +114,9 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
     if isinstance(form, IndicatorChecklistForm):
         context["checklist"] = checklist_params(form)
         context["list_label"] = form.indicator_list.label
+    shown = steps.identifying_fields(draft.answers, [current.slug])
+    if shown:
+        audit_read(by=user, person=None, obj=draft, fields=shown)
     return render(request, f"referrals/steps/{slug}.html", context)
 
 
@@ -154,10 +158,14 @@ def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
         else:
             messages.success(request, f"{added.original_name} has been added")
             return redirect("referrals:evidence", draft.public_id)
+    files = list(draft.evidence.all())
+    if files:
+        # Files are listed by the names they were uploaded with, which can name the person.
+        audit_read(by=user, person=None, obj=draft, fields=["evidence_names"])
     return render(
         request,
         "referrals/evidence.html",
-        {"title": "Evidence", "draft": draft, "form": form, "files": draft.evidence.all()},
+        {"title": "Evidence", "draft": draft, "form": form, "files": files},
     )
 
 
@@ -172,8 +180,13 @@ def evidence_remove(request: HttpRequest, public_id: UUID, evidence_id: int) -> 
 
 
 def evidence_download(request: HttpRequest, public_id: UUID, evidence_id: int) -> FileResponse:
-    draft = selectors.draft_get_for_user(_user(request), public_id)
-    return download(selectors.evidence_get_for_draft(draft, evidence_id))
+    user = _user(request)
+    draft = selectors.draft_get_for_user(user, public_id)
+    item = selectors.evidence_get_for_draft(draft, evidence_id)
+    audit_read(
+        by=user, person=None, action="evidence.downloaded", obj=draft, document=item, fields=[]
+    )
+    return download(item)
 
 
 def download(item: Any) -> FileResponse:
@@ -203,6 +216,11 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
             error = " ".join(problem.messages)
         else:
             return redirect("referrals:confirmation", draft.public_id)
+    shown = steps.identifying_fields(
+        draft.answers, [step.slug for step in steps.applicable_steps(draft.answers)]
+    )
+    if shown:
+        audit_read(by=user, person=None, obj=draft, fields=shown)
     return render(
         request,
         "referrals/check_answers.html",

@@ -8,7 +8,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.accounts import demo
 
-DEMO_STEPS = ["opennrm.screening.demo", "opennrm.referrals.demo", "opennrm.decisions.demo"]
+DEMO_STEPS = [
+    "opennrm.screening.demo",
+    "opennrm.referrals.demo",
+    "opennrm.decisions.demo",
+    "opennrm.audit.demo",
+]
 
 
 class Command(BaseCommand):

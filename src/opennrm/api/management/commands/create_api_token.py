@@ -41,7 +41,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scopes",
             required=True,
-            help=f"comma-separated, from: {', '.join(TokenScope.values)}",
+            help="comma-separated, from: "
+            + "; ".join(f"{scope.value} ({scope.label})" for scope in TokenScope)
+            + ". The member's roles still apply: a decision maker's token decides, a first "
+            "responder's refers and asks for reconsideration",
         )
         parser.add_argument(
             "--days",

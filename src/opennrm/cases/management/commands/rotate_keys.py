@@ -1,0 +1,74 @@
+"""Re-encrypt everything under the primary key and recompute the blind indexes.
+
+    manage.py rotate_keys [--batch-size N] [--restart]
+
+To rotate: generate a new key, put it first in OPENNRM_ENCRYPTION_KEYS (keeping the old ones
+after it), restart OpenNRM, run this command, then remove the old keys and restart again. The
+same for a new blind-index key in OPENNRM_BLIND_INDEX_KEY. An interrupted run continues where it
+stopped when run again; a finished one changes nothing when run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from opennrm.cases import rotation
+from opennrm.lib import fields
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every encrypted value and file under the primary key, resumably."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=rotation.BATCH_SIZE,
+            help="rows per transaction (default %(default)s)",
+        )
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="check every row again, ignoring the progress of earlier runs",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
+        ring, index = fields.keyring(), fields.blind_index()
+        self.stderr.write(
+            f"Rotating to encryption key {ring.primary.id!r} and blind-index key "
+            f"{index.current.id!r}"
+        )
+        done: dict[str, int] = {}
+
+        def report(target: str, batch: rotation.Tally) -> None:
+            done[target] = done.get(target, 0) + batch.checked
+            self.stderr.write(f"\r{target}: {done[target]:,} checked this run", ending="")
+            self.stderr.flush()
+
+        try:
+            summary = rotation.keys_rotate(
+                batch_size=options["batch_size"], restart=options["restart"], report=report
+            )
+        except rotation.RotationFailed as problem:
+            raise CommandError(
+                f"{problem}. Nothing after this row was changed; fix the key configuration and "
+                "run rotate_keys again to continue."
+            ) from None
+        if done:
+            self.stderr.write("")
+        for target, tally in summary.items():
+            line = f"{target}: {tally.checked:,} checked, {tally.rewritten:,} rewritten"
+            if tally.missing:
+                line += f", {tally.missing:,} files missing"
+            if tally.already_done:
+                line += " (finished by an earlier run)"
+            self.stdout.write(line)
+        old = [key.id for key in ring.keys[1:]] + [key.id for key in index.keys[1:]]
+        self.stdout.write(
+            f"Everything is encrypted under {ring.primary.id!r} and indexed under "
+            f"{index.current.id!r}." + (f" Keys no longer needed: {', '.join(old)}." if old else "")
+        )

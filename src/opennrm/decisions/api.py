@@ -1,0 +1,562 @@
+"""The decisions API: the competent authority's queues, decisions, approvals, reconsiderations
+and assignment, through the same selectors, forms and services as the decision pages.
+
+Every record is found with the decision pages' selectors and then narrowed to the token's
+organisation, so a decision maker's token reaches its own competent authority's cases only, even
+if its member decides elsewhere too. A body is checked by the page's own form, then the page's
+service decides: a refusal is 422 naming the field where the service names one, and a case that
+changed since the client read it is 409. Nothing here shows who the person is: rows and
+decisions carry codes, dates and states, never names or free text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
+
+from opennrm.api.auth import token_of
+from opennrm.api.models import ApiToken
+from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, error_out, field_errors_out, refusal
+from opennrm.cases.models import Case
+from opennrm.policy.profiles import NoProfileError, Outcome, PolicyProfile, profile_for
+
+from . import selectors, services
+from .forms import ApprovalForm, DecisionForm, ReconsiderationDecisionForm
+from .models import Decision, ReconsiderationRequest, ReconsiderationState
+
+router = Router(tags=["Decisions"])
+
+# The most rows one request returns, as for the referral list.
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+APPROVALS = "approvals"
+# Every error response a write can give, besides 401 and 403.
+WRITE_ERRORS: dict[int, type[Schema]] = {404: ErrorsOut, 409: ErrorsOut, 422: ErrorsOut}
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- What the API shows of a case and its decisions ---------------------------------------------
+
+
+class CaseStateOut(Schema):
+    reference: str
+    status: str = Field(description="The case's status code, e.g. 'awaiting_rg', 'recovery'")
+    status_label: str
+    version: int = Field(
+        description="Changes whenever the case does. Send it back as `expected_version`: if "
+        "someone else changed the case meanwhile, the request is refused with 409."
+    )
+    assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
+
+
+class DecisionOut(Schema):
+    id: int
+    kind: str = Field(
+        description="reasonable_grounds, conclusive_grounds, disqualification or recovery_extension"
+    )
+    kind_label: str
+    outcome: str = Field(description="The outcome's code in the policy profile applied")
+    outcome_label: str
+    outcome_kind: str = Field(description="positive, negative or not_decided")
+    state: str = Field(description="awaiting_approval, in_effect or approval_refused")
+    state_label: str
+    decided_at: datetime
+    approved_at: datetime | None = Field(
+        description="When a second decision maker approved or refused it, if that was needed"
+    )
+    policy_profile_key: str = Field(description="The policy profile the decision applied")
+    policy_profile_version: str
+    indicators_relied_on: list[str] = Field(description="Indicator codes")
+    evidence_relied_on: list[int] = Field(description="Evidence file ids")
+    extension_days: int | None = Field(description="For an extension of the recovery period")
+    replaces: int | None = Field(
+        description="The decision this one replaces, after an accepted reconsideration"
+    )
+
+
+class DecisionMadeOut(DecisionOut):
+    case: CaseStateOut = Field(description="The case after the decision")
+
+
+class ReconsiderationOut(Schema):
+    id: int
+    decision: int = Field(description="The decision to be reconsidered")
+    state: str = Field(description="requested, accepted or refused")
+    state_label: str
+    requested_at: datetime
+    decided_at: datetime | None
+
+
+class ReconsiderationMadeOut(ReconsiderationOut):
+    case: CaseStateOut = Field(description="The case after the request or its decision")
+
+
+def case_state_out(case: Case) -> CaseStateOut:
+    return CaseStateOut(
+        reference=case.reference,
+        status=case.status,
+        status_label=case.get_status_display(),
+        version=case.version,
+        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+    )
+
+
+def decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(**_decision_fields(decision))
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    # Deliberately not the reasons or the approval note: free text that can name the person.
+    return {
+        "id": decision.pk,
+        "kind": decision.kind,
+        "kind_label": decision.get_kind_display(),
+        "outcome": decision.outcome,
+        "outcome_label": decision.outcome_label,
+        "outcome_kind": decision.outcome_kind,
+        "state": decision.state,
+        "state_label": decision.get_state_display(),
+        "decided_at": decision.decided_at,
+        "approved_at": decision.approved_at,
+        "policy_profile_key": decision.policy_profile_key,
+        "policy_profile_version": decision.policy_profile_version,
+        "indicators_relied_on": list(decision.indicators_relied_on),
+        "evidence_relied_on": list(decision.evidence_relied_on),
+        "extension_days": decision.extension_days,
+        "replaces": decision.replaces_id,
+    }
+
+
+def reconsideration_out(request: ReconsiderationRequest) -> ReconsiderationOut:
+    return ReconsiderationOut(**_reconsideration_fields(request))
+
+
+def _reconsideration_fields(request: ReconsiderationRequest) -> dict[str, Any]:
+    # Deliberately not the grounds or the reasons: free text that can name the person.
+    return {
+        "id": request.pk,
+        "decision": request.decision_id,
+        "state": request.state,
+        "state_label": request.get_state_display(),
+        "requested_at": request.requested_at,
+        "decided_at": request.decided_at,
+    }
+
+
+def _case_now(case: Case) -> CaseStateOut:
+    return case_state_out(Case.objects.select_related("assigned_to").get(pk=case.pk))
+
+
+def decision_made_out(decision: Decision) -> DecisionMadeOut:
+    return DecisionMadeOut(**_decision_fields(decision), case=_case_now(decision.case))
+
+
+def reconsideration_made_out(request: ReconsiderationRequest) -> ReconsiderationMadeOut:
+    return ReconsiderationMadeOut(**_reconsideration_fields(request), case=_case_now(request.case))
+
+
+# --- Records a decision maker's token reaches -----------------------------------------------------
+# The pages' selectors, narrowed to the token's organisation: 404 alike for a record that does
+# not exist and one that is not this competent authority's.
+
+
+def _case_for_decider(token: ApiToken, reference: str) -> Case:
+    case = selectors.case_get_for_decider(token.acts_as, reference)
+    if case.competent_authority_id != token.organisation_id:
+        raise Http404
+    return case
+
+
+def _decision_for_decider(token: ApiToken, decision_id: int) -> Decision:
+    decision = selectors.decision_get_for_decider(token.acts_as, decision_id)
+    if decision.case.competent_authority_id != token.organisation_id:
+        raise Http404
+    return decision
+
+
+def _reconsideration_for_decider(token: ApiToken, request_id: int) -> ReconsiderationRequest:
+    item = selectors.reconsideration_get_for_decider(token.acts_as, request_id)
+    if item.case.competent_authority_id != token.organisation_id:
+        raise Http404
+    return item
+
+
+# --- Queues -----------------------------------------------------------------------------------
+
+
+class PendingDecisionOut(Schema):
+    id: int = Field(description="Approve or refuse it at POST /api/v1/decisions/{id}/approval")
+    kind: str
+    kind_label: str
+    outcome: str
+    outcome_label: str
+    decided_at: datetime
+
+
+class QueueRowOut(Schema):
+    reference: str
+    status: str
+    status_label: str
+    version: int = Field(description="Send it back as `expected_version` to act on the case")
+    age_group: str = Field(description="adult, child, or presumed_child (age disputed)")
+    submitted_at: datetime
+    due_date: date | None = Field(
+        description="Awaiting reasonable grounds: the decision's due date. Awaiting conclusive "
+        "grounds: the earliest date it may be made. Null in the other queues."
+    )
+    deadline: Literal["overdue", "due_soon", "none"] = Field(
+        description="overdue once the due date has passed; due_soon within "
+        f"{selectors.DUE_SOON_DAYS} days of it; none otherwise"
+    )
+    assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
+    referring_organisation: str
+    reconsideration: int | None = Field(
+        default=None,
+        description="The reconsiderations queue: the open request, to decide at "
+        "POST /api/v1/reconsiderations/{id}/decision",
+    )
+    decision: PendingDecisionOut | None = Field(
+        default=None, description="The approvals queue: the decision waiting for approval"
+    )
+
+
+class QueuePageOut(Schema):
+    items: list[QueueRowOut]
+    count: int = Field(description="How many rows the queue has, with these filters")
+
+
+Deadline = Literal["overdue", "due_soon", "none"]
+
+
+def _deadline(due: date | None) -> Deadline:
+    """The queue page's tag for a due date (`selectors.deadline_tag`), "none" for no tag."""
+    tag = selectors.deadline_tag(due)
+    if tag == "overdue":
+        return "overdue"
+    if tag == "due_soon":
+        return "due_soon"
+    return "none"
+
+
+def _queue_row(case: Case, due: date | None, **extra: Any) -> QueueRowOut:
+    return QueueRowOut(
+        reference=case.reference,
+        status=case.status,
+        status_label=case.get_status_display(),
+        version=case.version,
+        age_group=case.age_group,
+        submitted_at=case.submitted_at,
+        due_date=due,
+        deadline=_deadline(due),
+        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+        referring_organisation=case.referring_organisation.name,
+        **extra,
+    )
+
+
+def _due_field(name: str) -> str | None:
+    """The date a queue is ordered by, if it is a deadline (as the queue page shows it)."""
+    _title, _status, order = selectors.QUEUES[name]
+    return order if order in ("reasonable_grounds_due", "conclusive_grounds_from") else None
+
+
+def _case_rows(
+    token: ApiToken, name: str, filters: selectors.QueueFilter, limit: int, offset: int
+) -> QueuePageOut:
+    cases: QuerySet[Case] = selectors.queue(token.acts_as, name, filters).filter(
+        competent_authority_id=token.organisation_id
+    )
+    if name == "reconsiderations":
+        cases = cases.annotate(
+            open_request=Subquery(
+                ReconsiderationRequest.objects.filter(
+                    case=OuterRef("pk"), state=ReconsiderationState.REQUESTED
+                )
+                .order_by("-requested_at", "-id")
+                .values("pk")[:1]
+            )
+        )
+    due_field = _due_field(name)
+    rows = []
+    for case in cases[offset : offset + limit]:
+        extra = (
+            {"reconsideration": getattr(case, "open_request", None)}
+            if name == "reconsiderations"
+            else {}
+        )
+        rows.append(_queue_row(case, getattr(case, due_field) if due_field else None, **extra))
+    return QueuePageOut(items=rows, count=cases.count())
+
+
+def _approval_rows(token: ApiToken, limit: int, offset: int) -> QueuePageOut:
+    decisions = (
+        selectors.approvals_pending(token.acts_as)
+        .filter(case__competent_authority_id=token.organisation_id)
+        .select_related("case__assigned_to", "case__referring_organisation")
+    )
+    rows = [
+        _queue_row(
+            d.case,
+            None,
+            decision=PendingDecisionOut(
+                id=d.pk,
+                kind=d.kind,
+                kind_label=d.get_kind_display(),
+                outcome=d.outcome,
+                outcome_label=d.outcome_label,
+                decided_at=d.decided_at,
+            ),
+        )
+        for d in decisions[offset : offset + limit]
+    ]
+    return QueuePageOut(items=rows, count=decisions.count())
+
+
+@router.get(
+    "/queues/{name}",
+    url_name="queue",
+    operation_id="queue_list",
+    summary="One of the competent authority's decision queues",
+    response={200: QueuePageOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def queue_list(
+    request: HttpRequest,
+    name: str,
+    assigned: Literal["all", "me", "unassigned"] = Query(
+        "all", description="me: assigned to the token's member; unassigned: to nobody"
+    ),
+    age_group: Literal["adult", "child"] | None = Query(
+        None, description="child includes people whose age is disputed"
+    ),
+    overdue: bool = Query(False, description="Only cases past their reasonable grounds due date"),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
+    offset: int = Query(0, ge=0),
+) -> QueuePageOut:
+    """The queue `name`, as the decision pages show it: `reasonable-grounds`,
+    `conclusive-grounds` and `reconsiderations` list cases, oldest deadline first;
+    `approvals` lists negative decisions waiting for a second decision maker, oldest first (the
+    filters apply to the three case queues, as on the page). 404 for any other name."""
+    token = token_of(request)
+    limit = min(limit, MAX_LIMIT)
+    if name == APPROVALS:
+        return _approval_rows(token, limit, offset)
+    if name not in selectors.QUEUES:
+        raise Http404
+    filters = selectors.QueueFilter(
+        assigned=assigned, age_group=age_group or "", overdue_only=overdue
+    )
+    return _case_rows(token, name, filters, limit, offset)
+
+
+# --- Decisions --------------------------------------------------------------------------------
+
+
+class DecisionIn(_In):
+    stage: Literal["reasonable_grounds", "conclusive_grounds"]
+    outcome: str = Field(
+        description="The outcome's code in the policy profile in force, e.g. 'positive', "
+        "'negative', 'suspended', 'withdrawn' (reasonable grounds) or "
+        "'recognised_trafficking' (conclusive grounds)"
+    )
+    reasons: str = Field(
+        description="Which indicators and evidence were relied on, and why. The person is told "
+        "these reasons. Never returned by the API."
+    )
+    expected_version: int = Field(description="The case's `version` when it was read")
+    indicators: list[str] = Field(
+        default_factory=list, description="Codes of indicators observed at screening"
+    )
+    evidence: list[int] = Field(default_factory=list, description="Ids of the case's evidence")
+
+
+STAGES = {
+    "reasonable_grounds": services.decision_record_reasonable_grounds,
+    "conclusive_grounds": services.decision_record_conclusive_grounds,
+}
+
+
+def _outcomes(profile: PolicyProfile, stage: str) -> tuple[Outcome, ...]:
+    if stage == "reasonable_grounds":
+        return profile.reasonable_grounds_outcomes
+    return profile.conclusive_grounds_outcomes
+
+
+@router.post(
+    "/cases/{reference}/decisions",
+    url_name="case_decisions",
+    operation_id="decision_record",
+    summary="Record a reasonable or conclusive grounds decision",
+    response={201: DecisionMadeOut, **AUTH_ERRORS, **WRITE_ERRORS},
+)
+def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> Status[Any]:
+    """Record a decision on the case, under the policy profile in force today, exactly as the
+    decision page does. A negative decision that the profile says needs a second decision
+    maker's approval is stored as `awaiting_approval` and the case does not move until it is
+    approved. Refused with 422 (saying why) if the case is not at that stage, or a conclusive
+    decision comes before the earliest date; 409 if the case changed since `expected_version`.
+    """
+    token = token_of(request)
+    case = _case_for_decider(token, reference)
+    try:
+        profile = profile_for(case.jurisdiction, timezone.localdate())
+    except NoProfileError as missing:
+        return Status(422, error_out(str(missing)))
+    form = DecisionForm(
+        {
+            "outcome": body.outcome,
+            "reasons": body.reasons,
+            "indicators": body.indicators,
+            "evidence": [str(pk) for pk in body.evidence],
+            "expected_version": body.expected_version,
+        },
+        outcomes=_outcomes(profile, body.stage),
+        case=case,
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        decision = STAGES[body.stage](
+            by=token.acts_as,
+            case=case,
+            outcome=form.cleaned_data["outcome"],
+            reasons=form.cleaned_data["reasons"],
+            expected_version=form.cleaned_data["expected_version"],
+            indicators=form.cleaned_data["indicators"],
+            evidence=[int(pk) for pk in form.cleaned_data["evidence"]],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(201, decision_made_out(decision))
+
+
+class ApprovalIn(_In):
+    approve: bool = Field(description="true: it takes effect now; false: a new decision is needed")
+    note: str = Field("", description="Required when not approving. Never returned by the API.")
+
+
+@router.post(
+    "/decisions/{decision_id}/approval",
+    url_name="decision_approval",
+    operation_id="decision_approve",
+    summary="Approve or refuse a decision waiting for a second decision maker",
+    response={200: DecisionMadeOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def decision_approve(request: HttpRequest, decision_id: int, body: ApprovalIn) -> Status[Any]:
+    """A second decision maker (not the one who made it) approves a negative decision, which
+    then takes effect, or refuses it with a note, and the case stays as it was."""
+    token = token_of(request)
+    decision = _decision_for_decider(token, decision_id)
+    form = ApprovalForm({"approve": "yes" if body.approve else "no", "note": body.note})
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        approved = services.decision_approve(
+            by=token.acts_as,
+            decision=decision,
+            approve=body.approve,
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(200, decision_made_out(approved))
+
+
+class ReconsiderationDecisionIn(_In):
+    accept: bool = Field(description="true: the decision will be made again; false: it stands")
+    reasons: str = Field(description="Never returned by the API")
+    expected_version: int = Field(description="The case's `version` when it was read")
+
+
+@router.post(
+    "/reconsiderations/{request_id}/decision",
+    url_name="reconsideration_decision",
+    operation_id="reconsideration_decide",
+    summary="Accept or refuse a request for reconsideration",
+    response={200: ReconsiderationMadeOut, **AUTH_ERRORS, **WRITE_ERRORS},
+)
+def reconsideration_decide(
+    request: HttpRequest, request_id: int, body: ReconsiderationDecisionIn
+) -> Status[Any]:
+    """Accepted, the question is open again and a new decision follows (the case goes back to
+    awaiting that decision); refused, the decision stands."""
+    token = token_of(request)
+    item = _reconsideration_for_decider(token, request_id)
+    form = ReconsiderationDecisionForm(
+        {
+            "accept": "yes" if body.accept else "no",
+            "reasons": body.reasons,
+            "expected_version": body.expected_version,
+        }
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        decided = services.reconsideration_decide(
+            by=token.acts_as,
+            request=item,
+            accept=body.accept,
+            reasons=form.cleaned_data["reasons"],
+            expected_version=form.cleaned_data["expected_version"],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(200, reconsideration_made_out(decided))
+
+
+# --- Assignment -------------------------------------------------------------------------------
+
+
+class AssignmentIn(_In):
+    assignee_email: str | None = Field(
+        description="The e-mail address of a decision maker of the competent authority; null "
+        "to leave the case unassigned"
+    )
+    expected_version: int = Field(description="The case's `version` when it was read")
+
+
+@router.post(
+    "/cases/{reference}/assignment",
+    url_name="case_assignment",
+    operation_id="case_assign",
+    summary="Assign a case to a decision maker, or to nobody",
+    response={200: CaseStateOut, **AUTH_ERRORS, **WRITE_ERRORS},
+)
+def case_assign(request: HttpRequest, reference: str, body: AssignmentIn) -> Status[Any]:
+    token = token_of(request)
+    case = _case_for_decider(token, reference)
+    assignee = None
+    if body.assignee_email is not None:
+        wanted = body.assignee_email.strip().lower()
+        assignee = next((d for d in selectors.deciders_of(case) if d.email.lower() == wanted), None)
+        if assignee is None:
+            return Status(
+                422,
+                field_errors_out(
+                    {
+                        "assignee_email": [
+                            f"No decision maker of {case.competent_authority.name} has this "
+                            "e-mail address"
+                        ]
+                    }
+                ),
+            )
+    try:
+        services.case_assign(
+            by=token.acts_as,
+            case=case,
+            assignee=assignee,
+            expected_version=body.expected_version,
+        )
+    except ValidationError as error:
+        return refusal(error, {"assignee": "assignee_email"})
+    return Status(200, _case_now(case))
