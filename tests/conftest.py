@@ -3,7 +3,7 @@
 - Alice is a first responder at Northmoor Police; Bob is her colleague there.
 - Olivia administers Northmoor Police's accounts; Oscar administers Southvale Police's.
 - Charlie is a first responder at Southvale Police: an outsider to everything of Northmoor's.
-- Sysadmin runs the service.
+- Sysadmin runs the service; Dee (`dpo`) is its data-protection officer.
 - `people_in_every_role` gives one person per role, for tests that walk through all of them
   (the data-protection officer works at the service operator).
 """
@@ -161,6 +161,17 @@ def people_in_every_role(
         role: factories.user(f"{role.value}@example.org", organisation=org, role=role)
         for role, org in where.items()
     }
+
+
+@pytest.fixture
+def dpo(operator: Organisation) -> User:
+    """The service's data-protection officer."""
+    return factories.user(
+        "dpo@example.org",
+        organisation=operator,
+        role=Role.DATA_PROTECTION_OFFICER,
+        full_name="Dee Protector",
+    )
 
 
 @pytest.fixture

@@ -39,16 +39,6 @@ def case(alice: User, northmoor_police: Organisation, authority: Organisation) -
     )
 
 
-@pytest.fixture
-def dpo(operator: Organisation) -> User:
-    return factories.user(
-        "dpo@example.org",
-        organisation=operator,
-        role=Role.DATA_PROTECTION_OFFICER,
-        full_name="Dee Protector",
-    )
-
-
 def _decision(case: Case, by: User):
     with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
         return decision_services.decision_record_reasonable_grounds(

@@ -19,10 +19,14 @@ import pytest
 from django.db import connection
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case, CaseNarrative, PersonIdentity
+from opennrm.decisions import services as decisions
+from opennrm.decisions.models import Decision, ReconsiderationRequest
 from opennrm.referrals import services
 from opennrm.referrals.models import EvidenceFile, ReferralDraft
 
+from . import factories
 from . import referral_helpers as r
 
 PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
@@ -40,6 +44,10 @@ DRAFT_NAME = "Ysoldetrix Brannagova"
 DRAFT_ACCOUNT = "Left at the lorry park near Quarrington"
 FILE_NAME = "Quillonexa passport scan.pdf"
 FILE_TEXT = b"Passport number QX-77-ZETA of Quillonexa"
+# Decision makers and referrers write about the person in free text too.
+REASONS = "Zenthoria's account of the Brackwater quarry is inconsistent"
+APPROVAL_NOTE = "Agreed: Zenthoria gave two dates for Brackwater"
+GROUNDS = "New statement from Zenthoria's employer at Brackwater quarry"
 SECRETS = [
     GIVEN,
     FAMILY,
@@ -54,6 +62,11 @@ SECRETS = [
     DRAFT_ACCOUNT,
     FILE_NAME,
     FILE_TEXT.decode(),
+    REASONS,
+    APPROVAL_NOTE,
+    GROUNDS,
+    "Zenthoria",
+    "Brackwater",
 ]
 
 
@@ -95,7 +108,12 @@ def found_in(text: str) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dump_of_the_database_reveals_no_identifying_data(
-    alice: User, northmoor_police: Organisation, routing: Organisation, settings, tmp_path: Path
+    alice: User,
+    dmitri: User,
+    northmoor_police: Organisation,
+    routing: Organisation,
+    settings,
+    tmp_path: Path,
 ) -> None:
     settings.PRIVATE_FILES_DIR = tmp_path
     ensure_indicator_catalogue()
@@ -120,6 +138,17 @@ def test_a_dump_of_the_database_reveals_no_identifying_data(
         alice, northmoor_police, pages, evidence=[(FILE_NAME, b"%PDF-1.7\n" + FILE_TEXT)]
     )
     case = services.referral_submit(by=alice, draft=draft).case
+    # A negative decision, its second approval and a request to reconsider it, each in words
+    # that name the person.
+    decision = decisions.decision_record_reasonable_grounds(
+        by=dmitri, case=case, outcome="negative", reasons=REASONS, expected_version=case.version
+    )
+    senior = factories.user("senior@example.org", organisation=routing, role=Role.DECISION_MAKER)
+    decisions.decision_approve(by=senior, decision=decision, approve=True, note=APPROVAL_NOTE)
+    case.refresh_from_db()
+    decisions.reconsideration_request(
+        by=alice, case=case, grounds=GROUNDS, expected_version=case.version
+    )
     # A second referral, still being written: its answers live in the draft.
     r.draft_through_services(
         alice,
@@ -144,6 +173,11 @@ def test_a_dump_of_the_database_reveals_no_identifying_data(
     evidence = EvidenceFile.objects.get()
     assert evidence.original_name == FILE_NAME
     assert FILE_TEXT in evidence.file.open("rb").read()
+    assert (Decision.objects.get().reasons, Decision.objects.get().approval_note) == (
+        REASONS,
+        APPROVAL_NOTE,
+    )
+    assert ReconsiderationRequest.objects.get().grounds == GROUNDS
 
     text = dump()
     if connection.vendor == "postgresql":

@@ -14,7 +14,12 @@ from . import factories
 
 ADMIN_PAGES = {"accounts:organisation_list"}
 SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
-DATA_PROTECTION_PAGES = {"audit:search", "audit:person_reads"}
+DATA_PROTECTION_PAGES = {
+    "audit:search",
+    "audit:person_reads",
+    "privacy:find",
+    "privacy:retention",
+}
 
 EXPECTED_NAV = {
     Role.FIRST_RESPONDER: ["Home", "Referrals", "Screening", "Notifications"],
@@ -26,7 +31,14 @@ EXPECTED_NAV = {
     Role.ANALYST: ["Home", "Notifications"],
     Role.ORGANISATION_ADMIN: ["Home", "Organisations and users", "Notifications"],
     Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail", "Notifications"],
-    Role.DATA_PROTECTION_OFFICER: ["Home", "Audit trail", "Data access", "Notifications"],
+    Role.DATA_PROTECTION_OFFICER: [
+        "Home",
+        "Audit trail",
+        "Data access",
+        "Data requests",
+        "Retention",
+        "Notifications",
+    ],
 }
 
 

@@ -75,7 +75,14 @@ def test_debug_is_off_unless_asked_and_https_is_on() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("OPENNRM_DEMO", "maybe"), ("OPENNRM_SESSION_IDLE_SECONDS", "ten")]
+    ("name", "value"),
+    [
+        ("OPENNRM_DEMO", "maybe"),
+        ("OPENNRM_SESSION_IDLE_SECONDS", "ten"),
+        # A retention period of 0 would erase everything on the next run.
+        ("OPENNRM_RETENTION_CLOSED_CASE_YEARS", "0"),
+        ("OPENNRM_RETENTION_DRAFT_DAYS", "-5"),
+    ],
 )
 def test_malformed_variables_are_refused_by_name(name: str, value: str) -> None:
     result = run_python(

@@ -52,6 +52,15 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_days(name: str, default: int) -> int:
+    """A number of days (or years) that must be at least 1: a retention period of 0 would
+    erase everything on the next run, so a 0 or a negative number stops start-up instead."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be 1 or more, not {value}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = env_str(name, "")
     if raw == "":
@@ -149,6 +158,7 @@ INSTALLED_APPS = [
     "opennrm.support",
     "opennrm.decisions",
     "opennrm.policy",
+    "opennrm.privacy",
     "opennrm.api",
 ]
 
@@ -296,6 +306,16 @@ SECURE_CSP = {
 PRIVATE_FILES_DIR = Path(env_str("OPENNRM_PRIVATE_FILES_DIR", str(VAR_DIR / "private")))
 EVIDENCE_MAX_BYTES = env_int("OPENNRM_EVIDENCE_MAX_MB", 10) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Retention --------------------------------------------------------------------------------
+# How long identifying data is kept (docs/adr/0014-retention-and-erasure.md). A daily task
+# pseudonymises what is past it: a person's identifying details once every case of theirs has
+# been closed this many years; drafts never submitted, notifications and finished background
+# tasks (which hold e-mails) after these many days.
+RETENTION_CLOSED_CASE_YEARS = env_days("OPENNRM_RETENTION_CLOSED_CASE_YEARS", 6)
+RETENTION_DRAFT_DAYS = env_days("OPENNRM_RETENTION_DRAFT_DAYS", 90)
+RETENTION_NOTIFICATION_DAYS = env_days("OPENNRM_RETENTION_NOTIFICATION_DAYS", 730)
+RETENTION_TASK_RESULT_DAYS = env_days("OPENNRM_RETENTION_TASK_RESULT_DAYS", 30)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

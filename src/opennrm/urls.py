@@ -12,6 +12,7 @@ urlpatterns = [
     path("decisions/", include("opennrm.decisions.urls")),
     path("notifications/", include("opennrm.notifications.urls")),
     path("screening/", include("opennrm.screening.urls")),
+    path("privacy/", include("opennrm.privacy.urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

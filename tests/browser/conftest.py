@@ -139,6 +139,13 @@ class ReadLog:
         for identity in PersonIdentity.objects.all():
             values |= {identity.given_names, identity.family_name, identity.safe_contact}
             values |= set(identity.aliases)
+        from opennrm.decisions.models import Decision, ReconsiderationRequest
+
+        # Decision makers' and referrers' free text is about the person, and may name them.
+        for decision in Decision.objects.all():
+            values |= {decision.reasons, decision.approval_note}
+        for request in ReconsiderationRequest.objects.all():
+            values |= {request.grounds, request.decision_reasons}
         for narrative in CaseNarrative.objects.all():
             values |= {
                 narrative.persons_account,
@@ -186,7 +193,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> ReadLog:
     def recording(self: RequestContextMiddleware, request: HttpRequest) -> HttpResponse:
         response = original(self, request)
         match = getattr(request, "resolver_match", None)
-        is_text = response.get("Content-Type", "").startswith("text/")
+        content_type = response.get("Content-Type", "")
+        is_text = content_type.startswith("text/") or content_type.startswith("application/json")
         user = getattr(request, "user", None)
         log.served.append(
             Served(

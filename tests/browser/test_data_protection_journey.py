@@ -1,15 +1,24 @@
-"""The data-protection officer finds out who looked at a person: a decision maker opens a case,
-and the officer, looking the case up by its reference, sees who, when, which details and from
-where, without ever being shown the details themselves."""
+"""The data-protection officer at work.
+
+1. Who looked at a person: a decision maker opens a case, and the officer, looking the case up
+   by its reference, sees who, when, which details and from where, without ever being shown the
+   details themselves.
+2. A person's request: the officer finds them by name and date of birth, exports everything
+   held (recorded), cannot erase while the case is open, the decision maker closes it, and the
+   officer erases the details; the case page then shows only the figures.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import CaseStatus
+from opennrm.privacy.models import Erasure
 from tests import case_factories, factories
 
 from .test_sign_in_journey import _sign_in_with_device
@@ -25,14 +34,8 @@ def test_data_protection_officer_sees_who_looked_at_a_person(
     dmitri: User,
     northmoor_police: Organisation,
     authority: Organisation,
-    operator: Organisation,
+    dpo: User,
 ) -> None:
-    dpo = factories.user(
-        "dpo@example.org",
-        organisation=operator,
-        role=Role.DATA_PROTECTION_OFFICER,
-        full_name="Dee Protector",
-    )
     for person in (dmitri, dpo):
         factories.totp_device(person)
     case = case_factories.case(
@@ -51,7 +54,7 @@ def test_data_protection_officer_sees_who_looked_at_a_person(
     _sign_in_with_device(officer, dpo)
     nav = officer.get_by_role("navigation", name="Menu")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Home", "Audit trail", "Data access", "Notifications"]
+        ["Home", "Audit trail", "Data access", "Data requests", "Retention", "Notifications"]
     )
     axe.check(officer)
     nav.get_by_role("link", name="Data access").click()
@@ -83,3 +86,107 @@ def test_data_protection_officer_sees_who_looked_at_a_person(
     shown = reads.check()
     assert [s.route for s in shown] == ["cases:detail"]
     assert shown[0].user_email == dmitri.email
+
+
+def test_data_protection_officer_answers_a_request_and_erases_on_request(
+    new_page,
+    axe,
+    reads,
+    alice: User,
+    dmitri: User,
+    dpo: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    for person in (dmitri, dpo):
+        factories.totp_device(person)
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        given_names="Oriella",
+        family_name="Testmark",
+        date_of_birth=date(1993, 6, 5),
+    )
+
+    officer: Page = new_page()
+    _sign_in_with_device(officer, dpo)
+    officer.get_by_role("navigation", name="Menu").get_by_role("link", name="Data requests").click()
+    expect(officer.get_by_role("heading", name="Find a person's records")).to_be_visible()
+    axe.check(officer)
+    officer.get_by_role("button", name="Find").click()
+    expect(officer.locator(".govuk-error-summary")).to_contain_text("Enter a case reference")
+    axe.check(officer)
+    officer.get_by_label("Whole name").fill("oriella TESTMARK")
+    officer.get_by_label("Day").fill("5")
+    officer.get_by_label("Month").fill("6")
+    officer.get_by_label("Year").fill("1993")
+    officer.get_by_role("button", name="Find").click()
+    expect(officer.get_by_role("heading", name="1 person found")).to_be_visible()
+    expect(officer.locator("main")).not_to_contain_text("Oriella")
+    axe.check(officer)
+    officer.get_by_role("link", name=f"Person {case.person_id}").click()
+    expect(officer.locator("main")).to_contain_text(case.reference)
+    axe.check(officer)
+
+    # The export shows the details, so it asks for the request's reference and is recorded.
+    officer.get_by_role("link", name="Export everything held about this person").click()
+    officer.get_by_role("button", name="Export").click()
+    expect(officer.locator(".govuk-error-summary")).to_contain_text(
+        "Enter your reference for the request"
+    )
+    axe.check(officer)
+    officer.get_by_label("Your reference for the request").fill("DPR-2026-0042")
+    officer.get_by_label("A page to read and print").check()
+    officer.get_by_role("button", name="Export").click()
+    expect(officer.locator("main")).to_contain_text("Oriella")
+    expect(officer.locator("main")).to_contain_text("Subject access request DPR-2026-0042")
+    axe.check(officer)
+
+    # Not while the case is open; the decision maker closes it.
+    officer.goto(f"/privacy/people/{case.person_id}/erase/")
+    expect(officer.locator("main")).to_contain_text(f"must close case {case.reference} first")
+    axe.check(officer)
+    decider: Page = new_page()
+    _sign_in_with_device(decider, dmitri)
+    decider.goto(f"/cases/{case.reference}/")
+    decider.get_by_role("link", name="Close the case").click()
+    axe.check(decider)
+    decider.get_by_label("Support and move-on support have ended").check()
+    decider.get_by_role("button", name="Close the case").click()
+    expect(decider.locator(".govuk-notification-banner")).to_contain_text("is closed")
+
+    officer.reload()
+    officer.get_by_role("button", name="Erase the details").click()
+    expect(officer.locator(".govuk-error-summary")).to_contain_text(
+        "Confirm that the details may be erased"
+    )
+    axe.check(officer)
+    officer.get_by_label("Your reference for the request").fill("DPR-2026-0043")
+    officer.get_by_label("Day").fill("20")
+    officer.get_by_label("Month").fill("11")
+    officer.get_by_label("Year").fill("2026")
+    officer.get_by_label("I have checked that the law allows").check()
+    officer.get_by_role("button", name="Erase the details").click()
+    expect(officer.locator(".govuk-notification-banner")).to_contain_text("have been erased")
+    expect(officer.locator("main")).to_contain_text("Identifying details removed on")
+    axe.check(officer)
+    officer.get_by_role("navigation", name="Menu").get_by_role("link", name="Retention").click()
+    expect(officer.locator("main")).to_contain_text("1 erased on request")
+    axe.check(officer)
+
+    decider.goto(f"/cases/{case.reference}/")
+    expect(decider.locator("main")).to_contain_text("were removed on")
+    expect(decider.locator("main")).not_to_contain_text("Oriella")
+    axe.check(decider)
+
+    assert Erasure.objects.get().request_reference == "DPR-2026-0043"
+    shown = reads.check(typed=["Oriella", "Testmark"])
+    # The export, and the case page before the erasure (on opening it, and after closing it);
+    # after the erasure the case page shows nothing identifying.
+    assert [(s.route, s.user_email) for s in shown] == [
+        ("privacy:export", dpo.email),
+        ("cases:detail", dmitri.email),
+        ("cases:detail", dmitri.email),
+    ]

@@ -63,6 +63,12 @@ ROUTES: dict[str, Rule] = {
     # The audit trail: read-only, for those who run the service and its data-protection officer.
     "audit:search": only(Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER),
     "audit:person_reads": only(Role.DATA_PROTECTION_OFFICER),
+    # Data protection: subject access, erasure on request and retention, for the officer alone.
+    "privacy:find": only(Role.DATA_PROTECTION_OFFICER),
+    "privacy:person": only(Role.DATA_PROTECTION_OFFICER),
+    "privacy:export": only(Role.DATA_PROTECTION_OFFICER),
+    "privacy:erase": only(Role.DATA_PROTECTION_OFFICER),
+    "privacy:retention": only(Role.DATA_PROTECTION_OFFICER),
     # Referrals: only first responders refer; each draft is its author's alone (selectors).
     "referrals:my_referrals": only(Role.FIRST_RESPONDER),
     "referrals:draft_start": only(Role.FIRST_RESPONDER),
@@ -78,6 +84,7 @@ ROUTES: dict[str, Rule] = {
     "cases:detail": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
+    "cases:close": DECIDERS,
     # Decisions: record-level access (the case's own authority) is in decisions.selectors.
     "decisions:queue": DECIDERS,
     "decisions:decide": DECIDERS,

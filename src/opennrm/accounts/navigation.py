@@ -17,6 +17,8 @@ ITEMS: list[tuple[str, str]] = [
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
     ("Data access", "audit:person_reads"),
+    ("Data requests", "privacy:find"),
+    ("Retention", "privacy:retention"),
     ("Notifications", "notifications:list"),
 ]
 

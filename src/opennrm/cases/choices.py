@@ -76,3 +76,13 @@ class CaseStatus(models.TextChoices):
     RECONSIDERATION = "reconsideration", "Reconsideration requested"
     DISQUALIFIED = "disqualified", "Disqualified from protection"
     CLOSED = "closed", "Closed"
+
+
+class CloseReason(models.TextChoices):
+    """Why a competent authority closes a case. Codes, never free text: the reason is shown to
+    the referrer and kept after the person's details are erased."""
+
+    DECISION_FINAL = "decision_final", "The decision is final: no reconsideration is possible"
+    SUPPORT_ENDED = "support_ended", "Support and move-on support have ended"
+    LEFT = "left", "The person has left the country or withdrawn from the mechanism"
+    DUPLICATE = "duplicate", "The case duplicates another case of the same person"

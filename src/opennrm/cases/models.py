@@ -129,6 +129,9 @@ class Case(models.Model):
     conclusive_grounds_from = models.DateField(null=True, blank=True)
     reconsideration_until = models.DateField(null=True, blank=True)
     move_on_ends = models.DateField(null=True, blank=True)
+    # When the case was closed: the retention period of the person's identifying details runs
+    # from the latest closing of their cases (privacy.retention).
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Incremented by every change of status: two decision makers acting at once cannot both
     # succeed, because the second one's expected version is no longer the case's.
     version = models.PositiveIntegerField(default=1, db_default=1)

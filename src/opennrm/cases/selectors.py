@@ -90,19 +90,27 @@ def people_matching(
     under every configured blind-index key are accepted, so a search keeps working while
     `rotate_keys` recomputes them under a new key. With neither criterion, nobody matches.
     """
+    condition = identity_match(name=name, date_of_birth=date_of_birth)
+    if condition is None:
+        return Person.objects.none()
+    visible = cases_visible_to(user).values("person_id")
+    return Person.objects.filter(condition, pk__in=visible).order_by("pk")
+
+
+def identity_match(*, name: str | None = None, date_of_birth: date | None = None) -> Q | None:
+    """The condition on `Person` that the blind indexes give for an exact name and/or date of
+    birth, or None when nothing can match. For selectors that have already checked who may
+    search (`people_matching`, and the data-protection officer's `privacy.selectors`)."""
     index = fields.blind_index()
     condition = Q()
     if name is not None:
         candidates = index.name_candidates(name)
         if not candidates:
-            return Person.objects.none()
+            return None
         condition &= Q(identity__name_index__in=candidates)
     if date_of_birth is not None:
         condition &= Q(identity__dob_index__in=index.date_candidates(date_of_birth))
-    if not condition:
-        return Person.objects.none()
-    visible = cases_visible_to(user).values("person_id")
-    return Person.objects.filter(condition, pk__in=visible).order_by("pk")
+    return condition or None
 
 
 def may_decide(user: User, case: Case) -> bool:

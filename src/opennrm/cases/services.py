@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 from . import state
-from .choices import CaseStatus
+from .choices import CaseStatus, CloseReason
 from .models import Case, CaseEvent, CaseStatusChange
 
 
@@ -47,8 +49,11 @@ def case_transition(
     if problem:
         raise ValidationError(problem)
     now = timezone.now()
+    changes = dict(changes or {})
+    if to == CaseStatus.CLOSED:
+        changes["closed_at"] = now
     updated = Case.objects.filter(pk=case.pk, version=expected_version, status=case.status).update(
-        status=to, version=F("version") + 1, **(changes or {})
+        status=to, version=F("version") + 1, **changes
     )
     if updated != 1:
         raise CaseChanged
@@ -74,3 +79,45 @@ def case_transition(
         body=f"The case you referred is now: {CaseStatus(to).label.lower()}. {reason}",
     )
     return case
+
+
+@transaction.atomic
+def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: int) -> Case:
+    """The competent authority closes a case whose process has ended. Closing starts the
+    retention period of the person's identifying details (privacy.retention)."""
+    from .selectors import may_decide
+
+    if not may_decide(by, case):
+        raise ValidationError(
+            "Only a decision maker of the case's competent authority can close it"
+        )
+    today = timezone.localdate()
+    negative = (
+        CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+        CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+        CaseStatus.DISQUALIFIED,
+    )
+    if (
+        case.status in negative
+        and case.reconsideration_until
+        and today <= case.reconsideration_until
+    ):
+        raise ValidationError(
+            "Reconsideration can still be asked for, until "
+            f"{case.reconsideration_until:%-d %B %Y}: close the case after that date"
+        )
+    closed = case_transition(
+        by=by,
+        case=case,
+        to=CaseStatus.CLOSED,
+        reason=f"Case closed: {CloseReason(reason).label.lower()}",
+        expected_version=expected_version,
+    )
+    audit_record(
+        by=by,
+        action="case.closed",
+        obj=closed,
+        organisation=closed.competent_authority,
+        detail={"reason": str(reason)},
+    )
+    return closed

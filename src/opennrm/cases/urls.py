@@ -11,6 +11,7 @@ urlpatterns = [
         views.reconsideration_request,
         name="reconsideration_request",
     ),
+    path("<str:reference>/close/", views.close, name="close"),
     path(
         "<str:reference>/evidence/<int:evidence_id>/",
         views.evidence_download,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -11,7 +12,9 @@ from opennrm.audit.services import audit_read
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 
-from .choices import ExploitationType
+from . import services, state
+from .choices import CaseStatus, CloseReason, ExploitationType
+from .forms import CloseCaseForm
 from .models import Case
 from .selectors import case_get_for_user, clocks_of, may_decide, may_request_reconsideration
 
@@ -39,6 +42,9 @@ def _fields_shown(case: Case) -> list[str]:
         shown += [name for name in names if getattr(record, name, None) not in (None, "", [])]
     if case.evidence.exists():
         shown.append("evidence_names")
+    if case.decisions.exists():
+        # Decision makers' reasons are free text about the person.
+        shown.append("decision_reasons")
     return shown
 
 
@@ -52,7 +58,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "title": f"Case {case.reference}",
             "case": case,
-            "identity": case.person.identity,
+            "identity": getattr(case.person, "identity", None),
+            "erasure": getattr(case.person, "erasure", None),
             "nationalities": [country_name(c) for c in case.person.nationalities],
             "exploitation": [
                 ExploitationType(t).label if t in ExploitationType.values else t
@@ -66,6 +73,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "clocks": clocks_of(case),
             "may_decide": may_decide(user, case),
             "may_request_reconsideration": may_request_reconsideration(user, case),
+            "may_close": may_close(user, case),
             "open_reconsideration": case.reconsiderations.filter(state="requested").last(),
             "notifications_sent": case.notifications.select_related("recipient").order_by(
                 "-created_at"
@@ -133,3 +141,45 @@ def evidence_download(request: HttpRequest, reference: str, evidence_id: int) ->
         fields=[],
     )
     return download(item)
+
+
+def may_close(user: User, case: Case) -> bool:
+    return may_decide(user, case) and state.refusal(case.status, CaseStatus.CLOSED) is None
+
+
+@require_http_methods(["GET", "POST"])
+def close(request: HttpRequest, reference: str) -> HttpResponse:
+    """The competent authority closes a case whose process has ended."""
+    user = _user(request)
+    case = case_get_for_user(user, reference)
+    if not may_decide(user, case):
+        raise Http404
+    form = CloseCaseForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": case.version},
+    )
+    refusal = state.refusal(case.status, CaseStatus.CLOSED)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        try:
+            services.case_close(
+                by=user,
+                case=case,
+                reason=CloseReason(form.cleaned_data["reason"]),
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Case {case.reference} is closed")
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "cases/close.html",
+        {
+            "title": "Close the case",
+            "case": case,
+            "form": form,
+            "refusal": refusal,
+            "retention_years": settings.RETENTION_CLOSED_CASE_YEARS,
+        },
+    )

@@ -54,7 +54,13 @@ def decision_for_letter(user: User, decision_id: int) -> Decision:
     try:
         return Decision.objects.select_related(
             "case__person__identity", "case__competent_authority"
-        ).get(pk=decision_id, case__in=cases_visible_to(user), state="in_effect")
+        ).get(
+            pk=decision_id,
+            case__in=cases_visible_to(user),
+            state="in_effect",
+            # Once the person's details are erased, no letter addressed to them can be made.
+            case__person__identity__isnull=False,
+        )
     except Decision.DoesNotExist:
         raise Http404 from None
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
+from opennrm.lib.fields import EncryptedTextField
 
 
 class DecisionKind(models.TextChoices):
@@ -30,7 +31,8 @@ class Decision(models.Model):
     outcome = models.CharField(max_length=40)
     outcome_label = models.CharField(max_length=200)
     outcome_kind = models.CharField(max_length=20)
-    reasons = models.TextField()
+    # Free text about the person, which can name them: encrypted at rest like the accounts.
+    reasons = EncryptedTextField()
     indicators_relied_on = models.JSONField(default=list, blank=True)
     evidence_relied_on = models.JSONField(default=list, blank=True)
     extension_days = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -47,7 +49,7 @@ class Decision(models.Model):
         related_name="decisions_approved",
     )
     approved_at = models.DateTimeField(null=True, blank=True)
-    approval_note = models.TextField(blank=True)
+    approval_note = EncryptedTextField(blank=True)
     policy_profile_key = models.CharField(max_length=60)
     policy_profile_version = models.CharField(max_length=60)
     # A decision made after an accepted reconsideration names the decision it replaces.
@@ -82,7 +84,7 @@ class ReconsiderationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField()
-    grounds = models.TextField()
+    grounds = EncryptedTextField()
     state = models.CharField(
         max_length=20, choices=ReconsiderationState.choices, default=ReconsiderationState.REQUESTED
     )
@@ -90,7 +92,7 @@ class ReconsiderationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reasons = models.TextField(blank=True)
+    decision_reasons = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]

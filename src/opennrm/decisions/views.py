@@ -184,6 +184,8 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
                 else "Not approved: a new decision is needed",
             )
             return redirect("cases:detail", decision.case.reference)
+    # The decision maker's reasons are free text about the person.
+    audit_read(by=user, person=decision.case.person, obj=decision, fields=["decision_reasons"])
     return render(
         request,
         "decisions/approval.html",
@@ -213,6 +215,8 @@ def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
         else:
             messages.success(request, "Reconsideration decided")
             return redirect("cases:detail", item.case.reference)
+    # The referrer's grounds are free text about the person.
+    audit_read(by=user, person=item.case.person, obj=item, fields=["reconsideration_grounds"])
     return render(
         request,
         "decisions/reconsideration.html",

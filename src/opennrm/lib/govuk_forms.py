@@ -6,6 +6,7 @@ Forms stay plain Django forms (they only clean input); templates call, for examp
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.forms import BaseForm, BoundField
@@ -130,3 +131,24 @@ def date_params(
     if field.errors:
         params["errorMessage"] = {"text": " ".join(str(e) for e in field.errors)}
     return params
+
+
+def date_from_parts(
+    form: BaseForm, prefix: str, label: str, *, require_day: bool = True
+) -> date | None:
+    """Read a GOV.UK date input (prefix_day, prefix_month, prefix_year) with GOV.UK messages."""
+    parts = ("day", "month", "year") if require_day else ("month", "year")
+    raw = {part: (form.data.get(f"{prefix}_{part}") or "").strip() for part in parts}
+    if not any(raw.values()):
+        return None
+    missing = [part for part in parts if not raw[part]]
+    if missing:
+        form.add_error(prefix, f"{label} must include a {' and a '.join(missing)}")
+        return None
+    if len(raw["year"]) != 4 or not raw["year"].isdigit():
+        form.add_error(prefix, f"{label}: enter the year as 4 digits, like 2007")
+        return None
+    try:
+        return date(int(raw["year"]), int(raw["month"]), int(raw.get("day") or 1))
+    except ValueError:
+        return form.add_error(prefix, f"{label} must be a real date")

@@ -33,8 +33,10 @@ ROLE_SUMMARY: dict[Role, str] = {
     Role.ANALYST: "You see anonymised figures about the mechanism, never a person's details.",
     Role.ORGANISATION_ADMIN: "You invite people to your organisation and manage their roles.",
     Role.SYSTEM_ADMIN: "You run the service: organisations, users and the audit trail.",
-    Role.DATA_PROTECTION_OFFICER: "You check who has looked at people's details, and why, "
-    "across the whole service. You never see the details themselves.",
+    Role.DATA_PROTECTION_OFFICER: "You check who has looked at people's details across the "
+    "whole service, answer people's requests for a copy of their data or its erasure, and "
+    "watch the retention rules. You see a person's details only in an export you make for "
+    "their request, and that is recorded.",
 }
 
 ROLE_TASKS: dict[Role, list[Task]] = {
@@ -66,6 +68,17 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "audit:person_reads",
             "Look up a person by case reference: who saw their details, when, which ones, "
             "and from where.",
+        ),
+        Task(
+            "Data requests",
+            "privacy:find",
+            "Find a person's records to export everything held about them, or to erase their "
+            "details when they ask.",
+        ),
+        Task(
+            "Retention",
+            "privacy:retention",
+            "The retention rules, who is due to be pseudonymised, and the nightly runs.",
         ),
         Task("Audit trail", "audit:search", "Search who did what, when and from where."),
     ],

@@ -3,7 +3,6 @@ to the raw answers saved in the draft, so a page shows exactly what was typed.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -11,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from opennrm.cases.choices import ExploitationLocation, ExploitationType, Gender, Sex
+from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 from opennrm.support.models import ImmediateNeed
 
@@ -42,27 +42,6 @@ def _optional_choice(label: str, choices: list[tuple[str, str]], invalid: str) -
         required=False,
         error_messages={"invalid_choice": invalid},
     )
-
-
-def _date_from_parts(
-    form: forms.Form, prefix: str, label: str, *, require_day: bool = True
-) -> date | None:
-    """Read a GOV.UK date input (prefix_day, prefix_month, prefix_year) with GOV.UK messages."""
-    parts = ("day", "month", "year") if require_day else ("month", "year")
-    raw = {part: (form.data.get(f"{prefix}_{part}") or "").strip() for part in parts}
-    if not any(raw.values()):
-        return None
-    missing = [part for part in parts if not raw[part]]
-    if missing:
-        form.add_error(prefix, f"{label} must include a {' and a '.join(missing)}")
-        return None
-    if len(raw["year"]) != 4 or not raw["year"].isdigit():
-        form.add_error(prefix, f"{label}: enter the year as 4 digits, like 2007")
-        return None
-    try:
-        return date(int(raw["year"]), int(raw["month"]), int(raw.get("day") or 1))
-    except ValueError:
-        return form.add_error(prefix, f"{label} must be a real date")
 
 
 class AgeForm(forms.Form):
@@ -183,7 +162,7 @@ class PersonForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        born = _date_from_parts(self, "date_of_birth", "Date of birth")
+        born = date_from_parts(self, "date_of_birth", "Date of birth")
         today = timezone.localdate()
         data["date_of_birth"] = None
         if born is not None:
@@ -270,7 +249,7 @@ class ExploitationForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        started = _date_from_parts(self, "started", "When it started", require_day=False)
+        started = date_from_parts(self, "started", "When it started", require_day=False)
         if started and started > timezone.localdate():
             self.add_error("started", "When it started must be in the past")
             started = None

@@ -1,0 +1,351 @@
+"""Reads for the data-protection officer: finding a person's records, what the retention rules
+say about them, and everything held about them for a subject access request.
+
+Only the data-protection officer reaches these (the access table, and `_check` again here);
+anyone else gets 404, as if the records did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
+from opennrm.accounts.selectors import has_any_role
+from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import CaseStatus, ExploitationType
+from opennrm.cases.models import Case, Person
+from opennrm.cases.selectors import identity_match
+from opennrm.lib.iso import country_name, language_name
+
+
+def _check(user: User) -> None:
+    if not has_any_role(user, {Role.DATA_PROTECTION_OFFICER}):
+        raise Http404
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day `years` earlier (28 February for a 29 February that did not exist)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def retention_cutoff(today: date) -> datetime:
+    """Cases closed before this moment are past the retention period."""
+    day = years_before(today, settings.RETENTION_CLOSED_CASE_YEARS)
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def retention_ends(last_closed: datetime | None) -> date | None:
+    """The first day the details of a person whose last case closed then may be pseudonymised."""
+    if last_closed is None:
+        return None
+    closed = timezone.localdate(last_closed)
+    return years_before(closed, -settings.RETENTION_CLOSED_CASE_YEARS) + timedelta(days=1)
+
+
+def people_past_retention(today: date) -> QuerySet[Person]:
+    """People not yet pseudonymised whose every case has been closed for the retention period."""
+    return (
+        Person.objects.filter(erasure__isnull=True, cases__isnull=False)
+        .annotate(
+            open_cases=Count("cases", filter=Q(cases__closed_at__isnull=True)),
+            last_closed=Max("cases__closed_at"),
+        )
+        .filter(open_cases=0, last_closed__lt=retention_cutoff(today))
+        .order_by("pk")
+    )
+
+
+def people_due_within(today: date, days: int) -> int:
+    """How many people will pass the retention period in the next `days` days."""
+    return people_past_retention(today + timedelta(days=days)).count()
+
+
+def retention_summary(user: User, today: date) -> dict[str, Any]:
+    """What the retention rules are doing: who is due now and soon, and the latest runs."""
+    from .models import Erasure, ErasureReason, RetentionRun
+
+    _check(user)
+    return {
+        "due_now": people_past_retention(today).count(),
+        "due_soon": people_due_within(today, 90),
+        "pseudonymised": Erasure.objects.filter(reason=ErasureReason.RETENTION).count(),
+        "erased_on_request": Erasure.objects.filter(reason=ErasureReason.REQUEST).count(),
+        "runs": list(RetentionRun.objects.all()[:10]),
+    }
+
+
+@dataclass(frozen=True)
+class PersonRecords:
+    """A person as the data-protection officer sees them: no identifying data, only what
+    decides what may be done (which cases, open or closed, retention, erasure)."""
+
+    person: Person
+    cases: list[Case]
+    retention_ends: date | None
+
+    @property
+    def open_cases(self) -> list[Case]:
+        return [case for case in self.cases if case.closed_at is None]
+
+    @property
+    def erasure(self) -> Any:
+        return getattr(self.person, "erasure", None)
+
+    @property
+    def first_reference(self) -> str:
+        return self.cases[0].reference if self.cases else ""
+
+
+def _records(person: Person) -> PersonRecords:
+    cases = list(person.cases.order_by("submitted_at", "pk"))
+    closed = [case.closed_at for case in cases if case.closed_at]
+    last_closed = max(closed) if closed and len(closed) == len(cases) else None
+    return PersonRecords(person=person, cases=cases, retention_ends=retention_ends(last_closed))
+
+
+def people_find(
+    user: User,
+    *,
+    reference: str = "",
+    name: str | None = None,
+    date_of_birth: date | None = None,
+) -> list[PersonRecords]:
+    """People with a case of this reference, or whose whole name and/or date of birth match
+    exactly (through the blind indexes, nothing decrypted)."""
+    _check(user)
+    if reference:
+        people = Person.objects.filter(cases__reference=reference.strip().upper())
+    else:
+        condition = identity_match(name=name, date_of_birth=date_of_birth)
+        if condition is None:
+            return []
+        people = Person.objects.filter(condition)
+    found = people.distinct().select_related("erasure").order_by("pk")[:50]
+    return [_records(person) for person in found]
+
+
+def person_get_for_data_protection(user: User, person_id: int) -> PersonRecords:
+    _check(user)
+    person = (
+        Person.objects.filter(pk=person_id, cases__isnull=False)
+        .select_related("erasure", "identity")
+        .distinct()
+        .first()
+    )
+    if person is None:
+        raise Http404
+    return _records(person)
+
+
+# --- Subject access ---------------------------------------------------------------------------
+
+READ_ACTIONS = ["person.viewed", "person.exported", "evidence.downloaded"]
+
+# What a subject access export holds that identifies the person, for its audit event.
+EXPORTED_FIELDS = [
+    "given_names",
+    "family_name",
+    "aliases",
+    "date_of_birth",
+    "safe_contact",
+    "persons_account",
+    "responders_account",
+    "exploitation_places",
+    "immediate_needs_details",
+    "evidence_names",
+    "decision_reasons",
+    "reconsideration_grounds",
+]
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _moment(value: datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def _identity(person: Person) -> dict[str, Any] | None:
+    identity = getattr(person, "identity", None)
+    if identity is None:
+        return None
+    return {
+        "given_names": identity.given_names,
+        "family_name": identity.family_name,
+        "aliases": list(identity.aliases or []),
+        "date_of_birth": _day(identity.date_of_birth),
+        "safe_contact": identity.safe_contact,
+    }
+
+
+def _case(case: Case) -> dict[str, Any]:
+    narrative = getattr(case, "narrative", None)
+    screening = case.screening
+    return {
+        "reference": case.reference,
+        "status": CaseStatus(case.status).label,
+        "submitted_at": _moment(case.submitted_at),
+        "closed_at": _moment(case.closed_at),
+        "referred_by_organisation": case.referring_organisation.name,
+        "competent_authority": case.competent_authority.name,
+        "jurisdiction": case.get_jurisdiction_display(),
+        "area": case.area,
+        "age_group": case.get_age_group_display(),
+        "exploitation": [
+            ExploitationType(t).label if t in ExploitationType.values else t
+            for t in case.exploitation_types
+        ],
+        "exploitation_location": case.get_exploitation_location_display(),
+        "exploitation_started": _day(case.exploitation_started),
+        "exploitation_ended": _day(case.exploitation_ended),
+        "consent_to_referral": case.consent_to_referral,
+        "consent_to_support": case.consent_to_support,
+        "consent_explanation": {
+            "version": case.consent_explanation_version,
+            "language": case.consent_explanation_language,
+        },
+        "deadlines": {
+            "reasonable_grounds_due": _day(case.reasonable_grounds_due),
+            "recovery_period_ends": _day(case.recovery_period_ends),
+            "conclusive_grounds_from": _day(case.conclusive_grounds_from),
+            "reconsideration_until": _day(case.reconsideration_until),
+            "move_on_ends": _day(case.move_on_ends),
+        },
+        "accounts": None
+        if narrative is None
+        else {
+            "persons_account": narrative.persons_account,
+            "responders_account": narrative.responders_account,
+            "exploitation_places": narrative.exploitation_places,
+            "immediate_needs_details": narrative.immediate_needs_details,
+        },
+        "indicators_observed": []
+        if screening is None
+        else [
+            {"dimension": dimension.label, "indicator": indicator.text}
+            for dimension in screening.result_object().dimensions
+            for indicator in dimension.counted
+        ],
+        "decisions": [
+            {
+                "decision": decision.get_kind_display(),
+                "outcome": decision.outcome_label,
+                "state": decision.get_state_display(),
+                "decided_at": _moment(decision.decided_at),
+                "reasons": decision.reasons,
+                "rules_applied": decision.policy_profile_version,
+            }
+            for decision in case.decisions.all()
+        ],
+        "reconsiderations": [
+            {
+                "requested_at": _moment(item.requested_at),
+                "grounds": item.grounds,
+                "state": item.get_state_display(),
+                "decided_at": _moment(item.decided_at),
+                "reasons": item.decision_reasons,
+            }
+            for item in case.reconsiderations.all()
+        ],
+        "evidence": [
+            {
+                "file_name": item.original_name,
+                "type": item.content_type,
+                "size_bytes": item.size,
+                "uploaded_at": _moment(item.uploaded_at),
+                "sha256": item.sha256,
+            }
+            for item in case.evidence.all()
+        ],
+        "placement_requests": [
+            {
+                "needs": list(item.needs),
+                "urgency": item.get_urgency_display(),
+                "needed_from": _day(item.needed_from),
+                "status": item.get_status_display(),
+            }
+            for item in case.placement_requests.all()
+        ],
+        "timeline": [
+            {"at": _moment(event.at), "what": event.description}
+            for event in case.events.order_by("at", "pk")
+        ],
+    }
+
+
+def _recipients(person: Person) -> list[dict[str, Any]]:
+    """Which organisations have been shown the person's details, and how often (GDPR
+    Art. 15(1)(c): the recipients). Organisations, not their staff: the staff's names are
+    theirs to protect. Reads of a draft, before the person had a case, count for the
+    organisation that wrote it, which the cases already name."""
+    from opennrm.accounts.models import Membership
+
+    reads = (
+        AuditEvent.objects.filter(person_id=person.pk, action__in=READ_ACTIONS)
+        .exclude(actor=None)
+        .values("actor_id")
+        .annotate(times=Count("id"), last=Max("at"))
+    )
+    by_actor = {row["actor_id"]: row for row in reads}
+    seen: dict[str, dict[str, Any]] = {}
+    memberships = Membership.objects.filter(user_id__in=by_actor).select_related("organisation")
+    for membership in memberships.order_by("organisation__name", "pk"):
+        row = by_actor[membership.user_id]
+        name = membership.organisation.name
+        entry = seen.setdefault(name, {"organisation": name, "times": 0, "last": None})
+        entry["times"] += row["times"]
+        if entry["last"] is None or row["last"] > entry["last"]:
+            entry["last"] = row["last"]
+    return [
+        {"organisation": e["organisation"], "times": e["times"], "last": _moment(e["last"])}
+        for e in seen.values()
+    ]
+
+
+def subject_access_data(person: Person) -> dict[str, Any]:
+    """Everything OpenNRM holds about one person, in words a reader can follow. Called only by
+    `privacy.services.subject_access_export`, which audits it."""
+    cases = list(
+        person.cases.select_related(
+            "referring_organisation", "competent_authority", "narrative", "screening__catalogue"
+        ).order_by("submitted_at", "pk")
+    )
+    erasure = getattr(person, "erasure", None)
+    return {
+        "about": (
+            "Everything OpenNRM holds about this person, exported for a subject access request. "
+            "Names of the staff who worked on the cases are left out; the organisations are "
+            "named."
+        ),
+        "exported_at": _moment(timezone.now()),
+        "person": {
+            "identity": _identity(person),
+            "sex": person.get_sex_display(),
+            "gender": person.get_gender_display() if person.gender else None,
+            "age_at_referral": person.age_at_referral,
+            "age_is_estimated": person.age_is_estimated,
+            "nationalities": [country_name(code) for code in person.nationalities],
+            "languages": [language_name(code) for code in person.languages],
+            "interpreter_needed": person.interpreter_needed,
+        },
+        "erasure": None
+        if erasure is None
+        else {
+            "reason": erasure.get_reason_display(),
+            "at": _moment(erasure.at),
+        },
+        "cases": [_case(case) for case in cases],
+        "shown_to": _recipients(person),
+    }

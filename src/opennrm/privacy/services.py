@@ -1,0 +1,258 @@
+"""Writes of data protection: pseudonymisation when the retention period ends, erasure when a
+person asks, the daily retention run, and the audited subject access export.
+
+Pseudonymising a person removes every identifying record and free text about them (names,
+date of birth, contact, accounts, evidence and its names, decision makers' reasons,
+reconsideration grounds, draft answers, year of birth) and keeps the statistical fields
+(sex, age at referral, nationalities, languages, exploitation, area, dates, decisions'
+outcomes), so that figures stay right. The audit trail keeps every event: by rule it names
+fields, never their values (ADR 11), so it holds nothing of the person to scrub, and its hash
+chain stays whole. See docs/adr/0014-retention-and-erasure.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read, audit_record
+from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from opennrm.decisions.models import Decision, ReconsiderationRequest
+from opennrm.notifications.models import Notification
+from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
+
+from . import selectors
+from .models import Erasure, ErasureReason, RetentionRun
+
+logger = logging.getLogger(__name__)
+
+
+def _remove_identifying_records(person: Person) -> dict[str, int]:
+    """Delete or empty everything that identifies `person`; return how many of each. Runs
+    inside the caller's transaction; files are deleted only once it has committed."""
+    removed: Counter[str] = Counter()
+    case_ids = list(Case.objects.filter(person=person).values_list("pk", flat=True))
+    removed["identity"] = PersonIdentity.objects.filter(person=person).delete()[0]
+    removed["accounts"] = CaseNarrative.objects.filter(case_id__in=case_ids).delete()[0]
+    evidence = EvidenceFile.objects.filter(Q(case_id__in=case_ids) | Q(draft__case_id__in=case_ids))
+    files = [(item.file.storage, item.file.name) for item in evidence if item.file.name]
+    removed["evidence_files"] = evidence.delete()[0]
+    removed["decision_reasons"] = Decision.objects.filter(case_id__in=case_ids).update(
+        reasons="", approval_note=""
+    )
+    removed["reconsideration_grounds"] = ReconsiderationRequest.objects.filter(
+        case_id__in=case_ids
+    ).update(grounds="", decision_reasons="")
+    ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    Person.objects.filter(pk=person.pk).update(birth_year=None)
+
+    def delete_files() -> None:
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except OSError:
+                # The row is gone, so nothing can serve the file; say so for the operator.
+                logger.warning("could not delete an erased evidence file", extra={"file": name})
+
+    transaction.on_commit(delete_files)
+    return {kind: count for kind, count in removed.items() if count}
+
+
+def _erase(
+    *,
+    person: Person,
+    reason: ErasureReason,
+    by: User | None,
+    request_reference: str = "",
+    request_received_on: date | None = None,
+) -> Erasure:
+    locked = Person.objects.select_for_update().get(pk=person.pk)
+    if Erasure.objects.filter(person=locked).exists():
+        raise ValidationError("This person's identifying details have already been erased")
+    open_cases = list(
+        Case.objects.filter(person=locked, closed_at__isnull=True).values_list(
+            "reference", flat=True
+        )
+    )
+    if open_cases:
+        raise ValidationError(
+            "The competent authority must close "
+            + ("case " if len(open_cases) == 1 else "cases ")
+            + ", ".join(open_cases)
+            + " before this person's details can be erased"
+        )
+    now = timezone.now()
+    removed = _remove_identifying_records(locked)
+    erasure = Erasure.objects.create(
+        person=locked,
+        reason=reason,
+        at=now,
+        by=by,
+        request_reference=request_reference,
+        request_received_on=request_received_on,
+        removed=removed,
+    )
+    description = (
+        "Identifying details erased at the person's request"
+        if reason == ErasureReason.REQUEST
+        else "Identifying details removed: the retention period ended"
+    )
+    CaseEvent.objects.bulk_create(
+        CaseEvent(case_id=case_id, at=now, kind="person.erased", actor=by, description=description)
+        for case_id in Case.objects.filter(person=locked).values_list("pk", flat=True)
+    )
+    audit_record(
+        by=by,
+        action="person.erased" if reason == ErasureReason.REQUEST else "person.pseudonymised",
+        obj=locked,
+        detail={"removed": removed, "request_reference": request_reference},
+    )
+    return erasure
+
+
+@transaction.atomic
+def person_erase(
+    *, by: User, person: Person, request_reference: str, request_received_on: date
+) -> Erasure:
+    """Erase a person's identifying details because they asked. Every case of theirs must be
+    closed first: while a case is open the authority needs the details to decide it."""
+    if not request_reference.strip():
+        raise ValidationError({"request_reference": "Enter your reference for the request"})
+    if request_received_on > timezone.localdate():
+        raise ValidationError(
+            {"request_received_on": "The date the request was received must be today or earlier"}
+        )
+    selectors.person_get_for_data_protection(by, person.pk)  # 404 for anyone but the officer
+    return _erase(
+        person=person,
+        reason=ErasureReason.REQUEST,
+        by=by,
+        request_reference=request_reference.strip(),
+        request_received_on=request_received_on,
+    )
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    people_pseudonymised: int
+    drafts_deleted: int
+    notifications_deleted: int
+    task_results_deleted: int
+
+
+def _before(today: date, days: int) -> datetime:
+    """The start of the day `days` before `today`: records older than it are past retention."""
+    return timezone.make_aware(datetime.combine(today - timedelta(days=days), time.min))
+
+
+def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
+    """Apply the retention rules: pseudonymise people past the period, delete drafts never
+    submitted, old notifications and old finished background tasks. Each person in a
+    transaction of their own, so an interrupted run keeps what it did and the next run goes on;
+    running twice, even at once, pseudonymises nobody twice (one `Erasure` per person)."""
+    run = RetentionRun.objects.create(started_at=timezone.now())
+    people = 0
+    while True:
+        due = list(selectors.people_past_retention(today).values_list("pk", flat=True)[:batch])
+        done = 0
+        for person_id in due:
+            try:
+                with transaction.atomic():
+                    _erase(
+                        person=Person(pk=person_id),
+                        reason=ErasureReason.RETENTION,
+                        by=None,
+                    )
+            except (ValidationError, IntegrityError):
+                continue  # erased meanwhile by another run, or a case reopened: skip
+            done += 1
+        people += done
+        if len(due) < batch or done == 0:
+            break
+
+    with transaction.atomic():
+        drafts = ReferralDraft.objects.filter(
+            status=DraftStatus.DRAFT,
+            updated_at__lt=_before(today, settings.RETENTION_DRAFT_DAYS),
+        )
+        files = [
+            (item.file.storage, item.file.name)
+            for item in EvidenceFile.objects.filter(draft__in=drafts)
+            if item.file.name
+        ]
+        drafts_deleted = drafts.count()
+        EvidenceFile.objects.filter(draft__in=drafts).delete()
+        drafts.delete()
+
+        def delete_files() -> None:
+            for storage, name in files:
+                storage.delete(name)
+
+        transaction.on_commit(delete_files)
+        notifications = Notification.objects.filter(
+            created_at__lt=_before(today, settings.RETENTION_NOTIFICATION_DAYS)
+        ).delete()[0]
+        tasks = DBTaskResult.objects.filter(
+            finished_at__lt=_before(today, settings.RETENTION_TASK_RESULT_DAYS)
+        ).delete()[0]
+        result = RetentionResult(
+            people_pseudonymised=people,
+            drafts_deleted=drafts_deleted,
+            notifications_deleted=notifications,
+            task_results_deleted=tasks,
+        )
+        run.finished_at = timezone.now()
+        run.people_pseudonymised = people
+        run.drafts_deleted = drafts_deleted
+        run.notifications_deleted = notifications
+        run.task_results_deleted = tasks
+        run.save(
+            update_fields=[
+                "finished_at",
+                "people_pseudonymised",
+                "drafts_deleted",
+                "notifications_deleted",
+                "task_results_deleted",
+            ]
+        )
+        audit_record(
+            by=None,
+            action="retention.applied",
+            obj=run,
+            detail={
+                "people_pseudonymised": people,
+                "drafts_deleted": drafts_deleted,
+                "notifications_deleted": notifications,
+                "task_results_deleted": tasks,
+            },
+        )
+    return result
+
+
+def subject_access_export(*, by: User, person: Person, request_reference: str) -> dict[str, Any]:
+    """Everything held about `person`, for the data-protection officer answering their
+    request; recorded as an export of their identifying data before it is handed over."""
+    if not request_reference.strip():
+        raise ValidationError({"request_reference": "Enter your reference for the request"})
+    selectors.person_get_for_data_protection(by, person.pk)
+    data = selectors.subject_access_data(person)
+    audit_read(
+        by=by,
+        person=person,
+        action="person.exported",
+        obj=person,
+        fields=selectors.EXPORTED_FIELDS,
+        purpose=f"subject access request {request_reference.strip()[:60]}",
+    )
+    return data

@@ -1,0 +1,33 @@
+"""The daily retention task. It schedules its own next run, so one call to
+`manage.py schedule_retention` (done by `bin/serve`) keeps it going every night."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.tasks import task
+from django.utils import timezone
+
+from . import services
+
+RUN_AT = time(2, 30)
+
+
+def next_run(now: datetime) -> datetime:
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(tomorrow, RUN_AT))
+
+
+@task
+def apply_retention(reschedule: bool = True) -> dict[str, int]:
+    result = services.retention_apply(today=timezone.localdate())
+    # Only a queue that can hold a task until a later time (the database worker) can schedule
+    # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
+    if reschedule and apply_retention.get_backend().supports_defer:
+        apply_retention.using(run_after=next_run(timezone.now())).enqueue()
+    return {
+        "people_pseudonymised": result.people_pseudonymised,
+        "drafts_deleted": result.drafts_deleted,
+        "notifications_deleted": result.notifications_deleted,
+        "task_results_deleted": result.task_results_deleted,
+    }

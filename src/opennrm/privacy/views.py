@@ -1,0 +1,159 @@
+"""The data-protection officer's pages: find a person's records, answer a subject access
+request, erase on request, and see what the retention rules are doing."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_record
+
+from . import selectors, services
+from .forms import EraseForm, ExportForm, FindPersonForm
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def find(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = FindPersonForm(request.GET or None)
+    context: dict[str, object] = {"title": "Find a person's records", "form": form}
+    if form.is_bound and form.is_valid():
+        found = selectors.people_find(
+            user,
+            reference=form.cleaned_data["reference"],
+            name=form.cleaned_data["name"] or None,
+            date_of_birth=form.cleaned_data["date_of_birth"],
+        )
+        # A search by name says whether someone of that name is held: record that it was
+        # made (how, and how many were found), never what was typed.
+        audit_record(
+            by=user,
+            action="privacy.people_searched",
+            detail={"by": form.searched_by, "found": len(found)},
+        )
+        context["found"] = found
+    return render(request, "privacy/find.html", context)
+
+
+def person(request: HttpRequest, person_id: int) -> HttpResponse:
+    records = selectors.person_get_for_data_protection(_user(request), person_id)
+    return render(
+        request,
+        "privacy/person.html",
+        {"title": f"Person {records.person.pk}", "records": records},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest, person_id: int) -> HttpResponse:
+    user = _user(request)
+    records = selectors.person_get_for_data_protection(user, person_id)
+    form = ExportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        reference = form.cleaned_data["request_reference"]
+        data = services.subject_access_export(
+            by=user, person=records.person, request_reference=reference
+        )
+        if form.cleaned_data["format"] == "json":
+            response = HttpResponse(
+                json.dumps(data, ensure_ascii=False, indent=2),
+                content_type="application/json; charset=utf-8",
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="subject-access-person-{records.person.pk}.json"'
+            )
+            response["Cache-Control"] = "private, no-store"
+            return response
+        response = render(
+            request,
+            "privacy/export_document.html",
+            {
+                "title": f"Everything held about person {records.person.pk}",
+                "records": records,
+                "data": data,
+                "request_reference": reference,
+            },
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+    return render(
+        request,
+        "privacy/export.html",
+        {"title": "Export everything held about this person", "records": records, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def erase(request: HttpRequest, person_id: int) -> HttpResponse:
+    user = _user(request)
+    records = selectors.person_get_for_data_protection(user, person_id)
+    form = EraseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_erase(
+                by=user,
+                person=records.person,
+                request_reference=form.cleaned_data["request_reference"],
+                request_received_on=form.received_on,
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                form.add_error(None, error)
+        else:
+            messages.success(request, "The person's identifying details have been erased")
+            return redirect("privacy:person", records.person.pk)
+    return render(
+        request,
+        "privacy/erase.html",
+        {"title": "Erase a person's identifying details", "records": records, "form": form},
+    )
+
+
+def retention(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    return render(
+        request,
+        "privacy/retention.html",
+        {
+            "title": "Retention",
+            "rules": [
+                (
+                    "A person's identifying details",
+                    f"{settings.RETENTION_CLOSED_CASE_YEARS} years after the last of their "
+                    "cases is closed, then pseudonymised",
+                ),
+                (
+                    "Referrals never submitted",
+                    f"{settings.RETENTION_DRAFT_DAYS} days after they were last changed, "
+                    "then deleted",
+                ),
+                (
+                    "Notifications",
+                    f"{settings.RETENTION_NOTIFICATION_DAYS} days, then deleted",
+                ),
+                (
+                    "Finished background tasks (e-mails sent)",
+                    f"{settings.RETENTION_TASK_RESULT_DAYS} days, then deleted",
+                ),
+                (
+                    "The audit trail",
+                    "Kept: it names the details that were seen or changed, never their values",
+                ),
+            ],
+            **selectors.retention_summary(_user(request), today),
+        },
+    )
