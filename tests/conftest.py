@@ -4,6 +4,8 @@
 - Olivia administers Northmoor Police's accounts; Oscar administers Southvale Police's.
 - Charlie is a first responder at Southvale Police: an outsider to everything of Northmoor's.
 - Sysadmin runs the service; Dee (`dpo`) is its data-protection officer.
+- Cora coordinates support placements (at Test Refuge, the `provider`); Maya manages Test
+  Refuge's safe houses; Omar manages another provider's, so is an outsider to Test Refuge's.
 - `people_in_every_role` gives one person per role, for tests that walk through all of them
   (the data-protection officer works at the service operator).
 """
@@ -171,6 +173,40 @@ def dpo(operator: Organisation) -> User:
         organisation=operator,
         role=Role.DATA_PROTECTION_OFFICER,
         full_name="Dee Protector",
+    )
+
+
+@pytest.fixture
+def cora(provider: Organisation) -> User:
+    """Support coordinator: places people anywhere in the country."""
+    return factories.user(
+        "cora@example.org",
+        organisation=provider,
+        role=Role.SUPPORT_COORDINATOR,
+        full_name="Cora Coordinator",
+    )
+
+
+@pytest.fixture
+def maya(provider: Organisation) -> User:
+    """Safe-house manager at Test Refuge."""
+    return factories.user(
+        "maya@example.org",
+        organisation=provider,
+        role=Role.SAFE_HOUSE_MANAGER,
+        full_name="Maya Manager",
+    )
+
+
+@pytest.fixture
+def omar(db: None) -> User:
+    """Safe-house manager at another provider: an outsider to Test Refuge's sites."""
+    other = factories.organisation("Other Shelter", Kind.SUPPORT_PROVIDER)
+    return factories.user(
+        "omar@example.org",
+        organisation=other,
+        role=Role.SAFE_HOUSE_MANAGER,
+        full_name="Omar Other",
     )
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("notifications/", include("opennrm.notifications.urls")),
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
+    path("support/", include("opennrm.support.urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

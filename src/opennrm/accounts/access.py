@@ -37,6 +37,9 @@ def only(*roles: Role) -> Rule:
 
 ADMINISTRATORS = only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN)
 DECIDERS = only(Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER)
+COORDINATORS = only(Role.SUPPORT_COORDINATOR)
+MANAGERS = only(Role.SAFE_HOUSE_MANAGER)
+SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
 CASE_READERS = only(
     Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER, Role.SAFEGUARDING_LEAD
 )
@@ -85,6 +88,31 @@ ROUTES: dict[str, Rule] = {
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
     "cases:close": DECIDERS,
+    # Support and accommodation. Coordinators work the waiting list and place people; the
+    # provider's safe-house managers answer offers and run their sites (their own only:
+    # support.selectors). Addresses need more: support.selectors.may_see_address.
+    "support:requests": COORDINATORS,
+    "support:request_new": COORDINATORS,
+    "support:request": COORDINATORS,
+    "support:request_edit": COORDINATORS,
+    "support:request_place": COORDINATORS,
+    "support:request_close": COORDINATORS,
+    "support:proposals": COORDINATORS,
+    "support:proposal_decide": COORDINATORS,
+    "support:address_access": only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN),
+    "support:placements": SUPPORT_STAFF,
+    "support:placement": SUPPORT_STAFF,
+    "support:placement_respond": MANAGERS,
+    "support:placement_arrived": MANAGERS,
+    "support:placement_end": MANAGERS,
+    "support:placement_cancel": COORDINATORS,
+    "support:sites": SUPPORT_STAFF,
+    "support:site": SUPPORT_STAFF,
+    "support:site_new": MANAGERS,
+    "support:site_edit": MANAGERS,
+    "support:room_new": MANAGERS,
+    "support:bed_service": MANAGERS,
+    "support:directory": SIGNED_IN,
     # Decisions: record-level access (the case's own authority) is in decisions.selectors.
     "decisions:queue": DECIDERS,
     "decisions:decide": DECIDERS,

@@ -11,6 +11,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
+from opennrm.support.selectors import case_support_summary as support_summary
 
 from . import services, state
 from .choices import CaseStatus, CloseReason, ExploitationType
@@ -81,6 +82,9 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             if may_decide(user, case)
             else [],
             "screening_result": case.screening.result_object() if case.screening else None,
+            # Support in the words anyone who may open the case may read: provider and
+            # region, never the site or its address.
+            "support": support_summary(case),
         },
     )
 

@@ -3,6 +3,7 @@ listed only when its page exists and the user may open it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -17,6 +18,14 @@ class Task:
     text: str
     route: str
     description: str
+    # For a task that only some holders of the role have (None: all of them).
+    applies: Callable[[User], bool] | None = None
+
+
+def _administers_coordinators(user: User) -> bool:
+    from opennrm.support.selectors import coordinators_of
+
+    return coordinators_of(user).exists()
 
 
 ROLE_SUMMARY: dict[Role, str] = {
@@ -47,11 +56,35 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Check what you have seen against the indicator rule. Guidance, not a decision.",
         ),
     ],
+    Role.SUPPORT_COORDINATOR: [
+        Task(
+            "Waiting for a place",
+            "support:requests",
+            "Everyone who needs a place to stay, most urgent first. Find places for them all.",
+        ),
+        Task("Placements", "support:placements", "Places offered, accepted and lived in."),
+        Task("Sites and beds", "support:sites", "Every site and the state of its beds."),
+        Task("Support directory", "support:directory", "Providers, their services and sites."),
+    ],
+    Role.SAFE_HOUSE_MANAGER: [
+        Task(
+            "Placements",
+            "support:placements",
+            "Answer places offered to you; record arrivals and departures.",
+        ),
+        Task("Sites and beds", "support:sites", "Your sites, rooms and beds, and their state."),
+    ],
     Role.ORGANISATION_ADMIN: [
         Task(
             "Manage users",
             "accounts:organisation_list",
             "Invite people, change roles and remove access.",
+        ),
+        Task(
+            "Who can see safe-house addresses",
+            "support:address_access",
+            "Allow your support coordinators to see safe-house addresses, or withdraw it.",
+            applies=_administers_coordinators,
         ),
     ],
     Role.SYSTEM_ADMIN: [
@@ -89,5 +122,5 @@ def tasks_for(user: User, role: Role) -> list[dict[str, str]]:
     return [
         {"text": task.text, "href": reverse(task.route), "description": task.description}
         for task in ROLE_TASKS.get(role, [])
-        if may_open(user, task.route)
+        if may_open(user, task.route) and (task.applies is None or task.applies(user))
     ]

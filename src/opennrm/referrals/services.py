@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,7 +30,7 @@ from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.screening.services import screening_record
-from opennrm.support.models import ImmediateNeed, PlacementRequest, Urgency
+from opennrm.support.services import placement_request_for_referral
 
 from . import steps
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
@@ -361,15 +361,7 @@ def _record_and_notify(
         ),
     ]
     if needs:
-        urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
-        PlacementRequest.objects.create(
-            case=case,
-            needs=needs,
-            urgency=Urgency.EMERGENCY if urgent else Urgency.URGENT,
-            needed_from=timezone.localdate(at)
-            if urgent
-            else timezone.localdate(at) + timedelta(days=3),
-        )
+        placement_request_for_referral(case=case, needs=needs, at=at)
         events.append(
             CaseEvent(
                 case=case,

@@ -1,9 +1,66 @@
-"""Support and accommodation. So far: the placement requests that referrals raise for people
-with immediate needs; providers, sites, beds and matching come with the support issue."""
+"""Support and accommodation: the directory of providers' services and sites, their rooms and
+beds, placement requests and placements, unmet need.
+
+A provider is an `Organisation` of kind support provider. A safe house's address and exact
+location are the most dangerous facts in the system after a person's name: they are encrypted
+at rest and shown only to the site's own staff and to coordinators holding an explicit
+permission (`AddressPermission`; `support.selectors.may_see_address`).
+
+A bed's state is never typed in: it is derived from its placements (reserved, occupied) and its
+out-of-service flag, and each change is kept in `BedEvent`. A partial unique constraint on
+`Placement` makes a second live placement of one bed impossible in the database itself.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+from opennrm.lib.fields import EncryptedJSONField, EncryptedTextField
+
+
+class Region(models.TextChoices):
+    """The UK's statistical regions and nations, for "where" in capacity and matching."""
+
+    NORTH_EAST = "north_east", "North East"
+    NORTH_WEST = "north_west", "North West"
+    YORKSHIRE = "yorkshire", "Yorkshire and the Humber"
+    EAST_MIDLANDS = "east_midlands", "East Midlands"
+    WEST_MIDLANDS = "west_midlands", "West Midlands"
+    EAST = "east", "East of England"
+    LONDON = "london", "London"
+    SOUTH_EAST = "south_east", "South East"
+    SOUTH_WEST = "south_west", "South West"
+    WALES = "wales", "Wales"
+    SCOTLAND = "scotland", "Scotland"
+    NORTHERN_IRELAND = "northern_ireland", "Northern Ireland"
+
+
+class Setting(models.TextChoices):
+    """The same values as `support.matching.Setting`."""
+
+    WOMEN_ONLY = "women_only", "Women only"
+    MEN_ONLY = "men_only", "Men only"
+    MIXED = "mixed", "Mixed"
+
+
+class Specialism(models.TextChoices):
+    SEXUAL_EXPLOITATION = "sexual_exploitation", "Survivors of sexual exploitation"
+    LABOUR_EXPLOITATION = "labour_exploitation", "Survivors of labour exploitation"
+    MENTAL_HEALTH = "mental_health", "Mental health support"
+    SUBSTANCE_USE = "substance_use", "Drug and alcohol support"
+    YOUNG_ADULTS = "young_adults", "Young adults (18 to 25)"
+    LGBTQ = "lgbtq", "LGBTQ+ survivors"
+    PREGNANCY = "pregnancy", "Pregnancy and new mothers"
+
+
+class SiteKind(models.TextChoices):
+    SAFE_HOUSE = "safe_house", "Safe house"
+    DISPERSED = "dispersed", "Dispersed accommodation (flats)"
+    OUTREACH = "outreach", "Outreach office (no beds)"
 
 
 class ImmediateNeed(models.TextChoices):
@@ -19,11 +76,180 @@ class Urgency(models.TextChoices):
     ROUTINE = "routine", "Routine"
 
 
+# --- The directory ----------------------------------------------------------------------------
+
+
+class Service(models.Model):
+    """A service a provider offers (HSDS `service`), with who it is for."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="support_services"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    # Eligibility: empty means anyone. Sexes use cases.choices.Sex; exploitation types
+    # cases.choices.ExploitationType; languages ISO 639-1.
+    eligible_sexes = models.JSONField(default=list, blank=True)
+    minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    exploitation_types = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    accessibility = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["provider__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(models.Model):
+    """A place where a provider supports people: a safe house, a set of dispersed flats, an
+    office. `name` is a code name that says nothing about where it is; the address, postcode
+    and location are encrypted and shown only to those allowed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="support_sites"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=SiteKind.choices)
+    region = models.CharField(max_length=30, choices=Region.choices)
+    # The local authority area, for matching's "not in this area" and the capacity figures.
+    area = models.CharField(max_length=120)
+    setting = models.CharField(max_length=20, choices=Setting.choices)
+    address = EncryptedTextField()
+    postcode = EncryptedTextField(blank=True)
+    # [latitude, longitude], for distances from places a person must keep away from.
+    location = EncryptedJSONField(null=True, blank=True)
+    staff_languages = models.JSONField(default=list, blank=True)
+    specialisms = models.JSONField(default=list, blank=True)
+    near_school = models.BooleanField(default=False)
+    services = models.ManyToManyField(Service, related_name="sites", blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["provider__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="site_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AddressPermission(models.Model):
+    """An explicit permission for a support coordinator to see every safe house's address.
+
+    Granted and revoked by an administrator of the coordinator's organisation; a revoked one is
+    kept (with `revoked_at`) so the history of who could see what stays."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="address_permissions"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(revoked_at=None), name="one_live_address_permission"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Address permission for {self.user_id}"
+
+
+class Room(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=50)
+    # How many children can share a placement here with their parent (0: none).
+    takes_dependants = models.PositiveSmallIntegerField(default=0)
+    wheelchair_accessible = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["site", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="room_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site.name}, {self.name}"
+
+
+class BedState(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    RESERVED = "reserved", "Reserved"
+    OCCUPIED = "occupied", "Occupied"
+    OUT_OF_SERVICE = "out_of_service", "Out of service"
+
+
+class Bed(models.Model):
+    """A bed (or a family room taken by one placement). Whether it is free comes from its live
+    placement, if any, and `out_of_service_since`; nothing else."""
+
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="beds")
+    label = models.CharField(max_length=30)
+    out_of_service_since = models.DateTimeField(null=True, blank=True)
+    out_of_service_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "label"]
+        constraints = [models.UniqueConstraint(fields=["room", "label"], name="bed_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.room}, bed {self.label}"
+
+
+class BedEvent(models.Model):
+    """The history of a bed: every change of its state, with what caused it."""
+
+    bed = models.ForeignKey(Bed, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=BedState.choices)
+    placement = models.ForeignKey(
+        "Placement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["bed", "at"], name="bed_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bed_id} {self.state} at {self.at}"
+
+
+# --- Placement requests and placements ---------------------------------------------------------
+
+
 class PlacementRequestStatus(models.TextChoices):
     OPEN = "open", "Waiting for a place"
+    PLACED = "placed", "Placed"
+    UNMET = "unmet", "Closed: no suitable place"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class PlacementRequest(models.Model):
+    """Someone who needs a place: raised by a referral's immediate needs or by a coordinator.
+
+    The hard constraints (setting, children, wheelchair, language unless an interpreter will
+    be used, required specialisms) and safety constraints (places to keep away from, areas to
+    avoid) are never broken by matching; the preferences only steer it. `keep_away` holds
+    places linked to the exploitation, so it is encrypted.
+    """
+
     case = models.ForeignKey(
         "cases.Case", on_delete=models.PROTECT, related_name="placement_requests"
     )
@@ -34,9 +260,131 @@ class PlacementRequest(models.Model):
         max_length=20, choices=PlacementRequestStatus.choices, default=PlacementRequestStatus.OPEN
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Hard constraints.
+    accepted_settings = models.JSONField(default=list)
+    dependants = models.PositiveSmallIntegerField(default=0)
+    needs_wheelchair = models.BooleanField(default=False)
+    languages = models.JSONField(default=list, blank=True)
+    interpreter_needed = models.BooleanField(default=False)
+    required_specialisms = models.JSONField(default=list, blank=True)
+    # Safety constraints: [{"label", "place", "lat", "lon", "km"}], and region or area names.
+    keep_away = EncryptedJSONField(default=list, blank=True)
+    excluded_areas = EncryptedJSONField(default=list, blank=True)
+    # Preferences.
+    preferred_regions = models.JSONField(default=list, blank=True)
+    near_school = models.BooleanField(default=False)
+    wanted_specialisms = models.JSONField(default=list, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["needed_from", "created_at"]
+        indexes = [models.Index(fields=["status", "needed_from"], name="placement_request_idx")]
 
     def __str__(self) -> str:
-        return f"Placement request for {self.case_id}"
+        return f"Placement request {self.pk} for case {self.case_id}"
+
+
+class PlacementStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed by matching: waiting for the coordinator"
+    RESERVED = "reserved", "Offered: waiting for the provider"
+    ACCEPTED = "accepted", "Accepted: waiting for the person to arrive"
+    OCCUPIED = "occupied", "Living there"
+    DECLINED = "declined", "Declined by the provider"
+    CANCELLED = "cancelled", "Cancelled"
+    ENDED = "ended", "Ended"
+
+
+# The placements that hold a bed: a second one of these for the same bed cannot be written.
+HOLDS_BED = (PlacementStatus.RESERVED, PlacementStatus.ACCEPTED, PlacementStatus.OCCUPIED)
+# The placements that answer a request: at most one at a time.
+LIVE = (PlacementStatus.PROPOSED, *HOLDS_BED)
+
+
+class ExitReason(models.TextChoices):
+    MOVED_ON = "moved_on", "Moved on to other accommodation"
+    MOVE_ON_ENDED = "move_on_ended", "Move-on support ended"
+    RETURNED_HOME = "returned_home", "Returned to their home country"
+    TRANSFERRED = "transferred", "Transferred to another place"
+    LEFT = "left", "Left without notice"
+    OTHER = "other", "Another reason"
+
+
+class DeclineReason(models.TextChoices):
+    NEEDS_NOT_MET = "needs_not_met", "We cannot meet the person's needs"
+    SAFETY = "safety", "A risk to the person or to other residents"
+    BED_NOT_READY = "bed_not_ready", "The bed is not ready"
+    OTHER = "other", "Another reason"
+
+
+class Placement(models.Model):
+    request = models.ForeignKey(
+        PlacementRequest, on_delete=models.PROTECT, related_name="placements"
+    )
+    bed = models.ForeignKey(Bed, on_delete=models.PROTECT, related_name="placements")
+    status = models.CharField(max_length=20, choices=PlacementStatus.choices)
+    # Why matching chose this bed (or "placed by hand"), shown to the coordinator.
+    why = models.TextField(blank=True)
+    proposed_at = models.DateTimeField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reserved_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
+    arrived_on = models.DateField(null=True, blank=True)
+    # The planned end of a stay is the case's `move_on_ends`, stored when a conclusive decision
+    # starts the policy profile's move-on period; it is not copied here.
+    ended_on = models.DateField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bed"],
+                condition=Q(status__in=[s.value for s in HOLDS_BED]),
+                name="one_live_placement_per_bed",
+            ),
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(status__in=[s.value for s in LIVE]),
+                name="one_live_placement_per_request",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "bed"], name="placement_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Placement {self.pk} ({self.status})"
+
+
+class UnmetNeed(models.Model):
+    """A request that no suitable bed could meet, and why: how many people were turned away,
+    for what, and where. One row per request per day it was found unmet."""
+
+    request = models.ForeignKey(
+        PlacementRequest, on_delete=models.CASCADE, related_name="unmet_needs"
+    )
+    on = models.DateField()
+    # A matching.Constraint value, or "taken" (suitable beds all went to others) or "no_beds".
+    constraint = models.CharField(max_length=30)
+    # Worded from the request's constraints, which may name the place of exploitation.
+    reason = EncryptedTextField()
+    region = models.CharField(max_length=30, blank=True)
+    area = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "on"], name="unmet_need_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Unmet need of request {self.request_id} on {self.on}"

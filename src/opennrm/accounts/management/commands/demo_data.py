@@ -12,6 +12,7 @@ DEMO_STEPS = [
     "opennrm.screening.demo",
     "opennrm.referrals.demo",
     "opennrm.decisions.demo",
+    "opennrm.support.demo",
     "opennrm.audit.demo",
 ]
 

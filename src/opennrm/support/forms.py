@@ -1,0 +1,397 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.iso import language_choices
+
+from .models import DeclineReason, ExitReason, Region, Setting, SiteKind, Specialism, Urgency
+from .places import PLACES
+
+PLACE_CHOICES = [("", "Select a town or city"), *((name, name) for name in sorted(PLACES))]
+KEEP_AWAY_ROWS = 3
+
+
+def _multiple(label: str, choices: Any, help_text: str = "", required: bool = False) -> Any:
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=choices,
+        required=required,
+        help_text=help_text,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "Select from the list",
+            "required": "Select at least one",
+        },
+    )
+
+
+class RequestConstraintsForm(forms.Form):
+    """What a person needs from a place, what keeps them safe, and what they would like."""
+
+    urgency = forms.ChoiceField(
+        label="How urgent is it?",
+        choices=Urgency.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how urgent it is"},
+    )
+    needed_from = forms.CharField(label="Needed from", required=False)
+    accepted_settings = _multiple(
+        "Which settings can the person be placed in?",
+        Setting.choices,
+        "Uncheck a setting the person must not be placed in, for example a mixed house",
+        required=True,
+    )
+    dependants = forms.IntegerField(
+        label="Children coming with them",
+        min_value=0,
+        max_value=10,
+        error_messages={
+            "required": "Enter how many children come with them (0 if none)",
+            "invalid": "Enter the number of children as a whole number, like 2",
+            "min_value": "The number of children must be 0 or more",
+            "max_value": "The number of children must be 10 or fewer",
+        },
+    )
+    needs_wheelchair = forms.BooleanField(label="Needs wheelchair access", required=False)
+    interpreter_needed = forms.BooleanField(
+        label="Can be supported through an interpreter",
+        help_text="If not, staff must speak one of the person's languages",
+        required=False,
+    )
+    required_specialisms = _multiple("Support they must have", Specialism.choices)
+    excluded_regions = _multiple("Regions they must not be placed in", Region.choices)
+    excluded_area_names = forms.CharField(
+        label="Local authority areas they must not be placed in (optional)",
+        help_text="One on each line, for example Testshire",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    preferred_regions = _multiple("Regions they would prefer", Region.choices)
+    near_school = forms.BooleanField(label="Would like to be near a school", required=False)
+    wanted_specialisms = _multiple("Support they would like", Specialism.choices)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for n in range(1, KEEP_AWAY_ROWS + 1):
+            self.fields[f"keep_away_place_{n}"] = forms.ChoiceField(
+                label=f"Place {n} to keep away from",
+                choices=PLACE_CHOICES,
+                required=False,
+                error_messages={"invalid_choice": "Select a town or city from the list"},
+            )
+            self.fields[f"keep_away_km_{n}"] = forms.IntegerField(
+                label=f"At least how many kilometres from place {n}",
+                required=False,
+                min_value=1,
+                max_value=1000,
+                error_messages={
+                    "invalid": "Enter the distance in whole kilometres, like 50",
+                    "min_value": "The distance must be at least 1 km",
+                    "max_value": "The distance must be 1,000 km or less",
+                },
+            )
+
+    def keep_away_rows(self) -> list[tuple[Any, Any]]:
+        return [
+            (self[f"keep_away_place_{n}"], self[f"keep_away_km_{n}"])
+            for n in range(1, KEEP_AWAY_ROWS + 1)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["needed_from"] = date_from_parts(self, "needed_from", "Needed from")
+        if data["needed_from"] is None and "needed_from" not in self.errors:
+            self.add_error("needed_from", "Enter the date the place is needed from")
+        zones = []
+        for n in range(1, KEEP_AWAY_ROWS + 1):
+            place, km = data.get(f"keep_away_place_{n}"), data.get(f"keep_away_km_{n}")
+            if place and not km:
+                self.add_error(f"keep_away_km_{n}", f"Enter how far from {place} to keep away")
+            elif km and not place:
+                self.add_error(f"keep_away_place_{n}", "Select the place to keep away from")
+            elif place and km:
+                _region, lat, lon = PLACES[place]
+                zones.append({"label": place, "place": place, "lat": lat, "lon": lon, "km": km})
+        data["keep_away"] = zones
+        areas = [
+            line.strip()
+            for line in (data.get("excluded_area_names") or "").splitlines()
+            if line.strip()
+        ]
+        data["excluded_areas"] = sorted(set(data.get("excluded_regions") or []) | set(areas))
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "urgency": data["urgency"],
+            "needed_from": data["needed_from"],
+            "accepted_settings": list(data["accepted_settings"]),
+            "dependants": data["dependants"],
+            "needs_wheelchair": data["needs_wheelchair"],
+            "interpreter_needed": data["interpreter_needed"],
+            "required_specialisms": list(data["required_specialisms"]),
+            "keep_away": data["keep_away"],
+            "excluded_areas": data["excluded_areas"],
+            "preferred_regions": list(data["preferred_regions"]),
+            "near_school": data["near_school"],
+            "wanted_specialisms": list(data["wanted_specialisms"]),
+        }
+
+    @classmethod
+    def initial_for(cls, request: Any) -> dict[str, Any]:
+        regions = set(Region.values)
+        initial: dict[str, Any] = {
+            "urgency": request.urgency,
+            "accepted_settings": request.accepted_settings,
+            "dependants": request.dependants,
+            "needs_wheelchair": request.needs_wheelchair,
+            "interpreter_needed": request.interpreter_needed,
+            "required_specialisms": request.required_specialisms,
+            "excluded_regions": [a for a in request.excluded_areas if a in regions],
+            "excluded_area_names": "\n".join(a for a in request.excluded_areas if a not in regions),
+            "preferred_regions": request.preferred_regions,
+            "near_school": request.near_school,
+            "wanted_specialisms": request.wanted_specialisms,
+            "expected_version": request.version,
+        }
+        for n, zone in enumerate(request.keep_away[:KEEP_AWAY_ROWS], start=1):
+            initial[f"keep_away_place_{n}"] = zone.get("place", "")
+            initial[f"keep_away_km_{n}"] = zone.get("km")
+        return initial
+
+    @staticmethod
+    def date_data(request: Any) -> dict[str, str]:
+        day = request.needed_from
+        return {
+            "needed_from_day": str(day.day),
+            "needed_from_month": str(day.month),
+            "needed_from_year": str(day.year),
+        }
+
+
+class RaiseRequestForm(forms.Form):
+    reference = forms.CharField(
+        label="Case reference",
+        help_text="For example, NRM-7K2P-4D9X",
+        max_length=20,
+        error_messages={"required": "Enter the case reference"},
+    )
+    urgency = forms.ChoiceField(
+        label="How urgent is it?",
+        choices=Urgency.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how urgent it is"},
+    )
+    needed_from = forms.CharField(label="Needed from", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["needed_from"] = date_from_parts(self, "needed_from", "Needed from")
+        if data["needed_from"] is None and "needed_from" not in self.errors:
+            self.add_error("needed_from", "Enter the date the place is needed from")
+        return data
+
+
+class CloseRequestForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Why is the request closed?",
+        choices=[
+            ("withdrawn", "The person no longer needs a place"),
+            ("unmet", "No suitable place can be found"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why the request is closed"},
+    )
+
+
+class PlaceByHandForm(forms.Form):
+    bed = forms.IntegerField(widget=forms.HiddenInput, error_messages={"required": "Select a bed"})
+
+
+class RespondForm(forms.Form):
+    answer = forms.ChoiceField(
+        label="Can you take this person?",
+        choices=[("accept", "Yes, we accept"), ("decline", "No, we must decline")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you can take this person"},
+    )
+    reason = forms.ChoiceField(
+        label="Why not?",
+        choices=[("", "Select a reason"), *DeclineReason.choices],
+        required=False,
+        error_messages={"invalid_choice": "Select a reason from the list"},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("answer") == "decline" and not data.get("reason"):
+            self.add_error("reason", "Select why you cannot take this person")
+        return data
+
+
+class ArrivedForm(forms.Form):
+    arrived_on = forms.CharField(label="The day they arrived", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["arrived_on"] = date_from_parts(self, "arrived_on", "The day they arrived")
+        if data["arrived_on"] is None and "arrived_on" not in self.errors:
+            self.add_error("arrived_on", "Enter the day they arrived")
+        return data
+
+
+class EndForm(forms.Form):
+    ended_on = forms.CharField(label="The day they left", required=False)
+    reason = forms.ChoiceField(
+        label="Why did they leave?",
+        choices=ExitReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why they left"},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["ended_on"] = date_from_parts(self, "ended_on", "The day they left")
+        if data["ended_on"] is None and "ended_on" not in self.errors:
+            self.add_error("ended_on", "Enter the day they left")
+        return data
+
+
+class SiteForm(forms.Form):
+    name = forms.CharField(
+        label="Code name",
+        help_text="A name that says nothing about where the site is, for example North House 2. "
+        "It is the only name others see.",
+        max_length=100,
+        error_messages={"required": "Enter a code name for the site"},
+    )
+    kind = forms.ChoiceField(
+        label="Kind of site",
+        choices=SiteKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the kind of site"},
+    )
+    setting = forms.ChoiceField(
+        label="Who lives there",
+        choices=Setting.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select who lives there"},
+    )
+    region = forms.ChoiceField(
+        label="Region",
+        choices=[("", "Select a region"), *Region.choices],
+        error_messages={"required": "Select the region", "invalid_choice": "Select a region"},
+    )
+    area = forms.CharField(
+        label="Local authority area",
+        max_length=120,
+        error_messages={"required": "Enter the local authority area"},
+    )
+    address = forms.CharField(
+        label="Address",
+        help_text="Seen only by your organisation's staff and coordinators given permission",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter the address"},
+    )
+    postcode = forms.CharField(label="Postcode", max_length=10, required=False)
+    latitude = forms.DecimalField(
+        label="Latitude",
+        help_text="For example 53.4808. Used to keep people away from places of danger.",
+        max_digits=8,
+        decimal_places=5,
+        required=False,
+        error_messages={"invalid": "Enter the latitude as a number, like 53.4808"},
+    )
+    longitude = forms.DecimalField(
+        label="Longitude",
+        help_text="For example -2.2426",
+        max_digits=8,
+        decimal_places=5,
+        required=False,
+        error_messages={"invalid": "Enter the longitude as a number, like -2.2426"},
+    )
+    staff_languages = forms.MultipleChoiceField(
+        label="Languages the staff speak",
+        choices=language_choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        error_messages={"invalid_choice": "Select languages from the list"},
+    )
+    specialisms = _multiple("What the site specialises in", Specialism.choices)
+    near_school = forms.BooleanField(label="Near a school", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if (latitude is None) != (longitude is None) and not self.errors:
+            self.add_error(
+                "latitude" if latitude is None else "longitude",
+                "Enter both the latitude and the longitude, or neither",
+            )
+        data["location"] = (
+            [float(latitude), float(longitude)]
+            if latitude is not None and longitude is not None
+            else None
+        )
+        return data
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "kind": data["kind"],
+            "setting": data["setting"],
+            "region": data["region"],
+            "area": data["area"],
+            "address": data["address"],
+            "postcode": data["postcode"],
+            "location": data["location"],
+            "staff_languages": list(data["staff_languages"]),
+            "specialisms": list(data["specialisms"]),
+            "near_school": data["near_school"],
+        }
+
+
+class RoomForm(forms.Form):
+    name = forms.CharField(
+        label="Room name", max_length=50, error_messages={"required": "Enter the room's name"}
+    )
+    beds = forms.IntegerField(
+        label="Beds in the room",
+        min_value=1,
+        max_value=20,
+        error_messages={
+            "required": "Enter how many beds the room has",
+            "invalid": "Enter the number of beds as a whole number, like 2",
+            "min_value": "A room has at least 1 bed",
+            "max_value": "A room has 20 beds or fewer",
+        },
+    )
+    takes_dependants = forms.IntegerField(
+        label="Children who can stay with a parent here",
+        min_value=0,
+        max_value=10,
+        initial=0,
+        error_messages={
+            "required": "Enter how many children can stay (0 if none)",
+            "invalid": "Enter the number of children as a whole number, like 2",
+            "min_value": "The number of children must be 0 or more",
+            "max_value": "The number of children must be 10 or fewer",
+        },
+    )
+    wheelchair_accessible = forms.BooleanField(label="Wheelchair accessible", required=False)
+
+
+class OutOfServiceForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the bed out of service?",
+        max_length=200,
+        error_messages={"required": "Enter why the bed is out of service"},
+    )

@@ -1,0 +1,465 @@
+"""Who may see which site, bed, request and placement; the state of every bed; and the input
+to matching. Every read that depends on who is asking starts here, from the user.
+
+- Support coordinators (scope: all) see every request, placement, site and bed; a safe
+  house's address only with an explicit `AddressPermission`.
+- Safe-house managers see their own organisation's sites (with addresses: they work there),
+  beds and the placements in them.
+- Everyone else sees none of these; the referrer learns where things stand from the case page
+  (`case_support_summary`), which names the provider and region, never the site or address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Case, Exists, OuterRef, QuerySet, Subquery, Value, When
+from django.http import Http404
+
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
+from opennrm.accounts.selectors import has_any_role, memberships_of
+from opennrm.cases import models as cases
+
+from . import matching
+from .models import (
+    HOLDS_BED,
+    LIVE,
+    AddressPermission,
+    Bed,
+    BedState,
+    Placement,
+    PlacementRequest,
+    PlacementRequestStatus,
+    PlacementStatus,
+    Service,
+    Site,
+    SiteKind,
+    UnmetNeed,
+    Urgency,
+)
+
+
+def is_coordinator(user: User) -> bool:
+    return has_any_role(user, {Role.SUPPORT_COORDINATOR})
+
+
+def managed_provider_ids(user: User) -> list[int]:
+    """The support providers whose sites the user runs, as a safe-house manager."""
+    return list(
+        memberships_of(user)
+        .filter(role=Role.SAFE_HOUSE_MANAGER)
+        .values_list("organisation_id", flat=True)
+    )
+
+
+def has_address_permission(user: User) -> bool:
+    return (
+        is_coordinator(user)
+        and AddressPermission.objects.filter(user=user, revoked_at=None).exists()
+    )
+
+
+def may_see_address(user: User, site: Site) -> bool:
+    """A safe house's address: its own staff, and coordinators with the explicit permission."""
+    return site.provider_id in managed_provider_ids(user) or has_address_permission(user)
+
+
+# --- Sites and beds ---------------------------------------------------------------------------
+
+
+def sites_visible_to(user: User) -> QuerySet[Site]:
+    if is_coordinator(user):
+        return Site.objects.all()
+    return Site.objects.filter(provider_id__in=managed_provider_ids(user))
+
+
+def site_get_for_user(user: User, site_id: int) -> Site:
+    site = sites_visible_to(user).select_related("provider").filter(pk=site_id).first()
+    if site is None:
+        raise Http404
+    return site
+
+
+def site_get_for_manager(user: User, site_id: int) -> Site:
+    """A site the user may change: only its own staff."""
+    site = Site.objects.filter(pk=site_id, provider_id__in=managed_provider_ids(user)).first()
+    if site is None:
+        raise Http404
+    return site
+
+
+def with_state(beds: QuerySet[Bed]) -> QuerySet[Bed]:
+    """Beds annotated with `state` (a BedState value) and `live_placement_id`, derived from
+    their placements and out-of-service flag in one query."""
+    live = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
+    return beds.annotate(
+        live_status=Subquery(live.values("status")[:1]),
+        live_placement_id=Subquery(live.values("pk")[:1]),
+    )
+
+
+def state_of(bed: Any) -> BedState:
+    """The state of a bed annotated by `with_state`."""
+    if bed.out_of_service_since is not None:
+        return BedState.OUT_OF_SERVICE
+    if bed.live_status == PlacementStatus.OCCUPIED:
+        return BedState.OCCUPIED
+    if bed.live_status in (PlacementStatus.RESERVED, PlacementStatus.ACCEPTED):
+        return BedState.RESERVED
+    return BedState.AVAILABLE
+
+
+def free_beds() -> QuerySet[Bed]:
+    """Beds a person could be placed in now: in an active site with beds, in service, held by
+    no placement."""
+    held = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
+    return Bed.objects.filter(
+        ~Exists(held),
+        out_of_service_since=None,
+        room__site__is_active=True,
+    ).exclude(room__site__kind=SiteKind.OUTREACH)
+
+
+def beds_of_site(site: Site) -> list[Any]:
+    beds = with_state(Bed.objects.filter(room__site=site).select_related("room")).order_by(
+        "room__name", "label"
+    )
+    return [_with_state_attribute(bed) for bed in beds]
+
+
+def _with_state_attribute(bed: Any) -> Any:
+    bed.state = state_of(bed)
+    return bed
+
+
+def bed_get_for_manager(user: User, bed_id: int) -> Bed:
+    bed = (
+        Bed.objects.select_related("room__site")
+        .filter(pk=bed_id, room__site__provider_id__in=managed_provider_ids(user))
+        .first()
+    )
+    if bed is None:
+        raise Http404
+    return bed
+
+
+# --- Requests and placements ------------------------------------------------------------------
+
+
+def requests_waiting(user: User) -> QuerySet[PlacementRequest]:
+    """Open requests, for coordinators: most urgent first, then longest waiting."""
+    if not is_coordinator(user):
+        return PlacementRequest.objects.none()
+    live = Placement.objects.filter(request=OuterRef("pk"), status__in=[s.value for s in LIVE])
+    rank = Case(
+        When(urgency=Urgency.EMERGENCY, then=Value(0)),
+        When(urgency=Urgency.URGENT, then=Value(1)),
+        default=Value(2),
+    )
+    return (
+        PlacementRequest.objects.filter(status=PlacementRequestStatus.OPEN)
+        .select_related("case")
+        .annotate(
+            urgency_rank=rank,
+            live_status=Subquery(live.values("status")[:1]),
+            live_placement_id=Subquery(live.values("pk")[:1]),
+        )
+        .order_by("urgency_rank", "created_at", "pk")
+    )
+
+
+def request_get_for_coordinator(user: User, request_id: int) -> PlacementRequest:
+    if not is_coordinator(user):
+        raise Http404
+    found = (
+        PlacementRequest.objects.select_related("case__person", "case__referring_organisation")
+        .filter(pk=request_id)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def placements_visible_to(user: User) -> QuerySet[Placement]:
+    placements = Placement.objects.select_related(
+        "bed__room__site__provider", "request__case"
+    ).order_by("-proposed_at", "-pk")
+    if is_coordinator(user):
+        return placements
+    return placements.filter(bed__room__site__provider_id__in=managed_provider_ids(user))
+
+
+def placement_get_for_user(user: User, placement_id: int) -> Placement:
+    found = placements_visible_to(user).filter(pk=placement_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def offers_for_provider(user: User) -> QuerySet[Placement]:
+    """Places offered to the user's organisation, waiting for its answer, and people expected."""
+    return placements_visible_to(user).filter(
+        bed__room__site__provider_id__in=managed_provider_ids(user),
+        status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED],
+    )
+
+
+def proposals(user: User) -> QuerySet[Placement]:
+    if not is_coordinator(user):
+        return Placement.objects.none()
+    return placements_visible_to(user).filter(status=PlacementStatus.PROPOSED)
+
+
+@dataclass(frozen=True)
+class SupportLine:
+    """What a referrer (or anyone who may open the case) is told about support: no site, no
+    address, only the provider, the region and the state."""
+
+    what: str
+    status: str
+    provider: str
+    region: str
+    since: Any
+
+
+def case_support_summary(case: cases.Case) -> list[SupportLine]:
+    lines: list[SupportLine] = []
+    for request in case.placement_requests.order_by("created_at"):
+        live = (
+            request.placements.filter(status__in=[s.value for s in HOLDS_BED])
+            .select_related("bed__room__site__provider")
+            .first()
+        )
+        if live is None:
+            ended = request.placements.filter(status=PlacementStatus.ENDED).first()
+            if ended is not None:
+                live = ended
+        if live is not None:
+            site = live.bed.room.site
+            lines.append(
+                SupportLine(
+                    what="Place to stay",
+                    status=live.get_status_display(),
+                    provider=site.provider.name,
+                    region=site.get_region_display(),
+                    since=live.reserved_at or live.proposed_at,
+                )
+            )
+        else:
+            lines.append(
+                SupportLine(
+                    what="Place to stay",
+                    status=request.get_status_display(),
+                    provider="",
+                    region="",
+                    since=request.created_at,
+                )
+            )
+    return lines
+
+
+# --- Matching's input -------------------------------------------------------------------------
+
+
+def matching_request(request: PlacementRequest, today: date) -> matching.Request:
+    """A placement request as `support.matching` sees it."""
+    return matching.Request(
+        id=request.pk,
+        accepted_settings=frozenset(request.accepted_settings or ["mixed"]),
+        needed_from=request.needed_from,
+        waiting_since=request.created_at.date(),
+        urgency=matching.Urgency(request.urgency),
+        dependants=request.dependants,
+        needs_wheelchair=request.needs_wheelchair,
+        languages=frozenset(request.languages),
+        interpreter_needed=request.interpreter_needed,
+        required_specialisms=frozenset(request.required_specialisms),
+        keep_away=tuple(
+            matching.KeepAway(
+                location=(float(zone["lat"]), float(zone["lon"])),
+                km=float(zone["km"]),
+                label=str(zone.get("label") or zone.get("place") or "a place to keep away from"),
+            )
+            for zone in request.keep_away or []
+        ),
+        excluded_areas=frozenset(request.excluded_areas or []),
+        preferred_regions=frozenset(request.preferred_regions),
+        near_school=request.near_school,
+        wanted_specialisms=frozenset(request.wanted_specialisms),
+    )
+
+
+def matching_bed(bed: Bed, today: date) -> matching.Bed:
+    site = bed.room.site
+    location = tuple(site.location) if site.location else None
+    return matching.Bed(
+        id=bed.pk,
+        site_id=site.pk,
+        provider_id=site.provider_id,
+        region=site.region,
+        area=site.area,
+        setting=matching.Setting(site.setting),
+        location=location,
+        takes_dependants=bed.room.takes_dependants,
+        wheelchair_accessible=bed.room.wheelchair_accessible,
+        languages=frozenset(site.staff_languages),
+        specialisms=frozenset(site.specialisms),
+        near_school=site.near_school,
+        available_from=today,
+    )
+
+
+def matching_instance(today: date) -> tuple[list[matching.Request], list[matching.Bed]]:
+    """Every open request with no live placement, and every free bed, for `matching.match`."""
+    live = Placement.objects.filter(request=OuterRef("pk"), status__in=[s.value for s in LIVE])
+    requests = [
+        matching_request(request, today)
+        for request in PlacementRequest.objects.filter(
+            ~Exists(live), status=PlacementRequestStatus.OPEN
+        ).order_by("created_at", "pk")
+    ]
+    beds = [
+        matching_bed(bed, today) for bed in free_beds().select_related("room__site").order_by("pk")
+    ]
+    return requests, beds
+
+
+def free_beds_for(request: PlacementRequest, today: date) -> list[tuple[Bed, list[str]]]:
+    """Every free bed with the reasons it may not take this request (empty: allowed), allowed
+    first: the coordinator's list for placing by hand."""
+    wanted = matching_request(request, today)
+    rows = []
+    for bed in free_beds().select_related("room__site__provider").order_by("room__site__name"):
+        rows.append((bed, matching.check(wanted, matching_bed(bed, today), today=today)))
+    rows.sort(key=lambda row: (bool(row[1]), row[0].room.site.name, row[0].room.name))
+    return rows
+
+
+def requests_with_unmet_need(since: date) -> QuerySet[PlacementRequest]:
+    return PlacementRequest.objects.filter(unmet_needs__on__gte=since).distinct()
+
+
+def open_request_count() -> int:
+    return PlacementRequest.objects.filter(status=PlacementRequestStatus.OPEN).count()
+
+
+def address_holders() -> QuerySet[AddressPermission]:
+    return AddressPermission.objects.filter(revoked_at=None).select_related("user", "granted_by")
+
+
+def coordinators_of(user: User) -> QuerySet[Any]:
+    """The support coordinators in the organisations this user administers."""
+    from opennrm.accounts.models import Membership
+    from opennrm.accounts.selectors import organisations_administered_by
+
+    return (
+        Membership.objects.filter(
+            organisation__in=organisations_administered_by(user),
+            role=Role.SUPPORT_COORDINATOR,
+            is_active=True,
+        )
+        .select_related("user", "organisation")
+        .order_by("organisation__name", "user__full_name")
+    )
+
+
+def free_bed_get(bed_id: int) -> Bed:
+    bed = free_beds().select_related("room__site__provider").filter(pk=bed_id).first()
+    if bed is None:
+        raise Http404
+    return bed
+
+
+def case_for_coordinator(user: User, reference: str) -> cases.Case | None:
+    """A case a coordinator raises a request for. Coordinators place people referred anywhere,
+    so any case; nothing of it is shown but its reference."""
+    if not is_coordinator(user):
+        raise Http404
+    return cases.Case.objects.filter(reference=reference.strip().upper()).first()
+
+
+def unmet_today(user: User, today: date) -> QuerySet[UnmetNeed]:
+    if not is_coordinator(user):
+        return UnmetNeed.objects.none()
+    return (
+        UnmetNeed.objects.filter(on=today, request__status=PlacementRequestStatus.OPEN)
+        .select_related("request__case")
+        .order_by("request__needed_from", "request_id")
+    )
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    site: Site
+    beds: int
+    free: int
+    reserved: int
+    occupied: int
+    out_of_service: int
+
+
+def site_summaries(user: User) -> list[SiteSummary]:
+    """Each site the user may see, with its beds counted by state."""
+    visible = sites_visible_to(user).select_related("provider").order_by("provider__name", "name")
+    counts: dict[int, dict[BedState, int]] = {}
+    live = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
+    for bed in (
+        Bed.objects.filter(room__site__in=visible)
+        .annotate(live_status=Subquery(live.values("status")[:1]))
+        .values("room__site_id", "out_of_service_since", "live_status")
+    ):
+        state = state_of(_Row(bed["out_of_service_since"], bed["live_status"]))
+        per_site = counts.setdefault(bed["room__site_id"], {})
+        per_site[state] = per_site.get(state, 0) + 1
+    summaries = []
+    for site in visible:
+        per_site = counts.get(site.pk, {})
+        summaries.append(
+            SiteSummary(
+                site=site,
+                beds=sum(per_site.values()),
+                free=per_site.get(BedState.AVAILABLE, 0),
+                reserved=per_site.get(BedState.RESERVED, 0),
+                occupied=per_site.get(BedState.OCCUPIED, 0),
+                out_of_service=per_site.get(BedState.OUT_OF_SERVICE, 0),
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class _Row:
+    out_of_service_since: Any
+    live_status: Any
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    provider: Any
+    services: list[Service]
+    sites: list[Site]
+
+
+def directory() -> list[DirectoryEntry]:
+    """Every active provider with its services and sites (code names, regions and settings
+    only: the directory never shows an address)."""
+    from opennrm.accounts.models import Organisation
+    from opennrm.accounts.roles import OrganisationKind
+
+    providers = Organisation.objects.filter(
+        kind=OrganisationKind.SUPPORT_PROVIDER, is_active=True
+    ).order_by("name")
+    services = list(Service.objects.filter(is_active=True).order_by("name"))
+    sites = list(Site.objects.filter(is_active=True).order_by("name"))
+    return [
+        DirectoryEntry(
+            provider=provider,
+            services=[s for s in services if s.provider_id == provider.pk],
+            sites=[s for s in sites if s.provider_id == provider.pk],
+        )
+        for provider in providers
+    ]

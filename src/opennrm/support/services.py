@@ -1,0 +1,842 @@
+"""Every write of support and accommodation: the directory (services, sites, rooms, beds),
+address permissions, placement requests, matching, and each step of a placement.
+
+No double booking, ever: every write that makes a placement hold a bed (offering it, placing
+by hand) first locks the bed's row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite lets one
+writer in at a time), checks that no placement holds it, and then writes; and the database's
+partial unique constraint `one_live_placement_per_bed` refuses a second holder whatever happens.
+Notifications never name the site or its address: only the provider and the region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case, CaseEvent
+from opennrm.notifications.services import deliver
+
+from . import matching, selectors
+from .models import (
+    HOLDS_BED,
+    AddressPermission,
+    Bed,
+    BedEvent,
+    BedState,
+    DeclineReason,
+    ExitReason,
+    ImmediateNeed,
+    Placement,
+    PlacementRequest,
+    PlacementRequestStatus,
+    PlacementStatus,
+    Room,
+    Service,
+    Site,
+    UnmetNeed,
+    Urgency,
+)
+
+WOMEN = {"Feminine", "TransgenderFeminine"}
+MEN = {"Masculine", "TransgenderMasculine"}
+
+
+def settings_for(sex: str, gender: str) -> list[str]:
+    """The settings a person can be placed in, from their gender (or, without one, their sex):
+    a woman in a women-only or a mixed house, a man in a men-only or a mixed one, anyone else
+    in a mixed one. A coordinator can narrow it (a woman who needs a women-only house)."""
+    if gender in WOMEN or (not gender and sex == "female"):
+        return ["women_only", "mixed"]
+    if gender in MEN or (not gender and sex == "male"):
+        return ["men_only", "mixed"]
+    return ["mixed"]
+
+
+# --- People told ------------------------------------------------------------------------------
+
+
+def _members(organisations: Sequence[int], roles: set[Role]) -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            organisation_id__in=organisations, role__in=roles, is_active=True
+        ).select_related("user")
+    ]
+
+
+def _coordinators() -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            role=Role.SUPPORT_COORDINATOR,
+            is_active=True,
+            organisation__kind=OrganisationKind.SUPPORT_PROVIDER,
+        ).select_related("user")
+    ]
+
+
+def _where(site: Site) -> str:
+    """How a site is named to anyone told of a placement: provider and region, nothing more."""
+    return f"{site.provider.name} in {site.get_region_display()}"
+
+
+def _event(case: Case, kind: str, description: str, by: User | None) -> None:
+    CaseEvent.objects.create(
+        case=case, at=timezone.now(), kind=kind, description=description, actor=by
+    )
+
+
+# --- The directory ----------------------------------------------------------------------------
+
+
+def _check_manager(by: User, provider: Organisation) -> None:
+    if provider.pk not in selectors.managed_provider_ids(by):
+        raise ValidationError("Only the provider's own safe-house managers can change its sites")
+
+
+def _check_location(location: Sequence[float] | None) -> list[float] | None:
+    if location is None:
+        return None
+    latitude, longitude = (float(value) for value in location)
+    if not (49.0 <= latitude <= 61.0 and -9.0 <= longitude <= 2.5):
+        raise ValidationError({"location": "The location must be in the UK"})
+    return [round(latitude, 5), round(longitude, 5)]
+
+
+@transaction.atomic
+def site_create(
+    *,
+    by: User,
+    provider: Organisation,
+    name: str,
+    kind: str,
+    region: str,
+    area: str,
+    setting: str,
+    address: str,
+    postcode: str = "",
+    location: Sequence[float] | None = None,
+    staff_languages: Sequence[str] = (),
+    specialisms: Sequence[str] = (),
+    near_school: bool = False,
+) -> Site:
+    _check_manager(by, provider)
+    if Site.objects.filter(provider=provider, name=name.strip()).exists():
+        raise ValidationError({"name": "Your organisation already has a site with this name"})
+    site = Site.objects.create(
+        provider=provider,
+        name=name.strip(),
+        kind=kind,
+        region=region,
+        area=area.strip(),
+        setting=setting,
+        address=address.strip(),
+        postcode=postcode.strip().upper(),
+        location=_check_location(location),
+        staff_languages=sorted(set(staff_languages)),
+        specialisms=sorted(set(specialisms)),
+        near_school=near_school,
+    )
+    # The event names the site by its code name only: never its address.
+    audit_record(by=by, action="site.created", obj=site, organisation=provider)
+    return site
+
+
+@transaction.atomic
+def site_update(*, by: User, site: Site, **changes: Any) -> Site:
+    _check_manager(by, site.provider)
+    locked = Site.objects.select_for_update().get(pk=site.pk)
+    allowed = {
+        "name",
+        "kind",
+        "region",
+        "area",
+        "setting",
+        "address",
+        "postcode",
+        "location",
+        "staff_languages",
+        "specialisms",
+        "near_school",
+        "is_active",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not fields of a site: {sorted(unknown)}")
+    if "location" in changes:
+        changes["location"] = _check_location(changes["location"])
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        clash = Site.objects.filter(provider=locked.provider, name=changes["name"])
+        if clash.exclude(pk=locked.pk).exists():
+            raise ValidationError({"name": "Your organisation already has a site with this name"})
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.save(update_fields=list(changes))
+    audit_record(
+        by=by,
+        action="site.updated",
+        obj=locked,
+        organisation=locked.provider,
+        detail={"fields": sorted(changes)},
+    )
+    return locked
+
+
+@transaction.atomic
+def room_create(
+    *,
+    by: User,
+    site: Site,
+    name: str,
+    beds: int,
+    takes_dependants: int = 0,
+    wheelchair_accessible: bool = False,
+) -> Room:
+    """A room with `beds` beds in it (a family room: one bed that takes children)."""
+    _check_manager(by, site.provider)
+    if not 1 <= beds <= 20:
+        raise ValidationError({"beds": "A room has between 1 and 20 beds"})
+    if Room.objects.filter(site=site, name=name.strip()).exists():
+        raise ValidationError({"name": "This site already has a room with this name"})
+    room = Room.objects.create(
+        site=site,
+        name=name.strip(),
+        takes_dependants=takes_dependants,
+        wheelchair_accessible=wheelchair_accessible,
+    )
+    now = timezone.now()
+    made = Bed.objects.bulk_create(Bed(room=room, label=str(n)) for n in range(1, beds + 1))
+    BedEvent.objects.bulk_create(
+        BedEvent(bed=bed, at=now, state=BedState.AVAILABLE, by=by, note="Added") for bed in made
+    )
+    audit_record(
+        by=by,
+        action="room.created",
+        obj=room,
+        organisation=site.provider,
+        detail={"beds": beds},
+    )
+    return room
+
+
+@transaction.atomic
+def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = "") -> Bed:
+    """Take a bed out of service (repairs, a room kept empty for safety) or put it back."""
+    locked = Bed.objects.select_for_update().select_related("room__site__provider").get(pk=bed.pk)
+    _check_manager(by, locked.room.site.provider)
+    now = timezone.now()
+    if in_service:
+        if locked.out_of_service_since is None:
+            raise ValidationError("This bed is already in service")
+        locked.out_of_service_since, locked.out_of_service_reason = None, ""
+        state = BedState.AVAILABLE
+        live = Placement.objects.filter(bed=locked, status__in=[s.value for s in HOLDS_BED])
+        if live.exists():
+            state = selectors.state_of(selectors.with_state(Bed.objects.filter(pk=bed.pk)).get())
+    else:
+        if locked.out_of_service_since is not None:
+            raise ValidationError("This bed is already out of service")
+        if Placement.objects.filter(bed=locked, status__in=[s.value for s in HOLDS_BED]).exists():
+            raise ValidationError(
+                "Someone is placed in this bed or it is offered to someone: end or cancel that "
+                "placement first"
+            )
+        if not reason.strip():
+            raise ValidationError({"reason": "Enter why the bed is out of service"})
+        locked.out_of_service_since, locked.out_of_service_reason = now, reason.strip()[:200]
+        state = BedState.OUT_OF_SERVICE
+    locked.save(update_fields=["out_of_service_since", "out_of_service_reason"])
+    BedEvent.objects.create(bed=locked, at=now, state=state, by=by, note=reason.strip()[:200])
+    audit_record(
+        by=by,
+        action="bed.in_service" if in_service else "bed.out_of_service",
+        obj=locked,
+        organisation=locked.room.site.provider,
+    )
+    return locked
+
+
+@transaction.atomic
+def service_create(
+    *,
+    by: User,
+    provider: Organisation,
+    name: str,
+    description: str = "",
+    eligible_sexes: Sequence[str] = (),
+    minimum_age: int | None = None,
+    maximum_age: int | None = None,
+    exploitation_types: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    accessibility: str = "",
+) -> Service:
+    _check_manager(by, provider)
+    if minimum_age is not None and maximum_age is not None and minimum_age > maximum_age:
+        raise ValidationError({"maximum_age": "The oldest age must not be below the youngest"})
+    service = Service.objects.create(
+        provider=provider,
+        name=name.strip(),
+        description=description.strip(),
+        eligible_sexes=list(eligible_sexes),
+        minimum_age=minimum_age,
+        maximum_age=maximum_age,
+        exploitation_types=list(exploitation_types),
+        languages=list(languages),
+        accessibility=accessibility.strip(),
+    )
+    audit_record(by=by, action="service.created", obj=service, organisation=provider)
+    return service
+
+
+# --- Address permissions ----------------------------------------------------------------------
+
+
+def _check_grantor(by: User, coordinator: User) -> Membership:
+    membership = selectors.coordinators_of(by).filter(user=coordinator).first()
+    if membership is None:
+        raise ValidationError(
+            "You can grant this only to support coordinators of organisations you administer"
+        )
+    return membership
+
+
+@transaction.atomic
+def address_permission_grant(*, by: User, coordinator: User) -> AddressPermission:
+    membership = _check_grantor(by, coordinator)
+    if AddressPermission.objects.filter(user=coordinator, revoked_at=None).exists():
+        raise ValidationError(f"{coordinator.full_name} can already see safe-house addresses")
+    permission = AddressPermission.objects.create(
+        user=coordinator, granted_by=by, granted_at=timezone.now()
+    )
+    audit_record(
+        by=by,
+        action="address_permission.granted",
+        obj=coordinator,
+        organisation=membership.organisation,
+    )
+    return permission
+
+
+@transaction.atomic
+def address_permission_revoke(*, by: User, coordinator: User) -> None:
+    membership = _check_grantor(by, coordinator)
+    updated = AddressPermission.objects.filter(user=coordinator, revoked_at=None).update(
+        revoked_at=timezone.now(), revoked_by=by
+    )
+    if not updated:
+        raise ValidationError(f"{coordinator.full_name} cannot see safe-house addresses")
+    audit_record(
+        by=by,
+        action="address_permission.revoked",
+        obj=coordinator,
+        organisation=membership.organisation,
+    )
+
+
+# --- Placement requests -----------------------------------------------------------------------
+
+
+def request_defaults(case: Case) -> dict[str, Any]:
+    """The hard constraints a request starts with, from what the referral says of the person."""
+    person = case.person
+    return {
+        "accepted_settings": settings_for(person.sex, person.gender),
+        "languages": list(person.languages),
+        "interpreter_needed": person.interpreter_needed,
+    }
+
+
+def placement_request_for_referral(*, case: Case, needs: Sequence[str], at: datetime) -> Any:
+    """The request a referral's immediate needs raise (called inside the referral's service,
+    whose audit event covers it). A bed tonight or a risk to safety is an emergency."""
+    urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
+    day = timezone.localdate(at)
+    return PlacementRequest.objects.create(
+        case=case,
+        needs=list(needs),
+        urgency=Urgency.EMERGENCY if urgent else Urgency.URGENT,
+        needed_from=day if urgent else day + timedelta(days=3),
+        **request_defaults(case),
+    )
+
+
+@transaction.atomic
+def placement_request_raise(
+    *, by: User, case: Case, urgency: str, needed_from: date, needs: Sequence[str] = ()
+) -> PlacementRequest:
+    """A coordinator raises a request for someone already referred."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can raise a placement request")
+    if hasattr(case.person, "erasure"):
+        raise ValidationError("This person's details have been erased")
+    if PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN).exists():
+        raise ValidationError({"case": "This case already has a request waiting for a place"})
+    request = PlacementRequest.objects.create(
+        case=case,
+        needs=list(needs),
+        urgency=urgency,
+        needed_from=needed_from,
+        raised_by=by,
+        **request_defaults(case),
+    )
+    _event(case, "support.placement_requested", "Placement request raised by a coordinator", by)
+    audit_record(by=by, action="placement_request.raised", obj=request)
+    return request
+
+
+CONSTRAINT_FIELDS = (
+    "urgency",
+    "needed_from",
+    "accepted_settings",
+    "dependants",
+    "needs_wheelchair",
+    "languages",
+    "interpreter_needed",
+    "required_specialisms",
+    "keep_away",
+    "excluded_areas",
+    "preferred_regions",
+    "near_school",
+    "wanted_specialisms",
+)
+
+
+@transaction.atomic
+def placement_request_update(
+    *, by: User, request: PlacementRequest, expected_version: int, **changes: Any
+) -> PlacementRequest:
+    """A coordinator sets the request's needs, safety constraints and preferences."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can change a placement request")
+    unknown = set(changes) - set(CONSTRAINT_FIELDS)
+    if unknown:
+        raise ValueError(f"not constraints of a request: {sorted(unknown)}")
+    if not changes.get("accepted_settings", ["x"]):
+        raise ValidationError({"accepted_settings": "Select at least one kind of setting"})
+    locked = PlacementRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.version != expected_version:
+        raise ValidationError(
+            "Someone else changed this request while you were working on it. Your answers are "
+            "still here: check the request, then save again."
+        )
+    if locked.status != PlacementRequestStatus.OPEN:
+        raise ValidationError("This request is closed: it can no longer be changed")
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.version += 1
+    locked.save(update_fields=[*changes, "version"])
+    # Names the fields changed, never their values (places to keep away from are sensitive).
+    audit_record(
+        by=by,
+        action="placement_request.updated",
+        obj=locked,
+        detail={"fields": sorted(changes)},
+    )
+    return locked
+
+
+@transaction.atomic
+def placement_request_close(
+    *, by: User, request: PlacementRequest, status: PlacementRequestStatus, reason: str = ""
+) -> PlacementRequest:
+    """Close a request without a place: withdrawn (no longer needed), or unmet."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can close a placement request")
+    if status not in (PlacementRequestStatus.WITHDRAWN, PlacementRequestStatus.UNMET):
+        raise ValueError("a request is closed as withdrawn or unmet")
+    locked = PlacementRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != PlacementRequestStatus.OPEN:
+        raise ValidationError("This request is already closed")
+    if Placement.objects.filter(request=locked, status__in=[s.value for s in HOLDS_BED]).exists():
+        raise ValidationError("A place is offered or taken for this request: cancel it first")
+    Placement.objects.filter(request=locked, status=PlacementStatus.PROPOSED).update(
+        status=PlacementStatus.CANCELLED
+    )
+    now = timezone.now()
+    locked.status, locked.closed_at = status, now
+    locked.save(update_fields=["status", "closed_at"])
+    if status == PlacementRequestStatus.UNMET:
+        UnmetNeed.objects.update_or_create(
+            request=locked,
+            on=timezone.localdate(now),
+            defaults={
+                "constraint": "closed",
+                "reason": reason.strip() or "Closed by a coordinator: no suitable place",
+                "area": locked.case.area,
+            },
+        )
+    _event(locked.case, "support.request_closed", f"Placement request {status.label.lower()}", by)
+    audit_record(
+        by=by, action=f"placement_request.{status.value}", obj=locked, detail={"status": status}
+    )
+    return locked
+
+
+# --- Matching ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchingOutcome:
+    proposed: int
+    unplaced: int
+    result: matching.MatchResult
+
+
+@transaction.atomic
+def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
+    """Propose the best placements for every open request, and record the unmet need.
+
+    Proposals from an earlier run that nobody confirmed are withdrawn first, so every run
+    starts from what is free now. A proposal holds nothing: the coordinator confirms each
+    (`placement_confirm`), which checks again and only then reserves the bed.
+    """
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can run matching")
+    today = today or timezone.localdate()
+    Placement.objects.filter(status=PlacementStatus.PROPOSED).update(
+        status=PlacementStatus.CANCELLED, responded_at=timezone.now()
+    )
+    requests, beds = selectors.matching_instance(today)
+    result = matching.match(requests, beds, today)
+    now = timezone.now()
+    Placement.objects.bulk_create(
+        Placement(
+            request_id=proposal.request_id,
+            bed_id=proposal.bed_id,
+            status=PlacementStatus.PROPOSED,
+            why=proposal.why,
+            proposed_at=now,
+            proposed_by=by,
+        )
+        for proposal in result.proposals
+    )
+    areas = dict(
+        PlacementRequest.objects.filter(pk__in=[u.request_id for u in result.unplaced]).values_list(
+            "pk", "case__area"
+        )
+    )
+    for unplaced in result.unplaced:
+        UnmetNeed.objects.update_or_create(
+            request_id=unplaced.request_id,
+            on=today,
+            defaults={
+                "constraint": unplaced.code,
+                "reason": unplaced.reason,
+                "area": areas.get(unplaced.request_id, ""),
+            },
+        )
+    audit_record(
+        by=by,
+        action="matching.run",
+        detail={
+            "requests": len(requests),
+            "free_beds": len(beds),
+            "proposed": len(result.proposals),
+            "unplaced": len(result.unplaced),
+        },
+    )
+    return MatchingOutcome(
+        proposed=len(result.proposals), unplaced=len(result.unplaced), result=result
+    )
+
+
+# --- Placements -------------------------------------------------------------------------------
+
+
+class BedTaken(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This bed was taken a moment ago by another placement. Choose another bed, or run "
+            "matching again."
+        )
+
+
+def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
+    """Lock the bed's row, then check it is free and allowed for the request: the same rules
+    as matching (`matching.check`), so a manual placement cannot break a constraint either."""
+    bed = Bed.objects.select_for_update().select_related("room__site__provider").get(pk=bed_id)
+    if bed.out_of_service_since is not None:
+        raise ValidationError("This bed is out of service")
+    if not bed.room.site.is_active:
+        raise ValidationError("This bed's site is closed")
+    if Placement.objects.filter(bed=bed, status__in=[s.value for s in HOLDS_BED]).exists():
+        raise BedTaken
+    reasons = matching.check(
+        selectors.matching_request(request, today),
+        selectors.matching_bed(bed, today),
+        today=today,
+    )
+    if reasons:
+        raise ValidationError("This bed cannot take this person: " + "; ".join(reasons))
+    return bed
+
+
+def _hold(placement: Placement, bed: Bed, by: User) -> None:
+    """Save the placement as reserved; the database refuses a second holder of the bed."""
+    now = timezone.now()
+    placement.status = PlacementStatus.RESERVED
+    placement.reserved_at = now
+    try:
+        with transaction.atomic():
+            placement.save()
+    except IntegrityError:
+        raise BedTaken from None
+    BedEvent.objects.create(bed=bed, at=now, state=BedState.RESERVED, placement=placement, by=by)
+    site = bed.room.site
+    request = placement.request
+    deliver(
+        recipients=_members([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+        kind="placement.offered",
+        case=None,
+        url=reverse("support:placement", args=[placement.pk]),
+        subject=f"A place at {site.name} is offered for case {request.case.reference}",
+        body=f"A {request.get_urgency_display().lower()} placement is offered to you. Accept "
+        "or decline it.",
+    )
+    deliver(
+        recipients=[request.case.referred_by],
+        kind="placement.offered",
+        case=request.case,
+        url=reverse("cases:detail", args=[request.case.reference]),
+        subject=f"Case {request.case.reference}: a place to stay is offered",
+        body=f"A place has been offered with {_where(site)}. You will hear when it is accepted.",
+    )
+    _event(request.case, "support.place_offered", f"Place offered with {_where(site)}", by)
+
+
+@transaction.atomic
+def placement_confirm(*, by: User, placement: Placement, today: date | None = None) -> Placement:
+    """The coordinator confirms a proposal: the bed is reserved and the provider asked."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can confirm a proposal")
+    locked = (
+        Placement.objects.select_for_update()
+        .select_related("request__case__person")
+        .get(pk=placement.pk)
+    )
+    if locked.status != PlacementStatus.PROPOSED:
+        raise ValidationError("This proposal is no longer open: run matching again")
+    bed = _lock_free_bed(locked.bed_id, locked.request, today or timezone.localdate())
+    _hold(locked, bed, by)
+    audit_record(
+        by=by, action="placement.confirmed", obj=locked, organisation=bed.room.site.provider
+    )
+    return locked
+
+
+@transaction.atomic
+def placement_reject(*, by: User, placement: Placement) -> Placement:
+    """The coordinator turns a proposal down; the request waits for the next run."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can turn down a proposal")
+    updated = Placement.objects.filter(pk=placement.pk, status=PlacementStatus.PROPOSED).update(
+        status=PlacementStatus.CANCELLED, responded_at=timezone.now(), responded_by=by
+    )
+    if not updated:
+        raise ValidationError("This proposal is no longer open")
+    audit_record(by=by, action="placement.proposal_rejected", obj=placement)
+    placement.refresh_from_db()
+    return placement
+
+
+@transaction.atomic
+def placement_make(
+    *, by: User, request: PlacementRequest, bed: Bed, today: date | None = None
+) -> Placement:
+    """A coordinator places by hand: the same checks as matching, then the bed is reserved."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can place someone")
+    locked_request = PlacementRequest.objects.select_for_update().get(pk=request.pk)
+    if locked_request.status != PlacementRequestStatus.OPEN:
+        raise ValidationError("This request is closed")
+    Placement.objects.filter(request=locked_request, status=PlacementStatus.PROPOSED).update(
+        status=PlacementStatus.CANCELLED, responded_at=timezone.now()
+    )
+    if Placement.objects.filter(
+        request=locked_request, status__in=[s.value for s in HOLDS_BED]
+    ).exists():
+        raise ValidationError("A place is already offered or taken for this request")
+    locked_bed = _lock_free_bed(bed.pk, locked_request, today or timezone.localdate())
+    placement = Placement(
+        request=locked_request,
+        bed=locked_bed,
+        why="Placed by hand by a coordinator; every requirement and safety condition checked.",
+        proposed_at=timezone.now(),
+        proposed_by=by,
+    )
+    _hold(placement, locked_bed, by)
+    audit_record(
+        by=by, action="placement.made", obj=placement, organisation=locked_bed.room.site.provider
+    )
+    return placement
+
+
+def _lock_for_provider(by: User, placement: Placement, states: Sequence[str]) -> Placement:
+    locked = (
+        Placement.objects.select_for_update()
+        .select_related("request__case", "bed__room__site__provider")
+        .get(pk=placement.pk)
+    )
+    if locked.bed.room.site.provider_id not in selectors.managed_provider_ids(by):
+        raise ValidationError("Only the provider's own staff can answer for this place")
+    if locked.status not in states:
+        raise ValidationError(
+            f"This placement is {locked.get_status_display().lower()}: that cannot be done now"
+        )
+    return locked
+
+
+def _release(placement: Placement, by: User, note: str) -> None:
+    BedEvent.objects.create(
+        bed=placement.bed,
+        at=timezone.now(),
+        state=BedState.AVAILABLE,
+        placement=placement,
+        by=by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def placement_respond(
+    *, by: User, placement: Placement, accept: bool, reason: str = ""
+) -> Placement:
+    """The provider accepts the place offered, or declines it with a reason (the bed is free
+    again and the request goes back to the waiting list)."""
+    locked = _lock_for_provider(by, placement, [PlacementStatus.RESERVED])
+    if not accept and reason not in DeclineReason.values:
+        raise ValidationError({"reason": "Select why you cannot take this person"})
+    locked.status = PlacementStatus.ACCEPTED if accept else PlacementStatus.DECLINED
+    locked.responded_at, locked.responded_by = timezone.now(), by
+    locked.decline_reason = "" if accept else reason
+    locked.save(update_fields=["status", "responded_at", "responded_by", "decline_reason"])
+    site = locked.bed.room.site
+    case = locked.request.case
+    if accept:
+        told = [case.referred_by]
+        subject = f"Case {case.reference}: the place to stay is accepted"
+        body = f"{_where(site)} has accepted the person. They will tell you when they arrive."
+        _event(case, "support.place_accepted", f"Place accepted by {_where(site)}", by)
+    else:
+        _release(locked, by, "Declined")
+        told = []
+        subject = f"Case {case.reference}: the place offered was declined"
+        body = "The provider could not take the person. The request is back on the waiting list."
+        _event(case, "support.place_declined", f"Place declined by {site.provider.name}", by)
+    deliver(
+        recipients=[*told, *_coordinators()],
+        kind="placement.accepted" if accept else "placement.declined",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=subject,
+        body=body,
+    )
+    audit_record(
+        by=by,
+        action="placement.accepted" if accept else "placement.declined",
+        obj=locked,
+        organisation=site.provider,
+        detail={} if accept else {"reason": reason},
+    )
+    return locked
+
+
+@transaction.atomic
+def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
+    """The person has arrived: the bed is occupied and the request met."""
+    locked = _lock_for_provider(by, placement, [PlacementStatus.ACCEPTED])
+    if on > timezone.localdate():
+        raise ValidationError({"on": "The day they arrived must be today or earlier"})
+    locked.status, locked.arrived_on = PlacementStatus.OCCUPIED, on
+    locked.save(update_fields=["status", "arrived_on"])
+    PlacementRequest.objects.filter(pk=locked.request_id).update(
+        status=PlacementRequestStatus.PLACED, closed_at=timezone.now(), version=F("version") + 1
+    )
+    BedEvent.objects.create(
+        bed=locked.bed, at=timezone.now(), state=BedState.OCCUPIED, placement=locked, by=by
+    )
+    case = locked.request.case
+    site = locked.bed.room.site
+    deliver(
+        recipients=[case.referred_by],
+        kind="placement.arrived",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Case {case.reference}: the person has a safe place to stay",
+        body=f"The person arrived at their place with {_where(site)}.",
+    )
+    _event(case, "support.arrived", f"Arrived at a place with {_where(site)}", by)
+    audit_record(by=by, action="placement.arrived", obj=locked, organisation=site.provider)
+    return locked
+
+
+@transaction.atomic
+def placement_cancel(*, by: User, placement: Placement) -> Placement:
+    """A coordinator withdraws an offer not yet taken up; the request waits again."""
+    if not selectors.is_coordinator(by):
+        raise ValidationError("Only a support coordinator can cancel a placement")
+    locked = (
+        Placement.objects.select_for_update()
+        .select_related("request__case", "bed__room__site__provider")
+        .get(pk=placement.pk)
+    )
+    if locked.status not in (PlacementStatus.RESERVED, PlacementStatus.ACCEPTED):
+        raise ValidationError(
+            "Only a place offered or accepted, not yet taken up, can be cancelled"
+        )
+    locked.status = PlacementStatus.CANCELLED
+    locked.save(update_fields=["status"])
+    _release(locked, by, "Cancelled")
+    _event(locked.request.case, "support.place_cancelled", "Place offered was cancelled", by)
+    audit_record(
+        by=by,
+        action="placement.cancelled",
+        obj=locked,
+        organisation=locked.bed.room.site.provider,
+    )
+    return locked
+
+
+@transaction.atomic
+def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> Placement:
+    """The person leaves: the stay ends and the bed is free again."""
+    locked = _lock_for_provider(by, placement, [PlacementStatus.OCCUPIED])
+    if reason not in ExitReason.values:
+        raise ValidationError({"reason": "Select why the person left"})
+    if locked.arrived_on and on < locked.arrived_on:
+        raise ValidationError({"on": "The day they left cannot be before the day they arrived"})
+    if on > timezone.localdate():
+        raise ValidationError({"on": "The day they left must be today or earlier"})
+    locked.status, locked.ended_on, locked.exit_reason = PlacementStatus.ENDED, on, reason
+    locked.save(update_fields=["status", "ended_on", "exit_reason"])
+    _release(locked, by, "Left")
+    case = locked.request.case
+    deliver(
+        recipients=[case.referred_by, *_coordinators()],
+        kind="placement.ended",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Case {case.reference}: the person has left their place",
+        body=f"Reason: {ExitReason(reason).label.lower()}.",
+    )
+    _event(case, "support.left", f"Left their place: {ExitReason(reason).label.lower()}", by)
+    audit_record(
+        by=by,
+        action="placement.ended",
+        obj=locked,
+        organisation=locked.bed.room.site.provider,
+        detail={"reason": reason},
+    )
+    return locked

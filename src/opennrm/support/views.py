@@ -1,0 +1,560 @@
+"""Pages of support and accommodation: the coordinator's waiting list, matching and proposals;
+the provider's offers, residents, sites and beds; the directory; address permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.services import audit_record
+from opennrm.lib.iso import language_name
+
+from . import selectors, services
+from .forms import (
+    ArrivedForm,
+    CloseRequestForm,
+    EndForm,
+    OutOfServiceForm,
+    RaiseRequestForm,
+    RequestConstraintsForm,
+    RespondForm,
+    RoomForm,
+    SiteForm,
+)
+from .models import (
+    ImmediateNeed,
+    PlacementRequestStatus,
+    PlacementStatus,
+    Region,
+    Setting,
+    Specialism,
+)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _show(form: Any, error: ValidationError) -> None:
+    """Put a service's refusal on the form: on the field it names, or at the top."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error)
+
+
+def _labels(values: list[str], choices: Any) -> str:
+    names = dict(choices)
+    return ", ".join(str(names.get(value, value)) for value in values) or "None"
+
+
+# --- The coordinator: waiting list, matching, proposals --------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def requests(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        outcome = services.matching_run(by=user)
+        messages.success(
+            request,
+            f"Matching proposed {outcome.proposed} "
+            f"{'place' if outcome.proposed == 1 else 'places'}; "
+            f"{outcome.unplaced} {'person' if outcome.unplaced == 1 else 'people'} "
+            "could not be placed. Check each proposal, then confirm it.",
+        )
+        return redirect("support:proposals")
+    today = timezone.localdate()
+    waiting = [
+        (item, (today - timezone.localdate(item.created_at)).days)
+        for item in selectors.requests_waiting(user)
+    ]
+    return render(
+        request,
+        "support/requests.html",
+        {"title": "Waiting for a place", "waiting": waiting},
+    )
+
+
+def proposals(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "support/proposals.html",
+        {
+            "title": "Proposed places",
+            "proposals": selectors.proposals(user).select_related("request__case"),
+            "unmet": selectors.unmet_today(user, timezone.localdate()),
+        },
+    )
+
+
+@require_POST
+def proposal_decide(request: HttpRequest, placement_id: int) -> HttpResponse:
+    user = _user(request)
+    if not selectors.is_coordinator(user):
+        raise Http404
+    placement = selectors.placement_get_for_user(user, placement_id)
+    try:
+        if request.POST.get("action") == "confirm":
+            services.placement_confirm(by=user, placement=placement)
+            messages.success(
+                request,
+                f"Place offered for case {placement.request.case.reference}. The provider has "
+                "been asked to accept it.",
+            )
+        else:
+            services.placement_reject(by=user, placement=placement)
+            messages.success(request, "Proposal turned down. The person is still waiting.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("support:proposals")
+
+
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.request_get_for_coordinator(user, request_id)
+    person = item.case.person
+    return render(
+        request,
+        "support/request.html",
+        {
+            "title": f"Placement request for case {item.case.reference}",
+            "item": item,
+            "person": person,
+            "languages": ", ".join(language_name(code) for code in item.languages) or "None",
+            "needs": _labels(item.needs, ImmediateNeed.choices),
+            "settings": _labels(item.accepted_settings, Setting.choices),
+            "required": _labels(item.required_specialisms, Specialism.choices),
+            "wanted": _labels(item.wanted_specialisms, Specialism.choices),
+            "preferred": _labels(item.preferred_regions, Region.choices),
+            "placements": item.placements.select_related("bed__room__site__provider"),
+            "unmet": item.unmet_needs.all()[:10],
+            "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.request_get_for_coordinator(user, request_id)
+    if request.method == "POST":
+        form = RequestConstraintsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.placement_request_update(
+                    by=user,
+                    request=item,
+                    expected_version=form.cleaned_data["expected_version"],
+                    **form.changes(),
+                )
+            except ValidationError as error:
+                _show(form, error)
+            else:
+                messages.success(request, "Needs and constraints saved")
+                return redirect("support:request", item.pk)
+    else:
+        form = RequestConstraintsForm(
+            initial=RequestConstraintsForm.initial_for(item),
+            data=None,
+        )
+        form.data = RequestConstraintsForm.date_data(item)
+    return render(
+        request,
+        "support/request_edit.html",
+        {"title": "Needs and constraints", "item": item, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Place by hand: every free bed, those this person may take first, with the reasons the
+    others cannot take them."""
+    user = _user(request)
+    item = selectors.request_get_for_coordinator(user, request_id)
+    error = None
+    if request.method == "POST":
+        try:
+            bed = selectors.free_bed_get(int(request.POST.get("bed", "0") or 0))
+            services.placement_make(by=user, request=item, bed=bed)
+        except (ValueError, Http404):
+            error = "Select a bed from the list"
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            messages.success(request, "Place offered. The provider has been asked to accept it.")
+            return redirect("support:request", item.pk)
+    rows = selectors.free_beds_for(item, timezone.localdate())
+    return render(
+        request,
+        "support/request_place.html",
+        {"title": "Choose a bed", "item": item, "rows": rows, "error": error},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.request_get_for_coordinator(user, request_id)
+    form = CloseRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.placement_request_close(
+                by=user, request=item, status=PlacementRequestStatus(form.cleaned_data["outcome"])
+            )
+        except ValidationError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Request closed")
+            return redirect("support:requests")
+    return render(
+        request,
+        "support/request_close.html",
+        {"title": "Close the request", "item": item, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not selectors.is_coordinator(user):
+        raise Http404
+    form = RaiseRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        case = selectors.case_for_coordinator(user, form.cleaned_data["reference"])
+        if case is None:
+            form.add_error("reference", "No case has this reference: check it and try again")
+        else:
+            try:
+                item = services.placement_request_raise(
+                    by=user,
+                    case=case,
+                    urgency=form.cleaned_data["urgency"],
+                    needed_from=form.cleaned_data["needed_from"],
+                )
+            except ValidationError as error:
+                _show(form, error)
+                if hasattr(error, "error_dict") and "case" in error.message_dict:
+                    form.add_error("reference", error.message_dict["case"])
+            else:
+                messages.success(request, "Request raised. Set the person's needs next.")
+                return redirect("support:request_edit", item.pk)
+    return render(request, "support/request_new.html", {"title": "Ask for a place", "form": form})
+
+
+# --- Placements: the provider answers, the person arrives and leaves ---------------------------
+
+
+def placements(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    visible = selectors.placements_visible_to(user)
+    return render(
+        request,
+        "support/placements.html",
+        {
+            "title": "Placements",
+            "offers": visible.filter(status=PlacementStatus.RESERVED),
+            "expected": visible.filter(status=PlacementStatus.ACCEPTED),
+            "living": visible.filter(status=PlacementStatus.OCCUPIED),
+        },
+    )
+
+
+def placement(request: HttpRequest, placement_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.placement_get_for_user(user, placement_id)
+    site = item.bed.room.site
+    shows_address = selectors.may_see_address(user, site)
+    if shows_address:
+        audit_record(by=user, action="site.address_viewed", obj=site, organisation=site.provider)
+    is_staff = site.provider_id in selectors.managed_provider_ids(user)
+    return render(
+        request,
+        "support/placement.html",
+        {
+            "title": f"Placement for case {item.request.case.reference}",
+            "item": item,
+            "site": site,
+            "shows_address": shows_address,
+            "is_staff": is_staff,
+            "is_coordinator": selectors.is_coordinator(user),
+            "person": item.request.case.person,
+            "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
+            "respond_form": RespondForm(),
+            "arrived_form": ArrivedForm(),
+            "end_form": EndForm(),
+            "move_on_ends": item.request.case.move_on_ends,
+        },
+    )
+
+
+def _placement_action(
+    request: HttpRequest, placement_id: int, form_class: Any, act: Any, template_key: str
+) -> HttpResponse:
+    user = _user(request)
+    item = selectors.placement_get_for_user(user, placement_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            message = act(user, item, form.cleaned_data)
+        except ValidationError as error:
+            _show(form, error)
+        else:
+            messages.success(request, message)
+            return redirect("support:placement", item.pk)
+    site = item.bed.room.site
+    return render(
+        request,
+        "support/placement.html",
+        {
+            "title": f"Placement for case {item.request.case.reference}",
+            "item": item,
+            "site": site,
+            "shows_address": False,
+            "is_staff": site.provider_id in selectors.managed_provider_ids(user),
+            "is_coordinator": selectors.is_coordinator(user),
+            "person": item.request.case.person,
+            "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
+            "respond_form": RespondForm(),
+            "arrived_form": ArrivedForm(),
+            "end_form": EndForm(),
+            template_key: form,
+            "form": form,
+            "move_on_ends": item.request.case.move_on_ends,
+        },
+    )
+
+
+@require_POST
+def placement_respond(request: HttpRequest, placement_id: int) -> HttpResponse:
+    def act(user: User, item: Any, data: dict[str, Any]) -> str:
+        accept = data["answer"] == "accept"
+        services.placement_respond(by=user, placement=item, accept=accept, reason=data["reason"])
+        return "Accepted. Tell us when the person arrives." if accept else "Declined"
+
+    return _placement_action(request, placement_id, RespondForm, act, "respond_form")
+
+
+@require_POST
+def placement_arrived(request: HttpRequest, placement_id: int) -> HttpResponse:
+    def act(user: User, item: Any, data: dict[str, Any]) -> str:
+        services.placement_arrive(by=user, placement=item, on=data["arrived_on"])
+        return "Arrival recorded"
+
+    return _placement_action(request, placement_id, ArrivedForm, act, "arrived_form")
+
+
+@require_POST
+def placement_end(request: HttpRequest, placement_id: int) -> HttpResponse:
+    def act(user: User, item: Any, data: dict[str, Any]) -> str:
+        services.placement_end(by=user, placement=item, on=data["ended_on"], reason=data["reason"])
+        return "The stay has ended and the bed is free"
+
+    return _placement_action(request, placement_id, EndForm, act, "end_form")
+
+
+@require_POST
+def placement_cancel(request: HttpRequest, placement_id: int) -> HttpResponse:
+    user = _user(request)
+    item = selectors.placement_get_for_user(user, placement_id)
+    try:
+        services.placement_cancel(by=user, placement=item)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The place offered is cancelled and the bed is free")
+    return redirect("support:placement", item.pk)
+
+
+# --- Sites, rooms and beds --------------------------------------------------------------------
+
+
+def sites(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "support/sites.html",
+        {
+            "title": "Sites and beds",
+            "sites": selectors.site_summaries(user),
+            "may_add": bool(selectors.managed_provider_ids(user)),
+        },
+    )
+
+
+def site(request: HttpRequest, site_id: int) -> HttpResponse:
+    user = _user(request)
+    found = selectors.site_get_for_user(user, site_id)
+    shows_address = selectors.may_see_address(user, found)
+    if shows_address:
+        audit_record(by=user, action="site.address_viewed", obj=found, organisation=found.provider)
+    return render(
+        request,
+        "support/site.html",
+        {
+            "title": found.name,
+            "site": found,
+            "beds": selectors.beds_of_site(found),
+            "shows_address": shows_address,
+            "is_staff": found.provider_id in selectors.managed_provider_ids(user),
+            "languages": ", ".join(language_name(c) for c in found.staff_languages) or "None",
+            "specialisms": _labels(found.specialisms, Specialism.choices),
+            "out_of_service_form": OutOfServiceForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def site_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    providers = selectors.managed_provider_ids(user)
+    if not providers:
+        raise Http404
+    form = SiteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = services.site_create(
+                by=user, provider=Organisation.objects.get(pk=providers[0]), **form.values()
+            )
+        except ValidationError as error:
+            _show(form, error)
+        else:
+            messages.success(request, f"Site {made.name} added. Add its rooms and beds next.")
+            return redirect("support:site", made.pk)
+    return render(request, "support/site_form.html", {"title": "Add a site", "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
+    user = _user(request)
+    found = selectors.site_get_for_manager(user, site_id)
+    if request.method == "POST":
+        form = SiteForm(request.POST)
+        if form.is_valid():
+            try:
+                services.site_update(by=user, site=found, **form.values())
+            except ValidationError as error:
+                _show(form, error)
+            else:
+                messages.success(request, "Site saved")
+                return redirect("support:site", found.pk)
+    else:
+        location = found.location or [None, None]
+        form = SiteForm(
+            initial={
+                "name": found.name,
+                "kind": found.kind,
+                "setting": found.setting,
+                "region": found.region,
+                "area": found.area,
+                "address": found.address,
+                "postcode": found.postcode,
+                "latitude": location[0],
+                "longitude": location[1],
+                "staff_languages": found.staff_languages,
+                "specialisms": found.specialisms,
+                "near_school": found.near_school,
+            }
+        )
+    return render(
+        request, "support/site_form.html", {"title": "Change the site", "form": form, "site": found}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def room_new(request: HttpRequest, site_id: int) -> HttpResponse:
+    user = _user(request)
+    found = selectors.site_get_for_manager(user, site_id)
+    form = RoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.room_create(by=user, site=found, **form.cleaned_data)
+        except ValidationError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Room added")
+            return redirect("support:site", found.pk)
+    return render(
+        request, "support/room_form.html", {"title": "Add a room", "form": form, "site": found}
+    )
+
+
+@require_POST
+def bed_service(request: HttpRequest, bed_id: int) -> HttpResponse:
+    user = _user(request)
+    bed = selectors.bed_get_for_manager(user, bed_id)
+    back = redirect("support:site", bed.room.site_id)
+    in_service = request.POST.get("action") == "in_service"
+    form = OutOfServiceForm(request.POST)
+    if not in_service and not form.is_valid():
+        messages.error(request, "Enter why the bed is out of service")
+        return back
+    try:
+        services.bed_set_in_service(
+            by=user,
+            bed=bed,
+            in_service=in_service,
+            reason="" if in_service else form.cleaned_data["reason"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "Bed back in service" if in_service else "Bed taken out of service"
+        )
+    return back
+
+
+# --- The directory and address permissions ----------------------------------------------------
+
+
+def directory(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "support/directory.html",
+        {
+            "title": "Support directory",
+            "providers": selectors.directory(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def address_access(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    coordinators = list(selectors.coordinators_of(user))
+    if request.method == "POST":
+        chosen = next(
+            (m.user for m in coordinators if str(m.user_id) == request.POST.get("user")), None
+        )
+        if chosen is None:
+            messages.error(request, "Select a coordinator from the list")
+        else:
+            try:
+                if request.POST.get("action") == "grant":
+                    services.address_permission_grant(by=user, coordinator=chosen)
+                    messages.success(request, f"{chosen.full_name} can now see addresses")
+                else:
+                    services.address_permission_revoke(by=user, coordinator=chosen)
+                    messages.success(request, f"{chosen.full_name} can no longer see addresses")
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+        return redirect("support:address_access")
+    holders = set(selectors.address_holders().values_list("user_id", flat=True))
+    return render(
+        request,
+        "support/address_access.html",
+        {
+            "title": "Who can see safe-house addresses",
+            "coordinators": [(m, m.user_id in holders) for m in coordinators],
+        },
+    )
