@@ -112,6 +112,8 @@ ROUTES: dict[str, Rule] = {
     "support:site_edit": MANAGERS,
     "support:room_new": MANAGERS,
     "support:bed_service": MANAGERS,
+    "support:service_new": MANAGERS,
+    "support:service_edit": MANAGERS,
     "support:directory": SIGNED_IN,
     # Decisions: record-level access (the case's own authority) is in decisions.selectors.
     "decisions:queue": DECIDERS,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
 
@@ -395,3 +396,83 @@ class OutOfServiceForm(forms.Form):
         max_length=200,
         error_messages={"required": "Enter why the bed is out of service"},
     )
+
+
+class ServiceForm(forms.Form):
+    """A service as the Human Services Data Specification describes one: what it is, and who
+    it is for (empty eligibility means anyone)."""
+
+    name = forms.CharField(
+        label="Name of the service",
+        max_length=200,
+        error_messages={"required": "Enter the name of the service"},
+    )
+    description = forms.CharField(
+        label="What it offers (optional)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    eligible_sexes = _multiple(
+        "Who it is for", Sex.choices, "Leave all unticked if it is for anyone"
+    )
+    minimum_age = forms.IntegerField(
+        label="Youngest age (optional)",
+        min_value=0,
+        max_value=120,
+        required=False,
+        error_messages={
+            "invalid": "Enter the youngest age as a whole number, like 18",
+            "min_value": "The youngest age must be 0 or more",
+            "max_value": "The youngest age must be 120 or less",
+        },
+    )
+    maximum_age = forms.IntegerField(
+        label="Oldest age (optional)",
+        min_value=0,
+        max_value=120,
+        required=False,
+        error_messages={
+            "invalid": "Enter the oldest age as a whole number, like 25",
+            "min_value": "The oldest age must be 0 or more",
+            "max_value": "The oldest age must be 120 or less",
+        },
+    )
+    exploitation_types = _multiple(
+        "Kinds of exploitation it supports",
+        ExploitationType.choices,
+        "Leave all unticked if it supports anyone",
+    )
+    languages = forms.MultipleChoiceField(
+        label="Languages it is offered in",
+        choices=language_choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        error_messages={"invalid_choice": "Select languages from the list"},
+    )
+    accessibility = forms.CharField(
+        label="Accessibility (optional)",
+        help_text="For example: step-free entrance, hearing loop",
+        max_length=300,
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        youngest, oldest = data.get("minimum_age"), data.get("maximum_age")
+        if youngest is not None and oldest is not None and youngest > oldest:
+            self.add_error("maximum_age", "The oldest age must not be below the youngest")
+        return data
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "eligible_sexes": list(data["eligible_sexes"]),
+            "minimum_age": data["minimum_age"],
+            "maximum_age": data["maximum_age"],
+            "exploitation_types": list(data["exploitation_types"]),
+            "languages": list(data["languages"]),
+            "accessibility": data["accessibility"],
+        }

@@ -463,3 +463,14 @@ def directory() -> list[DirectoryEntry]:
         )
         for provider in providers
     ]
+
+
+def services_managed_by(user: User) -> QuerySet[Service]:
+    return Service.objects.filter(provider_id__in=managed_provider_ids(user)).order_by("name")
+
+
+def service_get_for_manager(user: User, service_id: int) -> Service:
+    found = services_managed_by(user).filter(pk=service_id).first()
+    if found is None:
+        raise Http404
+    return found

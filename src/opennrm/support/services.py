@@ -300,6 +300,43 @@ def service_create(
     return service
 
 
+SERVICE_FIELDS = {
+    "name",
+    "description",
+    "eligible_sexes",
+    "minimum_age",
+    "maximum_age",
+    "exploitation_types",
+    "languages",
+    "accessibility",
+    "is_active",
+}
+
+
+@transaction.atomic
+def service_update(*, by: User, service: Service, **changes: Any) -> Service:
+    _check_manager(by, service.provider)
+    unknown = set(changes) - SERVICE_FIELDS
+    if unknown:
+        raise ValueError(f"not fields of a service: {sorted(unknown)}")
+    locked = Service.objects.select_for_update().get(pk=service.pk)
+    youngest = changes.get("minimum_age", locked.minimum_age)
+    oldest = changes.get("maximum_age", locked.maximum_age)
+    if youngest is not None and oldest is not None and youngest > oldest:
+        raise ValidationError({"maximum_age": "The oldest age must not be below the youngest"})
+    for field, value in changes.items():
+        setattr(locked, field, value.strip() if isinstance(value, str) else value)
+    locked.save(update_fields=list(changes))
+    audit_record(
+        by=by,
+        action="service.updated",
+        obj=locked,
+        organisation=locked.provider,
+        detail={"fields": sorted(changes)},
+    )
+    return locked
+
+
 # --- Address permissions ----------------------------------------------------------------------
 
 

@@ -37,6 +37,8 @@ urlpatterns = [
     path("sites/<int:site_id>/change/", views.site_edit, name="site_edit"),
     path("sites/<int:site_id>/rooms/new/", views.room_new, name="room_new"),
     path("beds/<int:bed_id>/service/", views.bed_service, name="bed_service"),
+    path("services/new/", views.service_new, name="service_new"),
+    path("services/<int:service_id>/", views.service_edit, name="service_edit"),
     # Everyone signed in.
     path("directory/", views.directory, name="directory"),
 ]

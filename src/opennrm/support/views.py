@@ -26,6 +26,7 @@ from .forms import (
     RequestConstraintsForm,
     RespondForm,
     RoomForm,
+    ServiceForm,
     SiteForm,
 )
 from .models import (
@@ -386,6 +387,7 @@ def sites(request: HttpRequest) -> HttpResponse:
         {
             "title": "Sites and beds",
             "sites": selectors.site_summaries(user),
+            "services": selectors.services_managed_by(user),
             "may_add": bool(selectors.managed_provider_ids(user)),
         },
     )
@@ -512,6 +514,61 @@ def bed_service(request: HttpRequest, bed_id: int) -> HttpResponse:
             request, "Bed back in service" if in_service else "Bed taken out of service"
         )
     return back
+
+
+@require_http_methods(["GET", "POST"])
+def service_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    providers = selectors.managed_provider_ids(user)
+    if not providers:
+        raise Http404
+    form = ServiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.service_create(
+                by=user, provider=Organisation.objects.get(pk=providers[0]), **form.values()
+            )
+        except ValidationError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Service added to the directory")
+            return redirect("support:sites")
+    return render(request, "support/service_form.html", {"title": "Add a service", "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
+    user = _user(request)
+    found = selectors.service_get_for_manager(user, service_id)
+    if request.method == "POST":
+        form = ServiceForm(request.POST)
+        if form.is_valid():
+            try:
+                services.service_update(by=user, service=found, **form.values())
+            except ValidationError as error:
+                _show(form, error)
+            else:
+                messages.success(request, "Service saved")
+                return redirect("support:sites")
+    else:
+        form = ServiceForm(
+            initial={
+                field: getattr(found, field)
+                for field in (
+                    "name",
+                    "description",
+                    "eligible_sexes",
+                    "minimum_age",
+                    "maximum_age",
+                    "exploitation_types",
+                    "languages",
+                    "accessibility",
+                )
+            }
+        )
+    return render(
+        request, "support/service_form.html", {"title": "Change the service", "form": form}
+    )
 
 
 # --- The directory and address permissions ----------------------------------------------------

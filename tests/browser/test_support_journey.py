@@ -1,0 +1,134 @@
+"""A bed tonight, in Chromium with axe on every page: a first responder refers a woman who needs
+a safe place to stay tonight; the coordinator finds her on the waiting list, matching proposes a
+bed, the coordinator confirms it; the safe house's manager accepts; the free count drops by one;
+and the first responder sees where things stand, without the address."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.cases.models import Case
+from opennrm.support.models import Placement, PlacementStatus
+from tests import factories
+from tests import support_factories as s
+
+from .test_referral_journeys import (
+    answer_account_and_needs,
+    answer_age,
+    answer_consent,
+    answer_exploitation,
+    answer_indicators,
+    answer_person,
+    check_and_submit,
+    start_referral,
+)
+from .test_sign_in_journey import _sign_in_with_device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def free_beds_on_sites_page(page: Page, site_name: str) -> str:
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Sites and beds").click()
+    row = page.locator("table.govuk-table tbody tr", has_text=site_name)
+    return row.locator("td").nth(5).inner_text()
+
+
+def test_a_bed_tonight_from_referral_to_an_accepted_place(
+    new_page,
+    axe,
+    reads,
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    routing: Organisation,
+) -> None:
+    for person in (alice, cora, maya):
+        factories.totp_device(person)
+    site = s.site(maya, provider, name="Harbour View", staff_languages=["sq", "en"])
+    s.beds(maya, site, 2)
+
+    # The first responder refers a woman who needs a safe place to stay tonight.
+    responder: Page = new_page()
+    _sign_in_with_device(responder, alice)
+    start_referral(responder, axe)
+    answer_age(responder, axe, "No")
+    answer_consent(responder, axe, "Yes", "Yes")
+    answer_person(responder, axe, "Mirela Testdottir", estimated_age="29")
+    answer_exploitation(responder, axe)
+    answer_indicators(responder, axe)
+    answer_account_and_needs(responder, axe, "A safe place to stay tonight")
+    reference = check_and_submit(responder, axe, "Submit referral")
+
+    # The coordinator finds her on the waiting list and runs matching.
+    coordinator: Page = new_page()
+    _sign_in_with_device(coordinator, cora)
+    assert free_beds_on_sites_page(coordinator, "Harbour View") == "2"
+    axe.check(coordinator)
+    coordinator.get_by_role("navigation", name="Menu").get_by_role(
+        "link", name="Waiting for a place"
+    ).click()
+    row = coordinator.locator("table.govuk-table tbody tr", has_text=reference)
+    expect(row).to_contain_text("Emergency")
+    axe.check(coordinator)
+    row.get_by_role("link", name=reference).click()
+    expect(coordinator.locator("main")).to_contain_text("Women only, Mixed")
+    expect(coordinator.locator("main")).not_to_contain_text("Mirela")
+    axe.check(coordinator)
+    coordinator.get_by_role("link", name="Waiting for a place").first.click()
+    coordinator.get_by_role("button", name="Find places for everyone waiting").click()
+    expect(coordinator.locator(".govuk-notification-banner")).to_contain_text(
+        "Matching proposed 1 place"
+    )
+    card = coordinator.locator(".govuk-summary-card", has_text=reference)
+    expect(card).to_contain_text("Harbour View")
+    expect(card).to_contain_text("Meets every requirement and safety condition")
+    axe.check(coordinator)
+    card.get_by_role("button", name="Confirm").click()
+    expect(coordinator.locator(".govuk-notification-banner")).to_contain_text(
+        f"Place offered for case {reference}"
+    )
+    axe.check(coordinator)
+    assert free_beds_on_sites_page(coordinator, "Harbour View") == "1"
+
+    # The safe house's manager accepts, and sees the address: she works there.
+    manager: Page = new_page()
+    _sign_in_with_device(manager, maya)
+    manager.get_by_role("navigation", name="Menu").get_by_role("link", name="Placements").click()
+    axe.check(manager)
+    manager.get_by_role("link", name=reference).click()
+    expect(manager.locator("main")).to_contain_text(s.ADDRESS)
+    axe.check(manager)
+    manager.get_by_role("button", name="Send answer").click()
+    expect(manager.locator(".govuk-error-summary")).to_contain_text(
+        "Select whether you can take this person"
+    )
+    axe.check(manager)
+    manager.get_by_label("Yes, we accept").check()
+    manager.get_by_role("button", name="Send answer").click()
+    expect(manager.locator(".govuk-notification-banner")).to_contain_text("Accepted")
+    axe.check(manager)
+
+    # The first responder sees where things stand: provider and region, never the address.
+    responder.goto(f"/cases/{reference}/")
+    support = responder.locator("main")
+    expect(support).to_contain_text(
+        "accepted: waiting for the person to arrive, with Test Refuge in North West"
+    )
+    expect(support).not_to_contain_text(s.ADDRESS)
+    expect(support).not_to_contain_text("Harbour View")
+    axe.check(responder)
+    responder.get_by_role("navigation", name="Menu").get_by_role(
+        "link", name="Notifications"
+    ).click()
+    expect(responder.locator("main")).to_contain_text("the place to stay is accepted")
+    expect(responder.locator("main")).not_to_contain_text(s.ADDRESS)
+    axe.check(responder)
+
+    case = Case.objects.get(reference=reference)
+    placement = Placement.objects.get(request__case=case)
+    assert placement.status == PlacementStatus.ACCEPTED
+    shown = reads.check(typed=["Mirela Testdottir"])
+    assert {r.route for r in shown} <= {"referrals:step", "referrals:check_answers", "cases:detail"}
