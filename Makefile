@@ -5,7 +5,7 @@ export PYTHON
 UV := $(PYTHON) -m uv
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test test-suite test-browser install install-dev assets uv lint types bench clean
+.PHONY: run test test-suite test-browser test-fuzz audit install install-dev assets uv lint types bench clean
 
 ## Set up everything and serve the demo on http://127.0.0.1:8000 (SQLite, demo data).
 run: export OPENNRM_DEMO ?= true
@@ -19,11 +19,19 @@ run: install assets
 test: install-dev lint types test-suite
 
 test-suite: install-dev
-	$(UV) run --frozen pytest -m "not browser" $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -m "not browser and not fuzz" $(PYTEST_ARGS)
 
 ## Browser journeys in Debian's Chromium (/usr/bin/chromium), with an axe scan of every page.
 test-browser: install-dev assets
 	$(UV) run --frozen pytest -m browser $(PYTEST_ARGS)
+
+## The API fuzzed with schemathesis against the live test server (bounded; CI runs it).
+test-fuzz: install-dev
+	$(UV) run --frozen pytest -m fuzz $(PYTEST_ARGS)
+
+## Known vulnerabilities in the Python dependencies (pip-audit; see docs/dependencies.md).
+audit: install-dev
+	$(UV) run --frozen python bin/audit-dependencies
 
 lint: install-dev
 	$(UV) run --frozen ruff check .

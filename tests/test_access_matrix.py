@@ -1,20 +1,23 @@
 """The access table, walked: for every page route, every role and an outsider, a role the table
 does not allow gets 404 (exactly like a page that does not exist), and an allowed role is let
-through to the page. Record-level scope (whose case, which organisation) is tested beside each
-feature; this walks the route level for all of them at once."""
+through to the page. The same for every API operation, with a token acting for a member in each
+role: a role the table does not allow gets the API's 403, which names no record (the decision is
+made from the token alone, before any record is looked up). Record-level scope (whose case, which
+organisation) is tested beside each feature; this walks the route level for all of them at once."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from opennrm.accounts import access
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Membership, User
 from opennrm.accounts.roles import Role
+from opennrm.api.urls import api
 
-from . import factories
+from . import api_helpers, factories
 
 # Placeholder values for route arguments, by converter: the route-level check happens before
 # the view runs, so any well-formed value will do.
@@ -77,3 +80,76 @@ def test_roles_the_table_refuses_get_404_on_every_route(
                 assert status < 500, (role, name, method, status)
             else:
                 assert status == 404, (role, name, method, status)
+
+
+# --- The API, walked ------------------------------------------------------------------------------
+# Every API operation, for a token acting for a member in each role (with every scope, so that
+# only the role decides) and for an outsider: the rule's roles are let through to the handler,
+# every other role gets the API's refusal. Record-level scope is tested beside each operation
+# (tests/test_api_*.py).
+
+API_SAMPLE = {
+    "reference": "NRM-0000-0000",
+    "name": "reasonable-grounds",
+    "decision_id": "1",
+    "request_id": "1",
+}
+ROLE_REFUSED = "The member this API token acts for does not hold a role that may use this operation"
+
+
+def _api_operations() -> list[tuple[str, str, str]]:
+    """(method, path with sample values, route name) for every operation in the OpenAPI
+    document, so an operation added without a rule is walked too (and refused)."""
+    found = []
+    for template, methods in api.get_openapi_schema()["paths"].items():
+        path = re.sub(r"\{(\w+)\}", lambda m: API_SAMPLE[m.group(1)], template)
+        route = resolve(path).view_name
+        found += [(method.upper(), path, route) for method in methods]
+    return found
+
+
+def _api_call(client, method: str, path: str):
+    if method == "GET":
+        return client.get(path)
+    return client.generic(method, path, "{}", content_type="application/json")
+
+
+def test_the_api_walk_covers_every_operation_in_the_table() -> None:
+    walked = {(method, route) for method, _, route in _api_operations()}
+    assert walked == set(access.API_OPERATIONS)
+
+
+@pytest.mark.parametrize("role", [*list(Role), None], ids=lambda r: r.value if r else "outsider")
+def test_api_roles_the_table_refuses_get_403_on_every_operation(
+    people_in_every_role: dict[Role, User], role: Role | None
+) -> None:
+    if role is not None:
+        person = people_in_every_role[role]
+        organisation = person.memberships.get().organisation
+    else:
+        # An outsider to the API: in the token's organisation they only administer accounts,
+        # which opens no operation; the roles they hold elsewhere must not come with the token.
+        organisation = people_in_every_role[Role.ORGANISATION_ADMIN].memberships.get().organisation
+        person = factories.user(
+            "outsider@example.org", organisation=organisation, role=Role.ORGANISATION_ADMIN
+        )
+        for role_elsewhere, holder in people_in_every_role.items():
+            elsewhere = holder.memberships.get().organisation
+            if elsewhere != organisation:
+                Membership.objects.create(user=person, organisation=elsewhere, role=role_elsewhere)
+    _, secret = api_helpers.token(person, organisation, scopes=api_helpers.EVERY_SCOPE)
+    client = api_helpers.client_with(secret)
+    for method, path, route in _api_operations():
+        rule = access.api_rule_for(method, route)
+        assert rule is not None, (method, route)
+        response = _api_call(client, method, path)
+        if role in rule.roles:
+            # Let through to the handler: a page of results, 404 for the sample record, 422 for
+            # the empty body; never refused at the door, never a server error.
+            assert response.status_code not in (401, 403), (role, method, path, response.content)
+            assert response.status_code < 500, (role, method, path, response.status_code)
+        else:
+            assert response.status_code == 403, (role, method, path, response.status_code)
+            assert response.json() == {
+                "errors": [{"step": None, "field": None, "message": ROLE_REFUSED}]
+            }

@@ -504,6 +504,17 @@ class TestReading:
         assert page["count"] == 3
         assert [item["reference"] for item in page["items"]] == [references[0]]
 
+    @pytest.mark.parametrize("offset", ["10000001", "99999999999999999999999"])
+    def test_an_offset_beyond_any_list_is_refused_not_a_server_error(
+        self, alices_api: Client, offset: str
+    ) -> None:
+        """Found by the fuzzer: an offset past the integers the database compares was a 500."""
+        response = alices_api.get(a.REFERRALS_URL, {"offset": offset})
+        assert response.status_code == 422, response.content
+        [error] = response.json()["errors"]
+        assert error["field"] == "offset"
+        assert "10000000" in error["message"]
+
     def test_one_referral_shows_its_status_and_timeline(
         self, alices_api: Client, routing: Organisation
     ) -> None:

@@ -450,6 +450,31 @@ class TestDocumentation:
         person = schema["components"]["schemas"]["PersonAnswers"]["properties"]
         assert {"given_names", "date_of_birth_day", "nationality_1"} <= set(person)
 
+    def test_every_operation_with_a_body_documents_the_400_for_a_body_that_is_not_json(
+        self, dmitri: User, authority: Organisation
+    ) -> None:
+        """Found by the fuzzer: the decision operations answered 400 without listing it."""
+        document = Client().get("/api/v1/openapi.json").json()
+        with_body = [
+            (method, path, operation)
+            for path, methods in document["paths"].items()
+            for method, operation in methods.items()
+            if "requestBody" in operation
+        ]
+        assert len(with_body) == 6
+        for method, path, operation in with_body:
+            assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorsOut"
+            }, (method, path)
+        _, secret = a.token(dmitri, authority, scopes=a.EVERY_SCOPE)
+        response = a.client_with(secret).post(
+            "/api/v1/cases/NRM-0000-0000/assignment", b"\x00", content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert response.json() == {
+            "errors": [{"step": None, "field": None, "message": "Cannot parse request body"}]
+        }
+
     def test_the_documentation_page_is_served_without_any_outside_script(self) -> None:
         response = Client().get("/api/v1/docs")
         assert response.status_code == 200

@@ -1,4 +1,5 @@
-"""Signing in: password, then mandatory two-factor; lockout; the demo exception."""
+"""Signing in: password, then mandatory two-factor; lockout; the limit on guessing codes; the demo
+exception."""
 
 from __future__ import annotations
 
@@ -171,3 +172,34 @@ def test_two_factor_pages_need_a_password_first(db: None, path: str) -> None:
     response = Client().get(path)
     assert response.status_code == 302
     assert response["Location"].startswith(SIGN_IN)
+
+
+def test_guessing_security_codes_is_slowed_down_for_the_account_not_the_session(
+    alice: User,
+) -> None:
+    """Someone who has the password can guess the six-digit code only ever more slowly: after n
+    wrong codes in a row the next one is not even checked for 2^(n-1) seconds (django-otp's
+    device throttle, kept on the account's authenticator), and signing in again in a new browser
+    does not reset it. Eleven wrong codes put the next try more than 17 minutes away."""
+    device = factories.totp_device(alice)
+    guesser = Client()
+    sign_in(guesser, alice.email)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for failures in range(10):
+            wrong = "000000" if current_code(device) != "000000" else "111111"
+            page = guesser.post(VERIFY, {"code": wrong}).content.decode()
+            assert "The security code is not correct" in page, failures
+            traveller.shift(2**failures + 0.5)
+        wrong = "000000" if current_code(device) != "000000" else "111111"
+        guesser.post(VERIFY, {"code": wrong})
+        # Now even the right code, from a fresh sign-in in another browser, waits 2^10 seconds.
+        owner = Client()
+        sign_in(owner, alice.email)
+        traveller.shift(2**10 - 5)
+        too_soon = owner.post(VERIFY, {"code": current_code(device)})
+        assert "Wait a few seconds" in too_soon.content.decode()
+        assert owner.get(HOME).status_code == 302
+        traveller.shift(10)
+        assert owner.post(VERIFY, {"code": current_code(device)}).status_code == 302
+    assert owner.get(HOME).status_code == 200
+    assert AuditEvent.objects.filter(action="auth.two_factor_failed", actor=alice).count() == 12

@@ -37,7 +37,12 @@ def test_a_manager_adds_a_site_its_rooms_and_beds(maya: User, provider: Organisa
     assert site.address == SITE["address"]
     response = client.post(
         f"/support/sites/{site.pk}/rooms/new/",
-        {"name": "Family room", "beds": "1", "takes_dependants": "2", "wheelchair_accessible": "on"},
+        {
+            "name": "Family room",
+            "beds": "1",
+            "takes_dependants": "2",
+            "wheelchair_accessible": "on",
+        },
     )
     assert response.status_code == 302
     room = Room.objects.get()
@@ -154,9 +159,7 @@ def test_a_manager_describes_a_service_for_the_directory(
         ["female"],
         18,
     )
-    response = client.post(
-        f"/support/services/{service.pk}/", SERVICE | {"maximum_age": "16"}
-    )
+    response = client.post(f"/support/services/{service.pk}/", SERVICE | {"maximum_age": "16"})
     assert "The oldest age must not be below the youngest" in response.content.decode()
     client.post(f"/support/services/{service.pk}/", SERVICE | {"maximum_age": "25"})
     service.refresh_from_db()

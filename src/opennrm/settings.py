@@ -257,6 +257,17 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 
 OTP_TOTP_ISSUER = env_str("OPENNRM_OTP_ISSUER", "OpenNRM")
 
+# API rate limits (docs/adr/0013-api-rate-limits.md): requests a minute with one token, and from
+# one address without a valid token. Counted in the cache below, shared by every process.
+API_TOKEN_REQUESTS_PER_MINUTE = env_int("OPENNRM_API_TOKEN_REQUESTS_PER_MINUTE", 120)
+API_ADDRESS_REQUESTS_PER_MINUTE = env_int("OPENNRM_API_ADDRESS_REQUESTS_PER_MINUTE", 30)
+for _name, _limit in (
+    ("OPENNRM_API_TOKEN_REQUESTS_PER_MINUTE", API_TOKEN_REQUESTS_PER_MINUTE),
+    ("OPENNRM_API_ADDRESS_REQUESTS_PER_MINUTE", API_ADDRESS_REQUESTS_PER_MINUTE),
+):
+    if _limit < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more, not {_limit}")
+
 # Idle timeout: the session ends after this many seconds without a request; a warning is shown
 # SESSION_WARNING_SECONDS before that.
 SESSION_IDLE_SECONDS = env_int("OPENNRM_SESSION_IDLE_SECONDS", 30 * 60)
@@ -275,6 +286,9 @@ INVITATION_VALID_DAYS = env_int("OPENNRM_INVITATION_VALID_DAYS", 7)
 # --- HTTP security ----------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# No script reads the CSRF cookie (app.mjs takes the token from the form), so none may.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
@@ -325,6 +339,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Cache ------------------------------------------------------------------------------------
+# In the database, so that every process (each web server worker, the background worker) sees
+# the same counts for the API's rate limits. The migration api/0002_cache_table creates the table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "opennrm_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
 
 # --- Background tasks -------------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -128,8 +128,11 @@ def test_decision_maker_decides_from_the_queue(
     # Every page that showed the person's details, and the PDF, left an audit event; the queue,
     # the notifications and the referrals list showed no details at all.
     shown = reads.check()
+    # The decide page counts too: refused, it shows the reasons typed again, and reasons are
+    # free text about the person.
     assert {s.route for s in shown} == {
         "cases:detail",
+        "decisions:decide",
         "decisions:letter",
         "decisions:letter_pdf",
     }

@@ -5,6 +5,9 @@ so a signed-in browser's cookies reach nothing here (and no CSRF token is needed
 browser never sends the bearer token by itself). The token is checked, then the operation's
 entry in `accounts.access.API_OPERATIONS`: the scope the token must carry and the roles its
 member must hold in the token's organisation. An operation without an entry is refused.
+
+Every request counts against a rate limit before anything else is decided (`throttling`): a
+request with a known token against that token's, any other against its address's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from ninja.security import HttpBearer
 
 from opennrm.accounts import access
 
-from . import selectors, services
+from . import selectors, services, throttling
 from .models import ApiToken
 
 
@@ -30,10 +33,19 @@ class TokenAuth(HttpBearer):
     # Named as OpenAPI names the field: ninja copies every openapi_* attribute into the scheme.
     openapi_bearerFormat = "OpenNRM API token"
 
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        found: ApiToken | None = super().__call__(request)
+        if found is None:
+            # No bearer token at all: ninja answers 401, but the request still counts.
+            throttling.check_address(request)
+        return found
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
         found = selectors.api_token_by_secret(token.strip()) if token.strip() else None
         if found is None:
+            throttling.check_address(request)
             raise TokenRejected("This API token is not known")
+        throttling.check_token(request, found)
         refusal = selectors.api_token_refusal(found)
         if refusal is not None:
             raise TokenRejected(refusal)

@@ -67,5 +67,10 @@ def refusal(error: ValidationError, fields: Mapping[str, str] | None = None) -> 
     return Status(422, ErrorsOut(errors=[ErrorOut(message=m) for m in error.messages]))
 
 
-# Responses every authenticated operation can give, for the OpenAPI document.
-AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorsOut, 403: ErrorsOut}
+# The furthest a list may be paged: far beyond any organisation's records, and well inside the
+# whole numbers a database can compare (an offset past them was a server error).
+MAX_OFFSET = 10_000_000
+
+# Responses every authenticated operation can give, for the OpenAPI document: no usable token,
+# a token without the scope or role, and too many requests (with Retry-After).
+AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorsOut, 403: ErrorsOut, 429: ErrorsOut}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
@@ -16,6 +18,7 @@ from opennrm.referrals.api import router as referrals_router
 
 from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
+from .throttling import RateLimited, seconds_in_words
 
 DESCRIPTION = """\
 Refer potential victims of trafficking and follow what happens to the referral; work a competent
@@ -32,9 +35,33 @@ Every error response has the same shape: `{"errors": [{"step": ..., "field": ...
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
 A write that acts on a case takes the case's `version` as `expected_version`, and is refused
 with 409 if someone else changed the case meanwhile.
+
+Requests are rate limited, per token, and per address for requests without a valid token. Over
+the limit the answer is 429, with a `Retry-After` header giving the seconds to wait.
 """
 
-api = NinjaAPI(
+
+class OpenNrmApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """The document ninja builds, with the 400 that every operation taking a JSON body gives
+        when the body is not JSON: ninja refuses it before any handler runs, so no operation
+        lists it by itself."""
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for methods in document["paths"].values():
+            for operation in methods.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault(400, NOT_JSON)
+        return document
+
+
+NOT_JSON = {
+    "description": "The body is not JSON",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}},
+}
+
+api = OpenNrmApi(
     title="OpenNRM API",
     version="1",
     description=DESCRIPTION,
@@ -57,6 +84,19 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
         message = "Send an API token in the Authorization header: 'Authorization: Bearer <token>'"
     response = _json(401, error_out(message), request)
     response["WWW-Authenticate"] = 'Bearer realm="OpenNRM API"'
+    return response
+
+
+@api.exception_handler(Throttled)
+def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    wait = max(1, math.ceil(exc.wait or 60))
+    message = (
+        exc.message
+        if isinstance(exc, RateLimited)
+        else f"Too many requests. Try again in {seconds_in_words(wait)}"
+    )
+    response = _json(429, error_out(message), request)
+    response["Retry-After"] = str(wait)
     return response
 
 

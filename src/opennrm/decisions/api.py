@@ -23,7 +23,14 @@ from pydantic import ConfigDict
 
 from opennrm.api.auth import token_of
 from opennrm.api.models import ApiToken
-from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, error_out, field_errors_out, refusal
+from opennrm.api.schemas import (
+    AUTH_ERRORS,
+    MAX_OFFSET,
+    ErrorsOut,
+    error_out,
+    field_errors_out,
+    refusal,
+)
 from opennrm.cases.models import Case
 from opennrm.policy.profiles import NoProfileError, Outcome, PolicyProfile, profile_for
 
@@ -340,7 +347,7 @@ def queue_list(
     ),
     overdue: bool = Query(False, description="Only cases past their reasonable grounds due date"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePageOut:
     """The queue `name`, as the decision pages show it: `reasonable-grounds`,
     `conclusive-grounds` and `reconsiderations` list cases, oldest deadline first;

@@ -142,9 +142,15 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
             else:
                 messages.success(request, f"Decision recorded: {decision.outcome_label}")
             return redirect("cases:detail", case.reference)
+    shown = []
     if form.fields["evidence"].choices:  # type: ignore[attr-defined]
         # The evidence to rely on is listed by file name, which can name the person.
-        audit_read(by=user, person=case.person, obj=case, fields=["evidence_names"])
+        shown.append("evidence_names")
+    if form.is_bound and form.data.get("reasons", "").strip():
+        # Reasons typed and shown again after a refusal: free text about the person.
+        shown.append("decision_reasons")
+    if shown:
+        audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
         request,
         "decisions/decide.html",
@@ -280,6 +286,9 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, "The recovery period has been extended")
             return redirect("cases:detail", case.reference)
+    if form.is_bound and form.data.get("reasons", "").strip():
+        # Reasons typed and shown again after a refusal: free text about the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["decision_reasons"])
     return render(
         request,
         "decisions/extend.html",

@@ -24,7 +24,7 @@ from pydantic import ConfigDict, create_model
 from opennrm.api import services as api_services
 from opennrm.api.auth import token_of
 from opennrm.api.models import ApiToken
-from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, errors_out
+from opennrm.api.schemas import AUTH_ERRORS, MAX_OFFSET, ErrorsOut, errors_out
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
@@ -259,6 +259,14 @@ def referral_submit(
     return Status(201, body)
 
 
+class ReferralPages(LimitOffsetPagination):
+    """ninja's limit and offset, with the offset bounded (`MAX_OFFSET`)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, description="At most 500 are returned")
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 def _referred_cases(token: ApiToken) -> QuerySet[Case]:
     """The token's organisation's referrals that its member may see, through the same selector
     as the case pages; never the person's identifying details."""
@@ -276,7 +284,7 @@ def _referred_cases(token: ApiToken) -> QuerySet[Case]:
     summary="List the organisation's referrals",
     response={200: list[CaseSummaryOut], **AUTH_ERRORS, 422: ErrorsOut},
 )
-@paginate(LimitOffsetPagination, max_limit=500)
+@paginate(ReferralPages, max_limit=500)
 def referral_list(request: HttpRequest) -> QuerySet[Case]:
     """The cases the organisation has referred, newest first: reference, status and where each
     was sent, with nothing that identifies the person. Duty to notify reports are anonymous and
