@@ -18,7 +18,19 @@ WRITE = "referrals:write"
 CASES_READ = "cases:read"
 DECISIONS_READ = "decisions:read"
 DECISIONS_WRITE = "decisions:write"
-EVERY_SCOPE = (READ, WRITE, CASES_READ, DECISIONS_READ, DECISIONS_WRITE)
+SUPPORT_READ = "support:read"
+SUPPORT_WRITE = "support:write"
+DIRECTORY_READ = "directory:read"
+EVERY_SCOPE = (
+    READ,
+    WRITE,
+    CASES_READ,
+    DECISIONS_READ,
+    DECISIONS_WRITE,
+    SUPPORT_READ,
+    SUPPORT_WRITE,
+    DIRECTORY_READ,
+)
 REFERRALS_URL = "/api/v1/referrals"
 
 

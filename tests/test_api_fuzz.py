@@ -5,7 +5,8 @@ Django's live test server runs the app. For every operation in the OpenAPI docum
 authenticated with real tokens acting for members whose roles the operation allows, so that
 requests get past the door and reach the handlers. In valid requests, path parameters are
 swapped, three times in four, for records that exist (cases at each stage, a decision awaiting
-approval, a request for reconsideration, each queue), so that handlers go past "not found" and
+approval, a request for reconsideration, each queue; safe-house sites, placement requests, and
+placements at each step from proposed to occupied), so that handlers go past "not found" and
 into their forms and services. Every response must be no server error and must keep to the document: a status code
 it lists, its content type, its headers, a body that fits the schema for that status; invalid
 requests must be refused.
@@ -47,16 +48,24 @@ from opennrm.decisions import services as decisions
 from opennrm.screening import catalogue
 from opennrm.screening import services as screening
 from opennrm.screening.models import IndicatorCatalogue
+from opennrm.support import services as support
 
 from . import api_helpers as a
 from . import case_factories, factories
+from . import support_factories as s
 
 pytestmark = pytest.mark.fuzz
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "") != "1"
 # The members the fuzzer's tokens act for, in the order a token is chosen for an operation.
-FUZZ_ROLES = (Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER)
+FUZZ_ROLES = (
+    Role.FIRST_RESPONDER,
+    Role.DECISION_MAKER,
+    Role.SENIOR_DECISION_MAKER,
+    Role.SUPPORT_COORDINATOR,
+    Role.SAFE_HOUSE_MANAGER,
+)
 QUEUES = ("reasonable-grounds", "conclusive-grounds", "reconsiderations", "approvals")
 
 
@@ -85,6 +94,9 @@ class World:
     references: list[str]
     decision_ids: list[int]
     reconsideration_ids: list[int]
+    site_ids: list[int]
+    placement_request_ids: list[int]
+    placement_ids: list[int]
 
 
 # The world of the test running now, for the auth provider below (schemathesis calls it as it
@@ -114,7 +126,15 @@ def token_for(world: World, method: str, path: str) -> str:
 
 
 def _route_of(path: str) -> str:
-    sample = {"reference": "NRM-0000-0000", "name": "x", "decision_id": "1", "request_id": "1"}
+    sample = {
+        "reference": "NRM-0000-0000",
+        "name": "x",
+        "decision_id": "1",
+        "request_id": "1",
+        "site_id": "1",
+        "placement_request_id": "1",
+        "placement_id": "1",
+    }
     for name, value in sample.items():
         path = path.replace("{" + name + "}", value)
     return resolve(path).view_name
@@ -122,11 +142,16 @@ def _route_of(path: str) -> str:
 
 @pytest.fixture
 def world(
-    transactional_db: None, northmoor_police: Organisation, routing: Organisation
+    transactional_db: None,
+    northmoor_police: Organisation,
+    routing: Organisation,
+    provider: Organisation,
 ) -> Iterator[World]:
     """A first responder's organisation and a competent authority with two decision makers, and
     cases at each stage: awaiting reasonable grounds; a negative decision awaiting approval; a
-    negative decision in effect, with a request for reconsideration; in the recovery period."""
+    negative decision in effect, with a request for reconsideration; in the recovery period.
+    A support provider with a coordinator and a safe-house manager, two sites with beds, and
+    placements at each step (proposed, offered, accepted, occupied) and requests waiting."""
     if not IndicatorCatalogue.objects.exists():
         # The database is emptied between live-server tests, catalogue and all.
         screening.catalogue_load(by=None, data=json.loads(catalogue.BUNDLED_PATH.read_text()))
@@ -134,7 +159,13 @@ def world(
     people: dict[Role, User] = {
         role: factories.user(
             f"fuzz-{role.value}@example.org",
-            organisation=northmoor_police if role is Role.FIRST_RESPONDER else authority,
+            organisation=(
+                northmoor_police
+                if role is Role.FIRST_RESPONDER
+                else provider
+                if role in (Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
+                else authority
+            ),
             role=role,
         )
         for role in FUZZ_ROLES
@@ -167,6 +198,9 @@ def world(
         by=responder, case=refused, grounds="New evidence.", expected_version=refused.version
     )
     recovery = new_case(status=CaseStatus.RECOVERY_PERIOD)
+    sites, placement_requests, placements = _support_world(
+        people[Role.SUPPORT_COORDINATOR], people[Role.SAFE_HOUSE_MANAGER], provider, new_case
+    )
     built = World(
         tokens={
             role: a.token(person, person.memberships.get().organisation, scopes=a.EVERY_SCOPE)[1]
@@ -175,10 +209,40 @@ def world(
         references=[c.reference for c in (waiting, awaiting_approval, refused, recovery)],
         decision_ids=[pending.pk, in_effect.pk],
         reconsideration_ids=[request.pk],
+        site_ids=sites,
+        placement_request_ids=placement_requests,
+        placement_ids=placements,
     )
     _current["world"] = built
     yield built
     _current.clear()
+
+
+def _support_world(
+    coordinator: User, manager: User, provider: Organisation, new_case: Any
+) -> tuple[list[int], list[int], list[int]]:
+    """Two sites with free beds; a place offered, one accepted, one lived in; two requests
+    waiting, proposed a bed by a matching run. Returns the ids of the sites, the requests and
+    the placements."""
+    house = s.site(manager, provider)
+    flats = s.site(manager, provider, kind="dispersed", setting="mixed", region="london")
+    beds = s.beds(manager, house, 5) + s.beds(manager, flats, 2, wheelchair_accessible=True)
+    offered = support.placement_make(by=coordinator, request=s.request(new_case()), bed=beds[0])
+    accepted = support.placement_make(by=coordinator, request=s.request(new_case()), bed=beds[1])
+    support.placement_respond(by=manager, placement=accepted, accept=True)
+    lived_in = support.placement_make(by=coordinator, request=s.request(new_case()), bed=beds[2])
+    support.placement_respond(by=manager, placement=lived_in, accept=True)
+    support.placement_arrive(by=manager, placement=lived_in, on=s.day())
+    waiting = [s.request(new_case()), s.request(new_case(), urgency="routine")]
+    support.matching_run(by=coordinator)
+    proposed = [p.pk for r in waiting for p in r.placements.all()]
+    assert proposed, "matching proposed a bed for the requests waiting"
+    return (
+        [house.pk, flats.pk],
+        [r.pk for r in waiting] + [offered.request_id],
+        # Each step within the first four, which the fuzzer draws from.
+        [offered.pk, accepted.pk, lived_in.pk, *proposed],
+    )
 
 
 @pytest.fixture
@@ -216,6 +280,11 @@ def test_the_api_survives_fuzzing_and_keeps_to_its_schema(
             "decision_id": world.decision_ids[which % len(world.decision_ids)],
             "request_id": world.reconsideration_ids[which % len(world.reconsideration_ids)],
             "name": QUEUES[which],
+            "site_id": world.site_ids[which % len(world.site_ids)],
+            "placement_request_id": world.placement_request_ids[
+                which % len(world.placement_request_ids)
+            ],
+            "placement_id": world.placement_ids[which % len(world.placement_ids)],
         }
         case.path_parameters = {
             name: real.get(name, value) for name, value in case.path_parameters.items()

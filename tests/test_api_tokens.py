@@ -8,6 +8,7 @@ import inspect
 import io
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -27,10 +28,13 @@ from opennrm.api.urls import api
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.referrals.models import ReferralDraft
+from opennrm.support import services as support
+from opennrm.support.models import Bed
 
 from . import api_helpers as a
-from . import factories
+from . import case_factories, factories
 from . import referral_helpers as r
+from . import support_factories as s
 
 NO_TOKEN = "Send an API token in the Authorization header: 'Authorization: Bearer <token>'"
 
@@ -288,9 +292,64 @@ NOT_AUDITED = {
 
 
 @pytest.fixture
-def world(alice: User, olivia: User, northmoor_police: Organisation, routing: Organisation) -> dict:
+def world(
+    alice: User,
+    olivia: User,
+    northmoor_police: Organisation,
+    routing: Organisation,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+) -> dict:
     token, _ = a.token(alice, northmoor_police)
-    return {"alice": alice, "olivia": olivia, "org": northmoor_police, "token": token}
+    return {
+        "alice": alice,
+        "olivia": olivia,
+        "org": northmoor_police,
+        "token": token,
+        **_support_world(alice, northmoor_police, routing, cora, maya, provider),
+    }
+
+
+def _support_world(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+) -> dict:
+    """A safe house; a proposal from a matching run; a place offered, one accepted, one lived
+    in; a request waiting to be placed by hand in a free bed; and API clients for the
+    coordinator and the safe-house manager."""
+
+    def request() -> object:
+        case = case_factories.case(
+            referred_by=alice, referring_organisation=northmoor_police, authority=authority
+        )
+        return s.request(case)
+
+    beds = s.beds(maya, s.site(maya, provider), 5)
+    offered = support.placement_make(by=cora, request=request(), bed=beds[0])
+    accepted = support.placement_make(by=cora, request=request(), bed=beds[1])
+    support.placement_respond(by=maya, placement=accepted, accept=True)
+    lived_in = support.placement_make(by=cora, request=request(), bed=beds[2])
+    support.placement_respond(by=maya, placement=lived_in, accept=True)
+    support.placement_arrive(by=maya, placement=lived_in, on=timezone.localdate())
+    waiting = request()
+    support.matching_run(by=cora)
+    (proposed,) = waiting.placements.all()
+    free = Bed.objects.exclude(pk=proposed.bed_id).filter(pk__in=[b.pk for b in beds[3:]]).get()
+    return {
+        "coordinator": a.client_with(a.token(cora, provider, scopes=[a.SUPPORT_WRITE])[1]),
+        "manager": a.client_with(a.token(maya, provider, scopes=[a.SUPPORT_WRITE])[1]),
+        "proposed": proposed,
+        "offered": offered,
+        "accepted": accepted,
+        "lived_in": lived_in,
+        "to_place": request(),
+        "free_bed": free,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(WRITES))
@@ -299,6 +358,75 @@ def test_every_api_write_leaves_one_event_of_its_own(world: dict, name: str) -> 
     before = own.count()
     WRITES[name](world)
     assert own.count() == before + 1
+
+
+# Each write of the support API, called once through the API: the action of the one audit
+# event it must leave (its service's), and the call. test_every_support_api_write_is_covered
+# checks that every operation with the support:write scope is listed.
+SUPPORT_API_WRITES: dict[tuple[str, str], tuple[str, Callable[[dict], Any]]] = {
+    ("POST", "api:support_matching"): (
+        "matching.run",
+        lambda w: w["coordinator"].post("/api/v1/support/matching"),
+    ),
+    ("POST", "api:support_proposal_decision"): (
+        "placement.confirmed",
+        lambda w: a.post_json(
+            w["coordinator"],
+            f"/api/v1/support/proposals/{w['proposed'].pk}/decision",
+            {"confirm": True},
+        ),
+    ),
+    ("POST", "api:support_request_placement"): (
+        "placement.made",
+        lambda w: a.post_json(
+            w["coordinator"],
+            f"/api/v1/support/requests/{w['to_place'].pk}/placement",
+            {"bed_id": w["free_bed"].pk},
+        ),
+    ),
+    ("POST", "api:support_placement_response"): (
+        "placement.declined",
+        lambda w: a.post_json(
+            w["manager"],
+            f"/api/v1/support/placements/{w['offered'].pk}/response",
+            {"accept": False, "reason": "safety"},
+        ),
+    ),
+    ("POST", "api:support_placement_arrival"): (
+        "placement.arrived",
+        lambda w: a.post_json(
+            w["manager"],
+            f"/api/v1/support/placements/{w['accepted'].pk}/arrival",
+            {"arrived_on": timezone.localdate().isoformat()},
+        ),
+    ),
+    ("POST", "api:support_placement_exit"): (
+        "placement.ended",
+        lambda w: a.post_json(
+            w["manager"],
+            f"/api/v1/support/placements/{w['lived_in'].pk}/exit",
+            {"ended_on": timezone.localdate().isoformat(), "reason": "moved_on"},
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(SUPPORT_API_WRITES))
+def test_every_support_api_write_leaves_one_event_of_its_own(
+    world: dict, operation: tuple[str, str]
+) -> None:
+    action, call = SUPPORT_API_WRITES[operation]
+    before = AuditEvent.objects.count()
+    response = call(world)
+    assert response.status_code in (200, 201), response.content
+    assert AuditEvent.objects.count() == before + 1
+    assert AuditEvent.objects.latest("id").action == action
+
+
+def test_every_support_api_write_is_covered() -> None:
+    writes = {op for op, rule in access.API_OPERATIONS.items() if rule.scope == "support:write"}
+    assert writes == set(SUPPORT_API_WRITES)
+    assert all(method == "POST" for method, _ in writes)
 
 
 def test_every_write_service_is_covered() -> None:
@@ -429,6 +557,21 @@ class TestDocumentation:
             ("post", "/api/v1/decisions/{decision_id}/approval"),
             ("post", "/api/v1/reconsiderations/{request_id}/decision"),
             ("post", "/api/v1/cases/{reference}/assignment"),
+            ("get", "/api/v1/support/requests"),
+            ("post", "/api/v1/support/matching"),
+            ("get", "/api/v1/support/proposals"),
+            ("post", "/api/v1/support/proposals/{placement_id}/decision"),
+            ("post", "/api/v1/support/requests/{placement_request_id}/placement"),
+            ("get", "/api/v1/support/beds/free"),
+            ("get", "/api/v1/support/placements"),
+            ("get", "/api/v1/support/placements/{placement_id}"),
+            ("post", "/api/v1/support/placements/{placement_id}/response"),
+            ("post", "/api/v1/support/placements/{placement_id}/arrival"),
+            ("post", "/api/v1/support/placements/{placement_id}/exit"),
+            ("get", "/api/v1/support/sites"),
+            ("get", "/api/v1/support/sites/{site_id}"),
+            ("get", "/api/v1/support/capacity"),
+            ("get", "/api/v1/directory/hsds"),
         }
         submit = operations[("post", "/api/v1/referrals")]
         assert submit["operationId"] == "referral_submit"
@@ -461,7 +604,7 @@ class TestDocumentation:
             for method, operation in methods.items()
             if "requestBody" in operation
         ]
-        assert len(with_body) == 6
+        assert len(with_body) == 11
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

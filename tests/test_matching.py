@@ -396,7 +396,8 @@ def test_a_proposal_says_why() -> None:
     assert proposal.nearest_km == pytest.approx(distance_km(LONDON, MANCHESTER))
     assert proposal.why == (
         "Meets every requirement and safety condition. Safety: 261 km from the place of "
-        "exploitation (must be more than 80 km); outside Salford. Preferences missed: does not "
+        "exploitation (must be more than 80 km); outside the area to keep away from. Preferences "
+        "missed: does not "
         "specialise in mental health."
     )
 

@@ -233,9 +233,36 @@ class TestMatchingAndPlacing:
         need = UnmetNeed.objects.get()
         assert (need.request, need.constraint, need.area) == (request, "dependants", "Testshire")
         assert "2 children" in need.reason
-        page = factories.signed_in_client(cora).get("/support/proposals/").content.decode()
+        client = factories.signed_in_client(cora)
+        page = client.get("/support/proposals/").content.decode()
         assert "No suitable place today" in page
         assert case.reference in page
+        # The list names the kind of reason; the words (which can name a place the person
+        # must keep away from) are on the request's page, whose showing is recorded.
+        assert "Room for their children" in page
+        assert "2 children" not in page
+        page = client.get(f"/support/requests/{request.pk}/").content.decode()
+        assert "2 children" in page
+        read = AuditEvent.objects.get(action="person.viewed", actor=cora)
+        assert (read.person_id, read.detail["fields"]) == (
+            case.person_id,
+            ["unmet_need_reasons"],
+        )
+
+    def test_places_to_keep_away_from_are_shown_only_with_a_read_recorded(
+        self, cora: User, case: Case
+    ) -> None:
+        request = s.request(case)
+        client = factories.signed_in_client(cora)
+        client.get(f"/support/requests/{request.pk}/")
+        assert not AuditEvent.objects.filter(action="person.viewed").exists()
+        PlacementRequest.objects.filter(pk=request.pk).update(
+            keep_away=[{"label": "Leeds", "place": "Leeds", "lat": 53.8, "lon": -1.55, "km": 50}]
+        )
+        for path in (f"/support/requests/{request.pk}/", f"/support/requests/{request.pk}/needs/"):
+            assert "Leeds" in client.get(path).content.decode()
+        reads = AuditEvent.objects.filter(action="person.viewed", actor=cora)
+        assert [event.detail["fields"] for event in reads] == [["keep_away_places"]] * 2
 
     def test_placing_by_hand_goes_through_the_same_checks(
         self, cora: User, maya: User, provider: Organisation, case: Case

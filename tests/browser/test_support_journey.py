@@ -29,10 +29,15 @@ from .test_sign_in_journey import _sign_in_with_device
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def free_beds_on_sites_page(page: Page, site_name: str) -> str:
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Sites and beds").click()
-    row = page.locator("table.govuk-table tbody tr", has_text=site_name)
-    return row.locator("td").nth(5).inner_text()
+def how_many_women_we_can_take(page: Page, axe) -> str:
+    """The capacity dashboard's answer to "how many more can we take?" for a woman."""
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Capacity").click()
+    page.get_by_label("A woman", exact=True).check()
+    page.get_by_role("button", name="Count the beds").click()
+    answer = page.locator("#answer")
+    expect(answer).to_be_visible()
+    axe.check(page)
+    return answer.inner_text()
 
 
 def test_a_bed_tonight_from_referral_to_an_accepted_place(
@@ -65,8 +70,7 @@ def test_a_bed_tonight_from_referral_to_an_accepted_place(
     # The coordinator finds her on the waiting list and runs matching.
     coordinator: Page = new_page()
     _sign_in_with_device(coordinator, cora)
-    assert free_beds_on_sites_page(coordinator, "Harbour View") == "2"
-    axe.check(coordinator)
+    assert how_many_women_we_can_take(coordinator, axe).startswith("2 free beds can take a woman")
     coordinator.get_by_role("navigation", name="Menu").get_by_role(
         "link", name="Waiting for a place"
     ).click()
@@ -91,7 +95,7 @@ def test_a_bed_tonight_from_referral_to_an_accepted_place(
         f"Place offered for case {reference}"
     )
     axe.check(coordinator)
-    assert free_beds_on_sites_page(coordinator, "Harbour View") == "1"
+    assert how_many_women_we_can_take(coordinator, axe).startswith("1 free bed can take a woman")
 
     # The safe house's manager accepts, and sees the address: she works there.
     manager: Page = new_page()

@@ -40,6 +40,7 @@ DECIDERS = only(Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER)
 COORDINATORS = only(Role.SUPPORT_COORDINATOR)
 MANAGERS = only(Role.SAFE_HOUSE_MANAGER)
 SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
+CAPACITY_READERS = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.ANALYST)
 CASE_READERS = only(
     Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER, Role.SAFEGUARDING_LEAD
 )
@@ -114,7 +115,21 @@ ROUTES: dict[str, Rule] = {
     "support:bed_service": MANAGERS,
     "support:service_new": MANAGERS,
     "support:service_edit": MANAGERS,
+    # The capacity dashboard: figures only (no person, site name or address), national for all.
+    "support:capacity": CAPACITY_READERS,
+    "support:capacity_over_time": CAPACITY_READERS,
+    "support:capacity_csv": CAPACITY_READERS,
+    # Support plans and missing episodes: coordinators, and the provider's managers while the
+    # person is placed with them (support.selectors.support_cases_for).
+    "support:plan": SUPPORT_STAFF,
+    "support:plan_measure": SUPPORT_STAFF,
+    "support:plan_delivery": SUPPORT_STAFF,
+    "support:missing_report": SUPPORT_STAFF,
+    "support:missing_list": SUPPORT_STAFF,
+    "support:missing_episode": SUPPORT_STAFF,
     "support:directory": SIGNED_IN,
+    # The directory as an HSDS document: the same content as the page, no addresses.
+    "support:directory_hsds": SIGNED_IN,
     # Decisions: record-level access (the case's own authority) is in decisions.selectors.
     "decisions:queue": DECIDERS,
     "decisions:decide": DECIDERS,
@@ -171,6 +186,28 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("POST", "api:decision_approval"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:reconsideration_decision"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:case_assignment"): ApiRule("decisions:write", DECIDERS.roles),
+    # Support and accommodation (support.api): as the support pages. Coordinators work the
+    # waiting list, matching and proposals and place by hand; the provider's safe-house managers
+    # answer offers and record arrivals and exits; both see sites, beds and placements (a
+    # manager only their own organisation's: support.api); capacity as the dashboard.
+    ("GET", "api:support_requests"): ApiRule("support:read", COORDINATORS.roles),
+    ("POST", "api:support_matching"): ApiRule("support:write", COORDINATORS.roles),
+    ("GET", "api:support_proposals"): ApiRule("support:read", COORDINATORS.roles),
+    ("POST", "api:support_proposal_decision"): ApiRule("support:write", COORDINATORS.roles),
+    ("POST", "api:support_request_placement"): ApiRule("support:write", COORDINATORS.roles),
+    ("GET", "api:support_free_beds"): ApiRule("support:read", COORDINATORS.roles),
+    ("GET", "api:support_placements"): ApiRule("support:read", SUPPORT_STAFF.roles),
+    ("GET", "api:support_placement"): ApiRule("support:read", SUPPORT_STAFF.roles),
+    ("POST", "api:support_placement_response"): ApiRule("support:write", MANAGERS.roles),
+    ("POST", "api:support_placement_arrival"): ApiRule("support:write", MANAGERS.roles),
+    ("POST", "api:support_placement_exit"): ApiRule("support:write", MANAGERS.roles),
+    ("GET", "api:support_sites"): ApiRule("support:read", SUPPORT_STAFF.roles),
+    ("GET", "api:support_site"): ApiRule("support:read", SUPPORT_STAFF.roles),
+    ("GET", "api:support_capacity"): ApiRule("support:read", CAPACITY_READERS.roles),
+    # The directory as HSDS: like the directory page, for every role (a token with the scope).
+    # It holds no person and no address; its bed counts per service are what a referrer needs
+    # to know where there is room.
+    ("GET", "api:directory_hsds"): ApiRule("directory:read", frozenset(Role)),
 }
 
 

@@ -16,6 +16,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Waiting for a place", "support:requests"),
     ("Placements", "support:placements"),
     ("Sites and beds", "support:sites"),
+    ("Capacity", "support:capacity"),
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),

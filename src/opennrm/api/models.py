@@ -32,6 +32,24 @@ class TokenScope(models.TextChoices):
             "reconsideration, as the member's roles allow"
         ),
     )
+    SUPPORT_READ = (
+        "support:read",
+        (
+            "Read support and accommodation as the member's roles allow: the waiting list, "
+            "proposals, free beds, placements, sites and beds, capacity figures"
+        ),
+    )
+    SUPPORT_WRITE = (
+        "support:write",
+        (
+            "Place people: run matching, confirm proposals, place by hand (a coordinator); "
+            "answer offers, record arrivals and exits (a safe-house manager)"
+        ),
+    )
+    DIRECTORY_READ = (
+        "directory:read",
+        "Read the support directory as an HSDS document, with bed capacity and no addresses",
+    )
 
 
 class ApiToken(models.Model):

@@ -15,6 +15,8 @@ from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
+from opennrm.support.api import directory_router
+from opennrm.support.api import router as support_router
 
 from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
@@ -22,19 +24,25 @@ from .throttling import RateLimited, seconds_in_words
 
 DESCRIPTION = """\
 Refer potential victims of trafficking and follow what happens to the referral; work a competent
-authority's decision queues and record its decisions. Each operation has the same checks and
-the same rules as the page that does the same thing.
+authority's decision queues and record its decisions; place people in safe-house beds and follow
+capacity; read the support directory as an Open Referral HSDS document. Each operation has the
+same checks and the same rules as the page that does the same thing.
 
 Authenticate every request with an API token of your organisation:
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
 exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
-`cases:read`, `decisions:read`, `decisions:write`). An operator creates one with
-`manage.py create_api_token`.
+`cases:read`, `decisions:read`, `decisions:write`, `support:read`, `support:write`,
+`directory:read`). An operator creates one with `manage.py create_api_token`.
 
 Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
 A write that acts on a case takes the case's `version` as `expected_version`, and is refused
-with 409 if someone else changed the case meanwhile.
+with 409 if someone else changed the case meanwhile. Offering a bed that another placement
+holds is refused with 409 too.
+
+A safe house's address is returned only to the site's own staff and to support coordinators
+holding the permission to see addresses, and each time it is, that is recorded in the audit
+trail; for everyone else it is null. The HSDS export never carries one.
 
 Requests are rate limited, per token, and per address for requests without a valid token. Over
 the limit the answer is 429, with a `Retry-After` header giving the seconds to wait.
@@ -71,6 +79,8 @@ api = OpenNrmApi(
 api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
 api.add_router("/", decisions_router)
+api.add_router("/", support_router)
+api.add_router("/", directory_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:

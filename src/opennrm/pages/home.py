@@ -63,8 +63,19 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Everyone who needs a place to stay, most urgent first. Find places for them all.",
         ),
         Task("Placements", "support:placements", "Places offered, accepted and lived in."),
+        Task(
+            "People missing",
+            "support:missing_list",
+            "People reported missing from support who are not back yet.",
+        ),
         Task("Sites and beds", "support:sites", "Every site and the state of its beds."),
         Task("Support directory", "support:directory", "Providers, their services and sites."),
+        Task(
+            "Capacity",
+            "support:capacity",
+            "How many more people the free beds can take now, by region and provider; "
+            "occupancy, the waiting list and unmet need over time.",
+        ),
     ],
     Role.SAFE_HOUSE_MANAGER: [
         Task(
@@ -72,7 +83,21 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "support:placements",
             "Answer places offered to you; record arrivals and departures.",
         ),
+        Task(
+            "People missing",
+            "support:missing_list",
+            "People reported missing from your places who are not back yet.",
+        ),
         Task("Sites and beds", "support:sites", "Your sites, rooms and beds, and their state."),
+        Task("Capacity", "support:capacity", "Free beds across the country, and over time."),
+    ],
+    Role.ANALYST: [
+        Task(
+            "Capacity",
+            "support:capacity",
+            "Free beds, occupancy, the waiting list, unmet need and length of stay: figures "
+            "only, each table downloadable as CSV.",
+        ),
     ],
     Role.ORGANISATION_ADMIN: [
         Task(

@@ -24,6 +24,7 @@ from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.lib.iso import country_name, language_name
+from opennrm.support.selectors import support_export
 
 
 def _check(user: User) -> None:
@@ -166,6 +167,11 @@ EXPORTED_FIELDS = [
     "evidence_names",
     "decision_reasons",
     "reconsideration_grounds",
+    "support_notes",
+    "support_outside_providers",
+    "services_delivered",
+    "missing_last_seen",
+    "places_to_keep_away_from",
 ]
 
 
@@ -282,6 +288,8 @@ def _case(case: Case) -> dict[str, Any]:
             {"at": _moment(event.at), "what": event.description}
             for event in case.events.order_by("at", "pk")
         ],
+        # The support plan, services delivered, missing episodes and places kept away from.
+        "support": support_export(case),
     }
 
 

@@ -31,6 +31,7 @@ from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonI
 from opennrm.decisions.models import Decision, ReconsiderationRequest
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
+from opennrm.support.services import support_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
@@ -55,6 +56,8 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
         case_id__in=case_ids
     ).update(grounds="", decision_reasons="")
     ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    # Support: plan notes, what was delivered, where they were last seen, places kept away from.
+    removed.update(support_records_pseudonymise(case_ids))
     Person.objects.filter(pk=person.pk).update(birth_year=None)
 
     def delete_files() -> None:

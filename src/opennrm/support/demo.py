@@ -150,3 +150,229 @@ def seed() -> None:
                 takes_dependants=children,
                 wheelchair_accessible=wheelchair,
             )
+    _seed_plan()
+    _seed_history()
+
+
+# A support plan for the first demo referral (an adult who consented to support, waiting for a
+# place), so the coordinator has a plan to look at: (measure, status, days from today that it
+# started and ended, organisation, outside service, notes). Everything in it is fictional.
+PLAN: list[tuple[str, str, int | None, int | None, str, str, str]] = [
+    (
+        "emergency_medical",
+        "provided",
+        0,
+        0,
+        "",
+        "Demo Town Walk-in Centre (fictional)",
+        "Seen for a hand injury on the day of referral (fictional demo note).",
+    ),
+    (
+        "translation",
+        "being_provided",
+        0,
+        None,
+        "",
+        "Demo Interpreting Co-operative (fictional)",
+        "Romanian interpreter, a woman, at every appointment (fictional demo note).",
+    ),
+    (
+        "counselling",
+        "arranged",
+        3,
+        None,
+        "Lanternhouse Refuge Trust",
+        "",
+        "Information on her rights and on the decisions to come, in Romanian (fictional).",
+    ),
+    ("psychological_material", "needed", None, None, "", "", ""),
+    (
+        "criminal_proceedings",
+        "declined",
+        None,
+        None,
+        "",
+        "",
+        "Does not want to speak to the police for now; her support does not depend on it "
+        "(fictional demo note).",
+    ),
+]
+
+
+def _seed_plan() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opennrm.cases.choices import AgeGroup
+    from opennrm.cases.models import Case
+
+    from .models import SupportPlan
+
+    case = (
+        Case.objects.filter(
+            referred_by__email="responder@demo.opennrm.test",
+            age_group=AgeGroup.ADULT,
+            consent_to_support=True,
+            # Waiting for a place: the first demo referral, not the history's people.
+            placement_requests__status="open",
+        )
+        .order_by("submitted_at")
+        .first()
+    )
+    coordinator = User.objects.filter(email="coordinator@demo.opennrm.test").first()
+    if case is None or coordinator is None or SupportPlan.objects.filter(case=case).exists():
+        return
+    today = timezone.localdate()
+    for measure, status, starts, ends, organisation, outside, notes in PLAN:
+        services.support_measure_update(
+            by=coordinator,
+            case=case,
+            measure=measure,
+            expected_version=1,
+            status=status,
+            starts_on=None if starts is None else today + timedelta(days=starts),
+            ends_on=None if ends is None else today + timedelta(days=ends),
+            provider=Organisation.objects.get(name=organisation) if organisation else None,
+            outside_provider=outside,
+            notes=notes,
+        )
+    services.service_delivery_record(
+        by=coordinator,
+        case=case,
+        measure="translation",
+        delivered_on=today,
+        outside_provider="Demo Interpreting Co-operative (fictional)",
+        description="Interpreting by telephone for the first conversation with the "
+        "coordinator, one hour (fictional demo entry).",
+    )
+
+
+HISTORY_NOTE = "Demo history"
+# Past stays, so the capacity dashboard's history has something to show: (days ago the person
+# arrived, days they stayed; None: still there).
+STAYS: list[tuple[int, int | None]] = [
+    (118, 46),
+    (112, 30),
+    (104, 88),
+    (97, 21),
+    (90, 63),
+    (83, 14),
+    (76, 52),
+    (69, None),
+    (61, 33),
+    (54, 9),
+    (47, None),
+    (40, 18),
+    (30, 12),
+    (21, None),
+]
+# Requests no bed could meet: (days ago, matching's constraint, its reason in words).
+UNMET = [
+    (38, "dependants", "No free bed takes 3 children (fictional demo history)"),
+    (24, "language", "No staff speak Tigrinya, and no interpreter (fictional demo history)"),
+    (9, "taken", "The suitable beds went to people more urgent (fictional demo history)"),
+]
+
+
+def _seed_history() -> None:
+    """Four months of fictional stays and turned-away requests in the demo beds.
+
+    History has to be written as it would have been, in the past; the services stamp every
+    change with the present, so these rows are written directly (demo mode only), each marked.
+    The people are synthetic (`cases.volume`), placed only in settings their sex allows.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opennrm.cases import volume
+    from opennrm.cases.models import Case
+
+    from .models import (
+        Bed,
+        BedEvent,
+        Placement,
+        PlacementRequest,
+        PlacementRequestStatus,
+        PlacementStatus,
+        UnmetNeed,
+    )
+
+    if BedEvent.objects.filter(note=HISTORY_NOTE).exists():
+        return
+    before = set(Case.objects.values_list("pk", flat=True))
+    volume.generate(len(STAYS) + len(UNMET), seed=2007)
+    people = list(Case.objects.exclude(pk__in=before).select_related("person").order_by("pk"))
+    now = timezone.now()
+    setting_of = {"female": "women_only", "male": "men_only"}
+    free_from: dict[int, object] = {}
+    beds = list(Bed.objects.select_related("room__site").order_by("pk"))
+    for (arrived_ago, stayed), case in zip(STAYS, people, strict=False):
+        arrived = now - timedelta(days=arrived_ago)
+        ended = None if stayed is None else arrived + timedelta(days=stayed)
+        wanted = setting_of.get(case.person.sex, "mixed")
+        bed = next(
+            (
+                b
+                for b in beds
+                if b.room.site.setting == wanted
+                and free_from.get(b.pk, arrived - timedelta(days=1)) < arrived  # type: ignore[operator]
+            ),
+            None,
+        )
+        if bed is None:
+            continue
+        free_from[bed.pk] = ended or now + timedelta(days=3650)
+        request = PlacementRequest.objects.create(
+            case=case,
+            needs=["bed_tonight"],
+            urgency="emergency",
+            needed_from=timezone.localdate(arrived),
+            status=PlacementRequestStatus.PLACED,
+            closed_at=arrived,
+            **services.request_defaults(case),
+        )
+        PlacementRequest.objects.filter(pk=request.pk).update(
+            created_at=arrived - timedelta(hours=20)
+        )
+        placement = Placement.objects.create(
+            request=request,
+            bed=bed,
+            status=PlacementStatus.OCCUPIED if ended is None else PlacementStatus.ENDED,
+            why=HISTORY_NOTE,
+            proposed_at=arrived - timedelta(hours=18),
+            reserved_at=arrived - timedelta(hours=18),
+            responded_at=arrived - timedelta(hours=12),
+            arrived_on=timezone.localdate(arrived),
+            ended_on=None if ended is None else timezone.localdate(ended),
+            exit_reason="" if ended is None else "moved_on",
+        )
+        events = [
+            (arrived - timedelta(hours=18), "reserved"),
+            (arrived, "occupied"),
+            *([] if ended is None else [(ended, "available")]),
+        ]
+        BedEvent.objects.bulk_create(
+            BedEvent(bed=bed, at=at, state=state, placement=placement, note=HISTORY_NOTE)
+            for at, state in events
+        )
+    for (days_ago, constraint, reason), case in zip(UNMET, people[len(STAYS) :], strict=False):
+        raised = now - timedelta(days=days_ago)
+        request = PlacementRequest.objects.create(
+            case=case,
+            needs=["bed_tonight"],
+            urgency="urgent",
+            needed_from=timezone.localdate(raised),
+            status=PlacementRequestStatus.UNMET,
+            closed_at=raised + timedelta(days=2),
+            **services.request_defaults(case),
+        )
+        PlacementRequest.objects.filter(pk=request.pk).update(created_at=raised)
+        UnmetNeed.objects.create(
+            request=request,
+            on=timezone.localdate(raised),
+            constraint=constraint,
+            reason=reason,
+            area=case.area,
+        )

@@ -1389,7 +1389,14 @@ def _safety(request: Request, bed: Bed) -> tuple[list[str], float | None]:
         nearest = km if nearest is None else min(nearest, km)
         lines.append(f"{_km(km)} from {zone.label} (must be more than {_km(zone.km)})")
     if request.excluded_areas:
-        lines.append(f"outside {_join(sorted(request.excluded_areas), 'and')}")
+        # Not naming them: this text is kept with the placement and shown to the provider, and
+        # the areas say where the person was exploited.
+        n = len(request.excluded_areas)
+        lines.append(
+            "outside the area to keep away from"
+            if n == 1
+            else f"outside all {n} areas to keep away from"
+        )
     return lines, nearest
 
 

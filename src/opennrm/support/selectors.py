@@ -11,11 +11,11 @@ to matching. Every read that depends on who is asking starts here, from the user
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, Exists, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 
 from opennrm.accounts.models import User
@@ -27,16 +27,23 @@ from . import matching
 from .models import (
     HOLDS_BED,
     LIVE,
+    MEASURES_FOR_EVERYONE,
     AddressPermission,
     Bed,
     BedState,
+    Measure,
+    MeasureStatus,
+    MissingEpisode,
     Placement,
     PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
     Service,
+    ServiceDelivery,
     Site,
     SiteKind,
+    SupportMeasure,
+    SupportPlan,
     UnmetNeed,
     Urgency,
 )
@@ -224,6 +231,8 @@ class SupportLine:
     provider: str
     region: str
     since: Any
+    # A line shown as written (not lower-cased), such as a person missing now.
+    warning: bool = False
 
 
 def case_support_summary(case: cases.Case) -> list[SupportLine]:
@@ -259,6 +268,19 @@ def case_support_summary(case: cases.Case) -> list[SupportLine]:
                     since=request.created_at,
                 )
             )
+    missing = MissingEpisode.objects.filter(case=case, returned_on=None).first()
+    if missing is not None:
+        # Only that the person is missing, and since when: never where they were last seen.
+        lines.append(
+            SupportLine(
+                what="Missing",
+                status=f"reported missing since {missing.went_missing_on:%-d %B %Y}",
+                provider="",
+                region="",
+                since=missing.reported_at,
+                warning=True,
+            )
+        )
     return lines
 
 
@@ -282,15 +304,28 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
             matching.KeepAway(
                 location=(float(zone["lat"]), float(zone["lon"])),
                 km=float(zone["km"]),
-                label=str(zone.get("label") or zone.get("place") or "a place to keep away from"),
+                label=_zone_label(n, len(request.keep_away)),
             )
-            for zone in request.keep_away or []
+            for n, zone in enumerate(request.keep_away or [], start=1)
         ),
         excluded_areas=frozenset(request.excluded_areas or []),
         preferred_regions=frozenset(request.preferred_regions),
         near_school=request.near_school,
         wanted_specialisms=frozenset(request.wanted_specialisms),
     )
+
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def _zone_label(n: int, count: int) -> str:
+    """How matching's explanations name a place to keep away from: by its number, never by
+    name, because the explanations are kept with placements and shown to the provider, and the
+    place says where the person was exploited."""
+    if count == 1:
+        return "the place to keep away from"
+    ordinal = ORDINALS[n - 1] if n <= len(ORDINALS) else f"number {n}"
+    return f"the {ordinal} place to keep away from"
 
 
 def matching_bed(bed: Bed, today: date) -> matching.Bed:
@@ -474,3 +509,263 @@ def service_get_for_manager(user: User, service_id: int) -> Service:
     if found is None:
         raise Http404
     return found
+
+
+# --- Support plans and missing episodes --------------------------------------------------------
+#
+# Who: support coordinators, for every case with a placement request; the safe-house managers
+# of the provider where the person has a live placement (one that holds a bed). Everyone else
+# gets 404. A missing episode reported from a placement stays open to that provider's managers
+# after the placement has ended, so they can record the person's return.
+
+
+def support_cases_for(user: User) -> QuerySet[cases.Case]:
+    """The cases whose support plan and missing episodes the user may see and change."""
+    if is_coordinator(user):
+        requested = PlacementRequest.objects.filter(case=OuterRef("pk"))
+        return cases.Case.objects.filter(Exists(requested))
+    providers = managed_provider_ids(user)
+    if not providers:
+        return cases.Case.objects.none()
+    live = Placement.objects.filter(
+        request__case=OuterRef("pk"),
+        status__in=[s.value for s in HOLDS_BED],
+        bed__room__site__provider_id__in=providers,
+    )
+    return cases.Case.objects.filter(Exists(live))
+
+
+def support_case_get(user: User, reference: str) -> cases.Case:
+    found = (
+        support_cases_for(user)
+        .select_related("person", "referring_organisation", "competent_authority")
+        .filter(reference=reference)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def live_placement_of(case: cases.Case) -> Placement | None:
+    """The placement that holds a bed for the person now, if any."""
+    return (
+        Placement.objects.filter(request__case=case, status__in=[s.value for s in HOLDS_BED])
+        .select_related("bed__room__site__provider")
+        .first()
+    )
+
+
+def consent_problem(case: cases.Case) -> str:
+    """Why no support plan may be kept for this person, or "" when one may. An adult must have
+    consented to support (Convention Art. 12(7): assistance on a consensual, informed basis);
+    a child (or someone whose age is disputed and so treated as a child) needs no consent."""
+    if case.is_child or case.consent_to_support is True:
+        return ""
+    said = (
+        "did not consent to support"
+        if case.consent_to_support is False
+        else "did not say whether they consent to support"
+    )
+    return (
+        f"No support plan can be kept for this person: they are an adult, and at referral they "
+        f"{said}. Support is given only with an adult's informed consent. If they now consent, "
+        "ask the first responder who referred them to record it."
+    )
+
+
+def measures_for(case: cases.Case, *, having: Any = ()) -> list[Measure]:
+    """The Art. 12(1) measures of this person's plan: education for children only (and kept
+    if it was planned while they were treated as a child)."""
+    wanted: set[Measure] = set(MEASURES_FOR_EVERYONE)
+    if case.is_child or Measure.EDUCATION in set(having):
+        wanted.add(Measure.EDUCATION)
+    return [m for m in Measure if m in wanted]
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One measure as the plan page shows it; `from_placement` when the accommodation's
+    status, dates and provider come from the person's placement rather than a hand entry."""
+
+    measure: Measure
+    status: MeasureStatus
+    starts_on: date | None
+    ends_on: date | None
+    provider: str
+    outside_provider: str
+    has_notes: bool
+    from_placement: bool
+    row: SupportMeasure | None
+
+
+def _accommodation_from_placements(case: cases.Case, stored: MeasureStatus) -> PlanRow | None:
+    """While a placement holds a bed, the accommodation follows it: arranged when offered or
+    accepted, being provided once the person arrived. After an exit, a hand entry wins; with
+    none (not assessed), the ended stay shows as provided."""
+    live = live_placement_of(case)
+    if live is not None:
+        occupied = live.status == PlacementStatus.OCCUPIED
+        return PlanRow(
+            measure=Measure.ACCOMMODATION,
+            status=MeasureStatus.BEING_PROVIDED if occupied else MeasureStatus.ARRANGED,
+            starts_on=live.arrived_on,
+            ends_on=case.move_on_ends,
+            provider=live.bed.room.site.provider.name,
+            outside_provider="",
+            has_notes=False,
+            from_placement=True,
+            row=None,
+        )
+    if stored != MeasureStatus.NOT_ASSESSED:
+        return None
+    ended = (
+        Placement.objects.filter(request__case=case, status=PlacementStatus.ENDED)
+        .select_related("bed__room__site__provider")
+        .order_by("-ended_on", "-pk")
+        .first()
+    )
+    if ended is None:
+        return None
+    return PlanRow(
+        measure=Measure.ACCOMMODATION,
+        status=MeasureStatus.PROVIDED,
+        starts_on=ended.arrived_on,
+        ends_on=ended.ended_on,
+        provider=ended.bed.room.site.provider.name,
+        outside_provider="",
+        has_notes=False,
+        from_placement=True,
+        row=None,
+    )
+
+
+def plan_rows(case: cases.Case) -> list[PlanRow]:
+    """Every measure of the person's plan with its status, whether or not a plan was started
+    (a measure never touched is "not assessed yet")."""
+    plan = SupportPlan.objects.filter(case=case).first()
+    stored: dict[str, SupportMeasure] = {}
+    if plan is not None:
+        stored = {m.measure: m for m in plan.measures.select_related("provider")}
+    rows = []
+    for measure in measures_for(case, having=stored):
+        row = stored.get(measure)
+        status = MeasureStatus(row.status) if row else MeasureStatus.NOT_ASSESSED
+        if measure == Measure.ACCOMMODATION:
+            derived = _accommodation_from_placements(case, status)
+            if derived is not None:
+                rows.append(replace(derived, has_notes=bool(row and row.notes), row=row))
+                continue
+        rows.append(
+            PlanRow(
+                measure=measure,
+                status=status,
+                starts_on=row.starts_on if row else None,
+                ends_on=row.ends_on if row else None,
+                provider=row.provider.name if row and row.provider else "",
+                outside_provider=row.outside_provider if row else "",
+                has_notes=bool(row and row.notes),
+                from_placement=False,
+                row=row,
+            )
+        )
+    return rows
+
+
+def deliveries_of(case: cases.Case) -> QuerySet[ServiceDelivery]:
+    return ServiceDelivery.objects.filter(plan__case=case).select_related("provider")
+
+
+def organisations_providing() -> QuerySet[Any]:
+    """The organisations a measure or a delivery can name as its provider."""
+    from opennrm.accounts.models import Organisation
+
+    return Organisation.objects.filter(is_active=True).order_by("name")
+
+
+def missing_episodes_visible_to(user: User) -> QuerySet[MissingEpisode]:
+    episodes = MissingEpisode.objects.select_related("case", "placement__bed__room__site__provider")
+    if is_coordinator(user):
+        return episodes
+    providers = managed_provider_ids(user)
+    if not providers:
+        return MissingEpisode.objects.none()
+    return episodes.filter(
+        Q(placement__bed__room__site__provider_id__in=providers)
+        | Q(case__in=support_cases_for(user))
+    )
+
+
+def missing_episode_get(user: User, episode_id: int) -> MissingEpisode:
+    found = missing_episodes_visible_to(user).filter(pk=episode_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def open_missing_episode(case: cases.Case) -> MissingEpisode | None:
+    return MissingEpisode.objects.filter(case=case, returned_on=None).first()
+
+
+def missing_now(user: User) -> QuerySet[MissingEpisode]:
+    """Everyone the user may see who is missing now, longest missing first."""
+    return (
+        missing_episodes_visible_to(user)
+        .filter(returned_on=None)
+        .order_by("went_missing_on", "went_missing_time", "pk")
+    )
+
+
+def support_export(case: cases.Case) -> dict[str, Any]:
+    """The person's support plan, services delivered and missing episodes, in words, for a
+    subject access export (`privacy.selectors.subject_access_data`, which is audited)."""
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    def clock(value: Any) -> str | None:
+        return value.strftime("%H:%M") if value else None
+
+    plan = SupportPlan.objects.filter(case=case).first()
+    return {
+        "support_plan": None
+        if plan is None
+        else [
+            {
+                "measure": Measure(item.measure).label,
+                "status": MeasureStatus(item.status).label,
+                "starts_on": day(item.starts_on),
+                "ends_on": day(item.ends_on),
+                "provided_by": item.provider.name if item.provider else item.outside_provider,
+                "notes": item.notes,
+            }
+            for item in plan.measures.select_related("provider").order_by("pk")
+        ],
+        "services_delivered": [
+            {
+                "delivered_on": day(item.delivered_on),
+                "measure": Measure(item.measure).label,
+                "delivered_by": item.provider.name if item.provider else item.outside_provider,
+                "what": item.description,
+            }
+            for item in deliveries_of(case).order_by("delivered_on", "pk")
+        ],
+        "missing_episodes": [
+            {
+                "went_missing_on": day(item.went_missing_on),
+                "went_missing_time": clock(item.went_missing_time),
+                "last_seen": item.last_seen,
+                "returned_on": day(item.returned_on),
+                "returned_time": clock(item.returned_time),
+            }
+            for item in case.missing_episodes.order_by("went_missing_on", "pk")
+        ],
+        "places_to_keep_away_from": sorted(
+            {
+                str(zone.get("place") or zone.get("label") or "")
+                for request in case.placement_requests.all()
+                for zone in request.keep_away or []
+            }
+            | {area for request in case.placement_requests.all() for area in request.excluded_areas}
+        ),
+    }

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.audit.services import audit_record
+from opennrm.audit.services import audit_read, audit_record
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
+from .capacity import constraint_label
 from .forms import (
     ArrivedForm,
     CloseRequestForm,
@@ -29,6 +30,7 @@ from .forms import (
     ServiceForm,
     SiteForm,
 )
+from .missing_views import placement_extras
 from .models import (
     ImmediateNeed,
     PlacementRequestStatus,
@@ -94,6 +96,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
             "title": "Proposed places",
             "proposals": selectors.proposals(user).select_related("request__case"),
             "unmet": selectors.unmet_today(user, timezone.localdate()),
+            "constraint_label": constraint_label,
         },
     )
 
@@ -124,6 +127,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
     item = selectors.request_get_for_coordinator(user, request_id)
     person = item.case.person
+    unmet = list(item.unmet_needs.all()[:10])
+    _record_safety_read(user, item, shown_unmet=bool(unmet))
     return render(
         request,
         "support/request.html",
@@ -138,10 +143,22 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "wanted": _labels(item.wanted_specialisms, Specialism.choices),
             "preferred": _labels(item.preferred_regions, Region.choices),
             "placements": item.placements.select_related("bed__room__site__provider"),
-            "unmet": item.unmet_needs.all()[:10],
+            "unmet": unmet,
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
         },
     )
+
+
+def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> None:
+    """Places a person must keep away from say where they were exploited: showing them (or
+    the reasons worded from them) is a read of the person's identifying data."""
+    fields = []
+    if item.keep_away or item.excluded_areas:
+        fields.append("keep_away_places")
+    if shown_unmet:
+        fields.append("unmet_need_reasons")
+    if fields:
+        audit_read(by=user, person=item.case.person, obj=item, fields=fields)
 
 
 @require_http_methods(["GET", "POST"])
@@ -169,6 +186,7 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
             data=None,
         )
         form.data = RequestConstraintsForm.date_data(item)
+        _record_safety_read(user, item)
     return render(
         request,
         "support/request_edit.html",
@@ -195,6 +213,8 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
             messages.success(request, "Place offered. The provider has been asked to accept it.")
             return redirect("support:request", item.pk)
     rows = selectors.free_beds_for(item, timezone.localdate())
+    # The reasons a bed cannot take the person can name an area they must keep away from.
+    _record_safety_read(user, item)
     return render(
         request,
         "support/request_place.html",
@@ -293,6 +313,8 @@ def placement(request: HttpRequest, placement_id: int) -> HttpResponse:
             "respond_form": RespondForm(),
             "arrived_form": ArrivedForm(),
             "end_form": EndForm(),
+            # The plan, missing episodes, and the exit form set to the move-on end.
+            **placement_extras(user, item),
             "move_on_ends": item.request.case.move_on_ends,
         },
     )
@@ -328,6 +350,8 @@ def _placement_action(
             "respond_form": RespondForm(),
             "arrived_form": ArrivedForm(),
             "end_form": EndForm(),
+            # The plan, missing episodes, and the exit form set to the move-on end.
+            **placement_extras(user, item),
             template_key: form,
             "form": form,
             "move_on_ends": item.request.case.move_on_ends,

@@ -1,0 +1,135 @@
+"""The daily reminders before move-on support ends: for every person living in a place
+(an occupied placement) whose case has a move-on end date, the provider's safe-house managers
+and the support coordinators are told 14 days, 7 days and 1 day before it, and on the day it
+ends. A run that missed a day catches up with the most urgent reminder due (never the earlier
+ones), and a placement still occupied after its end is reminded once more, never every day.
+
+Safe to run any number of times, even at once: each reminder is a unique row (placement, kind,
+end date), inserted in a savepoint before anything is sent, so a second run finds it taken (on
+PostgreSQL it waits for the first run's commit, then fails on the unique index) and sends
+nothing again. A new end date (after a reconsideration, say) is a new set of reminders.
+People get one digest each, naming case references, never a person or a site.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
+from opennrm.audit.services import audit_record
+from opennrm.notifications.services import deliver
+
+from .models import MoveOnReminder, MoveOnReminderKind, Placement, PlacementStatus
+from .services import _coordinators, _members
+
+EARLIEST = 14
+
+
+def kind_for(days_left: int) -> MoveOnReminderKind | None:
+    """The reminder due with `days_left` days until move-on support ends (0: it ends today)."""
+    if days_left <= 0:
+        return MoveOnReminderKind.ENDS
+    if days_left == 1:
+        return MoveOnReminderKind.DAYS_1
+    if days_left <= 7:
+        return MoveOnReminderKind.DAYS_7
+    if days_left <= EARLIEST:
+        return MoveOnReminderKind.DAYS_14
+    return None
+
+
+@dataclass(frozen=True)
+class Line:
+    placement_id: int
+    reference: str
+    ends: date
+    days_left: int
+
+    def __str__(self) -> str:
+        if self.days_left < 0:
+            return f"{self.reference}: move-on support ended on {self.ends:%-d %B %Y}"
+        if self.days_left == 0:
+            return f"{self.reference}: move-on support ends today ({self.ends:%-d %B %Y})"
+        days = "1 day" if self.days_left == 1 else f"{self.days_left} days"
+        return f"{self.reference}: move-on support ends on {self.ends:%-d %B %Y}, in {days}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    reminders: int
+    people_told: int
+
+
+def run(today: date) -> RunResult:
+    with transaction.atomic():
+        due = (
+            Placement.objects.filter(
+                status=PlacementStatus.OCCUPIED,
+                request__case__move_on_ends__isnull=False,
+                request__case__move_on_ends__lte=today + timedelta(days=EARLIEST),
+            )
+            .select_related("request__case", "bed__room__site")
+            .order_by("pk")
+        )
+        digests: dict[int, list[Line]] = defaultdict(list)
+        managers: dict[int, list[User]] = {}
+        coordinators = _coordinators()
+        sent = 0
+        for placement in due:
+            case = placement.request.case
+            ends = case.move_on_ends
+            if ends is None:
+                continue
+            days_left = (ends - today).days
+            kind = kind_for(days_left)
+            if kind is None:
+                continue
+            try:
+                with transaction.atomic():
+                    MoveOnReminder.objects.create(
+                        placement=placement, kind=kind, due_on=ends, sent_on=today
+                    )
+            except IntegrityError:
+                continue  # sent already, by an earlier run or one running now
+            sent += 1
+            provider_id = placement.bed.room.site.provider_id
+            if provider_id not in managers:
+                managers[provider_id] = _members([provider_id], {Role.SAFE_HOUSE_MANAGER})
+            line = Line(placement.pk, case.reference, ends, days_left)
+            for user in {u.pk: u for u in [*managers[provider_id], *coordinators]}.values():
+                digests[user.pk].append(line)
+        users = User.objects.in_bulk(list(digests))
+        for user_id, lines in digests.items():
+            _send(users[user_id], lines)
+        if sent:
+            audit_record(
+                by=None,
+                action="support.move_on_reminders_sent",
+                detail={"reminders": sent, "people_told": len(digests), "day": today.isoformat()},
+            )
+        return RunResult(reminders=sent, people_told=len(digests))
+
+
+def _send(user: User, lines: list[Line]) -> None:
+    lines = sorted(lines, key=lambda line: (line.ends, line.reference))
+    count = len(lines)
+    people = "1 person" if count == 1 else f"{count} people"
+    url = (
+        reverse("support:placement", args=[lines[0].placement_id])
+        if count == 1
+        else reverse("support:placements")
+    )
+    deliver(
+        recipients=[user],
+        kind="support.move_on_reminder",
+        url=url,
+        subject=f"Move-on support ends soon for {people}",
+        body="; ".join(str(line) for line in lines)
+        + ". Plan their move on, and record when they leave on the placement page.",
+    )
