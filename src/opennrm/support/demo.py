@@ -301,6 +301,10 @@ def _seed_history() -> None:
 
     if BedEvent.objects.filter(note=HISTORY_NOTE).exists():
         return
+    # The beds were there before the history: date their first events (and them) back.
+    start = timezone.now() - timedelta(days=max(days for days, _ in STAYS) + 14)
+    BedEvent.objects.filter(note="Added").update(at=start)
+    Bed.objects.update(created_at=start)
     before = set(Case.objects.values_list("pk", flat=True))
     volume.generate(len(STAYS) + len(UNMET), seed=2007)
     people = list(Case.objects.exclude(pk__in=before).select_related("person").order_by("pk"))
