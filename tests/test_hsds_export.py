@@ -365,11 +365,14 @@ def test_capacity_in_beds_as_hsds_3_1_service_capacity(directory: dict[str, Any]
     assert capacity["unit"] == {"id": str(hsds.BED_UNIT_ID), "name": "Bed"}
     assert capacity["unit_id"] == str(hsds.BED_UNIT_ID)
     assert (capacity["available"], capacity["maximum"]) == (2, 4)
-    assert "1 reserved, 0 occupied, 1 out of service" in capacity["description"]
+    # Free and total only, and the day of the last change, not its moment: a referrer told
+    # "offered with this provider" must not be able to match the time to a site.
+    assert "reserved" not in capacity["description"]
+    assert "occupied" not in capacity["description"]
     last = BedEvent.objects.filter(
         bed__room__site__in=[directory["house"], directory["flats"]]
     ).latest("at")
-    assert capacity["updated"] == last.at.astimezone(UTC).isoformat(timespec="milliseconds")
+    assert capacity["updated"] == f"{last.at.astimezone(UTC):%Y-%m-%d}T00:00:00.000+00:00"
     assert services_by_id[str(directory["outreach"].public_id)]["capacities"] == []
 
 
@@ -381,7 +384,7 @@ def test_capacity_follows_the_beds(directory: dict[str, Any], cora: User, maya: 
     assert (before["available"], after["available"]) == (2, 1)
     assert after["maximum"] == 4
     change = BedEvent.objects.filter(bed=free).latest("id")
-    assert after["updated"] == change.at.astimezone(UTC).isoformat(timespec="milliseconds")
+    assert after["updated"] == f"{change.at.astimezone(UTC):%Y-%m-%d}T00:00:00.000+00:00"
 
 
 def test_ids_are_uuids_and_the_same_in_every_export(directory: dict[str, Any]) -> None:
@@ -437,7 +440,7 @@ def test_the_builder_is_pure(directory: dict[str, Any]) -> None:
     assert (capacity["available"], capacity["maximum"], capacity["updated"]) == (
         1,
         3,
-        "2026-01-02T03:04:05.000+00:00",
+        "2026-01-02T00:00:00.000+00:00",
     )
     assert document["services"][0]["eligibility_description"] == (
         "Anyone referred as a potential victim of trafficking."

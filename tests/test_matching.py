@@ -395,8 +395,8 @@ def test_a_proposal_says_why() -> None:
     (proposal,) = match([person], [bed()], TODAY).proposals
     assert proposal.nearest_km == pytest.approx(distance_km(LONDON, MANCHESTER))
     assert proposal.why == (
-        "Meets every requirement and safety condition. Safety: 261 km from the place of "
-        "exploitation (must be more than 80 km); outside the area to keep away from. Preferences "
+        "Meets every requirement and safety condition. Safety: more than 80 km from the place of "
+        "exploitation; outside the area to keep away from. Preferences "
         "missed: does not "
         "specialise in mental health."
     )

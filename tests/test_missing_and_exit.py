@@ -356,6 +356,10 @@ class TestReturning:
         [event] = AuditEvent.objects.filter(action="missing_episode.returned")
         assert event.actor == maya
         with pytest.raises(ValidationError, match="already recorded"):
+            services.missing_return(by=cora, episode=episode, returned_on=date(2026, 3, 4))
+        # Back, and no longer staying with Maya's provider: the closed episode is not hers to
+        # read any more.
+        with pytest.raises(ValidationError, match="Only support coordinators"):
             services.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 4))
         case_page = factories.signed_in_client(alice).get(f"/cases/{case.reference}/")
         assert "reported missing since" not in case_page.content.decode()

@@ -26,6 +26,7 @@ from opennrm.privacy import selectors, services
 from opennrm.privacy.models import Erasure, RetentionRun
 from opennrm.referrals import services as referral_services
 from opennrm.referrals.models import EvidenceFile, ReferralDraft
+from opennrm.support.models import PlacementRequest, PlacementRequestStatus
 
 from . import case_factories, factories
 from . import referral_helpers as r
@@ -65,7 +66,10 @@ def referred(alice: User, organisation: Organisation) -> Case:
 
 
 def withdrawn_and_closed(case: Case, decider: User) -> Case:
-    """The person left before a decision; the authority closes the case on CLOSED_ON."""
+    """The person left before a decision; the authority closes the case on CLOSED_ON, and the
+    request for a place their referral raised is withdrawn (set directly here: the support
+    services have tests of their own)."""
+    PlacementRequest.objects.filter(case=case).update(status=PlacementRequestStatus.WITHDRAWN)
     with time_machine.travel(CLOSED_ON, tick=False):
         decisions.decision_record_reasonable_grounds(
             by=decider, case=case, outcome="withdrawn", reasons=REASONS, expected_version=1
@@ -316,7 +320,7 @@ class TestErasureOnRequest:
         self, dpo: User, closed_person: Person
     ) -> None:
         client = factories.signed_in_client(dpo)
-        page = client.get(
+        page = client.post(
             "/privacy/people/",
             {
                 "name": f"{GIVEN.upper()}  {FAMILY}",
@@ -332,7 +336,7 @@ class TestErasureOnRequest:
         assert GIVEN not in json.dumps(event.detail)
 
     def test_a_search_with_nothing_to_search_by_says_so(self, dpo: User) -> None:
-        page = factories.signed_in_client(dpo).get("/privacy/people/", {"name": ""})
+        page = factories.signed_in_client(dpo).post("/privacy/people/", {"name": ""})
         assert "Enter a case reference, or a whole name or date of birth" in page.content.decode()
 
     def test_erasing_removes_the_details_and_keeps_every_audit_event(
@@ -415,6 +419,21 @@ class TestErasureOnRequest:
         if data["request_reference"]:
             assert 'value="DPR-2026-0007"' in page
         assert not Erasure.objects.exists()
+        assert found_anywhere()
+
+    def test_not_while_support_is_under_way(self, dpo: User, closed_person: Person) -> None:
+        """The places a person must keep away from protect them while a request for a place is
+        open: erasing them then could let matching place them near their traffickers."""
+        request = PlacementRequest.objects.get(case__person=closed_person)
+        PlacementRequest.objects.filter(pk=request.pk).update(status=PlacementRequestStatus.OPEN)
+        with pytest.raises(ValidationError, match="a request for a place is open"):
+            services.person_erase(
+                by=dpo,
+                person=closed_person,
+                request_reference="DPR-1",
+                request_received_on=date(2026, 4, 1),
+            )
+        assert services.retention_apply(today=date(2040, 1, 1)).people_pseudonymised == 0
         assert found_anywhere()
 
     def test_not_while_a_case_is_open(
@@ -531,3 +550,40 @@ def test_the_retention_page_shows_the_rules_and_what_is_due(dpo: User, closed_ca
         page = factories.signed_in_client(dpo).get("/privacy/retention/").content.decode()
     assert "6 years after the last of their cases is closed" in page
     assert "1 person is past the retention period" in page
+
+
+def test_the_export_says_where_the_person_stayed_and_what_they_asked_for(
+    dpo: User,
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    from opennrm.support import services as support
+    from tests import support_factories as s
+
+    case = case_factories.case(
+        referred_by=alice, referring_organisation=northmoor_police, authority=authority
+    )
+    (bed,) = s.beds(maya, s.site(maya, provider), 1, takes_dependants=1)
+    request = s.request(case, dependants=1)
+    placement = support.placement_make(by=cora, request=request, bed=bed)
+    support.placement_respond(by=maya, placement=placement, accept=True)
+    data = services.subject_access_export(by=dpo, person=case.person, request_reference="DPR-9")
+    (asked,) = data["cases"][0]["placement_requests"]
+    assert asked["children_with_them"] == 1
+    assert asked["places"] == [
+        {
+            "provider": "Test Refuge",
+            "region": "North West",
+            "status": "Accepted: waiting for the person to arrive",
+            "offered_at": asked["places"][0]["offered_at"],
+            "declined_because": None,
+            "arrived_on": None,
+            "left_on": None,
+            "left_because": None,
+        }
+    ]
+    assert s.ADDRESS not in json.dumps(data)

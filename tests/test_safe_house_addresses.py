@@ -183,3 +183,39 @@ def test_the_address_is_encrypted_at_rest(placed: tuple[Site, Placement, Case]) 
     found = [row for part in ADDRESS_PARTS for row in factories.rows_containing(part)]
     assert found
     assert all(row.endswith("(decrypted)") for row in found)
+
+
+def test_the_permission_ends_when_the_coordinator_leaves_or_changes_role(
+    placed: tuple[Site, Placement, Case], cora: User, provider: Organisation
+) -> None:
+    from opennrm.accounts.models import Membership
+    from opennrm.support import selectors
+
+    site, _, _ = placed
+    admin = factories.user(
+        "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
+    )
+    services.address_permission_grant(by=admin, coordinator=cora)
+    assert selectors.may_see_address(cora, site)
+    membership = Membership.objects.get(user=cora, organisation=provider)
+    Membership.objects.filter(pk=membership.pk).update(is_active=False)
+    # A coordinator again, elsewhere: the permission stayed with the old membership.
+    elsewhere = factories.organisation("Elsewhere Shelter", "support_provider")
+    Membership.objects.create(user=cora, organisation=elsewhere, role=Role.SUPPORT_COORDINATOR)
+    assert not selectors.may_see_address(cora, site)
+    page = factories.signed_in_client(cora).get(f"/support/sites/{site.pk}/")
+    assert leaks(page.content.decode()) == []
+    # The administrator can still withdraw it for the record.
+    services.address_permission_revoke(by=admin, coordinator=cora)
+    assert AuditEvent.objects.filter(action="address_permission.revoked").exists()
+
+
+def test_the_form_to_change_a_site_shows_its_address_and_records_that(
+    placed: tuple[Site, Placement, Case], maya: User
+) -> None:
+    site, _, _ = placed
+    page = factories.signed_in_client(maya).get(f"/support/sites/{site.pk}/change/")
+    assert "Quietwater" in page.content.decode()
+    assert AuditEvent.objects.filter(
+        action="site.address_viewed", actor=maya, object_id=str(site.pk)
+    ).exists()

@@ -169,3 +169,14 @@ def test_a_manager_describes_a_service_for_the_directory(
     assert "Safe housing for women" in directory
     assert "Quiet House" in directory
     assert s.ADDRESS not in directory
+
+
+def test_an_edit_records_the_fields_that_changed_never_all_of_them(
+    maya: User, provider: Organisation
+) -> None:
+    site = s.site(maya, provider, name="North House 2", address=SITE["address"])
+    client = factories.signed_in_client(maya)
+    client.post(f"/support/sites/{site.pk}/change/", SITE | {"near_school": "on"})
+    event = AuditEvent.objects.filter(action="site.updated").get()
+    assert "near_school" in event.detail["fields"]
+    assert "address" not in event.detail["fields"]

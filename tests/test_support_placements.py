@@ -232,6 +232,7 @@ class TestMatchingAndPlacing:
         assert (outcome.proposed, outcome.unplaced) == (0, 1)
         need = UnmetNeed.objects.get()
         assert (need.request, need.constraint, need.area) == (request, "dependants", "Testshire")
+        assert need.region == "north_west", "the region of the sites in the same area"
         assert "2 children" in need.reason
         client = factories.signed_in_client(cora)
         page = client.get("/support/proposals/").content.decode()
@@ -432,3 +433,91 @@ class TestTheCaseAndTheReferrer:
         urgent = waiting("urgent", 3)
         order = [item.pk for item in selectors.requests_waiting(cora)]
         assert order == [emergency.pk, urgent.pk, routine.pk]
+
+
+class TestSafetyHolds:
+    def test_an_area_to_avoid_matches_however_it_was_typed(
+        self, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        (bed,) = s.beds(maya, s.site(maya, provider, area="Testshire"))
+        request = s.request(case, excluded_areas=["  testSHIRE "])
+        with pytest.raises(ValidationError, match="breaks a safety condition"):
+            services.placement_make(by=cora, request=request, bed=bed)
+        assert services.matching_run(by=cora).proposed == 0
+
+    def test_a_refusal_never_names_the_area_to_avoid(
+        self, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        (bed,) = s.beds(maya, s.site(maya, provider, area="Gallowshire", setting="men_only"))
+        request = s.request(case, excluded_areas=["Gallowshire"])
+        with pytest.raises(ValidationError) as refused:
+            services.placement_make(by=cora, request=request, bed=bed)
+        message = " ".join(refused.value.messages)
+        assert "men-only setting" in message
+        assert "breaks a safety condition" in message
+        assert "Gallowshire" not in message
+
+    def test_a_safety_condition_cannot_be_added_under_a_bed_that_breaks_it(
+        self, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        (bed,) = s.beds(maya, s.site(maya, provider, area="Testshire"))
+        request = s.request(case)
+        services.placement_make(by=cora, request=request, bed=bed)
+        request.refresh_from_db()
+        with pytest.raises(ValidationError, match="Cancel the offer first"):
+            services.placement_request_update(
+                by=cora,
+                request=request,
+                expected_version=request.version,
+                excluded_areas=["Testshire"],
+            )
+        request.refresh_from_db()
+        assert request.excluded_areas == []
+
+    def test_a_site_cannot_change_under_the_people_placed_there(
+        self, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        site = s.site(maya, provider)
+        (bed,) = s.beds(maya, site)
+        services.placement_make(by=cora, request=s.request(case), bed=bed)
+        with pytest.raises(ValidationError, match="could no longer be placed here"):
+            services.site_update(by=maya, site=site, setting="men_only")
+        site.refresh_from_db()
+        assert site.setting == "women_only"
+
+    def test_cancelling_an_offer_tells_the_provider_and_the_referrer(
+        self, alice: User, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        (bed,) = s.beds(maya, s.site(maya, provider))
+        placement = services.placement_make(by=cora, request=s.request(case), bed=bed)
+        services.placement_respond(by=maya, placement=placement, accept=True)
+        services.placement_cancel(by=cora, placement=placement)
+        assert Notification.objects.filter(recipient=maya, kind="placement.cancelled").exists()
+        told = Notification.objects.get(recipient=alice, kind="placement.cancelled")
+        assert "Test Refuge in North West" in told.body
+        assert s.ADDRESS not in told.subject + told.body
+        assert state(bed) == BedState.AVAILABLE
+
+
+def test_an_area_no_site_is_in_is_kept_with_a_warning_to_check_the_spelling(
+    cora: User, maya: User, provider: Organisation, case: Case
+) -> None:
+    s.site(maya, provider, area="Testshire")
+    request = s.request(case)
+    form = {
+        "urgency": "urgent",
+        "needed_from_day": "1",
+        "needed_from_month": "1",
+        "needed_from_year": "2030",
+        "accepted_settings": ["women_only"],
+        "dependants": "0",
+        "excluded_area_names": "Testshire\nTestshyre",
+        "expected_version": "1",
+    }
+    client = factories.signed_in_client(cora)
+    page = client.post(f"/support/requests/{request.pk}/needs/", form, follow=True)
+    text = page.content.decode()
+    assert "No site is recorded in Testshyre yet: check the spelling" in text
+    assert "No site is recorded in Testshire" not in text
+    request.refresh_from_db()
+    assert request.excluded_areas == ["Testshire", "Testshyre"]

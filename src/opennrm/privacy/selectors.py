@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -55,9 +55,35 @@ def retention_ends(last_closed: datetime | None) -> date | None:
 
 
 def people_past_retention(today: date) -> QuerySet[Person]:
-    """People not yet pseudonymised whose every case has been closed for the retention period."""
+    """People not yet pseudonymised whose every case has been closed for the retention period,
+    and whose support has ended (`support.selectors.live_support_of`: their places to keep away
+    from still protect them while it has not)."""
+    from opennrm.support.models import (
+        HOLDS_BED,
+        MissingEpisode,
+        Placement,
+        PlacementRequest,
+        PlacementRequestStatus,
+    )
+
+    person = OuterRef("pk")
     return (
         Person.objects.filter(erasure__isnull=True, cases__isnull=False)
+        .exclude(
+            Exists(
+                PlacementRequest.objects.filter(
+                    case__person=person, status=PlacementRequestStatus.OPEN
+                )
+            )
+        )
+        .exclude(
+            Exists(
+                Placement.objects.filter(
+                    request__case__person=person, status__in=[s.value for s in HOLDS_BED]
+                )
+            )
+        )
+        .exclude(Exists(MissingEpisode.objects.filter(case__person=person, returned_on=None)))
         .annotate(
             open_cases=Count("cases", filter=Q(cases__closed_at__isnull=True)),
             last_closed=Max("cases__closed_at"),
@@ -172,6 +198,7 @@ EXPORTED_FIELDS = [
     "services_delivered",
     "missing_last_seen",
     "places_to_keep_away_from",
+    "unmet_need_reasons",
 ]
 
 
@@ -275,21 +302,59 @@ def _case(case: Case) -> dict[str, Any]:
             }
             for item in case.evidence.all()
         ],
-        "placement_requests": [
-            {
-                "needs": list(item.needs),
-                "urgency": item.get_urgency_display(),
-                "needed_from": _day(item.needed_from),
-                "status": item.get_status_display(),
-            }
-            for item in case.placement_requests.all()
-        ],
+        "placement_requests": [_placement_request(item) for item in case.placement_requests.all()],
         "timeline": [
             {"at": _moment(event.at), "what": event.description}
             for event in case.events.order_by("at", "pk")
         ],
         # The support plan, services delivered, missing episodes and places kept away from.
         "support": support_export(case),
+    }
+
+
+def _placement_request(item: Any) -> dict[str, Any]:
+    """A request for a place, with what it asked for and what became of it: where the person
+    stayed (provider and region, never a site's address: that is the provider's, not theirs),
+    and why no bed could be found when none could."""
+    from opennrm.lib.iso import language_name
+    from opennrm.support.models import ImmediateNeed, Region, Setting, Specialism
+
+    def labels(values: list[str], choices: Any) -> list[str]:
+        names = dict(choices)
+        return [str(names.get(value, value)) for value in values]
+
+    return {
+        "needs": labels(list(item.needs), ImmediateNeed.choices),
+        "urgency": item.get_urgency_display(),
+        "needed_from": _day(item.needed_from),
+        "status": item.get_status_display(),
+        "settings": labels(item.accepted_settings, Setting.choices),
+        "children_with_them": item.dependants,
+        "needs_wheelchair_access": item.needs_wheelchair,
+        "languages": [language_name(code) for code in item.languages],
+        "through_an_interpreter": item.interpreter_needed,
+        "support_needed": labels(item.required_specialisms, Specialism.choices),
+        "support_wanted": labels(item.wanted_specialisms, Specialism.choices),
+        "regions_preferred": labels(item.preferred_regions, Region.choices),
+        "near_a_school": item.near_school,
+        "places": [
+            {
+                "provider": placement.bed.room.site.provider.name,
+                "region": placement.bed.room.site.get_region_display(),
+                "status": placement.get_status_display(),
+                "offered_at": _moment(placement.reserved_at),
+                "declined_because": placement.get_decline_reason_display() or None,
+                "arrived_on": _day(placement.arrived_on),
+                "left_on": _day(placement.ended_on),
+                "left_because": placement.get_exit_reason_display() or None,
+            }
+            for placement in item.placements.exclude(status="proposed")
+            .select_related("bed__room__site__provider")
+            .order_by("proposed_at", "pk")
+        ],
+        "no_place_found": [
+            {"on": _day(need.on), "why": need.reason} for need in item.unmet_needs.order_by("on")
+        ],
     }
 
 

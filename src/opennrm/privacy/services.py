@@ -36,6 +36,14 @@ from opennrm.support.services import support_records_pseudonymise
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
 
+
+def support_still_live(person: Person) -> str:
+    """What support is still under way for the person, in words, or "" when none is."""
+    from opennrm.support.selectors import live_support_of
+
+    return live_support_of(person.pk)
+
+
 logger = logging.getLogger(__name__)
 
 
@@ -94,6 +102,14 @@ def _erase(
             + ("case " if len(open_cases) == 1 else "cases ")
             + ", ".join(open_cases)
             + " before this person's details can be erased"
+        )
+    # While support is live, the places to keep away from protect the person: they must not
+    # be emptied under a request that matching could still serve.
+    live = support_still_live(locked)
+    if live:
+        raise ValidationError(
+            f"Support is still under way ({live}): it must end before this person's details "
+            "can be erased"
         )
     now = timezone.now()
     removed = _remove_identifying_records(locked)

@@ -24,9 +24,12 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+@require_http_methods(["GET", "POST"])
 def find(request: HttpRequest) -> HttpResponse:
+    """Posted, not asked for in the address: a name and a date of birth in a URL would stay in
+    browser histories and the web server's logs."""
     user = _user(request)
-    form = FindPersonForm(request.GET or None)
+    form = FindPersonForm(request.POST if request.method == "POST" else None)
     context: dict[str, object] = {"title": "Find a person's records", "form": form}
     if form.is_bound and form.is_valid():
         found = selectors.people_find(

@@ -44,7 +44,6 @@ from opennrm.api.schemas import (
     refusal,
 )
 from opennrm.api.selectors import api_token_roles
-from opennrm.audit.services import audit_record
 
 from . import capacity, hsds, selectors, services
 from .forms import ArrivedForm, EndForm, RespondForm
@@ -133,7 +132,9 @@ def shows_address(token: ApiToken, site: Site) -> bool:
         return False
     roles = api_token_roles(token)
     staff_here = Role.SAFE_HOUSE_MANAGER in roles and site.provider_id == token.organisation_id
-    permitted = Role.SUPPORT_COORDINATOR in roles and selectors.has_address_permission(user)
+    permitted = Role.SUPPORT_COORDINATOR in roles and selectors.has_address_permission(
+        user, organisation_id=token.organisation_id
+    )
     return staff_here or permitted
 
 
@@ -242,9 +243,7 @@ def _where_fields(token: ApiToken, site: Site) -> dict[str, Any]:
         address = SiteAddressOut(
             lines=site.address, postcode=site.postcode, latitude=location[0], longitude=location[1]
         )
-        audit_record(
-            by=token.acts_as, action="site.address_viewed", obj=site, organisation=site.provider
-        )
+        services.site_address_shown(by=token.acts_as, site=site)
     return {**_site_fields(site), "area": site.area, "address": address}
 
 

@@ -331,7 +331,9 @@ class SiteForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         latitude, longitude = data.get("latitude"), data.get("longitude")
-        if (latitude is None) != (longitude is None) and not self.errors:
+        # Said at once with any other problem; not when one of the two is itself invalid.
+        coordinates_valid = "latitude" not in self.errors and "longitude" not in self.errors
+        if (latitude is None) != (longitude is None) and coordinates_valid:
             self.add_error(
                 "latitude" if latitude is None else "longitude",
                 "Enter both the latitude and the longitude, or neither",

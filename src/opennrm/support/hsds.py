@@ -299,8 +299,13 @@ def location(site: SiteEntry, services: Sequence[ServiceEntry]) -> dict[str, Any
 def capacity(service: ServiceEntry, beds: BedCount) -> dict[str, Any]:
     """The service's beds as an HSDS 3.1 `service_capacity`: `available` the beds free now at
     its sites, `maximum` all their beds (out of service ones too: they come back), `updated`
-    when one of them last changed state."""
-    assert beds.updated is not None  # noqa: S101 -- every bed has an event from its creation
+    the day one of them last changed state.
+
+    Only free and total: not how many are reserved or occupied, and the day, not the moment,
+    of the last change. A referrer told "a place is offered with this provider" could
+    otherwise match the time to a site and learn where the person is."""
+    changed = beds.updated or datetime.now(UTC)
+    day = changed.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "id": str(uuid.uuid5(service.public_id, "capacity/bed")),
         "service_id": str(service.public_id),
@@ -308,12 +313,8 @@ def capacity(service: ServiceEntry, beds: BedCount) -> dict[str, Any]:
         "unit": {"id": str(BED_UNIT_ID), "name": "Bed"},
         "available": beds.free,
         "maximum": beds.beds,
-        "description": (
-            "Beds free now at the sites where this service is offered "
-            f"({beds.reserved} reserved, {beds.occupied} occupied, "
-            f"{beds.out_of_service} out of service)"
-        ),
-        "updated": _timestamp(beds.updated),
+        "description": "Beds free now at the sites where this service is offered",
+        "updated": _timestamp(day),
     }
 
 

@@ -1387,7 +1387,9 @@ def _safety(request: Request, bed: Bed) -> tuple[list[str], float | None]:
         assert bed.location is not None  # noqa: S101 -- `check` refuses unknown locations
         km = distance_km(zone.location, bed.location)
         nearest = km if nearest is None else min(nearest, km)
-        lines.append(f"{_km(km)} from {zone.label} (must be more than {_km(zone.km)})")
+        # The requirement met, not the distance: with a site's own position, an exact distance
+        # from a town would tell its staff which town the person must keep away from.
+        lines.append(f"more than {_km(zone.km)} from {zone.label}")
     if request.excluded_areas:
         # Not naming them: this text is kept with the placement and shown to the provider, and
         # the areas say where the person was exploited.

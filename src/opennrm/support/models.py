@@ -143,11 +143,14 @@ class Site(models.Model):
 class AddressPermission(models.Model):
     """An explicit permission for a support coordinator to see every safe house's address.
 
-    Granted and revoked by an administrator of the coordinator's organisation; a revoked one is
-    kept (with `revoked_at`) so the history of who could see what stays."""
+    It belongs to the coordinator's membership, not to the person: it counts only while that
+    membership is active, in the coordinator role, in an active organisation, so it ends by
+    itself when they leave or change role. Granted and withdrawn by an administrator of that
+    organisation; a withdrawn one is kept (with `revoked_at`) so the history of who could see
+    what stays."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="address_permissions"
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.PROTECT, related_name="address_permissions"
     )
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -161,12 +164,14 @@ class AddressPermission(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user"], condition=Q(revoked_at=None), name="one_live_address_permission"
+                fields=["membership"],
+                condition=Q(revoked_at=None),
+                name="one_live_address_permission",
             )
         ]
 
     def __str__(self) -> str:
-        return f"Address permission for {self.user_id}"
+        return f"Address permission for membership {self.membership_id}"
 
 
 class Room(models.Model):

@@ -62,11 +62,24 @@ def managed_provider_ids(user: User) -> list[int]:
     )
 
 
-def has_address_permission(user: User) -> bool:
-    return (
-        is_coordinator(user)
-        and AddressPermission.objects.filter(user=user, revoked_at=None).exists()
+def live_address_permissions() -> QuerySet[AddressPermission]:
+    """Permissions that count now: not withdrawn, on an active coordinator membership of an
+    active organisation (leaving or changing role ends one by itself)."""
+    return AddressPermission.objects.filter(
+        revoked_at=None,
+        membership__is_active=True,
+        membership__role=Role.SUPPORT_COORDINATOR,
+        membership__organisation__is_active=True,
     )
+
+
+def has_address_permission(user: User, *, organisation_id: int | None = None) -> bool:
+    """Whether the user holds a live permission (through a membership of `organisation_id`,
+    when given: an API token acts for one organisation)."""
+    permissions = live_address_permissions().filter(membership__user=user)
+    if organisation_id is not None:
+        permissions = permissions.filter(membership__organisation_id=organisation_id)
+    return permissions.exists()
 
 
 def may_see_address(user: User, site: Site) -> bool:
@@ -308,11 +321,35 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
             )
             for n, zone in enumerate(request.keep_away or [], start=1)
         ),
-        excluded_areas=frozenset(request.excluded_areas or []),
+        excluded_areas=frozenset(area_key(area) for area in request.excluded_areas or []),
         preferred_regions=frozenset(request.preferred_regions),
         near_school=request.near_school,
         wanted_specialisms=frozenset(request.wanted_specialisms),
     )
+
+
+def area_key(name: str) -> str:
+    """An area's name as matching compares it: "Testshire ", "testshire" and "TESTSHIRE" are
+    one area, whoever typed it (a coordinator excluding it, a manager recording a site)."""
+    return " ".join(name.split()).casefold()
+
+
+def regions_of_areas() -> dict[str, str]:
+    """The region of each local authority area that a site records (by `area_key`): where
+    someone in that area is, for the unmet-need figures. Areas with no site are not known."""
+    return {
+        area_key(area): region
+        for area, region in Site.objects.order_by("pk").values_list("area", "region")
+    }
+
+
+def unknown_areas(names: list[str]) -> list[str]:
+    """The names among these that are neither a region nor the area of any site."""
+    from .models import Region
+
+    known = {area_key(area) for area in Site.objects.values_list("area", flat=True)}
+    known |= set(Region.values)
+    return [name for name in names if area_key(name) not in known]
 
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
@@ -336,7 +373,7 @@ def matching_bed(bed: Bed, today: date) -> matching.Bed:
         site_id=site.pk,
         provider_id=site.provider_id,
         region=site.region,
-        area=site.area,
+        area=area_key(site.area),
         setting=matching.Setting(site.setting),
         location=location,
         takes_dependants=bed.room.takes_dependants,
@@ -383,7 +420,7 @@ def open_request_count() -> int:
 
 
 def address_holders() -> QuerySet[AddressPermission]:
-    return AddressPermission.objects.filter(revoked_at=None).select_related("user", "granted_by")
+    return live_address_permissions().select_related("membership__user", "granted_by")
 
 
 def coordinators_of(user: User) -> QuerySet[Any]:
@@ -690,8 +727,11 @@ def missing_episodes_visible_to(user: User) -> QuerySet[MissingEpisode]:
     providers = managed_provider_ids(user)
     if not providers:
         return MissingEpisode.objects.none()
+    # A provider's staff see the episodes of the people placed with them now, and those still
+    # open from a stay with them (to record the return); not the closed ones of people long
+    # gone, whose last-seen notes are no longer theirs to read.
     return episodes.filter(
-        Q(placement__bed__room__site__provider_id__in=providers)
+        Q(placement__bed__room__site__provider_id__in=providers, returned_on=None)
         | Q(case__in=support_cases_for(user))
     )
 
@@ -769,3 +809,23 @@ def support_export(case: cases.Case) -> dict[str, Any]:
             | {area for request in case.placement_requests.all() for area in request.excluded_areas}
         ),
     }
+
+
+def live_support_of(person_id: int) -> str:
+    """What support is still under way for a person, in words ("" when none): a request
+    waiting for a place, a place offered or lived in, an open missing episode. Erasure and the
+    retention period wait for it to end."""
+    from .models import MissingEpisode
+
+    parts = []
+    if PlacementRequest.objects.filter(
+        case__person_id=person_id, status=PlacementRequestStatus.OPEN
+    ).exists():
+        parts.append("a request for a place is open")
+    if Placement.objects.filter(
+        request__case__person_id=person_id, status__in=[s.value for s in HOLDS_BED]
+    ).exists():
+        parts.append("a place is offered or lived in")
+    if MissingEpisode.objects.filter(case__person_id=person_id, returned_on=None).exists():
+        parts.append("they are reported missing")
+    return "; ".join(parts)

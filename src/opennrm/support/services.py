@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -77,7 +77,10 @@ def _members(organisations: Sequence[int], roles: set[Role]) -> list[User]:
     return [
         m.user
         for m in Membership.objects.filter(
-            organisation_id__in=organisations, role__in=roles, is_active=True
+            organisation_id__in=organisations,
+            role__in=roles,
+            is_active=True,
+            organisation__is_active=True,
         ).select_related("user")
     ]
 
@@ -88,6 +91,7 @@ def _coordinators() -> list[User]:
         for m in Membership.objects.filter(
             role=Role.SUPPORT_COORDINATOR,
             is_active=True,
+            organisation__is_active=True,
             organisation__kind=OrganisationKind.SUPPORT_PROVIDER,
         ).select_related("user")
     ]
@@ -188,17 +192,44 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         clash = Site.objects.filter(provider=locked.provider, name=changes["name"])
         if clash.exclude(pk=locked.pk).exists():
             raise ValidationError({"name": "Your organisation already has a site with this name"})
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    locked.save(update_fields=list(changes))
+    changed = _apply_changes(locked, changes)
+    if not changed:
+        return locked
+    # People offered or living here must still be allowed here as the site now is.
+    for held in Placement.objects.filter(
+        bed__room__site=locked, status__in=[s.value for s in HOLDS_BED]
+    ).select_related("request", "bed__room"):
+        held.bed.room.site = locked
+        today = timezone.localdate()
+        if matching.check(
+            selectors.matching_request(held.request, today),
+            selectors.matching_bed(held.bed, today),
+            today=today,
+        ):
+            raise ValidationError(
+                "Someone offered a place here, or living here, could no longer be placed here "
+                "after this change. Ask the coordinator to move them first."
+            )
+    locked.save(update_fields=changed)
+    # The fields that changed, never their values (an address is a secret).
     audit_record(
         by=by,
         action="site.updated",
         obj=locked,
         organisation=locked.provider,
-        detail={"fields": sorted(changes)},
+        detail={"fields": changed},
     )
     return locked
+
+
+def _apply_changes(row: Any, changes: dict[str, Any]) -> list[str]:
+    """Set the changes on the row; return the names of the fields whose value changed."""
+    changed = []
+    for field, value in changes.items():
+        if getattr(row, field) != value:
+            setattr(row, field, value)
+            changed.append(field)
+    return sorted(changed)
 
 
 @transaction.atomic
@@ -241,7 +272,11 @@ def room_create(
 @transaction.atomic
 def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = "") -> Bed:
     """Take a bed out of service (repairs, a room kept empty for safety) or put it back."""
-    locked = Bed.objects.select_for_update().select_related("room__site__provider").get(pk=bed.pk)
+    locked = (
+        Bed.objects.select_for_update(of=("self",))
+        .select_related("room__site__provider")
+        .get(pk=bed.pk)
+    )
     _check_manager(by, locked.room.site.provider)
     now = timezone.now()
     if in_service:
@@ -331,17 +366,27 @@ def service_update(*, by: User, service: Service, **changes: Any) -> Service:
     oldest = changes.get("maximum_age", locked.maximum_age)
     if youngest is not None and oldest is not None and youngest > oldest:
         raise ValidationError({"maximum_age": "The oldest age must not be below the youngest"})
-    for field, value in changes.items():
-        setattr(locked, field, value.strip() if isinstance(value, str) else value)
-    locked.save(update_fields=list(changes))
+    changed = _apply_changes(
+        locked, {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    )
+    if not changed:
+        return locked
+    locked.save(update_fields=changed)
     audit_record(
         by=by,
         action="service.updated",
         obj=locked,
         organisation=locked.provider,
-        detail={"fields": sorted(changes)},
+        detail={"fields": changed},
     )
     return locked
+
+
+def site_address_shown(*, by: User, site: Site) -> None:
+    """Record that `by` is being shown a safe house's address, before it is shown: on a page,
+    in a form to change it, or through the API. Whoever may see it is decided by
+    `selectors.may_see_address`; this only leaves the trace."""
+    audit_record(by=by, action="site.address_viewed", obj=site, organisation=site.provider)
 
 
 # --- Address permissions ----------------------------------------------------------------------
@@ -359,10 +404,11 @@ def _check_grantor(by: User, coordinator: User) -> Membership:
 @transaction.atomic
 def address_permission_grant(*, by: User, coordinator: User) -> AddressPermission:
     membership = _check_grantor(by, coordinator)
-    if AddressPermission.objects.filter(user=coordinator, revoked_at=None).exists():
+    Membership.objects.select_for_update().get(pk=membership.pk)
+    if AddressPermission.objects.filter(membership=membership, revoked_at=None).exists():
         raise ValidationError(f"{coordinator.full_name} can already see safe-house addresses")
     permission = AddressPermission.objects.create(
-        user=coordinator, granted_by=by, granted_at=timezone.now()
+        membership=membership, granted_by=by, granted_at=timezone.now()
     )
     audit_record(
         by=by,
@@ -375,17 +421,24 @@ def address_permission_grant(*, by: User, coordinator: User) -> AddressPermissio
 
 @transaction.atomic
 def address_permission_revoke(*, by: User, coordinator: User) -> None:
-    membership = _check_grantor(by, coordinator)
-    updated = AddressPermission.objects.filter(user=coordinator, revoked_at=None).update(
-        revoked_at=timezone.now(), revoked_by=by
+    """Withdraw it: from the coordinator's memberships in the organisations `by` administers,
+    whether or not they are still active there."""
+    from opennrm.accounts.selectors import organisations_administered_by
+
+    permissions = AddressPermission.objects.filter(
+        revoked_at=None,
+        membership__user=coordinator,
+        membership__organisation__in=organisations_administered_by(by),
     )
-    if not updated:
+    organisation = next((p.membership.organisation for p in permissions), None)
+    if organisation is None:
         raise ValidationError(f"{coordinator.full_name} cannot see safe-house addresses")
+    permissions.update(revoked_at=timezone.now(), revoked_by=by)
     audit_record(
         by=by,
         action="address_permission.revoked",
         obj=coordinator,
-        organisation=membership.organisation,
+        organisation=organisation,
     )
 
 
@@ -479,6 +532,7 @@ def placement_request_update(
         raise ValidationError("This request is closed: it can no longer be changed")
     for field, value in changes.items():
         setattr(locked, field, value)
+    _check_held_bed_still_allowed(locked)
     locked.version += 1
     locked.save(update_fields=[*changes, "version"])
     # Names the fields changed, never their values (places to keep away from are sensitive).
@@ -489,6 +543,29 @@ def placement_request_update(
         detail={"fields": sorted(changes)},
     )
     return locked
+
+
+def _check_held_bed_still_allowed(request: PlacementRequest) -> None:
+    """A place already offered (or accepted) must still meet the request as now set: a new
+    safety condition cannot be added under a bed that breaks it."""
+    held = (
+        Placement.objects.filter(request=request, status__in=[s.value for s in HOLDS_BED])
+        .select_related("bed__room__site")
+        .first()
+    )
+    if held is None:
+        return
+    today = timezone.localdate()
+    reasons = matching.check(
+        selectors.matching_request(request, today),
+        selectors.matching_bed(held.bed, today),
+        today=today,
+    )
+    if reasons:
+        raise ValidationError(
+            "The place already offered would break these needs or safety conditions. Cancel "
+            "the offer first, then change the request and find another place."
+        )
 
 
 @transaction.atomic
@@ -519,6 +596,9 @@ def placement_request_close(
                 "constraint": "closed",
                 "reason": reason.strip() or "Closed by a coordinator: no suitable place",
                 "area": locked.case.area,
+                "region": selectors.regions_of_areas().get(
+                    selectors.area_key(locked.case.area), ""
+                ),
             },
         )
     _event(locked.case, "support.request_closed", f"Placement request {status.label.lower()}", by)
@@ -529,6 +609,19 @@ def placement_request_close(
 
 
 # --- Matching ---------------------------------------------------------------------------------
+
+
+# The key of the PostgreSQL advisory lock that lets one matching run at a time (b"OpenNRMm").
+MATCHING_LOCK_KEY = int.from_bytes(b"OpenNRMm", "big", signed=True)
+
+
+def _one_matching_run_at_a_time() -> None:
+    """Two coordinators running matching at once would propose the same beds twice: the second
+    waits here for the first to commit, then starts from what it left. (SQLite lets one writer
+    in at a time anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATCHING_LOCK_KEY])
 
 
 @dataclass(frozen=True)
@@ -548,6 +641,7 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
     """
     if not selectors.is_coordinator(by):
         raise ValidationError("Only a support coordinator can run matching")
+    _one_matching_run_at_a_time()
     today = today or timezone.localdate()
     Placement.objects.filter(status=PlacementStatus.PROPOSED).update(
         status=PlacementStatus.CANCELLED, responded_at=timezone.now()
@@ -571,14 +665,17 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
             "pk", "case__area"
         )
     )
+    regions = selectors.regions_of_areas()
     for unplaced in result.unplaced:
+        area = areas.get(unplaced.request_id, "")
         UnmetNeed.objects.update_or_create(
             request_id=unplaced.request_id,
             on=today,
             defaults={
                 "constraint": unplaced.code,
                 "reason": unplaced.reason,
-                "area": areas.get(unplaced.request_id, ""),
+                "area": area,
+                "region": regions.get(selectors.area_key(area), ""),
             },
         )
     audit_record(
@@ -607,23 +704,44 @@ class BedTaken(ValidationError):
         )
 
 
+SAFETY_CONSTRAINTS = {matching.Constraint.EXCLUDED_AREA.value, matching.Constraint.DISTANCE.value}
+
+
+def refusal_without_places(failures: Sequence[tuple[str, str]]) -> str:
+    """Why a bed cannot take a person, in words fit for a banner or an API error: the safety
+    reasons are not spelled out, because they name the areas the person must keep away from
+    (the request's list of free beds, whose showing is recorded, says which)."""
+    reasons = [reason for constraint, reason in failures if constraint not in SAFETY_CONSTRAINTS]
+    if any(constraint in SAFETY_CONSTRAINTS for constraint, _ in failures):
+        reasons.append(
+            "it breaks a safety condition of the request (its list of free beds says which)"
+        )
+    return "; ".join(reasons)
+
+
 def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
     """Lock the bed's row, then check it is free and allowed for the request: the same rules
     as matching (`matching.check`), so a manual placement cannot break a constraint either."""
-    bed = Bed.objects.select_for_update().select_related("room__site__provider").get(pk=bed_id)
+    bed = (
+        Bed.objects.select_for_update(of=("self",))
+        .select_related("room__site__provider")
+        .get(pk=bed_id)
+    )
     if bed.out_of_service_since is not None:
         raise ValidationError("This bed is out of service")
     if not bed.room.site.is_active:
         raise ValidationError("This bed's site is closed")
     if Placement.objects.filter(bed=bed, status__in=[s.value for s in HOLDS_BED]).exists():
         raise BedTaken
-    reasons = matching.check(
-        selectors.matching_request(request, today),
-        selectors.matching_bed(bed, today),
-        today=today,
+    refusal = refusal_without_places(
+        matching.failures(
+            selectors.matching_request(request, today),
+            selectors.matching_bed(bed, today),
+            today=today,
+        )
     )
-    if reasons:
-        raise ValidationError("This bed cannot take this person: " + "; ".join(reasons))
+    if refusal:
+        raise ValidationError(f"This bed cannot take this person: {refusal}")
     return bed
 
 
@@ -665,8 +783,13 @@ def placement_confirm(*, by: User, placement: Placement, today: date | None = No
     """The coordinator confirms a proposal: the bed is reserved and the provider asked."""
     if not selectors.is_coordinator(by):
         raise ValidationError("Only a support coordinator can confirm a proposal")
+    # The request first, as every service that changes a request's placements locks it: two
+    # services then never wait on each other's rows in opposite orders.
+    request = PlacementRequest.objects.select_for_update().get(pk=placement.request_id)
+    if request.status != PlacementRequestStatus.OPEN:
+        raise ValidationError("This request is closed: it no longer needs a place")
     locked = (
-        Placement.objects.select_for_update()
+        Placement.objects.select_for_update(of=("self",))
         .select_related("request__case__person")
         .get(pk=placement.pk)
     )
@@ -728,8 +851,10 @@ def placement_make(
 
 
 def _lock_for_provider(by: User, placement: Placement, states: Sequence[str]) -> Placement:
+    # The request, then the placement alone: the order every placement service locks in.
+    PlacementRequest.objects.select_for_update().get(pk=placement.request_id)
     locked = (
-        Placement.objects.select_for_update()
+        Placement.objects.select_for_update(of=("self",))
         .select_related("request__case", "bed__room__site__provider")
         .get(pk=placement.pk)
     )
@@ -831,8 +956,9 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
     """A coordinator withdraws an offer not yet taken up; the request waits again."""
     if not selectors.is_coordinator(by):
         raise ValidationError("Only a support coordinator can cancel a placement")
+    PlacementRequest.objects.select_for_update().get(pk=placement.request_id)
     locked = (
-        Placement.objects.select_for_update()
+        Placement.objects.select_for_update(of=("self",))
         .select_related("request__case", "bed__room__site__provider")
         .get(pk=placement.pk)
     )
@@ -843,7 +969,27 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
     locked.status = PlacementStatus.CANCELLED
     locked.save(update_fields=["status"])
     _release(locked, by, "Cancelled")
-    _event(locked.request.case, "support.place_cancelled", "Place offered was cancelled", by)
+    site = locked.bed.room.site
+    case = locked.request.case
+    # The provider was expecting the person, and the referrer may have been told it was
+    # accepted: both hear that it is off (provider and region only, as ever).
+    deliver(
+        recipients=_members([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+        kind="placement.cancelled",
+        case=None,
+        url=reverse("support:placement", args=[locked.pk]),
+        subject=f"The place at {site.name} for case {case.reference} is cancelled",
+        body="The coordinator has cancelled this placement: do not expect the person.",
+    )
+    deliver(
+        recipients=[case.referred_by],
+        kind="placement.cancelled",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Case {case.reference}: the place offered is cancelled",
+        body=f"The place with {_where(site)} is cancelled. The person is waiting for another.",
+    )
+    _event(case, "support.place_cancelled", "Place offered was cancelled", by)
     audit_record(
         by=by,
         action="placement.cancelled",
@@ -1405,5 +1551,9 @@ def support_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
         ),
         "unmet_need_reasons": UnmetNeed.objects.filter(request__case_id__in=case_ids).update(
             reason=""
+        ),
+        # Matching's explanations speak of the places to keep away from.
+        "placement_explanations": Placement.objects.filter(request__case_id__in=case_ids).update(
+            why=""
         ),
     }

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.audit.services import audit_read, audit_record
+from opennrm.audit.services import audit_read
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
@@ -37,6 +37,7 @@ from .models import (
     PlacementStatus,
     Region,
     Setting,
+    Site,
     Specialism,
 )
 
@@ -45,10 +46,12 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _show(form: Any, error: ValidationError) -> None:
-    """Put a service's refusal on the form: on the field it names, or at the top."""
+def _show(form: Any, error: ValidationError, renames: dict[str, str] | None = None) -> None:
+    """Put a service's refusal on the form: on the field it names (or the form's name for it,
+    in `renames`), or at the top."""
     if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
+        for name, problems in error.message_dict.items():
+            field = (renames or {}).get(name, name)
             form.add_error(field if field in form.fields else None, problems)
     else:
         form.add_error(None, error)
@@ -107,8 +110,12 @@ def proposal_decide(request: HttpRequest, placement_id: int) -> HttpResponse:
     if not selectors.is_coordinator(user):
         raise Http404
     placement = selectors.placement_get_for_user(user, placement_id)
+    action = request.POST.get("action")
+    if action not in ("confirm", "reject"):
+        messages.error(request, "Choose whether to confirm the proposal or turn it down")
+        return redirect("support:proposals")
     try:
-        if request.POST.get("action") == "confirm":
+        if action == "confirm":
             services.placement_confirm(by=user, placement=placement)
             messages.success(
                 request,
@@ -179,6 +186,15 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
                 _show(form, error)
             else:
                 messages.success(request, "Needs and constraints saved")
+                unknown = selectors.unknown_areas(form.changes()["excluded_areas"])
+                if unknown:
+                    # Kept (a site may open there), but today it rules nothing out.
+                    messages.warning(
+                        request,
+                        "No site is recorded in "
+                        + ", ".join(unknown)
+                        + " yet: check the spelling. The area will be avoided if one opens.",
+                    )
                 return redirect("support:request", item.pk)
     else:
         form = RequestConstraintsForm(
@@ -205,8 +221,11 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
         try:
             bed = selectors.free_bed_get(int(request.POST.get("bed", "0") or 0))
             services.placement_make(by=user, request=item, bed=bed)
-        except (ValueError, Http404):
+        except ValueError:
             error = "Select a bed from the list"
+        except Http404:
+            # Taken, or out of service, since the list was shown.
+            error = "This bed is no longer free. Choose another bed from the list"
         except ValidationError as problem:
             error = " ".join(problem.messages)
         else:
@@ -293,31 +312,33 @@ def placements(request: HttpRequest) -> HttpResponse:
 def placement(request: HttpRequest, placement_id: int) -> HttpResponse:
     user = _user(request)
     item = selectors.placement_get_for_user(user, placement_id)
+    return render(request, "support/placement.html", _placement_context(user, item))
+
+
+def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
+    """The placement page: the place, the person (no name), and the forms of the actions the
+    user may take (`forms` replaces one sent wrong). Records the showing of the address."""
     site = item.bed.room.site
     shows_address = selectors.may_see_address(user, site)
     if shows_address:
-        audit_record(by=user, action="site.address_viewed", obj=site, organisation=site.provider)
-    is_staff = site.provider_id in selectors.managed_provider_ids(user)
-    return render(
-        request,
-        "support/placement.html",
-        {
-            "title": f"Placement for case {item.request.case.reference}",
-            "item": item,
-            "site": site,
-            "shows_address": shows_address,
-            "is_staff": is_staff,
-            "is_coordinator": selectors.is_coordinator(user),
-            "person": item.request.case.person,
-            "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
-            "respond_form": RespondForm(),
-            "arrived_form": ArrivedForm(),
-            "end_form": EndForm(),
-            # The plan, missing episodes, and the exit form set to the move-on end.
-            **placement_extras(user, item),
-            "move_on_ends": item.request.case.move_on_ends,
-        },
-    )
+        services.site_address_shown(by=user, site=site)
+    return {
+        "title": f"Placement for case {item.request.case.reference}",
+        "item": item,
+        "site": site,
+        "shows_address": shows_address,
+        "is_staff": site.provider_id in selectors.managed_provider_ids(user),
+        "is_coordinator": selectors.is_coordinator(user),
+        "person": item.request.case.person,
+        "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
+        "respond_form": RespondForm(),
+        "arrived_form": ArrivedForm(),
+        "end_form": EndForm(),
+        # The plan, missing episodes, and the exit form set to the move-on end.
+        **placement_extras(user, item),
+        "move_on_ends": item.request.case.move_on_ends,
+        **forms,
+    }
 
 
 def _placement_action(
@@ -330,33 +351,13 @@ def _placement_action(
         try:
             message = act(user, item, form.cleaned_data)
         except ValidationError as error:
-            _show(form, error)
+            # The services call the day of an arrival or an exit `on`, as the API does.
+            _show(form, error, {"on": "arrived_on" if "arrived_on" in form.fields else "ended_on"})
         else:
             messages.success(request, message)
             return redirect("support:placement", item.pk)
-    site = item.bed.room.site
-    return render(
-        request,
-        "support/placement.html",
-        {
-            "title": f"Placement for case {item.request.case.reference}",
-            "item": item,
-            "site": site,
-            "shows_address": False,
-            "is_staff": site.provider_id in selectors.managed_provider_ids(user),
-            "is_coordinator": selectors.is_coordinator(user),
-            "person": item.request.case.person,
-            "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
-            "respond_form": RespondForm(),
-            "arrived_form": ArrivedForm(),
-            "end_form": EndForm(),
-            # The plan, missing episodes, and the exit form set to the move-on end.
-            **placement_extras(user, item),
-            template_key: form,
-            "form": form,
-            "move_on_ends": item.request.case.move_on_ends,
-        },
-    )
+    context = _placement_context(user, item, **{template_key: form, "form": form})
+    return render(request, "support/placement.html", context)
 
 
 @require_POST
@@ -419,10 +420,16 @@ def sites(request: HttpRequest) -> HttpResponse:
 
 def site(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
-    found = selectors.site_get_for_user(user, site_id)
+    return _site_page(request, user, selectors.site_get_for_user(user, site_id))
+
+
+def _site_page(
+    request: HttpRequest, user: User, found: Site, bed_error: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The site and its beds; `bed_error` is a bed's out-of-service form sent wrong."""
     shows_address = selectors.may_see_address(user, found)
     if shows_address:
-        audit_record(by=user, action="site.address_viewed", obj=found, organisation=found.provider)
+        services.site_address_shown(by=user, site=found)
     return render(
         request,
         "support/site.html",
@@ -435,6 +442,7 @@ def site(request: HttpRequest, site_id: int) -> HttpResponse:
             "languages": ", ".join(language_name(c) for c in found.staff_languages) or "None",
             "specialisms": _labels(found.specialisms, Specialism.choices),
             "out_of_service_form": OutOfServiceForm(),
+            "bed_error": bed_error,
         },
     )
 
@@ -491,6 +499,8 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
                 "near_school": found.near_school,
             }
         )
+        # The form shows the address to change it.
+        services.site_address_shown(by=user, site=found)
     return render(
         request, "support/site_form.html", {"title": "Change the site", "form": form, "site": found}
     )
@@ -522,8 +532,12 @@ def bed_service(request: HttpRequest, bed_id: int) -> HttpResponse:
     in_service = request.POST.get("action") == "in_service"
     form = OutOfServiceForm(request.POST)
     if not in_service and not form.is_valid():
-        messages.error(request, "Enter why the bed is out of service")
-        return back
+        problem = {
+            "bed_id": bed.pk,
+            "message": " ".join(str(problem) for problem in form.errors["reason"]),
+            "value": request.POST.get("reason", ""),
+        }
+        return _site_page(request, user, bed.room.site, bed_error=problem)
     try:
         services.bed_set_in_service(
             by=user,
@@ -617,11 +631,14 @@ def address_access(request: HttpRequest) -> HttpResponse:
         chosen = next(
             (m.user for m in coordinators if str(m.user_id) == request.POST.get("user")), None
         )
+        action = request.POST.get("action")
         if chosen is None:
             messages.error(request, "Select a coordinator from the list")
+        elif action not in ("grant", "revoke"):
+            messages.error(request, "Choose whether to allow or withdraw it")
         else:
             try:
-                if request.POST.get("action") == "grant":
+                if action == "grant":
                     services.address_permission_grant(by=user, coordinator=chosen)
                     messages.success(request, f"{chosen.full_name} can now see addresses")
                 else:
@@ -630,7 +647,7 @@ def address_access(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return redirect("support:address_access")
-    holders = set(selectors.address_holders().values_list("user_id", flat=True))
+    holders = set(selectors.address_holders().values_list("membership__user_id", flat=True))
     return render(
         request,
         "support/address_access.html",
