@@ -411,6 +411,8 @@ class ServiceForm(forms.Form):
     )
     description = forms.CharField(
         label="What it offers (optional)",
+        help_text="Everyone signed in can read this, and it is published in the open directory: "
+        "never say where a safe house is",
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

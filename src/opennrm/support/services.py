@@ -282,11 +282,9 @@ def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = ""
     if in_service:
         if locked.out_of_service_since is None:
             raise ValidationError("This bed is already in service")
+        # A held bed cannot be taken out of service, so one coming back is free.
         locked.out_of_service_since, locked.out_of_service_reason = None, ""
         state = BedState.AVAILABLE
-        live = Placement.objects.filter(bed=locked, status__in=[s.value for s in HOLDS_BED])
-        if live.exists():
-            state = selectors.state_of(selectors.with_state(Bed.objects.filter(pk=bed.pk)).get())
     else:
         if locked.out_of_service_since is not None:
             raise ValidationError("This bed is already out of service")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -304,7 +305,10 @@ def placements(request: HttpRequest) -> HttpResponse:
             "title": "Placements",
             "offers": visible.filter(status=PlacementStatus.RESERVED),
             "expected": visible.filter(status=PlacementStatus.ACCEPTED),
-            "living": visible.filter(status=PlacementStatus.OCCUPIED),
+            # Everyone living in a place, nationally for a coordinator: a page at a time.
+            "living": Paginator(visible.filter(status=PlacementStatus.OCCUPIED), 50).get_page(
+                request.GET.get("page")
+            ),
         },
     )
 
