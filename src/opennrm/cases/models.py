@@ -159,6 +159,11 @@ class Case(models.Model):
                 fields=["competent_authority", "status", "conclusive_grounds_from"],
                 name="case_cg_queue_idx",
             ),
+            # The queue filtered to adults or to children: its page count, from the index alone.
+            models.Index(
+                fields=["competent_authority", "status", "age_group", "reasonable_grounds_due"],
+                name="case_rg_queue_age_idx",
+            ),
         ]
 
     def __str__(self) -> str:

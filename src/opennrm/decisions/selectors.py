@@ -75,7 +75,8 @@ def queue(user: User, name: str, filters: QueueFilter) -> QuerySet[Case]:
     if filters.age_group == "adult":
         cases = cases.filter(age_group=AgeGroup.ADULT)
     elif filters.age_group == "child":
-        cases = cases.exclude(age_group=AgeGroup.ADULT)
+        # "IN", not "NOT adult": the queue's age-group index can then count it from the index.
+        cases = cases.filter(age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
     if filters.overdue_only and order == "reasonable_grounds_due":
         cases = cases.filter(reasonable_grounds_due__lt=timezone.localdate())
     return (
