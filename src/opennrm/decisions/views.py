@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
+from opennrm.lib.govuk_forms import show_refusal
 from opennrm.policy.profiles import NoProfileError, profile_for
 
 from . import letters, selectors, services
@@ -29,15 +30,6 @@ PAGE_SIZE = 50
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _show_error(form: Any, error: ValidationError) -> None:
-    """Put a service's refusal on the form, by field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def queue(request: HttpRequest) -> HttpResponse:
@@ -132,7 +124,7 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
                 evidence=[int(pk) for pk in form.cleaned_data["evidence"]],
             )
         except ValidationError as error:
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             if decision.state == "awaiting_approval":
                 messages.success(
@@ -181,7 +173,7 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             messages.success(
                 request,
@@ -217,7 +209,7 @@ def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
                 expected_version=form.cleaned_data["expected_version"],
             )
         except ValidationError as error:
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "Reconsideration decided")
             return redirect("cases:detail", item.case.reference)
@@ -251,7 +243,7 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
                 expected_version=form.cleaned_data["expected_version"],
             )
         except ValidationError as error:
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             messages.success(
                 request, f"Assigned to {assignee.full_name}" if assignee else "Case unassigned"
@@ -282,7 +274,7 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
                 expected_version=form.cleaned_data["expected_version"],
             )
         except ValidationError as error:
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "The recovery period has been extended")
             return redirect("cases:detail", case.reference)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.forms import BaseForm, BoundField
 
 
@@ -152,3 +153,16 @@ def date_from_parts(
         return date(int(raw["year"]), int(raw["month"]), int(raw.get("day") or 1))
     except ValueError:
         return form.add_error(prefix, f"{label} must be a real date")
+
+
+def show_refusal(
+    form: BaseForm, error: ValidationError, renames: dict[str, str] | None = None
+) -> None:
+    """Put a service's refusal on the form: on the field it names (or the form's name for it,
+    in `renames`), or at the top when it names none the form has."""
+    if hasattr(error, "error_dict"):
+        for name, problems in error.message_dict.items():
+            field = (renames or {}).get(name, name)
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error)

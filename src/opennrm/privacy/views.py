@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
+from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
 from .forms import EraseForm, ExportForm, FindPersonForm
@@ -111,11 +112,7 @@ def erase(request: HttpRequest, person_id: int) -> HttpResponse:
                 request_received_on=form.received_on,
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, problems in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, problems)
-            else:
-                form.add_error(None, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "The person's identifying details have been erased")
             return redirect("privacy:person", records.person.pk)

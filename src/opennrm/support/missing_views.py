@@ -21,6 +21,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
 from opennrm.decisions.models import DecisionKind, DecisionState
+from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
 from .forms import EndForm
@@ -31,14 +32,6 @@ from .plan_views import back_link
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _show(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error)
 
 
 def episodes(request: HttpRequest) -> HttpResponse:
@@ -77,7 +70,7 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
                 last_seen=form.cleaned_data["last_seen"],
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(
                 request,
@@ -112,7 +105,7 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
                 returned_time=form.cleaned_data["returned_time"],
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(
                 request,

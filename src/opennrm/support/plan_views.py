@@ -8,8 +8,6 @@ Notes, outside services' names and what was delivered are shown only after `audi
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
+from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
 from .models import Measure, MeasureStatus, PlacementStatus
@@ -39,15 +38,6 @@ TAGS = {
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _show(form: Any, error: ValidationError) -> None:
-    """Put a service's refusal on the form: on the field it names, or at the top."""
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error)
 
 
 def back_link(user: User, case: Case) -> dict[str, str]:
@@ -127,7 +117,7 @@ def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResp
                     **form.values(),
                 )
             except ValidationError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, f"{chosen.label}: saved")
                 return redirect("support:plan", case.reference)
@@ -175,7 +165,7 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
                 outside_provider=form.cleaned_data["outside_provider"],
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "Service delivered recorded")
             return redirect("support:plan", case.reference)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
+from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
@@ -45,17 +46,6 @@ from .models import (
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _show(form: Any, error: ValidationError, renames: dict[str, str] | None = None) -> None:
-    """Put a service's refusal on the form: on the field it names (or the form's name for it,
-    in `renames`), or at the top."""
-    if hasattr(error, "error_dict"):
-        for name, problems in error.message_dict.items():
-            field = (renames or {}).get(name, name)
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error)
 
 
 def _labels(values: list[str], choices: Any) -> str:
@@ -184,7 +174,7 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
                     **form.changes(),
                 )
             except ValidationError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, "Needs and constraints saved")
                 unknown = selectors.unknown_areas(form.changes()["excluded_areas"])
@@ -253,7 +243,7 @@ def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
                 by=user, request=item, status=PlacementRequestStatus(form.cleaned_data["outcome"])
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "Request closed")
             return redirect("support:requests")
@@ -283,7 +273,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                     needed_from=form.cleaned_data["needed_from"],
                 )
             except ValidationError as error:
-                _show(form, error)
+                show_refusal(form, error)
                 if hasattr(error, "error_dict") and "case" in error.message_dict:
                     form.add_error("reference", error.message_dict["case"])
             else:
@@ -356,7 +346,9 @@ def _placement_action(
             message = act(user, item, form.cleaned_data)
         except ValidationError as error:
             # The services call the day of an arrival or an exit `on`, as the API does.
-            _show(form, error, {"on": "arrived_on" if "arrived_on" in form.fields else "ended_on"})
+            show_refusal(
+                form, error, {"on": "arrived_on" if "arrived_on" in form.fields else "ended_on"}
+            )
         else:
             messages.success(request, message)
             return redirect("support:placement", item.pk)
@@ -464,7 +456,7 @@ def site_new(request: HttpRequest) -> HttpResponse:
                 by=user, provider=Organisation.objects.get(pk=providers[0]), **form.values()
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, f"Site {made.name} added. Add its rooms and beds next.")
             return redirect("support:site", made.pk)
@@ -481,7 +473,7 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
             try:
                 services.site_update(by=user, site=found, **form.values())
             except ValidationError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, "Site saved")
                 return redirect("support:site", found.pk)
@@ -519,7 +511,7 @@ def room_new(request: HttpRequest, site_id: int) -> HttpResponse:
         try:
             services.room_create(by=user, site=found, **form.cleaned_data)
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "Room added")
             return redirect("support:site", found.pk)
@@ -571,7 +563,7 @@ def service_new(request: HttpRequest) -> HttpResponse:
                 by=user, provider=Organisation.objects.get(pk=providers[0]), **form.values()
             )
         except ValidationError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "Service added to the directory")
             return redirect("support:sites")
@@ -588,7 +580,7 @@ def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
             try:
                 services.service_update(by=user, service=found, **form.values())
             except ValidationError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, "Service saved")
                 return redirect("support:sites")
