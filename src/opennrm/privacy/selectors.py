@@ -59,7 +59,6 @@ def people_past_retention(today: date) -> QuerySet[Person]:
     and whose support has ended (`support.selectors.live_support_of`: their places to keep away
     from still protect them while it has not)."""
     from opennrm.support.models import (
-        HOLDS_BED,
         MissingEpisode,
         Placement,
         PlacementRequest,
@@ -76,13 +75,7 @@ def people_past_retention(today: date) -> QuerySet[Person]:
                 )
             )
         )
-        .exclude(
-            Exists(
-                Placement.objects.filter(
-                    request__case__person=person, status__in=[s.value for s in HOLDS_BED]
-                )
-            )
-        )
+        .exclude(Exists(Placement.objects.holding_a_bed().filter(request__case__person=person)))
         .exclude(Exists(MissingEpisode.objects.filter(case__person=person, returned_on=None)))
         .annotate(
             open_cases=Count("cases", filter=Q(cases__closed_at__isnull=True)),

@@ -44,7 +44,6 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -57,7 +56,6 @@ from opennrm.lib.iso import language_name
 
 from . import matching, selectors
 from .models import (
-    HOLDS_BED,
     Bed,
     BedEvent,
     BedState,
@@ -354,27 +352,8 @@ def counted_beds() -> QuerySet[Bed]:
 def beds_now() -> BedsNow:
     """Every counted bed by state, in one query grouped by site and room kind (a left join to
     the placement holding the bed: the database lets at most one hold it)."""
-    in_service = Q(out_of_service_since=None)
-    rows = (
-        counted_beds()
-        .annotate(
-            held=FilteredRelation(
-                "placements", condition=Q(placements__status__in=[s.value for s in HOLDS_BED])
-            )
-        )
-        .order_by()
-        .values("room__site_id", "room__takes_dependants", "room__wheelchair_accessible")
-        .annotate(
-            beds=Count("id"),
-            out_of_service=Count("id", filter=~in_service),
-            occupied=Count("id", filter=in_service & Q(held__status=PlacementStatus.OCCUPIED)),
-            reserved=Count(
-                "id",
-                filter=in_service
-                & Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]),
-            ),
-            free=Count("id", filter=in_service & Q(held__id=None)),
-        )
+    rows = selectors.counted_by_state(
+        counted_beds(), "room__site_id", "room__takes_dependants", "room__wheelchair_accessible"
     )
     sites = _sites()
     total = BedCounts()

@@ -37,7 +37,7 @@ from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_name
 
 from . import selectors
-from .models import Bed, BedEvent, BedState, Region, Room, Setting, Site, SiteKind, Specialism
+from .models import Bed, BedEvent, Region, Room, Setting, Site, SiteKind, Specialism
 
 HSDS_VERSION = "3.0"
 # The parts of the HSDS 3.1 draft the document uses beyond 3.0.
@@ -402,18 +402,14 @@ def document(
 
 
 def _beds_by_site(site_ids: Sequence[int]) -> dict[int, BedCount]:
-    """Each site's beds by state (`selectors.with_state` and `state_of`, as the site pages), and
-    the last time one of them changed state."""
-    counts: dict[int, dict[BedState, int]] = {}
-    beds = selectors.with_state(
-        Bed.objects.filter(room__site_id__in=site_ids)
-        .select_related("room")
-        .only("out_of_service_since", "room__site_id")
-    )
-    for bed in beds:
-        state = selectors.state_of(bed)
-        per_site = counts.setdefault(bed.room.site_id, {})
-        per_site[state] = per_site.get(state, 0) + 1
+    """Each site's beds by state (`selectors.counted_by_state`, as the site pages), and the
+    last time one of them changed state."""
+    counts = {
+        row["room__site_id"]: row
+        for row in selectors.counted_by_state(
+            Bed.objects.filter(room__site_id__in=site_ids), "room__site_id"
+        )
+    }
     updated = dict(
         BedEvent.objects.filter(bed__room__site_id__in=site_ids)
         .order_by()
@@ -423,14 +419,14 @@ def _beds_by_site(site_ids: Sequence[int]) -> dict[int, BedCount]:
     )
     return {
         site_id: BedCount(
-            beds=sum(per_site.values()),
-            free=per_site.get(BedState.AVAILABLE, 0),
-            reserved=per_site.get(BedState.RESERVED, 0),
-            occupied=per_site.get(BedState.OCCUPIED, 0),
-            out_of_service=per_site.get(BedState.OUT_OF_SERVICE, 0),
+            beds=row["beds"],
+            free=row["free"],
+            reserved=row["reserved"],
+            occupied=row["occupied"],
+            out_of_service=row["out_of_service"],
             updated=updated.get(site_id),
         )
-        for site_id, per_site in counts.items()
+        for site_id, row in counts.items()
     }
 
 

@@ -325,6 +325,17 @@ class DeclineReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
+class PlacementQuerySet(models.QuerySet["Placement"]):
+    def holding_a_bed(self) -> PlacementQuerySet:
+        """Placements that hold their bed: offered, accepted or lived in (at most one a bed)."""
+        return self.filter(status__in=[s.value for s in HOLDS_BED])
+
+    def live(self) -> PlacementQuerySet:
+        """Placements that answer their request now: proposed, or holding a bed (at most one a
+        request)."""
+        return self.filter(status__in=[s.value for s in LIVE])
+
+
 class Placement(models.Model):
     request = models.ForeignKey(
         PlacementRequest, on_delete=models.PROTECT, related_name="placements"
@@ -349,6 +360,8 @@ class Placement(models.Model):
     ended_on = models.DateField(null=True, blank=True)
     exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
     version = models.PositiveIntegerField(default=1)
+
+    objects = PlacementQuerySet.as_manager()
 
     class Meta:
         ordering = ["-proposed_at", "-id"]

@@ -15,7 +15,18 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 
 from opennrm.accounts.models import User
@@ -26,7 +37,6 @@ from opennrm.cases import models as cases
 from . import matching
 from .models import (
     HOLDS_BED,
-    LIVE,
     MEASURES_FOR_EVERYONE,
     AddressPermission,
     Bed,
@@ -114,7 +124,7 @@ def site_get_for_manager(user: User, site_id: int) -> Site:
 def with_state(beds: QuerySet[Bed]) -> QuerySet[Bed]:
     """Beds annotated with `state` (a BedState value) and `live_placement_id`, derived from
     their placements and out-of-service flag in one query."""
-    live = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
+    live = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return beds.annotate(
         live_status=Subquery(live.values("status")[:1]),
         live_placement_id=Subquery(live.values("pk")[:1]),
@@ -135,12 +145,40 @@ def state_of(bed: Any) -> BedState:
 def free_beds() -> QuerySet[Bed]:
     """Beds a person could be placed in now: in an active site with beds, in service, held by
     no placement."""
-    held = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
+    held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return Bed.objects.filter(
         ~Exists(held),
         out_of_service_since=None,
         room__site__is_active=True,
     ).exclude(room__site__kind=SiteKind.OUTREACH)
+
+
+def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
+    """`beds` grouped by the `group_by` fields, each group with how many beds it has and how
+    many are free, reserved (offered or accepted), occupied and out of service: counted by the
+    database in one query, with the rules of `state_of` (out of service first, then the
+    placement holding the bed, of which the database allows one)."""
+    in_service = Q(out_of_service_since=None)
+    return (
+        beds.annotate(
+            held=FilteredRelation(
+                "placements", condition=Q(placements__status__in=[s.value for s in HOLDS_BED])
+            )
+        )
+        .order_by()
+        .values(*group_by)
+        .annotate(
+            beds=Count("id"),
+            out_of_service=Count("id", filter=~in_service),
+            occupied=Count("id", filter=in_service & Q(held__status=PlacementStatus.OCCUPIED)),
+            reserved=Count(
+                "id",
+                filter=in_service
+                & Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]),
+            ),
+            free=Count("id", filter=in_service & Q(held__id=None)),
+        )
+    )
 
 
 def beds_of_site(site: Site) -> list[Any]:
@@ -173,7 +211,7 @@ def requests_waiting(user: User) -> QuerySet[PlacementRequest]:
     """Open requests, for coordinators: most urgent first, then longest waiting."""
     if not is_coordinator(user):
         return PlacementRequest.objects.none()
-    live = Placement.objects.filter(request=OuterRef("pk"), status__in=[s.value for s in LIVE])
+    live = Placement.objects.live().filter(request=OuterRef("pk"))
     rank = Case(
         When(urgency=Urgency.EMERGENCY, then=Value(0)),
         When(urgency=Urgency.URGENT, then=Value(1)),
@@ -252,9 +290,7 @@ def case_support_summary(case: cases.Case) -> list[SupportLine]:
     lines: list[SupportLine] = []
     for request in case.placement_requests.order_by("created_at"):
         live = (
-            request.placements.filter(status__in=[s.value for s in HOLDS_BED])
-            .select_related("bed__room__site__provider")
-            .first()
+            request.placements.holding_a_bed().select_related("bed__room__site__provider").first()
         )
         if live is None:
             ended = request.placements.filter(status=PlacementStatus.ENDED).first()
@@ -387,7 +423,7 @@ def matching_bed(bed: Bed, today: date) -> matching.Bed:
 
 def matching_instance(today: date) -> tuple[list[matching.Request], list[matching.Bed]]:
     """Every open request with no live placement, and every free bed, for `matching.match`."""
-    live = Placement.objects.filter(request=OuterRef("pk"), status__in=[s.value for s in LIVE])
+    live = Placement.objects.live().filter(request=OuterRef("pk"))
     requests = [
         matching_request(request, today)
         for request in PlacementRequest.objects.filter(
@@ -477,36 +513,22 @@ class SiteSummary:
 def site_summaries(user: User) -> list[SiteSummary]:
     """Each site the user may see, with its beds counted by state."""
     visible = sites_visible_to(user).select_related("provider").order_by("provider__name", "name")
-    counts: dict[int, dict[BedState, int]] = {}
-    live = Placement.objects.filter(bed=OuterRef("pk"), status__in=[s.value for s in HOLDS_BED])
-    for bed in (
-        Bed.objects.filter(room__site__in=visible)
-        .annotate(live_status=Subquery(live.values("status")[:1]))
-        .values("room__site_id", "out_of_service_since", "live_status")
-    ):
-        state = state_of(_Row(bed["out_of_service_since"], bed["live_status"]))
-        per_site = counts.setdefault(bed["room__site_id"], {})
-        per_site[state] = per_site.get(state, 0) + 1
-    summaries = []
-    for site in visible:
-        per_site = counts.get(site.pk, {})
-        summaries.append(
-            SiteSummary(
-                site=site,
-                beds=sum(per_site.values()),
-                free=per_site.get(BedState.AVAILABLE, 0),
-                reserved=per_site.get(BedState.RESERVED, 0),
-                occupied=per_site.get(BedState.OCCUPIED, 0),
-                out_of_service=per_site.get(BedState.OUT_OF_SERVICE, 0),
-            )
+    counts = {
+        row["room__site_id"]: row
+        for row in counted_by_state(Bed.objects.filter(room__site__in=visible), "room__site_id")
+    }
+    empty = {"beds": 0, "free": 0, "reserved": 0, "occupied": 0, "out_of_service": 0}
+    return [
+        SiteSummary(
+            site=site,
+            beds=row["beds"],
+            free=row["free"],
+            reserved=row["reserved"],
+            occupied=row["occupied"],
+            out_of_service=row["out_of_service"],
         )
-    return summaries
-
-
-@dataclass(frozen=True)
-class _Row:
-    out_of_service_since: Any
-    live_status: Any
+        for site, row in ((site, counts.get(site.pk, empty)) for site in visible)
+    ]
 
 
 @dataclass(frozen=True)
@@ -564,10 +586,8 @@ def support_cases_for(user: User) -> QuerySet[cases.Case]:
     providers = managed_provider_ids(user)
     if not providers:
         return cases.Case.objects.none()
-    live = Placement.objects.filter(
-        request__case=OuterRef("pk"),
-        status__in=[s.value for s in HOLDS_BED],
-        bed__room__site__provider_id__in=providers,
+    live = Placement.objects.holding_a_bed().filter(
+        request__case=OuterRef("pk"), bed__room__site__provider_id__in=providers
     )
     return cases.Case.objects.filter(Exists(live))
 
@@ -587,7 +607,8 @@ def support_case_get(user: User, reference: str) -> cases.Case:
 def live_placement_of(case: cases.Case) -> Placement | None:
     """The placement that holds a bed for the person now, if any."""
     return (
-        Placement.objects.filter(request__case=case, status__in=[s.value for s in HOLDS_BED])
+        Placement.objects.holding_a_bed()
+        .filter(request__case=case)
         .select_related("bed__room__site__provider")
         .first()
     )
@@ -822,9 +843,7 @@ def live_support_of(person_id: int) -> str:
         case__person_id=person_id, status=PlacementRequestStatus.OPEN
     ).exists():
         parts.append("a request for a place is open")
-    if Placement.objects.filter(
-        request__case__person_id=person_id, status__in=[s.value for s in HOLDS_BED]
-    ).exists():
+    if Placement.objects.holding_a_bed().filter(request__case__person_id=person_id).exists():
         parts.append("a place is offered or lived in")
     if MissingEpisode.objects.filter(case__person_id=person_id, returned_on=None).exists():
         parts.append("they are reported missing")

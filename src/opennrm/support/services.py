@@ -29,7 +29,6 @@ from opennrm.notifications.services import deliver
 
 from . import matching, selectors
 from .models import (
-    HOLDS_BED,
     PROVIDED_BY_SOMEONE,
     AddressPermission,
     Bed,
@@ -196,9 +195,11 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
     if not changed:
         return locked
     # People offered or living here must still be allowed here as the site now is.
-    for held in Placement.objects.filter(
-        bed__room__site=locked, status__in=[s.value for s in HOLDS_BED]
-    ).select_related("request", "bed__room"):
+    for held in (
+        Placement.objects.holding_a_bed()
+        .filter(bed__room__site=locked)
+        .select_related("request", "bed__room")
+    ):
         held.bed.room.site = locked
         today = timezone.localdate()
         if matching.check(
@@ -288,7 +289,7 @@ def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = ""
     else:
         if locked.out_of_service_since is not None:
             raise ValidationError("This bed is already out of service")
-        if Placement.objects.filter(bed=locked, status__in=[s.value for s in HOLDS_BED]).exists():
+        if Placement.objects.holding_a_bed().filter(bed=locked).exists():
             raise ValidationError(
                 "Someone is placed in this bed or it is offered to someone: end or cancel that "
                 "placement first"
@@ -547,7 +548,8 @@ def _check_held_bed_still_allowed(request: PlacementRequest) -> None:
     """A place already offered (or accepted) must still meet the request as now set: a new
     safety condition cannot be added under a bed that breaks it."""
     held = (
-        Placement.objects.filter(request=request, status__in=[s.value for s in HOLDS_BED])
+        Placement.objects.holding_a_bed()
+        .filter(request=request)
         .select_related("bed__room__site")
         .first()
     )
@@ -578,7 +580,7 @@ def placement_request_close(
     locked = PlacementRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status != PlacementRequestStatus.OPEN:
         raise ValidationError("This request is already closed")
-    if Placement.objects.filter(request=locked, status__in=[s.value for s in HOLDS_BED]).exists():
+    if Placement.objects.holding_a_bed().filter(request=locked).exists():
         raise ValidationError("A place is offered or taken for this request: cancel it first")
     Placement.objects.filter(request=locked, status=PlacementStatus.PROPOSED).update(
         status=PlacementStatus.CANCELLED
@@ -729,7 +731,7 @@ def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
         raise ValidationError("This bed is out of service")
     if not bed.room.site.is_active:
         raise ValidationError("This bed's site is closed")
-    if Placement.objects.filter(bed=bed, status__in=[s.value for s in HOLDS_BED]).exists():
+    if Placement.objects.holding_a_bed().filter(bed=bed).exists():
         raise BedTaken
     refusal = refusal_without_places(
         matching.failures(
@@ -829,9 +831,7 @@ def placement_make(
     Placement.objects.filter(request=locked_request, status=PlacementStatus.PROPOSED).update(
         status=PlacementStatus.CANCELLED, responded_at=timezone.now()
     )
-    if Placement.objects.filter(
-        request=locked_request, status__in=[s.value for s in HOLDS_BED]
-    ).exists():
+    if Placement.objects.holding_a_bed().filter(request=locked_request).exists():
         raise ValidationError("A place is already offered or taken for this request")
     locked_bed = _lock_free_bed(bed.pk, locked_request, today or timezone.localdate())
     placement = Placement(
