@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -56,28 +56,15 @@ def retention_ends(last_closed: datetime | None) -> date | None:
 
 def people_past_retention(today: date) -> QuerySet[Person]:
     """People not yet pseudonymised whose every case has been closed for the retention period,
-    and whose support has ended (`support.selectors.live_support_of`: their places to keep away
-    from still protect them while it has not)."""
-    from opennrm.support.models import (
-        MissingEpisode,
-        Placement,
-        PlacementRequest,
-        PlacementRequestStatus,
-    )
+    and whose support has ended (`support.selectors.support_under_way`: their places to keep
+    away from still protect them while it has not)."""
+    from opennrm.support.selectors import support_under_way
 
-    person = OuterRef("pk")
+    people = Person.objects.filter(erasure__isnull=True, cases__isnull=False)
+    for still_under_way in support_under_way(OuterRef("pk")).values():
+        people = people.exclude(still_under_way)
     return (
-        Person.objects.filter(erasure__isnull=True, cases__isnull=False)
-        .exclude(
-            Exists(
-                PlacementRequest.objects.filter(
-                    case__person=person, status=PlacementRequestStatus.OPEN
-                )
-            )
-        )
-        .exclude(Exists(Placement.objects.holding_a_bed().filter(request__case__person=person)))
-        .exclude(Exists(MissingEpisode.objects.filter(case__person=person, returned_on=None)))
-        .annotate(
+        people.annotate(
             open_cases=Count("cases", filter=Q(cases__closed_at__isnull=True)),
             last_closed=Max("cases__closed_at"),
         )

@@ -832,19 +832,33 @@ def support_export(case: cases.Case) -> dict[str, Any]:
     }
 
 
-def live_support_of(person_id: int) -> str:
-    """What support is still under way for a person, in words ("" when none): a request
-    waiting for a place, a place offered or lived in, an open missing episode. Erasure and the
-    retention period wait for it to end."""
+def support_under_way(person: Any) -> dict[str, Exists]:
+    """The ways support can still be under way for a person (an id, or `OuterRef` to one), in
+    words: a request waiting for a place, a place offered or lived in, an open missing episode.
+    Erasure and the retention period wait for all to end: the places a person must keep away
+    from protect them until then."""
     from .models import MissingEpisode
 
-    parts = []
-    if PlacementRequest.objects.filter(
-        case__person_id=person_id, status=PlacementRequestStatus.OPEN
-    ).exists():
-        parts.append("a request for a place is open")
-    if Placement.objects.holding_a_bed().filter(request__case__person_id=person_id).exists():
-        parts.append("a place is offered or lived in")
-    if MissingEpisode.objects.filter(case__person_id=person_id, returned_on=None).exists():
-        parts.append("they are reported missing")
-    return "; ".join(parts)
+    return {
+        "a request for a place is open": Exists(
+            PlacementRequest.objects.filter(case__person=person, status=PlacementRequestStatus.OPEN)
+        ),
+        "a place is offered or lived in": Exists(
+            Placement.objects.holding_a_bed().filter(request__case__person=person)
+        ),
+        "they are reported missing": Exists(
+            MissingEpisode.objects.filter(case__person=person, returned_on=None)
+        ),
+    }
+
+
+def live_support_of(person_id: int) -> str:
+    """What support is still under way for a person, in words ("" when none), in one query."""
+    ways = list(support_under_way(person_id).items())
+    found = (
+        cases.Person.objects.filter(pk=person_id)
+        .values(**{f"way_{n}": exists for n, (_, exists) in enumerate(ways)})
+        .first()
+        or {}
+    )
+    return "; ".join(words for n, (words, _) in enumerate(ways) if found.get(f"way_{n}"))
