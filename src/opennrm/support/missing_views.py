@@ -192,6 +192,7 @@ def placement_extras(user: User, placement: Placement) -> dict[str, Any]:
             PlacementStatus.ACCEPTED,
             PlacementStatus.OCCUPIED,
         ) or selectors.is_coordinator(user)
+    consent_problem = selectors.consent_problem(case) if plan_open else ""
     missing = selectors.open_missing_episode(case)
     if (
         missing is not None
@@ -204,10 +205,8 @@ def placement_extras(user: User, placement: Placement) -> dict[str, Any]:
         "plan_open": plan_open,
         "may_report_missing": missing_open and missing is None,
         "missing": missing,
-        "plan_status": None
-        if not plan_open or selectors.consent_problem(case)
-        else _plan_status(case),
-        "consent_problem": selectors.consent_problem(case) if plan_open else "",
+        "plan_status": None if not plan_open or consent_problem else _plan_status(case),
+        "consent_problem": consent_problem,
     }
 
 

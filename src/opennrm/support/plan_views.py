@@ -89,11 +89,12 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-def _measure_or_404(case: Case, measure: str) -> Measure:
-    rows = {row.measure.value: row for row in selectors.plan_rows(case)}
-    if measure not in rows:
+def _row_or_404(case: Case, measure: str) -> selectors.PlanRow:
+    """The plan's row for this measure (education only for a child), or 404."""
+    row = next((r for r in selectors.plan_rows(case) if r.measure.value == measure), None)
+    if row is None:
         raise Http404
-    return Measure(measure)
+    return row
 
 
 @require_http_methods(["GET", "POST"])
@@ -102,8 +103,8 @@ def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResp
     case = selectors.support_case_get(user, reference)
     if selectors.consent_problem(case) or _erased(case):
         return redirect("support:plan", case.reference)
-    chosen = _measure_or_404(case, measure)
-    row = next(r for r in selectors.plan_rows(case) if r.measure == chosen)
+    row = _row_or_404(case, measure)
+    chosen = Measure(row.measure)
     notes_only = row.from_placement and selectors.live_placement_of(case) is not None
     if request.method == "POST":
         form = MeasureForm(request.POST, notes_only=notes_only)

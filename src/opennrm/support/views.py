@@ -142,6 +142,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "preferred": _labels(item.preferred_regions, Region.choices),
             "placements": item.placements.select_related("bed__room__site__provider"),
             "unmet": unmet,
+            "open_missing": selectors.open_missing_episode(item.case),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
         },
     )
