@@ -31,18 +31,11 @@ from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonI
 from opennrm.decisions.models import Decision, ReconsiderationRequest
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
+from opennrm.support.selectors import live_support_of
 from opennrm.support.services import support_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
-
-
-def support_still_live(person: Person) -> str:
-    """What support is still under way for the person, in words, or "" when none is."""
-    from opennrm.support.selectors import live_support_of
-
-    return live_support_of(person.pk)
-
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +98,7 @@ def _erase(
         )
     # While support is live, the places to keep away from protect the person: they must not
     # be emptied under a request that matching could still serve.
-    live = support_still_live(locked)
+    live = live_support_of(locked.pk)
     if live:
         raise ValidationError(
             f"Support is still under way ({live}): it must end before this person's details "
