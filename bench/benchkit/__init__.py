@@ -172,3 +172,93 @@ def emit(bench: str, scale: str, figures: dict[str, Any], units: dict[str, str])
     """The benchmark's result: one JSON line on stdout, and nothing else there."""
     line = {"bench": bench, "scale": scale, "figures": figures, "units": units}
     print(json.dumps(line), flush=True)
+
+
+class Machine:
+    """What else the machine was doing, and this process's own CPU time, over a benchmark run.
+
+    A wall-clock figure means little without these beside it: the load average (1, 5 and 15
+    minutes) at the start and at the end says whether other work shared the two cores, and CPU
+    time against wall time says how much of the run this process spent computing rather than
+    waiting (for the database, or for a core)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        self._load = os.getloadavg()
+
+    def figures(self) -> dict[str, float]:
+        import time
+
+        end = os.getloadavg()
+        return {
+            "run_wall_seconds": round(time.perf_counter() - self._wall, 2),
+            "run_process_cpu_seconds": round(time.process_time() - self._cpu, 2),
+            "load_average_1m_start": round(self._load[0], 2),
+            "load_average_5m_start": round(self._load[1], 2),
+            "load_average_1m_end": round(end[0], 2),
+            "load_average_5m_end": round(end[1], 2),
+            "load_average_15m_end": round(end[2], 2),
+            "cpus": os.cpu_count() or 0,
+        }
+
+
+MACHINE_UNITS = {
+    "run_wall_seconds": "s",
+    "run_process_cpu_seconds": "s",
+    "load_average_1m_start": "runnable processes",
+    "load_average_5m_start": "runnable processes",
+    "load_average_1m_end": "runnable processes",
+    "load_average_5m_end": "runnable processes",
+    "load_average_15m_end": "runnable processes",
+    "cpus": "count",
+}
+
+
+def ratio(measured: float, floor: float) -> float:
+    """How many times the floor a figure is: the same on a faster or slower machine, so it is
+    what to compare between runs on different machines."""
+    return round(measured / floor, 2) if floor > 0 else math.inf
+
+
+def captured_sql(run: Any) -> list[str]:
+    """The SQL statements `run()` sends to the database, as executed (parameters in place),
+    without the transaction control around them (BEGIN, SAVEPOINT, COMMIT...)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET ")
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].lstrip().upper().startswith(control)
+    ]
+
+
+def time_bare_sql(
+    statements: Sequence[str | tuple[str, Sequence[Any]]], repeats: int
+) -> list[float]:
+    """Milliseconds to run `statements` over a plain cursor, `repeats` times, fetching every
+    row they return: no ORM, no Python between them. Each repeat runs in a transaction that is
+    rolled back, so writes are replayed as if for the first time (foreign keys are checked at
+    commit, which never comes)."""
+    import time
+
+    from django.db import connection, transaction
+
+    milliseconds = []
+    for _ in range(repeats):
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            for statement in statements:
+                sql, params = (statement, None) if isinstance(statement, str) else statement
+                cursor.execute(sql, params)
+                if cursor.description:
+                    cursor.fetchall()
+            milliseconds.append((time.perf_counter() - started) * 1000)
+            transaction.set_rollback(True)
+    return milliseconds

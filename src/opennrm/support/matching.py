@@ -481,9 +481,13 @@ def match(
     )
 
 
-def greedy(requests: Sequence[Request], beds: Sequence[Bed], today: date) -> MatchResult:
+def greedy(
+    requests: Sequence[Request], beds: Sequence[Bed], today: date, *, by_urgency: bool = False
+) -> MatchResult:
     """First come, first served: requests in order of waiting (longest first, ties in the
-    order given), each taking the first allowed free bed in the order the beds are given."""
+    order given), each taking the first allowed free bed in the order the beds are given.
+    With `by_urgency`, the most urgent go first (then the longest waiting): the baseline a
+    coordinator working down an urgency-sorted list would reach by hand."""
     _check_unique(requests, beds)
     instance = _Instance(requests, beds, today)
     classes = instance.classes
@@ -492,6 +496,8 @@ def greedy(requests: Sequence[Request], beds: Sequence[Bed], today: date) -> Mat
     first_free = np.array([members[0] for members in classes.members], dtype=np.int64)
     bed_for: dict[int, int] = {}
     order = sorted(range(len(requests)), key=lambda i: requests[i].waiting_since)
+    if by_urgency:  # stable: the longest waiting first within each priority
+        order.sort(key=lambda i: -int(instance.weight[i]))
     group, free = classes.group, classes.avail
     for i in order:
         allowed = instance.allowed[i][group] & (free <= instance.need[i])
