@@ -341,6 +341,9 @@ def test_urgency_wins_when_beds_are_scarce() -> None:
     assert {p.request_id for p in result.proposals} == {3, 4}  # then waiting time among equals
     # First come, first served gives the beds to whoever waited longest.
     assert {p.request_id for p in greedy(requests, [bed(1), bed(2)], TODAY).proposals} == {1, 4}
+    # The urgency-aware baseline serves the emergency, then the longest-waiting urgent request.
+    by_urgency = greedy(requests, [bed(1), bed(2)], TODAY, by_urgency=True)
+    assert {p.request_id for p in by_urgency.proposals} == {3, 4}
 
 
 def test_placing_one_more_person_beats_urgency_and_preferences() -> None:
