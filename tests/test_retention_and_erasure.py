@@ -381,7 +381,7 @@ class TestErasureOnRequest:
         assert GIVEN not in page
         decision = case.decisions.get()
         assert (
-            factories.signed_in_client(dmitri).get(f"/decisions/letters/{decision.pk}/").status_code
+            factories.signed_in_client(dmitri).get(f"/decisions/{decision.pk}/letter/").status_code
             == 404
         )
 
