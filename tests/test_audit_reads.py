@@ -82,7 +82,7 @@ class TestCasePages:
         for event in (viewed, exported):
             assert event.person_id == case.person_id
             assert event.detail == {
-                "fields": ["given_names"],
+                "fields": ["given_names", "decision_reasons"],
                 "document": {"type": "decisions.decision", "id": decision.pk},
             }
 

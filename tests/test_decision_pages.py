@@ -121,7 +121,9 @@ def test_conclusive_decision_before_the_earliest_date_is_refused_on_the_page(
     assert "Balance met." in html
 
 
-def test_letters_in_english_and_the_persons_language(case: Case, dmitri: User, alice: User) -> None:
+def test_letters_in_english_and_the_persons_language(
+    case: Case, dmitri: User, alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
             by=dmitri, case=case, outcome="positive", reasons="Credible.", expected_version=1
@@ -134,8 +136,16 @@ def test_letters_in_english_and_the_persons_language(case: Case, dmitri: User, a
     )
     assert 'lang="sq"' in page
     assert "Kemi vendosur" in page
-    case.person.languages = ["vi"]
-    case.person.save()
+    # Vietnamese has no translation yet: the letter is in English.
+    other = case_factories.case(
+        referred_by=alice, referring_organisation=northmoor_police, authority=authority
+    )
+    other.person.languages = ["vi"]
+    other.person.save()
+    with time_machine.travel(MONDAY, tick=False):
+        decision = services.decision_record_reasonable_grounds(
+            by=dmitri, case=other, outcome="positive", reasons="Credible.", expected_version=1
+        )
     page = (
         factories.signed_in_client(alice)
         .get(reverse("decisions:letter", args=[decision.pk]))

@@ -310,4 +310,6 @@ def test_each_decision_writes_its_audit_event(case: Case, dmitri: User) -> None:
     before = AuditEvent.objects.count()
     positive_rg(case, dmitri)
     assert AuditEvent.objects.filter(action="decision.reasonable_grounds").count() == 1
-    assert AuditEvent.objects.count() == before + 1
+    # It takes effect at once, so its letter is issued too, with an event of its own.
+    assert AuditEvent.objects.filter(action="letter.issued").count() == 1
+    assert AuditEvent.objects.count() == before + 2

@@ -381,7 +381,7 @@ class TestErasureOnRequest:
         assert GIVEN not in page
         decision = case.decisions.get()
         assert (
-            factories.signed_in_client(dmitri).get(f"/decisions/letters/{decision.pk}/").status_code
+            factories.signed_in_client(dmitri).get(f"/decisions/{decision.pk}/letter/").status_code
             == 404
         )
 
@@ -489,6 +489,9 @@ class TestSubjectAccess:
         assert exported["reference"] == case.reference
         assert exported["accounts"]["persons_account"] == ACCOUNT
         assert exported["decisions"][0]["reasons"] == REASONS
+        [letter] = exported["letters"]
+        assert GIVEN in letter["text"]["greeting"]
+        assert letter["text"]["reasons"] == REASONS
         assert exported["evidence"][0]["file_name"] == FILE_NAME
         assert "Northmoor Police" in [row["organisation"] for row in data["shown_to"]]
         assert "alice@example.org" not in response.content.decode(), "staff are not named"
@@ -507,6 +510,8 @@ class TestSubjectAccess:
         assert ACCOUNT in page
         assert REASONS in page
         assert "Subject access request DPR-2026-0009" in page
+        # The letter as it was issued to the person.
+        assert "Letter: Reasonable grounds decision" in page
 
     def test_no_reference_no_export(self, dpo: User, closed_person: Person) -> None:
         response = factories.signed_in_client(dpo).post(

@@ -142,6 +142,6 @@ def test_decision_maker_decides_from_the_queue(
     letter = person_reads.get(
         actor=dmitri, action="person.viewed", detail__document__type="decisions.decision"
     )
-    assert letter.detail["fields"] == ["given_names"]
+    assert letter.detail["fields"] == ["given_names", "decision_reasons"]
     assert person_reads.filter(actor=dmitri, action="person.exported").count() == 1
     assert not AuditEvent.objects.filter(person_id=newer.person_id).exists()

@@ -75,6 +75,7 @@ FIELD_LABELS = {
     "exploitation_places": "places of exploitation",
     "immediate_needs_details": "immediate needs",
     "evidence_names": "names of evidence files",
+    "decision_reasons": "the reasons for a decision",
 }
 DOCUMENT_LABELS = {
     "decisions.decision": "decision letter",

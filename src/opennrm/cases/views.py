@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
+from opennrm.decisions.models import Letter
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 from opennrm.support.selectors import case_support_summary as support_summary
@@ -70,7 +72,12 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "events": case.events.select_related("actor"),
             "evidence": case.evidence.all(),
             "screening": case.screening,
-            "decisions": case.decisions.select_related("decided_by", "approved_by"),
+            "decisions": case.decisions.select_related("decided_by", "approved_by").annotate(
+                # A decision in effect has the letter issued then, until the details are erased.
+                has_letter=Exists(
+                    Letter.objects.filter(decision=OuterRef("pk"), text__isnull=False)
+                )
+            ),
             "clocks": clocks_of(case),
             "may_decide": may_decide(user, case),
             "may_request_reconsideration": may_request_reconsideration(user, case),

@@ -1,5 +1,7 @@
 """A demo decision: the first demo referral gets a positive reasonable grounds decision, so the
-conclusive grounds queue and the case page's clocks have something to show."""
+conclusive grounds queue and the case page's clocks have something to show, and then an
+extension of its recovery period, so the case has two letters: the first as it was issued,
+the second with the new date."""
 
 from __future__ import annotations
 
@@ -32,5 +34,14 @@ def seed() -> None:
         outcome="positive",
         reasons="A consistent account of deception about work and of control by debt, with the "
         "first responder's observations of restricted movement (fictional demo decision).",
+        expected_version=case.version,
+    )
+    case.refresh_from_db()
+    services.recovery_extend(
+        by=decider,
+        case=case,
+        days=14,
+        reasons="Hospital treatment booked for the last week of the recovery period "
+        "(fictional demo extension).",
         expected_version=case.version,
     )

@@ -1,29 +1,64 @@
 """Plain-language decision letters, in the person's language where a translation exists.
 
 Translations are data (`letter_texts/<language>.json`); a missing text falls back to English,
-so a partial translation is still useful. The PDF uses fpdf2's built-in fonts, which cover the
-Latin-1 alphabet; a language outside it needs a TrueType font added here.
+so a partial translation is still useful. `compose` writes a letter's words once, when the
+decision takes effect (`services.letter_issue` stores them); `pdf` prints stored words and never
+looks at the case again. Dates are written out ("31 December 2026"), in the letter's language
+where the translation names the months.
+
+The PDF embeds Noto fonts, so a letter prints in every script a person's name or a translation
+may use: Noto Sans (Latin, including Vietnamese, Greek and Cyrillic), Noto Naskh Arabic, Noto
+Sans Ethiopic (Amharic, Tigrinya) vendored in `fonts/` with their licence, and Noto Sans CJK
+(Chinese) from the `noto-cjk-sans-otc` package. Text is shaped by HarfBuzz (`uharfbuzz`), so
+Arabic joins and runs right to left. A character no font has is refused (`MissingGlyphs`)
+rather than printed as an empty box. See docs/adr/0017-letters-are-records.md.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date
+import string
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.http import Http404
-from django.utils import timezone
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
-from opennrm.accounts.models import User
-from opennrm.cases.selectors import cases_visible_to
+from opennrm.cases.models import Case
 
 from .models import Decision
 
 TEXTS_DIR = Path(__file__).resolve().parent / "letter_texts"
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+
+ENGLISH_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+# The case's dates a letter's text may state, by the name its placeholders use.
+CASE_DATES = (
+    "recovery_period_ends",
+    "conclusive_grounds_from",
+    "reconsideration_until",
+    "move_on_ends",
+)
+# Languages written right to left: their letters are aligned to the right, the start of a line.
+RIGHT_TO_LEFT = {"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"}
 
 
 @cache
@@ -34,7 +69,9 @@ def translations() -> dict[str, dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class Letter:
+class LetterText:
+    """The words of one letter, as issued."""
+
     language: str
     title: str
     greeting: str
@@ -48,29 +85,50 @@ class Letter:
     help: str
     sign_off: str
 
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language in RIGHT_TO_LEFT else "ltr"
 
-def decision_for_letter(user: User, decision_id: int) -> Decision:
-    """Letters are for the decision makers who send them and the referrer who explains them."""
-    try:
-        return Decision.objects.select_related(
-            "case__person__identity", "case__competent_authority"
-        ).get(
-            pk=decision_id,
-            case__in=cases_visible_to(user),
-            state="in_effect",
-            # Once the person's details are erased, no letter addressed to them can be made.
-            case__person__identity__isnull=False,
-        )
-    except Decision.DoesNotExist:
-        raise Http404 from None
+    def as_json(self) -> dict[str, str]:
+        return asdict(self)
 
+    @classmethod
+    def from_json(cls, stored: dict[str, str] | None) -> LetterText:
+        if stored is None:
+            raise ValueError("This letter's words were erased with the person's details")
+        return cls(**stored)
 
-def _day(value: date | None) -> str:
-    return value.strftime("%-d/%-m/%Y") if value else "-"
+    def lines(self) -> list[str]:
+        return [value for value in self.as_json().values() if value != self.language]
 
 
-def compose(decision: Decision) -> Letter:
-    case = decision.case
+def written_date(value: date | None, language: str = "en") -> str:
+    """ "31 December 2026", with the month's name in `language` where its translation has one."""
+    if value is None:
+        return "-"
+    months = translations().get(language, {}).get("months") or ENGLISH_MONTHS
+    return f"{value.day} {months[value.month - 1]} {value.year}"
+
+
+def _placeholders(*templates: str) -> set[str]:
+    return {
+        name
+        for template in templates
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    }
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: LetterText
+    # The case's dates the text states, as they were when it was written.
+    dates_stated: dict[str, date]
+
+
+def compose(decision: Decision, case: Case, on: date) -> Composed:
+    """The letter for `decision`, dated `on`, with the case's dates as they are now. `case` must
+    carry the person's identity (the letter greets them by name)."""
     languages = [code for code in case.person.languages if code in translations()]
     language = languages[0] if languages else "en"
     chosen, english = translations()[language], translations()["en"]
@@ -78,18 +136,20 @@ def compose(decision: Decision) -> Letter:
     texts = chosen["texts"].get(key) or english["texts"].get(key)
     if key not in chosen["texts"]:
         chosen, language = english, "en"
+    texts = texts or {"decision": decision.outcome_label, "next": ""}
+    stated = {
+        name: getattr(case, name)
+        for name in sorted(_placeholders(texts["decision"], texts["next"]) & set(CASE_DATES))
+        if getattr(case, name) is not None
+    }
     values = {
         "name": case.person.identity.given_names,
         "reference": case.reference,
-        "date": _day(timezone.localdate()),
+        "date": written_date(on, language),
         "authority": case.competent_authority.name,
-        "recovery_period_ends": _day(case.recovery_period_ends),
-        "conclusive_grounds_from": _day(case.conclusive_grounds_from),
-        "reconsideration_until": _day(case.reconsideration_until),
-        "move_on_ends": _day(case.move_on_ends),
+        **{name: written_date(getattr(case, name), language) for name in CASE_DATES},
     }
-    texts = texts or {"decision": decision.outcome_label, "next": ""}
-    return Letter(
+    text = LetterText(
         language=language,
         title=chosen["title"],
         greeting=chosen["greeting"].format(**values),
@@ -103,33 +163,144 @@ def compose(decision: Decision) -> Letter:
         help=chosen["help"],
         sign_off=chosen["sign_off"].format(**values),
     )
+    return Composed(text=text, dates_stated=stated)
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+# --- The PDF ------------------------------------------------------------------------------------
 
 
-def pdf(letter: Letter) -> bytes:
+@dataclass(frozen=True)
+class Face:
+    family: str
+    regular: Path
+    bold: Path
+    # The face's index in a font collection (.ttc); 0 for a single font.
+    index: int = 0
+
+
+def _cjk_collection() -> Path:
+    import noto_cjk_sans_otc
+
+    return Path(str(noto_cjk_sans_otc.FONT_PATH))
+
+
+MAIN = Face("noto-sans", FONTS_DIR / "NotoSans-Regular.ttf", FONTS_DIR / "NotoSans-Bold.ttf")
+
+
+@cache
+def fallbacks() -> tuple[Face, ...]:
+    """The faces for scripts Noto Sans lacks, tried in this order."""
+    cjk = _cjk_collection()
+    return (
+        Face(
+            "noto-naskh-arabic",
+            FONTS_DIR / "NotoNaskhArabic-Regular.ttf",
+            FONTS_DIR / "NotoNaskhArabic-Bold.ttf",
+        ),
+        Face(
+            "noto-sans-ethiopic",
+            FONTS_DIR / "NotoSansEthiopic-Regular.ttf",
+            FONTS_DIR / "NotoSansEthiopic-Bold.ttf",
+        ),
+        # Noto Sans CJK SC, the simplified Chinese face of the collection (regular only: bold
+        # headings in Chinese print in its regular weight).
+        Face("noto-sans-cjk-sc", cjk, cjk, index=2),
+    )
+
+
+@cache
+def _coverage(path: Path, index: int) -> frozenset[int]:
+    font = TTFont(path, fontNumber=index, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def _covers(face: Face, character: str) -> bool:
+    return ord(character) in _coverage(face.regular, face.index)
+
+
+def _printable(character: str) -> bool:
+    # Spaces, line breaks and invisible formatting marks (direction marks, joiners) need no glyph.
+    return unicodedata.category(character) not in {"Cc", "Cf", "Zl", "Zp", "Zs"}
+
+
+class MissingGlyphs(ValueError):
+    """The letter has characters that none of the PDF's fonts can print."""
+
+    def __init__(self, characters: Iterable[str]) -> None:
+        self.characters = sorted(set(characters))
+        named = ", ".join(
+            f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in self.characters
+        )
+        super().__init__(f"The letter's fonts cannot print {named}")
+
+
+def faces_for(lines: Iterable[str]) -> list[Face]:
+    """The fallback faces `lines` need beyond Noto Sans; `MissingGlyphs` if no face has some
+    character. Only those faces are embedded: the CJK collection is large and slow to load."""
+    needed: list[Face] = []
+    missing = []
+    for character in sorted({c for line in lines for c in line if _printable(c)}):
+        if _covers(MAIN, character):
+            continue
+        face = next((f for f in fallbacks() if _covers(f, character)), None)
+        if face is None:
+            missing.append(character)
+        elif face not in needed:
+            needed.append(face)
+    if missing:
+        raise MissingGlyphs(missing)
+    return [face for face in fallbacks() if face in needed]
+
+
+def pdf(letter: LetterText, *, issued_at: datetime) -> bytes:
+    """The letter as an A4 PDF: stored words only, dated as issued, aligned to the start of the
+    line (left, or right in a right-to-left language), never justified."""
     document = FPDF(format="A4")
-    document.set_title(_latin1(letter.title))
+    document.set_creation_date(issued_at)
+    document.set_lang(letter.language)
+    extra = faces_for(letter.lines())
+    for face in (MAIN, *extra):
+        document.add_font(face.family, "", face.regular, collection_font_number=face.index)
+        if face.bold != face.regular:
+            document.add_font(face.family, "B", face.bold, collection_font_number=face.index)
+    if extra:
+        # A character Noto Sans lacks is printed in the first of these that has it, in any
+        # weight (exact_match=False: Chinese has no bold face here).
+        document.set_fallback_fonts([face.family for face in extra], exact_match=False)
+    document.set_text_shaping(True)
+    document.set_title(letter.title)
     document.add_page()
     document.set_margins(20, 20, 20)
-    document.set_font("Helvetica", "B", 18)
-    document.multi_cell(0, 10, _latin1(letter.title), new_x="LMARGIN", new_y="NEXT")
-    document.set_font("Helvetica", size=11)
+    align = "R" if letter.direction == "rtl" else "L"
+
+    def paragraph(text: str, *, size: float, height: float, bold: bool = False) -> None:
+        document.set_font(MAIN.family, "B" if bold else "", size)
+        document.multi_cell(0, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    paragraph(letter.title, size=18, height=10, bold=True)
     for line in (letter.reference, letter.date, "", letter.greeting, "", letter.decision):
-        document.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        paragraph(line, size=11, height=6)
     for heading, body in (
         (letter.reasons_heading, letter.reasons),
         (letter.next_heading, letter.next),
     ):
         document.ln(4)
-        document.set_font("Helvetica", "B", 13)
-        document.multi_cell(0, 8, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
-        document.set_font("Helvetica", size=11)
-        document.multi_cell(0, 6, _latin1(body), new_x="LMARGIN", new_y="NEXT")
+        paragraph(heading, size=13, height=8, bold=True)
+        paragraph(body, size=11, height=6)
     document.ln(4)
-    document.multi_cell(0, 6, _latin1(letter.help), new_x="LMARGIN", new_y="NEXT")
+    paragraph(letter.help, size=11, height=6)
     document.ln(4)
-    document.multi_cell(0, 6, _latin1(letter.sign_off), new_x="LMARGIN", new_y="NEXT")
-    return bytes(document.output())
+    paragraph(letter.sign_off, size=11, height=6)
+    output = bytes(document.output())
+    # fpdf2 only logs a glyph it could not find; a letter with a gap in it is not sent.
+    missing = [
+        chr(code)
+        for font in document.fonts.values()
+        for code in getattr(font, "missing_glyphs", [])
+    ]
+    if missing:
+        raise MissingGlyphs(missing)
+    return output

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
-from opennrm.lib.fields import EncryptedTextField
+from opennrm.lib.fields import EncryptedJSONField, EncryptedTextField
 
 
 class DecisionKind(models.TextChoices):
@@ -67,6 +67,39 @@ class Decision(models.Model):
     @property
     def is_negative(self) -> bool:
         return self.outcome_kind == "negative"
+
+
+class Letter(models.Model):
+    """The letter issued when a decision took effect, as it was sent: a record, never rewritten.
+
+    Its date, the dates it states and its text are fixed when it is issued
+    (`services.letter_issue`); a later change, such as an extension of the recovery period, is
+    a decision of its own with a letter of its own. The text greets the person by name and
+    quotes the reasons, so it is encrypted; erasing the person's details empties it (NULL) and
+    keeps the rest. See docs/adr/0017-letters-are-records.md.
+    """
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="letter")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")
+    # What the letter tells, copied from the decision so the record reads alone.
+    kind = models.CharField(max_length=30, choices=DecisionKind.choices)
+    language = models.CharField(max_length=12)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    # The date the letter gives as its own, and every other date it states, by name:
+    # {"recovery_period_ends": "2026-12-31", ...} as they were on `issued_on`.
+    issued_on = models.DateField()
+    dates_stated = models.JSONField(default=dict, blank=True)
+    # The words as issued: {"title": ..., "greeting": ..., ...} (letters.LetterText).
+    text = EncryptedJSONField(null=True)
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Letter for decision {self.decision_id} ({self.language})"
 
 
 class ReconsiderationState(models.TextChoices):

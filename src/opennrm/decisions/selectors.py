@@ -13,8 +13,9 @@ from opennrm.accounts.models import Membership, User
 from opennrm.accounts.selectors import memberships_of
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
 
-from .models import Decision, DecisionState, ReconsiderationRequest, ReconsiderationState
+from .models import Decision, DecisionState, Letter, ReconsiderationRequest, ReconsiderationState
 from .services import DECIDERS
 
 # A deadline within this many days is "due soon".
@@ -125,6 +126,20 @@ def decision_get_for_decider(user: User, decision_id: int) -> Decision:
             pk=decision_id, case__competent_authority_id__in=authorities_of(user)
         )
     except Decision.DoesNotExist:
+        raise Http404 from None
+
+
+def letter_get_for_reader(user: User, decision_id: int) -> Letter:
+    """The letter issued for a decision, for those who may see its case: the decision makers
+    who send it and the referrer who explains it. Once the person's details are erased the
+    letter's text is gone, and so is the letter, as far as anyone can open it."""
+    try:
+        return Letter.objects.select_related("decision", "case__person").get(
+            decision_id=decision_id,
+            case__in=cases_visible_to(user),
+            text__isnull=False,
+        )
+    except Letter.DoesNotExist:
         raise Http404 from None
 
 

@@ -31,10 +31,12 @@ from opennrm.policy.profiles import (
     profile_for,
 )
 
+from . import letters
 from .models import (
     Decision,
     DecisionKind,
     DecisionState,
+    Letter,
     ReconsiderationRequest,
     ReconsiderationState,
 )
@@ -355,6 +357,8 @@ def recovery_extend(
         organisation=case.competent_authority,
         detail={"days": days, "profile": profile.version},
     )
+    # A letter of its own: the letter of the first decision keeps the dates it stated.
+    letter_issue(by=by, decision=decision)
     return decision
 
 
@@ -404,6 +408,8 @@ def _after_recording(decision: Decision, by: User) -> None:
             "profile": decision.policy_profile_version,
         },
     )
+    if decision.state == DecisionState.IN_EFFECT:
+        letter_issue(by=by, decision=decision)
 
 
 @transaction.atomic
@@ -438,7 +444,47 @@ def decision_approve(*, by: User, decision: Decision, approve: bool, note: str =
         obj=locked,
         organisation=locked.case.competent_authority,
     )
+    if approve:
+        letter_issue(by=by, decision=locked)
     return locked
+
+
+@transaction.atomic
+def letter_issue(*, by: User, decision: Decision) -> Letter | None:
+    """Write the letter of a decision that has just taken effect, once, and keep it as issued:
+    dated today, stating the case's dates as they are now, in the person's language. A later
+    change is a later decision with its own letter; this one is never rewritten. Without the
+    person's identity (erased) there is nobody to address, and no letter."""
+    if decision.state != DecisionState.IN_EFFECT:
+        raise ValidationError("A letter is issued only for a decision in effect")
+    if Letter.objects.filter(decision=decision).exists():
+        raise ValidationError("This decision's letter has already been issued")
+    case = Case.objects.select_related("person__identity", "competent_authority").get(
+        pk=decision.case_id
+    )
+    if getattr(case.person, "identity", None) is None:
+        return None
+    now = timezone.now()
+    composed = letters.compose(decision, case, timezone.localdate(now))
+    letter = Letter.objects.create(
+        decision=decision,
+        case=case,
+        kind=decision.kind,
+        language=composed.text.language,
+        issued_by=by,
+        issued_at=now,
+        issued_on=timezone.localdate(now),
+        dates_stated={name: day.isoformat() for name, day in composed.dates_stated.items()},
+        text=composed.text.as_json(),
+    )
+    audit_record(
+        by=by,
+        action="letter.issued",
+        obj=letter,
+        organisation=case.competent_authority,
+        detail={"decision": decision.pk, "language": letter.language},
+    )
+    return letter
 
 
 @transaction.atomic

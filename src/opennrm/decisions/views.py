@@ -288,42 +288,56 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-# The identifying fields a letter shows: it greets the person by name (letters.compose).
-LETTER_FIELDS = ["given_names"]
+# The identifying fields a letter shows: it greets the person by name and quotes the reasons.
+LETTER_FIELDS = ["given_names", "decision_reasons"]
 
 
+@require_http_methods(["GET"])
 def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
+    """The letter as it was issued (the stored record), not as the case stands today."""
     user = _user(request)
-    decision = letters.decision_for_letter(user, decision_id)
-    content = letters.compose(decision)
+    record = selectors.letter_get_for_reader(user, decision_id)
+    words = letters.LetterText.from_json(record.text)
     audit_read(
         by=user,
-        person=decision.case.person,
-        obj=decision.case,
-        document=decision,
+        person=record.case.person,
+        obj=record.case,
+        document=record.decision,
         fields=LETTER_FIELDS,
     )
     return render(
         request,
         "decisions/letter.html",
-        {"title": content.title, "letter": content, "decision": decision},
+        {
+            "title": words.title,
+            "letter": words,
+            "record": record,
+            "decision": record.decision,
+        },
     )
 
 
+@require_http_methods(["GET"])
 def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
     user = _user(request)
-    decision = letters.decision_for_letter(user, decision_id)
+    record = selectors.letter_get_for_reader(user, decision_id)
+    try:
+        content = letters.pdf(letters.LetterText.from_json(record.text), issued_at=record.issued_at)
+    except letters.MissingGlyphs as missing:
+        # Nothing was sent, so nothing is recorded as exported; the page says why.
+        messages.error(request, f"{missing}. Print the letter from this page instead.")
+        return redirect("decisions:letter", decision_id)
     audit_read(
         by=user,
-        person=decision.case.person,
+        person=record.case.person,
         action="person.exported",
-        obj=decision.case,
-        document=decision,
+        obj=record.case,
+        document=record.decision,
         fields=LETTER_FIELDS,
     )
-    response = HttpResponse(letters.pdf(letters.compose(decision)), content_type="application/pdf")
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="decision-{decision.case.reference}-{decision.pk}.pdf"'
+        f'attachment; filename="decision-{record.case.reference}-{record.decision_id}.pdf"'
     )
     response["Cache-Control"] = "private, no-store"
     return response

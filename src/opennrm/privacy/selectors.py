@@ -262,6 +262,17 @@ def _case(case: Case) -> dict[str, Any]:
             }
             for decision in case.decisions.all()
         ],
+        # The letters as they were issued to the person, words and all.
+        "letters": [
+            {
+                "decision": letter.get_kind_display(),
+                "language": letter.language,
+                "issued_at": _moment(letter.issued_at),
+                "dates_stated": letter.dates_stated,
+                "text": letter.text,
+            }
+            for letter in case.letters.all()
+        ],
         "reconsiderations": [
             {
                 "requested_at": _moment(item.requested_at),

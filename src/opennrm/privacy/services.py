@@ -2,9 +2,9 @@
 person asks, the daily retention run, and the audited subject access export.
 
 Pseudonymising a person removes every identifying record and free text about them (names,
-date of birth, contact, accounts, evidence and its names, decision makers' reasons,
-reconsideration grounds, draft answers, year of birth) and keeps the statistical fields
-(sex, age at referral, nationalities, languages, exploitation, area, dates, decisions'
+date of birth, contact, accounts, evidence and its names, decision makers' reasons, the words
+of letters, reconsideration grounds, draft answers, year of birth) and keeps the statistical
+fields (sex, age at referral, nationalities, languages, exploitation, area, dates, decisions'
 outcomes), so that figures stay right. The audit trail keeps every event: by rule it names
 fields, never their values (ADR 11), so it holds nothing of the person to scrub, and its hash
 chain stays whole. See docs/adr/0014-retention-and-erasure.md.
@@ -28,7 +28,7 @@ from django_tasks_db.models import DBTaskResult
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
-from opennrm.decisions.models import Decision, ReconsiderationRequest
+from opennrm.decisions.models import Decision, Letter, ReconsiderationRequest
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
 from opennrm.support.selectors import live_support_of
@@ -52,6 +52,11 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed["evidence_files"] = evidence.delete()[0]
     removed["decision_reasons"] = Decision.objects.filter(case_id__in=case_ids).update(
         reasons="", approval_note=""
+    )
+    # Letters greet the person by name and quote the reasons: their words go, the record of
+    # what was issued when (kind, language, dates) stays.
+    removed["letters"] = Letter.objects.filter(case_id__in=case_ids, text__isnull=False).update(
+        text=None
     )
     removed["reconsideration_grounds"] = ReconsiderationRequest.objects.filter(
         case_id__in=case_ids
