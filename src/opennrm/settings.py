@@ -222,6 +222,33 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the worker use the file at the same time.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+# The role that owns the schema and runs `manage.py migrate` (PostgreSQL only). Set, DATABASE_URL
+# names the application's role, which owns nothing and may not update, delete or truncate the
+# audit trail: `migrate` connects with these credentials instead and then grants the application
+# role what it needs (audit/roles.py). Only the user and password may differ from DATABASE_URL.
+MIGRATION_DATABASE_CREDENTIALS: dict[str, str] | None = None
+if _migration_url := env_str("OPENNRM_MIGRATION_DATABASE_URL", ""):
+    _migration = dj_database_url.parse(_migration_url)
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "OPENNRM_MIGRATION_DATABASE_URL needs DATABASE_URL to be a PostgreSQL database: "
+            "SQLite has no roles"
+        )
+    for _part in ("ENGINE", "NAME", "HOST", "PORT"):
+        if _migration.get(_part) != DATABASES["default"].get(_part):
+            raise ImproperlyConfigured(
+                f"OPENNRM_MIGRATION_DATABASE_URL must name the same database as DATABASE_URL "
+                f"(its {_part.lower()} differs); only the user and password may differ"
+            )
+    if _migration.get("USER") == DATABASES["default"].get("USER"):
+        raise ImproperlyConfigured(
+            "OPENNRM_MIGRATION_DATABASE_URL must name another role than DATABASE_URL: the "
+            "application's role must not own the tables"
+        )
+    MIGRATION_DATABASE_CREDENTIALS = {
+        "USER": str(_migration.get("USER") or ""),
+        "PASSWORD": str(_migration.get("PASSWORD") or ""),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication ---------------------------------------------------------------------------
@@ -353,6 +380,18 @@ CACHES = {
 
 # --- Background tasks -------------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Audit trail ------------------------------------------------------------------------------
+# A file the audit trail's head (event count, newest id and hash, time) is appended to every
+# AUDIT_ANCHOR_MINUTES by the worker, and that `verify_audit` compares the trail with: keep it
+# where the database's administrators cannot write (another host's mount, append-only). Empty:
+# no anchoring.
+AUDIT_ANCHOR_FILE = env_str("OPENNRM_AUDIT_ANCHOR_FILE", "")
+AUDIT_ANCHOR_MINUTES = env_int("OPENNRM_AUDIT_ANCHOR_MINUTES", 60)
+if AUDIT_ANCHOR_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"OPENNRM_AUDIT_ANCHOR_MINUTES must be 1 or more, not {AUDIT_ANCHOR_MINUTES}"
+    )
 
 # --- E-mail -----------------------------------------------------------------------------------
 _email_backend = env_str(

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from opennrm.audit import chain
+from opennrm.audit import anchor, chain
 
 
 class Command(BaseCommand):
     help = (
-        "Check the audit trail's hash chain from the first event to the last. Prints the number "
-        "of events and the newest event's hash (keep it elsewhere: removing events from the end "
-        "leaves a whole chain, only a shorter one); exits with status 1 at the first broken link."
+        "Check the audit trail's hash chain from the first event to the last, then compare it "
+        "with the anchors kept outside the database (OPENNRM_AUDIT_ANCHOR_FILE): an emptied "
+        "trail, one shorter than an anchor, or an anchored event whose hash changed fails too. "
+        "Prints the number of events and the newest event's hash; exits with status 1 on any "
+        "failure."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,6 +23,12 @@ class Command(BaseCommand):
             type=int,
             default=5000,
             help="Events read per query (default 5000)",
+        )
+        parser.add_argument(
+            "--anchor-file",
+            default=None,
+            help="Compare with the anchors in this file instead of OPENNRM_AUDIT_ANCHOR_FILE "
+            "(a copy kept elsewhere, for example)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,12 +40,28 @@ class Command(BaseCommand):
                 f"The audit trail has been tampered with at event {result.broken.event_id}: "
                 f"{result.broken.reason}. The {result.count} events before it are intact."
             )
+        path = Path(options["anchor_file"]) if options["anchor_file"] else anchor.configured_path()
+        anchors: list[anchor.Anchor] = []
+        if path is not None:
+            try:
+                anchors = anchor.read(path)
+                anchor.check(result, anchors)
+            except anchor.AnchorError as problem:
+                raise CommandError(f"The audit trail has been tampered with: {problem}.") from None
+        compared = (
+            f" It agrees with the {len(anchors)} anchors in {path}, the newest of {anchors[-1].at}."
+            if anchors
+            else f" There is no anchor in {path} yet."
+            if path is not None
+            else " No anchor file is configured (OPENNRM_AUDIT_ANCHOR_FILE), so a trail emptied "
+            "or cut short could not be told apart from a new one."
+        )
         if result.last_id is None:
-            self.stdout.write("The audit trail is empty: nothing to check.")
+            self.stdout.write("The audit trail is empty: nothing to check." + compared)
             return
         self.stdout.write(
             self.style.SUCCESS(
                 f"The audit trail is intact: {result.count} events, the newest {result.last_id} "
-                f"with hash {result.last_hash}."
+                f"with hash {result.last_hash}." + compared
             )
         )

@@ -1,0 +1,36 @@
+"""The audit trail's anchor, written every OPENNRM_AUDIT_ANCHOR_MINUTES. The task schedules its
+own next run, so one call to `manage.py schedule_audit_anchor` (done by `bin/serve`) keeps it
+going."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.tasks import task
+from django.utils import timezone
+
+from . import anchor
+
+logger = logging.getLogger(__name__)
+
+
+@task
+def anchor_audit_trail(reschedule: bool = True) -> dict[str, int | str | None]:
+    path = anchor.configured_path()
+    outcome: dict[str, int | str | None] = {"anchored": None}
+    if path is not None:
+        try:
+            written = anchor.write(path)
+            outcome = {"anchored": written.last_id, "count": written.count}
+        except anchor.AnchorError as problem:
+            # Logged as an error for whoever watches the logs; the next run tries again.
+            logger.error("audit trail not anchored: %s", problem)
+            outcome = {"anchored": None, "error": str(problem)}
+    # Only a queue that can hold a task until a later time (the database worker) can schedule
+    # the next run; the immediate backend used in tests would run it at once, for ever.
+    if path is not None and reschedule and anchor_audit_trail.get_backend().supports_defer:
+        later = timezone.now() + timedelta(minutes=settings.AUDIT_ANCHOR_MINUTES)
+        anchor_audit_trail.using(run_after=later).enqueue()
+    return outcome
