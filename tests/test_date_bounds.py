@@ -64,19 +64,23 @@ def test_missing_since_before_the_referral_is_refused(
     assert not MissingEpisode.objects.exists()
 
 
-def test_missing_since_before_they_arrived_at_their_place_is_refused(
+def test_the_missing_page_names_the_day_of_the_referral(
     cora: User, maya: User, provider: Organisation, case: Case
 ) -> None:
     h.living(cora, maya, provider, case)  # arrived today, referred 40 days ago
+    referred = timezone.localdate(case.submitted_at)
     page = factories.signed_in_client(maya).post(
         f"/support/people/{case.reference}/missing/",
         {
-            **_parts("went_missing_on", timezone.localdate() - timedelta(days=3)),
+            **_parts("went_missing_on", referred - timedelta(days=1)),
             "last_seen": "At the bus station",
         },
     )
     assert page.status_code == 200
-    assert "cannot be before they arrived at their place" in page.content.decode()
+    assert (
+        f"The day they went missing cannot be before they were referred ({referred:%-d %B %Y})"
+        in page.content.decode()
+    )
     assert not MissingEpisode.objects.exists()
 
 

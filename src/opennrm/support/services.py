@@ -1298,8 +1298,7 @@ def _referred_on(case: Case) -> date:
 def _check_not_before(
     day: date, field: str, what: str, bounds: list[tuple[date | None, str]]
 ) -> None:
-    """A day about the person cannot come before the records it belongs to (their referral,
-    their arrival at a place)."""
+    """A day about the person cannot come before the records it belongs to (their referral)."""
     for bound, event in bounds:
         if bound is not None and day < bound:
             raise ValidationError({field: f"{what} cannot be before {event} ({bound:%-d %B %Y})"})
@@ -1453,15 +1452,11 @@ def missing_report(
         "they went missing",
     )
     locked = Case.objects.select_for_update().get(pk=case.pk)
-    placement = selectors.live_placement_of(locked)
     _check_not_before(
         went_missing_on,
         "went_missing_on",
         "The day they went missing",
-        [
-            (_referred_on(locked), "they were referred"),
-            (placement.arrived_on if placement else None, "they arrived at their place"),
-        ],
+        [(_referred_on(locked), "they were referred")],
     )
     already = selectors.open_missing_episode(locked)
     if already is not None:
@@ -1474,7 +1469,7 @@ def missing_report(
         with transaction.atomic():
             episode = MissingEpisode.objects.create(
                 case=locked,
-                placement=placement,
+                placement=selectors.live_placement_of(locked),
                 went_missing_on=went_missing_on,
                 went_missing_time=went_missing_time,
                 last_seen=last_seen,
