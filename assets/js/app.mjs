@@ -93,7 +93,7 @@ document.querySelectorAll("form[data-autosave]").forEach(autosave);
 // A table wider than a narrow screen scrolls sideways in its own box, which keyboard users
 // can reach and scroll, and which screen readers announce by the table's caption.
 document.querySelectorAll("table.govuk-table").forEach((table, index) => {
-  if (table.parentElement.classList.contains("app-table-scroll")) return;
+  if (table.closest(".app-table-wrapper, .app-table-scroll")) return;
   const box = document.createElement("div");
   box.className = "app-table-scroll";
   box.setAttribute("role", "region");
@@ -132,3 +132,16 @@ if (window.accessibleAutocomplete) {
     });
   });
 }
+
+// A question that applies only after a given answer (the age page's "Is there any reason to
+// believe they may be under 18?" after "Not sure") is shown only then.
+document.querySelectorAll("[data-app-show-when]").forEach((block) => {
+  const radios = Array.from(
+    document.querySelectorAll(`input[name="${block.dataset.appShowWhen}"]`),
+  );
+  const update = () => {
+    block.hidden = !radios.some((r) => r.checked && r.value === block.dataset.appShowValue);
+  };
+  radios.forEach((radio) => radio.addEventListener("change", update));
+  update();
+});

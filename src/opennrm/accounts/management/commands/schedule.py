@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.tasks import Task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -22,7 +23,7 @@ class Recurring:
     name: str
     what: str
     when: str
-    task: Callable[[], Any]
+    task: Task[..., Any]
     now: Callable[[], str]
 
 
@@ -104,13 +105,13 @@ class Command(BaseCommand):
                 self.stdout.write(item.now())
                 continue
             waiting = DBTaskResult.objects.filter(
-                task_path=item.task.module_path,  # type: ignore[attr-defined]
+                task_path=item.task.module_path,
                 status="READY",
             ).exists()
             if waiting:
                 self.stdout.write(f"The {item.what} are already scheduled.")
                 continue
-            item.task.enqueue()  # type: ignore[attr-defined]
+            item.task.enqueue()
             self.stdout.write(
                 f"The {item.what} are scheduled; the worker runs them now and {item.when}."
             )
