@@ -20,4 +20,9 @@ writeFileSync(join(out, "app.css"), result.css);
 const govuk = join(root, "node_modules/govuk-frontend/dist/govuk");
 copyFileSync(join(govuk, "govuk-frontend.min.js"), join(out, "govuk-frontend.min.js"));
 copyFileSync(join(root, "assets/js/app.mjs"), join(out, "app.mjs"));
+// The GOV.UK accessible autocomplete, loaded before app.mjs, which enhances selects with it.
+const autocomplete = join(root, "node_modules/accessible-autocomplete/dist");
+for (const name of ["accessible-autocomplete.min.js", "accessible-autocomplete.min.css"]) {
+  copyFileSync(join(autocomplete, name), join(out, name));
+}
 console.log(`assets built in ${out}`);

@@ -35,7 +35,7 @@ def verify() -> str:
 
 def anchor_now() -> str:
     out = StringIO()
-    call_command("schedule_audit_anchor", "--now", stdout=out)
+    call_command("schedule", "audit-anchor", "--now", stdout=out)
     return out.getvalue()
 
 
@@ -326,7 +326,7 @@ def test_without_an_anchor_file_scheduling_does_nothing_and_verify_says_so(
     settings.AUDIT_ANCHOR_FILE = ""
     some_events(alice, count=1)
     out = StringIO()
-    call_command("schedule_audit_anchor", stdout=out)
+    call_command("schedule", "audit-anchor", stdout=out)
     assert "No anchor file is configured" in out.getvalue()
     with pytest.raises(CommandError, match="No anchor file is configured"):
         anchor_now()

@@ -52,3 +52,40 @@ def test_demo_data_refuses_outside_demo_mode(db: None) -> None:
     with pytest.raises(CommandError, match="only runs with OPENNRM_DEMO=true"):
         call_command("demo_data")
     assert not User.objects.exists()
+
+
+@override_settings(DEMO=True)
+def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opennrm.cases.choices import CaseStatus
+    from opennrm.cases.models import Case
+
+    call_command("demo_data")
+    today = timezone.localdate()
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert {
+        CaseStatus.AWAITING_REASONABLE_GROUNDS,
+        CaseStatus.RECOVERY_PERIOD,
+        CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+    } <= statuses
+    # Someone past their recovery period, ready for a conclusive grounds decision.
+    assert Case.objects.filter(
+        status=CaseStatus.RECOVERY_PERIOD,
+        recovery_period_ends__lt=today,
+        conclusive_grounds_from__lte=today,
+    ).exists()
+    # Nobody waits years for a reasonable grounds decision, and nobody was referred long
+    # before the history of stays the demo shows.
+    assert not Case.objects.filter(
+        status=CaseStatus.AWAITING_REASONABLE_GROUNDS,
+        reasonable_grounds_due__lt=today - timedelta(days=30),
+    ).exists()
+    assert not Case.objects.filter(submitted_at__lt=timezone.now() - timedelta(days=365)).exists()
+    for case in Case.objects.exclude(status=CaseStatus.AWAITING_REASONABLE_GROUNDS):
+        decided = case.decisions.order_by("decided_at").first()
+        assert decided is not None, case.reference
+        assert decided.decided_at >= case.submitted_at, case.reference

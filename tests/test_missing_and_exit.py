@@ -56,7 +56,10 @@ def make_case(referrer: User, organisation: Organisation, authority: Organisatio
 
 @pytest.fixture
 def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return make_case(alice, northmoor_police, authority)
+    # Referred before the earliest day these tests travel to: nothing can precede a referral.
+    return make_case(
+        alice, northmoor_police, authority, submitted_at=datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+    )
 
 
 @pytest.fixture
@@ -492,7 +495,7 @@ class TestReminders:
         assert run_on(day).reminders == 0
         assert Notification.objects.count() == count
         with time_machine.travel(at(day), tick=False):
-            call_command("schedule_support_reminders", "--now")
+            call_command("schedule", "move-on-reminders", "--now")
         assert "No move-on reminders are due" in capsys.readouterr().out
 
     def test_a_missed_day_catches_up_with_the_most_urgent_reminder_only(
@@ -548,7 +551,7 @@ class TestReminders:
         self, case: Case, ending: Placement, capsys
     ) -> None:
         with time_machine.travel(at(ENDS), tick=False):
-            call_command("schedule_support_reminders", "--now")
+            call_command("schedule", "move-on-reminders", "--now")
         assert "Sent 1 move-on reminders to 2 people." in capsys.readouterr().out
 
 

@@ -296,6 +296,7 @@ class TestWhoSeesWhat:
                 ("referrals:step", [draft.public_id, "age"]),
                 ("referrals:evidence", [draft.public_id]),
                 ("referrals:check_answers", [draft.public_id]),
+                ("referrals:draft_delete", [draft.public_id]),
             ]:
                 assert client.get(reverse(name, args=args)).status_code == 404, (person, name)
             assert (

@@ -117,8 +117,8 @@ def test_the_task_runs_and_the_next_run_is_tomorrow_morning(cases, dmitri: User)
 
 def test_the_command_runs_todays_reminders_once(cases, capsys) -> None:
     with time_machine.travel("2026-03-04 06:00:00+00:00", tick=False):
-        call_command("schedule_reminders", "--now")
-        call_command("schedule_reminders", "--now")
+        call_command("schedule", "deadline-reminders", "--now")
+        call_command("schedule", "deadline-reminders", "--now")
     out = capsys.readouterr().out
-    assert "Sent 1 reminders and 1 escalations." in out
+    assert "Sent 1 deadline reminders and 1 escalations." in out
     assert "already been sent" in out

@@ -39,6 +39,7 @@ REASONS = "Wendeloria left for Harvelstad before the interview"
 FILE_NAME = "Wendeloria ticket.pdf"
 SECRETS = [GIVEN, FAMILY, CONTACT, ACCOUNT, "Harvelstad", FILE_NAME, "Tollgate", "Ferngully"]
 
+REFERRED_ON = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.get_fixed_timezone(0))
 CLOSED_ON = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.get_fixed_timezone(0))
 
 
@@ -57,10 +58,11 @@ def referred(alice: User, organisation: Organisation) -> Case:
         },
         "account": {"persons_account": ACCOUNT, "responders_account": "Seen at the shed."},
     }
-    draft = r.draft_through_services(
-        alice, organisation, pages, evidence=[(FILE_NAME, b"%PDF-1.7\nticket")]
-    )
-    case = referral_services.referral_submit(by=alice, draft=draft).case
+    with time_machine.travel(REFERRED_ON, tick=False):
+        draft = r.draft_through_services(
+            alice, organisation, pages, evidence=[(FILE_NAME, b"%PDF-1.7\nticket")]
+        )
+        case = referral_services.referral_submit(by=alice, draft=draft).case
     assert case is not None
     return case
 
@@ -392,6 +394,10 @@ class TestErasureOnRequest:
             ({"request_received_on_year": ""}, "must include a year"),
             ({"request_received_on_year": "2999"}, "must be today or earlier"),
             (
+                {"request_received_on_year": "1900"},
+                "cannot be before they were first referred (12 January 2026)",
+            ),
+            (
                 {"request_received_on_day": ""}
                 | {"request_received_on_month": "", "request_received_on_year": ""},
                 "Enter the date the request was received",
@@ -449,7 +455,7 @@ class TestErasureOnRequest:
                 by=dpo,
                 person=case.person,
                 request_reference="DPR-1",
-                request_received_on=date(2026, 1, 1),
+                request_received_on=timezone.localdate(),
             )
         assert not Erasure.objects.exists()
 

@@ -1,4 +1,5 @@
-// OpenNRM's only script: starts GOV.UK Frontend's components and the idle-timeout warning.
+// OpenNRM's script: starts GOV.UK Frontend's components, the idle-timeout warning, autosave,
+// scrolling boxes for tables and the autocomplete of long lists.
 // Every page works without it.
 import { initAll } from "./govuk-frontend.min.js";
 
@@ -88,3 +89,59 @@ function autosave(form) {
 }
 
 document.querySelectorAll("form[data-autosave]").forEach(autosave);
+
+// A table wider than a narrow screen scrolls sideways in its own box, which keyboard users
+// can reach and scroll, and which screen readers announce by the table's caption.
+document.querySelectorAll("table.govuk-table").forEach((table, index) => {
+  if (table.closest(".app-table-wrapper, .app-table-scroll")) return;
+  const box = document.createElement("div");
+  box.className = "app-table-scroll";
+  box.setAttribute("role", "region");
+  box.setAttribute("tabindex", "0");
+  const caption = table.querySelector("caption");
+  box.setAttribute("aria-label", caption ? caption.textContent.trim() : `Table ${index + 1}`);
+  table.before(box);
+  box.append(table);
+});
+
+// "I have not seen any of these" on the indicator checklist stands apart from the groups of
+// indicators (one group per dimension), so GOV.UK's exclusive checkbox cannot reach them:
+// ticking it unticks every indicator, and ticking an indicator unticks it.
+document.querySelectorAll("[data-app-exclusive]").forEach((group) => {
+  const none = group.querySelector("input[type=checkbox]");
+  const others = () =>
+    Array.from(none.form.querySelectorAll(`input[name="${group.dataset.appExclusive}"]`));
+  none.addEventListener("change", () => {
+    if (none.checked) others().forEach((box) => { box.checked = false; });
+  });
+  others().forEach((box) => {
+    box.addEventListener("change", () => {
+      if (box.checked) none.checked = false;
+    });
+  });
+});
+
+// Long lists of countries and languages: type to find, with the GOV.UK accessible
+// autocomplete, enhancing the <select> (which still works without JavaScript).
+if (window.accessibleAutocomplete) {
+  document.querySelectorAll("select[data-app-autocomplete]").forEach((select) => {
+    window.accessibleAutocomplete.enhanceSelectElement({
+      selectElement: select,
+      defaultValue: "",
+      showAllValues: true,
+    });
+  });
+}
+
+// A question that applies only after a given answer (the age page's "Is there any reason to
+// believe they may be under 18?" after "Not sure") is shown only then.
+document.querySelectorAll("[data-app-show-when]").forEach((block) => {
+  const radios = Array.from(
+    document.querySelectorAll(`input[name="${block.dataset.appShowWhen}"]`),
+  );
+  const update = () => {
+    block.hidden = !radios.some((r) => r.checked && r.value === block.dataset.appShowValue);
+  };
+  radios.forEach((radio) => radio.addEventListener("change", update));
+  update();
+});

@@ -49,6 +49,7 @@ def environment(**options: Any) -> Environment:
             "checkboxes_params": govuk_forms.checkboxes_params,
             "textarea_params": govuk_forms.textarea_params,
             "date_params": govuk_forms.date_params,
+            "field_errors": govuk_forms.field_errors,
         }
     )
     env.filters["local_datetime"] = local_datetime

@@ -176,6 +176,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "opennrm.pages.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "opennrm.urls"

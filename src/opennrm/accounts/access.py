@@ -76,6 +76,7 @@ ROUTES: dict[str, Rule] = {
     # Referrals: only first responders refer; each draft is its author's alone (selectors).
     "referrals:my_referrals": only(Role.FIRST_RESPONDER),
     "referrals:draft_start": only(Role.FIRST_RESPONDER),
+    "referrals:draft_from_screening": only(Role.FIRST_RESPONDER),
     "referrals:task_list": only(Role.FIRST_RESPONDER),
     "referrals:draft_delete": only(Role.FIRST_RESPONDER),
     "referrals:step": only(Role.FIRST_RESPONDER),

@@ -1,5 +1,5 @@
 """The audit trail's anchor, written every OPENNRM_AUDIT_ANCHOR_MINUTES. The task schedules its
-own next run, so one call to `manage.py schedule_audit_anchor` (done by `bin/serve`) keeps it
+own next run, so one call to `manage.py schedule` (done by `bin/serve`) keeps it
 going."""
 
 from __future__ import annotations

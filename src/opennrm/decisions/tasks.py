@@ -1,5 +1,5 @@
 """The daily reminder task. It schedules its own next run, so one call to
-`manage.py schedule_reminders` (done by `bin/serve`) keeps it going every morning."""
+`manage.py schedule` (done by `bin/serve`) keeps it going every morning."""
 
 from __future__ import annotations
 

@@ -6,11 +6,69 @@ Forms stay plain Django forms (they only clean input); templates call, for examp
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm, BoundField
+
+
+def _label(field: BoundField) -> str:
+    label = str(field.label or field.name).strip()
+    return re.sub(r"\s*\((optional|if known)\)$", "", label)
+
+
+def _thing(label: str) -> str:
+    """The label inside a sentence: 'Given names' -> 'given names' (but 'UK ...' stays)."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _named(field: BoundField, error: ValidationError) -> str:
+    """Django's own messages do not say which field they are about ("This field is required",
+    "Ensure this value has at most 200 characters"): say it, GOV.UK's way."""
+    message = " ".join(str(m) for m in error)
+    code = error.code or ""
+    django_default: dict[str, Any] = {}
+    for klass in reversed(type(field.field).__mro__):
+        django_default |= getattr(klass, "default_error_messages", {})
+    own = field.field.error_messages
+    if not code or (code in own and own[code] != django_default.get(code)):
+        return message  # a message the form wrote for this field
+    label = _label(field)
+    params = error.params or {}
+    limit = params.get("limit_value")
+    choosing = isinstance(field.field, forms.ChoiceField)
+    if label.endswith("?"):
+        question = f"an answer to \u2018{label}\u2019"
+        named = {"required": f"Select {question}", "invalid_choice": f"Select {question}"}
+    else:
+        named = {
+            "required": f"{'Select' if choosing else 'Enter'} {_thing(label)}",
+            "invalid_choice": f"Select {_thing(label)} from the list",  # noqa: S608 - words, not SQL
+            "max_length": f"{label} must be {limit:,} characters or fewer"
+            if isinstance(limit, int)
+            else "",
+            "min_length": f"{label} must be {limit:,} characters or more"
+            if isinstance(limit, int)
+            else "",
+            "min_value": f"{label} must be {limit} or more",
+            "max_value": f"{label} must be {limit} or less",
+            "invalid": f"{label} must be a whole number, like 3"
+            if isinstance(field.field, forms.IntegerField)
+            else f"{label} is not in the right format",
+            "invalid_list": f"Select {_thing(label)} from the list",  # noqa: S608
+        }
+    return named.get(code) or message
+
+
+def field_errors(field: BoundField) -> list[str]:
+    """The field's errors, each naming the field, each once."""
+    found = field.form.errors.as_data().get(field.name, [])
+    return list(dict.fromkeys(_named(field, error) for error in found))
 
 
 def _base(
@@ -24,7 +82,7 @@ def _base(
     if field.help_text:
         params["hint"] = {"text": str(field.help_text)}
     if field.errors:
-        params["errorMessage"] = {"text": " ".join(str(e) for e in field.errors)}
+        params["errorMessage"] = {"text": " ".join(field_errors(field))}
     params.update(extra)
     return params
 
@@ -66,21 +124,37 @@ def radios_params(
 
 def error_summary_items(form: BaseForm) -> list[dict[str, str]]:
     """Every error, in field order, each linking to its field (non-field errors first)."""
-    items = [{"text": str(error)} for error in form.non_field_errors()]
+    items = [{"text": str(error)} for error in dict.fromkeys(form.non_field_errors())]
     for field in form:
-        for error in field.errors:
-            items.append({"text": str(error), "href": f"#{field.auto_id}"})
+        for error in field_errors(field):
+            items.append({"text": error, "href": f"#{field.auto_id}"})
     return items
 
 
 def checkboxes_params(
-    field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--m", **extra: Any
+    field: BoundField,
+    *,
+    legend_classes: str = "govuk-fieldset__legend--m",
+    exclusive: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """GOV.UK checkboxes; `exclusive` is the value of a "None of these" box, shown last after
+    "or", which unticks the others when ticked (and they untick it)."""
     params = radios_params(field, legend_classes=legend_classes, **extra)
     selected = {str(v) for v in (field.value() or [])}
+    items = []
+    last = None
     for item in params["items"]:
         item.pop("checked", None)
         item["checked"] = item["value"] in selected
+        if item["value"] == exclusive:
+            item["behaviour"] = "exclusive"
+            last = item
+        else:
+            items.append(item)
+    if last is not None:
+        items += [{"divider": "or"}, last]
+    params["items"] = items
     return params
 
 
@@ -130,7 +204,7 @@ def date_params(
     if field.help_text:
         params["hint"] = {"text": str(field.help_text)}
     if field.errors:
-        params["errorMessage"] = {"text": " ".join(str(e) for e in field.errors)}
+        params["errorMessage"] = {"text": " ".join(field_errors(field))}
     return params
 
 

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import logging
+import secrets
+import sys
+
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -7,8 +12,11 @@ from django.views.decorators.cache import never_cache
 
 from opennrm.accounts.roles import ROLE_SCOPE, Role
 from opennrm.accounts.selectors import memberships_of
+from opennrm.audit.context import current as current_request
 
 from .home import ROLE_SUMMARY, tasks_for
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -26,7 +34,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def accessibility(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/accessibility.html", {"title": "Accessibility statement"})
+    return render(
+        request,
+        "pages/accessibility.html",
+        {
+            "title": "Accessibility statement",
+            "site_url": settings.SITE_URL,
+            "warning_minutes": max(1, settings.SESSION_WARNING_SECONDS // 60),
+        },
+    )
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
@@ -61,16 +77,41 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return _error(request, "pages/errors/404.html", "Page not found", 404)
 
 
+def method_not_allowed(request: HttpRequest) -> HttpResponse:
+    return _error(request, "pages/errors/405.html", "This page cannot be used that way", 405)
+
+
+def error_reference() -> str:
+    """A short reference a person can quote, that finds the error in the server's log: the
+    start of the request's id, which every log line of the request carries."""
+    context = current_request()
+    start = context.request_id[:10] if context else secrets.token_hex(5)
+    return start.upper()
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    reference = error_reference()
+    # Called while the exception is being handled: the log line carries its traceback.
+    logger.error(
+        "Server error, reference %s, on %s %s",
+        reference,
+        request.method,
+        request.path,
+        exc_info=sys.exc_info()[0] is not None,
+    )
     try:
-        return _error(
-            request, "pages/errors/500.html", "Sorry, there is a problem with the service", 500
+        return render(
+            request,
+            "pages/errors/500.html",
+            {"title": "Sorry, there is a problem with the service", "reference": reference},
+            status=500,
         )
     except Exception:  # noqa: BLE001 - the layout itself failed (say, the database is down)
         return HttpResponse(
             "<!DOCTYPE html><html lang='en-GB'><head><title>Sorry, there is a problem with the"
             " service - OpenNRM</title></head><body><main><h1>Sorry, there is a problem with the"
-            " service</h1><p>Try again later.</p></main></body></html>",
+            " service</h1><p>Try again later.</p><p>If you tell someone about it, quote this"
+            f' reference:</p><p id="error-reference">{reference}</p></main></body></html>',
             status=500,
         )
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -151,6 +151,14 @@ def person_erase(
             {"request_received_on": "The date the request was received must be today or earlier"}
         )
     selectors.person_get_for_data_protection(by, person.pk)  # 404 for anyone but the officer
+    first = person.cases.aggregate(first=Min("submitted_at"))["first"]
+    if first is not None and request_received_on < timezone.localdate(first):
+        raise ValidationError(
+            {
+                "request_received_on": "The date the request was received cannot be before "
+                f"they were first referred ({timezone.localdate(first):%-d %B %Y})"
+            }
+        )
     return _erase(
         person=person,
         reason=ErasureReason.REQUEST,

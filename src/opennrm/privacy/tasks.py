@@ -1,5 +1,5 @@
 """The daily retention task. It schedules its own next run, so one call to
-`manage.py schedule_retention` (done by `bin/serve`) keeps it going every night."""
+`manage.py schedule` (done by `bin/serve`) keeps it going every night."""
 
 from __future__ import annotations
 

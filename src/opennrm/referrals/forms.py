@@ -3,13 +3,14 @@ to the raw answers saved in the draft, so a page shows exactly what was typed.""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opennrm.cases.choices import ExploitationLocation, ExploitationType, Gender, Sex
+from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 from opennrm.support.models import ImmediateNeed
@@ -160,6 +161,11 @@ class PersonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    def __init__(self, *args: Any, age_group: AgeGroup | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The answer on the age page: an age here must agree with it.
+        self.age_group = age_group
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         born = date_from_parts(self, "date_of_birth", "Date of birth")
@@ -182,9 +188,31 @@ class PersonForm(forms.Form):
                 self.add_error("estimated_age", "Enter their date of birth or an estimated age")
             else:
                 data["age"] = data.get("estimated_age")
+        self._check_age_agrees(data)
         if data.get("nationality_2") and data.get("nationality_2") == data.get("nationality_1"):
             self.add_error("nationality_2", "Second nationality must be different from the first")
         return data
+
+    def _check_age_agrees(self, data: dict[str, Any]) -> None:
+        """An age that contradicts the answer about whether they are under 18 is refused: the
+        answer decides whether they are safeguarded as a child."""
+        age = data.get("age")
+        if age is None or self.age_group not in (AgeGroup.CHILD, AgeGroup.ADULT):
+            return  # an age disputed and treated as a child may be any age until assessed
+        field = "date_of_birth" if data.get("date_of_birth") else "estimated_age"
+        given = "The date of birth gives an age of" if field == "date_of_birth" else "An age of"
+        if self.age_group == AgeGroup.CHILD and age >= 18:
+            self.add_error(
+                field,
+                f"{given} {age}, but you said they are under 18. Correct it, or change your "
+                "answer about their age",
+            )
+        elif self.age_group == AgeGroup.ADULT and age < 18:
+            self.add_error(
+                field,
+                f"{given} {age}, but you said they are not under 18. Correct it, or change "
+                "your answer about their age: a child is referred as a child",
+            )
 
 
 class AnonymousPersonForm(forms.Form):
@@ -243,22 +271,56 @@ class ExploitationForm(forms.Form):
         label="When did it start? (optional)", help_text="For example, 6 2025", required=False
     )
 
-    def __init__(self, *args: Any, areas: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, areas: list[str], born: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
+        # The person's date of birth, if the person page gives one: it cannot start before.
+        self.born = born
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         started = date_from_parts(self, "started", "When it started", require_day=False)
-        if started and started > timezone.localdate():
+        today = timezone.localdate()
+        if started and started > today:
             self.add_error("started", "When it started must be in the past")
+            started = None
+        elif (
+            started
+            and self.born
+            and (started.year, started.month)
+            < (
+                self.born.year,
+                self.born.month,
+            )
+        ):
+            self.add_error(
+                "started",
+                f"When it started must be after their date of birth ({self.born:%-d %B %Y})",
+            )
+            started = None
+        elif started and started.year < today.year - OLDEST_PLAUSIBLE_AGE:
+            self.add_error(
+                "started", f"When it started must be within the last {OLDEST_PLAUSIBLE_AGE} years"
+            )
             started = None
         data["started"] = started
         return data
 
+    def clean_types(self) -> list[str]:
+        types: list[str] = self.cleaned_data["types"]
+        if ExploitationType.UNKNOWN in types and len(types) > 1:
+            raise ValidationError(
+                "Select 'Not specified or not known' on its own, or only the kinds of "
+                "exploitation that apply"
+            )
+        return types
+
 
 class AnonymousExploitationForm(forms.Form):
     types = ExploitationForm.base_fields["types"]
+    clean_types = ExploitationForm.clean_types
     location = ExploitationForm.base_fields["location"]
     area = ExploitationForm.base_fields["area"]
 

@@ -29,6 +29,7 @@ from opennrm.lib.files import EXTENSIONS, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
+from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
 from opennrm.support.services import placement_request_for_referral
 
@@ -38,10 +39,31 @@ from .routing import competent_authority_for
 
 
 @transaction.atomic
-def draft_start(*, by: User, organisation: Organisation) -> ReferralDraft:
-    draft = ReferralDraft.objects.create(created_by=by, organisation=organisation)
-    audit_record(by=by, action="referral.draft_started", obj=draft, organisation=organisation)
+def draft_start(
+    *, by: User, organisation: Organisation, screening: Screening | None = None
+) -> ReferralDraft:
+    """Start a draft; from a stand-alone screening, with what the screening answered (the age
+    group, the kind of exploitation, the indicators seen) already filled in."""
+    answers = _answers_from(screening) if screening is not None else {}
+    draft = ReferralDraft.objects.create(created_by=by, organisation=organisation, answers=answers)
+    audit_record(
+        by=by,
+        action="referral.draft_started",
+        obj=draft,
+        organisation=organisation,
+        detail={"from_screening": screening.pk} if screening is not None else {},
+    )
     return draft
+
+
+def _answers_from(screening: Screening) -> steps.Answers:
+    exploitation = "sexual" if screening.list_key.endswith("_sexual") else "labour"
+    codes = list(screening.observed_codes)
+    return {
+        "age": {"under_18": "yes" if screening.is_child else "no"},
+        "exploitation": {"types": [exploitation]},
+        "indicators": {"observed": codes} if codes else {"none_observed": "on"},
+    }
 
 
 def _keep_only_anonymous(answers: steps.Answers) -> steps.Answers:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +40,19 @@ def age_group(answers: Answers) -> AgeGroup | None:
         case "not_sure" if age.get("reason_to_believe_child") == "no":
             return AgeGroup.ADULT
     return None
+
+
+def date_of_birth(answers: Answers) -> date | None:
+    """The date of birth typed on the person page, if it is a real date (else None)."""
+    person = answers.get("person") or {}
+    try:
+        return date(
+            int(person.get("date_of_birth_year") or ""),
+            int(person.get("date_of_birth_month") or ""),
+            int(person.get("date_of_birth_day") or ""),
+        )
+    except (TypeError, ValueError):
+        return None
 
 
 def route(answers: Answers) -> Route:
@@ -181,8 +195,13 @@ def bind(step: Step, answers: Answers, data: dict[str, Any] | None = None) -> fo
     if form_class is None:
         return None
     kwargs: dict[str, Any] = {}
-    if "areas" in form_class.__init__.__code__.co_varnames:
+    wanted = form_class.__init__.__code__.co_varnames
+    if "areas" in wanted:
         kwargs["areas"] = areas()
+    if "age_group" in wanted:
+        kwargs["age_group"] = age_group(answers)
+    if "born" in wanted:
+        kwargs["born"] = date_of_birth(answers)
     if form_class is IndicatorChecklistForm:
         indicator_list = indicator_list_for(answers)
         if indicator_list is None:

@@ -7,6 +7,11 @@ app_name = "referrals"
 urlpatterns = [
     path("", views.my_referrals, name="my_referrals"),
     path("new/", views.draft_start, name="draft_start"),
+    path(
+        "from-screening/<int:screening_id>/",
+        views.draft_from_screening,
+        name="draft_from_screening",
+    ),
     path("<uuid:public_id>/", views.task_list, name="task_list"),
     path("<uuid:public_id>/delete/", views.draft_delete, name="draft_delete"),
     path("<uuid:public_id>/evidence/", views.evidence, name="evidence"),

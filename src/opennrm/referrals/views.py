@@ -16,6 +16,7 @@ from opennrm.audit.services import audit_read
 from opennrm.cases.selectors import cases_referred_by_organisations_of
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
+from opennrm.screening.selectors import screening_get_for_user
 
 from . import selectors, services, steps, summary
 from .forms import EvidenceForm
@@ -64,6 +65,22 @@ def draft_start(request: HttpRequest) -> HttpResponse:
     return redirect("referrals:task_list", draft.public_id)
 
 
+@require_POST
+def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpResponse:
+    """Refer the person screened: a draft with the screening's answers carried over."""
+    user = _user(request)
+    screening = screening_get_for_user(user, screening_id)
+    organisation = selectors.referring_organisations(user).filter(pk=screening.organisation_id)
+    if not organisation.exists():
+        raise Http404
+    draft = services.draft_start(by=user, organisation=organisation.get(), screening=screening)
+    messages.success(
+        request,
+        "The screening's answers are filled in: check them, then answer the rest",
+    )
+    return redirect("referrals:task_list", draft.public_id)
+
+
 def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(_user(request), public_id)
     rows = [
@@ -75,7 +92,7 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
         request,
         "referrals/task_list.html",
         {
-            "title": "Refer a potential victim",
+            "title": _journey(draft),
             "draft": draft,
             "rows": rows,
             "route": route.value,
@@ -105,7 +122,7 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         if form is not None and form.is_valid():
             return redirect(_next_page(draft, current))
     context: dict[str, Any] = {
-        "title": current.title,
+        "title": f"{current.title} - {_journey(draft)}",
         "draft": draft,
         "form": form,
         "step": current,
@@ -118,6 +135,13 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
     if shown:
         audit_read(by=user, person=None, obj=draft, fields=shown)
     return render(request, f"referrals/steps/{slug}.html", context)
+
+
+def _journey(draft: Any) -> str:
+    """What the pages of this draft are part of, for their titles."""
+    if steps.route(draft.answers) == steps.Route.DUTY_TO_NOTIFY:
+        return "Duty to notify report"
+    return "Refer a potential victim"
 
 
 def _next_page(draft: Any, current: steps.Step) -> str:
@@ -165,7 +189,12 @@ def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "referrals/evidence.html",
-        {"title": "Evidence", "draft": draft, "form": form, "files": files},
+        {
+            "title": "Evidence - Refer a potential victim",
+            "draft": draft,
+            "form": form,
+            "files": files,
+        },
     )
 
 
@@ -241,10 +270,17 @@ def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Ask first, then delete: a draft deleted cannot be brought back."""
     user = _user(request)
     draft = selectors.draft_get_for_user(user, public_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "referrals/draft_delete.html",
+            {"title": "Are you sure you want to delete this draft?", "draft": draft},
+        )
     services.draft_delete(by=user, draft=draft)
     messages.success(request, "The draft referral has been deleted")
     return redirect("referrals:my_referrals")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from opennrm.lib.govuk_forms import field_errors
+
 from .forms import IndicatorChecklistForm
 from .rules import Dimension
 
@@ -33,7 +35,7 @@ DIMENSION_HINTS: dict[Dimension, str] = {
 def checklist_params(form: IndicatorChecklistForm) -> dict[str, Any]:
     field = form["observed"]
     ticked = {str(v) for v in (field.value() or [])}
-    error = " ".join(str(e) for e in field.errors)
+    error = " ".join(field_errors(field))
     groups: list[dict[str, Any]] = []
     for dimension, indicators in form.indicator_list.by_dimension():
         first = not groups
@@ -62,6 +64,8 @@ def checklist_params(form: IndicatorChecklistForm) -> dict[str, Any]:
     none = {
         "name": none_field.html_name,
         "idPrefix": none_field.auto_id,
+        # Ticking it unticks every indicator, and ticking one unticks it (app.mjs).
+        "attributes": {"data-app-exclusive": field.html_name},
         "items": [
             {
                 "value": "on",

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.referrals.selectors import referring_organisations
 
 from . import selectors, services
 from .forms import IndicatorChecklistForm, StartForm
@@ -102,13 +103,17 @@ def checklist(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
-    screening = selectors.screening_get_for_user(_user(request), screening_id)
+    user = _user(request)
+    screening = selectors.screening_get_for_user(user, screening_id)
     return render(
         request,
         "screening/detail.html",
         {
-            "title": "Screening result",
+            "title": f"Screening result: {screening.list_label.lower()}",
             "screening": screening,
             "result": screening.result_object(),
+            # A first responder of the organisation screened for may refer the person from here.
+            "can_refer": not hasattr(screening, "case")
+            and referring_organisations(user).filter(pk=screening.organisation_id).exists(),
         },
     )

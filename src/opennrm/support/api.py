@@ -192,7 +192,9 @@ class BedOut(Schema):
 
 
 class SiteOut(SiteWhereOut):
-    staff_languages: list[str] = Field(description="ISO 639-1 codes")
+    staff_languages: list[str] = Field(
+        description="ISO 639-1 codes, or ISO 639-3 codes for languages ISO 639-1 has none for"
+    )
     specialisms: list[str]
     near_school: bool
     beds: list[BedOut]

@@ -275,6 +275,30 @@ UNMET = [
 ]
 
 
+def _decided(case: Any, arrived: Any, ended: Any, *, negative: bool = False) -> None:
+    """The person of a past stay was referred the day before they arrived, and decided as
+    people are: a positive reasonable grounds decision a few days later; a positive conclusive
+    one before a long stay ended; so the demo has cases at each stage, several past their
+    recovery period and ready for a conclusive decision, and none overdue by years."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opennrm.decisions.demo import decided_in_the_past
+
+    referred = arrived - timedelta(days=1)
+    rg_on = timezone.localdate(referred + timedelta(days=3))
+    cg = None
+    if ended is not None and (ended - arrived).days >= 45:
+        cg = ("recognised_trafficking", timezone.localdate(ended - timedelta(days=2)))
+    decided_in_the_past(
+        case,
+        referred=referred,
+        reasonable_grounds=("negative" if negative else "positive", rg_on),
+        conclusive_grounds=cg,
+    )
+
+
 def _seed_history() -> None:
     """Four months of fictional stays and turned-away requests in the demo beds.
 
@@ -315,6 +339,7 @@ def _seed_history() -> None:
     for (arrived_ago, stayed), case in zip(STAYS, people, strict=False):
         arrived = now - timedelta(days=arrived_ago)
         ended = None if stayed is None else arrived + timedelta(days=stayed)
+        _decided(case, arrived, ended)
         wanted = setting_of.get(case.person.sex, "mixed")
         bed = next(
             (
@@ -363,6 +388,7 @@ def _seed_history() -> None:
         )
     for (days_ago, constraint, reason), case in zip(UNMET, people[len(STAYS) :], strict=False):
         raised = now - timedelta(days=days_ago)
+        _decided(case, raised, None, negative=days_ago == UNMET[0][0])
         request = PlacementRequest.objects.create(
             case=case,
             needs=["bed_tonight"],

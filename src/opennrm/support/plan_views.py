@@ -135,7 +135,7 @@ def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResp
         request,
         "support/plan_measure.html",
         {
-            "title": chosen.label,
+            "title": f"{chosen.label} - support plan for case {case.reference}",
             "case": case,
             "measure": chosen,
             "row": row,

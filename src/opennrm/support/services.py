@@ -926,6 +926,13 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
     locked = _lock_for_provider(by, placement, [PlacementStatus.ACCEPTED])
     if on > timezone.localdate():
         raise ValidationError({"on": "The day they arrived must be today or earlier"})
+    offered_on = timezone.localdate(locked.reserved_at or locked.proposed_at)
+    if on < offered_on:
+        raise ValidationError(
+            {
+                "on": f"The day they arrived cannot be before the place was offered ({offered_on:%-d %B %Y})"
+            }
+        )
     locked.status, locked.arrived_on = PlacementStatus.OCCUPIED, on
     locked.save(update_fields=["status", "arrived_on"])
     PlacementRequest.objects.filter(pk=locked.request_id).update(
@@ -1226,6 +1233,11 @@ def service_delivery_record(
         problems["measure"] = "Select the measure it was delivered under"
     if delivered_on > timezone.localdate():
         problems["delivered_on"] = "The day it was delivered must be today or earlier"
+    elif delivered_on < _referred_on(case):
+        problems["delivered_on"] = (
+            "The day it was delivered cannot be before they were referred "
+            f"({_referred_on(case):%-d %B %Y})"
+        )
     if not description:
         problems["description"] = "Enter what was delivered"
     elif len(description) > MAX_DESCRIPTION:
@@ -1277,6 +1289,19 @@ def _support_organisation(by: User) -> Organisation | None:
 
 def _when(day: date, at: time | None) -> str:
     return f"{day:%-d %B %Y}" + (f" at {at:%H:%M}" if at else "")
+
+
+def _referred_on(case: Case) -> date:
+    return timezone.localdate(case.submitted_at)
+
+
+def _check_not_before(
+    day: date, field: str, what: str, bounds: list[tuple[date | None, str]]
+) -> None:
+    """A day about the person cannot come before the records it belongs to (their referral)."""
+    for bound, event in bounds:
+        if bound is not None and day < bound:
+            raise ValidationError({field: f"{what} cannot be before {event} ({bound:%-d %B %Y})"})
 
 
 def _check_not_in_future(
@@ -1427,6 +1452,12 @@ def missing_report(
         "they went missing",
     )
     locked = Case.objects.select_for_update().get(pk=case.pk)
+    _check_not_before(
+        went_missing_on,
+        "went_missing_on",
+        "The day they went missing",
+        [(_referred_on(locked), "they were referred")],
+    )
     already = selectors.open_missing_episode(locked)
     if already is not None:
         raise ValidationError(

@@ -1,6 +1,5 @@
 """The daily reminders before move-on support ends. The task schedules its own next run, so one
-call to `manage.py schedule_support_reminders` (done by `bin/serve`) keeps it going every
-morning."""
+call to `manage.py schedule` (done by `bin/serve`) keeps it going every morning."""
 
 from __future__ import annotations
 
