@@ -331,3 +331,30 @@ def test_without_an_anchor_file_scheduling_does_nothing_and_verify_says_so(
     with pytest.raises(CommandError, match="No anchor file is configured"):
         anchor_now()
     assert "a trail emptied or cut short could not be told apart" in verify()
+
+
+def test_the_task_schedules_its_next_run_on_the_worker_s_queue(
+    alice: User, anchor_file: Path, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.AUDIT_ANCHOR_MINUTES = 15
+    some_events(alice, count=1)
+    before = timezone.now()
+    tasks.anchor_audit_trail.call()
+    waiting = DBTaskResult.objects.get(
+        task_path=tasks.anchor_audit_trail.module_path, status="READY"
+    )
+    assert (
+        before + timedelta(minutes=15)
+        <= waiting.run_after
+        <= timezone.now() + timedelta(minutes=15)
+    )
+    assert len(anchor.read(anchor_file)) == 1
+    out = StringIO()
+    call_command("schedule_audit_anchor", stdout=out)
+    assert "already scheduled" in out.getvalue()
