@@ -200,6 +200,26 @@ class TestEvidence:
         assert download["Content-Disposition"].startswith("attachment")
         assert b"".join(download.streaming_content) == PDF
 
+    def test_file_names_never_travel_in_a_cookie(
+        self, client_and_draft, settings, tmp_path
+    ) -> None:
+        """The confirmation names the file, which can name the person: it is kept in the session
+        on the server, not in a cookie in the browser."""
+        settings.PRIVATE_FILES_DIR = tmp_path
+        client, draft = client_and_draft
+        page = reverse("referrals:evidence", args=[draft.public_id])
+        response = self.upload(client, draft, PDF, "statement Zorica.pdf")
+        assert "Zorica" not in str(response.cookies)
+        assert "messages" not in client.cookies
+        assert "statement Zorica.pdf has been added" in client.get(page).content.decode()
+        evidence = EvidenceFile.objects.get()
+        response = client.post(
+            reverse("referrals:evidence_remove", args=[draft.public_id, evidence.pk])
+        )
+        assert "Zorica" not in str(response.cookies)
+        assert "messages" not in client.cookies
+        assert "statement Zorica.pdf has been removed" in client.get(page).content.decode()
+
     def test_a_disguised_file_is_refused(self, client_and_draft, settings, tmp_path) -> None:
         settings.PRIVATE_FILES_DIR = tmp_path
         client, draft = client_and_draft
