@@ -174,6 +174,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Oversized bodies (413) and NUL bytes (404/400) are refused before anything reads them.
+    "opennrm.pages.middleware.RequestScreeningMiddleware",
     "opennrm.audit.middleware.RequestContextMiddleware",
     "opennrm.accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

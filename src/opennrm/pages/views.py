@@ -9,6 +9,7 @@ from opennrm.accounts.roles import ROLE_SCOPE, Role
 from opennrm.accounts.selectors import memberships_of
 
 from .home import ROLE_SUMMARY, tasks_for
+from .middleware import api_error, is_api
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,26 +46,43 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-def _error(request: HttpRequest, template: str, title: str, status: int) -> HttpResponse:
+def _error(
+    request: HttpRequest, template: str, title: str, status: int, api_message: str
+) -> HttpResponse:
+    """The GOV.UK error page; under /api/, the API's error shape with the same status."""
+    if is_api(request):
+        return api_error(status, api_message)
     return render(request, template, {"title": title}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/400.html", "There is a problem with your request", 400)
+    return _error(
+        request,
+        "pages/errors/400.html",
+        "There is a problem with your request",
+        400,
+        "The request could not be understood",
+    )
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/403.html", "You cannot do that", 403)
+    return _error(request, "pages/errors/403.html", "You cannot do that", 403, "Forbidden")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/404.html", "Page not found", 404)
+    return _error(request, "pages/errors/404.html", "Page not found", 404, "Not found")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return api_error(500, "Sorry, there is a problem with the service. Try again later")
     try:
         return _error(
-            request, "pages/errors/500.html", "Sorry, there is a problem with the service", 500
+            request,
+            "pages/errors/500.html",
+            "Sorry, there is a problem with the service",
+            500,
+            "Sorry, there is a problem with the service",
         )
     except Exception:  # noqa: BLE001 - the layout itself failed (say, the database is down)
         return HttpResponse(
@@ -76,4 +94,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _error(request, "pages/errors/csrf.html", "Your form could not be sent", 403)
+    return _error(
+        request, "pages/errors/csrf.html", "Your form could not be sent", 403, "Forbidden"
+    )
