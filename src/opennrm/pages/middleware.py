@@ -2,8 +2,8 @@
 
 - `NoStoreMiddleware`: no response Django makes may be kept by a browser or a proxy.
 - `RequestScreeningMiddleware`: a body larger than the route takes is refused (413) before
-  anything reads it, and a NUL byte in the path (404) or the query (400) stops the request
-  before it reaches a view or a database query.
+  anything reads it, and a NUL byte in the path (404) or the query (400; 422 in the API) stops
+  the request before it reaches a view or a database query.
 
 Both answer the API's routes in the API's error shape (`{"errors": [...]}`) and every other
 route with the GOV.UK error page.
@@ -82,7 +82,8 @@ class RequestScreeningMiddleware:
 
     A NUL byte cannot be part of any address OpenNRM makes, and PostgreSQL refuses a query
     holding one (a server error, had the path reached a view): 404 for the path, as for any page
-    that does not exist, and 400 for the query string.
+    that does not exist; 400 for the query string of a page, and 422 for the API's (as it
+    answers any query parameter it cannot take).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -95,7 +96,8 @@ class RequestScreeningMiddleware:
             return api_error(404, "Not found") if is_api(request) else views.not_found(request)
         if "\x00" in unquote_plus(request.META.get("QUERY_STRING", "")):
             if is_api(request):
-                return api_error(400, "The query string holds a NUL byte, which no parameter takes")
+                # 422, as for any other query parameter the API cannot take.
+                return api_error(422, "The query string holds a NUL byte, which no parameter takes")
             return views.bad_request(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
