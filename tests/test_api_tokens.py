@@ -113,6 +113,29 @@ class TestWhoGetsIn:
         Organisation.objects.filter(pk=northmoor_police.pk).update(is_active=False)
         assert "no longer active" in refused(a.client_with(secret).get(a.REFERRALS_URL))
 
+    def test_a_demo_accounts_token_works_only_in_demo_mode(
+        self, northmoor_police: Organisation, settings
+    ) -> None:
+        """Demo accounts have a published password, so anything made with one is as good as
+        public: outside demo mode their tokens are refused, as their sign-in is."""
+        demo = factories.user(
+            "another-responder@demo.opennrm.test",
+            organisation=northmoor_police,
+            role=Role.FIRST_RESPONDER,
+            is_demo_account=True,
+        )
+        token, secret = a.token(demo, northmoor_police)
+        settings.DEMO = False
+        message = refused(a.client_with(secret).get(a.REFERRALS_URL))
+        assert (
+            message == "This API token belongs to a demonstration account, which cannot be "
+            "used on this service"
+        )
+        token.refresh_from_db()
+        assert token.last_used_at is None
+        settings.DEMO = True
+        assert a.client_with(secret).get(a.REFERRALS_URL).status_code == 200
+
     def test_a_read_only_token_cannot_submit(
         self, alice: User, northmoor_police: Organisation, routing: Organisation
     ) -> None:

@@ -211,7 +211,7 @@ def test_a_draft_survives_signing_out_and_is_resumed(alice: User, routing: Organ
     r.answer(client, draft, "consent", r.CONSENTS)
     # A half-finished page, with a mistake, is saved as typed.
     r.answer(client, draft, "person", {**r.PERSON, "nationality_1": ""})
-    client.get(reverse("accounts:sign_out"))
+    client.post(reverse("accounts:sign_out"))
     later = factories.signed_in_client(alice)
     listing = later.get(reverse("referrals:my_referrals")).content.decode()
     assert reverse("referrals:task_list", args=[draft.public_id]) in listing

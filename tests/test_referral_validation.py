@@ -200,6 +200,60 @@ class TestEvidence:
         assert download["Content-Disposition"].startswith("attachment")
         assert b"".join(download.streaming_content) == PDF
 
+    def test_the_download_name_ends_in_the_extension_of_the_type_found(
+        self, client_and_draft, settings, tmp_path
+    ) -> None:
+        """A real PDF uploaded as 'statement.html' is stored, listed and downloaded as
+        'statement.pdf': saved and opened, it is a PDF, never a page in the browser."""
+        settings.PRIVATE_FILES_DIR = tmp_path
+        client, draft = client_and_draft
+        for name, content in (
+            ("statement.html", PDF),
+            ("photo.jpeg.exe", PNG),
+            ("scan", PDF),
+            ("Photo.PNG", PNG),
+        ):
+            assert self.upload(client, draft, content, name).status_code == 302
+        files = list(EvidenceFile.objects.order_by("id"))
+        assert [f.original_name for f in files] == [
+            "statement.pdf",
+            "photo.jpeg.png",
+            "scan.pdf",
+            "Photo.PNG",
+        ]
+        assert [f.file.name.rsplit(".", 1)[1] for f in files] == ["pdf", "png", "pdf", "png"]
+        download = client.get(
+            reverse("referrals:evidence_download", args=[draft.public_id, files[0].pk])
+        )
+        assert download["Content-Disposition"] == 'attachment; filename="statement.pdf"'
+        # A row stored before names were made safe is downloaded under a safe name too.
+        EvidenceFile.objects.filter(pk=files[0].pk).update(original_name="old.svg")
+        files[0].refresh_from_db()
+        download = client.get(
+            reverse("referrals:evidence_download", args=[draft.public_id, files[0].pk])
+        )
+        assert download["Content-Disposition"] == 'attachment; filename="old.pdf"'
+
+    def test_file_names_never_travel_in_a_cookie(
+        self, client_and_draft, settings, tmp_path
+    ) -> None:
+        """The confirmation names the file, which can name the person: it is kept in the session
+        on the server, not in a cookie in the browser."""
+        settings.PRIVATE_FILES_DIR = tmp_path
+        client, draft = client_and_draft
+        page = reverse("referrals:evidence", args=[draft.public_id])
+        response = self.upload(client, draft, PDF, "statement Zorica.pdf")
+        assert "Zorica" not in str(response.cookies)
+        assert "messages" not in client.cookies
+        assert "statement Zorica.pdf has been added" in client.get(page).content.decode()
+        evidence = EvidenceFile.objects.get()
+        response = client.post(
+            reverse("referrals:evidence_remove", args=[draft.public_id, evidence.pk])
+        )
+        assert "Zorica" not in str(response.cookies)
+        assert "messages" not in client.cookies
+        assert "statement Zorica.pdf has been removed" in client.get(page).content.decode()
+
     def test_a_disguised_file_is_refused(self, client_and_draft, settings, tmp_path) -> None:
         settings.PRIVATE_FILES_DIR = tmp_path
         client, draft = client_and_draft

@@ -162,9 +162,55 @@ def test_no_demo_banner_outside_demo_mode(alice: User) -> None:
 
 def test_sign_out_ends_the_session(alice: User) -> None:
     client = factories.signed_in_client(alice)
-    response = client.get(reverse("accounts:sign_out"))
+    response = client.post(reverse("accounts:sign_out"))
     assert response["Location"] == SIGN_IN
     assert client.get(HOME).status_code == 302
+    assert AuditEvent.objects.filter(actor=alice, action="auth.signed_out").count() == 1
+
+
+def test_sign_out_is_a_post_so_a_link_or_an_image_elsewhere_cannot_sign_anyone_out(
+    alice: User,
+) -> None:
+    client = factories.signed_in_client(alice)
+    assert client.get(reverse("accounts:sign_out")).status_code == 405
+    assert client.get(HOME).status_code == 200
+    assert not AuditEvent.objects.filter(action="auth.signed_out").exists()
+    # Without the form's CSRF token, another site's form cannot either.
+    forged = Client(enforce_csrf_checks=True)
+    forged.cookies = client.cookies
+    assert forged.post(reverse("accounts:sign_out")).status_code == 403
+    assert client.get(HOME).status_code == 200
+    # The header offers it as a form.
+    html = client.get(HOME).content.decode()
+    assert f'<form method="post" action="{reverse("accounts:sign_out")}"' in html
+
+
+def test_the_session_key_changes_when_two_factor_passes(alice: User) -> None:
+    """A session key someone saw before the second factor (fixed in the victim's browser, or
+    read off the wire) is worth nothing after it."""
+    device = factories.totp_device(alice)
+    client = Client()
+    sign_in(client, alice.email)
+    before = client.session.session_key
+    assert before is not None
+    assert client.post(VERIFY, {"code": current_code(device)}).status_code == 302
+    after = client.session.session_key
+    assert after != before
+    assert client.get(HOME).status_code == 200
+    stale = Client()
+    stale.cookies["sessionid"] = before
+    assert stale.get(HOME).status_code == 302
+
+
+def test_the_session_key_changes_when_an_authenticator_is_enrolled(alice: User) -> None:
+    client = Client()
+    sign_in(client, alice.email)
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=alice, confirmed=False)
+    before = client.session.session_key
+    assert client.post(SETUP, {"code": current_code(device)}).status_code == 302
+    assert client.session.session_key != before
+    assert client.get(HOME).status_code == 200
 
 
 @pytest.mark.parametrize("path", [SETUP, VERIFY])

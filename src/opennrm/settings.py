@@ -165,12 +165,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, so static files stay cacheable; above the rest, so every page, redirect,
+    # error page and API answer gets `Cache-Control: no-store`.
+    "opennrm.pages.middleware.NoStoreMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Oversized bodies (413) and NUL bytes (404/400) are refused before anything reads them.
+    "opennrm.pages.middleware.RequestScreeningMiddleware",
     "opennrm.audit.middleware.RequestContextMiddleware",
     "opennrm.accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -305,6 +310,9 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Confirmations can name what they confirm (an evidence file's name can name a person): they
+# wait for the next page in the session on the server, never in a cookie in the browser.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Extra policy profile folders (JSON files, see docs/policy-profiles.md), separated by ":".
 POLICY_PROFILE_DIRS = env_str("OPENNRM_POLICY_PROFILE_DIRS", "")

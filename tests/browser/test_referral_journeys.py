@@ -298,7 +298,7 @@ def test_a_draft_abandoned_and_resumed_after_signing_out(
     page.wait_for_function(
         "() => document.querySelector('[data-autosave]').dataset.saved === 'true'"
     )
-    page.get_by_role("link", name="Sign out").first.click()
+    page.get_by_role("button", name="Sign out").first.click()
     expect(page.get_by_role("heading", name="Sign in to OpenNRM")).to_be_visible()
 
     later = new_page()

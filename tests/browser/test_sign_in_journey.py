@@ -69,7 +69,7 @@ def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     axe.check(page)
 
-    page.get_by_role("link", name="Sign out").first.click()
+    page.get_by_role("button", name="Sign out").first.click()
     expect(page.get_by_role("heading", name="Sign in to OpenNRM")).to_be_visible()
 
     # The second time, the code from the same app is asked for.
@@ -194,6 +194,39 @@ def test_idle_warning_appears_and_stay_signed_in_keeps_the_session(
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/sign-in/"))
     # No page on the way showed anyone's identifying details.
+    assert reads.check() == []
+
+
+def test_a_tab_left_idle_does_not_sign_out_a_tab_in_use(
+    new_page, axe, reads, settings, alice: User
+) -> None:
+    """Two tabs of one browser share the session. While one is used, the other, left on its
+    page, neither warns nor signs out; once neither is used, both do."""
+    settings.SESSION_IDLE_SECONDS = 16
+    settings.SESSION_WARNING_SECONDS = 6
+    factories.totp_device(alice)
+    idle_tab = new_page()
+    _sign_in_with_device(idle_tab, alice)
+    busy_tab = idle_tab.context.new_page()
+    busy_tab.goto("/")
+    dialog = idle_tab.get_by_role("dialog", name="You are about to be signed out")
+    # Used every few seconds for longer than the idle time: the idle tab never warns.
+    for _ in range(8):
+        busy_tab.get_by_role("link", name="Home").first.click()
+        expect(busy_tab.get_by_role("heading", name="Your work")).to_be_visible()
+        idle_tab.wait_for_timeout(2_500)
+        assert idle_tab.evaluate("document.getElementById('session-timeout').open") is False
+    expect(idle_tab.get_by_role("heading", name="Your work")).to_be_visible()
+    # Now neither is used: both warn, then sign out.
+    expect(dialog).to_be_visible(timeout=15_000)
+    for tab in (idle_tab, busy_tab):
+        expect(tab.get_by_role("heading", name="You have been signed out")).to_be_visible(
+            timeout=20_000
+        )
+    axe.check(idle_tab)
+    idle_tab.goto("/")
+    expect(idle_tab).to_have_url(re.compile(r"/sign-in/"))
+    assert AuditEvent.objects.filter(actor=alice, action="auth.signed_out").count() == 1
     assert reads.check() == []
 
 

@@ -3,11 +3,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from . import access
+
+# When the session last made a request (seconds since the epoch), from any tab: a page, an
+# autosave, a keep-alive. The idle sign-out itself is not activity.
+LAST_ACTIVITY = "opennrm_last_activity"
+NOT_ACTIVITY = frozenset({"accounts:signed_out_idle"})
+
+
+def in_use(request: HttpRequest) -> bool:
+    """Whether this session made a request recently enough that it cannot be idle: within the
+    idle time less the warning, the latest a tab still counting down could have missed."""
+    last = request.session.get(LAST_ACTIVITY)
+    if not isinstance(last, int | float):
+        return False
+    quiet = timezone.now().timestamp() - last
+    return quiet < settings.SESSION_IDLE_SECONDS - settings.SESSION_WARNING_SECONDS
 
 
 class AccessMiddleware:
@@ -28,6 +45,8 @@ class AccessMiddleware:
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
         match = request.resolver_match
+        if request.user.is_authenticated and (match is None or match.view_name not in NOT_ACTIVITY):
+            request.session[LAST_ACTIVITY] = int(timezone.now().timestamp())
         rule = access.rule_for(match) if match else None
         if rule is None:
             raise Http404("No access rule for this route")

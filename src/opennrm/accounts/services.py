@@ -287,6 +287,13 @@ def _check(device: TOTPDevice, token: str) -> CodeCheck:
     return CodeCheck.ACCEPTED if device.verify_token(token) else CodeCheck.WRONG
 
 
+def _passed_two_factor(request: HttpRequest, device: TOTPDevice) -> None:
+    """Mark the session as past two-factor, under a new session key: a key someone learnt before
+    the second factor (fixed in the browser, or seen on the way) opens nothing after it."""
+    otp_login(request, device)
+    request.session.cycle_key()
+
+
 @transaction.atomic
 def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) -> CodeCheck:
     """Check the first code from a new authenticator; on success it becomes the user's device."""
@@ -296,7 +303,7 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, token: str)
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    otp_login(request, device)
+    _passed_two_factor(request, device)
     audit_record(by=device.user, action="auth.two_factor_enrolled", obj=device.user)
     return result
 
@@ -308,7 +315,7 @@ def two_factor_verify(*, request: HttpRequest, token: str) -> CodeCheck:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     result = _check(device, token) if device else CodeCheck.WRONG
     if result is CodeCheck.ACCEPTED:
-        otp_login(request, device)
+        _passed_two_factor(request, device)
         audit_record(by=user, action="auth.two_factor_passed", obj=user)
     else:
         audit_record(

@@ -23,6 +23,7 @@ from .forms import (
     OrganisationForm,
     SignInForm,
 )
+from .middleware import in_use
 from .models import User
 from .roles import Jurisdiction, OrganisationKind, Role
 
@@ -155,15 +156,27 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    """A POST with the page's CSRF token: a link or an image on another site cannot sign anyone
+    out (nor can a browser prefetching the link)."""
     services.user_sign_out(request=request)
     messages.success(request, "You have signed out")
     return redirect("accounts:sign_in")
 
 
+@require_http_methods(["GET", "POST"])
 def signed_out_idle(request: HttpRequest) -> HttpResponse:
-    services.user_sign_out(request=request, reason="idle")
+    """A tab's timeout warning POSTs here when its time is up. Tabs share their last activity
+    (app.mjs), but if one still asks while the session has been used recently in another, the
+    session stays and the tab goes back to its page. GET only explains, and never signs out."""
+    if request.method == "POST":
+        if request.user.is_authenticated and in_use(request):
+            return redirect(_next_url(request))
+        services.user_sign_out(request=request, reason="idle")
+        return redirect("accounts:signed_out_idle")
+    if request.user.is_authenticated:
+        return redirect("pages:home")
     return render(request, "accounts/signed_out_idle.html", {"title": "You have been signed out"})
 
 

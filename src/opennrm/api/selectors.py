@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -36,6 +37,13 @@ def api_token_refusal(token: ApiToken) -> str | None:
         return "This API token has been revoked"
     if token.expires_at <= timezone.now():
         return "This API token has expired"
+    if token.acts_as.is_demo_account and not settings.DEMO:
+        # Demo accounts have a published password: as their sign-in, their tokens work only in
+        # demo mode, whoever made them and however the deployment left demo mode.
+        return (
+            "This API token belongs to a demonstration account, which cannot be used on this "
+            "service"
+        )
     if not api_token_roles(token):
         return (
             "The member this API token acts for is no longer active in its organisation, "

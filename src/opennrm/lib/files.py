@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # The first bytes of each accepted kind of file.
 SIGNATURES: list[tuple[bytes, str]] = [
     (b"%PDF-", "application/pdf"),
@@ -18,3 +20,26 @@ def sniff_content_type(head: bytes) -> str | None:
         if head.startswith(signature):
             return content_type
     return None
+
+
+# Other extensions each type may keep, as people name such files.
+ALSO_KNOWN_AS = {"image/jpeg": {".jpeg", ".jpe"}}
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+
+
+def safe_file_name(name: str, content_type: str) -> str:
+    """`name`, ending in an extension of the type its content was found to be.
+
+    A PDF uploaded as `statement.html` is named `statement.pdf`: saved from a download and
+    opened, it opens as what it is, never as a page or a program. A name that already ends in
+    an extension of its type (`.PDF`, `.jpeg`) is kept as it is; another extension is replaced
+    (`photo.jpeg.exe` holding a PNG becomes `photo.jpeg.png`); a name without one gains it.
+    """
+    extension = EXTENSIONS[content_type]
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "evidence"
+    found = _EXTENSION.search(base)
+    if found is None or found.start() == 0:
+        return base + extension
+    if found.group().lower() in {extension} | ALSO_KNOWN_AS.get(content_type, set()):
+        return base
+    return base[: found.start()] + extension

@@ -15,6 +15,7 @@ from opennrm.accounts.selectors import memberships_of
 from opennrm.audit.context import current as current_request
 
 from .home import ROLE_SUMMARY, tasks_for
+from .middleware import api_error, is_api
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +62,41 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-def _error(request: HttpRequest, template: str, title: str, status: int) -> HttpResponse:
+def _error(
+    request: HttpRequest, template: str, title: str, status: int, api_message: str
+) -> HttpResponse:
+    """The GOV.UK error page; under /api/, the API's error shape with the same status."""
+    if is_api(request):
+        return api_error(status, api_message)
     return render(request, template, {"title": title}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/400.html", "There is a problem with your request", 400)
+    return _error(
+        request,
+        "pages/errors/400.html",
+        "There is a problem with your request",
+        400,
+        "The request could not be understood",
+    )
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/403.html", "You cannot do that", 403)
+    return _error(request, "pages/errors/403.html", "You cannot do that", 403, "Forbidden")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, "pages/errors/404.html", "Page not found", 404)
+    return _error(request, "pages/errors/404.html", "Page not found", 404, "Not found")
 
 
 def method_not_allowed(request: HttpRequest) -> HttpResponse:
-    return _error(request, "pages/errors/405.html", "This page cannot be used that way", 405)
+    return _error(
+        request,
+        "pages/errors/405.html",
+        "This page cannot be used that way",
+        405,
+        "Method not allowed",
+    )
 
 
 def error_reference() -> str:
@@ -99,6 +117,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
         request.path,
         exc_info=sys.exc_info()[0] is not None,
     )
+    if is_api(request):
+        return api_error(
+            500,
+            "Sorry, there is a problem with the service. Try again later; if you report it, "
+            f"quote the reference {reference}",
+        )
     try:
         return render(
             request,
@@ -117,4 +141,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _error(request, "pages/errors/csrf.html", "Your form could not be sent", 403)
+    return _error(
+        request, "pages/errors/csrf.html", "Your form could not be sent", 403, "Forbidden"
+    )

@@ -25,7 +25,7 @@ from opennrm.cases.models import (
     PersonIdentity,
     identity_indexes,
 )
-from opennrm.lib.files import EXTENSIONS, sniff_content_type
+from opennrm.lib.files import EXTENSIONS, safe_file_name, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
@@ -145,7 +145,9 @@ def evidence_add(
     evidence = EvidenceFile(
         draft=draft,
         uploaded_by=by,
-        original_name=(upload.name or "evidence")[:255],
+        # Listed and downloaded under this name: its extension is the type found, whatever
+        # the uploader's computer called it.
+        original_name=safe_file_name((upload.name or "evidence")[-200:], content_type),
         content_type=content_type,
         size=upload.size,
         sha256=digest.hexdigest(),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.selectors import cases_referred_by_organisations_of
+from opennrm.lib.files import safe_file_name
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
 from opennrm.screening.selectors import screening_get_for_user
@@ -220,7 +221,11 @@ def evidence_download(request: HttpRequest, public_id: UUID, evidence_id: int) -
 
 def download(item: Any) -> FileResponse:
     """Serve a stored file as an attachment, with the type found from its content."""
-    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name)
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=safe_file_name(item.original_name, item.content_type),
+    )
     response["Content-Type"] = item.content_type
     response["Cache-Control"] = "private, no-store"
     return response
