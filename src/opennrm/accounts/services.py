@@ -249,10 +249,16 @@ def user_sign_in(*, request: HttpRequest, user: User) -> None:
     audit_record(by=user, action="auth.password_accepted", obj=user)
 
 
-def user_sign_in_failed(*, email: str, locked_out: bool) -> None:
+def user_sign_in_failed(*, email: str, locked_out: bool, throttled: bool = False) -> None:
+    """A refused sign-in: a wrong password, a client locked out of the account, or an attempt
+    refused unchecked while the account is throttled (`selectors.sign_in_wait`)."""
+    if throttled:
+        action = "auth.sign_in_throttled"
+    else:
+        action = "auth.locked_out" if locked_out else "auth.sign_in_failed"
     audit_record(
         by=None,
-        action="auth.locked_out" if locked_out else "auth.sign_in_failed",
+        action=action,
         detail={"email": email[:254]},
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
@@ -57,6 +58,25 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
+        # A client locked out of this account is told so (below); any other waits its turn.
+        locked = AxesProxyHandler.is_locked(request, credentials={"email": email})
+        wait = 0 if locked else selectors.sign_in_wait(email)
+        if wait:
+            # Refused before the password is checked, so a throttled attempt tells nothing.
+            services.user_sign_in_failed(email=email, locked_out=False, throttled=True)
+            form.add_error(
+                None,
+                "There have been too many attempts to sign in to this account. "
+                f"Wait {wait} second{'s' if wait != 1 else ''}, then try again",
+            )
+            response = render(
+                request,
+                "accounts/sign_in.html",
+                {"title": "Sign in", "form": form, "next": _next_url(request)},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
         user = authenticate(request, email=email, password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
             services.user_sign_in_failed(email=email, locked_out=True)
