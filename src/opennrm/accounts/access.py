@@ -64,6 +64,7 @@ ROUTES: dict[str, Rule] = {
     "accounts:member_invite": ADMINISTRATORS,
     "accounts:membership_edit": ADMINISTRATORS,
     "accounts:invitation_revoke": ADMINISTRATORS,
+    "accounts:invitation_approve": ADMINISTRATORS,
     # The audit trail: read-only, for those who run the service and its data-protection officer.
     "audit:search": only(Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER),
     "audit:person_reads": only(Role.DATA_PROTECTION_OFFICER),

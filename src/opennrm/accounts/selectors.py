@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -81,6 +81,7 @@ def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("organisation")
         .filter(
+            Q(needs_approval=False) | Q(approved_at__isnull=False),
             token_hash=token_hash,
             accepted_at__isnull=True,
             revoked_at__isnull=True,

@@ -261,7 +261,14 @@ def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
         except ValidationError as error:
             _form_error(form, error)
         else:
-            messages.success(request, f"An invitation has been sent to {invitation.email}")
+            if invitation.waiting_for_approval:
+                messages.success(
+                    request,
+                    f"The invitation to {invitation.email} waits for approval by an administrator "
+                    f"of {organisation.name} or another system administrator",
+                )
+            else:
+                messages.success(request, f"An invitation has been sent to {invitation.email}")
             return redirect("accounts:member_list", organisation.pk)
     return render(
         request,
@@ -276,6 +283,19 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get_for_admin(user, invitation_id)
     services.invitation_revoke(by=user, invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} has been withdrawn")
+    return redirect("accounts:member_list", invitation.organisation_id)
+
+
+@require_POST
+def invitation_approve(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    user = _user(request)
+    invitation = selectors.invitation_get_for_admin(user, invitation_id)
+    try:
+        services.invitation_approve(by=user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"An invitation has been sent to {invitation.email}")
     return redirect("accounts:member_list", invitation.organisation_id)
 
 
