@@ -101,7 +101,11 @@ ROUTES: dict[str, Rule] = {
     "support:request_close": COORDINATORS,
     "support:proposals": COORDINATORS,
     "support:proposal_decide": COORDINATORS,
-    "support:address_access": only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN),
+    # Coordinators ask; providers' administrators (or, in an emergency, a competent
+    # authority's senior decision makers) decide; a system administrator has nothing here.
+    "support:address_access": only(
+        Role.ORGANISATION_ADMIN, Role.SUPPORT_COORDINATOR, Role.SENIOR_DECISION_MAKER
+    ),
     "support:placements": SUPPORT_STAFF,
     "support:placement": SUPPORT_STAFF,
     "support:placement_respond": MANAGERS,
