@@ -311,7 +311,7 @@ def _seed_history() -> None:
     from opennrm.cases.models import Case
 
     from .models import (
-    Bed,
+        Bed,
         BedEvent,
         Placement,
         PlacementRequest,

@@ -510,7 +510,7 @@ class AddressGrantRequestForm(forms.Form):
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = [
+        self.fields["site"].choices = [  # type: ignore[attr-defined]
             ("", "Select a site"),
             *((str(site.pk), f"{site.name} ({site.provider.name})") for site in sites),
         ]
