@@ -11,7 +11,7 @@ from django.utils import timezone
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 from opennrm.support import services
-from opennrm.support.models import Bed, PlacementRequest, Site
+from opennrm.support.models import AddressGrant, Bed, PlacementRequest, Site
 
 ADDRESS = "12 Quietwater Close, Hollowmere"
 POSTCODE = "HX9 4QT"
@@ -52,3 +52,28 @@ def request(case: Case, **values: Any) -> PlacementRequest:
 
 def day(offset: int = 0) -> date:
     return timezone.localdate() + timezone.timedelta(days=offset)
+
+
+def grant_address(coordinator: User, site: Site, *, by: User | None = None) -> AddressGrant:
+    """The coordinator asks to see the site's address and an administrator of its provider
+    (`by`, or one found or made) approves."""
+    from opennrm.accounts.roles import Role
+
+    from . import factories
+
+    approver = by or (
+        User.objects.filter(
+            memberships__organisation=site.provider,
+            memberships__role=Role.ORGANISATION_ADMIN,
+            memberships__is_active=True,
+        ).first()
+        or factories.user(
+            f"admin-of-{site.provider_id}@example.org",
+            organisation=site.provider,
+            role=Role.ORGANISATION_ADMIN,
+        )
+    )
+    grant = services.address_grant_request(
+        by=coordinator, site=site, reason="To arrange a journey there", emergency=False
+    )
+    return services.address_grant_decide(by=approver, grant=grant, approve=True)

@@ -21,7 +21,7 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.support import selectors, services
 from opennrm.support.models import (
-    AddressPermission,
+    AddressGrant,
     Bed,
     BedState,
     Placement,
@@ -833,7 +833,7 @@ class TestAddresses:
         admin = factories.user(
             "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
         )
-        services.address_permission_grant(by=admin, coordinator=cora)
+        s.grant_address(cora, house, by=admin)
         for person in (maya, cora):
             client = api(person)
             for template, path in _get_paths(placed, house):
@@ -865,11 +865,11 @@ class TestAddresses:
         admin = factories.user(
             "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
         )
-        services.address_permission_grant(by=admin, coordinator=cora)
+        grant = s.grant_address(cora, house, by=admin)
         client = api(cora)
         assert client.get(f"/api/v1/support/sites/{house.pk}").json()["address"] is not None
-        services.address_permission_revoke(by=admin, coordinator=cora)
-        assert AddressPermission.objects.get().revoked_at is not None
+        services.address_grant_revoke(by=admin, grant=grant)
+        assert AddressGrant.objects.get().revoked_at is not None
         assert client.get(f"/api/v1/support/sites/{house.pk}").json()["address"] is None
 
     def test_writes_never_send_the_address_back(
@@ -880,7 +880,7 @@ class TestAddresses:
         admin = factories.user(
             "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
         )
-        services.address_permission_grant(by=admin, coordinator=cora)
+        s.grant_address(cora, house, by=admin)
         request = s.request(new_case())
         coordinator, manager = api(cora), api(maya)
         made = a.post_json(

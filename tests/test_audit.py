@@ -46,6 +46,9 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "invitation_create": lambda w: services.invitation_create(
         by=w["admin"], organisation=w["org"], email="new@example.org", role=Role.FIRST_RESPONDER
     ),
+    "invitation_approve": lambda w: services.invitation_approve(
+        by=w["admin"], invitation=w["invitation_asked"]
+    ),
     "invitation_revoke": lambda w: services.invitation_revoke(
         by=w["admin"], invitation=w["invitation"]
     ),
@@ -74,11 +77,11 @@ WRITES: dict[str, Callable[[dict], object]] = {
     ),
 }
 
-READ_ONLY_HELPERS = {"hash_token", "totp_secret_base32", "totp_device_pending"}
+READ_ONLY_HELPERS = {"administers", "hash_token", "totp_secret_base32", "totp_device_pending"}
 
 
 @pytest.fixture
-def world(northmoor_police: Organisation, olivia: User, alice: User) -> dict:
+def world(northmoor_police: Organisation, olivia: User, alice: User, sysadmin: User) -> dict:
     invitation, _ = services.invitation_create(
         by=olivia,
         organisation=northmoor_police,
@@ -89,7 +92,14 @@ def world(northmoor_police: Organisation, olivia: User, alice: User) -> dict:
         by=olivia, organisation=northmoor_police, email=alice.email, role=Role.ORGANISATION_ADMIN
     )
     enrolled = factories.user("enrolled@example.org")
+    asked, _ = services.invitation_create(
+        by=sysadmin,
+        organisation=northmoor_police,
+        email="asked@example.org",
+        role=Role.FIRST_RESPONDER,
+    )
     return {
+        "invitation_asked": asked,
         "admin": olivia,
         "org": northmoor_police,
         "member": alice,

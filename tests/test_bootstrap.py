@@ -85,8 +85,14 @@ def test_admin_site_access_follows_the_system_administrator_role(
     other_admin = factories.user(
         "second@example.org", organisation=operator, role=Role.ORGANISATION_ADMIN
     )
+    # A role is given by the organisation's own administrator, never a system administrator alone.
+    operator_admin = factories.user(
+        "operator-admin@example.org", organisation=operator, role=Role.ORGANISATION_ADMIN
+    )
     membership = other_admin.memberships.get()
-    services.membership_change_role(by=sysadmin, membership=membership, role=Role.SYSTEM_ADMIN)
+    services.membership_change_role(
+        by=operator_admin, membership=membership, role=Role.SYSTEM_ADMIN
+    )
     other_admin.refresh_from_db()
     assert other_admin.is_staff
     assert other_admin.is_superuser

@@ -716,8 +716,8 @@ class TestWhoSeesWhat:
         new_case: Any,
     ) -> None:
         admin = factories.user(organisation=provider, role=Role.ORGANISATION_ADMIN)
-        services.address_permission_grant(by=admin, coordinator=cora)
         house = s.site(maya, provider, name=SECRET_SITE)
+        s.grant_address(cora, house, by=admin)
         first, second, _ = s.beds(maya, house, 3, takes_dependants=1)
         case = new_case()
         stay = services.placement_make(by=cora, request=s.request(case), bed=first)

@@ -295,7 +295,8 @@ def test_no_address_postcode_or_coordinates_ever_appear(
     admin = factories.user(
         "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
     )
-    services.address_permission_grant(by=admin, coordinator=cora)
+    for site in Site.objects.filter(provider=provider):
+        s.grant_address(cora, site, by=admin)
     texts = [json.dumps(export())]
     for person in (maya, cora):
         _, secret = a.token(person, provider, scopes=[a.DIRECTORY_READ])

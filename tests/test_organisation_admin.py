@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from opennrm.accounts.models import Invitation, Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.models import AuditEvent
 
 from . import factories
 
@@ -325,3 +326,116 @@ class TestOrganisations:
         assert "There is a problem" in html
         if data["name"]:
             assert f'value="{data["name"]}"' in html
+
+
+class TestSystemAdministratorsDoNotGrantAlone:
+    """A system administrator reaches every organisation, but a role in one is given by its own
+    administrator; a system administrator's invitation waits for that administrator or a second
+    system administrator, never the one who asked (issue 10, item 6)."""
+
+    def test_an_invitation_by_a_system_administrator_waits_for_someone_else(
+        self, sysadmin: User, olivia: User, alice: User, northmoor_police: Organisation
+    ) -> None:
+        asker = factories.signed_in_client(sysadmin)
+        # Inviting themselves into a police force sends nothing yet.
+        response = invite(asker, northmoor_police, sysadmin.email, Role.FIRST_RESPONDER)
+        assert response.status_code == 302
+        assert mail.outbox == []
+        invitation = Invitation.objects.get(email=sysadmin.email)
+        assert invitation.waiting_for_approval
+        listing = asker.get(response["Location"]).content.decode()
+        assert "waits for approval by an administrator of Northmoor Police" in listing
+        assert "Waiting for approval" in listing
+        assert "Approve<span" not in listing
+        approve = reverse("accounts:invitation_approve", args=[invitation.pk])
+        # Not by the one who asked, nor by anyone outside the organisation's administrators.
+        refused = asker.post(approve, follow=True).content.decode()
+        assert "someone else must approve it" in refused
+        assert factories.signed_in_client(alice).post(approve).status_code == 404
+        invitation.refresh_from_db()
+        assert invitation.waiting_for_approval
+        assert mail.outbox == []
+        # Northmoor's administrator approves: only now is the link sent.
+        olivia_client = factories.signed_in_client(olivia)
+        assert "Approve<span" in olivia_client.get(response["Location"]).content.decode()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            assert olivia_client.post(approve).status_code == 302
+        assert mail.outbox[0].to == [sysadmin.email]
+        invitation.refresh_from_db()
+        assert invitation.approved_by == olivia
+        assert AuditEvent.objects.filter(action="invitation.approved", actor=olivia).count() == 1
+
+    def test_a_second_system_administrator_may_approve(
+        self, sysadmin: User, operator: Organisation, southvale_police: Organisation
+    ) -> None:
+        second = factories.user("second@example.org", organisation=operator, role=Role.SYSTEM_ADMIN)
+        invite(
+            factories.signed_in_client(sysadmin),
+            southvale_police,
+            "x@example.org",
+            "first_responder",
+        )
+        invitation = Invitation.objects.get(email="x@example.org")
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            factories.signed_in_client(second).post(
+                reverse("accounts:invitation_approve", args=[invitation.pk])
+            )
+        assert len(mail.outbox) == 1
+        link = link_from_last_email()
+        assert "Create your account" in Client().get(link).content.decode()
+
+    def test_an_unapproved_invitation_has_no_link_that_works(
+        self, sysadmin: User, northmoor_police: Organisation
+    ) -> None:
+        from opennrm.accounts import selectors, services
+
+        invitation, token = services.invitation_create(
+            by=sysadmin,
+            organisation=northmoor_police,
+            email="y@example.org",
+            role=Role.FIRST_RESPONDER,
+        )
+        assert token == ""
+        assert selectors.invitation_get_by_token_hash(invitation.token_hash) is None
+
+    def test_a_system_administrator_cannot_change_or_restore_a_role_alone(
+        self, sysadmin: User, alice: User, olivia: User
+    ) -> None:
+        membership = alice.memberships.get()
+        client = factories.signed_in_client(sysadmin)
+        path = reverse("accounts:membership_edit", args=[membership.pk])
+        page = client.post(
+            path, {"action": "role", "role": Role.ORGANISATION_ADMIN}
+        ).content.decode()
+        assert "Only an administrator of Northmoor Police can give a role there" in page
+        membership.refresh_from_db()
+        assert membership.role == Role.FIRST_RESPONDER
+        # Taking access away is allowed; giving it back is a grant.
+        assert client.post(path, {"action": "deactivate"}).status_code == 302
+        page = client.post(path, {"action": "reactivate"}).content.decode()
+        assert "Only an administrator of Northmoor Police can give a role there" in page
+        membership.refresh_from_db()
+        assert not membership.is_active
+        factories.signed_in_client(olivia).post(path, {"action": "reactivate"})
+        membership.refresh_from_db()
+        assert membership.is_active
+
+
+def test_django_admin_never_shows_an_authenticator_secret(sysadmin: User, alice: User) -> None:
+    device = factories.totp_device(alice)
+    # As the role gives them (accounts.services._sync_admin_site_access).
+    User.objects.filter(pk=sysadmin.pk).update(is_staff=True, is_superuser=True)
+    client = factories.signed_in_client(sysadmin)
+    index = client.get("/django-admin/")
+    assert index.status_code == 200
+    assert "otp_totp" not in index.content.decode()
+    for path in (
+        "/django-admin/otp_totp/totpdevice/",
+        f"/django-admin/otp_totp/totpdevice/{device.pk}/change/",
+        f"/django-admin/otp_totp/totpdevice/{device.pk}/config/",
+        "/django-admin/auth/group/",
+        "/django-admin/django_tasks_database/dbtaskresult/",
+    ):
+        response = client.get(path)
+        assert response.status_code in (302, 404), path
+        assert device.key not in response.content.decode(), path

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
-from opennrm.support import services
-from opennrm.support.models import Placement, Site
+from opennrm.support import selectors, services
+from opennrm.support.models import ADDRESS_GRANT_DAYS, AddressGrant, Placement, Site
 
 from . import case_factories, factories
 from . import support_factories as s
 
+ACCESS = "/support/address-access/"
 ADDRESS_PARTS = [s.ADDRESS, "Quietwater", "Hollowmere", s.POSTCODE]
 # Pages that end the session: visiting them would end the walk for that person.
 SESSION_ENDERS = {"accounts:sign_out", "accounts:signed_out_idle"}
@@ -138,7 +142,7 @@ def test_nobody_without_the_permission_is_ever_shown_the_address(
     assert leaks(caplog.text) == []
 
 
-def test_the_sites_own_staff_and_a_permitted_coordinator_see_it_and_are_recorded(
+def test_the_sites_manager_and_a_coordinator_its_provider_allowed_see_it_and_are_recorded(
     placed: tuple[Site, Placement, Case],
     maya: User,
     cora: User,
@@ -148,33 +152,146 @@ def test_the_sites_own_staff_and_a_permitted_coordinator_see_it_and_are_recorded
     admin = factories.user(
         "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
     )
-    for person in (maya, cora):
-        page = factories.signed_in_client(person).get(f"/support/sites/{site.pk}/")
-        if person == cora:
-            assert leaks(page.content.decode()) == [], "not before the permission is granted"
+    page = factories.signed_in_client(cora).get(f"/support/sites/{site.pk}/")
+    assert leaks(page.content.decode()) == [], "not before the request is approved"
+    # Cora asks, through the page, saying why.
+    coordinator = factories.signed_in_client(cora)
+    refused = coordinator.post(
+        ACCESS, {"action": "request", "site": site.pk, "reason": ""}
+    ).content.decode()
+    assert "Say why you need this address" in refused
+    coordinator.post(
+        ACCESS, {"action": "request", "site": site.pk, "reason": "To arrange the journey"}
+    )
+    grant = AddressGrant.objects.get()
+    assert grant.approved is None
+    assert "Waiting for a decision" in coordinator.get(ACCESS).content.decode()
+    assert leaks(coordinator.get(f"/support/sites/{site.pk}/").content.decode()) == []
+    # The provider's administrator approves it.
     admin_client = factories.signed_in_client(admin)
-    assert "Cora Coordinator" in admin_client.get("/support/address-access/").content.decode()
-    admin_client.post("/support/address-access/", {"user": cora.pk, "action": "grant"})
+    waiting = admin_client.get(ACCESS).content.decode()
+    assert "Cora Coordinator" in waiting
+    assert "To arrange the journey" in waiting
+    admin_client.post(ACCESS, {"action": "approve", "grant": grant.pk})
     for person in (maya, cora):
         client = factories.signed_in_client(person)
         for path in (f"/support/sites/{site.pk}/", f"/support/placements/{placement.pk}/"):
             assert s.ADDRESS in client.get(path).content.decode(), (person.email, path)
     assert AuditEvent.objects.filter(action="site.address_viewed", actor=cora).count() == 2
-    assert AuditEvent.objects.filter(action="address_permission.granted", actor=admin).exists()
+    assert AuditEvent.objects.filter(action="address_grant.requested", actor=cora).exists()
+    assert AuditEvent.objects.filter(action="address_grant.approved", actor=admin).exists()
 
-    admin_client.post("/support/address-access/", {"user": cora.pk, "action": "revoke"})
+    admin_client.post(ACCESS, {"action": "revoke", "grant": grant.pk})
     page = factories.signed_in_client(cora).get(f"/support/sites/{site.pk}/")
     assert leaks(page.content.decode()) == []
+    assert AuditEvent.objects.filter(action="address_grant.revoked", actor=admin).exists()
 
 
-def test_only_an_administrator_of_the_coordinators_organisation_may_grant(
-    cora: User, olivia: User, maya: User
+def test_an_administrator_cannot_grant_themselves_nor_another_providers_addresses(
+    placed: tuple[Site, Placement, Case],
+    provider: Organisation,
+    omar: User,
+    sysadmin: User,
 ) -> None:
-    from django.core.exceptions import ValidationError
+    """Issue 10: a provider's administrator, also a coordinator, gave themselves the permission
+    and read every provider's safe houses. Now a grant is for one site, approved by that site's
+    provider, never by the one who asked, never by a system administrator's role."""
+    own_site, _, _ = placed
+    other_provider = Membership.objects.get(user=omar).organisation
+    other_site = s.site(omar, other_provider, name="Elsewhere House")
+    ada = factories.user(
+        "ada@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN, full_name="Ada"
+    )
+    Membership.objects.create(user=ada, organisation=provider, role=Role.SUPPORT_COORDINATOR)
+    client = factories.signed_in_client(ada)
+    for site in (own_site, other_site):
+        client.post(ACCESS, {"action": "request", "site": site.pk, "reason": "Just looking"})
+    own, other = (AddressGrant.objects.get(site=site) for site in (own_site, other_site))
+    # Her own requests are not hers to decide, on the page or in the service.
+    assert "Requests waiting for your decision" not in client.get(ACCESS).content.decode()
+    for grant in (own, other):
+        assert client.post(ACCESS, {"action": "approve", "grant": grant.pk}).status_code == 404
+        with pytest.raises(ValidationError, match="your own request"):
+            services.address_grant_decide(by=ada, grant=grant, approve=True)
+    # A system administrator alone decides nothing.
+    with pytest.raises(ValidationError, match="Only an administrator of Other Shelter"):
+        services.address_grant_decide(by=sysadmin, grant=other, approve=True)
+    assert factories.signed_in_client(sysadmin).get(ACCESS).status_code == 404
+    for site in (own_site, other_site):
+        assert leaks(client.get(f"/support/sites/{site.pk}/").content.decode()) == []
+    assert not selectors.may_see_address(ada, other_site)
+    # Other Shelter's administrator approves for its one site: Ada sees that one only.
+    other_admin = factories.user(
+        "other-admin@example.org", organisation=other_provider, role=Role.ORGANISATION_ADMIN
+    )
+    services.address_grant_decide(by=other_admin, grant=other, approve=True)
+    assert selectors.may_see_address(ada, other_site)
+    assert not selectors.may_see_address(ada, own_site)
+    third = s.site(omar, other_provider, name="Third House")
+    assert not selectors.may_see_address(ada, third)
 
-    for person in (olivia, maya, cora):
-        with pytest.raises(ValidationError, match="organisations you administer"):
-            services.address_permission_grant(by=person, coordinator=cora)
+
+def test_an_emergency_grant_from_a_senior_decision_maker_lasts_a_day(
+    placed: tuple[Site, Placement, Case], cora: User, authority: Organisation
+) -> None:
+    site, _, _ = placed
+    senior = factories.user(
+        "senior@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
+    )
+    routine = services.address_grant_request(
+        by=cora, site=site, reason="Routine move", emergency=False
+    )
+    with pytest.raises(ValidationError, match="Only an administrator of Test Refuge can decide"):
+        services.address_grant_decide(by=senior, grant=routine, approve=True)
+    services.address_grant_revoke(by=cora, grant=routine)
+    urgent = services.address_grant_request(
+        by=cora, site=site, reason="Tonight, provider unreachable", emergency=True
+    )
+    senior_page = factories.signed_in_client(senior).get(ACCESS).content.decode()
+    assert "Tonight, provider unreachable" in senior_page
+    factories.signed_in_client(senior).post(ACCESS, {"action": "approve", "grant": urgent.pk})
+    assert selectors.may_see_address(cora, site)
+    with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
+        assert not selectors.may_see_address(cora, site)
+
+
+def test_a_normal_grant_ends_by_itself(placed: tuple[Site, Placement, Case], cora: User) -> None:
+    site, _, _ = placed
+    s.grant_address(cora, site)
+    assert selectors.may_see_address(cora, site)
+    with time_machine.travel(timezone.now() + timedelta(days=ADDRESS_GRANT_DAYS, minutes=1)):
+        assert not selectors.may_see_address(cora, site)
+
+
+def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
+    placed: tuple[Site, Placement, Case], maya: User, provider: Organisation
+) -> None:
+    site, _, _ = placed
+    second = s.site(maya, provider, name="Second House")
+    mo = factories.user(
+        "mo@example.org", organisation=provider, role=Role.SAFE_HOUSE_MANAGER, full_name="Mo"
+    )
+    client = factories.signed_in_client(mo)
+    for each in (site, second):
+        assert client.get(f"/support/sites/{each.pk}/").status_code == 404
+        assert not selectors.may_see_address(mo, each)
+    assert "Second House" not in client.get("/support/sites/").content.decode()
+    admin = factories.user(
+        "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
+    )
+    membership = Membership.objects.get(user=mo)
+    admin_client = factories.signed_in_client(admin)
+    assert "Mo" in admin_client.get(ACCESS).content.decode()
+    admin_client.post(ACCESS, {"action": "assign", "manager": membership.pk, "site": second.pk})
+    page = client.get(f"/support/sites/{second.pk}/").content.decode()
+    assert s.ADDRESS in page
+    assert client.get(f"/support/sites/{site.pk}/").status_code == 404
+    assert client.get(f"/support/sites/{site.pk}/change/").status_code == 404
+    assert AuditEvent.objects.filter(action="site.manager_assigned", actor=admin).exists()
+    admin_client.post(ACCESS, {"action": "unassign", "manager": membership.pk, "site": second.pk})
+    assert client.get(f"/support/sites/{second.pk}/").status_code == 404
+    # Maya, who added both sites, runs both.
+    assert all(selectors.may_see_address(maya, each) for each in (site, second))
 
 
 def test_the_address_is_encrypted_at_rest(placed: tuple[Site, Placement, Case]) -> None:
@@ -185,29 +302,26 @@ def test_the_address_is_encrypted_at_rest(placed: tuple[Site, Placement, Case]) 
     assert all(row.endswith("(decrypted)") for row in found)
 
 
-def test_the_permission_ends_when_the_coordinator_leaves_or_changes_role(
+def test_the_grant_ends_when_the_coordinator_leaves_or_changes_role(
     placed: tuple[Site, Placement, Case], cora: User, provider: Organisation
 ) -> None:
-    from opennrm.accounts.models import Membership
-    from opennrm.support import selectors
-
     site, _, _ = placed
     admin = factories.user(
         "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
     )
-    services.address_permission_grant(by=admin, coordinator=cora)
+    grant = s.grant_address(cora, site, by=admin)
     assert selectors.may_see_address(cora, site)
     membership = Membership.objects.get(user=cora, organisation=provider)
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
-    # A coordinator again, elsewhere: the permission stayed with the old membership.
+    # A coordinator again, elsewhere: the grant stayed with the old membership.
     elsewhere = factories.organisation("Elsewhere Shelter", "support_provider")
     Membership.objects.create(user=cora, organisation=elsewhere, role=Role.SUPPORT_COORDINATOR)
     assert not selectors.may_see_address(cora, site)
     page = factories.signed_in_client(cora).get(f"/support/sites/{site.pk}/")
     assert leaks(page.content.decode()) == []
     # The administrator can still withdraw it for the record.
-    services.address_permission_revoke(by=admin, coordinator=cora)
-    assert AuditEvent.objects.filter(action="address_permission.revoked").exists()
+    services.address_grant_revoke(by=admin, grant=grant)
+    assert AuditEvent.objects.filter(action="address_grant.revoked").exists()
 
 
 def test_the_form_to_change_a_site_shows_its_address_and_records_that(

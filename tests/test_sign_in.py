@@ -8,6 +8,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -249,3 +250,71 @@ def test_guessing_security_codes_is_slowed_down_for_the_account_not_the_session(
         assert owner.post(VERIFY, {"code": current_code(device)}).status_code == 302
     assert owner.get(HOME).status_code == 200
     assert AuditEvent.objects.filter(action="auth.two_factor_failed", actor=alice).count() == 12
+
+
+PROXY = "10.0.0.2"
+
+
+def behind_proxy(client_address: str, forged: str = "") -> Client:
+    """A browser at `client_address` reaching us through our proxy, which appends that address
+    to whatever X-Forwarded-For the browser sent (`forged`)."""
+    forwarded = f"{forged}, {client_address}" if forged else client_address
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+@override_settings(BEHIND_PROXY=True, AXES_FAILURE_LIMIT=5)
+def test_behind_the_proxy_one_clients_failures_lock_out_that_client_only(
+    alice: User, bob: User
+) -> None:
+    """Every request arrives from the proxy's address: the lockout must count the client's (the
+    audit trail's `client_ip`), or five wrong passwords from anyone lock everyone out."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        attacker = behind_proxy("203.0.113.9")
+        for _ in range(4):
+            assert sign_in(attacker, alice.email, "wrong-password").status_code == 200
+        # The fifth failure locks this client out of this account.
+        assert sign_in(attacker, alice.email, "wrong-password").status_code == 429
+        # Another account, from another client, is untouched at once.
+        assert sign_in(behind_proxy("198.51.100.20"), bob.email)["Location"].startswith(SETUP)
+        traveller.shift(settings.SIGN_IN_MAX_DELAY_SECONDS)
+        # Alice, from her own office, signs in with her password.
+        assert sign_in(behind_proxy("198.51.100.30"), alice.email)["Location"].startswith(SETUP)
+        # The attacker's address stays locked out of her account, even with her password, and
+        # a forged X-Forwarded-For in front of the proxy's entry changes nothing.
+        for forged in ("", "192.0.2.1", "198.51.100.30"):
+            locked = sign_in(behind_proxy("203.0.113.9", forged), alice.email)
+            assert locked.status_code == 429, forged
+            assert "Your account is locked" in locked.content.decode()
+    # The audit trail names the client too, never the proxy.
+    assert (
+        AuditEvent.objects.filter(action="auth.sign_in_failed", ip_address="203.0.113.9").count()
+        == 4
+    )
+    assert not AuditEvent.objects.filter(ip_address=PROXY).exists()
+
+
+@override_settings(AXES_FAILURE_LIMIT=5, SIGN_IN_MAX_DELAY_SECONDS=300)
+def test_failures_from_many_addresses_throttle_the_account_but_never_lock_out_its_owner(
+    alice: User,
+) -> None:
+    """Someone who knows Alice's e-mail address and has many addresses: past the limit, each
+    attempt on her account waits a delay that doubles up to five minutes, refused unchecked
+    while it lasts; after the wait, the right password and then the right code get her in."""
+    device = factories.totp_device(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for n in range(13):
+            client = Client(REMOTE_ADDR=f"192.0.2.{n + 1}")
+            traveller.shift(min(2 ** max(n - 4, 1), 300))
+            assert sign_in(client, alice.email, "wrong-password").status_code == 200, n
+        # Throttled: even the right password is not checked, and the page says how long.
+        owner = Client(REMOTE_ADDR="198.51.100.30")
+        waiting = sign_in(owner, alice.email)
+        assert waiting.status_code == 429
+        assert waiting["Retry-After"] == "300"
+        assert "Wait 300 seconds, then try again" in waiting.content.decode()
+        assert "_auth_user_id" not in owner.session
+        traveller.shift(300)
+        assert sign_in(owner, alice.email)["Location"].startswith(VERIFY)
+        assert owner.post(VERIFY, {"code": current_code(device)}).status_code == 302
+    assert owner.get(HOME).status_code == 200
+    assert AuditEvent.objects.filter(action="auth.sign_in_throttled").count() == 1

@@ -69,7 +69,7 @@ def new_page(browser: Browser, live_server):
         context = browser.new_context(base_url=live_server.url)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # generous: CI machines are sometimes busy
         return page
 
     yield make

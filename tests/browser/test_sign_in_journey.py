@@ -10,6 +10,7 @@ from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from opennrm.accounts import services
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
@@ -92,8 +93,15 @@ def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
 
 
 def test_administrator_invites_a_colleague_who_joins(
-    new_page, axe, reads, olivia: User, northmoor_police: Organisation
+    new_page, axe, reads, olivia: User, sysadmin: User, northmoor_police: Organisation
 ) -> None:
+    # A system administrator has asked for someone to join Northmoor: that waits for Olivia.
+    services.invitation_create(
+        by=sysadmin,
+        organisation=northmoor_police,
+        email="asked@example.org",
+        role=Role.FIRST_RESPONDER,
+    )
     factories.totp_device(olivia)
     admin = new_page()
     _sign_in_with_device(admin, olivia)
@@ -104,6 +112,15 @@ def test_administrator_invites_a_colleague_who_joins(
     axe.check(admin)
     admin.get_by_role("link", name="Northmoor Police").click()
     expect(admin.get_by_role("heading", name="Northmoor Police", level=1)).to_be_visible()
+    asked = admin.locator("table.govuk-table tbody tr", has_text="asked@example.org")
+    expect(asked).to_contain_text("Waiting for approval")
+    expect(asked).to_contain_text("Sam Sysadmin")
+    axe.check(admin)
+    asked.get_by_role("button", name="Approve invitation to asked@example.org").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text(
+        "An invitation has been sent to asked@example.org"
+    )
+    expect(asked).to_contain_text("Sent")
     axe.check(admin)
     admin.get_by_role("button", name="Invite a user").click()
     expect(admin.get_by_role("heading", name="Invite a user")).to_be_visible()

@@ -339,7 +339,7 @@ def test_a_safe_house_manager_runs_her_sites_and_looks_after_a_resident(
 # --- 2. The coordinator, and the provider's administrator -------------------------------------
 
 
-def test_a_coordinator_places_people_and_reads_capacity_with_address_permission(
+def test_a_coordinator_places_people_and_reads_capacity_with_an_address_grant(
     new_page,
     axe,
     reads,
@@ -367,21 +367,34 @@ def test_a_coordinator_places_people_and_reads_capacity_with_address_permission(
     s.request(waiting)
     referred = a_case(alice, northmoor_police, authority, "Blerta Testova")
 
-    # The provider's administrator lets the coordinator see safe-house addresses.
+    # The coordinator asks to see Moor House's address, saying why.
+    page: Page = new_page()
+    _sign_in_with_device(page, cora)
+    page.get_by_role("link", name="Safe-house addresses").first.click()
+    axe.check(page)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    shows_errors(
+        page, axe, "Select the site whose address you need", "Say why you need this address"
+    )
+    page.get_by_label("Site", exact=True).select_option(label="Moor House (Test Refuge)")
+    page.get_by_label("Why do you need its address?").fill("To arrange a journey there")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    banner(page, "Your request to see Moor House's address is sent")
+    expect(page.locator("main")).to_contain_text("Waiting for a decision")
+    axe.check(page)
+
+    # The provider's administrator approves it.
     admin: Page = new_page()
     _sign_in_with_device(admin, petra)
-    admin.get_by_role("link", name="Who can see safe-house addresses").click()
+    admin.get_by_role("link", name="Safe-house addresses").click()
     row = admin.locator("table.govuk-table tbody tr", has_text="Cora Coordinator")
-    expect(row).to_contain_text("No")
+    expect(row.first).to_contain_text("To arrange a journey there")
     axe.check(admin)
-    admin.get_by_role("button", name="Allow Cora Coordinator").click()
-    banner(admin, "Cora Coordinator can now see addresses")
-    expect(row).to_contain_text("Yes")
+    admin.get_by_role("button", name="Approve Cora Coordinator, Moor House").click()
+    banner(admin, "Cora Coordinator's request for Moor House has been approved")
     axe.check(admin)
 
     # The coordinator keeps the waiting woman away from Manchester.
-    page: Page = new_page()
-    _sign_in_with_device(page, cora)
     menu(page, "Waiting for a place")
     expect(page.locator("table.govuk-table")).to_contain_text(waiting.reference)
     axe.check(page)
@@ -501,11 +514,11 @@ def test_a_coordinator_places_people_and_reads_capacity_with_address_permission(
     assert page.request.get("/support/directory/hsds.json").ok
     axe.check(page)
 
-    # The administrator withdraws the permission; the coordinator no longer sees the address.
+    # The administrator withdraws the grant; the coordinator no longer sees the address.
     admin.reload()
-    admin.get_by_role("button", name="Withdraw Cora Coordinator").click()
-    banner(admin, "Cora Coordinator can no longer see addresses")
-    expect(row).to_contain_text("No")
+    admin.get_by_role("button", name="Withdraw Cora Coordinator, Moor House").click()
+    banner(admin, "The permission for Moor House has ended")
+    expect(admin.locator("main")).to_contain_text("No coordinator can see them now")
     axe.check(admin)
     placed = Placement.objects.get(request__case=waiting)
     page.goto(f"/support/placements/{placed.pk}/")

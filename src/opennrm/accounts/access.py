@@ -64,6 +64,7 @@ ROUTES: dict[str, Rule] = {
     "accounts:member_invite": ADMINISTRATORS,
     "accounts:membership_edit": ADMINISTRATORS,
     "accounts:invitation_revoke": ADMINISTRATORS,
+    "accounts:invitation_approve": ADMINISTRATORS,
     # The audit trail: read-only, for those who run the service and its data-protection officer.
     "audit:search": only(Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER),
     "audit:person_reads": only(Role.DATA_PROTECTION_OFFICER),
@@ -101,7 +102,11 @@ ROUTES: dict[str, Rule] = {
     "support:request_close": COORDINATORS,
     "support:proposals": COORDINATORS,
     "support:proposal_decide": COORDINATORS,
-    "support:address_access": only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN),
+    # Coordinators ask; providers' administrators (or, in an emergency, a competent
+    # authority's senior decision makers) decide; a system administrator has nothing here.
+    "support:address_access": only(
+        Role.ORGANISATION_ADMIN, Role.SUPPORT_COORDINATOR, Role.SENIOR_DECISION_MAKER
+    ),
     "support:placements": SUPPORT_STAFF,
     "support:placement": SUPPORT_STAFF,
     "support:placement_respond": MANAGERS,

@@ -107,9 +107,21 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A role given by a system administrator who does not administer the organisation waits for
+    # the organisation's administrator or a second system administrator, never the one who asked
+    # or the invitee (`services.invitation_approve`); until then no link exists.
+    needs_approval = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Invitation for {self.email} to {self.organisation}"
+
+    @property
+    def waiting_for_approval(self) -> bool:
+        return self.needs_approval and self.approved_at is None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -78,6 +81,7 @@ def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("organisation")
         .filter(
+            Q(needs_approval=False) | Q(approved_at__isnull=False),
             token_hash=token_hash,
             accepted_at__isnull=True,
             revoked_at__isnull=True,
@@ -104,3 +108,26 @@ def pending_invitations_for_admin(user: User) -> QuerySet[Invitation]:
         accepted_at__isnull=True,
         revoked_at__isnull=True,
     )
+
+
+def sign_in_wait(email: str) -> int:
+    """Seconds before anyone may try a password for this account again (0: now).
+
+    One client that keeps failing is locked out by axes (per account and address). Across every
+    address, an account that has failed `AXES_FAILURE_LIMIT` times within the cool-off period is
+    throttled rather than blocked: after the n-th failure past the limit the next attempt waits
+    2**n seconds (2, 4, 8, ...), at most `SIGN_IN_MAX_DELAY_SECONDS`. A stranger who knows the
+    e-mail address can slow its owner down by that much, never keep them out; a password guesser
+    gets one try per delay, and a right password still needs the code."""
+    from axes.models import AccessAttempt
+
+    now = timezone.now()
+    found = AccessAttempt.objects.filter(
+        username=email, attempt_time__gte=now - settings.AXES_COOLOFF_TIME
+    ).aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    past_limit = (found["failures"] or 0) - settings.AXES_FAILURE_LIMIT
+    if past_limit < 0:
+        return 0
+    delay = min(2 ** min(past_limit + 1, 30), settings.SIGN_IN_MAX_DELAY_SECONDS)
+    remaining = (found["last"] + timedelta(seconds=delay) - now).total_seconds()
+    return max(0, math.ceil(remaining))

@@ -70,6 +70,60 @@ def _check_role_fits(organisation: Organisation, role: Role) -> None:
         )
 
 
+def administers(user: User, organisation: Organisation) -> bool:
+    """Whether `user` is an active administrator of `organisation` itself (not merely a system
+    administrator, whose reach over every organisation does not let them give roles alone)."""
+    return Membership.objects.filter(
+        user=user,
+        organisation=organisation,
+        role=Role.ORGANISATION_ADMIN,
+        is_active=True,
+        organisation__is_active=True,
+    ).exists()
+
+
+def _is_system_admin(user: User) -> bool:
+    return Membership.objects.filter(
+        user=user, role=Role.SYSTEM_ADMIN, is_active=True, organisation__is_active=True
+    ).exists()
+
+
+def _refuse_lone_grant(by: User, organisation: Organisation) -> None:
+    """A role in an organisation is given by its own administrator; a system administrator who
+    is not one invites, and a second administrator approves (`invitation_approve`)."""
+    if not administers(by, organisation):
+        raise ValidationError(
+            {
+                "role": f"Only an administrator of {organisation.name} can give a role there. "
+                "Invite the person in that role instead: an administrator of the organisation, "
+                "or another system administrator, must then approve the invitation"
+            }
+        )
+
+
+def _send_invitation(invitation: Invitation, by: User | None) -> str:
+    """Give the invitation a fresh single-use token and e-mail the link once committed."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(token)
+    invitation.save(update_fields=["token_hash"])
+    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[token])
+    body = render_to_string(
+        "accounts/email/invitation.txt",
+        {"invitation": invitation, "link": link, "inviter": invitation.invited_by or by},
+    )
+    organisation_name = invitation.organisation.name
+    email = invitation.email
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You have been invited to OpenNRM by {organisation_name}",
+            message=body,
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return token
+
+
 @transaction.atomic
 def invitation_create(
     *, by: User | None, organisation: Organisation, email: str, role: Role
@@ -77,7 +131,9 @@ def invitation_create(
     """Invite someone to join `organisation` as `role`; e-mails them a single-use link.
 
     Returns the invitation and the token (shown nowhere else; only its hash is stored).
-    `by=None` is the command line inviting the first system administrator.
+    `by=None` is the command line inviting the first system administrator. A system
+    administrator who does not administer `organisation` only asks: the invitation waits, with
+    no link, for `invitation_approve` by someone else (and the token returned is "").
     """
     email = email.strip().lower()
     _check_role_fits(organisation, role)
@@ -85,36 +141,61 @@ def invitation_create(
         user__email__iexact=email, organisation=organisation, role=role, is_active=True
     ).exists():
         raise ValidationError({"email": "This person already has that role in this organisation"})
-    token = secrets.token_urlsafe(32)
+    needs_approval = by is not None and not administers(by, organisation)
     invitation = Invitation.objects.create(
         email=email,
         organisation=organisation,
         role=role,
-        token_hash=hash_token(token),
+        # Until approved, a hash of a token nobody was given.
+        token_hash=hash_token(secrets.token_urlsafe(32)),
         invited_by=by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+        needs_approval=needs_approval,
     )
     audit_record(
         by=by,
         action="invitation.created",
         obj=invitation,
         organisation=organisation,
-        detail={"email": email, "role": role},
+        detail={"email": email, "role": role, "needs_approval": needs_approval},
     )
-    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[token])
-    body = render_to_string(
-        "accounts/email/invitation.txt",
-        {"invitation": invitation, "link": link, "inviter": by},
-    )
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"You have been invited to OpenNRM by {organisation.name}",
-            message=body,
-            from_email=None,
-            recipient_list=[email],
-        )
-    )
+    token = "" if needs_approval else _send_invitation(invitation, by)
     return invitation, token
+
+
+@transaction.atomic
+def invitation_approve(*, by: User, invitation: Invitation) -> str:
+    """Approve a system administrator's invitation: by an administrator of the organisation, or
+    by another system administrator; never by the one who asked, nor by the invitee. Sends the
+    link and returns its token."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.waiting_for_approval or locked.accepted_at or locked.revoked_at:
+        raise ValidationError("This invitation is not waiting for approval")
+    if locked.invited_by_id == by.pk:
+        raise ValidationError(
+            "You asked for this invitation, so someone else must approve it: an administrator "
+            f"of {locked.organisation.name} or another system administrator"
+        )
+    if by.email.lower() == locked.email.lower():
+        raise ValidationError("You cannot approve an invitation for yourself")
+    if not (administers(by, locked.organisation) or _is_system_admin(by)):
+        raise ValidationError(
+            f"Only an administrator of {locked.organisation.name} or a system administrator "
+            "can approve this invitation"
+        )
+    locked.approved_by = by
+    locked.approved_at = timezone.now()
+    locked.expires_at = timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+    locked.save(update_fields=["approved_by", "approved_at", "expires_at"])
+    token = _send_invitation(locked, by)
+    audit_record(
+        by=by,
+        action="invitation.approved",
+        obj=locked,
+        organisation=locked.organisation,
+        detail={"email": locked.email, "role": locked.role},
+    )
+    return token
 
 
 @transaction.atomic
@@ -199,6 +280,7 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
         Role.SYSTEM_ADMIN,
     ):
         raise ValidationError({"role": "You cannot change your own administrator role"})
+    _refuse_lone_grant(by, membership.organisation)
     _check_role_fits(membership.organisation, role)
     if (
         Membership.objects.filter(
@@ -226,6 +308,9 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
 def membership_set_active(*, by: User, membership: Membership, active: bool) -> Membership:
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
+    if active:
+        # Giving access back is giving a role; taking it away never needs a second person.
+        _refuse_lone_grant(by, membership.organisation)
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     _sync_admin_site_access(membership.user)
@@ -249,10 +334,16 @@ def user_sign_in(*, request: HttpRequest, user: User) -> None:
     audit_record(by=user, action="auth.password_accepted", obj=user)
 
 
-def user_sign_in_failed(*, email: str, locked_out: bool) -> None:
+def user_sign_in_failed(*, email: str, locked_out: bool, throttled: bool = False) -> None:
+    """A refused sign-in: a wrong password, a client locked out of the account, or an attempt
+    refused unchecked while the account is throttled (`selectors.sign_in_wait`)."""
+    if throttled:
+        action = "auth.sign_in_throttled"
+    else:
+        action = "auth.locked_out" if locked_out else "auth.sign_in_failed"
     audit_record(
         by=None,
-        action="auth.locked_out" if locked_out else "auth.sign_in_failed",
+        action=action,
         detail={"email": email[:254]},
     )
 

@@ -20,6 +20,11 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path(
+        "invitations/<int:invitation_id>/approve/",
+        views.invitation_approve,
+        name="invitation_approve",
+    ),
     path("memberships/<int:membership_id>/", views.membership_edit, name="membership_edit"),
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
@@ -58,6 +59,25 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
+        # A client locked out of this account is told so (below); any other waits its turn.
+        locked = AxesProxyHandler.is_locked(request, credentials={"email": email})
+        wait = 0 if locked else selectors.sign_in_wait(email)
+        if wait:
+            # Refused before the password is checked, so a throttled attempt tells nothing.
+            services.user_sign_in_failed(email=email, locked_out=False, throttled=True)
+            form.add_error(
+                None,
+                "There have been too many attempts to sign in to this account. "
+                f"Wait {wait} second{'s' if wait != 1 else ''}, then try again",
+            )
+            response = render(
+                request,
+                "accounts/sign_in.html",
+                {"title": "Sign in", "form": form, "next": _next_url(request)},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
         user = authenticate(request, email=email, password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
             services.user_sign_in_failed(email=email, locked_out=True)
@@ -254,7 +274,14 @@ def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
         except ValidationError as error:
             _form_error(form, error)
         else:
-            messages.success(request, f"An invitation has been sent to {invitation.email}")
+            if invitation.waiting_for_approval:
+                messages.success(
+                    request,
+                    f"The invitation to {invitation.email} waits for approval by an administrator "
+                    f"of {organisation.name} or another system administrator",
+                )
+            else:
+                messages.success(request, f"An invitation has been sent to {invitation.email}")
             return redirect("accounts:member_list", organisation.pk)
     return render(
         request,
@@ -269,6 +296,19 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get_for_admin(user, invitation_id)
     services.invitation_revoke(by=user, invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} has been withdrawn")
+    return redirect("accounts:member_list", invitation.organisation_id)
+
+
+@require_POST
+def invitation_approve(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    user = _user(request)
+    invitation = selectors.invitation_get_for_admin(user, invitation_id)
+    try:
+        services.invitation_approve(by=user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"An invitation has been sent to {invitation.email}")
     return redirect("accounts:member_list", invitation.organisation_id)
 
 

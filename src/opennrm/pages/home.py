@@ -22,10 +22,10 @@ class Task:
     applies: Callable[[User], bool] | None = None
 
 
-def _administers_coordinators(user: User) -> bool:
-    from opennrm.support.selectors import coordinators_of
+def _administers_a_provider(user: User) -> bool:
+    from opennrm.support.selectors import may_manage_addresses
 
-    return coordinators_of(user).exists()
+    return may_manage_addresses(user)
 
 
 ROLE_SUMMARY: dict[Role, str] = {
@@ -76,6 +76,11 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "How many more people the free beds can take now, by region and provider; "
             "occupancy, the waiting list and unmet need over time.",
         ),
+        Task(
+            "Safe-house addresses",
+            "support:address_access",
+            "Ask a provider to let you see one of its sites' addresses, for a few days.",
+        ),
     ],
     Role.SAFE_HOUSE_MANAGER: [
         Task(
@@ -106,10 +111,11 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Invite people, change roles and remove access.",
         ),
         Task(
-            "Who can see safe-house addresses",
+            "Safe-house addresses",
             "support:address_access",
-            "Allow your support coordinators to see safe-house addresses, or withdraw it.",
-            applies=_administers_coordinators,
+            "Decide coordinators' requests to see your sites' addresses, and assign your "
+            "safe-house managers to sites.",
+            applies=_administers_a_provider,
         ),
     ],
     Role.SYSTEM_ADMIN: [

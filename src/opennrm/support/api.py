@@ -10,7 +10,7 @@ else is 404, exactly as for a record that does not exist.
 
 **Addresses.** A site's address, postcode and location are returned only where the site pages
 show them (the site and the placement), only to those `selectors.may_see_address` allows (the
-site's own staff, coordinators with an `AddressPermission`), and each time it is returned the
+managers assigned to it, coordinators with a live `AddressGrant` for it), and each time it is returned the
 view is recorded (`site.address_viewed`), as on the pages. For everyone else `address` is null;
 lists never carry it. Nothing here says who a person is: a case reference, age group, sex,
 languages and needs, never names, dates of birth or the places they must keep away from.
@@ -125,15 +125,16 @@ def _placement(token: ApiToken, placement_id: int) -> Placement:
 
 
 def shows_address(token: ApiToken, site: Site) -> bool:
-    """`selectors.may_see_address`, narrowed to the token: the site's staff only through a token
-    of the site's own provider, a coordinator's permission only through a coordinator's token."""
+    """`selectors.may_see_address`, narrowed to the token: an assigned manager's only through a
+    manager's token of the site's own provider, a coordinator's grant only through a
+    coordinator's token of the organisation the grant belongs to."""
     user = token.acts_as
-    if not selectors.may_see_address(user, site):
-        return False
     roles = api_token_roles(token)
-    staff_here = Role.SAFE_HOUSE_MANAGER in roles and site.provider_id == token.organisation_id
-    permitted = Role.SUPPORT_COORDINATOR in roles and selectors.has_address_permission(
+    staff_here = Role.SAFE_HOUSE_MANAGER in roles and site.pk in selectors.assigned_site_ids(
         user, organisation_id=token.organisation_id
+    )
+    permitted = Role.SUPPORT_COORDINATOR in roles and selectors.has_address_grant(
+        user, site, organisation_id=token.organisation_id
     )
     return staff_here or permitted
 

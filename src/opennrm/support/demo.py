@@ -14,7 +14,7 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
 
 from . import services
-from .models import Service, Site
+from .models import AddressGrant, Service, Site
 
 SECOND_PROVIDER = "Cedar Path Housing Association"
 
@@ -150,8 +150,29 @@ def seed() -> None:
                 takes_dependants=children,
                 wheelchair_accessible=wheelchair,
             )
+    _seed_address_request()
     _seed_plan()
     _seed_history()
+
+
+def _seed_address_request() -> None:
+    """The demo coordinator has asked to see the address of one of the second provider's
+    sites: waiting for that provider's administrator (or, as an emergency, a competent
+    authority's senior decision maker) to decide."""
+    coordinator = (
+        Membership.objects.filter(role=Role.SUPPORT_COORDINATOR, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    site = Site.objects.filter(provider__name=SECOND_PROVIDER).order_by("name").first()
+    if coordinator is None or site is None or AddressGrant.objects.exists():
+        return
+    services.address_grant_request(
+        by=coordinator.user,
+        site=site,
+        reason="To arrange a person's journey there tomorrow (fictional demo request).",
+        emergency=True,
+    )
 
 
 # A support plan for the first demo referral (an adult who consented to support, waiting for a

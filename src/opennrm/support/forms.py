@@ -480,3 +480,37 @@ class ServiceForm(forms.Form):
             "languages": list(data["languages"]),
             "accessibility": data["accessibility"],
         }
+
+
+class AddressGrantRequestForm(forms.Form):
+    """A coordinator asks to see one site's address (`services.address_grant_request`)."""
+
+    site = forms.ChoiceField(
+        label="Site",
+        error_messages={
+            "required": "Select the site whose address you need",
+            "invalid_choice": "Select a site from the list",
+        },
+    )
+    reason = forms.CharField(
+        label="Why do you need its address?",
+        help_text="For example, to arrange a person's journey there. Do not write their name.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Say why you need this address",
+            "max_length": "The reason must be 500 characters or fewer",
+        },
+    )
+    emergency = forms.BooleanField(
+        label="Emergency: the provider cannot be reached in time",
+        required=False,
+        help_text="A competent authority's senior decision maker may then approve it, for 24 hours",
+    )
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [  # type: ignore[attr-defined]
+            ("", "Select a site"),
+            *((str(site.pk), f"{site.name} ({site.provider.name})") for site in sites),
+        ]

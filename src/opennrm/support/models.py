@@ -3,8 +3,8 @@ beds, placement requests and placements, unmet need.
 
 A provider is an `Organisation` of kind support provider. A safe house's address and exact
 location are the most dangerous facts in the system after a person's name: they are encrypted
-at rest and shown only to the site's own staff and to coordinators holding an explicit
-permission (`AddressPermission`; `support.selectors.may_see_address`).
+at rest and shown only to the safe-house managers assigned to the site and to coordinators holding
+an approved, time-limited grant for it (`AddressGrant`; `support.selectors.may_see_address`).
 
 A bed's state is never typed in: it is derived from its placements (reserved, occupied) and its
 out-of-service flag, and each change is kept in `BedEvent`. A partial unique constraint on
@@ -140,38 +140,80 @@ class Site(models.Model):
         return self.name
 
 
-class AddressPermission(models.Model):
-    """An explicit permission for a support coordinator to see every safe house's address.
+# How long an approved grant to see a site's address lasts: long enough to arrange a move, short
+# enough that nobody keeps a list of safe houses; an emergency one, approved by a competent
+# authority's senior decision maker when the provider cannot be reached, lasts a day.
+ADDRESS_GRANT_DAYS = 7
+EMERGENCY_ADDRESS_GRANT_HOURS = 24
 
-    It belongs to the coordinator's membership, not to the person: it counts only while that
-    membership is active, in the coordinator role, in an active organisation, so it ends by
-    itself when they leave or change role. Granted and withdrawn by an administrator of that
-    organisation; a withdrawn one is kept (with `revoked_at`) so the history of who could see
-    what stays."""
+
+class AddressGrant(models.Model):
+    """A support coordinator's time-limited permission to see one site's address.
+
+    Asked for by the coordinator, with a reason; approved (or refused) by an administrator of
+    the site's provider, or, for an emergency only, by a senior decision maker of a competent
+    authority; never by the coordinator themselves, and a system administrator's role alone
+    does not approve. It belongs to the coordinator's membership: it counts only while that
+    membership is active, in the coordinator role, in an active organisation, and until
+    `expires_at` or withdrawal (`support.selectors.live_address_grants`). Rows are kept, so the
+    history of who could see what stays."""
 
     membership = models.ForeignKey(
-        "accounts.Membership", on_delete=models.PROTECT, related_name="address_permissions"
+        "accounts.Membership", on_delete=models.PROTECT, related_name="address_grants"
     )
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="address_grants")
+    # Why the coordinator needs it: may name a case, so encrypted like other free text.
+    reason = EncryptedTextField()
+    emergency = models.BooleanField(default=False)
+    requested_at = models.DateTimeField()
+    # None while waiting; True approved; False refused.
+    approved = models.BooleanField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    granted_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
+        ordering = ["-requested_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["membership"],
-                condition=Q(revoked_at=None),
-                name="one_live_address_permission",
+            models.CheckConstraint(
+                condition=Q(approved=True, expires_at__isnull=False, decided_at__isnull=False)
+                | Q(approved=False, decided_at__isnull=False)
+                | Q(approved=None, decided_at=None),
+                name="address_grant_decided_with_expiry",
             )
         ]
 
     def __str__(self) -> str:
-        return f"Address permission for membership {self.membership_id}"
+        return f"Address grant {self.pk} for site {self.site_id}"
+
+
+class SiteAssignment(models.Model):
+    """A safe-house manager assigned to one of their provider's sites: they see (and run) only
+    the sites they are assigned to. Made by an administrator of the provider; a manager who
+    adds a site is assigned to it. Removing one deletes the row (the audit trail keeps it)."""
+
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.PROTECT, related_name="site_assignments"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="assignments")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "site"], name="one_assignment_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return f"Membership {self.membership_id} at site {self.site_id}"
 
 
 class Room(models.Model):

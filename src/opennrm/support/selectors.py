@@ -2,9 +2,10 @@
 to matching. Every read that depends on who is asking starts here, from the user.
 
 - Support coordinators (scope: all) see every request, placement, site and bed; a safe
-  house's address only with an explicit `AddressPermission`.
-- Safe-house managers see their own organisation's sites (with addresses: they work there),
-  beds and the placements in them.
+  house's address only with a live `AddressGrant` for that site, approved by its provider (or
+  in an emergency by a competent authority's senior decision maker).
+- Safe-house managers see the sites they are assigned to (`SiteAssignment`; with addresses:
+  they work there) and their beds; the placements with their organisation.
 - Everyone else sees none of these; the referrer learns where things stand from the case page
   (`case_support_summary`), which names the provider and region, never the site or address.
 """
@@ -19,6 +20,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     FilteredRelation,
     OuterRef,
     Q,
@@ -28,6 +30,7 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
+from django.utils import timezone
 
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
@@ -38,7 +41,7 @@ from . import matching
 from .models import (
     HOLDS_BED,
     MEASURES_FOR_EVERYONE,
-    AddressPermission,
+    AddressGrant,
     Bed,
     BedState,
     Measure,
@@ -51,6 +54,7 @@ from .models import (
     Service,
     ServiceDelivery,
     Site,
+    SiteAssignment,
     SiteKind,
     SupportMeasure,
     SupportPlan,
@@ -72,38 +76,56 @@ def managed_provider_ids(user: User) -> list[int]:
     )
 
 
-def live_address_permissions() -> QuerySet[AddressPermission]:
-    """Permissions that count now: not withdrawn, on an active coordinator membership of an
-    active organisation (leaving or changing role ends one by itself)."""
-    return AddressPermission.objects.filter(
+def assigned_site_ids(user: User, *, organisation_id: int | None = None) -> list[int]:
+    """The sites the user runs: those they are assigned to as a safe-house manager of the site's
+    own provider (through a membership of `organisation_id`, when given: an API token acts for
+    one organisation)."""
+    managing = memberships_of(user).filter(role=Role.SAFE_HOUSE_MANAGER)
+    if organisation_id is not None:
+        managing = managing.filter(organisation_id=organisation_id)
+    return list(
+        SiteAssignment.objects.filter(
+            membership__in=managing, site__provider_id=F("membership__organisation_id")
+        ).values_list("site_id", flat=True)
+    )
+
+
+def live_address_grants() -> QuerySet[AddressGrant]:
+    """Grants that count now: approved, not withdrawn, not expired, on an active coordinator
+    membership of an active organisation (leaving or changing role ends one by itself)."""
+    return AddressGrant.objects.filter(
+        approved=True,
         revoked_at=None,
+        expires_at__gt=timezone.now(),
         membership__is_active=True,
         membership__role=Role.SUPPORT_COORDINATOR,
         membership__organisation__is_active=True,
     )
 
 
-def has_address_permission(user: User, *, organisation_id: int | None = None) -> bool:
-    """Whether the user holds a live permission (through a membership of `organisation_id`,
-    when given: an API token acts for one organisation)."""
-    permissions = live_address_permissions().filter(membership__user=user)
+def has_address_grant(user: User, site: Site, *, organisation_id: int | None = None) -> bool:
+    grants = live_address_grants().filter(membership__user=user, site=site)
     if organisation_id is not None:
-        permissions = permissions.filter(membership__organisation_id=organisation_id)
-    return permissions.exists()
+        grants = grants.filter(membership__organisation_id=organisation_id)
+    return grants.exists()
 
 
-def may_see_address(user: User, site: Site) -> bool:
-    """A safe house's address: its own staff, and coordinators with the explicit permission."""
-    return site.provider_id in managed_provider_ids(user) or has_address_permission(user)
+def may_see_address(user: User, site: Site, *, organisation_id: int | None = None) -> bool:
+    """A safe house's address: the managers assigned to it, and coordinators holding a live
+    grant for it (approved by its provider, or in an emergency by a competent authority)."""
+    return site.pk in assigned_site_ids(user, organisation_id=organisation_id) or has_address_grant(
+        user, site, organisation_id=organisation_id
+    )
 
 
 # --- Sites and beds ---------------------------------------------------------------------------
 
 
 def sites_visible_to(user: User) -> QuerySet[Site]:
+    """Coordinators see every site (by code name); a safe-house manager only those assigned."""
     if is_coordinator(user):
         return Site.objects.all()
-    return Site.objects.filter(provider_id__in=managed_provider_ids(user))
+    return Site.objects.filter(pk__in=assigned_site_ids(user))
 
 
 def site_get_for_user(user: User, site_id: int) -> Site:
@@ -114,8 +136,8 @@ def site_get_for_user(user: User, site_id: int) -> Site:
 
 
 def site_get_for_manager(user: User, site_id: int) -> Site:
-    """A site the user may change: only its own staff."""
-    site = Site.objects.filter(pk=site_id, provider_id__in=managed_provider_ids(user)).first()
+    """A site the user may change: only the managers assigned to it."""
+    site = Site.objects.filter(pk=site_id, pk__in=assigned_site_ids(user)).first()
     if site is None:
         raise Http404
     return site
@@ -196,7 +218,7 @@ def _with_state_attribute(bed: Any) -> Any:
 def bed_get_for_manager(user: User, bed_id: int) -> Bed:
     bed = (
         Bed.objects.select_related("room__site")
-        .filter(pk=bed_id, room__site__provider_id__in=managed_provider_ids(user))
+        .filter(pk=bed_id, room__site_id__in=assigned_site_ids(user))
         .first()
     )
     if bed is None:
@@ -455,23 +477,90 @@ def open_request_count() -> int:
     return PlacementRequest.objects.filter(status=PlacementRequestStatus.OPEN).count()
 
 
-def address_holders() -> QuerySet[AddressPermission]:
-    return live_address_permissions().select_related("membership__user", "granted_by")
-
-
-def coordinators_of(user: User) -> QuerySet[Any]:
-    """The support coordinators in the organisations this user administers."""
-    from opennrm.accounts.models import Membership
+def address_grants_to_decide(user: User) -> QuerySet[AddressGrant]:
+    """Requests waiting for this user's decision: those for sites of providers they administer,
+    and, for a competent authority's senior decision maker, emergency ones. Never their own."""
     from opennrm.accounts.selectors import organisations_administered_by
 
+    administered = organisations_administered_by(user).filter(
+        memberships__user=user,
+        memberships__role=Role.ORGANISATION_ADMIN,
+        memberships__is_active=True,
+    )
+    where = Q(site__provider__in=administered)
+    if has_any_role(user, {Role.SENIOR_DECISION_MAKER}):
+        where |= Q(emergency=True)
     return (
-        Membership.objects.filter(
-            organisation__in=organisations_administered_by(user),
-            role=Role.SUPPORT_COORDINATOR,
-            is_active=True,
+        AddressGrant.objects.filter(where, approved=None, revoked_at=None)
+        .exclude(membership__user=user)
+        .select_related("membership__user", "membership__organisation", "site__provider")
+    )
+
+
+def address_grants_of_providers(user: User) -> QuerySet[AddressGrant]:
+    """Live grants to the sites of providers this user administers (to withdraw)."""
+    return (
+        live_address_grants()
+        .filter(
+            site__provider__memberships__user=user,
+            site__provider__memberships__role=Role.ORGANISATION_ADMIN,
+            site__provider__memberships__is_active=True,
         )
-        .select_related("user", "organisation")
-        .order_by("organisation__name", "user__full_name")
+        .select_related("membership__user", "membership__organisation", "site__provider")
+        .distinct()
+    )
+
+
+def address_grants_asked_by(user: User) -> QuerySet[AddressGrant]:
+    return AddressGrant.objects.filter(membership__user=user).select_related(
+        "site__provider", "decided_by"
+    )
+
+
+def address_grants_revocable_by(user: User) -> QuerySet[AddressGrant]:
+    """Live grants to the sites of providers this user administers, and the user's own live
+    grants and waiting requests (a coordinator may give theirs up)."""
+    return AddressGrant.objects.filter(
+        Q(pk__in=address_grants_of_providers(user).values("pk"))
+        | Q(membership__user=user, revoked_at=None, approved=None)
+        | Q(pk__in=live_address_grants().filter(membership__user=user).values("pk"))
+    ).select_related("site__provider", "membership__user")
+
+
+def sites_of_administered_providers(user: User) -> QuerySet[Site]:
+    return Site.objects.filter(
+        provider__memberships__user=user,
+        provider__memberships__role=Role.ORGANISATION_ADMIN,
+        provider__memberships__is_active=True,
+        provider__is_active=True,
+    ).select_related("provider")
+
+
+def managers_of_administered_providers(user: User) -> QuerySet[Any]:
+    from opennrm.accounts.models import Membership
+
+    return Membership.objects.filter(
+        role=Role.SAFE_HOUSE_MANAGER,
+        is_active=True,
+        organisation__memberships__user=user,
+        organisation__memberships__role=Role.ORGANISATION_ADMIN,
+        organisation__memberships__is_active=True,
+    ).select_related("user", "organisation")
+
+
+def site_assignments_of_administered_providers(user: User) -> QuerySet[SiteAssignment]:
+    return SiteAssignment.objects.filter(
+        site__in=sites_of_administered_providers(user)
+    ).select_related("membership__user", "site")
+
+
+def may_manage_addresses(user: User) -> bool:
+    """Whether the address-access page has anything for this user."""
+    return (
+        is_coordinator(user)
+        or has_any_role(user, {Role.SENIOR_DECISION_MAKER})
+        or sites_of_administered_providers(user).exists()
+        or managers_of_administered_providers(user).exists()
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,8 +29,10 @@ from opennrm.notifications.services import deliver
 
 from . import matching, selectors
 from .models import (
+    ADDRESS_GRANT_DAYS,
+    EMERGENCY_ADDRESS_GRANT_HOURS,
     PROVIDED_BY_SOMEONE,
-    AddressPermission,
+    AddressGrant,
     Bed,
     BedEvent,
     BedState,
@@ -48,6 +50,7 @@ from .models import (
     Service,
     ServiceDelivery,
     Site,
+    SiteAssignment,
     SupportMeasure,
     SupportPlan,
     UnmetNeed,
@@ -115,6 +118,11 @@ def _check_manager(by: User, provider: Organisation) -> None:
         raise ValidationError("Only the provider's own safe-house managers can change its sites")
 
 
+def _check_site_manager(by: User, site: Site) -> None:
+    if site.pk not in selectors.assigned_site_ids(by):
+        raise ValidationError("Only the safe-house managers assigned to this site can change it")
+
+
 def _check_location(location: Sequence[float] | None) -> list[float] | None:
     if location is None:
         return None
@@ -158,6 +166,15 @@ def site_create(
         specialisms=sorted(set(specialisms)),
         near_school=near_school,
     )
+    # The manager who adds a site runs it; the provider's administrator assigns others.
+    SiteAssignment.objects.create(
+        membership=Membership.objects.get(
+            user=by, organisation=provider, role=Role.SAFE_HOUSE_MANAGER
+        ),
+        site=site,
+        assigned_by=by,
+        assigned_at=timezone.now(),
+    )
     # The event names the site by its code name only: never its address.
     audit_record(by=by, action="site.created", obj=site, organisation=provider)
     return site
@@ -165,7 +182,7 @@ def site_create(
 
 @transaction.atomic
 def site_update(*, by: User, site: Site, **changes: Any) -> Site:
-    _check_manager(by, site.provider)
+    _check_site_manager(by, site)
     locked = Site.objects.select_for_update().get(pk=site.pk)
     allowed = {
         "name",
@@ -244,7 +261,7 @@ def room_create(
     wheelchair_accessible: bool = False,
 ) -> Room:
     """A room with `beds` beds in it (a family room: one bed that takes children)."""
-    _check_manager(by, site.provider)
+    _check_site_manager(by, site)
     if not 1 <= beds <= 20:
         raise ValidationError({"beds": "A room has between 1 and 20 beds"})
     if Room.objects.filter(site=site, name=name.strip()).exists():
@@ -278,7 +295,7 @@ def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = ""
         .select_related("room__site__provider")
         .get(pk=bed.pk)
     )
-    _check_manager(by, locked.room.site.provider)
+    _check_site_manager(by, locked.room.site)
     now = timezone.now()
     if in_service:
         if locked.out_of_service_since is None:
@@ -388,56 +405,164 @@ def site_address_shown(*, by: User, site: Site) -> None:
     audit_record(by=by, action="site.address_viewed", obj=site, organisation=site.provider)
 
 
-# --- Address permissions ----------------------------------------------------------------------
+# --- Address grants and site assignments ------------------------------------------------------
 
 
-def _check_grantor(by: User, coordinator: User) -> Membership:
-    membership = selectors.coordinators_of(by).filter(user=coordinator).first()
-    if membership is None:
-        raise ValidationError(
-            "You can grant this only to support coordinators of organisations you administer"
+def _administers_provider(user: User, provider: Organisation) -> bool:
+    """An administrator of the provider itself: a system administrator's reach does not count."""
+    return Membership.objects.filter(
+        user=user,
+        organisation=provider,
+        role=Role.ORGANISATION_ADMIN,
+        is_active=True,
+        organisation__is_active=True,
+    ).exists()
+
+
+@transaction.atomic
+def address_grant_request(*, by: User, site: Site, reason: str, emergency: bool) -> AddressGrant:
+    """A support coordinator asks to see one site's address, saying why. Nothing is shown until
+    the site's provider (or, in an emergency, a competent authority) approves."""
+    membership = (
+        Membership.objects.filter(
+            user=by,
+            role=Role.SUPPORT_COORDINATOR,
+            is_active=True,
+            organisation__is_active=True,
         )
-    return membership
+        .order_by("pk")
+        .first()
+    )
+    if membership is None:
+        raise ValidationError("Only a support coordinator can ask to see a safe house's address")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you need this address"})
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be 500 characters or fewer"})
+    if (
+        AddressGrant.objects.filter(membership=membership, site=site, revoked_at=None)
+        .filter(Q(approved=None) | Q(approved=True, expires_at__gt=timezone.now()))
+        .exists()
+    ):
+        raise ValidationError({"site": f"You have already asked to see {site.name}'s address"})
+    grant = AddressGrant.objects.create(
+        membership=membership,
+        site=site,
+        reason=reason,
+        emergency=emergency,
+        requested_at=timezone.now(),
+    )
+    # The event names the site by its code name only; the reason is not copied into it.
+    audit_record(
+        by=by,
+        action="address_grant.requested",
+        obj=site,
+        organisation=site.provider,
+        detail={"grant": grant.pk, "emergency": emergency},
+    )
+    return grant
 
 
 @transaction.atomic
-def address_permission_grant(*, by: User, coordinator: User) -> AddressPermission:
-    membership = _check_grantor(by, coordinator)
-    Membership.objects.select_for_update().get(pk=membership.pk)
-    if AddressPermission.objects.filter(membership=membership, revoked_at=None).exists():
-        raise ValidationError(f"{coordinator.full_name} can already see safe-house addresses")
-    permission = AddressPermission.objects.create(
-        membership=membership, granted_by=by, granted_at=timezone.now()
+def address_grant_decide(*, by: User, grant: AddressGrant, approve: bool) -> AddressGrant:
+    """Approve or refuse a request: an administrator of the site's provider, or for an emergency
+    request a competent authority's senior decision maker. Never the coordinator who asked; a
+    system administrator's role alone decides nothing. An approval lasts ADDRESS_GRANT_DAYS
+    (an emergency one EMERGENCY_ADDRESS_GRANT_HOURS)."""
+    from opennrm.accounts.selectors import has_any_role
+
+    locked = (
+        AddressGrant.objects.select_for_update().select_related("site__provider").get(pk=grant.pk)
     )
+    if locked.approved is not None or locked.revoked_at is not None:
+        raise ValidationError("This request has already been decided")
+    if locked.membership.user_id == by.pk:
+        raise ValidationError("You cannot decide your own request to see an address")
+    provider = locked.site.provider
+    may_decide = _administers_provider(by, provider) or (
+        locked.emergency and has_any_role(by, {Role.SENIOR_DECISION_MAKER})
+    )
+    if not may_decide:
+        raise ValidationError(
+            f"Only an administrator of {provider.name} can decide this request"
+            + (", or a competent authority's senior decision maker" if locked.emergency else "")
+        )
+    now = timezone.now()
+    locked.approved = approve
+    locked.decided_by = by
+    locked.decided_at = now
+    if approve:
+        locked.expires_at = now + (
+            timedelta(hours=EMERGENCY_ADDRESS_GRANT_HOURS)
+            if locked.emergency
+            else timedelta(days=ADDRESS_GRANT_DAYS)
+        )
+    locked.save(update_fields=["approved", "decided_by", "decided_at", "expires_at"])
     audit_record(
         by=by,
-        action="address_permission.granted",
-        obj=coordinator,
-        organisation=membership.organisation,
+        action="address_grant.approved" if approve else "address_grant.refused",
+        obj=locked.site,
+        organisation=provider,
+        detail={
+            "grant": locked.pk,
+            "coordinator": locked.membership.user.email,
+            "emergency": locked.emergency,
+        },
     )
-    return permission
+    return locked
 
 
 @transaction.atomic
-def address_permission_revoke(*, by: User, coordinator: User) -> None:
-    """Withdraw it: from the coordinator's memberships in the organisations `by` administers,
-    whether or not they are still active there."""
-    from opennrm.accounts.selectors import organisations_administered_by
-
-    permissions = AddressPermission.objects.filter(
-        revoked_at=None,
-        membership__user=coordinator,
-        membership__organisation__in=organisations_administered_by(by),
+def address_grant_revoke(*, by: User, grant: AddressGrant) -> None:
+    """Withdraw a grant (or a request): the coordinator who holds it, or an administrator of the
+    site's provider."""
+    locked = (
+        AddressGrant.objects.select_for_update().select_related("site__provider").get(pk=grant.pk)
     )
-    organisation = next((p.membership.organisation for p in permissions), None)
-    if organisation is None:
-        raise ValidationError(f"{coordinator.full_name} cannot see safe-house addresses")
-    permissions.update(revoked_at=timezone.now(), revoked_by=by)
+    if locked.revoked_at is not None or locked.approved is False:
+        raise ValidationError("This permission has already ended")
+    if locked.membership.user_id != by.pk and not _administers_provider(by, locked.site.provider):
+        raise ValidationError(
+            f"Only an administrator of {locked.site.provider.name} can withdraw this"
+        )
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = by
+    locked.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(
         by=by,
-        action="address_permission.revoked",
-        obj=coordinator,
-        organisation=organisation,
+        action="address_grant.revoked",
+        obj=locked.site,
+        organisation=locked.site.provider,
+        detail={"grant": locked.pk, "coordinator": locked.membership.user.email},
+    )
+
+
+@transaction.atomic
+def site_assignment_set(*, by: User, membership: Membership, site: Site, assigned: bool) -> None:
+    """Assign a safe-house manager to one of their provider's sites, or take them off it: an
+    administrator of that provider only."""
+    if membership.role != Role.SAFE_HOUSE_MANAGER or membership.organisation_id != site.provider_id:
+        raise ValidationError("Choose a safe-house manager of the site's own provider")
+    if not _administers_provider(by, site.provider):
+        raise ValidationError(f"Only an administrator of {site.provider.name} can assign managers")
+    existing = SiteAssignment.objects.filter(membership=membership, site=site)
+    if assigned:
+        if existing.exists():
+            raise ValidationError(f"{membership.user.full_name} is already assigned to {site.name}")
+        SiteAssignment.objects.create(
+            membership=membership, site=site, assigned_by=by, assigned_at=timezone.now()
+        )
+    else:
+        if not existing.exists():
+            raise ValidationError(f"{membership.user.full_name} is not assigned to {site.name}")
+        existing.delete()
+    audit_record(
+        by=by,
+        action="site.manager_assigned" if assigned else "site.manager_unassigned",
+        obj=site,
+        organisation=site.provider,
+        detail={"manager": membership.user.email},
     )
 
 

@@ -21,6 +21,7 @@ from opennrm.lib.iso import language_name
 from . import selectors, services
 from .capacity import constraint_label
 from .forms import (
+    AddressGrantRequestForm,
     ArrivedForm,
     CloseRequestForm,
     EndForm,
@@ -34,6 +35,7 @@ from .forms import (
 )
 from .missing_views import placement_extras
 from .models import (
+    ADDRESS_GRANT_DAYS,
     ImmediateNeed,
     PlacementRequestStatus,
     PlacementStatus,
@@ -435,7 +437,7 @@ def _site_page(
             "site": found,
             "beds": selectors.beds_of_site(found),
             "shows_address": shows_address,
-            "is_staff": found.provider_id in selectors.managed_provider_ids(user),
+            "is_staff": found.pk in selectors.assigned_site_ids(user),
             "languages": ", ".join(language_name(c) for c in found.staff_languages) or "None",
             "specialisms": _labels(found.specialisms, Specialism.choices),
             "out_of_service_form": OutOfServiceForm(),
@@ -622,34 +624,103 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def address_access(request: HttpRequest) -> HttpResponse:
+    """Who may see which safe house's address: coordinators ask for one site at a time; the
+    site's provider's administrators (or, in an emergency, a competent authority's senior
+    decision makers) approve or refuse; administrators withdraw grants and assign safe-house
+    managers to their sites."""
     user = _user(request)
-    coordinators = list(selectors.coordinators_of(user))
+    if not selectors.may_manage_addresses(user):
+        raise Http404
+    is_coordinator = selectors.is_coordinator(user)
+    all_sites = (
+        selectors.sites_visible_to(user)
+        .select_related("provider")
+        .order_by("provider__name", "name")
+        if is_coordinator
+        else Site.objects.none()
+    )
+    form = AddressGrantRequestForm(
+        request.POST if request.POST.get("action") == "request" else None, sites=all_sites
+    )
     if request.method == "POST":
-        chosen = next(
-            (m.user for m in coordinators if str(m.user_id) == request.POST.get("user")), None
-        )
         action = request.POST.get("action")
-        if chosen is None:
-            messages.error(request, "Select a coordinator from the list")
-        elif action not in ("grant", "revoke"):
-            messages.error(request, "Choose whether to allow or withdraw it")
-        else:
-            try:
-                if action == "grant":
-                    services.address_permission_grant(by=user, coordinator=chosen)
-                    messages.success(request, f"{chosen.full_name} can now see addresses")
-                else:
-                    services.address_permission_revoke(by=user, coordinator=chosen)
-                    messages.success(request, f"{chosen.full_name} can no longer see addresses")
-            except ValidationError as error:
+        try:
+            if action == "request" and is_coordinator:
+                if form.is_valid():
+                    site = all_sites.get(pk=form.cleaned_data["site"])
+                    services.address_grant_request(
+                        by=user,
+                        site=site,
+                        reason=form.cleaned_data["reason"],
+                        emergency=form.cleaned_data["emergency"],
+                    )
+                    messages.success(request, f"Your request to see {site.name}'s address is sent")
+                    return redirect("support:address_access")
+            elif action in ("approve", "refuse"):
+                grant = _one(selectors.address_grants_to_decide(user), request.POST.get("grant"))
+                services.address_grant_decide(by=user, grant=grant, approve=action == "approve")
+                messages.success(
+                    request,
+                    f"{grant.membership.user.full_name}'s request for {grant.site.name} has been "
+                    + ("approved" if action == "approve" else "refused"),
+                )
+                return redirect("support:address_access")
+            elif action == "revoke":
+                grant = _one(selectors.address_grants_revocable_by(user), request.POST.get("grant"))
+                services.address_grant_revoke(by=user, grant=grant)
+                messages.success(request, f"The permission for {grant.site.name} has ended")
+                return redirect("support:address_access")
+            elif action in ("assign", "unassign"):
+                membership = _one(
+                    selectors.managers_of_administered_providers(user),
+                    request.POST.get("manager"),
+                )
+                site = _one(
+                    selectors.sites_of_administered_providers(user), request.POST.get("site")
+                )
+                services.site_assignment_set(
+                    by=user, membership=membership, site=site, assigned=action == "assign"
+                )
+                messages.success(
+                    request,
+                    f"{membership.user.full_name} is "
+                    + ("now assigned to " if action == "assign" else "no longer assigned to ")
+                    + site.name,
+                )
+                return redirect("support:address_access")
+            else:
+                messages.error(request, "Choose what to do from the page")
+                return redirect("support:address_access")
+        except ValidationError as error:
+            if action == "request":
+                show_refusal(form, error)
+            else:
                 messages.error(request, " ".join(error.messages))
-        return redirect("support:address_access")
-    holders = set(selectors.address_holders().values_list("membership__user_id", flat=True))
+                return redirect("support:address_access")
+    managed_sites = list(selectors.sites_of_administered_providers(user).order_by("name"))
+    assignments = list(selectors.site_assignments_of_administered_providers(user))
     return render(
         request,
         "support/address_access.html",
         {
-            "title": "Who can see safe-house addresses",
-            "coordinators": [(m, m.user_id in holders) for m in coordinators],
+            "title": "Safe-house addresses",
+            "is_coordinator": is_coordinator,
+            "form": form,
+            "asked": list(selectors.address_grants_asked_by(user)[:50]),
+            "to_decide": list(selectors.address_grants_to_decide(user)),
+            "live": list(selectors.address_grants_of_providers(user)),
+            "managed_sites": managed_sites,
+            "managers": list(selectors.managers_of_administered_providers(user)),
+            "assigned": {(a.membership_id, a.site_id) for a in assignments},
+            "now": timezone.now(),
+            "grant_days": ADDRESS_GRANT_DAYS,
         },
     )
+
+
+def _one(queryset: Any, raw: str | None) -> Any:
+    """The record named in a POST, among those the user may act on; 404 otherwise."""
+    found = queryset.filter(pk=raw).first() if raw and raw.isdigit() else None
+    if found is None:
+        raise Http404
+    return found
