@@ -219,3 +219,27 @@ def test_assigning_a_case(case: Case, dmitri: User, sally: User) -> None:
         .content.decode()
     )
     assert case.reference in queue
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_both_decision_forms_show_the_test_as_formatted_text_not_raw_html(
+    case: Case, dmitri: User
+) -> None:
+    """Issue 10 item 17: the inset joined escaped text to plain strings with "~", so autoescape
+    escaped the tags too and "<strong>The test:</strong> ... <br>" showed as text."""
+    client = factories.signed_in_client(dmitri)
+    rg_page = client.get(decide_url(case)).content.decode()
+    services.decision_record_reasonable_grounds(
+        by=dmitri, case=case, outcome="positive", reasons="x", expected_version=1
+    )
+    case.refresh_from_db()
+    cg_page = client.get(decide_url(case, "conclusive-grounds")).content.decode()
+    for page, test in (
+        (rg_page, "reasonable grounds to believe that the person is a victim"),
+        (cg_page, "On the balance of probabilities"),
+    ):
+        assert "&lt;strong&gt;" not in page
+        assert "&lt;br&gt;" not in page
+        assert "<strong>The test:</strong> " in page
+        assert test in page
+        assert "<br>Rules applied: " in page
