@@ -153,7 +153,7 @@ class TestDeciding:
         body = response.json()
         case = fresh(case)
         assert case.status == CaseStatus.RECOVERY_PERIOD
-        assert case.recovery_period_ends == date(2026, 4, 1)
+        assert case.recovery_period_ends == date(2026, 3, 31)  # 2 March is day 1 of 30
         decision = case.decisions.get()
         assert body == {
             "id": decision.pk,
@@ -188,7 +188,7 @@ class TestDeciding:
         assert seen["status"] == "recovery"
         assert seen["version"] == case.version
         assert {c["name"]: (c["date"], c["days_left"]) for c in seen["clocks"]} == {
-            "recovery_period_ends": ("2026-04-01", 30),
+            "recovery_period_ends": ("2026-03-31", 29),
             "conclusive_grounds_from": ("2026-04-01", 30),
         }
         [shown] = seen["decisions"]

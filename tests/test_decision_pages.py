@@ -229,3 +229,154 @@ def test_assigning_a_case(case: Case, dmitri: User, sally: User) -> None:
         .content.decode()
     )
     assert case.reference in queue
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_both_decision_forms_show_the_test_as_formatted_text_not_raw_html(
+    case: Case, dmitri: User
+) -> None:
+    """Issue 10 item 17: the inset joined escaped text to plain strings with "~", so autoescape
+    escaped the tags too and "<strong>The test:</strong> ... <br>" showed as text."""
+    client = factories.signed_in_client(dmitri)
+    rg_page = client.get(decide_url(case)).content.decode()
+    services.decision_record_reasonable_grounds(
+        by=dmitri, case=case, outcome="positive", reasons="x", expected_version=1
+    )
+    case.refresh_from_db()
+    cg_page = client.get(decide_url(case, "conclusive-grounds")).content.decode()
+    for page, test in (
+        (rg_page, "reasonable grounds to believe that the person is a victim"),
+        (cg_page, "On the balance of probabilities"),
+    ):
+        assert "&lt;strong&gt;" not in page
+        assert "&lt;br&gt;" not in page
+        assert "<strong>The test:</strong> " in page
+        assert test in page
+        assert "<br>Rules applied: " in page
+
+
+# Issue 10 item 20: actions that would be refused are not offered -------------------------------
+
+MAKE_CG = "Make the conclusive grounds decision"
+MAKE_RG = "Make the reasonable grounds decision"
+APPROVE = "Approve or refuse this decision"
+
+
+def test_the_conclusive_decision_is_offered_only_from_its_earliest_date(
+    case: Case, dmitri: User
+) -> None:
+    detail = reverse("cases:detail", args=[case.reference])
+    with time_machine.travel(MONDAY, tick=False):
+        services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="positive", reasons="x", expected_version=1
+        )
+    with time_machine.travel("2026-03-31 10:00:00+00:00", tick=False):
+        client = factories.signed_in_client(dmitri)
+        page = client.get(detail).content.decode()
+        assert MAKE_CG not in page
+        assert "The conclusive grounds decision can be made from 1 April 2026" in page
+        form = client.get(decide_url(case, "conclusive-grounds")).content.decode()
+        assert "Record the decision" not in form
+        assert "This decision cannot be made now" in form
+        assert "cannot be made before 1 April 2026" in form
+    with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False):
+        client = factories.signed_in_client(dmitri)
+        assert MAKE_CG in client.get(detail).content.decode()
+        assert (
+            "Record the decision"
+            in client.get(decide_url(case, "conclusive-grounds")).content.decode()
+        )
+
+
+def test_no_decision_is_offered_while_one_awaits_approval_and_nobody_approves_their_own(
+    case: Case, dmitri: User, sally: User
+) -> None:
+    detail = reverse("cases:detail", args=[case.reference])
+    decision = services.decision_record_reasonable_grounds(
+        by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+    )
+    own = factories.signed_in_client(dmitri)
+    page = own.get(detail).content.decode()
+    assert MAKE_RG not in page
+    assert "waiting for a second decision maker" in page
+    assert APPROVE not in page
+    assert "you made this decision" in page
+    approval = own.get(reverse("decisions:approval", args=[decision.pk])).content.decode()
+    assert "Do you approve this decision?" not in approval
+    assert "you made this decision" in approval
+    queue = own.get(reverse("decisions:queue"), {"queue": "approvals"}).content.decode()
+    assert reverse("decisions:approval", args=[decision.pk]) not in queue
+    assert "another decision maker must approve it" in queue
+    other = factories.signed_in_client(sally)
+    assert APPROVE in other.get(detail).content.decode()
+    assert (
+        "Do you approve this decision?"
+        in other.get(reverse("decisions:approval", args=[decision.pk])).content.decode()
+    )
+    assert (
+        reverse("decisions:approval", args=[decision.pk])
+        in other.get(reverse("decisions:queue"), {"queue": "approvals"}).content.decode()
+    )
+
+
+def test_reconsideration_is_not_offered_once_its_window_has_closed(
+    case: Case, dmitri: User, sally: User, alice: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        decision = services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+        )
+        services.decision_approve(by=sally, decision=decision, approve=True)
+    detail = reverse("cases:detail", args=[case.reference])
+    with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False):
+        page = factories.signed_in_client(alice).get(detail).content.decode()
+        assert "Ask for reconsideration" in page
+    with time_machine.travel("2026-04-02 10:00:00+00:00", tick=False):
+        page = factories.signed_in_client(alice).get(detail).content.decode()
+        assert "Ask for reconsideration" not in page
+
+
+def test_the_reconsideration_queue_shows_when_each_is_due(
+    case: Case, dmitri: User, sally: User, alice: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        decision = services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+        )
+        services.decision_approve(by=sally, decision=decision, approve=True)
+        case.refresh_from_db()
+        services.reconsideration_request(
+            by=alice, case=case, grounds="New evidence.", expected_version=case.version
+        )
+        queue = (
+            factories.signed_in_client(dmitri)
+            .get(reverse("decisions:queue"), {"queue": "reconsiderations"})
+            .content.decode()
+        )
+    assert case.reference in queue
+    assert "Decide by" in queue
+    assert "9 Mar 2026" in queue
+
+
+def test_the_referral_list_shows_the_clock_the_case_is_running(
+    case: Case, dmitri: User, alice: User
+) -> None:
+    """Issue 10 item 20: the list showed the reasonable grounds target whatever the status."""
+    from datetime import date
+
+    Case.objects.filter(pk=case.pk).update(reasonable_grounds_due=date(2026, 3, 9))
+    client = factories.signed_in_client(alice)
+    listing = reverse("referrals:my_referrals")
+    with time_machine.travel(MONDAY, tick=False):
+        assert (
+            "Reasonable grounds decision due: 9 March 2026" in client.get(listing).content.decode()
+        )
+        services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="positive", reasons="x", expected_version=1
+        )
+        html = client.get(listing).content.decode()
+        page = client.get(reverse("cases:detail", args=[case.reference])).content.decode()
+    assert "Reasonable grounds decision due" not in html
+    assert "Recovery period ends: 31 March 2026" in html
+    assert "Recovery period ends" in page
+    assert "31 March 2026" in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -72,7 +72,8 @@ def test_positive_reasonable_grounds_starts_the_recovery_period(
     assert case.status == CaseStatus.RECOVERY_PERIOD
     assert decision.policy_profile_version == "ew-2023-01-30"
     assert decision.state == DecisionState.IN_EFFECT
-    assert case.recovery_period_ends == date(2026, 4, 1)  # 30 days from the day after
+    # 30 days beginning with the day of the decision (2 March is day 1), then the day after.
+    assert case.recovery_period_ends == date(2026, 3, 31)
     assert case.conclusive_grounds_from == date(2026, 4, 1)
     assert Notification.objects.filter(
         recipient=alice, case=case, kind="case.status_changed"
@@ -80,11 +81,25 @@ def test_positive_reasonable_grounds_starts_the_recovery_period(
     assert case.status_changes.count() == 1
 
 
-@time_machine.travel("2023-01-29 10:00:00+00:00", tick=False)
-def test_before_30_january_2023_the_recovery_period_is_45_days(case: Case, dmitri: User) -> None:
+@time_machine.travel("2022-12-12 10:00:00+00:00", tick=False)
+def test_before_13_december_2022_the_recovery_period_is_45_days(case: Case, dmitri: User) -> None:
     case = positive_rg(case, dmitri)
-    assert case.recovery_period_ends == date(2023, 3, 15)
+    assert case.recovery_period_ends == date(2023, 1, 26)
     assert case.decisions.get().policy_profile_version == "ew-2019-10-01"
+
+
+@pytest.mark.parametrize("day", ["2022-12-13", "2023-01-29"])
+def test_from_13_december_2022_a_positive_decision_gets_30_days(
+    case: Case, dmitri: User, day: str
+) -> None:
+    """Issue 10 item 11: 30 days "effective immediately" from the written statement of 13 Dec
+    2022, counted as the guidance counted them until the Act (day 1 the day after)."""
+    decided = date.fromisoformat(day)
+    with time_machine.travel(f"{day} 10:00:00+00:00", tick=False):
+        case = positive_rg(case, dmitri)
+    assert case.decisions.get().policy_profile_version == "ew-2022-12-13"
+    assert case.recovery_period_ends == decided + timedelta(days=30)
+    assert case.conclusive_grounds_from == decided + timedelta(days=30)
 
 
 def test_a_negative_decision_waits_for_a_second_decision_maker(
@@ -273,7 +288,7 @@ def test_extending_the_recovery_period_moves_the_earliest_conclusive_date(
             expected_version=case.version,
         )
     case = fresh(case)
-    assert case.recovery_period_ends == date(2026, 4, 15)
+    assert case.recovery_period_ends == date(2026, 4, 14)
     assert case.conclusive_grounds_from == date(2026, 4, 15)
 
 
@@ -313,3 +328,207 @@ def test_each_decision_writes_its_audit_event(case: Case, dmitri: User) -> None:
     # It takes effect at once, so its letter is issued too, with an event of its own.
     assert AuditEvent.objects.filter(action="letter.issued").count() == 1
     assert AuditEvent.objects.count() == before + 2
+
+
+# Issue 10 item 14: windows from the decision in effect ---------------------------------------
+
+NEXT_MONDAY = "2026-03-09 10:00:00+00:00"
+
+
+def test_a_negative_decisions_windows_run_from_its_approval_not_its_draft(
+    case: Case, dmitri: User, sally: User, alice: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        drafted = services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        )
+    with time_machine.travel(NEXT_MONDAY, tick=False):
+        services.decision_approve(by=sally, decision=drafted, approve=True)
+    # In effect on 9 March: the window closes 30 days later, not 30 days after 2 March.
+    assert fresh(case).reconsideration_until == date(2026, 4, 8)
+    with time_machine.travel("2026-04-05 10:00:00+00:00", tick=False):
+        services.reconsideration_request(
+            by=alice,
+            case=fresh(case),
+            grounds="New evidence.",
+            expected_version=fresh(case).version,
+        )
+    assert fresh(case).status == CaseStatus.RECONSIDERATION
+
+
+def test_negative_move_on_runs_from_the_approval_of_the_conclusive_decision(
+    case: Case, dmitri: User, sally: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        case = positive_rg(case, dmitri)
+    with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False):
+        drafted = services.decision_record_conclusive_grounds(
+            by=dmitri,
+            case=case,
+            outcome="insufficient_evidence",
+            reasons="Not on the balance.",
+            expected_version=case.version,
+        )
+    with time_machine.travel("2026-04-15 10:00:00+00:00", tick=False):
+        services.decision_approve(by=sally, decision=drafted, approve=True)
+    case = fresh(case)
+    # 9 working days from Wednesday 15 April (no bank holiday in between): Tuesday 28 April.
+    # Counted from the draft, 1 April, they would have ended on 16 April.
+    assert case.move_on_ends == date(2026, 4, 28)
+    assert case.reconsideration_until == date(2026, 5, 15)
+
+
+def test_an_accepted_reconsideration_supersedes_the_decision_and_sets_a_new_deadline(
+    case: Case, dmitri: User, sally: User, alice: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        old = services.decision_record_reasonable_grounds(
+            by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        )
+        services.decision_approve(by=sally, decision=old, approve=True)
+    with time_machine.travel("2026-03-16 10:00:00+00:00", tick=False):
+        request = services.reconsideration_request(
+            by=alice,
+            case=fresh(case),
+            grounds="New evidence.",
+            expected_version=fresh(case).version,
+        )
+        # The reconsideration queue's due date: five working days from the request.
+        assert fresh(case).reconsideration_decide_by == date(2026, 3, 23)
+    with time_machine.travel("2026-03-18 10:00:00+00:00", tick=False):
+        services.reconsideration_decide(
+            by=sally,
+            request=request,
+            accept=True,
+            reasons="The evidence is new.",
+            expected_version=fresh(case).version,
+        )
+        case = fresh(case)
+        assert case.status == CaseStatus.AWAITING_REASONABLE_GROUNDS
+        # A new reasonable grounds decision is due as on a referral made that day.
+        assert case.reasonable_grounds_due == date(2026, 3, 25)
+        assert case.reconsideration_decide_by is None
+        assert case.reconsideration_until is None
+        old.refresh_from_db()
+        assert old.state == DecisionState.SUPERSEDED
+        new = services.decision_record_reasonable_grounds(
+            by=dmitri,
+            case=case,
+            outcome="positive",
+            reasons="Credible.",
+            expected_version=case.version,
+        )
+    assert new.replaces == old
+    assert new.policy_profile_version == "ew-2023-01-30"
+
+
+def test_an_accepted_reconsideration_of_a_negative_conclusive_decision_stops_move_on(
+    case: Case, dmitri: User, sally: User, alice: User
+) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        case = positive_rg(case, dmitri)
+    with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False):
+        cg = services.decision_record_conclusive_grounds(
+            by=dmitri,
+            case=case,
+            outcome="insufficient_evidence",
+            reasons="Not on the balance.",
+            expected_version=case.version,
+        )
+        services.decision_approve(by=sally, decision=cg, approve=True)
+        assert fresh(case).move_on_ends is not None
+        request = services.reconsideration_request(
+            by=alice,
+            case=fresh(case),
+            grounds="Guidance not followed.",
+            expected_version=fresh(case).version,
+        )
+        services.reconsideration_decide(
+            by=sally,
+            request=request,
+            accept=True,
+            reasons="Agreed.",
+            expected_version=fresh(case).version,
+        )
+    case = fresh(case)
+    assert case.status == CaseStatus.RECOVERY_PERIOD
+    assert case.move_on_ends is None
+    cg.refresh_from_db()
+    assert cg.state == DecisionState.SUPERSEDED
+
+
+def test_a_case_cannot_be_closed_as_support_ended_while_move_on_runs(
+    case: Case, dmitri: User
+) -> None:
+    from opennrm.cases.choices import CloseReason
+    from opennrm.cases.services import case_close
+
+    with time_machine.travel(MONDAY, tick=False):
+        case = positive_rg(case, dmitri)
+    with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False):
+        services.decision_record_conclusive_grounds(
+            by=dmitri,
+            case=case,
+            outcome="recognised_trafficking",
+            reasons="Balance met.",
+            expected_version=case.version,
+        )
+        case = fresh(case)
+        assert case.move_on_ends == date(2026, 5, 16)
+        with pytest.raises(ValidationError, match="Move-on support runs until 16 May 2026"):
+            case_close(
+                by=dmitri,
+                case=case,
+                reason=CloseReason.SUPPORT_ENDED,
+                expected_version=case.version,
+            )
+    assert fresh(case).status == CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
+    with time_machine.travel("2026-05-17 10:00:00+00:00", tick=False):
+        case_close(
+            by=dmitri, case=case, reason=CloseReason.SUPPORT_ENDED, expected_version=case.version
+        )
+    assert fresh(case).status == CaseStatus.CLOSED
+
+
+# Issue 10 item 13: Scotland's 90 days ---------------------------------------------------------
+
+
+def test_a_scottish_adult_has_90_days_of_support_or_until_the_conclusive_decision(
+    case: Case, dmitri: User, alice: User
+) -> None:
+    Case.objects.filter(pk=case.pk).update(jurisdiction="scotland")
+    with time_machine.travel(MONDAY, tick=False):
+        case = positive_rg(fresh(case), dmitri)
+    assert case.decisions.get().policy_profile_version == "sct-2023-01-30"
+    assert case.support_ends == date(2026, 5, 30)  # 2 March is day 1 of 90
+    page = factories.signed_in_client(alice).get(f"/cases/{case.reference}/").content.decode()
+    assert "Support under the Scottish Act ends" in page
+    assert "30 May 2026" in page
+    assert "or until the conclusive grounds decision if that is sooner" in page
+    with time_machine.travel("2026-04-10 10:00:00+00:00", tick=False):
+        services.decision_record_conclusive_grounds(
+            by=dmitri,
+            case=case,
+            outcome="recognised_trafficking",
+            reasons="Balance met.",
+            expected_version=case.version,
+        )
+    assert fresh(case).support_ends == date(2026, 4, 10)
+
+
+def test_a_scottish_child_has_no_s9_support_period(
+    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    from opennrm.cases.choices import AgeGroup
+
+    child = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.CHILD,
+    )
+    Case.objects.filter(pk=child.pk).update(jurisdiction="scotland")
+    with time_machine.travel(MONDAY, tick=False):
+        child = positive_rg(fresh(child), dmitri)
+    assert child.support_ends is None
+    assert child.recovery_period_ends == date(2026, 3, 31)

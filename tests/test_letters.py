@@ -98,7 +98,7 @@ def test_an_extension_issues_a_second_letter_and_the_first_is_unchanged(
     first = Letter.objects.get(decision=decision)
     assert first.dates_stated == {
         "conclusive_grounds_from": "2026-04-01",
-        "recovery_period_ends": "2026-04-01",
+        "recovery_period_ends": "2026-03-31",
     }
     assert first.issued_on == date(2026, 3, 2)
     before = stored(first)
@@ -113,16 +113,16 @@ def test_an_extension_issues_a_second_letter_and_the_first_is_unchanged(
         )
     second = Letter.objects.get(decision=extension)
     assert Letter.objects.filter(case=case).count() == 2
-    assert second.dates_stated == {"recovery_period_ends": "2026-04-15"}
+    assert second.dates_stated == {"recovery_period_ends": "2026-04-14"}
     assert second.issued_on == date(2026, 3, 9)
-    assert "lasts until 15 April 2026" in letters.LetterText.from_json(second.text).next
+    assert "lasts until 14 April 2026" in letters.LetterText.from_json(second.text).next
     # The first letter is byte for byte what was issued, and reads so a month on.
     assert stored(first) == before
     with time_machine.travel(A_MONTH_LATER, tick=False):
         page = page_of(alice, decision)
     assert "Date of this letter: 2 March 2026" in page
-    assert "You now have a recovery period until 1 April 2026" in page
-    assert "15 April 2026" not in page
+    assert "You now have a recovery period until 31 March 2026" in page
+    assert "14 April 2026" not in page
     assert "Date of this letter: 9 March 2026" in page_of(alice, extension)
 
 
@@ -136,7 +136,7 @@ def test_the_letter_keeps_the_language_it_was_issued_in(
     page = page_of(alice, decision)
     assert 'lang="sq"' in page
     assert "Kemi vendosur" in page
-    assert "deri më 1 prill 2026" in page
+    assert "deri më 31 mars 2026" in page
 
 
 def test_the_database_refuses_to_rewrite_an_issued_letter(case: Case, dmitri: User) -> None:

@@ -28,9 +28,11 @@ from opennrm.policy.clock import (
     reconsideration_open,
     reconsideration_window_end,
     recovery_period_end,
+    support_period_end,
 )
 from opennrm.policy.profiles import (
     ConclusiveTiming,
+    Counting,
     NoProfileError,
     Period,
     PeriodUnit,
@@ -186,35 +188,54 @@ def test_the_rg_target_is_a_working_day_after_the_referral(data: st.DataObject) 
 # Recovery period and the earliest conclusive date --------------------------------------------
 
 
-def test_day_one_of_the_recovery_period_is_the_day_after_the_decision() -> None:
+def test_day_one_of_the_recovery_period_follows_each_regimes_counting_rule() -> None:
     ew_2023 = PROFILES.get("ew-2023-01-30")
-    # 30 days after 1 Mar 2023: day 1 is 2 March, day 30 is 31 March.
-    assert recovery_period_end(date(2023, 3, 1), ew_2023) == date(2023, 3, 31)
+    # "30 days beginning with the day" of a decision on 1 Mar 2023: day 1 is 1 March, day 30 is
+    # 30 March; the conclusive decision may be made from the day after, 31 March.
+    assert recovery_period_end(date(2023, 3, 1), ew_2023) == date(2023, 3, 30)
+    assert earliest_conclusive_grounds(date(2023, 3, 1), ew_2023) == date(2023, 3, 31)
+    # Before the Act the guidance's days started the day after the decision.
+    ew_2022 = PROFILES.get("ew-2022-12-13")
+    assert recovery_period_end(date(2023, 1, 1), ew_2022) == date(2023, 1, 31)
+    assert earliest_conclusive_grounds(date(2023, 1, 1), ew_2022) == date(2023, 1, 31)
     ew_2009 = PROFILES.get("ew-2009-04-01")
     # 45 days after 1 Mar 2010: day 45 is 15 April.
     assert recovery_period_end(date(2010, 3, 1), ew_2009) == date(2010, 4, 15)
 
 
 @pytest.mark.parametrize("jurisdiction", UK)
-def test_the_2023_change_29_january_gives_45_days_and_30_january_gives_30(
-    jurisdiction: str,
-) -> None:
-    before = clocks_after_positive_rg(date(2023, 1, 29), jurisdiction)
+def test_12_december_2022_gives_45_days_and_13_december_gives_30(jurisdiction: str) -> None:
+    """Issue 10 item 11: the guidance went to 30 days "effective immediately" on 13 Dec 2022."""
+    before = clocks_after_positive_rg(date(2022, 12, 12), jurisdiction)
     assert before.profile.recovery_period_days == 45
     assert before.profile_version.endswith("-2019-10-01")
-    assert before.recovery_period_ends == date(2023, 3, 15)
-    assert before.conclusive_grounds_earliest == date(2023, 3, 15)
+    assert before.recovery_period_ends == date(2023, 1, 26)
+    assert before.conclusive_grounds_earliest == date(2023, 1, 26)
+    for decided in (date(2022, 12, 13), date(2023, 1, 29)):
+        after = clocks_after_positive_rg(decided, jurisdiction)
+        assert after.profile.recovery_period_days == 30
+        assert after.profile_version.endswith("-2022-12-13")
+        assert after.recovery_period_ends == decided + timedelta(days=30)
+        assert after.conclusive_grounds_earliest == decided + timedelta(days=30)
+
+
+@pytest.mark.parametrize("jurisdiction", UK)
+def test_from_30_january_2023_the_decision_day_is_day_1_of_the_30(jurisdiction: str) -> None:
+    """Issue 10 item 12: "30 days beginning with the day" of the positive decision."""
     after = clocks_after_positive_rg(date(2023, 1, 30), jurisdiction)
     assert after.profile.recovery_period_days == 30
     assert after.profile_version.endswith("-2023-01-30")
-    assert after.recovery_period_ends == date(2023, 3, 1)
-    assert after.conclusive_grounds_earliest == date(2023, 3, 1)
+    assert after.recovery_period_ends == date(2023, 2, 28)  # 30 Jan + 29
+    assert after.conclusive_grounds_earliest == date(2023, 3, 1)  # the day after it ends
     assert after.reasonable_grounds_due is None
 
 
 def test_a_recovery_period_spanning_a_leap_day() -> None:
-    # 2024 is a leap year: 15 Feb + 30 days is 16 March (not 17), + 45 days is 31 March.
-    assert clocks_after_positive_rg(date(2024, 2, 15), EW).recovery_period_ends == date(2024, 3, 16)
+    # 2024 is a leap year: 30 days beginning with 15 Feb end on 15 March (not 16), the
+    # conclusive decision may follow on 16 March; 45 days after 15 Feb end on 31 March.
+    leap = clocks_after_positive_rg(date(2024, 2, 15), EW)
+    assert leap.recovery_period_ends == date(2024, 3, 15)
+    assert leap.conclusive_grounds_earliest == date(2024, 3, 16)
     assert recovery_period_end(date(2024, 2, 15), PROFILES.get("ew-2019-10-01")) == date(
         2024, 3, 31
     )
@@ -227,21 +248,28 @@ def test_a_recovery_period_spanning_a_leap_day() -> None:
 def test_recovery_and_earliest_conclusive_date_under_each_profile(profile: PolicyProfile) -> None:
     decided = profile.effective_from + timedelta(days=10)
     ends = recovery_period_end(decided, profile)
-    assert ends == decided + timedelta(days=profile.recovery_period_days)
+    day_one_is_decision_day = (
+        profile.recovery_period_counting == Counting.BEGINNING_WITH_DECISION_DAY
+    )
+    assert ends == decided + timedelta(
+        days=profile.recovery_period_days - (1 if day_one_is_decision_day else 0)
+    )
     earliest = earliest_conclusive_grounds(decided, profile)
     if profile.jurisdiction == "cets197":
         # The Convention does not tie identification to the end of the period.
         assert earliest == decided
     else:
-        assert earliest == ends
+        # Every UK regime: no conclusive decision before recovery_period_days have passed.
+        assert earliest == decided + timedelta(days=profile.recovery_period_days)
 
 
 def test_the_earliest_conclusive_date_follows_the_profiles_rule() -> None:
     base = PROFILES.get("ew-2023-01-30")
     decided = date(2024, 5, 10)
+    # 30 days beginning with 10 May end on 8 June.
     rules = {
-        ConclusiveTiming.LAST_DAY_OF_RECOVERY_PERIOD: date(2024, 6, 9),
-        ConclusiveTiming.AFTER_RECOVERY_PERIOD: date(2024, 6, 10),
+        ConclusiveTiming.LAST_DAY_OF_RECOVERY_PERIOD: date(2024, 6, 8),
+        ConclusiveTiming.AFTER_RECOVERY_PERIOD: date(2024, 6, 9),
         ConclusiveTiming.NOT_TIED: decided,
     }
     for rule, expected in rules.items():
@@ -251,7 +279,7 @@ def test_the_earliest_conclusive_date_follows_the_profiles_rule() -> None:
 
 def test_an_extension_moves_the_end_and_the_earliest_conclusive_date() -> None:
     clocks = clocks_after_positive_rg(date(2024, 5, 10), EW, extension_days=14)
-    assert clocks.recovery_period_ends == date(2024, 6, 23)
+    assert clocks.recovery_period_ends == date(2024, 6, 22)
     assert clocks.conclusive_grounds_earliest == date(2024, 6, 23)
     profile = PROFILES.get("ew-2023-01-30")
     with pytest.raises(ValueError, match="must not be negative"):
@@ -259,7 +287,7 @@ def test_an_extension_moves_the_end_and_the_earliest_conclusive_date() -> None:
     fixed = replace(profile, recovery_period_extendable=False)
     with pytest.raises(NotInProfile, match="does not allow the recovery period to be extended"):
         recovery_period_end(date(2024, 5, 10), fixed, extension_days=1)
-    assert recovery_period_end(date(2024, 5, 10), fixed) == date(2024, 6, 9)
+    assert recovery_period_end(date(2024, 5, 10), fixed) == date(2024, 6, 8)
 
 
 @given(st.data(), st.integers(min_value=0, max_value=120))
@@ -269,7 +297,12 @@ def test_the_recovery_end_is_the_profiles_days_after_the_decision(
     profile = data.draw(st.sampled_from(ALL))
     decided = data.draw(within(profile))
     ends = recovery_period_end(decided, profile, extension_days=extension)
-    assert (ends - decided).days == profile.recovery_period_days + extension
+    counted_from_decision_day = (
+        profile.recovery_period_counting == Counting.BEGINNING_WITH_DECISION_DAY
+    )
+    assert (ends - decided).days == profile.recovery_period_days + extension - (
+        1 if counted_from_decision_day else 0
+    )
     earliest = earliest_conclusive_grounds(decided, profile, extension_days=extension)
     assert earliest >= decided
     if profile.conclusive_grounds_earliest != ConclusiveTiming.NOT_TIED:
@@ -283,8 +316,11 @@ def test_the_recovery_period_is_that_of_the_profile_in_force_on_the_decision_day
     clocks = clocks_after_positive_rg(decided, jurisdiction)
     assert clocks.profile.in_force_on(decided)
     assert clocks.recovery_period_ends is not None
+    assert clocks.conclusive_grounds_earliest is not None
+    days = 45 if decided < date(2022, 12, 13) else 30
+    assert (clocks.conclusive_grounds_earliest - decided).days == days
     assert (clocks.recovery_period_ends - decided).days == (
-        45 if decided < date(2023, 1, 30) else 30
+        days if decided < date(2023, 1, 30) else days - 1
     )
 
 
@@ -405,3 +441,24 @@ def test_move_on_ends_after_the_decision_on_a_day_of_its_unit(data: st.DataObjec
             assert is_working_day_in(ends, profile.calendar)
         else:
             assert (ends - decided).days == period.days
+
+
+# Scotland's own support period (issue 10 item 13) --------------------------------------------
+
+
+def test_scottish_adults_have_90_days_of_support_from_the_positive_decision() -> None:
+    # s.9(2)(a): the period begins on the day of the positive decision, so that day is day 1.
+    clocks = clocks_after_positive_rg(date(2026, 3, 2), SCT)
+    assert clocks.support_ends == date(2026, 5, 30)  # 2 March + 89
+    assert clocks.recovery_period_ends == date(2026, 3, 31)
+    # Children are supported by local authorities, not under s.9.
+    assert clocks_after_positive_rg(date(2026, 3, 2), SCT, adult=False).support_ends is None
+    # From 1 April 2018, when the regulations came into force; not before, not elsewhere.
+    assert clocks_after_positive_rg(date(2018, 4, 1), SCT).support_ends == date(2018, 6, 29)
+    assert clocks_after_positive_rg(date(2018, 3, 31), SCT).support_ends is None
+    assert clocks_after_positive_rg(date(2026, 3, 2), EW).support_ends is None
+    assert clocks_after_positive_rg(date(2026, 3, 2), NI).support_ends is None
+    with pytest.raises(NotInProfile, match="sets no support period of its own"):
+        support_period_end(date(2026, 3, 2), PROFILES.get("ew-2023-01-30"), adult=True)
+    with pytest.raises(NotInProfile, match="is for adults only"):
+        support_period_end(date(2026, 3, 2), PROFILES.get("sct-2023-01-30"), adult=False)

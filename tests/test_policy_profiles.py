@@ -22,6 +22,7 @@ from opennrm.policy.profiles import (
     BUNDLED_DIR,
     EXPLOITATION_CODES,
     ConclusiveTiming,
+    Counting,
     NoProfileError,
     OutcomeKind,
     Period,
@@ -71,6 +72,13 @@ EXPECTED = {
         ["recognised_trafficking", "recognised_slavery", "insufficient_evidence"],
         True,
     ),
+    "ew-2022-12-13": (
+        30,
+        "may be",
+        False,
+        ["recognised_trafficking", "recognised_slavery", "insufficient_evidence"],
+        True,
+    ),
     "ew-2023-01-30": (
         30,
         "is",
@@ -79,6 +87,13 @@ EXPECTED = {
         True,
     ),
     "sct-2009-04-01": (
+        45,
+        "may be",
+        False,
+        ["recognised_trafficking", "insufficient_evidence"],
+        False,
+    ),
+    "sct-2018-04-01": (
         45,
         "may be",
         False,
@@ -94,6 +109,13 @@ EXPECTED = {
     ),
     "sct-2019-10-01": (
         45,
+        "may be",
+        False,
+        ["recognised_trafficking", "insufficient_evidence"],
+        True,
+    ),
+    "sct-2022-12-13": (
+        30,
         "may be",
         False,
         ["recognised_trafficking", "insufficient_evidence"],
@@ -116,6 +138,13 @@ EXPECTED = {
     ),
     "ni-2019-10-01": (
         45,
+        "may be",
+        False,
+        ["recognised_trafficking", "insufficient_evidence"],
+        True,
+    ),
+    "ni-2022-12-13": (
+        30,
         "may be",
         False,
         ["recognised_trafficking", "insufficient_evidence"],
@@ -196,7 +225,16 @@ def test_uk_profiles_share_the_uk_rules(version: str) -> None:
     assert profile.reasonable_grounds_target_working_days == 5
     assert profile.conclusive_grounds_standard is not None
     assert "balance of probabilities" in profile.conclusive_grounds_standard
-    assert profile.conclusive_grounds_earliest == ConclusiveTiming.LAST_DAY_OF_RECOVERY_PERIOD
+    # From 30 Jan 2023 the statute counts the recovery period "beginning with the day" of the
+    # positive decision, and the conclusive decision follows the period's last day; before, day 1
+    # was the day after and the conclusive decision could be made on the last day. Either way
+    # the earliest conclusive date is recovery_period_days after the positive decision.
+    if version.endswith("2023-01-30"):
+        assert profile.recovery_period_counting == Counting.BEGINNING_WITH_DECISION_DAY
+        assert profile.conclusive_grounds_earliest == ConclusiveTiming.AFTER_RECOVERY_PERIOD
+    else:
+        assert profile.recovery_period_counting == Counting.FROM_DAY_AFTER_DECISION
+        assert profile.conclusive_grounds_earliest == ConclusiveTiming.LAST_DAY_OF_RECOVERY_PERIOD
     assert profile.reconsideration_window_days == 30
     assert profile.allows_reconsideration_of(Reconsiderable.NEGATIVE_REASONABLE_GROUNDS)
     assert profile.allows_reconsideration_of("negative_conclusive_grounds")
@@ -218,7 +256,7 @@ def test_move_on_periods_where_the_facts_give_them() -> None:
             profile.move_on_after_positive_conclusive,
             profile.move_on_after_negative_conclusive,
         )
-        if profile.version in ("ew-2019-04-29", "ew-2019-10-01", "ew-2023-01-30"):
+        if profile.version in ("ew-2019-04-29", "ew-2019-10-01", "ew-2022-12-13", "ew-2023-01-30"):
             assert moves == (
                 Period(45, PeriodUnit.CALENDAR_DAYS),
                 Period(9, PeriodUnit.WORKING_DAYS),
@@ -281,18 +319,27 @@ BOUNDARIES = [
     ("england_and_wales", date(2019, 4, 29), "ew-2019-04-29"),
     ("england_and_wales", date(2019, 9, 30), "ew-2019-04-29"),
     ("england_and_wales", date(2019, 10, 1), "ew-2019-10-01"),
-    ("england_and_wales", date(2023, 1, 29), "ew-2019-10-01"),
+    ("england_and_wales", date(2022, 12, 12), "ew-2019-10-01"),
+    ("england_and_wales", date(2022, 12, 13), "ew-2022-12-13"),
+    ("england_and_wales", date(2023, 1, 29), "ew-2022-12-13"),
     ("england_and_wales", date(2023, 1, 30), "ew-2023-01-30"),
     ("england_and_wales", date(2040, 1, 1), "ew-2023-01-30"),
     ("scotland", date(2009, 4, 1), "sct-2009-04-01"),
     ("scotland", date(2015, 11, 1), "sct-2009-04-01"),
+    ("scotland", date(2018, 3, 31), "sct-2009-04-01"),
+    ("scotland", date(2018, 4, 1), "sct-2018-04-01"),
+    ("scotland", date(2019, 4, 28), "sct-2018-04-01"),
     ("scotland", date(2019, 4, 29), "sct-2019-04-29"),
     ("scotland", date(2019, 10, 1), "sct-2019-10-01"),
-    ("scotland", date(2023, 1, 29), "sct-2019-10-01"),
+    ("scotland", date(2022, 12, 12), "sct-2019-10-01"),
+    ("scotland", date(2022, 12, 13), "sct-2022-12-13"),
+    ("scotland", date(2023, 1, 29), "sct-2022-12-13"),
     ("scotland", date(2023, 1, 30), "sct-2023-01-30"),
     ("northern_ireland", date(2019, 4, 28), "ni-2009-04-01"),
     ("northern_ireland", date(2019, 9, 30), "ni-2019-04-29"),
-    ("northern_ireland", date(2023, 1, 29), "ni-2019-10-01"),
+    ("northern_ireland", date(2022, 12, 12), "ni-2019-10-01"),
+    ("northern_ireland", date(2022, 12, 13), "ni-2022-12-13"),
+    ("northern_ireland", date(2023, 1, 29), "ni-2022-12-13"),
     ("northern_ireland", date(2023, 1, 30), "ni-2023-01-30"),
     ("cets197", date(2008, 2, 1), "cets197-2008-02-01"),
     ("cets197", date(2026, 6, 1), "cets197-2008-02-01"),
@@ -390,7 +437,7 @@ def test_overlapping_ranges_for_a_jurisdiction_are_refused(tmp_path: Path) -> No
     doc.update(version="ew-2020-06-01", effective_from="2020-06-01", effective_to="2020-12-31")
     (problem,) = problems_of(tmp_path, doc)
     assert '"ew-2020-06-01" (2020-06-01 to 2020-12-31) overlaps "ew-2019-10-01"' in problem
-    assert "(2019-10-01 to 2023-01-29)" in problem
+    assert "(2019-10-01 to 2022-12-12)" in problem
 
 
 def test_two_deployment_profiles_overlapping_each_other_are_refused(tmp_path: Path) -> None:
@@ -632,6 +679,28 @@ def test_problems_in_several_files_are_all_reported(tmp_path: Path) -> None:
         ({"source_notes": ["FACTS 2.6", None]}, "source_notes[1] must be text, not null"),
         ({"title": "x" * 2001}, "title is 2001 characters long; the limit is 2000"),
         ({"supersedes": "Not A Version"}, '"Not A Version" is not allowed'),
+        (
+            {"recovery_period_counting": "from_the_morning_after"},
+            'recovery_period_counting "from_the_morning_after" is not known; use one of: '
+            "from_day_after_decision, beginning_with_decision_day",
+        ),
+        (
+            {"support_after_positive_reasonable_grounds": {"days": 90}},
+            "support_after_positive_reasonable_grounds must be null or an object with adults_only, "
+            "counting, days, ends_at_conclusive_decision, label",
+        ),
+        (
+            {
+                "support_after_positive_reasonable_grounds": {
+                    "days": 0,
+                    "counting": "beginning_with_decision_day",
+                    "adults_only": "yes",
+                    "ends_at_conclusive_decision": True,
+                    "label": "Support",
+                }
+            },
+            "support_after_positive_reasonable_grounds.adults_only must be true or false",
+        ),
     ],
 )
 def test_a_bad_field_is_refused_with_a_clear_message(
@@ -642,9 +711,12 @@ def test_a_bad_field_is_refused_with_a_clear_message(
     assert all(problem.startswith(f"{tmp_path / 'p0.json'}: ") for problem in problems)
 
 
+OPTIONAL_FIELDS = ("recovery_period_counting", "support_after_positive_reasonable_grounds")
+
+
 def test_every_required_field_must_be_present() -> None:
     doc = a_deployment_profile()
-    for name in list(doc):
+    for name in [n for n in doc if n not in OPTIONAL_FIELDS]:
         incomplete = {k: v for k, v in doc.items() if k != name}
         with pytest.raises(ProfileError) as raised:
             parse_profile(json.dumps(incomplete), "ie.json")
@@ -656,3 +728,44 @@ def test_parse_profile_reads_one_document() -> None:
     assert profile.version == "ie-2024-01-01"
     assert profile.source_file == "ie.json"
     assert profile.effective_to is None
+
+
+# Issue 10: the regime of 13 December 2022, counting "beginning with the day", Scotland's 90 days
+
+
+def test_the_optional_fields_default_to_what_profiles_meant_before_they_existed() -> None:
+    doc = a_deployment_profile()
+    for name in OPTIONAL_FIELDS:
+        doc.pop(name, None)
+    profile = parse_profile(json.dumps(doc), "ie.json")
+    assert profile.recovery_period_counting == Counting.FROM_DAY_AFTER_DECISION
+    assert profile.support_after_positive_reasonable_grounds is None
+
+
+def test_from_13_december_2022_the_recovery_period_is_30_days_in_every_uk_jurisdiction() -> None:
+    for jurisdiction in UK:
+        before = profile_for(jurisdiction, date(2022, 12, 12))
+        after = profile_for(jurisdiction, date(2022, 12, 13))
+        assert (before.recovery_period_days, after.recovery_period_days) == (45, 30)
+        assert after.effective_to == date(2023, 1, 29)
+        # The reasonable grounds test itself changed only on 30 Jan 2023.
+        assert " may be a victim" in after.reasonable_grounds_test
+        assert any("13 Dec 2022" in note for note in after.source_notes)
+
+
+def test_scottish_profiles_carry_the_90_days_of_support_from_1_april_2018() -> None:
+    for profile in BUNDLED.for_jurisdiction("scotland"):
+        support = profile.support_after_positive_reasonable_grounds
+        if profile.effective_from < date(2018, 4, 1):
+            assert support is None
+            continue
+        assert support is not None
+        assert support.days == 90
+        assert support.adults_only
+        assert support.ends_at_conclusive_decision
+        assert support.counting == Counting.BEGINNING_WITH_DECISION_DAY
+        assert "(Scotland) Act 2015 s.9" in str(support)
+        assert "or until the conclusive grounds decision if that is sooner" in str(support)
+    for jurisdiction in ("england_and_wales", "northern_ireland"):
+        for profile in BUNDLED.for_jurisdiction(jurisdiction):
+            assert profile.support_after_positive_reasonable_grounds is None

@@ -412,4 +412,4 @@ def test_the_reasonable_grounds_target_is_stored_and_shown(
     listing = (
         factories.signed_in_client(bob).get(reverse("referrals:my_referrals")).content.decode()
     )
-    assert "Reasonable grounds decision by 5 January 2027" in listing
+    assert "Reasonable grounds decision due: 5 January 2027" in listing

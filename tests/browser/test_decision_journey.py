@@ -100,16 +100,18 @@ def test_decision_maker_decides_from_the_queue(
         expect(referrer.get_by_role("heading", name=f"Case {oldest.reference}")).to_be_visible()
         axe.check(referrer)
 
-        # Too early for a conclusive decision: refused, with the date, and the reasons kept.
-        page.goto(f"/decisions/cases/{oldest.reference}/conclusive-grounds/")
-        axe.check(page)
-        page.get_by_label("Recognised as a victim of modern slavery (human trafficking)").check()
-        page.get_by_label("Reasons").fill("The balance of probabilities is met.")
-        page.get_by_role("button", name="Record the decision").click()
-        expect(page.locator(".govuk-error-summary")).to_contain_text(
-            "cannot be made before 1 April 2026"
+        # Too early for a conclusive decision: not offered, and the page says from when.
+        page.goto(f"/cases/{oldest.reference}/")
+        expect(page.get_by_role("heading", name=f"Case {oldest.reference}")).to_be_visible()
+        expect(
+            page.get_by_role("button", name="Make the conclusive grounds decision")
+        ).to_have_count(0)
+        expect(page.locator("main")).to_contain_text(
+            "The conclusive grounds decision can be made from 1 April 2026"
         )
-        expect(page.get_by_label("Reasons")).to_have_value("The balance of probabilities is met.")
+        page.goto(f"/decisions/cases/{oldest.reference}/conclusive-grounds/")
+        expect(page.locator("main")).to_contain_text("cannot be made before 1 April 2026")
+        expect(page.get_by_role("button", name="Record the decision")).to_have_count(0)
         axe.check(page)
 
         traveller.move_to("2026-04-01 09:00:00+00:00")
@@ -128,11 +130,10 @@ def test_decision_maker_decides_from_the_queue(
     # Every page that showed the person's details, and the PDF, left an audit event; the queue,
     # the notifications and the referrals list showed no details at all.
     shown = reads.check()
-    # The decide page counts too: refused, it shows the reasons typed again, and reasons are
-    # free text about the person.
+    # The decide pages showed nothing about the person: no evidence to list, no reasons typed
+    # again (a conclusive decision is not offered before its date, so nothing was refused).
     assert {s.route for s in shown} == {
         "cases:detail",
-        "decisions:decide",
         "decisions:letter",
         "decisions:letter_pdf",
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from .choices import CloseReason
@@ -16,3 +18,13 @@ class CloseCaseForm(forms.Form):
         },
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, support_running: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if support_running:
+            # Not offered while move-on support runs: closing for it would be refused.
+            self.fields["reason"].choices = [  # type: ignore[attr-defined]
+                (value, label)
+                for value, label in CloseReason.choices
+                if value != CloseReason.SUPPORT_ENDED
+            ]

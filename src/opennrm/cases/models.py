@@ -129,6 +129,11 @@ class Case(models.Model):
     conclusive_grounds_from = models.DateField(null=True, blank=True)
     reconsideration_until = models.DateField(null=True, blank=True)
     move_on_ends = models.DateField(null=True, blank=True)
+    # Support the jurisdiction's own law gives an adult from a positive reasonable grounds
+    # decision (Scotland: 90 days under the 2015 Act s.9), cut short by a conclusive decision.
+    support_ends = models.DateField(null=True, blank=True)
+    # While a reconsideration request waits: the day the competent authority should decide it.
+    reconsideration_decide_by = models.DateField(null=True, blank=True)
     # When the case was closed: the retention period of the person's identifying details runs
     # from the latest closing of their cases (privacy.retention).
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)

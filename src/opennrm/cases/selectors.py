@@ -6,13 +6,14 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.selectors import memberships_of
 from opennrm.lib import fields
 
-from .choices import AgeGroup
+from .choices import AgeGroup, CaseStatus
 from .models import Case, Person
 
 
@@ -121,8 +122,6 @@ def may_decide(user: User, case: Case) -> bool:
 
 def may_request_reconsideration(user: User, case: Case) -> bool:
     """The referrer's organisation may ask while a negative decision's window is open."""
-    from .choices import CaseStatus
-
     return (
         case.referring_organisation_id in _orgs(user, {Role.FIRST_RESPONDER})
         and case.status
@@ -132,22 +131,73 @@ def may_request_reconsideration(user: User, case: Case) -> bool:
             CaseStatus.DISQUALIFIED,
         )
         and case.reconsideration_until is not None
+        # Not offered once the window has closed: the request would be refused.
+        and timezone.localdate() <= case.reconsideration_until
     )
 
 
-def clocks_of(case: Case) -> list[dict[str, object]]:
-    """The case's stored deadlines, with days remaining (negative when passed)."""
-    from django.utils import timezone
+# The clocks that run in each status, in the order they fall due: the case page marks them as
+# current and the referral list shows the first still ahead as the case's next deadline.
+CURRENT_CLOCKS: dict[str, tuple[str, ...]] = {
+    CaseStatus.AWAITING_REASONABLE_GROUNDS: ("reasonable_grounds_due",),
+    CaseStatus.RG_SUSPENDED: ("reasonable_grounds_due",),
+    CaseStatus.RECOVERY_PERIOD: ("recovery_period_ends", "conclusive_grounds_from", "support_ends"),
+    CaseStatus.NEGATIVE_REASONABLE_GROUNDS: ("reconsideration_until",),
+    CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: ("reconsideration_until", "move_on_ends"),
+    CaseStatus.DISQUALIFIED: ("reconsideration_until",),
+    CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS: ("move_on_ends",),
+    CaseStatus.RECONSIDERATION: ("reconsideration_decide_by",),
+}
 
+CLOCK_LABELS: dict[str, str] = {
+    "reasonable_grounds_due": "Reasonable grounds decision due",
+    "recovery_period_ends": "Recovery period ends",
+    "conclusive_grounds_from": "Conclusive grounds decision possible from",
+    "reconsideration_until": "Reconsideration can be asked for until",
+    "reconsideration_decide_by": "Reconsideration to be decided by",
+    "move_on_ends": "Move-on support ends",
+    "support_ends": "Support under the Scottish Act ends",
+}
+
+
+def clocks_of(case: Case) -> list[dict[str, object]]:
+    """The case's stored deadlines, with days remaining (negative when passed), each marked
+    `current` if it runs in the case's status."""
     today = timezone.localdate()
-    awaiting_rg = case.status in ("awaiting_rg", "rg_suspended")
-    rows = [
-        ("Reasonable grounds decision due", case.reasonable_grounds_due if awaiting_rg else None),
-        ("Recovery period ends", case.recovery_period_ends),
-        ("Conclusive grounds decision possible from", case.conclusive_grounds_from),
-        ("Reconsideration can be asked for until", case.reconsideration_until),
-        ("Move-on support ends", case.move_on_ends),
-    ]
-    return [
-        {"label": label, "date": day, "days_left": (day - today).days} for label, day in rows if day
-    ]
+    current = CURRENT_CLOCKS.get(case.status, ())
+    rows = []
+    for name, label in CLOCK_LABELS.items():
+        day = getattr(case, name)
+        if day is None:
+            continue
+        if name == "reasonable_grounds_due" and name not in current:
+            continue  # a target met or overtaken: only shown while the decision is awaited
+        if name == "reconsideration_decide_by" and name not in current:
+            continue
+        row: dict[str, object] = {
+            "name": name,
+            "label": label,
+            "date": day,
+            "days_left": (day - today).days,
+            "current": name in current,
+        }
+        if name == "support_ends":
+            row["note"] = (
+                "90 days from the positive reasonable grounds decision for an adult, or until "
+                "the conclusive grounds decision if that is sooner (Human Trafficking and "
+                "Exploitation (Scotland) Act 2015 s.9)"
+            )
+        rows.append(row)
+    return rows
+
+
+def next_deadline(case: Case) -> dict[str, object] | None:
+    """The clock the case is running now: the first current one not yet passed, else the last
+    current one (passed). The referral list shows it, so it always matches the case page."""
+    current = [row for row in clocks_of(case) if row["current"]]
+    if not current:
+        return None
+    ahead = [row for row in current if int(row["days_left"]) >= 0]  # type: ignore[call-overload]
+    if ahead:
+        return min(ahead, key=lambda row: int(row["days_left"]))  # type: ignore[call-overload]
+    return current[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -81,16 +82,12 @@ def case_transition(
     return case
 
 
-@transaction.atomic
-def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: int) -> Case:
-    """The competent authority closes a case whose process has ended. Closing starts the
-    retention period of the person's identifying details (privacy.retention)."""
-    from .selectors import may_decide
-
-    if not may_decide(by, case):
-        raise ValidationError(
-            "Only a decision maker of the case's competent authority can close it"
-        )
+def close_refusal(case: Case, reason: CloseReason | None = None) -> str | None:
+    """Why the case cannot be closed today (for `reason`, if given), or None if it can. The
+    close page asks this before offering the action or a reason; `case_close` refuses the same."""
+    problem = state.refusal(case.status, CaseStatus.CLOSED)
+    if problem:
+        return problem
     today = timezone.localdate()
     negative = (
         CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
@@ -102,10 +99,36 @@ def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: i
         and case.reconsideration_until
         and today <= case.reconsideration_until
     ):
-        raise ValidationError(
+        return (
             "Reconsideration can still be asked for, until "
             f"{case.reconsideration_until:%-d %B %Y}: close the case after that date"
         )
+    if reason == CloseReason.SUPPORT_ENDED and support_running(case, today):
+        return (
+            f"Move-on support runs until {case.move_on_ends:%-d %B %Y}: support has not ended, "
+            "so the case cannot be closed for that reason before then"
+        )
+    return None
+
+
+def support_running(case: Case, today: date) -> bool:
+    """Whether the move-on support a conclusive decision started is still running."""
+    return case.move_on_ends is not None and today <= case.move_on_ends
+
+
+@transaction.atomic
+def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: int) -> Case:
+    """The competent authority closes a case whose process has ended. Closing starts the
+    retention period of the person's identifying details (privacy.retention)."""
+    from .selectors import may_decide
+
+    if not may_decide(by, case):
+        raise ValidationError(
+            "Only a decision maker of the case's competent authority can close it"
+        )
+    problem = close_refusal(case, reason)
+    if problem:
+        raise ValidationError(problem)
     closed = case_transition(
         by=by,
         case=case,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
@@ -15,7 +16,7 @@ from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
 from opennrm.support.selectors import case_support_summary as support_summary
 
-from . import services, state
+from . import services
 from .choices import CaseStatus, CloseReason, ExploitationType
 from .forms import CloseCaseForm
 from .models import Case
@@ -51,6 +52,37 @@ def _fields_shown(case: Case) -> list[str]:
     return shown
 
 
+def _actions_refused(user: User, case: Case) -> dict[str, object]:
+    """Why each decision action would be refused now, so the page offers only those that would
+    succeed and says why the others are not offered."""
+    from opennrm.decisions.models import DecisionKind, DecisionState
+    from opennrm.decisions.services import approval_refusal, decision_refusal
+
+    if not may_decide(user, case):
+        return {}
+    if (
+        case.status == CaseStatus.RECOVERY_PERIOD
+        and case.conclusive_grounds_from
+        and timezone.localdate() < case.conclusive_grounds_from
+    ):
+        early = f"The conclusive grounds decision can be made from {case.conclusive_grounds_from:%-d %B %Y}"
+    else:
+        early = None
+    return {
+        "reasonable_grounds": decision_refusal(case=case, stage=DecisionKind.REASONABLE_GROUNDS)
+        if case.status == CaseStatus.AWAITING_REASONABLE_GROUNDS
+        else None,
+        "conclusive_grounds": early
+        or decision_refusal(case=case, stage=DecisionKind.CONCLUSIVE_GROUNDS)
+        if case.status == CaseStatus.RECOVERY_PERIOD
+        else None,
+        "approval": {
+            d.pk: approval_refusal(by=user, decision=d)
+            for d in case.decisions.filter(state=DecisionState.AWAITING_APPROVAL)
+        },
+    }
+
+
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     case = case_get_for_user(user, reference)
@@ -82,6 +114,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "may_decide": may_decide(user, case),
             "may_request_reconsideration": may_request_reconsideration(user, case),
             "may_close": may_close(user, case),
+            "refused": _actions_refused(user, case),
             "open_reconsideration": case.reconsiderations.filter(state="requested").last(),
             "notifications_sent": case.notifications.select_related("recipient").order_by(
                 "-created_at"
@@ -155,7 +188,7 @@ def evidence_download(request: HttpRequest, reference: str, evidence_id: int) ->
 
 
 def may_close(user: User, case: Case) -> bool:
-    return may_decide(user, case) and state.refusal(case.status, CaseStatus.CLOSED) is None
+    return may_decide(user, case) and services.close_refusal(case) is None
 
 
 @require_http_methods(["GET", "POST"])
@@ -165,11 +198,13 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_get_for_user(user, reference)
     if not may_decide(user, case):
         raise Http404
+    running = services.support_running(case, timezone.localdate())
     form = CloseCaseForm(
         request.POST if request.method == "POST" else None,
         initial={"expected_version": case.version},
+        support_running=running,
     )
-    refusal = state.refusal(case.status, CaseStatus.CLOSED)
+    refusal = services.close_refusal(case)
     if request.method == "POST" and refusal is None and form.is_valid():
         try:
             services.case_close(
@@ -191,6 +226,7 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "form": form,
             "refusal": refusal,
+            "move_on_ends": case.move_on_ends if running else None,
             "retention_years": settings.RETENTION_CLOSED_CASE_YEARS,
         },
     )

@@ -3,6 +3,8 @@ extensions of the recovery period. Each records the policy profile and version i
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -21,6 +23,8 @@ class DecisionState(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "Waiting for a second decision maker's approval"
     IN_EFFECT = "in_effect", "In effect"
     APPROVAL_REFUSED = "approval_refused", "Not approved"
+    # A reconsideration of it was accepted: a new decision will replace it (`replaced_by`).
+    SUPERSEDED = "superseded", "Superseded: a reconsideration was accepted"
 
 
 class Decision(models.Model):
@@ -67,6 +71,16 @@ class Decision(models.Model):
     @property
     def is_negative(self) -> bool:
         return self.outcome_kind == "negative"
+
+    @property
+    def took_effect_at(self) -> datetime | None:
+        """When it took effect: on approval if it needed a second decision maker, else when it
+        was made; None while it waits or if it was never approved. Its windows run from then."""
+        if self.approved_at is not None and self.state != DecisionState.APPROVAL_REFUSED:
+            return self.approved_at
+        if self.state == DecisionState.AWAITING_APPROVAL or self.approved_by_id is not None:
+            return None
+        return self.decided_at
 
 
 class Letter(models.Model):

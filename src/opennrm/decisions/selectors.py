@@ -55,7 +55,11 @@ QUEUES: dict[str, tuple[str, CaseStatus, str]] = {
         CaseStatus.RECOVERY_PERIOD,
         "conclusive_grounds_from",
     ),
-    "reconsiderations": ("Reconsiderations", CaseStatus.RECONSIDERATION, "submitted_at"),
+    "reconsiderations": (
+        "Reconsiderations",
+        CaseStatus.RECONSIDERATION,
+        "reconsideration_decide_by",
+    ),
 }
 
 
@@ -78,8 +82,8 @@ def queue(user: User, name: str, filters: QueueFilter) -> QuerySet[Case]:
     elif filters.age_group == "child":
         # "IN", not "NOT adult": the queue's age-group index can then count it from the index.
         cases = cases.filter(age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
-    if filters.overdue_only and order == "reasonable_grounds_due":
-        cases = cases.filter(reasonable_grounds_due__lt=timezone.localdate())
+    if filters.overdue_only and order != "conclusive_grounds_from":
+        cases = cases.filter(**{f"{order}__lt": timezone.localdate()})
     return (
         cases.select_related("assigned_to", "referring_organisation")
         .only(
@@ -90,6 +94,7 @@ def queue(user: User, name: str, filters: QueueFilter) -> QuerySet[Case]:
             "reasonable_grounds_due",
             "conclusive_grounds_from",
             "recovery_period_ends",
+            "reconsideration_decide_by",
             "version",
             "assigned_to__full_name",
             "referring_organisation__name",

@@ -28,6 +28,7 @@ from opennrm.policy.profiles import (
     OutcomeKind,
     PolicyProfile,
     Reconsiderable,
+    active_profiles,
     profile_for,
 )
 
@@ -73,12 +74,68 @@ def _claim(case: Case, expected_version: int) -> None:
     case.version = expected_version + 1
 
 
+AWAITING_APPROVAL_REFUSAL = (
+    "A decision on this case is waiting for a second decision maker's approval. "
+    "It must be approved or refused first."
+)
+
+
 def _check_nothing_awaiting_approval(case: Case) -> None:
     if Decision.objects.filter(case=case, state=DecisionState.AWAITING_APPROVAL).exists():
-        raise ValidationError(
-            "A decision on this case is waiting for a second decision maker's approval. "
-            "It must be approved or refused first."
+        raise ValidationError(AWAITING_APPROVAL_REFUSAL)
+
+
+def _conclusive_too_early(case: Case, today: date) -> str | None:
+    if case.conclusive_grounds_from and today < case.conclusive_grounds_from:
+        ends = f"{case.recovery_period_ends:%-d %B %Y}" if case.recovery_period_ends else "later"
+        return (
+            "A conclusive grounds decision cannot be made before "
+            f"{case.conclusive_grounds_from:%-d %B %Y}: the recovery period ends on {ends}"
         )
+    return None
+
+
+def decision_refusal(*, case: Case, stage: DecisionKind) -> str | None:
+    """Why a reasonable or conclusive grounds decision cannot be recorded on `case` today, or
+    None if it can. The pages ask this before offering the action; the services refuse the same
+    things (and also check who is deciding and that the case has not changed meanwhile)."""
+    if stage == DecisionKind.REASONABLE_GROUNDS:
+        if case.status != CaseStatus.AWAITING_REASONABLE_GROUNDS:
+            return (
+                "A reasonable grounds decision can only be made while the case is awaiting one; "
+                f"it is {case.get_status_display().lower()}"
+            )
+    else:
+        if case.status != CaseStatus.RECOVERY_PERIOD:
+            return (
+                "A conclusive grounds decision can only be made during the recovery period, after "
+                "a positive reasonable grounds decision; the case is "
+                f"{case.get_status_display().lower()}"
+            )
+        too_early = _conclusive_too_early(case, _today())
+        if too_early:
+            return too_early
+    if Decision.objects.filter(case=case, state=DecisionState.AWAITING_APPROVAL).exists():
+        return AWAITING_APPROVAL_REFUSAL
+    return None
+
+
+def approval_refusal(*, by: User, decision: Decision) -> str | None:
+    """Why `by` cannot approve or refuse `decision`, or None if they can."""
+    if decision.state != DecisionState.AWAITING_APPROVAL:
+        return "This decision is not waiting for approval any more"
+    if decision.decided_by_id == by.pk:
+        return "A second decision maker must approve: you made this decision"
+    return None
+
+
+def _recorded_profile(decision: Decision, case: Case, on: date) -> PolicyProfile:
+    """The profile the decision recorded (its rules apply to it), or, should a deployment no
+    longer have that version, the one in force on `on`."""
+    try:
+        return active_profiles().get(decision.policy_profile_version)
+    except NoProfileError:
+        return _profile(case, on)
 
 
 def _record(
@@ -121,11 +178,14 @@ def _record(
 
 
 def _apply(decision: Decision, by: User) -> None:
-    """Put a decision in effect: move the case and start the clocks the profile sets."""
+    """Put a decision in effect: move the case and start the clocks the profile sets, from the
+    day it takes effect (for a negative decision, the day the second decision maker approved
+    it, not the day the first one drafted it)."""
     case = decision.case
-    decided_on = timezone.localdate(decision.decided_at)
+    took_effect = decision.took_effect_at or timezone.now()
+    effect_on = timezone.localdate(took_effect)
     label = decision.outcome_label
-    to, changes = _effect(decision, case, decided_on)
+    to, changes = _effect(decision, case, effect_on)
     case_transition(
         by=by,
         case=case,
@@ -137,33 +197,45 @@ def _apply(decision: Decision, by: User) -> None:
 
 
 def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatus, dict[str, Any]]:
+    """The status and the clock dates a decision in effect from `decided_on` gives the case,
+    under the rules (profile) the decision recorded."""
     kind, outcome, outcome_kind = decision.kind, decision.outcome, decision.outcome_kind
+    profile = _recorded_profile(decision, case, decided_on)
     if kind == DecisionKind.REASONABLE_GROUNDS:
         if outcome_kind == OutcomeKind.POSITIVE:
-            clocks = clock.clocks_after_positive_rg(decided_on, case.jurisdiction)
+            clocks = clock.clocks_after_positive_rg(
+                decided_on, case.jurisdiction, adult=not case.is_child, profile=profile
+            )
             return CaseStatus.RECOVERY_PERIOD, {
                 "recovery_period_ends": clocks.recovery_period_ends,
                 "conclusive_grounds_from": clocks.conclusive_grounds_earliest,
+                "support_ends": clocks.support_ends,
             }
         if outcome_kind == OutcomeKind.NEGATIVE:
             closes = clock.clocks_after_negative_rg(
-                decided_on, case.jurisdiction
+                decided_on, case.jurisdiction, profile=profile
             ).reconsideration_closes
             return CaseStatus.NEGATIVE_REASONABLE_GROUNDS, {"reconsideration_until": closes}
         return (CaseStatus.RG_SUSPENDED if outcome == "suspended" else CaseStatus.RG_WITHDRAWN), {}
     if kind == DecisionKind.CONCLUSIVE_GROUNDS:
-        clocks = clock.clocks_after_conclusive(decided_on, case.jurisdiction, outcome)
+        clocks = clock.clocks_after_conclusive(
+            decided_on, case.jurisdiction, outcome, profile=profile
+        )
         status = (
             CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
             if outcome_kind == OutcomeKind.POSITIVE
             else CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS
         )
-        return status, {
+        changes: dict[str, Any] = {
             "move_on_ends": clocks.move_on_ends,
             "reconsideration_until": clocks.reconsideration_closes,
         }
+        support = profile.support_after_positive_reasonable_grounds
+        if case.support_ends and support and support.ends_at_conclusive_decision:
+            # Scotland's s.9 period ends with the conclusive decision if that comes sooner.
+            changes["support_ends"] = min(case.support_ends, decided_on)
+        return status, changes
     if kind == DecisionKind.DISQUALIFICATION:
-        profile = _profile(case, decided_on)
         closes = (
             clock.reconsideration_window_end(decided_on, profile)
             if profile.allows_reconsideration_of(Reconsiderable.DISQUALIFICATION)
@@ -219,13 +291,9 @@ def decision_record_conclusive_grounds(
             "A conclusive grounds decision can only be made during the recovery period, after a "
             f"positive reasonable grounds decision; the case is {case.get_status_display().lower()}"
         )
-    today = _today()
-    if case.conclusive_grounds_from and today < case.conclusive_grounds_from:
-        raise ValidationError(
-            "A conclusive grounds decision cannot be made before "
-            f"{case.conclusive_grounds_from:%-d %B %Y}: the recovery period ends on "
-            f"{case.recovery_period_ends:%-d %B %Y}"
-        )
+    too_early = _conclusive_too_early(case, _today())
+    if too_early:
+        raise ValidationError(too_early)
     return _decide(
         by=by,
         case=case,
@@ -257,6 +325,10 @@ def _decide(
     else:
         chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
     _claim(case, expected_version)
+    # After an accepted reconsideration, the new decision names the one it replaces.
+    superseded = case.decisions.filter(
+        kind=kind, state=DecisionState.SUPERSEDED, replaced_by__isnull=True
+    ).last()
     decision = _record(
         by=by,
         case=case,
@@ -268,6 +340,7 @@ def _decide(
         reasons=reasons,
         indicators=indicators,
         evidence=evidence,
+        replaces=superseded,
     )
     _after_recording(decision, by)
     return decision
@@ -416,10 +489,9 @@ def _after_recording(decision: Decision, by: User) -> None:
 def decision_approve(*, by: User, decision: Decision, approve: bool, note: str = "") -> Decision:
     """A second decision maker approves (it takes effect) or refuses (the case stays as it was)."""
     locked = Decision.objects.select_for_update().select_related("case").get(pk=decision.pk)
-    if locked.state != DecisionState.AWAITING_APPROVAL:
-        raise ValidationError("This decision is not waiting for approval any more")
-    if locked.decided_by_id == by.pk:
-        raise ValidationError("A second decision maker must approve: you made this decision")
+    refusal = approval_refusal(by=by, decision=locked)
+    if refusal:
+        raise ValidationError(refusal)
     _check_decider(by, locked.case)
     if not approve and not note.strip():
         raise ValidationError({"note": "Enter why you do not approve the decision"})
@@ -524,12 +596,18 @@ def reconsideration_request(
         requested_at=timezone.now(),
         grounds=grounds.strip(),
     )
+    today = _today()
     case_transition(
         by=by,
         case=case,
         to=CaseStatus.RECONSIDERATION,
         reason="Reconsideration requested",
         expected_version=expected_version,
+        changes={
+            "reconsideration_decide_by": clock.reconsideration_decision_due(
+                today, _profile(case, today)
+            )
+        },
     )
     deliver(
         recipients=[
@@ -569,13 +647,25 @@ def reconsideration_decide(
     if not reasons.strip():
         raise ValidationError({"reasons": "Enter the reasons for accepting or refusing"})
     about = locked.decision.kind
+    changes: dict[str, Any] = {"reconsideration_decide_by": None}
     if accept:
-        # An accepted reconsideration reopens the question: a new decision follows.
-        to = (
-            CaseStatus.AWAITING_REASONABLE_GROUNDS
-            if about == DecisionKind.REASONABLE_GROUNDS
-            else CaseStatus.RECOVERY_PERIOD
-        )
+        # An accepted reconsideration reopens the question: a new decision follows, and the
+        # decision reconsidered no longer stands.
+        today = _today()
+        changes["reconsideration_until"] = None
+        if about == DecisionKind.REASONABLE_GROUNDS:
+            to = CaseStatus.AWAITING_REASONABLE_GROUNDS
+            # A new reasonable grounds decision, due as one would be on a referral made today.
+            changes["reasonable_grounds_due"] = clock.clocks_after_referral(
+                today, case.jurisdiction, profiles=active_profiles()
+            ).reasonable_grounds_due
+        else:
+            # Back in the recovery period: the move-on support a negative conclusive decision
+            # started is not running any more.
+            to = CaseStatus.RECOVERY_PERIOD
+            changes["move_on_ends"] = None
+        locked.decision.state = DecisionState.SUPERSEDED
+        locked.decision.save(update_fields=["state"])
         reason = "Reconsideration accepted: a new decision will be made"
     else:
         to = {
@@ -595,7 +685,7 @@ def reconsideration_decide(
         to=to,
         reason=reason,
         expected_version=expected_version,
-        changes={"reconsideration_until": None} if accept else None,
+        changes=changes,
     )
     audit_record(
         by=by,

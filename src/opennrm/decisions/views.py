@@ -24,6 +24,7 @@ from .forms import (
     ExtensionForm,
     ReconsiderationDecisionForm,
 )
+from .models import DecisionKind
 
 PAGE_SIZE = 50
 
@@ -71,21 +72,19 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _due(case: Any, queue_name: str) -> Any:
-    if queue_name == "reasonable-grounds":
-        return case.reasonable_grounds_due
-    if queue_name == "conclusive-grounds":
-        return case.conclusive_grounds_from
-    return None
+    return getattr(case, selectors.QUEUES[queue_name][2])
 
 
 STAGES = {
     "reasonable-grounds": (
         "Reasonable grounds decision",
         services.decision_record_reasonable_grounds,
+        DecisionKind.REASONABLE_GROUNDS,
     ),
     "conclusive-grounds": (
         "Conclusive grounds decision",
         services.decision_record_conclusive_grounds,
+        DecisionKind.CONCLUSIVE_GROUNDS,
     ),
 }
 
@@ -96,7 +95,7 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
     case = selectors.case_get_for_decider(user, reference)
     if stage not in STAGES:
         raise Http404
-    title, record = STAGES[stage]
+    title, record, kind = STAGES[stage]
     try:
         profile = profile_for(case.jurisdiction, timezone.localdate())
     except NoProfileError as missing:
@@ -134,8 +133,11 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
             else:
                 messages.success(request, f"Decision recorded: {decision.outcome_label}")
             return redirect("cases:detail", case.reference)
+    # A decision that would be refused is not offered: the page says why instead of showing a
+    # form (after a refused submission the form stays, with what was typed).
+    refusal = None if form.is_bound else services.decision_refusal(case=case, stage=kind)
     shown = []
-    if form.fields["evidence"].choices:  # type: ignore[attr-defined]
+    if refusal is None and form.fields["evidence"].choices:  # type: ignore[attr-defined]
         # The evidence to rely on is listed by file name, which can name the person.
         shown.append("evidence_names")
     if form.is_bound and form.data.get("reasons", "").strip():
@@ -152,6 +154,7 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
             "form": form,
             "profile": profile,
             "stage": stage,
+            "refusal": refusal,
             "test": profile.reasonable_grounds_test
             if stage == "reasonable-grounds"
             else profile.conclusive_grounds_standard,
@@ -164,6 +167,7 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
     user = _user(request)
     decision = selectors.decision_get_for_decider(user, decision_id)
     form = ApprovalForm(request.POST if request.method == "POST" else None)
+    refusal = services.approval_refusal(by=user, decision=decision)
     if request.method == "POST" and form.is_valid():
         try:
             services.decision_approve(
@@ -187,7 +191,7 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
     return render(
         request,
         "decisions/approval.html",
-        {"title": "Approve a decision", "decision": decision, "form": form},
+        {"title": "Approve a decision", "decision": decision, "form": form, "refusal": refusal},
     )
 
 

@@ -9,6 +9,10 @@ How days are counted, everywhere here:
 - A period of N days after an event ends on `event + N days`: day 1 is the day after the event
   (the event's own day never counts), and the period's last day is day N. So a 45-day recovery
   period after a positive decision on 1 March ends on 15 April, and `end - start == N`.
+- Unless the profile counts its recovery period (or its own support period) "beginning with
+  the day" of the decision (`Counting.BEGINNING_WITH_DECISION_DAY`, as the Nationality and
+  Borders Act 2022 does): the decision's day is then day 1, so 30 days from a positive decision
+  on 1 March end on 30 March, and the earliest conclusive decision is the day after, 31 March.
 - A period of N working days ends on the N-th working day after the event: Monday to Friday,
   less the bank holidays of the profile's calendar (substitute days included).
 - A reconsideration window of 30 days is open from the decision day through day 30; a request
@@ -25,6 +29,7 @@ import holidays
 
 from .profiles import (
     ConclusiveTiming,
+    Counting,
     OutcomeKind,
     Period,
     PeriodUnit,
@@ -82,6 +87,14 @@ def add_period(start: date, period: Period, calendar: WorkingCalendar) -> date:
     return start + timedelta(days=period.days)
 
 
+def last_day(start: date, days: int, counting: Counting) -> date:
+    """The last day of a period of `days` calendar days that starts with a decision on `start`,
+    counted as the profile says (see the module's docstring)."""
+    if counting == Counting.BEGINNING_WITH_DECISION_DAY:
+        return start + timedelta(days=days - 1)
+    return start + timedelta(days=days)
+
+
 def is_working_day(day: date, jurisdiction: str) -> bool:
     """Monday to Friday, and not a bank holiday of the UK jurisdiction."""
     return is_working_day_in(day, JURISDICTION_CALENDARS[jurisdiction])
@@ -115,7 +128,8 @@ def reasonable_grounds_due(referred_on: date, jurisdiction: str) -> date:
 def recovery_period_end(
     positive_rg_on: date, profile: PolicyProfile, *, extension_days: int = 0
 ) -> date:
-    """The last day of the recovery period: day 1 is the day after the positive RG decision.
+    """The last day of the recovery period, counted by the profile's rule: day 1 is the day after
+    the positive RG decision, or the decision's own day where the law says "beginning with".
 
     Pass the profile in force on the day of the positive decision. `extension_days` adds any
     extensions granted (the decision records each with its reasons).
@@ -124,7 +138,22 @@ def recovery_period_end(
         raise ValueError("extension_days must not be negative")
     if extension_days and not profile.recovery_period_extendable:
         raise NotInProfile(f"{profile} does not allow the recovery period to be extended.")
-    return positive_rg_on + timedelta(days=profile.recovery_period_days + extension_days)
+    return last_day(
+        positive_rg_on,
+        profile.recovery_period_days + extension_days,
+        profile.recovery_period_counting,
+    )
+
+
+def support_period_end(positive_rg_on: date, profile: PolicyProfile, *, adult: bool) -> date:
+    """The last day of the support the jurisdiction's own law gives from a positive RG decision
+    (Scotland's 90 days), before any conclusive decision cuts it short."""
+    support = profile.support_after_positive_reasonable_grounds
+    if support is None:
+        raise NotInProfile(f"{profile} sets no support period of its own.")
+    if support.adults_only and not adult:
+        raise NotInProfile(f"{profile}: {support.label} is for adults only.")
+    return last_day(positive_rg_on, support.days, support.counting)
 
 
 def earliest_conclusive_grounds(
@@ -153,6 +182,18 @@ def reconsideration_open(decided_on: date, requested_on: date, profile: PolicyPr
     """Whether a request made on `requested_on` is in time: from the decision day to the
     window's last day, both included (day 30 accepted, day 31 refused)."""
     return decided_on <= requested_on <= reconsideration_window_end(decided_on, profile)
+
+
+def reconsideration_decision_due(requested_on: date, profile: PolicyProfile) -> date | None:
+    """The day a reconsideration request made on `requested_on` should be decided by.
+
+    No source gives a target for deciding a reconsideration request; OpenNRM uses the profile's
+    target for a reasonable grounds decision (5 working days in the UK), since an accepted
+    request reopens that kind of question. None where the profile sets no such target.
+    """
+    if profile.reasonable_grounds_target_working_days is None:
+        return None
+    return reasonable_grounds_due_under(requested_on, profile)
 
 
 def move_on_end(conclusive_on: date, profile: PolicyProfile, *, positive: bool) -> date:
@@ -186,6 +227,8 @@ class Clocks:
     conclusive_grounds_earliest: date | None = None
     reconsideration_closes: date | None = None
     move_on_ends: date | None = None
+    # The jurisdiction's own support period after a positive RG (Scotland), if any.
+    support_ends: date | None = None
 
     @property
     def profile_key(self) -> str:
@@ -212,11 +255,16 @@ def clocks_after_positive_rg(
     jurisdiction: str,
     *,
     extension_days: int = 0,
+    adult: bool = True,
     profiles: ProfileSet | None = None,
+    profile: PolicyProfile | None = None,
 ) -> Clocks:
     """A positive RG decision starts the recovery period, under the profile in force on the day
-    of the decision (so 29 Jan 2023 gives 45 days in England and Wales, 30 Jan 2023 gives 30)."""
-    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    of the decision (so 12 Dec 2022 gives 45 days in England and Wales, 13 Dec 2022 gives 30),
+    and, where the jurisdiction's own law gives one (Scotland), its support period for adults.
+    Pass `profile` to use the one a decision recorded instead."""
+    profile = profile or profile_for(jurisdiction, decided_on, profiles=profiles)
+    support = profile.support_after_positive_reasonable_grounds
     return Clocks(
         profile,
         decided_on,
@@ -226,14 +274,23 @@ def clocks_after_positive_rg(
         conclusive_grounds_earliest=earliest_conclusive_grounds(
             decided_on, profile, extension_days=extension_days
         ),
+        support_ends=support_period_end(decided_on, profile, adult=adult)
+        if support is not None and (adult or not support.adults_only)
+        else None,
     )
 
 
 def clocks_after_negative_rg(
-    decided_on: date, jurisdiction: str, *, profiles: ProfileSet | None = None
+    decided_on: date,
+    jurisdiction: str,
+    *,
+    profiles: ProfileSet | None = None,
+    profile: PolicyProfile | None = None,
 ) -> Clocks:
-    """A negative RG decision opens the reconsideration window, if the profile has one."""
-    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    """A negative RG decision opens the reconsideration window, if the profile has one, from the
+    day the decision takes effect (`decided_on`: for a decision that needed a second decision
+    maker, the day it was approved). Pass `profile` to use the one the decision recorded."""
+    profile = profile or profile_for(jurisdiction, decided_on, profiles=profiles)
     closes = None
     if profile.allows_reconsideration_of(Reconsiderable.NEGATIVE_REASONABLE_GROUNDS):
         closes = reconsideration_window_end(decided_on, profile)
@@ -241,11 +298,17 @@ def clocks_after_negative_rg(
 
 
 def clocks_after_conclusive(
-    decided_on: date, jurisdiction: str, outcome: str, *, profiles: ProfileSet | None = None
+    decided_on: date,
+    jurisdiction: str,
+    outcome: str,
+    *,
+    profiles: ProfileSet | None = None,
+    profile: PolicyProfile | None = None,
 ) -> Clocks:
     """A conclusive decision (an outcome code of the profile) starts move-on support, and a
-    negative one opens the reconsideration window."""
-    profile = profile_for(jurisdiction, decided_on, profiles=profiles)
+    negative one opens the reconsideration window, both from the day it takes effect
+    (`decided_on`). Pass `profile` to use the one the decision recorded."""
+    profile = profile or profile_for(jurisdiction, decided_on, profiles=profiles)
     positive = profile.conclusive_grounds_outcome(outcome).kind == OutcomeKind.POSITIVE
     period = (
         profile.move_on_after_positive_conclusive

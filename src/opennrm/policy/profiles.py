@@ -27,6 +27,8 @@ The format (version 1), every field required unless marked optional:
       "reasonable_grounds_test": "...",
       "reasonable_grounds_outcomes": [{"code": "positive", "label": "...", "kind": "positive"}],
       "recovery_period_days": 30,
+      "recovery_period_counting": "beginning_with_decision_day",   # optional; or
+                                             # "from_day_after_decision" (the default)
       "recovery_period_extendable": true,
       "conclusive_grounds_earliest": "last_day_of_recovery_period",
       "conclusive_grounds_standard": "...",                  # null: not set
@@ -37,11 +39,19 @@ The format (version 1), every field required unless marked optional:
       "disqualification_available": true,
       "move_on_after_positive_conclusive": {"days": 45, "unit": "calendar_days"},   # or null
       "move_on_after_negative_conclusive": {"days": 9, "unit": "working_days"},     # or null
+      "support_after_positive_reasonable_grounds": {          # optional; null: none of its own
+        "days": 90, "counting": "beginning_with_decision_day", "adults_only": true,
+        "ends_at_conclusive_decision": true, "label": "Support under ..."},
       "negative_decisions_need_second_approval": true,
       "exploitation_types": ["sexual", "labour", ...],
       "source_notes": ["FACTS 2.6: ..."],
       "assumptions": ["..."]
     }
+
+How a period is counted is data, because the regimes differ: "from_day_after_decision" makes day 1
+the day after the decision (a period of N days ends on decision + N), "beginning_with_decision_day"
+makes the decision's own day day 1 (it ends on decision + N - 1), as a statute saying "N days
+beginning with the day" of the decision does.
 
 Date ranges of profiles for the same jurisdiction never overlap. An open-ended profile stays in
 force until a later profile that names it in `supersedes` starts; it then ends the day before.
@@ -93,6 +103,16 @@ class PeriodUnit(StrEnum):
     WORKING_DAYS = "working_days"
 
 
+class Counting(StrEnum):
+    """Which day is day 1 of a period that starts with a decision."""
+
+    # Day 1 is the day after the decision: N days end on decision + N.
+    FROM_DAY_AFTER_DECISION = "from_day_after_decision"
+    # "N days beginning with the day" of the decision: it is day 1, so N days end on
+    # decision + N - 1.
+    BEGINNING_WITH_DECISION_DAY = "beginning_with_decision_day"
+
+
 class OutcomeKind(StrEnum):
     POSITIVE = "positive"
     NEGATIVE = "negative"
@@ -134,6 +154,24 @@ class Period:
     def __str__(self) -> str:
         noun = "working day" if self.unit == PeriodUnit.WORKING_DAYS else "calendar day"
         return f"{self.days} {noun}{'' if self.days == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class SupportPeriod:
+    """Support a jurisdiction's own law gives from a positive reasonable grounds decision, apart
+    from the recovery period (Scotland: 90 days, or until the conclusive decision if sooner)."""
+
+    days: int
+    counting: Counting
+    adults_only: bool
+    ends_at_conclusive_decision: bool
+    label: str
+
+    def __str__(self) -> str:
+        text = f"{self.label}: {self.days} days from the positive reasonable grounds decision"
+        if self.ends_at_conclusive_decision:
+            text += ", or until the conclusive grounds decision if that is sooner"
+        return text + (" (adults)" if self.adults_only else "")
 
 
 @dataclass(frozen=True)
@@ -182,6 +220,9 @@ class PolicyProfile:
     source_notes: tuple[str, ...]
     assumptions: tuple[str, ...]
     supersedes: str | None = None
+    # Optional fields, with the meaning a profile that omits them had before they existed.
+    recovery_period_counting: Counting = Counting.FROM_DAY_AFTER_DECISION
+    support_after_positive_reasonable_grounds: SupportPeriod | None = None
     # Where it was read from, for messages; not part of the rules.
     source_file: str = field(default="", compare=False)
 
@@ -252,6 +293,7 @@ _FIELDS = frozenset(
         "reasonable_grounds_test",
         "reasonable_grounds_outcomes",
         "recovery_period_days",
+        "recovery_period_counting",
         "recovery_period_extendable",
         "conclusive_grounds_earliest",
         "conclusive_grounds_standard",
@@ -262,6 +304,7 @@ _FIELDS = frozenset(
         "disqualification_available",
         "move_on_after_positive_conclusive",
         "move_on_after_negative_conclusive",
+        "support_after_positive_reasonable_grounds",
         "negative_decisions_need_second_approval",
         "exploitation_types",
         "source_notes",
@@ -449,6 +492,35 @@ class _Reader:
         unit = self.value_choice(f"{name}.unit", value["unit"], PeriodUnit)
         return Period(days, unit) if days is not None and unit is not None else None
 
+    def field_counting(self, name: str) -> Counting:
+        """Optional: absent means day 1 is the day after the decision."""
+        if name not in self.doc:
+            return Counting.FROM_DAY_AFTER_DECISION
+        return self.value_choice(name, self.doc[name], Counting) or Counting.FROM_DAY_AFTER_DECISION
+
+    def field_support(self, name: str) -> SupportPeriod | None:
+        """Optional: absent or null means no support period of the jurisdiction's own."""
+        value = self.doc.get(name)
+        if value is None:
+            return None
+        keys = {"days", "counting", "adults_only", "ends_at_conclusive_decision", "label"}
+        if not isinstance(value, dict) or set(value) != keys:
+            self.problem(name, f"must be null or an object with {', '.join(sorted(keys))}")
+            return None
+        days = self.value_days(f"{name}.days", value["days"])
+        counting = self.value_choice(f"{name}.counting", value["counting"], Counting)
+        label = self.value_text(f"{name}.label", value["label"])
+        flags = {}
+        for flag in ("adults_only", "ends_at_conclusive_decision"):
+            if not isinstance(value[flag], bool):
+                self.problem(
+                    f"{name}.{flag}", f"must be true or false, not {json.dumps(value[flag])}"
+                )
+            flags[flag] = value[flag] is True
+        if days is None or counting is None or label is None:
+            return None
+        return SupportPeriod(days, counting, label=label, **flags)
+
 
 _SLUG_HINT = "lower-case letters, digits, '.', '-' or '_' (at most 60)"
 
@@ -534,6 +606,7 @@ def _read(where: str, doc: Any) -> PolicyProfile:
             "reasonable_grounds_outcomes", allow_not_decided=True
         ),
         recovery_period_days=r.field_days("recovery_period_days") or 0,
+        recovery_period_counting=r.field_counting("recovery_period_counting"),
         recovery_period_extendable=r.field_bool("recovery_period_extendable"),
         conclusive_grounds_earliest=r.field_choice("conclusive_grounds_earliest", ConclusiveTiming)
         or ConclusiveTiming.AFTER_RECOVERY_PERIOD,
@@ -547,6 +620,9 @@ def _read(where: str, doc: Any) -> PolicyProfile:
         disqualification_available=disqualification,
         move_on_after_positive_conclusive=r.field_period("move_on_after_positive_conclusive"),
         move_on_after_negative_conclusive=r.field_period("move_on_after_negative_conclusive"),
+        support_after_positive_reasonable_grounds=r.field_support(
+            "support_after_positive_reasonable_grounds"
+        ),
         negative_decisions_need_second_approval=r.field_bool(
             "negative_decisions_need_second_approval"
         ),

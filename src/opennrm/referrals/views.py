@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
-from opennrm.cases.selectors import cases_referred_by_organisations_of
+from opennrm.cases.selectors import cases_referred_by_organisations_of, next_deadline
 from opennrm.lib.files import safe_file_name
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
@@ -50,7 +50,12 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
         {
             "title": "Referrals",
             "drafts": selectors.drafts_of(user),
-            "cases": cases_referred_by_organisations_of(user)[:200],
+            "cases": [
+                (case, next_deadline(case))
+                for case in cases_referred_by_organisations_of(user).select_related(
+                    "competent_authority"
+                )[:200]
+            ],
             "reports": selectors.reports_of_organisations(user)[:50],
         },
     )
