@@ -154,6 +154,10 @@ class SiteRefOut(Schema):
     region_label: str
     setting: str = Field(description="women_only, men_only or mixed")
     setting_label: str
+    ages: str = Field(
+        description="adults or children: a child, or someone whose age is disputed, is only "
+        "ever placed in a setting for children, and an adult never is"
+    )
     is_active: bool
 
 
@@ -231,6 +235,7 @@ def _site_fields(site: Site) -> dict[str, Any]:
         "region_label": site.get_region_display(),
         "setting": site.setting,
         "setting_label": site.get_setting_display(),
+        "ages": site.ages,
         "is_active": site.is_active,
     }
 

@@ -551,6 +551,7 @@ def waiting_table(history: list[WaitingDay]) -> Table:
 # Why people could not be placed: matching's constraints (`matching.Constraint`), its two codes
 # for a request no single constraint ruled out, and a coordinator closing a request as unmet.
 CONSTRAINT_LABELS = {
+    matching.Constraint.AGE.value: "No bed for their age group (a child is never placed with adults)",
     matching.Constraint.SETTING.value: "Setting (women only, men only or mixed)",
     matching.Constraint.DEPENDANTS.value: "Room for their children",
     matching.Constraint.WHEELCHAIR.value: "Wheelchair access",
