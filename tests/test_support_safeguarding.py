@@ -297,6 +297,18 @@ class TestSafetyDetailsFromTheReferral:
         assert "asthma inhaler needed" in offer.content.decode()
         assert reads_of(maya, "immediate_needs_details") == 1
 
+    def test_the_api_says_a_request_waits_for_review_never_what_was_written(
+        self, cora: User, referred: PlacementRequest, houses: dict[str, Bed]
+    ) -> None:
+        client = api(cora)
+        listing = client.get("/api/v1/support/requests")
+        [item] = listing.json()["items"]
+        assert item["details_to_review"] is True
+        run = a.post_json(client, "/api/v1/support/matching", {})
+        assert (run.json()["held_for_review"], run.json()["proposed"]) == (1, 0)
+        for response in (listing, run):
+            assert "Northmoor" not in response.content.decode()
+
     def test_a_request_without_details_is_matched_at_once(
         self,
         cora: User,
