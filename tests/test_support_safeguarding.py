@@ -167,6 +167,16 @@ class TestChildrenNeverInAdultBeds:
         with pytest.raises(ValidationError, match="could no longer be placed here"):
             services.site_update(by=maya, site=site, ages="adults")
 
+    def test_the_capacity_dashboard_never_counts_a_bed_for_children_for_an_adult(
+        self, maya: User, provider: Organisation
+    ) -> None:
+        from opennrm.support.capacity import Question, how_many_more
+
+        s.beds(maya, s.site(maya, provider), 2)
+        s.beds(maya, s.site(maya, provider, ages="children"), 3)
+        today = timezone.localdate()
+        assert how_many_more(Question(who="woman", needed_by=today), today).total == 2
+
     def test_who_a_site_is_for_is_chosen_and_shown(
         self, maya: User, provider: Organisation
     ) -> None:

@@ -468,8 +468,11 @@ def referral_details(case: cases.Case) -> str:
     """What the first responder wrote under immediate needs ("women only; keep away from
     ..."): free text about the person, so whoever shows it calls `audit_read` with the field
     `immediate_needs_details`. "" when nothing was written."""
-    narrative = cases.CaseNarrative.objects.filter(case=case).first()
-    return narrative.immediate_needs_details.strip() if narrative else ""
+    try:
+        narrative = case.narrative  # select_related("...case__narrative") saves a query a row
+    except cases.CaseNarrative.DoesNotExist:
+        return ""
+    return narrative.immediate_needs_details.strip()
 
 
 def requests_with_unmet_need(since: date) -> QuerySet[PlacementRequest]:

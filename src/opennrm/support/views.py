@@ -94,7 +94,9 @@ def proposals(request: HttpRequest) -> HttpResponse:
     safety beside it: the coordinator checks the bed against it before confirming."""
     user = _user(request)
     shown = []
-    for placement in selectors.proposals(user).select_related("request__case__person"):
+    for placement in selectors.proposals(user).select_related(
+        "request__case__person", "request__case__narrative"
+    ):
         details = _show_details(user, placement.request, obj=placement)
         shown.append((placement, details))
     return render(
