@@ -82,6 +82,34 @@ def test_a_bed_meeting_every_constraint_has_no_reasons() -> None:
     assert check(request(), bed(), today=TODAY) == []
 
 
+def test_a_child_or_age_disputed_person_only_ever_in_a_setting_for_children() -> None:
+    child = request(child=True)
+    assert check(child, bed(), today=TODAY) == [
+        "the bed is in a setting for adults; a child, or someone whose age is disputed (treated "
+        "as a child until assessed), is never placed in a setting for adults"
+    ]
+    assert codes(child, bed(for_children=True)) == []
+    # And no adult in a children's setting.
+    assert check(request(), bed(for_children=True), today=TODAY) == [
+        "the bed is in a setting for children; the person is an adult"
+    ]
+
+
+def test_no_adult_bed_for_a_child_says_why() -> None:
+    left = only_unplaced([request(child=True)], [bed(1), bed(2, setting=Setting.MIXED)])
+    assert (left.code, left.reason) == (
+        "age",
+        "no bed in a setting for children is free: a child, or someone whose age is disputed "
+        "(treated as a child until assessed), is never placed in a setting for adults",
+    )
+    assert dict(left.ruled_out)["age"] == 2
+    greedy_left = greedy([request(child=True)], [bed()], TODAY).unplaced[0]
+    assert greedy_left.code == "age"
+    # Children's beds of the wrong setting: the setting is the reason, worded for children.
+    left = only_unplaced([request(child=True)], [bed(for_children=True, setting=Setting.MEN_ONLY)])
+    assert left.reason == "no women-only or mixed bed for children is free"
+
+
 def test_setting() -> None:
     reasons = check(request(), bed(setting=Setting.MEN_ONLY), today=TODAY)
     assert reasons == [
@@ -203,6 +231,44 @@ def test_several_failures_are_all_reported() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: KeepAway(None, 10), "needs a latitude and longitude, not None"),
+        (lambda: KeepAway("53,-2", 10), "pair"),
+        (lambda: KeepAway((53.0,), 10), "pair"),
+        (lambda: KeepAway((float("nan"), 0.0), 10), "not a latitude"),
+        (lambda: KeepAway(MANCHESTER, float("inf")), "finite number of km"),
+        (lambda: KeepAway(MANCHESTER, float("nan")), "finite number of km"),
+        (lambda: KeepAway(MANCHESTER, -1), "zero or more"),
+        (lambda: KeepAway(MANCHESTER, "10"), "a number of km"),
+        (lambda: KeepAway(MANCHESTER, 10, " "), "label"),
+        (lambda: request(excluded_areas={"Salford", " "}), "blank"),
+        (lambda: request(excluded_areas="Salford"), "set of codes"),
+        (lambda: request(languages="en"), "set of codes"),
+        (lambda: request(keep_away=KeepAway(MANCHESTER, 5)), "sequence of KeepAway"),
+        (lambda: request(keep_away=[(MANCHESTER, 5)]), "sequence of KeepAway"),
+        (lambda: request(child="no"), "True or False"),
+        (lambda: request(dependants=1.5), "whole number"),
+        (lambda: request(needed_from="2026-06-01"), "must be a date"),
+        (lambda: bed(location=[53.0, -2.0, 1.0]), "pair"),
+        (lambda: bed(region=""), "region"),
+        (lambda: bed(for_children=1), "True or False"),
+    ],
+)
+def test_bad_input_is_refused_when_built_with_a_clear_message(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_list_location_is_taken_as_a_pair() -> None:
+    # A location read from JSON is a list: it becomes a tuple, so the bed can be matched.
+    listed = bed(location=[53.48, -2.24])
+    assert listed.location == MANCHESTER
+    zone = KeepAway([53.48, -2.24], 5)
+    assert match([request(keep_away=(zone,))], [listed, bed(2, location=LONDON)], TODAY).placed == 1
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="accepted setting"):
         request(accepted_settings=frozenset())
@@ -236,7 +302,7 @@ def test_no_bed_of_the_setting() -> None:
     assert dict(left.ruled_out)["setting"] == 1
 
 
-def test_every_bed_for_children_is_too_close() -> None:
+def test_every_bed_that_takes_the_children_is_too_close() -> None:
     beds = [
         bed(1, takes_dependants=2),
         bed(2, takes_dependants=3, location=(53.55, -2.10)),
@@ -251,6 +317,7 @@ def test_every_bed_for_children_is_too_close() -> None:
         "of exploitation"
     )
     assert dict(left.ruled_out) == {
+        "age": 0,
         "setting": 1,
         "dependants": 1,
         "wheelchair": 0,
@@ -449,6 +516,7 @@ def beds_strategy(draw: st.DrawFn, max_size: int = 10) -> list[Bed]:
             area=draw(st.sampled_from(AREAS)),
             setting=draw(st.sampled_from(list(Setting))),
             location=draw(st.one_of(points, points, points, st.none())),
+            for_children=draw(st.sampled_from([False, False, False, True])),
             takes_dependants=draw(st.integers(0, 2)),
             wheelchair_accessible=draw(st.booleans()),
             languages=draw(subsets(LANGUAGES)),
@@ -470,6 +538,7 @@ def requests_strategy(draw: st.DrawFn, max_size: int = 8) -> list[Request]:
             needed_from=draw(days),
             waiting_since=TODAY - timedelta(days=draw(st.integers(0, 40))),
             urgency=draw(st.sampled_from(list(Urgency))),
+            child=draw(st.sampled_from([False, False, False, True])),
             dependants=draw(st.integers(0, 2)),
             needs_wheelchair=draw(st.booleans()),
             languages=draw(subsets(LANGUAGES)),
@@ -555,6 +624,23 @@ def test_no_proposal_breaks_a_constraint_and_the_optimiser_beats_greedy(
     assert_valid(baseline, requests, beds)
     assert optimal.placed >= baseline.placed
     assert optimal.placed == most_placed(requests, beds)
+
+
+@PROPERTY
+@given(requests_strategy(), beds_strategy())
+def test_no_child_or_age_disputed_person_is_ever_proposed_an_adult_bed(
+    requests: list[Request], beds: list[Bed]
+) -> None:
+    by_request = {r.id: r for r in requests}
+    by_bed = {b.id: b for b in beds}
+    for result in (match(requests, beds, TODAY), greedy(requests, beds, TODAY)):
+        for proposal in result.proposals:
+            person, place = by_request[proposal.request_id], by_bed[proposal.bed_id]
+            assert person.child == place.for_children
+    for r in requests:
+        for b in beds:
+            if r.child and not b.for_children:
+                assert "age" in codes(r, b)
 
 
 @PROPERTY

@@ -190,7 +190,7 @@ class TestReportingMissing:
             "olga@example.org", organisation=elsewhere, role=Role.SAFEGUARDING_LEAD
         )
         child = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
-        h.living(cora, maya, provider, child)
+        h.living(cora, maya, provider, child, ages="children")  # never with adults
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
             report(cora, child)

@@ -17,6 +17,7 @@ SITE = {
     "name": "North House 2",
     "kind": "safe_house",
     "setting": "women_only",
+    "ages": "adults",
     "region": "north_west",
     "area": "Testshire",
     "address": "3 Lowfold Yard, Brackendale",

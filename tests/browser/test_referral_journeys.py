@@ -118,7 +118,7 @@ def answer_indicators(page: Page, axe, *texts: str) -> None:
     save(page)
 
 
-def answer_account_and_needs(page: Page, axe, needs: str) -> None:
+def answer_account_and_needs(page: Page, axe, needs: str, details: str = "") -> None:
     expect(page.get_by_role("heading", name="What happened")).to_be_visible()
     axe.check(page)
     page.get_by_label("What happened, in the person's own words").fill("They kept my passport.")
@@ -129,6 +129,8 @@ def answer_account_and_needs(page: Page, axe, needs: str) -> None:
     expect(page.get_by_role("heading", name="Immediate needs")).to_be_visible()
     axe.check(page)
     page.get_by_label(needs).check()
+    if details:
+        page.get_by_label("Details (optional)").fill(details)
     save(page)
 
 

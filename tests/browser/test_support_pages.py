@@ -106,6 +106,7 @@ def test_a_safe_house_manager_runs_her_sites_and_looks_after_a_resident(
     page.get_by_label("Code name").fill("North House 9")
     page.get_by_label("Safe house").check()
     page.get_by_label("Women only").check()
+    page.get_by_label("Adults (18 and over)").check()
     page.get_by_label("Region", exact=True).select_option(label="North West")
     page.get_by_label("Local authority area").fill("Testshire")
     page.get_by_label("Latitude").fill("53.4808")

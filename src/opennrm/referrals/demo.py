@@ -56,7 +56,12 @@ REFERRALS: list[dict[str, dict[str, Any]]] = [
             "persons_account": "I was promised work in a hotel.",
             "responders_account": "Found during a licensing visit (fictional demo case).",
         },
-        "needs": {"needs": ["bed_tonight"], "details": ""},
+        "needs": {
+            "needs": ["bed_tonight"],
+            # Read by the coordinator and turned into constraints before matching (fictional).
+            "details": "Women only. Keep her away from Northmoor: the man who controlled her "
+            "lives there. Needs her asthma inhaler (fictional demo note).",
+        },
     },
     {
         "age": {"under_18": "not_sure", "reason_to_believe_child": "yes"},

@@ -155,6 +155,10 @@ class SiteRefOut(Schema):
     region_label: str
     setting: str = Field(description="women_only, men_only or mixed")
     setting_label: str
+    ages: str = Field(
+        description="adults or children: a child, or someone whose age is disputed, is only "
+        "ever placed in a setting for children, and an adult never is"
+    )
     is_active: bool
 
 
@@ -234,6 +238,7 @@ def _site_fields(site: Site) -> dict[str, Any]:
         "region_label": site.get_region_display(),
         "setting": site.setting,
         "setting_label": site.get_setting_display(),
+        "ages": site.ages,
         "is_active": site.is_active,
     }
 
@@ -488,6 +493,11 @@ class PlacementRequestOut(Schema):
     placement: LivePlacementOut | None = Field(
         description="The proposal, offer or stay answering the request, if any"
     )
+    details_to_review: bool = Field(
+        description="The referral wrote details of the person's immediate needs and safety that "
+        "no coordinator has yet turned into constraints: the request is neither matched nor "
+        "placed until one has, on the request's page (the text is never returned here)"
+    )
 
 
 class PlacementRequestPageOut(Schema):
@@ -522,6 +532,7 @@ def _request_out(item: Any, today: date) -> PlacementRequestOut:
         wanted_specialisms=list(item.wanted_specialisms),
         safety_constraints=len(item.keep_away or []) + len(item.excluded_areas or []),
         placement=LivePlacementOut(id=live, status=item.live_status) if live else None,
+        details_to_review=item.details_to_review,
     )
 
 
@@ -744,6 +755,10 @@ def proposal_list(request: HttpRequest) -> ProposalsOut:
 class MatchingOut(ProposalsOut):
     proposed: int
     unplaced: int
+    held_for_review: int = Field(
+        description="Open requests left out: their referral's details of immediate needs and "
+        "safety are not yet turned into constraints"
+    )
 
 
 @router.post(
@@ -768,6 +783,7 @@ def matching_run(request: HttpRequest) -> Status[Any]:
         MatchingOut(
             proposed=outcome.proposed,
             unplaced=outcome.unplaced,
+            held_for_review=outcome.held_for_review,
             proposals=proposals.proposals,
             unmet=proposals.unmet,
         ),

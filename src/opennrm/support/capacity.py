@@ -65,6 +65,7 @@ from .models import (
     Region,
     Setting,
     Site,
+    SiteAges,
     SiteKind,
     Specialism,
     UnmetNeed,
@@ -204,6 +205,7 @@ def _sites() -> dict[int, Any]:
             "region",
             "area",
             "setting",
+            "ages",
             "staff_languages",
             "specialisms",
             "near_school",
@@ -219,6 +221,8 @@ def _as_bed(site: dict[str, Any], takes_dependants: int, wheelchair: bool, today
         region=site["region"],
         area=site["area"],
         setting=matching.Setting(site["setting"]),
+        # The questions are about adults: a setting for children never takes one.
+        for_children=site["ages"] == SiteAges.CHILDREN,
         takes_dependants=takes_dependants,
         wheelchair_accessible=wheelchair,
         languages=frozenset(site["staff_languages"]),
@@ -551,6 +555,7 @@ def waiting_table(history: list[WaitingDay]) -> Table:
 # Why people could not be placed: matching's constraints (`matching.Constraint`), its two codes
 # for a request no single constraint ruled out, and a coordinator closing a request as unmet.
 CONSTRAINT_LABELS = {
+    matching.Constraint.AGE.value: "No bed for their age group (a child is never placed with adults)",
     matching.Constraint.SETTING.value: "Setting (women only, men only or mixed)",
     matching.Constraint.DEPENDANTS.value: "Room for their children",
     matching.Constraint.WHEELCHAIR.value: "Wheelchair access",

@@ -71,6 +71,26 @@ SITES: list[tuple[str, dict[str, Any], list[tuple[str, int, int, bool]]]] = [
         },
         [("Room 1", 2, 0, False), ("Room 2", 2, 0, True), ("Room 3", 2, 0, False)],
     ),
+    (
+        # A setting for children: the only kind a child, or someone whose age is disputed, is
+        # ever placed in (and never an adult).
+        SECOND_PROVIDER,
+        {
+            "name": "Willow Lodge",
+            "kind": "safe_house",
+            "region": "west_midlands",
+            "area": "Westbrook",
+            "setting": "mixed",
+            "ages": "children",
+            "address": "Willow Lodge, 9 Placeholder Lane, Demo Borough (fictional)",
+            "postcode": "ZZ3 3CD",
+            "location": [52.47, -1.9],
+            "staff_languages": ["en", "vi"],
+            "specialisms": ["young_adults"],
+            "near_school": True,
+        },
+        [("Room 1", 1, 0, False), ("Room 2", 1, 0, True)],
+    ),
 ]
 
 SERVICES: list[tuple[str, dict[str, Any]]] = [

@@ -8,7 +8,16 @@ from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
 
-from .models import DeclineReason, ExitReason, Region, Setting, SiteKind, Specialism, Urgency
+from .models import (
+    DeclineReason,
+    ExitReason,
+    Region,
+    Setting,
+    SiteAges,
+    SiteKind,
+    Specialism,
+    Urgency,
+)
 from .places import PLACES
 
 PLACE_CHOICES = [("", "Select a town or city"), *((name, name) for name in sorted(PLACES))]
@@ -74,6 +83,12 @@ class RequestConstraintsForm(forms.Form):
     preferred_regions = _multiple("Regions they would prefer", Region.choices)
     near_school = forms.BooleanField(label="Would like to be near a school", required=False)
     wanted_specialisms = _multiple("Support they would like", Specialism.choices)
+    details_reviewed = forms.BooleanField(
+        label="I have read what the first responder wrote, and turned it into the needs and "
+        "constraints on this page",
+        help_text="Until then the person is not matched or placed",
+        required=False,
+    )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -284,6 +299,14 @@ class SiteForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select who lives there"},
     )
+    ages = forms.ChoiceField(
+        label="Who it is for",
+        help_text="A child, or someone whose age is disputed, is only ever placed in a setting "
+        "for children, and an adult never is",
+        choices=SiteAges.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether the site is for adults or for children"},
+    )
     region = forms.ChoiceField(
         label="Region",
         choices=[("", "Select a region"), *Region.choices],
@@ -351,6 +374,7 @@ class SiteForm(forms.Form):
             "name": data["name"],
             "kind": data["kind"],
             "setting": data["setting"],
+            "ages": data["ages"],
             "region": data["region"],
             "area": data["area"],
             "address": data["address"],

@@ -2,8 +2,9 @@
 proposals and reasons out.
 
 `match(requests, beds, today)` proposes a bed for as many people as possible, never breaking a
-hard constraint (setting, dependants, wheelchair access, language, required specialisms, the
-date the bed is free) or a safety constraint (not within a given distance of a place to keep
+hard constraint (a child, or someone whose age is disputed, only in a setting for children and
+an adult never in one; setting, dependants, wheelchair access, language, required specialisms,
+the date the bed is free) or a safety constraint (not within a given distance of a place to keep
 away from, not in a named area); among the ways of placing that many people it prefers the most
 urgent and longest waiting, and then the beds people would prefer. `check(request, bed)` gives
 the reasons a bed is not allowed for a request: the optimiser, the greedy baseline and a
@@ -114,6 +115,7 @@ class Urgency(StrEnum):
 class Constraint(StrEnum):
     """The hard and safety constraints, in the order explanations apply them."""
 
+    AGE = "age"  # children (and people whose age is disputed) only in children's settings
     SETTING = "setting"
     DEPENDANTS = "dependants"
     WHEELCHAIR = "wheelchair"
@@ -155,6 +157,9 @@ class Bed:
     region: str
     setting: Setting
     location: LatLon | None = None  # the site's (latitude, longitude); None when not recorded
+    # A setting for children (a children's home, foster care): never an adult in it, and no
+    # child anywhere else. False: a setting for adults, as every safe house is.
+    for_children: bool = False
     area: str = ""  # the named area (local authority, town) the site is in
     takes_dependants: int = 0  # how many children can share the placement
     wheelchair_accessible: bool = False
@@ -165,11 +170,17 @@ class Bed:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", Setting(self.setting))
-        object.__setattr__(self, "languages", frozenset(self.languages))
-        object.__setattr__(self, "specialisms", frozenset(self.specialisms))
-        if self.takes_dependants < 0:
+        object.__setattr__(self, "for_children", _flag("for_children", self.for_children))
+        for name in ("languages", "specialisms"):
+            object.__setattr__(self, name, _codes(name, getattr(self, name)))
+        if not isinstance(self.region, str) or not self.region.strip():
+            raise ValueError("a bed's region must be named")
+        if not isinstance(self.area, str):
+            raise ValueError("a bed's area must be text")
+        if _whole("takes_dependants", self.takes_dependants) < 0:
             raise ValueError("takes_dependants must not be negative")
-        _check_location(self.location)
+        if self.location is not None:
+            object.__setattr__(self, "location", _location("location", self.location))
 
 
 @dataclass(frozen=True)
@@ -181,9 +192,17 @@ class KeepAway:
     label: str = "the place of exploitation"
 
     def __post_init__(self) -> None:
-        _check_location(self.location)
-        if not self.km >= 0:
-            raise ValueError("km must be zero or more")
+        object.__setattr__(self, "location", _location("a place to keep away from", self.location))
+        if isinstance(self.km, bool) or not isinstance(self.km, int | float):
+            raise ValueError(f"the distance to keep away must be a number of km, not {self.km!r}")
+        if not math.isfinite(self.km) or self.km < 0:
+            raise ValueError(
+                f"the distance to keep away must be a finite number of km, zero or more, "
+                f"not {self.km!r}"
+            )
+        object.__setattr__(self, "km", float(self.km))
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError("a place to keep away from needs a label to be named by")
 
 
 @dataclass(frozen=True)
@@ -201,6 +220,9 @@ class Request:
     needed_from: date
     waiting_since: date  # the day the request was raised (`greedy` keeps ties in given order)
     urgency: Urgency = Urgency.ROUTINE
+    # A child, or someone whose age is disputed and so treated as a child until assessed: only
+    # ever in a setting for children. False: an adult, never in one.
+    child: bool = False
     dependants: int = 0  # children coming with the person
     needs_wheelchair: bool = False
     languages: frozenset[str] = frozenset()
@@ -213,10 +235,10 @@ class Request:
     wanted_specialisms: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "accepted_settings", frozenset(Setting(s) for s in self.accepted_settings)
-        )
+        settings = _codes("accepted_settings", self.accepted_settings)
+        object.__setattr__(self, "accepted_settings", frozenset(Setting(s) for s in settings))
         object.__setattr__(self, "urgency", Urgency(self.urgency))
+        object.__setattr__(self, "child", _flag("child", self.child))
         for name in (
             "languages",
             "required_specialisms",
@@ -224,11 +246,20 @@ class Request:
             "preferred_regions",
             "wanted_specialisms",
         ):
-            object.__setattr__(self, name, frozenset(getattr(self, name)))
+            object.__setattr__(self, name, _codes(name, getattr(self, name)))
+        if any(not area.strip() for area in self.excluded_areas):
+            raise ValueError("an area to keep away from must be named: a blank one was given")
+        if isinstance(self.keep_away, KeepAway) or not all(
+            isinstance(zone, KeepAway) for zone in self.keep_away
+        ):
+            raise ValueError("keep_away must be a sequence of KeepAway places")
         object.__setattr__(self, "keep_away", tuple(self.keep_away))
+        for name in ("needed_from", "waiting_since"):
+            if not isinstance(getattr(self, name), date):
+                raise ValueError(f"{name} must be a date, not {getattr(self, name)!r}")
         if not self.accepted_settings:
             raise ValueError("a request needs at least one accepted setting")
-        if self.dependants < 0:
+        if _whole("dependants", self.dependants) < 0:
             raise ValueError("dependants must not be negative")
 
 
@@ -335,6 +366,21 @@ def failures(request: Request, bed: Bed, *, today: date | None = None) -> list[t
     return found
 
 
+# Why a child is never placed with adults, in every refusal that says so.
+CHILD_WHY = (
+    "a child, or someone whose age is disputed (treated as a child until assessed), is never "
+    "placed in a setting for adults"
+)
+
+
+def _age_rule(request: Request, bed: Bed, today: date | None) -> str | None:
+    if request.child == bed.for_children:
+        return None
+    if request.child:
+        return f"the bed is in a setting for adults; {CHILD_WHY}"
+    return "the bed is in a setting for children; the person is an adult"
+
+
 def _setting_rule(request: Request, bed: Bed, today: date | None) -> str | None:
     if bed.setting in request.accepted_settings:
         return None
@@ -407,6 +453,7 @@ def _distance_rule(request: Request, bed: Bed, today: date | None) -> str | None
 
 
 _RULES: tuple[tuple[Constraint, Callable[[Request, Bed, date | None], str | None]], ...] = (
+    (Constraint.AGE, _age_rule),
     (Constraint.SETTING, _setting_rule),
     (Constraint.DEPENDANTS, _dependants_rule),
     (Constraint.WHEELCHAIR, _wheelchair_rule),
@@ -544,6 +591,7 @@ def _class_key(bed: Bed) -> tuple[object, ...]:
         bed.region,
         bed.area,
         bed.location,
+        bed.for_children,
         bed.setting,
         bed.takes_dependants,
         bed.wheelchair_accessible,
@@ -639,6 +687,7 @@ def _profiles(
 def _hard_key(r: Request) -> object:
     languages = r.languages if _language_is_hard(r) else None
     return (
+        r.child,
         r.accepted_settings,
         r.dependants,
         r.needs_wheelchair,
@@ -654,6 +703,7 @@ def _preference_key(r: Request) -> object:
 
 # The constraints that depend only on what a request needs, not on its dates or places.
 _PROFILE_CONSTRAINTS = (
+    Constraint.AGE,
     Constraint.SETTING,
     Constraint.DEPENDANTS,
     Constraint.WHEELCHAIR,
@@ -667,6 +717,7 @@ class _Columns:
     """The attributes the rules look at, one entry per column: per bed class, or per group
     (a group's free date is its earliest class's)."""
 
+    children: np.ndarray
     setting: np.ndarray
     deps: np.ndarray
     wheel: np.ndarray
@@ -732,6 +783,7 @@ class _Instance:
         self.r_accept = np.array(
             [[s in r.accepted_settings for s in Setting] for r in reqs], dtype=bool
         ).reshape(-1, len(Setting))
+        self.r_child = np.array([r.child for r in reqs], dtype=bool).reshape(-1)
         self.r_deps = np.array([r.dependants for r in reqs], dtype=np.int64).reshape(-1)
         self.r_wheel = np.array([r.needs_wheelchair for r in reqs], dtype=bool).reshape(-1)
         self.r_school = np.array([r.near_school for r in reqs], dtype=bool).reshape(-1)
@@ -765,6 +817,7 @@ class _Instance:
         place = np.array([where.get(b.location, -1) for b in rep], dtype=np.int64)
         per_location = np.bincount(place[place >= 0], minlength=len(where))
         return _Columns(
+            children=np.array([b.for_children for b in rep], dtype=bool).reshape(-1),
             setting=np.array([list(Setting).index(b.setting) for b in rep], dtype=np.int64),
             deps=np.array([b.takes_dependants for b in rep], dtype=np.int64),
             wheel=np.array([b.wheelchair_accessible for b in rep], dtype=bool),
@@ -791,6 +844,7 @@ class _Instance:
         (request, group) pairs, for `cols=by_group`)."""
         k = self.by_class if cols is None else cols
         rules = {
+            Constraint.AGE: lambda: self.r_child[rows][:, None] == k.children[None, :],
             Constraint.SETTING: lambda: self.r_accept[rows][:, k.setting],
             Constraint.DEPENDANTS: lambda: k.deps[None, :] >= self.r_deps[rows][:, None],
             Constraint.WHEELCHAIR: lambda: k.wheel[None, :] | ~self.r_wheel[rows][:, None],
@@ -1334,11 +1388,19 @@ _NEEDS = (Constraint.DEPENDANTS, Constraint.WHEELCHAIR, Constraint.SPECIALISM)
 def _ruled_out_text(
     inst: _Instance, request: Request, step: _Narrowing, phrases: dict[Constraint, tuple[str, str]]
 ) -> str:
+    if step.emptied_by == Constraint.AGE:
+        if request.child:
+            return f"no bed in a setting for children is free: {CHILD_WHY}"
+        return "no bed in a setting for adults is free"
     setting = _settings_text(request.accepted_settings)
+    if request.child:
+        setting += " bed for children"
+    else:
+        setting += " bed"
     if step.emptied_by == Constraint.SETTING or step.before is None:
-        return f"no {setting} bed is free"
+        return f"no {setting} is free"
     count = int(inst.classes.capacity[step.before].sum())
-    subject = ("the only" if count == 1 else "every") + f" free {setting} bed"
+    subject = ("the only" if count == 1 else "every") + f" free {setting}"
     if step.kept:
         subject += " " + " and ".join(step.kept)
     if step.emptied_by == Constraint.DISTANCE:
@@ -1487,12 +1549,43 @@ def _greedy_taken(inst: _Instance, i: int, others: np.ndarray) -> str:
 # --- Wording ---
 
 
-def _check_location(location: LatLon | None) -> None:
+def _location(what: str, location: object) -> LatLon:
+    """A (latitude, longitude) pair of finite numbers in range, as a tuple of floats (a list
+    would make the bed unhashable and fail deep inside `match`)."""
     if location is None:
-        return
-    lat, lon = location
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError(f"not a latitude and longitude: {location!r}")
+        raise ValueError(f"{what} needs a latitude and longitude, not None")
+    if isinstance(location, str | bytes) or not isinstance(location, Sequence):
+        raise ValueError(f"{what} must be a (latitude, longitude) pair, not {location!r}")
+    if len(location) != 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in location
+    ):
+        raise ValueError(f"{what} must be a (latitude, longitude) pair, not {location!r}")
+    lat, lon = float(location[0]), float(location[1])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails both
+        raise ValueError(f"{what}: not a latitude and longitude: {location!r}")
+    return (lat, lon)
+
+
+def _codes(name: str, values: object) -> frozenset[str]:
+    """A set of codes or names; one string given instead would become a set of letters."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValueError(f"{name} must be a set of codes, not {values!r}")
+    found = frozenset(values)
+    if not all(isinstance(v, str) for v in found):
+        raise ValueError(f"{name} must hold text codes, not {sorted(map(repr, found))}")
+    return found
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, not {value!r}")
+    return bool(value)
+
+
+def _whole(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
 
 
 def _join(items: Sequence[str], word: str) -> str:

@@ -47,6 +47,15 @@ class Setting(models.TextChoices):
     MIXED = "mixed", "Mixed"
 
 
+class SiteAges(models.TextChoices):
+    """Who a site is for. A child, or someone whose age is disputed (treated as a child until
+    assessed), is only ever placed in a setting for children, and an adult never is
+    (`support.matching.Constraint.AGE`)."""
+
+    ADULTS = "adults", "Adults (18 and over)"
+    CHILDREN = "children", "Children (under 18, or whose age is disputed)"
+
+
 class Specialism(models.TextChoices):
     SEXUAL_EXPLOITATION = "sexual_exploitation", "Survivors of sexual exploitation"
     LABOUR_EXPLOITATION = "labour_exploitation", "Survivors of labour exploitation"
@@ -120,6 +129,7 @@ class Site(models.Model):
     # The local authority area, for matching's "not in this area" and the capacity figures.
     area = models.CharField(max_length=120)
     setting = models.CharField(max_length=20, choices=Setting.choices)
+    ages = models.CharField(max_length=10, choices=SiteAges.choices, default=SiteAges.ADULTS)
     address = EncryptedTextField()
     postcode = EncryptedTextField(blank=True)
     # [latitude, longitude], for distances from places a person must keep away from.
@@ -326,6 +336,14 @@ class PlacementRequest(models.Model):
     wanted_specialisms = models.JSONField(default=list, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # What the first responder wrote under immediate needs ("women only; keep her away from
+    # ...") is free text no optimiser reads: while a coordinator has not read it and turned it
+    # into constraints, the request is not matched nor placed (`support.services`).
+    details_to_review = models.BooleanField(default=False)
+    details_reviewed_at = models.DateTimeField(null=True, blank=True)
+    details_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["needed_from", "created_at"]

@@ -36,6 +36,7 @@ from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.accounts.selectors import has_any_role, memberships_of
 from opennrm.cases import models as cases
+from opennrm.cases.choices import AgeGroup
 
 from . import matching
 from .models import (
@@ -54,6 +55,7 @@ from .models import (
     Service,
     ServiceDelivery,
     Site,
+    SiteAges,
     SiteAssignment,
     SiteKind,
     SupportMeasure,
@@ -366,15 +368,19 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
         needed_from=request.needed_from,
         waiting_since=request.created_at.date(),
         urgency=matching.Urgency(request.urgency),
+        # Fail closed: anyone not recorded as an adult (a child, or someone whose age is
+        # disputed) is placed only in a setting for children.
+        child=request.case.age_group != AgeGroup.ADULT,
         dependants=request.dependants,
         needs_wheelchair=request.needs_wheelchair,
         languages=frozenset(request.languages),
         interpreter_needed=request.interpreter_needed,
         required_specialisms=frozenset(request.required_specialisms),
         keep_away=tuple(
+            # As stored: `KeepAway` refuses, saying why, a value it cannot use.
             matching.KeepAway(
-                location=(float(zone["lat"]), float(zone["lon"])),
-                km=float(zone["km"]),
+                location=(zone.get("lat"), zone.get("lon")),
+                km=zone.get("km"),
                 label=_zone_label(n, len(request.keep_away)),
             )
             for n, zone in enumerate(request.keep_away or [], start=1)
@@ -434,6 +440,7 @@ def matching_bed(bed: Bed, today: date) -> matching.Bed:
         area=area_key(site.area),
         setting=matching.Setting(site.setting),
         location=location,
+        for_children=site.ages == SiteAges.CHILDREN,
         takes_dependants=bed.room.takes_dependants,
         wheelchair_accessible=bed.room.wheelchair_accessible,
         languages=frozenset(site.staff_languages),
@@ -449,8 +456,10 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
     requests = [
         matching_request(request, today)
         for request in PlacementRequest.objects.filter(
-            ~Exists(live), status=PlacementRequestStatus.OPEN
-        ).order_by("created_at", "pk")
+            ~Exists(live), status=PlacementRequestStatus.OPEN, details_to_review=False
+        )
+        .select_related("case")
+        .order_by("created_at", "pk")
     ]
     beds = [
         matching_bed(bed, today) for bed in free_beds().select_related("room__site").order_by("pk")
@@ -467,6 +476,25 @@ def free_beds_for(request: PlacementRequest, today: date) -> list[tuple[Bed, lis
         rows.append((bed, matching.check(wanted, matching_bed(bed, today), today=today)))
     rows.sort(key=lambda row: (bool(row[1]), row[0].room.site.name, row[0].room.name))
     return rows
+
+
+def requests_held_for_review() -> QuerySet[PlacementRequest]:
+    """Open requests matching leaves out until a coordinator has read what the referral wrote
+    of the person's immediate needs and safety, and turned it into constraints."""
+    return PlacementRequest.objects.filter(
+        status=PlacementRequestStatus.OPEN, details_to_review=True
+    ).select_related("case")
+
+
+def referral_details(case: cases.Case) -> str:
+    """What the first responder wrote under immediate needs ("women only; keep away from
+    ..."): free text about the person, so whoever shows it calls `audit_read` with the field
+    `immediate_needs_details`. "" when nothing was written."""
+    try:
+        narrative = case.narrative  # select_related("...case__narrative") saves a query a row
+    except cases.CaseNarrative.DoesNotExist:
+        return ""
+    return narrative.immediate_needs_details.strip()
 
 
 def requests_with_unmet_need(since: date) -> QuerySet[PlacementRequest]:
@@ -582,8 +610,12 @@ def case_for_coordinator(user: User, reference: str) -> cases.Case | None:
 def unmet_today(user: User, today: date) -> QuerySet[UnmetNeed]:
     if not is_coordinator(user):
         return UnmetNeed.objects.none()
+    # A request placed since (proposed by a later run, offered by hand) is no longer unmet.
+    live = Placement.objects.live().filter(request=OuterRef("request_id"))
     return (
-        UnmetNeed.objects.filter(on=today, request__status=PlacementRequestStatus.OPEN)
+        UnmetNeed.objects.filter(
+            ~Exists(live), on=today, request__status=PlacementRequestStatus.OPEN
+        )
         .select_related("request__case")
         .order_by("request__needed_from", "request_id")
     )

@@ -50,6 +50,7 @@ from .models import (
     Service,
     ServiceDelivery,
     Site,
+    SiteAges,
     SiteAssignment,
     SupportMeasure,
     SupportPlan,
@@ -132,6 +133,11 @@ def _check_location(location: Sequence[float] | None) -> list[float] | None:
     return [round(latitude, 5), round(longitude, 5)]
 
 
+def _check_ages(ages: str) -> None:
+    if ages not in SiteAges.values:
+        raise ValidationError({"ages": "Select whether the site is for adults or for children"})
+
+
 @transaction.atomic
 def site_create(
     *,
@@ -144,12 +150,14 @@ def site_create(
     setting: str,
     address: str,
     postcode: str = "",
+    ages: str = SiteAges.ADULTS,
     location: Sequence[float] | None = None,
     staff_languages: Sequence[str] = (),
     specialisms: Sequence[str] = (),
     near_school: bool = False,
 ) -> Site:
     _check_manager(by, provider)
+    _check_ages(ages)
     if Site.objects.filter(provider=provider, name=name.strip()).exists():
         raise ValidationError({"name": "Your organisation already has a site with this name"})
     site = Site.objects.create(
@@ -159,6 +167,7 @@ def site_create(
         region=region,
         area=area.strip(),
         setting=setting,
+        ages=ages,
         address=address.strip(),
         postcode=postcode.strip().upper(),
         location=_check_location(location),
@@ -190,6 +199,7 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         "region",
         "area",
         "setting",
+        "ages",
         "address",
         "postcode",
         "location",
@@ -203,6 +213,8 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         raise ValueError(f"not fields of a site: {sorted(unknown)}")
     if "location" in changes:
         changes["location"] = _check_location(changes["location"])
+    if "ages" in changes:
+        _check_ages(changes["ages"])
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         clash = Site.objects.filter(provider=locked.provider, name=changes["name"])
@@ -215,7 +227,7 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
     for held in (
         Placement.objects.holding_a_bed()
         .filter(bed__room__site=locked)
-        .select_related("request", "bed__room")
+        .select_related("request__case", "bed__room")
     ):
         held.bed.room.site = locked
         today = timezone.localdate()
@@ -589,6 +601,7 @@ def placement_request_for_referral(*, case: Case, needs: Sequence[str], at: date
         needs=list(needs),
         urgency=Urgency.EMERGENCY if urgent else Urgency.URGENT,
         needed_from=day if urgent else day + timedelta(days=3),
+        details_to_review=bool(selectors.referral_details(case)),
         **request_defaults(case),
     )
 
@@ -610,6 +623,7 @@ def placement_request_raise(
         urgency=urgency,
         needed_from=needed_from,
         raised_by=by,
+        details_to_review=bool(selectors.referral_details(case)),
         **request_defaults(case),
     )
     _event(case, "support.placement_requested", "Placement request raised by a coordinator", by)
@@ -636,9 +650,18 @@ CONSTRAINT_FIELDS = (
 
 @transaction.atomic
 def placement_request_update(
-    *, by: User, request: PlacementRequest, expected_version: int, **changes: Any
+    *,
+    by: User,
+    request: PlacementRequest,
+    expected_version: int,
+    details_reviewed: bool = False,
+    **changes: Any,
 ) -> PlacementRequest:
-    """A coordinator sets the request's needs, safety constraints and preferences."""
+    """A coordinator sets the request's needs, safety constraints and preferences.
+
+    `details_reviewed`: the coordinator has read what the first responder wrote under
+    immediate needs and turned it into these constraints; until then the request is neither
+    matched nor placed."""
     if not selectors.is_coordinator(by):
         raise ValidationError("Only a support coordinator can change a placement request")
     unknown = set(changes) - set(CONSTRAINT_FIELDS)
@@ -656,17 +679,45 @@ def placement_request_update(
         raise ValidationError("This request is closed: it can no longer be changed")
     for field, value in changes.items():
         setattr(locked, field, value)
+    _check_matchable(locked)
     _check_held_bed_still_allowed(locked)
     locked.version += 1
-    locked.save(update_fields=[*changes, "version"])
+    saved = [*changes, "version"]
+    detail: dict[str, Any] = {"fields": sorted(changes)}
+    if details_reviewed and locked.details_to_review:
+        locked.details_to_review = False
+        locked.details_reviewed_at, locked.details_reviewed_by = timezone.now(), by
+        saved += ["details_to_review", "details_reviewed_at", "details_reviewed_by"]
+        detail["details_reviewed"] = True
+    locked.save(update_fields=saved)
     # Names the fields changed, never their values (places to keep away from are sensitive).
-    audit_record(
-        by=by,
-        action="placement_request.updated",
-        obj=locked,
-        detail={"fields": sorted(changes)},
-    )
+    audit_record(by=by, action="placement_request.updated", obj=locked, detail=detail)
     return locked
+
+
+# Where a refusal of matching's own checks points in the constraints form.
+_MATCHING_FIELDS = (
+    ("distance to keep away", "keep_away_km_1"),
+    ("place to keep away", "keep_away_place_1"),
+    ("keep_away", "keep_away_place_1"),
+    ("area", "excluded_area_names"),
+    ("accepted setting", "accepted_settings"),
+    ("dependants", "dependants"),
+    ("needed_from", "needed_from"),
+)
+
+
+def _check_matchable(request: PlacementRequest) -> None:
+    """The request as matching will read it: a value matching cannot use (a place with no
+    position, an infinite distance, a blank area) is refused now, naming the field, rather
+    than failing later inside a matching run."""
+    try:
+        selectors.matching_request(request, timezone.localdate())
+    except (ValueError, TypeError, KeyError) as problem:
+        message = str(problem)
+        field = next((f for word, f in _MATCHING_FIELDS if word in message), None)
+        text = f"This cannot be matched: {message}"
+        raise ValidationError({field: text} if field else text) from None
 
 
 def _check_held_bed_still_allowed(request: PlacementRequest) -> None:
@@ -749,11 +800,20 @@ def _one_matching_run_at_a_time() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATCHING_LOCK_KEY])
 
 
+# Why a request is neither matched nor placed yet.
+DETAILS_TO_REVIEW = (
+    "The first responder wrote details of this person's immediate needs and safety at "
+    "referral. Read them and turn them into needs and constraints (Change needs and "
+    "constraints) before the person is placed."
+)
+
+
 @dataclass(frozen=True)
 class MatchingOutcome:
     proposed: int
     unplaced: int
     result: matching.MatchResult
+    held_for_review: int = 0  # open requests not matched: their referral's details unread
 
 
 @transaction.atomic
@@ -772,6 +832,7 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
         status=PlacementStatus.CANCELLED, responded_at=timezone.now()
     )
     requests, beds = selectors.matching_instance(today)
+    held = selectors.requests_held_for_review().count()
     result = matching.match(requests, beds, today)
     now = timezone.now()
     Placement.objects.bulk_create(
@@ -811,10 +872,14 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
             "free_beds": len(beds),
             "proposed": len(result.proposals),
             "unplaced": len(result.unplaced),
+            "held_for_review": held,
         },
     )
     return MatchingOutcome(
-        proposed=len(result.proposals), unplaced=len(result.unplaced), result=result
+        proposed=len(result.proposals),
+        unplaced=len(result.unplaced),
+        result=result,
+        held_for_review=held,
     )
 
 
@@ -953,6 +1018,8 @@ def placement_make(
     locked_request = PlacementRequest.objects.select_for_update().get(pk=request.pk)
     if locked_request.status != PlacementRequestStatus.OPEN:
         raise ValidationError("This request is closed")
+    if locked_request.details_to_review:
+        raise ValidationError(DETAILS_TO_REVIEW)
     Placement.objects.filter(request=locked_request, status=PlacementStatus.PROPOSED).update(
         status=PlacementStatus.CANCELLED, responded_at=timezone.now()
     )
@@ -1010,6 +1077,23 @@ def placement_respond(
     locked = _lock_for_provider(by, placement, [PlacementStatus.RESERVED])
     if not accept and reason not in DeclineReason.values:
         raise ValidationError({"reason": "Select why you cannot take this person"})
+    if accept:
+        # The same rules again: an offer made before a rule existed, or under an age group
+        # since changed, must never be accepted into a bed that cannot take the person (a
+        # child in a house for adults above all). Declining stays possible.
+        today = timezone.localdate()
+        refusal = refusal_without_places(
+            matching.failures(
+                selectors.matching_request(locked.request, today),
+                selectors.matching_bed(locked.bed, today),
+                today=today,
+            )
+        )
+        if refusal:
+            raise ValidationError(
+                f"This place cannot be accepted: {refusal}. Decline it, so that the coordinator "
+                "can find a suitable place."
+            )
     locked.status = PlacementStatus.ACCEPTED if accept else PlacementStatus.DECLINED
     locked.responded_at, locked.responded_by = timezone.now(), by
     locked.decline_reason = "" if accept else reason

@@ -3,6 +3,7 @@ the provider's offers, residents, sites and beds; the directory; address permiss
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -63,12 +64,19 @@ def requests(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
         outcome = services.matching_run(by=user)
+        held = outcome.held_for_review
         messages.success(
             request,
             f"Matching proposed {outcome.proposed} "
             f"{'place' if outcome.proposed == 1 else 'places'}; "
             f"{outcome.unplaced} {'person' if outcome.unplaced == 1 else 'people'} "
-            "could not be placed. Check each proposal, then confirm it.",
+            "could not be placed. Check each proposal, then confirm it."
+            + (
+                f" {held} {'person was' if held == 1 else 'people were'} not matched: read "
+                "what their referral says about their needs and safety first."
+                if held
+                else ""
+            ),
         )
         return redirect("support:proposals")
     today = timezone.localdate()
@@ -84,17 +92,36 @@ def requests(request: HttpRequest) -> HttpResponse:
 
 
 def proposals(request: HttpRequest) -> HttpResponse:
+    """Each proposal with what the first responder wrote of the person's immediate needs and
+    safety beside it: the coordinator checks the bed against it before confirming."""
     user = _user(request)
+    shown = []
+    for placement in selectors.proposals(user).select_related(
+        "request__case__person", "request__case__narrative"
+    ):
+        details = _show_details(user, placement.request, obj=placement)
+        shown.append((placement, details))
     return render(
         request,
         "support/proposals.html",
         {
             "title": "Proposed places",
-            "proposals": selectors.proposals(user).select_related("request__case"),
+            "proposals": shown,
             "unmet": selectors.unmet_today(user, timezone.localdate()),
+            "held": selectors.requests_held_for_review() if selectors.is_coordinator(user) else [],
             "constraint_label": constraint_label,
         },
     )
+
+
+def _show_details(user: User, item: Any, *, obj: Any = None, also: Sequence[str] = ()) -> str:
+    """What the first responder wrote under immediate needs, for a page about to show it, with
+    the read recorded (with any other identifying fields `also` shown); "" if nothing."""
+    details = selectors.referral_details(item.case)
+    fields = [*also, *(["immediate_needs_details"] if details else [])]
+    if fields:
+        audit_read(by=user, person=item.case.person, obj=obj or item, fields=fields)
+    return details
 
 
 @require_POST
@@ -128,7 +155,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     item = selectors.request_get_for_coordinator(user, request_id)
     person = item.case.person
     unmet = list(item.unmet_needs.all()[:10])
-    _record_safety_read(user, item, shown_unmet=bool(unmet))
+    details = _record_safety_read(user, item, shown_unmet=bool(unmet))
     return render(
         request,
         "support/request.html",
@@ -146,20 +173,21 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "unmet": unmet,
             "open_missing": selectors.open_missing_episode(item.case),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
+            "details": details,
         },
     )
 
 
-def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> None:
+def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> str:
     """Places a person must keep away from say where they were exploited: showing them (or
-    the reasons worded from them) is a read of the person's identifying data."""
+    the reasons worded from them) is a read of the person's identifying data, and so is what
+    the first responder wrote under immediate needs, which is returned to be shown."""
     fields = []
     if item.keep_away or item.excluded_areas:
         fields.append("keep_away_places")
     if shown_unmet:
         fields.append("unmet_need_reasons")
-    if fields:
-        audit_read(by=user, person=item.case.person, obj=item, fields=fields)
+    return _show_details(user, item, also=fields)
 
 
 @require_http_methods(["GET", "POST"])
@@ -174,6 +202,7 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
                     by=user,
                     request=item,
                     expected_version=form.cleaned_data["expected_version"],
+                    details_reviewed=form.cleaned_data["details_reviewed"],
                     **form.changes(),
                 )
             except ValidationError as error:
@@ -196,11 +225,12 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
             data=None,
         )
         form.data = RequestConstraintsForm.date_data(item)
-        _record_safety_read(user, item)
+    # Shown again with a form sent wrong: the text is what the constraints are made from.
+    details = _record_safety_read(user, item)
     return render(
         request,
         "support/request_edit.html",
-        {"title": "Needs and constraints", "item": item, "form": form},
+        {"title": "Needs and constraints", "item": item, "form": form, "details": details},
     )
 
 
@@ -227,11 +257,11 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
             return redirect("support:request", item.pk)
     rows = selectors.free_beds_for(item, timezone.localdate())
     # The reasons a bed cannot take the person can name an area they must keep away from.
-    _record_safety_read(user, item)
+    details = _record_safety_read(user, item)
     return render(
         request,
         "support/request_place.html",
-        {"title": "Choose a bed", "item": item, "rows": rows, "error": error},
+        {"title": "Choose a bed", "item": item, "rows": rows, "error": error, "details": details},
     )
 
 
@@ -319,7 +349,10 @@ def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
     shows_address = selectors.may_see_address(user, site)
     if shows_address:
         services.site_address_shown(by=user, site=site)
+    # What the first responder wrote: the provider deciding on the offer must know it too.
+    details = _show_details(user, item.request, obj=item)
     return {
+        "details": details,
         "title": f"Placement for case {item.request.case.reference}",
         "item": item,
         "site": site,
@@ -487,6 +520,7 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
                 "name": found.name,
                 "kind": found.kind,
                 "setting": found.setting,
+                "ages": found.ages,
                 "region": found.region,
                 "area": found.area,
                 "address": found.address,
