@@ -603,15 +603,21 @@ class TestOverTime:
     def test_length_of_stay_of_the_stays_that_ended(
         self, clock: Any, cora: User, maya: User, ann: User, provider: Organisation, new_case: Any
     ) -> None:
+        clock.move_to(at(ago(401)))
         beds = s.beds(maya, s.site(maya, provider), 6)
         # (arrived, left) in days ago; the last is still living there
         stays = [(3, 1), (100, 10), (400, 5), (47, 40), (20, 0), (30, None)]
         for bed, (arrived, left) in zip(beds, stays, strict=True):
+            # Offered and accepted on the day they arrived: an arrival never precedes its offer.
+            clock.move_to(at(ago(arrived)))
             placement = services.placement_make(by=cora, request=s.request(new_case()), bed=bed)
             services.placement_respond(by=maya, placement=placement, accept=True)
             services.placement_arrive(by=maya, placement=placement, on=ago(arrived))
+        for placement, (_, left) in zip(Placement.objects.order_by("pk"), stays, strict=True):
             if left is not None:
+                clock.move_to(at(ago(left)))
                 services.placement_end(by=maya, placement=placement, on=ago(left), reason="other")
+        clock.move_to(at(TODAY))
 
         # The last 30 days: stays of 2, 20, 90 and 395 days ended.
         figures = capacity.length_of_stay(*capacity.period(TODAY, 30))
@@ -720,9 +726,11 @@ class TestWhoSeesWhat:
         s.grant_address(cora, house, by=admin)
         first, second, _ = s.beds(maya, house, 3, takes_dependants=1)
         case = new_case()
+        clock.move_to(at(ago(20)))
         stay = services.placement_make(by=cora, request=s.request(case), bed=first)
         services.placement_respond(by=maya, placement=stay, accept=True)
         services.placement_arrive(by=maya, placement=stay, on=ago(20))
+        clock.move_to(at(TODAY))
         services.placement_end(by=maya, placement=stay, on=ago(2), reason="moved_on")
         services.placement_make(by=cora, request=s.request(new_case()), bed=second)
         s.request(new_case(), needs_wheelchair=True)

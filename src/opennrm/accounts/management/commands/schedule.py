@@ -139,12 +139,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         chosen = [r for r in recurring() if not options["tasks"] or r.name in options["tasks"]]
         for item in chosen:
-            if options["now"]:
-                self.stdout.write(item.now())
-                continue
             reason = item.unavailable()
+            # A task that cannot run here is said, not run; named alone with --now, an error.
+            if reason and options["now"] and options["tasks"]:
+                raise CommandError(reason)
             if reason:
                 self.stdout.write(reason)
+                continue
+            if options["now"]:
+                self.stdout.write(item.now())
                 continue
             waiting = DBTaskResult.objects.filter(
                 task_path=item.task.module_path,
