@@ -593,10 +593,11 @@ class TestTheProvider:
     ) -> None:
         placement = offer(cora, new_case(), beds_of(house)[0])
         services.placement_respond(by=maya, placement=placement, accept=True)
-        services.placement_arrive(by=maya, placement=placement, on=s.day(-2))
+        # Arrived the day the place was offered (an arrival cannot come before its offer).
+        services.placement_arrive(by=maya, placement=placement, on=s.day())
         client = api(maya)
         url = f"/api/v1/support/placements/{placement.pk}/exit"
-        early = a.post_json(client, url, {"ended_on": s.day(-3).isoformat(), "reason": "left"})
+        early = a.post_json(client, url, {"ended_on": s.day(-1).isoformat(), "reason": "left"})
         assert errors(early) == [
             {
                 "step": None,

@@ -607,9 +607,12 @@ class TestOverTime:
         # (arrived, left) in days ago; the last is still living there
         stays = [(3, 1), (100, 10), (400, 5), (47, 40), (20, 0), (30, None)]
         for bed, (arrived, left) in zip(beds, stays, strict=True):
+            # Offered the day they arrived: an arrival cannot come before its offer.
+            clock.move_to(at(ago(arrived)))
             placement = services.placement_make(by=cora, request=s.request(new_case()), bed=bed)
             services.placement_respond(by=maya, placement=placement, accept=True)
             services.placement_arrive(by=maya, placement=placement, on=ago(arrived))
+            clock.move_to(at(TODAY))
             if left is not None:
                 services.placement_end(by=maya, placement=placement, on=ago(left), reason="other")
 
@@ -720,9 +723,11 @@ class TestWhoSeesWhat:
         house = s.site(maya, provider, name=SECRET_SITE)
         first, second, _ = s.beds(maya, house, 3, takes_dependants=1)
         case = new_case()
+        clock.move_to(at(ago(20)))
         stay = services.placement_make(by=cora, request=s.request(case), bed=first)
         services.placement_respond(by=maya, placement=stay, accept=True)
         services.placement_arrive(by=maya, placement=stay, on=ago(20))
+        clock.move_to(at(TODAY))
         services.placement_end(by=maya, placement=stay, on=ago(2), reason="moved_on")
         services.placement_make(by=cora, request=s.request(new_case()), bed=second)
         s.request(new_case(), needs_wheelchair=True)
