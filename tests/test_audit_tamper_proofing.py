@@ -356,5 +356,5 @@ def test_the_task_schedules_its_next_run_on_the_worker_s_queue(
     )
     assert len(anchor.read(anchor_file)) == 1
     out = StringIO()
-    call_command("schedule_audit_anchor", stdout=out)
+    call_command("schedule", "audit-anchor", stdout=out)
     assert "already scheduled" in out.getvalue()

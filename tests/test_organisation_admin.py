@@ -303,7 +303,10 @@ class TestOrganisations:
                 {"name": "X", "kind": "", "jurisdiction": "scotland"},
                 "Select the kind of organisation",
             ),
-            ({"name": "X", "kind": "bank", "jurisdiction": "scotland"}, "Select a valid choice"),
+            (
+                {"name": "X", "kind": "bank", "jurisdiction": "scotland"},
+                "Select the kind of organisation from the list",
+            ),
             (
                 {
                     "name": "northmoor police",

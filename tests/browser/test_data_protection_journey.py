@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -108,6 +108,8 @@ def test_data_protection_officer_answers_a_request_and_erases_on_request(
         given_names="Oriella",
         family_name="Testmark",
         date_of_birth=date(1993, 6, 5),
+        # Referred long before she asked for erasure (a request cannot come before it).
+        submitted_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
     )
 
     officer: Page = new_page()

@@ -4,9 +4,11 @@ box and long unbroken text wraps."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.privacy.services import retention_apply
 from opennrm.referrals import services
 from tests import factories
 from tests import referral_helpers as r
@@ -44,6 +46,10 @@ def test_tables_and_long_text_fit_a_375_pixel_screen(
     )
     page = new_page()
     page.set_viewport_size({"width": 375, "height": 812})
+    page.goto("/cookies-and-privacy/")
+    expect(page.locator("table.govuk-table").first).to_be_visible()
+    assert overflow(page) <= 0
+    axe.check(page)
     _sign_in_with_device(page, alice)
 
     page.goto("/referrals/")
@@ -60,3 +66,18 @@ def test_tables_and_long_text_fit_a_375_pixel_screen(
     page.goto(f"/referrals/{draft.public_id}/person/")
     expect(page.get_by_label("Given names")).to_have_value(UNBROKEN)
     assert overflow(page) <= 0
+
+
+def test_a_table_of_five_columns_scrolls_in_its_own_box(new_page, axe, dpo: User) -> None:
+    factories.totp_device(dpo)
+    retention_apply(today=timezone.localdate())
+    page = new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    _sign_in_with_device(page, dpo)
+    page.goto("/privacy/retention/")
+    table = page.get_by_role("table", name="The latest runs of the retention task")
+    expect(table).to_be_visible()
+    assert overflow(page) <= 0
+    box = page.get_by_role("region", name="The latest runs of the retention task")
+    expect(box).to_be_visible()
+    axe.check(page)

@@ -14,9 +14,10 @@ Each form is sent wrong once: the error summary must say what is wrong and keep 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
@@ -70,6 +71,8 @@ def a_case(alice: User, police: Organisation, authority: Organisation, name: str
         authority=authority,
         given_names=name,
         consent_to_support=True,
+        # Referred a month ago: nothing recorded about them can come before it.
+        submitted_at=timezone.now() - timedelta(days=30),
     )
 
 
@@ -232,7 +235,11 @@ def test_a_safe_house_manager_runs_her_sites_and_looks_after_a_resident(
     shows_errors(page, axe, "The day they arrived must be today or earlier")
     error_links_to(page, "The day they arrived must be today or earlier", "id_arrived_on")
     expect(page.locator("#id_arrived_on")).to_have_value(str(s.day(1).day))
+    # Not before the day the place was offered (today, in this journey).
     fill_date(page, "arrived_on", s.day(-10))
+    page.get_by_role("button", name="Record arrival").click()
+    shows_errors(page, axe, "The day they arrived cannot be before the place was offered")
+    fill_date(page, "arrived_on", s.day())
     page.get_by_role("button", name="Record arrival").click()
     banner(page, "Arrival recorded")
     expect(page.get_by_role("heading", name="When the person leaves")).to_be_visible()

@@ -48,7 +48,7 @@ def _named(field: BoundField, error: ValidationError) -> str:
     else:
         named = {
             "required": f"{'Select' if choosing else 'Enter'} {_thing(label)}",
-            "invalid_choice": f"Select {_thing(label)} from the list",  # noqa: S608 - words, not SQL
+            "invalid_choice": f"Select the {_thing(label)} from the list",  # noqa: S608 - words
             "max_length": f"{label} must be {limit:,} characters or fewer"
             if isinstance(limit, int)
             else "",
@@ -60,7 +60,7 @@ def _named(field: BoundField, error: ValidationError) -> str:
             "invalid": f"{label} must be a whole number, like 3"
             if isinstance(field.field, forms.IntegerField)
             else f"{label} is not in the right format",
-            "invalid_list": f"Select {_thing(label)} from the list",  # noqa: S608
+            "invalid_list": f"Select the {_thing(label)} from the list",  # noqa: S608
         }
     return named.get(code) or message
 
