@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
-from opennrm.lib.fields import EncryptedTextField
+from opennrm.lib.fields import EncryptedTextField, RowUUIDField
 
 
 class DecisionKind(models.TextChoices):
@@ -32,6 +32,7 @@ class Decision(models.Model):
     outcome_label = models.CharField(max_length=200)
     outcome_kind = models.CharField(max_length=20)
     # Free text about the person, which can name them: encrypted at rest like the accounts.
+    row_uuid = RowUUIDField()
     reasons = EncryptedTextField()
     indicators_relied_on = models.JSONField(default=list, blank=True)
     evidence_relied_on = models.JSONField(default=list, blank=True)
@@ -84,6 +85,7 @@ class ReconsiderationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField()
+    row_uuid = RowUUIDField()
     grounds = EncryptedTextField()
     state = models.CharField(
         max_length=20, choices=ReconsiderationState.choices, default=ReconsiderationState.REQUESTED

@@ -19,7 +19,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from opennrm.lib.fields import EncryptedCharField, EncryptedJSONField, EncryptedTextField
+from opennrm.lib.fields import (
+    EncryptedCharField,
+    EncryptedJSONField,
+    EncryptedTextField,
+    RowUUIDField,
+)
 
 
 class Region(models.TextChoices):
@@ -120,6 +125,7 @@ class Site(models.Model):
     # The local authority area, for matching's "not in this area" and the capacity figures.
     area = models.CharField(max_length=120)
     setting = models.CharField(max_length=20, choices=Setting.choices)
+    row_uuid = RowUUIDField()
     address = EncryptedTextField()
     postcode = EncryptedTextField(blank=True)
     # [latitude, longitude], for distances from places a person must keep away from.
@@ -276,6 +282,7 @@ class PlacementRequest(models.Model):
     interpreter_needed = models.BooleanField(default=False)
     required_specialisms = models.JSONField(default=list, blank=True)
     # Safety constraints: [{"label", "place", "lat", "lon", "km"}], and region or area names.
+    row_uuid = RowUUIDField()
     keep_away = EncryptedJSONField(default=list, blank=True)
     excluded_areas = EncryptedJSONField(default=list, blank=True)
     # Preferences.
@@ -394,6 +401,7 @@ class UnmetNeed(models.Model):
     # A matching.Constraint value, or "taken" (suitable beds all went to others) or "no_beds".
     constraint = models.CharField(max_length=30)
     # Worded from the request's constraints, which may name the place of exploitation.
+    row_uuid = RowUUIDField()
     reason = EncryptedTextField()
     region = models.CharField(max_length=30, blank=True)
     area = models.CharField(max_length=120, blank=True)
@@ -478,6 +486,7 @@ class SupportMeasure(models.Model):
         blank=True,
         related_name="+",
     )
+    row_uuid = RowUUIDField()
     outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
     notes = EncryptedTextField(blank=True, default="")
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -514,6 +523,7 @@ class ServiceDelivery(models.Model):
         blank=True,
         related_name="+",
     )
+    row_uuid = RowUUIDField()
     outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
     description = EncryptedTextField()
     recorded_at = models.DateTimeField()
@@ -549,6 +559,7 @@ class MissingEpisode(models.Model):
     )
     went_missing_on = models.DateField()
     went_missing_time = models.TimeField(null=True, blank=True)
+    row_uuid = RowUUIDField()
     last_seen = EncryptedTextField(blank=True, default="")
     reported_at = models.DateTimeField()
     reported_by = models.ForeignKey(
