@@ -50,10 +50,10 @@ def new_key(key_id: str) -> str:
 class IdentityKeyring:
     """Encryption switched off: the 'cipher' returns what it is given. Only in this benchmark."""
 
-    def encrypt_text(self, text: str, context: str) -> str:
+    def encrypt_text(self, text: str, context: str, row: str | None = None) -> str:
         return text
 
-    def decrypt_text(self, token: str, context: str) -> str:
+    def decrypt_text(self, token: str, context: str, row: str | None = None) -> str:
         return token
 
 

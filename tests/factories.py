@@ -76,14 +76,21 @@ def rows_containing(text: str) -> list[str]:
     from django.db import models
     from django.db.models.functions import Cast
 
-    from opennrm.lib.fields import EncryptedMixin
+    from opennrm.lib.fields import EncryptedMixin, row_field
 
     found = []
     needle = text.casefold()
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
             if isinstance(field, EncryptedMixin):
-                for value in model._default_manager.values_list(field.name, flat=True):
+                # Read through instances: a value is decrypted with its row (values_list()
+                # would give it still sealed).
+                bound = row_field(model)
+                assert bound is not None
+                rows = model._default_manager.only(field.attname, bound.attname)
+                for value in (getattr(row, field.attname) for row in rows.iterator()):
+                    if value is None:
+                        continue
                     plain = (
                         value
                         if isinstance(value, str)

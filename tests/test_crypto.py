@@ -14,6 +14,8 @@ from opennrm.lib import crypto
 A = crypto.Key("A", b"a" * 32)
 B = crypto.Key("B", b"b" * 32)
 CONTEXT = "cases.personidentity.given_names"
+ROW = "0b6f3c1e-2a49-4f0e-9a55-3f1e1c2d4b7a"
+OTHER_ROW = "5d1a9e0c-7b3f-4c22-8e61-a0f4b2c39d18"
 
 
 def flip(token: str, position: int) -> str:
@@ -25,13 +27,14 @@ def flip(token: str, position: int) -> str:
 @given(st.text())
 def test_any_text_comes_back_as_it_went_in(text: str) -> None:
     ring = crypto.Keyring([A])
-    assert ring.decrypt_text(ring.encrypt_text(text, CONTEXT), CONTEXT) == text
+    assert ring.decrypt_text(ring.encrypt_text(text, CONTEXT, ROW), CONTEXT, ROW) == text
 
 
 def test_a_token_names_its_key_and_shows_nothing_of_the_value() -> None:
     ring = crypto.Keyring([A])
-    token = ring.encrypt_text("Zorica Testova", CONTEXT)
-    assert token.startswith("enc1$A$")
+    token = ring.encrypt_text("Zorica Testova", CONTEXT, ROW)
+    assert token.startswith("enc2$A$")
+    assert ROW not in token
     assert "Zorica" not in token
     assert base64.b64encode(b"Zorica").decode()[:6] not in token
     assert crypto.token_key_id(token) == "A"
@@ -56,49 +59,75 @@ def test_lengths_are_padded_so_short_and_long_names_look_alike() -> None:
     "tamper",
     [
         pytest.param(lambda t: flip(t, len(t) - 5), id="ciphertext changed"),
-        pytest.param(lambda t: flip(t, len("enc1$A$") + 2), id="nonce changed"),
+        pytest.param(lambda t: flip(t, len("enc2$A$") + 2), id="nonce changed"),
         pytest.param(lambda t: t[:-4], id="truncated"),
-        pytest.param(lambda t: t.replace("enc1$A$", "enc1$B$"), id="key id changed"),
-        pytest.param(lambda t: t.replace("enc1$", "enc2$"), id="version changed"),
-        pytest.param(lambda t: "enc1$A$", id="emptied"),
+        pytest.param(lambda t: t.replace("enc2$A$", "enc2$B$"), id="key id changed"),
+        pytest.param(lambda t: t.replace("enc2$", "enc1$"), id="binding to the row stripped"),
+        pytest.param(lambda t: t.replace("enc2$", "enc3$"), id="unknown version"),
+        pytest.param(lambda t: "enc2$A$", id="emptied"),
         pytest.param(lambda t: "Zorica Testova", id="plaintext put back"),
     ],
 )
 def test_a_tampered_token_is_refused(tamper) -> None:
     ring = crypto.Keyring([A, B])
-    token = ring.encrypt_text("Zorica Testova", CONTEXT)
+    token = ring.encrypt_text("Zorica Testova", CONTEXT, ROW)
     with pytest.raises(crypto.DecryptionError) as refused:
-        ring.decrypt_text(tamper(token), CONTEXT)
+        ring.decrypt_text(tamper(token), CONTEXT, ROW)
     assert "Zorica" not in str(refused.value)
 
 
 def test_a_token_moved_to_another_column_is_refused() -> None:
     ring = crypto.Keyring([A])
     token = ring.encrypt_text(
-        "Through the outreach worker only", "cases.personidentity.safe_contact"
+        "Through the outreach worker only", "cases.personidentity.safe_contact", ROW
     )
     with pytest.raises(crypto.DecryptionError, match="failed authentication"):
+        ring.decrypt_text(token, CONTEXT, ROW)
+
+
+def test_a_token_moved_to_another_row_is_refused() -> None:
+    """Ciphertext swapped between two people's rows names neither of them."""
+    ring = crypto.Keyring([A])
+    token = ring.encrypt_text("Zorica Testova", CONTEXT, ROW)
+    with pytest.raises(crypto.DecryptionError, match=f"{CONTEXT} in row {OTHER_ROW}") as refused:
+        ring.decrypt_text(token, CONTEXT, OTHER_ROW)
+    assert "moved from another row" in str(refused.value)
+    with pytest.raises(crypto.DecryptionError, match="bound to a row"):
         ring.decrypt_text(token, CONTEXT)
 
 
+def test_a_token_from_before_rows_were_bound_still_reads_and_rotates_to_bound() -> None:
+    ring = crypto.Keyring([A])
+    unbound = ring.encrypt_text("Ana", CONTEXT)
+    assert unbound.startswith("enc1$A$")
+    assert not crypto.is_bound(unbound)
+    assert crypto.is_token(unbound)
+    assert ring.decrypt_text(unbound, CONTEXT, ROW) == "Ana"
+    assert not ring.is_current(unbound), "same key, but not bound: rotation rewrites it"
+    bound = ring.rotate(unbound, CONTEXT, ROW)
+    assert crypto.is_bound(bound)
+    assert ring.decrypt_text(bound, CONTEXT, ROW) == "Ana"
+    assert ring.rotate(bound, CONTEXT, ROW) is bound
+
+
 def test_several_keys_at_once_new_values_under_the_first() -> None:
-    old = crypto.Keyring([A]).encrypt_text("Ana", CONTEXT)
+    old = crypto.Keyring([A]).encrypt_text("Ana", CONTEXT, ROW)
     ring = crypto.Keyring([B, A])
-    assert ring.decrypt_text(old, CONTEXT) == "Ana"
+    assert ring.decrypt_text(old, CONTEXT, ROW) == "Ana"
     assert not ring.is_current(old)
-    new = ring.encrypt_text("Ana", CONTEXT)
+    new = ring.encrypt_text("Ana", CONTEXT, ROW)
     assert crypto.token_key_id(new) == "B"
     assert ring.is_current(new)
-    rotated = ring.rotate(old, CONTEXT)
+    rotated = ring.rotate(old, CONTEXT, ROW)
     assert crypto.token_key_id(rotated) == "B"
-    assert ring.rotate(rotated, CONTEXT) is rotated
-    assert crypto.Keyring([B]).decrypt_text(rotated, CONTEXT) == "Ana"
+    assert ring.rotate(rotated, CONTEXT, ROW) is rotated
+    assert crypto.Keyring([B]).decrypt_text(rotated, CONTEXT, ROW) == "Ana"
 
 
 def test_a_removed_key_is_named_when_its_values_are_read() -> None:
-    old = crypto.Keyring([A]).encrypt_text("Ana", CONTEXT)
+    old = crypto.Keyring([A]).encrypt_text("Ana", CONTEXT, ROW)
     with pytest.raises(crypto.DecryptionError, match="no configured key has the id 'A'"):
-        crypto.Keyring([B]).decrypt_text(old, CONTEXT)
+        crypto.Keyring([B]).decrypt_text(old, CONTEXT, ROW)
 
 
 def test_files_round_trip_and_are_bound_to_their_name() -> None:

@@ -264,3 +264,140 @@ def test_the_migrations_encrypt_what_was_stored_in_the_clear_and_can_undo_it(
     )
     assert ReferralDraft.objects.get(pk=in_progress.pk).answers["person"] == r.PERSON
     assert EvidenceFile.objects.get().file.open("rb").read() == PDF
+
+
+def _swap(model, first: int, second: int, column: str) -> None:
+    one, two = stored(model, first, column), stored(model, second, column)
+    store(model, first, column, two)
+    store(model, second, column, one)
+
+
+@pytest.fixture
+def two_cases(case: Case, alice: User, northmoor_police: Organisation) -> tuple[Case, Case]:
+    other = {
+        **r.ADULT_REFERRAL,
+        "person": {**r.PERSON, "given_names": "Other Person", "safe_contact": "Never by phone"},
+    }
+    draft = r.draft_through_services(alice, northmoor_police, other)
+    second = services.referral_submit(by=alice, draft=draft).case
+    assert second is not None
+    return case, second
+
+
+@pytest.mark.parametrize("column", IDENTITY_COLUMNS)
+def test_values_swapped_between_two_peoples_rows_are_refused_not_shown(
+    two_cases: tuple[Case, Case], column: str
+) -> None:
+    """Ciphertext swapped between two rows with SQL, each in its right column, must not show
+    one person's details as the other's: each value is bound to its row."""
+    first, second = (PersonIdentity.objects.get(person=c.person) for c in two_cases)
+    _swap(PersonIdentity, first.pk, second.pk, column)
+    for identity in (first, second):
+        with pytest.raises(crypto.DecryptionError, match="failed authentication") as refused:
+            PersonIdentity.objects.get(pk=identity.pk)
+        assert f"cases.personidentity.{column} in row {identity.row_uuid}" in str(refused.value)
+        assert "moved from another row" in str(refused.value)
+    _swap(PersonIdentity, first.pk, second.pk, column)
+    assert PersonIdentity.objects.get(pk=first.pk).given_names == "Zorica Testova"
+    assert PersonIdentity.objects.get(pk=second.pk).given_names == "Other Person"
+
+
+def test_accounts_swapped_between_two_cases_are_refused(two_cases: tuple[Case, Case]) -> None:
+    first, second = (CaseNarrative.objects.get(case=c) for c in two_cases)
+    _swap(CaseNarrative, first.pk, second.pk, "persons_account")
+    with pytest.raises(crypto.DecryptionError, match="moved from another row"):
+        CaseNarrative.objects.get(pk=first.pk)
+
+
+def test_a_row_given_another_rows_uuid_does_not_read_the_other_rows_values(
+    two_cases: tuple[Case, Case],
+) -> None:
+    """Row uuids are unique: two rows cannot share one to make a copied value read."""
+    from django.db import IntegrityError, transaction
+
+    first, second = (PersonIdentity.objects.get(person=c.person) for c in two_cases)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        store(PersonIdentity, first.pk, "row_uuid", stored(PersonIdentity, second.pk, "row_uuid"))
+
+
+def test_every_model_with_an_encrypted_field_binds_its_values_to_rows() -> None:
+    from django.apps import apps
+    from django.core import checks
+
+    bound = [m for m in apps.get_models() if fields.encrypted_fields(m)]
+    assert len(bound) >= 12
+    assert all(fields.row_field(m) is not None for m in bound)
+    assert [e for e in checks.run_checks() if e.id == "opennrm.E001"] == []
+
+
+def test_writing_an_encrypted_value_without_its_row_is_refused(case: Case) -> None:
+    """QuerySet.update() has no row to bind to: it may only empty a value (as erasure does)."""
+    from django.db import transaction
+
+    with pytest.raises(FieldError, match="bound to its row"), transaction.atomic():
+        CaseNarrative.objects.filter(case=case).update(persons_account="Something else")
+    CaseNarrative.objects.filter(case=case).update(persons_account="")
+    assert CaseNarrative.objects.get(case=case).persons_account == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_binds_values_written_before_rows_were_bound(
+    alice: User, northmoor_police: Organisation, routing: Organisation, settings, tmp_path: Path
+) -> None:
+    """Values stored as `enc1` (bound to their column only) are re-encrypted bound to a uuid of
+    their own row by migrating forward, and unbound again by migrating back."""
+    settings.PRIVATE_FILES_DIR = tmp_path
+    from tests.test_database_dump import ensure_indicator_catalogue
+
+    ensure_indicator_catalogue()
+    first = services.referral_submit(
+        by=alice, draft=r.draft_through_services(alice, northmoor_police, r.ADULT_REFERRAL)
+    ).case
+    other = {**r.ADULT_REFERRAL, "person": {**r.PERSON, "given_names": "Other Person"}}
+    second = services.referral_submit(
+        by=alice, draft=r.draft_through_services(alice, northmoor_police, other)
+    ).case
+    ids = [PersonIdentity.objects.get(person=c.person).pk for c in (first, second)]
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(
+        [
+            ("cases", "0009_queue_age_index"),
+            ("referrals", "0003_encrypt_answers_and_evidence"),
+            ("support", "0004_address_permission_per_membership"),
+            ("decisions", "0003_encrypt_free_text"),
+        ]
+    )
+    for pk in ids:
+        assert stored(PersonIdentity, pk, "given_names").startswith("enc1$")
+    # Unbound, a swap went unnoticed: the very thing binding prevents.
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    rows = {stored(PersonIdentity, pk, "row_uuid") for pk in ids}
+    assert len(rows) == 2
+    assert None not in rows
+    for pk in ids:
+        for column in IDENTITY_COLUMNS:
+            value = stored(PersonIdentity, pk, column)
+            assert value is None or value.startswith("enc2$"), column
+    assert [PersonIdentity.objects.get(pk=pk).given_names for pk in ids] == [
+        "Zorica Testova",
+        "Other Person",
+    ]
+    assert CaseNarrative.objects.get(case=first).persons_account == r.ACCOUNT["persons_account"]
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+    with pytest.raises(crypto.DecryptionError, match="moved from another row"):
+        PersonIdentity.objects.get(pk=ids[0])
+
+
+def test_the_person_row_keeps_no_clear_copy_of_the_year_of_birth(case: Case) -> None:
+    """The year of birth is a quasi-identifier nothing needs in the clear: the date of birth is
+    in the identity, encrypted, and the figures use the age at referral."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM cases_person WHERE id = %s", [case.person_id])
+        row = cursor.fetchone()
+    assert "1999" not in [str(value) for value in row]

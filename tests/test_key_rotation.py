@@ -248,3 +248,29 @@ def test_a_new_blind_index_key_alone_recomputes_every_index(
     assert summary["cases.casenarrative"].rewritten == 0  # the encryption key did not change
     restart(keys=A, index_keys=INDEX_2)
     assert [p.pk for p in people_matching(dmitri, name="Zorica Testova Fictitious")] == [person_id]
+
+
+def test_values_bound_to_their_column_only_are_rebound_to_their_row_by_rotation(
+    written_under_a: tuple[int, int],
+) -> None:
+    """A value written before rows were bound (`enc1`), even under the current key, is not
+    current: rotation rewrites it bound to its row, after which a swap is refused."""
+    person_id, draft_pk = written_under_a
+    identity = PersonIdentity.objects.get(person_id=person_id)
+    context = PersonIdentity._meta.get_field("given_names").encryption_context
+    unbound = fields.keyring().encrypt_text("Zorica Testova", context)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(PersonIdentity._meta.db_table)} SET given_names = %s WHERE id = %s",  # noqa: S608
+            [unbound, identity.pk],
+        )
+    assert PersonIdentity.objects.get(pk=identity.pk).given_names == "Zorica Testova"
+    assert not all(crypto.is_bound(t) for t in stored_tokens())
+
+    summary = rotation.keys_rotate()
+
+    assert summary["cases.personidentity"].rewritten == 1
+    assert all(crypto.is_bound(t) for t in stored_tokens())
+    everything_reads(person_id, draft_pk)
+    assert rotation.keys_rotate()["cases.personidentity"].already_done

@@ -220,7 +220,6 @@ class TestRetention:
             ["AL"],
             person.age_at_referral,
         )
-        assert person.birth_year is None
         assert (case.status, case.exploitation_types, case.area) == (
             CaseStatus.CLOSED,
             closed_case.exploitation_types,

@@ -257,9 +257,12 @@ class TestMatchingAndPlacing:
         client = factories.signed_in_client(cora)
         client.get(f"/support/requests/{request.pk}/")
         assert not AuditEvent.objects.filter(action="person.viewed").exists()
-        PlacementRequest.objects.filter(pk=request.pk).update(
-            keep_away=[{"label": "Leeds", "place": "Leeds", "lat": 53.8, "lon": -1.55, "km": 50}]
-        )
+        # Saved through the instance: an encrypted value is bound to its row.
+        stored = PlacementRequest.objects.get(pk=request.pk)
+        stored.keep_away = [
+            {"label": "Leeds", "place": "Leeds", "lat": 53.8, "lon": -1.55, "km": 50}
+        ]
+        stored.save(update_fields=["keep_away"])
         for path in (f"/support/requests/{request.pk}/", f"/support/requests/{request.pk}/needs/"):
             assert "Leeds" in client.get(path).content.decode()
         reads = AuditEvent.objects.filter(action="person.viewed", actor=cora)

@@ -198,7 +198,7 @@ class TestAMeasure:
         with connection.cursor() as cursor:
             cursor.execute("SELECT notes, outside_provider FROM support_supportmeasure")
             stored = cursor.fetchone()
-        assert all(value.startswith("enc1$") for value in stored)
+        assert all(value.startswith("enc2$") for value in stored)
         # One event for the write, naming the fields changed, never their values.
         [event] = AuditEvent.objects.filter(action="support_measure.updated")
         assert event.actor == maya
@@ -390,7 +390,7 @@ class TestServicesDelivered:
         assert (event.actor, event.detail) == (maya, {"measure": "counselling"})
         with connection.cursor() as cursor:
             cursor.execute("SELECT description FROM support_servicedelivery")
-            assert cursor.fetchone()[0].startswith("enc1$")
+            assert cursor.fetchone()[0].startswith("enc2$")
         assert reads(maya) == []
         page = client.get(plan_url(case)).content.decode()
         assert DELIVERED in page

@@ -226,8 +226,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server and the worker use the file at the same time.
-    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+    # WAL lets the web server and the worker use the file at the same time. Transactions take
+    # the write lock when they begin (IMMEDIATE): one that had read and then tried to write
+    # after another had committed would otherwise fail at once with "database is locked" (the
+    # page's autosave racing "Save and continue"). Writers queue for up to 20 seconds.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 # The role that owns the schema and runs `manage.py migrate` (PostgreSQL only). Set, DATABASE_URL
 # names the application's role, which owns nothing and may not update, delete or truncate the
 # audit trail: `migrate` connects with these credentials instead and then grants the application

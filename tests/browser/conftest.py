@@ -135,7 +135,7 @@ class ReadLog:
         from opennrm.referrals.models import EvidenceFile
 
         # File names count: people type them, and "statement Zorica.pdf" happens.
-        values = set(extra) | set(EvidenceFile.objects.values_list("original_name", flat=True))
+        values = set(extra) | {e.original_name for e in EvidenceFile.objects.all()}
         for identity in PersonIdentity.objects.all():
             values |= {identity.given_names, identity.family_name, identity.safe_contact}
             values |= set(identity.aliases)

@@ -21,6 +21,7 @@ from opennrm.lib.fields import (
     EncryptedDateField,
     EncryptedJSONField,
     EncryptedTextField,
+    RowUUIDField,
 )
 
 from .choices import AgeGroup, CaseStatus, ExploitationLocation, Gender, Sex
@@ -31,7 +32,6 @@ class Person(models.Model):
 
     sex = models.CharField(max_length=10, choices=Sex.choices)
     gender = models.CharField(max_length=30, choices=Gender.choices, blank=True)
-    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     age_at_referral = models.PositiveSmallIntegerField(null=True, blank=True)
     age_is_estimated = models.BooleanField(default=False)
     nationalities = models.JSONField(default=list, help_text="ISO 3166-1 alpha-2 codes")
@@ -54,6 +54,7 @@ class PersonIdentity(models.Model):
     """
 
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="identity")
+    row_uuid = RowUUIDField()
     given_names = EncryptedCharField(max_length=200)
     family_name = EncryptedCharField(max_length=200, blank=True)
     aliases = EncryptedJSONField(default=list)
@@ -203,6 +204,7 @@ class CaseNarrative(models.Model):
     at rest."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="narrative")
+    row_uuid = RowUUIDField()
     persons_account = EncryptedTextField(blank=True)
     responders_account = EncryptedTextField(blank=True)
     exploitation_places = EncryptedTextField(blank=True)

@@ -41,6 +41,7 @@ import queue
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -297,7 +298,7 @@ class Synthetic(NamedTuple):
 
 
 PERSON_FIELDS = (
-    "sex", "gender", "birth_year", "age_at_referral", "age_is_estimated", "nationalities",
+    "sex", "gender", "age_at_referral", "age_is_estimated", "nationalities",
     "languages", "interpreter_needed", "created_at",
 )  # fmt: skip
 IDENTITY_FIELDS = (
@@ -445,7 +446,6 @@ class Generator:
         person = (
             sex,
             gender,
-            born.year if born else None,
             age,
             born is None,
             nationalities,
@@ -632,24 +632,34 @@ class _Table:
     the fields the generator leaves to their defaults, and what to encode where."""
 
     def __init__(self, writer: CopyWriter, model: type[models.Model], names: Sequence[str]):
-        self.statement, self.extra = writer.columns(model, names)
+        # A table with encrypted fields gets each row's own row_uuid, after the given columns.
+        self.row_field = fields.row_field(model)
+        columns = (*names, self.row_field.name) if self.row_field else tuple(names)
+        self.statement, self.extra = writer.columns(model, columns)
         encoders: list[tuple[int, Callable[[Any], Any]]] = []
+        sealed: list[tuple[int, fields.EncryptedMixin]] = []
         for i, name in enumerate(names):
             field = _field(model, name)
             if isinstance(field, fields.EncryptedMixin):
-                # Encrypted exactly as the field would (COPY bypasses the fields); the JSON of
-                # an encrypted field is encrypted, not written as JSON.
-                encoders.append((i, field.seal))
+                # Encrypted exactly as the field would (COPY bypasses the fields), bound to the
+                # row; the JSON of an encrypted field is encrypted, not written as JSON.
+                sealed.append((i, field))
             elif name in JSON_FIELDS:
                 encoders.append((i, writer.json))
         self.encoders = encoders
+        self.sealed = sealed
 
     def encode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        if not self.encoders:
+        if not self.encoders and not self.sealed:
             return row
         values = list(row)
         for i, encode in self.encoders:
             values[i] = encode(values[i])
+        if self.row_field is not None:
+            bound = str(uuid.uuid4())
+            for i, field in self.sealed:
+                values[i] = field.seal(values[i], row=bound)
+            values.append(bound)
         return tuple(values)
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
-from opennrm.lib.fields import EncryptedJSONField, EncryptedTextField
+from opennrm.lib.fields import EncryptedJSONField, EncryptedTextField, RowUUIDField
 
 
 class DecisionKind(models.TextChoices):
@@ -36,6 +36,7 @@ class Decision(models.Model):
     outcome_label = models.CharField(max_length=200)
     outcome_kind = models.CharField(max_length=20)
     # Free text about the person, which can name them: encrypted at rest like the accounts.
+    row_uuid = RowUUIDField()
     reasons = EncryptedTextField()
     indicators_relied_on = models.JSONField(default=list, blank=True)
     evidence_relied_on = models.JSONField(default=list, blank=True)
@@ -94,6 +95,7 @@ class Letter(models.Model):
     """
 
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="letter")
+    row_uuid = RowUUIDField()
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")
     # What the letter tells, copied from the decision so the record reads alone.
     kind = models.CharField(max_length=30, choices=DecisionKind.choices)
@@ -131,6 +133,7 @@ class ReconsiderationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField()
+    row_uuid = RowUUIDField()
     grounds = EncryptedTextField()
     state = models.CharField(
         max_length=20, choices=ReconsiderationState.choices, default=ReconsiderationState.REQUESTED

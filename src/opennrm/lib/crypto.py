@@ -6,14 +6,19 @@ reaches it through `opennrm.settings` (see `load_keys`). The reasons for each ch
 
 A value is encrypted into a text token that carries the id of the key that encrypted it:
 
-    enc1$<key id>$<base64url(12-byte nonce || ciphertext || 16-byte tag)>
+    enc2$<key id>$<base64url(12-byte nonce || ciphertext || 16-byte tag)>
 
 - New values are always encrypted under the keyring's primary key (the first one configured);
   a token is decrypted with whichever configured key its id names, so several keys can be in
   use at once while `rotate_keys` moves everything to the primary.
-- The associated data binds the token to its header and to a *context*, the place it belongs
-  (for example `cases.personidentity.given_names`): a token copied into another column, or
-  with its key id edited, fails to decrypt rather than showing the wrong thing.
+- The associated data binds the token to its header, to a *context*, the column it belongs
+  in (for example `cases.personidentity.given_names`), and to its *row* (the row's random
+  `row_uuid`, see `opennrm.lib.fields.RowUUIDField`): a token copied into another column or
+  another row, or with its key id edited, fails to decrypt rather than showing the wrong thing.
+- `enc1` tokens, written before values were bound to their row, name no row. They are still
+  read (`rotate_keys` and a migration rewrite them as `enc2`), and `encrypt` without a row
+  still writes them, for the few writers that have no row: a column's default in a migration,
+  and `QuerySet.update` to an empty value (see `fields.EncryptedMixin.get_db_prep_value`).
 - Plaintext is padded to a multiple of `PAD_TO` bytes before encryption, so the length of a
   token says little about the length of a name.
 - Any failure (unknown key, malformed token, tampering, wrong context) raises `DecryptionError`,
@@ -44,8 +49,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-TOKEN_VERSION = "enc1"  # noqa: S105 - a format marker, not a secret
+TOKEN_VERSION = "enc2"  # noqa: S105 - a format marker, not a secret: bound to a row
+UNBOUND_VERSION = "enc1"  # bound to its column only (written before rows were bound, or rowless)
 TOKEN_PREFIX = TOKEN_VERSION + "$"
+TOKEN_VERSIONS = (TOKEN_VERSION, UNBOUND_VERSION)
 FILE_MAGIC = b"ONRMENC1"
 KEY_BYTES = 32  # AES-256; also the size of every blind-index key
 NONCE_BYTES = 12  # GCM's standard nonce; random, so at most ~2**32 values per key (see the ADR)
@@ -194,6 +201,7 @@ class Keyring:
         self._ciphers = {key.id: AESGCM(key.secret) for key in keys}
         self._primary_cipher = self._ciphers[self.primary.id]
         self._primary_header = f"{TOKEN_PREFIX}{self.primary.id}$"
+        self._unbound_header = f"{UNBOUND_VERSION}${self.primary.id}$"
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -201,16 +209,21 @@ class Keyring:
 
     # Values in database columns.
 
-    def encrypt(self, plaintext: bytes, context: str) -> str:
-        header = self._primary_header
+    def encrypt(self, plaintext: bytes, context: str, row: str | None = None) -> str:
+        """A token under the primary key, bound to `context` and, given one, to `row`."""
+        header = self._primary_header if row is not None else self._unbound_header
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._primary_cipher.encrypt(
-            nonce, _pad(plaintext), (header + context).encode("utf-8")
+            nonce, _pad(plaintext), _associated(header, context, row)
         )
         return header + _b64encode(nonce + sealed)
 
-    def decrypt(self, token: str, context: str) -> bytes:
+    def decrypt(self, token: str, context: str, row: str | None = None) -> bytes:
+        """The plaintext of a token read from `context` in `row`. A bound token read without
+        its row is refused; an unbound (`enc1`) one ignores the row."""
         version, key_id, body = _split(token)
+        if version == TOKEN_VERSION and row is None:
+            raise DecryptionError(f"the encrypted value for {context} is bound to a row")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise DecryptionError(
@@ -224,32 +237,37 @@ class Keyring:
         if len(raw) < NONCE_BYTES + TAG_BYTES:
             raise DecryptionError("the encrypted value is too short")
         header = f"{version}${key_id}$"
+        bound = row if version == TOKEN_VERSION else None
         try:
             padded = cipher.decrypt(
-                raw[:NONCE_BYTES], raw[NONCE_BYTES:], (header + context).encode("utf-8")
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated(header, context, bound)
             )
         except InvalidTag:
+            where = f"{context} in row {row}" if bound is not None else context
             raise DecryptionError(
-                f"the encrypted value for {context} failed authentication: it was altered, "
-                "moved from elsewhere, or the key with its id is not the one that encrypted it"
+                f"the encrypted value for {where} failed authentication: it was altered, "
+                "moved from another row or column, or the key with its id is not the one that "
+                "encrypted it"
             ) from None
         return _unpad(padded)
 
-    def encrypt_text(self, text: str, context: str) -> str:
-        return self.encrypt(text.encode("utf-8"), context)
+    def encrypt_text(self, text: str, context: str, row: str | None = None) -> str:
+        return self.encrypt(text.encode("utf-8"), context, row)
 
-    def decrypt_text(self, token: str, context: str) -> str:
-        return self.decrypt(token, context).decode("utf-8")
+    def decrypt_text(self, token: str, context: str, row: str | None = None) -> str:
+        return self.decrypt(token, context, row).decode("utf-8")
 
     def is_current(self, token: str) -> bool:
-        """Whether the token is under the primary key (no decryption, no check of the tag)."""
+        """Whether the token is under the primary key and bound to a row (no decryption, no
+        check of the tag)."""
         return token.startswith(self._primary_header)
 
-    def rotate(self, token: str, context: str) -> str:
-        """The same value under the primary key; the token itself if it is already there."""
+    def rotate(self, token: str, context: str, row: str) -> str:
+        """The same value under the primary key and bound to `row`; the token itself if it
+        already is."""
         if self.is_current(token):
             return token
-        return self.encrypt(self.decrypt(token, context), context)
+        return self.encrypt(self.decrypt(token, context, row), context, row)
 
     # Files.
 
@@ -275,9 +293,15 @@ class Keyring:
             ) from None
 
 
+def _associated(header: str, context: str, row: str | None) -> bytes:
+    """The associated data: the token's header, its column and (bound tokens) its row."""
+    bound = header + context if row is None else f"{header}{context}\x00{row}"
+    return bound.encode("utf-8")
+
+
 def _split(token: str) -> tuple[str, str, str]:
     parts = token.split("$", 2) if isinstance(token, str) else []
-    if len(parts) != 3 or parts[0] != TOKEN_VERSION:
+    if len(parts) != 3 or parts[0] not in TOKEN_VERSIONS:
         raise DecryptionError("the stored value is not an encrypted value")
     return parts[0], parts[1], parts[2]
 
@@ -289,7 +313,16 @@ def token_key_id(token: str) -> str:
 
 def is_token(value: object) -> bool:
     """Whether a stored value has the shape of an encrypted value (no decryption)."""
-    return isinstance(value, str) and value.startswith(TOKEN_PREFIX) and value.count("$") >= 2
+    return (
+        isinstance(value, str)
+        and value.split("$", 1)[0] in TOKEN_VERSIONS
+        and value.count("$") >= 2
+    )
+
+
+def is_bound(token: str) -> bool:
+    """Whether a token is bound to its row (read from its header, not verified)."""
+    return token.startswith(TOKEN_PREFIX)
 
 
 def _file_header(key_id: str) -> bytes:

@@ -64,7 +64,6 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
     # Support: plan notes, what was delivered, where they were last seen, places kept away from.
     removed.update(support_records_pseudonymise(case_ids))
-    Person.objects.filter(pk=person.pk).update(birth_year=None)
 
     def delete_files() -> None:
         for storage, name in files:

@@ -9,7 +9,12 @@ from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, Sex
 from opennrm.cases.models import Case
-from opennrm.lib.fields import EncryptedCharField, EncryptedFileSystemStorage, EncryptedJSONField
+from opennrm.lib.fields import (
+    EncryptedCharField,
+    EncryptedFileSystemStorage,
+    EncryptedJSONField,
+    RowUUIDField,
+)
 
 
 class DraftStatus(models.TextChoices):
@@ -34,6 +39,7 @@ class ReferralDraft(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="referral_drafts"
     )
+    row_uuid = RowUUIDField()
     answers = EncryptedJSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
     case = models.OneToOneField(
@@ -118,6 +124,7 @@ class EvidenceFile(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
     # The name it had on the uploader's computer, which may identify someone: encrypted. The
     # stored file's name is random, and its content encrypted by the storage.
+    row_uuid = RowUUIDField()
     original_name = EncryptedCharField(max_length=255)
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()

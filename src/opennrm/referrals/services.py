@@ -286,7 +286,6 @@ def _open_case(
     person = Person.objects.create(
         sex=person_data["sex"],
         gender=person_data.get("gender") or "",
-        birth_year=born.year if born else None,
         age_at_referral=person_data.get("age"),
         age_is_estimated=born is None,
         nationalities=[

@@ -19,7 +19,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from opennrm.lib.fields import EncryptedCharField, EncryptedJSONField, EncryptedTextField
+from opennrm.lib.fields import (
+    EncryptedCharField,
+    EncryptedJSONField,
+    EncryptedTextField,
+    RowUUIDField,
+)
 
 
 class Region(models.TextChoices):
@@ -130,6 +135,7 @@ class Site(models.Model):
     area = models.CharField(max_length=120)
     setting = models.CharField(max_length=20, choices=Setting.choices)
     ages = models.CharField(max_length=10, choices=SiteAges.choices, default=SiteAges.ADULTS)
+    row_uuid = RowUUIDField()
     address = EncryptedTextField()
     postcode = EncryptedTextField(blank=True)
     # [latitude, longitude], for distances from places a person must keep away from.
@@ -172,6 +178,7 @@ class AddressGrant(models.Model):
         "accounts.Membership", on_delete=models.PROTECT, related_name="address_grants"
     )
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="address_grants")
+    row_uuid = RowUUIDField()
     # Why the coordinator needs it: may name a case, so encrypted like other free text.
     reason = EncryptedTextField()
     emergency = models.BooleanField(default=False)
@@ -328,6 +335,7 @@ class PlacementRequest(models.Model):
     interpreter_needed = models.BooleanField(default=False)
     required_specialisms = models.JSONField(default=list, blank=True)
     # Safety constraints: [{"label", "place", "lat", "lon", "km"}], and region or area names.
+    row_uuid = RowUUIDField()
     keep_away = EncryptedJSONField(default=list, blank=True)
     excluded_areas = EncryptedJSONField(default=list, blank=True)
     # Preferences.
@@ -454,6 +462,7 @@ class UnmetNeed(models.Model):
     # A matching.Constraint value, or "taken" (suitable beds all went to others) or "no_beds".
     constraint = models.CharField(max_length=30)
     # Worded from the request's constraints, which may name the place of exploitation.
+    row_uuid = RowUUIDField()
     reason = EncryptedTextField()
     region = models.CharField(max_length=30, blank=True)
     area = models.CharField(max_length=120, blank=True)
@@ -538,6 +547,7 @@ class SupportMeasure(models.Model):
         blank=True,
         related_name="+",
     )
+    row_uuid = RowUUIDField()
     outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
     notes = EncryptedTextField(blank=True, default="")
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -574,6 +584,7 @@ class ServiceDelivery(models.Model):
         blank=True,
         related_name="+",
     )
+    row_uuid = RowUUIDField()
     outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
     description = EncryptedTextField()
     recorded_at = models.DateTimeField()
@@ -609,6 +620,7 @@ class MissingEpisode(models.Model):
     )
     went_missing_on = models.DateField()
     went_missing_time = models.TimeField(null=True, blank=True)
+    row_uuid = RowUUIDField()
     last_seen = EncryptedTextField(blank=True, default="")
     reported_at = models.DateTimeField()
     reported_by = models.ForeignKey(

@@ -1,0 +1,39 @@
+"""Bind every encrypted value to its row: each row gets a random `row_uuid`, and its values
+are encrypted again with it in their associated data (docs/adr/0012-field-encryption.md).
+
+Three steps, so that existing rows each get their own uuid: add the column nullable, fill it
+and re-encrypt (`opennrm.lib.fields.bind_to_rows`), then make it unique and required. Going
+back re-encrypts the values unbound, as the code before this migration reads them.
+"""
+
+from django.db import migrations, models
+
+import opennrm.lib.fields
+
+
+class Migration(migrations.Migration):
+    dependencies = [("referrals", "0003_encrypt_answers_and_evidence")]
+
+    operations = [
+        migrations.AddField(
+            model_name="referraldraft",
+            name="row_uuid",
+            field=models.UUIDField(editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="evidencefile",
+            name="row_uuid",
+            field=models.UUIDField(editable=False, null=True),
+        ),
+        opennrm.lib.fields.bind_to_rows("referrals", ("ReferralDraft", "EvidenceFile")),
+        migrations.AlterField(
+            model_name="referraldraft",
+            name="row_uuid",
+            field=opennrm.lib.fields.RowUUIDField(),
+        ),
+        migrations.AlterField(
+            model_name="evidencefile",
+            name="row_uuid",
+            field=opennrm.lib.fields.RowUUIDField(),
+        ),
+    ]
