@@ -607,7 +607,7 @@ class TestOverTime:
         beds = s.beds(maya, s.site(maya, provider), 6)
         # (arrived, left) in days ago; the last is still living there
         stays = [(3, 1), (100, 10), (400, 5), (47, 40), (20, 0), (30, None)]
-        for bed, (arrived, left) in zip(beds, stays, strict=True):
+        for bed, (arrived, _left) in zip(beds, stays, strict=True):
             # Offered and accepted on the day they arrived: an arrival never precedes its offer.
             clock.move_to(at(ago(arrived)))
             placement = services.placement_make(by=cora, request=s.request(new_case()), bed=bed)

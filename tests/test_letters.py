@@ -316,9 +316,9 @@ def test_a_character_no_font_has_is_an_error_not_a_box(
         letters.pdf(letter_text("Test", "𐀀"), issued_at=datetime.now(UTC))
     # On the page, the PDF link explains itself and nothing is recorded as exported.
     decision = positive(case, dmitri)
-    Letter.objects.filter(decision=decision).update(
-        text={**Letter.objects.get(decision=decision).text, "reasons": "𐀀"}
-    )
+    letter = Letter.objects.get(decision=decision)
+    letter.text = {**letter.text, "reasons": "𐀀"}
+    letter.save(update_fields=["text"])
     client = factories.signed_in_client(alice)
     response = client.get(reverse("decisions:letter_pdf", args=[decision.pk]), follow=True)
     assert "cannot print 𐀀" in response.content.decode()

@@ -227,8 +227,8 @@ class TestEvidence:
         )
         assert download["Content-Disposition"] == 'attachment; filename="statement.pdf"'
         # A row stored before names were made safe is downloaded under a safe name too.
-        EvidenceFile.objects.filter(pk=files[0].pk).update(original_name="old.svg")
-        files[0].refresh_from_db()
+        files[0].original_name = "old.svg"
+        files[0].save(update_fields=["original_name"])
         download = client.get(
             reverse("referrals:evidence_download", args=[draft.public_id, files[0].pk])
         )

@@ -6,9 +6,22 @@ and re-encrypt (`opennrm.lib.fields.bind_to_rows`), then make it unique and requ
 back re-encrypts the values unbound, as the code before this migration reads them.
 """
 
+import importlib
+
 from django.db import migrations, models
 
 import opennrm.lib.fields
+
+
+# SQLite alters a column by copying the table, which drops its triggers: the letters' trigger
+# (decisions 0004) is made again after row_uuid is altered.
+_letters = importlib.import_module("opennrm.decisions.migrations.0004_letters_are_records")
+
+
+def _refreeze_letters(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in _letters.SQLITE_REVERSE + _letters.SQLITE:
+            schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
@@ -48,4 +61,5 @@ class Migration(migrations.Migration):
             name="row_uuid",
             field=opennrm.lib.fields.RowUUIDField(),
         ),
+        migrations.RunPython(_refreeze_letters, migrations.RunPython.noop),
     ]
