@@ -12,7 +12,6 @@ from django.db import migrations, models
 
 import opennrm.lib.fields
 
-
 # SQLite alters a column by copying the table, which drops its triggers: the letters' trigger
 # (decisions 0004) is made again after row_uuid is altered.
 _letters = importlib.import_module("opennrm.decisions.migrations.0004_letters_are_records")
