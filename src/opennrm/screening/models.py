@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -54,12 +56,20 @@ class IndicatorCatalogue(models.Model):
         return f"{self.title} (version {self.version})"
 
     def parsed(self) -> Catalogue:
-        """The typed catalogue, read once per instance (a page may ask many times)."""
-        cached: Catalogue | None = getattr(self, "_parsed", None)
+        """The typed catalogue. A stored catalogue is never changed (a new version is a new
+        row), so it is parsed once per process: parsing took about 5 ms, twice in every
+        referral submission."""
+        cache_key = (self.pk, self.key, self.version, self.loaded_at)
+        cached = _PARSED.get(cache_key) if self.pk is not None else None
         if cached is None:
             cached = parse(self.data)
-            self._parsed = cached
+            if self.pk is not None:
+                _PARSED[cache_key] = cached
         return cached
+
+
+# Parsed catalogues by (id, key, version, time loaded): few, immutable, shared by requests.
+_PARSED: dict[tuple[int, str, str, datetime], Catalogue] = {}
 
 
 class Screening(models.Model):
