@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.services import deliver
@@ -420,17 +421,6 @@ def site_address_shown(*, by: User, site: Site) -> None:
 # --- Address grants and site assignments ------------------------------------------------------
 
 
-def _administers_provider(user: User, provider: Organisation) -> bool:
-    """An administrator of the provider itself: a system administrator's reach does not count."""
-    return Membership.objects.filter(
-        user=user,
-        organisation=provider,
-        role=Role.ORGANISATION_ADMIN,
-        is_active=True,
-        organisation__is_active=True,
-    ).exists()
-
-
 @transaction.atomic
 def address_grant_request(*, by: User, site: Site, reason: str, emergency: bool) -> AddressGrant:
     """A support coordinator asks to see one site's address, saying why. Nothing is shown until
@@ -492,7 +482,7 @@ def address_grant_decide(*, by: User, grant: AddressGrant, approve: bool) -> Add
     if locked.membership.user_id == by.pk:
         raise ValidationError("You cannot decide your own request to see an address")
     provider = locked.site.provider
-    may_decide = _administers_provider(by, provider) or (
+    may_decide = administers(by, provider) or (
         locked.emergency and has_any_role(by, {Role.SENIOR_DECISION_MAKER})
     )
     if not may_decide:
@@ -534,7 +524,7 @@ def address_grant_revoke(*, by: User, grant: AddressGrant) -> None:
     )
     if locked.revoked_at is not None or locked.approved is False:
         raise ValidationError("This permission has already ended")
-    if locked.membership.user_id != by.pk and not _administers_provider(by, locked.site.provider):
+    if locked.membership.user_id != by.pk and not administers(by, locked.site.provider):
         raise ValidationError(
             f"Only an administrator of {locked.site.provider.name} can withdraw this"
         )
@@ -556,7 +546,7 @@ def site_assignment_set(*, by: User, membership: Membership, site: Site, assigne
     administrator of that provider only."""
     if membership.role != Role.SAFE_HOUSE_MANAGER or membership.organisation_id != site.provider_id:
         raise ValidationError("Choose a safe-house manager of the site's own provider")
-    if not _administers_provider(by, site.provider):
+    if not administers(by, site.provider):
         raise ValidationError(f"Only an administrator of {site.provider.name} can assign managers")
     existing = SiteAssignment.objects.filter(membership=membership, site=site)
     if assigned:
