@@ -11,12 +11,12 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.api import services as api_services
 from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, Person, PersonIdentity
 from opennrm.notifications.models import Notification
+from opennrm.referrals import api_submission as api_services
 from opennrm.referrals.models import DraftStatus, DutyToNotifyReport, ReferralDraft
 from opennrm.support.models import PlacementRequest
 

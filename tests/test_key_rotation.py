@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
 from opennrm.cases import rotation
@@ -136,7 +137,9 @@ def test_rotate_then_restart_without_the_old_key_and_everything_reads(
     # The new key goes first; the old one stays until rotate_keys has run.
     restart(keys=f"{B},{A}", index_keys=f"{INDEX_2},{INDEX_1}")
     everything_reads(person_id, draft_pk)
-    assert [p.pk for p in people_matching(dmitri, name="zorica testova fictitious")] == [person_id]
+    assert [
+        p.pk for p in people_matching(Actor.of_session(dmitri), name="zorica testova fictitious")
+    ] == [person_id]
     out = io.StringIO()
     call_command("rotate_keys", stdout=out, stderr=io.StringIO())
     report = out.getvalue()
@@ -155,8 +158,12 @@ def test_rotate_then_restart_without_the_old_key_and_everything_reads(
     everything_reads(person_id, draft_pk)
     assert {crypto.token_key_id(t) for t in stored_tokens()} == {"B"}
     assert key_ids_on_disk(tmp_path) == {"B"}
-    assert [p.pk for p in people_matching(dmitri, name="ZORICA TESTOVA Fictitious")] == [person_id]
-    assert [p.pk for p in people_matching(dmitri, date_of_birth=date(1999, 3, 14))] == [person_id]
+    assert [
+        p.pk for p in people_matching(Actor.of_session(dmitri), name="ZORICA TESTOVA Fictitious")
+    ] == [person_id]
+    assert [
+        p.pk for p in people_matching(Actor.of_session(dmitri), date_of_birth=date(1999, 3, 14))
+    ] == [person_id]
 
 
 def test_an_interrupted_rotation_continues_where_it_stopped(
@@ -247,7 +254,9 @@ def test_a_new_blind_index_key_alone_recomputes_every_index(
     assert summary["cases.personidentity"].rewritten == 6
     assert summary["cases.casenarrative"].rewritten == 0  # the encryption key did not change
     restart(keys=A, index_keys=INDEX_2)
-    assert [p.pk for p in people_matching(dmitri, name="Zorica Testova Fictitious")] == [person_id]
+    assert [
+        p.pk for p in people_matching(Actor.of_session(dmitri), name="Zorica Testova Fictitious")
+    ] == [person_id]
 
 
 def test_values_bound_to_their_column_only_are_rebound_to_their_row_by_rotation(

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.urls import ResolverMatch
 
+from .actor import DECIDERS as DECIDER_ROLES
+from .actor import Actor
 from .models import User
 from .roles import Role
-from .selectors import has_any_role
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,12 @@ def only(*roles: Role) -> Rule:
 
 
 ADMINISTRATORS = only(Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN)
-DECIDERS = only(Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER)
+DECIDERS = Rule(roles=DECIDER_ROLES)
 COORDINATORS = only(Role.SUPPORT_COORDINATOR)
 MANAGERS = only(Role.SAFE_HOUSE_MANAGER)
 SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
 CAPACITY_READERS = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.ANALYST)
-CASE_READERS = only(
-    Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER, Role.SAFEGUARDING_LEAD
-)
+CASE_READERS = Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
 SCREENERS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
 
 ROUTES: dict[str, Rule] = {
@@ -242,15 +241,17 @@ def two_factor_passed(user: User) -> bool:
     return bool(is_verified and is_verified())
 
 
-def may_use(user: User, rule: Rule) -> bool:
-    """Whether this user passes the rule, once signed in and past two-factor."""
+def may_use(actor: Actor, rule: Rule) -> bool:
+    """Whether this actor passes the rule, once signed in and past two-factor."""
     if rule.public:
         return True
-    if not user.is_authenticated:
+    if not actor.user.is_authenticated:
         return False
-    return not rule.roles or has_any_role(user, rule.roles)
+    return not rule.roles or actor.has_any_role(rule.roles)
 
 
-def may_open(user: User, route: str) -> bool:
+def may_open(actor: Actor, route: str) -> bool:
     rule = ROUTES.get(route)
-    return rule is not None and may_use(user, rule) and (rule.public or two_factor_passed(user))
+    return (
+        rule is not None and may_use(actor, rule) and (rule.public or two_factor_passed(actor.user))
+    )

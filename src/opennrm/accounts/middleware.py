@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from . import access
+from .actor import actor_of
 
 # When the session last made a request (seconds since the epoch), from any tab: a page, an
 # autosave, a keep-alive. The idle sign-out itself is not activity.
@@ -57,6 +58,6 @@ class AccessMiddleware:
             return redirect_to_login(request.get_full_path())
         if not rule.before_two_factor and not access.two_factor_passed(user):
             return redirect("accounts:two_factor_verify")
-        if not access.may_use(user, rule):
+        if not access.may_use(actor_of(request), rule):
             raise Http404("Not found")
         return None

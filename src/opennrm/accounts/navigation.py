@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from .access import may_open
-from .models import User
+from .actor import Actor
 
 ITEMS: list[tuple[str, str]] = [
     ("Home", "pages:home"),
@@ -27,8 +27,8 @@ ITEMS: list[tuple[str, str]] = [
 ]
 
 
-def items_for(user: User, current_path: str) -> list[dict[str, Any]]:
-    links = [(text, reverse(route)) for text, route in ITEMS if may_open(user, route)]
+def items_for(actor: Actor, current_path: str) -> list[dict[str, Any]]:
+    links = [(text, reverse(route)) for text, route in ITEMS if may_open(actor, route)]
     # The current item is the one whose address is the longest start of the page's address, so
     # /audit/people/ marks "Data access", not "Audit trail" (/audit/) as well.
     matching = [

@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from opennrm.audit.services import audit_record
 
+from .actor import members_with_role
 from .models import Invitation, Membership, Organisation, User
 from .roles import Jurisdiction, OrganisationKind, Role, roles_allowed_in
 
@@ -73,19 +74,11 @@ def _check_role_fits(organisation: Organisation, role: Role) -> None:
 def administers(user: User, organisation: Organisation) -> bool:
     """Whether `user` is an active administrator of `organisation` itself (not merely a system
     administrator, whose reach over every organisation does not let them give roles alone)."""
-    return Membership.objects.filter(
-        user=user,
-        organisation=organisation,
-        role=Role.ORGANISATION_ADMIN,
-        is_active=True,
-        organisation__is_active=True,
-    ).exists()
+    return members_with_role(organisation.pk, {Role.ORGANISATION_ADMIN}).filter(user=user).exists()
 
 
 def _is_system_admin(user: User) -> bool:
-    return Membership.objects.filter(
-        user=user, role=Role.SYSTEM_ADMIN, is_active=True, organisation__is_active=True
-    ).exists()
+    return members_with_role(None, {Role.SYSTEM_ADMIN}).filter(user=user).exists()
 
 
 def _refuse_lone_grant(by: User, organisation: Organisation) -> None:
@@ -228,9 +221,7 @@ def _sync_admin_site_access(user: User) -> None:
 
     Derived from memberships every time one changes, so it can never drift from the role.
     """
-    is_system_admin = Membership.objects.filter(
-        user=user, role=Role.SYSTEM_ADMIN, is_active=True, organisation__is_active=True
-    ).exists()
+    is_system_admin = _is_system_admin(user)
     if user.is_staff != is_system_admin or user.is_superuser != is_system_admin:
         user.is_staff = user.is_superuser = is_system_admin
         user.save(update_fields=["is_staff", "is_superuser"])

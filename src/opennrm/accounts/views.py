@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import access, selectors, services
+from .actor import actor_of
 from .forms import (
     AcceptInvitationForm,
     CodeForm,
@@ -210,14 +211,14 @@ def keep_alive(request: HttpRequest) -> HttpResponse:
 
 
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    actor = actor_of(request)
     return render(
         request,
         "accounts/organisation_list.html",
         {
             "title": "Organisations and users",
-            "organisations": selectors.organisations_administered_by(user),
-            "can_create": Role.SYSTEM_ADMIN in selectors.roles_of(user),
+            "organisations": selectors.organisations_administered_by(actor),
+            "can_create": Role.SYSTEM_ADMIN in actor.roles,
         },
     )
 
@@ -245,7 +246,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 
 def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
-    organisation = selectors.organisation_get_for_admin(_user(request), organisation_id)
+    organisation = selectors.organisation_get_for_admin(actor_of(request), organisation_id)
     return render(
         request,
         "accounts/member_list.html",
@@ -261,7 +262,7 @@ def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
     user = _user(request)
-    organisation = selectors.organisation_get_for_admin(user, organisation_id)
+    organisation = selectors.organisation_get_for_admin(actor_of(request), organisation_id)
     form = InviteForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:
@@ -293,7 +294,7 @@ def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     user = _user(request)
-    invitation = selectors.invitation_get_for_admin(user, invitation_id)
+    invitation = selectors.invitation_get_for_admin(actor_of(request), invitation_id)
     services.invitation_revoke(by=user, invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} has been withdrawn")
     return redirect("accounts:member_list", invitation.organisation_id)
@@ -302,7 +303,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 @require_POST
 def invitation_approve(request: HttpRequest, invitation_id: int) -> HttpResponse:
     user = _user(request)
-    invitation = selectors.invitation_get_for_admin(user, invitation_id)
+    invitation = selectors.invitation_get_for_admin(actor_of(request), invitation_id)
     try:
         services.invitation_approve(by=user, invitation=invitation)
     except ValidationError as error:
@@ -315,7 +316,7 @@ def invitation_approve(request: HttpRequest, invitation_id: int) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
-    membership = selectors.membership_get_for_admin(user, membership_id)
+    membership = selectors.membership_get_for_admin(actor_of(request), membership_id)
     action = request.POST.get("action")
     # Bound on every POST (with the current role for the access buttons), so a refusal from the
     # service can be shown in the page's error summary.

@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.security import HttpBearer
 
 from opennrm.accounts import access
+from opennrm.accounts.actor import Actor
 
 from . import selectors, services, throttling
 from .models import ApiToken
@@ -50,11 +51,14 @@ class TokenAuth(HttpBearer):
         if refusal is not None:
             raise TokenRejected(refusal)
         services.api_token_record_use(token=found)
-        _check_operation(request, found)
+        actor = selectors.token_actor(found)
+        _check_operation(request, found, actor)
+        # Every selector the operation calls starts from this actor (`actor_of`).
+        request.actor = actor  # type: ignore[attr-defined]
         return found
 
 
-def _check_operation(request: HttpRequest, token: ApiToken) -> None:
+def _check_operation(request: HttpRequest, token: ApiToken, actor: Actor) -> None:
     match = request.resolver_match
     rule = access.api_rule_for(request.method or "", match.view_name if match else "")
     if rule is None:
@@ -63,7 +67,7 @@ def _check_operation(request: HttpRequest, token: ApiToken) -> None:
         raise AuthorizationError(
             message=f"This API token does not have the '{rule.scope}' scope this operation needs"
         )
-    if not selectors.api_token_roles(token) & rule.roles:
+    if not actor.has_any_role(rule.roles):
         raise AuthorizationError(
             message="The member this API token acts for does not hold a role that may use "
             "this operation"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -10,7 +11,15 @@ from ninja import Field, Schema, Status
 
 from opennrm.cases.services import CaseChanged
 
-from .services import AnswerError
+
+@dataclass(frozen=True)
+class AnswerError:
+    """One thing wrong with the answers: which step, which field (None for the whole step), and
+    the message the page would show."""
+
+    step: str | None
+    field: str | None
+    message: str
 
 
 class ErrorOut(Schema):

@@ -8,9 +8,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Role
-from opennrm.accounts.selectors import has_any_role
 
 from .models import AuditEvent
 
@@ -128,14 +127,14 @@ class PersonReads:
         return Read(event=event, what=what, record=record, fields=fields or "None")
 
 
-def person_reads_get(user: User, reference: str) -> PersonReads | None:
+def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
     """Reads of the person in the case with this reference, for a data-protection officer (any
     case: the role's scope is the whole service); None when no case has the reference. Anyone
     else gets 404, as if the page did not exist."""
     from opennrm.cases.models import Case
     from opennrm.referrals.models import ReferralDraft
 
-    if not has_any_role(user, {Role.DATA_PROTECTION_OFFICER}):
+    if Role.DATA_PROTECTION_OFFICER not in actor.roles:
         raise Http404
     case = Case.objects.filter(reference=reference.strip().upper()).first()
     if case is None:

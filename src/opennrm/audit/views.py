@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 
 from .forms import AuditSearchForm, PersonReadsForm
@@ -38,7 +39,7 @@ def person_reads(request: HttpRequest) -> HttpResponse:
     form = PersonReadsForm(request.GET or None)
     context: dict[str, object] = {"title": "Who looked at a person's data", "form": form}
     if form.is_bound and form.is_valid():
-        found = person_reads_get(user, form.cleaned_data["reference"])
+        found = person_reads_get(actor_of(request), form.cleaned_data["reference"])
         if found is None:
             form.add_error("reference", "No case has this reference: check it and try again")
         else:

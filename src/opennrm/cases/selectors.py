@@ -1,4 +1,4 @@
-"""Who may see which case. Every read of a case starts here, from the user."""
+"""Who may see which case. Every read of a case starts here, from who is acting."""
 
 from __future__ import annotations
 
@@ -8,33 +8,26 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.accounts.selectors import memberships_of
 from opennrm.lib import fields
 
 from .choices import AgeGroup, CaseStatus
 from .models import Case, Person
 
 
-def _orgs(user: User, roles: set[Role]) -> list[int]:
-    return list(
-        memberships_of(user).filter(role__in=roles).values_list("organisation_id", flat=True)
-    )
-
-
-def cases_visible_to(user: User) -> QuerySet[Case]:
-    """Cases the user may open, and why:
+def cases_visible_to(actor: Actor) -> QuerySet[Case]:
+    """Cases the actor may open, and why:
 
     - first responders: cases their organisation referred;
     - decision makers: cases routed to their competent authority;
     - safeguarding leads: children's cases in their organisation's area.
     Everyone else sees none (analysts get figures, never cases).
     """
-    referrers = _orgs(user, {Role.FIRST_RESPONDER})
-    authorities = _orgs(user, {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER})
+    referrers = list(actor.organisations_as({Role.FIRST_RESPONDER}))
+    authorities = list(actor.organisations_as(DECIDERS))
     safeguarding_areas = list(
-        memberships_of(user)
+        actor.memberships()
         .filter(
             role=Role.SAFEGUARDING_LEAD,
             organisation__kind__in=[
@@ -57,16 +50,16 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.filter(condition)
 
 
-def cases_referred_by_organisations_of(user: User) -> QuerySet[Case]:
+def cases_referred_by_organisations_of(actor: Actor) -> QuerySet[Case]:
     return Case.objects.filter(
-        referring_organisation_id__in=_orgs(user, {Role.FIRST_RESPONDER})
+        referring_organisation_id__in=list(actor.organisations_as({Role.FIRST_RESPONDER}))
     ).order_by("-submitted_at")
 
 
-def case_get_for_user(user: User, reference: str) -> Case:
+def case_get_for_user(actor: Actor, reference: str) -> Case:
     try:
         return (
-            cases_visible_to(user)
+            cases_visible_to(actor)
             .select_related(
                 "person__identity",
                 "narrative",
@@ -82,9 +75,9 @@ def case_get_for_user(user: User, reference: str) -> Case:
 
 
 def people_matching(
-    user: User, *, name: str | None = None, date_of_birth: date | None = None
+    actor: Actor, *, name: str | None = None, date_of_birth: date | None = None
 ) -> QuerySet[Person]:
-    """People in cases the user may open whose whole name and/or date of birth match exactly,
+    """People in cases the actor may open whose whole name and/or date of birth match exactly,
     ignoring case, accents and spacing, found through the blind indexes: nothing is decrypted.
 
     The name is compared whole ("given names family name"); aliases are not indexed. Digests
@@ -94,7 +87,7 @@ def people_matching(
     condition = identity_match(name=name, date_of_birth=date_of_birth)
     if condition is None:
         return Person.objects.none()
-    visible = cases_visible_to(user).values("person_id")
+    visible = cases_visible_to(actor).values("person_id")
     return Person.objects.filter(condition, pk__in=visible).order_by("pk")
 
 
@@ -114,16 +107,19 @@ def identity_match(*, name: str | None = None, date_of_birth: date | None = None
     return condition or None
 
 
-def may_decide(user: User, case: Case) -> bool:
-    return case.competent_authority_id in _orgs(
-        user, {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}
-    )
+def may_decide(actor: Actor, case: Case) -> bool:
+    return case.competent_authority_id in actor.organisations_as(DECIDERS)
 
 
-def may_request_reconsideration(user: User, case: Case) -> bool:
+def is_referrer(actor: Actor, case: Case) -> bool:
+    """Whether the actor refers for the organisation that referred the case."""
+    return case.referring_organisation_id in actor.organisations_as({Role.FIRST_RESPONDER})
+
+
+def may_request_reconsideration(actor: Actor, case: Case) -> bool:
     """The referrer's organisation may ask while a negative decision's window is open."""
     return (
-        case.referring_organisation_id in _orgs(user, {Role.FIRST_RESPONDER})
+        is_referrer(actor, case)
         and case.status
         in (
             CaseStatus.NEGATIVE_REASONABLE_GROUNDS,

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
@@ -122,7 +123,7 @@ def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: i
     retention period of the person's identifying details (privacy.retention)."""
     from .selectors import may_decide
 
-    if not may_decide(by, case):
+    if not may_decide(Actor.of_session(by), case):
         raise ValidationError(
             "Only a decision maker of the case's competent authority can close it"
         )

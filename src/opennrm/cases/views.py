@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.decisions.models import Letter
@@ -52,13 +53,13 @@ def _fields_shown(case: Case) -> list[str]:
     return shown
 
 
-def _actions_refused(user: User, case: Case) -> dict[str, object]:
+def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
     """Why each decision action would be refused now, so the page offers only those that would
     succeed and says why the others are not offered."""
     from opennrm.decisions.models import DecisionKind, DecisionState
     from opennrm.decisions.services import approval_refusal, decision_refusal
 
-    if not may_decide(user, case):
+    if not may_decide(actor, case):
         return {}
     if (
         case.status == CaseStatus.RECOVERY_PERIOD
@@ -77,7 +78,7 @@ def _actions_refused(user: User, case: Case) -> dict[str, object]:
         if case.status == CaseStatus.RECOVERY_PERIOD
         else None,
         "approval": {
-            d.pk: approval_refusal(by=user, decision=d)
+            d.pk: approval_refusal(by=actor.user, decision=d)
             for d in case.decisions.filter(state=DecisionState.AWAITING_APPROVAL)
         },
     }
@@ -85,7 +86,7 @@ def _actions_refused(user: User, case: Case) -> dict[str, object]:
 
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = case_get_for_user(user, reference)
+    case = case_get_for_user(actor_of(request), reference)
     audit_read(by=user, person=case.person, obj=case, fields=_fields_shown(case))
     return render(
         request,
@@ -111,15 +112,15 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
                 )
             ),
             "clocks": clocks_of(case),
-            "may_decide": may_decide(user, case),
-            "may_request_reconsideration": may_request_reconsideration(user, case),
-            "may_close": may_close(user, case),
-            "refused": _actions_refused(user, case),
+            "may_decide": may_decide(actor_of(request), case),
+            "may_request_reconsideration": may_request_reconsideration(actor_of(request), case),
+            "may_close": may_close(actor_of(request), case),
+            "refused": _actions_refused(actor_of(request), case),
             "open_reconsideration": case.reconsiderations.filter(state="requested").last(),
             "notifications_sent": case.notifications.select_related("recipient").order_by(
                 "-created_at"
             )[:50]
-            if may_decide(user, case)
+            if may_decide(actor_of(request), case)
             else [],
             "screening_result": case.screening.result_object() if case.screening else None,
             # Support in the words anyone who may open the case may read: provider and
@@ -136,8 +137,8 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
     from opennrm.decisions.services import reconsideration_request as request_reconsideration
 
     user = _user(request)
-    case = case_get_for_user(user, reference)
-    if not may_request_reconsideration(user, case):
+    case = case_get_for_user(actor_of(request), reference)
+    if not may_request_reconsideration(actor_of(request), case):
         raise Http404
     form = ReconsiderationRequestForm(
         request.POST if request.method == "POST" else None,
@@ -172,7 +173,7 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
 
 def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
     user = _user(request)
-    case = case_get_for_user(user, reference)
+    case = case_get_for_user(actor_of(request), reference)
     item = case.evidence.filter(pk=evidence_id).first()
     if item is None:
         raise Http404
@@ -187,16 +188,16 @@ def evidence_download(request: HttpRequest, reference: str, evidence_id: int) ->
     return download(item)
 
 
-def may_close(user: User, case: Case) -> bool:
-    return may_decide(user, case) and services.close_refusal(case) is None
+def may_close(actor: Actor, case: Case) -> bool:
+    return may_decide(actor, case) and services.close_refusal(case) is None
 
 
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest, reference: str) -> HttpResponse:
     """The competent authority closes a case whose process has ended."""
     user = _user(request)
-    case = case_get_for_user(user, reference)
-    if not may_decide(user, case):
+    case = case_get_for_user(actor_of(request), reference)
+    if not may_decide(actor_of(request), case):
         raise Http404
     running = services.support_running(case, timezone.localdate())
     form = CloseCaseForm(

@@ -1,9 +1,9 @@
 """The decisions API: the competent authority's queues, decisions, approvals, reconsiderations
 and assignment, through the same selectors, forms and services as the decision pages.
 
-Every record is found with the decision pages' selectors and then narrowed to the token's
-organisation, so a decision maker's token reaches its own competent authority's cases only, even
-if its member decides elsewhere too. A body is checked by the page's own form, then the page's
+Every record is found with the decision pages' selectors, from the token's actor (its member's
+roles in the token's organisation only: `accounts.actor`), so a decision maker's token reaches
+its own competent authority's cases only, even if its member decides elsewhere too. A body is checked by the page's own form, then the page's
 service decides: a refusal is 422 naming the field where the service names one, and a case that
 changed since the client read it is 409. Nothing here shows who the person is: rows and
 decisions carry codes, dates and states, never names or free text.
@@ -21,8 +21,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from opennrm.api.auth import token_of
-from opennrm.api.models import ApiToken
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.api.schemas import (
     AUTH_ERRORS,
     MAX_OFFSET,
@@ -31,11 +30,18 @@ from opennrm.api.schemas import (
     field_errors_out,
     refusal,
 )
+from opennrm.cases import selectors as case_selectors
+from opennrm.cases.api import case_for_api
 from opennrm.cases.models import Case
 from opennrm.policy.profiles import NoProfileError, Outcome, PolicyProfile, profile_for
 
 from . import selectors, services
-from .forms import ApprovalForm, DecisionForm, ReconsiderationDecisionForm
+from .forms import (
+    ApprovalForm,
+    DecisionForm,
+    ReconsiderationDecisionForm,
+    ReconsiderationRequestForm,
+)
 from .models import Decision, ReconsiderationRequest, ReconsiderationState
 
 router = Router(tags=["Decisions"])
@@ -172,30 +178,83 @@ def reconsideration_made_out(request: ReconsiderationRequest) -> Reconsideration
     return ReconsiderationMadeOut(**_reconsideration_fields(request), case=_case_now(request.case))
 
 
-# --- Records a decision maker's token reaches -----------------------------------------------------
-# The pages' selectors, narrowed to the token's organisation: 404 alike for a record that does
-# not exist and one that is not this competent authority's.
+# --- One case, with its decisions (the cases API shows its timeline) --------------------------
+
+# The dates stored on a case when its clocks start (never recomputed on reading), in the order
+# and with the words of the case page (`selectors.clocks_of`).
+CLOCKS: tuple[tuple[str, str], ...] = (
+    ("reasonable_grounds_due", "Reasonable grounds decision due"),
+    ("recovery_period_ends", "Recovery period ends"),
+    ("conclusive_grounds_from", "Conclusive grounds decision possible from"),
+    ("reconsideration_until", "Reconsideration can be asked for until"),
+    ("move_on_ends", "Move-on support ends"),
+)
 
 
-def _case_for_decider(token: ApiToken, reference: str) -> Case:
-    case = selectors.case_get_for_decider(token.acts_as, reference)
-    if case.competent_authority_id != token.organisation_id:
-        raise Http404
-    return case
+# --- One case ---------------------------------------------------------------------------------
 
 
-def _decision_for_decider(token: ApiToken, decision_id: int) -> Decision:
-    decision = selectors.decision_get_for_decider(token.acts_as, decision_id)
-    if decision.case.competent_authority_id != token.organisation_id:
-        raise Http404
-    return decision
+class ClockOut(Schema):
+    name: str = Field(
+        description="reasonable_grounds_due, recovery_period_ends, conclusive_grounds_from, "
+        "reconsideration_until or move_on_ends"
+    )
+    label: str
+    date: date
+    days_left: int = Field(description="Days from today; negative once the date has passed")
 
 
-def _reconsideration_for_decider(token: ApiToken, request_id: int) -> ReconsiderationRequest:
-    item = selectors.reconsideration_get_for_decider(token.acts_as, request_id)
-    if item.case.competent_authority_id != token.organisation_id:
-        raise Http404
-    return item
+class CaseOut(CaseStateOut):
+    submitted_at: datetime
+    age_group: str = Field(description="adult, child, or presumed_child (age disputed)")
+    jurisdiction: str
+    competent_authority: str
+    referring_organisation: str
+    clocks: list[ClockOut] = Field(description="Only the clocks that have started")
+    decisions: list[DecisionOut] = Field(description="Oldest first")
+    reconsiderations: list[ReconsiderationOut] = Field(description="Oldest first")
+
+
+def clocks_out(case: Case) -> list[ClockOut]:
+    today = timezone.localdate()
+    return [
+        ClockOut(name=name, label=label, date=day, days_left=(day - today).days)
+        for name, label in CLOCKS
+        if (day := getattr(case, name)) is not None
+    ]
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(
+        reference=case.reference,
+        status=case.status,
+        status_label=case.get_status_display(),
+        version=case.version,
+        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+        submitted_at=case.submitted_at,
+        age_group=case.age_group,
+        jurisdiction=case.jurisdiction,
+        competent_authority=case.competent_authority.name,
+        referring_organisation=case.referring_organisation.name,
+        clocks=clocks_out(case),
+        decisions=[decision_out(d) for d in case.decisions.all()],
+        reconsiderations=[reconsideration_out(r) for r in case.reconsiderations.all()],
+    )
+
+
+@router.get(
+    "/cases/{reference}",
+    tags=["Cases"],
+    url_name="case",
+    operation_id="case_get",
+    summary="One case: status, clocks and decisions",
+    response={200: CaseOut, **AUTH_ERRORS, 404: ErrorsOut},
+)
+def case_get(request: HttpRequest, reference: str) -> CaseOut:
+    """A case the token's member may open on the case pages: its status, the dates its clocks
+    set with the days left, and every decision with its outcome, state and the policy profile
+    it applied. 404 alike if there is no such case or the member may not see it."""
+    return case_out(case_for_api(request, reference))
 
 
 # --- Queues -----------------------------------------------------------------------------------
@@ -278,11 +337,9 @@ def _due_field(name: str) -> str | None:
 
 
 def _case_rows(
-    token: ApiToken, name: str, filters: selectors.QueueFilter, limit: int, offset: int
+    actor: Actor, name: str, filters: selectors.QueueFilter, limit: int, offset: int
 ) -> QueuePageOut:
-    cases: QuerySet[Case] = selectors.queue(token.acts_as, name, filters).filter(
-        competent_authority_id=token.organisation_id
-    )
+    cases: QuerySet[Case] = selectors.queue(actor, name, filters)
     if name == "reconsiderations":
         cases = cases.annotate(
             open_request=Subquery(
@@ -305,11 +362,9 @@ def _case_rows(
     return QueuePageOut(items=rows, count=cases.count())
 
 
-def _approval_rows(token: ApiToken, limit: int, offset: int) -> QueuePageOut:
-    decisions = (
-        selectors.approvals_pending(token.acts_as)
-        .filter(case__competent_authority_id=token.organisation_id)
-        .select_related("case__assigned_to", "case__referring_organisation")
+def _approval_rows(actor: Actor, limit: int, offset: int) -> QueuePageOut:
+    decisions = selectors.approvals_pending(actor).select_related(
+        "case__assigned_to", "case__referring_organisation"
     )
     rows = [
         _queue_row(
@@ -353,16 +408,16 @@ def queue_list(
     `conclusive-grounds` and `reconsiderations` list cases, oldest deadline first;
     `approvals` lists negative decisions waiting for a second decision maker, oldest first (the
     filters apply to the three case queues, as on the page). 404 for any other name."""
-    token = token_of(request)
+    actor = actor_of(request)
     limit = min(limit, MAX_LIMIT)
     if name == APPROVALS:
-        return _approval_rows(token, limit, offset)
+        return _approval_rows(actor, limit, offset)
     if name not in selectors.QUEUES:
         raise Http404
     filters = selectors.QueueFilter(
         assigned=assigned, age_group=age_group or "", overdue_only=overdue
     )
-    return _case_rows(token, name, filters, limit, offset)
+    return _case_rows(actor, name, filters, limit, offset)
 
 
 # --- Decisions --------------------------------------------------------------------------------
@@ -412,8 +467,8 @@ def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> S
     approved. Refused with 422 (saying why) if the case is not at that stage, or a conclusive
     decision comes before the earliest date; 409 if the case changed since `expected_version`.
     """
-    token = token_of(request)
-    case = _case_for_decider(token, reference)
+    actor = actor_of(request)
+    case = selectors.case_get_for_decider(actor, reference)
     try:
         profile = profile_for(case.jurisdiction, timezone.localdate())
     except NoProfileError as missing:
@@ -433,7 +488,7 @@ def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> S
         return Status(422, field_errors_out(form.errors))
     try:
         decision = STAGES[body.stage](
-            by=token.acts_as,
+            by=actor.user,
             case=case,
             outcome=form.cleaned_data["outcome"],
             reasons=form.cleaned_data["reasons"],
@@ -461,14 +516,14 @@ class ApprovalIn(_In):
 def decision_approve(request: HttpRequest, decision_id: int, body: ApprovalIn) -> Status[Any]:
     """A second decision maker (not the one who made it) approves a negative decision, which
     then takes effect, or refuses it with a note, and the case stays as it was."""
-    token = token_of(request)
-    decision = _decision_for_decider(token, decision_id)
+    actor = actor_of(request)
+    decision = selectors.decision_get_for_decider(actor, decision_id)
     form = ApprovalForm({"approve": "yes" if body.approve else "no", "note": body.note})
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
     try:
         approved = services.decision_approve(
-            by=token.acts_as,
+            by=actor.user,
             decision=decision,
             approve=body.approve,
             note=form.cleaned_data["note"],
@@ -496,8 +551,8 @@ def reconsideration_decide(
 ) -> Status[Any]:
     """Accepted, the question is open again and a new decision follows (the case goes back to
     awaiting that decision); refused, the decision stands."""
-    token = token_of(request)
-    item = _reconsideration_for_decider(token, request_id)
+    actor = actor_of(request)
+    item = selectors.reconsideration_get_for_decider(actor, request_id)
     form = ReconsiderationDecisionForm(
         {
             "accept": "yes" if body.accept else "no",
@@ -509,7 +564,7 @@ def reconsideration_decide(
         return Status(422, field_errors_out(form.errors))
     try:
         decided = services.reconsideration_decide(
-            by=token.acts_as,
+            by=actor.user,
             request=item,
             accept=body.accept,
             reasons=form.cleaned_data["reasons"],
@@ -539,8 +594,8 @@ class AssignmentIn(_In):
     response={200: CaseStateOut, **AUTH_ERRORS, **WRITE_ERRORS},
 )
 def case_assign(request: HttpRequest, reference: str, body: AssignmentIn) -> Status[Any]:
-    token = token_of(request)
-    case = _case_for_decider(token, reference)
+    actor = actor_of(request)
+    case = selectors.case_get_for_decider(actor, reference)
     assignee = None
     if body.assignee_email is not None:
         wanted = body.assignee_email.strip().lower()
@@ -559,7 +614,7 @@ def case_assign(request: HttpRequest, reference: str, body: AssignmentIn) -> Sta
             )
     try:
         services.case_assign(
-            by=token.acts_as,
+            by=actor.user,
             case=case,
             assignee=assignee,
             expected_version=body.expected_version,
@@ -567,3 +622,57 @@ def case_assign(request: HttpRequest, reference: str, body: AssignmentIn) -> Sta
     except ValidationError as error:
         return refusal(error, {"assignee": "assignee_email"})
     return Status(200, _case_now(case))
+
+
+# --- The referrer asks for reconsideration ------------------------------------------------------
+
+
+class ReconsiderationRequestIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    grounds: str = Field(
+        description="The new evidence, or how the decision did not follow the guidance. Never "
+        "returned by the API."
+    )
+    expected_version: int = Field(description="The case's `version` when it was read")
+
+
+@router.post(
+    "/cases/{reference}/reconsideration",
+    tags=["Cases"],
+    url_name="case_reconsideration",
+    operation_id="reconsideration_request",
+    summary="Ask for a negative decision to be reconsidered",
+    response={
+        201: ReconsiderationMadeOut,
+        **AUTH_ERRORS,
+        404: ErrorsOut,
+        409: ErrorsOut,
+        422: ErrorsOut,
+    },
+)
+def reconsideration_request(
+    request: HttpRequest, reference: str, body: ReconsiderationRequestIn
+) -> Status[Any]:
+    """The organisation that referred the case asks for a negative decision (or a
+    disqualification) to be looked at again, within the window the rules allow: 422, giving the
+    last day, once it has closed. 404 for a case the organisation did not refer."""
+    actor = actor_of(request)
+    case = case_for_api(request, reference)
+    if not case_selectors.is_referrer(actor, case):
+        raise Http404
+    form = ReconsiderationRequestForm(
+        {"grounds": body.grounds, "expected_version": body.expected_version}
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        made = services.reconsideration_request(
+            by=actor.user,
+            case=case,
+            grounds=form.cleaned_data["grounds"],
+            expected_version=form.cleaned_data["expected_version"],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(201, reconsideration_made_out(made))

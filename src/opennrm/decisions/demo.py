@@ -65,8 +65,7 @@ def decided_in_the_past(
 ) -> None:
     """Date the case's referral `referred`, and give it the decisions named, on the days named
     ((outcome code, day)), with the case's clocks as they would have run from those days."""
-    from opennrm.accounts.models import Membership
-    from opennrm.accounts.roles import Role
+    from opennrm.accounts.actor import DECIDERS, members_with_role
     from opennrm.cases.models import CaseEvent, CaseStatusChange
     from opennrm.policy import clock
     from opennrm.policy.profiles import profile_for
@@ -74,9 +73,7 @@ def decided_in_the_past(
     from .models import Decision, DecisionKind, DecisionState
 
     referred_on = timezone.localdate(referred)
-    deciders = Membership.objects.filter(
-        role__in=[Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER], is_active=True
-    ).order_by("pk")
+    deciders = members_with_role(None, DECIDERS).order_by("pk")
     # A decision maker of the case's authority (an authority without one in the demo, such as
     # the detention unit, borrows the first demo decision maker's name).
     decider = (

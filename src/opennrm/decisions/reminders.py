@@ -9,13 +9,15 @@ taken. People get one digest each (how many cases, which queue), not one message
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from opennrm.accounts.models import Membership, User
+from opennrm.accounts.actor import DECIDERS, members_with_role
+from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
@@ -23,7 +25,6 @@ from opennrm.notifications.services import deliver
 
 from .models import Reminder, ReminderRun
 from .selectors import DUE_SOON_DAYS
-from .services import DECIDERS
 
 
 @dataclass
@@ -90,12 +91,12 @@ def _remind(today: date) -> RunResult:
     return RunResult(ran=True, reminders=len(rows) - escalations, escalations=escalations)
 
 
-def _people(roles: set[Role]) -> dict[int, set[int]]:
+def _people(roles: Iterable[Role]) -> dict[int, set[int]]:
     """The user ids holding `roles`, by competent authority."""
     by_authority: dict[int, set[int]] = defaultdict(set)
-    for organisation_id, user_id in Membership.objects.filter(
-        role__in=roles, is_active=True
-    ).values_list("organisation_id", "user_id"):
+    for organisation_id, user_id in members_with_role(None, roles).values_list(
+        "organisation_id", "user_id"
+    ):
         by_authority[organisation_id].add(user_id)
     return by_authority
 

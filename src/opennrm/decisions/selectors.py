@@ -9,33 +9,30 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.models import Membership, User
-from opennrm.accounts.selectors import memberships_of
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.models import User
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
 from .models import Decision, DecisionState, Letter, ReconsiderationRequest, ReconsiderationState
-from .services import DECIDERS
 
 # A deadline within this many days is "due soon".
 DUE_SOON_DAYS = 2
 
 
-def authorities_of(user: User) -> list[int]:
-    return list(
-        memberships_of(user).filter(role__in=DECIDERS).values_list("organisation_id", flat=True)
-    )
+def authorities_of(actor: Actor) -> list[int]:
+    return list(actor.organisations_as(DECIDERS))
 
 
-def cases_for_decider(user: User) -> QuerySet[Case]:
-    return Case.objects.filter(competent_authority_id__in=authorities_of(user))
+def cases_for_decider(actor: Actor) -> QuerySet[Case]:
+    return Case.objects.filter(competent_authority_id__in=authorities_of(actor))
 
 
-def case_get_for_decider(user: User, reference: str) -> Case:
+def case_get_for_decider(actor: Actor, reference: str) -> Case:
     try:
         return (
-            cases_for_decider(user)
+            cases_for_decider(actor)
             .select_related("competent_authority", "screening", "assigned_to")
             .get(reference=reference)
         )
@@ -70,11 +67,11 @@ class QueueFilter:
     overdue_only: bool = False
 
 
-def queue(user: User, name: str, filters: QueueFilter) -> QuerySet[Case]:
+def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
     _title, status, order = QUEUES[name]
-    cases = cases_for_decider(user).filter(status=status)
+    cases = cases_for_decider(actor).filter(status=status)
     if filters.assigned == "me":
-        cases = cases.filter(assigned_to=user)
+        cases = cases.filter(assigned_to=actor.user)
     elif filters.assigned == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
     if filters.age_group == "adult":
@@ -114,45 +111,45 @@ def deadline_tag(due: date | None, *, today: date | None = None) -> str:
     return ""
 
 
-def approvals_pending(user: User) -> QuerySet[Decision]:
+def approvals_pending(actor: Actor) -> QuerySet[Decision]:
     return (
         Decision.objects.filter(
             state=DecisionState.AWAITING_APPROVAL,
-            case__competent_authority_id__in=authorities_of(user),
+            case__competent_authority_id__in=authorities_of(actor),
         )
         .select_related("case", "decided_by")
         .order_by("decided_at")
     )
 
 
-def decision_get_for_decider(user: User, decision_id: int) -> Decision:
+def decision_get_for_decider(actor: Actor, decision_id: int) -> Decision:
     try:
         return Decision.objects.select_related("case", "decided_by").get(
-            pk=decision_id, case__competent_authority_id__in=authorities_of(user)
+            pk=decision_id, case__competent_authority_id__in=authorities_of(actor)
         )
     except Decision.DoesNotExist:
         raise Http404 from None
 
 
-def letter_get_for_reader(user: User, decision_id: int) -> Letter:
+def letter_get_for_reader(actor: Actor, decision_id: int) -> Letter:
     """The letter issued for a decision, for those who may see its case: the decision makers
     who send it and the referrer who explains it. Once the person's details are erased the
     letter's text is gone, and so is the letter, as far as anyone can open it."""
     try:
         return Letter.objects.select_related("decision", "case__person").get(
             decision_id=decision_id,
-            case__in=cases_visible_to(user),
+            case__in=cases_visible_to(actor),
             text__isnull=False,
         )
     except Letter.DoesNotExist:
         raise Http404 from None
 
 
-def reconsideration_get_for_decider(user: User, request_id: int) -> ReconsiderationRequest:
+def reconsideration_get_for_decider(actor: Actor, request_id: int) -> ReconsiderationRequest:
     try:
         return ReconsiderationRequest.objects.select_related(
             "case", "decision", "requested_by"
-        ).get(pk=request_id, case__competent_authority_id__in=authorities_of(user))
+        ).get(pk=request_id, case__competent_authority_id__in=authorities_of(actor))
     except ReconsiderationRequest.DoesNotExist:
         raise Http404 from None
 
@@ -161,12 +158,14 @@ def open_reconsideration(case: Case) -> ReconsiderationRequest | None:
     return case.reconsiderations.filter(state=ReconsiderationState.REQUESTED).last()
 
 
-def workload(user: User) -> list[dict[str, object]]:
-    """Open cases per decision maker of the user's authorities, busiest first."""
+def workload(actor: Actor) -> list[dict[str, object]]:
+    """Open cases per decision maker of the actor's authorities, busiest first."""
     open_statuses = [status for _, status, _ in QUEUES.values()]
-    deciders = Membership.objects.filter(
-        organisation_id__in=authorities_of(user), role__in=DECIDERS, is_active=True
-    ).values_list("user_id", flat=True)
+    deciders = (
+        members_with_role(None, DECIDERS)
+        .filter(organisation_id__in=authorities_of(actor))
+        .values_list("user_id", flat=True)
+    )
     rows = (
         User.objects.filter(pk__in=deciders)
         .annotate(
@@ -185,7 +184,5 @@ def workload(user: User) -> list[dict[str, object]]:
 
 
 def deciders_of(case: Case) -> QuerySet[User]:
-    ids = Membership.objects.filter(
-        organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
-    ).values_list("user_id", flat=True)
+    ids = members_with_role(case.competent_authority_id, DECIDERS).values_list("user_id", flat=True)
     return User.objects.filter(pk__in=ids).order_by("full_name")

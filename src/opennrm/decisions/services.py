@@ -15,8 +15,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from opennrm.accounts.models import Membership, User
-from opennrm.accounts.roles import Role
+from opennrm.accounts.actor import DECIDERS, members_with_role
+from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case, CaseEvent
@@ -42,8 +42,6 @@ from .models import (
     ReconsiderationState,
 )
 
-DECIDERS = {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}
-
 
 def _today() -> date:
     return timezone.localdate()
@@ -57,9 +55,7 @@ def _profile(case: Case, on: date) -> PolicyProfile:
 
 
 def _check_decider(user: User, case: Case) -> None:
-    if not Membership.objects.filter(
-        user=user, organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
-    ).exists():
+    if not members_with_role(case.competent_authority_id, DECIDERS).filter(user=user).exists():
         raise ValidationError(
             f"Only decision makers of {case.competent_authority.name} can decide this case"
         )
@@ -456,9 +452,7 @@ def _after_recording(decision: Decision, by: User) -> None:
         )
         approvers = [
             m.user
-            for m in Membership.objects.filter(
-                organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
-            )
+            for m in members_with_role(case.competent_authority_id, DECIDERS)
             .exclude(user=by)
             .select_related("user")
         ]
@@ -612,9 +606,7 @@ def reconsideration_request(
     deliver(
         recipients=[
             m.user
-            for m in Membership.objects.filter(
-                organisation_id=case.competent_authority_id, role__in=DECIDERS, is_active=True
-            ).select_related("user")
+            for m in members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
         ],
         kind="reconsideration.requested",
         case=case,

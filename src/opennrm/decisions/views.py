@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
@@ -34,7 +35,6 @@ def _user(request: HttpRequest) -> User:
 
 
 def queue(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     name = request.GET.get("queue", "reasonable-grounds")
     if name not in selectors.QUEUES and name != "approvals":
         raise Http404
@@ -52,13 +52,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         "queue_name": name,
         "queues": [(key, title) for key, (title, *_rest) in selectors.QUEUES.items()],
         "filters": filters,
-        "approvals_count": selectors.approvals_pending(user).count(),
+        "approvals_count": selectors.approvals_pending(actor_of(request)).count(),
         "today": timezone.localdate(),
     }
     if name == "approvals":
-        context["approvals"] = selectors.approvals_pending(user)
+        context["approvals"] = selectors.approvals_pending(actor_of(request))
     else:
-        page = Paginator(selectors.queue(user, name, filters), PAGE_SIZE).get_page(
+        page = Paginator(selectors.queue(actor_of(request), name, filters), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         context["page"] = page
@@ -67,7 +67,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             for case in page
         ]
         context["query"] = "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "page")
-    context["workload"] = selectors.workload(user)
+    context["workload"] = selectors.workload(actor_of(request))
     return render(request, "decisions/queue.html", context)
 
 
@@ -92,7 +92,7 @@ STAGES = {
 @require_http_methods(["GET", "POST"])
 def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.case_get_for_decider(user, reference)
+    case = selectors.case_get_for_decider(actor_of(request), reference)
     if stage not in STAGES:
         raise Http404
     title, record, kind = STAGES[stage]
@@ -165,7 +165,7 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
     user = _user(request)
-    decision = selectors.decision_get_for_decider(user, decision_id)
+    decision = selectors.decision_get_for_decider(actor_of(request), decision_id)
     form = ApprovalForm(request.POST if request.method == "POST" else None)
     refusal = services.approval_refusal(by=user, decision=decision)
     if request.method == "POST" and form.is_valid():
@@ -198,7 +198,7 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
-    item = selectors.reconsideration_get_for_decider(user, request_id)
+    item = selectors.reconsideration_get_for_decider(actor_of(request), request_id)
     form = ReconsiderationDecisionForm(
         request.POST if request.method == "POST" else None,
         initial={"expected_version": item.case.version},
@@ -229,7 +229,7 @@ def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def assign(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.case_get_for_decider(user, reference)
+    case = selectors.case_get_for_decider(actor_of(request), reference)
     deciders = list(selectors.deciders_of(case))
     form = AssignForm(
         request.POST if request.method == "POST" else None,
@@ -261,7 +261,7 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def extend(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.case_get_for_decider(user, reference)
+    case = selectors.case_get_for_decider(actor_of(request), reference)
     if case.status != CaseStatus.RECOVERY_PERIOD:
         raise Http404
     form = ExtensionForm(
@@ -300,7 +300,7 @@ LETTER_FIELDS = ["given_names", "decision_reasons"]
 def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
     """The letter as it was issued (the stored record), not as the case stands today."""
     user = _user(request)
-    record = selectors.letter_get_for_reader(user, decision_id)
+    record = selectors.letter_get_for_reader(actor_of(request), decision_id)
     words = letters.LetterText.from_json(record.text)
     audit_read(
         by=user,
@@ -324,7 +324,7 @@ def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
     user = _user(request)
-    record = selectors.letter_get_for_reader(user, decision_id)
+    record = selectors.letter_get_for_reader(actor_of(request), decision_id)
     try:
         content = letters.pdf(letters.LetterText.from_json(record.text), issued_at=record.issued_at)
     except letters.MissingGlyphs as missing:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from opennrm.accounts.access import may_open
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Role
 
 
@@ -19,13 +19,13 @@ class Task:
     route: str
     description: str
     # For a task that only some holders of the role have (None: all of them).
-    applies: Callable[[User], bool] | None = None
+    applies: Callable[[Actor], bool] | None = None
 
 
-def _administers_a_provider(user: User) -> bool:
+def _administers_a_provider(actor: Actor) -> bool:
     from opennrm.support.selectors import may_manage_addresses
 
-    return may_manage_addresses(user)
+    return may_manage_addresses(actor.user)
 
 
 ROLE_SUMMARY: dict[Role, str] = {
@@ -149,9 +149,9 @@ ROLE_TASKS: dict[Role, list[Task]] = {
 }
 
 
-def tasks_for(user: User, role: Role) -> list[dict[str, str]]:
+def tasks_for(actor: Actor, role: Role) -> list[dict[str, str]]:
     return [
         {"text": task.text, "href": reverse(task.route), "description": task.description}
         for task in ROLE_TASKS.get(role, [])
-        if may_open(user, task.route) and (task.applies is None or task.applies(user))
+        if may_open(actor, task.route) and (task.applies is None or task.applies(actor))
     ]

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.roles import ROLE_SCOPE, Role
-from opennrm.accounts.selectors import memberships_of
 from opennrm.audit.context import current as current_request
 
 from .home import ROLE_SUMMARY, tasks_for
@@ -21,15 +21,15 @@ logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    actor = actor_of(request)
     memberships = [
         {
             "membership": m,
             "summary": ROLE_SUMMARY[Role(m.role)],
             "scope": ROLE_SCOPE[Role(m.role)].label,
-            "tasks": tasks_for(user, Role(m.role)),  # type: ignore[arg-type]
+            "tasks": tasks_for(actor, Role(m.role)),
         }
-        for m in memberships_of(user)  # type: ignore[arg-type]
+        for m in actor.memberships()
     ]
     return render(request, "pages/home.html", {"title": "Home", "memberships": memberships})
 

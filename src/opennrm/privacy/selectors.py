@@ -16,9 +16,8 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Role
-from opennrm.accounts.selectors import has_any_role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
@@ -27,8 +26,8 @@ from opennrm.lib.iso import country_name, language_name
 from opennrm.support.selectors import support_export
 
 
-def _check(user: User) -> None:
-    if not has_any_role(user, {Role.DATA_PROTECTION_OFFICER}):
+def _check(actor: Actor) -> None:
+    if Role.DATA_PROTECTION_OFFICER not in actor.roles:
         raise Http404
 
 
@@ -78,11 +77,11 @@ def people_due_within(today: date, days: int) -> int:
     return people_past_retention(today + timedelta(days=days)).count()
 
 
-def retention_summary(user: User, today: date) -> dict[str, Any]:
+def retention_summary(actor: Actor, today: date) -> dict[str, Any]:
     """What the retention rules are doing: who is due now and soon, and the latest runs."""
     from .models import Erasure, ErasureReason, RetentionRun
 
-    _check(user)
+    _check(actor)
     return {
         "due_now": people_past_retention(today).count(),
         "due_soon": people_due_within(today, 90),
@@ -122,7 +121,7 @@ def _records(person: Person) -> PersonRecords:
 
 
 def people_find(
-    user: User,
+    actor: Actor,
     *,
     reference: str = "",
     name: str | None = None,
@@ -130,7 +129,7 @@ def people_find(
 ) -> list[PersonRecords]:
     """People with a case of this reference, or whose whole name and/or date of birth match
     exactly (through the blind indexes, nothing decrypted)."""
-    _check(user)
+    _check(actor)
     if reference:
         people = Person.objects.filter(cases__reference=reference.strip().upper())
     else:
@@ -142,8 +141,8 @@ def people_find(
     return [_records(person) for person in found]
 
 
-def person_get_for_data_protection(user: User, person_id: int) -> PersonRecords:
-    _check(user)
+def person_get_for_data_protection(actor: Actor, person_id: int) -> PersonRecords:
+    _check(actor)
     person = (
         Person.objects.filter(pk=person_id, cases__isnull=False)
         .select_related("erasure", "identity")

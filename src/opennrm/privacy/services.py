@@ -25,6 +25,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
@@ -149,7 +150,9 @@ def person_erase(
         raise ValidationError(
             {"request_received_on": "The date the request was received must be today or earlier"}
         )
-    selectors.person_get_for_data_protection(by, person.pk)  # 404 for anyone but the officer
+    selectors.person_get_for_data_protection(
+        Actor.of_session(by), person.pk
+    )  # 404 for anyone but the officer
     first = person.cases.aggregate(first=Min("submitted_at"))["first"]
     if first is not None and request_received_on < timezone.localdate(first):
         raise ValidationError(
@@ -269,7 +272,7 @@ def subject_access_export(*, by: User, person: Person, request_reference: str) -
     request; recorded as an export of their identifying data before it is handed over."""
     if not request_reference.strip():
         raise ValidationError({"request_reference": "Enter your reference for the request"})
-    selectors.person_get_for_data_protection(by, person.pk)
+    selectors.person_get_for_data_protection(Actor.of_session(by), person.pk)
     data = selectors.subject_access_data(person)
     audit_read(
         by=by,

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.lib.govuk_forms import show_refusal
@@ -34,7 +35,7 @@ def find(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"title": "Find a person's records", "form": form}
     if form.is_bound and form.is_valid():
         found = selectors.people_find(
-            user,
+            actor_of(request),
             reference=form.cleaned_data["reference"],
             name=form.cleaned_data["name"] or None,
             date_of_birth=form.cleaned_data["date_of_birth"],
@@ -51,7 +52,7 @@ def find(request: HttpRequest) -> HttpResponse:
 
 
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    records = selectors.person_get_for_data_protection(_user(request), person_id)
+    records = selectors.person_get_for_data_protection(actor_of(request), person_id)
     return render(
         request,
         "privacy/person.html",
@@ -62,7 +63,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, person_id: int) -> HttpResponse:
     user = _user(request)
-    records = selectors.person_get_for_data_protection(user, person_id)
+    records = selectors.person_get_for_data_protection(actor_of(request), person_id)
     form = ExportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         reference = form.cleaned_data["request_reference"]
@@ -101,7 +102,7 @@ def export(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def erase(request: HttpRequest, person_id: int) -> HttpResponse:
     user = _user(request)
-    records = selectors.person_get_for_data_protection(user, person_id)
+    records = selectors.person_get_for_data_protection(actor_of(request), person_id)
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -154,6 +155,6 @@ def retention(request: HttpRequest) -> HttpResponse:
                     "Kept: it names the details that were seen or changed, never their values",
                 ),
             ],
-            **selectors.retention_summary(_user(request), today),
+            **selectors.retention_summary(actor_of(request), today),
         },
     )

@@ -21,14 +21,14 @@ from ninja import Field, Header, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ConfigDict, create_model
 
-from opennrm.api import services as api_services
+from opennrm.accounts.actor import Actor, actor_of
+from opennrm.accounts.roles import Role
 from opennrm.api.auth import token_of
-from opennrm.api.models import ApiToken
 from opennrm.api.schemas import AUTH_ERRORS, MAX_OFFSET, ErrorsOut, errors_out
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
-from . import steps
+from . import api_submission, steps
 from .services import Submitted
 
 router = Router(tags=["Referrals"])
@@ -243,13 +243,13 @@ def referral_submit(
     """
     token = token_of(request)
     try:
-        result = api_services.api_referral_submit(
+        result = api_submission.api_referral_submit(
             by=token.acts_as,
             organisation=token.organisation,
             answers=answers_from(answers),
             idempotency_key=idempotency_key,
         )
-    except api_services.RejectedReferral as rejected:
+    except api_submission.RejectedReferral as rejected:
         return Status(422, errors_out(rejected.errors))
     body = _submitted_out(result.submitted)
     if result.submitted.case is not None:
@@ -267,12 +267,13 @@ class ReferralPages(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-def _referred_cases(token: ApiToken) -> QuerySet[Case]:
-    """The token's organisation's referrals that its member may see, through the same selector
-    as the case pages; never the person's identifying details."""
+def _referred_cases(actor: Actor) -> QuerySet[Case]:
+    """The referrals of the organisations the actor refers for (a token's: its own) that the
+    actor may see, through the same selector as the case pages; never the person's identifying
+    details."""
     return (
-        cases_visible_to(token.acts_as)
-        .filter(referring_organisation=token.organisation)
+        cases_visible_to(actor)
+        .filter(referring_organisation_id__in=actor.organisations_as({Role.FIRST_RESPONDER}))
         .select_related("competent_authority")
     )
 
@@ -289,7 +290,7 @@ def referral_list(request: HttpRequest) -> QuerySet[Case]:
     """The cases the organisation has referred, newest first: reference, status and where each
     was sent, with nothing that identifies the person. Duty to notify reports are anonymous and
     are not listed."""
-    return _referred_cases(token_of(request)).order_by("-submitted_at", "-id")
+    return _referred_cases(actor_of(request)).order_by("-submitted_at", "-id")
 
 
 @router.get(
@@ -302,7 +303,7 @@ def referral_list(request: HttpRequest) -> QuerySet[Case]:
 def referral_get(request: HttpRequest, reference: str) -> Case:
     """One case the organisation referred: its status and timeline. 404 if there is no such
     case or it is not this organisation's, alike."""
-    case = _referred_cases(token_of(request)).filter(reference=reference).first()
+    case = _referred_cases(actor_of(request)).filter(reference=reference).first()
     if case is None:
         raise Http404
     return case

@@ -5,30 +5,32 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.http import Http404
 
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Role
-from opennrm.accounts.selectors import memberships_of
 
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
 
 
-def referring_organisations(user: User) -> QuerySet[Organisation]:
-    """Organisations in which the user may refer: those where they are a first responder."""
-    ids = memberships_of(user).filter(role=Role.FIRST_RESPONDER).values("organisation_id")
+def referring_organisations(actor: Actor) -> QuerySet[Organisation]:
+    """Organisations in which the actor may refer: those where they are a first responder."""
+    ids = actor.organisations_as({Role.FIRST_RESPONDER})
     return Organisation.objects.filter(pk__in=ids)
 
 
-def drafts_of(user: User) -> QuerySet[ReferralDraft]:
+def drafts_of(actor: Actor) -> QuerySet[ReferralDraft]:
     """Unfinished drafts: each belongs to the person who started it, and only to them."""
     return ReferralDraft.objects.filter(
-        created_by=user, status=DraftStatus.DRAFT, organisation__in=referring_organisations(user)
+        created_by=actor.user,
+        status=DraftStatus.DRAFT,
+        organisation__in=referring_organisations(actor),
     )
 
 
-def draft_get_for_user(user: User, public_id: UUID, *, submitted: bool = False) -> ReferralDraft:
+def draft_get_for_user(actor: Actor, public_id: UUID, *, submitted: bool = False) -> ReferralDraft:
     """The user's own draft (or, with submitted=True, their submitted one); 404 otherwise."""
     drafts = ReferralDraft.objects.filter(
-        created_by=user, organisation__in=referring_organisations(user)
+        created_by=actor.user, organisation__in=referring_organisations(actor)
     ).select_related("organisation", "case", "report")
     drafts = (
         drafts.exclude(status=DraftStatus.DRAFT)
@@ -48,7 +50,7 @@ def evidence_get_for_draft(draft: ReferralDraft, evidence_id: int) -> EvidenceFi
         raise Http404 from None
 
 
-def reports_of_organisations(user: User) -> QuerySet[DutyToNotifyReport]:
+def reports_of_organisations(actor: Actor) -> QuerySet[DutyToNotifyReport]:
     return DutyToNotifyReport.objects.filter(
-        organisation__in=referring_organisations(user)
+        organisation__in=referring_organisations(actor)
     ).order_by("-submitted_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.actor import DECIDERS, members_with_role
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
@@ -355,10 +357,10 @@ def _open_case(
     return case
 
 
-def _members(organisations: Any, roles: set[Role]) -> list[User]:
-    memberships = Membership.objects.filter(
-        organisation__in=organisations, role__in=roles, is_active=True, user__is_active=True
-    ).select_related("user")
+def _members(organisations: Any, roles: Iterable[Role]) -> list[User]:
+    memberships = (
+        members_with_role(None, roles).filter(organisation__in=organisations).select_related("user")
+    )
     return [m.user for m in memberships]
 
 
@@ -399,7 +401,7 @@ def _record_and_notify(
     told = {
         "authority": len(
             deliver(
-                recipients=_members([authority], {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER}),
+                recipients=_members([authority], DECIDERS),
                 kind="case.received",
                 case=case,
                 url=url,

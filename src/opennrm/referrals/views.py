@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.selectors import cases_referred_by_organisations_of, next_deadline
@@ -43,20 +44,19 @@ def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
 
 
 def my_referrals(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     return render(
         request,
         "referrals/my_referrals.html",
         {
             "title": "Referrals",
-            "drafts": selectors.drafts_of(user),
+            "drafts": selectors.drafts_of(actor_of(request)),
             "cases": [
                 (case, next_deadline(case))
-                for case in cases_referred_by_organisations_of(user).select_related(
+                for case in cases_referred_by_organisations_of(actor_of(request)).select_related(
                     "competent_authority"
                 )[:200]
             ],
-            "reports": selectors.reports_of_organisations(user)[:50],
+            "reports": selectors.reports_of_organisations(actor_of(request))[:50],
         },
     )
 
@@ -64,7 +64,7 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
 @require_POST
 def draft_start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    organisation = selectors.referring_organisations(user).first()
+    organisation = selectors.referring_organisations(actor_of(request)).first()
     if organisation is None:
         raise Http404
     draft = services.draft_start(by=user, organisation=organisation)
@@ -75,8 +75,10 @@ def draft_start(request: HttpRequest) -> HttpResponse:
 def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpResponse:
     """Refer the person screened: a draft with the screening's answers carried over."""
     user = _user(request)
-    screening = screening_get_for_user(user, screening_id)
-    organisation = selectors.referring_organisations(user).filter(pk=screening.organisation_id)
+    screening = screening_get_for_user(actor_of(request), screening_id)
+    organisation = selectors.referring_organisations(actor_of(request)).filter(
+        pk=screening.organisation_id
+    )
     if not organisation.exists():
         raise Http404
     draft = services.draft_start(by=user, organisation=organisation.get(), screening=screening)
@@ -88,7 +90,7 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
 
 
 def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    draft = selectors.draft_get_for_user(_user(request), public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     rows = [
         (step, steps.state_of(step, draft.answers))
         for step in steps.applicable_steps(draft.answers)
@@ -112,7 +114,7 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
     user = _user(request)
-    draft = selectors.draft_get_for_user(user, public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     current = steps.STEP_BY_SLUG.get(slug)
     if current is None or current not in steps.applicable_steps(draft.answers):
         raise Http404
@@ -171,7 +173,7 @@ def _task_list_url(draft: Any) -> str:
 @require_http_methods(["GET", "POST"])
 def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
-    draft = selectors.draft_get_for_user(user, public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     if steps.route(draft.answers) != steps.Route.REFERRAL:
         raise Http404
     form = EvidenceForm(request.POST if request.method == "POST" else None, request.FILES or None)
@@ -207,7 +209,7 @@ def evidence(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def evidence_remove(request: HttpRequest, public_id: UUID, evidence_id: int) -> HttpResponse:
     user = _user(request)
-    draft = selectors.draft_get_for_user(user, public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     item = selectors.evidence_get_for_draft(draft, evidence_id)
     services.evidence_remove(by=user, evidence=item)
     messages.success(request, f"{item.original_name} has been removed")
@@ -216,7 +218,7 @@ def evidence_remove(request: HttpRequest, public_id: UUID, evidence_id: int) -> 
 
 def evidence_download(request: HttpRequest, public_id: UUID, evidence_id: int) -> FileResponse:
     user = _user(request)
-    draft = selectors.draft_get_for_user(user, public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     item = selectors.evidence_get_for_draft(draft, evidence_id)
     audit_read(
         by=user, person=None, action="evidence.downloaded", obj=draft, document=item, fields=[]
@@ -240,10 +242,10 @@ def download(item: Any) -> FileResponse:
 def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     try:
-        draft = selectors.draft_get_for_user(user, public_id)
+        draft = selectors.draft_get_for_user(actor_of(request), public_id)
     except Http404:
         # A second click on "Submit" after the first went through: show what it made.
-        submitted = selectors.draft_get_for_user(user, public_id, submitted=True)
+        submitted = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
         return redirect("referrals:confirmation", submitted.public_id)
     error = None
     if request.method == "POST":
@@ -274,7 +276,7 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    draft = selectors.draft_get_for_user(_user(request), public_id, submitted=True)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
     return render(
         request, "referrals/confirmation.html", {"title": "Referral submitted", "draft": draft}
     )
@@ -284,7 +286,7 @@ def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Ask first, then delete: a draft deleted cannot be brought back."""
     user = _user(request)
-    draft = selectors.draft_get_for_user(user, public_id)
+    draft = selectors.draft_get_for_user(actor_of(request), public_id)
     if request.method == "GET":
         return render(
             request,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 
 from . import selectors, services
@@ -45,12 +46,14 @@ def seed() -> int:
     done = {
         email
         for email, user in users.items()
-        if selectors.screenings_visible_to(user).filter(created_by=user).exists()
+        if selectors.screenings_visible_to(Actor.of_session(user)).filter(created_by=user).exists()
     }
     recorded = 0
     for email, list_key, codes in DEMO_SCREENINGS:
         user = users.get(email)
-        organisation = selectors.screening_organisations_of(user).first() if user else None
+        organisation = (
+            selectors.screening_organisations_of(Actor.of_session(user)).first() if user else None
+        )
         if user is None or organisation is None or email in done:
             continue
         services.screening_record(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Role
-from opennrm.accounts.selectors import memberships_of
 
 from .models import IndicatorCatalogue, Screening
 
@@ -31,27 +31,26 @@ def active_catalogue() -> IndicatorCatalogue:
     return found
 
 
-def screening_organisations_of(user: User) -> QuerySet[Organisation]:
-    """The organisations for which `user` screens people (through a screening role)."""
-    memberships = memberships_of(user).filter(role__in=SCREENING_ROLES)
-    return Organisation.objects.filter(pk__in=memberships.values("organisation_id")).order_by(
+def screening_organisations_of(actor: Actor) -> QuerySet[Organisation]:
+    """The organisations for which `actor` screens people (through a screening role)."""
+    return Organisation.objects.filter(pk__in=actor.organisations_as(SCREENING_ROLES)).order_by(
         "name"
     )
 
 
-def screenings_visible_to(user: User) -> QuerySet[Screening]:
-    """Screenings made by the user's organisations, for members in a screening role; else none.
+def screenings_visible_to(actor: Actor) -> QuerySet[Screening]:
+    """Screenings made by the actor's organisations, for members in a screening role; else none.
 
     Organisation scope, not "my own": colleagues pick up each other's work.
     """
     return Screening.objects.filter(
-        organisation__in=screening_organisations_of(user)
+        organisation__in=screening_organisations_of(actor)
     ).select_related("created_by", "organisation", "catalogue")
 
 
-def screening_get_for_user(user: User, screening_id: int) -> Screening:
-    """One screening the user may see; 404 whether it is missing or not theirs to see."""
+def screening_get_for_user(actor: Actor, screening_id: int) -> Screening:
+    """One screening the actor may see; 404 whether it is missing or not theirs to see."""
     try:
-        return screenings_visible_to(user).get(pk=screening_id)
+        return screenings_visible_to(actor).get(pk=screening_id)
     except Screening.DoesNotExist:
         raise Http404 from None

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_record
 
@@ -80,7 +81,11 @@ def screening_record(
     keyed by argument name, for a list or code the catalogue does not have or an age group that
     does not match the list; PermissionDenied if `by` may not screen for `organisation`.
     """
-    if not selectors.screening_organisations_of(by).filter(pk=organisation.pk).exists():
+    if (
+        not selectors.screening_organisations_of(Actor.of_session(by))
+        .filter(pk=organisation.pk)
+        .exists()
+    ):
         raise PermissionDenied("You cannot record screenings for this organisation")
     catalogue = catalogue or selectors.active_catalogue()
     indicator_list = catalogue.parsed().list(list_key)

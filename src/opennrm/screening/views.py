@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import Organisation, User
 from opennrm.referrals.selectors import referring_organisations
 
@@ -31,7 +32,7 @@ def _start_page(request: HttpRequest, form: StartForm, problem: str = "") -> Htt
             "title": "Screen for indicators of trafficking",
             "form": form,
             "problem": problem,
-            "recent": selectors.screenings_visible_to(_user(request))[:RECENT],
+            "recent": selectors.screenings_visible_to(actor_of(request))[:RECENT],
         },
     )
 
@@ -51,7 +52,7 @@ def _chosen(organisations: list[Organisation], value: str | None) -> Organisatio
 
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    organisations = list(selectors.screening_organisations_of(_user(request)))
+    organisations = list(selectors.screening_organisations_of(actor_of(request)))
     form = StartForm(
         request.POST if request.method == "POST" else None, organisations=organisations
     )
@@ -66,7 +67,7 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def checklist(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    organisations = list(selectors.screening_organisations_of(user))
+    organisations = list(selectors.screening_organisations_of(actor_of(request)))
     catalogue = selectors.active_catalogue()
     list_key = request.GET.get("list", "")
     indicator_list = catalogue.parsed().list(list_key)
@@ -103,8 +104,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
-    user = _user(request)
-    screening = selectors.screening_get_for_user(user, screening_id)
+    screening = selectors.screening_get_for_user(actor_of(request), screening_id)
     return render(
         request,
         "screening/detail.html",
@@ -114,6 +114,8 @@ def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
             "result": screening.result_object(),
             # A first responder of the organisation screened for may refer the person from here.
             "can_refer": not hasattr(screening, "case")
-            and referring_organisations(user).filter(pk=screening.organisation_id).exists(),
+            and referring_organisations(actor_of(request))
+            .filter(pk=screening.organisation_id)
+            .exists(),
         },
     )

@@ -508,9 +508,10 @@ def open_request_count() -> int:
 def address_grants_to_decide(user: User) -> QuerySet[AddressGrant]:
     """Requests waiting for this user's decision: those for sites of providers they administer,
     and, for a competent authority's senior decision maker, emergency ones. Never their own."""
+    from opennrm.accounts.actor import Actor
     from opennrm.accounts.selectors import organisations_administered_by
 
-    administered = organisations_administered_by(user).filter(
+    administered = organisations_administered_by(Actor.of_session(user)).filter(
         memberships__user=user,
         memberships__role=Role.ORGANISATION_ADMIN,
         memberships__is_active=True,
