@@ -57,7 +57,8 @@ from opennrm.lib.references import ALPHABET
 from opennrm.policy.clock import reasonable_grounds_due
 
 from .choices import AgeGroup, CaseStatus, ExploitationLocation, ExploitationType, Gender, Sex
-from .models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity, whole_name
+from .models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from .services import case_rows, first_events
 
 SEED = 20260101
 BATCH_SIZE = 20_000
@@ -317,6 +318,15 @@ NARRATIVE_FIELDS = (
     "immediate_needs_details",
 )  # fmt: skip
 EVENT_FIELDS = ("case", "at", "kind", "description", "actor", "data")
+# The same, by attribute name: the keys of `cases.services.case_rows`.
+IDENTITY_ATTNAMES = tuple(f"{name}_id" if name == "person" else name for name in IDENTITY_FIELDS)
+CASE_ATTNAMES = tuple(
+    f"{name}_id"
+    if name in ("person", "referring_organisation", "referred_by", "competent_authority")
+    else name
+    for name in CASE_FIELDS
+)
+EVENT_ATTNAMES = tuple(f"{name}_id" if name in ("case", "actor") else name for name in EVENT_FIELDS)
 JSON_FIELDS = {"nationalities", "languages", "aliases", "exploitation_types", "data"}
 # Placeholder ids in generated rows, replaced by the writers once ids are known.
 PERSON_ID = -1
@@ -368,7 +378,6 @@ class Generator:
         self.setting = setting
         self.rng = rng
         self.taken = taken  # references already used
-        self.index = fields.blind_index()
         self._rg_due: dict[tuple[date, str], date] = {}
         # Taken here, in the caller's thread: batches may be made in another one.
         self.timezone = timezone.get_current_timezone()
@@ -443,33 +452,13 @@ class Generator:
         if language != "en" and rng.random() < 0.4:
             languages.append("en")
         interpreter = rng.random() < (0.85 if language != "en" else 0.02)
-        person = (
-            sex,
-            gender,
-            age,
-            born is None,
-            nationalities,
-            languages,
-            interpreter,
-            self.now,
-        )
         user_id, organisation_id, organisation_name, jurisdiction = setting.referrers[
             _below(rng, len(setting.referrers))
         ]
         area = setting.areas[_below(rng, len(setting.areas))]
         given, family = given_name(rng), family_name(rng)
-        identity = (
-            PERSON_ID,
-            given,
-            family,
-            [given_name(rng)] if rng.random() < 0.15 else [],
-            born,
-            f"Through {organisation_name} only" if rng.random() < 0.6 else "",
-            # The blind indexes, as the referral service writes them (values are encrypted by
-            # the writers, through the fields).
-            self.index.of_name(whole_name(given, family)),
-            self.index.of_date(born),
-        )
+        aliases = [given_name(rng)] if rng.random() < 0.15 else []
+        safe_contact = f"Through {organisation_name} only" if rng.random() < 0.6 else ""
         is_adult = group == ADULT
         detained = is_adult and rng.random() < IN_DETENTION_SHARE
         authority_id, authority_name = setting.authorities[(jurisdiction, detained, group)]
@@ -482,68 +471,71 @@ class Generator:
             started = (submitted - timedelta(days=rng.randrange(30, 4 * 365))).replace(day=1)
             if rng.random() < 0.4:
                 ended = started + timedelta(days=rng.randrange((submitted - started).days + 1))
-        case = (
-            PERSON_ID,
-            self._reference(),
-            organisation_id,
-            user_id,
-            authority_id,
-            jurisdiction,
-            area,
-            group,
-            list(types),
-            location_mix.pick(rng),
-            started,
-            ended,
-            detained,
-            True if is_adult else None,
-            (rng.random() < 0.9) if is_adult else None,
-            CONSENT_EXPLANATION_VERSION if is_adult else "",
-            language if is_adult else "",
-            AWAITING_RG,
-            submitted_at,
-            self._reasonable_grounds_due(submitted_at, jurisdiction),
-        )
+        reference = self._reference()
+        location = location_mix.pick(rng)
+        consents_to_support = (rng.random() < 0.9) if is_adult else None
         kinds = " and ".join(types).replace("_", " ")
-        narrative = (
-            CASE_ID,
-            PERSONS_ACCOUNTS[types[0]] if rng.random() < 0.7 else "",
-            f"Synthetic record for volume testing: suspected {kinds} exploitation.",
+        persons_account = PERSONS_ACCOUNTS[types[0]] if rng.random() < 0.7 else ""
+        places = (
             f"{PLACES[_below(rng, len(PLACES))]} in {area} (fictional)"
             if rng.random() < 0.5
-            else "",
-            "",
+            else ""
         )
-        events: list[tuple[Any, ...]] = [
-            (
-                CASE_ID,
-                submitted_at,
-                "referral.submitted",
-                f"Referred by {organisation_name}",
-                user_id,
-                {},
+        # The rows the referral service writes (cases.services.case_rows), turned into COPY
+        # rows in the field orders above.
+        rows = case_rows(
+            sex=sex,
+            gender=gender,
+            age_at_referral=age,
+            age_is_estimated=born is None,
+            nationalities=nationalities,
+            languages=languages,
+            interpreter_needed=interpreter,
+            given_names=given,
+            family_name=family,
+            aliases=aliases,
+            date_of_birth=born,
+            safe_contact=safe_contact,
+            reference=reference,
+            referring_organisation_id=organisation_id,
+            referred_by_id=user_id,
+            competent_authority_id=authority_id,
+            jurisdiction=jurisdiction,
+            area=area,
+            age_group=group,
+            exploitation_types=list(types),
+            exploitation_location=location,
+            exploitation_started=started,
+            exploitation_ended=ended,
+            in_immigration_detention=detained,
+            consent_to_referral=True if is_adult else None,
+            consent_to_support=consents_to_support,
+            consent_explanation_version=CONSENT_EXPLANATION_VERSION if is_adult else "",
+            consent_explanation_language=language if is_adult else "",
+            submitted_at=submitted_at,
+            reasonable_grounds_due=self._reasonable_grounds_due(submitted_at, jurisdiction),
+            persons_account=persons_account,
+            responders_account=f"Synthetic record for volume testing: suspected {kinds} exploitation.",
+            exploitation_places=places,
+            events=first_events(
+                at=submitted_at,
+                referred_by_id=user_id,
+                referrer_name=organisation_name,
+                authority_name=authority_name,
+                area=area,
+                child=not is_adult,
+                placement_requested=False,
             ),
-            (
-                CASE_ID,
-                submitted_at,
-                "case.routed",
-                f"Sent to {authority_name} for a reasonable grounds decision",
-                None,
-                {},
-            ),
-        ]
-        if not is_adult:
-            events.append(
-                (
-                    CASE_ID,
-                    submitted_at,
-                    "case.safeguarding_notified",
-                    f"Local authority and child guardian service in {area} told",
-                    None,
-                    {},
-                )
-            )
-        return Synthetic(person, identity, case, narrative, events)
+        )
+        return Synthetic(
+            person=(*(rows.person[name] for name in PERSON_FIELDS[:-1]), self.now),
+            identity=(PERSON_ID, *(rows.identity[name] for name in IDENTITY_ATTNAMES[1:])),
+            case=(PERSON_ID, *(rows.case[name] for name in CASE_ATTNAMES[1:])),
+            narrative=(CASE_ID, *(rows.narrative[name] for name in NARRATIVE_FIELDS[1:])),
+            events=[
+                (CASE_ID, *(event[name] for name in EVENT_ATTNAMES[1:])) for event in rows.events
+            ],
+        )
 
     def batches(self, n: int, size: int) -> Iterator[list[Synthetic]]:
         for start in range(0, n, size):

@@ -67,7 +67,8 @@ def decided_in_the_past(
     ((outcome code, day)), with the case's clocks as they would have run from those days."""
     from opennrm.accounts.models import Membership
     from opennrm.accounts.roles import Role
-    from opennrm.cases.models import CaseEvent, CaseStatusChange
+    from opennrm.cases.models import CaseStatusChange
+    from opennrm.cases.services import case_event_record, case_events_backdate
     from opennrm.policy import clock
     from opennrm.policy.profiles import profile_for
 
@@ -87,7 +88,7 @@ def decided_in_the_past(
         "submitted_at": referred,
         "reasonable_grounds_due": clock.reasonable_grounds_due(referred_on, case.jurisdiction),
     }
-    CaseEvent.objects.filter(case=case).update(at=referred)
+    case_events_backdate(case=case, at=referred)
     status = CaseStatus.AWAITING_REASONABLE_GROUNDS
     steps = [
         (DecisionKind.REASONABLE_GROUNDS, reasonable_grounds),
@@ -142,12 +143,12 @@ def decided_in_the_past(
         CaseStatusChange.objects.create(
             case=case, from_status=status, to_status=to, at=at, by_id=decider, reason=reason
         )
-        CaseEvent.objects.create(
+        case_event_record(
             case=case,
             at=at,
             kind="case.status_changed",
             description=reason,
-            actor_id=decider,
+            by=User(pk=decider),
             data={"from": status, "to": to},
         )
         status = to
