@@ -399,3 +399,23 @@ def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: i
         detail={"reason": str(reason)},
     )
     return closed
+
+
+def person_records_pseudonymise(*, person: Person) -> dict[str, int]:
+    """Delete what identifies `person` in this app's tables: their identity and the accounts
+    of their cases; how many of each. Called only inside `privacy.services`' erasure, whose
+    audit event covers it (as do the other apps' `*_pseudonymise`)."""
+    return {
+        "identity": PersonIdentity.objects.filter(person=person).delete()[0],
+        "accounts": CaseNarrative.objects.filter(case__person=person).delete()[0],
+    }
+
+
+def person_erasure_record(
+    *, person: Person, by: User | None, at: datetime, description: str
+) -> None:
+    """Say on the timeline of each of `person`'s cases that their details were erased."""
+    case_events_record(
+        CaseEvent(case_id=case_id, at=at, kind="person.erased", actor=by, description=description)
+        for case_id in Case.objects.filter(person=person).values_list("pk", flat=True)
+    )

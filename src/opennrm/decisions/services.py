@@ -711,3 +711,22 @@ def case_assign(*, by: User, case: Case, assignee: User | None, expected_version
         detail={"assignee": assignee.pk if assignee else None},
     )
     return case
+
+
+def decision_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the free text of the decisions on these cases, the words of their letters and
+    the grounds of reconsideration requests; outcomes, kinds, languages and dates stay, for
+    the figures. Called only inside `privacy.services`' erasure, whose audit event covers it."""
+    return {
+        "decision_reasons": Decision.objects.filter(case_id__in=case_ids).update(
+            reasons="", approval_note=""
+        ),
+        # Letters greet the person by name and quote the reasons: their words go, the record
+        # of what was issued when (kind, language, dates) stays.
+        "letters": Letter.objects.filter(case_id__in=case_ids, text__isnull=False).update(
+            text=None
+        ),
+        "reconsideration_grounds": ReconsiderationRequest.objects.filter(
+            case_id__in=case_ids
+        ).update(grounds="", decision_reasons=""),
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +33,8 @@ from opennrm.support.services import placement_request_for_referral
 from . import steps
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
 from .routing import competent_authority_for
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -405,3 +410,43 @@ def _record_and_notify(
             )
         )
     return told
+
+
+def _delete_files_on_commit(evidence: Any) -> None:
+    """Delete the stored files of `evidence` (a queryset) once the transaction has committed:
+    until then the rows may come back."""
+    files = [(item.file.storage, item.file.name) for item in evidence if item.file.name]
+
+    def delete_files() -> None:
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except OSError:
+                # The row is gone, so nothing can serve the file; say so for the operator.
+                logger.warning("could not delete an erased evidence file", extra={"file": name})
+
+    transaction.on_commit(delete_files)
+
+
+def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Delete the evidence of these cases (rows now, files once committed) and empty their
+    drafts' answers. Called only inside `privacy.services`' erasure, whose audit event
+    covers it."""
+    evidence = EvidenceFile.objects.filter(Q(case_id__in=case_ids) | Q(draft__case_id__in=case_ids))
+    _delete_files_on_commit(evidence)
+    removed = {"evidence_files": evidence.delete()[0]}
+    ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    return removed
+
+
+def drafts_unsubmitted_delete(*, updated_before: Any) -> int:
+    """Delete drafts never submitted and untouched since `updated_before`, with their evidence;
+    how many drafts. Called only by `privacy.services.retention_apply`, whose audit event
+    covers it."""
+    drafts = ReferralDraft.objects.filter(status=DraftStatus.DRAFT, updated_at__lt=updated_before)
+    evidence = EvidenceFile.objects.filter(draft__in=drafts)
+    _delete_files_on_commit(evidence)
+    deleted = drafts.count()
+    evidence.delete()
+    drafts.delete()
+    return deleted
