@@ -20,7 +20,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
-    ("Data access", "audit:person_reads"),
+    ("Data access", "privacy:person_reads"),
     ("Data requests", "privacy:find"),
     ("Retention", "privacy:retention"),
     ("Notifications", "notifications:list"),
