@@ -50,8 +50,8 @@ def case(
             exploitation_types=["labour"],
             exploitation_location=ExploitationLocation.UK,
             status=status,
-            submitted_at=fields.pop("submitted_at", timezone.now()),  # type: ignore[arg-type]
-            reasonable_grounds_due=fields.pop("reasonable_grounds_due", None),  # type: ignore[arg-type]
+            submitted_at=fields.pop("submitted_at", timezone.now()),
+            reasonable_grounds_due=fields.pop("reasonable_grounds_due", None),
             responders_account="Seen at a car wash.",
             **fields,
         )

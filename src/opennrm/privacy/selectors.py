@@ -437,7 +437,6 @@ DOCUMENT_LABELS = {
     "decisions.decision": "decision letter",
     "referrals.evidencefile": "evidence file",
 }
-READ_ACTIONS = ("person.viewed", "person.exported", "evidence.downloaded")
 DRAFT = "referrals.referraldraft"
 
 
