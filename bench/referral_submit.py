@@ -67,7 +67,7 @@ VARIANTS: list[dict[str, Any]] = [
 
 def pages_for(variant: dict[str, Any], rng: random.Random, area: str) -> dict[str, Any]:
     """Every page's answers, as typed, for one referral of this kind."""
-    from opennrm.cases import volume
+    from opennrm.cases import synthetic_volume
 
     adult = variant["age"] == {"under_18": "no"}
     age = rng.randint(19, 45) if adult else rng.randint(14, 17)
@@ -76,8 +76,8 @@ def pages_for(variant: dict[str, Any], rng: random.Random, area: str) -> dict[st
         pages["consent"] = {**CONSENT, "explanation_language": variant["language"]}
     pages["person"] = {
         **variant["person"],
-        "given_names": volume.given_name(rng),
-        "family_name": volume.family_name(rng),
+        "given_names": synthetic_volume.given_name(rng),
+        "family_name": synthetic_volume.family_name(rng),
         "aliases": "",
         "date_of_birth_day": "",
         "date_of_birth_month": "",

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationLocation, Sex
-from opennrm.cases.models import Case, CaseNarrative, Person, PersonIdentity, identity_indexes
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_open, case_rows
 
 _numbers = itertools.count(1)
 
@@ -27,33 +28,31 @@ def case(
     date_of_birth: date | None = None,
     **fields: object,
 ) -> Case:
-    person = Person.objects.create(
-        sex=Sex.FEMALE, nationalities=["AL"], languages=["sq"], age_at_referral=30
-    )
-    PersonIdentity.objects.create(
-        person=person,
-        given_names=given_names,
-        family_name=family_name,
-        date_of_birth=date_of_birth,
-        **identity_indexes(
-            given_names=given_names, family_name=family_name, date_of_birth=date_of_birth
-        ),
-    )
     number = next(_numbers)
-    made = Case.objects.create(
-        reference=f"NRM-TEST-{number:04d}",
-        person=person,
-        referring_organisation=referring_organisation,
-        referred_by=referred_by,
-        competent_authority=authority,
-        jurisdiction=referring_organisation.jurisdiction,
-        area=area,
-        age_group=age_group,
-        exploitation_types=["labour"],
-        exploitation_location=ExploitationLocation.UK,
-        status=status,
-        submitted_at=fields.pop("submitted_at", timezone.now()),  # type: ignore[misc]
-        **fields,
+    # Through the same rows the referral service writes, without its first timeline entries.
+    return case_open(
+        case_rows(
+            sex=Sex.FEMALE,
+            age_at_referral=30,
+            age_is_estimated=False,
+            nationalities=["AL"],
+            languages=["sq"],
+            given_names=given_names,
+            family_name=family_name,
+            date_of_birth=date_of_birth,
+            reference=f"NRM-TEST-{number:04d}",
+            referring_organisation_id=referring_organisation.pk,
+            referred_by_id=referred_by.pk,
+            competent_authority_id=authority.pk,
+            jurisdiction=referring_organisation.jurisdiction,
+            area=area,
+            age_group=age_group,
+            exploitation_types=["labour"],
+            exploitation_location=ExploitationLocation.UK,
+            status=status,
+            submitted_at=fields.pop("submitted_at", timezone.now()),
+            reasonable_grounds_due=fields.pop("reasonable_grounds_due", None),
+            responders_account="Seen at a car wash.",
+            **fields,
+        )
     )
-    CaseNarrative.objects.create(case=made, responders_account="Seen at a car wash.")
-    return made

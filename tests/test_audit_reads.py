@@ -236,7 +236,7 @@ class TestDataProtectionOfficer:
         decision = _decision(case, dmitri)
         factories.signed_in_client(alice).get(reverse("decisions:letter_pdf", args=[decision.pk]))
         page = factories.signed_in_client(dpo).get(
-            reverse("audit:person_reads"), {"reference": case.reference}
+            reverse("privacy:person_reads"), {"reference": case.reference}
         )
         html = page.content.decode()
         assert page.status_code == 200
@@ -263,7 +263,7 @@ class TestDataProtectionOfficer:
         case = ReferralDraft.objects.get(pk=draft.pk).case
         html = (
             factories.signed_in_client(dpo)
-            .get(reverse("audit:person_reads"), {"reference": case.reference})
+            .get(reverse("privacy:person_reads"), {"reference": case.reference})
             .content.decode()
         )
         assert "Viewed the draft referral" in html
@@ -272,7 +272,7 @@ class TestDataProtectionOfficer:
     def test_an_unknown_reference_is_explained(self, dpo: User) -> None:
         html = (
             factories.signed_in_client(dpo)
-            .get(reverse("audit:person_reads"), {"reference": "NRM-NONE-0000"})
+            .get(reverse("privacy:person_reads"), {"reference": "NRM-NONE-0000"})
             .content.decode()
         )
         assert "No case has this reference" in html
@@ -284,7 +284,7 @@ class TestDataProtectionOfficer:
     def test_everyone_else_gets_404(
         self, case: Case, people_in_every_role: dict[Role, User]
     ) -> None:
-        url = reverse("audit:person_reads")
+        url = reverse("privacy:person_reads")
         for role, person in people_in_every_role.items():
             status = (
                 factories.signed_in_client(person)

@@ -16,7 +16,7 @@ ADMIN_PAGES = {"accounts:organisation_list"}
 SYSTEM_ADMIN_PAGES = {"accounts:organisation_create", "audit:search"}
 DATA_PROTECTION_PAGES = {
     "audit:search",
-    "audit:person_reads",
+    "privacy:person_reads",
     "privacy:find",
     "privacy:retention",
 }
@@ -124,7 +124,7 @@ def test_only_the_deepest_matching_navigation_item_is_current(
     people_in_every_role: dict[Role, User],
 ) -> None:
     client = factories.signed_in_client(people_in_every_role[Role.DATA_PROTECTION_OFFICER])
-    html = client.get(reverse("audit:person_reads")).content.decode()
+    html = client.get(reverse("privacy:person_reads")).content.decode()
     current = re.findall(
         r'class="govuk-service-navigation__item govuk-service-navigation__item--active"[^>]*>'
         r"\s*<a[^>]*>\s*(?:<strong[^>]*>)?\s*([^<]+?)\s*<",

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from opennrm.accounts import demo
-from opennrm.cases import volume
+from opennrm.cases import synthetic_volume
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.lib.iso import country_choices, language_choices
 from opennrm.lib.references import ALPHABET
@@ -45,7 +45,7 @@ def seeded(db: None) -> None:
 
 def test_generates_people_with_cases_narratives_and_timelines(seeded: None) -> None:
     before = Case.objects.count()
-    result = volume.generate(GENERATED, seed=7, batch_size=128)
+    result = synthetic_volume.generate(GENERATED, seed=7, batch_size=128)
 
     assert result.counts.people == result.counts.cases == GENERATED
     generated = Case.objects.order_by("pk")[before:]
@@ -68,7 +68,7 @@ def test_generates_people_with_cases_narratives_and_timelines(seeded: None) -> N
 
 def test_cases_come_from_demo_responders_and_follow_the_routing_rules(seeded: None) -> None:
     before = Case.objects.count()
-    volume.generate(GENERATED, seed=11)
+    synthetic_volume.generate(GENERATED, seed=11)
     cases = Case.objects.order_by("pk")[before:].select_related(
         "person", "person__identity", "referring_organisation", "competent_authority"
     )
@@ -119,7 +119,7 @@ def test_cases_come_from_demo_responders_and_follow_the_routing_rules(seeded: No
 
 def test_the_mixes_are_roughly_those_reported(seeded: None) -> None:
     before = Case.objects.count()
-    volume.generate(GENERATED, seed=3)
+    synthetic_volume.generate(GENERATED, seed=3)
     cases = list(Case.objects.order_by("pk")[before:].select_related("person"))
     share = Counter[str]()
     for case in cases:
@@ -136,7 +136,7 @@ def test_the_mixes_are_roughly_those_reported(seeded: None) -> None:
 
 def test_large_draws_match_the_published_proportions() -> None:
     """Without a database: 20,000 draws are enough to check every mix closely."""
-    setting = volume.Setting(
+    setting = synthetic_volume.Setting(
         referrers=[(1, 1, "A fictional police force", "england_and_wales")],
         authorities={
             ("england_and_wales", detained, group): (2, "A fictional authority")
@@ -145,11 +145,11 @@ def test_large_draws_match_the_published_proportions() -> None:
         },
         areas=["Fictionshire"],
     )
-    generator = volume.Generator(setting, random.Random(5), set())
+    generator = synthetic_volume.Generator(setting, random.Random(5), set())
     rows = [generator.one() for _ in range(20_000)]
     n = len(rows)
-    fields = {name: i for i, name in enumerate(volume.CASE_FIELDS)}
-    people = {name: i for i, name in enumerate(volume.PERSON_FIELDS)}
+    fields = {name: i for i, name in enumerate(synthetic_volume.CASE_FIELDS)}
+    people = {name: i for i, name in enumerate(synthetic_volume.PERSON_FIELDS)}
     sex = Counter(row.person[people["sex"]] for row in rows)
     group = Counter(row.case[fields["age_group"]] for row in rows)
     nationality = Counter(row.person[people["nationalities"]][0] for row in rows)
@@ -185,7 +185,7 @@ def test_large_draws_match_the_published_proportions() -> None:
 
 
 def test_the_same_seed_gives_the_same_people() -> None:
-    setting = volume.Setting(
+    setting = synthetic_volume.Setting(
         referrers=[(1, 1, "A fictional charity", "england_and_wales")],
         authorities={
             ("england_and_wales", d, g): (2, "A fictional authority")
@@ -195,8 +195,8 @@ def test_the_same_seed_gives_the_same_people() -> None:
         areas=["Fictionshire"],
     )
 
-    def draw(seed: int) -> list[volume.Synthetic]:
-        generator = volume.Generator(setting, random.Random(seed), set())
+    def draw(seed: int) -> list[synthetic_volume.Synthetic]:
+        generator = synthetic_volume.Generator(setting, random.Random(seed), set())
         return [generator.one() for _ in range(50)]
 
     first, again, other = draw(1), draw(1), draw(2)
@@ -207,10 +207,10 @@ def test_the_same_seed_gives_the_same_people() -> None:
 
 def test_names_are_obviously_invented(seeded: None) -> None:
     before = PersonIdentity.objects.count()
-    volume.generate(GENERATED, seed=5)
+    synthetic_volume.generate(GENERATED, seed=5)
     identities = PersonIdentity.objects.order_by("pk")[before:]
     given_pattern = re.compile(
-        "^(" + "|".join(volume.GIVEN_SYLLABLES) + "){3}$", flags=re.IGNORECASE
+        "^(" + "|".join(synthetic_volume.GIVEN_SYLLABLES) + "){3}$", flags=re.IGNORECASE
     )
     demo_people = {part.lower() for a in demo.ACCOUNTS for part in a.full_name.split()}
     for identity in identities:
@@ -218,11 +218,13 @@ def test_names_are_obviously_invented(seeded: None) -> None:
         for name in names:
             assert name.lower() not in REAL_NAMES | demo_people, name
         assert given_pattern.match(identity.given_names), identity.given_names
-        assert any(marker in identity.family_name.lower() for marker in volume.FICTIONAL_MARKERS)
-    for ending in volume.FAMILY_ENDINGS:
-        assert any(marker in ending for marker in volume.FICTIONAL_MARKERS)
-    assert len(set(volume.GIVEN_NAMES)) == len(volume.GIVEN_NAMES)
-    assert not {name.lower() for name in volume.GIVEN_NAMES} & REAL_NAMES
+        assert any(
+            marker in identity.family_name.lower() for marker in synthetic_volume.FICTIONAL_MARKERS
+        )
+    for ending in synthetic_volume.FAMILY_ENDINGS:
+        assert any(marker in ending for marker in synthetic_volume.FICTIONAL_MARKERS)
+    assert len(set(synthetic_volume.GIVEN_NAMES)) == len(synthetic_volume.GIVEN_NAMES)
+    assert not {name.lower() for name in synthetic_volume.GIVEN_NAMES} & REAL_NAMES
 
 
 @override_settings(DEMO=True)
@@ -254,17 +256,17 @@ def test_generating_people_refuses_outside_demo_mode(db: None) -> None:
 
 
 def test_batches_made_in_the_background_arrive_in_order_and_failures_reach_the_caller() -> None:
-    assert list(volume._Background(iter(range(7)), depth=2)) == list(range(7))
+    assert list(synthetic_volume._Background(iter(range(7)), depth=2)) == list(range(7))
 
     def failing():
         yield 1
         raise RuntimeError("generator broke")
 
     with pytest.raises(RuntimeError, match="generator broke"):
-        list(volume._Background(failing()))
+        list(synthetic_volume._Background(failing()))
 
     # A caller that stops early (for example on a database error) does not hang the thread.
-    made = volume._Background(iter(range(1000)), depth=1)
+    made = synthetic_volume._Background(iter(range(1000)), depth=1)
     for item in made:
         if item == 3:
             break

@@ -8,7 +8,8 @@ urlpatterns = [
     path("", include("opennrm.accounts.urls")),
     path("audit/", include("opennrm.audit.urls")),
     path("referrals/", include("opennrm.referrals.urls")),
-    path("cases/", include("opennrm.cases.urls")),
+    # The case's own pages and those composed above it from other apps (pages/case_urls.py).
+    path("cases/", include("opennrm.pages.case_urls")),
     path("decisions/", include("opennrm.decisions.urls")),
     path("notifications/", include("opennrm.notifications.urls")),
     path("screening/", include("opennrm.screening.urls")),

@@ -66,8 +66,9 @@ ROUTES: dict[str, Rule] = {
     "accounts:invitation_approve": ADMINISTRATORS,
     # The audit trail: read-only, for those who run the service and its data-protection officer.
     "audit:search": only(Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER),
-    "audit:person_reads": only(Role.DATA_PROTECTION_OFFICER),
-    # Data protection: subject access, erasure on request and retention, for the officer alone.
+    # Data protection: who looked at a person, subject access, erasure on request and retention,
+    # for the officer alone.
+    "privacy:person_reads": only(Role.DATA_PROTECTION_OFFICER),
     "privacy:find": only(Role.DATA_PROTECTION_OFFICER),
     "privacy:person": only(Role.DATA_PROTECTION_OFFICER),
     "privacy:export": only(Role.DATA_PROTECTION_OFFICER),

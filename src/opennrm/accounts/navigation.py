@@ -20,7 +20,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
-    ("Data access", "audit:person_reads"),
+    ("Data access", "privacy:person_reads"),
     ("Data requests", "privacy:find"),
     ("Retention", "privacy:retention"),
     ("Notifications", "notifications:list"),
@@ -30,7 +30,7 @@ ITEMS: list[tuple[str, str]] = [
 def items_for(actor: Actor, current_path: str) -> list[dict[str, Any]]:
     links = [(text, reverse(route)) for text, route in ITEMS if may_open(actor, route)]
     # The current item is the one whose address is the longest start of the page's address, so
-    # /audit/people/ marks "Data access", not "Audit trail" (/audit/) as well.
+    # /privacy/reads/ marks "Data access", not "Data requests" (/privacy/) as well.
     matching = [
         href
         for _, href in links

@@ -63,12 +63,3 @@ class AuditSearchForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
-
-
-class PersonReadsForm(forms.Form):
-    reference = forms.CharField(
-        label="Case reference",
-        help_text="For example, NRM-7K2P-4D9X",
-        max_length=20,
-        error_messages={"required": "Enter a case reference"},
-    )

@@ -6,5 +6,4 @@ app_name = "audit"
 
 urlpatterns = [
     path("", views.search, name="search"),
-    path("people/", views.person_reads, name="person_reads"),
 ]

@@ -1,9 +1,12 @@
-"""Changes to a case. `case_transition` is the only code that changes a case's status."""
+"""Changes to a case. `case_transition` is the only code that changes a case's status,
+`case_version_claim` the only code that advances its version, and `case_event_record` the only
+code that writes its timeline: other apps call them from inside their own services."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +21,15 @@ from opennrm.notifications.services import deliver
 
 from . import state
 from .choices import CaseStatus, CloseReason
-from .models import Case, CaseEvent, CaseStatusChange
+from .models import (
+    Case,
+    CaseEvent,
+    CaseNarrative,
+    CaseStatusChange,
+    Person,
+    PersonIdentity,
+    identity_indexes,
+)
 
 
 class CaseChanged(ValidationError):
@@ -29,6 +40,249 @@ class CaseChanged(ValidationError):
             "This case changed while you were working on it: someone else recorded something "
             "on it. Your answers are still here. Check the case, then submit again."
         )
+
+
+class CaseRows(NamedTuple):
+    """The values of the rows of a new case, by table, keyed by attribute name (foreign keys as
+    `<name>_id`), without the ids that join them: `case_open` writes them, and the synthetic
+    volume generator turns them into rows of its own for COPY."""
+
+    person: dict[str, Any]
+    identity: dict[str, Any]
+    case: dict[str, Any]
+    narrative: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def case_rows(
+    *,
+    sex: str,
+    gender: str = "",
+    age_at_referral: int | None,
+    age_is_estimated: bool,
+    nationalities: list[str],
+    languages: list[str],
+    interpreter_needed: bool = False,
+    given_names: str,
+    family_name: str = "",
+    aliases: list[str] | None = None,
+    date_of_birth: date | None = None,
+    safe_contact: str = "",
+    reference: str,
+    referring_organisation_id: int,
+    referred_by_id: int,
+    competent_authority_id: int,
+    jurisdiction: str,
+    area: str,
+    age_group: str,
+    exploitation_types: list[str],
+    exploitation_location: str,
+    exploitation_started: date | None = None,
+    exploitation_ended: date | None = None,
+    in_immigration_detention: bool = False,
+    consent_to_referral: bool | None = None,
+    consent_to_support: bool | None = None,
+    consent_explanation_version: str = "",
+    consent_explanation_language: str = "",
+    status: str = CaseStatus.AWAITING_REASONABLE_GROUNDS,
+    submitted_at: datetime,
+    reasonable_grounds_due: date | None,
+    screening_id: int | None = None,
+    persons_account: str = "",
+    responders_account: str = "",
+    exploitation_places: str = "",
+    immediate_needs_details: str = "",
+    events: list[dict[str, Any]] | None = None,
+    **case_fields: Any,
+) -> CaseRows:
+    """The rows of a new person and their case: the one description of what a new case holds,
+    for the referral service, the synthetic volume generator and the test factories.
+    `case_fields` sets other fields of the case (test factories put cases in later states)."""
+    return CaseRows(
+        person={
+            "sex": sex,
+            "gender": gender,
+            "age_at_referral": age_at_referral,
+            "age_is_estimated": age_is_estimated,
+            "nationalities": nationalities,
+            "languages": languages,
+            "interpreter_needed": interpreter_needed,
+        },
+        identity={
+            "given_names": given_names,
+            "family_name": family_name,
+            "aliases": aliases or [],
+            "date_of_birth": date_of_birth,
+            "safe_contact": safe_contact,
+            # Blind indexes, so exact-match search finds this person without decrypting anyone.
+            **identity_indexes(
+                given_names=given_names, family_name=family_name, date_of_birth=date_of_birth
+            ),
+        },
+        case={
+            "reference": reference,
+            "referring_organisation_id": referring_organisation_id,
+            "referred_by_id": referred_by_id,
+            "competent_authority_id": competent_authority_id,
+            "jurisdiction": jurisdiction,
+            "area": area,
+            "age_group": age_group,
+            "exploitation_types": exploitation_types,
+            "exploitation_location": exploitation_location,
+            "exploitation_started": exploitation_started,
+            "exploitation_ended": exploitation_ended,
+            "in_immigration_detention": in_immigration_detention,
+            "consent_to_referral": consent_to_referral,
+            "consent_to_support": consent_to_support,
+            "consent_explanation_version": consent_explanation_version,
+            "consent_explanation_language": consent_explanation_language,
+            "status": status,
+            "submitted_at": submitted_at,
+            "reasonable_grounds_due": reasonable_grounds_due,
+            "screening_id": screening_id,
+            **case_fields,
+        },
+        narrative={
+            "persons_account": persons_account,
+            "responders_account": responders_account,
+            "exploitation_places": exploitation_places,
+            "immediate_needs_details": immediate_needs_details,
+        },
+        events=events or [],
+    )
+
+
+def first_events(
+    *,
+    at: datetime,
+    referred_by_id: int,
+    referrer_name: str,
+    authority_name: str,
+    area: str,
+    child: bool,
+    placement_requested: bool,
+) -> list[dict[str, Any]]:
+    """A referred case's first timeline entries (values for `case_rows(events=...)`): referred,
+    sent to the competent authority, a placement request raised for immediate needs, and, for
+    a child, the local authority and child guardian service told."""
+    events: list[dict[str, Any]] = [
+        {
+            "at": at,
+            "kind": "referral.submitted",
+            "description": f"Referred by {referrer_name}",
+            "actor_id": referred_by_id,
+            "data": {},
+        },
+        {
+            "at": at,
+            "kind": "case.routed",
+            "description": f"Sent to {authority_name} for a reasonable grounds decision",
+            "actor_id": None,
+            "data": {},
+        },
+    ]
+    if placement_requested:
+        events.append(
+            {
+                "at": at,
+                "kind": "support.placement_requested",
+                "description": "Placement request raised for immediate needs",
+                "actor_id": None,
+                "data": {},
+            }
+        )
+    if child:
+        events.append(
+            {
+                "at": at,
+                "kind": "case.safeguarding_notified",
+                "description": f"Local authority and child guardian service in {area} told",
+                "actor_id": None,
+                "data": {},
+            }
+        )
+    return events
+
+
+def case_open(rows: CaseRows) -> Case:
+    """Write a new person and their case from `case_rows`: the only code that creates them.
+    Called inside the referral service, whose audit event covers it."""
+    person = Person.objects.create(**rows.person)
+    PersonIdentity.objects.create(person=person, **rows.identity)
+    case = Case.objects.create(person=person, **rows.case)
+    CaseNarrative.objects.create(case=case, **rows.narrative)
+    CaseEvent.objects.bulk_create(CaseEvent(case=case, **event) for event in rows.events)
+    return case
+
+
+def case_version_claim(
+    *,
+    case: Case,
+    expected_version: int,
+    status_was: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Take the case's next version, so nobody else can act on what was seen at
+    `expected_version` (and, if given, in status `status_was`), setting `changes` (fields of
+    the case) in the same UPDATE.
+
+    Every change to a case that someone acted on from a page (a decision, an assignment, a
+    change of status) claims the version once: of two people acting at once exactly one
+    succeeds, and the other gets `CaseChanged`. Called inside the caller's transaction.
+    """
+    claimed = Case.objects.filter(pk=case.pk, version=expected_version)
+    if status_was is not None:
+        claimed = claimed.filter(status=status_was)
+    if claimed.update(version=F("version") + 1, **(changes or {})) != 1:
+        raise CaseChanged
+    case.version = expected_version + 1
+
+
+def case_event(
+    *,
+    case: Case,
+    kind: str,
+    description: str,
+    by: User | None,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """An unsaved timeline entry, for `case_events_record` to write with others at once."""
+    return CaseEvent(
+        case=case,
+        at=at or timezone.now(),
+        kind=kind,
+        actor=by,
+        description=description,
+        data=data or {},
+    )
+
+
+def case_event_record(
+    *,
+    case: Case,
+    kind: str,
+    description: str,
+    by: User | None,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Add an entry to the case's timeline. Called inside a service of any app, whose audit
+    event covers it (like `notifications.services.deliver`, it writes no event of its own)."""
+    event = case_event(case=case, kind=kind, description=description, by=by, at=at, data=data)
+    event.save()
+    return event
+
+
+def case_events_record(events: Iterable[CaseEvent]) -> None:
+    """Write several timeline entries built by `case_event` at once."""
+    CaseEvent.objects.bulk_create(events)
+
+
+def case_events_backdate(*, case: Case, at: datetime) -> None:
+    """Demo data only: date every entry of a case's timeline `at`, for a case whose history
+    the demo sets in the past."""
+    CaseEvent.objects.filter(case=case).update(at=at)
 
 
 def case_transition(
@@ -54,19 +308,20 @@ def case_transition(
     changes = dict(changes or {})
     if to == CaseStatus.CLOSED:
         changes["closed_at"] = now
-    updated = Case.objects.filter(pk=case.pk, version=expected_version, status=case.status).update(
-        status=to, version=F("version") + 1, **changes
+    case_version_claim(
+        case=case,
+        expected_version=expected_version,
+        status_was=case.status,
+        changes={"status": to, **changes},
     )
-    if updated != 1:
-        raise CaseChanged
     CaseStatusChange.objects.create(
         case=case, from_status=case.status, to_status=to, at=now, by=by, reason=reason
     )
-    CaseEvent.objects.create(
+    case_event_record(
         case=case,
         at=now,
         kind="case.status_changed",
-        actor=by,
+        by=by,
         description=reason,
         data={"from": case.status, "to": to},
     )
@@ -145,3 +400,23 @@ def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: i
         detail={"reason": str(reason)},
     )
     return closed
+
+
+def person_records_pseudonymise(*, person: Person) -> dict[str, int]:
+    """Delete what identifies `person` in this app's tables: their identity and the accounts
+    of their cases; how many of each. Called only inside `privacy.services`' erasure, whose
+    audit event covers it (as do the other apps' `*_pseudonymise`)."""
+    return {
+        "identity": PersonIdentity.objects.filter(person=person).delete()[0],
+        "accounts": CaseNarrative.objects.filter(case__person=person).delete()[0],
+    }
+
+
+def person_erasure_record(
+    *, person: Person, by: User | None, at: datetime, description: str
+) -> None:
+    """Say on the timeline of each of `person`'s cases that their details were erased."""
+    case_events_record(
+        CaseEvent(case_id=case_id, at=at, kind="person.erased", actor=by, description=description)
+        for case_id in Case.objects.filter(person=person).values_list("pk", flat=True)
+    )

@@ -1,3 +1,6 @@
+"""The routes of the case's own pages. They are served with the case pages composed above the
+case from other apps, under the one namespace `cases:`, by pages/case_urls.py."""
+
 from django.urls import path
 
 from . import views
@@ -5,16 +8,5 @@ from . import views
 app_name = "cases"
 
 urlpatterns = [
-    path("<str:reference>/", views.detail, name="detail"),
-    path(
-        "<str:reference>/reconsideration/",
-        views.reconsideration_request,
-        name="reconsideration_request",
-    ),
     path("<str:reference>/close/", views.close, name="close"),
-    path(
-        "<str:reference>/evidence/<int:evidence_id>/",
-        views.evidence_download,
-        name="evidence_download",
-    ),
 ]

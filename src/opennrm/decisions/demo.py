@@ -66,7 +66,8 @@ def decided_in_the_past(
     """Date the case's referral `referred`, and give it the decisions named, on the days named
     ((outcome code, day)), with the case's clocks as they would have run from those days."""
     from opennrm.accounts.actor import DECIDERS, members_with_role
-    from opennrm.cases.models import CaseEvent, CaseStatusChange
+    from opennrm.cases.models import CaseStatusChange
+    from opennrm.cases.services import case_event_record, case_events_backdate
     from opennrm.policy import clock
     from opennrm.policy.profiles import profile_for
 
@@ -84,7 +85,7 @@ def decided_in_the_past(
         "submitted_at": referred,
         "reasonable_grounds_due": clock.reasonable_grounds_due(referred_on, case.jurisdiction),
     }
-    CaseEvent.objects.filter(case=case).update(at=referred)
+    case_events_backdate(case=case, at=referred)
     status = CaseStatus.AWAITING_REASONABLE_GROUNDS
     steps = [
         (DecisionKind.REASONABLE_GROUNDS, reasonable_grounds),
@@ -139,12 +140,12 @@ def decided_in_the_past(
         CaseStatusChange.objects.create(
             case=case, from_status=status, to_status=to, at=at, by_id=decider, reason=reason
         )
-        CaseEvent.objects.create(
+        case_event_record(
             case=case,
             at=at,
             kind="case.status_changed",
             description=reason,
-            actor_id=decider,
+            by=User(pk=decider),
             data={"from": status, "to": to},
         )
         status = to

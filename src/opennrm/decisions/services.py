@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,8 +18,8 @@ from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
-from opennrm.cases.models import Case, CaseEvent
-from opennrm.cases.services import CaseChanged, case_transition
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_event_record, case_transition, case_version_claim
 from opennrm.notifications.services import deliver
 from opennrm.policy import clock
 from opennrm.policy.profiles import (
@@ -59,15 +58,6 @@ def _check_decider(user: User, case: Case) -> None:
         raise ValidationError(
             f"Only decision makers of {case.competent_authority.name} can decide this case"
         )
-
-
-def _claim(case: Case, expected_version: int) -> None:
-    """Take the case's next version, so nobody else can act on what we saw."""
-    if not Case.objects.filter(pk=case.pk, version=expected_version).update(
-        version=F("version") + 1
-    ):
-        raise CaseChanged
-    case.version = expected_version + 1
 
 
 AWAITING_APPROVAL_REFUSAL = (
@@ -173,10 +163,10 @@ def _record(
     )
 
 
-def _apply(decision: Decision, by: User) -> None:
+def _apply(decision: Decision, by: User, expected_version: int) -> None:
     """Put a decision in effect: move the case and start the clocks the profile sets, from the
     day it takes effect (for a negative decision, the day the second decision maker approved
-    it, not the day the first one drafted it)."""
+    it, not the day the first one drafted it). The move claims the case's version."""
     case = decision.case
     took_effect = decision.took_effect_at or timezone.now()
     effect_on = timezone.localdate(took_effect)
@@ -187,7 +177,7 @@ def _apply(decision: Decision, by: User) -> None:
         case=case,
         to=to,
         reason=f"{decision.get_kind_display()}: {label}",
-        expected_version=case.version,
+        expected_version=expected_version,
         changes=changes,
     )
 
@@ -320,7 +310,6 @@ def _decide(
         chosen = _outcome(profile.reasonable_grounds_outcomes, outcome, "reasonable grounds")
     else:
         chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
-    _claim(case, expected_version)
     # After an accepted reconsideration, the new decision names the one it replaces.
     superseded = case.decisions.filter(
         kind=kind, state=DecisionState.SUPERSEDED, replaced_by__isnull=True
@@ -338,7 +327,7 @@ def _decide(
         evidence=evidence,
         replaces=superseded,
     )
-    _after_recording(decision, by)
+    _after_recording(decision, by, expected_version)
     return decision
 
 
@@ -351,7 +340,6 @@ def decision_disqualify(*, by: User, case: Case, reasons: str, expected_version:
     if case.status != CaseStatus.RECOVERY_PERIOD:
         raise ValidationError("A person can only be disqualified during the recovery period")
     _check_nothing_awaiting_approval(case)
-    _claim(case, expected_version)
     decision = _record(
         by=by,
         case=case,
@@ -362,7 +350,7 @@ def decision_disqualify(*, by: User, case: Case, reasons: str, expected_version:
         outcome_kind=OutcomeKind.NEGATIVE,
         reasons=reasons,
     )
-    _after_recording(decision, by)
+    _after_recording(decision, by, expected_version)
     return decision
 
 
@@ -405,18 +393,19 @@ def recovery_extend(
         reasons=reasons,
         extension_days=days,
     )
-    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(
-        version=F("version") + 1,
-        recovery_period_ends=clocks.recovery_period_ends,
-        conclusive_grounds_from=clocks.conclusive_grounds_earliest,
+    case_version_claim(
+        case=case,
+        expected_version=expected_version,
+        changes={
+            "recovery_period_ends": clocks.recovery_period_ends,
+            "conclusive_grounds_from": clocks.conclusive_grounds_earliest,
+        },
     )
-    if not updated:
-        raise CaseChanged
-    CaseEvent.objects.create(
+    case_event_record(
         case=case,
         at=decision.decided_at,
         kind="decision.in_effect",
-        actor=by,
+        by=by,
         description=f"Recovery period extended by {days} days, to {clocks.recovery_period_ends:%-d %B %Y}",
     )
     audit_record(
@@ -438,16 +427,19 @@ def _outcome(outcomes: Sequence[Any], code: str, stage: str) -> Any:
     raise ValidationError({"outcome": f"Select the {stage} decision"})
 
 
-def _after_recording(decision: Decision, by: User) -> None:
+def _after_recording(decision: Decision, by: User, expected_version: int) -> None:
+    """Put the decision just recorded in effect, or ask for its approval; either way the case's
+    version is claimed once, so of two decision makers acting at once only one succeeds."""
     case = decision.case
     if decision.state == DecisionState.IN_EFFECT:
-        _apply(decision, by)
+        _apply(decision, by, expected_version)
     else:
-        CaseEvent.objects.create(
+        case_version_claim(case=case, expected_version=expected_version)
+        case_event_record(
             case=case,
             at=decision.decided_at,
             kind="decision.awaiting_approval",
-            actor=by,
+            by=by,
             description=f"{decision.get_kind_display()} ({decision.outcome_label}) waiting for approval",
         )
         approvers = [
@@ -495,13 +487,13 @@ def decision_approve(*, by: User, decision: Decision, approve: bool, note: str =
     locked.approval_note = note.strip()
     locked.save(update_fields=["state", "approved_by", "approved_at", "approval_note"])
     if approve:
-        _apply(locked, by)
+        _apply(locked, by, locked.case.version)
     else:
-        CaseEvent.objects.create(
+        case_event_record(
             case=locked.case,
             at=locked.approved_at,
             kind="decision.not_approved",
-            actor=by,
+            by=by,
             description=f"{locked.get_kind_display()} not approved; a new decision is needed",
         )
     audit_record(
@@ -693,17 +685,14 @@ def case_assign(*, by: User, case: Case, assignee: User | None, expected_version
     _check_decider(by, case)
     if assignee is not None:
         _check_decider(assignee, case)
-    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(
-        assigned_to=assignee, version=F("version") + 1
+    case_version_claim(
+        case=case, expected_version=expected_version, changes={"assigned_to": assignee}
     )
-    if not updated:
-        raise CaseChanged
     case.refresh_from_db()
-    CaseEvent.objects.create(
+    case_event_record(
         case=case,
-        at=timezone.now(),
         kind="case.assigned",
-        actor=by,
+        by=by,
         description=f"Assigned to {assignee.full_name}" if assignee else "Unassigned",
     )
     audit_record(
@@ -714,3 +703,22 @@ def case_assign(*, by: User, case: Case, assignee: User | None, expected_version
         detail={"assignee": assignee.pk if assignee else None},
     )
     return case
+
+
+def decision_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the free text of the decisions on these cases, the words of their letters and
+    the grounds of reconsideration requests; outcomes, kinds, languages and dates stay, for
+    the figures. Called only inside `privacy.services`' erasure, whose audit event covers it."""
+    return {
+        "decision_reasons": Decision.objects.filter(case_id__in=case_ids).update(
+            reasons="", approval_note=""
+        ),
+        # Letters greet the person by name and quote the reasons: their words go, the record
+        # of what was issued when (kind, language, dates) stays.
+        "letters": Letter.objects.filter(case_id__in=case_ids, text__isnull=False).update(
+            text=None
+        ),
+        "reconsideration_grounds": ReconsiderationRequest.objects.filter(
+            case_id__in=case_ids
+        ).update(grounds="", decision_reasons=""),
+    }

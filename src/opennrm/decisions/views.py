@@ -14,6 +14,7 @@ from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
+from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.policy.profiles import NoProfileError, profile_for
 
@@ -24,6 +25,7 @@ from .forms import (
     DecisionForm,
     ExtensionForm,
     ReconsiderationDecisionForm,
+    ReconsiderationRequestForm,
 )
 from .models import DecisionKind
 
@@ -345,3 +347,41 @@ def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
+    """The referrer asks for a negative decision to be reconsidered."""
+    user = _user(request)
+    case = case_get_for_user(actor_of(request), reference)
+    if not may_request_reconsideration(actor_of(request), case):
+        raise Http404
+    form = ReconsiderationRequestForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reconsideration_request(
+                by=user,
+                case=case,
+                grounds=form.cleaned_data["grounds"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            form.add_error(
+                "grounds" if hasattr(error, "error_dict") else None,
+                error.message_dict.get("grounds", error.messages)
+                if hasattr(error, "error_dict")
+                else error,
+            )
+        else:
+            messages.success(
+                request, "Reconsideration requested. The competent authority has been told."
+            )
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "decisions/reconsideration_request.html",
+        {"title": "Ask for reconsideration", "case": case, "form": form},
+    )

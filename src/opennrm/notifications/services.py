@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from django.db import transaction
@@ -48,3 +49,9 @@ def notification_mark_read(*, by: User, notification: Notification) -> None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     audit_record(by=by, action="notification.read", obj=notification)
+
+
+def notifications_old_delete(*, created_before: datetime) -> int:
+    """Delete notifications created before `created_before`; how many. Called only by
+    `privacy.services.retention_apply`, whose audit event covers it."""
+    return Notification.objects.filter(created_at__lt=created_before).delete()[0]

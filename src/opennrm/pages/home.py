@@ -129,7 +129,7 @@ ROLE_TASKS: dict[Role, list[Task]] = {
     Role.DATA_PROTECTION_OFFICER: [
         Task(
             "Who looked at a person's data",
-            "audit:person_reads",
+            "privacy:person_reads",
             "Look up a person by case reference: who saw their details, when, which ones, "
             "and from where.",
         ),

@@ -98,3 +98,12 @@ class EraseForm(forms.Form):
     def received_on(self) -> date:
         value: date = self.cleaned_data["request_received_on"]
         return value
+
+
+class PersonReadsForm(forms.Form):
+    reference = forms.CharField(
+        label="Case reference",
+        help_text="For example, NRM-7K2P-4D9X",
+        max_length=20,
+        error_messages={"required": "Enter a case reference"},
+    )

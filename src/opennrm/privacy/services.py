@@ -12,7 +12,6 @@ chain stays whole. See docs/adr/0014-retention-and-erasure.md.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,60 +20,38 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
-from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
-from opennrm.decisions.models import Decision, Letter, ReconsiderationRequest
-from opennrm.notifications.models import Notification
-from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
+from opennrm.cases.models import Case, Person
+from opennrm.cases.services import person_erasure_record, person_records_pseudonymise
+from opennrm.decisions.services import decision_records_pseudonymise
+from opennrm.notifications.services import notifications_old_delete
+from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
 from opennrm.support.selectors import live_support_of
 from opennrm.support.services import support_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
 
-logger = logging.getLogger(__name__)
-
 
 def _remove_identifying_records(person: Person) -> dict[str, int]:
-    """Delete or empty everything that identifies `person`; return how many of each. Runs
-    inside the caller's transaction; files are deleted only once it has committed."""
+    """Have each app delete or empty what identifies `person` in its own tables; how many of
+    each. Runs inside the caller's transaction; files are deleted only once it has committed."""
     removed: Counter[str] = Counter()
     case_ids = list(Case.objects.filter(person=person).values_list("pk", flat=True))
-    removed["identity"] = PersonIdentity.objects.filter(person=person).delete()[0]
-    removed["accounts"] = CaseNarrative.objects.filter(case_id__in=case_ids).delete()[0]
-    evidence = EvidenceFile.objects.filter(Q(case_id__in=case_ids) | Q(draft__case_id__in=case_ids))
-    files = [(item.file.storage, item.file.name) for item in evidence if item.file.name]
-    removed["evidence_files"] = evidence.delete()[0]
-    removed["decision_reasons"] = Decision.objects.filter(case_id__in=case_ids).update(
-        reasons="", approval_note=""
-    )
-    # Letters greet the person by name and quote the reasons: their words go, the record of
-    # what was issued when (kind, language, dates) stays.
-    removed["letters"] = Letter.objects.filter(case_id__in=case_ids, text__isnull=False).update(
-        text=None
-    )
-    removed["reconsideration_grounds"] = ReconsiderationRequest.objects.filter(
-        case_id__in=case_ids
-    ).update(grounds="", decision_reasons="")
-    ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    # Names, date of birth, contact, and the accounts of what happened.
+    removed.update(person_records_pseudonymise(person=person))
+    # Evidence and its names, and the answers of the drafts that became the cases.
+    removed.update(referral_records_pseudonymise(case_ids))
+    # Decision makers' reasons, the words of letters, reconsideration grounds.
+    removed.update(decision_records_pseudonymise(case_ids))
     # Support: plan notes, what was delivered, where they were last seen, places kept away from.
     removed.update(support_records_pseudonymise(case_ids))
-
-    def delete_files() -> None:
-        for storage, name in files:
-            try:
-                storage.delete(name)
-            except OSError:
-                # The row is gone, so nothing can serve the file; say so for the operator.
-                logger.warning("could not delete an erased evidence file", extra={"file": name})
-
-    transaction.on_commit(delete_files)
     return {kind: count for kind, count in removed.items() if count}
 
 
@@ -125,10 +102,7 @@ def _erase(
         if reason == ErasureReason.REQUEST
         else "Identifying details removed: the retention period ended"
     )
-    CaseEvent.objects.bulk_create(
-        CaseEvent(case_id=case_id, at=now, kind="person.erased", actor=by, description=description)
-        for case_id in Case.objects.filter(person=locked).values_list("pk", flat=True)
-    )
+    person_erasure_record(person=locked, by=by, at=now, description=description)
     audit_record(
         by=by,
         action="person.erased" if reason == ErasureReason.REQUEST else "person.pseudonymised",
@@ -209,27 +183,12 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             break
 
     with transaction.atomic():
-        drafts = ReferralDraft.objects.filter(
-            status=DraftStatus.DRAFT,
-            updated_at__lt=_before(today, settings.RETENTION_DRAFT_DAYS),
+        drafts_deleted = drafts_unsubmitted_delete(
+            updated_before=_before(today, settings.RETENTION_DRAFT_DAYS)
         )
-        files = [
-            (item.file.storage, item.file.name)
-            for item in EvidenceFile.objects.filter(draft__in=drafts)
-            if item.file.name
-        ]
-        drafts_deleted = drafts.count()
-        EvidenceFile.objects.filter(draft__in=drafts).delete()
-        drafts.delete()
-
-        def delete_files() -> None:
-            for storage, name in files:
-                storage.delete(name)
-
-        transaction.on_commit(delete_files)
-        notifications = Notification.objects.filter(
-            created_at__lt=_before(today, settings.RETENTION_NOTIFICATION_DAYS)
-        ).delete()[0]
+        notifications = notifications_old_delete(
+            created_before=_before(today, settings.RETENTION_NOTIFICATION_DAYS)
+        )
         tasks = DBTaskResult.objects.filter(
             finished_at__lt=_before(today, settings.RETENTION_TASK_RESULT_DAYS)
         ).delete()[0]

@@ -10,4 +10,5 @@ urlpatterns = [
     path("people/<int:person_id>/export/", views.export, name="export"),
     path("people/<int:person_id>/erase/", views.erase, name="erase"),
     path("retention/", views.retention, name="retention"),
+    path("reads/", views.person_reads, name="person_reads"),
 ]

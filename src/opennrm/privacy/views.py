@@ -8,6 +8,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from opennrm.audit.services import audit_record
 from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
-from .forms import EraseForm, ExportForm, FindPersonForm
+from .forms import EraseForm, ExportForm, FindPersonForm, PersonReadsForm
 
 
 def _user(request: HttpRequest) -> User:
@@ -158,3 +159,36 @@ def retention(request: HttpRequest) -> HttpResponse:
             **selectors.retention_summary(actor_of(request), today),
         },
     )
+
+
+# As many reads a page as the audit search shows events.
+READS_PAGE_SIZE = 50
+
+
+def person_reads(request: HttpRequest) -> HttpResponse:
+    """The data-protection officer looks up a person by case reference and sees who looked at
+    their identifying data, when, which fields, and from where. The page shows no identifying
+    data itself; each look-up is recorded, so the trail also shows who watched."""
+    user: User = request.user  # type: ignore[assignment]
+    form = PersonReadsForm(request.GET or None)
+    context: dict[str, object] = {"title": "Who looked at a person's data", "form": form}
+    if form.is_bound and form.is_valid():
+        found = selectors.person_reads_get(actor_of(request), form.cleaned_data["reference"])
+        if found is None:
+            form.add_error("reference", "No case has this reference: check it and try again")
+        else:
+            page = Paginator(found.events, READS_PAGE_SIZE).get_page(request.GET.get("page"))
+            audit_record(
+                by=user,
+                action="audit.person_reads_viewed",
+                detail={"reference": found.reference, "page": page.number},
+            )
+            query = request.GET.copy()
+            query.pop("page", None)
+            context |= {
+                "found": found,
+                "page": page,
+                "reads": found.describe(page),
+                "query": query.urlencode(),
+            }
+    return render(request, "privacy/person_reads.html", context)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,14 +21,8 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import (
-    Case,
-    CaseEvent,
-    CaseNarrative,
-    Person,
-    PersonIdentity,
-    identity_indexes,
-)
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, safe_file_name, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
@@ -38,6 +34,8 @@ from opennrm.support.services import placement_request_for_referral
 from . import steps
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
 from .routing import competent_authority_for
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -285,61 +283,61 @@ def _open_case(
         observed_codes=data["indicators"]["observed"],
     )
     born: date | None = person_data["date_of_birth"]
-    person = Person.objects.create(
-        sex=person_data["sex"],
-        gender=person_data.get("gender") or "",
-        age_at_referral=person_data.get("age"),
-        age_is_estimated=born is None,
-        nationalities=[
-            c for c in (person_data["nationality_1"], person_data.get("nationality_2")) if c
-        ],
-        languages=[c for c in (person_data["language_1"], person_data.get("language_2")) if c],
-        interpreter_needed=person_data["interpreter_needed"] == "yes",
-    )
-    given_names, family_name = person_data["given_names"], person_data.get("family_name", "")
-    PersonIdentity.objects.create(
-        person=person,
-        given_names=given_names,
-        family_name=family_name,
-        aliases=[
-            line.strip() for line in person_data.get("aliases", "").splitlines() if line.strip()
-        ],
-        date_of_birth=born,
-        safe_contact=person_data.get("safe_contact", ""),
-        # Blind indexes, so exact-match search finds this person without decrypting anyone.
-        **identity_indexes(given_names=given_names, family_name=family_name, date_of_birth=born),
-    )
     consent = data.get("consent", {})
-    case = Case.objects.create(
-        reference=_unique_reference(Case, "NRM"),
-        person=person,
-        referring_organisation=organisation,
-        referred_by=by,
-        competent_authority=authority,
-        jurisdiction=organisation.jurisdiction,
-        area=exploitation["area"],
-        age_group=group,
-        exploitation_types=exploitation["types"],
-        exploitation_location=exploitation["location"],
-        exploitation_started=exploitation.get("started"),
-        in_immigration_detention=in_detention,
-        consent_to_referral=(consent["consents_to_referral"] == "yes") if consent else None,
-        consent_to_support=(consent["consents_to_support"] == "yes") if consent else None,
-        consent_explanation_version=consent.get("explanation_version", ""),
-        consent_explanation_language=consent.get("explanation_language", ""),
-        submitted_at=submitted_at,
-        reasonable_grounds_due=reasonable_grounds_due(
-            timezone.localdate(submitted_at), organisation.jurisdiction
-        ),
-        screening=screening,
-    )
     needs = data["needs"]
-    CaseNarrative.objects.create(
-        case=case,
-        persons_account=data["account"]["persons_account"],
-        responders_account=data["account"]["responders_account"],
-        exploitation_places=exploitation.get("places", ""),
-        immediate_needs_details=needs.get("details", ""),
+    reference = _unique_reference(Case, "NRM")
+    case = case_open(
+        case_rows(
+            sex=person_data["sex"],
+            gender=person_data.get("gender") or "",
+            age_at_referral=person_data.get("age"),
+            age_is_estimated=born is None,
+            nationalities=[
+                c for c in (person_data["nationality_1"], person_data.get("nationality_2")) if c
+            ],
+            languages=[c for c in (person_data["language_1"], person_data.get("language_2")) if c],
+            interpreter_needed=person_data["interpreter_needed"] == "yes",
+            given_names=person_data["given_names"],
+            family_name=person_data.get("family_name", ""),
+            aliases=[
+                line.strip() for line in person_data.get("aliases", "").splitlines() if line.strip()
+            ],
+            date_of_birth=born,
+            safe_contact=person_data.get("safe_contact", ""),
+            reference=reference,
+            screening_id=screening.pk,
+            referring_organisation_id=organisation.pk,
+            referred_by_id=by.pk,
+            competent_authority_id=authority.pk,
+            jurisdiction=organisation.jurisdiction,
+            area=exploitation["area"],
+            age_group=group,
+            exploitation_types=exploitation["types"],
+            exploitation_location=exploitation["location"],
+            exploitation_started=exploitation.get("started"),
+            in_immigration_detention=in_detention,
+            consent_to_referral=(consent["consents_to_referral"] == "yes") if consent else None,
+            consent_to_support=(consent["consents_to_support"] == "yes") if consent else None,
+            consent_explanation_version=consent.get("explanation_version", ""),
+            consent_explanation_language=consent.get("explanation_language", ""),
+            submitted_at=submitted_at,
+            reasonable_grounds_due=reasonable_grounds_due(
+                timezone.localdate(submitted_at), organisation.jurisdiction
+            ),
+            persons_account=data["account"]["persons_account"],
+            responders_account=data["account"]["responders_account"],
+            exploitation_places=exploitation.get("places", ""),
+            immediate_needs_details=needs.get("details", ""),
+            events=first_events(
+                at=submitted_at,
+                referred_by_id=by.pk,
+                referrer_name=organisation.name,
+                authority_name=authority.name,
+                area=exploitation["area"],
+                child=group != AgeGroup.ADULT,
+                placement_requested=bool(needs["needs"]),
+            ),
+        )
     )
     draft.evidence.update(case=case)
     told = _record_and_notify(by, case, authority, needs["needs"])
@@ -367,35 +365,10 @@ def _members(organisations: Any, roles: Iterable[Role]) -> list[User]:
 def _record_and_notify(
     by: User, case: Case, authority: Organisation, needs: list[str]
 ) -> dict[str, int]:
-    """The case's first timeline entries, its placement request, and everyone who must know."""
-    at = case.submitted_at
-    events = [
-        CaseEvent(
-            case=case,
-            at=at,
-            kind="referral.submitted",
-            actor=by,
-            description=f"Referred by {case.referring_organisation.name}",
-        ),
-        CaseEvent(
-            case=case,
-            at=at,
-            kind="case.routed",
-            actor=None,
-            description=f"Sent to {authority.name} for a reasonable grounds decision",
-        ),
-    ]
+    """The case's placement request, and everyone who must know (its first timeline entries,
+    which say so, are written with the case: `cases.services.first_events`)."""
     if needs:
-        placement_request_for_referral(case=case, needs=needs, at=at)
-        events.append(
-            CaseEvent(
-                case=case,
-                at=at,
-                kind="support.placement_requested",
-                actor=None,
-                description="Placement request raised for immediate needs",
-            )
-        )
+        placement_request_for_referral(case=case, needs=needs, at=case.submitted_at)
     url = reverse("cases:detail", args=[case.reference])
     kind_of_referral = "a child" if case.is_child else "an adult"
     told = {
@@ -437,14 +410,44 @@ def _record_and_notify(
                 "Safeguard first: check the case and act today.",
             )
         )
-        events.append(
-            CaseEvent(
-                case=case,
-                at=at,
-                kind="case.safeguarding_notified",
-                actor=None,
-                description=f"Local authority and child guardian service in {case.area} told",
-            )
-        )
-    CaseEvent.objects.bulk_create(events)
     return told
+
+
+def _delete_files_on_commit(evidence: Any) -> None:
+    """Delete the stored files of `evidence` (a queryset) once the transaction has committed:
+    until then the rows may come back."""
+    files = [(item.file.storage, item.file.name) for item in evidence if item.file.name]
+
+    def delete_files() -> None:
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except OSError:
+                # The row is gone, so nothing can serve the file; say so for the operator.
+                logger.warning("could not delete an erased evidence file", extra={"file": name})
+
+    transaction.on_commit(delete_files)
+
+
+def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Delete the evidence of these cases (rows now, files once committed) and empty their
+    drafts' answers. Called only inside `privacy.services`' erasure, whose audit event
+    covers it."""
+    evidence = EvidenceFile.objects.filter(Q(case_id__in=case_ids) | Q(draft__case_id__in=case_ids))
+    _delete_files_on_commit(evidence)
+    removed = {"evidence_files": evidence.delete()[0]}
+    ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    return removed
+
+
+def drafts_unsubmitted_delete(*, updated_before: Any) -> int:
+    """Delete drafts never submitted and untouched since `updated_before`, with their evidence;
+    how many drafts. Called only by `privacy.services.retention_apply`, whose audit event
+    covers it."""
+    drafts = ReferralDraft.objects.filter(status=DraftStatus.DRAFT, updated_at__lt=updated_before)
+    evidence = EvidenceFile.objects.filter(draft__in=drafts)
+    _delete_files_on_commit(evidence)
+    deleted = drafts.count()
+    evidence.delete()
+    drafts.delete()
+    return deleted

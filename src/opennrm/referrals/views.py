@@ -14,7 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
-from opennrm.cases.selectors import cases_referred_by_organisations_of, next_deadline
+from opennrm.cases.selectors import (
+    case_get_for_user,
+    cases_referred_by_organisations_of,
+    next_deadline,
+)
 from opennrm.lib.files import safe_file_name
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
@@ -296,3 +300,22 @@ def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     services.draft_delete(by=user, draft=draft)
     messages.success(request, "The draft referral has been deleted")
     return redirect("referrals:my_referrals")
+
+
+def case_evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
+    """A submitted referral's evidence file, from the case page (its route is
+    `cases:evidence_download`, pages/case_urls.py)."""
+    user = _user(request)
+    case = case_get_for_user(actor_of(request), reference)
+    item = case.evidence.filter(pk=evidence_id).first()
+    if item is None:
+        raise Http404
+    audit_read(
+        by=user,
+        person=case.person,
+        action="evidence.downloaded",
+        obj=case,
+        document=item,
+        fields=[],
+    )
+    return download(item)

@@ -55,7 +55,7 @@ class Command(BaseCommand):
         self.stdout.write("")
 
     def _generate(self, people: int, seed: int | None) -> None:
-        from opennrm.cases import volume
+        from opennrm.cases import synthetic_volume
 
         def progress(done: int, total: int, seconds: float) -> None:
             self.stderr.write(
@@ -65,8 +65,8 @@ class Command(BaseCommand):
                 self.stderr.write("  committing (the database checks every new row's links)")
 
         try:
-            result = volume.generate(
-                people, seed=volume.SEED if seed is None else seed, progress=progress
+            result = synthetic_volume.generate(
+                people, seed=synthetic_volume.SEED if seed is None else seed, progress=progress
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
