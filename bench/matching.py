@@ -33,8 +33,8 @@ import benchkit
 import numpy as np
 from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
 
-from opennrm.support import matching as matching_module
-from opennrm.support.matching import (
+from opennrm.accommodation import matching as matching_module
+from opennrm.accommodation.matching import (
     Bed,
     KeepAway,
     MatchResult,

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
+from opennrm.care.selectors import case_support_summary as support_summary
 from opennrm.decisions.models import Letter
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.views import download
-from opennrm.support.selectors import case_support_summary as support_summary
 
 from . import services
 from .choices import CaseStatus, CloseReason, ExploitationType

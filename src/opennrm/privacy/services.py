@@ -27,12 +27,12 @@ from django_tasks_db.models import DBTaskResult
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
+from opennrm.care.selectors import live_support_of
+from opennrm.care.services import support_records_pseudonymise
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.decisions.models import Decision, Letter, ReconsiderationRequest
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DraftStatus, EvidenceFile, ReferralDraft
-from opennrm.support.selectors import live_support_of
-from opennrm.support.services import support_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun

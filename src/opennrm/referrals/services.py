@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
@@ -31,7 +32,6 @@ from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
-from opennrm.support.services import placement_request_for_referral
 
 from . import steps
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft

@@ -20,12 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from opennrm.accommodation.models import Region, Specialism
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
 
 from . import capacity, charts
 from .capacity import Table
-from .models import Region, Specialism
 
 NEEDED_BY_PARTS = ("needed_by_day", "needed_by_month", "needed_by_year")
 
