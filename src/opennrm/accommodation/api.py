@@ -1,7 +1,7 @@
 """The support API: the coordinator's waiting list, matching, proposals and placing by hand; the
 provider's answers to offers, arrivals and exits; sites and beds with their states; and the
-directory as an HSDS document (the capacity figures are `statistics.api`'s). The same selectors, forms and services as the
-support pages, so every rule is the pages' own.
+directory as an HSDS document (the capacity figures are `statistics.api`'s). The same
+selectors, forms and services as the support pages, so every rule is the pages' own.
 
 A token reaches what the pages show its member, narrowed to the member's roles *in the token's
 organisation*: as a support coordinator, every request, placement, site and bed; as a

@@ -105,7 +105,7 @@ class Setting(StrEnum):
 
 
 class Urgency(StrEnum):
-    """The same values as `support.models.Urgency`."""
+    """The same values as `accommodation.models.Urgency`."""
 
     EMERGENCY = "emergency"
     URGENT = "urgent"

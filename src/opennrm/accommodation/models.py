@@ -7,7 +7,7 @@ data still names them `support.<model>` (`stored_app_label`; ADR 0019).
 A provider is an `Organisation` of kind support provider. A safe house's address and exact
 location are the most dangerous facts in the system after a person's name: they are encrypted
 at rest and shown only to the safe-house managers assigned to the site and to coordinators holding
-an approved, time-limited grant for it (`AddressGrant`; `support.selectors.may_see_address`).
+an approved, time-limited grant for it (`AddressGrant`; `accommodation.selectors.may_see_address`).
 
 A bed's state is never typed in: it is derived from its placements (reserved, occupied) and its
 out-of-service flag, and each change is kept in `BedEvent`. A partial unique constraint on
@@ -47,7 +47,7 @@ class Region(models.TextChoices):
 
 
 class Setting(models.TextChoices):
-    """The same values as `support.matching.Setting`."""
+    """The same values as `accommodation.matching.Setting`."""
 
     WOMEN_ONLY = "women_only", "Women only"
     MEN_ONLY = "men_only", "Men only"
@@ -57,7 +57,7 @@ class Setting(models.TextChoices):
 class SiteAges(models.TextChoices):
     """Who a site is for. A child, or someone whose age is disputed (treated as a child until
     assessed), is only ever placed in a setting for children, and an adult never is
-    (`support.matching.Constraint.AGE`)."""
+    (`accommodation.matching.Constraint.AGE`)."""
 
     ADULTS = "adults", "Adults (18 and over)"
     CHILDREN = "children", "Children (under 18, or whose age is disputed)"
@@ -181,7 +181,7 @@ class AddressGrant(models.Model):
     authority; never by the coordinator themselves, and a system administrator's role alone
     does not approve. It belongs to the coordinator's membership: it counts only while that
     membership is active, in the coordinator role, in an active organisation, and until
-    `expires_at` or withdrawal (`support.selectors.live_address_grants`). Rows are kept, so the
+    `expires_at` or withdrawal (`accommodation.selectors.live_address_grants`). Rows are kept, so the
     history of who could see what stays."""
 
     membership = models.ForeignKey(
@@ -376,7 +376,7 @@ class PlacementRequest(models.Model):
     version = models.PositiveIntegerField(default=1)
     # What the first responder wrote under immediate needs ("women only; keep her away from
     # ...") is free text no optimiser reads: while a coordinator has not read it and turned it
-    # into constraints, the request is not matched nor placed (`support.services`).
+    # into constraints, the request is not matched nor placed (`accommodation.services`).
     details_to_review = models.BooleanField(default=False)
     details_reviewed_at = models.DateTimeField(null=True, blank=True)
     details_reviewed_by = models.ForeignKey(

@@ -293,7 +293,7 @@ def proposals(user: User) -> QuerySet[Placement]:
 
 
 def matching_request(request: PlacementRequest, today: date) -> matching.Request:
-    """A placement request as `support.matching` sees it."""
+    """A placement request as `accommodation.matching` sees it."""
     return matching.Request(
         id=request.pk,
         accepted_settings=frozenset(request.accepted_settings or ["mixed"]),

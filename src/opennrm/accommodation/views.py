@@ -41,6 +41,7 @@ from .models import (
     ExitReason,
     ImmediateNeed,
     Placement,
+    PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
     Region,
@@ -48,6 +49,19 @@ from .models import (
     Site,
     Specialism,
 )
+
+# What other apps show on a placement request's page and a placement's page: functions of the
+# user and the request (or placement) giving more of the page's context. The care app adds
+# whether the person is missing, and their support plan (`care.views`, registered in
+# `care.apps`): accommodation is the lower app and imports neither care nor statistics (ADR 0019).
+REQUEST_PAGE_EXTRAS: list[Callable[[User, PlacementRequest], dict[str, Any]]] = []
+PLACEMENT_PAGE_EXTRAS: list[Callable[[User, Placement], dict[str, Any]]] = []
+
+
+def _extras(
+    extras: Sequence[Callable[[User, Any], dict[str, Any]]], user: User, item: Any
+) -> dict[str, Any]:
+    return {key: value for extra in extras for key, value in extra(user, item).items()}
 
 
 def _user(request: HttpRequest) -> User:
@@ -174,7 +188,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "preferred": _labels(item.preferred_regions, Region.choices),
             "placements": item.placements.select_related("bed__room__site__provider"),
             "unmet": unmet,
-            "open_missing": selectors.open_missing_episode(item.case),
+            # What other apps add: whether the person is missing now (`care`).
+            **_extras(REQUEST_PAGE_EXTRAS, user, item),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
             "details": details,
         },
@@ -370,11 +385,7 @@ def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
         "end_form": end_form_for(item),
         "move_on_text": _move_on_text(item.request.case),
         # What other apps add: the person's plan and missing episodes (`care`).
-        **{
-            key: value
-            for extras in PLACEMENT_PAGE_EXTRAS
-            for key, value in extras(user, item).items()
-        },
+        **_extras(PLACEMENT_PAGE_EXTRAS, user, item),
         "move_on_ends": item.request.case.move_on_ends,
         **forms,
     }
@@ -490,13 +501,6 @@ def end_form_for(placement: Placement) -> EndForm:
     else:
         form.fields["ended_on"].help_text = f"Move-on support ends on {ends:%-d %B %Y}"
     return form
-
-
-# What other apps show on the placement page: each a function of the user and the placement
-# giving more of the page's context. The care app adds the person's support plan and missing
-# episodes (`care.views.placement_extras`, registered in `care.apps`): accommodation is the lower
-# app and imports neither care nor statistics (ADR 0019).
-PLACEMENT_PAGE_EXTRAS: list[Callable[[User, Placement], dict[str, Any]]] = []
 
 
 # --- Sites, rooms and beds --------------------------------------------------------------------

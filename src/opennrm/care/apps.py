@@ -7,11 +7,15 @@ class CareConfig(AppConfig):
     verbose_name = "Care: support plans and missing episodes"
 
     def ready(self) -> None:
-        # The placement page (accommodation's) shows the person's plan and missing episodes;
-        # accommodation imports nothing of care, so care adds them from here (ADR 0019).
-        from opennrm.accommodation.views import PLACEMENT_PAGE_EXTRAS
+        # The placement and request pages (accommodation's) show the person's plan and missing
+        # episodes; accommodation imports nothing of care, so care adds them from here (ADR 0019).
+        from opennrm.accommodation import views
 
-        from .views import placement_extras
+        from .views import placement_extras, request_extras
 
-        if placement_extras not in PLACEMENT_PAGE_EXTRAS:
-            PLACEMENT_PAGE_EXTRAS.append(placement_extras)
+        for extras, extra in (
+            (views.PLACEMENT_PAGE_EXTRAS, placement_extras),
+            (views.REQUEST_PAGE_EXTRAS, request_extras),
+        ):
+            if extra not in extras:
+                extras.append(extra)

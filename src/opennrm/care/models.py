@@ -52,7 +52,7 @@ PROVIDED_BY_SOMEONE = (MeasureStatus.ARRANGED, MeasureStatus.BEING_PROVIDED, Mea
 
 class SupportPlan(models.Model):
     """A person's support plan, on their case. It exists only with their consent to support
-    (an adult's; a child needs none): `support.services` refuses to start one without it."""
+    (an adult's; a child needs none): `care.services` refuses to start one without it."""
 
     case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="support_plan")
     started_at = models.DateTimeField()

@@ -1,8 +1,8 @@
 """Pages of care: a person's support plan (the Convention's Art. 12(1) measures with their
 statuses, one measure to change, the services delivered log) and missing episodes (report that a
 person has gone missing, see who is missing now, record their return); and what the placement
-page shows of them (`placement_extras`, added to `accommodation.views.PLACEMENT_PAGE_EXTRAS` by
-`care.apps`).
+and placement request pages show of them (`placement_extras`, `request_extras`, added to
+`accommodation.views` by `care.apps`).
 
 For support coordinators (every case with a placement request) and the safe-house managers of
 the provider where the person is placed (or went missing from); anyone else gets 404
@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accommodation import selectors as accommodation
-from opennrm.accommodation.models import Placement, PlacementStatus
+from opennrm.accommodation.models import Placement, PlacementRequest, PlacementStatus
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
@@ -285,6 +285,11 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
 
 
 # --- What the placement page shows of a person's support --------------------------------------
+
+
+def request_extras(user: User, request: PlacementRequest) -> dict[str, Any]:
+    """What a placement request's page shows of the person's missing episodes."""
+    return {"open_missing": selectors.open_missing_episode(request.case)}
 
 
 def placement_extras(user: User, placement: Placement) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def _counts(counts: capacity.BedCounts) -> dict[str, int]:
     response={200: CapacityOut, **AUTH_ERRORS, 404: ErrorsOut},
 )
 def capacity_now(request: HttpRequest) -> CapacityOut:
-    """The capacity dashboard's figures now (`support.capacity.beds_now`): every bed in an open
+    """The capacity dashboard's figures now (`statistics.capacity.beds_now`): every bed in an open
     site, counted as free, reserved, occupied or out of service, nationally, by region and by
     provider. Figures only: no person, site or address."""
     now = capacity.beds_now()

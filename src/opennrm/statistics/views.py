@@ -4,7 +4,7 @@ beside it and every table downloadable as CSV.
 
 For support coordinators, safe-house managers and analysts alike (the access table): figures
 only, never a person's details, a site's name or its address. The figures come from
-`support.capacity`, the charts from `support.charts`.
+`statistics.capacity`, the charts from `statistics.charts`.
 """
 
 from __future__ import annotations
