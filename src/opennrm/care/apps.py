@@ -13,9 +13,7 @@ class CareConfig(AppConfig):
 
         from .views import placement_extras, request_extras
 
-        for extras, extra in (
-            (views.PLACEMENT_PAGE_EXTRAS, placement_extras),
-            (views.REQUEST_PAGE_EXTRAS, request_extras),
-        ):
-            if extra not in extras:
-                extras.append(extra)
+        if placement_extras not in views.PLACEMENT_PAGE_EXTRAS:
+            views.PLACEMENT_PAGE_EXTRAS.append(placement_extras)
+        if request_extras not in views.REQUEST_PAGE_EXTRAS:
+            views.REQUEST_PAGE_EXTRAS.append(request_extras)
