@@ -181,8 +181,8 @@ class AddressGrant(models.Model):
     authority; never by the coordinator themselves, and a system administrator's role alone
     does not approve. It belongs to the coordinator's membership: it counts only while that
     membership is active, in the coordinator role, in an active organisation, and until
-    `expires_at` or withdrawal (`accommodation.selectors.live_address_grants`). Rows are kept, so the
-    history of who could see what stays."""
+    `expires_at` or withdrawal (`accommodation.selectors.live_address_grants`). Rows are kept,
+    so the history of who could see what stays."""
 
     membership = models.ForeignKey(
         "accounts.Membership", on_delete=models.PROTECT, related_name="address_grants"

@@ -7,7 +7,8 @@ to matching. Every read that depends on who is asking starts here, from the user
 - Safe-house managers see the sites they are assigned to (`SiteAssignment`; with addresses:
   they work there) and their beds; the placements with their organisation.
 - Everyone else sees none of these; the referrer learns where things stand from the case page
-  (`case_support_summary`), which names the provider and region, never the site or address.
+  (`care.selectors.case_support_summary`), which names the provider and region, never the site
+  or address.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Every write of accommodation: the directory (services, sites, rooms, beds),
-address permissions, placement requests, matching, and each step of a placement.
+"""Every write of accommodation: the directory (services, sites, rooms, beds), address
+permissions, placement requests, matching, and each step of a placement.
 
 No double booking, ever: every write that makes a placement hold a bed (offering it, placing
 by hand) first locks the bed's row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite lets one

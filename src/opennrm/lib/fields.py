@@ -142,11 +142,12 @@ def unseal(instance: models.Model) -> None:
 class EncryptedMixin(models.Field):
     """Stores `encode(value)` encrypted as text; reads it back with `decode`.
 
-    The context bound into every token is `<app>.<model>.<field>` (`labels.stored_label`), so a token moved to another
-    column or table does not decrypt, and the row is the model's `RowUUIDField`, so one moved
-    to another row does not either. Renaming a model or field therefore needs a migration that
-    re-encrypts the column (moving a model to another app does not: `stored_app_label`). A model without a `RowUUIDField` (only the historical models of
-    migrations written before rows were bound) reads and writes unbound `enc1` tokens.
+    The context bound into every token is `<app>.<model>.<field>` (`labels.stored_label`), so a
+    token moved to another column or table does not decrypt, and the row is the model's
+    `RowUUIDField`, so one moved to another row does not either. Renaming a model or field
+    therefore needs a migration that re-encrypts the column (moving a model to another app does
+    not: it keeps its `stored_app_label`). A model without a `RowUUIDField` (only the historical
+    models of migrations written before rows were bound) reads and writes unbound `enc1` tokens.
     """
 
     encryption_context = ""
