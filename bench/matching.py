@@ -1,4 +1,4 @@
-"""Optimal bed matching (`support.matching.match`) against the first-come-first-served baseline.
+"""Optimal bed matching (`accommodation.matching.match`) against first come, first served.
 
 Generates a seeded synthetic instance shaped like the UK's safe-house system: twelve regions with
 latitude and longitude boxes and the towns in them; sites that are safe houses (8 to 40 beds)
@@ -33,8 +33,8 @@ import benchkit
 import numpy as np
 from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
 
-from opennrm.support import matching as matching_module
-from opennrm.support.matching import (
+from opennrm.accommodation import matching as matching_module
+from opennrm.accommodation.matching import (
     Bed,
     KeepAway,
     MatchResult,

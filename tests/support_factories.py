@@ -8,10 +8,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from opennrm.accommodation import services
+from opennrm.accommodation.models import AddressGrant, Bed, PlacementRequest, Site
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
-from opennrm.support import services
-from opennrm.support.models import AddressGrant, Bed, PlacementRequest, Site
 
 ADDRESS = "12 Quietwater Close, Hollowmere"
 POSTCODE = "HX9 4QT"

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from opennrm.accommodation import services
+from opennrm.accommodation.models import Placement
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
-from opennrm.support import services
-from opennrm.support.models import Placement
 
 from . import support_factories as s
 

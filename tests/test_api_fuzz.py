@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from opennrm.accommodation import services as support
 from opennrm.accounts import access
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
@@ -48,7 +49,6 @@ from opennrm.decisions import services as decisions
 from opennrm.screening import catalogue
 from opennrm.screening import services as screening
 from opennrm.screening.models import IndicatorCatalogue
-from opennrm.support import services as support
 
 from . import api_helpers as a
 from . import case_factories, factories

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client, TestCase
 
+from opennrm.accommodation.models import PlacementRequest
 from opennrm.accounts.models import Organisation, User
 from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.audit.models import AuditEvent
@@ -18,7 +19,6 @@ from opennrm.cases.models import Case, Person, PersonIdentity
 from opennrm.notifications.models import Notification
 from opennrm.referrals import api_submission as api_services
 from opennrm.referrals.models import DraftStatus, DutyToNotifyReport, ReferralDraft
-from opennrm.support.models import PlacementRequest
 
 from . import api_helpers as a
 from . import factories

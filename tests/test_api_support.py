@@ -15,12 +15,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from opennrm.accounts.models import Membership, Organisation, User
-from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.audit.models import AuditEvent
-from opennrm.cases.models import Case
-from opennrm.support import selectors, services
-from opennrm.support.models import (
+from opennrm.accommodation import selectors, services
+from opennrm.accommodation.models import (
     AddressGrant,
     Bed,
     BedState,
@@ -30,6 +26,10 @@ from opennrm.support.models import (
     PlacementStatus,
     Site,
 )
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.models import AuditEvent
+from opennrm.cases.models import Case
 
 from . import api_helpers as a
 from . import case_factories, factories

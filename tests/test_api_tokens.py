@@ -18,6 +18,8 @@ from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
+from opennrm.accommodation import services as support
+from opennrm.accommodation.models import Bed
 from opennrm.accounts import access
 from opennrm.accounts import services as account_services
 from opennrm.accounts.models import Membership, Organisation, User
@@ -29,8 +31,6 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.referrals import api_submission
 from opennrm.referrals.models import ReferralDraft
-from opennrm.support import services as support
-from opennrm.support.models import Bed
 
 from . import api_helpers as a
 from . import case_factories, factories

@@ -22,17 +22,19 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import OrganisationKind as Kind
-from opennrm.accounts.roles import Role
-from opennrm.cases.models import Case
-from opennrm.support import capacity, capacity_views, charts, matching, selectors, services
-from opennrm.support.models import (
+from opennrm.accommodation import matching, selectors, services
+from opennrm.accommodation.models import (
     Placement,
     PlacementRequestStatus,
     PlacementStatus,
     UnmetNeed,
 )
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind as Kind
+from opennrm.accounts.roles import Role
+from opennrm.cases.models import Case
+from opennrm.statistics import capacity, charts
+from opennrm.statistics import views as capacity_views
 
 from . import case_factories, factories
 from . import support_factories as s

@@ -9,10 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from opennrm.accommodation import services
+from opennrm.accommodation.models import PlacementStatus
 from opennrm.accounts.models import Organisation, User
+from opennrm.care import services as care_services
+from opennrm.care.models import MissingEpisode
 from opennrm.cases.models import Case
-from opennrm.support import services
-from opennrm.support.models import MissingEpisode, PlacementStatus
 
 from . import case_factories, factories
 from . import support_plan_helpers as h
@@ -58,7 +60,7 @@ def test_missing_since_before_the_referral_is_refused(
 ) -> None:
     h.living(cora, maya, provider, case)
     with pytest.raises(ValidationError, match="cannot be before they were referred"):
-        services.missing_report(
+        care_services.missing_report(
             by=cora, case=case, went_missing_on=date(1950, 5, 1), last_seen="At the bus station"
         )
     assert not MissingEpisode.objects.exists()
@@ -89,7 +91,7 @@ def test_a_service_delivered_before_the_referral_is_refused(
 ) -> None:
     h.living(cora, maya, provider, case)
     with pytest.raises(ValidationError, match="cannot be before they were referred"):
-        services.service_delivery_record(
+        care_services.service_delivery_record(
             by=cora,
             case=case,
             measure="translation",

@@ -21,10 +21,10 @@ from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[impor
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from opennrm.accommodation import hsds, services
+from opennrm.accommodation.models import Bed, BedEvent, Service, Site
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.support import hsds, services
-from opennrm.support.models import Bed, BedEvent, Service, Site
 
 from . import api_helpers as a
 from . import case_factories, factories

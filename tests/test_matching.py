@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opennrm.support import matching
-from opennrm.support.matching import (
+from opennrm.accommodation import matching
+from opennrm.accommodation.matching import (
     Bed,
     Constraint,
     KeepAway,

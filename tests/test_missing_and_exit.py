@@ -17,15 +17,18 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from opennrm.accommodation import services
+from opennrm.accommodation.models import Placement
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
+from opennrm.care import reminders
+from opennrm.care import services as care_services
+from opennrm.care.models import MissingEpisode, MoveOnReminder, MoveOnReminderKind
+from opennrm.care.tasks import next_run, send_move_on_reminders
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.models import Notification
-from opennrm.support import reminders, services
-from opennrm.support.models import MissingEpisode, MoveOnReminder, MoveOnReminderKind, Placement
-from opennrm.support.tasks import next_run, send_move_on_reminders
 
 from . import case_factories, factories
 from . import support_factories as s
@@ -85,7 +88,7 @@ def told(kind: str = "missing.reported") -> dict[str, Notification]:
 def report(
     by: User, case: Case, on: date | None = None, went_missing_time: time | None = None
 ) -> MissingEpisode:
-    return services.missing_report(
+    return care_services.missing_report(
         by=by,
         case=case,
         went_missing_on=on or timezone.localdate(),
@@ -302,7 +305,7 @@ class TestReportingMissing:
         with pytest.raises(ValidationError, match="Only support coordinators"):
             report(omar, case)
         with pytest.raises(ValidationError, match="Only support coordinators"):
-            services.missing_return(by=omar, episode=episode, returned_on=timezone.localdate())
+            care_services.missing_return(by=omar, episode=episode, returned_on=timezone.localdate())
 
 
 class TestReturning:
@@ -359,11 +362,11 @@ class TestReturning:
         [event] = AuditEvent.objects.filter(action="missing_episode.returned")
         assert event.actor == maya
         with pytest.raises(ValidationError, match="already recorded"):
-            services.missing_return(by=cora, episode=episode, returned_on=date(2026, 3, 4))
+            care_services.missing_return(by=cora, episode=episode, returned_on=date(2026, 3, 4))
         # Back, and no longer staying with Maya's provider: the closed episode is not hers to
         # read any more.
         with pytest.raises(ValidationError, match="Only support coordinators"):
-            services.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 4))
+            care_services.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 4))
         case_page = factories.signed_in_client(alice).get(f"/cases/{case.reference}/")
         assert "reported missing since" not in case_page.content.decode()
 

@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
+from opennrm.care import reminders
+from opennrm.care.models import MoveOnReminder, MoveOnReminderKind
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 from opennrm.policy.profiles import OutcomeKind, PeriodUnit, PolicyProfile, load_profiles
-from opennrm.support import reminders
-from opennrm.support.models import MoveOnReminder, MoveOnReminderKind
 
 from . import case_factories, factories
 from . import support_plan_helpers as h

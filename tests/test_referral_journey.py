@@ -6,12 +6,12 @@ from django.core import mail
 from django.test import Client, TestCase
 from django.urls import reverse
 
+from opennrm.accommodation.models import PlacementRequest
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import DraftStatus, DutyToNotifyReport, ReferralDraft
-from opennrm.support.models import PlacementRequest
 
 from . import factories
 from . import referral_helpers as r

@@ -15,6 +15,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from opennrm.accommodation.models import PlacementRequest, PlacementRequestStatus
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
 from opennrm.cases import services as case_services
@@ -26,7 +27,6 @@ from opennrm.privacy import selectors, services
 from opennrm.privacy.models import Erasure, RetentionRun
 from opennrm.referrals import services as referral_services
 from opennrm.referrals.models import EvidenceFile, ReferralDraft
-from opennrm.support.models import PlacementRequest, PlacementRequestStatus
 
 from . import case_factories, factories
 from . import referral_helpers as r
@@ -571,7 +571,7 @@ def test_the_export_says_where_the_person_stayed_and_what_they_asked_for(
     northmoor_police: Organisation,
     authority: Organisation,
 ) -> None:
-    from opennrm.support import services as support
+    from opennrm.accommodation import services as support
     from tests import support_factories as s
 
     case = case_factories.case(

@@ -15,13 +15,13 @@ from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from opennrm.accommodation import selectors, services
+from opennrm.accommodation.models import ADDRESS_GRANT_DAYS, AddressGrant, Placement, Site
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
-from opennrm.support import selectors, services
-from opennrm.support.models import ADDRESS_GRANT_DAYS, AddressGrant, Placement, Site
 
 from . import case_factories, factories
 from . import support_factories as s

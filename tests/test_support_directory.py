@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from opennrm.accommodation.models import Bed, BedEvent, Room, Service, Site
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
-from opennrm.support.models import Bed, BedEvent, Room, Service, Site
 
 from . import factories
 from . import support_factories as s

@@ -13,13 +13,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from opennrm.accommodation import services
 from opennrm.accounts.models import Organisation, User
+from opennrm.care import services as care_services
+from opennrm.care.models import MissingEpisode, ServiceDelivery, SupportMeasure
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.privacy import services as privacy
 from opennrm.privacy.models import Erasure
-from opennrm.support import services
-from opennrm.support.models import MissingEpisode, ServiceDelivery, SupportMeasure
 
 from . import case_factories, factories
 from . import support_factories as s
@@ -56,7 +57,7 @@ def supported(
             {"label": "Leeds", "place": "Leeds", "lat": 53.8, "lon": -1.55, "km": 80}
         ]
         placement.request.save(update_fields=["keep_away"])
-        services.support_measure_update(
+        care_services.support_measure_update(
             by=maya,
             case=case,
             measure="emergency_medical",
@@ -65,7 +66,7 @@ def supported(
             outside_provider=OUTSIDE,
             notes=NOTE,
         )
-        services.service_delivery_record(
+        care_services.service_delivery_record(
             by=maya,
             case=case,
             measure="criminal_proceedings",
@@ -73,10 +74,10 @@ def supported(
             outside_provider=OUTSIDE,
             description=DELIVERED,
         )
-        episode = services.missing_report(
+        episode = care_services.missing_report(
             by=maya, case=case, went_missing_on=timezone.localdate(), last_seen=LAST_SEEN
         )
-        services.missing_return(by=maya, episode=episode, returned_on=timezone.localdate())
+        care_services.missing_return(by=maya, episode=episode, returned_on=timezone.localdate())
         services.placement_end(
             by=maya, placement=placement, on=timezone.localdate(), reason="moved_on"
         )

@@ -13,13 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from opennrm.accounts.models import Organisation, User
-from opennrm.audit.models import AuditEvent
-from opennrm.cases.models import Case, CaseEvent
-from opennrm.notifications.models import Notification
-from opennrm.referrals import services as referral_services
-from opennrm.support import selectors, services
-from opennrm.support.models import (
+from opennrm.accommodation import selectors, services
+from opennrm.accommodation.models import (
     Bed,
     BedEvent,
     BedState,
@@ -29,6 +24,11 @@ from opennrm.support.models import (
     PlacementStatus,
     UnmetNeed,
 )
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
+from opennrm.cases.models import Case, CaseEvent
+from opennrm.notifications.models import Notification
+from opennrm.referrals import services as referral_services
 
 from . import case_factories, factories
 from . import referral_helpers as r

@@ -14,18 +14,14 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from opennrm.accommodation import services
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
+from opennrm.care import selectors
+from opennrm.care import services as care_services
+from opennrm.care.models import Measure, MeasureStatus, ServiceDelivery, SupportMeasure, SupportPlan
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent
-from opennrm.support import selectors, services
-from opennrm.support.models import (
-    Measure,
-    MeasureStatus,
-    ServiceDelivery,
-    SupportMeasure,
-    SupportPlan,
-)
 
 from . import case_factories, factories
 from . import support_factories as s
@@ -111,7 +107,7 @@ class TestThePlan:
         page = factories.signed_in_client(cora).get(plan_url(child)).content.decode()
         assert "Access to education" in page
         assert "No support plan" not in page
-        services.support_measure_update(
+        care_services.support_measure_update(
             by=cora,
             case=child,
             measure=Measure.EDUCATION,
@@ -123,7 +119,7 @@ class TestThePlan:
     def test_education_is_refused_for_an_adult(self, cora: User, case: Case) -> None:
         s.request(case)
         with pytest.raises(ValidationError, match="child's support plan only"):
-            services.support_measure_update(
+            care_services.support_measure_update(
                 by=cora, case=case, measure="education", expected_version=1, status="needed"
             )
         assert (
@@ -148,11 +144,11 @@ class TestThePlan:
         assert "Article 12(7)" in page
         assert "Not assessed yet" not in page
         with pytest.raises(ValidationError, match="No support plan can be kept"):
-            services.support_measure_update(
+            care_services.support_measure_update(
                 by=cora, case=adult, measure="translation", expected_version=1, status="needed"
             )
         with pytest.raises(ValidationError, match="No support plan can be kept"):
-            services.service_delivery_record(
+            care_services.service_delivery_record(
                 by=cora,
                 case=adult,
                 measure="translation",
@@ -217,7 +213,7 @@ class TestAMeasure:
 
     def test_notes_are_shown_only_after_the_read_is_recorded(self, cora: User, case: Case) -> None:
         s.request(case)
-        services.support_measure_update(
+        care_services.support_measure_update(
             by=cora,
             case=case,
             measure="psychological_material",
@@ -299,7 +295,7 @@ class TestAMeasure:
         s.request(case)
         today = timezone.localdate()
         with pytest.raises(ValidationError) as refused:
-            services.support_measure_update(
+            care_services.support_measure_update(
                 by=cora,
                 case=case,
                 measure="emergency_medical",
@@ -347,7 +343,7 @@ class TestAMeasure:
         assert (row.status, row.ends_on) == (MeasureStatus.PROVIDED, timezone.localdate())
         # After the stay, a hand entry wins (the coordinator: the provider's staff no longer
         # see the plan).
-        services.support_measure_update(
+        care_services.support_measure_update(
             by=cora,
             case=case,
             measure="accommodation",
@@ -453,7 +449,7 @@ class TestWhoMaySee:
                 assert client.post(url, measure_form()).status_code == 404, (outsider, url)
         for outsider in (omar, alice):
             with pytest.raises(ValidationError, match="Only support coordinators"):
-                services.support_measure_update(
+                care_services.support_measure_update(
                     by=outsider,
                     case=case,
                     measure="translation",

@@ -17,19 +17,19 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opennrm.accounts.models import Organisation, User
-from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import Case
-from opennrm.referrals import services as referral_services
-from opennrm.support import services
-from opennrm.support.models import (
+from opennrm.accommodation import services
+from opennrm.accommodation.models import (
     Bed,
     Placement,
     PlacementRequest,
     PlacementStatus,
     UnmetNeed,
 )
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import AgeGroup
+from opennrm.cases.models import Case
+from opennrm.referrals import services as referral_services
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -170,7 +170,7 @@ class TestChildrenNeverInAdultBeds:
     def test_the_capacity_dashboard_never_counts_a_bed_for_children_for_an_adult(
         self, maya: User, provider: Organisation
     ) -> None:
-        from opennrm.support.capacity import Question, how_many_more
+        from opennrm.statistics.capacity import Question, how_many_more
 
         s.beds(maya, s.site(maya, provider), 2)
         s.beds(maya, s.site(maya, provider, ages="children"), 3)

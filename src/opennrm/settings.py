@@ -155,7 +155,11 @@ INSTALLED_APPS = [
     "opennrm.cases",
     "opennrm.referrals",
     "opennrm.notifications",
+    # Migrations only: the history of the accommodation and care tables (ADR 0019).
     "opennrm.support",
+    "opennrm.accommodation",
+    "opennrm.care",
+    "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",
     "opennrm.privacy",

@@ -3,6 +3,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from opennrm.accommodation import urls as accommodation_urls
+from opennrm.care import urls as care_urls
+from opennrm.statistics import urls as statistics_urls
+
+# The support pages keep their one namespace, `support`, and their paths, though three apps
+# serve them now (ADR 0019).
+support_urls = (
+    accommodation_urls.urlpatterns + care_urls.urlpatterns + statistics_urls.urlpatterns,
+    "support",
+)
+
 urlpatterns = [
     path("", include("opennrm.pages.urls")),
     path("", include("opennrm.accounts.urls")),
@@ -14,7 +25,7 @@ urlpatterns = [
     path("notifications/", include("opennrm.notifications.urls")),
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
-    path("support/", include("opennrm.support.urls")),
+    path("support/", include(support_urls)),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

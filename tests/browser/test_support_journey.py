@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from opennrm.accommodation.models import Placement, PlacementStatus
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
-from opennrm.support.models import Placement, PlacementStatus
 from tests import case_factories, factories
 from tests import support_factories as s
 

@@ -20,11 +20,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from opennrm.accommodation import services
+from opennrm.accommodation.models import Bed, Placement, PlacementRequest, PlacementRequestStatus
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case
-from opennrm.support import services
-from opennrm.support.models import Bed, Placement, PlacementRequest, PlacementRequestStatus
 from tests import case_factories, factories
 from tests import support_factories as s
 

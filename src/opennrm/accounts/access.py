@@ -93,7 +93,7 @@ ROUTES: dict[str, Rule] = {
     "cases:close": DECIDERS,
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
-    # support.selectors). Addresses need more: support.selectors.may_see_address.
+    # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.
     "support:requests": COORDINATORS,
     "support:request_new": COORDINATORS,
     "support:request": COORDINATORS,
@@ -126,7 +126,7 @@ ROUTES: dict[str, Rule] = {
     "support:capacity_over_time": CAPACITY_READERS,
     "support:capacity_csv": CAPACITY_READERS,
     # Support plans and missing episodes: coordinators, and the provider's managers while the
-    # person is placed with them (support.selectors.support_cases_for).
+    # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,
     "support:plan_measure": SUPPORT_STAFF,
     "support:plan_delivery": SUPPORT_STAFF,
@@ -192,10 +192,10 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("POST", "api:decision_approval"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:reconsideration_decision"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:case_assignment"): ApiRule("decisions:write", DECIDERS.roles),
-    # Support and accommodation (support.api): as the support pages. Coordinators work the
+    # Support and accommodation (accommodation.api): as the support pages. Coordinators work the
     # waiting list, matching and proposals and place by hand; the provider's safe-house managers
     # answer offers and record arrivals and exits; both see sites, beds and placements (a
-    # manager only their own organisation's: support.api); capacity as the dashboard.
+    # manager only their own organisation's: accommodation.api); capacity as the dashboard.
     ("GET", "api:support_requests"): ApiRule("support:read", COORDINATORS.roles),
     ("POST", "api:support_matching"): ApiRule("support:write", COORDINATORS.roles),
     ("GET", "api:support_proposals"): ApiRule("support:read", COORDINATORS.roles),

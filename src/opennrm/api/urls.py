@@ -11,12 +11,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
+from opennrm.accommodation.api import directory_router
+from opennrm.accommodation.api import router as support_router
 from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
-from opennrm.support.api import directory_router
-from opennrm.support.api import router as support_router
+from opennrm.statistics.api import router as capacity_router
 
 from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
@@ -80,6 +81,7 @@ api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
 api.add_router("/", decisions_router)
 api.add_router("/", support_router)
+api.add_router("/", capacity_router)
 api.add_router("/", directory_router)
 
 

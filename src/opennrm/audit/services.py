@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 
+from opennrm.lib.labels import stored_label
+
 from . import chain, context
 from .models import AuditEvent
 
@@ -64,7 +66,7 @@ def _append(
             actor=by,
             actor_label=by.email if by is not None else "",
             action=action,
-            object_type=obj._meta.label_lower if obj is not None else "",
+            object_type=stored_label(obj) if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
             organisation=organisation,
             person_id=person_id,
@@ -123,7 +125,7 @@ def audit_read(
         raise ValueError(f"not a read action: {action}")
     detail: dict[str, Any] = {"fields": list(fields)}
     if document is not None:
-        detail["document"] = {"type": document._meta.label_lower, "id": document.pk}
+        detail["document"] = {"type": stored_label(document), "id": document.pk}
     if purpose:
         detail["purpose"] = purpose
     return _append(

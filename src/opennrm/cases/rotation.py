@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from opennrm.audit.services import audit_record
 from opennrm.lib import crypto, fields
+from opennrm.lib.labels import stored_label
 
 from .models import KeyRotation, PersonIdentity, identity_indexes
 
@@ -60,7 +61,7 @@ class RotationFailed(Exception):
 
 def _value_models() -> list[type[models.Model]]:
     found = [m for m in apps.get_models() if fields.encrypted_fields(m)]
-    return sorted(found, key=lambda m: m._meta.label_lower)
+    return sorted(found, key=stored_label)
 
 
 def _file_fields() -> list[tuple[type[models.Model], models.FileField]]:
@@ -71,13 +72,13 @@ def _file_fields() -> list[tuple[type[models.Model], models.FileField]]:
         if isinstance(field, models.FileField)
         and isinstance(field.storage, fields.EncryptedFileSystemStorage)
     ]
-    return sorted(found, key=lambda pair: f"{pair[0]._meta.label_lower}.{pair[1].name}")
+    return sorted(found, key=lambda pair: f"{stored_label(pair[0])}.{pair[1].name}")
 
 
 def targets() -> list[str]:
     """Every target rotation covers, in the order it covers them."""
-    return [m._meta.label_lower for m in _value_models()] + [
-        f"{m._meta.label_lower}.{f.name}:files" for m, f in _file_fields()
+    return [stored_label(m) for m in _value_models()] + [
+        f"{stored_label(m)}.{f.name}:files" for m, f in _file_fields()
     ]
 
 
@@ -219,7 +220,7 @@ class _Batch:
                 current = self.ring.is_current(token)
                 new.append(token if current else self.ring.encrypt(value, context, bound))
         except crypto.DecryptionError as problem:
-            raise RotationFailed(f"{self.model._meta.label_lower} row {pk}: {problem}") from None
+            raise RotationFailed(f"{stored_label(self.model)} row {pk}: {problem}") from None
         indexes: list[str] = []
         if self.indexes is not None:
             indexes = self.indexes.compute({name: plain.get(name, "") for name in sources})
@@ -290,12 +291,12 @@ def keys_rotate(
     ring, index = fields.keyring(), fields.blind_index()
     summary: dict[str, Tally] = {}
     for model in _value_models():
-        progress = _progress(model._meta.label_lower, ring, index, restart)
+        progress = _progress(stored_label(model), ring, index, restart)
         if progress.finished_at is None:
             _rotate_values(model, progress, ring, batch_size, report)
         summary[progress.target] = _finish(progress)
     for model, field in _file_fields():
-        progress = _progress(f"{model._meta.label_lower}.{field.name}:files", ring, index, restart)
+        progress = _progress(f"{stored_label(model)}.{field.name}:files", ring, index, restart)
         if progress.finished_at is None:
             _rotate_files(model, field, progress, batch_size, report)
         summary[progress.target] = _finish(progress)

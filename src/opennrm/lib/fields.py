@@ -42,6 +42,7 @@ from django.db import models
 from django.utils.deconstruct import deconstructible
 
 from . import crypto
+from .labels import stored_label
 
 _keyring: tuple[object, crypto.Keyring] | None = None
 _blind_index: tuple[object, crypto.BlindIndex] | None = None
@@ -141,11 +142,12 @@ def unseal(instance: models.Model) -> None:
 class EncryptedMixin(models.Field):
     """Stores `encode(value)` encrypted as text; reads it back with `decode`.
 
-    The context bound into every token is `<app>.<model>.<field>`, so a token moved to another
-    column or table does not decrypt, and the row is the model's `RowUUIDField`, so one moved
-    to another row does not either. Renaming a model or field therefore needs a migration that
-    re-encrypts the column. A model without a `RowUUIDField` (only the historical models of
-    migrations written before rows were bound) reads and writes unbound `enc1` tokens.
+    The context bound into every token is `<app>.<model>.<field>` (`labels.stored_label`), so a
+    token moved to another column or table does not decrypt, and the row is the model's
+    `RowUUIDField`, so one moved to another row does not either. Renaming a model or field
+    therefore needs a migration that re-encrypts the column (moving a model to another app does
+    not: it keeps its `stored_app_label`). A model without a `RowUUIDField` (only the historical
+    models of migrations written before rows were bound) reads and writes unbound `enc1` tokens.
     """
 
     encryption_context = ""
@@ -154,7 +156,7 @@ class EncryptedMixin(models.Field):
         self, cls: type[models.Model], name: str, private_only: bool = False
     ) -> None:
         super().contribute_to_class(cls, name, private_only=private_only)
-        self.encryption_context = f"{cls._meta.label_lower}.{name}"
+        self.encryption_context = f"{stored_label(cls)}.{name}"
 
     def check(self, **kwargs: Any) -> list[Any]:
         from django.core import checks

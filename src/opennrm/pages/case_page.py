@@ -13,6 +13,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
+from opennrm.care.selectors import case_support_summary as support_summary
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import (
@@ -25,7 +26,6 @@ from opennrm.cases.views import may_close
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
-from opennrm.support.selectors import case_support_summary as support_summary
 
 
 def _user(request: HttpRequest) -> User:

@@ -23,7 +23,7 @@ class Task:
 
 
 def _administers_a_provider(actor: Actor) -> bool:
-    from opennrm.support.selectors import may_manage_addresses
+    from opennrm.accommodation.selectors import may_manage_addresses
 
     return may_manage_addresses(actor.user)
 

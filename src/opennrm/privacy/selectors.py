@@ -20,12 +20,12 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
+from opennrm.care.selectors import support_export
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
-from opennrm.support.selectors import support_export
 
 
 def _check(actor: Actor) -> None:
@@ -57,9 +57,9 @@ def retention_ends(last_closed: datetime | None) -> date | None:
 
 def people_past_retention(today: date) -> QuerySet[Person]:
     """People not yet pseudonymised whose every case has been closed for the retention period,
-    and whose support has ended (`support.selectors.support_under_way`: their places to keep
+    and whose support has ended (`care.selectors.support_under_way`: their places to keep
     away from still protect them while it has not)."""
-    from opennrm.support.selectors import support_under_way
+    from opennrm.care.selectors import support_under_way
 
     people = Person.objects.filter(erasure__isnull=True, cases__isnull=False)
     for still_under_way in support_under_way(OuterRef("pk")).values():
@@ -308,8 +308,8 @@ def _placement_request(item: Any) -> dict[str, Any]:
     """A request for a place, with what it asked for and what became of it: where the person
     stayed (provider and region, never a site's address: that is the provider's, not theirs),
     and why no bed could be found when none could."""
+    from opennrm.accommodation.models import ImmediateNeed, Region, Setting, Specialism
     from opennrm.lib.iso import language_name
-    from opennrm.support.models import ImmediateNeed, Region, Setting, Specialism
 
     def labels(values: list[str], choices: Any) -> list[str]:
         names = dict(choices)

@@ -27,13 +27,13 @@ from django_tasks_db.models import DBTaskResult
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
+from opennrm.care.selectors import live_support_of
+from opennrm.care.services import support_records_pseudonymise
 from opennrm.cases.models import Case, Person
 from opennrm.cases.services import person_erasure_record, person_records_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
-from opennrm.support.selectors import live_support_of
-from opennrm.support.services import support_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun

@@ -10,10 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from opennrm.accommodation.models import ImmediateNeed
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
-from opennrm.support.models import ImmediateNeed
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 OLDEST_PLAUSIBLE_AGE = 120

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
@@ -29,7 +30,6 @@ from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
-from opennrm.support.services import placement_request_for_referral
 
 from . import steps
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft

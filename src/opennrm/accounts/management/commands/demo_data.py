@@ -12,7 +12,8 @@ DEMO_STEPS = [
     "opennrm.screening.demo",
     "opennrm.referrals.demo",
     "opennrm.decisions.demo",
-    "opennrm.support.demo",
+    "opennrm.accommodation.demo",
+    "opennrm.care.demo",
     "opennrm.audit.demo",
 ]
 

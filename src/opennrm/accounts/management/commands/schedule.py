@@ -41,7 +41,7 @@ def _deadline_reminders() -> str:
 
 
 def _move_on_reminders() -> str:
-    from opennrm.support import reminders
+    from opennrm.care import reminders
 
     result = reminders.run(timezone.localdate())
     if not result.reminders:
@@ -87,9 +87,9 @@ def _anchor() -> str:
 
 def recurring() -> list[Recurring]:
     from opennrm.audit.tasks import anchor_audit_trail
+    from opennrm.care.tasks import send_move_on_reminders
     from opennrm.decisions.tasks import send_deadline_reminders
     from opennrm.privacy.tasks import apply_retention
-    from opennrm.support.tasks import send_move_on_reminders
 
     return [
         Recurring(

@@ -52,10 +52,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from opennrm.lib.iso import language_name
-
-from . import matching, selectors
-from .models import (
+from opennrm.accommodation import matching, selectors
+from opennrm.accommodation.matching import CONSTRAINT_LABELS, constraint_label
+from opennrm.accommodation.models import (
     Bed,
     BedEvent,
     BedState,
@@ -70,7 +69,8 @@ from .models import (
     Specialism,
     UnmetNeed,
 )
-from .services import settings_for
+from opennrm.accommodation.services import settings_for
+from opennrm.lib.iso import language_name
 
 ONE_DAY = timedelta(days=1)
 PERIODS = (30, 90, 365)
@@ -550,28 +550,6 @@ def waiting_table(history: list[WaitingDay]) -> Table:
         headers=("Day", "Waiting without a place", "Place offered, not yet arrived", "All open"),
         rows=[(d.day, d.without_place, d.offered, d.open) for d in history],
     )
-
-
-# Why people could not be placed: matching's constraints (`matching.Constraint`), its two codes
-# for a request no single constraint ruled out, and a coordinator closing a request as unmet.
-CONSTRAINT_LABELS = {
-    matching.Constraint.AGE.value: "No bed for their age group (a child is never placed with adults)",
-    matching.Constraint.SETTING.value: "Setting (women only, men only or mixed)",
-    matching.Constraint.DEPENDANTS.value: "Room for their children",
-    matching.Constraint.WHEELCHAIR.value: "Wheelchair access",
-    matching.Constraint.LANGUAGE.value: "Staff who speak their language",
-    matching.Constraint.SPECIALISM.value: "Specialist support they need",
-    matching.Constraint.AVAILABLE.value: "No bed free in time",
-    matching.Constraint.EXCLUDED_AREA.value: "Only in areas they must keep away from",
-    matching.Constraint.DISTANCE.value: "Too close to a place they must keep away from",
-    matching.TAKEN: "Suitable beds all went to others",
-    matching.NO_BEDS: "No bed free at all",
-    "closed": "Closed by a coordinator: no suitable place",
-}
-
-
-def constraint_label(code: str) -> str:
-    return CONSTRAINT_LABELS.get(code, code.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ capacity, accessibility, service at location) from that owner's UUID.
 The first part is pure: plain values in, a JSON-ready dict out. `directory_export` reads the
 database for it, with the same rules as the directory page (active providers, services and
 sites), and `download` serves it from that page. The API serves the same document
-(`support.api`).
+(`accommodation.api`).
 """
 
 from __future__ import annotations

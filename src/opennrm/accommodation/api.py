@@ -1,7 +1,7 @@
 """The support API: the coordinator's waiting list, matching, proposals and placing by hand; the
-provider's answers to offers, arrivals and exits; sites and beds with their states; capacity
-figures; and the directory as an HSDS document. The same selectors, forms and services as the
-support pages, so every rule is the pages' own.
+provider's answers to offers, arrivals and exits; sites and beds with their states; and the
+directory as an HSDS document (the capacity figures are `statistics.api`'s). The same
+selectors, forms and services as the support pages, so every rule is the pages' own.
 
 A token reaches what the pages show its member, narrowed to the member's roles *in the token's
 organisation*: as a support coordinator, every request, placement, site and bed; as a
@@ -45,8 +45,9 @@ from opennrm.api.schemas import (
 )
 from opennrm.api.selectors import api_token_roles
 
-from . import capacity, hsds, selectors, services
+from . import hsds, selectors, services
 from .forms import ArrivedForm, EndForm, RespondForm
+from .matching import constraint_label
 from .models import (
     Bed,
     DeclineReason,
@@ -400,61 +401,6 @@ def free_bed_list(
     )
 
 
-# --- Capacity -----------------------------------------------------------------------------------
-
-
-class RegionCountsOut(BedCountsOut):
-    region: str
-    region_label: str
-
-
-class ProviderCountsOut(BedCountsOut):
-    provider: str
-
-
-class CapacityOut(Schema):
-    total: BedCountsOut
-    by_region: list[RegionCountsOut] = Field(description="Regions with beds, north to south")
-    by_provider: list[ProviderCountsOut] = Field(description="By provider name")
-
-
-def _counts(counts: capacity.BedCounts) -> dict[str, int]:
-    return {
-        "beds": counts.beds,
-        "free": counts.free,
-        "reserved": counts.reserved,
-        "occupied": counts.occupied,
-        "out_of_service": counts.out_of_service,
-    }
-
-
-@router.get(
-    "/support/capacity",
-    url_name="support_capacity",
-    operation_id="support_capacity",
-    summary="Beds by state, by region and by provider",
-    response={200: CapacityOut, **AUTH_ERRORS, 404: ErrorsOut},
-)
-def capacity_now(request: HttpRequest) -> CapacityOut:
-    """The capacity dashboard's figures now (`support.capacity.beds_now`): every bed in an open
-    site, counted as free, reserved, occupied or out of service, nationally, by region and by
-    provider. Figures only: no person, site or address."""
-    now = capacity.beds_now()
-    return CapacityOut(
-        total=BedCountsOut(**_counts(now.total)),
-        by_region=[
-            RegionCountsOut(
-                region=region, region_label=capacity.region_label(region), **_counts(counts)
-            )
-            for region, counts in now.by_region
-        ],
-        by_provider=[
-            ProviderCountsOut(provider=provider, **_counts(counts))
-            for provider, counts in now.by_provider
-        ],
-    )
-
-
 # --- Placement requests -------------------------------------------------------------------------
 
 
@@ -730,7 +676,7 @@ def _proposals_out(token: ApiToken) -> ProposalsOut:
                 request=row.request_id,
                 case_reference=row.request.case.reference,
                 constraint=row.constraint,
-                constraint_label=capacity.constraint_label(row.constraint),
+                constraint_label=constraint_label(row.constraint),
             )
             # Never the reason's text: it is worded from the places to keep away from.
             for row in unmet.defer("reason")

@@ -105,7 +105,7 @@ class Setting(StrEnum):
 
 
 class Urgency(StrEnum):
-    """The same values as `support.models.Urgency`."""
+    """The same values as `accommodation.models.Urgency`."""
 
     EMERGENCY = "emergency"
     URGENT = "urgent"
@@ -1626,3 +1626,25 @@ def _language(code: str) -> str:
 
 def _languages_text(codes: Iterable[str], word: str = "or") -> str:
     return _join([_language(c) for c in sorted(codes)], word)
+
+
+# Why people could not be placed: matching's constraints (`Constraint`), its two codes
+# for a request no single constraint ruled out, and a coordinator closing a request as unmet.
+CONSTRAINT_LABELS = {
+    Constraint.AGE.value: "No bed for their age group (a child is never placed with adults)",
+    Constraint.SETTING.value: "Setting (women only, men only or mixed)",
+    Constraint.DEPENDANTS.value: "Room for their children",
+    Constraint.WHEELCHAIR.value: "Wheelchair access",
+    Constraint.LANGUAGE.value: "Staff who speak their language",
+    Constraint.SPECIALISM.value: "Specialist support they need",
+    Constraint.AVAILABLE.value: "No bed free in time",
+    Constraint.EXCLUDED_AREA.value: "Only in areas they must keep away from",
+    Constraint.DISTANCE.value: "Too close to a place they must keep away from",
+    TAKEN: "Suitable beds all went to others",
+    NO_BEDS: "No bed free at all",
+    "closed": "Closed by a coordinator: no suitable place",
+}
+
+
+def constraint_label(code: str) -> str:
+    return CONSTRAINT_LABELS.get(code, code.replace("_", " ").capitalize())

@@ -1,9 +1,9 @@
-"""Pages of support and accommodation: the coordinator's waiting list, matching and proposals;
+"""Pages of accommodation: the coordinator's waiting list, matching and proposals;
 the provider's offers, residents, sites and beds; the directory; address permissions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -16,11 +16,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
+from opennrm.cases.choices import CaseStatus
+from opennrm.decisions.models import DecisionKind, DecisionState
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
-from .capacity import constraint_label
 from .forms import (
     AddressGrantRequestForm,
     ArrivedForm,
@@ -34,10 +35,13 @@ from .forms import (
     ServiceForm,
     SiteForm,
 )
-from .missing_views import placement_extras
+from .matching import constraint_label
 from .models import (
     ADDRESS_GRANT_DAYS,
+    ExitReason,
     ImmediateNeed,
+    Placement,
+    PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
     Region,
@@ -45,6 +49,19 @@ from .models import (
     Site,
     Specialism,
 )
+
+# What other apps show on a placement request's page and a placement's page: functions of the
+# user and the request (or placement) giving more of the page's context. The care app adds
+# whether the person is missing, and their support plan (`care.views`, registered in
+# `care.apps`): accommodation is the lower app and imports neither care nor statistics (ADR 0019).
+REQUEST_PAGE_EXTRAS: list[Callable[[User, PlacementRequest], dict[str, Any]]] = []
+PLACEMENT_PAGE_EXTRAS: list[Callable[[User, Placement], dict[str, Any]]] = []
+
+
+def _extras(
+    extras: Sequence[Callable[[User, Any], dict[str, Any]]], user: User, item: Any
+) -> dict[str, Any]:
+    return {key: value for extra in extras for key, value in extra(user, item).items()}
 
 
 def _user(request: HttpRequest) -> User:
@@ -171,7 +188,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "preferred": _labels(item.preferred_regions, Region.choices),
             "placements": item.placements.select_related("bed__room__site__provider"),
             "unmet": unmet,
-            "open_missing": selectors.open_missing_episode(item.case),
+            # What other apps add: whether the person is missing now (`care`).
+            **_extras(REQUEST_PAGE_EXTRAS, user, item),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
             "details": details,
         },
@@ -363,9 +381,11 @@ def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
         "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
         "respond_form": RespondForm(),
         "arrived_form": ArrivedForm(),
-        "end_form": EndForm(),
-        # The plan, missing episodes, and the exit form set to the move-on end.
-        **placement_extras(user, item),
+        # The exit form set to the move-on end, and what it says of that end.
+        "end_form": end_form_for(item),
+        "move_on_text": _move_on_text(item.request.case),
+        # What other apps add: the person's plan and missing episodes (`care`).
+        **_extras(PLACEMENT_PAGE_EXTRAS, user, item),
         "move_on_ends": item.request.case.move_on_ends,
         **forms,
     }
@@ -431,6 +451,56 @@ def placement_cancel(request: HttpRequest, placement_id: int) -> HttpResponse:
     else:
         messages.success(request, "The place offered is cancelled and the bed is free")
     return redirect("support:placement", item.pk)
+
+
+# --- The placement page's exit form and move-on end --------------------------------------------
+
+
+def _move_on_text(case: Any) -> str:
+    if case.move_on_ends:
+        return f"Move-on support ends {case.move_on_ends:%-d %B %Y}"
+    if case.status in (
+        CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+    ):
+        decision = (
+            case.decisions.filter(
+                kind=DecisionKind.CONCLUSIVE_GROUNDS, state=DecisionState.IN_EFFECT
+            )
+            .order_by("-decided_at")
+            .first()
+        )
+        rules = f" ({decision.policy_profile_version})" if decision else ""
+        return (
+            "No end date: the rules the conclusive grounds decision applied"
+            f"{rules} set no move-on period"
+        )
+    return "Not set yet: it follows the conclusive grounds decision"
+
+
+def end_form_for(placement: Placement) -> EndForm:
+    """The exit form, its date set to the move-on end once that day has come (the reason too),
+    and the end date said above the boxes."""
+    form = EndForm()
+    ends = placement.request.case.move_on_ends
+    if ends is None or placement.status != PlacementStatus.OCCUPIED:
+        return form
+    today = timezone.localdate()
+    if ends <= today:
+        form = EndForm(initial={"reason": ExitReason.MOVE_ON_ENDED})
+        form.data = {
+            "ended_on_day": str(ends.day),
+            "ended_on_month": str(ends.month),
+            "ended_on_year": str(ends.year),
+        }
+        form.fields["ended_on"].help_text = (
+            f"Move-on support ended on {ends:%-d %B %Y}"
+            if ends < today
+            else f"Move-on support ends today, {ends:%-d %B %Y}"
+        )
+    else:
+        form.fields["ended_on"].help_text = f"Move-on support ends on {ends:%-d %B %Y}"
+    return form
 
 
 # --- Sites, rooms and beds --------------------------------------------------------------------

@@ -1,28 +1,38 @@
-"""Pages of a person's support plan: the Convention's Art. 12(1) measures with their statuses,
-one measure to change, and the services delivered log.
+"""Pages of care: a person's support plan (the Convention's Art. 12(1) measures with their
+statuses, one measure to change, the services delivered log) and missing episodes (report that a
+person has gone missing, see who is missing now, record their return); and what the placement
+and placement request pages show of them (`placement_extras`, `request_extras`, added to
+`accommodation.views` by `care.apps`).
 
 For support coordinators (every case with a placement request) and the safe-house managers of
-the provider where the person is placed; anyone else gets 404 (`selectors.support_case_get`).
-Notes, outside services' names and what was delivered are shown only after `audit_read`.
+the provider where the person is placed (or went missing from); anyone else gets 404
+(`selectors.support_case_get`). Notes, outside services' names, what was delivered and where and
+how they were last seen are shown only after `audit_read`; lists show case references and dates
+only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from opennrm.accommodation import selectors as accommodation
+from opennrm.accommodation.models import Placement, PlacementRequest, PlacementStatus
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
-from .models import Measure, MeasureStatus, PlacementStatus
-from .plan_forms import DeliveryForm, MeasureForm
+from .forms import DeliveryForm, MeasureForm, MissingForm, ReturnedForm
+from .models import Measure, MeasureStatus
 
 # GOV.UK task list tags for each status.
 TAGS = {
@@ -44,10 +54,10 @@ def back_link(user: User, case: Case) -> dict[str, str]:
     """Back to the person's placement (for its staff and coordinators), or to the
     coordinator's request."""
     live = selectors.live_placement_of(case)
-    if live is not None and selectors.placements_visible_to(user).filter(pk=live.pk).exists():
+    if live is not None and accommodation.placements_visible_to(user).filter(pk=live.pk).exists():
         return {"text": "The placement", "href": reverse("support:placement", args=[live.pk])}
     request = case.placement_requests.order_by("-created_at").first()
-    if request is not None and selectors.is_coordinator(user):
+    if request is not None and accommodation.is_coordinator(user):
         return {
             "text": "The placement request",
             "href": reverse("support:request", args=[request.pk]),
@@ -175,3 +185,145 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
         "support/plan_delivery.html",
         {"title": "Record a service delivered", "case": case, "form": form},
     )
+
+
+# --- Missing episodes ---------------------------------------------------------------------------
+
+
+def episodes(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    today = timezone.localdate()
+    missing = [
+        (episode, (today - episode.went_missing_on).days) for episode in selectors.missing_now(user)
+    ]
+    return render(
+        request,
+        "support/missing_list.html",
+        {"title": "People missing", "missing": missing},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, reference: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.support_case_get(user, reference)
+    already = selectors.open_missing_episode(case)
+    if already is not None:
+        messages.error(
+            request,
+            f"This person is already recorded as missing since "
+            f"{already.went_missing_on:%-d %B %Y}. Record their return here when they are back.",
+        )
+        return redirect("support:missing_episode", already.pk)
+    form = MissingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            episode = services.missing_report(
+                by=user,
+                case=case,
+                went_missing_on=form.cleaned_data["went_missing_on"],
+                went_missing_time=form.cleaned_data["went_missing_time"],
+                last_seen=form.cleaned_data["last_seen"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                "Reported missing. The police contact, the competent authority"
+                + (", the local authority and the child guardian service" if case.is_child else "")
+                + " have been told.",
+            )
+            return redirect("support:missing_episode", episode.pk)
+    return render(
+        request,
+        "support/missing_report.html",
+        {
+            "title": "Report that the person has gone missing",
+            "case": case,
+            "form": form,
+            "back": back_link(user, case),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
+    user = _user(request)
+    found = selectors.missing_episode_get(user, episode_id)
+    form = ReturnedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.missing_return(
+                by=user,
+                episode=found,
+                returned_on=form.cleaned_data["returned_on"],
+                returned_time=form.cleaned_data["returned_time"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                "Their return is recorded. Everyone told that they were missing has been told "
+                "they are back.",
+            )
+            return redirect("support:missing_episode", found.pk)
+    if found.last_seen:
+        audit_read(by=user, person=found.case.person, obj=found, fields=["missing_last_seen"])
+    return render(
+        request,
+        "support/missing_episode.html",
+        {
+            "title": f"Missing: case {found.case.reference}",
+            "episode": found,
+            "case": found.case,
+            "form": form,
+            "provider": found.placement.bed.room.site.provider if found.placement else None,
+        },
+    )
+
+
+# --- What the placement page shows of a person's support --------------------------------------
+
+
+def request_extras(user: User, request: PlacementRequest) -> dict[str, Any]:
+    """What a placement request's page shows of the person's missing episodes."""
+    return {"open_missing": selectors.open_missing_episode(request.case)}
+
+
+def placement_extras(user: User, placement: Placement) -> dict[str, Any]:
+    """What the placement page shows of the person's support plan and missing episodes."""
+    case = placement.request.case
+    if not selectors.support_cases_for(user).filter(pk=case.pk).exists():
+        # The provider's staff once the stay is over, or a placement never taken up.
+        plan_open = missing_open = False
+    else:
+        plan_open = True
+        missing_open = placement.status in (
+            PlacementStatus.RESERVED,
+            PlacementStatus.ACCEPTED,
+            PlacementStatus.OCCUPIED,
+        ) or accommodation.is_coordinator(user)
+    consent_problem = selectors.consent_problem(case) if plan_open else ""
+    missing = selectors.open_missing_episode(case)
+    if (
+        missing is not None
+        and not selectors.missing_episodes_visible_to(user).filter(pk=missing.pk).exists()
+    ):
+        missing = None
+    return {
+        "plan_open": plan_open,
+        "may_report_missing": missing_open and missing is None,
+        "missing": missing,
+        "plan_status": None if not plan_open or consent_problem else _plan_status(case),
+        "consent_problem": consent_problem,
+    }
+
+
+def _plan_status(case: Any) -> str:
+    rows = selectors.plan_rows(case)
+    open_ = [r for r in rows if r.status in ("not_assessed", "needed")]
+    if not open_:
+        return "Every measure is settled"
+    return f"{len(open_)} of {len(rows)} measures not assessed or still needed"

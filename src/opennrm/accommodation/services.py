@@ -1,5 +1,5 @@
-"""Every write of support and accommodation: the directory (services, sites, rooms, beds),
-address permissions, placement requests, matching, and each step of a placement.
+"""Every write of accommodation: the directory (services, sites, rooms, beds), address
+permissions, placement requests, matching, and each step of a placement.
 
 No double booking, ever: every write that makes a placement hold a bed (offering it, placing
 by hand) first locks the bed's row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite lets one
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,14 +25,14 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
-from opennrm.cases.models import Case, CaseEvent
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
 
 from . import matching, selectors
 from .models import (
     ADDRESS_GRANT_DAYS,
     EMERGENCY_ADDRESS_GRANT_HOURS,
-    PROVIDED_BY_SOMEONE,
     AddressGrant,
     Bed,
     BedEvent,
@@ -40,21 +40,15 @@ from .models import (
     DeclineReason,
     ExitReason,
     ImmediateNeed,
-    Measure,
-    MeasureStatus,
-    MissingEpisode,
     Placement,
     PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
     Room,
     Service,
-    ServiceDelivery,
     Site,
     SiteAges,
     SiteAssignment,
-    SupportMeasure,
-    SupportPlan,
     UnmetNeed,
     Urgency,
 )
@@ -77,7 +71,8 @@ def settings_for(sex: str, gender: str) -> list[str]:
 # --- People told ------------------------------------------------------------------------------
 
 
-def _members(organisations: Sequence[int], roles: set[Role]) -> list[User]:
+def members_in_roles(organisations: Sequence[int], roles: set[Role]) -> list[User]:
+    """The active members with these roles in these organisations, if active: who is told."""
     return [
         m.user
         for m in Membership.objects.filter(
@@ -89,7 +84,8 @@ def _members(organisations: Sequence[int], roles: set[Role]) -> list[User]:
     ]
 
 
-def _coordinators() -> list[User]:
+def support_coordinators() -> list[User]:
+    """Every active support coordinator: who is told of a placement, a missing person."""
     return [
         m.user
         for m in Membership.objects.filter(
@@ -104,12 +100,6 @@ def _coordinators() -> list[User]:
 def _where(site: Site) -> str:
     """How a site is named to anyone told of a placement: provider and region, nothing more."""
     return f"{site.provider.name} in {site.get_region_display()}"
-
-
-def _event(case: Case, kind: str, description: str, by: User | None) -> None:
-    CaseEvent.objects.create(
-        case=case, at=timezone.now(), kind=kind, description=description, actor=by
-    )
 
 
 # --- The directory ----------------------------------------------------------------------------
@@ -616,7 +606,12 @@ def placement_request_raise(
         details_to_review=bool(selectors.referral_details(case)),
         **request_defaults(case),
     )
-    _event(case, "support.placement_requested", "Placement request raised by a coordinator", by)
+    case_event_record(
+        case=case,
+        kind="support.placement_requested",
+        description="Placement request raised by a coordinator",
+        by=by,
+    )
     audit_record(by=by, action="placement_request.raised", obj=request)
     return request
 
@@ -767,7 +762,12 @@ def placement_request_close(
                 ),
             },
         )
-    _event(locked.case, "support.request_closed", f"Placement request {status.label.lower()}", by)
+    case_event_record(
+        case=locked.case,
+        kind="support.request_closed",
+        description=f"Placement request {status.label.lower()}",
+        by=by,
+    )
     audit_record(
         by=by, action=f"placement_request.{status.value}", obj=locked, detail={"status": status}
     )
@@ -939,7 +939,7 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
     site = bed.room.site
     request = placement.request
     deliver(
-        recipients=_members([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+        recipients=members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
         kind="placement.offered",
         case=None,
         url=reverse("support:placement", args=[placement.pk]),
@@ -955,7 +955,12 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
         subject=f"Case {request.case.reference}: a place to stay is offered",
         body=f"A place has been offered with {_where(site)}. You will hear when it is accepted.",
     )
-    _event(request.case, "support.place_offered", f"Place offered with {_where(site)}", by)
+    case_event_record(
+        case=request.case,
+        kind="support.place_offered",
+        description=f"Place offered with {_where(site)}",
+        by=by,
+    )
 
 
 @transaction.atomic
@@ -1094,15 +1099,25 @@ def placement_respond(
         told = [case.referred_by]
         subject = f"Case {case.reference}: the place to stay is accepted"
         body = f"{_where(site)} has accepted the person. They will tell you when they arrive."
-        _event(case, "support.place_accepted", f"Place accepted by {_where(site)}", by)
+        case_event_record(
+            case=case,
+            kind="support.place_accepted",
+            description=f"Place accepted by {_where(site)}",
+            by=by,
+        )
     else:
         _release(locked, by, "Declined")
         told = []
         subject = f"Case {case.reference}: the place offered was declined"
         body = "The provider could not take the person. The request is back on the waiting list."
-        _event(case, "support.place_declined", f"Place declined by {site.provider.name}", by)
+        case_event_record(
+            case=case,
+            kind="support.place_declined",
+            description=f"Place declined by {site.provider.name}",
+            by=by,
+        )
     deliver(
-        recipients=[*told, *_coordinators()],
+        recipients=[*told, *support_coordinators()],
         kind="placement.accepted" if accept else "placement.declined",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
@@ -1150,7 +1165,12 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
         subject=f"Case {case.reference}: the person has a safe place to stay",
         body=f"The person arrived at their place with {_where(site)}.",
     )
-    _event(case, "support.arrived", f"Arrived at a place with {_where(site)}", by)
+    case_event_record(
+        case=case,
+        kind="support.arrived",
+        description=f"Arrived at a place with {_where(site)}",
+        by=by,
+    )
     audit_record(by=by, action="placement.arrived", obj=locked, organisation=site.provider)
     return locked
 
@@ -1178,7 +1198,7 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
     # The provider was expecting the person, and the referrer may have been told it was
     # accepted: both hear that it is off (provider and region only, as ever).
     deliver(
-        recipients=_members([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+        recipients=members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
         kind="placement.cancelled",
         case=None,
         url=reverse("support:placement", args=[locked.pk]),
@@ -1193,7 +1213,9 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
         subject=f"Case {case.reference}: the place offered is cancelled",
         body=f"The place with {_where(site)} is cancelled. The person is waiting for another.",
     )
-    _event(case, "support.place_cancelled", "Place offered was cancelled", by)
+    case_event_record(
+        case=case, kind="support.place_cancelled", description="Place offered was cancelled", by=by
+    )
     audit_record(
         by=by,
         action="placement.cancelled",
@@ -1218,14 +1240,19 @@ def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> P
     _release(locked, by, "Left")
     case = locked.request.case
     deliver(
-        recipients=[case.referred_by, *_coordinators()],
+        recipients=[case.referred_by, *support_coordinators()],
         kind="placement.ended",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Case {case.reference}: the person has left their place",
         body=f"Reason: {ExitReason(reason).label.lower()}.",
     )
-    _event(case, "support.left", f"Left their place: {ExitReason(reason).label.lower()}", by)
+    case_event_record(
+        case=case,
+        kind="support.left",
+        description=f"Left their place: {ExitReason(reason).label.lower()}",
+        by=by,
+    )
     audit_record(
         by=by,
         action="placement.ended",
@@ -1236,544 +1263,15 @@ def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> P
     return locked
 
 
-# --- Support plans (Convention Art. 12(1)) ------------------------------------------------------
-#
-# A plan is kept only with an adult's consent to support (a child needs none), and only by
-# support coordinators and the safe-house managers of the provider where the person is placed
-# (`selectors.support_cases_for`). It starts the first time a measure or a delivery is recorded.
-# Notes, outside services' names and what was delivered are encrypted; events name the fields
-# changed, never their values.
-
-MAX_NOTES = 5000
-MAX_DESCRIPTION = 2000
-
-
-def _check_support_staff(by: User, case: Case, doing: str) -> None:
-    if not selectors.support_cases_for(by).filter(pk=case.pk).exists():
-        raise ValidationError(
-            "Only support coordinators, and the safe-house managers of the provider where the "
-            f"person is placed, can {doing}"
-        )
-
-
-def _check_not_erased(case: Case) -> None:
-    if hasattr(case.person, "erasure"):
-        raise ValidationError("This person's details have been erased")
-
-
-def _check_consent(case: Case) -> None:
-    problem = selectors.consent_problem(case)
-    if problem:
-        raise ValidationError(problem)
-
-
-def _plan_for(case: Case, by: User) -> SupportPlan:
-    plan = SupportPlan.objects.filter(case=case).first()
-    if plan is not None:
-        return plan
-    try:
-        with transaction.atomic():
-            plan = SupportPlan.objects.create(case=case, started_at=timezone.now(), started_by=by)
-    except IntegrityError:
-        return SupportPlan.objects.get(case=case)  # started a moment ago by someone else
-    _event(case, "support.plan_started", "Support plan started", by)
-    return plan
-
-
-def _who_problems(
-    provider: Organisation | None, outside_provider: str, *, required: bool, verb: str
-) -> dict[str, str]:
-    if provider is not None and outside_provider:
-        return {"outside_provider": "Choose an organisation or name an outside service, not both"}
-    if provider is not None and not provider.is_active:
-        return {"provider": "Choose an organisation from the list"}
-    if len(outside_provider) > 200:
-        return {"outside_provider": "The outside service's name must be 200 characters or fewer"}
-    if required and provider is None and not outside_provider:
-        return {
-            "provider": f"Say who {verb} it: choose an organisation, or name an outside service"
-        }
-    return {}
-
-
-def _date_problems(status: str, starts_on: date | None, ends_on: date | None) -> dict[str, str]:
-    today = timezone.localdate()
-    problems: dict[str, str] = {}
-    if status in (MeasureStatus.BEING_PROVIDED, MeasureStatus.PROVIDED):
-        if starts_on is None:
-            problems["starts_on"] = "Enter the date it started"
-        elif starts_on > today:
-            problems["starts_on"] = "The date it started must be today or earlier"
-    if status == MeasureStatus.PROVIDED:
-        if ends_on is None:
-            problems["ends_on"] = "Enter the date it ended"
-        elif ends_on > today:
-            problems["ends_on"] = "A measure marked provided must have ended today or earlier"
-    if starts_on and ends_on and ends_on < starts_on and "ends_on" not in problems:
-        problems["ends_on"] = "The end date must be the same as or after the start date"
-    return problems
-
-
-def _measure_problems(
-    status: str,
-    starts_on: date | None,
-    ends_on: date | None,
-    provider: Organisation | None,
-    outside_provider: str,
-    notes: str,
-) -> dict[str, str]:
-    if status not in MeasureStatus.values:
-        problems = {"status": "Select the status of this measure"}
-    else:
-        problems = _who_problems(
-            provider, outside_provider, required=status in PROVIDED_BY_SOMEONE, verb="provides"
-        )
-    problems |= _date_problems(status, starts_on, ends_on)
-    if len(notes) > MAX_NOTES:
-        problems["notes"] = f"Notes must be {MAX_NOTES:,} characters or fewer"
-    return problems
-
-
-@transaction.atomic
-def support_measure_update(
-    *,
-    by: User,
-    case: Case,
-    measure: str,
-    expected_version: int,
-    status: str = "",
-    starts_on: date | None = None,
-    ends_on: date | None = None,
-    provider: Organisation | None = None,
-    outside_provider: str = "",
-    notes: str = "",
-) -> SupportMeasure:
-    """Set one measure of the person's plan: its status, dates, who provides it, and notes.
-
-    While a placement holds a bed for the person, the accommodation's status, dates and
-    provider follow the placement (`selectors.plan_rows`); only its notes are saved then.
-    """
-    _check_support_staff(by, case, "change a support plan")
-    _check_not_erased(case)
-    _check_consent(case)
-    plan = _plan_for(case, by)
-    planned = plan.measures.values_list("measure", flat=True)
-    if measure not in selectors.measures_for(case, having=planned):
-        if measure == Measure.EDUCATION:
-            raise ValidationError("Education is part of a child's support plan only")
-        raise ValueError(f"not a measure: {measure!r}")
-    row, _ = SupportMeasure.objects.get_or_create(plan=plan, measure=measure)
-    locked = SupportMeasure.objects.select_for_update().get(pk=row.pk)
-    if locked.version != expected_version:
-        raise ValidationError(
-            "Someone else changed this measure while you were working on it. Your answers are "
-            "still here: check the measure, then save again."
-        )
-    notes, outside_provider = notes.strip(), outside_provider.strip()
-    follows_placement = (
-        measure == Measure.ACCOMMODATION and selectors.live_placement_of(case) is not None
-    )
-    if follows_placement:
-        if len(notes) > MAX_NOTES:
-            raise ValidationError({"notes": f"Notes must be {MAX_NOTES:,} characters or fewer"})
-        changes: dict[str, Any] = {"notes": notes}
-    else:
-        problems = _measure_problems(status, starts_on, ends_on, provider, outside_provider, notes)
-        if problems:
-            raise ValidationError(problems)
-        changes = {
-            "status": status,
-            "starts_on": starts_on,
-            "ends_on": ends_on,
-            "provider_id": provider.pk if provider else None,
-            "outside_provider": outside_provider,
-            "notes": notes,
-        }
-    changed = sorted(
-        field.removesuffix("_id")
-        for field, value in changes.items()
-        if getattr(locked, field) != value
-    )
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    locked.version += 1
-    locked.updated_at, locked.updated_by = timezone.now(), by
-    locked.save(update_fields=[*changes, "version", "updated_at", "updated_by"])
-    audit_record(
-        by=by,
-        action="support_measure.updated",
-        obj=locked,
-        detail={"measure": measure, "status": locked.status, "fields": changed},
-    )
-    return locked
-
-
-@transaction.atomic
-def service_delivery_record(
-    *,
-    by: User,
-    case: Case,
-    measure: str,
-    delivered_on: date,
-    description: str,
-    provider: Organisation | None = None,
-    outside_provider: str = "",
-) -> ServiceDelivery:
-    """Add to the services delivered log: what was delivered to the person, under which
-    measure, on which day, by whom."""
-    _check_support_staff(by, case, "record a service delivered")
-    _check_not_erased(case)
-    _check_consent(case)
-    plan = _plan_for(case, by)
-    description, outside_provider = description.strip(), outside_provider.strip()
-    planned = plan.measures.values_list("measure", flat=True)
-    problems: dict[str, str] = {}
-    if measure not in selectors.measures_for(case, having=planned):
-        problems["measure"] = "Select the measure it was delivered under"
-    if delivered_on > timezone.localdate():
-        problems["delivered_on"] = "The day it was delivered must be today or earlier"
-    elif delivered_on < _referred_on(case):
-        problems["delivered_on"] = (
-            "The day it was delivered cannot be before they were referred "
-            f"({_referred_on(case):%-d %B %Y})"
-        )
-    if not description:
-        problems["description"] = "Enter what was delivered"
-    elif len(description) > MAX_DESCRIPTION:
-        problems["description"] = (
-            f"What was delivered must be {MAX_DESCRIPTION:,} characters or fewer"
-        )
-    problems |= _who_problems(provider, outside_provider, required=True, verb="delivered")
-    if problems:
-        raise ValidationError(problems)
-    delivery = ServiceDelivery.objects.create(
-        plan=plan,
-        measure=measure,
-        delivered_on=delivered_on,
-        provider=provider,
-        outside_provider=outside_provider,
-        description=description,
-        recorded_at=timezone.now(),
-        recorded_by=by,
-    )
-    audit_record(
-        by=by, action="service_delivery.recorded", obj=delivery, detail={"measure": measure}
-    )
-    return delivery
-
-
-# --- Missing episodes -------------------------------------------------------------------------
-#
-# Reporting someone missing tells at once, in the app and by e-mail, and never with their name
-# or address: the police contact (the referring force's first responders when a police force
-# referred them; otherwise the coordinators, asked to report it to the police), the support
-# coordinators and the provider's safe-house managers, the competent authority's decision makers
-# (a decision still to be made may need to be suspended), and for a child the local authority
-# and the child guardian service of the case's area.
-
-
-def _support_organisation(by: User) -> Organisation | None:
-    membership = (
-        Membership.objects.filter(
-            user=by,
-            is_active=True,
-            role__in=[Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER],
-        )
-        .select_related("organisation")
-        .order_by("role", "pk")
-        .first()
-    )
-    return membership.organisation if membership else None
-
-
-def _when(day: date, at: time | None) -> str:
-    return f"{day:%-d %B %Y}" + (f" at {at:%H:%M}" if at else "")
-
-
-def _referred_on(case: Case) -> date:
-    return timezone.localdate(case.submitted_at)
-
-
-def _check_not_before(
-    day: date, field: str, what: str, bounds: list[tuple[date | None, str]]
-) -> None:
-    """A day about the person cannot come before the records it belongs to (their referral)."""
-    for bound, event in bounds:
-        if bound is not None and day < bound:
-            raise ValidationError({field: f"{what} cannot be before {event} ({bound:%-d %B %Y})"})
-
-
-def _check_not_in_future(
-    day: date, at: time | None, day_field: str, time_field: str, what: str
-) -> None:
-    now = timezone.localtime()
-    if day > now.date():
-        raise ValidationError({day_field: f"The day {what} must be today or earlier"})
-    if at is not None and day == now.date() and at > now.time():
-        raise ValidationError({time_field: f"The time {what} must be now or earlier"})
-
-
-def _tell_about_missing(
-    *,
-    case: Case,
-    episode: MissingEpisode,
-    by: User,
-    returned: bool,
-) -> dict[str, int]:
-    """Everyone who must know that the person went missing, or is back. Nothing here names the
-    person, the site or its address, nor says where they were last seen."""
-    url = reverse("cases:detail", args=[case.reference])
-    reporter = _support_organisation(by)
-    who = reporter.name if reporter else "Support staff"
-    since = _when(episode.went_missing_on, episode.went_missing_time)
-    if returned and episode.returned_on is not None:
-        subject = f"Case {case.reference}: the person reported missing is back"
-        news = (
-            f"{who} recorded that the person missing since {since} came back on "
-            f"{_when(episode.returned_on, episode.returned_time)}."
-        )
-    else:
-        subject = f"Case {case.reference}: the person has gone missing"
-        news = f"{who} reported that the person went missing on {since}."
-    kind = "missing.returned" if returned else "missing.reported"
-    ask = f" Contact {who} for when and where they were last seen."
-    police_referred = case.referring_organisation.kind == OrganisationKind.STATUTORY_FIRST_RESPONDER
-    told: dict[str, int] = {}
-    if police_referred:
-        told["police"] = len(
-            deliver(
-                recipients=_members([case.referring_organisation_id], {Role.FIRST_RESPONDER}),
-                kind=kind,
-                case=case,
-                url=url,
-                subject=subject,
-                body=news + ("" if returned else ask),
-            )
-        )
-    placement = episode.placement
-    managers = (
-        _members([placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER})
-        if placement is not None
-        else []
-    )
-    if returned:
-        to_staff = news + (" The police have been told." if police_referred else "")
-    elif police_referred:
-        to_staff = news + " The police force that referred them has been told."
-    else:
-        to_staff = (
-            news + " They were not referred by the police: report them missing to the police "
-            "now, giving the case reference, and record their return when they are back."
-        )
-    told["support"] = len(
-        deliver(
-            recipients=[u for u in [*_coordinators(), *managers] if u.pk != by.pk],
-            kind=kind,
-            case=case,
-            url=reverse("support:missing_episode", args=[episode.pk]),
-            subject=subject,
-            body=to_staff,
-        )
-    )
-    told["authority"] = len(
-        deliver(
-            recipients=_members(
-                [case.competent_authority_id],
-                {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER},
-            ),
-            kind=kind,
-            case=case,
-            url=url,
-            subject=subject,
-            body=news
-            + (
-                ""
-                if returned
-                else " A reasonable grounds decision still to be made may need to be suspended "
-                "while they are missing."
-            ),
-        )
-    )
-    if case.is_child:
-        safeguarders = Organisation.objects.filter(
-            area=case.area,
-            kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
-            is_active=True,
-        ).values_list("pk", flat=True)
-        told["safeguarding"] = len(
-            deliver(
-                recipients=_members(list(safeguarders), {Role.SAFEGUARDING_LEAD}),
-                kind=kind,
-                case=case,
-                url=url,
-                subject=(
-                    f"Child back in {case.area}: {case.reference}"
-                    if returned
-                    else f"Child missing in {case.area}: {case.reference}"
-                ),
-                body=(
-                    news
-                    if returned
-                    else f"A child in {case.area}, referred as a potential victim of "
-                    f"trafficking, went missing on {since}. Safeguard first: act today." + ask
-                ),
-            )
-        )
-    return told
-
-
-@transaction.atomic
-def missing_report(
-    *,
-    by: User,
-    case: Case,
-    went_missing_on: date,
-    went_missing_time: time | None = None,
-    last_seen: str,
-) -> MissingEpisode:
-    """Record that the person has gone missing, and tell everyone who must know at once."""
-    _check_support_staff(by, case, "report that a person has gone missing")
-    _check_not_erased(case)
-    last_seen = last_seen.strip()
-    if not last_seen:
-        raise ValidationError(
-            {"last_seen": "Enter what is known of when and where they were last seen"}
-        )
-    if len(last_seen) > MAX_DESCRIPTION:
-        raise ValidationError(
-            {"last_seen": f"What is known must be {MAX_DESCRIPTION:,} characters or fewer"}
-        )
-    _check_not_in_future(
-        went_missing_on,
-        went_missing_time,
-        "went_missing_on",
-        "went_missing_time",
-        "they went missing",
-    )
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    _check_not_before(
-        went_missing_on,
-        "went_missing_on",
-        "The day they went missing",
-        [(_referred_on(locked), "they were referred")],
-    )
-    already = selectors.open_missing_episode(locked)
-    if already is not None:
-        raise ValidationError(
-            f"This person is already recorded as missing since "
-            f"{already.went_missing_on:%-d %B %Y}. Record their return before reporting them "
-            "missing again."
-        )
-    try:
-        with transaction.atomic():
-            episode = MissingEpisode.objects.create(
-                case=locked,
-                placement=selectors.live_placement_of(locked),
-                went_missing_on=went_missing_on,
-                went_missing_time=went_missing_time,
-                last_seen=last_seen,
-                reported_at=timezone.now(),
-                reported_by=by,
-            )
-    except IntegrityError:
-        raise ValidationError(
-            "Someone reported this person missing a moment ago: their report is on the case"
-        ) from None
-    told = _tell_about_missing(case=locked, episode=episode, by=by, returned=False)
-    _event(
-        locked, "support.missing", f"Reported missing since {episode.went_missing_on:%-d %B %Y}", by
-    )
-    if told.get("police"):
-        _event(locked, "support.missing_police_told", "The referring police force was told", None)
-    if locked.is_child:
-        _event(
-            locked,
-            "support.missing_safeguarding_told",
-            f"Local authority and child guardian service in {locked.area} told at once",
-            None,
-        )
-    audit_record(by=by, action="missing_episode.reported", obj=episode, detail={"told": told})
-    return episode
-
-
-@transaction.atomic
-def missing_return(
-    *, by: User, episode: MissingEpisode, returned_on: date, returned_time: time | None = None
-) -> MissingEpisode:
-    """Record that a person reported missing is back, and tell the same people."""
-    if not selectors.missing_episodes_visible_to(by).filter(pk=episode.pk).exists():
-        raise ValidationError(
-            "Only support coordinators, and the safe-house managers of the provider the person "
-            "went missing from, can record their return"
-        )
-    locked = (
-        # Lock the episode's row only: PostgreSQL cannot lock the nullable side of the outer
-        # join to the placement.
-        MissingEpisode.objects.select_for_update(of=("self",))
-        .select_related("case__referring_organisation", "placement__bed__room__site")
-        .get(pk=episode.pk)
-    )
-    if locked.returned_on is not None:
-        raise ValidationError(
-            f"Their return was already recorded: they came back on {locked.returned_on:%-d %B %Y}"
-        )
-    if returned_on < locked.went_missing_on:
-        raise ValidationError(
-            {
-                "returned_on": "The day they came back cannot be before the day they went "
-                f"missing ({locked.went_missing_on:%-d %B %Y})"
-            }
-        )
-    _check_not_in_future(
-        returned_on, returned_time, "returned_on", "returned_time", "they came back"
-    )
-    if (
-        returned_on == locked.went_missing_on
-        and returned_time is not None
-        and locked.went_missing_time is not None
-        and returned_time < locked.went_missing_time
-    ):
-        raise ValidationError(
-            {
-                "returned_time": "The time they came back cannot be before the time they went "
-                f"missing ({locked.went_missing_time:%H:%M})"
-            }
-        )
-    locked.returned_on, locked.returned_time = returned_on, returned_time
-    locked.return_recorded_at, locked.return_recorded_by = timezone.now(), by
-    locked.save(
-        update_fields=["returned_on", "returned_time", "return_recorded_at", "return_recorded_by"]
-    )
-    told = _tell_about_missing(case=locked.case, episode=locked, by=by, returned=True)
-    _event(
-        locked.case,
-        "support.returned",
-        f"Back after being missing since {locked.went_missing_on:%-d %B %Y}",
-        by,
-    )
-    audit_record(by=by, action="missing_episode.returned", obj=locked, detail={"told": told})
-    return locked
-
-
 # --- Erasure ------------------------------------------------------------------------------------
 
 
-def support_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
-    """Empty every support record's text that could identify the person: plan notes, outside
-    services' names, what was delivered, where they were last seen, the places they must keep
-    away from and the reasons worded from them. Dates, statuses and measures stay, for the
-    figures. Called only inside `privacy.services._remove_identifying_records`, whose audit
-    event covers it."""
+def accommodation_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the accommodation records' text that could identify the person: the places they
+    must keep away from and the reasons worded from them. Dates, statuses and constraints stay,
+    for the figures. Called only by `care.services.support_records_pseudonymise`, inside
+    `privacy.services._remove_identifying_records`, whose audit event covers it."""
     return {
-        "support_notes": SupportMeasure.objects.filter(plan__case_id__in=case_ids).update(
-            notes="", outside_provider=""
-        ),
-        "services_delivered": ServiceDelivery.objects.filter(plan__case_id__in=case_ids).update(
-            description="", outside_provider=""
-        ),
-        "missing_last_seen": MissingEpisode.objects.filter(case_id__in=case_ids).update(
-            last_seen=""
-        ),
         "places_to_keep_away_from": PlacementRequest.objects.filter(case_id__in=case_ids).update(
             keep_away=[], excluded_areas=[]
         ),

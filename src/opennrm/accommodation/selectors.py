@@ -7,12 +7,13 @@ to matching. Every read that depends on who is asking starts here, from the user
 - Safe-house managers see the sites they are assigned to (`SiteAssignment`; with addresses:
   they work there) and their beds; the placements with their organisation.
 - Everyone else sees none of these; the referrer learns where things stand from the case page
-  (`case_support_summary`), which names the provider and region, never the site or address.
+  (`care.selectors.case_support_summary`), which names the provider and region, never the site
+  or address.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -41,25 +42,18 @@ from opennrm.cases.choices import AgeGroup
 from . import matching
 from .models import (
     HOLDS_BED,
-    MEASURES_FOR_EVERYONE,
     AddressGrant,
     Bed,
     BedState,
-    Measure,
-    MeasureStatus,
-    MissingEpisode,
     Placement,
     PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
     Service,
-    ServiceDelivery,
     Site,
     SiteAges,
     SiteAssignment,
     SiteKind,
-    SupportMeasure,
-    SupportPlan,
     UnmetNeed,
     Urgency,
 )
@@ -296,72 +290,11 @@ def proposals(user: User) -> QuerySet[Placement]:
     return placements_visible_to(user).filter(status=PlacementStatus.PROPOSED)
 
 
-@dataclass(frozen=True)
-class SupportLine:
-    """What a referrer (or anyone who may open the case) is told about support: no site, no
-    address, only the provider, the region and the state."""
-
-    what: str
-    status: str
-    provider: str
-    region: str
-    since: Any
-    # A line shown as written (not lower-cased), such as a person missing now.
-    warning: bool = False
-
-
-def case_support_summary(case: cases.Case) -> list[SupportLine]:
-    lines: list[SupportLine] = []
-    for request in case.placement_requests.order_by("created_at"):
-        live = (
-            request.placements.holding_a_bed().select_related("bed__room__site__provider").first()
-        )
-        if live is None:
-            ended = request.placements.filter(status=PlacementStatus.ENDED).first()
-            if ended is not None:
-                live = ended
-        if live is not None:
-            site = live.bed.room.site
-            lines.append(
-                SupportLine(
-                    what="Place to stay",
-                    status=live.get_status_display(),
-                    provider=site.provider.name,
-                    region=site.get_region_display(),
-                    since=live.reserved_at or live.proposed_at,
-                )
-            )
-        else:
-            lines.append(
-                SupportLine(
-                    what="Place to stay",
-                    status=request.get_status_display(),
-                    provider="",
-                    region="",
-                    since=request.created_at,
-                )
-            )
-    missing = MissingEpisode.objects.filter(case=case, returned_on=None).first()
-    if missing is not None:
-        # Only that the person is missing, and since when: never where they were last seen.
-        lines.append(
-            SupportLine(
-                what="Missing",
-                status=f"reported missing since {missing.went_missing_on:%-d %B %Y}",
-                provider="",
-                region="",
-                since=missing.reported_at,
-                warning=True,
-            )
-        )
-    return lines
-
-
 # --- Matching's input -------------------------------------------------------------------------
 
 
 def matching_request(request: PlacementRequest, today: date) -> matching.Request:
-    """A placement request as `support.matching` sees it."""
+    """A placement request as `accommodation.matching` sees it."""
     return matching.Request(
         id=request.pk,
         accepted_settings=frozenset(request.accepted_settings or ["mixed"]),
@@ -690,297 +623,3 @@ def service_get_for_manager(user: User, service_id: int) -> Service:
     if found is None:
         raise Http404
     return found
-
-
-# --- Support plans and missing episodes --------------------------------------------------------
-#
-# Who: support coordinators, for every case with a placement request; the safe-house managers
-# of the provider where the person has a live placement (one that holds a bed). Everyone else
-# gets 404. A missing episode reported from a placement stays open to that provider's managers
-# after the placement has ended, so they can record the person's return.
-
-
-def support_cases_for(user: User) -> QuerySet[cases.Case]:
-    """The cases whose support plan and missing episodes the user may see and change."""
-    if is_coordinator(user):
-        requested = PlacementRequest.objects.filter(case=OuterRef("pk"))
-        return cases.Case.objects.filter(Exists(requested))
-    providers = managed_provider_ids(user)
-    if not providers:
-        return cases.Case.objects.none()
-    live = Placement.objects.holding_a_bed().filter(
-        request__case=OuterRef("pk"), bed__room__site__provider_id__in=providers
-    )
-    return cases.Case.objects.filter(Exists(live))
-
-
-def support_case_get(user: User, reference: str) -> cases.Case:
-    found = (
-        support_cases_for(user)
-        .select_related("person", "referring_organisation", "competent_authority")
-        .filter(reference=reference)
-        .first()
-    )
-    if found is None:
-        raise Http404
-    return found
-
-
-def live_placement_of(case: cases.Case) -> Placement | None:
-    """The placement that holds a bed for the person now, if any."""
-    return (
-        Placement.objects.holding_a_bed()
-        .filter(request__case=case)
-        .select_related("bed__room__site__provider")
-        .first()
-    )
-
-
-def consent_problem(case: cases.Case) -> str:
-    """Why no support plan may be kept for this person, or "" when one may. An adult must have
-    consented to support (Convention Art. 12(7): assistance on a consensual, informed basis);
-    a child (or someone whose age is disputed and so treated as a child) needs no consent."""
-    if case.is_child or case.consent_to_support is True:
-        return ""
-    said = (
-        "did not consent to support"
-        if case.consent_to_support is False
-        else "did not say whether they consent to support"
-    )
-    return (
-        f"No support plan can be kept for this person: they are an adult, and at referral they "
-        f"{said}. Support is given only with an adult's informed consent. If they now consent, "
-        "ask the first responder who referred them to record it."
-    )
-
-
-def measures_for(case: cases.Case, *, having: Any = ()) -> list[Measure]:
-    """The Art. 12(1) measures of this person's plan: education for children only (and kept
-    if it was planned while they were treated as a child)."""
-    wanted: set[Measure] = set(MEASURES_FOR_EVERYONE)
-    if case.is_child or Measure.EDUCATION in set(having):
-        wanted.add(Measure.EDUCATION)
-    return [m for m in Measure if m in wanted]
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    """One measure as the plan page shows it; `from_placement` when the accommodation's
-    status, dates and provider come from the person's placement rather than a hand entry."""
-
-    measure: Measure
-    status: MeasureStatus
-    starts_on: date | None
-    ends_on: date | None
-    provider: str
-    outside_provider: str
-    has_notes: bool
-    from_placement: bool
-    row: SupportMeasure | None
-
-
-def _accommodation_from_placements(case: cases.Case, stored: MeasureStatus) -> PlanRow | None:
-    """While a placement holds a bed, the accommodation follows it: arranged when offered or
-    accepted, being provided once the person arrived. After an exit, a hand entry wins; with
-    none (not assessed), the ended stay shows as provided."""
-    live = live_placement_of(case)
-    if live is not None:
-        occupied = live.status == PlacementStatus.OCCUPIED
-        return PlanRow(
-            measure=Measure.ACCOMMODATION,
-            status=MeasureStatus.BEING_PROVIDED if occupied else MeasureStatus.ARRANGED,
-            starts_on=live.arrived_on,
-            ends_on=case.move_on_ends,
-            provider=live.bed.room.site.provider.name,
-            outside_provider="",
-            has_notes=False,
-            from_placement=True,
-            row=None,
-        )
-    if stored != MeasureStatus.NOT_ASSESSED:
-        return None
-    ended = (
-        Placement.objects.filter(request__case=case, status=PlacementStatus.ENDED)
-        .select_related("bed__room__site__provider")
-        .order_by("-ended_on", "-pk")
-        .first()
-    )
-    if ended is None:
-        return None
-    return PlanRow(
-        measure=Measure.ACCOMMODATION,
-        status=MeasureStatus.PROVIDED,
-        starts_on=ended.arrived_on,
-        ends_on=ended.ended_on,
-        provider=ended.bed.room.site.provider.name,
-        outside_provider="",
-        has_notes=False,
-        from_placement=True,
-        row=None,
-    )
-
-
-def plan_rows(case: cases.Case) -> list[PlanRow]:
-    """Every measure of the person's plan with its status, whether or not a plan was started
-    (a measure never touched is "not assessed yet")."""
-    plan = SupportPlan.objects.filter(case=case).first()
-    stored: dict[str, SupportMeasure] = {}
-    if plan is not None:
-        stored = {m.measure: m for m in plan.measures.select_related("provider")}
-    rows = []
-    for measure in measures_for(case, having=stored):
-        row = stored.get(measure)
-        status = MeasureStatus(row.status) if row else MeasureStatus.NOT_ASSESSED
-        if measure == Measure.ACCOMMODATION:
-            derived = _accommodation_from_placements(case, status)
-            if derived is not None:
-                rows.append(replace(derived, has_notes=bool(row and row.notes), row=row))
-                continue
-        rows.append(
-            PlanRow(
-                measure=measure,
-                status=status,
-                starts_on=row.starts_on if row else None,
-                ends_on=row.ends_on if row else None,
-                provider=row.provider.name if row and row.provider else "",
-                outside_provider=row.outside_provider if row else "",
-                has_notes=bool(row and row.notes),
-                from_placement=False,
-                row=row,
-            )
-        )
-    return rows
-
-
-def deliveries_of(case: cases.Case) -> QuerySet[ServiceDelivery]:
-    return ServiceDelivery.objects.filter(plan__case=case).select_related("provider")
-
-
-def organisations_providing() -> QuerySet[Any]:
-    """The organisations a measure or a delivery can name as its provider."""
-    from opennrm.accounts.models import Organisation
-
-    return Organisation.objects.filter(is_active=True).order_by("name")
-
-
-def missing_episodes_visible_to(user: User) -> QuerySet[MissingEpisode]:
-    episodes = MissingEpisode.objects.select_related("case", "placement__bed__room__site__provider")
-    if is_coordinator(user):
-        return episodes
-    providers = managed_provider_ids(user)
-    if not providers:
-        return MissingEpisode.objects.none()
-    # A provider's staff see the episodes of the people placed with them now, and those still
-    # open from a stay with them (to record the return); not the closed ones of people long
-    # gone, whose last-seen notes are no longer theirs to read.
-    return episodes.filter(
-        Q(placement__bed__room__site__provider_id__in=providers, returned_on=None)
-        | Q(case__in=support_cases_for(user))
-    )
-
-
-def missing_episode_get(user: User, episode_id: int) -> MissingEpisode:
-    found = missing_episodes_visible_to(user).filter(pk=episode_id).first()
-    if found is None:
-        raise Http404
-    return found
-
-
-def open_missing_episode(case: cases.Case) -> MissingEpisode | None:
-    return MissingEpisode.objects.filter(case=case, returned_on=None).first()
-
-
-def missing_now(user: User) -> QuerySet[MissingEpisode]:
-    """Everyone the user may see who is missing now, longest missing first."""
-    return (
-        missing_episodes_visible_to(user)
-        .filter(returned_on=None)
-        .order_by("went_missing_on", "went_missing_time", "pk")
-    )
-
-
-def support_export(case: cases.Case) -> dict[str, Any]:
-    """The person's support plan, services delivered and missing episodes, in words, for a
-    subject access export (`privacy.selectors.subject_access_data`, which is audited)."""
-
-    def day(value: date | None) -> str | None:
-        return value.isoformat() if value else None
-
-    def clock(value: Any) -> str | None:
-        return value.strftime("%H:%M") if value else None
-
-    plan = SupportPlan.objects.filter(case=case).first()
-    return {
-        "support_plan": None
-        if plan is None
-        else [
-            {
-                "measure": Measure(item.measure).label,
-                "status": MeasureStatus(item.status).label,
-                "starts_on": day(item.starts_on),
-                "ends_on": day(item.ends_on),
-                "provided_by": item.provider.name if item.provider else item.outside_provider,
-                "notes": item.notes,
-            }
-            for item in plan.measures.select_related("provider").order_by("pk")
-        ],
-        "services_delivered": [
-            {
-                "delivered_on": day(item.delivered_on),
-                "measure": Measure(item.measure).label,
-                "delivered_by": item.provider.name if item.provider else item.outside_provider,
-                "what": item.description,
-            }
-            for item in deliveries_of(case).order_by("delivered_on", "pk")
-        ],
-        "missing_episodes": [
-            {
-                "went_missing_on": day(item.went_missing_on),
-                "went_missing_time": clock(item.went_missing_time),
-                "last_seen": item.last_seen,
-                "returned_on": day(item.returned_on),
-                "returned_time": clock(item.returned_time),
-            }
-            for item in case.missing_episodes.order_by("went_missing_on", "pk")
-        ],
-        "places_to_keep_away_from": sorted(
-            {
-                str(zone.get("place") or zone.get("label") or "")
-                for request in case.placement_requests.all()
-                for zone in request.keep_away or []
-            }
-            | {area for request in case.placement_requests.all() for area in request.excluded_areas}
-        ),
-    }
-
-
-def support_under_way(person: Any) -> dict[str, Exists]:
-    """The ways support can still be under way for a person (an id, or `OuterRef` to one), in
-    words: a request waiting for a place, a place offered or lived in, an open missing episode.
-    Erasure and the retention period wait for all to end: the places a person must keep away
-    from protect them until then."""
-    from .models import MissingEpisode
-
-    return {
-        "a request for a place is open": Exists(
-            PlacementRequest.objects.filter(case__person=person, status=PlacementRequestStatus.OPEN)
-        ),
-        "a place is offered or lived in": Exists(
-            Placement.objects.holding_a_bed().filter(request__case__person=person)
-        ),
-        "they are reported missing": Exists(
-            MissingEpisode.objects.filter(case__person=person, returned_on=None)
-        ),
-    }
-
-
-def live_support_of(person_id: int) -> str:
-    """What support is still under way for a person, in words ("" when none), in one query."""
-    ways = list(support_under_way(person_id).items())
-    found = (
-        cases.Person.objects.filter(pk=person_id)
-        .values(**{f"way_{n}": exists for n, (_, exists) in enumerate(ways)})
-        .first()
-        or {}
-    )
-    return "; ".join(words for n, (words, _) in enumerate(ways) if found.get(f"way_{n}"))

@@ -1,10 +1,13 @@
-"""Support and accommodation: the directory of providers' services and sites, their rooms and
-beds, placement requests and placements, unmet need.
+"""Accommodation: the directory of providers' services and sites, their rooms and beds, address
+permissions, placement requests and placements, unmet need.
+
+These models began in the `support` app: their tables keep its names (`db_table`), and stored
+data still names them `support.<model>` (`stored_app_label`; ADR 0019).
 
 A provider is an `Organisation` of kind support provider. A safe house's address and exact
 location are the most dangerous facts in the system after a person's name: they are encrypted
 at rest and shown only to the safe-house managers assigned to the site and to coordinators holding
-an approved, time-limited grant for it (`AddressGrant`; `support.selectors.may_see_address`).
+an approved, time-limited grant for it (`AddressGrant`; `accommodation.selectors.may_see_address`).
 
 A bed's state is never typed in: it is derived from its placements (reserved, occupied) and its
 out-of-service flag, and each change is kept in `BedEvent`. A partial unique constraint on
@@ -17,10 +20,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
 from opennrm.lib.fields import (
-    EncryptedCharField,
     EncryptedJSONField,
     EncryptedTextField,
     RowUUIDField,
@@ -45,7 +47,7 @@ class Region(models.TextChoices):
 
 
 class Setting(models.TextChoices):
-    """The same values as `support.matching.Setting`."""
+    """The same values as `accommodation.matching.Setting`."""
 
     WOMEN_ONLY = "women_only", "Women only"
     MEN_ONLY = "men_only", "Men only"
@@ -55,7 +57,7 @@ class Setting(models.TextChoices):
 class SiteAges(models.TextChoices):
     """Who a site is for. A child, or someone whose age is disputed (treated as a child until
     assessed), is only ever placed in a setting for children, and an adult never is
-    (`support.matching.Constraint.AGE`)."""
+    (`accommodation.matching.Constraint.AGE`)."""
 
     ADULTS = "adults", "Adults (18 and over)"
     CHILDREN = "children", "Children (under 18, or whose age is disputed)"
@@ -112,7 +114,11 @@ class Service(models.Model):
     languages = models.JSONField(default=list, blank=True)
     accessibility = models.CharField(max_length=300, blank=True)
 
+    # Stored data still names it `support.service` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_service"
         ordering = ["provider__name", "name"]
 
     def __str__(self) -> str:
@@ -146,7 +152,11 @@ class Site(models.Model):
     services = models.ManyToManyField(Service, related_name="sites", blank=True)
     is_active = models.BooleanField(default=True)
 
+    # Stored data still names it `support.site` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_site"
         ordering = ["provider__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "name"], name="site_name_unique")
@@ -171,8 +181,8 @@ class AddressGrant(models.Model):
     authority; never by the coordinator themselves, and a system administrator's role alone
     does not approve. It belongs to the coordinator's membership: it counts only while that
     membership is active, in the coordinator role, in an active organisation, and until
-    `expires_at` or withdrawal (`support.selectors.live_address_grants`). Rows are kept, so the
-    history of who could see what stays."""
+    `expires_at` or withdrawal (`accommodation.selectors.live_address_grants`). Rows are kept,
+    so the history of who could see what stays."""
 
     membership = models.ForeignKey(
         "accounts.Membership", on_delete=models.PROTECT, related_name="address_grants"
@@ -195,7 +205,11 @@ class AddressGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    # Stored data still names it `support.addressgrant` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_addressgrant"
         ordering = ["-requested_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -224,7 +238,11 @@ class SiteAssignment(models.Model):
     )
     assigned_at = models.DateTimeField()
 
+    # Stored data still names it `support.siteassignment` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_siteassignment"
         constraints = [
             models.UniqueConstraint(fields=["membership", "site"], name="one_assignment_per_site")
         ]
@@ -240,7 +258,11 @@ class Room(models.Model):
     takes_dependants = models.PositiveSmallIntegerField(default=0)
     wheelchair_accessible = models.BooleanField(default=False)
 
+    # Stored data still names it `support.room` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_room"
         ordering = ["site", "name"]
         constraints = [models.UniqueConstraint(fields=["site", "name"], name="room_name_unique")]
 
@@ -265,7 +287,11 @@ class Bed(models.Model):
     out_of_service_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Stored data still names it `support.bed` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_bed"
         ordering = ["room", "label"]
         constraints = [models.UniqueConstraint(fields=["room", "label"], name="bed_label_unique")]
 
@@ -287,7 +313,11 @@ class BedEvent(models.Model):
     )
     note = models.CharField(max_length=200, blank=True)
 
+    # Stored data still names it `support.bedevent` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_bedevent"
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["bed", "at"], name="bed_event_idx")]
 
@@ -346,14 +376,18 @@ class PlacementRequest(models.Model):
     version = models.PositiveIntegerField(default=1)
     # What the first responder wrote under immediate needs ("women only; keep her away from
     # ...") is free text no optimiser reads: while a coordinator has not read it and turned it
-    # into constraints, the request is not matched nor placed (`support.services`).
+    # into constraints, the request is not matched nor placed (`accommodation.services`).
     details_to_review = models.BooleanField(default=False)
     details_reviewed_at = models.DateTimeField(null=True, blank=True)
     details_reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    # Stored data still names it `support.placementrequest` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_placementrequest"
         ordering = ["needed_from", "created_at"]
         indexes = [models.Index(fields=["status", "needed_from"], name="placement_request_idx")]
 
@@ -431,7 +465,11 @@ class Placement(models.Model):
 
     objects = PlacementQuerySet.as_manager()
 
+    # Stored data still names it `support.placement` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_placement"
         ordering = ["-proposed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -467,7 +505,11 @@ class UnmetNeed(models.Model):
     region = models.CharField(max_length=30, blank=True)
     area = models.CharField(max_length=120, blank=True)
 
+    # Stored data still names it `support.unmetneed` (`lib.labels`; ADR 0019).
+    stored_app_label = "support"
+
     class Meta:
+        db_table = "support_unmetneed"
         ordering = ["-on", "id"]
         constraints = [
             models.UniqueConstraint(fields=["request", "on"], name="unmet_need_once_a_day")
@@ -475,213 +517,3 @@ class UnmetNeed(models.Model):
 
     def __str__(self) -> str:
         return f"Unmet need of request {self.request_id} on {self.on}"
-
-
-# --- Support plans: the Convention's minimum assistance, per person ----------------------------
-
-
-class Measure(models.TextChoices):
-    """The assistance every person must have (CETS 197 Art. 12(1)(a) to (f)), one item each."""
-
-    ACCOMMODATION = "accommodation", "Appropriate and secure accommodation"
-    PSYCHOLOGICAL_MATERIAL = "psychological_material", "Psychological and material assistance"
-    EMERGENCY_MEDICAL = "emergency_medical", "Emergency medical treatment"
-    TRANSLATION = "translation", "Translation and interpretation"
-    COUNSELLING = (
-        "counselling",
-        "Counselling and information on legal rights and services, in a language they understand",
-    )
-    CRIMINAL_PROCEEDINGS = "criminal_proceedings", "Assistance in criminal proceedings"
-    EDUCATION = "education", "Access to education"
-
-
-# Education is for children only (Art. 12(1)(f)); the others are for everyone, in this order.
-MEASURES_FOR_EVERYONE = tuple(m for m in Measure if m != Measure.EDUCATION)
-
-
-class MeasureStatus(models.TextChoices):
-    NOT_ASSESSED = "not_assessed", "Not assessed yet"
-    NEEDED = "needed", "Needed"
-    ARRANGED = "arranged", "Arranged"
-    BEING_PROVIDED = "being_provided", "Being provided"
-    PROVIDED = "provided", "Provided"
-    DECLINED = "declined", "Declined by the person"
-    NOT_NEEDED = "not_needed", "Not needed"
-
-
-# The statuses that say someone provides the measure, so who provides it must be known.
-PROVIDED_BY_SOMEONE = (MeasureStatus.ARRANGED, MeasureStatus.BEING_PROVIDED, MeasureStatus.PROVIDED)
-
-
-class SupportPlan(models.Model):
-    """A person's support plan, on their case. It exists only with their consent to support
-    (an adult's; a child needs none): `support.services` refuses to start one without it."""
-
-    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="support_plan")
-    started_at = models.DateTimeField()
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-
-    def __str__(self) -> str:
-        return f"Support plan for case {self.case_id}"
-
-
-class SupportMeasure(models.Model):
-    """One Art. 12(1) measure in a plan: its status, dates, and who provides it (an
-    organisation in OpenNRM, or an outside service named in `outside_provider`). The outside
-    service's name can say where the person is, and the notes are about the person: both are
-    encrypted, and shown only after `audit_read`."""
-
-    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="measures")
-    measure = models.CharField(max_length=30, choices=Measure.choices)
-    status = models.CharField(
-        max_length=20, choices=MeasureStatus.choices, default=MeasureStatus.NOT_ASSESSED
-    )
-    starts_on = models.DateField(null=True, blank=True)
-    ends_on = models.DateField(null=True, blank=True)
-    provider = models.ForeignKey(
-        "accounts.Organisation",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    row_uuid = RowUUIDField()
-    outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
-    notes = EncryptedTextField(blank=True, default="")
-    updated_at = models.DateTimeField(null=True, blank=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    version = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["plan", "measure"], name="one_row_per_measure"),
-            models.CheckConstraint(
-                condition=Q(starts_on=None) | Q(ends_on=None) | Q(ends_on__gte=F("starts_on")),
-                name="measure_ends_after_it_starts",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.measure} ({self.status}) in plan {self.plan_id}"
-
-
-class ServiceDelivery(models.Model):
-    """The services delivered log: what was delivered, under which measure, when and by whom.
-    What was delivered is about the person, and an outside service's name can say where they
-    are: both encrypted."""
-
-    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="deliveries")
-    measure = models.CharField(max_length=30, choices=Measure.choices)
-    delivered_on = models.DateField()
-    provider = models.ForeignKey(
-        "accounts.Organisation",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    row_uuid = RowUUIDField()
-    outside_provider = EncryptedCharField(max_length=200, blank=True, default="")
-    description = EncryptedTextField()
-    recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-delivered_on", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.measure} delivered on {self.delivered_on}"
-
-
-# --- Missing episodes -------------------------------------------------------------------------
-
-
-class MissingEpisode(models.Model):
-    """A person reported missing from support, and later back. At most one open episode per
-    case (the database refuses a second). Where and how they were last seen is free text about
-    the person: encrypted. Times are local wall-clock times, when known."""
-
-    case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, related_name="missing_episodes"
-    )
-    # The placement they went missing from, if they had one.
-    placement = models.ForeignKey(
-        Placement,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="missing_episodes",
-    )
-    went_missing_on = models.DateField()
-    went_missing_time = models.TimeField(null=True, blank=True)
-    row_uuid = RowUUIDField()
-    last_seen = EncryptedTextField(blank=True, default="")
-    reported_at = models.DateTimeField()
-    reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    returned_on = models.DateField(null=True, blank=True)
-    returned_time = models.TimeField(null=True, blank=True)
-    return_recorded_at = models.DateTimeField(null=True, blank=True)
-    return_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-went_missing_on", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case"], condition=Q(returned_on=None), name="one_open_missing_episode"
-            ),
-            models.CheckConstraint(
-                condition=Q(returned_on=None) | Q(returned_on__gte=F("went_missing_on")),
-                name="missing_returns_after_it_starts",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Missing episode {self.pk} of case {self.case_id}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.returned_on is None
-
-
-# --- Reminders before move-on support ends ------------------------------------------------------
-
-
-class MoveOnReminderKind(models.TextChoices):
-    DAYS_14 = "days_14", "14 days before move-on support ends"
-    DAYS_7 = "days_7", "7 days before move-on support ends"
-    DAYS_1 = "days_1", "The day before move-on support ends"
-    ENDS = "ends", "The day move-on support ends"
-
-
-class MoveOnReminder(models.Model):
-    """One reminder sent about one placement's move-on end. The unique row is what makes the
-    daily task safe to run twice, even at once: the second insert of the same reminder fails
-    and nothing is sent again. A new move-on end date (a reconsideration, say) is a new row."""
-
-    placement = models.ForeignKey(
-        Placement, on_delete=models.CASCADE, related_name="move_on_reminders"
-    )
-    kind = models.CharField(max_length=20, choices=MoveOnReminderKind.choices)
-    due_on = models.DateField()
-    sent_on = models.DateField()
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["placement", "kind", "due_on"], name="move_on_reminder_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for placement {self.placement_id} ending {self.due_on}"

@@ -1,8 +1,9 @@
+"""The accommodation pages, served under /support/ in the `support` URL namespace with the care
+and statistics pages (`opennrm.urls`; ADR 0019)."""
+
 from django.urls import path
 
-from . import capacity_views, hsds, missing_views, plan_views, views
-
-app_name = "support"
+from . import hsds, views
 
 urlpatterns = [
     # The coordinator.
@@ -39,22 +40,6 @@ urlpatterns = [
     path("beds/<int:bed_id>/service/", views.bed_service, name="bed_service"),
     path("services/new/", views.service_new, name="service_new"),
     path("services/<int:service_id>/", views.service_edit, name="service_edit"),
-    # Capacity: figures only, for coordinators, safe-house managers and analysts.
-    path("capacity/", capacity_views.capacity_now, name="capacity"),
-    path("capacity/over-time/", capacity_views.capacity_over_time, name="capacity_over_time"),
-    path("capacity/<slug:table>.csv", capacity_views.capacity_csv, name="capacity_csv"),
-    # A person's support plan and missing episodes: coordinators, and the provider's managers
-    # while the person is placed with them.
-    path("people/<str:reference>/plan/", plan_views.plan, name="plan"),
-    path(
-        "people/<str:reference>/plan/measures/<str:measure>/",
-        plan_views.plan_measure,
-        name="plan_measure",
-    ),
-    path("people/<str:reference>/plan/delivered/", plan_views.plan_delivery, name="plan_delivery"),
-    path("people/<str:reference>/missing/", missing_views.report, name="missing_report"),
-    path("missing/", missing_views.episodes, name="missing_list"),
-    path("missing/<int:episode_id>/", missing_views.episode, name="missing_episode"),
     # Everyone signed in.
     path("directory/", views.directory, name="directory"),
     path("directory/hsds.json", hsds.download, name="directory_hsds"),

@@ -4,7 +4,7 @@ beside it and every table downloadable as CSV.
 
 For support coordinators, safe-house managers and analysts alike (the access table): figures
 only, never a person's details, a site's name or its address. The figures come from
-`support.capacity`, the charts from `support.charts`.
+`statistics.capacity`, the charts from `statistics.charts`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from opennrm.accommodation.models import Region, Specialism
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
 
 from . import capacity, charts
 from .capacity import Table
-from .models import Region, Specialism
 
 NEEDED_BY_PARTS = ("needed_by_day", "needed_by_month", "needed_by_year")
 

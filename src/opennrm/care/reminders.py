@@ -20,13 +20,14 @@ from datetime import date, timedelta
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from opennrm.accommodation.models import Placement, PlacementStatus
+from opennrm.accommodation.services import members_in_roles, support_coordinators
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
-from .models import MoveOnReminder, MoveOnReminderKind, Placement, PlacementStatus
-from .services import _coordinators, _members
+from .models import MoveOnReminder, MoveOnReminderKind
 
 EARLIEST = 14
 
@@ -79,7 +80,7 @@ def run(today: date) -> RunResult:
         )
         digests: dict[int, list[Line]] = defaultdict(list)
         managers: dict[int, list[User]] = {}
-        coordinators = _coordinators()
+        coordinators = support_coordinators()
         sent = 0
         for placement in due:
             case = placement.request.case
@@ -100,7 +101,7 @@ def run(today: date) -> RunResult:
             sent += 1
             provider_id = placement.bed.room.site.provider_id
             if provider_id not in managers:
-                managers[provider_id] = _members([provider_id], {Role.SAFE_HOUSE_MANAGER})
+                managers[provider_id] = members_in_roles([provider_id], {Role.SAFE_HOUSE_MANAGER})
             line = Line(placement.pk, case.reference, ends, days_left)
             for user in {u.pk: u for u in [*managers[provider_id], *coordinators]}.values():
                 digests[user.pk].append(line)

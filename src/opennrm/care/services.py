@@ -1,0 +1,594 @@
+"""Every write of care: a person's support plan (Convention Art. 12(1)) and the services
+delivered, missing episodes and returns, and erasure of their identifying text.
+
+Notifications never name the person, the site or its address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accommodation.services import (
+    accommodation_records_pseudonymise,
+    members_in_roles,
+    support_coordinators,
+)
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_event_record
+from opennrm.notifications.services import deliver
+
+from . import selectors
+from .models import (
+    PROVIDED_BY_SOMEONE,
+    Measure,
+    MeasureStatus,
+    MissingEpisode,
+    ServiceDelivery,
+    SupportMeasure,
+    SupportPlan,
+)
+
+
+# --- Support plans (Convention Art. 12(1)) ------------------------------------------------------
+#
+# A plan is kept only with an adult's consent to support (a child needs none), and only by
+# support coordinators and the safe-house managers of the provider where the person is placed
+# (`selectors.support_cases_for`). It starts the first time a measure or a delivery is recorded.
+# Notes, outside services' names and what was delivered are encrypted; events name the fields
+# changed, never their values.
+
+MAX_NOTES = 5000
+MAX_DESCRIPTION = 2000
+
+
+def _check_support_staff(by: User, case: Case, doing: str) -> None:
+    if not selectors.support_cases_for(by).filter(pk=case.pk).exists():
+        raise ValidationError(
+            "Only support coordinators, and the safe-house managers of the provider where the "
+            f"person is placed, can {doing}"
+        )
+
+
+def _check_not_erased(case: Case) -> None:
+    if hasattr(case.person, "erasure"):
+        raise ValidationError("This person's details have been erased")
+
+
+def _check_consent(case: Case) -> None:
+    problem = selectors.consent_problem(case)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _plan_for(case: Case, by: User) -> SupportPlan:
+    plan = SupportPlan.objects.filter(case=case).first()
+    if plan is not None:
+        return plan
+    try:
+        with transaction.atomic():
+            plan = SupportPlan.objects.create(case=case, started_at=timezone.now(), started_by=by)
+    except IntegrityError:
+        return SupportPlan.objects.get(case=case)  # started a moment ago by someone else
+    case_event_record(
+        case=case, kind="support.plan_started", description="Support plan started", by=by
+    )
+    return plan
+
+
+def _who_problems(
+    provider: Organisation | None, outside_provider: str, *, required: bool, verb: str
+) -> dict[str, str]:
+    if provider is not None and outside_provider:
+        return {"outside_provider": "Choose an organisation or name an outside service, not both"}
+    if provider is not None and not provider.is_active:
+        return {"provider": "Choose an organisation from the list"}
+    if len(outside_provider) > 200:
+        return {"outside_provider": "The outside service's name must be 200 characters or fewer"}
+    if required and provider is None and not outside_provider:
+        return {
+            "provider": f"Say who {verb} it: choose an organisation, or name an outside service"
+        }
+    return {}
+
+
+def _date_problems(status: str, starts_on: date | None, ends_on: date | None) -> dict[str, str]:
+    today = timezone.localdate()
+    problems: dict[str, str] = {}
+    if status in (MeasureStatus.BEING_PROVIDED, MeasureStatus.PROVIDED):
+        if starts_on is None:
+            problems["starts_on"] = "Enter the date it started"
+        elif starts_on > today:
+            problems["starts_on"] = "The date it started must be today or earlier"
+    if status == MeasureStatus.PROVIDED:
+        if ends_on is None:
+            problems["ends_on"] = "Enter the date it ended"
+        elif ends_on > today:
+            problems["ends_on"] = "A measure marked provided must have ended today or earlier"
+    if starts_on and ends_on and ends_on < starts_on and "ends_on" not in problems:
+        problems["ends_on"] = "The end date must be the same as or after the start date"
+    return problems
+
+
+def _measure_problems(
+    status: str,
+    starts_on: date | None,
+    ends_on: date | None,
+    provider: Organisation | None,
+    outside_provider: str,
+    notes: str,
+) -> dict[str, str]:
+    if status not in MeasureStatus.values:
+        problems = {"status": "Select the status of this measure"}
+    else:
+        problems = _who_problems(
+            provider, outside_provider, required=status in PROVIDED_BY_SOMEONE, verb="provides"
+        )
+    problems |= _date_problems(status, starts_on, ends_on)
+    if len(notes) > MAX_NOTES:
+        problems["notes"] = f"Notes must be {MAX_NOTES:,} characters or fewer"
+    return problems
+
+
+@transaction.atomic
+def support_measure_update(
+    *,
+    by: User,
+    case: Case,
+    measure: str,
+    expected_version: int,
+    status: str = "",
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    provider: Organisation | None = None,
+    outside_provider: str = "",
+    notes: str = "",
+) -> SupportMeasure:
+    """Set one measure of the person's plan: its status, dates, who provides it, and notes.
+
+    While a placement holds a bed for the person, the accommodation's status, dates and
+    provider follow the placement (`selectors.plan_rows`); only its notes are saved then.
+    """
+    _check_support_staff(by, case, "change a support plan")
+    _check_not_erased(case)
+    _check_consent(case)
+    plan = _plan_for(case, by)
+    planned = plan.measures.values_list("measure", flat=True)
+    if measure not in selectors.measures_for(case, having=planned):
+        if measure == Measure.EDUCATION:
+            raise ValidationError("Education is part of a child's support plan only")
+        raise ValueError(f"not a measure: {measure!r}")
+    row, _ = SupportMeasure.objects.get_or_create(plan=plan, measure=measure)
+    locked = SupportMeasure.objects.select_for_update().get(pk=row.pk)
+    if locked.version != expected_version:
+        raise ValidationError(
+            "Someone else changed this measure while you were working on it. Your answers are "
+            "still here: check the measure, then save again."
+        )
+    notes, outside_provider = notes.strip(), outside_provider.strip()
+    follows_placement = (
+        measure == Measure.ACCOMMODATION and selectors.live_placement_of(case) is not None
+    )
+    if follows_placement:
+        if len(notes) > MAX_NOTES:
+            raise ValidationError({"notes": f"Notes must be {MAX_NOTES:,} characters or fewer"})
+        changes: dict[str, Any] = {"notes": notes}
+    else:
+        problems = _measure_problems(status, starts_on, ends_on, provider, outside_provider, notes)
+        if problems:
+            raise ValidationError(problems)
+        changes = {
+            "status": status,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "provider_id": provider.pk if provider else None,
+            "outside_provider": outside_provider,
+            "notes": notes,
+        }
+    changed = sorted(
+        field.removesuffix("_id")
+        for field, value in changes.items()
+        if getattr(locked, field) != value
+    )
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.version += 1
+    locked.updated_at, locked.updated_by = timezone.now(), by
+    locked.save(update_fields=[*changes, "version", "updated_at", "updated_by"])
+    audit_record(
+        by=by,
+        action="support_measure.updated",
+        obj=locked,
+        detail={"measure": measure, "status": locked.status, "fields": changed},
+    )
+    return locked
+
+
+@transaction.atomic
+def service_delivery_record(
+    *,
+    by: User,
+    case: Case,
+    measure: str,
+    delivered_on: date,
+    description: str,
+    provider: Organisation | None = None,
+    outside_provider: str = "",
+) -> ServiceDelivery:
+    """Add to the services delivered log: what was delivered to the person, under which
+    measure, on which day, by whom."""
+    _check_support_staff(by, case, "record a service delivered")
+    _check_not_erased(case)
+    _check_consent(case)
+    plan = _plan_for(case, by)
+    description, outside_provider = description.strip(), outside_provider.strip()
+    planned = plan.measures.values_list("measure", flat=True)
+    problems: dict[str, str] = {}
+    if measure not in selectors.measures_for(case, having=planned):
+        problems["measure"] = "Select the measure it was delivered under"
+    if delivered_on > timezone.localdate():
+        problems["delivered_on"] = "The day it was delivered must be today or earlier"
+    elif delivered_on < _referred_on(case):
+        problems["delivered_on"] = (
+            "The day it was delivered cannot be before they were referred "
+            f"({_referred_on(case):%-d %B %Y})"
+        )
+    if not description:
+        problems["description"] = "Enter what was delivered"
+    elif len(description) > MAX_DESCRIPTION:
+        problems["description"] = (
+            f"What was delivered must be {MAX_DESCRIPTION:,} characters or fewer"
+        )
+    problems |= _who_problems(provider, outside_provider, required=True, verb="delivered")
+    if problems:
+        raise ValidationError(problems)
+    delivery = ServiceDelivery.objects.create(
+        plan=plan,
+        measure=measure,
+        delivered_on=delivered_on,
+        provider=provider,
+        outside_provider=outside_provider,
+        description=description,
+        recorded_at=timezone.now(),
+        recorded_by=by,
+    )
+    audit_record(
+        by=by, action="service_delivery.recorded", obj=delivery, detail={"measure": measure}
+    )
+    return delivery
+
+
+# --- Missing episodes -------------------------------------------------------------------------
+#
+# Reporting someone missing tells at once, in the app and by e-mail, and never with their name
+# or address: the police contact (the referring force's first responders when a police force
+# referred them; otherwise the coordinators, asked to report it to the police), the support
+# coordinators and the provider's safe-house managers, the competent authority's decision makers
+# (a decision still to be made may need to be suspended), and for a child the local authority
+# and the child guardian service of the case's area.
+
+
+def _support_organisation(by: User) -> Organisation | None:
+    membership = (
+        Membership.objects.filter(
+            user=by,
+            is_active=True,
+            role__in=[Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER],
+        )
+        .select_related("organisation")
+        .order_by("role", "pk")
+        .first()
+    )
+    return membership.organisation if membership else None
+
+
+def _when(day: date, at: time | None) -> str:
+    return f"{day:%-d %B %Y}" + (f" at {at:%H:%M}" if at else "")
+
+
+def _referred_on(case: Case) -> date:
+    return timezone.localdate(case.submitted_at)
+
+
+def _check_not_before(
+    day: date, field: str, what: str, bounds: list[tuple[date | None, str]]
+) -> None:
+    """A day about the person cannot come before the records it belongs to (their referral)."""
+    for bound, event in bounds:
+        if bound is not None and day < bound:
+            raise ValidationError({field: f"{what} cannot be before {event} ({bound:%-d %B %Y})"})
+
+
+def _check_not_in_future(
+    day: date, at: time | None, day_field: str, time_field: str, what: str
+) -> None:
+    now = timezone.localtime()
+    if day > now.date():
+        raise ValidationError({day_field: f"The day {what} must be today or earlier"})
+    if at is not None and day == now.date() and at > now.time():
+        raise ValidationError({time_field: f"The time {what} must be now or earlier"})
+
+
+def _tell_about_missing(
+    *,
+    case: Case,
+    episode: MissingEpisode,
+    by: User,
+    returned: bool,
+) -> dict[str, int]:
+    """Everyone who must know that the person went missing, or is back. Nothing here names the
+    person, the site or its address, nor says where they were last seen."""
+    url = reverse("cases:detail", args=[case.reference])
+    reporter = _support_organisation(by)
+    who = reporter.name if reporter else "Support staff"
+    since = _when(episode.went_missing_on, episode.went_missing_time)
+    if returned and episode.returned_on is not None:
+        subject = f"Case {case.reference}: the person reported missing is back"
+        news = (
+            f"{who} recorded that the person missing since {since} came back on "
+            f"{_when(episode.returned_on, episode.returned_time)}."
+        )
+    else:
+        subject = f"Case {case.reference}: the person has gone missing"
+        news = f"{who} reported that the person went missing on {since}."
+    kind = "missing.returned" if returned else "missing.reported"
+    ask = f" Contact {who} for when and where they were last seen."
+    police_referred = case.referring_organisation.kind == OrganisationKind.STATUTORY_FIRST_RESPONDER
+    told: dict[str, int] = {}
+    if police_referred:
+        told["police"] = len(
+            deliver(
+                recipients=members_in_roles(
+                    [case.referring_organisation_id], {Role.FIRST_RESPONDER}
+                ),
+                kind=kind,
+                case=case,
+                url=url,
+                subject=subject,
+                body=news + ("" if returned else ask),
+            )
+        )
+    placement = episode.placement
+    managers = (
+        members_in_roles([placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER})
+        if placement is not None
+        else []
+    )
+    if returned:
+        to_staff = news + (" The police have been told." if police_referred else "")
+    elif police_referred:
+        to_staff = news + " The police force that referred them has been told."
+    else:
+        to_staff = (
+            news + " They were not referred by the police: report them missing to the police "
+            "now, giving the case reference, and record their return when they are back."
+        )
+    told["support"] = len(
+        deliver(
+            recipients=[u for u in [*support_coordinators(), *managers] if u.pk != by.pk],
+            kind=kind,
+            case=case,
+            url=reverse("support:missing_episode", args=[episode.pk]),
+            subject=subject,
+            body=to_staff,
+        )
+    )
+    told["authority"] = len(
+        deliver(
+            recipients=members_in_roles(
+                [case.competent_authority_id],
+                {Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER},
+            ),
+            kind=kind,
+            case=case,
+            url=url,
+            subject=subject,
+            body=news
+            + (
+                ""
+                if returned
+                else " A reasonable grounds decision still to be made may need to be suspended "
+                "while they are missing."
+            ),
+        )
+    )
+    if case.is_child:
+        safeguarders = Organisation.objects.filter(
+            area=case.area,
+            kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
+            is_active=True,
+        ).values_list("pk", flat=True)
+        told["safeguarding"] = len(
+            deliver(
+                recipients=members_in_roles(list(safeguarders), {Role.SAFEGUARDING_LEAD}),
+                kind=kind,
+                case=case,
+                url=url,
+                subject=(
+                    f"Child back in {case.area}: {case.reference}"
+                    if returned
+                    else f"Child missing in {case.area}: {case.reference}"
+                ),
+                body=(
+                    news
+                    if returned
+                    else f"A child in {case.area}, referred as a potential victim of "
+                    f"trafficking, went missing on {since}. Safeguard first: act today." + ask
+                ),
+            )
+        )
+    return told
+
+
+@transaction.atomic
+def missing_report(
+    *,
+    by: User,
+    case: Case,
+    went_missing_on: date,
+    went_missing_time: time | None = None,
+    last_seen: str,
+) -> MissingEpisode:
+    """Record that the person has gone missing, and tell everyone who must know at once."""
+    _check_support_staff(by, case, "report that a person has gone missing")
+    _check_not_erased(case)
+    last_seen = last_seen.strip()
+    if not last_seen:
+        raise ValidationError(
+            {"last_seen": "Enter what is known of when and where they were last seen"}
+        )
+    if len(last_seen) > MAX_DESCRIPTION:
+        raise ValidationError(
+            {"last_seen": f"What is known must be {MAX_DESCRIPTION:,} characters or fewer"}
+        )
+    _check_not_in_future(
+        went_missing_on,
+        went_missing_time,
+        "went_missing_on",
+        "went_missing_time",
+        "they went missing",
+    )
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    _check_not_before(
+        went_missing_on,
+        "went_missing_on",
+        "The day they went missing",
+        [(_referred_on(locked), "they were referred")],
+    )
+    already = selectors.open_missing_episode(locked)
+    if already is not None:
+        raise ValidationError(
+            f"This person is already recorded as missing since "
+            f"{already.went_missing_on:%-d %B %Y}. Record their return before reporting them "
+            "missing again."
+        )
+    try:
+        with transaction.atomic():
+            episode = MissingEpisode.objects.create(
+                case=locked,
+                placement=selectors.live_placement_of(locked),
+                went_missing_on=went_missing_on,
+                went_missing_time=went_missing_time,
+                last_seen=last_seen,
+                reported_at=timezone.now(),
+                reported_by=by,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            "Someone reported this person missing a moment ago: their report is on the case"
+        ) from None
+    told = _tell_about_missing(case=locked, episode=episode, by=by, returned=False)
+    case_event_record(
+        case=locked,
+        kind="support.missing",
+        description=f"Reported missing since {episode.went_missing_on:%-d %B %Y}",
+        by=by,
+    )
+    if told.get("police"):
+        case_event_record(
+            case=locked,
+            kind="support.missing_police_told",
+            description="The referring police force was told",
+            by=None,
+        )
+    if locked.is_child:
+        case_event_record(
+            case=locked,
+            kind="support.missing_safeguarding_told",
+            description=f"Local authority and child guardian service in {locked.area} told at once",
+            by=None,
+        )
+    audit_record(by=by, action="missing_episode.reported", obj=episode, detail={"told": told})
+    return episode
+
+
+@transaction.atomic
+def missing_return(
+    *, by: User, episode: MissingEpisode, returned_on: date, returned_time: time | None = None
+) -> MissingEpisode:
+    """Record that a person reported missing is back, and tell the same people."""
+    if not selectors.missing_episodes_visible_to(by).filter(pk=episode.pk).exists():
+        raise ValidationError(
+            "Only support coordinators, and the safe-house managers of the provider the person "
+            "went missing from, can record their return"
+        )
+    locked = (
+        # Lock the episode's row only: PostgreSQL cannot lock the nullable side of the outer
+        # join to the placement.
+        MissingEpisode.objects.select_for_update(of=("self",))
+        .select_related("case__referring_organisation", "placement__bed__room__site")
+        .get(pk=episode.pk)
+    )
+    if locked.returned_on is not None:
+        raise ValidationError(
+            f"Their return was already recorded: they came back on {locked.returned_on:%-d %B %Y}"
+        )
+    if returned_on < locked.went_missing_on:
+        raise ValidationError(
+            {
+                "returned_on": "The day they came back cannot be before the day they went "
+                f"missing ({locked.went_missing_on:%-d %B %Y})"
+            }
+        )
+    _check_not_in_future(
+        returned_on, returned_time, "returned_on", "returned_time", "they came back"
+    )
+    if (
+        returned_on == locked.went_missing_on
+        and returned_time is not None
+        and locked.went_missing_time is not None
+        and returned_time < locked.went_missing_time
+    ):
+        raise ValidationError(
+            {
+                "returned_time": "The time they came back cannot be before the time they went "
+                f"missing ({locked.went_missing_time:%H:%M})"
+            }
+        )
+    locked.returned_on, locked.returned_time = returned_on, returned_time
+    locked.return_recorded_at, locked.return_recorded_by = timezone.now(), by
+    locked.save(
+        update_fields=["returned_on", "returned_time", "return_recorded_at", "return_recorded_by"]
+    )
+    told = _tell_about_missing(case=locked.case, episode=locked, by=by, returned=True)
+    case_event_record(
+        case=locked.case,
+        kind="support.returned",
+        description=f"Back after being missing since {locked.went_missing_on:%-d %B %Y}",
+        by=by,
+    )
+    audit_record(by=by, action="missing_episode.returned", obj=locked, detail={"told": told})
+    return locked
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+
+
+def support_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty every support record's text that could identify the person: plan notes, outside
+    services' names, what was delivered, where they were last seen, and the accommodation
+    records' places to keep away from and the reasons worded from them
+    (`accommodation.services.accommodation_records_pseudonymise`). Dates, statuses and measures
+    stay, for the figures. Called only inside `privacy.services._remove_identifying_records`,
+    whose audit event covers it."""
+    return {
+        "support_notes": SupportMeasure.objects.filter(plan__case_id__in=case_ids).update(
+            notes="", outside_provider=""
+        ),
+        "services_delivered": ServiceDelivery.objects.filter(plan__case_id__in=case_ids).update(
+            description="", outside_provider=""
+        ),
+        "missing_last_seen": MissingEpisode.objects.filter(case_id__in=case_ids).update(
+            last_seen=""
+        ),
+        **accommodation_records_pseudonymise(case_ids),
+    }
