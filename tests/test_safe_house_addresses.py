@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from opennrm.accommodation import selectors, services
 from opennrm.accommodation.models import ADDRESS_GRANT_DAYS, AddressGrant, Placement, Site
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
@@ -219,16 +220,16 @@ def test_an_administrator_cannot_grant_themselves_nor_another_providers_addresse
     assert factories.signed_in_client(sysadmin).get(ACCESS).status_code == 404
     for site in (own_site, other_site):
         assert leaks(client.get(f"/support/sites/{site.pk}/").content.decode()) == []
-    assert not selectors.may_see_address(ada, other_site)
+    assert not selectors.may_see_address(Actor.of_session(ada), other_site)
     # Other Shelter's administrator approves for its one site: Ada sees that one only.
     other_admin = factories.user(
         "other-admin@example.org", organisation=other_provider, role=Role.ORGANISATION_ADMIN
     )
     services.address_grant_decide(by=other_admin, grant=other, approve=True)
-    assert selectors.may_see_address(ada, other_site)
-    assert not selectors.may_see_address(ada, own_site)
+    assert selectors.may_see_address(Actor.of_session(ada), other_site)
+    assert not selectors.may_see_address(Actor.of_session(ada), own_site)
     third = s.site(omar, other_provider, name="Third House")
-    assert not selectors.may_see_address(ada, third)
+    assert not selectors.may_see_address(Actor.of_session(ada), third)
 
 
 def test_an_emergency_grant_from_a_senior_decision_maker_lasts_a_day(
@@ -250,17 +251,17 @@ def test_an_emergency_grant_from_a_senior_decision_maker_lasts_a_day(
     senior_page = factories.signed_in_client(senior).get(ACCESS).content.decode()
     assert "Tonight, provider unreachable" in senior_page
     factories.signed_in_client(senior).post(ACCESS, {"action": "approve", "grant": urgent.pk})
-    assert selectors.may_see_address(cora, site)
+    assert selectors.may_see_address(Actor.of_session(cora), site)
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
-        assert not selectors.may_see_address(cora, site)
+        assert not selectors.may_see_address(Actor.of_session(cora), site)
 
 
 def test_a_normal_grant_ends_by_itself(placed: tuple[Site, Placement, Case], cora: User) -> None:
     site, _, _ = placed
     s.grant_address(cora, site)
-    assert selectors.may_see_address(cora, site)
+    assert selectors.may_see_address(Actor.of_session(cora), site)
     with time_machine.travel(timezone.now() + timedelta(days=ADDRESS_GRANT_DAYS, minutes=1)):
-        assert not selectors.may_see_address(cora, site)
+        assert not selectors.may_see_address(Actor.of_session(cora), site)
 
 
 def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
@@ -274,7 +275,7 @@ def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
     client = factories.signed_in_client(mo)
     for each in (site, second):
         assert client.get(f"/support/sites/{each.pk}/").status_code == 404
-        assert not selectors.may_see_address(mo, each)
+        assert not selectors.may_see_address(Actor.of_session(mo), each)
     assert "Second House" not in client.get("/support/sites/").content.decode()
     admin = factories.user(
         "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
@@ -291,7 +292,7 @@ def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
     admin_client.post(ACCESS, {"action": "unassign", "manager": membership.pk, "site": second.pk})
     assert client.get(f"/support/sites/{second.pk}/").status_code == 404
     # Maya, who added both sites, runs both.
-    assert all(selectors.may_see_address(maya, each) for each in (site, second))
+    assert all(selectors.may_see_address(Actor.of_session(maya), each) for each in (site, second))
 
 
 def test_the_address_is_encrypted_at_rest(placed: tuple[Site, Placement, Case]) -> None:
@@ -310,13 +311,13 @@ def test_the_grant_ends_when_the_coordinator_leaves_or_changes_role(
         "refuge-admin@example.org", organisation=provider, role=Role.ORGANISATION_ADMIN
     )
     grant = s.grant_address(cora, site, by=admin)
-    assert selectors.may_see_address(cora, site)
+    assert selectors.may_see_address(Actor.of_session(cora), site)
     membership = Membership.objects.get(user=cora, organisation=provider)
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
     # A coordinator again, elsewhere: the grant stayed with the old membership.
     elsewhere = factories.organisation("Elsewhere Shelter", "support_provider")
     Membership.objects.create(user=cora, organisation=elsewhere, role=Role.SUPPORT_COORDINATOR)
-    assert not selectors.may_see_address(cora, site)
+    assert not selectors.may_see_address(Actor.of_session(cora), site)
     page = factories.signed_in_client(cora).get(f"/support/sites/{site.pk}/")
     assert leaks(page.content.decode()) == []
     # The administrator can still withdraw it for the record.

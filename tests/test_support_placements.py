@@ -24,6 +24,7 @@ from opennrm.accommodation.models import (
     PlacementStatus,
     UnmetNeed,
 )
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case, CaseEvent
@@ -434,7 +435,7 @@ class TestTheCaseAndTheReferrer:
         routine = waiting("routine", 9)
         emergency = waiting("emergency", 1)
         urgent = waiting("urgent", 3)
-        order = [item.pk for item in selectors.requests_waiting(cora)]
+        order = [item.pk for item in selectors.requests_waiting(Actor.of_session(cora))]
         assert order == [emergency.pk, urgent.pk, routine.pk]
 
 

@@ -3,9 +3,10 @@ provider's answers to offers, arrivals and exits; sites and beds with their stat
 directory as an HSDS document (the capacity figures are `statistics.api`'s). The same
 selectors, forms and services as the support pages, so every rule is the pages' own.
 
-A token reaches what the pages show its member, narrowed to the member's roles *in the token's
-organisation*: as a support coordinator, every request, placement, site and bed; as a
-safe-house manager, only the token's organisation's sites and the placements in them. Anything
+A token reaches what the pages' selectors give its actor: its member's roles *in the token's
+organisation* only (`accounts.actor`): as a support coordinator, every request, placement, site
+and bed; as a safe-house manager, only the sites they are assigned to in the token's
+organisation and the placements in its sites. Anything
 else is 404, exactly as for a record that does not exist.
 
 **Addresses.** A site's address, postcode and location are returned only where the site pages
@@ -32,9 +33,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from opennrm.accounts.roles import Role
-from opennrm.api.auth import token_of
-from opennrm.api.models import ApiToken
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.api.schemas import (
     AUTH_ERRORS,
     MAX_OFFSET,
@@ -43,13 +42,11 @@ from opennrm.api.schemas import (
     field_errors_out,
     refusal,
 )
-from opennrm.api.selectors import api_token_roles
 
 from . import hsds, selectors, services
 from .forms import ArrivedForm, EndForm, RespondForm
 from .matching import constraint_label
 from .models import (
-    Bed,
     DeclineReason,
     ExitReason,
     Placement,
@@ -84,38 +81,19 @@ class _In(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-# --- What a token reaches -----------------------------------------------------------------------
+# --- What a token reaches: what the pages' selectors give its actor --------------------------
 
 
-def _is_coordinator(token: ApiToken) -> bool:
-    """A coordinator *in the token's organisation*: roles elsewhere never come with a token."""
-    return Role.SUPPORT_COORDINATOR in api_token_roles(token)
-
-
-def _sites(token: ApiToken) -> QuerySet[Site]:
-    sites = selectors.sites_visible_to(token.acts_as)
-    if _is_coordinator(token):
-        return sites
-    return sites.filter(provider_id=token.organisation_id)
-
-
-def _site(token: ApiToken, site_id: int) -> Site:
-    found = _sites(token).select_related("provider").filter(pk=site_id).first()
+def _site(actor: Actor, site_id: int) -> Site:
+    found = selectors.sites_visible_to(actor).select_related("provider").filter(pk=site_id).first()
     if found is None:
         raise Http404
     return found
 
 
-def _placements(token: ApiToken) -> QuerySet[Placement]:
-    placements = selectors.placements_visible_to(token.acts_as)
-    if _is_coordinator(token):
-        return placements
-    return placements.filter(bed__room__site__provider_id=token.organisation_id)
-
-
-def _placement(token: ApiToken, placement_id: int) -> Placement:
+def _placement(actor: Actor, placement_id: int) -> Placement:
     found = (
-        _placements(token)
+        selectors.placements_visible_to(actor)
         .select_related("request__case__person", "bed__room__site__provider")
         .filter(pk=placement_id)
         .first()
@@ -123,21 +101,6 @@ def _placement(token: ApiToken, placement_id: int) -> Placement:
     if found is None:
         raise Http404
     return found
-
-
-def shows_address(token: ApiToken, site: Site) -> bool:
-    """`selectors.may_see_address`, narrowed to the token: an assigned manager's only through a
-    manager's token of the site's own provider, a coordinator's grant only through a
-    coordinator's token of the organisation the grant belongs to."""
-    user = token.acts_as
-    roles = api_token_roles(token)
-    staff_here = Role.SAFE_HOUSE_MANAGER in roles and site.pk in selectors.assigned_site_ids(
-        user, organisation_id=token.organisation_id
-    )
-    permitted = Role.SUPPORT_COORDINATOR in roles and selectors.has_address_grant(
-        user, site, organisation_id=token.organisation_id
-    )
-    return staff_here or permitted
 
 
 # --- Sites and beds -----------------------------------------------------------------------------
@@ -244,15 +207,15 @@ def _site_fields(site: Site) -> dict[str, Any]:
     }
 
 
-def _where_fields(token: ApiToken, site: Site) -> dict[str, Any]:
-    """The site with its area, and its address if the token's member may see it (recorded)."""
+def _where_fields(actor: Actor, site: Site) -> dict[str, Any]:
+    """The site with its area, and its address if the actor may see it (recorded)."""
     address = None
-    if shows_address(token, site):
+    if selectors.may_see_address(actor, site):
         location = site.location or [None, None]
         address = SiteAddressOut(
             lines=site.address, postcode=site.postcode, latitude=location[0], longitude=location[1]
         )
-        services.site_address_shown(by=token.acts_as, site=site)
+        services.site_address_shown(by=actor.user, site=site)
     return {**_site_fields(site), "area": site.area, "address": address}
 
 
@@ -288,13 +251,7 @@ def site_list(
 ) -> SitePageOut:
     """The sites the token's member may see, as on the sites page: a coordinator's, every
     site; a safe-house manager's, their organisation's. Never an address."""
-    token = token_of(request)
-    coordinator = _is_coordinator(token)
-    summaries = [
-        s
-        for s in selectors.site_summaries(token.acts_as)
-        if coordinator or s.site.provider_id == token.organisation_id
-    ]
+    summaries = selectors.site_summaries(actor_of(request))
     return SitePageOut(
         items=[
             SiteSummaryOut(
@@ -325,10 +282,10 @@ def site_get(request: HttpRequest, site_id: int) -> SiteOut:
     occupied or out of service, derived from its placements). The address only for the site's
     staff and permitted coordinators (recorded each time). 404 alike for a site that does not
     exist and one the token may not reach."""
-    token = token_of(request)
-    site = _site(token, site_id)
+    actor = actor_of(request)
+    site = _site(actor, site_id)
     return SiteOut(
-        **_where_fields(token, site),
+        **_where_fields(actor, site),
         staff_languages=list(site.staff_languages),
         specialisms=list(site.specialisms),
         near_school=site.near_school,
@@ -496,8 +453,9 @@ def request_list(
 ) -> PlacementRequestPageOut:
     """Open requests, as on the coordinator's waiting list: the most urgent first, then the
     longest waiting, each with how long it has waited and the hard constraints matching keeps."""
-    token = token_of(request)
-    waiting = selectors.requests_waiting(token.acts_as).annotate(person_sex=F("case__person__sex"))
+    waiting = selectors.requests_waiting(actor_of(request)).annotate(
+        person_sex=F("case__person__sex")
+    )
     today = timezone.localdate()
     return PlacementRequestPageOut(
         items=[_request_out(item, today) for item in waiting[_page(limit, offset)]],
@@ -609,7 +567,7 @@ def placement_list(
 ) -> PlacementPageOut:
     """The placements the token's member may see, newest first: a safe-house manager's, those
     in their organisation's sites; a coordinator's, all. Never an address."""
-    placements = _placements(token_of(request))
+    placements = selectors.placements_visible_to(actor_of(request))
     if status is not None:
         placements = placements.filter(status=status)
     return PlacementPageOut(
@@ -629,12 +587,12 @@ def placement_get(request: HttpRequest, placement_id: int) -> PlacementDetailOut
     """The placement page: where (the site's address only for its staff and permitted
     coordinators, recorded each time), what the person needs, and each step so far. 404 alike
     for a placement that does not exist and one the token may not reach."""
-    token = token_of(request)
-    placement = _placement(token, placement_id)
+    actor = actor_of(request)
+    placement = _placement(actor, placement_id)
     case = placement.request.case
     return PlacementDetailOut(
         **_placement_fields(placement),
-        site=SiteWhereOut(**_where_fields(token, placement.bed.room.site)),
+        site=SiteWhereOut(**_where_fields(actor, placement.bed.room.site)),
         person=PersonOut(
             age_group=case.age_group,
             sex=case.person.sex,
@@ -666,11 +624,10 @@ class ProposalsOut(Schema):
     unmet: list[UnmetOut] = Field(description="Open requests matching could not place today")
 
 
-def _proposals_out(token: ApiToken) -> ProposalsOut:
-    user = token.acts_as
-    unmet: QuerySet[UnmetNeed] = selectors.unmet_today(user, timezone.localdate())
+def _proposals_out(actor: Actor) -> ProposalsOut:
+    unmet: QuerySet[UnmetNeed] = selectors.unmet_today(actor, timezone.localdate())
     return ProposalsOut(
-        proposals=[placement_out(p) for p in selectors.proposals(user)],
+        proposals=[placement_out(p) for p in selectors.proposals(actor)],
         unmet=[
             UnmetOut(
                 request=row.request_id,
@@ -695,7 +652,7 @@ def proposal_list(request: HttpRequest) -> ProposalsOut:
     """The proposals of the last matching run that nobody has confirmed or turned down, each
     saying why this bed; and the open requests it could not place, with the constraint that
     ruled out every bed."""
-    return _proposals_out(token_of(request))
+    return _proposals_out(actor_of(request))
 
 
 class MatchingOut(ProposalsOut):
@@ -718,12 +675,12 @@ def matching_run(request: HttpRequest) -> Status[Any]:
     """Propose the best bed for every open request (the same optimiser as the page). Earlier
     proposals nobody confirmed are withdrawn first. A proposal holds nothing: confirm each at
     `POST /api/v1/support/proposals/{placement_id}/decision`."""
-    token = token_of(request)
+    actor = actor_of(request)
     try:
-        outcome = services.matching_run(by=token.acts_as)
+        outcome = services.matching_run(by=actor.user)
     except ValidationError as error:
         return refusal(error)
-    proposals = _proposals_out(token)
+    proposals = _proposals_out(actor)
     return Status(
         200,
         MatchingOut(
@@ -764,13 +721,13 @@ def proposal_decide(
     condition met), reserves it and asks the provider to accept: the placement becomes
     `reserved`. 409 if another placement took the bed meanwhile; 422 if the proposal is no
     longer open or the bed may no longer take the person."""
-    token = token_of(request)
-    placement = _placement(token, placement_id)
+    actor = actor_of(request)
+    placement = _placement(actor, placement_id)
     try:
         if body.confirm:
-            services.placement_confirm(by=token.acts_as, placement=placement)
+            services.placement_confirm(by=actor.user, placement=placement)
         else:
-            services.placement_reject(by=token.acts_as, placement=placement)
+            services.placement_reject(by=actor.user, placement=placement)
     except ValidationError as error:
         return _refused(error)
     return Status(200, _placement_now(placement))
@@ -792,17 +749,15 @@ def request_place(request: HttpRequest, placement_request_id: int, body: PlaceIn
     and in service, and meet every requirement and safety condition of the request. The bed is
     reserved and the provider asked to accept (201, the placement `reserved`). 409 if another
     placement holds the bed; 422, saying why, for any other refusal."""
-    token = token_of(request)
-    item: PlacementRequest = selectors.request_get_for_coordinator(
-        token.acts_as, placement_request_id
-    )
-    bed = Bed.objects.filter(pk=body.bed_id, room__site__in=_sites(token)).first()
+    actor = actor_of(request)
+    item: PlacementRequest = selectors.request_get_for_coordinator(actor, placement_request_id)
+    bed = selectors.bed_get_for_placing(actor, body.bed_id)
     if bed is None:
         return Status(
             422, field_errors_out({"bed_id": ["No bed has this id: choose one of the free beds"]})
         )
     try:
-        placement = services.placement_make(by=token.acts_as, request=item, bed=bed)
+        placement = services.placement_make(by=actor.user, request=item, bed=bed)
     except ValidationError as error:
         return _refused(error)
     return Status(201, _placement_now(placement))
@@ -833,8 +788,8 @@ def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn)
     """The provider's safe-house manager answers an offer (a `reserved` placement): accepted, the
     person is expected; declined, with a reason, the bed is free again and the request goes
     back to the waiting list. 422 if the placement is not waiting for an answer."""
-    token = token_of(request)
-    placement = _placement(token, placement_id)
+    actor = actor_of(request)
+    placement = _placement(actor, placement_id)
     form = RespondForm(
         {
             "answer": "accept" if body.accept else "decline",
@@ -845,7 +800,7 @@ def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn)
         return _form_refusal(form, {"answer": "accept"})
     try:
         services.placement_respond(
-            by=token.acts_as,
+            by=actor.user,
             placement=placement,
             accept=body.accept,
             reason=form.cleaned_data["reason"],
@@ -879,14 +834,14 @@ def placement_arrive(request: HttpRequest, placement_id: int, body: ArrivalIn) -
     """The person has arrived at an `accepted` placement: it becomes `occupied`, the bed
     occupied and the request met. 422 for a day in the future or a placement not expecting
     anyone."""
-    token = token_of(request)
-    placement = _placement(token, placement_id)
+    actor = actor_of(request)
+    placement = _placement(actor, placement_id)
     form = ArrivedForm(_date_parts("arrived_on", body.arrived_on))
     if not form.is_valid():
         return _form_refusal(form, {})
     try:
         services.placement_arrive(
-            by=token.acts_as, placement=placement, on=form.cleaned_data["arrived_on"]
+            by=actor.user, placement=placement, on=form.cleaned_data["arrived_on"]
         )
     except ValidationError as error:
         return _refused(error, {"on": "arrived_on"})
@@ -908,14 +863,14 @@ class ExitIn(_In):
 def placement_exit(request: HttpRequest, placement_id: int, body: ExitIn) -> Status[Any]:
     """The person has left an `occupied` placement: the stay ends and the bed is free again.
     422 for a day in the future or before they arrived, or a placement nobody lives in."""
-    token = token_of(request)
-    placement = _placement(token, placement_id)
+    actor = actor_of(request)
+    placement = _placement(actor, placement_id)
     form = EndForm({**_date_parts("ended_on", body.ended_on), "reason": body.reason.value})
     if not form.is_valid():
         return _form_refusal(form, {})
     try:
         services.placement_end(
-            by=token.acts_as,
+            by=actor.user,
             placement=placement,
             on=form.cleaned_data["ended_on"],
             reason=form.cleaned_data["reason"],

@@ -1,5 +1,5 @@
 """Who may see which site, bed, request and placement; the state of every bed; and the input
-to matching. Every read that depends on who is asking starts here, from the user.
+to matching. Every read that depends on who is asking starts here, from who is acting (`accounts.actor`).
 
 - Support coordinators (scope: all) see every request, placement, site and bed; a safe
   house's address only with a live `AddressGrant` for that site, approved by its provider (or
@@ -33,9 +33,8 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.roles import Role
-from opennrm.accounts.selectors import has_any_role, memberships_of
 from opennrm.cases import models as cases
 from opennrm.cases.choices import AgeGroup
 
@@ -59,26 +58,19 @@ from .models import (
 )
 
 
-def is_coordinator(user: User) -> bool:
-    return has_any_role(user, {Role.SUPPORT_COORDINATOR})
+def is_coordinator(actor: Actor) -> bool:
+    return Role.SUPPORT_COORDINATOR in actor.roles
 
 
-def managed_provider_ids(user: User) -> list[int]:
-    """The support providers whose sites the user runs, as a safe-house manager."""
-    return list(
-        memberships_of(user)
-        .filter(role=Role.SAFE_HOUSE_MANAGER)
-        .values_list("organisation_id", flat=True)
-    )
+def managed_provider_ids(actor: Actor) -> list[int]:
+    """The support providers whose sites the actor runs, as a safe-house manager."""
+    return list(actor.organisations_as({Role.SAFE_HOUSE_MANAGER}))
 
 
-def assigned_site_ids(user: User, *, organisation_id: int | None = None) -> list[int]:
-    """The sites the user runs: those they are assigned to as a safe-house manager of the site's
-    own provider (through a membership of `organisation_id`, when given: an API token acts for
-    one organisation)."""
-    managing = memberships_of(user).filter(role=Role.SAFE_HOUSE_MANAGER)
-    if organisation_id is not None:
-        managing = managing.filter(organisation_id=organisation_id)
+def assigned_site_ids(actor: Actor) -> list[int]:
+    """The sites the actor runs: those they are assigned to as a safe-house manager of the
+    site's own provider (a token's actor: only through the token's organisation)."""
+    managing = actor.memberships().filter(role=Role.SAFE_HOUSE_MANAGER)
     return list(
         SiteAssignment.objects.filter(
             membership__in=managing, site__provider_id=F("membership__organisation_id")
@@ -99,41 +91,37 @@ def live_address_grants() -> QuerySet[AddressGrant]:
     )
 
 
-def has_address_grant(user: User, site: Site, *, organisation_id: int | None = None) -> bool:
-    grants = live_address_grants().filter(membership__user=user, site=site)
-    if organisation_id is not None:
-        grants = grants.filter(membership__organisation_id=organisation_id)
-    return grants.exists()
+def has_address_grant(actor: Actor, site: Site) -> bool:
+    """A live grant for the site, on one of the memberships the actor acts through."""
+    return live_address_grants().filter(membership__in=actor.memberships(), site=site).exists()
 
 
-def may_see_address(user: User, site: Site, *, organisation_id: int | None = None) -> bool:
+def may_see_address(actor: Actor, site: Site) -> bool:
     """A safe house's address: the managers assigned to it, and coordinators holding a live
     grant for it (approved by its provider, or in an emergency by a competent authority)."""
-    return site.pk in assigned_site_ids(user, organisation_id=organisation_id) or has_address_grant(
-        user, site, organisation_id=organisation_id
-    )
+    return site.pk in assigned_site_ids(actor) or has_address_grant(actor, site)
 
 
 # --- Sites and beds ---------------------------------------------------------------------------
 
 
-def sites_visible_to(user: User) -> QuerySet[Site]:
+def sites_visible_to(actor: Actor) -> QuerySet[Site]:
     """Coordinators see every site (by code name); a safe-house manager only those assigned."""
-    if is_coordinator(user):
+    if is_coordinator(actor):
         return Site.objects.all()
-    return Site.objects.filter(pk__in=assigned_site_ids(user))
+    return Site.objects.filter(pk__in=assigned_site_ids(actor))
 
 
-def site_get_for_user(user: User, site_id: int) -> Site:
-    site = sites_visible_to(user).select_related("provider").filter(pk=site_id).first()
+def site_get_for_user(actor: Actor, site_id: int) -> Site:
+    site = sites_visible_to(actor).select_related("provider").filter(pk=site_id).first()
     if site is None:
         raise Http404
     return site
 
 
-def site_get_for_manager(user: User, site_id: int) -> Site:
-    """A site the user may change: only the managers assigned to it."""
-    site = Site.objects.filter(pk=site_id, pk__in=assigned_site_ids(user)).first()
+def site_get_for_manager(actor: Actor, site_id: int) -> Site:
+    """A site the actor may change: only the managers assigned to it."""
+    site = Site.objects.filter(pk=site_id, pk__in=assigned_site_ids(actor)).first()
     if site is None:
         raise Http404
     return site
@@ -211,10 +199,10 @@ def _with_state_attribute(bed: Any) -> Any:
     return bed
 
 
-def bed_get_for_manager(user: User, bed_id: int) -> Bed:
+def bed_get_for_manager(actor: Actor, bed_id: int) -> Bed:
     bed = (
         Bed.objects.select_related("room__site")
-        .filter(pk=bed_id, room__site_id__in=assigned_site_ids(user))
+        .filter(pk=bed_id, room__site_id__in=assigned_site_ids(actor))
         .first()
     )
     if bed is None:
@@ -225,9 +213,9 @@ def bed_get_for_manager(user: User, bed_id: int) -> Bed:
 # --- Requests and placements ------------------------------------------------------------------
 
 
-def requests_waiting(user: User) -> QuerySet[PlacementRequest]:
+def requests_waiting(actor: Actor) -> QuerySet[PlacementRequest]:
     """Open requests, for coordinators: most urgent first, then longest waiting."""
-    if not is_coordinator(user):
+    if not is_coordinator(actor):
         return PlacementRequest.objects.none()
     live = Placement.objects.live().filter(request=OuterRef("pk"))
     rank = Case(
@@ -247,8 +235,8 @@ def requests_waiting(user: User) -> QuerySet[PlacementRequest]:
     )
 
 
-def request_get_for_coordinator(user: User, request_id: int) -> PlacementRequest:
-    if not is_coordinator(user):
+def request_get_for_coordinator(actor: Actor, request_id: int) -> PlacementRequest:
+    if not is_coordinator(actor):
         raise Http404
     found = (
         PlacementRequest.objects.select_related("case__person", "case__referring_organisation")
@@ -260,34 +248,34 @@ def request_get_for_coordinator(user: User, request_id: int) -> PlacementRequest
     return found
 
 
-def placements_visible_to(user: User) -> QuerySet[Placement]:
+def placements_visible_to(actor: Actor) -> QuerySet[Placement]:
     placements = Placement.objects.select_related(
         "bed__room__site__provider", "request__case"
     ).order_by("-proposed_at", "-pk")
-    if is_coordinator(user):
+    if is_coordinator(actor):
         return placements
-    return placements.filter(bed__room__site__provider_id__in=managed_provider_ids(user))
+    return placements.filter(bed__room__site__provider_id__in=managed_provider_ids(actor))
 
 
-def placement_get_for_user(user: User, placement_id: int) -> Placement:
-    found = placements_visible_to(user).filter(pk=placement_id).first()
+def placement_get_for_user(actor: Actor, placement_id: int) -> Placement:
+    found = placements_visible_to(actor).filter(pk=placement_id).first()
     if found is None:
         raise Http404
     return found
 
 
-def offers_for_provider(user: User) -> QuerySet[Placement]:
-    """Places offered to the user's organisation, waiting for its answer, and people expected."""
-    return placements_visible_to(user).filter(
-        bed__room__site__provider_id__in=managed_provider_ids(user),
+def offers_for_provider(actor: Actor) -> QuerySet[Placement]:
+    """Places offered to the actor's organisation, waiting for its answer, and people expected."""
+    return placements_visible_to(actor).filter(
+        bed__room__site__provider_id__in=managed_provider_ids(actor),
         status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED],
     )
 
 
-def proposals(user: User) -> QuerySet[Placement]:
-    if not is_coordinator(user):
+def proposals(actor: Actor) -> QuerySet[Placement]:
+    if not is_coordinator(actor):
         return Placement.objects.none()
-    return placements_visible_to(user).filter(status=PlacementStatus.PROPOSED)
+    return placements_visible_to(actor).filter(status=PlacementStatus.PROPOSED)
 
 
 # --- Matching's input -------------------------------------------------------------------------
@@ -438,111 +426,98 @@ def open_request_count() -> int:
     return PlacementRequest.objects.filter(status=PlacementRequestStatus.OPEN).count()
 
 
-def address_grants_to_decide(user: User) -> QuerySet[AddressGrant]:
-    """Requests waiting for this user's decision: those for sites of providers they administer,
-    and, for a competent authority's senior decision maker, emergency ones. Never their own."""
-    from opennrm.accounts.actor import Actor
-    from opennrm.accounts.selectors import organisations_administered_by
-
-    administered = organisations_administered_by(Actor.of_session(user)).filter(
-        memberships__user=user,
-        memberships__role=Role.ORGANISATION_ADMIN,
-        memberships__is_active=True,
-    )
-    where = Q(site__provider__in=administered)
-    if has_any_role(user, {Role.SENIOR_DECISION_MAKER}):
+def address_grants_to_decide(actor: Actor) -> QuerySet[AddressGrant]:
+    """Requests waiting for this actor's decision: those for sites of providers they administer
+    themselves, and, for a competent authority's senior decision maker, emergency ones. Never
+    their own."""
+    where = Q(site__provider_id__in=actor.organisations_as({Role.ORGANISATION_ADMIN}))
+    if Role.SENIOR_DECISION_MAKER in actor.roles:
         where |= Q(emergency=True)
     return (
         AddressGrant.objects.filter(where, approved=None, revoked_at=None)
-        .exclude(membership__user=user)
+        .exclude(membership__user=actor.user)
         .select_related("membership__user", "membership__organisation", "site__provider")
     )
 
 
-def address_grants_of_providers(user: User) -> QuerySet[AddressGrant]:
-    """Live grants to the sites of providers this user administers (to withdraw)."""
+def address_grants_of_providers(actor: Actor) -> QuerySet[AddressGrant]:
+    """Live grants to the sites of providers this actor administers (to withdraw)."""
     return (
         live_address_grants()
-        .filter(
-            site__provider__memberships__user=user,
-            site__provider__memberships__role=Role.ORGANISATION_ADMIN,
-            site__provider__memberships__is_active=True,
-        )
+        .filter(site__provider_id__in=actor.organisations_as({Role.ORGANISATION_ADMIN}))
         .select_related("membership__user", "membership__organisation", "site__provider")
-        .distinct()
     )
 
 
-def address_grants_asked_by(user: User) -> QuerySet[AddressGrant]:
-    return AddressGrant.objects.filter(membership__user=user).select_related(
+def address_grants_asked_by(actor: Actor) -> QuerySet[AddressGrant]:
+    return AddressGrant.objects.filter(membership__user=actor.user).select_related(
         "site__provider", "decided_by"
     )
 
 
-def address_grants_revocable_by(user: User) -> QuerySet[AddressGrant]:
-    """Live grants to the sites of providers this user administers, and the user's own live
+def address_grants_revocable_by(actor: Actor) -> QuerySet[AddressGrant]:
+    """Live grants to the sites of providers this actor administers, and the actor's own live
     grants and waiting requests (a coordinator may give theirs up)."""
     return AddressGrant.objects.filter(
-        Q(pk__in=address_grants_of_providers(user).values("pk"))
-        | Q(membership__user=user, revoked_at=None, approved=None)
-        | Q(pk__in=live_address_grants().filter(membership__user=user).values("pk"))
+        Q(pk__in=address_grants_of_providers(actor).values("pk"))
+        | Q(membership__user=actor.user, revoked_at=None, approved=None)
+        | Q(pk__in=live_address_grants().filter(membership__user=actor.user).values("pk"))
     ).select_related("site__provider", "membership__user")
 
 
-def sites_of_administered_providers(user: User) -> QuerySet[Site]:
+def sites_of_administered_providers(actor: Actor) -> QuerySet[Site]:
     return Site.objects.filter(
-        provider__memberships__user=user,
-        provider__memberships__role=Role.ORGANISATION_ADMIN,
-        provider__memberships__is_active=True,
-        provider__is_active=True,
+        provider_id__in=actor.organisations_as({Role.ORGANISATION_ADMIN})
     ).select_related("provider")
 
 
-def managers_of_administered_providers(user: User) -> QuerySet[Any]:
-    from opennrm.accounts.models import Membership
-
-    return Membership.objects.filter(
-        role=Role.SAFE_HOUSE_MANAGER,
-        is_active=True,
-        organisation__memberships__user=user,
-        organisation__memberships__role=Role.ORGANISATION_ADMIN,
-        organisation__memberships__is_active=True,
-    ).select_related("user", "organisation")
-
-
-def site_assignments_of_administered_providers(user: User) -> QuerySet[SiteAssignment]:
-    return SiteAssignment.objects.filter(
-        site__in=sites_of_administered_providers(user)
-    ).select_related("membership__user", "site")
-
-
-def may_manage_addresses(user: User) -> bool:
-    """Whether the address-access page has anything for this user."""
+def managers_of_administered_providers(actor: Actor) -> QuerySet[Any]:
     return (
-        is_coordinator(user)
-        or has_any_role(user, {Role.SENIOR_DECISION_MAKER})
-        or sites_of_administered_providers(user).exists()
-        or managers_of_administered_providers(user).exists()
+        members_with_role(None, {Role.SAFE_HOUSE_MANAGER})
+        .filter(organisation_id__in=actor.organisations_as({Role.ORGANISATION_ADMIN}))
+        .select_related("user", "organisation")
     )
 
 
-def free_bed_get(bed_id: int) -> Bed:
-    bed = free_beds().select_related("room__site__provider").filter(pk=bed_id).first()
-    if bed is None:
-        raise Http404
-    return bed
+def site_assignments_of_administered_providers(actor: Actor) -> QuerySet[SiteAssignment]:
+    return SiteAssignment.objects.filter(
+        site__in=sites_of_administered_providers(actor)
+    ).select_related("membership__user", "site")
 
 
-def case_for_coordinator(user: User, reference: str) -> cases.Case | None:
+def may_manage_addresses(actor: Actor) -> bool:
+    """Whether the address-access page has anything for this actor."""
+    return (
+        is_coordinator(actor)
+        or Role.SENIOR_DECISION_MAKER in actor.roles
+        or sites_of_administered_providers(actor).exists()
+        or managers_of_administered_providers(actor).exists()
+    )
+
+
+def bed_get_for_placing(actor: Actor, bed_id: int) -> Bed | None:
+    """A bed a coordinator may offer by hand, page and API alike: any bed of a site they see.
+    Whether it is free, in service and allowed for the person, the service checks with the bed
+    locked (`services.placement_make`), so that the answer cannot change before it is used."""
+    if not is_coordinator(actor):
+        return None
+    return (
+        Bed.objects.select_related("room__site__provider")
+        .filter(pk=bed_id, room__site__in=sites_visible_to(actor))
+        .first()
+    )
+
+
+def case_for_coordinator(actor: Actor, reference: str) -> cases.Case | None:
     """A case a coordinator raises a request for. Coordinators place people referred anywhere,
     so any case; nothing of it is shown but its reference."""
-    if not is_coordinator(user):
+    if not is_coordinator(actor):
         raise Http404
     return cases.Case.objects.filter(reference=reference.strip().upper()).first()
 
 
-def unmet_today(user: User, today: date) -> QuerySet[UnmetNeed]:
-    if not is_coordinator(user):
+def unmet_today(actor: Actor, today: date) -> QuerySet[UnmetNeed]:
+    if not is_coordinator(actor):
         return UnmetNeed.objects.none()
     # A request placed since (proposed by a later run, offered by hand) is no longer unmet.
     live = Placement.objects.live().filter(request=OuterRef("request_id"))
@@ -565,9 +540,9 @@ class SiteSummary:
     out_of_service: int
 
 
-def site_summaries(user: User) -> list[SiteSummary]:
-    """Each site the user may see, with its beds counted by state."""
-    visible = sites_visible_to(user).select_related("provider").order_by("provider__name", "name")
+def site_summaries(actor: Actor) -> list[SiteSummary]:
+    """Each site the actor may see, with its beds counted by state."""
+    visible = sites_visible_to(actor).select_related("provider").order_by("provider__name", "name")
     counts = {
         row["room__site_id"]: row
         for row in counted_by_state(Bed.objects.filter(room__site__in=visible), "room__site_id")
@@ -614,12 +589,12 @@ def directory() -> list[DirectoryEntry]:
     ]
 
 
-def services_managed_by(user: User) -> QuerySet[Service]:
-    return Service.objects.filter(provider_id__in=managed_provider_ids(user)).order_by("name")
+def services_managed_by(actor: Actor) -> QuerySet[Service]:
+    return Service.objects.filter(provider_id__in=managed_provider_ids(actor)).order_by("name")
 
 
-def service_get_for_manager(user: User, service_id: int) -> Service:
-    found = services_managed_by(user).filter(pk=service_id).first()
+def service_get_for_manager(actor: Actor, service_id: int) -> Service:
+    found = services_managed_by(actor).filter(pk=service_id).first()
     if found is None:
         raise Http404
     return found

@@ -10,7 +10,7 @@ Notifications never name the site or its address: only the provider and the regi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.services import administers
@@ -71,16 +72,13 @@ def settings_for(sex: str, gender: str) -> list[str]:
 # --- People told ------------------------------------------------------------------------------
 
 
-def members_in_roles(organisations: Sequence[int], roles: set[Role]) -> list[User]:
+def members_in_roles(organisations: Sequence[int], roles: Iterable[Role]) -> list[User]:
     """The active members with these roles in these organisations, if active: who is told."""
     return [
         m.user
-        for m in Membership.objects.filter(
-            organisation_id__in=organisations,
-            role__in=roles,
-            is_active=True,
-            organisation__is_active=True,
-        ).select_related("user")
+        for m in members_with_role(None, roles)
+        .filter(organisation_id__in=organisations)
+        .select_related("user")
     ]
 
 
@@ -88,12 +86,9 @@ def support_coordinators() -> list[User]:
     """Every active support coordinator: who is told of a placement, a missing person."""
     return [
         m.user
-        for m in Membership.objects.filter(
-            role=Role.SUPPORT_COORDINATOR,
-            is_active=True,
-            organisation__is_active=True,
-            organisation__kind=OrganisationKind.SUPPORT_PROVIDER,
-        ).select_related("user")
+        for m in members_with_role(None, {Role.SUPPORT_COORDINATOR})
+        .filter(organisation__kind=OrganisationKind.SUPPORT_PROVIDER)
+        .select_related("user")
     ]
 
 
@@ -106,12 +101,12 @@ def _where(site: Site) -> str:
 
 
 def _check_manager(by: User, provider: Organisation) -> None:
-    if provider.pk not in selectors.managed_provider_ids(by):
+    if provider.pk not in selectors.managed_provider_ids(Actor.of_session(by)):
         raise ValidationError("Only the provider's own safe-house managers can change its sites")
 
 
 def _check_site_manager(by: User, site: Site) -> None:
-    if site.pk not in selectors.assigned_site_ids(by):
+    if site.pk not in selectors.assigned_site_ids(Actor.of_session(by)):
         raise ValidationError("Only the safe-house managers assigned to this site can change it")
 
 
@@ -416,14 +411,7 @@ def address_grant_request(*, by: User, site: Site, reason: str, emergency: bool)
     """A support coordinator asks to see one site's address, saying why. Nothing is shown until
     the site's provider (or, in an emergency, a competent authority) approves."""
     membership = (
-        Membership.objects.filter(
-            user=by,
-            role=Role.SUPPORT_COORDINATOR,
-            is_active=True,
-            organisation__is_active=True,
-        )
-        .order_by("pk")
-        .first()
+        members_with_role(None, {Role.SUPPORT_COORDINATOR}).filter(user=by).order_by("pk").first()
     )
     if membership is None:
         raise ValidationError("Only a support coordinator can ask to see a safe house's address")
@@ -462,8 +450,6 @@ def address_grant_decide(*, by: User, grant: AddressGrant, approve: bool) -> Add
     request a competent authority's senior decision maker. Never the coordinator who asked; a
     system administrator's role alone decides nothing. An approval lasts ADDRESS_GRANT_DAYS
     (an emergency one EMERGENCY_ADDRESS_GRANT_HOURS)."""
-    from opennrm.accounts.selectors import has_any_role
-
     locked = (
         AddressGrant.objects.select_for_update().select_related("site__provider").get(pk=grant.pk)
     )
@@ -473,7 +459,7 @@ def address_grant_decide(*, by: User, grant: AddressGrant, approve: bool) -> Add
         raise ValidationError("You cannot decide your own request to see an address")
     provider = locked.site.provider
     may_decide = administers(by, provider) or (
-        locked.emergency and has_any_role(by, {Role.SENIOR_DECISION_MAKER})
+        locked.emergency and Role.SENIOR_DECISION_MAKER in Actor.of_session(by).roles
     )
     if not may_decide:
         raise ValidationError(
@@ -591,7 +577,7 @@ def placement_request_raise(
     *, by: User, case: Case, urgency: str, needed_from: date, needs: Sequence[str] = ()
 ) -> PlacementRequest:
     """A coordinator raises a request for someone already referred."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can raise a placement request")
     if hasattr(case.person, "erasure"):
         raise ValidationError("This person's details have been erased")
@@ -647,7 +633,7 @@ def placement_request_update(
     `details_reviewed`: the coordinator has read what the first responder wrote under
     immediate needs and turned it into these constraints; until then the request is neither
     matched nor placed."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can change a placement request")
     unknown = set(changes) - set(CONSTRAINT_FIELDS)
     if unknown:
@@ -734,7 +720,7 @@ def placement_request_close(
     *, by: User, request: PlacementRequest, status: PlacementRequestStatus, reason: str = ""
 ) -> PlacementRequest:
     """Close a request without a place: withdrawn (no longer needed), or unmet."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can close a placement request")
     if status not in (PlacementRequestStatus.WITHDRAWN, PlacementRequestStatus.UNMET):
         raise ValueError("a request is closed as withdrawn or unmet")
@@ -814,7 +800,7 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
     starts from what is free now. A proposal holds nothing: the coordinator confirms each
     (`placement_confirm`), which checks again and only then reserves the bed.
     """
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can run matching")
     _one_matching_run_at_a_time()
     today = today or timezone.localdate()
@@ -966,7 +952,7 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
 @transaction.atomic
 def placement_confirm(*, by: User, placement: Placement, today: date | None = None) -> Placement:
     """The coordinator confirms a proposal: the bed is reserved and the provider asked."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can confirm a proposal")
     # The request first, as every service that changes a request's placements locks it: two
     # services then never wait on each other's rows in opposite orders.
@@ -991,7 +977,7 @@ def placement_confirm(*, by: User, placement: Placement, today: date | None = No
 @transaction.atomic
 def placement_reject(*, by: User, placement: Placement) -> Placement:
     """The coordinator turns a proposal down; the request waits for the next run."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can turn down a proposal")
     updated = Placement.objects.filter(pk=placement.pk, status=PlacementStatus.PROPOSED).update(
         status=PlacementStatus.CANCELLED, responded_at=timezone.now(), responded_by=by
@@ -1008,7 +994,7 @@ def placement_make(
     *, by: User, request: PlacementRequest, bed: Bed, today: date | None = None
 ) -> Placement:
     """A coordinator places by hand: the same checks as matching, then the bed is reserved."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can place someone")
     locked_request = PlacementRequest.objects.select_for_update().get(pk=request.pk)
     if locked_request.status != PlacementRequestStatus.OPEN:
@@ -1043,7 +1029,7 @@ def _lock_for_provider(by: User, placement: Placement, states: Sequence[str]) ->
         .select_related("request__case", "bed__room__site__provider")
         .get(pk=placement.pk)
     )
-    if locked.bed.room.site.provider_id not in selectors.managed_provider_ids(by):
+    if locked.bed.room.site.provider_id not in selectors.managed_provider_ids(Actor.of_session(by)):
         raise ValidationError("Only the provider's own staff can answer for this place")
     if locked.status not in states:
         raise ValidationError(
@@ -1178,7 +1164,7 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
 @transaction.atomic
 def placement_cancel(*, by: User, placement: Placement) -> Placement:
     """A coordinator withdraws an offer not yet taken up; the request waits again."""
-    if not selectors.is_coordinator(by):
+    if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can cancel a placement")
     PlacementRequest.objects.select_for_update().get(pk=placement.request_id)
     locked = (

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
@@ -51,17 +52,17 @@ from .models import (
 )
 
 # What other apps show on a placement request's page and a placement's page: functions of the
-# user and the request (or placement) giving more of the page's context. The care app adds
+# actor and the request (or placement) giving more of the page's context. The care app adds
 # whether the person is missing, and their support plan (`care.views`, registered in
 # `care.apps`): accommodation is the lower app and imports neither care nor statistics (ADR 0019).
-REQUEST_PAGE_EXTRAS: list[Callable[[User, PlacementRequest], dict[str, Any]]] = []
-PLACEMENT_PAGE_EXTRAS: list[Callable[[User, Placement], dict[str, Any]]] = []
+REQUEST_PAGE_EXTRAS: list[Callable[[Actor, PlacementRequest], dict[str, Any]]] = []
+PLACEMENT_PAGE_EXTRAS: list[Callable[[Actor, Placement], dict[str, Any]]] = []
 
 
 def _extras(
-    extras: Sequence[Callable[[User, Any], dict[str, Any]]], user: User, item: Any
+    extras: Sequence[Callable[[Actor, Any], dict[str, Any]]], actor: Actor, item: Any
 ) -> dict[str, Any]:
-    return {key: value for extra in extras for key, value in extra(user, item).items()}
+    return {key: value for extra in extras for key, value in extra(actor, item).items()}
 
 
 def _user(request: HttpRequest) -> User:
@@ -99,7 +100,7 @@ def requests(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     waiting = [
         (item, (today - timezone.localdate(item.created_at)).days)
-        for item in selectors.requests_waiting(user)
+        for item in selectors.requests_waiting(actor_of(request))
     ]
     return render(
         request,
@@ -113,7 +114,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
     safety beside it: the coordinator checks the bed against it before confirming."""
     user = _user(request)
     shown = []
-    for placement in selectors.proposals(user).select_related(
+    for placement in selectors.proposals(actor_of(request)).select_related(
         "request__case__person", "request__case__narrative"
     ):
         details = _show_details(user, placement.request, obj=placement)
@@ -124,8 +125,10 @@ def proposals(request: HttpRequest) -> HttpResponse:
         {
             "title": "Proposed places",
             "proposals": shown,
-            "unmet": selectors.unmet_today(user, timezone.localdate()),
-            "held": selectors.requests_held_for_review() if selectors.is_coordinator(user) else [],
+            "unmet": selectors.unmet_today(actor_of(request), timezone.localdate()),
+            "held": selectors.requests_held_for_review()
+            if selectors.is_coordinator(actor_of(request))
+            else [],
             "constraint_label": constraint_label,
         },
     )
@@ -144,9 +147,9 @@ def _show_details(user: User, item: Any, *, obj: Any = None, also: Sequence[str]
 @require_POST
 def proposal_decide(request: HttpRequest, placement_id: int) -> HttpResponse:
     user = _user(request)
-    if not selectors.is_coordinator(user):
+    if not selectors.is_coordinator(actor_of(request)):
         raise Http404
-    placement = selectors.placement_get_for_user(user, placement_id)
+    placement = selectors.placement_get_for_user(actor_of(request), placement_id)
     action = request.POST.get("action")
     if action not in ("confirm", "reject"):
         messages.error(request, "Choose whether to confirm the proposal or turn it down")
@@ -169,7 +172,7 @@ def proposal_decide(request: HttpRequest, placement_id: int) -> HttpResponse:
 
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
-    item = selectors.request_get_for_coordinator(user, request_id)
+    item = selectors.request_get_for_coordinator(actor_of(request), request_id)
     person = item.case.person
     unmet = list(item.unmet_needs.all()[:10])
     details = _record_safety_read(user, item, shown_unmet=bool(unmet))
@@ -189,7 +192,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "placements": item.placements.select_related("bed__room__site__provider"),
             "unmet": unmet,
             # What other apps add: whether the person is missing now (`care`).
-            **_extras(REQUEST_PAGE_EXTRAS, user, item),
+            **_extras(REQUEST_PAGE_EXTRAS, actor_of(request), item),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
             "details": details,
         },
@@ -211,7 +214,7 @@ def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> 
 @require_http_methods(["GET", "POST"])
 def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
-    item = selectors.request_get_for_coordinator(user, request_id)
+    item = selectors.request_get_for_coordinator(actor_of(request), request_id)
     if request.method == "POST":
         form = RequestConstraintsForm(request.POST)
         if form.is_valid():
@@ -257,16 +260,20 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
     """Place by hand: every free bed, those this person may take first, with the reasons the
     others cannot take them."""
     user = _user(request)
-    item = selectors.request_get_for_coordinator(user, request_id)
+    item = selectors.request_get_for_coordinator(actor_of(request), request_id)
     error = None
     if request.method == "POST":
         try:
-            bed = selectors.free_bed_get(int(request.POST.get("bed", "0") or 0))
+            bed = selectors.bed_get_for_placing(
+                actor_of(request), int(request.POST.get("bed", "0") or 0)
+            )
+            if bed is None:
+                raise ValueError
             services.placement_make(by=user, request=item, bed=bed)
         except ValueError:
             error = "Select a bed from the list"
-        except Http404:
-            # Taken, or out of service, since the list was shown.
+        except services.BedTaken:
+            # Taken since the list was shown.
             error = "This bed is no longer free. Choose another bed from the list"
         except ValidationError as problem:
             error = " ".join(problem.messages)
@@ -286,7 +293,7 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
-    item = selectors.request_get_for_coordinator(user, request_id)
+    item = selectors.request_get_for_coordinator(actor_of(request), request_id)
     form = CloseRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -308,11 +315,11 @@ def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def request_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if not selectors.is_coordinator(user):
+    if not selectors.is_coordinator(actor_of(request)):
         raise Http404
     form = RaiseRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        case = selectors.case_for_coordinator(user, form.cleaned_data["reference"])
+        case = selectors.case_for_coordinator(actor_of(request), form.cleaned_data["reference"])
         if case is None:
             form.add_error("reference", "No case has this reference: check it and try again")
         else:
@@ -337,8 +344,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
 
 
 def placements(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    visible = selectors.placements_visible_to(user)
+    visible = selectors.placements_visible_to(actor_of(request))
     return render(
         request,
         "support/placements.html",
@@ -355,28 +361,27 @@ def placements(request: HttpRequest) -> HttpResponse:
 
 
 def placement(request: HttpRequest, placement_id: int) -> HttpResponse:
-    user = _user(request)
-    item = selectors.placement_get_for_user(user, placement_id)
-    return render(request, "support/placement.html", _placement_context(user, item))
+    item = selectors.placement_get_for_user(actor_of(request), placement_id)
+    return render(request, "support/placement.html", _placement_context(actor_of(request), item))
 
 
-def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
+def _placement_context(actor: Actor, item: Any, **forms: Any) -> dict[str, Any]:
     """The placement page: the place, the person (no name), and the forms of the actions the
     user may take (`forms` replaces one sent wrong). Records the showing of the address."""
     site = item.bed.room.site
-    shows_address = selectors.may_see_address(user, site)
+    shows_address = selectors.may_see_address(actor, site)
     if shows_address:
-        services.site_address_shown(by=user, site=site)
+        services.site_address_shown(by=actor.user, site=site)
     # What the first responder wrote: the provider deciding on the offer must know it too.
-    details = _show_details(user, item.request, obj=item)
+    details = _show_details(actor.user, item.request, obj=item)
     return {
         "details": details,
         "title": f"Placement for case {item.request.case.reference}",
         "item": item,
         "site": site,
         "shows_address": shows_address,
-        "is_staff": site.provider_id in selectors.managed_provider_ids(user),
-        "is_coordinator": selectors.is_coordinator(user),
+        "is_staff": site.provider_id in selectors.managed_provider_ids(actor),
+        "is_coordinator": selectors.is_coordinator(actor),
         "person": item.request.case.person,
         "languages": ", ".join(language_name(c) for c in item.request.languages) or "None",
         "respond_form": RespondForm(),
@@ -385,7 +390,7 @@ def _placement_context(user: User, item: Any, **forms: Any) -> dict[str, Any]:
         "end_form": end_form_for(item),
         "move_on_text": _move_on_text(item.request.case),
         # What other apps add: the person's plan and missing episodes (`care`).
-        **_extras(PLACEMENT_PAGE_EXTRAS, user, item),
+        **_extras(PLACEMENT_PAGE_EXTRAS, actor, item),
         "move_on_ends": item.request.case.move_on_ends,
         **forms,
     }
@@ -395,7 +400,7 @@ def _placement_action(
     request: HttpRequest, placement_id: int, form_class: Any, act: Any, template_key: str
 ) -> HttpResponse:
     user = _user(request)
-    item = selectors.placement_get_for_user(user, placement_id)
+    item = selectors.placement_get_for_user(actor_of(request), placement_id)
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -408,7 +413,7 @@ def _placement_action(
         else:
             messages.success(request, message)
             return redirect("support:placement", item.pk)
-    context = _placement_context(user, item, **{template_key: form, "form": form})
+    context = _placement_context(actor_of(request), item, **{template_key: form, "form": form})
     return render(request, "support/placement.html", context)
 
 
@@ -443,7 +448,7 @@ def placement_end(request: HttpRequest, placement_id: int) -> HttpResponse:
 @require_POST
 def placement_cancel(request: HttpRequest, placement_id: int) -> HttpResponse:
     user = _user(request)
-    item = selectors.placement_get_for_user(user, placement_id)
+    item = selectors.placement_get_for_user(actor_of(request), placement_id)
     try:
         services.placement_cancel(by=user, placement=item)
     except ValidationError as error:
@@ -507,29 +512,28 @@ def end_form_for(placement: Placement) -> EndForm:
 
 
 def sites(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     return render(
         request,
         "support/sites.html",
         {
             "title": "Sites and beds",
-            "sites": selectors.site_summaries(user),
-            "services": selectors.services_managed_by(user),
-            "may_add": bool(selectors.managed_provider_ids(user)),
+            "sites": selectors.site_summaries(actor_of(request)),
+            "services": selectors.services_managed_by(actor_of(request)),
+            "may_add": bool(selectors.managed_provider_ids(actor_of(request))),
         },
     )
 
 
 def site(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
-    return _site_page(request, user, selectors.site_get_for_user(user, site_id))
+    return _site_page(request, user, selectors.site_get_for_user(actor_of(request), site_id))
 
 
 def _site_page(
     request: HttpRequest, user: User, found: Site, bed_error: dict[str, Any] | None = None
 ) -> HttpResponse:
     """The site and its beds; `bed_error` is a bed's out-of-service form sent wrong."""
-    shows_address = selectors.may_see_address(user, found)
+    shows_address = selectors.may_see_address(actor_of(request), found)
     if shows_address:
         services.site_address_shown(by=user, site=found)
     return render(
@@ -540,7 +544,7 @@ def _site_page(
             "site": found,
             "beds": selectors.beds_of_site(found),
             "shows_address": shows_address,
-            "is_staff": found.pk in selectors.assigned_site_ids(user),
+            "is_staff": found.pk in selectors.assigned_site_ids(actor_of(request)),
             "languages": ", ".join(language_name(c) for c in found.staff_languages) or "None",
             "specialisms": _labels(found.specialisms, Specialism.choices),
             "out_of_service_form": OutOfServiceForm(),
@@ -552,7 +556,7 @@ def _site_page(
 @require_http_methods(["GET", "POST"])
 def site_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    providers = selectors.managed_provider_ids(user)
+    providers = selectors.managed_provider_ids(actor_of(request))
     if not providers:
         raise Http404
     form = SiteForm(request.POST or None)
@@ -572,7 +576,7 @@ def site_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
-    found = selectors.site_get_for_manager(user, site_id)
+    found = selectors.site_get_for_manager(actor_of(request), site_id)
     if request.method == "POST":
         form = SiteForm(request.POST)
         if form.is_valid():
@@ -612,7 +616,7 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def room_new(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
-    found = selectors.site_get_for_manager(user, site_id)
+    found = selectors.site_get_for_manager(actor_of(request), site_id)
     form = RoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -630,7 +634,7 @@ def room_new(request: HttpRequest, site_id: int) -> HttpResponse:
 @require_POST
 def bed_service(request: HttpRequest, bed_id: int) -> HttpResponse:
     user = _user(request)
-    bed = selectors.bed_get_for_manager(user, bed_id)
+    bed = selectors.bed_get_for_manager(actor_of(request), bed_id)
     back = redirect("support:site", bed.room.site_id)
     in_service = request.POST.get("action") == "in_service"
     form = OutOfServiceForm(request.POST)
@@ -660,7 +664,7 @@ def bed_service(request: HttpRequest, bed_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def service_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    providers = selectors.managed_provider_ids(user)
+    providers = selectors.managed_provider_ids(actor_of(request))
     if not providers:
         raise Http404
     form = ServiceForm(request.POST or None)
@@ -680,7 +684,7 @@ def service_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
     user = _user(request)
-    found = selectors.service_get_for_manager(user, service_id)
+    found = selectors.service_get_for_manager(actor_of(request), service_id)
     if request.method == "POST":
         form = ServiceForm(request.POST)
         if form.is_valid():
@@ -733,11 +737,11 @@ def address_access(request: HttpRequest) -> HttpResponse:
     decision makers) approve or refuse; administrators withdraw grants and assign safe-house
     managers to their sites."""
     user = _user(request)
-    if not selectors.may_manage_addresses(user):
+    if not selectors.may_manage_addresses(actor_of(request)):
         raise Http404
-    is_coordinator = selectors.is_coordinator(user)
+    is_coordinator = selectors.is_coordinator(actor_of(request))
     all_sites = (
-        selectors.sites_visible_to(user)
+        selectors.sites_visible_to(actor_of(request))
         .select_related("provider")
         .order_by("provider__name", "name")
         if is_coordinator
@@ -761,7 +765,9 @@ def address_access(request: HttpRequest) -> HttpResponse:
                     messages.success(request, f"Your request to see {site.name}'s address is sent")
                     return redirect("support:address_access")
             elif action in ("approve", "refuse"):
-                grant = _one(selectors.address_grants_to_decide(user), request.POST.get("grant"))
+                grant = _one(
+                    selectors.address_grants_to_decide(actor_of(request)), request.POST.get("grant")
+                )
                 services.address_grant_decide(by=user, grant=grant, approve=action == "approve")
                 messages.success(
                     request,
@@ -770,17 +776,21 @@ def address_access(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("support:address_access")
             elif action == "revoke":
-                grant = _one(selectors.address_grants_revocable_by(user), request.POST.get("grant"))
+                grant = _one(
+                    selectors.address_grants_revocable_by(actor_of(request)),
+                    request.POST.get("grant"),
+                )
                 services.address_grant_revoke(by=user, grant=grant)
                 messages.success(request, f"The permission for {grant.site.name} has ended")
                 return redirect("support:address_access")
             elif action in ("assign", "unassign"):
                 membership = _one(
-                    selectors.managers_of_administered_providers(user),
+                    selectors.managers_of_administered_providers(actor_of(request)),
                     request.POST.get("manager"),
                 )
                 site = _one(
-                    selectors.sites_of_administered_providers(user), request.POST.get("site")
+                    selectors.sites_of_administered_providers(actor_of(request)),
+                    request.POST.get("site"),
                 )
                 services.site_assignment_set(
                     by=user, membership=membership, site=site, assigned=action == "assign"
@@ -801,8 +811,10 @@ def address_access(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, " ".join(error.messages))
                 return redirect("support:address_access")
-    managed_sites = list(selectors.sites_of_administered_providers(user).order_by("name"))
-    assignments = list(selectors.site_assignments_of_administered_providers(user))
+    managed_sites = list(
+        selectors.sites_of_administered_providers(actor_of(request)).order_by("name")
+    )
+    assignments = list(selectors.site_assignments_of_administered_providers(actor_of(request)))
     return render(
         request,
         "support/address_access.html",
@@ -810,11 +822,11 @@ def address_access(request: HttpRequest) -> HttpResponse:
             "title": "Safe-house addresses",
             "is_coordinator": is_coordinator,
             "form": form,
-            "asked": list(selectors.address_grants_asked_by(user)[:50]),
-            "to_decide": list(selectors.address_grants_to_decide(user)),
-            "live": list(selectors.address_grants_of_providers(user)),
+            "asked": list(selectors.address_grants_asked_by(actor_of(request))[:50]),
+            "to_decide": list(selectors.address_grants_to_decide(actor_of(request))),
+            "live": list(selectors.address_grants_of_providers(actor_of(request))),
             "managed_sites": managed_sites,
-            "managers": list(selectors.managers_of_administered_providers(user)),
+            "managers": list(selectors.managers_of_administered_providers(actor_of(request))),
             "assigned": {(a.membership_id, a.site_id) for a in assignments},
             "now": timezone.now(),
             "grant_days": ADDRESS_GRANT_DAYS,

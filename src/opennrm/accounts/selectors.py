@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -105,14 +104,3 @@ def sign_in_wait(email: str) -> int:
     delay = min(2 ** min(past_limit + 1, 30), settings.SIGN_IN_MAX_DELAY_SECONDS)
     remaining = (found["last"] + timedelta(seconds=delay) - now).total_seconds()
     return max(0, math.ceil(remaining))
-
-
-# --- Until support's selectors take an Actor (issue 11, in progress) ----------------------------
-
-
-def memberships_of(user: User) -> QuerySet[Membership]:
-    return Actor.of_session(user).memberships()
-
-
-def has_any_role(user: User, roles: Iterable[Role]) -> bool:
-    return Actor.of_session(user).has_any_role(roles)

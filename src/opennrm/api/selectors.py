@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation
-from opennrm.accounts.roles import Role
 
 from .models import ApiToken
 
@@ -62,8 +61,3 @@ def api_tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
 
 def api_tokens_with_prefix(prefix: str) -> QuerySet[ApiToken]:
     return ApiToken.objects.select_related("organisation", "acts_as").filter(prefix=prefix)
-
-
-def api_token_roles(token: ApiToken) -> frozenset[Role]:
-    # Until support's API takes the token's actor (issue 11, in progress).
-    return token_actor(token).roles

@@ -24,7 +24,7 @@ from opennrm.accommodation.models import (
     PlacementStatus,
 )
 from opennrm.accommodation.selectors import is_coordinator, managed_provider_ids
-from opennrm.accounts.models import User
+from opennrm.accounts.actor import Actor
 from opennrm.cases import models as cases
 
 from .models import (
@@ -107,12 +107,12 @@ def case_support_summary(case: cases.Case) -> list[SupportLine]:
 # after the placement has ended, so they can record the person's return.
 
 
-def support_cases_for(user: User) -> QuerySet[cases.Case]:
-    """The cases whose support plan and missing episodes the user may see and change."""
-    if is_coordinator(user):
+def support_cases_for(actor: Actor) -> QuerySet[cases.Case]:
+    """The cases whose support plan and missing episodes the actor may see and change."""
+    if is_coordinator(actor):
         requested = PlacementRequest.objects.filter(case=OuterRef("pk"))
         return cases.Case.objects.filter(Exists(requested))
-    providers = managed_provider_ids(user)
+    providers = managed_provider_ids(actor)
     if not providers:
         return cases.Case.objects.none()
     live = Placement.objects.holding_a_bed().filter(
@@ -121,9 +121,9 @@ def support_cases_for(user: User) -> QuerySet[cases.Case]:
     return cases.Case.objects.filter(Exists(live))
 
 
-def support_case_get(user: User, reference: str) -> cases.Case:
+def support_case_get(actor: Actor, reference: str) -> cases.Case:
     found = (
-        support_cases_for(user)
+        support_cases_for(actor)
         .select_related("person", "referring_organisation", "competent_authority")
         .filter(reference=reference)
         .first()
@@ -270,11 +270,11 @@ def organisations_providing() -> QuerySet[Any]:
     return Organisation.objects.filter(is_active=True).order_by("name")
 
 
-def missing_episodes_visible_to(user: User) -> QuerySet[MissingEpisode]:
+def missing_episodes_visible_to(actor: Actor) -> QuerySet[MissingEpisode]:
     episodes = MissingEpisode.objects.select_related("case", "placement__bed__room__site__provider")
-    if is_coordinator(user):
+    if is_coordinator(actor):
         return episodes
-    providers = managed_provider_ids(user)
+    providers = managed_provider_ids(actor)
     if not providers:
         return MissingEpisode.objects.none()
     # A provider's staff see the episodes of the people placed with them now, and those still
@@ -282,12 +282,12 @@ def missing_episodes_visible_to(user: User) -> QuerySet[MissingEpisode]:
     # gone, whose last-seen notes are no longer theirs to read.
     return episodes.filter(
         Q(placement__bed__room__site__provider_id__in=providers, returned_on=None)
-        | Q(case__in=support_cases_for(user))
+        | Q(case__in=support_cases_for(actor))
     )
 
 
-def missing_episode_get(user: User, episode_id: int) -> MissingEpisode:
-    found = missing_episodes_visible_to(user).filter(pk=episode_id).first()
+def missing_episode_get(actor: Actor, episode_id: int) -> MissingEpisode:
+    found = missing_episodes_visible_to(actor).filter(pk=episode_id).first()
     if found is None:
         raise Http404
     return found
@@ -297,10 +297,10 @@ def open_missing_episode(case: cases.Case) -> MissingEpisode | None:
     return MissingEpisode.objects.filter(case=case, returned_on=None).first()
 
 
-def missing_now(user: User) -> QuerySet[MissingEpisode]:
-    """Everyone the user may see who is missing now, longest missing first."""
+def missing_now(actor: Actor) -> QuerySet[MissingEpisode]:
+    """Everyone the actor may see who is missing now, longest missing first."""
     return (
-        missing_episodes_visible_to(user)
+        missing_episodes_visible_to(actor)
         .filter(returned_on=None)
         .order_by("went_missing_on", "went_missing_time", "pk")
     )

@@ -20,7 +20,8 @@ from opennrm.accommodation.services import (
     members_in_roles,
     support_coordinators,
 )
-from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.actor import Actor, members_with_role
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
@@ -38,7 +39,6 @@ from .models import (
     SupportPlan,
 )
 
-
 # --- Support plans (Convention Art. 12(1)) ------------------------------------------------------
 #
 # A plan is kept only with an adult's consent to support (a child needs none), and only by
@@ -52,7 +52,7 @@ MAX_DESCRIPTION = 2000
 
 
 def _check_support_staff(by: User, case: Case, doing: str) -> None:
-    if not selectors.support_cases_for(by).filter(pk=case.pk).exists():
+    if not selectors.support_cases_for(Actor.of_session(by)).filter(pk=case.pk).exists():
         raise ValidationError(
             "Only support coordinators, and the safe-house managers of the provider where the "
             f"person is placed, can {doing}"
@@ -279,11 +279,8 @@ def service_delivery_record(
 
 def _support_organisation(by: User) -> Organisation | None:
     membership = (
-        Membership.objects.filter(
-            user=by,
-            is_active=True,
-            role__in=[Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER],
-        )
+        members_with_role(None, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+        .filter(user=by)
         .select_related("organisation")
         .order_by("role", "pk")
         .first()
@@ -516,7 +513,11 @@ def missing_return(
     *, by: User, episode: MissingEpisode, returned_on: date, returned_time: time | None = None
 ) -> MissingEpisode:
     """Record that a person reported missing is back, and tell the same people."""
-    if not selectors.missing_episodes_visible_to(by).filter(pk=episode.pk).exists():
+    if (
+        not selectors.missing_episodes_visible_to(Actor.of_session(by))
+        .filter(pk=episode.pk)
+        .exists()
+    ):
         raise ValidationError(
             "Only support coordinators, and the safe-house managers of the provider the person "
             "went missing from, can record their return"

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accommodation import selectors as accommodation
 from opennrm.accommodation.models import Placement, PlacementRequest, PlacementStatus
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
@@ -50,14 +51,14 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def back_link(user: User, case: Case) -> dict[str, str]:
+def back_link(actor: Actor, case: Case) -> dict[str, str]:
     """Back to the person's placement (for its staff and coordinators), or to the
     coordinator's request."""
     live = selectors.live_placement_of(case)
-    if live is not None and accommodation.placements_visible_to(user).filter(pk=live.pk).exists():
+    if live is not None and accommodation.placements_visible_to(actor).filter(pk=live.pk).exists():
         return {"text": "The placement", "href": reverse("support:placement", args=[live.pk])}
     request = case.placement_requests.order_by("-created_at").first()
-    if request is not None and accommodation.is_coordinator(user):
+    if request is not None and accommodation.is_coordinator(actor):
         return {
             "text": "The placement request",
             "href": reverse("support:request", args=[request.pk]),
@@ -71,7 +72,7 @@ def _erased(case: Case) -> bool:
 
 def plan(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.support_case_get(user, reference)
+    case = selectors.support_case_get(actor_of(request), reference)
     consent_problem = selectors.consent_problem(case)
     rows = [] if consent_problem else selectors.plan_rows(case)
     deliveries = [] if consent_problem else list(selectors.deliveries_of(case))
@@ -93,7 +94,7 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
             "rows": rows,
             "tags": TAGS,
             "deliveries": deliveries,
-            "back": back_link(user, case),
+            "back": back_link(actor_of(request), case),
             "missing": selectors.open_missing_episode(case),
         },
     )
@@ -110,7 +111,7 @@ def _row_or_404(case: Case, measure: str) -> selectors.PlanRow:
 @require_http_methods(["GET", "POST"])
 def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.support_case_get(user, reference)
+    case = selectors.support_case_get(actor_of(request), reference)
     if selectors.consent_problem(case) or _erased(case):
         return redirect("support:plan", case.reference)
     row = _row_or_404(case, measure)
@@ -159,7 +160,7 @@ def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.support_case_get(user, reference)
+    case = selectors.support_case_get(actor_of(request), reference)
     if selectors.consent_problem(case) or _erased(case):
         return redirect("support:plan", case.reference)
     measures = [row.measure for row in selectors.plan_rows(case)]
@@ -191,10 +192,10 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def episodes(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     today = timezone.localdate()
     missing = [
-        (episode, (today - episode.went_missing_on).days) for episode in selectors.missing_now(user)
+        (episode, (today - episode.went_missing_on).days)
+        for episode in selectors.missing_now(actor_of(request))
     ]
     return render(
         request,
@@ -206,7 +207,7 @@ def episodes(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.support_case_get(user, reference)
+    case = selectors.support_case_get(actor_of(request), reference)
     already = selectors.open_missing_episode(case)
     if already is not None:
         messages.error(
@@ -242,7 +243,7 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
             "title": "Report that the person has gone missing",
             "case": case,
             "form": form,
-            "back": back_link(user, case),
+            "back": back_link(actor_of(request), case),
         },
     )
 
@@ -250,7 +251,7 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
     user = _user(request)
-    found = selectors.missing_episode_get(user, episode_id)
+    found = selectors.missing_episode_get(actor_of(request), episode_id)
     form = ReturnedForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -287,15 +288,15 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
 # --- What the placement page shows of a person's support --------------------------------------
 
 
-def request_extras(user: User, request: PlacementRequest) -> dict[str, Any]:
+def request_extras(actor: Actor, request: PlacementRequest) -> dict[str, Any]:
     """What a placement request's page shows of the person's missing episodes."""
     return {"open_missing": selectors.open_missing_episode(request.case)}
 
 
-def placement_extras(user: User, placement: Placement) -> dict[str, Any]:
+def placement_extras(actor: Actor, placement: Placement) -> dict[str, Any]:
     """What the placement page shows of the person's support plan and missing episodes."""
     case = placement.request.case
-    if not selectors.support_cases_for(user).filter(pk=case.pk).exists():
+    if not selectors.support_cases_for(actor).filter(pk=case.pk).exists():
         # The provider's staff once the stay is over, or a placement never taken up.
         plan_open = missing_open = False
     else:
@@ -304,12 +305,12 @@ def placement_extras(user: User, placement: Placement) -> dict[str, Any]:
             PlacementStatus.RESERVED,
             PlacementStatus.ACCEPTED,
             PlacementStatus.OCCUPIED,
-        ) or accommodation.is_coordinator(user)
+        ) or accommodation.is_coordinator(actor)
     consent_problem = selectors.consent_problem(case) if plan_open else ""
     missing = selectors.open_missing_episode(case)
     if (
         missing is not None
-        and not selectors.missing_episodes_visible_to(user).filter(pk=missing.pk).exists()
+        and not selectors.missing_episodes_visible_to(actor).filter(pk=missing.pk).exists()
     ):
         missing = None
     return {

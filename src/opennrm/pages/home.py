@@ -25,7 +25,7 @@ class Task:
 def _administers_a_provider(actor: Actor) -> bool:
     from opennrm.accommodation.selectors import may_manage_addresses
 
-    return may_manage_addresses(actor.user)
+    return may_manage_addresses(actor)
 
 
 ROLE_SUMMARY: dict[Role, str] = {
