@@ -70,8 +70,8 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _create_test_db_from(template: Path, rebuild: bool) -> Callable[..., str]:
-    """Django's `create_test_db` for an in-memory SQLite database, migrated from the template
-    when there is one, else migrated as ever and saved as the template."""
+    """Django's `create_test_db` for an in-memory SQLite database, filled from the template
+    first when there is one; else migrated as ever and saved as the template."""
     from django.conf import settings
     from django.db import connections
 
@@ -80,24 +80,34 @@ def _create_test_db_from(template: Path, rebuild: bool) -> Callable[..., str]:
 
     def create_test_db(verbosity: int = 1, autoclobber: bool = False, **kwargs: Any) -> str:
         with _locked(template.parent):
-            if template.exists() and not rebuild:
-                # As create_test_db does, up to where it would migrate.
-                name = connection.creation._create_test_db(verbosity, autoclobber)
-                connection.close()
-                settings.DATABASES[connection.alias]["NAME"] = name
-                connection.settings_dict["NAME"] = name
-                connection.ensure_connection()
-                with closing(sqlite3.connect(template)) as source:
-                    source.backup(connection.connection)
+            if rebuild or not template.exists():
+                name = create_and_migrate(verbosity, autoclobber, **kwargs)
+                for old in template.parent.glob("migrated-*"):
+                    old.unlink()
+                # What migrating looked up about the connection and kept (whether SQLite has
+                # JSON, say), for the copies to look up too: tests without database access
+                # that run the system checks rely on it.
+                looked_up = [name for name in vars(connection.features) if name != "connection"]
+                template.with_suffix(".features").write_text("\n".join(looked_up))
+                partial = template.with_suffix(".partial")
+                with closing(sqlite3.connect(partial)) as target:
+                    connection.connection.backup(target)
+                partial.replace(template)  # whole or not at all, for the next process
                 return name
-            name = create_and_migrate(verbosity, autoclobber, **kwargs)
-            for old in template.parent.glob("migrated-*.sqlite3"):
-                old.unlink()
-            partial = template.with_suffix(".partial")
-            with closing(sqlite3.connect(partial)) as target:
-                connection.connection.backup(target)
-            partial.replace(template)  # whole or not at all, for the next process
-            return name
+            # Connect to the in-memory database as create_test_db does, and copy the template
+            # in. (Closing an in-memory SQLite connection keeps it: Django never closes one.)
+            name = connection.creation._get_test_db_name()
+            settings.DATABASES[connection.alias]["NAME"] = name
+            connection.settings_dict["NAME"] = name
+            connection.ensure_connection()
+            with closing(sqlite3.connect(template)) as source:
+                source.backup(connection.connection)
+            for feature in template.with_suffix(".features").read_text().split():
+                getattr(connection.features, feature)
+        # Then Django's own create_test_db, as ever: its migrate finds every migration applied
+        # and does the rest of what migrating does in this process (connection features it
+        # looks up and keeps, which later tests without database access rely on).
+        return create_and_migrate(verbosity, autoclobber, **kwargs)
 
     return create_test_db
 
