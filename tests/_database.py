@@ -5,7 +5,8 @@ too) used to do it. On SQLite the first process to need the database now migrate
 before (Django's own `create_test_db`, in memory) and saves a copy of the result as a template
 in pytest's cache folder (`.pytest_cache/d/test-database/`). Every later process, and every other
 worker of the same run, creates the same in-memory database and fills it from the template with
-SQLite's backup API, as Django's own parallel test runner clones in-memory databases. The copy
+SQLite's backup API, as Django's own parallel test runner clones in-memory databases; then
+Django's `create_test_db` runs as ever, its `migrate` finding nothing left to apply. The copy
 holds everything the migrations made: the tables, the audit trail's triggers, the bundled
 screening catalogue, the cache table. Connection settings (IMMEDIATE transactions) belong to the
 connection, not the file, and are as before.
