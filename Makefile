@@ -18,6 +18,12 @@ run: install assets
 ## Lint, types and the whole test suite (the browser journeys run separately: make test-browser).
 test: install-dev lint types test-suite
 
+# Python caches compiled modules in __pycache__ (git-ignored). An environment that turns that off
+# (PYTHONDONTWRITEBYTECODE, as many containers do) makes every pytest process, and every xdist
+# worker, compile Django, Hypothesis, schemathesis and the app from source again: about three
+# quarters of the time collection takes. The test targets turn it back on (empty means off).
+test-suite test-browser test-fuzz: export PYTHONDONTWRITEBYTECODE =
+
 test-suite: install-dev
 	$(UV) run --frozen pytest -m "not browser and not fuzz" $(PYTEST_ARGS)
 

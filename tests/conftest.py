@@ -23,6 +23,9 @@ from opennrm.accounts.roles import Role
 
 from . import factories
 
+# The test database (migrated once, copied per process) and Hypothesis's profiles.
+pytest_plugins = ["tests._database", "tests._hypothesis"]
+
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
 
 

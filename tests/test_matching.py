@@ -610,7 +610,8 @@ def assert_valid(result: matching.MatchResult, requests: list[Request], beds: li
     assert not placed & {u.request_id for u in result.unplaced}
 
 
-PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# As many examples as the Hypothesis profile gives (tests/_hypothesis.py: 100 in CI, fewer locally).
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
