@@ -5,7 +5,7 @@ export PYTHON
 UV := $(PYTHON) -m uv
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test test-suite test-browser test-fuzz audit install install-dev assets uv lint types bench clean
+.PHONY: run test test-suite test-browser test-fuzz audit imports install install-dev assets uv lint types bench clean
 
 ## Set up everything and serve the demo on http://127.0.0.1:8000 (SQLite, demo data).
 run: export OPENNRM_DEMO ?= true
@@ -38,6 +38,10 @@ test-fuzz: install-dev
 ## Known vulnerabilities in the Python dependencies (pip-audit; see docs/dependencies.md).
 audit: install-dev
 	$(UV) run --frozen python bin/audit-dependencies
+
+## Which app imports which (statements per edge); fails on a cycle among the domain apps.
+imports: install-dev
+	$(UV) run --frozen python -m opennrm.lib.import_graph src/opennrm
 
 lint: install-dev
 	$(UV) run --frozen ruff check .

@@ -11,7 +11,7 @@ first timeline entries. Every case awaits its reasonable grounds decision. On Po
 next batch is generated (and encrypted) in a background thread while the database takes the
 previous COPY, which keeps both of a small machine's cores busy.
 
-The mixes follow `shared/domain/FACTS.md` section 3 (UK NRM statistics):
+The mixes follow `docs/domain-facts.md` (FACTS.md) section 3, UK NRM statistics with sources:
 
 - submissions spread over 2019-2024 in proportion to each year's referrals (3.1);
 - sex: about 74-76% male up to 2023 (HO EOY 2020, 2023), 73% male in 2024 (3.2);

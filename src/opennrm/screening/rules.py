@@ -4,8 +4,8 @@ they form the pattern that suggests trafficking.
 Pure Python, no Django, so it is easy to test, to reason about and to reuse (the referral
 journey, the API and later the statistics all call `evaluate`).
 
-The rule, as FACTS.md section 4.1 records it from the ILO/European Commission "Operational
-indicators of trafficking in human beings" (2009):
+The rule, as `docs/domain-facts.md` section 4.1 records it from the ILO/European Commission
+"Operational indicators of trafficking in human beings" (2009):
 
 1. A dimension is met when its observed indicators include at least
    (a) two strong; or (b) one strong and one medium or weak; or (c) three medium; or
