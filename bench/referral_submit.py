@@ -67,7 +67,7 @@ VARIANTS: list[dict[str, Any]] = [
 
 def pages_for(variant: dict[str, Any], rng: random.Random, area: str) -> dict[str, Any]:
     """Every page's answers, as typed, for one referral of this kind."""
-    from opennrm.cases import synthetic_volume
+    from opennrm.referrals import synthetic_volume
 
     adult = variant["age"] == {"under_18": "no"}
     age = rng.randint(19, 45) if adult else rng.randint(14, 17)

@@ -15,11 +15,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from opennrm.accounts import demo
-from opennrm.cases import synthetic_volume
 from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
 from opennrm.lib.iso import country_choices, language_choices
 from opennrm.lib.references import ALPHABET
 from opennrm.policy.clock import reasonable_grounds_due
+from opennrm.referrals import synthetic_volume
 
 REFERENCE = re.compile(rf"^NRM-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 # Common real names in the nationalities generated (and a few British ones): a generated name

@@ -7,11 +7,11 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
-from opennrm.cases.models import Case
 
 from .models import Notification
 from .tasks import email_notification
@@ -24,7 +24,7 @@ def deliver(
     subject: str,
     body: str,
     url: str = "",
-    case: Case | None = None,
+    case: Model | None = None,
 ) -> list[Notification]:
     """Create one in-app notification per recipient; the worker e-mails each once committed.
 
@@ -34,7 +34,16 @@ def deliver(
     unique = {user.pk: user for user in recipients if user.is_active}
     notifications = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, kind=kind, subject=subject, body=body, url=url, case=case)
+            Notification(
+                recipient=user,
+                kind=kind,
+                subject=subject,
+                body=body,
+                url=url,
+                # Any case: typed loosely so that notifications need not import the cases app,
+                # which tells people through this function.
+                case_id=case.pk if case is not None else None,
+            )
             for user in unique.values()
         ]
     )

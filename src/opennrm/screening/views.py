@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import Organisation, User
-from opennrm.referrals.selectors import referring_organisations
+from opennrm.accounts.roles import Role
 
 from . import selectors, services
 from .forms import IndicatorChecklistForm, StartForm
@@ -114,8 +114,7 @@ def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
             "result": screening.result_object(),
             # A first responder of the organisation screened for may refer the person from here.
             "can_refer": not hasattr(screening, "case")
-            and referring_organisations(actor_of(request))
-            .filter(pk=screening.organisation_id)
-            .exists(),
+            and screening.organisation_id
+            in actor_of(request).organisations_as({Role.FIRST_RESPONDER}),
         },
     )

@@ -13,6 +13,8 @@ DEMO_STEPS = [
     "opennrm.referrals.demo",
     "opennrm.decisions.demo",
     "opennrm.accommodation.demo",
+    # Demo history across the apps (past stays in the demo beds), once the beds exist.
+    "opennrm.pages.demo",
     "opennrm.care.demo",
     "opennrm.audit.demo",
 ]
@@ -56,7 +58,7 @@ class Command(BaseCommand):
         self.stdout.write("")
 
     def _generate(self, people: int, seed: int | None) -> None:
-        from opennrm.cases import synthetic_volume
+        from opennrm.referrals import synthetic_volume
 
         def progress(done: int, total: int, seconds: float) -> None:
             self.stderr.write(

@@ -52,13 +52,21 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import (
+    AgeGroup,
+    CaseStatus,
+    ExploitationLocation,
+    ExploitationType,
+    Gender,
+    Sex,
+)
+from opennrm.cases.models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
+from opennrm.cases.services import case_rows, first_events
 from opennrm.lib import fields
 from opennrm.lib.references import ALPHABET
 from opennrm.policy.clock import reasonable_grounds_due
 
-from .choices import AgeGroup, CaseStatus, ExploitationLocation, ExploitationType, Gender, Sex
-from .models import Case, CaseEvent, CaseNarrative, Person, PersonIdentity
-from .services import case_rows, first_events
+from .routing import competent_authority_for
 
 SEED = 20260101
 BATCH_SIZE = 20_000
@@ -335,8 +343,6 @@ CASE_ID = -2
 
 def load_setting() -> Setting:
     """The demo referrers, authorities (through the routing rules) and local authority areas."""
-    from opennrm.referrals.routing import competent_authority_for  # referrals imports cases
-
     memberships = (
         Membership.objects.filter(
             role=Role.FIRST_RESPONDER,
