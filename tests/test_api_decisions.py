@@ -66,17 +66,6 @@ def errors(response: Any, status: int = 422) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def sally(authority: Organisation) -> User:
-    """Senior decision maker at the same competent authority as Dmitri."""
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
-
-
-@pytest.fixture
 def other_authority(db: None) -> Organisation:
     return factories.organisation("Other Authority", OrganisationKind.COMPETENT_AUTHORITY)
 
@@ -90,11 +79,6 @@ def odette(other_authority: Organisation) -> User:
         role=Role.DECISION_MAKER,
         full_name="Odette Other",
     )
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return new_case(alice, northmoor_police, authority)
 
 
 def new_case(

@@ -18,7 +18,7 @@ from opennrm.cases.models import Case
 from opennrm.decisions import services as decision_services
 from opennrm.referrals.models import EvidenceFile, ReferralDraft
 
-from . import case_factories, factories
+from . import factories
 from . import referral_helpers as r
 
 PDF = b"%PDF-1.7\n" + b"0" * 64 + b"\n%%EOF"
@@ -27,16 +27,6 @@ READS = ("person.viewed", "person.exported", "evidence.downloaded")
 
 def reads(**filters: object) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action__in=READS, **filters).order_by("id"))
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        given_names="Zorica Testova",
-    )
 
 
 def _decision(case: Case, by: User):

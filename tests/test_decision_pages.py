@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
@@ -16,26 +15,6 @@ from opennrm.decisions import services
 from . import case_factories, factories
 
 MONDAY = "2026-03-02 10:00:00+00:00"
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        given_names="Zorica Testova",
-    )
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
 
 
 def decide_url(case: Case, stage: str = "reasonable-grounds") -> str:

@@ -35,13 +35,6 @@ from . import referral_helpers as r
 from . import support_factories as s
 
 
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice, referring_organisation=northmoor_police, authority=authority
-    )
-
-
 def state(bed: Bed) -> BedState:
     return selectors.state_of(selectors.with_state(Bed.objects.filter(pk=bed.pk)).get())
 
