@@ -37,6 +37,7 @@ def _decision(case: Case, by: User):
 
 
 class TestCasePages:
+    @pytest.mark.page("cases:detail")
     def test_the_case_page_records_who_saw_which_fields(
         self, case: Case, alice: User, dmitri: User
     ) -> None:
@@ -135,6 +136,7 @@ class TestDraftPages:
         client.get(reverse("referrals:step", args=[draft.public_id, "age"]))
         assert len(reads()) == 1
 
+    @pytest.mark.page("referrals:check_answers")
     def test_check_answers_names_every_identifying_field_shown(
         self, alice: User, routing: Organisation
     ) -> None:
@@ -189,6 +191,7 @@ def test_only_read_actions_are_accepted(alice: User) -> None:
 
 
 class TestListingsShowNoNames:
+    @pytest.mark.page("notifications:list")
     def test_referrals_decisions_and_notifications_lists(
         self, alice: User, dmitri: User, routing: Organisation
     ) -> None:
@@ -217,6 +220,7 @@ class TestListingsShowNoNames:
 
 
 class TestDataProtectionOfficer:
+    @pytest.mark.page("audit:person_reads")
     def test_sees_who_looked_which_fields_when_and_from_where(
         self, case: Case, alice: User, dmitri: User, dpo: User
     ) -> None:

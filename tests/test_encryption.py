@@ -99,6 +99,7 @@ def test_the_case_page_shows_the_decrypted_details(submitted_case: Case, dmitri:
     assert "Zorica statement.pdf" in html
 
 
+@pytest.mark.page("cases:evidence_download")
 def test_evidence_is_encrypted_on_disk_and_downloads_as_uploaded(
     submitted_case: Case, dmitri: User, tmp_path: Path
 ) -> None:

@@ -164,6 +164,7 @@ def test_issuing_is_recorded_and_waits_for_approval(
     assert client.post(reverse("decisions:letter", args=[decision.pk])).status_code == 405
 
 
+@pytest.mark.page("decisions:letter_pdf")
 def test_reading_the_stored_letter_is_recorded(case: Case, dmitri: User, alice: User) -> None:
     decision = positive(case, dmitri)
     page_of(alice, decision)

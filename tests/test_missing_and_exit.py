@@ -88,6 +88,7 @@ def report(
 
 
 class TestReportingMissing:
+    @pytest.mark.page("support:missing_report")
     def test_the_police_contact_and_the_authority_are_told_at_once(
         self,
         alice: User,
@@ -201,6 +202,7 @@ class TestReportingMissing:
         [event] = AuditEvent.objects.filter(action="missing_episode.reported")
         assert event.detail["told"]["safeguarding"] == 2
 
+    @pytest.mark.page("support:missing_list")
     def test_where_things_stand_is_shown_without_the_details(
         self, alice: User, maya: User, cora: User, ottolines_case: Case, placement: Placement
     ) -> None:
@@ -306,6 +308,7 @@ class TestReportingMissing:
 
 
 class TestReturning:
+    @pytest.mark.page("support:missing_episode")
     def test_the_return_is_recorded_and_the_same_people_told(
         self,
         alice: User,
@@ -385,6 +388,7 @@ class TestExit:
             (0, "Move-on support ends today, {:%-d %B %Y}"),
         ],
     )
+    @pytest.mark.page("support:placement_end")
     def test_the_exit_form_is_set_to_the_move_on_end_once_it_has_come(
         self, maya: User, ottolines_case: Case, placement: Placement, days_ago: int, said: str
     ) -> None:

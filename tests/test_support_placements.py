@@ -40,6 +40,7 @@ def state(bed: Bed) -> BedState:
 
 
 class TestRequests:
+    @pytest.mark.page("support:requests")
     def test_a_referral_needing_a_bed_tonight_joins_the_waiting_list(
         self, alice: User, cora: User, northmoor_police: Organisation, routing: Organisation
     ) -> None:
@@ -73,6 +74,7 @@ class TestRequests:
     ) -> None:
         assert services.settings_for(sex, gender) == settings
 
+    @pytest.mark.page("support:request_edit")
     def test_the_coordinator_sets_needs_safety_and_preferences(
         self, cora: User, case: Case
     ) -> None:
@@ -261,6 +263,7 @@ class TestMatchingAndPlacing:
         reads = AuditEvent.objects.filter(action="person.viewed", actor=cora)
         assert [event.detail["fields"] for event in reads] == [["keep_away_places"]] * 2
 
+    @pytest.mark.page("support:request_place")
     def test_placing_by_hand_goes_through_the_same_checks(
         self, cora: User, maya: User, provider: Organisation, case: Case
     ) -> None:

@@ -85,6 +85,7 @@ def reads(user: User) -> list[AuditEvent]:
 
 
 class TestThePlan:
+    @pytest.mark.page("support:plan")
     def test_the_conventions_measures_each_with_a_status(
         self, cora: User, consenting_case: Case
     ) -> None:
@@ -179,6 +180,7 @@ class TestThePlan:
 
 
 class TestAMeasure:
+    @pytest.mark.page("support:plan_measure")
     def test_the_manager_sets_a_measure_and_its_notes_are_encrypted(
         self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
@@ -385,6 +387,7 @@ class TestAMeasure:
 
 
 class TestServicesDelivered:
+    @pytest.mark.page("support:plan_delivery")
     def test_an_entry_is_logged_shown_after_a_read_and_audited(
         self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
