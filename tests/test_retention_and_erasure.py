@@ -122,6 +122,8 @@ class TestClosingACase:
             referring_organisation=northmoor_police,
             authority=authority,
             status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+            # Decided long enough ago that move-on support has ended: closable for that reason.
+            submitted_at=timezone.now() - timedelta(days=200),
         )
         client = factories.signed_in_client(dmitri)
         assert "Close the case" in client.get(f"/cases/{case.reference}/").content.decode()
