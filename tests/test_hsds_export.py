@@ -496,7 +496,6 @@ def test_a_token_without_the_scope_is_refused(alice: User, northmoor_police: Org
     assert "'directory:read' scope" in response.json()["errors"][0]["message"]
 
 
-@pytest.mark.page("support:directory_hsds")
 @needs_the_schemas
 def test_the_directory_page_offers_the_same_document_to_download(
     directory: dict[str, Any], alice: User

@@ -314,3 +314,30 @@ def test_the_officer_sees_what_is_held_about_a_person(case: Case, dpo: User, dmi
     assert factories.signed_in_client(dmitri).get(url).status_code == 404
     page = factories.signed_in_client(dpo).get(url).content.decode()
     assert case.reference in page
+
+
+@pytest.mark.page("support:sites")
+def test_a_manager_sees_their_providers_sites_and_nobody_elses(
+    maya: User, omar: User, provider: Organisation
+) -> None:
+    site = s.site(maya, provider, name="Larkspur House")
+    url = reverse("support:sites")
+    page = factories.signed_in_client(maya).get(url).content.decode()
+    assert "Larkspur House" in page
+    assert reverse("support:site", args=[site.pk]) in page
+    assert "Larkspur House" not in factories.signed_in_client(omar).get(url).content.decode()
+
+
+@pytest.mark.page("support:directory_hsds")
+def test_the_directory_downloads_as_an_hsds_document(
+    alice: User, maya: User, provider: Organisation
+) -> None:
+    """Without the HSDS schemas at hand (tests/test_hsds_export.py validates it with them)."""
+    support.service_create(by=maya, provider=provider, name="Larkspur refuge")
+    url = reverse("support:directory_hsds")
+    response = factories.signed_in_client(alice).get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    document = response.json()
+    assert "Test Refuge" in [o["name"] for o in document["organizations"]]
+    assert "Larkspur refuge" in [service["name"] for service in document["services"]]

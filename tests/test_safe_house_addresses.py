@@ -90,7 +90,6 @@ def _paths(site: Site, placement: Placement, case: Case) -> list[tuple[str, str]
     return paths
 
 
-@pytest.mark.page("support:site")
 def test_nobody_without_the_permission_is_ever_shown_the_address(
     placed: tuple[Site, Placement, Case],
     people_in_every_role: dict[Role, User],
@@ -265,7 +264,7 @@ def test_a_normal_grant_ends_by_itself(placed: tuple[Site, Placement, Case], cor
         assert not selectors.may_see_address(cora, site)
 
 
-@pytest.mark.page("support:sites")
+@pytest.mark.page("support:site")
 def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
     placed: tuple[Site, Placement, Case], maya: User, provider: Organisation
 ) -> None:
