@@ -8,6 +8,7 @@ import ast
 import inspect
 import re
 from pathlib import Path
+from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
@@ -99,7 +100,7 @@ def page_tests() -> dict[str, list[str]]:
 
 
 def _functions(tree: ast.Module) -> list[tuple[list[str], ast.FunctionDef]]:
-    found = []
+    found: list[tuple[list[str], ast.FunctionDef]] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             found.append(([], node))
@@ -119,12 +120,14 @@ def _page_marker_routes(decorator: ast.expr) -> list[str]:
         and marker.value.attr == "mark"
     ):
         return []
-    return [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+    return [
+        a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+    ]
 
 
 def declared_methods(name: str, route: str) -> list[str] | None:
     """The methods a route's view declares (require_http_methods and its kin), or None."""
-    view = resolve(sample_path(route)).func
+    view: Any = resolve(sample_path(route)).func
     while view is not None:
         if hasattr(view, "__code__"):
             declared = inspect.getclosurevars(view).nonlocals.get("request_method_list")
