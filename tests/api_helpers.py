@@ -32,6 +32,18 @@ EVERY_SCOPE = (
     DIRECTORY_READ,
 )
 REFERRALS_URL = "/api/v1/referrals"
+NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}
+
+# Every response body a RecordingClient received: the API tests check after each test that no
+# body named the person (their autouse fixtures clear it first).
+BODIES: list[bytes] = []
+
+
+class RecordingClient(Client):
+    def request(self, **request: Any) -> Any:
+        response = super().request(**request)
+        BODIES.append(response.content)
+        return response
 
 
 def token(
@@ -62,3 +74,9 @@ def post_referral(client: Client, answers: Any, idempotency_key: str | None = No
 
 def post_json(client: Client, url: str, body: Any):
     return client.post(url, body, content_type="application/json")
+
+
+def errors(response: Any, status: int = 422) -> list[dict[str, Any]]:
+    """The API's errors list, once the response is seen to have `status`."""
+    assert response.status_code == status, response.content
+    return response.json()["errors"]

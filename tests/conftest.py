@@ -6,6 +6,10 @@
 - Sysadmin runs the service; Dee (`dpo`) is its data-protection officer.
 - Cora coordinates support placements (at Test Refuge, the `provider`); Maya manages Test
   Refuge's safe houses; Omar manages another provider's, so is an outsider to Test Refuge's.
+- Dmitri decides cases at the Test Competent Authority; Sally, a senior decision maker there,
+  approves what he decides.
+- `case` is Zorica Testova's case, referred by Alice and decided by the Test Competent
+  Authority, awaiting its reasonable grounds decision.
 - `people_in_every_role` gives one person per role, for tests that walk through all of them
   (the data-protection officer works at the service operator).
 """
@@ -20,8 +24,9 @@ import pytest
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind as Kind
 from opennrm.accounts.roles import Role
+from opennrm.cases.models import Case
 
-from . import factories
+from . import case_factories, factories
 
 # The test database (migrated once, copied per process) and Hypothesis's profiles.
 pytest_plugins = ["tests._database", "tests._hypothesis"]
@@ -252,6 +257,28 @@ def dmitri(authority: Organisation) -> User:
         organisation=authority,
         role=Role.DECISION_MAKER,
         full_name="Dmitri Dane",
+    )
+
+
+@pytest.fixture
+def sally(authority: Organisation) -> User:
+    """Senior decision maker at the same competent authority as Dmitri."""
+    return factories.user(
+        "sally@example.org",
+        organisation=authority,
+        role=Role.SENIOR_DECISION_MAKER,
+        full_name="Sally Senior",
+    )
+
+
+@pytest.fixture
+def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+    """Zorica Testova's case: referred by Alice, awaiting reasonable grounds."""
+    return case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        given_names="Zorica Testova",
     )
 
 

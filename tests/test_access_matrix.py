@@ -7,49 +7,18 @@ organisation) is tested beside each feature; this walks the route level for all 
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from opennrm.accounts import access
 from opennrm.accounts.models import Membership, User
 from opennrm.accounts.roles import Role
 from opennrm.api.urls import api
 
-from . import api_helpers, factories
-
-# Placeholder values for route arguments, by converter: the route-level check happens before
-# the view runs, so any well-formed value will do.
-SAMPLE = {
-    "int": "1",
-    "str": "NRM-0000-0000",
-    "slug": "reasonable-grounds",
-    "uuid": "00000000-0000-0000-0000-000000000000",
-    "path": "x",
-}
-
-
-def _routes(patterns: list, prefix: str = "", namespace: str = "") -> list[tuple[str, str]]:
-    found = []
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            found += _routes(pattern.url_patterns, route, inner)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            found.append((f"{namespace}{pattern.name}", route))
-    return found
-
-
-def _path(route: str) -> str:
-    filled = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE[m.group(1) or "str"], route)
-    return "/" + filled.lstrip("^").rstrip("$")
-
+from . import api_helpers, factories, routes
 
 PAGE_ROUTES = [
-    (name, _path(route))
-    for name, route in _routes(get_resolver().url_patterns)
+    (name, routes.sample_path(route))
+    for name, route in routes.routes()
     if name in access.ROUTES
     and not access.ROUTES[name].public
     and not access.ROUTES[name].before_two_factor
@@ -88,15 +57,6 @@ def test_roles_the_table_refuses_get_404_on_every_route(
 # every other role gets the API's refusal. Record-level scope is tested beside each operation
 # (tests/test_api_*.py).
 
-API_SAMPLE = {
-    "reference": "NRM-0000-0000",
-    "name": "reasonable-grounds",
-    "decision_id": "1",
-    "request_id": "1",
-    "placement_id": "1",
-    "placement_request_id": "1",
-    "site_id": "1",
-}
 ROLE_REFUSED = "The member this API token acts for does not hold a role that may use this operation"
 
 
@@ -105,8 +65,8 @@ def _api_operations() -> list[tuple[str, str, str]]:
     document, so an operation added without a rule is walked too (and refused)."""
     found = []
     for template, methods in api.get_openapi_schema()["paths"].items():
-        path = re.sub(r"\{(\w+)\}", lambda m: API_SAMPLE[m.group(1)], template)
-        route = resolve(path).view_name
+        path = routes.api_sample_path(template)
+        route = routes.api_route_of(template)
         found += [(method.upper(), path, route) for method in methods]
     return found
 

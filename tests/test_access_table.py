@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.urls import get_resolver, path
 
 from opennrm.accounts import access
 from opennrm.accounts.models import User
 
-from . import factories
-
-
-def _view_names(patterns: list, namespace: str = "") -> list[str]:
-    names = []
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            names += _view_names(pattern.url_patterns, inner)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            names.append(f"{namespace}{pattern.name}")
-        elif isinstance(pattern, URLPattern):
-            names.append(f"{namespace}<unnamed {pattern.pattern}>")
-    return names
+from . import factories, routes
 
 
 def routes_without_rule(urlconf: str | None = None) -> list[str]:
     missing = []
-    for name in _view_names(get_resolver(urlconf).url_patterns):
+    for name in routes.view_names(urlconf):
         namespace = name.split(":", 1)[0] if ":" in name else ""
         if name not in access.ROUTES and namespace not in access.NAMESPACES:
             missing.append(name)
@@ -39,7 +26,7 @@ def test_every_route_has_an_access_rule() -> None:
 
 
 def test_every_rule_names_a_real_route() -> None:
-    names = set(_view_names(get_resolver().url_patterns))
+    names = set(routes.view_names())
     assert set(access.ROUTES) - names == set()
 
 

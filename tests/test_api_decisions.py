@@ -29,51 +29,24 @@ MONDAY = "2026-03-02 10:00:00+00:00"
 DAY = 60 * 60 * 24
 # The person's name: no API response may ever contain it.
 NAME = "Zorica Testova"
-NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}
-
-# Every response body any API client in this module received.
-_bodies: list[bytes] = []
-
-
-class RecordingClient(Client):
-    def request(self, **request: Any) -> Any:
-        response = super().request(**request)
-        _bodies.append(response.content)
-        return response
 
 
 @pytest.fixture(autouse=True)
 def no_response_names_the_person() -> Iterator[None]:
-    _bodies.clear()
+    a.BODIES.clear()
     yield
-    for body in _bodies:
+    for body in a.BODIES:
         assert NAME.encode() not in body
         assert NAME.split()[0].encode() not in body
 
 
 def api(user: User, organisation: Organisation, scopes: tuple[str, ...] = a.EVERY_SCOPE) -> Client:
     _, secret = a.token(user, organisation, scopes=scopes, days=365)
-    return RecordingClient(headers={"Authorization": f"Bearer {secret}"})
+    return a.RecordingClient(headers={"Authorization": f"Bearer {secret}"})
 
 
 def post(client: Client, url: str, body: dict[str, Any]) -> Any:
     return a.post_json(client, url, body)
-
-
-def errors(response: Any, status: int = 422) -> list[dict[str, Any]]:
-    assert response.status_code == status, response.content
-    return response.json()["errors"]
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    """Senior decision maker at the same competent authority as Dmitri."""
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
 
 
 @pytest.fixture
@@ -90,11 +63,6 @@ def odette(other_authority: Organisation) -> User:
         role=Role.DECISION_MAKER,
         full_name="Odette Other",
     )
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return new_case(alice, northmoor_police, authority)
 
 
 def new_case(
@@ -244,9 +212,9 @@ class TestDeciding:
         assert row["reference"] == case.reference
         assert row["decision"]["id"] == made["id"]
         url = f"/api/v1/decisions/{made['id']}/approval"
-        [error] = errors(post(dmitris, url, {"approve": True}))
+        [error] = a.errors(post(dmitris, url, {"approve": True}))
         assert "you made this decision" in error["message"]
-        [error] = errors(post(sallys, url, {"approve": False, "note": " "}))
+        [error] = a.errors(post(sallys, url, {"approve": False, "note": " "}))
         assert error["field"] == "note"
         approved = post(sallys, url, {"approve": True, "note": "Agreed."})
         assert approved.status_code == 200, approved.content
@@ -255,7 +223,7 @@ class TestDeciding:
         assert fresh(case).reconsideration_until == date(2026, 4, 1)
         assert sallys.get("/api/v1/queues/approvals").json() == {"items": [], "count": 0}
         # Approving twice is refused, saying why.
-        [error] = errors(post(sallys, url, {"approve": True}))
+        [error] = a.errors(post(sallys, url, {"approve": True}))
         assert "not waiting for approval" in error["message"]
 
     def test_a_conclusive_decision_before_the_earliest_date_is_refused_giving_the_date(
@@ -265,7 +233,7 @@ class TestDeciding:
             client = api(dmitri, authority)
             decide(client, case, "positive")
             traveller.shift(29 * DAY)  # 31 March; the earliest date is 1 April
-            [error] = errors(decide(client, case, "recognised_trafficking", "conclusive_grounds"))
+            [error] = a.errors(decide(client, case, "recognised_trafficking", "conclusive_grounds"))
             assert error["field"] is None
             assert "cannot be made before 1 April 2026" in error["message"]
             assert fresh(case).decisions.count() == 1
@@ -301,7 +269,7 @@ class TestDeciding:
             assert asked.json()["state"] == "requested"
             assert asked.json()["case"]["status"] == "reconsideration"
             traveller.shift(DAY)  # day 31
-            [error] = errors(
+            [error] = a.errors(
                 post(
                     referrer,
                     f"/api/v1/cases/{late.reference}/reconsideration",
@@ -335,7 +303,7 @@ class TestDeciding:
     def test_asking_for_reconsideration_of_a_case_without_a_negative_decision_says_why(
         self, case: Case, alice: User, northmoor_police: Organisation
     ) -> None:
-        [error] = errors(
+        [error] = a.errors(
             post(
                 api(alice, northmoor_police),
                 f"/api/v1/cases/{case.reference}/reconsideration",
@@ -359,7 +327,7 @@ class TestWhatIsRefused:
         }
 
         def fields(**change: Any) -> list[str | None]:
-            return [e["field"] for e in errors(post(client, decisions_url(case), body | change))]
+            return [e["field"] for e in a.errors(post(client, decisions_url(case), body | change))]
 
         assert fields(outcome="maybe") == ["outcome"]
         assert fields(reasons="  ") == ["reasons"]
@@ -368,7 +336,7 @@ class TestWhatIsRefused:
         assert fields(stage="final") == ["stage"]
         assert fields(expected_version="soon") == ["expected_version"]
         assert fields(colour="blue") == ["colour"]
-        [missing] = errors(
+        [missing] = a.errors(
             post(client, decisions_url(case), {k: v for k, v in body.items() if k != "reasons"})
         )
         assert missing == {"step": None, "field": "reasons", "message": "Give 'reasons'"}
@@ -392,10 +360,10 @@ class TestWhatIsRefused:
             "reasons": "Credible.",
             "expected_version": seen,
         }
-        [error] = errors(post(client, decisions_url(case), stale), status=409)
+        [error] = a.errors(post(client, decisions_url(case), stale), status=409)
         assert error["message"].startswith("This case changed")
         assert not Decision.objects.exists()
-        [error] = errors(
+        [error] = a.errors(
             post(
                 client,
                 f"/api/v1/cases/{case.reference}/assignment",
@@ -413,7 +381,7 @@ class TestWhatIsRefused:
         request = services.reconsideration_request(
             by=alice, case=fresh(case), grounds="New evidence.", expected_version=seen
         )
-        [error] = errors(
+        [error] = a.errors(
             post(
                 api(dmitri, authority),
                 f"/api/v1/reconsiderations/{request.pk}/decision",
@@ -431,11 +399,11 @@ class TestWhatIsRefused:
         client = api(dmitri, authority)
         url = f"/api/v1/cases/{case.reference}/assignment"
         for email in ("odette@example.org", "alice@example.org", "nobody@example.org"):
-            [error] = errors(post(client, url, {"assignee_email": email, "expected_version": 1}))
+            [error] = a.errors(post(client, url, {"assignee_email": email, "expected_version": 1}))
             assert error["field"] == "assignee_email"
             assert "No decision maker of Test Competent Authority" in error["message"]
         assert fresh(case).assigned_to is None
-        [error] = errors(post(client, url, {"expected_version": 1}))
+        [error] = a.errors(post(client, url, {"expected_version": 1}))
         assert error["field"] == "assignee_email"
         unassigned = post(client, url, {"assignee_email": None, "expected_version": 1})
         assert unassigned.status_code == 200
@@ -511,11 +479,11 @@ class TestWhoReachesWhat:
                 assert response.status_code == 403, url  # a decision maker does not refer
             else:
                 assert response.status_code == 404, url
-                assert response.json() == NOT_FOUND
+                assert response.json() == a.NOT_FOUND
         # The same answer as for records that do not exist.
-        assert client.get("/api/v1/cases/NRM-NOPE-0001").json() == NOT_FOUND
+        assert client.get("/api/v1/cases/NRM-NOPE-0001").json() == a.NOT_FOUND
         assert post(client, "/api/v1/decisions/999999/approval", {"approve": True}).json() == (
-            NOT_FOUND
+            a.NOT_FOUND
         )
         assert Decision.objects.filter(state=DecisionState.IN_EFFECT).count() == 1
 
@@ -526,7 +494,7 @@ class TestWhoReachesWhat:
         for method, url, body in every_route(*records):
             response = call(client, method, url, body)
             if url.startswith("/api/v1/cases/") and not url.endswith(("/decisions", "/assignment")):
-                assert response.json() == NOT_FOUND, url
+                assert response.json() == a.NOT_FOUND, url
             else:
                 assert response.status_code == 403, url  # a first responder does not decide
         assert ReconsiderationRequest.objects.count() == 1
@@ -572,13 +540,13 @@ class TestWhoReachesWhat:
             if url.startswith("/api/v1/cases/") and not url.endswith(("/decisions", "/assignment")):
                 assert response.status_code in (200, 409, 422), url
             else:
-                assert "does not hold a role" in errors(response, 403)[0]["message"]
+                assert "does not hold a role" in a.errors(response, 403)[0]["message"]
         child = new_case(
             alice, northmoor_police, records[0].competent_authority, age_group=AgeGroup.CHILD
         )
         safeguarding = api(lena, council)
         assert safeguarding.get(f"/api/v1/cases/{child.reference}").status_code == 200
-        assert safeguarding.get(f"/api/v1/cases/{records[0].reference}").json() == NOT_FOUND
+        assert safeguarding.get(f"/api/v1/cases/{records[0].reference}").json() == a.NOT_FOUND
 
     @pytest.mark.parametrize(
         ("scopes", "needs"),
@@ -606,7 +574,7 @@ class TestWhoReachesWhat:
             scope = "cases:read" if reads_case else "decisions:read" if method == "get" else None
             scope = scope or "decisions:write"
             if needs is None or needs in scope:
-                message = errors(response, 403)[0]["message"]
+                message = a.errors(response, 403)[0]["message"]
                 assert f"'{scope}' scope" in message, url
             else:
                 assert response.status_code != 403, url
@@ -705,15 +673,15 @@ class TestQueues:
         paged = client.get("/api/v1/queues/reasonable-grounds?limit=2&offset=2").json()
         assert [r["reference"] for r in paged["items"]] == refs("soon", "far")
         assert paged["count"] == 4
-        [error] = errors(client.get("/api/v1/queues/reasonable-grounds?assigned=bob"))
+        [error] = a.errors(client.get("/api/v1/queues/reasonable-grounds?assigned=bob"))
         assert error["field"] == "assigned"
-        [error] = errors(client.get("/api/v1/queues/reasonable-grounds?limit=0"))
+        [error] = a.errors(client.get("/api/v1/queues/reasonable-grounds?limit=0"))
         assert error["field"] == "limit"
         # Found by the fuzzer: an offset past the integers the database compares was a 500.
         for queue_name in ("reasonable-grounds", "approvals"):
-            [error] = errors(client.get(f"/api/v1/queues/{queue_name}?offset={10**23}"))
+            [error] = a.errors(client.get(f"/api/v1/queues/{queue_name}?offset={10**23}"))
             assert error["field"] == "offset"
-        assert client.get("/api/v1/queues/everything").json() == NOT_FOUND
+        assert client.get("/api/v1/queues/everything").json() == a.NOT_FOUND
 
     def test_the_conclusive_grounds_queue_shows_when_each_case_may_be_decided(
         self, queue: dict[str, Case], dmitri: User, authority: Organisation

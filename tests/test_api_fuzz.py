@@ -34,7 +34,6 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
-from django.urls import resolve
 from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -51,7 +50,7 @@ from opennrm.screening import services as screening
 from opennrm.screening.models import IndicatorCatalogue
 
 from . import api_helpers as a
-from . import case_factories, factories
+from . import case_factories, factories, routes
 from . import support_factories as s
 
 pytestmark = pytest.mark.fuzz
@@ -126,18 +125,7 @@ def token_for(world: World, method: str, path: str) -> str:
 
 
 def _route_of(path: str) -> str:
-    sample = {
-        "reference": "NRM-0000-0000",
-        "name": "x",
-        "decision_id": "1",
-        "request_id": "1",
-        "site_id": "1",
-        "placement_request_id": "1",
-        "placement_id": "1",
-    }
-    for name, value in sample.items():
-        path = path.replace("{" + name + "}", value)
-    return resolve(path).view_name
+    return routes.api_route_of(path)
 
 
 @pytest.fixture

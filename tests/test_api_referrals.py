@@ -168,11 +168,6 @@ class TestSubmitting:
         assert Case.objects.get().person.age_at_referral == 15
 
 
-def errors_of(response) -> list[dict[str, Any]]:
-    assert response.status_code == 422, response.content
-    return response.json()["errors"]
-
-
 class TestRejecting:
     @pytest.mark.parametrize(
         ("step", "change", "field", "message"),
@@ -285,7 +280,7 @@ class TestRejecting:
     ) -> None:
         before = everything_written()
         answers = {**r.ADULT_REFERRAL, step: {**r.ADULT_REFERRAL[step], **change}}
-        errors = errors_of(a.post_referral(alices_api, answers))
+        errors = a.errors(a.post_referral(alices_api, answers))
         assert {"step": step, "field": field, "message": message} in errors
         assert everything_written() == before
 
@@ -294,7 +289,7 @@ class TestRejecting:
     ) -> None:
         before = everything_written()
         answers = {k: v for k, v in r.ADULT_REFERRAL.items() if k != "consent"}
-        assert errors_of(a.post_referral(alices_api, answers)) == [
+        assert a.errors(a.post_referral(alices_api, answers)) == [
             {"step": "consent", "field": None, "message": "Complete 'Consent' before submitting"}
         ]
         assert everything_written() == before
@@ -305,7 +300,7 @@ class TestRejecting:
             "person": {**r.PERSON, "nationality_1": "XX", "sex": "robot"},
             "account": {"responders_account": ""},
         }
-        found = {(e["step"], e["field"]) for e in errors_of(a.post_referral(alices_api, answers))}
+        found = {(e["step"], e["field"]) for e in a.errors(a.post_referral(alices_api, answers))}
         assert found == {
             ("person", "nationality_1"),
             ("person", "sex"),
@@ -339,7 +334,7 @@ class TestRejecting:
         self, alices_api: Client, routing: Organisation, answers: Any, error: dict[str, Any]
     ) -> None:
         before = everything_written()
-        errors = errors_of(a.post_referral(alices_api, answers))
+        errors = a.errors(a.post_referral(alices_api, answers))
         assert len(errors) == 1
         assert {k: errors[0][k] for k in ("step", "field")} == error
         assert errors[0]["message"]
@@ -357,7 +352,7 @@ class TestRejecting:
     ) -> None:
         # No routing rule: the submission service refuses, and everything is undone.
         before = everything_written()
-        errors = errors_of(a.post_referral(alices_api, r.ADULT_REFERRAL))
+        errors = a.errors(a.post_referral(alices_api, r.ADULT_REFERRAL))
         assert errors[0]["step"] is None
         assert "No competent authority is set up" in errors[0]["message"]
         assert everything_written() == before
@@ -373,7 +368,7 @@ class TestRejecting:
         )
         _, secret = a.token(worker, charity)
         before = everything_written()
-        errors = errors_of(a.post_referral(a.client_with(secret), r.DUTY_TO_NOTIFY))
+        errors = a.errors(a.post_referral(a.client_with(secret), r.DUTY_TO_NOTIFY))
         assert "does not carry the duty to notify" in errors[0]["message"]
         assert everything_written() == before
 
@@ -397,7 +392,7 @@ class TestRetrying:
         self, alices_api: Client, routing: Organisation
     ) -> None:
         a.post_referral(alices_api, r.ADULT_REFERRAL, idempotency_key="sync-4711")
-        errors = errors_of(
+        errors = a.errors(
             a.post_referral(alices_api, r.CHILD_REFERRAL, idempotency_key="sync-4711")
         )
         assert errors[0]["field"] == "Idempotency-Key"

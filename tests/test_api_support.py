@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from opennrm.accommodation import selectors, services
@@ -39,25 +38,14 @@ from . import support_factories as s
 NAME = "Zorica Testova"
 KEEP_AWAY = "Hollowfarm Industrial Estate"
 ADDRESS_PARTS = [s.ADDRESS, "Quietwater", "Hollowmere", s.POSTCODE]
-NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}
 ROLE_REFUSED = "The member this API token acts for does not hold a role that may use this operation"
-
-# Every response body any API client in this module received.
-_bodies: list[bytes] = []
-
-
-class RecordingClient(Client):
-    def request(self, **request: Any) -> Any:
-        response = super().request(**request)
-        _bodies.append(response.content)
-        return response
 
 
 @pytest.fixture(autouse=True)
 def no_response_names_the_person() -> Iterator[None]:
-    _bodies.clear()
+    a.BODIES.clear()
     yield
-    for body in _bodies:
+    for body in a.BODIES:
         assert NAME.encode() not in body
         assert NAME.split()[0].encode() not in body
         assert KEEP_AWAY.encode() not in body
@@ -66,12 +54,7 @@ def no_response_names_the_person() -> Iterator[None]:
 def api(user: User, organisation: Organisation | None = None, scopes: Any = a.EVERY_SCOPE):
     organisation = organisation or user.memberships.get().organisation
     _, secret = a.token(user, organisation, scopes=scopes, days=365)
-    return RecordingClient(headers={"Authorization": f"Bearer {secret}"})
-
-
-def errors(response: Any, status: int = 422) -> list[dict[str, Any]]:
-    assert response.status_code == status, response.content
-    return response.json()["errors"]
+    return a.RecordingClient(headers={"Authorization": f"Bearer {secret}"})
 
 
 def leaks(text: str | bytes) -> list[str]:
@@ -177,20 +160,20 @@ class TestTheWaitingList:
         client = api(cora)
         page = client.get("/api/v1/support/requests?limit=2&offset=2").json()
         assert (page["count"], len(page["items"])) == (3, 1)
-        [error] = errors(client.get("/api/v1/support/requests?offset=-1"))
+        [error] = a.errors(client.get("/api/v1/support/requests?offset=-1"))
         assert error["field"] == "offset"
 
     @pytest.mark.parametrize("who", ["maya", "alice", "dmitri"])
     def test_only_coordinators(self, request: pytest.FixtureRequest, who: str) -> None:
         person = request.getfixturevalue(who)
-        [error] = errors(api(person).get("/api/v1/support/requests"), 403)
+        [error] = a.errors(api(person).get("/api/v1/support/requests"), 403)
         assert error["message"] == ROLE_REFUSED
 
     def test_a_token_without_the_scope_is_refused(self, cora: User) -> None:
         client = api(cora, scopes=[a.SUPPORT_WRITE])
-        [error] = errors(client.get("/api/v1/support/requests"), 403)
+        [error] = a.errors(client.get("/api/v1/support/requests"), 403)
         assert "'support:read' scope" in error["message"]
-        [error] = errors(api(cora, scopes=[a.SUPPORT_READ]).post("/api/v1/support/matching"), 403)
+        [error] = a.errors(api(cora, scopes=[a.SUPPORT_READ]).post("/api/v1/support/matching"), 403)
         assert "'support:write' scope" in error["message"]
 
 
@@ -226,7 +209,7 @@ class TestMatchingAndProposals:
         again = a.post_json(
             client, f"/api/v1/support/proposals/{proposal['id']}/decision", {"confirm": True}
         )
-        [error] = errors(again)
+        [error] = a.errors(again)
         assert error["message"] == "This proposal is no longer open: run matching again"
 
     def test_turning_a_proposal_down_leaves_the_person_waiting(
@@ -282,7 +265,7 @@ class TestMatchingAndProposals:
         response = a.post_json(
             client, f"/api/v1/support/proposals/{stale.pk}/decision", {"confirm": True}
         )
-        [error] = errors(response, 409)
+        [error] = a.errors(response, 409)
         assert error["message"].startswith("This bed was taken a moment ago by another placement")
         stale.refresh_from_db()
         assert stale.status == PlacementStatus.PROPOSED
@@ -293,7 +276,7 @@ class TestMatchingAndProposals:
             api(cora), "/api/v1/support/proposals/999999/decision", {"confirm": True}
         )
         assert response.status_code == 404
-        assert response.json() == NOT_FOUND
+        assert response.json() == a.NOT_FOUND
 
     @pytest.mark.parametrize(
         ("body", "field", "message"),
@@ -309,11 +292,11 @@ class TestMatchingAndProposals:
         services.matching_run(by=cora)
         proposal = Placement.objects.get()
         response = a.post_json(api(cora), f"/api/v1/support/proposals/{proposal.pk}/decision", body)
-        assert errors(response) == [{"step": None, "field": field, "message": message}]
+        assert a.errors(response) == [{"step": None, "field": field, "message": message}]
 
     def test_managers_may_not_run_matching(self, maya: User, house: Site, new_case: Any) -> None:
         s.request(new_case())
-        [error] = errors(api(maya).post("/api/v1/support/matching"), 403)
+        [error] = a.errors(api(maya).post("/api/v1/support/matching"), 403)
         assert error["message"] == ROLE_REFUSED
         assert not Placement.objects.exists()
 
@@ -351,7 +334,7 @@ class TestPlacingByHand:
         response = a.post_json(
             client, f"/api/v1/support/requests/{request.pk}/placement", {"bed_id": bed.pk}
         )
-        [error] = errors(response, 409)
+        [error] = a.errors(response, 409)
         assert "taken a moment ago by another placement" in error["message"]
         assert list(Placement.objects.filter(bed=bed)) == [first]
         assert AuditEvent.objects.count() == events
@@ -364,7 +347,7 @@ class TestPlacingByHand:
         response = a.post_json(
             api(cora), f"/api/v1/support/requests/{request.pk}/placement", {"bed_id": men_only.pk}
         )
-        [error] = errors(response)
+        [error] = a.errors(response)
         assert error["message"].startswith("This bed cannot take this person:")
         assert "men-only setting" in error["message"]
         assert not Placement.objects.exists()
@@ -378,7 +361,7 @@ class TestPlacingByHand:
         response = a.post_json(
             api(cora), f"/api/v1/support/requests/{request.pk}/placement", {"bed_id": bed.pk}
         )
-        assert errors(response) == [
+        assert a.errors(response) == [
             {"step": None, "field": None, "message": "This bed is out of service"}
         ]
 
@@ -387,7 +370,7 @@ class TestPlacingByHand:
         response = a.post_json(
             api(cora), f"/api/v1/support/requests/{request.pk}/placement", {"bed_id": 999999}
         )
-        assert errors(response) == [
+        assert a.errors(response) == [
             {
                 "step": None,
                 "field": "bed_id",
@@ -414,7 +397,7 @@ class TestPlacingByHand:
             f"/api/v1/support/requests/{request.pk}/placement",
             {"bed_id": beds_of(house)[0].pk},
         )
-        assert errors(response)[0]["message"] == "This request is closed"
+        assert a.errors(response)[0]["message"] == "This request is closed"
 
 
 class TestFreeBeds:
@@ -454,7 +437,7 @@ class TestFreeBeds:
     def test_a_filter_that_is_not_one_of_the_choices_is_named(
         self, cora: User, query: str, field: str
     ) -> None:
-        [error] = errors(api(cora).get(f"/api/v1/support/beds/free?{query}"))
+        [error] = a.errors(api(cora).get(f"/api/v1/support/beds/free?{query}"))
         assert error["field"] == field
 
 
@@ -543,7 +526,7 @@ class TestTheProvider:
         client = api(maya)
         events = AuditEvent.objects.count()
         response = a.post_json(client, f"/api/v1/support/placements/{placement.pk}/response", body)
-        [error] = errors(response)
+        [error] = a.errors(response)
         assert error["field"] == field
         if message:
             assert error["message"] == message
@@ -559,7 +542,7 @@ class TestTheProvider:
         response = a.post_json(
             api(maya), f"/api/v1/support/placements/{placement.pk}/response", {"accept": True}
         )
-        assert errors(response)[0]["message"] == (
+        assert a.errors(response)[0]["message"] == (
             "This placement is accepted: waiting for the person to arrive: that cannot be done now"
         )
 
@@ -581,7 +564,7 @@ class TestTheProvider:
             f"/api/v1/support/placements/{placement.pk}/arrival",
             {"arrived_on": arrived_on},
         )
-        [error] = errors(response)
+        [error] = a.errors(response)
         assert error["field"] == "arrived_on"
         if message:
             assert error["message"] == message
@@ -598,7 +581,7 @@ class TestTheProvider:
         client = api(maya)
         url = f"/api/v1/support/placements/{placement.pk}/exit"
         early = a.post_json(client, url, {"ended_on": s.day(-1).isoformat(), "reason": "left"})
-        assert errors(early) == [
+        assert a.errors(early) == [
             {
                 "step": None,
                 "field": "ended_on",
@@ -606,7 +589,7 @@ class TestTheProvider:
             }
         ]
         unknown = a.post_json(client, url, {"ended_on": s.day().isoformat(), "reason": "bored"})
-        assert errors(unknown)[0]["field"] == "reason"
+        assert a.errors(unknown)[0]["field"] == "reason"
         placement.refresh_from_db()
         assert placement.status == PlacementStatus.OCCUPIED
 
@@ -622,7 +605,7 @@ class TestTheProvider:
             ("get", f"/api/v1/support/sites/{house.pk}", None),
         ]:
             response = client.get(url) if method == "get" else a.post_json(client, url, body)
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), url
+            assert (response.status_code, response.json()) == (404, a.NOT_FOUND), url
         sites = client.get("/api/v1/support/sites").json()
         assert [site["id"] for site in sites["items"]] == [omars_house.pk]
         placement.refresh_from_db()
@@ -654,7 +637,7 @@ class TestTheProvider:
         response = a.post_json(
             api(cora), f"/api/v1/support/placements/{placement.pk}/response", {"accept": True}
         )
-        assert errors(response, 403)[0]["message"] == ROLE_REFUSED
+        assert a.errors(response, 403)[0]["message"] == ROLE_REFUSED
 
 
 # --- Sites, beds, placements, capacity ------------------------------------------------------------
@@ -699,7 +682,7 @@ class TestSitesAndBeds:
 
     def test_a_site_that_does_not_exist_is_404(self, cora: User) -> None:
         response = api(cora).get("/api/v1/support/sites/999999")
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (404, a.NOT_FOUND)
 
     def test_a_placements_details_say_what_the_person_needs_never_who_they_are(
         self, cora: User, maya: User, house: Site, new_case: Any
@@ -749,7 +732,7 @@ class TestCapacity:
             ]
 
     def test_figures_only_for_the_dashboards_readers(self, alice: User) -> None:
-        assert errors(api(alice).get("/api/v1/support/capacity"), 403)[0]["message"] == (
+        assert a.errors(api(alice).get("/api/v1/support/capacity"), 403)[0]["message"] == (
             ROLE_REFUSED
         )
 

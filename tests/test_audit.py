@@ -182,6 +182,7 @@ def test_audit_events_cannot_be_deleted_on_postgresql(db: None) -> None:
 
 
 class TestSearchPage:
+    @pytest.mark.page("audit:search")
     def test_system_administrator_can_filter(
         self, sysadmin: User, olivia: User, alice: User
     ) -> None:

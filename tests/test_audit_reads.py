@@ -18,7 +18,7 @@ from opennrm.cases.models import Case
 from opennrm.decisions import services as decision_services
 from opennrm.referrals.models import EvidenceFile, ReferralDraft
 
-from . import case_factories, factories
+from . import factories
 from . import referral_helpers as r
 
 PDF = b"%PDF-1.7\n" + b"0" * 64 + b"\n%%EOF"
@@ -29,16 +29,6 @@ def reads(**filters: object) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action__in=READS, **filters).order_by("id"))
 
 
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        given_names="Zorica Testova",
-    )
-
-
 def _decision(case: Case, by: User):
     with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
         return decision_services.decision_record_reasonable_grounds(
@@ -47,6 +37,7 @@ def _decision(case: Case, by: User):
 
 
 class TestCasePages:
+    @pytest.mark.page("cases:detail")
     def test_the_case_page_records_who_saw_which_fields(
         self, case: Case, alice: User, dmitri: User
     ) -> None:
@@ -145,6 +136,7 @@ class TestDraftPages:
         client.get(reverse("referrals:step", args=[draft.public_id, "age"]))
         assert len(reads()) == 1
 
+    @pytest.mark.page("referrals:check_answers")
     def test_check_answers_names_every_identifying_field_shown(
         self, alice: User, routing: Organisation
     ) -> None:
@@ -199,6 +191,7 @@ def test_only_read_actions_are_accepted(alice: User) -> None:
 
 
 class TestListingsShowNoNames:
+    @pytest.mark.page("notifications:list")
     def test_referrals_decisions_and_notifications_lists(
         self, alice: User, dmitri: User, routing: Organisation
     ) -> None:
@@ -227,6 +220,7 @@ class TestListingsShowNoNames:
 
 
 class TestDataProtectionOfficer:
+    @pytest.mark.page("privacy:person_reads")
     def test_sees_who_looked_which_fields_when_and_from_where(
         self, case: Case, alice: User, dmitri: User, dpo: User
     ) -> None:

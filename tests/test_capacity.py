@@ -211,6 +211,7 @@ class TestHowManyMore:
             ),
         ],
     )
+    @pytest.mark.page("support:capacity")
     def test_the_coordinator_gets_an_exact_count_for_who_is_coming(
         self, clock: Any, cora: User, houses: None, question: dict[str, object], expected: str
     ) -> None:
@@ -513,6 +514,7 @@ class TestOverTime:
         assert by_day[ago(5).isoformat()] == ["1", "1", "0", "0", "100%"]
         assert by_day[ago(20).isoformat()] == ["0", "0", "0", "0", ""]
 
+    @pytest.mark.page("support:capacity_over_time")
     def test_the_waiting_list_each_day(
         self, clock: Any, cora: User, maya: User, provider: Organisation, new_case: Any
     ) -> None:
@@ -660,6 +662,7 @@ class TestOverTime:
 
 
 class TestDownloads:
+    @pytest.mark.page("support:capacity_csv")
     def test_every_table_downloads_as_csv_with_the_rows_the_page_shows(
         self, clock: Any, cora: User, ann: User, houses: None
     ) -> None:

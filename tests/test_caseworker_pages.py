@@ -149,6 +149,7 @@ class TestQuestionPages:
 
 
 class TestDeletingADraft:
+    @pytest.mark.page("referrals:draft_delete")
     def test_delete_asks_first_and_deletes_only_when_confirmed(self, alice: User) -> None:
         client = factories.signed_in_client(alice)
         draft = r.start(client)
@@ -175,6 +176,7 @@ class TestReferralFromAScreening:
             observed_codes=codes,
         )
 
+    @pytest.mark.page("referrals:draft_from_screening")
     def test_a_screening_starts_a_referral_with_its_answers(
         self, alice: User, northmoor_police: Organisation, council: Organisation
     ) -> None:
@@ -236,6 +238,7 @@ class TestErrorPages:
         )
 
 
+@pytest.mark.page("pages:accessibility")
 def test_the_accessibility_statement_has_what_the_regulations_require(db: None) -> None:
     page = Client().get(reverse("pages:accessibility")).content.decode()
     for words in [

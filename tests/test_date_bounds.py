@@ -29,7 +29,7 @@ def _parts(prefix: str, day: date) -> dict[str, str]:
 
 
 @pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+def case_40_days_old(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     return case_factories.case(
         referred_by=alice,
         referring_organisation=northmoor_police,
@@ -40,9 +40,9 @@ def case(alice: User, northmoor_police: Organisation, authority: Organisation) -
 
 
 def test_an_arrival_before_the_place_was_offered_is_refused(
-    cora: User, maya: User, provider: Organisation, case: Case
+    cora: User, maya: User, provider: Organisation, case_40_days_old: Case
 ) -> None:
-    placement = h.offered(cora, maya, provider, case)
+    placement = h.offered(cora, maya, provider, case_40_days_old)
     services.placement_respond(by=maya, placement=placement, accept=True)
     page = factories.signed_in_client(maya).post(
         f"/support/placements/{placement.pk}/arrived/", _parts("arrived_on", date(1900, 1, 1))
@@ -56,23 +56,26 @@ def test_an_arrival_before_the_place_was_offered_is_refused(
 
 
 def test_missing_since_before_the_referral_is_refused(
-    cora: User, maya: User, provider: Organisation, case: Case
+    cora: User, maya: User, provider: Organisation, case_40_days_old: Case
 ) -> None:
-    h.living(cora, maya, provider, case)
+    h.living(cora, maya, provider, case_40_days_old)
     with pytest.raises(ValidationError, match="cannot be before they were referred"):
         care_services.missing_report(
-            by=cora, case=case, went_missing_on=date(1950, 5, 1), last_seen="At the bus station"
+            by=cora,
+            case=case_40_days_old,
+            went_missing_on=date(1950, 5, 1),
+            last_seen="At the bus station",
         )
     assert not MissingEpisode.objects.exists()
 
 
 def test_the_missing_page_names_the_day_of_the_referral(
-    cora: User, maya: User, provider: Organisation, case: Case
+    cora: User, maya: User, provider: Organisation, case_40_days_old: Case
 ) -> None:
-    h.living(cora, maya, provider, case)  # arrived today, referred 40 days ago
-    referred = timezone.localdate(case.submitted_at)
+    h.living(cora, maya, provider, case_40_days_old)  # arrived today, referred 40 days ago
+    referred = timezone.localdate(case_40_days_old.submitted_at)
     page = factories.signed_in_client(maya).post(
-        f"/support/people/{case.reference}/missing/",
+        f"/support/people/{case_40_days_old.reference}/missing/",
         {
             **_parts("went_missing_on", referred - timedelta(days=1)),
             "last_seen": "At the bus station",
@@ -87,13 +90,13 @@ def test_the_missing_page_names_the_day_of_the_referral(
 
 
 def test_a_service_delivered_before_the_referral_is_refused(
-    cora: User, maya: User, provider: Organisation, case: Case
+    cora: User, maya: User, provider: Organisation, case_40_days_old: Case
 ) -> None:
-    h.living(cora, maya, provider, case)
+    h.living(cora, maya, provider, case_40_days_old)
     with pytest.raises(ValidationError, match="cannot be before they were referred"):
         care_services.service_delivery_record(
             by=cora,
-            case=case,
+            case=case_40_days_old,
             measure="translation",
             delivered_on=date(1900, 1, 1),
             description="Interpreter",

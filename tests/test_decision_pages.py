@@ -18,30 +18,11 @@ from . import case_factories, factories
 MONDAY = "2026-03-02 10:00:00+00:00"
 
 
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        given_names="Zorica Testova",
-    )
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
-
-
 def decide_url(case: Case, stage: str = "reasonable-grounds") -> str:
     return reverse("decisions:decide", args=[case.reference, stage])
 
 
+@pytest.mark.page("decisions:decide")
 @time_machine.travel(MONDAY, tick=False)
 def test_a_decision_maker_records_a_positive_decision_and_the_referrer_sees_it(
     case: Case, dmitri: User, alice: User
@@ -121,6 +102,7 @@ def test_conclusive_decision_before_the_earliest_date_is_refused_on_the_page(
     assert "Balance met." in html
 
 
+@pytest.mark.page("decisions:letter")
 def test_letters_in_english_and_the_persons_language(
     case: Case, dmitri: User, alice: User, northmoor_police: Organisation, authority: Organisation
 ) -> None:
@@ -190,6 +172,7 @@ def test_outsiders_get_404_on_every_decision_page(
     assert Client().get(reverse("decisions:queue")).status_code == 302
 
 
+@pytest.mark.page("cases:reconsideration_request")
 def test_the_referrer_asks_for_reconsideration_in_time(
     case: Case, dmitri: User, sally: User, alice: User, charlie: User
 ) -> None:
@@ -211,6 +194,7 @@ def test_the_referrer_asks_for_reconsideration_in_time(
     assert Case.objects.get(pk=case.pk).status == CaseStatus.RECONSIDERATION
 
 
+@pytest.mark.page("decisions:assign")
 def test_assigning_a_case(case: Case, dmitri: User, sally: User) -> None:
     client = factories.signed_in_client(sally)
     client.post(
@@ -288,6 +272,7 @@ def test_the_conclusive_decision_is_offered_only_from_its_earliest_date(
         )
 
 
+@pytest.mark.page("decisions:approval")
 def test_no_decision_is_offered_while_one_awaits_approval_and_nobody_approves_their_own(
     case: Case, dmitri: User, sally: User
 ) -> None:
@@ -336,6 +321,7 @@ def test_reconsideration_is_not_offered_once_its_window_has_closed(
         assert "Ask for reconsideration" not in page
 
 
+@pytest.mark.page("decisions:queue")
 def test_the_reconsideration_queue_shows_when_each_is_due(
     case: Case, dmitri: User, sally: User, alice: User
 ) -> None:

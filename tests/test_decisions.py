@@ -23,24 +23,6 @@ from . import case_factories, factories
 MONDAY = "2026-03-02 10:00:00+00:00"
 
 
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    """Senior decision maker at the same competent authority as Dmitri."""
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice, referring_organisation=northmoor_police, authority=authority
-    )
-
-
 def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
 

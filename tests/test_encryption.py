@@ -54,7 +54,7 @@ def store(model, pk: int, column: str, value) -> None:
 
 
 @pytest.fixture
-def case(
+def submitted_case(
     alice: User, northmoor_police: Organisation, routing: Organisation, settings, tmp_path
 ) -> Case:
     settings.PRIVATE_FILES_DIR = tmp_path
@@ -66,14 +66,16 @@ def case(
     return submitted.case
 
 
-def test_identity_and_accounts_read_back_as_written_and_are_stored_encrypted(case: Case) -> None:
-    identity = PersonIdentity.objects.get(person=case.person)
+def test_identity_and_accounts_read_back_as_written_and_are_stored_encrypted(
+    submitted_case: Case,
+) -> None:
+    identity = PersonIdentity.objects.get(person=submitted_case.person)
     assert identity.given_names == "Zorica Testova"
     assert identity.family_name == "Fictitious"
     assert identity.aliases == ["Zee", "Zori"]
     assert identity.date_of_birth.isoformat() == "1999-03-14"
     assert identity.safe_contact == "Through the outreach worker only"
-    narrative = CaseNarrative.objects.get(case=case)
+    narrative = CaseNarrative.objects.get(case=submitted_case)
     assert narrative.persons_account == r.ACCOUNT["persons_account"]
     assert narrative.exploitation_places == "A car wash on the ring road"
     for column in IDENTITY_COLUMNS:
@@ -85,8 +87,10 @@ def test_identity_and_accounts_read_back_as_written_and_are_stored_encrypted(cas
     assert "1999" not in stored(PersonIdentity, identity.pk, "date_of_birth")
 
 
-def test_the_case_page_shows_the_decrypted_details(case: Case, dmitri: User) -> None:
-    page = factories.signed_in_client(dmitri).get(reverse("cases:detail", args=[case.reference]))
+def test_the_case_page_shows_the_decrypted_details(submitted_case: Case, dmitri: User) -> None:
+    page = factories.signed_in_client(dmitri).get(
+        reverse("cases:detail", args=[submitted_case.reference])
+    )
     html = page.content.decode()
     assert "Zorica Testova Fictitious" in html
     assert "14 March 1999" in html
@@ -95,8 +99,9 @@ def test_the_case_page_shows_the_decrypted_details(case: Case, dmitri: User) -> 
     assert "Zorica statement.pdf" in html
 
 
+@pytest.mark.page("cases:evidence_download")
 def test_evidence_is_encrypted_on_disk_and_downloads_as_uploaded(
-    case: Case, dmitri: User, tmp_path: Path
+    submitted_case: Case, dmitri: User, tmp_path: Path
 ) -> None:
     evidence = EvidenceFile.objects.get()
     assert evidence.original_name == "Zorica statement.pdf"
@@ -107,7 +112,7 @@ def test_evidence_is_encrypted_on_disk_and_downloads_as_uploaded(
     assert on_disk.startswith(crypto.FILE_MAGIC)
     assert evidence.file.size == len(PDF) == evidence.size
     download = factories.signed_in_client(dmitri).get(
-        reverse("cases:evidence_download", args=[case.reference, evidence.pk])
+        reverse("cases:evidence_download", args=[submitted_case.reference, evidence.pk])
     )
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
@@ -128,7 +133,7 @@ def test_draft_answers_are_encrypted_while_the_draft_is_written(
     assert draft.answers["age"] == r.ADULT
 
 
-def test_searching_or_filtering_an_encrypted_column_is_refused(case: Case) -> None:
+def test_searching_or_filtering_an_encrypted_column_is_refused(submitted_case: Case) -> None:
     """A lookup on ciphertext would silently find nothing: it is an error instead."""
     for lookup in (
         {"given_names": "Zorica Testova"},
@@ -142,8 +147,8 @@ def test_searching_or_filtering_an_encrypted_column_is_refused(case: Case) -> No
     assert PersonIdentity.objects.filter(date_of_birth__isnull=False).count() == 1
 
 
-def test_a_value_altered_in_the_database_is_refused(case: Case) -> None:
-    identity = PersonIdentity.objects.get(person=case.person)
+def test_a_value_altered_in_the_database_is_refused(submitted_case: Case) -> None:
+    identity = PersonIdentity.objects.get(person=submitted_case.person)
     token = stored(PersonIdentity, identity.pk, "given_names")
     store(
         PersonIdentity,
@@ -155,9 +160,9 @@ def test_a_value_altered_in_the_database_is_refused(case: Case) -> None:
         PersonIdentity.objects.get(pk=identity.pk)
 
 
-def test_a_value_moved_from_another_column_is_refused(case: Case) -> None:
+def test_a_value_moved_from_another_column_is_refused(submitted_case: Case) -> None:
     """Copying the safe contact's ciphertext over the name cannot make the name show it."""
-    identity = PersonIdentity.objects.get(person=case.person)
+    identity = PersonIdentity.objects.get(person=submitted_case.person)
     store(
         PersonIdentity,
         identity.pk,
@@ -168,8 +173,8 @@ def test_a_value_moved_from_another_column_is_refused(case: Case) -> None:
         PersonIdentity.objects.get(pk=identity.pk)
 
 
-def test_plaintext_put_back_into_an_encrypted_column_is_refused(case: Case) -> None:
-    narrative = CaseNarrative.objects.get(case=case)
+def test_plaintext_put_back_into_an_encrypted_column_is_refused(submitted_case: Case) -> None:
+    narrative = CaseNarrative.objects.get(case=submitted_case)
     store(CaseNarrative, narrative.pk, "persons_account", "Something else entirely")
     with pytest.raises(crypto.DecryptionError, match="not an encrypted value"):
         CaseNarrative.objects.get(pk=narrative.pk)
@@ -198,7 +203,7 @@ def test_evidence_files_swapped_or_altered_on_disk_are_refused(
     assert EvidenceFile.objects.get(pk=two.pk).file.open("rb").read() == PDF + b" second"
 
 
-def test_the_database_search_helper_sees_through_encryption(case: Case) -> None:
+def test_the_database_search_helper_sees_through_encryption(submitted_case: Case) -> None:
     """`factories.rows_containing` searches every column as stored and every encrypted column
     decrypted, so other tests can prove that a value is gone, not merely encrypted."""
     assert factories.rows_containing("Zorica Testova") == [
@@ -232,10 +237,10 @@ def test_the_migrations_encrypt_what_was_stored_in_the_clear_and_can_undo_it(
     draft = r.draft_through_services(
         alice, northmoor_police, r.ADULT_REFERRAL, evidence=[("Zorica statement.pdf", PDF)]
     )
-    case = services.referral_submit(by=alice, draft=draft).case
+    submitted_case = services.referral_submit(by=alice, draft=draft).case
     in_progress = r.draft_through_services(alice, northmoor_police, {"person": r.PERSON})
-    identity = PersonIdentity.objects.get(person=case.person)
-    narrative = CaseNarrative.objects.get(case=case)
+    identity = PersonIdentity.objects.get(person=submitted_case.person)
+    narrative = CaseNarrative.objects.get(case=submitted_case)
     evidence = EvidenceFile.objects.get()
     on_disk = tmp_path / "evidence" / evidence.file.name
 
@@ -273,7 +278,9 @@ def _swap(model, first: int, second: int, column: str) -> None:
 
 
 @pytest.fixture
-def two_cases(case: Case, alice: User, northmoor_police: Organisation) -> tuple[Case, Case]:
+def two_cases(
+    submitted_case: Case, alice: User, northmoor_police: Organisation
+) -> tuple[Case, Case]:
     other = {
         **r.ADULT_REFERRAL,
         "person": {**r.PERSON, "given_names": "Other Person", "safe_contact": "Never by phone"},
@@ -281,7 +288,7 @@ def two_cases(case: Case, alice: User, northmoor_police: Organisation) -> tuple[
     draft = r.draft_through_services(alice, northmoor_police, other)
     second = services.referral_submit(by=alice, draft=draft).case
     assert second is not None
-    return case, second
+    return submitted_case, second
 
 
 @pytest.mark.parametrize("column", IDENTITY_COLUMNS)
@@ -330,14 +337,14 @@ def test_every_model_with_an_encrypted_field_binds_its_values_to_rows() -> None:
     assert [e for e in checks.run_checks() if e.id == "opennrm.E001"] == []
 
 
-def test_writing_an_encrypted_value_without_its_row_is_refused(case: Case) -> None:
+def test_writing_an_encrypted_value_without_its_row_is_refused(submitted_case: Case) -> None:
     """QuerySet.update() has no row to bind to: it may only empty a value (as erasure does)."""
     from django.db import transaction
 
     with pytest.raises(FieldError, match="bound to its row"), transaction.atomic():
-        CaseNarrative.objects.filter(case=case).update(persons_account="Something else")
-    CaseNarrative.objects.filter(case=case).update(persons_account="")
-    assert CaseNarrative.objects.get(case=case).persons_account == ""
+        CaseNarrative.objects.filter(case=submitted_case).update(persons_account="Something else")
+    CaseNarrative.objects.filter(case=submitted_case).update(persons_account="")
+    assert CaseNarrative.objects.get(case=submitted_case).persons_account == ""
 
 
 @pytest.mark.django_db(transaction=True)
@@ -394,10 +401,10 @@ def test_the_migration_binds_values_written_before_rows_were_bound(
         PersonIdentity.objects.get(pk=ids[0])
 
 
-def test_the_person_row_keeps_no_clear_copy_of_the_year_of_birth(case: Case) -> None:
+def test_the_person_row_keeps_no_clear_copy_of_the_year_of_birth(submitted_case: Case) -> None:
     """The year of birth is a quasi-identifier nothing needs in the clear: the date of birth is
     in the identity, encrypted, and the figures use the age at referral."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM cases_person WHERE id = %s", [case.person_id])
+        cursor.execute("SELECT * FROM cases_person WHERE id = %s", [submitted_case.person_id])
         row = cursor.fetchone()
     assert "1999" not in [str(value) for value in row]

@@ -18,38 +18,17 @@ from django.urls import reverse
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
+from opennrm.accounts.models import User
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.decisions import letters, services
 from opennrm.decisions.models import Decision, Letter
 
-from . import case_factories, factories
+from . import factories
 
 MONDAY = "2026-03-02 10:00:00+00:00"
 A_WEEK_LATER = "2026-03-09 10:00:00+00:00"
 A_MONTH_LATER = "2026-04-02 10:00:00+00:00"
-
-
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        given_names="Zorica Testova",
-    )
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    return factories.user(
-        "sally@example.org",
-        organisation=authority,
-        role=Role.SENIOR_DECISION_MAKER,
-        full_name="Sally Senior",
-    )
 
 
 def english(case: Case) -> Case:
@@ -185,6 +164,7 @@ def test_issuing_is_recorded_and_waits_for_approval(
     assert client.post(reverse("decisions:letter", args=[decision.pk])).status_code == 405
 
 
+@pytest.mark.page("decisions:letter_pdf")
 def test_reading_the_stored_letter_is_recorded(case: Case, dmitri: User, alice: User) -> None:
     decision = positive(case, dmitri)
     page_of(alice, decision)

@@ -39,13 +39,6 @@ LAST_SEEN = "Seen boarding the 22:10 bus to Dunmarsh wearing a green coat"
 UTC = timezone.get_fixed_timezone(0)
 
 
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    return factories.user(
-        "sally@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
-    )
-
-
 def make_case(referrer: User, organisation: Organisation, authority: Organisation, **fields):
     return case_factories.case(
         referred_by=referrer,
@@ -58,7 +51,7 @@ def make_case(referrer: User, organisation: Organisation, authority: Organisatio
 
 
 @pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+def ottolines_case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     # Referred before the earliest day these tests travel to: nothing can precede a referral.
     return make_case(
         alice, northmoor_police, authority, submitted_at=datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -66,8 +59,8 @@ def case(alice: User, northmoor_police: Organisation, authority: Organisation) -
 
 
 @pytest.fixture
-def placement(cora: User, maya: User, provider: Organisation, case: Case) -> Placement:
-    return h.living(cora, maya, provider, case)
+def placement(cora: User, maya: User, provider: Organisation, ottolines_case: Case) -> Placement:
+    return h.living(cora, maya, provider, ottolines_case)
 
 
 def report_form(**changes: str) -> dict[str, str]:
@@ -86,11 +79,11 @@ def told(kind: str = "missing.reported") -> dict[str, Notification]:
 
 
 def report(
-    by: User, case: Case, on: date | None = None, went_missing_time: time | None = None
+    by: User, ottolines_case: Case, on: date | None = None, went_missing_time: time | None = None
 ) -> MissingEpisode:
     return care_services.missing_report(
         by=by,
-        case=case,
+        case=ottolines_case,
         went_missing_on=on or timezone.localdate(),
         went_missing_time=went_missing_time,
         last_seen=LAST_SEEN,
@@ -98,6 +91,7 @@ def report(
 
 
 class TestReportingMissing:
+    @pytest.mark.page("support:missing_report")
     def test_the_police_contact_and_the_authority_are_told_at_once(
         self,
         alice: User,
@@ -107,7 +101,7 @@ class TestReportingMissing:
         dmitri: User,
         lena: User,
         gail: User,
-        case: Case,
+        ottolines_case: Case,
         placement: Placement,
         django_capture_on_commit_callbacks,
     ) -> None:
@@ -115,7 +109,7 @@ class TestReportingMissing:
         with django_capture_on_commit_callbacks(execute=True):
             yesterday = timezone.localdate() - timedelta(days=1)
             response = factories.signed_in_client(maya).post(
-                f"/support/people/{case.reference}/missing/",
+                f"/support/people/{ottolines_case.reference}/missing/",
                 report_form(
                     went_missing_on_day=str(yesterday.day),
                     went_missing_on_month=str(yesterday.month),
@@ -149,7 +143,7 @@ class TestReportingMissing:
             assert NAME not in text
             assert s.ADDRESS not in text
             assert "Dunmarsh" not in text
-        kinds = set(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
+        kinds = set(CaseEvent.objects.filter(case=ottolines_case).values_list("kind", flat=True))
         assert {"support.missing", "support.missing_police_told"} <= kinds
         assert "support.missing_safeguarding_told" not in kinds
         [event] = AuditEvent.objects.filter(action="missing_episode.reported")
@@ -211,12 +205,15 @@ class TestReportingMissing:
         [event] = AuditEvent.objects.filter(action="missing_episode.reported")
         assert event.detail["told"]["safeguarding"] == 2
 
+    @pytest.mark.page("support:missing_list")
     def test_where_things_stand_is_shown_without_the_details(
-        self, alice: User, maya: User, cora: User, case: Case, placement: Placement
+        self, alice: User, maya: User, cora: User, ottolines_case: Case, placement: Placement
     ) -> None:
-        episode = report(maya, case)
+        episode = report(maya, ottolines_case)
         case_page = (
-            factories.signed_in_client(alice).get(f"/cases/{case.reference}/").content.decode()
+            factories.signed_in_client(alice)
+            .get(f"/cases/{ottolines_case.reference}/")
+            .content.decode()
         )
         today = timezone.localdate()
         assert f"reported missing since {today:%-d %B %Y}" in case_page
@@ -230,7 +227,7 @@ class TestReportingMissing:
         assert f"/support/missing/{episode.pk}/" in placement_page
         assert "Dunmarsh" not in placement_page
         listing = factories.signed_in_client(cora).get("/support/missing/").content.decode()
-        assert case.reference in listing
+        assert ottolines_case.reference in listing
         assert "Dunmarsh" not in listing
         assert NAME not in listing
         # The report itself, after a read is recorded.
@@ -254,11 +251,16 @@ class TestReportingMissing:
         ],
     )
     def test_a_problem_is_named_and_nothing_typed_is_lost(
-        self, maya: User, case: Case, placement: Placement, changes: dict[str, str], message: str
+        self,
+        maya: User,
+        ottolines_case: Case,
+        placement: Placement,
+        changes: dict[str, str],
+        message: str,
     ) -> None:
         with time_machine.travel("2026-03-04 12:00:00+00:00", tick=False):
             response = factories.signed_in_client(maya).post(
-                f"/support/people/{case.reference}/missing/", report_form(**changes)
+                f"/support/people/{ottolines_case.reference}/missing/", report_form(**changes)
             )
         page = response.content.decode()
         assert response.status_code == 200
@@ -269,13 +271,13 @@ class TestReportingMissing:
         assert not Notification.objects.filter(kind="missing.reported").exists()
 
     def test_someone_already_missing_cannot_be_reported_twice(
-        self, maya: User, case: Case, placement: Placement
+        self, maya: User, ottolines_case: Case, placement: Placement
     ) -> None:
-        episode = report(maya, case)
+        episode = report(maya, ottolines_case)
         with pytest.raises(ValidationError, match="already recorded as missing since"):
-            report(maya, case)
+            report(maya, ottolines_case)
         response = factories.signed_in_client(maya).get(
-            f"/support/people/{case.reference}/missing/"
+            f"/support/people/{ottolines_case.reference}/missing/"
         )
         assert response["Location"] == f"/support/missing/{episode.pk}/"
         assert MissingEpisode.objects.count() == 1
@@ -287,28 +289,29 @@ class TestReportingMissing:
         omar: User,
         alice: User,
         lena: User,
-        case: Case,
+        ottolines_case: Case,
         placement: Placement,
     ) -> None:
-        episode = report(maya, case)
+        episode = report(maya, ottolines_case)
         for outsider in (omar, alice, lena):
             client = factories.signed_in_client(outsider)
             for url in (
-                f"/support/people/{case.reference}/missing/",
+                f"/support/people/{ottolines_case.reference}/missing/",
                 f"/support/missing/{episode.pk}/",
             ):
                 assert client.get(url).status_code == 404, (outsider, url)
                 assert client.post(url, report_form()).status_code == 404, (outsider, url)
-        assert case.reference not in (
+        assert ottolines_case.reference not in (
             factories.signed_in_client(omar).get("/support/missing/").content.decode()
         )
         with pytest.raises(ValidationError, match="Only support coordinators"):
-            report(omar, case)
+            report(omar, ottolines_case)
         with pytest.raises(ValidationError, match="Only support coordinators"):
             care_services.missing_return(by=omar, episode=episode, returned_on=timezone.localdate())
 
 
 class TestReturning:
+    @pytest.mark.page("support:missing_episode")
     def test_the_return_is_recorded_and_the_same_people_told(
         self,
         alice: User,
@@ -316,12 +319,14 @@ class TestReturning:
         maya: User,
         dmitri: User,
         provider: Organisation,
-        case: Case,
+        ottolines_case: Case,
     ) -> None:
         with time_machine.travel("2026-03-04 12:00:00+00:00", tick=False):
             with time_machine.travel("2026-03-01 12:00:00+00:00", tick=False):
-                placement = h.living(cora, maya, provider, case)
-            episode = report(maya, case, on=date(2026, 3, 3), went_missing_time=time(22, 0))
+                placement = h.living(cora, maya, provider, ottolines_case)
+            episode = report(
+                maya, ottolines_case, on=date(2026, 3, 3), went_missing_time=time(22, 0)
+            )
             # The person left: the stay ends, yet the provider's managers still record the
             # return of someone who went missing from their place.
             services.placement_end(by=maya, placement=placement, on=date(2026, 3, 4), reason="left")
@@ -358,7 +363,7 @@ class TestReturning:
         back = told("missing.returned")
         assert {alice.email, dmitri.email, cora.email} <= set(back)
         assert NAME not in back[alice.email].body
-        assert CaseEvent.objects.filter(case=case, kind="support.returned").exists()
+        assert CaseEvent.objects.filter(case=ottolines_case, kind="support.returned").exists()
         [event] = AuditEvent.objects.filter(action="missing_episode.returned")
         assert event.actor == maya
         with pytest.raises(ValidationError, match="already recorded"):
@@ -367,15 +372,15 @@ class TestReturning:
         # read any more.
         with pytest.raises(ValidationError, match="Only support coordinators"):
             care_services.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 4))
-        case_page = factories.signed_in_client(alice).get(f"/cases/{case.reference}/")
+        case_page = factories.signed_in_client(alice).get(f"/cases/{ottolines_case.reference}/")
         assert "reported missing since" not in case_page.content.decode()
 
 
 # --- Exit ----------------------------------------------------------------------------------------
 
 
-def set_move_on(case: Case, ends: date | None) -> None:
-    Case.objects.filter(pk=case.pk).update(move_on_ends=ends)
+def set_move_on(ottolines_case: Case, ends: date | None) -> None:
+    Case.objects.filter(pk=ottolines_case.pk).update(move_on_ends=ends)
 
 
 class TestExit:
@@ -386,13 +391,14 @@ class TestExit:
             (0, "Move-on support ends today, {:%-d %B %Y}"),
         ],
     )
+    @pytest.mark.page("support:placement_end")
     def test_the_exit_form_is_set_to_the_move_on_end_once_it_has_come(
-        self, maya: User, case: Case, placement: Placement, days_ago: int, said: str
+        self, maya: User, ottolines_case: Case, placement: Placement, days_ago: int, said: str
     ) -> None:
         today = timezone.localdate()
         Placement.objects.filter(pk=placement.pk).update(arrived_on=today - timedelta(days=60))
         ended = today - timedelta(days=days_ago)
-        set_move_on(case, ended)
+        set_move_on(ottolines_case, ended)
         client = factories.signed_in_client(maya)
         page = client.get(f"/support/placements/{placement.pk}/").content.decode()
         assert f"Move-on support ends {ended:%-d %B %Y}" in page
@@ -415,10 +421,10 @@ class TestExit:
         assert (placement.ended_on, placement.exit_reason) == (ended, "move_on_ended")
 
     def test_before_the_move_on_end_the_form_is_empty_and_says_when(
-        self, maya: User, case: Case, placement: Placement
+        self, maya: User, ottolines_case: Case, placement: Placement
     ) -> None:
         ends = timezone.localdate() + timedelta(days=10)
-        set_move_on(case, ends)
+        set_move_on(ottolines_case, ends)
         page = (
             factories.signed_in_client(maya)
             .get(f"/support/placements/{placement.pk}/")
@@ -444,14 +450,20 @@ def run_on(day: date) -> reminders.RunResult:
 
 
 @pytest.fixture
-def ending(case: Case, placement: Placement) -> Placement:
-    set_move_on(case, ENDS)
+def ending(ottolines_case: Case, placement: Placement) -> Placement:
+    set_move_on(ottolines_case, ENDS)
     return placement
 
 
 class TestReminders:
     def test_14_7_and_1_days_before_and_on_the_day_to_the_provider_and_coordinators(
-        self, alice: User, cora: User, maya: User, omar: User, case: Case, ending: Placement
+        self,
+        alice: User,
+        cora: User,
+        maya: User,
+        omar: User,
+        ottolines_case: Case,
+        ending: Placement,
     ) -> None:
         fired: dict[str, date] = {}
         for offset in range(30, -3, -1):
@@ -474,7 +486,7 @@ class TestReminders:
         assert "ends on 20 May 2026, in 14 days" in to_maya[0].body
         assert "in 1 day" in to_maya[2].body
         assert "ends today" in to_maya[3].body
-        assert case.reference in to_maya[0].body
+        assert ottolines_case.reference in to_maya[0].body
         assert NAME not in to_maya[0].subject + to_maya[0].body
         assert s.ADDRESS not in to_maya[0].body
         assert to_maya[0].url == f"/support/placements/{ending.pk}/"
@@ -490,7 +502,7 @@ class TestReminders:
         assert AuditEvent.objects.filter(action="support.move_on_reminders_sent").count() == 4
 
     def test_running_twice_sends_nothing_more(
-        self, maya: User, case: Case, ending: Placement, capsys
+        self, maya: User, ottolines_case: Case, ending: Placement, capsys
     ) -> None:
         day = ENDS - timedelta(days=7)
         assert run_on(day).reminders == 1
@@ -502,7 +514,7 @@ class TestReminders:
         assert "No move-on reminders are due" in capsys.readouterr().out
 
     def test_a_missed_day_catches_up_with_the_most_urgent_reminder_only(
-        self, maya: User, case: Case, ending: Placement
+        self, maya: User, ottolines_case: Case, ending: Placement
     ) -> None:
         run_on(ENDS - timedelta(days=3))
         assert list(MoveOnReminder.objects.values_list("kind", flat=True)) == ["days_7"]
@@ -515,10 +527,10 @@ class TestReminders:
         assert MoveOnReminder.objects.count() == 2, "reminded once after the end, not daily"
 
     def test_a_new_end_date_is_reminded_afresh(
-        self, maya: User, case: Case, ending: Placement
+        self, maya: User, ottolines_case: Case, ending: Placement
     ) -> None:
         run_on(ENDS - timedelta(days=1))
-        set_move_on(case, ENDS + timedelta(days=30))
+        set_move_on(ottolines_case, ENDS + timedelta(days=30))
         run_on(ENDS + timedelta(days=29))
         assert set(MoveOnReminder.objects.values_list("kind", "due_on")) == {
             ("days_1", ENDS),
@@ -533,7 +545,7 @@ class TestReminders:
         provider: Organisation,
         northmoor_police: Organisation,
         authority: Organisation,
-        case: Case,
+        ottolines_case: Case,
         placement: Placement,
     ) -> None:
         # No end date yet; and someone only offered a place (not arrived) with one.
@@ -543,7 +555,7 @@ class TestReminders:
         assert not MoveOnReminder.objects.exists()
 
     def test_the_task_runs_and_schedules_tomorrow_morning(
-        self, case: Case, ending: Placement
+        self, ottolines_case: Case, ending: Placement
     ) -> None:
         with time_machine.travel(at(ENDS - timedelta(days=14)), tick=False):
             result = send_move_on_reminders.enqueue(reschedule=False)
@@ -551,7 +563,7 @@ class TestReminders:
             assert next_run(timezone.now()).isoformat() == "2026-05-07T06:15:00+01:00"
 
     def test_the_command_sends_todays_reminders(
-        self, case: Case, ending: Placement, capsys
+        self, ottolines_case: Case, ending: Placement, capsys
     ) -> None:
         with time_machine.travel(at(ENDS), tick=False):
             call_command("schedule", "move-on-reminders", "--now")
@@ -570,8 +582,8 @@ def test_two_runs_at_the_same_moment_send_once(
     """On PostgreSQL two runs race in their own connections: the second waits on the first's
     reminder row and then finds it taken. SQLite lets one writer in at a time, so there the runs
     go one after the other; either way each person is told once."""
-    case = make_case(alice, northmoor_police, authority, move_on_ends=ENDS)
-    h.living(cora, maya, provider, case)
+    ottolines_case = make_case(alice, northmoor_police, authority, move_on_ends=ENDS)
+    h.living(cora, maya, provider, ottolines_case)
     day = ENDS - timedelta(days=7)
     results: list[int] = []
     if connection.vendor != "postgresql":

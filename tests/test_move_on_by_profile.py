@@ -18,7 +18,6 @@ import time_machine
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
 from opennrm.care import reminders
 from opennrm.care.models import MoveOnReminder, MoveOnReminderKind
 from opennrm.cases.models import Case
@@ -67,14 +66,6 @@ def morning(day: date) -> datetime:
 
 def outcome(profile: PolicyProfile, kind: OutcomeKind) -> str:
     return next(o.code for o in profile.conclusive_grounds_outcomes if o.kind == kind)
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    """A senior decision maker, to approve negative decisions."""
-    return factories.user(
-        "sally@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
-    )
 
 
 @pytest.mark.parametrize("positive", [True, False], ids=["positive", "negative"])

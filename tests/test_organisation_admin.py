@@ -32,6 +32,7 @@ def link_from_last_email() -> str:
 class TestScope:
     """Another organisation's records are 404 for an organisation administrator."""
 
+    @pytest.mark.page("accounts:organisation_list")
     def test_admin_sees_only_their_organisations(
         self, olivia: User, northmoor_police: Organisation, southvale_police: Organisation
     ) -> None:
@@ -100,6 +101,7 @@ class TestScope:
 
 
 class TestInvitations:
+    @pytest.mark.page("accounts:member_invite")
     def test_invite_accept_and_sign_in(self, olivia: User, northmoor_police: Organisation) -> None:
         admin = factories.signed_in_client(olivia)
         response = invite(admin, northmoor_police, "New.Person@Example.org", Role.FIRST_RESPONDER)
@@ -185,6 +187,7 @@ class TestInvitations:
         ).content.decode()
         assert "already has that role" in html
 
+    @pytest.mark.page("accounts:invitation_accept")
     def test_existing_user_accepts_after_signing_in(
         self, oscar: User, alice: User, southvale_police: Organisation
     ) -> None:
@@ -202,6 +205,7 @@ class TestInvitations:
             user=alice, organisation=southvale_police, role=Role.ORGANISATION_ADMIN
         ).exists()
 
+    @pytest.mark.page("accounts:invitation_revoke")
     def test_withdrawn_invitation_no_longer_works(
         self, olivia: User, northmoor_police: Organisation
     ) -> None:
@@ -218,6 +222,7 @@ class TestInvitations:
 
 
 class TestMemberships:
+    @pytest.mark.page("accounts:membership_edit")
     def test_change_role(self, olivia: User, alice: User) -> None:
         membership = alice.memberships.get()
         client = factories.signed_in_client(olivia)
@@ -277,6 +282,7 @@ class TestMemberships:
 
 
 class TestOrganisations:
+    @pytest.mark.page("accounts:organisation_create")
     def test_system_administrator_adds_an_organisation(self, sysadmin: User) -> None:
         client = factories.signed_in_client(sysadmin)
         response = client.post(
@@ -368,6 +374,7 @@ class TestSystemAdministratorsDoNotGrantAlone:
         assert invitation.approved_by == olivia
         assert AuditEvent.objects.filter(action="invitation.approved", actor=olivia).count() == 1
 
+    @pytest.mark.page("accounts:invitation_approve")
     def test_a_second_system_administrator_may_approve(
         self, sysadmin: User, operator: Organisation, southvale_police: Organisation
     ) -> None:

@@ -102,6 +102,7 @@ def test_csrf_failure_page_explains(alice: User) -> None:
     assert "Your form could not be sent" in response.content.decode()
 
 
+@pytest.mark.page("pages:healthz")
 def test_healthz_reports_the_database(db: None) -> None:
     response = Client().get("/healthz")
     assert response.status_code == 200
@@ -117,6 +118,7 @@ def test_healthz_fails_when_the_database_does_not_answer(db: None) -> None:
     assert response.json()["database"] == "unavailable"
 
 
+@pytest.mark.page("pages:home")
 def test_home_lists_each_role_with_its_tasks(olivia: User) -> None:
     html = factories.signed_in_client(olivia).get("/").content.decode()
     assert "Organisation administrator" in html

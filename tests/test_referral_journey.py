@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core import mail
 from django.test import Client, TestCase
 from django.urls import reverse
@@ -17,6 +18,7 @@ from . import factories
 from . import referral_helpers as r
 
 
+@pytest.mark.page("referrals:confirmation")
 def test_adult_who_consents_is_referred_routed_and_everyone_told(
     alice: User, dmitri: User, routing: Organisation, lena: User
 ) -> None:
@@ -204,6 +206,7 @@ def test_double_submit_makes_one_case(alice: User, routing: Organisation) -> Non
     assert second["Location"] == first["Location"]
 
 
+@pytest.mark.page("referrals:task_list")
 def test_a_draft_survives_signing_out_and_is_resumed(alice: User, routing: Organisation) -> None:
     client = factories.signed_in_client(alice)
     draft = r.start(client)
@@ -221,6 +224,7 @@ def test_a_draft_survives_signing_out_and_is_resumed(alice: User, routing: Organ
     assert "In progress" in tasks
 
 
+@pytest.mark.page("referrals:step")
 def test_autosave_keeps_an_answer_without_leaving_the_page(alice: User) -> None:
     client = factories.signed_in_client(alice)
     draft = r.start(client)
@@ -333,6 +337,7 @@ class TestWhoSeesWhat:
         )
         assert Client().get(reverse("cases:detail", args=[case.reference])).status_code == 302
 
+    @pytest.mark.page("referrals:my_referrals")
     def test_my_referrals_lists_the_organisations_cases_without_names(
         self, alice: User, bob: User, routing: Organisation
     ) -> None:

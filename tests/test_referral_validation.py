@@ -182,6 +182,7 @@ class TestEvidence:
             {"file": SimpleUploadedFile(name, content, content_type="application/pdf")},
         )
 
+    @pytest.mark.page("referrals:evidence")
     def test_pdf_and_png_are_accepted_and_named_randomly_on_disk(
         self, client_and_draft, settings, tmp_path
     ) -> None:
@@ -200,6 +201,7 @@ class TestEvidence:
         assert download["Content-Disposition"].startswith("attachment")
         assert b"".join(download.streaming_content) == PDF
 
+    @pytest.mark.page("referrals:evidence_download")
     def test_the_download_name_ends_in_the_extension_of_the_type_found(
         self, client_and_draft, settings, tmp_path
     ) -> None:
@@ -234,6 +236,7 @@ class TestEvidence:
         )
         assert download["Content-Disposition"] == 'attachment; filename="old.pdf"'
 
+    @pytest.mark.page("referrals:evidence_remove")
     def test_file_names_never_travel_in_a_cookie(
         self, client_and_draft, settings, tmp_path
     ) -> None:

@@ -11,20 +11,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
 from opennrm.decisions import reminders
 from opennrm.decisions.models import Reminder, ReminderRun
 from opennrm.decisions.tasks import next_run, send_deadline_reminders
 from opennrm.notifications.models import Notification
 
-from . import case_factories, factories
-
-
-@pytest.fixture
-def sally(authority: Organisation) -> User:
-    return factories.user(
-        "sally@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
-    )
+from . import case_factories
 
 
 @pytest.fixture

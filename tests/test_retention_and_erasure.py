@@ -113,6 +113,7 @@ class TestClosingACase:
         event = AuditEvent.objects.get(action="case.closed")
         assert (event.actor, event.detail) == (dmitri, {"reason": "left"})
 
+    @pytest.mark.page("cases:close")
     def test_the_close_page_closes_it(
         self, alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
     ) -> None:
@@ -121,6 +122,8 @@ class TestClosingACase:
             referring_organisation=northmoor_police,
             authority=authority,
             status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+            # Decided long enough ago that move-on support has ended: closable for that reason.
+            submitted_at=timezone.now() - timedelta(days=200),
         )
         client = factories.signed_in_client(dmitri)
         assert "Close the case" in client.get(f"/cases/{case.reference}/").content.decode()
@@ -317,6 +320,7 @@ def closed_person(closed_case: Case) -> Person:
 
 
 class TestErasureOnRequest:
+    @pytest.mark.page("privacy:find")
     def test_the_officer_finds_the_person_by_name_and_date_of_birth(
         self, dpo: User, closed_person: Person
     ) -> None:
@@ -340,6 +344,7 @@ class TestErasureOnRequest:
         page = factories.signed_in_client(dpo).post("/privacy/people/", {"name": ""})
         assert "Enter a case reference, or a whole name or date of birth" in page.content.decode()
 
+    @pytest.mark.page("privacy:erase")
     def test_erasing_removes_the_details_and_keeps_every_audit_event(
         self, dpo: User, alice: User, dmitri: User, closed_person: Person
     ) -> None:
@@ -471,6 +476,7 @@ class TestErasureOnRequest:
 
 
 class TestSubjectAccess:
+    @pytest.mark.page("privacy:export")
     def test_the_export_holds_everything_and_is_recorded(
         self, dpo: User, alice: User, closed_person: Person
     ) -> None:
@@ -555,6 +561,7 @@ class TestSubjectAccess:
         assert not AuditEvent.objects.filter(action="person.exported").exists()
 
 
+@pytest.mark.page("privacy:retention")
 def test_the_retention_page_shows_the_rules_and_what_is_due(dpo: User, closed_case: Case) -> None:
     with time_machine.travel(datetime(2032, 3, 3, 12, 0, tzinfo=timezone.get_fixed_timezone(0))):
         page = factories.signed_in_client(dpo).get("/privacy/retention/").content.decode()

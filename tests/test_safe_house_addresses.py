@@ -143,6 +143,7 @@ def test_nobody_without_the_permission_is_ever_shown_the_address(
     assert leaks(caplog.text) == []
 
 
+@pytest.mark.page("support:address_access")
 def test_the_sites_manager_and_a_coordinator_its_provider_allowed_see_it_and_are_recorded(
     placed: tuple[Site, Placement, Case],
     maya: User,
@@ -264,6 +265,7 @@ def test_a_normal_grant_ends_by_itself(placed: tuple[Site, Placement, Case], cor
         assert not selectors.may_see_address(Actor.of_session(cora), site)
 
 
+@pytest.mark.page("support:site")
 def test_safe_house_managers_see_only_the_sites_they_are_assigned_to(
     placed: tuple[Site, Placement, Case], maya: User, provider: Organisation
 ) -> None:

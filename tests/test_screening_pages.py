@@ -52,6 +52,7 @@ ADULT_PATTERN = ["AL-DR-01", "AL-DR-04", "AL-EX-01", "AL-EX-02", "AL-CD-02", "AL
 # --- Who may use the pages ----------------------------------------------------------------------
 
 
+@pytest.mark.page("screening:checklist")
 @pytest.mark.parametrize("role", sorted(SCREENERS))
 def test_each_screening_role_screens_and_sees_the_result(
     people_in_every_role: dict[Role, User], role: Role
@@ -109,6 +110,7 @@ def test_a_removed_membership_takes_screenings_away(
     assert client.get(reverse("screening:detail", args=[screening.pk])).status_code == 404
 
 
+@pytest.mark.page("screening:start")
 def test_the_start_page_lists_only_my_organisations_screenings(
     alice: User,
     bob: User,
@@ -272,6 +274,7 @@ def test_the_result_says_per_dimension_why(alice: User) -> None:
     assert re.search(r"Rule applied </dt> <dd [^>]*> Adult </dd>", page)
 
 
+@pytest.mark.page("screening:detail")
 def test_a_child_result_explains_that_no_means_are_needed(
     alice: User, northmoor_police: Organisation
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
@@ -35,6 +36,7 @@ def test_session_expires_when_idle(alice: User) -> None:
         assert response["Location"].startswith(reverse("accounts:sign_in"))
 
 
+@pytest.mark.page("accounts:keep_alive")
 def test_keep_alive_extends_the_session(alice: User) -> None:
     idle = timedelta(seconds=settings.SESSION_IDLE_SECONDS)
     with time_machine.travel(timezone.now(), tick=False) as traveller:
@@ -52,6 +54,7 @@ def test_pages_carry_the_timeout_warning_for_signed_in_users(alice: User) -> Non
     assert "You are about to be signed out" in html
 
 
+@pytest.mark.page("accounts:signed_out_idle")
 def test_idle_sign_out_page_explains_why(alice: User) -> None:
     idle = timedelta(seconds=settings.SESSION_IDLE_SECONDS)
     with time_machine.travel(timezone.now(), tick=False) as traveller:

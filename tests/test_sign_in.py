@@ -56,6 +56,7 @@ def test_missing_fields_are_named(db: None) -> None:
     assert html.count('href="#id_email"') == 1
 
 
+@pytest.mark.page("accounts:two_factor_setup")
 def test_first_sign_in_enrols_an_authenticator_then_lands_home(alice: User) -> None:
     client = Client()
     response = sign_in(client, alice.email)
@@ -88,6 +89,7 @@ def test_first_sign_in_enrols_an_authenticator_then_lands_home(alice: User) -> N
     assert AuditEvent.objects.filter(action="auth.two_factor_enrolled", actor=alice).count() == 1
 
 
+@pytest.mark.page("accounts:sign_in")
 def test_later_sign_ins_ask_for_the_code(alice: User) -> None:
     device = factories.totp_device(alice)
     client = Client()
@@ -161,6 +163,7 @@ def test_no_demo_banner_outside_demo_mode(alice: User) -> None:
     assert "Demonstration system" not in html
 
 
+@pytest.mark.page("accounts:sign_out")
 def test_sign_out_ends_the_session(alice: User) -> None:
     client = factories.signed_in_client(alice)
     response = client.post(reverse("accounts:sign_out"))
@@ -186,6 +189,7 @@ def test_sign_out_is_a_post_so_a_link_or_an_image_elsewhere_cannot_sign_anyone_o
     assert f'<form method="post" action="{reverse("accounts:sign_out")}"' in html
 
 
+@pytest.mark.page("accounts:two_factor_verify")
 def test_the_session_key_changes_when_two_factor_passes(alice: User) -> None:
     """A session key someone saw before the second factor (fixed in the victim's browser, or
     read off the wire) is worth nothing after it."""

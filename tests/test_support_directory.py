@@ -29,6 +29,8 @@ SITE = {
 }
 
 
+@pytest.mark.page("support:room_new")
+@pytest.mark.page("support:site_new")
 def test_a_manager_adds_a_site_its_rooms_and_beds(maya: User, provider: Organisation) -> None:
     client = factories.signed_in_client(maya)
     response = client.post("/support/sites/new/", SITE)
@@ -104,6 +106,7 @@ def test_room_form_problems(
     assert not Room.objects.exists()
 
 
+@pytest.mark.page("support:bed_service")
 def test_taking_a_bed_out_of_service_and_back_through_the_page(
     maya: User, provider: Organisation
 ) -> None:
@@ -149,6 +152,8 @@ SERVICE = {
 }
 
 
+@pytest.mark.page("support:directory")
+@pytest.mark.page("support:service_new")
 def test_a_manager_describes_a_service_for_the_directory(
     maya: User, alice: User, provider: Organisation
 ) -> None:
@@ -172,6 +177,8 @@ def test_a_manager_describes_a_service_for_the_directory(
     assert s.ADDRESS not in directory
 
 
+@pytest.mark.page("support:service_edit")
+@pytest.mark.page("support:site_edit")
 def test_an_edit_records_the_fields_that_changed_never_all_of_them(
     maya: User, provider: Organisation
 ) -> None:

@@ -36,18 +36,12 @@ from . import referral_helpers as r
 from . import support_factories as s
 
 
-@pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice, referring_organisation=northmoor_police, authority=authority
-    )
-
-
 def state(bed: Bed) -> BedState:
     return selectors.state_of(selectors.with_state(Bed.objects.filter(pk=bed.pk)).get())
 
 
 class TestRequests:
+    @pytest.mark.page("support:requests")
     def test_a_referral_needing_a_bed_tonight_joins_the_waiting_list(
         self, alice: User, cora: User, northmoor_police: Organisation, routing: Organisation
     ) -> None:
@@ -81,6 +75,7 @@ class TestRequests:
     ) -> None:
         assert services.settings_for(sex, gender) == settings
 
+    @pytest.mark.page("support:request_edit")
     def test_the_coordinator_sets_needs_safety_and_preferences(
         self, cora: User, case: Case
     ) -> None:
@@ -269,6 +264,7 @@ class TestMatchingAndPlacing:
         reads = AuditEvent.objects.filter(action="person.viewed", actor=cora)
         assert [event.detail["fields"] for event in reads] == [["keep_away_places"]] * 2
 
+    @pytest.mark.page("support:request_place")
     def test_placing_by_hand_goes_through_the_same_checks(
         self, cora: User, maya: User, provider: Organisation, case: Case
     ) -> None:

@@ -48,16 +48,16 @@ def make_case(alice: User, northmoor_police: Organisation, authority: Organisati
 
 
 @pytest.fixture
-def case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+def consenting_case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     return make_case(alice, northmoor_police, authority)
 
 
-def plan_url(case: Case) -> str:
-    return f"/support/people/{case.reference}/plan/"
+def plan_url(consenting_case: Case) -> str:
+    return f"/support/people/{consenting_case.reference}/plan/"
 
 
-def measure_url(case: Case, measure: str) -> str:
-    return f"{plan_url(case)}measures/{measure}/"
+def measure_url(consenting_case: Case, measure: str) -> str:
+    return f"{plan_url(consenting_case)}measures/{measure}/"
 
 
 def measure_form(**changes: str) -> dict[str, str]:
@@ -81,9 +81,12 @@ def reads(user: User) -> list[AuditEvent]:
 
 
 class TestThePlan:
-    def test_the_conventions_measures_each_with_a_status(self, cora: User, case: Case) -> None:
-        s.request(case)
-        page = factories.signed_in_client(cora).get(plan_url(case)).content.decode()
+    @pytest.mark.page("support:plan")
+    def test_the_conventions_measures_each_with_a_status(
+        self, cora: User, consenting_case: Case
+    ) -> None:
+        s.request(consenting_case)
+        page = factories.signed_in_client(cora).get(plan_url(consenting_case)).content.decode()
         for label in ADULT_MEASURES:
             assert label in page
         assert "Access to education" not in page, "education is for children only"
@@ -116,14 +119,21 @@ class TestThePlan:
         )
         assert SupportMeasure.objects.get().status == MeasureStatus.NEEDED
 
-    def test_education_is_refused_for_an_adult(self, cora: User, case: Case) -> None:
-        s.request(case)
+    def test_education_is_refused_for_an_adult(self, cora: User, consenting_case: Case) -> None:
+        s.request(consenting_case)
         with pytest.raises(ValidationError, match="child's support plan only"):
             care_services.support_measure_update(
-                by=cora, case=case, measure="education", expected_version=1, status="needed"
+                by=cora,
+                case=consenting_case,
+                measure="education",
+                expected_version=1,
+                status="needed",
             )
         assert (
-            factories.signed_in_client(cora).get(measure_url(case, "education")).status_code == 404
+            factories.signed_in_client(cora)
+            .get(measure_url(consenting_case, "education"))
+            .status_code
+            == 404
         )
 
     @pytest.mark.parametrize("consent", [False, None])
@@ -166,14 +176,15 @@ class TestThePlan:
 
 
 class TestAMeasure:
+    @pytest.mark.page("support:plan_measure")
     def test_the_manager_sets_a_measure_and_its_notes_are_encrypted(
-        self, cora: User, maya: User, provider: Organisation, case: Case
+        self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
-        h.living(cora, maya, provider, case)
+        h.living(cora, maya, provider, consenting_case)
         client = factories.signed_in_client(maya)
         today = timezone.localdate()
         response = client.post(
-            measure_url(case, "counselling"),
+            measure_url(consenting_case, "counselling"),
             measure_form(
                 status="being_provided",
                 starts_on_day=str(today.day),
@@ -203,19 +214,23 @@ class TestAMeasure:
         assert NOTE not in str(event.detail)
         assert OUTSIDE not in str(event.detail)
         # The plan started, on the case's timeline.
-        assert CaseEvent.objects.filter(case=case, kind="support.plan_started").count() == 1
-        page = client.get(plan_url(case)).content.decode()
+        assert (
+            CaseEvent.objects.filter(case=consenting_case, kind="support.plan_started").count() == 1
+        )
+        page = client.get(plan_url(consenting_case)).content.decode()
         assert "Being provided" in page
         assert f"By {OUTSIDE}" in page
         assert NOTE not in page, "the plan page shows that notes are kept, not the notes"
         [read] = reads(maya)
         assert read.detail["fields"] == ["support_outside_providers"]
 
-    def test_notes_are_shown_only_after_the_read_is_recorded(self, cora: User, case: Case) -> None:
-        s.request(case)
+    def test_notes_are_shown_only_after_the_read_is_recorded(
+        self, cora: User, consenting_case: Case
+    ) -> None:
+        s.request(consenting_case)
         care_services.support_measure_update(
             by=cora,
-            case=case,
+            case=consenting_case,
             measure="psychological_material",
             expected_version=1,
             status="needed",
@@ -223,13 +238,13 @@ class TestAMeasure:
         )
         client = factories.signed_in_client(cora)
         assert reads(cora) == []
-        page = client.get(measure_url(case, "psychological_material")).content.decode()
+        page = client.get(measure_url(consenting_case, "psychological_material")).content.decode()
         assert NOTE in page
         [read] = reads(cora)
         assert read.detail["fields"] == ["support_notes"]
-        assert read.person_id == case.person_id
+        assert read.person_id == consenting_case.person_id
         # A measure without notes shows nothing of the person, and records nothing.
-        client.get(measure_url(case, "translation"))
+        client.get(measure_url(consenting_case, "translation"))
         assert len(reads(cora)) == 1
 
     @pytest.mark.parametrize(
@@ -271,15 +286,15 @@ class TestAMeasure:
         self,
         cora: User,
         provider: Organisation,
-        case: Case,
+        consenting_case: Case,
         changes: dict[str, str],
         message: str,
     ) -> None:
-        s.request(case)
+        s.request(consenting_case)
         if changes.get("provider") == "PROVIDER":
             changes = changes | {"provider": str(provider.pk)}
         response = factories.signed_in_client(cora).post(
-            measure_url(case, "translation"), measure_form(**changes)
+            measure_url(consenting_case, "translation"), measure_form(**changes)
         )
         page = response.content.decode()
         assert response.status_code == 200
@@ -291,13 +306,15 @@ class TestAMeasure:
         assert not SupportMeasure.objects.exclude(version=1).exists()
         assert not AuditEvent.objects.filter(action="support_measure.updated").exists()
 
-    def test_a_measure_provided_cannot_end_in_the_future(self, cora: User, case: Case) -> None:
-        s.request(case)
+    def test_a_measure_provided_cannot_end_in_the_future(
+        self, cora: User, consenting_case: Case
+    ) -> None:
+        s.request(consenting_case)
         today = timezone.localdate()
         with pytest.raises(ValidationError) as refused:
             care_services.support_measure_update(
                 by=cora,
-                case=case,
+                case=consenting_case,
                 measure="emergency_medical",
                 expected_version=1,
                 status="provided",
@@ -310,11 +327,13 @@ class TestAMeasure:
         }
 
     def test_accommodation_follows_the_placement(
-        self, cora: User, maya: User, provider: Organisation, case: Case
+        self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
-        placement = h.offered(cora, maya, provider, case)
+        placement = h.offered(cora, maya, provider, consenting_case)
         client = factories.signed_in_client(maya)
-        [row] = [r for r in selectors.plan_rows(case) if r.measure == Measure.ACCOMMODATION]
+        [row] = [
+            r for r in selectors.plan_rows(consenting_case) if r.measure == Measure.ACCOMMODATION
+        ]
         assert (row.status, row.provider, row.from_placement) == (
             MeasureStatus.ARRANGED,
             "Test Refuge",
@@ -322,15 +341,15 @@ class TestAMeasure:
         )
         services.placement_respond(by=maya, placement=placement, accept=True)
         services.placement_arrive(by=maya, placement=placement, on=timezone.localdate())
-        page = client.get(plan_url(case)).content.decode()
+        page = client.get(plan_url(consenting_case)).content.decode()
         assert "From the placement with Test Refuge" in page
         assert "Being provided" in page
         # While the placement holds the bed, only notes can be kept for it.
-        form_page = client.get(measure_url(case, "accommodation")).content.decode()
+        form_page = client.get(measure_url(consenting_case, "accommodation")).content.decode()
         assert "this measure follows the placement: being provided" in form_page
         assert 'name="status"' not in form_page
         response = client.post(
-            measure_url(case, "accommodation"),
+            measure_url(consenting_case, "accommodation"),
             {"notes": NOTE, "status": "declined", "expected_version": "1"},
         )
         assert response.status_code == 302
@@ -339,19 +358,23 @@ class TestAMeasure:
         services.placement_end(
             by=maya, placement=placement, on=timezone.localdate(), reason="moved_on"
         )
-        [row] = [r for r in selectors.plan_rows(case) if r.measure == Measure.ACCOMMODATION]
+        [row] = [
+            r for r in selectors.plan_rows(consenting_case) if r.measure == Measure.ACCOMMODATION
+        ]
         assert (row.status, row.ends_on) == (MeasureStatus.PROVIDED, timezone.localdate())
         # After the stay, a hand entry wins (the coordinator: the provider's staff no longer
         # see the plan).
         care_services.support_measure_update(
             by=cora,
-            case=case,
+            case=consenting_case,
             measure="accommodation",
             expected_version=2,
             status="arranged",
             outside_provider="Council housing",
         )
-        [row] = [r for r in selectors.plan_rows(case) if r.measure == Measure.ACCOMMODATION]
+        [row] = [
+            r for r in selectors.plan_rows(consenting_case) if r.measure == Measure.ACCOMMODATION
+        ]
         assert (row.status, row.outside_provider, row.from_placement) == (
             MeasureStatus.ARRANGED,
             "Council housing",
@@ -360,10 +383,11 @@ class TestAMeasure:
 
 
 class TestServicesDelivered:
+    @pytest.mark.page("support:plan_delivery")
     def test_an_entry_is_logged_shown_after_a_read_and_audited(
-        self, cora: User, maya: User, provider: Organisation, case: Case
+        self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
-        h.living(cora, maya, provider, case)
+        h.living(cora, maya, provider, consenting_case)
         client = factories.signed_in_client(maya)
         today = timezone.localdate()
         form = {
@@ -374,7 +398,7 @@ class TestServicesDelivered:
             "provider": str(provider.pk),
             "description": DELIVERED,
         }
-        response = client.post(f"{plan_url(case)}delivered/", form)
+        response = client.post(f"{plan_url(consenting_case)}delivered/", form)
         assert response.status_code == 302
         delivery = ServiceDelivery.objects.get()
         assert (delivery.measure, delivery.provider, delivery.description) == (
@@ -388,7 +412,7 @@ class TestServicesDelivered:
             cursor.execute("SELECT description FROM support_servicedelivery")
             assert cursor.fetchone()[0].startswith("enc2$")
         assert reads(maya) == []
-        page = client.get(plan_url(case)).content.decode()
+        page = client.get(plan_url(consenting_case)).content.decode()
         assert DELIVERED in page
         [read] = reads(maya)
         assert read.detail["fields"] == ["services_delivered"]
@@ -405,9 +429,9 @@ class TestServicesDelivered:
         ],
     )
     def test_a_problem_is_named_and_nothing_typed_is_lost(
-        self, cora: User, case: Case, changes: dict[str, str], message: str
+        self, cora: User, consenting_case: Case, changes: dict[str, str], message: str
     ) -> None:
-        s.request(case)
+        s.request(consenting_case)
         form = {
             "measure": "translation",
             "delivered_on_day": "1",
@@ -417,7 +441,9 @@ class TestServicesDelivered:
             "outside_provider": OUTSIDE,
             "description": DELIVERED,
         } | changes
-        response = factories.signed_in_client(cora).post(f"{plan_url(case)}delivered/", form)
+        response = factories.signed_in_client(cora).post(
+            f"{plan_url(consenting_case)}delivered/", form
+        )
         page = response.content.decode()
         assert response.status_code == 200
         assert message in page
@@ -436,10 +462,14 @@ class TestWhoMaySee:
         dmitri: User,
         lena: User,
         provider: Organisation,
-        case: Case,
+        consenting_case: Case,
     ) -> None:
-        placement = h.living(cora, maya, provider, case)
-        urls = [plan_url(case), measure_url(case, "translation"), f"{plan_url(case)}delivered/"]
+        placement = h.living(cora, maya, provider, consenting_case)
+        urls = [
+            plan_url(consenting_case),
+            measure_url(consenting_case, "translation"),
+            f"{plan_url(consenting_case)}delivered/",
+        ]
         for url in urls:
             for allowed in (cora, maya):
                 assert factories.signed_in_client(allowed).get(url).status_code == 200, url
@@ -451,7 +481,7 @@ class TestWhoMaySee:
             with pytest.raises(ValidationError, match="Only support coordinators"):
                 care_services.support_measure_update(
                     by=outsider,
-                    case=case,
+                    case=consenting_case,
                     measure="translation",
                     expected_version=1,
                     status="needed",
@@ -460,30 +490,30 @@ class TestWhoMaySee:
         services.placement_end(
             by=maya, placement=placement, on=timezone.localdate(), reason="moved_on"
         )
-        assert factories.signed_in_client(maya).get(plan_url(case)).status_code == 404
-        assert factories.signed_in_client(cora).get(plan_url(case)).status_code == 200
+        assert factories.signed_in_client(maya).get(plan_url(consenting_case)).status_code == 404
+        assert factories.signed_in_client(cora).get(plan_url(consenting_case)).status_code == 200
         assert not SupportPlan.objects.exists()
 
     def test_a_coordinator_sees_no_plan_for_a_case_with_no_placement_request(
-        self, cora: User, case: Case
+        self, cora: User, consenting_case: Case
     ) -> None:
-        assert factories.signed_in_client(cora).get(plan_url(case)).status_code == 404
+        assert factories.signed_in_client(cora).get(plan_url(consenting_case)).status_code == 404
         assert (
             factories.signed_in_client(cora).get("/support/people/NRM-NONE/plan/").status_code
             == 404
         )
 
     def test_the_placement_and_request_pages_link_to_the_plan(
-        self, cora: User, maya: User, provider: Organisation, case: Case
+        self, cora: User, maya: User, provider: Organisation, consenting_case: Case
     ) -> None:
-        placement = h.living(cora, maya, provider, case)
+        placement = h.living(cora, maya, provider, consenting_case)
         for user in (cora, maya):
             page = (
                 factories.signed_in_client(user)
                 .get(f"/support/placements/{placement.pk}/")
                 .content.decode()
             )
-            assert plan_url(case) in page
+            assert plan_url(consenting_case) in page
             assert "6 of 6 measures not assessed or still needed" not in page  # accommodation
             assert "5 of 6 measures not assessed or still needed" in page
         page = (
@@ -491,7 +521,7 @@ class TestWhoMaySee:
             .get(f"/support/requests/{placement.request_id}/")
             .content.decode()
         )
-        assert plan_url(case) in page
+        assert plan_url(consenting_case) in page
 
 
 @override_settings(DEMO=True)

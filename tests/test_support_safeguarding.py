@@ -276,6 +276,7 @@ class TestSafetyDetailsFromTheReferral:
         assert services.matching_run(by=cora).proposed == 1
         assert Placement.objects.get(request=referred).bed == houses["women"]
 
+    @pytest.mark.page("support:request")
     def test_shown_beside_the_request_and_the_constraints_form_and_recorded(
         self, cora: User, referred: PlacementRequest
     ) -> None:
@@ -292,6 +293,7 @@ class TestSafetyDetailsFromTheReferral:
         form = client.get(f"/support/requests/{referred.pk}/needs/").content.decode()
         assert "I have read what the first responder wrote" in form
 
+    @pytest.mark.page("support:proposals")
     def test_shown_beside_each_proposal_and_on_the_offer_to_the_provider(
         self, cora: User, maya: User, referred: PlacementRequest, houses: dict[str, Bed]
     ) -> None:
