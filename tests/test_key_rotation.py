@@ -17,7 +17,7 @@ from django.db import connection
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
-from opennrm.cases import rotation
+from opennrm.cases import key_rotation as rotation
 from opennrm.cases.models import CaseNarrative, KeyRotation, PersonIdentity
 from opennrm.cases.selectors import people_matching
 from opennrm.lib import crypto, fields

@@ -11,7 +11,7 @@ from django.db import connection
 from opennrm.accommodation.models import Site
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
-from opennrm.cases import rotation
+from opennrm.cases import key_rotation as rotation
 from opennrm.lib import fields
 from opennrm.lib.labels import stored_label
 from tests import support_factories as f

@@ -239,7 +239,7 @@ class KeyRotation(models.Model):
     One row per target and pair of current keys: a run that is interrupted continues after
     `last_pk`; a finished row means every value of the target was under these keys when it
     finished (and new values are written under them anyway). Written only by
-    `cases.rotation.keys_rotate`.
+    `cases.key_rotation.keys_rotate`.
     """
 
     target = models.CharField(max_length=120)

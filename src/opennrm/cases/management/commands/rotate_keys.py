@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from opennrm.cases import rotation
+from opennrm.cases import key_rotation as rotation
 from opennrm.lib import fields
 
 
