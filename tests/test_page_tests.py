@@ -43,42 +43,6 @@ def test_listing_which_test_is_each_pages_own() -> None:
     assert tested
 
 
-# Pages that show something and declare no method: any method is answered as GET. Making them
-# GET-only would change what they answer (issue 11 changes no behaviour), so they are listed
-# here, to be emptied by a change that decides it; the test fails once one declares its methods.
-METHODS_NOT_DECLARED = {
-    "pages:home",
-    "pages:accessibility",
-    "pages:privacy",
-    "pages:healthz",
-    "accounts:organisation_list",
-    "accounts:member_list",
-    "audit:search",
-    "privacy:person_reads",
-    "referrals:my_referrals",
-    "referrals:task_list",
-    "referrals:evidence_download",
-    "referrals:confirmation",
-    "cases:detail",
-    "cases:evidence_download",
-    "decisions:queue",
-    "notifications:list",
-    "screening:detail",
-    "privacy:person",
-    "privacy:retention",
-    "support:request",
-    "support:proposals",
-    "support:placements",
-    "support:placement",
-    "support:sites",
-    "support:site",
-    "support:plan",
-    "support:missing_list",
-    "support:directory",
-    "support:directory_hsds",
-}
-
-
 def _client_for(rule: access.Rule, people: dict[Role, User]) -> Client:
     if rule.public:
         return Client()
@@ -102,4 +66,5 @@ def test_every_page_refuses_a_method_it_does_not_take_with_the_services_405_page
         assert response.status_code == 405, (name, response.status_code)
         assert response["Allow"] == ", ".join(methods), name
         assert "This page cannot be used that way" in response.content.decode(), name
-    assert undeclared == METHODS_NOT_DECLARED
+    # Every page declares the methods it takes (a page that only shows: GET and HEAD).
+    assert undeclared == set()

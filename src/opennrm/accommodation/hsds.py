@@ -32,6 +32,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_name
@@ -491,6 +492,7 @@ def directory_export(generated_at: datetime | None = None) -> dict[str, Any]:
     )
 
 
+@require_safe
 def download(request: HttpRequest) -> JsonResponse:
     """The directory page's download: the same document as `GET /api/v1/directory/hsds`."""
     response = JsonResponse(directory_export(), json_dumps_params={"indent": 2})

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import Organisation, User
@@ -109,6 +109,7 @@ def requests(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def proposals(request: HttpRequest) -> HttpResponse:
     """Each proposal with what the first responder wrote of the person's immediate needs and
     safety beside it: the coordinator checks the bed against it before confirming."""
@@ -170,6 +171,7 @@ def proposal_decide(request: HttpRequest, placement_id: int) -> HttpResponse:
     return redirect("support:proposals")
 
 
+@require_safe
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _user(request)
     item = selectors.request_get_for_coordinator(actor_of(request), request_id)
@@ -343,6 +345,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
 # --- Placements: the provider answers, the person arrives and leaves ---------------------------
 
 
+@require_safe
 def placements(request: HttpRequest) -> HttpResponse:
     visible = selectors.placements_visible_to(actor_of(request))
     return render(
@@ -360,6 +363,7 @@ def placements(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def placement(request: HttpRequest, placement_id: int) -> HttpResponse:
     item = selectors.placement_get_for_user(actor_of(request), placement_id)
     return render(request, "support/placement.html", _placement_context(actor_of(request), item))
@@ -511,6 +515,7 @@ def end_form_for(placement: Placement) -> EndForm:
 # --- Sites, rooms and beds --------------------------------------------------------------------
 
 
+@require_safe
 def sites(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -524,6 +529,7 @@ def sites(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def site(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
     return _site_page(request, user, selectors.site_get_for_user(actor_of(request), site_id))
@@ -719,6 +725,7 @@ def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
 # --- The directory and address permissions ----------------------------------------------------
 
 
+@require_safe
 def directory(request: HttpRequest) -> HttpResponse:
     return render(
         request,

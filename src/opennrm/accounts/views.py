@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import access, selectors, services
@@ -210,6 +210,7 @@ def keep_alive(request: HttpRequest) -> HttpResponse:
 # --- Organisations, members and invitations --------------------------------------------------
 
 
+@require_safe
 def organisation_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     return render(
@@ -245,6 +246,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = selectors.organisation_get_for_admin(actor_of(request), organisation_id)
     return render(

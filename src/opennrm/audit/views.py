@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .forms import AuditSearchForm
 from .selectors import AuditFilter, audit_events_search, audit_object_types
@@ -10,6 +11,7 @@ from .selectors import AuditFilter, audit_events_search, audit_object_types
 PAGE_SIZE = 50
 
 
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     form = AuditSearchForm(request.GET or None, object_types=audit_object_types())
     filters = form.to_filter() if form.is_bound and form.is_valid() else AuditFilter()

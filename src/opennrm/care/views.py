@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accommodation import selectors as accommodation
 from opennrm.accommodation.models import Placement, PlacementRequest, PlacementStatus
@@ -70,6 +70,7 @@ def _erased(case: Case) -> bool:
     return hasattr(case.person, "erasure")
 
 
+@require_safe
 def plan(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     case = selectors.support_case_get(actor_of(request), reference)
@@ -191,6 +192,7 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
 # --- Missing episodes ---------------------------------------------------------------------------
 
 
+@require_safe
 def episodes(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     missing = [

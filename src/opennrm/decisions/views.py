@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
@@ -36,6 +36,7 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+@require_safe
 def queue(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("queue", "reasonable-grounds")
     if name not in selectors.QUEUES and name != "approvals":

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
@@ -85,6 +86,7 @@ def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
     }
 
 
+@require_safe
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     actor = actor_of(request)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.roles import ROLE_SCOPE, Role
@@ -20,6 +21,7 @@ from .middleware import api_error, is_api
 logger = logging.getLogger(__name__)
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     memberships = [
@@ -34,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/home.html", {"title": "Home", "memberships": memberships})
 
 
+@require_safe
 def accessibility(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -46,11 +49,13 @@ def accessibility(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/privacy.html", {"title": "Cookies and privacy"})
 
 
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and monitoring: 200 when the database answers, 503 when it does not."""
     try:

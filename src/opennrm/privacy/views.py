@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
@@ -52,6 +52,7 @@ def find(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/find.html", context)
 
 
+@require_safe
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     records = selectors.person_get_for_data_protection(actor_of(request), person_id)
     return render(
@@ -125,6 +126,7 @@ def erase(request: HttpRequest, person_id: int) -> HttpResponse:
     )
 
 
+@require_safe
 def retention(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(
@@ -165,6 +167,7 @@ def retention(request: HttpRequest) -> HttpResponse:
 READS_PAGE_SIZE = 50
 
 
+@require_safe
 def person_reads(request: HttpRequest) -> HttpResponse:
     """The data-protection officer looks up a person by case reference and sees who looked at
     their identifying data, when, which fields, and from where. The page shows no identifying

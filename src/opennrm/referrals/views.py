@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
@@ -47,6 +47,7 @@ def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
     return data
 
 
+@require_safe
 def my_referrals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -93,6 +94,7 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
     return redirect("referrals:task_list", draft.public_id)
 
 
+@require_safe
 def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id)
     rows = [
@@ -220,6 +222,7 @@ def evidence_remove(request: HttpRequest, public_id: UUID, evidence_id: int) -> 
     return redirect("referrals:evidence", draft.public_id)
 
 
+@require_safe
 def evidence_download(request: HttpRequest, public_id: UUID, evidence_id: int) -> FileResponse:
     user = _user(request)
     draft = selectors.draft_get_for_user(actor_of(request), public_id)
@@ -279,6 +282,7 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
+@require_safe
 def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
     return render(
@@ -302,6 +306,7 @@ def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("referrals:my_referrals")
 
 
+@require_safe
 def case_evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
     """A submitted referral's evidence file, from the case page (its route is
     `cases:evidence_download`, pages/case_urls.py)."""

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import Organisation, User
@@ -103,6 +103,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
     screening = selectors.screening_get_for_user(actor_of(request), screening_id)
     return render(
