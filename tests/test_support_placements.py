@@ -279,6 +279,26 @@ class TestMatchingAndPlacing:
         assert "men-only setting" in response.content.decode()
         assert not Placement.objects.exists()
 
+    def test_a_bed_taken_or_out_of_service_since_the_list_was_shown_is_no_longer_free(
+        self, cora: User, maya: User, provider: Organisation, case: Case
+    ) -> None:
+        first, second = s.beds(maya, s.site(maya, provider), count=2)
+        services.bed_set_in_service(by=maya, bed=first, in_service=False, reason="A leak")
+        other = case_factories.case(
+            referred_by=case.referred_by,
+            referring_organisation=case.referring_organisation,
+            authority=case.competent_authority,
+        )
+        services.placement_make(by=cora, request=s.request(other), bed=second)
+        client = factories.signed_in_client(cora)
+        request = s.request(case)
+        for bed in (first, second):
+            response = client.post(f"/support/requests/{request.pk}/place/", {"bed": bed.pk})
+            assert "This bed is no longer free. Choose another bed from the list" in (
+                response.content.decode()
+            )
+        assert not Placement.objects.filter(request=request).exists()
+
     def test_a_bed_out_of_service_is_not_free(
         self, cora: User, maya: User, provider: Organisation, case: Case
     ) -> None:

@@ -862,7 +862,12 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
 # --- Placements -------------------------------------------------------------------------------
 
 
-class BedTaken(ValidationError):
+class BedNotFree(ValidationError):
+    """The bed cannot be offered now: out of service, its site closed, or held by another
+    placement (`BedTaken`, which the API answers with 409)."""
+
+
+class BedTaken(BedNotFree):
     def __init__(self) -> None:
         super().__init__(
             "This bed was taken a moment ago by another placement. Choose another bed, or run "
@@ -894,9 +899,9 @@ def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
         .get(pk=bed_id)
     )
     if bed.out_of_service_since is not None:
-        raise ValidationError("This bed is out of service")
+        raise BedNotFree("This bed is out of service")
     if not bed.room.site.is_active:
-        raise ValidationError("This bed's site is closed")
+        raise BedNotFree("This bed's site is closed")
     if Placement.objects.holding_a_bed().filter(bed=bed).exists():
         raise BedTaken
     refusal = refusal_without_places(

@@ -274,8 +274,8 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
             services.placement_make(by=user, request=item, bed=bed)
         except ValueError:
             error = "Select a bed from the list"
-        except services.BedTaken:
-            # Taken since the list was shown.
+        except services.BedNotFree:
+            # Taken, or out of service, since the list was shown.
             error = "This bed is no longer free. Choose another bed from the list"
         except ValidationError as problem:
             error = " ".join(problem.messages)
