@@ -75,10 +75,6 @@ class Actor:
             .values_list("organisation_id", flat=True)
         )
 
-    @property
-    def is_decider(self) -> bool:
-        return self.has_any_role(DECIDERS)
-
 
 def actor_of(request: HttpRequest) -> Actor:
     """The actor of this request: set by the API's token check, else the signed-in user's."""
