@@ -7,12 +7,15 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
+from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationLocation, Sex
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_open, case_rows
+from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.policy import clock
 from opennrm.policy.profiles import NoProfileError, OutcomeKind, profile_for
+from tests import factories
 
 _numbers = itertools.count(1)
 
@@ -37,7 +40,7 @@ def case(
         status, timezone.localdate(submitted_at), referring_organisation.jurisdiction, age_group
     )
     # Through the same rows the referral service writes, without its first timeline entries.
-    return case_open(
+    opened = case_open(
         case_rows(
             sex=Sex.FEMALE,
             age_at_referral=30,
@@ -63,6 +66,72 @@ def case(
             **(implied | fields),
         )
     )
+    decisions_implied(opened)
+    return opened
+
+
+# The decisions a status means were taken, each in effect from the day of the referral.
+_DECISIONS_IMPLIED: dict[CaseStatus, tuple[tuple[DecisionKind, OutcomeKind], ...]] = {
+    CaseStatus.NEGATIVE_REASONABLE_GROUNDS: (
+        (DecisionKind.REASONABLE_GROUNDS, OutcomeKind.NEGATIVE),
+    ),
+    CaseStatus.RECOVERY_PERIOD: ((DecisionKind.REASONABLE_GROUNDS, OutcomeKind.POSITIVE),),
+    CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS: (
+        (DecisionKind.REASONABLE_GROUNDS, OutcomeKind.POSITIVE),
+        (DecisionKind.CONCLUSIVE_GROUNDS, OutcomeKind.POSITIVE),
+    ),
+    CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: (
+        (DecisionKind.REASONABLE_GROUNDS, OutcomeKind.POSITIVE),
+        (DecisionKind.CONCLUSIVE_GROUNDS, OutcomeKind.NEGATIVE),
+    ),
+}
+
+
+def decisions_implied(case: Case) -> list[Decision]:
+    """The decision rows a case in its status has, as the decision services would have left
+    them: a case "in recovery period" has its positive reasonable grounds decision. Made by a
+    decision maker of the case's authority when it has one, else by a user with no membership
+    (so that no test's list of people told grows)."""
+    wanted = _DECISIONS_IMPLIED.get(CaseStatus(case.status), ())
+    if not wanted:
+        return []
+    referred_on = timezone.localdate(case.submitted_at)
+    try:
+        profile = profile_for(case.jurisdiction, referred_on)
+    except NoProfileError:
+        return []
+    membership = (
+        members_with_role(case.competent_authority_id, DECIDERS).select_related("user").first()
+    )
+    decider = (
+        membership.user
+        if membership is not None
+        else factories.user(full_name="Factory decision maker")
+    )
+    made = []
+    for kind, outcome_kind in wanted:
+        outcomes = (
+            profile.reasonable_grounds_outcomes
+            if kind == DecisionKind.REASONABLE_GROUNDS
+            else profile.conclusive_grounds_outcomes
+        )
+        outcome = next(o for o in outcomes if o.kind == outcome_kind)
+        made.append(
+            Decision.objects.create(
+                case=case,
+                kind=kind,
+                outcome=outcome.code,
+                outcome_label=outcome.label,
+                outcome_kind=outcome.kind,
+                reasons="Decided on the evidence in the referral.",
+                decided_by=decider,
+                decided_at=case.submitted_at,
+                state=DecisionState.IN_EFFECT,
+                policy_profile_key=profile.key,
+                policy_profile_version=profile.version,
+            )
+        )
+    return made
 
 
 def dates_implied(

@@ -225,11 +225,15 @@ def test_the_keyring_follows_the_settings(settings) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migrations_encrypt_what_was_stored_in_the_clear_and_can_undo_it(
+def test_the_migrations_encrypt_then_bind_what_was_stored_in_the_clear_and_can_undo_it(
     alice: User, northmoor_police: Organisation, routing: Organisation, settings, tmp_path: Path
 ) -> None:
-    """Rows and files written before encryption existed are encrypted in place by migrating
-    forward; migrating back decrypts them."""
+    """Rows and files written before encryption existed, taken through the migrations one way
+    and back. Migrating back to before encryption unbinds and decrypts them; forward to the
+    first encrypting migrations encrypts them in place bound to their column only (`enc1`),
+    where a swap between two rows went unnoticed; forward to the end binds each value to a uuid
+    of its own row (`enc2`), and the same swap is refused. One round trip rather than one per
+    step: each walk through the migrations is the slowest thing in the suite."""
     settings.PRIVATE_FILES_DIR = tmp_path
     from tests.test_database_dump import ensure_indicator_catalogue
 
@@ -238,8 +242,13 @@ def test_the_migrations_encrypt_what_was_stored_in_the_clear_and_can_undo_it(
         alice, northmoor_police, r.ADULT_REFERRAL, evidence=[("Zorica statement.pdf", PDF)]
     )
     submitted_case = services.referral_submit(by=alice, draft=draft).case
+    other = {**r.ADULT_REFERRAL, "person": {**r.PERSON, "given_names": "Other Person"}}
+    second = services.referral_submit(
+        by=alice, draft=r.draft_through_services(alice, northmoor_police, other)
+    ).case
     in_progress = r.draft_through_services(alice, northmoor_police, {"person": r.PERSON})
     identity = PersonIdentity.objects.get(person=submitted_case.person)
+    ids = [identity.pk, PersonIdentity.objects.get(person=second.person).pk]
     narrative = CaseNarrative.objects.get(case=submitted_case)
     evidence = EvidenceFile.objects.get()
     on_disk = tmp_path / "evidence" / evidence.file.name
@@ -256,19 +265,44 @@ def test_the_migrations_encrypt_what_was_stored_in_the_clear_and_can_undo_it(
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    executor.migrate(
+        [
+            ("cases", "0009_queue_age_index"),
+            ("referrals", "0003_encrypt_answers_and_evidence"),
+            ("support", "0004_address_permission_per_membership"),
+            ("decisions", "0003_encrypt_free_text"),
+        ]
+    )
+    for pk in ids:
+        assert stored(PersonIdentity, pk, "given_names").startswith("enc1$")
+    # Unbound, a swap went unnoticed: the very thing binding prevents.
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
-    for column in IDENTITY_COLUMNS:
-        assert crypto.is_token(stored(PersonIdentity, identity.pk, column)), column
+    rows = {stored(PersonIdentity, pk, "row_uuid") for pk in ids}
+    assert len(rows) == 2
+    assert None not in rows
+    for pk in ids:
+        for column in IDENTITY_COLUMNS:
+            value = stored(PersonIdentity, pk, column)
+            assert value is None or value.startswith("enc2$"), column
     assert crypto.is_token(stored(ReferralDraft, in_progress.pk, "answers"))
     assert on_disk.read_bytes().startswith(crypto.FILE_MAGIC)
     identity = PersonIdentity.objects.get(pk=identity.pk)
     assert (identity.given_names, identity.aliases) == ("Zorica Testova", ["Zee", "Zori"])
     assert identity.name_index == fields.blind_index().of_name("Zorica Testova Fictitious")
+    assert PersonIdentity.objects.get(pk=ids[1]).given_names == "Other Person"
     assert (
         CaseNarrative.objects.get(pk=narrative.pk).persons_account == r.ACCOUNT["persons_account"]
     )
     assert ReferralDraft.objects.get(pk=in_progress.pk).answers["person"] == r.PERSON
     assert EvidenceFile.objects.get().file.open("rb").read() == PDF
+    _swap(PersonIdentity, ids[0], ids[1], "given_names")
+    with pytest.raises(crypto.DecryptionError, match="moved from another row"):
+        PersonIdentity.objects.get(pk=ids[0])
 
 
 def _swap(model, first: int, second: int, column: str) -> None:
@@ -345,60 +379,6 @@ def test_writing_an_encrypted_value_without_its_row_is_refused(submitted_case: C
         CaseNarrative.objects.filter(case=submitted_case).update(persons_account="Something else")
     CaseNarrative.objects.filter(case=submitted_case).update(persons_account="")
     assert CaseNarrative.objects.get(case=submitted_case).persons_account == ""
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_binds_values_written_before_rows_were_bound(
-    alice: User, northmoor_police: Organisation, routing: Organisation, settings, tmp_path: Path
-) -> None:
-    """Values stored as `enc1` (bound to their column only) are re-encrypted bound to a uuid of
-    their own row by migrating forward, and unbound again by migrating back."""
-    settings.PRIVATE_FILES_DIR = tmp_path
-    from tests.test_database_dump import ensure_indicator_catalogue
-
-    ensure_indicator_catalogue()
-    first = services.referral_submit(
-        by=alice, draft=r.draft_through_services(alice, northmoor_police, r.ADULT_REFERRAL)
-    ).case
-    other = {**r.ADULT_REFERRAL, "person": {**r.PERSON, "given_names": "Other Person"}}
-    second = services.referral_submit(
-        by=alice, draft=r.draft_through_services(alice, northmoor_police, other)
-    ).case
-    ids = [PersonIdentity.objects.get(person=c.person).pk for c in (first, second)]
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(
-        [
-            ("cases", "0009_queue_age_index"),
-            ("referrals", "0003_encrypt_answers_and_evidence"),
-            ("support", "0004_address_permission_per_membership"),
-            ("decisions", "0003_encrypt_free_text"),
-        ]
-    )
-    for pk in ids:
-        assert stored(PersonIdentity, pk, "given_names").startswith("enc1$")
-    # Unbound, a swap went unnoticed: the very thing binding prevents.
-    _swap(PersonIdentity, ids[0], ids[1], "given_names")
-    _swap(PersonIdentity, ids[0], ids[1], "given_names")
-
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    rows = {stored(PersonIdentity, pk, "row_uuid") for pk in ids}
-    assert len(rows) == 2
-    assert None not in rows
-    for pk in ids:
-        for column in IDENTITY_COLUMNS:
-            value = stored(PersonIdentity, pk, column)
-            assert value is None or value.startswith("enc2$"), column
-    assert [PersonIdentity.objects.get(pk=pk).given_names for pk in ids] == [
-        "Zorica Testova",
-        "Other Person",
-    ]
-    assert CaseNarrative.objects.get(case=first).persons_account == r.ACCOUNT["persons_account"]
-    _swap(PersonIdentity, ids[0], ids[1], "given_names")
-    with pytest.raises(crypto.DecryptionError, match="moved from another row"):
-        PersonIdentity.objects.get(pk=ids[0])
 
 
 def test_the_person_row_keeps_no_clear_copy_of_the_year_of_birth(submitted_case: Case) -> None:
