@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -432,3 +433,31 @@ def test_the_home_page_counts_in_a_fixed_number_of_queries(
     client = factories.signed_in_client(sally)
     with django_assert_max_num_queries(10 + 2 * 6):
         client.get("/")
+
+
+# --- The demo -----------------------------------------------------------------------------------
+
+
+@override_settings(DEMO=True)
+def test_every_demo_login_with_work_sees_some_on_their_home(db: None) -> None:
+    from django.core.management import call_command
+
+    from opennrm.accounts.actor import Actor
+    from opennrm.pages.attention import attention_for
+
+    call_command("demo_data")
+    for email in (
+        "responder@demo.opennrm.test",
+        "decisions@demo.opennrm.test",
+        "senior@demo.opennrm.test",
+        "coordinator@demo.opennrm.test",
+        "safehouse@demo.opennrm.test",
+        "safeguarding@demo.opennrm.test",
+    ):
+        actor = Actor(User.objects.get(email=email))
+        (membership,) = actor.memberships()
+        assert attention_for(actor, membership), email
+    senior = Actor(User.objects.get(email="senior@demo.opennrm.test"))
+    texts = [item["text"] for item in attention_for(senior, senior.memberships().get())]
+    assert "1 reasonable grounds decision overdue" in texts
+    assert "1 negative decision waiting for your approval" in texts
