@@ -47,8 +47,12 @@ class Attention:
         return reverse(self.route) + self.query
 
 
-def _queue(name: str, **filters: bool) -> Callable[[Actor], int]:
-    return partial(decisions.queue_count, name=name, filters=decisions.QueueFilter(**filters))
+def _queue(
+    name: str, *, overdue_only: bool = False, due_today: bool = False
+) -> Callable[[Actor], int]:
+    """The number of cases the decision queue `name` shows with these filters."""
+    filters = decisions.QueueFilter(overdue_only=overdue_only, due_today=due_today)
+    return partial(decisions.queue_count, name=name, filters=filters)
 
 
 def _count(selector: Callable[[Actor], QuerySet[Any]]) -> Callable[[Actor], int]:
