@@ -3,6 +3,7 @@ show it; "Nothing needs your attention" only when every count is zero (issue 12,
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from datetime import timedelta
 from typing import Any
@@ -41,7 +42,7 @@ def needs(html: str) -> list[tuple[str, str]]:
         return []
     items = block[1].split("</ul>", 1)[0]
     return [
-        (text, href.replace("&amp;", "&"))
+        (html_lib.unescape(text), html_lib.unescape(href))
         for href, text in re.findall(r'<a class="[^"]*" href="([^"]+)">([^<]+)</a>', items)
     ]
 
@@ -290,6 +291,39 @@ def test_the_manager_sees_offers_to_answer_then_arrivals_expected(
     assert NOTHING in home(maya)
 
 
+# --- Requests to see a safe house's address ---------------------------------------------------
+
+
+def test_a_providers_administrator_and_a_senior_see_address_requests_to_decide(
+    cora: User, maya: User, sally: User, olivia: User, provider: Organisation
+) -> None:
+    admin = factories.user(organisation=provider, role=Role.ORGANISATION_ADMIN)
+    site = s.site(maya, provider)
+    assert NOTHING in home(admin)
+    support.address_grant_request(by=cora, site=site, reason="A journey.", emergency=False)
+    html = home(admin)
+    assert needs(html) == [
+        (
+            "1 request to see one of your sites' addresses, waiting for your decision",
+            "/support/address-access/#to-decide",
+        )
+    ]
+    assert NOTHING not in html
+    # Another organisation's administrator; a senior, for a request that is no emergency.
+    assert NOTHING in home(olivia)
+    assert NOTHING in home(sally)
+
+    other = s.site(maya, provider)
+    support.address_grant_request(by=cora, site=other, reason="Tonight.", emergency=True)
+    assert needs(home(sally)) == [
+        (
+            "1 emergency request to see a safe house's address, waiting for a decision",
+            "/support/address-access/#to-decide",
+        )
+    ]
+    assert "2 requests to see your sites' addresses" in html_lib.unescape(home(admin))
+
+
 # --- Safeguarding leads ------------------------------------------------------------------------
 
 
@@ -427,11 +461,11 @@ def test_the_home_page_counts_in_a_fixed_number_of_queries(
         a_case(alice, northmoor_police, authority, reasonable_grounds_due=today(-days))
         a_case(alice, northmoor_police, authority, reasonable_grounds_due=today())
     assert queries_for_home(dmitri) == few
-    # The senior decision maker has the most items (six). Sign-in, session, memberships and
+    # The senior decision maker has the most items (seven). Sign-in, session, memberships and
     # the navigation take ten queries; then at most two an item (the authorities the member
     # decides for, and the COUNT), however many cases there are.
     client = factories.signed_in_client(sally)
-    with django_assert_max_num_queries(10 + 2 * 6):
+    with django_assert_max_num_queries(10 + 2 * 7):
         client.get("/")
 
 

@@ -127,6 +127,22 @@ ATTENTION: list[Attention] = [
         "?queue=approvals",
     ),
     Attention(
+        Role.SENIOR_DECISION_MAKER,
+        "{n} emergency request to see a safe house's address, waiting for a decision",
+        "{n} emergency requests to see a safe house's address, waiting for a decision",
+        "support:address_access",
+        _count(accommodation.address_grants_to_decide),
+        "#to-decide",
+    ),
+    Attention(
+        Role.ORGANISATION_ADMIN,
+        "{n} request to see one of your sites' addresses, waiting for your decision",
+        "{n} requests to see your sites' addresses, waiting for your decision",
+        "support:address_access",
+        _count(accommodation.address_grants_to_decide),
+        "#to-decide",
+    ),
+    Attention(
         Role.SUPPORT_COORDINATOR,
         "{n} person waiting for a place",
         "{n} people waiting for a place",
