@@ -264,6 +264,17 @@ def placement_get_for_user(actor: Actor, placement_id: int) -> Placement:
     return found
 
 
+def offers_unanswered(actor: Actor) -> QuerySet[Placement]:
+    """Places offered to a provider and not yet answered: the placements page's first table
+    (a coordinator's are every provider's; a safe-house manager's, their own provider's)."""
+    return placements_visible_to(actor).filter(status=PlacementStatus.RESERVED)
+
+
+def arrivals_expected(actor: Actor) -> QuerySet[Placement]:
+    """Places accepted, the person not yet arrived: the placements page's second table."""
+    return placements_visible_to(actor).filter(status=PlacementStatus.ACCEPTED)
+
+
 def offers_for_provider(actor: Actor) -> QuerySet[Placement]:
     """Places offered to the actor's organisation, waiting for its answer, and people expected."""
     return placements_visible_to(actor).filter(

@@ -353,8 +353,8 @@ def placements(request: HttpRequest) -> HttpResponse:
         "support/placements.html",
         {
             "title": "Placements",
-            "offers": visible.filter(status=PlacementStatus.RESERVED),
-            "expected": visible.filter(status=PlacementStatus.ACCEPTED),
+            "offers": selectors.offers_unanswered(actor_of(request)),
+            "expected": selectors.arrivals_expected(actor_of(request)),
             # Everyone living in a place, nationally for a coordinator: a page at a time.
             "living": Paginator(visible.filter(status=PlacementStatus.OCCUPIED), 50).get_page(
                 request.GET.get("page")

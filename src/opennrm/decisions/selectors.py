@@ -65,6 +65,9 @@ class QueueFilter:
     assigned: str = "all"  # all, me, unassigned
     age_group: str = ""  # adult, child (children include age-disputed)
     overdue_only: bool = False
+    # The deadline is today; in the conclusive grounds queue, which has no deadline, the
+    # decision may be made today (the earliest date for it is today or has passed).
+    due_today: bool = False
 
 
 def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
@@ -81,6 +84,9 @@ def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
         cases = cases.filter(age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
     if filters.overdue_only and order != "conclusive_grounds_from":
         cases = cases.filter(**{f"{order}__lt": timezone.localdate()})
+    if filters.due_today:
+        lookup = "lte" if order == "conclusive_grounds_from" else "exact"
+        cases = cases.filter(**{f"{order}__{lookup}": timezone.localdate()})
     return (
         cases.select_related("assigned_to", "referring_organisation")
         .only(
@@ -120,6 +126,17 @@ def approvals_pending(actor: Actor) -> QuerySet[Decision]:
         .select_related("case", "decided_by")
         .order_by("decided_at")
     )
+
+
+def queue_count(actor: Actor, name: str, filters: QueueFilter) -> int:
+    """How many cases the queue page shows with these filters (its own selector, counted)."""
+    return queue(actor, name, filters).count()
+
+
+def approvals_waiting_count(actor: Actor) -> int:
+    """Negative decisions the actor may approve: those waiting on the approvals tab, less their
+    own (another decision maker must approve those)."""
+    return approvals_pending(actor).exclude(decided_by=actor.user).count()
 
 
 def decision_get_for_decider(actor: Actor, decision_id: int) -> Decision:

@@ -49,6 +49,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         if request.GET.get("age_group") in ("adult", "child")
         else "",
         overdue_only=request.GET.get("overdue") == "yes",
+        due_today=request.GET.get("due") == "today",
     )
     context: dict[str, Any] = {
         "title": "Decisions",

@@ -16,13 +16,19 @@ def _user(request: HttpRequest) -> User:
 
 @require_safe
 def notification_list(request: HttpRequest) -> HttpResponse:
+    """Every notification, newest first; `?show=<news>` only the unread ones of one kind that
+    a home page counts (`selectors.UNREAD_NEWS`)."""
+    user = _user(request)
+    show = request.GET.get("show", "")
+    if show in selectors.UNREAD_NEWS:
+        shown = selectors.unread_news(user, show)
+        heading = selectors.UNREAD_NEWS[show][1]
+    else:
+        shown, heading = selectors.notifications_for(user), ""
     return render(
         request,
         "notifications/list.html",
-        {
-            "title": "Notifications",
-            "notifications": selectors.notifications_for(_user(request))[:100],
-        },
+        {"title": "Notifications", "notifications": shown[:100], "showing": heading},
     )
 
 

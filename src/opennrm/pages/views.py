@@ -15,6 +15,7 @@ from opennrm.accounts.actor import actor_of
 from opennrm.accounts.roles import ROLE_SCOPE, Role
 from opennrm.audit.context import current as current_request
 
+from .attention import attention_for
 from .home import ROLE_SUMMARY, tasks_for
 from .middleware import api_error, is_api
 
@@ -29,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "membership": m,
             "summary": ROLE_SUMMARY[Role(m.role)],
             "scope": ROLE_SCOPE[Role(m.role)].label,
+            "attention": attention_for(actor, m),
             "tasks": tasks_for(actor, Role(m.role)),
         }
         for m in actor.memberships()

@@ -8,6 +8,8 @@ from django.http import Http404
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Role
+from opennrm.cases.selectors import cases_referred_by_organisations_of
+from opennrm.notifications.selectors import unread_news
 
 from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
 
@@ -54,3 +56,16 @@ def reports_of_organisations(actor: Actor) -> QuerySet[DutyToNotifyReport]:
     return DutyToNotifyReport.objects.filter(
         organisation__in=referring_organisations(actor)
     ).order_by("-submitted_at")
+
+
+def referrals_with_new_outcome_count(actor: Actor) -> int:
+    """The referrals of the actor's organisations whose change of status (a decision's outcome,
+    above all) the actor has been told of and not yet opened: the unread notifications that
+    `notifications:list?show=outcomes` lists, counted by case."""
+    return (
+        unread_news(actor.user, "outcomes")
+        .filter(case__in=cases_referred_by_organisations_of(actor).order_by())
+        .values("case")
+        .distinct()
+        .count()
+    )

@@ -16,6 +16,8 @@ DEMO_STEPS = [
     # Demo history across the apps (past stays in the demo beds), once the beds exist.
     "opennrm.pages.demo",
     "opennrm.care.demo",
+    # Work waiting for each demo login, so that their home pages have something to show.
+    "opennrm.pages.demo_work",
     "opennrm.audit.demo",
 ]
 

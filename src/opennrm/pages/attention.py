@@ -1,0 +1,206 @@
+"""What needs each role's attention now: the counts on the home page (ADR 30).
+
+An item is a sentence with a count and a link to the list that shows what it counts. The count
+is that list's own selector, counted: the same records the page opens, through the same access,
+and never a second filter that could drift from it. A role's home says "Nothing needs your
+attention" only when every one of its counts is zero.
+
+To add one: write the count in the app that owns the records (`<app>/selectors.py`, a function
+of the `Actor` that counts the queryset its list page shows), then add an `Attention` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from opennrm.accommodation import selectors as accommodation
+from opennrm.accounts.access import may_open
+from opennrm.accounts.actor import DECIDERS, Actor
+from opennrm.accounts.models import Membership
+from opennrm.accounts.roles import Role
+from opennrm.cases.selectors import children_needing_action_count
+from opennrm.decisions import selectors as decisions
+from opennrm.referrals.selectors import referrals_with_new_outcome_count
+
+
+@dataclass(frozen=True)
+class Attention:
+    role: Role
+    # What is counted, for a count of one and for any other ("{n}" is the count).
+    one: str
+    many: str
+    route: str
+    count: Callable[[Actor], int]
+    # Added to the route's address: the list's filter ("?queue=...") or the table ("#...").
+    query: str = ""
+
+    def text(self, n: int) -> str:
+        return (self.one if n == 1 else self.many).format(n=n)
+
+    def href(self) -> str:
+        return reverse(self.route) + self.query
+
+
+def _queue(
+    name: str, *, overdue_only: bool = False, due_today: bool = False
+) -> Callable[[Actor], int]:
+    """The number of cases the decision queue `name` shows with these filters."""
+    filters = decisions.QueueFilter(overdue_only=overdue_only, due_today=due_today)
+    return partial(decisions.queue_count, name=name, filters=filters)
+
+
+def _count(selector: Callable[[Actor], QuerySet[Any]]) -> Callable[[Actor], int]:
+    """The number of records a list selector gives the actor: one COUNT query."""
+    return lambda actor: selector(actor).count()
+
+
+def _for_deciders() -> list[Attention]:
+    items = []
+    for role in sorted(DECIDERS):
+        items += [
+            Attention(
+                role,
+                "{n} reasonable grounds decision overdue",
+                "{n} reasonable grounds decisions overdue",
+                "decisions:queue",
+                _queue("reasonable-grounds", overdue_only=True),
+                "?queue=reasonable-grounds&overdue=yes",
+            ),
+            Attention(
+                role,
+                "{n} reasonable grounds decision due today",
+                "{n} reasonable grounds decisions due today",
+                "decisions:queue",
+                _queue("reasonable-grounds", due_today=True),
+                "?queue=reasonable-grounds&due=today",
+            ),
+            Attention(
+                role,
+                "{n} conclusive grounds decision that can be made now",
+                "{n} conclusive grounds decisions that can be made now",
+                "decisions:queue",
+                _queue("conclusive-grounds", due_today=True),
+                "?queue=conclusive-grounds&due=today",
+            ),
+            Attention(
+                role,
+                "{n} reconsideration overdue",
+                "{n} reconsiderations overdue",
+                "decisions:queue",
+                _queue("reconsiderations", overdue_only=True),
+                "?queue=reconsiderations&overdue=yes",
+            ),
+            Attention(
+                role,
+                "{n} reconsideration due today",
+                "{n} reconsiderations due today",
+                "decisions:queue",
+                _queue("reconsiderations", due_today=True),
+                "?queue=reconsiderations&due=today",
+            ),
+        ]
+    return items
+
+
+ATTENTION: list[Attention] = [
+    Attention(
+        Role.FIRST_RESPONDER,
+        "{n} referral with a new outcome",
+        "{n} referrals with a new outcome",
+        "notifications:list",
+        referrals_with_new_outcome_count,
+        "?show=outcomes",
+    ),
+    *_for_deciders(),
+    Attention(
+        Role.SENIOR_DECISION_MAKER,
+        "{n} negative decision waiting for your approval",
+        "{n} negative decisions waiting for your approval",
+        "decisions:queue",
+        decisions.approvals_waiting_count,
+        "?queue=approvals",
+    ),
+    Attention(
+        Role.SENIOR_DECISION_MAKER,
+        "{n} emergency request to see a safe house's address, waiting for a decision",
+        "{n} emergency requests to see a safe house's address, waiting for a decision",
+        "support:address_access",
+        _count(accommodation.address_grants_to_decide),
+        "#to-decide",
+    ),
+    Attention(
+        Role.ORGANISATION_ADMIN,
+        "{n} request to see one of your sites' addresses, waiting for your decision",
+        "{n} requests to see your sites' addresses, waiting for your decision",
+        "support:address_access",
+        _count(accommodation.address_grants_to_decide),
+        "#to-decide",
+    ),
+    Attention(
+        Role.SUPPORT_COORDINATOR,
+        "{n} person waiting for a place",
+        "{n} people waiting for a place",
+        "support:requests",
+        _count(accommodation.requests_waiting),
+    ),
+    Attention(
+        Role.SUPPORT_COORDINATOR,
+        "{n} proposed place to check and confirm",
+        "{n} proposed places to check and confirm",
+        "support:proposals",
+        _count(accommodation.proposals),
+    ),
+    Attention(
+        Role.SUPPORT_COORDINATOR,
+        "{n} place offered and not yet answered by its provider",
+        "{n} places offered and not yet answered by their providers",
+        "support:placements",
+        _count(accommodation.offers_unanswered),
+        "#offers-caption",
+    ),
+    Attention(
+        Role.SAFE_HOUSE_MANAGER,
+        "{n} place offered to you, waiting for your answer",
+        "{n} places offered to you, waiting for your answer",
+        "support:placements",
+        _count(accommodation.offers_unanswered),
+        "#offers-caption",
+    ),
+    Attention(
+        Role.SAFE_HOUSE_MANAGER,
+        "{n} arrival expected",
+        "{n} arrivals expected",
+        "support:placements",
+        _count(accommodation.arrivals_expected),
+        "#expected-caption",
+    ),
+    Attention(
+        Role.SAFEGUARDING_LEAD,
+        "{n} child referred in your area needing your action",
+        "{n} children referred in your area needing your action",
+        "notifications:list",
+        children_needing_action_count,
+        "?show=children",
+    ),
+]
+
+
+def attention_for(actor: Actor, membership: Membership) -> list[dict[str, object]]:
+    """What needs the member's attention in this role and organisation, with the counts that are
+    not zero. Counted as the member acting in that organisation alone, so that someone with the
+    same role in two organisations sees each one's work under its own heading, once."""
+    here = Actor(actor.user, token_organisation_id=membership.organisation_id)
+    shown = []
+    for item in ATTENTION:
+        if item.role != membership.role or not may_open(here, item.route):
+            continue
+        n = item.count(here)
+        if n:
+            shown.append({"text": item.text(n), "href": item.href(), "count": n})
+    return shown
