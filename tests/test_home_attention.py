@@ -17,6 +17,7 @@ from django.utils import timezone
 from opennrm.accommodation import services as support
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.care import services as care
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
@@ -288,6 +289,17 @@ def test_the_manager_sees_offers_to_answer_then_arrivals_expected(
     assert NOTHING in home(omar)
 
     support.placement_arrive(by=maya, placement=placement, on=timezone.localdate())
+    assert NOTHING in home(maya)
+
+    # Gone missing from the place: the manager and every coordinator are asked to act.
+    episode = care.missing_report(
+        by=maya, case=case, went_missing_on=timezone.localdate(), last_seen="At the station"
+    )
+    missing = ("1 person missing from support, not yet back", "/support/missing/")
+    assert needs(home(maya)) == [missing]
+    assert missing in needs(home(cora))
+    assert NOTHING in home(omar)
+    care.missing_return(by=maya, episode=episode, returned_on=timezone.localdate())
     assert NOTHING in home(maya)
 
 

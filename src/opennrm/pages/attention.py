@@ -24,6 +24,7 @@ from opennrm.accounts.access import may_open
 from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership
 from opennrm.accounts.roles import Role
+from opennrm.care import selectors as care
 from opennrm.cases.selectors import children_needing_action_count
 from opennrm.decisions import selectors as decisions
 from opennrm.referrals.selectors import referrals_with_new_outcome_count
@@ -179,6 +180,16 @@ ATTENTION: list[Attention] = [
         "support:placements",
         _count(accommodation.arrivals_expected),
         "#expected-caption",
+    ),
+    *(
+        Attention(
+            role,
+            "{n} person missing from support, not yet back",
+            "{n} people missing from support, not yet back",
+            "support:missing_list",
+            _count(care.missing_now),
+        )
+        for role in (Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
     ),
     Attention(
         Role.SAFEGUARDING_LEAD,
