@@ -58,8 +58,12 @@ def parties_of(actor: Actor, case: Case) -> Parties:
             .values_list("organisation_id", flat=True)
         )
     return Parties(
-        referrer=[case.referring_organisation_id] if case.referring_organisation_id in referrer else [],
-        authority=[case.competent_authority_id] if case.competent_authority_id in authorities else [],
+        referrer=[case.referring_organisation_id]
+        if case.referring_organisation_id in referrer
+        else [],
+        authority=[case.competent_authority_id]
+        if case.competent_authority_id in authorities
+        else [],
         safeguarding=safeguarding,
     )
 
