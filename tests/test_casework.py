@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
@@ -296,7 +298,8 @@ def test_adding_a_task_for_a_colleague(case: Case, alice: User, bob: User, charl
     assert client.put(url).status_code == 405
     assert factories.signed_in_client(charlie).get(url).status_code == 404
     form = client.get(url).content.decode()
-    assert "Bob Brown" in form and "Alice Adams" in form
+    assert "Bob Brown" in form
+    assert "Alice Adams" in form
     due = timezone.localdate() + timedelta(days=3)
     response = client.post(
         url, {"title": "Book an interpreter", "owner": str(bob.pk), **_parts("due_on", due)}
@@ -444,7 +447,8 @@ def test_my_tasks_lists_my_open_tasks_overdue_first(
     page = client.get("/tasks/").content.decode()
     days = [f"{d:%-d %B %Y}" for d in (overdue.due_on, due.due_on, later.due_on)]
     assert page.index(days[0]) < page.index(days[1]) < page.index(days[2])
-    assert "Overdue" in page and "Due today" in page
+    assert "Overdue" in page
+    assert "Due today" in page
     # One read for each person whose tasks were shown.
     assert {e.person_id for e in _reads(bob, "task_titles")} == {
         first.person_id,
@@ -509,3 +513,14 @@ def test_a_user_without_a_role_on_the_case_cannot_write(
         with pytest.raises(ValidationError, match="Only people who may open this case"):
             _note(outsider, case, "Sneaky.")
     assert not CaseNote.objects.exists()
+
+
+@override_settings(DEMO=True)
+def test_the_demo_has_notes_and_tasks(db: None) -> None:
+    call_command("demo_data")
+    counts = (CaseNote.objects.count(), CaseTask.objects.count())
+    assert counts[0] >= 4
+    assert counts[1] >= 2
+    call_command("demo_data")
+    assert (CaseNote.objects.count(), CaseTask.objects.count()) == counts
+    assert CaseNote.objects.filter(visibility=Visibility.CHILDRENS_SERVICES).exists()

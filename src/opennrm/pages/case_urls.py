@@ -31,7 +31,5 @@ urlpatterns = [
     path("<str:reference>/notes/", casework_views.notes, name="notes"),
     path("<str:reference>/notes/new/", casework_views.note_add, name="note_add"),
     path("<str:reference>/tasks/new/", casework_views.task_add, name="task_add"),
-    path(
-        "<str:reference>/tasks/<int:task_id>/done/", casework_views.task_done, name="task_done"
-    ),
+    path("<str:reference>/tasks/<int:task_id>/done/", casework_views.task_done, name="task_done"),
 ]

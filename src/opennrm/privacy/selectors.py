@@ -21,10 +21,10 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
 from opennrm.care.selectors import support_export
-from opennrm.casework.selectors import casework_export
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
+from opennrm.casework.selectors import casework_export
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
 

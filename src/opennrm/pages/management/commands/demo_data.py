@@ -16,6 +16,7 @@ DEMO_STEPS = [
     # Demo history across the apps (past stays in the demo beds), once the beds exist.
     "opennrm.pages.demo",
     "opennrm.care.demo",
+    "opennrm.casework.demo",
     "opennrm.audit.demo",
 ]
 
