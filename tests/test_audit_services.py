@@ -29,6 +29,7 @@ from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import CaseStatus, CloseReason
 from opennrm.cases.models import Case
+from opennrm.casework.models import CaseTask
 
 from . import case_factories, factories
 from . import support_factories as s
@@ -159,6 +160,14 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "case_assign": lambda w: service("case_assign")(
         by=w["sally"], case=w["new"], assignee=w["dmitri"], expected_version=1
     ),
+    # --- casework
+    "case_note_add": lambda w: service("case_note_add")(
+        by=w["alice"], case=w["new"], text="Called her.", visibility="own_organisation"
+    ),
+    "case_task_add": lambda w: service("case_task_add")(
+        by=w["alice"], case=w["new"], title="Call back", owner=w["alice"], due_on=w["today"]
+    ),
+    "case_task_done": lambda w: service("case_task_done")(by=w["alice"], task=w["open_task"]),
     # --- privacy
     "person_erase": lambda w: service("person_erase")(
         by=w["dpo"],
@@ -287,6 +296,7 @@ NOT_WRITES = {
     "case_transition",  # every decision, closing and reconsideration names it in its event
     "placement_request_for_referral",  # inside referral_submit (referral.submitted)
     "support_records_pseudonymise",  # inside privacy's erasure (person.erased)
+    "casework_pseudonymise",  # inside privacy's erasure (person.erased)
     # Each app's part of an erasure or a retention run, called only by privacy's services,
     # whose event (person.erased, retention.applied) covers them.
     "accommodation_records_pseudonymise",
@@ -418,6 +428,16 @@ def world(
         "placed_case": placed_case,
         "episode": episode,
         "match_bed": match_bed,
+        "today": timezone.localdate(),
+        "open_task": CaseTask.objects.create(
+            case=case(),
+            organisation=northmoor_police,
+            created_by=alice,
+            created_at=timezone.now(),
+            title="Ring the GP",
+            owner=alice,
+            due_on=timezone.localdate(),
+        ),
     }
 
 

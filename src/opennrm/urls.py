@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/", include("opennrm.pages.case_urls")),
     path("decisions/", include("opennrm.decisions.urls")),
     path("notifications/", include("opennrm.notifications.urls")),
+    path("tasks/", include("opennrm.casework.urls")),
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
     path("support/", include(support_urls)),

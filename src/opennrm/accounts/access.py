@@ -91,6 +91,13 @@ ROUTES: dict[str, Rule] = {
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
     "cases:close": DECIDERS,
+    # Notes and tasks: anyone who may open the case; who reads which note, and whose tasks
+    # they see, is in casework.selectors.
+    "cases:notes": CASE_READERS,
+    "cases:note_add": CASE_READERS,
+    "cases:task_add": CASE_READERS,
+    "cases:task_done": CASE_READERS,
+    "casework:my_tasks": CASE_READERS,
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
     # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.

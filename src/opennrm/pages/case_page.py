@@ -1,5 +1,5 @@
 """The case page: the case, and what other apps hold about it (decisions and their letters,
-the referral's evidence and screening, support), composed here above those apps so that
+the referral's evidence and screening, support, how many notes and tasks), composed here above those apps so that
 `cases` does not depend on them. Its route keeps its name, `cases:detail` (pages/case_urls.py).
 """
 
@@ -24,6 +24,7 @@ from opennrm.cases.selectors import (
     may_request_reconsideration,
 )
 from opennrm.cases.views import may_close
+from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
@@ -130,5 +131,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             # Support in the words anyone who may open the case may read: provider and
             # region, never the site or its address.
             "support": support_summary(case),
+            # Counts only: the notes' text and tasks' titles are on their own page, read there.
+            "casework": casework_counts(actor, case),
         },
     )

@@ -6,6 +6,7 @@ import the apps built on it."""
 from django.urls import path
 
 from opennrm.cases import urls as case_urls
+from opennrm.casework import views as casework_views
 from opennrm.decisions import views as decision_views
 from opennrm.referrals import views as referral_views
 
@@ -26,4 +27,9 @@ urlpatterns = [
         referral_views.case_evidence_download,
         name="evidence_download",
     ),
+    # Notes and tasks (casework).
+    path("<str:reference>/notes/", casework_views.notes, name="notes"),
+    path("<str:reference>/notes/new/", casework_views.note_add, name="note_add"),
+    path("<str:reference>/tasks/new/", casework_views.task_add, name="task_add"),
+    path("<str:reference>/tasks/<int:task_id>/done/", casework_views.task_done, name="task_done"),
 ]

@@ -48,6 +48,11 @@ ROLE_SUMMARY: dict[Role, str] = {
     "their request, and that is recorded.",
 }
 
+# Casework: the tasks someone owns on the cases they may open (casework.selectors.tasks_for).
+MY_TASKS = Task(
+    "My tasks", "casework:my_tasks", "Your open tasks on cases, overdue and due today first."
+)
+
 ROLE_TASKS: dict[Role, list[Task]] = {
     Role.FIRST_RESPONDER: [
         Task(
@@ -55,7 +60,11 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "screening:start",
             "Check what you have seen against the indicator rule. Guidance, not a decision.",
         ),
+        MY_TASKS,
     ],
+    Role.DECISION_MAKER: [MY_TASKS],
+    Role.SENIOR_DECISION_MAKER: [MY_TASKS],
+    Role.SAFEGUARDING_LEAD: [MY_TASKS],
     Role.SUPPORT_COORDINATOR: [
         Task(
             "Waiting for a place",

@@ -24,6 +24,7 @@ from opennrm.care.selectors import support_export
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
+from opennrm.casework.selectors import casework_export
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
 
@@ -180,6 +181,8 @@ EXPORTED_FIELDS = [
     "missing_last_seen",
     "places_to_keep_away_from",
     "unmet_need_reasons",
+    "case_notes",
+    "task_titles",
 ]
 
 
@@ -301,6 +304,8 @@ def _case(case: Case) -> dict[str, Any]:
         ],
         # The support plan, services delivered, missing episodes and places kept away from.
         "support": support_export(case),
+        # Case notes and tasks, whoever wrote them and whoever may read them.
+        "casework": casework_export(case),
     }
 
 

@@ -18,6 +18,7 @@ DEMO_STEPS = [
     "opennrm.care.demo",
     # Work waiting for each demo login, so that their home pages have something to show.
     "opennrm.pages.demo_work",
+    "opennrm.casework.demo",
     "opennrm.audit.demo",
 ]
 

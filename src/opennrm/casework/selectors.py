@@ -1,0 +1,238 @@
+"""Who may read which notes and tasks of a case, and the tasks waiting for someone.
+
+Notes and tasks are for those who may open the case (`cases.selectors.cases_visible_to`): the
+referring organisation's first responders, the competent authority's decision makers, and for a
+child's case the safeguarding leads of its area. Each of them works on the case through an
+organisation (`parties_of`); a note is read by its author's organisation, and beyond it only as
+its `visibility` says; a task is seen by its organisation alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accounts.actor import DECIDERS, Actor, memberships_in_force
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
+
+from .models import CaseNote, CaseTask, TaskStatus, Visibility
+
+# The roles through which someone may open a case (as the access table's CASE_READERS).
+CASE_ROLES = DECIDERS | {Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD}
+SAFEGUARDING_KINDS = (OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The organisations through which an actor works on one case, by the part they play."""
+
+    referrer: list[int] = field(default_factory=list)
+    authority: list[int] = field(default_factory=list)
+    safeguarding: list[int] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[int]:
+        return list(dict.fromkeys(self.referrer + self.authority + self.safeguarding))
+
+
+def parties_of(actor: Actor, case: Case) -> Parties:
+    """Why the actor may open the case, as `cases_visible_to` decides it, by organisation."""
+    referrer = list(actor.organisations_as({Role.FIRST_RESPONDER}))
+    authorities = list(actor.organisations_as(DECIDERS))
+    safeguarding: list[int] = []
+    if case.is_child and case.area:
+        safeguarding = list(
+            actor.memberships()
+            .filter(
+                role=Role.SAFEGUARDING_LEAD,
+                organisation__kind__in=SAFEGUARDING_KINDS,
+                organisation__area=case.area,
+            )
+            .order_by("organisation_id")
+            .values_list("organisation_id", flat=True)
+        )
+    return Parties(
+        referrer=[case.referring_organisation_id]
+        if case.referring_organisation_id in referrer
+        else [],
+        authority=[case.competent_authority_id]
+        if case.competent_authority_id in authorities
+        else [],
+        safeguarding=safeguarding,
+    )
+
+
+def acting_organisation(actor: Actor, case: Case) -> Organisation:
+    """The organisation a note or task the actor writes on the case belongs to: the referrer,
+    else the competent authority, else the first safeguarding organisation of the area."""
+    mine = parties_of(actor, case).all
+    if not mine:
+        raise Http404
+    return Organisation.objects.get(pk=mine[0])
+
+
+def case_get_for_casework(actor: Actor, reference: str) -> Case:
+    """The case, if the actor may open it; else 404."""
+    try:
+        return (
+            cases_visible_to(actor)
+            .select_related("person", "referring_organisation", "competent_authority")
+            .get(reference=reference)
+        )
+    except Case.DoesNotExist:
+        raise Http404 from None
+
+
+def notes_visible_to(actor: Actor, case: Case) -> QuerySet[CaseNote]:
+    """The notes of the case the actor may read, newest first. An own-organisation note only
+    to its organisation; one shared with the competent authority also to its decision makers;
+    one shared with children's services also to the area's safeguarding leads."""
+    parties = parties_of(actor, case)
+    condition = Q(organisation_id__in=parties.all)
+    if parties.authority:
+        condition |= Q(
+            visibility__in=[Visibility.COMPETENT_AUTHORITY, Visibility.CHILDRENS_SERVICES]
+        )
+    if parties.safeguarding:
+        condition |= Q(visibility=Visibility.CHILDRENS_SERVICES)
+    return (
+        CaseNote.objects.filter(case=case)
+        .filter(condition)
+        .select_related("author", "organisation")
+        .order_by("-created_at", "-id")
+    )
+
+
+def visibility_choices(case: Case, organisation: Organisation) -> list[tuple[str, str]]:
+    """Who a note written for `organisation` may be shared with, in words."""
+    choices = [(Visibility.OWN_ORGANISATION.value, f"Only {organisation.name}")]
+    authority = case.competent_authority
+    if organisation.pk != case.competent_authority_id:
+        choices.append(
+            (
+                Visibility.COMPETENT_AUTHORITY.value,
+                f"{organisation.name} and the competent authority ({authority.name})",
+            )
+        )
+    if case.is_child:
+        choices.append(
+            (
+                Visibility.CHILDRENS_SERVICES.value,
+                f"{organisation.name}, the competent authority and children's services "
+                f"(the safeguarding leads for children in {case.area})",
+            )
+        )
+    return choices
+
+
+def seen_by(note: CaseNote) -> str:
+    """Who may read a note, in words, for the note's own line."""
+    return {
+        Visibility.OWN_ORGANISATION: f"Only {note.organisation.name}",
+        Visibility.COMPETENT_AUTHORITY: f"{note.organisation.name} and the competent authority",
+        Visibility.CHILDRENS_SERVICES: (
+            f"{note.organisation.name}, the competent authority and children's services"
+        ),
+    }[Visibility(note.visibility)]
+
+
+def tasks_on_case(actor: Actor, case: Case) -> QuerySet[CaseTask]:
+    """The case's tasks the actor may see: those of the organisations they work on it through.
+    Open first, by due date."""
+    return (
+        CaseTask.objects.filter(case=case, organisation_id__in=parties_of(actor, case).all)
+        .select_related("owner", "done_by", "organisation")
+        .order_by("-status", "due_on", "id")  # "open" sorts after "done": open first
+    )
+
+
+def task_get_for_user(actor: Actor, case: Case, task_id: int) -> CaseTask:
+    try:
+        return tasks_on_case(actor, case).get(pk=task_id)
+    except CaseTask.DoesNotExist:
+        raise Http404 from None
+
+
+def possible_owners(case: Case, organisation: Organisation) -> list[User]:
+    """Who may own a task of `organisation` on the case: its members in force who may open the
+    case through it, by name."""
+    members = (
+        memberships_in_force()
+        .filter(organisation=organisation, role__in=list(CASE_ROLES))
+        .select_related("user")
+        .order_by("user__full_name", "user_id")
+    )
+    found: dict[int, User] = {}
+    for membership in members:
+        user = membership.user
+        if user.pk in found:
+            continue
+        if organisation.pk in parties_of(Actor.of_session(user), case).all:
+            found[user.pk] = user
+    return list(found.values())
+
+
+def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
+    """The open tasks the actor owns, on cases they may still open, through organisations they
+    still act for: overdue first (by due date), then by case reference."""
+    if not actor.user.is_authenticated:
+        return CaseTask.objects.none()
+    organisations = actor.memberships().values_list("organisation_id", flat=True)
+    return (
+        CaseTask.objects.filter(
+            owner=actor.user,
+            status=TaskStatus.OPEN,
+            organisation_id__in=organisations,
+            case__in=cases_visible_to(actor),
+        )
+        .select_related("case", "case__person", "organisation")
+        .order_by("due_on", "case__reference", "id")
+    )
+
+
+def tasks_due_count(actor: Actor) -> int:
+    """How many of the actor's open tasks are due today or overdue."""
+    return tasks_for(actor).filter(due_on__lte=timezone.localdate()).count()
+
+
+def casework_counts(actor: Actor, case: Case) -> dict[str, int]:
+    """For the case page's links: the notes the actor may read, and the open tasks they see."""
+    return {
+        "notes": notes_visible_to(actor, case).count(),
+        "tasks": tasks_on_case(actor, case).filter(status=TaskStatus.OPEN).count(),
+    }
+
+
+def casework_export(case: Case) -> dict[str, list[dict[str, object]]]:
+    """Every note and task of the case, for the person's subject access export: all of them,
+    whoever wrote them and whoever may read them."""
+    return {
+        "notes": [
+            {
+                "written_at": timezone.localtime(note.created_at).isoformat(timespec="seconds"),
+                "organisation": note.organisation.name,
+                "shared": Visibility(note.visibility).label,
+                "text": note.text,
+            }
+            for note in CaseNote.objects.filter(case=case)
+            .select_related("organisation")
+            .order_by("created_at", "id")
+        ],
+        "tasks": [
+            {
+                "title": task.title,
+                "organisation": task.organisation.name,
+                "due_on": task.due_on.isoformat(),
+                "status": TaskStatus(task.status).label,
+            }
+            for task in CaseTask.objects.filter(case=case)
+            .select_related("organisation")
+            .order_by("created_at", "id")
+        ],
+    }

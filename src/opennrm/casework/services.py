@@ -1,0 +1,146 @@
+"""Every write of casework: a note added, a task added, a task done, and erasure of their text.
+
+Notes are never changed once written (ADR 0027). Events name the note or task and who may
+read it, never the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
+
+from . import selectors
+from .models import CaseNote, CaseTask, TaskStatus, Visibility
+
+MAX_NOTE = 5000
+MAX_TITLE = 200
+# A due date further ahead than this is more likely a typing slip than a plan.
+LONGEST_AHEAD = timedelta(days=2 * 366)
+
+
+def _organisation_of(by: User, case: Case) -> Organisation:
+    """The organisation `by` works on the case through; refused if they may not open it."""
+    actor = Actor.of_session(by)
+    if not selectors.parties_of(actor, case).all:
+        raise ValidationError("Only people who may open this case can add to it")
+    return selectors.acting_organisation(actor, case)
+
+
+def _check_not_erased(case: Case) -> None:
+    if hasattr(case.person, "erasure"):
+        raise ValidationError("This person's details have been erased: nothing can be added")
+
+
+@transaction.atomic
+def case_note_add(*, by: User, case: Case, text: str, visibility: str) -> CaseNote:
+    """Add a note to the case, for the author's organisation and those it is shared with."""
+    organisation = _organisation_of(by, case)
+    _check_not_erased(case)
+    text = text.strip()
+    problems: dict[str, str] = {}
+    if not text:
+        problems["text"] = "Enter the note"
+    elif len(text) > MAX_NOTE:
+        problems["text"] = f"The note must be {MAX_NOTE:,} characters or fewer"
+    allowed = [value for value, _ in selectors.visibility_choices(case, organisation)]
+    if visibility not in allowed:
+        problems["visibility"] = "Select who may read the note"
+    if problems:
+        raise ValidationError(problems)
+    note = CaseNote.objects.create(
+        case=case,
+        author=by,
+        organisation=organisation,
+        visibility=visibility,
+        text=text,
+        created_at=timezone.now(),
+    )
+    audit_record(
+        by=by,
+        action="case_note.added",
+        obj=note,
+        organisation=organisation,
+        detail={"case": case.reference, "visibility": Visibility(visibility).value},
+    )
+    return note
+
+
+@transaction.atomic
+def case_task_add(*, by: User, case: Case, title: str, owner: User, due_on: date) -> CaseTask:
+    """Add a task on the case for someone in the creator's organisation, due on a day."""
+    organisation = _organisation_of(by, case)
+    _check_not_erased(case)
+    title = title.strip()
+    today = timezone.localdate()
+    problems: dict[str, str] = {}
+    if not title:
+        problems["title"] = "Enter what needs doing"
+    elif len(title) > MAX_TITLE:
+        problems["title"] = f"What needs doing must be {MAX_TITLE} characters or fewer"
+    if owner not in selectors.possible_owners(case, organisation):
+        problems["owner"] = (
+            f"Choose someone in {organisation.name} who can open this case to own the task"
+        )
+    if due_on < today:
+        problems["due_on"] = "The due date must be today or later"
+    elif due_on > today + LONGEST_AHEAD:
+        problems["due_on"] = "The due date must be within 2 years"
+    if problems:
+        raise ValidationError(problems)
+    task = CaseTask.objects.create(
+        case=case,
+        organisation=organisation,
+        created_by=by,
+        created_at=timezone.now(),
+        title=title,
+        owner=owner,
+        due_on=due_on,
+    )
+    audit_record(
+        by=by,
+        action="case_task.added",
+        obj=task,
+        organisation=organisation,
+        detail={"case": case.reference, "owner": owner.pk, "due_on": due_on.isoformat()},
+    )
+    return task
+
+
+@transaction.atomic
+def case_task_done(*, by: User, task: CaseTask) -> CaseTask:
+    """Mark a task done: by its owner or anyone in its organisation who works on the case."""
+    locked = CaseTask.objects.select_for_update().get(pk=task.pk)
+    if locked.organisation_id not in selectors.parties_of(Actor.of_session(by), locked.case).all:
+        raise ValidationError("Only people in the task's organisation can mark it done")
+    if locked.status == TaskStatus.DONE:
+        raise ValidationError("This task has already been marked done")
+    locked.status = TaskStatus.DONE
+    locked.done_at, locked.done_by = timezone.now(), by
+    locked.save(update_fields=["status", "done_at", "done_by"])
+    audit_record(
+        by=by,
+        action="case_task.done",
+        obj=locked,
+        organisation=locked.organisation,
+        detail={"case": locked.case.reference},
+    )
+    return locked
+
+
+def casework_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the text of every note and the title of every task of the cases. Who wrote them,
+    when, and the tasks' dates and states stay. Called only inside
+    `privacy.services._remove_identifying_records`, whose audit event covers it."""
+    return {
+        "case_notes": CaseNote.objects.filter(case_id__in=case_ids).update(text=""),
+        "case_task_titles": CaseTask.objects.filter(case_id__in=case_ids).update(title=""),
+    }

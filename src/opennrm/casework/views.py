@@ -1,0 +1,146 @@
+"""Pages of casework: a case's notes and tasks (add a note, add a task, mark one done), served
+under the case's routes (`cases:`, pages/case_urls.py), and the signed-in user's own tasks.
+
+For those who may open the case (`selectors.case_get_for_casework`); anyone else gets 404.
+Notes' text and tasks' titles are about the person: they are shown on the case's notes page
+and the user's task list only, each time after `audit_read`. The case page shows counts only.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from opennrm.accounts.actor import actor_of
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
+from opennrm.lib.govuk_forms import show_refusal
+
+from . import selectors, services
+from .forms import NoteForm, TaskForm
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@require_safe
+def notes(request: HttpRequest, reference: str) -> HttpResponse:
+    actor = actor_of(request)
+    case = selectors.case_get_for_casework(actor, reference)
+    shown_notes = list(selectors.notes_visible_to(actor, case))
+    tasks = list(selectors.tasks_on_case(actor, case))
+    fields = []
+    if any(note.text for note in shown_notes):
+        fields.append("case_notes")
+    if any(task.title for task in tasks):
+        fields.append("task_titles")
+    if fields:
+        audit_read(by=_user(request), person=case.person, obj=case, fields=fields)
+    return render(
+        request,
+        "casework/notes.html",
+        {
+            "title": f"Notes and tasks for case {case.reference}",
+            "case": case,
+            "notes": [(note, selectors.seen_by(note)) for note in shown_notes],
+            "tasks": tasks,
+            "today": timezone.localdate(),
+            "erased": hasattr(case.person, "erasure"),
+            "organisation": selectors.acting_organisation(actor, case),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def note_add(request: HttpRequest, reference: str) -> HttpResponse:
+    actor = actor_of(request)
+    case = selectors.case_get_for_casework(actor, reference)
+    organisation = selectors.acting_organisation(actor, case)
+    choices = selectors.visibility_choices(case, organisation)
+    form = NoteForm(request.POST or None, visibility=choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_note_add(
+                by=_user(request),
+                case=case,
+                text=form.cleaned_data["text"],
+                visibility=form.cleaned_data["visibility"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, "Note added")
+            return redirect("cases:notes", case.reference)
+    return render(
+        request,
+        "casework/note_add.html",
+        {"title": "Add a note", "case": case, "form": form, "organisation": organisation},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def task_add(request: HttpRequest, reference: str) -> HttpResponse:
+    actor = actor_of(request)
+    case = selectors.case_get_for_casework(actor, reference)
+    organisation = selectors.acting_organisation(actor, case)
+    form = TaskForm(
+        request.POST or None,
+        owners=selectors.possible_owners(case, organisation),
+        organisation_name=organisation.name,
+        initial={"owner": str(actor.user.pk)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_task_add(
+                by=_user(request),
+                case=case,
+                title=form.cleaned_data["title"],
+                owner=form.chosen_owner(),
+                due_on=form.cleaned_data["due_on"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, "Task added")
+            return redirect("cases:notes", case.reference)
+    return render(
+        request,
+        "casework/task_add.html",
+        {"title": "Add a task", "case": case, "form": form, "organisation": organisation},
+    )
+
+
+@require_POST
+def task_done(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    case = selectors.case_get_for_casework(actor, reference)
+    task = selectors.task_get_for_user(actor, case, task_id)
+    try:
+        services.case_task_done(by=_user(request), task=task)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Task marked done")
+    return redirect("cases:notes", case.reference)
+
+
+@require_safe
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    tasks = list(selectors.tasks_for(actor_of(request)))
+    # A title may name someone: each person whose tasks are listed is a read of their details.
+    read: set[int] = set()
+    for task in tasks:
+        if task.title and task.case_id not in read:
+            read.add(task.case_id)
+            audit_read(by=user, person=task.case.person, obj=task.case, fields=["task_titles"])
+    return render(
+        request,
+        "casework/my_tasks.html",
+        {"title": "My tasks", "tasks": tasks, "today": timezone.localdate()},
+    )
