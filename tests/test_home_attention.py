@@ -20,6 +20,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.care import services as care
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
+from opennrm.casework.models import CaseTask
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 from opennrm.pages.attention import ATTENTION
@@ -473,11 +474,12 @@ def test_the_home_page_counts_in_a_fixed_number_of_queries(
         a_case(alice, northmoor_police, authority, reasonable_grounds_due=today(-days))
         a_case(alice, northmoor_police, authority, reasonable_grounds_due=today())
     assert queries_for_home(dmitri) == few
-    # The senior decision maker has the most items (seven). Sign-in, session, memberships and
-    # the navigation take ten queries; then at most two an item (the authorities the member
-    # decides for, and the COUNT), however many cases there are.
+    # The senior decision maker has the most items (eight). Sign-in, session, memberships and
+    # the navigation take ten queries; then at most two for each of the seven decision items
+    # (the authorities the member decides for, and the COUNT) and three for their own tasks
+    # (the cases they may open, read as the case page reads them), however many cases there are.
     client = factories.signed_in_client(sally)
-    with django_assert_max_num_queries(10 + 2 * 7):
+    with django_assert_max_num_queries(10 + 2 * 7 + 3):
         client.get("/")
 
 
@@ -507,3 +509,26 @@ def test_every_demo_login_with_work_sees_some_on_their_home(db: None) -> None:
     texts = [item["text"] for item in attention_for(senior, senior.memberships().get())]
     assert "1 reasonable grounds decision overdue" in texts
     assert "1 negative decision waiting for your approval" in texts
+
+
+# --- Case tasks --------------------------------------------------------------------------------
+
+
+def test_a_task_due_today_or_overdue_needs_its_owner_and_no_one_else(
+    alice: User, bob: User, oscar: User, case: Case
+) -> None:
+    from opennrm.casework import services as casework
+
+    assert NOTHING in home(alice)
+    task = casework.case_task_add(
+        by=bob, case=case, title="Ring the safe contact", owner=alice, due_on=today(1)
+    )
+    # Due tomorrow: not yet.
+    assert NOTHING in home(alice)
+    CaseTask.objects.filter(pk=task.pk).update(due_on=today())
+    assert needs(home(alice)) == [("1 of your tasks due today or overdue", "/tasks/")]
+    # Not theirs: the colleague who set it, and another police force.
+    assert NOTHING in home(bob)
+    assert NOTHING in home(oscar)
+    casework.case_task_done(by=alice, task=task)
+    assert NOTHING in home(alice)

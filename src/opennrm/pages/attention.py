@@ -26,6 +26,7 @@ from opennrm.accounts.models import Membership
 from opennrm.accounts.roles import Role
 from opennrm.care import selectors as care
 from opennrm.cases.selectors import children_needing_action_count
+from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
 from opennrm.referrals.selectors import referrals_with_new_outcome_count
 
@@ -190,6 +191,21 @@ ATTENTION: list[Attention] = [
             _count(care.missing_now),
         )
         for role in (Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
+    ),
+    *(
+        Attention(
+            role,
+            "{n} of your tasks due today or overdue",
+            "{n} of your tasks due today or overdue",
+            "casework:my_tasks",
+            tasks_due_count,
+        )
+        for role in (
+            Role.FIRST_RESPONDER,
+            Role.DECISION_MAKER,
+            Role.SENIOR_DECISION_MAKER,
+            Role.SAFEGUARDING_LEAD,
+        )
     ),
     Attention(
         Role.SAFEGUARDING_LEAD,
