@@ -22,9 +22,9 @@ DATA_PROTECTION_PAGES = {
 }
 
 EXPECTED_NAV = {
-    Role.FIRST_RESPONDER: ["Home", "Referrals", "Screening", "Notifications"],
-    Role.DECISION_MAKER: ["Home", "Decisions", "Notifications"],
-    Role.SENIOR_DECISION_MAKER: ["Home", "Decisions", "Notifications"],
+    Role.FIRST_RESPONDER: ["Home", "Find a case", "Referrals", "Screening", "Notifications"],
+    Role.DECISION_MAKER: ["Home", "Find a case", "Decisions", "Notifications"],
+    Role.SENIOR_DECISION_MAKER: ["Home", "Find a case", "Decisions", "Notifications"],
     Role.SUPPORT_COORDINATOR: [
         "Home",
         "Waiting for a place",
@@ -34,7 +34,7 @@ EXPECTED_NAV = {
         "Notifications",
     ],
     Role.SAFE_HOUSE_MANAGER: ["Home", "Placements", "Sites and beds", "Capacity", "Notifications"],
-    Role.SAFEGUARDING_LEAD: ["Home", "Screening", "Notifications"],
+    Role.SAFEGUARDING_LEAD: ["Home", "Find a case", "Screening", "Notifications"],
     Role.ANALYST: ["Home", "Capacity", "Notifications"],
     Role.ORGANISATION_ADMIN: ["Home", "Organisations and users", "Notifications"],
     Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail", "Notifications"],

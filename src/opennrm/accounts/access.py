@@ -88,6 +88,8 @@ ROUTES: dict[str, Rule] = {
     "referrals:confirmation": only(Role.FIRST_RESPONDER),
     # Cases: which case a user may open is decided by cases.selectors.cases_visible_to.
     "cases:detail": CASE_READERS,
+    # Finding cases: among those the user may open (cases.selectors.cases_matching).
+    "cases:search": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
     "cases:close": DECIDERS,

@@ -11,6 +11,7 @@ from .actor import Actor
 
 ITEMS: list[tuple[str, str]] = [
     ("Home", "pages:home"),
+    ("Find a case", "cases:search"),
     ("Referrals", "referrals:my_referrals"),
     ("Decisions", "decisions:queue"),
     ("Waiting for a place", "support:requests"),

@@ -12,6 +12,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Jurisdiction
@@ -38,6 +39,16 @@ class Person(models.Model):
     languages = models.JSONField(default=list, help_text="ISO 639-1 codes")
     interpreter_needed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The search by nationality (cases.selectors.cases_matching) compares the first and
+            # the second nationality: each through its own index, which also gives the planner
+            # each nationality's share, so a rare one is looked up and a common one found while
+            # walking the newest cases.
+            models.Index(KeyTransform("0", "nationalities"), name="person_nationality_1_idx"),
+            models.Index(KeyTransform("1", "nationalities"), name="person_nationality_2_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Person {self.pk}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Q, QuerySet
@@ -123,6 +124,80 @@ def identity_match(*, name: str | None = None, date_of_birth: date | None = None
     if date_of_birth is not None:
         condition &= Q(identity__dob_index__in=index.date_candidates(date_of_birth))
     return condition or None
+
+
+# How many cases one page of search results shows.
+SEARCH_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What to look for: every criterion given must match (an empty one is left out). The
+    reference is compared exactly; the name (whole: given names and family name) and the date
+    of birth through the blind indexes, exactly but ignoring case, accents and spacing."""
+
+    reference: str = ""
+    name: str = ""
+    date_of_birth: date | None = None
+    nationality: str = ""
+    status: str = ""
+
+    @property
+    def names_a_person(self) -> bool:
+        """Whether the search picks out a person (by reference, name or date of birth), as
+        against a list of cases by nationality or status."""
+        return bool(self.reference or self.name or self.date_of_birth)
+
+    @property
+    def criteria(self) -> list[str]:
+        """The criteria used, by name (never their values): for the audit trail."""
+        given = {
+            "reference": self.reference,
+            "name": self.name,
+            "date_of_birth": self.date_of_birth,
+            "nationality": self.nationality,
+            "status": self.status,
+        }
+        return [name for name, value in given.items() if value]
+
+
+def cases_matching(actor: Actor, search: CaseSearch) -> QuerySet[Case]:
+    """The cases the actor may open (`cases_visible_to`) that match the search, newest first;
+    none when the search has no criterion. Nothing is decrypted to search: the name and date
+    of birth go through the blind indexes (`identity_match`), and aliases are not searched.
+
+    A nationality matches either of the person's two nationalities (the referral records at
+    most two)."""
+    if not search.criteria:
+        return Case.objects.none()
+    found = cases_visible_to(actor)
+    if search.reference:
+        found = found.filter(reference=search.reference.strip().upper())
+    if search.name or search.date_of_birth:
+        condition = identity_match(name=search.name or None, date_of_birth=search.date_of_birth)
+        if condition is None:
+            return Case.objects.none()
+        found = found.filter(person__in=Person.objects.filter(condition))
+    if search.nationality:
+        found = found.filter(
+            Q(person__nationalities__0=search.nationality)
+            | Q(person__nationalities__1=search.nationality)
+        )
+    if search.status:
+        found = found.filter(status=search.status)
+    return found.order_by("-submitted_at", "-pk")
+
+
+def cases_search_page(actor: Actor, search: CaseSearch, page: int = 1) -> tuple[list[Case], bool]:
+    """One page of `cases_matching` (from 1), and whether more follow. Not counted: a count of
+    every match would read them all, at a million cases. The person's identity is fetched with
+    the cases only when the search names a person, the only results that show it."""
+    start = (max(page, 1) - 1) * SEARCH_PAGE_SIZE
+    found = cases_matching(actor, search)
+    if search.names_a_person:
+        found = found.select_related("person__identity")
+    rows = list(found[start : start + SEARCH_PAGE_SIZE + 1])
+    return rows[:SEARCH_PAGE_SIZE], len(rows) > SEARCH_PAGE_SIZE
 
 
 def may_decide(actor: Actor, case: Case) -> bool:

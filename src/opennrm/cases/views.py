@@ -1,4 +1,4 @@
-"""The case's own pages: closing it. The case page itself shows several apps' records and is
+"""The case's own pages: finding cases, and closing one. The case page itself shows several apps' records and is
 composed above them (pages/case_page.py), as are the pages of other apps' actions on a case
 (decisions.views.reconsideration_request, referrals.views.evidence_download); all keep their
 `cases:` route names (pages/case_urls.py)."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,12 +16,19 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read, audit_record
 
 from . import services
-from .choices import CloseReason
-from .forms import CloseCaseForm
+from .choices import AgeGroup, CloseReason
+from .forms import CaseSearchForm, CloseCaseForm
 from .models import Case
-from .selectors import case_get_for_user, may_decide
+from .selectors import (
+    SEARCH_PAGE_SIZE,
+    case_get_for_user,
+    cases_search_page,
+    may_decide,
+    next_deadline,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -29,6 +37,63 @@ def _user(request: HttpRequest) -> User:
 
 def may_close(actor: Actor, case: Case) -> bool:
     return may_decide(actor, case) and services.close_refusal(case) is None
+
+
+# The identifying fields a search result may show, when the search names a person.
+SEARCH_RESULT_FIELDS = ("given_names", "family_name", "date_of_birth")
+
+
+@require_http_methods(["GET", "POST"])
+def search(request: HttpRequest) -> HttpResponse:
+    """Find cases the user may open. Posted, not asked for in the address: a name and a date of
+    birth in a URL would stay in browser histories and the web server's logs.
+
+    Results show names and dates of birth only when the search names a person (by reference,
+    name or date of birth), each result's read recorded naming the person and the fields; a
+    search by nationality or status lists references, statuses and dates only, as listings do
+    (ADR 29). A search by name or date of birth is recorded without the values searched for."""
+    user = _user(request)
+    form = CaseSearchForm(request.POST if request.method == "POST" else None)
+    context: dict[str, object] = {"title": "Find a case", "form": form}
+    if form.is_bound and form.is_valid():
+        wanted = form.search
+        page = form.page_number
+        cases, more = cases_search_page(actor_of(request), wanted, page)
+        rows = []
+        with transaction.atomic():
+            if wanted.name or wanted.date_of_birth:
+                # Whether someone of that name is among the user's cases: record that the
+                # search was made (how, and how many were found), never what was typed.
+                audit_record(
+                    by=user,
+                    action="case.searched",
+                    detail={"by": wanted.criteria, "found": len(cases), "page": page},
+                )
+            for case in cases:
+                identity = getattr(case.person, "identity", None) if wanted.names_a_person else None
+                shown = [
+                    name
+                    for name in SEARCH_RESULT_FIELDS
+                    if getattr(identity, name, None) not in (None, "")
+                ]
+                if shown:
+                    audit_read(by=user, person=case.person, obj=case, fields=shown)
+                rows.append(
+                    {
+                        "case": case,
+                        "identity": identity if shown else None,
+                        "deadline": next_deadline(case),
+                    }
+                )
+        context |= {
+            "rows": rows,
+            "page": page,
+            "page_size": SEARCH_PAGE_SIZE,
+            "more": more,
+            "names_shown": wanted.names_a_person,
+            "age_groups": dict(AgeGroup.choices),
+        }
+    return render(request, "cases/search.html", context)
 
 
 @require_http_methods(["GET", "POST"])

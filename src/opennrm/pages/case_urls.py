@@ -6,6 +6,7 @@ import the apps built on it."""
 from django.urls import path
 
 from opennrm.cases import urls as case_urls
+from opennrm.cases import views as case_views
 from opennrm.casework import views as casework_views
 from opennrm.decisions import views as decision_views
 from opennrm.referrals import views as referral_views
@@ -15,6 +16,8 @@ from . import case_page
 app_name = "cases"
 
 urlpatterns = [
+    # Before the case page's pattern, which would take "search" for a reference.
+    path("search/", case_views.search, name="search"),
     path("<str:reference>/", case_page.detail, name="detail"),
     path(
         "<str:reference>/reconsideration/",
