@@ -27,6 +27,7 @@ from opennrm.cases.views import may_close
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
+from opennrm.safeguarding.selectors import case_safeguarding
 
 
 def _user(request: HttpRequest) -> User:
@@ -55,6 +56,9 @@ def _fields_shown(case: Case) -> list[str]:
     if case.decisions.exists():
         # Decision makers' reasons are free text about the person.
         shown.append("decision_reasons")
+    if case.age_assessments.exists():
+        # So are an age assessment's reasons.
+        shown.append("age_assessment_reasons")
     return shown
 
 
@@ -130,5 +134,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             # Support in the words anyone who may open the case may read: provider and
             # region, never the site or its address.
             "support": support_summary(case),
+            # The children's pathway: age assessments and the local authority's tasks.
+            "safeguarding": case_safeguarding(actor, case),
         },
     )
