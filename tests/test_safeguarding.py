@@ -259,7 +259,8 @@ class TestTheCaseload:
         # Overdue first, then by due date; tagged.
         order = [page.index(t.case.reference) for t in (late, due, later)]
         assert order == sorted(order)
-        assert "Overdue" in page and "Due today" in page
+        assert "Overdue" in page
+        assert "Due today" in page
         assert "<strong>1</strong> task overdue" in page
         assert "<strong>1</strong> task due today" in page
         assert "<strong>1</strong> age assessment outstanding" in page
@@ -343,7 +344,8 @@ class TestATask:
         shown = client.get(url).content.decode()
         assert "Placed with Testshire foster carers." in shown
         read = AuditEvent.objects.filter(action="person.viewed", actor=lena).last()
-        assert read is not None and read.detail == {"fields": ["task_outcome"]}
+        assert read is not None
+        assert read.detail == {"fields": ["task_outcome"]}
         assert client.delete(url).status_code == 405
 
     def test_outsiders_get_404_and_the_guardian_only_reads(
@@ -410,7 +412,8 @@ class TestAgeAssessment:
         assert "What did the age assessment find?" in form
         before = AuditEvent.objects.count()
         response = assess(client, disputed)
-        assert response.status_code == 302 and response["Location"] == "/children/"
+        assert response.status_code == 302
+        assert response["Location"] == "/children/"
         disputed.refresh_from_db()
         assert disputed.age_group == AgeGroup.ADULT
         assert disputed.version == 2
@@ -436,7 +439,8 @@ class TestAgeAssessment:
         assert {dmitri.pk, alice.pk, gail.pk, cora.pk} <= recipients
         # The task closes saying why, and the case leaves the local authority's view.
         task.refresh_from_db()
-        assert task.status == TaskStatus.DONE and "found to be an adult" in task.outcome
+        assert task.status == TaskStatus.DONE
+        assert "found to be an adult" in task.outcome
         assert client.get(f"/cases/{disputed.reference}/").status_code == 404
         assert disputed.reference not in client.get("/children/").content.decode()
         # The adult now goes to adult matching.
@@ -448,7 +452,8 @@ class TestAgeAssessment:
         page = factories.signed_in_client(alice).get(f"/cases/{disputed.reference}/")
         assert "A Merton-compliant assessment" in page.content.decode()
         read = AuditEvent.objects.filter(action="person.viewed", actor=alice).last()
-        assert read is not None and "age_assessment_reasons" in read.detail["fields"]
+        assert read is not None
+        assert "age_assessment_reasons" in read.detail["fields"]
         assert client.delete(f"/children/{disputed.reference}/age-assessment/").status_code == 405
 
     def test_found_to_be_a_child_becomes_a_child(
@@ -567,9 +572,7 @@ def test_nothing_but_the_recorded_assessment_changes_an_age_group() -> None:
                     callers.add(f"{path.relative_to(root)}:{function.name}")
     assert writers == {"cases/services.py:case_age_group_change"}
     assert callers == {"safeguarding/services.py:age_assessment_record"}
-    assert "case_version_claim" in inspect.getsource(
-        opennrm.cases.services.case_age_group_change  # type: ignore[attr-defined]
-    )
+    assert "case_version_claim" in inspect.getsource(opennrm.cases.services.case_age_group_change)
 
 
 def test_every_service_leaves_one_event_or_says_why_not() -> None:
@@ -613,4 +616,5 @@ def test_erasure_empties_the_outcome_and_the_reasons(lena: User, new_case: Any) 
         "age_assessment_reasons": 1,
     }
     task.refresh_from_db()
-    assert task.outcome == "" and AgeAssessment.objects.get().reasons == ""
+    assert task.outcome == ""
+    assert AgeAssessment.objects.get().reasons == ""
