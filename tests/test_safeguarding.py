@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, override_settings
 from django.utils import timezone
 
 import opennrm
@@ -618,3 +619,19 @@ def test_erasure_empties_the_outcome_and_the_reasons(lena: User, new_case: Any) 
     task.refresh_from_db()
     assert task.outcome == ""
     assert AgeAssessment.objects.get().reasons == ""
+
+
+@override_settings(DEMO=True)
+def test_the_demo_safeguarding_lead_sees_an_age_disputed_child_with_an_open_task(
+    db: None,
+) -> None:
+    call_command("demo_data")
+    call_command("demo_data")  # idempotent
+    task = ChildrenServicesTask.objects.get()
+    assert task.case.age_group == AgeGroup.PRESUMED_CHILD
+    assert task.owner is not None and task.owner.name == "Riverside Borough Council"
+    lead = User.objects.get(email="safeguarding@demo.opennrm.test")
+    page = factories.signed_in_client(lead).get("/children/").content.decode()
+    assert task.case.reference in page
+    assert "<strong>1</strong> age assessment outstanding" in page
+    assert selectors.children_needing_action_count(Actor.of_session(lead)) == 1

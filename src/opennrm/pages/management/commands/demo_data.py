@@ -16,6 +16,8 @@ DEMO_STEPS = [
     # Demo history across the apps (past stays in the demo beds), once the beds exist.
     "opennrm.pages.demo",
     "opennrm.care.demo",
+    # A child's accommodation need with the local authority, after the referrals.
+    "opennrm.safeguarding.demo",
     "opennrm.audit.demo",
 ]
 
