@@ -18,6 +18,7 @@ from opennrm.cases.models import Case
 from opennrm.safeguarding.models import AgeAssessment, ChildrenServicesTask, TaskStatus
 from tests import case_factories, factories
 
+from .test_narrow_screen import overflow
 from .test_sign_in_journey import _sign_in_with_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,6 +90,9 @@ def test_an_age_disputed_persons_place_is_the_local_authoritys_never_adult_match
     tasks = lead.locator("table", has=lead.get_by_text("Accommodation and immediate needs"))
     expect(tasks.locator("tbody tr", has_text=reference)).to_contain_text("Due today")
     axe.check(lead)
+    # On a small phone too, nothing scrolls sideways.
+    lead.set_viewport_size({"width": 375, "height": 812})
+    assert overflow(lead) <= 0
 
     # The lead records the age assessment: a child.
     lead.get_by_role("link", name=f"Record the age assessment for case {reference}").click()
