@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opennrm.accommodation import matching
-from opennrm.accommodation.services import refusal_without_places
 from opennrm.accommodation.matching import (
     Bed,
     Constraint,
@@ -34,6 +33,7 @@ from opennrm.accommodation.matching import (
     preference_cost,
     priority,
 )
+from opennrm.accommodation.services import refusal_without_places
 
 TODAY = date(2026, 6, 1)
 MANCHESTER = (53.48, -2.24)

@@ -629,9 +629,32 @@ def test_the_demo_safeguarding_lead_sees_an_age_disputed_child_with_an_open_task
     call_command("demo_data")  # idempotent
     task = ChildrenServicesTask.objects.get()
     assert task.case.age_group == AgeGroup.PRESUMED_CHILD
-    assert task.owner is not None and task.owner.name == "Riverside Borough Council"
+    assert task.owner is not None
+    assert task.owner.name == "Riverside Borough Council"
     lead = User.objects.get(email="safeguarding@demo.opennrm.test")
     page = factories.signed_in_client(lead).get("/children/").content.decode()
     assert task.case.reference in page
     assert "<strong>1</strong> age assessment outstanding" in page
     assert selectors.children_needing_action_count(Actor.of_session(lead)) == 1
+
+
+def test_a_subject_access_export_holds_the_assessments_and_tasks(lena: User, new_case: Any) -> None:
+    from opennrm.privacy.selectors import subject_access_data
+
+    disputed = new_case(age_group=AgeGroup.PRESUMED_CHILD)
+    services.children_services_task_done(
+        by=lena, task=task_for(disputed), outcome="With foster carers."
+    )
+    services.age_assessment_record(
+        by=lena,
+        case=disputed,
+        outcome="child",
+        assessed_on=timezone.localdate(),
+        reasons="Sixteen.",
+        expected_version=disputed.version,
+    )
+    (exported,) = subject_access_data(disputed.person)["cases"]
+    held = exported["safeguarding"]
+    assert held["age_assessments"][0]["reasons"] == "Sixteen."
+    assert held["age_assessments"][0]["age_group_after"] == "Child"
+    assert held["childrens_services_tasks"][0]["what_was_done"] == "With foster carers."

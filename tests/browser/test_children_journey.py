@@ -98,9 +98,7 @@ def test_an_age_disputed_persons_place_is_the_local_authoritys_never_adult_match
     lead.get_by_role("link", name=f"Record the age assessment for case {reference}").click()
     axe.check(lead)
     lead.get_by_role("button", name="Record the assessment").click()
-    expect(lead.locator(".govuk-error-summary")).to_contain_text(
-        "Select what the assessment found"
-    )
+    expect(lead.locator(".govuk-error-summary")).to_contain_text("Select what the assessment found")
     axe.check(lead)
     lead.get_by_label("A child", exact=True).check()
     lead.get_by_label("Day", exact=True).fill(str(today.day))

@@ -26,6 +26,7 @@ from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
+from opennrm.safeguarding.selectors import safeguarding_export
 
 
 def _check(actor: Actor) -> None:
@@ -301,6 +302,8 @@ def _case(case: Case) -> dict[str, Any]:
         ],
         # The support plan, services delivered, missing episodes and places kept away from.
         "support": support_export(case),
+        # Age assessments and the local authority's tasks for a child.
+        "safeguarding": safeguarding_export(case),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -158,3 +159,38 @@ def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
     if not (assessments or tasks or may_assess):
         return None
     return CaseSafeguarding(assessments=assessments, tasks=tasks, may_assess=may_assess)
+
+
+def safeguarding_export(case: Case) -> dict[str, Any]:
+    """The children's pathway of a case in words, for a subject access export
+    (`privacy.selectors`, which is audited): its age assessments and the local authority's
+    tasks."""
+
+    def moment(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "age_assessments": [
+            {
+                "outcome": item.get_outcome_display(),
+                "assessed_on": moment(item.assessed_on),
+                "by": item.organisation.name,
+                "age_group_before": AgeGroup(item.age_group_before).label,
+                "age_group_after": AgeGroup(item.age_group_after).label,
+                "reasons": item.reasons,
+            }
+            for item in case.age_assessments.select_related("organisation")
+        ],
+        "childrens_services_tasks": [
+            {
+                "task": item.get_kind_display(),
+                "for": item.owner.name if item.owner else f"The local authority for {item.area}",
+                "needs": item.needs,
+                "due_on": moment(item.due_on),
+                "status": item.get_status_display(),
+                "done_at": moment(item.done_at),
+                "what_was_done": item.outcome,
+            }
+            for item in case.children_services_tasks.select_related("owner")
+        ],
+    }
