@@ -222,6 +222,16 @@ class TestAChildsNeedGoesToTheLocalAuthority:
         assert PlacementRequest.objects.count() == 1
         assert not ChildrenServicesTask.objects.exists()
 
+    def test_a_childs_request_made_before_is_never_shown_as_an_adults(
+        self, cora: User, new_case: Any
+    ) -> None:
+        """A request for a child from before the pathway (matching still keeps them out of adult
+        beds) is marked on the waiting list as a child's."""
+        old = s.request(new_case(age_group=AgeGroup.PRESUMED_CHILD))
+        page = factories.signed_in_client(cora).get("/support/requests/").content.decode()
+        row = page.split(old.case.reference)[1].split("</tr>")[0]
+        assert "A child: only a setting for children" in row
+
     def test_the_helper_refuses_an_adult(self, new_case: Any) -> None:
         with pytest.raises(ValueError, match="only a child"):
             task_for(new_case())
