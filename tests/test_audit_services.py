@@ -46,6 +46,7 @@ COVERED_ELSEWHERE = {
     "test_every_public_write_service_is_exercised_above",
     "screening": "tests/test_screening_pages.py::"
     "test_every_screening_service_is_covered_by_an_audit_test",
+    "safeguarding": "tests/test_safeguarding.py::test_every_service_leaves_one_event_or_says_why_not",
     # audit_record and audit_read are how every other service writes its one event.
     "audit": "tests/test_audit_chain.py::test_each_event_follows_the_one_before",
 }
@@ -313,6 +314,7 @@ NOT_WRITES = {
     "case_event_record",
     "case_events_record",
     "case_version_claim",
+    "case_age_group_change",  # inside age_assessment_record (age_assessment.recorded)
     "case_events_backdate",  # demo data only, inside a demo step
     # Reads: who is told.
     "members_in_roles",

@@ -33,6 +33,7 @@ from opennrm.accommodation.matching import (
     preference_cost,
     priority,
 )
+from opennrm.accommodation.services import refusal_without_places
 
 TODAY = date(2026, 6, 1)
 MANCHESTER = (53.48, -2.24)
@@ -642,6 +643,9 @@ def test_no_child_or_age_disputed_person_is_ever_proposed_an_adult_bed(
         for b in beds:
             if r.child and not b.for_children:
                 assert "age" in codes(r, b)
+                # Placing by hand, and a provider accepting an offer, refuse it saying why.
+                refusal = refusal_without_places(matching.failures(r, b, today=TODAY))
+                assert matching.CHILD_WHY in refusal
 
 
 @PROPERTY

@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "opennrm.accommodation",
     "opennrm.care",
     "opennrm.casework",
+    "opennrm.safeguarding",
     "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",

@@ -27,6 +27,7 @@ urlpatterns = [
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
     path("support/", include(support_urls)),
+    path("children/", include("opennrm.safeguarding.urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

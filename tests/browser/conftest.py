@@ -146,6 +146,11 @@ class ReadLog:
             values |= {decision.reasons, decision.approval_note}
         for request in ReconsiderationRequest.objects.all():
             values |= {request.grounds, request.decision_reasons}
+        from opennrm.safeguarding.models import AgeAssessment, ChildrenServicesTask
+
+        # The children's pathway: what a task's outcome and an age assessment's reasons say.
+        values |= {task.outcome for task in ChildrenServicesTask.objects.all()}
+        values |= {assessment.reasons for assessment in AgeAssessment.objects.all()}
         for narrative in CaseNarrative.objects.all():
             values |= {
                 narrative.persons_account,

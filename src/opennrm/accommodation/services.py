@@ -29,6 +29,11 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
+from opennrm.safeguarding.models import ChildrenServicesTask
+from opennrm.safeguarding.services import (
+    children_accommodation_redirect,
+    children_accommodation_task_open,
+)
 
 from . import matching, selectors
 from .models import (
@@ -557,11 +562,29 @@ def request_defaults(case: Case) -> dict[str, Any]:
     }
 
 
-def placement_request_for_referral(*, case: Case, needs: Sequence[str], at: datetime) -> Any:
+def _need_labels(needs: Sequence[str]) -> list[str]:
+    return [ImmediateNeed(n).label if n in ImmediateNeed.values else n for n in needs]
+
+
+def placement_request_for_referral(
+    *, case: Case, needs: Sequence[str], at: datetime
+) -> PlacementRequest | ChildrenServicesTask:
     """The request a referral's immediate needs raise (called inside the referral's service,
-    whose audit event covers it). A bed tonight or a risk to safety is an emergency."""
+    whose audit event covers it). A bed tonight or a risk to safety is an emergency.
+
+    A child's, or an age-disputed person's, needs never become a request for adult matching:
+    they go to the local authority of their area as a children's services task (ADR 25)."""
     urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
     day = timezone.localdate(at)
+    if case.is_child:
+        task, _ = children_accommodation_task_open(
+            case=case,
+            needs=_need_labels(needs),
+            due_on=day if urgent else day + timedelta(days=1),
+            by=case.referred_by,
+            at=at,
+        )
+        return task
     return PlacementRequest.objects.create(
         case=case,
         needs=list(needs),
@@ -575,12 +598,21 @@ def placement_request_for_referral(*, case: Case, needs: Sequence[str], at: date
 @transaction.atomic
 def placement_request_raise(
     *, by: User, case: Case, urgency: str, needed_from: date, needs: Sequence[str] = ()
-) -> PlacementRequest:
-    """A coordinator raises a request for someone already referred."""
+) -> PlacementRequest | ChildrenServicesTask:
+    """A coordinator raises a request for someone already referred. For a child, or a person
+    whose age is disputed, no request is made: their need goes to the local authority as a
+    children's services task instead (returned), with the guardian service told (ADR 25)."""
     if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can raise a placement request")
     if hasattr(case.person, "erasure"):
         raise ValidationError("This person's details have been erased")
+    if case.is_child:
+        return children_accommodation_redirect(
+            by=by,
+            case=case,
+            needs=_need_labels(needs),
+            due_on=timezone.localdate() if urgency == Urgency.EMERGENCY else needed_from,
+        )
     if PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN).exists():
         raise ValidationError({"case": "This case already has a request waiting for a place"})
     request = PlacementRequest.objects.create(

@@ -21,6 +21,8 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.decisions.models import DecisionKind, DecisionState
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
+from opennrm.safeguarding.models import ChildrenServicesTask
+from opennrm.safeguarding.services import redirect_message
 
 from . import selectors, services
 from .forms import (
@@ -337,6 +339,10 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 if hasattr(error, "error_dict") and "case" in error.message_dict:
                     form.add_error("reference", error.message_dict["case"])
             else:
+                if isinstance(item, ChildrenServicesTask):
+                    # A child is never on the adult waiting list (ADR 25).
+                    messages.warning(request, redirect_message(case))
+                    return redirect("support:requests")
                 messages.success(request, "Request raised. Set the person's needs next.")
                 return redirect("support:request_edit", item.pk)
     return render(request, "support/request_new.html", {"title": "Ask for a place", "form": form})

@@ -154,6 +154,11 @@ ROUTES: dict[str, Rule] = {
     "decisions:reconsideration": DECIDERS,
     "decisions:letter": CASE_READERS,
     "decisions:letter_pdf": CASE_READERS,
+    # The children's pathway: safeguarding leads see the children of their area; only the
+    # local authority's act on them (safeguarding.selectors).
+    "safeguarding:caseload": only(Role.SAFEGUARDING_LEAD),
+    "safeguarding:task": only(Role.SAFEGUARDING_LEAD),
+    "safeguarding:age_assessment": only(Role.SAFEGUARDING_LEAD),
     "notifications:list": SIGNED_IN,
     "notifications:open": SIGNED_IN,
     "screening:start": SCREENERS,

@@ -20,7 +20,7 @@ from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 from . import state
-from .choices import CaseStatus, CloseReason
+from .choices import AgeGroup, CaseStatus, CloseReason
 from .models import (
     Case,
     CaseEvent,
@@ -334,6 +334,32 @@ def case_transition(
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Case {case.reference}: {CaseStatus(to).label.lower()}",
         body=f"The case you referred is now: {CaseStatus(to).label.lower()}. {reason}",
+    )
+    return case
+
+
+def case_age_group_change(
+    *, by: User, case: Case, to: str, reason: str, expected_version: int
+) -> Case:
+    """Change the case's age group: the only code that does, and only ever because an age
+    assessment was recorded (`safeguarding.services.age_assessment_record`, whose audit event
+    covers it). A child or age-disputed person moves to the adult pathway through this alone,
+    never silently: the timeline says so, and the version is claimed, so nobody acts on the
+    case as it was seen before. The caller tells those who must know."""
+    if to not in AgeGroup.values:
+        raise ValueError(f"not an age group: {to}")
+    was = case.age_group
+    if to == was:
+        raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
+    case_version_claim(case=case, expected_version=expected_version, changes={"age_group": to})
+    case.age_group = to
+    case_event_record(
+        case=case,
+        kind="case.age_group_changed",
+        description=f"Age group changed from {AgeGroup(was).label.lower()} to "
+        f"{AgeGroup(to).label.lower()}: {reason}"[:300],
+        by=by,
+        data={"from": was, "to": to},
     )
     return case
 

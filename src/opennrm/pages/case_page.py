@@ -28,6 +28,7 @@ from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
+from opennrm.safeguarding.selectors import case_safeguarding
 
 
 def _user(request: HttpRequest) -> User:
@@ -56,6 +57,9 @@ def _fields_shown(case: Case) -> list[str]:
     if case.decisions.exists():
         # Decision makers' reasons are free text about the person.
         shown.append("decision_reasons")
+    if case.age_assessments.exists():
+        # So are an age assessment's reasons.
+        shown.append("age_assessment_reasons")
     return shown
 
 
@@ -133,5 +137,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "support": support_summary(case),
             # Counts only: the notes' text and tasks' titles are on their own page, read there.
             "casework": casework_counts(actor, case),
+            # The children's pathway: age assessments and the local authority's tasks.
+            "safeguarding": case_safeguarding(actor, case),
         },
     )

@@ -105,6 +105,14 @@ ROLE_TASKS: dict[Role, list[Task]] = {
         Task("Sites and beds", "support:sites", "Your sites, rooms and beds, and their state."),
         Task("Capacity", "support:capacity", "Free beds across the country, and over time."),
     ],
+    Role.SAFEGUARDING_LEAD: [
+        Task(
+            "Children in your area",
+            "safeguarding:caseload",
+            "What needs doing today: children's services tasks (overdue first), age "
+            "assessments outstanding and children newly referred.",
+        ),
+    ],
     Role.ANALYST: [
         Task(
             "Capacity",

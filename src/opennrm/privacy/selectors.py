@@ -27,6 +27,7 @@ from opennrm.cases.selectors import identity_match
 from opennrm.casework.selectors import casework_export
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
+from opennrm.safeguarding.selectors import safeguarding_export
 
 
 def _check(actor: Actor) -> None:
@@ -306,6 +307,8 @@ def _case(case: Case) -> dict[str, Any]:
         "support": support_export(case),
         # Case notes and tasks, whoever wrote them and whoever may read them.
         "casework": casework_export(case),
+        # Age assessments and the local authority's tasks for a child.
+        "safeguarding": safeguarding_export(case),
     }
 
 

@@ -35,6 +35,7 @@ from opennrm.casework.services import casework_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
+from opennrm.safeguarding.services import safeguarding_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
@@ -55,6 +56,8 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed.update(support_records_pseudonymise(case_ids))
     # Case notes' text and tasks' titles.
     removed.update(casework_pseudonymise(case_ids))
+    # The children's pathway: what a task's outcome and an age assessment's reasons say.
+    removed.update(safeguarding_records_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 

@@ -335,7 +335,8 @@ def _open_case(
                 authority_name=authority.name,
                 area=exploitation["area"],
                 child=group != AgeGroup.ADULT,
-                placement_requested=bool(needs["needs"]),
+                # A child's needs go to the local authority instead (safeguarding, ADR 25).
+                placement_requested=bool(needs["needs"]) and group == AgeGroup.ADULT,
             ),
         )
     )

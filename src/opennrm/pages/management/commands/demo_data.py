@@ -19,6 +19,8 @@ DEMO_STEPS = [
     # Work waiting for each demo login, so that their home pages have something to show.
     "opennrm.pages.demo_work",
     "opennrm.casework.demo",
+    # A child's accommodation need with the local authority, after the referrals.
+    "opennrm.safeguarding.demo",
     "opennrm.audit.demo",
 ]
 

@@ -1,0 +1,196 @@
+"""What a safeguarding lead sees of the children in their area, and what they may do.
+
+The local authority's and the child guardian service's safeguarding leads see the children's
+cases of their organisation's area (`cases.selectors.cases_visible_to`); only the local
+authority's leads act on them (mark a task done, record an age assessment). Everyone else gets
+404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Membership, Organisation
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import AgeGroup
+from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
+
+from .models import AgeAssessment, ChildrenServicesTask, TaskStatus
+
+# A child referred this many days ago or less is "newly referred" on the caseload.
+NEWLY_REFERRED_DAYS = 7
+
+CHILD_GROUPS = (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+
+
+def _lead_memberships(actor: Actor, kinds: list[str]) -> QuerySet[Membership]:
+    return (
+        actor.memberships()
+        .filter(role=Role.SAFEGUARDING_LEAD, organisation__kind__in=kinds)
+        .exclude(organisation__area="")
+    )
+
+
+def lead_areas(actor: Actor) -> list[str]:
+    """The areas whose children the actor sees as a safeguarding lead."""
+    return sorted(
+        set(
+            _lead_memberships(
+                actor,
+                [OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
+            ).values_list("organisation__area", flat=True)
+        )
+    )
+
+
+def may_act_for(actor: Actor, case: Case) -> bool:
+    """Whether the actor is a safeguarding lead of the local authority of the child's area."""
+    return case.is_child and (
+        _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY])
+        .filter(organisation__area=case.area)
+        .exists()
+    )
+
+
+def authority_of(actor: Actor, case: Case) -> Organisation:
+    """The local authority through which the actor acts for this child."""
+    membership = (
+        _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY])
+        .filter(organisation__area=case.area)
+        .order_by("organisation_id")
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership.organisation
+
+
+def children_of(actor: Actor) -> QuerySet[Case]:
+    """The children (and age-disputed people) of the actor's areas that the actor may see."""
+    areas = lead_areas(actor)
+    if not areas:
+        return Case.objects.none()
+    return cases_visible_to(actor).filter(area__in=areas, age_group__in=CHILD_GROUPS)
+
+
+def open_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
+    """Open tasks for the children of the actor's areas, overdue first, then by due date."""
+    return (
+        ChildrenServicesTask.objects.filter(
+            status=TaskStatus.OPEN, case__in=children_of(actor).values("pk")
+        )
+        .select_related("case", "owner")
+        .order_by("due_on", "id")
+    )
+
+
+def assessments_outstanding(actor: Actor) -> QuerySet[Case]:
+    """Age-disputed people of the actor's areas with no age assessment recorded yet."""
+    assessed = AgeAssessment.objects.filter(case=OuterRef("pk"))
+    return (
+        children_of(actor)
+        .filter(age_group=AgeGroup.PRESUMED_CHILD)
+        .exclude(Exists(assessed))
+        .order_by("submitted_at", "id")
+    )
+
+
+def newly_referred(actor: Actor) -> QuerySet[Case]:
+    since = timezone.now() - timedelta(days=NEWLY_REFERRED_DAYS)
+    return children_of(actor).filter(submitted_at__gte=since).order_by("-submitted_at", "-id")
+
+
+def children_needing_action_count(actor: Actor) -> int:
+    """How many children of the actor's areas need the local authority to act: an open task,
+    or an age assessment outstanding. Zero for anyone who is not a safeguarding lead."""
+    open_task = ChildrenServicesTask.objects.filter(case=OuterRef("pk"), status=TaskStatus.OPEN)
+    assessed = AgeAssessment.objects.filter(case=OuterRef("pk"))
+    return (
+        children_of(actor)
+        .filter(
+            Q(Exists(open_task)) | (Q(age_group=AgeGroup.PRESUMED_CHILD) & ~Q(Exists(assessed)))
+        )
+        .count()
+    )
+
+
+def task_get(actor: Actor, task_id: int) -> ChildrenServicesTask:
+    found = (
+        ChildrenServicesTask.objects.filter(pk=task_id, case__in=children_of(actor).values("pk"))
+        .select_related("case", "owner", "raised_by", "done_by")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def case_to_assess(actor: Actor, reference: str) -> Case:
+    """A child's case whose age assessment the actor may record, or 404."""
+    found = children_of(actor).filter(reference=reference).select_related("person").first()
+    if found is None or not may_act_for(actor, found):
+        raise Http404
+    return found
+
+
+@dataclass(frozen=True)
+class CaseSafeguarding:
+    """What the case page shows of the children's pathway."""
+
+    assessments: list[AgeAssessment]
+    tasks: list[ChildrenServicesTask]
+    may_assess: bool
+
+
+def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
+    """The case's age assessments and children's services tasks, for anyone who may open the
+    case; None if it has neither and the actor cannot record one."""
+    assessments = list(case.age_assessments.select_related("organisation", "recorded_by"))
+    tasks = list(case.children_services_tasks.select_related("owner"))
+    may_assess = may_act_for(actor, case)
+    if not (assessments or tasks or may_assess):
+        return None
+    return CaseSafeguarding(assessments=assessments, tasks=tasks, may_assess=may_assess)
+
+
+def safeguarding_export(case: Case) -> dict[str, Any]:
+    """The children's pathway of a case in words, for a subject access export
+    (`privacy.selectors`, which is audited): its age assessments and the local authority's
+    tasks."""
+
+    def moment(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "age_assessments": [
+            {
+                "outcome": item.get_outcome_display(),
+                "assessed_on": moment(item.assessed_on),
+                "by": item.organisation.name,
+                "age_group_before": AgeGroup(item.age_group_before).label,
+                "age_group_after": AgeGroup(item.age_group_after).label,
+                "reasons": item.reasons,
+            }
+            for item in case.age_assessments.select_related("organisation")
+        ],
+        "childrens_services_tasks": [
+            {
+                "task": item.get_kind_display(),
+                "for": item.owner.name if item.owner else f"The local authority for {item.area}",
+                "needs": item.needs,
+                "due_on": moment(item.due_on),
+                "status": item.get_status_display(),
+                "done_at": moment(item.done_at),
+                "what_was_done": item.outcome,
+            }
+            for item in case.children_services_tasks.select_related("owner")
+        ],
+    }

@@ -1,0 +1,382 @@
+"""Every write of the children's pathway: the local authority's tasks for a child, and age
+assessments.
+
+A child's or age-disputed person's accommodation need never becomes a placement request for
+adult matching: `accommodation.services` hands it here, and it becomes a task of the local
+authority of the child's area, with its safeguarding leads and the child trafficking guardian
+service of the area told (docs/adr/0025). Notifications never name the child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
+from opennrm.notifications.services import deliver
+
+from . import selectors
+from .models import AgeAssessment, AgeOutcome, ChildrenServicesTask, TaskKind, TaskStatus
+
+MAX_TEXT = 5000
+
+
+def local_authority_of(area: str) -> Organisation | None:
+    """The local authority of an area, if OpenNRM knows one (the first, if several)."""
+    return (
+        Organisation.objects.filter(
+            kind=OrganisationKind.LOCAL_AUTHORITY, area=area, is_active=True
+        )
+        .exclude(area="")
+        .order_by("pk")
+        .first()
+    )
+
+
+def children_services_name(area: str) -> str:
+    """How the person who asked is told who arranges the child's accommodation."""
+    authority = local_authority_of(area)
+    return authority.name if authority is not None else f"the local authority for {area}"
+
+
+def _leads(kinds: Iterable[str], area: str) -> list[User]:
+    return [
+        m.user
+        for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(organisation__kind__in=list(kinds), organisation__area=area)
+        .exclude(organisation__area="")
+        .select_related("user")
+    ]
+
+
+def redirect_message(case: Case) -> str:
+    """What the person who asked for a place is told, in one sentence."""
+    who = "a child" if case.age_group == AgeGroup.CHILD else "age-disputed, so treated as a child"
+    return (
+        f"This is {who}: their accommodation is arranged by "
+        f"{children_services_name(case.area)} children's services, never by adult matching. "
+        "We have told them and the child trafficking guardian service."
+    )
+
+
+def children_accommodation_task_open(
+    *, case: Case, needs: Sequence[str], due_on: date, by: User | None, at: datetime | None = None
+) -> tuple[ChildrenServicesTask, dict[str, int]]:
+    """The accommodation need of a child (or age-disputed person), as a task of the local
+    authority of their area, its safeguarding leads and the area's child trafficking guardian
+    service told; and how many were told. Called inside a service whose audit event covers it:
+    the referral's (`accommodation.services.placement_request_for_referral`) or
+    `children_accommodation_redirect`. Refuses an adult: an adult's need is a placement
+    request."""
+    if not case.is_child:
+        raise ValueError("only a child's or age-disputed person's need is a children's task")
+    authority = local_authority_of(case.area)
+    task = ChildrenServicesTask.objects.create(
+        case=case,
+        kind=TaskKind.ACCOMMODATION,
+        owner=authority,
+        area=case.area,
+        needs=list(needs),
+        due_on=due_on,
+        raised_at=at or timezone.now(),
+        raised_by=by,
+    )
+    url = reverse("safeguarding:task", args=[task.pk])
+    due = f"{due_on:%-d %B %Y}"
+    told = {
+        "local_authority": len(
+            deliver(
+                recipients=_leads([OrganisationKind.LOCAL_AUTHORITY], case.area),
+                kind="children.accommodation_needed",
+                case=case,
+                url=url,
+                subject=f"Case {case.reference}: a child in {case.area} needs accommodation",
+                body="A child (or a person whose age is disputed, treated as a child) needs a "
+                f"safe place to stay, arranged by children's services by {due}. They are never "
+                "placed in adult accommodation. Open the task to record what was arranged.",
+            )
+        ),
+        "guardian_service": len(
+            deliver(
+                recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
+                kind="children.accommodation_needed",
+                case=case,
+                url=reverse("cases:detail", args=[case.reference]),
+                subject=f"Case {case.reference}: a child in {case.area} needs accommodation",
+                body=f"The accommodation need was sent to {children_services_name(case.area)} "
+                f"children's services, to arrange by {due}.",
+            )
+        ),
+    }
+    case_event_record(
+        case=case,
+        kind="safeguarding.accommodation_task",
+        description=f"Accommodation need sent to {children_services_name(case.area)} "
+        "children's services; the child guardian service told",
+        by=by,
+        at=at,
+    )
+    return task, told
+
+
+@transaction.atomic
+def children_accommodation_redirect(
+    *, by: User, case: Case, needs: Sequence[str] = (), due_on: date
+) -> ChildrenServicesTask:
+    """Someone asked for a place for a child or an age-disputed person (a coordinator, on the
+    page or in a service): instead of a placement request, the local authority's task. Refused
+    while an accommodation task for the case is still open."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if not locked.is_child:
+        raise ValueError("an adult's need is a placement request")
+    open_task = ChildrenServicesTask.objects.filter(
+        case=locked, kind=TaskKind.ACCOMMODATION, status=TaskStatus.OPEN
+    ).first()
+    if open_task is not None:
+        raise ValidationError(
+            {
+                "case": f"{redirect_message(locked)} They already have the task, since "
+                f"{timezone.localdate(open_task.raised_at):%-d %B %Y}."
+            }
+        )
+    task, told = children_accommodation_task_open(case=locked, needs=needs, due_on=due_on, by=by)
+    audit_record(
+        by=by,
+        action="children_services_task.raised",
+        obj=task,
+        organisation=task.owner,
+        detail={"kind": task.kind, "told": told},
+    )
+    return task
+
+
+@transaction.atomic
+def children_services_task_done(
+    *, by: User, task: ChildrenServicesTask, outcome: str
+) -> ChildrenServicesTask:
+    """The local authority's safeguarding lead records what was done, and the task is done."""
+    locked = ChildrenServicesTask.objects.select_for_update().select_related("case").get(pk=task.pk)
+    if not selectors.may_act_for(Actor.of_session(by), locked.case):
+        raise ValidationError(
+            "Only a safeguarding lead of the local authority for the child's area can do this"
+        )
+    if locked.status != TaskStatus.OPEN:
+        raise ValidationError("This task is already done")
+    outcome = outcome.strip()
+    if not outcome:
+        raise ValidationError({"outcome": "Enter what was done"})
+    if len(outcome) > MAX_TEXT:
+        raise ValidationError(
+            {"outcome": f"What was done must be {MAX_TEXT:,} characters or fewer"}
+        )
+    locked.status, locked.outcome = TaskStatus.DONE, outcome
+    locked.done_at, locked.done_by = timezone.now(), by
+    locked.save(update_fields=["status", "outcome", "done_at", "done_by"])
+    case_event_record(
+        case=locked.case,
+        kind="safeguarding.task_done",
+        description=f"Children's services task done: {locked.get_kind_display().lower()}",
+        by=by,
+    )
+    audit_record(
+        by=by,
+        action="children_services_task.done",
+        obj=locked,
+        organisation=locked.owner,
+        detail={"kind": locked.kind},
+    )
+    return locked
+
+
+# What each outcome makes of the age group: a child is a child; an adult moves to the adult
+# pathway; "not possible to say" leaves it as it was (an age-disputed person is still treated as
+# a child, CETS art. 10(3)).
+AGE_GROUP_AFTER: dict[str, str | None] = {
+    AgeOutcome.CHILD: AgeGroup.CHILD,
+    AgeOutcome.ADULT: AgeGroup.ADULT,
+    AgeOutcome.NOT_POSSIBLE: None,
+}
+
+
+def _deciders_of(case: Case) -> list[User]:
+    if case.assigned_to is not None and case.assigned_to.is_active:
+        return [case.assigned_to]
+    return [
+        m.user
+        for m in members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
+    ]
+
+
+@transaction.atomic
+def age_assessment_record(
+    *,
+    by: User,
+    case: Case,
+    outcome: str,
+    assessed_on: date,
+    reasons: str,
+    expected_version: int,
+) -> AgeAssessment:
+    """Record an age assessment's outcome. Found to be an adult: the case moves to the adult
+    pathway (its age group changes, through `cases.services.case_age_group_change`), its open
+    children's services tasks close saying so, and the decision maker, the referrer and the
+    guardian service are told, and the support coordinators if a place was wanted. Found to be a
+    child: the age group becomes "child". Not possible to say: nothing changes, and the person
+    is still treated as a child."""
+    actor = Actor.of_session(by)
+    if not selectors.may_act_for(actor, case):
+        raise ValidationError(
+            "Only a safeguarding lead of the local authority for the child's area can record "
+            "an age assessment"
+        )
+    if outcome not in AgeOutcome.values:
+        raise ValidationError({"outcome": "Select what the assessment found"})
+    if assessed_on > timezone.localdate():
+        raise ValidationError(
+            {"assessed_on": "The date of the assessment must be today or earlier"}
+        )
+    reasons = reasons.strip()
+    if not reasons:
+        raise ValidationError({"reasons": "Enter the reasons the assessment gave"})
+    if len(reasons) > MAX_TEXT:
+        raise ValidationError({"reasons": f"The reasons must be {MAX_TEXT:,} characters or fewer"})
+    locked = Case.objects.select_for_update().select_related("referred_by").get(pk=case.pk)
+    authority = selectors.authority_of(actor, locked)
+    before = locked.age_group
+    after = AGE_GROUP_AFTER[outcome] or before
+    said = f"age assessment of {assessed_on:%-d %B %Y} by {authority.name}"
+    if after != before:
+        case_age_group_change(
+            by=by, case=locked, to=after, reason=said, expected_version=expected_version
+        )
+    else:
+        case_version_claim(case=locked, expected_version=expected_version)
+        case_event_record(
+            case=locked,
+            kind="safeguarding.age_assessed",
+            description=f"Age assessment recorded ({AgeOutcome(outcome).label.lower()}): {said}",
+            by=by,
+        )
+    assessment = AgeAssessment.objects.create(
+        case=locked,
+        outcome=outcome,
+        assessed_on=assessed_on,
+        organisation=authority,
+        age_group_before=before,
+        age_group_after=after,
+        recorded_at=timezone.now(),
+        recorded_by=by,
+        reasons=reasons,
+    )
+    told = _tell_age_group_changed(locked, by, after, said) if after != before else {}
+    audit_record(
+        by=by,
+        action="age_assessment.recorded",
+        obj=assessment,
+        organisation=authority,
+        detail={"outcome": outcome, "from": before, "to": after, "told": told},
+    )
+    return assessment
+
+
+def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict[str, Any]:
+    url = reverse("cases:detail", args=[case.reference])
+    told: dict[str, Any] = {}
+    if after == AgeGroup.ADULT:
+        still_open = list(
+            ChildrenServicesTask.objects.select_for_update().filter(
+                case=case, status=TaskStatus.OPEN
+            )
+        )
+        wanted_place = any(task.kind == TaskKind.ACCOMMODATION for task in still_open)
+        for task in still_open:
+            task.status, task.done_at, task.done_by = TaskStatus.DONE, timezone.now(), by
+            task.outcome = f"Closed: found to be an adult ({said}). The adult pathway takes over."
+            task.save(update_fields=["status", "done_at", "done_by", "outcome"])
+        told["tasks_closed"] = len(still_open)
+        subject = f"Case {case.reference}: found to be an adult"
+        body = (
+            f"The {said} found the person to be an adult. The case now follows the adult "
+            "pathway: consent to support applies, and their accommodation is a matter for "
+            "adult support."
+        )
+        if wanted_place:
+            told["coordinators"] = len(
+                deliver(
+                    recipients=[
+                        m.user
+                        for m in members_with_role(None, {Role.SUPPORT_COORDINATOR})
+                        .filter(organisation__kind=OrganisationKind.SUPPORT_PROVIDER)
+                        .select_related("user")
+                    ],
+                    kind="case.age_group_changed",
+                    case=case,
+                    url=reverse("support:request_new"),
+                    subject=subject,
+                    body=f"The {said} found the person to be an adult. Children's services were "
+                    "arranging their accommodation: if they still need a place, ask for one now.",
+                )
+            )
+    else:
+        subject = f"Case {case.reference}: found to be a child"
+        body = f"The {said} found the person to be a child. They are safeguarded as a child."
+    told["decision_makers"] = len(
+        deliver(
+            recipients=_deciders_of(case),
+            kind="case.age_group_changed",
+            case=case,
+            url=url,
+            subject=subject,
+            body=body,
+        )
+    )
+    told["referrer"] = len(
+        deliver(
+            recipients=[case.referred_by],
+            kind="case.age_group_changed",
+            case=case,
+            url=url,
+            subject=subject,
+            body=body,
+        )
+    )
+    told["guardian_service"] = len(
+        deliver(
+            recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
+            kind="case.age_group_changed",
+            case=case,
+            url=url,
+            subject=subject,
+            body=body,
+        )
+    )
+    return told
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+
+
+def safeguarding_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the free text of the children's pathway about these cases: what each task's
+    outcome says and each age assessment's reasons. Outcomes, dates and statuses stay, for the
+    figures. Called only inside `privacy.services`' erasure, whose audit event covers it."""
+    return {
+        "children_task_outcomes": ChildrenServicesTask.objects.filter(case_id__in=case_ids).update(
+            outcome=""
+        ),
+        "age_assessment_reasons": AgeAssessment.objects.filter(case_id__in=case_ids).update(
+            reasons=""
+        ),
+    }

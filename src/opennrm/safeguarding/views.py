@@ -1,0 +1,126 @@
+"""Pages of the children's pathway: the caseload of the children in the local authority's area,
+a task (marked done with what was done), and recording an age assessment."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from opennrm.accounts.actor import actor_of
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
+from opennrm.lib.govuk_forms import show_refusal
+
+from . import selectors, services
+from .forms import AgeAssessmentForm, TaskDoneForm
+from .models import AgeOutcome, TaskStatus
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@require_safe
+def caseload(request: HttpRequest) -> HttpResponse:
+    """References, never names: what needs doing today for the children of the area."""
+    actor = actor_of(request)
+    today = timezone.localdate()
+    tasks = list(selectors.open_tasks(actor))
+    outstanding = list(selectors.assessments_outstanding(actor).only("reference", "submitted_at"))
+    new = list(selectors.newly_referred(actor).only("reference", "submitted_at", "age_group"))
+    return render(
+        request,
+        "safeguarding/caseload.html",
+        {
+            "title": "Children in your area",
+            "areas": selectors.lead_areas(actor),
+            "today": today,
+            "tasks": tasks,
+            "overdue": sum(task.due_on < today for task in tasks),
+            "due_today": sum(task.due_on == today for task in tasks),
+            "outstanding": outstanding,
+            "newly_referred": new,
+            "newly_referred_days": selectors.NEWLY_REFERRED_DAYS,
+            "children": selectors.children_of(actor).count(),
+            "needing_action": selectors.children_needing_action_count(actor),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, task_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    item = selectors.task_get(actor, task_id)
+    may_act = selectors.may_act_for(actor, item.case) and item.status == TaskStatus.OPEN
+    form = TaskDoneForm(request.POST or None)
+    if request.method == "POST":
+        if not may_act:
+            form.add_error(
+                None,
+                "Only a safeguarding lead of the local authority for the child's area can mark "
+                "an open task done",
+            )
+        elif form.is_valid():
+            try:
+                services.children_services_task_done(
+                    by=actor.user, task=item, outcome=form.cleaned_data["outcome"]
+                )
+            except ValidationError as error:
+                show_refusal(form, error)
+            else:
+                messages.success(request, f"Task done for case {item.case.reference}")
+                return redirect("safeguarding:caseload")
+    if item.outcome:
+        # The outcome is free text about the child.
+        audit_read(by=actor.user, person=item.case.person, obj=item, fields=["task_outcome"])
+    return render(
+        request,
+        "safeguarding/task.html",
+        {
+            "title": f"{item.get_kind_display()} for case {item.case.reference}",
+            "item": item,
+            "form": form,
+            "may_act": may_act,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def age_assessment(request: HttpRequest, reference: str) -> HttpResponse:
+    actor = actor_of(request)
+    case = selectors.case_to_assess(actor, reference)
+    form = AgeAssessmentForm(request.POST or None, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.age_assessment_record(
+                by=actor.user,
+                case=case,
+                outcome=form.cleaned_data["outcome"],
+                assessed_on=form.cleaned_data["assessed_on"],
+                reasons=form.cleaned_data["reasons"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            if assessment.outcome == AgeOutcome.ADULT:
+                messages.success(
+                    request,
+                    f"Age assessment recorded: case {case.reference} now follows the adult "
+                    "pathway. The decision maker, the referrer and the guardian service have "
+                    "been told.",
+                )
+                # An adult's case is no longer the local authority's to open.
+                return redirect("safeguarding:caseload")
+            messages.success(request, f"Age assessment recorded for case {case.reference}")
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "safeguarding/age_assessment.html",
+        {"title": "Record an age assessment", "case": case, "form": form},
+    )
