@@ -361,11 +361,11 @@ def test_the_safeguarding_lead_sees_children_referred_not_yet_acted_on(
     child_referred(lena, elsewhere)
     assert NOTHING in home(lena)
 
-    child = a_case(alice, northmoor_police, authority, age_group=AgeGroup.PRESUMED_CHILD)
+    child = a_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
     told = child_referred(lena, child)
     html = home(lena)
     link = "/notifications/?show=children"
-    assert needs(html) == [("1 child referred in your area needing your action", link)]
+    assert needs(html) == [("1 child newly referred in your area, not yet looked at", link)]
     assert NOTHING not in html
     listed = factories.signed_in_client(lena).get(link).content.decode()
     assert child.reference in listed
@@ -532,3 +532,29 @@ def test_a_task_due_today_or_overdue_needs_its_owner_and_no_one_else(
     assert NOTHING in home(oscar)
     casework.case_task_done(by=alice, task=task)
     assert NOTHING in home(alice)
+
+
+def test_the_safeguarding_lead_sees_children_waiting_for_the_local_authority(
+    lena: User, alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """An age-disputed child with no age assessment yet is on the caseload, needing action,
+    until the assessment is recorded; a child in another area never counts."""
+    from opennrm.safeguarding import services as safeguarding
+
+    a_case(alice, northmoor_police, authority, age_group=AgeGroup.PRESUMED_CHILD, area="Elsewhere")
+    assert NOTHING in home(lena)
+    disputed = a_case(alice, northmoor_police, authority, age_group=AgeGroup.PRESUMED_CHILD)
+    waiting = (
+        "1 child in your area waiting for the local authority: a task or an age assessment",
+        "/children/",
+    )
+    assert needs(home(lena)) == [waiting]
+    safeguarding.age_assessment_record(
+        by=lena,
+        case=disputed,
+        outcome="child",
+        assessed_on=today(),
+        reasons="Assessed by two social workers.",
+        expected_version=disputed.version,
+    )
+    assert NOTHING in home(lena)

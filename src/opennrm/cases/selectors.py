@@ -58,11 +58,11 @@ def cases_referred_by_organisations_of(actor: Actor) -> QuerySet[Case]:
     ).order_by("-submitted_at")
 
 
-def children_needing_action_count(actor: Actor) -> int:
-    """Children's cases in the safeguarding lead's area that need their action: for now, the
-    children referred there whose notification they have not opened yet (the list it links to,
-    `notifications:list?show=children`, is that query). One function, so that a children's
-    caseload can take its place in one line."""
+def children_newly_referred_count(actor: Actor) -> int:
+    """Children's cases in the safeguarding lead's area referred since they last looked: those
+    whose notification they have not opened yet (the list it links to,
+    `notifications:list?show=children`, is that query). What the local authority must do for
+    them is counted by the caseload (`safeguarding.selectors.children_needing_action_count`)."""
     children = cases_visible_to(actor).filter(
         age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD]
     )

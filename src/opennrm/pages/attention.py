@@ -25,10 +25,11 @@ from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership
 from opennrm.accounts.roles import Role
 from opennrm.care import selectors as care
-from opennrm.cases.selectors import children_needing_action_count
+from opennrm.cases.selectors import children_newly_referred_count
 from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
 from opennrm.referrals.selectors import referrals_with_new_outcome_count
+from opennrm.safeguarding.selectors import children_needing_action_count
 
 
 @dataclass(frozen=True)
@@ -209,11 +210,18 @@ ATTENTION: list[Attention] = [
     ),
     Attention(
         Role.SAFEGUARDING_LEAD,
-        "{n} child referred in your area needing your action",
-        "{n} children referred in your area needing your action",
+        "{n} child newly referred in your area, not yet looked at",
+        "{n} children newly referred in your area, not yet looked at",
         "notifications:list",
-        children_needing_action_count,
+        children_newly_referred_count,
         "?show=children",
+    ),
+    Attention(
+        Role.SAFEGUARDING_LEAD,
+        "{n} child in your area waiting for the local authority: a task or an age assessment",
+        "{n} children in your area waiting for the local authority: a task or an age assessment",
+        "safeguarding:caseload",
+        children_needing_action_count,
     ),
 ]
 
