@@ -91,6 +91,13 @@ ROUTES: dict[str, Rule] = {
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
     "cases:close": DECIDERS,
+    # After submission (referrals, ADR 28): the authority asks, the referrer adds.
+    "cases:information_request_ask": DECIDERS,
+    "cases:information_request_withdraw": DECIDERS,
+    "cases:information_request_answer": only(Role.FIRST_RESPONDER),
+    "cases:addition_add": only(Role.FIRST_RESPONDER),
+    "cases:addition_seen": DECIDERS,
+    "cases:referral_copy": only(Role.FIRST_RESPONDER),
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
     # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.

@@ -26,4 +26,27 @@ urlpatterns = [
         referral_views.case_evidence_download,
         name="evidence_download",
     ),
+    # After submission: requests for information and additions (referrals, ADR 28).
+    path(
+        "<str:reference>/information-requests/new/",
+        referral_views.information_request_ask,
+        name="information_request_ask",
+    ),
+    path(
+        "<str:reference>/information-requests/<int:request_id>/answer/",
+        referral_views.information_request_answer,
+        name="information_request_answer",
+    ),
+    path(
+        "<str:reference>/information-requests/<int:request_id>/withdraw/",
+        referral_views.information_request_withdraw,
+        name="information_request_withdraw",
+    ),
+    path("<str:reference>/additions/new/", referral_views.addition_add, name="addition_add"),
+    path(
+        "<str:reference>/additions/<int:addition_id>/seen/",
+        referral_views.addition_seen,
+        name="addition_seen",
+    ),
+    path("<str:reference>/referral-copy.pdf", referral_views.referral_copy, name="referral_copy"),
 ]
