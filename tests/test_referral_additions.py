@@ -97,7 +97,7 @@ def _as_submitted(case: Case) -> dict[str, Any]:
         "narrative": _rows(CaseNarrative._meta.db_table, "case_id", case.pk),
         "screening": _rows(Screening._meta.db_table, "id", case.screening_id),
         "evidence": [_rows(EvidenceFile._meta.db_table, "id", e.pk) for e in originals],
-        "evidence": [Path(e.file.path).read_bytes() for e in originals],
+        "files": [Path(e.file.path).read_bytes() for e in originals],
         "decrypted": [(e.original_name, e.sha256, e.file.open("rb").read()) for e in originals],
     }
 

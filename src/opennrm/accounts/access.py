@@ -90,6 +90,7 @@ ROUTES: dict[str, Rule] = {
     "cases:detail": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
+    "cases:reconsideration_evidence": Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER}),
     "cases:close": DECIDERS,
     # After submission (referrals, ADR 28): the authority asks, the referrer adds.
     "cases:information_request_ask": DECIDERS,

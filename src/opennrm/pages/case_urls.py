@@ -20,6 +20,11 @@ urlpatterns = [
         decision_views.reconsideration_request,
         name="reconsideration_request",
     ),
+    path(
+        "<str:reference>/reconsideration/evidence/<int:evidence_id>/",
+        decision_views.reconsideration_evidence,
+        name="reconsideration_evidence",
+    ),
     *case_urls.urlpatterns,
     path(
         "<str:reference>/evidence/<int:evidence_id>/",

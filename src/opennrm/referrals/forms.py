@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
-from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -409,24 +409,6 @@ class InformationRequestForm(forms.Form):
             respond_by = None
         data["respond_by"] = respond_by
         return data
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files from one input (Django's documented pattern); none is allowed."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> Any:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)] if data else []
 
 
 class AdditionForm(forms.Form):
