@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -484,3 +486,19 @@ def test_the_case_page_shows_requests_and_additions_in_order_and_added_evidence_
     assert "Download a copy of the referral as submitted" in html
     fields = _reads(alice)[-1].detail["fields"]
     assert {"information_requests", "additions", "evidence_names"} <= set(fields)
+
+
+@override_settings(DEMO=True)
+def test_the_demo_has_an_open_request_and_one_answered_with_an_addition(db: None, tmp_path) -> None:
+    with override_settings(PRIVATE_FILES_DIR=tmp_path):
+        call_command("demo_data", stdout=io.StringIO())
+        call_command("demo_data", stdout=io.StringIO())
+    statuses = sorted(InformationRequest.objects.values_list("status", flat=True))
+    assert statuses == [InformationRequestStatus.ANSWERED, InformationRequestStatus.OPEN]
+    (addition,) = ReferralAddition.objects.all()
+    assert addition.answers is not None
+    assert addition.answers.status == InformationRequestStatus.ANSWERED
+    responder = User.objects.get(email="responder@demo.opennrm.test")
+    decider = User.objects.get(email="decisions@demo.opennrm.test")
+    assert selectors.information_requests_open_count(Actor(responder)) == 1
+    assert selectors.additions_unseen_count(Actor(decider)) == 1
