@@ -194,6 +194,13 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("POST", "api:case_reconsideration"): ApiRule(
         "decisions:write", frozenset({Role.FIRST_RESPONDER})
     ),
+    # After submission (referrals.api, ADR 28): as cases:information_request_ask and
+    # cases:addition_add; the list for either side.
+    ("GET", "api:case_information_requests"): ApiRule(
+        "cases:read", DECIDERS.roles | {Role.FIRST_RESPONDER}
+    ),
+    ("POST", "api:case_information_requests"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:case_additions"): ApiRule("referrals:write", frozenset({Role.FIRST_RESPONDER})),
     # Decisions (decisions.api): as the decisions pages.
     ("GET", "api:queue"): ApiRule("decisions:read", DECIDERS.roles),
     ("POST", "api:case_decisions"): ApiRule("decisions:write", DECIDERS.roles),
