@@ -365,7 +365,10 @@ class AdditionIn(Schema):
         "returned by the API"
     )
     answers: int | None = Field(
-        None, description="The id of the open request for information it answers, if any"
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="The id of the open request for information it answers, if any",
     )
 
 
