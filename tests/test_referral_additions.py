@@ -49,7 +49,10 @@ def submitted(
     """Zorica's referral, submitted by Alice through the referral services with one file."""
     settings.PRIVATE_FILES_DIR = tmp_path
     draft = r.draft_through_services(
-        alice, northmoor_police, r.ADULT_REFERRAL, evidence=[("Zorica statement.pdf", PDF)]
+        alice,
+        northmoor_police,
+        {**r.ADULT_REFERRAL, "indicators": r.indicators_seen("AL-DR-01", "AL-EX-01")},
+        evidence=[("Zorica statement.pdf", PDF)],
     )
     result = services.referral_submit(by=alice, draft=draft)
     assert result.case is not None
@@ -413,6 +416,15 @@ def test_a_decision_maker_marks_an_addition_read(
     assert selectors.additions_unseen_count(Actor(dmitri)) == 0
 
 
+def _indicator_text(case: Case, code: str) -> str:
+    assert case.screening is not None
+    listed = case.screening.catalogue.parsed().list(case.screening.list_key)
+    assert listed is not None
+    indicator = listed.get(code)
+    assert indicator is not None
+    return str(indicator.text)
+
+
 def _pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
@@ -449,6 +461,9 @@ def test_the_referrer_downloads_a_copy_of_the_referral_as_submitted_with_the_add
         "A car wash on the ring road",
         "Zorica statement.pdf",
         "Consents to the referral",
+        "AL-DR-01",
+        # The indicator as the catalogue words it (its first words: the PDF wraps lines).
+        " ".join(_indicator_text(submitted, "AL-EX-01").split()[:3]),
     ):
         assert said in submitted_part, said
     for added in ("Which car wash?", "The one on the ring road.", "car wash.png"):
