@@ -517,3 +517,23 @@ def test_the_demo_has_an_open_request_and_one_answered_with_an_addition(db: None
     decider = User.objects.get(email="decisions@demo.opennrm.test")
     assert selectors.information_requests_open_count(Actor(responder)) == 1
     assert selectors.additions_unseen_count(Actor(decider)) == 1
+
+
+def test_the_subject_access_export_holds_the_requests_and_additions(
+    submitted: Case, dmitri: User, alice: User
+) -> None:
+    from opennrm.privacy.selectors import subject_access_data
+
+    asked = _ask(dmitri, submitted, question="Which car wash?")
+    services.referral_addition_add(
+        by=alice,
+        case=submitted,
+        text="The one on the ring road.",
+        uploads=[SimpleUploadedFile("car wash.png", PNG)],
+        answers=asked,
+        max_bytes=MAX,
+    )
+    (case,) = subject_access_data(submitted.person)["cases"]
+    assert [r["question"] for r in case["information_requests"]] == ["Which car wash?"]
+    assert case["additions"][0]["text"] == "The one on the ring road."
+    assert case["additions"][0]["evidence_file_names"] == ["car wash.png"]
