@@ -390,7 +390,10 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
             return redirect("cases:detail", case.reference)
     if form.errors.get("evidence"):
         # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
-        form.add_error("evidence", "Your grounds have been kept: select the files again")
+        refused = form.errors.pop("evidence")
+        form.add_error(
+            "evidence", f"{' '.join(refused)}. Your grounds have been kept: select the files again"
+        )
     if form.is_bound and form.data.get("grounds"):
         # The grounds typed, shown again after a refusal: free text about the person.
         audit_read(by=user, person=case.person, obj=case, fields=["reconsideration_grounds"])

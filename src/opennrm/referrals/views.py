@@ -421,7 +421,10 @@ def _addition(request: HttpRequest, reference: str, request_id: int | None) -> H
             return redirect("cases:detail", case.reference)
     if form.errors.get("evidence"):
         # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
-        form.add_error("evidence", "Your text has been kept: select the files again")
+        refused = form.errors.pop("evidence")
+        form.add_error(
+            "evidence", f"{' '.join(refused)}. Your text has been kept: select the files again"
+        )
     shown = []
     if asked is not None:
         shown.append("information_request")
