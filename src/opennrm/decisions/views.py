@@ -392,7 +392,8 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
         # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
         refused = form.errors.pop("evidence")
         form.add_error(
-            "evidence", f"{' '.join(refused)}. Your grounds have been kept: select the files again"
+            "evidence",
+            f"{' '.join(str(e) for e in refused)}. Your grounds have been kept: select the files again",
         )
     if form.is_bound and form.data.get("grounds"):
         # The grounds typed, shown again after a refusal: free text about the person.

@@ -423,7 +423,8 @@ def _addition(request: HttpRequest, reference: str, request_id: int | None) -> H
         # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
         refused = form.errors.pop("evidence")
         form.add_error(
-            "evidence", f"{' '.join(refused)}. Your text has been kept: select the files again"
+            "evidence",
+            f"{' '.join(str(e) for e in refused)}. Your text has been kept: select the files again",
         )
     shown = []
     if asked is not None:
