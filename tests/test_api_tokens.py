@@ -577,6 +577,9 @@ class TestDocumentation:
             ("get", "/api/v1/cases/{reference}"),
             ("get", "/api/v1/cases/{reference}/timeline"),
             ("post", "/api/v1/cases/{reference}/reconsideration"),
+            ("get", "/api/v1/cases/{reference}/information-requests"),
+            ("post", "/api/v1/cases/{reference}/information-requests"),
+            ("post", "/api/v1/cases/{reference}/additions"),
             ("get", "/api/v1/queues/{name}"),
             ("post", "/api/v1/cases/{reference}/decisions"),
             ("post", "/api/v1/decisions/{decision_id}/approval"),
@@ -629,7 +632,7 @@ class TestDocumentation:
             for method, operation in methods.items()
             if "requestBody" in operation
         ]
-        assert len(with_body) == 11
+        assert len(with_body) == 13  # 11, and the two of referrals.api after submission
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

@@ -82,6 +82,11 @@ def test_every_public_write_service_is_exercised_above(module) -> None:
         "evidence_remove",
         "referral_submit",
         "notification_mark_read",
+        # After submission: each has its one-event test in tests/test_referral_additions.py.
+        "information_request_ask",
+        "information_request_withdraw",
+        "referral_addition_add",
+        "referral_addition_mark_seen",
     }
     internal = {
         "deliver",  # called inside services that audit; names who was told in their event

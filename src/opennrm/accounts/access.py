@@ -92,6 +92,7 @@ ROUTES: dict[str, Rule] = {
     "cases:search": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
+    "cases:reconsideration_evidence": Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER}),
     "cases:close": DECIDERS,
     # Notes and tasks: anyone who may open the case; who reads which note, and whose tasks
     # they see, is in casework.selectors.
@@ -100,6 +101,13 @@ ROUTES: dict[str, Rule] = {
     "cases:task_add": CASE_READERS,
     "cases:task_done": CASE_READERS,
     "casework:my_tasks": CASE_READERS,
+    # After submission (referrals, ADR 28): the authority asks, the referrer adds.
+    "cases:information_request_ask": DECIDERS,
+    "cases:information_request_withdraw": DECIDERS,
+    "cases:information_request_answer": only(Role.FIRST_RESPONDER),
+    "cases:addition_add": only(Role.FIRST_RESPONDER),
+    "cases:addition_seen": DECIDERS,
+    "cases:referral_copy": only(Role.FIRST_RESPONDER),
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
     # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.
@@ -200,6 +208,13 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("POST", "api:case_reconsideration"): ApiRule(
         "decisions:write", frozenset({Role.FIRST_RESPONDER})
     ),
+    # After submission (referrals.api, ADR 28): as cases:information_request_ask and
+    # cases:addition_add; the list for either side.
+    ("GET", "api:case_information_requests"): ApiRule(
+        "cases:read", DECIDERS.roles | {Role.FIRST_RESPONDER}
+    ),
+    ("POST", "api:case_information_requests"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:case_additions"): ApiRule("referrals:write", frozenset({Role.FIRST_RESPONDER})),
     # Decisions (decisions.api): as the decisions pages.
     ("GET", "api:queue"): ApiRule("decisions:read", DECIDERS.roles),
     ("POST", "api:case_decisions"): ApiRule("decisions:write", DECIDERS.roles),

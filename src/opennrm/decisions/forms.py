@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from opennrm.cases.models import Case
+from opennrm.lib.govuk_forms import MultipleFileField
 from opennrm.policy.profiles import Outcome
 
 
@@ -92,6 +93,13 @@ class ReconsiderationRequestForm(forms.Form):
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": "Enter why the decision should be reconsidered"},
+    )
+    evidence = MultipleFileField(
+        label="Evidence (optional)",
+        help_text="PDF, JPEG or PNG files, each up to 10 MB: a medical report, a statement. "
+        "You can select more than one",
+        required=False,
+        error_messages={"empty": "The selected file is empty"},
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 

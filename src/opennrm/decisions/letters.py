@@ -255,13 +255,14 @@ def faces_for(lines: Iterable[str]) -> list[Face]:
     return [face for face in fallbacks() if face in needed]
 
 
-def pdf(letter: LetterText, *, issued_at: datetime) -> bytes:
-    """The letter as an A4 PDF: stored words only, dated as issued, aligned to the start of the
-    line (left, or right in a right-to-left language), never justified."""
+def pdf_document(lines: Iterable[str], *, language: str, title: str, created_at: datetime) -> FPDF:
+    """An A4 document with Noto Sans and the fallback faces `lines` need (`MissingGlyphs` if
+    none has some character), shaping on, one page begun. Letters use it, and so does the
+    referrer's copy of a referral (referrals/copy_pdf.py)."""
     document = FPDF(format="A4")
-    document.set_creation_date(issued_at)
-    document.set_lang(letter.language)
-    extra = faces_for(letter.lines())
+    document.set_creation_date(created_at)
+    document.set_lang(language)
+    extra = faces_for(lines)
     for face in (MAIN, *extra):
         document.add_font(face.family, "", face.regular, collection_font_number=face.index)
         if face.bold != face.regular:
@@ -271,9 +272,32 @@ def pdf(letter: LetterText, *, issued_at: datetime) -> bytes:
         # weight (exact_match=False: Chinese has no bold face here).
         document.set_fallback_fonts([face.family for face in extra], exact_match=False)
     document.set_text_shaping(True)
-    document.set_title(letter.title)
+    document.set_title(title)
     document.add_page()
     document.set_margins(20, 20, 20)
+    return document
+
+
+def pdf_bytes(document: FPDF) -> bytes:
+    """The finished document; `MissingGlyphs` if fpdf2 could not find a glyph (it only logs
+    one): a document with a gap in it is not given out."""
+    output = bytes(document.output())
+    missing = [
+        chr(code)
+        for font in document.fonts.values()
+        for code in getattr(font, "missing_glyphs", [])
+    ]
+    if missing:
+        raise MissingGlyphs(missing)
+    return output
+
+
+def pdf(letter: LetterText, *, issued_at: datetime) -> bytes:
+    """The letter as an A4 PDF: stored words only, dated as issued, aligned to the start of the
+    line (left, or right in a right-to-left language), never justified."""
+    document = pdf_document(
+        letter.lines(), language=letter.language, title=letter.title, created_at=issued_at
+    )
     align = "R" if letter.direction == "rtl" else "L"
 
     def paragraph(text: str, *, size: float, height: float, bold: bool = False) -> None:
@@ -294,13 +318,4 @@ def pdf(letter: LetterText, *, issued_at: datetime) -> bytes:
     paragraph(letter.help, size=11, height=6)
     document.ln(4)
     paragraph(letter.sign_off, size=11, height=6)
-    output = bytes(document.output())
-    # fpdf2 only logs a glyph it could not find; a letter with a gap in it is not sent.
-    missing = [
-        chr(code)
-        for font in document.fonts.values()
-        for code in getattr(font, "missing_glyphs", [])
-    ]
-    if missing:
-        raise MissingGlyphs(missing)
-    return output
+    return pdf_bytes(document)

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
-from opennrm.lib.fields import EncryptedJSONField, EncryptedTextField, RowUUIDField
+from opennrm.lib.fields import (
+    EncryptedCharField,
+    EncryptedFileSystemStorage,
+    EncryptedJSONField,
+    EncryptedTextField,
+    RowUUIDField,
+)
 
 
 class DecisionKind(models.TextChoices):
@@ -149,6 +155,38 @@ class ReconsiderationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Reconsideration of {self.decision_id}"
+
+
+def evidence_storage() -> EncryptedFileSystemStorage:
+    # As the referral's evidence (referrals.models.evidence_storage): private, encrypted, and
+    # with no URL; served only by an access-checked view.
+    return EncryptedFileSystemStorage("evidence")
+
+
+class ReconsiderationEvidence(models.Model):
+    """A file sent with a reconsideration request: checked and stored as a referral's evidence
+    is (`lib.files.upload_checked`, encrypted), shown to the competent authority's deciders."""
+
+    request = models.ForeignKey(
+        ReconsiderationRequest, on_delete=models.PROTECT, related_name="evidence"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    # The name it had on the uploader's computer, which may identify someone: encrypted.
+    row_uuid = RowUUIDField()
+    original_name = EncryptedCharField(max_length=255)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(storage=evidence_storage, upload_to="reconsideration/%Y/%m/")
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Reconsideration evidence {self.pk}"
 
 
 class Reminder(models.Model):

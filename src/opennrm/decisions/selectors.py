@@ -11,11 +11,19 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import User
+from opennrm.cases import selectors as case_selectors
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
-from .models import Decision, DecisionState, Letter, ReconsiderationRequest, ReconsiderationState
+from .models import (
+    Decision,
+    DecisionState,
+    Letter,
+    ReconsiderationEvidence,
+    ReconsiderationRequest,
+    ReconsiderationState,
+)
 
 # A deadline within this many days is "due soon".
 DUE_SOON_DAYS = 2
@@ -168,6 +176,19 @@ def reconsideration_get_for_decider(actor: Actor, request_id: int) -> Reconsider
             "case", "decision", "requested_by"
         ).get(pk=request_id, case__competent_authority_id__in=authorities_of(actor))
     except ReconsiderationRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def reconsideration_evidence_get(
+    actor: Actor, case: Case, evidence_id: int
+) -> ReconsiderationEvidence:
+    """A file sent with a reconsideration of `case` (fetched through `case_get_for_user`), for
+    a decider of its authority or a first responder of the organisation that referred it."""
+    if not (case_selectors.may_decide(actor, case) or case_selectors.is_referrer(actor, case)):
+        raise Http404
+    try:
+        return ReconsiderationEvidence.objects.get(pk=evidence_id, request__case=case)
+    except ReconsiderationEvidence.DoesNotExist:
         raise Http404 from None
 
 

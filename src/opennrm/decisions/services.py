@@ -5,11 +5,13 @@ writes one audit event."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +22,8 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record, case_transition, case_version_claim
+from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
+from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy import clock
 from opennrm.policy.profiles import (
@@ -37,9 +41,12 @@ from .models import (
     DecisionKind,
     DecisionState,
     Letter,
+    ReconsiderationEvidence,
     ReconsiderationRequest,
     ReconsiderationState,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _today() -> date:
@@ -547,9 +554,17 @@ def letter_issue(*, by: User, decision: Decision) -> Letter | None:
 
 @transaction.atomic
 def reconsideration_request(
-    *, by: User, case: Case, grounds: str, expected_version: int
+    *,
+    by: User,
+    case: Case,
+    grounds: str,
+    expected_version: int,
+    uploads: Sequence[UploadedFile] = (),
+    max_bytes: int = 0,
 ) -> ReconsiderationRequest:
-    """The referrer (or support provider) asks for a negative decision to be looked at again."""
+    """The referrer (or support provider) asks for a negative decision to be looked at again,
+    with evidence files if they have them (checked and stored as a referral's evidence is;
+    `max_bytes` is the size limit of each)."""
     negative_status = {
         CaseStatus.NEGATIVE_REASONABLE_GROUNDS: DecisionKind.REASONABLE_GROUNDS,
         CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: DecisionKind.CONCLUSIVE_GROUNDS,
@@ -570,6 +585,12 @@ def reconsideration_request(
         raise ValidationError(
             {"grounds": "Enter the new evidence, or how the decision did not follow the guidance"}
         )
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append((upload, *upload_checked(upload, max_bytes)))
+        except UploadRefused as refused:
+            raise ValidationError({"evidence": f"{upload.name or 'A file'}: {refused}"}) from None
     decision = case.decisions.filter(
         kind=negative_status[CaseStatus(case.status)], state=DecisionState.IN_EFFECT
     ).last()
@@ -582,6 +603,18 @@ def reconsideration_request(
         requested_at=timezone.now(),
         grounds=grounds.strip(),
     )
+    for upload, content_type, sha256, name in checked:
+        evidence = ReconsiderationEvidence(
+            request=request,
+            uploaded_by=by,
+            original_name=name,
+            content_type=content_type,
+            size=upload.size or 0,
+            sha256=sha256,
+        )
+        # The stored name is random: the original name may identify someone.
+        evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
+        evidence.save()
     today = _today()
     case_transition(
         by=by,
@@ -604,13 +637,19 @@ def reconsideration_request(
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Reconsideration requested on {case.reference}",
-        body="The referrer has asked for a decision on this case to be reconsidered.",
+        body="The referrer has asked for a decision on this case to be reconsidered"
+        + (
+            f", with {len(checked)} evidence file{'s' if len(checked) != 1 else ''}."
+            if checked
+            else "."
+        ),
     )
     audit_record(
         by=by,
         action="reconsideration.requested",
         obj=request,
         organisation=case.referring_organisation,
+        detail={"evidence_files": len(checked)} if checked else {},
     )
     return request
 
@@ -721,4 +760,24 @@ def decision_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
         "reconsideration_grounds": ReconsiderationRequest.objects.filter(
             case_id__in=case_ids
         ).update(grounds="", decision_reasons=""),
+        "reconsideration_evidence": _evidence_delete(
+            ReconsiderationEvidence.objects.filter(request__case_id__in=case_ids)
+        ),
     }
+
+
+def _evidence_delete(evidence: Any) -> int:
+    """Delete these evidence rows now and their stored files once committed (until then the
+    rows may come back); how many."""
+    files = [(item.file.storage, item.file.name) for item in evidence if item.file.name]
+
+    def delete_files() -> None:
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except OSError:
+                # The row is gone, so nothing can serve the file; say so for the operator.
+                logger.warning("could not delete an erased evidence file", extra={"file": name})
+
+    transaction.on_commit(delete_files)
+    return int(evidence.delete()[0])

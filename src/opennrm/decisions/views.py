@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
@@ -15,6 +16,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
+from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.policy.profiles import NoProfileError, profile_for
 
@@ -222,11 +224,18 @@ def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
             messages.success(request, "Reconsideration decided")
             return redirect("cases:detail", item.case.reference)
     # The referrer's grounds are free text about the person.
-    audit_read(by=user, person=item.case.person, obj=item, fields=["reconsideration_grounds"])
+    evidence = list(item.evidence.all())
+    # The referrer's grounds are free text about the person; the files' names may name them.
+    audit_read(
+        by=user,
+        person=item.case.person,
+        obj=item,
+        fields=["reconsideration_grounds", *(["evidence_names"] if evidence else [])],
+    )
     return render(
         request,
         "decisions/reconsideration.html",
-        {"title": "Decide a reconsideration", "item": item, "form": form},
+        {"title": "Decide a reconsideration", "item": item, "form": form, "evidence": evidence},
     )
 
 
@@ -360,6 +369,7 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
         raise Http404
     form = ReconsiderationRequestForm(
         request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
         initial={"expected_version": case.version},
     )
     if request.method == "POST" and form.is_valid():
@@ -369,21 +379,56 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
                 case=case,
                 grounds=form.cleaned_data["grounds"],
                 expected_version=form.cleaned_data["expected_version"],
+                uploads=form.cleaned_data["evidence"],
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
             )
         except ValidationError as error:
-            form.add_error(
-                "grounds" if hasattr(error, "error_dict") else None,
-                error.message_dict.get("grounds", error.messages)
-                if hasattr(error, "error_dict")
-                else error,
-            )
+            show_refusal(form, error)
         else:
             messages.success(
                 request, "Reconsideration requested. The competent authority has been told."
             )
             return redirect("cases:detail", case.reference)
+    if form.errors.get("evidence"):
+        # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
+        refused = form.errors.pop("evidence")
+        form.add_error(
+            "evidence",
+            f"{' '.join(str(e) for e in refused)}. Your grounds have been kept: select the files again",
+        )
+    if form.is_bound and form.data.get("grounds"):
+        # The grounds typed, shown again after a refusal: free text about the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["reconsideration_grounds"])
     return render(
         request,
         "decisions/reconsideration_request.html",
         {"title": "Ask for reconsideration", "case": case, "form": form},
     )
+
+
+@require_safe
+def reconsideration_evidence(
+    request: HttpRequest, reference: str, evidence_id: int
+) -> FileResponse:
+    """A file sent with a reconsideration request, for the competent authority's deciders
+    and the referring organisation that sent it (its route is `cases:` ..., pages/case_urls.py)."""
+    user = _user(request)
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    item = selectors.reconsideration_evidence_get(actor, case, evidence_id)
+    audit_read(
+        by=user,
+        person=case.person,
+        action="evidence.downloaded",
+        obj=case,
+        document=item,
+        fields=[],
+    )
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=safe_file_name(item.original_name, item.content_type),
+    )
+    response["Content-Type"] = item.content_type
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from typing import Any
 
 # The first bytes of each accepted kind of file.
 SIGNATURES: list[tuple[bytes, str]] = [
@@ -43,3 +45,30 @@ def safe_file_name(name: str, content_type: str) -> str:
     if found.group().lower() in {extension} | ALSO_KNOWN_AS.get(content_type, set()):
         return base
     return base[: found.start()] + extension
+
+
+class UploadRefused(ValueError):
+    """An upload that cannot be kept, with the sentence that says why to the person."""
+
+
+def upload_checked(upload: Any, max_bytes: int) -> tuple[str, str, str]:
+    """`(content_type, sha256, file_name)` of an uploaded evidence file: not empty, smaller than
+    `max_bytes`, and a PDF, JPEG or PNG by its content; `UploadRefused` with the reason if not.
+    The name is `safe_file_name` of the uploader's; the upload is left at its start."""
+    if upload.size is None or upload.size == 0:
+        raise UploadRefused("The selected file is empty")
+    if upload.size > max_bytes:
+        raise UploadRefused(
+            f"The selected file must be smaller than {max_bytes // (1024 * 1024)} MB"
+        )
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    if content_type is None:
+        raise UploadRefused("The selected file must be a PDF, JPEG or PNG")
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = safe_file_name((upload.name or "evidence")[-200:], content_type)
+    return content_type, digest.hexdigest(), name

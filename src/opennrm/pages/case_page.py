@@ -20,6 +20,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import (
     case_get_for_user,
     clocks_of,
+    is_referrer,
     may_decide,
     may_request_reconsideration,
 )
@@ -28,6 +29,8 @@ from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
+from opennrm.referrals.models import InformationRequest
+from opennrm.referrals.selectors import after_submission, evidence_as_submitted
 from opennrm.safeguarding.selectors import case_safeguarding
 
 
@@ -60,7 +63,21 @@ def _fields_shown(case: Case) -> list[str]:
     if case.age_assessments.exists():
         # So are an age assessment's reasons.
         shown.append("age_assessment_reasons")
+    # Questions asked and information added after submission (ADR 28): free text too.
+    if case.information_requests.exists():
+        shown.append("information_requests")
+    if case.additions.exists():
+        shown.append("additions")
     return shown
+
+
+def _after_submission(case: Case) -> list[dict[str, object]]:
+    """The requests for information and additions, in order, each with its kind for the
+    template (templates/referrals/_after_submission.html)."""
+    return [
+        {"kind": "request" if isinstance(item, InformationRequest) else "addition", "item": item}
+        for item in after_submission(case)
+    ]
 
 
 def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
@@ -112,7 +129,10 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             ],
             "languages": [language_name(c) for c in case.person.languages],
             "events": case.events.select_related("actor"),
-            "evidence": case.evidence.all(),
+            # As submitted; evidence added after is shown with its addition.
+            "evidence": evidence_as_submitted(case),
+            "after_submission": _after_submission(case),
+            "is_referrer": is_referrer(actor, case),
             "screening": case.screening,
             "decisions": case.decisions.select_related("decided_by", "approved_by").annotate(
                 # A decision in effect has the letter issued then, until the details are erased.

@@ -24,6 +24,11 @@ urlpatterns = [
         decision_views.reconsideration_request,
         name="reconsideration_request",
     ),
+    path(
+        "<str:reference>/reconsideration/evidence/<int:evidence_id>/",
+        decision_views.reconsideration_evidence,
+        name="reconsideration_evidence",
+    ),
     *case_urls.urlpatterns,
     path(
         "<str:reference>/evidence/<int:evidence_id>/",
@@ -35,4 +40,27 @@ urlpatterns = [
     path("<str:reference>/notes/new/", casework_views.note_add, name="note_add"),
     path("<str:reference>/tasks/new/", casework_views.task_add, name="task_add"),
     path("<str:reference>/tasks/<int:task_id>/done/", casework_views.task_done, name="task_done"),
+    # After submission: requests for information and additions (referrals, ADR 28).
+    path(
+        "<str:reference>/information-requests/new/",
+        referral_views.information_request_ask,
+        name="information_request_ask",
+    ),
+    path(
+        "<str:reference>/information-requests/<int:request_id>/answer/",
+        referral_views.information_request_answer,
+        name="information_request_answer",
+    ),
+    path(
+        "<str:reference>/information-requests/<int:request_id>/withdraw/",
+        referral_views.information_request_withdraw,
+        name="information_request_withdraw",
+    ),
+    path("<str:reference>/additions/new/", referral_views.addition_add, name="addition_add"),
+    path(
+        "<str:reference>/additions/<int:addition_id>/seen/",
+        referral_views.addition_seen,
+        name="addition_seen",
+    ),
+    path("<str:reference>/referral-copy.pdf", referral_views.referral_copy, name="referral_copy"),
 ]

@@ -24,7 +24,14 @@ from django.urls import Resolver404, resolve
 API_PREFIX = "/api/"
 
 # The routes that take a file, and so a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
-UPLOAD_ROUTES = frozenset({"referrals:evidence"})
+UPLOAD_ROUTES = frozenset(
+    {
+        "referrals:evidence",
+        "cases:addition_add",
+        "cases:information_request_answer",
+        "cases:reconsideration_request",
+    }
+)
 
 
 def is_api(request: HttpRequest) -> bool:

@@ -285,8 +285,27 @@ def _case(case: Case) -> dict[str, Any]:
                 "state": item.get_state_display(),
                 "decided_at": _moment(item.decided_at),
                 "reasons": item.decision_reasons,
+                "evidence_file_names": [file.original_name for file in item.evidence.all()],
             }
             for item in case.reconsiderations.all()
+        ],
+        # Asked and added after submission (ADR 28).
+        "information_requests": [
+            {
+                "asked_at": _moment(item.asked_at),
+                "respond_by": item.respond_by.isoformat(),
+                "question": item.question,
+                "status": item.get_status_display(),
+            }
+            for item in case.information_requests.all()
+        ],
+        "additions": [
+            {
+                "added_at": _moment(item.added_at),
+                "text": item.text,
+                "evidence_file_names": [file.original_name for file in item.evidence.all()],
+            }
+            for item in case.additions.all()
         ],
         "evidence": [
             {

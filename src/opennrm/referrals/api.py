@@ -10,10 +10,11 @@ an answer is right is for the forms alone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -24,11 +25,21 @@ from pydantic import ConfigDict, create_model
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.roles import Role
 from opennrm.api.auth import token_of
-from opennrm.api.schemas import AUTH_ERRORS, MAX_OFFSET, ErrorsOut, errors_out
+from opennrm.api.schemas import (
+    AUTH_ERRORS,
+    MAX_OFFSET,
+    ErrorsOut,
+    errors_out,
+    field_errors_out,
+    refusal,
+)
+from opennrm.cases.api import case_for_api
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import cases_visible_to
+from opennrm.cases.selectors import cases_visible_to, is_referrer, may_decide
 
-from . import api_submission, steps
+from . import api_submission, selectors, services, steps
+from .forms import AdditionForm, InformationRequestForm
+from .models import InformationRequest
 from .services import Submitted
 
 router = Router(tags=["Referrals"])
@@ -307,3 +318,181 @@ def referral_get(request: HttpRequest, reference: str) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+# --- After submission: requests for information and additions (ADR 28) -------------------------
+# Case operations, beside `/cases/{reference}/reconsideration`. Neither the question nor the
+# information added is ever returned (the API shows no free text about a person): read them on
+# the case page.
+
+
+class InformationRequestOut(Schema):
+    id: int
+    case: str = Field(description="The case's reference")
+    asked_at: datetime
+    respond_by: date = Field(description="The day the competent authority asked for an answer by")
+    status: Literal["open", "answered", "withdrawn"]
+    answered_by: list[int] = Field(
+        description="The ids of the additions that answered it (one, once answered)"
+    )
+
+
+class InformationRequestIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        description="What the competent authority needs to know; shown to the referring "
+        "organisation on the case page, never returned by the API"
+    )
+    respond_by: date = Field(description="The day to answer by: today or later")
+
+
+class AdditionOut(Schema):
+    id: int
+    case: str = Field(description="The case's reference")
+    added_at: datetime
+    answers: int | None = Field(description="The request for information it answers, if any")
+    evidence_files: int = Field(
+        description="How many evidence files came with it (files are added on the case page)"
+    )
+
+
+class AdditionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        description="The information added; kept beside the referral as submitted, never "
+        "returned by the API"
+    )
+    answers: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="The id of the open request for information it answers, if any",
+    )
+
+
+def _request_out(item: InformationRequest) -> InformationRequestOut:
+    return InformationRequestOut(
+        id=item.pk,
+        case=item.case.reference,
+        asked_at=item.asked_at,
+        respond_by=item.respond_by,
+        status=item.status,  # type: ignore[arg-type]
+        answered_by=[addition.pk for addition in item.additions.all()],
+    )
+
+
+def _case_for_asker_or_referrer(request: HttpRequest, reference: str) -> tuple[Actor, Case]:
+    actor = actor_of(request)
+    case = case_for_api(request, reference)
+    if not (may_decide(actor, case) or is_referrer(actor, case)):
+        raise Http404
+    return actor, case
+
+
+@router.get(
+    "/cases/{reference}/information-requests",
+    tags=["Cases"],
+    url_name="case_information_requests",
+    operation_id="information_request_list",
+    summary="List a case's requests for information",
+    response={200: list[InformationRequestOut], **AUTH_ERRORS, 404: ErrorsOut},
+)
+def information_request_list(request: HttpRequest, reference: str) -> list[InformationRequestOut]:
+    """The requests the competent authority has made of the referring organisation, oldest
+    first, with their status: for the authority's decision makers and the referrer's first
+    responders. 404 for anyone else, as for a case that does not exist."""
+    _, case = _case_for_asker_or_referrer(request, reference)
+    return [
+        _request_out(item)
+        for item in case.information_requests.select_related("case").prefetch_related("additions")
+    ]
+
+
+@router.post(
+    "/cases/{reference}/information-requests",
+    tags=["Cases"],
+    url_name="case_information_requests",
+    operation_id="information_request_ask",
+    summary="Ask the referring organisation for more information",
+    response={201: InformationRequestOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def information_request_ask(
+    request: HttpRequest, reference: str, body: InformationRequestIn
+) -> Status[Any]:
+    """A decision maker of the case's competent authority asks a question, to be answered by a
+    date; the referring organisation's first responders are told. 422 for an empty question or
+    a date in the past; 404 for a case of another authority."""
+    actor = actor_of(request)
+    case = case_for_api(request, reference)
+    if not may_decide(actor, case):
+        raise Http404
+    form = InformationRequestForm(
+        {
+            "question": body.question,
+            "respond_by_day": str(body.respond_by.day),
+            "respond_by_month": str(body.respond_by.month),
+            "respond_by_year": str(body.respond_by.year),
+        }
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        asked = services.information_request_ask(
+            by=actor.user,
+            case=case,
+            question=form.cleaned_data["question"],
+            respond_by=form.cleaned_data["respond_by"],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(201, _request_out(asked))
+
+
+@router.post(
+    "/cases/{reference}/additions",
+    tags=["Cases"],
+    url_name="case_additions",
+    operation_id="referral_addition_add",
+    summary="Add information to a submitted referral",
+    response={201: AdditionOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def referral_addition_add(request: HttpRequest, reference: str, body: AdditionIn) -> Status[Any]:
+    """The referring organisation adds information to its referral, answering an open request
+    (`answers`) or of its own accord; the decision makers are told. What was submitted never
+    changes. Evidence files are added on the case page. 422 for empty text or a request already
+    answered or withdrawn; 404 for a case the organisation did not refer, or a request of
+    another case."""
+    actor = actor_of(request)
+    case = case_for_api(request, reference)
+    if not is_referrer(actor, case):
+        raise Http404
+    asked = (
+        selectors.information_request_for_referrer(actor, case, body.answers)
+        if body.answers is not None
+        else None
+    )
+    form = AdditionForm({"text": body.text})
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        added = services.referral_addition_add(
+            by=actor.user,
+            case=case,
+            text=form.cleaned_data["text"],
+            answers=asked,
+            max_bytes=0,
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(
+        201,
+        AdditionOut(
+            id=added.pk,
+            case=case.reference,
+            added_at=added.added_at,
+            answers=added.answers_id,
+            evidence_files=0,
+        ),
+    )

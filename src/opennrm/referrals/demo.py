@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 
 from . import services, steps
-from .models import RoutingRule
+from .models import InformationRequest, RoutingRule
 
 CONSENT = {
     "consents_to_referral": "yes",
@@ -108,12 +110,50 @@ def seed() -> None:
     )
     responder = User.objects.get(email="responder@demo.opennrm.test")
     police = Organisation.objects.get(name="Northmoor Constabulary")
-    if Case.objects.filter(referring_organisation=police).exists():
+    if not Case.objects.filter(referring_organisation=police).exists():
+        for pages in REFERRALS:
+            _refer(responder, police, pages)
+    seed_after_submission(responder, police)
+
+
+def _refer(responder: User, police: Organisation, pages: dict[str, dict[str, Any]]) -> None:
+    draft = services.draft_start(by=responder, organisation=police)
+    for slug, data in pages.items():
+        draft = services.draft_save_answers(
+            by=responder, draft=draft, step=steps.STEP_BY_SLUG[slug], data=data
+        )
+    services.referral_submit(by=responder, draft=draft)
+
+
+def seed_after_submission(responder: User, police: Organisation) -> None:
+    """One request for information answered by an addition (Ilinca's case) and one still
+    open (Tomas's), so the case pages, the PDF copy and the home pages' counts show both."""
+    if InformationRequest.objects.filter(case__referring_organisation=police).exists():
         return
-    for pages in REFERRALS:
-        draft = services.draft_start(by=responder, organisation=police)
-        for slug, data in pages.items():
-            draft = services.draft_save_answers(
-                by=responder, draft=draft, step=steps.STEP_BY_SLUG[slug], data=data
-            )
-        services.referral_submit(by=responder, draft=draft)
+    decider = User.objects.get(email="decisions@demo.opennrm.test")
+    ilinca, tomas = list(
+        Case.objects.filter(referring_organisation=police).order_by("submitted_at", "pk")[:2]
+    )
+    today = timezone.localdate()
+    answered = services.information_request_ask(
+        by=decider,
+        case=ilinca,
+        question="Can you tell us how she travelled to the UK and who paid for the journey? "
+        "(fictional demo question)",
+        respond_by=today + timedelta(days=10),
+    )
+    services.referral_addition_add(
+        by=responder,
+        case=ilinca,
+        text="She flew to Luton on a ticket bought by the man who recruited her; he kept her "
+        "passport from the airport on (fictional demo answer).",
+        answers=answered,
+        max_bytes=0,
+    )
+    services.information_request_ask(
+        by=decider,
+        case=tomas,
+        question="Has the local authority carried out an age assessment yet? If so, please add "
+        "its outcome and date (fictional demo question).",
+        respond_by=today + timedelta(days=5),
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
-from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -380,4 +380,48 @@ class EvidenceForm(forms.Form):
             "required": "Select a file to upload",
             "empty": "The selected file is empty",
         },
+    )
+
+
+# --- After submission (ADR 28) ------------------------------------------------------------------
+
+
+class InformationRequestForm(forms.Form):
+    question = forms.CharField(
+        label="What do you need to know?",
+        help_text="Ask the referring organisation plainly; they see exactly what you write",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": "Enter what you need to know"},
+    )
+    # Entered as three boxes (respond_by_day, _month, _year); this field carries their error.
+    respond_by = forms.CharField(
+        label="Answer by", help_text="For example, 27 3 2026", required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        respond_by = date_from_parts(self, "respond_by", "Answer by")
+        if respond_by is None and "respond_by" not in self.errors:
+            self.add_error("respond_by", "Enter the date to answer by")
+        elif respond_by is not None and respond_by < timezone.localdate():
+            self.add_error("respond_by", "The date to answer by must be today or in the future")
+            respond_by = None
+        data["respond_by"] = respond_by
+        return data
+
+
+class AdditionForm(forms.Form):
+    text = forms.CharField(
+        label="What do you want to add?",
+        help_text="This is kept beside the referral as submitted; it does not change it",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Enter the information you are adding"},
+    )
+    evidence = MultipleFileField(
+        label="Evidence (optional)",
+        help_text="PDF, JPEG or PNG files, each up to 10 MB. You can select more than one",
+        required=False,
+        error_messages={"empty": "The selected file is empty"},
     )

@@ -13,6 +13,7 @@ from opennrm.lib.fields import (
     EncryptedCharField,
     EncryptedFileSystemStorage,
     EncryptedJSONField,
+    EncryptedTextField,
     RowUUIDField,
 )
 
@@ -114,9 +115,20 @@ def evidence_storage() -> EncryptedFileSystemStorage:
 
 
 class EvidenceFile(models.Model):
-    draft = models.ForeignKey(ReferralDraft, on_delete=models.CASCADE, related_name="evidence")
+    # A file of the draft, which becomes the case's on submission; or a file added to the case
+    # after it (`addition` set, no draft): never mixed with what was submitted (ADR 28).
+    draft = models.ForeignKey(
+        ReferralDraft, on_delete=models.CASCADE, null=True, blank=True, related_name="evidence"
+    )
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    addition = models.ForeignKey(
+        "ReferralAddition",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
     )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -136,3 +148,70 @@ class EvidenceFile(models.Model):
 
     def __str__(self) -> str:
         return f"Evidence {self.pk}"
+
+
+class InformationRequestStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an answer"
+    ANSWERED = "answered", "Answered"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class InformationRequest(models.Model):
+    """A decision maker of the case's competent authority asks the referring organisation for
+    more information. It is answered by a `ReferralAddition`; nothing submitted changes."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="information_requests")
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    respond_by = models.DateField()
+    row_uuid = RowUUIDField()
+    # A question about the person may name them or what happened to them: encrypted.
+    question = EncryptedTextField()
+    status = models.CharField(
+        max_length=20,
+        choices=InformationRequestStatus.choices,
+        default=InformationRequestStatus.OPEN,
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        indexes = [models.Index(fields=["case", "status"], name="info_request_case_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Information request {self.pk} on {self.case_id}"
+
+
+class ReferralAddition(models.Model):
+    """Information (and evidence) the referring organisation adds to a submitted referral,
+    answering a request or of its own accord. Kept beside what was submitted, never written
+    over it (ADR 28)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="additions")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField()
+    answers = models.ForeignKey(
+        InformationRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="additions",
+    )
+    row_uuid = RowUUIDField()
+    text = EncryptedTextField()
+    # When a decision maker of the competent authority marked it read ("new information" on
+    # their home page until then).
+    seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Addition {self.pk} to {self.case_id}"

@@ -5,13 +5,22 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.http import Http404
 
-from opennrm.accounts.actor import Actor
+from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import Role
-from opennrm.cases.selectors import cases_referred_by_organisations_of
+from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_referred_by_organisations_of, is_referrer, may_decide
 from opennrm.notifications.selectors import unread_news
 
-from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
+from .models import (
+    DraftStatus,
+    DutyToNotifyReport,
+    EvidenceFile,
+    InformationRequest,
+    InformationRequestStatus,
+    ReferralAddition,
+    ReferralDraft,
+)
 
 
 def referring_organisations(actor: Actor) -> QuerySet[Organisation]:
@@ -69,3 +78,83 @@ def referrals_with_new_outcome_count(actor: Actor) -> int:
         .distinct()
         .count()
     )
+
+
+# --- After submission (ADR 28) ------------------------------------------------------------------
+
+
+def information_requests_open_count(actor: Actor) -> int:
+    """Requests for information waiting for an answer from the actor's organisations, where the
+    actor refers (a first responder's home page)."""
+    return InformationRequest.objects.filter(
+        status=InformationRequestStatus.OPEN,
+        case__referring_organisation_id__in=actor.organisations_as({Role.FIRST_RESPONDER}),
+        case__closed_at__isnull=True,
+    ).count()
+
+
+def additions_unseen_count(actor: Actor) -> int:
+    """Information added to referrals of the actor's competent authorities that no decision
+    maker there has marked read (a decision maker's home page)."""
+    return ReferralAddition.objects.filter(
+        seen_at__isnull=True,
+        case__competent_authority_id__in=actor.organisations_as(DECIDERS),
+    ).count()
+
+
+def information_request_for_decider(
+    actor: Actor, case: Case, request_id: int
+) -> InformationRequest:
+    """A request on `case` (already fetched through `case_get_for_user`) for a decision maker
+    of its competent authority; 404 for anyone else."""
+    if not may_decide(actor, case):
+        raise Http404
+    return _request_of(case, request_id)
+
+
+def information_request_for_referrer(
+    actor: Actor, case: Case, request_id: int
+) -> InformationRequest:
+    """A request on `case` for a first responder of the organisation that referred it."""
+    if not is_referrer(actor, case):
+        raise Http404
+    return _request_of(case, request_id)
+
+
+def _request_of(case: Case, request_id: int) -> InformationRequest:
+    try:
+        return case.information_requests.select_related("asked_by").get(pk=request_id)
+    except InformationRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def addition_for_decider(actor: Actor, case: Case, addition_id: int) -> ReferralAddition:
+    if not may_decide(actor, case):
+        raise Http404
+    try:
+        return case.additions.get(pk=addition_id)
+    except ReferralAddition.DoesNotExist:
+        raise Http404 from None
+
+
+def after_submission(case: Case) -> list[InformationRequest | ReferralAddition]:
+    """The case's requests for information and additions, in the order they happened (an
+    addition that answers a request comes after it). For a reader `case_get_for_user` let in."""
+    requests = list(case.information_requests.select_related("asked_by"))
+    additions = list(
+        case.additions.select_related("added_by", "seen_by", "answers").prefetch_related("evidence")
+    )
+    items: list[InformationRequest | ReferralAddition] = [*requests, *additions]
+    return sorted(
+        items,
+        key=lambda item: (
+            item.asked_at if isinstance(item, InformationRequest) else item.added_at,
+            isinstance(item, ReferralAddition),
+            item.pk,
+        ),
+    )
+
+
+def evidence_as_submitted(case: Case) -> QuerySet[EvidenceFile]:
+    """The evidence the referral was submitted with, apart from any added after."""
+    return case.evidence.filter(addition__isnull=True)

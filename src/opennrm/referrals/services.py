@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
-from opennrm.cases.services import case_open, case_rows, first_events
-from opennrm.lib.files import EXTENSIONS, safe_file_name, sniff_content_type
+from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
+from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
@@ -32,7 +31,15 @@ from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
 
 from . import steps
-from .models import DraftStatus, DutyToNotifyReport, EvidenceFile, ReferralDraft
+from .models import (
+    DraftStatus,
+    DutyToNotifyReport,
+    EvidenceFile,
+    InformationRequest,
+    InformationRequestStatus,
+    ReferralAddition,
+    ReferralDraft,
+)
 from .routing import competent_authority_for
 
 logger = logging.getLogger(__name__)
@@ -127,30 +134,19 @@ def evidence_add(
         raise ValidationError({"file": "This referral has already been submitted"})
     if steps.route(draft.answers) == steps.Route.DUTY_TO_NOTIFY:
         raise ValidationError({"file": "A duty to notify report cannot include files"})
-    if upload.size is None or upload.size == 0:
-        raise ValidationError({"file": "The selected file is empty"})
-    if upload.size > max_bytes:
-        raise ValidationError(
-            {"file": f"The selected file must be smaller than {max_bytes // (1024 * 1024)} MB"}
-        )
-    upload.seek(0)
-    content_type = sniff_content_type(upload.read(16))
-    if content_type is None:
-        raise ValidationError({"file": "The selected file must be a PDF, JPEG or PNG"})
-    upload.seek(0)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    try:
+        content_type, sha256, name = upload_checked(upload, max_bytes)
+    except UploadRefused as refused:
+        raise ValidationError({"file": str(refused)}) from None
     evidence = EvidenceFile(
         draft=draft,
         uploaded_by=by,
         # Listed and downloaded under this name: its extension is the type found, whatever
         # the uploader's computer called it.
-        original_name=safe_file_name((upload.name or "evidence")[-200:], content_type),
+        original_name=name,
         content_type=content_type,
-        size=upload.size,
-        sha256=digest.hexdigest(),
+        size=upload.size or 0,
+        sha256=sha256,
     )
     # The stored name is random: the original name may identify someone.
     evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
@@ -167,14 +163,15 @@ def evidence_add(
 
 @transaction.atomic
 def evidence_remove(*, by: User, evidence: EvidenceFile) -> None:
-    if evidence.draft.status != DraftStatus.DRAFT:
+    draft = evidence.draft
+    if draft is None or draft.status != DraftStatus.DRAFT:
         raise ValidationError("Evidence of a submitted referral cannot be removed")
     evidence.file.delete(save=False)
     audit_record(
         by=by,
         action="referral.evidence_removed",
         obj=evidence,
-        organisation=evidence.draft.organisation,
+        organisation=draft.organisation,
     )
     evidence.delete()
 
@@ -438,6 +435,14 @@ def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     _delete_files_on_commit(evidence)
     removed = {"evidence_files": evidence.delete()[0]}
     ReferralDraft.objects.filter(case_id__in=case_ids).update(answers={})
+    # What was asked and added after submission is free text about the person: its words go,
+    # who asked or added what when stays.
+    removed["information_requests"] = InformationRequest.objects.filter(
+        case_id__in=case_ids
+    ).update(question="")
+    removed["referral_additions"] = ReferralAddition.objects.filter(case_id__in=case_ids).update(
+        text=""
+    )
     return removed
 
 
@@ -452,3 +457,247 @@ def drafts_unsubmitted_delete(*, updated_before: Any) -> int:
     evidence.delete()
     drafts.delete()
     return deleted
+
+
+# --- After submission: requests for information and additions (ADR 28) -------------------------
+
+
+def _is_member(user: User, organisation_id: int, roles: Iterable[Role]) -> bool:
+    return members_with_role(organisation_id, roles).filter(user=user).exists()
+
+
+def _check_decider(by: User, case: Case) -> None:
+    if not _is_member(by, case.competent_authority_id, DECIDERS):
+        raise ValidationError(
+            f"Only decision makers of {case.competent_authority.name} can do this"
+        )
+
+
+def _check_referrer(by: User, case: Case) -> None:
+    if not _is_member(by, case.referring_organisation_id, {Role.FIRST_RESPONDER}):
+        raise ValidationError(
+            f"Only first responders of {case.referring_organisation.name} can add to this referral"
+        )
+
+
+def _check_open(case: Case) -> None:
+    if case.closed_at is not None:
+        raise ValidationError("This case is closed: nothing more can be asked or added")
+
+
+def _case_url(case: Case) -> str:
+    return reverse("cases:detail", args=[case.reference])
+
+
+@transaction.atomic
+def information_request_ask(
+    *, by: User, case: Case, question: str, respond_by: date
+) -> InformationRequest:
+    """A decision maker asks the referring organisation for more information, by a date; its
+    first responders are told and the case's timeline says so."""
+    _check_decider(by, case)
+    _check_open(case)
+    errors: dict[str, str] = {}
+    if not question.strip():
+        errors["question"] = "Enter what you need to know"
+    if respond_by < timezone.localdate():
+        errors["respond_by"] = "The date to answer by must be today or in the future"
+    if errors:
+        raise ValidationError(errors)
+    asked = InformationRequest.objects.create(
+        case=case,
+        asked_by=by,
+        asked_at=timezone.now(),
+        respond_by=respond_by,
+        question=question.strip(),
+    )
+    case_event_record(
+        case=case,
+        kind="information.requested",
+        by=by,
+        at=asked.asked_at,
+        description=f"{case.competent_authority.name} asked the referrer for more information, "
+        f"by {respond_by:%-d %B %Y}",
+        data={"information_request": asked.pk},
+    )
+    told = deliver(
+        recipients=_members([case.referring_organisation], {Role.FIRST_RESPONDER}),
+        kind="information.requested",
+        case=case,
+        url=_case_url(case),
+        subject=f"More information asked for on {case.reference}",
+        body=f"{case.competent_authority.name} has asked for more information about this "
+        f"referral by {respond_by:%-d %B %Y}. Open the case to read the question and answer it.",
+    )
+    audit_record(
+        by=by,
+        action="information_request.asked",
+        obj=asked,
+        organisation=case.competent_authority,
+        detail={
+            "case": case.reference,
+            "respond_by": respond_by.isoformat(),
+            "notified": len(told),
+        },
+    )
+    return asked
+
+
+@transaction.atomic
+def information_request_withdraw(*, by: User, request: InformationRequest) -> InformationRequest:
+    """The competent authority no longer needs the answer."""
+    locked = (
+        InformationRequest.objects.select_for_update()
+        .select_related("case__competent_authority", "case__referring_organisation")
+        .get(pk=request.pk)
+    )
+    case = locked.case
+    _check_decider(by, case)
+    if locked.status != InformationRequestStatus.OPEN:
+        raise ValidationError("This request has already been answered or withdrawn")
+    locked.status = InformationRequestStatus.WITHDRAWN
+    locked.closed_at = timezone.now()
+    locked.save(update_fields=["status", "closed_at"])
+    case_event_record(
+        case=case,
+        kind="information.withdrawn",
+        by=by,
+        at=locked.closed_at,
+        description=f"{case.competent_authority.name} withdrew its request for information",
+        data={"information_request": locked.pk},
+    )
+    told = deliver(
+        recipients=_members([case.referring_organisation], {Role.FIRST_RESPONDER}),
+        kind="information.withdrawn",
+        case=case,
+        url=_case_url(case),
+        subject=f"Request for information withdrawn on {case.reference}",
+        body=f"{case.competent_authority.name} no longer needs the information it asked for.",
+    )
+    audit_record(
+        by=by,
+        action="information_request.withdrawn",
+        obj=locked,
+        organisation=case.competent_authority,
+        detail={"case": case.reference, "notified": len(told)},
+    )
+    return locked
+
+
+def _answerable(case: Case, answers: InformationRequest) -> InformationRequest:
+    request = InformationRequest.objects.select_for_update().get(pk=answers.pk)
+    if request.case_id != case.pk:
+        raise ValidationError("That request is about another case")
+    if request.status != InformationRequestStatus.OPEN:
+        raise ValidationError("This request has already been answered or withdrawn")
+    return request
+
+
+@transaction.atomic
+def referral_addition_add(
+    *,
+    by: User,
+    case: Case,
+    text: str,
+    uploads: Sequence[UploadedFile] = (),
+    answers: InformationRequest | None = None,
+    max_bytes: int,
+) -> ReferralAddition:
+    """The referring organisation adds information, and evidence files, to its submitted
+    referral: answering `answers` (which is then answered) or of its own accord. Nothing that
+    was submitted changes; the decision makers are told."""
+    _check_referrer(by, case)
+    _check_open(case)
+    errors: dict[str, str] = {}
+    if not text.strip():
+        errors["text"] = "Enter the information you are adding"
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append((upload, *upload_checked(upload, max_bytes)))
+        except UploadRefused as refused:
+            errors["evidence"] = f"{upload.name or 'A file'}: {refused}"
+            break
+    if errors:
+        raise ValidationError(errors)
+    request = _answerable(case, answers) if answers is not None else None
+    addition = ReferralAddition.objects.create(
+        case=case, added_by=by, added_at=timezone.now(), answers=request, text=text.strip()
+    )
+    for upload, content_type, sha256, name in checked:
+        evidence = EvidenceFile(
+            draft=None,
+            case=case,
+            addition=addition,
+            uploaded_by=by,
+            original_name=name,
+            content_type=content_type,
+            size=upload.size or 0,
+            sha256=sha256,
+        )
+        evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
+        evidence.save()
+    if request is not None:
+        request.status = InformationRequestStatus.ANSWERED
+        request.closed_at = addition.added_at
+        request.save(update_fields=["status", "closed_at"])
+    files = (
+        f" and {len(checked)} evidence file{'s' if len(checked) != 1 else ''}" if checked else ""
+    )
+    case_event_record(
+        case=case,
+        kind="referral.information_added",
+        by=by,
+        at=addition.added_at,
+        description=f"{case.referring_organisation.name} added information{files}"
+        + (" in answer to the request for information" if request is not None else ""),
+        data={"addition": addition.pk, "answers": request.pk if request else None},
+    )
+    deciders = _members([case.competent_authority], DECIDERS)
+    if case.assigned_to_id is not None:
+        deciders = [u for u in deciders if u.pk == case.assigned_to_id] or deciders
+    told = deliver(
+        recipients=deciders + ([request.asked_by] if request is not None else []),
+        kind="referral.information_added",
+        case=case,
+        url=_case_url(case),
+        subject=f"New information on {case.reference}",
+        body=f"{case.referring_organisation.name} has added information to this referral"
+        + (" in answer to your request." if request is not None else "."),
+    )
+    audit_record(
+        by=by,
+        action="referral.addition_added",
+        obj=addition,
+        organisation=case.referring_organisation,
+        detail={
+            "case": case.reference,
+            "files": len(checked),
+            "answers": request.pk if request is not None else None,
+            "notified": len(told),
+        },
+    )
+    return addition
+
+
+@transaction.atomic
+def referral_addition_mark_seen(*, by: User, addition: ReferralAddition) -> ReferralAddition:
+    """A decision maker has read an addition: it no longer waits on their authority's home."""
+    locked = (
+        ReferralAddition.objects.select_for_update()
+        .select_related("case__competent_authority")
+        .get(pk=addition.pk)
+    )
+    _check_decider(by, locked.case)
+    if locked.seen_at is None:
+        locked.seen_by = by
+        locked.seen_at = timezone.now()
+        locked.save(update_fields=["seen_by", "seen_at"])
+    audit_record(
+        by=by,
+        action="referral.addition_seen",
+        obj=locked,
+        organisation=locked.case.competent_authority,
+        detail={"case": locked.case.reference},
+    )
+    return locked

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from opennrm.accounts.actor import actor_of
@@ -17,15 +18,20 @@ from opennrm.audit.services import audit_read
 from opennrm.cases.selectors import (
     case_get_for_user,
     cases_referred_by_organisations_of,
+    is_referrer,
+    may_decide,
     next_deadline,
 )
+from opennrm.decisions.letters import MissingGlyphs
 from opennrm.lib.files import safe_file_name
+from opennrm.lib.govuk_forms import show_refusal
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
 from opennrm.screening.selectors import screening_get_for_user
 
-from . import selectors, services, steps, summary
-from .forms import EvidenceForm
+from . import copy_pdf, selectors, services, steps, summary
+from .forms import AdditionForm, EvidenceForm, InformationRequestForm
+from .models import InformationRequestStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -324,3 +330,170 @@ def case_evidence_download(request: HttpRequest, reference: str, evidence_id: in
         fields=[],
     )
     return download(item)
+
+
+# --- After submission: requests for information, additions, the referrer's copy (ADR 28) -------
+# Their routes are case routes, under `cases:` (pages/case_urls.py).
+
+
+@require_http_methods(["GET", "POST"])
+def information_request_ask(request: HttpRequest, reference: str) -> HttpResponse:
+    """A decision maker asks the referring organisation for more information."""
+    user = _user(request)
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    if not may_decide(actor, case):
+        raise Http404
+    form = InformationRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.information_request_ask(
+                by=user,
+                case=case,
+                question=form.cleaned_data["question"],
+                respond_by=form.cleaned_data["respond_by"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, "Your request has been sent to the referring organisation")
+            return redirect("cases:detail", case.reference)
+    if form.is_bound and form.data.get("question"):
+        # The question typed, shown again after a refusal: free text about the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["information_request"])
+    return render(
+        request,
+        "referrals/information_request.html",
+        {"title": "Ask the referrer for more information", "case": case, "form": form},
+    )
+
+
+@require_POST
+def information_request_withdraw(
+    request: HttpRequest, reference: str, request_id: int
+) -> HttpResponse:
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    item = selectors.information_request_for_decider(actor, case, request_id)
+    try:
+        services.information_request_withdraw(by=_user(request), request=item)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The request for information has been withdrawn")
+    return redirect("cases:detail", case.reference)
+
+
+def _addition(request: HttpRequest, reference: str, request_id: int | None) -> HttpResponse:
+    user = _user(request)
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    if not is_referrer(actor, case):
+        raise Http404
+    asked = (
+        selectors.information_request_for_referrer(actor, case, request_id)
+        if request_id is not None
+        else None
+    )
+    if asked is not None and asked.status != InformationRequestStatus.OPEN:
+        messages.error(request, "This request has already been answered or withdrawn")
+        return redirect("cases:detail", case.reference)
+    form = AdditionForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.referral_addition_add(
+                by=user,
+                case=case,
+                text=form.cleaned_data["text"],
+                uploads=form.cleaned_data["evidence"],
+                answers=asked,
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request, "Your information has been added. The competent authority has been told."
+            )
+            return redirect("cases:detail", case.reference)
+    if form.errors.get("evidence"):
+        # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
+        refused = form.errors.pop("evidence")
+        form.add_error(
+            "evidence",
+            f"{' '.join(str(e) for e in refused)}. Your text has been kept: select the files again",
+        )
+    shown = []
+    if asked is not None:
+        shown.append("information_request")
+    if form.is_bound and form.data.get("text"):
+        shown.append("additions")
+    if shown:
+        audit_read(by=user, person=case.person, obj=case, fields=shown)
+    return render(
+        request,
+        "referrals/addition.html",
+        {
+            "title": "Answer the request for information" if asked else "Add information",
+            "case": case,
+            "form": form,
+            "asked": asked,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def addition_add(request: HttpRequest, reference: str) -> HttpResponse:
+    """The referring organisation adds information, and evidence, of its own accord."""
+    return _addition(request, reference, None)
+
+
+@require_http_methods(["GET", "POST"])
+def information_request_answer(
+    request: HttpRequest, reference: str, request_id: int
+) -> HttpResponse:
+    """The referring organisation answers a request for information."""
+    return _addition(request, reference, request_id)
+
+
+@require_POST
+def addition_seen(request: HttpRequest, reference: str, addition_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    item = selectors.addition_for_decider(actor, case, addition_id)
+    services.referral_addition_mark_seen(by=_user(request), addition=item)
+    messages.success(request, "Marked as read")
+    return redirect("cases:detail", case.reference)
+
+
+@require_safe
+def referral_copy(request: HttpRequest, reference: str) -> HttpResponse:
+    """The referral as submitted, and what was added after it, as a PDF for the referrer."""
+    user = _user(request)
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    if not is_referrer(actor, case):
+        raise Http404
+    try:
+        content = copy_pdf.pdf(case, printed_at=timezone.now())
+    except MissingGlyphs as missing:
+        # Nothing was sent, so nothing is recorded as exported; the case page says why.
+        messages.error(request, f"{missing}. The copy cannot be printed as a PDF.")
+        return redirect("cases:detail", case.reference)
+    audit_read(
+        by=user,
+        person=case.person,
+        action="person.exported",
+        obj=case,
+        # The document given out: the referral as submitted (its draft record, if it was
+        # made through the referral pages; the case otherwise).
+        document=getattr(case, "draft", None) or case,
+        fields=copy_pdf.COPY_FIELDS,
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="referral-{case.reference}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
