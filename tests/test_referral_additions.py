@@ -537,3 +537,56 @@ def test_the_subject_access_export_holds_the_requests_and_additions(
     assert [r["question"] for r in case["information_requests"]] == ["Which car wash?"]
     assert case["additions"][0]["text"] == "The one on the ring road."
     assert case["additions"][0]["evidence_file_names"] == ["car wash.png"]
+
+
+@pytest.mark.page("referrals:additions_unseen")
+def test_the_authority_lists_additions_not_yet_read_without_their_text(
+    submitted: Case, alice: User, dmitri: User, outsider_decider: User
+) -> None:
+    url = reverse("referrals:additions_unseen")
+    client = factories.signed_in_client(dmitri)
+    assert "Nothing added to your authority's referrals" in client.get(url).content.decode()
+    addition = services.referral_addition_add(
+        by=alice, case=submitted, text="She was kept above the car wash.", max_bytes=MAX
+    )
+    page = client.get(url).content.decode()
+    assert submitted.reference in page
+    # A list: references and dates, never the text or a name, so no read to record.
+    assert "car wash" not in page
+    assert "Zorica" not in page
+    # Another authority's decision maker sees nothing of it.
+    assert (
+        submitted.reference
+        not in factories.signed_in_client(outsider_decider).get(url).content.decode()
+    )
+    # The referrer's role may not open the page at all; nor may the page be posted to.
+    assert factories.signed_in_client(alice).get(url).status_code == 404
+    assert client.post(url).status_code == 405
+    services.referral_addition_mark_seen(by=dmitri, addition=addition)
+    assert submitted.reference not in client.get(url).content.decode()
+
+
+def test_the_referrers_page_lists_questions_waiting_and_the_homes_count_them(
+    submitted: Case, alice: User, dmitri: User, charlie: User
+) -> None:
+    home_of = lambda user: factories.signed_in_client(user).get("/").content.decode()  # noqa: E731
+    question = "1 question from the competent authority waiting for your answer"
+    assert question not in home_of(alice)
+    asked = _ask(dmitri, submitted, "Where was she kept?")
+    assert question in home_of(alice)
+    assert question not in home_of(charlie)  # another police force
+    listing = factories.signed_in_client(alice).get(reverse("referrals:my_referrals"))
+    page = listing.content.decode()
+    assert "Questions waiting for your answer" in page
+    assert submitted.reference in page
+    assert "Where was she kept" not in page  # read on the case page, where it is recorded
+
+    added = "1 addition to a referral not yet read"
+    assert added not in home_of(dmitri)
+    addition = services.referral_addition_add(
+        by=alice, case=submitted, text="In a flat.", answers=asked, max_bytes=MAX
+    )
+    assert question not in home_of(alice)
+    assert added in home_of(dmitri)
+    services.referral_addition_mark_seen(by=dmitri, addition=addition)
+    assert added not in home_of(dmitri)

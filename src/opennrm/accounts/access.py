@@ -77,6 +77,8 @@ ROUTES: dict[str, Rule] = {
     # Referrals: only first responders refer; each draft is its author's alone (selectors).
     "referrals:my_referrals": only(Role.FIRST_RESPONDER),
     "referrals:draft_start": only(Role.FIRST_RESPONDER),
+    # Information referrers added after submission, for the authority to read (ADR 28).
+    "referrals:additions_unseen": DECIDERS,
     "referrals:draft_from_screening": only(Role.FIRST_RESPONDER),
     "referrals:task_list": only(Role.FIRST_RESPONDER),
     "referrals:draft_delete": only(Role.FIRST_RESPONDER),

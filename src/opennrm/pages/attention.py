@@ -28,7 +28,11 @@ from opennrm.care import selectors as care
 from opennrm.cases.selectors import children_newly_referred_count
 from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
-from opennrm.referrals.selectors import referrals_with_new_outcome_count
+from opennrm.referrals.selectors import (
+    additions_unseen_count,
+    information_requests_open_count,
+    referrals_with_new_outcome_count,
+)
 from opennrm.safeguarding.selectors import children_needing_action_count
 
 
@@ -120,7 +124,25 @@ ATTENTION: list[Attention] = [
         referrals_with_new_outcome_count,
         "?show=outcomes",
     ),
+    Attention(
+        Role.FIRST_RESPONDER,
+        "{n} question from the competent authority waiting for your answer",
+        "{n} questions from the competent authority waiting for your answer",
+        "referrals:my_referrals",
+        information_requests_open_count,
+        "#questions",
+    ),
     *_for_deciders(),
+    *(
+        Attention(
+            role,
+            "{n} addition to a referral not yet read",
+            "{n} additions to referrals not yet read",
+            "referrals:additions_unseen",
+            additions_unseen_count,
+        )
+        for role in sorted(DECIDERS)
+    ),
     Attention(
         Role.SENIOR_DECISION_MAKER,
         "{n} negative decision waiting for your approval",

@@ -83,23 +83,41 @@ def referrals_with_new_outcome_count(actor: Actor) -> int:
 # --- After submission (ADR 28) ------------------------------------------------------------------
 
 
-def information_requests_open_count(actor: Actor) -> int:
+def information_requests_open(actor: Actor) -> QuerySet[InformationRequest]:
     """Requests for information waiting for an answer from the actor's organisations, where the
-    actor refers (a first responder's home page)."""
-    return InformationRequest.objects.filter(
-        status=InformationRequestStatus.OPEN,
-        case__referring_organisation_id__in=actor.organisations_as({Role.FIRST_RESPONDER}),
-        case__closed_at__isnull=True,
-    ).count()
+    actor refers: the referrals page lists them, answer-by date first."""
+    return (
+        InformationRequest.objects.filter(
+            status=InformationRequestStatus.OPEN,
+            case__referring_organisation_id__in=actor.organisations_as({Role.FIRST_RESPONDER}),
+            case__closed_at__isnull=True,
+        )
+        .select_related("case", "case__competent_authority")
+        .order_by("respond_by", "pk")
+    )
+
+
+def information_requests_open_count(actor: Actor) -> int:
+    """How many the referrals page lists (a first responder's home page)."""
+    return information_requests_open(actor).count()
+
+
+def additions_unseen(actor: Actor) -> QuerySet[ReferralAddition]:
+    """Information added to referrals of the actor's competent authorities that no decision
+    maker there has marked read, oldest first (the page `referrals:additions_unseen`)."""
+    return (
+        ReferralAddition.objects.filter(
+            seen_at__isnull=True,
+            case__competent_authority_id__in=actor.organisations_as(DECIDERS),
+        )
+        .select_related("case", "case__referring_organisation", "answers")
+        .order_by("added_at", "pk")
+    )
 
 
 def additions_unseen_count(actor: Actor) -> int:
-    """Information added to referrals of the actor's competent authorities that no decision
-    maker there has marked read (a decision maker's home page)."""
-    return ReferralAddition.objects.filter(
-        seen_at__isnull=True,
-        case__competent_authority_id__in=actor.organisations_as(DECIDERS),
-    ).count()
+    """How many that page lists (a decision maker's home page)."""
+    return additions_unseen(actor).count()
 
 
 def information_request_for_decider(

@@ -7,6 +7,7 @@ app_name = "referrals"
 urlpatterns = [
     path("", views.my_referrals, name="my_referrals"),
     path("new/", views.draft_start, name="draft_start"),
+    path("additions/", views.additions_unseen, name="additions_unseen"),
     path(
         "from-screening/<int:screening_id>/",
         views.draft_from_screening,

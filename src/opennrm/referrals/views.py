@@ -68,6 +68,23 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
                 )[:200]
             ],
             "reports": selectors.reports_of_organisations(actor_of(request))[:50],
+            # References and dates only: the question itself is read on the case page.
+            "questions": selectors.information_requests_open(actor_of(request))[:200],
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_safe
+def additions_unseen(request: HttpRequest) -> HttpResponse:
+    """For decision makers: information referrers added that nobody at the authority has marked
+    read yet. References and dates only; the text is read on the case page."""
+    return render(
+        request,
+        "referrals/additions_unseen.html",
+        {
+            "title": "Information added to referrals, not yet read",
+            "additions": selectors.additions_unseen(actor_of(request))[:200],
         },
     )
 
