@@ -64,7 +64,6 @@ ROLE_TASKS: dict[Role, list[Task]] = {
     ],
     Role.DECISION_MAKER: [MY_TASKS],
     Role.SENIOR_DECISION_MAKER: [MY_TASKS],
-    Role.SAFEGUARDING_LEAD: [MY_TASKS],
     Role.SUPPORT_COORDINATOR: [
         Task(
             "Waiting for a place",
@@ -112,6 +111,7 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "What needs doing today: children's services tasks (overdue first), age "
             "assessments outstanding and children newly referred.",
         ),
+        MY_TASKS,
     ],
     Role.ANALYST: [
         Task(
