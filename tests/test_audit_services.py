@@ -45,6 +45,7 @@ COVERED_ELSEWHERE = {
     "test_every_public_write_service_is_exercised_above",
     "screening": "tests/test_screening_pages.py::"
     "test_every_screening_service_is_covered_by_an_audit_test",
+    "contacts": "tests/test_contacts.py::test_every_contacts_service_is_covered",
     # audit_record and audit_read are how every other service writes its one event.
     "audit": "tests/test_audit_chain.py::test_each_event_follows_the_one_before",
 }

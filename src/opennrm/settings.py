@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "opennrm.support",
     "opennrm.accommodation",
     "opennrm.care",
+    "opennrm.contacts",
     "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",

@@ -91,6 +91,11 @@ ROUTES: dict[str, Rule] = {
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
     "cases:close": DECIDERS,
+    # A case's contacts and agency references: whoever may open the case (contacts.selectors).
+    "cases:contacts": CASE_READERS,
+    "cases:contacts_edit": CASE_READERS,
+    "cases:contacts_address": CASE_READERS,
+    "cases:contacts_consent": CASE_READERS,
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
     # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.

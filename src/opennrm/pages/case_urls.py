@@ -6,6 +6,7 @@ import the apps built on it."""
 from django.urls import path
 
 from opennrm.cases import urls as case_urls
+from opennrm.contacts import urls as contact_urls
 from opennrm.decisions import views as decision_views
 from opennrm.referrals import views as referral_views
 
@@ -21,6 +22,8 @@ urlpatterns = [
         name="reconsideration_request",
     ),
     *case_urls.urlpatterns,
+    # The case's contacts and agency references (contacts.urls).
+    *contact_urls.urlpatterns,
     path(
         "<str:reference>/evidence/<int:evidence_id>/",
         referral_views.case_evidence_download,

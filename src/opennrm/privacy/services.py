@@ -31,6 +31,7 @@ from opennrm.care.selectors import live_support_of
 from opennrm.care.services import support_records_pseudonymise
 from opennrm.cases.models import Case, Person
 from opennrm.cases.services import person_erasure_record, person_records_pseudonymise
+from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
@@ -52,6 +53,8 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed.update(decision_records_pseudonymise(case_ids))
     # Support: plan notes, what was delivered, where they were last seen, places kept away from.
     removed.update(support_records_pseudonymise(case_ids))
+    # Contacts and agency references, where they are staying, the agencies they consented to.
+    removed.update(contacts_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 
