@@ -86,6 +86,9 @@ ROUTES: dict[str, Rule] = {
     "referrals:evidence_remove": only(Role.FIRST_RESPONDER),
     "referrals:check_answers": only(Role.FIRST_RESPONDER),
     "referrals:confirmation": only(Role.FIRST_RESPONDER),
+    # A duty to notify report: its organisation's first responders, and the police (or the
+    # competent authority) its intelligence was sent to (referrals.selectors.report_get_for).
+    "referrals:report": only(Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER),
     # Cases: which case a user may open is decided by cases.selectors.cases_visible_to.
     "cases:detail": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
