@@ -16,6 +16,8 @@ DEMO_STEPS = [
     # Demo history across the apps (past stays in the demo beds), once the beds exist.
     "opennrm.pages.demo",
     "opennrm.care.demo",
+    # Contacts and agency references of the demo referrals.
+    "opennrm.contacts.demo",
     "opennrm.audit.demo",
 ]
 
