@@ -19,6 +19,7 @@ from opennrm.notifications.models import Notification
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, DutyToNotifyIntelligence, DutyToNotifyReport
 
+from . import api_helpers as a
 from . import factories
 from . import referral_helpers as r
 
@@ -59,6 +60,12 @@ def test_the_report_carries_intelligence_to_the_areas_police_and_nothing_identif
     check = client.get(reverse("referrals:check_answers", args=[draft.public_id])).content.decode()
     assert "Two men in their forties" in check
     assert "AB12 CDE" in check
+    assert "Vehicle 2" not in check  # boxes left empty are not listed
+    # Showing the intelligence typed is recorded, against the draft (no person yet).
+    read = AuditEvent.objects.filter(actor=alice, action="person.viewed").last()
+    assert read is not None
+    assert read.person_id is None
+    assert "intelligence_exploiters" in read.detail["fields"]
     with TestCase.captureOnCommitCallbacks(execute=True):
         r.submit(client, draft)
     assert not Case.objects.exists()
@@ -203,3 +210,21 @@ def test_the_allow_list_keeps_intelligence_and_nothing_about_the_person() -> Non
     )
     for name in steps.ANONYMOUS_ANSWERS["intelligence"]:
         assert name.split("_")[0] in {"place", "exploiters", "vehicle", "dates"}
+
+
+def test_the_api_sends_intelligence_with_a_report(
+    alice: User, northmoor_police: Organisation, routing: Organisation, council: Organisation
+) -> None:
+    _, secret = a.token(alice, northmoor_police)
+    response = a.post_referral(
+        a.client_with(secret), {**r.DUTY_TO_NOTIFY, "intelligence": INTELLIGENCE}
+    )
+    assert response.status_code == 201, response.json()
+    report = DutyToNotifyReport.objects.get(reference=response.json()["reference"])
+    assert report.intelligence.exploiters == INTELLIGENCE["exploiters"]
+    assert report.intelligence.routed_to.filter(pk=northmoor_police.pk).exists()
+    bad = a.post_referral(
+        a.client_with(secret),
+        {**r.DUTY_TO_NOTIFY, "intelligence": {"vehicle_1_registration": "AB-12!"}},
+    )
+    assert bad.status_code == 422
