@@ -99,7 +99,7 @@ class DutyToNotifyIntelligence(models.Model):
     `routed_to` are the organisations told of it when the report was submitted: the statutory
     first responders of the report's area (its police), or, where there are none, the
     competent authority. Their first responders (or decision makers) may read it, and so may
-    the reporting organisation's (`referrals.selectors.report_intelligence_get`).
+    the reporting organisation's (`referrals.selectors.report_get_for`).
     """
 
     report = models.OneToOneField(
