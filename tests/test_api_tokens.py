@@ -617,6 +617,7 @@ class TestDocumentation:
             "indicators",
             "account",
             "needs",
+            "intelligence",
         }
         person = schema["components"]["schemas"]["PersonAnswers"]["properties"]
         assert {"given_names", "date_of_birth_day", "nationality_1"} <= set(person)

@@ -12,7 +12,12 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.models import Notification
-from opennrm.referrals.models import DraftStatus, DutyToNotifyReport, ReferralDraft
+from opennrm.referrals.models import (
+    DraftStatus,
+    DutyToNotifyIntelligence,
+    DutyToNotifyReport,
+    ReferralDraft,
+)
 
 from . import factories
 from . import referral_helpers as r
@@ -176,6 +181,20 @@ def test_a_duty_to_notify_report_has_no_identifying_field() -> None:
         "nationalities",
         "exploitation_types",
         "exploitation_location",
+        # What it tells the police about the exploiters, apart and encrypted: no field of it
+        # is about the person (test_duty_to_notify_intelligence.py).
+        "intelligence",
+    }
+    intelligence = {field.name for field in DutyToNotifyIntelligence._meta.get_fields()}
+    assert intelligence == {
+        "id",
+        "report",
+        "row_uuid",
+        "places",
+        "exploiters",
+        "vehicles",
+        "dates",
+        "routed_to",
     }
 
 

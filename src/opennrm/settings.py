@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "opennrm.care",
     "opennrm.casework",
     "opennrm.safeguarding",
+    "opennrm.contacts",
     "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",

@@ -275,14 +275,30 @@ def test_adult_who_refuses_gives_an_anonymous_report(new_page, axe, reads, respo
     page.get_by_label("Both in the UK and overseas").check()
     page.get_by_label("Which local authority area is the person in now?").select_option("Testshire")
     save(page)
+    # Intelligence for the police, about the exploitation and never the person (optional).
+    expect(page.get_by_role("heading", name="Intelligence for the police")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(
+        "Do not include anything that could identify the person"
+    )
+    axe.check(page)
+    page.get_by_label("Place 1: town or area").fill("Testshire docks")
+    page.get_by_label("Place 1: type of premises").select_option("A car wash")
+    page.get_by_label("Descriptions of the exploiters").fill("A tall man with a wolf tattoo")
+    page.get_by_label("Vehicle 1: registration").fill("ab12 cde")
+    save(page)
     reference = check_and_submit(page, axe, "Submit report")
     assert reference.startswith("DTN-")
-    assert DutyToNotifyReport.objects.filter(reference=reference).exists()
+    report = DutyToNotifyReport.objects.get(reference=reference)
+    assert report.intelligence.vehicles[0]["registration"] == "AB12 CDE"
     assert not Case.objects.exists()
     assert not PersonIdentity.objects.exists()
-    # Nothing identifying was asked, so nothing identifying was shown or read.
-    assert reads.check() == []
-    assert not AuditEvent.objects.filter(action="person.viewed").exists()
+    # Nothing identifying the person was asked, so none of it was shown or read; the
+    # intelligence was shown back once, on "check your answers", and that read recorded.
+    shown = reads.check(typed=["A tall man with a wolf tattoo"])
+    assert {s.route for s in shown} == {"referrals:check_answers"}
+    for read in AuditEvent.objects.filter(action="person.viewed"):
+        assert read.person_id is None
+        assert all(field.startswith("intelligence_") for field in read.detail["fields"])
 
 
 def test_a_draft_abandoned_and_resumed_after_signing_out(

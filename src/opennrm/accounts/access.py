@@ -88,6 +88,9 @@ ROUTES: dict[str, Rule] = {
     "referrals:evidence_remove": only(Role.FIRST_RESPONDER),
     "referrals:check_answers": only(Role.FIRST_RESPONDER),
     "referrals:confirmation": only(Role.FIRST_RESPONDER),
+    # A duty to notify report: its organisation's first responders, and the police (or the
+    # competent authority) its intelligence was sent to (referrals.selectors.report_get_for).
+    "referrals:report": only(Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER),
     # Cases: which case a user may open is decided by cases.selectors.cases_visible_to.
     "cases:detail": CASE_READERS,
     # Finding cases: among those the user may open (cases.selectors.cases_matching).
@@ -110,6 +113,11 @@ ROUTES: dict[str, Rule] = {
     "cases:addition_add": only(Role.FIRST_RESPONDER),
     "cases:addition_seen": DECIDERS,
     "cases:referral_copy": only(Role.FIRST_RESPONDER),
+    # A case's contacts and agency references: whoever may open the case (contacts.selectors).
+    "cases:contacts": CASE_READERS,
+    "cases:contacts_edit": CASE_READERS,
+    "cases:contacts_address": CASE_READERS,
+    "cases:contacts_consent": CASE_READERS,
     # Support and accommodation. Coordinators work the waiting list and place people; the
     # provider's safe-house managers answer offers and run their sites (their own only:
     # accommodation.selectors). Addresses need more: accommodation.selectors.may_see_address.

@@ -8,6 +8,7 @@ from django.urls import path
 from opennrm.cases import urls as case_urls
 from opennrm.cases import views as case_views
 from opennrm.casework import views as casework_views
+from opennrm.contacts import urls as contact_urls
 from opennrm.decisions import views as decision_views
 from opennrm.referrals import views as referral_views
 
@@ -30,6 +31,8 @@ urlpatterns = [
         name="reconsideration_evidence",
     ),
     *case_urls.urlpatterns,
+    # The case's contacts and agency references (contacts.urls).
+    *contact_urls.urlpatterns,
     path(
         "<str:reference>/evidence/<int:evidence_id>/",
         referral_views.case_evidence_download,

@@ -25,6 +25,8 @@ from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.casework.selectors import casework_export
+from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
+from opennrm.contacts.selectors import contacts_export
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
 from opennrm.safeguarding.selectors import safeguarding_export
@@ -184,6 +186,10 @@ EXPORTED_FIELDS = [
     "unmet_need_reasons",
     "case_notes",
     "task_titles",
+    # contacts.selectors: references, who to call about them, where they are staying.
+    *CONTACT_FIELDS,
+    "location_address",
+    "agencies_consented",
 ]
 
 
@@ -328,6 +334,8 @@ def _case(case: Case) -> dict[str, Any]:
         "casework": casework_export(case),
         # Age assessments and the local authority's tasks for a child.
         "safeguarding": safeguarding_export(case),
+        # Contacts and agency references, where they are staying, consent to share.
+        "contacts": contacts_export(case),
     }
 
 
@@ -458,6 +466,14 @@ FIELD_LABELS = {
     "immediate_needs_details": "immediate needs",
     "evidence_names": "names of evidence files",
     "decision_reasons": "the reasons for a decision",
+    "referrer_phone": "the referrer's phone number",
+    "referrer_out_of_hours": "the out-of-hours contact",
+    "crime_reference": "the crime reference",
+    "home_office_reference": "the Home Office reference",
+    "social_worker_name": "the social worker's name",
+    "guardian_name": "the guardian's name",
+    "location_address": "the address where they are staying",
+    "agencies_consented": "the agencies they agreed to share with",
 }
 DOCUMENT_LABELS = {
     "decisions.decision": "decision letter",

@@ -32,6 +32,7 @@ from opennrm.care.services import support_records_pseudonymise
 from opennrm.cases.models import Case, Person
 from opennrm.cases.services import person_erasure_record, person_records_pseudonymise
 from opennrm.casework.services import casework_pseudonymise
+from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
@@ -58,6 +59,8 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed.update(casework_pseudonymise(case_ids))
     # The children's pathway: what a task's outcome and an age assessment's reasons say.
     removed.update(safeguarding_records_pseudonymise(case_ids))
+    # Contacts and agency references, where they are staying, the agencies they consented to.
+    removed.update(contacts_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 

@@ -112,7 +112,8 @@ def _answers_schema() -> type[Schema]:
         __base__=_Answers,
         __doc__="The referral's answers, keyed by step. Which steps apply depends on the "
         "answers: consent only for an adult; indicators, account and needs only for a "
-        "referral, not a duty to notify report.",
+        "referral, not a duty to notify report; intelligence (optional) only for a duty to "
+        "notify report, about the exploitation and never the person.",
         **{
             slug: (model | None, Field(None, description=steps.STEP_BY_SLUG[slug].title))
             for slug, model in step_models.items()

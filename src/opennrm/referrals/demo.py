@@ -12,7 +12,7 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 
 from . import services, steps
-from .models import InformationRequest, RoutingRule
+from .models import DutyToNotifyReport, InformationRequest, RoutingRule
 
 CONSENT = {
     "consents_to_referral": "yes",
@@ -93,6 +93,40 @@ REFERRALS: list[dict[str, dict[str, Any]]] = [
 ]
 
 
+# A duty to notify report with intelligence for the police (issue 12, item 8): an adult who
+# did not consent; nothing identifies them, and the intelligence is about the exploiters.
+REPORT: dict[str, dict[str, Any]] = {
+    "age": {"under_18": "no"},
+    "consent": {**CONSENT, "consents_to_referral": "no", "consents_to_support": "no"},
+    "person": {"sex": "male", "estimated_age": "31", "nationality_1": "AL"},
+    "exploitation": {"types": ["labour"], "location": "uk", "area": "Northmoor"},
+    "intelligence": {
+        "place_1_area": "Northmoor, the industrial estate by the ring road (fictional)",
+        "place_1_premises": "car_wash",
+        "place_2_area": "Northmoor town centre (fictional)",
+        "place_2_premises": "house_or_flat",
+        "exploiters": "Two men in their forties who speak Albanian and English; one, called "
+        "'the boss' by the workers, has a tattoo of a wolf on his neck (fictional demo note).",
+        "vehicle_1_make": "Ford Transit",
+        "vehicle_1_colour": "White",
+        "vehicle_1_registration": "DE12 MOO",
+        "dates": "Every weekday in November 2026: workers collected at 6am and returned after "
+        "9pm (fictional).",
+    },
+}
+
+
+def _report(responder: User, police: Organisation) -> None:
+    if DutyToNotifyReport.objects.filter(organisation=police).exists():
+        return
+    draft = services.draft_start(by=responder, organisation=police)
+    for slug, data in REPORT.items():
+        draft = services.draft_save_answers(
+            by=responder, draft=draft, step=steps.STEP_BY_SLUG[slug], data=data
+        )
+    services.referral_submit(by=responder, draft=draft)
+
+
 @transaction.atomic
 def seed() -> None:
     authority = Organisation.objects.get(name="Eastgate Competent Authority")
@@ -110,6 +144,7 @@ def seed() -> None:
     )
     responder = User.objects.get(email="responder@demo.opennrm.test")
     police = Organisation.objects.get(name="Northmoor Constabulary")
+    _report(responder, police)
     if not Case.objects.filter(referring_organisation=police).exists():
         for pages in REFERRALS:
             _refer(responder, police, pages)

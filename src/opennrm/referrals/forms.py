@@ -3,6 +3,7 @@ to the raw answers saved in the draft, so a page shows exactly what was typed.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -327,6 +328,129 @@ class AnonymousExploitationForm(forms.Form):
     def __init__(self, *args: Any, areas: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
+
+
+PREMISES = [
+    ("house_or_flat", "A house or flat"),
+    ("hotel", "A hotel or short let"),
+    ("car_wash", "A car wash"),
+    ("nail_bar", "A nail bar or beauty salon"),
+    ("restaurant", "A restaurant or takeaway"),
+    ("farm", "A farm or fields"),
+    ("factory", "A factory or warehouse"),
+    ("construction", "A building site"),
+    ("massage_parlour", "A massage parlour or brothel"),
+    ("vehicle", "A vehicle or boat"),
+    ("other", "Somewhere else"),
+]
+INTELLIGENCE_ROWS = 3
+_REGISTRATION = re.compile(r"^[A-Z0-9 ]+$")
+NOTHING_ABOUT_THE_PERSON = (
+    "Do not include anything that could identify the person: no names, dates of birth, phone "
+    "numbers or addresses of the person."
+)
+
+
+def _short(label: str, limit: int, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=limit,
+        error_messages={"max_length": f"{label} must be {limit} characters or fewer"},
+        **kwargs,
+    )
+
+
+def _intelligence_fields() -> dict[str, forms.Field]:
+    """The intelligence page's fields, in the order it asks them: places, the exploiters,
+    vehicles, dates."""
+    fields: dict[str, forms.Field] = {}
+    for n in range(1, INTELLIGENCE_ROWS + 1):
+        fields[f"place_{n}_area"] = _short(
+            f"Place {n}: town or area (optional)",
+            100,
+            help_text="A town, district or street name, never the person's address",
+        )
+        fields[f"place_{n}_premises"] = forms.ChoiceField(
+            label=f"Place {n}: type of premises (optional)",
+            choices=[("", "Select"), *PREMISES],
+            required=False,
+            error_messages={"invalid_choice": "Select the type of premises from the list"},
+        )
+    fields["exploiters"] = forms.CharField(
+        label="Descriptions of the exploiters (optional)",
+        help_text="What they look like, how many there are, what others call them, how they "
+        "behave. " + NOTHING_ABOUT_THE_PERSON,
+        required=False,
+        max_length=3000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "max_length": "Descriptions of the exploiters must be 3,000 characters or fewer"
+        },
+    )
+    for n in range(1, INTELLIGENCE_ROWS + 1):
+        fields[f"vehicle_{n}_make"] = _short(f"Vehicle {n}: make and model (optional)", 60)
+        fields[f"vehicle_{n}_colour"] = _short(f"Vehicle {n}: colour (optional)", 30)
+        fields[f"vehicle_{n}_registration"] = _short(
+            f"Vehicle {n}: registration (optional)", 12, help_text="As much of it as is known"
+        )
+    fields["dates"] = forms.CharField(
+        label="Relevant dates (optional)",
+        help_text="When things happened, for example \u2018Fridays in March 2026: a van "
+        "collected workers at 5am\u2019. Never the person's date of birth.",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": "Relevant dates must be 2,000 characters or fewer"},
+    )
+    return fields
+
+
+class _Intelligence(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for n in range(1, INTELLIGENCE_ROWS + 1):
+            name = f"vehicle_{n}_registration"
+            registration = " ".join((data.get(name) or "").upper().split())
+            if registration and not _REGISTRATION.match(registration):
+                self.add_error(
+                    name, f"Vehicle {n}: the registration can only include letters and numbers"
+                )
+            elif name in data:
+                data[name] = registration
+        return data
+
+
+# What a duty to notify report can tell the police about the exploitation without identifying
+# the person: all optional, up to three places and three vehicles.
+IntelligenceForm: type[forms.Form] = type(
+    "IntelligenceForm", (_Intelligence,), {"__module__": __name__, **_intelligence_fields()}
+)
+
+
+def intelligence_places(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The places given on the intelligence page (its cleaned data), without empty rows."""
+    return [
+        {
+            "area": (data.get(f"place_{n}_area") or "").strip(),
+            "premises": data.get(f"place_{n}_premises") or "",
+        }
+        for n in range(1, INTELLIGENCE_ROWS + 1)
+        if (data.get(f"place_{n}_area") or "").strip() or data.get(f"place_{n}_premises")
+    ]
+
+
+def intelligence_vehicles(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The vehicles given on the intelligence page (its cleaned data), without empty rows."""
+    parts = ("make", "colour", "registration")
+    rows = [
+        {part: (data.get(f"vehicle_{n}_{part}") or "").strip() for part in parts}
+        for n in range(1, INTELLIGENCE_ROWS + 1)
+    ]
+    return [row for row in rows if any(row.values())]
+
+
+INTELLIGENCE_FIELDS = frozenset(IntelligenceForm.base_fields)
 
 
 class AccountForm(forms.Form):

@@ -63,8 +63,9 @@ class DutyToNotifyReport(models.Model):
     """An anonymous report about an adult who did not consent to a referral (MSA 2015 s.52).
 
     By design this table has no field that could identify the person: no names, no dates of
-    birth, no free text. `referrals.services.ANONYMOUS_REPORT_FIELDS` is the allow-list that
-    fills it, and a test checks that nothing else of the draft survives.
+    birth, no free text. `referrals.steps.ANONYMOUS_ANSWERS` is the allow-list of the draft's
+    answers that may survive to fill it, and a test checks that nothing else of the draft does.
+    What the reporter knows about the exploiters goes apart, in `DutyToNotifyIntelligence`.
     """
 
     reference = models.CharField(max_length=20, unique=True)
@@ -85,6 +86,36 @@ class DutyToNotifyReport(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class DutyToNotifyIntelligence(models.Model):
+    """What a duty to notify report can tell the police about the exploitation without
+    identifying the person (issue 12, item 8): places (a town or area and the kind of
+    premises), descriptions of the exploiters, vehicles and relevant dates. It is about the
+    exploiters, not the person, and the page that asks for it says never to put the person's
+    name, date of birth, phone number or address in it; still, free text can say more than
+    meant, so it is encrypted, and shown only after `audit_read`.
+
+    `routed_to` are the organisations told of it when the report was submitted: the statutory
+    first responders of the report's area (its police), or, where there are none, the
+    competent authority. Their first responders (or decision makers) may read it, and so may
+    the reporting organisation's (`referrals.selectors.report_get_for`).
+    """
+
+    report = models.OneToOneField(
+        DutyToNotifyReport, on_delete=models.CASCADE, related_name="intelligence"
+    )
+    row_uuid = RowUUIDField()
+    # [{"area": ..., "premises": <PremisesKind>}]
+    places = EncryptedJSONField(default=list, blank=True)
+    exploiters = EncryptedTextField(blank=True, default="")
+    # [{"make": ..., "colour": ..., "registration": ...}]
+    vehicles = EncryptedJSONField(default=list, blank=True)
+    dates = EncryptedTextField(blank=True, default="")
+    routed_to = models.ManyToManyField(Organisation, related_name="+", blank=True)
+
+    def __str__(self) -> str:
+        return f"Intelligence of report {self.report_id}"
 
 
 class RoutingRule(models.Model):

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Organisation
-from opennrm.accounts.roles import Role
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_referred_by_organisations_of, is_referrer, may_decide
 from opennrm.notifications.selectors import unread_news
@@ -21,6 +22,7 @@ from .models import (
     ReferralAddition,
     ReferralDraft,
 )
+from .routing import competent_authority_for
 
 
 def referring_organisations(actor: Actor) -> QuerySet[Organisation]:
@@ -176,3 +178,43 @@ def after_submission(case: Case) -> list[InformationRequest | ReferralAddition]:
 def evidence_as_submitted(case: Case) -> QuerySet[EvidenceFile]:
     """The evidence the referral was submitted with, apart from any added after."""
     return case.evidence.filter(addition__isnull=True)
+
+
+def police_for(report: DutyToNotifyReport) -> list[Organisation]:
+    """Who a report's intelligence goes to: the statutory first responders of its area (the
+    police there), or, where there are none, the competent authority that would decide a
+    referral of an adult from the reporting organisation's jurisdiction."""
+    police = list(
+        Organisation.objects.filter(
+            kind=OrganisationKind.STATUTORY_FIRST_RESPONDER, area=report.area, is_active=True
+        )
+    )
+    if police:
+        return police
+    return [
+        competent_authority_for(
+            jurisdiction=report.jurisdiction,
+            in_immigration_detention=False,
+            age_group=AgeGroup.ADULT,
+        )
+    ]
+
+
+def report_get_for(actor: Actor, reference: str) -> DutyToNotifyReport:
+    """A duty to notify report, for the first responders of the organisation that made it and
+    for those its intelligence was sent to (the first responders of a police organisation, the
+    decision makers of a competent authority); 404 for anyone else."""
+    referrers = list(actor.organisations_as({Role.FIRST_RESPONDER}))
+    told = list(actor.organisations_as({Role.FIRST_RESPONDER, *DECIDERS}))
+    found = (
+        DutyToNotifyReport.objects.filter(
+            Q(organisation_id__in=referrers) | Q(intelligence__routed_to__in=told)
+        )
+        .filter(reference=reference)
+        .select_related("organisation", "intelligence")
+        .distinct()
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found

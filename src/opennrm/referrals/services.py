@@ -30,9 +30,11 @@ from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
 
-from . import steps
+from . import selectors, steps
+from .forms import intelligence_places, intelligence_vehicles
 from .models import (
     DraftStatus,
+    DutyToNotifyIntelligence,
     DutyToNotifyReport,
     EvidenceFile,
     InformationRequest,
@@ -241,14 +243,54 @@ def _report(
         exploitation_types=data["exploitation"]["types"],
         exploitation_location=data["exploitation"]["location"],
     )
+    told = _intelligence_record(report, data.get("intelligence") or {})
     draft.status = DraftStatus.REPORTED
     draft.report = report
     draft.answers = {}
     draft.save(update_fields=["status", "report", "answers", "updated_at"])
     audit_record(
-        by=by, action="referral.duty_to_notify_reported", obj=report, organisation=organisation
+        by=by,
+        action="referral.duty_to_notify_reported",
+        obj=report,
+        organisation=organisation,
+        detail={"intelligence": told is not None, "notified": told or {}},
     )
     return report
+
+
+def _intelligence_record(report: DutyToNotifyReport, data: dict[str, Any]) -> dict[str, int] | None:
+    """Keep what the report tells about the exploiters (encrypted), and tell the police of the
+    report's area that it is there, never what it says; how many were told, by organisation.
+    None when nothing was given."""
+    places, vehicles = intelligence_places(data), intelligence_vehicles(data)
+    exploiters, dates = (data.get("exploiters") or "").strip(), (data.get("dates") or "").strip()
+    if not (places or vehicles or exploiters or dates):
+        return None
+    intelligence = DutyToNotifyIntelligence.objects.create(
+        report=report, places=places, exploiters=exploiters, vehicles=vehicles, dates=dates
+    )
+    routed = selectors.police_for(report)
+    intelligence.routed_to.set(routed)
+    url = reverse("referrals:report", args=[report.reference])
+    told = {}
+    for organisation in routed:
+        roles = (
+            DECIDERS
+            if organisation.kind == OrganisationKind.COMPETENT_AUTHORITY
+            else {Role.FIRST_RESPONDER}
+        )
+        told[str(organisation.pk)] = len(
+            deliver(
+                recipients=_members([organisation], roles),
+                kind="report.intelligence",
+                url=url,
+                subject=f"Intelligence in duty to notify report {report.reference}",
+                body=f"A duty to notify report about exploitation in {report.area} carries "
+                "intelligence for the police: places, descriptions of the exploiters, vehicles "
+                "or dates. It does not identify the person. Read it in OpenNRM.",
+            )
+        )
+    return told
 
 
 def _age_band(age: int) -> str:

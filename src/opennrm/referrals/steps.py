@@ -97,6 +97,10 @@ def _referral(answers: Answers) -> bool:
     return route(answers) == Route.REFERRAL
 
 
+def _duty_to_notify(answers: Answers) -> bool:
+    return route(answers) == Route.DUTY_TO_NOTIFY
+
+
 STEPS: list[Step] = [
     Step("age", "Adult or child", {Route.UNDECIDED: f.AgeForm}, _always),
     Step("consent", "Consent", {Route.UNDECIDED: f.ConsentForm}, _adult),
@@ -120,6 +124,14 @@ STEPS: list[Step] = [
     ),
     Step("account", "What happened", {Route.REFERRAL: f.AccountForm}, _referral),
     Step("needs", "Immediate needs", {Route.REFERRAL: f.NeedsForm}, _referral),
+    # What the report can tell the police about the exploiters, never about the person.
+    Step(
+        "intelligence",
+        "Intelligence for the police (optional)",
+        {Route.DUTY_TO_NOTIFY: f.IntelligenceForm},
+        _duty_to_notify,
+        optional=True,
+    ),
 ]
 
 STEP_BY_SLUG = {step.slug: step for step in STEPS}
@@ -136,6 +148,9 @@ ANONYMOUS_ANSWERS: dict[str, set[str]] = {
     },
     "person": {"sex", "estimated_age", "nationality_1"},
     "exploitation": {"types", "location", "area"},
+    # About the exploiters, not the person (its page says so): kept, encrypted, on the report's
+    # `DutyToNotifyIntelligence`, and routed to the police.
+    "intelligence": set(f.INTELLIGENCE_FIELDS),
 }
 
 # Answers that identify the person, by step, each with the name of the field of the person or
@@ -153,6 +168,13 @@ IDENTIFYING_ANSWERS: dict[str, dict[str, str]] = {
     "exploitation": {"places": "exploitation_places"},
     "account": {"persons_account": "persons_account", "responders_account": "responders_account"},
     "needs": {"details": "immediate_needs_details"},
+    # Not the person's identity, but free text that could say more than meant: its showing is
+    # recorded as theirs is.
+    "intelligence": {
+        name: "intelligence_"
+        + (name.split("_")[0] + "s" if name.startswith(("place_", "vehicle_")) else name)
+        for name in f.INTELLIGENCE_FIELDS
+    },
 }
 
 
@@ -255,10 +277,22 @@ def applicable_steps(answers: Answers) -> list[Step]:
     return [step for step in STEPS if step.applies(answers) or step.slug == "age"]
 
 
+def ready(answers: Answers) -> bool:
+    """Whether every applicable step is complete (an optional one may be left untouched)."""
+    return route(answers) != Route.UNDECIDED and all(
+        state_of(step, answers) == StepState.COMPLETED
+        or (step.optional and step.slug not in answers)
+        for step in applicable_steps(answers)
+    )
+
+
 def cleaned(answers: Answers) -> dict[str, dict[str, Any]]:
-    """Every applicable step's cleaned data; raises KeyError naming the first incomplete step."""
+    """Every applicable step's cleaned data (an optional step left untouched is left out);
+    raises KeyError naming the first incomplete step."""
     result = {}
     for step in applicable_steps(answers):
+        if step.optional and step.slug not in answers:
+            continue
         form = bind(step, answers)
         if form is None or step.slug not in answers or not form.is_valid():
             raise KeyError(step.slug)

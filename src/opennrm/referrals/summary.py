@@ -15,6 +15,7 @@ from django.urls import reverse
 from markupsafe import Markup, escape
 
 from . import steps
+from .forms import INTELLIGENCE_FIELDS
 from .models import ReferralDraft
 
 Data = dict[str, Any]
@@ -30,6 +31,14 @@ APPLIES: dict[tuple[str, str], Callable[[Data], bool]] = {
     ("indicators", "observed"): lambda d: not d.get("none_observed"),
     ("indicators", "none_observed"): lambda d: bool(d.get("none_observed")),
 }
+# The intelligence page has seventeen boxes, all optional: only those filled in are shown.
+
+
+def _given(name: str) -> Callable[[Data], bool]:
+    return lambda data: bool(data.get(name))
+
+
+APPLIES |= {("intelligence", name): _given(name) for name in INTELLIGENCE_FIELDS}
 
 
 def _value(field: forms.Field, value: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.my_referrals, name="my_referrals"),
     path("new/", views.draft_start, name="draft_start"),
     path("additions/", views.additions_unseen, name="additions_unseen"),
+    # A duty to notify report and its intelligence, for the police it was sent to.
+    path("reports/<str:reference>/", views.report, name="report"),
     path(
         "from-screening/<int:screening_id>/",
         views.draft_from_screening,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
+from opennrm.cases.choices import ExploitationType
 from opennrm.cases.selectors import (
     case_get_for_user,
     cases_referred_by_organisations_of,
@@ -25,12 +26,13 @@ from opennrm.cases.selectors import (
 from opennrm.decisions.letters import MissingGlyphs
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.iso import country_name
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
 from opennrm.screening.selectors import screening_get_for_user
 
 from . import copy_pdf, selectors, services, steps, summary
-from .forms import AdditionForm, EvidenceForm, InformationRequestForm
+from .forms import PREMISES, AdditionForm, EvidenceForm, InformationRequestForm
 from .models import InformationRequestStatus
 
 
@@ -134,8 +136,7 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "rows": rows,
             "route": route.value,
             "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
-            "complete": all(state == steps.StepState.COMPLETED for _, state in rows)
-            and route != steps.Route.UNDECIDED,
+            "complete": steps.ready(draft.answers),
         },
     )
 
@@ -514,3 +515,41 @@ def referral_copy(request: HttpRequest, reference: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="referral-{case.reference}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_safe
+def report(request: HttpRequest, reference: str) -> HttpResponse:
+    """A duty to notify report, and the intelligence it carries for the police: for the
+    reporting organisation's first responders and those the intelligence was sent to. Its
+    showing is recorded; the report itself identifies nobody."""
+    user = _user(request)
+    found = selectors.report_get_for(actor_of(request), reference)
+    intelligence = getattr(found, "intelligence", None)
+    if intelligence is not None:
+        shown = [
+            name
+            for name, value in (
+                ("intelligence_places", intelligence.places),
+                ("intelligence_exploiters", intelligence.exploiters),
+                ("intelligence_vehicles", intelligence.vehicles),
+                ("intelligence_dates", intelligence.dates),
+            )
+            if value
+        ]
+        audit_read(by=user, person=None, obj=found, fields=shown)
+    return render(
+        request,
+        "referrals/report.html",
+        {
+            "title": f"Duty to notify report {found.reference}",
+            "report": found,
+            "intelligence": intelligence,
+            "premises": dict(PREMISES),
+            "exploitation": [
+                ExploitationType(t).label if t in ExploitationType.values else t
+                for t in found.exploitation_types
+            ],
+            "nationalities": [country_name(code) for code in found.nationalities],
+            "routed_to": list(intelligence.routed_to.all()) if intelligence else [],
+        },
+    )

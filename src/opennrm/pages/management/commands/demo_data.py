@@ -21,6 +21,8 @@ DEMO_STEPS = [
     "opennrm.casework.demo",
     # A child's accommodation need with the local authority, after the referrals.
     "opennrm.safeguarding.demo",
+    # Contacts and agency references of the demo referrals.
+    "opennrm.contacts.demo",
     "opennrm.audit.demo",
 ]
 
