@@ -26,6 +26,7 @@ urlpatterns = [
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
     path("support/", include(support_urls)),
+    path("safety/", include("opennrm.safety.urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

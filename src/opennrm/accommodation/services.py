@@ -29,6 +29,7 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
+from opennrm.safety.selectors import constraints_of
 
 from . import matching, selectors
 from .models import (
@@ -550,11 +551,22 @@ def site_assignment_set(*, by: User, membership: Membership, site: Site, assigne
 def request_defaults(case: Case) -> dict[str, Any]:
     """The hard constraints a request starts with, from what the referral says of the person."""
     person = case.person
-    return {
+    defaults: dict[str, Any] = {
         "accepted_settings": settings_for(person.sex, person.gender),
         "languages": list(person.languages),
         "interpreter_needed": person.interpreter_needed,
     }
+    # What the case's safety profile says, prefilled for the coordinator to adjust; matching
+    # applies it whatever the request says (`selectors.matching_request`; ADR 0026).
+    carried = constraints_of(case)
+    if carried is not None:
+        if carried.settings is not None:
+            defaults["accepted_settings"] = [
+                s for s in defaults["accepted_settings"] if s in carried.settings
+            ] or carried.settings
+        defaults["excluded_areas"] = carried.excluded_areas
+        defaults["dependants"] = carried.dependants
+    return defaults
 
 
 def placement_request_for_referral(*, case: Case, needs: Sequence[str], at: datetime) -> Any:

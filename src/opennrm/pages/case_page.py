@@ -27,6 +27,7 @@ from opennrm.cases.views import may_close
 from opennrm.decisions.models import DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
+from opennrm.safety import selectors as safety
 
 
 def _user(request: HttpRequest) -> User:
@@ -91,7 +92,10 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     actor = actor_of(request)
     case = case_get_for_user(actor, reference)
-    audit_read(by=user, person=case.person, obj=case, fields=_fields_shown(case))
+    # The safety profile's section (safety.selectors), with the fields it shows.
+    profile = safety.profile_of(case)
+    shown = _fields_shown(case) + [f"safety_{name}" for name in safety.fields_shown(profile)]
+    audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
         request,
         "cases/detail.html",
@@ -130,5 +134,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             # Support in the words anyone who may open the case may read: provider and
             # region, never the site or its address.
             "support": support_summary(case),
+            "safety_profile": profile,
+            "safety_dependants": safety.dependants_of(profile),
         },
     )

@@ -34,6 +34,7 @@ from opennrm.cases.services import person_erasure_record, person_records_pseudon
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
+from opennrm.safety.services import safety_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
@@ -52,6 +53,7 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed.update(decision_records_pseudonymise(case_ids))
     # Support: plan notes, what was delivered, where they were last seen, places kept away from.
     removed.update(support_records_pseudonymise(case_ids))
+    removed.update(safety_records_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 

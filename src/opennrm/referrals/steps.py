@@ -15,6 +15,7 @@ from django import forms
 from opennrm.cases.choices import AgeGroup, ExploitationType
 from opennrm.screening.catalogue import IndicatorList, ListKey
 from opennrm.screening.forms import IndicatorChecklistForm
+from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.selectors import active_catalogue
 
 from . import forms as f
@@ -120,6 +121,14 @@ STEPS: list[Step] = [
     ),
     Step("account", "What happened", {Route.REFERRAL: f.AccountForm}, _referral),
     Step("needs", "Immediate needs", {Route.REFERRAL: f.NeedsForm}, _referral),
+    # Optional: a referral may be submitted without it (then it is recorded from the case page).
+    Step(
+        "safety",
+        "Risk and safety",
+        {Route.REFERRAL: ReferralSafetyForm},
+        _referral,
+        optional=True,
+    ),
 ]
 
 STEP_BY_SLUG = {step.slug: step for step in STEPS}
@@ -153,6 +162,13 @@ IDENTIFYING_ANSWERS: dict[str, dict[str, str]] = {
     "exploitation": {"places": "exploitation_places"},
     "account": {"persons_account": "persons_account", "responders_account": "responders_account"},
     "needs": {"details": "immediate_needs_details"},
+    "safety": {
+        "risk_reasons": "risk_reasons",
+        "exploiters": "exploiters",
+        "keep_away": "keep_away",
+        "medical_needs": "medical_needs",
+        **{f"dependant_{n}_name": "dependant_names" for n in (1, 2, 3)},
+    },
 }
 
 
@@ -251,6 +267,11 @@ def state_of(step: Step, answers: Answers) -> StepState:
     return StepState.COMPLETED if form is not None and form.is_valid() else StepState.IN_PROGRESS
 
 
+def left_out(step: Step, answers: Answers) -> bool:
+    """An optional step not started: it does not hold the referral back."""
+    return step.optional and step.slug not in answers
+
+
 def applicable_steps(answers: Answers) -> list[Step]:
     return [step for step in STEPS if step.applies(answers) or step.slug == "age"]
 
@@ -259,6 +280,8 @@ def cleaned(answers: Answers) -> dict[str, dict[str, Any]]:
     """Every applicable step's cleaned data; raises KeyError naming the first incomplete step."""
     result = {}
     for step in applicable_steps(answers):
+        if step.optional and step.slug not in answers:
+            continue
         form = bind(step, answers)
         if form is None or step.slug not in answers or not form.is_valid():
             raise KeyError(step.slug)

@@ -29,6 +29,14 @@ APPLIES: dict[tuple[str, str], Callable[[Data], bool]] = {
     ("person", "estimated_age"): lambda d: not d.get("date_of_birth"),
     ("indicators", "observed"): lambda d: not d.get("none_observed"),
     ("indicators", "none_observed"): lambda d: bool(d.get("none_observed")),
+    # A dependant's row only when something was typed in it.
+    **{
+        ("safety", f"dependant_{n}_{part}"): (
+            lambda n: lambda d: bool(d.get(f"dependant_{n}_relationship"))
+        )(n)
+        for n in (1, 2, 3)
+        for part in ("relationship", "age", "sex", "name")
+    },
 }
 
 

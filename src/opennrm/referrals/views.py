@@ -111,7 +111,10 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "rows": rows,
             "route": route.value,
             "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
-            "complete": all(state == steps.StepState.COMPLETED for _, state in rows)
+            "complete": all(
+                state == steps.StepState.COMPLETED or steps.left_out(step, draft.answers)
+                for step, state in rows
+            )
             and route != steps.Route.UNDECIDED,
         },
     )
@@ -163,6 +166,8 @@ def _next_page(draft: Any, current: steps.Step) -> str:
     slugs = [s.slug for s in following]
     index = slugs.index(current.slug) if current.slug in slugs else len(slugs)
     for candidate in following[index + 1 :]:
+        if steps.left_out(candidate, draft.answers):
+            continue
         if steps.state_of(candidate, draft.answers) != steps.StepState.COMPLETED:
             return str(_step_url(draft, candidate.slug))
     return str(_task_list_url(draft))
