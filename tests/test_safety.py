@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -508,3 +510,17 @@ def test_the_safeguarding_leads_list_of_dependent_children(
     elsewhere = factories.organisation("Far Council", OrganisationKind.LOCAL_AUTHORITY, area="Far")
     far = factories.user("far@example.org", organisation=elsewhere, role=Role.SAFEGUARDING_LEAD)
     assert case.reference not in factories.signed_in_client(far).get(url).content.decode()
+
+
+@override_settings(DEMO=True)
+def test_the_demo_has_a_profile_with_risk_a_place_to_keep_away_from_and_a_child(db: None) -> None:
+    call_command("demo_data")
+    call_command("demo_data")
+    (profile,) = SafetyProfile.objects.all()
+    assert profile.risk_level == "high" and profile.keep_away == ["Northmoor"]
+    (child,) = profile.dependants.all()
+    assert child.is_child_on(timezone.localdate())
+    request = PlacementRequest.objects.filter(case=profile.case, status="open").get()
+    wanted = accommodation_selectors.matching_request(request, timezone.localdate())
+    assert wanted.accepted_settings == {"women_only"} and "northmoor" in wanted.excluded_areas
+    assert wanted.dependants == 1
