@@ -98,7 +98,8 @@ def test_safety_written_at_referral_reaches_the_bed_and_the_safe_house(
     answer_risk_and_safety(responder, axe)
     reference = check_and_submit(responder, axe, "Submit referral")
     profile = SafetyProfile.objects.get(case__reference=reference)
-    assert profile.keep_away == ["Northmoor"] and profile.dependant_count == 1
+    assert profile.keep_away == ["Northmoor"]
+    assert profile.dependant_count == 1
 
     # The coordinator sees it beside the request: the text, and the profile it became.
     coordinator: Page = new_page()

@@ -213,9 +213,7 @@ def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> 
         fields.append("keep_away_places")
     if shown_unmet:
         fields.append("unmet_need_reasons")
-    fields += [
-        f"safety_{name}" for name in safety.fields_shown(safety.profile_of(item.case))
-    ]
+    fields += [f"safety_{name}" for name in safety.fields_shown(safety.profile_of(item.case))]
     return _show_details(user, item, also=fields)
 
 

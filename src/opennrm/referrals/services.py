@@ -27,8 +27,8 @@ from opennrm.cases.services import case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, safe_file_name, sniff_content_type
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
-from opennrm.safety.services import safety_record_at_referral
 from opennrm.policy.clock import reasonable_grounds_due
+from opennrm.safety.services import safety_record_at_referral
 from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
 

@@ -13,9 +13,9 @@ from typing import Any
 from django import forms
 
 from opennrm.cases.choices import AgeGroup, ExploitationType
+from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
 from opennrm.screening.forms import IndicatorChecklistForm
-from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.selectors import active_catalogue
 
 from . import forms as f

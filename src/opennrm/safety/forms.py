@@ -90,9 +90,10 @@ class SafetyProfileForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("risk_level") in (RiskLevel.HIGH, RiskLevel.VERY_HIGH) and not (
-            data.get("risk_reasons") or ""
-        ).strip():
+        if (
+            data.get("risk_level") in (RiskLevel.HIGH, RiskLevel.VERY_HIGH)
+            and not (data.get("risk_reasons") or "").strip()
+        ):
             self.add_error("risk_reasons", "Say why the risk is high")
         return data
 
@@ -125,7 +126,7 @@ class SafetyProfileForm(forms.Form):
 def _relationship_field(label: str, required: bool) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
-        choices=[("", "Select")] + list(Relationship.choices),
+        choices=[("", "Select"), *list(Relationship.choices)],
         required=required,
         error_messages={
             "required": "Select who the dependant is",
@@ -137,7 +138,7 @@ def _relationship_field(label: str, required: bool) -> forms.ChoiceField:
 def _sex_field(label: str, required: bool) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
-        choices=[("", "Select")] + list(Sex.choices),
+        choices=[("", "Select"), *list(Sex.choices)],
         required=required,
         error_messages={
             "required": "Select the dependant's sex",

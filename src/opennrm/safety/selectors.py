@@ -55,7 +55,8 @@ def fields_shown(profile: SafetyProfile | None, *, with_exploiters: bool = True)
     shown = [
         name
         for name in IDENTIFYING
-        if getattr(profile, name) not in ("", [], None) and (with_exploiters or name != "exploiters")
+        if getattr(profile, name) not in ("", [], None)
+        and (with_exploiters or name != "exploiters")
     ]
     if profile.dependant_count:
         shown.append("dependants")

@@ -50,9 +50,10 @@ def _check_values(values: dict[str, Any]) -> None:
         raise ValidationError({"risk_level": "Select a risk level from the list"})
     if values.get("setting_required", "") not in SettingRequired.values:
         raise ValidationError({"setting_required": "Select a kind of house from the list"})
-    if values.get("risk_level") in (RiskLevel.HIGH, RiskLevel.VERY_HIGH) and not str(
-        values.get("risk_reasons", "")
-    ).strip():
+    if (
+        values.get("risk_level") in (RiskLevel.HIGH, RiskLevel.VERY_HIGH)
+        and not str(values.get("risk_reasons", "")).strip()
+    ):
         raise ValidationError({"risk_reasons": "Say why the risk is high"})
     places = values.get("keep_away", [])
     if not isinstance(places, list) or not all(isinstance(p, str) and p.strip() for p in places):
