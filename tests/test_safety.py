@@ -514,6 +514,8 @@ def test_the_safeguarding_leads_list_of_dependent_children(
     assert case.reference in page
     assert "Their child, 4" in page
     assert "Ana" not in page  # never a name in a list
+    (read,) = _reads(lena)
+    assert read.detail["fields"] == ["dependant_age", "dependant_sex"]
     assert factories.signed_in_client(alice).get(url).status_code == 404
     elsewhere = factories.organisation("Far Council", OrganisationKind.LOCAL_AUTHORITY, area="Far")
     far = factories.user("far@example.org", organisation=elsewhere, role=Role.SAFEGUARDING_LEAD)

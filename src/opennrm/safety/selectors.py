@@ -136,7 +136,7 @@ def dependent_children_in_area(actor: Actor) -> list[Dependant]:
     today = timezone.localdate()
     dependants = (
         Dependant.objects.filter(profile__case__area__in=areas)
-        .select_related("profile__case")
+        .select_related("profile__case__person")
         .order_by("-added_at", "-pk")
     )
     return [d for d in dependants if d.is_child_on(today)]

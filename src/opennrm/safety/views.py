@@ -120,6 +120,14 @@ def children_in_area(request: HttpRequest) -> HttpResponse:
     """For a safeguarding lead: the dependent children of people referred in their area, by
     case reference, age and sex; never a name in the list."""
     children = selectors.dependent_children_in_area(actor_of(request))
+    # A child's age and sex beside the case they came with: recorded as a read of each.
+    for child in children:
+        audit_read(
+            by=_user(request),
+            person=child.profile.case.person,
+            obj=child,
+            fields=["dependant_age", "dependant_sex"],
+        )
     return render(
         request,
         "safety/children_in_area.html",
