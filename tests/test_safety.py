@@ -33,6 +33,7 @@ from opennrm.privacy import services as privacy
 from opennrm.safety import selectors, services
 from opennrm.safety.models import Dependant, SafetyProfile
 
+from . import api_helpers as a
 from . import case_factories, factories
 from . import referral_helpers as r
 from . import support_factories as s
@@ -224,6 +225,21 @@ def test_the_referrals_safety_page_makes_the_profile_and_the_request_starts_from
     assert submitted.detail["notified"]["dependent_child_leads"] == 1
     assert not _events("safety_profile.created")
     assert Notification.objects.filter(recipient=lena, kind="safety.dependent_child").exists()
+
+
+def test_the_api_takes_the_safety_page_with_its_dependants(
+    alice: User, northmoor_police: Organisation, routing: Organisation
+) -> None:
+    _, secret = a.token(alice, northmoor_police)
+    answers = {**r.ADULT_REFERRAL, "safety": {**SAFETY_PAGE, "dependant_1_age": 6}}
+    response = a.post_referral(a.client_with(secret), answers)
+    assert response.status_code == 201, response.content
+    (profile,) = SafetyProfile.objects.all()
+    assert profile.dependant_count == 1 and profile.setting_required == "women_only"
+    wrong = {**r.ADULT_REFERRAL, "safety": {**SAFETY_PAGE, "risk_reasons": ""}}
+    refused = a.post_referral(a.client_with(secret), wrong)
+    assert refused.status_code == 422
+    assert "Say why the risk is high" in refused.content.decode()
 
 
 def test_a_referral_can_be_submitted_without_the_safety_page(

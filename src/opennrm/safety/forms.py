@@ -164,18 +164,6 @@ def _age_field(label: str) -> forms.IntegerField:
 class ReferralSafetyForm(SafetyProfileForm):
     """The referral's "Risk and safety" page: the profile, and up to three dependants."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for n in range(1, DEPENDANT_ROWS + 1):
-            self.fields[f"dependant_{n}_relationship"] = _relationship_field(
-                f"Dependant {n}: who they are", required=False
-            )
-            self.fields[f"dependant_{n}_age"] = _age_field(f"Dependant {n}: age in years")
-            self.fields[f"dependant_{n}_sex"] = _sex_field(f"Dependant {n}: sex", required=False)
-            self.fields[f"dependant_{n}_name"] = forms.CharField(
-                label=f"Dependant {n}: name (optional)", required=False, max_length=200
-            )
-
     def dependant_rows(self) -> list[tuple[Any, Any, Any, Any]]:
         return [
             (
@@ -211,6 +199,23 @@ class ReferralSafetyForm(SafetyProfileForm):
                 )
         data["dependants"] = dependants
         return data
+
+
+# The dependants' rows are fields of the class (not added per form), so that the referral API's
+# schema, built from the forms' `base_fields`, takes them too.
+for _n in range(1, DEPENDANT_ROWS + 1):
+    ReferralSafetyForm.base_fields.update(
+        {
+            f"dependant_{_n}_relationship": _relationship_field(
+                f"Dependant {_n}: who they are", required=False
+            ),
+            f"dependant_{_n}_age": _age_field(f"Dependant {_n}: age in years"),
+            f"dependant_{_n}_sex": _sex_field(f"Dependant {_n}: sex", required=False),
+            f"dependant_{_n}_name": forms.CharField(
+                label=f"Dependant {_n}: name (optional)", required=False, max_length=200
+            ),
+        }
+    )
 
 
 class ProfileEditForm(SafetyProfileForm):
