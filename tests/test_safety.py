@@ -235,7 +235,8 @@ def test_the_api_takes_the_safety_page_with_its_dependants(
     response = a.post_referral(a.client_with(secret), answers)
     assert response.status_code == 201, response.content
     (profile,) = SafetyProfile.objects.all()
-    assert profile.dependant_count == 1 and profile.setting_required == "women_only"
+    assert profile.dependant_count == 1
+    assert profile.setting_required == "women_only"
     wrong = {**r.ADULT_REFERRAL, "safety": {**SAFETY_PAGE, "risk_reasons": ""}}
     refused = a.post_referral(a.client_with(secret), wrong)
     assert refused.status_code == 422
