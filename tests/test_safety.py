@@ -457,6 +457,24 @@ def test_erasure_empties_the_profile_and_deletes_dependants(
     assert not Dependant.objects.exists()
 
 
+def test_the_subject_access_export_holds_the_profile_and_dependants(
+    alice: User, dpo: User, case: Case
+) -> None:
+    _profile(alice, case)
+    _child(alice, case, name="Ana")
+    client = factories.signed_in_client(dpo)
+    url = f"/privacy/people/{case.person_id}/export/"
+    page = client.post(url, {"request_reference": "SAR-1", "format": "html"}).content.decode()
+    for shown in ("The controller is looking for her", "Uncle", "Northmoor", "Asthma", "Ana"):
+        assert shown in page, shown
+    data = client.post(url, {"request_reference": "SAR-1", "format": "json"}).json()
+    (exported,) = data["cases"]
+    assert exported["safety"]["places_to_keep_away_from"] == ["Northmoor"]
+    assert exported["safety"]["dependants"][0]["age_in_years"] == 4
+    (event,) = AuditEvent.objects.filter(action="person.exported")[:1]
+    assert "safety_exploiters" in event.detail["fields"]
+
+
 # --- Pages -----------------------------------------------------------------------------------
 
 

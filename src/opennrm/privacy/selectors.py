@@ -26,6 +26,7 @@ from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
+from opennrm.safety.selectors import safety_export
 
 
 def _check(actor: Actor) -> None:
@@ -180,6 +181,12 @@ EXPORTED_FIELDS = [
     "missing_last_seen",
     "places_to_keep_away_from",
     "unmet_need_reasons",
+    "safety_risk_reasons",
+    "safety_exploiters",
+    "safety_keep_away",
+    "safety_medical_needs",
+    "dependants",
+    "dependant_names",
 ]
 
 
@@ -301,6 +308,8 @@ def _case(case: Case) -> dict[str, Any]:
         ],
         # The support plan, services delivered, missing episodes and places kept away from.
         "support": support_export(case),
+        # The risk, places to keep away from, medical needs and dependants (safety).
+        "safety": safety_export(case),
     }
 
 

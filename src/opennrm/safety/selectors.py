@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
@@ -140,3 +141,32 @@ def dependent_children_in_area(actor: Actor) -> list[Dependant]:
         .order_by("-added_at", "-pk")
     )
     return [d for d in dependants if d.is_child_on(today)]
+
+
+def safety_export(case: Case) -> dict[str, Any] | None:
+    """The case's safety profile and dependants in words, for the person's subject access
+    export (`privacy.selectors`, which audits it); None without a profile."""
+    profile = profile_of(case)
+    if profile is None:
+        return None
+    return {
+        "risk_level": profile.get_risk_level_display(),
+        "risk_reasons": profile.risk_reasons,
+        "who_exploited_them": profile.exploiters,
+        "places_to_keep_away_from": list(profile.keep_away),
+        "medical_needs": profile.medical_needs,
+        "house_needed": profile.get_setting_required_display(),
+        "dependants": [
+            {
+                "relationship": d.get_relationship_display(),
+                "sex": d.get_sex_display(),
+                "age_in_years": d.age_years,
+                "estimated_date_of_birth": d.born_estimate.isoformat() if d.born_estimate else None,
+                "name": d.name,
+                "recorded_at": d.added_at.isoformat(),
+            }
+            for d in profile.dependants.all()
+        ],
+        "version": profile.version,
+        "updated_at": profile.updated_at.isoformat(),
+    }
