@@ -96,13 +96,6 @@ ROLE_TASKS: dict[Role, list[Task]] = {
         Task("Sites and beds", "support:sites", "Your sites, rooms and beds, and their state."),
         Task("Capacity", "support:capacity", "Free beds across the country, and over time."),
     ],
-    Role.SAFEGUARDING_LEAD: [
-        Task(
-            "Children with a referred parent",
-            "safety:children_in_area",
-            "Dependent children of adults referred in your area.",
-        ),
-    ],
     Role.ANALYST: [
         Task(
             "Capacity",
