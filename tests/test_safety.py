@@ -571,3 +571,19 @@ def test_the_demo_has_a_profile_with_risk_a_place_to_keep_away_from_and_a_child(
     assert wanted.accepted_settings == {"women_only"}
     assert "northmoor" in wanted.excluded_areas
     assert wanted.dependants == 1
+
+
+def test_a_profile_change_a_place_already_offered_would_break_is_refused(
+    alice: User, cora: User, maya: User, provider: Organisation, case: Case
+) -> None:
+    (bed,) = s.beds(maya, s.site(maya, provider, name="Moor House", area="Northmoor"))
+    accommodation.placement_make(by=cora, request=s.request(case), bed=bed)
+    with pytest.raises(ValidationError, match="cancel the offer first"):
+        _profile(alice, case)
+    assert not SafetyProfile.objects.exists()
+    with pytest.raises(ValidationError, match="cancel the offer first"):
+        _child(alice, case)
+    assert not Dependant.objects.exists()
+    # A change the place still meets is saved.
+    _profile(alice, case, keep_away=["Southvale"])
+    assert SafetyProfile.objects.get(case=case).keep_away == ["Southvale"]

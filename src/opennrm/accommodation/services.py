@@ -727,6 +727,21 @@ def _check_held_bed_still_allowed(request: PlacementRequest) -> None:
         )
 
 
+def _held_places_still_allowed(case: Case) -> None:
+    """A change to the case's safety profile (a place to keep away from, a women-only need, a
+    dependant) that a place already offered or accepted would break is refused: registered
+    with `safety.services.PROFILE_CHANGE_CHECKS` (`accommodation.apps`), run inside its
+    service, after the change and before its event."""
+    for request in PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN):
+        try:
+            _check_held_bed_still_allowed(request)
+        except ValidationError:
+            raise ValidationError(
+                "A place already offered to this person would break this change. Ask a "
+                "support coordinator to cancel the offer first, then save again."
+            ) from None
+
+
 @transaction.atomic
 def placement_request_close(
     *, by: User, request: PlacementRequest, status: PlacementRequestStatus, reason: str = ""

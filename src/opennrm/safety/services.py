@@ -9,7 +9,7 @@ parent is a child in need in their area), inside the same service.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -36,6 +36,11 @@ PROFILE_FIELDS = (
     "medical_needs",
     "setting_required",
 )
+# What other apps check when a profile or its dependants change, registered from their own
+# AppConfig.ready (safety imports none of them): accommodation refuses a change that a place
+# already offered to the person would break (ADR 26).
+PROFILE_CHANGE_CHECKS: list[Callable[[Case], None]] = []
+
 STALE = (
     "Someone else changed this safety profile while you were working on it. Your answers are "
     "still here: check the profile, then save again."
@@ -84,6 +89,11 @@ def _bump(profile: SafetyProfile, by: User | None, fields: Sequence[str], create
     profile.save(update_fields=[*fields, "version", "updated_at", "updated_by"])
 
 
+def _run_checks(case: Case) -> None:
+    for check in PROFILE_CHANGE_CHECKS:
+        check(case)
+
+
 def _check_erased(case: Case) -> None:
     if hasattr(case.person, "erasure"):
         raise ValidationError("This person's details have been erased")
@@ -103,6 +113,7 @@ def safety_profile_save(
     for name in changed:
         setattr(profile, name, values[name])
     _bump(profile, by, changed, created)
+    _run_checks(case)
     case_event_record(
         case=case,
         kind="safety.profile_changed",
@@ -194,6 +205,7 @@ def dependant_add(
     added = _new_dependant(profile, by, **dependant)
     profile.dependant_count = profile.dependants.count()
     _bump(profile, by, ["dependant_count"], created)
+    _run_checks(case)
     child = added.is_child_on(timezone.localdate())
     told = _tell_leads_of_children(case, 1 if child else 0)
     case_event_record(
