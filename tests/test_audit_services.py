@@ -248,6 +248,27 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "placement_end": lambda w: service("placement_end")(
         by=w["maya"], placement=w["living"], on=timezone.localdate(), reason="moved_on"
     ),
+    # --- safety
+    "safety_profile_save": lambda w: service("safety_profile_save")(
+        by=w["alice"],
+        case=w["new"],
+        expected_version=None,
+        risk_level="high",
+        risk_reasons="The controller is looking for her",
+        keep_away=["Northmoor"],
+        setting_required="women_only",
+    ),
+    "dependant_add": lambda w: service("dependant_add")(
+        by=w["alice"],
+        case=w["new"],
+        expected_version=None,
+        relationship="child",
+        sex="female",
+        age_years=4,
+    ),
+    "dependant_remove": lambda w: service("dependant_remove")(
+        by=w["alice"], dependant=w["dependant"], expected_version=1
+    ),
     # --- support: plans and missing episodes
     "support_measure_update": lambda w: service("support_measure_update")(
         by=w["cora"],
@@ -299,9 +320,11 @@ NOT_WRITES = {
     "placement_request_for_referral",  # inside referral_submit (referral.submitted)
     "support_records_pseudonymise",  # inside privacy's erasure (person.erased)
     "casework_pseudonymise",  # inside privacy's erasure (person.erased)
+    "safety_record_at_referral",  # inside referral_submit (referral.submitted)
     # Each app's part of an erasure or a retention run, called only by privacy's services,
     # whose event (person.erased, retention.applied) covers them.
     "accommodation_records_pseudonymise",
+    "safety_records_pseudonymise",
     "person_records_pseudonymise",
     "person_erasure_record",
     "decision_records_pseudonymise",
@@ -440,6 +463,14 @@ def world(
             title="Ring the GP",
             owner=alice,
             due_on=timezone.localdate(),
+        ),
+        "dependant": service("dependant_add")(
+            by=alice,
+            case=case(),
+            expected_version=None,
+            relationship="partner",
+            sex="male",
+            age_years=30,
         ),
     }
 

@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "opennrm.cases",
     "opennrm.referrals",
     "opennrm.notifications",
+    "opennrm.safety",
     # Migrations only: the history of the accommodation and care tables (ADR 0019).
     "opennrm.support",
     "opennrm.accommodation",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("privacy/", include("opennrm.privacy.urls")),
     path("support/", include(support_urls)),
     path("children/", include("opennrm.safeguarding.urls")),
+    path("safety/", include("opennrm.safety.urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -37,6 +37,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.roles import Role
 from opennrm.cases import models as cases
 from opennrm.cases.choices import AgeGroup
+from opennrm.safety.selectors import constraints_of
 
 from . import matching
 from .models import (
@@ -293,17 +294,30 @@ def proposals(actor: Actor) -> QuerySet[Placement]:
 
 
 def matching_request(request: PlacementRequest, today: date) -> matching.Request:
-    """A placement request as `accommodation.matching` sees it."""
+    """A placement request as `accommodation.matching` sees it.
+
+    The case's safety profile is a floor under the request's own constraints, whenever either
+    changed (ADR 0026): a women-only or men-only requirement allows only that setting, each place
+    to keep away from is an area never placed in, and every dependant needs room with them."""
+    settings = list(request.accepted_settings or ["mixed"])
+    excluded = list(request.excluded_areas or [])
+    dependants = request.dependants
+    carried = constraints_of(request.case)
+    if carried is not None:
+        if carried.settings is not None:
+            settings = [s for s in settings if s in carried.settings] or carried.settings
+        excluded += carried.excluded_areas
+        dependants = max(dependants, carried.dependants)
     return matching.Request(
         id=request.pk,
-        accepted_settings=frozenset(request.accepted_settings or ["mixed"]),
+        accepted_settings=frozenset(settings),
         needed_from=request.needed_from,
         waiting_since=request.created_at.date(),
         urgency=matching.Urgency(request.urgency),
         # Fail closed: anyone not recorded as an adult (a child, or someone whose age is
         # disputed) is placed only in a setting for children.
         child=request.case.age_group != AgeGroup.ADULT,
-        dependants=request.dependants,
+        dependants=dependants,
         needs_wheelchair=request.needs_wheelchair,
         languages=frozenset(request.languages),
         interpreter_needed=request.interpreter_needed,
@@ -317,7 +331,7 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
             )
             for n, zone in enumerate(request.keep_away or [], start=1)
         ),
-        excluded_areas=frozenset(area_key(area) for area in request.excluded_areas or []),
+        excluded_areas=frozenset(area_key(area) for area in excluded),
         preferred_regions=frozenset(request.preferred_regions),
         near_school=request.near_school,
         wanted_specialisms=frozenset(request.wanted_specialisms),
@@ -390,7 +404,7 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
         for request in PlacementRequest.objects.filter(
             ~Exists(live), status=PlacementRequestStatus.OPEN, details_to_review=False
         )
-        .select_related("case")
+        .select_related("case__safety_profile")
         .order_by("created_at", "pk")
     ]
     beds = [

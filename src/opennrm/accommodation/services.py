@@ -34,6 +34,7 @@ from opennrm.safeguarding.services import (
     children_accommodation_redirect,
     children_accommodation_task_open,
 )
+from opennrm.safety.selectors import constraints_of
 
 from . import matching, selectors
 from .models import (
@@ -555,11 +556,22 @@ def site_assignment_set(*, by: User, membership: Membership, site: Site, assigne
 def request_defaults(case: Case) -> dict[str, Any]:
     """The hard constraints a request starts with, from what the referral says of the person."""
     person = case.person
-    return {
+    defaults: dict[str, Any] = {
         "accepted_settings": settings_for(person.sex, person.gender),
         "languages": list(person.languages),
         "interpreter_needed": person.interpreter_needed,
     }
+    # What the case's safety profile says, prefilled for the coordinator to adjust; matching
+    # applies it whatever the request says (`selectors.matching_request`; ADR 0026).
+    carried = constraints_of(case)
+    if carried is not None:
+        if carried.settings is not None:
+            defaults["accepted_settings"] = [
+                s for s in defaults["accepted_settings"] if s in carried.settings
+            ] or carried.settings
+        defaults["excluded_areas"] = carried.excluded_areas
+        defaults["dependants"] = carried.dependants
+    return defaults
 
 
 def _need_labels(needs: Sequence[str]) -> list[str]:
@@ -745,6 +757,21 @@ def _check_held_bed_still_allowed(request: PlacementRequest) -> None:
             "The place already offered would break these needs or safety conditions. Cancel "
             "the offer first, then change the request and find another place."
         )
+
+
+def _held_places_still_allowed(case: Case) -> None:
+    """A change to the case's safety profile (a place to keep away from, a women-only need, a
+    dependant) that a place already offered or accepted would break is refused: registered
+    with `safety.services.PROFILE_CHANGE_CHECKS` (`accommodation.apps`), run inside its
+    service, after the change and before its event."""
+    for request in PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN):
+        try:
+            _check_held_bed_still_allowed(request)
+        except ValidationError:
+            raise ValidationError(
+                "A place already offered to this person would break this change. Ask a "
+                "support coordinator to cancel the offer first, then save again."
+            ) from None
 
 
 @transaction.atomic

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
-from opennrm.cases.choices import CaseStatus
+from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.decisions.models import DecisionKind, DecisionState
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 from opennrm.safeguarding.models import ChildrenServicesTask
 from opennrm.safeguarding.services import redirect_message
+from opennrm.safety import selectors as safety
 
 from . import selectors, services
 from .forms import (
@@ -199,6 +200,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             **_extras(REQUEST_PAGE_EXTRAS, actor_of(request), item),
             "days_waiting": (timezone.localdate() - timezone.localdate(item.created_at)).days,
             "details": details,
+            **_safety_context(item.case),
         },
     )
 
@@ -206,13 +208,22 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def _record_safety_read(user: User, item: Any, *, shown_unmet: bool = False) -> str:
     """Places a person must keep away from say where they were exploited: showing them (or
     the reasons worded from them) is a read of the person's identifying data, and so is what
-    the first responder wrote under immediate needs, which is returned to be shown."""
+    the first responder wrote under immediate needs, which is returned to be shown, and the
+    case's safety profile, shown beside it (`_safety_context`)."""
     fields = []
     if item.keep_away or item.excluded_areas:
         fields.append("keep_away_places")
     if shown_unmet:
         fields.append("unmet_need_reasons")
+    fields += [f"safety_{name}" for name in safety.fields_shown(safety.profile_of(item.case))]
     return _show_details(user, item, also=fields)
+
+
+def _safety_context(case: Any) -> dict[str, Any]:
+    """The case's safety profile and dependants, for the page's `safety_summary` (the page
+    records the read of the fields it shows)."""
+    profile = safety.profile_of(case)
+    return {"safety_profile": profile, "safety_dependants": safety.dependants_of(profile)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -255,7 +266,13 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
     return render(
         request,
         "support/request_edit.html",
-        {"title": "Needs and constraints", "item": item, "form": form, "details": details},
+        {
+            "title": "Needs and constraints",
+            "item": item,
+            "form": form,
+            "details": details,
+            **_safety_context(item.case),
+        },
     )
 
 
@@ -382,10 +399,22 @@ def _placement_context(actor: Actor, item: Any, **forms: Any) -> dict[str, Any]:
     shows_address = selectors.may_see_address(actor, site)
     if shows_address:
         services.site_address_shown(by=actor.user, site=site)
-    # What the first responder wrote: the provider deciding on the offer must know it too.
-    details = _show_details(actor.user, item.request, obj=item)
+    # What the first responder wrote, and the person's risk, needs and dependants: the provider
+    # deciding on the offer must know them too (not who exploited them, nor where: the
+    # coordinator has kept the person away from there).
+    profile = safety.profile_of(item.request.case)
+    shown = [
+        f"safety_{name}"
+        for name in safety.fields_shown(profile, with_exploiters=False)
+        if name not in ("keep_away", "dependant_names")
+    ]
+    details = _show_details(actor.user, item.request, obj=item, also=shown)
     return {
         "details": details,
+        "safety_profile": profile,
+        "safety_dependants": safety.dependants_of(profile),
+        "exploitation": _labels(item.request.case.exploitation_types, ExploitationType.choices),
+        "needs": _labels(item.request.needs, ImmediateNeed.choices),
         "title": f"Placement for case {item.request.case.reference}",
         "item": item,
         "site": site,

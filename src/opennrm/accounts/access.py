@@ -182,6 +182,11 @@ ROUTES: dict[str, Rule] = {
     "screening:start": SCREENERS,
     "screening:checklist": SCREENERS,
     "screening:detail": SCREENERS,
+    # Safety profiles: whoever may open the case (safety.selectors.case_for_profile).
+    "safety:edit": CASE_READERS,
+    "safety:dependant_add": CASE_READERS,
+    "safety:dependant_remove": CASE_READERS,
+    "safety:children_in_area": only(Role.SAFEGUARDING_LEAD),
 }
 
 # The API (/api/v1/) takes no session, so this rule lets its routes past the session checks

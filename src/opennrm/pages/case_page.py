@@ -32,6 +32,7 @@ from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import InformationRequest
 from opennrm.referrals.selectors import after_submission, evidence_as_submitted
 from opennrm.safeguarding.selectors import case_safeguarding
+from opennrm.safety import selectors as safety
 
 
 def _user(request: HttpRequest) -> User:
@@ -113,7 +114,10 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     actor = actor_of(request)
     case = case_get_for_user(actor, reference)
-    audit_read(by=user, person=case.person, obj=case, fields=_fields_shown(case))
+    # The safety profile's section (safety.selectors), with the fields it shows.
+    profile = safety.profile_of(case)
+    shown = _fields_shown(case) + [f"safety_{name}" for name in safety.fields_shown(profile)]
+    audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
         request,
         "cases/detail.html",
@@ -159,5 +163,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "casework": casework_counts(actor, case),
             # The children's pathway: age assessments and the local authority's tasks.
             "safeguarding": case_safeguarding(actor, case),
+            "safety_profile": profile,
+            "safety_dependants": safety.dependants_of(profile),
         },
     )

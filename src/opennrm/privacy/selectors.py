@@ -30,6 +30,7 @@ from opennrm.contacts.selectors import contacts_export
 from opennrm.lib.iso import country_name, language_name
 from opennrm.referrals.models import ReferralDraft
 from opennrm.safeguarding.selectors import safeguarding_export
+from opennrm.safety.selectors import safety_export
 
 
 def _check(actor: Actor) -> None:
@@ -190,6 +191,12 @@ EXPORTED_FIELDS = [
     *CONTACT_FIELDS,
     "location_address",
     "agencies_consented",
+    "safety_risk_reasons",
+    "safety_exploiters",
+    "safety_keep_away",
+    "safety_medical_needs",
+    "dependants",
+    "dependant_names",
 ]
 
 
@@ -336,6 +343,8 @@ def _case(case: Case) -> dict[str, Any]:
         "safeguarding": safeguarding_export(case),
         # Contacts and agency references, where they are staying, consent to share.
         "contacts": contacts_export(case),
+        # The risk, places to keep away from, medical needs and dependants (safety).
+        "safety": safety_export(case),
     }
 
 

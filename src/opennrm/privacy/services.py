@@ -37,6 +37,7 @@ from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
 from opennrm.safeguarding.services import safeguarding_records_pseudonymise
+from opennrm.safety.services import safety_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
@@ -61,6 +62,7 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     removed.update(safeguarding_records_pseudonymise(case_ids))
     # Contacts and agency references, where they are staying, the agencies they consented to.
     removed.update(contacts_pseudonymise(case_ids))
+    removed.update(safety_records_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 

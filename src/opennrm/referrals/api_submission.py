@@ -42,7 +42,7 @@ def answer_errors(answers: steps.Answers) -> list[AnswerError]:
     stage table and forms. An applicable step with no answers is an error naming the step."""
     errors: list[AnswerError] = []
     for step in steps.applicable_steps(answers):
-        if step.optional and step.slug not in answers:
+        if steps.left_out(step, answers):
             continue
         form = steps.bind(step, answers) if step.slug in answers else None
         if form is None:

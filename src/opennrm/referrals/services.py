@@ -27,6 +27,7 @@ from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
+from opennrm.safety.services import safety_record_at_referral
 from opennrm.screening.models import Screening
 from opennrm.screening.services import screening_record
 
@@ -380,7 +381,9 @@ def _open_case(
         )
     )
     draft.evidence.update(case=case)
-    told = _record_and_notify(by, case, authority, needs["needs"])
+    # The safety profile first: the placement request starts from it.
+    safety_told = safety_record_at_referral(by=by, case=case, answers=data.get("safety"))
+    told = {**_record_and_notify(by, case, authority, needs["needs"]), **safety_told}
     draft.status = DraftStatus.SUBMITTED
     draft.case = case
     draft.answers = {}

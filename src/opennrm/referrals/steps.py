@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 
 from opennrm.cases.choices import AgeGroup, ExploitationType
+from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.selectors import active_catalogue
@@ -124,6 +125,14 @@ STEPS: list[Step] = [
     ),
     Step("account", "What happened", {Route.REFERRAL: f.AccountForm}, _referral),
     Step("needs", "Immediate needs", {Route.REFERRAL: f.NeedsForm}, _referral),
+    # Optional: a referral may be submitted without it (then it is recorded from the case page).
+    Step(
+        "safety",
+        "Risk and safety",
+        {Route.REFERRAL: ReferralSafetyForm},
+        _referral,
+        optional=True,
+    ),
     # What the report can tell the police about the exploiters, never about the person.
     Step(
         "intelligence",
@@ -168,6 +177,13 @@ IDENTIFYING_ANSWERS: dict[str, dict[str, str]] = {
     "exploitation": {"places": "exploitation_places"},
     "account": {"persons_account": "persons_account", "responders_account": "responders_account"},
     "needs": {"details": "immediate_needs_details"},
+    "safety": {
+        "risk_reasons": "risk_reasons",
+        "exploiters": "exploiters",
+        "keep_away": "keep_away",
+        "medical_needs": "medical_needs",
+        **{f"dependant_{n}_name": "dependant_names" for n in (1, 2, 3)},
+    },
     # Not the person's identity, but free text that could say more than meant: its showing is
     # recorded as theirs is.
     "intelligence": {
@@ -273,6 +289,11 @@ def state_of(step: Step, answers: Answers) -> StepState:
     return StepState.COMPLETED if form is not None and form.is_valid() else StepState.IN_PROGRESS
 
 
+def left_out(step: Step, answers: Answers) -> bool:
+    """An optional step not started: it does not hold the referral back."""
+    return step.optional and step.slug not in answers
+
+
 def applicable_steps(answers: Answers) -> list[Step]:
     return [step for step in STEPS if step.applies(answers) or step.slug == "age"]
 
@@ -280,8 +301,7 @@ def applicable_steps(answers: Answers) -> list[Step]:
 def ready(answers: Answers) -> bool:
     """Whether every applicable step is complete (an optional one may be left untouched)."""
     return route(answers) != Route.UNDECIDED and all(
-        state_of(step, answers) == StepState.COMPLETED
-        or (step.optional and step.slug not in answers)
+        state_of(step, answers) == StepState.COMPLETED or left_out(step, answers)
         for step in applicable_steps(answers)
     )
 
@@ -291,7 +311,7 @@ def cleaned(answers: Answers) -> dict[str, dict[str, Any]]:
     raises KeyError naming the first incomplete step."""
     result = {}
     for step in applicable_steps(answers):
-        if step.optional and step.slug not in answers:
+        if left_out(step, answers):
             continue
         form = bind(step, answers)
         if form is None or step.slug not in answers or not form.is_valid():

@@ -20,6 +20,11 @@ from .models import ReferralDraft
 
 Data = dict[str, Any]
 
+
+def _dependant_given(n: int) -> Callable[[Data], bool]:
+    return lambda d: bool(d.get(f"dependant_{n}_relationship"))
+
+
 # Questions asked only after a given answer: (step, field) -> does it apply to these answers?
 APPLIES: dict[tuple[str, str], Callable[[Data], bool]] = {
     ("age", "reason_to_believe_child"): lambda d: d.get("under_18") == "not_sure",
@@ -30,6 +35,12 @@ APPLIES: dict[tuple[str, str], Callable[[Data], bool]] = {
     ("person", "estimated_age"): lambda d: not d.get("date_of_birth"),
     ("indicators", "observed"): lambda d: not d.get("none_observed"),
     ("indicators", "none_observed"): lambda d: bool(d.get("none_observed")),
+    # A dependant's row only when something was typed in it.
+    **{
+        ("safety", f"dependant_{n}_{part}"): _dependant_given(n)
+        for n in (1, 2, 3)
+        for part in ("relationship", "age", "sex", "name")
+    },
 }
 # The intelligence page has seventeen boxes, all optional: only those filled in are shown.
 

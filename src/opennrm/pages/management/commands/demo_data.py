@@ -11,6 +11,7 @@ from opennrm.accounts import demo
 DEMO_STEPS = [
     "opennrm.screening.demo",
     "opennrm.referrals.demo",
+    "opennrm.safety.demo",
     "opennrm.decisions.demo",
     "opennrm.accommodation.demo",
     # Demo history across the apps (past stays in the demo beds), once the beds exist.

@@ -1,0 +1,172 @@
+"""Reads of safety, from who is acting.
+
+The profile is shown on the case page (to whoever may open the case), beside a placement
+request (to coordinators) and with an offer (to the safe house's manager), each with the read
+audited by the page that shows it, naming the fields (`fields_shown`). The exploiters'
+descriptions are never listed and never searched: no selector filters on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.models import Case
+from opennrm.cases.selectors import case_get_for_user
+
+from .models import Dependant, SafetyProfile, SettingRequired
+
+# Identifying fields of a profile, by the name the audit trail gives them.
+IDENTIFYING = ("risk_reasons", "exploiters", "keep_away", "medical_needs")
+
+
+def profile_of(case: Case) -> SafetyProfile | None:
+    """The case's profile, for a page that has already fetched the case through a selector."""
+    try:
+        return case.safety_profile
+    except SafetyProfile.DoesNotExist:
+        return None
+
+
+def case_for_profile(actor: Actor, reference: str) -> Case:
+    """The case whose profile the actor may read and change: anyone who may open the case (its
+    referrer, its competent authority, the safeguarding leads of a child's area)."""
+    return case_get_for_user(actor, reference)
+
+
+def dependant_get_for_user(actor: Actor, case: Case, dependant_id: int) -> Dependant:
+    try:
+        return Dependant.objects.select_related("profile__case").get(
+            pk=dependant_id, profile__case=case
+        )
+    except Dependant.DoesNotExist:
+        raise Http404 from None
+
+
+def fields_shown(profile: SafetyProfile | None, *, with_exploiters: bool = True) -> list[str]:
+    """The identifying fields a page showing this profile shows, for its `audit_read`."""
+    if profile is None:
+        return []
+    shown = [
+        name
+        for name in IDENTIFYING
+        if getattr(profile, name) not in ("", [], None)
+        and (with_exploiters or name != "exploiters")
+    ]
+    if profile.dependant_count:
+        shown.append("dependants")
+    if any(d.name for d in profile.dependants.all()):
+        shown.append("dependant_names")
+    return shown
+
+
+@dataclass(frozen=True)
+class CarriedConstraints:
+    """What a placement request takes from the profile: the settings it allows (None: any),
+    the areas it must keep away from, and how many dependants come."""
+
+    settings: list[str] | None
+    excluded_areas: list[str]
+    dependants: int
+
+
+def constraints_of(case: Case) -> CarriedConstraints | None:
+    """The constraints the case's profile puts on every placement request (None: no profile).
+
+    A women-only or men-only requirement allows only that setting; each place to keep away from
+    is an area the person is never placed in; the dependants all need room with them."""
+    profile = profile_of(case)
+    if profile is None:
+        return None
+    return CarriedConstraints(
+        settings=[profile.setting_required]
+        if profile.setting_required != SettingRequired.NONE
+        else None,
+        excluded_areas=list(profile.keep_away),
+        dependants=profile.dependant_count,
+    )
+
+
+def dependants_of(profile: SafetyProfile | None, today: date | None = None) -> list[dict]:
+    """Each dependant as a page shows them: relationship, age now, sex, name if given."""
+    if profile is None:
+        return []
+    today = today or timezone.localdate()
+    return [
+        {
+            "id": d.pk,
+            "relationship": d.get_relationship_display(),
+            "age": d.age_on(today),
+            "child": d.is_child_on(today),
+            "sex": d.get_sex_display(),
+            "name": d.name,
+        }
+        for d in profile.dependants.all()
+    ]
+
+
+def _lead_areas(actor: Actor) -> list[str]:
+    return list(
+        actor.memberships()
+        .filter(
+            role=Role.SAFEGUARDING_LEAD,
+            organisation__kind__in=[
+                OrganisationKind.LOCAL_AUTHORITY,
+                OrganisationKind.CHILD_GUARDIAN_SERVICE,
+            ],
+        )
+        .exclude(organisation__area="")
+        .values_list("organisation__area", flat=True)
+    )
+
+
+def dependent_children_in_area(actor: Actor) -> list[Dependant]:
+    """The dependent children of people referred in the safeguarding lead's areas, whatever
+    the age of the person they came with: a child with a trafficked parent is known to the
+    local authority (`profile__case` is selected, for the case reference and area). Empty for
+    anyone who is not a safeguarding lead of an area. Their names are not shown in a list."""
+    areas = _lead_areas(actor)
+    if not areas:
+        return []
+    today = timezone.localdate()
+    dependants = (
+        Dependant.objects.filter(profile__case__area__in=areas)
+        .select_related("profile__case__person")
+        .order_by("-added_at", "-pk")
+    )
+    return [d for d in dependants if d.is_child_on(today)]
+
+
+def safety_export(case: Case) -> dict[str, Any] | None:
+    """The case's safety profile and dependants in words, for the person's subject access
+    export (`privacy.selectors`, which audits it); None without a profile."""
+    profile = profile_of(case)
+    if profile is None:
+        return None
+    return {
+        "risk_level": profile.get_risk_level_display(),
+        "risk_reasons": profile.risk_reasons,
+        "who_exploited_them": profile.exploiters,
+        "places_to_keep_away_from": list(profile.keep_away),
+        "medical_needs": profile.medical_needs,
+        "house_needed": profile.get_setting_required_display(),
+        "dependants": [
+            {
+                "relationship": d.get_relationship_display(),
+                "sex": d.get_sex_display(),
+                "age_in_years": d.age_years,
+                "estimated_date_of_birth": d.born_estimate.isoformat() if d.born_estimate else None,
+                "name": d.name,
+                "recorded_at": d.added_at.isoformat(),
+            }
+            for d in profile.dependants.all()
+        ],
+        "version": profile.version,
+        "updated_at": profile.updated_at.isoformat(),
+    }

@@ -1,0 +1,287 @@
+"""Every write of safety: the profile, its dependants, and their part of an erasure.
+
+Each change is a new version of the profile (`expected_version` guards against two people
+editing at once) with one audit event naming the fields changed, never their values, and an
+entry on the case's timeline that says only that the safety profile changed. Recording a
+dependent child tells the safeguarding leads of the case's area (a child with a trafficked
+parent is a child in need in their area), inside the same service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.actor import members_with_role
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_event_record
+from opennrm.notifications.services import deliver
+
+from .models import Dependant, Relationship, RiskLevel, SafetyProfile, SettingRequired
+
+PROFILE_FIELDS = (
+    "risk_level",
+    "risk_reasons",
+    "exploiters",
+    "keep_away",
+    "medical_needs",
+    "setting_required",
+)
+# What other apps check when a profile or its dependants change, registered from their own
+# AppConfig.ready (safety imports none of them): accommodation refuses a change that a place
+# already offered to the person would break (ADR 26).
+PROFILE_CHANGE_CHECKS: list[Callable[[Case], None]] = []
+
+STALE = (
+    "Someone else changed this safety profile while you were working on it. Your answers are "
+    "still here: check the profile, then save again."
+)
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not fields of a safety profile: {sorted(unknown)}")
+    if values.get("risk_level", RiskLevel.STANDARD) not in RiskLevel.values:
+        raise ValidationError({"risk_level": "Select a risk level from the list"})
+    if values.get("setting_required", "") not in SettingRequired.values:
+        raise ValidationError({"setting_required": "Select a kind of house from the list"})
+    if (
+        values.get("risk_level") in (RiskLevel.HIGH, RiskLevel.VERY_HIGH)
+        and not str(values.get("risk_reasons", "")).strip()
+    ):
+        raise ValidationError({"risk_reasons": "Say why the risk is high"})
+    places = values.get("keep_away", [])
+    if not isinstance(places, list) or not all(isinstance(p, str) and p.strip() for p in places):
+        raise ValidationError({"keep_away": "Name each place to keep away from"})
+
+
+def _profile_for_update(case: Case, by: User | None) -> tuple[SafetyProfile, bool]:
+    """The case's profile, locked; made (version 1, nothing recorded) if it has none yet."""
+    profile = SafetyProfile.objects.select_for_update().filter(case=case).first()
+    if profile is not None:
+        return profile, False
+    now = timezone.now()
+    return (
+        SafetyProfile.objects.create(case=case, created_at=now, updated_at=now, updated_by=by),
+        True,
+    )
+
+
+def _claim(profile: SafetyProfile, expected_version: int | None, created: bool) -> None:
+    if not created and expected_version is not None and profile.version != expected_version:
+        raise ValidationError(STALE)
+
+
+def _bump(profile: SafetyProfile, by: User | None, fields: Sequence[str], created: bool) -> None:
+    if not created:
+        profile.version += 1
+    profile.updated_at, profile.updated_by = timezone.now(), by
+    profile.save(update_fields=[*fields, "version", "updated_at", "updated_by"])
+
+
+def _run_checks(case: Case) -> None:
+    for check in PROFILE_CHANGE_CHECKS:
+        check(case)
+
+
+def _check_erased(case: Case) -> None:
+    if hasattr(case.person, "erasure"):
+        raise ValidationError("This person's details have been erased")
+
+
+@transaction.atomic
+def safety_profile_save(
+    *, by: User, case: Case, expected_version: int | None, **values: Any
+) -> SafetyProfile:
+    """Record the person's risk, places to keep away from, medical needs and any women-only or
+    men-only requirement (a new profile, or a new version of it)."""
+    _check_erased(case)
+    _check_values(values)
+    profile, created = _profile_for_update(case, by)
+    _claim(profile, expected_version, created)
+    changed = [name for name, value in values.items() if getattr(profile, name) != value]
+    for name in changed:
+        setattr(profile, name, values[name])
+    _bump(profile, by, changed, created)
+    _run_checks(case)
+    case_event_record(
+        case=case,
+        kind="safety.profile_changed",
+        description="Safety profile recorded" if created else "Safety profile changed",
+        by=by,
+    )
+    audit_record(
+        by=by,
+        action="safety_profile.created" if created else "safety_profile.updated",
+        obj=profile,
+        detail={"fields": sorted(changed), "version": profile.version},
+    )
+    return profile
+
+
+def _safeguarding_leads(case: Case) -> list[User]:
+    organisations = Organisation.objects.filter(
+        area=case.area,
+        kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
+        is_active=True,
+    )
+    return [
+        m.user
+        for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(organisation__in=organisations)
+        .select_related("user")
+    ]
+
+
+def _tell_leads_of_children(case: Case, children: int) -> int:
+    """Tell the safeguarding leads of the case's area that `children` dependent children come
+    with a referred person; how many were told. Never the child's or the parent's details."""
+    if not children:
+        return 0
+    told = deliver(
+        recipients=_safeguarding_leads(case),
+        kind="safety.dependent_child",
+        case=case,
+        url=reverse("safety:children_in_area"),
+        subject=f"Dependent child in {case.area}: {case.reference}",
+        body=(
+            f"{'A child' if children == 1 else f'{children} children'} in {case.area} "
+            f"{'comes' if children == 1 else 'come'} with a person referred as a potential "
+            "victim of trafficking. Check what they need today."
+        ),
+    )
+    return len(told)
+
+
+def _new_dependant(
+    profile: SafetyProfile,
+    by: User | None,
+    *,
+    relationship: str,
+    sex: str,
+    age_years: int | None = None,
+    born_estimate: date | None = None,
+    name: str = "",
+) -> Dependant:
+    if relationship not in Relationship.values:
+        raise ValidationError({"relationship": "Select who the dependant is from the list"})
+    if age_years is None and born_estimate is None:
+        raise ValidationError({"age_years": "Enter their age in years, or their date of birth"})
+    if born_estimate is not None and born_estimate > timezone.localdate():
+        raise ValidationError({"born_estimate": "Date of birth must be in the past"})
+    if age_years is not None and not 0 <= age_years <= 120:
+        raise ValidationError({"age_years": "The age must be between 0 and 120"})
+    return Dependant.objects.create(
+        profile=profile,
+        relationship=relationship,
+        sex=sex,
+        age_years=age_years,
+        born_estimate=born_estimate,
+        name=name.strip(),
+        added_at=timezone.now(),
+        added_by=by,
+    )
+
+
+@transaction.atomic
+def dependant_add(
+    *, by: User, case: Case, expected_version: int | None, **dependant: Any
+) -> Dependant:
+    """Record someone who comes with the person: they are placed together or not at all. A
+    child tells the safeguarding leads of the case's area."""
+    _check_erased(case)
+    profile, created = _profile_for_update(case, by)
+    _claim(profile, expected_version, created)
+    added = _new_dependant(profile, by, **dependant)
+    profile.dependant_count = profile.dependants.count()
+    _bump(profile, by, ["dependant_count"], created)
+    _run_checks(case)
+    child = added.is_child_on(timezone.localdate())
+    told = _tell_leads_of_children(case, 1 if child else 0)
+    case_event_record(
+        case=case, kind="safety.dependant_added", description="Dependant recorded", by=by
+    )
+    audit_record(
+        by=by,
+        action="safety.dependant_added",
+        obj=added,
+        detail={
+            "relationship": added.relationship,
+            "child": child,
+            "safeguarding_leads_told": told,
+            "version": profile.version,
+        },
+    )
+    return added
+
+
+@transaction.atomic
+def dependant_remove(*, by: User, dependant: Dependant, expected_version: int | None) -> None:
+    """A dependant who no longer comes with the person (recorded in error, or staying
+    elsewhere)."""
+    profile, _created = _profile_for_update(dependant.profile.case, by)
+    _claim(profile, expected_version, False)
+    pk = dependant.pk
+    dependant.delete()
+    profile.dependant_count = profile.dependants.count()
+    _bump(profile, by, ["dependant_count"], False)
+    case_event_record(
+        case=profile.case, kind="safety.dependant_removed", description="Dependant removed", by=by
+    )
+    audit_record(
+        by=by,
+        action="safety.dependant_removed",
+        obj=profile,
+        detail={"dependant": pk, "version": profile.version},
+    )
+
+
+def safety_record_at_referral(
+    *, by: User, case: Case, answers: dict[str, Any] | None
+) -> dict[str, int]:
+    """The profile and dependants the referral's "Risk and safety" page gave (its cleaned
+    data), written inside `referrals.services.referral_submit`, whose event (referral.submitted)
+    covers it; who was told of a dependent child, for that event. Nothing if the page was left
+    out."""
+    if not answers:
+        return {}
+    now = timezone.now()
+    profile = SafetyProfile.objects.create(
+        case=case,
+        created_at=now,
+        updated_at=now,
+        updated_by=by,
+        **{
+            name: answers[name].strip() if isinstance(answers[name], str) else answers[name]
+            for name in PROFILE_FIELDS
+            if name in answers
+        },
+    )
+    for row in answers.get("dependants", []):
+        _new_dependant(profile, by, **row)
+    profile.dependant_count = profile.dependants.count()
+    profile.save(update_fields=["dependant_count"])
+    today = timezone.localdate(now)
+    children = sum(1 for d in profile.dependants.all() if d.is_child_on(today))
+    return {"dependent_child_leads": _tell_leads_of_children(case, children)} if children else {}
+
+
+def safety_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty what the profiles of these cases say and delete their dependants. Called only
+    inside `privacy.services`' erasure, whose audit event covers it."""
+    profiles = SafetyProfile.objects.filter(case_id__in=case_ids)
+    removed = Dependant.objects.filter(profile__in=profiles).delete()[0]
+    emptied = profiles.update(
+        risk_reasons="", exploiters="", keep_away=[], medical_needs="", dependant_count=0
+    )
+    return {"safety_profiles": emptied, "dependants": removed}
