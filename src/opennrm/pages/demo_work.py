@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from opennrm.accommodation import selectors as accommodation_selectors
 from opennrm.accommodation import services as accommodation
+from opennrm.accommodation.models import PlacementRequest
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
@@ -117,6 +118,8 @@ def _place(offered: Case, expected: Case) -> None:
         request = accommodation.placement_request_raise(
             by=coordinator, case=case, urgency="urgent", needed_from=today
         )
+        if not isinstance(request, PlacementRequest):
+            continue  # a child's need went to the local authority: no adult place to offer
         bed = next(
             (
                 bed
