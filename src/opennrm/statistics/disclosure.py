@@ -308,9 +308,10 @@ def publish(release: Release, suppressed: Iterable[Cell]) -> dict[Cell, Publishe
     }
 
 
-# Every unknown is bounded by this, so that every linear program has an optimum; a maximum this
-# large means no published value bounds the cell: unbounded.
-_UNBOUNDED = 1e12
+# Every unknown is bounded by this many times the largest count of the release, so that every
+# linear program has an optimum (and stays well scaled); a maximum beyond half of it means no
+# published value bounds the cell: unbounded. A bounded maximum is at most a published total.
+_HEADROOM = 100
 
 
 class _Model:
@@ -321,8 +322,10 @@ class _Model:
         self, release: Release, unknown: Iterable[Cell], relations: Iterable[Relation]
     ) -> None:
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        largest = max((v for v in release.values.values() if isinstance(v, int)), default=0)
+        self.unbounded = float(_HEADROOM * max(largest, 10))
         self.variables = {
-            cell: self.solver.NumVar(0.0, _UNBOUNDED, f"x{i}")
+            cell: self.solver.NumVar(0.0, self.unbounded, f"x{i}")
             for i, cell in enumerate(sorted(unknown))
         }
         for relation in relations:
@@ -355,7 +358,7 @@ class _Model:
         if status != pywraplp.Solver.OPTIMAL:
             raise InconsistentRelease(f"the audit's linear program has no solution ({status})")
         value = float(objective.Value())
-        return math.inf if value >= _UNBOUNDED / 2 else value
+        return math.inf if value >= self.unbounded / 2 else value
 
     def solution(self) -> dict[Cell, float]:
         """The last solution found (values of the unbounded direction are huge, not infinite)."""
