@@ -235,7 +235,12 @@ def integer_intervals(
                     figures[figure] = model.new_int_var(0, bound, str(figure))
                 else:
                     figures[figure] = model.new_constant(shown)
-    # Each table: every margin is the sum of its row, column or level below, as printed.
+    add_margins(model, figures, tables)
+    return solve_ends(model, figures, published, bound)
+
+
+def add_margins(model: cp_model.CpModel, figures: dict, tables: list[Table]) -> None:
+    """Each table: every margin is the sum of its row, column or level below, as printed."""
     for table in tables:
         for values in product(*((*d.values, TOTAL) for d in table.dimensions)):
             for position, dimension in enumerate(table.dimensions):
@@ -246,6 +251,11 @@ def integer_intervals(
                     for value in dimension.values
                 ]
                 model.add(figures[table.cell(*values)] == sum(parts))
+
+
+def solve_ends(
+    model: cp_model.CpModel, figures: dict, published: dict, bound: int
+) -> dict[Cell, tuple[float, float]]:
     intervals = {}
     for figure, variable in figures.items():
         if published[figure] != CONFIDENTIAL:

@@ -111,11 +111,13 @@ def test_the_extract_is_k_anonymous_within_the_suppression_bound(
     assert result.suppressed == len(rows) - len(result.rows) <= limit
     # Global recoding: every kept row is its input with each column at the chosen level.
     originals = Counter(
-        tuple(h.generalise(row[h.column], result.levels[h.column]) for h in HIERARCHIES)
-        + (row["outcome"],)
+        (
+            *tuple(h.generalise(row[h.column], result.levels[h.column]) for h in HIERARCHIES),
+            row["outcome"],
+        )
         for row in rows
     )
-    kept = Counter(tuple(row[c] for c in QUASI) + (row["outcome"],) for row in result.rows)
+    kept = Counter((*tuple(row[c] for c in QUASI), row["outcome"]) for row in result.rows)
     assert not kept - originals
     # Least height: one level lower in any column leaves too many rows in small groups.
     for hierarchy in HIERARCHIES:

@@ -185,7 +185,9 @@ class Release:
         for values in table.interior():
             self._set(table.cell(*values), table.counts.get(values, 0))
         for values in table.all_cells():
-            open_dimensions = [d for d, v in zip(table.dimensions, values, strict=True) if v == TOTAL]
+            open_dimensions = [
+                d for d, v in zip(table.dimensions, values, strict=True) if v == TOTAL
+            ]
             total = table.cell(*values)
             for dimension in open_dimensions:
                 parts = tuple(total.narrowed(dimension.name, value) for value in dimension.values)
@@ -239,7 +241,9 @@ class Release:
                 continue
             total, *parts = (v if isinstance(v, int) else 0 for v in values)
             if total != sum(parts):
-                raise InconsistentRelease(f"{relation.total} is {total}, its parts add up to {sum(parts)}")
+                raise InconsistentRelease(
+                    f"{relation.total} is {total}, its parts add up to {sum(parts)}"
+                )
 
     def totals(self) -> frozenset[Cell]:
         """The cells that are the total of some relation (margins and grand totals)."""
@@ -468,7 +472,9 @@ class _Auditor:
             groups[root(cell)].add(cell)
         return [frozenset(group) for group in groups.values()]
 
-    def _solve(self, component: frozenset[Cell], suppressed: frozenset[Cell]) -> dict[Cell, Interval]:
+    def _solve(
+        self, component: frozenset[Cell], suppressed: frozenset[Cell]
+    ) -> dict[Cell, Interval]:
         model = self._model(component)
         intervals = {}
         for cell in sorted(component & suppressed):
@@ -669,6 +675,10 @@ def _unpublishable(value: Published | None, threshold: int) -> str | None:
     return CONFIDENTIAL if value < threshold else None
 
 
+def _symbol(value: str) -> str:
+    return value if value in (NOT_AVAILABLE, NOT_APPLICABLE) else CONFIDENTIAL
+
+
 def percentage(
     part: Published,
     whole: Published,
@@ -678,10 +688,10 @@ def percentage(
 ) -> float | str:
     """`part` as a percentage of `whole`, both as published: `[c]` if either is suppressed or
     the whole is smaller than the threshold; `[z]` for a whole of zero; `[x]` passes through."""
-    for value in (whole, part):
-        if isinstance(value, str):
-            return value if value in (NOT_AVAILABLE, NOT_APPLICABLE) else CONFIDENTIAL
-    assert isinstance(part, int) and isinstance(whole, int)  # noqa: S101 (narrowed above)
+    if not isinstance(whole, int):
+        return _symbol(whole)
+    if not isinstance(part, int):
+        return _symbol(part)
     if whole == 0:
         return NOT_APPLICABLE
     if whole < threshold:

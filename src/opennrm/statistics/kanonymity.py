@@ -165,7 +165,7 @@ def band_hierarchy(
 
 
 def year_of_quarter(value: str) -> str | None:
-    """"2024-Q1" to "2024"."""
+    """ "2024-Q1" to "2024"."""
     year, _, quarter = value.partition("-Q")
     return year if year.isdigit() and quarter else None
 
@@ -309,7 +309,9 @@ def _result(
             generalised = dict(row)
             for hierarchy in hierarchies:
                 value = _text(row.get(hierarchy.column))
-                generalised[hierarchy.column] = hierarchy.generalise(value, levels[hierarchy.column])
+                generalised[hierarchy.column] = hierarchy.generalise(
+                    value, levels[hierarchy.column]
+                )
             out.append(generalised)
     suppressed = len(rows) - len(out)
     return KAnonymity(k, levels, out, suppressed, len(rows), limit, True, tried)
@@ -321,7 +323,9 @@ def check_k(
     """Every combination of the quasi-identifiers that occurs in fewer than k rows, with its
     count (none: the rows are k-anonymous). Counts plainly, sharing no code with `anonymise`."""
     counts = Counter(
-        tuple("" if row.get(column) is None else str(row.get(column)) for column in quasi_identifiers)
+        tuple(
+            "" if row.get(column) is None else str(row.get(column)) for column in quasi_identifiers
+        )
         for row in rows
     )
     return sorted((combination, n) for combination, n in counts.items() if n < k)
