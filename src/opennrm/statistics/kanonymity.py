@@ -197,14 +197,26 @@ class _Codes:
         self.size = len(rows)
         self.levels: list[list[np.ndarray]] = []
         for hierarchy in hierarchies:
-            recorded = [_text(row.get(hierarchy.column)) for row in rows]
-            uniques, inverse = np.unique(np.array(recorded, dtype=object), return_inverse=True)
+            seen: dict[str, int] = {}
+            column = hierarchy.column
+            inverse = np.fromiter(
+                (seen.setdefault(_text(row.get(column)), len(seen)) for row in rows),
+                dtype=np.int64,
+                count=len(rows),
+            )
+            uniques = list(seen)
             hierarchy.check(uniques)
             per_level = []
             for level in range(hierarchy.height + 1):
-                labels = [hierarchy.generalise(u, level) for u in uniques]
-                _, label_codes = np.unique(np.array(labels, dtype=object), return_inverse=True)
-                per_level.append(label_codes[inverse].astype(np.int64))
+                labels: dict[str, int] = {}
+                label_codes = np.array(
+                    [
+                        labels.setdefault(hierarchy.generalise(u, level), len(labels))
+                        for u in uniques
+                    ],
+                    dtype=np.int64,
+                )
+                per_level.append(label_codes[inverse] if len(uniques) else inverse)
             self.levels.append(per_level)
 
     def groups(self, vector: Sequence[int]) -> np.ndarray:
