@@ -26,6 +26,7 @@ from opennrm.statistics.disclosure import (
     Cell,
     Dimension,
     InconsistentRelease,
+    Relation,
     Release,
     Table,
     audit,
@@ -92,6 +93,10 @@ def test_another_table_of_the_release_cannot_reveal_a_cell_either() -> None:
     for interval in protected.audit.values():
         assert interval.width >= 5
     assert_matches_integer_program(release, protected.published, [by_sex, by_sex_and_age])
+    printed = protected.table("by sex and age")  # rows Female, Male, Total; columns by age
+    assert [len(row) for row in printed] == [4, 4, 4]
+    assert printed[2][3] == 42
+    assert printed[0][1] == CONFIDENTIAL
 
 
 def test_a_release_with_no_small_count_publishes_everything() -> None:
@@ -127,6 +132,39 @@ def test_tables_that_disagree_are_refused() -> None:
                 Table("by sex and age", (SEX, AGE), {("Female", "Adult"): 4, ("Male", "Adult"): 7}),
             ]
         )
+
+
+def test_a_count_outside_the_table_is_refused() -> None:
+    with pytest.raises(InconsistentRelease, match="not a cell"):
+        Release.of([Table("by sex", (SEX,), {("Female",): 3, ("Femal",): 7})])
+
+
+def test_an_additive_relation_given_with_the_release_is_audited_too() -> None:
+    """Regions R1 (3), R2 (40), R3 (30); a table by nation, where England is R1 and R2. Only the
+    relation England = R1 + R2 says that 43 - 40 reveals R1."""
+    region = Dimension("region", ("R1", "R2", "R3"))
+    nation = Dimension("nation", ("England", "Scotland"))
+    tables = [
+        Table("by region", (region,), {("R1",): 3, ("R2",): 40, ("R3",): 30}),
+        Table("by nation", (nation,), {("England",): 43, ("Scotland",): 30}),
+    ]
+    england = Relation(cell(nation="England"), (cell(region="R1"), cell(region="R2")))
+    scotland = Relation(cell(nation="Scotland"), (cell(region="R3"),))
+    unaware = protect(Release.of(tables))
+    assert unaware.published[cell(region="R2")] == 40  # R3, the smaller, was the partner
+    aware = Release.of(tables, [england, scotland])
+    # England gives R1 away, and Scotland (which is R3) gives R3 away.
+    assert {p.cell for p in problems(aware, unaware.published)} == {
+        cell(region="R1"),
+        cell(region="R3"),
+    }
+    protected = protect(aware)
+    assert is_safe(aware, protected.published)
+    assert protected.published[cell(region="R1")] == CONFIDENTIAL
+    assert CONFIDENTIAL in (
+        protected.published[cell(region="R2")],
+        protected.published[cell(nation="England")],
+    )
 
 
 def test_a_published_value_other_than_the_true_one_is_a_problem() -> None:

@@ -181,6 +181,10 @@ class Release:
     def add_table(self, table: Table) -> None:
         if any(existing.name == table.name for existing in self.tables):
             raise InconsistentRelease(f"two tables are called {table.name!r}")
+        interior = set(table.interior())
+        stray = [values for values in table.counts if values not in interior]
+        if stray:
+            raise InconsistentRelease(f"{table.name}: {stray[0]} is not a cell of the table")
         self.tables.append(table)
         for values in table.interior():
             self._set(table.cell(*values), table.counts.get(values, 0))
@@ -560,6 +564,8 @@ def _secondary_round(
             continue
         partner = _partner(release, cell, suppressed, by_cell, totals)
         if partner is None:
+            partner = _further_partner(release, cell, suppressed, by_cell, totals)
+        if partner is None:
             continue
         suppressed.add(partner)
         added.append(partner)
@@ -567,6 +573,23 @@ def _secondary_round(
         for relation in by_cell[partner]:
             touched.update(relation.cells)
     return added
+
+
+def _further_partner(
+    release: Release,
+    cell: Cell,
+    suppressed: set[Cell],
+    by_cell: Mapping[Cell, list[Relation]],
+    totals: frozenset[Cell],
+) -> Cell | None:
+    """When every cell in the relations of `cell` is suppressed already: a partner of one of
+    those suppressed neighbours (the least suppressed cell by `_partner`'s rule)."""
+    neighbours = sorted({c for r in by_cell.get(cell, ()) for c in r.cells if c in suppressed})
+    for neighbour in neighbours:
+        partner = _partner(release, neighbour, suppressed, by_cell, totals)
+        if partner is not None:
+            return partner
+    return None
 
 
 def _candidates(release: Release, relation: Relation, suppressed: set[Cell]) -> list[Cell]:
