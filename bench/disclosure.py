@@ -12,7 +12,8 @@ authority. Times `protect` (primary and secondary suppression with the LP audit)
 floor, the LP audit alone of the protected release (`problems`, run once afterwards: the check
 the release workflow makes before publishing), which must find nothing. Then times `anonymise`
 of one row per referral (nationality, age in years, sex, exploitation type, competent
-authority, quarter) with k = 11 and `check_k` of its result, which must find nothing.
+authority, quarter; a country in at least 200 rows keeps its name, the rest start at their UN
+M49 sub-region) with k = 11 and `check_k` of its result, which must find nothing.
 
 Pure code: it needs no database, and ignores DATABASE_URL.
 
@@ -38,6 +39,7 @@ from opennrm.statistics.kanonymity import (
     anonymise,
     band_hierarchy,
     check_k,
+    keep_frequent,
     nationality_hierarchy,
     year_of_quarter,
 )
@@ -212,7 +214,9 @@ def main() -> None:
     benchkit.log(f"timing anonymise and check_k over {n_rows:,} extract rows")
     rows = extract_rows(rng, n_rows)
     started = time.perf_counter()
-    result = anonymise(rows, HIERARCHIES)
+    # Countries recorded in at least 200 rows keep their name; the rest go by M49 sub-region.
+    hierarchies = [keep_frequent(HIERARCHIES[0], rows, 200), *HIERARCHIES[1:]]
+    result = anonymise(rows, hierarchies)
     anonymise_seconds = time.perf_counter() - started
     started = time.perf_counter()
     violations = check_k(result.rows, [h.column for h in HIERARCHIES], result.k)

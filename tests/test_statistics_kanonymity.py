@@ -17,6 +17,7 @@ from opennrm.statistics.kanonymity import (
     anonymise,
     band_hierarchy,
     check_k,
+    keep_frequent,
     m49_regions,
     mapping_hierarchy,
     nationality_hierarchy,
@@ -71,6 +72,22 @@ def test_ages_go_into_nested_bands_and_are_top_coded() -> None:
     assert AGE.generalise("19", 4) == OTHER
     with pytest.raises(ValueError, match="do not nest"):
         band_hierarchy("age", [[0, 18], [0, 21]])
+
+
+def test_the_commonest_countries_can_be_kept_by_name() -> None:
+    rows = [{"nationality": "GB"}] * 30 + [{"nationality": "ER"}] * 2 + [{"nationality": "ET"}]
+    kept = keep_frequent(NATIONALITY, rows, 11)
+    assert kept.height == NATIONALITY.height + 1
+    assert kept.generalise("GB", 1) == "GB"
+    assert kept.generalise("ER", 1) == "Eastern Africa"
+    assert kept.generalise("GB", 2) == "Northern Europe"
+    assert kept.generalise("GB", 4) == OTHER
+    kept.check(["GB", "ER", "ET", "SD", "XXA", ""])
+    # 120 GB, 8 ER and 4 ET: Eritrea and Ethiopia together make 12, and GB keeps its name.
+    result = anonymise(rows * 4, [kept], k=11, max_suppression=0.0)
+    assert result.levels == {"nationality": 1}
+    assert {row["nationality"] for row in result.rows} == {"GB", "Eastern Africa"}
+    assert anonymise(rows * 4, [NATIONALITY], k=11).rows[0]["nationality"] == "Northern Europe"
 
 
 def test_levels_that_do_not_nest_are_refused() -> None:

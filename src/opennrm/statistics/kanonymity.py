@@ -164,6 +164,24 @@ def band_hierarchy(
     return Hierarchy(column, tuple(banding(b) for b in levels), names=tuple(names))
 
 
+def keep_frequent(hierarchy: Hierarchy, rows: Iterable[Row], minimum: int) -> Hierarchy:
+    """A data-driven first level: a value recorded in at least `minimum` rows stays as it is,
+    the others go to their level-1 label (for nationality: the commonest countries by name,
+    the rest by UN M49 sub-region). The hierarchy's own levels follow; it is one level taller."""
+    counts = Counter(_text(row.get(hierarchy.column)) for row in rows)
+    frequent = frozenset(value for value, n in counts.items() if n >= minimum)
+
+    def first(value: str) -> str | None:
+        return value if value in frequent else hierarchy.generalise(value, 1)
+
+    return Hierarchy(
+        hierarchy.column,
+        (first, *hierarchy.levels),
+        hierarchy.top,
+        names=(f"kept if in {minimum} rows or more", *hierarchy.names),
+    )
+
+
 def year_of_quarter(value: str) -> str | None:
     """ "2024-Q1" to "2024"."""
     year, _, quarter = value.partition("-Q")
