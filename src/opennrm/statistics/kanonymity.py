@@ -14,6 +14,8 @@ share it at every level above): `Hierarchy.check` verifies that on the values se
   ("Africa"), then "Other" (`data/m49_regions.json`);
 - `band_hierarchy`: whole numbers (an age) into bands, level after level, each band list
   coarser than the last and the last band of each open-ended (top-coding: "48+", then "30+");
+- `keep_frequent`: puts a data-driven level first, keeping by name the values recorded in at
+  least so many rows (the commonest nationalities) and the rest at the hierarchy's level 1;
 - `mapping_hierarchy`: any levels given as mappings of value to label (data-driven, e.g. an
   age group "18--20" to "Adult", or a year-quarter "2024-Q1" to "2024" by `year_of_quarter`).
 
