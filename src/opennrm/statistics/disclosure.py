@@ -39,20 +39,25 @@ published value. Two linear programs per cell (OR-Tools' GLOP). The integer rela
 widen the interval, so the interval is rounded inwards (ceiling of the minimum, floor of the
 maximum): a reader who knows counts are whole numbers can narrow it that far and no further
 by the LP bound. A cell is protected when `high - low >= protection` (default: the threshold,
-5); an unbounded maximum is infinitely wide.
+5); an unbounded maximum is infinitely wide. The programs are solved per connected component of
+unknown cells; during `protect`, the values each cell took in solutions already found bound its
+interval from inside, so a cell seen to vary enough needs no programs of its own (`_Auditor`).
+The final audit, and `problems`/`is_safe`, compute every interval exactly.
 
 **Secondary suppression** (a heuristic; the audit is what proves the result): audit, and for
 each cell that is not protected, suppress one more published cell in one of its relations, the
 relation in which it has the fewest suppressed partners; of that relation's published cells,
 prefer a cell that is not a margin or total, then one that closes a cycle (another relation of
-it already holds a suppressed cell, the pattern that protects both), then the smallest count.
-Then audit again, until every suppressed cell is protected. It ends: each round suppresses at
+it already holds a suppressed cell, the pattern that protects both), then the smallest count
+(zeros last). If every cell of its relations is suppressed already, a partner of one of those
+neighbours is taken instead. Then audit again, until every suppressed cell is protected. It ends: each round suppresses at
 least one cell, and a release with every cell suppressed is protected (every maximum is then
 unbounded). Every suppressed cell, primary or secondary, must be protected, so a secondary cell
 can never be worked out exactly either.
 
-Percentages, medians and quartiles over a group: `percentage` and `median`/`quartiles`
-return `[c]` when the denominator or the group is suppressed or smaller than the threshold.
+Percentages, medians, means and quartiles over a group: `percentage`, `median`, `mean` and
+`quartiles` return `[c]` when the denominator or the group is suppressed or smaller than the
+threshold (`[z]` for a percentage of nothing; `[x]` passes through).
 """
 
 from __future__ import annotations
