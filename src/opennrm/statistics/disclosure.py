@@ -66,7 +66,7 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]
@@ -269,6 +269,9 @@ class Interval:
     @property
     def width(self) -> float:
         return self.high - self.low
+
+    def __iter__(self) -> Iterator[float]:  # low, high = interval
+        return iter((self.low, self.high))
 
 
 @dataclass
