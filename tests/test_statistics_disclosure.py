@@ -305,7 +305,8 @@ def solve_ends(
             assert solver.solve(model) == cp_model.OPTIMAL
             ends.append(solver.objective_value)
         low, high = ends
-        intervals[figure] = (low, math.inf if high >= bound else high)
+        # A finite maximum is at most a published total, far below half the bound.
+        intervals[figure] = (low, math.inf if high >= bound / 2 else high)
     return intervals
 
 
