@@ -288,6 +288,25 @@ class TestTheCaseload:
         page = factories.signed_in_client(lena).get("/children/").content.decode()
         assert "No open tasks." in page
         assert "No age assessments outstanding." in page
+        assert "No child has come with an adult referred in your area." in page
+
+    def test_a_child_who_came_with_an_adult_is_known_to_the_local_authority(
+        self, lena: User, alice: User, new_case: Any
+    ) -> None:
+        from opennrm.safety.services import dependant_add
+
+        adult = new_case()
+        dependant_add(
+            by=alice,
+            case=adult,
+            expected_version=None,
+            relationship="child",
+            sex="female",
+            age_years=6,
+        )
+        page = factories.signed_in_client(lena).get("/children/").content.decode()
+        assert "1 child under 18 came with an adult referred in your area" in page
+        assert "/safety/children/" in page
 
     def test_the_count_of_children_needing_action(
         self, lena: User, gail: User, cora: User, elsewhere_lead: User, new_case: Any

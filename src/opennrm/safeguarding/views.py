@@ -14,6 +14,7 @@ from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.safety.selectors import dependent_children_in_area
 
 from . import selectors, services
 from .forms import AgeAssessmentForm, TaskDoneForm
@@ -47,6 +48,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "newly_referred_days": selectors.NEWLY_REFERRED_DAYS,
             "children": selectors.children_of(actor).count(),
             "needing_action": selectors.children_needing_action_count(actor),
+            # Children who came with an adult referred here: known to the local authority too.
+            "dependent_children": len(dependent_children_in_area(actor)),
         },
     )
 
