@@ -617,6 +617,7 @@ class TestDocumentation:
             "indicators",
             "account",
             "needs",
+            "safety",
             "intelligence",
         }
         person = schema["components"]["schemas"]["PersonAnswers"]["properties"]

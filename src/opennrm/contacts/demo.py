@@ -12,8 +12,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
 
 from . import services
 from .models import CaseContacts
@@ -51,7 +53,15 @@ def seed() -> None:
     lead = User.objects.get(email="safeguarding@demo.opennrm.test")
     cases = Case.objects.filter(referred_by=responder).order_by("submitted_at", "pk")
     adult = cases.filter(age_group="adult").first()
-    child = cases.exclude(age_group="adult").first()
+    # The demo's first child the demo safeguarding lead may open (its support history adds
+    # children of other areas, some dated earlier, whose contacts are not the lead's to record).
+    child = (
+        cases_visible_to(Actor.of_session(lead))
+        .filter(referred_by=responder)
+        .exclude(age_group="adult")
+        .order_by("submitted_at", "pk")
+        .first()
+    )
     if adult is not None and not CaseContacts.objects.filter(case=adult).exists():
         services.case_contacts_update(by=responder, case=adult, expected_version=1, **ADULT)
         for kind, name, given in CONSENTS:
