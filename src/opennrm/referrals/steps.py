@@ -77,6 +77,9 @@ class Step:
     form_classes: dict[Route, type[forms.Form]]
     applies: Callable[[Answers], bool]
     optional: bool = False
+    # An optional step the journey still walks to after the one before it, rather than leaving
+    # it on the task list to choose: the page says it may be left empty.
+    asked_in_turn: bool = False
 
     def form_class(self, answers: Answers) -> type[forms.Form] | None:
         return self.form_classes.get(route(answers)) or self.form_classes.get(Route.UNDECIDED)
@@ -140,6 +143,7 @@ STEPS: list[Step] = [
         {Route.DUTY_TO_NOTIFY: f.IntelligenceForm},
         _duty_to_notify,
         optional=True,
+        asked_in_turn=True,
     ),
 ]
 

@@ -187,7 +187,7 @@ def _next_page(draft: Any, current: steps.Step) -> str:
     slugs = [s.slug for s in following]
     index = slugs.index(current.slug) if current.slug in slugs else len(slugs)
     for candidate in following[index + 1 :]:
-        if steps.left_out(candidate, draft.answers):
+        if steps.left_out(candidate, draft.answers) and not candidate.asked_in_turn:
             continue
         if steps.state_of(candidate, draft.answers) != steps.StepState.COMPLETED:
             return str(_step_url(draft, candidate.slug))
