@@ -39,6 +39,38 @@ CHROMIUM_FLAGS = [
 _axe = Axe()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time() -> Iterator[None]:
+    """The live server answers on several threads, and on SQLite the test database is in memory,
+    so they all share one connection (as Django's live server must). Two requests at once (a
+    form posted while the page's autosave is still saving, under a loaded machine) then nest
+    their savepoints on that one connection and one fails with "no such savepoint". Requests are
+    answered one at a time here: the server still accepts on many threads, so a browser holding
+    a connection open never blocks another. A deployment has a connection per thread."""
+    import threading
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    lock = threading.Lock()
+    answer = WSGIHandler.__call__
+
+    def one_at_a_time(self, environ, start_response):
+        with lock:
+            response = answer(self, environ, start_response)
+            if hasattr(response, "file_to_stream"):
+                return response  # a file on disk, read without the database
+            # A streamed response may query as it is read: read it inside, then finish the
+            # request (request_finished) as the server would have.
+            try:
+                return list(response)
+            finally:
+                response.close()
+
+    WSGIHandler.__call__ = one_at_a_time  # type: ignore[method-assign]
+    yield
+    WSGIHandler.__call__ = answer  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _indicator_catalogue(transactional_db: None) -> None:
     """Browser tests run on a database that is emptied between tests, which also empties the
