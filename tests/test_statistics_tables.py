@@ -5,6 +5,8 @@ queries); margins add up across the release; the period's edges are days in Euro
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind as Kind
+from opennrm.accounts.roles import Role
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, Person
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
@@ -462,3 +465,75 @@ def test_negative_reasons_are_said_to_be_not_stored_not_invented() -> None:
     missing = [t for t in tables.NOT_AVAILABLE_TABLES if "reason" in t.title.lower()]
     assert missing
     assert "free text" in missing[0].why
+
+
+# --- The analyst's preview page ------------------------------------------------------------
+
+
+def table_rows(page: str, slug: str) -> list[list[str]]:
+    """The body rows of the table with this id, as the page shows them."""
+    found = re.search(rf'<table[^>]*id="{slug}"[^>]*>(.*?)</table>', page, re.S)
+    assert found, f"no table {slug}"
+    body = found.group(1).split("<tbody", 1)[1]
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+@pytest.fixture
+def analyst(monitoring: Organisation) -> User:
+    return factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ana Lyst")
+
+
+@pytest.mark.page("statistics:tables")
+def test_the_analyst_sees_the_quarter_with_small_counts_suppressed(
+    world: World, analyst: User, alice: User
+) -> None:
+    # Seven referrals in the quarter: five men, two women (a small count: [c]).
+    for n, sex in enumerate(["male"] * 5 + ["female"] * 2):
+        make(
+            world,
+            Spec(
+                EDGES[2] + timedelta(days=n),
+                0,
+                0,
+                sex,
+                "adult",
+                ("AL",),
+                ("labour",),
+                "N",
+                None,
+                None,
+            ),
+        )
+    client = factories.signed_in_client(analyst)
+    response = client.get("/statistics/tables/", {"year": "2024", "quarter": "2"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "1 April 2024 to 30 June 2024" in page
+    rows = dict((row[0], row[1:]) for row in table_rows(page, "referrals-by-sex"))
+    assert rows["Female"] == ["[c]"]
+    assert rows["Male"] == ["[c]"], "the other cell of the total is suppressed too"
+    assert table_rows(page, "referrals-by-competent-authority")[-1] == ["Total", "7"]
+    assert "Negative decisions by reason" in page
+    assert "not of people" in page
+
+    # Bad input: a clear message, and what was typed is kept.
+    bad = client.get("/statistics/tables/", {"year": "1999", "quarter": "2"}).content.decode()
+    assert "The year must be 2009 or later" in bad
+    assert 'value="1999"' in bad
+
+    assert client.post("/statistics/tables/").status_code == 405
+    outsider = factories.signed_in_client(alice)
+    assert outsider.get("/statistics/tables/").status_code == 404
+
+
+def test_the_preview_opens_on_the_last_quarter_that_has_ended() -> None:
+    from opennrm.statistics.tables_views import last_quarter
+
+    assert last_quarter(date(2026, 12, 2)) == (2026, 3)
+    assert last_quarter(date(2026, 2, 1)) == (2025, 4)
