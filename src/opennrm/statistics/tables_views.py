@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from opennrm.accounts.roles import Jurisdiction
 
 from . import disclosure, tables
+from .capacity import Cell as CapacityCell
 from .capacity import Table
 from .disclosure import TOTAL
 from .views import cell
@@ -76,6 +77,13 @@ class TablesForm(forms.Form):
         )
 
 
+def figure(value: float | int | str, decimals: int = 1) -> int | str:
+    """A published figure as a table cell: a count, a symbol, or a figure to `decimals` places."""
+    if isinstance(value, float):
+        return f"{value:,.{decimals}f}"
+    return value
+
+
 def last_quarter(today: date) -> tuple[int, int]:
     """The last quarter that has ended."""
     quarter = (today.month - 1) // 3  # the current quarter, less one
@@ -92,7 +100,7 @@ def shown(table: tables.StatTable, protected: disclosure.Protected) -> Table:
         ", ".join(table.label(d.name, v) for d, v in zip(rest, column, strict=True)) or "Count"
         for column in columns
     ]
-    rows = [
+    rows: list[tuple[CapacityCell, ...]] = [
         (table.label(first.name, value), *published[i])
         for i, value in enumerate((*first.values, TOTAL))
     ]
@@ -106,14 +114,14 @@ def shown(table: tables.StatTable, protected: disclosure.Protected) -> Table:
 
 
 def shown_summary(table: tables.SummaryTable, protected: disclosure.Protected) -> Table:
-    rows = [
+    rows: list[tuple[CapacityCell, ...]] = [
         (
             table.label(row.group),
             row.count,
-            row.mean,
-            row.lower_quartile,
-            row.median,
-            row.upper_quartile,
+            figure(row.mean),
+            figure(row.lower_quartile),
+            figure(row.median),
+            figure(row.upper_quartile),
         )
         for row in table.published(protected)
     ]
@@ -134,12 +142,12 @@ def shown_summary(table: tables.SummaryTable, protected: disclosure.Protected) -
 
 
 def shown_shares(table: tables.StatTable, protected: disclosure.Protected) -> Table:
-    rows = [
+    rows: list[tuple[CapacityCell, ...]] = [
         (
             "Total" if row.authority == TOTAL else row.authority,
             row.decisions,
             row.positive,
-            row.share,
+            figure(row.share, 0),
         )
         for row in tables.positive_shares(table, protected)
     ]
