@@ -68,6 +68,7 @@ class Spec:
     area: str
     rg: tuple[bool, int] | None  # positive?, days after the referral
     cg: tuple[bool, int] | None  # positive?, days after the RG decision
+    location: str = "uk"
 
 
 EXPLOITATION_CODES = ["sexual", "labour", "criminal", "domestic_servitude", "unknown"]
@@ -96,6 +97,7 @@ def specs(draw: st.DrawFn) -> Spec:
         area=draw(st.sampled_from(["Northmoor", "Southvale"])),
         rg=rg,
         cg=cg,
+        location=draw(st.sampled_from(["uk", "overseas", "both", "unknown"])),
     )
 
 
@@ -134,7 +136,9 @@ def make(world: World, spec: Spec) -> None:
         area=spec.area,
         submitted_at=spec.submitted_at,
     )
-    Case.objects.filter(pk=made.pk).update(exploitation_types=list(spec.exploitation))
+    Case.objects.filter(pk=made.pk).update(
+        exploitation_types=list(spec.exploitation), exploitation_location=spec.location
+    )
     Person.objects.filter(pk=made.person_id).update(
         sex=spec.sex, nationalities=list(spec.nationalities)
     )
@@ -254,6 +258,7 @@ def referral_counts(inside: list[Spec]) -> dict[str, Counter[tuple[str, ...]]]:
         ),
         "referrals_by_first_responder": Counter((RESPONDER_KINDS[s.responder],) for s in inside),
         "referrals_by_area": Counter((s.area,) for s in inside),
+        "referrals_by_exploitation_location": Counter((s.location,) for s in inside),
     }
 
 

@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce
 from opennrm.accommodation.models import Placement, PlacementStatus, Region, UnmetNeed
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind
 from opennrm.care.models import MissingEpisode
-from opennrm.cases.choices import AgeGroup, ExploitationType, Sex
+from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Sex
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.lib.iso import country_name
@@ -245,6 +245,7 @@ class Referral:
     exploitation: str  # one ExploitationType code, "multiple", or "unknown"
     first_responder_kind: str
     area: str
+    location: str = ExploitationLocation.UNKNOWN.value  # where the exploitation took place
 
 
 AGE_GROUPS = ("adult", "child", "not_specified")
@@ -267,6 +268,7 @@ FIRST_RESPONDER_KINDS = (
     OrganisationKind.NON_STATUTORY_FIRST_RESPONDER.value,
     "other",
 )
+LOCATIONS = tuple(loc.value for loc in ExploitationLocation)
 NOT_KNOWN = "not_known"
 OTHER = "other"
 TOP_NATIONALITIES = 20
@@ -315,6 +317,7 @@ def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Refe
             exploitation=exploitation_of(row["exploitation_types"] or []),
             first_responder_kind=first_responder_kind_of(row["referring_organisation__kind"]),
             area=row["area"] or "Not known",
+            location=row["exploitation_location"] or ExploitationLocation.UNKNOWN.value,
         )
         for row in cases.values(
             "submitted_at",
@@ -326,6 +329,7 @@ def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Refe
             "exploitation_types",
             "referring_organisation__kind",
             "area",
+            "exploitation_location",
         )
     ]
 
@@ -523,6 +527,18 @@ def referral_tables(
             "Referrals by area",
             "referrals",
             (*notes, "The area is the local authority area the person was in when referred."),
+        ),
+        StatTable(
+            counted(
+                "referrals_by_exploitation_location",
+                [Dimension("exploitation_location", LOCATIONS)],
+                ((r.location if r.location in LOCATIONS else "unknown",) for r in referrals),
+                population="referrals",
+            ),
+            "Referrals by where the exploitation took place",
+            "referrals",
+            notes,
+            {"exploitation_location": {loc.value: loc.label for loc in ExploitationLocation}},
         ),
     ]
 
