@@ -542,3 +542,18 @@ def test_the_preview_opens_on_the_last_quarter_that_has_ended() -> None:
 
     assert last_quarter(date(2026, 12, 2)) == (2026, 3)
     assert last_quarter(date(2026, 2, 1)) == (2025, 4)
+
+
+def test_a_category_the_rules_did_not_list_is_shown_if_the_data_holds_it() -> None:
+    referrals = [
+        tables.Referral(date(2024, 5, 1), "e", "A", "male", "adult", "GB", kind, "other", "N")
+        for kind in ("forced_marriage", "labour")
+    ]
+    made = tables.referral_tables(
+        referrals, Q2, unavailable_exploitation=frozenset({"forced_marriage", "organ_harvesting"})
+    )
+    table = next(t for t in made if t.name == "referrals_by_exploitation_and_age_group")
+    assert isinstance(table, StatTable)
+    assert table.table.counts[("forced_marriage", "adult")] == 1
+    assert table.table.counts[("organ_harvesting", "adult")] == NOT_AVAILABLE
+    assert any("did not list it" in note for note in table.notes)

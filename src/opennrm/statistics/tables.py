@@ -411,12 +411,9 @@ def referral_tables(
         'Each referral counts once: under its one type of exploitation, or under "more than '
         'one type".',
     ]
-    for code in sorted(unavailable_exploitation):
-        exploitation_notes.append(
-            f"{EXPLOITATION_LABELS[code]}: [x], not recorded as a separate category by the "
-            "rules in force in this period (criminal exploitation was counted as labour "
-            "exploitation before October 2019)."
-        )
+    present = {r.exploitation for r in referrals}
+    exploitation_notes.extend(_exploitation_notes(unavailable_exploitation, present))
+    unavailable_exploitation = unavailable_exploitation - present
     for code, day in sorted((exploitation_from or {}).items()):
         exploitation_notes.append(
             f"{EXPLOITATION_LABELS[code]}: recorded as a separate category only from {day:%-d %B %Y}."
@@ -573,12 +570,34 @@ def load_reports(period: Period, jurisdiction: str | None = None) -> list[Report
     ]
 
 
+def _exploitation_notes(unavailable: frozenset[str], present: set[str]) -> list[str]:
+    """The notes on categories the rules in force did not record: `[x]`, unless the data holds
+    some all the same (then the count is shown, and said to be outside the rules)."""
+    notes = []
+    for code in sorted(unavailable):
+        if code in present:
+            notes.append(
+                f"{EXPLOITATION_LABELS[code]}: recorded for some referrals, though the rules in "
+                "force in this period did not list it as a category."
+            )
+        else:
+            notes.append(
+                f"{EXPLOITATION_LABELS[code]}: [x], not recorded as a separate category by the "
+                "rules in force in this period (criminal exploitation was counted as labour "
+                "exploitation before October 2019)."
+            )
+    return notes
+
+
 def report_tables(
     reports: Sequence[Report],
     period: Period,
     *,
     unavailable_exploitation: frozenset[str] = frozenset(),
 ) -> list[AnyTable]:
+    present = {r.exploitation for r in reports}
+    notes = _exploitation_notes(unavailable_exploitation, present)
+    unavailable_exploitation = unavailable_exploitation - present
     return [
         StatTable(
             counted(
@@ -598,6 +617,7 @@ def report_tables(
                 "reports are anonymous, so two reports of one person cannot be told apart.",
                 f"A report counts if it was submitted on a day from {period} (Europe/London).",
                 "The public authority is given by the kind of the reporting organisation.",
+                *notes,
             ),
             {
                 "exploitation": EXPLOITATION_LABELS,
