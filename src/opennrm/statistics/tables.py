@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from opennrm.accommodation.matching import constraint_label
 from opennrm.accommodation.models import Placement, PlacementStatus, Region, UnmetNeed
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind
 from opennrm.care.models import MissingEpisode
@@ -1020,7 +1021,7 @@ def support_tables(
                 "A request may be about a referral already counted; two requests for one "
                 "person count twice.",
             ),
-            {"region": REGION_LABELS},
+            {"region": REGION_LABELS, "reason": {code: constraint_label(code) for code in reasons}},
         ),
         StatTable(
             counted(
