@@ -557,3 +557,66 @@ def test_a_category_the_rules_did_not_list_is_shown_if_the_data_holds_it() -> No
     assert table.table.counts[("forced_marriage", "adult")] == 1
     assert table.table.counts[("organ_harvesting", "adult")] == NOT_AVAILABLE
     assert any("did not list it" in note for note in table.notes)
+
+
+def test_support_figures_are_read_from_placements_unmet_needs_and_missing_episodes(
+    world: World, maya: User, cora: User, provider: Organisation
+) -> None:
+    from opennrm.accommodation.models import Placement, PlacementStatus, UnmetNeed
+    from opennrm.care.models import MissingEpisode
+
+    from . import support_factories
+
+    house = support_factories.site(maya, provider, region="london")
+    beds = support_factories.beds(maya, house, 4)
+    cases = []
+    for n in range(4):
+        make(
+            world,
+            Spec(EDGES[2], 0, 0, "female", "child" if n == 3 else "adult", (), (), "N", None, None),
+        )
+        cases.append(Case.objects.latest("id"))
+    stays = [  # arrived, ended, status
+        (date(2024, 3, 1), None, PlacementStatus.OCCUPIED),  # in support at the end only
+        (date(2024, 4, 1), date(2024, 6, 30), PlacementStatus.ENDED),  # begun, not at the end
+        (date(2024, 6, 30), None, PlacementStatus.OCCUPIED),  # begun and at the end
+        (date(2024, 7, 1), None, PlacementStatus.OCCUPIED),  # after the quarter
+    ]
+    for case, bed, (arrived, ended, status) in zip(cases, beds, stays, strict=True):
+        request = support_factories.request(case)
+        Placement.objects.create(
+            request=request,
+            bed=bed,
+            status=status,
+            proposed_at=EDGES[0],
+            proposed_by=cora,
+            arrived_on=arrived,
+            ended_on=ended,
+        )
+        for on in (date(2024, 5, 1), date(2024, 5, 2)):  # one request, two days: counted once
+            UnmetNeed.objects.create(
+                request=request, on=on, constraint="no_beds", reason="None free.", region="wales"
+            )
+        MissingEpisode.objects.create(
+            case=case,
+            went_missing_on=arrived,
+            reported_at=EDGES[2],
+            reported_by=cora,
+            returned_on=arrived,
+        )
+
+    made = {
+        t.name: t
+        for t in tables.support_tables(
+            tables.load_stays(Q2),
+            tables.load_turned_away(Q2),
+            tables.load_missing(Q2),
+            Q2,
+        )
+    }
+    assert counts_of(stat(made, "placements_started_by_region")) == {("london",): 2}
+    assert counts_of(stat(made, "in_support_at_end_by_region")) == {("london",): 2}
+    assert counts_of(stat(made, "turned_away_by_reason_and_region")) == {("no_beds", "wales"): 4}
+    # Went missing on 1 April and 30 June (adults); 1 March and 1 July fall outside.
+    assert counts_of(stat(made, "missing_episodes_by_age_group")) == {("adult",): 2}
+    assert not tables.load_stays(Q2, "scotland")
