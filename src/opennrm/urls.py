@@ -29,6 +29,7 @@ urlpatterns = [
     path("support/", include(support_urls)),
     path("children/", include("opennrm.safeguarding.urls")),
     path("safety/", include("opennrm.safety.urls")),
+    path("statistics/", include("opennrm.statistics.tables_urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -120,6 +120,12 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Free beds, occupancy, the waiting list, unmet need and length of stay: figures "
             "only, each table downloadable as CSV.",
         ),
+        Task(
+            "Official tables",
+            "statistics:tables",
+            "Referrals, decisions, waiting times and support for a quarter or a year, with "
+            "small counts suppressed as a release would publish them.",
+        ),
     ],
     Role.ORGANISATION_ADMIN: [
         Task(
