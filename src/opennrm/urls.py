@@ -29,6 +29,8 @@ urlpatterns = [
     path("support/", include(support_urls)),
     path("children/", include("opennrm.safeguarding.urls")),
     path("safety/", include("opennrm.safety.urls")),
+    # The researchers' extract (ADR 0034).
+    path("statistics/", include("opennrm.statistics.extract_urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -22,7 +22,7 @@ from .extract import CTDC_AGE_BOUNDS, Extract, band, exploitation_types, require
 
 # Column 0 of CTDC's file carries its terms-of-use notice in the header and is empty in every
 # row; ours carries the provenance of the file in the same place.
-NOTICE = "OpenNRM de-identified extract, k-anonymised; see the release notes for its terms"
+NOTICE = "OpenNRM de-identified extract (k-anonymised): see the release notes for its terms"
 
 CTDC_COLUMNS: tuple[str, ...] = (
     NOTICE,
