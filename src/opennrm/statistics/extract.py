@@ -270,10 +270,7 @@ def _row(values: tuple[Any, ...], today: date) -> dict[str, str]:
     rg_on = timezone.localdate(rg_at) if rg_at is not None else None
     cg_on = timezone.localdate(cg_at) if cg_at is not None else None
     child = age_group != AgeGroup.ADULT
-    if rg_kind is None:
-        rg_outcome = AWAITING
-    else:
-        rg_outcome = OUTCOME_LABEL.get(rg_kind, rg_kind)
+    rg_outcome = AWAITING if rg_kind is None else OUTCOME_LABEL.get(rg_kind, rg_kind)
     if cg_kind is not None:
         cg_outcome = OUTCOME_LABEL.get(cg_kind, cg_kind)
     elif rg_kind == "positive":
