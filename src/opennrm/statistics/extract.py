@@ -20,14 +20,14 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from django.db.models import DateTimeField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from opennrm.cases.choices import AgeGroup, ExploitationType, Sex
+from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationType, Sex
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 
@@ -119,20 +119,33 @@ SEX_LABEL = {Sex.FEMALE: "Female", Sex.MALE: "Male", Sex.OTHER: "Other", Sex.UNK
 OUTCOME_LABEL = {"positive": "Positive", "negative": "Negative", "not_decided": "Not decided"}
 AWAITING = "Awaiting"
 NOT_APPLICABLE = "Not applicable"
+CLOSED_UNDECIDED = "Closed without a decision"
+# A case in one of these states with no decision of the stage is still waiting for it.
+STILL_OPEN = frozenset(
+    {
+        CaseStatus.AWAITING_REASONABLE_GROUNDS,
+        CaseStatus.RG_SUSPENDED,
+        CaseStatus.RECOVERY_PERIOD,
+        CaseStatus.RECONSIDERATION,
+    }
+)
 MULTIPLE = "multiple"  # exploitation: more than one type, at level 1
+
+
+KNOWN_TYPES = frozenset(ExploitationType.values) - {ExploitationType.UNKNOWN.value}
 
 
 def exploitation_value(types: Iterable[str]) -> str:
     """The recorded exploitation types as one value: the codes, sorted, joined by `;`
     ("criminal;labour"); "unknown" when none is known."""
-    known = sorted({t for t in types if t in ExploitationType.values} - {"unknown"})
+    known = sorted({t for t in types if t in KNOWN_TYPES})
     return ";".join(known) if known else ExploitationType.UNKNOWN.value
 
 
 def exploitation_types(value: str) -> list[str]:
     """The types an extract's exploitation value names (none for "unknown", "multiple" or a
     withheld value)."""
-    return [t for t in value.split(";") if t in ExploitationType.values and t != "unknown"]
+    return [t for t in value.split(";") if t in KNOWN_TYPES]
 
 
 # --- Hierarchies ------------------------------------------------------------------------------
@@ -254,29 +267,34 @@ def referral_rows(period: Period, *, today: date | None = None) -> list[dict[str
             "person__nationalities",
             "exploitation_types",
             "competent_authority__name",
+            "status",
             "rg_kind",
             "rg_at",
             "cg_kind",
             "cg_at",
         )
     )
-    return [_row(values, today) for values in found.iterator(chunk_size=5000)]
+    return [_row(values, today, tz) for values in found.iterator(chunk_size=5000)]
 
 
-def _row(values: tuple[Any, ...], today: date) -> dict[str, str]:
-    (submitted, age_group, age, sex, nationalities, types, authority) = values[:7]
-    rg_kind, rg_at, cg_kind, cg_at = values[7:]
-    referred = timezone.localdate(submitted)
-    rg_on = timezone.localdate(rg_at) if rg_at is not None else None
-    cg_on = timezone.localdate(cg_at) if cg_at is not None else None
-    child = age_group != AgeGroup.ADULT
-    rg_outcome = AWAITING if rg_kind is None else OUTCOME_LABEL.get(rg_kind, rg_kind)
+def _row(values: tuple[Any, ...], today: date, tz: tzinfo) -> dict[str, str]:
+    (submitted, age_group, age, sex, nationalities, types, authority, status) = values[:8]
+    rg_kind, rg_at, cg_kind, cg_at = values[8:]
+    referred = submitted.astimezone(tz).date()
+    rg_on = rg_at.astimezone(tz).date() if rg_at is not None else None
+    cg_on = cg_at.astimezone(tz).date() if cg_at is not None else None
+    waiting = status in STILL_OPEN
+    if rg_kind is not None:
+        rg_outcome = OUTCOME_LABEL.get(rg_kind, rg_kind)
+    else:
+        rg_outcome = AWAITING if waiting else CLOSED_UNDECIDED
     if cg_kind is not None:
         cg_outcome = OUTCOME_LABEL.get(cg_kind, cg_kind)
     elif rg_kind == "positive":
-        cg_outcome = AWAITING
+        cg_outcome = AWAITING if waiting else CLOSED_UNDECIDED
     else:
         cg_outcome = NOT_APPLICABLE
+    child = age_group != AgeGroup.ADULT
     return {
         "year_quarter": f"{referred.year}-Q{(referred.month - 1) // 3 + 1}",
         "age_group": AGE_GROUP_LABEL.get(age_group, NOT_GIVEN),
@@ -290,8 +308,9 @@ def _row(values: tuple[Any, ...], today: date) -> dict[str, str]:
         "days_to_rg": band(_days(referred, rg_on), DAYS_TO_RG_BOUNDS),
         "cg_outcome": cg_outcome,
         "days_rg_to_cg": band(_days(rg_on, cg_on), DAYS_RG_TO_CG_BOUNDS),
+        # How long a case still waiting for a decision (either) has waited, as of today.
         "age_of_case": band((today - referred).days, AGE_OF_CASE_BOUNDS)
-        if cg_outcome == AWAITING
+        if AWAITING in (rg_outcome, cg_outcome)
         else "",
     }
 
