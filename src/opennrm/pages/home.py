@@ -126,6 +126,11 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Referrals, decisions, waiting times and support for a quarter or a year, with "
             "small counts suppressed as a release would publish them.",
         ),
+        Task(
+            "De-identified extract",
+            "statistics:extract",
+            "One row per referral for researchers, k-anonymous, as CSV or in CTDC's columns.",
+        ),
     ],
     Role.ORGANISATION_ADMIN: [
         Task(
