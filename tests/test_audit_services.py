@@ -295,6 +295,10 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "missing_return": lambda w: service("missing_return")(
         by=w["maya"], episode=w["episode"], returned_on=timezone.localdate()
     ),
+    # --- statistics: the extract's downloads
+    "extract_download_record": lambda w: service("extract_download_record")(
+        by=w["dmitri"], kind="ctdc", period="2026", rows=22, k=11, suppressed=1, total=23
+    ),
 }
 
 # A service that calls another service leaves that service's event too (CONTRIBUTING, rule 1):

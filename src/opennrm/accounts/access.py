@@ -152,6 +152,11 @@ ROUTES: dict[str, Rule] = {
     "support:capacity": CAPACITY_READERS,
     "support:capacity_over_time": CAPACITY_READERS,
     "support:capacity_csv": CAPACITY_READERS,
+    # The official tables' preview: figures only, protected as a release would be (ADR 0033).
+    "statistics:tables": only(Role.ANALYST),
+    # The de-identified extract and its CTDC form: analysts only (figures, never an identity).
+    "statistics:extract": only(Role.ANALYST),
+    "statistics:extract_download": only(Role.ANALYST),
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,

@@ -120,6 +120,17 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Free beds, occupancy, the waiting list, unmet need and length of stay: figures "
             "only, each table downloadable as CSV.",
         ),
+        Task(
+            "Official tables",
+            "statistics:tables",
+            "Referrals, decisions, waiting times and support for a quarter or a year, with "
+            "small counts suppressed as a release would publish them.",
+        ),
+        Task(
+            "De-identified extract",
+            "statistics:extract",
+            "One row per referral for researchers, k-anonymous, as CSV or in CTDC's columns.",
+        ),
     ],
     Role.ORGANISATION_ADMIN: [
         Task(

@@ -1,0 +1,207 @@
+"""The analyst's preview of the official tables (issue 13, item 1; ADR 0033): a quarter or a
+year and a jurisdiction, and every table of the release as it would be published, with `[c]`
+where `disclosure.protect` suppressed a count. Figures only: no identity, no free text. Not a
+release: nothing is frozen or published here (releases are item 3)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from opennrm.accounts.roles import Jurisdiction
+
+from . import disclosure, tables
+from .capacity import Cell as CapacityCell
+from .capacity import Table
+from .disclosure import TOTAL
+from .views import cell
+
+FIRST_YEAR = 2009  # the NRM began on 1 April 2009
+
+
+class TablesForm(forms.Form):
+    year = forms.IntegerField(
+        label="Year",
+        widget=forms.TextInput,
+        error_messages={
+            "required": "Enter the year, like 2024",
+            "invalid": "Enter the year as four digits, like 2024",
+        },
+    )
+    quarter = forms.ChoiceField(
+        label="Quarter",
+        choices=[
+            ("1", "January to March"),
+            ("2", "April to June"),
+            ("3", "July to September"),
+            ("4", "October to December"),
+            ("year", "The whole year"),
+        ],
+        error_messages={
+            "required": "Select a quarter or the whole year",
+            "invalid_choice": "Select a quarter or the whole year from the list",
+        },
+    )
+    jurisdiction = forms.ChoiceField(
+        label="Jurisdiction",
+        choices=[("", "All of the UK"), *Jurisdiction.choices],
+        required=False,
+        error_messages={"invalid_choice": "Select a jurisdiction from the list"},
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_year(self) -> int:
+        year: int = self.cleaned_data["year"]
+        if year < FIRST_YEAR:
+            raise forms.ValidationError(f"The year must be {FIRST_YEAR} or later")
+        if year > self.today.year:
+            raise forms.ValidationError(f"The year must be {self.today.year} or earlier")
+        return year
+
+    def period(self) -> tables.Period:
+        year, quarter = self.cleaned_data["year"], self.cleaned_data["quarter"]
+        return (
+            tables.Period.year(year)
+            if quarter == "year"
+            else tables.Period.quarter(year, int(quarter))
+        )
+
+
+def figure(value: float | int | str, decimals: int = 1) -> int | str:
+    """A published figure as a table cell: a count, a symbol, or a figure to `decimals` places."""
+    if isinstance(value, float):
+        return f"{value:,.{decimals}f}"
+    return value
+
+
+def last_quarter(today: date) -> tuple[int, int]:
+    """The last quarter that has ended."""
+    quarter = (today.month - 1) // 3  # the current quarter, less one
+    return (today.year, quarter) if quarter else (today.year - 1, 4)
+
+
+def shown(table: tables.StatTable, protected: disclosure.Protected) -> Table:
+    """A count table as published: rows over its first dimension, a column for each value of
+    the others (and their totals), the total row last."""
+    first, *rest = table.table.dimensions
+    published = protected.table(table.name)
+    columns = list(itertools.product(*((*d.values, TOTAL) for d in rest)))
+    headers = [
+        ", ".join(table.label(d.name, v) for d, v in zip(rest, column, strict=True)) or "Count"
+        for column in columns
+    ]
+    rows: list[tuple[CapacityCell, ...]] = [
+        (table.label(first.name, value), *published[i])
+        for i, value in enumerate((*first.values, TOTAL))
+    ]
+    return Table(
+        slug=table.name.replace("_", "-"),
+        caption=table.title,
+        headers=(first.name.replace("_", " ").capitalize(), *headers),
+        rows=rows[:-1],
+        footer=rows[-1],
+    )
+
+
+def shown_summary(table: tables.SummaryTable, protected: disclosure.Protected) -> Table:
+    rows: list[tuple[CapacityCell, ...]] = [
+        (
+            table.label(row.group),
+            row.count,
+            figure(row.mean),
+            figure(row.lower_quartile),
+            figure(row.median),
+            figure(row.upper_quartile),
+        )
+        for row in table.published(protected)
+    ]
+    return Table(
+        slug=table.name.replace("_", "-"),
+        caption=table.title,
+        headers=(
+            "Competent authority",
+            "Decisions",
+            "Mean",
+            "Lower quartile",
+            "Median",
+            "Upper quartile",
+        ),
+        rows=rows[:-1],
+        footer=rows[-1],
+    )
+
+
+def shown_shares(table: tables.StatTable, protected: disclosure.Protected) -> Table:
+    rows: list[tuple[CapacityCell, ...]] = [
+        (
+            "Total" if row.authority == TOTAL else row.authority,
+            row.decisions,
+            row.positive,
+            figure(row.share, 0),
+        )
+        for row in tables.positive_shares(table, protected)
+    ]
+    return Table(
+        slug=f"{table.name.replace('_', '-')}-share",
+        caption=f"{table.title}: share positive",
+        headers=("Competent authority", "Decisions", "Positive", "Positive (%)"),
+        rows=rows[:-1],
+        footer=rows[-1],
+    )
+
+
+@require_GET
+def tables_preview(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    if "year" in request.GET:
+        form = TablesForm(request.GET, today=today)
+    else:
+        year, quarter = last_quarter(today)
+        form = TablesForm({"year": str(year), "quarter": str(quarter)}, today=today)
+    sections: list[dict[str, Any]] = []
+    missing: list[tables.Missing] = []
+    period = None
+    if form.is_valid():
+        period = form.period()
+        made = tables.release_tables(period, form.cleaned_data["jurisdiction"] or None)
+        protected = tables.protect(made)
+        for table in made:
+            if isinstance(table, tables.Missing):
+                missing.append(table)
+                continue
+            if isinstance(table, tables.StatTable):
+                shown_tables = [shown(table, protected)]
+                if table.name.endswith("decisions_by_competent_authority"):
+                    shown_tables.append(shown_shares(table, protected))
+            else:
+                shown_tables = [shown_summary(table, protected)]
+            sections.append(
+                {
+                    "title": table.title,
+                    "counts": table.counts,
+                    "notes": table.notes,
+                    "tables": shown_tables,
+                }
+            )
+    return render(
+        request,
+        "statistics/tables.html",
+        {
+            "title": "Official tables: preview",
+            "form": form,
+            "period": period,
+            "sections": sections,
+            "missing": missing,
+            "cell": cell,
+        },
+    )
