@@ -27,6 +27,7 @@ urlpatterns = [
     path("screening/", include("opennrm.screening.urls")),
     path("privacy/", include("opennrm.privacy.urls")),
     path("support/", include(support_urls)),
+    path("statistics/", include("opennrm.statistics.dp_urls")),
     path("children/", include("opennrm.safeguarding.urls")),
     path("safety/", include("opennrm.safety.urls")),
     path("api/v1/", include("opennrm.api.urls")),

@@ -152,6 +152,8 @@ ROUTES: dict[str, Rule] = {
     "support:capacity": CAPACITY_READERS,
     "support:capacity_over_time": CAPACITY_READERS,
     "support:capacity_csv": CAPACITY_READERS,
+    # Differentially private counts: analysts only, each charged to their own budget.
+    "statistics:dp_query": only(Role.ANALYST),
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,

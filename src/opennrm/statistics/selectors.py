@@ -29,6 +29,12 @@ class Budget:
         return max(Decimal(0), self.total - self.spent)
 
 
+def epsilon_text(value: Decimal) -> str:
+    """An epsilon as people write it: 0.05, 0.1, 1.0."""
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def budget_period(today: date) -> tuple[str, str]:
     """The budget period a question asked today is charged to: its calendar month."""
     return f"{today:%Y-%m}", f"{today:%B %Y}"

@@ -4,7 +4,6 @@ analyst's privacy budget (ADR 0035)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,12 +28,6 @@ class DpAnswer:
     budget: selectors.Budget  # after this question's charge
 
 
-def epsilon_text(value: Decimal) -> str:
-    """An epsilon as people write it: 0.05, 0.1, 1.0."""
-    text = f"{value:.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
 @transaction.atomic
 def dp_query_answer(*, by: Actor, query: dp.Query) -> DpAnswer:
     """Answer an analyst's question with noise and charge its epsilon to their budget for the
@@ -53,8 +46,8 @@ def dp_query_answer(*, by: Actor, query: dp.Query) -> DpAnswer:
         raise BudgetSpent(
             {
                 "epsilon": f"Your privacy budget for {budget.label} is spent: "
-                f"{epsilon_text(budget.left)} of {epsilon_text(budget.total)} left; "
-                f"this question needs {epsilon_text(query.epsilon)}"
+                f"{selectors.epsilon_text(budget.left)} of {selectors.epsilon_text(budget.total)} left; "
+                f"this question needs {selectors.epsilon_text(query.epsilon)}"
             }
         )
     answer = dp.answer(query)
