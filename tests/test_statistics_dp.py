@@ -3,8 +3,10 @@ cells, the noise's calibration, the privacy budget and its ledger, and the analy
 
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.http import Http404
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -181,6 +184,18 @@ def test_an_answer_is_charged_to_the_ledger_with_one_audit_event(
     assert event.detail["dimensions"] == ["sex", "age_group"]
 
 
+def test_every_statistics_service_is_covered() -> None:
+    """The statistics app's one write service, `dp_query_answer`, is checked for its one audit
+    event above (tests/test_audit_services.py leaves this app to this module)."""
+    from opennrm.statistics import services
+
+    assert {
+        name
+        for name, fn in inspect.getmembers(services, inspect.isfunction)
+        if fn.__module__ == services.__name__ and not name.startswith("_")
+    } == {"dp_query_answer"}
+
+
 @override_settings(DP_BUDGET_EPSILON=Decimal("1.0"))
 def test_a_question_over_the_budget_is_refused_and_nothing_is_charged(
     clock: Any, ann: User, referrals: list[Any]
@@ -345,3 +360,47 @@ def test_the_status_dimension_reads_the_status_now(
         submitted_at=datetime(2026, 10, 20, 12, tzinfo=LONDON),
     )
     assert dp.true_counts(query("status")) == {("recovery",): 1}
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(DP_BUDGET_EPSILON=Decimal("1.0"))
+def test_questions_asked_at_once_never_spend_more_than_the_budget(
+    clock: Any, ann: User, ava: User, referrals: list[Any]
+) -> None:
+    """Six questions of 0.3 at once from one analyst, and one from another: on PostgreSQL each
+    in its own connection and transaction, racing for the analyst's row lock; on SQLite one
+    after another. Either way three are answered (0.9 of 1.0), three are refused, and the other
+    analyst's question is answered from their own budget."""
+    askers = [ann] * 6 + [ava]
+    start = threading.Barrier(len(askers)) if connection.vendor == "postgresql" else None
+    answered: list[str] = []
+    refused: list[str] = []
+
+    def ask_once(analyst: User) -> None:
+        try:
+            if start is not None:
+                start.wait(timeout=30)
+            dp_query_answer(by=Actor.of_session(analyst), query=query("sex", epsilon="0.3"))
+            answered.append(analyst.email)
+        except BudgetSpent as error:
+            refused.append(" ".join(error.messages))
+        finally:
+            connection.close()
+
+    if start is None:
+        for analyst in askers:
+            ask_once(analyst)
+    else:
+        threads = [threading.Thread(target=ask_once, args=(analyst,)) for analyst in askers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(answered) == sorted([ann.email] * 3 + [ava.email])
+    assert len(refused) == 3
+    assert all("0.1 of 1.0 left; this question needs 0.3" in text for text in refused)
+    spent = {
+        analyst.email: selectors.budget_of(analyst, date(2026, 12, 10)).spent
+        for analyst in (ann, ava)
+    }
+    assert spent == {ann.email: Decimal("0.9"), ava.email: Decimal("0.3")}
