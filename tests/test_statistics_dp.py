@@ -208,8 +208,7 @@ def test_a_question_over_the_budget_is_refused_and_nothing_is_charged(
     with pytest.raises(BudgetSpent) as refused:
         dp_query_answer(by=actor, query=query("sex", epsilon="0.1"))
     assert refused.value.message_dict["epsilon"] == [
-        "Your privacy budget for December 2026 is spent: 0.05 of 1.0 left; "
-        "this question needs 0.1"
+        "Your privacy budget for December 2026 is spent: 0.05 of 1.0 left; this question needs 0.1"
     ]
     assert PrivacyLedgerEntry.objects.count() == 19
     assert AuditEvent.objects.count() == events

@@ -334,7 +334,9 @@ def answer(query: Query) -> Answer:
     """The question's table with noise. Charge the budget before calling this (services)."""
     cells = universe(query)
     exact = true_counts(query)
-    noisy = release([exact.get(tuple(code for code, _ in cell), 0) for cell in cells], query.epsilon)
+    noisy = release(
+        [exact.get(tuple(code for code, _ in cell), 0) for cell in cells], query.epsilon
+    )
     half = margin(query.epsilon)
     return Answer(
         query=query,

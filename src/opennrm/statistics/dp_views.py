@@ -59,7 +59,9 @@ class DpQueryForm(forms.Form):
         for name, label in (("start", "The start of the period"), ("end", "The end")):
             when = date_from_parts(self, name, label)
             if when is None and name not in self.errors:
-                self.add_error(name, f"Enter the {'start' if name == 'start' else 'end'} of the period")
+                self.add_error(
+                    name, f"Enter the {'start' if name == 'start' else 'end'} of the period"
+                )
             data[name] = when
         return data
 

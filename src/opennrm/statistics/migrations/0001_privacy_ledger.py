@@ -6,31 +6,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_invitation_approval'),
+        ("accounts", "0003_invitation_approval"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrivacyLedgerEntry',
+            name="PrivacyLedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(help_text='The budget period: a month, YYYY-MM', max_length=7)),
-                ('epsilon', models.DecimalField(decimal_places=2, max_digits=6)),
-                ('dimensions', models.JSONField(default=list)),
-                ('description', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('analyst', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='privacy_ledger', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='privacy_ledger', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(help_text="The budget period: a month, YYYY-MM", max_length=7),
+                ),
+                ("epsilon", models.DecimalField(decimal_places=2, max_digits=6)),
+                ("dimensions", models.JSONField(default=list)),
+                ("description", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "analyst",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="privacy_ledger",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="privacy_ledger",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'privacy ledger entries',
-                'indexes': [models.Index(fields=['analyst', 'period'], name='dp_ledger_analyst_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('epsilon__gt', 0)), name='dp_ledger_epsilon_positive')],
+                "verbose_name_plural": "privacy ledger entries",
+                "indexes": [
+                    models.Index(fields=["analyst", "period"], name="dp_ledger_analyst_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("epsilon__gt", 0)), name="dp_ledger_epsilon_positive"
+                    )
+                ],
             },
         ),
     ]
