@@ -18,6 +18,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Placements", "support:placements"),
     ("Sites and beds", "support:sites"),
     ("Capacity", "support:capacity"),
+    ("Private counts", "statistics:dp_query"),
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
