@@ -256,6 +256,10 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("GET", "api:support_sites"): ApiRule("support:read", SUPPORT_STAFF.roles),
     ("GET", "api:support_site"): ApiRule("support:read", SUPPORT_STAFF.roles),
     ("GET", "api:support_capacity"): ApiRule("support:read", CAPACITY_READERS.roles),
+    # Differentially private counts: analysts only, as the page (statistics.dp_api).
+    ("POST", "api:statistics_private_counts"): ApiRule(
+        "statistics:query", frozenset({Role.ANALYST})
+    ),
     # The directory as HSDS: like the directory page, for every role (a token with the scope).
     # It holds no person and no address; its bed counts per service are what a referrer needs
     # to know where there is room.
