@@ -56,13 +56,22 @@ class DpQueryForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name, label in (("start", "The start of the period"), ("end", "The end")):
-            when = date_from_parts(self, name, label)
+        for name in ("start", "end"):
+            when = date_from_parts(self, name, f"The {name} of the period")
             if when is None and name not in self.errors:
-                self.add_error(
-                    name, f"Enter the {'start' if name == 'start' else 'end'} of the period"
-                )
+                self.add_error(name, f"Enter the {name} of the period")
             data[name] = when
+        if data.get("start") and data.get("end"):
+            # The question's own checks (the period's order and length), said beside the rest.
+            asked = dp.Query(
+                start=data["start"],
+                end=data["end"],
+                dimensions=tuple(data.get("dimensions") or ("sex",)),
+                epsilon=data.get("epsilon") or dp.EPSILON_MIN,
+            )
+            for name, problem in asked.problems().items():
+                if name in ("start", "end") and name not in self.errors:
+                    self.add_error(name, problem)
         return data
 
     def query(self) -> dp.Query:
