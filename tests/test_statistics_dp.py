@@ -410,3 +410,24 @@ def test_questions_asked_at_once_never_spend_more_than_the_budget(
         for analyst in (ann, ava)
     }
     assert spent == {ann.email: Decimal("0.9"), ava.email: Decimal("0.3")}
+
+
+def test_the_period_is_of_local_days(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """A referral at 00:30 on 1 October in London (23:30 UTC the day before) is in October's
+    period; one at 23:30 on 31 December in London is in it too, and one a minute into 1 January
+    is not."""
+    for moment in (
+        datetime(2026, 9, 30, 23, 30, tzinfo=ZoneInfo("UTC")),
+        datetime(2026, 12, 31, 23, 30, tzinfo=LONDON),
+        datetime(2027, 1, 1, 0, 1, tzinfo=LONDON),
+        datetime(2026, 9, 30, 23, 59, tzinfo=LONDON),
+    ):
+        case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            submitted_at=moment,
+        )
+    assert dp.true_counts(query("quarter")) == {("2026-Q4",): 2}
