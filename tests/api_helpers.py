@@ -21,6 +21,7 @@ DECISIONS_WRITE = "decisions:write"
 SUPPORT_READ = "support:read"
 SUPPORT_WRITE = "support:write"
 DIRECTORY_READ = "directory:read"
+STATISTICS_QUERY = "statistics:query"
 EVERY_SCOPE = (
     READ,
     WRITE,
@@ -30,6 +31,7 @@ EVERY_SCOPE = (
     SUPPORT_READ,
     SUPPORT_WRITE,
     DIRECTORY_READ,
+    STATISTICS_QUERY,
 )
 REFERRALS_URL = "/api/v1/referrals"
 NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}

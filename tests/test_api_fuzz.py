@@ -64,6 +64,7 @@ FUZZ_ROLES = (
     Role.SENIOR_DECISION_MAKER,
     Role.SUPPORT_COORDINATOR,
     Role.SAFE_HOUSE_MANAGER,
+    Role.ANALYST,
 )
 QUEUES = ("reasonable-grounds", "conclusive-grounds", "reconsiderations", "approvals")
 

@@ -599,6 +599,7 @@ class TestDocumentation:
             ("get", "/api/v1/support/sites"),
             ("get", "/api/v1/support/sites/{site_id}"),
             ("get", "/api/v1/support/capacity"),
+            ("post", "/api/v1/statistics/private-counts"),
             ("get", "/api/v1/directory/hsds"),
         }
         submit = operations[("post", "/api/v1/referrals")]
@@ -634,7 +635,8 @@ class TestDocumentation:
             for method, operation in methods.items()
             if "requestBody" in operation
         ]
-        assert len(with_body) == 13  # 11, and the two of referrals.api after submission
+        # 11, the two of referrals.api after submission, and statistics' private counts
+        assert len(with_body) == 14
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

@@ -432,3 +432,26 @@ def test_anyone_but_an_analyst_gets_404(role: Role, people_in_every_role: dict[R
     assert client.get(EXTRACT_URL).status_code == 404
     assert client.get("/statistics/extract/ctdc.csv", {"year": YEAR}).status_code == 404
     assert Client().get(EXTRACT_URL).status_code in (302, 404)
+
+
+def test_a_download_leaves_one_audit_event_naming_no_person(db: None) -> None:
+    from opennrm.audit.models import AuditEvent
+    from opennrm.statistics.services import extract_download_record
+
+    analyst = factories.user(full_name="Ana Lyst")
+    before = AuditEvent.objects.count()
+    extract_download_record(
+        by=analyst, kind="ctdc", period="2026", rows=22, k=11, suppressed=1, total=23
+    )
+    assert AuditEvent.objects.count() == before + 1
+    event = AuditEvent.objects.latest("pk")
+    assert event.action == "statistics.extract_downloaded"
+    assert event.detail == {
+        "kind": "ctdc",
+        "period": "2026",
+        "rows": 22,
+        "k": 11,
+        "suppressed": 1,
+        "referrals": 23,
+    }
+    assert event.person_id is None

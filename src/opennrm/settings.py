@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,19 @@ def env_days(name: str, default: int) -> int:
     value = env_int(name, default)
     if value < 1:
         raise ImproperlyConfigured(f"{name} must be 1 or more, not {value}")
+    return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A positive decimal number (a privacy budget): 0, a negative or a non-number stops
+    start-up."""
+    raw = env_str(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ImproperlyConfigured(f"{name} must be more than 0, not {raw!r}")
     return value
 
 
@@ -341,6 +355,10 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 POLICY_PROFILE_DIRS = env_str("OPENNRM_POLICY_PROFILE_DIRS", "")
 
 INVITATION_VALID_DAYS = env_int("OPENNRM_INVITATION_VALID_DAYS", 7)
+
+# The differential privacy budget (epsilon) of each analyst for each calendar month: the sum of
+# the epsilons of their questions in a month may not exceed it (statistics.dp, ADR 0035).
+DP_BUDGET_EPSILON = env_decimal("OPENNRM_DP_BUDGET_EPSILON", "1.0")
 
 # --- HTTP security ----------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS

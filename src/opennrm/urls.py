@@ -29,7 +29,8 @@ urlpatterns = [
     path("support/", include(support_urls)),
     path("children/", include("opennrm.safeguarding.urls")),
     path("safety/", include("opennrm.safety.urls")),
-    # The analysts' pages of the statistics app: official tables, the extract (ADR 33, 34).
+    # The analysts' pages of the statistics app: official tables, the extract, private counts
+    # (ADR 33, 34, 35).
     path("statistics/", include("opennrm.statistics.analyst_urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),

@@ -157,6 +157,8 @@ ROUTES: dict[str, Rule] = {
     # The de-identified extract and its CTDC form: analysts only (figures, never an identity).
     "statistics:extract": only(Role.ANALYST),
     "statistics:extract_download": only(Role.ANALYST),
+    # Differentially private counts: analysts only, each charged to their own budget.
+    "statistics:dp_query": only(Role.ANALYST),
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,
@@ -259,6 +261,10 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("GET", "api:support_sites"): ApiRule("support:read", SUPPORT_STAFF.roles),
     ("GET", "api:support_site"): ApiRule("support:read", SUPPORT_STAFF.roles),
     ("GET", "api:support_capacity"): ApiRule("support:read", CAPACITY_READERS.roles),
+    # Differentially private counts: analysts only, as the page (statistics.dp_api).
+    ("POST", "api:statistics_private_counts"): ApiRule(
+        "statistics:query", frozenset({Role.ANALYST})
+    ),
     # The directory as HSDS: like the directory page, for every role (a token with the scope).
     # It holds no person and no address; its bed counts per service are what a referrer needs
     # to know where there is room.

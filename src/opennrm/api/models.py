@@ -50,6 +50,10 @@ class TokenScope(models.TextChoices):
         "directory:read",
         "Read the support directory as an HSDS document, with bed capacity and no addresses",
     )
+    STATISTICS_QUERY = (
+        "statistics:query",
+        "Ask differentially private counts, charged to the analyst's privacy budget",
+    )
 
 
 class ApiToken(models.Model):

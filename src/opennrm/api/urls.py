@@ -18,6 +18,7 @@ from opennrm.decisions.api import router as decisions_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 from opennrm.statistics.api import router as capacity_router
+from opennrm.statistics.dp_api import router as private_counts_router
 
 from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
@@ -26,14 +27,15 @@ from .throttling import RateLimited, seconds_in_words
 DESCRIPTION = """\
 Refer potential victims of trafficking and follow what happens to the referral; work a competent
 authority's decision queues and record its decisions; place people in safe-house beds and follow
-capacity; read the support directory as an Open Referral HSDS document. Each operation has the
-same checks and the same rules as the page that does the same thing.
+capacity; read the support directory as an Open Referral HSDS document; ask differentially
+private counts (an analyst). Each operation has the same checks and the same rules as the page
+that does the same thing.
 
 Authenticate every request with an API token of your organisation:
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
 exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
 `cases:read`, `decisions:read`, `decisions:write`, `support:read`, `support:write`,
-`directory:read`). An operator creates one with `manage.py create_api_token`.
+`directory:read`, `statistics:query`). An operator creates one with `manage.py create_api_token`.
 
 Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
@@ -82,6 +84,7 @@ api.add_router("/", cases_router)
 api.add_router("/", decisions_router)
 api.add_router("/", support_router)
 api.add_router("/", capacity_router)
+api.add_router("/", private_counts_router)
 api.add_router("/", directory_router)
 
 

@@ -1,10 +1,11 @@
 """The analysts' pages, under /statistics/ (namespace `statistics`): the official tables'
-preview (ADR 33) and the researchers' extract (ADR 34). The capacity pages keep their older
+preview (ADR 33), the researchers' extract (ADR 34) and differentially private counts
+(ADR 35). The capacity pages keep their older
 `support:` routes (ADR 19)."""
 
 from django.urls import path
 
-from . import extract_views, tables_views
+from . import dp_views, extract_views, tables_views
 
 app_name = "statistics"
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("tables/", tables_views.tables_preview, name="tables"),
     path("extract/", extract_views.extract_page, name="extract"),
     path("extract/<slug:kind>.csv", extract_views.extract_download, name="extract_download"),
+    path("private-counts/", dp_views.dp_query, name="dp_query"),
 ]
