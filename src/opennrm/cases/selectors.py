@@ -18,17 +18,11 @@ from .choices import AgeGroup, CaseStatus
 from .models import Case, Person
 
 
-def cases_visible_to(actor: Actor) -> QuerySet[Case]:
-    """Cases the actor may open, and why:
-
-    - first responders: cases their organisation referred;
-    - decision makers: cases routed to their competent authority;
-    - safeguarding leads: children's cases in their organisation's area.
-    Everyone else sees none (analysts get figures, never cases).
-    """
-    referrers = list(actor.organisations_as({Role.FIRST_RESPONDER}))
-    authorities = list(actor.organisations_as(DECIDERS))
-    safeguarding_areas = list(
+def safeguarding_lead_areas(actor: Actor) -> list[str]:
+    """The areas whose children the actor safeguards: those of the local authorities and child
+    guardian services where they are a safeguarding lead. The one definition, for the cases they
+    see here, the local authority's caseload and the dependent children they are told of."""
+    return list(
         actor.memberships()
         .filter(
             role=Role.SAFEGUARDING_LEAD,
@@ -40,6 +34,19 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
         .exclude(organisation__area="")
         .values_list("organisation__area", flat=True)
     )
+
+
+def cases_visible_to(actor: Actor) -> QuerySet[Case]:
+    """Cases the actor may open, and why:
+
+    - first responders: cases their organisation referred;
+    - decision makers: cases routed to their competent authority;
+    - safeguarding leads: children's cases in their organisation's area.
+    Everyone else sees none (analysts get figures, never cases).
+    """
+    referrers = list(actor.organisations_as({Role.FIRST_RESPONDER}))
+    authorities = list(actor.organisations_as(DECIDERS))
+    safeguarding_areas = safeguarding_lead_areas(actor)
     condition = Q(pk__in=[])
     if referrers:
         condition |= Q(referring_organisation_id__in=referrers)

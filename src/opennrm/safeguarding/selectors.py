@@ -21,7 +21,7 @@ from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import cases_visible_to
+from opennrm.cases.selectors import cases_visible_to, safeguarding_lead_areas
 
 from .models import AgeAssessment, ChildrenServicesTask, TaskStatus
 
@@ -41,14 +41,7 @@ def _lead_memberships(actor: Actor, kinds: list[str]) -> QuerySet[Membership]:
 
 def lead_areas(actor: Actor) -> list[str]:
     """The areas whose children the actor sees as a safeguarding lead."""
-    return sorted(
-        set(
-            _lead_memberships(
-                actor,
-                [OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
-            ).values_list("organisation__area", flat=True)
-        )
-    )
+    return sorted(set(safeguarding_lead_areas(actor)))
 
 
 def may_act_for(actor: Actor, case: Case) -> bool:

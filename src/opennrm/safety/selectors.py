@@ -16,9 +16,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
-from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import case_get_for_user
+from opennrm.cases.selectors import case_get_for_user, safeguarding_lead_areas
 
 from .models import Dependant, SafetyProfile, SettingRequired
 
@@ -111,27 +110,12 @@ def dependants_of(profile: SafetyProfile | None, today: date | None = None) -> l
     ]
 
 
-def _lead_areas(actor: Actor) -> list[str]:
-    return list(
-        actor.memberships()
-        .filter(
-            role=Role.SAFEGUARDING_LEAD,
-            organisation__kind__in=[
-                OrganisationKind.LOCAL_AUTHORITY,
-                OrganisationKind.CHILD_GUARDIAN_SERVICE,
-            ],
-        )
-        .exclude(organisation__area="")
-        .values_list("organisation__area", flat=True)
-    )
-
-
 def dependent_children_in_area(actor: Actor) -> list[Dependant]:
     """The dependent children of people referred in the safeguarding lead's areas, whatever
     the age of the person they came with: a child with a trafficked parent is known to the
     local authority (`profile__case` is selected, for the case reference and area). Empty for
     anyone who is not a safeguarding lead of an area. Their names are not shown in a list."""
-    areas = _lead_areas(actor)
+    areas = safeguarding_lead_areas(actor)
     if not areas:
         return []
     today = timezone.localdate()
