@@ -360,6 +360,11 @@ INVITATION_VALID_DAYS = env_int("OPENNRM_INVITATION_VALID_DAYS", 7)
 # the epsilons of their questions in a month may not exceed it (statistics.dp, ADR 0035).
 DP_BUDGET_EPSILON = env_decimal("OPENNRM_DP_BUDGET_EPSILON", "1.0")
 
+# Where readers of the published official statistics write with questions: shown on every
+# release and in its spreadsheets (ADR 0036). Empty outside demo until the operator sets it, and
+# then no contact is shown.
+STATISTICS_CONTACT = env_str("OPENNRM_STATISTICS_CONTACT", "statistics@example.org" if DEMO else "")
+
 # --- HTTP security ----------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

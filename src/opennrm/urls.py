@@ -32,6 +32,8 @@ urlpatterns = [
     # The analysts' pages of the statistics app: official tables, the extract, private counts
     # (ADR 33, 34, 35).
     path("statistics/", include("opennrm.statistics.analyst_urls")),
+    # Published official statistics: public, no sign-in, the frozen snapshots only (ADR 36).
+    path("official-statistics/", include("opennrm.statistics.public_urls")),
     path("api/v1/", include("opennrm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -159,6 +159,16 @@ ROUTES: dict[str, Rule] = {
     "statistics:extract_download": only(Role.ANALYST),
     # Differentially private counts: analysts only, each charged to their own budget.
     "statistics:dp_query": only(Role.ANALYST),
+    # Releases: analysts prepare, approve (a second analyst) and revise (ADR 0036).
+    "statistics:releases": only(Role.ANALYST),
+    "statistics:release_prepare": only(Role.ANALYST),
+    "statistics:release_version": only(Role.ANALYST),
+    "statistics:release_approve": only(Role.ANALYST),
+    "statistics:release_withdraw": only(Role.ANALYST),
+    "statistics:release_revise": only(Role.ANALYST),
+    # Published releases: anyone, signed in or not; the frozen snapshot only.
+    "official_statistics:releases": PUBLIC,
+    "official_statistics:release": PUBLIC,
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,

@@ -5,7 +5,6 @@ release: nothing is frozen or published here (releases are item 3)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
 from typing import Any
 
@@ -17,10 +16,7 @@ from django.views.decorators.http import require_GET
 
 from opennrm.accounts.roles import Jurisdiction
 
-from . import disclosure, tables
-from .capacity import Cell as CapacityCell
-from .capacity import Table
-from .disclosure import TOTAL
+from . import layout, tables
 from .views import cell
 
 FIRST_YEAR = 2009  # the NRM began on 1 April 2009
@@ -77,87 +73,10 @@ class TablesForm(forms.Form):
         )
 
 
-def figure(value: float | int | str, decimals: int = 1) -> int | str:
-    """A published figure as a table cell: a count, a symbol, or a figure to `decimals` places."""
-    if isinstance(value, float):
-        return f"{value:,.{decimals}f}"
-    return value
-
-
 def last_quarter(today: date) -> tuple[int, int]:
     """The last quarter that has ended."""
     quarter = (today.month - 1) // 3  # the current quarter, less one
     return (today.year, quarter) if quarter else (today.year - 1, 4)
-
-
-def shown(table: tables.StatTable, protected: disclosure.Protected) -> Table:
-    """A count table as published: rows over its first dimension, a column for each value of
-    the others (and their totals), the total row last."""
-    first, *rest = table.table.dimensions
-    published = protected.table(table.name)
-    columns = list(itertools.product(*((*d.values, TOTAL) for d in rest)))
-    headers = [
-        ", ".join(table.label(d.name, v) for d, v in zip(rest, column, strict=True)) or "Count"
-        for column in columns
-    ]
-    rows: list[tuple[CapacityCell, ...]] = [
-        (table.label(first.name, value), *published[i])
-        for i, value in enumerate((*first.values, TOTAL))
-    ]
-    return Table(
-        slug=table.name.replace("_", "-"),
-        caption=table.title,
-        headers=(first.name.replace("_", " ").capitalize(), *headers),
-        rows=rows[:-1],
-        footer=rows[-1],
-    )
-
-
-def shown_summary(table: tables.SummaryTable, protected: disclosure.Protected) -> Table:
-    rows: list[tuple[CapacityCell, ...]] = [
-        (
-            table.label(row.group),
-            row.count,
-            figure(row.mean),
-            figure(row.lower_quartile),
-            figure(row.median),
-            figure(row.upper_quartile),
-        )
-        for row in table.published(protected)
-    ]
-    return Table(
-        slug=table.name.replace("_", "-"),
-        caption=table.title,
-        headers=(
-            "Competent authority",
-            "Decisions",
-            "Mean",
-            "Lower quartile",
-            "Median",
-            "Upper quartile",
-        ),
-        rows=rows[:-1],
-        footer=rows[-1],
-    )
-
-
-def shown_shares(table: tables.StatTable, protected: disclosure.Protected) -> Table:
-    rows: list[tuple[CapacityCell, ...]] = [
-        (
-            "Total" if row.authority == TOTAL else row.authority,
-            row.decisions,
-            row.positive,
-            figure(row.share, 0),
-        )
-        for row in tables.positive_shares(table, protected)
-    ]
-    return Table(
-        slug=f"{table.name.replace('_', '-')}-share",
-        caption=f"{table.title}: share positive",
-        headers=("Competent authority", "Decisions", "Positive", "Positive (%)"),
-        rows=rows[:-1],
-        footer=rows[-1],
-    )
 
 
 @require_GET
@@ -179,18 +98,12 @@ def tables_preview(request: HttpRequest) -> HttpResponse:
             if isinstance(table, tables.Missing):
                 missing.append(table)
                 continue
-            if isinstance(table, tables.StatTable):
-                shown_tables = [shown(table, protected)]
-                if table.name.endswith("decisions_by_competent_authority"):
-                    shown_tables.append(shown_shares(table, protected))
-            else:
-                shown_tables = [shown_summary(table, protected)]
             sections.append(
                 {
                     "title": table.title,
                     "counts": table.counts,
                     "notes": table.notes,
-                    "tables": shown_tables,
+                    "tables": [layout.display(t) for t in layout.laid_out(table, protected)],
                 }
             )
     return render(

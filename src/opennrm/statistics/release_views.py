@@ -1,0 +1,183 @@
+"""The analysts' release pages (ADR 0036), under /statistics/releases/: the releases, preparing
+one, a version as it will be published with its approval (by a second analyst), withdrawing a
+version awaiting approval, and revising a published release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from opennrm.accounts.actor import actor_of
+from opennrm.lib.govuk_forms import show_refusal
+
+from . import releases, selectors
+from .models import Release, ReleaseVersion, VersionState
+from .public_views import bulletin_context
+from .tables_views import TablesForm, last_quarter
+
+
+class PrepareForm(TablesForm):
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        help_text="For example, National Referral Mechanism statistics: July to September 2026",
+        error_messages={
+            "required": "Enter the title of the release",
+            "max_length": "The title must be 200 characters or fewer",
+        },
+    )
+    notes = forms.CharField(
+        label="Notes for readers (optional)",
+        help_text="Published with the release. Separate paragraphs with a blank line",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"max_length": "The notes must be 5,000 characters or fewer"},
+    )
+
+
+class ReviseForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the release being revised?",
+        help_text="Published with the new version, for example: late referrals were added",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Enter the reason for the revision",
+            "max_length": "The reason must be 2,000 characters or fewer",
+        },
+    )
+
+
+def _version(release: int, version: int) -> ReleaseVersion:
+    return get_object_or_404(
+        ReleaseVersion.objects.select_related("release", "prepared_by", "approved_by"),
+        release_id=release,
+        number=version,
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def release_list(request: HttpRequest) -> HttpResponse:
+    selectors.analyst_organisation(actor_of(request))
+    versions = list(
+        ReleaseVersion.objects.select_related("release", "prepared_by").order_by(
+            "-prepared_at", "-pk"
+        )
+    )
+    return render(
+        request,
+        "statistics/releases.html",
+        {
+            "title": "Official statistics releases",
+            "awaiting": [v for v in versions if v.state == VersionState.AWAITING_APPROVAL],
+            "published": [v for v in versions if v.state == VersionState.PUBLISHED],
+            "withdrawn": [v for v in versions if v.state == VersionState.WITHDRAWN],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def release_prepare(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    selectors.analyst_organisation(actor)
+    today = timezone.localdate()
+    if request.method == "POST":
+        form = PrepareForm(request.POST, today=today)
+        if form.is_valid():
+            try:
+                version = releases.prepare_release(
+                    by=actor,
+                    period=form.period(),
+                    jurisdiction=form.cleaned_data["jurisdiction"] or None,
+                    title=form.cleaned_data["title"],
+                    notes=form.cleaned_data["notes"],
+                )
+            except ValidationError as refusal:
+                show_refusal(form, refusal)
+            else:
+                return redirect("statistics:release_version", release=version.release_id, version=1)
+    else:
+        year, quarter = last_quarter(today)
+        form = PrepareForm(initial={"year": year, "quarter": str(quarter)}, today=today)
+    return render(
+        request,
+        "statistics/release_prepare.html",
+        {"title": "Prepare a release", "form": form},
+    )
+
+
+def _version_page(
+    request: HttpRequest, version: ReleaseVersion, refusal: str | None = None
+) -> HttpResponse:
+    actor = actor_of(request)
+    return render(
+        request,
+        "statistics/release_version.html",
+        {
+            "title": f"{version.release.title}: version {version.number}",
+            "version": version,
+            "may_approve": version.state == VersionState.AWAITING_APPROVAL
+            and version.prepared_by_id != actor.user.pk,
+            "refusal": refusal,
+            **bulletin_context(version, public=False),
+        },
+        status=400 if refusal else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def release_version(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    selectors.analyst_organisation(actor_of(request))
+    return _version_page(request, _version(release, version))
+
+
+@require_POST
+def release_approve(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    actor = actor_of(request)
+    selectors.analyst_organisation(actor)
+    found = _version(release, version)
+    try:
+        releases.approve_release(by=actor, version=found)
+    except releases.ReleaseRefused as refusal:
+        return _version_page(request, found, " ".join(refusal.messages))
+    return redirect("statistics:release_version", release=release, version=version)
+
+
+@require_POST
+def release_withdraw(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    actor = actor_of(request)
+    selectors.analyst_organisation(actor)
+    found = _version(release, version)
+    try:
+        releases.withdraw_version(by=actor, version=found)
+    except releases.ReleaseRefused as refusal:
+        return _version_page(request, found, " ".join(refusal.messages))
+    return redirect("statistics:releases")
+
+
+@require_http_methods(["GET", "POST"])
+def release_revise(request: HttpRequest, release: int) -> HttpResponse:
+    actor = actor_of(request)
+    selectors.analyst_organisation(actor)
+    found = get_object_or_404(Release, pk=release)
+    if not found.versions.filter(state=VersionState.PUBLISHED).exists():
+        raise Http404
+    form = ReviseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = releases.revise_release(
+                by=actor, release=found, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as refusal:
+            show_refusal(form, refusal)
+        else:
+            return redirect("statistics:release_version", release=found.pk, version=version.number)
+    context: dict[str, Any] = {"title": f"Revise {found.title}", "form": form, "release": found}
+    return render(request, "statistics/release_revise.html", context)

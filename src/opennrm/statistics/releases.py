@@ -1,0 +1,475 @@
+"""Official statistics releases (issue 13, item 3; ADR 0036): an analyst prepares a release
+from the live data, a second analyst approves it, and it is published frozen.
+
+`build_snapshot` makes every table of the release (`tables.release_tables`), protects them
+(`tables.protect`), checks the protection afresh with the linear-programming checker
+(`disclosure.problems`) and lays them out (`layout.laid_out`) as the snapshot, the one record
+of what was published: the public pages, the downloads and the API read nothing else.
+`key_results` writes the main points in words from the snapshot's own (protected) figures.
+
+The write services each record one audit event: `prepare_release`, `approve_release`,
+`revise_release`, `withdraw_version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.roles import Jurisdiction
+from opennrm.audit.services import audit_record
+
+from . import disclosure, layout, selectors, tables
+from .layout import SnapshotTable
+from .models import Release, ReleaseVersion, VersionState
+
+FORMAT = 1
+ALL_OF_THE_UK = "All of the UK"
+NOT_PUBLISHED = "is not published: it is small enough that it could identify someone"
+
+
+class ReleaseRefused(ValidationError):
+    """The release cannot be prepared, approved or revised as asked: nothing was written."""
+
+
+# --- Periods -----------------------------------------------------------------------------
+
+
+def period_label(period: tables.Period) -> str:
+    """ "July to September 2026", "January to December 2026" (a quarter or a year)."""
+    if period.start.year == period.end.year:
+        return f"{period.start:%B} to {period.end:%B %Y}"
+    return f"{period.start:%B %Y} to {period.end:%B %Y}"
+
+
+def jurisdiction_label(jurisdiction: str | None) -> str:
+    return Jurisdiction(jurisdiction).label if jurisdiction else ALL_OF_THE_UK
+
+
+def period_of(release: Release) -> tables.Period:
+    return tables.Period(release.period_start, release.period_end)
+
+
+# --- The snapshot ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    snapshot: dict[str, Any]
+    problems: list[str]  # the titles of the tables whose suppression the checker refuses
+
+
+def _notes(text: str) -> list[str]:
+    """The analyst's notes as paragraphs (separated by a blank line)."""
+    return [
+        " ".join(part.split()) for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()
+    ]
+
+
+def unsafe_tables(made: Sequence[tables.AnyTable], protected: disclosure.Protected) -> list[str]:
+    """The titles of the tables holding a cell that the checker, auditing afresh, finds
+    published when it must not be or suppressed with a range narrower than the protection."""
+    found = disclosure.problems(
+        protected.release,
+        protected.published,
+        threshold=protected.threshold,
+        protection=protected.protection,
+    )
+    if not found:
+        return []
+    cells = {problem.cell for problem in found}
+    titles = {t.name: t.title for t in made if isinstance(t, tables.StatTable)}
+    return [
+        titles.get(table.name, table.name)
+        for table in protected.release.tables
+        if any(table.cell(*values) in cells for values in table.all_cells())
+    ]
+
+
+def build_snapshot(
+    period: tables.Period, jurisdiction: str | None, title: str, notes: str
+) -> Built:
+    """The release as it would be published now, from the live data."""
+    made = tables.release_tables(period, jurisdiction)
+    protected = tables.protect(made)
+    sections = []
+    not_available = []
+    for table in made:
+        if isinstance(table, tables.Missing):
+            not_available.append({"title": table.title, "reason": table.why})
+            continue
+        sections.append(
+            {
+                "title": table.title,
+                "counts": table.counts,
+                "notes": list(table.notes),
+                "tables": layout.laid_out(table, protected),
+            }
+        )
+    snapshot: dict[str, Any] = {
+        "format": FORMAT,
+        "title": title,
+        "period": {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "label": period_label(period),
+        },
+        "jurisdiction": jurisdiction,
+        "jurisdiction_label": jurisdiction_label(jurisdiction),
+        "threshold": protected.threshold,
+        "key_results": [],
+        "notes": _notes(notes),
+        "sections": sections,
+        "not_available": not_available,
+    }
+    snapshot["key_results"] = key_results(snapshot)
+    return Built(snapshot, unsafe_tables(made, protected))
+
+
+def snapshot_tables(snapshot: Mapping[str, Any]) -> dict[str, SnapshotTable]:
+    """Every table of a snapshot by its slug."""
+    return {t["slug"]: t for section in snapshot["sections"] for t in section["tables"]}
+
+
+# --- Main points in words ----------------------------------------------------------------
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _n(value: int, one: str, many: str) -> str:
+    return f"{value:,} {one if value == 1 else many}"
+
+
+def _referrals(found: Mapping[str, SnapshotTable], label: str, threshold: int) -> list[str]:
+    referrals = found.get("referrals-by-competent-authority")
+    if not referrals or not referrals["footer"]:
+        return []
+    total = _count(referrals["footer"][-1])
+    if total is None:
+        return [f"The number of referrals made in {label} {NOT_PUBLISHED}."]
+    said = [
+        f"In {label}, {_n(total, 'referral was', 'referrals were')} made to the National "
+        "Referral Mechanism."
+    ]
+    ages = found.get("referrals-by-age-group")
+    children = next((row[-1] for row in ages["rows"] if row[0] == "Child"), None) if ages else None
+    if total and isinstance(children, int | str):
+        share = disclosure.percentage(children, total, threshold=threshold)
+        if isinstance(share, float):
+            said.append(
+                f"{share:.0f}% of them were children when they were exploited (including "
+                "people whose age is disputed)."
+            )
+        else:
+            said.append(f"The share of referrals that were of children {NOT_PUBLISHED}.")
+    return said
+
+
+def _commonest_exploitation(found: Mapping[str, SnapshotTable]) -> list[str]:
+    types = found.get("referrals-by-exploitation-and-age-group")
+    if not types:
+        return []
+    single = [
+        (str(row[0]), row[-1])
+        for row in types["rows"]
+        if row[0] not in ("More than one type", "Not specified or unknown")
+    ]
+    counted = [(name, n) for name, n in single if _count(n)]
+    if not counted:
+        return []
+    name, n = max(counted, key=lambda item: int(item[1]))
+    hidden = any(value == disclosure.CONFIDENTIAL for _, value in single)
+    return [
+        f"The commonest type of exploitation{' among those published' if hidden else ''} was "
+        f"“{name.removesuffix(' only')}”, in {_n(int(n), 'referral', 'referrals')}."
+    ]
+
+
+def _decisions_issued(shares: SnapshotTable | None, kind: str) -> str | None:
+    """ "12 reasonable grounds decisions (75% positive)", or why not, or None (no table)."""
+    if not shares or not shares["footer"]:
+        return None
+    _, decisions, _, share = shares["footer"]
+    issued = _count(decisions)
+    if issued is None:
+        return f"a number of {kind} decisions that is not published"
+    words = _n(issued, f"{kind} decision", f"{kind} decisions")
+    return f"{words} ({share:.0f}% positive)" if isinstance(share, float) else words
+
+
+def _decisions(found: Mapping[str, SnapshotTable]) -> list[str]:
+    said = []
+    issued = [
+        text
+        for text in (
+            _decisions_issued(
+                found.get("rg-decisions-by-competent-authority-share"), "reasonable grounds"
+            ),
+            _decisions_issued(
+                found.get("cg-decisions-by-competent-authority-share"), "conclusive grounds"
+            ),
+        )
+        if text
+    ]
+    if issued:
+        said.append(f"Decisions issued: {' and '.join(issued)}.")
+    days = found.get("days-rg-to-cg")
+    if days and days["footer"]:
+        median = days["footer"][4]
+        if isinstance(median, float):
+            said.append(
+                "The median time from the reasonable grounds to the conclusive grounds decision "
+                f"was {median:,.0f} days."
+            )
+        elif median == disclosure.CONFIDENTIAL:
+            said.append(
+                "The median time to a conclusive grounds decision is not published: it is "
+                "over too few decisions, or over a number that is not published."
+            )
+    return said
+
+
+def _turned_away(found: Mapping[str, SnapshotTable]) -> list[str]:
+    turned = found.get("turned-away-by-reason-and-region")
+    if not turned or not turned["footer"]:
+        return []
+    away = _count(turned["footer"][-1])
+    if away is None:
+        return [f"The number of requests for a bed that could not be met {NOT_PUBLISHED}."]
+    if away == 0:
+        return ["No request for a safe-house bed went unmet for lack of a suitable bed."]
+    return [
+        f"{_n(away, 'request', 'requests')} for a safe-house bed could not be met because no "
+        "suitable bed was free."
+    ]
+
+
+def key_results(snapshot: Mapping[str, Any]) -> list[str]:
+    """Up to six plain sentences from the published figures of the snapshot, never from a
+    suppressed one: where a figure is `[c]`, the sentence says it is not published. A
+    sentence starting with a number puts the number in figures (GOV.UK style for statistics)."""
+    found = snapshot_tables(snapshot)
+    said = [
+        *_referrals(found, snapshot["period"]["label"], int(snapshot["threshold"])),
+        *_commonest_exploitation(found),
+        *_decisions(found),
+        *_turned_away(found),
+    ]
+    return said[:6]
+
+
+# --- Writes ------------------------------------------------------------------------------
+
+
+def _refuse_unsafe(built: Built) -> None:
+    if built.problems:
+        raise ReleaseRefused(
+            "The release cannot be prepared: the disclosure check found suppressed figures "
+            "that could be worked out too closely in "
+            + "; ".join(f"“{title}”" for title in built.problems)
+            + ". Nothing was saved. Report this to the statistics team: the suppression must "
+            "be fixed before these tables are published."
+        )
+
+
+def _reason_required(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ReleaseRefused({"reason": "Enter the reason for the revision"})
+    return reason
+
+
+@transaction.atomic
+def prepare_release(
+    *,
+    by: Actor,
+    period: tables.Period,
+    jurisdiction: str | None,
+    title: str,
+    notes: str = "",
+) -> ReleaseVersion:
+    """Version 1 of a new release, awaiting a second analyst's approval. Refused (nothing
+    written) if a release of the period and jurisdiction is already published or awaiting
+    approval (revise it instead), or if the disclosure check fails."""
+    organisation = selectors.analyst_organisation(by)
+    title = " ".join(title.split())
+    if not title:
+        raise ReleaseRefused({"title": "Enter the title of the release"})
+    existing = (
+        ReleaseVersion.objects.filter(
+            release__period_start=period.start,
+            release__period_end=period.end,
+            release__jurisdiction=jurisdiction or "",
+        )
+        .exclude(state=VersionState.WITHDRAWN)
+        .select_related("release")
+        .first()
+    )
+    if existing is not None:
+        raise ReleaseRefused(
+            f"A release of {period_label(period)} for {jurisdiction_label(jurisdiction)} "
+            f"already exists (“{existing.release.title}”): revise it instead"
+        )
+    built = build_snapshot(period, jurisdiction, title, notes)
+    _refuse_unsafe(built)
+    release = Release.objects.create(
+        period_start=period.start,
+        period_end=period.end,
+        jurisdiction=jurisdiction or "",
+        title=title,
+    )
+    version = ReleaseVersion.objects.create(
+        release=release,
+        number=1,
+        notes=notes.strip(),
+        snapshot=built.snapshot,
+        prepared_by=by.user,
+        prepared_at=timezone.now(),
+    )
+    audit_record(
+        by=by.user,
+        action="statistics.release_prepared",
+        obj=version,
+        organisation=organisation,
+        detail={
+            "release": release.pk,
+            "version": 1,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "jurisdiction": jurisdiction or "",
+        },
+    )
+    return version
+
+
+def _locked(version: ReleaseVersion) -> ReleaseVersion:
+    return ReleaseVersion.objects.select_for_update().select_related("release").get(pk=version.pk)
+
+
+@transaction.atomic
+def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
+    """A second analyst approves the version: it is published, frozen from now on. Refused for
+    the analyst who prepared it (four eyes), and for a version not awaiting approval."""
+    organisation = selectors.analyst_organisation(by)
+    version = _locked(version)
+    if version.state != VersionState.AWAITING_APPROVAL:
+        raise ReleaseRefused(
+            f"Version {version.number} is {version.get_state_display().lower()}: only a version "
+            "awaiting approval can be approved"
+        )
+    if version.prepared_by_id == by.user.pk:
+        raise ReleaseRefused(
+            "Another analyst must approve this release: you prepared it, and a release needs "
+            "a second pair of eyes"
+        )
+    version.state = VersionState.PUBLISHED
+    version.approved_by = by.user
+    version.published_at = timezone.now()
+    version.save()
+    audit_record(
+        by=by.user,
+        action="statistics.release_approved",
+        obj=version,
+        organisation=organisation,
+        detail={"release": version.release_id, "version": version.number},
+    )
+    return version
+
+
+@transaction.atomic
+def revise_release(
+    *, by: Actor, release: Release, reason: str, notes: str | None = None
+) -> ReleaseVersion:
+    """A new version of a published release, from the data as it is now, with the reason,
+    awaiting approval. The versions already published stay as they are. `notes` default to
+    the latest version's."""
+    organisation = selectors.analyst_organisation(by)
+    reason = _reason_required(reason)
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    versions = list(release.versions.order_by("number"))
+    if not any(v.state == VersionState.PUBLISHED for v in versions):
+        raise ReleaseRefused("Only a published release can be revised")
+    if any(v.state == VersionState.AWAITING_APPROVAL for v in versions):
+        raise ReleaseRefused(
+            "A version of this release is already awaiting approval: approve or withdraw it first"
+        )
+    notes = versions[-1].notes if notes is None else notes.strip()
+    built = build_snapshot(period_of(release), release.jurisdiction or None, release.title, notes)
+    _refuse_unsafe(built)
+    version = ReleaseVersion.objects.create(
+        release=release,
+        number=versions[-1].number + 1,
+        notes=notes,
+        revision_reason=reason,
+        snapshot=built.snapshot,
+        prepared_by=by.user,
+        prepared_at=timezone.now(),
+    )
+    audit_record(
+        by=by.user,
+        action="statistics.release_revised",
+        obj=version,
+        organisation=organisation,
+        detail={"release": release.pk, "version": version.number},
+    )
+    return version
+
+
+@transaction.atomic
+def withdraw_version(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
+    """An analyst withdraws a version awaiting approval: it will never be published. A
+    published version cannot be withdrawn (revise it instead)."""
+    organisation = selectors.analyst_organisation(by)
+    version = _locked(version)
+    if version.state != VersionState.AWAITING_APPROVAL:
+        raise ReleaseRefused(
+            "Only a version awaiting approval can be withdrawn; a published one is revised"
+        )
+    version.state = VersionState.WITHDRAWN
+    version.withdrawn_by = by.user
+    version.withdrawn_at = timezone.now()
+    version.save()
+    audit_record(
+        by=by.user,
+        action="statistics.release_withdrawn",
+        obj=version,
+        organisation=organisation,
+        detail={"release": version.release_id, "version": version.number},
+    )
+    return version
+
+
+# --- Reads -------------------------------------------------------------------------------
+
+
+def published_on(version: ReleaseVersion) -> date | None:
+    return timezone.localdate(version.published_at) if version.published_at else None
+
+
+def published_versions() -> list[ReleaseVersion]:
+    """Every published version, newest first."""
+    return list(
+        ReleaseVersion.objects.filter(state=VersionState.PUBLISHED)
+        .select_related("release")
+        .order_by("-published_at", "-pk")
+    )
+
+
+def superseded_by(version: ReleaseVersion) -> ReleaseVersion | None:
+    """The published version that replaced this one (the first published after it), if any."""
+    return (
+        ReleaseVersion.objects.filter(
+            release_id=version.release_id, state=VersionState.PUBLISHED, number__gt=version.number
+        )
+        .order_by("number")
+        .first()
+    )
