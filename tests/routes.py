@@ -35,6 +35,8 @@ API_SAMPLE = {
     "placement_id": "1",
     "placement_request_id": "1",
     "site_id": "1",
+    "release_id": "1",
+    "number": "1",
 }
 
 

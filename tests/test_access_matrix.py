@@ -8,6 +8,7 @@ organisation) is tested beside each feature; this walks the route level for all 
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from opennrm.accounts import access
 from opennrm.accounts.models import Membership, User
@@ -79,7 +80,16 @@ def _api_call(client, method: str, path: str):
 
 def test_the_api_walk_covers_every_operation_in_the_table() -> None:
     walked = {(method, route) for method, _, route in _api_operations()}
-    assert walked == set(access.API_OPERATIONS)
+    assert walked == set(access.API_OPERATIONS) | access.PUBLIC_API_OPERATIONS
+
+
+def test_the_public_api_operations_answer_without_a_token(db: None) -> None:
+    """Published statistics: no token, no session; the sample version does not exist (404),
+    but nothing refuses the caller at the door."""
+    for method, path, route in _api_operations():
+        if (method, route) in access.PUBLIC_API_OPERATIONS:
+            response = _api_call(Client(), method, path)
+            assert response.status_code in (200, 404), (route, response.status_code)
 
 
 @pytest.mark.parametrize("role", [*list(Role), None], ids=lambda r: r.value if r else "outsider")
@@ -106,6 +116,8 @@ def test_api_roles_the_table_refuses_get_403_on_every_operation(
     # The one role the token carries: the outsider's in the token's organisation.
     held = role if role is not None else Role.ORGANISATION_ADMIN
     for method, path, route in _api_operations():
+        if (method, route) in access.PUBLIC_API_OPERATIONS:
+            continue  # no token needed: walked above
         rule = access.api_rule_for(method, route)
         assert rule is not None, (method, route)
         response = _api_call(client, method, path)

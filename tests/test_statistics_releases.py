@@ -524,3 +524,31 @@ def test_each_release_write_service_records_exactly_one_audit_event(
     releases.withdraw_version(by=actor(ada), version=second)
     one_event("statistics.release_withdrawn")
     assert AuditEvent.objects.count() == events + 4
+
+
+# --- The public API ----------------------------------------------------------------------
+
+
+def test_the_api_lists_published_versions_and_returns_each_snapshot_without_a_token(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    first = published(*analysts)
+    waiting = releases.revise_release(by=actor(analysts[0]), release=first.release, reason="Fix")
+    listing = Client().get("/api/v1/statistics/releases")
+    assert listing.status_code == 200
+    versions = listing.json()["versions"]
+    assert [(v["release"], v["version"]) for v in versions] == [(first.release_id, 1)]
+    assert versions[0]["period"]["label"] == "April to June 2024"
+    assert versions[0]["superseded_by"] is None
+    assert versions[0]["page"] == f"/official-statistics/{first.release_id}/1/"
+
+    url = f"/api/v1/statistics/releases/{first.release_id}/versions/1"
+    one = Client().get(url)
+    assert one.status_code == 200
+    body = one.json()
+    assert body["snapshot"] == ReleaseVersion.objects.get(pk=first.pk).snapshot
+    assert "Ada Preparer" not in one.content.decode()
+    assert "Ben Approver" not in one.content.decode()
+    assert Client().get(url.replace("/versions/1", "/versions/2")).status_code == 404
+    assert waiting.state == VersionState.AWAITING_APPROVAL
+    assert Client().post(url).status_code == 405

@@ -282,6 +282,16 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
 }
 
 
+# Read-only operations that take no token (`auth=None`), as their pages take no sign-in: the
+# published official statistics (statistics.release_api, ADR 0036). Rate limited per address.
+PUBLIC_API_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "api:statistics_releases"),
+        ("GET", "api:statistics_release_version"),
+    }
+)
+
+
 def api_rule_for(method: str, route: str) -> ApiRule | None:
     return API_OPERATIONS.get((method.upper(), route))
 

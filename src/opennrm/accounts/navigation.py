@@ -19,6 +19,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Sites and beds", "support:sites"),
     ("Capacity", "support:capacity"),
     ("Official tables", "statistics:tables"),
+    ("Releases", "statistics:releases"),
     ("Private counts", "statistics:dp_query"),
     ("Screening", "screening:start"),
     ("Organisations and users", "accounts:organisation_list"),

@@ -19,6 +19,7 @@ from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 from opennrm.statistics.api import router as capacity_router
 from opennrm.statistics.dp_api import router as private_counts_router
+from opennrm.statistics.release_api import router as releases_router
 
 from .auth import TokenAuth
 from .schemas import ErrorOut, ErrorsOut, error_out
@@ -28,10 +29,11 @@ DESCRIPTION = """\
 Refer potential victims of trafficking and follow what happens to the referral; work a competent
 authority's decision queues and record its decisions; place people in safe-house beds and follow
 capacity; read the support directory as an Open Referral HSDS document; ask differentially
-private counts (an analyst). Each operation has the same checks and the same rules as the page
-that does the same thing.
+private counts (an analyst); read the published official statistics (no token needed). Each
+operation has the same checks and the same rules as the page that does the same thing.
 
-Authenticate every request with an API token of your organisation:
+Authenticate every request with an API token of your organisation (except the published
+official statistics, which anyone may read without one):
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
 exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
 `cases:read`, `decisions:read`, `decisions:write`, `support:read`, `support:write`,
@@ -86,6 +88,7 @@ api.add_router("/", support_router)
 api.add_router("/", capacity_router)
 api.add_router("/", private_counts_router)
 api.add_router("/", directory_router)
+api.add_router("/", releases_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:

@@ -127,6 +127,12 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "small counts suppressed as a release would publish them.",
         ),
         Task(
+            "Releases",
+            "statistics:releases",
+            "Prepare a quarterly or yearly release, approve another analyst's, or revise a "
+            "published one.",
+        ),
+        Task(
             "De-identified extract",
             "statistics:extract",
             "One row per referral for researchers, k-anonymous, as CSV or in CTDC's columns.",
