@@ -89,3 +89,18 @@ def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> 
         decided = case.decisions.order_by("decided_at").first()
         assert decided is not None, case.reference
         assert decided.decided_at >= case.submitted_at, case.reference
+
+
+@override_settings(DEMO=True)
+def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None) -> None:
+    from opennrm.statistics.models import ReleaseVersion, VersionState
+
+    call_command("demo_data")
+    call_command("demo_data")  # idempotent: still one
+    version = ReleaseVersion.objects.get()
+    assert version.state == VersionState.PUBLISHED
+    assert version.prepared_by.email == "analyst@demo.opennrm.test"
+    assert version.approved_by is not None
+    assert version.approved_by.email == "analyst2@demo.opennrm.test"
+    page = Client().get("/official-statistics/").content.decode()
+    assert version.snapshot["title"] in page

@@ -98,6 +98,8 @@ ACCOUNTS = [
     ),
     DemoAccount("guardian@demo.opennrm.test", "Nell Ashby", "guardians", Role.SAFEGUARDING_LEAD),
     DemoAccount("analyst@demo.opennrm.test", "Owen Petrakis", "analysts", Role.ANALYST),
+    # A second analyst: a release needs one to prepare it and another to approve it (ADR 36).
+    DemoAccount("analyst2@demo.opennrm.test", "Hana Brightwater", "analysts", Role.ANALYST),
     DemoAccount("orgadmin@demo.opennrm.test", "Lucy Farrant", "police", Role.ORGANISATION_ADMIN),
     DemoAccount("sysadmin@demo.opennrm.test", "Jordan Keel", "operator", Role.SYSTEM_ADMIN),
     DemoAccount("dpo@demo.opennrm.test", "Imogen Sallow", "operator", Role.DATA_PROTECTION_OFFICER),
