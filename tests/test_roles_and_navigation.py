@@ -35,7 +35,14 @@ EXPECTED_NAV = {
     ],
     Role.SAFE_HOUSE_MANAGER: ["Home", "Placements", "Sites and beds", "Capacity", "Notifications"],
     Role.SAFEGUARDING_LEAD: ["Home", "Find a case", "Screening", "Notifications"],
-    Role.ANALYST: ["Home", "Capacity", "Official tables", "Releases", "Private counts", "Notifications"],
+    Role.ANALYST: [
+        "Home",
+        "Capacity",
+        "Official tables",
+        "Releases",
+        "Private counts",
+        "Notifications",
+    ],
     Role.ORGANISATION_ADMIN: ["Home", "Organisations and users", "Notifications"],
     Role.SYSTEM_ADMIN: ["Home", "Organisations and users", "Audit trail", "Notifications"],
     Role.DATA_PROTECTION_OFFICER: [
