@@ -223,7 +223,7 @@ def _decisions(found: Mapping[str, SnapshotTable]) -> list[str]:
     if issued:
         said.append(f"Decisions issued: {' and '.join(issued)}.")
     days = found.get("days-rg-to-cg")
-    if days and days["footer"]:
+    if days and days["footer"] and days["footer"][1] != 0:  # none issued: nothing to say
         median = days["footer"][4]
         if isinstance(median, float):
             said.append(

@@ -1,0 +1,107 @@
+"""Issue 13's acceptance journey: an analyst prepares a quarterly release, a second analyst
+approves it, and a signed-out visitor reads it on the public page (accessible, every chart with
+its table, on a 375-pixel screen)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind as Kind
+from opennrm.accounts.roles import Role
+from opennrm.cases.choices import AgeGroup
+from opennrm.statistics.models import ReleaseVersion, VersionState
+from tests import case_factories, factories
+
+from .test_narrow_screen import overflow
+from .test_sign_in_journey import _sign_in_with_device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _signed_in(new_page, user: User) -> Page:
+    factories.totp_device(user)
+    page = new_page()
+    _sign_in_with_device(page, user)
+    return page
+
+
+def _referrals() -> None:
+    """Forty referrals in April to June 2024: thirty adults and ten children."""
+    police = factories.organisation("Journey Police", Kind.STATUTORY_FIRST_RESPONDER)
+    authority = factories.organisation("Journey Authority", Kind.COMPETENT_AUTHORITY)
+    referrer = factories.user(organisation=police)
+    for n in range(40):
+        case_factories.case(
+            referred_by=referrer,
+            referring_organisation=police,
+            authority=authority,
+            age_group=AgeGroup.CHILD if n % 4 == 0 else AgeGroup.ADULT,
+            submitted_at=datetime(2024, 4, 1 + n % 30, 12, tzinfo=LONDON),
+        )
+
+
+def test_two_analysts_publish_a_release_and_anyone_reads_it(
+    new_page, axe, monitoring: Organisation
+) -> None:
+    _referrals()
+    ada = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ada Preparer")
+    ben = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ben Approver")
+
+    # Analyst A prepares the release of April to June 2024.
+    page = _signed_in(new_page, ada)
+    page.goto("/statistics/releases/")
+    axe.check(page)
+    page.get_by_role("button", name="Prepare a release").click()
+    expect(page.locator("h1")).to_have_text("Prepare a release")
+    page.get_by_label("Year").fill("2024")
+    page.get_by_label("Quarter").select_option("2")
+    page.get_by_label("Title").fill("NRM statistics: April to June 2024")
+    page.get_by_label("Notes for readers (optional)").fill("Figures for the journey test.")
+    axe.check(page)
+    page.get_by_role("button", name="Prepare the release").click()
+    expect(page.locator("#four-eyes")).to_contain_text("another analyst must approve it")
+    expect(page.get_by_role("button", name="Approve and publish")).to_have_count(0)
+    axe.check(page)
+    version = ReleaseVersion.objects.get()
+    assert version.state == VersionState.AWAITING_APPROVAL
+
+    # Analyst B approves it.
+    approver = _signed_in(new_page, ben)
+    approver.goto(f"/statistics/releases/{version.release_id}/1/")
+    axe.check(approver)
+    approver.get_by_role("button", name="Approve and publish").click()
+    expect(approver.get_by_role("link", name="See it on the public page")).to_be_visible()
+    version.refresh_from_db()
+    assert version.state == VersionState.PUBLISHED
+
+    # A signed-out visitor reads it on a small screen.
+    visitor = new_page()
+    visitor.set_viewport_size({"width": 375, "height": 812})
+    visitor.goto("/official-statistics/")
+    axe.check(visitor)
+    visitor.get_by_role("link", name="NRM statistics: April to June 2024").click()
+    expect(visitor.locator("h1")).to_have_text("NRM statistics: April to June 2024")
+    expect(visitor.locator("#key-results")).to_contain_text(
+        "In April to June 2024, 40 referrals were made"
+    )
+    expect(visitor.locator("#key-results")).to_contain_text("25% of them were children")
+    axe.check(visitor)
+    assert overflow(visitor) <= 0
+    # Every chart has its table beside it: the chart's title is the table's caption.
+    charts = visitor.locator("svg[role=img]")
+    assert charts.count() == len(version.snapshot["sections"])
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        title = chart.locator("title").text_content()
+        table = chart.locator("xpath=following::table[1]")
+        expect(table.locator("caption")).to_have_text(title or "")
+    content = visitor.content()
+    assert "Ada Preparer" not in content
+    assert "Ben Approver" not in content
