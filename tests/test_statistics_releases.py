@@ -552,3 +552,101 @@ def test_the_api_lists_published_versions_and_returns_each_snapshot_without_a_to
     assert Client().get(url.replace("/versions/1", "/versions/2")).status_code == 404
     assert waiting.state == VersionState.AWAITING_APPROVAL
     assert Client().post(url).status_code == 405
+
+
+# --- Downloads ---------------------------------------------------------------------------
+
+
+def _table_count(snapshot: dict) -> int:
+    return sum(len(section["tables"]) for section in snapshot["sections"])
+
+
+@pytest.mark.page("official_statistics:download_ods")
+def test_the_ods_has_a_cover_contents_notes_and_a_sheet_per_table(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    import io
+
+    from odf.opendocument import load
+    from odf.table import Table
+
+    draft = prepared(analysts[0])
+    url = f"/official-statistics/{draft.release_id}/1/release.ods"
+    assert Client().get(url).status_code == 404  # not published yet
+    version = releases.approve_release(by=actor(analysts[1]), version=draft)
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.oasis.opendocument.spreadsheet"
+    assert (
+        "official-statistics-2024-04-01-to-2024-06-30-uk-v1.ods" in response["Content-Disposition"]
+    )
+    document = load(io.BytesIO(response.content))
+    names = [sheet.getAttribute("name") for sheet in document.spreadsheet.getElementsByType(Table)]
+    tables_count = _table_count(version.snapshot)
+    assert names == [
+        "Cover_sheet",
+        "Contents",
+        "Notes",
+        *(f"Table_{n}" for n in range(1, tables_count + 1)),
+    ]
+    assert Client().post(url).status_code == 405
+    page = Client().get(f"/official-statistics/{draft.release_id}/1/").content.decode()
+    assert f'href="{url}"' in page
+
+
+@pytest.mark.page("official_statistics:download_xlsx")
+def test_the_xlsx_has_the_same_sheets(referrals: list[object], analysts: tuple[User, User]) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    version = published(*analysts)
+    url = f"/official-statistics/{version.release_id}/1/release.xlsx"
+    response = Client().get(url)
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames[:3] == ["Cover_sheet", "Contents", "Notes"]
+    assert len(workbook.sheetnames) == 3 + _table_count(version.snapshot)
+    assert workbook["Cover_sheet"]["A1"].value == "NRM statistics: April to June 2024"
+    assert Client().post(url).status_code == 405
+
+
+@pytest.mark.page("official_statistics:download_csv")
+def test_the_release_csv_holds_every_table(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    import csv
+    import io
+
+    version = published(*analysts)
+    url = f"/official-statistics/{version.release_id}/1/release.csv"
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {row["table"] for row in rows} == set(releases.snapshot_tables(version.snapshot))
+    total = next(
+        row
+        for row in rows
+        if row["table"] == "referrals-by-competent-authority" and row["row"] == "Total"
+    )
+    assert total["value"] == "12"
+    assert Client().post(url).status_code == 405
+
+
+@pytest.mark.page("official_statistics:table_csv")
+def test_each_table_downloads_as_its_own_csv(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    from opennrm.statistics import spreadsheets
+
+    version = published(*analysts)
+    base = f"/official-statistics/{version.release_id}/1/tables/"
+    page = Client().get(f"/official-statistics/{version.release_id}/1/").content.decode()
+    for slug, table in releases.snapshot_tables(version.snapshot).items():
+        response = Client().get(f"{base}{slug}.csv")
+        assert response.status_code == 200
+        assert response.content.decode() == spreadsheets.table_csv(table)
+        assert f'href="{base}{slug}.csv"' in page
+    assert Client().get(f"{base}no-such-table.csv").status_code == 404
+    assert Client().post(f"{base}referrals-by-sex.csv").status_code == 405

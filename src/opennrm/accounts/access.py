@@ -169,6 +169,10 @@ ROUTES: dict[str, Rule] = {
     # Published releases: anyone, signed in or not; the frozen snapshot only.
     "official_statistics:releases": PUBLIC,
     "official_statistics:release": PUBLIC,
+    "official_statistics:download_ods": PUBLIC,
+    "official_statistics:download_xlsx": PUBLIC,
+    "official_statistics:download_csv": PUBLIC,
+    "official_statistics:table_csv": PUBLIC,
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from . import charts, layout, releases
+from . import charts, layout, releases, spreadsheets
 from .layout import SnapshotTable
 from .models import ReleaseVersion, VersionState
 from .views import cell
@@ -78,7 +79,7 @@ def bulletin_context(version: ReleaseVersion, *, public: bool) -> dict[str, Any]
         else None,
         "public": public,
         "contact": settings.STATISTICS_CONTACT,
-        "downloads": None,
+        "downloads": download_links(version) if version.state == VersionState.PUBLISHED else None,
     }
 
 
@@ -112,3 +113,85 @@ def release_version(request: HttpRequest, release: int, version: int) -> HttpRes
             **bulletin_context(found, public=True),
         },
     )
+
+
+# --- Downloads ---------------------------------------------------------------------------
+
+SOURCE = (
+    "OpenNRM: the referrals, decisions and support recorded in the service, frozen when this "
+    "version was prepared"
+)
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def file_stem(version: ReleaseVersion) -> str:
+    """The start of each download's file name: the release's period, area and version."""
+    snapshot = version.snapshot
+    area = (snapshot["jurisdiction"] or "uk").replace("_", "-")
+    period = snapshot["period"]
+    return f"official-statistics-{period['start']}-to-{period['end']}-{area}-v{version.number}"
+
+
+def download_links(version: ReleaseVersion) -> dict[str, Any]:
+    """The download addresses of a published version, for the bulletin."""
+    kwargs = {"release": version.release_id, "version": version.number}
+    return {
+        "ods": reverse("official_statistics:download_ods", kwargs=kwargs),
+        "xlsx": reverse("official_statistics:download_xlsx", kwargs=kwargs),
+        "csv": reverse("official_statistics:download_csv", kwargs=kwargs),
+        "tables": {
+            table["slug"]: reverse(
+                "official_statistics:table_csv", kwargs={**kwargs, "table": table["slug"]}
+            )
+            for table in releases.snapshot_tables(version.snapshot).values()
+        },
+    }
+
+
+def _about(version: ReleaseVersion) -> spreadsheets.About:
+    published_on = releases.published_on(version)
+    assert published_on is not None  # only published versions are served
+    return spreadsheets.About(
+        version=version.number,
+        published_on=published_on,
+        revision_reason=version.revision_reason,
+        source=SOURCE,
+        contact=settings.STATISTICS_CONTACT,
+    )
+
+
+def _file(content: bytes | str, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def download_ods(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    found = published_version(release, version)
+    workbook = spreadsheets.workbook_ods(found.snapshot, _about(found))
+    return _file(workbook, ODS, f"{file_stem(found)}.ods")
+
+
+@require_http_methods(["GET", "HEAD"])
+def download_xlsx(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    found = published_version(release, version)
+    workbook = spreadsheets.workbook_xlsx(found.snapshot, _about(found))
+    return _file(workbook, XLSX, f"{file_stem(found)}.xlsx")
+
+
+@require_http_methods(["GET", "HEAD"])
+def download_csv(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    found = published_version(release, version)
+    return _file(spreadsheets.release_csv(found.snapshot), CSV, f"{file_stem(found)}.csv")
+
+
+@require_http_methods(["GET", "HEAD"])
+def table_csv(request: HttpRequest, release: int, version: int, table: str) -> HttpResponse:
+    found = published_version(release, version)
+    chosen = releases.snapshot_tables(found.snapshot).get(table)
+    if chosen is None:
+        raise Http404
+    return _file(spreadsheets.table_csv(chosen), CSV, f"{file_stem(found)}-{table}.csv")
