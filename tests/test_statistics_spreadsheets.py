@@ -253,7 +253,7 @@ def test_cover_sheet_says_what_when_where_which_version_and_the_symbols(kind):
         "statistics@example.org",
         "4,310 referrals were made",
         "Counts from 1 to 4 are shown as [c]",
-        "[note 1] apply to every table",
+        "[note 1] applies to every table",
     ):
         assert expected in text, expected
     for symbol in SYMBOLS:
@@ -425,6 +425,12 @@ def test_thirty_tables_with_long_captions_keep_short_unique_sheet_names(kind):
     assert names[3:] == [f"Table_{n}" for n in range(1, 35)]
     assert all(re.fullmatch(r"[A-Za-z0-9_]{1,31}", name) for name in names)
     assert sheets["Table_34"][0] == [f"Table 34: {long} (16.1)"]
+
+
+def test_the_cover_names_every_release_note_as_applying_to_every_table():
+    snap = snapshot() | {"notes": [RELEASE_NOTE, "Figures for Northern Ireland are provisional."]}
+
+    assert "[note 1], [note 2] apply to every table." in text_of(read("ods", snap)["Cover_sheet"])
 
 
 def test_a_release_without_notes_says_so_on_the_notes_sheet():

@@ -136,8 +136,6 @@ class Sheet:
 def _text(cell: Cell) -> str:
     if isinstance(cell, Link):
         return cell.text
-    if isinstance(cell, bool):  # pragma: no cover - rejected by _value
-        raise TypeError(cell)
     if isinstance(cell, int):
         return f"{cell:,}"
     if isinstance(cell, float):
@@ -258,10 +256,15 @@ def _cover(snapshot: Mapping[str, Any], about: About, notes: Notes) -> Sheet:
     sheet.add("title", snapshot["title"])
     part(
         "About these statistics",
-        "Official statistics of the National Referral Mechanism, for people who may be victims "
-        "of human trafficking or modern slavery: "
-        + (", ".join(counts) if counts else "no tables")
-        + ", counted from the case records. Each table says what it counts.",
+        "Official statistics of the National Referral Mechanism, through which people who may "
+        "be victims of human trafficking or modern slavery are identified and supported.",
+        (
+            "The tables count "
+            + ", ".join(counts)
+            + ", from the case records. Each table says what it counts."
+        )
+        if counts
+        else "This release has no tables.",
     )
     part("Period covered", f"{period['label']} ({_long_date(start)} to {_long_date(end)})")
     part("Area covered", snapshot["jurisdiction_label"])
@@ -288,7 +291,11 @@ def _cover(snapshot: Mapping[str, Any], about: About, notes: Notes) -> Sheet:
     part(
         "Notes",
         "The notes are in the Notes worksheet. A table's notes are named above it"
-        + (f"; {release_notes} apply to every table." if release_notes else "."),
+        + (
+            f"; {release_notes} {'applies' if len(notes.release) == 1 else 'apply'} to every table."
+            if release_notes
+            else "."
+        ),
     )
     part("Contact", about.contact)
     sheet.widths = [_COVER_WIDTH]
@@ -305,10 +312,11 @@ def _table_sheet(
     sheet.add("text", f"This table counts {section['counts']}.")
     if notes:
         sheet.add("text", "Notes: " + ", ".join(note_reference(n) for n in notes))
+    header = len(sheet.lines)
     sheet.add("header", *(str(header) for header in table["headers"]))
     for row in _table_rows(table):
         sheet.add("data", *row)
-    sheet.widths = _widths(sheet.lines[sheet.table_range()[0] :])  # type: ignore[index]
+    sheet.widths = _widths(sheet.lines[header:])  # the title and the lines above may overflow
     return sheet
 
 
@@ -339,7 +347,9 @@ def _contents(sheets: Sequence[Sheet]) -> Sheet:
     return sheet
 
 
-def tables(snapshot: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+def published_tables(
+    snapshot: Mapping[str, Any],
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
     """Every table of the release, with its section, in the order they are published."""
     return [(section, table) for section in snapshot["sections"] for table in section["tables"]]
 
@@ -568,7 +578,7 @@ def release_csv(snapshot: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(RELEASE_CSV_COLUMNS)
-    for section, table in tables(snapshot):
+    for section, table in published_tables(snapshot):
         labels = int(table["labels"])
         headers = [str(header) for header in table["headers"]]
         for row in _table_rows(table):
