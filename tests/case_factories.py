@@ -62,7 +62,7 @@ def case(
             status=status,
             submitted_at=submitted_at,
             reasonable_grounds_due=fields.pop("reasonable_grounds_due", None),
-            responders_account="Seen at a car wash.",
+            responders_account=fields.pop("responders_account", "Seen at a car wash."),
             **(implied | fields),
         )
     )
