@@ -214,3 +214,42 @@ def test_no_api_operation_an_analyst_may_use_returns_an_identity(
             response = api_helpers.post_json(client, path, body)
         assert response.status_code == 200, (method, path, response.content[:300])
         assert leaks(response.content) == [], path
+
+
+def test_a_release_of_the_marked_quarter_shows_no_identity_on_any_page_download_or_api(
+    marked_cases: list[Case], analyst: User, monitoring: Organisation
+) -> None:
+    """Releases (ADR 36): prepared by the analyst from the form, approved by a second, then
+    every analyst page, public page, download and public API answer of it, walked."""
+    from opennrm.accounts.actor import Actor
+    from opennrm.statistics import releases
+    from opennrm.statistics.models import ReleaseVersion
+
+    client = factories.signed_in_client(analyst)
+    prepared = client.post(
+        "/statistics/releases/prepare/",
+        {**QUARTER, "jurisdiction": "", "title": "Marked quarter", "notes": ""},
+    )
+    assert prepared.status_code == 302, prepared.content[:300]
+    version = ReleaseVersion.objects.get()
+    assert version.snapshot["sections"][0]["tables"][0]["footer"][-1] == CASES  # counted
+    second = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Bo Second")
+    releases.approve_release(by=Actor(second), version=version)
+    base = f"/official-statistics/{version.release_id}/1/"
+    paths = [
+        "/statistics/releases/",
+        f"/statistics/releases/{version.release_id}/1/",
+        f"/statistics/releases/{version.release_id}/revise/",
+        "/official-statistics/",
+        base,
+        f"{base}release.ods",
+        f"{base}release.xlsx",
+        f"{base}release.csv",
+        *(f"{base}tables/{slug}.csv" for slug in releases.snapshot_tables(version.snapshot)),
+        "/api/v1/statistics/releases",
+        f"/api/v1/statistics/releases/{version.release_id}/versions/1",
+    ]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert leaks(response.content) == [], path

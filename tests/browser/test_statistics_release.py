@@ -1,6 +1,7 @@
 """Issue 13's acceptance journey: an analyst prepares a quarterly release, a second analyst
 approves it, and a signed-out visitor reads it on the public page (accessible, every chart with
-its table, on a 375-pixel screen)."""
+its table, on a 375-pixel screen) and downloads the ODS, read back with odfpy: a cover sheet,
+contents, notes and one sheet per table."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from odf import teletype
+from odf.opendocument import load
+from odf.table import Table, TableRow
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
@@ -105,3 +109,28 @@ def test_two_analysts_publish_a_release_and_anyone_reads_it(
     content = visitor.content()
     assert "Ada Preparer" not in content
     assert "Ben Approver" not in content
+
+    # The visitor downloads the ODS, which opens with a cover sheet and one sheet per table.
+    with visitor.expect_download() as downloading:
+        visitor.get_by_role(
+            "link", name="All the tables as an OpenDocument spreadsheet (ODS)"
+        ).click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".ods")
+    document = load(download.path())
+    sheets = document.spreadsheet.getElementsByType(Table)
+    names = [sheet.getAttribute("name") for sheet in sheets]
+    tables = [t for section in version.snapshot["sections"] for t in section["tables"]]
+    assert names == [
+        "Cover_sheet",
+        "Contents",
+        "Notes",
+        *(f"Table_{n}" for n in range(1, len(tables) + 1)),
+    ]
+    cover = teletype.extractText(sheets[0].getElementsByType(TableRow)[0])
+    assert "NRM statistics: April to June 2024" in cover
+    first_table = "\n".join(
+        teletype.extractText(row) for row in sheets[3].getElementsByType(TableRow)
+    )
+    assert tables[0]["caption"] in first_table
+    assert "Journey Authority" in first_table

@@ -152,7 +152,8 @@ def download_links(version: ReleaseVersion) -> dict[str, Any]:
 
 def _about(version: ReleaseVersion) -> spreadsheets.About:
     published_on = releases.published_on(version)
-    assert published_on is not None  # only published versions are served
+    if published_on is None:  # only published versions are served
+        raise Http404
     return spreadsheets.About(
         version=version.number,
         published_on=published_on,
