@@ -178,3 +178,15 @@ def test_one_key_cannot_both_encrypt_and_index() -> None:
     )
     assert result.returncode != 0
     assert "give the blind indexes a key of their own" in result.stderr
+
+
+def test_the_statistics_contact_is_set_by_the_operator_and_a_placeholder_only_in_demo() -> None:
+    show = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup();"
+        "from django.conf import settings; print(repr(settings.STATISTICS_CONTACT))"
+    )
+    demo = {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": "/tmp/opennrm-settings-test"}
+    assert run_python(show, demo).stdout.strip() == "'statistics@example.org'"
+    assert run_python(show, PRODUCTION).stdout.strip() == "''"
+    chosen = {**PRODUCTION, "OPENNRM_STATISTICS_CONTACT": "figures@nrm.example.org"}
+    assert run_python(show, chosen).stdout.strip() == "'figures@nrm.example.org'"

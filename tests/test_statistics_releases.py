@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
@@ -429,6 +429,7 @@ def test_a_draft_is_not_public(referrals: list[object], analysts: tuple[User, Us
     assert "April to June 2024" not in Client().get("/official-statistics/").content.decode()
 
 
+@override_settings(STATISTICS_CONTACT="figures@example.org")
 @pytest.mark.page("official_statistics:release")
 def test_the_public_bulletin_shows_the_snapshot_with_a_chart_beside_each_table(
     referrals: list[object], analysts: tuple[User, User]
@@ -453,6 +454,7 @@ def test_the_public_bulletin_shows_the_snapshot_with_a_chart_beside_each_table(
         assert f'aria-labelledby="chart-{first}-title chart-{first}-desc"' in page
     assert page.count('role="img"') == len(version.snapshot["sections"])
     assert "[c]</strong>: confidential" in page
+    assert 'href="mailto:figures@example.org"' in page
     # Who prepared or approved it is never shown publicly.
     assert "Ada Preparer" not in page
     assert "Ben Approver" not in page
