@@ -186,6 +186,18 @@ def test_the_preparer_cannot_approve_and_a_second_analyst_publishes(
         releases.approve_release(by=actor(ben), version=done)
 
 
+def test_the_database_itself_refuses_an_approval_by_the_preparer(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    version = prepared(analysts[0])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReleaseVersion.objects.filter(pk=version.pk).update(approved_by=analysts[0])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReleaseVersion.objects.filter(pk=version.pk).update(number=2)  # a revision needs a reason
+
+
 def test_a_release_the_disclosure_check_refuses_is_not_written(
     referrals: list[object], analysts: tuple[User, User], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -84,6 +84,11 @@ def test_two_analysts_publish_a_release_and_anyone_reads_it(
     expect(approver.get_by_role("link", name="See it on the public page")).to_be_visible()
     version.refresh_from_db()
     assert version.state == VersionState.PUBLISHED
+    approver.set_viewport_size({"width": 375, "height": 812})
+    for path in ("/statistics/releases/", f"/statistics/releases/{version.release_id}/revise/"):
+        assert approver.goto(path).status == 200
+        axe.check(approver)
+        assert overflow(approver) <= 0, path
 
     # A signed-out visitor reads it on a small screen.
     visitor = new_page()
