@@ -23,6 +23,16 @@ from .disclosure import TOTAL
 SnapshotCell = int | float | str
 PERCENT = "(%)"  # the end of a percentage column's header
 
+# The first column's header, where the dimension's name read aloud would not do.
+ROW_HEADERS = {
+    "nationality_top20": "Nationality",
+    "exploitation": "Type of exploitation",
+    "exploitation_location": "Where the exploitation took place",
+    "first_responder_kind": "Type of first responder organisation",
+    "reporter_kind": "Type of public authority",
+    "reason": "Why no bed could meet the request",
+}
+
 
 class SnapshotTable(TypedDict):
     slug: str
@@ -58,7 +68,7 @@ def count_table(table: tables.StatTable, protected: disclosure.Protected) -> Sna
     return SnapshotTable(
         slug=_slug(table.name),
         caption=table.title,
-        headers=[first.name.replace("_", " ").capitalize(), *headers],
+        headers=[ROW_HEADERS.get(first.name, first.name.replace("_", " ").capitalize()), *headers],
         rows=rows[:-1],
         footer=rows[-1],
         labels=1,
