@@ -288,7 +288,7 @@ def test_a_second_release_of_the_same_period_is_refused(
     version = prepared(analysts[0])
     with pytest.raises(releases.ReleaseRefused, match="revise it instead"):
         prepared(analysts[1])
-    releases.withdraw_version(by=actor(analysts[1]), version=version)
+    releases.withdraw_draft(by=actor(analysts[1]), version=version)
     assert AuditEvent.objects.filter(action="statistics.release_withdrawn").count() == 1
     assert prepared(analysts[1]).number == 1  # once withdrawn, the period is free again
 
@@ -520,7 +520,7 @@ def test_each_release_write_service_records_exactly_one_audit_event(
         for name, fn in inspect.getmembers(releases, inspect.isfunction)
         if fn.__module__ == releases.__name__ and "audit_record(" in inspect.getsource(fn)
     }
-    assert writes == {"prepare_release", "approve_release", "revise_release", "withdraw_version"}
+    assert writes == {"prepare_release", "approve_release", "revise_release", "withdraw_draft"}
     ada, ben = analysts
 
     def one_event(action: str) -> None:
@@ -535,7 +535,7 @@ def test_each_release_write_service_records_exactly_one_audit_event(
     one_event("statistics.release_approved")
     second = releases.revise_release(by=actor(ada), release=first.release, reason="Corrected")
     one_event("statistics.release_revised")
-    releases.withdraw_version(by=actor(ada), version=second)
+    releases.withdraw_draft(by=actor(ada), version=second)
     one_event("statistics.release_withdrawn")
     assert AuditEvent.objects.count() == events + 4
 

@@ -156,7 +156,7 @@ def release_withdraw(request: HttpRequest, release: int, version: int) -> HttpRe
     selectors.analyst_organisation(actor)
     found = _version(release, version)
     try:
-        releases.withdraw_version(by=actor, version=found)
+        releases.withdraw_draft(by=actor, version=found)
     except releases.ReleaseRefused as refusal:
         return _version_page(request, found, " ".join(refusal.messages))
     return redirect("statistics:releases")

@@ -8,7 +8,7 @@ of what was published: the public pages, the downloads and the API read nothing 
 `key_results` writes the main points in words from the snapshot's own (protected) figures.
 
 The write services each record one audit event: `prepare_release`, `approve_release`,
-`revise_release`, `withdraw_version`.
+`revise_release`, `withdraw_draft`.
 """
 
 from __future__ import annotations
@@ -425,7 +425,7 @@ def revise_release(
 
 
 @transaction.atomic
-def withdraw_version(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
+def withdraw_draft(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
     """An analyst withdraws a version awaiting approval: it will never be published. A
     published version cannot be withdrawn (revise it instead)."""
     organisation = selectors.analyst_organisation(by)
