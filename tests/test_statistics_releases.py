@@ -198,6 +198,28 @@ def test_the_database_itself_refuses_an_approval_by_the_preparer(
         ReleaseVersion.objects.filter(pk=version.pk).update(number=2)  # a revision needs a reason
 
 
+def test_the_real_checker_refuses_a_suppressed_count_put_back(
+    referrals: list[object], analysts: tuple[User, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suppression gone wrong (the three children published after all): the linear-programming
+    checker, auditing afresh, finds it, and nothing is written."""
+    protect = tables.protect
+
+    def leaky(made: list[tables.AnyTable]) -> disclosure.Protected:
+        protected = protect(made)
+        table = next(t for t in protected.release.tables if t.name == "referrals_by_age_group")
+        children = table.cell("child")
+        assert protected.published[children] == disclosure.CONFIDENTIAL
+        protected.published[children] = protected.release.values[children]
+        return protected
+
+    monkeypatch.setattr(tables, "protect", leaky)
+    with pytest.raises(releases.ReleaseRefused) as refused:
+        prepared(analysts[0])
+    assert "Referrals by age group" in " ".join(refused.value.messages)
+    assert not ReleaseVersion.objects.exists()
+
+
 def test_a_release_the_disclosure_check_refuses_is_not_written(
     referrals: list[object], analysts: tuple[User, User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
