@@ -86,7 +86,6 @@ class DecisionForm(forms.Form):
             (str(item.pk), item.original_name) for item in case.evidence.all()
         ]
 
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         outcome = cleaned.get("outcome")

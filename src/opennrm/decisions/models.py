@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.cases.models import Case
-from opennrm.policy.negative_reasons import catalogue
 from opennrm.lib.fields import (
     EncryptedCharField,
     EncryptedFileSystemStorage,
@@ -17,6 +16,7 @@ from opennrm.lib.fields import (
     EncryptedTextField,
     RowUUIDField,
 )
+from opennrm.policy.negative_reasons import catalogue
 
 
 class DecisionKind(models.TextChoices):

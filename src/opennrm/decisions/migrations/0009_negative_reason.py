@@ -7,15 +7,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('decisions', '0008_reconsiderationevidence'),
+        ("decisions", "0008_reconsiderationevidence"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='decision',
-            name='negative_reason',
-            field=models.CharField(blank=True, default='', max_length=40),
+            model_name="decision",
+            name="negative_reason",
+            field=models.CharField(blank=True, default="", max_length=40),
         ),
     ]
