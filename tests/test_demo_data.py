@@ -89,19 +89,3 @@ def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> 
         decided = case.decisions.order_by("decided_at").first()
         assert decided is not None, case.reference
         assert decided.decided_at >= case.submitted_at, case.reference
-
-
-@override_settings(DEMO=True)
-def test_every_demo_negative_decision_names_its_main_reason(db: None) -> None:
-    from opennrm.decisions.models import Decision, DecisionKind
-    from opennrm.policy.negative_reasons import catalogue
-
-    call_command("demo_data")
-    negative = Decision.objects.filter(
-        outcome_kind="negative",
-        kind__in=(DecisionKind.REASONABLE_GROUNDS, DecisionKind.CONCLUSIVE_GROUNDS),
-    )
-    reasons = list(negative.values_list("negative_reason", flat=True))
-    assert reasons, "the demo has negative decisions to count"
-    assert set(reasons) <= set(catalogue().codes)
-    assert not Decision.objects.exclude(outcome_kind="negative").exclude(negative_reason="")

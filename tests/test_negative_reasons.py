@@ -1,6 +1,6 @@
 """The catalogue of main reasons for a negative decision (ADR 0038): policy data with effective
-dates, in step with the policy profiles, and the migration that leaves the decisions already
-made without one ("not recorded") rather than inventing it."""
+dates, in step with the policy profiles; the migration that leaves the decisions already made
+without one ("not recorded") rather than inventing it; and the demo's negative decisions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import json
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import override_settings
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import CaseStatus
-from opennrm.decisions.models import Decision
+from opennrm.decisions.models import Decision, DecisionKind
 from opennrm.policy.negative_reasons import (
     BUNDLED,
     NOT_RECORDED,
@@ -22,7 +24,7 @@ from opennrm.policy.negative_reasons import (
     catalogue,
     parse_catalogue,
 )
-from opennrm.policy.profiles import load_profiles
+from opennrm.policy.profiles import PolicyProfile, load_profiles
 
 from . import case_factories
 
@@ -43,7 +45,7 @@ def test_the_bundled_catalogue_is_short_and_every_code_is_unique() -> None:
 
 
 @pytest.mark.parametrize("profile", load_profiles().profiles, ids=lambda p: p.version)
-def test_the_reasons_follow_the_rules_in_force(profile) -> None:  # type: ignore[no-untyped-def]
+def test_the_reasons_follow_the_rules_in_force(profile: PolicyProfile) -> None:
     """On each profile's first day: the forced labour reason exactly where the profile has a
     conclusive outcome for slavery, servitude and forced labour; means never for a child."""
     day = profile.effective_from
@@ -103,3 +105,16 @@ def test_the_migration_leaves_decisions_already_made_without_a_reason(
     assert decision.outcome_kind == "negative"
     assert decision.negative_reason == ""
     assert decision.negative_reason_label == NOT_RECORDED_LABEL
+
+
+@override_settings(DEMO=True)
+def test_every_demo_negative_decision_names_its_main_reason(db: None) -> None:
+    call_command("demo_data")
+    negative = Decision.objects.filter(
+        outcome_kind="negative",
+        kind__in=(DecisionKind.REASONABLE_GROUNDS, DecisionKind.CONCLUSIVE_GROUNDS),
+    )
+    reasons = list(negative.values_list("negative_reason", flat=True))
+    assert reasons, "the demo has negative decisions to count"
+    assert set(reasons) <= set(catalogue().codes)
+    assert not Decision.objects.exclude(outcome_kind="negative").exclude(negative_reason="")
