@@ -427,6 +427,9 @@ def test_a_negative_decision_names_its_main_reason_and_the_approver_sees_it(
     )
     assert "Main reason" in approval
     assert escape(catalogue().label("no_purpose")) in approval
+    # The case page's decision card says it too, beside the written reasons.
+    detail = client.get(reverse("cases:detail", args=[case.reference])).content.decode()
+    assert escape(catalogue().label("no_purpose")) in detail
 
 
 @time_machine.travel(MONDAY, tick=False)

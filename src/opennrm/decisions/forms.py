@@ -41,9 +41,9 @@ class DecisionForm(forms.Form):
     )
     negative_reason = ReasonField(
         label="Main reason for the negative decision",
-        help_text="The part of the test that was not met, or why it could not be. The "
-        "statistics count negative decisions by this reason; the reasons you write above "
-        "stay the full account.",
+        help_text="The part of the test that was not met, or why it could not be. Means are "
+        "not needed for a child, or for a person exploited as a child. The statistics count "
+        "negative decisions by this reason; the reasons you write stay the full account.",
         required=False,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": REASON_REQUIRED},
