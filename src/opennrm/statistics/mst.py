@@ -495,20 +495,33 @@ def _sample(
 
 
 def _draw(table: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One value per row: from the row of `table` that `given` names (a uniform value where
-    the row is empty), by inverting each row's cumulative distribution."""
+    """One value per row, from the row of `table` that `given` names (uniform where the row is
+    empty). As private-pgm's `synthetic_data(method="round")`: among the m rows that share a
+    parent value, each child value is given its expected number m·p rounded down, the rows
+    left over go to values drawn in proportion to the fractions left, and the values are
+    shuffled; the synthetic marginals then follow the model without the spread of drawing
+    every row independently."""
+    size = table.shape[1]
     sums = table.sum(axis=1, keepdims=True)
-    conditional = np.divide(
-        table, sums, out=np.full_like(table, 1 / table.shape[1]), where=sums > 0
-    )
-    cumulative = np.cumsum(conditional, axis=1)
-    cumulative[:, -1] = 1.0
-    uniform = rng.random(given.size)
+    conditional = np.divide(table, sums, out=np.full_like(table, 1 / size), where=sums > 0)
     out = np.empty(given.size, dtype=np.int64)
-    for value in np.unique(given):
-        rows = given == value
-        out[rows] = np.searchsorted(cumulative[value], uniform[rows], side="right")
-    return np.minimum(out, table.shape[1] - 1)
+    order = np.argsort(given, kind="stable")
+    values, starts, counts = np.unique(given[order], return_index=True, return_counts=True)
+    for value, start, many in zip(values, starts, counts, strict=True):
+        expected = many * conditional[value]
+        allotted = np.floor(expected).astype(np.int64)
+        short = int(many - allotted.sum())
+        if short > 0:
+            fractions = np.clip(expected - allotted, 0, None)
+            if np.count_nonzero(fractions) >= short:
+                extra = rng.choice(size, size=short, replace=False, p=fractions / fractions.sum())
+            else:  # pragma: no cover (rounding error only)
+                extra = rng.choice(size, size=short, p=conditional[value])
+            np.add.at(allotted, extra, 1)
+        drawn = np.repeat(np.arange(size), allotted)
+        rng.shuffle(drawn)
+        out[order[start : start + many]] = drawn
+    return out
 
 
 def _decompress(
