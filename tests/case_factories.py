@@ -31,8 +31,11 @@ def case(
     given_names: str = "Test Person",
     family_name: str = "",
     date_of_birth: date | None = None,
+    negative_reason: str = "insufficient_information",
     **fields: object,
 ) -> Case:
+    """A case in `status`, with the decisions that status implies (a negative one with
+    `negative_reason` as its main reason: "" for one decided before reasons were coded)."""
     number = next(_numbers)
     submitted_at = fields.pop("submitted_at", None) or timezone.now()
     assert isinstance(submitted_at, datetime)
@@ -66,7 +69,7 @@ def case(
             **(implied | fields),
         )
     )
-    decisions_implied(opened)
+    decisions_implied(opened, negative_reason=negative_reason)
     return opened
 
 
@@ -87,7 +90,9 @@ _DECISIONS_IMPLIED: dict[CaseStatus, tuple[tuple[DecisionKind, OutcomeKind], ...
 }
 
 
-def decisions_implied(case: Case) -> list[Decision]:
+def decisions_implied(
+    case: Case, *, negative_reason: str = "insufficient_information"
+) -> list[Decision]:
     """The decision rows a case in its status has, as the decision services would have left
     them: a case "in recovery period" has its positive reasonable grounds decision. Made by a
     decision maker of the case's authority when it has one, else by a user with no membership
@@ -123,6 +128,7 @@ def decisions_implied(case: Case) -> list[Decision]:
                 outcome=outcome.code,
                 outcome_label=outcome.label,
                 outcome_kind=outcome.kind,
+                negative_reason=negative_reason if outcome.kind == OutcomeKind.NEGATIVE else "",
                 reasons="Decided on the evidence in the referral.",
                 decided_by=decider,
                 decided_at=case.submitted_at,

@@ -21,6 +21,7 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import services
 from opennrm.decisions.models import Decision, DecisionState, ReconsiderationRequest
+from opennrm.policy.negative_reasons import catalogue
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -85,23 +86,33 @@ def decisions_url(case: Case) -> str:
     return f"/api/v1/cases/{case.reference}/decisions"
 
 
-def decide(client: Client, case: Case, outcome: str, stage: str = "reasonable_grounds") -> Any:
-    return post(
-        client,
-        decisions_url(case),
-        {
-            "stage": stage,
-            "outcome": outcome,
-            # The reasons name the person, as real ones might: the API never returns them.
-            "reasons": f"{NAME} gave a credible and detailed account.",
-            "expected_version": fresh(case).version,
-        },
-    )
+def decide(
+    client: Client,
+    case: Case,
+    outcome: str,
+    stage: str = "reasonable_grounds",
+    negative_reason: str | None = None,
+) -> Any:
+    body = {
+        "stage": stage,
+        "outcome": outcome,
+        # The reasons name the person, as real ones might: the API never returns them.
+        "reasons": f"{NAME} gave a credible and detailed account.",
+        "expected_version": fresh(case).version,
+    }
+    if negative_reason is not None:
+        body["negative_reason"] = negative_reason
+    return post(client, decisions_url(case), body)
 
 
 def negative_in_effect(case: Case, dmitri: User, sally: User) -> Decision:
     decision = services.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons="x", expected_version=case.version
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="x",
+        expected_version=case.version,
     )
     return services.decision_approve(by=sally, decision=decision, approve=True)
 
@@ -130,6 +141,8 @@ class TestDeciding:
             "outcome": "positive",
             "outcome_label": decision.outcome_label,
             "outcome_kind": "positive",
+            "negative_reason": None,
+            "negative_reason_label": None,
             "state": "in_effect",
             "state_label": "In effect",
             "decided_at": body["decided_at"],
@@ -204,13 +217,18 @@ class TestDeciding:
         self, case: Case, dmitri: User, sally: User, authority: Organisation
     ) -> None:
         dmitris, sallys = api(dmitri, authority), api(sally, authority)
-        made = decide(dmitris, case, "negative").json()
+        made = decide(dmitris, case, "negative", negative_reason="no_purpose").json()
         assert made["state"] == "awaiting_approval"
         assert made["case"]["status"] == "awaiting_rg"
-        # It is in the approvals queue, for the second decision maker to find.
+        assert (made["negative_reason"], made["negative_reason_label"]) == (
+            "no_purpose",
+            catalogue().label("no_purpose"),
+        )
+        # It is in the approvals queue, for the second decision maker to find, with its reason.
         [row] = sallys.get("/api/v1/queues/approvals").json()["items"]
         assert row["reference"] == case.reference
         assert row["decision"]["id"] == made["id"]
+        assert row["decision"]["negative_reason_label"] == catalogue().label("no_purpose")
         url = f"/api/v1/decisions/{made['id']}/approval"
         [error] = a.errors(post(dmitris, url, {"approve": True}))
         assert "you made this decision" in error["message"]
@@ -225,6 +243,46 @@ class TestDeciding:
         # Approving twice is refused, saying why.
         [error] = a.errors(post(sallys, url, {"approve": True}))
         assert "not waiting for approval" in error["message"]
+
+    @time_machine.travel(MONDAY, tick=False)
+    def test_a_negative_decision_without_its_main_reason_is_refused_on_that_field(
+        self, case: Case, dmitri: User, authority: Organisation
+    ) -> None:
+        client = api(dmitri, authority)
+        for reason in (None, "", "made_up"):
+            response = decide(client, case, "negative", negative_reason=reason)
+            assert response.status_code == 422
+            [error] = a.errors(response)
+            assert (error["field"], error["message"]) == (
+                "negative_reason",
+                "Select the main reason for the negative decision",
+            )
+        assert not fresh(case).decisions.exists()
+
+    @time_machine.travel(MONDAY, tick=False)
+    def test_no_means_is_refused_for_a_person_whose_age_is_disputed(
+        self, alice: User, northmoor_police: Organisation, dmitri: User, authority: Organisation
+    ) -> None:
+        disputed = new_case(alice, northmoor_police, authority, age_group=AgeGroup.PRESUMED_CHILD)
+        client = api(dmitri, authority)
+        response = decide(client, disputed, "negative", negative_reason="no_means")
+        [error] = a.errors(response)
+        assert (error["field"], error["message"]) == (
+            "negative_reason",
+            "Means are not needed for a child: choose another reason",
+        )
+        made = decide(client, disputed, "negative", negative_reason="no_action")
+        assert made.status_code == 201, made.content
+        assert fresh(disputed).decisions.get().negative_reason == "no_action"
+
+    @time_machine.travel(MONDAY, tick=False)
+    def test_a_reason_sent_with_a_positive_decision_is_not_recorded(
+        self, case: Case, dmitri: User, authority: Organisation
+    ) -> None:
+        made = decide(api(dmitri, authority), case, "positive", negative_reason="no_action")
+        assert made.status_code == 201, made.content
+        assert made.json()["negative_reason"] is None
+        assert fresh(case).decisions.get().negative_reason == ""
 
     def test_a_conclusive_decision_before_the_earliest_date_is_refused_giving_the_date(
         self, case: Case, dmitri: User, authority: Organisation
@@ -463,7 +521,12 @@ class TestWhoReachesWhat:
         )
         waiting = new_case(alice, northmoor_police, authority)
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=waiting, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=waiting,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
         return waiting, decision, request
 

@@ -175,6 +175,7 @@ def world(
             by=decider,
             case=case,
             outcome="negative",
+            negative_reason="insufficient_information",
             reasons="Fictional reasons.",
             expected_version=case.version,
         )

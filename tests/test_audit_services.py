@@ -379,16 +379,31 @@ def world(
         )
         awaiting = case()
         awaiting_approval = decisions.decision_record_reasonable_grounds(
-            by=dmitri, case=awaiting, outcome="negative", reasons="None.", expected_version=1
+            by=dmitri,
+            case=awaiting,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="None.",
+            expected_version=1,
         )
         refused = case()
         negative = decisions.decision_record_reasonable_grounds(
-            by=dmitri, case=refused, outcome="negative", reasons="None.", expected_version=1
+            by=dmitri,
+            case=refused,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="None.",
+            expected_version=1,
         )
         decisions.decision_approve(by=sally, decision=negative, approve=True)
         asked = case()
         decision = decisions.decision_record_reasonable_grounds(
-            by=dmitri, case=asked, outcome="negative", reasons="None.", expected_version=1
+            by=dmitri,
+            case=asked,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="None.",
+            expected_version=1,
         )
         decisions.decision_approve(by=sally, decision=decision, approve=True)
         reconsideration = decisions.reconsideration_request(

@@ -51,6 +51,23 @@ def test_a_case_has_the_decisions_its_status_implies(
         assert decision.decided_by == dmitri
         assert decision.decided_at == made.submitted_at
         assert decision.reasons
+        # A negative decision names its main reason, as the services insist; no other does.
+        assert bool(decision.negative_reason) == (decision.outcome_kind == "negative")
+
+
+def test_a_negative_decision_from_before_reasons_were_coded_can_be_built(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    made = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+        negative_reason="",
+    )
+    decision = made.decisions.get()
+    assert decision.negative_reason == ""
+    assert decision.negative_reason_label == "Not recorded (decided before reasons were coded)"
 
 
 def test_a_case_in_its_recovery_period_has_its_decision_and_its_clocks(

@@ -141,7 +141,12 @@ def test_a_dump_of_the_database_reveals_no_identifying_data(
     # A negative decision, its second approval and a request to reconsider it, each in words
     # that name the person.
     decision = decisions.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons=REASONS, expected_version=case.version
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons=REASONS,
+        expected_version=case.version,
     )
     senior = factories.user("senior@example.org", organisation=routing, role=Role.DECISION_MAKER)
     decisions.decision_approve(by=senior, decision=decision, approve=True, note=APPROVAL_NOTE)

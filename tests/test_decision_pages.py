@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
-from opennrm.cases.choices import CaseStatus
+from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import services
+from opennrm.policy.negative_reasons import catalogue
 
 from . import case_factories, factories
 
@@ -146,7 +151,12 @@ def test_outsiders_get_404_on_every_decision_page(
     case: Case, dmitri: User, charlie: User, alice: User, bob: User
 ) -> None:
     decision = services.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="x",
+        expected_version=1,
     )
     other_authority = factories.organisation(
         "Other Authority", kind=factories.OrganisationKind.COMPETENT_AUTHORITY
@@ -178,7 +188,12 @@ def test_the_referrer_asks_for_reconsideration_in_time(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
         services.decision_approve(by=sally, decision=decision, approve=True)
         case.refresh_from_db()
@@ -278,7 +293,12 @@ def test_no_decision_is_offered_while_one_awaits_approval_and_nobody_approves_th
 ) -> None:
     detail = reverse("cases:detail", args=[case.reference])
     decision = services.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Weak.",
+        expected_version=1,
     )
     own = factories.signed_in_client(dmitri)
     page = own.get(detail).content.decode()
@@ -309,7 +329,12 @@ def test_reconsideration_is_not_offered_once_its_window_has_closed(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
         services.decision_approve(by=sally, decision=decision, approve=True)
     detail = reverse("cases:detail", args=[case.reference])
@@ -327,7 +352,12 @@ def test_the_reconsideration_queue_shows_when_each_is_due(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
         services.decision_approve(by=sally, decision=decision, approve=True)
         case.refresh_from_db()
@@ -366,3 +396,110 @@ def test_the_referral_list_shows_the_clock_the_case_is_running(
     assert "Recovery period ends: 31 March 2026" in html
     assert "Recovery period ends" in page
     assert "31 March 2026" in page
+
+
+@pytest.mark.page("decisions:decide")
+@time_machine.travel(MONDAY, tick=False)
+def test_a_negative_decision_names_its_main_reason_and_the_approver_sees_it(
+    case: Case, dmitri: User, sally: User
+) -> None:
+    client = factories.signed_in_client(dmitri)
+    page = client.get(decide_url(case)).content.decode()
+    # Asked only after a negative outcome (app.mjs), offering the catalogue in force.
+    assert 'data-app-show-when="outcome" data-app-show-value="negative"' in page
+    assert "Main reason for the negative decision" in page
+    for reason in catalogue().choices(case.jurisdiction, date(2026, 3, 2), child=False):
+        assert f'value="{reason.code}"' in page
+    typed = {"outcome": "negative", "reasons": "My careful reasons", "expected_version": 1}
+    html = client.post(decide_url(case), typed).content.decode()
+    assert "Select the main reason for the negative decision" in html
+    assert 'href="#id_negative_reason"' in html
+    assert "My careful reasons" in html
+    assert not case.decisions.exists()
+    response = client.post(decide_url(case), typed | {"negative_reason": "no_purpose"})
+    assert response.status_code == 302
+    decision = case.decisions.get()
+    assert decision.negative_reason == "no_purpose"
+    approval = (
+        factories.signed_in_client(sally)
+        .get(reverse("decisions:approval", args=[decision.pk]))
+        .content.decode()
+    )
+    assert "Main reason" in approval
+    assert escape(catalogue().label("no_purpose")) in approval
+    # The case page's decision card says it too, beside the written reasons.
+    detail = client.get(reverse("cases:detail", args=[case.reference])).content.decode()
+    assert escape(catalogue().label("no_purpose")) in detail
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_means_are_neither_offered_nor_accepted_for_a_child(
+    alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User
+) -> None:
+    child = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.CHILD,
+    )
+    client = factories.signed_in_client(dmitri)
+    page = client.get(decide_url(child)).content.decode()
+    assert 'value="no_action"' in page
+    assert 'value="no_means"' not in page
+    html = client.post(
+        decide_url(child),
+        {
+            "outcome": "negative",
+            "negative_reason": "no_means",
+            "reasons": "No means shown.",
+            "expected_version": child.version,
+        },
+    ).content.decode()
+    assert "Means are not needed for a child: choose another reason" in html
+    assert "No means shown." in html
+    assert not child.decisions.exists()
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_a_reason_left_chosen_is_not_recorded_for_a_positive_decision(
+    case: Case, dmitri: User
+) -> None:
+    """Chosen, then the outcome changed to positive (the question is hidden, not cleared)."""
+    factories.signed_in_client(dmitri).post(
+        decide_url(case),
+        {
+            "outcome": "positive",
+            "negative_reason": "not_credible",
+            "reasons": "Credible account.",
+            "expected_version": case.version,
+        },
+    )
+    assert case.decisions.get().negative_reason == ""
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_a_conclusive_decision_offers_the_reasons_after_its_negative_outcome(
+    alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User
+) -> None:
+    waiting = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+        submitted_at=timezone.now() - timedelta(days=60),
+    )
+    client = factories.signed_in_client(dmitri)
+    page = client.get(decide_url(waiting, "conclusive-grounds")).content.decode()
+    assert 'data-app-show-value="insufficient_evidence"' in page
+    response = client.post(
+        decide_url(waiting, "conclusive-grounds"),
+        {
+            "outcome": "insufficient_evidence",
+            "negative_reason": "forced_labour_elements_not_met",
+            "reasons": "Work was offered voluntarily and could be left.",
+            "expected_version": waiting.version,
+        },
+    )
+    assert response.status_code == 302
+    decision = waiting.decisions.get(kind="conclusive_grounds")
+    assert decision.negative_reason == "forced_labour_elements_not_met"

@@ -11,12 +11,13 @@ from django.core.exceptions import ValidationError
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import CaseStatus
+from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.services import CaseChanged
 from opennrm.decisions import services
 from opennrm.decisions.models import DecisionState, ReconsiderationState
 from opennrm.notifications.models import Notification
+from opennrm.policy.negative_reasons import catalogue
 
 from . import case_factories, factories
 
@@ -92,6 +93,7 @@ def test_a_negative_decision_waits_for_a_second_decision_maker(
             by=dmitri,
             case=case,
             outcome="negative",
+            negative_reason="insufficient_information",
             reasons="No indicators of exploitation.",
             expected_version=1,
         )
@@ -120,7 +122,12 @@ def test_refusing_approval_needs_a_reason_and_leaves_the_case(
     case: Case, dmitri: User, sally: User
 ) -> None:
     decision = services.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Weak.",
+        expected_version=1,
     )
     with pytest.raises(ValidationError, match="Enter why you do not approve"):
         services.decision_approve(by=sally, decision=decision, approve=False)
@@ -172,7 +179,12 @@ def test_reconsideration_on_day_30_is_accepted_and_day_31_refused(
     with time_machine.travel(MONDAY, tick=False) as traveller:
         for case in cases:
             d = services.decision_record_reasonable_grounds(
-                by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+                by=dmitri,
+                case=case,
+                outcome="negative",
+                negative_reason="insufficient_information",
+                reasons="x",
+                expected_version=1,
             )
             services.decision_approve(by=sally, decision=d, approve=True)
         traveller.shift(60 * 60 * 24 * 30)  # day 30 after 2 March: 1 April
@@ -322,7 +334,12 @@ def test_a_negative_decisions_windows_run_from_its_approval_not_its_draft(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         drafted = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="Weak.",
+            expected_version=1,
         )
     with time_machine.travel(NEXT_MONDAY, tick=False):
         services.decision_approve(by=sally, decision=drafted, approve=True)
@@ -348,6 +365,7 @@ def test_negative_move_on_runs_from_the_approval_of_the_conclusive_decision(
             by=dmitri,
             case=case,
             outcome="insufficient_evidence",
+            negative_reason="insufficient_information",
             reasons="Not on the balance.",
             expected_version=case.version,
         )
@@ -365,7 +383,12 @@ def test_an_accepted_reconsideration_supersedes_the_decision_and_sets_a_new_dead
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         old = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="Weak.",
+            expected_version=1,
         )
         services.decision_approve(by=sally, decision=old, approve=True)
     with time_machine.travel("2026-03-16 10:00:00+00:00", tick=False):
@@ -414,6 +437,7 @@ def test_an_accepted_reconsideration_of_a_negative_conclusive_decision_stops_mov
             by=dmitri,
             case=case,
             outcome="insufficient_evidence",
+            negative_reason="insufficient_information",
             reasons="Not on the balance.",
             expected_version=case.version,
         )
@@ -514,3 +538,94 @@ def test_a_scottish_child_has_no_s9_support_period(
         child = positive_rg(fresh(child), dmitri)
     assert child.support_ends is None
     assert child.recovery_period_ends == date(2026, 3, 31)
+
+
+def negative_rg(case: Case, by: User, negative_reason: str) -> None:
+    services.decision_record_reasonable_grounds(
+        by=by,
+        case=case,
+        outcome="negative",
+        negative_reason=negative_reason,
+        reasons="Weak.",
+        expected_version=case.version,
+    )
+
+
+def reason_refusal(error: pytest.ExceptionInfo[ValidationError]) -> list[str]:
+    return error.value.message_dict["negative_reason"]
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_a_negative_decision_records_its_main_reason_and_its_audit_event_names_it(
+    case: Case, dmitri: User
+) -> None:
+    negative_rg(case, dmitri, "not_credible")
+    decision = case.decisions.get()
+    assert decision.negative_reason == "not_credible"
+    assert decision.negative_reason_label == catalogue().label("not_credible")
+    event = AuditEvent.objects.get(action="decision.reasonable_grounds")
+    assert event.detail["negative_reason"] == "not_credible"
+
+
+@time_machine.travel(MONDAY, tick=False)
+@pytest.mark.parametrize("code", ["", "made_up", "not_recorded"])
+def test_a_negative_decision_without_a_reason_in_the_catalogue_is_refused(
+    case: Case, dmitri: User, code: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        negative_rg(case, dmitri, code)
+    [message] = reason_refusal(refused)
+    expected = "Select the main reason" if not code else f'"{code}" is not a reason'
+    assert message.startswith(expected)
+    assert not case.decisions.exists()
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_only_a_negative_decision_has_a_main_reason(case: Case, dmitri: User) -> None:
+    with pytest.raises(ValidationError) as refused:
+        services.decision_record_reasonable_grounds(
+            by=dmitri,
+            case=case,
+            outcome="suspended",
+            negative_reason="no_action",
+            reasons="Missing.",
+            expected_version=case.version,
+        )
+    assert reason_refusal(refused) == ["Record a main reason only for a negative decision"]
+
+
+@time_machine.travel(MONDAY, tick=False)
+@pytest.mark.parametrize("age_group", [AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
+def test_no_means_is_refused_for_a_child_or_a_person_whose_age_is_disputed(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    age_group: AgeGroup,
+) -> None:
+    child = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=age_group,
+    )
+    with pytest.raises(ValidationError) as refused:
+        negative_rg(child, dmitri, "no_means")
+    assert reason_refusal(refused) == ["Means are not needed for a child: choose another reason"]
+    negative_rg(child, dmitri, "no_purpose")
+    assert child.decisions.get().negative_reason == "no_purpose"
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_the_forced_labour_reason_is_only_where_the_rules_decide_on_it(
+    case: Case, dmitri: User
+) -> None:
+    """Scotland decides on trafficking alone (FACTS 2.7): the reason about slavery, servitude
+    and forced labour is England and Wales's, where it is a conclusive outcome of its own."""
+    Case.objects.filter(pk=case.pk).update(jurisdiction="scotland")
+    case = fresh(case)
+    with pytest.raises(ValidationError) as refused:
+        negative_rg(case, dmitri, "forced_labour_elements_not_met")
+    assert "is not a reason for a negative decision here" in reason_refusal(refused)[0]
+    negative_rg(case, dmitri, "no_means")
+    assert case.decisions.get().negative_reason == "no_means"

@@ -184,13 +184,23 @@ def test_the_senior_sees_negative_decisions_waiting_for_their_approval(
     elsewhere = factories.user(organisation=other_authority, role=Role.DECISION_MAKER)
     outsider_case = a_case(charlie, southvale_police, other_authority, **far)
     decisions.decision_record_reasonable_grounds(
-        by=elsewhere, case=outsider_case, outcome="negative", reasons="Weak.", expected_version=1
+        by=elsewhere,
+        case=outsider_case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Weak.",
+        expected_version=1,
     )
     assert NOTHING in home(sally)
 
     case = a_case(alice, northmoor_police, authority, **far)
     decisions.decision_record_reasonable_grounds(
-        by=dmitri, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        by=dmitri,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Weak.",
+        expected_version=1,
     )
     html = home(sally)
     assert needs(html) == [
@@ -206,7 +216,12 @@ def test_the_seniors_own_negative_decision_waits_for_someone_else(
 ) -> None:
     case = a_case(alice, northmoor_police, authority, reasonable_grounds_due=today(20))
     decisions.decision_record_reasonable_grounds(
-        by=sally, case=case, outcome="negative", reasons="Weak.", expected_version=1
+        by=sally,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Weak.",
+        expected_version=1,
     )
     assert NOTHING in home(sally)
 

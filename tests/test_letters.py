@@ -137,7 +137,12 @@ def test_issuing_is_recorded_and_waits_for_approval(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
     # Not in effect: no letter, and nothing to open.
     assert not Letter.objects.exists()

@@ -111,6 +111,7 @@ def test_exit_dates_and_reminders_follow_the_profile(
             by=dmitri,
             case=case,
             outcome=outcome(profile, OutcomeKind.POSITIVE if positive else OutcomeKind.NEGATIVE),
+            negative_reason="" if positive else "not_credible",
             reasons="Balance of probabilities.",
             expected_version=case.version,
         )

@@ -75,7 +75,12 @@ def test_a_decision_maker_decides_a_reconsideration(
 ) -> None:
     with time_machine.travel(MONDAY, tick=False):
         decision = decisions.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="None.", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="None.",
+            expected_version=1,
         )
         decisions.decision_approve(by=sally, decision=decision, approve=True)
         case.refresh_from_db()

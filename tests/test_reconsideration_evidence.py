@@ -32,7 +32,12 @@ def refused(case: Case, dmitri: User, sally: User, settings, tmp_path: Path) -> 
     settings.PRIVATE_FILES_DIR = tmp_path
     with time_machine.travel(MONDAY, tick=False):
         decision = services.decision_record_reasonable_grounds(
-            by=dmitri, case=case, outcome="negative", reasons="x", expected_version=1
+            by=dmitri,
+            case=case,
+            outcome="negative",
+            negative_reason="insufficient_information",
+            reasons="x",
+            expected_version=1,
         )
         services.decision_approve(by=sally, decision=decision, approve=True)
     return Case.objects.get(pk=case.pk)

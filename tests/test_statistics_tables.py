@@ -24,9 +24,10 @@ from opennrm.accounts.roles import Role
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, Person
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
+from opennrm.policy.negative_reasons import catalogue
 from opennrm.referrals.models import DutyToNotifyReport
 from opennrm.statistics import disclosure, tables
-from opennrm.statistics.disclosure import NOT_AVAILABLE, TOTAL
+from opennrm.statistics.disclosure import NOT_APPLICABLE, NOT_AVAILABLE, TOTAL
 from opennrm.statistics.tables import Period, StatTable, Stay, SummaryTable, TurnedAway
 
 from . import case_factories, factories
@@ -69,9 +70,14 @@ class Spec:
     rg: tuple[bool, int] | None  # positive?, days after the referral
     cg: tuple[bool, int] | None  # positive?, days after the RG decision
     location: str = "uk"
+    # The main reason of a negative decision at each stage; "" for none recorded.
+    rg_reason: str = ""
+    cg_reason: str = ""
 
 
 EXPLOITATION_CODES = ["sexual", "labour", "criminal", "domestic_servitude", "unknown"]
+# Every main reason for a negative decision, and none ("not recorded").
+REASON_CODES = ["", *catalogue().codes]
 
 
 @st.composite
@@ -98,6 +104,8 @@ def specs(draw: st.DrawFn) -> Spec:
         rg=rg,
         cg=cg,
         location=draw(st.sampled_from(["uk", "overseas", "both", "unknown"])),
+        rg_reason=draw(st.sampled_from(REASON_CODES)),
+        cg_reason=draw(st.sampled_from(REASON_CODES)),
     )
 
 
@@ -145,20 +153,28 @@ def make(world: World, spec: Spec) -> None:
     if spec.rg is None:
         return
     rg_at = spec.submitted_at + timedelta(days=spec.rg[1])
-    decide(world, made, DecisionKind.REASONABLE_GROUNDS, spec.rg[0], rg_at)
+    decide(world, made, DecisionKind.REASONABLE_GROUNDS, spec.rg[0], rg_at, spec.rg_reason)
     if spec.cg is not None:
         decide(
-            world, made, DecisionKind.CONCLUSIVE_GROUNDS, spec.cg[0], rg_at + timedelta(spec.cg[1])
+            world,
+            made,
+            DecisionKind.CONCLUSIVE_GROUNDS,
+            spec.cg[0],
+            rg_at + timedelta(spec.cg[1]),
+            spec.cg_reason,
         )
 
 
-def decide(world: World, case: Case, kind: str, positive: bool, at: datetime) -> None:
+def decide(
+    world: World, case: Case, kind: str, positive: bool, at: datetime, reason: str = ""
+) -> None:
     Decision.objects.create(
         case=case,
         kind=kind,
         outcome="positive" if positive else "negative",
         outcome_label="Positive" if positive else "Negative",
         outcome_kind="positive" if positive else "negative",
+        negative_reason="" if positive else reason,
         reasons="Decided.",
         decided_by=world.decider,
         decided_at=at,
@@ -266,6 +282,12 @@ def outcome(positive: bool) -> str:
     return "positive" if positive else "negative"
 
 
+def reason_row(positive: bool, reason: str) -> tuple[str]:
+    if positive:
+        return ("not_negative",)
+    return (reason or "not_recorded",)
+
+
 def stat(made: dict[str, tables.AnyTable], name: str) -> StatTable:
     table = made[name]
     assert isinstance(table, StatTable)
@@ -290,6 +312,25 @@ def check_decisions(made: dict[str, tables.AnyTable], expected: Expected) -> Non
             for s, _, _ in expected.cg
         )
     )
+    # By main reason: a positive decision under "not_negative", a negative one under its
+    # reason, or "not_recorded" if it has none; every other combination is [z].
+    assert counts_of(stat(made, "rg_decisions_by_negative_reason")) == nonzero(
+        Counter(
+            (*reason_row(bool(s.rg and s.rg[0]), s.rg_reason), outcome(bool(s.rg and s.rg[0])))
+            for s, _ in expected.rg
+        )
+    )
+    assert counts_of(stat(made, "cg_decisions_by_negative_reason")) == nonzero(
+        Counter(
+            (*reason_row(bool(s.cg and s.cg[0]), s.cg_reason), outcome(bool(s.cg and s.cg[0])))
+            for s, _, _ in expected.cg
+        )
+    )
+    for short in ("rg", "cg"):
+        cells = stat(made, f"{short}_decisions_by_negative_reason").table.counts
+        for (reason, decided), value in cells.items():
+            impossible = (reason == "not_negative") != (decided != "negative")
+            assert (value == NOT_APPLICABLE) == impossible, (reason, decided)
     assert sorted(summary(made, "days_referral_to_rg").values[TOTAL]) == sorted(
         float((day(at) - day(s.submitted_at)).days) for s, at in expected.rg
     )
@@ -326,6 +367,23 @@ def test_every_cell_equals_a_count_made_from_the_generated_cases(
     release = tables.assemble(made.values())
     assert release.values[disclosure.Cell.of("referrals")] == len(expected.inside)
     assert release.values[disclosure.Cell.of("rg_decisions")] == len(expected.rg)
+    # The negative decisions by reason add up to the negative decisions by authority: one cell.
+    negatives = {
+        "rg": sum(1 for s, _ in expected.rg if s.rg and not s.rg[0]),
+        "cg": sum(1 for s, _, _ in expected.cg if s.cg and not s.cg[0]),
+    }
+    for short, count in negatives.items():
+        negative = disclosure.Cell.of(f"{short}_decisions", outcome="negative")
+        assert release.values[negative] == count
+        by_reason = next(
+            t for t in release.tables if t.name == f"{short}_decisions_by_negative_reason"
+        )
+        assert any(
+            relation.total == negative
+            and {c.key for c in relation.parts}
+            == {by_reason.cell(reason, "negative").key for reason in by_reason.dimensions[0].values}
+            for relation in release.relations
+        )
     for group in ("adult", "child", "not_specified"):
         assert release.values[disclosure.Cell.of("referrals", age_group=group)] == sum(
             1 for s in expected.inside if expected_age(s.age_group) == group
@@ -466,10 +524,30 @@ def test_support_tables_count_stays_requests_and_episodes() -> None:
     tables.assemble(made.values()).check_consistent()
 
 
-def test_negative_reasons_are_said_to_be_not_stored_not_invented() -> None:
-    missing = [t for t in tables.NOT_AVAILABLE_TABLES if "reason" in t.title.lower()]
-    assert missing
-    assert "free text" in missing[0].why
+def test_negative_decisions_by_reason_are_counted_from_the_code_never_the_text() -> None:
+    """Each negative decision in one cell under its main reason; one without a code under
+    "not recorded" (nothing is read from its free text); and the table is no longer listed as
+    not available."""
+    issued = [
+        tables.Issued(
+            "reasonable_grounds", "A", "negative", date(2024, 5, 1), date(2024, 4, 1), None, code
+        )
+        for code in ("no_means", "no_means", "not_credible", "")
+    ] + [tables.Issued("reasonable_grounds", "A", "positive", date(2024, 5, 1), date(2024, 4, 1))]
+    made = {t.name: t for t in tables.decision_tables(issued, Q2)}
+    table = stat(made, "rg_decisions_by_negative_reason")
+    assert counts_of(table) == {
+        ("no_means", "negative"): 2,
+        ("not_credible", "negative"): 1,
+        ("not_recorded", "negative"): 1,
+        ("not_negative", "positive"): 1,
+    }
+    assert table.label("negative_reason", "not_recorded").startswith("Not recorded")
+    assert table.label("negative_reason", "no_means") == catalogue().label("no_means")
+    release = tables.assemble(made.values())
+    release.check_consistent()
+    assert release.values[disclosure.Cell.of("rg_decisions", outcome="negative")] == 4
+    assert not [t for t in tables.NOT_AVAILABLE_TABLES if "reason" in t.title.lower()]
 
 
 # --- The analyst's preview page ------------------------------------------------------------
@@ -524,7 +602,11 @@ def test_the_analyst_sees_the_quarter_with_small_counts_suppressed(
     assert rows["Female"] == ["[c]"]
     assert rows["Male"] == ["[c]"], "the other cell of the total is suppressed too"
     assert table_rows(page, "referrals-by-competent-authority")[-1] == ["Total", "7"]
-    assert "Negative decisions by reason" in page
+    # Negative decisions by main reason: every reason a row, [z] where it cannot occur.
+    reasons = {row[0]: row[1:] for row in table_rows(page, "rg-decisions-by-negative-reason")}
+    assert reasons[catalogue().label("no_means")] == ["[z]", "0", "[z]", "0"]
+    assert reasons["Not recorded (decided before reasons were coded)"] == ["[z]", "0", "[z]", "0"]
+    assert reasons["Not a negative decision"] == ["0", "[z]", "0", "0"]
     assert "not of people" in page
 
     # Bad input: a clear message, and what was typed is kept.

@@ -172,13 +172,16 @@ if (window.accessibleAutocomplete) {
 }
 
 // A question that applies only after a given answer (the age page's "Is there any reason to
-// believe they may be under 18?" after "Not sure") is shown only then.
+// believe they may be under 18?" after "Not sure"; a decision's main negative reason after a
+// negative outcome) is shown only then. `data-app-show-value` may list several answers,
+// separated by spaces.
 document.querySelectorAll("[data-app-show-when]").forEach((block) => {
   const radios = Array.from(
     document.querySelectorAll(`input[name="${block.dataset.appShowWhen}"]`),
   );
+  const answers = block.dataset.appShowValue.split(" ");
   const update = () => {
-    block.hidden = !radios.some((r) => r.checked && r.value === block.dataset.appShowValue);
+    block.hidden = !radios.some((r) => r.checked && answers.includes(r.value));
   };
   radios.forEach((radio) => radio.addEventListener("change", update));
   update();

@@ -81,6 +81,12 @@ class DecisionOut(Schema):
     outcome: str = Field(description="The outcome's code in the policy profile applied")
     outcome_label: str
     outcome_kind: str = Field(description="positive, negative or not_decided")
+    negative_reason: str | None = Field(
+        description="A negative reasonable or conclusive grounds decision's main reason, a code "
+        "of the negative reasons catalogue (e.g. 'no_means', 'not_credible'); '' if it was "
+        "decided before reasons were coded (not recorded); null for any other decision"
+    )
+    negative_reason_label: str | None
     state: str = Field(description="awaiting_approval, in_effect or approval_refused")
     state_label: str
     decided_at: datetime
@@ -137,6 +143,10 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
         "outcome": decision.outcome,
         "outcome_label": decision.outcome_label,
         "outcome_kind": decision.outcome_kind,
+        "negative_reason": (
+            decision.negative_reason if decision.negative_reason_label is not None else None
+        ),
+        "negative_reason_label": decision.negative_reason_label,
         "state": decision.state,
         "state_label": decision.get_state_display(),
         "decided_at": decision.decided_at,
@@ -266,6 +276,7 @@ class PendingDecisionOut(Schema):
     kind_label: str
     outcome: str
     outcome_label: str
+    negative_reason_label: str | None = Field(description="The main reason, in words")
     decided_at: datetime
 
 
@@ -376,6 +387,7 @@ def _approval_rows(actor: Actor, limit: int, offset: int) -> QueuePageOut:
                 kind_label=d.get_kind_display(),
                 outcome=d.outcome,
                 outcome_label=d.outcome_label,
+                negative_reason_label=d.negative_reason_label,
                 decided_at=d.decided_at,
             ),
         )
@@ -434,6 +446,14 @@ class DecisionIn(_In):
         description="Which indicators and evidence were relied on, and why. The person is told "
         "these reasons. Never returned by the API."
     )
+    negative_reason: str = Field(
+        default="",
+        description="Required for a negative outcome, ignored for any other: its main reason, "
+        "a code of the negative reasons catalogue in force for the case ('no_action', "
+        "'no_means', 'no_purpose', 'forced_labour_elements_not_met' (England and Wales), "
+        "'not_credible', 'insufficient_information'). 'no_means' is refused for a child or a "
+        "person whose age is disputed: a child needs no means.",
+    )
     expected_version: int = Field(description="The case's `version` when it was read")
     indicators: list[str] = Field(
         default_factory=list, description="Codes of indicators observed at screening"
@@ -477,6 +497,7 @@ def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> S
         {
             "outcome": body.outcome,
             "reasons": body.reasons,
+            "negative_reason": body.negative_reason,
             "indicators": body.indicators,
             "evidence": [str(pk) for pk in body.evidence],
             "expected_version": body.expected_version,
@@ -492,6 +513,7 @@ def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> S
             case=case,
             outcome=form.cleaned_data["outcome"],
             reasons=form.cleaned_data["reasons"],
+            negative_reason=form.cleaned_data["negative_reason"],
             expected_version=form.cleaned_data["expected_version"],
             indicators=form.cleaned_data["indicators"],
             evidence=[int(pk) for pk in form.cleaned_data["evidence"]],

@@ -54,6 +54,8 @@ def seed() -> None:
 # past: the services stamp every change with the present). Demo mode only.
 HISTORY_REASONS = "Indicators of deception and control at work, consistent with the account "
 HISTORY_REASONS += "given (fictional demo decision)."
+HISTORY_NEGATIVE_REASONS = "The account gives no detail of what was done to the person or why, "
+HISTORY_NEGATIVE_REASONS += "and nothing else was provided (fictional demo decision)."
 
 
 def decided_in_the_past(
@@ -62,9 +64,11 @@ def decided_in_the_past(
     referred: datetime,
     reasonable_grounds: tuple[str, date] | None,
     conclusive_grounds: tuple[str, date] | None = None,
+    negative_reason: str = "insufficient_information",
 ) -> None:
     """Date the case's referral `referred`, and give it the decisions named, on the days named
-    ((outcome code, day)), with the case's clocks as they would have run from those days."""
+    ((outcome code, day)), with the case's clocks as they would have run from those days; a
+    negative one with `negative_reason` as its main reason."""
     from opennrm.accounts.actor import DECIDERS, members_with_role
     from opennrm.cases.models import CaseStatusChange
     from opennrm.cases.services import case_event_record, case_events_backdate
@@ -129,7 +133,8 @@ def decided_in_the_past(
             outcome=outcome.code,
             outcome_label=outcome.label,
             outcome_kind=outcome.kind,
-            reasons=HISTORY_REASONS,
+            negative_reason=negative_reason if outcome.kind == "negative" else "",
+            reasons=HISTORY_NEGATIVE_REASONS if outcome.kind == "negative" else HISTORY_REASONS,
             decided_by_id=decider,
             decided_at=at,
             state=DecisionState.IN_EFFECT,

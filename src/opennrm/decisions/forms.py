@@ -1,12 +1,28 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import MultipleFileField
-from opennrm.policy.profiles import Outcome
+from opennrm.policy.negative_reasons import (
+    NO_MEANS_FOR_A_CHILD,
+    REASON_REQUIRED,
+    catalogue,
+)
+from opennrm.policy.profiles import Outcome, OutcomeKind
+
+
+class ReasonField(forms.ChoiceField):
+    """The reasons offered as choices, and `no_means` also accepted, so that a child's case
+    (where it is never offered) is told why it cannot be the reason, not that the choice is
+    not one of the list."""
+
+    def valid_value(self, value: Any) -> bool:
+        return value == "no_means" or super().valid_value(value)
 
 
 class DecisionForm(forms.Form):
@@ -23,6 +39,15 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": "Enter the reasons for the decision"},
     )
+    negative_reason = ReasonField(
+        label="Main reason for the negative decision",
+        help_text="The part of the test that was not met, or why it could not be. Means are "
+        "not needed for a child, or for a person exploited as a child. The statistics count "
+        "negative decisions by this reason; the reasons you write stay the full account.",
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": REASON_REQUIRED},
+    )
     indicators = forms.MultipleChoiceField(
         label="Indicators relied on (optional)", required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -32,10 +57,24 @@ class DecisionForm(forms.Form):
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(
-        self, *args: Any, outcomes: tuple[Outcome, ...], case: Case, **kwargs: Any
+        self,
+        *args: Any,
+        outcomes: tuple[Outcome, ...],
+        case: Case,
+        on: date | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.case = case
         self.fields["outcome"].choices = [(o.code, o.label) for o in outcomes]  # type: ignore[attr-defined]
+        self.negative_outcomes = [o.code for o in outcomes if o.kind == OutcomeKind.NEGATIVE]
+        # The reasons in force for this case today; never `no_means` for a child.
+        self.fields["negative_reason"].choices = [  # type: ignore[attr-defined]
+            (r.code, r.label)
+            for r in catalogue().choices(
+                case.jurisdiction, on or timezone.localdate(), child=case.is_child
+            )
+        ]
         indicators: list[tuple[str, str]] = []
         if case.screening is not None:
             listed = case.screening.catalogue.parsed().list(case.screening.list_key)
@@ -46,6 +85,20 @@ class DecisionForm(forms.Form):
         self.fields["evidence"].choices = [  # type: ignore[attr-defined]
             (str(item.pk), item.original_name) for item in case.evidence.all()
         ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        outcome = cleaned.get("outcome")
+        if outcome is None:
+            return cleaned
+        if outcome not in self.negative_outcomes:
+            # Chosen, then the decision changed to one that is not negative: not recorded.
+            cleaned["negative_reason"] = ""
+        elif not cleaned.get("negative_reason") and "negative_reason" not in self.errors:
+            self.add_error("negative_reason", REASON_REQUIRED)
+        elif cleaned.get("negative_reason") == "no_means" and self.case.is_child:
+            self.add_error("negative_reason", NO_MEANS_FOR_A_CHILD)
+        return cleaned
 
 
 class ApprovalForm(forms.Form):

@@ -16,6 +16,7 @@ from opennrm.lib.fields import (
     EncryptedTextField,
     RowUUIDField,
 )
+from opennrm.policy.negative_reasons import catalogue
 
 
 class DecisionKind(models.TextChoices):
@@ -41,6 +42,11 @@ class Decision(models.Model):
     outcome = models.CharField(max_length=40)
     outcome_label = models.CharField(max_length=200)
     outcome_kind = models.CharField(max_length=20)
+    # The main reason for a negative reasonable or conclusive grounds decision, as a code of
+    # `policy.negative_reasons` (ADR 0038): what the statistics count, never the free text.
+    # Empty for every other decision, and for negative ones recorded before reasons were
+    # coded ("not recorded": none is ever inferred).
+    negative_reason = models.CharField(max_length=40, blank=True, default="")
     # Free text about the person, which can name them: encrypted at rest like the accounts.
     row_uuid = RowUUIDField()
     reasons = EncryptedTextField()
@@ -78,6 +84,17 @@ class Decision(models.Model):
     @property
     def is_negative(self) -> bool:
         return self.outcome_kind == "negative"
+
+    @property
+    def negative_reason_label(self) -> str | None:
+        """The main reason of a negative reasonable or conclusive grounds decision, in words
+        ("Not recorded" for one decided before reasons were coded); None for any other."""
+        if not self.is_negative or self.kind not in (
+            DecisionKind.REASONABLE_GROUNDS,
+            DecisionKind.CONCLUSIVE_GROUNDS,
+        ):
+            return None
+        return catalogue().label(self.negative_reason)
 
     @property
     def took_effect_at(self) -> datetime | None:

@@ -26,6 +26,7 @@ from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy import clock
+from opennrm.policy.negative_reasons import ONLY_FOR_NEGATIVE, catalogue
 from opennrm.policy.profiles import (
     NoProfileError,
     OutcomeKind,
@@ -141,6 +142,7 @@ def _record(
     outcome_label: str,
     outcome_kind: str,
     reasons: str,
+    negative_reason: str = "",
     indicators: Sequence[str] = (),
     evidence: Sequence[int] = (),
     extension_days: int | None = None,
@@ -157,6 +159,7 @@ def _record(
         outcome=outcome,
         outcome_label=outcome_label,
         outcome_kind=outcome_kind,
+        negative_reason=negative_reason,
         reasons=reasons.strip(),
         indicators_relied_on=list(indicators),
         evidence_relied_on=list(evidence),
@@ -246,6 +249,7 @@ def decision_record_reasonable_grounds(
     outcome: str,
     reasons: str,
     expected_version: int,
+    negative_reason: str = "",
     indicators: Sequence[str] = (),
     evidence: Sequence[int] = (),
 ) -> Decision:
@@ -261,6 +265,7 @@ def decision_record_reasonable_grounds(
         kind=DecisionKind.REASONABLE_GROUNDS,
         outcome=outcome,
         reasons=reasons,
+        negative_reason=negative_reason,
         expected_version=expected_version,
         indicators=indicators,
         evidence=evidence,
@@ -275,6 +280,7 @@ def decision_record_conclusive_grounds(
     outcome: str,
     reasons: str,
     expected_version: int,
+    negative_reason: str = "",
     indicators: Sequence[str] = (),
     evidence: Sequence[int] = (),
 ) -> Decision:
@@ -293,6 +299,7 @@ def decision_record_conclusive_grounds(
         kind=DecisionKind.CONCLUSIVE_GROUNDS,
         outcome=outcome,
         reasons=reasons,
+        negative_reason=negative_reason,
         expected_version=expected_version,
         indicators=indicators,
         evidence=evidence,
@@ -306,17 +313,20 @@ def _decide(
     kind: DecisionKind,
     outcome: str,
     reasons: str,
+    negative_reason: str,
     expected_version: int,
     indicators: Sequence[str],
     evidence: Sequence[int],
 ) -> Decision:
     """Record a reasonable or conclusive grounds decision whose stage checks have passed."""
     _check_nothing_awaiting_approval(case)
-    profile = _profile(case, _today())
+    today = _today()
+    profile = _profile(case, today)
     if kind == DecisionKind.REASONABLE_GROUNDS:
         chosen = _outcome(profile.reasonable_grounds_outcomes, outcome, "reasonable grounds")
     else:
         chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
+    _check_negative_reason(case, today, chosen.kind, negative_reason)
     # After an accepted reconsideration, the new decision names the one it replaces.
     superseded = case.decisions.filter(
         kind=kind, state=DecisionState.SUPERSEDED, replaced_by__isnull=True
@@ -330,6 +340,7 @@ def _decide(
         outcome_label=chosen.label,
         outcome_kind=chosen.kind,
         reasons=reasons,
+        negative_reason=negative_reason,
         indicators=indicators,
         evidence=evidence,
         replaces=superseded,
@@ -427,6 +438,18 @@ def recovery_extend(
     return decision
 
 
+def _check_negative_reason(case: Case, on: date, outcome_kind: str, code: str) -> None:
+    """A negative decision names its main reason, one the catalogue has for this case today
+    (never `no_means` for a child, or a person whose age is disputed); no other decision does."""
+    if outcome_kind != OutcomeKind.NEGATIVE:
+        if code:
+            raise ValidationError({"negative_reason": ONLY_FOR_NEGATIVE})
+        return
+    refusal = catalogue().refusal(code, case.jurisdiction, on, child=case.is_child)
+    if refusal:
+        raise ValidationError({"negative_reason": refusal})
+
+
 def _outcome(outcomes: Sequence[Any], code: str, stage: str) -> Any:
     for outcome in outcomes:
         if outcome.code == code:
@@ -472,6 +495,7 @@ def _after_recording(decision: Decision, by: User, expected_version: int) -> Non
             "outcome": decision.outcome,
             "state": decision.state,
             "profile": decision.policy_profile_version,
+            **({"negative_reason": decision.negative_reason} if decision.negative_reason else {}),
         },
     )
     if decision.state == DecisionState.IN_EFFECT:

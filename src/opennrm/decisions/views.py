@@ -124,6 +124,7 @@ def decide(request: HttpRequest, reference: str, stage: str) -> HttpResponse:
                 case=case,
                 outcome=form.cleaned_data["outcome"],
                 reasons=form.cleaned_data["reasons"],
+                negative_reason=form.cleaned_data["negative_reason"],
                 expected_version=form.cleaned_data["expected_version"],
                 indicators=form.cleaned_data["indicators"],
                 evidence=[int(pk) for pk in form.cleaned_data["evidence"]],

@@ -101,8 +101,9 @@ def seed() -> None:
         by=decider,
         case=negative,
         outcome="negative",
-        reasons="The account does not yet show the means or the purpose of exploitation "
-        "(fictional demo decision, waiting for a second decision maker).",
+        negative_reason="no_purpose",
+        reasons="The account does not show that the person was moved or housed with a view to "
+        "exploiting them (fictional demo decision, waiting for a second decision maker).",
         expected_version=negative.version,
     )
     _place(overdue, due_today)

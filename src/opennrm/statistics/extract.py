@@ -294,12 +294,10 @@ def _row(values: tuple[Any, ...], today: date, tz: tzinfo) -> dict[str, str]:
         cg_outcome = AWAITING if waiting else CLOSED_UNDECIDED
     else:
         cg_outcome = NOT_APPLICABLE
-    child = age_group != AgeGroup.ADULT
     return {
         "year_quarter": f"{referred.year}-Q{(referred.month - 1) // 3 + 1}",
         "age_group": AGE_GROUP_LABEL.get(age_group, NOT_GIVEN),
-        # A child, or a person whose age is disputed, is never put in an adult's band.
-        "age_band": "" if child and (age is None or age >= 18) else band(age, CTDC_AGE_BOUNDS),
+        "age_band": age_band_of(age_group, age),
         "sex": SEX_LABEL.get(sex, "Not known"),
         "nationality": str(nationalities[0]).upper() if nationalities else "",
         "exploitation_type": exploitation_value(types or ()),
@@ -313,6 +311,13 @@ def _row(values: tuple[Any, ...], today: date, tz: tzinfo) -> dict[str, str]:
         if AWAITING in (rg_outcome, cg_outcome)
         else "",
     }
+
+
+def age_band_of(age_group: str, age: int | None) -> str:
+    """The CTDC age band of the age at referral. A child, or a person whose age is disputed,
+    with no age or an age of 18 or more recorded has no band: never an adult's."""
+    child = age_group != AgeGroup.ADULT
+    return "" if child and (age is None or age >= 18) else band(age, CTDC_AGE_BOUNDS)
 
 
 def _days(start: date | None, end: date | None) -> int | None:

@@ -37,11 +37,12 @@ from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationTy
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.lib.iso import country_name
+from opennrm.policy.negative_reasons import NOT_RECORDED, NOT_RECORDED_LABEL, catalogue
 from opennrm.policy.profiles import active_profiles
 from opennrm.referrals.models import DutyToNotifyReport
 
 from . import disclosure
-from .disclosure import NOT_AVAILABLE, TOTAL, Dimension, Published, Table
+from .disclosure import NOT_APPLICABLE, NOT_AVAILABLE, TOTAL, Dimension, Published, Table
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -643,6 +644,9 @@ class Issued:
     # For a conclusive grounds decision: when the case's positive reasonable grounds decision
     # took effect (the last one before it), if there is one.
     reasonable_grounds_on: date | None = None
+    # A negative decision's main reason (a code of `policy.negative_reasons`); "" if none was
+    # recorded (decided before reasons were coded) and for any other outcome.
+    negative_reason: str = ""
 
 
 OUTCOMES = ("positive", "negative", "not_decided")
@@ -675,6 +679,7 @@ def load_decisions(period: Period, jurisdiction: str | None = None) -> list[Issu
             "outcome_kind",
             "effect",
             "case__submitted_at",
+            "negative_reason",
         )
     )
     conclusive_cases = {r["case_id"] for r in rows if r["kind"] == DecisionKind.CONCLUSIVE_GROUNDS}
@@ -704,6 +709,7 @@ def load_decisions(period: Period, jurisdiction: str | None = None) -> list[Issu
                 if row["kind"] == DecisionKind.CONCLUSIVE_GROUNDS
                 else None
             ),
+            negative_reason=row["negative_reason"],
         )
         for row in rows
     ]
@@ -767,6 +773,7 @@ def decision_tables(decisions: Sequence[Issued], period: Period) -> list[AnyTabl
                 {"outcome": OUTCOME_LABELS},
             )
         )
+        tables.append(negative_reason_table(mine, short, title, when))
         if kind == DecisionKind.REASONABLE_GROUNDS:
             days = {
                 authority: tuple(
@@ -821,6 +828,69 @@ def decision_tables(decisions: Sequence[Issued], period: Period) -> list[AnyTabl
                 )
             )
     return tables
+
+
+# The reason row of a decision that is not negative: positive and not-decided outcomes.
+NOT_NEGATIVE = "not_negative"
+
+
+def negative_reason_of(decision: Issued) -> str:
+    if decision.outcome != "negative":
+        return NOT_NEGATIVE
+    return decision.negative_reason or NOT_RECORDED
+
+
+def negative_reason_table(
+    decisions: Sequence[Issued], short: str, title: str, when: str
+) -> StatTable:
+    """One stage's decisions by main reason (rows) and outcome (columns), ADR 0038. A table of
+    the stage's own population, so its outcome margins and grand total are the very cells of
+    the table by competent authority and outcome: the audit sees that the negative decisions
+    by reason add up to the negative decisions by authority. A reason with an outcome that is
+    not negative, and "not negative" with the negative outcome, cannot occur: `[z]`. Each
+    decision has one main reason, so each is in exactly one cell."""
+    reasons = (*catalogue().codes, NOT_RECORDED, NOT_NEGATIVE)
+    counts: Counter[tuple[str, str]] = Counter(
+        (negative_reason_of(d), d.outcome) for d in decisions
+    )
+    cells: dict[tuple[str, ...], Published] = {
+        (reason, outcome): (
+            counts[(reason, outcome)]
+            if (reason == NOT_NEGATIVE) == (outcome != "negative")
+            else NOT_APPLICABLE
+        )
+        for reason in reasons
+        for outcome in OUTCOMES
+    }
+    return StatTable(
+        Table(
+            f"{short}_decisions_by_negative_reason",
+            (Dimension("negative_reason", reasons), Dimension("outcome", OUTCOMES)),
+            cells,
+            population=f"{short}_decisions",
+        ),
+        f"{title} issued, by the main reason for a negative decision",
+        "decisions",
+        (
+            "Counts are of decisions; each is about one referral. " + REFERRALS_NOTE,
+            when,
+            "A negative decision counts once, under the main reason the decision maker "
+            "recorded from a coded list; the written reasons are never read for this table.",
+            f"{NOT_RECORDED_LABEL}: negative decisions recorded without a coded reason. "
+            "Nothing is inferred from their written reasons.",
+            'Positive and not-decided outcomes have no reason and are counted as "Not a '
+            'negative decision", so the outcome totals are those of the table by competent '
+            "authority and outcome. [z]: a combination that cannot occur.",
+        ),
+        {
+            "negative_reason": {
+                **catalogue().labels,
+                NOT_RECORDED: NOT_RECORDED_LABEL,
+                NOT_NEGATIVE: "Not a negative decision",
+            },
+            "outcome": OUTCOME_LABELS,
+        },
+    )
 
 
 # --- Cases awaiting a conclusive grounds decision ----------------------------------------
@@ -1044,11 +1114,6 @@ def support_tables(
 # --- Not available -----------------------------------------------------------------------
 
 NOT_AVAILABLE_TABLES = (
-    Missing(
-        "Negative decisions by reason",
-        "The reasons for a decision are stored only as free text (encrypted, as they can name "
-        "the person); there are no coded reasons to count. Not tabulated.",
-    ),
     Missing(
         "Occupancy",
         "Occupancy over time is in the capacity figures (statistics: capacity), which count "
