@@ -3,7 +3,7 @@ differentially private question and the researchers' extract.
 
 **The data.** M synthetic cases (the generator behind `manage.py demo_data --people`: referrals
 spread over 2019 to 2024 in proportion to each year's UK referrals, so at `--scale full` a
-quarter holds 35,000 to 56,000 referrals, seven to eleven times a UK quarter of about 5,000),
+quarter holds 30,000 to 55,000 referrals, about eleven times the UK's that year, 2,700 to 4,800),
 then, written in bulk by this benchmark (COPY on PostgreSQL, `bulk_create` elsewhere), the
 history the tables read, drawn with a fixed seed:
 
@@ -73,6 +73,7 @@ else:
         sys.modules[__name__] = _standard
         _spec.loader.exec_module(_standard)
 
+import bisect
 import io
 import itertools
 import json
@@ -211,6 +212,9 @@ class Writer:
 
 @dataclass
 class Setting:
+    """What the drawn history points at: the users who decide, approve, coordinate and report,
+    the public authorities, the areas and the beds by region, and the moment of the draw."""
+
     decider: int
     approver: int
     coordinator: int
@@ -308,12 +312,12 @@ def bench_setting(cases: int) -> Setting:
 
 
 def pick(rng: random.Random, values: Sequence[Any], cumulative: Sequence[float]) -> Any:
-    import bisect
-
+    """One of `values`, weighted by the gaps between the `cumulative` weights."""
     return values[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
 
 
 def weighted(weights: dict[Any, float]) -> tuple[list[Any], list[float]]:
+    """The values and cumulative weights `pick` takes."""
     return list(weights), list(itertools.accumulate(weights.values()))
 
 
