@@ -848,7 +848,7 @@ def test_the_prepare_form_asks_for_a_synthetic_dataset_and_keeps_every_answer_on
     assert "Smaller means more privacy and less accurate data" in page
     assert "on top of the tables" in page
     assert re.search(r'name="epsilon"[^>]*value="1"', page)  # 1 unless changed
-    assert 'data-aria-controls="conditional-id_synthetic"' in page  # revealed by "Yes"
+    assert 'data-app-show-when="synthetic" data-app-show-value="yes"' in page  # by "Yes"
     form = {
         "year": "2024",
         "quarter": "2",

@@ -107,14 +107,8 @@ def select_params(field: BoundField, **extra: Any) -> dict[str, Any]:
 
 
 def radios_params(
-    field: BoundField,
-    *,
-    legend_classes: str = "govuk-fieldset__legend--s",
-    conditional: dict[str, Any] | None = None,
-    **extra: Any,
+    field: BoundField, *, legend_classes: str = "govuk-fieldset__legend--s", **extra: Any
 ) -> dict[str, Any]:
-    """GOV.UK radios; `conditional` maps a choice to the HTML revealed when it is chosen (the
-    GOV.UK conditional reveal: without JavaScript it is always shown)."""
     params = _base(field, **extra)
     params.pop("label")
     params["fieldset"] = {"legend": {"text": field.label, "classes": legend_classes}}
@@ -125,9 +119,6 @@ def radios_params(
         for value, text in field.field.choices  # type: ignore[attr-defined]
         if str(value) != ""
     ]
-    for item in params["items"]:
-        if conditional and item["value"] in conditional:
-            item["conditional"] = {"html": conditional[item["value"]]}
     return params
 
 
