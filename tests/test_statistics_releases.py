@@ -726,7 +726,7 @@ def test_a_synthetic_dataset_is_generated_with_the_version_and_frozen_with_it(
 
     def spy(*args: object, **kwargs: object) -> synthetic.SyntheticDataset:
         calls.append({"args": args, **kwargs})
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(synthetic, "synthetic_dataset", spy)
     version = prepared_with_synthetic(analysts[0], "1.5")
