@@ -901,7 +901,7 @@ def test_answering_no_ignores_whatever_is_in_the_epsilon_box(
             "jurisdiction": "",
             "title": "Spring",
             "synthetic": "no",
-            "epsilon": "nonsense",
+            "epsilon": "nonsense, and longer than any number",
         },
     )
     assert response.status_code == 302

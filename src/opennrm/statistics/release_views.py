@@ -49,9 +49,7 @@ class SyntheticDataFields(forms.Form):
         "means more privacy and less accurate data; larger, less privacy and more accurate "
         "data. 1 is a common choice",
         initial="1",
-        required=False,
-        max_length=10,
-        error_messages={"max_length": EPSILON_RANGE},
+        required=False,  # checked in `clean`, only after "Yes"
     )
 
     def clean(self) -> dict[str, Any]:
