@@ -93,7 +93,9 @@ def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> 
 
 @override_settings(DEMO=True)
 def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None) -> None:
-    from opennrm.statistics.models import ReleaseVersion, VersionState
+    from decimal import Decimal
+
+    from opennrm.statistics.models import ReleaseVersion, SyntheticDataset, VersionState
 
     call_command("demo_data")
     call_command("demo_data")  # idempotent: still one
@@ -104,3 +106,9 @@ def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None
     assert version.approved_by.email == "analyst2@demo.opennrm.test"
     page = Client().get("/official-statistics/").content.decode()
     assert version.snapshot["title"] in page
+    # With a synthetic dataset of epsilon 1, downloadable from the public page.
+    assert SyntheticDataset.objects.get().epsilon == Decimal("1")
+    assert version.snapshot["synthetic"]["epsilon"] == 1.0
+    base = f"/official-statistics/{version.release_id}/1/"
+    assert "Synthetic data" in Client().get(base).content.decode()
+    assert Client().get(f"{base}synthetic.csv").status_code == 200

@@ -228,11 +228,19 @@ def test_a_release_of_the_marked_quarter_shows_no_identity_on_any_page_download_
     client = factories.signed_in_client(analyst)
     prepared = client.post(
         "/statistics/releases/prepare/",
-        {**QUARTER, "jurisdiction": "", "title": "Marked quarter", "notes": ""},
+        {
+            **QUARTER,
+            "jurisdiction": "",
+            "title": "Marked quarter",
+            "notes": "",
+            "synthetic": "yes",
+            "epsilon": "1",
+        },
     )
     assert prepared.status_code == 302, prepared.content[:300]
     version = ReleaseVersion.objects.get()
     assert version.snapshot["sections"][0]["tables"][0]["footer"][-1] == CASES  # counted
+    assert version.synthetic.csv.count("\r\n") > 1  # a synthetic dataset with rows
     second = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Bo Second")
     releases.approve_release(by=Actor(second), version=version)
     base = f"/official-statistics/{version.release_id}/1/"
@@ -245,6 +253,7 @@ def test_a_release_of_the_marked_quarter_shows_no_identity_on_any_page_download_
         f"{base}release.ods",
         f"{base}release.xlsx",
         f"{base}release.csv",
+        f"{base}synthetic.csv",
         *(f"{base}tables/{slug}.csv" for slug in releases.snapshot_tables(version.snapshot)),
         "/api/v1/statistics/releases",
         f"/api/v1/statistics/releases/{version.release_id}/versions/1",

@@ -4,8 +4,11 @@ public bulletin, which shows the frozen snapshot and nothing else."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,11 +19,12 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind as Kind
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
-from opennrm.statistics import disclosure, layout, releases, tables
+from opennrm.statistics import disclosure, layout, releases, synthetic, tables
 from opennrm.statistics.models import (
     PublishedVersionChanged,
     Release,
     ReleaseVersion,
+    SyntheticDataset,
     VersionState,
 )
 
@@ -343,7 +347,13 @@ def test_an_analyst_prepares_a_release_from_the_form(
 ) -> None:
     client = factories.signed_in_client(analysts[0])
     assert client.get("/statistics/releases/prepare/").status_code == 200
-    form = {"year": "2024", "quarter": "2", "jurisdiction": "", "title": "Spring figures"}
+    form = {
+        "year": "2024",
+        "quarter": "2",
+        "jurisdiction": "",
+        "title": "Spring figures",
+        "synthetic": "no",
+    }
     response = client.post("/statistics/releases/prepare/", {**form, "notes": "One.\n\nTwo."})
     version = ReleaseVersion.objects.get()
     assert response.status_code == 302
@@ -437,7 +447,8 @@ def test_revising_asks_for_the_reason_and_makes_version_two(
     assert client.get(url).status_code == 200
     missing = client.post(url, {"reason": ""}).content.decode()
     assert "Enter the reason for the revision" in missing
-    response = client.post(url, {"reason": "A late decision"})
+    assert "Select yes if a synthetic dataset is to be published with the release" in missing
+    response = client.post(url, {"reason": "A late decision", "synthetic": "no"})
     assert response["Location"] == f"/statistics/releases/{first.release_id}/2/"
     second = ReleaseVersion.objects.get(number=2)
     assert second.revision_reason == "A late decision"
@@ -688,3 +699,307 @@ def test_each_table_downloads_as_its_own_csv(
         assert f'href="{base}{slug}.csv"' in page
     assert Client().get(f"{base}no-such-table.csv").status_code == 404
     assert Client().post(f"{base}referrals-by-sex.csv").status_code == 405
+
+
+# --- The synthetic dataset (issue 13, item 6; ADR 0037) ----------------------------------
+
+
+def prepared_with_synthetic(by: User, epsilon: str = "1") -> ReleaseVersion:
+    return releases.prepare_release(
+        by=actor(by),
+        period=Q2,
+        jurisdiction=None,
+        title="NRM statistics: April to June 2024",
+        synthetic_epsilon=Decimal(epsilon),
+    )
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_a_synthetic_dataset_is_generated_with_the_version_and_frozen_with_it(
+    referrals: list[object], analysts: tuple[User, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, object]] = []
+    real = synthetic.synthetic_dataset
+
+    def spy(*args: object, **kwargs: object) -> synthetic.SyntheticDataset:
+        calls.append({"args": args, **kwargs})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(synthetic, "synthetic_dataset", spy)
+    version = prepared_with_synthetic(analysts[0], "1.5")
+    assert calls == [{"args": (Q2, None, Decimal("1.5"))}]  # no seed: OpenDP's secure noise
+
+    stored = SyntheticDataset.objects.get(version=version)
+    rows = csv_rows(stored.csv)
+    assert tuple(rows[0]) == synthetic.SYNTHETIC_COLUMNS
+    assert stored.rows == len(rows) - 1
+    assert stored.epsilon == Decimal("1.5")
+    assert stored.delta == synthetic.DELTA
+    assert stored.method == synthetic.METHOD
+    assert stored.unfilled == list(synthetic.UNFILLED)
+    assert "epsilon = 1.5" in stored.privacy
+    assert stored.notes[0] == stored.privacy
+    for row in rows[1:]:
+        for column, value in zip(synthetic.SYNTHETIC_COLUMNS, row, strict=True):
+            if column in synthetic.UNFILLED:
+                assert value == ""
+    stated = ReleaseVersion.objects.get(pk=version.pk).snapshot["synthetic"]
+    assert stated == {
+        "epsilon": 1.5,
+        "delta": synthetic.DELTA,
+        "method": synthetic.METHOD,
+        "rows": stored.rows,
+        "privacy": stored.privacy,
+        "notes": stored.notes,
+        "unfilled": list(synthetic.UNFILLED),
+    }
+    event = AuditEvent.objects.get(action="statistics.release_prepared")
+    assert event.detail["synthetic_epsilon"] == "1.5"
+
+    # Approved with the version, then frozen with it, whatever data arrives later.
+    releases.approve_release(by=actor(analysts[1]), version=version)
+    frozen = stored.csv
+    case = referrals[0]
+    for n in range(7):
+        add_referral(
+            case.referred_by, case.referring_organisation, case.competent_authority, "adult", n
+        )
+    stored = SyntheticDataset.objects.get(version=version)
+    assert stored.csv == frozen
+    stored.csv = "changed"
+    with pytest.raises(PublishedVersionChanged):
+        stored.save()
+    with pytest.raises(PublishedVersionChanged):
+        stored.delete()
+    assert SyntheticDataset.objects.get(version=version).csv == frozen
+
+
+def test_a_version_without_one_has_none_and_its_audit_event_says_so(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    version = prepared(analysts[0])
+    assert not SyntheticDataset.objects.exists()
+    assert "synthetic" not in version.snapshot
+    event = AuditEvent.objects.get(action="statistics.release_prepared")
+    assert event.detail["synthetic_epsilon"] is None
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "message"),
+    [
+        ("0.05", "Enter the epsilon as a number from 0.1 to 10"),
+        ("10.5", "Enter the epsilon as a number from 0.1 to 10"),
+        ("NaN", "Enter the epsilon as a number from 0.1 to 10"),
+        ("0.125", "Enter the epsilon with up to 2 decimal places"),
+    ],
+)
+def test_a_bad_epsilon_is_refused_and_nothing_is_written(
+    referrals: list[object], analysts: tuple[User, User], epsilon: str, message: str
+) -> None:
+    events = AuditEvent.objects.count()
+    with pytest.raises(releases.ReleaseRefused) as refused:
+        prepared_with_synthetic(analysts[0], epsilon)
+    assert refused.value.message_dict == {"epsilon": [message]}
+    assert not Release.objects.exists()
+    assert not ReleaseVersion.objects.exists()
+    assert not SyntheticDataset.objects.exists()
+    assert AuditEvent.objects.count() == events
+
+    first = published(*analysts)
+    with pytest.raises(releases.ReleaseRefused):
+        releases.revise_release(
+            by=actor(analysts[0]),
+            release=first.release,
+            reason="Fix",
+            synthetic_epsilon=Decimal(epsilon),
+        )
+    assert ReleaseVersion.objects.count() == 1
+    assert not SyntheticDataset.objects.exists()
+
+
+def test_a_revision_carries_its_own_synthetic_dataset_or_none(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    ada, ben = analysts
+    first = releases.approve_release(by=actor(ben), version=prepared_with_synthetic(ada, "1"))
+    second = releases.revise_release(
+        by=actor(ben), release=first.release, reason="Late", synthetic_epsilon=Decimal("0.5")
+    )
+    assert second.synthetic.epsilon == Decimal("0.5")
+    assert second.snapshot["synthetic"]["epsilon"] == 0.5
+    assert SyntheticDataset.objects.get(version=first).epsilon == Decimal("1")
+    event = AuditEvent.objects.get(action="statistics.release_revised")
+    assert event.detail["synthetic_epsilon"] == "0.5"
+    releases.withdraw_draft(by=actor(ada), version=second)
+    third = releases.revise_release(by=actor(ben), release=first.release, reason="Again")
+    assert not SyntheticDataset.objects.filter(version=third).exists()
+    assert "synthetic" not in third.snapshot
+
+
+def test_the_prepare_form_asks_for_a_synthetic_dataset_and_keeps_every_answer_on_an_error(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    client = factories.signed_in_client(analysts[0])
+    page = client.get("/statistics/releases/prepare/").content.decode()
+    assert "Publish a synthetic dataset with the release?" in page
+    assert "Smaller means more privacy and less accurate data" in page
+    assert "on top of the tables" in page
+    assert re.search(r'name="epsilon"[^>]*value="1"', page)  # 1 unless changed
+    assert 'data-app-show-when="synthetic" data-app-show-value="yes"' in page  # by "Yes"
+    form = {
+        "year": "2024",
+        "quarter": "2",
+        "jurisdiction": "",
+        "title": "Spring figures",
+        "notes": "Kept notes",
+    }
+    unanswered = client.post("/statistics/releases/prepare/", form).content.decode()
+    assert "Select yes if a synthetic dataset is to be published with the release" in unanswered
+    for epsilon in ("", "abc", "0", "20", "1e400"):
+        bad = client.post(
+            "/statistics/releases/prepare/", {**form, "synthetic": "yes", "epsilon": epsilon}
+        )
+        text = bad.content.decode()
+        assert bad.status_code == 200
+        assert "There is a problem" in text
+        assert text.count("Enter the epsilon as a number from 0.1 to 10") == 2, epsilon  # both
+        assert 'value="Spring figures"' in text
+        assert "Kept notes" in text
+        assert re.search(r'value="yes"\s+checked', text), epsilon
+        if epsilon:
+            assert f'value="{epsilon}"' in text
+    places = client.post(
+        "/statistics/releases/prepare/", {**form, "synthetic": "yes", "epsilon": "0.333"}
+    ).content.decode()
+    assert "Enter the epsilon with up to 2 decimal places, like 0.5" in places
+    assert not ReleaseVersion.objects.exists()
+
+    response = client.post(
+        "/statistics/releases/prepare/", {**form, "synthetic": "yes", "epsilon": " 2 "}
+    )
+    assert response.status_code == 302
+    version = ReleaseVersion.objects.get()
+    assert version.synthetic.epsilon == Decimal("2")
+    shown = client.get(response["Location"]).content.decode()
+    assert f"Yes: epsilon 2, delta 1e-09, {version.synthetic.rows:,} rows, by MST" in shown
+    assert 'id="synthetic-data"' in shown
+    assert "Download the synthetic dataset" not in shown  # not public until approved
+
+
+def test_answering_no_ignores_whatever_is_in_the_epsilon_box(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    client = factories.signed_in_client(analysts[0])
+    response = client.post(
+        "/statistics/releases/prepare/",
+        {
+            "year": "2024",
+            "quarter": "2",
+            "jurisdiction": "",
+            "title": "Spring",
+            "synthetic": "no",
+            "epsilon": "nonsense, and longer than any number",
+        },
+    )
+    assert response.status_code == 302
+    version = ReleaseVersion.objects.get()
+    assert not SyntheticDataset.objects.exists()
+    shown = client.get(response["Location"]).content.decode()
+    assert re.search(r"Synthetic dataset\s*</dt>\s*<dd[^>]*>\s*None", shown)
+    assert 'id="synthetic-data"' not in shown
+    assert version.number == 1
+
+
+def test_the_revise_form_asks_for_a_synthetic_dataset_too(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    first = published(*analysts)
+    url = f"/statistics/releases/{first.release_id}/revise/"
+    client = factories.signed_in_client(analysts[0])
+    bad = client.post(
+        url, {"reason": "A late decision", "synthetic": "yes", "epsilon": "11"}
+    ).content.decode()
+    assert "Enter the epsilon as a number from 0.1 to 10" in bad
+    assert "A late decision" in bad
+    assert ReleaseVersion.objects.count() == 1
+    response = client.post(url, {"reason": "A late decision", "synthetic": "yes", "epsilon": "1"})
+    assert response["Location"] == f"/statistics/releases/{first.release_id}/2/"
+    assert ReleaseVersion.objects.get(number=2).synthetic.epsilon == Decimal("1")
+
+
+@pytest.mark.page("official_statistics:download_synthetic")
+def test_the_public_downloads_the_synthetic_dataset_of_a_published_version_only(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    version = prepared_with_synthetic(analysts[0])
+    url = f"/official-statistics/{version.release_id}/1/synthetic.csv"
+    assert Client().get(url).status_code == 404  # a draft's is not public
+    releases.approve_release(by=actor(analysts[1]), version=version)
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="official-statistics-2024-04-01-to-2024-06-30-uk-v1-synthetic.csv"'
+    )
+    rows = csv_rows(response.content.decode())
+    assert tuple(rows[0]) == synthetic.SYNTHETIC_COLUMNS
+    assert response.content.decode() == SyntheticDataset.objects.get(version=version).csv
+    assert Client().post(url).status_code == 405
+    # A version without one has nothing to download.
+    second = releases.revise_release(by=actor(analysts[0]), release=version.release, reason="Fix")
+    releases.approve_release(by=actor(analysts[1]), version=second)
+    assert Client().get(url.replace("/1/", "/2/")).status_code == 404
+
+
+def test_the_public_bulletin_explains_the_synthetic_dataset_and_links_it(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    version = releases.approve_release(
+        by=actor(analysts[1]), version=prepared_with_synthetic(analysts[0], "1")
+    )
+    page = Client().get(f"/official-statistics/{version.release_id}/1/").content.decode()
+    section = page.split('id="synthetic-data"')[1].split('id="about"')[0]
+    rows = version.synthetic.rows
+    assert f"{rows:,} records that look like the referrals of April to June 2024" in section
+    assert "No row is a real person" in section
+    assert "It is not for counting" in section
+    assert "use the tables above" in section
+    assert "epsilon 1 and delta 1e-09 for each referral" in section
+    assert "MST (McKenna, Miklau and Sheldon 2021)" in section
+    assert ", ".join(synthetic.UNFILLED) in section
+    assert "OpenNRM does not record the means of control" in section
+    link = f"/official-statistics/{version.release_id}/1/synthetic.csv"
+    assert f'href="{link}">Download the synthetic dataset (CSV)' in section
+    assert 'href="#synthetic-data">Synthetic data' in page
+
+    second = releases.revise_release(by=actor(analysts[0]), release=version.release, reason="Fix")
+    releases.approve_release(by=actor(analysts[1]), version=second)
+    without = Client().get(f"/official-statistics/{version.release_id}/2/").content.decode()
+    assert "ynthetic" not in without
+
+
+def test_the_api_gives_the_synthetic_datasets_figures_and_download(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    version = releases.approve_release(
+        by=actor(analysts[1]), version=prepared_with_synthetic(analysts[0], "0.5")
+    )
+    body = Client().get(f"/api/v1/statistics/releases/{version.release_id}/versions/1").json()
+    stored = version.synthetic
+    assert body["synthetic"] == {
+        "epsilon": 0.5,
+        "delta": synthetic.DELTA,
+        "method": synthetic.METHOD,
+        "rows": stored.rows,
+        "privacy": stored.privacy,
+        "notes": stored.notes,
+        "unfilled": list(synthetic.UNFILLED),
+        "download": f"/official-statistics/{version.release_id}/1/synthetic.csv",
+    }
+    second = releases.revise_release(by=actor(analysts[0]), release=version.release, reason="Fix")
+    releases.approve_release(by=actor(analysts[1]), version=second)
+    other = Client().get(f"/api/v1/statistics/releases/{version.release_id}/versions/2").json()
+    assert other["synthetic"] is None

@@ -427,6 +427,18 @@ def test_thirty_tables_with_long_captions_keep_short_unique_sheet_names(kind):
     assert sheets["Table_34"][0] == [f"Table 34: {long} (16.1)"]
 
 
+@pytest.mark.parametrize("kind", ["ods", "xlsx"])
+def test_the_cover_names_a_synthetic_dataset_only_when_the_release_has_one(kind):
+    privacy = "Differentially private with epsilon = 1 and delta = 1e-09 for each referral."
+    stated = {"epsilon": 1.0, "delta": 1e-9, "method": "MST", "rows": 90, "privacy": privacy}
+    text = text_of(read(kind, snapshot() | {"synthetic": stated})["Cover_sheet"])
+
+    assert "Synthetic data" in text
+    assert "none of them a real person" in text
+    assert privacy in text
+    assert "ynthetic" not in text_of(read(kind, snapshot())["Cover_sheet"])
+
+
 def test_the_cover_names_every_release_note_as_applying_to_every_table():
     snap = snapshot() | {"notes": [RELEASE_NOTE, "Figures for Northern Ireland are provisional."]}
 

@@ -68,6 +68,12 @@ def test_two_analysts_publish_a_release_and_anyone_reads_it(
     page.get_by_label("Quarter").select_option("2")
     page.get_by_label("Title").fill("NRM statistics: April to June 2024")
     page.get_by_label("Notes for readers (optional)").fill("Figures for the journey test.")
+    # A synthetic dataset with it: "Yes" reveals the epsilon, 1 unless changed.
+    epsilon = page.get_by_label("Epsilon")
+    expect(epsilon).to_be_hidden()
+    page.get_by_label("Yes").check()
+    expect(epsilon).to_be_visible()
+    expect(epsilon).to_have_value("1")
     axe.check(page)
     page.get_by_role("button", name="Prepare the release").click()
     expect(page.locator("#four-eyes")).to_contain_text("another analyst must approve it")
@@ -75,10 +81,14 @@ def test_two_analysts_publish_a_release_and_anyone_reads_it(
     axe.check(page)
     version = ReleaseVersion.objects.get()
     assert version.state == VersionState.AWAITING_APPROVAL
+    assert version.synthetic.epsilon == 1
 
     # Analyst B approves it.
     approver = _signed_in(new_page, ben)
     approver.goto(f"/statistics/releases/{version.release_id}/1/")
+    expect(approver.locator(".govuk-summary-list").first).to_contain_text(
+        "Yes: epsilon 1, delta 1e-09"
+    )
     axe.check(approver)
     approver.get_by_role("button", name="Approve and publish").click()
     expect(approver.get_by_role("link", name="See it on the public page")).to_be_visible()
@@ -111,6 +121,15 @@ def test_two_analysts_publish_a_release_and_anyone_reads_it(
         title = chart.locator("title").text_content()
         table = chart.locator("xpath=following::table[1]")
         expect(table.locator("caption")).to_have_text(title or "")
+    # The synthetic dataset's section says what it is and what it guarantees, and links it.
+    synthetic = visitor.locator("#synthetic")
+    expect(synthetic).to_contain_text("No row is a real person")
+    expect(synthetic).to_contain_text("epsilon 1 and delta 1e-09 for each referral")
+    expect(synthetic).to_contain_text("MST")
+    with visitor.expect_download() as downloading:
+        visitor.get_by_role("link", name="Download the synthetic dataset (CSV)").click()
+    with open(downloading.value.path(), encoding="utf-8") as opened:
+        assert opened.readline().startswith("yearOfRegistration,gender,ageBroad,citizenship")
     content = visitor.content()
     assert "Ada Preparer" not in content
     assert "Ben Approver" not in content

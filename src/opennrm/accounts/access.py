@@ -173,6 +173,7 @@ ROUTES: dict[str, Rule] = {
     "official_statistics:download_xlsx": PUBLIC,
     "official_statistics:download_csv": PUBLIC,
     "official_statistics:table_csv": PUBLIC,
+    "official_statistics:download_synthetic": PUBLIC,
     # Support plans and missing episodes: coordinators, and the provider's managers while the
     # person is placed with them (care.selectors.support_cases_for).
     "support:plan": SUPPORT_STAFF,

@@ -1,8 +1,10 @@
 """A published demo release of the last quarter that has ended, prepared by one demo analyst and
 approved by the other through the real services, so /official-statistics/ has a release to
-show. Idempotent: nothing is added once a release of that quarter exists."""
+show, with a differentially private synthetic dataset of epsilon 1 (ADR 0037). Idempotent: nothing is added once a release of that quarter exists."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -27,5 +29,6 @@ def seed() -> None:
         jurisdiction=None,
         title=f"National Referral Mechanism statistics: {releases.period_label(period)}",
         notes="Demo release: every figure comes from the fictional demo data.",
+        synthetic_epsilon=Decimal("1"),
     )
     releases.approve_release(by=Actor(approver), version=version)

@@ -149,3 +149,49 @@ class ReleaseVersion(models.Model):
         if self.pk is None:
             return None
         return ReleaseVersion.objects.filter(pk=self.pk).values_list("state", flat=True).first()
+
+
+class SyntheticDataset(models.Model):
+    """The differentially private synthetic dataset published with a release version (issue 13,
+    item 6; ADR 0037), generated when the version was prepared, approved with it and frozen
+    with it: once its version is published it never changes (`save` and `delete` refuse)."""
+
+    version = models.OneToOneField(
+        ReleaseVersion, on_delete=models.PROTECT, related_name="synthetic"
+    )
+    csv = models.TextField(help_text="The rows in CTDC's synthetic columns, with the header")
+    epsilon = models.DecimalField(max_digits=4, decimal_places=2)
+    delta = models.FloatField()
+    method = models.TextField()
+    rows = models.PositiveIntegerField()
+    privacy = models.TextField(help_text="The guarantee in words")
+    notes = models.JSONField(default=list)
+    unfilled = models.JSONField(default=list, help_text="The CTDC columns always empty")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(epsilon__gt=0), name="synthetic_epsilon_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Synthetic data of {self.version} (epsilon {self.epsilon})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._published():
+            raise PublishedVersionChanged(f"{self.version} is published: its data cannot change")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        if self._published():
+            raise PublishedVersionChanged(
+                f"{self.version} is published: its data cannot be deleted"
+            )
+        return super().delete(*args, **kwargs)
+
+    def _published(self) -> bool:
+        """Whether the version (as stored) is published: read afresh, never from a cached one."""
+        return ReleaseVersion.objects.filter(
+            pk=self.version_id, state=VersionState.PUBLISHED
+        ).exists()

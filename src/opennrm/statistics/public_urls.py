@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     path("<int:release>/<int:version>/release.csv", public_views.download_csv, name="download_csv"),
     path(
+        "<int:release>/<int:version>/synthetic.csv",
+        public_views.download_synthetic,
+        name="download_synthetic",
+    ),
+    path(
         "<int:release>/<int:version>/tables/<slug:table>.csv",
         public_views.table_csv,
         name="table_csv",

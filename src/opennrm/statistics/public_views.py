@@ -3,10 +3,12 @@ without signing in: the published releases, and each published version as a bull
 
 Everything shown comes from the version's frozen snapshot: these pages never read the live
 data, and never say who prepared or approved a release. A version not yet published is not
-found."""
+found. A version's synthetic dataset (ADR 0037), frozen with it, is the one download not in the
+snapshot: its rows are in `SyntheticDataset`, its guarantee in the snapshot's "synthetic"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import charts, layout, releases, spreadsheets
 from .layout import SnapshotTable
-from .models import ReleaseVersion, VersionState
+from .models import ReleaseVersion, SyntheticDataset, VersionState
 from .views import cell
 
 SYMBOLS = (
@@ -54,6 +56,20 @@ def chart_of(table: SnapshotTable) -> charts.Svg:
     )
 
 
+def synthetic_statement(snapshot: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the bulletin says of the version's synthetic dataset, from the snapshot; None when
+    the version has none."""
+    stated = snapshot.get("synthetic")
+    if not stated:
+        return None
+    return {
+        **stated,
+        "epsilon_text": f"{stated['epsilon']:g}",
+        "delta_text": f"{stated['delta']:g}",
+        "empty_columns": ", ".join(stated["unfilled"]),
+    }
+
+
 def bulletin_context(version: ReleaseVersion, *, public: bool) -> dict[str, Any]:
     """What the bulletin template needs, from the snapshot alone (and the version's number,
     state, dates and revision reason)."""
@@ -80,6 +96,7 @@ def bulletin_context(version: ReleaseVersion, *, public: bool) -> dict[str, Any]
         "public": public,
         "contact": settings.STATISTICS_CONTACT,
         "downloads": download_links(version) if version.state == VersionState.PUBLISHED else None,
+        "synthetic": synthetic_statement(snapshot),
     }
 
 
@@ -141,6 +158,9 @@ def download_links(version: ReleaseVersion) -> dict[str, Any]:
         "ods": reverse("official_statistics:download_ods", kwargs=kwargs),
         "xlsx": reverse("official_statistics:download_xlsx", kwargs=kwargs),
         "csv": reverse("official_statistics:download_csv", kwargs=kwargs),
+        "synthetic": reverse("official_statistics:download_synthetic", kwargs=kwargs)
+        if "synthetic" in version.snapshot
+        else None,
         "tables": {
             table["slug"]: reverse(
                 "official_statistics:table_csv", kwargs={**kwargs, "table": table["slug"]}
@@ -196,3 +216,11 @@ def table_csv(request: HttpRequest, release: int, version: int, table: str) -> H
     if chosen is None:
         raise Http404
     return _file(spreadsheets.table_csv(chosen), CSV, f"{file_stem(found)}-{table}.csv")
+
+
+@require_http_methods(["GET", "HEAD"])
+def download_synthetic(request: HttpRequest, release: int, version: int) -> HttpResponse:
+    """The version's synthetic dataset (ADR 0037), as it was approved: 404 when it has none."""
+    found = published_version(release, version)
+    dataset = get_object_or_404(SyntheticDataset, version=found)
+    return _file(dataset.csv, CSV, f"{file_stem(found)}-synthetic.csv")

@@ -79,8 +79,23 @@ class VersionSummaryOut(Schema):
     page: str = Field(description="The public page of this version")
 
 
+class SyntheticOut(Schema):
+    epsilon: float = Field(description="The differential privacy epsilon, for each referral")
+    delta: float = Field(description="The differential privacy delta, for each referral")
+    method: str = Field(description="How the dataset was generated (MST)")
+    rows: int = Field(description="The number of synthetic rows: itself a noisy estimate")
+    privacy: str = Field(description="The guarantee in words")
+    notes: list[str]
+    unfilled: list[str] = Field(description="CTDC's columns that are empty in every row")
+    download: str = Field(description="The dataset as CSV, in CTDC's synthetic columns")
+
+
 class VersionOut(VersionSummaryOut):
     snapshot: SnapshotOut = Field(description="The figures as published, frozen")
+    synthetic: SyntheticOut | None = Field(
+        description="The differentially private synthetic dataset published with the version "
+        "(ADR 0037), or null when it has none"
+    )
 
 
 class ReleasesOut(Schema):
@@ -136,4 +151,17 @@ def release_version(request: HttpRequest, release_id: int, number: int) -> Versi
     404 for a version not published. No token needed."""
     throttling.check_address(request)
     version = published_version(release_id, number)
-    return VersionOut.model_validate({**_summary(version), "snapshot": version.snapshot})
+    return VersionOut.model_validate(
+        {**_summary(version), "snapshot": version.snapshot, "synthetic": _synthetic(version)}
+    )
+
+
+def _synthetic(version: releases.ReleaseVersion) -> dict[str, object] | None:
+    stated = version.snapshot.get("synthetic")
+    if not stated:
+        return None
+    download = reverse(
+        "official_statistics:download_synthetic",
+        kwargs={"release": version.release_id, "version": version.number},
+    )
+    return {**stated, "download": download}

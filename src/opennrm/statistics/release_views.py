@@ -4,6 +4,7 @@ version awaiting approval, and revising a published release."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -19,10 +20,65 @@ from opennrm.lib.govuk_forms import show_refusal
 from . import releases, selectors
 from .models import Release, ReleaseVersion, VersionState
 from .public_views import bulletin_context
+from .synthetic import EPSILON_MAX, EPSILON_MIN
 from .tables_views import TablesForm, last_quarter
 
+EPSILON_RANGE = f"Enter the epsilon as a number from {EPSILON_MIN} to {EPSILON_MAX}"
 
-class PrepareForm(TablesForm):
+
+class SyntheticDataFields(forms.Form):
+    """Whether to publish a differentially private synthetic dataset with the release (ADR
+    0037), and its epsilon: asked when preparing a release and when revising one."""
+
+    synthetic = forms.ChoiceField(
+        label="Publish a synthetic dataset with the release?",
+        help_text="A synthetic dataset has records that look like the referrals but are "
+        "generated: no row is a real person. It is protected by differential privacy, which "
+        "spends a privacy budget, epsilon, on top of the tables (the tables are protected by "
+        "suppressing small counts, not by differential privacy)",
+        choices=[("yes", "Yes"), ("no", "No")],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select yes if a synthetic dataset is to be published with the release",
+            "invalid_choice": "Select yes or no",
+        },
+    )
+    epsilon = forms.CharField(
+        label="Epsilon",
+        help_text=f"A number from {EPSILON_MIN} to {EPSILON_MAX}. Smaller "
+        "means more privacy and less accurate data; larger, less privacy and more accurate "
+        "data. 1 is a common choice",
+        initial="1",
+        required=False,  # checked in `clean`, only after "Yes"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("synthetic") != "yes":
+            cleaned["epsilon"] = None  # not asked: whatever is in the box is not used
+            return cleaned
+        text = (cleaned.get("epsilon") or "").strip()
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = Decimal("NaN")
+        in_range = value.is_finite() and EPSILON_MIN <= value <= EPSILON_MAX
+        if not in_range:
+            self.add_error("epsilon", EPSILON_RANGE)
+        elif value != value.quantize(releases.EPSILON_PLACES):
+            self.add_error("epsilon", "Enter the epsilon with up to 2 decimal places, like 0.5")
+        else:
+            cleaned["epsilon"] = value
+        return cleaned
+
+    def synthetic_epsilon(self) -> Decimal | None:
+        epsilon: Decimal | None = self.cleaned_data.get("epsilon")
+        return epsilon
+
+
+class PrepareForm(SyntheticDataFields, TablesForm):
+    field_order = ["year", "quarter", "jurisdiction", "title", "notes"]
+
     title = forms.CharField(
         label="Title",
         max_length=200,
@@ -42,7 +98,9 @@ class PrepareForm(TablesForm):
     )
 
 
-class ReviseForm(forms.Form):
+class ReviseForm(SyntheticDataFields):
+    field_order = ["reason"]
+
     reason = forms.CharField(
         label="Why is the release being revised?",
         help_text="Published with the new version, for example: late referrals were added",
@@ -98,6 +156,7 @@ def release_prepare(request: HttpRequest) -> HttpResponse:
                     jurisdiction=form.cleaned_data["jurisdiction"] or None,
                     title=form.cleaned_data["title"],
                     notes=form.cleaned_data["notes"],
+                    synthetic_epsilon=form.synthetic_epsilon(),
                 )
             except ValidationError as refusal:
                 show_refusal(form, refusal)
@@ -173,7 +232,10 @@ def release_revise(request: HttpRequest, release: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = releases.revise_release(
-                by=actor, release=found, reason=form.cleaned_data["reason"]
+                by=actor,
+                release=found,
+                reason=form.cleaned_data["reason"],
+                synthetic_epsilon=form.synthetic_epsilon(),
             )
         except ValidationError as refusal:
             show_refusal(form, refusal)

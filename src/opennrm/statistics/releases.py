@@ -7,6 +7,11 @@ from the live data, a second analyst approves it, and it is published frozen.
 of what was published: the public pages, the downloads and the API read nothing else.
 `key_results` writes the main points in words from the snapshot's own (protected) figures.
 
+A version may carry a differentially private synthetic dataset (issue 13, item 6; ADR 0037):
+`prepare_release` and `revise_release` generate it, with the epsilon the analyst chose, in the
+same transaction as the version; it is approved and frozen with the version, and the snapshot
+states its guarantee under `"synthetic"`.
+
 The write services each record one audit event: `prepare_release`, `approve_release`,
 `revise_release`, `withdraw_draft`.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,9 +32,9 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.audit.services import audit_record
 
-from . import disclosure, layout, selectors, tables
+from . import disclosure, layout, selectors, synthetic, tables
 from .layout import SnapshotTable
-from .models import Release, ReleaseVersion, VersionState
+from .models import Release, ReleaseVersion, SyntheticDataset, VersionState
 
 FORMAT = 1
 ALL_OF_THE_UK = "All of the UK"
@@ -281,6 +287,77 @@ def _refuse_unsafe(built: Built) -> None:
         )
 
 
+EPSILON_PLACES = Decimal("0.01")  # as stored (SyntheticDataset.epsilon)
+
+
+def _epsilon_checked(epsilon: Decimal | None) -> Decimal | None:
+    """The synthetic dataset's epsilon, checked before anything is written (None: no dataset).
+    At most two decimal places, as it is stored and published: never silently rounded."""
+    if epsilon is None:
+        return None
+    try:
+        checked = synthetic.check_epsilon(epsilon)
+    except synthetic.SyntheticRefused:
+        raise ReleaseRefused(
+            {
+                "epsilon": f"Enter the epsilon as a number from {synthetic.EPSILON_MIN} to "
+                f"{synthetic.EPSILON_MAX}"
+            }
+        ) from None
+    if checked != checked.quantize(EPSILON_PLACES):
+        raise ReleaseRefused({"epsilon": "Enter the epsilon with up to 2 decimal places"})
+    return checked
+
+
+def _synthetic_made(
+    period: tables.Period, jurisdiction: str | None, epsilon: Decimal | None
+) -> synthetic.SyntheticDataset | None:
+    """The synthetic dataset of the release's referrals, with OpenDP's secure noise (no seed)."""
+    if epsilon is None:
+        return None
+    return synthetic.synthetic_dataset(period, jurisdiction, epsilon)
+
+
+def _with_synthetic(
+    snapshot: dict[str, Any], made: synthetic.SyntheticDataset | None
+) -> dict[str, Any]:
+    """The snapshot stating the synthetic dataset's guarantee, when there is one."""
+    if made is None:
+        return snapshot
+    return {
+        **snapshot,
+        "synthetic": {
+            "epsilon": made.epsilon,
+            "delta": made.delta,
+            "method": made.method,
+            "rows": len(made.rows),
+            "privacy": made.privacy,
+            "notes": list(made.notes),
+            "unfilled": list(made.unfilled),
+        },
+    }
+
+
+def _store_synthetic(version: ReleaseVersion, made: synthetic.SyntheticDataset | None) -> None:
+    if made is None:
+        return
+    SyntheticDataset.objects.create(
+        version=version,
+        csv=made.csv,
+        epsilon=Decimal(str(made.epsilon)),
+        delta=made.delta,
+        method=made.method,
+        rows=len(made.rows),
+        privacy=made.privacy,
+        notes=list(made.notes),
+        unfilled=list(made.unfilled),
+    )
+
+
+def _epsilon_detail(epsilon: Decimal | None) -> dict[str, str | None]:
+    return {"synthetic_epsilon": str(epsilon) if epsilon is not None else None}
+
+
 def _reason_required(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -296,11 +373,15 @@ def prepare_release(
     jurisdiction: str | None,
     title: str,
     notes: str = "",
+    synthetic_epsilon: Decimal | None = None,
 ) -> ReleaseVersion:
-    """Version 1 of a new release, awaiting a second analyst's approval. Refused (nothing
+    """Version 1 of a new release, awaiting a second analyst's approval, with a synthetic
+    dataset of the period's referrals when `synthetic_epsilon` is given. Refused (nothing
     written) if a release of the period and jurisdiction is already published or awaiting
-    approval (revise it instead), or if the disclosure check fails."""
+    approval (revise it instead), if the disclosure check fails, or if the epsilon is not
+    from 0.1 to 10."""
     organisation = selectors.analyst_organisation(by)
+    synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
     title = " ".join(title.split())
     if not title:
         raise ReleaseRefused({"title": "Enter the title of the release"})
@@ -321,6 +402,7 @@ def prepare_release(
         )
     built = build_snapshot(period, jurisdiction, title, notes)
     _refuse_unsafe(built)
+    made = _synthetic_made(period, jurisdiction, synthetic_epsilon)
     release = Release.objects.create(
         period_start=period.start,
         period_end=period.end,
@@ -331,10 +413,11 @@ def prepare_release(
         release=release,
         number=1,
         notes=notes.strip(),
-        snapshot=built.snapshot,
+        snapshot=_with_synthetic(built.snapshot, made),
         prepared_by=by.user,
         prepared_at=timezone.now(),
     )
+    _store_synthetic(version, made)
     audit_record(
         by=by.user,
         action="statistics.release_prepared",
@@ -346,6 +429,7 @@ def prepare_release(
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             "jurisdiction": jurisdiction or "",
+            **_epsilon_detail(synthetic_epsilon),
         },
     )
     return version
@@ -387,13 +471,20 @@ def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
 
 @transaction.atomic
 def revise_release(
-    *, by: Actor, release: Release, reason: str, notes: str | None = None
+    *,
+    by: Actor,
+    release: Release,
+    reason: str,
+    notes: str | None = None,
+    synthetic_epsilon: Decimal | None = None,
 ) -> ReleaseVersion:
     """A new version of a published release, from the data as it is now, with the reason,
-    awaiting approval. The versions already published stay as they are. `notes` default to
-    the latest version's."""
+    awaiting approval, and a new synthetic dataset when `synthetic_epsilon` is given (a
+    revision never carries an earlier version's). The versions already published stay as they
+    are. `notes` default to the latest version's."""
     organisation = selectors.analyst_organisation(by)
     reason = _reason_required(reason)
+    synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
     release = Release.objects.select_for_update().get(pk=release.pk)
     versions = list(release.versions.order_by("number"))
     if not any(v.state == VersionState.PUBLISHED for v in versions):
@@ -405,21 +496,27 @@ def revise_release(
     notes = versions[-1].notes if notes is None else notes.strip()
     built = build_snapshot(period_of(release), release.jurisdiction or None, release.title, notes)
     _refuse_unsafe(built)
+    made = _synthetic_made(period_of(release), release.jurisdiction or None, synthetic_epsilon)
     version = ReleaseVersion.objects.create(
         release=release,
         number=versions[-1].number + 1,
         notes=notes,
         revision_reason=reason,
-        snapshot=built.snapshot,
+        snapshot=_with_synthetic(built.snapshot, made),
         prepared_by=by.user,
         prepared_at=timezone.now(),
     )
+    _store_synthetic(version, made)
     audit_record(
         by=by.user,
         action="statistics.release_revised",
         obj=version,
         organisation=organisation,
-        detail={"release": release.pk, "version": version.number},
+        detail={
+            "release": release.pk,
+            "version": version.number,
+            **_epsilon_detail(synthetic_epsilon),
+        },
     )
     return version
 

@@ -12,8 +12,9 @@ statistics in spreadsheets*, as its accessibility checklist asks:
 - ``Cover_sheet``: the title in cell A1, then in column A, a heading above each piece of text:
   what the data is, the period, the area, when it was published, the version (and the reason
   for a revision), the source, the key results, the symbols used and what they mean, the
-  suppression rule ("counts from 1 to threshold - 1 are shown as [c]"), the rounding, where the
-  notes are, and the contact;
+  suppression rule ("counts from 1 to threshold - 1 are shown as [c]"), the rounding, the
+  synthetic dataset published beside it and its guarantee (when the snapshot has
+  ``"synthetic"``, ADR 36), where the notes are, and the contact;
 - ``Contents``: one table, one row per sheet after it: the ``Notes`` sheet, then each table
   sheet, with its sheet name (a link to the sheet) and its table title;
 - ``Notes``: one table of note number (``[note 1]``...) and note text: the release's own notes,
@@ -287,6 +288,15 @@ def _cover(snapshot: Mapping[str, Any], about: About, notes: Notes) -> Sheet:
         "Counts are not rounded. Means, medians and quartiles are rounded to one decimal place, "
         "percentages to whole numbers.",
     )
+    if snapshot.get("synthetic"):
+        part(
+            "Synthetic data",
+            "A synthetic dataset is published with these statistics, as a CSV file beside this "
+            "one: records generated to look like the referrals, none of them a real person, in "
+            "the columns of CTDC's Global Synthetic Dataset. It is for research and teaching, "
+            "not for counting: use these tables for figures.",
+            snapshot["synthetic"]["privacy"],
+        )
     release_notes = ", ".join(note_reference(n) for n in notes.release)
     part(
         "Notes",
