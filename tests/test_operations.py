@@ -1,0 +1,256 @@
+"""Planned enforcement operations (issue 14, item 1): who plans one, who is invited, who sees it
+(ADR 0039), and each of its pages."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.models import AuditEvent
+from opennrm.operations import selectors, services
+from opennrm.operations.models import ExpectedGroup, Operation, OperationPartner, OperationStatus
+
+from . import factories
+from . import operation_helpers as op
+
+# --- The people -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def senior(authority: Organisation) -> User:
+    return factories.user(
+        "sian@example.org", organisation=authority, role=Role.SENIOR_DECISION_MAKER
+    )
+
+
+@pytest.fixture
+def grace(provider: Organisation) -> User:
+    """A support coordinator at the provider that will be invited."""
+    return factories.user("grace@example.org", organisation=provider, role=Role.SUPPORT_COORDINATOR)
+
+
+@pytest.fixture
+def uninvited(db: None) -> User:
+    """A coordinator at another provider, never invited to anything."""
+    elsewhere = factories.organisation("Other Refuge", OrganisationKind.SUPPORT_PROVIDER)
+    return factories.user(
+        "ursula@example.org", organisation=elsewhere, role=Role.SUPPORT_COORDINATOR
+    )
+
+
+@pytest.fixture
+def larkspur(alice: User, northmoor_police: Organisation) -> Operation:
+    with time_machine.travel(op.BEFORE, tick=False):
+        return op.operation(alice, northmoor_police)
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action))
+
+
+# --- Planning -------------------------------------------------------------------------------
+
+
+def test_a_police_first_responder_and_a_senior_decision_maker_may_plan(
+    alice: User, senior: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    assert list(selectors.organisations_planning_for(Actor(alice))) == [northmoor_police]
+    assert list(selectors.organisations_planning_for(Actor(senior))) == [authority]
+
+
+def test_a_council_first_responder_or_a_decision_maker_may_not(
+    council: Organisation, authority: Organisation
+) -> None:
+    responder = factories.user(organisation=council, role=Role.FIRST_RESPONDER)
+    decider = factories.user(organisation=authority, role=Role.DECISION_MAKER)
+    assert not selectors.organisations_planning_for(Actor(responder)).exists()
+    assert not selectors.organisations_planning_for(Actor(decider)).exists()
+
+
+def test_planning_records_the_expected_groups_and_one_event(
+    alice: User, northmoor_police: Organisation
+) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        operation = op.operation(alice, northmoor_police)
+    assert selectors.expected_total(operation) == 38
+    assert ExpectedGroup.objects.filter(operation=operation).count() == 3
+    events = _events("operation.planned")
+    assert len(events) == 1
+    assert events[0].organisation == northmoor_police
+    assert events[0].detail == {"confidential": True, "expected": 38}
+
+
+def test_a_plan_refuses_an_organisation_that_cannot_lead(
+    alice: User, provider: Organisation
+) -> None:
+    with pytest.raises(services.ValidationError) as refused:
+        op.operation(alice, provider)
+    assert "cannot lead an operation" in str(refused.value)
+    assert not Operation.objects.exists()
+
+
+def test_a_plan_refuses_no_one_expected_and_unknown_languages(
+    alice: User, northmoor_police: Organisation
+) -> None:
+    with pytest.raises(services.ValidationError) as refused:
+        op.operation(alice, northmoor_police, expected={}, languages=["zz"])
+    assert set(refused.value.message_dict) == {"expected", "languages"}
+
+
+def test_the_status_follows_the_dates_and_cancelled_is_final(
+    larkspur: Operation, alice: User
+) -> None:
+    assert larkspur.status_on(op.STARTS.replace(day=1)) == OperationStatus.PLANNED
+    assert larkspur.status_on(op.STARTS) == OperationStatus.UNDER_WAY
+    assert larkspur.status_on(op.ENDS) == OperationStatus.UNDER_WAY
+    assert larkspur.status_on(op.ENDS.replace(day=17)) == OperationStatus.ENDED
+    with time_machine.travel(op.DURING, tick=False):
+        services.operation_cancel(by=alice, operation=larkspur)
+        larkspur.refresh_from_db()
+        assert larkspur.status_on(op.STARTS) == OperationStatus.CANCELLED
+        with pytest.raises(services.ValidationError):
+            services.operation_cancel(by=alice, operation=larkspur)
+    assert len(_events("operation.cancelled")) == 1
+
+
+def test_an_ended_operation_cannot_change(larkspur: Operation, alice: User) -> None:
+    with time_machine.travel(op.AFTER, tick=False), pytest.raises(services.ValidationError):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=larkspur.lead_organisation, role="police"
+        )
+
+
+# --- Partners -------------------------------------------------------------------------------
+
+
+def test_inviting_a_partner_records_one_event(
+    larkspur: Operation, alice: User, provider: Organisation
+) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+    assert OperationPartner.objects.get().organisation == provider
+    events = _events("operation.partner_invited")
+    assert len(events) == 1
+    assert events[0].detail == {"partner_organisation": provider.id, "role": "support_provider"}
+
+
+def test_a_partner_role_must_fit_the_organisation_and_comes_once(
+    larkspur: Operation, alice: User, provider: Organisation, northmoor_police: Organisation
+) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        with pytest.raises(services.ValidationError) as refused:
+            services.operation_partner_invite(
+                by=alice, operation=larkspur, organisation=provider, role="local_authority"
+            )
+        assert "Test Refuge is not a local authority" in str(refused.value)
+        with pytest.raises(services.ValidationError):
+            services.operation_partner_invite(
+                by=alice, operation=larkspur, organisation=northmoor_police, role="police"
+            )
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+        with pytest.raises(services.ValidationError) as again:
+            services.operation_partner_invite(
+                by=alice, operation=larkspur, organisation=provider, role="support_provider"
+            )
+    assert "already invited" in str(again.value)
+    assert len(_events("operation.partner_invited")) == 1
+
+
+# --- Who sees it (ADR 0039) -------------------------------------------------------------------
+
+
+def test_only_the_lead_and_invited_organisations_see_an_operation(
+    larkspur: Operation,
+    alice: User,
+    bob: User,
+    grace: User,
+    uninvited: User,
+    charlie: User,
+    provider: Organisation,
+) -> None:
+    def sees(user: User) -> bool:
+        return selectors.operations_visible_to(Actor(user)).filter(id=larkspur.id).exists()
+
+    assert sees(alice)
+    assert sees(bob)
+    assert not sees(grace)
+    assert not sees(uninvited)
+    assert not sees(charlie)
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+    assert sees(grace)
+    assert not sees(uninvited)
+    assert not sees(charlie)
+    # A non-confidential operation is need-to-know too.
+    Operation.objects.filter(id=larkspur.id).update(confidential=False)
+    assert not sees(uninvited)
+    assert not sees(charlie)
+    # After its start, the flag still hides nothing from an organisation invited later, and
+    # still everything from those never invited.
+    Operation.objects.filter(id=larkspur.id).update(confidential=True)
+    with time_machine.travel(op.DURING, tick=False):
+        assert not sees(uninvited)
+
+
+def test_a_member_sees_only_through_a_role_that_works_on_operations(
+    larkspur: Operation, northmoor_police: Organisation
+) -> None:
+    admin = factories.user(organisation=northmoor_police, role=Role.ORGANISATION_ADMIN)
+    assert not selectors.operations_visible_to(Actor(admin)).exists()
+
+
+def test_a_confidential_operation_is_secret_until_it_starts(larkspur: Operation) -> None:
+    assert selectors.operation_is_secret(larkspur, op.STARTS.replace(day=9))
+    assert not selectors.operation_is_secret(larkspur, op.STARTS)
+    assert not selectors.operations_not_secret(op.STARTS.replace(day=9)).exists()
+    assert list(selectors.operations_not_secret(op.STARTS)) == [larkspur]
+
+
+def test_an_uninvited_organisation_gets_404_on_every_operations_route(
+    larkspur: Operation, uninvited: User, charlie: User, alice: User
+) -> None:
+    """Every route of the app with this operation's id: for a provider never invited and for
+    another police force's planner, exactly as for an operation that does not exist."""
+    from . import routes
+
+    walked = [(name, route) for name, route in routes.routes() if name.startswith("operations:")]
+    with_id = [
+        (
+            name,
+            route.replace("<int:operation_id>", str(larkspur.id)),
+            routes.declared_methods(name, route),
+        )
+        for name, route in walked
+        if "<int:operation_id>" in route
+    ]
+    assert {name for name, _, _ in with_id} == {
+        "operations:detail",
+        "operations:edit",
+        "operations:partner_invite",
+        "operations:cancel",
+    }
+    for outsider in (uninvited, charlie):
+        client = factories.signed_in_client(outsider)
+        for name, route, methods in with_id:
+            # Each method the page takes (any other is 405 for every id, so tells nothing).
+            for method in {"GET", "POST"} & set(methods or ()):
+                response = client.generic(method, "/" + route)
+                assert response.status_code == 404, (outsider, name, method)
+        listing = client.get(reverse("operations:list")).content.decode()
+        assert "Larkspur" not in listing
+    # The lead's own view of the same routes answers.
+    with time_machine.travel(op.BEFORE, tick=False):
+        lead = factories.signed_in_client(alice)
+        for name, route, _ in with_id:
+            assert lead.get("/" + route).status_code == 200, name
+    assert len(_events("operation.cancelled")) == 0
