@@ -254,3 +254,185 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
         for name, route, _ in with_id:
             assert lead.get("/" + route).status_code == 200, name
     assert len(_events("operation.cancelled")) == 0
+
+
+# --- The pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.page("operations:list")
+def test_the_list_shows_operations_led_and_invited_to(
+    larkspur: Operation, alice: User, grace: User, uninvited: User, provider: Organisation
+) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+        url = reverse("operations:list")
+        lead = factories.signed_in_client(alice)
+        assert lead.post(url).status_code == 405
+        page = lead.get(url).content.decode()
+        assert "Plan an operation" in page
+        led = page.split("Led by your organisation")[1].split("Invited to")[0]
+        assert "Operation Larkspur" in led
+        invited_page = factories.signed_in_client(grace).get(url).content.decode()
+        invited = invited_page.split("Invited to")[1]
+        assert "Operation Larkspur" in invited
+        assert "Plan an operation" not in invited_page
+        assert (
+            "Operation Larkspur"
+            not in factories.signed_in_client(uninvited).get(url).content.decode()
+        )
+
+
+@pytest.mark.page("operations:plan")
+def test_a_police_first_responder_plans_an_operation(
+    alice: User, northmoor_police: Organisation, council: Organisation
+) -> None:
+    url = reverse("operations:plan")
+    with time_machine.travel(op.BEFORE, tick=False):
+        client = factories.signed_in_client(alice)
+        assert client.put(url).status_code == 405
+        assert "How many people do you expect to find?" in client.get(url).content.decode()
+        response = client.post(url, op.plan_input())
+        # A council's first responder may open no plan: their organisation cannot lead.
+        council_responder = factories.user(organisation=council, role=Role.FIRST_RESPONDER)
+        assert factories.signed_in_client(council_responder).get(url).status_code == 404
+    operation = Operation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("operations:detail", args=[operation.id])
+    assert operation.lead_organisation == northmoor_police
+    assert operation.confidential
+    assert (operation.starts_on, operation.ends_on) == (op.STARTS, op.ENDS)
+    assert operation.languages == ["ro", "vi"]
+    assert selectors.expected_total(operation) == 38
+    assert (
+        ExpectedGroup.objects.get(
+            operation=operation, sex="female", age_group="child", exploitation_type="sexual"
+        ).number
+        == 3
+    )
+    assert len(_events("operation.planned")) == 1
+
+
+def test_a_plan_with_mistakes_says_what_is_wrong_and_keeps_what_was_entered(
+    alice: User,
+) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        client = factories.signed_in_client(alice)
+        page = client.post(
+            reverse("operations:plan"),
+            op.plan_input(
+                name="Operation Foxglove",
+                n_female_adult_sexual="lots",
+                n_male_adult_labour="-2",
+                ends_on_day="2",
+            ),
+        ).content.decode()
+    assert "There is a problem" in page
+    assert "Female, adults: sexual must be a whole number, like 3" in page
+    assert "Male, adults: labour must be 0 or more" in page
+    assert "The end date must be on or after the start date" in page
+    assert 'value="Operation Foxglove"' in page
+    assert 'value="lots"' in page
+    assert 'value="3"' in page  # the girls, kept
+    assert not Operation.objects.exists()
+
+
+def test_a_plan_with_nobody_expected_is_refused(alice: User) -> None:
+    empty = {k: v for k, v in op.plan_input().items() if not k.startswith("n_")}
+    with time_machine.travel(op.BEFORE, tick=False):
+        page = factories.signed_in_client(alice).post(reverse("operations:plan"), empty)
+    assert "Enter how many people you expect to find in at least one group" in page.content.decode()
+    assert not Operation.objects.exists()
+
+
+@pytest.mark.page("operations:detail")
+def test_the_operation_page_shows_the_plan_partners_and_totals(
+    larkspur: Operation, alice: User, grace: User, provider: Organisation, uninvited: User
+) -> None:
+    url = reverse("operations:detail", args=[larkspur.id])
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+        assert factories.signed_in_client(uninvited).get(url).status_code == 404
+        client = factories.signed_in_client(grace)
+        assert client.post(url).status_code == 405
+        page = client.get(url).content.decode()
+    assert "Operation Larkspur" in page
+    assert "Confidential until it starts on 10 March 2027" in page
+    assert "Test Refuge: support provider" in page
+    assert "38 (3 children or age disputed)" in page
+    assert "Romanian" in page
+    assert "Female, children" in page
+    # A partner cannot change the plan: no links to.
+    assert reverse("operations:edit", args=[larkspur.id]) not in page
+
+
+@pytest.mark.page("operations:partner_invite")
+def test_the_lead_invites_a_partner(
+    larkspur: Operation, alice: User, grace: User, provider: Organisation
+) -> None:
+    url = reverse("operations:partner_invite", args=[larkspur.id])
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+        council = factories.organisation("Harbour Council", OrganisationKind.LOCAL_AUTHORITY)
+        # An invited partner's coordinator may see the operation, not invite to it.
+        assert factories.signed_in_client(grace).get(url).status_code == 404
+        client = factories.signed_in_client(alice)
+        assert client.put(url).status_code == 405
+        form = client.get(url).content.decode()
+        assert "Harbour Council" in form
+        assert "Test Refuge" not in form  # already invited
+        wrong = client.post(url, {"organisation": council.id, "role": "support_provider"})
+        assert "Harbour Council is not a support provider" in wrong.content.decode()
+        response = client.post(url, {"organisation": council.id, "role": "local_authority"})
+    assert response.status_code == 302
+    assert larkspur.partners.filter(organisation=council, role="local_authority").exists()
+    assert len(_events("operation.partner_invited")) == 2
+
+
+@pytest.mark.page("operations:edit")
+def test_the_lead_changes_the_plan(larkspur: Operation, alice: User, grace: User) -> None:
+    url = reverse("operations:edit", args=[larkspur.id])
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice,
+            operation=larkspur,
+            organisation=Organisation.objects.get(name="Test Refuge"),
+            role="support_provider",
+        )
+        assert factories.signed_in_client(grace).get(url).status_code == 404
+        client = factories.signed_in_client(alice)
+        assert client.delete(url).status_code == 405
+        form = client.get(url).content.decode()
+        assert 'value="Operation Larkspur"' in form and 'value="30"' in form
+        response = client.post(
+            url, op.plan_input(confidential="no", n_female_adult_sexual="40", ends_on_day="17")
+        )
+    assert response.status_code == 302
+    larkspur.refresh_from_db()
+    assert not larkspur.confidential
+    assert larkspur.ends_on == op.ENDS.replace(day=17)
+    assert selectors.expected_total(larkspur) == 48
+    assert len(_events("operation.changed")) == 1
+
+
+@pytest.mark.page("operations:cancel")
+def test_the_lead_cancels_an_operation(larkspur: Operation, alice: User, bob: User) -> None:
+    url = reverse("operations:cancel", args=[larkspur.id])
+    with time_machine.travel(op.BEFORE, tick=False):
+        client = factories.signed_in_client(alice)
+        assert client.put(url).status_code == 405
+        assert "Cancel the operation" in client.get(url).content.decode()
+        response = client.post(url)
+        larkspur.refresh_from_db()
+        assert larkspur.status_on(op.STARTS) == OperationStatus.CANCELLED
+        assert larkspur.cancelled_by == alice
+        # Again: refused, said plainly.
+        again = factories.signed_in_client(bob).post(url).content.decode()
+    assert response.status_code == 302
+    assert "This operation was cancelled: it cannot change" in again
+    assert len(_events("operation.cancelled")) == 1

@@ -77,6 +77,8 @@ class OperationForm(forms.Form):
     ends_on = forms.CharField(label="End date", required=False, help_text="For example 3 4 2027")
     region = forms.ChoiceField(label="Region", choices=[("", "Select the region"), *Region.choices])
 
+    only_lead: Organisation | None = None
+
     def __init__(
         self,
         *args: Any,
@@ -91,7 +93,9 @@ class OperationForm(forms.Form):
             lead_field: Any = self.fields["lead_organisation"]
             lead_field.queryset = lead_choices
             if lead_choices.count() == 1:
-                lead_field.initial = lead_choices.get().pk
+                # The planner's one organisation leads: nothing to ask.
+                self.only_lead = lead_choices.get()
+                lead_field.required = False
         for sex, _ in PLANNED_SEXES:
             for age in AgeGroup.values:
                 for kind in ExploitationType.values:
@@ -132,6 +136,8 @@ class OperationForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if self.only_lead is not None and not data.get("lead_organisation"):
+            data["lead_organisation"] = self.only_lead
         data["starts_on"] = date_from_parts(self, "starts_on", "Start date")
         data["ends_on"] = date_from_parts(self, "ends_on", "End date")
         for name, label in (("starts_on", "start date"), ("ends_on", "end date")):

@@ -133,8 +133,10 @@ def operation_plan(
 
 def _refuse_unless_open(operation: Operation) -> None:
     status = operation.status_on(timezone.localdate())
-    if status in (OperationStatus.CANCELLED, OperationStatus.ENDED):
-        raise ValidationError(f"This operation has {status.label.lower()}: it cannot change")
+    if status == OperationStatus.CANCELLED:
+        raise ValidationError("This operation was cancelled: it cannot change")
+    if status == OperationStatus.ENDED:
+        raise ValidationError("This operation has ended: it cannot change")
 
 
 @transaction.atomic
