@@ -408,7 +408,8 @@ def test_the_lead_changes_the_plan(larkspur: Operation, alice: User, grace: User
         client = factories.signed_in_client(alice)
         assert client.delete(url).status_code == 405
         form = client.get(url).content.decode()
-        assert 'value="Operation Larkspur"' in form and 'value="30"' in form
+        assert 'value="Operation Larkspur"' in form
+        assert 'value="30"' in form
         response = client.post(
             url, op.plan_input(confidential="no", n_female_adult_sexual="40", ends_on_day="17")
         )

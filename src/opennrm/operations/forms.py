@@ -138,6 +138,20 @@ class OperationForm(forms.Form):
         data = super().clean() or {}
         if self.only_lead is not None and not data.get("lead_organisation"):
             data["lead_organisation"] = self.only_lead
+        self._clean_dates(data)
+        expected = self._expected_numbers(data)
+        data["expected"] = expected
+        data["languages"] = list(
+            dict.fromkeys(
+                data[f"language_{n}"]
+                for n in range(1, LANGUAGE_BOXES + 1)
+                if data.get(f"language_{n}")
+            )
+        )
+        data["confidential"] = data.get("confidential") == "yes"
+        return data
+
+    def _clean_dates(self, data: dict[str, Any]) -> None:
         data["starts_on"] = date_from_parts(self, "starts_on", "Start date")
         data["ends_on"] = date_from_parts(self, "ends_on", "End date")
         for name, label in (("starts_on", "start date"), ("ends_on", "end date")):
@@ -150,6 +164,8 @@ class OperationForm(forms.Form):
             and "ends_on" not in self.errors
         ):
             self.add_error("ends_on", "The end date must be on or after the start date")
+
+    def _expected_numbers(self, data: dict[str, Any]) -> dict[tuple[str, str, str], int]:
         expected = {}
         number_errors = False
         for sex, _ in PLANNED_SEXES:
@@ -162,16 +178,7 @@ class OperationForm(forms.Form):
                         expected[(sex, age, kind)] = data[name]
         if not number_errors and not expected:
             self.add_error(None, "Enter how many people you expect to find in at least one group")
-        data["expected"] = expected
-        data["languages"] = list(
-            dict.fromkeys(
-                data[f"language_{n}"]
-                for n in range(1, LANGUAGE_BOXES + 1)
-                if data.get(f"language_{n}")
-            )
-        )
-        data["confidential"] = data.get("confidential") == "yes"
-        return data
+        return expected
 
     def plan_values(self) -> dict[str, Any]:
         data = self.cleaned_data
