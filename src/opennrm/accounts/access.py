@@ -303,6 +303,11 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # It holds no person and no address; its bed counts per service are what a referrer needs
     # to know where there is room.
     ("GET", "api:directory_hsds"): ApiRule("directory:read", frozenset(Role)),
+    # Operations (operations.api): as the operations pages (ADR 0039); which operations, and
+    # whether the token's organisation may lead one, is operations.selectors'.
+    ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
 }
 
 
