@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import time_machine
 from django.urls import reverse
@@ -122,6 +124,59 @@ def test_an_ended_operation_cannot_change(larkspur: Operation, alice: User) -> N
         services.operation_partner_invite(
             by=alice, operation=larkspur, organisation=larkspur.lead_organisation, role="police"
         )
+
+
+def test_every_operations_service_leaves_one_event(
+    alice: User, northmoor_police: Organisation, provider: Organisation
+) -> None:
+    """Each public service of the app, called once: exactly one new event, its own."""
+    public = {
+        name
+        for name, fn in inspect.getmembers(services, inspect.isfunction)
+        if fn.__module__ == services.__name__ and not name.startswith("_")
+    }
+    assert public == {
+        "operation_plan",
+        "operation_change",
+        "operation_partner_invite",
+        "operation_cancel",
+    }
+    with time_machine.travel(op.BEFORE, tick=False):
+        calls = [
+            ("operation.planned", lambda: op.operation(alice, northmoor_police)),
+            (
+                "operation.changed",
+                lambda: services.operation_change(
+                    by=alice,
+                    operation=Operation.objects.get(),
+                    name="Operation Larkspur II",
+                    confidential=False,
+                    starts_on=op.STARTS,
+                    ends_on=op.ENDS,
+                    region="london",
+                    expected={("male", "child", "criminal"): 2},
+                    languages=[],
+                ),
+            ),
+            (
+                "operation.partner_invited",
+                lambda: services.operation_partner_invite(
+                    by=alice,
+                    operation=Operation.objects.get(),
+                    organisation=provider,
+                    role="support_provider",
+                ),
+            ),
+            (
+                "operation.cancelled",
+                lambda: services.operation_cancel(by=alice, operation=Operation.objects.get()),
+            ),
+        ]
+        for action, call in calls:
+            last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            call()
+            new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
+            assert new == [action]
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -437,3 +492,20 @@ def test_the_lead_cancels_an_operation(larkspur: Operation, alice: User, bob: Us
     assert response.status_code == 302
     assert "This operation was cancelled: it cannot change" in again
     assert len(_events("operation.cancelled")) == 1
+
+
+def test_a_planner_in_two_organisations_chooses_which_leads(
+    alice: User, authority: Organisation, northmoor_police: Organisation
+) -> None:
+    from opennrm.accounts.models import Membership
+
+    Membership.objects.create(user=alice, organisation=authority, role=Role.SENIOR_DECISION_MAKER)
+    url = reverse("operations:plan")
+    with time_machine.travel(op.BEFORE, tick=False):
+        client = factories.signed_in_client(alice)
+        assert "Which organisation leads it?" in client.get(url).content.decode()
+        unchosen = client.post(url, op.plan_input()).content.decode()
+        assert "Select an answer to \u2018Which organisation leads it?\u2019" in unchosen
+        assert not Operation.objects.exists()
+        client.post(url, op.plan_input(lead_organisation=str(authority.id)))
+    assert Operation.objects.get().lead_organisation == authority
