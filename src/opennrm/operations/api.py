@@ -153,7 +153,7 @@ def operation_list(
     url_name="operation",
     operation_id="operation_get",
     summary="One operation",
-    response={200: OperationOut, **AUTH_ERRORS, 404: ErrorsOut},
+    response={200: OperationOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
 )
 def operation_get(request: HttpRequest, operation_id: int) -> OperationOut:
     """The operation's plan, expected numbers and partners. 404 alike if there is no such
