@@ -31,13 +31,13 @@ def _user(request: HttpRequest) -> User:
 def operation_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     today = timezone.localdate()
-    led_by_me = selectors.organisations_planning_for(actor).values_list("id", flat=True)
+    my_organisations = set(actor.organisations_as(selectors.READER_ROLES))
     operations = list(selectors.operations_visible_to(actor))
     rows = [
         {
             "operation": operation,
             "status": operation.status_on(today),
-            "mine": operation.lead_organisation_id in set(led_by_me),
+            "mine": operation.lead_organisation_id in my_organisations,
         }
         for operation in operations
     ]
@@ -48,7 +48,7 @@ def operation_list(request: HttpRequest) -> HttpResponse:
             "title": "Operations",
             "led": [row for row in rows if row["mine"]],
             "invited": [row for row in rows if not row["mine"]],
-            "may_plan": bool(led_by_me),
+            "may_plan": selectors.organisations_planning_for(actor).exists(),
         },
     )
 
