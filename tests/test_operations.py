@@ -183,7 +183,7 @@ def test_every_operations_service_leaves_one_event(
 
 
 def test_inviting_a_partner_records_one_event(
-    larkspur: Operation, alice: User, provider: Organisation
+    larkspur: Operation, alice: User, grace: User, provider: Organisation
 ) -> None:
     with time_machine.travel(op.BEFORE, tick=False):
         services.operation_partner_invite(
@@ -192,7 +192,11 @@ def test_inviting_a_partner_records_one_event(
     assert OperationPartner.objects.get().organisation == provider
     events = _events("operation.partner_invited")
     assert len(events) == 1
-    assert events[0].detail == {"partner_organisation": provider.id, "role": "support_provider"}
+    assert events[0].detail == {
+        "partner_organisation": provider.id,
+        "role": "support_provider",
+        "told": 1,
+    }
 
 
 def test_a_partner_role_must_fit_the_organisation_and_comes_once(
@@ -509,3 +513,33 @@ def test_a_planner_in_two_organisations_chooses_which_leads(
         assert not Operation.objects.exists()
         client.post(url, op.plan_input(lead_organisation=str(authority.id)))
     assert Operation.objects.get().lead_organisation == authority
+
+
+def test_an_invitation_tells_the_partner_and_says_nothing_of_a_secret_operation(
+    larkspur: Operation, alice: User, grace: User, uninvited: User, provider: Organisation
+) -> None:
+    from opennrm.notifications.models import Notification
+
+    admin = factories.user(organisation=provider, role=Role.ORGANISATION_ADMIN)
+    council = factories.organisation("Harbour Council", OrganisationKind.LOCAL_AUTHORITY)
+    ravi = factories.user(organisation=council, role=Role.SAFEGUARDING_LEAD)
+    with time_machine.travel(op.BEFORE, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=provider, role="support_provider"
+        )
+    secret = Notification.objects.get()
+    assert secret.recipient == grace
+    assert secret.subject == "Your organisation has been invited to a confidential operation"
+    for leak in ("Larkspur", "March", "2027", "North East", "Northmoor"):
+        assert leak not in secret.subject + secret.body
+    assert secret.url == reverse("operations:detail", args=[larkspur.id])
+    # Once started, the message names it.
+    with time_machine.travel(op.DURING, tick=False):
+        services.operation_partner_invite(
+            by=alice, operation=larkspur, organisation=council, role="local_authority"
+        )
+    told = Notification.objects.get(recipient=ravi)
+    assert told.subject == "Your organisation has been invited to Operation Larkspur"
+    assert "from 10 March 2027 to 16 March 2027" in told.body
+    assert not Notification.objects.filter(recipient__in=[admin, uninvited, alice]).exists()
+    assert [e.detail["told"] for e in _events("operation.partner_invited")] == [1, 1]

@@ -8,13 +8,16 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
+from opennrm.notifications.services import deliver
 
 from .models import (
     PARTNER_KINDS,
@@ -25,7 +28,7 @@ from .models import (
     OperationStatus,
     PartnerRole,
 )
-from .selectors import PLANNING_ROLES
+from .selectors import PLANNING_ROLES, READER_ROLES, operation_is_secret
 
 # (sex, age group, exploitation type) -> how many people are expected.
 Expected = Mapping[tuple[str, str, str], int]
@@ -209,14 +212,53 @@ def operation_partner_invite(
     partner = OperationPartner.objects.create(
         operation=operation, organisation=organisation, role=partner_role, invited_by=by
     )
+    told = _tell_the_partner(operation, partner)
     audit_record(
         by=by,
         action="operation.partner_invited",
         obj=operation,
         organisation=operation.lead_organisation,
-        detail={"partner_organisation": organisation.id, "role": partner_role.value},
+        detail={
+            "partner_organisation": organisation.id,
+            "role": partner_role.value,
+            "told": told,
+        },
     )
     return partner
+
+
+def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
+    """Tell the invited organisation's members who work on operations. A message is e-mailed,
+    so for an operation still secret it says nothing of it (no name, date or place): only
+    where to look, once signed in."""
+    members = [
+        membership.user
+        for membership in members_with_role(partner.organisation_id, READER_ROLES).select_related(
+            "user"
+        )
+    ]
+    if operation_is_secret(operation):
+        subject = "Your organisation has been invited to a confidential operation"
+        body = (
+            "Sign in to OpenNRM and open Operations to see it. It is confidential until it "
+            "starts: do not forward this message or discuss the operation outside the "
+            "organisations invited to it."
+        )
+    else:
+        subject = f"Your organisation has been invited to {operation.name}"
+        body = (
+            f"{operation.lead_organisation.name} has invited {partner.organisation.name} as "
+            f"{partner.get_role_display().lower()}, from {operation.starts_on:%-d %B %Y} to "
+            f"{operation.ends_on:%-d %B %Y}."
+        )
+    sent = deliver(
+        recipients=members,
+        kind="operation.invited",
+        subject=subject,
+        body=body,
+        url=reverse("operations:detail", args=[operation.id]),
+    )
+    return len(sent)
 
 
 @transaction.atomic
