@@ -130,6 +130,9 @@ class OperationForm(forms.Form):
             for age in AgeGroup.values
         ]
 
+    def language_fields(self) -> list[Any]:
+        return [self[f"language_{n}"] for n in range(1, LANGUAGE_BOXES + 1)]
+
     @staticmethod
     def columns() -> list[str]:
         return [EXPLOITATION_SHORT[kind] for kind in ExploitationType.values]
