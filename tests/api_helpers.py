@@ -22,6 +22,8 @@ SUPPORT_READ = "support:read"
 SUPPORT_WRITE = "support:write"
 DIRECTORY_READ = "directory:read"
 STATISTICS_QUERY = "statistics:query"
+OPERATIONS_READ = "operations:read"
+OPERATIONS_WRITE = "operations:write"
 EVERY_SCOPE = (
     READ,
     WRITE,
@@ -32,6 +34,8 @@ EVERY_SCOPE = (
     SUPPORT_WRITE,
     DIRECTORY_READ,
     STATISTICS_QUERY,
+    OPERATIONS_READ,
+    OPERATIONS_WRITE,
 )
 REFERRALS_URL = "/api/v1/referrals"
 NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}

@@ -37,6 +37,7 @@ API_SAMPLE = {
     "site_id": "1",
     "release_id": "1",
     "number": "1",
+    "operation_id": "1",
 }
 
 

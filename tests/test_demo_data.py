@@ -112,3 +112,42 @@ def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None
     base = f"/official-statistics/{version.release_id}/1/"
     assert "Synthetic data" in Client().get(base).content.decode()
     assert Client().get(f"{base}synthetic.csv").status_code == 200
+
+
+@override_settings(DEMO=True)
+def test_demo_data_has_a_confidential_operation_under_way_seen_only_by_its_partners(
+    db: None,
+) -> None:
+    from django.utils import timezone
+
+    from opennrm.accounts.actor import Actor
+    from opennrm.operations import selectors
+    from opennrm.operations.models import AgeGroup, Operation, OperationStatus
+
+    call_command("demo_data")
+    call_command("demo_data")
+    operation = Operation.objects.get()
+    assert operation.name.startswith("Operation Harbour Lights")
+    assert operation.confidential
+    assert operation.status_on(timezone.localdate()) == OperationStatus.UNDER_WAY
+    assert operation.days == 7
+    groups = list(operation.expected.all())
+    assert sum(g.number for g in groups) == 167
+    women = sum(g.number for g in groups if g.sex == "female")
+    assert women > 167 / 2
+    assert sum(g.number for g in groups if g.age_group != AgeGroup.ADULT) > 0
+    assert {p.role for p in operation.partners.all()} == {
+        "support_provider",
+        "local_authority",
+        "competent_authority",
+    }
+
+    def sees(email: str) -> bool:
+        actor = Actor(User.objects.get(email=email))
+        return selectors.operations_visible_to(actor).filter(id=operation.id).exists()
+
+    for partner in ("responder", "coordinator", "safehouse", "safeguarding", "decisions"):
+        assert sees(f"{partner}@demo.opennrm.test"), partner
+    # The charity's outreach worker and the guardians were not invited.
+    assert not sees("outreach@demo.opennrm.test")
+    assert not sees("guardian@demo.opennrm.test")

@@ -22,19 +22,34 @@ DATA_PROTECTION_PAGES = {
 }
 
 EXPECTED_NAV = {
-    Role.FIRST_RESPONDER: ["Home", "Find a case", "Referrals", "Screening", "Notifications"],
-    Role.DECISION_MAKER: ["Home", "Find a case", "Decisions", "Notifications"],
-    Role.SENIOR_DECISION_MAKER: ["Home", "Find a case", "Decisions", "Notifications"],
+    Role.FIRST_RESPONDER: [
+        "Home",
+        "Find a case",
+        "Referrals",
+        "Screening",
+        "Operations",
+        "Notifications",
+    ],
+    Role.DECISION_MAKER: ["Home", "Find a case", "Decisions", "Operations", "Notifications"],
+    Role.SENIOR_DECISION_MAKER: ["Home", "Find a case", "Decisions", "Operations", "Notifications"],
     Role.SUPPORT_COORDINATOR: [
         "Home",
         "Waiting for a place",
         "Placements",
         "Sites and beds",
         "Capacity",
+        "Operations",
         "Notifications",
     ],
-    Role.SAFE_HOUSE_MANAGER: ["Home", "Placements", "Sites and beds", "Capacity", "Notifications"],
-    Role.SAFEGUARDING_LEAD: ["Home", "Find a case", "Screening", "Notifications"],
+    Role.SAFE_HOUSE_MANAGER: [
+        "Home",
+        "Placements",
+        "Sites and beds",
+        "Capacity",
+        "Operations",
+        "Notifications",
+    ],
+    Role.SAFEGUARDING_LEAD: ["Home", "Find a case", "Screening", "Operations", "Notifications"],
     Role.ANALYST: [
         "Home",
         "Capacity",

@@ -177,6 +177,7 @@ INSTALLED_APPS = [
     "opennrm.casework",
     "opennrm.safeguarding",
     "opennrm.contacts",
+    "opennrm.operations",
     "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",

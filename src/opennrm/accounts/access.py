@@ -44,6 +44,18 @@ SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
 CAPACITY_READERS = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.ANALYST)
 CASE_READERS = Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
 SCREENERS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
+# Operations (ADR 0039): the roles that work on one, in its lead or an invited organisation,
+# and those that plan one (a police force's first responders, a competent authority's senior
+# decision makers; which organisation is checked by operations.selectors).
+OPERATION_READERS = only(
+    Role.FIRST_RESPONDER,
+    Role.DECISION_MAKER,
+    Role.SENIOR_DECISION_MAKER,
+    Role.SUPPORT_COORDINATOR,
+    Role.SAFE_HOUSE_MANAGER,
+    Role.SAFEGUARDING_LEAD,
+)
+OPERATION_PLANNERS = only(Role.FIRST_RESPONDER, Role.SENIOR_DECISION_MAKER)
 
 ROUTES: dict[str, Rule] = {
     "pages:home": SIGNED_IN,
@@ -209,6 +221,14 @@ ROUTES: dict[str, Rule] = {
     "safety:dependant_add": CASE_READERS,
     "safety:dependant_remove": CASE_READERS,
     "safety:children_in_area": only(Role.SAFEGUARDING_LEAD),
+    # Operations: each one is seen by its lead's and its partners' members alone
+    # (operations.selectors.operations_visible_to); only the lead's planners change it.
+    "operations:list": OPERATION_READERS,
+    "operations:plan": OPERATION_PLANNERS,
+    "operations:detail": OPERATION_READERS,
+    "operations:edit": OPERATION_PLANNERS,
+    "operations:partner_invite": OPERATION_PLANNERS,
+    "operations:cancel": OPERATION_PLANNERS,
 }
 
 # The API (/api/v1/) takes no session, so this rule lets its routes past the session checks
@@ -284,6 +304,11 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # It holds no person and no address; its bed counts per service are what a referrer needs
     # to know where there is room.
     ("GET", "api:directory_hsds"): ApiRule("directory:read", frozenset(Role)),
+    # Operations (operations.api): as the operations pages (ADR 0039); which operations, and
+    # whether the token's organisation may lead one, is operations.selectors'.
+    ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
 }
 
 

@@ -54,6 +54,11 @@ class TokenScope(models.TextChoices):
         "statistics:query",
         "Ask differentially private counts, charged to the analyst's privacy budget",
     )
+    OPERATIONS_READ = (
+        "operations:read",
+        "Read the operations the organisation leads or is invited to: plan, numbers, partners",
+    )
+    OPERATIONS_WRITE = "operations:write", "Plan operations (a police force or competent authority)"
 
 
 class ApiToken(models.Model):

@@ -15,6 +15,7 @@ from opennrm.accommodation.api import directory_router
 from opennrm.accommodation.api import router as support_router
 from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
+from opennrm.operations.api import router as operations_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 from opennrm.statistics.api import router as capacity_router
@@ -29,7 +30,8 @@ DESCRIPTION = """\
 Refer potential victims of trafficking and follow what happens to the referral; work a competent
 authority's decision queues and record its decisions; place people in safe-house beds and follow
 capacity; read the support directory as an Open Referral HSDS document; ask differentially
-private counts (an analyst); read the published official statistics (no token needed). Each
+private counts (an analyst); read the published official statistics (no token needed); plan
+enforcement operations and read those the organisation leads or is invited to. Each
 operation has the same checks and the same rules as the page that does the same thing.
 
 Authenticate every request with an API token of your organisation (except the published
@@ -37,7 +39,7 @@ official statistics, which anyone may read without one):
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
 exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
 `cases:read`, `decisions:read`, `decisions:write`, `support:read`, `support:write`,
-`directory:read`, `statistics:query`). An operator creates one with `manage.py create_api_token`.
+`directory:read`, `statistics:query`, `operations:read`, `operations:write`). An operator creates one with `manage.py create_api_token`.
 
 Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
@@ -89,6 +91,7 @@ api.add_router("/", capacity_router)
 api.add_router("/", private_counts_router)
 api.add_router("/", directory_router)
 api.add_router("/", releases_router)
+api.add_router("/", operations_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:

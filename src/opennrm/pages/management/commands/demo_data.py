@@ -26,6 +26,8 @@ DEMO_STEPS = [
     "opennrm.contacts.demo",
     # A published official statistics release, so the public page has one to show.
     "opennrm.statistics.demo",
+    # A planned enforcement operation, confidential and now under way, with its partners.
+    "opennrm.operations.demo",
     "opennrm.audit.demo",
 ]
 

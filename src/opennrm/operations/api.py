@@ -1,0 +1,229 @@
+"""The operations API: the operations the token's member may see, one of them, and planning one.
+A token reaches exactly the operations its member sees on the pages (`operations_visible_to`,
+through the member's roles in the token's organisation only); any other id is 404, as for one
+that does not exist. A plan is checked by the plan page's own form and written by its service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
+
+from opennrm.accounts.actor import actor_of
+from opennrm.api.schemas import (
+    AUTH_ERRORS,
+    MAX_OFFSET,
+    ErrorsOut,
+    field_errors_out,
+    refusal,
+)
+
+from . import selectors, services
+from .forms import LANGUAGE_BOXES, OperationForm, number_field_name
+from .models import Operation
+
+router = Router(tags=["Operations"])
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+class ExpectedGroupIO(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    sex: Literal["female", "male", "unknown"]
+    age_group: Literal["adult", "child", "age_disputed"] = Field(
+        description="A child or a person whose age is disputed is never counted as an adult"
+    )
+    exploitation_type: Literal[
+        "sexual",
+        "labour",
+        "criminal",
+        "domestic_servitude",
+        "organ_harvesting",
+        "forced_marriage",
+        "unknown",
+    ]
+    number: int = Field(ge=1, le=10_000, description="How many people of this group")
+
+
+class PartnerOut(Schema):
+    organisation: str = Field(description="The invited organisation's name")
+    role: str = Field(
+        description="support_provider, local_authority, child_guardian_service, "
+        "competent_authority or police"
+    )
+
+
+class OperationOut(Schema):
+    id: int
+    name: str
+    lead_organisation: str = Field(description="The name of the organisation that leads it")
+    confidential: bool = Field(
+        description="Until it starts, nothing about it appears outside its own pages"
+    )
+    starts_on: date
+    ends_on: date
+    status: str = Field(description="planned, under_way, ended (by its dates) or cancelled")
+    region: str
+    languages: list[str] = Field(description="ISO 639 codes of the languages expected")
+    expected_total: int = Field(description="How many people in all are expected")
+    expected: list[ExpectedGroupIO]
+    partners: list[PartnerOut]
+
+
+class OperationPageOut(Schema):
+    items: list[OperationOut]
+    count: int = Field(description="How many operations the member may see in all")
+
+
+class OperationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=120, description="The name the organisation uses for it")
+    confidential: bool
+    starts_on: date
+    ends_on: date
+    region: str = Field(description="One of the regions, e.g. north_east, london, wales")
+    expected: list[ExpectedGroupIO] = Field(
+        description="People expected, by group; each group once; at least one person"
+    )
+    languages: list[str] = Field(
+        default_factory=list,
+        description=f"ISO 639 codes of the languages expected (at most {LANGUAGE_BOXES})",
+    )
+
+
+def _operation_out(operation: Operation) -> OperationOut:
+    groups = list(selectors.expected_of(operation))
+    return OperationOut(
+        id=operation.id,
+        name=operation.name,
+        lead_organisation=operation.lead_organisation.name,
+        confidential=operation.confidential,
+        starts_on=operation.starts_on,
+        ends_on=operation.ends_on,
+        status=operation.status_on(timezone.localdate()).value,
+        region=operation.region,
+        languages=list(operation.languages),
+        expected_total=sum(g.number for g in groups),
+        expected=[
+            ExpectedGroupIO(
+                sex=g.sex,  # type: ignore[arg-type]
+                age_group=g.age_group,  # type: ignore[arg-type]
+                exploitation_type=g.exploitation_type,  # type: ignore[arg-type]
+                number=g.number,
+            )
+            for g in groups
+        ],
+        partners=[
+            PartnerOut(organisation=p.organisation.name, role=p.role)
+            for p in selectors.partners_of(operation)
+        ],
+    )
+
+
+@router.get(
+    "/operations",
+    url_name="operations",
+    operation_id="operation_list",
+    summary="The operations the member may see",
+    response={200: OperationPageOut, **AUTH_ERRORS, 422: ErrorsOut},
+)
+def operation_list(
+    request: HttpRequest,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> OperationPageOut:
+    """Operations led by, or invited to, the token's organisation, latest start first. No
+    other operation is listed or counted, confidential or not."""
+    operations = selectors.operations_visible_to(actor_of(request))
+    page = operations[offset : offset + min(limit, MAX_LIMIT)]
+    return OperationPageOut(items=[_operation_out(o) for o in page], count=operations.count())
+
+
+@router.get(
+    "/operations/{operation_id}",
+    url_name="operation",
+    operation_id="operation_get",
+    summary="One operation",
+    response={200: OperationOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def operation_get(request: HttpRequest, operation_id: int) -> OperationOut:
+    """The operation's plan, expected numbers and partners. 404 alike if there is no such
+    operation or the token's organisation neither leads it nor is invited to it."""
+    return _operation_out(selectors.operation_get_for(actor_of(request), operation_id))
+
+
+def _form_data(body: OperationIn) -> dict[str, str]:
+    data = {
+        "name": body.name,
+        "confidential": "yes" if body.confidential else "no",
+        "region": body.region,
+    }
+    for prefix, day in (("starts_on", body.starts_on), ("ends_on", body.ends_on)):
+        data |= {
+            f"{prefix}_day": str(day.day),
+            f"{prefix}_month": str(day.month),
+            f"{prefix}_year": str(day.year),
+        }
+    for group in body.expected:
+        data[number_field_name(group.sex, group.age_group, group.exploitation_type)] = str(
+            group.number
+        )
+    for n, code in enumerate(body.languages, start=1):
+        data[f"language_{n}"] = code
+    return data
+
+
+# The form's fields, as the request names them.
+FIELDS = {"starts_on": "starts_on", "ends_on": "ends_on"} | {
+    f"language_{n}": "languages" for n in range(1, LANGUAGE_BOXES + 1)
+}
+
+
+@router.post(
+    "/operations",
+    url_name="operations",
+    operation_id="operation_plan",
+    summary="Plan an operation",
+    response={201: OperationOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def operation_plan(request: HttpRequest, body: OperationIn) -> Status[Any]:
+    """Plan an operation led by the token's organisation, as the plan page does. 404 if that
+    organisation cannot lead one (only a police force, through its first responders, or a
+    competent authority, through its senior decision makers); 422 naming the field if the plan
+    is not right (an end before the start, no one expected, a language not in the list)."""
+    actor = actor_of(request)
+    leads = selectors.organisations_planning_for(actor)
+    if not leads.exists():
+        raise Http404
+    groups = [(g.sex, g.age_group, g.exploitation_type) for g in body.expected]
+    if len(set(groups)) != len(groups):
+        return Status(422, field_errors_out({"expected": ["Give each group once"]}))
+    if len(body.languages) > LANGUAGE_BOXES:
+        return Status(
+            422, field_errors_out({"languages": [f"Give at most {LANGUAGE_BOXES} languages"]})
+        )
+    form = OperationForm(_form_data(body), lead_choices=leads)
+    if not form.is_valid():
+        errors = {
+            ("expected" if name.startswith("n_") or name == "__all__" else name): messages
+            for name, messages in form.errors.items()
+        }
+        return Status(422, field_errors_out(errors, FIELDS))
+    try:
+        operation = services.operation_plan(
+            by=actor.user,
+            lead_organisation=form.cleaned_data["lead_organisation"],
+            **form.plan_values(),
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(201, _operation_out(operation))

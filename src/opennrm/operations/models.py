@@ -1,0 +1,152 @@
+"""Planned enforcement operations: who leads one, who is invited, and whom it expects to find.
+
+An operation is need-to-know: only the members of its lead organisation and of the
+organisations invited to it ever see it (`selectors.operations_visible_to`, ADR 0039).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+
+from opennrm.accommodation.models import Region
+from opennrm.accounts.models import Organisation
+from opennrm.accounts.roles import OrganisationKind
+from opennrm.cases.choices import ExploitationType, Sex
+
+
+class OperationStatus(models.TextChoices):
+    """Planned, under way and ended follow the dates; cancelled is the only one recorded."""
+
+    PLANNED = "planned", "Planned"
+    UNDER_WAY = "under_way", "Under way"
+    ENDED = "ended", "Ended"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AgeGroup(models.TextChoices):
+    """How old the people expected are. A child, or someone whose age is disputed, is never
+    counted as an adult: until assessed they are treated as a child (CETS Art. 10(3))."""
+
+    ADULT = "adult", "Adult"
+    CHILD = "child", "Child"
+    AGE_DISPUTED = "age_disputed", "Age disputed"
+
+
+class PartnerRole(models.TextChoices):
+    """What an invited organisation does in the operation; each fits one kind of organisation
+    (`PARTNER_KINDS`)."""
+
+    SUPPORT_PROVIDER = "support_provider", "Support provider"
+    LOCAL_AUTHORITY = "local_authority", "Local authority"
+    CHILD_GUARDIAN_SERVICE = "child_guardian_service", "Child guardian service"
+    COMPETENT_AUTHORITY = "competent_authority", "Competent authority"
+    POLICE = "police", "Police"
+
+
+# The kind of organisation each partner role fits: a support provider is invited as one, and
+# so on. The police of another force come as a statutory first responder.
+PARTNER_KINDS: dict[PartnerRole, OrganisationKind] = {
+    PartnerRole.SUPPORT_PROVIDER: OrganisationKind.SUPPORT_PROVIDER,
+    PartnerRole.LOCAL_AUTHORITY: OrganisationKind.LOCAL_AUTHORITY,
+    PartnerRole.CHILD_GUARDIAN_SERVICE: OrganisationKind.CHILD_GUARDIAN_SERVICE,
+    PartnerRole.COMPETENT_AUTHORITY: OrganisationKind.COMPETENT_AUTHORITY,
+    PartnerRole.POLICE: OrganisationKind.STATUTORY_FIRST_RESPONDER,
+}
+
+
+class Operation(models.Model):
+    name = models.CharField(max_length=120)
+    lead_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="operations_led"
+    )
+    # A planned raid is secret: until it starts nothing about it appears outside its own pages
+    # (selectors.operation_is_secret).
+    confidential = models.BooleanField(default=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    region = models.CharField(max_length=40, choices=Region.choices)
+    # ISO 639 codes, as the referral form records a person's languages (lib/iso.py).
+    languages = models.JSONField(default=list, blank=True)
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    planned_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="operation_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def status_on(self, today: date) -> OperationStatus:
+        if self.cancelled_at is not None:
+            return OperationStatus.CANCELLED
+        if today < self.starts_on:
+            return OperationStatus.PLANNED
+        if today > self.ends_on:
+            return OperationStatus.ENDED
+        return OperationStatus.UNDER_WAY
+
+    @property
+    def days(self) -> int:
+        return (self.ends_on - self.starts_on).days + 1
+
+
+class ExpectedGroup(models.Model):
+    """How many people of one sex, age group and exploitation type the lead expects to find.
+    Groups with none expected have no row."""
+
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="expected")
+    sex = models.CharField(max_length=20, choices=Sex.choices)
+    age_group = models.CharField(max_length=20, choices=AgeGroup.choices)
+    exploitation_type = models.CharField(max_length=40, choices=ExploitationType.choices)
+    number = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["sex", "age_group", "exploitation_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "sex", "age_group", "exploitation_type"],
+                name="expected_group_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(number__gt=0), name="expected_group_some"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.sex} {self.age_group} {self.exploitation_type}"
+
+
+class OperationPartner(models.Model):
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="partners")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="operation_partnerships"
+    )
+    role = models.CharField(max_length=40, choices=PartnerRole.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "organisation"], name="operation_partner_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.get_role_display()}) in {self.operation}"

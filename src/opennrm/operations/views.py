@@ -1,0 +1,204 @@
+"""Pages of operations: the list, plan one, its page, invite a partner, change the plan, cancel.
+Every operation is fetched through `selectors.operations_visible_to` (ADR 0039)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from opennrm.accounts.actor import actor_of
+from opennrm.accounts.models import User
+from opennrm.cases.choices import ExploitationType
+from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.iso import language_name
+
+from . import selectors, services
+from .forms import EXPLOITATION_SHORT, InvitePartnerForm, OperationForm, group_label
+from .models import AgeGroup, Operation
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@require_safe
+def operation_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    today = timezone.localdate()
+    my_organisations = set(actor.organisations_as(selectors.READER_ROLES))
+    operations = list(selectors.operations_visible_to(actor))
+    rows = [
+        {
+            "operation": operation,
+            "status": operation.status_on(today),
+            "mine": operation.lead_organisation_id in my_organisations,
+        }
+        for operation in operations
+    ]
+    return render(
+        request,
+        "operations/list.html",
+        {
+            "title": "Operations",
+            "led": [row for row in rows if row["mine"]],
+            "invited": [row for row in rows if not row["mine"]],
+            "may_plan": selectors.organisations_planning_for(actor).exists(),
+        },
+    )
+
+
+def _plan_context(form: OperationForm) -> dict[str, Any]:
+    return {"form": form, "columns": form.columns(), "rows": form.rows()}
+
+
+@require_http_methods(["GET", "POST"])
+def operation_plan(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    leads = selectors.organisations_planning_for(actor)
+    if not leads.exists():
+        # A first responder of a charity or a council: their organisation cannot lead one.
+        raise Http404
+    form = OperationForm(request.POST or None, lead_choices=leads)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operation = services.operation_plan(
+                by=_user(request),
+                lead_organisation=form.cleaned_data["lead_organisation"],
+                **form.plan_values(),
+            )
+        except ValidationError as error:
+            show_refusal(form, error, renames={"expected": "__all__"})
+        else:
+            messages.success(request, "Operation planned")
+            return redirect("operations:detail", operation.id)
+    return render(
+        request, "operations/plan.html", {"title": "Plan an operation", **_plan_context(form)}
+    )
+
+
+def _expected_table(operation: Operation) -> dict[str, Any]:
+    """The expected numbers as rows (sex and age group) by exploitation type, with totals;
+    only the rows and columns with someone in them."""
+    groups = list(selectors.expected_of(operation))
+    kinds = [k for k in ExploitationType.values if any(g.exploitation_type == k for g in groups)]
+    keys = list(dict.fromkeys((g.sex, g.age_group) for g in groups))
+    order = {age: n for n, age in enumerate(AgeGroup.values)}
+    sexes = ["female", "male", "other", "unknown"]
+    keys.sort(key=lambda key: (sexes.index(key[0]), order[key[1]]))
+    numbers = {(g.sex, g.age_group, g.exploitation_type): g.number for g in groups}
+    rows = [
+        {
+            "label": group_label(sex if sex != "other" else "unknown", age),
+            "cells": [numbers.get((sex, age, kind), 0) for kind in kinds],
+            "total": sum(numbers.get((sex, age, kind), 0) for kind in kinds),
+        }
+        for sex, age in keys
+    ]
+    return {
+        "columns": [EXPLOITATION_SHORT[kind] for kind in kinds],
+        "rows": rows,
+        "column_totals": [sum(numbers.get((*key, kind), 0) for key in keys) for kind in kinds],
+        "total": sum(numbers.values()),
+        "children": sum(
+            g.number for g in groups if g.age_group in (AgeGroup.CHILD, AgeGroup.AGE_DISPUTED)
+        ),
+    }
+
+
+@require_safe
+def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    today = timezone.localdate()
+    return render(
+        request,
+        "operations/detail.html",
+        {
+            "title": operation.name,
+            "operation": operation,
+            "status": operation.status_on(today),
+            "secret": selectors.operation_is_secret(operation, today),
+            "partners": list(selectors.partners_of(operation)),
+            "expected": _expected_table(operation),
+            "languages": [language_name(code) for code in operation.languages],
+            "is_lead": selectors.is_lead(actor, operation),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def operation_edit(request: HttpRequest, operation_id: int) -> HttpResponse:
+    operation = selectors.operation_get_for_lead(actor_of(request), operation_id)
+    if request.method == "POST":
+        form = OperationForm(request.POST)
+        if form.is_valid():
+            try:
+                services.operation_change(
+                    by=_user(request), operation=operation, **form.plan_values()
+                )
+            except ValidationError as error:
+                show_refusal(form, error, renames={"expected": "__all__"})
+            else:
+                messages.success(request, "Plan changed")
+                return redirect("operations:detail", operation.id)
+    else:
+        current = OperationForm.data_for(operation)
+        form = OperationForm(initial=current)
+        # The date boxes read what was entered (form.data); an unbound form shows no errors.
+        form.data = current
+    return render(
+        request,
+        "operations/plan.html",
+        {"title": "Change the plan", "operation": operation, **_plan_context(form)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def partner_invite(request: HttpRequest, operation_id: int) -> HttpResponse:
+    operation = selectors.operation_get_for_lead(actor_of(request), operation_id)
+    form = InvitePartnerForm(
+        request.POST or None, choices=selectors.organisations_to_invite(operation)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            partner = services.operation_partner_invite(
+                by=_user(request),
+                operation=operation,
+                organisation=form.cleaned_data["organisation"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"{partner.organisation.name} invited")
+            return redirect("operations:detail", operation.id)
+    return render(
+        request,
+        "operations/partner_invite.html",
+        {"title": "Invite an organisation", "operation": operation, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def operation_cancel(request: HttpRequest, operation_id: int) -> HttpResponse:
+    operation = selectors.operation_get_for_lead(actor_of(request), operation_id)
+    problem = None
+    if request.method == "POST":
+        try:
+            services.operation_cancel(by=_user(request), operation=operation)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        else:
+            messages.success(request, "Operation cancelled")
+            return redirect("operations:detail", operation.id)
+    return render(
+        request,
+        "operations/cancel.html",
+        {"title": "Cancel the operation", "operation": operation, "problem": problem},
+    )
