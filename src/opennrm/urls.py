@@ -29,6 +29,7 @@ urlpatterns = [
     path("support/", include(support_urls)),
     path("children/", include("opennrm.safeguarding.urls")),
     path("safety/", include("opennrm.safety.urls")),
+    path("protection/", include("opennrm.protection.urls")),
     # The analysts' pages of the statistics app: official tables, the extract, private counts
     # (ADR 33, 34, 35).
     path("statistics/", include("opennrm.statistics.analyst_urls")),

@@ -44,6 +44,7 @@ SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
 CAPACITY_READERS = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.ANALYST)
 CASE_READERS = Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
 SCREENERS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
+ENFORCERS = only(Role.IMMIGRATION_ENFORCEMENT)
 
 ROUTES: dict[str, Rule] = {
     "pages:home": SIGNED_IN,
@@ -208,6 +209,10 @@ ROUTES: dict[str, Rule] = {
     "safety:dependant_add": CASE_READERS,
     "safety:dependant_remove": CASE_READERS,
     "safety:children_in_area": only(Role.SAFEGUARDING_LEAD),
+    # Protection from removal (ADR 0040): immigration enforcement officers only, who see the
+    # protection answer for a reference and nothing else of any case.
+    "protection:check": ENFORCERS,
+    "protection:planned_removal": ENFORCERS,
 }
 
 # The API (/api/v1/) takes no session, so this rule lets its routes past the session checks
@@ -283,6 +288,9 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # It holds no person and no address; its bed counts per service are what a referrer needs
     # to know where there is room.
     ("GET", "api:directory_hsds"): ApiRule("directory:read", frozenset(Role)),
+    # Protection from removal (protection.api): as the protection pages.
+    ("GET", "api:protection_check"): ApiRule("protection:check", ENFORCERS.roles),
+    ("POST", "api:protection_planned_removals"): ApiRule("protection:check", ENFORCERS.roles),
 }
 
 

@@ -22,6 +22,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Releases", "statistics:releases"),
     ("Private counts", "statistics:dp_query"),
     ("Screening", "screening:start"),
+    ("Protection checks", "protection:check"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
     ("Data access", "privacy:person_reads"),

@@ -54,6 +54,10 @@ class TokenScope(models.TextChoices):
         "statistics:query",
         "Ask differentially private counts, charged to the analyst's privacy budget",
     )
+    PROTECTION_CHECK = (
+        "protection:check",
+        "Check whether removal must not proceed for a reference, and record planned removals",
+    )
 
 
 class ApiToken(models.Model):

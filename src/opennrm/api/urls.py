@@ -15,6 +15,7 @@ from opennrm.accommodation.api import directory_router
 from opennrm.accommodation.api import router as support_router
 from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
+from opennrm.protection.api import router as protection_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 from opennrm.statistics.api import router as capacity_router
@@ -89,6 +90,7 @@ api.add_router("/", capacity_router)
 api.add_router("/", private_counts_router)
 api.add_router("/", directory_router)
 api.add_router("/", releases_router)
+api.add_router("/", protection_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:
