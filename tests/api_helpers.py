@@ -22,6 +22,7 @@ SUPPORT_READ = "support:read"
 SUPPORT_WRITE = "support:write"
 DIRECTORY_READ = "directory:read"
 STATISTICS_QUERY = "statistics:query"
+PROTECTION_CHECK = "protection:check"
 EVERY_SCOPE = (
     READ,
     WRITE,
@@ -32,6 +33,7 @@ EVERY_SCOPE = (
     SUPPORT_WRITE,
     DIRECTORY_READ,
     STATISTICS_QUERY,
+    PROTECTION_CHECK,
 )
 REFERRALS_URL = "/api/v1/referrals"
 NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}

@@ -605,6 +605,8 @@ class TestDocumentation:
             ("get", "/api/v1/directory/hsds"),
             ("get", "/api/v1/statistics/releases"),
             ("get", "/api/v1/statistics/releases/{release_id}/versions/{number}"),
+            ("get", "/api/v1/protection/{reference}"),
+            ("post", "/api/v1/protection/{reference}/planned-removals"),
         }
         submit = operations[("post", "/api/v1/referrals")]
         assert submit["operationId"] == "referral_submit"
@@ -648,8 +650,9 @@ class TestDocumentation:
             for method, operation in methods.items()
             if "requestBody" in operation
         ]
-        # 11, the two of referrals.api after submission, and statistics' private counts
-        assert len(with_body) == 14
+        # 11, the two of referrals.api after submission, statistics' private counts, and
+        # protection's planned removals
+        assert len(with_body) == 15
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"
