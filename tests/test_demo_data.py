@@ -104,3 +104,18 @@ def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None
     assert version.approved_by.email == "analyst2@demo.opennrm.test"
     page = Client().get("/official-statistics/").content.decode()
     assert version.snapshot["title"] in page
+
+
+@override_settings(DEMO=True)
+def test_demo_data_plans_a_removal_for_a_protected_person_and_alerts_once(db: None) -> None:
+    from opennrm.notifications.models import Notification
+    from opennrm.protection.models import PlannedRemoval
+
+    call_command("demo_data")
+    call_command("demo_data")
+    planned = PlannedRemoval.objects.get()
+    assert planned.protected
+    assert planned.recorded_by.email == "enforcement@demo.opennrm.test"
+    told = Notification.objects.filter(kind="protection.planned_removal")
+    assert told.count() == planned.alerted > 0
+    assert told.filter(recipient__email="responder@demo.opennrm.test").exists()
