@@ -355,6 +355,36 @@ def test_protection_is_judged_on_the_planned_day(
     assert after.planned.alerted == 0
 
 
+def test_every_protection_service_leaves_one_event(
+    ivan: User, border_enforcement: Organisation, case: Case
+) -> None:
+    from opennrm.protection import services
+
+    calls = {
+        "protection_check": lambda: protection_check(by=ivan, reference=case.reference),
+        "planned_removal_record": lambda: planned_removal_record(
+            by=ivan,
+            organisation=border_enforcement,
+            reference=case.reference,
+            planned_on=timezone.localdate(),
+        ),
+    }
+    public = {
+        name
+        for name, value in vars(services).items()
+        if callable(value)
+        and getattr(value, "__module__", "") == services.__name__
+        and not name.startswith("_")
+        and not isinstance(value, type)
+    }
+    assert public == set(calls)
+    for name, call in calls.items():
+        last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        call()
+        actions = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
+        assert actions == {"protection_check": ["person.viewed"]}.get(name, ["removal.planned"])
+
+
 def test_a_planned_removal_records_one_event_and_an_unknown_reference_alerts_nobody(
     ivan: User, border_enforcement: Organisation
 ) -> None:
