@@ -537,3 +537,19 @@ def test_the_check_does_not_reveal_the_case_to_the_officer_anywhere_else(
     client = factories.signed_in_client(ivan)
     assert client.get(reverse("cases:detail", args=[case.reference])).status_code == 404
     assert client.get(reverse("cases:search")).status_code == 404
+
+
+def test_the_data_protection_officer_sees_each_check_of_a_person(
+    ivan: User, dpo: User, case: Case
+) -> None:
+    factories.signed_in_client(ivan).post(
+        reverse("protection:check"), {"reference": case.reference}
+    )
+    html = (
+        factories.signed_in_client(dpo)
+        .get(reverse("privacy:person_reads"), {"reference": case.reference})
+        .content.decode()
+    )
+    assert "ivan@example.org" in html
+    assert "Checked protection from removal" in html
+    assert "protection from removal" in html
