@@ -295,6 +295,9 @@ def test_a_removal_planned_for_a_protected_person_alerts_the_authority_and_the_r
         assert "Zorica" not in notification.subject + notification.body
         assert notification.case_id == case.pk
     assert planned.alerted == 3
+    (entry,) = case.events.filter(kind="protection.removal_planned")
+    assert entry.description.startswith("Test Immigration Enforcement recorded a removal")
+    assert entry.actor == ivan
     (event,) = AuditEvent.objects.filter(action="removal.planned")
     assert event.detail["alerted"] == sorted([dmitri.pk, sally.pk, alice.pk])
     assert event.detail["protected"] is True
@@ -325,6 +328,7 @@ def test_no_alert_once_the_recovery_period_has_ended_and_the_decision_is_final(
     assert NOT_PROTECTED_ANSWER in page
     assert not Notification.objects.exists()
     assert PlannedRemoval.objects.get().protected is False
+    assert not case.events.filter(kind="protection.removal_planned").exists()
 
 
 def test_protection_is_judged_on_the_planned_day(

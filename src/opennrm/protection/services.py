@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read, audit_record
+from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
 
 from .models import PlannedRemoval
@@ -49,7 +50,8 @@ def planned_removal_record(
 ) -> Recorded:
     """Record a removal planned for `reference` on `planned_on`. If the person is protected on
     that day, the people the protection's source names (for an NRM case, the competent
-    authority's decision makers and the referring first responder) are alerted at once."""
+    authority's decision makers and the referring first responder) are alerted at once, and the
+    case's timeline says so."""
     finding = protection_for_reference(reference, planned_on)
     protection = finding.protection
     recipients = list(finding.alert_recipients()) if protection.protected else []
@@ -77,6 +79,17 @@ def planned_removal_record(
     if told:
         planned.alerted = len(told)
         planned.save(update_fields=["alerted"])
+    if protection.protected and finding.case is not None:
+        case_event_record(
+            case=finding.case,
+            kind="protection.removal_planned",
+            description=(
+                f"{organisation.name} recorded a removal planned for {long_date(planned_on)} "
+                "while the person is protected; told that removal must not proceed"
+            ),
+            by=by,
+            data={"planned_on": planned_on.isoformat(), "reason": str(protection.reason)},
+        )
     audit_record(
         by=by,
         action="removal.planned",
