@@ -557,3 +557,19 @@ def test_the_data_protection_officer_sees_each_check_of_a_person(
     assert "ivan@example.org" in html
     assert "Checked protection from removal" in html
     assert "protection from removal" in html
+
+
+def test_a_recovery_period_over_with_the_cg_still_awaited_still_alerts(
+    ivan: User, border_enforcement: Organisation, alice: User, case: Case
+) -> None:
+    """CETS Art. 10(2): no removal until identification is complete (ADR 40). The recovery
+    period's end alone does not lift the protection; the conclusive grounds decision does."""
+    _in_recovery(case, timezone.localdate() - timedelta(days=1))
+    recorded = planned_removal_record(
+        by=ivan,
+        organisation=border_enforcement,
+        reference=case.reference,
+        planned_on=timezone.localdate(),
+    )
+    assert recorded.protection.reason == Reason.AWAITING_CONCLUSIVE_GROUNDS
+    assert [n.recipient for n in Notification.objects.all()] == [alice]
