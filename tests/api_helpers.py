@@ -24,6 +24,7 @@ DIRECTORY_READ = "directory:read"
 STATISTICS_QUERY = "statistics:query"
 OPERATIONS_READ = "operations:read"
 OPERATIONS_WRITE = "operations:write"
+PROTECTION_CHECK = "protection:check"
 EVERY_SCOPE = (
     READ,
     WRITE,
@@ -36,6 +37,7 @@ EVERY_SCOPE = (
     STATISTICS_QUERY,
     OPERATIONS_READ,
     OPERATIONS_WRITE,
+    PROTECTION_CHECK,
 )
 REFERRALS_URL = "/api/v1/referrals"
 NOT_FOUND = {"errors": [{"step": None, "field": None, "message": "Not found"}]}

@@ -11,7 +11,8 @@
 - `case` is Zorica Testova's case, referred by Alice and decided by the Test Competent
   Authority, awaiting its reasonable grounds decision.
 - `people_in_every_role` gives one person per role, for tests that walk through all of them
-  (the data-protection officer works at the service operator).
+  (the data-protection officer works at the service operator, the immigration enforcement
+  officer at `border_enforcement`).
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def operator(db: None) -> Organisation:
 
 
 @pytest.fixture
+def border_enforcement(db: None) -> Organisation:
+    return factories.organisation("Test Immigration Enforcement", Kind.IMMIGRATION_ENFORCEMENT)
+
+
+@pytest.fixture
 def alice(northmoor_police: Organisation) -> User:
     return factories.user(
         "alice@example.org",
@@ -184,6 +190,7 @@ def people_in_every_role(
     council: Organisation,
     monitoring: Organisation,
     operator: Organisation,
+    border_enforcement: Organisation,
 ) -> dict[Role, User]:
     """One user per role, each in an organisation where that role belongs."""
     where = {
@@ -197,6 +204,7 @@ def people_in_every_role(
         Role.ORGANISATION_ADMIN: northmoor_police,
         Role.SYSTEM_ADMIN: operator,
         Role.DATA_PROTECTION_OFFICER: operator,
+        Role.IMMIGRATION_ENFORCEMENT: border_enforcement,
     }
     return {
         role: factories.user(f"{role.value}@example.org", organisation=org, role=role)

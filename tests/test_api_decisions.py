@@ -14,6 +14,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from opennrm.accounts import access
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
@@ -24,7 +25,7 @@ from opennrm.decisions.models import Decision, DecisionState, ReconsiderationReq
 from opennrm.policy.negative_reasons import catalogue
 
 from . import api_helpers as a
-from . import case_factories, factories
+from . import case_factories, factories, routes
 
 MONDAY = "2026-03-02 10:00:00+00:00"
 DAY = 60 * 60 * 24
@@ -756,13 +757,30 @@ class TestQueues:
         assert row["deadline"] == "overdue"
 
 
+# Operations that answer an unknown reference exactly as a known one, so that asking reveals
+# nothing (protection from removal, ADR 40): they never answer 404.
+SAME_ANSWER_FOR_UNKNOWN = {
+    ("GET", "api:protection_check"),
+    ("POST", "api:protection_planned_removals"),
+}
+
+
 def test_every_new_operation_is_documented_with_its_errors() -> None:
     schema = Client().get("/api/v1/openapi.json").json()
     for path, methods in schema["paths"].items():
         if path.startswith("/api/v1/referrals"):
             continue
         for method, operation in methods.items():
+            if (method.upper(), routes.api_route_of(path)) in access.PUBLIC_API_OPERATIONS:
+                # The published statistics: no token, so no 401 or 403 to document.
+                assert "security" not in operation, path
+                assert "404" in operation["responses"] or "{" not in path, (method, path)
+                continue
             assert operation["security"] == [{"TokenAuth": []}], path
+            if (method.upper(), routes.api_route_of(path)) in SAME_ANSWER_FOR_UNKNOWN:
+                assert "404" not in operation["responses"], (method, path)
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+                continue
             assert {"401", "403", "404"} <= set(operation["responses"]), (method, path)
             if method == "post":
                 assert "422" in operation["responses"], path

@@ -65,6 +65,7 @@ FUZZ_ROLES = (
     Role.SUPPORT_COORDINATOR,
     Role.SAFE_HOUSE_MANAGER,
     Role.ANALYST,
+    Role.IMMIGRATION_ENFORCEMENT,
 )
 QUEUES = ("reasonable-grounds", "conclusive-grounds", "reconsiderations", "approvals")
 
@@ -110,14 +111,20 @@ class Tokens:
     """A real token for every generated request, acting for a member whose role the operation
     allows. Requests that schemathesis makes without credentials on purpose are left without."""
 
-    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
+    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str | None:
         return token_for(_current["world"], case.operation.method, case.operation.path)
 
-    def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
-        case.headers["Authorization"] = f"Bearer {data}"
+    def set(
+        self, case: schemathesis.Case, data: str | None, context: schemathesis.AuthContext
+    ) -> None:
+        if data is not None:  # the published statistics take no token
+            case.headers["Authorization"] = f"Bearer {data}"
 
 
-def token_for(world: World, method: str, path: str) -> str:
+def token_for(world: World, method: str, path: str) -> str | None:
+    """A token for the operation, or None for a public one (the published statistics)."""
+    if (method.upper(), _route_of(path)) in access.PUBLIC_API_OPERATIONS:
+        return None
     rule = access.api_rule_for(method, _route_of(path))
     assert rule is not None, (method, path)
     for role in FUZZ_ROLES:
@@ -136,6 +143,7 @@ def world(
     northmoor_police: Organisation,
     routing: Organisation,
     provider: Organisation,
+    border_enforcement: Organisation,
 ) -> Iterator[World]:
     """A first responder's organisation and a competent authority with two decision makers, and
     cases at each stage: awaiting reasonable grounds; a negative decision awaiting approval; a
@@ -154,6 +162,8 @@ def world(
                 if role is Role.FIRST_RESPONDER
                 else provider
                 if role in (Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
+                else border_enforcement
+                if role is Role.IMMIGRATION_ENFORCEMENT
                 else authority
             ),
             role=role,

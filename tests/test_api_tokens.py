@@ -608,6 +608,8 @@ class TestDocumentation:
             ("get", "/api/v1/operations"),
             ("post", "/api/v1/operations"),
             ("get", "/api/v1/operations/{operation_id}"),
+            ("get", "/api/v1/protection/{reference}"),
+            ("post", "/api/v1/protection/{reference}/planned-removals"),
         }
         submit = operations[("post", "/api/v1/referrals")]
         assert submit["operationId"] == "referral_submit"
@@ -652,8 +654,8 @@ class TestDocumentation:
             if "requestBody" in operation
         ]
         # 11, the two of referrals.api after submission, statistics' private counts, and
-        # planning an operation
-        assert len(with_body) == 15
+        # planning an operation; protection's planned removals
+        assert len(with_body) == 16
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

@@ -50,6 +50,7 @@ COVERED_ELSEWHERE = {
     "contacts": "tests/test_contacts.py::test_every_contacts_service_is_covered",
     "statistics": "tests/test_statistics_dp.py::test_every_statistics_service_is_covered",
     "operations": "tests/test_operations.py::test_every_operations_service_leaves_one_event",
+    "protection": "tests/test_protection.py::test_every_protection_service_leaves_one_event",
     # audit_record and audit_read are how every other service writes its one event.
     "audit": "tests/test_audit_chain.py::test_each_event_follows_the_one_before",
 }

@@ -151,3 +151,18 @@ def test_demo_data_has_a_confidential_operation_under_way_seen_only_by_its_partn
     # The charity's outreach worker and the guardians were not invited.
     assert not sees("outreach@demo.opennrm.test")
     assert not sees("guardian@demo.opennrm.test")
+
+
+@override_settings(DEMO=True)
+def test_demo_data_plans_a_removal_for_a_protected_person_and_alerts_once(db: None) -> None:
+    from opennrm.notifications.models import Notification
+    from opennrm.protection.models import PlannedRemoval
+
+    call_command("demo_data")
+    call_command("demo_data")
+    planned = PlannedRemoval.objects.get()
+    assert planned.protected
+    assert planned.recorded_by.email == "enforcement@demo.opennrm.test"
+    told = Notification.objects.filter(kind="protection.planned_removal")
+    assert told.count() == planned.alerted > 0
+    assert told.filter(recipient__email="responder@demo.opennrm.test").exists()

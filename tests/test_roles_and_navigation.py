@@ -68,6 +68,8 @@ EXPECTED_NAV = {
         "Retention",
         "Notifications",
     ],
+    # Nothing of any case: the protection check, and what every signed-in user has.
+    Role.IMMIGRATION_ENFORCEMENT: ["Home", "Protection checks", "Notifications"],
 }
 
 

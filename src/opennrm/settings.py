@@ -182,6 +182,7 @@ INSTALLED_APPS = [
     "opennrm.decisions",
     "opennrm.policy",
     "opennrm.privacy",
+    "opennrm.protection",
     "opennrm.api",
 ]
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("safety/", include("opennrm.safety.urls")),
     # Planned enforcement operations: need-to-know, their lead and partners only (ADR 39).
     path("operations/", include("opennrm.operations.urls")),
+    path("protection/", include("opennrm.protection.urls")),
     # The analysts' pages of the statistics app: official tables, the extract, private counts
     # (ADR 33, 34, 35).
     path("statistics/", include("opennrm.statistics.analyst_urls")),

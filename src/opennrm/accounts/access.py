@@ -56,6 +56,7 @@ OPERATION_READERS = only(
     Role.SAFEGUARDING_LEAD,
 )
 OPERATION_PLANNERS = only(Role.FIRST_RESPONDER, Role.SENIOR_DECISION_MAKER)
+ENFORCERS = only(Role.IMMIGRATION_ENFORCEMENT)
 
 ROUTES: dict[str, Rule] = {
     "pages:home": SIGNED_IN,
@@ -229,6 +230,10 @@ ROUTES: dict[str, Rule] = {
     "operations:edit": OPERATION_PLANNERS,
     "operations:partner_invite": OPERATION_PLANNERS,
     "operations:cancel": OPERATION_PLANNERS,
+    # Protection from removal (ADR 0040): immigration enforcement officers only, who see the
+    # protection answer for a reference and nothing else of any case.
+    "protection:check": ENFORCERS,
+    "protection:planned_removal": ENFORCERS,
 }
 
 # The API (/api/v1/) takes no session, so this rule lets its routes past the session checks
@@ -309,6 +314,9 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
+    # Protection from removal (protection.api): as the protection pages.
+    ("GET", "api:protection_check"): ApiRule("protection:check", ENFORCERS.roles),
+    ("POST", "api:protection_planned_removals"): ApiRule("protection:check", ENFORCERS.roles),
 }
 
 

@@ -78,6 +78,12 @@ ORGANISATIONS = [
     DemoOrganisation(
         "operator", "OpenNRM Service Desk", OrganisationKind.SERVICE_OPERATOR, "National"
     ),
+    DemoOrganisation(
+        "enforcement",
+        "Westport Immigration Enforcement",
+        OrganisationKind.IMMIGRATION_ENFORCEMENT,
+        "National",
+    ),
 ]
 
 ACCOUNTS = [
@@ -103,6 +109,13 @@ ACCOUNTS = [
     DemoAccount("orgadmin@demo.opennrm.test", "Lucy Farrant", "police", Role.ORGANISATION_ADMIN),
     DemoAccount("sysadmin@demo.opennrm.test", "Jordan Keel", "operator", Role.SYSTEM_ADMIN),
     DemoAccount("dpo@demo.opennrm.test", "Imogen Sallow", "operator", Role.DATA_PROTECTION_OFFICER),
+    # Checks protection from removal by reference, and sees nothing else (ADR 40).
+    DemoAccount(
+        "enforcement@demo.opennrm.test",
+        "Callum Reyes",
+        "enforcement",
+        Role.IMMIGRATION_ENFORCEMENT,
+    ),
 ]
 
 

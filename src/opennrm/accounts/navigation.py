@@ -23,6 +23,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Private counts", "statistics:dp_query"),
     ("Screening", "screening:start"),
     ("Operations", "operations:list"),
+    ("Protection checks", "protection:check"),
     ("Organisations and users", "accounts:organisation_list"),
     ("Audit trail", "audit:search"),
     ("Data access", "privacy:person_reads"),

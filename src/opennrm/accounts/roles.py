@@ -14,6 +14,8 @@ class OrganisationKind(models.TextChoices):
     CHILD_GUARDIAN_SERVICE = "child_guardian_service", "Child guardian service"
     ANALYSIS_MONITORING = "analysis_monitoring", "Analysis and monitoring"
     SERVICE_OPERATOR = "service_operator", "Service operator"
+    # Checks, before a removal, whether a person is protected by the NRM; sees nothing else.
+    IMMIGRATION_ENFORCEMENT = "immigration_enforcement", "Immigration enforcement"
 
 
 class Jurisdiction(models.TextChoices):
@@ -33,6 +35,7 @@ class Role(models.TextChoices):
     ORGANISATION_ADMIN = "organisation_admin", "Organisation administrator"
     SYSTEM_ADMIN = "system_admin", "System administrator"
     DATA_PROTECTION_OFFICER = "data_protection_officer", "Data protection officer"
+    IMMIGRATION_ENFORCEMENT = "immigration_enforcement", "Immigration enforcement officer"
 
 
 class Scope(models.TextChoices):
@@ -56,6 +59,9 @@ ROLE_SCOPE: dict[Role, Scope] = {
     Role.SYSTEM_ADMIN: Scope.ALL,
     # The data-protection officer sees who looked at any person's data, never the data itself.
     Role.DATA_PROTECTION_OFFICER: Scope.ALL,
+    # An immigration enforcement officer checks any reference they are given, but learns only
+    # whether removal must not proceed (protection.selectors, ADR 0040).
+    Role.IMMIGRATION_ENFORCEMENT: Scope.ALL,
 }
 
 _FIRST_RESPONDER_KINDS = {
@@ -90,6 +96,9 @@ ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
     # whole service, which no other organisation's officer should have (see ADR 0011).
     OrganisationKind.SERVICE_OPERATOR: frozenset(
         {Role.SYSTEM_ADMIN, Role.ORGANISATION_ADMIN, Role.DATA_PROTECTION_OFFICER}
+    ),
+    OrganisationKind.IMMIGRATION_ENFORCEMENT: frozenset(
+        {Role.IMMIGRATION_ENFORCEMENT, Role.ORGANISATION_ADMIN}
     ),
 }
 

@@ -59,6 +59,10 @@ class TokenScope(models.TextChoices):
         "Read the operations the organisation leads or is invited to: plan, numbers, partners",
     )
     OPERATIONS_WRITE = "operations:write", "Plan operations (a police force or competent authority)"
+    PROTECTION_CHECK = (
+        "protection:check",
+        "Check whether removal must not proceed for a reference, and record planned removals",
+    )
 
 
 class ApiToken(models.Model):

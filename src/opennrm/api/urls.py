@@ -16,6 +16,7 @@ from opennrm.accommodation.api import router as support_router
 from opennrm.cases.api import router as cases_router
 from opennrm.decisions.api import router as decisions_router
 from opennrm.operations.api import router as operations_router
+from opennrm.protection.api import router as protection_router
 from opennrm.referrals import steps
 from opennrm.referrals.api import router as referrals_router
 from opennrm.statistics.api import router as capacity_router
@@ -92,6 +93,7 @@ api.add_router("/", private_counts_router)
 api.add_router("/", directory_router)
 api.add_router("/", releases_router)
 api.add_router("/", operations_router)
+api.add_router("/", protection_router)
 
 
 def _json(status: int, body: ErrorsOut, request: HttpRequest) -> HttpResponse:

@@ -113,6 +113,7 @@ def audit_read(
     document: models.Model | None = None,
     purpose: str = "",
     organisation: Organisation | None = None,
+    context: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record that `by` was shown (or sent) a person's identifying data, before it is.
 
@@ -120,6 +121,8 @@ def audit_read(
     are recorded against the draft (`obj`). `fields` names the identifying fields shown (not
     their values: the trail must hold no identifying data itself); `document` is a file given
     out, such as an evidence file. `purpose` is the reason the user gave, where one is asked.
+    `context` adds what the read was of beyond the record: a protection check names the
+    reference checked and whether it was found (protection.services).
     """
     if action not in READ_ACTIONS:
         raise ValueError(f"not a read action: {action}")
@@ -128,6 +131,8 @@ def audit_read(
         detail["document"] = {"type": stored_label(document), "id": document.pk}
     if purpose:
         detail["purpose"] = purpose
+    if context:
+        detail.update(context)
     return _append(
         by=by,
         action=action,

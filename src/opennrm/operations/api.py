@@ -134,7 +134,7 @@ def _operation_out(operation: Operation) -> OperationOut:
     url_name="operations",
     operation_id="operation_list",
     summary="The operations the member may see",
-    response={200: OperationPageOut, **AUTH_ERRORS, 422: ErrorsOut},
+    response={200: OperationPageOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
 )
 def operation_list(
     request: HttpRequest,

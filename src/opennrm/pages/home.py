@@ -46,6 +46,9 @@ ROLE_SUMMARY: dict[Role, str] = {
     "whole service, answer people's requests for a copy of their data or its erasure, and "
     "watch the retention rules. You see a person's details only in an export you make for "
     "their request, and that is recorded.",
+    Role.IMMIGRATION_ENFORCEMENT: "You check whether removal must not proceed for a reference, "
+    "and record planned removals. You see nothing else about anyone, and every check is "
+    "recorded.",
 }
 
 # Casework: the tasks someone owns on the cases they may open (casework.selectors.tasks_for).
@@ -150,6 +153,19 @@ ROLE_TASKS: dict[Role, list[Task]] = {
             "Decide coordinators' requests to see your sites' addresses, and assign your "
             "safe-house managers to sites.",
             applies=_administers_a_provider,
+        ),
+    ],
+    Role.IMMIGRATION_ENFORCEMENT: [
+        Task(
+            "Check protection from removal",
+            "protection:check",
+            "Enter a reference: you are told whether removal must not proceed, and why.",
+        ),
+        Task(
+            "Record a planned removal",
+            "protection:planned_removal",
+            "If the person is protected on that day, the competent authority and the referrer "
+            "are told at once.",
         ),
     ],
     Role.SYSTEM_ADMIN: [

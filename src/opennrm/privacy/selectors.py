@@ -515,7 +515,10 @@ class PersonReads:
     def _describe(self, event: AuditEvent) -> Read:
         detail = event.detail or {}
         document = detail.get("document") or {}
-        if event.action == "person.viewed" and not document:
+        if "protection_check" in detail:
+            # An immigration enforcement officer saw only the protection answer (ADR 40).
+            what = "Checked protection from removal"
+        elif event.action == "person.viewed" and not document:
             what = "Viewed the draft referral" if event.object_type == DRAFT else "Viewed the case"
         else:
             verb = "Downloaded" if event.action != "person.viewed" else "Viewed"

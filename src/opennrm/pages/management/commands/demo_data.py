@@ -24,6 +24,8 @@ DEMO_STEPS = [
     "opennrm.safeguarding.demo",
     # Contacts and agency references of the demo referrals.
     "opennrm.contacts.demo",
+    # A removal planned for a person in their recovery period, and its alert.
+    "opennrm.protection.demo",
     # A published official statistics release, so the public page has one to show.
     "opennrm.statistics.demo",
     # A planned enforcement operation, confidential and now under way, with its partners.

@@ -1,0 +1,125 @@
+"""Protection from removal over the API: the same form, selectors and services as the pages.
+
+An immigration enforcement organisation's token (scope `protection:check`, acting for a member
+in the immigration enforcement officer role) checks a reference and records planned removals.
+The answer is the page's: protected or not, why, until when. An unknown reference gets the same
+answer as one that is not protected, and nothing else about anyone is ever returned.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
+
+from opennrm.accounts.actor import actor_of
+from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, field_errors_out
+
+from . import selectors, services
+from .forms import PlannedRemovalForm, ReferenceForm
+from .rules import Protection
+
+router = Router(tags=["Protection from removal"])
+
+
+class ProtectionOut(Schema):
+    reference: str = Field(description="The reference checked, as normalised (upper case)")
+    protected: bool = Field(description="True if removal must not proceed")
+    answer: str = Field(
+        description="The answer in words, e.g. 'Removal must not proceed: recovery period "
+        "ends 14 March 2027.' or 'No NRM protection recorded for this reference.' (the same "
+        "for a reference the system does not know)"
+    )
+    reason: str | None = Field(
+        description="Why, as a code: awaiting_reasonable_grounds, recovery_period, "
+        "awaiting_conclusive_grounds, identification_not_complete, other_source; null if not "
+        "protected"
+    )
+    until: date | None = Field(
+        description="The last day of the protection where one is known (the recovery period's "
+        "end); null while it lasts until a decision, or if not protected"
+    )
+
+
+class PlannedRemovalIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    planned_on: date = Field(description="The day of the planned removal: today or later")
+
+
+class PlannedRemovalOut(ProtectionOut):
+    id: int
+    planned_on: date
+    alerted: bool = Field(
+        description="True if the competent authority and the referrer were told at once"
+    )
+
+
+def _out(reference: str, protection: Protection) -> dict[str, Any]:
+    return {
+        "reference": reference,
+        "protected": protection.protected,
+        "answer": protection.answer,
+        "reason": str(protection.reason) if protection.reason else None,
+        "until": protection.until,
+    }
+
+
+@router.get(
+    "/protection/{reference}",
+    url_name="protection_check",
+    operation_id="protection_check",
+    summary="Check whether removal must not proceed for a reference",
+    response={200: ProtectionOut, **AUTH_ERRORS, 422: ErrorsOut},
+)
+def protection_check(request: HttpRequest, reference: str) -> Status[Any]:
+    """Whether removal must not proceed today for the person with this reference, and why.
+    Recorded in the audit trail as a read, naming who checked which reference. 422 for a
+    reference not in the form NRM-7K3Q-9XPD. Never 404: a reference the system does not know
+    gets the answer of one that is not protected."""
+    actor = actor_of(request)
+    selectors.enforcement_organisation(actor)
+    form = ReferenceForm({"reference": reference})
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    checked = form.cleaned_data["reference"]
+    protection = services.protection_check(by=actor.user, reference=checked)
+    return Status(200, _out(checked, protection))
+
+
+@router.post(
+    "/protection/{reference}/planned-removals",
+    url_name="protection_planned_removals",
+    operation_id="protection_planned_removal",
+    summary="Record a planned removal; alerts at once if the person is protected that day",
+    response={201: PlannedRemovalOut, **AUTH_ERRORS, 422: ErrorsOut},
+)
+def planned_removal(request: HttpRequest, reference: str, body: PlannedRemovalIn) -> Status[Any]:
+    """Record that the token's organisation plans to remove the person with this reference on
+    `planned_on`. If they are protected on that day, the competent authority's decision makers
+    and the first responder who referred them are alerted at once, and the answer says that
+    removal must not proceed. 422 for a malformed reference or a day in the past."""
+    actor = actor_of(request)
+    organisation = selectors.enforcement_organisation(actor)
+    form = PlannedRemovalForm(PlannedRemovalForm.data_for(reference, body.planned_on))
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    recorded = services.planned_removal_record(
+        by=actor.user,
+        organisation=organisation,
+        reference=form.cleaned_data["reference"],
+        planned_on=form.cleaned_data["planned_on"],
+    )
+    planned = recorded.planned
+    return Status(
+        201,
+        {
+            **_out(planned.reference, recorded.protection),
+            "id": planned.pk,
+            "planned_on": planned.planned_on,
+            "alerted": planned.alerted > 0,
+        },
+    )

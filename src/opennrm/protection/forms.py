@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.references import ALPHABET
+
+# A reference as OpenNRM makes them (lib.references): a prefix of letters, then two groups of
+# four characters of Crockford's base 32, for example NRM-7K3Q-9XPD.
+REFERENCE = re.compile(rf"^[A-Z]{{2,5}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
+# Read aloud or copied by hand, Crockford's letters that look like digits mean those digits.
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+EXAMPLE = "NRM-7K3Q-9XPD"
+
+
+def normalised_reference(raw: str) -> str:
+    """Upper case, no spaces, look-alike letters read as digits after the prefix."""
+    text = re.sub(r"\s+", "", raw).upper()
+    prefix, dash, rest = text.partition("-")
+    return prefix + dash + rest.translate(_LOOKALIKES) if dash else text
+
+
+class ReferenceForm(forms.Form):
+    reference = forms.CharField(
+        label="Reference",
+        help_text=f"The NRM reference you were given, for example {EXAMPLE}",
+        max_length=40,
+        error_messages={
+            "required": "Enter the reference",
+            "max_length": f"Enter the reference in the form {EXAMPLE}",
+        },
+    )
+
+    def clean_reference(self) -> str:
+        reference = normalised_reference(self.cleaned_data["reference"])
+        if not REFERENCE.match(reference):
+            raise forms.ValidationError(
+                f"Enter the reference in the form {EXAMPLE}: letters, then two groups of "
+                "4 letters or numbers, with hyphens between",
+                code="format",
+            )
+        return reference
+
+
+class PlannedRemovalForm(ReferenceForm):
+    planned_on = forms.CharField(
+        label="Date of the planned removal",
+        help_text="For example, 27 3 2027",
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        planned_on = date_from_parts(self, "planned_on", "The date of the planned removal")
+        if planned_on is None and "planned_on" not in self.errors:
+            self.add_error("planned_on", "Enter the date of the planned removal")
+        elif planned_on is not None and planned_on < timezone.localdate():
+            self.add_error(
+                "planned_on", "The date of the planned removal must be today or in the future"
+            )
+        data["planned_on"] = planned_on
+        return data
+
+    @staticmethod
+    def data_for(reference: str, planned_on: date) -> dict[str, str]:
+        """The form's input for a reference and a date (the API checks its body with it)."""
+        return {
+            "reference": reference,
+            "planned_on_day": str(planned_on.day),
+            "planned_on_month": str(planned_on.month),
+            "planned_on_year": str(planned_on.year),
+        }

@@ -1,0 +1,122 @@
+"""Who is protected from removal, by reference: the NRM case's own status, and any other source
+another app adds (ADR 0040).
+
+A source is a function from a reference and a day to a `Finding`, or None if the reference is
+not its own. The NRM source is the case; `operations` (or any later app) registers its own with
+`register_source` from its `AppConfig.ready()`, so a person taken in during an operation, who has
+no case yet, is protected too. A reference is protected if any source says so.
+
+Nothing here checks who asks: the only thing an answer carries is `Protection.answer`, the
+same for an unknown reference as for one that is not protected. The services record the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Model
+from django.http import Http404
+from django.urls import reverse
+
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.cases.models import Case, Person
+
+from .rules import NOT_PROTECTED, Protection, nrm_protection
+
+
+def _nobody() -> list[User]:
+    return []
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a source knows of a reference: its protection, and, for the trail and the alert,
+    the record and person it is about and who must be told of a planned removal."""
+
+    protection: Protection
+    # The record the reference names (a case, a reception record), for the audit trail.
+    record: Model | None = None
+    person: Person | None = None
+    # The NRM case it belongs to, if any: the alert links to it.
+    case: Case | None = None
+    # Called only when a removal is planned while protected: who must be told at once.
+    alert_recipients: Callable[[], Iterable[User]] = field(default=_nobody)
+    # Where the people told can open the record ("" if they have no page for it).
+    url: str = ""
+
+
+NOT_FOUND = Finding(NOT_PROTECTED)
+
+Source = Callable[[str, date], Finding | None]
+
+
+def case_finding(case: Case, on: date) -> Finding:
+    """The NRM protection of one case on `on`."""
+    protection = nrm_protection(
+        status=case.status,
+        on=on,
+        recovery_period_ends=case.recovery_period_ends,
+        reconsideration_until=case.reconsideration_until,
+    )
+    return Finding(
+        protection,
+        record=case,
+        person=case.person,
+        case=case,
+        alert_recipients=lambda: _case_alert_recipients(case),
+        url=reverse("cases:detail", args=[case.reference]),
+    )
+
+
+def protection_of(case: Case, on: date) -> Protection:
+    """The protection of a case on `on`, from every source (the case's status first)."""
+    return protection_for_reference(case.reference, on).protection
+
+
+def _case_alert_recipients(case: Case) -> list[User]:
+    """The competent authority's decision makers for the case, and the first responder who
+    referred the person."""
+    deciders = members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
+    return [m.user for m in deciders] + [case.referred_by]
+
+
+def nrm_source(reference: str, on: date) -> Finding | None:
+    case = Case.objects.select_related("person", "referred_by").filter(reference=reference).first()
+    return case_finding(case, on) if case is not None else None
+
+
+_SOURCES: list[Source] = [nrm_source]
+
+
+def register_source(source: Source) -> None:
+    """Add a source of protection (once; call it from the app's `AppConfig.ready()`)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+
+
+def protection_for_reference(reference: str, on: date) -> Finding:
+    """The first source's finding that protects the reference on `on`; else the first that knows
+    the reference (for the trail); else NOT_FOUND. Its answer is the same either way."""
+    known: Finding | None = None
+    for source in _SOURCES:
+        finding = source(reference, on)
+        if finding is None:
+            continue
+        if finding.protection.protected:
+            return finding
+        known = known or finding
+    return known or NOT_FOUND
+
+
+def enforcement_organisation(actor: Actor) -> Organisation:
+    """The immigration enforcement organisation the actor checks and plans removals for (the
+    token's own, for the API). 404 if none: the access table lets nobody else this far."""
+    ids = actor.organisations_as([Role.IMMIGRATION_ENFORCEMENT])
+    organisation = Organisation.objects.filter(pk__in=ids).order_by("name").first()
+    if organisation is None:
+        raise Http404
+    return organisation
