@@ -65,6 +65,16 @@ class AgeGroup(models.TextChoices):
     PRESUMED_CHILD = "presumed_child", "Age disputed: treated as a child until assessed"
 
 
+class ExploitationAgeGroup(models.TextChoices):
+    """Whether the person was a child when the exploitation began (ADR 0042). Asked of an adult
+    at referral; a child or age-disputed person at referral was a child then too. Never
+    "adult" unless someone said so."""
+
+    ADULT = "adult", "Adult"
+    CHILD = "child", "Child"
+    NOT_KNOWN = "not_known", "Not known"
+
+
 class CaseStatus(models.TextChoices):
     AWAITING_REASONABLE_GROUNDS = "awaiting_rg", "Awaiting reasonable grounds decision"
     RG_SUSPENDED = "rg_suspended", "Suspended: the person is missing"

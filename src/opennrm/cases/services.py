@@ -20,7 +20,7 @@ from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 from . import state
-from .choices import AgeGroup, CaseStatus, CloseReason
+from .choices import AgeGroup, CaseStatus, CloseReason, ExploitationAgeGroup
 from .models import (
     Case,
     CaseEvent,
@@ -54,6 +54,17 @@ class CaseRows(NamedTuple):
     events: list[dict[str, Any]]
 
 
+def age_group_at_exploitation_for(age_group: str, answered: str | None) -> str:
+    """The age group when the exploitation began (ADR 0042): a child or age-disputed person at
+    referral was a child then too, whatever else is said; an adult's is what the referrer
+    answered, else not known (never assumed to be "adult")."""
+    if age_group != AgeGroup.ADULT:
+        return ExploitationAgeGroup.CHILD.value
+    if answered in ExploitationAgeGroup.values:
+        return str(answered)
+    return ExploitationAgeGroup.NOT_KNOWN.value
+
+
 def case_rows(
     *,
     sex: str,
@@ -75,6 +86,7 @@ def case_rows(
     jurisdiction: str,
     area: str,
     age_group: str,
+    age_group_at_exploitation: str | None = None,
     exploitation_types: list[str],
     exploitation_location: str,
     exploitation_started: date | None = None,
@@ -127,6 +139,9 @@ def case_rows(
             "jurisdiction": jurisdiction,
             "area": area,
             "age_group": age_group,
+            "age_group_at_exploitation": age_group_at_exploitation_for(
+                age_group, age_group_at_exploitation
+            ),
             "exploitation_types": exploitation_types,
             "exploitation_location": exploitation_location,
             "exploitation_started": exploitation_started,
@@ -351,8 +366,16 @@ def case_age_group_change(
     was = case.age_group
     if to == was:
         raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
-    case_version_claim(case=case, expected_version=expected_version, changes={"age_group": to})
-    case.age_group = to
+    changes = {"age_group": to}
+    if to == AgeGroup.ADULT and was != AgeGroup.ADULT:
+        # "A child when exploited" followed from the age now found wrong: it is not known
+        # (ADR 0042); nobody was asked, so it is never assumed to be "adult" either.
+        changes["age_group_at_exploitation"] = ExploitationAgeGroup.NOT_KNOWN
+    elif to != AgeGroup.ADULT:
+        changes["age_group_at_exploitation"] = ExploitationAgeGroup.CHILD
+    case_version_claim(case=case, expected_version=expected_version, changes=changes)
+    for field, value in changes.items():
+        setattr(case, field, value)
     case_event_record(
         case=case,
         kind="case.age_group_changed",

@@ -17,6 +17,7 @@ from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+UNDER_18_WHEN_BEGAN = [("yes", "Yes"), ("no", "No"), ("not_known", "Not known")]
 OLDEST_PLAUSIBLE_AGE = 120
 
 # The versions of the consent explanation a first responder can have given. A new version is
@@ -271,14 +272,28 @@ class ExploitationForm(forms.Form):
     started = forms.CharField(
         label="When did it start? (optional)", help_text="For example, 6 2025", required=False
     )
+    # Asked of an adult only (ADR 0042): a child or age-disputed person was a child then too.
+    under_18_when_began = _choice(
+        "Was the person under 18 when the exploitation began?",
+        UNDER_18_WHEN_BEGAN,
+        "Select whether they were under 18 when the exploitation began",
+        help_text="A person exploited as a child is a child in the definition of trafficking",
+    )
 
     def __init__(
-        self, *args: Any, areas: list[str], born: date | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        areas: list[str],
+        born: date | None = None,
+        age_group: AgeGroup | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
         # The person's date of birth, if the person page gives one: it cannot start before.
         self.born = born
+        if age_group != AgeGroup.ADULT:
+            del self.fields["under_18_when_began"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
