@@ -366,16 +366,22 @@ def case_age_group_change(
     was = case.age_group
     if to == was:
         raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
-    changes = {"age_group": to}
-    if to == AgeGroup.ADULT and was != AgeGroup.ADULT:
-        # "A child when exploited" followed from the age now found wrong: it is not known
-        # (ADR 0042); nobody was asked, so it is never assumed to be "adult" either.
-        changes["age_group_at_exploitation"] = ExploitationAgeGroup.NOT_KNOWN
-    elif to != AgeGroup.ADULT:
-        changes["age_group_at_exploitation"] = ExploitationAgeGroup.CHILD
-    case_version_claim(case=case, expected_version=expected_version, changes=changes)
-    for field, value in changes.items():
-        setattr(case, field, value)
+    # A child now was a child then. Found an adult: "a child then" followed from the age now
+    # found wrong, so it is not known (ADR 0042); nobody was asked, so never "adult" either.
+    then = (
+        ExploitationAgeGroup.CHILD.value
+        if to != AgeGroup.ADULT
+        else ExploitationAgeGroup.NOT_KNOWN.value
+        if was != AgeGroup.ADULT
+        else case.age_group_at_exploitation
+    )
+    case_version_claim(
+        case=case,
+        expected_version=expected_version,
+        changes={"age_group": to, "age_group_at_exploitation": then},
+    )
+    case.age_group = to
+    case.age_group_at_exploitation = then
     case_event_record(
         case=case,
         kind="case.age_group_changed",

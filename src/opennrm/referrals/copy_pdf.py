@@ -32,10 +32,10 @@ from .models import InformationRequest, ReferralAddition
 from .selectors import after_submission, evidence_as_submitted
 
 # The answer to "Was the person under 18 when the exploitation began?", in its words.
-UNDER_18_WHEN_BEGAN = {
-    ExploitationAgeGroup.CHILD: "Yes",
-    ExploitationAgeGroup.ADULT: "No",
-    ExploitationAgeGroup.NOT_KNOWN: "Not known",
+UNDER_18_WHEN_BEGAN: dict[str, str] = {
+    ExploitationAgeGroup.CHILD.value: "Yes",
+    ExploitationAgeGroup.ADULT.value: "No",
+    ExploitationAgeGroup.NOT_KNOWN.value: "Not known",
 }
 
 # The identifying fields the copy holds, for the read it records (never their values).
