@@ -130,7 +130,7 @@ class TestSubmitting:
         self, alices_api: Client, routing: Organisation
     ) -> None:
         """Asked of an adult only (ADR 0042); a child's answer, if sent, is ignored."""
-        as_child = {**r.EXPLOITATION, "under_18_when_began": "yes"}
+        as_child = {**r.EXPLOITATION, "under_18_when_began": "yes", "started_year": "2012"}
         adult = a.post_referral(alices_api, {**r.ADULT_REFERRAL, "exploitation": as_child})
         assert adult.status_code == 201, adult.json()
         case = Case.objects.get(reference=adult.json()["reference"])

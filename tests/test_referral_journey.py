@@ -466,7 +466,9 @@ class TestUnder18WhenTheExploitationBegan:
         assert self.QUESTION in page
         for value in ("yes", "no", "not_known"):
             assert f'name="under_18_when_began" type="radio" value="{value}"' in page
-        exploitation = {**r.EXPLOITATION, "under_18_when_began": answer}
+        # Born in 1999 (r.PERSON): a start in 2012 agrees with "yes", 2025 with "no".
+        started = "2012" if answer == "yes" else "2025"
+        exploitation = {**r.EXPLOITATION, "under_18_when_began": answer, "started_year": started}
         r.complete(client, draft, {**r.ADULT_REFERRAL, "exploitation": exploitation})
         # Saved as typed: the page shows the answer chosen.
         page = self.page(client, draft)

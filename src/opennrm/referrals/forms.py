@@ -322,7 +322,30 @@ class ExploitationForm(forms.Form):
             )
             started = None
         data["started"] = started
+        self._check_under_18_agrees(data, started)
         return data
+
+    def _check_under_18_agrees(self, data: dict[str, Any], started: date | None) -> None:
+        """An answer about their age when it began that the date of birth and the month it
+        started contradict is refused: one of them is a mistake (a month that holds their 18th
+        birthday decides nothing)."""
+        answer = data.get("under_18_when_began")
+        if started is None or self.born is None or answer not in ("yes", "no"):
+            return
+        last_day = date(started.year + started.month // 12, started.month % 12 + 1, 1)
+        last_day = date.fromordinal(last_day.toordinal() - 1)
+        if answer == "no" and _age_on(self.born, last_day) < 18:
+            self.add_error(
+                "under_18_when_began",
+                f"Their date of birth ({self.born:%-d %B %Y}) says they were under 18 when it "
+                "started: answer Yes, or correct the date of birth or when it started",
+            )
+        elif answer == "yes" and _age_on(self.born, started) >= 18:
+            self.add_error(
+                "under_18_when_began",
+                f"Their date of birth ({self.born:%-d %B %Y}) says they were 18 or over when it "
+                "started: answer No, or correct the date of birth or when it started",
+            )
 
     def clean_types(self) -> list[str]:
         types: list[str] = self.cleaned_data["types"]
@@ -332,6 +355,10 @@ class ExploitationForm(forms.Form):
                 "exploitation that apply"
             )
         return types
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 class AnonymousExploitationForm(forms.Form):
