@@ -20,7 +20,13 @@ from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 from . import state
-from .choices import AgeGroup, CaseStatus, CloseReason, ExploitationAgeGroup
+from .choices import (
+    AgeGroup,
+    CaseStatus,
+    CloseReason,
+    ExploitationAgeGroup,
+    age_group_at_exploitation_for,
+)
 from .models import (
     Case,
     CaseEvent,
@@ -52,17 +58,6 @@ class CaseRows(NamedTuple):
     case: dict[str, Any]
     narrative: dict[str, Any]
     events: list[dict[str, Any]]
-
-
-def age_group_at_exploitation_for(age_group: str, answered: str | None) -> str:
-    """The age group when the exploitation began (ADR 0042): a child or age-disputed person at
-    referral was a child then too, whatever else is said; an adult's is what the referrer
-    answered, else not known (never assumed to be "adult")."""
-    if age_group != AgeGroup.ADULT:
-        return ExploitationAgeGroup.CHILD.value
-    if answered in ExploitationAgeGroup.values:
-        return str(answered)
-    return ExploitationAgeGroup.NOT_KNOWN.value
 
 
 def case_rows(
