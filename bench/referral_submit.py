@@ -96,6 +96,8 @@ def pages_for(variant: dict[str, Any], rng: random.Random, area: str) -> dict[st
         "started_year": "2025",
         "area": area,
         "in_immigration_detention": "yes" if variant.get("detained") else "no",
+        # Asked of an adult only (a child's page ignores it).
+        "under_18_when_began": "no",
     }
     pages["account"] = {
         "persons_account": "Synthetic account for a benchmark: no real person.",

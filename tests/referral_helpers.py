@@ -54,6 +54,8 @@ EXPLOITATION = {
     "started_year": "2025",
     "area": "Testshire",
     "in_immigration_detention": "no",
+    # Asked of an adult only; a child's page does not have it (and ignores it).
+    "under_18_when_began": "no",
 }
 ANONYMOUS_EXPLOITATION = {"types": ["labour"], "location": "both", "area": "Testshire"}
 ACCOUNT = {

@@ -18,7 +18,7 @@ from opennrm.accounts import access
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.decisions import services
 from opennrm.decisions.models import Decision, DecisionState, ReconsiderationRequest
@@ -275,6 +275,21 @@ class TestDeciding:
         made = decide(client, disputed, "negative", negative_reason="no_action")
         assert made.status_code == 201, made.content
         assert fresh(disputed).decisions.get().negative_reason == "no_action"
+
+    @time_machine.travel(MONDAY, tick=False)
+    def test_no_means_is_refused_for_an_adult_exploited_as_a_child(
+        self, alice: User, northmoor_police: Organisation, dmitri: User, authority: Organisation
+    ) -> None:
+        adult = new_case(
+            alice, northmoor_police, authority, age_group_at_exploitation=ExploitationAgeGroup.CHILD
+        )
+        response = decide(api(dmitri, authority), adult, "negative", negative_reason="no_means")
+        [error] = a.errors(response)
+        assert (error["field"], error["message"]) == (
+            "negative_reason",
+            "Means are not needed for a person exploited as a child: choose another reason",
+        )
+        assert not fresh(adult).decisions.exists()
 
     @time_machine.travel(MONDAY, tick=False)
     def test_a_reason_sent_with_a_positive_decision_is_not_recorded(

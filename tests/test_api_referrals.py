@@ -14,7 +14,7 @@ from opennrm.accommodation.models import PlacementRequest
 from opennrm.accounts.models import Organisation, User
 from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case, Person, PersonIdentity
 from opennrm.notifications.models import Notification
 from opennrm.referrals import api_submission as api_services
@@ -60,6 +60,7 @@ def what_happened(case: Case) -> dict[str, Any]:
     return {
         "authority": case.competent_authority_id,
         "age_group": case.age_group,
+        "age_group_at_exploitation": case.age_group_at_exploitation,
         "events": list(case.events.values_list("kind", flat=True)),
         "told": sorted(
             Notification.objects.filter(case=case).values_list("recipient__email", "kind")
@@ -124,6 +125,30 @@ class TestSubmitting:
         assert case.consent_to_referral is None
         told = set(Notification.objects.filter(case=case).values_list("recipient", flat=True))
         assert {lena.pk, gail.pk} <= told
+
+    def test_an_adult_exploited_as_a_child_is_recorded_so_and_a_child_never_as_an_adult(
+        self, alices_api: Client, routing: Organisation
+    ) -> None:
+        """Asked of an adult only (ADR 0042); a child's answer, if sent, is ignored."""
+        as_child = {**r.EXPLOITATION, "under_18_when_began": "yes", "started_year": "2012"}
+        adult = a.post_referral(alices_api, {**r.ADULT_REFERRAL, "exploitation": as_child})
+        assert adult.status_code == 201, adult.json()
+        case = Case.objects.get(reference=adult.json()["reference"])
+        assert case.age_group_at_exploitation == ExploitationAgeGroup.CHILD
+        assert case.exploited_as_child
+        as_adult = {**r.EXPLOITATION, "under_18_when_began": "no"}
+        child = a.post_referral(alices_api, {**r.CHILD_REFERRAL, "exploitation": as_adult})
+        assert child.status_code == 201, child.json()
+        case = Case.objects.get(reference=child.json()["reference"])
+        assert case.age_group_at_exploitation == ExploitationAgeGroup.CHILD
+        # Read back through the API, as recorded.
+        detail = alices_api.get(f"{a.REFERRALS_URL}/{case.reference}").json()
+        assert detail["age_group_at_exploitation"] == "child"
+
+    def test_the_schema_documents_the_question(self, alices_api: Client) -> None:
+        schema = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+        field = schema["ExploitationAnswers"]["properties"]["under_18_when_began"]
+        assert "yes, no, not_known" in field["description"]
 
     def test_an_adult_who_refuses_gives_an_anonymous_report_and_nothing_identifying_is_kept(
         self, alices_api: Client, routing: Organisation, council: Organisation
@@ -254,6 +279,18 @@ class TestRejecting:
                 {"area": "Atlantis"},
                 "area",
                 "Select the local authority area the person is in now",
+            ),
+            (
+                "exploitation",
+                {"under_18_when_began": ""},
+                "under_18_when_began",
+                "Select whether they were under 18 when the exploitation began",
+            ),
+            (
+                "exploitation",
+                {"under_18_when_began": "perhaps"},
+                "under_18_when_began",
+                "Select whether they were under 18 when the exploitation began",
             ),
             (
                 "needs",
@@ -487,9 +524,14 @@ class TestReading:
             "status_label",
             "submitted_at",
             "age_group",
+            "age_group_at_exploitation",
             "competent_authority",
         }
         assert {item["age_group"] for item in listing["items"]} == {"adult", "presumed_child"}
+        assert {item["age_group_at_exploitation"] for item in listing["items"]} == {
+            "adult",  # the adult answered "no": not under 18 when it began
+            "child",  # age disputed: a child then too, never asked
+        }
         assert "Zorica" not in response.content.decode()
         assert "Minor Example" not in response.content.decode()
 

@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.decisions import services
 from opennrm.policy.negative_reasons import catalogue
@@ -458,6 +458,48 @@ def test_means_are_neither_offered_nor_accepted_for_a_child(
     assert "Means are not needed for a child: choose another reason" in html
     assert "No means shown." in html
     assert not child.decisions.exists()
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_an_adult_exploited_as_a_child_is_shown_so_and_means_are_not_accepted(
+    alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User
+) -> None:
+    adult = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group_at_exploitation=ExploitationAgeGroup.CHILD,
+    )
+    client = factories.signed_in_client(dmitri)
+    page = client.get(decide_url(adult)).content.decode()
+    assert "Child at the time of exploitation" in page
+    assert "under 18 when the exploitation began" in page
+    assert 'value="no_action"' in page
+    assert 'value="no_means"' not in page
+    html = client.post(
+        decide_url(adult),
+        {
+            "outcome": "negative",
+            "negative_reason": "no_means",
+            "reasons": "No means shown.",
+            "expected_version": adult.version,
+        },
+    ).content.decode()
+    assert "Means are not needed for a person exploited as a child: choose another reason" in html
+    assert "No means shown." in html
+    assert not adult.decisions.exists()
+    # The case page says how old they were when it began.
+    detail = client.get(reverse("cases:detail", args=[adult.reference])).content.decode()
+    assert "Age group when it began" in detail
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_an_adult_not_known_to_be_exploited_as_a_child_is_offered_means(
+    case: Case, dmitri: User
+) -> None:
+    page = factories.signed_in_client(dmitri).get(decide_url(case)).content.decode()
+    assert "Child at the time of exploitation" not in page
+    assert 'value="no_means"' in page
 
 
 @time_machine.travel(MONDAY, tick=False)

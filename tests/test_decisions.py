@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.services import CaseChanged
 from opennrm.decisions import services
@@ -614,6 +614,47 @@ def test_no_means_is_refused_for_a_child_or_a_person_whose_age_is_disputed(
     assert reason_refusal(refused) == ["Means are not needed for a child: choose another reason"]
     negative_rg(child, dmitri, "no_purpose")
     assert child.decisions.get().negative_reason == "no_purpose"
+
+
+@time_machine.travel(MONDAY, tick=False)
+def test_no_means_is_refused_for_an_adult_exploited_as_a_child(
+    alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User
+) -> None:
+    """An adult now, under 18 when it began: a child in the definition (ADR 0042)."""
+    adult = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.ADULT,
+        age_group_at_exploitation=ExploitationAgeGroup.CHILD,
+    )
+    with pytest.raises(ValidationError) as refused:
+        negative_rg(adult, dmitri, "no_means")
+    assert reason_refusal(refused) == [
+        "Means are not needed for a person exploited as a child: choose another reason"
+    ]
+    assert not adult.decisions.exists()
+    negative_rg(adult, dmitri, "no_purpose")
+    assert adult.decisions.get().negative_reason == "no_purpose"
+
+
+@time_machine.travel(MONDAY, tick=False)
+@pytest.mark.parametrize("then", [ExploitationAgeGroup.ADULT, ExploitationAgeGroup.NOT_KNOWN])
+def test_no_means_stays_a_reason_for_an_adult_not_known_to_be_exploited_as_a_child(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    then: ExploitationAgeGroup,
+) -> None:
+    adult = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group_at_exploitation=then,
+    )
+    negative_rg(adult, dmitri, "no_means")
+    assert adult.decisions.get().negative_reason == "no_means"
 
 
 @time_machine.travel(MONDAY, tick=False)

@@ -60,6 +60,19 @@ def test_the_reasons_follow_the_rules_in_force(profile: PolicyProfile) -> None:
     assert child == adult - {"no_means"}
 
 
+def test_means_are_refused_for_a_person_exploited_as_a_child_saying_so() -> None:
+    on = date(2024, 1, 1)
+    refusal = catalogue().refusal
+    assert refusal("no_means", "scotland", on, child=False) is None
+    assert refusal("no_means", "scotland", on, child=False, exploited_as_child=True) == (
+        "Means are not needed for a person exploited as a child: choose another reason"
+    )
+    assert refusal("no_means", "scotland", on, child=True, exploited_as_child=True) == (
+        "Means are not needed for a child: choose another reason"
+    )
+    assert refusal("no_purpose", "scotland", on, child=False, exploited_as_child=True) is None
+
+
 def test_a_reason_applies_only_from_its_first_day() -> None:
     before = catalogue().choices("england_and_wales", date(2015, 10, 31), child=False)
     after = catalogue().choices("england_and_wales", date(2015, 11, 1), child=False)

@@ -461,6 +461,7 @@ def test_the_referrer_downloads_a_copy_of_the_referral_as_submitted_with_the_add
         "A car wash on the ring road",
         "Zorica statement.pdf",
         "Consents to the referral",
+        "Under 18 when it began",
         "AL-DR-01",
         # The indicator as the catalogue words it (its first words: the PDF wraps lines).
         " ".join(_indicator_text(submitted, "AL-EX-01").split()[:3]),

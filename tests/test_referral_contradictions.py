@@ -105,6 +105,43 @@ def test_exploitation_cannot_start_before_the_person_was_born(
     assert "When it started must be after their date of birth (14 March 1999)" in html
 
 
+@pytest.mark.parametrize(
+    ("month", "year", "answer", "message"),
+    [
+        ("6", "2010", "no", "says they were under 18 when it started: answer Yes"),
+        ("6", "2025", "yes", "says they were 18 or over when it started: answer No"),
+    ],
+)
+def test_the_age_when_it_began_must_agree_with_the_dates(
+    alice: User, council: Organisation, month: str, year: str, answer: str, message: str
+) -> None:
+    client, draft = _start(alice, r.ADULT)
+    r.complete(client, draft, {"person": r.PERSON})  # born 14 March 1999
+    said = {"started_month": month, "started_year": year, "under_18_when_began": answer}
+    html = _messages(r.answer(client, draft, "exploitation", {**r.EXPLOITATION, **said}))
+    assert f"Their date of birth (14 March 1999) {message}" in html
+
+
+@pytest.mark.parametrize(
+    ("month", "year", "answer"),
+    [
+        ("3", "2017", "yes"),  # the month of their 18th birthday decides nothing
+        ("3", "2017", "no"),
+        ("2", "2017", "yes"),
+        ("4", "2017", "no"),
+        ("6", "2010", "not_known"),
+    ],
+)
+def test_an_answer_the_dates_allow_is_accepted(
+    alice: User, council: Organisation, month: str, year: str, answer: str
+) -> None:
+    client, draft = _start(alice, r.ADULT)
+    r.complete(client, draft, {"person": r.PERSON})
+    said = {"started_month": month, "started_year": year, "under_18_when_began": answer}
+    response = r.answer(client, draft, "exploitation", {**r.EXPLOITATION, **said})
+    assert response.status_code == 302
+
+
 def test_exploitation_cannot_start_more_than_a_lifetime_ago(
     alice: User, council: Organisation
 ) -> None:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from opennrm.accommodation.models import PlacementRequest
 from opennrm.accounts.models import Organisation, User
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.models import Notification
 from opennrm.referrals.models import (
@@ -437,3 +437,87 @@ def test_the_reasonable_grounds_target_is_stored_and_shown(
         factories.signed_in_client(bob).get(reverse("referrals:my_referrals")).content.decode()
     )
     assert "Reasonable grounds decision due: 5 January 2027" in listing
+
+
+class TestUnder18WhenTheExploitationBegan:
+    """Asked of an adult only (ADR 0042): a child or age-disputed person was a child then too."""
+
+    QUESTION = "Was the person under 18 when the exploitation began?"
+
+    def page(self, client, draft) -> str:
+        url = reverse("referrals:step", args=[draft.public_id, "exploitation"])
+        return client.get(url).content.decode()
+
+    @pytest.mark.parametrize(
+        ("answer", "saved", "shown"),
+        [
+            ("yes", ExploitationAgeGroup.CHILD, "Yes"),
+            ("no", ExploitationAgeGroup.ADULT, "No"),
+            ("not_known", ExploitationAgeGroup.NOT_KNOWN, "Not known"),
+        ],
+    )
+    def test_an_adult_is_asked_and_the_answer_is_kept_as_given(
+        self, alice: User, routing: Organisation, answer: str, saved: str, shown: str
+    ) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, {"age": r.ADULT, "consent": r.CONSENTS})
+        page = self.page(client, draft)
+        assert self.QUESTION in page
+        for value in ("yes", "no", "not_known"):
+            assert f'name="under_18_when_began" type="radio" value="{value}"' in page
+        # Born in 1999 (r.PERSON): a start in 2012 agrees with "yes", 2025 with "no".
+        started = "2012" if answer == "yes" else "2025"
+        exploitation = {**r.EXPLOITATION, "under_18_when_began": answer, "started_year": started}
+        r.complete(client, draft, {**r.ADULT_REFERRAL, "exploitation": exploitation})
+        # Saved as typed: the page shows the answer chosen.
+        page = self.page(client, draft)
+        assert f'type="radio" value="{answer}" checked' in page
+        check = client.get(reverse("referrals:check_answers", args=[draft.public_id]))
+        summary = check.content.decode()
+        row = summary.split(self.QUESTION, 1)[1].split("</dd>", 1)[0]
+        assert shown in row.split("govuk-summary-list__value", 1)[1]
+        r.submit(client, draft)
+        case = Case.objects.get()
+        assert case.age_group_at_exploitation == saved
+        assert case.exploited_as_child == (saved == ExploitationAgeGroup.CHILD)
+
+    def test_an_adult_must_answer_it(self, alice: User) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, {"age": r.ADULT, "consent": r.CONSENTS})
+        unanswered = {k: v for k, v in r.EXPLOITATION.items() if k != "under_18_when_began"}
+        response = r.answer(client, draft, "exploitation", unanswered)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "There is a problem" in html
+        assert "Select whether they were under 18 when the exploitation began" in html
+        assert 'href="#id_under_18_when_began' in html
+        # Nothing already typed is lost.
+        assert "A car wash on the ring road" in html
+        invalid = {**r.EXPLOITATION, "under_18_when_began": "maybe"}
+        html = r.answer(client, draft, "exploitation", invalid).content.decode()
+        assert "Select whether they were under 18 when the exploitation began" in html
+
+    def test_a_child_is_not_asked_and_was_a_child_then(
+        self, alice: User, routing: Organisation
+    ) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, {"age": r.AGE_DISPUTED, "person": r.CHILD_PERSON})
+        assert self.QUESTION not in self.page(client, draft)
+        # An answer sent anyway is ignored: a child is never recorded as an adult then.
+        exploitation = {**r.EXPLOITATION, "under_18_when_began": "no"}
+        r.complete(client, draft, {**r.CHILD_REFERRAL, "exploitation": exploitation})
+        check = client.get(reverse("referrals:check_answers", args=[draft.public_id]))
+        assert self.QUESTION not in check.content.decode()
+        r.submit(client, draft)
+        case = Case.objects.get()
+        assert case.age_group_at_exploitation == ExploitationAgeGroup.CHILD
+        assert case.exploited_as_child
+
+    def test_a_duty_to_notify_report_is_not_asked(self, alice: User, routing: Organisation) -> None:
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(client, draft, {"age": r.ADULT, "consent": r.REFUSES})
+        assert self.QUESTION not in self.page(client, draft)

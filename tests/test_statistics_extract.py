@@ -67,6 +67,10 @@ def check_formats(rows: Sequence[Mapping[str, str]]) -> None:
         assert row["citizenship"] == "" or ISO2.match(row["citizenship"])
         assert row["CountryOfExploitation"] == ""
         assert row["majorityStatus"] in ("", "Adult", "Minor")
+        assert row["majorityStatusAtExploit"] in ("", "Adult", "Minor")
+        # A minor at registration was a minor when the exploitation began.
+        if row["majorityStatus"] == "Minor":
+            assert row["majorityStatusAtExploit"] in ("", "Minor")
         assert row["gender"] in ("", "Female", "Male")
         assert row["yearOfRegistration"] == "" or re.match(r"^\d{4}$", row["yearOfRegistration"])
         for column in FLAG_COLUMNS:
@@ -78,7 +82,7 @@ def check_formats(rows: Sequence[Mapping[str, str]]) -> None:
 raw_row = st.fixed_dictionaries(
     {
         "year_quarter": st.sampled_from([f"{YEAR}-Q{q}" for q in range(1, 5)]),
-        "age_group": st.sampled_from(["Adult", "Child"]),
+        "age_group": st.sampled_from(["Adult", "Child", "Not known"]),
         "age_band": st.sampled_from(["", "9--17", "18--20", "30--38", "48+"]),
         "sex": st.sampled_from(["Female", "Male", "Other", "Not known"]),
         "nationality": st.sampled_from(["GB", "AL", "VN", "ER", "SD", "FR", "KE", ""]),
@@ -205,6 +209,25 @@ def test_the_ctdc_mapping_of_exploitation_types() -> None:
         row | {"exploitation_type": "unknown", "age_band": "18--29", "nationality": "Eastern Asia"}
     )
     assert withheld["isForcedLabour"] == withheld["ageBroad"] == withheld["citizenship"] == ""
+    assert withheld["majorityStatus"] == "Adult"  # 18--29, generalised, is still 18 or more
+
+
+def test_the_ctdc_majority_now_and_when_the_exploitation_began() -> None:
+    """majorityStatus from the band of the age at referral; majorityStatusAtExploit from the
+    extract's age group, which is the age group when the exploitation began (ADR 0042)."""
+    row = {c: "" for c in extract.COLUMNS}
+    cases = [
+        ({"age_band": "18--20", "age_group": "Child"}, ("Adult", "Minor")),
+        ({"age_band": "9--17", "age_group": "Child"}, ("Minor", "Minor")),
+        ({"age_band": "0--17", "age_group": "Child"}, ("Minor", "Minor")),
+        ({"age_band": "30+", "age_group": "Adult"}, ("Adult", "Adult")),
+        ({"age_band": "18+", "age_group": "Not known"}, ("Adult", "")),
+        ({"age_band": "", "age_group": "Child"}, ("", "Minor")),
+        ({"age_band": extract.NOT_GIVEN, "age_group": extract.NOT_GIVEN}, ("", "")),
+    ]
+    for given_, expected in cases:
+        made = ctdc.ctdc_row(row | given_)
+        assert (made["majorityStatus"], made["majorityStatusAtExploit"]) == expected, given_
 
 
 # --- From the live data -----------------------------------------------------------------------
@@ -227,6 +250,7 @@ def make_case(
     sex: Sex,
     nationality: str,
     types: list[str],
+    at_exploitation: str = "not_known",
 ) -> None:
     made = case_factories.case(
         referred_by=world["alice"],
@@ -234,6 +258,7 @@ def make_case(
         authority=world["authority"],
         status=status,
         age_group=age_group,
+        age_group_at_exploitation=at_exploitation,
         submitted_at=timezone.make_aware(datetime(YEAR, month, 10, 12)),  # noqa: DTZ001
         given_names="Zorica Testova",
         family_name="Secretname",
@@ -254,12 +279,32 @@ case_spec = st.fixed_dictionaries(
         "month": st.integers(1, 12),
         "status": st.sampled_from(STATUSES),
         "age_group": st.sampled_from(list(AgeGroup)),
+        "at_exploitation": st.sampled_from(["adult", "child", "not_known"]),
         "age": st.sampled_from([None, 12, 17, 19, 25, 34, 50]),
         "sex": st.sampled_from([Sex.FEMALE, Sex.MALE]),
         "nationality": st.sampled_from(["AL", "GB", "VN", ""]),
         "types": st.sampled_from([["labour"], ["criminal"], ["sexual", "labour"], []]),
     }
 )
+
+
+def test_the_age_group_is_the_age_group_when_the_exploitation_began(
+    world: dict[str, Any],
+) -> None:
+    """As the Home Office counts (ADR 0042); the band stays the age at referral's."""
+    common = {"month": 2, "status": CaseStatus.RECOVERY_PERIOD, "sex": Sex.MALE}
+    common |= {"nationality": "AL", "types": ["labour"]}
+    make_case(world, **common, age_group=AgeGroup.ADULT, age=19, at_exploitation="child")
+    make_case(world, **common, age_group=AgeGroup.ADULT, age=40, at_exploitation="not_known")
+    make_case(world, **common, age_group=AgeGroup.ADULT, age=40, at_exploitation="adult")
+    make_case(world, **common, age_group=AgeGroup.PRESUMED_CHILD, age=16)
+    rows = extract.referral_rows(Period.year(YEAR))
+    assert sorted((row["age_group"], row["age_band"]) for row in rows) == [
+        ("Adult", "39--47"),
+        ("Child", "18--20"),
+        ("Child", "9--17"),
+        ("Not known", "39--47"),
+    ]
 
 
 @pytest.mark.django_db
@@ -287,8 +332,9 @@ def test_extracts_built_from_random_case_sets_hold_k_on_every_combination(
             for row in made.rows:
                 assert set(row) == set(extract.COLUMNS)
                 assert "Secretname" not in "".join(row.values())
-                if row["age_group"] == "Child":  # never an adult's band
-                    assert row["age_band"] in ("", "0--8", "9--17", "0--17")
+                # A child at referral (a child's band) was a child when it began.
+                if row["age_band"] in ("0--8", "9--17", "0--17"):
+                    assert row["age_group"] in ("Child", extract.NOT_GIVEN)
             check_formats(ctdc.ctdc_rows(made))
 
     check()
@@ -303,7 +349,8 @@ def rolled_back() -> Iterator[None]:
 
 
 def many_cases(world: dict[str, Any], count: int) -> None:
-    """`count` much alike cases: positive RG, adult Albanian women in labour exploitation."""
+    """`count` much alike cases: positive RG, adult Albanian women in labour exploitation (adults
+    when it began, too)."""
     for number in range(count):
         make_case(
             world,
@@ -314,6 +361,7 @@ def many_cases(world: dict[str, Any], count: int) -> None:
             sex=Sex.FEMALE,
             nationality="AL",
             types=["labour"],
+            at_exploitation="adult",
         )
 
 

@@ -9,7 +9,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,6 +70,8 @@ class Spec:
     rg: tuple[bool, int] | None  # positive?, days after the referral
     cg: tuple[bool, int] | None  # positive?, days after the RG decision
     location: str = "uk"
+    # The answer for an adult: under 18 when the exploitation began? (A child is not asked.)
+    at_exploitation: str = "not_known"
     # The main reason of a negative decision at each stage; "" for none recorded.
     rg_reason: str = ""
     cg_reason: str = ""
@@ -98,6 +100,7 @@ def specs(draw: st.DrawFn) -> Spec:
         responder=draw(st.integers(0, 1)),
         sex=draw(st.sampled_from(["female", "male", "other", "unknown"])),
         age_group=draw(st.sampled_from(["adult", "child", "presumed_child"])),
+        at_exploitation=draw(st.sampled_from(["adult", "child", "not_known"])),
         nationalities=tuple(draw(st.lists(st.sampled_from(["AL", "GB", "VN"]), max_size=2))),
         exploitation=tuple(draw(st.lists(st.sampled_from(EXPLOITATION_CODES), max_size=2))),
         area=draw(st.sampled_from(["Northmoor", "Southvale"])),
@@ -141,6 +144,7 @@ def make(world: World, spec: Spec) -> None:
         referring_organisation=world.responders[spec.responder],
         authority=world.authorities[spec.authority],
         age_group=AgeGroup(spec.age_group),
+        age_group_at_exploitation=spec.at_exploitation,
         area=spec.area,
         submitted_at=spec.submitted_at,
     )
@@ -195,8 +199,12 @@ def in_q2(moment: datetime) -> bool:
     return date(2024, 4, 1) <= day(moment) <= date(2024, 6, 30)
 
 
-def expected_age(recorded: str) -> str:
-    return {"adult": "adult", "child": "child", "presumed_child": "child"}[recorded]
+def expected_age(spec: Spec) -> str:
+    """The age group at exploitation: a child or age-disputed person at referral was a child
+    then; an adult's is the answer given, "not known" counting as not specified."""
+    if spec.age_group in ("child", "presumed_child"):
+        return "child"
+    return {"adult": "adult", "child": "child", "not_known": "not_specified"}[spec.at_exploitation]
 
 
 def expected_exploitation(types: tuple[str, ...]) -> str:
@@ -265,12 +273,12 @@ def referral_counts(inside: list[Spec]) -> dict[str, Counter[tuple[str, ...]]]:
             (AUTHORITY_NAMES[s.authority],) for s in inside
         ),
         "referrals_by_sex": Counter((s.sex,) for s in inside),
-        "referrals_by_age_group": Counter((expected_age(s.age_group),) for s in inside),
+        "referrals_by_age_group": Counter((expected_age(s),) for s in inside),
         "referrals_by_nationality": Counter(
             (s.nationalities[0] if s.nationalities else "not_known",) for s in inside
         ),
         "referrals_by_exploitation_and_age_group": Counter(
-            (expected_exploitation(s.exploitation), expected_age(s.age_group)) for s in inside
+            (expected_exploitation(s.exploitation), expected_age(s)) for s in inside
         ),
         "referrals_by_first_responder": Counter((RESPONDER_KINDS[s.responder],) for s in inside),
         "referrals_by_area": Counter((s.area,) for s in inside),
@@ -386,7 +394,7 @@ def test_every_cell_equals_a_count_made_from_the_generated_cases(
         )
     for group in ("adult", "child", "not_specified"):
         assert release.values[disclosure.Cell.of("referrals", age_group=group)] == sum(
-            1 for s in expected.inside if expected_age(s.age_group) == group
+            1 for s in expected.inside if expected_age(s) == group
         )
     release.check_consistent()
 
@@ -419,6 +427,27 @@ def test_a_case_submitted_at_2359_on_the_last_day_counts_in_that_quarter(world: 
     assert q1 == [date(2024, 3, 31)]
     assert q2 == [date(2024, 6, 30)]
     assert q3 == [date(2024, 7, 1)]
+
+
+def test_referrals_count_by_age_group_at_exploitation_not_at_referral(world: World) -> None:
+    """An adult who was under 18 when it began is a child here; an adult not asked (or who did
+    not know) is not specified, never an adult; an age-disputed person is a child."""
+    for age_group, answer in (
+        ("adult", "child"),
+        ("adult", "adult"),
+        ("adult", "not_known"),
+        ("presumed_child", "adult"),  # not asked of a child: "adult" is never recorded for one
+    ):
+        spec = Spec(EDGES[2], 0, 0, "male", age_group, ("GB",), ("labour",), "N", None, None)
+        make(world, replace(spec, at_exploitation=answer))
+    made = {t.name: t for t in tables.release_tables(Q2) if not isinstance(t, tables.Missing)}
+    by_age = stat(made, "referrals_by_age_group")
+    assert counts_of(by_age) == {("child",): 2, ("adult",): 1, ("not_specified",): 1}
+    assert by_age.title == "Referrals by age group at exploitation"
+    assert tables.AGE_AT_EXPLOITATION_NOTE in by_age.notes
+    assert not any("not recorded separately" in note for note in by_age.notes)
+    both = stat(made, "referrals_by_exploitation_and_age_group")
+    assert tables.AGE_AT_EXPLOITATION_NOTE in both.notes
 
 
 def test_a_jurisdiction_counts_only_its_own_referrals(world: World) -> None:

@@ -96,7 +96,8 @@ def answer_person(
     save(page)
 
 
-def answer_exploitation(page: Page, axe) -> None:
+def answer_exploitation(page: Page, axe, under_18_when_began: str | None = "No") -> None:
+    """`under_18_when_began` None for a child: the question is not asked of them."""
     expect(page.get_by_role("heading", name="The exploitation")).to_be_visible()
     axe.check(page)
     page.get_by_label("Labour exploitation").check()
@@ -105,6 +106,13 @@ def answer_exploitation(page: Page, axe) -> None:
     page.get_by_role("group", name="Is the person in immigration detention?").get_by_label(
         "No"
     ).check()
+    when_began = page.get_by_role(
+        "group", name="Was the person under 18 when the exploitation began?"
+    )
+    if under_18_when_began is None:
+        expect(when_began).to_have_count(0)
+    else:
+        when_began.get_by_label(under_18_when_began, exact=True).check()
     save(page)
 
 
@@ -241,7 +249,7 @@ def test_child_with_an_age_dispute(new_page, axe, reads, responder: User, lena: 
     answer_age(page, axe, "Not sure: their age is uncertain", reason="Yes")
     # Children need no consent: the journey goes straight to the person.
     answer_person(page, axe, "Minor Example", estimated_age="15")
-    answer_exploitation(page, axe)
+    answer_exploitation(page, axe, under_18_when_began=None)
     answer_indicators(page, axe)
     answer_account_and_needs(page, axe, "None of these")
     reference = check_and_submit(page, axe, "Submit referral")

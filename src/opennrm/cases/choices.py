@@ -65,6 +65,27 @@ class AgeGroup(models.TextChoices):
     PRESUMED_CHILD = "presumed_child", "Age disputed: treated as a child until assessed"
 
 
+class ExploitationAgeGroup(models.TextChoices):
+    """Whether the person was a child when the exploitation began (ADR 0042). Asked of an adult
+    at referral; a child or age-disputed person at referral was a child then too. Never
+    "adult" unless someone said so."""
+
+    ADULT = "adult", "Adult"
+    CHILD = "child", "Child"
+    NOT_KNOWN = "not_known", "Not known"
+
+
+def age_group_at_exploitation_for(age_group: str, answered: str | None) -> str:
+    """The age group when the exploitation began (ADR 0042): a child or age-disputed person at
+    referral was a child then too, whatever else is said; an adult's is what the referrer
+    answered, else not known (never assumed to be "adult")."""
+    if age_group != AgeGroup.ADULT:
+        return ExploitationAgeGroup.CHILD.value
+    if answered in ExploitationAgeGroup.values:
+        return str(answered)
+    return ExploitationAgeGroup.NOT_KNOWN.value
+
+
 class CaseStatus(models.TextChoices):
     AWAITING_REASONABLE_GROUNDS = "awaiting_rg", "Awaiting reasonable grounds decision"
     RG_SUSPENDED = "rg_suspended", "Suspended: the person is missing"

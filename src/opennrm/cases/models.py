@@ -25,7 +25,14 @@ from opennrm.lib.fields import (
     RowUUIDField,
 )
 
-from .choices import AgeGroup, CaseStatus, ExploitationLocation, Gender, Sex
+from .choices import (
+    AgeGroup,
+    CaseStatus,
+    ExploitationAgeGroup,
+    ExploitationLocation,
+    Gender,
+    Sex,
+)
 
 
 class Person(models.Model):
@@ -115,6 +122,13 @@ class Case(models.Model):
     # The local authority area the person is in now: who safeguards a child, where support is.
     area = models.CharField(max_length=120)
     age_group = models.CharField(max_length=20, choices=AgeGroup.choices)
+    # The age group when the exploitation began (ADR 0042): a person exploited as a child is a
+    # child for the trafficking definition (no means needed), and the statistics count by it.
+    age_group_at_exploitation = models.CharField(
+        max_length=20,
+        choices=ExploitationAgeGroup.choices,
+        default=ExploitationAgeGroup.NOT_KNOWN,
+    )
     exploitation_types = models.JSONField(default=list)
     exploitation_location = models.CharField(max_length=10, choices=ExploitationLocation.choices)
     exploitation_started = models.DateField(null=True, blank=True)
@@ -189,6 +203,12 @@ class Case(models.Model):
     @property
     def is_child(self) -> bool:
         return self.age_group in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+
+    @property
+    def exploited_as_child(self) -> bool:
+        """A child when the exploitation began: a child or age-disputed person now, or an adult
+        whose exploitation began before they were 18. Means are not needed (CETS 197 art. 4(c))."""
+        return self.is_child or self.age_group_at_exploitation == ExploitationAgeGroup.CHILD
 
 
 class CaseStatusChange(models.Model):

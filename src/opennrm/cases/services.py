@@ -20,7 +20,13 @@ from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 from . import state
-from .choices import AgeGroup, CaseStatus, CloseReason
+from .choices import (
+    AgeGroup,
+    CaseStatus,
+    CloseReason,
+    ExploitationAgeGroup,
+    age_group_at_exploitation_for,
+)
 from .models import (
     Case,
     CaseEvent,
@@ -75,6 +81,7 @@ def case_rows(
     jurisdiction: str,
     area: str,
     age_group: str,
+    age_group_at_exploitation: str | None = None,
     exploitation_types: list[str],
     exploitation_location: str,
     exploitation_started: date | None = None,
@@ -127,6 +134,9 @@ def case_rows(
             "jurisdiction": jurisdiction,
             "area": area,
             "age_group": age_group,
+            "age_group_at_exploitation": age_group_at_exploitation_for(
+                age_group, age_group_at_exploitation
+            ),
             "exploitation_types": exploitation_types,
             "exploitation_location": exploitation_location,
             "exploitation_started": exploitation_started,
@@ -351,8 +361,22 @@ def case_age_group_change(
     was = case.age_group
     if to == was:
         raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
-    case_version_claim(case=case, expected_version=expected_version, changes={"age_group": to})
+    # A child now was a child then. Found an adult: "a child then" followed from the age now
+    # found wrong, so it is not known (ADR 0042); nobody was asked, so never "adult" either.
+    then = (
+        ExploitationAgeGroup.CHILD.value
+        if to != AgeGroup.ADULT
+        else ExploitationAgeGroup.NOT_KNOWN.value
+        if was != AgeGroup.ADULT
+        else case.age_group_at_exploitation
+    )
+    case_version_claim(
+        case=case,
+        expected_version=expected_version,
+        changes={"age_group": to, "age_group_at_exploitation": then},
+    )
     case.age_group = to
+    case.age_group_at_exploitation = then
     case_event_record(
         case=case,
         kind="case.age_group_changed",

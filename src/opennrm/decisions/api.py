@@ -451,8 +451,9 @@ class DecisionIn(_In):
         description="Required for a negative outcome, ignored for any other: its main reason, "
         "a code of the negative reasons catalogue in force for the case ('no_action', "
         "'no_means', 'no_purpose', 'forced_labour_elements_not_met' (England and Wales), "
-        "'not_credible', 'insufficient_information'). 'no_means' is refused for a child or a "
-        "person whose age is disputed: a child needs no means.",
+        "'not_credible', 'insufficient_information'). 'no_means' is refused for a child, a "
+        "person whose age is disputed, or a person exploited as a child: a child needs no "
+        "means.",
     )
     expected_version: int = Field(description="The case's `version` when it was read")
     indicators: list[str] = Field(

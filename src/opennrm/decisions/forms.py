@@ -9,6 +9,7 @@ from django.utils import timezone
 from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import MultipleFileField
 from opennrm.policy.negative_reasons import (
+    NO_MEANS_EXPLOITED_AS_CHILD,
     NO_MEANS_FOR_A_CHILD,
     REASON_REQUIRED,
     catalogue,
@@ -68,11 +69,12 @@ class DecisionForm(forms.Form):
         self.case = case
         self.fields["outcome"].choices = [(o.code, o.label) for o in outcomes]  # type: ignore[attr-defined]
         self.negative_outcomes = [o.code for o in outcomes if o.kind == OutcomeKind.NEGATIVE]
-        # The reasons in force for this case today; never `no_means` for a child.
+        # The reasons in force for this case today; never `no_means` for a child, or for a
+        # person exploited as a child (ADR 0042).
         self.fields["negative_reason"].choices = [  # type: ignore[attr-defined]
             (r.code, r.label)
             for r in catalogue().choices(
-                case.jurisdiction, on or timezone.localdate(), child=case.is_child
+                case.jurisdiction, on or timezone.localdate(), child=case.exploited_as_child
             )
         ]
         indicators: list[tuple[str, str]] = []
@@ -98,6 +100,8 @@ class DecisionForm(forms.Form):
             self.add_error("negative_reason", REASON_REQUIRED)
         elif cleaned.get("negative_reason") == "no_means" and self.case.is_child:
             self.add_error("negative_reason", NO_MEANS_FOR_A_CHILD)
+        elif cleaned.get("negative_reason") == "no_means" and self.case.exploited_as_child:
+            self.add_error("negative_reason", NO_MEANS_EXPLOITED_AS_CHILD)
         return cleaned
 
 

@@ -440,12 +440,19 @@ def recovery_extend(
 
 def _check_negative_reason(case: Case, on: date, outcome_kind: str, code: str) -> None:
     """A negative decision names its main reason, one the catalogue has for this case today
-    (never `no_means` for a child, or a person whose age is disputed); no other decision does."""
+    (never `no_means` for a child, a person whose age is disputed, or a person exploited as a
+    child); no other decision does."""
     if outcome_kind != OutcomeKind.NEGATIVE:
         if code:
             raise ValidationError({"negative_reason": ONLY_FOR_NEGATIVE})
         return
-    refusal = catalogue().refusal(code, case.jurisdiction, on, child=case.is_child)
+    refusal = catalogue().refusal(
+        code,
+        case.jurisdiction,
+        on,
+        child=case.is_child,
+        exploited_as_child=case.exploited_as_child,
+    )
     if refusal:
         raise ValidationError({"negative_reason": refusal})
 

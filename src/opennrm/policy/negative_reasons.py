@@ -10,7 +10,8 @@ constituents of the definition and on credibility:
   (recruitment, transport, transfer, harbouring, receipt), by **means** (threat, force,
   deception, abuse of vulnerability...), for the **purpose** of exploitation. A child needs no
   means (CETS 197 Art. 4(c)), so `no_means` is never a reason for a child or a person whose
-  age is disputed (treated as a child until assessed, CETS 10(3), MSA 2015 s.51);
+  age is disputed (treated as a child until assessed, CETS 10(3), MSA 2015 s.51), nor for an
+  adult who was a child when the exploitation began (ADR 0042);
 - slavery, servitude and forced or compulsory labour (ECHR Art. 4, MSA 2015 s.1), a separate
   outcome in England and Wales from November 2015 (profile ew-2015-11-01);
 - and, across all of them, whether the account is credible, or whether there is enough to
@@ -43,6 +44,9 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # What the pages and the API say about a reason that cannot be recorded.
 REASON_REQUIRED = "Select the main reason for the negative decision"
 NO_MEANS_FOR_A_CHILD = "Means are not needed for a child: choose another reason"
+NO_MEANS_EXPLOITED_AS_CHILD = (
+    "Means are not needed for a person exploited as a child: choose another reason"
+)
 ONLY_FOR_NEGATIVE = "Record a main reason only for a negative decision"
 
 # The code the tables show for a negative decision recorded before reasons were coded (or
@@ -102,13 +106,25 @@ class Catalogue:
         """The reasons a decision maker may give for this jurisdiction on this day."""
         return tuple(r for r in self.reasons if r.applies(jurisdiction, on, child=child))
 
-    def refusal(self, code: str, jurisdiction: str, on: date, *, child: bool) -> str | None:
+    def refusal(
+        self,
+        code: str,
+        jurisdiction: str,
+        on: date,
+        *,
+        child: bool,
+        exploited_as_child: bool = False,
+    ) -> str | None:
         """Why `code` cannot be the main reason of a negative decision on this case today, or
-        None if it can."""
+        None if it can. `child`: a child or age-disputed person now; `exploited_as_child`: a
+        child when the exploitation began (an adult now, too): neither needs means."""
         if not code:
             return REASON_REQUIRED
         if code == "no_means" and child:
             return NO_MEANS_FOR_A_CHILD
+        if code == "no_means" and exploited_as_child:
+            return NO_MEANS_EXPLOITED_AS_CHILD
+        child = child or exploited_as_child
         if code in {r.code for r in self.choices(jurisdiction, on, child=child)}:
             return None
         allowed = ", ".join(r.code for r in self.choices(jurisdiction, on, child=child))

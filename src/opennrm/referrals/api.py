@@ -172,6 +172,10 @@ class CaseSummaryOut(Schema):
     status_label: str
     submitted_at: datetime
     age_group: str = Field(description="adult, child, or presumed_child (age disputed)")
+    age_group_at_exploitation: str = Field(
+        description="When the exploitation began: child (always for a child or an age-disputed "
+        "person), adult, or not_known"
+    )
     competent_authority: str
 
     @staticmethod

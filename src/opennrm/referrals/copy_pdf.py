@@ -16,13 +16,27 @@ from typing import Any
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
-from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
+from opennrm.cases.choices import (
+    AgeGroup,
+    ExploitationAgeGroup,
+    ExploitationLocation,
+    ExploitationType,
+    Gender,
+    Sex,
+)
 from opennrm.cases.models import Case
 from opennrm.decisions.letters import MAIN, pdf_bytes, pdf_document
 from opennrm.lib.iso import country_name, language_name
 
 from .models import InformationRequest, ReferralAddition
 from .selectors import after_submission, evidence_as_submitted
+
+# The answer to "Was the person under 18 when the exploitation began?", in its words.
+UNDER_18_WHEN_BEGAN: dict[str, str] = {
+    ExploitationAgeGroup.CHILD.value: "Yes",
+    ExploitationAgeGroup.ADULT.value: "No",
+    ExploitationAgeGroup.NOT_KNOWN.value: "Not known",
+}
 
 # The identifying fields the copy holds, for the read it records (never their values).
 COPY_FIELDS = [
@@ -139,6 +153,10 @@ def as_submitted(case: Case) -> list[Section]:
                 ("Where", _label(ExploitationLocation, case.exploitation_location)),
                 ("Area", case.area),
                 ("Started", _day(case.exploitation_started)),
+                (
+                    "Under 18 when it began",
+                    UNDER_18_WHEN_BEGAN.get(case.age_group_at_exploitation, "Not known"),
+                ),
                 ("Places", (narrative.exploitation_places if narrative else "") or "None given"),
                 ("In immigration detention", _yes_no(case.in_immigration_detention)),
             ],

@@ -52,7 +52,8 @@ REFERRALS: list[dict[str, dict[str, Any]]] = [
             "family_name": "Demova",
             "estimated_age": "24",
         },
-        "exploitation": EXPLOITATION,
+        # Asked of an adult only (ADR 0042): the child below was a child then too.
+        "exploitation": {**EXPLOITATION, "under_18_when_began": "no"},
         "indicators": {"observed": observed("AS")},
         "account": {
             "persons_account": "I was promised work in a hotel.",

@@ -17,6 +17,7 @@ from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+UNDER_18_WHEN_BEGAN = [("yes", "Yes"), ("no", "No"), ("not_known", "Not known")]
 OLDEST_PLAUSIBLE_AGE = 120
 
 # The versions of the consent explanation a first responder can have given. A new version is
@@ -271,14 +272,28 @@ class ExploitationForm(forms.Form):
     started = forms.CharField(
         label="When did it start? (optional)", help_text="For example, 6 2025", required=False
     )
+    # Asked of an adult only (ADR 0042): a child or age-disputed person was a child then too.
+    under_18_when_began = _choice(
+        "Was the person under 18 when the exploitation began?",
+        UNDER_18_WHEN_BEGAN,
+        "Select whether they were under 18 when the exploitation began",
+        help_text="A person exploited as a child is a child in the definition of trafficking",
+    )
 
     def __init__(
-        self, *args: Any, areas: list[str], born: date | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        areas: list[str],
+        born: date | None = None,
+        age_group: AgeGroup | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [("", "Select an area")] + [(a, a) for a in areas]  # type: ignore[attr-defined]
         # The person's date of birth, if the person page gives one: it cannot start before.
         self.born = born
+        if age_group != AgeGroup.ADULT:
+            del self.fields["under_18_when_began"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -307,7 +322,30 @@ class ExploitationForm(forms.Form):
             )
             started = None
         data["started"] = started
+        self._check_under_18_agrees(data, started)
         return data
+
+    def _check_under_18_agrees(self, data: dict[str, Any], started: date | None) -> None:
+        """An answer about their age when it began that the date of birth and the month it
+        started contradict is refused: one of them is a mistake (a month that holds their 18th
+        birthday decides nothing)."""
+        answer = data.get("under_18_when_began")
+        if started is None or self.born is None or answer not in ("yes", "no"):
+            return
+        last_day = date(started.year + started.month // 12, started.month % 12 + 1, 1)
+        last_day = date.fromordinal(last_day.toordinal() - 1)
+        if answer == "no" and _age_on(self.born, last_day) < 18:
+            self.add_error(
+                "under_18_when_began",
+                f"Their date of birth ({self.born:%-d %B %Y}) says they were under 18 when it "
+                "started: answer Yes, or correct the date of birth or when it started",
+            )
+        elif answer == "yes" and _age_on(self.born, started) >= 18:
+            self.add_error(
+                "under_18_when_began",
+                f"Their date of birth ({self.born:%-d %B %Y}) says they were 18 or over when it "
+                "started: answer No, or correct the date of birth or when it started",
+            )
 
     def clean_types(self) -> list[str]:
         types: list[str] = self.cleaned_data["types"]
@@ -317,6 +355,10 @@ class ExploitationForm(forms.Form):
                 "exploitation that apply"
             )
         return types
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 class AnonymousExploitationForm(forms.Form):

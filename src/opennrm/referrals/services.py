@@ -352,6 +352,7 @@ def _open_case(
             jurisdiction=organisation.jurisdiction,
             area=exploitation["area"],
             age_group=group,
+            age_group_at_exploitation=steps.age_group_at_exploitation(draft.answers),
             exploitation_types=exploitation["types"],
             exploitation_location=exploitation["location"],
             exploitation_started=exploitation.get("started"),

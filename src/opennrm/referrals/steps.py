@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 
-from opennrm.cases.choices import AgeGroup, ExploitationType
+from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup, ExploitationType
 from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
 from opennrm.screening.forms import IndicatorChecklistForm
@@ -40,6 +40,24 @@ def age_group(answers: Answers) -> AgeGroup | None:
             return AgeGroup.PRESUMED_CHILD
         case "not_sure" if age.get("reason_to_believe_child") == "no":
             return AgeGroup.ADULT
+    return None
+
+
+def age_group_at_exploitation(answers: Answers) -> ExploitationAgeGroup | None:
+    """The age group when the exploitation began (ADR 0042): a child or age-disputed person is
+    not asked (they were a child then too); an adult's is the exploitation page's answer."""
+    group = age_group(answers)
+    if group is None:
+        return None
+    if group != AgeGroup.ADULT:
+        return ExploitationAgeGroup.CHILD
+    match answers.get("exploitation", {}).get("under_18_when_began"):
+        case "yes":
+            return ExploitationAgeGroup.CHILD
+        case "no":
+            return ExploitationAgeGroup.ADULT
+        case "not_known":
+            return ExploitationAgeGroup.NOT_KNOWN
     return None
 
 

@@ -55,6 +55,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import (
     AgeGroup,
     CaseStatus,
+    ExploitationAgeGroup,
     ExploitationLocation,
     ExploitationType,
     Gender,
@@ -80,6 +81,17 @@ ADULT, CHILD, PRESUMED_CHILD = (
     AgeGroup.PRESUMED_CHILD.value,
 )
 AWAITING_RG = CaseStatus.AWAITING_REASONABLE_GROUNDS.value
+
+
+def _age_group_at_exploitation(age: int | None, started: date | None, submitted: date) -> str:
+    """What a referrer would answer for an adult (a child's is always "child", by case_rows):
+    from the age at referral and when the exploitation started, else "not known". Draws
+    nothing, so the rest of the generated volume is unchanged by it."""
+    if age is None or started is None:
+        return ExploitationAgeGroup.NOT_KNOWN.value
+    years_since = (submitted - started).days // 365
+    child = age - years_since < 18
+    return (ExploitationAgeGroup.CHILD if child else ExploitationAgeGroup.ADULT).value
 
 
 class Mix[T]:
@@ -316,7 +328,8 @@ IDENTITY_FIELDS = (
 )  # fmt: skip
 CASE_FIELDS = (
     "person", "reference", "referring_organisation", "referred_by", "competent_authority",
-    "jurisdiction", "area", "age_group", "exploitation_types", "exploitation_location",
+    "jurisdiction", "area", "age_group", "age_group_at_exploitation", "exploitation_types",
+    "exploitation_location",
     "exploitation_started", "exploitation_ended", "in_immigration_detention",
     "consent_to_referral", "consent_to_support", "consent_explanation_version",
     "consent_explanation_language", "status", "submitted_at", "reasonable_grounds_due",
@@ -509,6 +522,7 @@ class Generator:
             jurisdiction=jurisdiction,
             area=area,
             age_group=group,
+            age_group_at_exploitation=_age_group_at_exploitation(age, started, submitted),
             exploitation_types=list(types),
             exploitation_location=location,
             exploitation_started=started,

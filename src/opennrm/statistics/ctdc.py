@@ -14,6 +14,7 @@ kinds of sexual exploitation, abduction, the recruiter) are always empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from opennrm.cases.choices import ExploitationType
@@ -95,6 +96,17 @@ DATASOURCE = "Case Management"
 GENDER = {"Female": "Female", "Male": "Male"}  # "Other" and "Not known": empty
 MAJORITY = {"Adult": "Adult", "Child": "Minor"}
 CTDC_AGE_BANDS = frozenset(band(low, CTDC_AGE_BOUNDS) for low in CTDC_AGE_BOUNDS)
+_BAND = re.compile(r"^(\d+)(--\d+|\+)$")
+
+
+def majority_of_band(age_band: str) -> str:
+    """CTDC's majority status of an age band, at any level of generalisation (every level's
+    bands split at 18): "Minor" under 18, "Adult" from 18, "" if none or withheld."""
+    matched = _BAND.match(age_band)
+    if matched is None:
+        return ""
+    return "Minor" if int(matched.group(1)) < 18 else "Adult"
+
 
 # The CTDC type-of-exploitation flags each OpenNRM exploitation type sets (ADR 0034). Criminal
 # exploitation is forced labour in illicit activities (HTCDS, too, folds it into forced labour);
@@ -142,7 +154,10 @@ def ctdc_row(row: Mapping[str, str]) -> dict[str, str]:
     out["Datasource"] = DATASOURCE
     out["gender"] = GENDER.get(row["sex"], "")
     out["ageBroad"] = row["age_band"] if row["age_band"] in CTDC_AGE_BANDS else ""
-    out["majorityStatus"] = MAJORITY.get(row["age_group"], "")
+    # At registration, from the band of the age at referral (empty where no band is given);
+    # at exploitation, from the extract's age group, which is the age group then (ADR 0042).
+    out["majorityStatus"] = majority_of_band(row["age_band"])
+    out["majorityStatusAtExploit"] = MAJORITY.get(row["age_group"], "")
     nationality = row["nationality"]
     out["citizenship"] = nationality if _iso2(nationality) else ""
     types = exploitation_types(row["exploitation_type"])

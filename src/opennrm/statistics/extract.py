@@ -27,7 +27,13 @@ from django.db.models import DateTimeField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationType, Sex
+from opennrm.cases.choices import (
+    AgeGroup,
+    CaseStatus,
+    ExploitationAgeGroup,
+    ExploitationType,
+    Sex,
+)
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 
@@ -109,11 +115,12 @@ AGE_BAND_LEVELS = (
 
 # --- Labels -----------------------------------------------------------------------------------
 
+# The age group when the exploitation began, as the Home Office counts (ADR 0042): a child or
+# age-disputed person at referral was a child then; an adult's is the referrer's answer.
 AGE_GROUP_LABEL = {
-    AgeGroup.ADULT: "Adult",
-    # An age-disputed person is treated as a child until assessed, in the figures as anywhere.
-    AgeGroup.CHILD: "Child",
-    AgeGroup.PRESUMED_CHILD: "Child",
+    ExploitationAgeGroup.ADULT: "Adult",
+    ExploitationAgeGroup.CHILD: "Child",
+    ExploitationAgeGroup.NOT_KNOWN: "Not known",
 }
 SEX_LABEL = {Sex.FEMALE: "Female", Sex.MALE: "Male", Sex.OTHER: "Other", Sex.UNKNOWN: "Not known"}
 OUTCOME_LABEL = {"positive": "Positive", "negative": "Negative", "not_decided": "Not decided"}
@@ -262,6 +269,7 @@ def referral_rows(period: Period, *, today: date | None = None) -> list[dict[str
         .values_list(
             "submitted_at",
             "age_group",
+            "age_group_at_exploitation",
             "person__age_at_referral",
             "person__sex",
             "person__nationalities",
@@ -278,8 +286,10 @@ def referral_rows(period: Period, *, today: date | None = None) -> list[dict[str
 
 
 def _row(values: tuple[Any, ...], today: date, tz: tzinfo) -> dict[str, str]:
-    (submitted, age_group, age, sex, nationalities, types, authority, status) = values[:8]
-    rg_kind, rg_at, cg_kind, cg_at = values[8:]
+    (submitted, age_group, at_exploitation, age, sex, nationalities, types, authority, status) = (
+        values[:9]
+    )
+    rg_kind, rg_at, cg_kind, cg_at = values[9:]
     referred = submitted.astimezone(tz).date()
     rg_on = rg_at.astimezone(tz).date() if rg_at is not None else None
     cg_on = cg_at.astimezone(tz).date() if cg_at is not None else None
@@ -296,7 +306,8 @@ def _row(values: tuple[Any, ...], today: date, tz: tzinfo) -> dict[str, str]:
         cg_outcome = NOT_APPLICABLE
     return {
         "year_quarter": f"{referred.year}-Q{(referred.month - 1) // 3 + 1}",
-        "age_group": AGE_GROUP_LABEL.get(age_group, NOT_GIVEN),
+        "age_group": AGE_GROUP_LABEL.get(at_exploitation, NOT_GIVEN),
+        # The band of the age at referral (of the age group at referral, not at exploitation).
         "age_band": age_band_of(age_group, age),
         "sex": SEX_LABEL.get(sex, "Not known"),
         "nationality": str(nationalities[0]).upper() if nationalities else "",

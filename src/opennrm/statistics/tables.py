@@ -33,7 +33,13 @@ from opennrm.accommodation.matching import constraint_label
 from opennrm.accommodation.models import Placement, PlacementStatus, Region, UnmetNeed
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind
 from opennrm.care.models import MissingEpisode
-from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Sex
+from opennrm.cases.choices import (
+    AgeGroup,
+    ExploitationAgeGroup,
+    ExploitationLocation,
+    ExploitationType,
+    Sex,
+)
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.lib.iso import country_name
@@ -242,7 +248,7 @@ class Referral:
     jurisdiction: str
     authority: str
     sex: str
-    age_group: str  # adult, child, not_specified
+    age_group: str  # at exploitation (ADR 0042): adult, child, not_specified
     nationality: str  # ISO code, or "" when not known
     exploitation: str  # one ExploitationType code, "multiple", or "unknown"
     first_responder_kind: str
@@ -252,6 +258,12 @@ class Referral:
 
 AGE_GROUPS = ("adult", "child", "not_specified")
 AGE_LABELS = {"adult": "Adult", "child": "Child", "not_specified": "Not specified or unknown"}
+AGE_AT_EXPLOITATION_NOTE = (
+    "Age group when the exploitation began. A person who was a child at referral, or whose age "
+    "is disputed (treated as a child until assessed), counts as a child; an adult counts as a "
+    "child if the referrer said they were under 18 when it began, and as not specified if they "
+    "did not know or were not asked (referrals before the question was asked)."
+)
 MULTIPLE = "multiple"
 EXPLOITATION = (
     *(t.value for t in ExploitationType if t != ExploitationType.UNKNOWN),
@@ -286,6 +298,17 @@ def age_group_of(recorded: str) -> str:
     return "not_specified"
 
 
+def age_group_at_exploitation_of(recorded: str) -> str:
+    """The statistical age group at exploitation, as the Home Office counts referrals: a child
+    then (every child or age-disputed person at referral, and an adult who was under 18 when it
+    began), an adult then, or not specified (an adult who was not asked, or did not know)."""
+    if recorded == ExploitationAgeGroup.ADULT:
+        return "adult"
+    if recorded == ExploitationAgeGroup.CHILD:
+        return "child"
+    return "not_specified"
+
+
 def exploitation_of(types: Sequence[str]) -> str:
     """One category per referral: its one type, "multiple" for two or more known types, and
     "unknown" for none (an "unknown" beside known types is ignored)."""
@@ -314,7 +337,7 @@ def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Refe
             jurisdiction=row["jurisdiction"],
             authority=row["competent_authority__name"],
             sex=row["person__sex"] if row["person__sex"] in SEXES else Sex.UNKNOWN.value,
-            age_group=age_group_of(row["age_group"]),
+            age_group=age_group_at_exploitation_of(row["age_group_at_exploitation"]),
             nationality=(row["person__nationalities"] or [""])[0],
             exploitation=exploitation_of(row["exploitation_types"] or []),
             first_responder_kind=first_responder_kind_of(row["referring_organisation__kind"]),
@@ -326,7 +349,7 @@ def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Refe
             "jurisdiction",
             "competent_authority__name",
             "person__sex",
-            "age_group",
+            "age_group_at_exploitation",
             "person__nationalities",
             "exploitation_types",
             "referring_organisation__kind",
@@ -451,12 +474,11 @@ def referral_tables(
                 ((r.age_group,) for r in referrals),
                 population="referrals",
             ),
-            "Referrals by age group",
+            "Referrals by age group at exploitation",
             "referrals",
             (
                 *notes,
-                "Age group as recorded at referral (the age at exploitation is not recorded "
-                "separately). A person whose age is disputed counts as a child.",
+                AGE_AT_EXPLOITATION_NOTE,
             ),
             {"age_group": AGE_LABELS},
         ),
@@ -489,9 +511,9 @@ def referral_tables(
                 population="referrals",
                 unavailable={"exploitation": unavailable_exploitation},
             ),
-            "Referrals by type of exploitation and age group",
+            "Referrals by type of exploitation and age group at exploitation",
             "referrals",
-            (*notes, *exploitation_notes),
+            (*notes, *exploitation_notes, AGE_AT_EXPLOITATION_NOTE),
             {"exploitation": EXPLOITATION_LABELS, "age_group": AGE_LABELS},
         ),
         StatTable(
