@@ -144,7 +144,7 @@ def release_list(request: HttpRequest) -> ReleasesOut:
     operation_id="statistics_release_version",
     summary="One published version of a release, with its figures",
     auth=None,
-    response={200: VersionOut, 404: ErrorsOut, 429: ErrorsOut},
+    response={200: VersionOut, 404: ErrorsOut, 422: ErrorsOut, 429: ErrorsOut},
 )
 def release_version(request: HttpRequest, release_id: int, number: int) -> VersionOut:
     """The version's frozen snapshot: the same figures as its public page and its downloads.
