@@ -1,0 +1,155 @@
+"""The deployment's own history, as `operations.forecast` needs it, and the places free now.
+
+Counted in the database: two grouped queries however many cases are stored (a national system
+has a million), returning a few hundred rows; nothing here reads a person's details.
+
+- People referred and people who needed a place, by sex (`Person.sex`) and age group: the
+  cases submitted since `since` (default: three years before today), and of those the cases
+  with a placement request that was not withdrawn (a request is raised when the referral's
+  immediate needs ask for a bed, or by a coordinator; a request closed unmet, with its
+  `UnmetNeed` rows, was a need all the same, and so is one placed).
+- Lengths of stay, by sex, age group and length in days: each placement of those cases that
+  began (`arrived_on`): an ended one lasted `ended_on - arrived_on` days; one still lived in
+  has lasted `today - arrived_on` days so far, and the forecast treats it as censored there.
+  A person moved from one place to another has two stays (an assumption: ADR 0041).
+- Region: a case is in a region when its local authority area is the area of a site in that
+  region (`accommodation.selectors.regions_of_areas`, as the unmet-need figures place people).
+
+The places free now come from `statistics.capacity.how_many_more`: the free beds
+`accommodation.matching.check` allows for a woman, a man, or anyone in a mixed setting, the
+same rules as matching and placing by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce, Lower, Trim
+from django.utils import timezone
+
+from opennrm.accommodation.models import (
+    Placement,
+    PlacementRequest,
+    PlacementRequestStatus,
+    PlacementStatus,
+)
+from opennrm.accommodation.selectors import regions_of_areas
+from opennrm.cases.models import Case
+from opennrm.statistics.capacity import Question, how_many_more
+
+from .forecast import MEN, MIXED, WOMEN, Group, GroupHistory
+
+LOOKBACK_YEARS = 3
+# The places free for each adult kind, as `statistics.capacity` asks for them.
+WHO_BY_KIND = {WOMEN: "woman", MEN: "man", MIXED: "anyone"}
+
+
+def default_since(today: date) -> date:
+    return today - timedelta(days=365 * LOOKBACK_YEARS + 1)
+
+
+def cases_in(
+    *, region: str = "", since: date | None = None, today: date | None = None
+) -> QuerySet[Case]:
+    """The cases the history counts: submitted since `since`, in `region` if one is given."""
+    today = today or timezone.localdate()
+    since = since or default_since(today)
+    cases = Case.objects.filter(submitted_at__date__gte=since)
+    if region:
+        areas = [area for area, where in regions_of_areas().items() if where == region]
+        cases = cases.alias(area_key=Lower(Trim("area"))).filter(area_key__in=areas)
+    return cases
+
+
+def history_query(cases: QuerySet[Case]) -> QuerySet[Any]:
+    """People referred and people who needed a place, per (sex, age group): one grouped query."""
+    needed = PlacementRequest.objects.filter(case=OuterRef("pk")).exclude(
+        status=PlacementRequestStatus.WITHDRAWN
+    )
+    return (
+        cases.order_by()
+        .values("person__sex", "age_group")
+        .annotate(referred=Count("id"), needed=Count("id", filter=Q(Exists(needed))))
+    )
+
+
+def stays_query(cases: QuerySet[Case], today: date) -> QuerySet[Any]:
+    """Placements begun, per (sex, age group, length in days, still going on): one query."""
+    ended = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    return (
+        Placement.objects.filter(
+            request__case__in=cases.values("pk"),
+            arrived_on__isnull=False,
+            status__in=[PlacementStatus.ENDED, PlacementStatus.OCCUPIED],
+        )
+        .order_by()
+        .annotate(
+            length=ExpressionWrapper(ended - F("arrived_on"), output_field=DurationField()),
+            ongoing=ExpressionWrapper(Q(ended_on__isnull=True), output_field=BooleanField()),
+        )
+        .values("request__case__person__sex", "request__case__age_group", "length", "ongoing")
+        .annotate(n=Count("id"))
+    )
+
+
+def load_history(
+    *, region: str = "", since: date | None = None, today: date | None = None
+) -> dict[Group, GroupHistory]:
+    """Each group's history (`forecast.GroupHistory`), for the cases `cases_in` selects."""
+    today = today or timezone.localdate()
+    cases = cases_in(region=region, since=since, today=today)
+    counts = {
+        Group(row["person__sex"], row["age_group"]): (row["referred"], row["needed"])
+        for row in history_query(cases)
+    }
+    ended: dict[Group, dict[int, int]] = defaultdict(dict)
+    ongoing: dict[Group, dict[int, int]] = defaultdict(dict)
+    for row in stays_query(cases, today):
+        group = Group(row["request__case__person__sex"], row["request__case__age_group"])
+        into = ongoing if row["ongoing"] else ended
+        days = max(0, _days(row["length"]))
+        into[group][days] = into[group].get(days, 0) + row["n"]
+    return {
+        group: GroupHistory(
+            referred=counts.get(group, (0, 0))[0],
+            needed_place=counts.get(group, (0, 0))[1],
+            stays_ended=ended.get(group, {}),
+            stays_ongoing=ongoing.get(group, {}),
+        )
+        for group in set(counts) | set(ended) | set(ongoing)
+    }
+
+
+def free_places(*, region: str = "", today: date | None = None) -> dict[str, int]:
+    """The free beds that can take a woman, a man, and anyone (mixed settings only) today, in
+    `region` if one is given. The first two both count the free mixed beds."""
+    today = today or timezone.localdate()
+    return {
+        kind: how_many_more(Question(who=who, needed_by=today, region=region), today).total
+        for kind, who in WHO_BY_KIND.items()
+    }
+
+
+def _days(length: object) -> int:
+    """A date difference as the database returns it: a timedelta (PostgreSQL, and SQLite
+    through Django's converter) or a whole number of days."""
+    if isinstance(length, timedelta):
+        return length.days
+    if isinstance(length, int):
+        return length
+    raise TypeError(f"a length of stay the loader cannot read: {length!r}")
