@@ -48,9 +48,10 @@ draws: the median and the interval [q(a), q(1-a)] with a = (1 - level) / 2, take
 holds at least `level` of the draws. The peak is each draw's largest occupancy over the
 horizon, summarised the same way.
 
-Vectorised: the people of all draws are drawn at once (one array each of draw, day and stay),
-and occupancy is a difference array (+1 on the first day, -1 after the last) built by one
-`bincount` and summed by one `cumsum`; no Python loop over draws, people or days.
+Vectorised: the people of all draws are drawn at once (one array each of draw, day and stay;
+the day and the stay by Walker's alias method, constant time a person), and each kind's
+occupancy is a difference array (+1 on the first day, -1 after the last) built by two
+`bincount`s and summed by one `cumsum`; no Python loop over draws, people or days.
 
 ## The gap
 
@@ -246,22 +247,13 @@ def simulate(
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Each kind's occupancy in each draw: an array (simulations, horizon days) of counts."""
-    if operation_days < 1:
-        raise ValueError("an operation lasts at least one day")
-    if weeks_after < 0:
-        raise ValueError("the weeks after the operation must not be negative")
-    if simulations < 1:
-        raise ValueError("at least one simulation is needed")
-    if found not in ("poisson", "exact"):
-        raise ValueError(f"found must be 'poisson' or 'exact', not {found!r}")
-    for group, n in expected.items():
-        if not np.isfinite(n) or n < 0:
-            raise ValueError(f"the expected number of {group} must be zero or more, not {n!r}")
-    shares = _day_shares(day_shares, operation_days)
+    _check(expected, operation_days, weeks_after, simulations, found)
+    days = _Sampler(_day_shares(day_shares, operation_days))
     horizon = operation_days + 7 * weeks_after
     rng = np.random.default_rng(seed)
     pooled = _pooled(history)
-    flat = {kind: np.zeros(simulations * (horizon + 1), dtype=np.int64) for kind in KINDS}
+    firsts: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
+    afters: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}
     for group in sorted(expected, key=lambda g: (g.sex, g.age_group)):
         mean = float(expected[group])
         if found == "poisson":
@@ -277,22 +269,70 @@ def simulate(
         lengths, probabilities = stay_distribution(
             past if past.stay_count >= MIN_STAYS or pooled is None else pooled
         )
-        draw = np.repeat(np.arange(simulations, dtype=np.int64), needing)
-        start = rng.choice(operation_days, size=total, p=shares)
-        stay = lengths[
-            np.searchsorted(np.cumsum(probabilities), rng.random(total), side="right").clip(
-                0, len(lengths) - 1
-            )
-        ]
-        end = np.minimum(start + stay, horizon)
-        row = draw * (horizon + 1)
-        counts = flat[group.kind]
-        counts += np.bincount(row + start, minlength=counts.size)
-        counts -= np.bincount(row + end, minlength=counts.size)
-    return {
-        kind: np.cumsum(counts.reshape(simulations, horizon + 1), axis=1)[:, :horizon]
-        for kind, counts in flat.items()
-    }
+        # Each person's draw, first day and stay; in the flat (draw, day) index of a
+        # difference array one day longer than the horizon: +1 on the first day, -1 after the
+        # last (or on the extra day, for a stay beyond the horizon).
+        row = np.repeat(np.arange(simulations, dtype=np.int64) * (horizon + 1), needing)
+        start = days.draw(rng, total)
+        stay = lengths[_Sampler(probabilities).draw(rng, total)]
+        firsts[group.kind].append(row + start)
+        afters[group.kind].append(row + np.minimum(start + stay, horizon))
+    size = simulations * (horizon + 1)
+    occupancy = {}
+    for kind in KINDS:
+        change = np.zeros(size, dtype=np.int64)
+        if firsts[kind]:
+            change += np.bincount(np.concatenate(firsts[kind]), minlength=size)
+            change -= np.bincount(np.concatenate(afters[kind]), minlength=size)
+        occupancy[kind] = np.cumsum(change.reshape(simulations, horizon + 1), axis=1)[:, :horizon]
+    return occupancy
+
+
+def _check(
+    expected: Mapping[Group, float],
+    operation_days: int,
+    weeks_after: int,
+    simulations: int,
+    found: str,
+) -> None:
+    if operation_days < 1:
+        raise ValueError("an operation lasts at least one day")
+    if weeks_after < 0:
+        raise ValueError("the weeks after the operation must not be negative")
+    if simulations < 1:
+        raise ValueError("at least one simulation is needed")
+    if found not in ("poisson", "exact"):
+        raise ValueError(f"found must be 'poisson' or 'exact', not {found!r}")
+    for group, n in expected.items():
+        if not np.isfinite(n) or n < 0:
+            raise ValueError(f"the expected number of {group} must be zero or more, not {n!r}")
+
+
+class _Sampler:
+    """Draws indices with the given probabilities in constant time each: Walker's alias
+    method (Vose's construction), exact for the probabilities as floating point holds them."""
+
+    def __init__(self, probabilities: np.ndarray) -> None:
+        n = len(probabilities)
+        scaled = np.asarray(probabilities, dtype=np.float64) * n / np.sum(probabilities)
+        self.keep = np.ones(n)
+        self.alias = np.arange(n)
+        small = [i for i in range(n) if scaled[i] < 1.0]
+        large = [i for i in range(n) if scaled[i] >= 1.0]
+        while small and large:
+            lo, hi = small.pop(), large.pop()
+            self.keep[lo] = scaled[lo]
+            self.alias[lo] = hi
+            scaled[hi] -= 1.0 - scaled[lo]
+            (small if scaled[hi] < 1.0 else large).append(hi)
+        # A column left in either list holds (up to rounding) exactly its share: it keeps 1.
+        self.uniform = bool(np.all(self.keep == 1.0))  # the alias is then never taken
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        column = rng.integers(0, len(self.keep), size)
+        if self.uniform:
+            return column
+        return np.where(rng.random(size) < self.keep[column], column, self.alias[column])
 
 
 def summarise(
