@@ -27,6 +27,7 @@ from opennrm.operations.forecast import (
     WOMEN,
     Group,
     GroupHistory,
+    expected_by_group,
     forecast,
     gap,
     gaps,
@@ -456,3 +457,28 @@ class TestTheHistory:
         s.beds(maya, children, 4)
         assert history.free_places(today=TODAY) == {WOMEN: 5, MEN: 2, MIXED: 2}
         assert history.free_places(region="north_west", today=TODAY) == {WOMEN: 3, MEN: 0, MIXED: 0}
+
+
+@pytest.mark.django_db
+def test_an_operations_forecast_and_its_gaps_from_the_stored_history(
+    histories: list[Case], maya: User, provider: Organisation
+) -> None:
+    """The history above (5 of 8 women needed a place) and 3 free women-only beds left of the
+    4 (one is lived in): 40 women expected need far more than 3 free and 5 surge places."""
+    made, found = history.operation_forecast(
+        expected_by_group([("female", "adult", 30), ("female", "adult", 10), ("male", "child", 2)]),
+        first_day=TODAY,
+        operation_days=3,
+        surge={WOMEN: 5},
+        today=TODAY,
+    )
+    assert [g.kind for g in found] == [WOMEN, MEN, MIXED]
+    women = found[0]
+    assert (women.free, women.surge) == (3, 5)
+    assert women.needed == max(made.kinds[WOMEN].upper) > 8
+    assert women.sentence == (
+        f"needs {women.needed} women's places, 3 free, 5 surge places agreed: "
+        f"{women.needed - 8} short"
+    )
+    assert set(made.kinds[MEN].upper) == {0}  # the boy is a child: no men's bed
+    assert max(made.kinds[CHILDREN].upper) > 0

@@ -64,7 +64,7 @@ free places stay free for the operation (no other referral takes them, no reside
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -109,6 +109,16 @@ class Group:
         if self.sex == "male":
             return MEN
         return MIXED
+
+
+def expected_by_group(rows: Iterable[tuple[str, str, float]]) -> dict[Group, float]:
+    """(sex, age group, number expected) rows, such as an operation's expected groups split
+    further by exploitation type, summed per `Group`."""
+    summed: dict[Group, float] = {}
+    for sex, age_group, number in rows:
+        group = Group(sex, age_group)
+        summed[group] = summed.get(group, 0.0) + float(number)
+    return summed
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from opennrm.accommodation.selectors import regions_of_areas
 from opennrm.cases.models import Case
 from opennrm.statistics.capacity import Question, how_many_more
 
+from . import forecast as model
 from .forecast import MEN, MIXED, WOMEN, Group, GroupHistory
 
 LOOKBACK_YEARS = 3
@@ -156,3 +157,27 @@ def _days(length: object) -> int:
     if isinstance(length, int):
         return length
     raise TypeError(f"a length of stay the loader cannot read: {length!r}")
+
+
+def operation_forecast(
+    expected: dict[Group, float],
+    *,
+    first_day: date,
+    operation_days: int,
+    region: str = "",
+    surge: dict[str, int] | None = None,
+    today: date | None = None,
+    seed: int = 0,
+) -> tuple[model.Forecast, list[model.Gap]]:
+    """The forecast of an operation from the history (`load_history`, in `region` if given)
+    and its gaps against the places free now there (`free_places`) and the surge places agreed
+    per kind: what the operation's page shows."""
+    today = today or timezone.localdate()
+    made = model.forecast(
+        expected,
+        load_history(region=region, today=today),
+        first_day=first_day,
+        operation_days=operation_days,
+        seed=seed,
+    )
+    return made, model.gaps(made, free_places(region=region, today=today), surge)
