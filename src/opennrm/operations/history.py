@@ -23,6 +23,7 @@ same rules as matching and placing by hand.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -62,23 +63,34 @@ def default_since(today: date) -> date:
     return today - timedelta(days=365 * LOOKBACK_YEARS + 1)
 
 
-def cases_in(
-    *, region: str = "", since: date | None = None, today: date | None = None
-) -> QuerySet[Case]:
-    """The cases the history counts: submitted since `since`, in `region` if one is given."""
+@dataclass(frozen=True)
+class Among:
+    """Which cases the history counts: submitted since `since` (from the start of that day
+    here), in the local authority areas of `region` if one is given."""
+
+    since: date
+    areas: tuple[str, ...] | None = None  # by `area_key`; None: anywhere
+
+    def applied(self, rows: QuerySet[Any], to: str = "") -> QuerySet[Any]:
+        """`rows` narrowed to those whose case (`to`: the path to it, "" for cases) counts: on
+        the case's own columns, joined once, never an IN over every case."""
+        start = timezone.make_aware(datetime.combine(self.since, time.min))
+        # A range on the column itself, which its index serves.
+        rows = rows.filter(**{f"{to}submitted_at__gte": start})
+        if self.areas is not None:
+            rows = rows.alias(case_area=Lower(Trim(f"{to}area"))).filter(case_area__in=self.areas)
+        return rows
+
+
+def among(*, region: str = "", since: date | None = None, today: date | None = None) -> Among:
     today = today or timezone.localdate()
-    since = since or default_since(today)
-    # From the start of that day here; a range on the column itself, which its index serves.
-    cases = Case.objects.filter(
-        submitted_at__gte=timezone.make_aware(datetime.combine(since, time.min))
-    )
+    areas = None
     if region:
-        areas = [area for area, where in regions_of_areas().items() if where == region]
-        cases = cases.alias(area_key=Lower(Trim("area"))).filter(area_key__in=areas)
-    return cases
+        areas = tuple(area for area, where in regions_of_areas().items() if where == region)
+    return Among(since or default_since(today), areas)
 
 
-def history_query(cases: QuerySet[Case]) -> QuerySet[Any]:
+def history_query(cases: Among) -> QuerySet[Any]:
     """People referred and people who needed a place, per (sex, age group): one grouped query."""
     # Not a correlated EXISTS: PostgreSQL hashes this uncorrelated set once and probes it for
     # each case, where EXISTS inside an aggregate's FILTER is one index lookup per case.
@@ -86,22 +98,21 @@ def history_query(cases: QuerySet[Case]) -> QuerySet[Any]:
         "case_id"
     )
     return (
-        cases.order_by()
+        cases.applied(Case.objects.order_by())
         .values("person__sex", "age_group")
         .annotate(referred=Count("id"), needed=Count("id", filter=Q(pk__in=needed)))
     )
 
 
-def stays_query(cases: QuerySet[Case], today: date) -> QuerySet[Any]:
+def stays_query(cases: Among, today: date) -> QuerySet[Any]:
     """Placements begun, per (sex, age group, length in days, still going on): one query."""
     ended = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    begun = Placement.objects.filter(
+        arrived_on__isnull=False,
+        status__in=[PlacementStatus.ENDED, PlacementStatus.OCCUPIED],
+    )
     return (
-        Placement.objects.filter(
-            request__case__in=cases.values("pk"),
-            arrived_on__isnull=False,
-            status__in=[PlacementStatus.ENDED, PlacementStatus.OCCUPIED],
-        )
-        .order_by()
+        cases.applied(begun.order_by(), to="request__case__")
         .annotate(
             length=ExpressionWrapper(ended - F("arrived_on"), output_field=DurationField()),
             ongoing=ExpressionWrapper(Q(ended_on__isnull=True), output_field=BooleanField()),
@@ -114,9 +125,10 @@ def stays_query(cases: QuerySet[Case], today: date) -> QuerySet[Any]:
 def load_history(
     *, region: str = "", since: date | None = None, today: date | None = None
 ) -> dict[Group, GroupHistory]:
-    """Each group's history (`forecast.GroupHistory`), for the cases `cases_in` selects."""
+    """Each group's history (`forecast.GroupHistory`), for the cases `among` selects: two
+    grouped queries, and one more for the areas of a region."""
     today = today or timezone.localdate()
-    cases = cases_in(region=region, since=since, today=today)
+    cases = among(region=region, since=since, today=today)
     counts = {
         Group(row["person__sex"], row["age_group"]): (row["referred"], row["needed"])
         for row in history_query(cases)
