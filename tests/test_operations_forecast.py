@@ -27,6 +27,7 @@ from opennrm.operations.forecast import (
     WOMEN,
     Group,
     GroupHistory,
+    NoStays,
     expected_by_group,
     forecast,
     gap,
@@ -34,6 +35,7 @@ from opennrm.operations.forecast import (
     simulate,
     stay_distribution,
 )
+from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
 from . import case_factories
 from . import support_factories as s
@@ -206,6 +208,8 @@ class TestTheModel:
             GroupHistory(referred=1, needed_place=2)
         with pytest.raises(ValueError, match="between 0 and 1"):
             run({WOMAN: 1}, level=1.5)
+        with pytest.raises(NoStays, match="how long people stay cannot be estimated"):
+            forecast({WOMAN: 5}, {}, first_day=FIRST_DAY, operation_days=2)
 
     def test_ten_thousand_simulations_over_seventy_days_take_well_under_a_second(self) -> None:
         import time as clock
@@ -404,7 +408,16 @@ def histories(referred: Any, maya: User, provider: Organisation) -> list[Case]:
             placed(man, beds[2], date(2026, 6, 5), date(2026, 6, 12))
     girl = referred("female", "child")
     s.request(girl, status=PlacementRequestStatus.OPEN)
-    referred("unknown", "presumed_child")
+    disputed = referred("unknown", "presumed_child")
+    ChildrenServicesTask.objects.create(
+        case=disputed,
+        kind=TaskKind.ACCOMMODATION,
+        area=disputed.area,
+        needs=["bed_tonight"],
+        due_on=date(2026, 6, 1),
+        raised_at=at(date(2026, 6, 1)),
+    )
+    referred("female", "child")  # no need for a place asked of anyone
     referred("female", "adult", day=date(2023, 1, 1))  # before the three years
     referred("male", "adult", area="Farshire")  # London
     return made
@@ -419,13 +432,18 @@ class TestTheHistory:
         for case in Case.objects.filter(submitted_at__date__gte=since).select_related("person"):
             counts = independent.setdefault(Group(case.person.sex, case.age_group), [0, 0])
             counts[0] += 1
-            counts[1] += any(
-                r.status != PlacementRequestStatus.WITHDRAWN for r in case.placement_requests.all()
+            counts[1] += (
+                any(
+                    r.status != PlacementRequestStatus.WITHDRAWN
+                    for r in case.placement_requests.all()
+                )
+                or case.children_services_tasks.filter(kind=TaskKind.ACCOMMODATION).exists()
             )
         assert {g: [h.referred, h.needed_place] for g, h in found.items()} == independent
         assert independent[WOMAN] == [8, 5]  # 3 placed and ended, 1 under way, 1 unmet
         assert independent[MAN] == [4, 1]
-        assert independent[Group("female", "child")] == [1, 1]
+        assert independent[Group("female", "child")] == [2, 1]
+        assert independent[Group("unknown", "presumed_child")] == [1, 1]
         assert found[WOMAN].stays_ended == {10: 1, 20: 1, 30: 1}
         assert found[WOMAN].stays_ongoing == {30: 1}
         assert found[MAN].stays_ended == {7: 1}

@@ -151,6 +151,10 @@ class GroupHistory:
         return sum(self.stays_ended.values()) + sum(self.stays_ongoing.values())
 
 
+class NoStays(ValueError):
+    """The history holds no stay at all (a new deployment): the page says so, no figure."""
+
+
 @dataclass(frozen=True)
 class Band:
     """The median and the interval of one figure over the draws."""
@@ -202,7 +206,10 @@ def stay_distribution(history: GroupHistory) -> tuple[np.ndarray, np.ndarray]:
         ongoing[max(1, d)] += n
     lengths = np.array(sorted(ended), dtype=np.int64)
     if lengths.size == 0 or not history.stay_count:
-        raise ValueError("no stays to estimate the length of stay from")
+        raise NoStays(
+            "No placement in the history has begun, so how long people stay cannot be "
+            "estimated: the forecast needs at least one stay"
+        )
     events = np.array([ended[d] for d in lengths], dtype=np.float64)
     censored = np.array([ongoing[d] for d in lengths], dtype=np.float64)
     # At risk at length d: every stay of length d or more (ended or still going on).

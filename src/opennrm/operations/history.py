@@ -7,7 +7,12 @@ has a million), returning a few hundred rows; nothing here reads a person's deta
   cases submitted since `since` (default: three years before today), and of those the cases
   with a placement request that was not withdrawn (a request is raised when the referral's
   immediate needs ask for a bed, or by a coordinator; a request closed unmet, with its
-  `UnmetNeed` rows, was a need all the same, and so is one placed).
+  `UnmetNeed` rows, was a need all the same, and so is one placed), or, for a child or a
+  person whose age is disputed, an accommodation task for the local authority
+  (`safeguarding.ChildrenServicesTask`: children are never placed by adult matching).
+- Children's placements are the local authority's and their lengths are not recorded here, so
+  children's groups have no stays of their own and the forecast uses every group's stays for
+  them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
 - Lengths of stay, by sex, age group and length in days: each placement of those cases that
   began (`arrived_on`): an ended one lasted `ended_on - arrived_on` days; one still lived in
   has lasted `today - arrived_on` days so far, and the forecast treats it as censored there.
@@ -49,6 +54,7 @@ from opennrm.accommodation.models import (
 )
 from opennrm.accommodation.selectors import regions_of_areas
 from opennrm.cases.models import Case
+from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 from opennrm.statistics.capacity import Question, how_many_more
 
 from . import forecast as model
@@ -94,13 +100,18 @@ def history_query(cases: Among) -> QuerySet[Any]:
     """People referred and people who needed a place, per (sex, age group): one grouped query."""
     # Not a correlated EXISTS: PostgreSQL hashes this uncorrelated set once and probes it for
     # each case, where EXISTS inside an aggregate's FILTER is one index lookup per case.
-    needed = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN).values(
+    requested = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN).values(
         "case_id"
     )
+    # A child's need for a place is the local authority's task, never a placement request.
+    asked_of_children_services = ChildrenServicesTask.objects.filter(
+        kind=TaskKind.ACCOMMODATION
+    ).values("case_id")
+    needed = Q(pk__in=requested) | Q(pk__in=asked_of_children_services)
     return (
         cases.applied(Case.objects.order_by())
         .values("person__sex", "age_group")
-        .annotate(referred=Count("id"), needed=Count("id", filter=Q(pk__in=needed)))
+        .annotate(referred=Count("id"), needed=Count("id", filter=needed))
     )
 
 
