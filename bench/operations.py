@@ -3,7 +3,8 @@ history stored. (Reception and matching for an operation's people come later, as
 this script.)
 
 Fills a fresh benchmark database with M synthetic cases (the generator behind `manage.py
-demo_data --people`), then gives a share of them a placement request, and of those most a
+demo_data --people`), then gives a share of the children a local authority accommodation task
+and a share of the adults a placement request, and of those most a
 placement that began a day or two after the referral and ended after a stay drawn from a
 log-normal distribution (median 45 days): written with `bulk_create` in batches (the
 encrypted fields sealed to their rows by the fields themselves), untimed. VACUUM ANALYZE on
@@ -53,7 +54,8 @@ def expected_operation() -> dict[Any, float]:
 
 
 def store_history() -> dict[str, int]:
-    """A placement request for a share of the stored cases, most of them placed and ended."""
+    """A placement request for a share of the adults' cases, most of them placed and ended,
+    and a local authority accommodation task for a share of the children's."""
     import numpy as np
 
     from opennrm.accommodation.models import (
@@ -64,16 +66,17 @@ def store_history() -> dict[str, int]:
         PlacementStatus,
     )
     from opennrm.cases.models import Case
+    from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
     bed = Bed.objects.order_by("pk").first()
     if bed is None:
         raise SystemExit("the demo data has no bed to place people in")
     rng = np.random.default_rng(14)
-    made = {"requests": 0, "placements": 0}
+    made = {"requests": 0, "placements": 0, "children_services_tasks": 0}
     cases = Case.objects.order_by("pk").values_list(
-        "pk", "person__sex", "age_group", "submitted_at"
+        "pk", "person__sex", "age_group", "submitted_at", "area"
     )
-    batch: list[tuple[int, str, str, Any]] = []
+    batch: list[tuple[int, str, str, Any, str]] = []
 
     def flush() -> None:
         if not batch:
@@ -81,11 +84,28 @@ def store_history() -> dict[str, int]:
         share = np.array(
             [
                 SHARE_NEEDING.get(sex, 0.3) if group == "adult" else SHARE_NEEDING_CHILD
-                for _, sex, group, _ in batch
+                for _, sex, group, _, _ in batch
             ]
         )
         needing = rng.random(len(batch)) < share
-        chosen = [row for row, keep in zip(batch, needing, strict=True) if keep]
+        # A child's need for a place is the local authority's task (never a placement request).
+        tasks = [
+            ChildrenServicesTask(
+                case_id=pk,
+                kind=TaskKind.ACCOMMODATION,
+                area=area,
+                needs=["bed_tonight"],
+                due_on=submitted.date(),
+                raised_at=submitted,
+            )
+            for (pk, _, group, submitted, area), keep in zip(batch, needing, strict=True)
+            if keep and group != "adult"
+        ]
+        ChildrenServicesTask.objects.bulk_create(tasks, batch_size=5000)
+        made["children_services_tasks"] += len(tasks)
+        chosen = [
+            row for row, keep in zip(batch, needing, strict=True) if keep and row[2] == "adult"
+        ]
         placed = rng.random(len(chosen)) < SHARE_PLACED
         delay = rng.integers(0, 3, len(chosen))
         stay = np.maximum(1, np.rint(rng.lognormal(np.log(45), 0.8, len(chosen)))).astype(int)
@@ -105,11 +125,11 @@ def store_history() -> dict[str, int]:
                 ),
                 closed_at=submitted,
             )
-            for (pk, sex, _, submitted), ok in zip(chosen, placed, strict=True)
+            for (pk, sex, _, submitted, _), ok in zip(chosen, placed, strict=True)
         ]
         requests = PlacementRequest.objects.bulk_create(requests, batch_size=5000)
         placements = []
-        for request, (_, _, _, submitted), ok, wait, days in zip(
+        for request, (_, _, _, submitted, _), ok, wait, days in zip(
             requests, chosen, placed, delay, stay, strict=True
         ):
             if not ok:
@@ -152,6 +172,7 @@ def main() -> None:
         from opennrm.accommodation.models import Placement, PlacementRequest
         from opennrm.cases.models import Case
         from opennrm.operations import forecast, history
+        from opennrm.safeguarding.models import ChildrenServicesTask
 
         stored = Case.objects.count()
         if stored < wanted:
@@ -160,7 +181,9 @@ def main() -> None:
                 "demo_data", people=wanted - stored, stdout=io.StringIO(), stderr=sys.stderr
             )
         if PlacementRequest.objects.count() < wanted // 10:
-            benchkit.log("giving a share of the cases a placement request and a placement")
+            benchkit.log(
+                "giving a share of the cases a placement request or a local authority task"
+            )
             started = time.perf_counter()
             store_history()
             benchkit.log(f"  in {time.perf_counter() - started:.1f} s")
@@ -176,6 +199,7 @@ def main() -> None:
             "cases_stored": Case.objects.count(),
             "placement_requests_stored": PlacementRequest.objects.count(),
             "placements_stored": Placement.objects.count(),
+            "children_services_tasks_stored": ChildrenServicesTask.objects.count(),
             "people_expected": int(sum(expected.values())),
             "simulations": forecast.DEFAULT_SIMULATIONS,
         }
