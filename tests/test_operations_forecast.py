@@ -28,6 +28,7 @@ from opennrm.operations.forecast import (
     Group,
     GroupHistory,
     NoStays,
+    adults_gap,
     expected_by_group,
     forecast,
     gap,
@@ -212,9 +213,11 @@ class TestTheModel:
             forecast({WOMAN: 5}, {}, first_day=FIRST_DAY, operation_days=2)
 
     def test_ten_thousand_simulations_over_seventy_days_take_well_under_a_second(self) -> None:
+        """CPU time, not wall time: the machine running the tests is shared, and a wall clock
+        measures the other work too (bench/operations.py reports both)."""
         import time as clock
 
-        started = clock.perf_counter()
+        started = clock.process_time()
         made = forecast(
             {WOMAN: 120, MAN: 40, GIRL: 7, NEITHER: 3},
             HISTORY,
@@ -224,7 +227,7 @@ class TestTheModel:
         )
         assert len(made.days) == 70
         assert made.simulations == 10_000
-        assert clock.perf_counter() - started < 1.0
+        assert clock.process_time() - started < 0.5
 
 
 # --- The gap ----------------------------------------------------------------------------------
@@ -249,6 +252,34 @@ class TestTheGap:
         found = gap(made, MEN, free=500, surge=1)
         assert found.short == 0
         assert found.sentence.endswith("500 free, 1 surge place agreed: enough")
+
+    def test_the_adults_gap_counts_each_mixed_bed_once(self) -> None:
+        """Exactly 10 women and 6 men, each staying the whole horizon; 4 women-only, 2
+        men-only and 5 mixed beds free (free_places: women 9, men 7, anyone 5), 1 surge place
+        for women. Each kind alone: women 10 - 9 - 1 = 0 short, men 6 - 7 = 0 short; together
+        the 5 women and 4 men beyond their own settings' places share 5 mixed beds: 4 short."""
+        past = {
+            WOMAN: GroupHistory(10_000, 10_000, stays_ended={100: 30}),
+            MAN: GroupHistory(10_000, 10_000, stays_ended={100: 30}),
+        }
+        made = forecast(
+            {WOMAN: 10, MAN: 6},
+            past,
+            first_day=FIRST_DAY,
+            operation_days=1,
+            weeks_after=1,
+            found="exact",
+            simulations=50,
+        )
+        free = {WOMEN: 9, MEN: 7, MIXED: 5}
+        assert [g.short for g in gaps(made, free, {WOMEN: 1})] == [0, 0, 0]
+        together = adults_gap(made, free, {WOMEN: 1})
+        assert together.shortfall_by_day == (4,) * 8
+        assert together.sentence == (
+            "in all, adults need 16 places, 11 free, 1 surge place agreed: 4 short"
+        )
+        with pytest.raises(ValueError, match="include the free mixed places"):
+            adults_gap(made, {WOMEN: 1, MEN: 7, MIXED: 5})
 
     def test_the_gaps_of_the_kinds_given(self) -> None:
         made = run({WOMAN: 40, MAN: 10, GIRL: 3})
@@ -483,15 +514,18 @@ def test_an_operations_forecast_and_its_gaps_from_the_stored_history(
 ) -> None:
     """The history above (5 of 8 women needed a place) and 3 free women-only beds left of the
     4 (one is lived in): 40 women expected need far more than 3 free and 5 surge places."""
-    made, found = history.operation_forecast(
+    planned = history.operation_forecast(
         expected_by_group([("female", "adult", 30), ("female", "adult", 10), ("male", "child", 2)]),
         first_day=TODAY,
         operation_days=3,
         surge={WOMEN: 5},
         today=TODAY,
     )
+    made, found = planned.forecast, planned.gaps
+    assert planned.free == {WOMEN: 3, MEN: 0, MIXED: 0}
     assert [g.kind for g in found] == [WOMEN, MEN, MIXED]
     women = found[0]
+    assert planned.adults.short == women.short  # no mixed bed to share
     assert (women.free, women.surge) == (3, 5)
     assert women.needed == max(made.kinds[WOMEN].upper) > 8
     assert women.sentence == (

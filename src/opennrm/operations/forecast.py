@@ -17,7 +17,8 @@ and `accommodation.matching`'s AGE constraint:
   mixed setting (`MIXED`).
 
 The free figure of `WOMEN` and `MEN` both count the free mixed beds (they are free to either),
-so the gaps of the kinds are each right on their own and must not be added up.
+so the gaps of the kinds are each right on their own and must not be added up: `adults_gap`
+gives the adults' shortfall with each free bed counted once.
 
 ## The model, exactly
 
@@ -125,8 +126,9 @@ def expected_by_group(rows: Iterable[tuple[str, str, float]]) -> dict[Group, flo
 class GroupHistory:
     """What the deployment's history says of one group.
 
-    `referred` people were referred, of whom `needed_place` needed accommodation (a placement
-    was requested for them). `stays_ended` counts the placements that ended by their length
+    `referred` people were referred, of whom `needed_place` needed accommodation (for an
+    adult, a placement request; for a child, the local authority asked for a place:
+    `operations.history`). `stays_ended` counts the placements that ended by their length
     in days; `stays_ongoing` those still going on by their days so far."""
 
     referred: int = 0
@@ -456,3 +458,60 @@ def gaps(
         for kind in KINDS
         if kind in free and kind in forecast.kinds
     ]
+
+
+@dataclass(frozen=True)
+class AdultsGap:
+    """All adults' need against the free places, each free bed counted once: the kinds' own
+    gaps each count the free mixed beds, which either women or men can take, but not both."""
+
+    needed: int  # the largest, over the days, of the kinds' upper ends added up
+    free: int  # free beds, each once: women-only, men-only and mixed
+    surge: int
+    shortfall_by_day: tuple[int, ...]
+
+    @property
+    def short(self) -> int:
+        return max(self.shortfall_by_day, default=0)
+
+    @property
+    def sentence(self) -> str:
+        """ "in all, adults need 52 places, 12 free, 10 surge places agreed: 33 short" """
+        surge = "1 surge place" if self.surge == 1 else f"{self.surge} surge places"
+        outcome = f"{self.short} short" if self.short else "enough"
+        return (
+            f"in all, adults need {self.needed} places, {self.free} free, {surge} agreed: {outcome}"
+        )
+
+
+def adults_gap(
+    forecast: Forecast, free: Mapping[str, int], surge: Mapping[str, int] | None = None
+) -> AdultsGap:
+    """The adults' shortfall each day with each free bed counted once.
+
+    `free` is as `operations.history.free_places` gives it: the beds a woman can take
+    (women-only and mixed), a man (men-only and mixed) and anyone (mixed only). So women-only
+    = free[WOMEN] - free[MIXED], men-only = free[MEN] - free[MIXED], mixed = free[MIXED]; each
+    kind's surge places are of that kind's setting. Women fill women-only places first, men
+    men-only ones, and what is left of each, with the people needing a mixed setting, share
+    the mixed places: as mixed places can take anyone, no placement does better, so each day
+
+        short = max(0, max(0, women - women-only) + max(0, men - men-only) + mixed need
+                       - mixed places)
+
+    with each need the upper end of its interval that day (the kinds' own figures)."""
+    surge = surge or {}
+    mixed = free.get(MIXED, 0)
+    women_only = free.get(WOMEN, 0) - mixed + surge.get(WOMEN, 0)
+    men_only = free.get(MEN, 0) - mixed + surge.get(MEN, 0)
+    shared = mixed + surge.get(MIXED, 0)
+    if min(women_only, men_only, mixed) < 0:
+        raise ValueError("free places for women or men must include the free mixed places")
+    women, men, anyone = (np.array(forecast.kinds[kind].upper) for kind in (WOMEN, MEN, MIXED))
+    left = np.maximum(0, women - women_only) + np.maximum(0, men - men_only) + anyone - shared
+    return AdultsGap(
+        needed=int((women + men + anyone).max(initial=0)),
+        free=free.get(WOMEN, 0) + free.get(MEN, 0) - mixed,
+        surge=sum(surge.get(kind, 0) for kind in (WOMEN, MEN, MIXED)),
+        shortfall_by_day=tuple(int(v) for v in np.maximum(0, left)),
+    )

@@ -182,6 +182,17 @@ def _days(length: object) -> int:
     raise TypeError(f"a length of stay the loader cannot read: {length!r}")
 
 
+@dataclass(frozen=True)
+class OperationForecast:
+    """What the operation's page shows: the forecast, each kind's gap, the adults' gap with
+    each free bed counted once, and the places free now it was measured against."""
+
+    forecast: model.Forecast
+    gaps: list[model.Gap]
+    adults: model.AdultsGap
+    free: dict[str, int]
+
+
 def operation_forecast(
     expected: dict[Group, float],
     *,
@@ -191,10 +202,10 @@ def operation_forecast(
     surge: dict[str, int] | None = None,
     today: date | None = None,
     seed: int = 0,
-) -> tuple[model.Forecast, list[model.Gap]]:
+) -> OperationForecast:
     """The forecast of an operation from the history (`load_history`, in `region` if given)
     and its gaps against the places free now there (`free_places`) and the surge places agreed
-    per kind: what the operation's page shows."""
+    per kind. Raises `forecast.NoStays` when the history has no stay to learn from."""
     today = today or timezone.localdate()
     made = model.forecast(
         expected,
@@ -203,4 +214,7 @@ def operation_forecast(
         operation_days=operation_days,
         seed=seed,
     )
-    return made, model.gaps(made, free_places(region=region, today=today), surge)
+    free = free_places(region=region, today=today)
+    return OperationForecast(
+        made, model.gaps(made, free, surge), model.adults_gap(made, free, surge), free
+    )
