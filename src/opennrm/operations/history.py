@@ -10,13 +10,13 @@ has a million), returning a few hundred rows; nothing here reads a person's deta
   `UnmetNeed` rows, was a need all the same, and so is one placed), or, for a child or a
   person whose age is disputed, an accommodation task for the local authority
   (`safeguarding.ChildrenServicesTask`: children are never placed by adult matching).
-- Children's placements are the local authority's and their lengths are not recorded here, so
-  children's groups have no stays of their own and the forecast uses every group's stays for
-  them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
 - Lengths of stay, by sex, age group and length in days: each placement of those cases that
   began (`arrived_on`): an ended one lasted `ended_on - arrived_on` days; one still lived in
   has lasted `today - arrived_on` days so far, and the forecast treats it as censored there.
   A person moved from one place to another has two stays (an assumption: ADR 0041).
+- Children's placements are the local authority's and their lengths are not recorded here, so
+  children's groups have no stays of their own and the forecast uses every group's stays for
+  them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
 - Region: a case is in a region when its local authority area is the area of a site in that
   region (`accommodation.selectors.regions_of_areas`, as the unmet-need figures place people).
 
@@ -66,7 +66,13 @@ WHO_BY_KIND = {WOMEN: "woman", MEN: "man", MIXED: "anyone"}
 
 
 def default_since(today: date) -> date:
-    return today - timedelta(days=365 * LOOKBACK_YEARS + 1)
+    """The same day `LOOKBACK_YEARS` years before (28 February for a 29th)."""
+    year = today.year - LOOKBACK_YEARS
+    return (
+        today.replace(year=year, day=28)
+        if (today.month, today.day) == (2, 29)
+        else (today.replace(year=year))
+    )
 
 
 @dataclass(frozen=True)
