@@ -68,11 +68,9 @@ WHO_BY_KIND = {WOMEN: "woman", MEN: "man", MIXED: "anyone"}
 def default_since(today: date) -> date:
     """The same day `LOOKBACK_YEARS` years before (28 February for a 29th)."""
     year = today.year - LOOKBACK_YEARS
-    return (
-        today.replace(year=year, day=28)
-        if (today.month, today.day) == (2, 29)
-        else (today.replace(year=year))
-    )
+    if (today.month, today.day) == (2, 29):
+        return today.replace(year=year, day=28)
+    return today.replace(year=year)
 
 
 @dataclass(frozen=True)
