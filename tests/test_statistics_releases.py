@@ -1003,3 +1003,12 @@ def test_the_api_gives_the_synthetic_datasets_figures_and_download(
     releases.approve_release(by=actor(analysts[1]), version=second)
     other = Client().get(f"/api/v1/statistics/releases/{version.release_id}/versions/2").json()
     assert other["synthetic"] is None
+
+
+@pytest.mark.django_db
+def test_a_number_too_large_for_any_key_is_404_on_the_public_page_and_the_api() -> None:
+    """Found by the fuzzer: it overflowed the query (a server error) instead of naming nothing."""
+    huge = 256110838966589259776
+    assert Client().get(f"/official-statistics/{huge}/1/").status_code == 404
+    assert Client().get(f"/api/v1/statistics/releases/{huge}/versions/1").status_code == 404
+    assert Client().get(f"/api/v1/statistics/releases/1/versions/{huge}").status_code == 404

@@ -109,7 +109,14 @@ def release_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The largest key a database column holds: a number in the address beyond it names nothing
+# (and would overflow the query rather than find nothing).
+LARGEST_KEY = 2**31 - 1
+
+
 def published_version(release: int, version: int) -> ReleaseVersion:
+    if not (0 < release <= LARGEST_KEY and 0 < version <= LARGEST_KEY):
+        raise Http404
     return get_object_or_404(
         ReleaseVersion.objects.select_related("release"),
         release_id=release,

@@ -1,0 +1,224 @@
+"""The deployment's own history, as `operations.forecast` needs it, and the places free now.
+
+Counted in the database: two grouped queries however many cases are stored (a national system
+has a million), returning a few hundred rows; nothing here reads a person's details.
+
+- People referred and people who needed a place, by sex (`Person.sex`) and age group: the
+  cases submitted since `since` (default: three years before today), and of those the cases
+  with a placement request that was not withdrawn (a request is raised when the referral's
+  immediate needs ask for a bed, or by a coordinator; a request closed unmet, with its
+  `UnmetNeed` rows, was a need all the same, and so is one placed), or, for a child or a
+  person whose age is disputed, an accommodation task for the local authority
+  (`safeguarding.ChildrenServicesTask`: children are never placed by adult matching).
+- Lengths of stay, by sex, age group and length in days: each placement of those cases that
+  began (`arrived_on`): an ended one lasted `ended_on - arrived_on` days; one still lived in
+  has lasted `today - arrived_on` days so far, and the forecast treats it as censored there.
+  A person moved from one place to another has two stays (an assumption: ADR 0041).
+- Children's placements are the local authority's and their lengths are not recorded here, so
+  children's groups have no stays of their own and the forecast uses every group's stays for
+  them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
+- Region: a case is in a region when its local authority area is the area of a site in that
+  region (`accommodation.selectors.regions_of_areas`, as the unmet-need figures place people).
+
+The places free now come from `statistics.capacity.how_many_more`: the free beds
+`accommodation.matching.check` allows for a woman, a man, or anyone in a mixed setting, the
+same rules as matching and placing by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce, Lower, Trim
+from django.utils import timezone
+
+from opennrm.accommodation.models import (
+    Placement,
+    PlacementRequest,
+    PlacementRequestStatus,
+    PlacementStatus,
+)
+from opennrm.accommodation.selectors import regions_of_areas
+from opennrm.cases.models import Case
+from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
+from opennrm.statistics.capacity import Question, how_many_more
+
+from . import forecast as model
+from .forecast import MEN, MIXED, WOMEN, Group, GroupHistory
+
+LOOKBACK_YEARS = 3
+# The places free for each adult kind, as `statistics.capacity` asks for them.
+WHO_BY_KIND = {WOMEN: "woman", MEN: "man", MIXED: "anyone"}
+
+
+def default_since(today: date) -> date:
+    """The same day `LOOKBACK_YEARS` years before (28 February for a 29th)."""
+    year = today.year - LOOKBACK_YEARS
+    if (today.month, today.day) == (2, 29):
+        return today.replace(year=year, day=28)
+    return today.replace(year=year)
+
+
+@dataclass(frozen=True)
+class Among:
+    """Which cases the history counts: submitted since `since` (from the start of that day
+    here), in the local authority areas of `region` if one is given."""
+
+    since: date
+    areas: tuple[str, ...] | None = None  # by `area_key`; None: anywhere
+
+    def applied(self, rows: QuerySet[Any], to: str = "") -> QuerySet[Any]:
+        """`rows` narrowed to those whose case (`to`: the path to it, "" for cases) counts: on
+        the case's own columns, joined once, never an IN over every case."""
+        start = timezone.make_aware(datetime.combine(self.since, time.min))
+        # A range on the column itself, which its index serves.
+        rows = rows.filter(**{f"{to}submitted_at__gte": start})
+        if self.areas is not None:
+            rows = rows.alias(case_area=Lower(Trim(f"{to}area"))).filter(case_area__in=self.areas)
+        return rows
+
+
+def among(*, region: str = "", since: date | None = None, today: date | None = None) -> Among:
+    today = today or timezone.localdate()
+    areas = None
+    if region:
+        areas = tuple(area for area, where in regions_of_areas().items() if where == region)
+    return Among(since or default_since(today), areas)
+
+
+def history_query(cases: Among) -> QuerySet[Any]:
+    """People referred and people who needed a place, per (sex, age group): one grouped query."""
+    # Not a correlated EXISTS: PostgreSQL hashes this uncorrelated set once and probes it for
+    # each case, where EXISTS inside an aggregate's FILTER is one index lookup per case.
+    requested = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN).values(
+        "case_id"
+    )
+    # A child's need for a place is the local authority's task, never a placement request.
+    asked_of_children_services = ChildrenServicesTask.objects.filter(
+        kind=TaskKind.ACCOMMODATION
+    ).values("case_id")
+    needed = Q(pk__in=requested) | Q(pk__in=asked_of_children_services)
+    return (
+        cases.applied(Case.objects.order_by())
+        .values("person__sex", "age_group")
+        .annotate(referred=Count("id"), needed=Count("id", filter=needed))
+    )
+
+
+def stays_query(cases: Among, today: date) -> QuerySet[Any]:
+    """Placements begun, per (sex, age group, length in days, still going on): one query."""
+    ended = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    begun = Placement.objects.filter(
+        arrived_on__isnull=False,
+        status__in=[PlacementStatus.ENDED, PlacementStatus.OCCUPIED],
+    )
+    return (
+        cases.applied(begun.order_by(), to="request__case__")
+        .annotate(
+            length=ExpressionWrapper(ended - F("arrived_on"), output_field=DurationField()),
+            ongoing=ExpressionWrapper(Q(ended_on__isnull=True), output_field=BooleanField()),
+        )
+        .values("request__case__person__sex", "request__case__age_group", "length", "ongoing")
+        .annotate(n=Count("id"))
+    )
+
+
+def load_history(
+    *, region: str = "", since: date | None = None, today: date | None = None
+) -> dict[Group, GroupHistory]:
+    """Each group's history (`forecast.GroupHistory`), for the cases `among` selects: two
+    grouped queries, and one more for the areas of a region."""
+    today = today or timezone.localdate()
+    cases = among(region=region, since=since, today=today)
+    counts = {
+        Group(row["person__sex"], row["age_group"]): (row["referred"], row["needed"])
+        for row in history_query(cases)
+    }
+    ended: dict[Group, dict[int, int]] = defaultdict(dict)
+    ongoing: dict[Group, dict[int, int]] = defaultdict(dict)
+    for row in stays_query(cases, today):
+        group = Group(row["request__case__person__sex"], row["request__case__age_group"])
+        into = ongoing if row["ongoing"] else ended
+        days = max(0, _days(row["length"]))
+        into[group][days] = into[group].get(days, 0) + row["n"]
+    return {
+        group: GroupHistory(
+            referred=counts.get(group, (0, 0))[0],
+            needed_place=counts.get(group, (0, 0))[1],
+            stays_ended=ended.get(group, {}),
+            stays_ongoing=ongoing.get(group, {}),
+        )
+        for group in set(counts) | set(ended) | set(ongoing)
+    }
+
+
+def free_places(*, region: str = "", today: date | None = None) -> dict[str, int]:
+    """The free beds that can take a woman, a man, and anyone (mixed settings only) today, in
+    `region` if one is given. The first two both count the free mixed beds."""
+    today = today or timezone.localdate()
+    return {
+        kind: how_many_more(Question(who=who, needed_by=today, region=region), today).total
+        for kind, who in WHO_BY_KIND.items()
+    }
+
+
+def _days(length: object) -> int:
+    """A date difference as the database returns it: a timedelta (PostgreSQL, and SQLite
+    through Django's converter) or a whole number of days."""
+    if isinstance(length, timedelta):
+        return length.days
+    if isinstance(length, int):
+        return length
+    raise TypeError(f"a length of stay the loader cannot read: {length!r}")
+
+
+@dataclass(frozen=True)
+class OperationForecast:
+    """What the operation's page shows: the forecast, each kind's gap, the adults' gap with
+    each free bed counted once, and the places free now it was measured against."""
+
+    forecast: model.Forecast
+    gaps: list[model.Gap]
+    adults: model.AdultsGap
+    free: dict[str, int]
+
+
+def operation_forecast(
+    expected: dict[Group, float],
+    *,
+    first_day: date,
+    operation_days: int,
+    region: str = "",
+    surge: dict[str, int] | None = None,
+    today: date | None = None,
+    seed: int = 0,
+) -> OperationForecast:
+    """The forecast of an operation from the history (`load_history`, in `region` if given)
+    and its gaps against the places free now there (`free_places`) and the surge places agreed
+    per kind. Raises `forecast.NoStays` when the history has no stay to learn from."""
+    today = today or timezone.localdate()
+    made = model.forecast(
+        expected,
+        load_history(region=region, today=today),
+        first_day=first_day,
+        operation_days=operation_days,
+        seed=seed,
+    )
+    free = free_places(region=region, today=today)
+    return OperationForecast(
+        made, model.gaps(made, free, surge), model.adults_gap(made, free, surge), free
+    )
