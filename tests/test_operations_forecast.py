@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.models import (
@@ -20,6 +22,7 @@ from opennrm.accommodation.models import (
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case, Person
 from opennrm.operations import history
+from opennrm.operations import selectors as operation_selectors
 from opennrm.operations.forecast import (
     CHILDREN,
     MEN,
@@ -38,7 +41,7 @@ from opennrm.operations.forecast import (
 )
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
-from . import case_factories
+from . import case_factories, factories, operation_helpers
 from . import support_factories as s
 
 FIRST_DAY = date(2027, 3, 1)
@@ -535,3 +538,52 @@ def test_an_operations_forecast_and_its_gaps_from_the_stored_history(
     )
     assert set(made.kinds[MEN].upper) == {0}  # the boy is a child: no men's bed
     assert max(made.kinds[CHILDREN].upper) > 0
+
+
+# --- On the operation's page ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.page("operations:detail")
+def test_the_operation_page_shows_the_places_needed_against_those_free(
+    histories: list[Case], alice: User, northmoor_police: Organisation
+) -> None:
+    """The page's figures are the forecast's own, a shortfall is warned of, and a child of the
+    operation is counted as a children's placement, never as an adult bed."""
+    planned = operation_helpers.operation(
+        alice,
+        northmoor_police,
+        region="north_west",
+        starts_on=TODAY + timedelta(days=7),
+        ends_on=TODAY + timedelta(days=9),
+        expected={("female", "adult", "sexual"): 40, ("male", "age_disputed", "labour"): 2},
+    )
+    url = reverse("operations:detail", args=[planned.id])
+    with time_machine.travel(at(TODAY), tick=False):
+        client = factories.signed_in_client(alice)
+        assert client.post(url).status_code == 405
+        page = client.get(url).content.decode()
+        beds = operation_selectors.operation_bed_forecast(planned)
+    assert beds is not None
+    women = next(g for g in beds.gaps if g.kind == WOMEN)
+    assert women.short > 0
+    assert "Places needed" in page
+    assert "are not enough for the forecast" in page
+    assert women.sentence.replace("'", "&#39;") in page
+    assert set(beds.forecast.kinds[MEN].upper) == {0}  # the boys' ages are disputed
+    assert max(beds.forecast.kinds[CHILDREN].upper) > 0
+    assert "Places needed day by day" in page
+
+
+@pytest.mark.django_db
+def test_the_operation_page_says_why_there_is_no_forecast_without_any_stay(
+    alice: User, northmoor_police: Organisation
+) -> None:
+    planned = operation_helpers.operation(alice, northmoor_police)
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
+        page = (
+            factories.signed_in_client(alice)
+            .get(reverse("operations:detail", args=[planned.id]))
+            .content.decode()
+        )
+    assert "No forecast: No placement in the history has begun" in page

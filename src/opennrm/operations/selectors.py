@@ -19,7 +19,9 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 
-from .models import PARTNER_KINDS, ExpectedGroup, Operation, OperationPartner
+from .forecast import expected_by_group
+from .history import OperationForecast, operation_forecast
+from .models import PARTNER_KINDS, AgeGroup, ExpectedGroup, Operation, OperationPartner
 
 # Who plans an operation, by the kind of organisation that leads it: a police force (a
 # statutory first responder) through its first responders, a competent authority through its
@@ -113,4 +115,31 @@ def organisations_to_invite(operation: Operation) -> QuerySet[Organisation]:
         Organisation.objects.filter(is_active=True, kind__in=kinds)
         .exclude(id=operation.lead_organisation_id)
         .exclude(operation_partnerships__operation=operation)
+    )
+
+
+# The operation's age groups as the cases record them: age disputed is the case's "presumed
+# child" (treated as a child until assessed), so the forecast learns from the same people.
+CASE_AGE_GROUPS = {
+    AgeGroup.ADULT: "adult",
+    AgeGroup.CHILD: "child",
+    AgeGroup.AGE_DISPUTED: "presumed_child",
+}
+
+
+def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
+    """The places the operation's people are forecast to need each day, against the places
+    free now in its region (ADR 41); None when nobody is expected. Raises `NoStays` when the
+    history has no stay to learn from."""
+    groups = list(expected_of(operation))
+    if not groups:
+        return None
+    expected = expected_by_group(
+        (g.sex, CASE_AGE_GROUPS[AgeGroup(g.age_group)], g.number) for g in groups
+    )
+    return operation_forecast(
+        expected,
+        first_day=operation.starts_on,
+        operation_days=operation.days,
+        region=operation.region,
     )

@@ -19,8 +19,9 @@ from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
+from .forecast import NoStays
 from .forms import EXPLOITATION_SHORT, InvitePartnerForm, OperationForm, group_label
-from .models import AgeGroup, Operation
+from .models import AgeGroup, Operation, OperationStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -111,18 +112,36 @@ def _expected_table(operation: Operation) -> dict[str, Any]:
     }
 
 
+KIND_LABELS = {
+    "women": "Women's places",
+    "men": "Men's places",
+    "mixed": "Places in a mixed setting",
+    "children": "Children's placements (local authority)",
+}
+
+
 @require_safe
 def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     today = timezone.localdate()
+    status = operation.status_on(today)
+    beds, no_forecast = None, ""
+    if status in (OperationStatus.PLANNED, OperationStatus.UNDER_WAY):
+        try:
+            beds = selectors.operation_bed_forecast(operation)
+        except NoStays as why:
+            no_forecast = str(why)
     return render(
         request,
         "operations/detail.html",
         {
             "title": operation.name,
             "operation": operation,
-            "status": operation.status_on(today),
+            "status": status,
+            "beds": beds,
+            "no_forecast": no_forecast,
+            "kind_labels": KIND_LABELS,
             "secret": selectors.operation_is_secret(operation, today),
             "partners": list(selectors.partners_of(operation)),
             "expected": _expected_table(operation),
