@@ -230,6 +230,9 @@ ROUTES: dict[str, Rule] = {
     "operations:edit": OPERATION_PLANNERS,
     "operations:partner_invite": OPERATION_PLANNERS,
     "operations:cancel": OPERATION_PLANNERS,
+    # Which operation, and whether they may take people in for it, is operations.services'.
+    "operations:reception": only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD),
+    "operations:board": OPERATION_READERS,
     # Protection from removal (ADR 0040): immigration enforcement officers only, who see the
     # protection answer for a reference and nothing else of any case.
     "protection:check": ENFORCERS,

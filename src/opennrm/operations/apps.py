@@ -5,3 +5,11 @@ class OperationsConfig(AppConfig):
     name = "opennrm.operations"
     label = "operations"
     verbose_name = "Operations: planned enforcement operations, their partners and expected numbers"
+
+    def ready(self) -> None:
+        # A person taken in is protected from removal by their reception reference (ADR 0043).
+        from opennrm.protection.selectors import register_source
+
+        from .protection import reception_source
+
+        register_source(reception_source)

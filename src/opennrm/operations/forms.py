@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from opennrm.accommodation.models import Region
+from opennrm.accommodation.models import ImmediateNeed, Region
 from opennrm.accounts.models import Organisation
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import date_from_parts
@@ -233,3 +233,66 @@ class InvitePartnerForm(forms.Form):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["organisation"]
         field.queryset = choices
+
+
+class ReceptionForm(forms.Form):
+    """One person taken in: only what a responder can see or ask in a minute (ADR 0043)."""
+
+    name_or_description = forms.CharField(
+        label="Name, or a description",
+        help_text="The name they give, or how to recognise them, for example 'woman in red coat, "
+        "room 3'",
+        max_length=500,
+        error_messages={"required": "Enter their name, or describe them"},
+    )
+    sex = forms.ChoiceField(
+        label="Sex",
+        choices=PLANNED_SEXES,
+        error_messages={"required": "Select their sex", "invalid_choice": "Select their sex"},
+    )
+    age_group = forms.ChoiceField(
+        label="Adult or child?",
+        help_text="If you are not sure they are an adult, select 'Age disputed': they are "
+        "treated as a child",
+        choices=[
+            (AgeGroup.ADULT.value, "Adult"),
+            (AgeGroup.CHILD.value, "Child"),
+            (AgeGroup.AGE_DISPUTED.value, "Age disputed"),
+        ],
+        error_messages={
+            "required": "Select whether they are an adult or a child",
+            "invalid_choice": "Select whether they are an adult or a child",
+        },
+    )
+    language = forms.ChoiceField(
+        label="Language (optional)",
+        choices=[("", "Select a language"), *language_choices()],
+        required=False,
+        error_messages={"invalid_choice": "Select their language from the list"},
+    )
+    urgent_needs = forms.MultipleChoiceField(
+        label="Do they need any of these now? (optional)",
+        choices=ImmediateNeed.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": "Select urgent needs from the list"},
+    )
+    interpreter_needed = forms.ChoiceField(
+        label="Do they need an interpreter?",
+        choices=YES_NO,
+        error_messages={
+            "required": "Select whether they need an interpreter",
+            "invalid_choice": "Select whether they need an interpreter",
+        },
+    )
+
+    def take_in_values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name_or_description": data["name_or_description"],
+            "sex": data["sex"],
+            "age_group": data["age_group"],
+            "language": data["language"],
+            "urgent_needs": data["urgent_needs"],
+            "interpreter_needed": data["interpreter_needed"] == "yes",
+        }

@@ -15,6 +15,7 @@ from opennrm.accommodation.models import Region
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import OrganisationKind
 from opennrm.cases.choices import ExploitationType, Sex
+from opennrm.lib.fields import EncryptedTextField, RowUUIDField
 
 
 class OperationStatus(models.TextChoices):
@@ -150,3 +151,55 @@ class OperationPartner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} ({self.get_role_display()}) in {self.operation}"
+
+
+class ReceptionRecord(models.Model):
+    """One person taken in during an operation: the short record a first responder makes on the
+    night (ADR 0043), and the referral draft it became, to be completed through the normal
+    journey.
+
+    `sequence` numbers the people of one operation 1, 2, 3... (unique with the operation: two
+    responders taking people in at once never share a number, services.reception_take_in).
+    `reference` is checked for protection from removal like an NRM reference (ADR 0040)."""
+
+    operation = models.ForeignKey(Operation, on_delete=models.PROTECT, related_name="reception")
+    sequence = models.PositiveIntegerField()
+    reference = models.CharField(max_length=20, unique=True)
+    taken_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    taken_in_at = models.DateTimeField()
+    # The organisation through which the responder took the person in (the draft's too).
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    row_uuid = RowUUIDField()
+    # A name if they gave one, else a description ("woman in red coat, room 3"): identifying.
+    name_or_description = EncryptedTextField()
+    sex = models.CharField(max_length=20, choices=Sex.choices)
+    age_group = models.CharField(max_length=20, choices=AgeGroup.choices)
+    language = models.CharField(max_length=3, blank=True)
+    # accommodation.ImmediateNeed values, as the referral's needs page records them.
+    urgent_needs = models.JSONField(default=list, blank=True)
+    interpreter_needed = models.BooleanField(default=False)
+    # Deleting a draft that was never submitted leaves the record: the person was taken in.
+    draft = models.OneToOneField(
+        "referrals.ReferralDraft",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reception_record",
+    )
+
+    class Meta:
+        ordering = ["operation", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "sequence"], name="reception_sequence_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Person {self.sequence} of {self.operation}"
+
+    @property
+    def is_child(self) -> bool:
+        return self.age_group != AgeGroup.ADULT

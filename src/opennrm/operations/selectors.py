@@ -9,19 +9,30 @@ it; everyone else gets 404, exactly as for an operation that does not exist.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from opennrm.accommodation.models import ImmediateNeed, PlacementRequestStatus, PlacementStatus
 from opennrm.accounts.access import OPERATION_READERS
-from opennrm.accounts.actor import Actor
-from opennrm.accounts.models import Organisation
+from opennrm.accounts.actor import Actor, members_with_role
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import CaseStatus
+from opennrm.referrals.models import DraftStatus
 
 from .forecast import expected_by_group
 from .history import OperationForecast, operation_forecast
-from .models import PARTNER_KINDS, AgeGroup, ExpectedGroup, Operation, OperationPartner
+from .models import (
+    PARTNER_KINDS,
+    AgeGroup,
+    ExpectedGroup,
+    Operation,
+    OperationPartner,
+    ReceptionRecord,
+)
 
 # Who plans an operation, by the kind of organisation that leads it: a police force (a
 # statutory first responder) through its first responders, a competent authority through its
@@ -143,3 +154,100 @@ def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
         operation_days=operation.days,
         region=operation.region,
     )
+
+
+# --- Reception and the board (ADR 0043) -------------------------------------------------------
+
+
+class Standing(StrEnum):
+    """Where a person taken in stands, derived from their draft, case and placements."""
+
+    DRAFT = "draft"
+    REFERRED = "referred"
+    DUTY_TO_NOTIFY = "duty_to_notify"
+    DECLINED = "declined"
+    PLACED = "placed"
+    WAITING_FOR_BED = "waiting_for_bed"
+    MISSING = "missing"
+
+    @property
+    def label(self) -> str:
+        return STANDING_LABELS[self]
+
+
+STANDING_LABELS = {
+    Standing.DRAFT: "Draft referral",
+    Standing.REFERRED: "Referred",
+    Standing.DUTY_TO_NOTIFY: "Duty to notify only",
+    Standing.DECLINED: "Declined: draft deleted",
+    Standing.PLACED: "Placed",
+    Standing.WAITING_FOR_BED: "Waiting for a bed",
+    Standing.MISSING: "Missing",
+}
+
+# A placement that has a person in a bed, or one they are on their way to.
+_PLACED = [PlacementStatus.ACCEPTED, PlacementStatus.OCCUPIED]
+
+
+def standing_of(record: ReceptionRecord) -> Standing:
+    """Where the person stands now. Before a case exists, only the draft is known: an adult who
+    needs a bed tonight waits for one (no placement request can be made without a case)."""
+    draft = record.draft
+    if draft is None:
+        return Standing.DECLINED
+    if draft.status == DraftStatus.REPORTED:
+        return Standing.DUTY_TO_NOTIFY
+    case = draft.case
+    if draft.status == DraftStatus.DRAFT or case is None:
+        needs_bed = ImmediateNeed.BED_TONIGHT in record.urgent_needs
+        return Standing.WAITING_FOR_BED if needs_bed and not record.is_child else Standing.DRAFT
+    if case.status == CaseStatus.RG_SUSPENDED:
+        return Standing.MISSING
+    requests = case.placement_requests.all()
+    if any(request.status == PlacementRequestStatus.PLACED for request in requests) or any(
+        placement.status in _PLACED
+        for request in requests
+        for placement in request.placements.all()
+    ):
+        return Standing.PLACED
+    if any(request.status == PlacementRequestStatus.OPEN for request in requests):
+        return Standing.WAITING_FOR_BED
+    return Standing.REFERRED
+
+
+def reception_of(operation: Operation) -> QuerySet[ReceptionRecord]:
+    """Everyone taken in during the operation, by number, with what their standing needs."""
+    return (
+        operation.reception.select_related("draft__case", "taken_in_by")
+        .prefetch_related("draft__case__placement_requests__placements")
+        .order_by("sequence")
+    )
+
+
+def may_see_name(actor: Actor, record: ReceptionRecord, lead_responder: bool) -> bool:
+    """The name or description of a person taken in shows only to the responder who took them
+    in and to the lead's first responders; every other reader sees the number and standing."""
+    return lead_responder or record.taken_in_by_id == actor.user.pk
+
+
+def is_lead_responder(actor: Actor, operation: Operation) -> bool:
+    return operation.lead_organisation_id in set(actor.organisations_as([Role.FIRST_RESPONDER]))
+
+
+def reception_record_for_reference(reference: str) -> ReceptionRecord | None:
+    return (
+        ReceptionRecord.objects.select_related("operation", "draft__case__person", "taken_in_by")
+        .filter(reference=reference)
+        .first()
+    )
+
+
+def lead_first_responders(operation: Operation) -> list[User]:
+    """The lead organisation's first responders (told of a planned removal of a person taken
+    in before their case exists)."""
+    return [
+        membership.user
+        for membership in members_with_role(
+            operation.lead_organisation_id, {Role.FIRST_RESPONDER}
+        ).select_related("user")
+    ]

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from opennrm.accounts.actor import members_with_role
+from opennrm.accommodation.models import ImmediateNeed
+from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import OrganisationKind
+from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
+from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
+from opennrm.referrals.models import ReferralDraft
 
 from .models import (
     PARTNER_KINDS,
@@ -27,6 +32,7 @@ from .models import (
     OperationPartner,
     OperationStatus,
     PartnerRole,
+    ReceptionRecord,
 )
 from .selectors import PLANNING_ROLES, READER_ROLES, operation_is_secret
 
@@ -276,3 +282,217 @@ def operation_cancel(*, by: User, operation: Operation) -> Operation:
         organisation=operation.lead_organisation,
     )
     return operation
+
+
+# --- Reception: people taken in on the day (ADR 0043) -----------------------------------------
+
+# Who takes people in: a first responder or a safeguarding lead...
+RECEPTION_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
+# ...of the lead, or of a partner invited as police or as the local authority.
+RECEPTION_PARTNER_ROLES = frozenset({PartnerRole.POLICE, PartnerRole.LOCAL_AUTHORITY})
+# Two responders saving at the same instant may both read the same highest number; the
+# constraint refuses the second, which takes the next number. More clashes than this in a row
+# is not contention but a fault.
+SEQUENCE_ATTEMPTS = 5
+
+REFERENCE_PREFIX = "OPR"
+
+
+def reception_organisation(by: User, operation: Operation) -> Organisation | None:
+    """The organisation through which `by` may take people in for the operation, if any."""
+    organisations = set(Actor.of_session(by).organisations_as(RECEPTION_ROLES))
+    if operation.lead_organisation_id in organisations:
+        return operation.lead_organisation
+    partner = (
+        operation.partners.filter(
+            organisation_id__in=organisations, role__in=list(RECEPTION_PARTNER_ROLES)
+        )
+        .select_related("organisation")
+        .first()
+    )
+    return partner.organisation if partner is not None else None
+
+
+def _draft_answers(
+    *, name: str, sex: str, age_group: str, language: str, needs: list[str], interpreter: bool
+) -> dict[str, dict[str, Any]]:
+    """What the reception record already answers of the referral journey, as raw values typed
+    (ADR 0006). A child, or a person whose age is disputed, is a child from the first page."""
+    age = {
+        AgeGroup.ADULT: {"under_18": "no"},
+        AgeGroup.CHILD: {"under_18": "yes"},
+        AgeGroup.AGE_DISPUTED: {"under_18": "not_sure", "reason_to_believe_child": "yes"},
+    }[AgeGroup(age_group)]
+    person: dict[str, Any] = {"sex": sex, "interpreter_needed": "yes" if interpreter else "no"}
+    if name:
+        person["given_names"] = name
+    if language:
+        person["language_1"] = language
+    answers: dict[str, dict[str, Any]] = {"age": age, "person": person}
+    if needs:
+        answers["needs"] = {"needs": list(needs)}
+    return answers
+
+
+def _tell_children_services(operation: Operation, record: ReceptionRecord) -> int:
+    """A child (or age-disputed person) taken in: the safeguarding leads of the operation's local
+    authority and child guardian service partners are told at once. There is no case yet, so no
+    children's services task (ADR 0025) can be raised: it is raised, as for any child, when the
+    draft is submitted. The message names nobody."""
+    partner_ids = operation.partners.filter(
+        role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
+    ).values_list("organisation_id", flat=True)
+    leads = [
+        m.user
+        for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(organisation_id__in=list(partner_ids))
+        .select_related("user")
+    ]
+    who = "A child" if record.age_group == AgeGroup.CHILD else "A person whose age is disputed"
+    return len(
+        deliver(
+            recipients=leads,
+            kind="operations.child_taken_in",
+            subject=f"{operation.name}: a child taken in (person {record.sequence})",
+            body=f"{who} was taken in during {operation.name} and is treated as a child. "
+            "Their accommodation is arranged by children's services, never by adult matching. "
+            "The referral is being made.",
+            url=reverse("operations:board", args=[operation.id]),
+        )
+    )
+
+
+def _next_sequence(operation: Operation) -> int:
+    highest = ReceptionRecord.objects.filter(operation=operation).aggregate(
+        highest=Max("sequence")
+    )["highest"]
+    return (highest or 0) + 1
+
+
+def _check_reception(
+    *, name: str, sex: str, age_group: str, language: str, needs: Iterable[str]
+) -> None:
+    problems: dict[str, list[str]] = {}
+    if not name.strip():
+        problems["name_or_description"] = ["Enter their name, or describe them"]
+    if sex not in Sex.values:
+        problems["sex"] = ["Select their sex"]
+    if age_group not in AgeGroup.values:
+        problems["age_group"] = ["Select whether they look like an adult or a child"]
+    if language and language not in dict(language_choices()):
+        problems["language"] = ["Select their language from the list"]
+    if any(need not in ImmediateNeed.values for need in needs):
+        problems["urgent_needs"] = ["Select urgent needs from the list"]
+    if problems:
+        raise ValidationError(problems)
+
+
+def reception_take_in(
+    *,
+    by: User,
+    operation: Operation,
+    name_or_description: str,
+    sex: str,
+    age_group: str,
+    language: str = "",
+    urgent_needs: Iterable[str] = (),
+    interpreter_needed: bool = False,
+    today: date | None = None,
+) -> ReceptionRecord:
+    """Take one person in: the short record, numbered next in the operation, and a referral draft
+    for the responder with what is known filled in. A child or age-disputed person is treated
+    as a child at once (children's services told). One audit event."""
+    needs = list(dict.fromkeys(urgent_needs))
+    _check_reception(
+        name=name_or_description, sex=sex, age_group=age_group, language=language, needs=needs
+    )
+    organisation = reception_organisation(by, operation)
+    if organisation is None:
+        raise PermissionDenied("Only the operation's first responders may take people in")
+    if operation.status_on(today or timezone.localdate()) != OperationStatus.UNDER_WAY:
+        raise ValidationError("People can be taken in only while the operation is under way")
+    for attempt in range(1, SEQUENCE_ATTEMPTS + 1):
+        try:
+            return _take_in(
+                by=by,
+                operation=operation,
+                organisation=organisation,
+                name=name_or_description.strip(),
+                sex=sex,
+                age_group=age_group,
+                language=language,
+                needs=needs,
+                interpreter=interpreter_needed,
+            )
+        except IntegrityError:
+            # Another responder took the same number in the same instant: take the next.
+            if attempt == SEQUENCE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _take_in(
+    *,
+    by: User,
+    operation: Operation,
+    organisation: Organisation,
+    name: str,
+    sex: str,
+    age_group: str,
+    language: str,
+    needs: list[str],
+    interpreter: bool,
+) -> ReceptionRecord:
+    # On PostgreSQL the lock makes responders take numbers in turn; SQLite serialises writers
+    # anyway. The unique constraint is what guarantees no two people share a number.
+    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    draft = ReferralDraft.objects.create(
+        created_by=by,
+        organisation=organisation,
+        answers=_draft_answers(
+            name=name,
+            sex=sex,
+            age_group=age_group,
+            language=language,
+            needs=needs,
+            interpreter=interpreter,
+        ),
+    )
+    record = ReceptionRecord.objects.create(
+        operation=operation,
+        sequence=_next_sequence(operation),
+        reference=_unique_reception_reference(),
+        taken_in_by=by,
+        taken_in_at=timezone.now(),
+        organisation=organisation,
+        name_or_description=name,
+        sex=sex,
+        age_group=age_group,
+        language=language,
+        urgent_needs=needs,
+        interpreter_needed=interpreter,
+        draft=draft,
+    )
+    told = _tell_children_services(operation, record) if record.is_child else 0
+    audit_record(
+        by=by,
+        action="operations.person_taken_in",
+        obj=record,
+        organisation=operation.lead_organisation,
+        detail={
+            "sequence": record.sequence,
+            "age_group": age_group,
+            "draft": str(draft.public_id),
+            "children_services_told": told,
+            "needs_bed": ImmediateNeed.BED_TONIGHT in needs,
+        },
+    )
+    return record
+
+
+def _unique_reception_reference() -> str:
+    while True:
+        reference = new_reference(REFERENCE_PREFIX)
+        if not ReceptionRecord.objects.filter(reference=reference).exists():
+            return reference

@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:operation_id>/edit/", views.operation_edit, name="edit"),
     path("<int:operation_id>/partners/new/", views.partner_invite, name="partner_invite"),
     path("<int:operation_id>/cancel/", views.operation_cancel, name="cancel"),
+    path("<int:operation_id>/reception/", views.reception, name="reception"),
+    path("<int:operation_id>/board/", views.board, name="board"),
 ]

@@ -3,6 +3,7 @@ Every operation is fetched through `selectors.operations_visible_to` (ADR 0039).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -14,13 +15,20 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
 from opennrm.cases.choices import ExploitationType
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
 from . import selectors, services
 from .forecast import NoStays
-from .forms import EXPLOITATION_SHORT, InvitePartnerForm, OperationForm, group_label
+from .forms import (
+    EXPLOITATION_SHORT,
+    InvitePartnerForm,
+    OperationForm,
+    ReceptionForm,
+    group_label,
+)
 from .models import AgeGroup, Operation, OperationStatus
 
 
@@ -147,6 +155,7 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "expected": _expected_table(operation),
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
+            "may_take_in": services.reception_organisation(_user(request), operation) is not None,
         },
     )
 
@@ -220,4 +229,76 @@ def operation_cancel(request: HttpRequest, operation_id: int) -> HttpResponse:
         request,
         "operations/cancel.html",
         {"title": "Cancel the operation", "operation": operation, "problem": problem},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """Take people in, one short record per submission; after each, an empty form for the next
+    (ADR 0043)."""
+    operation = selectors.operation_get_for(actor_of(request), operation_id)
+    if services.reception_organisation(_user(request), operation) is None:
+        raise Http404
+    form = ReceptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.reception_take_in(
+                by=_user(request), operation=operation, **form.take_in_values()
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            treated = " and treated as a child: children's services told" if record.is_child else ""
+            messages.success(request, f"Person {record.sequence} taken in{treated}")
+            return redirect("operations:reception", operation.id)
+    return render(
+        request,
+        "operations/reception.html",
+        {
+            "title": "Take a person in",
+            "operation": operation,
+            "form": form,
+            "under_way": operation.status_on(timezone.localdate()) == OperationStatus.UNDER_WAY,
+        },
+    )
+
+
+@require_safe
+def board(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """Everyone taken in and where each stands; names only to those who may see them, each
+    showing recorded before it is."""
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    lead_responder = selectors.is_lead_responder(actor, operation)
+    rows = [
+        {
+            "record": record,
+            "standing": selectors.standing_of(record),
+            "name_shown": selectors.may_see_name(actor, record, lead_responder),
+        }
+        for record in selectors.reception_of(operation)
+    ]
+    named = [row["record"] for row in rows if row["name_shown"]]
+    if named:
+        audit_read(
+            by=_user(request),
+            person=None,
+            fields=["name_or_description"],
+            action="operations.reception_names_viewed",
+            obj=operation,
+            organisation=operation.lead_organisation,
+            context={"sequences": [record.sequence for record in named]},
+        )
+    counts = Counter(row["standing"] for row in rows)
+    return render(
+        request,
+        "operations/board.html",
+        {
+            "title": "Board",
+            "operation": operation,
+            "rows": rows,
+            "counts": [(standing, counts[standing]) for standing in selectors.Standing],
+            "updated_at": timezone.localtime(),
+            "may_take_in": services.reception_organisation(_user(request), operation) is not None,
+        },
     )

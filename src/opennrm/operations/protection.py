@@ -1,0 +1,40 @@
+"""A person taken in during an operation is protected from removal from the moment they are taken
+in (ADR 0043), by the reception record's reference, through the protection app's sources
+(ADR 0040). Once their draft has become a case, the case answers for them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.urls import reverse
+
+from opennrm.accounts.models import User
+from opennrm.protection.rules import Protection, Reason
+from opennrm.protection.selectors import Finding, case_finding
+
+from .selectors import lead_first_responders, reception_record_for_reference
+
+SOURCE = "operations"
+TAKEN_IN = "taken in during an operation; a referral is being made"
+
+
+def reception_source(reference: str, on: date) -> Finding | None:
+    """The protection of a reception record's reference; None if it is not one."""
+    record = reception_record_for_reference(reference)
+    if record is None:
+        return None
+    case = record.draft.case if record.draft is not None else None
+    if case is not None:
+        return case_finding(case, on)
+    operation = record.operation
+
+    def alert_recipients() -> list[User]:
+        # The responder who took them in, and the lead's first responders.
+        return [record.taken_in_by, *lead_first_responders(operation)]
+
+    return Finding(
+        Protection(protected=True, reason=Reason.OTHER_SOURCE, source=SOURCE, explanation=TAKEN_IN),
+        record=record,
+        alert_recipients=alert_recipients,
+        url=reverse("operations:board", args=[operation.id]),
+    )
