@@ -140,6 +140,7 @@ def test_every_operations_service_leaves_one_event(
         "operation_change",
         "operation_partner_invite",
         "operation_cancel",
+        "reception_take_in",
     }
     with time_machine.travel(op.BEFORE, tick=False):
         calls = [
@@ -177,6 +178,14 @@ def test_every_operations_service_leaves_one_event(
             call()
             new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
             assert new == [action]
+    larkspur = op.operation(alice, northmoor_police, starts_on=op.STARTS, name="Larkspur III")
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with time_machine.travel(op.DURING, tick=False):
+        services.reception_take_in(
+            by=alice, operation=larkspur, name_or_description="Ana", sex="female", age_group="adult"
+        )
+    new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
+    assert new == ["operations.person_taken_in"]
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -297,6 +306,8 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
         "operations:edit",
         "operations:partner_invite",
         "operations:cancel",
+        "operations:reception",
+        "operations:board",
     }
     for outsider in (uninvited, charlie):
         client = factories.signed_in_client(outsider)

@@ -10,18 +10,22 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
+from opennrm.cases.choices import CaseStatus
+from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.operations import selectors, services
 from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
+from opennrm.protection.services import protection_check
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus
 
-from . import factories
+from . import factories, support_factories
 from . import operation_helpers as op
 
 # --- The people -----------------------------------------------------------------------------
@@ -113,7 +117,8 @@ def test_taking_a_person_in_writes_the_record_and_a_prefilled_draft(
     assert record.taken_in_by == alice
     draft = record.draft
     assert draft is not None
-    assert draft.created_by == alice and draft.organisation == northmoor_police
+    assert draft.created_by == alice
+    assert draft.organisation == northmoor_police
     assert draft.status == DraftStatus.DRAFT
     assert draft.answers["age"] == {"under_18": "no"}
     assert draft.answers["person"] == {
@@ -288,3 +293,248 @@ def test_numbers_are_per_operation(
     assert take_in(alice, larkspur).sequence == 1
     assert take_in(alice, other).sequence == 1
     assert take_in(alice, larkspur).sequence == 2
+
+
+# --- The reception page -----------------------------------------------------------------------
+
+
+def _reception_url(operation: Operation) -> str:
+    return reverse("operations:reception", args=[operation.id])
+
+
+def test_the_reception_page_takes_a_person_in_and_offers_an_empty_form_for_the_next(
+    larkspur: Operation, alice: User
+) -> None:
+    with time_machine.travel(op.DURING, tick=False):
+        client = factories.signed_in_client(alice)
+        form = client.get(_reception_url(larkspur)).content.decode()
+        assert 'name="name_or_description"' in form
+        response = client.post(_reception_url(larkspur), reception_input(), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == _reception_url(larkspur)
+    assert "Person 1 taken in" in page
+    assert "Ana Testova" not in page  # an empty form for the next person
+    record = ReceptionRecord.objects.get()
+    assert record.name_or_description == "Ana Testova"
+    assert record.urgent_needs == ["medical"]
+    assert record.interpreter_needed is True
+    assert record.draft is not None
+
+
+def test_the_reception_page_says_a_child_is_treated_as_a_child(
+    larkspur: Operation, alice: User
+) -> None:
+    with time_machine.travel(op.DURING, tick=False):
+        client = factories.signed_in_client(alice)
+        response = client.post(
+            _reception_url(larkspur), reception_input(age_group="age_disputed"), follow=True
+        )
+    assert "Person 1 taken in and treated as a child" in response.content.decode()
+
+
+def test_the_reception_page_shows_each_error_and_keeps_what_was_typed(
+    larkspur: Operation, alice: User
+) -> None:
+    with time_machine.travel(op.DURING, tick=False):
+        client = factories.signed_in_client(alice)
+        response = client.post(
+            _reception_url(larkspur), reception_input(age_group="", interpreter_needed="")
+        )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in page
+    assert "Select whether they are an adult or a child" in page
+    assert "Select whether they need an interpreter" in page
+    assert 'value="Ana Testova"' in page
+    assert not ReceptionRecord.objects.exists()
+
+
+def test_the_reception_page_refuses_once_the_operation_has_ended(
+    larkspur: Operation, alice: User
+) -> None:
+    with time_machine.travel(op.AFTER, tick=False):
+        client = factories.signed_in_client(alice)
+        page = client.get(_reception_url(larkspur)).content.decode()
+        response = client.post(_reception_url(larkspur), reception_input())
+    assert "only while the operation is under way" in page
+    assert 'name="name_or_description"' not in page
+    assert "only while the operation is under way" in response.content.decode()
+    assert not ReceptionRecord.objects.exists()
+
+
+def test_the_reception_page_takes_only_get_and_post(larkspur: Operation, alice: User) -> None:
+    client = factories.signed_in_client(alice)
+    assert client.put(_reception_url(larkspur)).status_code == 405
+    assert client.delete(_reception_url(larkspur)).status_code == 405
+
+
+def test_the_reception_page_is_404_to_outsiders_and_to_readers_who_take_nobody_in(
+    invited: Operation, charlie: User, grace: User
+) -> None:
+    for outsider in (charlie, grace):
+        with time_machine.travel(op.DURING, tick=False):
+            client = factories.signed_in_client(outsider)
+            assert client.get(_reception_url(invited)).status_code == 404
+            assert client.post(_reception_url(invited), reception_input()).status_code == 404
+    assert not ReceptionRecord.objects.exists()
+
+
+# --- The board --------------------------------------------------------------------------------
+
+
+def _board_url(operation: Operation) -> str:
+    return reverse("operations:board", args=[operation.id])
+
+
+def _submitted(record: ReceptionRecord, case: Case) -> None:
+    """The draft became this case (as referrals.services.referral_submit leaves it)."""
+    draft = record.draft
+    assert draft is not None
+    draft.status = DraftStatus.SUBMITTED
+    draft.case = case
+    draft.answers = {}
+    draft.save()
+
+
+def test_the_board_derives_where_each_person_stands(
+    larkspur: Operation, alice: User, case: Case, authority: Organisation
+) -> None:
+    from . import case_factories
+
+    draft_only = take_in(alice, larkspur)
+    waiting = take_in(alice, larkspur, urgent_needs=["bed_tonight"])
+    reported = take_in(alice, larkspur)
+    declined = take_in(alice, larkspur)
+    referred = take_in(alice, larkspur)
+    placed = take_in(alice, larkspur)
+    missing = take_in(alice, larkspur)
+    waiting_with_case = take_in(alice, larkspur)
+
+    assert reported.draft is not None
+    reported.draft.status = DraftStatus.REPORTED
+    reported.draft.save()
+    assert declined.draft is not None
+    declined.draft.delete()
+    declined.refresh_from_db()
+
+    def new_case(**values: Any) -> Case:
+        return case_factories.case(
+            referred_by=alice,
+            referring_organisation=alice.memberships.get().organisation,
+            authority=authority,
+            **values,
+        )
+
+    _submitted(referred, case)
+    placed_case = new_case(given_names="Petra Testova")
+    support_factories.request(placed_case, status="placed")
+    _submitted(placed, placed_case)
+    missing_case = new_case(given_names="Mira Testova")
+    Case.objects.filter(pk=missing_case.pk).update(status=CaseStatus.RG_SUSPENDED)
+    _submitted(missing, missing_case)
+    waiting_case = new_case(given_names="Vera Testova")
+    support_factories.request(waiting_case)
+    _submitted(waiting_with_case, waiting_case)
+
+    standing = {r.sequence: selectors.standing_of(r) for r in selectors.reception_of(larkspur)}
+    S = selectors.Standing
+    assert standing == {
+        draft_only.sequence: S.DRAFT,
+        waiting.sequence: S.WAITING_FOR_BED,
+        reported.sequence: S.DUTY_TO_NOTIFY,
+        declined.sequence: S.DECLINED,
+        referred.sequence: S.REFERRED,
+        placed.sequence: S.PLACED,
+        missing.sequence: S.MISSING,
+        waiting_with_case.sequence: S.WAITING_FOR_BED,
+    }
+    with time_machine.travel(op.DURING, tick=False):
+        client = factories.signed_in_client(alice)
+        page = client.get(_board_url(larkspur)).content.decode()
+    assert "8 people, by number" in page
+    for label in (
+        "Draft referral",
+        "Waiting for a bed",
+        "Duty to notify only",
+        "Placed",
+        "Missing",
+    ):
+        assert label in page
+    assert "Last updated at 10:00" in page
+
+
+def test_the_board_shows_names_only_to_the_taker_and_the_leads_responders(
+    invited: Operation, alice: User, bob: User, lena: User, grace: User
+) -> None:
+    take_in(lena, invited, name_or_description="Lidia Testova")
+    take_in(alice, invited, name_or_description="Anca Testova")
+
+    def board_for(user: User) -> str:
+        with time_machine.travel(op.DURING, tick=False):
+            response = factories.signed_in_client(user).get(_board_url(invited))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    # The lead's first responder (not the taker) sees both.
+    page = board_for(bob)
+    assert "Lidia Testova" in page
+    assert "Anca Testova" in page
+    # The council's lead who took one in sees that one only.
+    page = board_for(lena)
+    assert "Lidia Testova" in page
+    assert "Anca Testova" not in page
+    # The refuge's coordinator sees numbers and standings, no name.
+    page = board_for(grace)
+    assert "Testova" not in page
+    assert "Not shown to you" in page
+    assert 'id="person-2"' in page
+    reads = AuditEvent.objects.filter(action="person.viewed", object_type="operations.operation")
+    assert {(e.actor_id, tuple(e.detail["reception_sequences"])) for e in reads} == {
+        (bob.pk, (1, 2)),
+        (lena.pk, (1,)),
+    }
+
+
+def test_the_board_takes_only_get(larkspur: Operation, alice: User) -> None:
+    client = factories.signed_in_client(alice)
+    assert client.post(_board_url(larkspur)).status_code == 405
+
+
+def test_the_board_is_404_to_outsiders(larkspur: Operation, alice: User, charlie: User) -> None:
+    take_in(alice, larkspur)
+    with time_machine.travel(op.DURING, tick=False):
+        response = factories.signed_in_client(charlie).get(_board_url(larkspur))
+    assert response.status_code == 404
+
+
+# --- Protection -------------------------------------------------------------------------------
+
+
+def test_a_person_taken_in_is_protected_by_their_reception_reference(
+    larkspur: Operation, alice: User, case: Case, immigration_officer: User
+) -> None:
+    record = take_in(alice, larkspur)
+    with time_machine.travel(op.DURING, tick=False):
+        answer = protection_check(by=immigration_officer, reference=record.reference)
+    assert answer.protected
+    assert answer.answer == (
+        "Removal must not proceed: taken in during an operation; a referral is being made."
+    )
+    # The check is recorded against the reception record.
+    check = AuditEvent.objects.filter(action="person.viewed").get()
+    assert (check.object_type, check.object_id) == ("operations.receptionrecord", str(record.pk))
+
+    # Once the draft is a case, the case answers (here: awaiting a reasonable grounds decision).
+    _submitted(record, case)
+    with time_machine.travel(op.DURING, tick=False):
+        answer = protection_check(by=immigration_officer, reference=record.reference)
+    assert answer.protected
+    assert answer.source == "nrm"
+    assert "reasonable grounds decision is awaited" in answer.answer
+
+
+def test_an_unknown_reception_reference_is_not_protected(
+    larkspur: Operation, immigration_officer: User
+) -> None:
+    answer = protection_check(by=immigration_officer, reference="OPR-0000-0000")
+    assert not answer.protected

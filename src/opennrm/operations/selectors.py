@@ -31,6 +31,7 @@ from .models import (
     ExpectedGroup,
     Operation,
     OperationPartner,
+    PartnerRole,
     ReceptionRecord,
 )
 
@@ -157,6 +158,26 @@ def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
 
 
 # --- Reception and the board (ADR 0043) -------------------------------------------------------
+
+# Who takes people in: a first responder or a safeguarding lead...
+RECEPTION_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
+# ...of the lead, or of a partner invited as police or as the local authority.
+RECEPTION_PARTNER_ROLES = frozenset({PartnerRole.POLICE, PartnerRole.LOCAL_AUTHORITY})
+
+
+def reception_organisation(by: User, operation: Operation) -> Organisation | None:
+    """The organisation through which `by` may take people in for the operation, if any."""
+    organisations = set(Actor.of_session(by).organisations_as(RECEPTION_ROLES))
+    if operation.lead_organisation_id in organisations:
+        return operation.lead_organisation
+    partner = (
+        operation.partners.filter(
+            organisation_id__in=organisations, role__in=list(RECEPTION_PARTNER_ROLES)
+        )
+        .select_related("organisation")
+        .first()
+    )
+    return partner.organisation if partner is not None else None
 
 
 class Standing(StrEnum):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
-from opennrm.accounts.actor import Actor, members_with_role
+from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
@@ -24,6 +24,7 @@ from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.referrals.models import ReferralDraft
 
+from . import selectors
 from .models import (
     PARTNER_KINDS,
     AgeGroup,
@@ -286,31 +287,12 @@ def operation_cancel(*, by: User, operation: Operation) -> Operation:
 
 # --- Reception: people taken in on the day (ADR 0043) -----------------------------------------
 
-# Who takes people in: a first responder or a safeguarding lead...
-RECEPTION_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
-# ...of the lead, or of a partner invited as police or as the local authority.
-RECEPTION_PARTNER_ROLES = frozenset({PartnerRole.POLICE, PartnerRole.LOCAL_AUTHORITY})
 # Two responders saving at the same instant may both read the same highest number; the
 # constraint refuses the second, which takes the next number. More clashes than this in a row
 # is not contention but a fault.
 SEQUENCE_ATTEMPTS = 5
 
 REFERENCE_PREFIX = "OPR"
-
-
-def reception_organisation(by: User, operation: Operation) -> Organisation | None:
-    """The organisation through which `by` may take people in for the operation, if any."""
-    organisations = set(Actor.of_session(by).organisations_as(RECEPTION_ROLES))
-    if operation.lead_organisation_id in organisations:
-        return operation.lead_organisation
-    partner = (
-        operation.partners.filter(
-            organisation_id__in=organisations, role__in=list(RECEPTION_PARTNER_ROLES)
-        )
-        .select_related("organisation")
-        .first()
-    )
-    return partner.organisation if partner is not None else None
 
 
 def _draft_answers(
@@ -406,7 +388,7 @@ def reception_take_in(
     _check_reception(
         name=name_or_description, sex=sex, age_group=age_group, language=language, needs=needs
     )
-    organisation = reception_organisation(by, operation)
+    organisation = selectors.reception_organisation(by, operation)
     if organisation is None:
         raise PermissionDenied("Only the operation's first responders may take people in")
     if operation.status_on(today or timezone.localdate()) != OperationStatus.UNDER_WAY:

@@ -155,7 +155,7 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "expected": _expected_table(operation),
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
-            "may_take_in": services.reception_organisation(_user(request), operation) is not None,
+            "may_take_in": selectors.reception_organisation(_user(request), operation) is not None,
         },
     )
 
@@ -237,7 +237,7 @@ def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
     """Take people in, one short record per submission; after each, an empty form for the next
     (ADR 0043)."""
     operation = selectors.operation_get_for(actor_of(request), operation_id)
-    if services.reception_organisation(_user(request), operation) is None:
+    if selectors.reception_organisation(_user(request), operation) is None:
         raise Http404
     form = ReceptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -283,11 +283,10 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
         audit_read(
             by=_user(request),
             person=None,
-            fields=["name_or_description"],
-            action="operations.reception_names_viewed",
+            fields=["reception.name_or_description"],
             obj=operation,
             organisation=operation.lead_organisation,
-            context={"sequences": [record.sequence for record in named]},
+            context={"reception_sequences": [record.sequence for record in named]},
         )
     counts = Counter(row["standing"] for row in rows)
     return render(
@@ -299,6 +298,6 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "rows": rows,
             "counts": [(standing, counts[standing]) for standing in selectors.Standing],
             "updated_at": timezone.localtime(),
-            "may_take_in": services.reception_organisation(_user(request), operation) is not None,
+            "may_take_in": selectors.reception_organisation(_user(request), operation) is not None,
         },
     )
