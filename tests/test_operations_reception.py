@@ -4,12 +4,13 @@ taken in before their case exists."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
 from opennrm.accounts.models import Organisation, User
@@ -538,3 +539,46 @@ def test_an_unknown_reception_reference_is_not_protected(
 ) -> None:
     answer = protection_check(by=immigration_officer, reference="OPR-0000-0000")
     assert not answer.protected
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's shared in-memory test database refuses a second writer at once ('table is "
+    "locked') instead of queueing it: run with DATABASE_URL set to PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_responders_taking_people_in_at_once_never_lose_or_merge_anyone(
+    alice: User, bob: User, northmoor_police: Organisation
+) -> None:
+    """Four responders, each in their own thread and database connection, take in 10 people
+    each at the same moment: 40 records numbered 1 to 40, each with its own draft."""
+    with time_machine.travel(op.BEFORE, tick=False):
+        operation = op.operation(alice, northmoor_police)
+    responders = [alice, bob, alice, bob]
+    start = threading.Barrier(len(responders))
+    failures: list[BaseException] = []
+
+    def responder(user: User, name: str) -> None:
+        try:
+            start.wait()
+            for n in range(10):
+                take_in(user, operation, name_or_description=f"{name} {n}")
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=responder, args=(user, f"responder {i}"))
+        for i, user in enumerate(responders)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    records = list(ReceptionRecord.objects.filter(operation=operation))
+    assert sorted(r.sequence for r in records) == list(range(1, 41))
+    assert len({r.draft_id for r in records}) == 40
+    assert len({r.name_or_description for r in records}) == 40

@@ -270,15 +270,16 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     lead_responder = selectors.is_lead_responder(actor, operation)
+    records = list(selectors.reception_of(operation))
+    named = {r.sequence for r in records if selectors.may_see_name(actor, r, lead_responder)}
     rows = [
         {
             "record": record,
             "standing": selectors.standing_of(record),
-            "name_shown": selectors.may_see_name(actor, record, lead_responder),
+            "name_shown": record.sequence in named,
         }
-        for record in selectors.reception_of(operation)
+        for record in records
     ]
-    named = [row["record"] for row in rows if row["name_shown"]]
     if named:
         audit_read(
             by=_user(request),
@@ -286,7 +287,7 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             fields=["reception.name_or_description"],
             obj=operation,
             organisation=operation.lead_organisation,
-            context={"reception_sequences": [record.sequence for record in named]},
+            context={"reception_sequences": sorted(named)},
         )
     counts = Counter(row["standing"] for row in rows)
     return render(
