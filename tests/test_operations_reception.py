@@ -22,7 +22,7 @@ from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.operations import selectors, services
 from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
-from opennrm.protection.services import protection_check
+from opennrm.protection.services import planned_removal_record, protection_check
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus
 
@@ -532,6 +532,27 @@ def test_a_person_taken_in_is_protected_by_their_reception_reference(
     assert answer.protected
     assert answer.source == "nrm"
     assert "reasonable grounds decision is awaited" in answer.answer
+
+
+def test_a_removal_planned_for_a_person_taken_in_alerts_the_taker_and_the_leads_responders(
+    invited: Operation,
+    alice: User,
+    bob: User,
+    lena: User,
+    immigration_officer: User,
+    border_enforcement: Organisation,
+) -> None:
+    record = take_in(lena, invited)
+    with time_machine.travel(op.DURING, tick=False):
+        recorded = planned_removal_record(
+            by=immigration_officer,
+            organisation=border_enforcement,
+            reference=record.reference,
+            planned_on=op.ENDS,
+        )
+    assert recorded.protection.protected
+    told = Notification.objects.filter(kind="protection.planned_removal")
+    assert sorted(n.recipient.email for n in told) == sorted([lena.email, alice.email, bob.email])
 
 
 def test_an_unknown_reception_reference_is_not_protected(

@@ -30,7 +30,7 @@ def reception_source(reference: str, on: date) -> Finding | None:
 
     def alert_recipients() -> list[User]:
         # The responder who took them in, and the lead's first responders.
-        return [record.taken_in_by, *lead_first_responders(operation)]
+        return list(dict.fromkeys([record.taken_in_by, *lead_first_responders(operation)]))
 
     return Finding(
         Protection(protected=True, reason=Reason.OTHER_SOURCE, source=SOURCE, explanation=TAKEN_IN),
