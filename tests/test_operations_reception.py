@@ -303,6 +303,7 @@ def _reception_url(operation: Operation) -> str:
     return reverse("operations:reception", args=[operation.id])
 
 
+@pytest.mark.page("operations:reception")
 def test_the_reception_page_takes_a_person_in_and_offers_an_empty_form_for_the_next(
     larkspur: Operation, alice: User
 ) -> None:
@@ -464,6 +465,7 @@ def test_the_board_derives_where_each_person_stands(
     assert "Last updated at 10:00" in page
 
 
+@pytest.mark.page("operations:board")
 def test_the_board_shows_names_only_to_the_taker_and_the_leads_responders(
     invited: Operation, alice: User, bob: User, lena: User, grace: User
 ) -> None:
