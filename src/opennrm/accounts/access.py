@@ -230,6 +230,12 @@ ROUTES: dict[str, Rule] = {
     "operations:edit": OPERATION_PLANNERS,
     "operations:partner_invite": OPERATION_PLANNERS,
     "operations:cancel": OPERATION_PLANNERS,
+    # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
+    # safe-house managers (which provider, operations.surge.providers_acting_for).
+    "operations:surge_add": SUPPORT_STAFF,
+    "operations:surge_end": SUPPORT_STAFF,
+    "operations:beds_hold": SUPPORT_STAFF,
+    "operations:hold_release": SUPPORT_STAFF,
     # Protection from removal (ADR 0040): immigration enforcement officers only, who see the
     # protection answer for a reference and nothing else of any case.
     "protection:check": ENFORCERS,
