@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation import matching, selectors
@@ -23,15 +24,18 @@ from opennrm.accommodation.models import (
 )
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
+from opennrm.operations import selectors as operation_selectors
 from opennrm.operations import services as operation_services
 from opennrm.operations import surge
 from opennrm.operations.forecast import MEN, MIXED, WOMEN
-from opennrm.operations.models import Operation
+from opennrm.operations.models import Operation, SurgePlaces
 from opennrm.statistics import capacity
 
-from . import case_factories, operation_helpers
+from . import case_factories, factories, operation_helpers
 from . import support_factories as s
+from .test_operations_forecast import histories, referred  # noqa: F401 -- fixtures
 
 DAY = date(2027, 3, 11)  # the operation (10 to 16 March 2027) is under way
 
@@ -338,3 +342,200 @@ def test_only_an_invited_providers_people_act_for_it(
     assert list(surge.providers_acting_for(Actor.of_session(cora), planned)) != []
     assert not surge.providers_acting_for(Actor.of_session(omar), planned).exists()
     assert not surge.providers_acting_for(Actor.of_session(alice), planned).exists()
+
+
+# --- The pages ---------------------------------------------------------------------------------
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action))
+
+
+def _date(prefix: str, day: date) -> dict[str, str]:
+    return {
+        f"{prefix}_day": str(day.day),
+        f"{prefix}_month": str(day.month),
+        f"{prefix}_year": str(day.year),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.page("operations:surge_add")
+def test_an_invited_provider_adds_surge_places(
+    planned: Operation, maya: User, omar: User, alice: User, provider: Organisation
+) -> None:
+    house = s.site(maya, provider, setting="women_only")
+    s.site(omar, omar.memberships.get().organisation, name="Far Refuge")
+    url = reverse("operations:surge_add", args=[planned.id])
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
+        client = factories.signed_in_client(maya)
+        assert client.put(url).status_code == 405
+        form = client.get(url).content.decode()
+        assert "Add surge places" in form  # outsourcing is offered
+        assert "Far Refuge" in form
+        wrong = client.post(
+            url,
+            {"site": house.pk, "places": "", "funding_note": "Operation budget"}
+            | _date("starts_on", date(2027, 3, 12))
+            | _date("ends_on", date(2027, 3, 10)),
+        ).content.decode()
+        assert "Enter how many places" in wrong
+        assert "The last day must be the same as or after the first" in wrong
+        assert 'value="Operation budget"' in wrong  # nothing entered is lost
+        assert not SurgePlaces.objects.exists()
+        response = client.post(
+            url,
+            {"site": house.pk, "places": "10", "funding_note": "Operation budget"}
+            | _date("starts_on", date(2027, 3, 10))
+            | _date("ends_on", date(2027, 3, 20)),
+        )
+        assert response.status_code == 302
+        page = client.get(reverse("operations:detail", args=[planned.id])).content.decode()
+        # the outsider provider and the lead (not a provider) get 404
+        assert factories.signed_in_client(omar).get(url).status_code == 404
+        assert factories.signed_in_client(alice).get(url).status_code == 404
+    added = SurgePlaces.objects.get()
+    assert (added.places, added.room.site, added.provider) == (10, house, provider)
+    assert set(added.room.beds.values_list("operation_id", flat=True)) == {planned.pk}
+    assert added.room.beds.count() == 10
+    assert "Operation budget" in page
+    assert "Surge places" in page
+    assert len(_events("operation.surge_added")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.page("operations:beds_hold")
+def test_an_invited_provider_holds_beds(
+    planned: Operation, maya: User, omar: User, provider: Organisation
+) -> None:
+    house = s.site(maya, provider, name="Larch House")
+    s.beds(maya, house, 3)
+    url = reverse("operations:beds_hold", args=[planned.id])
+    with time_machine.travel(noon(DAY), tick=False):
+        client = factories.signed_in_client(maya)
+        assert client.put(url).status_code == 405
+        assert "Hold beds" in client.get(url).content.decode()
+        too_many = client.post(
+            url, {"site": house.pk, "count": "4"} | _date("until", DAY)
+        ).content.decode()
+        assert "Larch House has 3 free beds open to anyone; enter 3 or fewer" in too_many
+        past = client.post(
+            url, {"site": house.pk, "count": "2"} | _date("until", DAY - timedelta(days=1))
+        ).content.decode()
+        assert "The last day held must be today or later" in past
+        assert (
+            client.post(url, {"site": house.pk, "count": "2"} | _date("until", DAY)).status_code
+            == 302
+        )
+        page = client.get(reverse("operations:detail", args=[planned.id])).content.decode()
+        assert factories.signed_in_client(omar).get(url).status_code == 404
+    holds = list(surge.holds_of(planned, noon(DAY)))
+    assert len(holds) == 2
+    assert {h.expires_at for h in holds} == {
+        timezone.make_aware(datetime.combine(DAY + timedelta(days=1), time(0)))
+    }
+    assert "Beds held" in page
+    assert "Larch House, bed" in page
+    assert len(_events("operation.beds_held")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.page("operations:surge_end")
+def test_a_provider_ends_its_surge_places(
+    planned: Operation, maya: User, omar: User, provider: Organisation
+) -> None:
+    added = _add_surge(maya, planned, s.site(maya, provider), places=2)
+    url = reverse("operations:surge_end", args=[planned.id, added.id])
+    with time_machine.travel(noon(DAY), tick=False):
+        client = factories.signed_in_client(maya)
+        assert (
+            "End now"
+            in client.get(reverse("operations:detail", args=[planned.id])).content.decode()
+        )
+        assert client.get(url).status_code == 405
+        assert factories.signed_in_client(omar).post(url).status_code == 404
+        assert client.post(url).status_code == 302
+        assert not selectors.free_beds().exists()
+    added.refresh_from_db()
+    assert added.ended_by == maya
+    assert set(added.room.beds.values_list("surge_until", flat=True)) == {DAY - timedelta(days=1)}
+    assert len(_events("operation.surge_ended")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.page("operations:hold_release")
+def test_a_provider_releases_a_held_bed(
+    planned: Operation, maya: User, omar: User, provider: Organisation
+) -> None:
+    house = s.site(maya, provider)
+    s.beds(maya, house, 1)
+    with time_machine.travel(noon(DAY), tick=False):
+        (hold,) = surge.beds_hold(
+            by=maya,
+            operation=planned,
+            provider=provider,
+            site=house,
+            count=1,
+            expires_at=noon(DAY) + timedelta(days=1),
+        )
+        url = reverse("operations:hold_release", args=[planned.id, hold.id])
+        client = factories.signed_in_client(maya)
+        assert client.get(url).status_code == 405
+        assert factories.signed_in_client(omar).post(url).status_code == 404
+        assert client.post(url).status_code == 302
+        assert not surge.holds_of(planned).exists()
+        assert selectors.free_beds_open_to_anyone().count() == 1
+    hold.refresh_from_db()
+    assert hold.released_by == maya
+    assert len(_events("operation.bed_released")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("histories")
+def test_the_shortfall_shrinks_when_surge_places_are_added(
+    alice: User,
+    northmoor_police: Organisation,
+    maya: User,
+    provider: Organisation,
+) -> None:
+    """The forecast's own history (test_operations_forecast): 40 women expected need more
+    than the 3 women's places free; 10 surge places agreed make the shortfall 10 smaller."""
+    today = date(2027, 2, 1)
+    with time_machine.travel(noon(today), tick=False):
+        made = operation_helpers.operation(
+            alice,
+            northmoor_police,
+            region="north_west",
+            starts_on=today + timedelta(days=7),
+            ends_on=today + timedelta(days=9),
+            expected={("female", "adult", "sexual"): 40},
+        )
+        operation_services.operation_partner_invite(
+            by=alice, operation=made, organisation=provider, role="support_provider"
+        )
+        before = operation_selectors.operation_bed_forecast(made)
+        house = s.site(maya, provider, name="Surge House", region="north_west")
+        surge.surge_add(
+            by=maya,
+            operation=made,
+            provider=provider,
+            site=house,
+            places=10,
+            starts_on=made.starts_on,
+            ends_on=made.ends_on,
+        )
+        after = operation_selectors.operation_bed_forecast(made)
+        page = (
+            factories.signed_in_client(alice)
+            .get(reverse("operations:detail", args=[made.id]))
+            .content.decode()
+        )
+    assert before is not None
+    assert after is not None
+    women_before = next(g for g in before.gaps if g.kind == WOMEN)
+    women_after = next(g for g in after.gaps if g.kind == WOMEN)
+    assert women_before.short > 10
+    assert (women_after.surge, women_after.free) == (10, women_before.free)  # not counted twice
+    assert women_after.short == women_before.short - 10
+    assert women_after.sentence.replace("'", "&#39;") in page
+    assert "10 surge places agreed" in page
