@@ -174,15 +174,20 @@ def free_beds() -> QuerySet[Bed]:
 
 def free_beds_open_to_anyone() -> QuerySet[Bed]:
     """Free beds not kept for any operation: the places an ordinary request can have."""
-    return free_beds().filter(operation_id=None, held_for=None)
+    held = surge.live_holds(timezone.now()).filter(bed=OuterRef("pk"))
+    return free_beds().filter(~Exists(held), operation_id=None)
+
+
+_NOT_ANNOTATED = object()
 
 
 def kept_for(bed: Bed) -> int | None:
     """The operation a bed is kept for: its surge's, or a live hold's (None: anyone's)."""
     if bed.operation_id is not None:
         return bed.operation_id
-    if hasattr(bed, "held_for"):
-        return bed.held_for  # type: ignore[no-any-return]
+    annotated: Any = getattr(bed, "held_for", _NOT_ANNOTATED)
+    if annotated is not _NOT_ANNOTATED:
+        return None if annotated is None else int(annotated)
     hold = surge.live_holds(timezone.now()).filter(bed=bed).first()
     return None if hold is None else hold.operation_id
 

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from opennrm.accounts.models import User
+
 from .models import Bed, BedHold, Placement, Room, Site
 
 
@@ -69,7 +71,7 @@ def end_surge_beds(room: Room, today: date) -> int:
 
 
 def bed_hold(
-    beds: list[Bed], *, operation_id: int, expires_at: datetime, by: object, now: datetime
+    beds: list[Bed], *, operation_id: int, expires_at: datetime, by: User, now: datetime
 ) -> list[BedHold]:
     """Hold each of `beds` for the operation until `expires_at`. Under each bed's row lock, a
     bed is refused if a placement holds it, it is out of service, another hold on it is live,
@@ -110,12 +112,12 @@ def bed_hold(
     return holds
 
 
-def bed_hold_release(hold: BedHold, *, by: object, now: datetime) -> None:
+def bed_hold_release(hold: BedHold, *, by: User, now: datetime) -> None:
     """Release a hold before its expiry: the bed is open to anyone again."""
     with transaction.atomic():
         locked = BedHold.objects.select_for_update().get(pk=hold.pk)
         if locked.released_at is not None:
             return
         locked.released_at = now
-        locked.released_by = by  # type: ignore[assignment]
+        locked.released_by = by
         locked.save(update_fields=["released_at", "released_by"])
