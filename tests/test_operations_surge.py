@@ -539,3 +539,34 @@ def test_the_shortfall_shrinks_when_surge_places_are_added(
     assert women_after.short == women_before.short - 10
     assert women_after.sentence.replace("'", "&#39;") in page
     assert "10 surge places agreed" in page
+
+
+@pytest.mark.django_db
+def test_the_services_refuse_anyone_not_acting_for_an_invited_provider(
+    planned: Operation, maya: User, omar: User, alice: User, provider: Organisation
+) -> None:
+    house = s.site(maya, provider)
+    s.beds(maya, house, 1)
+    with time_machine.travel(noon(DAY), tick=False):
+        for outsider in (omar, alice):
+            with pytest.raises(ValidationError, match="invited to this operation"):
+                surge.surge_add(
+                    by=outsider,
+                    operation=planned,
+                    provider=provider,
+                    site=house,
+                    places=1,
+                    starts_on=DAY,
+                    ends_on=DAY,
+                )
+            with pytest.raises(ValidationError, match="invited to this operation"):
+                surge.beds_hold(
+                    by=outsider,
+                    operation=planned,
+                    provider=provider,
+                    site=house,
+                    count=1,
+                    expires_at=noon(DAY) + timedelta(hours=1),
+                )
+    assert not SurgePlaces.objects.exists()
+    assert not BedHold.objects.exists()

@@ -129,6 +129,16 @@ def surge_by_kind(operation: Operation, today: date | None = None) -> dict[str, 
 # --- Writes ------------------------------------------------------------------------------------
 
 
+def _refuse_unless_acting(by: User, operation: Operation, provider_id: int) -> None:
+    """Only a coordinator or safe-house manager of a support provider invited to the operation
+    adds, holds, ends or releases places for it, and only its own."""
+    if not providers_acting_for(Actor.of_session(by), operation).filter(id=provider_id).exists():
+        raise ValidationError(
+            "Only a coordinator or safe-house manager of a support provider invited to this "
+            "operation can do this"
+        )
+
+
 def _refuse_unless_open(operation: Operation) -> None:
     if operation.status_on(timezone.localdate()) in (
         OperationStatus.ENDED,
@@ -150,6 +160,7 @@ def surge_add(
     funding_note: str = "",
 ) -> SurgePlaces:
     """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`."""
+    _refuse_unless_acting(by, operation, provider.pk)
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():
         raise ValidationError({"ends_on": "The last day must be today or later"})
@@ -193,7 +204,12 @@ def surge_add(
 def surge_end(*, by: User, surge: SurgePlaces) -> SurgePlaces:
     """End surge places now: they leave matching and capacity today; anyone placed in one
     keeps it until their placement ends."""
-    locked = SurgePlaces.objects.select_for_update().select_related("room").get(pk=surge.pk)
+    locked = (
+        SurgePlaces.objects.select_for_update(of=("self",))
+        .select_related("room", "operation")
+        .get(pk=surge.pk)
+    )
+    _refuse_unless_acting(by, locked.operation, locked.provider_id)
     if locked.ended_at is not None:
         raise ValidationError("These surge places have already ended")
     today = timezone.localdate()
@@ -223,6 +239,7 @@ def beds_hold(
 ) -> list[BedHold]:
     """Hold `count` of the free beds open to anyone at one of the provider's sites for the
     operation until `expires_at`."""
+    _refuse_unless_acting(by, operation, provider.pk)
     _refuse_unless_open(operation)
     if site.provider_id != provider.pk:
         raise ValidationError({"site": "Choose one of your own sites"})
@@ -253,6 +270,9 @@ def beds_hold(
 @transaction.atomic
 def hold_release(*, by: User, hold: BedHold, provider: Organisation) -> None:
     """Release a held bed before its expiry."""
+    if hold.bed.room.site.provider_id != provider.pk:
+        raise ValidationError("Only the provider holding a bed can release it")
+    _refuse_unless_acting(by, Operation.objects.get(pk=hold.operation_id), provider.pk)
     beds.bed_hold_release(hold, by=by, now=timezone.now())
     audit_record(
         by=by,
