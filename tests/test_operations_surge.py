@@ -18,6 +18,7 @@ from django.utils import timezone
 from opennrm.accommodation import matching, selectors
 from opennrm.accommodation import surge as accommodation_surge
 from opennrm.accommodation.models import (
+    BedEvent,
     BedHold,
     Placement,
     PlacementStatus,
@@ -398,6 +399,7 @@ def test_an_invited_provider_adds_surge_places(
     assert (added.places, added.room.site, added.provider) == (10, house, provider)
     assert set(added.room.beds.values_list("operation_id", flat=True)) == {planned.pk}
     assert added.room.beds.count() == 10
+    assert BedEvent.objects.filter(bed__room=added.room, state="available").count() == 10
     assert "Operation budget" in page
     assert "Surge places" in page
     assert len(_events("operation.surge_added")) == 1

@@ -14,10 +14,11 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from opennrm.accounts.models import User
 
-from .models import Bed, BedHold, Placement, Room, Site
+from .models import Bed, BedEvent, BedHold, BedState, Placement, Room, Site
 
 
 def live_holds(now: datetime) -> QuerySet[BedHold]:
@@ -39,6 +40,7 @@ def add_surge_beds(
     operation_id: int,
     starts_on: date,
     ends_on: date,
+    by: User,
 ) -> Room:
     """A room of `places` new beds at `site`, kept for the operation from `starts_on` to
     `ends_on`."""
@@ -47,7 +49,7 @@ def add_surge_beds(
     if ends_on < starts_on:
         raise ValidationError({"ends_on": "The last day must be the same as or after the first"})
     room = Room.objects.create(site=site, name=room_name)
-    Bed.objects.bulk_create(
+    made = Bed.objects.bulk_create(
         Bed(
             room=room,
             label=f"S{n}",
@@ -56,6 +58,12 @@ def add_surge_beds(
             surge_until=ends_on,
         )
         for n in range(1, places + 1)
+    )
+    # Each bed's history starts as every bed's does (`services.room_create`).
+    now = timezone.now()
+    BedEvent.objects.bulk_create(
+        BedEvent(bed=bed, at=now, state=BedState.AVAILABLE, by=by, note="Added: surge place")
+        for bed in made
     )
     return room
 

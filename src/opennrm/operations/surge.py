@@ -174,6 +174,7 @@ def surge_add(
         operation_id=operation.pk,
         starts_on=starts_on,
         ends_on=ends_on,
+        by=by,
     )
     surge = SurgePlaces.objects.create(
         operation=operation,
