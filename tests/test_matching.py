@@ -324,6 +324,7 @@ def test_every_bed_that_takes_the_children_is_too_close() -> None:
         "wheelchair": 0,
         "language": 0,
         "specialism": 0,
+        "operation": 0,
         "available": 0,
         "excluded_area": 0,
         "distance": 2,

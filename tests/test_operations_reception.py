@@ -605,3 +605,26 @@ def test_responders_taking_people_in_at_once_never_lose_or_merge_anyone(
     assert sorted(r.sequence for r in records) == list(range(1, 41))
     assert len({r.draft_id for r in records}) == 40
     assert len({r.name_or_description for r in records}) == 40
+
+
+def test_the_draft_carries_its_operation_to_the_placement_request_its_referral_raises(
+    larkspur: Operation, alice: User, northmoor_police: Organisation, routing: Organisation
+) -> None:
+    """So that the operation's surge places and held beds can take the person (ADR 44)."""
+    from opennrm.accommodation.models import PlacementRequest
+    from opennrm.referrals import services as referrals
+
+    from . import referral_helpers
+
+    record = take_in(alice, larkspur, urgent_needs=["bed_tonight"])
+    assert record.draft is not None
+    assert record.draft.operation_id == larkspur.pk
+    # The same draft completed through the journey (here, answered in full) and submitted.
+    draft = referral_helpers.draft_through_services(
+        alice, northmoor_police, referral_helpers.ADULT_REFERRAL
+    )
+    draft.operation_id = larkspur.pk
+    draft.save(update_fields=["operation_id"])
+    case = referrals.referral_submit(by=alice, draft=draft).case
+    assert case is not None
+    assert PlacementRequest.objects.get(case=case).operation_id == larkspur.pk

@@ -83,3 +83,52 @@ def test_an_immigration_officer_is_told_removal_must_not_proceed_and_the_referre
     axe.check(page)
     assert overflow(page) <= 0
     assert Notification.objects.filter(recipient=alice, kind="protection.planned_removal").exists()
+
+
+def test_an_invited_provider_adds_surge_places_and_holds_beds_on_a_small_screen(
+    new_page, axe, alice: User, maya: User, northmoor_police: Organisation, provider: Organisation
+) -> None:
+    """Issue 14, item 3 (ADR 0044): the provider's manager adds surge places and holds a bed
+    from the operation's page, on a 375-pixel screen, and sees both listed there."""
+    from tests import support_factories as s
+
+    planned = operation_helpers.operation(alice, northmoor_police)
+    operations.operation_partner_invite(
+        by=alice, operation=planned, organisation=provider, role="support_provider"
+    )
+    house = s.site(maya, provider, name="Rowan House")
+    s.beds(maya, house, 2)
+    page = _signed_in(new_page, maya)
+    _check(page, axe, reverse("operations:detail", args=[planned.pk]), planned.name)
+    page.get_by_role("link", name="Add surge places").click()
+    axe.check(page)
+    assert overflow(page) <= 0
+    page.get_by_label("Where are the places?").select_option(
+        label=f"Rowan House ({provider.name}, women only)"
+    )
+    page.get_by_label("How many places?").fill("10")
+    for group, day in (("First day", "10"), ("Last day", "20")):
+        fieldset = page.get_by_role("group", name=group)
+        fieldset.get_by_label("Day").fill(day)
+        fieldset.get_by_label("Month").fill("3")
+        fieldset.get_by_label("Year").fill("2027")
+    page.get_by_label("Funding (optional)").fill("Operation budget")
+    page.get_by_role("button", name="Add surge places").click()
+    expect(page.locator("main")).to_contain_text("Operation budget")
+    axe.check(page)
+    assert overflow(page) <= 0
+    page.get_by_role("link", name="Hold beds").click()
+    axe.check(page)
+    assert overflow(page) <= 0
+    page.get_by_label("Which site?").select_option(
+        label=f"Rowan House ({provider.name}, women only)"
+    )
+    page.get_by_label("How many beds?").fill("1")
+    until = page.get_by_role("group", name="Hold them until the end of")
+    until.get_by_label("Day").fill("12")
+    until.get_by_label("Month").fill("3")
+    until.get_by_label("Year").fill("2027")
+    page.get_by_role("button", name="Hold beds").click()
+    expect(page.locator("main")).to_contain_text("Rowan House, bed")
+    axe.check(page)
+    assert overflow(page) <= 0

@@ -613,7 +613,8 @@ class UnmetOut(Schema):
     case_reference: str
     constraint: str = Field(
         description="What ruled out every bed: setting, dependants, wheelchair, language, "
-        "specialism, available, excluded_area, distance; taken (suitable beds all went to "
+        "specialism, operation (kept for an operation the person was not found in), available, "
+        "excluded_area, distance; taken (suitable beds all went to "
         "others) or no_beds"
     )
     constraint_label: str

@@ -121,6 +121,8 @@ class Constraint(StrEnum):
     WHEELCHAIR = "wheelchair"
     LANGUAGE = "language"
     SPECIALISM = "specialism"
+    # A surge place, or a bed held, for an enforcement operation: only its people (ADR 0044).
+    OPERATION = "operation"
     AVAILABLE = "available"
     EXCLUDED_AREA = "excluded_area"
     DISTANCE = "distance"
@@ -167,6 +169,9 @@ class Bed:
     specialisms: frozenset[str] = frozenset()  # "sexual_exploitation", "mental_health", ...
     near_school: bool = False  # the site's attribute
     available_from: date = date.min
+    # Kept for the people of one enforcement operation (a surge place, or a bed held for it):
+    # no one else is placed in it (ADR 0044). None: open to anyone.
+    operation_id: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", Setting(self.setting))
@@ -233,6 +238,9 @@ class Request:
     preferred_regions: frozenset[str] = frozenset()
     near_school: bool = False
     wanted_specialisms: frozenset[str] = frozenset()
+    # The enforcement operation the person was found in, if any: they may also take the beds
+    # kept for it (ADR 0044).
+    operation_id: int | None = None
 
     def __post_init__(self) -> None:
         settings = _codes("accepted_settings", self.accepted_settings)
@@ -422,6 +430,12 @@ def _specialism_rule(request: Request, bed: Bed, today: date | None) -> str | No
     return f"the site does not specialise in {needed}, which the person needs"
 
 
+def _operation_rule(request: Request, bed: Bed, today: date | None) -> str | None:
+    if bed.operation_id is None or bed.operation_id == request.operation_id:
+        return None
+    return "the bed is kept for the people of an operation the person was not found in"
+
+
 def _available_rule(request: Request, bed: Bed, today: date | None) -> str | None:
     due = needed_by(request, today)
     if bed.available_from <= due:
@@ -459,6 +473,7 @@ _RULES: tuple[tuple[Constraint, Callable[[Request, Bed, date | None], str | None
     (Constraint.WHEELCHAIR, _wheelchair_rule),
     (Constraint.LANGUAGE, _language_rule),
     (Constraint.SPECIALISM, _specialism_rule),
+    (Constraint.OPERATION, _operation_rule),
     (Constraint.AVAILABLE, _available_rule),
     (Constraint.EXCLUDED_AREA, _area_rule),
     (Constraint.DISTANCE, _distance_rule),
@@ -598,6 +613,7 @@ def _class_key(bed: Bed) -> tuple[object, ...]:
         bed.languages,
         bed.specialisms,
         bed.near_school,
+        bed.operation_id,
     )
 
 
@@ -693,6 +709,7 @@ def _hard_key(r: Request) -> object:
         r.needs_wheelchair,
         languages,
         r.required_specialisms,
+        r.operation_id,
     )
 
 
@@ -709,6 +726,7 @@ _PROFILE_CONSTRAINTS = (
     Constraint.WHEELCHAIR,
     Constraint.LANGUAGE,
     Constraint.SPECIALISM,
+    Constraint.OPERATION,
 )
 
 
@@ -724,6 +742,7 @@ class _Columns:
     school: np.ndarray
     lang: np.ndarray
     spec: np.ndarray
+    operation: np.ndarray  # -1: open to anyone
     region: np.ndarray
     region_name: np.ndarray
     area_name: np.ndarray
@@ -786,6 +805,9 @@ class _Instance:
         self.r_child = np.array([r.child for r in reqs], dtype=bool).reshape(-1)
         self.r_deps = np.array([r.dependants for r in reqs], dtype=np.int64).reshape(-1)
         self.r_wheel = np.array([r.needs_wheelchair for r in reqs], dtype=bool).reshape(-1)
+        self.r_operation = np.array(
+            [-1 if r.operation_id is None else r.operation_id for r in reqs], dtype=np.int64
+        ).reshape(-1)
         self.r_school = np.array([r.near_school for r in reqs], dtype=bool).reshape(-1)
         self.r_hard_lang = np.array([_language_is_hard(r) for r in reqs], dtype=bool).reshape(-1)
         self.r_soft_lang = np.array([_language_is_soft(r) for r in reqs], dtype=bool).reshape(-1)
@@ -824,6 +846,9 @@ class _Instance:
             school=np.array([b.near_school for b in rep], dtype=bool),
             lang=self.languages.encode([b.languages for b in rep]),
             spec=self.specialisms.encode([b.specialisms for b in rep]),
+            operation=np.array(
+                [-1 if b.operation_id is None else b.operation_id for b in rep], dtype=np.int64
+            ).reshape(-1),
             region=np.array([self.regions[b.region] for b in rep], dtype=np.int64),
             region_name=np.array(
                 [self.area_names.get(b.region, none) for b in rep], dtype=np.int64
@@ -852,6 +877,10 @@ class _Instance:
                 _overlap(self.r_lang[rows], k.lang) | ~self.r_hard_lang[rows][:, None]
             ),
             Constraint.SPECIALISM: lambda: _missing(self.r_spec_needed[rows], k.spec) == 0,
+            Constraint.OPERATION: lambda: (
+                (k.operation[None, :] == -1)
+                | (k.operation[None, :] == self.r_operation[rows][:, None])
+            ),
             Constraint.AVAILABLE: lambda: k.avail[None, :] <= self.need[rows][:, None],
             Constraint.EXCLUDED_AREA: lambda: self._area_mask(rows, k),
             Constraint.DISTANCE: lambda: self._distance_mask(rows, k),
@@ -1504,6 +1533,10 @@ def _phrases(request: Request, today: date) -> dict[Constraint, tuple[str, str]]
             f"that specialises in {needed}",
             f"lacks a specialism the person needs ({needed})",
         )
+    out[Constraint.OPERATION] = (
+        "that is open to them",
+        "is kept for the people of an operation they were not found in",
+    )
     due = _day(needed_by(request, today))
     out[Constraint.AVAILABLE] = (f"that is free by {due}", f"is free only after {due}")
     if request.excluded_areas:
@@ -1637,6 +1670,7 @@ CONSTRAINT_LABELS = {
     Constraint.WHEELCHAIR.value: "Wheelchair access",
     Constraint.LANGUAGE.value: "Staff who speak their language",
     Constraint.SPECIALISM.value: "Specialist support they need",
+    Constraint.OPERATION.value: "Only beds kept for an operation they were not found in",
     Constraint.AVAILABLE.value: "No bed free in time",
     Constraint.EXCLUDED_AREA.value: "Only in areas they must keep away from",
     Constraint.DISTANCE.value: "Too close to a place they must keep away from",

@@ -286,6 +286,14 @@ class Bed(models.Model):
     out_of_service_since = models.DateTimeField(null=True, blank=True)
     out_of_service_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A surge place: added for one enforcement operation (an `operations.SurgePlaces` row made
+    # it), only its people are placed in it, and it is free only from `surge_from` to
+    # `surge_until`. After that it leaves matching and the capacity figures, but a placement
+    # still holding it keeps it until the placement ends (ADR 0044). A plain number, not a
+    # foreign key: `operations` builds on `accommodation`, never the other way round.
+    operation_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    surge_from = models.DateField(null=True, blank=True)
+    surge_until = models.DateField(null=True, blank=True)
 
     # Stored data still names it `support.bed` (`lib.labels`; ADR 0019).
     stored_app_label = "support"
@@ -382,6 +390,10 @@ class PlacementRequest(models.Model):
     details_reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The enforcement operation the person was found in, if any: they may also be placed in
+    # the beds kept for it (surge places, beds held; ADR 0044). A plain number for the same
+    # reason as `Bed.operation_id`.
+    operation_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
 
     # Stored data still names it `support.placementrequest` (`lib.labels`; ADR 0019).
     stored_app_label = "support"
@@ -517,3 +529,38 @@ class UnmetNeed(models.Model):
 
     def __str__(self) -> str:
         return f"Unmet need of request {self.request_id} on {self.on}"
+
+
+class BedHold(models.Model):
+    """A bed a provider holds in reserve for an enforcement operation until `expires_at`:
+    while held, only the operation's people are offered it. It frees itself: a hold counts
+    only before its expiry (`live`), so no job has to release it; `released_at` records an
+    early release, or the moment an expired hold was cleared for a new one. At most one open
+    hold a bed (`one_open_hold_per_bed`), and a bed a placement holds is never held
+    (`accommodation.surge.bed_hold`, under the bed's row lock) (ADR 0044)."""
+
+    bed = models.ForeignKey(Bed, on_delete=models.PROTECT, related_name="holds")
+    operation_id = models.PositiveIntegerField(db_index=True)
+    held_at = models.DateTimeField()
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bed"], condition=Q(released_at=None), name="one_open_hold_per_bed"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("held_at")), name="bed_hold_expires_later"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bed {self.bed_id} held for operation {self.operation_id}"

@@ -39,7 +39,7 @@ from opennrm.cases import models as cases
 from opennrm.cases.choices import AgeGroup
 from opennrm.safety.selectors import constraints_of
 
-from . import matching
+from . import matching, surge
 from .models import (
     HOLDS_BED,
     AddressGrant,
@@ -151,13 +151,45 @@ def state_of(bed: Any) -> BedState:
 
 def free_beds() -> QuerySet[Bed]:
     """Beds a person could be placed in now: in an active site with beds, in service, held by
-    no placement."""
+    no placement, not a surge place whose surge has ended. Each is annotated with `held_for`,
+    the operation a live hold keeps it for (None: none); a surge place's `operation_id` says
+    whose it is (ADR 0044)."""
+    now = timezone.now()
     held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
-    return Bed.objects.filter(
-        ~Exists(held),
-        out_of_service_since=None,
-        room__site__is_active=True,
-    ).exclude(room__site__kind=SiteKind.OUTREACH)
+    return (
+        Bed.objects.filter(
+            ~Exists(held),
+            surge.in_surge_window(timezone.localdate()),
+            out_of_service_since=None,
+            room__site__is_active=True,
+        )
+        .exclude(room__site__kind=SiteKind.OUTREACH)
+        .annotate(
+            held_for=Subquery(
+                surge.live_holds(now).filter(bed=OuterRef("pk")).values("operation_id")[:1]
+            )
+        )
+    )
+
+
+def free_beds_open_to_anyone() -> QuerySet[Bed]:
+    """Free beds not kept for any operation: the places an ordinary request can have."""
+    held = surge.live_holds(timezone.now()).filter(bed=OuterRef("pk"))
+    return free_beds().filter(~Exists(held), operation_id=None)
+
+
+_NOT_ANNOTATED = object()
+
+
+def kept_for(bed: Bed) -> int | None:
+    """The operation a bed is kept for: its surge's, or a live hold's (None: anyone's)."""
+    if bed.operation_id is not None:
+        return bed.operation_id
+    annotated: Any = getattr(bed, "held_for", _NOT_ANNOTATED)
+    if annotated is not _NOT_ANNOTATED:
+        return None if annotated is None else int(annotated)
+    hold = surge.live_holds(timezone.now()).filter(bed=bed).first()
+    return None if hold is None else hold.operation_id
 
 
 def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
@@ -335,6 +367,7 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
         preferred_regions=frozenset(request.preferred_regions),
         near_school=request.near_school,
         wanted_specialisms=frozenset(request.wanted_specialisms),
+        operation_id=request.operation_id,
     )
 
 
@@ -392,7 +425,8 @@ def matching_bed(bed: Bed, today: date) -> matching.Bed:
         languages=frozenset(site.staff_languages),
         specialisms=frozenset(site.specialisms),
         near_school=site.near_school,
-        available_from=today,
+        available_from=max(today, bed.surge_from or today),
+        operation_id=kept_for(bed),
     )
 
 

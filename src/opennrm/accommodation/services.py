@@ -579,13 +579,15 @@ def _need_labels(needs: Sequence[str]) -> list[str]:
 
 
 def placement_request_for_referral(
-    *, case: Case, needs: Sequence[str], at: datetime
+    *, case: Case, needs: Sequence[str], at: datetime, operation_id: int | None = None
 ) -> PlacementRequest | ChildrenServicesTask:
     """The request a referral's immediate needs raise (called inside the referral's service,
     whose audit event covers it). A bed tonight or a risk to safety is an emergency.
 
     A child's, or an age-disputed person's, needs never become a request for adult matching:
-    they go to the local authority of their area as a children's services task (ADR 25)."""
+    they go to the local authority of their area as a children's services task (ADR 25).
+    `operation_id`: the enforcement operation the person was found in, whose surge places and
+    held beds they may then take (ADR 0044)."""
     urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
     day = timezone.localdate(at)
     if case.is_child:
@@ -603,13 +605,20 @@ def placement_request_for_referral(
         urgency=Urgency.EMERGENCY if urgent else Urgency.URGENT,
         needed_from=day if urgent else day + timedelta(days=3),
         details_to_review=bool(selectors.referral_details(case)),
+        operation_id=operation_id,
         **request_defaults(case),
     )
 
 
 @transaction.atomic
 def placement_request_raise(
-    *, by: User, case: Case, urgency: str, needed_from: date, needs: Sequence[str] = ()
+    *,
+    by: User,
+    case: Case,
+    urgency: str,
+    needed_from: date,
+    needs: Sequence[str] = (),
+    operation_id: int | None = None,
 ) -> PlacementRequest | ChildrenServicesTask:
     """A coordinator raises a request for someone already referred. For a child, or a person
     whose age is disputed, no request is made: their need goes to the local authority as a
@@ -634,6 +643,7 @@ def placement_request_raise(
         needed_from=needed_from,
         raised_by=by,
         details_to_review=bool(selectors.referral_details(case)),
+        operation_id=operation_id,
         **request_defaults(case),
     )
     case_event_record(

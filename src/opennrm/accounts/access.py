@@ -233,6 +233,12 @@ ROUTES: dict[str, Rule] = {
     # Which operation, and whether they may take people in for it, is operations.services'.
     "operations:reception": only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD),
     "operations:board": OPERATION_READERS,
+    # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
+    # safe-house managers (which provider, operations.surge.providers_acting_for).
+    "operations:surge_add": SUPPORT_STAFF,
+    "operations:surge_end": SUPPORT_STAFF,
+    "operations:beds_hold": SUPPORT_STAFF,
+    "operations:hold_release": SUPPORT_STAFF,
     # Protection from removal (ADR 0040): immigration enforcement officers only, who see the
     # protection answer for a reference and nothing else of any case.
     "protection:check": ENFORCERS,

@@ -203,3 +203,50 @@ class ReceptionRecord(models.Model):
     @property
     def is_child(self) -> bool:
         return self.age_group != AgeGroup.ADULT
+
+
+# --- Surge places (ADR 0044) --------------------------------------------------------------------
+
+
+class SurgePlaces(models.Model):
+    """Temporary places a support provider invited to the operation adds for it: `places` new
+    beds in a room of their own at one site (theirs, or another provider's when the places are
+    outsourced), kept for the operation's people from `starts_on` to `ends_on`
+    (`accommodation.Bed.operation_id`, `surge_from`, `surge_until`). Ending them early leaves
+    anyone placed there in place."""
+
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="surges")
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    room = models.OneToOneField(
+        "accommodation.Room", on_delete=models.PROTECT, related_name="surge"
+    )
+    places = models.PositiveIntegerField()
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    # Who pays for them (the operation's budget, a grant, the provider): free text.
+    funding_note = models.CharField(max_length=300, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="surge_ends_after_it_starts",
+            ),
+            models.CheckConstraint(condition=models.Q(places__gt=0), name="surge_some_places"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.places} surge places for {self.operation}"
+
+    @property
+    def outsourced(self) -> bool:
+        return self.room.site.provider_id != self.provider_id

@@ -34,6 +34,7 @@ from .models import (
     PartnerRole,
     ReceptionRecord,
 )
+from .surge import surge_by_kind
 
 # Who plans an operation, by the kind of organisation that leads it: a police force (a
 # statutory first responder) through its first responders, a competent authority through its
@@ -154,6 +155,9 @@ def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
         first_day=operation.starts_on,
         operation_days=operation.days,
         region=operation.region,
+        # The surge places agreed and beds held for it (ADR 0044); `free_places` leaves out
+        # every bed kept for an operation, so none is counted twice.
+        surge=surge_by_kind(operation),
     )
 
 

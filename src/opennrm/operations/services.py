@@ -432,6 +432,7 @@ def _take_in(
     draft = ReferralDraft.objects.create(
         created_by=by,
         organisation=organisation,
+        operation_id=operation.pk,
         answers=_draft_answers(
             name=name,
             sex=sex,

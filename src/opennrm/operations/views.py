@@ -20,7 +20,7 @@ from opennrm.cases.choices import ExploitationType
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
-from . import selectors, services
+from . import selectors, services, surge
 from .forecast import NoStays
 from .forms import (
     EXPLOITATION_SHORT,
@@ -156,6 +156,13 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
             "may_take_in": selectors.reception_organisation(_user(request), operation) is not None,
+            # Surge places and held beds (ADR 0044), and whether the reader adds them.
+            "surges": list(surge.surges_of(operation)),
+            "holds": list(surge.holds_of(operation)),
+            "surge_acting": set(
+                surge.providers_acting_for(actor, operation).values_list("id", flat=True)
+            ),
+            "today": today,
         },
     )
 

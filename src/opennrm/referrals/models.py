@@ -49,6 +49,11 @@ class ReferralDraft(models.Model):
     report = models.OneToOneField(
         "DutyToNotifyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
     )
+    # The enforcement operation the person was taken in during (operations.ReceptionRecord,
+    # ADR 43): a plain number, as accommodation.Bed keeps it, so that referrals never imports
+    # operations. The placement request the referral raises carries it, so the operation's
+    # surge places and held beds can take the person (ADR 44).
+    operation_id = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -384,7 +384,10 @@ def _open_case(
     draft.evidence.update(case=case)
     # The safety profile first: the placement request starts from it.
     safety_told = safety_record_at_referral(by=by, case=case, answers=data.get("safety"))
-    told = {**_record_and_notify(by, case, authority, needs["needs"]), **safety_told}
+    told = {
+        **_record_and_notify(by, case, authority, needs["needs"], operation_id=draft.operation_id),
+        **safety_told,
+    }
     draft.status = DraftStatus.SUBMITTED
     draft.case = case
     draft.answers = {}
@@ -407,12 +410,19 @@ def _members(organisations: Any, roles: Iterable[Role]) -> list[User]:
 
 
 def _record_and_notify(
-    by: User, case: Case, authority: Organisation, needs: list[str]
+    by: User,
+    case: Case,
+    authority: Organisation,
+    needs: list[str],
+    *,
+    operation_id: int | None = None,
 ) -> dict[str, int]:
     """The case's placement request, and everyone who must know (its first timeline entries,
     which say so, are written with the case: `cases.services.first_events`)."""
     if needs:
-        placement_request_for_referral(case=case, needs=needs, at=case.submitted_at)
+        placement_request_for_referral(
+            case=case, needs=needs, at=case.submitted_at, operation_id=operation_id
+        )
     url = reverse("cases:detail", args=[case.reference])
     kind_of_referral = "a child" if case.is_child else "an adult"
     told = {

@@ -42,6 +42,7 @@ from typing import Any
 from django.db.models import (
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -70,6 +71,7 @@ from opennrm.accommodation.models import (
     UnmetNeed,
 )
 from opennrm.accommodation.services import settings_for
+from opennrm.accommodation.surge import in_surge_window
 from opennrm.lib.iso import language_name
 
 ONE_DAY = timedelta(days=1)
@@ -233,9 +235,10 @@ def _as_bed(site: dict[str, Any], takes_dependants: int, wheelchair: bool, today
 
 
 def _free_groups(today: date) -> list[_Group]:
-    """Every free bed (`selectors.free_beds`), counted by site and room kind in one query."""
+    """Every free bed open to anyone (`selectors.free_beds_open_to_anyone`: a bed kept for an
+    operation is not free for anyone else), counted by site and room kind in one query."""
     rows = (
-        selectors.free_beds()
+        selectors.free_beds_open_to_anyone()
         .order_by()
         .values("room__site_id", "room__takes_dependants", "room__wheelchair_accessible")
         .annotate(count=Count("id"))
@@ -347,9 +350,14 @@ class BedsNow:
 
 
 def counted_beds() -> QuerySet[Bed]:
-    """The beds the figures count: in active sites that have beds (as `free_beds`)."""
-    return Bed.objects.filter(room__site__is_active=True).exclude(
-        room__site__kind=SiteKind.OUTREACH
+    """The beds the figures count: in active sites that have beds (as `free_beds`), and a surge
+    place only until its surge ends, or after while someone is still placed in it (ADR 0044)."""
+    today = timezone.localdate()
+    held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
+    return (
+        Bed.objects.filter(room__site__is_active=True)
+        .filter(in_surge_window(today) | Exists(held))
+        .exclude(room__site__kind=SiteKind.OUTREACH)
     )
 
 

@@ -1,0 +1,131 @@
+"""Beds kept for an enforcement operation: surge places and beds held in reserve (ADR 0044).
+
+`accommodation` knows an operation only by its number (`Bed.operation_id`,
+`BedHold.operation_id`, `PlacementRequest.operation_id`); the `operations` app decides who may
+add or hold places and records the audit event, calling these writes inside its own
+transaction. What keeps a bed for an operation is read here too, so that matching, the free-bed
+lists and the capacity figures all apply one rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from opennrm.accounts.models import User
+
+from .models import Bed, BedEvent, BedHold, BedState, Placement, Room, Site
+
+
+def live_holds(now: datetime) -> QuerySet[BedHold]:
+    """The holds that count at `now`: not released and not expired. An expired hold frees its
+    bed by itself, with no job to run."""
+    return BedHold.objects.filter(released_at=None, expires_at__gt=now)
+
+
+def in_surge_window(today: date) -> Q:
+    """Beds that are not surge places, or whose surge has not ended by `today`."""
+    return Q(surge_until=None) | Q(surge_until__gte=today)
+
+
+def add_surge_beds(
+    site: Site,
+    *,
+    room_name: str,
+    places: int,
+    operation_id: int,
+    starts_on: date,
+    ends_on: date,
+    by: User,
+) -> Room:
+    """A room of `places` new beds at `site`, kept for the operation from `starts_on` to
+    `ends_on`."""
+    if places < 1:
+        raise ValidationError({"places": "Enter how many places, 1 or more"})
+    if ends_on < starts_on:
+        raise ValidationError({"ends_on": "The last day must be the same as or after the first"})
+    room = Room.objects.create(site=site, name=room_name)
+    made = Bed.objects.bulk_create(
+        Bed(
+            room=room,
+            label=f"S{n}",
+            operation_id=operation_id,
+            surge_from=starts_on,
+            surge_until=ends_on,
+        )
+        for n in range(1, places + 1)
+    )
+    # Each bed's history starts as every bed's does (`services.room_create`).
+    now = timezone.now()
+    BedEvent.objects.bulk_create(
+        BedEvent(bed=bed, at=now, state=BedState.AVAILABLE, by=by, note="Added: surge place")
+        for bed in made
+    )
+    return room
+
+
+def end_surge_beds(room: Room, today: date) -> int:
+    """End the surge places of `room` now: from today they leave matching and the capacity
+    figures; a bed someone is placed in stays theirs until the placement ends. Returns how
+    many beds were still in their surge."""
+    yesterday = today - timedelta(days=1)
+    return (
+        Bed.objects.filter(room=room).filter(in_surge_window(today)).update(surge_until=yesterday)
+    )
+
+
+def bed_hold(
+    beds: list[Bed], *, operation_id: int, expires_at: datetime, by: User, now: datetime
+) -> list[BedHold]:
+    """Hold each of `beds` for the operation until `expires_at`. Under each bed's row lock, a
+    bed is refused if a placement holds it, it is out of service, another hold on it is live,
+    or it is kept for another operation, so a hold is never a double booking; an expired hold
+    on it is closed first (the partial unique constraint allows one open hold a bed)."""
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "The hold must end in the future"})
+    if not beds:
+        raise ValidationError({"beds": "Select the beds to hold"})
+    holds = []
+    with transaction.atomic():
+        locked = list(
+            Bed.objects.select_for_update(of=("self",))
+            .filter(pk__in=[bed.pk for bed in beds])
+            .order_by("pk")
+        )
+        for bed in locked:
+            if Placement.objects.holding_a_bed().filter(bed=bed).exists():
+                raise ValidationError(
+                    {"beds": f"Bed {bed.label} is taken: someone is placed in it"}
+                )
+            if bed.out_of_service_since is not None:
+                raise ValidationError({"beds": f"Bed {bed.label} is out of service"})
+            if bed.operation_id is not None and bed.operation_id != operation_id:
+                raise ValidationError({"beds": f"Bed {bed.label} is kept for another operation"})
+            if live_holds(now).filter(bed=bed).exists():
+                raise ValidationError({"beds": f"Bed {bed.label} is already held"})
+            BedHold.objects.filter(bed=bed, released_at=None).update(released_at=now)
+            holds.append(
+                BedHold.objects.create(
+                    bed=bed,
+                    operation_id=operation_id,
+                    held_at=now,
+                    held_by=by,
+                    expires_at=expires_at,
+                )
+            )
+    return holds
+
+
+def bed_hold_release(hold: BedHold, *, by: User, now: datetime) -> None:
+    """Release a hold before its expiry: the bed is open to anyone again."""
+    with transaction.atomic():
+        locked = BedHold.objects.select_for_update().get(pk=hold.pk)
+        if locked.released_at is not None:
+            return
+        locked.released_at = now
+        locked.released_by = by
+        locked.save(update_fields=["released_at", "released_by"])

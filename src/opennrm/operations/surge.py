@@ -1,0 +1,284 @@
+"""Surge places and beds held for an operation (issue 14, item 3; ADR 0044).
+
+A support provider invited to the operation adds temporary places for it (`SurgePlaces`: new
+beds at one of its sites, or at another provider's when outsourced) and holds free beds in
+reserve until an expiry (`accommodation.BedHold`). Both keep the beds for the operation's people
+alone; matching, the free-bed lists and the capacity figures read that from accommodation
+(`accommodation.surge`). The reads start from who asks, like every read of an operation; each
+write records exactly one audit event, against the provider.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from opennrm.accommodation import selectors as accommodation
+from opennrm.accommodation import surge as beds
+from opennrm.accommodation.models import Bed, BedHold, Setting, Site, SiteAges, SiteKind
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.audit.services import audit_record
+
+from .forecast import MEN, MIXED, WOMEN
+from .models import Operation, OperationPartner, OperationStatus, PartnerRole, SurgePlaces
+
+# Who acts for an invited provider: its support coordinators and safe-house managers.
+SURGE_ROLES = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+
+# A site's setting as the forecast's kinds count it (as `history.free_places` does).
+KIND_OF_SETTING = {Setting.WOMEN_ONLY: WOMEN, Setting.MEN_ONLY: MEN, Setting.MIXED: MIXED}
+
+
+# --- Reads -------------------------------------------------------------------------------------
+
+
+def providers_acting_for(actor: Actor, operation: Operation) -> QuerySet[Organisation]:
+    """The support providers invited to the operation for which the actor adds and holds
+    places (as a coordinator or safe-house manager)."""
+    invited = OperationPartner.objects.filter(
+        operation=operation, role=PartnerRole.SUPPORT_PROVIDER
+    ).values("organisation_id")
+    return Organisation.objects.filter(
+        id__in=actor.organisations_as(SURGE_ROLES), is_active=True
+    ).filter(id__in=invited)
+
+
+def provider_get_for(actor: Actor, operation: Operation) -> Organisation:
+    """The one provider the actor acts for in this operation; 404 if none."""
+    provider = providers_acting_for(actor, operation).order_by("pk").first()
+    if provider is None:
+        raise Http404
+    return provider
+
+
+def sites_for_surge(provider: Organisation) -> QuerySet[Site]:
+    """Sites with beds where surge places can go: the provider's own, and other providers'
+    (outsourced places), all active."""
+    return (
+        Site.objects.filter(is_active=True)
+        .exclude(kind=SiteKind.OUTREACH)
+        .select_related("provider")
+        .order_by("provider__name", "name")
+    )
+
+
+def sites_to_hold_at(provider: Organisation) -> QuerySet[Site]:
+    return sites_for_surge(provider).filter(provider=provider)
+
+
+def surges_of(operation: Operation) -> QuerySet[SurgePlaces]:
+    return operation.surges.select_related("provider", "room__site__provider")
+
+
+def surge_get_for(actor: Actor, operation: Operation, surge_id: int) -> SurgePlaces:
+    """Surge places the actor's provider added to this operation; 404 otherwise."""
+    surge = (
+        surges_of(operation)
+        .filter(id=surge_id, provider__in=providers_acting_for(actor, operation))
+        .first()
+    )
+    if surge is None:
+        raise Http404
+    return surge
+
+
+def holds_of(operation: Operation, now: datetime | None = None) -> QuerySet[BedHold]:
+    """The beds held for the operation now (an expired hold is no longer one)."""
+    return (
+        beds.live_holds(now or timezone.now())
+        .filter(operation_id=operation.pk)
+        .select_related("bed__room__site__provider")
+    )
+
+
+def hold_get_for(actor: Actor, operation: Operation, hold_id: int) -> BedHold:
+    hold = (
+        holds_of(operation)
+        .filter(id=hold_id, bed__room__site__provider__in=providers_acting_for(actor, operation))
+        .first()
+    )
+    if hold is None:
+        raise Http404
+    return hold
+
+
+def surge_by_kind(operation: Operation, today: date | None = None) -> dict[str, int]:
+    """The places agreed for the operation, per forecast kind: surge places not yet ended
+    and beds held now, at adults' sites, by their site's setting."""
+    today = today or timezone.localdate()
+    counts = {WOMEN: 0, MEN: 0, MIXED: 0}
+    kept = Bed.objects.filter(
+        Q(operation_id=operation.pk, surge_until__gte=today)
+        | Q(pk__in=holds_of(operation).filter(bed__operation_id=None).values("bed_id")),
+        room__site__ages=SiteAges.ADULTS,
+        room__site__is_active=True,
+        out_of_service_since=None,
+    )
+    for setting in kept.values_list("room__site__setting", flat=True):
+        counts[KIND_OF_SETTING[Setting(setting)]] += 1
+    return counts
+
+
+# --- Writes ------------------------------------------------------------------------------------
+
+
+def _refuse_unless_acting(by: User, operation: Operation, provider_id: int) -> None:
+    """Only a coordinator or safe-house manager of a support provider invited to the operation
+    adds, holds, ends or releases places for it, and only its own."""
+    if not providers_acting_for(Actor.of_session(by), operation).filter(id=provider_id).exists():
+        raise ValidationError(
+            "Only a coordinator or safe-house manager of a support provider invited to this "
+            "operation can do this"
+        )
+
+
+def _refuse_unless_open(operation: Operation) -> None:
+    if operation.status_on(timezone.localdate()) in (
+        OperationStatus.ENDED,
+        OperationStatus.CANCELLED,
+    ):
+        raise ValidationError("The operation has ended or been cancelled: no places can be added")
+
+
+@transaction.atomic
+def surge_add(
+    *,
+    by: User,
+    operation: Operation,
+    provider: Organisation,
+    site: Site,
+    places: int,
+    starts_on: date,
+    ends_on: date,
+    funding_note: str = "",
+) -> SurgePlaces:
+    """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`."""
+    _refuse_unless_acting(by, operation, provider.pk)
+    _refuse_unless_open(operation)
+    if ends_on < timezone.localdate():
+        raise ValidationError({"ends_on": "The last day must be today or later"})
+    if site.kind == SiteKind.OUTREACH or not site.is_active:
+        raise ValidationError({"site": "Choose a site with beds"})
+    count = operation.surges.count() + 1
+    room = beds.add_surge_beds(
+        site,
+        room_name=f"Surge {operation.pk}-{count}",
+        places=places,
+        operation_id=operation.pk,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        by=by,
+    )
+    surge = SurgePlaces.objects.create(
+        operation=operation,
+        provider=provider,
+        room=room,
+        places=places,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        funding_note=funding_note,
+        added_by=by,
+    )
+    audit_record(
+        by=by,
+        action="operation.surge_added",
+        obj=surge,
+        organisation=provider,
+        detail={
+            "operation": operation.pk,
+            "places": places,
+            "site": site.pk,
+            "outsourced": site.provider_id != provider.pk,
+        },
+    )
+    return surge
+
+
+@transaction.atomic
+def surge_end(*, by: User, surge: SurgePlaces) -> SurgePlaces:
+    """End surge places now: they leave matching and capacity today; anyone placed in one
+    keeps it until their placement ends."""
+    locked = (
+        SurgePlaces.objects.select_for_update(of=("self",))
+        .select_related("room", "operation")
+        .get(pk=surge.pk)
+    )
+    _refuse_unless_acting(by, locked.operation, locked.provider_id)
+    if locked.ended_at is not None:
+        raise ValidationError("These surge places have already ended")
+    today = timezone.localdate()
+    still = beds.end_surge_beds(locked.room, today)
+    locked.ended_at = timezone.now()
+    locked.ended_by = by
+    locked.save(update_fields=["ended_at", "ended_by"])
+    audit_record(
+        by=by,
+        action="operation.surge_ended",
+        obj=locked,
+        organisation=locked.provider,
+        detail={"operation": locked.operation_id, "places_withdrawn": still},
+    )
+    return locked
+
+
+@transaction.atomic
+def beds_hold(
+    *,
+    by: User,
+    operation: Operation,
+    provider: Organisation,
+    site: Site,
+    count: int,
+    expires_at: datetime,
+) -> list[BedHold]:
+    """Hold `count` of the free beds open to anyone at one of the provider's sites for the
+    operation until `expires_at`."""
+    _refuse_unless_acting(by, operation, provider.pk)
+    _refuse_unless_open(operation)
+    if site.provider_id != provider.pk:
+        raise ValidationError({"site": "Choose one of your own sites"})
+    if count < 1:
+        raise ValidationError({"count": "Enter how many beds to hold, 1 or more"})
+    free = list(
+        accommodation.free_beds_open_to_anyone().filter(room__site=site).order_by("pk")[:count]
+    )
+    if len(free) < count:
+        raise ValidationError(
+            {
+                "count": f"{site.name} has {len(free)} free beds open to anyone; enter {len(free)} or fewer"
+            }
+        )
+    holds = beds.bed_hold(
+        free, operation_id=operation.pk, expires_at=expires_at, by=by, now=timezone.now()
+    )
+    audit_record(
+        by=by,
+        action="operation.beds_held",
+        obj=operation,
+        organisation=provider,
+        detail={"beds": [h.bed_id for h in holds], "expires_at": expires_at.isoformat()},
+    )
+    return holds
+
+
+@transaction.atomic
+def hold_release(*, by: User, hold: BedHold, provider: Organisation) -> None:
+    """Release a held bed before its expiry."""
+    if hold.bed.room.site.provider_id != provider.pk:
+        raise ValidationError("Only the provider holding a bed can release it")
+    _refuse_unless_acting(by, Operation.objects.get(pk=hold.operation_id), provider.pk)
+    beds.bed_hold_release(hold, by=by, now=timezone.now())
+    audit_record(
+        by=by,
+        action="operation.bed_released",
+        obj=hold,
+        organisation=provider,
+        detail={"operation": hold.operation_id, "bed": hold.bed_id},
+    )

@@ -1,0 +1,117 @@
+"""Forms of the surge pages (ADR 0044): add surge places, hold beds. Clean input, never save."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from opennrm.accommodation.models import Site
+from opennrm.accounts.models import Organisation
+from opennrm.lib.govuk_forms import date_from_parts
+
+MOST_PLACES = 500
+
+
+class SiteChoiceField(forms.ModelChoiceField[Site]):
+    """A site by its code name and provider (never its address)."""
+
+    def label_from_instance(self, obj: Site) -> str:
+        return f"{obj.name} ({obj.provider.name}, {obj.get_setting_display().lower()})"
+
+
+class SurgeForm(forms.Form):
+    site = SiteChoiceField(
+        label="Where are the places?",
+        queryset=Site.objects.none(),
+        empty_label="Select the site",
+        help_text="One of your sites, or another provider's if you have outsourced the places",
+    )
+    places = forms.IntegerField(
+        label="How many places?",
+        min_value=1,
+        max_value=MOST_PLACES,
+        error_messages={
+            "required": "Enter how many places",
+            "invalid": "Enter how many places as a whole number, like 10",
+            "min_value": "Enter 1 place or more",
+            "max_value": f"Enter {MOST_PLACES} places or fewer",
+        },
+    )
+    starts_on = forms.CharField(
+        label="First day", required=False, help_text="For example 10 3 2027"
+    )
+    ends_on = forms.CharField(label="Last day", required=False, help_text="For example 20 3 2027")
+    funding_note = forms.CharField(
+        label="Funding (optional)",
+        max_length=300,
+        required=False,
+        help_text="Who pays for the places, for example the operation's budget for 10 days",
+    )
+
+    def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["site"]
+        field.queryset = sites
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["starts_on"] = date_from_parts(self, "starts_on", "First day")
+        data["ends_on"] = date_from_parts(self, "ends_on", "Last day")
+        for name, label in (("starts_on", "first day"), ("ends_on", "last day")):
+            if data[name] is None and name not in self.errors:
+                self.add_error(name, f"Enter the {label}")
+        if (
+            data["starts_on"]
+            and data["ends_on"]
+            and data["ends_on"] < data["starts_on"]
+            and "ends_on" not in self.errors
+        ):
+            self.add_error("ends_on", "The last day must be the same as or after the first")
+        return data
+
+
+class HoldForm(forms.Form):
+    site = SiteChoiceField(
+        label="Which site?", queryset=Site.objects.none(), empty_label="Select the site"
+    )
+    count = forms.IntegerField(
+        label="How many beds?",
+        min_value=1,
+        max_value=MOST_PLACES,
+        error_messages={
+            "required": "Enter how many beds to hold",
+            "invalid": "Enter how many beds as a whole number, like 3",
+            "min_value": "Enter 1 bed or more",
+            "max_value": f"Enter {MOST_PLACES} beds or fewer",
+        },
+    )
+    until = forms.CharField(
+        label="Hold them until the end of",
+        required=False,
+        help_text="After this day they are free for anyone again. For example 12 3 2027",
+    )
+
+    def __init__(
+        self, *args: Any, provider: Organisation, sites: QuerySet[Site], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["site"]
+        field.queryset = sites
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        until = date_from_parts(self, "until", "The last day held")
+        if until is None and "until" not in self.errors:
+            self.add_error("until", "Enter the last day to hold the beds")
+        elif until is not None and until < timezone.localdate():
+            self.add_error("until", "The last day held must be today or later")
+        elif until is not None:
+            # the hold ends at midnight after that day, local time
+            data["expires_at"] = timezone.make_aware(
+                datetime.combine(until + timedelta(days=1), time(0))
+            )
+        return data
