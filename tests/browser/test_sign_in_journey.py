@@ -55,7 +55,7 @@ def test_first_responder_signs_in_enrols_two_factor_and_lands_home(
     )
     nav = page.get_by_role("navigation", name="Menu")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Home", "Find a case", "Referrals", "Screening", "Notifications"]
+        ["Home", "Find a case", "Referrals", "Screening", "Operations", "Notifications"]
     )
     axe.check(page)
 
