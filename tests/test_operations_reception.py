@@ -331,7 +331,22 @@ def test_the_reception_page_says_a_child_is_treated_as_a_child(
         response = client.post(
             _reception_url(larkspur), reception_input(age_group="age_disputed"), follow=True
         )
-    assert "Person 1 taken in and treated as a child" in response.content.decode()
+    page = response.content.decode()
+    assert "Person 1 taken in and treated as a child" in page
+    # Larkspur invites no local authority: the page says none was told, never that one was.
+    assert "children&#39;s services told" not in page
+    assert "No local authority or child guardian service is invited" in page
+
+
+def test_the_reception_page_says_children_services_were_told_when_they_were(
+    invited: Operation, alice: User
+) -> None:
+    with time_machine.travel(op.DURING, tick=False):
+        client = factories.signed_in_client(alice)
+        response = client.post(
+            _reception_url(invited), reception_input(age_group="child"), follow=True
+        )
+    assert "treated as a child: children&#39;s services told" in response.content.decode()
 
 
 def test_the_reception_page_shows_each_error_and_keeps_what_was_typed(
@@ -534,6 +549,24 @@ def test_a_person_taken_in_is_protected_by_their_reception_reference(
     assert answer.protected
     assert answer.source == "nrm"
     assert "reasonable grounds decision is awaited" in answer.answer
+
+
+def test_a_person_who_declined_or_was_only_reported_has_no_protection_from_the_operation(
+    larkspur: Operation, alice: User, immigration_officer: User
+) -> None:
+    """No referral is being made for them, so the operation's answer no longer holds."""
+    from opennrm.referrals.models import ReferralDraft
+
+    declined, reported = take_in(alice, larkspur), take_in(alice, larkspur)
+    assert declined.draft is not None
+    assert reported.draft is not None
+    ReferralDraft.objects.filter(pk=reported.draft.pk).update(status=DraftStatus.REPORTED)
+    declined.draft.delete()
+    with time_machine.travel(op.DURING, tick=False):
+        for record in (declined, reported):
+            answer = protection_check(by=immigration_officer, reference=record.reference)
+            assert not answer.protected
+            assert answer.answer == "No NRM protection recorded for this reference."
 
 
 def test_a_removal_planned_for_a_person_taken_in_alerts_the_taker_and_the_leads_responders(

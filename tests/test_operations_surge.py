@@ -372,8 +372,9 @@ def test_an_invited_provider_adds_surge_places(
         client = factories.signed_in_client(maya)
         assert client.put(url).status_code == 405
         form = client.get(url).content.decode()
-        assert "Add surge places" in form  # outsourcing is offered
-        assert "Far Refuge" in form
+        assert "Add surge places" in form
+        # Never at an uninvited provider's site: the room would tell it of the operation.
+        assert "Far Refuge" not in form
         wrong = client.post(
             url,
             {"site": house.pk, "places": "", "funding_note": "Operation budget"}
@@ -572,3 +573,29 @@ def test_the_services_refuse_anyone_not_acting_for_an_invited_provider(
                 )
     assert not SurgePlaces.objects.exists()
     assert not BedHold.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_confidential_operations_surge_places_show_in_no_figures_before_they_start(
+    planned: Operation, maya: User, provider: Organisation
+) -> None:
+    """Found in review: counted from the day they were added, they told every reader of the
+    capacity figures of an operation still secret."""
+    house = s.site(maya, provider)
+    _add_surge(maya, planned, house, places=4)
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
+        assert capacity.beds_now().total.beds == 0
+    with time_machine.travel(noon(date(2027, 3, 10)), tick=False):
+        assert capacity.beds_now().total.beds == 4
+
+
+@pytest.mark.django_db
+def test_surge_places_go_only_to_an_invited_providers_site(
+    planned: Operation, maya: User, omar: User
+) -> None:
+    """Never an uninvited provider's: the room the places make would tell it of the operation."""
+    elsewhere = s.site(omar, omar.memberships.get().organisation, name="Elsewhere House")
+    assert not surge.sites_for_surge(planned).filter(pk=elsewhere.pk).exists()
+    with pytest.raises(ValidationError, match="invited to the operation"):
+        _add_surge(maya, planned, elsewhere)
+    assert not SurgePlaces.objects.exists()

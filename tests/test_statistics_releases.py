@@ -1012,3 +1012,12 @@ def test_a_number_too_large_for_any_key_is_404_on_the_public_page_and_the_api() 
     assert Client().get(f"/official-statistics/{huge}/1/").status_code == 404
     assert Client().get(f"/api/v1/statistics/releases/{huge}/versions/1").status_code == 404
     assert Client().get(f"/api/v1/statistics/releases/1/versions/{huge}").status_code == 404
+
+
+def test_a_number_too_large_for_any_key_is_404_on_the_analysts_pages(
+    analysts: tuple[User, User],
+) -> None:
+    huge = 256110838966589259776
+    client = factories.signed_in_client(analysts[0])
+    assert client.get(f"/statistics/releases/{huge}/1/").status_code == 404
+    assert client.get(f"/statistics/releases/1/{huge}/").status_code == 404

@@ -32,6 +32,13 @@ def in_surge_window(today: date) -> Q:
     return Q(surge_until=None) | Q(surge_until__gte=today)
 
 
+def surge_under_way(today: date) -> Q:
+    """Beds that are not surge places, or whose surge has begun and not ended by `today`: a
+    confidential operation's surge places must not show in anyone's figures before they start
+    (operations are secret until they start, ADR 39)."""
+    return Q(surge_until=None) | Q(surge_from__lte=today, surge_until__gte=today)
+
+
 def add_surge_beds(
     site: Site,
     *,

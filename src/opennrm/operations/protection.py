@@ -11,6 +11,7 @@ from django.urls import reverse
 from opennrm.accounts.models import User
 from opennrm.protection.rules import Protection, Reason
 from opennrm.protection.selectors import Finding, case_finding
+from opennrm.referrals.models import DraftStatus
 
 from .selectors import lead_first_responders, reception_record_for_reference
 
@@ -23,9 +24,13 @@ def reception_source(reference: str, on: date) -> Finding | None:
     record = reception_record_for_reference(reference)
     if record is None:
         return None
-    case = record.draft.case if record.draft is not None else None
-    if case is not None:
-        return case_finding(case, on)
+    draft = record.draft
+    if draft is None or draft.status == DraftStatus.REPORTED:
+        # Declined, or reported under the duty to notify without consent: no referral is being
+        # made, so the operation gives no protection (the answer is the unprotected one).
+        return None
+    if draft.case is not None:
+        return case_finding(draft.case, on)
     operation = record.operation
 
     def alert_recipients() -> list[User]:

@@ -276,3 +276,13 @@ def lead_first_responders(operation: Operation) -> list[User]:
             operation.lead_organisation_id, {Role.FIRST_RESPONDER}
         ).select_related("user")
     ]
+
+
+def children_services_partners(operation: Operation) -> list[int]:
+    """The organisations invited to the operation as local authority or child guardian service:
+    those told at once of a child taken in (services.reception_take_in)."""
+    return list(
+        operation.partners.filter(
+            role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
+        ).values_list("organisation_id", flat=True)
+    )

@@ -321,13 +321,10 @@ def _tell_children_services(operation: Operation, record: ReceptionRecord) -> in
     authority and child guardian service partners are told at once. There is no case yet, so no
     children's services task (ADR 0025) can be raised: it is raised, as for any child, when the
     draft is submitted. The message names nobody."""
-    partner_ids = operation.partners.filter(
-        role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
-    ).values_list("organisation_id", flat=True)
     leads = [
         m.user
         for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
-        .filter(organisation_id__in=list(partner_ids))
+        .filter(organisation_id__in=selectors.children_services_partners(operation))
         .select_related("user")
     ]
     who = "A child" if record.age_group == AgeGroup.CHILD else "A person whose age is disputed"

@@ -58,19 +58,24 @@ def provider_get_for(actor: Actor, operation: Operation) -> Organisation:
     return provider
 
 
-def sites_for_surge(provider: Organisation) -> QuerySet[Site]:
-    """Sites with beds where surge places can go: the provider's own, and other providers'
-    (outsourced places), all active."""
+def sites_for_surge(operation: Operation) -> QuerySet[Site]:
+    """Sites with beds where surge places can go: those of the support providers invited to the
+    operation (the provider's own, or another invited provider's for outsourced places), all
+    active. Never an uninvited provider's: the room the places make would tell it of the
+    operation, which may be secret (ADR 39)."""
+    invited = OperationPartner.objects.filter(
+        operation=operation, role=PartnerRole.SUPPORT_PROVIDER
+    ).values("organisation_id")
     return (
-        Site.objects.filter(is_active=True)
+        Site.objects.filter(is_active=True, provider__in=invited)
         .exclude(kind=SiteKind.OUTREACH)
         .select_related("provider")
         .order_by("provider__name", "name")
     )
 
 
-def sites_to_hold_at(provider: Organisation) -> QuerySet[Site]:
-    return sites_for_surge(provider).filter(provider=provider)
+def sites_to_hold_at(operation: Operation, provider: Organisation) -> QuerySet[Site]:
+    return sites_for_surge(operation).filter(provider=provider)
 
 
 def surges_of(operation: Operation) -> QuerySet[SurgePlaces]:
@@ -164,8 +169,10 @@ def surge_add(
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():
         raise ValidationError({"ends_on": "The last day must be today or later"})
-    if site.kind == SiteKind.OUTREACH or not site.is_active:
-        raise ValidationError({"site": "Choose a site with beds"})
+    if not sites_for_surge(operation).filter(pk=site.pk).exists():
+        raise ValidationError(
+            {"site": "Choose a site with beds of a support provider invited to the operation"}
+        )
     count = operation.surges.count() + 1
     room = beds.add_surge_beds(
         site,

@@ -28,7 +28,7 @@ def surge_add(request: HttpRequest, operation_id: int) -> HttpResponse:
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     provider = surge.provider_get_for(actor, operation)
-    form = SurgeForm(request.POST or None, sites=surge.sites_for_surge(provider))
+    form = SurgeForm(request.POST or None, sites=surge.sites_for_surge(operation))
     if request.method == "POST" and form.is_valid():
         try:
             added = surge.surge_add(
@@ -58,7 +58,9 @@ def beds_hold(request: HttpRequest, operation_id: int) -> HttpResponse:
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     provider = surge.provider_get_for(actor, operation)
-    form = HoldForm(request.POST or None, provider=provider, sites=surge.sites_to_hold_at(provider))
+    form = HoldForm(
+        request.POST or None, provider=provider, sites=surge.sites_to_hold_at(operation, provider)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             held = surge.beds_hold(
@@ -100,8 +102,7 @@ def hold_release(request: HttpRequest, operation_id: int, hold_id: int) -> HttpR
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     hold = surge.hold_get_for(actor, operation, hold_id)
-    surge.hold_release(
-        by=_user(request), hold=hold, provider=surge.provider_get_for(actor, operation)
-    )
+    # The provider holding the bed: the actor may act for more than one invited provider.
+    surge.hold_release(by=_user(request), hold=hold, provider=hold.bed.room.site.provider)
     messages.success(request, f"Bed {hold.bed.label} at {hold.bed.room.site.name} released")
     return redirect("operations:detail", operation.id)

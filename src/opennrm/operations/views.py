@@ -29,7 +29,7 @@ from .forms import (
     ReceptionForm,
     group_label,
 )
-from .models import AgeGroup, Operation, OperationStatus
+from .models import AgeGroup, Operation, OperationStatus, ReceptionRecord
 
 
 def _user(request: HttpRequest) -> User:
@@ -126,6 +126,20 @@ KIND_LABELS = {
     "mixed": "Places in a mixed setting",
     "children": "Children's placements (local authority)",
 }
+
+
+def _taken_in_message(operation: Operation, record: ReceptionRecord) -> str:
+    if not record.is_child:
+        return f"Person {record.sequence} taken in"
+    if selectors.children_services_partners(operation):
+        return f"Person {record.sequence} taken in and treated as a child: children's services told"
+    # Never a silent gap for a child: say who has not been told, and what to do.
+    return (
+        f"Person {record.sequence} taken in and treated as a child. No local authority or child "
+        "guardian service is invited to this operation, so none has been told yet: ask the lead "
+        "to invite the local authority now. Submitting the referral tells the local authority "
+        "of the area."
+    )
 
 
 @require_safe
@@ -255,8 +269,7 @@ def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            treated = " and treated as a child: children's services told" if record.is_child else ""
-            messages.success(request, f"Person {record.sequence} taken in{treated}")
+            messages.success(request, _taken_in_message(operation, record))
             return redirect("operations:reception", operation.id)
     return render(
         request,

@@ -71,7 +71,7 @@ from opennrm.accommodation.models import (
     UnmetNeed,
 )
 from opennrm.accommodation.services import settings_for
-from opennrm.accommodation.surge import in_surge_window
+from opennrm.accommodation.surge import surge_under_way
 from opennrm.lib.iso import language_name
 
 ONE_DAY = timedelta(days=1)
@@ -351,12 +351,13 @@ class BedsNow:
 
 def counted_beds() -> QuerySet[Bed]:
     """The beds the figures count: in active sites that have beds (as `free_beds`), and a surge
-    place only until its surge ends, or after while someone is still placed in it (ADR 0044)."""
+    place only from its first day until its surge ends, or after while someone is still placed
+    in it (ADR 0044)."""
     today = timezone.localdate()
     held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return (
         Bed.objects.filter(room__site__is_active=True)
-        .filter(in_surge_window(today) | Exists(held))
+        .filter(surge_under_way(today) | Exists(held))
         .exclude(room__site__kind=SiteKind.OUTREACH)
     )
 

@@ -19,7 +19,7 @@ from opennrm.lib.govuk_forms import show_refusal
 
 from . import releases, selectors
 from .models import Release, ReleaseVersion, VersionState
-from .public_views import bulletin_context
+from .public_views import LARGEST_KEY, bulletin_context
 from .synthetic import EPSILON_MAX, EPSILON_MIN
 from .tables_views import TablesForm, last_quarter
 
@@ -114,6 +114,8 @@ class ReviseForm(SyntheticDataFields):
 
 
 def _version(release: int, version: int) -> ReleaseVersion:
+    if not (0 < release <= LARGEST_KEY and 0 < version <= LARGEST_KEY):
+        raise Http404  # a number no key holds (it would overflow the query)
     return get_object_or_404(
         ReleaseVersion.objects.select_related("release", "prepared_by", "approved_by"),
         release_id=release,
