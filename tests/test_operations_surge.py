@@ -599,3 +599,34 @@ def test_surge_places_go_only_to_an_invited_providers_site(
     with pytest.raises(ValidationError, match="invited to the operation"):
         _add_surge(maya, planned, elsewhere)
     assert not SurgePlaces.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cancelling_the_operation_ends_its_surge_places_and_releases_its_holds(
+    planned: Operation, maya: User, alice: User, provider: Organisation
+) -> None:
+    """Found in review: the beds stayed kept for an operation that would not happen."""
+    house = s.site(maya, provider)
+    s.beds(maya, house, 1)
+    added = _add_surge(maya, planned, house, places=2)
+    with time_machine.travel(noon(DAY), tick=False):
+        surge.beds_hold(
+            by=maya,
+            operation=planned,
+            provider=provider,
+            site=house,
+            count=1,
+            expires_at=noon(DAY) + timedelta(days=2),
+        )
+        assert surge.holds_of(planned).count() == 1
+        assert capacity.beds_now().total.beds == 3
+        operation_services.operation_cancel(by=alice, operation=planned)
+        assert not surge.holds_of(planned).exists()
+        assert capacity.beds_now().total.beds == 1  # the house's own bed, open to anyone
+        assert set(selectors.free_beds_open_to_anyone().values_list("pk", flat=True)) == set(
+            house.rooms.exclude(pk=added.room.pk).values_list("beds__pk", flat=True)
+        )
+    added.refresh_from_db()
+    assert added.ended_at is not None
+    (cancelled,) = _events("operation.cancelled")
+    assert cancelled.detail == {"surge_places_withdrawn": 2, "holds_released": 1}

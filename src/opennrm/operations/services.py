@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
+from opennrm.accommodation.surge import bed_hold_release, end_surge_beds, live_holds
 from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
@@ -270,17 +271,29 @@ def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
 
 @transaction.atomic
 def operation_cancel(*, by: User, operation: Operation) -> Operation:
-    """Call the operation off (before or while it is under way); its record stays."""
+    """Call the operation off (before or while it is under way); its record stays. Its surge
+    places end today and its held beds are released, so no bed stays kept for an operation
+    that will not happen; anyone already placed keeps their place (ADR 44)."""
     operation = Operation.objects.select_for_update().get(id=operation.id)
     _refuse_unless_open(operation)
-    operation.cancelled_at = timezone.now()
+    now = timezone.now()
+    operation.cancelled_at = now
     operation.cancelled_by = by
     operation.save(update_fields=["cancelled_at", "cancelled_by"])
+    withdrawn = 0
+    for surge_places in operation.surges.filter(ended_at=None).select_related("room"):
+        withdrawn += end_surge_beds(surge_places.room, timezone.localdate(now))
+        surge_places.ended_at, surge_places.ended_by = now, by
+        surge_places.save(update_fields=["ended_at", "ended_by"])
+    holds = list(live_holds(now).filter(operation_id=operation.pk))
+    for hold in holds:
+        bed_hold_release(hold, by=by, now=now)
     audit_record(
         by=by,
         action="operation.cancelled",
         obj=operation,
         organisation=operation.lead_organisation,
+        detail={"surge_places_withdrawn": withdrawn, "holds_released": len(holds)},
     )
     return operation
 
