@@ -21,7 +21,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
-from opennrm.lib.references import new_reference
+from opennrm.lib.references import unused_reference
 from opennrm.notifications.services import deliver
 from opennrm.referrals.models import ReferralDraft
 
@@ -455,7 +455,7 @@ def _take_in(
     record = ReceptionRecord.objects.create(
         operation=operation,
         sequence=_next_sequence(operation),
-        reference=_unique_reception_reference(),
+        reference=unused_reference(ReceptionRecord, REFERENCE_PREFIX),
         taken_in_by=by,
         taken_in_at=timezone.now(),
         organisation=organisation,
@@ -482,10 +482,3 @@ def _take_in(
         },
     )
     return record
-
-
-def _unique_reception_reference() -> str:
-    while True:
-        reference = new_reference(REFERENCE_PREFIX)
-        if not ReceptionRecord.objects.filter(reference=reference).exists():
-            return reference

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
-from opennrm.lib.references import new_reference
+from opennrm.lib.references import new_reference, unused_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
@@ -213,14 +213,6 @@ def referral_submit(*, by: User, draft: ReferralDraft) -> Submitted:
     return Submitted(case=_open_case(by, locked, data, submitted_at))
 
 
-def _unique_reference(model: type[Case] | type[DutyToNotifyReport], prefix: str) -> str:
-    for _ in range(5):
-        reference = new_reference(prefix)
-        if not model.objects.filter(reference=reference).exists():
-            return reference
-    raise IntegrityError("Could not find a free reference")  # 5 collisions in 10**12: a bug
-
-
 def _report(
     by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
 ) -> DutyToNotifyReport:
@@ -232,7 +224,7 @@ def _report(
         )
     age = data["person"]["estimated_age"]
     report = DutyToNotifyReport.objects.create(
-        reference=_unique_reference(DutyToNotifyReport, "DTN"),
+        reference=unused_reference(DutyToNotifyReport, "DTN"),
         organisation=organisation,
         submitted_by=by,
         submitted_at=submitted_at,
@@ -325,7 +317,7 @@ def _open_case(
     born: date | None = person_data["date_of_birth"]
     consent = data.get("consent", {})
     needs = data["needs"]
-    reference = _unique_reference(Case, "NRM")
+    reference = unused_reference(Case, "NRM")
     case = case_open(
         case_rows(
             sex=person_data["sex"],
