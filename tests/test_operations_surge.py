@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation import matching, selectors
+from opennrm.accommodation import services as accommodation_services
 from opennrm.accommodation import surge as accommodation_surge
 from opennrm.accommodation.models import (
     BedEvent,
@@ -599,6 +600,22 @@ def test_surge_places_go_only_to_an_invited_providers_site(
     with pytest.raises(ValidationError, match="invited to the operation"):
         _add_surge(maya, planned, elsewhere)
     assert not SurgePlaces.objects.exists()
+
+
+@pytest.mark.django_db
+def test_surge_places_step_over_a_room_the_site_already_named_so(
+    planned: Operation, maya: User, provider: Organisation
+) -> None:
+    """Found in review: the surge's room took the name "Surge <operation>-<n>" from a count, and
+    a room of that name already at the site (named by hand, or by a surge added at the same
+    moment) made the room's unique name fail with a 500."""
+    house = s.site(maya, provider)
+    accommodation_services.room_create(by=maya, site=house, name=f"Surge {planned.pk}-1", beds=1)
+    added = _add_surge(maya, planned, house, places=2)
+    assert added.room.name == f"Surge {planned.pk}-2"
+    again = _add_surge(maya, planned, house, places=1)
+    assert again.room.name == f"Surge {planned.pk}-3"
+    assert house.rooms.count() == 3
 
 
 @pytest.mark.django_db

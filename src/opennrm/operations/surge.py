@@ -152,6 +152,19 @@ def _refuse_unless_open(operation: Operation) -> None:
         raise ValidationError("The operation has ended or been cancelled: no places can be added")
 
 
+def _surge_room_name(operation: Operation, site: Site) -> str:
+    """ "Surge 12-3": the operation's third surge, under a name no room of the site has yet.
+    The operation's row is locked first, so two providers adding places at once number them
+    one after the other rather than both taking the same name (a 500 on the room's unique
+    name, found in review); a room the site named so by hand is stepped over."""
+    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    taken = set(site.rooms.values_list("name", flat=True))
+    number = operation.surges.count() + 1
+    while f"Surge {operation.pk}-{number}" in taken:
+        number += 1
+    return f"Surge {operation.pk}-{number}"
+
+
 @transaction.atomic
 def surge_add(
     *,
@@ -173,10 +186,9 @@ def surge_add(
         raise ValidationError(
             {"site": "Choose a site with beds of a support provider invited to the operation"}
         )
-    count = operation.surges.count() + 1
     room = beds.add_surge_beds(
         site,
-        room_name=f"Surge {operation.pk}-{count}",
+        room_name=_surge_room_name(operation, site),
         places=places,
         operation_id=operation.pk,
         starts_on=starts_on,
