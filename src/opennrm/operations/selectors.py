@@ -169,9 +169,10 @@ RECEPTION_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
 RECEPTION_PARTNER_ROLES = frozenset({PartnerRole.POLICE, PartnerRole.LOCAL_AUTHORITY})
 
 
-def reception_organisation(by: User, operation: Operation) -> Organisation | None:
-    """The organisation through which `by` may take people in for the operation, if any."""
-    organisations = set(Actor.of_session(by).organisations_as(RECEPTION_ROLES))
+def reception_organisation(actor: Actor, operation: Operation) -> Organisation | None:
+    """The organisation through which the actor may take people in for the operation, if any
+    (an API token's: its own organisation only)."""
+    organisations = set(actor.organisations_as(RECEPTION_ROLES))
     if operation.lead_organisation_id in organisations:
         return operation.lead_organisation
     partner = (
@@ -285,4 +286,19 @@ def children_services_partners(operation: Operation) -> list[int]:
         operation.partners.filter(
             role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
         ).values_list("organisation_id", flat=True)
+    )
+
+
+def taken_in_message(operation: Operation, record: ReceptionRecord) -> str:
+    """What the responder is told once a person is taken in (the page and the API)."""
+    if not record.is_child:
+        return f"Person {record.sequence} taken in"
+    if children_services_partners(operation):
+        return f"Person {record.sequence} taken in and treated as a child: children's services told"
+    # Never a silent gap for a child: say who has not been told, and what to do.
+    return (
+        f"Person {record.sequence} taken in and treated as a child. No local authority or child "
+        "guardian service is invited to this operation, so none has been told yet: ask the lead "
+        "to invite the local authority now. Submitting the referral tells the local authority "
+        "of the area."
     )
