@@ -23,6 +23,9 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
 from opennrm.referrals.models import DraftStatus
 
+# The module, not its function: surge -> gap_warning -> selectors -> surge is a cycle, and the
+# function is read only when called.
+from . import surge
 from .forecast import expected_by_group
 from .history import OperationForecast, operation_forecast
 from .models import (
@@ -34,7 +37,6 @@ from .models import (
     PartnerRole,
     ReceptionRecord,
 )
-from .surge import surge_by_kind
 
 # Who plans an operation, by the kind of organisation that leads it: a police force (a
 # statutory first responder) through its first responders, a competent authority through its
@@ -157,7 +159,7 @@ def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
         region=operation.region,
         # The surge places agreed and beds held for it (ADR 0044); `free_places` leaves out
         # every bed kept for an operation, so none is counted twice.
-        surge=surge_by_kind(operation),
+        surge=surge.surge_by_kind(operation),
     )
 
 

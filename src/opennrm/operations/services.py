@@ -26,6 +26,7 @@ from opennrm.notifications.services import deliver
 from opennrm.referrals.models import ReferralDraft
 
 from . import selectors
+from .gap_warning import gap_warn, told_of_shortfall
 from .models import (
     PARTNER_KINDS,
     AgeGroup,
@@ -137,7 +138,8 @@ def operation_plan(
         action="operation.planned",
         obj=operation,
         organisation=lead_organisation,
-        detail={"confidential": confidential, "expected": sum(expected.values())},
+        detail={"confidential": confidential, "expected": sum(expected.values())}
+        | told_of_shortfall(gap_warn(operation)),
     )
     return operation
 
@@ -189,7 +191,8 @@ def operation_change(
         action="operation.changed",
         obj=operation,
         organisation=operation.lead_organisation,
-        detail={"confidential": confidential, "expected": sum(expected.values())},
+        detail={"confidential": confidential, "expected": sum(expected.values())}
+        | told_of_shortfall(gap_warn(operation)),
     )
     return operation
 
@@ -221,6 +224,12 @@ def operation_partner_invite(
         operation=operation, organisation=organisation, role=partner_role, invited_by=by
     )
     told = _tell_the_partner(operation, partner)
+    # A support provider invited while places are short hears of it at once.
+    shortfall = (
+        gap_warn(operation, newly_invited=organisation)
+        if partner_role == PartnerRole.SUPPORT_PROVIDER
+        else 0
+    )
     audit_record(
         by=by,
         action="operation.partner_invited",
@@ -230,7 +239,8 @@ def operation_partner_invite(
             "partner_organisation": organisation.id,
             "role": partner_role.value,
             "told": told,
-        },
+        }
+        | told_of_shortfall(shortfall),
     )
     return partner
 
