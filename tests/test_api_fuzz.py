@@ -28,12 +28,14 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import hypothesis
 import pytest
 import requests
 import schemathesis
+from django.utils import timezone
 from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -213,7 +215,7 @@ def world(
         site_ids=sites,
         placement_request_ids=placement_requests,
         placement_ids=placements,
-        operation_ids=[_operation(responder, northmoor_police, provider)],
+        operation_ids=_operations(responder, northmoor_police, provider),
     )
     _current["world"] = built
     yield built
@@ -300,16 +302,34 @@ def test_the_api_survives_fuzzing_and_keeps_to_its_schema(
     case.call_and_validate(base_url=server, excluded_checks=[positive_data_acceptance])
 
 
-def _operation(responder: User, police: Organisation, provider: Organisation) -> int:
-    """An operation the police lead and the provider is invited to: the handlers run past
-    "not found" for the first responder, the coordinator and the safe-house manager."""
+def _operations(responder: User, police: Organisation, provider: Organisation) -> list[int]:
+    """Operations the police lead and the provider is invited to: the handlers run past
+    "not found" for the first responder, the coordinator and the safe-house manager. One is
+    planned; one is under way, with a person taken in, so that taking people in reaches the
+    service and the list of people taken in has someone in it."""
     from opennrm.operations import services as operations
 
+    today = timezone.localdate()
     planned = operation_helpers.operation(responder, police)
-    operations.operation_partner_invite(
-        by=responder, operation=planned, organisation=provider, role="support_provider"
+    under_way = operation_helpers.operation(
+        responder,
+        police,
+        name="Operation Foxglove",
+        starts_on=today,
+        ends_on=today + timedelta(days=6),
     )
-    return planned.pk
+    for operation in (planned, under_way):
+        operations.operation_partner_invite(
+            by=responder, operation=operation, organisation=provider, role="support_provider"
+        )
+    operations.reception_take_in(
+        by=responder,
+        operation=under_way,
+        name_or_description="Fuzz Testova",
+        sex="female",
+        age_group="adult",
+    )
+    return [planned.pk, under_way.pk]
 
 
 def test_every_operation_has_a_fuzzing_token(world: World) -> None:

@@ -608,6 +608,8 @@ class TestDocumentation:
             ("get", "/api/v1/operations"),
             ("post", "/api/v1/operations"),
             ("get", "/api/v1/operations/{operation_id}"),
+            ("get", "/api/v1/operations/{operation_id}/reception"),
+            ("post", "/api/v1/operations/{operation_id}/reception"),
             ("get", "/api/v1/protection/{reference}"),
             ("post", "/api/v1/protection/{reference}/planned-removals"),
         }
@@ -654,8 +656,8 @@ class TestDocumentation:
             if "requestBody" in operation
         ]
         # 11, the two of referrals.api after submission, statistics' private counts, and
-        # planning an operation; protection's planned removals
-        assert len(with_body) == 16
+        # planning an operation and taking a person in during one; protection's planned removals
+        assert len(with_body) == 17
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

@@ -142,6 +142,7 @@ def test_every_operations_service_leaves_one_event(
         "operation_partner_invite",
         "operation_cancel",
         "reception_take_in",
+        "reception_names_shown",
     }
     with time_machine.travel(op.BEFORE, tick=False):
         calls = [
@@ -187,6 +188,14 @@ def test_every_operations_service_leaves_one_event(
         )
     new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
     assert new == ["operations.person_taken_in"]
+    # A read of names: one event when some are shown, none when none is.
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    services.reception_names_shown(by=alice, operation=larkspur, sequences=[])
+    services.reception_names_shown(by=alice, operation=larkspur, sequences=[1, 1])
+    new_events = AuditEvent.objects.filter(pk__gt=last)
+    assert [(e.action, e.detail["reception_sequences"]) for e in new_events] == [
+        ("person.viewed", [1])
+    ]
 
 
 # --- Partners -------------------------------------------------------------------------------

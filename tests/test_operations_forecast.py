@@ -20,9 +20,13 @@ from opennrm.accommodation.models import (
     PlacementStatus,
 )
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case, Person
-from opennrm.operations import history
+from opennrm.notifications.models import Notification
+from opennrm.operations import history, surge
 from opennrm.operations import selectors as operation_selectors
+from opennrm.operations import services as operation_services
 from opennrm.operations.forecast import (
     CHILDREN,
     MEN,
@@ -39,6 +43,7 @@ from opennrm.operations.forecast import (
     simulate,
     stay_distribution,
 )
+from opennrm.operations.models import Operation
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
 from . import case_factories, factories, operation_helpers
@@ -587,3 +592,190 @@ def test_the_operation_page_says_why_there_is_no_forecast_without_any_stay(
             .content.decode()
         )
     assert "No forecast: No placement in the history has begun" in page
+
+
+# --- Warning of a shortfall (operations.gap_warning) --------------------------------------------
+
+
+def _warnings() -> Any:
+    return Notification.objects.filter(kind="operations.short_of_places").order_by("pk")
+
+
+def _told(since: int = 0) -> set[str]:
+    return {n.recipient.email for n in _warnings().filter(pk__gt=since).select_related("recipient")}
+
+
+def _last() -> int:
+    return _warnings().values_list("pk", flat=True).last() or 0
+
+
+def _women(operation: Operation) -> Any:
+    """The women's gap as the operation's page shows it now."""
+    beds = operation_selectors.operation_bed_forecast(operation)
+    assert beds is not None
+    return next(g for g in beds.gaps if g.kind == WOMEN)
+
+
+def _plan(alice: User, lead: Organisation, women: int, **changes: Any) -> Operation:
+    values: dict[str, Any] = {
+        "region": "north_west",
+        "starts_on": TODAY + timedelta(days=7),
+        "ends_on": TODAY + timedelta(days=9),
+        "expected": {("female", "adult", "sexual"): women},
+        "confidential": False,
+    }
+    return operation_helpers.operation(alice, lead, **(values | changes))
+
+
+def _change(alice: User, operation: Operation, women: int) -> None:
+    operation_services.operation_change(
+        by=alice,
+        operation=operation,
+        name=operation.name,
+        confidential=operation.confidential,
+        starts_on=operation.starts_on,
+        ends_on=operation.ends_on,
+        region=operation.region,
+        expected={("female", "adult", "sexual"): women},
+        languages=[],
+    )
+
+
+@pytest.mark.django_db
+def test_a_shortfall_is_warned_to_the_lead_and_the_invited_coordinators_and_nobody_else(
+    histories: list[Case],
+    alice: User,
+    bob: User,
+    cora: User,
+    maya: User,
+    northmoor_police: Organisation,
+    provider: Organisation,
+) -> None:
+    """The planners of the lead are told when it is planned; a support provider's coordinators
+    when it is invited (a shortfall stands), and with the lead when the shortfall changes. Not
+    the provider's safe-house manager, not the lead's administrator, not an uninvited
+    provider's coordinator."""
+    admin = factories.user(organisation=northmoor_police, role=Role.ORGANISATION_ADMIN)
+    elsewhere = factories.organisation("Other Refuge", OrganisationKind.SUPPORT_PROVIDER)
+    ursula = factories.user(organisation=elsewhere, role=Role.SUPPORT_COORDINATOR)
+    with time_machine.travel(at(TODAY), tick=False):
+        planned = _plan(alice, northmoor_police, women=40)
+        women = _women(planned)
+        assert women.short > 0
+        assert _told() == {alice.email, bob.email}
+        [warning, _] = _warnings()
+        assert warning.subject == "Operation Larkspur: short of places"
+        assert warning.body == f"Operation Larkspur: {women.sentence}"
+        assert warning.body.startswith("Operation Larkspur: needs ")
+        assert warning.body.endswith(f"{women.short} short")
+        planned.refresh_from_db()
+        assert planned.gap_warned == {WOMEN: women.short}
+        event = AuditEvent.objects.get(action="operation.planned")
+        assert event.detail["told_of_shortfall"] == 2
+
+        last = _last()
+        operation_services.operation_partner_invite(
+            by=alice, operation=planned, organisation=provider, role="support_provider"
+        )
+        assert _told(last) == {cora.email}
+
+        last = _last()
+        _change(alice, planned, women=50)
+        assert _women(planned).short > women.short
+        assert _told(last) == {alice.email, bob.email, cora.email}
+    everyone = {n.recipient_id for n in _warnings()}
+    assert not everyone & {maya.pk, admin.pk, ursula.pk}
+
+
+@pytest.mark.django_db
+def test_the_same_shortfall_is_not_warned_of_twice_nor_enough_places_at_all(
+    histories: list[Case],
+    alice: User,
+    maya: User,
+    northmoor_police: Organisation,
+    provider: Organisation,
+) -> None:
+    with time_machine.travel(at(TODAY), tick=False):
+        planned = _plan(alice, northmoor_police, women=40)
+        last = _last()
+        # Saved again with the same figures: the same shortfall, nobody told.
+        _change(alice, planned, women=40)
+        assert _told(last) == set()
+        # Plenty of free women's places in the region: no shortfall, no warning.
+        roomy = s.site(maya, provider, region="north_west")
+        for _ in range(4):
+            s.beds(maya, roomy, 20)
+        enough = _plan(alice, northmoor_police, women=2, name="Operation Teasel")
+        assert _women(enough).short == 0
+        assert _told(last) == set()
+        enough.refresh_from_db()
+        assert enough.gap_warned == {}
+
+
+@pytest.mark.django_db
+def test_surge_places_that_narrow_the_gap_warn_again_and_those_that_close_it_do_not(
+    histories: list[Case],
+    alice: User,
+    bob: User,
+    cora: User,
+    maya: User,
+    northmoor_police: Organisation,
+    provider: Organisation,
+) -> None:
+    with time_machine.travel(at(TODAY), tick=False):
+        planned = _plan(alice, northmoor_police, women=20)
+        operation_services.operation_partner_invite(
+            by=alice, operation=planned, organisation=provider, role="support_provider"
+        )
+        before = _women(planned)
+        site = s.site(maya, provider, region="north_west", name="Surge House")
+        s.beds(maya, site, 1)
+
+        def add(places: int) -> Any:
+            return surge.surge_add(
+                by=cora,
+                operation=planned,
+                provider=provider,
+                site=site,
+                places=places,
+                starts_on=planned.starts_on,
+                ends_on=planned.ends_on,
+            )
+
+        # Two surge places: the gap narrows (and a bed free at the new site), so the new figure
+        # is warned of, naming the places agreed.
+        last = _last()
+        add(2)
+        narrowed = _women(planned)
+        assert 0 < narrowed.short < before.short
+        assert _told(last) == {alice.email, bob.email, cora.email}
+        assert _warnings().last().body == f"Operation Larkspur: {narrowed.sentence}"
+        assert "2 surge places agreed" in narrowed.sentence
+        # Enough surge places to close it: nobody is warned again.
+        last = _last()
+        closing = add(narrowed.short)
+        assert _women(planned).short == 0
+        assert _told(last) == set()
+        planned.refresh_from_db()
+        assert planned.gap_warned == {}
+        # Those places ended: the shortfall is back, and warned of.
+        surge.surge_end(by=cora, surge=closing)
+        assert _women(planned).short == narrowed.short
+        assert _told(last) == {alice.email, bob.email, cora.email}
+
+
+@pytest.mark.django_db
+def test_a_secret_operations_warning_names_no_operation(
+    histories: list[Case], alice: User, northmoor_police: Organisation
+) -> None:
+    """It is e-mailed: before a confidential operation starts, only the figures and where to
+    look (ADR 0039)."""
+    with time_machine.travel(at(TODAY), tick=False):
+        planned = _plan(alice, northmoor_police, women=40, confidential=True)
+        women = _women(planned)
+    warning = _warnings().first()
+    assert warning is not None
+    assert "Larkspur" not in warning.subject + warning.body
+    assert warning.subject == "A confidential operation is short of places"
+    assert warning.body.startswith(f"A confidential operation: {women.sentence}\n")
+    assert warning.url == reverse("operations:detail", args=[planned.pk])

@@ -22,6 +22,7 @@ from opennrm.accommodation.models import (
     BedEvent,
     BedHold,
     Placement,
+    PlacementRequest,
     PlacementStatus,
 )
 from opennrm.accounts.actor import Actor
@@ -647,3 +648,48 @@ def test_cancelling_the_operation_ends_its_surge_places_and_releases_its_holds(
     assert added.ended_at is not None
     (cancelled,) = _events("operation.cancelled")
     assert cancelled.detail == {"surge_places_withdrawn": 2, "holds_released": 1}
+
+
+@pytest.mark.django_db
+def test_a_request_a_coordinator_raises_for_someone_found_in_the_operation_carries_it(
+    planned: Operation,
+    maya: User,
+    cora: User,
+    alice: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    person: Any,
+) -> None:
+    """Not only the request the referral raises: one raised by hand for a case whose referral
+    came from the operation's reception carries the operation too, so its surge places can
+    take the person; a case from no operation gets none."""
+    from opennrm.accommodation import services as accommodation
+    from opennrm.referrals.models import DraftStatus, ReferralDraft
+
+    house = s.site(maya, provider, setting="women_only")
+    surge_bed = _add_surge(maya, planned, house, places=1).room.beds.get()
+    found, elsewhere = person(), person()
+    ReferralDraft.objects.create(
+        created_by=alice,
+        organisation=northmoor_police,
+        status=DraftStatus.SUBMITTED,
+        case=found,
+        operation_id=planned.pk,
+    )
+    with time_machine.travel(noon(DAY), tick=False):
+        ours, theirs = (
+            accommodation.placement_request_raise(
+                by=cora, case=case, urgency="emergency", needed_from=DAY
+            )
+            for case in (found, elsewhere)
+        )
+        assert isinstance(ours, PlacementRequest)
+        assert isinstance(theirs, PlacementRequest)
+        assert (ours.operation_id, theirs.operation_id) == (planned.pk, None)
+        reasons = dict((bed.pk, why) for bed, why in selectors.free_beds_for(ours, DAY))
+        assert reasons[surge_bed.pk] == []
+        outcome = selectors_run(cora)
+    assert (ours.pk, surge_bed.pk) in [(p.request_id, p.bed_id) for p in outcome.result.proposals]
+    assert (theirs.pk, surge_bed.pk) not in [
+        (p.request_id, p.bed_id) for p in outcome.result.proposals
+    ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     Case,
     Count,
@@ -475,6 +476,17 @@ def referral_details(case: cases.Case) -> str:
     except cases.CaseNarrative.DoesNotExist:
         return ""
     return narrative.immediate_needs_details.strip()
+
+
+def operation_of(case: cases.Case) -> int | None:
+    """The enforcement operation the person was taken in during, as the referral draft the case
+    came from records it (ADR 43); None for any other case. Any request for the person carries
+    it, however raised, so the operation's surge places and held beds can take them (ADR 44)."""
+    try:
+        operation_id: int | None = case.draft.operation_id
+    except ObjectDoesNotExist:
+        return None
+    return operation_id
 
 
 def requests_with_unmet_need(since: date) -> QuerySet[PlacementRequest]:

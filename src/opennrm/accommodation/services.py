@@ -622,7 +622,10 @@ def placement_request_raise(
 ) -> PlacementRequest | ChildrenServicesTask:
     """A coordinator raises a request for someone already referred. For a child, or a person
     whose age is disputed, no request is made: their need goes to the local authority as a
-    children's services task instead (returned), with the guardian service told (ADR 25)."""
+    children's services task instead (returned), with the guardian service told (ADR 25).
+    `operation_id`: the enforcement operation the person was found in; by default the one their
+    referral came from (`selectors.operation_of`), as a request the referral raises carries it
+    (ADR 44)."""
     if not selectors.is_coordinator(Actor.of_session(by)):
         raise ValidationError("Only a support coordinator can raise a placement request")
     if hasattr(case.person, "erasure"):
@@ -643,7 +646,7 @@ def placement_request_raise(
         needed_from=needed_from,
         raised_by=by,
         details_to_review=bool(selectors.referral_details(case)),
-        operation_id=operation_id,
+        operation_id=operation_id if operation_id is not None else selectors.operation_of(case),
         **request_defaults(case),
     )
     case_event_record(

@@ -56,6 +56,8 @@ OPERATION_READERS = only(
     Role.SAFEGUARDING_LEAD,
 )
 OPERATION_PLANNERS = only(Role.FIRST_RESPONDER, Role.SENIOR_DECISION_MAKER)
+# Those who take people in during one (ADR 0043; which operation, operations.selectors).
+RECEPTIONISTS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
 ENFORCERS = only(Role.IMMIGRATION_ENFORCEMENT)
 
 ROUTES: dict[str, Rule] = {
@@ -231,7 +233,7 @@ ROUTES: dict[str, Rule] = {
     "operations:partner_invite": OPERATION_PLANNERS,
     "operations:cancel": OPERATION_PLANNERS,
     # Which operation, and whether they may take people in for it, is operations.services'.
-    "operations:reception": only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD),
+    "operations:reception": RECEPTIONISTS,
     "operations:board": OPERATION_READERS,
     # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
     # safe-house managers (which provider, operations.surge.providers_acting_for).
@@ -323,6 +325,10 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
+    # Reception (ADR 0043): as operations:board and operations:reception; whether the token's
+    # organisation may take people in for this operation is operations.selectors'.
+    ("GET", "api:operation_reception"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("POST", "api:operation_reception"): ApiRule("operations:write", RECEPTIONISTS.roles),
     # Protection from removal (protection.api): as the protection pages.
     ("GET", "api:protection_check"): ApiRule("protection:check", ENFORCERS.roles),
     ("POST", "api:protection_planned_removals"): ApiRule("protection:check", ENFORCERS.roles),

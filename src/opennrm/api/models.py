@@ -56,9 +56,14 @@ class TokenScope(models.TextChoices):
     )
     OPERATIONS_READ = (
         "operations:read",
-        "Read the operations the organisation leads or is invited to: plan, numbers, partners",
+        "Read the operations the organisation leads or is invited to: plan, numbers, partners, "
+        "the people taken in",
     )
-    OPERATIONS_WRITE = "operations:write", "Plan operations (a police force or competent authority)"
+    OPERATIONS_WRITE = (
+        "operations:write",
+        "Plan operations (a police force or competent authority); take people in during one "
+        "(first responders and safeguarding leads)",
+    )
     PROTECTION_CHECK = (
         "protection:check",
         "Check whether removal must not proceed for a reference, and record planned removals",

@@ -32,7 +32,8 @@ Refer potential victims of trafficking and follow what happens to the referral; 
 authority's decision queues and record its decisions; place people in safe-house beds and follow
 capacity; read the support directory as an Open Referral HSDS document; ask differentially
 private counts (an analyst); read the published official statistics (no token needed); plan
-enforcement operations and read those the organisation leads or is invited to. Each
+enforcement operations, read those the organisation leads or is invited to, and take people in
+during one. Each
 operation has the same checks and the same rules as the page that does the same thing.
 
 Authenticate every request with an API token of your organisation (except the published

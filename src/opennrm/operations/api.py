@@ -1,12 +1,16 @@
-"""The operations API: the operations the token's member may see, one of them, and planning one.
+"""The operations API: the operations the token's member may see, one of them, and planning one;
+the people taken in during one, and taking a person in.
 A token reaches exactly the operations its member sees on the pages (`operations_visible_to`,
 through the member's roles in the token's organisation only); any other id is 404, as for one
-that does not exist. A plan is checked by the plan page's own form and written by its service.
+that does not exist. A plan is checked by the plan page's own form and written by its service;
+so is a person taken in (the reception page's form, `services.reception_take_in`), and the
+people taken in are read as the board reads them: a name only where `may_see_name` allows, the
+read recorded in the audit trail.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -25,8 +29,8 @@ from opennrm.api.schemas import (
 )
 
 from . import selectors, services
-from .forms import LANGUAGE_BOXES, OperationForm, number_field_name
-from .models import Operation
+from .forms import LANGUAGE_BOXES, OperationForm, ReceptionForm, number_field_name
+from .models import Operation, ReceptionRecord
 
 router = Router(tags=["Operations"])
 
@@ -227,3 +231,154 @@ def operation_plan(request: HttpRequest, body: OperationIn) -> Status[Any]:
     except ValidationError as error:
         return refusal(error)
     return Status(201, _operation_out(operation))
+
+
+# --- Reception (ADR 0043) ---------------------------------------------------------------------
+
+Need = Literal["bed_tonight", "medical", "interpreter", "safety_risk"]
+
+
+class ReceptionOut(Schema):
+    sequence: int = Field(description="The person's number in the operation: 1, 2, 3...")
+    reference: str = Field(
+        description="The reference given on the night (OPR-XXXX-XXXX), which the protection "
+        "check accepts"
+    )
+    name_or_description: str | None = Field(
+        description="The name they gave, or a description; null unless the token's member took "
+        "them in or is a first responder of the lead organisation"
+    )
+    sex: str = Field(description="female, male or unknown")
+    age_group: str = Field(
+        description="adult, child or age_disputed (treated as a child until assessed)"
+    )
+    language: str = Field(description="ISO 639 code of their language; empty if not known")
+    interpreter_needed: bool
+    urgent_needs: list[str] = Field(
+        description="What they needed at once: bed_tonight, medical, interpreter, safety_risk"
+    )
+    standing: str = Field(
+        description="Where they stand now: draft, referred, duty_to_notify, declined, placed, "
+        "waiting_for_bed or missing"
+    )
+    taken_in_at: datetime
+
+
+class ReceptionPageOut(Schema):
+    items: list[ReceptionOut]
+    count: int = Field(description="How many people were taken in during the operation")
+
+
+class TakenInOut(ReceptionOut):
+    message: str = Field(
+        description="What the page says once the person is taken in: for a child, whether "
+        "children's services were told"
+    )
+
+
+class ReceptionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name_or_description: str = Field(
+        max_length=500,
+        description="The name they give, or how to recognise them, e.g. 'woman in red coat, "
+        "room 3'",
+    )
+    sex: Literal["female", "male", "unknown"]
+    age_group: Literal["adult", "child", "age_disputed"] = Field(
+        description="If you are not sure they are an adult, age_disputed: treated as a child"
+    )
+    language: str = Field(default="", description="ISO 639 code of their language, if known")
+    urgent_needs: list[Need] = Field(
+        default_factory=list, description="What they need now, if anything"
+    )
+    interpreter_needed: bool
+
+
+def _reception_out(record: ReceptionRecord, name_shown: bool) -> ReceptionOut:
+    return ReceptionOut(
+        sequence=record.sequence,
+        reference=record.reference,
+        name_or_description=record.name_or_description if name_shown else None,
+        sex=record.sex,
+        age_group=record.age_group,
+        language=record.language,
+        interpreter_needed=record.interpreter_needed,
+        urgent_needs=list(record.urgent_needs),
+        standing=selectors.standing_of(record).value,
+        taken_in_at=record.taken_in_at,
+    )
+
+
+@router.get(
+    "/operations/{operation_id}/reception",
+    url_name="operation_reception",
+    operation_id="reception_list",
+    summary="The people taken in during an operation",
+    response={200: ReceptionPageOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def reception_list(
+    request: HttpRequest,
+    operation_id: int,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> ReceptionPageOut:
+    """Everyone taken in, by number, and where each stands, as the board shows them. The name
+    or description only to the member who took the person in and to the lead organisation's
+    first responders (each time, recorded in the audit trail); null for every other reader.
+    404 alike if there is no such operation or the token's organisation neither leads it nor
+    is invited to it."""
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    lead_responder = selectors.is_lead_responder(actor, operation)
+    records = selectors.reception_of(operation)
+    page = list(records[offset : offset + min(limit, MAX_LIMIT)])
+    named = {r.sequence for r in page if selectors.may_see_name(actor, r, lead_responder)}
+    services.reception_names_shown(by=actor.user, operation=operation, sequences=named)
+    return ReceptionPageOut(
+        items=[_reception_out(r, r.sequence in named) for r in page], count=records.count()
+    )
+
+
+@router.post(
+    "/operations/{operation_id}/reception",
+    url_name="operation_reception",
+    operation_id="reception_take_in",
+    summary="Take a person in during an operation",
+    response={201: TakenInOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn) -> Status[Any]:
+    """Take one person in, as the reception page does: the next number in the operation, and a
+    referral draft for the token's member with what is known filled in, to complete through the
+    referral journey. A child or age-disputed person is treated as a child at once (the
+    safeguarding leads of the invited local authority and child guardian service are told).
+    Only first responders and safeguarding leads of the lead organisation, or of one invited as
+    police or local authority, take people in: 404 for anyone else, as for an operation that
+    does not exist. 422 while the operation is not under way, or naming the field that is not
+    right."""
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    if selectors.reception_organisation(actor, operation) is None:
+        raise Http404
+    form = ReceptionForm(
+        {
+            "name_or_description": body.name_or_description,
+            "sex": body.sex,
+            "age_group": body.age_group,
+            "language": body.language,
+            "urgent_needs": list(body.urgent_needs),
+            "interpreter_needed": "yes" if body.interpreter_needed else "no",
+        }
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        record = services.reception_take_in(
+            by=actor.user, operation=operation, actor=actor, **form.take_in_values()
+        )
+    except ValidationError as error:
+        return refusal(error)
+    out = _reception_out(record, name_shown=True)
+    return Status(
+        201, TakenInOut(**out.model_dump(), message=selectors.taken_in_message(operation, record))
+    )

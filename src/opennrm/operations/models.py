@@ -79,6 +79,10 @@ class Operation(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The shortfall last warned of, per kind of place ({"women": 25}; empty when none was short
+    # at the last look): a warning goes out only when the shortfall appears or changes, not on
+    # every save with the same figures (gap_warning.py).
+    gap_warned = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-starts_on", "name"]

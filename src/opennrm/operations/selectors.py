@@ -23,6 +23,9 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
 from opennrm.referrals.models import DraftStatus
 
+# The module, not its function: surge -> gap_warning -> selectors -> surge is a cycle, and the
+# function is read only when called.
+from . import surge
 from .forecast import expected_by_group
 from .history import OperationForecast, operation_forecast
 from .models import (
@@ -34,7 +37,6 @@ from .models import (
     PartnerRole,
     ReceptionRecord,
 )
-from .surge import surge_by_kind
 
 # Who plans an operation, by the kind of organisation that leads it: a police force (a
 # statutory first responder) through its first responders, a competent authority through its
@@ -157,7 +159,7 @@ def operation_bed_forecast(operation: Operation) -> OperationForecast | None:
         region=operation.region,
         # The surge places agreed and beds held for it (ADR 0044); `free_places` leaves out
         # every bed kept for an operation, so none is counted twice.
-        surge=surge_by_kind(operation),
+        surge=surge.surge_by_kind(operation),
     )
 
 
@@ -169,9 +171,10 @@ RECEPTION_ROLES = frozenset({Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
 RECEPTION_PARTNER_ROLES = frozenset({PartnerRole.POLICE, PartnerRole.LOCAL_AUTHORITY})
 
 
-def reception_organisation(by: User, operation: Operation) -> Organisation | None:
-    """The organisation through which `by` may take people in for the operation, if any."""
-    organisations = set(Actor.of_session(by).organisations_as(RECEPTION_ROLES))
+def reception_organisation(actor: Actor, operation: Operation) -> Organisation | None:
+    """The organisation through which the actor may take people in for the operation, if any
+    (an API token's: its own organisation only)."""
+    organisations = set(actor.organisations_as(RECEPTION_ROLES))
     if operation.lead_organisation_id in organisations:
         return operation.lead_organisation
     partner = (
@@ -285,4 +288,19 @@ def children_services_partners(operation: Operation) -> list[int]:
         operation.partners.filter(
             role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
         ).values_list("organisation_id", flat=True)
+    )
+
+
+def taken_in_message(operation: Operation, record: ReceptionRecord) -> str:
+    """What the responder is told once a person is taken in (the page and the API)."""
+    if not record.is_child:
+        return f"Person {record.sequence} taken in"
+    if children_services_partners(operation):
+        return f"Person {record.sequence} taken in and treated as a child: children's services told"
+    # Never a silent gap for a child: say who has not been told, and what to do.
+    return (
+        f"Person {record.sequence} taken in and treated as a child. No local authority or child "
+        "guardian service is invited to this operation, so none has been told yet: ask the lead "
+        "to invite the local authority now. Submitting the referral tells the local authority "
+        "of the area."
     )

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
 from opennrm.accommodation.surge import bed_hold_release, end_surge_beds, live_holds
-from opennrm.accounts.actor import members_with_role
+from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.audit.services import audit_record
+from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import unused_reference
@@ -26,6 +26,7 @@ from opennrm.notifications.services import deliver
 from opennrm.referrals.models import ReferralDraft
 
 from . import selectors
+from .gap_warning import gap_warn, told_of_shortfall
 from .models import (
     PARTNER_KINDS,
     AgeGroup,
@@ -137,7 +138,8 @@ def operation_plan(
         action="operation.planned",
         obj=operation,
         organisation=lead_organisation,
-        detail={"confidential": confidential, "expected": sum(expected.values())},
+        detail={"confidential": confidential, "expected": sum(expected.values())}
+        | told_of_shortfall(gap_warn(operation)),
     )
     return operation
 
@@ -189,7 +191,8 @@ def operation_change(
         action="operation.changed",
         obj=operation,
         organisation=operation.lead_organisation,
-        detail={"confidential": confidential, "expected": sum(expected.values())},
+        detail={"confidential": confidential, "expected": sum(expected.values())}
+        | told_of_shortfall(gap_warn(operation)),
     )
     return operation
 
@@ -221,6 +224,12 @@ def operation_partner_invite(
         operation=operation, organisation=organisation, role=partner_role, invited_by=by
     )
     told = _tell_the_partner(operation, partner)
+    # A support provider invited while places are short hears of it at once.
+    shortfall = (
+        gap_warn(operation, newly_invited=organisation)
+        if partner_role == PartnerRole.SUPPORT_PROVIDER
+        else 0
+    )
     audit_record(
         by=by,
         action="operation.partner_invited",
@@ -230,7 +239,8 @@ def operation_partner_invite(
             "partner_organisation": organisation.id,
             "role": partner_role.value,
             "told": told,
-        },
+        }
+        | told_of_shortfall(shortfall),
     )
     return partner
 
@@ -390,15 +400,17 @@ def reception_take_in(
     urgent_needs: Iterable[str] = (),
     interpreter_needed: bool = False,
     today: date | None = None,
+    actor: Actor | None = None,
 ) -> ReceptionRecord:
     """Take one person in: the short record, numbered next in the operation, and a referral draft
     for the responder with what is known filled in. A child or age-disputed person is treated
-    as a child at once (children's services told). One audit event."""
+    as a child at once (children's services told). One audit event. `actor` is who acts when it
+    is not `by`'s session: an API token acts through its own organisation only."""
     needs = list(dict.fromkeys(urgent_needs))
     _check_reception(
         name=name_or_description, sex=sex, age_group=age_group, language=language, needs=needs
     )
-    organisation = selectors.reception_organisation(by, operation)
+    organisation = selectors.reception_organisation(actor or Actor.of_session(by), operation)
     if organisation is None:
         raise PermissionDenied("Only the operation's first responders may take people in")
     if operation.status_on(today or timezone.localdate()) != OperationStatus.UNDER_WAY:
@@ -482,3 +494,18 @@ def _take_in(
         },
     )
     return record
+
+
+def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable[int]) -> None:
+    """Record that `by` is being shown the names or descriptions of these people taken in (the
+    board, the reception API), before they are; nothing if none is."""
+    shown = sorted(set(sequences))
+    if shown:
+        audit_read(
+            by=by,
+            person=None,
+            fields=["reception.name_or_description"],
+            obj=operation,
+            organisation=operation.lead_organisation,
+            context={"reception_sequences": shown},
+        )

@@ -27,6 +27,7 @@ from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
 
 from .forecast import MEN, MIXED, WOMEN
+from .gap_warning import gap_warn, told_of_shortfall
 from .models import Operation, OperationPartner, OperationStatus, PartnerRole, SurgePlaces
 
 # Who acts for an invited provider: its support coordinators and safe-house managers.
@@ -215,7 +216,8 @@ def surge_add(
             "places": places,
             "site": site.pk,
             "outsourced": site.provider_id != provider.pk,
-        },
+        }
+        | told_of_shortfall(gap_warn(operation)),
     )
     return surge
 
@@ -242,7 +244,8 @@ def surge_end(*, by: User, surge: SurgePlaces) -> SurgePlaces:
         action="operation.surge_ended",
         obj=locked,
         organisation=locked.provider,
-        detail={"operation": locked.operation_id, "places_withdrawn": still},
+        detail={"operation": locked.operation_id, "places_withdrawn": still}
+        | told_of_shortfall(gap_warn(locked.operation)),
     )
     return locked
 
@@ -282,7 +285,8 @@ def beds_hold(
         action="operation.beds_held",
         obj=operation,
         organisation=provider,
-        detail={"beds": [h.bed_id for h in holds], "expires_at": expires_at.isoformat()},
+        detail={"beds": [h.bed_id for h in holds], "expires_at": expires_at.isoformat()}
+        | told_of_shortfall(gap_warn(operation)),
     )
     return holds
 
@@ -292,12 +296,14 @@ def hold_release(*, by: User, hold: BedHold, provider: Organisation) -> None:
     """Release a held bed before its expiry."""
     if hold.bed.room.site.provider_id != provider.pk:
         raise ValidationError("Only the provider holding a bed can release it")
-    _refuse_unless_acting(by, Operation.objects.get(pk=hold.operation_id), provider.pk)
+    operation = Operation.objects.get(pk=hold.operation_id)
+    _refuse_unless_acting(by, operation, provider.pk)
     beds.bed_hold_release(hold, by=by, now=timezone.now())
     audit_record(
         by=by,
         action="operation.bed_released",
         obj=hold,
         organisation=provider,
-        detail={"operation": hold.operation_id, "bed": hold.bed_id},
+        detail={"operation": hold.operation_id, "bed": hold.bed_id}
+        | told_of_shortfall(gap_warn(operation)),
     )

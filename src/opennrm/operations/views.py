@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
-from opennrm.audit.services import audit_read
 from opennrm.cases.choices import ExploitationType
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
@@ -29,7 +28,7 @@ from .forms import (
     ReceptionForm,
     group_label,
 )
-from .models import AgeGroup, Operation, OperationStatus, ReceptionRecord
+from .models import AgeGroup, Operation, OperationStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -128,20 +127,6 @@ KIND_LABELS = {
 }
 
 
-def _taken_in_message(operation: Operation, record: ReceptionRecord) -> str:
-    if not record.is_child:
-        return f"Person {record.sequence} taken in"
-    if selectors.children_services_partners(operation):
-        return f"Person {record.sequence} taken in and treated as a child: children's services told"
-    # Never a silent gap for a child: say who has not been told, and what to do.
-    return (
-        f"Person {record.sequence} taken in and treated as a child. No local authority or child "
-        "guardian service is invited to this operation, so none has been told yet: ask the lead "
-        "to invite the local authority now. Submitting the referral tells the local authority "
-        "of the area."
-    )
-
-
 @require_safe
 def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
     actor = actor_of(request)
@@ -169,7 +154,7 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "expected": _expected_table(operation),
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
-            "may_take_in": selectors.reception_organisation(_user(request), operation) is not None,
+            "may_take_in": selectors.reception_organisation(actor, operation) is not None,
             # Surge places and held beds (ADR 0044), and whether the reader adds them.
             "surges": list(surge.surges_of(operation)),
             "holds": list(surge.holds_of(operation)),
@@ -257,8 +242,9 @@ def operation_cancel(request: HttpRequest, operation_id: int) -> HttpResponse:
 def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
     """Take people in, one short record per submission; after each, an empty form for the next
     (ADR 0043)."""
-    operation = selectors.operation_get_for(actor_of(request), operation_id)
-    if selectors.reception_organisation(_user(request), operation) is None:
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    if selectors.reception_organisation(actor, operation) is None:
         raise Http404
     form = ReceptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -269,7 +255,7 @@ def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, _taken_in_message(operation, record))
+            messages.success(request, selectors.taken_in_message(operation, record))
             return redirect("operations:reception", operation.id)
     return render(
         request,
@@ -300,15 +286,7 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
         }
         for record in records
     ]
-    if named:
-        audit_read(
-            by=_user(request),
-            person=None,
-            fields=["reception.name_or_description"],
-            obj=operation,
-            organisation=operation.lead_organisation,
-            context={"reception_sequences": sorted(named)},
-        )
+    services.reception_names_shown(by=_user(request), operation=operation, sequences=named)
     counts = Counter(row["standing"] for row in rows)
     return render(
         request,
@@ -319,6 +297,6 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "rows": rows,
             "counts": [(standing, counts[standing]) for standing in selectors.Standing],
             "updated_at": timezone.localtime(),
-            "may_take_in": selectors.reception_organisation(_user(request), operation) is not None,
+            "may_take_in": selectors.reception_organisation(actor, operation) is not None,
         },
     )
