@@ -171,6 +171,14 @@ def test_an_operation_from_its_plan_to_its_account(
     expect(lead.locator("main")).to_contain_text("are not enough for the forecast")
     short_before = _women_short(lead)
     assert short_before > 0
+    # ...and the lead and the invited provider's coordinator were warned of it.
+    for warned in (alice, cora):
+        assert Notification.objects.filter(
+            recipient=warned, kind="operations.short_of_places"
+        ).exists()
+    assert not Notification.objects.filter(
+        recipient=omar, kind="operations.short_of_places"
+    ).exists()
 
     # The provider's manager adds ten surge places at Rowan House for the operation's days.
     manager = _signed_in(new_page, maya)
