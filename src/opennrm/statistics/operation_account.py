@@ -341,7 +341,22 @@ def account_tables(account: Account) -> list[AnyTable]:
             ),
             {"protected": PROTECTED_LABELS},
         ),
+        *NOT_IN_AN_ACCOUNT,
     ]
+
+
+NOT_IN_AN_ACCOUNT = (
+    tables.Missing(
+        "Nationality and type of exploitation of the people found",
+        "Not published for an operation: with few people found in one place and time, their "
+        "nationalities or the kind of exploitation could identify them.",
+    ),
+    tables.Missing(
+        "Removals carried out",
+        "OpenNRM records that a removal was planned and what the protection check answered "
+        "for the planned day, not whether the removal took place.",
+    ),
+)
 
 
 def _reason_label(code: str) -> str:
