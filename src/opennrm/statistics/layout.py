@@ -32,9 +32,8 @@ ROW_HEADERS = {
     "reporter_kind": "Type of public authority",
     "reason": "Why no bed could meet the request",
     # An operation's account (ADR 0046).
-    "outcome": "What became of them",
-    "standing": "Where they stand",
-    "rg_decision": "Reasonable grounds decision",
+    "became": "What became of them",
+    "decisions": "Decisions in effect",
     "time_to_place": "Time to a safe-house place",
     "went_missing": "Went missing",
     "protected": "Protection from removal",

@@ -36,16 +36,9 @@ AGE_GROUPS = ("adult", "child", "age_disputed")
 AGE_LABELS = {"adult": "Adult", "child": "Child", "age_disputed": "Age disputed"}
 SEX_LABELS = {s.value: s.label for s in Sex}
 
-# What became of each person found: the one route their draft took.
+# The route each person's draft took (`Person.outcome`) and where they stand now
+# (`Person.standing`: operations.selectors.Standing, read when the version was prepared).
 OUTCOMES = ("referred", "duty_to_notify", "declined", "not_yet_submitted")
-OUTCOME_LABELS = {
-    "referred": "Referred to the National Referral Mechanism",
-    "duty_to_notify": "Reported under the duty to notify only (no consent to a referral)",
-    "declined": "Declined (no referral and no report)",
-    "not_yet_submitted": "Referral not yet submitted",
-}
-
-# Where each stands now (operations.selectors.Standing, read when the release was prepared).
 STANDINGS = (
     "draft",
     "referred",
@@ -55,33 +48,69 @@ STANDINGS = (
     "waiting_for_bed",
     "missing",
 )
-STANDING_LABELS = {
+
+# What became of each person, in one table: the route their draft took, and, for the people
+# referred or not yet referred, where they stand now (their outcome and standing together).
+REFERRED_ROWS = ("referred_placed", "referred_waiting", "referred_missing", "referred_other")
+NOT_REFERRED_ROWS = ("draft_waiting", "draft", "duty_to_notify", "declined")
+BECAME = (*REFERRED_ROWS, *NOT_REFERRED_ROWS)
+BECAME_LABELS = {
+    "referred_placed": "Referred: in a safe-house place",
+    "referred_waiting": "Referred: waiting for a bed",
+    "referred_missing": "Referred: missing",
+    "referred_other": "Referred: not in or waiting for a safe-house place",
+    "draft_waiting": "Referral not yet submitted: waiting for a bed",
     "draft": "Referral not yet submitted",
-    "referred": "Referred, not in a safe-house place",
-    "duty_to_notify": "Reported under the duty to notify only",
-    "declined": "Declined",
-    "placed": "In a safe-house place, or on the way to one",
-    "waiting_for_bed": "Waiting for a bed",
-    "missing": "Missing (decision suspended)",
+    "duty_to_notify": "Reported under the duty to notify only (no consent to a referral)",
+    "declined": "Declined (no referral and no report)",
 }
 
-# The decision in effect on each referral; people not referred are a row of their own.
+
+def became_of(person: Person) -> str:
+    """The person's row in the table of what became of them."""
+    if person.outcome == "referred":
+        found = {"placed": "placed", "waiting_for_bed": "waiting", "missing": "missing"}
+        return f"referred_{found.get(person.standing, 'other')}"
+    if person.outcome == "not_yet_submitted":
+        return "draft_waiting" if person.standing == "waiting_for_bed" else "draft"
+    return person.outcome
+
+
+# The decisions in effect on each referral (`Person.rg`, `Person.cg`).
 NOT_REFERRED = "not_referred"
 RG_DECISIONS = ("positive", "negative", "awaiting", NOT_REFERRED)
-RG_LABELS = {
-    "positive": "Positive",
-    "negative": "Negative",
-    "awaiting": "Awaiting a decision",
-    NOT_REFERRED: "Not referred",
-}
 NO_CG_DUE = "not_due"
 CG_DECISIONS = ("positive", "negative", "awaiting", NO_CG_DUE)
-CG_LABELS = {
-    "positive": "Conclusive grounds: positive",
-    "negative": "Conclusive grounds: negative",
-    "awaiting": "Conclusive grounds: awaited",
-    NO_CG_DUE: "No conclusive grounds decision due",
+
+# The two decisions together, one row each (a table of one dimension: see `account_tables`).
+DECISIONS = (
+    "rg_positive_cg_positive",
+    "rg_positive_cg_negative",
+    "rg_positive_cg_awaiting",
+    "rg_negative",
+    "rg_awaiting",
+    NOT_REFERRED,
+)
+DECISION_LABELS = {
+    "rg_positive_cg_positive": "Positive reasonable grounds, then positive conclusive grounds",
+    "rg_positive_cg_negative": "Positive reasonable grounds, then negative conclusive grounds",
+    "rg_positive_cg_awaiting": "Positive reasonable grounds, conclusive grounds awaited",
+    "rg_negative": "Negative reasonable grounds",
+    "rg_awaiting": "Reasonable grounds decision awaited",
+    NOT_REFERRED: "Not referred",
 }
+
+
+def decisions_of(person: Person) -> str:
+    """The person's row in the table of decisions."""
+    if person.rg == NOT_REFERRED:
+        return NOT_REFERRED
+    if person.rg == "positive":
+        return (
+            f"rg_positive_cg_{person.cg if person.cg in ('positive', 'negative') else 'awaiting'}"
+        )
+    return f"rg_{person.rg}"
+
 
 # Days from the day a person was found to the day they arrived at a safe-house place.
 NOT_PLACED = "not_placed"
@@ -205,7 +234,10 @@ def _as_of(account: Account) -> str:
 
 def account_tables(account: Account) -> list[AnyTable]:
     """The account's tables. Every table of people counts the same population, so they share
-    their total and their margins (ADR 0032): a figure suppressed in one is suppressed in all."""
+    their total (ADR 0032): a figure suppressed in one is suppressed in all. Each has one
+    dimension: an operation finds tens of people, mostly of one age group and sex, and a table
+    of two dimensions would be mostly zeros that tie each row to its total, so that suppressing
+    one small count would spread to nearly every figure."""
     people = account.people
     age = Dimension("age_group", AGE_GROUPS)
     as_of = _as_of(account)
@@ -213,55 +245,59 @@ def account_tables(account: Account) -> list[AnyTable]:
     return [
         StatTable(
             counted(
-                "people_found_by_sex_and_age_group",
-                [Dimension("sex", SEXES), age],
-                ((p.sex, p.age_group) for p in people),
+                "people_found_by_sex",
+                [Dimension("sex", SEXES)],
+                ((p.sex,) for p in people),
                 population=PEOPLE,
             ),
-            "People found, by sex and age group",
+            "People found, by sex",
+            "people",
+            (PEOPLE_NOTE,),
+            {"sex": SEX_LABELS},
+        ),
+        StatTable(
+            counted(
+                "people_found_by_age_group",
+                [age],
+                ((p.age_group,) for p in people),
+                population=PEOPLE,
+            ),
+            "People found, by age group",
             "people",
             (
                 PEOPLE_NOTE,
                 "Age group as recorded when the person was found. A person whose age is "
                 "disputed is treated as a child until their age is assessed.",
             ),
-            {"sex": SEX_LABELS, "age_group": AGE_LABELS},
+            {"age_group": AGE_LABELS},
         ),
         StatTable(
             counted(
-                "people_by_outcome_and_age_group",
-                [Dimension("outcome", OUTCOMES), age],
-                ((p.outcome, p.age_group) for p in people),
+                "people_by_what_became_of_them",
+                [Dimension("became", BECAME)],
+                ((became_of(p),) for p in people),
                 population=PEOPLE,
             ),
-            "People found, by whether they were referred, reported or declined",
+            "People found, by whether they were referred, reported or declined, and where they "
+            "stand now",
             "people",
             (
                 PEOPLE_NOTE,
                 "An adult may only be referred with their consent; without it, a public "
                 "authority reports them under the duty to notify, without their name. A child "
                 "is referred without consent.",
+                "In a safe-house place includes a person on their way to one. Missing: the "
+                "person went missing before a reasonable grounds decision, which waits for "
+                "them.",
                 as_of,
             ),
-            {"outcome": OUTCOME_LABELS, "age_group": AGE_LABELS},
-        ),
-        StatTable(
-            counted(
-                "people_by_standing",
-                [Dimension("standing", STANDINGS)],
-                ((p.standing,) for p in people),
-                population=PEOPLE,
-            ),
-            "Where the people found stand now",
-            "people",
-            (PEOPLE_NOTE, as_of),
-            {"standing": STANDING_LABELS},
+            {"became": BECAME_LABELS},
         ),
         StatTable(
             counted(
                 "people_by_decisions",
-                [Dimension("rg_decision", RG_DECISIONS), Dimension("cg_decision", CG_DECISIONS)],
-                ((p.rg, p.cg) for p in people),
+                [Dimension("decisions", DECISIONS)],
+                ((decisions_of(p),) for p in people),
                 population=PEOPLE,
             ),
             "People found, by the reasonable grounds and conclusive grounds decisions in effect",
@@ -269,11 +305,11 @@ def account_tables(account: Account) -> list[AnyTable]:
             (
                 PEOPLE_NOTE,
                 "The decision in effect: a decision reconsidered counts as the new one once it "
-                "is made, and as awaited until then. A conclusive grounds decision is due only "
+                "is made, and as awaited until then. A conclusive grounds decision is made only "
                 "after a positive reasonable grounds decision.",
                 as_of,
             ),
-            {"rg_decision": RG_LABELS, "cg_decision": CG_LABELS},
+            {"decisions": DECISION_LABELS},
         ),
         StatTable(
             counted(
@@ -369,16 +405,13 @@ def _people(**values: str) -> Cell:
 
 def account_relations() -> list[Relation]:
     """What a reader knows beyond each table's own sums, for the checker to know it too: the
-    people reported under the duty to notify, and those who declined, are the same in the
-    table of outcomes and the table of standings; the people not referred are those reported,
-    declined or not yet submitted."""
+    people with no decision because they were not referred are the people not referred in the
+    table of what became of them."""
     return [
-        Relation(_people(standing="duty_to_notify"), (_people(outcome="duty_to_notify"),)),
-        Relation(_people(standing="declined"), (_people(outcome="declined"),)),
         Relation(
-            _people(rg_decision=NOT_REFERRED),
-            tuple(_people(outcome=o) for o in OUTCOMES if o != "referred"),
-        ),
+            _people(decisions=NOT_REFERRED),
+            tuple(_people(became=row) for row in NOT_REFERRED_ROWS),
+        )
     ]
 
 

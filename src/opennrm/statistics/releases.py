@@ -326,20 +326,34 @@ def _shown(value: int | str | None) -> str:
     return f"{count:,}" if count is not None else "not published"
 
 
+def _sum_of(table: SnapshotTable | None, labels: Sequence[str]) -> int | str | None:
+    """The sum of the rows labelled `labels`: `[c]` if any is not published."""
+    counts = [_row_count(table, label) for label in labels]
+    if any(count is None for count in counts):
+        return None
+    published = [_count(count) for count in counts]
+    if any(count is None for count in published):
+        return disclosure.CONFIDENTIAL
+    return sum(count or 0 for count in published)
+
+
 def _found(found: Mapping[str, SnapshotTable], name: str, label: str) -> list[str]:
-    total = _count(_row_count(found.get("people-found-by-sex-and-age-group"), "Total"))
+    total = _count(_row_count(found.get("people-found-by-sex"), "Total"))
     if total is None:
         return [f"The number of people found in {name} ({label}) {NOT_PUBLISHED}."]
     said = [
         f"{name} ({label}) found {_n(total, 'person', 'people')} who were taken in as possible "
         "victims of modern slavery."
     ]
-    outcomes = found.get("people-by-outcome-and-age-group")
-    if outcomes and total:
-        labels = account.OUTCOME_LABELS
-        referred, reported, declined = (
-            _figure(_row_count(outcomes, labels[code]), "person", "people")
-            for code in ("referred", "duty_to_notify", "declined")
+    became = found.get("people-by-what-became-of-them")
+    if became and total:
+        labels = account.BECAME_LABELS
+        referred = _figure(
+            _sum_of(became, [labels[row] for row in account.REFERRED_ROWS]), "person", "people"
+        )
+        reported, declined = (
+            _figure(_row_count(became, labels[row]), "person", "people")
+            for row in ("duty_to_notify", "declined")
         )
         said.append(
             f"Of them, {referred} were referred to the National Referral Mechanism, {reported} "
@@ -352,18 +366,17 @@ def _decided(found: Mapping[str, SnapshotTable]) -> list[str]:
     decisions = found.get("people-by-decisions")
     if not decisions:
         return []
-    referred = _row_count(decisions, "Total") != _row_count(
-        decisions, account.RG_LABELS[account.NOT_REFERRED]
+    labels = account.DECISION_LABELS
+    if _row_count(decisions, "Total") == _row_count(decisions, labels[account.NOT_REFERRED]):
+        return []  # nobody referred: no decision to speak of
+    positive = _sum_of(
+        decisions,
+        [labels[f"rg_positive_cg_{cg}"] for cg in ("positive", "negative", "awaiting")],
     )
-    if not referred:
-        return []
     shown = [
-        f"{words}: {_shown(_row_count(decisions, account.RG_LABELS[code]))}"
-        for code, words in (
-            ("positive", "positive"),
-            ("negative", "negative"),
-            ("awaiting", "awaiting a decision"),
-        )
+        f"positive: {_shown(positive)}",
+        f"negative: {_shown(_row_count(decisions, labels['rg_negative']))}",
+        f"awaited: {_shown(_row_count(decisions, labels['rg_awaiting']))}",
     ]
     return [f"Reasonable grounds decisions in effect for the people referred: {'; '.join(shown)}."]
 
