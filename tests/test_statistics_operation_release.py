@@ -317,7 +317,8 @@ def test_an_analyst_prepares_the_account_and_a_second_publishes_it_with_the_true
         m.title for m in operation_account.NOT_IN_AN_ACCOUNT
     ]
     # The same checker as every release finds nothing to refuse.
-    assert AuditEvent.objects.filter(action="statistics.release_prepared").count() == 1
+    prepared_event = AuditEvent.objects.get(action="statistics.release_prepared")
+    assert prepared_event.detail["operation"] == larkspur.operation.pk
     assert AuditEvent.objects.filter(action="statistics.release_approved").count() == 1
 
 
