@@ -318,7 +318,10 @@ def test_an_analyst_prepares_the_account_and_a_second_publishes_it_with_the_true
     assert "a number of people that is not published were reported under the duty" in said
     assert "a number of people that is not published declined both" in said
     assert "for the people referred: positive: 12; negative: 0; awaited: 0." in said
-    assert "7 people were accommodated in a safe house, 7 people of them on the day" in said
+    assert (
+        "7 people were accommodated in a safe house, 7 of them on the day they were found" in said
+    )
+    assert "The number of people who went missing from support is not published" in said
     assert "5 requests for a bed could not be met" in said
     assert "No removal was recorded as planned for any of them while they were protected" in said
     assert snapshot["period"]["label"] == "10 March 2027 to 16 March 2027"
@@ -602,3 +605,42 @@ def test_the_public_pages_downloads_and_api_show_the_account_once_approved(
     assert api.json()["snapshot"]["operation"]["name"] == "Operation Larkspur"
     listed = Client().get("/api/v1/statistics/releases").json()["versions"]
     assert [v["release"] for v in listed] == [version.release_id]
+
+
+# --- The main points in words (pure) -----------------------------------------------------
+
+
+def _account(people: list[operation_account.Person], **rows: Any) -> operation_account.Account:
+    return operation_account.Account(
+        operation=operation_account.Summary(
+            1, "Operation Wren", date(2027, 3, 10), date(2027, 3, 16), "North East"
+        ),
+        as_of=date(2027, 4, 1),
+        people=tuple(people),
+        turned_away=rows.get("turned_away", ()),
+        planned_removals=rows.get("planned_removals", ()),
+    )
+
+
+def test_an_operation_that_found_nobody_says_so_and_nothing_more() -> None:
+    built = releases.build_operation_snapshot(_account([]), "Wren", "")
+    assert built.problems == []
+    assert built.snapshot["key_results"] == [
+        "Operation Wren (10 March 2027 to 16 March 2027) found nobody to take in."
+    ]
+
+
+def test_small_figures_are_said_to_be_not_published_never_given() -> None:
+    child = operation_account.Person(
+        "female", "child", "referred", "missing", "awaiting", "not_due", None, True
+    )
+    built = releases.build_operation_snapshot(
+        _account([child] * 3, turned_away=("taken",), planned_removals=(True,)), "Wren", ""
+    )
+    assert built.problems == []
+    said = built.snapshot["key_results"]
+    assert said[0].startswith("The number of people found in Operation Wren")
+    assert all("3" not in sentence.replace("2027", "") for sentence in said)
+    assert said[-1].startswith(
+        "The number of removals recorded as planned for people found while they were protected"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from opennrm.accommodation.models import (
@@ -35,7 +36,7 @@ NOT_RELEASABLE = (
 )
 
 
-def _releasable(today: date):  # type: ignore[no-untyped-def]
+def _releasable(today: date) -> QuerySet[Operation]:
     # Ended (the day after its last day) and not cancelled: it took place, so a confidential
     # one has started and may be counted (`operation_is_secret` is checked again below).
     return Operation.objects.filter(cancelled_at__isnull=True, ends_on__lt=today)

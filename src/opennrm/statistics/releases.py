@@ -341,6 +341,8 @@ def _found(found: Mapping[str, SnapshotTable], name: str, label: str) -> list[st
     total = _count(_row_count(found.get("people-found-by-sex"), "Total"))
     if total is None:
         return [f"The number of people found in {name} ({label}) {NOT_PUBLISHED}."]
+    if not total:
+        return [f"{name} ({label}) found nobody to take in."]
     said = [
         f"{name} ({label}) found {_n(total, 'person', 'people')} who were taken in as possible "
         "victims of modern slavery."
@@ -394,21 +396,39 @@ def _accommodated(found: Mapping[str, SnapshotTable]) -> list[str]:
     placed = total - not_placed
     said = f"{_n(placed, 'person was', 'people were')} accommodated in a safe house"
     if placed:
-        same_day = _row_count(times, account.TIME_LABELS["same_day"])
-        said += f", {_figure(same_day, 'person', 'people')} of them on the day they were found"
+        same_day = _count(_row_count(times, account.TIME_LABELS["same_day"]))
+        shown = f"{same_day:,}" if same_day is not None else "a number that is not published"
+        said += f", {shown} of them on the day they were found"
     return [said + "."]
 
 
 def _turned_away_and_missing(found: Mapping[str, SnapshotTable]) -> list[str]:
+    said = []
     turned = _row_count(found.get("turned-away-by-reason"), "Total")
+    if turned is not None:
+        away = _count(turned)
+        if away is None:
+            said.append(
+                "The number of requests for a bed that could not be met for lack of a suitable "
+                f"bed {NOT_PUBLISHED}."
+            )
+        elif away == 0:
+            said.append("No request for a bed went unmet for lack of a suitable bed.")
+        else:
+            said.append(
+                f"{_n(away, 'request', 'requests')} for a bed could not be met for lack of a "
+                "suitable bed."
+            )
     missing = _row_count(found.get("people-gone-missing"), account.MISSING_LABELS["went_missing"])
-    if turned is None or missing is None:
-        return []
-    return [
-        f"{_figure(turned, 'request', 'requests').capitalize()} for a bed could not be met for "
-        f"lack of a suitable bed; {_figure(missing, 'person', 'people')} went missing from "
-        "support."
-    ]
+    if missing is not None:
+        gone = _count(missing)
+        if gone is None:
+            said.append(f"The number of people who went missing from support {NOT_PUBLISHED}.")
+        elif gone == 0:
+            said.append("No one went missing from support.")
+        else:
+            said.append(f"{_n(gone, 'person', 'people')} went missing from support.")
+    return said
 
 
 def _removed_while_protected(found: Mapping[str, SnapshotTable]) -> list[str]:
@@ -436,6 +456,8 @@ def _removed_while_protected(found: Mapping[str, SnapshotTable]) -> list[str]:
 
 def _operation_results(snapshot: Mapping[str, Any]) -> list[str]:
     found = snapshot_tables(snapshot)
+    if _row_count(found.get("people-found-by-sex"), "Total") == 0:  # nothing more to say
+        return _found(found, snapshot["operation"]["name"], snapshot["period"]["label"])
     return [
         *_found(found, snapshot["operation"]["name"], snapshot["period"]["label"]),
         *_decided(found),
