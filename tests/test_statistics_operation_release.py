@@ -30,7 +30,7 @@ from opennrm.operations.models import Operation, ReceptionRecord
 from opennrm.protection.services import planned_removal_record
 from opennrm.referrals.models import DraftStatus
 from opennrm.statistics import disclosure, operation_account, releases
-from opennrm.statistics.models import Release, ReleaseVersion, VersionState
+from opennrm.statistics.models import Release, ReleaseVersion, SyntheticDataset, VersionState
 
 from . import case_factories, factories, support_factories
 from . import operation_helpers as op
@@ -530,6 +530,24 @@ def test_the_page_lists_only_ended_operations_and_prepares_the_account(
         assert factories.signed_in_client(alice).post(PREPARE, {}).status_code == 404
         assert Client().get(PREPARE).status_code in (302, 404)
         assert PREPARE in client.get("/statistics/releases/").content.decode()
+
+
+def test_revising_an_account_asks_only_for_the_reason(
+    larkspur: World, analysts: tuple[User, User]
+) -> None:
+    first = published(larkspur, analysts)
+    url = f"/statistics/releases/{first.release_id}/revise/"
+    with time_machine.travel(op.AFTER, tick=False):
+        client = factories.signed_in_client(analysts[0])
+        page = client.get(url).content.decode()
+        assert "Why is the release being revised?" in page
+        assert "synthetic dataset" not in page
+        response = client.post(url, {"reason": "A late placement"})
+    assert response["Location"] == f"/statistics/releases/{first.release_id}/2/"
+    second = ReleaseVersion.objects.get(release=first.release, number=2)
+    assert second.revision_reason == "A late placement"
+    assert second.snapshot["operation"]["name"] == "Operation Larkspur"
+    assert not SyntheticDataset.objects.filter(version=second).exists()
 
 
 def test_the_page_says_when_no_operation_has_ended(analysts: tuple[User, User]) -> None:

@@ -113,6 +113,15 @@ class ReviseForm(SyntheticDataFields):
     )
 
 
+class ReviseOperationForm(forms.Form):
+    """The revision of an operation's account: the reason only (it has no synthetic dataset)."""
+
+    reason = ReviseForm.base_fields["reason"]
+
+    def synthetic_epsilon(self) -> Decimal | None:
+        return None
+
+
 class PrepareOperationForm(forms.Form):
     """The public account of an enforcement operation that has ended (ADR 0046)."""
 
@@ -290,7 +299,11 @@ def release_revise(request: HttpRequest, release: int) -> HttpResponse:
     found = get_object_or_404(Release, pk=release)
     if not found.versions.filter(state=VersionState.PUBLISHED).exists():
         raise Http404
-    form = ReviseForm(request.POST or None)
+    form: ReviseForm | ReviseOperationForm = (
+        ReviseOperationForm(request.POST or None)
+        if found.operation_id is not None
+        else ReviseForm(request.POST or None)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             version = releases.revise_release(
