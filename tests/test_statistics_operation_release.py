@@ -504,6 +504,7 @@ def test_the_page_lists_only_ended_operations_and_prepares_the_account(
         page = client.get(PREPARE)
         text = page.content.decode()
         assert page.status_code == 200
+        assert "no-store" in page["Cache-Control"]
         assert "Operation Larkspur: North East, 10 March 2027 to 16 March 2027" in text
         assert "Nightjar" not in text  # confidential and not yet started
         refused = client.post(
