@@ -177,6 +177,7 @@ ROUTES: dict[str, Rule] = {
     # Releases: analysts prepare, approve (a second analyst) and revise (ADR 0036).
     "statistics:releases": only(Role.ANALYST),
     "statistics:release_prepare": only(Role.ANALYST),
+    "statistics:release_prepare_operation": only(Role.ANALYST),
     "statistics:release_version": only(Role.ANALYST),
     "statistics:release_approve": only(Role.ANALYST),
     "statistics:release_withdraw": only(Role.ANALYST),

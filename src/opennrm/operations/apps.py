@@ -13,3 +13,11 @@ class OperationsConfig(AppConfig):
         from .protection import reception_source
 
         register_source(reception_source)
+
+        # An ended operation's public account is published by the statistics app, which may
+        # not import this one (ADR 0046): it reads the rows through this source.
+        from opennrm.statistics.operation_account import register_source as register_account
+
+        from .public_account import SOURCE
+
+        register_account(SOURCE)

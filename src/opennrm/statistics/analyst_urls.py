@@ -17,6 +17,12 @@ urlpatterns = [
     # Official statistics releases: prepared, approved by a second analyst, revised (ADR 36).
     path("releases/", release_views.release_list, name="releases"),
     path("releases/prepare/", release_views.release_prepare, name="release_prepare"),
+    # The public account of an enforcement operation that has ended (ADR 46).
+    path(
+        "releases/prepare/operation/",
+        release_views.release_prepare_operation,
+        name="release_prepare_operation",
+    ),
     path(
         "releases/<int:release>/<int:version>/",
         release_views.release_version,

@@ -31,6 +31,12 @@ ROW_HEADERS = {
     "first_responder_kind": "Type of first responder organisation",
     "reporter_kind": "Type of public authority",
     "reason": "Why no bed could meet the request",
+    # An operation's account (ADR 0046).
+    "became": "What became of them",
+    "decisions": "Decisions in effect",
+    "time_to_place": "Time to a safe-house place",
+    "went_missing": "Went missing",
+    "protected": "Protection from removal",
 }
 
 

@@ -45,12 +45,19 @@ class PrivacyLedgerEntry(models.Model):
 
 class Release(models.Model):
     """An official statistics release: one period (a quarter or a year) and one jurisdiction
-    (blank: all of the UK). Its figures are in its versions (ADR 0036)."""
+    (blank: all of the UK). Its figures are in its versions (ADR 0036).
+
+    Or the public account of one enforcement operation that has ended (`operation_id`; ADR
+    0046): its period is the operation's days, its jurisdiction blank, and its tables are the
+    operation's (`operation_account`)."""
 
     period_start = models.DateField()
     period_end = models.DateField()
     jurisdiction = models.CharField(max_length=40, blank=True, choices=Jurisdiction.choices)
     title = models.CharField(max_length=200)
+    # A plain number, as `accommodation.Bed.operation_id`: statistics may not import the
+    # operations app (ADR 0020), and a release, once published, outlives anything it counts.
+    operation_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -153,8 +153,10 @@ CSV = "text/csv; charset=utf-8"
 def file_stem(version: ReleaseVersion) -> str:
     """The start of each download's file name: the release's period, area and version."""
     snapshot = version.snapshot
-    area = (snapshot["jurisdiction"] or "uk").replace("_", "-")
     period = snapshot["period"]
+    if "operation" in snapshot:  # an operation's account (ADR 0046)
+        return f"operation-account-{period['start']}-to-{period['end']}-v{version.number}"
+    area = (snapshot["jurisdiction"] or "uk").replace("_", "-")
     return f"official-statistics-{period['start']}-to-{period['end']}-{area}-v{version.number}"
 
 

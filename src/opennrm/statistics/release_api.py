@@ -53,6 +53,12 @@ class NotAvailableOut(Schema):
     reason: str
 
 
+class OperationOut(Schema):
+    name: str = Field(description="The operation's name (published only once it has ended)")
+    region: str
+    as_of: date = Field(description="The day the records were read, when the version was prepared")
+
+
 class SnapshotOut(Schema):
     format: int = Field(description="The version of this layout: 1")
     title: str
@@ -64,6 +70,11 @@ class SnapshotOut(Schema):
     notes: list[str]
     sections: list[SectionOut]
     not_available: list[NotAvailableOut]
+    operation: OperationOut | None = Field(
+        default=None,
+        description="For the public account of an enforcement operation that has ended (ADR "
+        "0046): which operation; null for a release of a period",
+    )
 
 
 class VersionSummaryOut(Schema):

@@ -5,7 +5,7 @@ version awaiting approval, and revising a published release."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -113,6 +113,49 @@ class ReviseForm(SyntheticDataFields):
     )
 
 
+class ReviseOperationForm(forms.Form):
+    """The revision of an operation's account: the reason only (it has no synthetic dataset)."""
+
+    reason = ReviseForm.base_fields["reason"]
+
+    def synthetic_epsilon(self) -> Decimal | None:
+        return None
+
+
+class PrepareOperationForm(forms.Form):
+    """The public account of an enforcement operation that has ended (ADR 0046)."""
+
+    operation = forms.TypedChoiceField(
+        label="Which operation?",
+        help_text="Only operations that took place and have ended are listed",
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the operation",
+            "invalid_choice": "Select one of the operations listed: only an operation that "
+            "took place and has ended can have its account published",
+        },
+    )
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        help_text="For example, Operation Larkspur: what happened to the people found",
+        error_messages={
+            "required": "Enter the title of the release",
+            "max_length": "The title must be 200 characters or fewer",
+        },
+    )
+    notes = PrepareForm.base_fields["notes"]
+
+    def __init__(self, *args: Any, operations: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.TypedChoiceField, self.fields["operation"])
+        field.choices = [
+            (o.id, f"{o.name}: {o.region_label}, {o.starts_on:%-d %B %Y} to {o.ends_on:%-d %B %Y}")
+            for o in operations
+        ]
+
+
 def _version(release: int, version: int) -> ReleaseVersion:
     if not (0 < release <= LARGEST_KEY and 0 < version <= LARGEST_KEY):
         raise Http404  # a number no key holds (it would overflow the query)
@@ -174,6 +217,32 @@ def release_prepare(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+def release_prepare_operation(request: HttpRequest) -> HttpResponse:
+    """Prepare the public account of an enforcement operation that has ended (ADR 0046)."""
+    actor = actor_of(request)
+    selectors.analyst_organisation(actor)
+    operations = releases.releasable_operations()
+    form = PrepareOperationForm(request.POST or None, operations=operations)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = releases.prepare_operation_release(
+                by=actor,
+                operation_id=form.cleaned_data["operation"],
+                title=form.cleaned_data["title"],
+                notes=form.cleaned_data["notes"],
+            )
+        except ValidationError as refusal:
+            show_refusal(form, refusal)
+        else:
+            return redirect("statistics:release_version", release=version.release_id, version=1)
+    return render(
+        request,
+        "statistics/release_prepare_operation.html",
+        {"title": "Publish the account of an operation", "form": form, "operations": operations},
+    )
+
+
 def _version_page(
     request: HttpRequest, version: ReleaseVersion, refusal: str | None = None
 ) -> HttpResponse:
@@ -230,7 +299,11 @@ def release_revise(request: HttpRequest, release: int) -> HttpResponse:
     found = get_object_or_404(Release, pk=release)
     if not found.versions.filter(state=VersionState.PUBLISHED).exists():
         raise Http404
-    form = ReviseForm(request.POST or None)
+    form: ReviseForm | ReviseOperationForm = (
+        ReviseOperationForm(request.POST or None)
+        if found.operation_id is not None
+        else ReviseForm(request.POST or None)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             version = releases.revise_release(

@@ -33,6 +33,7 @@ from opennrm.accounts.roles import Jurisdiction
 from opennrm.audit.services import audit_record
 
 from . import disclosure, layout, selectors, synthetic, tables
+from . import operation_account as account
 from .layout import SnapshotTable
 from .models import Release, ReleaseVersion, SyntheticDataset, VersionState
 
@@ -105,6 +106,47 @@ def build_snapshot(
     """The release as it would be published now, from the live data."""
     made = tables.release_tables(period, jurisdiction)
     protected = tables.protect(made)
+    snapshot = _laid_out(made, protected, title, notes)
+    snapshot["period"] = {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "label": period_label(period),
+    }
+    snapshot["jurisdiction"] = jurisdiction
+    snapshot["jurisdiction_label"] = jurisdiction_label(jurisdiction)
+    snapshot["key_results"] = key_results(snapshot)
+    return Built(snapshot, unsafe_tables(made, protected))
+
+
+def build_operation_snapshot(found: account.Account, title: str, notes: str) -> Built:
+    """The public account of an operation as it would be published now (ADR 0046): its tables
+    protected and checked as one release, like any other. Its period is the operation's days;
+    its area, the operation's region. The operation's name is in it: only an operation that
+    has ended is ever released."""
+    made = account.account_tables(found)
+    protected = account.protect(made)
+    snapshot = _laid_out(made, protected, title, notes)
+    operation = found.operation
+    snapshot["period"] = {
+        "start": operation.starts_on.isoformat(),
+        "end": operation.ends_on.isoformat(),
+        "label": str(tables.Period(operation.starts_on, operation.ends_on)),
+    }
+    snapshot["jurisdiction"] = None
+    snapshot["jurisdiction_label"] = operation.region_label
+    snapshot["operation"] = {
+        "name": operation.name,
+        "region": operation.region_label,
+        "as_of": found.as_of.isoformat(),
+    }
+    snapshot["key_results"] = key_results(snapshot)
+    return Built(snapshot, unsafe_tables(made, protected))
+
+
+def _laid_out(
+    made: Sequence[tables.AnyTable], protected: disclosure.Protected, title: str, notes: str
+) -> dict[str, Any]:
+    """The snapshot's sections from protected tables; the caller adds the period and area."""
     sections = []
     not_available = []
     for table in made:
@@ -119,24 +161,18 @@ def build_snapshot(
                 "tables": layout.laid_out(table, protected),
             }
         )
-    snapshot: dict[str, Any] = {
+    return {
         "format": FORMAT,
         "title": title,
-        "period": {
-            "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
-            "label": period_label(period),
-        },
-        "jurisdiction": jurisdiction,
-        "jurisdiction_label": jurisdiction_label(jurisdiction),
+        "period": {},
+        "jurisdiction": None,
+        "jurisdiction_label": "",
         "threshold": protected.threshold,
         "key_results": [],
         "notes": _notes(notes),
         "sections": sections,
         "not_available": not_available,
     }
-    snapshot["key_results"] = key_results(snapshot)
-    return Built(snapshot, unsafe_tables(made, protected))
 
 
 def snapshot_tables(snapshot: Mapping[str, Any]) -> dict[str, SnapshotTable]:
@@ -259,10 +295,185 @@ def _turned_away(found: Mapping[str, SnapshotTable]) -> list[str]:
     ]
 
 
+# --- An operation's account in words (ADR 0046) -----------------------------------------
+
+
+def _row_count(table: SnapshotTable | None, label: str) -> int | str | None:
+    """The total of the row labelled `label` (its last column): a count, a symbol, or None when
+    there is no such table or row."""
+    if table is None:
+        return None
+    if label == "Total":
+        row = table["footer"]
+    else:
+        row = next((r for r in table["rows"] if r[0] == label), None)
+    if not row:
+        return None
+    value = row[-1]
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+def _figure(value: int | str | None, one: str, many: str) -> str:
+    """ "12 people", or "a number of people that is not published" for `[c]`."""
+    count = _count(value)
+    if count is None:
+        return f"a number of {many.split()[0]} that is not published"
+    return _n(count, one, many)
+
+
+def _shown(value: int | str | None) -> str:
+    count = _count(value)
+    return f"{count:,}" if count is not None else "not published"
+
+
+def _sum_of(table: SnapshotTable | None, labels: Sequence[str]) -> int | str | None:
+    """The sum of the rows labelled `labels`: `[c]` if any is not published."""
+    counts = [_row_count(table, label) for label in labels]
+    if any(count is None for count in counts):
+        return None
+    published = [_count(count) for count in counts]
+    if any(count is None for count in published):
+        return disclosure.CONFIDENTIAL
+    return sum(count or 0 for count in published)
+
+
+def _found(found: Mapping[str, SnapshotTable], name: str, label: str) -> list[str]:
+    total = _count(_row_count(found.get("people-found-by-sex"), "Total"))
+    if total is None:
+        return [f"The number of people found in {name} ({label}) {NOT_PUBLISHED}."]
+    if not total:
+        return [f"{name} ({label}) found nobody to take in."]
+    said = [
+        f"{name} ({label}) found {_n(total, 'person', 'people')} who were taken in as possible "
+        "victims of modern slavery."
+    ]
+    became = found.get("people-by-what-became-of-them")
+    if became and total:
+        labels = account.BECAME_LABELS
+        referred = _figure(
+            _sum_of(became, [labels[row] for row in account.REFERRED_ROWS]), "person", "people"
+        )
+        reported, declined = (
+            _figure(_row_count(became, labels[row]), "person", "people")
+            for row in ("duty_to_notify", "declined")
+        )
+        said.append(
+            f"Of them, {referred} were referred to the National Referral Mechanism, {reported} "
+            f"were reported under the duty to notify only, and {declined} declined both."
+        )
+    return said
+
+
+def _decided(found: Mapping[str, SnapshotTable]) -> list[str]:
+    decisions = found.get("people-by-decisions")
+    if not decisions:
+        return []
+    labels = account.DECISION_LABELS
+    if _row_count(decisions, "Total") == _row_count(decisions, labels[account.NOT_REFERRED]):
+        return []  # nobody referred: no decision to speak of
+    positive = _sum_of(
+        decisions,
+        [labels[f"rg_positive_cg_{cg}"] for cg in ("positive", "negative", "awaiting")],
+    )
+    shown = [
+        f"positive: {_shown(positive)}",
+        f"negative: {_shown(_row_count(decisions, labels['rg_negative']))}",
+        f"awaited: {_shown(_row_count(decisions, labels['rg_awaiting']))}",
+    ]
+    return [f"Reasonable grounds decisions in effect for the people referred: {'; '.join(shown)}."]
+
+
+def _accommodated(found: Mapping[str, SnapshotTable]) -> list[str]:
+    times = found.get("people-by-time-to-a-place")
+    if not times:
+        return []
+    total = _count(_row_count(times, "Total"))
+    not_placed = _count(_row_count(times, account.TIME_LABELS[account.NOT_PLACED]))
+    if not total:
+        return []
+    if not_placed is None:
+        return [f"The number of people accommodated in a safe house {NOT_PUBLISHED}."]
+    placed = total - not_placed
+    said = f"{_n(placed, 'person was', 'people were')} accommodated in a safe house"
+    if placed:
+        same_day = _count(_row_count(times, account.TIME_LABELS["same_day"]))
+        shown = f"{same_day:,}" if same_day is not None else "a number that is not published"
+        said += f", {shown} of them on the day they were found"
+    return [said + "."]
+
+
+def _turned_away_and_missing(found: Mapping[str, SnapshotTable]) -> list[str]:
+    said = []
+    turned = _row_count(found.get("turned-away-by-reason"), "Total")
+    if turned is not None:
+        away = _count(turned)
+        if away is None:
+            said.append(
+                "The number of requests for a bed that could not be met for lack of a suitable "
+                f"bed {NOT_PUBLISHED}."
+            )
+        elif away == 0:
+            said.append("No request for a bed went unmet for lack of a suitable bed.")
+        else:
+            said.append(
+                f"{_n(away, 'request', 'requests')} for a bed could not be met for lack of a "
+                "suitable bed."
+            )
+    missing = _row_count(found.get("people-gone-missing"), account.MISSING_LABELS["went_missing"])
+    if missing is not None:
+        gone = _count(missing)
+        if gone is None:
+            said.append(f"The number of people who went missing from support {NOT_PUBLISHED}.")
+        elif gone == 0:
+            said.append("No one went missing from support.")
+        else:
+            said.append(f"{_n(gone, 'person', 'people')} went missing from support.")
+    return said
+
+
+def _removed_while_protected(found: Mapping[str, SnapshotTable]) -> list[str]:
+    protected = _row_count(
+        found.get("planned-removals-by-protection"), account.PROTECTED_LABELS["protected"]
+    )
+    if protected is None:
+        return []
+    if protected == 0:
+        return [
+            "No removal was recorded as planned for any of them while they were protected from "
+            "removal."
+        ]
+    count = _count(protected)
+    if count is None:
+        return [
+            "The number of removals recorded as planned for people found while they were "
+            f"protected from removal {NOT_PUBLISHED}; there should have been none."
+        ]
+    return [
+        f"{_n(count, 'removal was', 'removals were')} recorded as planned for people found while "
+        "they were protected from removal, when there should have been none."
+    ]
+
+
+def _operation_results(snapshot: Mapping[str, Any]) -> list[str]:
+    found = snapshot_tables(snapshot)
+    if _row_count(found.get("people-found-by-sex"), "Total") == 0:  # nothing more to say
+        return _found(found, snapshot["operation"]["name"], snapshot["period"]["label"])
+    return [
+        *_found(found, snapshot["operation"]["name"], snapshot["period"]["label"]),
+        *_decided(found),
+        *_accommodated(found),
+        *_turned_away_and_missing(found),
+        *_removed_while_protected(found),
+    ]
+
+
 def key_results(snapshot: Mapping[str, Any]) -> list[str]:
     """Up to six plain sentences from the published figures of the snapshot, never from a
     suppressed one: where a figure is `[c]`, the sentence says it is not published. A
-    sentence starting with a number puts the number in figures (GOV.UK style for statistics)."""
+    sentence starting with a number puts the number in figures (GOV.UK style for statistics).
+    An operation's account has its own sentences, up to seven (ADR 0046)."""
+    if "operation" in snapshot:
+        return _operation_results(snapshot)
     found = snapshot_tables(snapshot)
     said = [
         *_referrals(found, snapshot["period"]["label"], int(snapshot["threshold"])),
@@ -390,6 +601,7 @@ def prepare_release(
             release__period_start=period.start,
             release__period_end=period.end,
             release__jurisdiction=jurisdiction or "",
+            release__operation_id__isnull=True,  # an operation's account is not a period's
         )
         .exclude(state=VersionState.WITHDRAWN)
         .select_related("release")
@@ -431,6 +643,70 @@ def prepare_release(
             "jurisdiction": jurisdiction or "",
             **_epsilon_detail(synthetic_epsilon),
         },
+    )
+    return version
+
+
+def releasable_operations() -> list[account.Summary]:
+    """The operations whose account may be released: taken place, ended, not cancelled."""
+    return account.source().releasable(timezone.localdate())
+
+
+def _operation_account(operation_id: int) -> account.Account:
+    try:
+        return account.source().account(operation_id, timezone.localdate())
+    except account.NotReleasable as refusal:
+        raise ReleaseRefused({"operation": str(refusal)}) from None
+
+
+@transaction.atomic
+def prepare_operation_release(
+    *, by: Actor, operation_id: int, title: str, notes: str = ""
+) -> ReleaseVersion:
+    """Version 1 of the public account of an enforcement operation (ADR 0046), awaiting a second
+    analyst's approval. Refused (nothing written) for an operation that has not taken place and
+    ended (planned, under way, cancelled, or none: one message for all, so that nothing is
+    learnt of an operation an analyst may not know of), if its account is already published or
+    awaiting approval (revise it instead), or if the disclosure check fails."""
+    organisation = selectors.analyst_organisation(by)
+    title = " ".join(title.split())
+    if not title:
+        raise ReleaseRefused({"title": "Enter the title of the release"})
+    found = _operation_account(operation_id)
+    existing = (
+        ReleaseVersion.objects.filter(release__operation_id=operation_id)
+        .exclude(state=VersionState.WITHDRAWN)
+        .select_related("release")
+        .first()
+    )
+    if existing is not None:
+        raise ReleaseRefused(
+            f"The account of {found.operation.name} already exists (“{existing.release.title}”): "
+            "revise it instead"
+        )
+    built = build_operation_snapshot(found, title, notes)
+    _refuse_unsafe(built)
+    release = Release.objects.create(
+        period_start=found.operation.starts_on,
+        period_end=found.operation.ends_on,
+        jurisdiction="",
+        title=title,
+        operation_id=operation_id,
+    )
+    version = ReleaseVersion.objects.create(
+        release=release,
+        number=1,
+        notes=notes.strip(),
+        snapshot=built.snapshot,
+        prepared_by=by.user,
+        prepared_at=timezone.now(),
+    )
+    audit_record(
+        by=by.user,
+        action="statistics.release_prepared",
+        obj=version,
+        organisation=organisation,
+        detail={"release": release.pk, "version": 1, "operation": operation_id},
     )
     return version
 
@@ -494,7 +770,18 @@ def revise_release(
             "A version of this release is already awaiting approval: approve or withdraw it first"
         )
     notes = versions[-1].notes if notes is None else notes.strip()
-    built = build_snapshot(period_of(release), release.jurisdiction or None, release.title, notes)
+    if release.operation_id is not None:
+        if synthetic_epsilon is not None:
+            raise ReleaseRefused(
+                {"synthetic": "An operation's account is published without a synthetic dataset"}
+            )
+        built = build_operation_snapshot(
+            _operation_account(release.operation_id), release.title, notes
+        )
+    else:
+        built = build_snapshot(
+            period_of(release), release.jurisdiction or None, release.title, notes
+        )
     _refuse_unsafe(built)
     made = _synthetic_made(period_of(release), release.jurisdiction or None, synthetic_epsilon)
     version = ReleaseVersion.objects.create(

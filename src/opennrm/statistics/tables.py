@@ -1175,12 +1175,18 @@ def release_tables(period: Period, jurisdiction: str | None = None) -> list[AnyT
     ]
 
 
-def assemble(tables: Iterable[AnyTable]) -> disclosure.Release:
-    """One `disclosure.Release` of every count table, so shared margins are one cell."""
-    return disclosure.Release.of([t.table for t in tables if isinstance(t, StatTable)])
+def assemble(
+    tables: Iterable[AnyTable], relations: Sequence[disclosure.Relation] = ()
+) -> disclosure.Release:
+    """One `disclosure.Release` of every count table, so shared margins are one cell, with the
+    further `relations` a reader knows between tables (an operation's account, ADR 0046)."""
+    return disclosure.Release.of([t.table for t in tables if isinstance(t, StatTable)], relations)
 
 
 def protect(
-    tables: Sequence[AnyTable], threshold: int = disclosure.DEFAULT_THRESHOLD
+    tables: Sequence[AnyTable],
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+    *,
+    relations: Sequence[disclosure.Relation] = (),
 ) -> disclosure.Protected:
-    return disclosure.protect(assemble(tables), threshold)
+    return disclosure.protect(assemble(tables, relations), threshold)
