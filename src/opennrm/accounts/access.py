@@ -233,6 +233,7 @@ ROUTES: dict[str, Rule] = {
     # Which operation, and whether they may take people in for it, is operations.services'.
     "operations:reception": only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD),
     "operations:board": OPERATION_READERS,
+    "operations:report": OPERATION_READERS,
     # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
     # safe-house managers (which provider, operations.surge.providers_acting_for).
     "operations:surge_add": SUPPORT_STAFF,
@@ -322,6 +323,7 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # whether the token's organisation may lead one, is operations.selectors'.
     ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("GET", "api:operation_report"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
     # Protection from removal (protection.api): as the protection pages.
     ("GET", "api:protection_check"): ApiRule("protection:check", ENFORCERS.roles),
