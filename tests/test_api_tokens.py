@@ -608,6 +608,7 @@ class TestDocumentation:
             ("get", "/api/v1/operations"),
             ("post", "/api/v1/operations"),
             ("get", "/api/v1/operations/{operation_id}"),
+            ("get", "/api/v1/operations/{operation_id}/report"),
             ("get", "/api/v1/protection/{reference}"),
             ("post", "/api/v1/protection/{reference}/planned-removals"),
         }
