@@ -188,8 +188,11 @@ def world(
         eight = referred(8, CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS)
         nine = referred(9, CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS)
         requests = {n: s.request(cases[n]) for n in (1, 2, 8, 9)}
-        ReferralDraft.objects.filter(pk=records[4].draft_id).update(status=DraftStatus.REPORTED)
-        ReferralDraft.objects.filter(pk=records[5].draft_id).delete()
+        reported, declined = records[4].draft, records[5].draft
+        assert reported is not None
+        assert declined is not None
+        ReferralDraft.objects.filter(pk=reported.pk).update(status=DraftStatus.REPORTED)
+        declined.delete()
 
     # Person 1: offered at noon, accepted at 15:00 (5 hours), arrived on the 13th.
     with time_machine.travel(at(12, 12), tick=False):

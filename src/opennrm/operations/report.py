@@ -257,7 +257,8 @@ def _need_per_day(
     for case_id, arrived, ended in Placement.objects.filter(
         request__case_id__in=list(cases), arrived_on__isnull=False
     ).values_list("request__case_id", "arrived_on", "ended_on"):
-        stays[case_id].append((arrived, ended))
+        if arrived is not None:  # always, by the filter: for the type checker
+            stays[case_id].append((arrived, ended))
     requests: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
     for case_id, created, closed in PlacementRequest.objects.filter(
         case_id__in=list(cases)
@@ -449,7 +450,8 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
         .order_by("case_id", "done_at")
         .values_list("case_id", "done_at")
     ):
-        children_done.setdefault(case_id, done_at)
+        if done_at is not None:  # always, for a task done (a database constraint)
+            children_done.setdefault(case_id, done_at)
     children = _waits(
         len(children_done),
         [_hours(taken_in_at[case_id], done_at) for case_id, done_at in children_done.items()],
