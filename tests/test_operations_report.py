@@ -521,3 +521,108 @@ def test_the_report_counts_nothing_of_another_operation(
     assert report.placed.people == 0
     assert PlacementRequest.objects.count() == 4
     assert Bed.objects.filter(operation_id=other.pk).count() == 0
+
+
+# --- Beside the forecast ------------------------------------------------------------------------
+
+
+def test_the_forecast_beside_is_made_from_the_history_recorded_before_the_first_day(
+    larkspur: Operation,
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    provider: Organisation,
+    maya: User,
+) -> None:
+    """The history the forecast learns from is the one on the eve of the operation: a case
+    referred during it is left out, and a stay that ended after the first day was still going
+    on then. The figures equal a forecast made here from that history written out by hand."""
+    from opennrm.accommodation.models import Placement, PlacementStatus
+    from opennrm.operations import forecast as model
+
+    with time_machine.travel(op.BEFORE, tick=False):
+        site = s.site(maya, provider, region="north_east", area="Northshire")
+        (bed,) = s.beds(maya, site)
+
+    def stay(submitted: datetime, arrived: date, ended: date) -> None:
+        made = case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            area="Northshire",
+            submitted_at=submitted,
+        )
+        request = s.request(made, status=PlacementRequestStatus.PLACED)
+        PlacementRequest.objects.filter(pk=request.pk).update(created_at=submitted)
+        Placement.objects.create(
+            request=request,
+            bed=bed,
+            status=PlacementStatus.ENDED,
+            proposed_at=submitted,
+            arrived_on=arrived,
+            ended_on=ended,
+        )
+
+    lengths = [10, 20, 30] * 8 + [10]  # 25 stays ended long before
+    for length in lengths:
+        stay(
+            datetime(2026, 6, 1, 9, tzinfo=UTC),
+            date(2026, 6, 2),
+            date(2026, 6, 2) + timedelta(length),
+        )
+    # Begun before the first day (10 March), ended after it: 8 days so far on the 9th.
+    stay(datetime(2027, 2, 28, 9, tzinfo=UTC), date(2027, 3, 1), date(2027, 3, 15))
+    # Referred during the operation: not yet in the history.
+    stay(datetime(2027, 3, 11, 9, tzinfo=UTC), date(2027, 3, 11), date(2027, 3, 12))
+
+    # Three weeks in, so that the lengths of stay tell in the figures too.
+    with time_machine.travel("2027-04-01 12:00:00+00:00", tick=False):
+        report = operation_report(larkspur, date(2027, 4, 1))
+
+    history = {
+        model.Group("female", "adult"): model.GroupHistory(
+            referred=26,
+            needed_place=26,
+            stays_ended=dict(Counter(lengths)),
+            stays_ongoing={8: 1},
+        )
+    }
+    expected = model.forecast(
+        {
+            model.Group("female", "adult"): 30.0,
+            model.Group("male", "adult"): 5.0,
+            model.Group("female", "child"): 3.0,
+        },
+        history,
+        first_day=op.STARTS,
+        operation_days=7,
+    )
+    assert report.no_forecast == ""
+    assert report.forecast is not None
+    days = [date(2027, 3, 10) + timedelta(days=n) for n in range(23)]
+    assert [d.day for d in report.forecast.days] == days
+    for n, day in enumerate(report.forecast.days):
+        for kind in day.kinds:
+            figures = expected.kinds[kind.kind]
+            assert (kind.median, kind.lower, kind.upper) == (
+                figures.median[n],
+                figures.lower[n],
+                figures.upper[n],
+            )
+            assert kind.needed == 0  # nobody taken in
+    assert report.forecast.days_within == sum(
+        all(expected.kinds[k].lower[n] == 0 for k in ("women", "men", "mixed"))
+        for n in range(len(days))
+    )
+
+
+def test_with_no_stay_recorded_before_the_operation_there_is_no_forecast_to_compare(
+    world: dict[str, Any], larkspur: Operation, alice: User
+) -> None:
+    # The world's stays all began during the operation.
+    report = _report(larkspur)
+    assert report.forecast is None
+    assert report.no_forecast
+    with time_machine.travel(at(20), tick=False):
+        page = factories.signed_in_client(alice).get(_url(larkspur)).content.decode()
+    assert "No forecast to compare with" in page

@@ -224,6 +224,30 @@ class ReportDayOut(Schema):
     short: int = Field(description="max(0, needed - available)")
 
 
+class KindDayOut(Schema):
+    kind: str = Field(description="women, men or mixed (a place in a mixed setting)")
+    needed: int = Field(description="Adults of the kind in a place or waiting for one")
+    median: int = Field(description="The forecast's median for the day")
+    lower: int = Field(description="The lower end of the forecast's interval")
+    upper: int = Field(description="The upper end of the forecast's interval")
+    within: bool
+
+
+class ForecastDayOut(Schema):
+    day: date
+    kinds: list[KindDayOut]
+
+
+class ForecastComparedOut(Schema):
+    """The bed forecast made again as on the day before the operation began (the plan's
+    expected numbers, the history recorded before its first day), beside the places needed."""
+
+    level: float = Field(description="The interval's level, e.g. 0.8")
+    simulations: int
+    days_within: int = Field(description="Days on which every kind was within its interval")
+    days: list[ForecastDayOut]
+
+
 class OperationReportOut(Schema):
     """The operation report (ADR 0045): counts only, nobody named."""
 
@@ -253,6 +277,10 @@ class OperationReportOut(Schema):
     days: list[ReportDayOut] = Field(
         description="From the first day to 8 weeks after the last, up to as_of"
     )
+    forecast: ForecastComparedOut | None = Field(
+        description="The forecast beside the places needed; null with no_forecast saying why"
+    )
+    no_forecast: str = Field(description="Why there is no forecast to compare with, or empty")
 
 
 def _report_out(operation: Operation, report: OperationReport) -> OperationReportOut:
@@ -293,6 +321,21 @@ def _report_out(operation: Operation, report: OperationReport) -> OperationRepor
             )
             for d in report.days
         ],
+        forecast=None
+        if report.forecast is None
+        else ForecastComparedOut(
+            level=report.forecast.level,
+            simulations=report.forecast.simulations,
+            days_within=report.forecast.days_within,
+            days=[
+                ForecastDayOut(
+                    day=fd.day,
+                    kinds=[KindDayOut(**vars(k), within=k.within) for k in fd.kinds],
+                )
+                for fd in report.forecast.days
+            ],
+        ),
+        no_forecast=report.no_forecast,
     )
 
 

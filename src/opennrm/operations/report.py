@@ -45,9 +45,11 @@ from opennrm.protection.models import PlannedRemoval
 from opennrm.referrals.models import DraftStatus
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind, TaskStatus
 
-from .forecast import DEFAULT_WEEKS_AFTER
+from . import forecast as model
+from .forecast import DEFAULT_WEEKS_AFTER, MEN, MIXED, WOMEN, NoStays
+from .history import load_history
 from .models import AgeGroup, Operation, ReceptionRecord
-from .selectors import Standing, reception_of, standing_of
+from .selectors import CASE_AGE_GROUPS, Standing, expected_of, reception_of, standing_of
 
 # A placement in which the provider took the person: accepted, lived in, or lived in and ended
 # (a placement ends only from "occupied", `accommodation.services.placement_end`).
@@ -55,6 +57,9 @@ TAKEN = (PlacementStatus.ACCEPTED, PlacementStatus.OCCUPIED, PlacementStatus.END
 # A request closed by a coordinator records "closed" as its last reason; matching's earlier
 # findings for the same request say what was missing, so they are preferred.
 CLOSED = "closed"
+# The forecast's kinds of adult place, compared with what happened (children's placements are
+# the local authority's, not counted day by day here).
+ADULT_KINDS = (WOMEN, MEN, MIXED)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class BedDay:
     kept_free: int
     # Other free beds at adults' sites in the operation's region, kept for no operation.
     other_free: int
+    # in_place + waiting for adults, per kind of place (women, men, mixed), as the forecast.
+    needed_by_kind: dict[str, int]
 
     @property
     def needed(self) -> int:
@@ -108,6 +115,45 @@ class BedDay:
     @property
     def short(self) -> int:
         return max(0, self.needed - self.available)
+
+
+@dataclass(frozen=True)
+class KindDay:
+    """One kind of place on one day: the places needed, and the forecast's interval."""
+
+    kind: str
+    needed: int
+    median: int
+    lower: int
+    upper: int
+
+    @property
+    def within(self) -> bool:
+        return self.lower <= self.needed <= self.upper
+
+
+@dataclass(frozen=True)
+class ForecastDay:
+    day: date
+    kinds: tuple[KindDay, ...]
+
+    @property
+    def within(self) -> bool:
+        return all(kind.within for kind in self.kinds)
+
+
+@dataclass(frozen=True)
+class ForecastCompared:
+    """The forecast made again as on the eve of the operation (the history recorded before
+    its first day, the plan's expected numbers), beside the places needed each day."""
+
+    level: float
+    simulations: int
+    days: tuple[ForecastDay, ...]
+
+    @property
+    def days_within(self) -> int:
+        return sum(day.within for day in self.days)
 
 
 @dataclass(frozen=True)
@@ -132,6 +178,9 @@ class OperationReport:
     planned_removals_while_protected: int
     people_with_planned_removal_while_protected: int
     days: tuple[BedDay, ...]
+    forecast: ForecastCompared | None
+    # Why there is no forecast to compare with ("" when there is one).
+    no_forecast: str
 
     @property
     def turned_away_total(self) -> int:
@@ -247,12 +296,37 @@ def _local_day(moment: datetime | None) -> date | None:
     return timezone.localdate(moment) if moment is not None else None
 
 
+def _waiting_before_a_case(
+    record: ReceptionRecord, case: Case | None
+) -> tuple[date, date | None] | None:
+    """Before a case exists, an adult who needed a bed that night waits from the day they were
+    taken in until the referral is submitted (its request takes over from then), or for as
+    long as the draft stays a draft. A declined or reported person has no referral: nothing
+    says how long they waited, so they are not counted."""
+    draft = record.draft
+    if (
+        draft is None
+        or record.is_child
+        or ImmediateNeed.BED_TONIGHT not in record.urgent_needs
+        or draft.status == DraftStatus.REPORTED
+    ):
+        return None
+    if case is not None:
+        return timezone.localdate(record.taken_in_at), timezone.localdate(case.submitted_at)
+    if draft.status == DraftStatus.DRAFT:
+        return timezone.localdate(record.taken_in_at), None
+    return None
+
+
 def _need_per_day(
     records: list[ReceptionRecord], cases: dict[int, Case], days: list[date]
-) -> tuple[list[int], list[int]]:
-    """People of the operation in a place, and adults waiting for one, at the end of each day."""
+) -> tuple[list[int], list[int], dict[str, list[int]]]:
+    """People of the operation in a place, and adults waiting for one, at the end of each day;
+    and the two together per the forecast's adult kinds of place (by the sex recorded at
+    reception)."""
     in_place = [0] * len(days)
     waiting = [0] * len(days)
+    by_kind = {kind: [0] * len(days) for kind in ADULT_KINDS}
     stays: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
     for case_id, arrived, ended in Placement.objects.filter(
         request__case_id__in=list(cases), arrived_on__isnull=False
@@ -267,26 +341,17 @@ def _need_per_day(
     for record in records:
         draft = record.draft
         case = cases.get(draft.case_id) if draft is not None and draft.case_id else None
-        # Before a case exists, an adult who needed a bed that night waits from the day they
-        # were taken in until the referral is submitted (its request takes over from then).
-        # A declined or reported person has no referral: nothing says how long they waited.
-        pending: tuple[date, date | None] | None = None
-        if (
-            draft is not None
-            and not record.is_child
-            and ImmediateNeed.BED_TONIGHT in record.urgent_needs
-            and draft.status != DraftStatus.REPORTED
-        ):
-            submitted = timezone.localdate(case.submitted_at) if case is not None else None
-            if case is not None or draft.status == DraftStatus.DRAFT:
-                pending = (timezone.localdate(record.taken_in_at), submitted)
+        pending = _waiting_before_a_case(record, case)
         for n, day in enumerate(days):
             placed = case is not None and any(
                 arrived <= day and (ended is None or ended > day)
                 for arrived, ended in stays[case.pk]
             )
+            kind = model.Group(record.sex, model.ADULT).kind
             if placed:
                 in_place[n] += 1
+                if not record.is_child:
+                    by_kind[kind][n] += 1
                 continue
             open_request = case is not None and any(
                 created <= day and (closed is None or closed > day)
@@ -299,7 +364,9 @@ def _need_per_day(
             )
             if open_request or before_case:
                 waiting[n] += 1
-    return in_place, waiting
+                if not record.is_child:
+                    by_kind[kind][n] += 1
+    return in_place, waiting, by_kind
 
 
 def _free_per_day(operation: Operation, days: list[date]) -> tuple[list[int], list[int]]:
@@ -399,6 +466,63 @@ def _kept_for(
     return None
 
 
+def forecast_on_the_eve(operation: Operation) -> model.Forecast | None:
+    """The bed forecast as it would have been made the day before the operation began: the
+    plan's expected numbers (as they stand) and the history recorded before its first day, so
+    that the operation's own people do not teach the forecast of themselves. None when nobody
+    is expected; raises `NoStays` when that history has no stay."""
+    groups = list(expected_of(operation))
+    if not groups:
+        return None
+    expected = model.expected_by_group(
+        (g.sex, CASE_AGE_GROUPS[AgeGroup(g.age_group)], g.number) for g in groups
+    )
+    return model.forecast(
+        expected,
+        load_history(region=operation.region, before=operation.starts_on),
+        first_day=operation.starts_on,
+        operation_days=operation.days,
+    )
+
+
+def _compared(
+    made: model.Forecast, days: list[date], needed: dict[str, list[int]]
+) -> ForecastCompared:
+    rows = []
+    for n, day in enumerate(days[: len(made.days)]):
+        rows.append(
+            ForecastDay(
+                day,
+                tuple(
+                    KindDay(
+                        kind,
+                        needed[kind][n],
+                        made.kinds[kind].median[n],
+                        made.kinds[kind].lower[n],
+                        made.kinds[kind].upper[n],
+                    )
+                    for kind in ADULT_KINDS
+                ),
+            )
+        )
+    return ForecastCompared(made.level, made.simulations, tuple(rows))
+
+
+def _forecast_beside(
+    operation: Operation, days: list[date], needed: dict[str, list[int]]
+) -> tuple[ForecastCompared | None, str]:
+    """The forecast beside the places needed, or why there is none."""
+    if not days:
+        return None, ""
+    try:
+        made = forecast_on_the_eve(operation)
+    except NoStays as why:
+        return None, str(why)
+    if made is None:
+        return None, "nobody was expected"
+    return _compared(made, days, needed), ""
+
+
 def operation_report(operation: Operation, today: date | None = None) -> OperationReport:
     """The report of `operation` as the records stand on `today` (for its days up to then)."""
     today = today or timezone.localdate()
@@ -481,8 +605,9 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
     )
 
     days = report_days(operation, today)
-    in_place, waiting = _need_per_day(records, cases, days)
+    in_place, waiting, by_kind = _need_per_day(records, cases, days)
     kept_free, other_free = _free_per_day(operation, days)
+    compared, no_forecast = _forecast_beside(operation, days, by_kind)
 
     return OperationReport(
         as_of=today,
@@ -502,7 +627,16 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
         planned_removals_while_protected=len(removals),
         people_with_planned_removal_while_protected=len({person_of[r] for r in removals}),
         days=tuple(
-            BedDay(day, in_place[n], waiting[n], kept_free[n], other_free[n])
+            BedDay(
+                day,
+                in_place[n],
+                waiting[n],
+                kept_free[n],
+                other_free[n],
+                {kind: by_kind[kind][n] for kind in ADULT_KINDS},
+            )
             for n, day in enumerate(days)
         ),
+        forecast=compared,
+        no_forecast=no_forecast,
     )

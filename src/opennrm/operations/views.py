@@ -344,5 +344,6 @@ def report(request: HttpRequest, operation_id: int) -> HttpResponse:
             "age_groups": AgeGroup.choices,
             "standings": list(selectors.Standing),
             "hours": hours_text,
+            "kind_labels": KIND_LABELS,
         },
     )
