@@ -19,6 +19,8 @@ has a million), returning a few hundred rows; nothing here reads a person's deta
   them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
 - Region: a case is in a region when its local authority area is the area of a site in that
   region (`accommodation.selectors.regions_of_areas`, as the unmet-need figures place people).
+- `before`: the history as recorded before a day began (the operation report makes the
+  forecast again as on the eve of the operation, ADR 0045).
 
 The places free now come from `statistics.capacity.how_many_more`: the free beds
 `accommodation.matching.check` allows for a woman, a man, or anyone in a mixed setting, the
