@@ -22,6 +22,7 @@ from opennrm.accommodation.models import (
 )
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
@@ -396,10 +397,13 @@ def _url(operation: Operation) -> str:
 def test_the_report_page_shows_the_figures_and_names_nobody(
     world: dict[str, Any], larkspur: Operation, alice: User
 ) -> None:
+    reads_before = AuditEvent.objects.filter(action="person.viewed").count()
     with time_machine.travel(at(20), tick=False):
         response = factories.signed_in_client(alice).get(_url(larkspur))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+    # Counts only: no person's details shown, so no read of one recorded.
+    assert AuditEvent.objects.filter(action="person.viewed").count() == reads_before
     page = response.content.decode()
     assert "Operation report" in page
     assert "9 people taken in during the operation, of whom 6 referred" in page
@@ -498,6 +502,9 @@ def test_the_api_returns_the_reports_figures(
         "available": 5,
         "short": 0,
     }
+    # Nothing before the first day to learn from: no forecast, and why.
+    assert body["forecast"] is None
+    assert body["no_forecast"]
     assert "Testova" not in response.content.decode()
 
 
