@@ -145,7 +145,7 @@ def stays_query(cases: Among, today: date) -> QuerySet[Any]:
     """Placements begun, per (sex, age group, length in days, still going on): one query.
     With `cases.before`, as they stood the day before: begun before it, and a stay that ended
     on or after it still going on then (its length so far is to that day)."""
-    ended = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    ended: Coalesce | DbCase = Coalesce(F("ended_on"), Value(today), output_field=DateField())
     ongoing = Q(ended_on__isnull=True)
     begun = Placement.objects.filter(
         arrived_on__isnull=False,
