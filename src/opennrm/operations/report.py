@@ -376,9 +376,11 @@ def _free_per_day(operation: Operation, days: list[date]) -> tuple[list[int], li
     if not days:
         return [], []
     holds: list[Hold] = list(
-        BedHold.objects.filter(held_at__lt=_start_of(days[-1] + timedelta(days=1))).values_list(
-            "bed_id", "operation_id", "held_at", "expires_at", "released_at"
-        )
+        # Only the holds that may have counted at the end of one of the days.
+        BedHold.objects.filter(
+            held_at__lt=_start_of(days[-1] + timedelta(days=1)),
+            expires_at__gt=_start_of(days[0] + timedelta(days=1)),
+        ).values_list("bed_id", "operation_id", "held_at", "expires_at", "released_at")
     )
     held_beds = {bed_id for bed_id, *_ in holds}
     in_region = Q(
