@@ -521,7 +521,7 @@ def _forecast_beside(
     except NoStays as why:
         return None, str(why)
     if made is None:
-        return None, "nobody was expected"
+        return None, "Nobody was expected"
     return _compared(made, days, needed), ""
 
 
