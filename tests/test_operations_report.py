@@ -369,6 +369,26 @@ def test_a_bed_held_for_the_operation_counts_as_kept_and_one_held_for_another_fo
     assert [(d.kept_free, d.other_free) for d in report.days] == [(0, 3), (1, 1), (1, 1)]
 
 
+def test_a_request_met_with_no_placement_to_time_counts_as_placed_with_its_wait_unknown(
+    larkspur: Operation, alice: User, authority: Organisation
+) -> None:
+    (record,) = _take_in(alice, larkspur)[:1]
+    made = case_factories.case(
+        referred_by=alice,
+        referring_organisation=alice.memberships.get().organisation,
+        authority=authority,
+    )
+    ReferralDraft.objects.filter(pk=record.draft_id).update(
+        status=DraftStatus.SUBMITTED, case=made, answers={}
+    )
+    s.request(made, status=PlacementRequestStatus.PLACED)
+    with time_machine.travel(at(20), tick=False):
+        report = operation_report(larkspur, REPORT_DAY)
+        page = factories.signed_in_client(alice).get(_url(larkspur)).content.decode()
+    assert (report.placed.people, report.placed.timed, report.placed.median_hours) == (1, 0, None)
+    assert "Not recorded" in page
+
+
 def test_an_operation_not_started_has_no_days_and_counts_nobody(larkspur: Operation) -> None:
     report = operation_report(larkspur, date(2027, 3, 1))
     assert report.days == ()

@@ -547,13 +547,15 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
         for r in records
         if r.draft is not None and r.draft.case_id is not None
     }
-    first_accepted: dict[int, datetime | None] = {}
+    taken = Placement.objects.filter(request__case_id__in=case_ids, status__in=TAKEN)
+    first_accepted: dict[int, datetime] = {}
     for case_id, responded_at in (
-        Placement.objects.filter(request__case_id__in=case_ids, status__in=TAKEN)
+        taken.filter(responded_at__isnull=False)
         .order_by("request__case_id", "responded_at", "id")
         .values_list("request__case_id", "responded_at")
     ):
-        first_accepted.setdefault(case_id, responded_at)
+        if responded_at is not None:  # by the filter: for the type checker
+            first_accepted.setdefault(case_id, responded_at)
     # A request met with no placement row left to time it (placed elsewhere, then tidied): the
     # person was accommodated all the same, as the board says; their wait is not known.
     met = set(
@@ -562,11 +564,10 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
         ).values_list("case_id", flat=True)
     )
     placed_hours = [
-        _hours(taken_in_at[case_id], accepted)
-        for case_id, accepted in first_accepted.items()
-        if accepted is not None
+        _hours(taken_in_at[case_id], accepted) for case_id, accepted in first_accepted.items()
     ]
-    placed = _waits(len(set(first_accepted) | met), placed_hours)
+    placed_people = set(taken.values_list("request__case_id", flat=True)) | met
+    placed = _waits(len(placed_people), placed_hours)
 
     children_done: dict[int, datetime] = {}
     for case_id, done_at in (
