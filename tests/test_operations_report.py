@@ -378,7 +378,8 @@ def test_a_request_met_with_no_placement_to_time_counts_as_placed_with_its_wait_
         referring_organisation=alice.memberships.get().organisation,
         authority=authority,
     )
-    ReferralDraft.objects.filter(pk=record.draft_id).update(
+    assert record.draft is not None
+    ReferralDraft.objects.filter(pk=record.draft.pk).update(
         status=DraftStatus.SUBMITTED, case=made, answers={}
     )
     s.request(made, status=PlacementRequestStatus.PLACED)
