@@ -610,6 +610,7 @@ class TestDocumentation:
             ("get", "/api/v1/operations/{operation_id}"),
             ("get", "/api/v1/operations/{operation_id}/reception"),
             ("post", "/api/v1/operations/{operation_id}/reception"),
+            ("get", "/api/v1/operations/{operation_id}/report"),
             ("get", "/api/v1/protection/{reference}"),
             ("post", "/api/v1/protection/{reference}/planned-removals"),
         }

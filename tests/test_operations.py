@@ -319,6 +319,7 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
         "operations:cancel",
         "operations:reception",
         "operations:board",
+        "operations:report",
     }
     surge_pages = {
         "operations:surge_add",

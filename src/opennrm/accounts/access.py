@@ -236,6 +236,7 @@ ROUTES: dict[str, Rule] = {
     # Which operation, and whether they may take people in for it, is operations.services'.
     "operations:reception": RECEPTIONISTS,
     "operations:board": OPERATION_READERS,
+    "operations:report": OPERATION_READERS,
     # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
     # safe-house managers (which provider, operations.surge.providers_acting_for).
     "operations:surge_add": SUPPORT_STAFF,
@@ -325,6 +326,7 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # whether the token's organisation may lead one, is operations.selectors'.
     ("GET", "api:operations"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("GET", "api:operation"): ApiRule("operations:read", OPERATION_READERS.roles),
+    ("GET", "api:operation_report"): ApiRule("operations:read", OPERATION_READERS.roles),
     ("POST", "api:operations"): ApiRule("operations:write", OPERATION_PLANNERS.roles),
     # Reception (ADR 0043): as operations:board and operations:reception; whether the token's
     # organisation may take people in for this operation is operations.selectors'.

@@ -31,6 +31,7 @@ from opennrm.api.schemas import (
 from . import selectors, services
 from .forms import LANGUAGE_BOXES, OperationForm, ReceptionForm, number_field_name
 from .models import Operation, ReceptionRecord
+from .report import OperationReport, operation_report
 
 router = Router(tags=["Operations"])
 
@@ -163,6 +164,200 @@ def operation_get(request: HttpRequest, operation_id: int) -> OperationOut:
     """The operation's plan, expected numbers and partners. 404 alike if there is no such
     operation or the token's organisation neither leads it nor is invited to it."""
     return _operation_out(selectors.operation_get_for(actor_of(request), operation_id))
+
+
+class GroupCountOut(Schema):
+    sex: str = Field(description="female, male, other or unknown, as recorded at reception")
+    age_group: str = Field(description="adult, child or age_disputed, as it appeared")
+    people: int
+
+
+class StandingsOut(Schema):
+    """Where each person taken in stands now, as the board derives it (ADR 0043)."""
+
+    draft: int = Field(description="Their referral is still a draft")
+    referred: int = Field(description="Referred: a case exists, no place needed or open")
+    duty_to_notify: int = Field(description="Reported under the duty to notify, not referred")
+    declined: int = Field(description="Their draft was deleted unsubmitted")
+    placed: int = Field(description="A place accepted or lived in, or their request met")
+    waiting_for_bed: int = Field(description="An adult waiting for a place")
+    missing: int = Field(description="Their case is suspended because they are missing")
+
+
+class DecisionsOut(Schema):
+    """Each referred person once, by their case's latest decision of the kind in effect
+    (approved where approval is needed; a superseded decision is not counted)."""
+
+    positive: int
+    negative: int
+    not_decided: int = Field(description="The stage closed or paused without a decision")
+    awaited: int = Field(
+        description="No decision of the kind in effect yet (conclusive grounds: among those "
+        "with a positive reasonable grounds decision)"
+    )
+
+
+class WaitsOut(Schema):
+    people: int = Field(description="How many people")
+    timed: int = Field(description="How many of them have the time recorded")
+    median_hours: float | None = Field(description="Median hours from being taken in")
+    longest_hours: float | None = Field(description="Longest, in hours from being taken in")
+
+
+class TurnedAwayOut(Schema):
+    reason: str = Field(
+        description="The last reason matching found for the person's request (a constraint "
+        "code, taken or no_beds), or closed (by a coordinator, none found)"
+    )
+    label: str
+    people: int
+
+
+class ReportDayOut(Schema):
+    """One day, as at its end."""
+
+    day: date
+    needed: int = Field(description="in_place + waiting")
+    in_place: int = Field(description="The operation's people in a place")
+    waiting: int = Field(description="Adults of the operation waiting for a place")
+    kept_free: int = Field(description="Free surge places and beds held for the operation")
+    other_free: int = Field(
+        description="Other free beds at adults' sites in the operation's region, of any setting"
+    )
+    available: int = Field(description="in_place + kept_free + other_free")
+    short: int = Field(description="max(0, needed - available)")
+
+
+class KindDayOut(Schema):
+    kind: str = Field(description="women, men or mixed (a place in a mixed setting)")
+    needed: int = Field(description="Adults of the kind in a place or waiting for one")
+    median: int = Field(description="The forecast's median for the day")
+    lower: int = Field(description="The lower end of the forecast's interval")
+    upper: int = Field(description="The upper end of the forecast's interval")
+    within: bool
+
+
+class ForecastDayOut(Schema):
+    day: date
+    kinds: list[KindDayOut]
+
+
+class ForecastComparedOut(Schema):
+    """The bed forecast made again as on the day before the operation began (the plan's
+    expected numbers, the history recorded before its first day), beside the places needed."""
+
+    level: float = Field(description="The interval's level, e.g. 0.8")
+    simulations: int
+    days_within: int = Field(description="Days on which every kind was within its interval")
+    days: list[ForecastDayOut]
+
+
+class OperationReportOut(Schema):
+    """The operation report (ADR 0045): counts only, nobody named."""
+
+    operation_id: int
+    as_of: date = Field(description="The day the records were read")
+    taken_in: int = Field(description="People taken in during the operation")
+    taken_in_by_group: list[GroupCountOut]
+    cases: int = Field(description="How many of them were referred (a case exists)")
+    standings: StandingsOut
+    reasonable_grounds: DecisionsOut
+    conclusive_grounds: DecisionsOut
+    placed: WaitsOut = Field(description="Adults given a place; waits to the provider accepting it")
+    children_accommodated: WaitsOut = Field(
+        description="Children and age-disputed people whose accommodation the local authority "
+        "recorded done; waits to that record"
+    )
+    turned_away: list[TurnedAwayOut] = Field(
+        description="People whose request for a place was closed unmet, by reason"
+    )
+    missing_now: int
+    left_without_notice: int = Field(description="Placements ended: left without notice")
+    planned_removals_while_protected: int = Field(
+        description="Planned removals recorded for their references while protected (removals "
+        "carried out are not recorded by OpenNRM); should be 0"
+    )
+    people_with_planned_removal_while_protected: int
+    days: list[ReportDayOut] = Field(
+        description="From the first day to 8 weeks after the last, up to as_of"
+    )
+    forecast: ForecastComparedOut | None = Field(
+        description="The forecast beside the places needed; null with no_forecast saying why"
+    )
+    no_forecast: str = Field(description="Why there is no forecast to compare with, or empty")
+
+
+def _report_out(operation: Operation, report: OperationReport) -> OperationReportOut:
+    return OperationReportOut(
+        operation_id=operation.pk,
+        as_of=report.as_of,
+        taken_in=report.taken_in,
+        taken_in_by_group=[
+            GroupCountOut(sex=sex, age_group=age, people=n)
+            for (sex, age), n in report.by_sex_and_age.items()
+        ],
+        cases=report.cases,
+        standings=StandingsOut(**{standing.value: n for standing, n in report.standings.items()}),
+        reasonable_grounds=DecisionsOut(**vars(report.reasonable_grounds)),
+        conclusive_grounds=DecisionsOut(**vars(report.conclusive_grounds)),
+        placed=WaitsOut(**vars(report.placed)),
+        children_accommodated=WaitsOut(**vars(report.children_accommodated)),
+        turned_away=[
+            TurnedAwayOut(reason=code, label=label, people=n)
+            for code, label, n in report.turned_away_labelled
+        ],
+        missing_now=report.missing_now,
+        left_without_notice=report.left_without_notice,
+        planned_removals_while_protected=report.planned_removals_while_protected,
+        people_with_planned_removal_while_protected=(
+            report.people_with_planned_removal_while_protected
+        ),
+        days=[
+            ReportDayOut(
+                day=d.day,
+                needed=d.needed,
+                in_place=d.in_place,
+                waiting=d.waiting,
+                kept_free=d.kept_free,
+                other_free=d.other_free,
+                available=d.available,
+                short=d.short,
+            )
+            for d in report.days
+        ],
+        forecast=None
+        if report.forecast is None
+        else ForecastComparedOut(
+            level=report.forecast.level,
+            simulations=report.forecast.simulations,
+            days_within=report.forecast.days_within,
+            days=[
+                ForecastDayOut(
+                    day=fd.day,
+                    kinds=[KindDayOut(**vars(k), within=k.within) for k in fd.kinds],
+                )
+                for fd in report.forecast.days
+            ],
+        ),
+        no_forecast=report.no_forecast,
+    )
+
+
+@router.get(
+    "/operations/{operation_id}/report",
+    url_name="operation_report",
+    operation_id="operation_report",
+    summary="The operation report",
+    response={200: OperationReportOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+)
+def operation_report_get(request: HttpRequest, operation_id: int) -> OperationReportOut:
+    """The report of the operation page, as figures: people taken in, where they stand,
+    decisions, accommodation and waits, people turned away and why, missing, planned removals
+    recorded while protected, and places needed against places available each day. Counts
+    only. 404 alike if there is no such operation or the token's organisation neither leads it
+    nor is invited to it."""
+    operation = selectors.operation_get_for(actor_of(request), operation_id)
+    return _report_out(operation, operation_report(operation, timezone.localdate()))
 
 
 def _form_data(body: OperationIn) -> dict[str, str]:

@@ -19,6 +19,8 @@ has a million), returning a few hundred rows; nothing here reads a person's deta
   them (`forecast.MIN_STAYS`): an assumption ADR 0041 states.
 - Region: a case is in a region when its local authority area is the area of a site in that
   region (`accommodation.selectors.regions_of_areas`, as the unmet-need figures place people).
+- `before`: the history as recorded before a day began (the operation report makes the
+  forecast again as on the eve of the operation, ADR 0045).
 
 The places free now come from `statistics.capacity.how_many_more`: the free beds
 `accommodation.matching.check` allows for a woman, a man, or anyone in a mixed setting, the
@@ -42,7 +44,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
+from django.db.models import Case as DbCase
 from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 
@@ -80,37 +84,55 @@ class Among:
 
     since: date
     areas: tuple[str, ...] | None = None  # by `area_key`; None: anywhere
+    # The history as it stood before the start of this day (the operation report's forecast,
+    # made again as on the eve of the operation): None for everything recorded.
+    before: date | None = None
 
     def applied(self, rows: QuerySet[Any], to: str = "") -> QuerySet[Any]:
         """`rows` narrowed to those whose case (`to`: the path to it, "" for cases) counts: on
         the case's own columns, joined once, never an IN over every case."""
-        start = timezone.make_aware(datetime.combine(self.since, time.min))
+        start = _start_of(self.since)
         # A range on the column itself, which its index serves.
         rows = rows.filter(**{f"{to}submitted_at__gte": start})
+        if self.before is not None:
+            rows = rows.filter(**{f"{to}submitted_at__lt": _start_of(self.before)})
         if self.areas is not None:
             rows = rows.alias(case_area=Lower(Trim(f"{to}area"))).filter(case_area__in=self.areas)
         return rows
 
 
-def among(*, region: str = "", since: date | None = None, today: date | None = None) -> Among:
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def among(
+    *,
+    region: str = "",
+    since: date | None = None,
+    today: date | None = None,
+    before: date | None = None,
+) -> Among:
     today = today or timezone.localdate()
     areas = None
     if region:
         areas = tuple(area for area, where in regions_of_areas().items() if where == region)
-    return Among(since or default_since(today), areas)
+    return Among(since or default_since(today), areas, before)
 
 
 def history_query(cases: Among) -> QuerySet[Any]:
     """People referred and people who needed a place, per (sex, age group): one grouped query."""
     # Not a correlated EXISTS: PostgreSQL hashes this uncorrelated set once and probes it for
     # each case, where EXISTS inside an aggregate's FILTER is one index lookup per case.
-    requested = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN).values(
-        "case_id"
-    )
+    requests = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN)
     # A child's need for a place is the local authority's task, never a placement request.
-    asked_of_children_services = ChildrenServicesTask.objects.filter(
-        kind=TaskKind.ACCOMMODATION
-    ).values("case_id")
+    tasks = ChildrenServicesTask.objects.filter(kind=TaskKind.ACCOMMODATION)
+    if cases.before is not None:
+        # Raised before then (whether withdrawn since cannot be told: a request withdrawn later
+        # is left out, as today).
+        requests = requests.filter(created_at__lt=_start_of(cases.before))
+        tasks = tasks.filter(raised_at__lt=_start_of(cases.before))
+    requested = requests.values("case_id")
+    asked_of_children_services = tasks.values("case_id")
     needed = Q(pk__in=requested) | Q(pk__in=asked_of_children_services)
     return (
         cases.applied(Case.objects.order_by())
@@ -120,17 +142,28 @@ def history_query(cases: Among) -> QuerySet[Any]:
 
 
 def stays_query(cases: Among, today: date) -> QuerySet[Any]:
-    """Placements begun, per (sex, age group, length in days, still going on): one query."""
-    ended = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    """Placements begun, per (sex, age group, length in days, still going on): one query.
+    With `cases.before`, as they stood the day before: begun before it, and a stay that ended
+    on or after it still going on then (its length so far is to that day)."""
+    ended: Coalesce | DbCase = Coalesce(F("ended_on"), Value(today), output_field=DateField())
+    ongoing = Q(ended_on__isnull=True)
     begun = Placement.objects.filter(
         arrived_on__isnull=False,
         status__in=[PlacementStatus.ENDED, PlacementStatus.OCCUPIED],
     )
+    if cases.before is not None:
+        today = cases.before - timedelta(days=1)
+        begun = begun.filter(arrived_on__lt=cases.before)
+        over = Q(ended_on__lt=cases.before)
+        ended = DbCase(
+            When(over, then=F("ended_on")), default=Value(today), output_field=DateField()
+        )
+        ongoing = Q(ended_on__isnull=True) | Q(ended_on__gte=cases.before)
     return (
         cases.applied(begun.order_by(), to="request__case__")
         .annotate(
             length=ExpressionWrapper(ended - F("arrived_on"), output_field=DurationField()),
-            ongoing=ExpressionWrapper(Q(ended_on__isnull=True), output_field=BooleanField()),
+            ongoing=ExpressionWrapper(ongoing, output_field=BooleanField()),
         )
         .values("request__case__person__sex", "request__case__age_group", "length", "ongoing")
         .annotate(n=Count("id"))
@@ -138,12 +171,19 @@ def stays_query(cases: Among, today: date) -> QuerySet[Any]:
 
 
 def load_history(
-    *, region: str = "", since: date | None = None, today: date | None = None
+    *,
+    region: str = "",
+    since: date | None = None,
+    today: date | None = None,
+    before: date | None = None,
 ) -> dict[Group, GroupHistory]:
     """Each group's history (`forecast.GroupHistory`), for the cases `among` selects: two
-    grouped queries, and one more for the areas of a region."""
+    grouped queries, and one more for the areas of a region. With `before`, the history as
+    it was recorded before that day began (`today` is then the day before)."""
+    if before is not None:
+        today = before - timedelta(days=1)
     today = today or timezone.localdate()
-    cases = among(region=region, since=since, today=today)
+    cases = among(region=region, since=since, today=today, before=before)
     counts = {
         Group(row["person__sex"], row["age_group"]): (row["referred"], row["needed"])
         for row in history_query(cases)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
-from opennrm.cases.choices import ExploitationType
+from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
 
@@ -29,6 +29,7 @@ from .forms import (
     group_label,
 )
 from .models import AgeGroup, Operation, OperationStatus
+from .report import hours_text, operation_report
 
 
 def _user(request: HttpRequest) -> User:
@@ -298,5 +299,29 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "counts": [(standing, counts[standing]) for standing in selectors.Standing],
             "updated_at": timezone.localtime(),
             "may_take_in": selectors.reception_organisation(actor, operation) is not None,
+        },
+    )
+
+
+@require_safe
+def report(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """The account of the operation (ADR 0045): counts only, nobody named, so no read of a
+    person to record."""
+    operation = selectors.operation_get_for(actor_of(request), operation_id)
+    today = timezone.localdate()
+    made = operation_report(operation, today)
+    return render(
+        request,
+        "operations/report.html",
+        {
+            "title": "Report",
+            "operation": operation,
+            "status": operation.status_on(today),
+            "report": made,
+            "sexes": Sex.choices,
+            "age_groups": AgeGroup.choices,
+            "standings": list(selectors.Standing),
+            "hours": hours_text,
+            "kind_labels": KIND_LABELS,
         },
     )
