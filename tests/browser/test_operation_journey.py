@@ -301,5 +301,18 @@ def test_an_operation_from_its_plan_to_its_account(
     expect(answer).to_contain_text("Removal must not proceed")
     expect(checker.locator("main")).not_to_contain_text("Bianca")
     axe.check(checker)
+    # The lead reads the operation's report, on a phone: counts, naming nobody.
+    lead.set_viewport_size({"width": 375, "height": 800})
+    lead.goto(detail)
+    lead.get_by_role("link", name="Read the operation report").click()
+    expect(lead.get_by_role("heading", name="Operation report", level=1)).to_be_visible()
+    main = lead.locator("main")
+    expect(main).to_contain_text("4 people taken in during the operation, of whom 1 referred")
+    expect(lead.locator("#placed")).to_have_text("1")
+    expect(lead.locator("#planned-removals")).to_have_text("0")
+    expect(main).not_to_contain_text("Testova")
+    axe.check(lead)
+    assert overflow(lead) <= 0
+
     # Ana's case is the draft she was taken in with, still linked to the operation.
     assert Case.objects.get(reference=reference).draft.reception_record == ana
