@@ -143,6 +143,7 @@ def test_every_operations_service_leaves_one_event(
         "operation_cancel",
         "reception_take_in",
         "reception_names_shown",
+        "reception_missing",
     }
     with time_machine.travel(op.BEFORE, tick=False):
         calls = [
@@ -196,6 +197,14 @@ def test_every_operations_service_leaves_one_event(
     assert [(e.action, e.detail["reception_sequences"]) for e in new_events] == [
         ("person.viewed", [1])
     ]
+    for missing, action in (
+        (True, "operations.person_missing"),
+        (False, "operations.person_found"),
+    ):
+        last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        services.reception_missing(by=alice, record=larkspur.reception.get(), missing=missing)
+        new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
+        assert new == [action]
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -305,8 +314,8 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
     with_id = [
         (
             name,
-            # a surge's or a hold's own id: the operation's 404 comes first (ADR 0044)
-            re.sub(r"<int:\w+_id>", "1", route.replace("<int:operation_id>", str(larkspur.id))),
+            # a surge's or a hold's own id, a person's number: the operation's 404 comes first
+            re.sub(r"<int:\w+>", "1", route.replace("<int:operation_id>", str(larkspur.id))),
             routes.declared_methods(name, route),
         )
         for name, route in walked
@@ -327,7 +336,9 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
         "operations:beds_hold",
         "operations:hold_release",
     }
-    assert {name for name, _, _ in with_id} == lead_pages | surge_pages
+    # Recording a person taken in as missing (POST only; ADR 0043).
+    reception_actions = {"operations:reception_missing"}
+    assert {name for name, _, _ in with_id} == lead_pages | surge_pages | reception_actions
     for outsider in (uninvited, charlie):
         client = factories.signed_in_client(outsider)
         for name, route, methods in with_id:

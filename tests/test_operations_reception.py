@@ -661,3 +661,83 @@ def test_the_draft_carries_its_operation_to_the_placement_request_its_referral_r
     case = referrals.referral_submit(by=alice, draft=draft).case
     assert case is not None
     assert PlacementRequest.objects.get(case=case).operation_id == larkspur.pk
+
+
+# --- Gone missing before a case exists --------------------------------------------------------
+
+
+def _missing_url(record: ReceptionRecord) -> str:
+    return reverse("operations:reception_missing", args=[record.operation_id, record.sequence])
+
+
+def test_a_person_gone_before_their_referral_is_recorded_missing_and_found_again(
+    invited: Operation, alice: User, bob: User, lena: User, grace: User, case: Case
+) -> None:
+    """Found in review: someone who slipped away before their draft was submitted stayed a
+    "Draft referral" on the board and in the report, there being no case to suspend."""
+    from opennrm.operations.report import operation_report
+
+    gone = take_in(lena, invited, urgent_needs=["bed_tonight"])
+    other = take_in(alice, invited)
+    # Only who may see who they are records it: the taker, or a lead responder.
+    with pytest.raises(PermissionDenied):
+        services.reception_missing(by=grace, record=gone, missing=True)
+    with time_machine.travel(op.DURING, tick=False):
+        services.reception_missing(by=bob, record=gone, missing=True)
+    gone.refresh_from_db()
+    assert gone.missing_recorded_by == bob
+    assert selectors.standing_of(gone) == selectors.Standing.MISSING
+    assert selectors.standing_of(other) == selectors.Standing.DRAFT
+    with time_machine.travel(op.AFTER, tick=False):
+        counted = operation_report(invited, op.ENDS)
+    assert counted.standings[selectors.Standing.MISSING] == 1
+    with pytest.raises(ValidationError, match="already recorded as missing"):
+        services.reception_missing(by=lena, record=gone, missing=True)
+    (event,) = AuditEvent.objects.filter(action="operations.person_missing")
+    assert event.detail == {"operation": invited.pk, "sequence": gone.sequence}
+
+    services.reception_missing(by=lena, record=gone, missing=False)
+    gone.refresh_from_db()
+    assert gone.missing_since is None
+    assert selectors.standing_of(gone) == selectors.Standing.WAITING_FOR_BED
+    assert AuditEvent.objects.filter(action="operations.person_found").count() == 1
+
+    # Once a case exists, it is the case's to record (the RG is suspended there).
+    _submitted(other, case)
+    with pytest.raises(ValidationError, match="referral has been submitted"):
+        services.reception_missing(by=alice, record=other, missing=True)
+
+
+@pytest.mark.page("operations:reception_missing")
+def test_the_board_records_a_person_missing(
+    invited: Operation, lena: User, grace: User, charlie: User
+) -> None:
+    record = take_in(lena, invited, name_or_description="Lidia Testova")
+    with time_machine.travel(op.DURING, tick=False):
+        taker = factories.signed_in_client(lena)
+        page = taker.get(_board_url(invited)).content.decode()
+        assert "Record person 1 as missing" in page
+        # A reader who may not see who they are is not offered it, and is refused with 404.
+        assert (
+            "as missing"
+            not in factories.signed_in_client(grace).get(_board_url(invited)).content.decode()
+        )
+        outsider = factories.signed_in_client(grace)
+        assert outsider.post(_missing_url(record), {"missing": "yes"}).status_code == 404
+        assert taker.get(_missing_url(record)).status_code == 405
+        response = taker.post(_missing_url(record), {"missing": "yes"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Person 1 recorded as missing" in page
+    assert "Record person 1 as found again" in page
+    record.refresh_from_db()
+    assert record.missing_since is not None
+    with time_machine.travel(op.DURING, tick=False):
+        again = taker.post(_missing_url(record), {"missing": "yes"}, follow=True).content.decode()
+    assert "Person 1: They are already recorded as missing" in again
+    # Someone with no sight of the operation at all: 404 too.
+    with time_machine.travel(op.DURING, tick=False):
+        refused = factories.signed_in_client(charlie).post(_missing_url(record), {"missing": "no"})
+    assert refused.status_code == 404
+    record.refresh_from_db()
+    assert record.missing_since is not None

@@ -236,6 +236,8 @@ ROUTES: dict[str, Rule] = {
     # Which operation, and whether they may take people in for it, is operations.services'.
     "operations:reception": RECEPTIONISTS,
     "operations:board": OPERATION_READERS,
+    # Who took the person in, or a lead responder (operations.services.reception_missing).
+    "operations:reception_missing": RECEPTIONISTS,
     "operations:report": OPERATION_READERS,
     # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
     # safe-house managers (which provider, operations.surge.providers_acting_for).

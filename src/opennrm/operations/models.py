@@ -192,6 +192,12 @@ class ReceptionRecord(models.Model):
         blank=True,
         related_name="reception_record",
     )
+    # Gone missing before a case existed (there is no RG to suspend yet): recorded by the
+    # responder who took them in or a lead responder, and cleared if they are found again.
+    missing_since = models.DateTimeField(null=True, blank=True)
+    missing_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["operation", "sequence"]

@@ -219,8 +219,12 @@ _PLACED = [PlacementStatus.ACCEPTED, PlacementStatus.OCCUPIED]
 
 def standing_of(record: ReceptionRecord) -> Standing:
     """Where the person stands now. Before a case exists, only the draft is known: an adult who
-    needs a bed tonight waits for one (no placement request can be made without a case)."""
+    needs a bed tonight waits for one (no placement request can be made without a case); a
+    person who went missing before then is missing as recorded on the reception record."""
     draft = record.draft
+    if record.missing_since is not None and (draft is None or draft.case_id is None):
+        # Gone before a case existed: recorded on the reception record (no RG to suspend).
+        return Standing.MISSING
     if draft is None:
         return Standing.DECLINED
     if draft.status == DraftStatus.REPORTED:

@@ -496,6 +496,40 @@ def _take_in(
     return record
 
 
+@transaction.atomic
+def reception_missing(*, by: User, record: ReceptionRecord, missing: bool) -> ReceptionRecord:
+    """Record that a person taken in has gone missing before their referral was submitted, or
+    that they were found again. Only someone who may see who they are (the responder who took
+    them in, or a lead responder) records it. Once a case exists, going missing is the case's
+    to record: the decision maker suspends the RG, and the board reads that."""
+    record = ReceptionRecord.objects.select_for_update().get(pk=record.pk)
+    actor = Actor.of_session(by)
+    lead_responder = selectors.is_lead_responder(actor, record.operation)
+    if not selectors.may_see_name(actor, record, lead_responder):
+        raise PermissionDenied("Only the responder who took them in or the lead's may record it")
+    if record.draft is not None and record.draft.case_id is not None:
+        raise ValidationError(
+            "Their referral has been submitted: the competent authority records it on the case"
+        )
+    if missing == (record.missing_since is not None):
+        raise ValidationError(
+            "They are already recorded as missing"
+            if missing
+            else "They are not recorded as missing"
+        )
+    record.missing_since = timezone.now() if missing else None
+    record.missing_recorded_by = by if missing else None
+    record.save(update_fields=["missing_since", "missing_recorded_by"])
+    audit_record(
+        by=by,
+        action="operations.person_missing" if missing else "operations.person_found",
+        obj=record,
+        organisation=record.operation.lead_organisation,
+        detail={"operation": record.operation_id, "sequence": record.sequence},
+    )
+    return record
+
+
 def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable[int]) -> None:
     """Record that `by` is being shown the names or descriptions of these people taken in (the
     board, the reception API), before they are; nothing if none is."""

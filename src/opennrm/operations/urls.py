@@ -13,6 +13,11 @@ urlpatterns = [
     path("<int:operation_id>/cancel/", views.operation_cancel, name="cancel"),
     path("<int:operation_id>/reception/", views.reception, name="reception"),
     path("<int:operation_id>/board/", views.board, name="board"),
+    path(
+        "<int:operation_id>/reception/<int:sequence>/missing/",
+        views.reception_missing,
+        name="reception_missing",
+    ),
     path("<int:operation_id>/report/", views.report, name="report"),
     path("<int:operation_id>/surge/new/", surge_views.surge_add, name="surge_add"),
     path("<int:operation_id>/surge/<int:surge_id>/end/", surge_views.surge_end, name="surge_end"),

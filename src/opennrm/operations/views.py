@@ -7,11 +7,11 @@ from collections import Counter
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
@@ -284,6 +284,9 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "record": record,
             "standing": selectors.standing_of(record),
             "name_shown": record.sequence in named,
+            # Who may see who they are may record them missing, until a case exists.
+            "may_mark_missing": record.sequence in named
+            and (record.draft is None or record.draft.case_id is None),
         }
         for record in records
     ]
@@ -298,9 +301,32 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "rows": rows,
             "counts": [(standing, counts[standing]) for standing in selectors.Standing],
             "updated_at": timezone.localtime(),
+            "any_markable": any(row["may_mark_missing"] for row in rows),
             "may_take_in": selectors.reception_organisation(actor, operation) is not None,
         },
     )
+
+
+@require_POST
+def reception_missing(request: HttpRequest, operation_id: int, sequence: int) -> HttpResponse:
+    """Record a person taken in as gone missing before their referral was submitted, or found
+    again (`missing` is "yes" or "no"). Anyone who may not record it gets 404."""
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    record = operation.reception.select_related("draft").filter(sequence=sequence).first()
+    if record is None:
+        raise Http404
+    missing = request.POST.get("missing") == "yes"
+    try:
+        services.reception_missing(by=_user(request), record=record, missing=missing)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as refused:
+        messages.error(request, f"Person {sequence}: {' '.join(refused.messages)}")
+    else:
+        done = "recorded as missing" if missing else "recorded as found again"
+        messages.success(request, f"Person {sequence} {done}")
+    return redirect("operations:board", operation.id)
 
 
 @require_safe
