@@ -408,8 +408,10 @@ def _zone_label(n: int, count: int) -> str:
     return f"the {ordinal} place to keep away from"
 
 
-def matching_bed(bed: Bed, today: date) -> matching.Bed:
-    site = bed.room.site
+def matching_bed(bed: Bed, today: date, site: Site | None = None) -> matching.Bed:
+    """A bed as `accommodation.matching` sees it. `site`: its site, when the caller has read the
+    sites apart (`matching_instance`)."""
+    site = site or bed.room.site
     location = tuple(site.location) if site.location else None
     return matching.Bed(
         id=bed.pk,
@@ -441,9 +443,11 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
         .select_related("case__safety_profile")
         .order_by("created_at", "pk")
     ]
-    beds = [
-        matching_bed(bed, today) for bed in free_beds().select_related("room__site").order_by("pk")
-    ]
+    # Each site read once, without its address: joined to every bed, a site's encrypted fields
+    # were decrypted once per bed (three per bed, 30,000 for 10,000 beds: most of the time).
+    free = list(free_beds().select_related("room").order_by("pk"))
+    sites = Site.objects.defer("address", "postcode").in_bulk({bed.room.site_id for bed in free})
+    beds = [matching_bed(bed, today, sites[bed.room.site_id]) for bed in free]
     return requests, beds
 
 
