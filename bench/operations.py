@@ -265,13 +265,17 @@ def timezone_now_label() -> str:
     return timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+# The statements in which a responder waits for the others (see `take_in_concurrently`).
+LOCK_STATEMENTS = ("FOR UPDATE", "pg_advisory_xact_lock", "BEGIN IMMEDIATE")
+
+
 def take_in_concurrently(
     operation: Any, responders: list[Any], each: int, today: date
-) -> tuple[list[float], list[int], float]:
+) -> tuple[dict[str, list[float]], list[int], float]:
     """Each responder in a thread of their own (so a database connection of their own), all
     released at once, taking `each` people in through `services.reception_take_in` one after
-    another, as the reception page does. Returns every call's milliseconds, the records made
-    and the wall time of the whole."""
+    another, as the reception page does. Returns every call's milliseconds (in all, waiting for
+    the locks, in the SQL statements, the thread's CPU time), the records made and the wall time of the whole."""
     import threading
 
     from django.db import connection
@@ -281,6 +285,9 @@ def take_in_concurrently(
     barrier = threading.Barrier(len(responders))
     lock = threading.Lock()
     latencies: list[float] = []
+    lock_waits: list[float] = []  # per record: in the lock statements
+    in_sql: list[float] = []  # per record: in every statement (sent, run, answered)
+    thread_cpu: list[float] = []  # per record: the responder thread's own CPU time
     made: list[int] = []
     failures: list[BaseException] = []
 
@@ -288,7 +295,28 @@ def take_in_concurrently(
         rng = random.Random(1400 + index)
         mine: list[float] = []
         records: list[int] = []
+        spent = {"lock": 0.0, "sql": 0.0}
+        mine_lock: list[float] = []
+        mine_sql: list[float] = []
+        mine_cpu: list[float] = []
+
+        def timer(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                took = (time.perf_counter() - started) * 1000
+                spent["sql"] += took
+                # The two waits for other responders: the operation's row lock (numbers in
+                # turn) and the audit chain's advisory lock (one writer at a time).
+                # (SQLite: the one writer's lock, taken by BEGIN IMMEDIATE.)
+                if any(lock in sql for lock in LOCK_STATEMENTS):
+                    spent["lock"] += took
+
         try:
+            # The responder's connection is open before the clock starts, as a server's pooled
+            # connection would be: the figure is of taking a person in, not of connecting.
+            connection.ensure_connection()
             barrier.wait()
             for n in range(each):
                 sex, age, _ = rng.choices(FOUND, weights=[w for _, _, w in FOUND])[0]
@@ -296,19 +324,24 @@ def take_in_concurrently(
                 needs = ["bed_tonight"] if rng.random() < 0.8 else []
                 if rng.random() < 0.2:
                     needs.append("medical")
-                started = time.perf_counter()
-                record = services.reception_take_in(
-                    by=user,
-                    operation=operation,
-                    name_or_description=f"Synthetic person {index + 1}-{n + 1} (fictional)",
-                    sex=sex,
-                    age_group=age,
-                    language=language,
-                    urgent_needs=needs,
-                    interpreter_needed=language != "en",
-                    today=today,
-                )
+                spent["lock"] = spent["sql"] = 0.0
+                started, cpu = time.perf_counter(), time.thread_time()
+                with connection.execute_wrapper(timer):
+                    record = services.reception_take_in(
+                        by=user,
+                        operation=operation,
+                        name_or_description=f"Synthetic person {index + 1}-{n + 1} (fictional)",
+                        sex=sex,
+                        age_group=age,
+                        language=language,
+                        urgent_needs=needs,
+                        interpreter_needed=language != "en",
+                        today=today,
+                    )
                 mine.append((time.perf_counter() - started) * 1000)
+                mine_cpu.append((time.thread_time() - cpu) * 1000)
+                mine_lock.append(spent["lock"])
+                mine_sql.append(spent["sql"])
                 records.append(record.pk)
         except Exception as error:  # noqa: BLE001 - reported by the main thread, loudly
             failures.append(error)
@@ -316,6 +349,9 @@ def take_in_concurrently(
             connection.close()  # this thread's own connection
             with lock:
                 latencies.extend(mine)
+                lock_waits.extend(mine_lock)
+                in_sql.extend(mine_sql)
+                thread_cpu.extend(mine_cpu)
                 made.extend(records)
 
     threads = [
@@ -330,7 +366,11 @@ def take_in_concurrently(
     wall = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{len(failures)} responders failed; the first: {failures[0]!r}")
-    return latencies, made, wall
+    return (
+        {"per_record": latencies, "lock_wait": lock_waits, "sql": in_sql, "cpu": thread_cpu},
+        made,
+        wall,
+    )
 
 
 def reception_part(scale: str, today: date, vendor: str) -> tuple[Any, dict[str, Any]]:
@@ -342,7 +382,8 @@ def reception_part(scale: str, today: date, vendor: str) -> tuple[Any, dict[str,
     operation, responders = bench_operation(today, people)
     part = benchkit.Machine()
     started_cpu = time.process_time()
-    latencies, made, wall = take_in_concurrently(operation, responders, each, today)
+    timings, made, wall = take_in_concurrently(operation, responders, each, today)
+    latencies = timings["per_record"]
     cpu = time.process_time() - started_cpu
     stored = list(
         ReceptionRecord.objects.filter(operation=operation)
@@ -365,6 +406,12 @@ def reception_part(scale: str, today: date, vendor: str) -> tuple[Any, dict[str,
         "reception_drafts_stored": len(drafts),
         "reception_sequences_complete": complete,
         **{f"reception_per_record_{k}": v for k, v in benchkit.timing_figures(latencies).items()},
+        **{
+            f"reception_per_record_{part}_{k}": v
+            for part in ("lock_wait", "sql", "cpu")
+            for k, v in benchkit.timing_figures(timings[part]).items()
+            if k in ("median_ms", "p95_ms", "max_ms")
+        },
         "reception_wall_seconds": round(wall, 3),
         "reception_records_per_second": round(whole / wall, 1),
         "reception_process_cpu_seconds": round(cpu, 3),
@@ -603,7 +650,9 @@ def store_requests(operation: Any, today: date) -> tuple[list[int], list[int]]:
     return [r.pk for r in ours], [r.pk for r in others]
 
 
-def check_proposals(operation: Any, ours: list[int], today: date) -> dict[str, Any]:
+def check_proposals(
+    operation: Any, ours: list[int], everyone_ids: list[int], today: date
+) -> dict[str, Any]:
     """Every proposal of the last run against the hard constraints, from the database: nobody
     not recorded as an adult outside a setting for children and no adult in one; a bed kept for
     an operation only to that operation's people; no bed twice; and each pair re-checked with
@@ -640,6 +689,23 @@ def check_proposals(operation: Any, ours: list[int], today: date) -> dict[str, A
         reasons = matching.check(by_request[request_id], by_bed[bed_id], today=today)
         if reasons:
             broken.append(f"request {request_id} on bed {bed_id}: {reasons}")
+    # The operation rule at work: pairs of a person and a bed kept for an operation they were
+    # not found in that only that rule refuses (without it, the bed would have been theirs to
+    # take).
+    everyone = [
+        selectors.matching_request(r, today)
+        for r in PlacementRequest.objects.filter(pk__in=everyone_ids).select_related(
+            "case__safety_profile"
+        )
+    ]
+    kept = [b for b in by_bed.values() if b.operation_id is not None]
+    only_kept = sum(
+        1
+        for r in everyone
+        for b in kept
+        if [code for code, _ in matching.failures(r, b, today=today)]
+        == [matching.Constraint.OPERATION.value]
+    )
     if len({p[3] for p in proposals}) != len(proposals):
         broken.append("a bed is proposed twice")
     if broken:
@@ -652,6 +718,7 @@ def check_proposals(operation: Any, ours: list[int], today: date) -> dict[str, A
             1 for p in proposals if p[2] != "adult"
         ),
         "matching_constraints_broken": 0,
+        "matching_pairs_refused_only_as_kept_for_an_operation": only_kept,
     }
 
 
@@ -736,7 +803,7 @@ def matching_part(operation: Any, today: date) -> dict[str, Any]:
     figures["matching_target_met"] = figures["matching_run_median_ms"] < 2000
     figures |= {f"matching_{k}": v for k, v in part.figures().items() if k != "cpus"}
     benchkit.log("  re-checking every proposal against the hard constraints")
-    figures |= check_proposals(operation, ours, today)
+    figures |= check_proposals(operation, ours, ours + others, today)
     benchkit.log(
         f"  {len(requests)} requests, {len(beds):,} free beds: {outcome.proposed} proposed; "
         f"run median {figures['matching_run_median_ms']} ms (loader "
