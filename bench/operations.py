@@ -379,8 +379,13 @@ def reception_part(scale: str, today: date, vendor: str) -> tuple[Any, dict[str,
     people = PEOPLE[scale]
     each = people // RESPONDERS
     benchkit.log(f"reception: {RESPONDERS} responders taking in {each} people each, at once")
-    operation, responders = bench_operation(today, people)
     part = benchkit.Machine()
+    # The reference: one responder alone taking 20 people in (an operation of its own), so
+    # nobody waits for anybody: the time of the work itself.
+    alone_operation, responders = bench_operation(today, people)
+    alone, _, _ = take_in_concurrently(alone_operation, responders[:1], 20, today)
+    withdraw(alone_operation, [])
+    operation, responders = bench_operation(today, people)
     started_cpu = time.process_time()
     timings, made, wall = take_in_concurrently(operation, responders, each, today)
     latencies = timings["per_record"]
@@ -407,10 +412,18 @@ def reception_part(scale: str, today: date, vendor: str) -> tuple[Any, dict[str,
         "reception_sequences_complete": complete,
         **{f"reception_per_record_{k}": v for k, v in benchkit.timing_figures(latencies).items()},
         **{
-            f"reception_per_record_{part}_{k}": v
-            for part in ("lock_wait", "sql", "cpu")
-            for k, v in benchkit.timing_figures(timings[part]).items()
+            f"reception_per_record_{kind}_{k}": v
+            for kind in ("lock_wait", "sql", "cpu")
+            for k, v in benchkit.timing_figures(timings[kind]).items()
             if k in ("median_ms", "p95_ms", "max_ms")
+        },
+        **{
+            f"reception_alone_per_record_{kind}{k}": v
+            for kind in ("", "lock_wait_", "cpu_")
+            for k, v in benchkit.timing_figures(
+                alone["per_record" if not kind else kind.rstrip("_")]
+            ).items()
+            if k in ("median_ms", "p95_ms")
         },
         "reception_wall_seconds": round(wall, 3),
         "reception_records_per_second": round(whole / wall, 1),
