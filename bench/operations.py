@@ -1,23 +1,62 @@
 """Enforcement operations (issue 14): the bed forecast for an operation with the deployment's
-history stored. (Reception and matching for an operation's people come later, as more parts of
-this script.)
+history stored, 200 people taken in by 10 responders at once, and matching for the
+operation's people against 10,000 beds. `--parts forecast,reception,matching` (the default:
+all three) runs some of them.
 
-Fills a fresh benchmark database with M synthetic cases (the generator behind `manage.py
-demo_data --people`), then gives a share of the children a local authority accommodation task
-and a share of the adults a placement request, and of those most a
-placement that began a day or two after the referral and ended after a stay drawn from a
-log-normal distribution (median 45 days): written with `bulk_create` in batches (the
-encrypted fields sealed to their rows by the fields themselves), untimed. VACUUM ANALYZE on
-PostgreSQL. Then times, once untimed and `SAMPLES` times timed:
+The world (untimed; a kept database keeps it): M synthetic cases (the generator behind
+`manage.py demo_data --people`; with the forecast left out, only 2,000), then a share of the
+children given a local authority accommodation task and a share of the adults a placement
+request, and of those most a placement that began a day or two after the referral and ended
+after a stay drawn from a log-normal distribution (median 45 days): written with `bulk_create`
+in batches (the encrypted fields sealed to their rows by the fields themselves). And beds up to
+10,000 free in all: sites, rooms and beds of 40 synthetic providers across the twelve regions,
+shaped as `bench/matching.py` shapes them (safe houses of 8 to 40 beds, dispersed flats of 1 to
+4; women-only, men-only and mixed; family and wheelchair rooms; staff languages,
+specialisms), 4 % of sites settings for children, every bed free now. VACUUM ANALYZE on
+PostgreSQL.
 
-- the forecast end to end: `operations.history.load_history` over every stored case (a
-  lookback from 2019, where the generator's cases start), `free_places` through the capacity
-  rules, and `forecast.forecast` of 167 people found over a week (issue 14, item 7's operation)
-  with 10,000 draws over the week and 8 weeks after; target under 2 s with 1,000,000 cases;
+Forecast, once untimed and `SAMPLES` times timed:
+
+- end to end: `operations.history.load_history` over every stored case (a lookback from
+  2019, where the generator's cases start), `free_places` through the capacity rules (the
+  10,000 beds), and `forecast.forecast` of 167 people found over a week (issue 14, item 7's
+  operation) with 10,000 draws over the week and 8 weeks after; target under 2 s with
+  1,000,000 cases;
 - the same with the loader's default lookback (three years before today: the generator's
   cases are of 2019 to 2024, so only the latest of them count), the figure a page would show;
-- its parts: the loader, the free places, the simulation;
-- the floor: the loader's SQL (captured as executed), run bare over a cursor.
+- its parts: the loader, the free places, the simulation; the floor: the loader's SQL
+  (captured as executed), run bare over a cursor.
+
+Reception: an operation planned through `operations.services` (starting today, so under way),
+a second police force, the local authority, the child guardian service and support providers
+invited; 10 first responders (5 of the lead force, 3 of the invited force, 2 safeguarding leads
+of the local authority: those `selectors.reception_organisation` lets take people in). First,
+one responder alone takes 20 people in (an operation of its own): the time of the work with
+nobody to wait for. Then the 10, each in a thread with its own database connection (opened
+before the clock starts, closed at the thread's end), released at once, take 20 people each
+through `services.reception_take_in`, the service the reception page calls: about one in ten
+a child or age disputed (children's services told). Per record: the time of the call (median
+and p95; target p95 under 200 ms on PostgreSQL), of it the time waiting for the locks (the
+operation's row, which numbers people in turn, and the audit chain's) and in SQL, and the
+thread's own CPU time. Afterwards exactly 200 records numbered 1 to 200, each with its draft,
+or the run fails. On SQLite one writer at a time: the responders queue for it.
+
+Matching, for the same operation: 60 surge places for it (`operations.surge.surge_add`, six
+rooms at invited providers' sites) and 20 for the demo's operation (Harbour Lights), which no
+one of ours may have; the operation's 200 people waiting, each a generated adult case with an
+open emergency request carrying the operation (`operation_id`, as the referral path sets it)
+and constraints drawn as `bench/matching.py` draws them (settings, dependants, wheelchair,
+languages, places to keep away from, areas, preferences), 5 % of them then age disputed (the
+case becomes presumed child: only a setting for children will do); and 50 ordinary requests
+of no operation. Times, once untimed and `RUNS` times: the loader
+(`accommodation.selectors.matching_instance`), the engine (`matching.match`: build, solve,
+explain), and `services.matching_run` end to end (withdraw the last run's proposals, load,
+solve, write the proposals and the unmet need, the audit event); target under 2 s. The floor:
+the loader's SQL, run bare. Every proposal is then re-checked from the database (nobody not
+recorded as an adult outside a setting for children and no adult in one; a bed kept for an
+operation only to its people; no bed twice; `matching.check` on every pair) or the run fails.
+At the end the requests are withdrawn and the operation cancelled (its surge places end), so a
+kept database is ready for the next run.
 """
 
 from __future__ import annotations
