@@ -18,7 +18,7 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SCALES = ("small", "full")
 
 
-def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(
+    description: str,
+    argv: Sequence[str] | None = None,
+    *,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The options every benchmark takes; `extra` adds a benchmark's own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument(
@@ -40,6 +46,8 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
         action="store_true",
         help="start from the benchmark database an earlier --keep run left (not a fresh one)",
     )
+    if extra is not None:
+        extra(parser)
     return parser.parse_args(argv)
 
 

@@ -35,6 +35,7 @@ the history as well as today's figures, and the last day of the history always e
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -188,7 +189,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class _Group:
+class FreeGroup:
     """Free beds alike in everything matching looks at: one `matching.Bed` stands for them."""
 
     bed: matching.Bed
@@ -234,7 +235,7 @@ def _as_bed(site: dict[str, Any], takes_dependants: int, wheelchair: bool, today
     )
 
 
-def _free_groups(today: date) -> list[_Group]:
+def free_groups(today: date) -> list[FreeGroup]:
     """Every free bed open to anyone (`selectors.free_beds_open_to_anyone`: a bed kept for an
     operation is not free for anyone else), counted by site and room kind in one query."""
     rows = (
@@ -245,7 +246,7 @@ def _free_groups(today: date) -> list[_Group]:
     )
     sites = _sites()
     return [
-        _Group(
+        FreeGroup(
             bed=_as_bed(
                 sites[row["room__site_id"]],
                 row["room__takes_dependants"],
@@ -259,13 +260,16 @@ def _free_groups(today: date) -> list[_Group]:
     ]
 
 
-def how_many_more(question: Question, today: date) -> Answer:
+def how_many_more(
+    question: Question, today: date, groups: Sequence[FreeGroup] | None = None
+) -> Answer:
     """How many free beds can take this person, by region and provider: a free bed counts when
     `matching.check` allows it for the question as a request (the same rules as matching and
-    placing by hand) and it is in the region asked for."""
+    placing by hand) and it is in the region asked for. `groups`: the free beds
+    (`free_groups(today)`), when the caller asks several questions of the same beds."""
     wanted = question.as_request(today)
     counts: Counter[tuple[str, str]] = Counter()
-    for group in _free_groups(today):
+    for group in free_groups(today) if groups is None else groups:
         if question.region and group.bed.region != question.region:
             continue
         if not matching.check(wanted, group.bed, today=today):
