@@ -13,7 +13,8 @@ except what has to be dated in the past: the safe house's other residents (writt
 `pages.demo` writes its history), the times people were taken in, and the operation's end.
 
 On the day the demo is seeded: Lantern House A has 35 beds, 27 occupied and 8 free (2 of them
-held for the upcoming Operation Quiet Tide); Harbour Lights' 10 surge places are all taken.
+held for the upcoming Operation Quiet Tide); Harbour Lights' 10 surge places are all taken, and
+10 more are agreed for Quiet Tide, whose forecast shows how far short the places fall.
 Idempotent: once Harbour Lights has taken anyone in, it is left as it is.
 """
 
@@ -225,8 +226,9 @@ def seed() -> None:
     if operation is None or house is None or provider is None or operation.reception.exists():
         return
     today = timezone.localdate()
-    if operation.ends_on < today:
-        return  # planned by an earlier demo, already over: nobody can be taken in now
+    started = operation.starts_on + timedelta(days=operations_demo.STARTED_DAYS_AGO)
+    if started != today or operation.ends_on != today:
+        return  # planned on another day, or by an earlier demo: left as it is
     user = {
         key: User.objects.get(email=f"{key}@demo.opennrm.test")
         for key in ("responder", "safeguarding", "safehouse", "coordinator", "decisions", "senior")
@@ -247,7 +249,7 @@ def seed() -> None:
     cases = _follow_up(records, found, user)
     _place(cases, found, house, added.room_id, user)
     _decide(cases, found, user)
-    _hold_for_the_next_operation(police, provider, house, user["safehouse"])
+    _places_for_the_next_operation(police, provider, house, user["safehouse"])
     _plan_a_removal(records, found)
     # The operation ended three days ago (history: written directly, as `pages.demo` does).
     Operation.objects.filter(pk=operation.pk).update(
@@ -448,15 +450,27 @@ def _plan_a_removal(records: list[ReceptionRecord], found: list[Person]) -> None
     )
 
 
-def _hold_for_the_next_operation(
+def _places_for_the_next_operation(
     police: Organisation, provider: Organisation, house: Site, manager: User
 ) -> None:
-    """The provider holds two of the safe house's free beds for Operation Quiet Tide, until the
-    day after it ends."""
+    """For Operation Quiet Tide, the provider adds 10 surge places again and holds two of the
+    safe house's free beds, until the day after it ends: still far fewer places than the women
+    it expects, which its forecast shows. Confidential and not started, it is in nobody's
+    capacity figures yet."""
     upcoming = Operation.objects.filter(name=operations_demo.UPCOMING, lead_organisation=police)
     operation = upcoming.first()
     if operation is None:
         return
+    surge.surge_add(
+        by=manager,
+        operation=operation,
+        provider=provider,
+        site=house,
+        places=SURGE_PLACES,
+        starts_on=operation.starts_on,
+        ends_on=operation.ends_on + timedelta(days=14),
+        funding_note="A grant from the regional anti-trafficking fund (fictional).",
+    )
     surge.beds_hold(
         by=manager,
         operation=operation,
