@@ -341,7 +341,7 @@ def _follow_up(
     cases = {}
     for index, (record, person) in enumerate(zip(records, found, strict=True)):
         by = record.taken_in_by
-        draft = ReferralDraft.objects.get(pk=record.draft_id)
+        draft = ReferralDraft.objects.get(reception_record=record)
         if person.outcome == Outcome.DECLINED:
             referrals.draft_delete(by=by, draft=draft)
             continue
