@@ -115,22 +115,29 @@ def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None
 
 
 @override_settings(DEMO=True)
-def test_demo_data_has_a_confidential_operation_under_way_seen_only_by_its_partners(
+def test_demo_data_has_an_ended_operation_and_a_confidential_one_planned_seen_only_by_partners(
     db: None,
 ) -> None:
     from django.utils import timezone
 
     from opennrm.accounts.actor import Actor
+    from opennrm.operations import demo as operations_demo
     from opennrm.operations import selectors
     from opennrm.operations.models import AgeGroup, Operation, OperationStatus
 
     call_command("demo_data")
     call_command("demo_data")
-    operation = Operation.objects.get()
-    assert operation.name.startswith("Operation Harbour Lights")
+    today = timezone.localdate()
+    operation = Operation.objects.get(name=operations_demo.NAME)
+    upcoming = Operation.objects.get(name=operations_demo.UPCOMING)
+    assert Operation.objects.count() == 2
     assert operation.confidential
-    assert operation.status_on(timezone.localdate()) == OperationStatus.UNDER_WAY
+    assert upcoming.confidential
+    assert operation.status_on(today) == OperationStatus.ENDED
+    assert (today - operation.ends_on).days == 3
     assert operation.days == 7
+    assert upcoming.status_on(today) == OperationStatus.PLANNED
+    assert selectors.operation_is_secret(upcoming)
     groups = list(operation.expected.all())
     assert sum(g.number for g in groups) == 167
     women = sum(g.number for g in groups if g.sex == "female")
@@ -142,15 +149,89 @@ def test_demo_data_has_a_confidential_operation_under_way_seen_only_by_its_partn
         "competent_authority",
     }
 
-    def sees(email: str) -> bool:
+    def sees(email: str, which: Operation) -> bool:
         actor = Actor(User.objects.get(email=email))
-        return selectors.operations_visible_to(actor).filter(id=operation.id).exists()
+        return selectors.operations_visible_to(actor).filter(id=which.id).exists()
 
     for partner in ("responder", "coordinator", "safehouse", "safeguarding", "decisions"):
-        assert sees(f"{partner}@demo.opennrm.test"), partner
-    # The charity's outreach worker and the guardians were not invited.
-    assert not sees("outreach@demo.opennrm.test")
-    assert not sees("guardian@demo.opennrm.test")
+        assert sees(f"{partner}@demo.opennrm.test", operation), partner
+        assert sees(f"{partner}@demo.opennrm.test", upcoming), partner
+    # The charity's outreach worker was invited to neither; the guardians to the next only.
+    assert not sees("outreach@demo.opennrm.test", operation)
+    assert not sees("outreach@demo.opennrm.test", upcoming)
+    assert not sees("guardian@demo.opennrm.test", operation)
+    assert sees("guardian@demo.opennrm.test", upcoming)
+
+
+@override_settings(DEMO=True)
+def test_the_demo_operation_took_in_167_people_over_its_week_and_what_followed(
+    db: None,
+) -> None:
+    from collections import Counter
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opennrm.accommodation.models import Bed, BedHold, Placement, Site
+    from opennrm.operations import demo as operations_demo
+    from opennrm.operations import selectors
+    from opennrm.operations.models import Operation, ReceptionRecord
+    from opennrm.operations.selectors import Standing
+
+    call_command("demo_data")
+    call_command("demo_data")  # idempotent: nobody taken in twice
+    operation = Operation.objects.get(name=operations_demo.NAME)
+    upcoming = Operation.objects.get(name=operations_demo.UPCOMING)
+    records = list(selectors.reception_of(operation))
+    assert [r.sequence for r in records] == list(range(1, 168))
+    assert ReceptionRecord.objects.count() == 167
+    days = {timezone.localdate(r.taken_in_at) for r in records}
+    assert min(days) == operation.starts_on
+    assert all(operation.starts_on <= day <= operation.ends_on + timedelta(days=1) for day in days)
+    assert len(days) >= 7
+    standings = Counter(selectors.standing_of(r) for r in records)
+    assert standings[Standing.PLACED] == 18
+    assert standings[Standing.MISSING] == 2
+    assert standings[Standing.DECLINED] == 5
+    assert standings[Standing.DUTY_TO_NOTIFY] == 12
+    assert standings[Standing.WAITING_FOR_BED] > 50
+    assert standings[Standing.REFERRED] > 0
+    # The children were referred as children, never to adult matching.
+    children = [r for r in records if r.is_child]
+    assert children
+    assert all(r.draft.case.is_child for r in children)
+    assert not Placement.objects.filter(request__case__in=[r.draft.case for r in children])
+
+    # The women's safe house: 35 beds, 27 occupied and 8 free today, 2 of those held for the
+    # next operation; the 10 surge places all taken by women of Harbour Lights.
+    house = Site.objects.get(name="Lantern House A")
+    own = Bed.objects.filter(room__site=house, operation_id=None)
+    taken = Placement.objects.holding_a_bed().values_list("bed_id", flat=True)
+    assert own.count() == 35
+    assert own.filter(pk__in=taken).count() == 27
+    surge = Bed.objects.filter(operation_id=operation.pk)
+    assert surge.count() == 10
+    assert surge.filter(pk__in=taken).count() == 10
+    held = BedHold.objects.filter(operation_id=upcoming.pk, released_at=None)
+    assert held.count() == 2
+    assert not held.filter(bed__in=own.filter(pk__in=taken)).exists()
+    # The next operation's forecast: far more women expected than places.
+    forecast = selectors.operation_bed_forecast(upcoming)
+    assert forecast is not None
+    women = next(gap for gap in forecast.gaps if gap.kind == "women")
+    assert women.free == 6
+    assert women.surge == 12
+    assert max(women.shortfall_by_day) > 0
+
+    # Decisions followed: positive for the women placed, one negative (approved), two missing.
+    from opennrm.decisions.models import Decision
+
+    decided = Decision.objects.filter(
+        case__in=[r.draft.case for r in records if r.draft and r.draft.case]
+    )
+    outcomes = Counter(decided.values_list("outcome_kind", flat=True))
+    assert outcomes["positive"] == 18
+    assert outcomes["negative"] == 1
 
 
 @override_settings(DEMO=True)
@@ -166,3 +247,40 @@ def test_demo_data_plans_a_removal_for_a_protected_person_and_alerts_once(db: No
     told = Notification.objects.filter(kind="protection.planned_removal")
     assert told.count() == planned.alerted > 0
     assert told.filter(recipient__email="responder@demo.opennrm.test").exists()
+    # For a woman taken in during the demo operation whose referral is still being made.
+    assert planned.reference.startswith("OPR-")
+
+
+@override_settings(DEMO=True)
+def test_the_demo_operations_pages_have_something_to_show(db: None) -> None:
+    from opennrm.operations import demo as operations_demo
+    from opennrm.operations.models import Operation, ReceptionRecord
+    from opennrm.protection.models import PlannedRemoval
+    from tests import factories
+
+    call_command("demo_data")
+    ended = Operation.objects.get(name=operations_demo.NAME)
+    upcoming = Operation.objects.get(name=operations_demo.UPCOMING)
+
+    def page(email: str, url: str, method: str = "get", **data: str) -> str:
+        client = factories.signed_in_client(User.objects.get(email=f"{email}@demo.opennrm.test"))
+        response = getattr(client, method)(url, data)
+        assert response.status_code == 200, (email, url)
+        return response.content.decode()
+
+    listed = page("responder", "/operations/")
+    assert operations_demo.NAME in listed
+    assert operations_demo.UPCOMING in listed
+    # The next operation's forecast shows its gap against the places free and agreed.
+    assert "are not enough for the forecast" in page("responder", f"/operations/{upcoming.pk}/")
+    board = page("responder", f"/operations/{ended.pk}/board/")
+    for standing in ("Placed", "Waiting for a bed", "Missing", "Duty to notify only"):
+        assert standing in board, standing
+    # The provider's page of surge places and held beds for the next operation.
+    held = page("safehouse", f"/operations/{upcoming.pk}/holds/new/")
+    assert "Lantern House A" in held
+    # The enforcement officer's check of the reference of a person taken in.
+    planned = PlannedRemoval.objects.get()
+    assert ReceptionRecord.objects.filter(reference=planned.reference).exists()
+    checked = page("enforcement", "/protection/check/", "post", reference=planned.reference)
+    assert "protected" in checked.lower()

@@ -656,7 +656,9 @@ def test_the_demo_safeguarding_lead_sees_an_age_disputed_child_with_an_open_task
 ) -> None:
     call_command("demo_data")
     call_command("demo_data")  # idempotent
-    task = ChildrenServicesTask.objects.get()
+    # The demo operation's children, found in Northmoor, are Northmoor's to accommodate.
+    task = ChildrenServicesTask.objects.exclude(area="Northmoor").get()
+    assert ChildrenServicesTask.objects.filter(area="Northmoor").count() == 16
     assert task.case.age_group == AgeGroup.PRESUMED_CHILD
     assert task.owner is not None
     assert task.owner.name == "Riverside Borough Council"

@@ -271,3 +271,13 @@ def test_batches_made_in_the_background_arrive_in_order_and_failures_reach_the_c
         if item == 3:
             break
     assert made.stop.is_set()
+
+
+def test_generating_people_of_one_sex_and_age_group(seeded: None) -> None:
+    """The demo's safe-house residents: every one an adult woman, instead of the national mix
+    (mostly men)."""
+    before = Case.objects.count()
+    synthetic_volume.generate(30, seed=11, person=("female", "adult"))
+    made = Case.objects.order_by("pk").select_related("person")[before:]
+    assert len(made) == 30
+    assert {(case.person.sex, case.age_group) for case in made} == {("female", "adult")}

@@ -1,6 +1,6 @@
 """Fictional support providers, services, sites, rooms and beds, made through the real services.
 
-Idempotent: a site that exists is left as it is. The first demo referral's request for a bed
+Idempotent: a site or room that exists is left as it is. The first demo referral's request for a bed
 tonight stays on the waiting list, so the coordinator has someone to find a place for.
 """
 
@@ -18,12 +18,16 @@ from .models import AddressGrant, Service, Site
 
 SECOND_PROVIDER = "Cedar Path Housing Association"
 
+# The women's safe house of the demo's operation story (`pages.demo_operation`): 35 beds.
+SAFE_HOUSE = "Lantern House A"
+SAFE_HOUSE_BEDS = 35
+
 # (provider, site, rooms: (name, beds, children, wheelchair))
 SITES: list[tuple[str, dict[str, Any], list[tuple[str, int, int, bool]]]] = [
     (
         "Lanternhouse Refuge Trust",
         {
-            "name": "Lantern House A",
+            "name": SAFE_HOUSE,
             "kind": "safe_house",
             "region": "north_west",
             "area": "Northmoor",
@@ -35,7 +39,13 @@ SITES: list[tuple[str, dict[str, Any], list[tuple[str, int, int, bool]]]] = [
             "specialisms": ["sexual_exploitation", "mental_health"],
             "near_school": True,
         },
-        [("Room 1", 2, 0, False), ("Room 2", 2, 0, False), ("Family room", 1, 2, False)],
+        [
+            ("Room 1", 2, 0, False),
+            ("Room 2", 2, 0, False),
+            ("Family room", 1, 2, False),
+            # Rooms 3 to 17, two beds each: 35 beds in all.
+            *[(f"Room {n}", 2, 0, n == 3) for n in range(3, 18)],
+        ],
     ),
     (
         "Lanternhouse Refuge Trust",
@@ -156,12 +166,16 @@ def seed() -> None:
             services.service_create(by=_manager_of(provider), provider=provider, **values)
     for provider_name, values, rooms in SITES:
         provider = Organisation.objects.get(name=provider_name)
-        if Site.objects.filter(provider=provider, name=values["name"]).exists():
-            continue
         manager = _manager_of(provider)
-        site = services.site_create(by=manager, provider=provider, **values)
-        site.services.set(Service.objects.filter(provider=provider))
+        site = Site.objects.filter(provider=provider, name=values["name"]).first()
+        if site is None:
+            site = services.site_create(by=manager, provider=provider, **values)
+            site.services.set(Service.objects.filter(provider=provider))
+        # A room missing from a site made by an earlier version of the demo is added too.
+        made = set(site.rooms.values_list("name", flat=True))
         for name, beds, children, wheelchair in rooms:
+            if name in made:
+                continue
             services.room_create(
                 by=manager,
                 site=site,

@@ -20,16 +20,21 @@ from . import services
 @transaction.atomic
 def seed() -> None:
     decider = User.objects.get(email="decisions@demo.opennrm.test")
+    # The first adult the demo responder referred, whatever has happened to it since: on a
+    # second run, the next one still awaiting a decision is someone else (the demo operation's
+    # people, `pages.demo_operation`), who must keep the story they were given.
     case = (
         Case.objects.filter(
-            referred_by__email="responder@demo.opennrm.test",
-            age_group=AgeGroup.ADULT,
-            status=CaseStatus.AWAITING_REASONABLE_GROUNDS,
+            referred_by__email="responder@demo.opennrm.test", age_group=AgeGroup.ADULT
         )
         .order_by("submitted_at")
         .first()
     )
-    if case is None or case.decisions.exists():
+    if (
+        case is None
+        or case.status != CaseStatus.AWAITING_REASONABLE_GROUNDS
+        or case.decisions.exists()
+    ):
         return
     services.decision_record_reasonable_grounds(
         by=decider,

@@ -393,10 +393,19 @@ def load_setting() -> Setting:
 
 
 class Generator:
-    def __init__(self, setting: Setting, rng: random.Random, taken: set[str]) -> None:
+    def __init__(
+        self,
+        setting: Setting,
+        rng: random.Random,
+        taken: set[str],
+        person: tuple[str, str] | None = None,
+    ) -> None:
         self.setting = setting
         self.rng = rng
         self.taken = taken  # references already used
+        # (sex, age group) every person has, instead of the national mix: the demo's residents
+        # of a women's safe house are all adult women.
+        self.person = person
         self._rg_due: dict[tuple[date, str], date] = {}
         # Taken here, in the caller's thread: batches may be made in another one.
         self.timezone = timezone.get_current_timezone()
@@ -448,6 +457,8 @@ class Generator:
             group = PRESUMED_CHILD if rng.random() < AGE_DISPUTED_SHARE else CHILD
         else:
             group = ADULT
+        if self.person is not None:
+            sex, group = self.person
         nationality = profile.nationalities.pick(rng)
         nationalities = [nationality]
         if rng.random() < 0.02:
@@ -873,9 +884,11 @@ def generate(
     batch_size: int = BATCH_SIZE,
     using: str = "default",
     progress: Progress | None = None,
+    person: tuple[str, str] | None = None,
 ) -> Result:
     """Add `people` synthetic people, each with a case, its narrative and its timeline, in one
-    transaction. Needs the demo organisations and accounts (`accounts.demo.seed()`) first."""
+    transaction. Needs the demo organisations and accounts (`accounts.demo.seed()`) first.
+    `person`: the (sex, age group) of every one of them, instead of the national mix."""
     started = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not security
     connection = connections[using]
@@ -883,7 +896,7 @@ def generate(
     total = Counts()
     with transaction.atomic(using=using):
         taken = set(Case.objects.using(using).values_list("reference", flat=True))
-        generator = Generator(load_setting(), rng, taken)
+        generator = Generator(load_setting(), rng, taken, person)
         batches: Iterator[Any]
         if use_copy:
             copier = CopyWriter(using)

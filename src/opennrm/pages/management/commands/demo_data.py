@@ -24,12 +24,15 @@ DEMO_STEPS = [
     "opennrm.safeguarding.demo",
     # Contacts and agency references of the demo referrals.
     "opennrm.contacts.demo",
-    # A removal planned for a person in their recovery period, and its alert.
-    "opennrm.protection.demo",
     # A published official statistics release, so the public page has one to show.
     "opennrm.statistics.demo",
-    # A planned enforcement operation, confidential and now under way, with its partners.
+    # Two confidential operations: one that ended three days ago, one planned.
     "opennrm.operations.demo",
+    # The 167 people the first one took in, and what followed for them (issue 14, item 7),
+    # with a removal planned for one of them whose referral is still being made, and its alert.
+    "opennrm.pages.demo_operation",
+    # Without the operation's people, a removal planned for a person in their recovery period.
+    "opennrm.protection.demo",
     "opennrm.audit.demo",
 ]
 
