@@ -92,14 +92,22 @@ def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> 
 
 
 @override_settings(DEMO=True)
-def test_demo_data_publishes_one_release_approved_by_the_second_analyst(db: None) -> None:
+def test_demo_data_publishes_two_releases_approved_by_the_second_analyst(db: None) -> None:
+    """The last quarter's, and the public account of the demo's ended operation."""
     from decimal import Decimal
 
     from opennrm.statistics.models import ReleaseVersion, SyntheticDataset, VersionState
 
     call_command("demo_data")
-    call_command("demo_data")  # idempotent: still one
-    version = ReleaseVersion.objects.get()
+    call_command("demo_data")  # idempotent: still two
+    assert ReleaseVersion.objects.count() == 2
+    account = ReleaseVersion.objects.get(release__operation_id__isnull=False)
+    assert account.state == VersionState.PUBLISHED
+    assert account.approved_by is not None
+    assert account.approved_by.email == "analyst2@demo.opennrm.test"
+    assert account.snapshot["operation"]["name"] == "Operation Harbour Lights (fictional)"
+    assert account.snapshot["title"] in Client().get("/official-statistics/").content.decode()
+    version = ReleaseVersion.objects.get(release__operation_id=None)
     assert version.state == VersionState.PUBLISHED
     assert version.prepared_by.email == "analyst@demo.opennrm.test"
     assert version.approved_by is not None

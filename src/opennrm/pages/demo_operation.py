@@ -2,7 +2,7 @@
 week, the women's safe house of the demo (Lantern House A, 35 beds) had 8 free beds, its
 provider added 10 surge places, and this is what followed, so that the operation's pages (the
 list, the forecast, the board, the surge places, the protection check, the report) have
-something real to show.
+something real to show, and its public account is published as an official statistics release.
 
 It spans operations (reception, surge places, held beds), referrals (the drafts completed and
 submitted, reported under the duty to notify, or deleted), accommodation (the placements),
@@ -254,6 +254,24 @@ def seed() -> None:
     # The operation ended three days ago (history: written directly, as `pages.demo` does).
     Operation.objects.filter(pk=operation.pk).update(
         ends_on=today - timedelta(days=operations_demo.ENDED_DAYS_AGO)
+    )
+    _publish_the_account(operation)
+
+
+def _publish_the_account(operation: Operation) -> None:
+    """Its public account (ADR 0046), prepared by one demo analyst and approved by the other,
+    so that /official-statistics/ shows what an operation's account looks like."""
+    from opennrm.accounts.actor import Actor
+    from opennrm.statistics import releases
+
+    version = releases.prepare_operation_release(
+        by=Actor(User.objects.get(email="analyst@demo.opennrm.test")),
+        operation_id=operation.pk,
+        title=f"{operation.name}: the account of an enforcement operation",
+        notes="Demo release: every figure comes from the fictional demo data.",
+    )
+    releases.approve_release(
+        by=Actor(User.objects.get(email="analyst2@demo.opennrm.test")), version=version
     )
 
 
