@@ -292,3 +292,18 @@ def test_the_demo_operations_pages_have_something_to_show(db: None) -> None:
     assert ReceptionRecord.objects.filter(reference=planned.reference).exists()
     checked = page("enforcement", "/protection/check/", "post", reference=planned.reference)
     assert "protected" in checked.lower()
+
+
+@override_settings(DEMO=True)
+def test_no_child_of_the_demo_was_ever_placed_in_an_adults_setting(db: None) -> None:
+    """Found in review: the demo's bed history drew its people from the national mix, and two
+    children had stayed in houses for adults."""
+    from opennrm.accommodation.models import Placement, SiteAges
+    from opennrm.cases.choices import AgeGroup
+
+    call_command("demo_data")
+    placements = Placement.objects.select_related("request__case", "bed__room__site")
+    assert placements.count() >= 18  # the operation's 18 at least
+    for placement in placements:
+        if placement.request.case.age_group != AgeGroup.ADULT:
+            assert placement.bed.room.site.ages != SiteAges.ADULTS, placement.pk
