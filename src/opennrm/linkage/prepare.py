@@ -54,7 +54,7 @@ _DIGRAPHS = (
 _LETTERS = str.maketrans({"q": "k", "c": "k", "x": "k", "w": "v", "z": "s", "j": "i", "y": "i"})
 _VOWELS = frozenset("aeiou")
 _NOT_A_LETTER = re.compile(r"[^a-z ]+")
-_SEPARATORS = re.compile(r"[-'’`.,/_]+")
+_SEPARATORS = re.compile(r"[-'`.,/_]+")
 _DIGIT_RUNS = re.compile(r"\+?[\d][\d ()./-]{5,}\d")
 
 # Sexes that say something; "unknown" and "other" compare as missing, so that two records with
