@@ -243,7 +243,7 @@ def _vary(rng: random.Random, record: RawRecord, record_id: int, names: tuple) -
 
 def people(n: int, *, duplicates: int, seed: int = 20) -> Truth:
     """`n` people, `duplicates` of whom are referred twice; record ids from 1."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not security
     records: list[RawRecord] = []
     names_of: dict[int, tuple] = {}
     for record_id in range(1, n + 1):
