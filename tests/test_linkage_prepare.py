@@ -23,7 +23,7 @@ def raw(**values: object) -> RawRecord:
         "age_is_estimated": False,
         "sex": "female",
     }
-    return RawRecord(**(defaults | values))  # type: ignore[arg-type]
+    return RawRecord(**(defaults | values))
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_compared_values_change_with_any_compared_field_only() -> None:
 
 def test_the_preparation_module_imports_nothing_of_django() -> None:
     source = Path(prepare.__file__).read_text(encoding="utf-8")
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)

@@ -29,15 +29,19 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 
 from .prepare import PreparedRecord
+
+if TYPE_CHECKING:
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 # A pair is proposed for review from this probability up (Fellegi-Sunter posterior).
 DEFAULT_THRESHOLD = 0.9
@@ -133,10 +137,10 @@ def _nationality() -> cl.CustomComparison:
     )
 
 
-BLOCKING_RULES = [
+BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("family_key", "dob_year"),
     block_on("given_key", "dob_year"),
-    "l.given_key = r.family_key AND l.family_key = r.given_key",
+    CustomRule("l.given_key = r.family_key AND l.family_key = r.given_key"),
     block_on("given_key", "family_key"),
     block_on("dob"),
     block_on("phone"),
@@ -165,7 +169,7 @@ def settings() -> SettingsCreator:
             _equal("phone", "Phone number (last nine digits)"),
             _equal("area", "Area"),
         ],
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         # splink gives the level reached (gamma) only with the compared values; `score` reads
         # back ids, weights and levels, never the values.
         retain_matching_columns=True,

@@ -116,15 +116,6 @@ def _model_for_run(
     return model, True
 
 
-def _clustered_together(first: int, second: int) -> bool:
-    clusters = dict(
-        ClusterMember.objects.filter(case_id__in=(first, second)).values_list(
-            "case_id", "cluster_id"
-        )
-    )
-    return len(clusters) == 2 and clusters[first] == clusters[second]
-
-
 def _store_pairs(
     *, run: LinkageRun, result: engine.Result, records: dict[int, PreparedRecord], at: datetime
 ) -> _Counts:
@@ -139,12 +130,17 @@ def _store_pairs(
             wanted |= Q(case_a_id=first, case_b_id=second)
         for row in CandidatePair.objects.filter(wanted):
             earlier.setdefault((row.case_a_id, row.case_b_id), []).append(row)
+    in_found = {case_id for key in found for case_id in key}
+    cluster_of = dict(
+        ClusterMember.objects.filter(case_id__in=in_found).values_list("case_id", "cluster_id")
+    )
     new = []
     for key, scored in found.items():
-        first, second = records[key[0]], records[key[1]]
-        fingerprint = pair_fingerprint(index.current.secret, first, second)
+        one, other = records[key[0]], records[key[1]]
+        fingerprint = pair_fingerprint(index.current.secret, one, other)
         rows = earlier.get(key, [])
-        if any(r.status == PairStatus.CONFIRMED for r in rows) or _clustered_together(*key):
+        linked = key[0] in cluster_of and cluster_of.get(key[0]) == cluster_of.get(key[1])
+        if linked or any(r.status == PairStatus.CONFIRMED for r in rows):
             counts.already_linked += 1
             continue
         # Rejected, and nothing compared has changed since: not proposed again. A fingerprint
@@ -155,7 +151,7 @@ def _store_pairs(
             and r.fingerprint_key in secrets
             and hmac.compare_digest(
                 r.fingerprint,
-                pair_fingerprint(secrets[r.fingerprint_key], first, second),
+                pair_fingerprint(secrets[r.fingerprint_key], one, other),
             )
             for r in rows
         ):
