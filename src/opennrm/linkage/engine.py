@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 # A pair is proposed for review from this probability up (Fellegi-Sunter posterior).
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.8
 # Random pairs sampled for the u probabilities; beyond the number of pairs there are, all are.
 U_MAX_PAIRS = 2e6
 SEED = 15
