@@ -4,12 +4,14 @@ The duplicates vary as real ones do (linkage.synthetic): another transliteration
 diacritics dropped, a typo, given and family name swapped, day and month swapped, an age
 instead of a date of birth. On 300 people with 60 referred twice, the model trained on the
 data alone (no labels) must find at least 70% of the true duplicates with at least 85% of its
-proposals right (at the default threshold, 0.8, three seeds gave 75-83% recall and 88-100% precision; this seed 83% and 100%).
+proposals right (at the default threshold, 0.8, three seeds gave 75-83% recall and 88-100%
+precision; this seed 83% and 100%).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
@@ -423,3 +426,56 @@ def test_a_pseudonymised_person_is_not_linked(
     assert run.records == 144
     assert not CandidatePair.objects.filter(case_a=gone).exists()
     assert timezone.now() >= run.finished_at >= run.started_at
+
+
+def test_the_command_runs_the_job_and_says_what_it_found(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+) -> None:
+    referred(120, 25)
+    out = io.StringIO()
+
+    call_command("link_records", stdout=out)
+
+    run = LinkageRun.objects.get()
+    assert run.by is None
+    assert out.getvalue().startswith(
+        f"Linkage run {run.pk} with model v1: 145 records, {run.candidate_pairs} pairs compared"
+    )
+    assert f"{run.pairs_proposed} newly proposed" in out.getvalue()
+
+
+def test_the_command_refuses_a_threshold_without_training(db: None) -> None:
+    with pytest.raises(CommandError, match="with --retrain"):
+        call_command("link_records", "--threshold", "0.7")
+    with pytest.raises(CommandError, match="between 0 and 1"):
+        call_command("link_records", "--retrain", "--threshold", "1.5")
+
+
+def test_too_few_referrals_to_train_on_are_refused_before_anyone_is_decrypted(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    referred(40, 5)
+    decrypted = []
+    monkeypatch.setattr(
+        "opennrm.linkage.services._raw_records", lambda: decrypted.append(1) or iter(())
+    )
+
+    with pytest.raises(CommandError, match="at least 100 referrals to learn from; there are 45"):
+        call_command("link_records")
+
+    assert decrypted == []
+    assert not LinkageRun.objects.exists()
+    assert not LinkageModel.objects.exists()
+
+
+def test_with_a_model_stored_a_few_referrals_are_scored(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+) -> None:
+    referred(1, 0)
+
+    run = linkage_run(by=None)
+
+    assert (run.records, run.candidate_pairs, run.pairs_proposed) == (1, 0, 0)

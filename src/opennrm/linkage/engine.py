@@ -48,6 +48,13 @@ DEFAULT_THRESHOLD = 0.8
 # Random pairs sampled for the u probabilities; beyond the number of pairs there are, all are.
 U_MAX_PAIRS = 2e6
 SEED = 15
+# Below this many records EM has too few pairs to learn from (its blocking rules may find none)
+# and the model would be noise: training refuses (`NotEnoughRecords`).
+MIN_TRAINING_RECORDS = 100
+
+
+class NotEnoughRecords(ValueError):
+    """Too few records to train a model on."""
 
 
 def _name_comparison() -> cl.CustomComparison:
@@ -232,6 +239,11 @@ def train(records: Sequence[PreparedRecord]) -> dict[str, Any]:
     """A model trained on these records with no labels: u from random pairs (which are almost
     all different people), m by expectation maximisation on blocked pairs, the prior from the
     pairs that agree on both names and the date of birth. Returns splink's model JSON."""
+    if len(records) < MIN_TRAINING_RECORDS:
+        raise NotEnoughRecords(
+            f"A linkage model needs at least {MIN_TRAINING_RECORDS} referrals to learn from; "
+            f"there are {len(records)}."
+        )
     con = duckdb_connection()
     try:
         linker = _linker(DuckDBAPI(con), _rows(records), settings())
@@ -242,6 +254,13 @@ def train(records: Sequence[PreparedRecord]) -> dict[str, Any]:
             ],
             recall=0.5,
         )
+        # No exact pair at all gives a prior of 0, which no evidence can overcome (and EM
+        # cannot start from): assume one match among all pairs instead. splink has no public
+        # setter for the estimate.
+        pairs = len(records) * (len(records) - 1) / 2
+        settings_obj = linker._settings_obj
+        if settings_obj._probability_two_random_records_match < 1 / pairs:
+            settings_obj._probability_two_random_records_match = 1 / pairs
         linker.training.estimate_u_using_random_sampling(
             max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
         )
@@ -284,6 +303,8 @@ def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
 def score(records: Sequence[PreparedRecord], model: dict[str, Any], threshold: float) -> Result:
     """The pairs the blocking rules find, scored with `model`; those at or above `threshold`
     returned with each field's contribution. Records of the same person are not paired."""
+    if len(records) < 2:
+        return Result(model=model, candidate_pairs=0, pairs=[])
     con = duckdb_connection()
     try:
         linker = _linker(DuckDBAPI(con), _rows(records), model)

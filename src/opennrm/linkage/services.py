@@ -195,6 +195,14 @@ def linkage_run(
     `threshold` applies only to a model trained by this run (it is stored with the model).
     """
     started = timezone.now()
+    if retrain or linkage_model_current() is None:
+        # Refuse before decrypting anyone, rather than after.
+        available = Case.objects.filter(person__identity__isnull=False).count()
+        if available < engine.MIN_TRAINING_RECORDS:
+            raise engine.NotEnoughRecords(
+                f"A linkage model needs at least {engine.MIN_TRAINING_RECORDS} referrals to "
+                f"learn from; there are {available}."
+            )
     records = [prepare(raw) for raw in _raw_records()]
     by_id = {record.unique_id: record for record in records}
     with transaction.atomic():

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from opennrm.linkage.engine import NotEnoughRecords
 from opennrm.linkage.services import linkage_run
 
 
@@ -39,7 +40,10 @@ class Command(BaseCommand):
         threshold = probability(options["threshold"]) if options["threshold"] else None
         if threshold is not None and not options["retrain"]:
             raise CommandError("--threshold belongs to a model: give it with --retrain")
-        run = linkage_run(by=None, retrain=options["retrain"], threshold=threshold)
+        try:
+            run = linkage_run(by=None, retrain=options["retrain"], threshold=threshold)
+        except NotEnoughRecords as refused:
+            raise CommandError(str(refused)) from None
         self.stdout.write(
             f"Linkage run {run.pk} with model v{run.model.version}"
             f"{' (trained now)' if run.trained else ''}: {run.records} records, "
