@@ -457,10 +457,13 @@ def test_too_few_referrals_to_train_on_are_refused_before_anyone_is_decrypted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     referred(40, 5)
-    decrypted = []
-    monkeypatch.setattr(
-        "opennrm.linkage.services._raw_records", lambda: decrypted.append(1) or iter(())
-    )
+    decrypted: list[int] = []
+
+    def records() -> Iterator[prepare.RawRecord]:
+        decrypted.append(1)
+        return iter(())
+
+    monkeypatch.setattr("opennrm.linkage.services.linkage_records", records)
 
     with pytest.raises(CommandError, match="at least 100 referrals to learn from; there are 45"):
         call_command("link_records")

@@ -7,11 +7,16 @@ exists (a first responder must learn nothing of another organisation's referral)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
+from opennrm.cases.models import Case
 
 from .models import OPEN_STATUSES, CandidatePair, LinkageModel
+from .prepare import RawRecord
 
 
 def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
@@ -35,3 +40,32 @@ def pair_get_for_review(actor: Actor, pair_id: int) -> CandidatePair:
 def linkage_model_current() -> LinkageModel | None:
     """The newest trained model: the one runs score with unless told to train."""
     return LinkageModel.objects.order_by("-version").first()
+
+
+def linkable_cases() -> QuerySet[Case]:
+    return Case.objects.filter(person__identity__isnull=False)
+
+
+def linkage_records() -> Iterator[RawRecord]:
+    """For the linkage job only, never for a user: every referral whose person still has an
+    identity, decrypted one batch at a time. A pseudonymised person (identity erased) has
+    nothing to link and is left out."""
+    cases = linkable_cases().select_related("person", "person__identity").order_by("pk")
+    for case in cases.iterator(chunk_size=2000):
+        person = case.person
+        identity = person.identity
+        yield RawRecord(
+            record_id=case.pk,
+            person_id=person.pk,
+            given_names=identity.given_names,
+            family_name=identity.family_name,
+            date_of_birth=identity.date_of_birth,
+            age_at_referral=person.age_at_referral,
+            age_is_estimated=person.age_is_estimated,
+            sex=person.sex,
+            nationalities=list(person.nationalities or []),
+            safe_contact=identity.safe_contact,
+            area=case.area,
+            first_contact=timezone.localdate(case.submitted_at),
+            referring_organisation=str(case.referring_organisation_id),
+        )

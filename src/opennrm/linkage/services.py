@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +20,6 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
-from opennrm.cases.models import Case
 from opennrm.lib import fields
 
 from . import engine
@@ -35,39 +33,16 @@ from .models import (
     LinkageRun,
     PairStatus,
 )
-from .prepare import PreparedRecord, RawRecord, compared_values, prepare
-from .selectors import linkage_model_current, pair_get_for_review
+from .prepare import PreparedRecord, compared_values, prepare
+from .selectors import (
+    linkable_cases,
+    linkage_model_current,
+    linkage_records,
+    pair_get_for_review,
+)
 
 _RECORD = b"linkage-record"
 _PAIR = b"linkage-pair"
-
-
-def _raw_records() -> Iterator[RawRecord]:
-    """Every referral whose person still has an identity, decrypted one batch at a time.
-    A pseudonymised person (identity erased) has nothing to link and is left out."""
-    cases = (
-        Case.objects.filter(person__identity__isnull=False)
-        .select_related("person", "person__identity")
-        .order_by("pk")
-    )
-    for case in cases.iterator(chunk_size=2000):
-        person = case.person
-        identity = person.identity
-        yield RawRecord(
-            record_id=case.pk,
-            person_id=person.pk,
-            given_names=identity.given_names,
-            family_name=identity.family_name,
-            date_of_birth=identity.date_of_birth,
-            age_at_referral=person.age_at_referral,
-            age_is_estimated=person.age_is_estimated,
-            sex=person.sex,
-            nationalities=list(person.nationalities or []),
-            safe_contact=identity.safe_contact,
-            area=case.area,
-            first_contact=timezone.localdate(case.submitted_at),
-            referring_organisation=str(case.referring_organisation_id),
-        )
 
 
 def _digest(secret: bytes, purpose: bytes, value: bytes) -> str:
@@ -100,19 +75,21 @@ def _model_for_run(
     current = linkage_model_current()
     if current is not None and not retrain:
         return current, False
+    # Outside any transaction: training takes seconds to minutes, and holds no row.
     trained = engine.train(records)
-    latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"] or 0
-    model = LinkageModel.objects.create(
-        version=latest + 1,
-        splink_version=engine.SPLINK_VERSION,
-        splink_settings=trained,
-        threshold_match_probability=(
-            threshold if threshold is not None else engine.DEFAULT_THRESHOLD
-        ),
-        trained_on_records=len(records),
-        trained_at=timezone.now(),
-        trained_by=by,
-    )
+    with transaction.atomic():
+        latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"] or 0
+        model = LinkageModel.objects.create(
+            version=latest + 1,
+            splink_version=engine.SPLINK_VERSION,
+            splink_settings=trained,
+            threshold_match_probability=(
+                threshold if threshold is not None else engine.DEFAULT_THRESHOLD
+            ),
+            trained_on_records=len(records),
+            trained_at=timezone.now(),
+            trained_by=by,
+        )
     return model, True
 
 
@@ -197,18 +174,15 @@ def linkage_run(
     started = timezone.now()
     if retrain or linkage_model_current() is None:
         # Refuse before decrypting anyone, rather than after.
-        available = Case.objects.filter(person__identity__isnull=False).count()
+        available = linkable_cases().count()
         if available < engine.MIN_TRAINING_RECORDS:
             raise engine.NotEnoughRecords(
                 f"A linkage model needs at least {engine.MIN_TRAINING_RECORDS} referrals to "
                 f"learn from; there are {available}."
             )
-    records = [prepare(raw) for raw in _raw_records()]
+    records = [prepare(raw) for raw in linkage_records()]
     by_id = {record.unique_id: record for record in records}
-    with transaction.atomic():
-        model, trained = _model_for_run(
-            by=by, retrain=retrain, records=records, threshold=threshold
-        )
+    model, trained = _model_for_run(by=by, retrain=retrain, records=records, threshold=threshold)
     result = engine.score(records, model.splink_settings, model.threshold_match_probability)
     with transaction.atomic():
         run = LinkageRun.objects.create(
