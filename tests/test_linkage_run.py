@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,10 +35,12 @@ from opennrm.linkage import engine, prepare, synthetic
 from opennrm.linkage.models import (
     CandidatePair,
     ClusterMember,
+    LinkageKey,
     LinkageModel,
     LinkageRun,
     PairStatus,
 )
+from opennrm.linkage.selectors import pairs_for_review
 from opennrm.linkage.services import candidate_pair_review, linkage_run
 
 MIN_RECALL = 0.70
@@ -109,9 +112,10 @@ def referred(
 
 @pytest.fixture(scope="module")
 def small_model() -> dict:
-    """A model trained (once for the module: training takes seconds) on the same synthetic
-    people as `referred(120, 25)` refers."""
-    truth = synthetic.people(120, duplicates=25)
+    """A model trained (once for the module: training takes seconds) on 300 synthetic people,
+    60 of them referred twice (not the same people as the tests refer: a model is trained on
+    one population and scores another)."""
+    truth = synthetic.people(300, duplicates=60, seed=99)
     return engine.train([prepare.prepare(record) for record in truth.records])
 
 
@@ -123,7 +127,7 @@ def stored_model(small_model: dict, db: None) -> LinkageModel:
         splink_version=engine.SPLINK_VERSION,
         splink_settings=small_model,
         threshold_match_probability=engine.DEFAULT_THRESHOLD,
-        trained_on_records=145,
+        trained_on_records=360,
         trained_at=timezone.now(),
     )
 
@@ -482,3 +486,132 @@ def test_with_a_model_stored_a_few_referrals_are_scored(
     run = linkage_run(by=None)
 
     assert (run.records, run.candidate_pairs, run.pairs_proposed) == (1, 0, 0)
+
+
+def _submit_again(truth: synthetic.Truth, by: User, organisation: Organisation) -> tuple[Case, int]:
+    """Refer again, through the referral journey's services, one of `truth`'s people whose day
+    and month of birth can be swapped: name without diacritics, day and month swapped, another
+    organisation. Returns the new case and the synthetic record id of the person."""
+    from opennrm.referrals import services as referrals
+    from tests import referral_helpers as r
+
+    person = next(
+        p
+        for p in truth.records
+        if p.date_of_birth
+        and p.date_of_birth.day <= 12
+        and p.date_of_birth.day != p.date_of_birth.month
+        and p.record_id <= 120
+        and p.family_name
+    )
+    born = person.date_of_birth
+    assert born is not None
+    pages = {
+        **r.ADULT_REFERRAL,
+        "person": {
+            **r.PERSON,
+            "given_names": prepare.transliterate(person.given_names),
+            "family_name": prepare.transliterate(person.family_name),
+            "aliases": "",
+            "date_of_birth_day": str(born.month),
+            "date_of_birth_month": str(born.day),
+            "date_of_birth_year": str(born.year),
+            "sex": person.sex,
+            "nationality_1": person.nationalities[0],
+        },
+        # The area is the referral form's own ("Testshire"), another than the first referral's.
+        "exploitation": r.EXPLOITATION,
+    }
+    draft = r.draft_through_services(by, organisation, pages)
+    case = referrals.referral_submit(by=by, draft=draft).case
+    assert case is not None
+    return case, person.record_id
+
+
+def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_authority_only(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+    dmitri: User,
+) -> None:
+    truth, _ = referred(120, 25)
+    linkage_run(by=None)  # writes every referral's blocking keys
+    earlier = set(CandidatePair.objects.values_list("pk", flat=True))
+
+    started = time.perf_counter()
+    case, record_id = _submit_again(truth, alice, northmoor_police)
+    elapsed = time.perf_counter() - started
+
+    first = Case.objects.get(reference=f"NRM-LINK-{record_id:05d}")
+    flagged = CandidatePair.objects.exclude(pk__in=earlier)
+    assert {(p.case_a_id, p.case_b_id) for p in flagged} >= {(first.pk, case.pk)}
+    pair = flagged.get(case_a=first, case_b=case)
+    assert pair.run is None
+    assert pair.status == PairStatus.PROPOSED
+    assert pair.match_probability >= stored_model.threshold_match_probability
+    assert [row["label"] for row in pair.comparisons][1] == "Day and month swapped"
+    # The competent authority's decision maker has it to review; the first responder who
+    # submitted, and the one who referred the earlier case, have nothing.
+    assert pair in pairs_for_review(Actor(dmitri))
+    assert not pairs_for_review(Actor(alice)).exists()
+    event = AuditEvent.objects.get(action="linkage.submission_check")
+    assert event.actor is None
+    assert event.detail["pairs_proposed"] == flagged.count()
+    assert event.detail["compared"] >= 1
+    # The whole submission, the check included, stays quick at this size (target: the check
+    # adds under 300 ms at a million referrals; `bench/linkage.py` will measure that).
+    assert elapsed < 5
+
+
+def test_without_a_model_submission_only_stores_the_keys(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+) -> None:
+    truth, _ = referred(120, 25)
+
+    case, _ = _submit_again(truth, alice, northmoor_police)
+
+    assert not CandidatePair.objects.exists()
+    assert LinkageKey.objects.filter(case=case).count() >= 4
+    assert not AuditEvent.objects.filter(action="linkage.submission_check").exists()
+
+
+def test_a_failing_check_never_stops_a_referral(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    truth, _ = referred(120, 25)
+
+    def broken(*, case: Case) -> int:
+        LinkageKey.objects.create(case=case, identity=case.person.identity, digest="x" * 32)
+        raise RuntimeError("the check broke")
+
+    monkeypatch.setattr("opennrm.referrals.services.submission_check", broken)
+
+    case, _ = _submit_again(truth, alice, northmoor_police)
+
+    assert Case.objects.filter(pk=case.pk).exists()
+    # What the check wrote before it failed was rolled back with its savepoint.
+    assert not LinkageKey.objects.filter(case=case).exists()
+
+
+def test_erasing_a_persons_identity_erases_their_linkage_keys(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+) -> None:
+    referred(120, 25)
+    linkage_run(by=None)
+    case = Case.objects.order_by("pk").first()
+    assert case is not None
+    assert LinkageKey.objects.filter(case=case).exists()
+
+    PersonIdentity.objects.filter(person_id=case.person_id).delete()
+
+    assert not LinkageKey.objects.filter(case=case).exists()

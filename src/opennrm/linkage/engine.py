@@ -343,3 +343,24 @@ def score(records: Sequence[PreparedRecord], model: dict[str, Any], threshold: f
 
 
 SPLINK_VERSION = splink.__version__
+
+
+def level_weights(model: dict[str, Any]) -> dict[str, Any]:
+    """Each level's match weight as splink reads the model (defaults and unobserved levels
+    included), with the prior's: what `scoring.score` adds up for one pair."""
+    read = SettingsCreator.from_path_or_dict(model).get_settings("duckdb")
+    prior = read._probability_two_random_records_match
+    return {
+        "prior": math.log2(prior / (1 - prior)),
+        "comparisons": {
+            comparison.output_column_name: [
+                {
+                    "gamma": level.comparison_vector_value,
+                    "label": level.label_for_charts,
+                    "match_weight": float(level._match_weight),
+                }
+                for level in comparison.comparison_levels
+            ]
+            for comparison in read.comparisons
+        },
+    }

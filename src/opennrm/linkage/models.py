@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, PersonIdentity
 
 
 class Engine(models.TextChoices):
@@ -101,7 +101,10 @@ class CandidatePair(models.Model):
     label and splink's gamma) and its Bayes factor and match weight: the waterfall chart's rows.
     """
 
-    run = models.ForeignKey(LinkageRun, on_delete=models.PROTECT, related_name="pairs")
+    # The run that found the pair; empty for a pair found by the check at submission.
+    run = models.ForeignKey(
+        LinkageRun, on_delete=models.PROTECT, null=True, blank=True, related_name="pairs"
+    )
     case_a = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     case_b = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     match_weight = models.FloatField()
@@ -163,3 +166,18 @@ class ClusterMember(models.Model):
 
     def __str__(self) -> str:
         return f"Case {self.case_id} in cluster {self.cluster_id}"
+
+
+class LinkageKey(models.Model):
+    """A keyed digest of one blocking value of a referral (its family-name key and year of
+    birth, say), so that the check at submission finds the earlier referrals a new one would be
+    compared with without decrypting anyone else. HMAC under the blind-index key, like the
+    blind indexes; deleted with the identity it was computed from (erasure), and all rewritten
+    by every linkage run."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    identity = models.ForeignKey(PersonIdentity, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=32, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Linkage key of case {self.case_id}"

@@ -242,3 +242,25 @@ def compared_values(record: PreparedRecord) -> str:
             value = ",".join(value)
         parts.append(f"{name}={'' if value is None else value}")
     return "\x1f".join(parts)
+
+
+def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str]:
+    """The values the engine's blocking rules join on (`engine.BLOCKING_RULES`), as strings to
+    digest: a record is compared with every earlier one sharing any of them. `crossed` adds the
+    name keys swapped, for looking up (stored keys are never crossed, so a swapped pair is
+    found from either side)."""
+    values = set()
+    year = record.dob_year
+    if record.family_key and year is not None:
+        values.add(f"fy:{record.family_key}|{year}")
+    if record.given_key and year is not None:
+        values.add(f"gy:{record.given_key}|{year}")
+    if record.given_key and record.family_key:
+        values.add(f"gf:{record.given_key}|{record.family_key}")
+        if crossed:
+            values.add(f"gf:{record.family_key}|{record.given_key}")
+    if record.dob:
+        values.add(f"d:{record.dob}")
+    if record.phone:
+        values.add(f"p:{record.phone}")
+    return values

@@ -46,26 +46,33 @@ def linkable_cases() -> QuerySet[Case]:
     return Case.objects.filter(person__identity__isnull=False)
 
 
-def linkage_records() -> Iterator[RawRecord]:
-    """For the linkage job only, never for a user: every referral whose person still has an
-    identity, decrypted one batch at a time. A pseudonymised person (identity erased) has
-    nothing to link and is left out."""
+def raw_record(case: Case) -> RawRecord:
+    """A case's values for linkage, decrypted (its person's identity must exist)."""
+    person = case.person
+    identity = person.identity
+    return RawRecord(
+        record_id=case.pk,
+        person_id=person.pk,
+        given_names=identity.given_names,
+        family_name=identity.family_name,
+        date_of_birth=identity.date_of_birth,
+        age_at_referral=person.age_at_referral,
+        age_is_estimated=person.age_is_estimated,
+        sex=person.sex,
+        nationalities=list(person.nationalities or []),
+        safe_contact=identity.safe_contact,
+        area=case.area,
+        first_contact=timezone.localdate(case.submitted_at),
+        referring_organisation=str(case.referring_organisation_id),
+    )
+
+
+def linkage_records(ids: list[int] | None = None) -> Iterator[RawRecord]:
+    """For the linkage job and the check at submission only, never for a user: every referral
+    (or those of `ids`) whose person still has an identity, decrypted one batch at a time. A
+    pseudonymised person (identity erased) has nothing to link and is left out."""
     cases = linkable_cases().select_related("person", "person__identity").order_by("pk")
+    if ids is not None:
+        cases = cases.filter(pk__in=ids)
     for case in cases.iterator(chunk_size=2000):
-        person = case.person
-        identity = person.identity
-        yield RawRecord(
-            record_id=case.pk,
-            person_id=person.pk,
-            given_names=identity.given_names,
-            family_name=identity.family_name,
-            date_of_birth=identity.date_of_birth,
-            age_at_referral=person.age_at_referral,
-            age_is_estimated=person.age_is_estimated,
-            sex=person.sex,
-            nationalities=list(person.nationalities or []),
-            safe_contact=identity.safe_contact,
-            area=case.area,
-            first_contact=timezone.localdate(case.submitted_at),
-            referring_organisation=str(case.referring_organisation_id),
-        )
+        yield raw_record(case)

@@ -7,10 +7,12 @@ ids, weights, comparison levels and keyed fingerprints, never a value (ADR 0048)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -20,20 +22,22 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
 from opennrm.lib import fields
 
-from . import engine
+from . import engine, scoring
 from .models import (
     OPEN_STATUSES,
     CandidatePair,
     ClusterMember,
     Engine,
     IdentityCluster,
+    LinkageKey,
     LinkageModel,
     LinkageRun,
     PairStatus,
 )
-from .prepare import PreparedRecord, compared_values, prepare
+from .prepare import PreparedRecord, blocking_values, compared_values, prepare
 from .selectors import (
     linkable_cases,
     linkage_model_current,
@@ -43,6 +47,11 @@ from .selectors import (
 
 _RECORD = b"linkage-record"
 _PAIR = b"linkage-pair"
+_BLOCK = b"linkage-block"
+# The most earlier referrals the check at submission compares a new one with: its blocking keys
+# are specific (a name key with a year, a date, a phone), so more means a very common name, and
+# the budget (300 ms) matters more than the tail.
+SUBMISSION_CANDIDATES = 200
 
 
 def _digest(secret: bytes, purpose: bytes, value: bytes) -> str:
@@ -58,6 +67,32 @@ def pair_fingerprint(secret: bytes, first: PreparedRecord, second: PreparedRecor
     and of no use to anyone without the blind-index key."""
     one, other = sorted((_record_digest(secret, first), _record_digest(secret, second)))
     return _digest(secret, _PAIR, f"{one}:{other}".encode())
+
+
+def _key_digest(secret: bytes, value: str) -> str:
+    return _digest(secret, _BLOCK, value.encode("utf-8"))[:32]
+
+
+def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int]) -> int:
+    secret = fields.blind_index().current.secret
+    keys = [
+        LinkageKey(
+            case_id=record.unique_id,
+            identity_id=identity_of[record.unique_id],
+            digest=_key_digest(secret, value),
+        )
+        for record in records
+        if record.unique_id in identity_of
+        for value in blocking_values(record)
+    ]
+    LinkageKey.objects.bulk_create(keys, batch_size=5000)
+    return len(keys)
+
+
+@functools.lru_cache(maxsize=4)
+def _level_weights(version: int) -> dict[str, Any]:
+    """A stored model's level weights; cached by version, as a version never changes."""
+    return engine.level_weights(LinkageModel.objects.get(version=version).splink_settings)
 
 
 @dataclass
@@ -94,12 +129,16 @@ def _model_for_run(
 
 
 def _store_pairs(
-    *, run: LinkageRun, result: engine.Result, records: dict[int, PreparedRecord], at: datetime
+    *,
+    run: LinkageRun | None,
+    pairs: list[engine.ScoredPair],
+    records: dict[int, PreparedRecord],
+    at: datetime,
 ) -> _Counts:
     index = fields.blind_index()
     secrets = {key.id: key.secret for key in index.keys}
-    counts = _Counts(above=len(result.pairs))
-    found = {(pair.first, pair.second): pair for pair in result.pairs}
+    counts = _Counts(above=len(pairs))
+    found = {(pair.first, pair.second): pair for pair in pairs}
     earlier: dict[tuple[int, int], list[CandidatePair]] = {}
     if found:
         wanted = Q()
@@ -198,7 +237,11 @@ def linkage_run(
             pairs_proposed=0,
             pairs_still_rejected=0,
         )
-        counts = _store_pairs(run=run, result=result, records=by_id, at=started)
+        counts = _store_pairs(run=run, pairs=result.pairs, records=by_id, at=started)
+        # Every referral's blocking keys afresh, under the current key, for the check at
+        # submission (older keys, and those of people erased since, go).
+        LinkageKey.objects.all().delete()
+        _keys_write(records, dict(linkable_cases().values_list("pk", "person__identity__id")))
         run.finished_at = timezone.now()
         run.pairs_proposed = counts.proposed
         run.pairs_still_rejected = counts.still_rejected
@@ -275,3 +318,73 @@ def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidateP
             detail["cluster"] = _cluster_link(pair, now).pk
         audit_record(by=by.user, action="linkage.pair_reviewed", obj=pair, detail=detail)
     return pair
+
+
+def submission_check(*, case: Case) -> int:
+    """At submission: compare a new referral with the earlier ones its blocking keys find, and
+    propose those at or above the model's threshold to the competent authority's decision
+    makers, as a run would. Returns how many were proposed; nothing of it reaches the first
+    responder who submitted (their pages and responses say nothing of other referrals).
+
+    1. Store the new referral's blocking keys (keyed digests).
+    2. Find the referrals sharing one (names swapped included), at most
+       `SUBMISSION_CANDIDATES`, and decrypt only those.
+    3. Score each pair in Python with the stored model (`scoring`, the engine's twin).
+    4. Store the pairs as a run does (rejected and linked pairs left out); one audit event.
+
+    Without a stored model (no run yet) only step 1 is done.
+    """
+    prepared = [prepare(raw) for raw in linkage_records([case.pk])]
+    if not prepared:
+        return 0
+    record = prepared[0]
+    identity_of = dict(
+        linkable_cases().filter(pk=case.pk).values_list("pk", "person__identity__id")
+    )
+    _keys_write([record], identity_of)
+    model = linkage_model_current()
+    if model is None:
+        return 0
+    secret = fields.blind_index().current.secret
+    digests = [_key_digest(secret, v) for v in blocking_values(record, crossed=True)]
+    found = (
+        LinkageKey.objects.filter(digest__in=digests)
+        .exclude(case_id=case.pk)
+        .values_list("case_id", flat=True)
+        .distinct()
+        .order_by("-case_id")[:SUBMISSION_CANDIDATES]
+    )
+    candidates = [prepare(raw) for raw in linkage_records(list(found))]
+    weights = _level_weights(model.version)
+    pairs = []
+    for other in candidates:
+        if other.person_id == record.person_id:
+            continue
+        first, second = sorted((record, other), key=lambda r: r.unique_id)
+        weight, probability, rows = scoring.score(weights, first, second)
+        if probability >= model.threshold_match_probability:
+            pairs.append(
+                engine.ScoredPair(
+                    first=first.unique_id,
+                    second=second.unique_id,
+                    match_weight=weight,
+                    match_probability=probability,
+                    comparisons=rows,
+                )
+            )
+    records = {c.unique_id: c for c in candidates} | {record.unique_id: record}
+    with transaction.atomic():
+        counts = _store_pairs(run=None, pairs=pairs, records=records, at=timezone.now())
+        audit_record(
+            by=None,
+            action="linkage.submission_check",
+            obj=case,
+            detail={
+                "model_version": model.version,
+                "compared": len(candidates),
+                "pairs_above_threshold": len(pairs),
+                "pairs_proposed": counts.proposed,
+                "pairs_still_rejected": counts.still_rejected,
+            },
+        )
+    return counts.proposed
