@@ -239,9 +239,14 @@ def linkage_run(
         )
         counts = _store_pairs(run=run, pairs=result.pairs, records=by_id, at=started)
         # Every referral's blocking keys afresh, under the current key, for the check at
-        # submission (older keys, and those of people erased since, go).
-        LinkageKey.objects.all().delete()
-        _keys_write(records, dict(linkable_cases().values_list("pk", "person__identity__id")))
+        # submission. Only up to the last referral this run read: one submitted meanwhile keeps
+        # the keys its submission wrote.
+        last = max(by_id, default=0)
+        LinkageKey.objects.filter(case_id__lte=last).delete()
+        _keys_write(
+            records,
+            dict(linkable_cases().filter(pk__lte=last).values_list("pk", "person__identity__id")),
+        )
         run.finished_at = timezone.now()
         run.pairs_proposed = counts.proposed
         run.pairs_still_rejected = counts.still_rejected
