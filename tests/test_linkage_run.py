@@ -615,3 +615,32 @@ def test_erasing_a_persons_identity_erases_their_linkage_keys(
     PersonIdentity.objects.filter(person_id=case.person_id).delete()
 
     assert not LinkageKey.objects.filter(case=case).exists()
+
+
+def test_a_run_keeps_the_keys_of_a_referral_submitted_while_it_ran(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opennrm.linkage import selectors
+
+    truth, _ = referred(120, 25)
+    read_before = [case.pk for case in Case.objects.all()]
+    late, _ = _submit_again(truth, alice, northmoor_police)
+    keys = set(LinkageKey.objects.filter(case=late).values_list("digest", flat=True))
+    assert keys
+    # The run read every referral before the late one was submitted.
+    monkeypatch.setattr(
+        "opennrm.linkage.services.linkage_records",
+        lambda: selectors.linkage_records(read_before),
+    )
+
+    run = linkage_run(by=None)
+
+    assert run.records == 145
+    assert set(LinkageKey.objects.filter(case=late).values_list("digest", flat=True)) == keys
+    # Three at least for each (name keys with the year, both name keys); more with a date or phone.
+    assert LinkageKey.objects.filter(case_id__in=read_before).count() >= 3 * 145
