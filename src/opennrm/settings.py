@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     "opennrm.safeguarding",
     "opennrm.contacts",
     "opennrm.operations",
+    "opennrm.linkage",
     "opennrm.statistics",
     "opennrm.decisions",
     "opennrm.policy",

@@ -25,6 +25,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference, unused_reference
+from opennrm.linkage.services import submission_check
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
@@ -391,7 +392,20 @@ def _open_case(
         organisation=organisation,
         detail={"reference": case.reference, "routed_to": authority.pk, "notified": told},
     )
+    _check_for_earlier_referrals(case)
     return case
+
+
+def _check_for_earlier_referrals(case: Case) -> None:
+    """Propose possible earlier referrals of the same person to the competent authority
+    (ADR 48); the first responder is told nothing of them. The check must never stop a
+    referral: if it fails, its savepoint is rolled back, the failure logged, and the next
+    linkage run finds what it would have."""
+    try:
+        with transaction.atomic():
+            submission_check(case=case)
+    except Exception:
+        logger.exception("The check for earlier referrals failed for case %s", case.pk)
 
 
 def _members(organisations: Any, roles: Iterable[Role]) -> list[User]:

@@ -1,0 +1,366 @@
+"""The linkage model and its run on splink: which comparisons, which blocking rules, how the
+model is trained (no labels) and how pairs are scored. No Django here: `linkage.services`
+decrypts the records, `prepare` makes them comparable, and this module takes them in memory.
+
+The engine is DuckDB in this process with an in-memory database that cannot write a file (see
+`duckdb_connection`): the decrypted values live in this process's memory only, and go when the
+connection closes. Spark, for data beyond one machine, is the same settings on splink's
+`SparkAPI` (ADR 0048: not built yet).
+
+Comparisons, each a list of levels from the most to the least alike (splink takes the first
+that holds; the weights of each level are learnt):
+
+- name: both names the same; the same names swapped or in another order; both close
+  (Jaro-Winkler at least 0.92); both sound alike (same transliteration-tolerant key or
+  metaphone); both fairly close (0.80); the family name alike only; the given name alike only;
+- date of birth: the same; day and month swapped; one digit off (Damerau-Levenshtein 1 on the
+  ISO date); the same year; within a year when either is estimated from an age;
+- sex, nationality (any in common), phone (last nine digits), area: the same or not.
+
+Blocking rules (a pair is scored only if one holds; each is an equality, so the engine finds
+candidates with a hash join, not by comparing everyone with everyone): family-name key and year
+of birth; given-name key and year of birth; the two keys crossed (names swapped); both name keys;
+date of birth; phone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import splink
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
+
+from .prepare import PreparedRecord
+
+if TYPE_CHECKING:
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+# A pair is proposed for review from this probability up (Fellegi-Sunter posterior).
+DEFAULT_THRESHOLD = 0.8
+# Random pairs sampled for the u probabilities; beyond the number of pairs there are, all are.
+U_MAX_PAIRS = 2e6
+SEED = 15
+# Below this many records EM has too few pairs to learn from (its blocking rules may find none)
+# and the model would be noise: training refuses (`NotEnoughRecords`).
+MIN_TRAINING_RECORDS = 100
+
+
+class NotEnoughRecords(ValueError):
+    """Too few records to train a model on."""
+
+
+def _name_comparison() -> cl.CustomComparison:
+    swapped = (
+        "(name_tokens_l = name_tokens_r) OR "
+        "(given_key_l = family_key_r AND family_key_l = given_key_r) OR "
+        "(jaro_winkler_similarity(given_name_l, family_name_r) >= 0.92 AND "
+        "jaro_winkler_similarity(family_name_l, given_name_r) >= 0.92)"
+    )
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="Given and family names",
+        comparison_levels=[
+            cll.Or(cll.NullLevel("given_name"), cll.NullLevel("family_name")),
+            cll.And(
+                cll.ExactMatchLevel("given_name"), cll.ExactMatchLevel("family_name")
+            ).configure(label_for_charts="Both names the same"),
+            cll.CustomLevel(swapped, label_for_charts="Names swapped or in another order"),
+            cll.And(
+                cll.JaroWinklerLevel("given_name", 0.92),
+                cll.JaroWinklerLevel("family_name", 0.92),
+            ).configure(label_for_charts="Both names close (Jaro-Winkler 0.92)"),
+            cll.And(
+                cll.Or(cll.ExactMatchLevel("given_key"), cll.ExactMatchLevel("given_metaphone")),
+                cll.Or(cll.ExactMatchLevel("family_key"), cll.ExactMatchLevel("family_metaphone")),
+            ).configure(label_for_charts="Both names sound alike"),
+            cll.And(
+                cll.JaroWinklerLevel("given_name", 0.8),
+                cll.JaroWinklerLevel("family_name", 0.8),
+            ).configure(label_for_charts="Both names fairly close (Jaro-Winkler 0.80)"),
+            cll.Or(
+                cll.JaroWinklerLevel("family_name", 0.92), cll.ExactMatchLevel("family_key")
+            ).configure(label_for_charts="Family name alike only"),
+            cll.Or(
+                cll.JaroWinklerLevel("given_name", 0.92), cll.ExactMatchLevel("given_key")
+            ).configure(label_for_charts="Given name alike only"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _dob_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_description="Date of birth, or the year estimated from an age",
+        comparison_levels=[
+            cll.NullLevel("dob_year"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts="The same date"),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND dob_day_l = dob_month_r AND dob_month_l = dob_day_r",
+                label_for_charts="Day and month swapped",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(
+                label_for_charts="One digit off or two exchanged"
+            ),
+            cll.CustomLevel(
+                "(dob_estimated_l OR dob_estimated_r) AND abs(dob_year_l - dob_year_r) <= 1",
+                label_for_charts="Within a year, one estimated",
+            ),
+            cll.ExactMatchLevel("dob_year").configure(label_for_charts="The same year"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _equal(column: str, description: str) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_description=description,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column).configure(label_for_charts="The same"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _nationality() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="nationalities",
+        comparison_description="Nationalities",
+        comparison_levels=[
+            cll.NullLevel("nationalities"),
+            cll.ArrayIntersectLevel("nationalities", 1).configure(label_for_charts="One in common"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+BLOCKING_RULES: list[BlockingRuleCreator] = [
+    block_on("family_key", "dob_year"),
+    block_on("given_key", "dob_year"),
+    CustomRule("l.given_key = r.family_key AND l.family_key = r.given_key"),
+    block_on("given_key", "family_key"),
+    block_on("dob"),
+    block_on("phone"),
+]
+
+# EM is trained twice, each time on pairs found by a rule that leaves some comparisons free to
+# learn: first on pairs born in the same year (learning the names and the rest), then on pairs
+# whose names sound alike in the same area (learning the date of birth). The area is in the
+# second rule because names alone are shared by many different people who also share a
+# nationality and sex: on those pairs EM cannot tell matches from non-matches, and took most
+# pairs with different dates of birth for matches. Each session samples at most
+# `EM_MAX_PAIRS` pairs, so a national dataset trains in the same time as a small one.
+TRAINING_RULES = [block_on("dob_year"), block_on("given_key", "family_key", "area")]
+EM_MAX_PAIRS = 1e6
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            _name_comparison(),
+            _dob_comparison(),
+            _equal("sex", "Sex"),
+            _nationality(),
+            _equal("phone", "Phone number (last nine digits)"),
+            _equal("area", "Area"),
+        ],
+        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
+        # splink gives the level reached (gamma) only with the compared values; `score` reads
+        # back ids, weights and levels, never the values.
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def duckdb_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that cannot put anything on disk.
+
+    `temp_directory` empty: DuckDB never spills to disk; a job too large for memory fails
+    instead. No external access: no SQL can read or write a file. No extension is installed or
+    loaded from the network or the home directory. The configuration is locked, so nothing
+    later (splink included) can change these.
+    """
+    con = duckdb.connect(":memory:")
+    # In this order: once external access is off, the temp directory can no longer be set.
+    for statement in (
+        "SET temp_directory = ''",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+    ):
+        con.execute(statement)
+    return con
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    """Two records the model scored at or above the threshold, and why."""
+
+    first: int
+    second: int
+    match_weight: float
+    match_probability: float
+    # Per comparison: its name, the level reached (gamma and label), its Bayes factor and
+    # match weight (log2 of the Bayes factor).
+    comparisons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Result:
+    model: dict[str, Any]
+    candidate_pairs: int
+    pairs: list[ScoredPair]
+
+
+def _linker(db_api: DuckDBAPI, rows: list[dict[str, Any]], model: Any) -> Linker:
+    table = db_api.register(rows, table_name="records")
+    # Splink's INFO logging reports progress, never values; warnings only, to keep logs short.
+    return Linker(table, model, log_level=logging.WARNING)
+
+
+def _rows(records: Iterable[PreparedRecord]) -> list[dict[str, Any]]:
+    return [record.as_row() for record in records]
+
+
+def train(records: Sequence[PreparedRecord]) -> dict[str, Any]:
+    """A model trained on these records with no labels: u from random pairs (which are almost
+    all different people), m by expectation maximisation on blocked pairs, the prior from the
+    pairs that agree on both names and the date of birth. Returns splink's model JSON."""
+    if len(records) < MIN_TRAINING_RECORDS:
+        raise NotEnoughRecords(
+            f"A linkage model needs at least {MIN_TRAINING_RECORDS} referrals to learn from; "
+            f"there are {len(records)}."
+        )
+    con = duckdb_connection()
+    try:
+        linker = _linker(DuckDBAPI(con), _rows(records), settings())
+        linker.training.estimate_probability_two_random_records_match(
+            [
+                block_on("given_name", "family_name", "dob"),
+                "l.name_tokens = r.name_tokens AND l.dob = r.dob",
+            ],
+            recall=0.5,
+        )
+        # No exact pair at all gives a prior of 0, which no evidence can overcome (and EM
+        # cannot start from): assume one match among all pairs instead. splink has no public
+        # setter for the estimate.
+        pairs = len(records) * (len(records) - 1) / 2
+        settings_obj = linker._settings_obj
+        if settings_obj._probability_two_random_records_match < 1 / pairs:
+            settings_obj._probability_two_random_records_match = 1 / pairs
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
+        )
+        for rule in TRAINING_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+            )
+        return linker.misc.save_model_to_json()
+    finally:
+        con.close()
+
+
+def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        gamma = row[f"gamma_{name}"]
+        levels = comparison["comparison_levels"]
+        # splink numbers the levels from the last ("else", gamma 0) up, leaving out the null
+        # level, whose gamma is -1.
+        non_null = [level for level in levels if not level.get("is_null_level")]
+        level = (
+            next(level for level in levels if level.get("is_null_level"))
+            if gamma == -1
+            else non_null[len(non_null) - 1 - gamma]
+        )
+        weight = float(row[f"mw_{name}"])
+        rows.append(
+            {
+                "comparison": name,
+                "gamma": int(gamma),
+                "label": level.get("label_for_charts", "") or "",
+                "match_weight": weight,
+                "bayes_factor": math.pow(2, weight),
+            }
+        )
+    return rows
+
+
+def score(records: Sequence[PreparedRecord], model: dict[str, Any], threshold: float) -> Result:
+    """The pairs the blocking rules find, scored with `model`; those at or above `threshold`
+    returned with each field's contribution. Records of the same person are not paired."""
+    if len(records) < 2:
+        return Result(model=model, candidate_pairs=0, pairs=[])
+    con = duckdb_connection()
+    try:
+        linker = _linker(DuckDBAPI(con), _rows(records), model)
+        predictions = linker.inference.predict(warning_mode="never")
+        candidate_pairs = int(
+            predictions.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0]
+        )
+        person = {record.unique_id: record.person_id for record in records}
+        names = [c["output_column_name"] for c in model["comparisons"]]
+        wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+        wanted += [f"gamma_{n}" for n in names] + [f"mw_{n}" for n in names]
+        above = (
+            predictions.as_duckdbpyrelation()
+            .filter(f"match_probability >= {float(threshold)!r}")
+            .select(*wanted)
+        )
+        columns = wanted
+        pairs = []
+        for values in above.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            first, second = sorted((int(row["unique_id_l"]), int(row["unique_id_r"])))
+            if person[first] == person[second]:
+                continue
+            pairs.append(
+                ScoredPair(
+                    first=first,
+                    second=second,
+                    match_weight=float(row["match_weight"]),
+                    match_probability=float(row["match_probability"]),
+                    comparisons=_waterfall(row, model),
+                )
+            )
+        return Result(model=model, candidate_pairs=candidate_pairs, pairs=pairs)
+    finally:
+        con.close()
+
+
+SPLINK_VERSION = splink.__version__
+
+
+def level_weights(model: dict[str, Any]) -> dict[str, Any]:
+    """Each level's match weight as splink reads the model (defaults and unobserved levels
+    included), with the prior's: what `scoring.score` adds up for one pair."""
+    read = SettingsCreator.from_path_or_dict(model).get_settings("duckdb")
+    prior = read._probability_two_random_records_match
+    return {
+        "prior": math.log2(prior / (1 - prior)),
+        "comparisons": {
+            comparison.output_column_name: [
+                {
+                    "gamma": level.comparison_vector_value,
+                    "label": level.label_for_charts,
+                    "match_weight": float(level._match_weight),
+                }
+                for level in comparison.comparison_levels
+            ]
+            for comparison in read.comparisons
+        },
+    }

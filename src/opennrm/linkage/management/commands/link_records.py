@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from opennrm.linkage.engine import NotEnoughRecords
+from opennrm.linkage.services import linkage_run
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(f"--threshold: give a probability like 0.8, not {text!r}") from None
+    if not 0 < value < 1:
+        raise CommandError(f"--threshold: give a probability between 0 and 1, not {value}")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Find referrals that may be the same person and propose them to decision makers "
+        "(record linkage with splink on an in-memory DuckDB; ADR 0048). Decrypts identities "
+        "in this process only and writes no plaintext to disk."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--retrain",
+            action="store_true",
+            help="train a new model version on the current records (the first run always does)",
+        )
+        parser.add_argument(
+            "--threshold",
+            help="the match probability from which a newly trained model proposes a pair",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        threshold = probability(options["threshold"]) if options["threshold"] else None
+        if threshold is not None and not options["retrain"]:
+            raise CommandError("--threshold belongs to a model: give it with --retrain")
+        try:
+            run = linkage_run(by=None, retrain=options["retrain"], threshold=threshold)
+        except NotEnoughRecords as refused:
+            raise CommandError(str(refused)) from None
+        self.stdout.write(
+            f"Linkage run {run.pk} with model v{run.model.version}"
+            f"{' (trained now)' if run.trained else ''}: {run.records} records, "
+            f"{run.candidate_pairs} pairs compared, {run.pairs_above_threshold} above the "
+            f"threshold, {run.pairs_proposed} newly proposed, {run.pairs_still_rejected} "
+            "left out as rejected before."
+        )

@@ -1,0 +1,266 @@
+"""Records made ready for linkage: names in Latin letters, normalised and coded; dates of birth
+split for the day/month-swap comparison; contact details reduced to what compares.
+
+Pure: no Django, no database, no files. The worker (`linkage.services`) decrypts a person's
+identity, hands the values to `prepare`, and passes the result to the engine in memory; nothing
+here keeps or writes what it is given (ADR 0048).
+
+Why each step:
+
+1. Transliteration with `anyascii` (ADR 0048 says why that library): "Юлия", "Nguyễn" and
+   "محمد" become "Yuliya", "Nguyen" and "mhmd", so names written in two scripts can be compared
+   at all. Diacritics go with it ("Ştefan" and "Stefan" are one name).
+2. Normalisation: lower case, letters only, hyphens and apostrophes as spaces, spaces collapsed.
+3. Two phonetic codes per name. Metaphone (jellyfish) is the usual one, but it reads English
+   spelling: "Yuliya" and "Julia", or "Nguyen" and "Ngyuen", get different codes. So a second,
+   transliteration-tolerant key folds the letters that Latin transcriptions of one sound
+   disagree on (j/y/i, w/v, c/k/q, ph/f, kh/h, z/s, x/ks...) and keeps the consonant skeleton:
+   "Mohammed", "Muhammad", "Mohamed" and the Arabic "محمد" all give "mhmd".
+4. Dates of birth as year, month and day, so the engine can compare a day/month swap
+   (03/07 written for 07/03). When no date is known but an age is, the year of birth is
+   estimated from the age at first contact and flagged, and compared within a year.
+5. A phone number, if the safe-contact text holds one, as its last nine digits, which survive
+   the usual prefixes (+44, 0044, 0).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import jellyfish
+from anyascii import anyascii
+
+# Letters that Latin transcriptions of the same sound write differently, folded to one. Order
+# matters: digraphs first, so "ph" becomes "f" before "h" is seen alone.
+_DIGRAPHS = (
+    ("sch", "s"),
+    ("tch", "c"),
+    ("ph", "f"),
+    ("kh", "h"),
+    ("gh", "g"),
+    ("sh", "s"),
+    ("ch", "c"),
+    ("zh", "s"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ck", "k"),
+    ("dj", "j"),
+    ("ks", "x"),
+)
+_LETTERS = str.maketrans({"q": "k", "c": "k", "x": "k", "w": "v", "z": "s", "j": "i", "y": "i"})
+_VOWELS = frozenset("aeiou")
+_NOT_A_LETTER = re.compile(r"[^a-z ]+")
+_SEPARATORS = re.compile(r"[-'`.,/_]+")
+_DIGIT_RUNS = re.compile(r"\+?[\d][\d ()./-]{5,}\d")
+
+# Sexes that say something; "unknown" and "other" compare as missing, so that two records with
+# "Not known" are not taken as agreeing.
+_SEXES = frozenset({"female", "male"})
+
+PHONE_DIGITS = 9
+
+
+def transliterate(text: str) -> str:
+    """`text` in Latin letters, without diacritics (ASCII)."""
+    # NFC first: a decomposed "e" + combining accent and a precomposed "é" give one result.
+    return anyascii(unicodedata.normalize("NFC", text))
+
+
+def normalise_name(text: str) -> str:
+    """A name as the engine compares it: Latin letters, lower case, single spaces."""
+    latin = transliterate(text).lower()
+    spaced = _SEPARATORS.sub(" ", latin)
+    return " ".join(_NOT_A_LETTER.sub("", spaced).split())
+
+
+def name_key(name: str) -> str:
+    """The transliteration-tolerant consonant skeleton of a normalised name ("" for none):
+    the first letter (vowels folded to one), then the consonants, repeated letters once,
+    word by word."""
+    words = []
+    for word in name.split():
+        folded = word
+        for digraph, single in _DIGRAPHS:
+            folded = folded.replace(digraph, single)
+        folded = folded.translate(_LETTERS)
+        first = "a" if folded[0] in _VOWELS else folded[0]
+        rest = [c for c in folded[1:] if c not in _VOWELS]
+        skeleton = first
+        for c in rest:
+            if c != skeleton[-1]:
+                skeleton += c
+        words.append(skeleton)
+    return " ".join(words)
+
+
+def metaphone(name: str) -> str:
+    """Metaphone code of each word of a normalised name."""
+    return " ".join(jellyfish.metaphone(word) for word in name.split())
+
+
+def phone_digits(text: str) -> str | None:
+    """The last nine digits of the first phone-like number in `text`, or None."""
+    for match in _DIGIT_RUNS.finditer(text or ""):
+        digits = re.sub(r"\D", "", match.group())
+        if len(digits) >= 7:
+            return digits[-PHONE_DIGITS:]
+    return None
+
+
+def swap_day_month(value: date) -> date | None:
+    """The date with its day and month exchanged, when that is another valid date."""
+    if value.day == value.month or value.day > 12:
+        return None
+    return date(value.year, value.day, value.month)
+
+
+def day_month_swapped(first: date | None, second: date | None) -> bool:
+    """Whether one date is the other written day-first for month-first (or back)."""
+    return first is not None and second is not None and swap_day_month(first) == second
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One referral's values as the worker has decrypted them: handed to `prepare` in memory,
+    never stored."""
+
+    record_id: int
+    person_id: int
+    given_names: str
+    family_name: str
+    date_of_birth: date | None
+    age_at_referral: int | None
+    age_is_estimated: bool
+    sex: str
+    nationalities: list[str] = field(default_factory=list)
+    safe_contact: str = ""
+    area: str = ""
+    first_contact: date | None = None
+    referring_organisation: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """One referral as the engine compares it. Column names are the engine's."""
+
+    unique_id: int
+    person_id: int
+    given_name: str | None
+    family_name: str | None
+    # Every name word of the record, sorted: equal for the same names in another order
+    # (given and family swapped, or a Vietnamese name written family name first).
+    name_tokens: str | None
+    given_key: str | None
+    family_key: str | None
+    given_metaphone: str | None
+    family_metaphone: str | None
+    dob: str | None
+    dob_year: int | None
+    dob_month: int | None
+    dob_day: int | None
+    dob_estimated: bool
+    sex: str | None
+    nationalities: list[str] | None
+    phone: str | None
+    area: str | None
+    first_contact: str | None
+    referring_organisation: str | None
+
+    def as_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _or_none(value: str) -> str | None:
+    return value or None
+
+
+def prepare(record: RawRecord) -> PreparedRecord:
+    """The record as the engine compares it (see the module for the steps)."""
+    given = normalise_name(record.given_names)
+    family = normalise_name(record.family_name)
+    tokens = " ".join(sorted(f"{given} {family}".split()))
+    dob = record.date_of_birth
+    if dob is not None:
+        year: int | None = dob.year
+        estimated = record.age_is_estimated
+    elif record.age_at_referral is not None and record.first_contact is not None:
+        year = record.first_contact.year - record.age_at_referral
+        estimated = True
+    else:
+        year, estimated = None, False
+    area = " ".join(transliterate(record.area).lower().split())
+    return PreparedRecord(
+        unique_id=record.record_id,
+        person_id=record.person_id,
+        given_name=_or_none(given),
+        family_name=_or_none(family),
+        name_tokens=_or_none(tokens),
+        given_key=_or_none(name_key(given)),
+        family_key=_or_none(name_key(family)),
+        given_metaphone=_or_none(metaphone(given)),
+        family_metaphone=_or_none(metaphone(family)),
+        dob=dob.isoformat() if dob else None,
+        dob_year=year,
+        dob_month=dob.month if dob else None,
+        dob_day=dob.day if dob else None,
+        dob_estimated=estimated,
+        sex=record.sex if record.sex in _SEXES else None,
+        nationalities=sorted({n.upper() for n in record.nationalities if n}) or None,
+        phone=phone_digits(record.safe_contact),
+        area=_or_none(area),
+        first_contact=record.first_contact.isoformat() if record.first_contact else None,
+        referring_organisation=_or_none(record.referring_organisation),
+    )
+
+
+# The values whose change makes a rejected pair worth proposing again: everything the engine
+# compares. (The first-contact date and the referring organisation are not compared.)
+COMPARED = (
+    "given_name",
+    "family_name",
+    "dob",
+    "dob_year",
+    "dob_estimated",
+    "sex",
+    "nationalities",
+    "phone",
+    "area",
+)
+
+
+def compared_values(record: PreparedRecord) -> str:
+    """The compared values of a record in one canonical string, for a keyed fingerprint (the
+    caller digests it; the string itself is never stored)."""
+    parts = []
+    for name in COMPARED:
+        value = getattr(record, name)
+        if isinstance(value, list):
+            value = ",".join(value)
+        parts.append(f"{name}={'' if value is None else value}")
+    return "\x1f".join(parts)
+
+
+def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str]:
+    """The values the engine's blocking rules join on (`engine.BLOCKING_RULES`), as strings to
+    digest: a record is compared with every earlier one sharing any of them. `crossed` adds the
+    name keys swapped, for looking up (stored keys are never crossed, so a swapped pair is
+    found from either side)."""
+    values = set()
+    year = record.dob_year
+    if record.family_key and year is not None:
+        values.add(f"fy:{record.family_key}|{year}")
+    if record.given_key and year is not None:
+        values.add(f"gy:{record.given_key}|{year}")
+    if record.given_key and record.family_key:
+        values.add(f"gf:{record.given_key}|{record.family_key}")
+        if crossed:
+            values.add(f"gf:{record.family_key}|{record.given_key}")
+    if record.dob:
+        values.add(f"d:{record.dob}")
+    if record.phone:
+        values.add(f"p:{record.phone}")
+    return values

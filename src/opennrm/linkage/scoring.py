@@ -1,0 +1,125 @@
+"""One pair scored in Python with a stored model, without the engine: for the check at
+submission, where a new referral meets the few earlier ones its blocking keys find, and starting
+DuckDB and splink's SQL pipeline would cost more than the whole budget.
+
+`levels` mirrors the comparisons of `engine.settings()` level for level, in the same order and
+with the same functions (jellyfish's Jaro-Winkler and Damerau-Levenshtein give DuckDB's values);
+`tests/test_linkage_scoring.py` checks that both give the same levels and weights on every pair
+the engine scores. Each level's weight comes from splink's own reading of the model
+(`level_weights`), so defaults and unobserved levels are treated as splink treats them.
+
+Pure: no Django, no database, no engine.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jellyfish
+
+from .prepare import PreparedRecord
+
+
+def _eq(a: object, b: object) -> bool:
+    """SQL equality: a missing value equals nothing."""
+    return a is not None and b is not None and a == b
+
+
+def _jw(a: str | None, b: str | None, threshold: float) -> bool:
+    return a is not None and b is not None and jellyfish.jaro_winkler_similarity(a, b) >= threshold
+
+
+def _name(a: PreparedRecord, b: PreparedRecord) -> int:
+    if None in (a.given_name, b.given_name, a.family_name, b.family_name):
+        return 0
+    if _eq(a.given_name, b.given_name) and _eq(a.family_name, b.family_name):
+        return 1
+    if (
+        _eq(a.name_tokens, b.name_tokens)
+        or (_eq(a.given_key, b.family_key) and _eq(a.family_key, b.given_key))
+        or (_jw(a.given_name, b.family_name, 0.92) and _jw(a.family_name, b.given_name, 0.92))
+    ):
+        return 2
+    if _jw(a.given_name, b.given_name, 0.92) and _jw(a.family_name, b.family_name, 0.92):
+        return 3
+    given_sounds = _eq(a.given_key, b.given_key) or _eq(a.given_metaphone, b.given_metaphone)
+    family_sounds = _eq(a.family_key, b.family_key) or _eq(a.family_metaphone, b.family_metaphone)
+    if given_sounds and family_sounds:
+        return 4
+    if _jw(a.given_name, b.given_name, 0.8) and _jw(a.family_name, b.family_name, 0.8):
+        return 5
+    if _jw(a.family_name, b.family_name, 0.92) or _eq(a.family_key, b.family_key):
+        return 6
+    if _jw(a.given_name, b.given_name, 0.92) or _eq(a.given_key, b.given_key):
+        return 7
+    return 8
+
+
+def _dob(a: PreparedRecord, b: PreparedRecord) -> int:
+    if a.dob_year is None or b.dob_year is None:
+        return 0
+    if _eq(a.dob, b.dob):
+        return 1
+    if a.dob_year == b.dob_year and _eq(a.dob_day, b.dob_month) and _eq(a.dob_month, b.dob_day):
+        return 2
+    if (
+        a.dob is not None
+        and b.dob is not None
+        and jellyfish.damerau_levenshtein_distance(a.dob, b.dob) <= 1
+    ):
+        return 3
+    if (a.dob_estimated or b.dob_estimated) and abs(a.dob_year - b.dob_year) <= 1:
+        return 4
+    if a.dob_year == b.dob_year:
+        return 5
+    return 6
+
+
+def _same(a: object, b: object) -> int:
+    if a is None or b is None:
+        return 0
+    return 1 if a == b else 2
+
+
+def _nationalities(a: list[str] | None, b: list[str] | None) -> int:
+    if a is None or b is None:
+        return 0
+    return 1 if set(a) & set(b) else 2
+
+
+def levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, int]:
+    """The position, in each comparison's list of levels, of the level the pair reaches."""
+    return {
+        "name": _name(a, b),
+        "dob": _dob(a, b),
+        "sex": _same(a.sex, b.sex),
+        "nationalities": _nationalities(a.nationalities, b.nationalities),
+        "phone": _same(a.phone, b.phone),
+        "area": _same(a.area, b.area),
+    }
+
+
+def score(
+    weights: dict[str, Any],
+    a: PreparedRecord,
+    b: PreparedRecord,
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """Match weight, match probability and the waterfall rows of one pair, from the model's
+    `level_weights` (`engine.level_weights`)."""
+    total = weights["prior"]
+    rows = []
+    for name, position in levels(a, b).items():
+        level = weights["comparisons"][name][position]
+        total += level["match_weight"]
+        rows.append(
+            {
+                "comparison": name,
+                "gamma": level["gamma"],
+                "label": level["label"],
+                "match_weight": level["match_weight"],
+                "bayes_factor": math.pow(2, level["match_weight"]),
+            }
+        )
+    probability = 1 / (1 + math.pow(2, -total)) if total > -1000 else 0.0
+    return total, probability, rows

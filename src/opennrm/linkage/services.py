@@ -1,0 +1,395 @@
+"""The linkage job and the review of what it finds: the only writers of the linkage tables.
+
+`linkage_run` is the one place identities are decrypted for linkage: in this process, into
+memory, handed to the in-memory engine and dropped when the run ends. What it stores is case
+ids, weights, comparison levels and keyed fingerprints, never a value (ADR 0048).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_record
+from opennrm.cases.models import Case
+from opennrm.lib import fields
+
+from . import engine, scoring
+from .models import (
+    OPEN_STATUSES,
+    CandidatePair,
+    ClusterMember,
+    Engine,
+    IdentityCluster,
+    LinkageKey,
+    LinkageModel,
+    LinkageRun,
+    PairStatus,
+)
+from .prepare import PreparedRecord, blocking_values, compared_values, prepare
+from .selectors import (
+    linkable_cases,
+    linkage_model_current,
+    linkage_records,
+    pair_get_for_review,
+)
+
+_RECORD = b"linkage-record"
+_PAIR = b"linkage-pair"
+_BLOCK = b"linkage-block"
+# The most earlier referrals the check at submission compares a new one with: its blocking keys
+# are specific (a name key with a year, a date, a phone), so more means a very common name, and
+# the budget (300 ms) matters more than the tail.
+SUBMISSION_CANDIDATES = 200
+
+
+def _digest(secret: bytes, purpose: bytes, value: bytes) -> str:
+    return hmac.new(secret, purpose + b"\x00" + value, hashlib.sha256).hexdigest()
+
+
+def _record_digest(secret: bytes, record: PreparedRecord) -> str:
+    return _digest(secret, _RECORD, compared_values(record).encode("utf-8"))
+
+
+def pair_fingerprint(secret: bytes, first: PreparedRecord, second: PreparedRecord) -> str:
+    """A keyed digest of both records' compared values: the same while they stay the same,
+    and of no use to anyone without the blind-index key."""
+    one, other = sorted((_record_digest(secret, first), _record_digest(secret, second)))
+    return _digest(secret, _PAIR, f"{one}:{other}".encode())
+
+
+def _key_digest(secret: bytes, value: str) -> str:
+    return _digest(secret, _BLOCK, value.encode("utf-8"))[:32]
+
+
+def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int]) -> int:
+    secret = fields.blind_index().current.secret
+    keys = [
+        LinkageKey(
+            case_id=record.unique_id,
+            identity_id=identity_of[record.unique_id],
+            digest=_key_digest(secret, value),
+        )
+        for record in records
+        if record.unique_id in identity_of
+        for value in blocking_values(record)
+    ]
+    LinkageKey.objects.bulk_create(keys, batch_size=5000)
+    return len(keys)
+
+
+@functools.lru_cache(maxsize=4)
+def _level_weights(version: int) -> dict[str, Any]:
+    """A stored model's level weights; cached by version, as a version never changes."""
+    return engine.level_weights(LinkageModel.objects.get(version=version).splink_settings)
+
+
+@dataclass
+class _Counts:
+    above: int = 0
+    proposed: int = 0
+    updated: int = 0
+    still_rejected: int = 0
+    already_linked: int = 0
+
+
+def _model_for_run(
+    *, by: User | None, retrain: bool, records: list[PreparedRecord], threshold: float | None
+) -> tuple[LinkageModel, bool]:
+    current = linkage_model_current()
+    if current is not None and not retrain:
+        return current, False
+    # Outside any transaction: training takes seconds to minutes, and holds no row.
+    trained = engine.train(records)
+    with transaction.atomic():
+        latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"] or 0
+        model = LinkageModel.objects.create(
+            version=latest + 1,
+            splink_version=engine.SPLINK_VERSION,
+            splink_settings=trained,
+            threshold_match_probability=(
+                threshold if threshold is not None else engine.DEFAULT_THRESHOLD
+            ),
+            trained_on_records=len(records),
+            trained_at=timezone.now(),
+            trained_by=by,
+        )
+    return model, True
+
+
+def _store_pairs(
+    *,
+    run: LinkageRun | None,
+    pairs: list[engine.ScoredPair],
+    records: dict[int, PreparedRecord],
+    at: datetime,
+) -> _Counts:
+    index = fields.blind_index()
+    secrets = {key.id: key.secret for key in index.keys}
+    counts = _Counts(above=len(pairs))
+    found = {(pair.first, pair.second): pair for pair in pairs}
+    earlier: dict[tuple[int, int], list[CandidatePair]] = {}
+    if found:
+        wanted = Q()
+        for first, second in found:
+            wanted |= Q(case_a_id=first, case_b_id=second)
+        for row in CandidatePair.objects.filter(wanted):
+            earlier.setdefault((row.case_a_id, row.case_b_id), []).append(row)
+    in_found = {case_id for key in found for case_id in key}
+    cluster_of = dict(
+        ClusterMember.objects.filter(case_id__in=in_found).values_list("case_id", "cluster_id")
+    )
+    new = []
+    for key, scored in found.items():
+        one, other = records[key[0]], records[key[1]]
+        fingerprint = pair_fingerprint(index.current.secret, one, other)
+        rows = earlier.get(key, [])
+        linked = key[0] in cluster_of and cluster_of.get(key[0]) == cluster_of.get(key[1])
+        if linked or any(r.status == PairStatus.CONFIRMED for r in rows):
+            counts.already_linked += 1
+            continue
+        # Rejected, and nothing compared has changed since: not proposed again. A fingerprint
+        # under a key no longer configured cannot be checked, so the pair is proposed again
+        # (a person reviews it once more rather than a change being missed).
+        if any(
+            r.status == PairStatus.REJECTED
+            and r.fingerprint_key in secrets
+            and hmac.compare_digest(
+                r.fingerprint,
+                pair_fingerprint(secrets[r.fingerprint_key], one, other),
+            )
+            for r in rows
+        ):
+            counts.still_rejected += 1
+            continue
+        values = {
+            "run": run,
+            "match_weight": scored.match_weight,
+            "match_probability": scored.match_probability,
+            "comparisons": scored.comparisons,
+            "fingerprint": fingerprint,
+            "fingerprint_key": index.current.id,
+        }
+        open_row = next((r for r in rows if r.status in OPEN_STATUSES), None)
+        if open_row is not None:
+            for name, value in values.items():
+                setattr(open_row, name, value)
+            open_row.save(update_fields=list(values))
+            counts.updated += 1
+            continue
+        new.append(CandidatePair(case_a_id=key[0], case_b_id=key[1], created_at=at, **values))
+    CandidatePair.objects.bulk_create(new)
+    counts.proposed = len(new)
+    return counts
+
+
+def linkage_run(
+    *, by: User | None, retrain: bool = False, threshold: float | None = None
+) -> LinkageRun:
+    """Find referrals that may be the same person and propose them for review.
+
+    1. Decrypt every identity, in this process, and prepare it (`prepare`) in memory.
+    2. Train a model (the first run, or `retrain`) and store it as a new version; otherwise
+       score with the newest stored model, so that scores are reproducible.
+    3. Score the blocked pairs on the in-memory engine; keep those at or above the model's
+       threshold.
+    4. Store them as proposed pairs (case ids, weights, levels, fingerprint), except pairs
+       already linked, and rejected pairs whose compared values have not changed.
+    5. Record one audit event with the counts.
+
+    `threshold` applies only to a model trained by this run (it is stored with the model).
+    """
+    started = timezone.now()
+    if retrain or linkage_model_current() is None:
+        # Refuse before decrypting anyone, rather than after.
+        available = linkable_cases().count()
+        if available < engine.MIN_TRAINING_RECORDS:
+            raise engine.NotEnoughRecords(
+                f"A linkage model needs at least {engine.MIN_TRAINING_RECORDS} referrals to "
+                f"learn from; there are {available}."
+            )
+    records = [prepare(raw) for raw in linkage_records()]
+    by_id = {record.unique_id: record for record in records}
+    model, trained = _model_for_run(by=by, retrain=retrain, records=records, threshold=threshold)
+    result = engine.score(records, model.splink_settings, model.threshold_match_probability)
+    with transaction.atomic():
+        run = LinkageRun.objects.create(
+            started_at=started,
+            finished_at=started,
+            by=by,
+            model=model,
+            trained=trained,
+            engine=Engine.DUCKDB,
+            records=len(records),
+            candidate_pairs=result.candidate_pairs,
+            pairs_above_threshold=len(result.pairs),
+            pairs_proposed=0,
+            pairs_still_rejected=0,
+        )
+        counts = _store_pairs(run=run, pairs=result.pairs, records=by_id, at=started)
+        # Every referral's blocking keys afresh, under the current key, for the check at
+        # submission. Only up to the last referral this run read: one submitted meanwhile keeps
+        # the keys its submission wrote.
+        last = max(by_id, default=0)
+        LinkageKey.objects.filter(case_id__lte=last).delete()
+        _keys_write(
+            records,
+            dict(linkable_cases().filter(pk__lte=last).values_list("pk", "person__identity__id")),
+        )
+        run.finished_at = timezone.now()
+        run.pairs_proposed = counts.proposed
+        run.pairs_still_rejected = counts.still_rejected
+        run.save(update_fields=["finished_at", "pairs_proposed", "pairs_still_rejected"])
+        audit_record(
+            by=by,
+            action="linkage.run",
+            obj=run,
+            detail={
+                "model_version": model.version,
+                "trained": trained,
+                "engine": run.engine,
+                "records": run.records,
+                "candidate_pairs": run.candidate_pairs,
+                "pairs_above_threshold": run.pairs_above_threshold,
+                "pairs_proposed": counts.proposed,
+                "pairs_updated": counts.updated,
+                "pairs_still_rejected": counts.still_rejected,
+                "pairs_already_linked": counts.already_linked,
+            },
+        )
+    return run
+
+
+REVIEW_STATUSES = (PairStatus.CONFIRMED, PairStatus.REJECTED, PairStatus.UNSURE)
+
+
+def _cluster_link(pair: CandidatePair, at: datetime) -> IdentityCluster:
+    """Put both cases of a confirmed pair in one cluster: a new one, the one either is in, or,
+    when each is in its own, the older of the two (the other's members move to it)."""
+    members = {
+        m.case_id: m
+        for m in ClusterMember.objects.select_for_update().filter(
+            case_id__in=(pair.case_a_id, pair.case_b_id)
+        )
+    }
+    clusters = sorted({m.cluster_id for m in members.values()})
+    if clusters:
+        cluster = IdentityCluster.objects.get(pk=clusters[0])
+        for other in clusters[1:]:
+            ClusterMember.objects.filter(cluster_id=other).update(cluster=cluster)
+            IdentityCluster.objects.filter(pk=other).delete()
+    else:
+        cluster = IdentityCluster.objects.create(created_at=at)
+    for case_id in (pair.case_a_id, pair.case_b_id):
+        if case_id not in members:
+            ClusterMember.objects.create(
+                cluster=cluster, case_id=case_id, linked_by=pair, linked_at=at
+            )
+    return cluster
+
+
+def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidatePair:
+    """A decision maker's answer on a pair: the same person (the cases are linked in one
+    identity cluster, nothing merged), not the same person (not proposed again unless the
+    compared values change), or not sure (stays open)."""
+    if status not in REVIEW_STATUSES:
+        raise ValidationError("Choose whether these referrals are the same person.")
+    try:
+        found = pair_get_for_review(by, pair_id)
+    except CandidatePair.DoesNotExist:
+        raise PermissionDenied from None
+    with transaction.atomic():
+        pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
+        if pair.status not in OPEN_STATUSES:
+            raise ValidationError("This pair has already been answered.")
+        now = timezone.now()
+        pair.status = status
+        pair.reviewed_by = by.user
+        pair.reviewed_at = now
+        pair.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        detail: dict[str, object] = {"status": status}
+        if status == PairStatus.CONFIRMED:
+            detail["cluster"] = _cluster_link(pair, now).pk
+        audit_record(by=by.user, action="linkage.pair_reviewed", obj=pair, detail=detail)
+    return pair
+
+
+def submission_check(*, case: Case) -> int:
+    """At submission: compare a new referral with the earlier ones its blocking keys find, and
+    propose those at or above the model's threshold to the competent authority's decision
+    makers, as a run would. Returns how many were proposed; nothing of it reaches the first
+    responder who submitted (their pages and responses say nothing of other referrals).
+
+    1. Store the new referral's blocking keys (keyed digests).
+    2. Find the referrals sharing one (names swapped included), at most
+       `SUBMISSION_CANDIDATES`, and decrypt only those.
+    3. Score each pair in Python with the stored model (`scoring`, the engine's twin).
+    4. Store the pairs as a run does (rejected and linked pairs left out); one audit event.
+
+    Without a stored model (no run yet) only step 1 is done.
+    """
+    prepared = [prepare(raw) for raw in linkage_records([case.pk])]
+    if not prepared:
+        return 0
+    record = prepared[0]
+    identity_of = dict(
+        linkable_cases().filter(pk=case.pk).values_list("pk", "person__identity__id")
+    )
+    _keys_write([record], identity_of)
+    model = linkage_model_current()
+    if model is None:
+        return 0
+    secret = fields.blind_index().current.secret
+    digests = [_key_digest(secret, v) for v in blocking_values(record, crossed=True)]
+    found = (
+        LinkageKey.objects.filter(digest__in=digests)
+        .exclude(case_id=case.pk)
+        .values_list("case_id", flat=True)
+        .distinct()
+        .order_by("-case_id")[:SUBMISSION_CANDIDATES]
+    )
+    candidates = [prepare(raw) for raw in linkage_records(list(found))]
+    weights = _level_weights(model.version)
+    pairs = []
+    for other in candidates:
+        if other.person_id == record.person_id:
+            continue
+        first, second = sorted((record, other), key=lambda r: r.unique_id)
+        weight, probability, rows = scoring.score(weights, first, second)
+        if probability >= model.threshold_match_probability:
+            pairs.append(
+                engine.ScoredPair(
+                    first=first.unique_id,
+                    second=second.unique_id,
+                    match_weight=weight,
+                    match_probability=probability,
+                    comparisons=rows,
+                )
+            )
+    records = {c.unique_id: c for c in candidates} | {record.unique_id: record}
+    with transaction.atomic():
+        counts = _store_pairs(run=None, pairs=pairs, records=records, at=timezone.now())
+        audit_record(
+            by=None,
+            action="linkage.submission_check",
+            obj=case,
+            detail={
+                "model_version": model.version,
+                "compared": len(candidates),
+                "pairs_above_threshold": len(pairs),
+                "pairs_proposed": counts.proposed,
+                "pairs_still_rejected": counts.still_rejected,
+            },
+        )
+    return counts.proposed

@@ -1,0 +1,26 @@
+"""The Python scorer used at submission (linkage.scoring) is the engine's twin: on every pair
+the engine scores, both give the same level of every comparison and the same match weight."""
+
+from __future__ import annotations
+
+import pytest
+
+from opennrm.linkage import engine, prepare, scoring, synthetic
+
+
+def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() -> None:
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    records = [prepare.prepare(record) for record in truth.records]
+    model = engine.train(records)
+    weights = engine.level_weights(model)
+    by_id = {record.unique_id: record for record in records}
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    assert len(scored) > 100
+    for pair in scored:
+        weight, probability, rows = scoring.score(weights, by_id[pair.first], by_id[pair.second])
+        assert [row["gamma"] for row in rows] == [c["gamma"] for c in pair.comparisons]
+        assert [row["label"] for row in rows] == [c["label"] for c in pair.comparisons]
+        assert weight == pytest.approx(pair.match_weight, abs=1e-9)
+        assert probability == pytest.approx(pair.match_probability, abs=1e-9)
