@@ -51,6 +51,7 @@ COVERED_ELSEWHERE = {
     "statistics": "tests/test_statistics_dp.py::test_every_statistics_service_is_covered",
     "operations": "tests/test_operations.py::test_every_operations_service_leaves_one_event",
     "protection": "tests/test_protection.py::test_every_protection_service_leaves_one_event",
+    "linkage": "tests/test_linkage_run.py::test_every_linkage_service_is_covered",
     # audit_record and audit_read are how every other service writes its one event.
     "audit": "tests/test_audit_chain.py::test_each_event_follows_the_one_before",
 }

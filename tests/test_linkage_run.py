@@ -644,3 +644,37 @@ def test_a_run_keeps_the_keys_of_a_referral_submitted_while_it_ran(
     assert set(LinkageKey.objects.filter(case=late).values_list("digest", flat=True)) == keys
     # Three at least for each (name keys with the year, both name keys); more with a date or phone.
     assert LinkageKey.objects.filter(case_id__in=read_before).count() >= 3 * 145
+
+
+# Each write service of the app and the test above that asserts its one audit event; the others
+# and why they write none (tests/test_audit_services.py sends the linkage app here).
+LINKAGE_WRITES = {
+    "linkage_run": ("test_one_audit_event_per_run_with_its_counts", "linkage.run"),
+    "candidate_pair_review": (
+        "test_a_confirmed_pair_links_the_cases_without_merging_them",
+        "linkage.pair_reviewed",
+    ),
+    "submission_check": (
+        "test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_authority_only",
+        "linkage.submission_check",
+    ),
+}
+LINKAGE_NOT_WRITES = {"pair_fingerprint": "a keyed digest of two prepared records: writes nothing"}
+
+
+def test_every_linkage_service_is_covered() -> None:
+    import inspect
+    from pathlib import Path
+
+    from opennrm.linkage import services as linkage_services
+
+    public = {
+        name
+        for name, fn in inspect.getmembers(linkage_services, inspect.isfunction)
+        if fn.__module__ == linkage_services.__name__ and not name.startswith("_")
+    }
+    assert public == set(LINKAGE_WRITES) | set(LINKAGE_NOT_WRITES)
+    source = Path(__file__).read_text()
+    for test, action in LINKAGE_WRITES.values():
+        body = source.split(f"\ndef {test}(")[1].split("\ndef ")[0]
+        assert f'"{action}"' in body, test
