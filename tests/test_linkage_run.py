@@ -654,6 +654,11 @@ LINKAGE_WRITES = {
         "test_a_confirmed_pair_links_the_cases_without_merging_them",
         "linkage.pair_reviewed",
     ),
+    # Its page tests (tests/test_linkage_pages.py) assert its event.
+    "candidate_pair_unlink": (
+        "test_a_decision_maker_unlinks_a_confirmed_pair_for_a_reason",
+        "linkage.pair_unlinked",
+    ),
     "submission_check": (
         "test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_authority_only",
         "linkage.submission_check",
@@ -674,7 +679,9 @@ def test_every_linkage_service_is_covered() -> None:
         if fn.__module__ == linkage_services.__name__ and not name.startswith("_")
     }
     assert public == set(LINKAGE_WRITES) | set(LINKAGE_NOT_WRITES)
-    source = Path(__file__).read_text()
+    source = (
+        Path(__file__).read_text() + (Path(__file__).parent / "test_linkage_pages.py").read_text()
+    )
     for test, action in LINKAGE_WRITES.values():
         body = source.split(f"\ndef {test}(")[1].split("\ndef ")[0]
         assert f'"{action}"' in body, test

@@ -22,6 +22,8 @@ urlpatterns = [
     # The case's own pages and those composed above it from other apps (pages/case_urls.py).
     path("cases/", include("opennrm.pages.case_urls")),
     path("decisions/", include("opennrm.decisions.urls")),
+    # Possible earlier referrals of one person, for the competent authority (ADR 48, 49).
+    path("linkage/", include("opennrm.linkage.urls")),
     path("notifications/", include("opennrm.notifications.urls")),
     path("tasks/", include("opennrm.casework.urls")),
     path("screening/", include("opennrm.screening.urls")),

@@ -209,6 +209,12 @@ ROUTES: dict[str, Rule] = {
     "decisions:extend": DECIDERS,
     "decisions:reconsideration": DECIDERS,
     "decisions:letter": CASE_READERS,
+    # Record linkage (ADR 0048, 0049): a pair is its authority's decision makers' to review
+    # (linkage.selectors.pairs_for_review); nobody else learns it exists.
+    "linkage:pairs": DECIDERS,
+    "linkage:pair": DECIDERS,
+    "linkage:pair_unlink": DECIDERS,
+    "linkage:quality": DECIDERS,
     "decisions:letter_pdf": CASE_READERS,
     # The children's pathway: safeguarding leads see the children of their area; only the
     # local authority's act on them (safeguarding.selectors).

@@ -14,6 +14,7 @@ ITEMS: list[tuple[str, str]] = [
     ("Find a case", "cases:search"),
     ("Referrals", "referrals:my_referrals"),
     ("Decisions", "decisions:queue"),
+    ("Earlier referrals", "linkage:pairs"),
     ("Waiting for a place", "support:requests"),
     ("Placements", "support:placements"),
     ("Sites and beds", "support:sites"),

@@ -18,6 +18,7 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.linkage.selectors import cases_with_open_pairs
 from opennrm.policy.profiles import NoProfileError, profile_for
 
 from . import letters, selectors, services
@@ -68,8 +69,15 @@ def queue(request: HttpRequest) -> HttpResponse:
             request.GET.get("page")
         )
         context["page"] = page
+        # Cases in a pair waiting for the authority's answer (ADR 0049): flagged in the queue.
+        earlier = cases_with_open_pairs(actor_of(request), [case.pk for case in page])
         context["rows"] = [
-            {"case": case, "due": _due(case, name), "tag": selectors.deadline_tag(_due(case, name))}
+            {
+                "case": case,
+                "due": _due(case, name),
+                "tag": selectors.deadline_tag(_due(case, name)),
+                "possible_earlier_referral": case.pk in earlier,
+            }
             for case in page
         ]
         context["query"] = "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "page")

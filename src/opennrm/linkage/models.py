@@ -88,6 +88,18 @@ class PairStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Same person"
     REJECTED = "rejected", "Not the same person"
     UNSURE = "unsure", "Not sure"
+    # Confirmed, then undone by a decision maker (ADR 0049): no longer linked, and treated as
+    # a rejection by later runs (not proposed again unless a compared value changes).
+    UNLINKED = "unlinked", "Unlinked after being confirmed"
+
+
+class UnlinkReason(models.TextChoices):
+    """Why a confirmed link was undone: coded, never free text, so that nothing about either
+    person is written outside their encrypted records (ADR 0049)."""
+
+    NEW_INFORMATION = "new_information", "New information shows they are different people"
+    MISTAKE = "mistake", "The link was confirmed by mistake"
+    RECORD_CORRECTED = "record_corrected", "A record was corrected and no longer matches"
 
 
 # A pair still waiting for a final answer: at most one per two cases.
@@ -126,6 +138,16 @@ class CandidatePair(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # A confirmed pair undone (status "unlinked"): by whom, when and why (a coded reason).
+    unlinked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    unlinked_at = models.DateTimeField(null=True, blank=True)
+    unlink_reason = models.CharField(max_length=20, choices=UnlinkReason.choices, blank=True)
 
     class Meta:
         ordering = ["-match_weight", "id"]

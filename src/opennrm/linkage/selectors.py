@@ -7,15 +7,27 @@ exists (a first responder must learn nothing of another organisation's referral)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import cases_visible_to
 
-from .models import OPEN_STATUSES, CandidatePair, LinkageModel
+from . import charts
+from .models import (
+    OPEN_STATUSES,
+    CandidatePair,
+    ClusterMember,
+    LinkageModel,
+    LinkageRun,
+    PairStatus,
+)
 from .prepare import RawRecord
 
 
@@ -28,7 +40,156 @@ def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
 
 
 def open_pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
-    return pairs_for_review(actor).filter(status__in=OPEN_STATUSES)
+    """The pairs waiting for the actor's authority's answer, strongest first."""
+    return (
+        pairs_for_review(actor)
+        .filter(status__in=OPEN_STATUSES)
+        .select_related(
+            "case_a__referring_organisation", "case_b__referring_organisation", "run__model"
+        )
+        .order_by("-match_weight", "id")
+    )
+
+
+def open_pairs_count(actor: Actor) -> int:
+    """How many pairs wait for the actor's answer (the home page's count of the queue)."""
+    return pairs_for_review(actor).filter(status__in=OPEN_STATUSES).count()
+
+
+def open_pairs_of_case(actor: Actor, case: Case) -> QuerySet[CandidatePair]:
+    """The open pairs with this case in them that the actor may review: the "possible earlier
+    referral" flag. Empty for anyone who may not review them (a first responder above all)."""
+    return open_pairs_for_review(actor).filter(Q(case_a=case) | Q(case_b=case))
+
+
+def cases_with_open_pairs(actor: Actor, case_ids: list[int]) -> set[int]:
+    """Which of these cases are in a pair the actor may review and nobody has answered."""
+    found = (
+        pairs_for_review(actor)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Q(case_a_id__in=case_ids) | Q(case_b_id__in=case_ids))
+        .values_list("case_a_id", "case_b_id")
+    )
+    return {case_id for pair in found for case_id in pair} & set(case_ids)
+
+
+def linked_cases(actor: Actor, case: Case) -> QuerySet[Case]:
+    """The other referrals in the case's identity cluster that the actor may open (whoever
+    may see both sees the link; nobody learns of a referral they may not open)."""
+    cluster = ClusterMember.objects.filter(case=case).values("cluster_id")
+    members = ClusterMember.objects.filter(cluster_id__in=cluster).exclude(case=case)
+    return (
+        cases_visible_to(actor)
+        .filter(pk__in=members.values("case_id"))
+        .select_related("referring_organisation")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def confirmed_pair_between(actor: Actor, one: Case, other: Case) -> CandidatePair | None:
+    """The confirmed pair that links two cases directly, if the actor may review it."""
+    first, second = sorted((one.pk, other.pk))
+    return (
+        pairs_for_review(actor)
+        .filter(case_a_id=first, case_b_id=second, status=PairStatus.CONFIRMED)
+        .first()
+    )
+
+
+# Match-probability bands for the quality page, lower bound included.
+BANDS = [(0.0, 0.8), (0.8, 0.9), (0.9, 0.99), (0.99, 1.01)]
+
+
+@dataclass(frozen=True)
+class Tally:
+    found: int
+    open: int
+    confirmed: int
+    rejected: int
+    unsure: int
+    unlinked: int
+
+    @property
+    def reviewed(self) -> int:
+        return self.confirmed + self.rejected + self.unsure + self.unlinked
+
+    @property
+    def judged(self) -> int:
+        """Answers that say whether the model was right: same person, or not (a link later
+        undone counts as not)."""
+        return self.confirmed + self.rejected + self.unlinked
+
+    @property
+    def precision(self) -> float | None:
+        return self.confirmed / self.judged if self.judged else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return charts.wilson(self.confirmed, self.judged)
+
+
+def _tally(pairs: QuerySet[CandidatePair]) -> Tally:
+    by_status = dict(pairs.values_list("status").annotate(n=Count("id")).order_by())
+    return Tally(
+        found=sum(by_status.values()),
+        open=by_status.get(PairStatus.PROPOSED, 0),
+        confirmed=by_status.get(PairStatus.CONFIRMED, 0),
+        rejected=by_status.get(PairStatus.REJECTED, 0),
+        unsure=by_status.get(PairStatus.UNSURE, 0),
+        unlinked=by_status.get(PairStatus.UNLINKED, 0),
+    )
+
+
+def pairs_quality(actor: Actor) -> dict[str, Any]:
+    """The actor's authority's pairs counted by answer, overall and by match-probability band,
+    with the precision the reviews estimate (confirmed over confirmed and rejected)."""
+    pairs = pairs_for_review(actor)
+    bands = []
+    for low, high in BANDS:
+        tally = _tally(pairs.filter(match_probability__gte=low, match_probability__lt=high))
+        bands.append({"low": low, "high": min(high, 1.0), "tally": tally})
+    return {"all": _tally(pairs), "bands": bands}
+
+
+def linkage_runs_latest(limit: int = 10) -> QuerySet[LinkageRun]:
+    """The latest runs with their counts (counts and versions only: nothing about anyone)."""
+    return LinkageRun.objects.select_related("model", "by")[:limit]
+
+
+def model_parameters(model: LinkageModel) -> list[dict[str, Any]]:
+    """Each comparison's levels in the model, with m and u probabilities and match weight as
+    stored (a level with no estimate shows none; its weight is then splink's default, read
+    by `engine.level_weights` as scoring reads it)."""
+    from . import engine
+
+    weights = engine.level_weights(model.splink_settings)["comparisons"]
+    found = []
+    for comparison in model.splink_settings.get("comparisons", []):
+        name = comparison["output_column_name"]
+        levels = []
+        for level, read in zip(
+            comparison["comparison_levels"], weights.get(name, []), strict=False
+        ):
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else read["match_weight"]
+            levels.append(
+                {
+                    "label": level.get("label_for_charts", ""),
+                    "m": m,
+                    "u": u,
+                    "match_weight": weight,
+                    "bayes_factor": math.pow(2, weight),
+                }
+            )
+        found.append({"name": charts.comparison_name(name), "levels": levels})
+    return found
+
+
+def model_prior(model: LinkageModel) -> float | None:
+    prior = model.splink_settings.get("probability_two_random_records_match")
+    return float(prior) if prior is not None else None
 
 
 def pair_get_for_review(actor: Actor, pair_id: int) -> CandidatePair:

@@ -36,6 +36,7 @@ from .models import (
     LinkageModel,
     LinkageRun,
     PairStatus,
+    UnlinkReason,
 )
 from .prepare import PreparedRecord, blocking_values, compared_values, prepare
 from .selectors import (
@@ -162,8 +163,9 @@ def _store_pairs(
         # Rejected, and nothing compared has changed since: not proposed again. A fingerprint
         # under a key no longer configured cannot be checked, so the pair is proposed again
         # (a person reviews it once more rather than a change being missed).
+        # A link undone (unlinked) is a rejection too (ADR 0049).
         if any(
-            r.status == PairStatus.REJECTED
+            r.status in (PairStatus.REJECTED, PairStatus.UNLINKED)
             and r.fingerprint_key in secrets
             and hmac.compare_digest(
                 r.fingerprint,
@@ -322,6 +324,75 @@ def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidateP
         if status == PairStatus.CONFIRMED:
             detail["cluster"] = _cluster_link(pair, now).pk
         audit_record(by=by.user, action="linkage.pair_reviewed", obj=pair, detail=detail)
+    return pair
+
+
+def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
+    """Make a cluster's members what its confirmed pairs join again, after one was undone: the
+    members still joined by confirmed pairs to others stay together (the largest group keeps
+    the cluster, any other group gets a new one), a member joined to no one leaves, and a
+    cluster left with fewer than two members is dissolved."""
+    members = {
+        m.case_id: m
+        for m in ClusterMember.objects.select_for_update().filter(cluster_id=cluster_id)
+    }
+    parent = {case_id: case_id for case_id in members}
+
+    def root(case_id: int) -> int:
+        while parent[case_id] != case_id:
+            parent[case_id] = parent[parent[case_id]]
+            case_id = parent[case_id]
+        return case_id
+
+    confirmed = CandidatePair.objects.filter(
+        status=PairStatus.CONFIRMED, case_a_id__in=members, case_b_id__in=members
+    ).values_list("case_a_id", "case_b_id")
+    for one, other in confirmed:
+        parent[root(one)] = root(other)
+    groups: dict[int, list[int]] = {}
+    for case_id in members:
+        groups.setdefault(root(case_id), []).append(case_id)
+    joined = sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), min(g)))
+    alone = [g[0] for g in groups.values() if len(g) == 1]
+    ClusterMember.objects.filter(cluster_id=cluster_id, case_id__in=alone).delete()
+    for group in joined[1:]:
+        moved = IdentityCluster.objects.create(created_at=timezone.now())
+        ClusterMember.objects.filter(case_id__in=group).update(cluster=moved)
+    if not joined:
+        IdentityCluster.objects.filter(pk=cluster_id).delete()
+    return {"left": len(alone), "split_off": max(len(joined) - 1, 0), "kept": bool(joined)}
+
+
+def candidate_pair_unlink(*, by: Actor, pair_id: int, reason: str) -> CandidatePair:
+    """Undo a confirmed link, for a coded reason: the pair is marked unlinked (a later run
+    treats it as rejected: not proposed again unless a compared value changes), and the cluster
+    keeps only the referrals other confirmed pairs still join (a cluster of one is dissolved).
+    Cases and their histories are untouched, as they were when linked."""
+    if reason not in UnlinkReason.values:
+        raise ValidationError({"reason": "Select why these referrals are no longer linked"})
+    try:
+        found = pair_get_for_review(by, pair_id)
+    except CandidatePair.DoesNotExist:
+        raise PermissionDenied from None
+    with transaction.atomic():
+        pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
+        if pair.status != PairStatus.CONFIRMED:
+            raise ValidationError("Only referrals confirmed as the same person can be unlinked.")
+        now = timezone.now()
+        pair.status = PairStatus.UNLINKED
+        pair.unlinked_by = by.user
+        pair.unlinked_at = now
+        pair.unlink_reason = reason
+        pair.save(update_fields=["status", "unlinked_by", "unlinked_at", "unlink_reason"])
+        clusters = set(
+            ClusterMember.objects.filter(case_id__in=(pair.case_a_id, pair.case_b_id)).values_list(
+                "cluster_id", flat=True
+            )
+        )
+        detail: dict[str, object] = {"reason": reason}
+        for cluster_id in sorted(clusters):
+            detail[f"cluster_{cluster_id}"] = _cluster_rebuild(cluster_id)
+        audit_record(by=by.user, action="linkage.pair_unlinked", obj=pair, detail=detail)
     return pair
 
 

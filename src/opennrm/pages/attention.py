@@ -28,6 +28,7 @@ from opennrm.care import selectors as care
 from opennrm.cases.selectors import children_newly_referred_count
 from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
+from opennrm.linkage import selectors as linkage
 from opennrm.referrals.selectors import (
     additions_unseen_count,
     information_requests_open_count,
@@ -140,6 +141,16 @@ ATTENTION: list[Attention] = [
             "{n} additions to referrals not yet read",
             "referrals:additions_unseen",
             additions_unseen_count,
+        )
+        for role in sorted(DECIDERS)
+    ),
+    *(
+        Attention(
+            role,
+            "{n} possible earlier referral to review",
+            "{n} possible earlier referrals to review",
+            "linkage:pairs",
+            linkage.open_pairs_count,
         )
         for role in sorted(DECIDERS)
     ),

@@ -26,9 +26,11 @@ from opennrm.cases.selectors import (
 )
 from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
-from opennrm.decisions.models import DecisionKind, DecisionState, Letter
+from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
+from opennrm.linkage import selectors as linkage
+from opennrm.policy.profiles import OutcomeKind
 from opennrm.referrals.models import InformationRequest
 from opennrm.referrals.selectors import after_submission, evidence_as_submitted
 from opennrm.safeguarding.selectors import case_safeguarding
@@ -109,6 +111,33 @@ def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
     }
 
 
+def _linked_referrals(actor: Actor, case: Case) -> list[dict[str, object]]:
+    """The other referrals of the same person (one identity cluster) that the actor may open,
+    each with its confirmed pair when the actor may review it (to undo the link), and whether
+    it had a positive conclusive grounds decision before this referral was submitted: a
+    repeat referral after it is possible re-trafficking (ADR 0049)."""
+    linked = list(linkage.linked_cases(actor, case))
+    if not linked:
+        return []
+    recognised_before = set(
+        Decision.objects.filter(
+            case__in=linked,
+            kind=DecisionKind.CONCLUSIVE_GROUNDS,
+            outcome_kind=OutcomeKind.POSITIVE,
+            state=DecisionState.IN_EFFECT,
+            decided_at__lt=case.submitted_at,
+        ).values_list("case_id", flat=True)
+    )
+    return [
+        {
+            "case": other,
+            "pair": linkage.confirmed_pair_between(actor, case, other),
+            "recognised_before": other.pk in recognised_before,
+        }
+        for other in linked
+    ]
+
+
 @require_safe
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
@@ -118,6 +147,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     profile = safety.profile_of(case)
     shown = _fields_shown(case) + [f"safety_{name}" for name in safety.fields_shown(profile)]
     audit_read(by=user, person=case.person, obj=case, fields=shown)
+    linked = _linked_referrals(actor, case)
     return render(
         request,
         "cases/detail.html",
@@ -165,5 +195,10 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "safeguarding": case_safeguarding(actor, case),
             "safety_profile": profile,
             "safety_dependants": safety.dependants_of(profile),
+            # Record linkage (ADR 0049): a pair waiting for the authority's answer, shown only
+            # to those who may review it; linked referrals to those who may open both.
+            "possible_earlier": list(linkage.open_pairs_of_case(actor, case)),
+            "linked_referrals": linked,
+            "possible_retrafficking": any(row["recognised_before"] for row in linked),
         },
     )

@@ -56,6 +56,22 @@ MY_TASKS = Task(
     "My tasks", "casework:my_tasks", "Your open tasks on cases, overdue and due today first."
 )
 
+# Record linkage (ADR 0049): the pairs to review and how well the model does.
+LINKAGE_TASKS = [
+    Task(
+        "Possible earlier referrals",
+        "linkage:pairs",
+        "Referrals the linkage model thinks may be of one person: compare them and say "
+        "whether they are.",
+    ),
+    Task(
+        "Record linkage quality",
+        "linkage:quality",
+        "Pairs found and answered, the precision the answers estimate, the runs and the "
+        "model's parameters.",
+    ),
+]
+
 ROLE_TASKS: dict[Role, list[Task]] = {
     Role.FIRST_RESPONDER: [
         Task(
@@ -65,8 +81,8 @@ ROLE_TASKS: dict[Role, list[Task]] = {
         ),
         MY_TASKS,
     ],
-    Role.DECISION_MAKER: [MY_TASKS],
-    Role.SENIOR_DECISION_MAKER: [MY_TASKS],
+    Role.DECISION_MAKER: [MY_TASKS, *LINKAGE_TASKS],
+    Role.SENIOR_DECISION_MAKER: [MY_TASKS, *LINKAGE_TASKS],
     Role.SUPPORT_COORDINATOR: [
         Task(
             "Waiting for a place",

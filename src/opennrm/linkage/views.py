@@ -1,0 +1,200 @@
+"""The competent authority's pages of record linkage (ADR 0049): the pairs to review, one
+pair side by side with its waterfall and the three answers, undoing a link, and the quality of
+the model as the reviews measure it. Who may see a pair: `selectors.pairs_for_review`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from opennrm.accounts.actor import actor_of
+from opennrm.accounts.models import User
+from opennrm.audit.services import audit_read
+from opennrm.cases.models import Case
+from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.iso import country_name
+
+from . import charts, selectors, services
+from .models import OPEN_STATUSES, CandidatePair, PairStatus, UnlinkReason
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _pair(request: HttpRequest, pair_id: int) -> CandidatePair:
+    try:
+        return selectors.pair_get_for_review(actor_of(request), pair_id)
+    except CandidatePair.DoesNotExist:
+        raise Http404 from None
+
+
+class ReviewForm(forms.Form):
+    answer = forms.ChoiceField(
+        label="Are these referrals of the same person?",
+        choices=[
+            (PairStatus.CONFIRMED.value, "Same person"),
+            (PairStatus.REJECTED.value, "Not the same person"),
+            (PairStatus.UNSURE.value, "Not sure"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select whether these referrals are of the same person",
+            "invalid_choice": "Select whether these referrals are of the same person",
+        },
+    )
+
+
+class UnlinkForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are these referrals no longer linked?",
+        choices=UnlinkReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select why these referrals are no longer linked",
+            "invalid_choice": "Select why these referrals are no longer linked",
+        },
+    )
+
+
+@require_safe
+def pairs(request: HttpRequest) -> HttpResponse:
+    """The pairs waiting for an answer, strongest first: case references, referring
+    organisations and the match probability, no name."""
+    actor = actor_of(request)
+    page = Paginator(selectors.open_pairs_for_review(actor), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "linkage/pairs.html",
+        {"title": "Possible earlier referrals", "page": page},
+    )
+
+
+# The identifying fields the pair page shows of each record, by the record holding them.
+SHOWN = ("given_names", "family_name", "date_of_birth", "safe_contact")
+
+
+def _record(case: Case) -> dict[str, Any]:
+    person = case.person
+    identity = getattr(person, "identity", None)
+    return {
+        "case": case,
+        "identity": identity,
+        "name": " ".join(
+            part for part in (identity.given_names, identity.family_name) if part
+        ).strip()
+        if identity
+        else "",
+        "nationalities": [country_name(code) for code in person.nationalities or []],
+        "fields": [name for name in SHOWN if identity and getattr(identity, name, None)],
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    found = _pair(request, pair_id)
+    is_open = found.status in OPEN_STATUSES
+    form = ReviewForm(request.POST if request.method == "POST" and is_open else None)
+    if request.method == "POST" and is_open and form.is_valid():
+        try:
+            services.candidate_pair_review(
+                by=actor, pair_id=found.pk, status=form.cleaned_data["answer"]
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            answered = PairStatus(form.cleaned_data["answer"]).label
+            messages.success(request, f"Answer recorded: {answered}")
+            return redirect("linkage:pair", found.pk)
+    if request.method == "POST" and not is_open:
+        messages.error(request, "This pair has already been answered.")
+        return redirect("linkage:pair", found.pk)
+    cases = (
+        Case.objects.filter(pk__in=(found.case_a_id, found.case_b_id))
+        .select_related("person__identity", "referring_organisation")
+        .order_by("submitted_at", "pk")
+    )
+    records = [_record(case) for case in cases]
+    # One read for each record shown, naming the fields that had a value.
+    for record in records:
+        audit_read(
+            by=_user(request),
+            person=record["case"].person,
+            obj=record["case"],
+            fields=record["fields"],
+        )
+    steps = charts.waterfall(found.comparisons, found.match_weight)
+    response = render(
+        request,
+        "linkage/pair.html",
+        {
+            "title": "Possible earlier referral",
+            "pair": found,
+            "is_open": is_open,
+            "records": records,
+            "steps": steps,
+            "chart": charts.chart(steps),
+            "prior_probability": charts.probability(steps[0].match_weight),
+            "form": form,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
+    found = _pair(request, pair_id)
+    if found.status != PairStatus.CONFIRMED:
+        raise Http404
+    form = UnlinkForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.candidate_pair_unlink(
+                by=actor_of(request), pair_id=found.pk, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, "The referrals are no longer linked")
+            return redirect("linkage:pair", found.pk)
+    return render(
+        request,
+        "linkage/unlink.html",
+        {"title": "Unlink these referrals", "pair": found, "form": form},
+    )
+
+
+@require_safe
+def quality(request: HttpRequest) -> HttpResponse:
+    model = selectors.linkage_model_current()
+    return render(
+        request,
+        "linkage/quality.html",
+        {
+            "title": "Record linkage quality",
+            "quality": selectors.pairs_quality(actor_of(request)),
+            "runs": selectors.linkage_runs_latest(),
+            "model": model,
+            "prior": selectors.model_prior(model) if model else None,
+            "parameters": selectors.model_parameters(model) if model else [],
+            "now": timezone.now(),
+        },
+    )
