@@ -40,7 +40,7 @@ from . import case_factories, factories
 
 # As `engine._waterfall` writes them for a transliterated name and a swapped day and month:
 # the prior (-16.6) and these add up to the pair's match weight, 2.8.
-COMPARISONS = [
+COMPARISONS: list[dict[str, Any]] = [
     {
         "comparison": "name",
         "gamma": 4,
