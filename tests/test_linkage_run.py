@@ -279,6 +279,33 @@ def test_a_rejected_pair_is_not_proposed_again_unless_its_values_change(
     assert sorted(statuses.values_list("status", flat=True)) == ["proposed", "rejected"]
 
 
+def test_an_unlinked_pair_is_not_proposed_again_unless_its_values_change(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    dmitri: User,
+    stored_model: LinkageModel,
+) -> None:
+    from opennrm.linkage.services import candidate_pair_unlink
+
+    referred(120, 25)
+    linkage_run(by=None)
+    pair = CandidatePair.objects.order_by("-match_weight").first()
+    assert pair is not None
+    candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.CONFIRMED)
+    candidate_pair_unlink(by=Actor(dmitri), pair_id=pair.pk, reason="new_information")
+    assert not ClusterMember.objects.filter(case_id__in=(pair.case_a_id, pair.case_b_id)).exists()
+
+    again = linkage_run(by=None)
+
+    # Undone is a rejection: left out while nothing compared changes (ADR 0049)...
+    assert again.pairs_still_rejected == 1
+    pairs = CandidatePair.objects.filter(case_a=pair.case_a, case_b=pair.case_b)
+    assert list(pairs.values_list("status", flat=True)) == ["unlinked"]
+    # ...and proposed afresh, the unlinked row kept, once something does.
+    Case.objects.filter(pk=pair.case_b_id).update(area="Somewhere Else Entirely")
+    linkage_run(by=None)
+    assert sorted(pairs.values_list("status", flat=True)) == ["proposed", "unlinked"]
+
+
 def test_a_confirmed_pair_links_the_cases_without_merging_them(
     referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
     dmitri: User,
