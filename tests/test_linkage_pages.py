@@ -428,7 +428,7 @@ def test_the_case_page_flags_a_possible_earlier_referral_to_the_authority(
     )
     assert "Possible earlier referral" in html
     assert f"the same person as {earlier.reference}" in html
-    assert reverse("linkage:pair", args=[pair.pk]) in html
+    assert f'href="{reverse("linkage:pair", args=[pair.pk])}">Compare the two referrals' in html
     # Answered, the flag goes.
     candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.REJECTED)
     html = html_of(
