@@ -487,6 +487,49 @@ def test_the_first_responder_of_the_second_referral_learns_nothing_of_the_first(
     assert later.reference in html_of(client, pages[0])
 
 
+def test_the_referral_pages_of_a_referral_submitted_after_another_say_nothing_of_it(
+    earlier: Case,
+    alice: User,
+    dmitri: User,
+    northmoor_police: Organisation,
+    routing: Organisation,
+) -> None:
+    """The second referral made through the referral services, as Alice submits it: her
+    confirmation page, referral list, case page, copy of the referral and the API's answers,
+    with the pair open, carry no trace of Southvale's referral."""
+    from opennrm.referrals import services as referrals
+
+    from . import referral_helpers as r
+
+    pages = {
+        **r.ADULT_REFERRAL,
+        "person": {**r.PERSON, "given_names": "Julia", "family_name": "Ivanova", "aliases": ""},
+    }
+    draft = r.draft_through_services(alice, northmoor_police, pages)
+    later = referrals.referral_submit(by=alice, draft=draft).case
+    assert later is not None
+    pair = pair_of(earlier, later)
+    assert html_of(
+        factories.signed_in_client(dmitri), reverse("cases:detail", args=[later.reference])
+    ).count(reverse("linkage:pair", args=[pair.pk]))
+    client = factories.signed_in_client(alice)
+    _, secret = a.token(alice, northmoor_police, scopes=a.EVERY_SCOPE)
+    shown = [
+        html_of(client, reverse("referrals:confirmation", args=[draft.public_id])),
+        html_of(client, reverse("referrals:my_referrals")),
+        html_of(client, reverse("cases:detail", args=[later.reference])),
+        a.client_with(secret).get(f"{a.REFERRALS_URL}/{later.reference}").content.decode(),
+    ]
+    copy = client.get(reverse("cases:referral_copy", args=[later.reference]))
+    assert copy.status_code == 200
+    assert later.reference in shown[2]
+    for body in shown:
+        for trace in (earlier.reference, "earlier referral", "/linkage/", EARLIER_NAME[0]):
+            assert trace.casefold() not in body.casefold(), trace
+    assert later.reference.encode() in copy.content  # the copy's text is searchable...
+    assert earlier.reference.encode() not in copy.content  # ...and names only her referral
+
+
 def test_the_case_page_shows_linked_referrals_and_possible_retrafficking(
     pair: CandidatePair,
     earlier: Case,

@@ -151,6 +151,18 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
     axe.check(page)
 
     assert ClusterMember.objects.filter(case__in=(police_case, charity_case)).count() == 2
+
+    # The link can be undone from the pair (not done here), and the quality page counts it.
+    page.get_by_role("link", name=f"see the link with {police_case.reference}").click()
+    page.get_by_role("link", name="Unlink these referrals").click()
+    expect(page.get_by_role("heading", name="Unlink these referrals")).to_be_visible()
+    axe.check(page)
+    page.goto("/linkage/quality/")
+    expect(page.get_by_role("heading", name="Record linkage quality")).to_be_visible()
+    expect(page.get_by_text("Same person (linked)")).to_be_visible()
+    axe.check(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    axe.check(page)
     # Every page that showed either name was recorded as a read.
     shown = reads.check(typed=["Yuliya", "Иванова"])
     assert {s.route for s in shown} >= {"cases:detail", "linkage:pair"}
