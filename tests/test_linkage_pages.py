@@ -252,6 +252,7 @@ def test_a_decision_maker_compares_the_two_records_and_confirms_they_are_one_per
     assert 'aria-labelledby="waterfall-title waterfall-desc"' in svg
     assert svg.count("<rect") == len(COMPARISONS) + 2
     assert "Day and month swapped, +7.50" in svg
+    assert "Phone number: Not given in one or both referrals, +0.00" in svg
     assert "Day and month swapped" in page
     assert "Both names sound alike" in page
     assert "Prior" in page

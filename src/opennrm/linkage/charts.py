@@ -23,6 +23,9 @@ COMPARISON_NAMES = {
 }
 
 
+MISSING = "Not given in one or both referrals"
+
+
 def comparison_name(name: str) -> str:
     return COMPARISON_NAMES.get(name, name.replace("_", " ").capitalize())
 
@@ -74,7 +77,8 @@ def waterfall(comparisons: list[dict[str, Any]], match_weight: float) -> list[St
             Step(
                 row["comparison"],
                 comparison_name(row["comparison"]),
-                row.get("label", ""),
+                # splink's null level is labelled "<column> is NULL": said in words here.
+                MISSING if row.get("gamma") == -1 else row.get("label", ""),
                 weight,
                 float(row.get("bayes_factor", math.pow(2, weight))),
                 at,
