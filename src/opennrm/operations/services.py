@@ -448,9 +448,8 @@ def _take_in(
     needs: list[str],
     interpreter: bool,
 ) -> ReceptionRecord:
-    # On PostgreSQL the lock makes responders take numbers in turn; SQLite serialises writers
-    # anyway. The unique constraint is what guarantees no two people share a number.
-    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    # The draft first: it needs no number, and everything written before the lock below is
+    # time the other responders do not wait for.
     draft = ReferralDraft.objects.create(
         created_by=by,
         organisation=organisation,
@@ -464,10 +463,15 @@ def _take_in(
             interpreter=interpreter,
         ),
     )
+    reference = unused_reference(ReceptionRecord, REFERENCE_PREFIX)
+    # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
+    # serialises writers anyway. The unique constraint is what guarantees no two people share
+    # a number.
+    Operation.objects.select_for_update().filter(pk=operation.pk).first()
     record = ReceptionRecord.objects.create(
         operation=operation,
         sequence=_next_sequence(operation),
-        reference=unused_reference(ReceptionRecord, REFERENCE_PREFIX),
+        reference=reference,
         taken_in_by=by,
         taken_in_at=timezone.now(),
         organisation=organisation,
