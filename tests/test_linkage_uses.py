@@ -7,6 +7,8 @@ confirmed pairs (possibly through a case outside the period) or by sharing a `Pe
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -14,7 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
@@ -170,6 +175,43 @@ def test_the_count_of_people_joins_confirmed_pairs_and_shared_person_rows(
     # The people table goes through disclosure control with the rest of the release.
     protected = tables.protect(made)
     assert disclosure.is_safe(protected.release, protected.published)
+
+
+class _Rollback(Exception):
+    pass
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=8))
+def test_people_are_the_groups_with_a_referral_in_the_period(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    cases: list[tuple[int, bool]],
+) -> None:
+    """Any cases, each in one of four groups (one person each) and in the quarter or before
+    it; each group's cases linked in a chain of confirmed pairs. The people in the quarter are
+    the groups with a case in it, however the chain runs through cases outside it."""
+    with contextlib.suppress(_Rollback), transaction.atomic():
+        made = [
+            (group, refer(alice, northmoor_police, authority, at=IN_Q2 if inside else BEFORE_Q2))
+            for group, inside in cases
+        ]
+        for group in {g for g, _ in made}:
+            chain = [case for g, case in made if g == group]
+            for first, second in itertools.pairwise(chain):
+                confirm(dmitri, first, second)
+        release = tables.assemble(tables.release_tables(Q2))
+        people = release.values[disclosure.Cell.of(tables.PEOPLE)]
+        referrals = release.values[disclosure.Cell.of("referrals")]
+        raise _Rollback
+    assert referrals == sum(1 for _, inside in cases if inside)
+    assert people == len({group for group, inside in cases if inside})
 
 
 def test_a_child_then_an_adult_counts_once_as_the_latest(
