@@ -144,6 +144,7 @@ def test_every_operations_service_leaves_one_event(
         "reception_take_in",
         "reception_names_shown",
         "reception_missing",
+        "reception_draft_hand_over",
     }
     with time_machine.travel(op.BEFORE, tick=False):
         calls = [
@@ -205,6 +206,13 @@ def test_every_operations_service_leaves_one_event(
         services.reception_missing(by=alice, record=larkspur.reception.get(), missing=missing)
         new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
         assert new == [action]
+    bob = factories.user(
+        "bob@example.org", organisation=northmoor_police, role=Role.FIRST_RESPONDER
+    )
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    services.reception_draft_hand_over(by=alice, record=larkspur.reception.get(), to=bob)
+    new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
+    assert new == ["operations.draft_handed_over"]
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -337,7 +345,7 @@ def test_an_uninvited_organisation_gets_404_on_every_operations_route(
         "operations:hold_release",
     }
     # Recording a person taken in as missing (POST only; ADR 0043).
-    reception_actions = {"operations:reception_missing"}
+    reception_actions = {"operations:reception_missing", "operations:reception_hand_over"}
     assert {name for name, _, _ in with_id} == lead_pages | surge_pages | reception_actions
     for outsider in (uninvited, charlie):
         client = factories.signed_in_client(outsider)

@@ -779,3 +779,52 @@ def test_a_secret_operations_warning_names_no_operation(
     assert warning.subject == "A confidential operation is short of places"
     assert warning.body.startswith(f"A confidential operation: {women.sentence}\n")
     assert warning.url == reverse("operations:detail", args=[planned.pk])
+
+
+@pytest.mark.django_db
+def test_the_morning_check_warns_of_a_shortfall_that_opened_with_no_write_to_the_operation(
+    histories: list[Case],
+    alice: User,
+    bob: User,
+    cora: User,
+    maya: User,
+    northmoor_police: Organisation,
+    provider: Organisation,
+) -> None:
+    """Found in review: the warning came only when the operation or its places were saved, so
+    beds filling up or going out of service before the raid warned nobody."""
+    from opennrm.accommodation.models import Bed
+    from opennrm.operations.gap_warning import gap_check
+
+    with time_machine.travel(at(TODAY), tick=False):
+        roomy = s.site(maya, provider, region="north_west")
+        for _ in range(4):
+            s.beds(maya, roomy, 20)
+        planned = _plan(alice, northmoor_police, women=10)
+        operation_services.operation_partner_invite(
+            by=alice, operation=planned, organisation=provider, role="support_provider"
+        )
+        cancelled = _plan(alice, northmoor_police, women=2, name="Operation Teasel")
+        operation_services.operation_cancel(by=alice, operation=cancelled)
+        assert _women(planned).short == 0
+        last = _last()
+        assert gap_check(TODAY).operations_warned == 0
+        assert _told(last) == set()
+
+        # The provider's beds go out of service: no write to either operation.
+        Bed.objects.filter(room__site=roomy).update(out_of_service_since=at(TODAY))
+        assert _women(planned).short > 0
+        result = gap_check(TODAY)
+    assert (result.operations_checked, result.operations_warned) == (1, 1)
+    assert _told(last) == {alice.email, bob.email, cora.email}
+    assert result.people_told == 3
+    (event,) = AuditEvent.objects.filter(action="operations.shortfall_warned")
+    assert event.object_id == str(planned.pk)
+    assert event.actor_id is None
+    assert event.detail == {"told_of_shortfall": 3, "short": {WOMEN: _women(planned).short}}
+    # The next morning, the same shortfall: nobody told again, no event.
+    with time_machine.travel(at(TODAY), tick=False):
+        last = _last()
+        assert gap_check(TODAY).operations_warned == 0
+    assert _told(last) == set()
+    assert AuditEvent.objects.filter(action="operations.shortfall_warned").count() == 1

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
@@ -23,6 +24,7 @@ from opennrm.notifications.models import Notification
 from opennrm.operations import selectors, services
 from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
 from opennrm.protection.services import planned_removal_record, protection_check
+from opennrm.referrals import selectors as referral_selectors
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus
 
@@ -741,3 +743,106 @@ def test_the_board_records_a_person_missing(
     assert refused.status_code == 404
     record.refresh_from_db()
     assert record.missing_since is not None
+
+
+# --- Handing a reception draft over (ADR 0043) ------------------------------------------------
+
+
+@pytest.fixture
+def cora(council: Organisation) -> User:
+    """A first responder at the council: may be handed the drafts its safeguarding lead starts."""
+    return factories.user(
+        "cora@example.org", organisation=council, role=Role.FIRST_RESPONDER, full_name="Cora Lane"
+    )
+
+
+def _hand_over_url(record: ReceptionRecord) -> str:
+    return reverse("operations:reception_hand_over", args=[record.operation_id, record.sequence])
+
+
+def test_a_safeguarding_lead_hands_the_draft_they_started_to_a_first_responder(
+    invited: Operation, lena: User, cora: User
+) -> None:
+    """Found in review: a safeguarding lead may take people in, but only first responders make
+    referrals, so the draft a lead started could be completed by nobody."""
+    record = take_in(lena, invited, name_or_description="Lidia Testova")
+    assert record.draft is not None
+    assert not referral_selectors.drafts_of(Actor.of_session(lena)).exists()
+    assert not referral_selectors.drafts_of(Actor.of_session(cora)).exists()
+
+    services.reception_draft_hand_over(by=lena, record=record, to=cora)
+
+    record.draft.refresh_from_db()
+    assert record.draft.created_by == cora
+    assert list(referral_selectors.drafts_of(Actor.of_session(cora))) == [record.draft]
+    # Its answers are kept: the name typed on the night is still the draft's.
+    assert record.draft.answers["person"]["given_names"] == "Lidia Testova"
+    (told,) = Notification.objects.filter(kind="operations.draft_handed_over")
+    assert told.recipient == cora
+    assert "Lidia" not in told.subject + told.body  # the message names nobody
+    (event,) = AuditEvent.objects.filter(action="operations.draft_handed_over")
+    assert event.detail == {
+        "operation": invited.pk,
+        "sequence": record.sequence,
+        "draft": str(record.draft.public_id),
+        "from": lena.pk,
+        "to": cora.pk,
+    }
+
+
+def test_only_the_holder_or_a_safeguarding_lead_hands_over_and_only_to_a_first_responder(
+    invited: Operation, alice: User, bob: User, lena: User, cora: User, case: Case
+) -> None:
+    record = take_in(alice, invited)
+    # Bob is a first responder of the same force, but the draft is Alice's.
+    with pytest.raises(PermissionDenied):
+        services.reception_draft_hand_over(by=bob, record=record, to=bob)
+    # Lena leads safeguarding at the council, not at the force that took the person in.
+    with pytest.raises(PermissionDenied):
+        services.reception_draft_hand_over(by=lena, record=record, to=bob)
+    # A first responder of another organisation could not submit it.
+    with pytest.raises(ValidationError, match="first responder of the organisation"):
+        services.reception_draft_hand_over(by=alice, record=record, to=cora)
+    with pytest.raises(ValidationError, match="someone other than"):
+        services.reception_draft_hand_over(by=alice, record=record, to=alice)
+    assert not AuditEvent.objects.filter(action="operations.draft_handed_over").exists()
+    record.refresh_from_db()
+    assert record.draft is not None
+    assert record.draft.created_by == alice
+
+    services.reception_draft_hand_over(by=alice, record=record, to=bob)
+    record.draft.refresh_from_db()
+    assert record.draft.created_by == bob
+    # Submitted: nothing left to hand over.
+    _submitted(record, case)
+    with pytest.raises(ValidationError, match="no draft left"):
+        services.reception_draft_hand_over(by=bob, record=record, to=alice)
+
+
+@pytest.mark.page("operations:reception_hand_over")
+def test_the_hand_over_page_gives_the_draft_to_the_first_responder_chosen(
+    invited: Operation, lena: User, cora: User, grace: User, charlie: User, alice: User
+) -> None:
+    record = take_in(lena, invited)
+    with time_machine.travel(op.DURING, tick=False):
+        lead = factories.signed_in_client(lena)
+        board = lead.get(_board_url(invited)).content.decode()
+        assert _hand_over_url(record) in board
+        page = lead.get(_hand_over_url(record))
+        assert page.status_code == 200
+        assert "Cora Lane" in page.content.decode()
+        assert page["Cache-Control"] == "no-store"
+        # Nothing chosen: said, and nothing changed.
+        empty = lead.post(_hand_over_url(record), {}).content.decode()
+        assert "Select who will complete the referral" in empty
+        assert lead.put(_hand_over_url(record)).status_code == 405
+        # A reader of the operation who may not hand it over, and an outsider: 404.
+        for other in (grace, charlie, alice):
+            client = factories.signed_in_client(other)
+            assert client.get(_hand_over_url(record)).status_code == 404, other
+            assert client.post(_hand_over_url(record), {"to": other.pk}).status_code == 404
+        response = lead.post(_hand_over_url(record), {"to": cora.pk}, follow=True)
+    assert response.status_code == 200
+    assert "the referral draft is now Cora Lane" in response.content.decode()
+    record.draft.refresh_from_db()
+    assert record.draft.created_by == cora

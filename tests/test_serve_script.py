@@ -71,5 +71,6 @@ def test_one_command_runs_every_recurring_task(capsys: pytest.CaptureFixture[str
     assert "deadline reminders" in out
     assert "move-on reminders" in out
     assert "Pseudonymised" in out
+    assert "shortfall of places" in out
     call_command("schedule", "retention", "--now")
     assert capsys.readouterr().out.startswith("Pseudonymised")

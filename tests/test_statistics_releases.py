@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, connections
 from django.test import Client, override_settings
 
 from opennrm.accounts.actor import Actor
@@ -319,6 +321,42 @@ def test_a_second_release_of_the_same_period_is_refused(
     releases.withdraw_draft(by=actor(analysts[1]), version=version)
     assert AuditEvent.objects.filter(action="statistics.release_withdrawn").count() == 1
     assert prepared(analysts[1]).number == 1  # once withdrawn, the period is free again
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's shared in-memory test database refuses a second writer at once ('table is "
+    "locked') instead of queueing it: run with DATABASE_URL set to PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_analysts_preparing_the_same_period_at_once_make_one_release(
+    referrals: list[object], analysts: tuple[User, User]
+) -> None:
+    """Each in their own thread and connection, both start at the same moment: one release is
+    written and the other analyst is told to revise it, never two releases of one period."""
+    start = threading.Barrier(len(analysts))
+    outcomes: list[object] = []
+
+    def analyst(user: User) -> None:
+        try:
+            start.wait()
+            outcomes.append(prepared(user))
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=analyst, args=(user,)) for user in analysts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    refused = [o for o in outcomes if isinstance(o, releases.ReleaseRefused)]
+    assert len(outcomes) == 2
+    assert len(refused) == 1, outcomes
+    assert "revise it instead" in str(refused[0])
+    assert Release.objects.filter(period_start=Q2.start, period_end=Q2.end).count() == 1
 
 
 # --- The analysts' pages -----------------------------------------------------------------

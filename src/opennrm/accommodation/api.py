@@ -36,10 +36,13 @@ from pydantic import ConfigDict
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.api.schemas import (
     AUTH_ERRORS,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
     MAX_OFFSET,
     ErrorsOut,
     error_out,
     field_errors_out,
+    page_slice,
     refusal,
 )
 
@@ -61,8 +64,6 @@ from .models import (
 router = Router(tags=["Support and accommodation"])
 directory_router = Router(tags=["Directory"])
 
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 100
 MAX_CHILDREN = 20
 # Filters whose values are the models' choices (as query parameters' defaults, made once).
 REGION_FILTER = Query(None, description="Only beds in this region")
@@ -233,10 +234,6 @@ def _bed_out(bed: Any) -> BedOut:
     )
 
 
-def _page(limit: int, offset: int) -> slice:
-    return slice(offset, offset + min(limit, MAX_LIMIT))
-
-
 @router.get(
     "/support/sites",
     url_name="support_sites",
@@ -264,7 +261,7 @@ def site_list(
                     out_of_service=s.out_of_service,
                 ),
             )
-            for s in summaries[_page(limit, offset)]
+            for s in summaries[page_slice(limit, offset)]
         ],
         count=len(summaries),
     )
@@ -352,7 +349,7 @@ def free_bed_list(
                 wheelchair_accessible=bed.room.wheelchair_accessible,
                 site=site_ref_out(bed.room.site),
             )
-            for bed in beds[_page(limit, offset)]
+            for bed in beds[page_slice(limit, offset)]
         ],
         count=beds.count(),
     )
@@ -458,7 +455,7 @@ def request_list(
     )
     today = timezone.localdate()
     return PlacementRequestPageOut(
-        items=[_request_out(item, today) for item in waiting[_page(limit, offset)]],
+        items=[_request_out(item, today) for item in waiting[page_slice(limit, offset)]],
         count=waiting.count(),
     )
 
@@ -571,7 +568,7 @@ def placement_list(
     if status is not None:
         placements = placements.filter(status=status)
     return PlacementPageOut(
-        items=[placement_out(p) for p in placements[_page(limit, offset)]],
+        items=[placement_out(p) for p in placements[page_slice(limit, offset)]],
         count=placements.count(),
     )
 

@@ -244,6 +244,9 @@ ROUTES: dict[str, Rule] = {
     "operations:board": OPERATION_READERS,
     # Who took the person in, or a lead responder (operations.services.reception_missing).
     "operations:reception_missing": RECEPTIONISTS,
+    # The draft's holder, or a safeguarding lead of the organisation that took the person in
+    # (operations.selectors.may_hand_over).
+    "operations:reception_hand_over": RECEPTIONISTS,
     "operations:report": OPERATION_READERS,
     # Surge places and held beds (ADR 0044): an invited support provider's coordinators and
     # safe-house managers (which provider, operations.surge.providers_acting_for).

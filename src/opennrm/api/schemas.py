@@ -79,6 +79,17 @@ def refusal(error: ValidationError, fields: Mapping[str, str] | None = None) -> 
 # The furthest a list may be paged: far beyond any organisation's records, and well inside the
 # whole numbers a database can compare (an offset past them was a server error).
 MAX_OFFSET = 10_000_000
+# A list's page: `limit` items from `offset`, at most MAX_LIMIT whatever is asked.
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+def page_slice(limit: int, offset: int) -> slice:
+    """The items of a list that a request's `limit` and `offset` ask for: from `offset`, at most
+    `limit` of them and never more than MAX_LIMIT. Slice a queryset with it (one LIMIT/OFFSET
+    query) or a list."""
+    return slice(offset, offset + min(limit, MAX_LIMIT))
+
 
 # Responses every authenticated operation can give, for the OpenAPI document: no usable token,
 # a token without the scope or role, and too many requests (with Retry-After).

@@ -237,3 +237,14 @@ def linkage_records(ids: list[int] | None = None) -> Iterator[RawRecord]:
         cases = cases.filter(pk__in=ids)
     for case in cases.iterator(chunk_size=2000):
         yield raw_record(case)
+
+
+# --- Uses of the links (ADR 0052) ---------------------------------------------------------
+
+
+def cluster_people() -> list[tuple[int, int]]:
+    """(person id, identity cluster id) for every case in a cluster: which people a decision
+    maker has said are one. For the statistics' count of people; ids only, nothing decrypted."""
+    from .models import ClusterMember
+
+    return list(ClusterMember.objects.values_list("case__person_id", "cluster_id"))

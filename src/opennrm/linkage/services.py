@@ -464,3 +464,48 @@ def submission_check(*, case: Case) -> int:
             },
         )
     return counts.proposed
+
+
+# --- Erasure and retention (ADR 0052) -----------------------------------------------------
+
+
+def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
+    """Take the cases of a person whose details are being erased (on request or at the end of
+    their retention period) out of linkage; how many of each went. Called only inside
+    `privacy.services`' erasure, in its transaction, whose one audit event covers it (as the
+    other apps' `*_pseudonymise` are).
+
+    Only what links these cases goes: their cluster memberships (so no link shows that an
+    erased referral is the same person as another, which would identify it again) and every
+    candidate pair that names one of them (its comparison levels and fingerprint were computed
+    from the erased values). The other cases, their people and identities are not touched.
+    Cases that stay in a cluster stay linked, since a decision maker said they are one person;
+    the pair that put one there is gone if it named an erased case (`linked_by` emptied). A
+    cluster left with fewer than two cases links nothing and is removed. The keyed blocking
+    digests go with the identity (`LinkageKey`, a cascade), and again here by case."""
+    if not case_ids:
+        return {}
+    naming = Q(case_a_id__in=case_ids) | Q(case_b_id__in=case_ids)
+    # Locked, so that a review cannot link a pair while it is deleted.
+    pair_ids = list(
+        CandidatePair.objects.select_for_update().filter(naming).values_list("pk", flat=True)
+    )
+    leaving = ClusterMember.objects.select_for_update().filter(case_id__in=case_ids)
+    clusters = sorted(set(leaving.values_list("cluster_id", flat=True)))
+    links = leaving.delete()[1].get(ClusterMember._meta.label, 0)
+    ClusterMember.objects.filter(linked_by_id__in=pair_ids).update(linked_by=None)
+    pairs = CandidatePair.objects.filter(pk__in=pair_ids).delete()[1]
+    dissolved = 0
+    for cluster_id in clusters:
+        remaining = ClusterMember.objects.filter(cluster_id=cluster_id)
+        if remaining.count() < 2:
+            remaining.delete()
+            IdentityCluster.objects.filter(pk=cluster_id).delete()
+            dissolved += 1
+    keys = LinkageKey.objects.filter(case_id__in=case_ids).delete()[0]
+    return {
+        "identity_links": links,
+        "candidate_pairs": pairs.get(CandidatePair._meta.label, 0),
+        "identity_clusters": dissolved,
+        "linkage_keys": keys,
+    }

@@ -22,9 +22,12 @@ from pydantic import ConfigDict
 from opennrm.accounts.actor import actor_of
 from opennrm.api.schemas import (
     AUTH_ERRORS,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
     MAX_OFFSET,
     ErrorsOut,
     field_errors_out,
+    page_slice,
     refusal,
 )
 
@@ -34,9 +37,6 @@ from .models import Operation, ReceptionRecord
 from .report import OperationReport, operation_report
 
 router = Router(tags=["Operations"])
-
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 100
 
 
 class ExpectedGroupIO(Schema):
@@ -149,7 +149,7 @@ def operation_list(
     """Operations led by, or invited to, the token's organisation, latest start first. No
     other operation is listed or counted, confidential or not."""
     operations = selectors.operations_visible_to(actor_of(request))
-    page = operations[offset : offset + min(limit, MAX_LIMIT)]
+    page = operations[page_slice(limit, offset)]
     return OperationPageOut(items=[_operation_out(o) for o in page], count=operations.count())
 
 
@@ -527,7 +527,7 @@ def reception_list(
     operation = selectors.operation_get_for(actor, operation_id)
     lead_responder = selectors.is_lead_responder(actor, operation)
     records = selectors.reception_of(operation)
-    page = list(records[offset : offset + min(limit, MAX_LIMIT)])
+    page = list(records[page_slice(limit, offset)])
     named = {r.sequence for r in page if selectors.may_see_name(actor, r, lead_responder)}
     services.reception_names_shown(by=actor.user, operation=operation, sequences=named)
     return ReceptionPageOut(

@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from opennrm.accommodation.models import ImmediateNeed, Region
-from opennrm.accounts.models import Organisation
+from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
@@ -233,6 +233,27 @@ class InvitePartnerForm(forms.Form):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["organisation"]
         field.queryset = choices
+
+
+class HandOverForm(forms.Form):
+    """Whom to hand a reception draft to: a first responder of the organisation that took the
+    person in (`selectors.draft_receivers`)."""
+
+    to = forms.ModelChoiceField(
+        label="Who will complete the referral",
+        queryset=User.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select who will complete the referral",
+            "invalid_choice": "Select one of the first responders listed",
+        },
+    )
+
+    def __init__(self, *args: Any, choices: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["to"]
+        field.queryset = choices
+        field.label_from_instance = lambda user: user.full_name or user.email
 
 
 class ReceptionForm(forms.Form):

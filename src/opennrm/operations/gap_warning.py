@@ -6,6 +6,11 @@ a competent authority's senior decision makers: the planner among them) and the 
 the support providers invited to the operation are told. Nobody outside the operation is: a
 shortfall tells of the operation, which may be secret (ADR 0039).
 
+Each morning too (`gap_check`, scheduled by `manage.py schedule`): places fill, beds go out of
+service and the history grows without any write to the operation, so a shortfall can open with
+nobody saving anything. The morning check works out every open operation's gap again, under the
+same rules, and records one audit event for each operation whose shortfall it warned of.
+
 Not on every save: the shortfall last warned of is kept on the operation (`gap_warned`), and a
 save that leaves it as it was tells nobody; one that closes it tells nobody either, but a later
 shortfall is warned of again. A support provider invited while a shortfall stands is told of it
@@ -17,6 +22,9 @@ does): only the figures, and where to look once signed in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +32,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
 from opennrm.notifications.services import deliver
 
 # Read when called, never at import: selectors -> surge -> gap_warning -> selectors is a cycle.
@@ -133,3 +142,41 @@ def gap_warn(operation: Operation, *, newly_invited: Organisation | None = None)
     if not short:
         return 0
     return _tell(locked, made, _lead_planners(locked) + _coordinators(_invited_providers(locked)))
+
+
+@dataclass(frozen=True)
+class GapCheck:
+    operations_checked: int
+    operations_warned: int
+    people_told: int
+
+
+def gap_check(today: date) -> GapCheck:
+    """The morning check: every operation planned or under way today has its gap worked out
+    again and a new or changed shortfall warned of, as a write would (`gap_warn`). One audit
+    event, by the system, for each operation whose shortfall was warned of; none for the
+    others (the check itself reads no person). Each operation in its own transaction, so one
+    that fails leaves the others checked."""
+    checked = warned = told = 0
+    candidates = Operation.objects.filter(
+        cancelled_at__isnull=True, ends_on__gte=today
+    ).select_related("lead_organisation")
+    for operation in candidates.order_by("starts_on", "pk"):
+        if operation.status_on(today) not in OPEN:
+            continue
+        checked += 1
+        with transaction.atomic():
+            sent = gap_warn(operation)
+            if sent:
+                operation.refresh_from_db(fields=["gap_warned"])
+                audit_record(
+                    by=None,
+                    action="operations.shortfall_warned",
+                    obj=operation,
+                    organisation=operation.lead_organisation,
+                    detail={"told_of_shortfall": sent, "short": operation.gap_warned},
+                )
+        if sent:
+            warned += 1
+            told += sent
+    return GapCheck(checked, warned, told)

@@ -21,7 +21,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
-from opennrm.referrals.models import DraftStatus
+from opennrm.referrals.models import DraftStatus, ReferralDraft
 
 # The module, not its function: surge -> gap_warning -> selectors -> surge is a cycle, and the
 # function is read only when called.
@@ -260,6 +260,29 @@ def may_see_name(actor: Actor, record: ReceptionRecord, lead_responder: bool) ->
     """The name or description of a person taken in shows only to the responder who took them
     in and to the lead's first responders; every other reader sees the number and standing."""
     return lead_responder or record.taken_in_by_id == actor.user.pk
+
+
+def may_hand_over(
+    actor: Actor,
+    record: ReceptionRecord,
+    draft: ReferralDraft,
+    safeguarding_lead_of: set[int] | None = None,
+) -> bool:
+    """Who may hand a reception draft to another first responder: the draft's holder, or a
+    safeguarding lead of the organisation that took the person in (`safeguarding_lead_of`:
+    the actor's organisations as one, read once for a whole board)."""
+    if draft.created_by_id == actor.user.pk:
+        return True
+    if safeguarding_lead_of is None:
+        safeguarding_lead_of = set(actor.organisations_as([Role.SAFEGUARDING_LEAD]))
+    return record.organisation_id in safeguarding_lead_of
+
+
+def draft_receivers(draft: ReferralDraft) -> QuerySet[User]:
+    """Who may be handed a reception draft: the first responders of its organisation, since a
+    draft is completed and submitted in the organisation that started it."""
+    ids = members_with_role(draft.organisation_id, {Role.FIRST_RESPONDER}).values("user_id")
+    return User.objects.filter(pk__in=ids, is_active=True).order_by("full_name", "email")
 
 
 def is_lead_responder(actor: Actor, operation: Operation) -> bool:

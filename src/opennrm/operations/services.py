@@ -23,7 +23,7 @@ from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import unused_reference
 from opennrm.notifications.services import deliver
-from opennrm.referrals.models import ReferralDraft
+from opennrm.referrals.models import DraftStatus, ReferralDraft
 
 from . import selectors
 from .gap_warning import gap_warn, told_of_shortfall
@@ -448,9 +448,8 @@ def _take_in(
     needs: list[str],
     interpreter: bool,
 ) -> ReceptionRecord:
-    # On PostgreSQL the lock makes responders take numbers in turn; SQLite serialises writers
-    # anyway. The unique constraint is what guarantees no two people share a number.
-    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    # The draft first: it needs no number, and everything written before the lock below is
+    # time the other responders do not wait for.
     draft = ReferralDraft.objects.create(
         created_by=by,
         organisation=organisation,
@@ -464,10 +463,15 @@ def _take_in(
             interpreter=interpreter,
         ),
     )
+    reference = unused_reference(ReceptionRecord, REFERENCE_PREFIX)
+    # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
+    # serialises writers anyway. The unique constraint is what guarantees no two people share
+    # a number.
+    Operation.objects.select_for_update().filter(pk=operation.pk).first()
     record = ReceptionRecord.objects.create(
         operation=operation,
         sequence=_next_sequence(operation),
-        reference=unused_reference(ReceptionRecord, REFERENCE_PREFIX),
+        reference=reference,
         taken_in_by=by,
         taken_in_at=timezone.now(),
         organisation=organisation,
@@ -526,6 +530,62 @@ def reception_missing(*, by: User, record: ReceptionRecord, missing: bool) -> Re
         obj=record,
         organisation=record.operation.lead_organisation,
         detail={"operation": record.operation_id, "sequence": record.sequence},
+    )
+    return record
+
+
+@transaction.atomic
+def reception_draft_hand_over(*, by: User, record: ReceptionRecord, to: User) -> ReceptionRecord:
+    """Give the referral draft of a person taken in to another first responder of the
+    organisation that took them in, to complete (ADR 0043). A safeguarding lead may take people
+    in but does not make referrals, so the draft they start is handed to a first responder; a
+    responder going off shift hands theirs over too. Only the draft's holder or a safeguarding
+    lead of its organisation hands it over, and only while it is a draft. The new holder is
+    told (naming nobody); one audit event."""
+    record = (
+        ReceptionRecord.objects.select_for_update().select_related("operation").get(pk=record.pk)
+    )
+    draft = (
+        ReferralDraft.objects.select_for_update().filter(pk=record.draft_id).first()
+        if record.draft_id is not None
+        else None
+    )
+    if draft is None or not selectors.may_hand_over(Actor.of_session(by), record, draft):
+        raise PermissionDenied("Only the draft's holder or a safeguarding lead may hand it over")
+    if draft.status != DraftStatus.DRAFT:
+        raise ValidationError(
+            {"to": "Their referral has been submitted: there is no draft left to hand over"}
+        )
+    if to.pk == draft.created_by_id:
+        raise ValidationError({"to": "Choose someone other than who holds the draft now"})
+    if not selectors.draft_receivers(draft).filter(pk=to.pk).exists():
+        raise ValidationError(
+            {"to": "Choose a first responder of the organisation that took the person in"}
+        )
+    previous = draft.created_by_id
+    draft.created_by = to
+    draft.save(update_fields=["created_by"])
+    operation = record.operation
+    deliver(
+        recipients=[to],
+        kind="operations.draft_handed_over",
+        subject=f"{operation.name}: a referral to complete (person {record.sequence})",
+        body=f"The referral draft of person {record.sequence} taken in during {operation.name} "
+        "was handed to you to complete. It is in Your referrals.",
+        url=reverse("referrals:task_list", args=[draft.public_id]),
+    )
+    audit_record(
+        by=by,
+        action="operations.draft_handed_over",
+        obj=record,
+        organisation=operation.lead_organisation,
+        detail={
+            "operation": record.operation_id,
+            "sequence": record.sequence,
+            "draft": str(draft.public_id),
+            "from": previous,
+            "to": to.pk,
+        },
     )
     return record
 

@@ -18,6 +18,11 @@ urlpatterns = [
         views.reception_missing,
         name="reception_missing",
     ),
+    path(
+        "<int:operation_id>/reception/<int:sequence>/hand-over/",
+        views.reception_hand_over,
+        name="reception_hand_over",
+    ),
     path("<int:operation_id>/report/", views.report, name="report"),
     path("<int:operation_id>/surge/new/", surge_views.surge_add, name="surge_add"),
     path("<int:operation_id>/surge/<int:surge_id>/end/", surge_views.surge_end, name="surge_end"),

@@ -15,14 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import language_name
+from opennrm.referrals.models import DraftStatus
 
 from . import selectors, services, surge
 from .forecast import NoStays
 from .forms import (
     EXPLOITATION_SHORT,
+    HandOverForm,
     InvitePartnerForm,
     OperationForm,
     ReceptionForm,
@@ -279,6 +282,7 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
     lead_responder = selectors.is_lead_responder(actor, operation)
     records = list(selectors.reception_of(operation))
     named = {r.sequence for r in records if selectors.may_see_name(actor, r, lead_responder)}
+    safeguarding_lead_of = set(actor.organisations_as([Role.SAFEGUARDING_LEAD]))
     rows = [
         {
             "record": record,
@@ -287,6 +291,11 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             # Who may see who they are may record them missing, until a case exists.
             "may_mark_missing": record.sequence in named
             and (record.draft is None or record.draft.case_id is None),
+            # The draft's holder, or a safeguarding lead of the organisation that took them in,
+            # may hand the unfinished draft to a first responder.
+            "may_hand_over": record.draft is not None
+            and record.draft.status == DraftStatus.DRAFT
+            and selectors.may_hand_over(actor, record, record.draft, safeguarding_lead_of),
         }
         for record in records
     ]
@@ -301,7 +310,7 @@ def board(request: HttpRequest, operation_id: int) -> HttpResponse:
             "rows": rows,
             "counts": [(standing, counts[standing]) for standing in selectors.Standing],
             "updated_at": timezone.localtime(),
-            "any_markable": any(row["may_mark_missing"] for row in rows),
+            "any_markable": any(row["may_mark_missing"] or row["may_hand_over"] for row in rows),
             "may_take_in": selectors.reception_organisation(actor, operation) is not None,
         },
     )
@@ -327,6 +336,42 @@ def reception_missing(request: HttpRequest, operation_id: int, sequence: int) ->
         done = "recorded as missing" if missing else "recorded as found again"
         messages.success(request, f"Person {sequence} {done}")
     return redirect("operations:board", operation.id)
+
+
+@require_http_methods(["GET", "POST"])
+def reception_hand_over(request: HttpRequest, operation_id: int, sequence: int) -> HttpResponse:
+    """Hand the referral draft of a person taken in to another first responder of the
+    organisation that took them in (ADR 0043). Anyone who may not gets 404."""
+    actor = actor_of(request)
+    operation = selectors.operation_get_for(actor, operation_id)
+    record = operation.reception.select_related("draft").filter(sequence=sequence).first()
+    if record is None or record.draft is None:
+        raise Http404
+    if not selectors.may_hand_over(actor, record, record.draft):
+        raise Http404
+    receivers = selectors.draft_receivers(record.draft).exclude(pk=record.draft.created_by_id)
+    # Bound on any POST: an empty one (nothing chosen) must show its error.
+    form = HandOverForm(request.POST if request.method == "POST" else None, choices=receivers)
+    if request.method == "POST" and form.is_valid():
+        to = form.cleaned_data["to"]
+        try:
+            services.reception_draft_hand_over(by=_user(request), record=record, to=to)
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"Person {sequence}: the referral draft is now {to}'s")
+            return redirect("operations:board", operation.id)
+    return render(
+        request,
+        "operations/hand_over.html",
+        {
+            "title": f"Hand over person {sequence}'s referral",
+            "operation": operation,
+            "record": record,
+            "form": form,
+            "submitted": record.draft.status != DraftStatus.DRAFT,
+        },
+    )
 
 
 @require_safe

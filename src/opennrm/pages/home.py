@@ -142,8 +142,9 @@ ROLE_TASKS: dict[Role, list[Task]] = {
         Task(
             "Official tables",
             "statistics:tables",
-            "Referrals, decisions, waiting times and support for a quarter or a year, with "
-            "small counts suppressed as a release would publish them.",
+            "Referrals and the people they were about, decisions, waiting times and support "
+            "for a quarter or a year, with small counts suppressed as a release would publish "
+            "them.",
         ),
         Task(
             "Releases",

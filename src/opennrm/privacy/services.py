@@ -34,6 +34,7 @@ from opennrm.cases.services import person_erasure_record, person_records_pseudon
 from opennrm.casework.services import casework_pseudonymise
 from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
+from opennrm.linkage.services import linkage_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
 from opennrm.safeguarding.services import safeguarding_records_pseudonymise
@@ -63,6 +64,9 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     # Contacts and agency references, where they are staying, the agencies they consented to.
     removed.update(contacts_pseudonymise(case_ids))
     removed.update(safety_records_pseudonymise(case_ids))
+    # Links to other referrals of the same person, and pairs proposed with them (ADR 52):
+    # never another organisation's referral itself.
+    removed.update(linkage_records_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 

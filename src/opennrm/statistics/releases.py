@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
@@ -569,6 +569,23 @@ def _epsilon_detail(epsilon: Decimal | None) -> dict[str, str | None]:
     return {"synthetic_epsilon": str(epsilon) if epsilon is not None else None}
 
 
+# The key of the PostgreSQL advisory lock that lets one analyst prepare a release at a time
+# (b"OpenNRMr").
+PREPARE_LOCK_KEY = int.from_bytes(b"OpenNRMr", "big", signed=True)
+
+
+def _one_preparation_at_a_time() -> None:
+    """Two analysts preparing the same period (or operation) at once would both find no release
+    of it and both write one: the second waits here for the first to commit, then finds it and
+    is refused. Nothing in one table can say "one live release per period" (a withdrawn
+    version frees the period), so the check and the write are serialised instead. Preparing is
+    rare, so one lock for every period costs nothing. (SQLite's immediate transactions already
+    let one writer in at a time.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PREPARE_LOCK_KEY])
+
+
 def _reason_required(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -596,6 +613,7 @@ def prepare_release(
     title = " ".join(title.split())
     if not title:
         raise ReleaseRefused({"title": "Enter the title of the release"})
+    _one_preparation_at_a_time()
     existing = (
         ReleaseVersion.objects.filter(
             release__period_start=period.start,
@@ -673,6 +691,7 @@ def prepare_operation_release(
     if not title:
         raise ReleaseRefused({"title": "Enter the title of the release"})
     found = _operation_account(operation_id)
+    _one_preparation_at_a_time()
     existing = (
         ReleaseVersion.objects.filter(release__operation_id=operation_id)
         .exclude(state=VersionState.WITHDRAWN)

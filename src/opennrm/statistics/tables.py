@@ -13,8 +13,11 @@ The work is in two layers: loaders read plain rows from the database (`load_*`),
 was submitted; a decision by the day it took effect (approved, or made when it needed no
 approval); a support event by its own day.
 
-Counts are of referrals, never of people: there is no linkage of two referrals of one person
-yet (issue 13, item 7), and every table's notes say so.
+Counts are of referrals, and every referral table's notes say so. One table counts people
+(`people_tables`, ADR 0052): referrals a decision maker has linked as one person (one
+identity cluster, `linkage`), or made for one `Person` row, count once; any other referral is
+its own person, so the count is an upper bound on the people referred until every duplicate
+has been found and confirmed.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from opennrm.cases.choices import (
 from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.lib.iso import country_name
+from opennrm.linkage.selectors import cluster_people
 from opennrm.policy.negative_reasons import NOT_RECORDED, NOT_RECORDED_LABEL, catalogue
 from opennrm.policy.profiles import active_profiles
 from opennrm.referrals.models import DutyToNotifyReport
@@ -51,10 +55,22 @@ from . import disclosure
 from .disclosure import NOT_APPLICABLE, NOT_AVAILABLE, TOTAL, Dimension, Published, Table
 
 LONDON = ZoneInfo("Europe/London")
+# The population of the table of people referred (ADR 0052): its grand total is the count of
+# people, as the referrals' is the count of referrals.
+PEOPLE = "people_referred"
 
 REFERRALS_NOTE = (
-    "Counts are of referrals, not of people: a person referred twice counts twice (referrals "
-    "of one person are not yet linked)."
+    "Counts are of referrals, not of people: a person referred twice counts twice (the table "
+    "of people referred counts them once)."
+)
+PEOPLE_NOTES = (
+    "Counts are of people: referrals that the competent authority's decision makers have "
+    "reviewed and confirmed to be of one person count once, as do referrals recorded for one "
+    "person. Every other referral counts as a person of its own.",
+    "Duplicates not yet found or not yet confirmed are counted as different people, so the "
+    "count of people may be too high, never too low.",
+    "A person referred more than once in the period is counted under the age group of their "
+    "latest referral in it.",
 )
 
 # The statuses of a decision that was issued (a superseded one was issued, then reconsidered).
@@ -254,6 +270,9 @@ class Referral:
     first_responder_kind: str
     area: str
     location: str = ExploitationLocation.UNKNOWN.value  # where the exploitation took place
+    # Who the referral is of, once referrals linked as one person are taken as one (ADR 0052):
+    # referrals with the same value are one person; None, a person of its own.
+    person: int | None = None
 
 
 AGE_GROUPS = ("adult", "child", "not_specified")
@@ -326,11 +345,39 @@ def _in_scope(queryset, jurisdiction: str | None, field_name: str = "jurisdictio
     return queryset if jurisdiction is None else queryset.filter(**{field_name: jurisdiction})
 
 
+def one_person(links: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """For each person in `links` ((person id, identity cluster id) pairs), the one person id
+    standing for everyone linked with them: the lowest id of their connected group, where a
+    cluster joins the people of its cases and a person joins the clusters their cases are in.
+    People in no link stand for themselves (and are not in the result). Pure."""
+    parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def root(node: tuple[str, int]) -> tuple[str, int]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for person, cluster in links:
+        a, b = root(("person", person)), root(("cluster", cluster))
+        if a != b:
+            parent[max(a, b)] = min(a, b)  # "cluster" sorts before "person"
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for kind, ident in list(parent):
+        if kind == "person":
+            groups[root((kind, ident))].append(ident)
+    return {person: min(members) for members in groups.values() for person in members}
+
+
 def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Referral]:
     cases = _in_scope(
-        Case.objects.filter(submitted_at__gte=period.begins, submitted_at__lt=period.ends),
+        Case.objects.filter(submitted_at__gte=period.begins, submitted_at__lt=period.ends).order_by(
+            "submitted_at", "pk"
+        ),
         jurisdiction,
     )
+    linked = one_person(cluster_people())
     return [
         Referral(
             submitted_on=local_day(row["submitted_at"]),
@@ -343,8 +390,10 @@ def load_referrals(period: Period, jurisdiction: str | None = None) -> list[Refe
             first_responder_kind=first_responder_kind_of(row["referring_organisation__kind"]),
             area=row["area"] or "Not known",
             location=row["exploitation_location"] or ExploitationLocation.UNKNOWN.value,
+            person=linked.get(row["person_id"], row["person_id"]),
         )
         for row in cases.values(
+            "person_id",
             "submitted_at",
             "jurisdiction",
             "competent_authority__name",
@@ -561,6 +610,47 @@ def referral_tables(
             notes,
             {"exploitation_location": {loc.value: loc.label for loc in ExploitationLocation}},
         ),
+    ]
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+def people_of(referrals: Sequence[Referral]) -> list[Referral]:
+    """One referral per person: the latest of each person's referrals in `referrals` (which
+    are in the order they were submitted), every referral without a person on its own."""
+    latest: dict[int, Referral] = {}
+    alone: list[Referral] = []
+    for referral in referrals:
+        if referral.person is None:
+            alone.append(referral)
+        else:
+            latest[referral.person] = referral  # a later one replaces an earlier one
+    return [*latest.values(), *alone]
+
+
+def people_tables(referrals: Sequence[Referral], period: Period) -> list[AnyTable]:
+    """The people referred in the period, by age group at exploitation (ADR 0052). Its own
+    population, so disclosure control protects its cells like any other count."""
+    people = people_of(referrals)
+    return [
+        StatTable(
+            counted(
+                "people_by_age_group",
+                [Dimension("age_group", AGE_GROUPS)],
+                ((p.age_group,) for p in people),
+                population=PEOPLE,
+            ),
+            "People referred, by age group at exploitation",
+            "people",
+            (
+                *PEOPLE_NOTES,
+                f"A person counts in the period if one of their referrals was submitted on a "
+                f"day from {period} (Europe/London).",
+                AGE_AT_EXPLOITATION_NOTE,
+            ),
+            {"age_group": AGE_LABELS},
+        )
     ]
 
 
@@ -1141,10 +1231,6 @@ NOT_AVAILABLE_TABLES = (
         "Occupancy over time is in the capacity figures (statistics: capacity), which count "
         "beds, not referrals; it is not part of this release's linear system.",
     ),
-    Missing(
-        "People (rather than referrals)",
-        "Referrals of one person are not linked, so no table counts people.",
-    ),
 )
 
 
@@ -1155,13 +1241,15 @@ def release_tables(period: Period, jurisdiction: str | None = None) -> list[AnyT
     """Every table of a release for this period and jurisdiction (None: all), from live data,
     with the figures the data cannot give as `Missing` entries."""
     hidden, partial = exploitation_availability(period, jurisdiction)
+    referrals = load_referrals(period, jurisdiction)
     return [
         *referral_tables(
-            load_referrals(period, jurisdiction),
+            referrals,
             period,
             unavailable_exploitation=hidden,
             exploitation_from=partial,
         ),
+        *people_tables(referrals, period),
         *report_tables(load_reports(period, jurisdiction), period, unavailable_exploitation=hidden),
         *decision_tables(load_decisions(period, jurisdiction), period),
         *awaiting_tables(load_awaiting(period, jurisdiction), period),

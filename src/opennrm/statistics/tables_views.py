@@ -1,7 +1,11 @@
 """The analyst's preview of the official tables (issue 13, item 1; ADR 0033): a quarter or a
 year and a jurisdiction, and every table of the release as it would be published, with `[c]`
 where `disclosure.protect` suppressed a count. Figures only: no identity, no free text. Not a
-release: nothing is frozen or published here (releases are item 3)."""
+release: nothing is frozen or published here (releases are item 3).
+
+Above the tables, the period's two headline figures side by side: referrals, and the people
+they were about (referrals linked as one person count once, ADR 0052), both as disclosure
+control publishes them."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from opennrm.accounts.roles import Jurisdiction
 
-from . import layout, tables
+from . import disclosure, layout, tables
 from .views import cell
 
 FIRST_YEAR = 2009  # the NRM began on 1 April 2009
@@ -90,10 +94,15 @@ def tables_preview(request: HttpRequest) -> HttpResponse:
     sections: list[dict[str, Any]] = []
     missing: list[tables.Missing] = []
     period = None
+    headline: dict[str, disclosure.Published] = {}
     if form.is_valid():
         period = form.period()
         made = tables.release_tables(period, form.cleaned_data["jurisdiction"] or None)
         protected = tables.protect(made)
+        headline = {
+            "referrals": protected.published[disclosure.Cell.of("referrals")],
+            "people": protected.published[disclosure.Cell.of(tables.PEOPLE)],
+        }
         for table in made:
             if isinstance(table, tables.Missing):
                 missing.append(table)
@@ -115,6 +124,7 @@ def tables_preview(request: HttpRequest) -> HttpResponse:
             "period": period,
             "sections": sections,
             "missing": missing,
+            "headline": headline,
             "cell": cell,
         },
     )

@@ -1,7 +1,8 @@
 """Make sure every recurring background task is scheduled, or run them now.
 
 One command for all of them: the deadline reminders (each morning), the reminders before
-move-on support ends (each morning), the retention rules (each night) and the audit trail's
+move-on support ends (each morning), the retention rules (each night), the check of operations
+short of places (each morning) and the audit trail's
 anchor (every OPENNRM_AUDIT_ANCHOR_MINUTES, when OPENNRM_AUDIT_ANCHOR_FILE is set). Each task schedules
 its own next run, so calling this once when the worker starts (as `bin/serve` does) keeps them
 going; calling it again schedules nothing twice.
@@ -61,6 +62,16 @@ def _retention() -> str:
     )
 
 
+def _operation_shortfalls() -> str:
+    from opennrm.operations.gap_warning import gap_check
+
+    result = gap_check(timezone.localdate())
+    return (
+        f"Checked {result.operations_checked} operations planned or under way; warned of a "
+        f"shortfall of places in {result.operations_warned}, telling {result.people_told} people."
+    )
+
+
 def _anchor_unavailable() -> str | None:
     from opennrm.audit import anchor
 
@@ -89,6 +100,7 @@ def recurring() -> list[Recurring]:
     from opennrm.audit.tasks import anchor_audit_trail
     from opennrm.care.tasks import send_move_on_reminders
     from opennrm.decisions.tasks import send_deadline_reminders
+    from opennrm.operations.tasks import check_operation_shortfalls
     from opennrm.privacy.tasks import apply_retention
 
     return [
@@ -108,6 +120,13 @@ def recurring() -> list[Recurring]:
         ),
         Recurring("retention", "retention rules", "every night", apply_retention, _retention),
         Recurring(
+            "operation-shortfalls",
+            "checks of operations short of places",
+            "every morning",
+            check_operation_shortfalls,
+            _operation_shortfalls,
+        ),
+        Recurring(
             "audit-anchor",
             "audit trail's anchors",
             f"every {settings.AUDIT_ANCHOR_MINUTES} minutes",
@@ -120,8 +139,8 @@ def recurring() -> list[Recurring]:
 
 class Command(BaseCommand):
     help = (
-        "Make sure the recurring tasks (deadline reminders, move-on reminders, retention, the "
-        "audit trail's anchor) are "
+        "Make sure the recurring tasks (deadline reminders, move-on reminders, retention, "
+        "operations short of places, the audit trail's anchor) are "
         "scheduled (idempotent); --now runs them now instead. Name tasks to act on only those."
     )
 
