@@ -245,7 +245,7 @@ def db_api(master: str = DEFAULT_MASTER) -> tuple[Any, Callable[[], None]]:
     from pyspark import StorageLevel
     from splink import SparkAPI
 
-    class _InMemorySparkAPI(SparkAPI):  # type: ignore[misc]
+    class _InMemorySparkAPI(SparkAPI):
         """splink's SparkAPI with its intermediate tables persisted in memory only.
 
         splink breaks a long lineage by writing a table to Parquet in a checkpoint folder
