@@ -128,7 +128,7 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
         "spark.ui.enabled": "false",
         "spark.eventLog.enabled": "false",
         "spark.sql.catalogImplementation": "in-memory",
-        "spark.sql.warehouse.dir": f"{folder}/warehouse",
+        "spark.sql.warehouse.dir": f"file:{folder}/warehouse",
         "spark.jars.packages": None,
     }
     assert Path(folder).name.startswith("opennrm-spark-")
