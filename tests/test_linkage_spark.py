@@ -8,15 +8,17 @@ Java 17: without it the test fails with `SparkUnavailable` saying so; it is neve
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
 from opennrm.linkage import engine, prepare, spark_engine, synthetic
-from opennrm.linkage.models import CandidatePair, LinkageModel
+from opennrm.linkage.models import CandidatePair, LinkageModel, LinkageRun
 from opennrm.linkage.selectors import linkage_records
 from opennrm.linkage.services import linkage_run
 
@@ -75,6 +77,7 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
     left: dict[str, list[Path]] = {}
     seen: dict[str, list[tuple[str, bytes]]] = {}
     conf: dict[str, str | None] = {}
+    levels: list[tuple[bool, bool]] = []
     needles = [s.encode("utf-8") for s in _identifying_strings(truth)]
     close = spark_engine._Session.close
 
@@ -84,6 +87,10 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
         seen[str(session.folder)] = _plaintext_in(files, needles)
         running = session.spark.sparkContext.getConf()
         conf.update({key: running.get(key) for key in SETTINGS})
+        cached = session.spark.sparkContext._jsc.getPersistentRDDs().values()
+        levels.extend(
+            (rdd.getStorageLevel().useMemory(), rdd.getStorageLevel().useDisk()) for rdd in cached
+        )
         close(session)
 
     monkeypatch.setattr(spark_engine._Session, "close", close_after_scanning)
@@ -132,6 +139,9 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
         "spark.jars.packages": None,
     }
     assert Path(folder).name.startswith("opennrm-spark-")
+    # splink's intermediate tables were kept in memory, none of them on disk.
+    assert levels
+    assert set(levels) == {(True, False)}
 
     # Spark wrote its files (shuffles, blocks) in its private folder only, encrypted: not one
     # synthetic name or date of birth in them; and the folder went with the session.
@@ -158,6 +168,39 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
     planted = written_files["places"]["tmp"] / "planted.data"
     planted.write_bytes(b"\x00\x01" + needles[0].upper() + b"\x02")
     assert (str(planted), needles[0]) in _plaintext_in([planted], needles)
+
+
+def test_the_command_runs_on_the_engine_it_is_given_over_the_configured_one(
+    duckdb_model: dict,
+    alice: User,
+    northmoor_police: Organisation,
+    oscar: User,
+    southvale_police: Organisation,
+    authority: Organisation,
+    settings: object,
+) -> None:
+    _cases_of(
+        synthetic.people(60, duplicates=10, seed=21),
+        referrers=[(alice, northmoor_police), (oscar, southvale_police)],
+        authority=authority,
+    )
+    LinkageModel.objects.create(
+        version=1,
+        splink_version=engine.SPLINK_VERSION,
+        splink_settings=duckdb_model,
+        threshold_match_probability=engine.DEFAULT_THRESHOLD,
+        trained_on_records=360,
+        trained_at=timezone.now(),
+    )
+    settings.LINKAGE_ENGINE = "spark"
+
+    call_command("link_records", "--engine", "duckdb", stdout=io.StringIO())
+
+    run = LinkageRun.objects.get()
+    assert run.engine == "duckdb"
+    assert AuditEvent.objects.get(action="linkage.run").detail["engine"] == "duckdb"
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("link_records", "--engine", "sqlite")
 
 
 def test_a_stored_model_is_translated_to_spark_sql_and_back_unchanged(
