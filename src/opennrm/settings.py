@@ -368,6 +368,16 @@ DP_BUDGET_EPSILON = env_decimal("OPENNRM_DP_BUDGET_EPSILON", "1.0")
 # then no contact is shown.
 STATISTICS_CONTACT = env_str("OPENNRM_STATISTICS_CONTACT", "statistics@example.org" if DEMO else "")
 
+# The engine record linkage runs splink on (ADR 0048, ADR 0050): "duckdb", in this process and
+# in memory, or "spark", Apache Spark (the 'spark' dependency group and Java 17), for data
+# beyond one machine. Spark's master: local threads by default, or a cluster's address.
+LINKAGE_ENGINE = env_str("OPENNRM_LINKAGE_ENGINE", "duckdb").lower()
+if LINKAGE_ENGINE not in ("duckdb", "spark"):
+    raise ImproperlyConfigured(
+        f"OPENNRM_LINKAGE_ENGINE must be duckdb or spark, not {LINKAGE_ENGINE!r}"
+    )
+LINKAGE_SPARK_MASTER = env_str("OPENNRM_LINKAGE_SPARK_MASTER", "local[2]")
+
 # --- HTTP security ----------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

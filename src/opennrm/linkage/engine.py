@@ -5,7 +5,7 @@ decrypts the records, `prepare` makes them comparable, and this module takes the
 The engine is DuckDB in this process with an in-memory database that cannot write a file (see
 `duckdb_connection`): the decrypted values live in this process's memory only, and go when the
 connection closes. Spark, for data beyond one machine, is the same settings on splink's
-`SparkAPI` (ADR 0048: not built yet).
+`SparkAPI` (`spark_engine`, ADR 0050): `train` and `score` take the engine's name.
 
 Comparisons, each a list of levels from the most to the least alike (splink takes the first
 that holds; the weights of each level are learnt):
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -225,7 +225,62 @@ class Result:
     pairs: list[ScoredPair]
 
 
-def _linker(db_api: DuckDBAPI, rows: list[dict[str, Any]], model: Any) -> Linker:
+DUCKDB = "duckdb"
+SPARK = "spark"
+ENGINES = (DUCKDB, SPARK)
+
+
+def _db_api(engine: str, spark_master: str | None) -> tuple[Any, Callable[[], None]]:
+    """splink's database for `engine`, and the function that closes it (and with it every
+    value it held)."""
+    if engine == SPARK:
+        from . import spark_engine
+
+        return spark_engine.db_api(spark_master or spark_engine.DEFAULT_MASTER)
+    if engine != DUCKDB:
+        raise ValueError(f"Unknown linkage engine {engine!r}: one of {', '.join(ENGINES)}")
+    con = duckdb_connection()
+    return DuckDBAPI(con), con.close
+
+
+def _for_engine(engine: str, model: Any) -> Any:
+    """The model or settings as `engine`'s SQL: stored models are in DuckDB's."""
+    if engine != SPARK:
+        return model
+    from . import spark_engine
+
+    if isinstance(model, SettingsCreator):
+        model = model.get_settings(DUCKDB).as_dict()
+    return spark_engine.to_spark(model)
+
+
+def _stored_form(engine: str, trained: dict[str, Any]) -> dict[str, Any]:
+    """A trained model as it is stored: in DuckDB's SQL, whichever engine trained it."""
+    if engine != SPARK:
+        return trained
+    from . import spark_engine
+
+    return spark_engine.from_spark(trained, settings().get_settings(DUCKDB).as_dict())
+
+
+def _read_predictions(
+    engine: str, predictions: Any, threshold: float, columns: list[str]
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """How many pairs were scored, and `columns` of those at or above `threshold`."""
+    if engine == SPARK:
+        from . import spark_engine
+
+        return spark_engine.read_predictions(predictions, threshold, columns)
+    candidate_pairs = int(predictions.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0])
+    above = (
+        predictions.as_duckdbpyrelation()
+        .filter(f"match_probability >= {float(threshold)!r}")
+        .select(*columns)
+    )
+    return candidate_pairs, above.fetchall()
+
+
+def _linker(db_api: Any, rows: list[dict[str, Any]], model: Any) -> Linker:
     table = db_api.register(rows, table_name="records")
     # Splink's INFO logging reports progress, never values; warnings only, to keep logs short.
     return Linker(table, model, log_level=logging.WARNING)
@@ -235,18 +290,21 @@ def _rows(records: Iterable[PreparedRecord]) -> list[dict[str, Any]]:
     return [record.as_row() for record in records]
 
 
-def train(records: Sequence[PreparedRecord]) -> dict[str, Any]:
+def train(
+    records: Sequence[PreparedRecord], *, engine: str = DUCKDB, spark_master: str | None = None
+) -> dict[str, Any]:
     """A model trained on these records with no labels: u from random pairs (which are almost
     all different people), m by expectation maximisation on blocked pairs, the prior from the
-    pairs that agree on both names and the date of birth. Returns splink's model JSON."""
+    pairs that agree on both names and the date of birth. Returns splink's model JSON (in
+    DuckDB's SQL, whichever `engine` trained it)."""
     if len(records) < MIN_TRAINING_RECORDS:
         raise NotEnoughRecords(
             f"A linkage model needs at least {MIN_TRAINING_RECORDS} referrals to learn from; "
             f"there are {len(records)}."
         )
-    con = duckdb_connection()
+    db_api, close = _db_api(engine, spark_master)
     try:
-        linker = _linker(DuckDBAPI(con), _rows(records), settings())
+        linker = _linker(db_api, _rows(records), _for_engine(engine, settings()))
         linker.training.estimate_probability_two_random_records_match(
             [
                 block_on("given_name", "family_name", "dob"),
@@ -268,9 +326,9 @@ def train(records: Sequence[PreparedRecord]) -> dict[str, Any]:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
             )
-        return linker.misc.save_model_to_json()
+        return _stored_form(engine, linker.misc.save_model_to_json())
     finally:
-        con.close()
+        close()
 
 
 def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
@@ -300,30 +358,30 @@ def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
     return rows
 
 
-def score(records: Sequence[PreparedRecord], model: dict[str, Any], threshold: float) -> Result:
+def score(
+    records: Sequence[PreparedRecord],
+    model: dict[str, Any],
+    threshold: float,
+    *,
+    engine: str = DUCKDB,
+    spark_master: str | None = None,
+) -> Result:
     """The pairs the blocking rules find, scored with `model`; those at or above `threshold`
     returned with each field's contribution. Records of the same person are not paired."""
     if len(records) < 2:
         return Result(model=model, candidate_pairs=0, pairs=[])
-    con = duckdb_connection()
+    db_api, close = _db_api(engine, spark_master)
     try:
-        linker = _linker(DuckDBAPI(con), _rows(records), model)
+        linker = _linker(db_api, _rows(records), _for_engine(engine, model))
         predictions = linker.inference.predict(warning_mode="never")
-        candidate_pairs = int(
-            predictions.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0]
-        )
         person = {record.unique_id: record.person_id for record in records}
         names = [c["output_column_name"] for c in model["comparisons"]]
         wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
         wanted += [f"gamma_{n}" for n in names] + [f"mw_{n}" for n in names]
-        above = (
-            predictions.as_duckdbpyrelation()
-            .filter(f"match_probability >= {float(threshold)!r}")
-            .select(*wanted)
-        )
+        candidate_pairs, above = _read_predictions(engine, predictions, threshold, wanted)
         columns = wanted
         pairs = []
-        for values in above.fetchall():
+        for values in above:
             row = dict(zip(columns, values, strict=True))
             first, second = sorted((int(row["unique_id_l"]), int(row["unique_id_r"])))
             if person[first] == person[second]:
@@ -339,7 +397,7 @@ def score(records: Sequence[PreparedRecord], model: dict[str, Any], threshold: f
             )
         return Result(model=model, candidate_pairs=candidate_pairs, pairs=pairs)
     finally:
-        con.close()
+        close()
 
 
 SPLINK_VERSION = splink.__version__

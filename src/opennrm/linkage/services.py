@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
@@ -106,13 +107,18 @@ class _Counts:
 
 
 def _model_for_run(
-    *, by: User | None, retrain: bool, records: list[PreparedRecord], threshold: float | None
+    *,
+    by: User | None,
+    retrain: bool,
+    records: list[PreparedRecord],
+    threshold: float | None,
+    engine_name: str,
 ) -> tuple[LinkageModel, bool]:
     current = linkage_model_current()
     if current is not None and not retrain:
         return current, False
     # Outside any transaction: training takes seconds to minutes, and holds no row.
-    trained = engine.train(records)
+    trained = engine.train(records, engine=engine_name, spark_master=settings.LINKAGE_SPARK_MASTER)
     with transaction.atomic():
         latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"] or 0
         model = LinkageModel.objects.create(
@@ -197,7 +203,11 @@ def _store_pairs(
 
 
 def linkage_run(
-    *, by: User | None, retrain: bool = False, threshold: float | None = None
+    *,
+    by: User | None,
+    retrain: bool = False,
+    threshold: float | None = None,
+    engine_name: str | None = None,
 ) -> LinkageRun:
     """Find referrals that may be the same person and propose them for review.
 
@@ -211,7 +221,12 @@ def linkage_run(
     5. Record one audit event with the counts.
 
     `threshold` applies only to a model trained by this run (it is stored with the model).
+    `engine_name` is "duckdb" or "spark" (ADR 0050); by default the configured one
+    (`OPENNRM_LINKAGE_ENGINE`).
     """
+    engine_name = engine_name or settings.LINKAGE_ENGINE
+    if engine_name not in Engine.values:
+        raise ValueError(f"Unknown linkage engine {engine_name!r}")
     started = timezone.now()
     if retrain or linkage_model_current() is None:
         # Refuse before decrypting anyone, rather than after.
@@ -223,8 +238,16 @@ def linkage_run(
             )
     records = [prepare(raw) for raw in linkage_records()]
     by_id = {record.unique_id: record for record in records}
-    model, trained = _model_for_run(by=by, retrain=retrain, records=records, threshold=threshold)
-    result = engine.score(records, model.splink_settings, model.threshold_match_probability)
+    model, trained = _model_for_run(
+        by=by, retrain=retrain, records=records, threshold=threshold, engine_name=engine_name
+    )
+    result = engine.score(
+        records,
+        model.splink_settings,
+        model.threshold_match_probability,
+        engine=engine_name,
+        spark_master=settings.LINKAGE_SPARK_MASTER,
+    )
     with transaction.atomic():
         run = LinkageRun.objects.create(
             started_at=started,
@@ -232,7 +255,7 @@ def linkage_run(
             by=by,
             model=model,
             trained=trained,
-            engine=Engine.DUCKDB,
+            engine=engine_name,
             records=len(records),
             candidate_pairs=result.candidate_pairs,
             pairs_above_threshold=len(result.pairs),

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.linkage.engine import NotEnoughRecords
+from opennrm.linkage.models import Engine
 from opennrm.linkage.services import linkage_run
 
 
@@ -21,8 +22,9 @@ def probability(text: str) -> float:
 class Command(BaseCommand):
     help = (
         "Find referrals that may be the same person and propose them to decision makers "
-        "(record linkage with splink on an in-memory DuckDB; ADR 0048). Decrypts identities "
-        "in this process only and writes no plaintext to disk."
+        "(record linkage with splink on an in-memory DuckDB, or on Apache Spark with "
+        "--engine spark; ADR 0048, ADR 0050). Decrypts identities in this process only and "
+        "writes no plaintext to disk."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,6 +32,11 @@ class Command(BaseCommand):
             "--retrain",
             action="store_true",
             help="train a new model version on the current records (the first run always does)",
+        )
+        parser.add_argument(
+            "--engine",
+            choices=list(Engine.values),
+            help="the engine to run on (default: OPENNRM_LINKAGE_ENGINE, else duckdb; ADR 0050)",
         )
         parser.add_argument(
             "--threshold",
@@ -41,7 +48,12 @@ class Command(BaseCommand):
         if threshold is not None and not options["retrain"]:
             raise CommandError("--threshold belongs to a model: give it with --retrain")
         try:
-            run = linkage_run(by=None, retrain=options["retrain"], threshold=threshold)
+            run = linkage_run(
+                by=None,
+                retrain=options["retrain"],
+                threshold=threshold,
+                engine_name=options["engine"],
+            )
         except NotEnoughRecords as refused:
             raise CommandError(str(refused)) from None
         self.stdout.write(
