@@ -3,8 +3,9 @@ born 3 July 1999) and then by a charity (her name in Latin letters, the day and 
 read the other way). The check at submission, with a model trained on synthetic people,
 proposes the pair; the decision maker sees the flag on the charity's case, compares the two
 records with the waterfall of match weights, confirms they are one person, and the case page
-shows the police referral linked. Every page passes axe, the pair page on a 375-pixel screen
-too, and every page that showed a name was audited."""
+shows the police referral linked; an analyst's count of people referred in the quarter drops by
+one while the count of referrals does not. Every page passes axe, the pair page on a 375-pixel
+screen too, and every page that showed a name was audited."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
     dmitri: User,
     northmoor_police: Organisation,
     routing: Organisation,
+    monitoring: Organisation,
 ) -> None:
     # A model trained on 300 synthetic people (60 referred twice), stored as a run stores it.
     truth = synthetic.people(300, duplicates=60, seed=99)
@@ -92,6 +94,38 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
             "nationality_1": "UA",
         },
     )
+    # Four more people referred by each, alike but for their names and dates of birth, so that
+    # no cell of the analyst's tables is too small to publish (disclosure control would show
+    # "[c]" for a count under five, and for enough others to hide it).
+    others = ["Mara Testeva", "Dina Probova", "Lena Vzorova", "Ira Obraztsova"]
+    for n, name in enumerate(others * 2):
+        given, family = name.split()
+        by, organisation = (alice, northmoor_police) if n < len(others) else (hana, charity)
+        refer(
+            by,
+            organisation,
+            {
+                "given_names": given,
+                "family_name": f"{family}{'' if n < len(others) else 'ich'}",
+                "date_of_birth_day": str(n + 1),
+                "date_of_birth_month": str(n + 1),
+                "date_of_birth_year": str(1980 + n),
+                "nationality_1": "UA",
+            },
+        )
+    today = timezone.localdate()
+    tables = (
+        f"/statistics/tables/?year={today.year}&quarter={(today.month - 1) // 3 + 1}&jurisdiction="
+    )
+    analyst = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ana Lyst")
+    factories.totp_device(analyst)
+    analyst_page = new_page()
+    sign_in(analyst_page, analyst)
+    analyst_page.goto(tables)
+    expect(analyst_page.locator("#referral-count")).to_have_text("10")
+    expect(analyst_page.locator("#people-count")).to_have_text("10")
+    axe.check(analyst_page)
+
     pair = CandidatePair.objects.get(case_a=police_case, case_b=charity_case)
     assert pair.status == PairStatus.PROPOSED
     assert pair.comparisons[1]["label"] == "Day and month swapped"
@@ -153,6 +187,11 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
     axe.check(page)
 
     assert ClusterMember.objects.filter(case__in=(police_case, charity_case)).count() == 2
+
+    # The analyst's count of people drops by one; the referrals stay ten.
+    analyst_page.reload()
+    expect(analyst_page.locator("#referral-count")).to_have_text("10")
+    expect(analyst_page.locator("#people-count")).to_have_text("9")
 
     # The link can be undone from the pair (not done here), and the quality page counts it.
     page.get_by_role("link", name=f"see the link with {police_case.reference}").click()
