@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -567,9 +566,7 @@ def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_
     linkage_run(by=None)  # writes every referral's blocking keys
     earlier = set(CandidatePair.objects.values_list("pk", flat=True))
 
-    started = time.perf_counter()
     case, record_id = _submit_again(truth, alice, northmoor_police)
-    elapsed = time.perf_counter() - started
 
     first = Case.objects.get(reference=f"NRM-LINK-{record_id:05d}")
     flagged = CandidatePair.objects.exclude(pk__in=earlier)
@@ -587,9 +584,8 @@ def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_
     assert event.actor is None
     assert event.detail["pairs_proposed"] == flagged.count()
     assert event.detail["compared"] >= 1
-    # The whole submission, the check included, stays quick at this size (target: the check
-    # adds under 300 ms at a million referrals; `bench/linkage.py` will measure that).
-    assert elapsed < 5
+    # Its speed (target: under 300 ms added at a million referrals) is `bench/linkage.py`'s to
+    # measure, not a timed test's.
 
 
 def test_without_a_model_submission_only_stores_the_keys(
