@@ -169,6 +169,31 @@ def test_compared_values_change_with_any_compared_field_only() -> None:
     assert prepare.compared_values(base) != prepare.compared_values(moved)
 
 
+def test_places_are_the_words_that_name_them_in_latin_letters() -> None:
+    record = prepare.prepare(
+        raw(places="A hand car wash on Mill Road, Northmoor; the flat above it (Нортмур)")
+    )
+    assert record.places == ["hand", "mill", "northmoor", "nortmur", "wash"]
+    assert prepare.prepare(raw(places="a flat, the house")).places is None
+    assert prepare.place_words("Car wash, MILL road") == ["mill", "wash"]
+
+
+def test_the_first_contact_is_a_day_number() -> None:
+    earlier = prepare.prepare(raw(first_contact=date(2026, 1, 31)))
+    later = prepare.prepare(raw(first_contact=date(2026, 3, 2)))
+    assert earlier.first_contact is not None and later.first_contact is not None
+    assert later.first_contact - earlier.first_contact == 30
+
+
+def test_places_change_the_compared_values_only_when_there_are_some() -> None:
+    without = prepare.prepare(raw(area="Leeds"))
+    assert "places" not in prepare.compared_values(without)
+    named = prepare.prepare(raw(area="Leeds", places="Car wash, Mill Road"))
+    elsewhere = prepare.prepare(raw(area="Leeds", places="Nail bar, Station Road"))
+    assert prepare.compared_values(named) != prepare.compared_values(without)
+    assert prepare.compared_values(named) != prepare.compared_values(elsewhere)
+
+
 def test_the_preparation_module_imports_nothing_of_django() -> None:
     source = Path(prepare.__file__).read_text(encoding="utf-8")
     imported: set[str] = set()

@@ -40,7 +40,11 @@ from opennrm.linkage.models import (
     PairStatus,
 )
 from opennrm.linkage.selectors import pairs_for_review
-from opennrm.linkage.services import candidate_pair_review, linkage_run
+from opennrm.linkage.services import (
+    candidate_pair_review,
+    linkage_keys_rebuild,
+    linkage_run,
+)
 
 MIN_RECALL = 0.70
 MIN_PRECISION = 0.85
@@ -78,6 +82,7 @@ def _cases_of(
                 exploitation_types=["labour"],
                 exploitation_location=ExploitationLocation.UK,
                 submitted_at=dt.datetime.combine(first_contact, dt.time(12), tzinfo=dt.UTC),
+                exploitation_places=record.places,
                 reasonable_grounds_due=None,
             )
         )
@@ -169,6 +174,9 @@ def test_a_run_finds_most_duplicates_and_stores_them_as_case_ids_and_weights(
         "nationalities",
         "phone",
         "area",
+        "places",
+        "first_contact",
+        "referring_organisation",
     ]
     prior = model.splink_settings["probability_two_random_records_match"]
     prior_weight = engine.math.log2(prior / (1 - prior))
@@ -516,8 +524,8 @@ def test_with_a_model_stored_a_few_referrals_are_scored(
 
 def _submit_again(truth: synthetic.Truth, by: User, organisation: Organisation) -> tuple[Case, int]:
     """Refer again, through the referral journey's services, one of `truth`'s people whose day
-    and month of birth can be swapped: name without diacritics, day and month swapped, another
-    organisation. Returns the new case and the synthetic record id of the person."""
+    and month of birth can be swapped and who named places: name without diacritics, day and
+    month swapped, another organisation. Returns the new case and the synthetic record id of the person."""
     from opennrm.referrals import services as referrals
     from tests import referral_helpers as r
 
@@ -529,6 +537,7 @@ def _submit_again(truth: synthetic.Truth, by: User, organisation: Organisation) 
         and p.date_of_birth.day != p.date_of_birth.month
         and p.record_id <= 120
         and p.family_name
+        and p.places
     )
     born = person.date_of_birth
     assert born is not None
@@ -545,8 +554,9 @@ def _submit_again(truth: synthetic.Truth, by: User, organisation: Organisation) 
             "sex": person.sex,
             "nationality_1": person.nationalities[0],
         },
-        # The area is the referral form's own ("Testshire"), another than the first referral's.
-        "exploitation": r.EXPLOITATION,
+        # The area is the referral form's own ("Testshire"), another than the first referral's;
+        # the places are the ones the person named the first time.
+        "exploitation": {**r.EXPLOITATION, "places": person.places},
     }
     draft = r.draft_through_services(by, organisation, pages)
     case = referrals.referral_submit(by=by, draft=draft).case
@@ -586,6 +596,31 @@ def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_
     assert event.detail["compared"] >= 1
     # Its speed (target: under 300 ms added at a million referrals) is `bench/linkage.py`'s to
     # measure, not a timed test's.
+
+
+def test_rebuilding_the_keys_lets_the_check_at_submission_find_earlier_referrals(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+) -> None:
+    # Referrals stored before linkage was turned on: no keys, no run yet.
+    truth, _ = referred(120, 25)
+    LinkageKey.objects.all().delete()
+
+    written = linkage_keys_rebuild(batch=50)
+
+    assert written == LinkageKey.objects.count()
+    assert set(LinkageKey.objects.values_list("case_id", flat=True)) == set(
+        Case.objects.values_list("pk", flat=True)
+    )
+    event = AuditEvent.objects.get(action="linkage.keys_rebuilt")
+    assert event.actor is None
+    assert event.detail == {"keys": written}
+    case, record_id = _submit_again(truth, alice, northmoor_police)
+    first = Case.objects.get(reference=f"NRM-LINK-{record_id:05d}")
+    assert CandidatePair.objects.filter(case_a=first, case_b=case).exists()
 
 
 def test_without_a_model_submission_only_stores_the_keys(
@@ -673,6 +708,10 @@ def test_a_run_keeps_the_keys_of_a_referral_submitted_while_it_ran(
 # and why they write none (tests/test_audit_services.py sends the linkage app here).
 LINKAGE_WRITES = {
     "linkage_run": ("test_one_audit_event_per_run_with_its_counts", "linkage.run"),
+    "linkage_keys_rebuild": (
+        "test_rebuilding_the_keys_lets_the_check_at_submission_find_earlier_referrals",
+        "linkage.keys_rebuilt",
+    ),
     "candidate_pair_review": (
         "test_a_confirmed_pair_links_the_cases_without_merging_them",
         "linkage.pair_reviewed",

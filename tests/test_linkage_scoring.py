@@ -24,3 +24,25 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
         assert [row["label"] for row in rows] == [c["label"] for c in pair.comparisons]
         assert weight == pytest.approx(pair.match_weight, abs=1e-9)
         assert probability == pytest.approx(pair.match_probability, abs=1e-9)
+
+
+def test_training_a_small_population_keeps_every_level_possible() -> None:
+    """On a few hundred records EM drives some levels' m to 0.0 (splink 5.0 would raise): the
+    model trains, no level's m is below the floor, and splink's own check is back afterwards."""
+    from splink.internals.comparison_level import ComparisonLevel
+
+    truth = synthetic.people(300, duplicates=60, seed=99)
+    model = engine.train([prepare.prepare(record) for record in truth.records])
+
+    m_values = [
+        level["m_probability"]
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if "m_probability" in level
+    ]
+    assert m_values
+    assert min(m_values) >= engine.M_FLOOR
+    assert "m_probability" in vars(ComparisonLevel)
+    level = engine.settings().get_settings("duckdb").comparisons[0].comparison_levels[1]
+    with pytest.raises(ValueError, match="below the minimum"):
+        level.m_probability = 0.0

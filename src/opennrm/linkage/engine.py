@@ -15,19 +15,26 @@ that holds; the weights of each level are learnt):
   metaphone); both fairly close (0.80); the family name alike only; the given name alike only;
 - date of birth: the same; day and month swapped; one digit off (Damerau-Levenshtein 1 on the
   ISO date); the same year; within a year when either is estimated from an age;
-- sex, nationality (any in common), phone (last nine digits), area: the same or not.
+- sex, nationality (any in common), phone (last nine digits), area: the same or not;
+- places of exploitation: two or more place words in common, one, none;
+- first contact: within 30 days (the police and the charity that sheltered the person refer
+  within weeks of each other), within a year, further apart;
+- referring organisation: the same or another (the weights say whether one organisation
+  referring the same person twice is more or less usual than two organisations doing so).
 
 Blocking rules (a pair is scored only if one holds; each is an equality, so the engine finds
 candidates with a hash join, not by comparing everyone with everyone): family-name key and year
-of birth; given-name key and year of birth; the two keys crossed (names swapped); both name keys;
-date of birth; phone.
+of birth; given-name key and year of birth; the two keys crossed (names swapped); one key
+crossed and the year (names swapped, one misspelt); both name keys; date of birth; phone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +44,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
+from splink.internals import comparison_level as splink_comparison_level
 
 from .prepare import PreparedRecord
 
@@ -144,23 +152,69 @@ def _nationality() -> cl.CustomComparison:
     )
 
 
+def _places() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="places",
+        comparison_description="Places of exploitation (words naming them)",
+        comparison_levels=[
+            cll.NullLevel("places"),
+            cll.ArrayIntersectLevel("places", 2).configure(
+                label_for_charts="Two or more place words in common"
+            ),
+            cll.ArrayIntersectLevel("places", 1).configure(
+                label_for_charts="One place word in common"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _first_contact() -> cl.CustomComparison:
+    # Day numbers, not dates: plain arithmetic reads the same in DuckDB's SQL and Spark's.
+    return cl.CustomComparison(
+        output_column_name="first_contact",
+        comparison_description="Date of first contact",
+        comparison_levels=[
+            cll.NullLevel("first_contact"),
+            cll.CustomLevel(
+                "abs(first_contact_l - first_contact_r) <= 30", label_for_charts="Within 30 days"
+            ),
+            cll.CustomLevel(
+                "abs(first_contact_l - first_contact_r) <= 365", label_for_charts="Within a year"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("family_key", "dob_year"),
     block_on("given_key", "dob_year"),
     CustomRule("l.given_key = r.family_key AND l.family_key = r.given_key"),
+    # Names swapped and one of them misspelt: the name that kept its key, crossed, and the year.
+    CustomRule("l.given_key = r.family_key AND l.dob_year = r.dob_year"),
+    CustomRule("l.family_key = r.given_key AND l.dob_year = r.dob_year"),
     block_on("given_key", "family_key"),
     block_on("dob"),
     block_on("phone"),
 ]
 
-# EM is trained twice, each time on pairs found by a rule that leaves some comparisons free to
-# learn: first on pairs born in the same year (learning the names and the rest), then on pairs
-# whose names sound alike in the same area (learning the date of birth). The area is in the
-# second rule because names alone are shared by many different people who also share a
-# nationality and sex: on those pairs EM cannot tell matches from non-matches, and took most
-# pairs with different dates of birth for matches. Each session samples at most
-# `EM_MAX_PAIRS` pairs, so a national dataset trains in the same time as a small one.
-TRAINING_RULES = [block_on("dob_year"), block_on("given_key", "family_key", "area")]
+# EM is trained twice, each time on pairs found by a rule that leaves the other comparisons
+# free to learn: first on pairs born on the same day (learning the names and the rest), then on
+# pairs sharing a phone number (learning the date of birth). Pairs with names that sound alike
+# in one area were tried for the second and taught the model little about dates of birth: at a
+# national scale most people sharing a usual name are different people, and EM cannot tell them
+# from the same person (bench/linkage.py: F1 0.80 against 0.89 on 20,000 referrals). A phone
+# number is shared by different people too (a controller's number given by several of them;
+# the synthetic people do this), and the model still learnt what a date of birth is worth.
+# With fewer than `MIN_PHONE_PAIRS` pairs sharing a phone (a small deployment), EM has too
+# little to learn from there (it fails outright on a level it never sees), and the names in
+# one area are the better teacher. Each session samples at most `EM_MAX_PAIRS` pairs, so a
+# national dataset trains in the same time as a small one.
+FIRST_TRAINING_RULE = block_on("dob")
+PHONE_TRAINING_RULE = block_on("phone")
+NAMES_TRAINING_RULE = block_on("given_key", "family_key", "area")
+MIN_PHONE_PAIRS = 200
 EM_MAX_PAIRS = 1e6
 
 
@@ -175,6 +229,9 @@ def settings() -> SettingsCreator:
             _nationality(),
             _equal("phone", "Phone number (last nine digits)"),
             _equal("area", "Area"),
+            _places(),
+            _first_contact(),
+            _equal("referring_organisation", "Referring organisation"),
         ],
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         # splink gives the level reached (gamma) only with the compared values; `score` reads
@@ -290,6 +347,45 @@ def _rows(records: Iterable[PreparedRecord]) -> list[dict[str, Any]]:
     return [record.as_row() for record in records]
 
 
+@contextlib.contextmanager
+def _underflow_clamped() -> Iterator[None]:
+    """While EM runs, an m or u probability that underflows below splink's least (1e-300) is
+    set to that least instead of raising. On a few hundred records a level may hold only
+    non-matches, and EM drives its m to 0.0; splink 5.0 raises there rather than clamping
+    (its weights are clamped anyway: moj-analytical-services/splink PR 2851), which would
+    make a small deployment's first run fail. `_with_m_floor` lifts every m to `M_FLOOR`
+    afterwards, so the stored model never holds the clamped value."""
+    level = splink_comparison_level.ComparisonLevel
+    original: dict[str, property] = {
+        name: vars(level)[name] for name in ("m_probability", "u_probability")
+    }
+    least = splink_comparison_level.M_U_CLAMP_MIN
+
+    def clamping(prop: property) -> property:
+        def setter(self: Any, value: Any) -> None:
+            if isinstance(value, float) and value < least:
+                value = least
+            assert prop.fset is not None  # noqa: S101 - splink's properties have setters
+            prop.fset(self, value)
+
+        return prop.setter(setter)
+
+    for name, prop in original.items():
+        setattr(level, name, clamping(prop))
+    try:
+        yield
+    finally:
+        for name, prop in original.items():
+            setattr(level, name, prop)
+
+
+def _training_rules(records: Sequence[PreparedRecord]) -> list[BlockingRuleCreator]:
+    sharing = Counter(record.phone for record in records if record.phone)
+    phone_pairs = sum(n * (n - 1) // 2 for n in sharing.values())
+    second = PHONE_TRAINING_RULE if phone_pairs >= MIN_PHONE_PAIRS else NAMES_TRAINING_RULE
+    return [FIRST_TRAINING_RULE, second]
+
+
 def train(
     records: Sequence[PreparedRecord], *, engine: str = DUCKDB, spark_master: str | None = None
 ) -> dict[str, Any]:
@@ -322,13 +418,30 @@ def train(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
         )
-        for rule in TRAINING_RULES:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
-            )
-        return _stored_form(engine, linker.misc.save_model_to_json())
+        with _underflow_clamped():
+            for rule in _training_rules(records):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+                )
+        return _with_m_floor(_stored_form(engine, linker.misc.save_model_to_json()))
     finally:
         close()
+
+
+# The least m probability a level keeps. EM gives a level it never saw among the matches it
+# found (a date of birth wrong but in the right year; a sex recorded differently) an m
+# probability near 0, and a match weight of -150 or so: one such difference would rule a pair
+# out whatever else agrees. Errors in a record are always possible, so no level is taken as
+# impossible: at most about -9 bits for a level as common as a coin toss among non-matches.
+M_FLOOR = 1e-3
+
+
+def _with_m_floor(model: dict[str, Any]) -> dict[str, Any]:
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if "m_probability" in level:
+                level["m_probability"] = max(level["m_probability"], M_FLOOR)
+    return model
 
 
 def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:

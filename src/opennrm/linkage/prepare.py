@@ -21,6 +21,10 @@ Why each step:
    estimated from the age at first contact and flagged, and compared within a year.
 5. A phone number, if the safe-contact text holds one, as its last nine digits, which survive
    the usual prefixes (+44, 0044, 0).
+6. The places of exploitation, free text ("a car wash on Mill Road, Northmoor"), as the set of
+   their words that name something: transliterated, lower case, without the short words and
+   the words every such account uses ("flat", "house", "street"), so that two accounts of the
+   same places share words and two accounts of different places in one town share few.
 """
 
 from __future__ import annotations
@@ -62,6 +66,18 @@ _DIGIT_RUNS = re.compile(r"\+?[\d][\d ()./-]{5,}\d")
 _SEXES = frozenset({"female", "male"})
 
 PHONE_DIGITS = 9
+
+# Words of a places-of-exploitation account that say what kind of place, not which: left out,
+# with every word shorter than four letters, so that what is compared names the place.
+_IGNORED_PLACE_TEXT = """
+    about above address after again also area back behind bedroom before below between both
+    building central centre city close country couple district each east flat flats floor from
+    garden house houses into just know known large lane last local location multiple near next
+    north number other over place places road room same second several shop side small some
+    south street their them then there this town unit unknown village west where which with
+    within avenue terrace parade crescent drive grove
+"""
+_PLACE_WORDS_IGNORED = frozenset(_IGNORED_PLACE_TEXT.split())
 
 
 def transliterate(text: str) -> str:
@@ -141,6 +157,7 @@ class RawRecord:
     area: str = ""
     first_contact: date | None = None
     referring_organisation: str = ""
+    places: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,8 +184,12 @@ class PreparedRecord:
     nationalities: list[str] | None
     phone: str | None
     area: str | None
-    first_contact: str | None
+    # The day of first contact as a day number (`date.toordinal`), so that the engine compares
+    # days apart with arithmetic alone.
+    first_contact: int | None
     referring_organisation: str | None
+    # The words naming the places of exploitation, sorted (step 6).
+    places: list[str] | None
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,6 +197,12 @@ class PreparedRecord:
 
 def _or_none(value: str) -> str | None:
     return value or None
+
+
+def place_words(text: str) -> list[str]:
+    """The words of a places-of-exploitation account that name a place (step 6), sorted."""
+    words = normalise_name(text).split()
+    return sorted({w for w in words if len(w) >= 4 and w not in _PLACE_WORDS_IGNORED})
 
 
 def prepare(record: RawRecord) -> PreparedRecord:
@@ -212,13 +239,16 @@ def prepare(record: RawRecord) -> PreparedRecord:
         nationalities=sorted({n.upper() for n in record.nationalities if n}) or None,
         phone=phone_digits(record.safe_contact),
         area=_or_none(area),
-        first_contact=record.first_contact.isoformat() if record.first_contact else None,
+        first_contact=record.first_contact.toordinal() if record.first_contact else None,
         referring_organisation=_or_none(record.referring_organisation),
+        places=place_words(record.places) or None,
     )
 
 
 # The values whose change makes a rejected pair worth proposing again: everything the engine
-# compares. (The first-contact date and the referring organisation are not compared.)
+# compares that can change. (A referral's first-contact date and referring organisation are
+# fixed when it is submitted.) The places come last and only when there are some, so that the
+# fingerprints of records stored before they were compared stay as they were.
 COMPARED = (
     "given_name",
     "family_name",
@@ -241,6 +271,8 @@ def compared_values(record: PreparedRecord) -> str:
         if isinstance(value, list):
             value = ",".join(value)
         parts.append(f"{name}={'' if value is None else value}")
+    if record.places:
+        parts.append(f"places={','.join(record.places)}")
     return "\x1f".join(parts)
 
 
@@ -255,6 +287,13 @@ def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str
         values.add(f"fy:{record.family_key}|{year}")
     if record.given_key and year is not None:
         values.add(f"gy:{record.given_key}|{year}")
+    if crossed and year is not None:
+        # One key crossed with the year: an earlier record whose family key is this one's
+        # given key, or whose given key is this one's family key.
+        if record.given_key:
+            values.add(f"fy:{record.given_key}|{year}")
+        if record.family_key:
+            values.add(f"gy:{record.family_key}|{year}")
     if record.given_key and record.family_key:
         values.add(f"gf:{record.given_key}|{record.family_key}")
         if crossed:

@@ -88,6 +88,20 @@ def _nationalities(a: list[str] | None, b: list[str] | None) -> int:
     return 1 if set(a) & set(b) else 2
 
 
+def _places(a: list[str] | None, b: list[str] | None) -> int:
+    if a is None or b is None:
+        return 0
+    common = len(set(a) & set(b))
+    return 1 if common >= 2 else 2 if common == 1 else 3
+
+
+def _days_apart(a: int | None, b: int | None) -> int:
+    if a is None or b is None:
+        return 0
+    apart = abs(a - b)
+    return 1 if apart <= 30 else 2 if apart <= 365 else 3
+
+
 def levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, int]:
     """The position, in each comparison's list of levels, of the level the pair reaches."""
     return {
@@ -97,6 +111,9 @@ def levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, int]:
         "nationalities": _nationalities(a.nationalities, b.nationalities),
         "phone": _same(a.phone, b.phone),
         "area": _same(a.area, b.area),
+        "places": _places(a.places, b.places),
+        "first_contact": _days_apart(a.first_contact, b.first_contact),
+        "referring_organisation": _same(a.referring_organisation, b.referring_organisation),
     }
 
 
@@ -110,6 +127,8 @@ def score(
     total = weights["prior"]
     rows = []
     for name, position in levels(a, b).items():
+        if name not in weights["comparisons"]:
+            continue  # a model stored before this comparison existed scores without it
         level = weights["comparisons"][name][position]
         total += level["match_weight"]
         rows.append(

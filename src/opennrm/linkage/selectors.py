@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, CaseNarrative
 from opennrm.cases.selectors import cases_visible_to
 
 from . import charts
@@ -207,6 +207,13 @@ def linkable_cases() -> QuerySet[Case]:
     return Case.objects.filter(person__identity__isnull=False)
 
 
+def _exploitation_places(case: Case) -> str:
+    try:
+        return case.narrative.exploitation_places
+    except CaseNarrative.DoesNotExist:
+        return ""
+
+
 def raw_record(case: Case) -> RawRecord:
     """A case's values for linkage, decrypted (its person's identity must exist)."""
     person = case.person
@@ -225,6 +232,7 @@ def raw_record(case: Case) -> RawRecord:
         area=case.area,
         first_contact=timezone.localdate(case.submitted_at),
         referring_organisation=str(case.referring_organisation_id),
+        places=_exploitation_places(case),
     )
 
 
@@ -232,7 +240,9 @@ def linkage_records(ids: list[int] | None = None) -> Iterator[RawRecord]:
     """For the linkage job and the check at submission only, never for a user: every referral
     (or those of `ids`) whose person still has an identity, decrypted one batch at a time. A
     pseudonymised person (identity erased) has nothing to link and is left out."""
-    cases = linkable_cases().select_related("person", "person__identity").order_by("pk")
+    cases = (
+        linkable_cases().select_related("person", "person__identity", "narrative").order_by("pk")
+    )
     if ids is not None:
         cases = cases.filter(pk__in=ids)
     for case in cases.iterator(chunk_size=2000):

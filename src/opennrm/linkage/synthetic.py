@@ -5,16 +5,21 @@ another referring organisation. For tests and benchmarks of linkage; every name 
 one of its language, and no person is real.
 
 Pure: no Django. `people(n, duplicates, seed)` gives the records and the truth (which records
-are one person) together.
+are one person) together. With `rare_names`, each language group also has that many rarer
+given and family names, built from its syllables, and names are drawn by Zipf's law (the
+usual names most often, the long tail rarely), as a national population's are: at a million
+records many different people share a usual name and year of birth, which is what makes
+linkage hard at that scale.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from .prepare import RawRecord
+from .prepare import RawRecord, transliterate
 
 # Each group: (nationalities, given name variants, family name variants, sexes of the given
 # names). A name is a list of its written forms: the first is the usual one, the others are the
@@ -167,6 +172,113 @@ _GROUPS: list[tuple[list[str], list[tuple[list[str], str]], list[list[str]]]] = 
     ),
 ]
 
+# Syllables of each group's rarer names (same order as `_GROUPS`): first, middle and last
+# parts of a family name, and first and last parts of a given name.
+_SYLLABLES: list[tuple[list[str], list[str], list[str], list[str], list[str]]] = [
+    (
+        ["Kr", "Dr", "Ber", "Mar", "Ko", "Sh", "Rr", "Gj", "Ll", "Zen"],
+        ["a", "e", "u", "i", "ë"],
+        ["niqi", "aj", "llari", "shi", "ku", "ziu", "mani", "lla", "hasi", "bani"],
+        ["Ar", "Bes", "Dri", "Fat", "Il", "Ler", "Mir", "Tan", "Vjo", "Ed"],
+        ["ion", "ana", "jeta", "ton", "sa", "min", "tina", "lind", "ri", "ona"],
+    ),
+    (
+        ["Ng", "Tr", "Ph", "H", "Đ", "V", "L", "Qu", "Kh", "Th"],
+        ["ô", "ư", "a", "ơ", "i"],
+        ["ng", "n", "c", "nh", "u", "t", "m", "i", "y", "p"],
+        ["Thị ", "Văn ", "Ngọc ", "Đức ", "Minh ", "Hữu ", "Kim ", "Thanh ", "Bảo ", "Gia "],
+        ["Thảo", "Tuấn", "Linh", "Phúc", "Hà", "Nam", "Yến", "Khoa", "Trang", "Long"],
+    ),
+    (
+        ["Pop", "Stan", "Con", "Dob", "Vas", "Ciob", "Lup", "Neg", "Zam", "Bal"],
+        ["o", "i", "u", "ă", "e"],
+        ["escu", "anu", "ache", "oiu", "ea", "eanu", "ariu", "ici", "aru", "ilă"],
+        ["Cr", "Fl", "Ad", "Mar", "Ser", "Lil", "Cos", "Dan", "Ral", "Oct"],
+        ["istina", "orin", "rian", "iana", "giu", "iana", "tel", "iela", "uca", "avian"],
+    ),
+    (
+        ["Al-", "Abd", "Ha", "Sa", "Na", "Ja", "Ra", "Za", "Qa", "Ka"],
+        ["m", "s", "d", "l", "b"],
+        ["ari", "awi", "ouri", "ani", "adi", "aibi", "eem", "ouli", "ash", "id"],
+        ["Ham", "Kar", "Nas", "Sam", "Rash", "Tar", "Wal", "Lay", "Han", "Sal"],
+        ["za", "im", "ir", "ira", "id", "iq", "eed", "la", "an", "ma"],
+    ),
+    (
+        ["Ge", "Ha", "Te", "Ki", "Wo", "Me", "Ab", "Ye", "Ne", "Go"],
+        ["bre", "le", "sfa", "da", "ld"],
+        ["hiwet", "mariam", "michael", "yesus", "selassie", "tsion", "giorgis", "ab", "u", "e"],
+        ["Aw", "Dan", "Hab", "Meh", "Sen", "Ruth", "Abr", "Nah", "Eyo", "Sab"],
+        ["et", "iel", "tom", "ret", "ait", "a", "ham", "om", "el", "rina"],
+    ),
+    (
+        ["Кова", "Пет", "Сид", "Мор", "Павл", "Гонч", "Лис", "Мар", "Руд", "Сав"],  # noqa: RUF001 - Cyrillic syllables
+        ["ен", "ор", "ар", "ов", "ин"],  # noqa: RUF001 - Cyrillic syllables
+        ["ко", "чук", "енко", "ишин", "ова", "ський", "ич", "як", "ець", "ук"],
+        ["Окс", "Тар", "Ірин", "Бог", "Віт", "Ган", "Рус", "Люд", "Мик", "Вал"],  # noqa: RUF001 - Cyrillic syllables
+        ["ана", "ас", "а", "дан", "алій", "на", "лан", "мила", "ола", "ерій"],  # noqa: RUF001 - Cyrillic syllables
+    ),
+    (
+        ["Ash", "Bar", "Har", "Cole", "Pen", "Rad", "Whit", "Fair", "Thorn", "Mor"],
+        ["", "e", "ing", "ley", "s"],
+        ["ton", "field", "wood", "by", "ridge", "well", "ham", "worth", "cott", "croft"],
+        ["Ev", "Jos", "Har", "Luc", "Isa", "Ol", "Fre", "Mil", "Rub", "Gra"],
+        ["ie", "eph", "ry", "y", "bel", "iver", "ya", "lie", "en", "ce"],
+    ),
+]
+
+# Places of exploitation: what kind of place, on which street, in which town.
+_BUSINESSES = [
+    "car wash",
+    "hand car wash",
+    "nail bar",
+    "cannabis farm in a house",
+    "takeaway",
+    "restaurant kitchen",
+    "flat above a shop",
+    "farm",
+    "packing factory",
+    "building site",
+    "private house",
+    "hotel",
+]
+_STREETS = [
+    f"{first}{last}"
+    for first in (
+        "Mill",
+        "Station",
+        "Church",
+        "Victoria",
+        "Albert",
+        "Queens",
+        "Kings",
+        "Park",
+        "Bridge",
+        "Market",
+        "Chapel",
+        "Castle",
+        "Windsor",
+        "Grange",
+        "Moor",
+        "Beech",
+        "Ash",
+        "Oak",
+        "Elm",
+        "Cedar",
+        "Holly",
+        "Rose",
+        "Orchard",
+        "Meadow",
+        "Brook",
+        "Spring",
+        "Hill",
+        "Vale",
+        "Cross",
+        "Hall",
+    )
+    for last in ("", "field", "gate", "side", "thorpe", "wick", "well", "ford")
+]
+_STREET_KINDS = ["Road", "Street", "Lane", "Avenue", "Close", "Way", "Terrace", "Parade"]
+
 AREAS = ["Leeds", "Bradford", "Manchester", "Birmingham", "Glasgow", "Belfast", "Kent", "Hull"]
 ORGANISATIONS = ["police-west", "police-north", "charity-harbour", "charity-bridge", "la-leeds"]
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -178,6 +290,57 @@ class Truth:
 
     records: list[RawRecord]
     same_person: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """One language group's names, with the cumulative Zipf weights they are drawn by."""
+
+    nationalities: list[str]
+    given: list[tuple[list[str], str]]
+    family: list[list[str]]
+    given_weights: list[float]
+    family_weights: list[float]
+
+
+def _zipf(n: int) -> list[float]:
+    return list(itertools.accumulate(1 / rank for rank in range(1, n + 1)))
+
+
+def _forms(name: str) -> list[str]:
+    """A rarer name and, when it is not in Latin letters already, its plain transliteration."""
+    latin = transliterate(name)
+    return [name] if latin == name else [name, latin]
+
+
+def _pools(rare_names: int) -> list[_Pool]:
+    pools = []
+    for (nationalities, given, family), (starts, middles, ends, given_starts, given_ends) in zip(
+        _GROUPS, _SYLLABLES, strict=True
+    ):
+        # The same rare names whatever the seed of the people: a population, then samples of it.
+        rng = random.Random(f"rare-names-{nationalities[0]}")  # noqa: S311 - synthetic names
+        given_names, family_names = list(given), list(family)
+        seen = {forms[0] for forms in family_names} | {forms[0] for forms, _ in given_names}
+        for _ in range(rare_names):
+            name = rng.choice(starts) + rng.choice(middles) + rng.choice(ends)
+            if name not in seen:
+                seen.add(name)
+                family_names.append(_forms(name))
+            name = rng.choice(given_starts) + rng.choice(given_ends)
+            if name not in seen:
+                seen.add(name)
+                given_names.append((_forms(name), rng.choice(["female", "male"])))
+        pools.append(
+            _Pool(
+                nationalities=nationalities,
+                given=given_names,
+                family=family_names,
+                given_weights=_zipf(len(given_names)),
+                family_weights=_zipf(len(family_names)),
+            )
+        )
+    return pools
 
 
 def _typo(rng: random.Random, name: str) -> str:
@@ -196,12 +359,82 @@ def _typo(rng: random.Random, name: str) -> str:
 
 
 def _phone(rng: random.Random) -> str:
-    number = f"7700 9{rng.randrange(10**5):05d}"
-    return rng.choice([f"Call +44 {number}", f"Mobile 0{number}", f"0044 {number} after 6pm"])
+    """A number no one can have: +999 is not a country code (ITU-T E.164 spare). Britain's
+    fictional range (07700 900000 to 900999) holds a thousand numbers, too few for a million
+    people; the linkage compares the last nine digits, whatever the prefix."""
+    number = f"{rng.randrange(10**9):09d}"
+    spaced = f"{number[:3]} {number[3:6]} {number[6:]}"
+    return rng.choice([f"Call +999 {spaced}", f"Mobile 00999 {spaced}", f"+999 {number} after 6pm"])
 
 
-def _vary(rng: random.Random, record: RawRecord, record_id: int, names: tuple) -> RawRecord:
-    """A second referral of the same person, by another organisation, with variations."""
+def _contact(rng: random.Random, controllers: list[str]) -> str:
+    return rng.choice(controllers) if rng.random() < 0.1 else _phone(rng)
+
+
+# A place: what kind, which street and what kind of street, which town.
+Place = tuple[str, str, str, str]
+
+
+def _places(rng: random.Random, area: str) -> list[Place]:
+    return [
+        (
+            rng.choice(_BUSINESSES),
+            rng.choice(_STREETS),
+            rng.choice(_STREET_KINDS),
+            area if rng.random() < 0.8 else rng.choice(AREAS),
+        )
+        for _ in range(rng.choice([1, 1, 2]))
+    ]
+
+
+def _account(places: list[Place]) -> str:
+    return "; ".join(f"{what} on {street} {kind}, {town}" for what, street, kind, town in places)
+
+
+def _retold(rng: random.Random, places: list[Place]) -> str:
+    """The same places as another organisation writes them down: some of it, in other words."""
+    told = []
+    for what, street, kind, town in places[: rng.choice([1, len(places)])]:
+        told.append(
+            rng.choice(
+                [
+                    f"the {what} in {town}",
+                    f"{street} {kind}, {town}",
+                    f"a {what} on {street} {kind}",
+                    f"{what}, {street} {kind} ({town})",
+                ]
+            )
+        )
+    return ", and ".join(told)
+
+
+def _nationalities_retold(rng: random.Random, nationalities: list[str]) -> list[str]:
+    """Mostly the same; sometimes not known, or a neighbouring country's (Sudanese for Syrian,
+    Russian for Ukrainian), as a person without documents may be recorded."""
+    roll = rng.random()
+    if roll < 0.04:
+        return []
+    if roll < 0.07:
+        for pool in _GROUPS:
+            if nationalities and nationalities[0] in pool[0] and len(pool[0]) > 1:
+                return [rng.choice([n for n in pool[0] if n != nationalities[0]])]
+    return nationalities
+
+
+def _phone_retold(rng: random.Random, contact: str) -> str:
+    """The same number, none, or (a person re-trafficked, a phone taken) another one."""
+    roll = rng.random()
+    if not contact or roll < 0.4:
+        return ""
+    return contact if roll < 0.85 else _phone(rng)
+
+
+def _vary(
+    rng: random.Random, record: RawRecord, record_id: int, names: tuple, places: list[Place]
+) -> RawRecord:
+    """A second referral of the same person, by another organisation, with variations: most
+    within weeks (the police and the charity that sheltered them), the rest months or years
+    later (referred again)."""
     given_forms, family_forms = names
     given = rng.choice(given_forms)
     family = rng.choice(family_forms)
@@ -211,17 +444,24 @@ def _vary(rng: random.Random, record: RawRecord, record_id: int, names: tuple) -
         family = _typo(rng, family)
     if rng.random() < 0.15:
         given, family = family, given
+    days_later = rng.randrange(0, 45) if rng.random() < 0.65 else rng.randrange(180, 1460)
     dob = record.date_of_birth
     age, estimated = record.age_at_referral, record.age_is_estimated
+    if age is not None:
+        age += days_later // 365
     roll = rng.random()
     if dob is not None and roll < 0.2 and dob.day <= 12 and dob.day != dob.month:
         dob = date(dob.year, dob.day, dob.month)
     elif dob is not None and roll < 0.35:
         dob, estimated = None, True
         age = (age or 0) + rng.choice([-1, 0, 0, 1])
-    first_contact = (record.first_contact or date(2026, 1, 1)) + timedelta(
-        days=rng.randrange(5, 700)
-    )
+    roll = rng.random()
+    if not places or roll < 0.3:
+        told = ""
+    elif roll < 0.4:
+        told = _account(_places(rng, record.area))
+    else:
+        told = _retold(rng, places)
     return replace(
         record,
         record_id=record_id,
@@ -232,28 +472,38 @@ def _vary(rng: random.Random, record: RawRecord, record_id: int, names: tuple) -
         age_at_referral=age,
         age_is_estimated=estimated,
         sex=record.sex if rng.random() < 0.95 else "unknown",
-        safe_contact=record.safe_contact if rng.random() < 0.6 else "",
+        nationalities=_nationalities_retold(rng, record.nationalities),
+        safe_contact=_phone_retold(rng, record.safe_contact),
         area=record.area if rng.random() < 0.7 else rng.choice(AREAS),
-        first_contact=first_contact,
+        first_contact=(record.first_contact or date(2026, 1, 1)) + timedelta(days=days_later),
         referring_organisation=rng.choice(
             [o for o in ORGANISATIONS if o != record.referring_organisation]
         ),
+        places=told,
     )
 
 
-def people(n: int, *, duplicates: int, seed: int = 20) -> Truth:
-    """`n` people, `duplicates` of whom are referred twice; record ids from 1."""
+def people(n: int, *, duplicates: int, seed: int = 20, rare_names: int = 0) -> Truth:
+    """`n` people, `duplicates` of whom are referred twice; record ids from 1. `rare_names`:
+    how many rarer names each language group adds to its usual ones (see the module)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not security
+    pools = _pools(rare_names)
     records: list[RawRecord] = []
     names_of: dict[int, tuple] = {}
+    places_of: dict[int, list[Place]] = {}
+    # The numbers of the people who control them: some people give one as their contact, and
+    # several people share each.
+    controllers = [_phone(rng) for _ in range(max(1, n // 50))]
     for record_id in range(1, n + 1):
-        nationalities, given_names, family_names = rng.choice(_GROUPS)
-        given_forms, sex = rng.choice(given_names)
-        family_forms = rng.choice(family_names)
+        pool = rng.choice(pools)
+        given_forms, sex = rng.choices(pool.given, cum_weights=pool.given_weights)[0]
+        family_forms = rng.choices(pool.family, cum_weights=pool.family_weights)[0]
         born = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 48))
         first_contact = date(2024, 1, 1) + timedelta(days=rng.randrange(700))
         age = first_contact.year - born.year
         known = rng.random() < 0.85
+        area = rng.choice(AREAS)
+        places = _places(rng, area) if rng.random() < 0.85 else []
         records.append(
             RawRecord(
                 record_id=record_id,
@@ -264,17 +514,27 @@ def people(n: int, *, duplicates: int, seed: int = 20) -> Truth:
                 age_at_referral=age,
                 age_is_estimated=not known,
                 sex=sex,
-                nationalities=[rng.choice(nationalities)],
-                safe_contact=_phone(rng) if rng.random() < 0.3 else "",
-                area=rng.choice(AREAS),
+                nationalities=[rng.choice(pool.nationalities)],
+                safe_contact=_contact(rng, controllers) if rng.random() < 0.3 else "",
+                area=area,
                 first_contact=first_contact,
                 referring_organisation=rng.choice(ORGANISATIONS),
+                places=_account(places),
             )
         )
         names_of[record_id] = (given_forms, family_forms)
+        places_of[record_id] = places
     same: list[tuple[int, int]] = []
     for original in rng.sample(records, duplicates):
         record_id = len(records) + 1
-        records.append(_vary(rng, original, record_id, names_of[original.record_id]))
+        records.append(
+            _vary(
+                rng,
+                original,
+                record_id,
+                names_of[original.record_id],
+                places_of[original.record_id],
+            )
+        )
         same.append((original.record_id, record_id))
     return Truth(records=records, same_person=same)

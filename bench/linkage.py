@@ -1,0 +1,252 @@
+"""Record linkage (issue 15): a full deduplication run, its accuracy against a known truth, and
+the check at submission with many referrals stored.
+
+Two parts (`--parts engine,submission`, both by default):
+
+- `engine`: generates R referrals (`opennrm.linkage.synthetic.people` with rare names, so that
+  names follow Zipf's law over a national population's variety) of which a known 5% are a
+  second referral of a person already there (another transliteration or script, a typo, names
+  swapped, day and month swapped, an estimated age, missing fields, other places and dates),
+  then times what a run does in memory: prepare every record, train the model (no labels),
+  score every blocked pair. Precision, recall and F1 of the pairs at or above the model's
+  threshold against the generated truth, and at other thresholds beside it; the blocking's
+  recall ceiling (the share of true pairs that share a blocking key at all, which no threshold
+  can exceed). No database: the engine takes the records in memory, as the worker hands them.
+- `submission`: stores M synthetic cases (the generator behind `manage.py demo_data --people`),
+  writes every referral's blocking keys (as a run leaves them), stores a model trained on
+  synthetic people, then times `linkage.services.submission_check` for 100 stored cases drawn
+  with a fixed seed (their keys removed first, so each is checked as a new submission is), 5
+  untimed first.
+
+Targets (issue 15), at `--scale full`: the run under 5 minutes on DuckDB with R = 1,000,000; F1
+at least 0.95; the check under 300 ms with 1,000,000 stored.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+import time
+from typing import Any
+
+import benchkit
+
+NAME = "linkage"
+PARTS = ("engine", "submission")
+RECORDS = {"small": 20_000, "full": 1_000_000}
+CASES = {"small": 20_000, "full": 1_000_000}
+DUPLICATE_SHARE = 0.05
+# Rarer names each language group adds to its usual ones (synthetic.people's `rare_names`).
+RARE_NAMES = 400
+SEED = 15
+THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99)
+WARM_UP = 5
+SAMPLES = 100
+RUN_TARGET_SECONDS = 300
+F1_TARGET = 0.95
+CHECK_TARGET_MS = 300
+
+
+def accuracy(found: set[tuple[int, int]], true: set[tuple[int, int]]) -> dict[str, float]:
+    hits = len(found & true)
+    precision = hits / len(found) if found else 0.0
+    recall = hits / len(true) if true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> float:
+    """The share of true pairs that share a blocking value (names crossed included)."""
+    from opennrm.linkage.prepare import blocking_values
+
+    caught = sum(
+        1
+        for a, b in true
+        if blocking_values(prepared[a], crossed=True) & blocking_values(prepared[b])
+    )
+    return round(caught / len(true), 4)
+
+
+def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's figures, and the model it trained (for the submission part)."""
+    from opennrm.linkage import engine, synthetic
+    from opennrm.linkage.prepare import prepare
+
+    records = RECORDS[scale]
+    people = round(records / (1 + DUPLICATE_SHARE))
+    benchkit.log(f"generating {records:,} referrals ({records - people:,} a person's second)")
+    started = time.perf_counter()
+    truth = synthetic.people(people, duplicates=records - people, seed=SEED, rare_names=RARE_NAMES)
+    generated = time.perf_counter() - started
+    true = {tuple(sorted(pair)) for pair in truth.same_person}
+    machine = benchkit.Machine()
+    benchkit.log("preparing")
+    started = time.perf_counter()
+    prepared = [prepare(record) for record in truth.records]
+    prepare_seconds = time.perf_counter() - started
+    benchkit.log("training")
+    started = time.perf_counter()
+    model = engine.train(prepared)
+    train_seconds = time.perf_counter() - started
+    benchkit.log("scoring")
+    started = time.perf_counter()
+    result = engine.score(prepared, model, min(THRESHOLDS))
+    score_seconds = time.perf_counter() - started
+    run = machine.figures()
+    figures: dict[str, Any] = {
+        "records": len(truth.records),
+        "true_pairs": len(true),
+        "generate_seconds": round(generated, 2),
+        "prepare_seconds": round(prepare_seconds, 2),
+        "train_seconds": round(train_seconds, 2),
+        "score_seconds": round(score_seconds, 2),
+        "run_seconds": round(prepare_seconds + train_seconds + score_seconds, 2),
+        "candidate_pairs": result.candidate_pairs,
+        "blocking_recall_ceiling": blocking_ceiling(
+            {record.unique_id: record for record in prepared}, true
+        ),
+    }
+    for threshold in THRESHOLDS:
+        found = {
+            (pair.first, pair.second)
+            for pair in result.pairs
+            if pair.match_probability >= threshold
+        }
+        for key, value in accuracy(found, true).items():
+            figures[f"{key}_at_{threshold}"] = value
+    at = engine.DEFAULT_THRESHOLD
+    figures |= {
+        "threshold": at,
+        "precision": figures[f"precision_at_{at}"],
+        "recall": figures[f"recall_at_{at}"],
+        "f1": figures[f"f1_at_{at}"],
+        "run_target_seconds": RUN_TARGET_SECONDS,
+        "run_target_met": figures["run_seconds"] < RUN_TARGET_SECONDS,
+        "f1_target": F1_TARGET,
+        "f1_target_met": figures[f"f1_at_{at}"] >= F1_TARGET,
+    }
+    figures |= {f"engine_{key}": value for key, value in run.items()}
+    return figures, model
+
+
+def synthetic_model(scale: str) -> dict[str, Any]:
+    """A model trained on synthetic people, when the engine part did not run."""
+    from opennrm.linkage import engine, synthetic
+    from opennrm.linkage.prepare import prepare
+
+    truth = synthetic.people(20_000, duplicates=1_000, seed=SEED, rare_names=RARE_NAMES)
+    return engine.train([prepare(record) for record in truth.records])
+
+
+def submission_part(
+    scale: str, db: benchkit.BenchDatabase, model: dict[str, Any]
+) -> dict[str, Any]:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from opennrm.cases.models import Case
+    from opennrm.linkage import engine
+    from opennrm.linkage.models import LinkageKey, LinkageModel
+    from opennrm.linkage.services import linkage_keys_rebuild, submission_check
+
+    wanted = CASES[scale]
+    stored = Case.objects.count()
+    if stored < wanted:
+        benchkit.log(f"storing {wanted - stored:,} synthetic cases on {db.vendor} ({db.name})")
+        call_command("demo_data", people=wanted - stored, stdout=io.StringIO(), stderr=sys.stderr)
+    if not LinkageKey.objects.exists():
+        benchkit.log("writing every referral's blocking keys")
+        linkage_keys_rebuild()
+    if db.vendor == "postgresql":
+        benchkit.log("VACUUM ANALYZE (as autovacuum would after a bulk load)")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    LinkageModel.objects.all().delete()
+    LinkageModel.objects.create(
+        version=1,
+        splink_version=engine.SPLINK_VERSION,
+        splink_settings=model,
+        threshold_match_probability=engine.DEFAULT_THRESHOLD,
+        trained_on_records=0,
+        trained_at=timezone.now(),
+    )
+    ids = list(LinkageKey.objects.values_list("case_id", flat=True).distinct()[:200_000])
+    chosen = random.Random(SEED).sample(ids, WARM_UP + SAMPLES)
+    LinkageKey.objects.filter(case_id__in=chosen).delete()
+    cases = {case.pk: case for case in Case.objects.filter(pk__in=chosen)}
+    machine = benchkit.Machine()
+    wall, cpu = [], []
+    for n, case_id in enumerate(chosen):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        submission_check(case=cases[case_id])
+        if n >= WARM_UP:
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+    timing = benchkit.timing_figures(wall)
+    figures: dict[str, Any] = {
+        "database": db.vendor,
+        "cases_stored": Case.objects.count(),
+        "linkage_keys_stored": LinkageKey.objects.count(),
+        "checks": len(wall),
+    }
+    figures |= {f"check_{key}": value for key, value in timing.items()}
+    figures["check_process_cpu_median_ms"] = round(sorted(cpu)[len(cpu) // 2], 3)
+    figures["check_target_ms"] = CHECK_TARGET_MS
+    figures["check_target_met"] = timing["p95_ms"] < CHECK_TARGET_MS
+    figures |= {f"submission_{key}": value for key, value in machine.figures().items()}
+    return figures
+
+
+def parse_parts(parser: Any) -> None:
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="which parts to run, comma-separated (default: all): " + ", ".join(PARTS),
+    )
+
+
+def units_of(figures: dict[str, Any]) -> dict[str, str]:
+    units = {
+        key: "s"
+        if key.endswith("_seconds")
+        else "ms"
+        if key.endswith("_ms")
+        else "share"
+        if key.split("_at_")[0] in ("precision", "recall", "f1", "blocking_recall_ceiling")
+        or key.startswith(("precision", "recall", "f1"))
+        else "count"
+        for key in figures
+    }
+    units |= {key: "true or false" for key, value in figures.items() if isinstance(value, bool)}
+    units |= {"database": "vendor", "parts": "names", "threshold": "probability"}
+    units |= {
+        key: unit
+        for prefix in ("engine_", "submission_")
+        for name, unit in benchkit.MACHINE_UNITS.items()
+        if (key := prefix + name) in figures
+    }
+    return units
+
+
+def main() -> None:
+    args = benchkit.parse_args(__doc__ or NAME, extra=parse_parts)
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
+    figures: dict[str, Any] = {"parts": parts}
+    with benchkit.database(NAME, args.scale, keep=args.keep, reuse=args.reuse) as db:
+        model = None
+        if "engine" in parts:
+            engine_figures, model = engine_part(args.scale)
+            figures |= engine_figures
+        if "submission" in parts:
+            benchkit.prepare()
+            figures |= submission_part(args.scale, db, model or synthetic_model(args.scale))
+    benchkit.emit(NAME, args.scale, figures, units_of(figures))
+
+
+if __name__ == "__main__":
+    main()
