@@ -181,7 +181,8 @@ def test_places_are_the_words_that_name_them_in_latin_letters() -> None:
 def test_the_first_contact_is_a_day_number() -> None:
     earlier = prepare.prepare(raw(first_contact=date(2026, 1, 31)))
     later = prepare.prepare(raw(first_contact=date(2026, 3, 2)))
-    assert earlier.first_contact is not None and later.first_contact is not None
+    assert earlier.first_contact is not None
+    assert later.first_contact is not None
     assert later.first_contact - earlier.first_contact == 30
 
 

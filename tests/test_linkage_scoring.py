@@ -46,3 +46,33 @@ def test_training_a_small_population_keeps_every_level_possible() -> None:
     level = engine.settings().get_settings("duckdb").comparisons[0].comparison_levels[1]
     with pytest.raises(ValueError, match="below the minimum"):
         level.m_probability = 0.0
+
+
+def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both sets of blocking rules find only pairs that share a key the check at submission
+    stores (so it finds what a run would), the national set fewer, scored alike."""
+    truth = synthetic.people(2000, duplicates=100, seed=3, rare_names=50)
+    records = [prepare.prepare(record) for record in truth.records]
+    by_id = {record.unique_id: record for record in records}
+    model = engine.train(records)
+
+    wide = engine.score(records, model, threshold=0.0)
+    monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", len(records))
+    national = engine.score(records, model, threshold=0.0)
+
+    assert 0 < national.candidate_pairs < wide.candidate_pairs
+    for result in (wide, national):
+        for pair in result.pairs:
+            a, b = by_id[pair.first], by_id[pair.second]
+            shared = prepare.blocking_values(a, crossed=True) & prepare.blocking_values(b)
+            shared |= prepare.blocking_values(b, crossed=True) & prepare.blocking_values(a)
+            assert shared, (a, b)
+    # The national rules join on the day and month of birth, which the others do not: some of
+    # their pairs are new. A pair both find scores the same.
+    weights = {(p.first, p.second): p.match_weight for p in wide.pairs}
+    both = [pair for pair in national.pairs if (pair.first, pair.second) in weights]
+    assert len(both) > len(national.pairs) / 2
+    for pair in both:
+        assert pair.match_weight == pytest.approx(weights[(pair.first, pair.second)], abs=1e-9)

@@ -199,6 +199,34 @@ BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("phone"),
 ]
 
+# From this many records, `NATIONAL_BLOCKING_RULES` instead: the rules above join on a name key
+# and a year, or on both name keys, and usual names make those blocks grow with the square of
+# the population (bench/linkage.py: 4.1 million pairs at 100,000 synthetic referrals, some 400
+# million at 1,000,000, beyond a run's time and memory). These join on more at once (both keys
+# and the year; one key and the day and month of birth; the date of birth and sex), so the
+# blocks stay small, at the cost of the pairs that differ in all of them (the share of true
+# pairs found at all falls from 0.95 to 0.80 on the synthetic people).
+NATIONAL_SCALE_RECORDS = 200_000
+NATIONAL_BLOCKING_RULES: list[BlockingRuleCreator] = [
+    block_on("given_key", "family_key", "dob_year"),
+    CustomRule(
+        "l.given_key = r.family_key AND l.family_key = r.given_key AND l.dob_year = r.dob_year"
+    ),
+    block_on("family_key", "dob_month", "dob_day"),
+    block_on("given_key", "dob_month", "dob_day"),
+    CustomRule(
+        "l.given_key = r.family_key AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day"
+    ),
+    block_on("dob", "sex"),
+    block_on("phone"),
+]
+
+
+def blocking_rules(records: int) -> list[BlockingRuleCreator]:
+    """The blocking rules for a run over this many records."""
+    return list(NATIONAL_BLOCKING_RULES if records >= NATIONAL_SCALE_RECORDS else BLOCKING_RULES)
+
+
 # EM is trained twice, each time on pairs found by a rule that leaves the other comparisons
 # free to learn: first on pairs born on the same day (learning the names and the rest), then on
 # pairs sharing a phone number (learning the date of birth). Pairs with names that sound alike
@@ -471,6 +499,19 @@ def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
     return rows
 
 
+def _blocked_for(model: dict[str, Any], records: Sequence[PreparedRecord]) -> dict[str, Any]:
+    """The model with the blocking rules for this many records (a model trained on a small
+    population may score a national one). Rules choose pairs only; they never change a pair's
+    score, so a pair scores the same under either set."""
+    rules = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[],
+        blocking_rules_to_generate_predictions=blocking_rules(len(records)),
+    )
+    wanted = rules.get_settings(DUCKDB).as_dict()["blocking_rules_to_generate_predictions"]
+    return {**model, "blocking_rules_to_generate_predictions": wanted}
+
+
 def score(
     records: Sequence[PreparedRecord],
     model: dict[str, Any],
@@ -485,7 +526,7 @@ def score(
         return Result(model=model, candidate_pairs=0, pairs=[])
     db_api, close = _db_api(engine, spark_master)
     try:
-        linker = _linker(db_api, _rows(records), _for_engine(engine, model))
+        linker = _linker(db_api, _rows(records), _for_engine(engine, _blocked_for(model, records)))
         predictions = linker.inference.predict(warning_mode="never")
         person = {record.unique_id: record.person_id for record in records}
         names = [c["output_column_name"] for c in model["comparisons"]]

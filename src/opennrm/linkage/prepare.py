@@ -276,30 +276,40 @@ def compared_values(record: PreparedRecord) -> str:
     return "\x1f".join(parts)
 
 
+# The keys stored for each record: a prefix and the fields joined, one per blocking rule of the
+# engine (`engine.BLOCKING_RULES` and `engine.NATIONAL_BLOCKING_RULES`; names crossed aside).
+_KEYS = (
+    ("fy", ("family_key", "dob_year")),
+    ("gy", ("given_key", "dob_year")),
+    ("gf", ("given_key", "family_key")),
+    ("gfy", ("given_key", "family_key", "dob_year")),
+    ("fmd", ("family_key", "dob_month", "dob_day")),
+    ("gmd", ("given_key", "dob_month", "dob_day")),
+    ("d", ("dob",)),
+    ("p", ("phone",)),
+)
+# Looked up as well, for the rules that cross the names: a stored key's prefix, filled with
+# this record's fields in the crossed order (its given name key where the family's was).
+_CROSSED = (
+    ("fy", ("given_key", "dob_year")),
+    ("gy", ("family_key", "dob_year")),
+    ("gf", ("family_key", "given_key")),
+    ("gfy", ("family_key", "given_key", "dob_year")),
+    ("fmd", ("given_key", "dob_month", "dob_day")),
+)
+
+
+def _key(record: PreparedRecord, prefix: str, fields: tuple[str, ...]) -> str | None:
+    values = [getattr(record, name) for name in fields]
+    if any(value is None or value == "" for value in values):
+        return None
+    return f"{prefix}:" + "|".join(str(value) for value in values)
+
+
 def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str]:
-    """The values the engine's blocking rules join on (`engine.BLOCKING_RULES`), as strings to
-    digest: a record is compared with every earlier one sharing any of them. `crossed` adds the
-    name keys swapped, for looking up (stored keys are never crossed, so a swapped pair is
-    found from either side)."""
-    values = set()
-    year = record.dob_year
-    if record.family_key and year is not None:
-        values.add(f"fy:{record.family_key}|{year}")
-    if record.given_key and year is not None:
-        values.add(f"gy:{record.given_key}|{year}")
-    if crossed and year is not None:
-        # One key crossed with the year: an earlier record whose family key is this one's
-        # given key, or whose given key is this one's family key.
-        if record.given_key:
-            values.add(f"fy:{record.given_key}|{year}")
-        if record.family_key:
-            values.add(f"gy:{record.family_key}|{year}")
-    if record.given_key and record.family_key:
-        values.add(f"gf:{record.given_key}|{record.family_key}")
-        if crossed:
-            values.add(f"gf:{record.family_key}|{record.given_key}")
-    if record.dob:
-        values.add(f"d:{record.dob}")
-    if record.phone:
-        values.add(f"p:{record.phone}")
-    return values
+    """The values the engine's blocking rules join on, as strings to digest: a record is
+    compared with the earlier ones sharing any of them, those sharing the most first. `crossed`
+    adds the name keys swapped, for looking up (stored keys are never crossed, so a swapped
+    pair is found from either side)."""
+    wanted = _KEYS + (_CROSSED if crossed else ())
+    return {key for prefix, fields in wanted if (key := _key(record, prefix, fields))}

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
@@ -454,7 +454,7 @@ def submission_check(*, case: Case) -> int:
 
     1. Store the new referral's blocking keys (keyed digests).
     2. Find the referrals sharing one (names swapped included), at most
-       `SUBMISSION_CANDIDATES`, and decrypt only those.
+       `SUBMISSION_CANDIDATES` (those sharing the most first), and decrypt only those.
     3. Score each pair in Python with the stored model (`scoring`, the engine's twin).
     4. Store the pairs as a run does (rejected and linked pairs left out); one audit event.
 
@@ -473,12 +473,15 @@ def submission_check(*, case: Case) -> int:
         return 0
     secret = fields.blind_index().current.secret
     digests = [_key_digest(secret, v) for v in blocking_values(record, crossed=True)]
+    # The earlier referrals sharing the most keys first: with a usual name, the ones sharing
+    # only the name key and year can be many more than the cap.
     found = (
         LinkageKey.objects.filter(digest__in=digests)
         .exclude(case_id=case.pk)
-        .values_list("case_id", flat=True)
-        .distinct()
-        .order_by("-case_id")[:SUBMISSION_CANDIDATES]
+        .values("case_id")
+        .annotate(shared=Count("id"))
+        .order_by("-shared", "-case_id")
+        .values_list("case_id", flat=True)[:SUBMISSION_CANDIDATES]
     )
     candidates = [prepare(raw) for raw in linkage_records(list(found))]
     weights = _level_weights(model.version)
