@@ -506,7 +506,7 @@ def _blocked_for(model: dict[str, Any], records: Sequence[PreparedRecord]) -> di
     rules = SettingsCreator(
         link_type="dedupe_only",
         comparisons=[],
-        blocking_rules_to_generate_predictions=blocking_rules(len(records)),
+        blocking_rules_to_generate_predictions=[*blocking_rules(len(records))],
     )
     wanted = rules.get_settings(DUCKDB).as_dict()["blocking_rules_to_generate_predictions"]
     return {**model, "blocking_rules_to_generate_predictions": wanted}
