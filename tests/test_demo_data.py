@@ -307,3 +307,35 @@ def test_no_child_of_the_demo_was_ever_placed_in_an_adults_setting(db: None) -> 
     for placement in placements:
         if placement.request.case.age_group != AgeGroup.ADULT:
             assert placement.bed.room.site.ages != SiteAges.ADULTS, placement.pk
+
+
+@override_settings(DEMO=True)
+def test_the_demo_has_a_possible_earlier_referral_for_the_decision_maker_only(db: None) -> None:
+    from opennrm.linkage import demo as linkage_demo
+    from opennrm.linkage.models import CandidatePair, PairStatus
+    from tests import factories
+
+    call_command("demo_data")
+    call_command("demo_data")
+    pair = CandidatePair.objects.select_related("case_a", "case_b").get()
+    assert pair.status == PairStatus.PROPOSED
+    assert pair.run is None  # proposed by the check at submission, as for anyone
+    referrers = {pair.case_a.referring_organisation.name, pair.case_b.referring_organisation.name}
+    assert referrers == {"Northmoor Constabulary", "Harbour Light Outreach"}
+    labels = {row["comparison"]: row["label"] for row in pair.comparisons}
+    assert labels["dob"] == "Day and month swapped"
+
+    def page(email: str, url: str) -> tuple[int, str]:
+        client = factories.signed_in_client(User.objects.get(email=f"{email}@demo.opennrm.test"))
+        response = client.get(url)
+        return response.status_code, response.content.decode()
+
+    status, queue = page("decisions", "/linkage/")
+    assert status == 200
+    assert pair.case_b.reference in queue
+    status, shown = page("decisions", f"/linkage/pairs/{pair.pk}/")
+    assert status == 200
+    assert linkage_demo.BY_CHARITY["family_name"] in shown
+    # Neither first responder learns of the other's referral.
+    for email in ("responder", "outreach"):
+        assert page(email, f"/linkage/pairs/{pair.pk}/")[0] == 404

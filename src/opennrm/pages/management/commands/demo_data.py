@@ -31,6 +31,8 @@ DEMO_STEPS = [
     # The 167 people the first one took in, and what followed for them (issue 14, item 7),
     # with a removal planned for one of them whose referral is still being made, and its alert.
     "opennrm.pages.demo_operation",
+    # One woman referred by the police and by a charity: a possible earlier referral to review.
+    "opennrm.linkage.demo",
     # Without the operation's people, a removal planned for a person in their recovery period.
     "opennrm.protection.demo",
     "opennrm.audit.demo",
