@@ -43,6 +43,7 @@ import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.blocking_rule_library import CustomRule
 from splink.internals import comparison_level as splink_comparison_level
 
@@ -348,27 +349,25 @@ def _stored_form(engine: str, trained: dict[str, Any]) -> dict[str, Any]:
     return spark_engine.from_spark(trained, settings().get_settings(DUCKDB).as_dict())
 
 
-def _read_predictions(
-    engine: str, predictions: Any, threshold: float, columns: list[str]
-) -> tuple[int, list[tuple[Any, ...]]]:
-    """How many pairs were scored, and `columns` of those at or above `threshold`."""
-    if engine == SPARK:
-        from . import spark_engine
-
-        return spark_engine.read_predictions(predictions, threshold, columns)
-    candidate_pairs = int(predictions.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0])
-    above = (
-        predictions.as_duckdbpyrelation()
-        .filter(f"match_probability >= {float(threshold)!r}")
-        .select(*columns)
+def _candidate_pairs(table: Any, records: int) -> int:
+    """How many pairs the blocking rules for this many records give (each pair once)."""
+    counts = count_comparisons_from_blocking_rules(
+        table,
+        blocking_rules=blocking_rules(records),
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        record_sample_proportion=1.0,
     )
-    return candidate_pairs, above.fetchall()
+    return int(counts[-1]["cumulative_comparison_count"]) if counts else 0
 
 
-def _linker(db_api: Any, rows: list[dict[str, Any]], model: Any) -> Linker:
-    table = db_api.register(rows, table_name="records")
+def _linker(table: Any, model: Any) -> Linker:
     # Splink's INFO logging reports progress, never values; warnings only, to keep logs short.
     return Linker(table, model, log_level=logging.WARNING)
+
+
+def _records_table(db_api: Any, records: Sequence[PreparedRecord]) -> Any:
+    return db_api.register(_rows(records), table_name="records")
 
 
 def _rows(records: Iterable[PreparedRecord]) -> list[dict[str, Any]]:
@@ -428,7 +427,7 @@ def train(
         )
     db_api, close = _db_api(engine, spark_master)
     try:
-        linker = _linker(db_api, _rows(records), _for_engine(engine, settings()))
+        linker = _linker(_records_table(db_api, records), _for_engine(engine, settings()))
         linker.training.estimate_probability_two_random_records_match(
             [
                 block_on("given_name", "family_name", "dob"),
@@ -526,13 +525,26 @@ def score(
         return Result(model=model, candidate_pairs=0, pairs=[])
     db_api, close = _db_api(engine, spark_master)
     try:
-        linker = _linker(db_api, _rows(records), _for_engine(engine, _blocked_for(model, records)))
-        predictions = linker.inference.predict(warning_mode="never")
-        person = {record.unique_id: record.person_id for record in records}
+        table = _records_table(db_api, records)
+        linker = _linker(table, _for_engine(engine, _blocked_for(model, records)))
         names = [c["output_column_name"] for c in model["comparisons"]]
         wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
         wanted += [f"gamma_{n}" for n in names] + [f"mw_{n}" for n in names]
-        candidate_pairs, above = _read_predictions(engine, predictions, threshold, wanted)
+        if engine == DUCKDB:
+            # Only the pairs at or above the threshold are kept: all of them, with every
+            # compared value beside its level, are tens of gigabytes at a million records
+            # (DuckDB here cannot spill to disk). The pairs scored are counted apart.
+            predictions = linker.inference.predict(
+                threshold_match_probability=threshold, warning_mode="never"
+            )
+            candidate_pairs = _candidate_pairs(table, len(records))
+            above = predictions.as_duckdbpyrelation().select(*wanted).fetchall()
+        else:
+            from . import spark_engine
+
+            predictions = linker.inference.predict(warning_mode="never")
+            candidate_pairs, above = spark_engine.read_predictions(predictions, threshold, wanted)
+        person = {record.unique_id: record.person_id for record in records}
         columns = wanted
         pairs = []
         for values in above:
