@@ -26,6 +26,7 @@ Blocking rules (a pair is scored only if one holds; each is an equality, so the 
 candidates with a hash join, not by comparing everyone with everyone): family-name key and year
 of birth; given-name key and year of birth; the two keys crossed (names swapped); one key
 crossed and the year (names swapped, one misspelt); both name keys; date of birth; phone.
+From 200,000 records, narrower ones (`NATIONAL_BLOCKING_RULES`, ADR 0051).
 """
 
 from __future__ import annotations
@@ -237,8 +238,8 @@ def blocking_rules(records: int) -> list[BlockingRuleCreator]:
 # number is shared by different people too (a controller's number given by several of them;
 # the synthetic people do this), and the model still learnt what a date of birth is worth.
 # With fewer than `MIN_PHONE_PAIRS` pairs sharing a phone (a small deployment), EM has too
-# little to learn from there (it fails outright on a level it never sees), and the names in
-# one area are the better teacher. Each session samples at most `EM_MAX_PAIRS` pairs, so a
+# little to learn from there (a few dozen pairs, most levels never seen), and the names in one
+# area are the better teacher. Each session samples at most `EM_MAX_PAIRS` pairs, so a
 # national dataset trains in the same time as a small one.
 FIRST_TRAINING_RULE = block_on("dob")
 PHONE_TRAINING_RULE = block_on("phone")
