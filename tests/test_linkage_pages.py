@@ -126,6 +126,7 @@ def earlier(charlie: User, southvale_police: Organisation, authority: Organisati
         family_name=EARLIER_NAME[1],
         date_of_birth=date(1999, 7, 3),
         submitted_at=timezone.now() - timedelta(days=400),
+        exploitation_places="A nail bar on Station Parade, Southvale",
     )
 
 
@@ -245,7 +246,12 @@ def test_a_decision_maker_compares_the_two_records_and_confirms_they_are_one_per
         (earlier.person_id, str(earlier.pk)),
         (later.person_id, str(later.pk)),
     ]
-    assert events[0].detail == {"fields": ["given_names", "family_name", "date_of_birth"]}
+    assert events[0].detail == {
+        "fields": ["given_names", "family_name", "date_of_birth", "exploitation_places"]
+    }
+    assert events[1].detail == {"fields": ["given_names", "family_name", "date_of_birth"]}
+    # The places, compared by the model, beside the rest; none given for the later one.
+    assert "Places of exploitation A nail bar on Station Parade, Southvale None given" in page
     # The waterfall: an accessible chart, and the same figures in a table.
     svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert 'role="img"' in svg

@@ -20,6 +20,9 @@ COMPARISON_NAMES = {
     "nationalities": "Nationality",
     "phone": "Phone number",
     "area": "Area",
+    "places": "Places of exploitation",
+    "first_contact": "First contact",
+    "referring_organisation": "Referring organisation",
 }
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, CaseNarrative
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import country_name
 
@@ -86,9 +86,17 @@ def pairs(request: HttpRequest) -> HttpResponse:
 SHOWN = ("given_names", "family_name", "date_of_birth", "safe_contact")
 
 
+def _places(case: Case) -> str:
+    try:
+        return case.narrative.exploitation_places
+    except CaseNarrative.DoesNotExist:
+        return ""
+
+
 def _record(case: Case) -> dict[str, Any]:
     person = case.person
     identity = getattr(person, "identity", None)
+    places = _places(case) if identity else ""
     return {
         "case": case,
         "identity": identity,
@@ -98,7 +106,10 @@ def _record(case: Case) -> dict[str, Any]:
         if identity
         else "",
         "nationalities": [country_name(code) for code in person.nationalities or []],
-        "fields": [name for name in SHOWN if identity and getattr(identity, name, None)],
+        # Compared by the model (ADR 0051), so shown beside the rest.
+        "places": places,
+        "fields": [name for name in SHOWN if identity and getattr(identity, name, None)]
+        + (["exploitation_places"] if places else []),
     }
 
 
@@ -126,7 +137,7 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
         return redirect("linkage:pair", found.pk)
     cases = (
         Case.objects.filter(pk__in=(found.case_a_id, found.case_b_id))
-        .select_related("person__identity", "referring_organisation")
+        .select_related("person__identity", "referring_organisation", "narrative")
         .order_by("submitted_at", "pk")
     )
     records = [_record(case) for case in cases]
