@@ -311,8 +311,8 @@ def test_no_child_of_the_demo_was_ever_placed_in_an_adults_setting(db: None) -> 
 
 @override_settings(DEMO=True)
 def test_the_demo_has_a_possible_earlier_referral_for_the_decision_maker_only(db: None) -> None:
-    from opennrm.linkage import demo as linkage_demo
     from opennrm.linkage.models import CandidatePair, PairStatus
+    from opennrm.pages import demo_linkage as linkage_demo
     from tests import factories
 
     call_command("demo_data")

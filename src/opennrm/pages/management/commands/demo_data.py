@@ -32,7 +32,7 @@ DEMO_STEPS = [
     # with a removal planned for one of them whose referral is still being made, and its alert.
     "opennrm.pages.demo_operation",
     # One woman referred by the police and by a charity: a possible earlier referral to review.
-    "opennrm.linkage.demo",
+    "opennrm.pages.demo_linkage",
     # Without the operation's people, a removal planned for a person in their recovery period.
     "opennrm.protection.demo",
     "opennrm.audit.demo",

@@ -5,7 +5,8 @@ something real to show.
 The police refer her with her name in Cyrillic, as her passport has it; the charity that
 sheltered her refers her too, with the name in Latin letters and the day and month of birth the
 other way round. Both go through the referral services, so the check at submission
-proposes the pair exactly as it would for anyone.
+proposes the pair exactly as it would for anyone. It uses referrals and linkage (which the
+referral services call), so it lives here, above the apps (ADR 0020).
 
 The demo's model is trained on 300 synthetic people (60 of them referred twice): a demo has
 too few referrals to learn from (`engine.MIN_TRAINING_RECORDS`), where a deployment's first
@@ -20,13 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.linkage import engine, synthetic
+from opennrm.linkage.models import CandidatePair, LinkageModel
+from opennrm.linkage.prepare import prepare
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
 from opennrm.referrals.demo import CONSENT, observed
-
-from . import engine, synthetic
-from .models import CandidatePair, LinkageModel
-from .prepare import prepare
 
 PLACES = "A nail bar on Station Parade, Northmoor, and the flat above it (fictional)"
 
