@@ -15,7 +15,10 @@ shaped as `bench/matching.py` shapes them (safe houses of 8 to 40 beds, disperse
 specialisms), 4 % of sites settings for children, every bed free now. VACUUM ANALYZE on
 PostgreSQL.
 
-Forecast, once untimed and `SAMPLES` times timed:
+Forecast: first the morning task's count ahead (`operations.services.history_rollup_rebuild`,
+timed once: the counts per month, sex, age group and area that the loader reads for past months,
+ADR 0053), and the loader once counting every case itself (no count ahead: before the first
+morning, and how it was until this count existed). Then, once untimed and `SAMPLES` times timed:
 
 - end to end: `operations.history.load_history` over every stored case (a lookback from
   2019, where the generator's cases start), `free_places` through the capacity rules (the
@@ -891,7 +894,8 @@ def withdraw(operation: Any, request_ids: list[int]) -> None:
 
 
 def forecast_part(today: date) -> dict[str, Any]:
-    from opennrm.operations import forecast, history
+    from opennrm.operations import forecast, history, services
+    from opennrm.operations.models import HistoryRollup
 
     expected = expected_operation()
     part = benchkit.Machine()
@@ -906,6 +910,21 @@ def forecast_part(today: date) -> dict[str, Any]:
         made = forecast.forecast(expected, past, first_day=today, operation_days=7)
         return made, free
 
+    benchkit.log("the loader counting every case itself (no morning count yet), 3 times")
+    HistoryRollup.objects.all().delete()
+    every_case = []
+    for _ in range(3):
+        started = time.perf_counter()
+        history.load_history(since=SINCE, today=today)
+        every_case.append((time.perf_counter() - started) * 1000)
+    figures["loader_counting_every_case_median_ms"] = benchkit.timing_figures(every_case)[
+        "median_ms"
+    ]
+    benchkit.log("the morning's count ahead (services.history_rollup_rebuild)")
+    started, cpu = time.perf_counter(), time.process_time()
+    figures["history_months_counted"] = services.history_rollup_rebuild(today)
+    figures["history_rollup_rebuild_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    figures["history_rollup_rebuild_cpu_ms"] = round((time.process_time() - cpu) * 1000, 1)
     benchkit.log("the forecast end to end, once untimed, then timed")
     made, free = end_to_end()
     whole, whole_cpu = [], []

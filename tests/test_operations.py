@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import date
 
 import pytest
 import time_machine
@@ -145,6 +146,7 @@ def test_every_operations_service_leaves_one_event(
         "reception_names_shown",
         "reception_missing",
         "reception_draft_hand_over",
+        "history_rollup_rebuild",
     }
     with time_machine.travel(op.BEFORE, tick=False):
         calls = [
@@ -213,6 +215,12 @@ def test_every_operations_service_leaves_one_event(
     services.reception_draft_hand_over(by=alice, record=larkspur.reception.get(), to=bob)
     new = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
     assert new == ["operations.draft_handed_over"]
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    services.history_rollup_rebuild(date(2027, 3, 12))
+    new_events = AuditEvent.objects.filter(pk__gt=last)
+    assert [(e.action, e.actor_id, e.detail["covers_before"]) for e in new_events] == [
+        ("operations.history_counted", None, "2027-03-12")
+    ]
 
 
 # --- Partners -------------------------------------------------------------------------------

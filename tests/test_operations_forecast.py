@@ -43,7 +43,7 @@ from opennrm.operations.forecast import (
     simulate,
     stay_distribution,
 )
-from opennrm.operations.models import Operation
+from opennrm.operations.models import HistoryMonth, HistoryRollup, Operation
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
 from . import case_factories, factories, operation_helpers
@@ -496,11 +496,85 @@ class TestTheHistory:
         everything = history.load_history(since=date(2020, 1, 1), today=TODAY)
         assert everything[WOMAN].referred == 9
 
-    def test_two_grouped_queries_whatever_the_number_of_cases(
+    def test_a_few_grouped_queries_whatever_the_number_of_cases(
         self, histories: list[Case], django_assert_num_queries: Any
     ) -> None:
-        with django_assert_num_queries(2):
+        # Before any morning's count: whether there is one, the cases, the stays.
+        with django_assert_num_queries(3):
             history.load_history(today=TODAY)
+        operation_services.history_rollup_rebuild(TODAY)
+        # Then the months counted ahead too.
+        with django_assert_num_queries(4):
+            history.load_history(today=TODAY)
+
+    def test_the_months_counted_ahead_give_the_same_history_as_counting_every_case(
+        self, histories: list[Case], referred: Any
+    ) -> None:
+        """The morning's count (ADR 0053) changes where the history is counted, never what:
+        with and without it, everywhere and by region, with lookbacks that begin on the first
+        of a month, in the middle of one, and in the month of the count."""
+        referred("female", "adult", day=date(2026, 6, 17), area="  FARSHIRE ")
+        referred("male", "child", day=date(2024, 2, 1))  # the lookback's first day
+        referred("male", "child", day=date(2024, 1, 31))  # the day before it
+        asks = [
+            {"today": TODAY},
+            {"today": TODAY, "region": "north_west"},
+            {"today": TODAY, "region": "london"},
+            {"today": TODAY, "since": date(2026, 6, 1)},
+            {"today": TODAY, "since": date(2026, 6, 2)},
+            {"today": TODAY, "since": date(2027, 1, 20)},
+            {"today": TODAY, "since": date(2020, 1, 1)},
+        ]
+        counted_now = [history.load_history(**ask) for ask in asks]
+        written = operation_services.history_rollup_rebuild(TODAY)
+        assert written == HistoryMonth.objects.count() > 0
+        assert HistoryRollup.objects.get().covers_before == TODAY
+        farshire = HistoryMonth.objects.filter(area_key="farshire", month=date(2026, 6, 1))
+        # Area keys trimmed and in lower case, as regions' are: "  FARSHIRE " is Farshire.
+        assert {(m.sex, m.referred) for m in farshire} == {("female", 1), ("male", 1)}
+        assert [history.load_history(**ask) for ask in asks] == counted_now
+        # A history as it stood on an earlier day is always counted from the cases themselves.
+        HistoryMonth.objects.update(referred=0, needed=0)
+        eve = history.load_history(before=date(2026, 6, 2))
+        assert eve[WOMAN].referred == 8
+
+    def test_cases_submitted_since_the_morning_count_are_counted_now(
+        self, histories: list[Case], referred: Any
+    ) -> None:
+        operation_services.history_rollup_rebuild(TODAY)
+        before = history.load_history(today=TODAY)[WOMAN]
+        woman = referred("female", "adult", day=TODAY)
+        s.request(woman, status=PlacementRequestStatus.OPEN)
+        after = history.load_history(today=TODAY)[WOMAN]
+        assert (after.referred, after.needed_place) == (
+            before.referred + 1,
+            before.needed_place + 1,
+        )
+
+    def test_a_request_for_a_case_of_a_counted_month_counts_from_the_next_morning(
+        self, histories: list[Case]
+    ) -> None:
+        """The stated limit of counting ahead: a need raised today for a case referred in an
+        earlier month waits for the next morning's count."""
+        operation_services.history_rollup_rebuild(TODAY)
+        later = Case.objects.filter(
+            person__sex="female", age_group="adult", placement_requests__isnull=True
+        ).exclude(submitted_at__lt=at(date(2024, 2, 1)))[0]
+        before = history.load_history(today=TODAY)[WOMAN].needed_place
+        s.request(later, status=PlacementRequestStatus.OPEN)
+        assert history.load_history(today=TODAY)[WOMAN].needed_place == before
+        operation_services.history_rollup_rebuild(TODAY)
+        assert history.load_history(today=TODAY)[WOMAN].needed_place == before + 1
+
+    def test_the_morning_task_counts_ahead_before_it_checks_the_operations(
+        self, histories: list[Case]
+    ) -> None:
+        from opennrm.operations.tasks import check_operation_shortfalls
+
+        with time_machine.travel(at(TODAY), tick=False):
+            result = check_operation_shortfalls.call(reschedule=False)
+        assert result["history_months_counted"] == HistoryMonth.objects.count() > 0
+        assert HistoryRollup.objects.get().covers_before == TODAY
 
     def test_free_places_by_kind_through_the_capacity_rules(
         self, maya: User, provider: Organisation

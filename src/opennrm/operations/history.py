@@ -1,7 +1,12 @@
 """The deployment's own history, as `operations.forecast` needs it, and the places free now.
 
-Counted in the database: two grouped queries however many cases are stored (a national system
-has a million), returning a few hundred rows; nothing here reads a person's details.
+Counted in the database, a few grouped queries however many cases are stored (a national system
+has a million), returning a few hundred rows; nothing here reads a person's details. The counts
+of referrals of past months are read from `HistoryMonth`, which the morning task counts ahead
+(`services.history_rollup_rebuild`, ADR 0053): counting a million cases with their people took
+PostgreSQL two seconds, over the forecast's whole budget. Today's cases and those of a
+lookback's first, partial month are counted as the forecast is made; so is everything before the
+first morning's count, and the history as it stood on an earlier day (`before`).
 
 - People referred and people who needed a place, by sex (`Person.sex`) and age group: the
   cases submitted since `since` (default: three years before today), and of those the cases
@@ -30,7 +35,7 @@ same rules as matching and placing by hand.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -43,11 +48,12 @@ from django.db.models import (
     F,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
 from django.db.models import Case as DbCase
-from django.db.models.functions import Coalesce, Lower, Trim
+from django.db.models.functions import Coalesce, Lower, Trim, TruncMonth
 from django.utils import timezone
 
 from opennrm.accommodation.models import (
@@ -63,6 +69,7 @@ from opennrm.statistics.capacity import Question, free_groups, how_many_more
 
 from . import forecast as model
 from .forecast import MEN, MIXED, WOMEN, Group, GroupHistory
+from .models import HistoryMonth, HistoryRollup
 
 LOOKBACK_YEARS = 3
 # The places free for each adult kind, as `statistics.capacity` asks for them.
@@ -80,22 +87,30 @@ def default_since(today: date) -> date:
 @dataclass(frozen=True)
 class Among:
     """Which cases the history counts: submitted since `since` (from the start of that day
-    here), in the local authority areas of `region` if one is given."""
+    here; None: ever), in the local authority areas of `region` if one is given."""
 
-    since: date
+    since: date | None
     areas: tuple[str, ...] | None = None  # by `area_key`; None: anywhere
     # The history as it stood before the start of this day (the operation report's forecast,
     # made again as on the eve of the operation): None for everything recorded.
     before: date | None = None
+    # Cases submitted from the first day up to (not including) the second are left out: the
+    # months `HistoryMonth` has counted ahead, which the loader reads there instead.
+    counted_ahead: tuple[date, date] | None = None
 
     def applied(self, rows: QuerySet[Any], to: str = "") -> QuerySet[Any]:
         """`rows` narrowed to those whose case (`to`: the path to it, "" for cases) counts: on
         the case's own columns, joined once, never an IN over every case."""
-        start = _start_of(self.since)
-        # A range on the column itself, which its index serves.
-        rows = rows.filter(**{f"{to}submitted_at__gte": start})
+        # Ranges on the column itself, which its index serves.
+        if self.since is not None:
+            rows = rows.filter(**{f"{to}submitted_at__gte": _start_of(self.since)})
         if self.before is not None:
             rows = rows.filter(**{f"{to}submitted_at__lt": _start_of(self.before)})
+        if self.counted_ahead is not None:
+            first, after = (_start_of(day) for day in self.counted_ahead)
+            rows = rows.filter(
+                Q(**{f"{to}submitted_at__lt": first}) | Q(**{f"{to}submitted_at__gte": after})
+            )
         if self.areas is not None:
             rows = rows.alias(case_area=Lower(Trim(f"{to}area"))).filter(case_area__in=self.areas)
         return rows
@@ -119,8 +134,9 @@ def among(
     return Among(since or default_since(today), areas, before)
 
 
-def history_query(cases: Among) -> QuerySet[Any]:
-    """People referred and people who needed a place, per (sex, age group): one grouped query."""
+def history_query(cases: Among, **by: Any) -> QuerySet[Any]:
+    """People referred and people who needed a place, per (sex, age group) and the further
+    expressions `by` names: one grouped query."""
     # Not a correlated EXISTS: PostgreSQL hashes this uncorrelated set once and probes it for
     # each case, where EXISTS inside an aggregate's FILTER is one index lookup per case.
     requests = PlacementRequest.objects.exclude(status=PlacementRequestStatus.WITHDRAWN)
@@ -136,9 +152,69 @@ def history_query(cases: Among) -> QuerySet[Any]:
     needed = Q(pk__in=requested) | Q(pk__in=asked_of_children_services)
     return (
         cases.applied(Case.objects.order_by())
-        .values("person__sex", "age_group")
+        .annotate(**by)
+        .values("person__sex", "age_group", *by)
         .annotate(referred=Count("id"), needed=Count("id", filter=needed))
     )
+
+
+def month_counts(before: date) -> QuerySet[Any]:
+    """Every case submitted before `before`, counted per month (in local time), sex, age group
+    and area: the rows of `HistoryMonth` (`services.history_rollup_rebuild`)."""
+    return history_query(
+        Among(since=None, before=before),
+        month=TruncMonth("submitted_at", output_field=DateField()),
+        area_key=Lower(Trim("area")),
+    )
+
+
+def _counted_ahead(cases: Among) -> tuple[tuple[date, date] | None, QuerySet[Any] | None]:
+    """The months of `cases` that `HistoryMonth` holds, and its rows for them summed per
+    (sex, age group); (None, None) when none can serve (no rollup yet, a history as it was
+    on an earlier day, or a lookback shorter than the month it begins in)."""
+    if cases.before is not None:
+        return None, None
+    rollup = HistoryRollup.objects.order_by("-built_at").first()
+    if rollup is None:
+        return None, None
+    first = cases.since or date.min
+    if first.day != 1:
+        first = _first_of_next_month(first)
+    if first >= rollup.covers_before:
+        return None, None
+    months = HistoryMonth.objects.filter(month__gte=first, month__lt=rollup.covers_before)
+    if cases.areas is not None:
+        months = months.filter(area_key__in=cases.areas)
+    summed = (
+        months.order_by()
+        .values("sex", "age_group")
+        .annotate(referred=Sum("referred"), needed=Sum("needed"))
+    )
+    return (first, rollup.covers_before), summed
+
+
+def _first_of_next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def counts_of(cases: Among) -> dict[Group, tuple[int, int]]:
+    """(referred, needed a place) per group: the months counted ahead each morning, when
+    there are any, and the rest (today's cases, those of the lookback's first month) counted
+    now. A request raised since the morning for a case of an earlier month counts from the
+    next morning (ADR 0053)."""
+    counted: dict[Group, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    ahead, summed = _counted_ahead(cases)
+    rows: list[tuple[str, str, int, int]] = []
+    if summed is not None:
+        rows += [(r["sex"], r["age_group"], r["referred"], r["needed"]) for r in summed]
+    live = replace(cases, counted_ahead=ahead)
+    rows += [
+        (r["person__sex"], r["age_group"], r["referred"], r["needed"]) for r in history_query(live)
+    ]
+    for sex, age_group, referred, needed in rows:
+        before = counted[Group(sex, age_group)]
+        counted[Group(sex, age_group)] = (before[0] + referred, before[1] + needed)
+    return dict(counted)
 
 
 def stays_query(cases: Among, today: date) -> QuerySet[Any]:
@@ -177,17 +253,14 @@ def load_history(
     today: date | None = None,
     before: date | None = None,
 ) -> dict[Group, GroupHistory]:
-    """Each group's history (`forecast.GroupHistory`), for the cases `among` selects: two
-    grouped queries, and one more for the areas of a region. With `before`, the history as
+    """Each group's history (`forecast.GroupHistory`), for the cases `among` selects: up to
+    four queries (`counts_of`'s three, the stays), and one more for the areas of a region. With `before`, the history as
     it was recorded before that day began (`today` is then the day before)."""
     if before is not None:
         today = before - timedelta(days=1)
     today = today or timezone.localdate()
     cases = among(region=region, since=since, today=today, before=before)
-    counts = {
-        Group(row["person__sex"], row["age_group"]): (row["referred"], row["needed"])
-        for row in history_query(cases)
-    }
+    counts = counts_of(cases)
     ended: dict[Group, dict[int, int]] = defaultdict(dict)
     ongoing: dict[Group, dict[int, int]] = defaultdict(dict)
     for row in stays_query(cases, today):

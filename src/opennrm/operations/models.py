@@ -260,3 +260,36 @@ class SurgePlaces(models.Model):
     @property
     def outsourced(self) -> bool:
         return self.room.site.provider_id != self.provider_id
+
+
+class HistoryMonth(models.Model):
+    """The cases submitted in one month, of one sex, age group and local authority area, and
+    how many of them needed a place: the forecast's history counted ahead of time (ADR 0053).
+
+    `operations.services.history_rollup_rebuild` replaces every row each morning; the forecast
+    adds the cases submitted since (and those of a lookback's first, partial month) counted
+    live. Counts only: no row names or points at a person."""
+
+    month = models.DateField()  # the first day of the month the cases were submitted in
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    age_group = models.CharField(max_length=20)  # `cases.choices.AgeGroup`
+    area_key = models.CharField(max_length=120)  # the case's area, trimmed and lower case
+    referred = models.PositiveIntegerField()
+    needed = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "area_key"], name="history_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}: {self.referred}"
+
+
+class HistoryRollup(models.Model):
+    """When the history was last counted ahead (one row, or none before the first morning):
+    the months' rows hold the cases submitted before `covers_before`."""
+
+    built_at = models.DateTimeField()
+    covers_before = models.DateField()
+
+    def __str__(self) -> str:
+        return f"history counted at {self.built_at:%Y-%m-%d %H:%M} (before {self.covers_before})"

@@ -25,12 +25,14 @@ from opennrm.lib.references import unused_reference
 from opennrm.notifications.services import deliver
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 
-from . import selectors
+from . import history, selectors
 from .gap_warning import gap_warn, told_of_shortfall
 from .models import (
     PARTNER_KINDS,
     AgeGroup,
     ExpectedGroup,
+    HistoryMonth,
+    HistoryRollup,
     Operation,
     OperationPartner,
     OperationStatus,
@@ -603,3 +605,33 @@ def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable
             organisation=operation.lead_organisation,
             context={"reception_sequences": shown},
         )
+
+
+@transaction.atomic
+def history_rollup_rebuild(today: date | None = None) -> int:
+    """Count the forecast's history ahead (`HistoryMonth`): every case submitted before today,
+    per month, sex, age group and area, replacing the last count in one transaction (a forecast
+    made meanwhile reads the old count or the new, never half of each). Returns the rows
+    written. Run by the morning task (`tasks.check_operation_shortfalls`)."""
+    today = today or timezone.localdate()
+    rows = [
+        HistoryMonth(
+            month=row["month"],
+            sex=row["person__sex"],
+            age_group=row["age_group"],
+            area_key=row["area_key"],
+            referred=row["referred"],
+            needed=row["needed"],
+        )
+        for row in history.month_counts(before=today)
+    ]
+    HistoryMonth.objects.all().delete()
+    HistoryMonth.objects.bulk_create(rows, batch_size=2000)
+    HistoryRollup.objects.all().delete()
+    HistoryRollup.objects.create(built_at=timezone.now(), covers_before=today)
+    audit_record(
+        by=None,
+        action="operations.history_counted",
+        detail={"months_rows": len(rows), "covers_before": today.isoformat()},
+    )
+    return len(rows)
