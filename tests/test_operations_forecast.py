@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import time_machine
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +44,7 @@ from opennrm.operations.forecast import (
     simulate,
     stay_distribution,
 )
-from opennrm.operations.models import HistoryMonth, HistoryRollup, Operation
+from opennrm.operations.models import HistoryMonth, HistoryRollup, HistoryStay, Operation
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskKind
 
 from . import case_factories, factories, operation_helpers
@@ -488,7 +489,8 @@ class TestTheHistory:
         assert found[MAN].stays_ended == {7: 1}
 
     def test_a_region_and_a_lookback(self, histories: list[Case]) -> None:
-        assert history.default_since(date(2028, 2, 29)) == date(2025, 2, 28)
+        assert history.default_since(date(2028, 2, 29)) == date(2025, 2, 1)
+        assert history.default_since(date(2027, 12, 31)) == date(2024, 12, 1)
         north = history.load_history(region="north_west", today=TODAY)
         assert north[MAN].referred == 3
         london = history.load_history(region="london", today=TODAY)
@@ -503,8 +505,8 @@ class TestTheHistory:
         with django_assert_num_queries(3):
             history.load_history(today=TODAY)
         operation_services.history_rollup_rebuild(TODAY)
-        # Then the months counted ahead too.
-        with django_assert_num_queries(4):
+        # Then the months counted ahead too: their referrals, their stays.
+        with django_assert_num_queries(5):
             history.load_history(today=TODAY)
 
     def test_the_months_counted_ahead_give_the_same_history_as_counting_every_case(
@@ -527,7 +529,8 @@ class TestTheHistory:
         ]
         counted_now = [history.load_history(**ask) for ask in asks]
         written = operation_services.history_rollup_rebuild(TODAY)
-        assert written == HistoryMonth.objects.count() > 0
+        assert written == HistoryMonth.objects.count() + HistoryStay.objects.count()
+        assert HistoryStay.objects.aggregate(Sum("n"))["n__sum"] == 5  # every stay, once
         assert HistoryRollup.objects.get().covers_before == TODAY
         farshire = HistoryMonth.objects.filter(area_key="farshire", month=date(2026, 6, 1))
         # Area keys trimmed and in lower case, as regions' are: "  FARSHIRE " is Farshire.
@@ -554,17 +557,29 @@ class TestTheHistory:
     def test_a_request_for_a_case_of_a_counted_month_counts_from_the_next_morning(
         self, histories: list[Case]
     ) -> None:
-        """The stated limit of counting ahead: a need raised today for a case referred in an
-        earlier month waits for the next morning's count."""
-        operation_services.history_rollup_rebuild(TODAY)
-        later = Case.objects.filter(
+        """The stated limit of counting ahead: a need raised after the morning's count for a
+        case referred before that day waits for the next morning's count; one raised earlier
+        the same day is in it."""
+        later, earlier = Case.objects.filter(
             person__sex="female", age_group="adult", placement_requests__isnull=True
-        ).exclude(submitted_at__lt=at(date(2024, 2, 1)))[0]
+        ).exclude(submitted_at__lt=at(date(2024, 2, 1)))[:2]
         before = history.load_history(today=TODAY)[WOMAN].needed_place
-        s.request(later, status=PlacementRequestStatus.OPEN)
-        assert history.load_history(today=TODAY)[WOMAN].needed_place == before
-        operation_services.history_rollup_rebuild(TODAY)
+        with time_machine.travel(timezone.make_aware(datetime.combine(TODAY, time(1))), tick=False):
+            s.request(earlier, status=PlacementRequestStatus.OPEN)
+        with time_machine.travel(timezone.make_aware(datetime.combine(TODAY, time(6, 30)))):
+            operation_services.history_rollup_rebuild(TODAY)
         assert history.load_history(today=TODAY)[WOMAN].needed_place == before + 1
+        with time_machine.travel(at(TODAY), tick=False):
+            s.request(later, status=PlacementRequestStatus.OPEN)
+        assert history.load_history(today=TODAY)[WOMAN].needed_place == before + 1
+        operation_services.history_rollup_rebuild(TODAY)
+        assert history.load_history(today=TODAY)[WOMAN].needed_place == before + 2
+
+    def test_a_stay_going_on_grows_each_day_after_the_count(self, histories: list[Case]) -> None:
+        operation_services.history_rollup_rebuild(TODAY)
+        ten_days_on = TODAY + timedelta(days=10)
+        assert history.load_history(today=ten_days_on)[WOMAN].stays_ongoing == {40: 1}
+        assert HistoryStay.objects.get(ongoing=True).days == 30
 
     def test_the_morning_task_counts_ahead_before_it_checks_the_operations(
         self, histories: list[Case]
@@ -573,7 +588,8 @@ class TestTheHistory:
 
         with time_machine.travel(at(TODAY), tick=False):
             result = check_operation_shortfalls.call(reschedule=False)
-        assert result["history_months_counted"] == HistoryMonth.objects.count() > 0
+        assert HistoryStay.objects.count() == 5  # the five stays, each its own length
+        assert result["history_rows_counted"] == HistoryMonth.objects.count() + 5
         assert HistoryRollup.objects.get().covers_before == TODAY
 
     def test_free_places_by_kind_through_the_capacity_rules(

@@ -284,9 +284,30 @@ class HistoryMonth(models.Model):
         return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}: {self.referred}"
 
 
+class HistoryStay(models.Model):
+    """The placements begun of the cases submitted in one month, of one sex, age group and
+    area, by length in days and whether still going on (then its length up to the day of the
+    count): counted ahead with `HistoryMonth` (ADR 0053). Counts only."""
+
+    month = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    age_group = models.CharField(max_length=20)
+    area_key = models.CharField(max_length=120)
+    days = models.IntegerField()
+    ongoing = models.BooleanField()
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "area_key"], name="history_stay_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}: {self.days} days"
+
+
 class HistoryRollup(models.Model):
     """When the history was last counted ahead (one row, or none before the first morning):
-    the months' rows hold the cases submitted before `covers_before`."""
+    the months' rows hold the cases submitted before `covers_before`, and the lengths of the
+    stays still going on up to that day."""
 
     built_at = models.DateTimeField()
     covers_before = models.DateField()

@@ -33,6 +33,7 @@ from .models import (
     ExpectedGroup,
     HistoryMonth,
     HistoryRollup,
+    HistoryStay,
     Operation,
     OperationPartner,
     OperationStatus,
@@ -609,12 +610,14 @@ def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable
 
 @transaction.atomic
 def history_rollup_rebuild(today: date | None = None) -> int:
-    """Count the forecast's history ahead (`HistoryMonth`): every case submitted before today,
-    per month, sex, age group and area, replacing the last count in one transaction (a forecast
-    made meanwhile reads the old count or the new, never half of each). Returns the rows
-    written. Run by the morning task (`tasks.check_operation_shortfalls`)."""
+    """Count the forecast's history ahead (ADR 0053): every case submitted before today, with
+    all recorded of it now, per month, sex, age group and area (`HistoryMonth`), and its stays
+    by length (`HistoryStay`), replacing the last count in one transaction (a forecast made
+    meanwhile reads the old count or the new, never half of each). Returns the rows written.
+    Run by the morning task (`tasks.check_operation_shortfalls`)."""
     today = today or timezone.localdate()
-    rows = [
+    referrals, stays = history.counted_ahead(today)
+    months = [
         HistoryMonth(
             month=row["month"],
             sex=row["person__sex"],
@@ -623,15 +626,33 @@ def history_rollup_rebuild(today: date | None = None) -> int:
             referred=row["referred"],
             needed=row["needed"],
         )
-        for row in history.month_counts(before=today)
+        for row in referrals
+    ]
+    lengths = [
+        HistoryStay(
+            month=row["month"],
+            sex=row["request__case__person__sex"],
+            age_group=row["request__case__age_group"],
+            area_key=row["area_key"],
+            days=history.days_of(row["length"]),
+            ongoing=row["ongoing"],
+            n=row["n"],
+        )
+        for row in stays
     ]
     HistoryMonth.objects.all().delete()
-    HistoryMonth.objects.bulk_create(rows, batch_size=2000)
+    HistoryStay.objects.all().delete()
+    HistoryMonth.objects.bulk_create(months, batch_size=2000)
+    HistoryStay.objects.bulk_create(lengths, batch_size=2000)
     HistoryRollup.objects.all().delete()
     HistoryRollup.objects.create(built_at=timezone.now(), covers_before=today)
     audit_record(
         by=None,
         action="operations.history_counted",
-        detail={"months_rows": len(rows), "covers_before": today.isoformat()},
+        detail={
+            "months_rows": len(months),
+            "stays_rows": len(lengths),
+            "covers_before": today.isoformat(),
+        },
     )
-    return len(rows)
+    return len(months) + len(lengths)

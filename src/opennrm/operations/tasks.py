@@ -32,7 +32,7 @@ def check_operation_shortfalls(reschedule: bool = True) -> dict[str, int]:
     if reschedule and check_operation_shortfalls.get_backend().supports_defer:
         check_operation_shortfalls.using(run_after=next_run(timezone.now())).enqueue()
     return {
-        "history_months_counted": counted,
+        "history_rows_counted": counted,
         "operations_checked": result.operations_checked,
         "operations_warned": result.operations_warned,
         "people_told": result.people_told,
