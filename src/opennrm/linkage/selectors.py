@@ -207,7 +207,15 @@ def linkable_cases() -> QuerySet[Case]:
     return Case.objects.filter(person__identity__isnull=False)
 
 
-def _exploitation_places(case: Case) -> str:
+def identities_of(cases: QuerySet[Case]) -> dict[int, int]:
+    """Each linkable case's identity row, by case id (the key a linkage key is stored under)."""
+    return dict(
+        cases.filter(person__identity__isnull=False).values_list("pk", "person__identity__id")
+    )
+
+
+def exploitation_places(case: Case) -> str:
+    """The free text of where the person was exploited, or "" when the case has none."""
     try:
         return case.narrative.exploitation_places
     except CaseNarrative.DoesNotExist:
@@ -232,7 +240,7 @@ def raw_record(case: Case) -> RawRecord:
         area=case.area,
         first_contact=timezone.localdate(case.submitted_at),
         referring_organisation=str(case.referring_organisation_id),
-        places=_exploitation_places(case),
+        places=exploitation_places(case),
     )
 
 

@@ -41,6 +41,7 @@ from .models import (
 )
 from .prepare import PreparedRecord, blocking_values, compared_values, prepare
 from .selectors import (
+    identities_of,
     linkable_cases,
     linkage_model_current,
     linkage_records,
@@ -75,7 +76,11 @@ def _key_digest(secret: bytes, value: str) -> str:
     return _digest(secret, _BLOCK, value.encode("utf-8"))[:32]
 
 
-def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int]) -> int:
+def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int] | None = None) -> int:
+    """The records' blocking keys, stored under their identities (`identity_of`, by case id:
+    looked up when not given); a case with no identity row gets none."""
+    if identity_of is None:
+        identity_of = identities_of(Case.objects.filter(pk__in=[r.unique_id for r in records]))
     secret = fields.blind_index().current.secret
     keys = [
         LinkageKey(
@@ -268,10 +273,7 @@ def linkage_run(
         # the keys its submission wrote.
         last = max(by_id, default=0)
         LinkageKey.objects.filter(case_id__lte=last).delete()
-        _keys_write(
-            records,
-            dict(linkable_cases().filter(pk__lte=last).values_list("pk", "person__identity__id")),
-        )
+        _keys_write(records, identities_of(Case.objects.filter(pk__lte=last)))
         run.finished_at = timezone.now()
         run.pairs_proposed = counts.proposed
         run.pairs_still_rejected = counts.still_rejected
@@ -308,19 +310,11 @@ def linkage_keys_rebuild(batch: int = 2000) -> int:
         for raw in linkage_records():
             chunk.append(prepare(raw))
             if len(chunk) == batch:
-                written += _keys_write(chunk, _identities_of(chunk))
+                written += _keys_write(chunk)
                 chunk = []
-        written += _keys_write(chunk, _identities_of(chunk))
+        written += _keys_write(chunk)
         audit_record(by=None, action="linkage.keys_rebuilt", detail={"keys": written})
     return written
-
-
-def _identities_of(records: list[PreparedRecord]) -> dict[int, int]:
-    return dict(
-        linkable_cases()
-        .filter(pk__in=[record.unique_id for record in records])
-        .values_list("pk", "person__identity__id")
-    )
 
 
 REVIEW_STATUSES = (PairStatus.CONFIRMED, PairStatus.REJECTED, PairStatus.UNSURE)
@@ -464,10 +458,7 @@ def submission_check(*, case: Case) -> int:
     if not prepared:
         return 0
     record = prepared[0]
-    identity_of = dict(
-        linkable_cases().filter(pk=case.pk).values_list("pk", "person__identity__id")
-    )
-    _keys_write([record], identity_of)
+    _keys_write([record])
     model = linkage_model_current()
     if model is None:
         return 0

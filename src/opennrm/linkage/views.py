@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
-from opennrm.cases.models import Case, CaseNarrative
+from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import country_name
 
@@ -86,17 +86,10 @@ def pairs(request: HttpRequest) -> HttpResponse:
 SHOWN = ("given_names", "family_name", "date_of_birth", "safe_contact")
 
 
-def _places(case: Case) -> str:
-    try:
-        return case.narrative.exploitation_places
-    except CaseNarrative.DoesNotExist:
-        return ""
-
-
 def _record(case: Case) -> dict[str, Any]:
     person = case.person
     identity = getattr(person, "identity", None)
-    places = _places(case) if identity else ""
+    places = selectors.exploitation_places(case) if identity else ""
     return {
         "case": case,
         "identity": identity,
