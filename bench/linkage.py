@@ -227,14 +227,6 @@ def submission_part(
     return figures
 
 
-def parse_parts(parser: Any) -> None:
-    parser.add_argument(
-        "--parts",
-        default=",".join(PARTS),
-        help="which parts to run, comma-separated (default: all): " + ", ".join(PARTS),
-    )
-
-
 def units_of(figures: dict[str, Any]) -> dict[str, str]:
     units = {
         key: "s"
@@ -249,21 +241,12 @@ def units_of(figures: dict[str, Any]) -> dict[str, str]:
     }
     units |= {key: "true or false" for key, value in figures.items() if isinstance(value, bool)}
     units |= {"database": "vendor", "parts": "names", "threshold": "probability"}
-    units |= {
-        key: unit
-        for prefix in ("engine_", "submission_")
-        for name, unit in benchkit.MACHINE_UNITS.items()
-        if (key := prefix + name) in figures
-    }
-    return units
+    return units | benchkit.machine_units(figures, ("engine_", "submission_"))
 
 
 def main() -> None:
-    args = benchkit.parse_args(__doc__ or NAME, extra=parse_parts)
-    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
-        raise SystemExit(f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
+    args = benchkit.parse_args(__doc__ or NAME, parts=PARTS)
+    parts = args.parts
     figures: dict[str, Any] = {"parts": parts}
     with benchkit.database(NAME, args.scale, keep=args.keep, reuse=args.reuse) as db:
         model = None

@@ -986,14 +986,6 @@ def forecast_part(today: date) -> dict[str, Any]:
     return figures
 
 
-def parse_parts(parser: Any) -> None:
-    parser.add_argument(
-        "--parts",
-        default=",".join(PARTS),
-        help="which parts to run, comma-separated (default: all): " + ", ".join(PARTS),
-    )
-
-
 def units_of(figures: dict[str, Any]) -> dict[str, str]:
     units = {
         key: "ms" if key.endswith("_ms") else "s" if key.endswith("_seconds") else "count"
@@ -1004,13 +996,7 @@ def units_of(figures: dict[str, Any]) -> dict[str, str]:
     units |= {key: "true or false" for key, value in figures.items() if isinstance(value, bool)}
     units |= {key: "times the floor" for key in figures if key.endswith("_ratio")}
     units |= {key: "per second" for key in figures if key.endswith("_per_second")}
-    units |= {
-        key: unit
-        for prefix in ("", "reception_", "matching_")
-        for name, unit in benchkit.MACHINE_UNITS.items()
-        if (key := prefix + name) in figures
-    }
-    return units
+    return units | benchkit.machine_units(figures, ("", "reception_", "matching_"))
 
 
 def store_world(parts: list[str], wanted: int, db: benchkit.BenchDatabase) -> None:
@@ -1044,10 +1030,8 @@ def store_world(parts: list[str], wanted: int, db: benchkit.BenchDatabase) -> No
 
 
 def main() -> None:
-    args = benchkit.parse_args(__doc__ or NAME, extra=parse_parts)
-    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
-    if not parts or any(part not in PARTS for part in parts):
-        raise SystemExit(f"--parts takes some of {', '.join(PARTS)}")
+    args = benchkit.parse_args(__doc__ or NAME, parts=PARTS)
+    parts = args.parts
     wanted = CASES[args.scale] if "forecast" in parts else CASES_WITHOUT_FORECAST
     with benchkit.database(NAME, args.scale, keep=args.keep, reuse=args.reuse) as db:
         benchkit.prepare()

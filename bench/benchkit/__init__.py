@@ -18,7 +18,7 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +33,10 @@ def parse_args(
     description: str,
     argv: Sequence[str] | None = None,
     *,
-    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+    parts: Sequence[str] = (),
 ) -> argparse.Namespace:
-    """The options every benchmark takes; `extra` adds a benchmark's own."""
+    """The options every benchmark takes; with `parts`, also `--parts` (a comma-separated
+    choice among them, all by default), given back as a list in the order typed."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument(
@@ -46,9 +47,23 @@ def parse_args(
         action="store_true",
         help="start from the benchmark database an earlier --keep run left (not a fresh one)",
     )
-    if extra is not None:
-        extra(parser)
-    return parser.parse_args(argv)
+    if parts:
+        parser.add_argument(
+            "--parts",
+            default=",".join(parts),
+            help="which parts to run, comma-separated (default: all): " + ", ".join(parts),
+        )
+    args = parser.parse_args(argv)
+    if parts:
+        chosen = [part.strip() for part in args.parts.split(",") if part.strip()]
+        unknown = sorted(set(chosen) - set(parts))
+        if unknown or not chosen:
+            parser.error(
+                f"--parts takes some of {', '.join(parts)}"
+                + (f" (not {', '.join(unknown)})" if unknown else "")
+            )
+        args.parts = chosen
+    return args
 
 
 def log(message: str) -> None:
@@ -223,6 +238,17 @@ MACHINE_UNITS = {
     "load_average_15m_end": "runnable processes",
     "cpus": "count",
 }
+
+
+def machine_units(figures: dict[str, Any], prefixes: Sequence[str]) -> dict[str, str]:
+    """The units of the machine's figures (`Machine.figures`) of each part, as `prefixes` name
+    them ("" for the whole run's), where `figures` has them."""
+    return {
+        key: unit
+        for prefix in prefixes
+        for name, unit in MACHINE_UNITS.items()
+        if (key := prefix + name) in figures
+    }
 
 
 def ratio(measured: float, floor: float) -> float:
