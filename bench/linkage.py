@@ -159,14 +159,12 @@ def submission_part(
 ) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
-    from django.utils import timezone
 
     from opennrm.audit.models import AuditEvent
     from opennrm.cases.models import Case
-    from opennrm.linkage import engine
     from opennrm.linkage.models import LinkageKey, LinkageModel
     from opennrm.linkage.selectors import linkable_cases
-    from opennrm.linkage.services import linkage_keys_rebuild, submission_check
+    from opennrm.linkage.services import linkage_keys_rebuild, linkage_model_store, submission_check
 
     wanted = CASES[scale]
     stored = Case.objects.count()
@@ -184,14 +182,7 @@ def submission_part(
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     LinkageModel.objects.all().delete()
-    LinkageModel.objects.create(
-        version=1,
-        splink_version=engine.SPLINK_VERSION,
-        splink_settings=model,
-        threshold_match_probability=engine.DEFAULT_THRESHOLD,
-        trained_on_records=0,
-        trained_at=timezone.now(),
-    )
+    linkage_model_store(splink_settings=model, trained_on_records=0)
     ids = list(linkable.values_list("pk", flat=True)[:200_000])
     chosen = random.Random(SEED).sample(ids, WARM_UP + SAMPLES)
     LinkageKey.objects.filter(case_id__in=chosen).delete()

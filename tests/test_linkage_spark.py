@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
 from opennrm.linkage import engine, prepare, spark_engine, synthetic
-from opennrm.linkage.models import CandidatePair, LinkageModel, LinkageRun
+from opennrm.linkage.models import CandidatePair, LinkageRun
 from opennrm.linkage.selectors import linkage_records
-from opennrm.linkage.services import linkage_run
+from opennrm.linkage.services import linkage_model_store, linkage_run
 
 from .test_linkage_run import _cases_of, _identifying_strings, _plaintext_in, written_files
 
@@ -65,14 +64,7 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
         referrers=[(alice, northmoor_police), (oscar, southvale_police)],
         authority=authority,
     )
-    model = LinkageModel.objects.create(
-        version=1,
-        splink_version=engine.SPLINK_VERSION,
-        splink_settings=duckdb_model,
-        threshold_match_probability=engine.DEFAULT_THRESHOLD,
-        trained_on_records=360,
-        trained_at=timezone.now(),
-    )
+    model = linkage_model_store(splink_settings=duckdb_model, trained_on_records=360)
     # Spark's private folder is removed when its session stops: read what is in it just before.
     left: dict[str, list[Path]] = {}
     seen: dict[str, list[tuple[str, bytes]]] = {}
@@ -191,14 +183,7 @@ def test_the_command_runs_on_the_engine_it_is_given_over_the_configured_one(
         referrers=[(alice, northmoor_police), (oscar, southvale_police)],
         authority=authority,
     )
-    LinkageModel.objects.create(
-        version=1,
-        splink_version=engine.SPLINK_VERSION,
-        splink_settings=duckdb_model,
-        threshold_match_probability=engine.DEFAULT_THRESHOLD,
-        trained_on_records=360,
-        trained_at=timezone.now(),
-    )
+    linkage_model_store(splink_settings=duckdb_model, trained_on_records=360)
     settings.LINKAGE_ENGINE = "spark"
 
     call_command("link_records", "--engine", "duckdb", stdout=io.StringIO())

@@ -18,7 +18,8 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.models import Case
 from opennrm.linkage import engine, prepare, synthetic
-from opennrm.linkage.models import CandidatePair, ClusterMember, LinkageModel, PairStatus
+from opennrm.linkage.models import CandidatePair, ClusterMember, PairStatus
+from opennrm.linkage.services import linkage_model_store
 from tests import factories
 from tests import referral_helpers as r
 
@@ -56,13 +57,9 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
 ) -> None:
     # A model trained on 300 synthetic people (60 referred twice), stored as a run stores it.
     truth = synthetic.people(300, duplicates=60, seed=99)
-    LinkageModel.objects.create(
-        version=1,
-        splink_version=engine.SPLINK_VERSION,
+    linkage_model_store(
         splink_settings=engine.train([prepare.prepare(p) for p in truth.records]),
-        threshold_match_probability=engine.DEFAULT_THRESHOLD,
         trained_on_records=len(truth.records),
-        trained_at=timezone.now(),
     )
     charity = factories.organisation(
         "Haven Charity", OrganisationKind.NON_STATUTORY_FIRST_RESPONDER

@@ -124,20 +124,35 @@ def _model_for_run(
         return current, False
     # Outside any transaction: training takes seconds to minutes, and holds no row.
     trained = engine.train(records, engine=engine_name, spark_master=settings.LINKAGE_SPARK_MASTER)
-    with transaction.atomic():
-        latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"] or 0
-        model = LinkageModel.objects.create(
-            version=latest + 1,
-            splink_version=engine.SPLINK_VERSION,
-            splink_settings=trained,
-            threshold_match_probability=(
-                threshold if threshold is not None else engine.DEFAULT_THRESHOLD
-            ),
-            trained_on_records=len(records),
-            trained_at=timezone.now(),
-            trained_by=by,
-        )
+    model = linkage_model_store(
+        splink_settings=trained, trained_on_records=len(records), by=by, threshold=threshold
+    )
     return model, True
+
+
+@transaction.atomic
+def linkage_model_store(
+    *,
+    splink_settings: dict[str, Any],
+    trained_on_records: int,
+    by: User | None = None,
+    threshold: float | None = None,
+) -> LinkageModel:
+    """Store a trained model as the next version, the one runs and the check at submission
+    score with from now on (`linkage_model_current`). The run that trains one records it in its
+    own event; the demo and the benchmark store one trained on synthetic people."""
+    latest = LinkageModel.objects.aggregate(latest=Max("version"))["latest"]
+    return LinkageModel.objects.create(
+        version=(latest or 0) + 1,
+        splink_version=engine.SPLINK_VERSION,
+        splink_settings=splink_settings,
+        threshold_match_probability=threshold
+        if threshold is not None
+        else engine.DEFAULT_THRESHOLD,
+        trained_on_records=trained_on_records,
+        trained_at=timezone.now(),
+        trained_by=by,
+    )
 
 
 def _store_pairs(

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.linkage import engine, synthetic
 from opennrm.linkage.models import CandidatePair, LinkageModel
 from opennrm.linkage.prepare import prepare
+from opennrm.linkage.services import linkage_model_store
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
 from opennrm.referrals.demo import CONSENT, observed
@@ -93,13 +93,9 @@ def seed() -> None:
         return
     if not LinkageModel.objects.exists():
         truth = synthetic.people(300, duplicates=60, seed=99)
-        LinkageModel.objects.create(
-            version=1,
-            splink_version=engine.SPLINK_VERSION,
+        linkage_model_store(
             splink_settings=engine.train([prepare(record) for record in truth.records]),
-            threshold_match_probability=engine.DEFAULT_THRESHOLD,
             trained_on_records=len(truth.records),
-            trained_at=timezone.now(),
         )
     police = Organisation.objects.get(name="Northmoor Constabulary")
     charity = Organisation.objects.get(name="Harbour Light Outreach")
