@@ -26,7 +26,7 @@ from opennrm.linkage.prepare import prepare
 from opennrm.linkage.services import linkage_model_store
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
-from opennrm.referrals.demo import CONSENT, observed
+from opennrm.referrals.demo import CONSENT, EXPLOITATION, PERSON, observed
 
 PLACES = "A nail bar on Station Parade, Northmoor, and the flat above it (fictional)"
 
@@ -35,23 +35,10 @@ def _pages(person: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {
         "age": {"under_18": "no"},
         "consent": CONSENT,
-        "person": {
-            "sex": "female",
-            "gender": "Feminine",
-            "nationality_1": "UA",
-            "language_1": "uk",
-            "interpreter_needed": "yes",
-            "safe_contact": "Via Harbour Light Outreach only",
-            **person,
-        },
-        "exploitation": {
-            "types": ["sexual"],
-            "location": "uk",
-            "places": PLACES,
-            "area": "Northmoor",
-            "in_immigration_detention": "no",
-            "under_18_when_began": "no",
-        },
+        # The referral demo's woman's details, but Ukrainian, exploited here, and where.
+        "person": PERSON | {"nationality_1": "UA", "language_1": "uk"} | person,
+        "exploitation": EXPLOITATION
+        | {"location": "uk", "places": PLACES, "under_18_when_began": "no"},
         "indicators": {"observed": observed("AS")},
         "account": {
             "persons_account": "",
