@@ -25,8 +25,9 @@ morning, and how it was until this count existed). Then, once untimed and `SAMPL
   10,000 beds), and `forecast.forecast` of 167 people found over a week (issue 14, item 7's
   operation) with 10,000 draws over the week and 8 weeks after; target under 2 s with
   1,000,000 cases;
-- the same with the loader's default lookback (from the first of the month three years before today's: the generator's
-  cases are of 2019 to 2024, so only the latest of them count), the figure a page would show;
+- the same with the loader's default lookback (from the first of the month three years before
+  today's: the generator's cases are of 2019 to 2024, so only the latest of them count), the
+  figure a page would show;
 - its parts: the loader, the free places, the simulation; the floor: the loader's SQL
   (captured as executed), run bare over a cursor.
 

@@ -207,11 +207,10 @@ def linkable_cases() -> QuerySet[Case]:
     return Case.objects.filter(person__identity__isnull=False)
 
 
-def identities_of(cases: QuerySet[Case]) -> dict[int, int]:
-    """Each linkable case's identity row, by case id (the key a linkage key is stored under)."""
-    return dict(
-        cases.filter(person__identity__isnull=False).values_list("pk", "person__identity__id")
-    )
+def identities_of(**where: Any) -> dict[int, int]:
+    """The identity row of each linkable case `where` selects, by case id (the key a linkage
+    key is stored under)."""
+    return dict(linkable_cases().filter(**where).values_list("pk", "person__identity__id"))
 
 
 def exploitation_places(case: Case) -> str:

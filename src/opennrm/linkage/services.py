@@ -80,7 +80,7 @@ def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int] | Non
     """The records' blocking keys, stored under their identities (`identity_of`, by case id:
     looked up when not given); a case with no identity row gets none."""
     if identity_of is None:
-        identity_of = identities_of(Case.objects.filter(pk__in=[r.unique_id for r in records]))
+        identity_of = identities_of(pk__in=[r.unique_id for r in records])
     secret = fields.blind_index().current.secret
     keys = [
         LinkageKey(
@@ -288,7 +288,7 @@ def linkage_run(
         # the keys its submission wrote.
         last = max(by_id, default=0)
         LinkageKey.objects.filter(case_id__lte=last).delete()
-        _keys_write(records, identities_of(Case.objects.filter(pk__lte=last)))
+        _keys_write(records, identities_of(pk__lte=last))
         run.finished_at = timezone.now()
         run.pairs_proposed = counts.proposed
         run.pairs_still_rejected = counts.still_rejected

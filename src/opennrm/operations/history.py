@@ -9,8 +9,8 @@ lookback's first, partial month are counted as the forecast is made; so is every
 first morning's count, and the history as it stood on an earlier day (`before`).
 
 - People referred and people who needed a place, by sex (`Person.sex`) and age group: the
-  cases submitted since `since` (default: from the first of the month three years before), and of those the cases
-  with a placement request that was not withdrawn (a request is raised when the referral's
+  cases submitted since `since` (default: the first of the month three years before today's),
+  and of those the cases with a placement request that was not withdrawn (a request is raised when the referral's
   immediate needs ask for a bed, or by a coordinator; a request closed unmet, with its
   `UnmetNeed` rows, was a need all the same, and so is one placed), or, for a child or a
   person whose age is disputed, an accommodation task for the local authority
@@ -124,7 +124,7 @@ class Among:
             if before is not None:
                 rows = rows.filter(**{f"{submitted}__lt": _start_of(before)})
         if self.areas is not None:
-            rows = rows.alias(case_area=Lower(Trim(f"{to}area"))).filter(case_area__in=self.areas)
+            rows = rows.alias(case_area=_area_key(to)).filter(case_area__in=self.areas)
         return rows
 
 
@@ -139,6 +139,12 @@ class Ahead:
     def months(self, rows: QuerySet[Any], areas: tuple[str, ...] | None) -> QuerySet[Any]:
         rows = rows.filter(month__gte=self.first, month__lt=self.covers_before).order_by()
         return rows if areas is None else rows.filter(area_key__in=areas)
+
+
+def _area_key(to: str = "") -> Lower:
+    """The case's area (`to`: the path to the case) trimmed and in lower case: how the history
+    matches it against a region's areas, and how the morning's count keys it."""
+    return Lower(Trim(f"{to}area"))
 
 
 def _start_of(day: date) -> datetime:
@@ -239,13 +245,13 @@ def counted_ahead(today: date) -> tuple[QuerySet[Any], QuerySet[Any]]:
         history_query(
             cases,
             month=TruncMonth("submitted_at", output_field=DateField()),
-            area_key=Lower(Trim("area")),
+            area_key=_area_key(),
         ),
         stays_query(
             cases,
             today,
             month=TruncMonth("request__case__submitted_at", output_field=DateField()),
-            area_key=Lower(Trim("request__case__area")),
+            area_key=_area_key("request__case__"),
         ),
     )
 

@@ -262,46 +262,45 @@ class SurgePlaces(models.Model):
         return self.room.site.provider_id != self.provider_id
 
 
-class HistoryMonth(models.Model):
-    """The cases submitted in one month, of one sex, age group and local authority area, and
-    how many of them needed a place: the forecast's history counted ahead of time (ADR 0053).
-
-    `operations.services.history_rollup_rebuild` replaces every row each morning; the forecast
-    adds the cases submitted since (and those of a lookback's first, partial month) counted
-    live. Counts only: no row names or points at a person."""
+class HistoryCell(models.Model):
+    """What the forecast's history is counted by ahead of time (ADR 0053): the cases submitted
+    in one month, of one sex, age group and local authority area. Counts only: no row names or
+    points at a person. `operations.services.history_rollup_rebuild` replaces every row each
+    morning; the forecast adds, counted live, the cases submitted since (and those of a
+    lookback's first, partial month)."""
 
     month = models.DateField()  # the first day of the month the cases were submitted in
     sex = models.CharField(max_length=10, choices=Sex.choices)
     age_group = models.CharField(max_length=20)  # `cases.choices.AgeGroup`
     area_key = models.CharField(max_length=120)  # the case's area, trimmed and lower case
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}"
+
+
+class HistoryMonth(HistoryCell):
+    """How many of the cell's cases were referred, and how many of them needed a place."""
+
     referred = models.PositiveIntegerField()
     needed = models.PositiveIntegerField()
 
     class Meta:
         indexes = [models.Index(fields=["month", "area_key"], name="history_month_idx")]
 
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}: {self.referred}"
 
+class HistoryStay(HistoryCell):
+    """The placements begun of the cell's cases, `n` of one length in days and whether still
+    going on (then its length up to the day of the count)."""
 
-class HistoryStay(models.Model):
-    """The placements begun of the cases submitted in one month, of one sex, age group and
-    area, by length in days and whether still going on (then its length up to the day of the
-    count): counted ahead with `HistoryMonth` (ADR 0053). Counts only."""
-
-    month = models.DateField()
-    sex = models.CharField(max_length=10, choices=Sex.choices)
-    age_group = models.CharField(max_length=20)
-    area_key = models.CharField(max_length=120)
     days = models.IntegerField()
     ongoing = models.BooleanField()
     n = models.PositiveIntegerField()
 
     class Meta:
         indexes = [models.Index(fields=["month", "area_key"], name="history_stay_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.sex} {self.age_group} {self.area_key}: {self.days} days"
 
 
 class HistoryRollup(models.Model):
