@@ -270,6 +270,25 @@ def test_a_list_location_is_taken_as_a_pair() -> None:
     assert match([request(keep_away=(zone,))], [listed, bed(2, location=LONDON)], TODAY).placed == 1
 
 
+def test_another_bed_at_a_site_equals_one_made_whole_and_is_checked() -> None:
+    first = bed(1, takes_dependants=2, specialisms=frozenset({"mental_health"}))
+    own = {
+        "id": 7,
+        "takes_dependants": 1,
+        "wheelchair_accessible": True,
+        "available_from": TODAY + timedelta(days=3),
+        "operation_id": 4,
+    }
+    made_whole = bed(**{**own, "site_id": 1, "specialisms": frozenset({"mental_health"})})
+    assert first.another_at_site(**own) == made_whole
+    assert hash(first.another_at_site(**own)) == hash(made_whole)
+    assert (first.id, first.takes_dependants) == (1, 2)  # the first bed is left as it was
+    with pytest.raises(ValueError, match="must not be negative"):
+        first.another_at_site(id=8, takes_dependants=-1)
+    with pytest.raises(ValueError, match="whole number"):
+        first.another_at_site(id=8, takes_dependants=1.5)  # type: ignore[arg-type]
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="accepted setting"):
         request(accepted_settings=frozenset())

@@ -182,10 +182,39 @@ class Bed:
             raise ValueError("a bed's region must be named")
         if not isinstance(self.area, str):
             raise ValueError("a bed's area must be text")
-        if _whole("takes_dependants", self.takes_dependants) < 0:
-            raise ValueError("takes_dependants must not be negative")
         if self.location is not None:
             object.__setattr__(self, "location", _location("location", self.location))
+        self._check_own()
+
+    def another_at_site(
+        self,
+        *,
+        id: int,
+        takes_dependants: int = 0,
+        wheelchair_accessible: bool = False,
+        available_from: date = date.min,
+        operation_id: int | None = None,
+    ) -> Bed:
+        """Another bed of this bed's site: what the site says of it (setting, region, place,
+        languages, specialisms...) is taken as this bed has it, already checked, and only the
+        bed's own fields are checked anew. A loader making 10,000 beds of about 1,300 sites
+        spent half its time checking each site's facts again for every bed."""
+        bed = object.__new__(Bed)
+        bed.__dict__.update(self.__dict__)
+        own = {
+            "id": id,
+            "takes_dependants": takes_dependants,
+            "wheelchair_accessible": wheelchair_accessible,
+            "available_from": available_from,
+            "operation_id": operation_id,
+        }
+        bed.__dict__.update(own)
+        bed._check_own()
+        return bed
+
+    def _check_own(self) -> None:
+        if _whole("takes_dependants", self.takes_dependants) < 0:
+            raise ValueError("takes_dependants must not be negative")
 
 
 @dataclass(frozen=True)

@@ -470,18 +470,24 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
             pk__in={row[1] for row in free}
         )
     }
-    beds = [
-        matching.Bed(
-            id=pk,
-            takes_dependants=dependants,
-            wheelchair_accessible=wheelchair,
-            available_from=max(today, surge_from or today),
+    # The first bed of each site is made (and checked) whole; the others take its site's facts.
+    first_at: dict[int, matching.Bed] = {}
+    beds = []
+    for pk, site_id, dependants, wheelchair, surge_from, operation_id, held_for in free:
+        own = {
+            "id": pk,
+            "takes_dependants": dependants,
+            "wheelchair_accessible": wheelchair,
+            "available_from": max(today, surge_from or today),
             # As `kept_for`: the bed's surge, else a live hold's operation.
-            operation_id=operation_id if operation_id is not None else held_for,
-            **sites[site_id],
-        )
-        for pk, site_id, dependants, wheelchair, surge_from, operation_id, held_for in free
-    ]
+            "operation_id": operation_id if operation_id is not None else held_for,
+        }
+        first = first_at.get(site_id)
+        if first is None:
+            first = first_at[site_id] = matching.Bed(**own, **sites[site_id])
+            beds.append(first)
+        else:
+            beds.append(first.another_at_site(**own))
     return requests, beds
 
 
