@@ -286,7 +286,7 @@ def test_another_bed_at_a_site_equals_one_made_whole_and_is_checked() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         first.another_at_site(id=8, takes_dependants=-1)
     with pytest.raises(ValueError, match="whole number"):
-        first.another_at_site(id=8, takes_dependants=1.5)  # type: ignore[arg-type]
+        first.another_at_site(id=8, takes_dependants=1.5)
 
 
 def test_bad_input_is_refused() -> None:
