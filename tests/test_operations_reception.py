@@ -288,6 +288,26 @@ def test_a_number_taken_by_another_responder_at_the_same_instant_is_retried(
     assert AuditEvent.objects.filter(action="operations.person_taken_in").count() == 2
 
 
+def test_a_reference_another_person_holds_is_refused_and_a_new_one_drawn(
+    larkspur: Operation, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """References are drawn without a look-up first: the one time in 10**12 a drawn reference is
+    taken already, the constraint refuses it and the take-in draws again, leaving nothing of
+    the failed try behind."""
+    first = take_in(alice, larkspur)
+    real = services.new_reference
+    drawn = iter([first.reference])
+    monkeypatch.setattr(services, "new_reference", lambda prefix: next(drawn, None) or real(prefix))
+
+    second = take_in(alice, larkspur, name_or_description="Bogdan")
+
+    assert second.reference != first.reference
+    assert second.reference.startswith("OPR-")
+    assert second.sequence == 2
+    assert ReceptionRecord.objects.count() == 2
+    assert AuditEvent.objects.filter(action="operations.person_taken_in").count() == 2
+
+
 def test_numbers_are_per_operation(
     larkspur: Operation, alice: User, northmoor_police: Organisation
 ) -> None:

@@ -21,7 +21,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
-from opennrm.lib.references import unused_reference
+from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 
@@ -432,7 +432,8 @@ def reception_take_in(
                 interpreter=interpreter_needed,
             )
         except IntegrityError:
-            # Another responder took the same number in the same instant: take the next.
+            # Another responder took the same number in the same instant (or, one time in
+            # 10**12, the same reference): try again.
             if attempt == SEQUENCE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
@@ -466,7 +467,9 @@ def _take_in(
             interpreter=interpreter,
         ),
     )
-    reference = unused_reference(ReceptionRecord, REFERENCE_PREFIX)
+    # One of 10**12: not looked up first (a statement less per person on a busy night); the
+    # unique constraint refuses the rare repeat, and reception_take_in tries again.
+    reference = new_reference(REFERENCE_PREFIX)
     # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
     # serialises writers anyway. The unique constraint is what guarantees no two people share
     # a number.
