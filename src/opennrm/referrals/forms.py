@@ -4,7 +4,9 @@ to the raw answers saved in the draft, so a page shows exactly what was typed.""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -27,8 +29,26 @@ CONSENT_EXPLANATION_VERSIONS = [
 ]
 
 
+Choices = list[tuple[str, str]] | Callable[[], list[tuple[str, str]]]
+
+
+def _listed(
+    first: tuple[str, str], choices: Callable[[], list[tuple[str, str]]]
+) -> Callable[[], list[tuple[str, str]]]:
+    """A long list (every country, every language) after its first option, given as a function
+    so that a form does not copy it: a form copies its fields for each instance, and copying
+    four lists of 250 pairs was most of the time taken to build the person step (6 ms of a
+    submission's 20)."""
+
+    @cache
+    def listed() -> list[tuple[str, str]]:
+        return [first, *choices()]
+
+    return listed
+
+
 def _choice(
-    label: str, choices: list[tuple[str, str]], required_message: str, **kwargs: Any
+    label: str, choices: Choices, required_message: str, **kwargs: Any
 ) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
@@ -38,10 +58,11 @@ def _choice(
     )
 
 
-def _optional_choice(label: str, choices: list[tuple[str, str]], invalid: str) -> forms.ChoiceField:
+def _optional_choice(label: str, choices: Choices, invalid: str) -> forms.ChoiceField:
+    blank = ("", "Select")
     return forms.ChoiceField(
         label=label,
-        choices=[("", "Select"), *choices],
+        choices=_listed(blank, choices) if callable(choices) else [blank, *choices],
         required=False,
         error_messages={"invalid_choice": invalid},
     )
@@ -92,7 +113,7 @@ class ConsentForm(forms.Form):
     )
     explanation_language = _choice(
         "In which language did you explain it?",
-        [("", "Select a language"), *language_choices()],
+        _listed(("", "Select a language"), language_choices),
         "Select the language you explained it in",
     )
 
@@ -138,19 +159,19 @@ class PersonForm(forms.Form):
     gender = _optional_choice("Gender (optional)", Gender.choices, "Select a gender from the list")
     nationality_1 = _choice(
         "Nationality",
-        [("", "Select a country"), *country_choices()],
+        _listed(("", "Select a country"), country_choices),
         "Select a nationality from the list",
     )
     nationality_2 = _optional_choice(
-        "Second nationality (optional)", country_choices(), "Select a nationality from the list"
+        "Second nationality (optional)", country_choices, "Select a nationality from the list"
     )
     language_1 = _choice(
         "Main language",
-        [("", "Select a language"), *language_choices()],
+        _listed(("", "Select a language"), language_choices),
         "Select the person's main language from the list",
     )
     language_2 = _optional_choice(
-        "Other language (optional)", language_choices(), "Select a language from the list"
+        "Other language (optional)", language_choices, "Select a language from the list"
     )
     interpreter_needed = _choice(
         "Do they need an interpreter?", YES_NO, "Select whether they need an interpreter"
