@@ -592,6 +592,40 @@ def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_
     # measure, not a timed test's.
 
 
+def test_the_check_at_submission_runs_after_the_submissions_transaction(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+    routing: Organisation,
+    alice: User,
+    northmoor_police: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside the submission's transaction the check held the audit chain's lock (taken by the
+    submission's events), which every audited write waits for, while it compared."""
+    from django.db import connection
+
+    from opennrm.referrals import services as referrals
+
+    truth, _ = referred(120, 25)
+    linkage_run(by=None)
+    outside = len(connection.savepoint_ids)  # the test's own transaction, and no more
+    depths: list[int] = []
+    check = referrals.submission_check
+
+    def recording(*, case: Case) -> int:
+        depths.append(len(connection.savepoint_ids))
+        return check(case=case)
+
+    monkeypatch.setattr(referrals, "submission_check", recording)
+
+    case, record_id = _submit_again(truth, alice, northmoor_police)
+
+    # The check's own savepoint only: the submission's had been released.
+    assert depths == [outside + 1]
+    first = Case.objects.get(reference=f"NRM-LINK-{record_id:05d}")
+    assert CandidatePair.objects.filter(case_a=first, case_b=case).exists()
+
+
 def test_rebuilding_the_keys_lets_the_check_at_submission_find_earlier_referrals(
     referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
     stored_model: LinkageModel,

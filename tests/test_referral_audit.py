@@ -95,6 +95,9 @@ def test_every_public_write_service_is_exercised_above(module) -> None:
         "referral_records_pseudonymise",
         "drafts_unsubmitted_delete",
         "notifications_old_delete",
+        # Called by referral_submit (and by the API once its transaction commits); its event is
+        # linkage.submission_check (tests/test_linkage_run.py).
+        "earlier_referrals_check",
     }
     public = {
         name

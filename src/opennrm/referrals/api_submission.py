@@ -124,7 +124,8 @@ def _submit(
         raise RejectedReferral(errors)
     # 3. Submitted by the same service as the "check your answers" page.
     try:
-        submitted = referrals.referral_submit(by=by, draft=draft)
+        # The check for earlier referrals waits for this transaction's commit (see below).
+        submitted = referrals.referral_submit(by=by, draft=draft, check_earlier_referrals=False)
     except referrals.IncompleteReferral as incomplete:
         raise RejectedReferral(
             [AnswerError(incomplete.step.slug, None, str(incomplete.message))]
@@ -169,7 +170,7 @@ def api_referral_submit(
         if earlier is not None:
             return earlier
     try:
-        return _submit(
+        made = _submit(
             by=by,
             organisation=organisation,
             answers=answers,
@@ -183,3 +184,5 @@ def api_referral_submit(
         if earlier is None:
             raise
         return earlier
+    referrals.earlier_referrals_check(made.submitted)
+    return made

@@ -192,26 +192,43 @@ class IncompleteReferral(ValidationError):
         self.step = step
 
 
-@transaction.atomic
-def referral_submit(*, by: User, draft: ReferralDraft) -> Submitted:
+def referral_submit(
+    *, by: User, draft: ReferralDraft, check_earlier_referrals: bool = True
+) -> Submitted:
     """Turn a complete draft into a case (or, for an adult without consent, an anonymous duty to
     notify report). Submitting the same draft twice gives the same result, never a second case.
+
+    Then, for a case opened now, the check for earlier referrals of the same person
+    (`earlier_referrals_check`), once the submission's transaction has ended: inside it, the
+    check held the audit chain's lock, which every audited write in the deployment waits for,
+    for as long as it compared (tens of milliseconds with a million referrals stored). A caller
+    that submits inside a transaction of its own passes `check_earlier_referrals=False` and
+    runs the check after its commit.
     """
+    submitted, opened = _submit(by=by, draft=draft)
+    if opened and check_earlier_referrals:
+        earlier_referrals_check(submitted)
+    return submitted
+
+
+@transaction.atomic
+def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
+    """The submission; whether it opened a case just now."""
     locked = (
         ReferralDraft.objects.select_for_update().select_related("organisation").get(pk=draft.pk)
     )
     if locked.status == DraftStatus.SUBMITTED:
-        return Submitted(case=locked.case)
+        return Submitted(case=locked.case), False
     if locked.status == DraftStatus.REPORTED:
-        return Submitted(report=locked.report)
+        return Submitted(report=locked.report), False
     try:
         data = steps.cleaned(locked.answers)
     except KeyError as missing:
         raise IncompleteReferral(steps.STEP_BY_SLUG[missing.args[0]]) from None
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
-        return Submitted(report=_report(by, locked, data, submitted_at))
-    return Submitted(case=_open_case(by, locked, data, submitted_at))
+        return Submitted(report=_report(by, locked, data, submitted_at)), False
+    return Submitted(case=_open_case(by, locked, data, submitted_at)), True
 
 
 def _report(
@@ -392,15 +409,17 @@ def _open_case(
         organisation=organisation,
         detail={"reference": case.reference, "routed_to": authority.pk, "notified": told},
     )
-    _check_for_earlier_referrals(case)
     return case
 
 
-def _check_for_earlier_referrals(case: Case) -> None:
+def earlier_referrals_check(submitted: Submitted) -> None:
     """Propose possible earlier referrals of the same person to the competent authority
     (ADR 48); the first responder is told nothing of them. The check must never stop a
-    referral: if it fails, its savepoint is rolled back, the failure logged, and the next
-    linkage run finds what it would have."""
+    referral, which is stored already: if it fails, its own transaction is rolled back, the
+    failure logged, and the next linkage run finds what it would have."""
+    case = submitted.case
+    if case is None:
+        return
     try:
         with transaction.atomic():
             submission_check(case=case)
