@@ -54,11 +54,11 @@ def test_no_secret_means_no_start() -> None:
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
-def test_demo_mode_starts_without_a_secret_and_says_so() -> None:
+def test_demo_mode_starts_without_a_secret_and_says_so(tmp_path: Path) -> None:
     result = run_python(
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup();"
         "from django.conf import settings; print(settings.DEMO, settings.DEBUG, settings.SECURE_SSL_REDIRECT)",
-        {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": "/tmp/opennrm-settings-test"},
+        {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False", "False"]
@@ -119,11 +119,11 @@ def test_no_encryption_key_means_no_start(variable: str) -> None:
     assert f"{variable} (or {variable.removesuffix('S')}_FILE) is not set" in result.stderr
 
 
-def test_demo_mode_starts_without_keys_using_the_public_demo_keys() -> None:
+def test_demo_mode_starts_without_keys_using_the_public_demo_keys(tmp_path: Path) -> None:
     result = run_python(
         SETUP + "; from django.conf import settings;"
         "print(settings.ENCRYPTION_KEYS[0].id, settings.BLIND_INDEX_KEYS[0].id)",
-        {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": "/tmp/opennrm-settings-test"},
+        {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["demo", "demo"]
@@ -180,12 +180,14 @@ def test_one_key_cannot_both_encrypt_and_index() -> None:
     assert "give the blind indexes a key of their own" in result.stderr
 
 
-def test_the_statistics_contact_is_set_by_the_operator_and_a_placeholder_only_in_demo() -> None:
+def test_the_statistics_contact_is_set_by_the_operator_and_a_placeholder_only_in_demo(
+    tmp_path: Path,
+) -> None:
     show = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='opennrm.settings'; django.setup();"
         "from django.conf import settings; print(repr(settings.STATISTICS_CONTACT))"
     )
-    demo = {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": "/tmp/opennrm-settings-test"}
+    demo = {"OPENNRM_DEMO": "true", "OPENNRM_VAR_DIR": str(tmp_path)}
     assert run_python(show, demo).stdout.strip() == "'statistics@example.org'"
     assert run_python(show, PRODUCTION).stdout.strip() == "''"
     chosen = {**PRODUCTION, "OPENNRM_STATISTICS_CONTACT": "figures@nrm.example.org"}
