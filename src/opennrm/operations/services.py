@@ -8,8 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -313,9 +312,9 @@ def operation_cancel(*, by: User, operation: Operation) -> Operation:
 
 # --- Reception: people taken in on the day (ADR 0043) -----------------------------------------
 
-# Two responders saving at the same instant may both read the same highest number; the
-# constraint refuses the second, which takes the next number. More clashes than this in a row
-# is not contention but a fault.
+# A take-in refused by a unique constraint (a drawn reference another person holds, one time in
+# 10**12, or a number a record written by other means took) tries again. More refusals than
+# this in a row are not chance but a fault.
 SEQUENCE_ATTEMPTS = 5
 
 REFERENCE_PREFIX = "OPR"
@@ -342,17 +341,23 @@ def _draft_answers(
     return answers
 
 
-def _tell_children_services(operation: Operation, record: ReceptionRecord) -> int:
-    """A child (or age-disputed person) taken in: the safeguarding leads of the operation's local
-    authority and child guardian service partners are told at once. There is no case yet, so no
-    children's services task (ADR 0025) can be raised: it is raised, as for any child, when the
-    draft is submitted. The message names nobody."""
-    leads = [
+def _children_services_leads(operation: Operation) -> list[User]:
+    """Who is told when a child (or age-disputed person) is taken in: the safeguarding leads of
+    the operation's local authority and child guardian service partners."""
+    return [
         m.user
         for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
         .filter(organisation_id__in=selectors.children_services_partners(operation))
         .select_related("user")
     ]
+
+
+def _tell_children_services(
+    operation: Operation, record: ReceptionRecord, leads: list[User]
+) -> int:
+    """A child (or age-disputed person) taken in: children's services are told at once. There is
+    no case yet, so no children's services task (ADR 0025) can be raised: it is raised, as for
+    any child, when the draft is submitted. The message names nobody."""
     who = "A child" if record.age_group == AgeGroup.CHILD else "A person whose age is disputed"
     return len(
         deliver(
@@ -367,11 +372,19 @@ def _tell_children_services(operation: Operation, record: ReceptionRecord) -> in
     )
 
 
-def _next_sequence(operation: Operation) -> int:
-    highest = ReceptionRecord.objects.filter(operation=operation).aggregate(
-        highest=Max("sequence")
-    )["highest"]
-    return (highest or 0) + 1
+def _claim_sequence(operation: Operation) -> int:
+    """The operation's next number, counted on its own row in one statement. The UPDATE locks
+    the row until the commit, so responders take numbers in turn and a number given is never
+    given again (a rolled-back take-in gives its number back with the rest of its work)."""
+    table = Operation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_sequence = last_sequence + 1 "  # noqa: S608 - our own table
+            "WHERE id = %s RETURNING last_sequence",
+            [operation.pk],
+        )
+        row = cursor.fetchone()
+    return int(row[0])
 
 
 def _check_reception(
@@ -432,8 +445,7 @@ def reception_take_in(
                 interpreter=interpreter_needed,
             )
         except IntegrityError:
-            # Another responder took the same number in the same instant (or, one time in
-            # 10**12, the same reference): try again.
+            # The reference or the number is taken already: try again (SEQUENCE_ATTEMPTS).
             if attempt == SEQUENCE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
@@ -470,13 +482,13 @@ def _take_in(
     # One of 10**12: not looked up first (a statement less per person on a busy night); the
     # unique constraint refuses the rare repeat, and reception_take_in tries again.
     reference = new_reference(REFERENCE_PREFIX)
-    # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
-    # serialises writers anyway. The unique constraint is what guarantees no two people share
-    # a number.
-    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    leads = _children_services_leads(operation) if age_group != AgeGroup.ADULT else []
+    # From the number on, every other responder of the operation waits for this commit: what
+    # needs no number is done above. The unique constraint is what guarantees no two people
+    # share a number, whatever wrote the record.
     record = ReceptionRecord.objects.create(
         operation=operation,
-        sequence=_next_sequence(operation),
+        sequence=_claim_sequence(operation),
         reference=reference,
         taken_in_by=by,
         taken_in_at=timezone.now(),
@@ -489,7 +501,7 @@ def _take_in(
         interpreter_needed=interpreter,
         draft=draft,
     )
-    told = _tell_children_services(operation, record) if record.is_child else 0
+    told = _tell_children_services(operation, record, leads) if record.is_child else 0
     audit_record(
         by=by,
         action="operations.person_taken_in",
