@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from opennrm.accounts.actor import Actor
@@ -272,6 +273,23 @@ def test_numbers_are_counted_on_the_operation_one_after_another(
     assert numbers == [1, 2, 3]
     larkspur.refresh_from_db()
     assert larkspur.last_sequence == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_people_taken_in_before_it(
+    larkspur: Operation, alice: User
+) -> None:
+    take_in(alice, larkspur)
+    take_in(alice, larkspur, name_or_description="Bogdan")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("operations", "0006_history_counted_ahead")])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    larkspur.refresh_from_db()
+    assert larkspur.last_sequence == 2
+    assert take_in(alice, larkspur, name_or_description="Chidi").sequence == 3
 
 
 def test_a_number_another_record_holds_is_refused_and_the_next_one_taken(
