@@ -11,7 +11,6 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from opennrm.accounts.actor import Actor
@@ -265,43 +264,15 @@ def test_two_people_never_share_a_number_in_one_operation(larkspur: Operation, a
         )
 
 
-def test_numbers_are_counted_on_the_operation_one_after_another(
-    larkspur: Operation, alice: User, bob: User
-) -> None:
-    numbers = [take_in(who, larkspur).sequence for who in (alice, bob, alice)]
-
-    assert numbers == [1, 2, 3]
-    larkspur.refresh_from_db()
-    assert larkspur.last_sequence == 3
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_counts_the_people_taken_in_before_it(
-    larkspur: Operation, alice: User
-) -> None:
-    take_in(alice, larkspur)
-    take_in(alice, larkspur, name_or_description="Bogdan")
-    executor = MigrationExecutor(connection)
-    executor.migrate([("operations", "0006_history_counted_ahead")])
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-    larkspur.refresh_from_db()
-    assert larkspur.last_sequence == 2
-    assert take_in(alice, larkspur, name_or_description="Chidi").sequence == 3
-
-
-def test_a_number_another_record_holds_is_refused_and_the_next_one_taken(
+def test_a_number_taken_by_another_responder_at_the_same_instant_is_retried(
     larkspur: Operation, alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bob is given a number Alice's person holds (a record written by other means than
-    reception, say): the constraint refuses his first try, the retry gives him the next number,
-    and both people are on record with their drafts."""
+    """Bob read the same highest number as Alice: the constraint refuses his first try, the
+    retry gives him the next number, and both people are on record with their drafts."""
     alices = take_in(alice, larkspur)
-    real = services._claim_sequence
+    real = services._next_sequence
     stale = iter([alices.sequence])
-    monkeypatch.setattr(services, "_claim_sequence", lambda o: next(stale, None) or real(o))
+    monkeypatch.setattr(services, "_next_sequence", lambda o: next(stale, None) or real(o))
 
     bobs = take_in(bob, larkspur, name_or_description="Bogdan")
 

@@ -83,9 +83,6 @@ class Operation(models.Model):
     # at the last look): a warning goes out only when the shortfall appears or changes, not on
     # every save with the same figures (gap_warning.py).
     gap_warned = models.JSONField(default=dict, blank=True)
-    # The number given to the last person taken in (ReceptionRecord.sequence): reception counts
-    # on here in one UPDATE, which also makes responders take numbers in turn (services._take_in).
-    last_sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-starts_on", "name"]

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -312,9 +313,9 @@ def operation_cancel(*, by: User, operation: Operation) -> Operation:
 
 # --- Reception: people taken in on the day (ADR 0043) -----------------------------------------
 
-# A take-in refused by a unique constraint (a drawn reference another person holds, one time in
-# 10**12, or a number a record written by other means took) tries again. More refusals than
-# this in a row are not chance but a fault.
+# Two responders saving at the same instant may both read the same highest number; the
+# constraint refuses the second, which takes the next number. More clashes than this in a row
+# is not contention but a fault.
 SEQUENCE_ATTEMPTS = 5
 
 REFERENCE_PREFIX = "OPR"
@@ -372,19 +373,11 @@ def _tell_children_services(
     )
 
 
-def _claim_sequence(operation: Operation) -> int:
-    """The operation's next number, counted on its own row in one statement. The UPDATE locks
-    the row until the commit, so responders take numbers in turn and a number given is never
-    given again (a rolled-back take-in gives its number back with the rest of its work)."""
-    table = Operation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_sequence = last_sequence + 1 "  # noqa: S608 - our own table
-            "WHERE id = %s RETURNING last_sequence",
-            [operation.pk],
-        )
-        row = cursor.fetchone()
-    return int(row[0])
+def _next_sequence(operation: Operation) -> int:
+    highest = ReceptionRecord.objects.filter(operation=operation).aggregate(
+        highest=Max("sequence")
+    )["highest"]
+    return (highest or 0) + 1
 
 
 def _check_reception(
@@ -445,7 +438,8 @@ def reception_take_in(
                 interpreter=interpreter_needed,
             )
         except IntegrityError:
-            # The reference or the number is taken already: try again (SEQUENCE_ATTEMPTS).
+            # Another responder took the same number in the same instant (or, one time in
+            # 10**12, the same reference): try again.
             if attempt == SEQUENCE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
@@ -483,12 +477,13 @@ def _take_in(
     # unique constraint refuses the rare repeat, and reception_take_in tries again.
     reference = new_reference(REFERENCE_PREFIX)
     leads = _children_services_leads(operation) if age_group != AgeGroup.ADULT else []
-    # From the number on, every other responder of the operation waits for this commit: what
-    # needs no number is done above. The unique constraint is what guarantees no two people
-    # share a number, whatever wrote the record.
+    # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
+    # serialises writers anyway. The unique constraint is what guarantees no two people share
+    # a number.
+    Operation.objects.select_for_update().filter(pk=operation.pk).first()
     record = ReceptionRecord.objects.create(
         operation=operation,
-        sequence=_claim_sequence(operation),
+        sequence=_next_sequence(operation),
         reference=reference,
         taken_in_by=by,
         taken_in_at=timezone.now(),
