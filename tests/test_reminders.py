@@ -114,3 +114,38 @@ def test_the_command_runs_todays_reminders_once(cases, capsys) -> None:
     out = capsys.readouterr().out
     assert "Sent 1 deadline reminders and 1 escalations." in out
     assert "already been sent" in out
+
+
+@time_machine.travel("2026-03-04 06:00:00+00:00", tick=False)
+def test_an_unassigned_case_goes_to_every_decision_maker_and_each_deadline_is_recorded_once(
+    cases,
+    alice: User,
+    dmitri: User,
+    sally: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    unassigned = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        reasonable_grounds_due=date(2026, 3, 1),
+    )
+    result = reminders.run(date(2026, 3, 4))
+
+    assert (result.reminders, result.escalations) == (1, 2)
+    to_dmitri = Notification.objects.get(recipient=dmitri)
+    assert "2 overdue" in to_dmitri.subject, "his own case, and the one nobody is assigned"
+    assert unassigned.reference in to_dmitri.body
+    to_sally = Notification.objects.get(recipient=sally)
+    assert "2 overdue" in to_sally.subject
+    assert set(Reminder.objects.values_list("case_id", "kind", "due_on")) == {
+        (cases["overdue"].pk, "rg_overdue", date(2026, 3, 2)),
+        (cases["due_soon"].pk, "rg_due_soon", date(2026, 3, 5)),
+        (unassigned.pk, "rg_overdue", date(2026, 3, 1)),
+    }
+
+    # The next day: the same deadlines are not recorded again, and the digests go out again.
+    assert reminders.run(date(2026, 3, 5)).ran is True
+    assert Reminder.objects.count() == 3
+    assert Notification.objects.filter(recipient=dmitri).count() == 2

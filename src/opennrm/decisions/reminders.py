@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import User
@@ -53,42 +54,50 @@ def run(today: date) -> RunResult:
 
 
 def _remind(today: date) -> RunResult:
-    awaiting = Case.objects.filter(status=CaseStatus.AWAITING_REASONABLE_GROUNDS)
-    due_soon = awaiting.filter(
-        reasonable_grounds_due__gte=today,
-        reasonable_grounds_due__lte=today + timedelta(days=DUE_SOON_DAYS),
-    )
-    overdue = awaiting.filter(reasonable_grounds_due__lt=today)
+    soon_until = today + timedelta(days=DUE_SOON_DAYS)
+    _write_reminders(today, soon_until)
     digests: dict[int, Digest] = defaultdict(Digest)
     deciders = _people(DECIDERS)
     seniors = _people({Role.SENIOR_DECISION_MAKER})
-    rows: list[Reminder] = []
-    fields = (
-        "id",
-        "reference",
-        "assigned_to_id",
-        "competent_authority_id",
-        "reasonable_grounds_due",
+    # Tuples, not model instances: a national backlog is a million cases, read every day.
+    cases = (
+        Case.objects.filter(
+            status=CaseStatus.AWAITING_REASONABLE_GROUNDS, reasonable_grounds_due__lte=soon_until
+        )
+        .values_list(
+            "reference", "assigned_to_id", "competent_authority_id", "reasonable_grounds_due"
+        )
+        .iterator(chunk_size=5000)
     )
-    for case in due_soon.only(*fields).iterator(chunk_size=2000):
-        rows.append(
-            Reminder(case_id=case.pk, kind="rg_due_soon", due_on=case.reasonable_grounds_due)  # type: ignore[misc]
-        )
-        for user_id in _responsible(case, deciders):
-            digests[user_id].due_soon.add(case.reference)
-    escalations = 0
-    for case in overdue.only(*fields).iterator(chunk_size=2000):
-        rows.append(
-            Reminder(case_id=case.pk, kind="rg_overdue", due_on=case.reasonable_grounds_due)  # type: ignore[misc]
-        )
-        escalations += 1
-        for user_id in _responsible(case, deciders) | seniors.get(
-            case.competent_authority_id, set()
-        ):
-            digests[user_id].overdue.add(case.reference)
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    counted = {"due_soon": 0, "overdue": 0}
+    for reference, assigned_to_id, authority_id, due in cases:
+        responsible = {assigned_to_id} if assigned_to_id else deciders.get(authority_id, set())
+        if due is not None and due < today:  # never None: the filter compares it
+            counted["overdue"] += 1
+            for user_id in responsible | seniors.get(authority_id, set()):
+                digests[user_id].overdue.add(reference)
+        else:
+            counted["due_soon"] += 1
+            for user_id in responsible:
+                digests[user_id].due_soon.add(reference)
     _send(digests)
-    return RunResult(ran=True, reminders=len(rows) - escalations, escalations=escalations)
+    return RunResult(ran=True, reminders=counted["due_soon"], escalations=counted["overdue"])
+
+
+def _write_reminders(today: date, soon_until: date) -> None:
+    """One reminder row per case awaiting a reasonable-grounds decision due by `soon_until` (an
+    escalation where already overdue), in one statement: rows written on an earlier day for the
+    same deadline stay as they are (the unique constraint makes a repeat nothing)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Reminder._meta.db_table} (case_id, kind, due_on, sent_at) "  # noqa: S608 - our own tables
+            "SELECT id, CASE WHEN reasonable_grounds_due < %s THEN 'rg_overdue' "
+            "ELSE 'rg_due_soon' END, reasonable_grounds_due, %s "
+            f"FROM {Case._meta.db_table} "
+            "WHERE status = %s AND reasonable_grounds_due <= %s "
+            "ON CONFLICT DO NOTHING",
+            [today, timezone.now(), CaseStatus.AWAITING_REASONABLE_GROUNDS, soon_until],
+        )
 
 
 def _people(roles: Iterable[Role]) -> dict[int, set[int]]:
@@ -99,13 +108,6 @@ def _people(roles: Iterable[Role]) -> dict[int, set[int]]:
     ):
         by_authority[organisation_id].add(user_id)
     return by_authority
-
-
-def _responsible(case: Case, deciders: dict[int, set[int]]) -> set[int]:
-    """The assigned decision maker, or every decision maker of the authority if nobody is."""
-    if case.assigned_to_id:
-        return {case.assigned_to_id}
-    return deciders.get(case.competent_authority_id, set())
 
 
 def _send(digests: dict[int, Digest]) -> None:
