@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 import time_machine
@@ -20,10 +22,12 @@ from . import case_factories
 
 
 @pytest.fixture
-def cases(
-    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
-) -> dict[str, object]:
-    def make(due: date, assigned: User | None = None):
+def make(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> Callable[..., Any]:
+    """A case awaiting a reasonable-grounds decision due on `due`, assigned or not."""
+
+    def made(due: date, assigned: User | None = None) -> Any:
         return case_factories.case(
             referred_by=alice,
             referring_organisation=northmoor_police,
@@ -32,6 +36,11 @@ def cases(
             assigned_to=assigned,
         )
 
+    return made
+
+
+@pytest.fixture
+def cases(make: Callable[..., Any], dmitri: User) -> dict[str, object]:
     return {
         "overdue": make(date(2026, 3, 2), assigned=dmitri),
         "due_soon": make(date(2026, 3, 5), assigned=dmitri),
@@ -118,19 +127,9 @@ def test_the_command_runs_todays_reminders_once(cases, capsys) -> None:
 
 @time_machine.travel("2026-03-04 06:00:00+00:00", tick=False)
 def test_an_unassigned_case_goes_to_every_decision_maker_and_each_deadline_is_recorded_once(
-    cases,
-    alice: User,
-    dmitri: User,
-    sally: User,
-    northmoor_police: Organisation,
-    authority: Organisation,
+    cases, make: Callable[..., Any], dmitri: User, sally: User
 ) -> None:
-    unassigned = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        reasonable_grounds_due=date(2026, 3, 1),
-    )
+    unassigned = make(date(2026, 3, 1))
     result = reminders.run(date(2026, 3, 4))
 
     assert (result.reminders, result.escalations) == (1, 2)
