@@ -45,6 +45,7 @@ from opennrm.linkage.services import (
     linkage_keys_rebuild,
     linkage_model_store,
     linkage_run,
+    submission_check,
 )
 
 MIN_RECALL = 0.70
@@ -649,6 +650,38 @@ def test_rebuilding_the_keys_lets_the_check_at_submission_find_earlier_referrals
     case, record_id = _submit_again(truth, alice, northmoor_police)
     first = Case.objects.get(reference=f"NRM-LINK-{record_id:05d}")
     assert CandidatePair.objects.filter(case_a=first, case_b=case).exists()
+
+
+def test_the_check_at_submission_weighs_a_shared_name_by_how_usual_it_is_as_a_run_does(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+) -> None:
+    """Two referrals sharing both names: the run weighs the agreement by the name's share of
+    the referrals (splink's term frequency), and the check at submission, counting the stored
+    name keys, gives the pair the same weight."""
+    referred(120, 25)
+    run = linkage_run(by=None)
+    same_names = [
+        pair
+        for pair in CandidatePair.objects.filter(run=run)
+        if pair.comparisons[0]["label"] == "Both names the same"
+    ]
+    # The weight of sharing a name differs with the name: weighed by frequency, not one figure.
+    assert len({round(pair.comparisons[0]["match_weight"], 6) for pair in same_names}) > 1
+    pair = same_names[0]
+    later = pair.case_b
+    CandidatePair.objects.all().delete()
+    LinkageKey.objects.filter(case=later).delete()
+
+    submission_check(case=later)
+
+    again = CandidatePair.objects.get(case_a=pair.case_a, case_b=later)
+    assert again.run is None
+    assert again.comparisons[0]["label"] == "Both names the same"
+    assert again.comparisons[0]["match_weight"] == pytest.approx(
+        pair.comparisons[0]["match_weight"], abs=1e-9
+    )
+    assert again.match_weight == pytest.approx(pair.match_weight, abs=1e-9)
 
 
 def test_without_a_model_submission_only_stores_the_keys(

@@ -10,9 +10,10 @@ connection closes. Spark, for data beyond one machine, is the same settings on s
 Comparisons, each a list of levels from the most to the least alike (splink takes the first
 that holds; the weights of each level are learnt):
 
-- name: both names the same; the same names swapped or in another order; both close
-  (Jaro-Winkler at least 0.92); both sound alike (same transliteration-tolerant key or
-  metaphone); both fairly close (0.80); the family name alike only; the given name alike only;
+- name: both names the same (weighed by how usual the name is); the same names swapped or in
+  another order; both close (Jaro-Winkler at least 0.92); both sound alike (same
+  transliteration-tolerant key or metaphone); both fairly close (0.80); the family name alike
+  only; the given name alike only;
 - date of birth: the same; day and month swapped; one digit off (Damerau-Levenshtein 1 on the
   ISO date); the same year; within a year when either is estimated from an age;
 - sex, nationality (any in common), phone (last nine digits), area: the same or not;
@@ -79,9 +80,12 @@ def _name_comparison() -> cl.CustomComparison:
         comparison_description="Given and family names",
         comparison_levels=[
             cll.Or(cll.NullLevel("given_name"), cll.NullLevel("family_name")),
-            cll.And(
-                cll.ExactMatchLevel("given_name"), cll.ExactMatchLevel("family_name")
-            ).configure(label_for_charts="Both names the same"),
+            # Weighed by how usual the name is (splink's term-frequency adjustment): sharing a
+            # name one referral in a hundred has is far weaker evidence than sharing one that
+            # no one else has.
+            cll.ExactMatchLevel("full_name", term_frequency_adjustments=True).configure(
+                label_for_charts="Both names the same"
+            ),
             cll.CustomLevel(swapped, label_for_charts="Names swapped or in another order"),
             cll.And(
                 cll.JaroWinklerLevel("given_name", 0.92),
@@ -486,7 +490,9 @@ def _waterfall(row: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
             if gamma == -1
             else non_null[len(non_null) - 1 - gamma]
         )
-        weight = float(row[f"mw_{name}"])
+        # A level weighed by a value's frequency has the adjustment apart; the chart shows
+        # the comparison's whole contribution.
+        weight = float(row[f"mw_{name}"]) + float(row.get(f"mw_tf_adj_{name}") or 0.0)
         rows.append(
             {
                 "comparison": name,
@@ -512,6 +518,16 @@ def _blocked_for(model: dict[str, Any], records: Sequence[PreparedRecord]) -> di
     return {**model, "blocking_rules_to_generate_predictions": wanted}
 
 
+def _frequency_weighed(model: dict[str, Any]) -> list[str]:
+    """The comparisons of `model` with a level weighed by term frequency (none in a model
+    stored before names were)."""
+    return [
+        comparison["output_column_name"]
+        for comparison in model["comparisons"]
+        if any(level.get("tf_adjustment_column") for level in comparison["comparison_levels"])
+    ]
+
+
 def score(
     records: Sequence[PreparedRecord],
     model: dict[str, Any],
@@ -531,6 +547,7 @@ def score(
         names = [c["output_column_name"] for c in model["comparisons"]]
         wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
         wanted += [f"gamma_{n}" for n in names] + [f"mw_{n}" for n in names]
+        wanted += [f"mw_tf_adj_{n}" for n in _frequency_weighed(model)]
         if engine == DUCKDB:
             # Only the pairs at or above the threshold are kept: all of them, with every
             # compared value beside its level, are tens of gigabytes at a million records
@@ -583,9 +600,24 @@ def level_weights(model: dict[str, Any]) -> dict[str, Any]:
                     "gamma": level.comparison_vector_value,
                     "label": level.label_for_charts,
                     "match_weight": float(level._match_weight),
+                    **_frequency_adjustment(level, comparison.comparison_levels),
                 }
                 for level in comparison.comparison_levels
             ]
             for comparison in read.comparisons
         },
+    }
+
+
+def _frequency_adjustment(level: Any, levels: list[Any]) -> dict[str, Any]:
+    """What `scoring` needs to weigh a level by a value's frequency as splink does: added to
+    the level's weight, `weight * (log2(u of the exact match) - log2(max(frequency, least)))`,
+    where the frequency is the value's share of the records (none known: no adjustment)."""
+    if not level._has_tf_adjustments or level._tf_adjustment_weight == 0 or level._is_else_level:
+        return {}
+    return {
+        "frequency_of": level._tf_adjustment_input_column_name,
+        "frequency_weight": float(level._tf_adjustment_weight),
+        "frequency_log2_u": math.log2(level._u_probability_corresponding_to_exact_match(levels)),
+        "frequency_least": float(level._tf_minimum_u_value),
     }

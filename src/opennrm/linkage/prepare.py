@@ -168,6 +168,9 @@ class PreparedRecord:
     person_id: int
     given_name: str | None
     family_name: str | None
+    # Both names, given first, as one value: what the "both names the same" level compares, so
+    # that splink can weigh the agreement by how usual the name is (term frequency).
+    full_name: str | None
     # Every name word of the record, sorted: equal for the same names in another order
     # (given and family swapped, or a Vietnamese name written family name first).
     name_tokens: str | None
@@ -193,6 +196,11 @@ class PreparedRecord:
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Between the given and the family name in `full_name`: not a letter or a space, so that
+# ("thi mai", "nguyen") and ("thi", "mai nguyen") are two values.
+FULL_NAME_SEPARATOR = "|"
 
 
 def _or_none(value: str) -> str | None:
@@ -225,6 +233,7 @@ def prepare(record: RawRecord) -> PreparedRecord:
         person_id=record.person_id,
         given_name=_or_none(given),
         family_name=_or_none(family),
+        full_name=f"{given}{FULL_NAME_SEPARATOR}{family}" if given and family else None,
         name_tokens=_or_none(tokens),
         given_key=_or_none(name_key(given)),
         family_key=_or_none(name_key(family)),
@@ -313,3 +322,16 @@ def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str
     pair is found from either side)."""
     wanted = _KEYS + (_CROSSED if crossed else ())
     return {key for prefix, fields in wanted if (key := _key(record, prefix, fields))}
+
+
+def name_count_value(record: PreparedRecord) -> str | None:
+    """The value stored beside the blocking keys whose count says how usual the record's name
+    is: the check at submission weighs two referrals sharing both names by it, as the engine
+    does by the name's share of the records it scores. Never looked up to find candidates."""
+    return f"n:{record.full_name}" if record.full_name else None
+
+
+def stored_values(record: PreparedRecord) -> set[str]:
+    """Every value stored for a record, as keyed digests: its blocking keys and its name's."""
+    name = name_count_value(record)
+    return blocking_values(record) | ({name} if name else set())

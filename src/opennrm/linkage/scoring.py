@@ -14,6 +14,8 @@ Pure: no Django, no database, no engine.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jellyfish
@@ -117,27 +119,74 @@ def levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, int]:
     }
 
 
+# A value's share of the records (its term frequency), or None when not known.
+Frequency = Callable[[str, str], float | None]
+
+
+def no_frequencies(column: str, value: str) -> float | None:
+    return None
+
+
+def frequencies_in(records: Sequence[PreparedRecord]) -> Frequency:
+    """Each value's share of `records`, as the engine counts it over the records it scores:
+    how many have the value, over how many have one."""
+    counts: dict[str, Counter[str]] = {}
+
+    def frequency(column: str, value: str) -> float | None:
+        if column not in counts:
+            counts[column] = Counter(
+                v for record in records if (v := getattr(record, column)) is not None
+            )
+        seen = counts[column]
+        total = seen.total()
+        return seen[value] / total if seen[value] else None
+
+    return frequency
+
+
+def _frequency_adjustment(
+    level: dict[str, Any], a: PreparedRecord, b: PreparedRecord, frequency: Frequency
+) -> float:
+    """splink's term-frequency adjustment of a level (`engine.level_weights` says which levels
+    have one): the rarer the shared value, the more the agreement weighs."""
+    column = level.get("frequency_of")
+    if column is None:
+        return 0.0
+    shares = [
+        share
+        for value in (getattr(a, column), getattr(b, column))
+        if value is not None and (share := frequency(column, value)) is not None
+    ]
+    if not shares:
+        return 0.0
+    share = max(*shares, level["frequency_least"])
+    return float(level["frequency_weight"] * (level["frequency_log2_u"] - math.log2(share)))
+
+
 def score(
     weights: dict[str, Any],
     a: PreparedRecord,
     b: PreparedRecord,
+    frequency: Frequency = no_frequencies,
 ) -> tuple[float, float, list[dict[str, Any]]]:
     """Match weight, match probability and the waterfall rows of one pair, from the model's
-    `level_weights` (`engine.level_weights`)."""
+    `level_weights` (`engine.level_weights`); `frequency` gives a value's share of the records
+    for the levels weighed by it (the engine counts them over the records it scores)."""
     total = weights["prior"]
     rows = []
     for name, position in levels(a, b).items():
         if name not in weights["comparisons"]:
             continue  # a model stored before this comparison existed scores without it
         level = weights["comparisons"][name][position]
-        total += level["match_weight"]
+        weight = level["match_weight"] + _frequency_adjustment(level, a, b, frequency)
+        total += weight
         rows.append(
             {
                 "comparison": name,
                 "gamma": level["gamma"],
                 "label": level["label"],
-                "match_weight": level["match_weight"],
-                "bayes_factor": math.pow(2, level["match_weight"]),
+                "match_weight": weight,
+                "bayes_factor": math.pow(2, weight),
             }
         )
     probability = 1 / (1 + math.pow(2, -total)) if total > -1000 else 0.0

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -39,7 +40,14 @@ from .models import (
     PairStatus,
     UnlinkReason,
 )
-from .prepare import PreparedRecord, blocking_values, compared_values, prepare
+from .prepare import (
+    PreparedRecord,
+    blocking_values,
+    compared_values,
+    name_count_value,
+    prepare,
+    stored_values,
+)
 from .selectors import (
     identities_of,
     linkable_cases,
@@ -90,7 +98,7 @@ def _keys_write(records: list[PreparedRecord], identity_of: dict[int, int] | Non
         )
         for record in records
         if record.unique_id in identity_of
-        for value in blocking_values(record)
+        for value in stored_values(record)
     ]
     LinkageKey.objects.bulk_create(keys, batch_size=5000)
     return len(keys)
@@ -455,6 +463,35 @@ def candidate_pair_unlink(*, by: Actor, pair_id: int, reason: str) -> CandidateP
     return pair
 
 
+# How long the count of linkable referrals (what a name's count is a share of, at submission)
+# is reused: at a million referrals counting them takes a tenth of a second or so, and the
+# referrals of a few minutes change the share by a few parts in a million.
+_RECORDS_COUNTED_SECONDS = 600
+
+
+def _records_counted() -> int:
+    counted = cache.get_or_set(
+        "linkage:records-counted", lambda: linkable_cases().count(), _RECORDS_COUNTED_SECONDS
+    )
+    return int(counted or 0)
+
+
+def _name_frequency(secret: bytes, record: PreparedRecord) -> scoring.Frequency:
+    """The new referral's name's share of the stored referrals (its own included, as the
+    engine counts the records it scores): how many stored the same name count key, over how
+    many referrals there are. The one value the check weighs by frequency."""
+    value = name_count_value(record)
+    if value is None:
+        return scoring.no_frequencies
+    named = LinkageKey.objects.filter(digest=_key_digest(secret, value)).count()
+    share = named / max(named, _records_counted())
+
+    def frequency(column: str, value: str) -> float | None:
+        return share if named and getattr(record, column) == value else None
+
+    return frequency
+
+
 def submission_check(*, case: Case) -> int:
     """At submission: compare a new referral with the earlier ones its blocking keys find, and
     propose those at or above the model's threshold to the competent authority's decision
@@ -464,7 +501,8 @@ def submission_check(*, case: Case) -> int:
     1. Store the new referral's blocking keys (keyed digests).
     2. Find the referrals sharing one (names swapped included), at most
        `SUBMISSION_CANDIDATES` (those sharing the most first), and decrypt only those.
-    3. Score each pair in Python with the stored model (`scoring`, the engine's twin).
+    3. Score each pair in Python with the stored model (`scoring`, the engine's twin), two
+       referrals sharing both names weighed by how many stored referrals have that name.
     4. Store the pairs as a run does (rejected and linked pairs left out); one audit event.
 
     Without a stored model (no run yet) only step 1 is done.
@@ -491,12 +529,13 @@ def submission_check(*, case: Case) -> int:
     )
     candidates = [prepare(raw) for raw in linkage_records(list(found))]
     weights = _level_weights(model.version)
+    frequency = _name_frequency(secret, record)
     pairs = []
     for other in candidates:
         if other.person_id == record.person_id:
             continue
         first, second = sorted((record, other), key=lambda r: r.unique_id)
-        weight, probability, rows = scoring.score(weights, first, second)
+        weight, probability, rows = scoring.score(weights, first, second, frequency)
         if probability >= model.threshold_match_probability:
             pairs.append(
                 engine.ScoredPair(
