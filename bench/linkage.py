@@ -66,7 +66,7 @@ def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> fl
     from opennrm.linkage.prepare import blocking_values
 
     national = len(prepared) >= engine.NATIONAL_SCALE_RECORDS
-    prefixes = ("gfy", "fmd", "gmd", "p") if national else ("fy", "gy", "gf", "d", "p")
+    prefixes = ("gfy", "gfe", "fmd", "gmd", "p") if national else ("fy", "gy", "gf", "d", "p")
 
     def keys(record: Any, crossed: bool) -> set[str]:
         values = blocking_values(record, crossed=crossed)

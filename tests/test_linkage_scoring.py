@@ -82,3 +82,61 @@ def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
     assert len(both) > len(national.pairs) / 2
     for pair in both:
         assert pair.match_weight == pytest.approx(weights[(pair.first, pair.second)], abs=1e-9)
+
+
+def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A person referred with a date of birth, then with only an age that puts the year one
+    out: no other national rule pairs them (another day, no phone), the year-apart rule does,
+    names crossed too; and each finds the other's stored key, as the check at submission
+    looks them up."""
+    import datetime as dt
+
+    def record(record_id: int, given: str, family: str, **values: object) -> prepare.RawRecord:
+        return prepare.RawRecord(
+            record_id=record_id,
+            person_id=record_id,
+            given_names=given,
+            family_name=family,
+            sex="female",
+            first_contact=dt.date(2026, 1, 10),
+            **values,  # type: ignore[arg-type]
+        )
+
+    with_date = record(
+        1,
+        "Elira",
+        "Krasniqi",
+        date_of_birth=dt.date(1990, 5, 20),
+        age_at_referral=35,
+        age_is_estimated=False,
+    )
+    aged = record(
+        2, "Elira", "Krasniqi", date_of_birth=None, age_at_referral=35, age_is_estimated=True
+    )
+    crossed = record(
+        3, "Krasniqi", "Elira", date_of_birth=None, age_at_referral=37, age_is_estimated=True
+    )
+    unrelated = record(
+        4,
+        "Elira",
+        "Krasniqi",
+        date_of_birth=dt.date(1988, 5, 21),
+        age_at_referral=37,
+        age_is_estimated=False,
+    )
+    records = [prepare.prepare(r) for r in (with_date, aged, crossed, unrelated)]
+    truth = synthetic.people(300, duplicates=60, seed=99)
+    model = engine.train([prepare.prepare(r) for r in truth.records])
+    monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", 2)
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    # Paired: 1990 and 1991 (estimated); 1990 and 1989 (estimated, names crossed); 1989
+    # (estimated) and 1988, crossed. Not: 1991 and 1989, two years; 1990 and 1988, neither
+    # estimated.
+    assert {(p.first, p.second) for p in scored} == {(1, 2), (1, 3), (3, 4)}
+    a, b, c, d = records
+    for first, second in ((a, b), (b, a), (a, c), (c, a), (c, d), (d, c)):
+        assert prepare.blocking_values(first, crossed=True) & prepare.blocking_values(second)

@@ -297,6 +297,7 @@ _KEYS = (
     ("d", ("dob",)),
     ("p", ("phone",)),
 )
+_BOTH_NAMES_AND_YEAR = ("given_key", "family_key", "dob_year")
 # Looked up as well, for the rules that cross the names: a stored key's prefix, filled with
 # this record's fields in the crossed order (its given name key where the family's was).
 _CROSSED = (
@@ -315,13 +316,29 @@ def _key(record: PreparedRecord, prefix: str, fields: tuple[str, ...]) -> str | 
     return f"{prefix}:" + "|".join(str(value) for value in values)
 
 
+def _a_year_apart(record: PreparedRecord) -> set[str]:
+    """The values to look up for the national rules that pair the same names (or the same
+    crossed) a year of birth apart when either year is estimated from an age: an estimated
+    record looks for every record's both-names-and-year key a year either side; a record with
+    a date of birth, for the estimated records' own key ("gfe", stored only for them)."""
+    if record.dob_year is None or not (record.given_key and record.family_key):
+        return set()
+    prefix = "gfy" if record.dob_estimated else "gfe"
+    names = ((record.given_key, record.family_key), (record.family_key, record.given_key))
+    years = (record.dob_year - 1, record.dob_year + 1)
+    return {f"{prefix}:{given}|{family}|{year}" for given, family in names for year in years}
+
+
 def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str]:
     """The values the engine's blocking rules join on, as strings to digest: a record is
     compared with the earlier ones sharing any of them, those sharing the most first. `crossed`
-    adds the name keys swapped, for looking up (stored keys are never crossed, so a swapped
-    pair is found from either side)."""
+    adds the name keys swapped and the years either side, for looking up (stored keys are
+    never crossed, so a swapped pair is found from either side)."""
     wanted = _KEYS + (_CROSSED if crossed else ())
-    return {key for prefix, fields in wanted if (key := _key(record, prefix, fields))}
+    values = {key for prefix, fields in wanted if (key := _key(record, prefix, fields))}
+    if record.dob_estimated and (estimated := _key(record, "gfe", _BOTH_NAMES_AND_YEAR)):
+        values.add(estimated)
+    return values | (_a_year_apart(record) if crossed else set())
 
 
 def name_count_value(record: PreparedRecord) -> str | None:
