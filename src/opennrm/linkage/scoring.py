@@ -14,8 +14,7 @@ Pure: no Django, no database, no engine.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jellyfish
@@ -125,23 +124,6 @@ Frequency = Callable[[str, str], float | None]
 
 def no_frequencies(column: str, value: str) -> float | None:
     return None
-
-
-def frequencies_in(records: Sequence[PreparedRecord]) -> Frequency:
-    """Each value's share of `records`, as the engine counts it over the records it scores:
-    how many have the value, over how many have one."""
-    counts: dict[str, Counter[str]] = {}
-
-    def frequency(column: str, value: str) -> float | None:
-        if column not in counts:
-            counts[column] = Counter(
-                v for record in records if (v := getattr(record, column)) is not None
-            )
-        seen = counts[column]
-        total = seen.total()
-        return seen[value] / total if seen[value] else None
-
-    return frequency
 
 
 def _frequency_adjustment(

@@ -479,15 +479,19 @@ def _records_counted() -> int:
 def _name_frequency(secret: bytes, record: PreparedRecord) -> scoring.Frequency:
     """The new referral's name's share of the stored referrals (its own included, as the
     engine counts the records it scores): how many stored the same name count key, over how
-    many referrals there are. The one value the check weighs by frequency."""
+    many referrals there are. The one value the check weighs by frequency; counted only when
+    an earlier referral shares the name (most checks never ask)."""
     value = name_count_value(record)
     if value is None:
         return scoring.no_frequencies
-    named = LinkageKey.objects.filter(digest=_key_digest(secret, value)).count()
-    share = named / max(named, _records_counted())
 
-    def frequency(column: str, value: str) -> float | None:
-        return share if named and getattr(record, column) == value else None
+    @functools.cache
+    def share() -> float | None:
+        named = LinkageKey.objects.filter(digest=_key_digest(secret, value)).count()
+        return named / max(named, _records_counted()) if named else None
+
+    def frequency(column: str, asked: str) -> float | None:
+        return share() if getattr(record, column) == asked else None
 
     return frequency
 
