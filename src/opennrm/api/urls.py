@@ -62,21 +62,28 @@ class OpenNrmApi(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
-        """The document ninja builds, with the 400 that every operation taking a JSON body gives
-        when the body is not JSON: ninja refuses it before any handler runs, so no operation
-        lists it by itself."""
+        """The document ninja builds, with the answers every operation taking a JSON body can
+        give before any handler runs, so that no operation lists by itself: 400 when the body
+        is not JSON (ninja refuses it), 413 when it is larger than the API takes (the request
+        screening middleware refuses it unread)."""
         document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for methods in document["paths"].values():
             for operation in methods.values():
                 if "requestBody" in operation:
                     operation["responses"].setdefault(400, NOT_JSON)
+                    operation["responses"].setdefault(413, TOO_LARGE)
         return document
 
 
-NOT_JSON = {
-    "description": "The body is not JSON",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}},
-}
+def _errors(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}},
+    }
+
+
+NOT_JSON = _errors("The body is not JSON")
+TOO_LARGE = _errors("The body is larger than the API takes (the message says the limit)")
 
 api = OpenNrmApi(
     title="OpenNRM API",
