@@ -478,6 +478,24 @@ def test_the_command_runs_the_job_and_says_what_it_found(
     assert f"{run.pairs_proposed} newly proposed" in out.getvalue()
 
 
+def test_the_command_can_rewrite_the_keys_alone(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+) -> None:
+    referred(30, 5)
+    LinkageKey.objects.all().delete()
+    out = io.StringIO()
+
+    call_command("link_records", "--keys-only", stdout=out)
+
+    written = LinkageKey.objects.count()
+    assert written > 35 * 5  # blocking keys and a name key for each of the 35 referrals
+    assert out.getvalue().strip() == f"Linkage keys rewritten: {written}."
+    assert not LinkageRun.objects.exists()
+    assert AuditEvent.objects.get(action="linkage.keys_rebuilt").detail == {"keys": written}
+    with pytest.raises(CommandError, match="--keys-only runs no model: leave out --retrain"):
+        call_command("link_records", "--keys-only", "--retrain")
+
+
 def test_the_command_refuses_a_threshold_without_training(db: None) -> None:
     with pytest.raises(CommandError, match="with --retrain"):
         call_command("link_records", "--threshold", "0.7")

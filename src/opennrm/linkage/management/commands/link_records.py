@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.linkage.engine import NotEnoughRecords
 from opennrm.linkage.models import Engine
-from opennrm.linkage.services import linkage_run
+from opennrm.linkage.services import linkage_keys_rebuild, linkage_run
 
 
 def probability(text: str) -> float:
@@ -42,8 +42,24 @@ class Command(BaseCommand):
             "--threshold",
             help="the match probability from which a newly trained model proposes a pair",
         )
+        parser.add_argument(
+            "--keys-only",
+            action="store_true",
+            help=(
+                "only rewrite every referral's keys for the check at submission, without a run: "
+                "when turning linkage on with referrals stored, or after an upgrade that changes "
+                "the keys (ADR 0054)"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["keys_only"]:
+            given = [f"--{name}" for name in ("retrain", "engine", "threshold") if options[name]]
+            if given:
+                raise CommandError(f"--keys-only runs no model: leave out {', '.join(given)}")
+            written = linkage_keys_rebuild()
+            self.stdout.write(f"Linkage keys rewritten: {written}.")
+            return
         threshold = probability(options["threshold"]) if options["threshold"] else None
         if threshold is not None and not options["retrain"]:
             raise CommandError("--threshold belongs to a model: give it with --retrain")
