@@ -545,3 +545,57 @@ def test_a_conclusive_decision_offers_the_reasons_after_its_negative_outcome(
     assert response.status_code == 302
     decision = waiting.decisions.get(kind="conclusive_grounds")
     assert decision.negative_reason == "forced_labour_elements_not_met"
+
+
+@pytest.mark.page("decisions:queue")
+def test_the_queue_pages_without_counting_past_its_cap(
+    monkeypatch: pytest.MonkeyPatch,
+    dmitri: User,
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """Issue 10 item 23: the count of the whole queue was nearly all of its page's time at a
+    million cases (ADR 0055). Pages now read one row more than they show, and the count stops
+    at a cap."""
+    from opennrm.decisions import views
+    from opennrm.lib import paging
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "COUNT_CAP", 4)
+    start = timezone.now() - timedelta(days=10)
+    cases = [
+        case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            submitted_at=start + timedelta(hours=n),
+        )
+        for n in range(5)
+    ]
+    client = factories.signed_in_client(dmitri)
+
+    def page(number: object, **query: str) -> str:
+        return client.get(reverse("decisions:queue"), {"page": number, **query}).content.decode()
+
+    first, third, past = page(1), page(3), page(4)
+    assert "More than 4 cases, oldest deadline first. Showing 1 to 2." in first
+    assert [c.reference in first for c in cases] == [True, True, False, False, False]
+    assert 'rel="next"' in first
+    assert "page=2" in first
+    assert 'rel="prev"' not in first
+    assert [c.reference in third for c in cases] == [False, False, False, False, True]
+    assert "Showing 5 to 5." in third
+    assert 'rel="next"' not in third
+    assert 'rel="prev"' in third
+    assert "There are no cases on page 4." in past
+    assert not any(c.reference in past for c in cases)
+    # Nonsense page numbers are the first page; under the cap the count is exact.
+    assert cases[0].reference in page("x")
+    assert cases[0].reference in page(-3)
+    monkeypatch.setattr(paging, "COUNT_CAP", 10)
+    assert "5 cases, oldest deadline first." in page(1)
+    # The filters stay in the page links, encoded.
+    assert "queue=reasonable-grounds&amp;assigned=unassigned&amp;page=2" in page(
+        1, queue="reasonable-grounds", assigned="unassigned"
+    )

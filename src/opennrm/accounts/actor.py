@@ -61,8 +61,23 @@ class Actor:
         return found.select_related("organisation")
 
     @cached_property
+    def held(self) -> tuple[tuple[int, Role], ...]:
+        """(organisation id, role) of each membership, read once: an actor lives for one
+        request (or one task), and a page asks this of it several times."""
+        return tuple(
+            (organisation_id, Role(role))
+            for organisation_id, role in self.memberships().values_list("organisation_id", "role")
+        )
+
+    @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(Role(role) for role in self.memberships().values_list("role", flat=True))
+        return frozenset(role for _, role in self.held)
+
+    def organisation_ids_as(self, roles: Iterable[Role]) -> list[int]:
+        """The ids of the organisations in which the actor holds one of `roles` (a list, read
+        once per actor; `organisations_as` is the same as a subquery)."""
+        wanted = frozenset(roles)
+        return sorted({organisation_id for organisation_id, role in self.held if role in wanted})
 
     def has_any_role(self, roles: Iterable[Role]) -> bool:
         return not self.roles.isdisjoint(roles)

@@ -30,7 +30,7 @@ DUE_SOON_DAYS = 2
 
 
 def authorities_of(actor: Actor) -> list[int]:
-    return list(actor.organisations_as(DECIDERS))
+    return actor.organisation_ids_as(DECIDERS)
 
 
 def cases_for_decider(actor: Actor) -> QuerySet[Case]:

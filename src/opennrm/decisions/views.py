@@ -5,7 +5,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.paging import page_number, page_of
 from opennrm.linkage.selectors import cases_with_open_pairs
 from opennrm.policy.profiles import NoProfileError, profile_for
 
@@ -65,8 +65,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     if name == "approvals":
         context["approvals"] = selectors.approvals_pending(actor_of(request))
     else:
-        page = Paginator(selectors.queue(actor_of(request), name, filters), PAGE_SIZE).get_page(
-            request.GET.get("page")
+        page = page_of(
+            selectors.queue(actor_of(request), name, filters),
+            page_number(request.GET.get("page")),
+            PAGE_SIZE,
         )
         context["page"] = page
         # Cases in a pair waiting for the authority's answer (ADR 0049): flagged in the queue.
@@ -75,12 +77,14 @@ def queue(request: HttpRequest) -> HttpResponse:
             {
                 "case": case,
                 "due": _due(case, name),
-                "tag": selectors.deadline_tag(_due(case, name)),
+                "tag": selectors.deadline_tag(_due(case, name), today=context["today"]),
                 "possible_earlier_referral": case.pk in earlier,
             }
             for case in page
         ]
-        context["query"] = "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "page")
+        query = request.GET.copy()
+        query.pop("page", None)
+        context["query"] = query.urlencode()
     context["workload"] = selectors.workload(actor_of(request))
     return render(request, "decisions/queue.html", context)
 

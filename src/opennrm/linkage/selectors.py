@@ -32,7 +32,7 @@ from .prepare import RawRecord
 
 
 def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
-    authorities = actor.organisations_as(DECIDERS)
+    authorities = actor.organisation_ids_as(DECIDERS)
     return CandidatePair.objects.filter(
         case_a__competent_authority_id__in=authorities,
         case_b__competent_authority_id__in=authorities,
