@@ -15,6 +15,7 @@ from opennrm.cases import selectors as case_selectors
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
+from opennrm.lib.paging import count_up_to
 
 from .models import (
     Decision,
@@ -137,8 +138,10 @@ def approvals_pending(actor: Actor) -> QuerySet[Decision]:
 
 
 def queue_count(actor: Actor, name: str, filters: QueueFilter) -> int:
-    """How many cases the queue page shows with these filters (its own selector, counted)."""
-    return queue(actor, name, filters).count()
+    """How many cases the queue page shows with these filters (its own selector, counted), up
+    to the cap its page counts to (ADR 0055): at a million cases the exact count of those
+    overdue took 133 ms of the home page."""
+    return count_up_to(queue(actor, name, filters))
 
 
 def approvals_waiting_count(actor: Actor) -> int:

@@ -28,6 +28,7 @@ from opennrm.care import selectors as care
 from opennrm.cases.selectors import children_newly_referred_count
 from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
+from opennrm.lib.paging import counted
 from opennrm.linkage import selectors as linkage
 from opennrm.referrals.selectors import (
     additions_unseen_count,
@@ -49,7 +50,8 @@ class Attention:
     query: str = ""
 
     def text(self, n: int) -> str:
-        return (self.one if n == 1 else self.many).format(n=n)
+        # A queue's count stops at the cap its page counts to (ADR 0055): "More than 10,000".
+        return (self.one if n == 1 else self.many).format(n=counted(n))
 
     def href(self) -> str:
         return reverse(self.route) + self.query
