@@ -217,6 +217,36 @@ class TestSearchPage:
         ).content.decode()
         assert "The end date must be the same as or after the start date" in html
 
+    @pytest.mark.page("audit:search")
+    def test_the_trail_pages_without_counting_past_its_cap(
+        self, monkeypatch: pytest.MonkeyPatch, sysadmin: User
+    ) -> None:
+        """ADR 0055: the trail grows with every read recorded; counting it whole on every
+        page view would grow with it."""
+        from opennrm.audit import views
+        from opennrm.lib import paging
+
+        monkeypatch.setattr(views, "PAGE_SIZE", 2)
+        monkeypatch.setattr(paging, "COUNT_CAP", 3)
+        for n in range(5):
+            audit_services.audit_record(by=None, action=f"test.paged_{n}")
+        client = factories.signed_in_client(sysadmin)
+
+        def page(number: int) -> str:
+            query = {"action": "test.paged", "page": number}
+            return client.get(reverse("audit:search"), query).content.decode()
+
+        first, third = page(1), page(3)
+        assert "More than 3 events found. Showing 1 to 2." in first
+        assert [f"test.paged_{n}" in first for n in range(5)] == [False] * 3 + [True] * 2
+        assert "action=test.paged&amp;page=2" in first
+        assert "Showing 5 to 5." in third
+        assert [f"test.paged_{n}" in third for n in range(5)] == [True] + [False] * 4
+        assert 'rel="next"' not in third
+        assert "There are no events on page 4." in page(4)
+        monkeypatch.setattr(paging, "COUNT_CAP", 5)
+        assert "5 events found." in page(1)
+
     def test_search_text_is_escaped(self, sysadmin: User) -> None:
         audit_services.audit_record(by=None, action="<script>alert(1)</script>")
         html = factories.signed_in_client(sysadmin).get(reverse("audit:search")).content.decode()

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+
+from opennrm.lib.paging import page_number, page_of
 
 from .forms import AuditSearchForm
 from .selectors import AuditFilter, audit_events_search, audit_object_types
@@ -19,7 +20,8 @@ def search(request: HttpRequest) -> HttpResponse:
         events = audit_events_search(filters).none()
     else:
         events = audit_events_search(filters)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The trail grows with every read recorded: never counted whole (ADR 0055).
+    page = page_of(events, page_number(request.GET.get("page")), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
