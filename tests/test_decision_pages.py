@@ -593,6 +593,8 @@ def test_the_queue_pages_without_counting_past_its_cap(
     # Nonsense page numbers are the first page; under the cap the count is exact.
     assert cases[0].reference in page("x")
     assert cases[0].reference in page(-3)
+    # A page number past any database integer is a page past the end, not an error.
+    assert "There are no cases on page 1000000." in page("9" * 30)
     monkeypatch.setattr(paging, "COUNT_CAP", 10)
     assert "5 cases, oldest deadline first." in page(1)
     # The filters stay in the page links, encoded.

@@ -53,14 +53,18 @@ class Page[Row]:
         return (self.number - 1) * self.per_page + len(self.rows)
 
 
+# No list has a million pages; past this, an offset could overflow the database's integers.
+LAST_PAGE = 1_000_000
+
+
 def page_number(raw: object) -> int:
-    """The page asked for: a whole number from 1; anything else is the first page, as
-    Django's `Paginator.get_page` takes it."""
+    """The page asked for: a whole number from 1 (at most `LAST_PAGE`, an empty page); anything
+    else is the first page, as Django's `Paginator.get_page` takes it."""
     try:
         number = int(str(raw))
     except ValueError:
         return 1
-    return number if number >= 1 else 1
+    return min(number, LAST_PAGE) if number >= 1 else 1
 
 
 def count_up_to(rows: QuerySet[Any], cap: int = 0) -> int:
