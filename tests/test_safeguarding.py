@@ -284,6 +284,37 @@ class TestTheCaseload:
         assert not AuditEvent.objects.filter(action="person.viewed").exists()
         assert client.post("/children/").status_code == 405
 
+    @pytest.mark.page("safeguarding:caseload")
+    def test_age_assessments_outstanding_are_paged_and_counted_to_a_cap(
+        self, monkeypatch: pytest.MonkeyPatch, lena: User, new_case: Any
+    ) -> None:
+        """ADR 0055: at a million cases one area held 17,938 age-disputed children waiting,
+        all listed on one page (2.8 s); the children in the area were counted whole."""
+        from opennrm.lib import paging
+        from opennrm.safeguarding import views
+
+        monkeypatch.setattr(views, "OUTSTANDING_PAGE_SIZE", 2)
+        monkeypatch.setattr(paging, "COUNT_CAP", 2)
+        start = timezone.now() - timedelta(days=3)
+        waiting = [
+            new_case(age_group=AgeGroup.PRESUMED_CHILD, submitted_at=start + timedelta(hours=n))
+            for n in range(3)
+        ]
+        client = factories.signed_in_client(lena)
+        first = client.get("/children/").content.decode()
+        assert "<strong>More than 2</strong> age assessments outstanding" in first
+        assert "<strong>More than 2</strong> children need action" in first
+        assert "<strong>More than 2</strong> children in your area in all" in first
+        assert "Showing 1 to 2." in first
+        assessments = first.split("Age assessments outstanding")[-1].split("Newly referred")[0]
+        assert [c.reference in assessments for c in waiting] == [True, True, False]
+        second = client.get("/children/", {"page": 2}).content.decode()
+        assessments = second.split("Age assessments outstanding")[-1].split("Newly referred")[0]
+        assert [c.reference in assessments for c in waiting] == [False, False, True]
+        assert "No age assessments outstanding." not in second
+        past = client.get("/children/", {"page": 3}).content.decode()
+        assert "There are no age assessments outstanding on page 3." in past
+
     def test_nothing_to_do_says_so(self, lena: User) -> None:
         page = factories.signed_in_client(lena).get("/children/").content.decode()
         assert "No open tasks." in page
@@ -322,6 +353,21 @@ class TestTheCaseload:
         assert count(lena) == 1, "a child with two tasks is one child"
         disputed = new_case(age_group=AgeGroup.PRESUMED_CHILD)
         assert (count(lena), count(gail), count(cora), count(elsewhere_lead)) == (2, 2, 0, 0)
+        # Age disputed and with an open task: still one child.
+        both = new_case(age_group=AgeGroup.PRESUMED_CHILD)
+        task_for(both)
+        assert count(lena) == 3
+        for open_task in ChildrenServicesTask.objects.filter(case=both):
+            services.children_services_task_done(by=lena, task=open_task, outcome="Placed.")
+        services.age_assessment_record(
+            by=lena,
+            case=both,
+            outcome="not_possible",
+            assessed_on=timezone.localdate(),
+            reasons="Inconclusive.",
+            expected_version=both.version,
+        )
+        assert count(lena) == 2
         for open_task in ChildrenServicesTask.objects.filter(case=child):
             services.children_services_task_done(by=lena, task=open_task, outcome="Foster care.")
         assert task.case_id == child.pk

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
 
-from opennrm.lib import govuk_forms
+from opennrm.lib import govuk_forms, paging
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -50,6 +50,7 @@ def environment(**options: Any) -> Environment:
             "textarea_params": govuk_forms.textarea_params,
             "date_params": govuk_forms.date_params,
             "field_errors": govuk_forms.field_errors,
+            "counted": paging.counted,
         }
     )
     env.filters["local_datetime"] = local_datetime

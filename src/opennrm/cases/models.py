@@ -195,6 +195,9 @@ class Case(models.Model):
                 fields=["competent_authority", "status", "age_group", "reasonable_grounds_due"],
                 name="case_rg_queue_age_idx",
             ),
+            # A safeguarding lead's children: one area's children, by when they were referred
+            # (without it, the caseload read every child of the country at a million cases).
+            models.Index(fields=["area", "age_group", "submitted_at"], name="case_area_age_idx"),
         ]
 
     def __str__(self) -> str:

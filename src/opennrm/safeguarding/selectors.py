@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to, safeguarding_lead_areas
+from opennrm.lib.paging import count_up_to
 
 from .models import AgeAssessment, ChildrenServicesTask, TaskStatus
 
@@ -103,15 +104,15 @@ def newly_referred(actor: Actor) -> QuerySet[Case]:
 
 def children_needing_action_count(actor: Actor) -> int:
     """How many children of the actor's areas need the local authority to act: an open task,
-    or an age assessment outstanding. Zero for anyone who is not a safeguarding lead."""
-    open_task = ChildrenServicesTask.objects.filter(case=OuterRef("pk"), status=TaskStatus.OPEN)
-    assessed = AgeAssessment.objects.filter(case=OuterRef("pk"))
-    return (
-        children_of(actor)
-        .filter(
-            Q(Exists(open_task)) | (Q(age_group=AgeGroup.PRESUMED_CHILD) & ~Q(Exists(assessed)))
-        )
-        .count()
+    or an age assessment outstanding; counted up to the lists' cap (`paging.count_up_to`: more
+    than the cap is "More than 10,000"). Zero for anyone who is not a safeguarding lead.
+
+    Two counts, not one with OR: with OR, PostgreSQL tested every child of the area for an
+    open task (400 ms for an area of 225,000 children); apart, the few open tasks are joined
+    to their cases, and the age-disputed read from the area's index."""
+    with_open_task = ChildrenServicesTask.objects.filter(status=TaskStatus.OPEN).values("case_id")
+    return children_of(actor).filter(pk__in=with_open_task).count() + count_up_to(
+        assessments_outstanding(actor).exclude(pk__in=with_open_task)
     )
 
 

@@ -14,11 +14,14 @@ from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.paging import count_up_to, page_number, page_of
 from opennrm.safety.selectors import dependent_children_in_area
 
 from . import selectors, services
 from .forms import AgeAssessmentForm, TaskDoneForm
 from .models import AgeOutcome, TaskStatus
+
+OUTSTANDING_PAGE_SIZE = 50
 
 
 def _user(request: HttpRequest) -> User:
@@ -31,7 +34,12 @@ def caseload(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     today = timezone.localdate()
     tasks = list(selectors.open_tasks(actor))
-    outstanding = list(selectors.assessments_outstanding(actor).only("reference", "submitted_at"))
+    # Paged, oldest first: an area may have thousands waiting (ADR 0055).
+    outstanding = page_of(
+        selectors.assessments_outstanding(actor).only("reference", "submitted_at"),
+        page_number(request.GET.get("page")),
+        OUTSTANDING_PAGE_SIZE,
+    )
     new = list(selectors.newly_referred(actor).only("reference", "submitted_at", "age_group"))
     return render(
         request,
@@ -46,7 +54,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "outstanding": outstanding,
             "newly_referred": new,
             "newly_referred_days": selectors.NEWLY_REFERRED_DAYS,
-            "children": selectors.children_of(actor).count(),
+            "children": count_up_to(selectors.children_of(actor)),
             "needing_action": selectors.children_needing_action_count(actor),
             # Children who came with an adult referred here: known to the local authority too.
             "dependent_children": len(dependent_children_in_area(actor)),
