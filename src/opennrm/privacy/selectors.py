@@ -66,7 +66,12 @@ def people_past_retention(today: date) -> QuerySet[Person]:
     away from still protect them while it has not)."""
     from opennrm.care.selectors import support_under_way
 
-    people = Person.objects.filter(erasure__isnull=True, cases__isnull=False)
+    cutoff = retention_cutoff(today)
+    # Only people with a case closed before the cutoff can be past it: found from the index of
+    # closing dates first, so the counts below group those few, not everyone (at a million
+    # people, grouping everyone took 1.7 s of the retention page, twice).
+    closed_long_ago = Case.objects.filter(closed_at__lt=cutoff).values("person_id")
+    people = Person.objects.filter(erasure__isnull=True, pk__in=closed_long_ago)
     for still_under_way in support_under_way(OuterRef("pk")).values():
         people = people.exclude(still_under_way)
     return (
@@ -74,7 +79,7 @@ def people_past_retention(today: date) -> QuerySet[Person]:
             open_cases=Count("cases", filter=Q(cases__closed_at__isnull=True)),
             last_closed=Max("cases__closed_at"),
         )
-        .filter(open_cases=0, last_closed__lt=retention_cutoff(today))
+        .filter(open_cases=0, last_closed__lt=cutoff)
         .order_by("pk")
     )
 
