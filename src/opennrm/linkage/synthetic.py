@@ -226,6 +226,18 @@ _SYLLABLES: list[tuple[list[str], list[str], list[str], list[str], list[str]]] =
     ),
 ]
 
+# The part between a rarer given name's first and last (same order as `_GROUPS`; the first is
+# none): ten first and ten last parts alone make only 100 given names, too few for `rare_names`.
+_GIVEN_MIDDLES: list[list[str]] = [
+    ["", "l", "n", "r", "s"],
+    ["", "Kim ", "Thu ", "Hoài ", "Xuân "],
+    ["", "l", "n", "r", "s"],
+    ["", "a", "i", "u", "ee"],
+    ["", "a", "e", "i", "o"],
+    ["", "л", "н", "р", "с"],  # noqa: RUF001 - Cyrillic letters
+    ["", "l", "n", "r", "s"],
+]
+
 # Places of exploitation: what kind of place, on which street, in which town.
 _BUSINESSES = [
     "car wash",
@@ -315,22 +327,20 @@ def _forms(name: str) -> list[str]:
 
 def _pools(rare_names: int) -> list[_Pool]:
     pools = []
-    for (nationalities, given, family), (starts, middles, ends, given_starts, given_ends) in zip(
-        _GROUPS, _SYLLABLES, strict=True
+    for (nationalities, given, family), syllables, given_middles in zip(
+        _GROUPS, _SYLLABLES, _GIVEN_MIDDLES, strict=True
     ):
+        starts, middles, ends, given_starts, given_ends = syllables
         # The same rare names whatever the seed of the people: a population, then samples of it.
         rng = random.Random(f"rare-names-{nationalities[0]}")  # noqa: S311 - synthetic names
-        given_names, family_names = list(given), list(family)
-        seen = {forms[0] for forms in family_names} | {forms[0] for forms, _ in given_names}
-        for _ in range(rare_names):
-            name = rng.choice(starts) + rng.choice(middles) + rng.choice(ends)
-            if name not in seen:
-                seen.add(name)
-                family_names.append(_forms(name))
-            name = rng.choice(given_starts) + rng.choice(given_ends)
-            if name not in seen:
-                seen.add(name)
-                given_names.append((_forms(name), rng.choice(["female", "male"])))
+        taken = {forms[0] for forms in family} | {forms[0] for forms, _ in given}
+        family_names = list(family) + [
+            _forms(name) for name in _distinct(rng, (starts, middles, ends), taken, rare_names)
+        ]
+        given_names = list(given) + [
+            (_forms(name), rng.choice(["female", "male"]))
+            for name in _distinct(rng, (given_starts, given_middles, given_ends), taken, rare_names)
+        ]
         pools.append(
             _Pool(
                 nationalities=nationalities,
@@ -341,6 +351,17 @@ def _pools(rare_names: int) -> list[_Pool]:
             )
         )
     return pools
+
+
+def _distinct(
+    rng: random.Random, parts: tuple[list[str], ...], taken: set[str], how_many: int
+) -> list[str]:
+    """`how_many` names made of one of each of `parts`, none already taken, in a seeded order
+    (fewer only when the parts cannot make that many)."""
+    names = sorted({"".join(combination) for combination in itertools.product(*parts)} - taken)
+    rng.shuffle(names)
+    taken.update(names[:how_many])
+    return names[:how_many]
 
 
 def _typo(rng: random.Random, name: str) -> str:
