@@ -58,6 +58,17 @@ class IdentityKeyring:
 
 
 class NoBlindIndex:
+    """Blind indexes switched off: no digest of a name or a date. The linkage keys of the check
+    for earlier referrals (issue 15) are keyed digests under the blind index's current secret
+    too; they stay computed, under a fixed secret, in both modes alike (without one the check
+    failed in this mode, so the mode without encryption skipped most of it)."""
+
+    def __init__(self) -> None:
+        from opennrm.lib import crypto
+
+        self.current = crypto.Key(id="off", secret=bytes(32))
+        self.keys = [self.current]
+
     def of_name(self, name: str) -> str:
         return ""
 
@@ -152,6 +163,14 @@ def overhead() -> dict[str, object]:
             if i >= WARM_UP:
                 submit[on].append(elapsed)
                 cases[on].append((user, submitted.case.reference))
+    # The check for earlier referrals must have run in both modes (it logs a failure and
+    # lets the submission stand, so only its keys show it ran).
+    from opennrm.linkage.models import LinkageKey
+
+    for on, made in cases.items():
+        references = [reference for _, reference in made]
+        keyed = LinkageKey.objects.filter(case__reference__in=references).values("case").distinct()
+        assert keyed.count() == len(references), f"checks failed, encryption {on}"  # noqa: S101
     clients: dict[int, Client] = {}
     pages: dict[bool, list[float]] = {False: [], True: []}
     benchkit.log(f"rendering {PAGE_VIEWS} case pages in each mode, alternating")
@@ -200,6 +219,7 @@ def main() -> None:
 
         from opennrm.cases.models import PersonIdentity
 
+        machine = benchkit.Machine()
         stored = PersonIdentity.objects.count()
         started = time.perf_counter()
         if stored < people:
@@ -214,7 +234,7 @@ def main() -> None:
             "generate_seconds_encrypted": round(generate_seconds, 2),
             **rotate(people),
             **overhead(),
-            "load_average_1min": round(os.getloadavg()[0], 2),
+            **machine.figures(),
         }
     units = {
         "database": "vendor",
@@ -231,7 +251,7 @@ def main() -> None:
         "case_page_overhead_pct": "%",
         "submissions_per_mode": "calls",
         "page_views_per_mode": "requests",
-        "load_average_1min": "processes",
+        **benchkit.MACHINE_UNITS,
     }
     benchkit.emit(NAME, args.scale, figures, units)
 
