@@ -83,8 +83,11 @@ def encryption(on: bool) -> Iterator[None]:
 
     real_keyring, real_index = fields.keyring, fields.blind_index
     if not on:
-        fields.keyring = IdentityKeyring  # type: ignore[assignment]
-        fields.blind_index = NoBlindIndex  # type: ignore[assignment]
+        # One of each for the block, as the real ones are built once and cached: the mode
+        # without encryption must not build a key on every call.
+        keyring, index = IdentityKeyring(), NoBlindIndex()
+        fields.keyring = lambda: keyring  # type: ignore[assignment,return-value]
+        fields.blind_index = lambda: index  # type: ignore[assignment,return-value]
     try:
         yield
     finally:
