@@ -29,7 +29,8 @@ from opennrm.linkage.services import submission_check
 from opennrm.notifications.services import deliver
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
-from opennrm.screening.models import Screening
+from opennrm.screening.models import IndicatorCatalogue, Screening
+from opennrm.screening.selectors import active_catalogue
 from opennrm.screening.services import screening_record
 
 from . import selectors, steps
@@ -221,14 +222,17 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
         return Submitted(case=locked.case), False
     if locked.status == DraftStatus.REPORTED:
         return Submitted(report=locked.report), False
+    # Read once: the indicators are checked against the version the screening then records
+    # (a catalogue loaded meanwhile cannot come between the two).
+    catalogue = active_catalogue()
     try:
-        data = steps.cleaned(locked.answers)
+        data = steps.cleaned(locked.answers, catalogue=catalogue)
     except KeyError as missing:
         raise IncompleteReferral(steps.STEP_BY_SLUG[missing.args[0]]) from None
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
         return Submitted(report=_report(by, locked, data, submitted_at)), False
-    return Submitted(case=_open_case(by, locked, data, submitted_at)), True
+    return Submitted(case=_open_case(by, locked, data, submitted_at, catalogue)), True
 
 
 def _report(
@@ -312,7 +316,11 @@ def _age_band(age: int) -> str:
 
 
 def _open_case(
-    by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
+    by: User,
+    draft: ReferralDraft,
+    data: dict[str, dict[str, Any]],
+    submitted_at: Any,
+    catalogue: IndicatorCatalogue,
 ) -> Case:
     organisation = draft.organisation
     person_data, exploitation = data["person"], data["exploitation"]
@@ -331,6 +339,7 @@ def _open_case(
         list_key=str(list_key),
         is_child=group != AgeGroup.ADULT,
         observed_codes=data["indicators"]["observed"],
+        catalogue=catalogue,
     )
     born: date | None = person_data["date_of_birth"]
     consent = data.get("consent", {})

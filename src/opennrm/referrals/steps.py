@@ -16,6 +16,7 @@ from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup, ExploitationTy
 from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
 from opennrm.screening.forms import IndicatorChecklistForm
+from opennrm.screening.models import IndicatorCatalogue
 from opennrm.screening.selectors import active_catalogue
 
 from . import forms as f
@@ -249,8 +250,15 @@ def areas() -> list[str]:
     )
 
 
-def bind(step: Step, answers: Answers, data: dict[str, Any] | None = None) -> forms.Form | None:
-    """The step's form for this draft, bound to `data` or else to the saved answers."""
+def bind(
+    step: Step,
+    answers: Answers,
+    data: dict[str, Any] | None = None,
+    *,
+    catalogue: IndicatorCatalogue | None = None,
+) -> forms.Form | None:
+    """The step's form for this draft, bound to `data` or else to the saved answers; the
+    indicator checklist from `catalogue` (by default the active one)."""
     form_class = step.form_class(answers)
     if form_class is None:
         return None
@@ -263,7 +271,7 @@ def bind(step: Step, answers: Answers, data: dict[str, Any] | None = None) -> fo
     if "born" in wanted:
         kwargs["born"] = date_of_birth(answers)
     if form_class is IndicatorChecklistForm:
-        indicator_list = indicator_list_for(answers)
+        indicator_list = indicator_list_for(answers, catalogue)
         if indicator_list is None:
             return None
         kwargs["indicator_list"] = indicator_list
@@ -295,9 +303,11 @@ def screening_list_key(answers: Answers) -> ListKey | None:
     )
 
 
-def indicator_list_for(answers: Answers) -> IndicatorList | None:
+def indicator_list_for(
+    answers: Answers, catalogue: IndicatorCatalogue | None = None
+) -> IndicatorList | None:
     key = screening_list_key(answers)
-    return active_catalogue().parsed().list(key) if key else None
+    return (catalogue or active_catalogue()).parsed().list(key) if key else None
 
 
 def state_of(step: Step, answers: Answers) -> StepState:
@@ -328,14 +338,17 @@ def ready(answers: Answers) -> bool:
     )
 
 
-def cleaned(answers: Answers) -> dict[str, dict[str, Any]]:
+def cleaned(
+    answers: Answers, *, catalogue: IndicatorCatalogue | None = None
+) -> dict[str, dict[str, Any]]:
     """Every applicable step's cleaned data (an optional step left untouched is left out);
-    raises KeyError naming the first incomplete step."""
+    raises KeyError naming the first incomplete step. The indicators observed are checked
+    against `catalogue` (by default the active one)."""
     result = {}
     for step in applicable_steps(answers):
         if left_out(step, answers):
             continue
-        form = bind(step, answers)
+        form = bind(step, answers, catalogue=catalogue)
         if form is None or step.slug not in answers or not form.is_valid():
             raise KeyError(step.slug)
         result[step.slug] = form.cleaned_data
