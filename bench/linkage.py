@@ -150,7 +150,7 @@ def accuracy_ceiling(
 def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's figures, and the model it trained (for the submission part)."""
     from opennrm.linkage import engine, synthetic
-    from opennrm.linkage.prepare import prepare
+    from opennrm.linkage.prepare import prepare_each
 
     records = RECORDS[scale]
     people = round(records / (1 + DUPLICATE_SHARE))
@@ -162,7 +162,7 @@ def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
     machine = benchkit.Machine()
     benchkit.log("preparing")
     started = time.perf_counter()
-    prepared = [prepare(record) for record in truth.records]
+    prepared = list(prepare_each(truth.records))
     prepare_seconds = time.perf_counter() - started
     benchkit.log("training")
     started = time.perf_counter()
@@ -217,10 +217,10 @@ def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def synthetic_model(scale: str) -> dict[str, Any]:
     """A model trained on synthetic people, when the engine part did not run."""
     from opennrm.linkage import engine, synthetic
-    from opennrm.linkage.prepare import prepare
+    from opennrm.linkage.prepare import prepare_each
 
     truth = synthetic.people(20_000, duplicates=1_000, seed=SEED, rare_names=RARE_NAMES)
-    return engine.train([prepare(record) for record in truth.records])
+    return engine.train(list(prepare_each(truth.records)))
 
 
 def submission_part(

@@ -195,6 +195,28 @@ def test_places_change_the_compared_values_only_when_there_are_some() -> None:
     assert prepare.compared_values(named) != prepare.compared_values(elsewhere)
 
 
+def test_preparing_many_records_gives_what_preparing_each_alone_gives() -> None:
+    from opennrm.linkage import synthetic
+
+    records = synthetic.people(300, duplicates=60, seed=7, rare_names=20).records
+    assert list(prepare.prepare_each(records)) == [prepare.prepare(r) for r in records]
+
+
+def test_each_distinct_name_is_worked_out_once_in_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    worked_out: list[str] = []
+    original = prepare.normalise_name
+
+    def counting(text: str) -> str:
+        worked_out.append(text)
+        return original(text)
+
+    monkeypatch.setattr(prepare, "normalise_name", counting)
+    records = [raw(record_id=i, given_names="Ana", family_name="Testova") for i in range(50)]
+    assert len(list(prepare.prepare_each(records))) == 50
+    # (the places, empty here, are normalised record by record: they rarely repeat)
+    assert [text for text in worked_out if text] == ["Ana", "Testova"]
+
+
 def test_the_preparation_module_imports_nothing_of_django() -> None:
     source = Path(prepare.__file__).read_text(encoding="utf-8")
     imported: set[str] = set()

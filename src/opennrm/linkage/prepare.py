@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -213,10 +214,40 @@ def place_words(text: str) -> list[str]:
     return sorted({w for w in words if len(w) >= 4 and w not in _PLACE_WORDS_IGNORED})
 
 
-def prepare(record: RawRecord) -> PreparedRecord:
-    """The record as the engine compares it (see the module for the steps)."""
-    given = normalise_name(record.given_names)
-    family = normalise_name(record.family_name)
+@dataclass(frozen=True)
+class _Name:
+    """One name as typed, worked out: normalised (steps 1-2) and coded (step 3)."""
+
+    normalised: str
+    key: str
+    metaphone: str
+
+
+class _Names(dict[str, _Name]):
+    """Each distinct name worked out once. Names repeat (a million referrals hold some tens of
+    thousands of distinct ones), and working one out was two thirds of preparing a record."""
+
+    def __missing__(self, text: str) -> _Name:
+        normalised = normalise_name(text)
+        name = self[text] = _Name(normalised, name_key(normalised), metaphone(normalised))
+        return name
+
+
+def prepare_each(records: Iterable[RawRecord]) -> Iterator[PreparedRecord]:
+    """`prepare` for each of many records, in order, each distinct name worked out once. The
+    names seen are kept only while this iterator lives: no decrypted name outlives the run
+    that needed it."""
+    names = _Names()
+    for record in records:
+        yield prepare(record, names)
+
+
+def prepare(record: RawRecord, names: dict[str, _Name] | None = None) -> PreparedRecord:
+    """The record as the engine compares it (see the module for the steps). `names`: the
+    names worked out so far in this run (`prepare_each`)."""
+    names = _Names() if names is None else names
+    given_name, family_name = names[record.given_names], names[record.family_name]
+    given, family = given_name.normalised, family_name.normalised
     tokens = " ".join(sorted(f"{given} {family}".split()))
     dob = record.date_of_birth
     if dob is not None:
@@ -235,10 +266,10 @@ def prepare(record: RawRecord) -> PreparedRecord:
         family_name=_or_none(family),
         full_name=f"{given}{FULL_NAME_SEPARATOR}{family}" if given and family else None,
         name_tokens=_or_none(tokens),
-        given_key=_or_none(name_key(given)),
-        family_key=_or_none(name_key(family)),
-        given_metaphone=_or_none(metaphone(given)),
-        family_metaphone=_or_none(metaphone(family)),
+        given_key=_or_none(given_name.key),
+        family_key=_or_none(family_name.key),
+        given_metaphone=_or_none(given_name.metaphone),
+        family_metaphone=_or_none(family_name.metaphone),
         dob=dob.isoformat() if dob else None,
         dob_year=year,
         dob_month=dob.month if dob else None,

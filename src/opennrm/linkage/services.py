@@ -46,6 +46,7 @@ from .prepare import (
     compared_values,
     name_count_value,
     prepare,
+    prepare_each,
     stored_values,
 )
 from .selectors import (
@@ -264,7 +265,7 @@ def linkage_run(
                 f"A linkage model needs at least {engine.MIN_TRAINING_RECORDS} referrals to "
                 f"learn from; there are {available}."
             )
-    records = [prepare(raw) for raw in linkage_records()]
+    records = list(prepare_each(linkage_records()))
     by_id = {record.unique_id: record for record in records}
     model, trained = _model_for_run(
         by=by, retrain=retrain, records=records, threshold=threshold, engine_name=engine_name
@@ -330,8 +331,8 @@ def linkage_keys_rebuild(batch: int = 2000) -> int:
     with transaction.atomic():
         LinkageKey.objects.all().delete()
         chunk: list[PreparedRecord] = []
-        for raw in linkage_records():
-            chunk.append(prepare(raw))
+        for record in prepare_each(linkage_records()):
+            chunk.append(record)
             if len(chunk) == batch:
                 written += _keys_write(chunk)
                 chunk = []

@@ -22,7 +22,7 @@ from django.db import transaction
 from opennrm.accounts.models import Organisation, User
 from opennrm.linkage import engine, synthetic
 from opennrm.linkage.models import CandidatePair, LinkageModel
-from opennrm.linkage.prepare import prepare
+from opennrm.linkage.prepare import prepare_each
 from opennrm.linkage.services import linkage_model_store
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
@@ -81,7 +81,7 @@ def seed() -> None:
     if not LinkageModel.objects.exists():
         truth = synthetic.people(300, duplicates=60, seed=99)
         linkage_model_store(
-            splink_settings=engine.train([prepare(record) for record in truth.records]),
+            splink_settings=engine.train(list(prepare_each(truth.records))),
             trained_on_records=len(truth.records),
         )
     police = Organisation.objects.get(name="Northmoor Constabulary")
