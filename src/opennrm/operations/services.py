@@ -464,6 +464,7 @@ def _take_in(
         created_by=by,
         organisation=organisation,
         operation_id=operation.pk,
+        presumed_child=age_group != AgeGroup.ADULT,
         answers=_draft_answers(
             name=name,
             sex=sex,

@@ -54,6 +54,10 @@ class ReferralDraft(models.Model):
     # operations. The placement request the referral raises carries it, so the operation's
     # surge places and held beds can take the person (ADR 44).
     operation_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # Whoever took the person in (an operation's reception) judged them a child or their age
+    # disputed, and children's services were told: the referral may not call them an adult.
+    # Only an age assessment after referral moves a child to the adult pathway (ADR 0025).
+    presumed_child = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

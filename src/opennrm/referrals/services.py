@@ -187,6 +187,13 @@ class Submitted:
     report: DutyToNotifyReport | None = None
 
 
+PRESUMED_CHILD_REFUSED = (
+    "This person was taken in as a child or as someone whose age is disputed, and children's "
+    "services were told. They are treated as a child until an age assessment says otherwise: "
+    "change the answer to 'Is the person under 18?' to 'Yes' or 'Not sure'."
+)
+
+
 class IncompleteReferral(ValidationError):
     def __init__(self, step: steps.Step) -> None:
         super().__init__(f"Complete '{step.title}' before submitting")
@@ -229,6 +236,8 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
         data = steps.cleaned(locked.answers, catalogue=catalogue)
     except KeyError as missing:
         raise IncompleteReferral(steps.STEP_BY_SLUG[missing.args[0]]) from None
+    if locked.presumed_child and steps.age_group(locked.answers) == AgeGroup.ADULT:
+        raise ValidationError(PRESUMED_CHILD_REFUSED)
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
         return Submitted(report=_report(by, locked, data, submitted_at)), False
