@@ -587,3 +587,27 @@ def test_a_profile_change_a_place_already_offered_would_break_is_refused(
     # A change the place still meets is saved.
     _profile(alice, case, keep_away=["Southvale"])
     assert SafetyProfile.objects.get(case=case).keep_away == ["Southvale"]
+
+
+def test_a_profile_change_the_place_lived_in_breaks_is_kept_and_its_house_told(
+    alice: User, cora: User, maya: User, provider: Organisation, case: Case
+) -> None:
+    (bed,) = s.beds(maya, s.site(maya, provider, name="Moor House", area="Hollowmere"))
+    placement = accommodation.placement_make(by=cora, request=s.request(case), bed=bed)
+    accommodation.placement_respond(by=maya, placement=placement, accept=True)
+    accommodation.placement_arrive(by=maya, placement=placement, on=timezone.localdate())
+    before = Notification.objects.count()
+    # The first responder learns the controller lives in Hollowmere, where she now lives.
+    _profile(alice, case, keep_away=["Hollowmere"])
+    assert SafetyProfile.objects.get(case=case).keep_away == ["Hollowmere"]
+    told = Notification.objects.filter(pk__gt=before, kind="placement.safety_broken")
+    assert {n.recipient for n in told} == {maya, cora}
+    assert all("Hollowmere" not in n.subject + n.body for n in told)
+    assert case.events.filter(kind="support.place_breaks_safety").count() == 1
+    # Each change the place still breaks is told again; one it meets tells nobody.
+    _profile(alice, case, keep_away=["Hollowmere", "Southvale"], risk_reasons="Also Southvale")
+    assert case.events.filter(kind="support.place_breaks_safety").count() == 2
+    before = Notification.objects.count()
+    _profile(alice, case, keep_away=["Southvale"])
+    assert case.events.filter(kind="support.place_breaks_safety").count() == 2
+    assert not Notification.objects.filter(pk__gt=before, kind="placement.safety_broken").exists()

@@ -11,7 +11,10 @@ class AccommodationConfig(AppConfig):
         # imports nothing of accommodation, so accommodation registers its check there.
         from opennrm.safety import services as safety
 
-        from .services import _held_places_still_allowed
+        from .services import _held_places_still_allowed, _lived_in_places_told
 
-        if _held_places_still_allowed not in safety.PROFILE_CHANGE_CHECKS:
-            safety.PROFILE_CHANGE_CHECKS.append(_held_places_still_allowed)
+        # And one that the place the person already lives in breaks is kept, and its provider
+        # and the coordinators told.
+        for check in (_held_places_still_allowed, _lived_in_places_told):
+            if check not in safety.PROFILE_CHANGE_CHECKS:
+                safety.PROFILE_CHANGE_CHECKS.append(check)

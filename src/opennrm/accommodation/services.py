@@ -787,6 +787,51 @@ def _held_places_still_allowed(case: Case) -> None:
             ) from None
 
 
+def _lived_in_places_told(case: Case) -> None:
+    """A change to the safety profile that the place the person already lives in breaks (a
+    place to keep away from learnt after they moved in) is kept, not refused: the fact must be
+    recorded. The provider's safe-house managers and the support coordinators are told at once
+    and the timeline says so; neither names the place or the condition, which the case page
+    shows to those allowed (ADR 26). Registered with `safety.services.PROFILE_CHANGE_CHECKS`."""
+    today = timezone.localdate()
+    lived_in = Placement.objects.filter(
+        request__case=case, status=PlacementStatus.OCCUPIED
+    ).select_related("request", "bed__room__site")
+    for placement in lived_in:
+        broken = [
+            code
+            for code, _ in matching.failures(
+                selectors.matching_request(placement.request, today),
+                selectors.matching_bed(placement.bed, today),
+                today=today,
+            )
+            # The bed is theirs: whether it is free says nothing about their safety.
+            if code != matching.Constraint.AVAILABLE
+        ]
+        if not broken:
+            continue
+        site = placement.bed.room.site
+        deliver(
+            recipients=[
+                *members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+                *support_coordinators(),
+            ],
+            kind="placement.safety_broken",
+            case=case,
+            url=reverse("cases:detail", args=[case.reference]),
+            subject=f"Case {case.reference}: where they live no longer meets a safety condition",
+            body="A safety condition recorded for this person is not met by the place they live "
+            "in now. Read the case today: they may need to move.",
+        )
+        case_event_record(
+            case=case,
+            kind="support.place_breaks_safety",
+            description="The place lived in no longer meets a safety condition: its provider "
+            "and the support coordinators were told",
+            by=None,
+        )
+
+
 @transaction.atomic
 def placement_request_close(
     *, by: User, request: PlacementRequest, status: PlacementRequestStatus, reason: str = ""
