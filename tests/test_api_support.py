@@ -4,7 +4,8 @@ beds with their states; capacity. The same selectors, forms and services as the 
 the same refusals, in the API's error shape, with nothing half-written; 403 for a role the rule
 does not allow, 404 alike for what does not exist and what a token may not reach; 409 for a bed
 another placement holds. A safe house's address reaches only its own staff and coordinators with
-the permission, recorded each time; no response ever names the person."""
+the permission, recorded each time; no response ever names the person. One placement carries
+what its page shows of the person's safety, its read recorded as the page's."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
+from opennrm.safety import services as safety
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -39,6 +41,12 @@ NAME = "Zorica Testova"
 KEEP_AWAY = "Hollowfarm Industrial Estate"
 ADDRESS_PARTS = [s.ADDRESS, "Quietwater", "Hollowmere", s.POSTCODE]
 ROLE_REFUSED = "The member this API token acts for does not hold a role that may use this operation"
+# What the first responder and the safety profile say of her: the provider decides on them.
+RISK = "Exploiters have tracked her to two previous addresses"
+MEDICAL = "Insulin-dependent: needs a fridge for her medication"
+DETAILS = "Never a house with male staff on nights"
+EXPLOITERS = "A man called Uncle Vane, blue transit van"
+CHILD = "Mirela"
 
 
 @pytest.fixture(autouse=True)
@@ -630,6 +638,79 @@ class TestTheProvider:
         assert shelter.get(f"/api/v1/support/placements/{placement.pk}").status_code == 200
         assert shelter.get(f"/api/v1/support/sites/{house.pk}").status_code == 404
 
+    def test_an_offer_carries_the_safety_its_page_shows_with_the_read_recorded(
+        self, alice: User, cora: User, maya: User, omar: User, house: Site, new_case: Any
+    ) -> None:
+        """A provider answering offers from its own system decides on what the placement page
+        gives it: the risk and its reasons, medical needs, the house needed, the dependants and
+        what the first responder wrote; never who exploited her, the places to keep away from
+        (the autouse check) or a dependant's name. Each answer records the read as the page
+        does."""
+        case = new_case(immediate_needs_details=DETAILS)
+        safety.safety_profile_save(
+            by=alice,
+            case=case,
+            expected_version=None,
+            risk_level="very_high",
+            risk_reasons=RISK,
+            exploiters=EXPLOITERS,
+            keep_away=[KEEP_AWAY],
+            medical_needs=MEDICAL,
+            setting_required="women_only",
+        )
+        safety.dependant_add(
+            by=alice,
+            case=case,
+            expected_version=None,
+            relationship="child",
+            sex="female",
+            age_years=5,
+            name=CHILD,
+        )
+        # The request forgot the child; the profile still brings her (and the room takes her).
+        (bed,) = s.beds(maya, house, 1, takes_dependants=1)
+        placement = services.placement_make(by=cora, request=s.request(case, dependants=0), bed=bed)
+        url = f"/api/v1/support/placements/{placement.pk}"
+
+        page = factories.signed_in_client(maya).get(f"/support/placements/{placement.pk}/")
+        assert all(text in page.content.decode() for text in (RISK, MEDICAL, DETAILS))
+        page_read = AuditEvent.objects.filter(action="person.viewed", actor=maya).get()
+
+        assert api(omar).get(url).status_code == 404
+        assert not AuditEvent.objects.filter(action="person.viewed", actor=omar).exists()
+
+        before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+        response = api(maya).get(url)
+        assert response.status_code == 200, response.content
+        given = response.json()["safety"]
+        assert given == {
+            "risk_level": "very_high",
+            "risk_level_label": "Very high",
+            "risk_reasons": RISK,
+            "medical_needs": MEDICAL,
+            "setting_required": "women_only",
+            "setting_required_label": "A women-only house",
+            "dependants": 1,
+            "immediate_needs_details": DETAILS,
+        }
+        assert response.json()["person"]["dependants"] == 0  # the request's, as on the page
+        for hidden in (EXPLOITERS, "Uncle Vane", CHILD):
+            assert hidden not in response.content.decode()
+        read = AuditEvent.objects.filter(pk__gt=before, action="person.viewed").get()
+        assert read.actor == maya
+        # The same fields as the page's read, and each one named is in the answer.
+        assert set(read.detail["fields"]) == set(page_read.detail["fields"])
+        shown = {
+            "safety_risk_reasons": ("risk_reasons", RISK),
+            "safety_medical_needs": ("medical_needs", MEDICAL),
+            "safety_dependants": ("dependants", 1),
+            "immediate_needs_details": ("immediate_needs_details", DETAILS),
+        }
+        assert sorted(read.detail["fields"]) == sorted(shown)
+        for field in read.detail["fields"]:
+            key, value = shown[field]
+            assert given[key] == value, field
+
     def test_coordinators_do_not_answer_for_the_provider(
         self, cora: User, house: Site, new_case: Any
     ) -> None:
@@ -701,6 +782,18 @@ class TestSitesAndBeds:
         }
         assert detail["move_on_ends"] is None
         assert detail["site"]["address"] is None
+        # No safety profile and nothing written at referral: nothing shown, no read recorded.
+        assert detail["safety"] == {
+            "risk_level": None,
+            "risk_level_label": None,
+            "risk_reasons": "",
+            "medical_needs": "",
+            "setting_required": "",
+            "setting_required_label": "No requirement",
+            "dependants": 0,
+            "immediate_needs_details": "",
+        }
+        assert not AuditEvent.objects.filter(action="person.viewed", actor=cora).exists()
 
 
 class TestCapacity:

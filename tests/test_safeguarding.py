@@ -6,7 +6,9 @@
   whose safeguarding leads and the area's child trafficking guardian service are told, and the
   person who asked is told so.
 - The local authority's caseload: the children of its area with what needs doing today, by
-  reference; a task marked done with what was done.
+  reference; a task marked done with what was done; the task shows what the first responder
+  wrote of the child's immediate needs and safety, and the case's safety profile, with the read
+  recorded, as the adult pathway shows them to whoever places the person.
 - Age assessment: its outcome, date and reasons recorded; an adult moves to the adult pathway
   only through it (the one code that changes an age group), and the decision maker and the
   referrer are told.
@@ -38,6 +40,7 @@ from opennrm.cases.models import Case, CaseEvent
 from opennrm.notifications.models import Notification
 from opennrm.safeguarding import selectors, services
 from opennrm.safeguarding.models import AgeAssessment, ChildrenServicesTask, TaskStatus
+from opennrm.safety import services as safety
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -423,6 +426,71 @@ class TestATask:
         assert read is not None
         assert read.detail == {"fields": ["task_outcome"]}
         assert client.delete(url).status_code == 405
+
+    @pytest.mark.page("safeguarding:task")
+    def test_the_local_authority_arranging_the_place_sees_what_keeps_the_child_safe(
+        self,
+        alice: User,
+        routing: Organisation,
+        council: Organisation,
+        lena: User,
+        gail: User,
+        elsewhere_lead: User,
+    ) -> None:
+        details = "Keep her away from the uncle who runs the Quayside car wash"
+        client = factories.signed_in_client(alice)
+        draft = r.start(client)
+        r.complete(
+            client,
+            draft,
+            {
+                **r.CHILD_REFERRAL,
+                "needs": {"needs": ["bed_tonight", "safety_risk"], "details": details},
+            },
+        )
+        r.submit(client, draft)
+        case = Case.objects.get()
+        assert case.age_group == AgeGroup.PRESUMED_CHILD
+        safety.safety_profile_save(
+            by=alice,
+            case=case,
+            expected_version=None,
+            risk_level="very_high",
+            risk_reasons="The uncle has found her twice",
+            exploiters="Her uncle, Quayside car wash",
+            keep_away=["Quayside"],
+            medical_needs="Asthma inhaler",
+        )
+        safety.dependant_add(
+            by=alice,
+            case=case,
+            expected_version=None,
+            relationship="child",
+            sex="male",
+            age_years=1,
+            name="Tomas",
+        )
+        on_the_page = {
+            "immediate_needs_details": details,
+            "safety_risk_reasons": "Very high: The uncle has found her twice",
+            "safety_exploiters": "Her uncle, Quayside car wash",
+            "safety_keep_away": "Quayside",
+            "safety_medical_needs": "Asthma inhaler",
+            "safety_dependants": "Their child, 1 year, male",
+            "safety_dependant_names": "Tomas",
+        }
+        url = f"/children/tasks/{ChildrenServicesTask.objects.get(case=case).pk}/"
+        assert factories.signed_in_client(elsewhere_lead).get(url).status_code == 404
+        assert not AuditEvent.objects.filter(actor=elsewhere_lead, action="person.viewed")
+        # The local authority that arranges the place, and the guardian who reads it.
+        for reader in (lena, gail):
+            page = factories.signed_in_client(reader).get(url)
+            assert page.status_code == 200
+            html = page.content.decode()
+            (read,) = AuditEvent.objects.filter(actor=reader, action="person.viewed")
+            assert sorted(read.detail["fields"]) == sorted(on_the_page), reader
+            for field in read.detail["fields"]:
+                assert on_the_page[field] in html, (reader, field)
 
     def test_outsiders_get_404_and_the_guardian_only_reads(
         self,

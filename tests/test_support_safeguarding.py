@@ -6,6 +6,8 @@
 - What the first responder wrote under immediate needs is shown beside the request, the
   proposals and the offer (each showing recorded as a read), and a request carrying it is
   neither matched nor placed until a coordinator has turned it into constraints.
+- The case's safety profile is shown wherever the coordinator chooses or confirms the bed
+  (placing by hand, each proposal), each page naming exactly the fields it shows in its read.
 - Constraints matching cannot use are refused as field errors when saved; the day's unmet-need
   list drops a request once it has a place proposed or offered."""
 
@@ -30,6 +32,7 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.referrals import services as referral_services
+from opennrm.safety import services as safety
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -337,6 +340,112 @@ class TestSafetyDetailsFromTheReferral:
         assert services.matching_run(by=cora).proposed == 1
         page = factories.signed_in_client(cora).get("/support/proposals/").content.decode()
         assert "Written at referral" not in page
+
+
+# --- The safety profile beside the bed being chosen --------------------------------------------
+
+RISK = "Exploiters have tracked her to two previous addresses"
+MEDICAL = "Insulin-dependent diabetic"
+EXPLOITERS = "A man called Uncle Vane, blue transit van"
+DETAILS = "Never a house with male staff on nights"
+CHILD = "Mirela"
+# What each field a read may name looks like on the page.
+ON_THE_PAGE = {
+    "immediate_needs_details": DETAILS,
+    "keep_away_places": "Northmoor",
+    "safety_risk_reasons": RISK,
+    "safety_exploiters": EXPLOITERS,
+    "safety_keep_away": "Northmoor",
+    "safety_medical_needs": MEDICAL,
+    "safety_dependants": "Their child, 5 years, female",
+    "safety_dependant_names": CHILD,
+}
+
+
+@pytest.fixture
+def at_risk(alice: User, new_case: Any) -> PlacementRequest:
+    """A woman at very high risk, with a child, a place to keep away from and medical needs,
+    waiting for a place."""
+    case = new_case(immediate_needs_details=DETAILS)
+    safety.safety_profile_save(
+        by=alice,
+        case=case,
+        expected_version=None,
+        risk_level="very_high",
+        risk_reasons=RISK,
+        exploiters=EXPLOITERS,
+        keep_away=["Northmoor"],
+        medical_needs=MEDICAL,
+        setting_required="women_only",
+    )
+    safety.dependant_add(
+        by=alice,
+        case=case,
+        expected_version=None,
+        relationship="child",
+        sex="female",
+        age_years=5,
+        name=CHILD,
+    )
+    return s.request(case)
+
+
+def the_read(user: User, before: int) -> AuditEvent:
+    return AuditEvent.objects.filter(pk__gt=before, action="person.viewed", actor=user).get()
+
+
+def last_event() -> int:
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+class TestTheSafetyProfileBesideTheBed:
+    @pytest.mark.page("support:request_place")
+    def test_placing_by_hand_shows_the_profile_it_records_as_shown(
+        self, cora: User, maya: User, provider: Organisation, at_risk: PlacementRequest
+    ) -> None:
+        (bed,) = s.beds(maya, s.site(maya, provider, name="Harbour View"), takes_dependants=1)
+        url = f"/support/requests/{at_risk.pk}/place/"
+        client = factories.signed_in_client(cora)
+        assert factories.signed_in_client(maya).get(url).status_code == 404
+        assert client.put(url).status_code == 405
+
+        before = last_event()
+        page = client.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        read = the_read(cora, before)
+        # The coordinator choosing the bed sees the whole profile (exploiters too, as on the
+        # request's page), and the read names exactly what the page showed.
+        assert sorted(read.detail["fields"]) == sorted(ON_THE_PAGE)
+        for field in read.detail["fields"]:
+            assert ON_THE_PAGE[field] in html, field
+
+        assert client.post(url, {"bed": bed.pk}).status_code == 302
+        assert Placement.objects.get(request=at_risk).bed == bed
+
+    @pytest.mark.page("support:proposals")
+    def test_each_proposal_shows_its_persons_profile_never_the_exploiters(
+        self, cora: User, maya: User, provider: Organisation, at_risk: PlacementRequest
+    ) -> None:
+        s.beds(maya, s.site(maya, provider, name="Harbour View"), takes_dependants=1)
+        assert services.matching_run(by=cora).proposed == 1
+        proposal = Placement.objects.get(request=at_risk)
+        client = factories.signed_in_client(cora)
+        assert factories.signed_in_client(maya).get("/support/proposals/").status_code == 404
+        assert client.put("/support/proposals/").status_code == 405
+
+        before = last_event()
+        html = client.get("/support/proposals/").content.decode()
+        read = the_read(cora, before)
+        assert read.object_id == str(proposal.pk)
+        # A list: the risk, needs and dependants, never who exploited her nor the child's name.
+        assert sorted(read.detail["fields"]) == sorted(
+            set(ON_THE_PAGE) - {"keep_away_places", "safety_exploiters", "safety_dependant_names"}
+        )
+        for field in read.detail["fields"]:
+            assert ON_THE_PAGE[field] in html, field
+        for hidden in (EXPLOITERS, CHILD):
+            assert hidden not in html
 
 
 # --- Item 21 (part): constraints matching cannot use are refused when saved ------------------

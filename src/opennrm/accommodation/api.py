@@ -16,6 +16,13 @@ view is recorded (`site.address_viewed`), as on the pages. For everyone else `ad
 lists never carry it. Nothing here says who a person is: a case reference, age group, sex,
 languages and needs, never names, dates of birth or the places they must keep away from.
 
+**Safety.** One placement (`GET /support/placements/{id}`) carries what its page shows of the
+person's safety, so that a provider answering offers from its own system does not accept blind:
+the risk level and its reasons, medical needs, the house needed, how many dependants come, and
+what the first responder wrote under immediate needs. Never who exploited them, the places to
+keep away from or a dependant's name, as on the page; each time it is returned, the read is
+recorded (`person.viewed`, naming the fields), as on the page. Lists never carry it.
+
 **No double booking.** Offering a bed that another placement holds is refused with 409 (the
 services lock the bed and the database refuses a second holder); every other refusal is 422.
 """
@@ -45,6 +52,9 @@ from opennrm.api.schemas import (
     page_slice,
     refusal,
 )
+from opennrm.audit.services import audit_read
+from opennrm.safety import selectors as safety
+from opennrm.safety.models import RiskLevel, SettingRequired
 
 from . import hsds, selectors, services
 from .forms import ArrivedForm, EndForm, RespondForm
@@ -500,9 +510,40 @@ class PersonOut(Schema):
     needs_wheelchair: bool
 
 
+class SafetyOut(Schema):
+    """What the placement page says of the person's safety, for the provider deciding on the
+    offer: the risk and its reasons, medical needs, the house needed, how many dependants come
+    and what the first responder wrote under immediate needs. Never who exploited them nor the
+    places they must keep away from (the coordinator has kept the person away from those), nor
+    a dependant's name. Each time it is returned, the read is recorded, naming these fields."""
+
+    risk_level: RiskLevel | None = Field(
+        description="standard, high or very_high; null when no safety profile is recorded"
+    )
+    risk_level_label: str | None
+    risk_reasons: str = Field(description="Why the risk is what it is; empty if none given")
+    medical_needs: str = Field(description="Empty if none recorded")
+    setting_required: SettingRequired = Field(
+        description="women_only or men_only: the only house the person may be placed in; empty "
+        "for no requirement"
+    )
+    setting_required_label: str
+    dependants: int = Field(
+        description="How many dependants come with the person (the request's or the safety "
+        "profile's, whichever is more): the room must take them all"
+    )
+    immediate_needs_details: str = Field(
+        description="What the first responder wrote under immediate needs and safety at "
+        "referral; empty if nothing was written"
+    )
+
+
 class PlacementDetailOut(PlacementOut):
     site: SiteWhereOut
     person: PersonOut
+    safety: SafetyOut = Field(
+        description="The person's safety, as the placement page shows it (the read is recorded)"
+    )
     move_on_ends: date | None = Field(
         description="When move-on support ends, once a conclusive grounds decision set it"
     )
@@ -582,8 +623,9 @@ def placement_list(
 )
 def placement_get(request: HttpRequest, placement_id: int) -> PlacementDetailOut:
     """The placement page: where (the site's address only for its staff and permitted
-    coordinators, recorded each time), what the person needs, and each step so far. 404 alike
-    for a placement that does not exist and one the token may not reach."""
+    coordinators, recorded each time), what the person needs, their safety as the page shows it
+    (recorded each time), and each step so far. 404 alike for a placement that does not exist
+    and one the token may not reach."""
     actor = actor_of(request)
     placement = _placement(actor, placement_id)
     case = placement.request.case
@@ -598,7 +640,38 @@ def placement_get(request: HttpRequest, placement_id: int) -> PlacementDetailOut
             dependants=placement.request.dependants,
             needs_wheelchair=placement.request.needs_wheelchair,
         ),
+        safety=_safety_out(actor, placement),
         move_on_ends=case.move_on_ends,
+    )
+
+
+def _safety_out(actor: Actor, placement: Placement) -> SafetyOut:
+    """The person's safety as the placement page shows it, with the read recorded as the page
+    records it: the profile's fields shown (not the exploiters, the places to keep away from
+    nor the dependants' names) and what the first responder wrote."""
+    case = placement.request.case
+    profile = safety.profile_of(case)
+    details = selectors.referral_details(case)
+    fields = [
+        *(
+            f"safety_{name}"
+            for name in safety.fields_shown(profile, with_exploiters=False)
+            if name not in ("keep_away", "dependant_names")
+        ),
+        *(["immediate_needs_details"] if details else []),
+    ]
+    if fields:
+        audit_read(by=actor.user, person=case.person, obj=placement, fields=fields)
+    setting = SettingRequired(profile.setting_required if profile else SettingRequired.NONE)
+    return SafetyOut(
+        risk_level=RiskLevel(profile.risk_level) if profile else None,
+        risk_level_label=profile.get_risk_level_display() if profile else None,
+        risk_reasons=profile.risk_reasons if profile else "",
+        medical_needs=profile.medical_needs if profile else "",
+        setting_required=setting,
+        setting_required_label=setting.label,
+        dependants=max(placement.request.dependants, profile.dependant_count if profile else 0),
+        immediate_needs_details=details,
     )
 
 

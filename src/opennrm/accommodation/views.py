@@ -115,14 +115,27 @@ def requests(request: HttpRequest) -> HttpResponse:
 @require_safe
 def proposals(request: HttpRequest) -> HttpResponse:
     """Each proposal with what the first responder wrote of the person's immediate needs and
-    safety beside it: the coordinator checks the bed against it before confirming."""
+    safety, and their safety profile, beside it: the coordinator checks the bed against them
+    before confirming."""
     user = _user(request)
     shown = []
-    for placement in selectors.proposals(actor_of(request)).select_related(
-        "request__case__person", "request__case__narrative"
+    for placement in (
+        selectors.proposals(actor_of(request))
+        .select_related(
+            "request__case__person", "request__case__narrative", "request__case__safety_profile"
+        )
+        .prefetch_related("request__case__safety_profile__dependants")
     ):
-        details = _show_details(user, placement.request, obj=placement)
-        shown.append((placement, details))
+        # The person's risk, needs and dependants beside the bed, as on the request's page; a
+        # list, so never who exploited them nor a dependant's name (ADR 0026).
+        profile = safety.profile_of(placement.request.case)
+        fields = [
+            f"safety_{name}"
+            for name in safety.fields_shown(profile, with_exploiters=False)
+            if name != "dependant_names"
+        ]
+        details = _show_details(user, placement.request, obj=placement, also=fields)
+        shown.append((placement, details, profile, safety.dependants_of(profile)))
     return render(
         request,
         "support/proposals.html",
@@ -307,7 +320,15 @@ def request_place(request: HttpRequest, request_id: int) -> HttpResponse:
     return render(
         request,
         "support/request_place.html",
-        {"title": "Choose a bed", "item": item, "rows": rows, "error": error, "details": details},
+        {
+            "title": "Choose a bed",
+            "item": item,
+            "rows": rows,
+            "error": error,
+            "details": details,
+            # The profile the read above names: the bed is chosen knowing the person's risk.
+            **_safety_context(item.case),
+        },
     )
 
 

@@ -15,6 +15,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.paging import count_up_to, page_number, page_of
+from opennrm.safety import selectors as safety
 from opennrm.safety.selectors import dependent_children_in_area
 
 from . import selectors, services
@@ -85,9 +86,18 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
             else:
                 messages.success(request, f"Task done for case {item.case.reference}")
                 return redirect("safeguarding:caseload")
-    if item.outcome:
-        # The outcome is free text about the child.
-        audit_read(by=actor.user, person=item.case.person, obj=item, fields=["task_outcome"])
+    # What the first responder wrote of the child's immediate needs and safety, and the case's
+    # safety profile: the local authority arranges the place knowing them, as the coordinator
+    # and the provider do for an adult (ADR 0026). The outcome is free text about the child too.
+    details = selectors.referral_details(item.case)
+    profile = safety.profile_of(item.case)
+    fields = [
+        *(["task_outcome"] if item.outcome else []),
+        *(["immediate_needs_details"] if details else []),
+        *(f"safety_{name}" for name in safety.fields_shown(profile)),
+    ]
+    if fields:
+        audit_read(by=actor.user, person=item.case.person, obj=item, fields=fields)
     return render(
         request,
         "safeguarding/task.html",
@@ -97,6 +107,9 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
             "form": form,
             "may_act": may_act,
             "today": timezone.localdate(),
+            "details": details,
+            "safety_profile": profile,
+            "safety_dependants": safety.dependants_of(profile),
         },
     )
 
