@@ -31,7 +31,8 @@ QUESTION = {
 
 @pytest.fixture
 def clock() -> Any:
-    with time_machine.travel("2026-12-10 10:00:00+00:00", tick=False) as traveller:
+    # The last day of QUESTION's period: a period may not end after today.
+    with time_machine.travel("2026-12-31 10:00:00+00:00", tick=False) as traveller:
         yield traveller
 
 
@@ -90,6 +91,13 @@ def test_a_bad_question_is_refused_naming_the_field(
     backwards = post_json(client, URL, QUESTION | {"end": "2026-09-01"})
     assert backwards.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "end"
+    # The day after 31 December 9999 was an OverflowError and a 500.
+    future = post_json(client, URL, QUESTION | {"start": "9999-12-30", "end": "9999-12-31"})
+    assert future.status_code == 422
+    assert {(e["field"], e["message"]) for e in future.json()["errors"]} == {
+        ("start", "The start of the period must be today or earlier"),
+        ("end", "The end of the period must be today or earlier"),
+    }
     assert not PrivacyLedgerEntry.objects.exists()
 
 

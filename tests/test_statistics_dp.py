@@ -34,7 +34,8 @@ from opennrm.statistics.services import BudgetSpent, dp_query_answer
 from . import case_factories, factories
 
 LONDON = ZoneInfo("Europe/London")
-NOW = "2026-12-10 10:00:00+00:00"
+# The last day of the quarter the referrals are in: a period may not end after today.
+NOW = "2026-12-31 10:00:00+00:00"
 URL = "/statistics/private-counts/"
 
 
@@ -269,6 +270,26 @@ def test_a_bad_question_is_refused_with_a_specific_message(
     assert not PrivacyLedgerEntry.objects.exists()
 
 
+def test_a_period_after_today_is_refused_naming_its_field() -> None:
+    today = date(2026, 12, 10)
+    assert query("sex", end=date(2026, 12, 10)).problems(today) == {}
+    assert query("sex", end=date(2026, 12, 11)).problems(today) == {
+        "end": "The end of the period must be today or earlier"
+    }
+    assert query("sex", start=date(9999, 12, 30), end=date(9999, 12, 31)).problems(today) == {
+        "start": "The start of the period must be today or earlier",
+        "end": "The end of the period must be today or earlier",
+    }
+
+
+def test_the_last_day_python_holds_bounds_the_period_without_overflow(
+    referrals: list[Any],
+) -> None:
+    """The services never ask it (the day is after today), but the bounds hold on their own."""
+    assert dp.true_counts(query("age_group", end=date.max)) == {("adult",): 3, ("child",): 2}
+    assert dp.true_counts(query("age_group", start=date.max, end=date.max)) == {}
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 
@@ -332,6 +353,29 @@ def test_the_page_keeps_the_question_when_it_is_refused(
     assert "Enter epsilon with no more than 2 decimal places, like 0.05" in html
     html = ask(client, start_day="31", start_month="2").content.decode()
     assert "The start of the period must be a real date" in html
+    assert not PrivacyLedgerEntry.objects.exists()
+
+
+def test_the_page_refuses_the_last_days_of_year_9999_with_a_message(
+    clock: Any, ann: User, referrals: list[Any]
+) -> None:
+    """The form takes any four-digit year; the day after 31 December 9999 was an OverflowError
+    and a server error."""
+    client = factories.signed_in_client(ann)
+    client.raise_request_exception = False
+    page = ask(
+        client,
+        start_day="30",
+        start_month="12",
+        start_year="9999",
+        end_day="31",
+        end_month="12",
+        end_year="9999",
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "The start of the period must be today or earlier" in html
+    assert "The end of the period must be today or earlier" in html
     assert not PrivacyLedgerEntry.objects.exists()
 
 

@@ -11,7 +11,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +305,37 @@ def test_the_age_group_is_the_age_group_when_the_exploitation_began(
         ("Child", "9--17"),
         ("Not known", "39--47"),
     ]
+
+
+def test_the_age_of_case_cannot_give_back_a_quarter_generalised_to_its_year(
+    world: dict[str, Any],
+) -> None:
+    """The age of a case is the extract's day less the referral's, banded: with the day known
+    it dates the referral. Counted as an attribute, it told apart the first quarter's 30
+    referrals from the last quarter's 5, which the quarter's generalisation to the year had
+    merged (a group of 5 with k = 11). It is a quasi-identifier, counted by the gate."""
+    assert "age_of_case" in extract.QUASI_IDENTIFIERS
+    for n in range(30):  # January to March
+        case_factories.case(
+            referred_by=world["alice"],
+            referring_organisation=world["police"],
+            authority=world["authority"],
+            submitted_at=timezone.make_aware(datetime(YEAR, 2, 1 + n % 28, 12)),  # noqa: DTZ001
+        )
+    for n in range(5):  # October to December: too few for a quarter of their own
+        case_factories.case(
+            referred_by=world["alice"],
+            referring_organisation=world["police"],
+            authority=world["authority"],
+            submitted_at=timezone.make_aware(datetime(YEAR, 12, 1 + n, 12)),  # noqa: DTZ001
+        )
+    made = extract.build(Period.year(YEAR), today=date(YEAR + 1, 1, 15))
+    assert made.levels["year_quarter"] == "year"
+    assert {row["referral_quarter"] for row in made.rows} == {""}
+    assert len(made.rows) == 35
+    least = smallest_group(made.rows, (*extract.QUASI_IDENTIFIERS[:8], "age_of_case"))
+    assert least is not None
+    assert least >= made.k
 
 
 @pytest.mark.django_db

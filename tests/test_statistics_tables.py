@@ -637,6 +637,8 @@ def test_the_analyst_sees_the_quarter_with_small_counts_suppressed(
     assert reasons["Not recorded (decided before reasons were coded)"] == ["[z]", "0", "[z]", "0"]
     assert reasons["Not a negative decision"] == ["0", "[z]", "0", "0"]
     assert "not of people" in page
+    # A preview beside the releases could be subtracted from them (ADR 0056): never quoted.
+    assert "These figures are not for quoting or sharing" in page
 
     # Bad input: a clear message, and what was typed is kept.
     bad = client.get("/statistics/tables/", {"year": "1999", "quarter": "2"}).content.decode()

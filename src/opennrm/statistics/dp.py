@@ -206,8 +206,9 @@ class Query:
     dimensions: tuple[str, ...]
     epsilon: Decimal
 
-    def problems(self) -> dict[str, str]:
-        """What is wrong with the question, by form field (empty if nothing)."""
+    def problems(self, today: date | None = None) -> dict[str, str]:
+        """What is wrong with the question, by form field (empty if nothing). `today` is the
+        local date (by default, now's)."""
         found: dict[str, str] = {}
         unknown = [key for key in self.dimensions if key not in DIMENSIONS]
         if unknown:
@@ -218,14 +219,25 @@ class Query:
             found["dimensions"] = f"Select no more than {MAX_DIMENSIONS} ways to split the count"
         elif len(set(self.dimensions)) != len(self.dimensions):
             found["dimensions"] = "Select each way to split the count only once"
-        if self.end < self.start:
-            found["end"] = "The end of the period must be the same as or after its start"
-        elif self.start < EARLIEST:
-            found["start"] = "The start of the period must be on or after 1 April 2009"
-        elif (self.end - self.start).days > MAX_PERIOD_DAYS:
-            found["end"] = "The period must be 10 years or shorter"
+        found |= self._period_problems(today or timezone.localdate())
         if not EPSILON_MIN <= self.epsilon <= EPSILON_MAX:
             found["epsilon"] = f"Epsilon must be between {EPSILON_MIN} and {EPSILON_MAX}"
+        return found
+
+    def _period_problems(self, today: date) -> dict[str, str]:
+        found: dict[str, str] = {}
+        # No referral is submitted after today, so a later day asks for nothing; refusing it
+        # also keeps the period's bounds far from the last date Python can hold (9999-12-31).
+        if self.start > today:
+            found["start"] = "The start of the period must be today or earlier"
+        elif self.start < EARLIEST:
+            found["start"] = "The start of the period must be on or after 1 April 2009"
+        if self.end > today:
+            found["end"] = "The end of the period must be today or earlier"
+        elif self.end < self.start:
+            found["end"] = "The end of the period must be the same as or after its start"
+        elif (self.end - self.start).days > MAX_PERIOD_DAYS:
+            found["end"] = "The period must be 10 years or shorter"
         return found
 
     def describe(self) -> str:
@@ -275,10 +287,10 @@ def _local_midnight(day: date) -> datetime:
 def _cases(query: Query) -> QuerySet[Case]:
     """The referrals submitted in the period's days (local time), as a range of moments: the
     index on `submitted_at` serves it, with no conversion of each row's time."""
-    return Case.objects.filter(
-        submitted_at__gte=_local_midnight(query.start),
-        submitted_at__lt=_local_midnight(query.end + timedelta(days=1)),
-    )
+    cases = Case.objects.filter(submitted_at__gte=_local_midnight(query.start))
+    if query.end == date.max:
+        return cases  # there is no day after it to end before: every later referral is in it
+    return cases.filter(submitted_at__lt=_local_midnight(query.end + timedelta(days=1)))
 
 
 def true_counts(query: Query) -> dict[tuple[str, ...], int]:

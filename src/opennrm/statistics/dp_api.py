@@ -27,8 +27,12 @@ router = Router(tags=["Statistics"])
 class PrivateCountIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    start: date = Field(description="The first day of the period (referrals submitted from)")
-    end: date = Field(description="The last day of the period, the same as or after `start`")
+    start: date = Field(
+        description="The first day of the period (referrals submitted from), today or earlier"
+    )
+    end: date = Field(
+        description="The last day of the period, the same as or after `start`, today or earlier"
+    )
     dimensions: list[str] = Field(
         description="1 to 3 ways to split the count: " + ", ".join(dp.DIMENSIONS)
     )
@@ -77,7 +81,8 @@ def private_count(request: HttpRequest, body: PrivateCountIn) -> Status[Any]:
     from the discrete Laplace mechanism (a referral is the unit protected; ADR 0035), each cell
     with its 95% interval, exactly as the analyst's page does. The epsilon is charged to the
     token member's budget for the calendar month; 422 naming `epsilon` when too little is left
-    (nothing is then charged), or naming the field of any other problem with the question."""
+    (nothing is then charged), or naming the field of any other problem with the question
+    (a day after today among them)."""
     actor = actor_of(request)
     selectors.analyst_organisation(actor)
     form = DpQueryForm(

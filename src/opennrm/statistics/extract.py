@@ -7,9 +7,10 @@ case still without a conclusive decision, in bands. Never a name, reference, dat
 exact date, free text or any identifier: the rows are built from one query's `values()` that
 reads none of them (`referral_rows`).
 
-The quasi-identifiers (`QUASI_IDENTIFIERS`) are made k-anonymous by global recoding and bounded
-row suppression (`kanonymity.anonymise`, default k = 11 as CTDC); the outcomes and day bands
-are the attributes the extract is for, and are not generalised. Before any file is produced,
+The quasi-identifiers (`QUASI_IDENTIFIERS`, the age of a case among them: it dates the referral)
+are made k-anonymous by global recoding and bounded row suppression (`kanonymity.anonymise`,
+default k = 11 as CTDC); the outcomes and the days to each decision are the attributes the
+extract is for, and are not generalised. Before any file is produced,
 `require_k` counts every combination of the quasi-identifiers afresh (`kanonymity.check_k`,
 which shares no code with `anonymise`) and refuses, with a message, if any is under k.
 """
@@ -59,7 +60,10 @@ COLUMNS: tuple[str, ...] = (
     "days_rg_to_cg",
     "age_of_case",
 )
-QUASI_IDENTIFIERS: tuple[str, ...] = COLUMNS[:8]
+# `age_of_case` is the extract's day less the referral's, banded: with the day known it dates
+# the referral, so it is a quasi-identifier too. Were it an attribute, it would tell apart the
+# quarters that generalising `referral_quarter` to the year had merged into one group.
+QUASI_IDENTIFIERS: tuple[str, ...] = (*COLUMNS[:8], "age_of_case")
 # Names that must never be a column of an extract (tests check every extract against them).
 FORBIDDEN_COLUMNS = frozenset(
     {
@@ -90,6 +94,7 @@ MAJORITY_BOUNDS = (0, 18)
 DAYS_TO_RG_BOUNDS = (0, 6, 16, 31, 91, 181, 366)
 DAYS_RG_TO_CG_BOUNDS = (0, 46, 91, 181, 366, 731)
 AGE_OF_CASE_BOUNDS = (0, 91, 181, 366, 731, 1096)
+WIDE_AGE_OF_CASE_BOUNDS = (0, 366)
 
 
 def band(value: int | None, bounds: Sequence[int]) -> str:
@@ -161,8 +166,9 @@ def exploitation_types(value: str) -> list[str]:
 def hierarchies(rows: Sequence[Mapping[str, Any]], *, k: int) -> list[Hierarchy]:
     """The generalisation of each quasi-identifier (ADR 0034): quarter to year; age band to
     wide band to child or adult; nationality by name where recorded at least k times, else by
-    UN M49 sub-region, then region; several exploitation types to "multiple"; then each to
-    one value for the whole extract (the column withheld)."""
+    UN M49 sub-region, then region; several exploitation types to "multiple"; the age of a case
+    to under or over a year (a case not waiting keeps its empty value); then each to one value
+    for the whole extract (the column withheld)."""
     exploitation = {
         str(row["exploitation_type"]): (
             MULTIPLE if ";" in str(row["exploitation_type"]) else str(row["exploitation_type"])
@@ -189,6 +195,12 @@ def hierarchies(rows: Sequence[Mapping[str, Any]], *, k: int) -> list[Hierarchy]
             "exploitation_type", (exploitation.get,), top=NOT_GIVEN, names=("several as one",)
         ),
         Hierarchy("competent_authority", (), top=NOT_GIVEN),
+        Hierarchy(
+            "age_of_case",
+            (_band_map(AGE_OF_CASE_BOUNDS, WIDE_AGE_OF_CASE_BOUNDS).get,),
+            top=NOT_GIVEN,
+            names=("bands 0--365, 366+",),
+        ),
     ]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
@@ -593,6 +594,57 @@ def _reason_required(reason: str) -> str:
     return reason
 
 
+def _live_releases() -> QuerySet[Release]:
+    """The period releases (an operation's account is not one) with a version published or
+    awaiting approval: withdrawing a version that was never approved frees its period."""
+    return Release.objects.filter(operation_id__isnull=True).filter(
+        Exists(
+            ReleaseVersion.objects.filter(release=OuterRef("pk")).exclude(
+                state=VersionState.WITHDRAWN
+            )
+        )
+    )
+
+
+def _refuse_overlap(period: tables.Period, jurisdiction: str) -> None:
+    """Refuse a release that another live one could be subtracted from, or added to (ADR 0056).
+    Each release protects its own cells only (ADR 0032), so two releases that count some of
+    the same referrals but not all of them publish, in their difference, counts that neither
+    shows: a year less three of its quarters gives the fourth quarter; all of the UK less
+    England and Wales (and Northern Ireland) gives Scotland. So a release may share referrals
+    with another only by being the same one: the same period at the same level. All of the UK
+    (blank) shares referrals with every jurisdiction; two jurisdictions share none."""
+    levels = ["", jurisdiction] if jurisdiction else ["", *Jurisdiction.values]
+    overlapping = list(
+        _live_releases()
+        .filter(jurisdiction__in=levels, period_start__lte=period.end, period_end__gte=period.start)
+        .order_by("period_start", "jurisdiction", "pk")
+    )
+    for other in overlapping:
+        if (other.period_start, other.period_end, other.jurisdiction) == (
+            period.start,
+            period.end,
+            jurisdiction,
+        ):
+            raise ReleaseRefused(
+                f"A release of {period_label(period)} for {jurisdiction_label(jurisdiction)} "
+                f"already exists (“{other.title}”): revise it instead"
+            )
+    if not overlapping:
+        return
+    other = overlapping[0]
+    raise ReleaseRefused(
+        f"A release of {period_label(period)} for {jurisdiction_label(jurisdiction)} cannot "
+        f"be prepared: “{other.title}” ({period_label(period_of(other))}, "
+        f"{jurisdiction_label(other.jurisdiction)}) is published or awaiting approval and "
+        "counts some of the same referrals, so anyone could subtract one release from the "
+        "other and recover counts that each of them suppresses. Publish fixed periods (every "
+        "quarter, or every year, never both) at one level (all of the UK, or each "
+        "jurisdiction, never both), and revise a release rather than publish one that overlaps "
+        "it."
+    )
+
+
 @transaction.atomic
 def prepare_release(
     *,
@@ -606,30 +658,16 @@ def prepare_release(
     """Version 1 of a new release, awaiting a second analyst's approval, with a synthetic
     dataset of the period's referrals when `synthetic_epsilon` is given. Refused (nothing
     written) if a release of the period and jurisdiction is already published or awaiting
-    approval (revise it instead), if the disclosure check fails, or if the epsilon is not
-    from 0.1 to 10."""
+    approval (revise it instead), if one of an overlapping period or level is (they could be
+    subtracted: `_refuse_overlap`, ADR 0056), if the disclosure check fails, or if the epsilon
+    is not from 0.1 to 10."""
     organisation = selectors.analyst_organisation(by)
     synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
     title = " ".join(title.split())
     if not title:
         raise ReleaseRefused({"title": "Enter the title of the release"})
     _one_preparation_at_a_time()
-    existing = (
-        ReleaseVersion.objects.filter(
-            release__period_start=period.start,
-            release__period_end=period.end,
-            release__jurisdiction=jurisdiction or "",
-            release__operation_id__isnull=True,  # an operation's account is not a period's
-        )
-        .exclude(state=VersionState.WITHDRAWN)
-        .select_related("release")
-        .first()
-    )
-    if existing is not None:
-        raise ReleaseRefused(
-            f"A release of {period_label(period)} for {jurisdiction_label(jurisdiction)} "
-            f"already exists (“{existing.release.title}”): revise it instead"
-        )
+    _refuse_overlap(period, jurisdiction or "")
     built = build_snapshot(period, jurisdiction, title, notes)
     _refuse_unsafe(built)
     made = _synthetic_made(period, jurisdiction, synthetic_epsilon)

@@ -1263,12 +1263,45 @@ def release_tables(period: Period, jurisdiction: str | None = None) -> list[AnyT
     ]
 
 
+# The referrals of the period that are not the one a person counts under in the table of
+# people (every referral of theirs but the latest): never published, an unknown to the reader.
+REPEATS = "repeated_referrals"
+REPEATS_TABLE = Table(
+    "repeated_referrals_by_age_group",
+    (Dimension("age_group", AGE_GROUPS),),
+    dict.fromkeys(((group,) for group in AGE_GROUPS), NOT_AVAILABLE),
+    population=REPEATS,
+)
+
+
+def people_relations() -> list[disclosure.Relation]:
+    """What a reader knows between the people and the referrals by age group: each person
+    counts under one of their own referrals, so in each age group, and in all, the referrals
+    are the people plus the repeated referrals. Without it the audit let a suppressed count of
+    people range from 0 to the total of people, when the published referrals in its group
+    bound it (people <= referrals) far more tightly than the protection."""
+    groups: list[dict[str, str]] = [*({"age_group": group} for group in AGE_GROUPS), {}]
+    return [
+        disclosure.Relation(
+            disclosure.Cell.of("referrals", **where),
+            (disclosure.Cell.of(PEOPLE, **where), disclosure.Cell.of(REPEATS, **where)),
+        )
+        for where in groups
+    ]
+
+
 def assemble(
     tables: Iterable[AnyTable], relations: Sequence[disclosure.Relation] = ()
 ) -> disclosure.Release:
     """One `disclosure.Release` of every count table, so shared margins are one cell, with the
-    further `relations` a reader knows between tables (an operation's account, ADR 0046)."""
-    return disclosure.Release.of([t.table for t in tables if isinstance(t, StatTable)], relations)
+    further `relations` a reader knows between tables (an operation's account, ADR 0046; the
+    people and the referrals, `people_relations`)."""
+    counts = [t.table for t in tables if isinstance(t, StatTable)]
+    names = {table.name for table in counts}
+    if {"people_by_age_group", "referrals_by_age_group"} <= names:
+        counts.append(REPEATS_TABLE)
+        relations = (*relations, *people_relations())
+    return disclosure.Release.of(counts, relations)
 
 
 def protect(
