@@ -27,6 +27,7 @@ from opennrm.accommodation.models import (
 )
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.operations import selectors as operation_selectors
@@ -36,6 +37,7 @@ from opennrm.operations.forecast import MEN, MIXED, WOMEN
 from opennrm.operations.models import Operation, SurgePlaces
 from opennrm.statistics import capacity
 
+from . import api_helpers as api
 from . import case_factories, factories, operation_helpers
 from . import support_factories as s
 from .test_operations_forecast import histories, referred  # noqa: F401 -- fixtures
@@ -641,16 +643,102 @@ def test_surge_places_go_only_to_an_invited_providers_site(
 def test_surge_places_step_over_a_room_the_site_already_named_so(
     planned: Operation, maya: User, provider: Organisation
 ) -> None:
-    """Found in review: the surge's room took the name "Surge <operation>-<n>" from a count, and
-    a room of that name already at the site (named by hand, or by a surge added at the same
-    moment) made the room's unique name fail with a 500."""
+    """Found in review: the surge's room took its name from a count, and a room of that name
+    already at the site (named by hand, or by a surge added at the same moment) made the room's
+    unique name fail with a 500."""
     house = s.site(maya, provider)
-    accommodation_services.room_create(by=maya, site=house, name=f"Surge {planned.pk}-1", beds=1)
+    accommodation_services.room_create(by=maya, site=house, name="Extra places 1", beds=1)
     added = _add_surge(maya, planned, house, places=2)
-    assert added.room.name == f"Surge {planned.pk}-2"
+    assert added.room.name == "Extra places 2"
     again = _add_surge(maya, planned, house, places=1)
-    assert again.room.name == f"Surge {planned.pk}-3"
+    assert again.room.name == "Extra places 3"
     assert house.rooms.count() == 3
+
+
+# --- A confidential operation's places, before it starts ---------------------------------------
+
+
+@pytest.fixture
+def outsider_coordinator(db: None) -> User:
+    """A support coordinator at a provider nobody invited to the operation."""
+    other = factories.organisation("Uninvited Refuge", OrganisationKind.SUPPORT_PROVIDER)
+    return factories.user("uma@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
+
+
+def _invited_coordinator(planned: Operation, alice: User) -> User:
+    """A support coordinator at a second provider invited to the operation."""
+    other = factories.organisation("Invited Refuge", OrganisationKind.SUPPORT_PROVIDER)
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
+        operation_services.operation_partner_invite(
+            by=alice, operation=planned, organisation=other, role="support_provider"
+        )
+    return factories.user("ines@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
+
+
+def _api(user: User) -> Any:
+    _, secret = api.token(user, user.memberships.get().organisation, scopes=api.EVERY_SCOPE)
+    return api.client_with(secret)
+
+
+@pytest.mark.django_db
+def test_surge_places_are_in_no_free_bed_list_before_their_first_day(
+    planned: Operation, maya: User, provider: Organisation, outsider_coordinator: User
+) -> None:
+    """Found in review: listed free from the day they were added, they told every coordinator
+    (and, by the room's name "Surge <operation>-<n>", the operation's number) of a confidential
+    operation before it started."""
+    house = s.site(maya, provider, setting="women_only")
+    (ordinary,) = s.beds(maya, house, 1)
+    added = _add_surge(maya, planned, house, places=2)
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
+        assert operation_selectors.operation_is_secret(planned)
+        assert set(selectors.free_beds().values_list("pk", flat=True)) == {ordinary.pk}
+        before = _api(outsider_coordinator).get("/api/v1/support/beds/free").json()["items"]
+    assert [item["id"] for item in before] == [ordinary.pk]
+    with time_machine.travel(noon(date(2027, 3, 10)), tick=False):
+        first_day = _api(outsider_coordinator).get("/api/v1/support/beds/free").json()["items"]
+    # from their first day they are free, for the operation's people, under a name that does
+    # not say whose they are
+    surge_rooms = {item["room"] for item in first_day if item["id"] != ordinary.pk}
+    assert surge_rooms == {added.room.name} == {"Extra places 1"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("when", [operation_helpers.BEFORE, operation_helpers.DURING])
+def test_a_sites_page_lists_an_operations_surge_places_only_to_its_providers(
+    planned: Operation,
+    maya: User,
+    cora: User,
+    provider: Organisation,
+    alice: User,
+    outsider_coordinator: User,
+    when: str,
+) -> None:
+    """ADR 0044: surge places are shown to the site's own provider and to the providers invited
+    to the operation; "they are not listed elsewhere". Found in review: every coordinator saw
+    them on the site's page and through the API, beds and room, before the operation began."""
+    house = s.site(maya, provider, setting="women_only")
+    (ordinary,) = s.beds(maya, house, 1)
+    added = _add_surge(maya, planned, house, places=2)
+    surge_beds = set(added.room.beds.values_list("pk", flat=True))
+    invited_coordinator = _invited_coordinator(planned, alice)
+    with time_machine.travel(when, tick=False):
+        for user, sees in (
+            (outsider_coordinator, False),
+            (cora, True),  # the site's own provider
+            (maya, True),  # the site's own safe-house manager
+            (invited_coordinator, True),  # a provider invited to the operation
+        ):
+            page = factories.signed_in_client(user).get(reverse("support:site", args=[house.pk]))
+            assert page.status_code == 200
+            assert (added.room.name in page.content.decode()) is sees, user.email
+            site = _api(user).get(f"/api/v1/support/sites/{house.pk}").json()
+            expected = {ordinary.pk} | (surge_beds if sees else set())
+            assert {bed["id"] for bed in site["beds"]} == expected, user.email
+            (summary,) = [
+                row for row in selectors.site_summaries(Actor.of_session(user)) if row.site == house
+            ]
+            assert summary.beds == len(expected), user.email
 
 
 @pytest.mark.django_db

@@ -296,7 +296,7 @@ def site_get(request: HttpRequest, site_id: int) -> SiteOut:
         staff_languages=list(site.staff_languages),
         specialisms=list(site.specialisms),
         near_school=site.near_school,
-        beds=[_bed_out(bed) for bed in selectors.beds_of_site(site)],
+        beds=[_bed_out(bed) for bed in selectors.beds_of_site(actor, site)],
     )
 
 

@@ -3,7 +3,9 @@ to matching. Every read that depends on who is asking starts here, from who is a
 
 - Support coordinators (scope: all) see every request, placement, site and bed; a safe
   house's address only with a live `AddressGrant` for that site, approved by its provider (or
-  in an emergency by a competent authority's senior decision maker).
+  in an emergency by a competent authority's senior decision maker). An operation's surge
+  places are listed at a site only to its own provider and the providers invited to the
+  operation (`surge.surge_seen_by`, ADR 0044), and free only once under way.
 - Safe-house managers see the sites they are assigned to (`SiteAssignment`; with addresses:
   they work there) and their beds; the placements with their organisation.
 - Everyone else sees none of these; the referrer learns where things stand from the case page
@@ -152,15 +154,17 @@ def state_of(bed: Any) -> BedState:
 
 def free_beds() -> QuerySet[Bed]:
     """Beds a person could be placed in now: in an active site with beds, in service, held by
-    no placement, not a surge place whose surge has ended. Each is annotated with `held_for`,
-    the operation a live hold keeps it for (None: none); a surge place's `operation_id` says
-    whose it is (ADR 0044)."""
+    no placement, not a surge place whose surge has not begun or has ended. Each is annotated
+    with `held_for`, the operation a live hold keeps it for (None: none); a surge place's
+    `operation_id` says whose it is (ADR 0044). A surge place is left out before its first
+    day, as in the capacity figures: these lists go to every coordinator, and a confidential
+    operation is secret until it starts (ADR 39; found in review)."""
     now = timezone.now()
     held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return (
         Bed.objects.filter(
             ~Exists(held),
-            surge.in_surge_window(timezone.localdate()),
+            surge.surge_under_way(timezone.localdate()),
             out_of_service_since=None,
             room__site__is_active=True,
         )
@@ -221,8 +225,12 @@ def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
     )
 
 
-def beds_of_site(site: Site) -> list[Any]:
-    beds = with_state(Bed.objects.filter(room__site=site).select_related("room")).order_by(
+def beds_of_site(actor: Actor, site: Site) -> list[Any]:
+    """The site's beds, each with its state, as `actor` may see them: an operation's surge
+    places only for the site's own provider and a provider invited to the operation
+    (`surge.surge_seen_by`)."""
+    seen = surge.surge_seen_by(actor)
+    beds = with_state(Bed.objects.filter(seen, room__site=site).select_related("room")).order_by(
         "room__name", "label"
     )
     return [_with_state_attribute(bed) for bed in beds]
@@ -657,10 +665,9 @@ class SiteSummary:
 def site_summaries(actor: Actor) -> list[SiteSummary]:
     """Each site the actor may see, with its beds counted by state."""
     visible = sites_visible_to(actor).select_related("provider").order_by("provider__name", "name")
-    counts = {
-        row["room__site_id"]: row
-        for row in counted_by_state(Bed.objects.filter(room__site__in=visible), "room__site_id")
-    }
+    # Counted as `beds_of_site` lists them: another operation's surge places are not told.
+    beds = Bed.objects.filter(surge.surge_seen_by(actor), room__site__in=visible)
+    counts = {row["room__site_id"]: row for row in counted_by_state(beds, "room__site_id")}
     empty = {"beds": 0, "free": 0, "reserved": 0, "occupied": 0, "out_of_service": 0}
     return [
         SiteSummary(

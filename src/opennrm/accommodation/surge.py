@@ -9,13 +9,16 @@ lists and the capacity figures all apply one rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 
 from .models import Bed, BedEvent, BedHold, BedState, Placement, Room, Site
@@ -37,6 +40,35 @@ def surge_under_way(today: date) -> Q:
     confidential operation's surge places must not show in anyone's figures before they start
     (operations are secret until they start, ADR 39)."""
     return Q(surge_until=None) | Q(surge_from__lte=today, surge_until__gte=today)
+
+
+# Who may see an operation's surge places listed: the staff of the site's own provider, and the
+# members of a support provider invited to the operation (ADR 44). Only `operations` knows who is
+# invited, and `accommodation` may not import it: it registers, from its `AppConfig.ready()`,
+# the operations an actor's providers are invited to, as a subquery of their ids.
+InvitedTo = Callable[[Actor], "QuerySet[Any]"]
+
+_INVITED_TO: list[InvitedTo] = []
+
+
+def register_invited_to(source: InvitedTo) -> None:
+    """Add a source of the operations an actor's organisations are invited to (once)."""
+    if source not in _INVITED_TO:
+        _INVITED_TO.append(source)
+
+
+def surge_seen_by(actor: Actor) -> Q:
+    """The beds the actor may see listed at a site: every bed that is not a surge place; a surge
+    place only by the staff of its site's provider and the members of a provider invited to its
+    operation. Anyone else learnt of an operation, secret until it starts, from its places; the
+    free-bed lists show a surge place only once under way (`surge_under_way`). With no source
+    registered, none but the site's staff see them."""
+    seen = Q(operation_id=None) | Q(
+        room__site__provider_id__in=actor.memberships().values("organisation_id")
+    )
+    for source in _INVITED_TO:
+        seen |= Q(operation_id__in=source(actor))
+    return seen
 
 
 def add_surge_beds(

@@ -604,7 +604,7 @@ def _site_page(
         {
             "title": found.name,
             "site": found,
-            "beds": selectors.beds_of_site(found),
+            "beds": selectors.beds_of_site(actor_of(request), found),
             "shows_address": shows_address,
             "is_staff": found.pk in selectors.assigned_site_ids(actor_of(request)),
             "languages": ", ".join(language_name(c) for c in found.staff_languages) or "None",

@@ -370,7 +370,9 @@ def _form_data(body: OperationIn) -> dict[str, str]:
         data |= {
             f"{prefix}_day": str(day.day),
             f"{prefix}_month": str(day.month),
-            f"{prefix}_year": str(day.year),
+            # four digits, as the form reads a year: the year 1 is "0001", refused for its date
+            # (the plan's window), not as a year "not of 4 digits" the caller never typed
+            f"{prefix}_year": f"{day.year:04d}",
         }
     for group in body.expected:
         data[number_field_name(group.sex, group.age_group, group.exploitation_type)] = str(

@@ -21,3 +21,11 @@ class OperationsConfig(AppConfig):
         from .public_account import SOURCE
 
         register_account(SOURCE)
+
+        # Who may see an operation's surge places listed at a site: accommodation asks, since
+        # only this app knows who is invited (ADR 0044).
+        from opennrm.accommodation.surge import register_invited_to
+
+        from .surge import operations_invited_to
+
+        register_invited_to(operations_invited_to)

@@ -59,6 +59,16 @@ def provider_get_for(actor: Actor, operation: Operation) -> Organisation:
     return provider
 
 
+def operations_invited_to(actor: Actor) -> QuerySet[OperationPartner, int]:
+    """The operations a support provider the actor is a member of is invited to: whose surge
+    places the actor may see listed at another provider's site (registered with
+    `accommodation.surge.register_invited_to`, which may not import this app)."""
+    return OperationPartner.objects.filter(
+        role=PartnerRole.SUPPORT_PROVIDER,
+        organisation_id__in=actor.memberships().values("organisation_id"),
+    ).values_list("operation_id", flat=True)
+
+
 def sites_for_surge(operation: Operation) -> QuerySet[Site]:
     """Sites with beds where surge places can go: those of the support providers invited to the
     operation (the provider's own, or another invited provider's for outsourced places), all
@@ -153,17 +163,24 @@ def _refuse_unless_open(operation: Operation) -> None:
         raise ValidationError("The operation has ended or been cancelled: no places can be added")
 
 
-def _surge_room_name(operation: Operation, site: Site) -> str:
-    """ "Surge 12-3": the operation's third surge, under a name no room of the site has yet.
-    The operation's row is locked first, so two providers adding places at once number them
-    one after the other rather than both taking the same name (a 500 on the room's unique
-    name, found in review); a room the site named so by hand is stepped over."""
-    Operation.objects.select_for_update().filter(pk=operation.pk).first()
+# What a surge's room is called: nothing in it names the operation. "Surge <operation>-<n>" told
+# anyone shown the room (free-bed lists, site pages) the operation's number, and that it had
+# places agreed before it started, which for a confidential one is secret (ADR 39, found in
+# review). Rooms named so before are not renamed.
+SURGE_ROOM = "Extra places"
+
+
+def _surge_room_name(site: Site) -> str:
+    """ "Extra places 3": the first such number no room of the site has, so the name says
+    neither the operation nor how many places it has. The site's row is locked first, so two
+    providers adding places there at once number them one after the other rather than both
+    taking the same name (a 500 on the room's unique name, found in review)."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()
     taken = set(site.rooms.values_list("name", flat=True))
-    number = operation.surges.count() + 1
-    while f"Surge {operation.pk}-{number}" in taken:
+    number = 1
+    while f"{SURGE_ROOM} {number}" in taken:
         number += 1
-    return f"Surge {operation.pk}-{number}"
+    return f"{SURGE_ROOM} {number}"
 
 
 @transaction.atomic
@@ -189,7 +206,7 @@ def surge_add(
         )
     room = beds.add_surge_beds(
         site,
-        room_name=_surge_room_name(operation, site),
+        room_name=_surge_room_name(site),
         places=places,
         operation_id=operation.pk,
         starts_on=starts_on,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -14,6 +14,23 @@ from opennrm.accounts.models import Organisation
 from opennrm.lib.govuk_forms import date_from_parts
 
 MOST_PLACES = 500
+
+# How far ahead places may be added or beds held. A day at the edge of what `date` holds
+# (31 December 9999) overflowed when the hold's end was worked out, a 500; places and holds
+# are for an operation that is about to happen, not years away.
+FURTHEST_DAYS = 366
+
+
+def _within_a_year(form: forms.Form, name: str, label: str, day: date | None) -> None:
+    """Refuse `day` (already read, or None) if it is more than a year from today either way."""
+    if day is None or name in form.errors:
+        return
+    today = timezone.localdate()
+    earliest, latest = today - timedelta(days=FURTHEST_DAYS), today + timedelta(days=FURTHEST_DAYS)
+    if day > latest:
+        form.add_error(name, f"{label} must be {latest:%-d %B %Y} or earlier, within a year")
+    elif day < earliest:
+        form.add_error(name, f"{label} must be {earliest:%-d %B %Y} or later, within a year")
 
 
 class SiteChoiceField(forms.ModelChoiceField[Site]):
@@ -64,9 +81,12 @@ class SurgeForm(forms.Form):
         for name, label in (("starts_on", "first day"), ("ends_on", "last day")):
             if data[name] is None and name not in self.errors:
                 self.add_error(name, f"Enter the {label}")
+            else:
+                _within_a_year(self, name, f"The {label}", data[name])
+        # (`add_error` takes a refused day out of the data)
         if (
-            data["starts_on"]
-            and data["ends_on"]
+            data.get("starts_on")
+            and data.get("ends_on")
             and data["ends_on"] < data["starts_on"]
             and "ends_on" not in self.errors
         ):
@@ -109,7 +129,9 @@ class HoldForm(forms.Form):
             self.add_error("until", "Enter the last day to hold the beds")
         elif until is not None and until < timezone.localdate():
             self.add_error("until", "The last day held must be today or later")
-        elif until is not None:
+        else:
+            _within_a_year(self, "until", "The last day held", until)
+        if until is not None and "until" not in self.errors:
             # the hold ends at midnight after that day, local time
             data["expires_at"] = timezone.make_aware(
                 datetime.combine(until + timedelta(days=1), time(0))
