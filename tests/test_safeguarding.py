@@ -691,10 +691,11 @@ def _writes_age_group(node: ast.AST) -> bool:
     return False
 
 
-def test_nothing_but_the_recorded_assessment_changes_an_age_group() -> None:
+def test_nothing_but_an_assessment_or_an_age_dispute_changes_an_age_group() -> None:
     """The only code that changes a case's age group once the case exists is
     `cases.services.case_age_group_change`, and the only code that calls it is the age
-    assessment's service."""
+    assessment's service and the age dispute's (which only ever moves an adult to "age
+    disputed", tests/test_age_dispute.py)."""
     root = pathlib.Path(opennrm.__file__).parent
     writers = set()
     callers = set()
@@ -715,7 +716,10 @@ def test_nothing_but_the_recorded_assessment_changes_an_age_group() -> None:
                 ):
                     callers.add(f"{path.relative_to(root)}:{function.name}")
     assert writers == {"cases/services.py:case_age_group_change"}
-    assert callers == {"safeguarding/services.py:age_assessment_record"}
+    assert callers == {
+        "safeguarding/services.py:age_assessment_record",
+        "safeguarding/services.py:age_dispute_raise",
+    }
     assert "case_version_claim" in inspect.getsource(opennrm.cases.services.case_age_group_change)
 
 
@@ -732,6 +736,7 @@ def test_every_service_leaves_one_event_or_says_why_not() -> None:
         "children_accommodation_redirect",  # children_services_task.raised
         "children_services_task_done",  # children_services_task.done
         "age_assessment_record",  # age_assessment.recorded
+        "age_dispute_raise",  # age_dispute.raised (tests/test_age_dispute.py)
         # Inside the referral's or the redirect's event.
         "children_accommodation_task_open",
         # Inside privacy's erasure (person.erased).

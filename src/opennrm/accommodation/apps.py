@@ -18,3 +18,10 @@ class AccommodationConfig(AppConfig):
         for check in (_held_places_still_allowed, _lived_in_places_told):
             if check not in safety.PROFILE_CHANGE_CHECKS:
                 safety.PROFILE_CHANGE_CHECKS.append(check)
+        # A person referred as an adult now treated as a child: their adult places withdrawn.
+        from opennrm.safeguarding import services as safeguarding
+
+        from .services import adult_places_withdrawn
+
+        if adult_places_withdrawn not in safeguarding.AGE_DISPUTE_HOOKS:
+            safeguarding.AGE_DISPUTE_HOOKS.append(adult_places_withdrawn)

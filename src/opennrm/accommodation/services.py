@@ -832,6 +832,87 @@ def _lived_in_places_told(case: Case) -> None:
         )
 
 
+def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
+    """A person referred as an adult is now treated as a child (their age disputed, ADR 0025).
+    Every place offered and not yet lived in is cancelled and its bed freed, every open request
+    withdrawn (a child's place is for children's services to arrange), and the provider of an
+    adult house the person lives in, and the support coordinators, are told at once. Called
+    inside `safeguarding.services.age_dispute_raise` (registered there by `accommodation.apps`),
+    whose audit event holds the counts returned."""
+    requests = list(
+        PlacementRequest.objects.select_for_update().filter(
+            case=case, status=PlacementRequestStatus.OPEN
+        )
+    )
+    offers = list(
+        Placement.objects.select_for_update(of=("self",))
+        .filter(
+            request__case=case,
+            status__in=[
+                PlacementStatus.PROPOSED,
+                PlacementStatus.RESERVED,
+                PlacementStatus.ACCEPTED,
+            ],
+        )
+        .select_related("bed__room__site")
+    )
+    url = reverse("cases:detail", args=[case.reference])
+    for placement in offers:
+        held = placement.status != PlacementStatus.PROPOSED
+        placement.status = PlacementStatus.CANCELLED
+        placement.save(update_fields=["status"])
+        if held:
+            _release(placement, by, "Cancelled: the person's age is disputed")
+            deliver(
+                recipients=members_in_roles(
+                    [placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER}
+                ),
+                kind="placement.cancelled",
+                case=None,
+                url=reverse("support:placement", args=[placement.pk]),
+                subject=f"The place for case {case.reference} is cancelled",
+                body="The person's age is disputed: they are treated as a child, and a house "
+                "for adults cannot take them. Do not expect them.",
+            )
+    now = timezone.now()
+    for request in requests:
+        request.status, request.closed_at = PlacementRequestStatus.WITHDRAWN, now
+        request.save(update_fields=["status", "closed_at"])
+    lived_in = list(
+        Placement.objects.filter(
+            request__case=case,
+            status=PlacementStatus.OCCUPIED,
+            bed__room__site__ages=SiteAges.ADULTS,
+        ).select_related("bed__room__site")
+    )
+    for placement in lived_in:
+        deliver(
+            recipients=[
+                *members_in_roles([placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
+                *support_coordinators(),
+            ],
+            kind="placement.child_in_adult_house",
+            case=case,
+            url=url,
+            subject=f"Case {case.reference}: now treated as a child, living in a house for adults",
+            body="The person's age is disputed: they are treated as a child until assessed, and "
+            "children's services are arranging a place. Read the case today.",
+        )
+    if offers or requests or lived_in:
+        case_event_record(
+            case=case,
+            kind="support.adult_places_withdrawn",
+            description="Age disputed: adult places offered cancelled, requests withdrawn"
+            + (", the adult house they live in told" if lived_in else ""),
+            by=by,
+        )
+    return {
+        "offers_cancelled": len(offers),
+        "requests_withdrawn": len(requests),
+        "adult_houses_lived_in": len(lived_in),
+    }
+
+
 @transaction.atomic
 def placement_request_close(
     *, by: User, request: PlacementRequest, status: PlacementRequestStatus, reason: str = ""

@@ -221,6 +221,9 @@ ROUTES: dict[str, Rule] = {
     "safeguarding:caseload": only(Role.SAFEGUARDING_LEAD),
     "safeguarding:task": only(Role.SAFEGUARDING_LEAD),
     "safeguarding:age_assessment": only(Role.SAFEGUARDING_LEAD),
+    "safeguarding:age_dispute": only(
+        Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER
+    ),
     "notifications:list": SIGNED_IN,
     "notifications:open": SIGNED_IN,
     "screening:start": SCREENERS,

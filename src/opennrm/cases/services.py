@@ -352,8 +352,8 @@ def case_age_group_change(
     *, by: User, case: Case, to: str, reason: str, expected_version: int
 ) -> Case:
     """Change the case's age group: the only code that does, and only ever because an age
-    assessment was recorded (`safeguarding.services.age_assessment_record`, whose audit event
-    covers it). A child or age-disputed person moves to the adult pathway through this alone,
+    assessment was recorded (`safeguarding.services.age_assessment_record`) or an adult's age
+    disputed (`safeguarding.services.age_dispute_raise`), whose audit events cover it. A child or age-disputed person moves to the adult pathway through this alone,
     never silently: the timeline says so, and the version is claimed, so nobody acts on the
     case as it was seen before. The caller tells those who must know."""
     if to not in AgeGroup.values:

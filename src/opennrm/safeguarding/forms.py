@@ -8,7 +8,7 @@ from django import forms
 
 from opennrm.lib.govuk_forms import date_from_parts
 
-from .models import AgeOutcome
+from .models import AgeOutcome, DisputeBasis
 
 
 class TaskDoneForm(forms.Form):
@@ -58,3 +58,16 @@ class AgeAssessmentForm(forms.Form):
         if data["assessed_on"] is None and "assessed_on" not in self.errors:
             self.add_error("assessed_on", "Enter the date of the assessment")
         return data
+
+
+class AgeDisputeForm(forms.Form):
+    basis = forms.ChoiceField(
+        label="Why may the person be under 18?",
+        choices=DisputeBasis.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select why the person may be under 18",
+            "invalid_choice": "Select why the person may be under 18",
+        },
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -77,6 +77,16 @@ class ChildrenServicesTask(models.Model):
         return f"{self.kind} task for case {self.case_id}"
 
 
+class DisputeBasis(models.TextChoices):
+    """Why a person referred as an adult may be under 18: enough to act on, and no free text
+    about them (the age assessment records the reasons)."""
+
+    SAYS_SO = "says_so", "They say they are under 18"
+    DOCUMENT = "document", "A document says they are under 18"
+    APPEARANCE = "appearance", "They appear to be under 18"
+    OTHER = "other", "Other information suggests they are under 18"
+
+
 class AgeOutcome(models.TextChoices):
     CHILD = "child", "A child"
     ADULT = "adult", "An adult"

@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.actor import Actor
+from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
@@ -148,6 +148,28 @@ def case_to_assess(actor: Actor, reference: str) -> Case:
     return found
 
 
+def may_dispute_age(actor: Actor, case: Case) -> bool:
+    """Whether the actor may record that a person referred as an adult may be a child: a
+    decision maker of the case's competent authority, or a first responder of the organisation
+    that referred them (those who meet the person and decide on them; the local authority sees
+    the case once the person is treated as a child)."""
+    if case.is_child:
+        return False
+    return any(
+        (organisation == case.competent_authority_id and role in DECIDERS)
+        or (organisation == case.referring_organisation_id and role == Role.FIRST_RESPONDER)
+        for organisation, role in actor.held
+    )
+
+
+def case_to_dispute(actor: Actor, reference: str) -> Case:
+    """An adult's case whose age the actor may record as disputed, or 404."""
+    found = cases_visible_to(actor).filter(reference=reference).first()
+    if found is None or not may_dispute_age(actor, found):
+        raise Http404
+    return found
+
+
 @dataclass(frozen=True)
 class CaseSafeguarding:
     """What the case page shows of the children's pathway."""
@@ -155,6 +177,7 @@ class CaseSafeguarding:
     assessments: list[AgeAssessment]
     tasks: list[ChildrenServicesTask]
     may_assess: bool
+    may_dispute: bool = False
 
 
 def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
@@ -163,9 +186,12 @@ def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
     assessments = list(case.age_assessments.select_related("organisation", "recorded_by"))
     tasks = list(case.children_services_tasks.select_related("owner"))
     may_assess = may_act_for(actor, case)
-    if not (assessments or tasks or may_assess):
+    may_dispute = may_dispute_age(actor, case)
+    if not (assessments or tasks or may_assess or may_dispute):
         return None
-    return CaseSafeguarding(assessments=assessments, tasks=tasks, may_assess=may_assess)
+    return CaseSafeguarding(
+        assessments=assessments, tasks=tasks, may_assess=may_assess, may_dispute=may_dispute
+    )
 
 
 def safeguarding_export(case: Case) -> dict[str, Any]:

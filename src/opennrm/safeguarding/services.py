@@ -9,7 +9,7 @@ service of the area told (docs/adr/0025). Notifications never name the child.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -28,9 +28,22 @@ from opennrm.cases.services import case_age_group_change, case_event_record, cas
 from opennrm.notifications.services import deliver
 
 from . import selectors
-from .models import AgeAssessment, AgeOutcome, ChildrenServicesTask, TaskKind, TaskStatus
+from .models import (
+    AgeAssessment,
+    AgeOutcome,
+    ChildrenServicesTask,
+    DisputeBasis,
+    TaskKind,
+    TaskStatus,
+)
 
 MAX_TEXT = 5000
+
+# What other apps do when a person referred as an adult becomes treated as a child, registered
+# from their own AppConfig.ready (safeguarding imports none of them): accommodation withdraws
+# the adult places offered and requested (`accommodation.services.adult_places_withdrawn`).
+# Each returns counts for the audit event.
+AGE_DISPUTE_HOOKS: list[Callable[..., dict[str, int]]] = []
 
 
 def local_authority_of(area: str) -> Organisation | None:
@@ -289,6 +302,112 @@ def age_assessment_record(
         detail={"outcome": outcome, "from": before, "to": after, "told": told},
     )
     return assessment
+
+
+@transaction.atomic
+def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int) -> Case:
+    """Record that a person referred as an adult may be a child: from now they are treated as
+    a child until an age assessment says otherwise (CETS art. 10(3); ADR 0025). Their adult
+    places offered are cancelled and their requests withdrawn (`AGE_DISPUTE_HOOKS`); if a
+    place was wanted or held, their need goes to the local authority of their area as an
+    urgent children's services task; the local authority and the guardian service of the area
+    (who assess the age), the decision maker and the referrer are told."""
+    if not selectors.may_dispute_age(Actor.of_session(by), case):
+        raise ValidationError(
+            "Only a decision maker of the case's competent authority, or a first responder of "
+            "the organisation that referred the person, can record that their age is disputed"
+        )
+    if basis not in DisputeBasis.values:
+        raise ValidationError({"basis": "Select why the person may be under 18"})
+    locked = Case.objects.select_for_update().select_related("referred_by").get(pk=case.pk)
+    if locked.is_child:
+        raise ValidationError("The person is already treated as a child")
+    case_age_group_change(
+        by=by,
+        case=locked,
+        to=AgeGroup.PRESUMED_CHILD,
+        reason=f"age disputed ({DisputeBasis(basis).label.lower()}): treated as a child until "
+        "an age assessment",
+        expected_version=expected_version,
+    )
+    places: dict[str, int] = {}
+    for hook in AGE_DISPUTE_HOOKS:
+        places |= hook(case=locked, by=by)
+    now = timezone.now()
+    task = None
+    if any(places.values()):
+        task, _ = children_accommodation_task_open(
+            case=locked,
+            needs=["A place for a child: their age is disputed, and adult places were withdrawn"],
+            due_on=timezone.localdate(now),
+            by=by,
+            at=now,
+        )
+    told = _tell_age_disputed(locked)
+    audit_record(
+        by=by,
+        action="age_dispute.raised",
+        obj=locked,
+        detail={
+            "basis": basis,
+            "places": places,
+            "accommodation_task": task.pk if task else None,
+            "told": told,
+        },
+    )
+    return locked
+
+
+def _tell_age_disputed(case: Case) -> dict[str, int]:
+    """Who must know that an adult's case is now a presumed child's. The messages name nobody."""
+    url = reverse("cases:detail", args=[case.reference])
+    subject = f"Case {case.reference}: age disputed, now treated as a child"
+    body = (
+        "A person referred as an adult may be under 18. They are treated as a child until an "
+        "age assessment says otherwise: never placed in adult accommodation."
+    )
+    return {
+        "local_authority": len(
+            deliver(
+                recipients=_leads([OrganisationKind.LOCAL_AUTHORITY], case.area),
+                kind="case.age_disputed",
+                case=case,
+                url=reverse("safeguarding:age_assessment", args=[case.reference]),
+                subject=subject,
+                body=body + " Arrange an age assessment.",
+            )
+        ),
+        "guardian_service": len(
+            deliver(
+                recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
+                kind="case.age_disputed",
+                case=case,
+                url=url,
+                subject=subject,
+                body=body,
+            )
+        ),
+        "decision_makers": len(
+            deliver(
+                recipients=_deciders_of(case),
+                kind="case.age_disputed",
+                case=case,
+                url=url,
+                subject=subject,
+                body=body,
+            )
+        ),
+        "referrer": len(
+            deliver(
+                recipients=[case.referred_by],
+                kind="case.age_disputed",
+                case=case,
+                url=url,
+                subject=subject,
+                body=body,
+            )
+        ),
+    }
 
 
 def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Pages of the children's pathway: the caseload of the children in the local authority's area,
-a task (marked done with what was done), and recording an age assessment."""
+a task (marked done with what was done), recording an age assessment, and recording that a
+person referred as an adult may be a child."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from opennrm.safety import selectors as safety
 from opennrm.safety.selectors import dependent_children_in_area
 
 from . import selectors, services
-from .forms import AgeAssessmentForm, TaskDoneForm
+from .forms import AgeAssessmentForm, AgeDisputeForm, TaskDoneForm
 from .models import AgeOutcome, TaskStatus
 
 OUTSTANDING_PAGE_SIZE = 50
@@ -147,4 +148,36 @@ def age_assessment(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         "safeguarding/age_assessment.html",
         {"title": "Record an age assessment", "case": case, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def age_dispute(request: HttpRequest, reference: str) -> HttpResponse:
+    """A person referred as an adult may be a child: from now they are treated as one. Shows
+    the case's reference and age group only (no read to record)."""
+    actor = actor_of(request)
+    case = selectors.case_to_dispute(actor, reference)
+    form = AgeDisputeForm(request.POST or None, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.age_dispute_raise(
+                by=actor.user,
+                case=case,
+                basis=form.cleaned_data["basis"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                f"Case {case.reference}: the person is now treated as a child. The local "
+                "authority and the guardian service of their area have been told, and any adult "
+                "place offered or requested was withdrawn.",
+            )
+            return redirect("cases:detail", case.reference)
+    return render(
+        request,
+        "safeguarding/age_dispute.html",
+        {"title": "Record that the person may be under 18", "case": case, "form": form},
     )
