@@ -40,6 +40,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.roles import Role
 from opennrm.cases import models as cases
 from opennrm.cases.choices import AgeGroup
+from opennrm.cases.selectors import referral_details as referral_details
 from opennrm.safety.selectors import constraints_of
 
 from . import matching, surge
@@ -516,17 +517,6 @@ def requests_held_for_review() -> QuerySet[PlacementRequest]:
     return PlacementRequest.objects.filter(
         status=PlacementRequestStatus.OPEN, details_to_review=True
     ).select_related("case")
-
-
-def referral_details(case: cases.Case) -> str:
-    """What the first responder wrote under immediate needs ("women only; keep away from
-    ..."): free text about the person, so whoever shows it calls `audit_read` with the field
-    `immediate_needs_details`. "" when nothing was written."""
-    try:
-        narrative = case.narrative  # select_related("...case__narrative") saves a query a row
-    except cases.CaseNarrative.DoesNotExist:
-        return ""
-    return narrative.immediate_needs_details.strip()
 
 
 def operation_of(case: cases.Case) -> int | None:

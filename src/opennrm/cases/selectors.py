@@ -15,7 +15,7 @@ from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
 
 from .choices import AgeGroup, CaseStatus
-from .models import Case, Person
+from .models import Case, CaseNarrative, Person
 
 
 def safeguarding_lead_areas(actor: Actor) -> list[str]:
@@ -297,3 +297,15 @@ def next_deadline(case: Case) -> dict[str, object] | None:
     if ahead:
         return min(ahead, key=lambda row: int(row["days_left"]))  # type: ignore[call-overload]
     return current[-1]
+
+
+def referral_details(case: Case) -> str:
+    """What the first responder wrote under immediate needs ("women only; keep away from
+    ..."): free text about the person, shown to whoever places them (the coordinator, the
+    provider, the local authority for a child), so whoever shows it calls `audit_read` with the
+    field `immediate_needs_details`. "" when nothing was written."""
+    try:
+        narrative = case.narrative  # select_related("...case__narrative") saves a query a row
+    except CaseNarrative.DoesNotExist:
+        return ""
+    return narrative.immediate_needs_details.strip()

@@ -20,8 +20,9 @@ from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import Case, CaseNarrative
+from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to, safeguarding_lead_areas
+from opennrm.cases.selectors import referral_details as referral_details
 from opennrm.lib.paging import count_up_to
 
 from .models import AgeAssessment, ChildrenServicesTask, TaskStatus
@@ -125,19 +126,6 @@ def task_get(actor: Actor, task_id: int) -> ChildrenServicesTask:
     if found is None:
         raise Http404
     return found
-
-
-def referral_details(case: Case) -> str:
-    """What the first responder wrote under immediate needs ("keep her away from ..."), for the
-    local authority arranging a child's place as the coordinator and the provider are shown it
-    for an adult (`accommodation.selectors.referral_details`, which this app may not import:
-    accommodation imports safeguarding). Free text about the person: whoever shows it calls
-    `audit_read` with the field `immediate_needs_details`. "" when nothing was written."""
-    try:
-        narrative = case.narrative
-    except CaseNarrative.DoesNotExist:
-        return ""
-    return narrative.immediate_needs_details.strip()
 
 
 def case_to_assess(actor: Actor, reference: str) -> Case:
