@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0007_referral_draft_operation'),
+        ("referrals", "0007_referral_draft_operation"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='referraldraft',
-            name='presumed_child',
+            model_name="referraldraft",
+            name="presumed_child",
             field=models.BooleanField(default=False),
         ),
     ]
