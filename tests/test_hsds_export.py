@@ -11,12 +11,14 @@ import copy
 import json
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
+from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -408,6 +410,33 @@ def test_capacity_follows_the_beds(directory: dict[str, Any], cora: User, maya: 
     assert after["maximum"] == 4
     change = BedEvent.objects.filter(bed=free).latest("id")
     assert after["updated"] == f"{change.at.astimezone(UTC):%Y-%m-%d}T00:00:00.000+00:00"
+
+
+def test_surge_places_count_only_once_their_surge_is_under_way(
+    directory: dict[str, Any], maya: User
+) -> None:
+    """The export is public, and a confidential operation is secret until it starts: its surge
+    places at a site must not raise the site's capacity before then (found in review)."""
+    from opennrm.accommodation import surge
+
+    today = timezone.localdate()
+    surge.add_surge_beds(
+        directory["flats"],
+        room_name="Extra places 1",
+        places=3,
+        operation_id=1,
+        starts_on=today + timedelta(days=2),
+        ends_on=today + timedelta(days=9),
+        by=maya,
+    )
+
+    def capacity() -> tuple[int, int]:
+        entry = by_id(export()["services"])[str(directory["service"].public_id)]
+        return entry["capacities"][0]["available"], entry["capacities"][0]["maximum"]
+
+    assert capacity() == (2, 4)
+    with time_machine.travel(today + timedelta(days=3), tick=False):
+        assert capacity() == (5, 7)
 
 
 def test_ids_are_uuids_and_the_same_in_every_export(directory: dict[str, Any]) -> None:

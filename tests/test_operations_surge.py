@@ -815,3 +815,30 @@ def test_a_request_a_coordinator_raises_for_someone_found_in_the_operation_carri
     assert (theirs.pk, surge_bed.pk) not in [
         (p.request_id, p.bed_id) for p in outcome.result.proposals
     ]
+
+
+@pytest.mark.django_db
+def test_surge_places_cannot_start_before_the_operation(
+    planned: Operation, maya: User, provider: Organisation
+) -> None:
+    """Places free before the operation starts would show in every coordinator's free beds and
+    figures, and give a confidential operation away (found in review)."""
+    house = s.site(maya, provider, setting="women_only")
+    s.beds(maya, house, 1)
+    with (
+        time_machine.travel(operation_helpers.BEFORE, tick=False),
+        pytest.raises(ValidationError) as refused,
+    ):
+        surge.surge_add(
+            by=maya,
+            operation=planned,
+            provider=planned.partners.get().organisation,
+            site=house,
+            places=2,
+            starts_on=date(2027, 3, 9),
+            ends_on=date(2027, 3, 20),
+        )
+    assert refused.value.message_dict == {
+        "starts_on": ["The first day must be the operation's first day, 10 March 2027, or later"]
+    }
+    assert not planned.surges.exists()

@@ -37,7 +37,7 @@ from django.views.decorators.http import require_safe
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_name
 
-from . import selectors
+from . import selectors, surge
 from .models import Bed, BedEvent, Region, Room, Setting, Site, SiteKind, Specialism
 
 HSDS_VERSION = "3.0"
@@ -404,12 +404,14 @@ def document(
 
 def _beds_by_site(site_ids: Sequence[int]) -> dict[int, BedCount]:
     """Each site's beds by state (`selectors.counted_by_state`, as the site pages), and the
-    last time one of them changed state."""
+    last time one of them changed state. An operation's surge places count only while their
+    surge is under way: the export is public, and a confidential operation is secret until it
+    starts (ADR 39, 44)."""
+    beds = Bed.objects.filter(
+        surge.surge_under_way(timezone.localdate()), room__site_id__in=site_ids
+    )
     counts = {
-        row["room__site_id"]: row
-        for row in selectors.counted_by_state(
-            Bed.objects.filter(room__site_id__in=site_ids), "room__site_id"
-        )
+        row["room__site_id"]: row for row in selectors.counted_by_state(beds, "room__site_id")
     }
     updated = dict(
         BedEvent.objects.filter(bed__room__site_id__in=site_ids)

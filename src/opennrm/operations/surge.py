@@ -200,6 +200,16 @@ def surge_add(
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():
         raise ValidationError({"ends_on": "The last day must be today or later"})
+    if starts_on < operation.starts_on:
+        # Nobody found in the operation can arrive before it starts, and places free earlier
+        # would show in every coordinator's free beds and figures: a confidential operation
+        # would be given away before it begins (ADR 39, 44).
+        raise ValidationError(
+            {
+                "starts_on": "The first day must be the operation's first day, "
+                f"{operation.starts_on.day} {operation.starts_on:%B %Y}, or later"
+            }
+        )
     if not sites_for_surge(operation).filter(pk=site.pk).exists():
         raise ValidationError(
             {"site": "Choose a site with beds of a support provider invited to the operation"}
