@@ -366,47 +366,33 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
         "A person referred as an adult may be under 18. They are treated as a child until an "
         "age assessment says otherwise: never placed in adult accommodation."
     )
+    # The local authority is asked to assess; the others are told where the case stands.
+    audiences = {
+        "local_authority": (
+            _leads([OrganisationKind.LOCAL_AUTHORITY], case.area),
+            reverse("safeguarding:age_assessment", args=[case.reference]),
+            body + " Arrange an age assessment.",
+        ),
+        "guardian_service": (
+            _leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
+            url,
+            body,
+        ),
+        "decision_makers": (_deciders_of(case), url, body),
+        "referrer": ([case.referred_by], url, body),
+    }
     return {
-        "local_authority": len(
+        audience: len(
             deliver(
-                recipients=_leads([OrganisationKind.LOCAL_AUTHORITY], case.area),
+                recipients=recipients,
                 kind="case.age_disputed",
                 case=case,
-                url=reverse("safeguarding:age_assessment", args=[case.reference]),
+                url=link,
                 subject=subject,
-                body=body + " Arrange an age assessment.",
+                body=text,
             )
-        ),
-        "guardian_service": len(
-            deliver(
-                recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
-                kind="case.age_disputed",
-                case=case,
-                url=url,
-                subject=subject,
-                body=body,
-            )
-        ),
-        "decision_makers": len(
-            deliver(
-                recipients=_deciders_of(case),
-                kind="case.age_disputed",
-                case=case,
-                url=url,
-                subject=subject,
-                body=body,
-            )
-        ),
-        "referrer": len(
-            deliver(
-                recipients=[case.referred_by],
-                kind="case.age_disputed",
-                case=case,
-                url=url,
-                subject=subject,
-                body=body,
-            )
-        ),
+        )
+        for audience, (recipients, link, text) in audiences.items()
     }
 
 
