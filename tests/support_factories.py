@@ -12,6 +12,7 @@ from opennrm.accommodation import services
 from opennrm.accommodation.models import AddressGrant, Bed, PlacementRequest, Site
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
+from opennrm.safety import services as safety
 
 ADDRESS = "12 Quietwater Close, Hollowmere"
 POSTCODE = "HX9 4QT"
@@ -77,3 +78,36 @@ def grant_address(coordinator: User, site: Site, *, by: User | None = None) -> A
         by=coordinator, site=site, reason="To arrange a journey there", emergency=False
     )
     return services.address_grant_decide(by=approver, grant=grant, approve=True)
+
+
+# A woman at very high risk, with a child: what the placement pages and the provider's API must
+# carry to whoever places her (and never the exploiters, the places or the child's name).
+RISK = "Exploiters have tracked her to two previous addresses"
+EXPLOITERS = "A man called Uncle Vane, blue transit van"
+DETAILS = "Never a house with male staff on nights"
+CHILD = "Mirela"
+
+
+def at_risk_with_a_child(by: User, case: Case, *, keep_away: str, medical_needs: str) -> None:
+    """Record a very high risk safety profile for `case` (women only, one place to keep away
+    from) and her five-year-old daughter."""
+    safety.safety_profile_save(
+        by=by,
+        case=case,
+        expected_version=None,
+        risk_level="very_high",
+        risk_reasons=RISK,
+        exploiters=EXPLOITERS,
+        keep_away=[keep_away],
+        medical_needs=medical_needs,
+        setting_required="women_only",
+    )
+    safety.dependant_add(
+        by=by,
+        case=case,
+        expected_version=None,
+        relationship="child",
+        sex="female",
+        age_years=5,
+        name=CHILD,
+    )

@@ -30,7 +30,6 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
-from opennrm.safety import services as safety
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -42,11 +41,7 @@ KEEP_AWAY = "Hollowfarm Industrial Estate"
 ADDRESS_PARTS = [s.ADDRESS, "Quietwater", "Hollowmere", s.POSTCODE]
 ROLE_REFUSED = "The member this API token acts for does not hold a role that may use this operation"
 # What the first responder and the safety profile say of her: the provider decides on them.
-RISK = "Exploiters have tracked her to two previous addresses"
 MEDICAL = "Insulin-dependent: needs a fridge for her medication"
-DETAILS = "Never a house with male staff on nights"
-EXPLOITERS = "A man called Uncle Vane, blue transit van"
-CHILD = "Mirela"
 
 
 @pytest.fixture(autouse=True)
@@ -646,34 +641,15 @@ class TestTheProvider:
         what the first responder wrote; never who exploited her, the places to keep away from
         (the autouse check) or a dependant's name. Each answer records the read as the page
         does."""
-        case = new_case(immediate_needs_details=DETAILS)
-        safety.safety_profile_save(
-            by=alice,
-            case=case,
-            expected_version=None,
-            risk_level="very_high",
-            risk_reasons=RISK,
-            exploiters=EXPLOITERS,
-            keep_away=[KEEP_AWAY],
-            medical_needs=MEDICAL,
-            setting_required="women_only",
-        )
-        safety.dependant_add(
-            by=alice,
-            case=case,
-            expected_version=None,
-            relationship="child",
-            sex="female",
-            age_years=5,
-            name=CHILD,
-        )
+        case = new_case(immediate_needs_details=s.DETAILS)
+        s.at_risk_with_a_child(alice, case, keep_away=KEEP_AWAY, medical_needs=MEDICAL)
         # The request forgot the child; the profile still brings her (and the room takes her).
         (bed,) = s.beds(maya, house, 1, takes_dependants=1)
         placement = services.placement_make(by=cora, request=s.request(case, dependants=0), bed=bed)
         url = f"/api/v1/support/placements/{placement.pk}"
 
         page = factories.signed_in_client(maya).get(f"/support/placements/{placement.pk}/")
-        assert all(text in page.content.decode() for text in (RISK, MEDICAL, DETAILS))
+        assert all(text in page.content.decode() for text in (s.RISK, MEDICAL, s.DETAILS))
         page_read = AuditEvent.objects.filter(action="person.viewed", actor=maya).get()
 
         assert api(omar).get(url).status_code == 404
@@ -686,25 +662,25 @@ class TestTheProvider:
         assert given == {
             "risk_level": "very_high",
             "risk_level_label": "Very high",
-            "risk_reasons": RISK,
+            "risk_reasons": s.RISK,
             "medical_needs": MEDICAL,
             "setting_required": "women_only",
             "setting_required_label": "A women-only house",
             "dependants": 1,
-            "immediate_needs_details": DETAILS,
+            "immediate_needs_details": s.DETAILS,
         }
         assert response.json()["person"]["dependants"] == 0  # the request's, as on the page
-        for hidden in (EXPLOITERS, "Uncle Vane", CHILD):
+        for hidden in (s.EXPLOITERS, "Uncle Vane", s.CHILD):
             assert hidden not in response.content.decode()
         read = AuditEvent.objects.filter(pk__gt=before, action="person.viewed").get()
         assert read.actor == maya
         # The same fields as the page's read, and each one named is in the answer.
         assert set(read.detail["fields"]) == set(page_read.detail["fields"])
         shown = {
-            "safety_risk_reasons": ("risk_reasons", RISK),
+            "safety_risk_reasons": ("risk_reasons", s.RISK),
             "safety_medical_needs": ("medical_needs", MEDICAL),
             "safety_dependants": ("dependants", 1),
-            "immediate_needs_details": ("immediate_needs_details", DETAILS),
+            "immediate_needs_details": ("immediate_needs_details", s.DETAILS),
         }
         assert sorted(read.detail["fields"]) == sorted(shown)
         for field in read.detail["fields"]:

@@ -32,7 +32,6 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.referrals import services as referral_services
-from opennrm.safety import services as safety
 
 from . import api_helpers as a
 from . import case_factories, factories
@@ -344,21 +343,17 @@ class TestSafetyDetailsFromTheReferral:
 
 # --- The safety profile beside the bed being chosen --------------------------------------------
 
-RISK = "Exploiters have tracked her to two previous addresses"
 MEDICAL = "Insulin-dependent diabetic"
-EXPLOITERS = "A man called Uncle Vane, blue transit van"
-DETAILS = "Never a house with male staff on nights"
-CHILD = "Mirela"
 # What each field a read may name looks like on the page.
 ON_THE_PAGE = {
-    "immediate_needs_details": DETAILS,
+    "immediate_needs_details": s.DETAILS,
     "keep_away_places": "Northmoor",
-    "safety_risk_reasons": RISK,
-    "safety_exploiters": EXPLOITERS,
+    "safety_risk_reasons": s.RISK,
+    "safety_exploiters": s.EXPLOITERS,
     "safety_keep_away": "Northmoor",
     "safety_medical_needs": MEDICAL,
     "safety_dependants": "Their child, 5 years, female",
-    "safety_dependant_names": CHILD,
+    "safety_dependant_names": s.CHILD,
 }
 
 
@@ -366,27 +361,8 @@ ON_THE_PAGE = {
 def at_risk(alice: User, new_case: Any) -> PlacementRequest:
     """A woman at very high risk, with a child, a place to keep away from and medical needs,
     waiting for a place."""
-    case = new_case(immediate_needs_details=DETAILS)
-    safety.safety_profile_save(
-        by=alice,
-        case=case,
-        expected_version=None,
-        risk_level="very_high",
-        risk_reasons=RISK,
-        exploiters=EXPLOITERS,
-        keep_away=["Northmoor"],
-        medical_needs=MEDICAL,
-        setting_required="women_only",
-    )
-    safety.dependant_add(
-        by=alice,
-        case=case,
-        expected_version=None,
-        relationship="child",
-        sex="female",
-        age_years=5,
-        name=CHILD,
-    )
+    case = new_case(immediate_needs_details=s.DETAILS)
+    s.at_risk_with_a_child(alice, case, keep_away="Northmoor", medical_needs=MEDICAL)
     return s.request(case)
 
 
@@ -444,7 +420,7 @@ class TestTheSafetyProfileBesideTheBed:
         )
         for field in read.detail["fields"]:
             assert ON_THE_PAGE[field] in html, field
-        for hidden in (EXPLOITERS, CHILD):
+        for hidden in (s.EXPLOITERS, s.CHILD):
             assert hidden not in html
 
 
