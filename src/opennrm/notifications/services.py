@@ -14,7 +14,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 
 from .models import Notification
-from .tasks import email_notification
+from .tasks import email_notifications
 
 
 def deliver(
@@ -26,7 +26,8 @@ def deliver(
     url: str = "",
     case: Model | None = None,
 ) -> list[Notification]:
-    """Create one in-app notification per recipient; the worker e-mails each once committed.
+    """Create one in-app notification per recipient; once committed, one task of the worker
+    e-mails them all.
 
     Called inside other services (whose audit event names who was told), so it writes no audit
     event of its own. Subject and body must not contain a person's identifying details.
@@ -47,8 +48,9 @@ def deliver(
             for user in unique.values()
         ]
     )
-    for notification in notifications:
-        transaction.on_commit(partial(email_notification.enqueue, notification.pk))
+    if notifications:
+        ids = [notification.pk for notification in notifications]
+        transaction.on_commit(partial(email_notifications.enqueue, ids))
     return notifications
 
 

@@ -3,16 +3,41 @@ or breaks the page that caused the message."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.tasks import task
 
 from .models import Notification
 
+logger = logging.getLogger(__name__)
+
+
+@task
+def email_notifications(notification_ids: list[int]) -> None:
+    """E-mail each of one delivery's notifications (one task per delivery, not per person:
+    a submission telling six people queues one task, not six, each its own commit). A failure
+    for one person does not stop the others; the task fails afterwards, naming how many."""
+    failed = 0
+    found = Notification.objects.select_related("recipient").filter(pk__in=notification_ids)
+    for notification in found.order_by("pk"):
+        try:
+            _send(notification)
+        except Exception:
+            failed += 1
+            logger.exception("E-mail for notification %s failed", notification.pk)
+    if failed:
+        raise RuntimeError(f"{failed} of {len(notification_ids)} e-mails could not be sent")
+
 
 @task
 def email_notification(notification_id: int) -> None:
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    """One notification's e-mail: kept for tasks queued before `email_notifications`."""
+    _send(Notification.objects.select_related("recipient").get(pk=notification_id))
+
+
+def _send(notification: Notification) -> None:
     link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
     send_mail(
         subject=f"OpenNRM: {notification.subject}",

@@ -1,0 +1,60 @@
+"""E-mail after a delivery: one worker task for all its notifications, each person once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+
+from opennrm.accounts.models import User
+from opennrm.notifications import tasks
+from opennrm.notifications.services import deliver
+
+from . import factories
+
+
+@pytest.mark.django_db
+def test_a_delivery_queues_one_task_that_emails_everyone_told(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    people = [factories.user(email=f"person{i}@example.test") for i in range(3)]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sent = deliver(recipients=people, kind="test", subject="Case NRM-1", body="Read it")
+    [queued] = callbacks
+    assert queued.func == tasks.email_notifications.enqueue
+    assert queued.args == ([n.pk for n in sent],)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+    assert all(m.subject == "OpenNRM: Case NRM-1" for m in mail.outbox)
+
+
+@pytest.mark.django_db
+def test_one_failed_email_does_not_stop_the_others_and_the_task_fails(monkeypatch: Any) -> None:
+    people = [factories.user(email=f"someone{i}@example.test") for i in range(3)]
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ):
+        sent = deliver(recipients=people, kind="test", subject="S", body="B")
+    real = tasks._send
+
+    def failing_for_the_first(notification: Any) -> None:
+        if notification.pk == sent[0].pk:
+            raise OSError("mail server down")
+        real(notification)
+
+    monkeypatch.setattr(tasks, "_send", failing_for_the_first)
+    mail.outbox.clear()
+    with pytest.raises(RuntimeError, match="1 of 3 e-mails could not be sent"):
+        tasks.email_notifications.call([n.pk for n in sent])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people[1:])
+
+
+@pytest.mark.django_db
+def test_a_task_queued_before_the_change_still_sends(alice: User) -> None:
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ):
+        [sent] = deliver(recipients=[alice], kind="test", subject="S", body="B")
+    tasks.email_notification.call(sent.pk)
+    assert [m.to[0] for m in mail.outbox] == [alice.email]
