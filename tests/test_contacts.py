@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -182,6 +184,52 @@ def test_an_adults_consent_to_share_is_recorded_per_agency(
     assert "testshire health centre" in page
     assert "agencies_consented" in _reads(alice)[-1]["fields"]
     assert AuditEvent.objects.filter(action="contacts.consent_recorded").count() == 2
+
+
+GP = "Dunmarsh Lane Surgery"
+
+
+def test_the_agency_a_person_agreed_to_share_with_is_not_stored_in_the_clear(
+    case: Case, alice: User
+) -> None:
+    """The form invites "the person's GP surgery", whose name can say where someone lives:
+    encrypted at rest like outside services' names (ADR 15), and not repeated in the message
+    kept in the session after recording it."""
+    client = factories.signed_in_client(alice)
+    answer = {
+        "agency_kind": "health",
+        "agency_name": GP,
+        "consent_given": "yes",
+        "given_on_day": "2",
+        "given_on_month": "3",
+        "given_on_year": "2026",
+    }
+    client.post(reverse("cases:contacts_consent", args=[case.reference]), answer)
+    assert AgencyConsent.objects.get(case=case).agency_name == GP
+    clear = [row for row in factories.rows_containing(GP) if "(decrypted)" not in row]
+    assert clear == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_encrypts_the_agency_names_already_stored(case: Case, alice: User) -> None:
+    services.agency_consent_record(
+        by=alice,
+        case=case,
+        agency_kind="health",
+        agency_name=GP,
+        consent_given=True,
+        given_on=timezone.localdate(),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("contacts", "0001_initial")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT agency_name FROM contacts_agencyconsent")
+        assert cursor.fetchall() == [(GP,)]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert AgencyConsent.objects.get(case=case).agency_name == GP
+    assert [row for row in factories.rows_containing(GP) if "(decrypted)" not in row] == []
 
 
 # --- Children ------------------------------------------------------------------------------

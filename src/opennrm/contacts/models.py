@@ -109,12 +109,15 @@ class AgencyKind(models.TextChoices):
 
 class AgencyConsent(models.Model):
     """An adult's answer to "may we share your details with this agency?", one row per named
-    agency (asked again, the row is updated). A child needs no consent: nothing is asked, and
+    agency (asked again, the row is updated; the name is compared without regard to case). A child needs no consent: nothing is asked, and
     `contacts.services` refuses to record one."""
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="agency_consents")
+    row_uuid = RowUUIDField()
     agency_kind = models.CharField(max_length=30, choices=AgencyKind.choices)
-    agency_name = models.CharField(max_length=200)
+    # Encrypted: a GP surgery's or a local charity's name can say where someone lives. One row
+    # per agency is kept by `contacts.services` (compared decrypted, under the case's lock).
+    agency_name = EncryptedCharField(max_length=200)
     consent_given = models.BooleanField()
     given_on = models.DateField()
     recorded_by = models.ForeignKey(
@@ -123,12 +126,7 @@ class AgencyConsent(models.Model):
     recorded_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["agency_kind", "agency_name", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case", "agency_kind", "agency_name"], name="one_consent_per_agency"
-            )
-        ]
+        ordering = ["agency_kind", "pk"]
 
     def __str__(self) -> str:
         return f"Consent to share with {self.agency_name} ({self.case_id})"

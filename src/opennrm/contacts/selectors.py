@@ -41,7 +41,9 @@ def contacts_of(case: Case) -> CaseContacts | None:
 
 
 def consents_of(case: Case) -> list[AgencyConsent]:
-    return list(case.agency_consents.select_related("recorded_by"))
+    """By kind of agency, then name (sorted here: the names are encrypted)."""
+    found = case.agency_consents.select_related("recorded_by")
+    return sorted(found, key=lambda c: (c.agency_kind, c.agency_name.casefold(), c.pk))
 
 
 def fields_with_values(contacts: CaseContacts | None, *, child: bool) -> list[str]:

@@ -254,10 +254,17 @@ def agency_consent_record(
         raise ValidationError(problems)
     assert given_on is not None  # noqa: S101 - checked above
     now = timezone.now()
-    existing = (
-        AgencyConsent.objects.select_for_update()
-        .filter(case=case, agency_kind=agency_kind, agency_name__iexact=agency_name)
-        .first()
+    # The names are encrypted, so they are compared here; the case's lock keeps two people
+    # recording the same agency at once from making two rows.
+    Case.objects.select_for_update().filter(pk=case.pk).exists()
+    same_name = agency_name.casefold()
+    existing = next(
+        (
+            consent
+            for consent in AgencyConsent.objects.filter(case=case, agency_kind=agency_kind)
+            if consent.agency_name.casefold() == same_name
+        ),
+        None,
     )
     if existing is None:
         consent = AgencyConsent.objects.create(

@@ -135,7 +135,7 @@ def contacts_consent(request: HttpRequest, reference: str) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            consent = services.agency_consent_record(
+            services.agency_consent_record(
                 by=user,
                 case=case,
                 agency_kind=form.cleaned_data["agency_kind"],
@@ -146,6 +146,7 @@ def contacts_consent(request: HttpRequest, reference: str) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, f"Consent to share with {consent.agency_name} recorded")
+            # The agency is not named: messages are kept in the session, stored in the clear.
+            messages.success(request, "Consent to share recorded")
             return redirect("cases:contacts", case.reference)
     return render(request, "contacts/contacts_consent.html", context | {"form": form})
