@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
@@ -524,3 +524,37 @@ def test_the_demo_has_notes_and_tasks(db: None) -> None:
     call_command("demo_data")
     assert (CaseNote.objects.count(), CaseTask.objects.count()) == counts
     assert CaseNote.objects.filter(visibility=Visibility.CHILDRENS_SERVICES).exists()
+
+
+FOSTER_VISIT = "Visit the foster placement on Dunmarsh Road"
+
+
+def test_my_tasks_hides_a_task_of_an_organisation_the_owner_no_longer_works_the_case_for(
+    child_case: Case, council: Organisation
+) -> None:
+    """A task is seen only by the organisation it belongs to, through a role on the case
+    (ADR 0027). Uma was a safeguarding lead at the council and at the guardian service; her
+    council role ended (she still administers the council's accounts). The case's notes page
+    no longer shows her the council's task, "My tasks" and the home-page counter still do,
+    and "My tasks" and the home-page counter must agree (`tasks_for`: a membership in a role
+    that works cases)."""
+    guardians = factories.organisation(
+        "Testshire Guardians", OrganisationKind.CHILD_GUARDIAN_SERVICE, area="Testshire"
+    )
+    uma = factories.user("uma@example.org", organisation=council, role=Role.SAFEGUARDING_LEAD)
+    Membership.objects.create(user=uma, organisation=guardians, role=Role.SAFEGUARDING_LEAD)
+    Membership.objects.create(user=uma, organisation=council, role=Role.ORGANISATION_ADMIN)
+    task = services.case_task_add(
+        by=uma, case=child_case, title=FOSTER_VISIT, owner=uma, due_on=timezone.localdate()
+    )
+    assert task.organisation == council
+    Membership.objects.filter(user=uma, organisation=council, role=Role.SAFEGUARDING_LEAD).update(
+        is_active=False
+    )
+
+    # The case's own page applies the rule: the council's task is no longer hers to see.
+    assert list(selectors.tasks_on_case(Actor(uma), child_case)) == []
+    # "My tasks" must agree.
+    assert list(selectors.tasks_for(Actor(uma))) == []
+    page = factories.signed_in_client(uma).get("/tasks/").content.decode()
+    assert FOSTER_VISIT not in page

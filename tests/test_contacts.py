@@ -5,7 +5,7 @@ part in erasure and subject access."""
 from __future__ import annotations
 
 import inspect
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,10 @@ ADULT_CONTACTS = {
     "location_type": "family_or_friends",
     "location_address": "12 Example Row, Testshire",
 }
+
+
+# A day the person answered: a few days after the referral (made today by the factories).
+ANSWERED = timezone.localdate() - timedelta(days=3)
 
 
 def _reads(user: User) -> list[dict[str, Any]]:
@@ -159,9 +163,9 @@ def test_an_adults_consent_to_share_is_recorded_per_agency(
         "agency_kind": "health",
         "agency_name": "Testshire  Health Centre",
         "consent_given": "yes",
-        "given_on_day": "2",
-        "given_on_month": "3",
-        "given_on_year": "2026",
+        "given_on_day": str(ANSWERED.day),
+        "given_on_month": str(ANSWERED.month),
+        "given_on_year": str(ANSWERED.year),
     }
     assert factories.signed_in_client(charlie).post(url, answer).status_code == 404
     client = factories.signed_in_client(alice)
@@ -173,7 +177,7 @@ def test_an_adults_consent_to_share_is_recorded_per_agency(
     assert (consent.agency_name, consent.consent_given, consent.given_on) == (
         "Testshire Health Centre",
         True,
-        date(2026, 3, 2),
+        ANSWERED,
     )
     assert consent.recorded_by == alice
     # Asked again about the same agency, the new answer replaces the old.
@@ -200,9 +204,9 @@ def test_the_agency_a_person_agreed_to_share_with_is_not_stored_in_the_clear(
         "agency_kind": "health",
         "agency_name": GP,
         "consent_given": "yes",
-        "given_on_day": "2",
-        "given_on_month": "3",
-        "given_on_year": "2026",
+        "given_on_day": str(ANSWERED.day),
+        "given_on_month": str(ANSWERED.month),
+        "given_on_year": str(ANSWERED.year),
     }
     client.post(reverse("cases:contacts_consent", args=[case.reference]), answer)
     assert AgencyConsent.objects.get(case=case).agency_name == GP
@@ -250,9 +254,9 @@ def test_a_childs_case_asks_no_consent_and_records_none(
             "agency_kind": "police",
             "agency_name": "Test Police",
             "consent_given": "yes",
-            "given_on_day": "2",
-            "given_on_month": "3",
-            "given_on_year": "2026",
+            "given_on_day": str(ANSWERED.day),
+            "given_on_month": str(ANSWERED.month),
+            "given_on_year": str(ANSWERED.year),
         },
     )
     assert not AgencyConsent.objects.exists()

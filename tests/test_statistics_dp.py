@@ -348,7 +348,7 @@ def test_the_page_keeps_the_question_when_it_is_refused(
     page = ask(client, dimensions=[])
     assert "Select at least one way to split the count" in page.content.decode()
     # Every problem is said at once.
-    html = ask(client, end_month="9", end_day="1", epsilon="0.001").content.decode()
+    html = ask(client, end_month="9", end_day="1", epsilon="0.123").content.decode()
     assert "The end of the period must be the same as or after its start" in html
     assert "Enter epsilon with no more than 2 decimal places, like 0.05" in html
     html = ask(client, start_day="31", start_month="2").content.decode()

@@ -8,6 +8,7 @@ from django import forms
 
 from opennrm.accounts.models import User
 from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.text import single_line
 
 from .services import MAX_NOTE, MAX_TITLE
 
@@ -50,6 +51,7 @@ class TaskForm(forms.Form):
             "required": "Enter what needs doing",
             "max_length": f"What needs doing must be {MAX_TITLE} characters or fewer",
         },
+        validators=[single_line("What needs doing")],
     )
     owner = forms.ChoiceField(
         label="Who owns it",

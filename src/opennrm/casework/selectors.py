@@ -180,10 +180,16 @@ def possible_owners(case: Case, organisation: Organisation) -> list[User]:
 
 def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
     """The open tasks the actor owns, on cases they may still open, through organisations they
-    still act for: overdue first (by due date), then by case reference."""
+    still work cases for: overdue first (by due date), then by case reference."""
     if not actor.user.is_authenticated:
         return CaseTask.objects.none()
-    organisations = actor.memberships().values_list("organisation_id", flat=True)
+    # Through a role that works cases: an organisation administrator's membership alone does
+    # not show a task of that organisation.
+    organisations = (
+        actor.memberships()
+        .filter(role__in=list(CASE_ROLES))
+        .values_list("organisation_id", flat=True)
+    )
     return (
         CaseTask.objects.filter(
             owner=actor.user,

@@ -17,6 +17,7 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
+from opennrm.lib.text import single_line_problem
 
 from . import selectors
 from .models import CaseNote, CaseTask, TaskStatus, Visibility
@@ -86,6 +87,8 @@ def case_task_add(*, by: User, case: Case, title: str, owner: User, due_on: date
         problems["title"] = "Enter what needs doing"
     elif len(title) > MAX_TITLE:
         problems["title"] = f"What needs doing must be {MAX_TITLE} characters or fewer"
+    elif problem := single_line_problem(title, "What needs doing"):
+        problems["title"] = problem
     if owner not in selectors.possible_owners(case, organisation):
         problems["owner"] = (
             f"Choose someone in {organisation.name} who can open this case to own the task"

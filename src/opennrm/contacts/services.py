@@ -8,7 +8,7 @@ Audit events name the fields changed, never their values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,6 +34,9 @@ from .selectors import CHILD_ONLY_FIELDS
 
 MAX_ADDRESS = 500
 MAX_NAME = 200
+# Consent to share may be asked when the person is first met, in the days before the referral
+# is sent; an answer dated earlier than this belongs to another time, or is a slip of the year.
+CONSENT_BEFORE_REFERRAL = timedelta(days=30)
 PHONES = {
     "referrer_phone": "The referrer's phone number",
     "social_worker_phone": "The social worker's phone number",
@@ -214,7 +217,9 @@ def case_contacts_update(
     return locked
 
 
-def _consent_problems(agency_kind: str, agency_name: str, given_on: date | None) -> dict[str, str]:
+def _consent_problems(
+    case: Case, agency_kind: str, agency_name: str, given_on: date | None
+) -> dict[str, str]:
     problems: dict[str, str] = {}
     if agency_kind not in AgencyKind.values:
         problems["agency_kind"] = "Select the kind of agency"
@@ -226,6 +231,11 @@ def _consent_problems(agency_kind: str, agency_name: str, given_on: date | None)
         problems["given_on"] = "Enter the date they answered"
     elif given_on > timezone.localdate():
         problems["given_on"] = "The date they answered must be today or earlier"
+    elif given_on < (earliest := timezone.localdate(case.submitted_at) - CONSENT_BEFORE_REFERRAL):
+        problems["given_on"] = (
+            "The date they answered cannot be more than 30 days before they were referred: "
+            f"enter {earliest:%-d %B %Y} or later"
+        )
     return problems
 
 
@@ -249,7 +259,7 @@ def agency_consent_record(
             "safeguard them"
         )
     agency_name = " ".join(agency_name.split())
-    problems = _consent_problems(agency_kind, agency_name, given_on)
+    problems = _consent_problems(case, agency_kind, agency_name, given_on)
     if problems:
         raise ValidationError(problems)
     assert given_on is not None  # noqa: S101 - checked above

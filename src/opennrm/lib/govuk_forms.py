@@ -61,14 +61,17 @@ def _named(field: BoundField, error: ValidationError) -> str:
             if isinstance(field.field, forms.IntegerField)
             else f"{label} is not in the right format",
             "invalid_list": f"Select the {_thing(label)} from the list",  # noqa: S608
+            "null_characters_not_allowed": f"{label} must not contain hidden control characters",
         }
     return named.get(code) or message
 
 
 def field_errors(field: BoundField) -> list[str]:
-    """The field's errors, each naming the field, each once."""
+    """The field's first error, naming the field (as a list: none or one). GOV.UK shows one
+    message per field, the first thing to put right: an e-mail address 300 characters long and
+    without an @ is told it is too long, and then, once shortened, if it is still wrong."""
     found = field.form.errors.as_data().get(field.name, [])
-    return list(dict.fromkeys(_named(field, error) for error in found))
+    return [_named(field, found[0])] if found else []
 
 
 def _base(
@@ -225,7 +228,7 @@ def date_from_parts(
         return None
     try:
         return date(int(raw["year"]), int(raw["month"]), int(raw.get("day") or 1))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a day or month of 20 digits
         return form.add_error(prefix, f"{label} must be a real date")
 
 

@@ -14,7 +14,7 @@ route with the GOV.UK error page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -93,6 +93,9 @@ class RequestScreeningMiddleware:
     holding one (a server error, had the path reached a view): 404 for the path, as for any page
     that does not exist; 400 for the query string of a page, and 422 for the API's (as it
     answers any query parameter it cannot take).
+
+    A form whose body is not UTF-8 gets 400: Django would decode it with replacement
+    characters, and what is written from it (a case note) is kept for ever.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -118,6 +121,9 @@ class RequestScreeningMiddleware:
             limit += settings.EVIDENCE_MAX_BYTES
         if length > limit:
             return self.too_large(request, limit, upload=upload)
+        if request.content_type == "application/x-www-form-urlencoded" and not _utf8(request.body):
+            # Django would decode it with replacement characters, and a note is kept for ever.
+            return views.bad_request(request)
         return self.get_response(request)
 
     def too_large(self, request: HttpRequest, limit: int, *, upload: bool) -> HttpResponse:
@@ -160,3 +166,13 @@ class MethodNotAllowedPageMiddleware:
             page["Allow"] = response["Allow"]
             return page
         return response
+
+
+def _utf8(form_body: bytes) -> bool:
+    """Whether a form's body, once its %-escapes are undone, is UTF-8 (browsers send the
+    service's forms as UTF-8; other bytes come from something else)."""
+    try:
+        unquote_to_bytes(form_body.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
