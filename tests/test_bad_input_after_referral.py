@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.casework.models import CaseNote, CaseTask
@@ -185,3 +186,29 @@ def test_a_note_that_is_not_utf8_is_refused_not_saved_garbled(
     response = client.post(url, {"text": "Met her at the café", "visibility": "own_organisation"})
     assert response.status_code == 302
     assert [note.text for note in CaseNote.objects.all()] == ["Met her at the café"]
+
+
+def test_the_same_note_sent_twice_is_added_once(adult_case: Case, alice: User) -> None:
+    """A note can never be removed (ADR 27), so the same form sent twice (a second click before
+    the first answer, a browser's retry) adds it once: the page gives each showing of the form
+    a one-time key. A new showing of the form is a new note."""
+    client = factories.signed_in_client(alice)
+    url = reverse("cases:note_add", args=[adult_case.reference])
+
+    def key_of_the_form() -> str:
+        page = client.get(url).content.decode()
+        found = re.search(r'name="submission_key" value="([0-9a-f-]{36})"', page)
+        assert found, "the form carries its one-time key"
+        return found.group(1)
+
+    form = {
+        "text": "Met her at the station.",
+        "visibility": "own_organisation",
+        "submission_key": key_of_the_form(),
+    }
+    assert client.post(url, form).status_code == 302
+    assert client.post(url, form).status_code == 302
+    assert CaseNote.objects.filter(case=adult_case).count() == 1
+    assert AuditEvent.objects.filter(action="case_note.added").count() == 1
+    client.post(url, form | {"submission_key": key_of_the_form()})
+    assert CaseNote.objects.filter(case=adult_case).count() == 2

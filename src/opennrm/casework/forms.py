@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -14,6 +15,8 @@ from .services import MAX_NOTE, MAX_TITLE
 
 
 class NoteForm(forms.Form):
+    # A new key each time the page is shown (`initial`), sent back with the note.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     text = forms.CharField(
         label="Note",
         help_text="A note cannot be changed once added. To correct one, add a new note that "

@@ -41,10 +41,18 @@ class CaseNote(models.Model):
     # Emptied when the person's details are erased (casework_pseudonymise).
     text = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField()
+    # The one-time key of the form it was sent from: the same form sent twice (a second click,
+    # a browser's retry) adds one note, which can never be removed (`case_note_add`).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["case", "created_at"], name="casenote_case_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "submission_key"], name="casenote_one_per_submission"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Note {self.pk} on case {self.case_id}"

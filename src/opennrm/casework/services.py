@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,10 +43,22 @@ def _check_not_erased(case: Case) -> None:
 
 
 @transaction.atomic
-def case_note_add(*, by: User, case: Case, text: str, visibility: str) -> CaseNote:
-    """Add a note to the case, for the author's organisation and those it is shared with."""
+def case_note_add(
+    *, by: User, case: Case, text: str, visibility: str, submission_key: UUID | None = None
+) -> CaseNote:
+    """Add a note to the case, for the author's organisation and those it is shared with.
+
+    A note is kept for ever, so the same form sent twice (`submission_key`, the form's one-time
+    key) adds it once: the second time, the note the first added is returned, and nothing is
+    written or recorded again."""
     organisation = _organisation_of(by, case)
     _check_not_erased(case)
+    if submission_key is not None:
+        # The case's lock: a second click sent at once waits for the first to commit.
+        Case.objects.select_for_update().filter(pk=case.pk).exists()
+        sent = CaseNote.objects.filter(author=by, case=case, submission_key=submission_key)
+        if (earlier := sent.first()) is not None:
+            return earlier
     text = text.strip()
     problems: dict[str, str] = {}
     if not text:
@@ -64,6 +77,7 @@ def case_note_add(*, by: User, case: Case, text: str, visibility: str) -> CaseNo
         visibility=visibility,
         text=text,
         created_at=timezone.now(),
+        submission_key=submission_key,
     )
     audit_record(
         by=by,

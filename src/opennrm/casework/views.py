@@ -70,6 +70,7 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
                 case=case,
                 text=form.cleaned_data["text"],
                 visibility=form.cleaned_data["visibility"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error)
