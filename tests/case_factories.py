@@ -154,15 +154,15 @@ def dates_implied(
         profile = profile_for(jurisdiction, referred_on)
     except NoProfileError:
         return dates  # a test of rules from before any profile: it sets its own dates
+    # As `Case.is_child`: a presumed child (age disputed) is treated as a child.
+    adult = age_group not in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
     decided = {
         CaseStatus.RECOVERY_PERIOD,
         CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
         CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
     }
     if status in decided:
-        positive = clock.clocks_after_positive_rg(
-            referred_on, jurisdiction, adult=age_group != AgeGroup.CHILD
-        )
+        positive = clock.clocks_after_positive_rg(referred_on, jurisdiction, adult=adult)
         dates |= {
             "recovery_period_ends": positive.recovery_period_ends,
             "conclusive_grounds_from": positive.conclusive_grounds_earliest,
@@ -178,7 +178,7 @@ def dates_implied(
             else OutcomeKind.NEGATIVE
         )
         outcome = next(o.code for o in profile.conclusive_grounds_outcomes if o.kind == kind)
-        conclusive = clock.clocks_after_conclusive(referred_on, jurisdiction, outcome)
+        conclusive = clock.clocks_after_conclusive(referred_on, jurisdiction, outcome, adult=adult)
         dates |= {
             "move_on_ends": conclusive.move_on_ends,
             "reconsideration_until": conclusive.reconsideration_closes,

@@ -326,6 +326,7 @@ NOT_WRITES = {
     "casework_pseudonymise",  # inside privacy's erasure (person.erased)
     "safety_record_at_referral",  # inside referral_submit (referral.submitted)
     "adult_places_withdrawn",  # inside age_dispute_raise (age_dispute.raised)
+    "missing_child_age_disputed",  # inside age_dispute_raise (age_dispute.raised)
     # Each app's part of an erasure or a retention run, called only by privacy's services,
     # whose event (person.erased, retention.applied) covers them.
     "accommodation_records_pseudonymise",

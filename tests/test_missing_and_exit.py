@@ -324,9 +324,11 @@ class TestReturning:
         with time_machine.travel("2026-03-04 12:00:00+00:00", tick=False):
             with time_machine.travel("2026-03-01 12:00:00+00:00", tick=False):
                 placement = h.living(cora, maya, provider, ottolines_case)
-            episode = report(
-                maya, ottolines_case, on=date(2026, 3, 3), went_missing_time=time(22, 0)
-            )
+            # Reported that night: a return cannot be recorded for a day before the report.
+            with time_machine.travel("2026-03-03 22:30:00+00:00", tick=False):
+                episode = report(
+                    maya, ottolines_case, on=date(2026, 3, 3), went_missing_time=time(22, 0)
+                )
             # The person left: the stay ends, yet the provider's managers still record the
             # return of someone who went missing from their place.
             services.placement_end(by=maya, placement=placement, on=date(2026, 3, 4), reason="left")

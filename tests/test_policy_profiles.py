@@ -257,11 +257,12 @@ def test_move_on_periods_where_the_facts_give_them() -> None:
             profile.move_on_after_negative_conclusive,
         )
         if profile.version in ("ew-2019-04-29", "ew-2019-10-01", "ew-2022-12-13", "ew-2023-01-30"):
+            # The adult victim care contract's: for adults only (ADR 0025, stop 29).
             assert moves == (
-                Period(45, PeriodUnit.CALENDAR_DAYS),
-                Period(9, PeriodUnit.WORKING_DAYS),
+                Period(45, PeriodUnit.CALENDAR_DAYS, adults_only=True),
+                Period(9, PeriodUnit.WORKING_DAYS, adults_only=True),
             )
-            assert str(moves[1]) == "9 working days"
+            assert str(moves[1]) == "9 working days (adults)"
         else:
             # FACTS 2.8 gives figures only for England and Wales under the 2021 contract.
             assert moves == (None, None)

@@ -317,11 +317,12 @@ def test_a_safe_house_manager_runs_her_sites_and_looks_after_a_resident(
     page.get_by_role("button", name="Record their return").click()
     shows_errors(page, axe, "The day they came back cannot be before the day they went missing")
     expect(page.locator("#id_returned_on")).to_have_value(str(s.day(-3).day))
-    fill_date(page, "returned_on", s.day(-1))
-    page.get_by_label("The time they came back, if known (optional)").fill("08:15")
+    # Back today, the day of the report (never before it: they were missing when reported).
+    fill_date(page, "returned_on", s.day(0))
+    page.get_by_label("The time they came back, if known (optional)").fill("00:00")
     page.get_by_role("button", name="Record their return").click()
     banner(page, "Their return is recorded.")
-    expect(page.locator("main")).to_contain_text(f"{s.day(-1):%-d %B %Y} at 08:15")
+    expect(page.locator("main")).to_contain_text(f"{s.day(0):%-d %B %Y} at 00:00")
     axe.check(page)
 
     # She records that the person left.

@@ -13,11 +13,12 @@ class AccommodationConfig(AppConfig):
 
         from .services import _held_places_still_allowed, _lived_in_places_told
 
+        if _held_places_still_allowed not in safety.PROFILE_CHANGE_CHECKS:
+            safety.PROFILE_CHANGE_CHECKS.append(_held_places_still_allowed)
         # And one that the place the person already lives in breaks is kept, and its provider
-        # and the coordinators told.
-        for check in (_held_places_still_allowed, _lived_in_places_told):
-            if check not in safety.PROFILE_CHANGE_CHECKS:
-                safety.PROFILE_CHANGE_CHECKS.append(check)
+        # and the coordinators told; so is a risk that rose or whose reasons changed.
+        if _lived_in_places_told not in safety.PROFILE_CHANGE_TELLERS:
+            safety.PROFILE_CHANGE_TELLERS.append(_lived_in_places_told)
         # A person referred as an adult now treated as a child: their adult places withdrawn.
         from opennrm.safeguarding import services as safeguarding
 

@@ -34,7 +34,9 @@ from opennrm.safeguarding.services import (
     children_accommodation_redirect,
     children_accommodation_task_open,
 )
+from opennrm.safety.models import RiskLevel
 from opennrm.safety.selectors import constraints_of
+from opennrm.safety.services import ProfileChange
 
 from . import matching, selectors
 from .models import (
@@ -787,16 +789,39 @@ def _held_places_still_allowed(case: Case) -> None:
             ) from None
 
 
-def _lived_in_places_told(case: Case) -> None:
-    """A change to the safety profile that the place the person already lives in breaks (a
-    place to keep away from learnt after they moved in) is kept, not refused: the fact must be
-    recorded. The provider's safe-house managers and the support coordinators are told at once
-    and the timeline says so; neither names the place or the condition, which the case page
-    shows to those allowed (ADR 26). Registered with `safety.services.PROFILE_CHANGE_CHECKS`."""
+def _site_managers(site: Site) -> list[User]:
+    """The safe-house managers assigned to the site (of its own provider); if none is, the
+    provider's safe-house managers, so that someone who runs the house is told."""
+    assigned = [
+        m.user
+        for m in members_with_role(site.provider_id, {Role.SAFE_HOUSE_MANAGER})
+        .filter(site_assignments__site=site)
+        .select_related("user")
+    ]
+    return assigned or members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER})
+
+
+def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, int]:
+    """The house the person lives in hears of a change to their safety profile that bears on
+    keeping them safe there; how many were told. Registered with
+    `safety.services.PROFILE_CHANGE_TELLERS`; `told` holds who was already told of this change,
+    and gains those told here.
+
+    - A change that the place breaks (a place to keep away from learnt after they moved in) is
+      kept, not refused: the fact must be recorded. The provider's safe-house managers and the
+      support coordinators are told at once and the timeline says so.
+    - A risk that rose, or whose reasons changed, is told to the safe-house managers assigned to
+      the site and the provider's support coordinators, and the timeline says so.
+
+    One message per person for one change; it names neither a place nor anyone who exploited
+    them, and links to the placement page, where those allowed read the risk and its reasons
+    (ADR 26)."""
+    case = change.case
     today = timezone.localdate()
     lived_in = Placement.objects.filter(
         request__case=case, status=PlacementStatus.OCCUPIED
     ).select_related("request", "bed__room__site")
+    count = 0
     for placement in lived_in:
         broken = [
             code
@@ -808,28 +833,64 @@ def _lived_in_places_told(case: Case) -> None:
             # The bed is theirs: whether it is free says nothing about their safety.
             if code != matching.Constraint.AVAILABLE
         ]
-        if not broken:
+        if not broken and not change.risk_news:
             continue
         site = placement.bed.room.site
-        deliver(
-            recipients=[
-                *members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
-                *support_coordinators(),
-            ],
-            kind="placement.safety_broken",
-            case=case,
-            url=reverse("cases:detail", args=[case.reference]),
-            subject=f"Case {case.reference}: where they live no longer meets a safety condition",
-            body="A safety condition recorded for this person is not met by the place they live "
-            "in now. Read the case today: they may need to move.",
+        recipients: list[User] = []
+        if broken:
+            recipients += members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER})
+            recipients += support_coordinators()
+        if change.risk_news:
+            recipients += _site_managers(site)
+            recipients += members_in_roles([site.provider_id], {Role.SUPPORT_COORDINATOR})
+        level = RiskLevel(change.risk_level).label.lower()
+        risk = (
+            f"The risk recorded for them is now {level}."
+            if change.risk_raised
+            else "The reasons given for the risk to them have changed."
         )
+        if broken:
+            kind = "placement.safety_broken"
+            subject = f"Case {case.reference}: where they live no longer meets a safety condition"
+            body = (
+                "A safety condition recorded for this person is not met by the place they live "
+                "in now."
+                + (f" {risk}" if change.risk_news else "")
+                + " Open the placement today: they may need to move."
+            )
+            description = (
+                "The place lived in no longer meets a safety condition: its provider and the "
+                "support coordinators were told"
+            )
+        else:
+            kind = "placement.risk_changed"
+            subject = (
+                f"Case {case.reference}: the risk to the person you house is now {level}"
+                if change.risk_raised
+                else f"Case {case.reference}: the reasons for the risk to them have changed"
+            )
+            body = f"{risk} Open the placement today to read why, and keep them safe."
+            description = (
+                "The risk recorded changed: the house lived in and its provider's support "
+                "coordinators were told"
+            )
+        sent = deliver(
+            recipients=[user for user in recipients if user.pk not in told],
+            kind=kind,
+            case=case,
+            url=reverse("support:placement", args=[placement.pk]),
+            subject=subject,
+            body=body,
+        )
+        told.update(notification.recipient_id for notification in sent)
+        count += len(sent)
         case_event_record(
             case=case,
-            kind="support.place_breaks_safety",
-            description="The place lived in no longer meets a safety condition: its provider "
-            "and the support coordinators were told",
+            kind="support.place_breaks_safety" if broken else "support.house_told_of_risk",
+            description=description,
             by=None,
         )
+    return {"house": count}
 
 
 def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:

@@ -191,13 +191,19 @@ ROUTES: dict[str, Rule] = {
     "official_statistics:table_csv": PUBLIC,
     "official_statistics:download_synthetic": PUBLIC,
     # Support plans and missing episodes: coordinators, and the provider's managers while the
-    # person is placed with them (care.selectors.support_cases_for).
+    # person is placed with them (care.selectors.support_cases_for); a child's missing episodes
+    # also the safeguarding leads of the local authority of their area, who may house the child
+    # with no placement request (care.selectors.missing_cases_for).
     "support:plan": SUPPORT_STAFF,
     "support:plan_measure": SUPPORT_STAFF,
     "support:plan_delivery": SUPPORT_STAFF,
-    "support:missing_report": SUPPORT_STAFF,
+    "support:missing_report": only(
+        Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD
+    ),
     "support:missing_list": SUPPORT_STAFF,
-    "support:missing_episode": SUPPORT_STAFF,
+    "support:missing_episode": only(
+        Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD
+    ),
     "support:directory": SIGNED_IN,
     # The directory as an HSDS document: the same content as the page, no addresses.
     "support:directory_hsds": SIGNED_IN,

@@ -17,3 +17,16 @@ class CareConfig(AppConfig):
             views.PLACEMENT_PAGE_EXTRAS.append(placement_extras)
         if request_extras not in views.REQUEST_PAGE_EXTRAS:
             views.REQUEST_PAGE_EXTRAS.append(request_extras)
+        # A person missing now whose age becomes disputed is a missing child to the local
+        # authority; and its caseload lists the children of its area missing now. Safeguarding
+        # imports nothing of care, so care adds both from here.
+        from opennrm.safeguarding import services as safeguarding
+        from opennrm.safeguarding import views as safeguarding_views
+
+        from .services import missing_child_age_disputed
+        from .views import caseload_extras
+
+        if missing_child_age_disputed not in safeguarding.AGE_DISPUTE_TELLERS:
+            safeguarding.AGE_DISPUTE_TELLERS.append(missing_child_age_disputed)
+        if caseload_extras not in safeguarding_views.CASELOAD_EXTRAS:
+            safeguarding_views.CASELOAD_EXTRAS.append(caseload_extras)

@@ -25,13 +25,18 @@ def _organisation_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _time_problem(label: str) -> str:
+    return f"{label}: enter hours and minutes on the 24-hour clock, like 21:30"
+
+
 def _clean_time(form: forms.Form, name: str, label: str) -> time | None:
     raw = (form.data.get(name) or "").strip()
-    if not raw:
+    if not raw or name in form.errors:
+        # Nothing given, or already refused (too long): one message for one mistake.
         return None
     match = _TIME.match(raw)
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        form.add_error(name, f"{label}: enter hours and minutes on the 24-hour clock, like 21:30")
+        form.add_error(name, _time_problem(label))
         return None
     return time(int(match.group(1)), int(match.group(2)))
 
@@ -202,6 +207,7 @@ class MissingForm(forms.Form):
         help_text="On the 24-hour clock, for example 21:30",
         required=False,
         max_length=5,
+        error_messages={"max_length": _time_problem("The time they went missing")},
     )
     last_seen = forms.CharField(
         label="When and where were they last seen?",
@@ -237,6 +243,7 @@ class ReturnedForm(forms.Form):
         help_text="On the 24-hour clock, for example 08:15",
         required=False,
         max_length=5,
+        error_messages={"max_length": _time_problem("The time they came back")},
     )
 
     def clean(self) -> dict[str, Any]:

@@ -1,8 +1,16 @@
 """The daily reminders before move-on support ends: for every person living in a place
 (an occupied placement) whose case has a move-on end date, the provider's safe-house managers
 and the support coordinators are told 14 days, 7 days and 1 day before it, and on the day it
-ends. A run that missed a day catches up with the most urgent reminder due (never the earlier
+ends. Where the jurisdiction's own law gives a support period that ends sooner (Scotland's
+90 days, `Case.support_ends`, while the recovery period lasts), it is that end they are
+reminded of: the earlier of the two.
+A run that missed a day catches up with the most urgent reminder due (never the earlier
 ones), and a placement still occupied after its end is reminded once more, never every day.
+
+These periods are adults' (the adult victim care contract's, Scotland's s.9 support): a child
+or a person whose age is disputed (treated as a child, ADR 0025) is never reminded, whatever
+end date the case still holds from when they were treated as an adult, and neither is a
+closed case.
 
 Safe to run any number of times, even at once: each reminder is a unique row (placement, kind,
 end date), inserted in a savepoint before anything is sent, so a second run finds it taken (on
@@ -18,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from opennrm.accommodation.models import Placement, PlacementStatus
@@ -25,6 +34,8 @@ from opennrm.accommodation.services import members_in_roles, support_coordinator
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
 
 from .models import MoveOnReminder, MoveOnReminderKind
@@ -45,20 +56,40 @@ def kind_for(days_left: int) -> MoveOnReminderKind | None:
     return None
 
 
+MOVE_ON = "move-on support"
+# The jurisdiction's own support period, as the case page names it (`cases.selectors`).
+OWN_SUPPORT = "support under the Scottish Act"
+
+
+def support_end(case: Case) -> tuple[date, str] | None:
+    """The end of the case's support to remind of, and what support it is: the earlier of the
+    move-on end and the jurisdiction's own support period's end (Scotland), or None. The own
+    support period counts only during the recovery period: a conclusive decision ends it (the
+    decision says so), and what follows is move-on."""
+    own = case.support_ends if case.status == CaseStatus.RECOVERY_PERIOD else None
+    ends = [
+        (day, what)
+        for day, what in ((case.move_on_ends, MOVE_ON), (own, OWN_SUPPORT))
+        if day is not None
+    ]
+    return min(ends) if ends else None
+
+
 @dataclass(frozen=True)
 class Line:
     placement_id: int
     reference: str
     ends: date
     days_left: int
+    what: str = MOVE_ON
 
     def __str__(self) -> str:
         if self.days_left < 0:
-            return f"{self.reference}: move-on support ended on {self.ends:%-d %B %Y}"
+            return f"{self.reference}: {self.what} ended on {self.ends:%-d %B %Y}"
         if self.days_left == 0:
-            return f"{self.reference}: move-on support ends today ({self.ends:%-d %B %Y})"
+            return f"{self.reference}: {self.what} ends today ({self.ends:%-d %B %Y})"
         days = "1 day" if self.days_left == 1 else f"{self.days_left} days"
-        return f"{self.reference}: move-on support ends on {self.ends:%-d %B %Y}, in {days}"
+        return f"{self.reference}: {self.what} ends on {self.ends:%-d %B %Y}, in {days}"
 
 
 @dataclass(frozen=True)
@@ -69,12 +100,18 @@ class RunResult:
 
 def run(today: date) -> RunResult:
     with transaction.atomic():
+        horizon = today + timedelta(days=EARLIEST)
         due = (
-            Placement.objects.filter(
-                status=PlacementStatus.OCCUPIED,
-                request__case__move_on_ends__isnull=False,
-                request__case__move_on_ends__lte=today + timedelta(days=EARLIEST),
+            Placement.objects.filter(status=PlacementStatus.OCCUPIED)
+            .filter(
+                Q(request__case__move_on_ends__lte=horizon)
+                | Q(
+                    request__case__support_ends__lte=horizon,
+                    request__case__status=CaseStatus.RECOVERY_PERIOD,
+                )
             )
+            .exclude(request__case__status=CaseStatus.CLOSED)
+            .exclude(request__case__age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
             .select_related("request__case", "bed__room__site")
             .order_by("pk")
         )
@@ -84,9 +121,10 @@ def run(today: date) -> RunResult:
         sent = 0
         for placement in due:
             case = placement.request.case
-            ends = case.move_on_ends
-            if ends is None:
+            end = support_end(case)
+            if end is None:
                 continue
+            ends, what = end
             days_left = (ends - today).days
             kind = kind_for(days_left)
             if kind is None:
@@ -102,7 +140,7 @@ def run(today: date) -> RunResult:
             provider_id = placement.bed.room.site.provider_id
             if provider_id not in managers:
                 managers[provider_id] = members_in_roles([provider_id], {Role.SAFE_HOUSE_MANAGER})
-            line = Line(placement.pk, case.reference, ends, days_left)
+            line = Line(placement.pk, case.reference, ends, days_left, what)
             for user in {u.pk: u for u in [*managers[provider_id], *coordinators]}.values():
                 digests[user.pk].append(line)
         users = User.objects.in_bulk(list(digests))
@@ -130,7 +168,8 @@ def _send(user: User, lines: list[Line]) -> None:
         recipients=[user],
         kind="support.move_on_reminder",
         url=url,
-        subject=f"Move-on support ends soon for {people}",
+        subject=f"{'Move-on support' if all(x.what == MOVE_ON for x in lines) else 'Support'} "
+        f"ends soon for {people}",
         body="; ".join(str(line) for line in lines)
         + ". Plan their move on, and record when they leave on the placement page.",
     )

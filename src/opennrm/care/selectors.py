@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import (
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -24,8 +25,11 @@ from opennrm.accommodation.models import (
     PlacementStatus,
 )
 from opennrm.accommodation.selectors import is_coordinator, managed_provider_ids
-from opennrm.accounts.actor import Actor
+from opennrm.accounts.actor import Actor, members_with_role
+from opennrm.accounts.models import User
+from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases import models as cases
+from opennrm.safeguarding.selectors import children_acted_for, children_of
 
 from .models import (
     MEASURES_FOR_EVERYONE,
@@ -270,20 +274,54 @@ def organisations_providing() -> QuerySet[Any]:
     return Organisation.objects.filter(is_active=True).order_by("name")
 
 
+def missing_cases_for(actor: Actor) -> QuerySet[cases.Case]:
+    """The cases whose person the actor may report missing: the support cases
+    (`support_cases_for`), and for the safeguarding leads of a local authority the children of
+    its area, whether or not support arranged their place (a child on the children's pathway is
+    housed by the local authority, with no placement request)."""
+    return cases.Case.objects.filter(
+        Q(pk__in=support_cases_for(actor).values("pk"))
+        | Q(pk__in=children_acted_for(actor).values("pk"))
+    )
+
+
+def missing_case_get(actor: Actor, reference: str) -> cases.Case:
+    found = (
+        missing_cases_for(actor)
+        .select_related("person", "referring_organisation", "competent_authority")
+        .filter(reference=reference)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def missing_action_for(actor: Actor, case: cases.Case) -> dict[str, Any] | None:
+    """What the case page offers of missing episodes to those who may report the person missing
+    (`missing_cases_for`): the open episode, to record their return, or else the report; None
+    for anyone else."""
+    if not missing_cases_for(actor).filter(pk=case.pk).exists():
+        return None
+    return {"open": open_missing_episode(case)}
+
+
 def missing_episodes_visible_to(actor: Actor) -> QuerySet[MissingEpisode]:
     episodes = MissingEpisode.objects.select_related("case", "placement__bed__room__site__provider")
     if is_coordinator(actor):
         return episodes
+    # The local authority's safeguarding leads see the episodes of the children of their area,
+    # and record their return.
+    seen = Q(case__in=children_acted_for(actor).values("pk"))
     providers = managed_provider_ids(actor)
-    if not providers:
-        return MissingEpisode.objects.none()
-    # A provider's staff see the episodes of the people placed with them now, and those still
-    # open from a stay with them (to record the return); not the closed ones of people long
-    # gone, whose last-seen notes are no longer theirs to read.
-    return episodes.filter(
-        Q(placement__bed__room__site__provider_id__in=providers, returned_on=None)
-        | Q(case__in=support_cases_for(actor))
-    )
+    if providers:
+        # A provider's staff see the episodes of the people placed with them now, and those
+        # still open from a stay with them (to record the return); not the closed ones of people
+        # long gone, whose last-seen notes are no longer theirs to read.
+        seen |= Q(placement__bed__room__site__provider_id__in=providers, returned_on=None) | Q(
+            case__in=support_cases_for(actor)
+        )
+    return episodes.filter(seen)
 
 
 def missing_episode_get(actor: Actor, episode_id: int) -> MissingEpisode:
@@ -295,6 +333,50 @@ def missing_episode_get(actor: Actor, episode_id: int) -> MissingEpisode:
 
 def open_missing_episode(case: cases.Case) -> MissingEpisode | None:
     return MissingEpisode.objects.filter(case=case, returned_on=None).first()
+
+
+def last_return_of(case: cases.Case) -> MissingEpisode | None:
+    """The person's episode with the latest return recorded, if they have been missing before."""
+    return (
+        MissingEpisode.objects.filter(case=case)
+        .exclude(returned_on=None)
+        .order_by("-returned_on", F("returned_time").desc(nulls_last=True), "-pk")
+        .first()
+    )
+
+
+def child_safeguarding_leads(case: cases.Case) -> dict[str, list[User]]:
+    """Who is told at once that a child is missing: the safeguarding leads of the local
+    authority and of the child guardian service of the child's area, by the kind of their
+    organisation (a kind OpenNRM knows nobody in is left out)."""
+    leads: dict[str, list[User]] = {}
+    if not case.area:
+        return leads
+    for membership in (
+        members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(
+            organisation__area=case.area,
+            organisation__is_active=True,
+            organisation__kind__in=[
+                OrganisationKind.LOCAL_AUTHORITY,
+                OrganisationKind.CHILD_GUARDIAN_SERVICE,
+            ],
+        )
+        .select_related("user", "organisation")
+        .order_by("organisation__kind", "pk")
+    ):
+        leads.setdefault(membership.organisation.kind, []).append(membership.user)
+    return leads
+
+
+def children_missing_now(actor: Actor) -> QuerySet[MissingEpisode]:
+    """The children of the safeguarding lead's areas missing now, longest missing first: the
+    local authority's caseload lists them (`care.views.caseload_extras`)."""
+    return (
+        MissingEpisode.objects.filter(returned_on=None, case__in=children_of(actor).values("pk"))
+        .select_related("case")
+        .order_by("went_missing_on", "went_missing_time", "pk")
+    )
 
 
 def missing_now(actor: Actor) -> QuerySet[MissingEpisode]:

@@ -7,7 +7,7 @@ Notifications never name the person, the site or its address.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,9 +24,11 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
+from opennrm.safety import selectors as safety
 
 from . import selectors
 from .models import (
@@ -101,7 +103,34 @@ def _who_problems(
     return {}
 
 
-def _date_problems(status: str, starts_on: date | None, ends_on: date | None) -> dict[str, str]:
+# How far ahead a measure's dates may be planned (as a case task's due date may be).
+LONGEST_AHEAD = timedelta(days=2 * 366)
+
+
+def _bound_problems(
+    starts_on: date | None, ends_on: date | None, referred_on: date, today: date
+) -> dict[str, str]:
+    """A measure's dates lie within the case's life: never before the person was referred (as
+    a service delivered cannot), and planned no more than 2 years ahead (as a case task)."""
+    problems: dict[str, str] = {}
+    for field, what, day in (
+        ("starts_on", "The start date", starts_on),
+        ("ends_on", "The end date", ends_on),
+    ):
+        if day is not None and day < referred_on:
+            problems[field] = (
+                f"{what} cannot be before they were referred ({referred_on:%-d %B %Y})"
+            )
+        elif day is not None and day > today + LONGEST_AHEAD:
+            problems[field] = f"{what} must be within 2 years"
+    return problems
+
+
+def _date_problems(
+    status: str, starts_on: date | None, ends_on: date | None, referred_on: date
+) -> dict[str, str]:
+    """A measure's dates: in the past once it is being or has been provided, the end not
+    before the start, and within the case's life (`_bound_problems`)."""
     today = timezone.localdate()
     problems: dict[str, str] = {}
     if status in (MeasureStatus.BEING_PROVIDED, MeasureStatus.PROVIDED):
@@ -116,7 +145,8 @@ def _date_problems(status: str, starts_on: date | None, ends_on: date | None) ->
             problems["ends_on"] = "A measure marked provided must have ended today or earlier"
     if starts_on and ends_on and ends_on < starts_on and "ends_on" not in problems:
         problems["ends_on"] = "The end date must be the same as or after the start date"
-    return problems
+    # One message a field: a problem found above is the one shown.
+    return _bound_problems(starts_on, ends_on, referred_on, today) | problems
 
 
 def _measure_problems(
@@ -126,6 +156,7 @@ def _measure_problems(
     provider: Organisation | None,
     outside_provider: str,
     notes: str,
+    referred_on: date,
 ) -> dict[str, str]:
     if status not in MeasureStatus.values:
         problems = {"status": "Select the status of this measure"}
@@ -133,7 +164,7 @@ def _measure_problems(
         problems = _who_problems(
             provider, outside_provider, required=status in PROVIDED_BY_SOMEONE, verb="provides"
         )
-    problems |= _date_problems(status, starts_on, ends_on)
+    problems |= _date_problems(status, starts_on, ends_on, referred_on)
     if len(notes) > MAX_NOTES:
         problems["notes"] = f"Notes must be {MAX_NOTES:,} characters or fewer"
     return problems
@@ -183,7 +214,9 @@ def support_measure_update(
             raise ValidationError({"notes": f"Notes must be {MAX_NOTES:,} characters or fewer"})
         changes: dict[str, Any] = {"notes": notes}
     else:
-        problems = _measure_problems(status, starts_on, ends_on, provider, outside_provider, notes)
+        problems = _measure_problems(
+            status, starts_on, ends_on, provider, outside_provider, notes, _referred_on(case)
+        )
         if problems:
             raise ValidationError(problems)
         changes = {
@@ -274,12 +307,17 @@ def service_delivery_record(
 # referred them; otherwise the coordinators, asked to report it to the police), the support
 # coordinators and the provider's safe-house managers, the competent authority's decision makers
 # (a decision still to be made may need to be suspended), and for a child the local authority
-# and the child guardian service of the case's area.
+# and the child guardian service of the case's area (or, if OpenNRM knows neither, the support
+# staff, asked to contact the area's children's services). For a child (or a person treated as
+# one while their age is disputed) every message says that a child is missing, urgently; every
+# message carries the risk level of their safety profile, never its reasons.
 
 
 def _support_organisation(by: User) -> Organisation | None:
     membership = (
-        members_with_role(None, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+        members_with_role(
+            None, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD}
+        )
         .filter(user=by)
         .select_related("organisation")
         .order_by("role", "pk")
@@ -315,6 +353,75 @@ def _check_not_in_future(
         raise ValidationError({time_field: f"The time {what} must be now or earlier"})
 
 
+def _the_person(case: Case) -> str:
+    """Who went missing, in the words of a message that names nobody."""
+    if case.age_group == AgeGroup.PRESUMED_CHILD:
+        return "a person treated as a child (their age is disputed)"
+    return "a child" if case.is_child else "the person"
+
+
+def _risk_words(case: Case) -> str:
+    """The risk level of the person's safety profile, which names nobody: never its reasons."""
+    profile = safety.profile_of(case)
+    if profile is None:
+        return " No risk level is recorded in their safety profile."
+    return f" Risk level in their safety profile: {profile.get_risk_level_display().lower()}."
+
+
+def _tell_leads_child_missing(
+    *, case: Case, kind: str, leads: list[User], since: str, ask: str
+) -> int:
+    """The safeguarding leads of a missing child's area: act today."""
+    return len(
+        deliver(
+            recipients=leads,
+            kind=kind,
+            case=case,
+            url=reverse("cases:detail", args=[case.reference]),
+            subject=f"Child missing in {case.area}: {case.reference}",
+            body=f"A child in {case.area}, referred as a potential victim of trafficking, "
+            f"went missing on {since}. Safeguard first: act today." + _risk_words(case) + ask,
+        )
+    )
+
+
+def _safeguarding_event(case: Case, leads: dict[str, list[User]]) -> None:
+    """The timeline of a missing child: who in children's services was told, or that nobody
+    could be and support staff were asked to contact them."""
+    told = [
+        label
+        for kind, label in (
+            (OrganisationKind.LOCAL_AUTHORITY, "Local authority"),
+            (OrganisationKind.CHILD_GUARDIAN_SERVICE, "child guardian service"),
+        )
+        if leads.get(kind)
+    ]
+    if told:
+        case_event_record(
+            case=case,
+            kind="support.missing_safeguarding_told",
+            description=f"{' and '.join(told).capitalize()} in {case.area} told at once",
+            by=None,
+        )
+    else:
+        case_event_record(
+            case=case,
+            kind="support.missing_safeguarding_not_told",
+            description="No local authority or child guardian service for "
+            f"{case.area or 'the area'} in OpenNRM: support staff asked to contact the area's "
+            "children's services now",
+            by=None,
+        )
+
+
+def _no_leads_words(case: Case) -> str:
+    return (
+        " OpenNRM knows no local authority or child guardian service for "
+        f"{case.area or 'their area'}: contact the area's children's services now and tell them "
+        "a child is missing."
+    )
+
+
 def _tell_about_missing(
     *,
     case: Case,
@@ -322,24 +429,35 @@ def _tell_about_missing(
     by: User,
     returned: bool,
 ) -> dict[str, int]:
-    """Everyone who must know that the person went missing, or is back. Nothing here names the
+    """Everyone who must know that the person went missing, or is back, with the risk level of
+    their safety profile; for a child, each told that it is a child. Nothing here names the
     person, the site or its address, nor says where they were last seen."""
     url = reverse("cases:detail", args=[case.reference])
     reporter = _support_organisation(by)
     who = reporter.name if reporter else "Support staff"
     since = _when(episode.went_missing_on, episode.went_missing_time)
     if returned and episode.returned_on is not None:
-        subject = f"Case {case.reference}: the person reported missing is back"
+        back = "child" if case.is_child else "person"
+        subject = f"Case {case.reference}: the {back} reported missing is back"
         news = (
-            f"{who} recorded that the person missing since {since} came back on "
+            f"{who} recorded that the {back}, missing since {since}, came back on "
             f"{_when(episode.returned_on, episode.returned_time)}."
+        )
+    elif case.is_child:
+        subject = f"Urgent: case {case.reference}: a child has gone missing"
+        news = (
+            f"{who} reported that {_the_person(case)} went missing on {since}. A missing child "
+            "is at serious risk of harm: this is urgent."
         )
     else:
         subject = f"Case {case.reference}: the person has gone missing"
         news = f"{who} reported that the person went missing on {since}."
+    news += _risk_words(case)
     kind = "missing.returned" if returned else "missing.reported"
     ask = f" Contact {who} for when and where they were last seen."
     police_referred = case.referring_organisation.kind == OrganisationKind.STATUTORY_FIRST_RESPONDER
+    leads = selectors.child_safeguarding_leads(case) if case.is_child else {}
+    lead_users = list({u.pk: u for users in leads.values() for u in users}.values())
     told: dict[str, int] = {}
     if police_referred:
         told["police"] = len(
@@ -351,7 +469,12 @@ def _tell_about_missing(
                 case=case,
                 url=url,
                 subject=subject,
-                body=news + ("" if returned else ask),
+                body=news
+                + (
+                    ""
+                    if returned
+                    else ask + (" Treat this as a missing child." if case.is_child else "")
+                ),
             )
         )
     placement = episode.placement
@@ -367,8 +490,12 @@ def _tell_about_missing(
     else:
         to_staff = (
             news + " They were not referred by the police: report them missing to the police "
-            "now, giving the case reference, and record their return when they are back."
+            "now"
+            + (", as a missing child" if case.is_child else "")
+            + ", giving the case reference, and record their return when they are back."
         )
+    if case.is_child and not returned and not lead_users:
+        to_staff += _no_leads_words(case)
     told["support"] = len(
         deliver(
             recipients=[u for u in [*support_coordinators(), *managers] if u.pk != by.pk],
@@ -399,31 +526,56 @@ def _tell_about_missing(
         )
     )
     if case.is_child:
-        safeguarders = Organisation.objects.filter(
-            area=case.area,
-            kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
-            is_active=True,
-        ).values_list("pk", flat=True)
-        told["safeguarding"] = len(
-            deliver(
-                recipients=members_in_roles(list(safeguarders), {Role.SAFEGUARDING_LEAD}),
-                kind=kind,
-                case=case,
-                url=url,
-                subject=(
-                    f"Child back in {case.area}: {case.reference}"
-                    if returned
-                    else f"Child missing in {case.area}: {case.reference}"
-                ),
-                body=(
-                    news
-                    if returned
-                    else f"A child in {case.area}, referred as a potential victim of "
-                    f"trafficking, went missing on {since}. Safeguard first: act today." + ask
-                ),
+        if returned:
+            told["safeguarding"] = len(
+                deliver(
+                    recipients=[u for u in lead_users if u.pk != by.pk],
+                    kind=kind,
+                    case=case,
+                    url=url,
+                    subject=f"Child back in {case.area}: {case.reference}",
+                    body=news,
+                )
             )
-        )
+        else:
+            told["safeguarding"] = _tell_leads_child_missing(
+                case=case,
+                kind=kind,
+                leads=[u for u in lead_users if u.pk != by.pk],
+                since=since,
+                ask=ask,
+            )
     return told
+
+
+def _check_not_missing_then(case: Case, day: date, at: time | None) -> None:
+    """A person cannot go missing while they were missing before: a new episode starts after
+    the latest return recorded (the same day only at a time after it)."""
+    last = selectors.last_return_of(case)
+    if last is None or last.returned_on is None or day > last.returned_on:
+        return
+    back = _when(last.returned_on, last.returned_time)
+    if day < last.returned_on:
+        raise ValidationError(
+            {
+                "went_missing_on": f"They were missing until {back}: the day they went missing "
+                "again must be after that"
+            }
+        )
+    if at is None:
+        raise ValidationError(
+            {
+                "went_missing_time": f"They came back on {back}: if they went missing again the "
+                "same day, enter the time they went missing"
+            }
+        )
+    if last.returned_time is not None and at <= last.returned_time:
+        raise ValidationError(
+            {
+                "went_missing_time": f"They came back on {back}: the time they went missing "
+                "again must be after that"
+            }
+        )
 
 
 @transaction.atomic
@@ -435,8 +587,17 @@ def missing_report(
     went_missing_time: time | None = None,
     last_seen: str,
 ) -> MissingEpisode:
-    """Record that the person has gone missing, and tell everyone who must know at once."""
-    _check_support_staff(by, case, "report that a person has gone missing")
+    """Record that the person has gone missing, and tell everyone who must know at once.
+
+    Support staff report the people they support (`_check_support_staff`); the local
+    authority's safeguarding leads also report the children of their area, housed by support
+    or by the local authority (`selectors.missing_cases_for`)."""
+    if not selectors.missing_cases_for(Actor.of_session(by)).filter(pk=case.pk).exists():
+        raise ValidationError(
+            "Only support coordinators, the safe-house managers of the provider where the person "
+            "is placed and, for a child, the safeguarding leads of the local authority of their "
+            "area, can report that a person has gone missing"
+        )
     _check_not_erased(case)
     last_seen = last_seen.strip()
     if not last_seen:
@@ -468,6 +629,7 @@ def missing_report(
             f"{already.went_missing_on:%-d %B %Y}. Record their return before reporting them "
             "missing again."
         )
+    _check_not_missing_then(locked, went_missing_on, went_missing_time)
     try:
         with transaction.atomic():
             episode = MissingEpisode.objects.create(
@@ -498,12 +660,7 @@ def missing_report(
             by=None,
         )
     if locked.is_child:
-        case_event_record(
-            case=locked,
-            kind="support.missing_safeguarding_told",
-            description=f"Local authority and child guardian service in {locked.area} told at once",
-            by=None,
-        )
+        _safeguarding_event(locked, selectors.child_safeguarding_leads(locked))
     audit_record(by=by, action="missing_episode.reported", obj=episode, detail={"told": told})
     return episode
 
@@ -519,8 +676,9 @@ def missing_return(
         .exists()
     ):
         raise ValidationError(
-            "Only support coordinators, and the safe-house managers of the provider the person "
-            "went missing from, can record their return"
+            "Only support coordinators, the safe-house managers of the provider the person "
+            "went missing from and, for a child, the safeguarding leads of the local authority "
+            "of their area, can record their return"
         )
     locked = (
         # Lock the episode's row only: PostgreSQL cannot lock the nullable side of the outer
@@ -538,6 +696,15 @@ def missing_return(
             {
                 "returned_on": "The day they came back cannot be before the day they went "
                 f"missing ({locked.went_missing_on:%-d %B %Y})"
+            }
+        )
+    reported_on = timezone.localdate(locked.reported_at)
+    if returned_on < reported_on:
+        # Back before anyone reported them missing: they were not missing when reported.
+        raise ValidationError(
+            {
+                "returned_on": "The day they came back cannot be before the day they were "
+                f"reported missing ({reported_on:%-d %B %Y})"
             }
         )
     _check_not_in_future(
@@ -569,6 +736,46 @@ def missing_return(
     )
     audit_record(by=by, action="missing_episode.returned", obj=locked, detail={"told": told})
     return locked
+
+
+def missing_child_age_disputed(*, case: Case, by: User) -> dict[str, int]:
+    """A person missing now whose age becomes disputed is a missing child from now: the
+    safeguarding leads of their area are told at once, as for a child reported missing (if
+    OpenNRM knows none, the support staff are asked to contact the area's children's services).
+    Nothing when they are not missing. Called inside `safeguarding.services.age_dispute_raise`
+    (registered there by `care.apps`), whose audit event holds the counts returned."""
+    episode = selectors.open_missing_episode(case)
+    if episode is None:
+        return {}
+    leads = selectors.child_safeguarding_leads(case)
+    lead_users = list({u.pk: u for users in leads.values() for u in users}.values())
+    reporter = _support_organisation(episode.reported_by)
+    who = reporter.name if reporter else "Support staff"
+    since = _when(episode.went_missing_on, episode.went_missing_time)
+    told = {
+        "missing_child_leads": _tell_leads_child_missing(
+            case=case,
+            kind="missing.reported",
+            leads=lead_users,
+            since=since,
+            ask=f" Their age is disputed: they are treated as a child. Contact {who} for when "
+            "and where they were last seen.",
+        )
+    }
+    if not lead_users:
+        told["missing_child_support"] = len(
+            deliver(
+                recipients=support_coordinators(),
+                kind="missing.reported",
+                case=case,
+                url=reverse("support:missing_episode", args=[episode.pk]),
+                subject=f"Urgent: case {case.reference}: a child has gone missing",
+                body=f"The person missing since {since} is now treated as a child: their age "
+                "is disputed." + _risk_words(case) + _no_leads_words(case),
+            )
+        )
+    _safeguarding_event(case, leads)
+    return told
 
 
 # --- Erasure ------------------------------------------------------------------------------------

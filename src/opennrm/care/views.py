@@ -30,6 +30,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.safety import selectors as safety
 
 from . import selectors, services
 from .forms import DeliveryForm, MeasureForm, MissingForm, ReturnedForm
@@ -63,7 +64,17 @@ def back_link(actor: Actor, case: Case) -> dict[str, str]:
             "text": "The placement request",
             "href": reverse("support:request", args=[request.pk]),
         }
+    if not _support_staff(actor):
+        # The local authority's safeguarding lead, for a child of their area.
+        return {
+            "text": f"Case {case.reference}",
+            "href": reverse("cases:detail", args=[case.reference]),
+        }
     return {"text": "Placements", "href": reverse("support:placements")}
+
+
+def _support_staff(actor: Actor) -> bool:
+    return accommodation.is_coordinator(actor) or bool(accommodation.managed_provider_ids(actor))
 
 
 def _erased(case: Case) -> bool:
@@ -82,6 +93,15 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
         shown.append("services_delivered")
     if any(row.outside_provider for row in rows) or any(d.outside_provider for d in deliveries):
         shown.append("support_outside_providers")
+    # The measures take account of the person's safety (Convention Art. 12(2)): their risk,
+    # house, medical needs and dependants are shown beside them, as on the placement page
+    # (never who exploited them, where they must keep away from, nor a dependant's name).
+    profile = None if consent_problem else safety.profile_of(case)
+    shown += [
+        f"safety_{name}"
+        for name in safety.fields_shown(profile, with_exploiters=False)
+        if name not in ("keep_away", "dependant_names")
+    ]
     if shown:
         audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
@@ -97,6 +117,8 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
             "deliveries": deliveries,
             "back": back_link(actor_of(request), case),
             "missing": selectors.open_missing_episode(case),
+            "safety_profile": profile,
+            "safety_dependants": safety.dependants_of(profile),
         },
     )
 
@@ -209,9 +231,10 @@ def episodes(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
-    case = selectors.support_case_get(actor_of(request), reference)
+    case = selectors.missing_case_get(actor_of(request), reference)
     already = selectors.open_missing_episode(case)
-    if already is not None:
+    if already is not None and request.method != "POST":
+        # A report sent meanwhile is refused by the service and shown again as typed.
         messages.error(
             request,
             f"This person is already recorded as missing since "
@@ -231,22 +254,35 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(
-                request,
-                "Reported missing. The police contact, the competent authority"
-                + (", the local authority and the child guardian service" if case.is_child else "")
-                + " have been told.",
-            )
+            messages.success(request, _reported_message(case))
             return redirect("support:missing_episode", episode.pk)
     return render(
         request,
         "support/missing_report.html",
         {
-            "title": "Report that the person has gone missing",
+            "title": "Report that the "
+            + ("child" if case.is_child else "person")
+            + " has gone missing",
             "case": case,
             "form": form,
             "back": back_link(actor_of(request), case),
+            "already": already,
+            "leads_known": bool(selectors.child_safeguarding_leads(case))
+            if case.is_child
+            else None,
         },
+    )
+
+
+def _reported_message(case: Case) -> str:
+    told = "Reported missing. The police contact, the competent authority"
+    if not case.is_child:
+        return told + " have been told."
+    if selectors.child_safeguarding_leads(case):
+        return told + " and children's services in the child's area have been told."
+    return (
+        told + " have been told. OpenNRM knows no local authority or child guardian service for "
+        f"{case.area or 'their area'}: contact the area's children's services now."
     )
 
 
@@ -272,8 +308,20 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
                 "they are back.",
             )
             return redirect("support:missing_episode", found.pk)
-    if found.last_seen:
-        audit_read(by=user, person=found.case.person, obj=found, fields=["missing_last_seen"])
+    # The person's risk, needs and dependants, as the placement page shows them (not who
+    # exploited them, nor where they must keep away from): those acting to find them need them.
+    profile = safety.profile_of(found.case)
+    shown = [
+        *(["missing_last_seen"] if found.last_seen else []),
+        *(
+            f"safety_{name}"
+            for name in safety.fields_shown(profile, with_exploiters=False)
+            if name not in ("keep_away", "dependant_names")
+        ),
+    ]
+    if shown:
+        audit_read(by=user, person=found.case.person, obj=found, fields=shown)
+    staff = _support_staff(actor_of(request))
     return render(
         request,
         "support/missing_episode.html",
@@ -283,8 +331,35 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
             "case": found.case,
             "form": form,
             "provider": found.placement.bed.room.site.provider if found.placement else None,
+            "safety_profile": profile,
+            "safety_dependants": safety.dependants_of(profile),
+            "back": {"text": "People missing", "href": reverse("support:missing_list")}
+            if staff
+            else {"text": "Children in your area", "href": reverse("safeguarding:caseload")},
         },
     )
+
+
+# --- What the local authority's caseload shows of missing children ----------------------------
+
+
+def caseload_extras(actor: Actor) -> dict[str, Any]:
+    """The children of the safeguarding lead's areas missing now, by reference and date only,
+    for the caseload (`safeguarding.views.CASELOAD_EXTRAS`, added by `care.apps`); the
+    missing report opens for those who may act on it (the local authority's leads)."""
+    today = timezone.localdate()
+    missing = list(selectors.children_missing_now(actor))
+    may_open = set(
+        selectors.missing_episodes_visible_to(actor)
+        .filter(pk__in=[episode.pk for episode in missing])
+        .values_list("pk", flat=True)
+    )
+    return {
+        "missing_children": [
+            (episode, (today - episode.went_missing_on).days, episode.pk in may_open)
+            for episode in missing
+        ]
+    }
 
 
 # --- What the placement page shows of a person's support --------------------------------------

@@ -121,7 +121,9 @@ def decided_in_the_past(
                 ).reconsideration_closes
         else:
             outcome = profile.conclusive_grounds_outcome(code)
-            clocks = clock.clocks_after_conclusive(on, case.jurisdiction, code)
+            clocks = clock.clocks_after_conclusive(
+                on, case.jurisdiction, code, adult=not case.is_child
+            )
             to = (
                 CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
                 if outcome.kind == "positive"

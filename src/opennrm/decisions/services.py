@@ -215,7 +215,7 @@ def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatu
         return (CaseStatus.RG_SUSPENDED if outcome == "suspended" else CaseStatus.RG_WITHDRAWN), {}
     if kind == DecisionKind.CONCLUSIVE_GROUNDS:
         clocks = clock.clocks_after_conclusive(
-            decided_on, case.jurisdiction, outcome, profile=profile
+            decided_on, case.jurisdiction, outcome, adult=not case.is_child, profile=profile
         )
         status = (
             CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS

@@ -253,6 +253,14 @@ ATTENTION: list[Attention] = [
     ),
     Attention(
         Role.SAFEGUARDING_LEAD,
+        "{n} child in your area missing now",
+        "{n} children in your area missing now",
+        "safeguarding:caseload",
+        _count(care.children_missing_now),
+        "#missing",
+    ),
+    Attention(
+        Role.SAFEGUARDING_LEAD,
         "{n} child in your area waiting for the local authority: a task or an age assessment",
         "{n} children in your area waiting for the local authority: a task or an age assessment",
         "safeguarding:caseload",

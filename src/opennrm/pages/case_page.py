@@ -15,6 +15,7 @@ from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.care.selectors import case_support_summary as support_summary
+from opennrm.care.selectors import missing_action_for
 from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import (
@@ -189,6 +190,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             # Support in the words anyone who may open the case may read: provider and
             # region, never the site or its address.
             "support": support_summary(case),
+            # Reporting the person missing, for those who may (a child's local authority).
+            "missing_action": missing_action_for(actor, case),
             # Counts only: the notes' text and tasks' titles are on their own page, read there.
             "casework": casework_counts(actor, case),
             # The children's pathway: age assessments and the local authority's tasks.

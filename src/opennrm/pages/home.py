@@ -127,8 +127,8 @@ ROLE_TASKS: dict[Role, list[Task]] = {
         Task(
             "Children in your area",
             "safeguarding:caseload",
-            "What needs doing today: children's services tasks (overdue first), age "
-            "assessments outstanding and children newly referred.",
+            "What needs doing today: children missing now, children's services tasks "
+            "(overdue first), age assessments outstanding and children newly referred.",
         ),
         MY_TASKS,
     ],

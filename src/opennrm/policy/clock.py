@@ -196,7 +196,9 @@ def reconsideration_decision_due(requested_on: date, profile: PolicyProfile) -> 
     return reasonable_grounds_due_under(requested_on, profile)
 
 
-def move_on_end(conclusive_on: date, profile: PolicyProfile, *, positive: bool) -> date:
+def move_on_end(
+    conclusive_on: date, profile: PolicyProfile, *, positive: bool, adult: bool = True
+) -> date:
     """The last day of move-on support after a positive or negative conclusive decision."""
     period = (
         profile.move_on_after_positive_conclusive
@@ -206,6 +208,8 @@ def move_on_end(conclusive_on: date, profile: PolicyProfile, *, positive: bool) 
     if period is None:
         which = "positive" if positive else "negative"
         raise NotInProfile(f"{profile} sets no move-on period after a {which} conclusive decision.")
+    if period.adults_only and not adult:
+        raise NotInProfile(f"{profile}: its move-on period is for adults only.")
     return add_period(conclusive_on, period, profile.calendar)
 
 
@@ -302,12 +306,15 @@ def clocks_after_conclusive(
     jurisdiction: str,
     outcome: str,
     *,
+    adult: bool = True,
     profiles: ProfileSet | None = None,
     profile: PolicyProfile | None = None,
 ) -> Clocks:
     """A conclusive decision (an outcome code of the profile) starts move-on support, and a
     negative one opens the reconsideration window, both from the day it takes effect
-    (`decided_on`). Pass `profile` to use the one the decision recorded."""
+    (`decided_on`). A move-on period the profile gives adults only (the adult victim care
+    contract's) is not started for a child or a presumed child (`adult=False`): their support
+    is the local authority's. Pass `profile` to use the one the decision recorded."""
     profile = profile or profile_for(jurisdiction, decided_on, profiles=profiles)
     positive = profile.conclusive_grounds_outcome(outcome).kind == OutcomeKind.POSITIVE
     period = (
@@ -315,6 +322,8 @@ def clocks_after_conclusive(
         if positive
         else profile.move_on_after_negative_conclusive
     )
+    if period is not None and period.adults_only and not adult:
+        period = None
     closes = None
     if not positive and profile.allows_reconsideration_of(
         Reconsiderable.NEGATIVE_CONCLUSIVE_GROUNDS

@@ -37,8 +37,10 @@ The format (version 1), every field required unless marked optional:
       "reconsiderable_decisions": ["negative_reasonable_grounds"],
       "reconsideration_requesters": ["referrer", "support_provider"],
       "disqualification_available": true,
-      "move_on_after_positive_conclusive": {"days": 45, "unit": "calendar_days"},   # or null
-      "move_on_after_negative_conclusive": {"days": 9, "unit": "working_days"},     # or null
+      "move_on_after_positive_conclusive": {"days": 45, "unit": "calendar_days",
+        "adults_only": true},                # or null; "adults_only" optional (default false)
+      "move_on_after_negative_conclusive": {"days": 9, "unit": "working_days",
+        "adults_only": true},                # or null; likewise
       "support_after_positive_reasonable_grounds": {          # optional; null: none of its own
         "days": 90, "counting": "beginning_with_decision_day", "adults_only": true,
         "ends_at_conclusive_decision": true, "label": "Support under ..."},
@@ -150,10 +152,14 @@ class Requester(StrEnum):
 class Period:
     days: int
     unit: PeriodUnit
+    # A period for adults only (the adult victim care contract's move-on support: a child's
+    # support is the local authority's, ADR 0025). Optional in a file; absent means everyone.
+    adults_only: bool = False
 
     def __str__(self) -> str:
         noun = "working day" if self.unit == PeriodUnit.WORKING_DAYS else "calendar day"
-        return f"{self.days} {noun}{'' if self.days == 1 else 's'}"
+        text = f"{self.days} {noun}{'' if self.days == 1 else 's'}"
+        return text + (" (adults)" if self.adults_only else "")
 
 
 @dataclass(frozen=True)
@@ -485,12 +491,22 @@ class _Reader:
         value = self.field(name)
         if value is _ABSENT or value is None:
             return None
-        if not isinstance(value, dict) or set(value) != {"days", "unit"}:
-            self.problem(name, 'must be null or an object with "days" and "unit"')
+        if not isinstance(value, dict) or not {"days", "unit"} <= set(value) <= _PERIOD_KEYS:
+            self.problem(
+                name, 'must be null or an object with "days" and "unit" (and "adults_only")'
+            )
             return None
         days = self.value_days(f"{name}.days", value["days"])
         unit = self.value_choice(f"{name}.unit", value["unit"], PeriodUnit)
-        return Period(days, unit) if days is not None and unit is not None else None
+        adults_only = value.get("adults_only", False)
+        if not isinstance(adults_only, bool):
+            self.problem(
+                f"{name}.adults_only", f"must be true or false, not {json.dumps(adults_only)}"
+            )
+            return None
+        if days is None or unit is None:
+            return None
+        return Period(days, unit, adults_only=adults_only)
 
     def field_counting(self, name: str) -> Counting:
         """Optional: absent means day 1 is the day after the decision."""
@@ -522,6 +538,7 @@ class _Reader:
         return SupportPeriod(days, counting, label=label, **flags)
 
 
+_PERIOD_KEYS = frozenset({"days", "unit", "adults_only"})
 _SLUG_HINT = "lower-case letters, digits, '.', '-' or '_' (at most 60)"
 
 

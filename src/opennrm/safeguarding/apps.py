@@ -5,3 +5,14 @@ class SafeguardingConfig(AppConfig):
     name = "opennrm.safeguarding"
     label = "safeguarding"
     verbose_name = "Safeguarding: the children's pathway and age assessment"
+
+    def ready(self) -> None:
+        # A child's safety profile changed: the local authority arranging their accommodation
+        # is told (ADR 26). safety imports nothing of safeguarding, so safeguarding registers
+        # its teller there.
+        from opennrm.safety import services as safety
+
+        from .services import _child_safety_changed_told
+
+        if _child_safety_changed_told not in safety.PROFILE_CHANGE_TELLERS:
+            safety.PROFILE_CHANGE_TELLERS.append(_child_safety_changed_told)

@@ -76,6 +76,15 @@ def children_of(actor: Actor) -> QuerySet[Case]:
     return cases_visible_to(actor).filter(area__in=areas, age_group__in=CHILD_GROUPS)
 
 
+def children_acted_for(actor: Actor) -> QuerySet[Case]:
+    """The children the actor acts for as a safeguarding lead of their area's local authority
+    (`may_act_for`, for many cases at once)."""
+    areas = _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY]).values(
+        "organisation__area"
+    )
+    return children_of(actor).filter(area__in=areas)
+
+
 def open_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
     """Open tasks for the children of the actor's areas, overdue first, then by due date."""
     return (

@@ -26,6 +26,8 @@ from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
 from opennrm.notifications.services import deliver
+from opennrm.safety.models import RiskLevel
+from opennrm.safety.services import PROFILE_FIELDS, ProfileChange
 
 from . import selectors
 from .models import (
@@ -44,6 +46,10 @@ MAX_TEXT = 5000
 # the adult places offered and requested (`accommodation.services.adult_places_withdrawn`).
 # Each returns counts for the audit event.
 AGE_DISPUTE_HOOKS: list[Callable[..., dict[str, int]]] = []
+# Who else other apps tell then, registered the same way: care tells the local authority and
+# the guardian service of the area that a person missing now is a missing child
+# (`care.services.missing_child_age_disputed`). Each returns counts for the event's `told`.
+AGE_DISPUTE_TELLERS: list[Callable[..., dict[str, int]]] = []
 
 
 def local_authority_of(area: str) -> Organisation | None:
@@ -311,7 +317,8 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
     places offered are cancelled and their requests withdrawn (`AGE_DISPUTE_HOOKS`); if a
     place was wanted or held, their need goes to the local authority of their area as an
     urgent children's services task; the local authority and the guardian service of the area
-    (who assess the age), the decision maker and the referrer are told."""
+    (who assess the age), the decision maker and the referrer are told (and, if the person is
+    missing now, the area's leads that a child is missing: `AGE_DISPUTE_TELLERS`)."""
     if not selectors.may_dispute_age(Actor.of_session(by), case):
         raise ValidationError(
             "Only a decision maker of the case's competent authority, or a first responder of "
@@ -344,6 +351,8 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
             at=now,
         )
     told = _tell_age_disputed(locked)
+    for teller in AGE_DISPUTE_TELLERS:
+        told |= teller(case=locked, by=by)
     audit_record(
         by=by,
         action="age_dispute.raised",
@@ -468,6 +477,51 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
         )
     )
     return told
+
+
+# --- A child's safety profile changed -----------------------------------------------------------
+
+
+def _child_safety_changed_told(change: ProfileChange, told: set[int]) -> dict[str, int]:
+    """A child's (or age-disputed person's) safety profile changed (a risk that rose, a place
+    to keep away from): the safeguarding leads of the local authority of their area, which
+    arranges their accommodation, are told at once, with a link to its open task for the child
+    (which shows the profile) or else the case; how many were told. A dependant is told of
+    apart (`safety.services`: a dependent child). Registered with
+    `safety.services.PROFILE_CHANGE_TELLERS` (`safeguarding.apps`); `told` holds who was
+    already told of this change, and gains those told here. Never names the child, a place or
+    anyone who exploited them."""
+    case = change.case
+    if not case.is_child or not change.fields & set(PROFILE_FIELDS):
+        return {}
+    task = (
+        ChildrenServicesTask.objects.filter(case=case, status=TaskStatus.OPEN)
+        .order_by("-raised_at", "-pk")
+        .first()
+    )
+    if change.risk_raised:
+        level = RiskLevel(change.risk_level).label.lower()
+        subject = f"Case {case.reference}: the risk to a child in {case.area} is now {level}"
+    else:
+        subject = f"Case {case.reference}: a child's safety profile in {case.area} has changed"
+    sent = deliver(
+        recipients=[
+            user
+            for user in _leads([OrganisationKind.LOCAL_AUTHORITY], case.area)
+            if user.pk not in told
+        ],
+        kind="children.safety_changed",
+        case=case,
+        url=reverse("safeguarding:task", args=[task.pk])
+        if task is not None
+        else reverse("cases:detail", args=[case.reference]),
+        subject=subject,
+        body="What is recorded about the safety of a child (or a person whose age is disputed, "
+        "treated as a child) whose accommodation your children's services arrange has changed. "
+        "Read it today, and check that where they stay still keeps them safe.",
+    )
+    told.update(notification.recipient_id for notification in sent)
+    return {"local_authority": len(sent)}
 
 
 # --- Erasure ------------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ person referred as an adult may be a child."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from opennrm.accounts.actor import actor_of
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.lib.govuk_forms import show_refusal
@@ -24,6 +27,10 @@ from .forms import AgeAssessmentForm, AgeDisputeForm, TaskDoneForm
 from .models import AgeOutcome, TaskStatus
 
 OUTSTANDING_PAGE_SIZE = 50
+
+# What other apps add to the caseload, registered from their own AppConfig.ready (safeguarding
+# imports none of them): the children of the area missing now (`care.views.caseload_extras`).
+CASELOAD_EXTRAS: list[Callable[[Actor], dict[str, Any]]] = []
 
 
 def _user(request: HttpRequest) -> User:
@@ -60,6 +67,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "needing_action": selectors.children_needing_action_count(actor),
             # Children who came with an adult referred here: known to the local authority too.
             "dependent_children": len(dependent_children_in_area(actor)),
+            **{key: value for extra in CASELOAD_EXTRAS for key, value in extra(actor).items()},
         },
     )
 

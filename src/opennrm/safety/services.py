@@ -4,12 +4,15 @@ Each change is a new version of the profile (`expected_version` guards against t
 editing at once) with one audit event naming the fields changed, never their values, and an
 entry on the case's timeline that says only that the safety profile changed. Recording a
 dependent child tells the safeguarding leads of the case's area (a child with a trafficked
-parent is a child in need in their area), inside the same service.
+parent is a child in need in their area), inside the same service. Whoever else acts on the
+profile (the house the person lives in, the local authority housing a child) is told by the
+app that knows them (`PROFILE_CHANGE_TELLERS`), counted in the same audit event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -40,6 +43,34 @@ PROFILE_FIELDS = (
 # AppConfig.ready (safety imports none of them): accommodation refuses a change that a place
 # already offered to the person would break (ADR 26).
 PROFILE_CHANGE_CHECKS: list[Callable[[Case], None]] = []
+
+_RISK_ORDER = (RiskLevel.STANDARD, RiskLevel.HIGH, RiskLevel.VERY_HIGH)
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One change to a case's safety profile, as the apps that act on it are given it: which
+    fields changed (never their values), the risk level now, and whether the risk rose or its
+    reasons changed."""
+
+    case: Case
+    fields: frozenset[str]
+    risk_level: str = RiskLevel.STANDARD
+    risk_raised: bool = False
+    reasons_changed: bool = False
+
+    @property
+    def risk_news(self) -> bool:
+        """The risk rose or its reasons changed: what anyone who houses the person must hear."""
+        return self.risk_raised or self.reasons_changed
+
+
+# Who other apps tell of a change, registered the same way and run after every check passed:
+# each is given the change and the ids of the users already told of it (it adds those it tells,
+# so that nobody is told twice for one change) and returns how many it told, under its own
+# names, for the change's audit event. accommodation tells the house the person lives in,
+# safeguarding the local authority of a child (ADR 26).
+PROFILE_CHANGE_TELLERS: list[Callable[[ProfileChange, set[int]], dict[str, int]]] = []
 
 STALE = (
     "Someone else changed this safety profile while you were working on it. Your answers are "
@@ -94,6 +125,30 @@ def _run_checks(case: Case) -> None:
         check(case)
 
 
+def _tell(change: ProfileChange) -> dict[str, int]:
+    """Run every teller on one change; how many each told, for the change's audit event."""
+    told: set[int] = set()
+    counts: dict[str, int] = {}
+    for teller in PROFILE_CHANGE_TELLERS:
+        for audience, number in teller(change, told).items():
+            if number:
+                counts[audience] = counts.get(audience, 0) + number
+    return counts
+
+
+def _risk_change(profile: SafetyProfile, before: tuple[str, str]) -> dict[str, Any]:
+    """Whether the risk rose (from standard, for a new profile) and its reasons changed (to
+    something, not merely cleared) between `before` and the profile as now saved."""
+    level, reasons = before
+    return {
+        "risk_level": profile.risk_level,
+        "risk_raised": _RISK_ORDER.index(RiskLevel(profile.risk_level))
+        > _RISK_ORDER.index(RiskLevel(level)),
+        "reasons_changed": profile.risk_reasons != reasons
+        and bool(str(profile.risk_reasons).strip()),
+    }
+
+
 def _check_erased(case: Case) -> None:
     if hasattr(case.person, "erasure"):
         raise ValidationError("This person's details have been erased")
@@ -109,22 +164,27 @@ def safety_profile_save(
     _check_values(values)
     profile, created = _profile_for_update(case, by)
     _claim(profile, expected_version, created)
+    before = (profile.risk_level, profile.risk_reasons)
     changed = [name for name, value in values.items() if getattr(profile, name) != value]
     for name in changed:
         setattr(profile, name, values[name])
     _bump(profile, by, changed, created)
     _run_checks(case)
+    told = _tell(ProfileChange(case, frozenset(changed), **_risk_change(profile, before)))
     case_event_record(
         case=case,
         kind="safety.profile_changed",
         description="Safety profile recorded" if created else "Safety profile changed",
         by=by,
     )
+    detail: dict[str, Any] = {"fields": sorted(changed), "version": profile.version}
+    if told:
+        detail["told"] = told
     audit_record(
         by=by,
         action="safety_profile.created" if created else "safety_profile.updated",
         obj=profile,
-        detail={"fields": sorted(changed), "version": profile.version},
+        detail=detail,
     )
     return profile
 
@@ -206,6 +266,9 @@ def dependant_add(
     profile.dependant_count = profile.dependants.count()
     _bump(profile, by, ["dependant_count"], created)
     _run_checks(case)
+    others = _tell(
+        ProfileChange(case, frozenset({"dependant_count"}), risk_level=profile.risk_level)
+    )
     child = added.is_child_on(timezone.localdate())
     told = _tell_leads_of_children(case, 1 if child else 0)
     case_event_record(
@@ -220,6 +283,7 @@ def dependant_add(
             "child": child,
             "safeguarding_leads_told": told,
             "version": profile.version,
+            **({"told": others} if others else {}),
         },
     )
     return added
