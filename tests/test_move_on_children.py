@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
@@ -20,9 +21,10 @@ from opennrm.audit.models import AuditEvent
 from opennrm.care import reminders
 from opennrm.care import services as care
 from opennrm.care.models import Measure, MeasureStatus, MoveOnReminder, SupportMeasure
+from opennrm.cases import selectors as case_selectors
 from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason
 from opennrm.cases.models import Case
-from opennrm.cases.services import case_close
+from opennrm.cases.services import case_close, support_running
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 from opennrm.policy import clock
@@ -184,6 +186,38 @@ def test_no_adult_move_on_reminders_once_the_person_is_treated_as_a_child(
     run_on(ends - timedelta(days=7))
     assert not Notification.objects.filter(kind="support.move_on_reminder").exists()
     assert not MoveOnReminder.objects.exists()
+
+
+def test_once_treated_as_a_child_the_adult_move_on_end_no_longer_runs(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """Recognised as an adult victim (move-on ends in 20 days), then their age is disputed: the
+    case page no longer shows an adult's move-on as running, nor holds the case open for it;
+    the date is kept, so that an assessment finding an adult brings it back."""
+    ends = timezone.localdate() + timedelta(days=20)
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        consent_to_support=True,
+        move_on_ends=ends,
+    )
+    assert "move_on_ends" in [row["name"] for row in case_selectors.clocks_of(case)]
+    assert support_running(case, timezone.localdate())
+    safeguarding.age_dispute_raise(
+        by=alice, case=case, basis="says_so", expected_version=case.version
+    )
+    case.refresh_from_db()
+    assert case.is_child
+    assert case.move_on_ends == ends
+    assert "move_on_ends" not in [row["name"] for row in case_selectors.clocks_of(case)]
+    assert case_selectors.next_deadline(case) is None
+    assert not support_running(case, timezone.localdate())
+    response = factories.signed_in_client(alice).get(reverse("cases:detail", args=[case.reference]))
+    assert response.status_code == 200
+    assert "Recovery period ends" in response.content.decode()
+    assert "Move-on support ends" not in response.content.decode()
 
 
 def test_no_move_on_reminders_for_a_closed_case(

@@ -245,6 +245,11 @@ CURRENT_CLOCKS: dict[str, tuple[str, ...]] = {
     CaseStatus.RECONSIDERATION: ("reconsideration_decide_by",),
 }
 
+# An adult's support (move-on after a conclusive decision, Scotland's s.9 period): not shown to
+# run for a child or a person whose age is disputed, whose support is the local authority's.
+# Kept on the case, not cleared: an age assessment that finds an adult brings them back.
+ADULT_SUPPORT_CLOCKS = frozenset({"move_on_ends", "support_ends"})
+
 CLOCK_LABELS: dict[str, str] = {
     "reasonable_grounds_due": "Reasonable grounds decision due",
     "recovery_period_ends": "Recovery period ends",
@@ -269,6 +274,8 @@ def clocks_of(case: Case) -> list[dict[str, object]]:
         if name == "reasonable_grounds_due" and name not in current:
             continue  # a target met or overtaken: only shown while the decision is awaited
         if name == "reconsideration_decide_by" and name not in current:
+            continue
+        if name in ADULT_SUPPORT_CLOCKS and case.is_child:
             continue
         row: dict[str, object] = {
             "name": name,

@@ -418,8 +418,9 @@ def close_refusal(case: Case, reason: CloseReason | None = None) -> str | None:
 
 
 def support_running(case: Case, today: date) -> bool:
-    """Whether the move-on support a conclusive decision started is still running."""
-    return case.move_on_ends is not None and today <= case.move_on_ends
+    """Whether the move-on support a conclusive decision started is still running: an adult's,
+    so never for a person treated as a child (`selectors.ADULT_SUPPORT_CLOCKS`)."""
+    return not case.is_child and case.move_on_ends is not None and today <= case.move_on_ends
 
 
 @transaction.atomic
