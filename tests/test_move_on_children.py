@@ -156,26 +156,30 @@ def test_a_profile_without_adults_only_keeps_its_move_on_for_everyone() -> None:
 # --- The move-on reminders ----------------------------------------------------------------------
 
 
-def test_no_adult_move_on_reminders_once_the_person_is_treated_as_a_child(
-    alice: User,
-    cora: User,
-    maya: User,
-    provider: Organisation,
-    northmoor_police: Organisation,
-    authority: Organisation,
-) -> None:
-    """Recognised as an adult victim (move-on ends in 20 days), living in an adult house, then
-    their age is disputed: they are a presumed child, and the daily task no longer tells the
-    house and the coordinators to "plan their move on" on the adult's timetable."""
-    ends = timezone.localdate() + timedelta(days=20)
-    case = case_factories.case(
+@pytest.fixture
+def recognised(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+    """An adult recognised as a victim, whose move-on support ends in 20 days."""
+    return case_factories.case(
         referred_by=alice,
         referring_organisation=northmoor_police,
         authority=authority,
         status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
         consent_to_support=True,
-        move_on_ends=ends,
+        move_on_ends=timezone.localdate() + timedelta(days=20),
     )
+
+
+def test_no_adult_move_on_reminders_once_the_person_is_treated_as_a_child(
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    recognised: Case,
+) -> None:
+    """Recognised as an adult victim (move-on ends in 20 days), living in an adult house, then
+    their age is disputed: they are a presumed child, and the daily task no longer tells the
+    house and the coordinators to "plan their move on" on the adult's timetable."""
+    case, ends = recognised, recognised.move_on_ends
     h.living(cora, maya, provider, case)
     case.refresh_from_db()
     safeguarding.age_dispute_raise(
@@ -189,20 +193,12 @@ def test_no_adult_move_on_reminders_once_the_person_is_treated_as_a_child(
 
 
 def test_once_treated_as_a_child_the_adult_move_on_end_no_longer_runs(
-    alice: User, northmoor_police: Organisation, authority: Organisation
+    alice: User, recognised: Case
 ) -> None:
     """Recognised as an adult victim (move-on ends in 20 days), then their age is disputed: the
     case page no longer shows an adult's move-on as running, nor holds the case open for it;
     the date is kept, so that an assessment finding an adult brings it back."""
-    ends = timezone.localdate() + timedelta(days=20)
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
-        consent_to_support=True,
-        move_on_ends=ends,
-    )
+    case, ends = recognised, recognised.move_on_ends
     assert "move_on_ends" in [row["name"] for row in case_selectors.clocks_of(case)]
     assert support_running(case, timezone.localdate())
     safeguarding.age_dispute_raise(
@@ -226,20 +222,11 @@ def test_no_move_on_reminders_for_a_closed_case(
     cora: User,
     maya: User,
     provider: Organisation,
-    northmoor_police: Organisation,
-    authority: Organisation,
+    recognised: Case,
 ) -> None:
     """The case was closed (the person left the country) during move-on: no reminders go out
     for it."""
-    ends = timezone.localdate() + timedelta(days=20)
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
-        consent_to_support=True,
-        move_on_ends=ends,
-    )
+    case, ends = recognised, recognised.move_on_ends
     h.living(cora, maya, provider, case)
     case.refresh_from_db()
     case_close(by=dmitri, case=case, reason=CloseReason.LEFT, expected_version=case.version)
