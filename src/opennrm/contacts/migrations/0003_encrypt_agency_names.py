@@ -2,16 +2,14 @@
 
 A GP surgery's or a local charity's name can say where someone lives, as outside services'
 names do (docs/adr/0015). Each row gets a random `row_uuid` and its name is encrypted with it
-in the associated data (docs/adr/0012). The unique constraint on the name goes: ciphertexts
-differ each time, so `contacts.services` keeps one row per agency itself. Going back decrypts
-the names (the keys must still be configured).
+in the associated data (docs/adr/0012). Names already encrypted are left as they are, so
+running it again changes nothing; going back decrypts them (the keys must still be
+configured).
 """
 
 import uuid
 
-from django.db import migrations, models
-
-import opennrm.lib.fields
+from django.db import migrations
 
 CONTEXT = "contacts.agencyconsent.agency_name"
 
@@ -54,32 +52,6 @@ def decrypt(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contacts", "0001_initial")]
+    dependencies = [("contacts", "0002_agency_name_as_text")]
 
-    operations = [
-        migrations.RemoveConstraint(model_name="agencyconsent", name="one_consent_per_agency"),
-        migrations.AlterModelOptions(
-            name="agencyconsent", options={"ordering": ["agency_kind", "pk"]}
-        ),
-        migrations.AddField(
-            model_name="agencyconsent",
-            name="row_uuid",
-            field=models.UUIDField(editable=False, null=True),
-        ),
-        migrations.AlterField(
-            model_name="agencyconsent",
-            name="agency_name",
-            field=models.TextField(),
-        ),
-        migrations.RunPython(encrypt, decrypt),
-        migrations.AlterField(
-            model_name="agencyconsent",
-            name="agency_name",
-            field=opennrm.lib.fields.EncryptedCharField(max_length=200),
-        ),
-        migrations.AlterField(
-            model_name="agencyconsent",
-            name="row_uuid",
-            field=opennrm.lib.fields.RowUUIDField(),
-        ),
-    ]
+    operations = [migrations.RunPython(encrypt, decrypt)]
