@@ -6,6 +6,7 @@ details recorded as a read."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from opennrm.accounts.models import User
@@ -57,9 +58,11 @@ def test_contacts_and_references_of_a_case(new_page, axe, reads, alice: User, ca
     page.get_by_label("Legal adviser").check()
     page.get_by_label("Name of the agency").fill("Testshire Law Centre")
     page.get_by_role("group", name="Does the person agree").get_by_label("Yes").check()
-    page.get_by_label("Day").fill("2")
-    page.get_by_label("Month").fill("3")
-    page.get_by_label("Year").fill("2026")
+    # The day they answered: today (an answer may be dated up to 30 days before the referral).
+    answered = timezone.localdate()
+    page.get_by_label("Day").fill(str(answered.day))
+    page.get_by_label("Month").fill(str(answered.month))
+    page.get_by_label("Year").fill(str(answered.year))
     axe.check(page)
     page.get_by_role("button", name="Record consent").click()
     expect(page.locator("main")).to_contain_text("Testshire Law Centre")
