@@ -34,7 +34,7 @@ from opennrm.accommodation.services import members_in_roles, support_coordinator
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import TREATED_AS_CHILD, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
 
@@ -111,7 +111,7 @@ def run(today: date) -> RunResult:
                 )
             )
             .exclude(request__case__status=CaseStatus.CLOSED)
-            .exclude(request__case__age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
+            .exclude(request__case__age_group__in=TREATED_AS_CHILD)
             .select_related("request__case", "bed__room__site")
             .order_by("pk")
         )

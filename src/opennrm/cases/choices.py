@@ -65,6 +65,10 @@ class AgeGroup(models.TextChoices):
     PRESUMED_CHILD = "presumed_child", "Age disputed: treated as a child until assessed"
 
 
+# Whoever is treated as a child: a child, and a person whose age is disputed (`Case.is_child`).
+TREATED_AS_CHILD = (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+
+
 class ExploitationAgeGroup(models.TextChoices):
     """Whether the person was a child when the exploitation began (ADR 0042). Asked of an adult
     at referral; a child or age-disputed person at referral was a child then too. Never

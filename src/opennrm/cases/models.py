@@ -26,6 +26,7 @@ from opennrm.lib.fields import (
 )
 
 from .choices import (
+    TREATED_AS_CHILD,
     AgeGroup,
     CaseStatus,
     ExploitationAgeGroup,
@@ -205,7 +206,7 @@ class Case(models.Model):
 
     @property
     def is_child(self) -> bool:
-        return self.age_group in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
+        return self.age_group in TREATED_AS_CHILD
 
     @property
     def exploited_as_child(self) -> bool:

@@ -14,7 +14,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
 
-from .choices import AgeGroup, CaseStatus
+from .choices import TREATED_AS_CHILD, CaseStatus
 from .models import Case, CaseNarrative, Person
 
 
@@ -53,9 +53,7 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
     if authorities:
         condition |= Q(competent_authority_id__in=authorities)
     if safeguarding_areas:
-        condition |= Q(
-            area__in=safeguarding_areas, age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD]
-        )
+        condition |= Q(area__in=safeguarding_areas, age_group__in=TREATED_AS_CHILD)
     return Case.objects.filter(condition)
 
 
@@ -70,9 +68,7 @@ def children_newly_referred_count(actor: Actor) -> int:
     whose notification they have not opened yet (the list it links to,
     `notifications:list?show=children`, is that query). What the local authority must do for
     them is counted by the caseload (`safeguarding.selectors.children_needing_action_count`)."""
-    children = cases_visible_to(actor).filter(
-        age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD]
-    )
+    children = cases_visible_to(actor).filter(age_group__in=TREATED_AS_CHILD)
     return (
         unread_news(actor.user, "children")
         .filter(case__in=children)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import User
 from opennrm.cases import selectors as case_selectors
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 from opennrm.lib.paging import count_up_to
@@ -90,7 +90,7 @@ def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
         cases = cases.filter(age_group=AgeGroup.ADULT)
     elif filters.age_group == "child":
         # "IN", not "NOT adult": the queue's age-group index can then count it from the index.
-        cases = cases.filter(age_group__in=[AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD])
+        cases = cases.filter(age_group__in=TREATED_AS_CHILD)
     if filters.overdue_only and order != "conclusive_grounds_from":
         cases = cases.filter(**{f"{order}__lt": timezone.localdate()})
     if filters.due_today:

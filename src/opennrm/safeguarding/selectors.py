@@ -19,7 +19,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to, safeguarding_lead_areas
 from opennrm.cases.selectors import referral_details as referral_details
@@ -29,8 +29,6 @@ from .models import AgeAssessment, ChildrenServicesTask, TaskStatus
 
 # A child referred this many days ago or less is "newly referred" on the caseload.
 NEWLY_REFERRED_DAYS = 7
-
-CHILD_GROUPS = (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD)
 
 
 def _lead_memberships(actor: Actor, kinds: list[str]) -> QuerySet[Membership]:
@@ -73,7 +71,7 @@ def children_of(actor: Actor) -> QuerySet[Case]:
     areas = lead_areas(actor)
     if not areas:
         return Case.objects.none()
-    return cases_visible_to(actor).filter(area__in=areas, age_group__in=CHILD_GROUPS)
+    return cases_visible_to(actor).filter(area__in=areas, age_group__in=TREATED_AS_CHILD)
 
 
 def children_acted_for(actor: Actor) -> QuerySet[Case]:

@@ -37,6 +37,7 @@ from opennrm.accommodation.models import Placement, PlacementStatus, Region, Unm
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind
 from opennrm.care.models import MissingEpisode
 from opennrm.cases.choices import (
+    TREATED_AS_CHILD,
     AgeGroup,
     ExploitationAgeGroup,
     ExploitationLocation,
@@ -312,7 +313,7 @@ def age_group_of(recorded: str) -> str:
     child until assessed), count as children; never as adults."""
     if recorded == AgeGroup.ADULT:
         return "adult"
-    if recorded in (AgeGroup.CHILD, AgeGroup.PRESUMED_CHILD):
+    if recorded in TREATED_AS_CHILD:
         return "child"
     return "not_specified"
 
