@@ -126,16 +126,32 @@ class Composed:
     dates_stated: dict[str, date]
 
 
+def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str] | None]:
+    """The language and words of the first text that fits the case: a child's own text first
+    (children's services look after them, whatever the decision), then the usual one, then one
+    stating no date where the case has none to state (no move-on period for this person or in
+    this jurisdiction); each in the person's language, else in English. A text that would state
+    a date the case does not have is never used: it would print "-" where a date belongs."""
+    candidates = ([f"{key}.child"] if case.is_child else []) + [key, f"{key}.undated"]
+    for candidate in candidates:
+        for code in dict.fromkeys([language, "en"]):
+            texts = translations()[code]["texts"].get(candidate)
+            if texts is None:
+                continue
+            dates = _placeholders(texts["decision"], texts["next"]) & set(CASE_DATES)
+            if all(getattr(case, name) is not None for name in dates):
+                return code, texts
+    return "en", None
+
+
 def compose(decision: Decision, case: Case, on: date) -> Composed:
     """The letter for `decision`, dated `on`, with the case's dates as they are now. `case` must
     carry the person's identity (the letter greets them by name)."""
     languages = [code for code in case.person.languages if code in translations()]
-    language = languages[0] if languages else "en"
-    chosen, english = translations()[language], translations()["en"]
-    key = f"{decision.kind}.{decision.outcome_kind}"
-    texts = chosen["texts"].get(key) or english["texts"].get(key)
-    if key not in chosen["texts"]:
-        chosen, language = english, "en"
+    language, texts = _texts_for(
+        f"{decision.kind}.{decision.outcome_kind}", case, languages[0] if languages else "en"
+    )
+    chosen = translations()[language]
     texts = texts or {"decision": decision.outcome_label, "next": ""}
     stated = {
         name: getattr(case, name)

@@ -71,7 +71,12 @@ def _remind(today: date) -> RunResult:
     )
     counted = {"due_soon": 0, "overdue": 0}
     for reference, assigned_to_id, authority_id, due in cases:
-        responsible = {assigned_to_id} if assigned_to_id else deciders.get(authority_id, set())
+        # The assignee while they still decide at the authority; once their role is gone (a
+        # membership removed) every decision maker there, or nobody who can act hears of it.
+        authority_deciders = deciders.get(authority_id, set())
+        responsible = (
+            {assigned_to_id} if assigned_to_id in authority_deciders else authority_deciders
+        )
         if due is not None and due < today:  # never None: the filter compares it
             counted["overdue"] += 1
             for user_id in responsible | seniors.get(authority_id, set()):

@@ -457,6 +457,25 @@ def _check_negative_reason(case: Case, on: date, outcome_kind: str, code: str) -
         raise ValidationError({"negative_reason": refusal})
 
 
+def _check_reason_still_fits(decision: Decision) -> None:
+    """A negative decision's reason is checked again at approval, against the case as it is
+    then: a person whose age became disputed while the decision waited is a presumed child, and
+    `no_means` is never a reason for them. (A decision drafted with no reason, such as a
+    disqualification, has none to check.)"""
+    if not decision.negative_reason:
+        return
+    try:
+        _check_negative_reason(
+            decision.case, timezone.localdate(), decision.outcome_kind, decision.negative_reason
+        )
+    except ValidationError as refusal:
+        reason = " ".join(refusal.messages)
+        raise ValidationError(
+            f"This decision cannot take effect as drafted: {reason}. Do not approve it, so that "
+            "a new decision can be made"
+        ) from refusal
+
+
 def _outcome(outcomes: Sequence[Any], code: str, stage: str) -> Any:
     for outcome in outcomes:
         if outcome.code == code:
@@ -519,6 +538,8 @@ def decision_approve(*, by: User, decision: Decision, approve: bool, note: str =
     _check_decider(by, locked.case)
     if not approve and not note.strip():
         raise ValidationError({"note": "Enter why you do not approve the decision"})
+    if approve:
+        _check_reason_still_fits(locked)
     locked.state = DecisionState.IN_EFFECT if approve else DecisionState.APPROVAL_REFUSED
     locked.approved_by = by
     locked.approved_at = timezone.now()

@@ -148,24 +148,36 @@ class RequestScreeningMiddleware:
 class MethodNotAllowedPageMiddleware:
     """Django's `require_POST` and friends answer 405 with an empty body; a person who follows
     a stale link or reloads a page gets the service's page instead, saying what to do. The API
-    keeps its own JSON answers."""
+    answers in its own error shape (`{"errors": [...]}`, as every other API error), where ninja
+    would answer in plain text."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            isinstance(response, HttpResponseNotAllowed)
-            and not response.content
-            and not is_api(request)
-        ):
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        if is_api(request):
+            if response.get("Content-Type", "").startswith("application/json"):
+                return response
+            from opennrm.api.schemas import error_out
+
+            allowed = response["Allow"]
+            answer = JsonResponse(
+                error_out(
+                    f"This address does not take {request.method} requests; it takes {allowed}"
+                ).model_dump(),
+                status=405,
+            )
+        elif not response.content:
             from .views import method_not_allowed
 
-            page = method_not_allowed(request)
-            page["Allow"] = response["Allow"]
-            return page
-        return response
+            answer = method_not_allowed(request)
+        else:
+            return response
+        answer["Allow"] = response["Allow"]
+        return answer
 
 
 def _utf8(form_body: bytes) -> bool:
