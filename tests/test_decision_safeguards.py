@@ -56,6 +56,7 @@ def test_a_childs_negative_conclusive_letter_does_not_tell_them_their_support_en
     case.refresh_from_db()
     assert case.move_on_ends is None  # the clocks treat the child as a child
     letter = Letter.objects.get(decision=drafted)
+    assert letter.text is not None
     words = letter.text["next"]
     assert "Your support will end on" not in words, words
     assert "children's services keep looking after you" in words
@@ -80,6 +81,7 @@ def test_a_positive_conclusive_letter_in_northern_ireland_states_a_real_date(
         expected_version=case.version,
     )
     letter = Letter.objects.get(decision=decision)
+    assert letter.text is not None
     words = letter.text["next"]
     assert "until at least -" not in words, words
     assert (

@@ -275,7 +275,7 @@ class TestMemberships:
             reverse("accounts:membership_edit", args=[membership.pk]),
             {"action": "role", "role": Role.FIRST_RESPONDER},
         ).content.decode()
-        assert "You cannot change your own administrator role" in html
+        assert "You cannot change your own role" in html
         membership.refresh_from_db()
         assert membership.is_active
         assert membership.role == Role.ORGANISATION_ADMIN

@@ -107,9 +107,10 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # A role given by a system administrator who does not administer the organisation waits for
-    # the organisation's administrator or a second system administrator, never the one who asked
-    # or the invitee (`services.invitation_approve`); until then no link exists.
+    # A role given by a system administrator who does not administer the organisation, or by
+    # anyone to their own address, waits for the organisation's administrator or a second system
+    # administrator, never the one who asked or the invitee (`services.invitation_approve`);
+    # until then no link exists.
     needs_approval = models.BooleanField(default=False)
     approved_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -20,7 +20,9 @@ from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from opennrm.audit.models import AuditEvent
 from opennrm.audit.services import audit_record
+from opennrm.lib.labels import stored_label
 
 from .actor import members_with_role
 from .models import Invitation, Membership, Organisation, User
@@ -126,7 +128,9 @@ def invitation_create(
     Returns the invitation and the token (shown nowhere else; only its hash is stored).
     `by=None` is the command line inviting the first system administrator. A system
     administrator who does not administer `organisation` only asks: the invitation waits, with
-    no link, for `invitation_approve` by someone else (and the token returned is "").
+    no link, for `invitation_approve` by someone else (and the token returned is ""). So does
+    an invitation to the inviter's own address, whoever they are: nobody gives a role to
+    themselves alone (`invitation_approve` refuses both the one who asked and the invitee).
     """
     email = email.strip().lower()
     _check_role_fits(organisation, role)
@@ -134,7 +138,9 @@ def invitation_create(
         user__email__iexact=email, organisation=organisation, role=role, is_active=True
     ).exists():
         raise ValidationError({"email": "This person already has that role in this organisation"})
-    needs_approval = by is not None and not administers(by, organisation)
+    needs_approval = by is not None and (
+        by.email.lower() == email or not administers(by, organisation)
+    )
     invitation = Invitation.objects.create(
         email=email,
         organisation=organisation,
@@ -208,6 +214,18 @@ def _join(invitation: Invitation, user: User) -> Membership:
         defaults={"is_active": True},
     )
     if not created and not membership.is_active:
+        # An invitation sent before the access was taken away does not give it back (those still
+        # open are withdrawn then, `membership_set_active`); only one sent since may.
+        if AuditEvent.objects.filter(
+            action="membership.deactivated",
+            object_type=stored_label(membership),
+            object_id=str(membership.pk),
+            at__gte=invitation.created_at,
+        ).exists():
+            raise ValidationError(
+                "This invitation was withdrawn when your access was removed: ask an "
+                f"administrator of {invitation.organisation.name} for a new invitation"
+            )
         membership.is_active = True
         membership.save(update_fields=["is_active"])
     invitation.accepted_at = timezone.now()
@@ -266,11 +284,11 @@ def invitation_accept_as_existing_user(*, invitation: Invitation, user: User) ->
 
 @transaction.atomic
 def membership_change_role(*, by: User, membership: Membership, role: Role) -> Membership:
-    if membership.user_id == by.pk and membership.role in (
-        Role.ORGANISATION_ADMIN,
-        Role.SYSTEM_ADMIN,
-    ):
-        raise ValidationError({"role": "You cannot change your own administrator role"})
+    # Whatever the role is now or becomes: changing one's own role is giving oneself a role.
+    if membership.user_id == by.pk:
+        raise ValidationError(
+            {"role": "You cannot change your own role: another administrator must change it"}
+        )
     _refuse_lone_grant(by, membership.organisation)
     _check_role_fits(membership.organisation, role)
     if (
@@ -297,11 +315,29 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
 
 @transaction.atomic
 def membership_set_active(*, by: User, membership: Membership, active: bool) -> Membership:
+    """Give a membership back or take it away. Taking it away also withdraws the invitations
+    still open for that person, organisation and role, so none of them brings it back."""
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
+    if membership.user_id == by.pk and active:
+        raise ValidationError(
+            "You cannot give your own access back: another administrator must give it back"
+        )
     if active:
         # Giving access back is giving a role; taking it away never needs a second person.
         _refuse_lone_grant(by, membership.organisation)
+    # Locked before any audit event is written (see `audit_record`), withdrawn after.
+    left_open: list[Invitation] = []
+    if not active:
+        left_open = list(
+            Invitation.objects.select_for_update().filter(
+                email__iexact=membership.user.email,
+                organisation=membership.organisation,
+                role=membership.role,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+            )
+        )
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     _sync_admin_site_access(membership.user)
@@ -312,6 +348,8 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
         organisation=membership.organisation,
         detail={"user": membership.user.email, "role": membership.role},
     )
+    for invitation in left_open:
+        invitation_revoke(by=by, invitation=invitation)
     return membership
 
 

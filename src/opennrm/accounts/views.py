@@ -380,7 +380,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             and user.email.lower() == invitation.email.lower()
         )
         if request.method == "POST" and signed_in_as_invitee:
-            services.invitation_accept_as_existing_user(invitation=invitation, user=user)
+            try:
+                services.invitation_accept_as_existing_user(invitation=invitation, user=user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return render(
+                    request,
+                    "accounts/invitation_invalid.html",
+                    {"title": "This invitation link is not valid"},
+                    status=409,
+                )
             messages.success(request, f"You have joined {invitation.organisation.name}")
             return redirect("pages:home")
         context["signed_in_as_invitee"] = signed_in_as_invitee

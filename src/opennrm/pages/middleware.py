@@ -164,7 +164,7 @@ class MethodNotAllowedPageMiddleware:
             from opennrm.api.schemas import error_out
 
             allowed = response["Allow"]
-            answer = JsonResponse(
+            answer: HttpResponse = JsonResponse(
                 error_out(
                     f"This address does not take {request.method} requests; it takes {allowed}"
                 ).model_dump(),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from opennrm.accounts import services
-from opennrm.accounts.models import Organisation
+from opennrm.accounts.models import Invitation, Organisation
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
 
 
@@ -37,6 +37,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         email = options["email"].strip().lower()
         name = options["organisation"].strip()
+        # Checked before anything is written: the database cannot hold a NUL byte, nor more
+        # than each field's length.
+        for option, value, field in (
+            ("--email", email, Invitation._meta.get_field("email")),
+            ("--organisation", name, Organisation._meta.get_field("name")),
+        ):
+            if "\x00" in value:
+                raise CommandError(f"{option}: must not contain a NUL byte")
+            if field.max_length is not None and len(value) > field.max_length:
+                raise CommandError(f"{option}: at most {field.max_length} characters")
         try:
             validate_email(email)
         except ValidationError:
