@@ -84,6 +84,17 @@ def _moment(value: datetime) -> str:
     return f"{timezone.localtime(value):%-d %B %Y at %H:%M}"
 
 
+def _needs_submitted(case: Case) -> list[str]:
+    """The immediate needs the referral raised, in words: an adult's placement request, or a
+    child's (or age-disputed person's) children's services task raised at submission, which
+    keeps them in words already (ADR 25)."""
+    request = case.placement_requests.filter(raised_by__isnull=True).order_by("pk").first()
+    if request is not None:
+        return [_label(ImmediateNeed, need) for need in request.needs]
+    task = case.children_services_tasks.filter(raised_at=case.submitted_at).order_by("pk").first()
+    return [str(need) for need in task.needs] if task is not None else []
+
+
 def as_submitted(case: Case) -> list[Section]:
     """What the referral said when it was submitted, section by section."""
     person = case.person
@@ -100,8 +111,7 @@ def as_submitted(case: Case) -> list[Section]:
         for code in case.screening.observed_codes:
             indicator = listed.get(code) if listed else None
             indicators.append((code, indicator.text if indicator else code))
-    request = case.placement_requests.filter(raised_by__isnull=True).order_by("pk").first()
-    needs = [_label(ImmediateNeed, need) for need in (request.needs if request else [])]
+    needs = _needs_submitted(case)
     evidence = [item.original_name for item in evidence_as_submitted(case)]
     return [
         Section(

@@ -68,6 +68,13 @@ def _optional_choice(label: str, choices: Choices, invalid: str) -> forms.Choice
     )
 
 
+PRESUMED_CHILD_REFUSED = (
+    "This person was taken in as a child or as someone whose age is disputed, and children's "
+    "services were told. They are treated as a child until an age assessment says otherwise: "
+    "change the answer to 'Is the person under 18?' to 'Yes' or 'Not sure'."
+)
+
+
 class AgeForm(forms.Form):
     under_18 = _choice(
         "Is the person under 18?",
@@ -82,6 +89,11 @@ class AgeForm(forms.Form):
         help_text="For example their appearance, what they say, or documents that may not be genuine",
     )
 
+    def __init__(self, *args: Any, presumed_child: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Taken in as a child or as age disputed (`steps.presumed_child`): never an adult here.
+        self.presumed_child = presumed_child
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("under_18") == "not_sure" and not data.get("reason_to_believe_child"):
@@ -89,6 +101,11 @@ class AgeForm(forms.Form):
                 "reason_to_believe_child",
                 "Select whether there is reason to believe they may be under 18",
             )
+        adult = data.get("under_18") == "no" or (
+            data.get("under_18") == "not_sure" and data.get("reason_to_believe_child") == "no"
+        )
+        if self.presumed_child and adult:
+            self.add_error("under_18", PRESUMED_CHILD_REFUSED)
         return data
 
 
@@ -349,13 +366,14 @@ class ExploitationForm(forms.Form):
     def _check_under_18_agrees(self, data: dict[str, Any], started: date | None) -> None:
         """An answer about their age when it began that the date of birth and the month it
         started contradict is refused: one of them is a mistake (a month that holds their 18th
-        birthday decides nothing)."""
+        birthday decides nothing). 'Not known' is refused too when they show a child then: a
+        person exploited as a child is never left short of being treated as one."""
         answer = data.get("under_18_when_began")
-        if started is None or self.born is None or answer not in ("yes", "no"):
+        if started is None or self.born is None or answer not in ("yes", "no", "not_known"):
             return
         last_day = date(started.year + started.month // 12, started.month % 12 + 1, 1)
         last_day = date.fromordinal(last_day.toordinal() - 1)
-        if answer == "no" and _age_on(self.born, last_day) < 18:
+        if answer in ("no", "not_known") and _age_on(self.born, last_day) < 18:
             self.add_error(
                 "under_18_when_began",
                 f"Their date of birth ({self.born:%-d %B %Y}) says they were under 18 when it "

@@ -34,7 +34,7 @@ from opennrm.screening.selectors import active_catalogue
 from opennrm.screening.services import screening_record
 
 from . import selectors, steps
-from .forms import intelligence_places, intelligence_vehicles
+from .forms import PRESUMED_CHILD_REFUSED, intelligence_places, intelligence_vehicles
 from .models import (
     DraftStatus,
     DutyToNotifyIntelligence,
@@ -93,13 +93,18 @@ def draft_save_answers(
     """Save a page's answers exactly as given, valid or not, so nothing typed is ever lost.
 
     If the answers make this a duty to notify report (an adult who does not consent), every
-    identifying answer and file is deleted at once: the report must never hold them.
+    identifying answer and file is deleted at once: the report must never hold them. A draft
+    presumed a child (taken in as a child or as age disputed) keeps that mark in its answers
+    (`steps.TAKEN_IN`), so it is never routed as an adult, whatever the age page says.
     """
     locked = ReferralDraft.objects.select_for_update().get(pk=draft.pk)
     if locked.status != DraftStatus.DRAFT:
         raise ValidationError("This referral has already been submitted")
     answers = dict(locked.answers)
     answers[step.slug] = data
+    if locked.presumed_child:
+        # Read by every step below: whatever is answered, never an adult's route.
+        answers[steps.TAKEN_IN] = {"presumed_child": True}
     purged = False
     if steps.route(answers) == steps.Route.DUTY_TO_NOTIFY:
         kept = _keep_only_anonymous(answers)
@@ -187,13 +192,6 @@ class Submitted:
     report: DutyToNotifyReport | None = None
 
 
-PRESUMED_CHILD_REFUSED = (
-    "This person was taken in as a child or as someone whose age is disputed, and children's "
-    "services were told. They are treated as a child until an age assessment says otherwise: "
-    "change the answer to 'Is the person under 18?' to 'Yes' or 'Not sure'."
-)
-
-
 class IncompleteReferral(ValidationError):
     def __init__(self, step: steps.Step) -> None:
         super().__init__(f"Complete '{step.title}' before submitting")
@@ -232,12 +230,14 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     # Read once: the indicators are checked against the version the screening then records
     # (a catalogue loaded meanwhile cannot come between the two).
     catalogue = active_catalogue()
+    # Before the pages' checks, whose age page refuses the same answer: the reason, not only
+    # which page to finish.
+    if locked.presumed_child and steps.answered_age_group(locked.answers) == AgeGroup.ADULT:
+        raise ValidationError(PRESUMED_CHILD_REFUSED)
     try:
         data = steps.cleaned(locked.answers, catalogue=catalogue)
     except KeyError as missing:
         raise IncompleteReferral(steps.STEP_BY_SLUG[missing.args[0]]) from None
-    if locked.presumed_child and steps.age_group(locked.answers) == AgeGroup.ADULT:
-        raise ValidationError(PRESUMED_CHILD_REFUSED)
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
         return Submitted(report=_report(by, locked, data, submitted_at)), False

@@ -30,7 +30,29 @@ class Route(StrEnum):
     DUTY_TO_NOTIFY = "duty_to_notify"
 
 
+# Not a page: the mark `services.draft_save_answers` keeps on the answers of a draft whose person
+# was taken in as a child or as age disputed (`ReferralDraft.presumed_child`), children's
+# services told. Whatever the age page then says, such a person is never an adult here: no
+# consent is asked and the draft never becomes a duty to notify report (ADR 0025).
+TAKEN_IN = "taken_in"
+
+
+def presumed_child(answers: Answers) -> bool:
+    """Whether the draft's person was taken in as a child or as age disputed."""
+    return bool((answers.get(TAKEN_IN) or {}).get("presumed_child"))
+
+
 def age_group(answers: Answers) -> AgeGroup | None:
+    """The age group the journey treats the person as: the age page's answer, except that a
+    person taken in as a child or as age disputed is never an adult (`presumed_child`)."""
+    group = answered_age_group(answers)
+    if group == AgeGroup.ADULT and presumed_child(answers):
+        return AgeGroup.PRESUMED_CHILD
+    return group
+
+
+def answered_age_group(answers: Answers) -> AgeGroup | None:
+    """The age group the age page's answer says."""
     age = answers.get("age", {})
     match age.get("under_18"):
         case "yes":
@@ -71,7 +93,8 @@ def date_of_birth(answers: Answers) -> date | None:
             int(person.get("date_of_birth_month") or ""),
             int(person.get("date_of_birth_day") or ""),
         )
-    except (TypeError, ValueError):
+    # OverflowError: a day, month or year of 20 digits.
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -270,6 +293,8 @@ def bind(
         kwargs["age_group"] = age_group(answers)
     if "born" in wanted:
         kwargs["born"] = date_of_birth(answers)
+    if "presumed_child" in wanted:
+        kwargs["presumed_child"] = presumed_child(answers)
     if form_class is IndicatorChecklistForm:
         indicator_list = indicator_list_for(answers, catalogue)
         if indicator_list is None:
