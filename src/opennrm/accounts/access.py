@@ -201,6 +201,8 @@ ROUTES: dict[str, Rule] = {
         Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD
     ),
     "support:missing_list": SUPPORT_STAFF,
+    # Where the rules let support providers ask (care.selectors.reconsideration_asker).
+    "support:reconsideration_request": only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER),
     "support:missing_episode": only(
         Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD
     ),

@@ -26,9 +26,11 @@ from opennrm.accommodation.models import (
 )
 from opennrm.accommodation.selectors import is_coordinator, managed_provider_ids
 from opennrm.accounts.actor import Actor, members_with_role
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases import models as cases
+from opennrm.cases.selectors import reconsideration_open, reconsideration_requesters
+from opennrm.policy.profiles import Requester
 from opennrm.safeguarding.selectors import children_acted_for, children_of
 
 from .models import (
@@ -145,6 +147,28 @@ def live_placement_of(case: cases.Case) -> Placement | None:
         .select_related("bed__room__site__provider")
         .first()
     )
+
+
+def reconsideration_asker(actor: Actor, case: cases.Case) -> Organisation | None:
+    """The support provider for which the actor may ask for a negative decision on this case
+    to be reconsidered, or None: where the rules in force let support providers ask (the
+    profile's `reconsideration_requesters`), while the window is open, for the provider of
+    the person's live placement (its safe-house managers) or a support coordinator's own
+    organisation. The case is one the actor may support (`support_case_get`)."""
+    if not reconsideration_open(case) or consent_problem(case):
+        return None
+    if Requester.SUPPORT_PROVIDER not in reconsideration_requesters(case):
+        return None
+    placement = live_placement_of(case)
+    if placement is not None:
+        provider = placement.bed.room.site.provider
+        if provider.pk in managed_provider_ids(actor):
+            return provider
+    if is_coordinator(actor):
+        return Organisation.objects.filter(
+            pk__in=actor.organisations_as({Role.SUPPORT_COORDINATOR})
+        ).first()
+    return None
 
 
 def consent_problem(case: cases.Case) -> str:

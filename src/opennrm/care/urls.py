@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("people/<str:reference>/plan/delivered/", views.plan_delivery, name="plan_delivery"),
     path("people/<str:reference>/missing/", views.report, name="missing_report"),
+    path(
+        "people/<str:reference>/reconsideration/",
+        views.reconsideration_request,
+        name="reconsideration_request",
+    ),
     path("missing/", views.episodes, name="missing_list"),
     path("missing/<int:episode_id>/", views.episode, name="missing_episode"),
 ]

@@ -29,6 +29,7 @@ from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
+from opennrm.decisions.views import reconsideration_request_page
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.safety import selectors as safety
 
@@ -119,7 +120,26 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
             "missing": selectors.open_missing_episode(case),
             "safety_profile": profile,
             "safety_dependants": safety.dependants_of(profile),
+            "may_ask_reconsideration": selectors.reconsideration_asker(actor_of(request), case)
+            is not None,
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
+    """The support provider supporting the person asks for a negative decision to be
+    reconsidered, where the rules let support providers ask (`reconsideration_asker`)."""
+    actor = actor_of(request)
+    case = selectors.support_case_get(actor, reference)
+    provider = selectors.reconsideration_asker(actor, case)
+    if provider is None:
+        raise Http404
+    return reconsideration_request_page(
+        request,
+        case,
+        back=reverse("support:plan", args=[case.reference]),
+        support_provider=provider,
     )
 
 

@@ -13,6 +13,7 @@ from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
+from opennrm.policy.profiles import NoProfileError, Requester, profile_for
 
 from .choices import TREATED_AS_CHILD, CaseStatus
 from .models import Case, CaseNarrative, Person
@@ -212,19 +213,38 @@ def is_referrer(actor: Actor, case: Case) -> bool:
     return case.referring_organisation_id in actor.organisations_as({Role.FIRST_RESPONDER})
 
 
-def may_request_reconsideration(actor: Actor, case: Case) -> bool:
-    """The referrer's organisation may ask while a negative decision's window is open."""
+def reconsideration_open(case: Case) -> bool:
+    """Whether a negative decision's window for asking is open today (not offered once it has
+    closed: the request would be refused)."""
     return (
-        is_referrer(actor, case)
-        and case.status
+        case.status
         in (
             CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
             CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
             CaseStatus.DISQUALIFIED,
         )
         and case.reconsideration_until is not None
-        # Not offered once the window has closed: the request would be refused.
         and timezone.localdate() <= case.reconsideration_until
+    )
+
+
+def reconsideration_requesters(case: Case) -> tuple[Requester, ...]:
+    """Who may ask for a reconsideration of this case's decisions under the rules in force
+    today (the profile's `reconsideration_requesters`); nobody where no profile is in force."""
+    try:
+        return profile_for(case.jurisdiction, timezone.localdate()).reconsideration_requesters
+    except NoProfileError:
+        return ()
+
+
+def may_request_reconsideration(actor: Actor, case: Case) -> bool:
+    """The referrer's organisation may ask while a negative decision's window is open, where
+    the rules let referrers ask. (A support provider asks from the support plan:
+    `care.views.reconsideration_request`.)"""
+    return (
+        is_referrer(actor, case)
+        and reconsideration_open(case)
+        and Requester.REFERRER in reconsideration_requesters(case)
     )
 
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
@@ -32,6 +32,7 @@ from opennrm.policy.profiles import (
     OutcomeKind,
     PolicyProfile,
     Reconsiderable,
+    Requester,
     active_profiles,
     profile_for,
 )
@@ -613,10 +614,19 @@ def reconsideration_request(
     expected_version: int,
     uploads: Sequence[UploadedFile] = (),
     max_bytes: int = 0,
+    support_provider: Organisation | None = None,
 ) -> ReconsiderationRequest:
-    """The referrer (or support provider) asks for a negative decision to be looked at again,
-    with evidence files if they have them (checked and stored as a referral's evidence is;
-    `max_bytes` is the size limit of each)."""
+    """The referrer, or the `support_provider` supporting the person, asks for a negative
+    decision to be looked at again, where the rules in force let them
+    (`reconsideration_requesters`), with evidence files if they have them (checked and stored as
+    a referral's evidence is; `max_bytes` is the size limit of each). The caller has checked
+    that `by` acts for the referrer or for that provider."""
+    requester = Requester.SUPPORT_PROVIDER if support_provider else Requester.REFERRER
+    if requester not in _profile(case, _today()).reconsideration_requesters:
+        raise ValidationError(
+            f"Under the rules in force, {'a support provider' if support_provider else 'the referrer'} "
+            "cannot ask for a reconsideration"
+        )
     negative_status = {
         CaseStatus.NEGATIVE_REASONABLE_GROUNDS: DecisionKind.REASONABLE_GROUNDS,
         CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: DecisionKind.CONCLUSIVE_GROUNDS,
@@ -689,7 +699,12 @@ def reconsideration_request(
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Reconsideration requested on {case.reference}",
-        body="The referrer has asked for a decision on this case to be reconsidered"
+        body=(
+            f"{support_provider.name}, supporting the person,"
+            if support_provider
+            else "The referrer"
+        )
+        + " has asked for a decision on this case to be reconsidered"
         + (
             f", with {len(checked)} evidence file{'s' if len(checked) != 1 else ''}."
             if checked
@@ -700,7 +715,7 @@ def reconsideration_request(
         by=by,
         action="reconsideration.requested",
         obj=request,
-        organisation=case.referring_organisation,
+        organisation=support_provider or case.referring_organisation,
         detail={"evidence_files": len(checked)} if checked else {},
     )
     return request
@@ -762,6 +777,17 @@ def reconsideration_decide(
         expected_version=expected_version,
         changes=changes,
     )
+    if locked.requested_by_id != case.referred_by_id:
+        # A support provider who asked hears the answer too (the referrer hears of every change
+        # of status), on the support plan they asked from.
+        deliver(
+            recipients=[locked.requested_by],
+            kind="reconsideration.decided",
+            case=case,
+            url=reverse("support:plan", args=[case.reference]),
+            subject=f"Reconsideration {'accepted' if accept else 'refused'} on {case.reference}",
+            body=reason,
+        )
     audit_record(
         by=by,
         action="reconsideration.accepted" if accept else "reconsideration.refused",

@@ -7,13 +7,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accounts.actor import actor_of
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
+from opennrm.cases.models import Case
 from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
@@ -376,10 +378,21 @@ def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
     """The referrer asks for a negative decision to be reconsidered."""
-    user = _user(request)
     case = case_get_for_user(actor_of(request), reference)
     if not may_request_reconsideration(actor_of(request), case):
         raise Http404
+    return reconsideration_request_page(
+        request, case, back=reverse("cases:detail", args=[case.reference])
+    )
+
+
+def reconsideration_request_page(
+    request: HttpRequest, case: Case, *, back: str, support_provider: Organisation | None = None
+) -> HttpResponse:
+    """The form asking for a reconsideration, for the referrer (from the case page) or for the
+    support provider supporting the person (from the support plan, `care.views`); `back` is
+    the page asked from, where a request sent returns."""
+    user = _user(request)
     form = ReconsiderationRequestForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
@@ -394,6 +407,7 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
                 expected_version=form.cleaned_data["expected_version"],
                 uploads=form.cleaned_data["evidence"],
                 max_bytes=settings.EVIDENCE_MAX_BYTES,
+                support_provider=support_provider,
             )
         except ValidationError as error:
             show_refusal(form, error)
@@ -401,7 +415,7 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
             messages.success(
                 request, "Reconsideration requested. The competent authority has been told."
             )
-            return redirect("cases:detail", case.reference)
+            return redirect(back)
     if form.errors.get("evidence"):
         # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
         refused = form.errors.pop("evidence")
@@ -415,7 +429,7 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
     return render(
         request,
         "decisions/reconsideration_request.html",
-        {"title": "Ask for reconsideration", "case": case, "form": form},
+        {"title": "Ask for reconsideration", "case": case, "form": form, "back": back},
     )
 
 
