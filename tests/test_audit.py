@@ -217,6 +217,15 @@ class TestSearchPage:
         ).content.decode()
         assert "The end date must be the same as or after the start date" in html
 
+    def test_an_end_date_on_the_last_day_of_the_calendar_is_explained(self, sysadmin: User) -> None:
+        """The search runs to the start of the day after the end date: the last day of the
+        calendar has none, so it is refused with a message on the field, never a 500."""
+        client = factories.signed_in_client(sysadmin)
+        client.raise_request_exception = False
+        response = client.get(reverse("audit:search"), {"date_to": "31 12 9999"})
+        assert response.status_code == 200
+        assert "Enter an end date before 31 12 9999" in response.content.decode()
+
     @pytest.mark.page("audit:search")
     def test_the_trail_pages_without_counting_past_its_cap(
         self, monkeypatch: pytest.MonkeyPatch, sysadmin: User

@@ -293,6 +293,15 @@ def test_a_garbled_anchor_file_fails(alice: User, anchor_file: Path) -> None:
         verify()
 
 
+def test_an_anchor_file_that_is_not_text_fails_with_a_message(alice: User, tmp_path: Path) -> None:
+    """An anchor file that is not UTF-8 (corrupted, or tampered with) cannot be trusted: the
+    command says so, never a traceback."""
+    anchors = tmp_path / "anchors.jsonl"
+    anchors.write_bytes(b'{"at": "2026-01-01T00:00:00", "count": 1, \xff\xfe\x00garbage}\n')
+    with pytest.raises(CommandError, match=r"anchor file .* is not text"):
+        call_command("verify_audit", anchor_file=str(anchors), stdout=StringIO())
+
+
 def test_an_anchor_file_given_on_the_command_line_is_compared(alice: User, tmp_path: Path) -> None:
     copy = tmp_path / "copy.jsonl"
     copy.write_text(json.dumps({"at": "2026-01-01T00:00:00+00:00", "count": 9, "last_id": 9,

@@ -604,3 +604,26 @@ def test_the_export_says_where_the_person_stayed_and_what_they_asked_for(
         }
     ]
     assert s.ADDRESS not in json.dumps(data)
+
+
+def test_the_export_does_not_name_the_decision_maker_the_case_was_assigned_to(
+    alice: User,
+    dmitri: User,
+    sally: User,
+    dpo: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """The export leaves out the names of the staff who worked on the cases (its "about", and
+    ADR 14): the timeline says that the case was assigned, and unassigned, never to whom."""
+    case = case_factories.case(
+        referred_by=alice, referring_organisation=northmoor_police, authority=authority
+    )
+    decisions.case_assign(by=sally, case=case, assignee=dmitri, expected_version=case.version)
+    case.refresh_from_db()
+    decisions.case_assign(by=sally, case=case, assignee=None, expected_version=case.version)
+    data = services.subject_access_export(by=dpo, person=case.person, request_reference="DPR-3")
+    assert "staff who worked on the cases are left out" in data["about"]
+    what = [event["what"] for event in data["cases"][0]["timeline"]]
+    assert what[-2:] == ["Assigned to a decision maker", "Unassigned"]
+    assert dmitri.full_name not in json.dumps(data, ensure_ascii=False)

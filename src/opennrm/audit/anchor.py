@@ -54,6 +54,11 @@ def read(path: Path) -> list[Anchor]:
         return []
     except OSError as problem:
         raise AnchorError(f"cannot read the anchor file {path}: {problem}") from None
+    except UnicodeDecodeError as problem:
+        raise AnchorError(
+            f"the anchor file {path} is not text (not UTF-8 at byte {problem.start}): "
+            "it cannot be trusted as it is"
+        ) from None
     anchors = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

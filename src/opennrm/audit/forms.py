@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -42,6 +43,14 @@ class AuditSearchForm(forms.Form):
     def __init__(self, *args: Any, object_types: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["object_type"].choices = [("", "Any")] + [(t, t) for t in object_types]  # type: ignore[attr-defined]
+
+    def clean_date_to(self) -> date | None:
+        # The search runs to the start of the day after the end date: there is none after the
+        # last day of the calendar.
+        end: date | None = self.cleaned_data.get("date_to")
+        if end is not None and end >= date.max:
+            raise ValidationError("Enter an end date before 31 12 9999")
+        return end
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -41,7 +41,7 @@ def audit_events_search(filters: AuditFilter) -> QuerySet[AuditEvent]:
         events = events.filter(ip_address=filters.ip_address)
     if filters.date_from:
         events = events.filter(at__gte=_start_of(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:  # to the last day of all: no end
         events = events.filter(at__lt=_start_of(filters.date_to + timedelta(days=1)))
     return events.order_by("-at", "-id")
 

@@ -31,6 +31,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases import models as cases
 from opennrm.cases.selectors import reconsideration_open, reconsideration_requesters
 from opennrm.policy.profiles import Requester
+from opennrm.safeguarding.models import ChildrenServicesTask, TaskStatus
 from opennrm.safeguarding.selectors import children_acted_for, children_of
 
 from .models import (
@@ -469,9 +470,11 @@ def support_export(case: cases.Case) -> dict[str, Any]:
 
 def support_under_way(person: Any) -> dict[str, Exists]:
     """The ways support can still be under way for a person (an id, or `OuterRef` to one), in
-    words: a request waiting for a place, a place offered or lived in, an open missing episode.
-    Erasure and the retention period wait for all to end: the places a person must keep away
-    from protect them until then."""
+    words: a request waiting for a place, a place offered or lived in, an open missing episode,
+    or, for a child, children's services' open task to arrange their accommodation (a child's
+    place is never a request for a place: ADR 25). Erasure and the retention period wait for
+    all to end: the person's details and the places they must keep away from protect them
+    until then."""
     from .models import MissingEpisode
 
     return {
@@ -483,6 +486,9 @@ def support_under_way(person: Any) -> dict[str, Exists]:
         ),
         "they are reported missing": Exists(
             MissingEpisode.objects.filter(case__person=person, returned_on=None)
+        ),
+        "children's services are still arranging their accommodation": Exists(
+            ChildrenServicesTask.objects.filter(case__person=person, status=TaskStatus.OPEN)
         ),
     }
 

@@ -3,7 +3,7 @@ one audit event, against the lead organisation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -203,6 +203,25 @@ def operation_change(
         expected=expected,
         languages=languages,
     )
+    # Surge places are free from their own first day, which may not come before the
+    # operation's (ADR 44): a start moved later would show them in every coordinator's free
+    # beds and figures while a confidential operation is secret again. Places ended are gone.
+    first_surge = (
+        operation.surges.filter(ended_at__isnull=True)
+        .order_by("starts_on")
+        .values_list("starts_on", flat=True)
+        .first()
+    )
+    if first_surge is not None and starts_on > first_surge:
+        raise ValidationError(
+            {
+                "starts_on": [
+                    f"Surge places for this operation start on {first_surge:%-d %B %Y}: the "
+                    "start date must be that day or earlier. To start later, the support "
+                    "provider ends those places first and adds them again from the new start"
+                ]
+            }
+        )
     operation.name = name.strip()
     operation.confidential = confidential
     operation.starts_on = starts_on
@@ -641,6 +660,17 @@ def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable
             organisation=operation.lead_organisation,
             context={"reception_sequences": shown},
         )
+
+
+def reception_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
+    """Empty the name or description of each person taken in whose draft became one of these
+    cases. The operation, sequence, sex, age group, language and needs stay, for the figures.
+    Called only inside `privacy.services`' erasure, whose audit event covers it."""
+    return {
+        "reception_names": ReceptionRecord.objects.filter(draft__case_id__in=case_ids).update(
+            name_or_description=""
+        ),
+    }
 
 
 @transaction.atomic

@@ -192,6 +192,8 @@ EXPORTED_FIELDS = [
     "unmet_need_reasons",
     "case_notes",
     "task_titles",
+    # operations: the name or description given when taken in (as its own reads name it).
+    "reception.name_or_description",
     # contacts.selectors: references, who to call about them, where they are staying.
     *CONTACT_FIELDS,
     "location_address",
@@ -224,6 +226,15 @@ def _identity(person: Person) -> dict[str, Any] | None:
         "date_of_birth": _day(identity.date_of_birth),
         "safe_contact": identity.safe_contact,
     }
+
+
+def _timeline_words(event: Any) -> str:
+    """What a timeline event says, without the names of staff: the case's timeline names the
+    decision maker a case is assigned to, so the export says it in neutral words (anything but
+    "Unassigned" is an assignment, so a name can never slip through)."""
+    if event.kind == "case.assigned":
+        return "Unassigned" if event.description == "Unassigned" else "Assigned to a decision maker"
+    return event.description
 
 
 def _case(case: Case) -> dict[str, Any]:
@@ -335,9 +346,11 @@ def _case(case: Case) -> dict[str, Any]:
             }
             for item in case.evidence.all()
         ],
+        # Taken in during an operation, before the referral (ADR 43).
+        "taken_in": _reception(case),
         "placement_requests": [_placement_request(item) for item in case.placement_requests.all()],
         "timeline": [
-            {"at": _moment(event.at), "what": event.description}
+            {"at": _moment(event.at), "what": _timeline_words(event)}
             for event in case.events.order_by("at", "pk")
         ],
         # The support plan, services delivered, missing episodes and places kept away from.
@@ -396,6 +409,31 @@ def _placement_request(item: Any) -> dict[str, Any]:
         "no_place_found": [
             {"on": _day(need.on), "why": need.reason} for need in item.unmet_needs.order_by("on")
         ],
+    }
+
+
+def _reception(case: Case) -> dict[str, Any] | None:
+    """What the first responder recorded on taking the person in during an operation, when the
+    referral began there (None otherwise): the organisation, never the responder's name, nor
+    the operation's."""
+    from opennrm.accommodation.models import ImmediateNeed
+    from opennrm.operations.models import ReceptionRecord
+
+    record = ReceptionRecord.objects.filter(draft__case=case).select_related("organisation").first()
+    if record is None:
+        return None
+    needs = dict(ImmediateNeed.choices)
+    return {
+        "reference": record.reference,
+        "taken_in_at": _moment(record.taken_in_at),
+        "taken_in_by_organisation": record.organisation.name,
+        "name_or_description": record.name_or_description,
+        "sex": record.get_sex_display(),
+        "age_group": record.get_age_group_display(),
+        "language": language_name(record.language) if record.language else None,
+        "urgent_needs": [str(needs.get(need, need)) for need in record.urgent_needs],
+        "interpreter_needed": record.interpreter_needed,
+        "missing_since": _moment(record.missing_since),
     }
 
 

@@ -36,6 +36,7 @@ from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.linkage.services import linkage_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
+from opennrm.operations.services import reception_records_pseudonymise
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
 from opennrm.safeguarding.services import safeguarding_records_pseudonymise
 from opennrm.safety.services import safety_records_pseudonymise
@@ -67,6 +68,8 @@ def _remove_identifying_records(person: Person) -> dict[str, int]:
     # Links to other referrals of the same person, and pairs proposed with them (ADR 52):
     # never another organisation's referral itself.
     removed.update(linkage_records_pseudonymise(case_ids))
+    # The name or description a first responder wrote when taking them in during an operation.
+    removed.update(reception_records_pseudonymise(case_ids))
     return {kind: count for kind, count in removed.items() if count}
 
 
