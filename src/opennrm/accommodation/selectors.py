@@ -53,6 +53,7 @@ from .models import (
     PlacementRequest,
     PlacementRequestStatus,
     PlacementStatus,
+    Region,
     Service,
     Site,
     SiteAges,
@@ -373,7 +374,7 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
             )
             for n, zone in enumerate(request.keep_away or [], start=1)
         ),
-        excluded_areas=frozenset(area_key(area) for area in excluded),
+        excluded_areas=frozenset(excluded_key(area) for area in excluded),
         preferred_regions=frozenset(request.preferred_regions),
         near_school=request.near_school,
         wanted_specialisms=frozenset(request.wanted_specialisms),
@@ -387,6 +388,23 @@ def area_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+# Each region or nation, by the `area_key` of its name and of its code with spaces, to its
+# code: "North West", "north-west" and "north_west" are one region.
+_REGION_CODES = {
+    area_key(spelling.replace("-", " ")): code
+    for code, name in Region.choices
+    for spelling in (name, code, code.replace("_", " "))
+}
+
+
+def excluded_key(name: str) -> str:
+    """A place to keep away from as matching compares it with a bed's region and area: a
+    region or nation named in words (a safety profile's "North West") becomes its code
+    (`north_west`), as a site records its region; any other name is its `area_key`."""
+    key = area_key(name)
+    return _REGION_CODES.get(area_key(key.replace("-", " ")), key)
+
+
 def regions_of_areas() -> dict[str, str]:
     """The region of each local authority area that a site records (by `area_key`): where
     someone in that area is, for the unmet-need figures. Areas with no site are not known."""
@@ -398,11 +416,9 @@ def regions_of_areas() -> dict[str, str]:
 
 def unknown_areas(names: list[str]) -> list[str]:
     """The names among these that are neither a region nor the area of any site."""
-    from .models import Region
-
     known = {area_key(area) for area in Site.objects.values_list("area", flat=True)}
     known |= set(Region.values)
-    return [name for name in names if area_key(name) not in known]
+    return [name for name in names if excluded_key(name) not in known]
 
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth")

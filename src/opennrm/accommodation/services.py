@@ -38,7 +38,7 @@ from opennrm.safety.models import RiskLevel
 from opennrm.safety.selectors import constraints_of
 from opennrm.safety.services import ProfileChange
 
-from . import matching, selectors
+from . import matching, selectors, surge
 from .models import (
     ADDRESS_GRANT_DAYS,
     EMERGENCY_ADDRESS_GRANT_HOURS,
@@ -58,6 +58,7 @@ from .models import (
     Site,
     SiteAges,
     SiteAssignment,
+    SiteKind,
     UnmetNeed,
     Urgency,
 )
@@ -266,8 +267,13 @@ def room_create(
     takes_dependants: int = 0,
     wheelchair_accessible: bool = False,
 ) -> Room:
-    """A room with `beds` beds in it (a family room: one bed that takes children)."""
+    """A room with `beds` beds in it (a family room: one bed that takes children). An outreach
+    office has no beds, so no rooms."""
     _check_site_manager(by, site)
+    if site.kind == SiteKind.OUTREACH:
+        raise ValidationError(
+            {"name": "This site is an outreach office: it has no rooms or beds to add"}
+        )
     if not 1 <= beds <= 20:
         raise ValidationError({"beds": "A room has between 1 and 20 beds"})
     if Room.objects.filter(site=site, name=name.strip()).exists():
@@ -811,7 +817,8 @@ def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, in
       kept, not refused: the fact must be recorded. The provider's safe-house managers and the
       support coordinators are told at once and the timeline says so.
     - A risk that rose, or whose reasons changed, is told to the safe-house managers assigned to
-      the site and the provider's support coordinators, and the timeline says so.
+      the site and the provider's support coordinators, and the timeline says so; so is a house
+      holding a place offered to or accepted for them (`_held_places_told_of_risk`).
 
     One message per person for one change; it names neither a place nor anyone who exploited
     them, and links to the placement page, where those allowed read the risk and its reasons
@@ -890,7 +897,58 @@ def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, in
             description=description,
             by=None,
         )
+    if change.risk_news:
+        count += _held_places_told_of_risk(change, told)
     return {"house": count}
+
+
+def _held_places_told_of_risk(change: ProfileChange, told: set[int]) -> int:
+    """A house holding a place offered to or accepted for the person, who has not arrived,
+    hears of a risk that rose or whose reasons changed as the house they live in does: the
+    safe-house managers assigned to the site (the provider's, if none is) and the provider's
+    support coordinators, one message each, naming neither a place nor anyone who exploited
+    them, linking to the placement page; the timeline says so. A change the place would break
+    is refused before this (`_held_places_still_allowed`); how many were told."""
+    case = change.case
+    held = Placement.objects.filter(
+        request__case=case, status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]
+    ).select_related("bed__room__site")
+    level = RiskLevel(change.risk_level).label.lower()
+    count = 0
+    for placement in held:
+        site = placement.bed.room.site
+        recipients = _site_managers(site)
+        recipients += members_in_roles([site.provider_id], {Role.SUPPORT_COORDINATOR})
+        risk = (
+            f"The risk recorded for them is now {level}."
+            if change.risk_raised
+            else "The reasons given for the risk to them have changed."
+        )
+        sent = deliver(
+            recipients=[user for user in recipients if user.pk not in told],
+            kind="placement.risk_changed",
+            case=case,
+            url=reverse("support:placement", args=[placement.pk]),
+            subject=(
+                f"Case {case.reference}: the risk to the person you are to house is now {level}"
+                if change.risk_raised
+                else f"Case {case.reference}: the reasons for the risk to them have changed"
+            ),
+            body=f"{risk} Open the placement today to read why, and keep them safe when they "
+            "arrive.",
+        )
+        told.update(notification.recipient_id for notification in sent)
+        count += len(sent)
+        case_event_record(
+            case=case,
+            kind="support.house_told_of_risk",
+            description=(
+                "The risk recorded changed: the house holding a place for them and its "
+                "provider's support coordinators were told"
+            ),
+            by=None,
+        )
+    return count
 
 
 def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
@@ -1122,8 +1180,9 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
 
 
 class BedNotFree(ValidationError):
-    """The bed cannot be offered now: out of service, its site closed, or held by another
-    placement (`BedTaken`, which the API answers with 409)."""
+    """The bed cannot be offered now: out of service, its site closed or an outreach office, a
+    surge place whose surge is not under way, or held by another placement (`BedTaken`, which
+    the API answers with 409)."""
 
 
 class BedTaken(BedNotFree):
@@ -1150,8 +1209,10 @@ def refusal_without_places(failures: Sequence[tuple[str, str]]) -> str:
 
 
 def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
-    """Lock the bed's row, then check it is free and allowed for the request: the same rules
-    as matching (`matching.check`), so a manual placement cannot break a constraint either."""
+    """Lock the bed's row, then check it is free and allowed for the request: the beds
+    `selectors.free_beds` lists (in service, at an active site with beds, a surge place only
+    while its surge is under way) and the same rules as matching (`matching.check`), so a
+    manual placement cannot break a constraint either."""
     bed = (
         Bed.objects.select_for_update(of=("self",))
         .select_related("room__site__provider")
@@ -1161,6 +1222,13 @@ def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
         raise BedNotFree("This bed is out of service")
     if not bed.room.site.is_active:
         raise BedNotFree("This bed's site is closed")
+    if bed.room.site.kind == SiteKind.OUTREACH:
+        raise BedNotFree("This bed is at an outreach office, which has no beds")
+    if not Bed.objects.filter(surge.surge_under_way(today), pk=bed.pk).exists():
+        raise BedNotFree(
+            "This bed is a surge place whose surge is not under way today: it has ended or not "
+            "yet begun"
+        )
     if Placement.objects.holding_a_bed().filter(bed=bed).exists():
         raise BedTaken
     refusal = refusal_without_places(
@@ -1357,9 +1425,12 @@ def placement_respond(
         )
     else:
         _release(locked, by, "Declined")
-        told = []
+        told = [case.referred_by]
         subject = f"Case {case.reference}: the place offered was declined"
-        body = "The provider could not take the person. The request is back on the waiting list."
+        body = (
+            f"{_where(site)} could not take the person. The request is back on the waiting "
+            "list: you will hear when another place is offered."
+        )
         case_event_record(
             case=case,
             kind="support.place_declined",

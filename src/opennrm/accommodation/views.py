@@ -899,7 +899,7 @@ def address_access(request: HttpRequest) -> HttpResponse:
 
 def _one(queryset: Any, raw: str | None) -> Any:
     """The record named in a POST, among those the user may act on; 404 otherwise."""
-    found = queryset.filter(pk=raw).first() if raw and raw.isdigit() else None
+    found = queryset.filter(pk=raw).first() if raw and raw.isascii() and raw.isdigit() else None
     if found is None:
         raise Http404
     return found
