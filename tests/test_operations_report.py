@@ -80,7 +80,7 @@ PEOPLE = [
     ("female", "child", []),  # 3: referred, child, local authority accommodated
     ("female", "adult", []),  # 4: referred, missing
     ("female", "adult", []),  # 5: duty to notify only
-    ("female", "age_disputed", []),  # 6: declined (draft deleted)
+    ("female", "adult", []),  # 6: declined (draft deleted: only an adult can decline)
     ("unknown", "adult", ["bed_tonight"]),  # 7: still a draft, needs a bed
     ("female", "adult", []),  # 8: referred, positive CG, placed, left without notice
     ("male", "adult", []),  # 9: referred, negative CG, turned away (closed)
@@ -283,6 +283,7 @@ def test_the_report_counts_the_people_their_standing_and_the_decisions(
         Standing.REFERRED: 3,  # 2, 3, 9
         Standing.DUTY_TO_NOTIFY: 1,  # 5
         Standing.DECLINED: 1,  # 6
+        Standing.NOT_REFERRED: 0,
         Standing.PLACED: 2,  # 1, and 8 whose request was met before they left
         Standing.WAITING_FOR_BED: 1,  # 7
         Standing.MISSING: 1,  # 4
@@ -511,7 +512,7 @@ def test_the_api_returns_the_reports_figures(
         {"reason": "setting", "label": "Setting (women only, men only or mixed)", "people": 1},
     ]
     assert body["planned_removals_while_protected"] == 3
-    assert {"sex": "female", "age_group": "adult", "people": 4} in body["taken_in_by_group"]
+    assert {"sex": "female", "age_group": "adult", "people": 5} in body["taken_in_by_group"]
     assert len(body["days"]) == 11
     assert body["days"][3] == {
         "day": "2027-03-13",

@@ -25,11 +25,19 @@ def reception_source(reference: str, on: date) -> Finding | None:
     if record is None:
         return None
     draft = record.draft
-    if draft is None or draft.status == DraftStatus.REPORTED:
-        # Declined, or reported under the duty to notify without consent: no referral is being
-        # made, so the operation gives no protection (the answer is the unprotected one).
+    if draft is None:
+        if not record.is_child:
+            # An adult who declined (the draft deleted): no referral is being made, so the
+            # operation gives no protection (the answer is the unprotected one).
+            return None
+        # A child, or a person whose age is disputed, does not consent to a referral and so
+        # cannot decline one (MSA 2015 s.51, CETS Art. 10(3)); children's services were told
+        # when they were taken in. Their draft cannot be deleted by hand
+        # (`referrals.services.draft_delete`); gone all the same, they stay protected.
+    elif draft.status == DraftStatus.REPORTED:
+        # Reported under the duty to notify without consent: no referral is being made.
         return None
-    if draft.case is not None:
+    elif draft.case is not None:
         return case_finding(draft.case, on)
     operation = record.operation
 

@@ -140,7 +140,9 @@ class OperationsSource:
                     days_to_place=None
                     if placed_on is None
                     else max(0, (placed_on - found_on).days),
-                    went_missing=case_id in missing,
+                    # A missing episode of their case, or recorded missing on the reception
+                    # record before a case existed (ADR 0043), as the board and report count.
+                    went_missing=case_id in missing or record.missing_since is not None,
                 )
             )
         # A removal is planned by the reference the enforcement organisation holds: the

@@ -194,6 +194,9 @@ class Standing(StrEnum):
     REFERRED = "referred"
     DUTY_TO_NOTIFY = "duty_to_notify"
     DECLINED = "declined"
+    # A child or age-disputed person's draft gone (only retention deletes one): never "declined",
+    # a child does not consent to a referral.
+    NOT_REFERRED = "not_referred"
     PLACED = "placed"
     WAITING_FOR_BED = "waiting_for_bed"
     MISSING = "missing"
@@ -208,6 +211,7 @@ STANDING_LABELS = {
     Standing.REFERRED: "Referred",
     Standing.DUTY_TO_NOTIFY: "Duty to notify only",
     Standing.DECLINED: "Declined: draft deleted",
+    Standing.NOT_REFERRED: "Not referred: the draft was deleted",
     Standing.PLACED: "Placed",
     Standing.WAITING_FOR_BED: "Waiting for a bed",
     Standing.MISSING: "Missing",
@@ -226,7 +230,7 @@ def standing_of(record: ReceptionRecord) -> Standing:
         # Gone before a case existed: recorded on the reception record (no RG to suspend).
         return Standing.MISSING
     if draft is None:
-        return Standing.DECLINED
+        return Standing.NOT_REFERRED if record.is_child else Standing.DECLINED
     if draft.status == DraftStatus.REPORTED:
         return Standing.DUTY_TO_NOTIFY
     case = draft.case

@@ -47,7 +47,9 @@ class ProtectionOut(Schema):
 class PlannedRemovalIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    planned_on: date = Field(description="The day of the planned removal: today or later")
+    planned_on: date = Field(
+        description="The day of the planned removal: today or later, within a year"
+    )
 
 
 class PlannedRemovalOut(ProtectionOut):
@@ -101,7 +103,8 @@ def planned_removal(request: HttpRequest, reference: str, body: PlannedRemovalIn
     """Record that the token's organisation plans to remove the person with this reference on
     `planned_on`. If they are protected on that day, the competent authority's decision makers
     and the first responder who referred them are alerted at once, and the answer says that
-    removal must not proceed. 422 for a malformed reference or a day in the past."""
+    removal must not proceed. 422 for a malformed reference, or a day in the past or more than a
+    year ahead."""
     actor = actor_of(request)
     organisation = selectors.enforcement_organisation(actor)
     form = PlannedRemovalForm(PlannedRemovalForm.data_for(reference, body.planned_on))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -16,6 +16,10 @@ REFERENCE = re.compile(rf"^[A-Z]{{2,5}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 # Read aloud or copied by hand, Crockford's letters that look like digits mean those digits.
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 EXAMPLE = "NRM-7K3Q-9XPD"
+# How far ahead a removal may be planned: a year, as surge places and bed holds
+# (`operations.surge_forms.FURTHEST_DAYS`, not imported: operations imports protection). A
+# mistyped year (9999) was recorded, and protection judged for that day.
+FURTHEST_DAYS = 366
 
 
 def normalised_reference(raw: str) -> str:
@@ -63,6 +67,14 @@ class PlannedRemovalForm(ReferenceForm):
             self.add_error(
                 "planned_on", "The date of the planned removal must be today or in the future"
             )
+        elif planned_on is not None:
+            latest = timezone.localdate() + timedelta(days=FURTHEST_DAYS)
+            if planned_on > latest:
+                self.add_error(
+                    "planned_on",
+                    f"The date of the planned removal must be {latest:%-d %B %Y} or earlier, "
+                    "within a year",
+                )
         data["planned_on"] = planned_on
         return data
 

@@ -127,8 +127,16 @@ def draft_save_answers(
 
 @transaction.atomic
 def draft_delete(*, by: User, draft: ReferralDraft) -> None:
+    """Delete an unsubmitted draft: an adult who declines both a referral and a report, or a
+    mistake. Refused for a person taken in as a child or as age disputed: a child does not
+    consent to a referral and so cannot decline one, and children's services were told."""
     if draft.status != DraftStatus.DRAFT:
         raise ValidationError("A submitted referral cannot be deleted")
+    if draft.presumed_child:
+        raise ValidationError(
+            "This person was taken in as a child or with their age disputed, and children's "
+            "services were told: the draft cannot be deleted. Complete and submit the referral"
+        )
     for evidence in draft.evidence.all():
         evidence.file.delete(save=False)
     audit_record(by=by, action="referral.draft_deleted", obj=draft, organisation=draft.organisation)

@@ -327,7 +327,11 @@ def draft_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "referrals/draft_delete.html",
             {"title": "Are you sure you want to delete this draft?", "draft": draft},
         )
-    services.draft_delete(by=user, draft=draft)
+    try:
+        services.draft_delete(by=user, draft=draft)
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("referrals:task_list", draft.public_id)
     messages.success(request, "The draft referral has been deleted")
     return redirect("referrals:my_referrals")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -52,11 +53,27 @@ class AgeAssessmentForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, referred_on: date | None = None, **kwargs: Any) -> None:
+        """`referred_on`: the local date of the case's referral, the earliest date the
+        assessment may have (the service checks it too)."""
+        super().__init__(*args, **kwargs)
+        self.referred_on = referred_on
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         data["assessed_on"] = date_from_parts(self, "assessed_on", "The date of the assessment")
         if data["assessed_on"] is None and "assessed_on" not in self.errors:
             self.add_error("assessed_on", "Enter the date of the assessment")
+        elif (
+            data["assessed_on"] is not None
+            and self.referred_on is not None
+            and data["assessed_on"] < self.referred_on
+        ):
+            self.add_error(
+                "assessed_on",
+                "The date of the assessment cannot be before the referral "
+                f"({self.referred_on:%-d %B %Y})",
+            )
         return data
 
 

@@ -238,6 +238,17 @@ def _deciders_of(case: Case) -> list[User]:
     ]
 
 
+def _assessed_before_referral(assessed_on: date, case: Case) -> str | None:
+    """Why an age assessment's date is refused as too early, or None: it is the assessment
+    this case's referral asked for, so it is never dated before the referral (the local date
+    of `submitted_at`). Without that bound a mistyped year (1 January 1900) would move a
+    presumed child to the adult pathway on a date that means nothing."""
+    referred_on = timezone.localdate(case.submitted_at)
+    if assessed_on < referred_on:
+        return f"The date of the assessment cannot be before the referral ({referred_on:%-d %B %Y})"
+    return None
+
+
 @transaction.atomic
 def age_assessment_record(
     *,
@@ -266,6 +277,8 @@ def age_assessment_record(
         raise ValidationError(
             {"assessed_on": "The date of the assessment must be today or earlier"}
         )
+    if problem := _assessed_before_referral(assessed_on, case):
+        raise ValidationError({"assessed_on": problem})
     reasons = reasons.strip()
     if not reasons:
         raise ValidationError({"reasons": "Enter the reasons the assessment gave"})

@@ -127,7 +127,11 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
 def age_assessment(request: HttpRequest, reference: str) -> HttpResponse:
     actor = actor_of(request)
     case = selectors.case_to_assess(actor, reference)
-    form = AgeAssessmentForm(request.POST or None, initial={"version": case.version})
+    form = AgeAssessmentForm(
+        request.POST or None,
+        initial={"version": case.version},
+        referred_on=timezone.localdate(case.submitted_at),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.age_assessment_record(

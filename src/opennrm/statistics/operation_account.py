@@ -50,9 +50,11 @@ STANDINGS = (
 )
 
 # What became of each person, in one table: the route their draft took, and, for the people
-# referred or not yet referred, where they stand now (their outcome and standing together).
+# referred or not yet referred, where they stand now (their outcome and standing together). A
+# person who went missing before their referral was submitted is missing here too, as on the
+# board and in the report (ADR 0043).
 REFERRED_ROWS = ("referred_placed", "referred_waiting", "referred_missing", "referred_other")
-NOT_REFERRED_ROWS = ("draft_waiting", "draft", "duty_to_notify", "declined")
+NOT_REFERRED_ROWS = ("draft_waiting", "draft_missing", "draft", "duty_to_notify", "declined")
 BECAME = (*REFERRED_ROWS, *NOT_REFERRED_ROWS)
 BECAME_LABELS = {
     "referred_placed": "Referred: in a safe-house place",
@@ -60,6 +62,7 @@ BECAME_LABELS = {
     "referred_missing": "Referred: missing",
     "referred_other": "Referred: not in or waiting for a safe-house place",
     "draft_waiting": "Referral not yet submitted: waiting for a bed",
+    "draft_missing": "Referral not yet submitted: missing",
     "draft": "Referral not yet submitted",
     "duty_to_notify": "Reported under the duty to notify only (no consent to a referral)",
     "declined": "Declined (no referral and no report)",
@@ -72,7 +75,8 @@ def became_of(person: Person) -> str:
         found = {"placed": "placed", "waiting_for_bed": "waiting", "missing": "missing"}
         return f"referred_{found.get(person.standing, 'other')}"
     if person.outcome == "not_yet_submitted":
-        return "draft_waiting" if person.standing == "waiting_for_bed" else "draft"
+        found = {"waiting_for_bed": "draft_waiting", "missing": "draft_missing"}
+        return found.get(person.standing, "draft")
     return person.outcome
 
 
@@ -288,7 +292,7 @@ def account_tables(account: Account) -> list[AnyTable]:
                 "is referred without consent.",
                 "In a safe-house place includes a person on their way to one. Missing: the "
                 "person went missing before a reasonable grounds decision, which waits for "
-                "them.",
+                "them, or before their referral was submitted.",
                 as_of,
             ),
             {"became": BECAME_LABELS},
@@ -406,7 +410,8 @@ def _people(**values: str) -> Cell:
 def account_relations() -> list[Relation]:
     """What a reader knows beyond each table's own sums, for the checker to know it too: the
     people with no decision because they were not referred are the people not referred in the
-    table of what became of them."""
+    table of what became of them (every row of `NOT_REFERRED_ROWS`, the missing before
+    referral included)."""
     return [
         Relation(
             _people(decisions=NOT_REFERRED),

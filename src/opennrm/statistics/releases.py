@@ -499,6 +499,80 @@ def _refuse_unsafe(built: Built) -> None:
         )
 
 
+def _published_counts(snapshot: Mapping[str, Any]) -> dict[tuple[str, str, str], int]:
+    """Every count a snapshot publishes (not `[c]`, `[x]` or `[z]`, nor a rounded figure), by
+    its table's slug, its row's label and its column's header: the same cell in two versions
+    of a release has the same key."""
+    found: dict[tuple[str, str, str], int] = {}
+    for slug, table in snapshot_tables(snapshot).items():
+        labels = table["labels"]
+        rows = [*table["rows"], *([table["footer"]] if table["footer"] else [])]
+        for row in rows:
+            label = " / ".join(str(part) for part in row[:labels])
+            for header, value in zip(table["headers"][labels:], row[labels:], strict=False):
+                count = _count(value)
+                if count is not None:
+                    found[(slug, label, header)] = count
+    return found
+
+
+@dataclass(frozen=True)
+class SmallChanges:
+    tables: list[str]  # the captions of the new version's tables with such a cell
+    versions: list[int]  # the earlier published versions it was compared with and differs from
+    threshold: int
+
+
+def small_changes(
+    snapshot: Mapping[str, Any], earlier: Sequence[ReleaseVersion]
+) -> SmallChanges | None:
+    """The tables of a new version with a count published in it and in an earlier published
+    version of the same release that differs by 1 to threshold - 1 (ADR 0036, addendum). Both
+    versions stay public, and each is protected only on its own (ADR 0032), so their difference
+    is itself a published count: 3 late child referrals would be a cell of 3 that no table
+    shows. None if every such change is 0 or at least the threshold."""
+    new = _published_counts(snapshot)
+    threshold = snapshot.get("threshold", disclosure.DEFAULT_THRESHOLD)
+    slugs: set[str] = set()
+    versions: list[int] = []
+    for version in earlier:
+        k = max(threshold, version.snapshot.get("threshold", disclosure.DEFAULT_THRESHOLD))
+        differs = {
+            cell[0]
+            for cell, before in _published_counts(version.snapshot).items()
+            if cell in new and 0 < abs(new[cell] - before) < k
+        }
+        if differs:
+            slugs |= differs
+            versions.append(version.number)
+            threshold = k
+    if not slugs:
+        return None
+    captions = [t["caption"] for slug, t in snapshot_tables(snapshot).items() if slug in slugs]
+    return SmallChanges(captions, versions, threshold)
+
+
+def _refuse_small_changes(
+    snapshot: Mapping[str, Any], earlier: Sequence[ReleaseVersion], refused: str, then: str
+) -> None:
+    """Refuse a revision that, beside a version already published, would give away a count of
+    fewer than the threshold by subtraction (threat 40, differencing)."""
+    found = small_changes(snapshot, earlier)
+    if found is None:
+        return
+    k = found.threshold
+    versions = ("versions " if len(found.versions) > 1 else "version ") + " and ".join(
+        str(n) for n in found.versions
+    )
+    raise ReleaseRefused(
+        f"{refused}: in "
+        + "; ".join(f"“{caption}”" for caption in found.tables)
+        + f", cells would change by fewer than {k} people from the published {versions}, "
+        "which subtracting the versions would reveal: wait until more late referrals make "
+        f"every change at least {k}, or publish them in the next period. {then}"
+    )
+
+
 EPSILON_PLACES = Decimal("0.01")  # as stored (SyntheticDataset.epsilon)
 
 
@@ -775,7 +849,8 @@ def _locked(version: ReleaseVersion) -> ReleaseVersion:
 @transaction.atomic
 def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
     """A second analyst approves the version: it is published, frozen from now on. Refused for
-    the analyst who prepared it (four eyes), and for a version not awaiting approval."""
+    the analyst who prepared it (four eyes), for a version not awaiting approval, and for a
+    revision whose counts differ from a published version's by fewer than the threshold."""
     organisation = selectors.analyst_organisation(by)
     version = _locked(version)
     if version.state != VersionState.AWAITING_APPROVAL:
@@ -788,6 +863,20 @@ def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
             "Another analyst must approve this release: you prepared it, and a release needs "
             "a second pair of eyes"
         )
+    # `revise_release` checked this; checked again in case the version was prepared before
+    # the rule (nothing else can be published while a version awaits approval).
+    _refuse_small_changes(
+        version.snapshot,
+        list(
+            ReleaseVersion.objects.filter(
+                release_id=version.release_id,
+                state=VersionState.PUBLISHED,
+                number__lt=version.number,
+            ).order_by("number")
+        ),
+        f"Version {version.number} cannot be approved",
+        "Withdraw it.",
+    )
     version.state = VersionState.PUBLISHED
     version.approved_by = by.user
     version.published_at = timezone.now()
@@ -814,7 +903,10 @@ def revise_release(
     """A new version of a published release, from the data as it is now, with the reason,
     awaiting approval, and a new synthetic dataset when `synthetic_epsilon` is given (a
     revision never carries an earlier version's). The versions already published stay as they
-    are. `notes` default to the latest version's."""
+    are. `notes` default to the latest version's. Refused (nothing written) if the disclosure
+    check fails, or if a count published both in it and in an earlier published version would
+    change by fewer than the threshold (`small_changes`: subtracting one from the other would
+    give it away)."""
     organisation = selectors.analyst_organisation(by)
     reason = _reason_required(reason)
     synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
@@ -840,6 +932,12 @@ def revise_release(
             period_of(release), release.jurisdiction or None, release.title, notes
         )
     _refuse_unsafe(built)
+    _refuse_small_changes(
+        built.snapshot,
+        [v for v in versions if v.state == VersionState.PUBLISHED],
+        "The revision cannot be prepared",
+        "Nothing was saved.",
+    )
     made = _synthetic_made(period_of(release), release.jurisdiction or None, synthetic_epsilon)
     version = ReleaseVersion.objects.create(
         release=release,
