@@ -27,6 +27,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import referrers_to_tell
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
 from opennrm.safeguarding.models import ChildrenServicesTask
@@ -975,7 +976,6 @@ def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
         )
         .select_related("bed__room__site")
     )
-    url = reverse("cases:detail", args=[case.reference])
     for placement in offers:
         held = placement.status != PlacementStatus.PROPOSED
         placement.status = PlacementStatus.CANCELLED
@@ -1012,7 +1012,8 @@ def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
             ],
             kind="placement.child_in_adult_house",
             case=case,
-            url=url,
+            # The placement page: managers and coordinators cannot open the case page.
+            url=reverse("support:placement", args=[placement.pk]),
             subject=f"Case {case.reference}: now treated as a child, living in a house for adults",
             body="The person's age is disputed: they are treated as a child until assessed, and "
             "children's services are arranging a place. Read the case today.",
@@ -1266,7 +1267,7 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
         "or decline it.",
     )
     deliver(
-        recipients=[request.case.referred_by],
+        recipients=referrers_to_tell(request.case),
         kind="placement.offered",
         case=request.case,
         url=reverse("cases:detail", args=[request.case.reference]),
@@ -1414,7 +1415,7 @@ def placement_respond(
     site = locked.bed.room.site
     case = locked.request.case
     if accept:
-        told = [case.referred_by]
+        told = referrers_to_tell(case)
         subject = f"Case {case.reference}: the place to stay is accepted"
         body = f"{_where(site)} has accepted the person. They will tell you when they arrive."
         case_event_record(
@@ -1425,7 +1426,7 @@ def placement_respond(
         )
     else:
         _release(locked, by, "Declined")
-        told = [case.referred_by]
+        told = referrers_to_tell(case)
         subject = f"Case {case.reference}: the place offered was declined"
         body = (
             f"{_where(site)} could not take the person. The request is back on the waiting "
@@ -1437,11 +1438,21 @@ def placement_respond(
             description=f"Place declined by {site.provider.name}",
             by=by,
         )
+    kind = "placement.accepted" if accept else "placement.declined"
     deliver(
-        recipients=[*told, *support_coordinators()],
-        kind="placement.accepted" if accept else "placement.declined",
+        recipients=told,
+        kind=kind,
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
+        subject=subject,
+        body=body,
+    )
+    # Coordinators cannot open the case page: theirs is the placement's.
+    deliver(
+        recipients=support_coordinators(),
+        kind=kind,
+        case=case,
+        url=reverse("support:placement", args=[locked.pk]),
         subject=subject,
         body=body,
     )
@@ -1479,7 +1490,7 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
     case = locked.request.case
     site = locked.bed.room.site
     deliver(
-        recipients=[case.referred_by],
+        recipients=referrers_to_tell(case),
         kind="placement.arrived",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
@@ -1527,7 +1538,7 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
         body="The coordinator has cancelled this placement: do not expect the person.",
     )
     deliver(
-        recipients=[case.referred_by],
+        recipients=referrers_to_tell(case),
         kind="placement.cancelled",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
@@ -1560,13 +1571,24 @@ def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> P
     locked.save(update_fields=["status", "ended_on", "exit_reason"])
     _release(locked, by, "Left")
     case = locked.request.case
+    subject = f"Case {case.reference}: the person has left their place"
+    body = f"Reason: {ExitReason(reason).label.lower()}."
     deliver(
-        recipients=[case.referred_by, *support_coordinators()],
+        recipients=referrers_to_tell(case),
         kind="placement.ended",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
-        subject=f"Case {case.reference}: the person has left their place",
-        body=f"Reason: {ExitReason(reason).label.lower()}.",
+        subject=subject,
+        body=body,
+    )
+    # Coordinators cannot open the case page: theirs is the placement's.
+    deliver(
+        recipients=support_coordinators(),
+        kind="placement.ended",
+        case=case,
+        url=reverse("support:placement", args=[locked.pk]),
+        subject=subject,
+        body=body,
     )
     case_event_record(
         case=case,

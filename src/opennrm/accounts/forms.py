@@ -38,7 +38,7 @@ class CodeForm(forms.Form):
 
     def clean_code(self) -> str:
         code: str = self.cleaned_data["code"].replace(" ", "")
-        if not (code.isdigit() and len(code) == 6):
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
             raise ValidationError("Enter the security code as 6 digits, like 123456")
         return code
 

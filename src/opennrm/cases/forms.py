@@ -108,4 +108,8 @@ class CaseSearchForm(forms.Form):
         """The page of results asked for (the pagination's buttons send it); 1 unless it is a
         whole number from 1 to 10,000."""
         raw = str(self.data.get("page") or "")
-        return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
+        # ASCII digits only, and few: "²" is a digit to `isdigit` but not to `int`, and
+        # `int` refuses more than 4,300 digits.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 5):
+            return 1
+        return int(raw) if 1 <= int(raw) <= 10_000 else 1

@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.actor import DECIDERS, Actor
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.models import User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
@@ -211,6 +212,26 @@ def may_decide(actor: Actor, case: Case) -> bool:
 def is_referrer(actor: Actor, case: Case) -> bool:
     """Whether the actor refers for the organisation that referred the case."""
     return case.referring_organisation_id in actor.organisations_as({Role.FIRST_RESPONDER})
+
+
+def referrers_to_tell(case: Case) -> list[User]:
+    """Who hears news of a case on the referring side: the first responder who referred it,
+    while they still refer for that organisation; once their membership has been removed, the
+    organisation's first responders instead, so that the news reaches someone who may act on it
+    and never someone who no longer may (the link would be a 404 for them)."""
+    responders = members_with_role(case.referring_organisation_id, {Role.FIRST_RESPONDER})
+    if responders.filter(user_id=case.referred_by_id).exists():
+        return [case.referred_by]
+    return [m.user for m in responders.select_related("user")]
+
+
+def deciders_to_tell(case: Case) -> list[User]:
+    """Who hears news a decision maker must act on: the one the case is assigned to, while they
+    still decide at its competent authority; otherwise every decision maker there."""
+    deciders = members_with_role(case.competent_authority_id, DECIDERS)
+    if case.assigned_to_id is not None and deciders.filter(user_id=case.assigned_to_id).exists():
+        return [case.assigned_to]  # type: ignore[list-item]
+    return [m.user for m in deciders.select_related("user")]
 
 
 def reconsideration_open(case: Case) -> bool:

@@ -36,6 +36,7 @@ from .models import (
     PersonIdentity,
     identity_indexes,
 )
+from .selectors import referrers_to_tell
 
 
 class CaseChanged(ValidationError):
@@ -338,7 +339,7 @@ def case_transition(
     case.refresh_from_db()
     # The referrer hears of every change of status (never with the person's details).
     deliver(
-        recipients=[case.referred_by],
+        recipients=referrers_to_tell(case),
         kind="case.status_changed",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),

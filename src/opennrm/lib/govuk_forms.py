@@ -223,7 +223,7 @@ def date_from_parts(
     if missing:
         form.add_error(prefix, f"{label} must include a {' and a '.join(missing)}")
         return None
-    if len(raw["year"]) != 4 or not raw["year"].isdigit():
+    if len(raw["year"]) != 4 or not (raw["year"].isascii() and raw["year"].isdigit()):
         form.add_error(prefix, f"{label}: enter the year as 4 digits, like 2007")
         return None
     try:

@@ -24,6 +24,7 @@ from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case, Person
+from opennrm.cases.selectors import referrers_to_tell
 
 from .rules import NOT_PROTECTED, Protection, nrm_protection
 
@@ -81,7 +82,7 @@ def _case_alert_recipients(case: Case) -> list[User]:
     """The competent authority's decision makers for the case, and the first responder who
     referred the person."""
     deciders = members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
-    return [m.user for m in deciders] + [case.referred_by]
+    return [m.user for m in deciders] + referrers_to_tell(case)
 
 
 def nrm_source(reference: str, on: date) -> Finding | None:

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import deciders_to_tell, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
 from opennrm.notifications.services import deliver
 from opennrm.safety.models import RiskLevel
@@ -230,12 +231,7 @@ AGE_GROUP_AFTER: dict[str, str | None] = {
 
 
 def _deciders_of(case: Case) -> list[User]:
-    if case.assigned_to is not None and case.assigned_to.is_active:
-        return [case.assigned_to]
-    return [
-        m.user
-        for m in members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
-    ]
+    return deciders_to_tell(case)
 
 
 def _assessed_before_referral(assessed_on: date, case: Case) -> str | None:
@@ -401,7 +397,7 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
             body,
         ),
         "decision_makers": (_deciders_of(case), url, body),
-        "referrer": ([case.referred_by], url, body),
+        "referrer": (referrers_to_tell(case), url, body),
     }
     return {
         audience: len(
@@ -471,7 +467,7 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
     )
     told["referrer"] = len(
         deliver(
-            recipients=[case.referred_by],
+            recipients=referrers_to_tell(case),
             kind="case.age_group_changed",
             case=case,
             url=url,
