@@ -165,7 +165,11 @@ def reconsideration_asker(actor: Actor, case: cases.Case) -> Organisation | None
         provider = placement.bed.room.site.provider
         if provider.pk in managed_provider_ids(actor):
             return provider
-    if is_coordinator(actor):
+    # A coordinator, while support is under way through a request for a place: one waiting,
+    # or a place held (not for a person whose adult request was withdrawn when their age was
+    # disputed: children's services look after them).
+    waiting = PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN)
+    if is_coordinator(actor) and (placement is not None or waiting.exists()):
         return Organisation.objects.filter(
             pk__in=actor.organisations_as({Role.SUPPORT_COORDINATOR})
         ).first()

@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import referrers_to_tell
 from opennrm.cases.services import case_event_record, case_transition, case_version_claim
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference
@@ -777,9 +779,9 @@ def reconsideration_decide(
         expected_version=expected_version,
         changes=changes,
     )
-    if locked.requested_by_id != case.referred_by_id:
-        # A support provider who asked hears the answer too (the referrer hears of every change
-        # of status), on the support plan they asked from.
+    if _asked_as_support_provider(locked, case):
+        # A support provider who asked hears the answer too (the referring side hears of every
+        # change of status), on the support plan they asked from.
         deliver(
             recipients=[locked.requested_by],
             kind="reconsideration.decided",
@@ -795,6 +797,19 @@ def reconsideration_decide(
         organisation=case.competent_authority,
     )
     return locked
+
+
+def _asked_as_support_provider(request: ReconsiderationRequest, case: Case) -> bool:
+    """Whether the one who asked did so for a support provider and still works for one, and
+    is not told already as the referring side (`referrers_to_tell`)."""
+    asker = request.requested_by_id
+    if asker in {user.pk for user in referrers_to_tell(case)}:
+        return False
+    return (
+        members_with_role(None, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+        .filter(user_id=asker)
+        .exists()
+    )
 
 
 @transaction.atomic

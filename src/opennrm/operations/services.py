@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -660,6 +660,23 @@ def reception_names_shown(*, by: User, operation: Operation, sequences: Iterable
             organisation=operation.lead_organisation,
             context={"reception_sequences": shown},
         )
+
+
+def reception_names_unreferred_delete(*, taken_in_before: Any) -> int:
+    """Empty the name or description of each person taken in before `taken_in_before` who has
+    no case: their draft deleted (an adult who declined, or left unsubmitted until retention
+    deleted it) or sent as a duty-to-notify report, which holds no identity. No erasure can
+    reach them (there is no person record); the draft's retention period is theirs. How many.
+    Called only by `privacy.services.retention_apply`, whose audit event covers it."""
+    unreferred = ReceptionRecord.objects.filter(taken_in_at__lt=taken_in_before).filter(
+        Q(draft__isnull=True) | Q(draft__status=DraftStatus.REPORTED)
+    )
+    # The name is encrypted, so "still there" is read here, not asked of the database: people
+    # taken in are hundreds, not millions.
+    named = [
+        pk for pk, name in unreferred.values_list("pk", "name_or_description").iterator() if name
+    ]
+    return ReceptionRecord.objects.filter(pk__in=named).update(name_or_description="")
 
 
 def reception_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:

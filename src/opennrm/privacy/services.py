@@ -36,7 +36,10 @@ from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
 from opennrm.linkage.services import linkage_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
-from opennrm.operations.services import reception_records_pseudonymise
+from opennrm.operations.services import (
+    reception_names_unreferred_delete,
+    reception_records_pseudonymise,
+)
 from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
 from opennrm.safeguarding.services import safeguarding_records_pseudonymise
 from opennrm.safety.services import safety_records_pseudonymise
@@ -204,6 +207,10 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
         drafts_deleted = drafts_unsubmitted_delete(
             updated_before=_before(today, settings.RETENTION_DRAFT_DAYS)
         )
+        # People taken in who never became a case: no erasure can reach their names.
+        reception_names = reception_names_unreferred_delete(
+            taken_in_before=_before(today, settings.RETENTION_DRAFT_DAYS)
+        )
         notifications = notifications_old_delete(
             created_before=_before(today, settings.RETENTION_NOTIFICATION_DAYS)
         )
@@ -237,6 +244,7 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             detail={
                 "people_pseudonymised": people,
                 "drafts_deleted": drafts_deleted,
+                "reception_names_emptied": reception_names,
                 "notifications_deleted": notifications,
                 "task_results_deleted": tasks,
             },
