@@ -184,3 +184,22 @@ def dates_implied(
             "reconsideration_until": conclusive.reconsideration_closes,
         }
     return dates
+
+
+def refused_at_reasonable_grounds(case: Case, *, decider: User, approver: User) -> Case:
+    """The case after a negative reasonable-grounds decision, made and approved through the
+    decision services (so its reconsideration window is open), fresh from the database."""
+    from opennrm.decisions import services as decisions
+
+    drafted = decisions.decision_record_reasonable_grounds(
+        by=decider,
+        case=case,
+        outcome="negative",
+        negative_reason="insufficient_information",
+        reasons="Not enough information.",
+        expected_version=case.version,
+    )
+    decisions.decision_approve(by=approver, decision=drafted, approve=True)
+    refused = Case.objects.get(pk=case.pk)
+    assert refused.status == CaseStatus.NEGATIVE_REASONABLE_GROUNDS
+    return refused

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.services import membership_set_active
-from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
@@ -28,18 +27,7 @@ def _negative(
         consent_to_support=True,
         submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
     )
-    drafted = decisions.decision_record_reasonable_grounds(
-        by=dmitri,
-        case=case,
-        outcome="negative",
-        negative_reason="insufficient_information",
-        reasons="Not enough information.",
-        expected_version=case.version,
-    )
-    decisions.decision_approve(by=sally, decision=drafted, approve=True)
-    case.refresh_from_db()
-    assert case.status == CaseStatus.NEGATIVE_REASONABLE_GROUNDS
-    return case
+    return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
 
 
 def _ask_as_colleague(bob: User, case: Case) -> None:

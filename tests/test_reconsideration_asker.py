@@ -12,8 +12,6 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import PlacementRequest, PlacementRequestStatus
 from opennrm.accounts.models import Organisation, User
-from opennrm.cases.choices import CaseStatus
-from opennrm.decisions import services as decisions
 from opennrm.safeguarding.services import age_dispute_raise
 from tests import case_factories, factories
 from tests import support_factories as s
@@ -45,17 +43,7 @@ def test_a_coordinator_cannot_ask_as_supporting_a_child_whose_adult_request_was_
     assert not PlacementRequest.objects.filter(
         case=case, status=PlacementRequestStatus.OPEN
     ).exists()
-    drafted = decisions.decision_record_reasonable_grounds(
-        by=dmitri,
-        case=case,
-        outcome="negative",
-        negative_reason="insufficient_information",
-        reasons="Not enough information.",
-        expected_version=case.version,
-    )
-    decisions.decision_approve(by=sally, decision=drafted, approve=True)
-    case.refresh_from_db()
-    assert case.status == CaseStatus.NEGATIVE_REASONABLE_GROUNDS
+    case = case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
     url = reverse("support:reconsideration_request", args=[case.reference])
     response = factories.signed_in_client(cora).post(
         url, {"grounds": "We think so.", "expected_version": case.version}

@@ -49,18 +49,7 @@ def _negative_while_placed(
     )
     h.living(cora, maya, provider, case)
     case.refresh_from_db()
-    drafted = decisions.decision_record_reasonable_grounds(
-        by=dmitri,
-        case=case,
-        outcome="negative",
-        negative_reason="insufficient_information",
-        reasons="Not enough information.",
-        expected_version=case.version,
-    )
-    decisions.decision_approve(by=sally, decision=drafted, approve=True)
-    case.refresh_from_db()
-    assert case.status == CaseStatus.NEGATIVE_REASONABLE_GROUNDS
-    return case
+    return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
 
 
 def _newest_notification() -> int:
