@@ -230,10 +230,6 @@ AGE_GROUP_AFTER: dict[str, str | None] = {
 }
 
 
-def _deciders_of(case: Case) -> list[User]:
-    return deciders_to_tell(case)
-
-
 def _assessed_before_referral(assessed_on: date, case: Case) -> str | None:
     """Why an age assessment's date is refused as too early, or None: it is the assessment
     this case's referral asked for, so it is never dated before the referral (the local date
@@ -396,7 +392,7 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
             url,
             body,
         ),
-        "decision_makers": (_deciders_of(case), url, body),
+        "decision_makers": (deciders_to_tell(case), url, body),
         "referrer": (referrers_to_tell(case), url, body),
     }
     return {
@@ -457,7 +453,7 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
         body = f"The {said} found the person to be a child. They are safeguarded as a child."
     told["decision_makers"] = len(
         deliver(
-            recipients=_deciders_of(case),
+            recipients=deciders_to_tell(case),
             kind="case.age_group_changed",
             case=case,
             url=url,
