@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Jurisdiction, Role
 from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationLocation, Sex
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_open, case_rows
@@ -18,6 +19,11 @@ from opennrm.policy.profiles import NoProfileError, OutcomeKind, profile_for
 from tests import factories
 
 _numbers = itertools.count(1)
+UTC = timezone.get_fixed_timezone(0)
+
+# When the cases of `consenting` were referred, unless a test says otherwise: a fixed hour, so
+# that their dates are the same whichever day the tests run.
+REFERRED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def case(
@@ -203,3 +209,51 @@ def refused_at_reasonable_grounds(case: Case, *, decider: User, approver: User) 
     refused = Case.objects.get(pk=case.pk)
     assert refused.status == CaseStatus.NEGATIVE_REASONABLE_GROUNDS
     return refused
+
+
+def consenting(
+    referred_by: User,
+    referring_organisation: Organisation,
+    authority: Organisation,
+    **fields: object,
+) -> Case:
+    """A case whose person consented to support (so a coordinator may seek a place for them),
+    referred at `REFERRED_AT` unless `submitted_at` is given; otherwise as `case` builds it."""
+    fields.setdefault("submitted_at", REFERRED_AT)
+    return case(
+        referred_by=referred_by,
+        referring_organisation=referring_organisation,
+        authority=authority,
+        consent_to_support=True,
+        **fields,
+    )
+
+
+def refused_while_housed(
+    referred_by: User,
+    referring_organisation: Organisation,
+    authority: Organisation,
+    coordinator: User,
+    manager: User,
+    provider: Organisation,
+    decider: User,
+    approver: User,
+    **fields: object,
+) -> Case:
+    """A `consenting` case whose person lives in a house of `provider` (placed by `coordinator`,
+    taken in by `manager`, its safe-house manager), then refused at reasonable grounds by
+    `decider` with `approver`'s approval, as `refused_at_reasonable_grounds` leaves it."""
+    from tests import support_plan_helpers
+
+    housed = consenting(referred_by, referring_organisation, authority, **fields)
+    support_plan_helpers.living(coordinator, manager, provider, housed)
+    housed.refresh_from_db()
+    return refused_at_reasonable_grounds(housed, decider=decider, approver=approver)
+
+
+def referred_in_scotland(authority: Organisation, **fields: object) -> Case:
+    """A case referred to `authority` by a first responder of a Scottish police force, as `case`
+    builds it. The force and its first responder are made here, so call it once a test."""
+    force = factories.organisation("Glenmoor Police", jurisdiction=Jurisdiction.SCOTLAND)
+    fiona = factories.user("fiona@example.org", organisation=force, role=Role.FIRST_RESPONDER)
+    return case(referred_by=fiona, referring_organisation=force, authority=authority, **fields)

@@ -8,7 +8,7 @@ someone else's keeps what was typed."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -28,20 +28,8 @@ from opennrm.safety import services as safety
 from . import case_factories, factories
 from . import support_plan_helpers as h
 
-UTC = timezone.get_fixed_timezone(0)
 LAST_SEEN = "Seen leaving by the back gate at dusk"
 RISK_REASONS = "The controller has threatened to take her back"
-
-
-def make_case(referrer: User, organisation: Organisation, authority: Organisation, **fields):
-    return case_factories.case(
-        referred_by=referrer,
-        referring_organisation=organisation,
-        authority=authority,
-        consent_to_support=True,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        **fields,
-    )
 
 
 def report(by: User, case: Case, days_ago: int = 0, at: time | None = None) -> MissingEpisode:
@@ -91,7 +79,7 @@ def _errors(html: str) -> list[str]:
 
 @pytest.fixture
 def adult_case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return make_case(alice, northmoor_police, authority)
+    return case_factories.consenting(alice, northmoor_police, authority)
 
 
 # --- A missing child is reported as a child (S3) ---------------------------------------------
@@ -108,7 +96,7 @@ def test_the_police_are_told_that_the_missing_person_is_a_child(
 ) -> None:
     """A missing child is an emergency for the police too: the referring force's first
     responders are told it is a child, urgently."""
-    child = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
+    child = case_factories.consenting(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
     h.living(cora, maya, provider, child, ages="children")
     report(cora, child)
     [to_police] = notes_to(alice)
@@ -128,7 +116,7 @@ def test_staff_asked_to_tell_the_police_are_told_it_is_a_child(
     the police, as a missing child (an age-disputed person is treated as one)."""
     charity = factories.organisation("Harbour Outreach", "non_statutory_first_responder")
     sam = factories.user("sam@example.org", organisation=charity, role="first_responder")
-    child = make_case(sam, charity, authority, age_group=AgeGroup.PRESUMED_CHILD)
+    child = case_factories.consenting(sam, charity, authority, age_group=AgeGroup.PRESUMED_CHILD)
     h.living(cora, maya, provider, child, ages="children")
     episode = report(maya, child)
     [to_cora] = notes_to(cora)
@@ -154,7 +142,7 @@ def test_the_risk_level_reaches_those_told_of_a_missing_person(
 ) -> None:
     """A very high risk recorded in the safety profile is passed on with the missing report and
     the return: the level, never its reasons."""
-    case = make_case(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     very_high_risk(alice, case)
     h.living(cora, maya, provider, case)
     episode = report(maya, case)
@@ -180,7 +168,7 @@ def test_the_missing_episode_page_shows_the_risk(
 ) -> None:
     """The page of the missing report, where staff act (and record the return), shows the
     safety profile as the placement page does, and records the read of its fields."""
-    case = make_case(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     very_high_risk(alice, case)
     h.living(cora, maya, provider, case)
     episode = report(maya, case)
@@ -213,7 +201,7 @@ def test_a_person_cannot_be_missing_twice_at_once(
 ) -> None:
     """A new episode cannot start inside an earlier, closed one (missing 10 to 2 days ago, and
     "again" from 5 days ago); the same day as the return, only at a time after it."""
-    case = make_case(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     # Reported on the day they went missing, 10 days ago (a return cannot precede the report).
     with time_machine.travel(timezone.now() - timedelta(days=10), tick=False):
         h.living(cora, maya, provider, case)
@@ -245,7 +233,7 @@ def test_found_before_being_reported_missing_is_refused(
 ) -> None:
     """Reported missing today (as gone 10 days ago), then recorded as back 5 days ago: back
     before anyone reported them missing is refused."""
-    case = make_case(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     h.living(cora, maya, provider, case)
     episode = report(maya, case, days_ago=10)
     with pytest.raises(ValidationError) as refused:
@@ -270,7 +258,9 @@ def test_no_false_record_that_the_local_authority_was_told(
 ) -> None:
     """A child missing in an area where OpenNRM knows no local authority: nobody from children's
     services is told, the timeline says so, and the staff are asked to contact them."""
-    child = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD, area="Fenmoor")
+    child = case_factories.consenting(
+        alice, northmoor_police, authority, age_group=AgeGroup.CHILD, area="Fenmoor"
+    )
     h.living(cora, maya, provider, child, ages="children")
     report(maya, child)
     told_leads = Notification.objects.filter(
@@ -299,7 +289,7 @@ def test_an_adult_missing_whose_age_becomes_disputed_is_a_missing_child_to_the_c
 ) -> None:
     """Reported missing as an adult, then their age is disputed (now a presumed child): the
     local authority and the guardian service are told that this child is missing now."""
-    case = make_case(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     h.living(cora, maya, provider, case)
     report(maya, case)
     case.refresh_from_db()
@@ -331,14 +321,14 @@ def test_the_local_authority_can_report_a_child_in_its_care_missing(
     request) is reported missing by the local authority's safeguarding lead, from the case page;
     the police and the competent authority are told, and the lead records the return. The child
     guardian service's lead, who does not act for the child, gets 404."""
-    child = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
+    child = case_factories.consenting(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
     episode = report(lena, child)
     assert episode.pk
     assert notes_to(alice), "the police"
     assert notes_to(dmitri), "the competent authority"
     care.missing_return(by=lena, episode=episode, returned_on=timezone.localdate())
 
-    other = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
+    other = case_factories.consenting(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
     client = factories.signed_in_client(lena)
     case_page = client.get(f"/cases/{other.reference}/").content.decode()
     assert f"/support/people/{other.reference}/missing/" in case_page
@@ -358,7 +348,7 @@ def test_the_local_authority_can_report_a_child_in_its_care_missing(
     guardian = factories.signed_in_client(gail)
     assert guardian.get(f"/support/people/{other.reference}/missing/").status_code == 404
     assert guardian.get(f"/support/missing/{reported.pk}/").status_code == 404
-    adult = make_case(alice, northmoor_police, authority)
+    adult = case_factories.consenting(alice, northmoor_police, authority)
     assert client.get(f"/support/people/{adult.reference}/missing/").status_code == 404
     with pytest.raises(ValidationError, match="Only support coordinators"):
         report(lena, adult)
@@ -378,7 +368,7 @@ def test_a_missing_child_is_on_the_local_authoritys_caseload(
     lists the children missing now, and its home page counts them (`care.selectors.
     children_missing_now`, added to the caseload by `care.apps`: safeguarding imports nothing
     of care)."""
-    child = make_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
+    child = case_factories.consenting(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
     h.living(cora, maya, provider, child, ages="children")
     episode = report(maya, child)
     page = factories.signed_in_client(lena).get("/children/")

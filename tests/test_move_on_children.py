@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Jurisdiction, Role
+from opennrm.accounts.roles import Jurisdiction
 from opennrm.audit.models import AuditEvent
 from opennrm.care import reminders
 from opennrm.care import services as care
@@ -50,11 +50,8 @@ def run_on(day: date) -> reminders.RunResult:
 
 @pytest.fixture
 def adult_case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
+    return case_factories.consenting(
+        alice, northmoor_police, authority, submitted_at=timezone.now()
     )
 
 
@@ -159,12 +156,12 @@ def test_a_profile_without_adults_only_keeps_its_move_on_for_everyone() -> None:
 @pytest.fixture
 def recognised(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     """An adult recognised as a victim, whose move-on support ends in 20 days."""
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
+    return case_factories.consenting(
+        alice,
+        northmoor_police,
+        authority,
         status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
-        consent_to_support=True,
+        submitted_at=timezone.now(),
         move_on_ends=timezone.localdate() + timedelta(days=20),
     )
 
@@ -245,14 +242,8 @@ def test_scotlands_support_period_is_reminded_before_it_ends(
     """Scotland sets no move-on period but a 90-day support period from the positive reasonable
     grounds decision (`case.support_ends`, 2015 Act s.9): the house and the coordinators are
     reminded before it ends, as before a move-on end."""
-    force = factories.organisation(
-        "Glenmoor Police", jurisdiction=Jurisdiction.SCOTLAND, area="Testshire"
-    )
-    fr = factories.user("fiona@example.org", organisation=force, role=Role.FIRST_RESPONDER)
-    case = case_factories.case(
-        referred_by=fr,
-        referring_organisation=force,
-        authority=authority,
+    case = case_factories.referred_in_scotland(
+        authority,
         status=CaseStatus.RECOVERY_PERIOD,
         consent_to_support=True,
         submitted_at=timezone.now() - timedelta(days=80),
@@ -276,14 +267,8 @@ def test_the_factory_gives_a_presumed_child_no_scottish_support_period(
 ) -> None:
     """The factory builds a presumed child as the decision service would: with no adult's
     Scottish support period (`Case.is_child` covers presumed children)."""
-    force = factories.organisation(
-        "Glenmoor Police", jurisdiction=Jurisdiction.SCOTLAND, area="Testshire"
-    )
-    fr = factories.user("fiona@example.org", organisation=force, role=Role.FIRST_RESPONDER)
-    case = case_factories.case(
-        referred_by=fr,
-        referring_organisation=force,
-        authority=authority,
+    case = case_factories.referred_in_scotland(
+        authority,
         status=CaseStatus.RECOVERY_PERIOD,
         age_group=AgeGroup.PRESUMED_CHILD,
         submitted_at=timezone.now() - timedelta(days=80),
@@ -322,11 +307,8 @@ def test_a_measure_cannot_have_started_before_the_case_existed(
 ) -> None:
     """A service delivered before the referral is refused, and so is a plan measure "being
     provided" or "provided" that started (and ended) years before the person was referred."""
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
+    case = case_factories.consenting(
+        alice, northmoor_police, authority, submitted_at=timezone.now()
     )
     h.living(cora, maya, provider, case)
     long_ago = timezone.localdate() - timedelta(days=3 * 365)
@@ -420,11 +402,8 @@ def test_the_support_plan_shows_the_safety_profile(
     support plan page, where the measures are set (emergency medical treatment among them),
     shows the safety profile as the placement page does: the risk and the medical needs, never
     who exploited them nor where they must keep away from; the read names the fields shown."""
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
+    case = case_factories.consenting(
+        alice, northmoor_police, authority, submitted_at=timezone.now()
     )
     safety.safety_profile_save(
         by=alice,

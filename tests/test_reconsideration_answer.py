@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.urls import reverse
-from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.services import membership_set_active
@@ -14,19 +11,11 @@ from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 from tests import case_factories, factories
 
-UTC = timezone.get_fixed_timezone(0)
-
 
 def _negative(
     alice: User, police: Organisation, authority: Organisation, dmitri: User, sally: User
 ) -> Case:
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=police,
-        authority=authority,
-        consent_to_support=True,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-    )
+    case = case_factories.consenting(alice, police, authority)
     return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
 
 
@@ -109,9 +98,8 @@ def test_a_safe_house_manager_who_has_left_is_not_told_the_answer(
     sally: User,
 ) -> None:
     from opennrm.accounts.roles import Role
-    from tests.test_reconsideration_by_support_provider import _negative_while_placed
 
-    case = _negative_while_placed(
+    case = case_factories.refused_while_housed(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
     url = reverse("support:reconsideration_request", args=[case.reference])

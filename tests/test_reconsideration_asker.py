@@ -5,18 +5,13 @@ does not support the person."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.urls import reverse
-from django.utils import timezone
 
 from opennrm.accommodation.models import PlacementRequest, PlacementRequestStatus
 from opennrm.accounts.models import Organisation, User
 from opennrm.safeguarding.services import age_dispute_raise
 from tests import case_factories, factories
 from tests import support_factories as s
-
-UTC = timezone.get_fixed_timezone(0)
 
 
 def test_a_coordinator_cannot_ask_as_supporting_a_child_whose_adult_request_was_withdrawn(
@@ -28,13 +23,7 @@ def test_a_coordinator_cannot_ask_as_supporting_a_child_whose_adult_request_was_
     dmitri: User,
     sally: User,
 ) -> None:
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-    )
+    case = case_factories.consenting(alice, northmoor_police, authority)
     s.request(case)
     case.refresh_from_db()
     age_dispute_raise(by=alice, case=case, basis="appearance", expected_version=case.version)

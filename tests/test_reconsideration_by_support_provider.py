@@ -8,7 +8,6 @@ support coordinator. Until 2026-12-04 only the referrer could, while the letters
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -27,30 +26,6 @@ from opennrm.policy.profiles import Requester
 from . import case_factories, factories
 from . import support_plan_helpers as h
 
-UTC = timezone.get_fixed_timezone(0)
-
-
-def _negative_while_placed(
-    alice: User,
-    northmoor_police: Organisation,
-    authority: Organisation,
-    cora: User,
-    maya: User,
-    provider: Organisation,
-    dmitri: User,
-    sally: User,
-) -> Case:
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-    )
-    h.living(cora, maya, provider, case)
-    case.refresh_from_db()
-    return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
-
 
 def _newest_notification() -> int:
     return Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -68,7 +43,7 @@ def test_the_safe_house_manager_asks_for_a_reconsideration_from_the_support_plan
     dmitri: User,
     sally: User,
 ) -> None:
-    case = _negative_while_placed(
+    case = case_factories.refused_while_housed(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
     url = reverse("support:reconsideration_request", args=[case.reference])
@@ -125,7 +100,7 @@ def test_a_grounds_page_shown_again_records_the_read(
     dmitri: User,
     sally: User,
 ) -> None:
-    case = _negative_while_placed(
+    case = case_factories.refused_while_housed(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
     url = reverse("support:reconsideration_request", args=[case.reference])
@@ -148,11 +123,8 @@ def test_not_offered_while_no_negative_decision_stands(
     maya: User,
     provider: Organisation,
 ) -> None:
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
+    case = case_factories.consenting(
+        alice, northmoor_police, authority, submitted_at=timezone.now()
     )
     h.living(cora, maya, provider, case)
     url = reverse("support:reconsideration_request", args=[case.reference])
@@ -172,7 +144,7 @@ def test_where_the_rules_do_not_let_support_providers_ask_they_cannot(
     sally: User,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    case = _negative_while_placed(
+    case = case_factories.refused_while_housed(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
     real = decisions._profile

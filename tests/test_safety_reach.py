@@ -7,23 +7,18 @@ was told."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.safeguarding import services as safeguarding
 from opennrm.safety import services as safety
 
 from . import case_factories, factories
 from . import support_plan_helpers as h
-
-UTC = timezone.get_fixed_timezone(0)
 
 
 def _newest() -> int:
@@ -41,16 +36,6 @@ def _last_profile_event() -> AuditEvent:
     return event
 
 
-def _adult(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        consent_to_support=True,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-    )
-
-
 def test_a_risk_raised_to_very_high_reaches_the_house_the_person_lives_in(
     alice: User,
     cora: User,
@@ -62,7 +47,7 @@ def test_a_risk_raised_to_very_high_reaches_the_house_the_person_lives_in(
     """The referrer learns the exploiter has found out where she is and raises the risk to very
     high. Only a change that breaks a matching constraint (a place, a women-only house) used to
     be told to the house; a new risk level and its reasons reached nobody who houses her."""
-    case = _adult(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     placement = h.living(cora, maya, provider, case)
     # A manager of the provider not assigned to the site, and another provider's coordinator
     # and manager: none of them runs the house.
@@ -131,7 +116,7 @@ def test_a_change_that_breaks_the_place_and_raises_the_risk_is_told_once_to_each
     northmoor_police: Organisation,
     authority: Organisation,
 ) -> None:
-    case = _adult(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     h.living(cora, maya, provider, case, area="Hollowmere")
     before = _newest()
     safety.safety_profile_save(
@@ -166,7 +151,7 @@ def test_a_place_to_keep_away_from_reaches_the_local_authority_housing_a_child(
         referring_organisation=northmoor_police,
         authority=authority,
         age_group=AgeGroup.CHILD,
-        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        submitted_at=case_factories.REFERRED_AT,
     )
     task = safeguarding.children_accommodation_redirect(
         by=cora, case=child, needs=["bed_tonight"], due_on=timezone.localdate()
@@ -216,7 +201,7 @@ def test_an_adults_profile_change_does_not_reach_the_local_authority(
     northmoor_police: Organisation,
     authority: Organisation,
 ) -> None:
-    case = _adult(alice, northmoor_police, authority)
+    case = case_factories.consenting(alice, northmoor_police, authority)
     before = _newest()
     safety.safety_profile_save(
         by=alice,
