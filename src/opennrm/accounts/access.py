@@ -203,6 +203,9 @@ ROUTES: dict[str, Rule] = {
     "support:missing_list": SUPPORT_STAFF,
     # Where the rules let support providers ask (care.selectors.reconsideration_asker).
     "support:reconsideration_request": only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER),
+    # The evidence a provider sent with its request, read back by the provider's staff
+    # (decisions.selectors.reconsideration_evidence_sent_by_provider).
+    "support:reconsideration_evidence": only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER),
     "support:missing_episode": only(
         Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.SAFEGUARDING_LEAD
     ),

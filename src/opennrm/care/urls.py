@@ -21,6 +21,11 @@ urlpatterns = [
         views.reconsideration_request,
         name="reconsideration_request",
     ),
+    path(
+        "people/<str:reference>/reconsideration/evidence/<int:evidence_id>/",
+        views.reconsideration_evidence,
+        name="reconsideration_evidence",
+    ),
     path("missing/", views.episodes, name="missing_list"),
     path("missing/<int:episode_id>/", views.episode, name="missing_episode"),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,8 @@ from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
 from opennrm.cases.models import Case
-from opennrm.decisions.views import reconsideration_request_page
+from opennrm.decisions import selectors as decisions
+from opennrm.decisions.views import reconsideration_evidence_file, reconsideration_request_page
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.safety import selectors as safety
 
@@ -103,6 +104,15 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
         for name in safety.fields_shown(profile, with_exploiters=False)
         if name not in ("keep_away", "dependant_names")
     ]
+    # What the actor's provider sent with a reconsideration request, to read back: the files'
+    # names can name the person.
+    sent_evidence = list(
+        decisions.reconsideration_evidence_sent_by_provider(actor_of(request)).filter(
+            request__case=case
+        )
+    )
+    if sent_evidence:
+        shown.append("evidence_names")
     if shown:
         audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
@@ -122,6 +132,7 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
             "safety_dependants": safety.dependants_of(profile),
             "may_ask_reconsideration": selectors.reconsideration_asker(actor_of(request), case)
             is not None,
+            "sent_evidence": sent_evidence,
         },
     )
 
@@ -141,6 +152,18 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
         back=reverse("support:plan", args=[case.reference]),
         support_provider=provider,
     )
+
+
+@require_safe
+def reconsideration_evidence(
+    request: HttpRequest, reference: str, evidence_id: int
+) -> FileResponse:
+    """A file the actor's support provider sent with a reconsideration request, read back by
+    its coordinators and safe-house managers (`reconsideration_evidence_sent_by_provider`)."""
+    item = decisions.reconsideration_evidence_get_for_provider(
+        actor_of(request), reference, evidence_id
+    )
+    return reconsideration_evidence_file(_user(request), item.request.case, item)
 
 
 def _row_or_404(case: Case, measure: str) -> selectors.PlanRow:

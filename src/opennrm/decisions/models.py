@@ -163,6 +163,15 @@ class ReconsiderationRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The support provider that asked from the support plan (care.views), or None when the
+    # referrer asked: its staff may read back the evidence it sent, and nothing else of it.
+    support_provider = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     requested_at = models.DateTimeField()
     row_uuid = RowUUIDField()
     grounds = EncryptedTextField()
@@ -190,7 +199,8 @@ def evidence_storage() -> EncryptedFileSystemStorage:
 
 class ReconsiderationEvidence(models.Model):
     """A file sent with a reconsideration request: checked and stored as a referral's evidence
-    is (`lib.files.upload_checked`, encrypted), shown to the competent authority's deciders."""
+    is (`lib.files.upload_checked`, encrypted), shown to the competent authority's deciders and
+    read back by the organisation that sent it."""
 
     request = models.ForeignKey(
         ReconsiderationRequest, on_delete=models.PROTECT, related_name="evidence"

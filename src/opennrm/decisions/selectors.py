@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
 from opennrm.cases import selectors as case_selectors
 from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup, CaseStatus
 from opennrm.cases.models import Case
@@ -28,6 +29,9 @@ from .models import (
 
 # A deadline within this many days is "due soon".
 DUE_SOON_DAYS = 2
+
+# Those who ask for a reconsideration for a support provider (care.selectors.reconsideration_asker).
+SUPPORT_ASKERS = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
 
 
 def authorities_of(actor: Actor) -> list[int]:
@@ -185,12 +189,40 @@ def reconsideration_get_for_decider(actor: Actor, request_id: int) -> Reconsider
 def reconsideration_evidence_get(
     actor: Actor, case: Case, evidence_id: int
 ) -> ReconsiderationEvidence:
-    """A file sent with a reconsideration of `case` (fetched through `case_get_for_user`), for
-    a decider of its authority or a first responder of the organisation that referred it."""
-    if not (case_selectors.may_decide(actor, case) or case_selectors.is_referrer(actor, case)):
-        raise Http404
+    """A file sent with a reconsideration of `case` (fetched through `case_get_for_user`): any,
+    for a decider of its authority; for a first responder of the organisation that referred
+    it, only what the referrer sent (a support provider's files can say where the person
+    lives, which a referrer is never told)."""
+    files = ReconsiderationEvidence.objects.filter(request__case=case)
+    if not case_selectors.may_decide(actor, case):
+        if not case_selectors.is_referrer(actor, case):
+            raise Http404
+        files = files.filter(request__support_provider__isnull=True)
     try:
-        return ReconsiderationEvidence.objects.get(pk=evidence_id, request__case=case)
+        return files.get(pk=evidence_id)
+    except ReconsiderationEvidence.DoesNotExist:
+        raise Http404 from None
+
+
+def reconsideration_evidence_sent_by_provider(actor: Actor) -> QuerySet[ReconsiderationEvidence]:
+    """The files sent with reconsideration requests by the support providers the actor still
+    works at as one who may ask (`SUPPORT_ASKERS`): theirs to read back, and none of the case's
+    other evidence. A provider that stops supporting the person keeps what it sent; erasing
+    the person's details deletes it."""
+    return ReconsiderationEvidence.objects.filter(
+        request__support_provider_id__in=actor.organisations_as(SUPPORT_ASKERS)
+    )
+
+
+def reconsideration_evidence_get_for_provider(
+    actor: Actor, reference: str, evidence_id: int
+) -> ReconsiderationEvidence:
+    try:
+        return (
+            reconsideration_evidence_sent_by_provider(actor)
+            .select_related("request__case__person")
+            .get(pk=evidence_id, request__case__reference=reference)
+        )
     except ReconsiderationEvidence.DoesNotExist:
         raise Http404 from None
 

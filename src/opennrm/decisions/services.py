@@ -664,6 +664,7 @@ def reconsideration_request(
         case=case,
         decision=decision,
         requested_by=by,
+        support_provider=support_provider,
         requested_at=timezone.now(),
         grounds=grounds.strip(),
     )

@@ -32,7 +32,7 @@ from .forms import (
     ReconsiderationDecisionForm,
     ReconsiderationRequestForm,
 )
-from .models import DecisionKind
+from .models import DecisionKind, ReconsiderationEvidence
 
 PAGE_SIZE = 50
 
@@ -439,10 +439,17 @@ def reconsideration_evidence(
 ) -> FileResponse:
     """A file sent with a reconsideration request, for the competent authority's deciders
     and the referring organisation that sent it (its route is `cases:` ..., pages/case_urls.py)."""
-    user = _user(request)
     actor = actor_of(request)
     case = case_get_for_user(actor, reference)
     item = selectors.reconsideration_evidence_get(actor, case, evidence_id)
+    return reconsideration_evidence_file(_user(request), case, item)
+
+
+def reconsideration_evidence_file(
+    user: User, case: Case, item: ReconsiderationEvidence
+) -> FileResponse:
+    """The file, its download recorded as a read of the person's data: for the deciders and
+    the referrer here, for the support provider that sent it in `care.views`."""
     audit_read(
         by=user,
         person=case.person,
