@@ -58,3 +58,29 @@ def test_a_task_queued_before_the_change_still_sends(alice: User) -> None:
         [sent] = deliver(recipients=[alice], kind="test", subject="S", body="B")
     tasks.email_notification.call(sent.pk)
     assert [m.to[0] for m in mail.outbox] == [alice.email]
+
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_tasks_in_the_database_the_task_commits_or_rolls_back_with_the_notifications() -> None:
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    people = [factories.user(email=f"told{i}@example.test") for i in range(2)]
+    with override_settings(TASKS=DATABASE_TASKS):
+        with transaction.atomic():
+            deliver(recipients=people, kind="test", subject="S", body="B")
+            assert DBTaskResult.objects.count() == 1
+            # The service fails after telling them: its notifications and task go together.
+            transaction.set_rollback(True)
+        assert not DBTaskResult.objects.exists()
+
+        with transaction.atomic():
+            sent = deliver(recipients=people, kind="test", subject="S", body="B")
+            # Written in the delivery's transaction, not queued for after its commit.
+            assert DBTaskResult.objects.count() == 1
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == tasks.email_notifications.module_path
+    assert queued.args_kwargs["args"] == [[n.pk for n in sent]]

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
@@ -14,6 +15,7 @@ from opennrm.accounts.models import User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
+from opennrm.notifications.services import StandIn
 from opennrm.policy.profiles import NoProfileError, Requester, profile_for
 
 from .choices import TREATED_AS_CHILD, CaseStatus
@@ -223,6 +225,29 @@ def referrers_to_tell(case: Case) -> list[User]:
     if responders.filter(user_id=case.referred_by_id).exists():
         return [case.referred_by]
     return [m.user for m in responders.select_related("user")]
+
+
+def referrers_stand_in(case: Case) -> StandIn:
+    """Who is told instead, when the referring organisation has no first responder left to
+    hear news of the case (`referrers_to_tell` is empty), and what: its administrators, who can
+    give someone the role (else the system administrators, who can in any organisation), that
+    news of its referrals waits for a first responder. They may not open the case, so the
+    notice names no case, status or person and links to the organisation's members (ADR 8).
+    For `notifications.services.deliver(stand_in=...)`."""
+    organisation = case.referring_organisation
+    administrators = members_with_role(organisation.pk, {Role.ORGANISATION_ADMIN})
+    if not administrators.exists():
+        administrators = members_with_role(None, {Role.SYSTEM_ADMIN})
+    return StandIn(
+        recipients=[m.user for m in administrators.select_related("user")],
+        kind="referrals.no_first_responder",
+        subject=f"{organisation.name} has no first responder to hear news of its referrals",
+        body=f"There is news of a case that {organisation.name} referred, but nobody there has "
+        "the first responder role now, so nobody could be told. Give a member the first "
+        "responder role: they will see the organisation's cases and what has happened on them. "
+        "This message says no more because only a first responder may read a case.",
+        url=reverse("accounts:member_list", args=[organisation.pk]),
+    )
 
 
 def deciders_to_tell(case: Case) -> list[User]:

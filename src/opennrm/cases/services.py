@@ -4,7 +4,7 @@ code that writes its timeline: other apps call them from inside their own servic
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -36,7 +36,7 @@ from .models import (
     PersonIdentity,
     identity_indexes,
 )
-from .selectors import referrers_to_tell
+from .selectors import referrers_stand_in, referrers_to_tell
 
 
 class CaseChanged(ValidationError):
@@ -345,6 +345,7 @@ def case_transition(
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Case {case.reference}: {CaseStatus(to).label.lower()}",
         body=f"The case you referred is now: {CaseStatus(to).label.lower()}. {reason}",
+        stand_in=lambda: referrers_stand_in(case),
     )
     return case
 
@@ -389,12 +390,23 @@ def case_age_group_change(
     return case
 
 
+# What other apps must see finished before a case closes, registered from their own
+# AppConfig.ready (cases imports none of them): each is given the case and says why it cannot
+# close yet, or None. safeguarding refuses while a children's services task for the child is
+# open, which closing would leave with nobody to answer to.
+CLOSE_CHECKS: list[Callable[[Case], str | None]] = []
+
+
 def close_refusal(case: Case, reason: CloseReason | None = None) -> str | None:
     """Why the case cannot be closed today (for `reason`, if given), or None if it can. The
     close page asks this before offering the action or a reason; `case_close` refuses the same."""
     problem = state.refusal(case.status, CaseStatus.CLOSED)
     if problem:
         return problem
+    for check in CLOSE_CHECKS:
+        problem = check(case)
+        if problem:
+            return problem
     today = timezone.localdate()
     negative = (
         CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
@@ -434,6 +446,9 @@ def case_close(*, by: User, case: Case, reason: CloseReason, expected_version: i
         raise ValidationError(
             "Only a decision maker of the case's competent authority can close it"
         )
+    # Locked before the checks, so that what they read (a children's services task raised for
+    # the case, which locks the case too) cannot change before the case is closed.
+    Case.objects.select_for_update().get(pk=case.pk)
     problem = close_refusal(case, reason)
     if problem:
         raise ValidationError(problem)

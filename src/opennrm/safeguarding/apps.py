@@ -10,9 +10,15 @@ class SafeguardingConfig(AppConfig):
         # A child's safety profile changed: the local authority arranging their accommodation
         # is told (ADR 26). safety imports nothing of safeguarding, so safeguarding registers
         # its teller there.
+        from opennrm.cases import services as cases
         from opennrm.safety import services as safety
 
+        from .selectors import open_task_close_refusal
         from .services import _child_safety_changed_told
 
         if _child_safety_changed_told not in safety.PROFILE_CHANGE_TELLERS:
             safety.PROFILE_CHANGE_TELLERS.append(_child_safety_changed_told)
+        # A case is never closed while a children's services task for the child is open: cases
+        # imports nothing of safeguarding, so safeguarding registers its check there.
+        if open_task_close_refusal not in cases.CLOSE_CHECKS:
+            cases.CLOSE_CHECKS.append(open_task_close_refusal)

@@ -94,6 +94,27 @@ def open_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
     )
 
 
+def open_task_close_refusal(case: Case) -> str | None:
+    """Why the case cannot be closed while a children's services task for the child is open
+    (closing would leave the local authority's task with no case to answer to), or None.
+    Registered with `cases.services.CLOSE_CHECKS` (`safeguarding.apps`). Says who must finish
+    the task, never what it is about the child."""
+    task = (
+        ChildrenServicesTask.objects.filter(case=case, status=TaskStatus.OPEN)
+        .select_related("owner")
+        .order_by("due_on", "id")
+        .first()
+    )
+    if task is None:
+        return None
+    who = task.owner.name if task.owner else f"the local authority for {task.area}"
+    return (
+        f"A children's services task for this child is still open: {who} has not yet "
+        f"recorded what was arranged (raised {timezone.localdate(task.raised_at):%-d %B %Y}). "
+        f"Ask {who} to record the task as done, then close the case"
+    )
+
+
 def assessments_outstanding(actor: Actor) -> QuerySet[Case]:
     """Age-disputed people of the actor's areas with no age assessment recorded yet."""
     assessed = AgeAssessment.objects.filter(case=OuterRef("pk"))

@@ -24,7 +24,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import deciders_to_tell, referrers_to_tell
+from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
 from opennrm.notifications.services import deliver
 from opennrm.safety.models import RiskLevel
@@ -404,6 +404,9 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
                 url=link,
                 subject=subject,
                 body=text,
+                # A referring organisation with no first responder left: its administrators
+                # are told that news waits, never the news.
+                stand_in=(lambda: referrers_stand_in(case)) if audience == "referrer" else None,
             )
         )
         for audience, (recipients, link, text) in audiences.items()
@@ -469,6 +472,7 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
             url=url,
             subject=subject,
             body=body,
+            stand_in=lambda: referrers_stand_in(case),
         )
     )
     told["guardian_service"] = len(
