@@ -5,7 +5,7 @@ reader; holding beds until 31 December 9999 overflowed working out the hold's en
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import BedHold
 from opennrm.accounts.models import Organisation, User
-from opennrm.operations import services
+from opennrm.operations import services, surge
 from opennrm.operations.models import Operation, SurgePlaces
 
 from . import api_helpers as a
@@ -147,16 +147,17 @@ def test_holding_beds_until_31_december_9999_is_refused_naming_the_field(
             reverse("operations:beds_hold", args=[planned.id]),
             {"site": house.pk, "count": "1"} | _date("until", date(9999, 12, 31)),
         )
-        a_year = _client(maya).post(
+        last_day = surge.hold_last_day(planned)
+        latest = _client(maya).post(
             reverse("operations:beds_hold", args=[planned.id]),
-            {"site": house.pk, "count": "1"} | _date("until", date(2028, 3, 11)),
+            {"site": house.pk, "count": "1"} | _date("until", last_day),
         )
     assert page.status_code == 200
     assert "The last day held must be 11 March 2028 or earlier, within a year" in (
         page.content.decode()
     )
-    assert a_year.status_code == 302
-    assert BedHold.objects.get().expires_at.date() == date(2028, 3, 12)
+    assert latest.status_code == 302
+    assert BedHold.objects.get().expires_at.date() == last_day + timedelta(days=1)
 
 
 @pytest.mark.parametrize(

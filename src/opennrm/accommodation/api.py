@@ -336,10 +336,10 @@ def free_bed_list(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> FreeBedPageOut:
     """Every bed a person could be placed in now (in service, in an open site, held by no
-    placement), by site name. To place someone in one, `POST
+    placement and not held for an operation), by site name. To place someone in one, `POST
     /api/v1/support/requests/{placement_request_id}/placement`: the same checks as matching
     decide whether it may take them."""
-    beds = selectors.free_beds().select_related("room__site__provider")
+    beds = selectors.free_beds_unheld().select_related("room__site__provider")
     if region is not None:
         beds = beds.filter(room__site__region=region)
     if setting is not None:

@@ -133,23 +133,31 @@ def site_get_for_manager(actor: Actor, site_id: int) -> Site:
     return site
 
 
+def _on_hold() -> Exists:
+    """Whether a live hold keeps the bed (`OuterRef("pk")`) for an operation."""
+    return Exists(surge.live_holds(timezone.now()).filter(bed=OuterRef("pk")))
+
+
 def with_state(beds: QuerySet[Bed]) -> QuerySet[Bed]:
     """Beds annotated with `state` (a BedState value) and `live_placement_id`, derived from
-    their placements and out-of-service flag in one query."""
+    their placements, live holds and out-of-service flag in one query."""
     live = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return beds.annotate(
         live_status=Subquery(live.values("status")[:1]),
         live_placement_id=Subquery(live.values("pk")[:1]),
+        on_hold=_on_hold(),
     )
 
 
 def state_of(bed: Any) -> BedState:
-    """The state of a bed annotated by `with_state`."""
+    """The state of a bed annotated by `with_state`. A bed held for an operation is reserved,
+    to everyone: shown available, it told every coordinator it was free, and a hold is made
+    before a confidential operation starts, so saying more would tell them of it (ADR 39)."""
     if bed.out_of_service_since is not None:
         return BedState.OUT_OF_SERVICE
     if bed.live_status == PlacementStatus.OCCUPIED:
         return BedState.OCCUPIED
-    if bed.live_status in (PlacementStatus.RESERVED, PlacementStatus.ACCEPTED):
+    if bed.live_status in (PlacementStatus.RESERVED, PlacementStatus.ACCEPTED) or bed.on_hold:
         return BedState.RESERVED
     return BedState.AVAILABLE
 
@@ -160,7 +168,10 @@ def free_beds() -> QuerySet[Bed]:
     with `held_for`, the operation a live hold keeps it for (None: none); a surge place's
     `operation_id` says whose it is (ADR 0044). A surge place is left out before its first
     day, as in the capacity figures: these lists go to every coordinator, and a confidential
-    operation is secret until it starts (ADR 39; found in review)."""
+    operation is secret until it starts (ADR 39; found in review).
+
+    Matching's pool, held beds included, for the operation's people. What anyone is shown as
+    free is `free_beds_unheld` (or, for one request, `free_beds_for`)."""
     now = timezone.now()
     held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
     return (
@@ -179,10 +190,17 @@ def free_beds() -> QuerySet[Bed]:
     )
 
 
+def free_beds_unheld() -> QuerySet[Bed]:
+    """Free beds no live hold keeps: the free beds listed and counted for anyone. A held bed is
+    free only to its operation's people, and is held before the operation starts: listed, even
+    with the reason it cannot take someone, it told every coordinator of a confidential
+    operation still secret (ADR 39; found in review)."""
+    return free_beds().filter(~_on_hold())
+
+
 def free_beds_open_to_anyone() -> QuerySet[Bed]:
     """Free beds not kept for any operation: the places an ordinary request can have."""
-    held = surge.live_holds(timezone.now()).filter(bed=OuterRef("pk"))
-    return free_beds().filter(~Exists(held), operation_id=None)
+    return free_beds_unheld().filter(operation_id=None)
 
 
 _NOT_ANNOTATED = object()
@@ -201,10 +219,13 @@ def kept_for(bed: Bed) -> int | None:
 
 def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
     """`beds` grouped by the `group_by` fields, each group with how many beds it has and how
-    many are free, reserved (offered or accepted), occupied and out of service: counted by the
-    database in one query, with the rules of `state_of` (out of service first, then the
-    placement holding the bed, of which the database allows one)."""
+    many are free, reserved (offered or accepted, or held for an operation), occupied and out
+    of service: counted by the database in one query, with the rules of `state_of` (out of
+    service first, then the placement holding the bed, of which the database allows one, then
+    a live hold). A held bed is never counted free: these figures go to every coordinator, the
+    public export and the capacity pages (ADR 39, 44)."""
     in_service = Q(out_of_service_since=None)
+    on_hold = Q(_on_hold())
     return (
         beds.annotate(
             held=FilteredRelation(
@@ -220,9 +241,12 @@ def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
             reserved=Count(
                 "id",
                 filter=in_service
-                & Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]),
+                & (
+                    Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED])
+                    | (Q(held__id=None) & on_hold)
+                ),
             ),
-            free=Count("id", filter=in_service & Q(held__id=None)),
+            free=Count("id", filter=in_service & Q(held__id=None) & ~on_hold),
         )
     )
 
@@ -518,10 +542,12 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
 
 def free_beds_for(request: PlacementRequest, today: date) -> list[tuple[Bed, list[str]]]:
     """Every free bed with the reasons it may not take this request (empty: allowed), allowed
-    first: the coordinator's list for placing by hand."""
+    first: the coordinator's list for placing by hand. A bed held for an operation is listed
+    only for that operation's people (`free_beds_unheld`)."""
     wanted = matching_request(request, today)
+    beds = free_beds().filter(Q(held_for=None) | Q(held_for=request.operation_id))
     rows = []
-    for bed in free_beds().select_related("room__site__provider").order_by("room__site__name"):
+    for bed in beds.select_related("room__site__provider").order_by("room__site__name"):
         rows.append((bed, matching.check(wanted, matching_bed(bed, today), today=today)))
     rows.sort(key=lambda row: (bool(row[1]), row[0].room.site.name, row[0].room.name))
     return rows

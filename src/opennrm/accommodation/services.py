@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -219,6 +219,8 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
     changed = _apply_changes(locked, changes)
     if not changed:
         return locked
+    if "kind" in changed and locked.kind == SiteKind.OUTREACH:
+        _refuse_outreach_with_beds(locked)
     # People offered or living here must still be allowed here as the site now is.
     for held in (
         Placement.objects.holding_a_bed()
@@ -246,6 +248,28 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         detail={"fields": changed},
     )
     return locked
+
+
+def _refuse_outreach_with_beds(site: Site) -> None:
+    """An outreach office has no beds: a site with beds in service does not become one. Its
+    beds would be left where nothing counts or offers them, and anyone placed in one with them.
+    A surge place whose surge has ended, and nobody lives in, is no longer a place."""
+    today = timezone.localdate()
+    lived_in = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
+    in_service = (
+        Bed.objects.filter(room__site=site, out_of_service_since=None)
+        .filter(surge.in_surge_window(today) | Exists(lived_in))
+        .count()
+    )
+    if in_service:
+        beds = "1 bed" if in_service == 1 else f"{in_service} beds"
+        them = "it" if in_service == 1 else "them"
+        raise ValidationError(
+            {
+                "kind": f"This site has {beds} in service, and an outreach office has no beds. "
+                f"Take {them} out of service first, or choose another kind of site"
+            }
+        )
 
 
 def _apply_changes(row: Any, changes: dict[str, Any]) -> list[str]:
@@ -1126,6 +1150,12 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
         status=PlacementStatus.CANCELLED, responded_at=timezone.now()
     )
     requests, beds = selectors.matching_instance(today)
+    # A bed kept for an operation none of these people was found in can be proposed to nobody.
+    # Left in, it only made the others' unmet-need reasons say "kept for an operation", which
+    # every coordinator reads: for a bed held before a confidential operation starts, that
+    # told them of the operation (ADR 39; found in review).
+    operations = {request.operation_id for request in requests}
+    beds = [bed for bed in beds if bed.operation_id is None or bed.operation_id in operations]
     held = selectors.requests_held_for_review().count()
     result = matching.match(requests, beds, today)
     now = timezone.now()
@@ -1182,8 +1212,15 @@ def matching_run(*, by: User, today: date | None = None) -> MatchingOutcome:
 
 class BedNotFree(ValidationError):
     """The bed cannot be offered now: out of service, its site closed or an outreach office, a
-    surge place whose surge is not under way, or held by another placement (`BedTaken`, which
-    the API answers with 409)."""
+    surge place whose surge is not under way, held for an operation the person was not found
+    in, or held by another placement (`BedTaken`, which the API answers with 409)."""
+
+
+# Why a bed kept for an operation cannot be offered, to whoever asks: a surge place before its
+# surge, or a bed held for another operation. Any more ("a surge place", "kept for the people
+# of an operation") told a coordinator of a confidential operation before it started (ADR 39;
+# found in review); the operation's own providers see their places on its page.
+NOT_AVAILABLE = "This bed is not available. Choose another bed."
 
 
 class BedTaken(BedNotFree):
@@ -1212,8 +1249,9 @@ def refusal_without_places(failures: Sequence[tuple[str, str]]) -> str:
 def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
     """Lock the bed's row, then check it is free and allowed for the request: the beds
     `selectors.free_beds` lists (in service, at an active site with beds, a surge place only
-    while its surge is under way) and the same rules as matching (`matching.check`), so a
-    manual placement cannot break a constraint either."""
+    while its surge is under way, a held bed only for its operation's people) and the same
+    rules as matching (`matching.check`), so a manual placement cannot break a constraint
+    either."""
     bed = (
         Bed.objects.select_for_update(of=("self",))
         .select_related("room__site__provider")
@@ -1226,12 +1264,12 @@ def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
     if bed.room.site.kind == SiteKind.OUTREACH:
         raise BedNotFree("This bed is at an outreach office, which has no beds")
     if not Bed.objects.filter(surge.surge_under_way(today), pk=bed.pk).exists():
-        raise BedNotFree(
-            "This bed is a surge place whose surge is not under way today: it has ended or not "
-            "yet begun"
-        )
+        raise BedNotFree(NOT_AVAILABLE)
     if Placement.objects.holding_a_bed().filter(bed=bed).exists():
         raise BedTaken
+    hold = surge.live_holds(timezone.now()).filter(bed=bed).first()
+    if hold is not None and hold.operation_id != request.operation_id:
+        raise BedNotFree(NOT_AVAILABLE)
     refusal = refusal_without_places(
         matching.failures(
             selectors.matching_request(request, today),

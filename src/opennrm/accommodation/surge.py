@@ -159,6 +159,15 @@ def bed_hold(
     return holds
 
 
+def holds_end_by(operation_id: int, latest: datetime, *, now: datetime) -> int:
+    """Bring the operation's live holds that run past `latest` forward to it (its end moved
+    earlier: a hold ends with its operation). One made at or after `latest` cannot end before
+    it was made, and is released now. Returns how many were shortened or released."""
+    running_past = live_holds(now).filter(operation_id=operation_id, expires_at__gt=latest)
+    released = running_past.filter(held_at__gte=latest).update(released_at=now)
+    return released + running_past.filter(held_at__lt=latest).update(expires_at=latest)
+
+
 def bed_hold_release(hold: BedHold, *, by: User, now: datetime) -> None:
     """Release a hold before its expiry: the bed is open to anyone again."""
     with transaction.atomic():

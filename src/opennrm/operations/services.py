@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
-from opennrm.accommodation.surge import bed_hold_release, end_surge_beds, live_holds
+from opennrm.accommodation.surge import bed_hold_release, end_surge_beds, holds_end_by, live_holds
 from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
@@ -25,7 +25,7 @@ from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 
-from . import history, selectors
+from . import history, selectors, surge
 from .gap_warning import gap_warn, told_of_shortfall
 from .models import (
     PARTNER_KINDS,
@@ -232,12 +232,16 @@ def operation_change(
         update_fields=["name", "confidential", "starts_on", "ends_on", "region", "languages"]
     )
     _write_expected(operation, expected)
+    # A hold ends with its operation (`surge.hold_ends_by`): an end moved earlier brings the
+    # holds that would outlast it forward with it.
+    shortened = holds_end_by(operation.pk, surge.hold_ends_by(operation), now=timezone.now())
     audit_record(
         by=by,
         action="operation.changed",
         obj=operation,
         organisation=operation.lead_organisation,
         detail={"confidential": confidential, "expected": sum(expected.values())}
+        | ({"holds_shortened": shortened} if shortened else {})
         | told_of_shortfall(gap_warn(operation)),
     )
     return operation

@@ -10,7 +10,7 @@ write records exactly one audit event, against the provider.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -32,6 +32,14 @@ from .models import Operation, OperationPartner, OperationStatus, PartnerRole, S
 
 # Who acts for an invited provider: its support coordinators and safe-house managers.
 SURGE_ROLES = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+
+# How many days a hold may outlast its operation's last day. Someone taken in on the last
+# night is received after midnight, their referral made and a request raised the next day, and
+# they are placed from the held bed the day after at the latest; past that, the bed is kept
+# from everyone else for people who are already placed or will not come (found in review:
+# holds could run a year past their operation). The same bound is written into holds made
+# before it by operations' migration 0007, which copies this number.
+HOLD_DAYS_AFTER_END = 2
 
 # A site's setting as the forecast's kinds count it (as `history.free_places` does).
 KIND_OF_SETTING = {Setting.WOMEN_ONLY: WOMEN, Setting.MEN_ONLY: MEN, Setting.MIXED: MIXED}
@@ -123,6 +131,18 @@ def hold_get_for(actor: Actor, operation: Operation, hold_id: int) -> BedHold:
     if hold is None:
         raise Http404
     return hold
+
+
+def hold_last_day(operation: Operation) -> date:
+    """The last day a bed may be held for the operation: `HOLD_DAYS_AFTER_END` after its own."""
+    return operation.ends_on + timedelta(days=HOLD_DAYS_AFTER_END)
+
+
+def hold_ends_by(operation: Operation) -> datetime:
+    """The latest a hold for the operation may end: midnight after `hold_last_day`, local
+    time, as a hold held "until the end of" a day ends (`surge_forms.HoldForm`)."""
+    after = hold_last_day(operation) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(after, time(0)))
 
 
 def surge_by_kind(operation: Operation, today: date | None = None) -> dict[str, int]:
@@ -288,9 +308,17 @@ def beds_hold(
     expires_at: datetime,
 ) -> list[BedHold]:
     """Hold `count` of the free beds open to anyone at one of the provider's sites for the
-    operation until `expires_at`."""
+    operation until `expires_at`: at the latest `hold_ends_by`, soon after the operation."""
     _refuse_unless_acting(by, operation, provider.pk)
     _refuse_unless_open(operation)
+    if expires_at > hold_ends_by(operation):
+        raise ValidationError(
+            {
+                "expires_at": f"The last day held must be {hold_last_day(operation):%-d %B %Y} "
+                f"or earlier: a hold ends at most {HOLD_DAYS_AFTER_END} days after the "
+                f"operation's last day, {operation.ends_on:%-d %B %Y}"
+            }
+        )
     if site.provider_id != provider.pk:
         raise ValidationError({"site": "Choose one of your own sites"})
     if count < 1:

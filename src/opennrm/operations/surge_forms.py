@@ -116,11 +116,22 @@ class HoldForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, provider: Organisation, sites: QuerySet[Site], **kwargs: Any
+        self,
+        *args: Any,
+        provider: Organisation,
+        sites: QuerySet[Site],
+        last_day: date | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["site"]
         field.queryset = sites
+        if last_day is not None:
+            # The bound `surge.beds_hold` applies, said before it refuses.
+            self.fields["until"].help_text = (
+                f"{last_day:%-d %B %Y} at the latest, soon after the operation ends. After this "
+                "day they are free for anyone again. For example 12 3 2027"
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -59,7 +59,10 @@ def beds_hold(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = selectors.operation_get_for(actor, operation_id)
     provider = surge.provider_get_for(actor, operation)
     form = HoldForm(
-        request.POST or None, provider=provider, sites=surge.sites_to_hold_at(operation, provider)
+        request.POST or None,
+        provider=provider,
+        sites=surge.sites_to_hold_at(operation, provider),
+        last_day=surge.hold_last_day(operation),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -72,7 +75,7 @@ def beds_hold(request: HttpRequest, operation_id: int) -> HttpResponse:
                 expires_at=form.cleaned_data["expires_at"],
             )
         except ValidationError as error:
-            show_refusal(form, error)
+            show_refusal(form, error, renames={"expires_at": "until"})
         else:
             messages.success(request, f"{len(held)} beds held")
             return redirect("operations:detail", operation.id)
