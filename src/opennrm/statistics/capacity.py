@@ -12,7 +12,10 @@ per week). Over time:
 - Beds: the state of every bed at the start of the period (its latest `BedEvent` before then),
   counted by state in one query; then, in one more query, the events of the period counted by
   (day, state before, state after). Each day's figures are the day before's plus that day's
-  changes: the state as of the end of each day.
+  changes: the state as of the end of each day. A hold for an operation writes no bed event,
+  so the beds a hold kept at the end of a day (now, for today) while their events say free
+  are moved to reserved, as `selectors.counted_by_state` counts them now: the few holds that
+  touch the period are read, with their beds' events, in up to three more queries.
 - The waiting list: requests open at the start (one count), plus those raised, minus those
   closed, each day (one grouped count each). A request is open from `created_at` until
   `closed_at` (placed on arrival, withdrawn, or closed unmet); "offered a place" is a bed
@@ -59,6 +62,7 @@ from opennrm.accommodation.matching import CONSTRAINT_LABELS, constraint_label
 from opennrm.accommodation.models import (
     Bed,
     BedEvent,
+    BedHold,
     BedState,
     Placement,
     PlacementRequest,
@@ -446,19 +450,24 @@ class BedDay:
     counts: BedCounts  # as at the end of the day
 
 
-def bed_history(first: date, last: date) -> list[BedDay]:
-    """The counted beds by state at the end of each day from `first` to `last`."""
-    start, end = _start_of(first), _start_of(last + ONE_DAY)
-    latest = (
+def _state_before(start: datetime) -> Subquery:
+    """A bed's (`OuterRef("pk")`) state by its events before `start`: its latest event's."""
+    return Subquery(
         BedEvent.objects.filter(bed=OuterRef("pk"), at__lt=start)
         .order_by("-at", "-pk")
         .values("state")[:1]
     )
+
+
+def bed_history(first: date, last: date) -> list[BedDay]:
+    """The counted beds by state at the end of each day from `first` to `last`, a bed held for
+    an operation then counted reserved (`_held_while_free`)."""
+    start, end = _start_of(first), _start_of(last + ONE_DAY)
     states: Counter[str] = Counter()
     for row in (
         counted_beds()
         .order_by()
-        .annotate(was=Subquery(latest))
+        .annotate(was=_state_before(start))
         .values("was")
         .annotate(n=Count("id"))
         .values("was", "n")
@@ -483,6 +492,7 @@ def bed_history(first: date, last: date) -> list[BedDay]:
         .values("day", "was", "state", "n")
     ):
         changes[row["day"]].append(row)
+    held = _held_while_free(first, last)
     history = []
     for day in _days(first, last):
         for change in changes.get(day, ()):
@@ -494,14 +504,66 @@ def bed_history(first: date, last: date) -> list[BedDay]:
                 day,
                 BedCounts(
                     beds=sum(states.values()),
-                    free=states[BedState.AVAILABLE],
-                    reserved=states[BedState.RESERVED],
+                    free=states[BedState.AVAILABLE] - held[day],
+                    reserved=states[BedState.RESERVED] + held[day],
                     occupied=states[BedState.OCCUPIED],
                     out_of_service=states[BedState.OUT_OF_SERVICE],
                 ),
             )
         )
     return history
+
+
+def _held_while_free(first: date, last: date) -> Counter[date]:
+    """How many counted beds, free by their events, a hold kept for an operation at the end of
+    each day from `first` to `last` (today: now, as `beds_now` counts). A hold writes no bed
+    event, and a held bed is reserved to everyone (`selectors.state_of`): counted free, a bed
+    held before a confidential operation starts told every reader that something was coming
+    (ADR 39, 44). A placement in a held bed, or its being out of service, has its own event
+    and state, which comes first, as in `state_of`.
+
+    A hold counts from `held_at` until it expired or was released, whichever came first.
+    Holds are few (a provider holds a handful of beds for an operation, for days), so their
+    rows, and the events of their beds in the period, are walked here: three queries at most,
+    none when no hold touches the period."""
+    start, end = _start_of(first), _start_of(last + ONE_DAY)
+    holds = list(
+        BedHold.objects.filter(bed__in=counted_beds(), held_at__lt=end, expires_at__gt=start)
+        .exclude(released_at__lte=start)
+        .order_by()
+        .values_list("bed_id", "held_at", "expires_at", "released_at")
+    )
+    held: Counter[date] = Counter()
+    if not holds:
+        return held
+    beds = {bed for bed, *_ in holds}
+    state = dict(
+        Bed.objects.filter(pk__in=beds).annotate(was=_state_before(start)).values_list("pk", "was")
+    )
+    events = list(
+        BedEvent.objects.filter(bed__in=beds, at__gte=start, at__lt=end)
+        .order_by("at", "pk")
+        .values_list("bed_id", "at", "state")
+    )
+    now = timezone.now()
+    seen = 0
+    for day in _days(first, last):
+        end_of_day = _start_of(day + ONE_DAY)
+        while seen < len(events) and events[seen][1] < end_of_day:
+            bed, _, became = events[seen]
+            state[bed] = became
+            seen += 1
+        moment = min(end_of_day, now)
+        held[day] = len(
+            {
+                bed
+                for bed, held_at, expires_at, released_at in holds
+                if held_at <= moment < expires_at
+                and (released_at is None or moment < released_at)
+                and state.get(bed) == BedState.AVAILABLE
+            }
+        )
+    return held
 
 
 def occupancy_table(history: list[BedDay]) -> Table:
@@ -536,7 +598,10 @@ class WaitingDay:
 
 def waiting_history(first: date, last: date, beds: list[BedDay]) -> list[WaitingDay]:
     """Open placement requests at the end of each day; `beds` is `bed_history` of the same
-    days (a bed reserved is a request offered a place)."""
+    days (a bed reserved is a request offered a place). A bed held for an operation is counted
+    reserved there, so here it counts as a place offered: counted apart, the difference
+    between the two tables on one page would give away a hold made before a confidential
+    operation starts (ADR 39), so "waiting without a place" is low by the beds held."""
     start, end = _start_of(first), _start_of(last + ONE_DAY)
     count = (
         PlacementRequest.objects.filter(created_at__lt=start)
