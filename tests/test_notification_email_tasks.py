@@ -84,3 +84,30 @@ def test_with_tasks_in_the_database_the_task_commits_or_rolls_back_with_the_noti
     [queued] = DBTaskResult.objects.all()
     assert queued.task_path == tasks.email_notifications.module_path
     assert queued.args_kwargs["args"] == [[n.pk for n in sent]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_in_one_block_share_one_task_and_a_failed_block_queues_none() -> None:
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from opennrm.notifications.services import emails_in_one_task
+
+    people = [factories.user(email=f"each{i}@example.test") for i in range(3)]
+    with override_settings(TASKS=DATABASE_TASKS):
+        def failing_service() -> None:
+            with transaction.atomic(), emails_in_one_task():
+                deliver(recipients=people[:1], kind="test", subject="S", body="B")
+                raise RuntimeError("the service fails")
+
+        with pytest.raises(RuntimeError):
+            failing_service()
+        assert not DBTaskResult.objects.exists()
+
+        with transaction.atomic(), emails_in_one_task():
+            first = deliver(recipients=people[:2], kind="a", subject="S", body="B")
+            with emails_in_one_task():  # inside another: the outer one queues
+                second = deliver(recipients=people[2:], kind="b", subject="S", body="B")
+            assert not DBTaskResult.objects.exists()
+    [queued] = DBTaskResult.objects.all()
+    assert queued.args_kwargs["args"] == [[n.pk for n in first + second]]

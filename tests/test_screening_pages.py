@@ -341,8 +341,15 @@ def test_every_screening_service_is_covered_by_an_audit_test() -> None:
         for name, fn in inspect.getmembers(services, inspect.isfunction)
         if fn.__module__ == services.__name__ and not name.startswith("_")
     }
-    # catalogue_load: test_screening_catalogue.py::test_loading_writes_one_audit_event
-    assert public == {"catalogue_load", "screening_record"}
+    # catalogue_load: test_screening_catalogue.py::test_loading_writes_one_audit_event.
+    # screening_for_referral is called only inside referral_submit, whose one event records it
+    # (tests/test_referral_audit.py); screening_summary writes nothing.
+    assert public == {
+        "catalogue_load",
+        "screening_record",
+        "screening_for_referral",
+        "screening_summary",
+    }
 
 
 @pytest.mark.parametrize(

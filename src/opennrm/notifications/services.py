@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -77,8 +79,38 @@ def deliver(
         ]
     )
     if notifications:
-        _queue_emails([notification.pk for notification in notifications])
+        ids = [notification.pk for notification in notifications]
+        collected = _collected.get()
+        if collected is None:
+            _queue_emails(ids)
+        else:
+            collected.extend(ids)
     return notifications
+
+
+# The notification ids of the deliveries inside `emails_in_one_task`, or None outside one.
+_collected: ContextVar[list[int] | None] = ContextVar("emails_in_one_task", default=None)
+
+
+@contextmanager
+def emails_in_one_task() -> Iterator[None]:
+    """Every delivery inside queues its e-mails in one task, at the end, rather than a task
+    each: a service telling several audiences (a referral tells the authority, the referrer
+    and children's services) writes one task row, not three. Nothing is queued if the block
+    raises (its transaction rolls back with the notifications). A delivery in a savepoint that
+    rolls back leaves an id with no notification, which the task skips. Inside another such
+    block, the outer one queues them."""
+    if _collected.get() is not None:
+        yield
+        return
+    ids: list[int] = []
+    token = _collected.set(ids)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if ids:
+        _queue_emails(ids)
 
 
 def _queue_emails(notification_ids: list[int]) -> None:

@@ -26,12 +26,12 @@ from opennrm.cases.services import case_event_record, case_open, case_rows, firs
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference, unused_reference
 from opennrm.linkage.services import submission_check
-from opennrm.notifications.services import deliver
+from opennrm.notifications.services import deliver, emails_in_one_task
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
 from opennrm.screening.models import IndicatorCatalogue, Screening
 from opennrm.screening.selectors import active_catalogue
-from opennrm.screening.services import screening_record
+from opennrm.screening.services import screening_for_referral, screening_summary
 
 from . import selectors, steps
 from .forms import PRESUMED_CHILD_REFUSED, intelligence_places, intelligence_vehicles
@@ -249,7 +249,11 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
         return Submitted(report=_report(by, locked, data, submitted_at)), False
-    return Submitted(case=_open_case(by, locked, data, submitted_at, catalogue)), True
+    # Whoever is told of the new case (the authority, the referrer, children's services),
+    # their e-mails go in one task of the worker.
+    with emails_in_one_task():
+        case = _open_case(by, locked, data, submitted_at, catalogue)
+    return Submitted(case=case), True
 
 
 def _report(
@@ -350,7 +354,7 @@ def _open_case(
         age_group=group,
     )
     list_key = steps.screening_list_key(draft.answers)
-    screening = screening_record(
+    screening = screening_for_referral(
         by=by,
         organisation=organisation,
         list_key=str(list_key),
@@ -433,7 +437,12 @@ def _open_case(
         action="referral.submitted",
         obj=case,
         organisation=organisation,
-        detail={"reference": case.reference, "routed_to": authority.pk, "notified": told},
+        detail={
+            "reference": case.reference,
+            "routed_to": authority.pk,
+            "notified": told,
+            "screening": {"id": screening.pk, **screening_summary(screening)},
+        },
     )
     return case
 
