@@ -272,6 +272,23 @@ def test_holds_made_to_outlast_their_operation_stop_counting_once_it_has_ended(
         assert selectors.free_beds_open_to_anyone().count() == 2
 
 
+def test_the_migration_leaves_alone_an_operation_ending_in_year_9999(
+    planned: Operation, maya: User
+) -> None:
+    """Saved before operations' dates were bounded: its end plus the days allowed overflowed."""
+    house = s.site(maya, planned.partners.get().organisation)
+    s.beds(maya, house, 1)
+    with time_machine.travel(noon(DURING), tick=False):
+        (hold,) = _hold(maya, planned, house, midnight_after(date(2027, 3, 18)))
+    Operation.objects.filter(pk=planned.pk).update(ends_on=date(9999, 12, 31))
+    migration = importlib.import_module(
+        "opennrm.operations.migrations.0007_holds_end_with_operation"
+    )
+    migration.end_holds_with_their_operation(apps, None)
+    hold.refresh_from_db()
+    assert hold.expires_at == midnight_after(date(2027, 3, 18))
+
+
 # --- 3. An outreach office has no beds ---------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import referrers_to_tell
+from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
 from opennrm.safeguarding.models import ChildrenServicesTask
@@ -1311,6 +1311,10 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
         url=reverse("cases:detail", args=[request.case.reference]),
         subject=f"Case {request.case.reference}: a place to stay is offered",
         body=f"A place has been offered with {_where(site)}. You will hear when it is accepted.",
+        # A referring organisation with no first responder left: its administrators are told
+        # that news waits, never the news (so with no provider or case), as for every placement
+        # step below.
+        stand_in=lambda: referrers_stand_in(request.case),
     )
     case_event_record(
         case=request.case,
@@ -1484,6 +1488,7 @@ def placement_respond(
         url=reverse("cases:detail", args=[case.reference]),
         subject=subject,
         body=body,
+        stand_in=lambda: referrers_stand_in(case),
     )
     # Coordinators cannot open the case page: theirs is the placement's.
     deliver(
@@ -1534,6 +1539,7 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Case {case.reference}: the person has a safe place to stay",
         body=f"The person arrived at their place with {_where(site)}.",
+        stand_in=lambda: referrers_stand_in(case),
     )
     case_event_record(
         case=case,
@@ -1582,6 +1588,7 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Case {case.reference}: the place offered is cancelled",
         body=f"The place with {_where(site)} is cancelled. The person is waiting for another.",
+        stand_in=lambda: referrers_stand_in(case),
     )
     case_event_record(
         case=case, kind="support.place_cancelled", description="Place offered was cancelled", by=by
@@ -1618,6 +1625,7 @@ def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> P
         url=reverse("cases:detail", args=[case.reference]),
         subject=subject,
         body=body,
+        stand_in=lambda: referrers_stand_in(case),
     )
     # Coordinators cannot open the case page: theirs is the placement's.
     deliver(

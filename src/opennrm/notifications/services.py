@@ -48,7 +48,8 @@ def deliver(
 ) -> list[Notification]:
     """Create one in-app notification per recipient; once committed, one task of the worker
     e-mails them all. If no recipient is left and `stand_in` is given, deliver what it returns
-    instead (asked for only then), and return those notifications.
+    instead (asked for only then), and return no notification: nobody was told the news, which
+    is what the caller's audit event counts (the stand-in's notices are in the table).
 
     Called inside other services (whose audit event names who was told), so it writes no audit
     event of its own. Subject and body must not contain a person's identifying details.
@@ -56,13 +57,14 @@ def deliver(
     unique = {user.pk: user for user in recipients if user.is_active}
     if not unique and stand_in is not None:
         notice = stand_in()
-        return deliver(
+        deliver(
             recipients=notice.recipients,
             kind=notice.kind,
             subject=notice.subject,
             body=notice.body,
             url=notice.url,
         )
+        return []
     notifications = Notification.objects.bulk_create(
         [
             Notification(

@@ -24,13 +24,18 @@ from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case, Person
-from opennrm.cases.selectors import referrers_to_tell
+from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
+from opennrm.notifications.services import StandIn
 
 from .rules import NOT_PROTECTED, Protection, nrm_protection
 
 
 def _nobody() -> list[User]:
     return []
+
+
+def _no_stand_in() -> StandIn | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class Finding:
     case: Case | None = None
     # Called only when a removal is planned while protected: who must be told at once.
     alert_recipients: Callable[[], Iterable[User]] = field(default=_nobody)
+    # Called with the alert: what those who can put it right are told when a part of the
+    # recipients is left with nobody in it (never the alert itself), or None.
+    alert_stand_in: Callable[[], StandIn | None] = field(default=_no_stand_in)
     # Where the people told can open the record ("" if they have no page for it).
     url: str = ""
 
@@ -69,6 +77,7 @@ def case_finding(case: Case, on: date) -> Finding:
         person=case.person,
         case=case,
         alert_recipients=lambda: _case_alert_recipients(case),
+        alert_stand_in=lambda: _case_alert_stand_in(case),
         url=reverse("cases:detail", args=[case.reference]),
     )
 
@@ -83,6 +92,13 @@ def _case_alert_recipients(case: Case) -> list[User]:
     referred the person."""
     deciders = members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
     return [m.user for m in deciders] + referrers_to_tell(case)
+
+
+def _case_alert_stand_in(case: Case) -> StandIn | None:
+    """With no first responder left at the referring organisation, the referring side of the
+    alert is nobody, even while the competent authority is told: its administrators are told
+    that news waits for one (ADR 8), as for every other piece of news of the case."""
+    return None if referrers_to_tell(case) else referrers_stand_in(case)
 
 
 def nrm_source(reference: str, on: date) -> Finding | None:

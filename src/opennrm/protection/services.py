@@ -51,10 +51,12 @@ def planned_removal_record(
     """Record a removal planned for `reference` on `planned_on`. If the person is protected on
     that day, the people the protection's source names (for an NRM case, the competent
     authority's decision makers and the referring first responder) are alerted at once, and the
-    case's timeline says so."""
+    case's timeline says so. A part of them left with nobody (a referring organisation with no
+    first responder) has its stand-in told instead: that news waits, never the alert."""
     finding = protection_for_reference(reference, planned_on)
     protection = finding.protection
     recipients = list(finding.alert_recipients()) if protection.protected else []
+    stand_in = finding.alert_stand_in() if protection.protected else None
     planned = PlannedRemoval.objects.create(
         reference=reference,
         planned_on=planned_on,
@@ -75,6 +77,18 @@ def planned_removal_record(
         ),
         url=finding.url,
         case=finding.case,
+    )
+    # Told instead of a part of the recipients left with nobody: not alerted, so not counted.
+    told_instead = (
+        deliver(
+            recipients=stand_in.recipients,
+            kind=stand_in.kind,
+            subject=stand_in.subject,
+            body=stand_in.body,
+            url=stand_in.url,
+        )
+        if stand_in is not None
+        else []
     )
     if told:
         planned.alerted = len(told)
@@ -101,6 +115,7 @@ def planned_removal_record(
             "found": finding is not NOT_FOUND,
             "protected": protection.protected,
             "alerted": sorted(n.recipient_id for n in told),
+            "told_instead": sorted(n.recipient_id for n in told_instead),
         },
     )
     return Recorded(planned, protection)

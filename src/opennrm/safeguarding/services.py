@@ -22,7 +22,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
@@ -91,17 +91,31 @@ def redirect_message(case: Case) -> str:
     )
 
 
+def _closed_case_message(case: Case) -> str:
+    """Why no children's services task is raised on a closed case, and what to do instead."""
+    return (
+        f"Case {case.reference} is closed, so children's services cannot be asked through it to "
+        "arrange a place for the child. If they need a safe place, contact "
+        f"{children_services_name(case.area)} children's services directly. If they may be a "
+        "victim of trafficking, refer them again: that opens a new case."
+    )
+
+
 def children_accommodation_task_open(
     *, case: Case, needs: Sequence[str], due_on: date, by: User | None, at: datetime | None = None
 ) -> tuple[ChildrenServicesTask, dict[str, int]]:
     """The accommodation need of a child (or age-disputed person), as a task of the local
     authority of their area, its safeguarding leads and the area's child trafficking guardian
     service told; and how many were told. Called inside a service whose audit event covers it:
-    the referral's (`accommodation.services.placement_request_for_referral`) or
-    `children_accommodation_redirect`. Refuses an adult: an adult's need is a placement
-    request."""
+    the referral's (`accommodation.services.placement_request_for_referral`),
+    `children_accommodation_redirect` or `age_dispute_raise`. Refuses an adult: an adult's need
+    is a placement request. Refuses a closed case: a case cannot close while its task is open
+    (`selectors.open_task_close_refusal`) nor be reopened, so the task would answer to nobody.
+    The callers hold the case locked (or have just created it), so it cannot close meanwhile."""
     if not case.is_child:
         raise ValueError("only a child's or age-disputed person's need is a children's task")
+    if case.status == CaseStatus.CLOSED:
+        raise ValidationError({"case": _closed_case_message(case)})
     authority = local_authority_of(case.area)
     task = ChildrenServicesTask.objects.create(
         case=case,

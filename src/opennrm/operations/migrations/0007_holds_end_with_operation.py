@@ -4,7 +4,7 @@ operation's last day (`surge.HOLD_DAYS_AFTER_END`, copied here as it is today, s
 migration means the same whatever the constant becomes). A hold made after that moment is
 released. Holds already released or expired are left as they are."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import migrations
@@ -24,6 +24,9 @@ def end_holds_with_their_operation(apps: Any, schema_editor: Any) -> None:
         )
     )
     for operation_id, ends_on in ends.items():
+        if ends_on > date.max - timedelta(days=HOLD_DAYS_AFTER_END + 1):
+            # Saved before operations' dates were bounded (year 9999): no bound to bring to.
+            continue
         after = ends_on + timedelta(days=HOLD_DAYS_AFTER_END + 1)
         latest = timezone.make_aware(datetime.combine(after, time(0)))
         running_past = open_holds.filter(operation_id=operation_id, expires_at__gt=latest)

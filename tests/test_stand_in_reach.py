@@ -1,0 +1,283 @@
+"""News that reaches someone who can act, and never a task with nobody to answer for it.
+
+- Placement news for the referring side (a place offered, accepted, declined, cancelled; the
+  person arrived or left) and the alert of a removal planned while protected: when the
+  referring organisation has no first responder left, its administrators are told that news
+  waits (`cases.selectors.referrers_stand_in`), never the news: no case, provider, place, day or
+  enforcement organisation.
+- A children's services task is never raised on a closed case: closing is refused while one is
+  open, and a closed case cannot be reopened, so the task would answer to nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from opennrm.accommodation import services as accommodation
+from opennrm.accommodation.models import DeclineReason, ExitReason, Placement
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import Role
+from opennrm.accounts.services import membership_set_active
+from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason
+from opennrm.cases.models import Case
+from opennrm.cases.services import case_close
+from opennrm.notifications.models import Notification
+from opennrm.protection.services import planned_removal_record
+from opennrm.safeguarding import services as safeguarding
+from opennrm.safeguarding.models import ChildrenServicesTask
+
+from . import case_factories, factories
+from . import support_plan_helpers as h
+
+STAND_IN = "referrals.no_first_responder"
+
+
+def _last_first_responder_leaves(alice: User, olivia: User, police: Organisation) -> None:
+    """Alice, Northmoor Police's only first responder, leaves; Olivia administers it."""
+    membership_set_active(
+        by=olivia,
+        membership=Membership.objects.get(user=alice, organisation=police),
+        active=False,
+    )
+    Notification.objects.all().delete()
+
+
+def _says_nothing_of(notice: Notification, *details: str) -> None:
+    shown = f"{notice.subject} {notice.body} {notice.url}"
+    assert notice.case_id is None
+    for detail in details:
+        assert detail not in shown, detail
+
+
+# --- 1. Placement news ------------------------------------------------------------------------
+
+
+def _offer(cora: User, maya: User, provider: Organisation, case: Case) -> Placement:
+    return h.offered(cora, maya, provider, case)
+
+
+def _accepted(cora: User, maya: User, provider: Organisation, case: Case) -> Placement:
+    placement = _offer(cora, maya, provider, case)
+    return accommodation.placement_respond(by=maya, placement=placement, accept=True)
+
+
+# Each step: what is done before the first responder leaves, then the news itself.
+Step = tuple[
+    Callable[[User, User, Organisation, Case], Placement | None],
+    Callable[[User, User, Placement | None, Organisation, Case], object],
+]
+STEPS: dict[str, Step] = {
+    "offered": (
+        lambda cora, maya, provider, case: None,
+        lambda cora, maya, placement, provider, case: _offer(cora, maya, provider, case),
+    ),
+    "accepted": (
+        _offer,
+        lambda cora, maya, placement, provider, case: accommodation.placement_respond(
+            by=maya, placement=placement, accept=True
+        ),
+    ),
+    "declined": (
+        _offer,
+        lambda cora, maya, placement, provider, case: accommodation.placement_respond(
+            by=maya, placement=placement, accept=False, reason=DeclineReason.BED_NOT_READY
+        ),
+    ),
+    "cancelled": (
+        _offer,
+        lambda cora, maya, placement, provider, case: accommodation.placement_cancel(
+            by=cora, placement=placement
+        ),
+    ),
+    "arrived": (
+        _accepted,
+        lambda cora, maya, placement, provider, case: accommodation.placement_arrive(
+            by=maya, placement=placement, on=timezone.localdate()
+        ),
+    ),
+    "ended": (
+        lambda cora, maya, provider, case: h.living(cora, maya, provider, case),
+        lambda cora, maya, placement, provider, case: accommodation.placement_end(
+            by=maya, placement=placement, on=timezone.localdate(), reason=ExitReason.MOVED_ON
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_placement_news_with_no_first_responder_left_reaches_the_administrators_only(
+    step: str,
+    alice: User,
+    olivia: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    case: Case,
+) -> None:
+    before, news = STEPS[step]
+    placement = before(cora, maya, provider, case)
+    _last_first_responder_leaves(alice, olivia, northmoor_police)
+
+    news(cora, maya, placement, provider, case)
+
+    (notice,) = Notification.objects.filter(recipient=olivia)
+    assert notice.kind == STAND_IN
+    assert notice.url == f"/organisations/{northmoor_police.pk}/"
+    held = Placement.objects.select_related("bed__room__site").get(request__case=case)
+    site = held.bed.room.site
+    _says_nothing_of(notice, case.reference, provider.name, site.name, site.get_region_display())
+    assert "place" not in f"{notice.subject} {notice.body}".lower()
+    assert not Notification.objects.filter(recipient=alice).exists()
+
+
+# --- 2. The alert of a removal planned while protected ----------------------------------------
+
+
+@pytest.fixture
+def ivan(border_enforcement: Organisation) -> User:
+    """An immigration enforcement officer."""
+    return factories.user(
+        "ivan@example.org", organisation=border_enforcement, role=Role.IMMIGRATION_ENFORCEMENT
+    )
+
+
+def test_a_protection_alert_with_no_first_responder_left_tells_the_administrators_news_waits(
+    alice: User,
+    olivia: User,
+    dmitri: User,
+    ivan: User,
+    northmoor_police: Organisation,
+    border_enforcement: Organisation,
+    case: Case,
+) -> None:
+    _last_first_responder_leaves(alice, olivia, northmoor_police)
+    planned_on = timezone.localdate() + timedelta(days=3)
+
+    recorded = planned_removal_record(
+        by=ivan, organisation=border_enforcement, reference=case.reference, planned_on=planned_on
+    )
+
+    # The competent authority is alerted as ever; the referring side's administrator is told
+    # only that news waits for a first responder.
+    assert recorded.protection.protected
+    alerts = Notification.objects.filter(kind="protection.planned_removal")
+    assert {n.recipient for n in alerts} == {dmitri}
+    assert recorded.planned.alerted == 1
+    (notice,) = Notification.objects.filter(recipient=olivia)
+    assert notice.kind == STAND_IN
+    _says_nothing_of(
+        notice,
+        case.reference,
+        border_enforcement.name,
+        f"{planned_on:%B}",
+        "removal",
+        "Removal",
+        "protected",
+    )
+    (event,) = AuditEvent.objects.filter(action="removal.planned")
+    assert event.detail["alerted"] == [dmitri.pk]
+    assert event.detail["told_instead"] == [olivia.pk]
+
+
+def test_no_stand_in_for_a_protection_alert_while_the_referrer_can_be_told(
+    alice: User,
+    olivia: User,
+    ivan: User,
+    border_enforcement: Organisation,
+    case: Case,
+) -> None:
+    planned_removal_record(
+        by=ivan,
+        organisation=border_enforcement,
+        reference=case.reference,
+        planned_on=timezone.localdate() + timedelta(days=3),
+    )
+    assert Notification.objects.filter(recipient=alice, kind="protection.planned_removal").exists()
+    assert not Notification.objects.filter(recipient=olivia).exists()
+
+
+# --- 3. No children's services task on a closed case ------------------------------------------
+
+
+@pytest.fixture
+def closed_child_case(
+    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> Case:
+    withdrawn = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.CHILD,
+        status=CaseStatus.RG_WITHDRAWN,
+    )
+    return case_close(
+        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
+    )
+
+
+def _refused_as_closed(
+    refused: pytest.ExceptionInfo[ValidationError], council: Organisation
+) -> None:
+    message = " ".join(refused.value.messages)
+    assert "is closed" in message
+    assert council.name in message  # who to contact instead
+    assert "refer" in message
+    assert not ChildrenServicesTask.objects.exists()
+
+
+def test_no_childrens_services_task_is_raised_on_a_closed_case(
+    cora: User, council: Organisation, closed_child_case: Case
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        safeguarding.children_accommodation_redirect(
+            by=cora, case=closed_child_case, due_on=timezone.localdate()
+        )
+    _refused_as_closed(refused, council)
+
+
+def test_a_coordinator_asking_for_a_place_for_a_closed_childs_case_is_refused(
+    cora: User, council: Organisation, closed_child_case: Case
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        accommodation.placement_request_raise(
+            by=cora,
+            case=closed_child_case,
+            urgency="emergency",
+            needed_from=timezone.localdate(),
+        )
+    _refused_as_closed(refused, council)
+
+
+def test_an_age_dispute_on_a_closed_case_with_a_place_held_raises_no_task(
+    alice: User,
+    dmitri: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    council: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    withdrawn = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RG_WITHDRAWN,
+    )
+    h.offered(cora, maya, provider, withdrawn)
+    closed = case_close(
+        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
+    )
+    with pytest.raises(ValidationError) as refused:
+        safeguarding.age_dispute_raise(
+            by=dmitri, case=closed, basis="appearance", expected_version=closed.version
+        )
+    _refused_as_closed(refused, council)
+    assert Case.objects.get(pk=closed.pk).age_group == AgeGroup.ADULT
