@@ -95,6 +95,7 @@ def test_deliveries_in_one_block_share_one_task_and_a_failed_block_queues_none()
 
     people = [factories.user(email=f"each{i}@example.test") for i in range(3)]
     with override_settings(TASKS=DATABASE_TASKS):
+
         def failing_service() -> None:
             with transaction.atomic(), emails_in_one_task():
                 deliver(recipients=people[:1], kind="test", subject="S", body="B")
