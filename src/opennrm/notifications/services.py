@@ -120,9 +120,9 @@ def _queue_emails(notification_ids: list[int]) -> None:
 
     When tasks are rows of this database (the deployed backend), the task is written in the
     delivery's own transaction: it commits, or rolls back, with the notifications, and costs no
-    transaction of its own after the commit (two, one per delivery, were a fifth of a
-    submission's time). Any other backend runs or sends its tasks at once, so it is given the
-    task only once the notifications are committed."""
+    transaction of its own after the commit (a referral's two or three were each an INSERT
+    and a commit after the submission's own). Any other backend runs or sends its tasks at
+    once, so it is given the task only once the notifications are committed."""
     if isinstance(task_backends[email_notifications.backend], DatabaseBackend):
         email_notifications.enqueue(notification_ids)
     else:
