@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -17,12 +18,13 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation import selectors
 from opennrm.accommodation import services as accommodation
-from opennrm.accommodation.models import BedHold, Placement, Site, UnmetNeed
+from opennrm.accommodation.models import Bed, BedHold, Placement, Site, UnmetNeed
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
@@ -342,3 +344,52 @@ def test_the_site_form_shows_the_refusal_against_the_kind_of_site(
     assert 'href="#id_kind' in html  # the error summary links to the field
     site.refresh_from_db()
     assert site.kind == "safe_house"
+
+
+# --- Races (PostgreSQL: SQLite's test database refuses a second writer instead of queueing) --
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's shared in-memory test database refuses a second writer at once ('table is "
+    "locked') instead of queueing it: run with DATABASE_URL set to PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_room_added_while_the_site_becomes_an_outreach_office_is_refused(
+    maya: User, provider: Organisation
+) -> None:
+    """The room's check of the site's kind waits for the change being made: without the lock it
+    read the kind as it was, and the room's beds were added at an outreach office."""
+    site = s.site(maya, provider, name="Becoming an office")
+    changed, done = threading.Event(), threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def becomes_an_office() -> None:
+        try:
+            with transaction.atomic():
+                accommodation.site_update(by=maya, site=site, kind="outreach")
+                changed.set()
+                done.wait(timeout=0.5)  # the room is asked for meanwhile
+        finally:
+            connections.close_all()
+
+    def adds_a_room() -> None:
+        try:
+            changed.wait(timeout=10)
+            accommodation.room_create(by=maya, site=site, name="Late room", beds=2)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            outcome.append(error)
+        finally:
+            done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=becomes_an_office), threading.Thread(target=adds_a_room)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [error] = outcome
+    assert isinstance(error, ValidationError), f"the room was added: {error!r}"
+    assert "outreach office" in str(error)
+    assert not Bed.objects.filter(room__site=site).exists()

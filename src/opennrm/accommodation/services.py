@@ -295,6 +295,9 @@ def room_create(
     """A room with `beds` beds in it (a family room: one bed that takes children). An outreach
     office has no beds, so no rooms."""
     _check_site_manager(by, site)
+    # Locked as `site_update` locks it: a site becoming an outreach office meanwhile would
+    # otherwise get the room after its check that it has no beds.
+    site = Site.objects.select_for_update().get(pk=site.pk)
     if site.kind == SiteKind.OUTREACH:
         raise ValidationError(
             {"name": "This site is an outreach office: it has no rooms or beds to add"}

@@ -195,7 +195,7 @@ def _surge_room_name(site: Site) -> str:
     neither the operation nor how many places it has. The site's row is locked first, so two
     providers adding places there at once number them one after the other rather than both
     taking the same name (a 500 on the room's unique name, found in review)."""
-    Site.objects.select_for_update().filter(pk=site.pk).first()
+    Site.objects.select_for_update().get(pk=site.pk)
     taken = set(site.rooms.values_list("name", flat=True))
     number = 1
     while f"{SURGE_ROOM} {number}" in taken:
@@ -217,6 +217,10 @@ def surge_add(
 ) -> SurgePlaces:
     """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`."""
     _refuse_unless_acting(by, operation, provider.pk)
+    # Locked, as `services.operation_change` locks them, so that the dates checked here are the
+    # operation's and the site's kind is not changing to an outreach office meanwhile.
+    operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    Site.objects.select_for_update().get(pk=site.pk)
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():
         raise ValidationError({"ends_on": "The last day must be today or later"})
@@ -310,6 +314,9 @@ def beds_hold(
     """Hold `count` of the free beds open to anyone at one of the provider's sites for the
     operation until `expires_at`: at the latest `hold_ends_by`, soon after the operation."""
     _refuse_unless_acting(by, operation, provider.pk)
+    # Locked, as `services.operation_change` locks it: an end moved earlier meanwhile would
+    # otherwise leave this hold past the new bound, which that change brings the others to.
+    operation = Operation.objects.select_for_update().get(pk=operation.pk)
     _refuse_unless_open(operation)
     if expires_at > hold_ends_by(operation):
         raise ValidationError(
