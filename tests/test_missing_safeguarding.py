@@ -336,7 +336,7 @@ def test_the_local_authority_can_report_a_child_in_its_care_missing(
     assert form.status_code == 200
     assert "Report that the child has gone missing" in form.content.decode()
     response = client.post(
-        f"/support/people/{other.reference}/missing/", report_form(went_missing_time="06:00")
+        f"/support/people/{other.reference}/missing/", report_form(went_missing_time="00:00")
     )
     reported = MissingEpisode.objects.get(case=other)
     assert response.status_code == 302
