@@ -243,7 +243,7 @@ def test_moving_the_operations_end_earlier_brings_its_holds_forward(
     assert long.expires_at == midnight_after(date(2027, 3, 13))
     assert short.expires_at == midnight_after(date(2027, 3, 12))  # within the new bound
     (changed,) = AuditEvent.objects.filter(action="operation.changed")
-    assert changed.detail["holds_shortened"] == 1
+    assert changed.detail["holds_brought_forward"] == 1
     with time_machine.travel(noon(date(2027, 3, 14)), tick=False):
         assert not surge.holds_of(planned).exists()
         assert selectors.free_beds_open_to_anyone().count() == 2
@@ -393,3 +393,18 @@ def test_a_room_added_while_the_site_becomes_an_outreach_office_is_refused(
     assert isinstance(error, ValidationError), f"the room was added: {error!r}"
     assert "outreach office" in str(error)
     assert not Bed.objects.filter(room__site=site).exists()
+
+
+def test_a_bed_at_an_outreach_office_is_not_put_back_in_service(
+    maya: User, provider: Organisation
+) -> None:
+    """Taken out of service so that the site could become an office, a bed put back would be a
+    bed at an office again, which nothing counts or offers (found in review)."""
+    site = s.site(maya, provider, name="Became an office")
+    (bed,) = s.beds(maya, site, 1)
+    accommodation.bed_set_in_service(by=maya, bed=bed, in_service=False, reason="Office now")
+    accommodation.site_update(by=maya, site=site, kind="outreach")
+    with pytest.raises(ValidationError, match="outreach office"):
+        accommodation.bed_set_in_service(by=maya, bed=bed, in_service=True)
+    bed.refresh_from_db()
+    assert bed.out_of_service_since is not None

@@ -281,3 +281,30 @@ def test_an_age_dispute_on_a_closed_case_with_a_place_held_raises_no_task(
         )
     _refused_as_closed(refused, council)
     assert Case.objects.get(pk=closed.pk).age_group == AgeGroup.ADULT
+
+
+# --- 4. Asked for more information, with nobody left to answer --------------------------------
+
+
+def test_a_request_for_information_with_no_first_responder_left_reaches_the_administrators(
+    alice: User, olivia: User, dmitri: User, northmoor_police: Organisation, case: Case
+) -> None:
+    """The question waits for a first responder; whoever can give someone the role is told so,
+    and learns nothing of the case or the question."""
+    from opennrm.referrals import services as referrals
+
+    _last_first_responder_leaves(alice, olivia, northmoor_police)
+    asked = referrals.information_request_ask(
+        by=dmitri,
+        case=case,
+        question="When did she arrive in the UK?",
+        respond_by=timezone.localdate() + timedelta(days=7),
+    )
+    [notice] = Notification.objects.filter(recipient=olivia)
+    assert notice.kind == STAND_IN
+    _says_nothing_of(notice, case.reference, "arrive", "information")
+    event = AuditEvent.objects.get(action="information_request.asked")
+    assert event.detail["notified"] == 0  # nobody on the referring side heard the question
+    Notification.objects.all().delete()
+    referrals.information_request_withdraw(by=dmitri, request=asked)
+    assert Notification.objects.filter(recipient=olivia, kind=STAND_IN).count() == 1

@@ -195,7 +195,7 @@ def free_beds_unheld() -> QuerySet[Bed]:
     free only to its operation's people, and is held before the operation starts: listed, even
     with the reason it cannot take someone, it told every coordinator of a confidential
     operation still secret (ADR 39; found in review)."""
-    return free_beds().filter(~_on_hold())
+    return free_beds().filter(Q(held_for=None))
 
 
 def free_beds_open_to_anyone() -> QuerySet[Bed]:

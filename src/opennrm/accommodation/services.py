@@ -340,6 +340,12 @@ def bed_set_in_service(*, by: User, bed: Bed, in_service: bool, reason: str = ""
     if in_service:
         if locked.out_of_service_since is None:
             raise ValidationError("This bed is already in service")
+        # Locked as `site_update` locks it: an outreach office has no beds in service.
+        if Site.objects.select_for_update().get(pk=locked.room.site_id).kind == SiteKind.OUTREACH:
+            raise ValidationError(
+                "This bed is at an outreach office, which has no beds in service: change the "
+                "kind of site first if it takes people again"
+            )
         # A held bed cannot be taken out of service, so one coming back is free.
         locked.out_of_service_since, locked.out_of_service_reason = None, ""
         state = BedState.AVAILABLE

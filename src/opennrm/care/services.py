@@ -26,6 +26,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record
 from opennrm.notifications.services import deliver
 from opennrm.safety import selectors as safety
@@ -475,6 +476,7 @@ def _tell_about_missing(
                     if returned
                     else ask + (" Treat this as a missing child." if case.is_child else "")
                 ),
+                stand_in=lambda: referrers_stand_in(case),
             )
         )
     placement = episode.placement

@@ -46,8 +46,8 @@ def deliver(
     case: Model | None = None,
     stand_in: Callable[[], StandIn] | None = None,
 ) -> list[Notification]:
-    """Create one in-app notification per recipient; once committed, one task of the worker
-    e-mails them all. If no recipient is left and `stand_in` is given, deliver what it returns
+    """Create one in-app notification per recipient, and one task of the worker that e-mails
+    them all (`_queue_emails`; inside `emails_in_one_task`, one for the whole block). If no recipient is left and `stand_in` is given, deliver what it returns
     instead (asked for only then), and return no notification: nobody was told the news, which
     is what the caller's audit event counts (the stand-in's notices are in the table).
 

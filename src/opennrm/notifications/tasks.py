@@ -16,9 +16,10 @@ logger = logging.getLogger(__name__)
 
 @task
 def email_notifications(notification_ids: list[int]) -> None:
-    """E-mail each of one delivery's notifications (one task per delivery, not per person:
-    a submission telling six people queues one task, not six, each its own commit). A failure
-    for one person does not stop the others; the task fails afterwards, naming how many."""
+    """E-mail each of the notifications of one delivery, or of every delivery of a service
+    that told several audiences (`services.emails_in_one_task`): one task, not one per person.
+    A failure for one person does not stop the others; the task fails afterwards, naming how
+    many."""
     failed = 0
     found = Notification.objects.select_related("recipient").filter(pk__in=notification_ids)
     for notification in found.order_by("pk"):

@@ -222,6 +222,7 @@ def operation_change(
                 ]
             }
         )
+    ended_later = operation.ends_on
     operation.name = name.strip()
     operation.confidential = confidential
     operation.starts_on = starts_on
@@ -233,15 +234,19 @@ def operation_change(
     )
     _write_expected(operation, expected)
     # A hold ends with its operation (`surge.hold_ends_by`): an end moved earlier brings the
-    # holds that would outlast it forward with it.
-    shortened = holds_end_by(operation.pk, surge.hold_ends_by(operation), now=timezone.now())
+    # holds that would outlast it forward with it (shortened or, made after that, released).
+    shortened = (
+        holds_end_by(operation.pk, surge.hold_ends_by(operation), now=timezone.now())
+        if ends_on < ended_later
+        else 0
+    )
     audit_record(
         by=by,
         action="operation.changed",
         obj=operation,
         organisation=operation.lead_organisation,
         detail={"confidential": confidential, "expected": sum(expected.values())}
-        | ({"holds_shortened": shortened} if shortened else {})
+        | ({"holds_brought_forward": shortened} if shortened else {})
         | told_of_shortfall(gap_warn(operation)),
     )
     return operation

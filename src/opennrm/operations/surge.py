@@ -134,8 +134,11 @@ def hold_get_for(actor: Actor, operation: Operation, hold_id: int) -> BedHold:
 
 
 def hold_last_day(operation: Operation) -> date:
-    """The last day a bed may be held for the operation: `HOLD_DAYS_AFTER_END` after its own."""
-    return operation.ends_on + timedelta(days=HOLD_DAYS_AFTER_END)
+    """The last day a bed may be held for the operation: `HOLD_DAYS_AFTER_END` after its own
+    (at most the day before the calendar's last, for one saved before operations' dates were
+    bounded, in year 9999: its midnight after must exist)."""
+    room = date.max - operation.ends_on - timedelta(days=1)
+    return operation.ends_on + min(timedelta(days=HOLD_DAYS_AFTER_END), room)
 
 
 def hold_ends_by(operation: Operation) -> datetime:
@@ -192,10 +195,9 @@ SURGE_ROOM = "Extra places"
 
 def _surge_room_name(site: Site) -> str:
     """ "Extra places 3": the first such number no room of the site has, so the name says
-    neither the operation nor how many places it has. The site's row is locked first, so two
-    providers adding places there at once number them one after the other rather than both
-    taking the same name (a 500 on the room's unique name, found in review)."""
-    Site.objects.select_for_update().get(pk=site.pk)
+    neither the operation nor how many places it has. `surge_add` has locked the site's row,
+    so two providers adding places there at once number them one after the other rather than
+    both taking the same name (a 500 on the room's unique name, found in review)."""
     taken = set(site.rooms.values_list("name", flat=True))
     number = 1
     while f"{SURGE_ROOM} {number}" in taken:
@@ -217,8 +219,9 @@ def surge_add(
 ) -> SurgePlaces:
     """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`."""
     _refuse_unless_acting(by, operation, provider.pk)
-    # Locked, as `services.operation_change` locks them, so that the dates checked here are the
-    # operation's and the site's kind is not changing to an outreach office meanwhile.
+    # Locked, as `services.operation_change` and `site_update` lock them, so that the dates
+    # checked here are the operation's, the site's kind is not changing to an outreach office
+    # meanwhile, and two providers adding places at one site name their rooms in turn.
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
     Site.objects.select_for_update().get(pk=site.pk)
     _refuse_unless_open(operation)

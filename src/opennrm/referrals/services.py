@@ -22,6 +22,7 @@ from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
 from opennrm.lib.references import new_reference, unused_reference
@@ -249,11 +250,7 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     submitted_at = timezone.now()
     if steps.route(locked.answers) == steps.Route.DUTY_TO_NOTIFY:
         return Submitted(report=_report(by, locked, data, submitted_at)), False
-    # Whoever is told of the new case (the authority, the referrer, children's services),
-    # their e-mails go in one task of the worker.
-    with emails_in_one_task():
-        case = _open_case(by, locked, data, submitted_at, catalogue)
-    return Submitted(case=case), True
+    return Submitted(case=_open_case(by, locked, data, submitted_at, catalogue)), True
 
 
 def _report(
@@ -422,12 +419,18 @@ def _open_case(
         )
     )
     draft.evidence.update(case=case)
-    # The safety profile first: the placement request starts from it.
-    safety_told = safety_record_at_referral(by=by, case=case, answers=data.get("safety"))
-    told = {
-        **_record_and_notify(by, case, authority, needs["needs"], operation_id=draft.operation_id),
-        **safety_told,
-    }
+    # Whoever is told of the new case (the authority, the referrer, children's services), their
+    # e-mails go in one task of the worker, written before the audit event takes the chain's
+    # lock, which every audited write waits for until this transaction commits.
+    with emails_in_one_task():
+        # The safety profile first: the placement request starts from it.
+        safety_told = safety_record_at_referral(by=by, case=case, answers=data.get("safety"))
+        told = {
+            **_record_and_notify(
+                by, case, authority, needs["needs"], operation_id=draft.operation_id
+            ),
+            **safety_told,
+        }
     draft.status = DraftStatus.SUBMITTED
     draft.case = case
     draft.answers = {}
@@ -644,6 +647,7 @@ def information_request_ask(
         subject=f"More information asked for on {case.reference}",
         body=f"{case.competent_authority.name} has asked for more information about this "
         f"referral by {respond_by:%-d %B %Y}. Open the case to read the question and answer it.",
+        stand_in=lambda: referrers_stand_in(case),
     )
     audit_record(
         by=by,
@@ -689,6 +693,7 @@ def information_request_withdraw(*, by: User, request: InformationRequest) -> In
         url=_case_url(case),
         subject=f"Request for information withdrawn on {case.reference}",
         body=f"{case.competent_authority.name} no longer needs the information it asked for.",
+        stand_in=lambda: referrers_stand_in(case),
     )
     audit_record(
         by=by,

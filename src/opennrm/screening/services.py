@@ -120,7 +120,7 @@ def screening_for_referral(
     observed_codes: Iterable[str],
     catalogue: IndicatorCatalogue | None = None,
 ) -> Screening:
-    """`screening_record` without its audit event or transaction: called only inside
+    """`screening_record` without its audit event or transaction (which that adds): for
     `referrals.services.referral_submit`, whose transaction it runs in and whose event
     (`referral.submitted`) records it with `screening_summary`. A savepoint and an event of
     its own were five of a submission's thirty statements, for nothing the submission's event

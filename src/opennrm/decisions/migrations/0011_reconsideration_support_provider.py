@@ -1,11 +1,11 @@
 """Record which support provider asked for a reconsideration, so that its staff may read back
-the evidence it sent (the referrer's is read back from the case page).
+the evidence it sent (the referrer reads back its own through `cases:reconsideration_evidence`).
 
 Requests already made name the organisation they were made for only in their audit event
 (`reconsideration.requested`): the referring organisation, or the support provider that asked.
 Where that event names another organisation than the case's referrer, the provider is copied
 from it. An organisation that both referred the case and supports the person is taken as the
-referrer, whose staff read the evidence back from the case page.
+referrer, whose staff read back what it sent through `cases:reconsideration_evidence`.
 """
 
 from __future__ import annotations
