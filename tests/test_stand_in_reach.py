@@ -308,3 +308,25 @@ def test_a_request_for_information_with_no_first_responder_left_reaches_the_admi
     Notification.objects.all().delete()
     referrals.information_request_withdraw(by=dmitri, request=asked)
     assert Notification.objects.filter(recipient=olivia, kind=STAND_IN).count() == 1
+
+
+def test_no_placement_request_is_raised_on_an_adults_closed_case(
+    alice: User, dmitri: User, cora: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    from opennrm.accommodation.models import PlacementRequest
+
+    withdrawn = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RG_WITHDRAWN,
+        consent_to_support=True,
+    )
+    closed = case_close(
+        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
+    )
+    with pytest.raises(ValidationError, match="is closed, so no place can be sought"):
+        accommodation.placement_request_raise(
+            by=cora, case=closed, urgency="urgent", needed_from=timezone.localdate()
+        )
+    assert not PlacementRequest.objects.filter(case=closed).exists()

@@ -26,6 +26,7 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
+from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_event_record
@@ -678,6 +679,15 @@ def placement_request_raise(
             case=case,
             needs=_need_labels(needs),
             due_on=timezone.localdate() if urgency == Urgency.EMERGENCY else needed_from,
+        )
+    if case.status == CaseStatus.CLOSED:
+        # Nobody acts on a closed case any more, and it cannot be reopened (a child's need is
+        # refused so by `children_accommodation_task_open`, naming the council to contact).
+        raise ValidationError(
+            {
+                "case": f"Case {case.reference} is closed, so no place can be sought through "
+                "it. If the person needs support again, refer them again: that opens a new case"
+            }
         )
     if PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN).exists():
         raise ValidationError({"case": "This case already has a request waiting for a place"})
