@@ -255,7 +255,7 @@ def test_a_coordinator_asking_for_a_place_for_a_closed_childs_case_is_refused(
     _refused_as_closed(refused, council)
 
 
-def test_an_age_dispute_on_a_closed_case_with_a_place_held_raises_no_task(
+def test_an_age_dispute_on_a_closed_case_with_a_place_held_is_recorded_and_raises_its_task(
     alice: User,
     dmitri: User,
     cora: User,
@@ -275,12 +275,15 @@ def test_an_age_dispute_on_a_closed_case_with_a_place_held_raises_no_task(
     closed = case_close(
         by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
     )
-    with pytest.raises(ValidationError) as refused:
-        safeguarding.age_dispute_raise(
-            by=dmitri, case=closed, basis="appearance", expected_version=closed.version
-        )
-    _refused_as_closed(refused, council)
-    assert Case.objects.get(pk=closed.pk).age_group == AgeGroup.ADULT
+    # Closing the case ended no place: a child must be moved whatever the case's state, so the
+    # dispute is recorded and children's services get their task (found in review: the whole
+    # dispute was refused, leaving the person an adult).
+    safeguarding.age_dispute_raise(
+        by=dmitri, case=closed, basis="appearance", expected_version=closed.version
+    )
+    assert Case.objects.get(pk=closed.pk).age_group == AgeGroup.PRESUMED_CHILD
+    task = ChildrenServicesTask.objects.get(case=closed)
+    assert task.owner == council
 
 
 # --- 4. Asked for more information, with nobody left to answer --------------------------------

@@ -22,6 +22,7 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
 from opennrm.referrals.models import DraftStatus, ReferralDraft
+from opennrm.referrals.selectors import draft_treats_as_child
 
 # The module, not its function: surge -> gap_warning -> selectors -> surge is a cycle, and the
 # function is read only when called.
@@ -235,8 +236,11 @@ def standing_of(record: ReceptionRecord) -> Standing:
         return Standing.DUTY_TO_NOTIFY
     case = draft.case
     if draft.status == DraftStatus.DRAFT or case is None:
+        # A person who looked adult may say at the referral that they are under 18: from then
+        # the draft's age page says so, and a child never waits for an adult's bed.
+        child = record.is_child or draft_treats_as_child(draft)
         needs_bed = ImmediateNeed.BED_TONIGHT in record.urgent_needs
-        return Standing.WAITING_FOR_BED if needs_bed and not record.is_child else Standing.DRAFT
+        return Standing.WAITING_FOR_BED if needs_bed and not child else Standing.DRAFT
     if case.status == CaseStatus.RG_SUSPENDED:
         return Standing.MISSING
     requests = case.placement_requests.all()

@@ -13,6 +13,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_referred_by_organisations_of, is_referrer, may_decide
 from opennrm.notifications.selectors import unread_news
 
+from . import steps
 from .models import (
     DraftStatus,
     DutyToNotifyReport,
@@ -218,3 +219,11 @@ def report_get_for(actor: Actor, reference: str) -> DutyToNotifyReport:
     if found is None:
         raise Http404
     return found
+
+
+def draft_treats_as_child(draft: ReferralDraft) -> bool:
+    """Whether the draft treats the person as a child or as age disputed: taken in so at an
+    operation (`presumed_child`), or said so on its age page since (someone who looked adult
+    and then told the first responder they are 16). Such a person cannot decline a referral,
+    and never waits for an adult's bed."""
+    return draft.presumed_child or steps.age_group(draft.answers) not in (None, AgeGroup.ADULT)

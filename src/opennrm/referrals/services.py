@@ -129,14 +129,22 @@ def draft_save_answers(
 @transaction.atomic
 def draft_delete(*, by: User, draft: ReferralDraft) -> None:
     """Delete an unsubmitted draft: an adult who declines both a referral and a report, or a
-    mistake. Refused for a person taken in as a child or as age disputed: a child does not
-    consent to a referral and so cannot decline one, and children's services were told."""
+    mistake. Refused for a person taken in at an operation who is treated as a child or as age
+    disputed (as taken in, or by the age page since): a child does not consent to a referral
+    and so cannot decline one, and deleted, they would count as an adult who declined
+    (`operations.selectors.standing_of`)."""
     if draft.status != DraftStatus.DRAFT:
         raise ValidationError("A submitted referral cannot be deleted")
     if draft.presumed_child:
         raise ValidationError(
             "This person was taken in as a child or with their age disputed, and children's "
             "services were told: the draft cannot be deleted. Complete and submit the referral"
+        )
+    if draft.operation_id is not None and selectors.draft_treats_as_child(draft):
+        raise ValidationError(
+            "This person was taken in at an operation and the age page says they are under 18 "
+            "or their age is disputed: a child cannot decline a referral, so the draft cannot "
+            "be deleted. Complete and submit the referral"
         )
     for evidence in draft.evidence.all():
         evidence.file.delete(save=False)

@@ -102,7 +102,13 @@ def _closed_case_message(case: Case) -> str:
 
 
 def children_accommodation_task_open(
-    *, case: Case, needs: Sequence[str], due_on: date, by: User | None, at: datetime | None = None
+    *,
+    case: Case,
+    needs: Sequence[str],
+    due_on: date,
+    by: User | None,
+    at: datetime | None = None,
+    even_if_closed: bool = False,
 ) -> tuple[ChildrenServicesTask, dict[str, int]]:
     """The accommodation need of a child (or age-disputed person), as a task of the local
     authority of their area, its safeguarding leads and the area's child trafficking guardian
@@ -111,10 +117,13 @@ def children_accommodation_task_open(
     `children_accommodation_redirect` or `age_dispute_raise`. Refuses an adult: an adult's need
     is a placement request. Refuses a closed case: a case cannot close while its task is open
     (`selectors.open_task_close_refusal`) nor be reopened, so the task would answer to nobody.
-    The callers hold the case locked (or have just created it), so it cannot close meanwhile."""
+    The callers hold the case locked (or have just created it), so it cannot close meanwhile.
+    `even_if_closed`: a child found still living in an adult house after the case closed (an
+    age dispute) must be moved whatever the case's state: the task is raised, and the local
+    authority answers it from its own list."""
     if not case.is_child:
         raise ValueError("only a child's or age-disputed person's need is a children's task")
-    if case.status == CaseStatus.CLOSED:
+    if case.status == CaseStatus.CLOSED and not even_if_closed:
         raise ValidationError({"case": _closed_case_message(case)})
     authority = local_authority_of(case.area)
     task = ChildrenServicesTask.objects.create(
@@ -368,6 +377,8 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
             due_on=timezone.localdate(now),
             by=by,
             at=now,
+            # Closing the case ended no placement: a child may still live in an adult house.
+            even_if_closed=True,
         )
     told = _tell_age_disputed(locked)
     for teller in AGE_DISPUTE_TELLERS:
