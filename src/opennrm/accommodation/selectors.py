@@ -655,9 +655,16 @@ def bed_get_for_placing(actor: Actor, bed_id: int) -> Bed | None:
     locked (`services.placement_make`), so that the answer cannot change before it is used."""
     if not is_coordinator(actor):
         return None
+    # A surge place not under way is answered for as a bed that does not exist, to anyone not
+    # briefed: "not available" told a coordinator trying ids that places were agreed there
+    # for an operation still secret (found in review).
     return (
         Bed.objects.select_related("room__site__provider")
-        .filter(pk=bed_id, room__site__in=sites_visible_to(actor))
+        .filter(
+            surge.surge_seen_by(actor) | surge.surge_under_way(timezone.localdate()),
+            pk=bed_id,
+            room__site__in=sites_visible_to(actor),
+        )
         .first()
     )
 

@@ -10,6 +10,7 @@ write records exactly one audit event, against the provider.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -193,16 +194,22 @@ def _refuse_unless_open(operation: Operation) -> None:
 SURGE_ROOM = "Extra places"
 
 
+# A surge room's mark: four characters drawn at random, never a count. "Extra places 2", shown
+# once under way, told every coordinator that an "Extra places 1" they could not see was at the
+# site, agreed for another operation perhaps still secret (found in review).
+_ROOM_MARK_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
 def _surge_room_name(site: Site) -> str:
-    """ "Extra places 3": the first such number no room of the site has, so the name says
-    neither the operation nor how many places it has. `surge_add` has locked the site's row,
-    so two providers adding places there at once number them one after the other rather than
-    both taking the same name (a 500 on the room's unique name, found in review)."""
+    """ "Extra places K7QX": a mark no room of the site has, so the name says neither the
+    operation, how many places it has, nor how many other surges the site has had.
+    `surge_add` has locked the site's row, so two providers adding places there at once cannot
+    both take the same name (a 500 on the room's unique name, found in review)."""
     taken = set(site.rooms.values_list("name", flat=True))
-    number = 1
-    while f"{SURGE_ROOM} {number}" in taken:
-        number += 1
-    return f"{SURGE_ROOM} {number}"
+    while True:
+        mark = "".join(secrets.choice(_ROOM_MARK_LETTERS) for _ in range(4))
+        if f"{SURGE_ROOM} {mark}" not in taken:
+            return f"{SURGE_ROOM} {mark}"
 
 
 @transaction.atomic
