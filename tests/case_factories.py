@@ -8,11 +8,12 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Jurisdiction, Role
-from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationLocation, Sex
+from opennrm.accounts.services import membership_set_active
+from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason, ExploitationLocation, Sex
 from opennrm.cases.models import Case
-from opennrm.cases.services import case_open, case_rows
+from opennrm.cases.services import case_close, case_open, case_rows
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.policy import clock
 from opennrm.policy.profiles import NoProfileError, OutcomeKind, profile_for
@@ -190,6 +191,38 @@ def dates_implied(
             "reconsideration_until": conclusive.reconsideration_closes,
         }
     return dates
+
+
+def withdrawn(
+    referred_by: User,
+    referring_organisation: Organisation,
+    authority: Organisation,
+    **fields: object,
+) -> Case:
+    """A case withdrawn before a decision, which its decision maker may close; otherwise as
+    `case` builds it."""
+    return case(
+        referred_by=referred_by,
+        referring_organisation=referring_organisation,
+        authority=authority,
+        status=CaseStatus.RG_WITHDRAWN,
+        **fields,
+    )
+
+
+def closed(open_case: Case, *, by: User) -> Case:
+    """The case closed by the decision maker `by` through the service (the person left), read
+    fresh first so that its version is the one the service expects."""
+    fresh = Case.objects.get(pk=open_case.pk)
+    return case_close(by=by, case=fresh, reason=CloseReason.LEFT, expected_version=fresh.version)
+
+
+def leaves(who: User, organisation: Organisation, *, by: User) -> None:
+    """`who` leaves `organisation`: `by`, who administers it, takes their membership away (the
+    referrer of a case leaving, whose news then goes to someone else)."""
+    membership_set_active(
+        by=by, membership=Membership.objects.get(user=who, organisation=organisation), active=False
+    )
 
 
 def refused_at_reasonable_grounds(case: Case, *, decider: User, approver: User) -> Case:

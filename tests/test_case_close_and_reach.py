@@ -17,11 +17,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from opennrm.accounts.models import Membership, Organisation, User
-from opennrm.accounts.services import membership_set_active
+from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason
 from opennrm.cases.models import Case
-from opennrm.cases.services import case_close
 from opennrm.notifications.models import Notification
 from opennrm.safeguarding import services as safeguarding
 from opennrm.safeguarding.models import ChildrenServicesTask
@@ -32,13 +30,7 @@ from . import case_factories, factories
 @pytest.fixture
 def child_case(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     """A child's case the decision maker may close: withdrawn before a decision."""
-    return case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        age_group=AgeGroup.CHILD,
-        status=CaseStatus.RG_WITHDRAWN,
-    )
+    return case_factories.withdrawn(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
 
 
 def _accommodation_task(case: Case) -> ChildrenServicesTask:
@@ -46,11 +38,6 @@ def _accommodation_task(case: Case) -> ChildrenServicesTask:
         case=case, needs=["A safe place to stay tonight"], due_on=timezone.localdate(), by=None
     )
     return task
-
-
-def _close(by: User, case: Case) -> Case:
-    fresh = Case.objects.get(pk=case.pk)
-    return case_close(by=by, case=fresh, reason=CloseReason.LEFT, expected_version=fresh.version)
 
 
 # --- 1. A child's case with an open children's services task stays open ----------------------
@@ -62,7 +49,7 @@ def test_a_childs_case_with_an_open_childrens_services_task_cannot_be_closed(
     task = _accommodation_task(child_case)
 
     with pytest.raises(ValidationError) as refused:
-        _close(dmitri, child_case)
+        case_factories.closed(child_case, by=dmitri)
     message = " ".join(refused.value.messages)
     # Why, and what to do about it.
     assert "children's services task" in message
@@ -72,7 +59,7 @@ def test_a_childs_case_with_an_open_childrens_services_task_cannot_be_closed(
 
     # The local authority records what was arranged: nothing is left open, and the case closes.
     safeguarding.children_services_task_done(by=lena, task=task, outcome="With foster carers.")
-    assert _close(dmitri, child_case).status == CaseStatus.CLOSED
+    assert case_factories.closed(child_case, by=dmitri).status == CaseStatus.CLOSED
 
 
 def test_the_close_page_says_why_and_refuses_the_post(
@@ -94,14 +81,6 @@ def test_the_close_page_says_why_and_refuses_the_post(
 
 
 # --- 2. News for an organisation with no first responder left --------------------------------
-
-
-def _leave(by: User, who: User, organisation: Organisation) -> None:
-    membership_set_active(
-        by=by,
-        membership=Membership.objects.get(user=who, organisation=organisation),
-        active=False,
-    )
 
 
 def _follow(user: User, notification: Notification) -> int:
@@ -127,17 +106,12 @@ def test_news_with_no_first_responder_left_reaches_the_administrators_without_th
     dmitri: User,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.RG_WITHDRAWN,
-    )
+    withdrawn = case_factories.withdrawn(alice, northmoor_police, authority)
     # Alice, Northmoor Police's only first responder, leaves.
-    _leave(olivia, alice, northmoor_police)
+    case_factories.leaves(alice, northmoor_police, by=olivia)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        _close(dmitri, withdrawn)
+        case_factories.closed(withdrawn, by=dmitri)
 
     (notice,) = Notification.objects.filter(recipient=olivia)
     assert "first responder" in notice.body
@@ -164,14 +138,9 @@ def test_the_administrators_are_not_told_while_a_first_responder_remains(
     authority: Organisation,
     dmitri: User,
 ) -> None:
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.RG_WITHDRAWN,
-    )
-    _leave(olivia, alice, northmoor_police)
-    _close(dmitri, withdrawn)
+    withdrawn = case_factories.withdrawn(alice, northmoor_police, authority)
+    case_factories.leaves(alice, northmoor_police, by=olivia)
+    case_factories.closed(withdrawn, by=dmitri)
     assert Notification.objects.filter(recipient=bob, case=withdrawn).exists()
     assert not Notification.objects.filter(recipient=olivia).exists()
 
@@ -183,14 +152,9 @@ def test_with_no_administrator_either_the_system_administrators_are_told(
     dmitri: User,
     sysadmin: User,
 ) -> None:
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.RG_WITHDRAWN,
-    )
-    _leave(sysadmin, alice, northmoor_police)
-    _close(dmitri, withdrawn)
+    withdrawn = case_factories.withdrawn(alice, northmoor_police, authority)
+    case_factories.leaves(alice, northmoor_police, by=sysadmin)
+    case_factories.closed(withdrawn, by=dmitri)
 
     (notice,) = Notification.objects.filter(recipient=sysadmin)
     assert northmoor_police.name in notice.body
@@ -205,7 +169,7 @@ def test_an_age_dispute_reaches_the_administrators_when_no_first_responder_is_le
     dmitri: User,
     case: Case,
 ) -> None:
-    _leave(olivia, alice, northmoor_police)
+    case_factories.leaves(alice, northmoor_police, by=olivia)
     safeguarding.age_dispute_raise(
         by=dmitri, case=case, basis="appearance", expected_version=case.version
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any
 
 import pytest
 import time_machine
@@ -16,13 +15,12 @@ import time_machine
 from opennrm.accommodation import hsds
 from opennrm.accommodation import services as accommodation_services
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.operations import services as operation_services
 from opennrm.operations import surge
 from opennrm.operations.models import Operation
 
 from . import api_helpers as api
-from . import case_factories, factories, operation_helpers
+from . import factories, operation_helpers, surge_helpers
 from . import support_factories as s
 
 LONG_BEFORE = "2027-02-20 10:00:00+00:00"  # the provider's beds are older than the surge
@@ -30,25 +28,7 @@ LONG_BEFORE = "2027-02-20 10:00:00+00:00"  # the provider's beds are older than 
 
 @pytest.fixture
 def planned(alice: User, northmoor_police: Organisation, provider: Organisation) -> Operation:
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        made = operation_helpers.operation(alice, northmoor_police, region="north_west")
-        operation_services.operation_partner_invite(
-            by=alice, operation=made, organisation=provider, role="support_provider"
-        )
-    return made
-
-
-def _add_surge(maya: User, planned: Operation, site: Any, places: int = 2) -> Any:
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        return surge.surge_add(
-            by=maya,
-            operation=planned,
-            provider=planned.partners.get().organisation,
-            site=site,
-            places=places,
-            starts_on=date(2027, 3, 10),
-            ends_on=date(2027, 3, 20),
-        )
+    return surge_helpers.invited_operation(alice, northmoor_police, provider)
 
 
 def _export_at_before() -> str:
@@ -67,7 +47,7 @@ def test_public_hsds_room_count_does_not_grow_with_secret_surge_places(
         s.beds(maya, flats, 1, wheelchair_accessible=True)
     before = _export_at_before()
     assert "1 of 1 rooms" in before
-    _add_surge(maya, planned, flats)
+    surge_helpers.add_surge(maya, planned, flats)
     after = _export_at_before()
     assert "1 of 2 rooms" not in after
     assert after == before
@@ -89,17 +69,14 @@ def test_public_hsds_updated_day_does_not_move_with_secret_surge_places(
         )
         s.beds(maya, house, 2)
     before = _export_at_before()
-    _add_surge(maya, planned, house)
+    surge_helpers.add_surge(maya, planned, house)
     after = _export_at_before()
     assert after == before
 
 
 @pytest.fixture
 def outsider_coordinator(db: None) -> User:
-    other = factories.organisation("Elsewhere Housing", OrganisationKind.SUPPORT_PROVIDER)
-    return factories.user(
-        "olga@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR, full_name="Olga"
-    )
+    return surge_helpers.uninvited_coordinator()
 
 
 @pytest.mark.django_db
@@ -119,19 +96,13 @@ def test_placing_by_hand_in_a_secret_surge_bed_answers_as_for_a_bed_that_does_no
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         house = s.site(maya, provider, name="North House")
         s.beds(maya, house, 1)
-    added = _add_surge(maya, planned, house, places=1)
+    added = surge_helpers.add_surge(maya, planned, house, places=1)
     hidden = added.room.beds.get()
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        case = case_factories.case(
-            referred_by=alice, referring_organisation=northmoor_police, authority=authority
+        item = s.request(surge_helpers.person_maker(alice, northmoor_police, authority)())
+        client = surge_helpers.api_client(
+            outsider_coordinator, scopes=[api.SUPPORT_READ, api.SUPPORT_WRITE]
         )
-        item = s.request(case)
-        _, secret = api.token(
-            outsider_coordinator,
-            outsider_coordinator.memberships.get().organisation,
-            scopes=[api.SUPPORT_READ, api.SUPPORT_WRITE],
-        )
-        client = api.client_with(secret)
         url = f"/api/v1/support/requests/{item.pk}/placement"
         missing = client.post(url, {"bed_id": hidden.pk + 1000}, content_type="application/json")
         probed = client.post(url, {"bed_id": hidden.pk}, content_type="application/json")
@@ -152,13 +123,10 @@ def test_place_by_hand_page_answers_alike_for_a_secret_surge_bed_and_no_bed(
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         house = s.site(maya, provider, name="North House")
         s.beds(maya, house, 1)
-    added = _add_surge(maya, planned, house, places=1)
+    added = surge_helpers.add_surge(maya, planned, house, places=1)
     hidden = added.room.beds.get()
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        case = case_factories.case(
-            referred_by=alice, referring_organisation=northmoor_police, authority=authority
-        )
-        item = s.request(case)
+        item = s.request(surge_helpers.person_maker(alice, northmoor_police, authority)())
         client = factories.signed_in_client(outsider_coordinator)
         url = f"/support/requests/{item.pk}/place/"
         missing = client.post(url, {"bed": hidden.pk + 1000})
@@ -203,14 +171,10 @@ def test_room_names_of_places_under_way_do_not_count_a_secret_operations_places(
             starts_on=date(2027, 3, 20),
             ends_on=date(2027, 3, 25),
         )
-    _add_surge(maya, planned, house, places=1)
+    surge_helpers.add_surge(maya, planned, house, places=1)
     with time_machine.travel(operation_helpers.DURING, tick=False):
-        _, secret = api.token(
-            outsider_coordinator,
-            outsider_coordinator.memberships.get().organisation,
-            scopes=[api.SUPPORT_READ],
-        )
-        listed = api.client_with(secret).get("/api/v1/support/beds/free").json()
+        client = surge_helpers.api_client(outsider_coordinator, scopes=[api.SUPPORT_READ])
+        listed = client.get("/api/v1/support/beds/free").json()
     rooms = {bed["room"] for bed in listed["items"]}
     [room] = rooms
     # A mark drawn at random, not "Extra places 2", which counted the room not shown.

@@ -30,7 +30,6 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.models import Case
 from opennrm.operations import selectors as operation_selectors
 from opennrm.operations import services as operation_services
 from opennrm.operations import surge
@@ -38,8 +37,7 @@ from opennrm.operations.forecast import MEN, MIXED, WOMEN
 from opennrm.operations.models import Operation, SurgePlaces
 from opennrm.statistics import capacity
 
-from . import api_helpers as api
-from . import case_factories, factories, operation_helpers
+from . import factories, operation_helpers, surge_helpers
 from . import support_factories as s
 from .test_operations_forecast import histories, referred  # noqa: F401 -- fixtures
 
@@ -92,12 +90,7 @@ def test_a_bed_kept_for_an_operation_takes_only_its_people() -> None:
 
 @pytest.fixture
 def planned(alice: User, northmoor_police: Organisation, provider: Organisation) -> Operation:
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        made = operation_helpers.operation(alice, northmoor_police, region="north_west")
-        operation_services.operation_partner_invite(
-            by=alice, operation=made, organisation=provider, role="support_provider"
-        )
-    return made
+    return surge_helpers.invited_operation(alice, northmoor_police, provider)
 
 
 @pytest.fixture
@@ -108,26 +101,7 @@ def other_operation(alice: User, northmoor_police: Organisation) -> Operation:
 
 @pytest.fixture
 def person(alice: User, northmoor_police: Organisation, authority: Organisation) -> Any:
-    def make() -> Case:
-        return case_factories.case(
-            referred_by=alice, referring_organisation=northmoor_police, authority=authority
-        )
-
-    return make
-
-
-def _add_surge(maya: User, planned: Operation, site: Any, places: int = 2) -> Any:
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        return surge.surge_add(
-            by=maya,
-            operation=planned,
-            provider=planned.partners.get().organisation,
-            site=site,
-            places=places,
-            starts_on=date(2027, 3, 10),
-            ends_on=date(2027, 3, 20),
-            funding_note="Operation budget, 10 days",
-        )
+    return surge_helpers.person_maker(alice, northmoor_police, authority)
 
 
 @pytest.mark.django_db
@@ -140,7 +114,7 @@ def test_matching_places_only_the_operations_people_in_its_surge_places(
     person: Any,
 ) -> None:
     house = s.site(maya, provider, setting="women_only")
-    added = _add_surge(maya, planned, house, places=1)
+    added = surge_helpers.add_surge(maya, planned, house, places=1)
     surge_bed = added.room.beds.get()
     with time_machine.travel(noon(DAY), tick=False):
         ours = s.request(person(), operation_id=planned.pk)
@@ -171,7 +145,7 @@ def test_surge_places_are_free_only_from_their_first_day(
     planned: Operation, maya: User, provider: Organisation
 ) -> None:
     house = s.site(maya, provider)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         beds = [selectors.matching_bed(b, date(2027, 3, 1)) for b in added.room.beds.all()]
     assert {b.available_from for b in beds} == {date(2027, 3, 10)}
@@ -183,7 +157,7 @@ def test_the_surge_ends_and_its_places_leave_capacity_without_evicting_anyone(
     planned: Operation, maya: User, provider: Organisation, person: Any
 ) -> None:
     house = s.site(maya, provider)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     lived_in, empty = list(added.room.beds.order_by("pk"))
     with time_machine.travel(noon(DAY), tick=False):
         request = s.request(person(), operation_id=planned.pk, status="placed")
@@ -210,7 +184,7 @@ def test_the_surge_ends_and_its_places_leave_capacity_without_evicting_anyone(
         assert capacity.beds_now().total.beds == 0
         assert not selectors.free_beds().exists()
     # a surge that runs to its last day ends by itself, with no one to end it
-    other = _add_surge(maya, planned, house, places=3)
+    other = surge_helpers.add_surge(maya, planned, house, places=3)
     with time_machine.travel(noon(date(2027, 3, 20)), tick=False):
         assert capacity.beds_now().total.beds == 3
     with time_machine.travel(noon(date(2027, 3, 21)), tick=False):
@@ -229,16 +203,9 @@ def test_matchings_loader_sees_each_bed_as_matching_bed_does(
     other = s.site(maya, provider, location=None)
     held_bed, open_bed = s.beds(maya, house, 2)
     s.beds(maya, other, 1)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     with time_machine.travel(noon(DAY), tick=False):
-        surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=house,
-            count=1,
-            expires_at=noon(DAY) + timedelta(hours=6),
-        )
+        surge_helpers.hold(maya, planned, house, count=1, expires_at=noon(DAY) + timedelta(hours=6))
         loaded = {b.id: b for b in selectors.matching_instance(DAY)[1]}
         one_by_one = {
             bed.pk: selectors.matching_bed(bed, DAY)
@@ -259,14 +226,7 @@ def test_a_held_bed_is_offered_only_to_the_operation_and_freed_at_its_expiry(
     house = s.site(maya, provider)
     held_bed, open_bed = s.beds(maya, house, 2)
     with time_machine.travel(noon(DAY), tick=False):
-        surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=house,
-            count=1,
-            expires_at=noon(DAY) + timedelta(hours=6),
-        )
+        surge_helpers.hold(maya, planned, house, count=1, expires_at=noon(DAY) + timedelta(hours=6))
         assert [h.bed for h in surge.holds_of(planned)] == [held_bed]
         open_to_anyone = set(selectors.free_beds_open_to_anyone().values_list("pk", flat=True))
         assert open_to_anyone == {open_bed.pk}
@@ -278,14 +238,7 @@ def test_a_held_bed_is_offered_only_to_the_operation_and_freed_at_its_expiry(
         kept = {b.id: b.operation_id for b in selectors.matching_instance(DAY)[1]}
         assert kept == {held_bed.pk: None, open_bed.pk: None}
         # and it can be held again: the expired hold is closed, not left to collide
-        surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=house,
-            count=2,
-            expires_at=noon(DAY) + timedelta(days=2),
-        )
+        surge_helpers.hold(maya, planned, house, count=2, expires_at=noon(DAY) + timedelta(days=2))
         assert surge.holds_of(planned).count() == 2
 
 
@@ -314,14 +267,7 @@ def test_a_hold_is_never_a_double_booking(
                 now=now,
             )
         with pytest.raises(ValidationError, match="0 free beds"):
-            surge.beds_hold(
-                by=maya,
-                operation=planned,
-                provider=provider,
-                site=house,
-                count=1,
-                expires_at=now + timedelta(hours=1),
-            )
+            surge_helpers.hold(maya, planned, house, count=1, expires_at=now + timedelta(hours=1))
         Placement.objects.filter(bed=bed).update(status=PlacementStatus.CANCELLED)
         accommodation_surge.bed_hold(
             [bed], operation_id=planned.pk, expires_at=now + timedelta(hours=1), by=maya, now=now
@@ -355,18 +301,11 @@ def test_surge_places_and_held_beds_count_per_kind_of_the_forecast(
     men = s.site(maya, provider, setting="men_only")
     children = s.site(maya, provider, setting="mixed", ages="children")
     s.beds(maya, mixed, 2)
-    _add_surge(maya, planned, women, places=10)
-    _add_surge(maya, planned, men, places=1)
-    _add_surge(maya, planned, children, places=4)  # no adult kind: not counted
+    surge_helpers.add_surge(maya, planned, women, places=10)
+    surge_helpers.add_surge(maya, planned, men, places=1)
+    surge_helpers.add_surge(maya, planned, children, places=4)  # no adult kind: not counted
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=mixed,
-            count=2,
-            expires_at=noon(DAY),
-        )
+        surge_helpers.hold(maya, planned, mixed, count=2, expires_at=noon(DAY))
         assert surge.surge_by_kind(planned) == {WOMEN: 10, MEN: 1, MIXED: 2}
     with time_machine.travel(noon(DAY) + timedelta(hours=1), tick=False):
         assert surge.surge_by_kind(planned) == {WOMEN: 10, MEN: 1, MIXED: 0}
@@ -486,7 +425,7 @@ def test_an_invited_provider_holds_beds(
 def test_a_provider_ends_its_surge_places(
     planned: Operation, maya: User, omar: User, provider: Organisation
 ) -> None:
-    added = _add_surge(maya, planned, s.site(maya, provider), places=2)
+    added = surge_helpers.add_surge(maya, planned, s.site(maya, provider), places=2)
     url = reverse("operations:surge_end", args=[planned.id, added.id])
     with time_machine.travel(noon(DAY), tick=False):
         client = factories.signed_in_client(maya)
@@ -512,13 +451,8 @@ def test_a_provider_releases_a_held_bed(
     house = s.site(maya, provider)
     s.beds(maya, house, 1)
     with time_machine.travel(noon(DAY), tick=False):
-        (hold,) = surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=house,
-            count=1,
-            expires_at=noon(DAY) + timedelta(days=1),
+        (hold,) = surge_helpers.hold(
+            maya, planned, house, count=1, expires_at=noon(DAY) + timedelta(days=1)
         )
         url = reverse("operations:hold_release", args=[planned.id, hold.id])
         client = factories.signed_in_client(maya)
@@ -621,7 +555,7 @@ def test_a_confidential_operations_surge_places_show_in_no_figures_before_they_s
     """Found in review: counted from the day they were added, they told every reader of the
     capacity figures of an operation still secret."""
     house = s.site(maya, provider)
-    _add_surge(maya, planned, house, places=4)
+    surge_helpers.add_surge(maya, planned, house, places=4)
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         assert capacity.beds_now().total.beds == 0
     with time_machine.travel(noon(date(2027, 3, 10)), tick=False):
@@ -636,7 +570,7 @@ def test_surge_places_go_only_to_an_invited_providers_site(
     elsewhere = s.site(omar, omar.memberships.get().organisation, name="Elsewhere House")
     assert not surge.sites_for_surge(planned).filter(pk=elsewhere.pk).exists()
     with pytest.raises(ValidationError, match="invited to the operation"):
-        _add_surge(maya, planned, elsewhere)
+        surge_helpers.add_surge(maya, planned, elsewhere)
     assert not SurgePlaces.objects.exists()
 
 
@@ -649,8 +583,8 @@ def test_surge_places_step_over_a_room_the_site_already_named_so(
     unique name fail with a 500."""
     house = s.site(maya, provider)
     accommodation_services.room_create(by=maya, site=house, name="Extra places 1", beds=1)
-    added = _add_surge(maya, planned, house, places=2)
-    again = _add_surge(maya, planned, house, places=1)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
+    again = surge_helpers.add_surge(maya, planned, house, places=1)
     names = {added.room.name, again.room.name}
     assert len(names) == 2
     assert "Extra places 1" not in names
@@ -665,9 +599,7 @@ def test_surge_places_step_over_a_room_the_site_already_named_so(
 
 @pytest.fixture
 def outsider_coordinator(db: None) -> User:
-    """A support coordinator at a provider nobody invited to the operation."""
-    other = factories.organisation("Uninvited Refuge", OrganisationKind.SUPPORT_PROVIDER)
-    return factories.user("uma@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
+    return surge_helpers.uninvited_coordinator()
 
 
 def _invited_coordinator(planned: Operation, alice: User) -> User:
@@ -680,11 +612,6 @@ def _invited_coordinator(planned: Operation, alice: User) -> User:
     return factories.user("ines@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
 
 
-def _api(user: User) -> Any:
-    _, secret = api.token(user, user.memberships.get().organisation, scopes=api.EVERY_SCOPE)
-    return api.client_with(secret)
-
-
 @pytest.mark.django_db
 def test_surge_places_are_in_no_free_bed_list_before_their_first_day(
     planned: Operation, maya: User, provider: Organisation, outsider_coordinator: User
@@ -694,14 +621,22 @@ def test_surge_places_are_in_no_free_bed_list_before_their_first_day(
     operation before it started."""
     house = s.site(maya, provider, setting="women_only")
     (ordinary,) = s.beds(maya, house, 1)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         assert operation_selectors.operation_is_secret(planned)
         assert set(selectors.free_beds().values_list("pk", flat=True)) == {ordinary.pk}
-        before = _api(outsider_coordinator).get("/api/v1/support/beds/free").json()["items"]
+        before = (
+            surge_helpers.api_client(outsider_coordinator)
+            .get("/api/v1/support/beds/free")
+            .json()["items"]
+        )
     assert [item["id"] for item in before] == [ordinary.pk]
     with time_machine.travel(noon(date(2027, 3, 10)), tick=False):
-        first_day = _api(outsider_coordinator).get("/api/v1/support/beds/free").json()["items"]
+        first_day = (
+            surge_helpers.api_client(outsider_coordinator)
+            .get("/api/v1/support/beds/free")
+            .json()["items"]
+        )
     # from their first day they are free, for the operation's people, under a name that does
     # not say whose they are
     surge_rooms = {item["room"] for item in first_day if item["id"] != ordinary.pk}
@@ -725,7 +660,7 @@ def test_a_sites_page_lists_an_operations_surge_places_only_to_its_providers(
     them on the site's page and through the API, beds and room, before the operation began."""
     house = s.site(maya, provider, setting="women_only")
     (ordinary,) = s.beds(maya, house, 1)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     surge_beds = set(added.room.beds.values_list("pk", flat=True))
     invited_coordinator = _invited_coordinator(planned, alice)
     with time_machine.travel(when, tick=False):
@@ -738,7 +673,7 @@ def test_a_sites_page_lists_an_operations_surge_places_only_to_its_providers(
             page = factories.signed_in_client(user).get(reverse("support:site", args=[house.pk]))
             assert page.status_code == 200
             assert (added.room.name in page.content.decode()) is sees, user.email
-            site = _api(user).get(f"/api/v1/support/sites/{house.pk}").json()
+            site = surge_helpers.api_client(user).get(f"/api/v1/support/sites/{house.pk}").json()
             expected = {ordinary.pk} | (surge_beds if sees else set())
             assert {bed["id"] for bed in site["beds"]} == expected, user.email
             (summary,) = [
@@ -754,16 +689,9 @@ def test_cancelling_the_operation_ends_its_surge_places_and_releases_its_holds(
     """Found in review: the beds stayed kept for an operation that would not happen."""
     house = s.site(maya, provider)
     s.beds(maya, house, 1)
-    added = _add_surge(maya, planned, house, places=2)
+    added = surge_helpers.add_surge(maya, planned, house, places=2)
     with time_machine.travel(noon(DAY), tick=False):
-        surge.beds_hold(
-            by=maya,
-            operation=planned,
-            provider=provider,
-            site=house,
-            count=1,
-            expires_at=noon(DAY) + timedelta(days=2),
-        )
+        surge_helpers.hold(maya, planned, house, count=1, expires_at=noon(DAY) + timedelta(days=2))
         assert surge.holds_of(planned).count() == 1
         assert capacity.beds_now().total.beds == 3
         operation_services.operation_cancel(by=alice, operation=planned)
@@ -795,7 +723,7 @@ def test_a_request_a_coordinator_raises_for_someone_found_in_the_operation_carri
     from opennrm.referrals.models import DraftStatus, ReferralDraft
 
     house = s.site(maya, provider, setting="women_only")
-    surge_bed = _add_surge(maya, planned, house, places=1).room.beds.get()
+    surge_bed = surge_helpers.add_surge(maya, planned, house, places=1).room.beds.get()
     found, elsewhere = person(), person()
     ReferralDraft.objects.create(
         created_by=alice,

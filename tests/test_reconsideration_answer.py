@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from opennrm.accounts.models import Membership, Organisation, User
-from opennrm.accounts.services import membership_set_active
+from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
@@ -65,11 +64,7 @@ def test_a_colleague_who_asked_after_the_referrer_left_is_told_the_answer_once(
     sally: User,
 ) -> None:
     case = _negative(alice, northmoor_police, authority, dmitri, sally)
-    membership_set_active(
-        by=olivia,
-        membership=Membership.objects.get(user=alice, organisation=northmoor_police),
-        active=False,
-    )
+    case_factories.leaves(alice, northmoor_police, by=olivia)
     _ask_as_colleague(bob, case)
     case.refresh_from_db()
     request = decisions.ReconsiderationRequest.objects.get(case=case)
@@ -109,11 +104,7 @@ def test_a_safe_house_manager_who_has_left_is_not_told_the_answer(
     assert response.status_code == 302
     # Maya leaves Test Refuge: its administrator takes her access away.
     admin = factories.user(organisation=provider, role=Role.ORGANISATION_ADMIN)
-    membership_set_active(
-        by=admin,
-        membership=Membership.objects.get(user=maya, organisation=provider),
-        active=False,
-    )
+    case_factories.leaves(maya, provider, by=admin)
     case.refresh_from_db()
     request = decisions.ReconsiderationRequest.objects.get(case=case)
     decisions.reconsideration_decide(

@@ -20,7 +20,7 @@ from opennrm.decisions import services
 from opennrm.decisions.models import ReconsiderationEvidence, ReconsiderationRequest
 from opennrm.lib import crypto
 
-from . import factories
+from . import case_factories, factories
 
 MONDAY = "2026-03-02 10:00:00+00:00"
 PDF = b"%PDF-1.7\n% a medical report about Zorica\n%%EOF"
@@ -31,16 +31,7 @@ def refused(case: Case, dmitri: User, sally: User, settings, tmp_path: Path) -> 
     """Zorica's case with a negative reasonable grounds decision in effect, on Monday."""
     settings.PRIVATE_FILES_DIR = tmp_path
     with time_machine.travel(MONDAY, tick=False):
-        decision = services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="negative",
-            negative_reason="insufficient_information",
-            reasons="x",
-            expected_version=1,
-        )
-        services.decision_approve(by=sally, decision=decision, approve=True)
-    return Case.objects.get(pk=case.pk)
+        return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
 
 
 @pytest.fixture

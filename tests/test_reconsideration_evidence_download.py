@@ -203,3 +203,14 @@ def test_the_referrer_never_downloads_what_a_provider_sent_and_the_decider_does(
     download = factories.signed_in_client(dmitri).get(url)
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == PDF
+
+
+def test_those_who_read_back_a_providers_evidence_are_those_who_act_for_it() -> None:
+    """One set of roles says who acts for a support provider (`accounts.roles`): asking for a
+    reconsideration and reading back what was sent with it, as acting for it in an operation;
+    the decisions app keeps no copy of its own."""
+    from opennrm.accounts.roles import SUPPORT_PROVIDER_STAFF
+    from opennrm.decisions import selectors
+
+    assert {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER} == SUPPORT_PROVIDER_STAFF
+    assert not hasattr(selectors, "SUPPORT_ASKERS")

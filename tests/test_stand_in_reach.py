@@ -20,13 +20,11 @@ from django.utils import timezone
 
 from opennrm.accommodation import services as accommodation
 from opennrm.accommodation.models import DeclineReason, ExitReason, Placement
-from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
-from opennrm.accounts.services import membership_set_active
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason
+from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
-from opennrm.cases.services import case_close
 from opennrm.notifications.models import Notification
 from opennrm.protection.services import planned_removal_record
 from opennrm.safeguarding import services as safeguarding
@@ -40,11 +38,7 @@ STAND_IN = "referrals.no_first_responder"
 
 def _last_first_responder_leaves(alice: User, olivia: User, police: Organisation) -> None:
     """Alice, Northmoor Police's only first responder, leaves; Olivia administers it."""
-    membership_set_active(
-        by=olivia,
-        membership=Membership.objects.get(user=alice, organisation=police),
-        active=False,
-    )
+    case_factories.leaves(alice, police, by=olivia)
     Notification.objects.all().delete()
 
 
@@ -203,6 +197,39 @@ def test_no_stand_in_for_a_protection_alert_while_the_referrer_can_be_told(
     assert not Notification.objects.filter(recipient=olivia).exists()
 
 
+def test_a_protection_alert_asks_once_who_on_the_referring_side_is_told(
+    alice: User,
+    olivia: User,
+    ivan: User,
+    northmoor_police: Organisation,
+    border_enforcement: Organisation,
+    case: Case,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The referring side is one audience of the alert, delivered with its stand-in as every
+    other piece of news of a case is (`deliver(stand_in=...)`): who is on it is asked once,
+    not again to learn whether the stand-in is needed."""
+    from opennrm.protection import selectors as protection
+
+    asked: list[Case] = []
+    real = protection.referrers_to_tell
+
+    def counted(case: Case) -> list[User]:
+        asked.append(case)
+        return real(case)
+
+    monkeypatch.setattr(protection, "referrers_to_tell", counted)
+    _last_first_responder_leaves(alice, olivia, northmoor_police)
+    planned_removal_record(
+        by=ivan,
+        organisation=border_enforcement,
+        reference=case.reference,
+        planned_on=timezone.localdate() + timedelta(days=3),
+    )
+    assert len(asked) == 1
+    assert Notification.objects.filter(recipient=olivia, kind=STAND_IN).count() == 1
+
+
 # --- 3. No children's services task on a closed case ------------------------------------------
 
 
@@ -210,16 +237,10 @@ def test_no_stand_in_for_a_protection_alert_while_the_referrer_can_be_told(
 def closed_child_case(
     alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
 ) -> Case:
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        age_group=AgeGroup.CHILD,
-        status=CaseStatus.RG_WITHDRAWN,
+    withdrawn = case_factories.withdrawn(
+        alice, northmoor_police, authority, age_group=AgeGroup.CHILD
     )
-    return case_close(
-        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
-    )
+    return case_factories.closed(withdrawn, by=dmitri)
 
 
 def _refused_as_closed(
@@ -265,16 +286,9 @@ def test_an_age_dispute_on_a_closed_case_with_a_place_held_is_recorded_and_raise
     northmoor_police: Organisation,
     authority: Organisation,
 ) -> None:
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.RG_WITHDRAWN,
-    )
+    withdrawn = case_factories.withdrawn(alice, northmoor_police, authority)
     h.offered(cora, maya, provider, withdrawn)
-    closed = case_close(
-        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
-    )
+    closed = case_factories.closed(withdrawn, by=dmitri)
     # Closing the case ended no place: a child must be moved whatever the case's state, so the
     # dispute is recorded and children's services get their task (found in review: the whole
     # dispute was refused, leaving the person an adult).
@@ -318,16 +332,10 @@ def test_no_placement_request_is_raised_on_an_adults_closed_case(
 ) -> None:
     from opennrm.accommodation.models import PlacementRequest
 
-    withdrawn = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        status=CaseStatus.RG_WITHDRAWN,
-        consent_to_support=True,
+    withdrawn = case_factories.withdrawn(
+        alice, northmoor_police, authority, consent_to_support=True
     )
-    closed = case_close(
-        by=dmitri, case=withdrawn, reason=CloseReason.LEFT, expected_version=withdrawn.version
-    )
+    closed = case_factories.closed(withdrawn, by=dmitri)
     with pytest.raises(ValidationError, match="is closed, so no place can be sought"):
         accommodation.placement_request_raise(
             by=cora, case=closed, urgency="urgent", needed_from=timezone.localdate()

@@ -217,16 +217,20 @@ def kept_for(bed: Bed) -> int | None:
     return None if hold is None else hold.operation_id
 
 
-def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
+def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> list[dict[str, Any]]:
     """`beds` grouped by the `group_by` fields, each group with how many beds it has and how
     many are free, reserved (offered or accepted, or held for an operation), occupied and out
     of service: counted by the database in one query, with the rules of `state_of` (out of
     service first, then the placement holding the bed, of which the database allows one, then
     a live hold). A held bed is never counted free: these figures go to every coordinator, the
-    public export and the capacity pages (ADR 39, 44)."""
+    public export and the capacity pages (ADR 39, 44).
+
+    Whether a live hold keeps a bed is asked once per bed, in `held_unplaced`: the beds held
+    are both added to those reserved and taken from those free (two counts filtered on the
+    hold asked it twice, a subquery per bed each)."""
     in_service = Q(out_of_service_since=None)
-    on_hold = Q(_on_hold())
-    return (
+    unplaced = in_service & Q(held__id=None)
+    rows = (
         beds.annotate(
             held=FilteredRelation(
                 "placements", condition=Q(placements__status__in=[s.value for s in HOLDS_BED])
@@ -238,17 +242,26 @@ def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> QuerySet[Any]:
             beds=Count("id"),
             out_of_service=Count("id", filter=~in_service),
             occupied=Count("id", filter=in_service & Q(held__status=PlacementStatus.OCCUPIED)),
-            reserved=Count(
+            placed_reserved=Count(
                 "id",
                 filter=in_service
-                & (
-                    Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED])
-                    | (Q(held__id=None) & on_hold)
-                ),
+                & Q(held__status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]),
             ),
-            free=Count("id", filter=in_service & Q(held__id=None) & ~on_hold),
+            unplaced=Count("id", filter=unplaced),
+            held_unplaced=Count("id", filter=unplaced & Q(_on_hold())),
         )
     )
+    return [
+        {field: row[field] for field in group_by}
+        | {
+            "beds": row["beds"],
+            "free": row["unplaced"] - row["held_unplaced"],
+            "reserved": row["placed_reserved"] + row["held_unplaced"],
+            "occupied": row["occupied"],
+            "out_of_service": row["out_of_service"],
+        }
+        for row in rows
+    ]
 
 
 def beds_of_site(actor: Actor, site: Site) -> list[Any]:

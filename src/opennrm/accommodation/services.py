@@ -1289,6 +1289,8 @@ def _lock_free_bed(bed_id: int, request: PlacementRequest, today: date) -> Bed:
     hold = surge.live_holds(timezone.now()).filter(bed=bed).first()
     if hold is not None and hold.operation_id != request.operation_id:
         raise BedNotFree(NOT_AVAILABLE)
+    # What `free_beds` annotates: `selectors.kept_for` reads it rather than the hold again.
+    bed.held_for = None if hold is None else hold.operation_id  # type: ignore[attr-defined]
     refusal = refusal_without_places(
         matching.failures(
             selectors.matching_request(request, today),

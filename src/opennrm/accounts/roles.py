@@ -110,6 +110,11 @@ DUTY_TO_NOTIFY_KINDS = frozenset(
 # Roles allowed to administer the members of their own organisation (or every organisation).
 ADMIN_ROLES = frozenset({Role.ORGANISATION_ADMIN, Role.SYSTEM_ADMIN})
 
+# Who acts for a support provider in its work with people (adding and holding places for an
+# operation, asking for a reconsideration and reading back what was sent with it): its support
+# coordinators and safe-house managers, never its organisation administrators alone.
+SUPPORT_PROVIDER_STAFF = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+
 
 def roles_allowed_in(kind: str) -> list[Role]:
     allowed = ROLES_BY_KIND[OrganisationKind(kind)]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
 from opennrm.accounts.models import User
-from opennrm.accounts.roles import Role
+from opennrm.accounts.roles import SUPPORT_PROVIDER_STAFF
 from opennrm.cases import selectors as case_selectors
 from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup, CaseStatus
 from opennrm.cases.models import Case
@@ -29,9 +29,6 @@ from .models import (
 
 # A deadline within this many days is "due soon".
 DUE_SOON_DAYS = 2
-
-# Those who ask for a reconsideration for a support provider (care.selectors.reconsideration_asker).
-SUPPORT_ASKERS = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
 
 
 def authorities_of(actor: Actor) -> list[int]:
@@ -206,11 +203,12 @@ def reconsideration_evidence_get(
 
 def reconsideration_evidence_sent_by_provider(actor: Actor) -> QuerySet[ReconsiderationEvidence]:
     """The files sent with reconsideration requests by the support providers the actor still
-    works at as one who may ask (`SUPPORT_ASKERS`): theirs to read back, and none of the case's
+    works at as one who acts for them (`SUPPORT_PROVIDER_STAFF`, who ask from the support
+    plan: `care.selectors.reconsideration_asker`): theirs to read back, and none of the case's
     other evidence. A provider that stops supporting the person keeps what it sent; erasing
     the person's details deletes it."""
     return ReconsiderationEvidence.objects.filter(
-        request__support_provider_id__in=actor.organisations_as(SUPPORT_ASKERS)
+        request__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF)
     )
 
 

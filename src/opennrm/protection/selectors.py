@@ -34,10 +34,6 @@ def _nobody() -> list[User]:
     return []
 
 
-def _no_stand_in() -> StandIn | None:
-    return None
-
-
 @dataclass(frozen=True)
 class Finding:
     """What a source knows of a reference: its protection, and, for the trail and the alert,
@@ -51,9 +47,12 @@ class Finding:
     case: Case | None = None
     # Called only when a removal is planned while protected: who must be told at once.
     alert_recipients: Callable[[], Iterable[User]] = field(default=_nobody)
-    # Called with the alert: what those who can put it right are told when a part of the
-    # recipients is left with nobody in it (never the alert itself), or None.
-    alert_stand_in: Callable[[], StandIn | None] = field(default=_no_stand_in)
+    # Called with the alert: a part of those told that is delivered on its own, with
+    # `alert_stand_in` (`notifications.services.deliver(stand_in=...)`): left with nobody in it,
+    # those who can put that right are told instead, never the alert itself. For an NRM case,
+    # the referring side.
+    alert_referrers: Callable[[], Iterable[User]] = field(default=_nobody)
+    alert_stand_in: Callable[[], StandIn] | None = None
     # Where the people told can open the record ("" if they have no page for it).
     url: str = ""
 
@@ -76,8 +75,12 @@ def case_finding(case: Case, on: date) -> Finding:
         record=case,
         person=case.person,
         case=case,
-        alert_recipients=lambda: _case_alert_recipients(case),
-        alert_stand_in=lambda: _case_alert_stand_in(case),
+        alert_recipients=lambda: _case_deciders(case),
+        # With no first responder left at the referring organisation, its administrators are
+        # told that news waits for one (ADR 8), as for every other piece of news of the case,
+        # even while the competent authority is alerted.
+        alert_referrers=lambda: referrers_to_tell(case),
+        alert_stand_in=lambda: referrers_stand_in(case),
         url=reverse("cases:detail", args=[case.reference]),
     )
 
@@ -87,18 +90,11 @@ def protection_of(case: Case, on: date) -> Protection:
     return protection_for_reference(case.reference, on).protection
 
 
-def _case_alert_recipients(case: Case) -> list[User]:
-    """The competent authority's decision makers for the case, and the first responder who
-    referred the person."""
+def _case_deciders(case: Case) -> list[User]:
+    """The competent authority's decision makers for the case (the first responder who
+    referred the person is the finding's `alert_referrers`)."""
     deciders = members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
-    return [m.user for m in deciders] + referrers_to_tell(case)
-
-
-def _case_alert_stand_in(case: Case) -> StandIn | None:
-    """With no first responder left at the referring organisation, the referring side of the
-    alert is nobody, even while the competent authority is told: its administrators are told
-    that news waits for one (ADR 8), as for every other piece of news of the case."""
-    return None if referrers_to_tell(case) else referrers_stand_in(case)
+    return [m.user for m in deciders]
 
 
 def nrm_source(reference: str, on: date) -> Finding | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,11 +13,12 @@ from django.utils import timezone
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.services import case_event_record
-from opennrm.notifications.services import deliver
+from opennrm.notifications.models import Notification
+from opennrm.notifications.services import StandIn, deliver
 
 from .models import PlannedRemoval
 from .rules import Protection, long_date
-from .selectors import NOT_FOUND, protection_for_reference
+from .selectors import NOT_FOUND, Finding, protection_for_reference
 
 # What an audit event says was shown: the protection answer, nothing else of the person.
 FIELDS_SHOWN = ["protection from removal"]
@@ -55,8 +58,6 @@ def planned_removal_record(
     first responder) has its stand-in told instead: that news waits, never the alert."""
     finding = protection_for_reference(reference, planned_on)
     protection = finding.protection
-    recipients = list(finding.alert_recipients()) if protection.protected else []
-    stand_in = finding.alert_stand_in() if protection.protected else None
     planned = PlannedRemoval.objects.create(
         reference=reference,
         planned_on=planned_on,
@@ -67,28 +68,8 @@ def planned_removal_record(
         protected_until=protection.until,
         source=protection.source,
     )
-    told = deliver(
-        recipients=recipients,
-        kind="protection.planned_removal",
-        subject=f"Removal planned for a protected person: {reference}",
-        body=(
-            f"{organisation.name} has recorded a removal planned for {long_date(planned_on)} "
-            f"for {reference}. {protection.answer} Contact them at once."
-        ),
-        url=finding.url,
-        case=finding.case,
-    )
-    # Told instead of a part of the recipients left with nobody: not alerted, so not counted.
-    told_instead = (
-        deliver(
-            recipients=stand_in.recipients,
-            kind=stand_in.kind,
-            subject=stand_in.subject,
-            body=stand_in.body,
-            url=stand_in.url,
-        )
-        if stand_in is not None
-        else []
+    told, told_instead = (
+        _alert(finding, organisation, reference, planned_on) if protection.protected else ([], [])
     )
     if told:
         planned.alerted = len(told)
@@ -115,7 +96,52 @@ def planned_removal_record(
             "found": finding is not NOT_FOUND,
             "protected": protection.protected,
             "alerted": sorted(n.recipient_id for n in told),
-            "told_instead": sorted(n.recipient_id for n in told_instead),
+            "told_instead": told_instead,
         },
     )
     return Recorded(planned, protection)
+
+
+def _alert(
+    finding: Finding, organisation: Organisation, reference: str, planned_on: date
+) -> tuple[list[Notification], list[int]]:
+    """Alert those the protection's source names that a removal is planned while protected.
+    Returns the alert's notifications, and the ids (sorted) of those told instead of a part
+    left with nobody: not alerted, so not counted as alerted."""
+
+    def alert(
+        recipients: Iterable[User], stand_in: Callable[[], StandIn] | None
+    ) -> list[Notification]:
+        return deliver(
+            recipients=recipients,
+            kind="protection.planned_removal",
+            subject=f"Removal planned for a protected person: {reference}",
+            body=(
+                f"{organisation.name} has recorded a removal planned for {long_date(planned_on)} "
+                f"for {reference}. {finding.protection.answer} Contact them at once."
+            ),
+            url=finding.url,
+            case=finding.case,
+            stand_in=stand_in,
+        )
+
+    told_instead: list[User] = []
+    make_stand_in = finding.alert_stand_in
+    stand_in = None if make_stand_in is None else partial(_noted, make_stand_in, told_instead)
+    referrers = list(finding.alert_referrers())
+    # Someone on both sides is told once, as they were when everyone was one delivery: on the
+    # referring side, which they leave with somebody in it (so no stand-in).
+    referring = {user.pk for user in referrers}
+    told = alert([u for u in finding.alert_recipients() if u.pk not in referring], None)
+    told += alert(referrers, stand_in)
+    # As `deliver` tells a stand-in's recipients: the active ones, once each.
+    return told, sorted({user.pk for user in told_instead if user.is_active})
+
+
+def _noted(make: Callable[[], StandIn], into: list[User]) -> StandIn:
+    """The stand-in `make` returns (`deliver` asks for it only when it is needed), its
+    recipients added to `into`, for the audit event to name."""
+    notice = make()
+    recipients = list(notice.recipients)
+    into.extend(recipients)
+    return replace(notice, recipients=recipients)
