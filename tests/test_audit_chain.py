@@ -224,3 +224,20 @@ def test_the_migration_hashes_the_events_written_before_the_chain() -> None:
 
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.update(action="test.rewritten")
+
+
+def test_an_audited_write_asks_the_database_once_before_its_insert(db: None) -> None:
+    """PostgreSQL: the chain's lock and its last hash in one call (audit migration 0005), a
+    statement fewer for every audited write; the race test above shows the chain still never
+    forks."""
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes its write lock with a statement of its own")
+    first = audit_record(by=None, action="test.first")
+    with CaptureQueriesContext(connection) as queries:
+        second = audit_record(by=None, action="test.second")
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT audit_chain_head(")
+    assert second.previous_hash == first.hash

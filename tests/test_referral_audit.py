@@ -99,6 +99,7 @@ def test_every_public_write_service_is_exercised_above(module) -> None:
     }
     internal = {
         "deliver",  # called inside services that audit; names who was told in their event
+        "deliver_all",  # the same, several deliveries in one statement
         "emails_in_one_task",  # writes no row of its own: deliver's e-mails in one task
         # Called only inside privacy's erasure and retention run, whose one event covers them
         # (tests/test_retention_and_erasure.py).

@@ -29,21 +29,28 @@ CHAIN_LOCK_KEY = int.from_bytes(b"OpenNRMa", "big", signed=True)
 READ_ACTIONS = frozenset({"person.viewed", "person.exported", "evidence.downloaded"})
 
 
-def _lock_chain() -> None:
+def _chain_head() -> str:
     """Become the only writer of the chain until the surrounding transaction ends, so that no
-    two events follow the same one (the chain never forks).
+    two events follow the same one (the chain never forks), and read the hash of its last
+    event.
 
     PostgreSQL: a transaction-level advisory lock, released at commit or rollback, so the next
-    writer reads the last hash only once this event is committed or gone. (This needs READ
-    COMMITTED, PostgreSQL's default and Django's: each statement sees what was committed before
-    it.) SQLite lets one connection write at a time; a no-op write takes that lock now, before
-    the last hash is read, so a second writer waits here instead of failing on its stale read.
+    writer reads the last hash only once this event is committed or gone; taken and followed by
+    the read in one call of `audit_chain_head` (migration 0005), whose read sees what was
+    committed before the lock was granted. (This needs READ COMMITTED, PostgreSQL's default and
+    Django's.) SQLite lets one connection write at a time; a no-op write takes that lock now,
+    before the last hash is read, so a second writer waits here instead of failing on its stale
+    read.
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        elif connection.vendor == "sqlite":
+            cursor.execute("SELECT audit_chain_head(%s)", [CHAIN_LOCK_KEY])
+            return cursor.fetchone()[0] or chain.GENESIS
+        if connection.vendor == "sqlite":
             cursor.execute("UPDATE audit_auditevent SET id = id WHERE 0")
+    return (
+        AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or chain.GENESIS
+    )
 
 
 def _append(
@@ -60,11 +67,7 @@ def _append(
     # with the change it records (an audited write never commits without its event), and the
     # two statements a savepoint costs are not spent while every other writer waits.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        previous = (
-            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-            or chain.GENESIS
-        )
+        previous = _chain_head()
         event = AuditEvent(
             actor=by,
             actor_label=by.email if by is not None else "",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
+from opennrm.lib.references import reference_kept_unique
 from opennrm.notifications.services import deliver
 
 from . import state
@@ -217,10 +218,13 @@ def first_events(
 
 def case_open(rows: CaseRows) -> Case:
     """Write a new person and their case from `case_rows`: the only code that creates them.
-    Called inside the referral service, whose audit event covers it."""
+    Called inside the referral service, whose audit event covers it. Raises `ReferenceTaken`
+    if the case's reference, drawn without looking, is another case's (the caller's
+    transaction is then spoilt: it draws again in a new one)."""
     person = Person.objects.create(**rows.person)
     PersonIdentity.objects.create(person=person, **rows.identity)
-    case = Case.objects.create(person=person, **rows.case)
+    with reference_kept_unique():
+        case = Case.objects.create(person=person, **rows.case)
     CaseNarrative.objects.create(case=case, **rows.narrative)
     CaseEvent.objects.bulk_create(CaseEvent(case=case, **event) for event in rows.events)
     return case

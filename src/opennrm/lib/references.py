@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import IntegrityError
@@ -26,3 +28,22 @@ def unused_reference(model: Any, prefix: str) -> str:
         if not model.objects.filter(reference=reference).exists():
             return reference
     raise IntegrityError(f"Could not find a free {prefix} reference")
+
+
+class ReferenceTaken(Exception):
+    """A new row drew a reference another row holds: draw again (in a new transaction)."""
+
+
+@contextmanager
+def reference_kept_unique() -> Iterator[None]:
+    """Around the INSERT of a row whose reference was drawn without looking first: the unique
+    constraint's refusal becomes `ReferenceTaken`. Looking first costs every insert a query
+    to avoid a collision that comes about once in a million inserts with a million rows
+    stored; the refusal aborts the transaction, so the caller draws again in a new one."""
+    try:
+        yield
+    except IntegrityError as error:
+        # PostgreSQL names the constraint (cases_case_reference_key), SQLite the column.
+        if "reference" in str(error):
+            raise ReferenceTaken from error
+        raise

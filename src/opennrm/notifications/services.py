@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,6 +36,19 @@ class StandIn:
     url: str = ""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One piece of news for `deliver_all`: the arguments of `deliver`."""
+
+    recipients: Iterable[User]
+    kind: str
+    subject: str
+    body: str
+    url: str = ""
+    case: Model | None = None
+    stand_in: Callable[[], StandIn] | None = None
+
+
 def deliver(
     *,
     recipients: Iterable[User],
@@ -47,47 +60,62 @@ def deliver(
     stand_in: Callable[[], StandIn] | None = None,
 ) -> list[Notification]:
     """Create one in-app notification per recipient, and one task of the worker that e-mails
-    them all (`_queue_emails`; inside `emails_in_one_task`, one for the whole block). If no recipient is left and `stand_in` is given, deliver what it returns
-    instead (asked for only then), and return no notification: nobody was told the news, which
-    is what the caller's audit event counts (the stand-in's notices are in the table).
+    them all (`_queue_emails`; inside `emails_in_one_task`, one for the whole block). If no
+    recipient is left and `stand_in` is given, deliver what it returns instead (asked for only
+    then), and return no notification: nobody was told the news, which is what the caller's
+    audit event counts (the stand-in's notices are in the table).
 
     Called inside other services (whose audit event names who was told), so it writes no audit
     event of its own. Subject and body must not contain a person's identifying details.
     """
-    unique = {user.pk: user for user in recipients if user.is_active}
-    if not unique and stand_in is not None:
-        notice = stand_in()
-        deliver(
-            recipients=notice.recipients,
-            kind=notice.kind,
-            subject=notice.subject,
-            body=notice.body,
-            url=notice.url,
-        )
-        return []
-    notifications = Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient=user,
-                kind=kind,
-                subject=subject,
-                body=body,
-                url=url,
-                # Any case: typed loosely so that notifications need not import the cases app,
-                # which tells people through this function.
-                case_id=case.pk if case is not None else None,
+    return deliver_all(
+        [Delivery(recipients, kind, subject, body, url=url, case=case, stand_in=stand_in)]
+    )[0]
+
+
+def deliver_all(deliveries: Sequence[Delivery]) -> list[list[Notification]]:
+    """Several `deliver`s in one INSERT: the notifications of each, in order. A service that
+    tells several audiences at once (a referral tells the authority, the referrer and
+    children's services) writes one statement, not one each."""
+    told: list[list[Notification]] = []
+    written: list[Notification] = []
+    for delivery in deliveries:
+        unique = {user.pk: user for user in delivery.recipients if user.is_active}
+        if not unique and delivery.stand_in is not None:
+            notice = delivery.stand_in()
+            written += _notifications(
+                {user.pk: user for user in notice.recipients if user.is_active},
+                Delivery((), notice.kind, notice.subject, notice.body, notice.url),
             )
-            for user in unique.values()
-        ]
-    )
-    if notifications:
-        ids = [notification.pk for notification in notifications]
+            told.append([])
+            continue
+        told.append(_notifications(unique, delivery))
+        written += told[-1]
+    if written:
+        Notification.objects.bulk_create(written)
+        ids = [notification.pk for notification in written]
         collected = _collected.get()
         if collected is None:
             _queue_emails(ids)
         else:
             collected.extend(ids)
-    return notifications
+    return told
+
+
+def _notifications(recipients: dict[int, User], delivery: Delivery) -> list[Notification]:
+    return [
+        Notification(
+            recipient=user,
+            kind=delivery.kind,
+            subject=delivery.subject,
+            body=delivery.body,
+            url=delivery.url,
+            # Any case: typed loosely so that notifications need not import the cases app,
+            # which tells people through this function.
+            case_id=delivery.case.pk if delivery.case is not None else None,
+        )
+        for user in recipients.values()
+    ]
 
 
 # The notification ids of the deliveries inside `emails_in_one_task`, or None outside one.

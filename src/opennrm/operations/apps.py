@@ -29,3 +29,12 @@ class OperationsConfig(AppConfig):
         from .surge import operations_invited_to
 
         register_invited_to(operations_invited_to)
+
+        # A person taken in as an adult whose referral's age page says they are a child: only
+        # this app knows who to tell, and referrals may not import it.
+        from opennrm.referrals.services import CHILD_FOUND
+
+        from .services import _child_found_at_referral
+
+        if _child_found_at_referral not in CHILD_FOUND:
+            CHILD_FOUND.append(_child_found_at_referral)

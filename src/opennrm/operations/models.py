@@ -198,6 +198,10 @@ class ReceptionRecord(models.Model):
     missing_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Taken in as an adult, they said at referral that they are under 18 (or their age is
+    # disputed): when their draft's age page first said so, and the operation's children's
+    # services were told (services._child_found_at_referral). Kept so they are told only once.
+    found_child_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["operation", "sequence"]

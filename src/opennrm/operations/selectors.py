@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed, PlacementRequestStatus, PlacementStatus
@@ -21,6 +22,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
+from opennrm.notifications.services import StandIn
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 from opennrm.referrals.selectors import draft_treats_as_child
 
@@ -323,6 +325,30 @@ def children_services_partners(operation: Operation) -> list[int]:
         operation.partners.filter(
             role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
         ).values_list("organisation_id", flat=True)
+    )
+
+
+def safeguarding_leads_stand_in(organisation: Organisation) -> StandIn:
+    """Who is told instead, when a children's services partner of an operation has no
+    safeguarding lead left to hear of a child taken in (`services._tell_children_services`), and
+    what: its administrators, who can give someone the role (else the system administrators,
+    who can in any organisation), that news waits for a safeguarding lead. They do not work on
+    the operation and may not read of it, which may be confidential: the notice names no
+    operation, person or child, and links to the organisation's members (ADR 8, 39).
+    For `notifications.services.deliver(stand_in=...)`."""
+    administrators = members_with_role(organisation.pk, {Role.ORGANISATION_ADMIN})
+    if not administrators.exists():
+        administrators = members_with_role(None, {Role.SYSTEM_ADMIN})
+    return StandIn(
+        recipients=[m.user for m in administrators.select_related("user")],
+        kind="operations.no_safeguarding_lead",
+        subject=f"{organisation.name} has no safeguarding lead to hear news of an operation",
+        body=f"There is news for {organisation.name} from an enforcement operation it is invited "
+        "to, but nobody there has the safeguarding lead role now, so nobody could be told. Give "
+        "a member the safeguarding lead role: they will see the operation and what has happened "
+        "in it. This message says no more because only the people working on the operation may "
+        "read of it.",
+        url=reverse("accounts:member_list", args=[organisation.pk]),
     )
 
 

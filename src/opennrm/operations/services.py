@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,10 +20,12 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_read, audit_record
+from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import new_reference
-from opennrm.notifications.services import deliver
+from opennrm.notifications.services import deliver, emails_in_one_task
+from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 
 from . import history, selectors, surge
@@ -233,23 +236,89 @@ def operation_change(
         update_fields=["name", "confidential", "starts_on", "ends_on", "region", "languages"]
     )
     _write_expected(operation, expected)
-    # A hold ends with its operation (`surge.hold_ends_by`): an end moved earlier brings the
-    # holds that would outlast it forward with it (shortened or, made after that, released).
-    shortened = (
-        holds_end_by(operation.pk, surge.hold_ends_by(operation), now=timezone.now())
-        if ends_on < ended_later
-        else 0
-    )
     audit_record(
         by=by,
         action="operation.changed",
         obj=operation,
         organisation=operation.lead_organisation,
         detail={"confidential": confidential, "expected": sum(expected.values())}
-        | ({"holds_brought_forward": shortened} if shortened else {})
+        | (_holds_brought_forward(operation) if ends_on < ended_later else {})
         | told_of_shortfall(gap_warn(operation)),
     )
     return operation
+
+
+def _holds_brought_forward(operation: Operation) -> dict[str, int]:
+    """A hold ends with its operation (`surge.hold_ends_by`): an end moved earlier brings the
+    holds that would outlast it forward with it (shortened or, made after that, released), and
+    each provider whose beds they are is told when its hold ends now. For the caller's audit
+    event: how many holds were brought forward, and how many people told of it."""
+    now = timezone.now()
+    latest = surge.hold_ends_by(operation)
+    # Read before they are brought forward: afterwards nothing tells them from the others.
+    cuts = surge.holds_running_past(operation, latest, now)
+    brought = holds_end_by(operation.pk, latest, now=now)
+    if not brought:
+        return {}
+    with emails_in_one_task():
+        told = sum(_tell_of_holds_cut(operation, cut) for cut in cuts)
+    return {"holds_brought_forward": brought} | (
+        {"told_of_holds_brought_forward": told} if told else {}
+    )
+
+
+def _beds(n: int) -> str:
+    """ "1 bed is", "2 beds are": the count and its verb."""
+    return "1 bed is" if n == 1 else f"{n} beds are"
+
+
+def _tell_of_holds_cut(operation: Operation, cut: surge.HoldsCut) -> int:
+    """Tell the provider's coordinators and safe-house managers (who hold and release its beds
+    for the operation, `surge.SURGE_ROLES`) that its holds end sooner. E-mailed, so for an
+    operation still secret it says no more than the invitation does (`_tell_the_partner`): no
+    name and no date (the new end of a hold would give the operation's end away), only where to
+    look once signed in. Nobody is named."""
+    provider = cut.provider.name
+    if operation_is_secret(operation):
+        subject = "Beds you hold for a confidential operation are held for less time"
+        lines = [f"A confidential operation that {provider} is invited to now ends sooner."]
+        if cut.shortened:
+            lines.append(
+                f"Of the beds {provider} holds for it, {_beds(cut.shortened)} held for less time."
+            )
+        ending = (
+            "Sign in to OpenNRM and open Operations to see until when. It is confidential "
+            "until it starts: do not forward this message."
+        )
+    else:
+        subject = f"{operation.name}: beds you hold for it are held for less time"
+        lines = [
+            f"{operation.name} now ends on {operation.ends_on:%-d %B %Y}. Beds are held for an "
+            f"operation until {surge.HOLD_DAYS_AFTER_END} days after its last day at the latest."
+        ]
+        if cut.shortened:
+            lines.append(
+                f"Of the beds {provider} holds for it, {_beds(cut.shortened)} now held until the "
+                f"end of {surge.hold_last_day(operation):%-d %B %Y}. After that they are free for "
+                "anyone again."
+            )
+        ending = ""
+    if cut.released:
+        lines.append(
+            f"Of the beds {provider} held for it after its new end, {_beds(cut.released)} "
+            "released: they are free for anyone now."
+        )
+    recipients = [
+        m.user for m in members_with_role(cut.provider.pk, surge.SURGE_ROLES).select_related("user")
+    ]
+    sent = deliver(
+        recipients=recipients,
+        kind="operations.holds_shortened",
+        subject=subject,
+        body="\n\n".join([*lines, ending] if ending else lines),
+        url=reverse("operations:detail", args=[operation.pk]),
+    )
+    return len(sent)
 
 
 @transaction.atomic
@@ -394,34 +463,94 @@ def _draft_answers(
     return answers
 
 
-def _children_services_leads(operation: Operation) -> list[User]:
+def _children_services_leads(operation: Operation) -> dict[Organisation, list[User]]:
     """Who is told when a child (or age-disputed person) is taken in: the safeguarding leads of
-    the operation's local authority and child guardian service partners."""
-    return [
-        m.user
-        for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
-        .filter(organisation_id__in=selectors.children_services_partners(operation))
+    each of the operation's local authority and child guardian service partners (none, for a
+    partner with no safeguarding lead left: its stand-in is told instead)."""
+    partners = Organisation.objects.filter(
+        pk__in=selectors.children_services_partners(operation)
+    ).order_by("pk")
+    leads: dict[int, list[User]] = {partner.pk: [] for partner in partners}
+    for membership in (
+        members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(organisation_id__in=list(leads))
         .select_related("user")
-    ]
+    ):
+        leads[membership.organisation_id].append(membership.user)
+    return {partner: leads[partner.pk] for partner in partners}
 
 
 def _tell_children_services(
-    operation: Operation, record: ReceptionRecord, leads: list[User]
+    operation: Operation,
+    record: ReceptionRecord,
+    leads: Mapping[Organisation, list[User]],
+    *,
+    said: str | None = None,
 ) -> int:
     """A child (or age-disputed person) taken in: children's services are told at once. There is
     no case yet, so no children's services task (ADR 0025) can be raised: it is raised, as for
-    any child, when the draft is submitted. The message names nobody."""
-    who = "A child" if record.age_group == AgeGroup.CHILD else "A person whose age is disputed"
-    return len(
-        deliver(
-            recipients=leads,
-            kind="operations.child_taken_in",
-            subject=f"{operation.name}: a child taken in (person {record.sequence})",
-            body=f"{who} was taken in during {operation.name} and is treated as a child. "
-            "Their accommodation is arranged by children's services, never by adult matching. "
-            "The referral is being made.",
-            url=reverse("operations:board", args=[operation.id]),
+    any child, when the draft is submitted. The message names nobody. `said`: taken in as an
+    adult, what the age page of their referral has said since ("they are under 18").
+
+    Each partner is told on its own, so one with no safeguarding lead left is not silently
+    passed over because another has one: its administrators hear that news waits
+    (`selectors.safeguarding_leads_stand_in`), and are not counted as told."""
+    if said is None:
+        who = "A child" if record.age_group == AgeGroup.CHILD else "A person whose age is disputed"
+        subject = f"{operation.name}: a child taken in (person {record.sequence})"
+        body = f"{who} was taken in during {operation.name} and is treated as a child. "
+    else:
+        subject = f"{operation.name}: a person taken in is a child (person {record.sequence})"
+        body = (
+            f"Person {record.sequence} was taken in during {operation.name} as an adult. Their "
+            f"referral now says {said}, so they are treated as a child. "
         )
+    body += (
+        "Their accommodation is arranged by children's services, never by adult matching. "
+        "The referral is being made."
+    )
+    told = 0
+    with emails_in_one_task():
+        for partner, partner_leads in leads.items():
+            told += len(
+                deliver(
+                    recipients=partner_leads,
+                    kind="operations.child_taken_in",
+                    subject=subject,
+                    body=body,
+                    url=reverse("operations:board", args=[operation.id]),
+                    stand_in=partial(selectors.safeguarding_leads_stand_in, partner),
+                )
+            )
+    return told
+
+
+def _child_found_at_referral(draft: ReferralDraft) -> int | None:
+    """The age page of the draft of a person taken in as an adult has just said they are under
+    18, or that their age is disputed: from now they are a child, and the operation's children's
+    services are told, as they would have been at reception; how many. Only the first time
+    (`found_child_at`): None when they were told already, were taken in as a child (told then),
+    or the draft is not one of a person taken in. Registered with referrals (which never imports
+    this app) from `apps.OperationsConfig.ready`, and called inside
+    `referrals.services.draft_save_answers`, whose audit event records how many were told."""
+    record = (
+        ReceptionRecord.objects.select_for_update()
+        .select_related("operation")
+        .filter(draft_id=draft.pk)
+        .first()
+    )
+    if record is None or record.is_child or record.found_child_at is not None:
+        return None
+    record.found_child_at = timezone.now()
+    record.save(update_fields=["found_child_at"])
+    said = (
+        "they are under 18"
+        if steps.answered_age_group(draft.answers) == CaseAgeGroup.CHILD
+        else "their age is disputed"
+    )
+    operation = record.operation
+    return _tell_children_services(
+        operation, record, _children_services_leads(operation), said=said
     )
 
 
@@ -529,7 +658,7 @@ def _take_in(
     # One of 10**12: not looked up first (a statement less per person on a busy night); the
     # unique constraint refuses the rare repeat, and reception_take_in tries again.
     reference = new_reference(REFERENCE_PREFIX)
-    leads = _children_services_leads(operation) if age_group != AgeGroup.ADULT else []
+    leads = _children_services_leads(operation) if age_group != AgeGroup.ADULT else {}
     # On PostgreSQL the lock makes responders take numbers in turn (held to the commit); SQLite
     # serialises writers anyway. The unique constraint is what guarantees no two people share
     # a number.

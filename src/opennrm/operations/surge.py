@@ -11,6 +11,7 @@ write records exactly one audit event, against the provider.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -24,7 +25,7 @@ from opennrm.accommodation import surge as beds
 from opennrm.accommodation.models import Bed, BedHold, Setting, Site, SiteAges, SiteKind
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
+from opennrm.accounts.roles import SUPPORT_PROVIDER_STAFF
 from opennrm.audit.services import audit_record
 
 from .forecast import MEN, MIXED, WOMEN
@@ -32,7 +33,7 @@ from .gap_warning import gap_warn, told_of_shortfall
 from .models import Operation, OperationPartner, OperationStatus, PartnerRole, SurgePlaces
 
 # Who acts for an invited provider: its support coordinators and safe-house managers.
-SURGE_ROLES = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+SURGE_ROLES = SUPPORT_PROVIDER_STAFF
 
 # How many days a hold may outlast its operation's last day. Someone taken in on the last
 # night is received after midnight, their referral made and a request raised the next day, and
@@ -142,11 +143,44 @@ def hold_last_day(operation: Operation) -> date:
     return operation.ends_on + min(timedelta(days=HOLD_DAYS_AFTER_END), room)
 
 
+def end_of_day(day: date) -> datetime:
+    """When a hold "until the end of" `day` ends: the midnight after it, local time (the hold
+    form's answer, `surge_forms.HoldForm`, and the bound below)."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time(0)))
+
+
 def hold_ends_by(operation: Operation) -> datetime:
-    """The latest a hold for the operation may end: midnight after `hold_last_day`, local
-    time, as a hold held "until the end of" a day ends (`surge_forms.HoldForm`)."""
-    after = hold_last_day(operation) + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(after, time(0)))
+    """The latest a hold for the operation may end: the end of `hold_last_day`."""
+    return end_of_day(hold_last_day(operation))
+
+
+@dataclass(frozen=True)
+class HoldsCut:
+    """One provider's holds for an operation that its end moved earlier cuts: `shortened` end
+    at the new bound, `released` (held after it) end now."""
+
+    provider: Organisation
+    shortened: int
+    released: int
+
+
+def holds_running_past(operation: Operation, latest: datetime, now: datetime) -> list[HoldsCut]:
+    """The live holds for the operation that run past `latest`, per provider holding the beds
+    (`accommodation.surge.holds_end_by` brings them to it): read before they are."""
+    counts: dict[int, list[int]] = {}
+    running_past = (
+        holds_of(operation, now)
+        .filter(expires_at__gt=latest)
+        .values_list("bed__room__site__provider_id", "held_at")
+    )
+    for provider_id, held_at in running_past:
+        # made at or after the new bound, a hold cannot end before it began: it is released
+        counts.setdefault(provider_id, [0, 0])[1 if held_at >= latest else 0] += 1
+    providers = Organisation.objects.in_bulk(list(counts))
+    return [
+        HoldsCut(providers[pk], shortened, released)
+        for pk, (shortened, released) in sorted(counts.items())
+    ]
 
 
 def surge_by_kind(operation: Operation, today: date | None = None) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -12,6 +12,8 @@ from django.utils import timezone
 from opennrm.accommodation.models import Site
 from opennrm.accounts.models import Organisation
 from opennrm.lib.govuk_forms import date_from_parts
+
+from .surge import end_of_day
 
 MOST_PLACES = 500
 
@@ -143,8 +145,5 @@ class HoldForm(forms.Form):
         else:
             _within_a_year(self, "until", "The last day held", until)
         if until is not None and "until" not in self.errors:
-            # the hold ends at midnight after that day, local time
-            data["expires_at"] = timezone.make_aware(
-                datetime.combine(until + timedelta(days=1), time(0))
-            )
+            data["expires_at"] = end_of_day(until)
         return data

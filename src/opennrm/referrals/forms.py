@@ -47,10 +47,29 @@ def _listed(
     return listed
 
 
+class _LongChoiceField(forms.ChoiceField):
+    """A choice from a long list given as a function (`_listed`), checked against the set of
+    its values, made once: Django walks the list for each answer checked, building it afresh
+    each time, which was a millisecond of every submission (four such answers re-checked)."""
+
+    def __init__(self, *, choices: Callable[[], list[tuple[str, str]]], **kwargs: Any) -> None:
+        super().__init__(choices=choices, **kwargs)
+        self._values = cache(lambda: frozenset(str(value) for value, _ in choices()))
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self._values()
+
+
+def _choice_field(choices: Choices, **kwargs: Any) -> forms.ChoiceField:
+    if callable(choices):
+        return _LongChoiceField(choices=choices, **kwargs)
+    return forms.ChoiceField(choices=choices, **kwargs)
+
+
 def _choice(
     label: str, choices: Choices, required_message: str, **kwargs: Any
 ) -> forms.ChoiceField:
-    return forms.ChoiceField(
+    return _choice_field(
         label=label,
         choices=choices,
         error_messages={"required": required_message, "invalid_choice": required_message},
@@ -60,7 +79,7 @@ def _choice(
 
 def _optional_choice(label: str, choices: Choices, invalid: str) -> forms.ChoiceField:
     blank = ("", "Select")
-    return forms.ChoiceField(
+    return _choice_field(
         label=label,
         choices=_listed(blank, choices) if callable(choices) else [blank, *choices],
         required=False,

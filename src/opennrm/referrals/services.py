@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.services import placement_request_for_referral
-from opennrm.accounts.actor import DECIDERS, members_with_role
+from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
@@ -25,9 +25,9 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
 from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
-from opennrm.lib.references import new_reference, unused_reference
+from opennrm.lib.references import ReferenceTaken, new_reference, unused_reference
 from opennrm.linkage.services import submission_check
-from opennrm.notifications.services import deliver, emails_in_one_task
+from opennrm.notifications.services import Delivery, deliver, deliver_all, emails_in_one_task
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
 from opennrm.screening.models import IndicatorCatalogue, Screening
@@ -87,6 +87,27 @@ def _keep_only_anonymous(answers: steps.Answers) -> steps.Answers:
     }
 
 
+# A person taken in at an operation as an adult may say on the age page that they are under 18
+# (or that their age is disputed): from then they are a child, and the operation's children's
+# services must hear of it as they would have at reception. Only `operations` knows who they
+# are, and referrals never imports it: it registers, from its `AppConfig.ready()`, what is done
+# with the draft, returning how many were told (None when nobody needed telling: told before).
+# A list that `operations` appends to: a function here to register with would be taken for one
+# of this app's services, each of which records an audit event.
+ChildFound = Callable[[ReferralDraft], int | None]
+
+CHILD_FOUND: list[ChildFound] = []
+
+
+def _child_found(draft: ReferralDraft, was_child: bool) -> dict[str, int]:
+    """For the audit event of a save: how many children's services people were told that a
+    person taken in as an adult is a child, when this save is what said so."""
+    if draft.operation_id is None or was_child or not selectors.draft_treats_as_child(draft):
+        return {}
+    told = [n for listener in CHILD_FOUND if (n := listener(draft)) is not None]
+    return {"children_services_told": sum(told)} if told else {}
+
+
 @transaction.atomic
 def draft_save_answers(
     *, by: User, draft: ReferralDraft, step: steps.Step, data: dict[str, Any]
@@ -96,11 +117,14 @@ def draft_save_answers(
     If the answers make this a duty to notify report (an adult who does not consent), every
     identifying answer and file is deleted at once: the report must never hold them. A draft
     presumed a child (taken in as a child or as age disputed) keeps that mark in its answers
-    (`steps.TAKEN_IN`), so it is never routed as an adult, whatever the age page says.
+    (`steps.TAKEN_IN`), so it is never routed as an adult, whatever the age page says. A person
+    taken in at an operation as an adult whose age page first says they are a child: the
+    operation's children's services are told, once (`CHILD_FOUND`).
     """
     locked = ReferralDraft.objects.select_for_update().get(pk=draft.pk)
     if locked.status != DraftStatus.DRAFT:
         raise ValidationError("This referral has already been submitted")
+    was_child = selectors.draft_treats_as_child(locked)
     answers = dict(locked.answers)
     answers[step.slug] = data
     if locked.presumed_child:
@@ -121,7 +145,8 @@ def draft_save_answers(
         action="referral.answers_saved",
         obj=locked,
         organisation=locked.organisation,
-        detail={"step": step.slug, "identifying_answers_deleted": purged},
+        detail={"step": step.slug, "identifying_answers_deleted": purged}
+        | _child_found(locked, was_child),
     )
     return locked
 
@@ -215,6 +240,10 @@ class IncompleteReferral(ValidationError):
         self.step = step
 
 
+# Five references in a row taken among 10**12 mean a fault, not bad luck.
+REFERENCE_DRAWS = 5
+
+
 def referral_submit(
     *, by: User, draft: ReferralDraft, check_earlier_referrals: bool = True
 ) -> Submitted:
@@ -228,7 +257,14 @@ def referral_submit(
     that submits inside a transaction of its own passes `check_earlier_referrals=False` and
     runs the check after its commit.
     """
-    submitted, opened = _submit(by=by, draft=draft)
+    for _ in range(REFERENCE_DRAWS):
+        try:
+            submitted, opened = _submit(by=by, draft=draft)
+            break
+        except ReferenceTaken:
+            continue  # the whole submission was rolled back: again, with another reference
+    else:
+        raise IntegrityError(f"{REFERENCE_DRAWS} new case references in a row were taken")
     if opened and check_earlier_referrals:
         earlier_referrals_check(submitted)
     return submitted
@@ -237,8 +273,13 @@ def referral_submit(
 @transaction.atomic
 def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     """The submission; whether it opened a case just now."""
+    # The draft alone is locked (its organisation is read, not locked: two first responders of
+    # one force submit at once), knowing whether it has evidence to move to the case.
     locked = (
-        ReferralDraft.objects.select_for_update().select_related("organisation").get(pk=draft.pk)
+        ReferralDraft.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .annotate(has_evidence=Exists(EvidenceFile.objects.filter(draft=OuterRef("pk"))))
+        .get(pk=draft.pk)
     )
     if locked.status == DraftStatus.SUBMITTED:
         return Submitted(case=locked.case), False
@@ -370,7 +411,8 @@ def _open_case(
     born: date | None = person_data["date_of_birth"]
     consent = data.get("consent", {})
     needs = data["needs"]
-    reference = unused_reference(Case, "NRM")
+    # Not looked up first (a query for each submission): `case_open` refuses a taken one.
+    reference = new_reference("NRM")
     case = case_open(
         case_rows(
             sex=person_data["sex"],
@@ -426,7 +468,9 @@ def _open_case(
             ),
         )
     )
-    draft.evidence.update(case=case)
+    case.referred_by = by  # known: those who read it next (a child's task) need not ask
+    if draft.has_evidence:  # type: ignore[attr-defined]
+        draft.evidence.update(case=case)
     # Whoever is told of the new case (the authority, the referrer, children's services), their
     # e-mails go in one task of the worker, written before the audit event takes the chain's
     # lock, which every audited write waits for until this transaction commits.
@@ -496,46 +540,63 @@ def _record_and_notify(
         )
     url = reverse("cases:detail", args=[case.reference])
     kind_of_referral = "a child" if case.is_child else "an adult"
-    told = {
-        "authority": len(
-            deliver(
-                recipients=_members([authority], DECIDERS),
-                kind="case.received",
-                case=case,
-                url=url,
-                subject=f"New referral {case.reference}",
-                body=f"A referral of {kind_of_referral} has been sent to {authority.name} for a reasonable grounds decision.",
-            )
+    deciders, leads = _deciders_and_leads(authority, case)
+    deliveries = [
+        Delivery(
+            deciders,
+            "case.received",
+            f"New referral {case.reference}",
+            f"A referral of {kind_of_referral} has been sent to {authority.name} for a "
+            "reasonable grounds decision.",
+            url=url,
+            case=case,
         ),
-        "referrer": len(
-            deliver(
-                recipients=[by],
-                kind="case.submitted",
-                case=case,
-                url=url,
-                subject=f"Referral {case.reference} submitted",
-                body=f"Your referral has been received and sent to {authority.name}.",
-            )
+        Delivery(
+            [by],
+            "case.submitted",
+            f"Referral {case.reference} submitted",
+            f"Your referral has been received and sent to {authority.name}.",
+            url=url,
+            case=case,
         ),
-    }
+    ]
     if case.is_child:
-        safeguarders = Organisation.objects.filter(
-            area=case.area,
-            kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
-            is_active=True,
-        )
-        told["safeguarding"] = len(
-            deliver(
-                recipients=_members(safeguarders, {Role.SAFEGUARDING_LEAD}),
-                kind="case.child_referred",
-                case=case,
+        deliveries.append(
+            Delivery(
+                leads,
+                "case.child_referred",
+                f"Child referred in {case.area}: {case.reference}",
+                f"A child in {case.area} has been referred as a potential victim of "
+                "trafficking. Safeguard first: check the case and act today.",
                 url=url,
-                subject=f"Child referred in {case.area}: {case.reference}",
-                body=f"A child in {case.area} has been referred as a potential victim of trafficking. "
-                "Safeguard first: check the case and act today.",
+                case=case,
             )
         )
-    return told
+    told = deliver_all(deliveries)
+    counts = {"authority": len(told[0]), "referrer": len(told[1])}
+    if case.is_child:
+        counts["safeguarding"] = len(told[2])
+    return counts
+
+
+def _deciders_and_leads(authority: Organisation, case: Case) -> tuple[list[User], list[User]]:
+    """The authority's decision makers and, for a child, the safeguarding leads of the child's
+    area (its local authorities and child guardian service), in one read."""
+    wanted = Q(organisation=authority, role__in=list(DECIDERS))
+    if case.is_child:
+        wanted |= Q(
+            role=Role.SAFEGUARDING_LEAD,
+            organisation__area=case.area,
+            organisation__kind__in=[
+                OrganisationKind.LOCAL_AUTHORITY,
+                OrganisationKind.CHILD_GUARDIAN_SERVICE,
+            ],
+        )
+    deciders: list[User] = []
+    leads: list[User] = []
+    for membership in memberships_in_force().filter(wanted).select_related("user"):
+        (deciders if membership.organisation_id == authority.pk else leads).append(membership.user)
+    return deciders, leads
 
 
 def _delete_files_on_commit(evidence: Any) -> None:

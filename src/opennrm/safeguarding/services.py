@@ -15,18 +15,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor, members_with_role
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
-from opennrm.notifications.services import deliver
+from opennrm.notifications.services import Delivery, deliver, deliver_all
 from opennrm.safety.models import RiskLevel
 from opennrm.safety.services import PROFILE_FIELDS, ProfileChange
 
@@ -67,18 +68,39 @@ def local_authority_of(area: str) -> Organisation | None:
 
 def children_services_name(area: str) -> str:
     """How the person who asked is told who arranges the child's accommodation."""
-    authority = local_authority_of(area)
+    return _called(local_authority_of(area), area)
+
+
+def _called(authority: Organisation | None, area: str) -> str:
     return authority.name if authority is not None else f"the local authority for {area}"
 
 
 def _leads(kinds: Iterable[str], area: str) -> list[User]:
-    return [
-        m.user
-        for m in members_with_role(None, {Role.SAFEGUARDING_LEAD})
+    return [m.user for m in _leads_query(kinds, area)]
+
+
+def _leads_query(kinds: Iterable[str], area: str) -> QuerySet[Membership]:
+    return (
+        members_with_role(None, {Role.SAFEGUARDING_LEAD})
         .filter(organisation__kind__in=list(kinds), organisation__area=area)
         .exclude(organisation__area="")
         .select_related("user")
-    ]
+    )
+
+
+def _area_leads(area: str) -> tuple[list[User], list[User]]:
+    """The safeguarding leads of the area's local authorities and of its child guardian
+    service, in one read."""
+    local_authority: list[User] = []
+    guardian_service: list[User] = []
+    for m in _leads_query(
+        [OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE], area
+    ).select_related("organisation"):
+        kind = m.organisation.kind
+        (local_authority if kind == OrganisationKind.LOCAL_AUTHORITY else guardian_service).append(
+            m.user
+        )
+    return local_authority, guardian_service
 
 
 def redirect_message(case: Case) -> str:
@@ -126,6 +148,7 @@ def children_accommodation_task_open(
     if case.status == CaseStatus.CLOSED and not even_if_closed:
         raise ValidationError({"case": _closed_case_message(case)})
     authority = local_authority_of(case.area)
+    called = _called(authority, case.area)
     task = ChildrenServicesTask.objects.create(
         case=case,
         kind=TaskKind.ACCOMMODATION,
@@ -136,41 +159,44 @@ def children_accommodation_task_open(
         raised_at=at or timezone.now(),
         raised_by=by,
     )
-    url = reverse("safeguarding:task", args=[task.pk])
     due = f"{due_on:%-d %B %Y}"
-    told = {
-        "local_authority": len(
-            deliver(
-                recipients=_leads([OrganisationKind.LOCAL_AUTHORITY], case.area),
-                kind="children.accommodation_needed",
-                case=case,
-                url=url,
-                subject=f"Case {case.reference}: a child in {case.area} needs accommodation",
-                body="A child (or a person whose age is disputed, treated as a child) needs a "
-                f"safe place to stay, arranged by children's services by {due}. They are never "
+    subject = f"Case {case.reference}: a child in {case.area} needs accommodation"
+    local_authority, guardian_service = _area_leads(case.area)
+    told_local_authority, told_guardian_service = deliver_all(
+        [
+            Delivery(
+                local_authority,
+                "children.accommodation_needed",
+                subject,
+                "A child (or a person whose age is disputed, treated as a child) needs a safe "
+                f"place to stay, arranged by children's services by {due}. They are never "
                 "placed in adult accommodation. Open the task to record what was arranged.",
-            )
-        ),
-        "guardian_service": len(
-            deliver(
-                recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
-                kind="children.accommodation_needed",
+                url=reverse("safeguarding:task", args=[task.pk]),
                 case=case,
+            ),
+            Delivery(
+                guardian_service,
+                "children.accommodation_needed",
+                subject,
+                f"The accommodation need was sent to {called} children's services, to arrange "
+                f"by {due}.",
                 url=reverse("cases:detail", args=[case.reference]),
-                subject=f"Case {case.reference}: a child in {case.area} needs accommodation",
-                body=f"The accommodation need was sent to {children_services_name(case.area)} "
-                f"children's services, to arrange by {due}.",
-            )
-        ),
-    }
+                case=case,
+            ),
+        ]
+    )
     case_event_record(
         case=case,
         kind="safeguarding.accommodation_task",
-        description=f"Accommodation need sent to {children_services_name(case.area)} "
-        "children's services; the child guardian service told",
+        description=f"Accommodation need sent to {called} children's services; the child "
+        "guardian service told",
         by=by,
         at=at,
     )
+    told = {
+        "local_authority": len(told_local_authority),
+        "guardian_service": len(told_guardian_service),
+    }
     return task, told
 
 

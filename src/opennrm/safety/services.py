@@ -318,6 +318,9 @@ def safety_record_at_referral(
     covers it; who was told of a dependent child, for that event. Nothing if the page was left
     out."""
     if not answers:
+        # The new case has no profile: said on the instance, so that what reads it next in the
+        # submission (its placement request, `selectors.constraints_of`) asks no query.
+        Case.safety_profile.related.set_cached_value(case, None)
         return {}
     now = timezone.now()
     profile = SafetyProfile.objects.create(

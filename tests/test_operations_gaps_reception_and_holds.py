@@ -1,0 +1,373 @@
+"""Three gaps in enforcement operations, mended:
+
+1. A person taken in as an adult whose referral's age page later says they are under 18 (or
+   their age is disputed) is a child from then: the operation's children's services are told,
+   once, as they would have been at reception.
+2. The alert of a child taken in finds a stand-in: when a children's services partner has no
+   safeguarding lead left, its administrators (else the system administrators) are told that
+   news waits, never the news, and the audit event does not count them as told.
+3. A provider whose beds held for an operation end sooner, because the operation's end moved
+   earlier, is told the new end of the hold (and, for an operation still secret, nothing of it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.models import AuditEvent
+from opennrm.notifications.models import Notification
+from opennrm.operations import services as operations
+from opennrm.operations import surge
+from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
+from opennrm.referrals import services as referrals
+from opennrm.referrals import steps
+
+from . import factories
+from . import operation_helpers as op
+from . import support_factories as s
+
+pytestmark = pytest.mark.django_db
+
+NAME = "young man in red"
+CHILD_NEWS = "operations.child_taken_in"
+STAND_IN = "operations.no_safeguarding_lead"
+HOLDS_NEWS = "operations.holds_shortened"
+
+
+def _last_notification() -> int:
+    return Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _notified_since(last: int, kind: str | None = None) -> list[Notification]:
+    found = Notification.objects.filter(pk__gt=last)
+    if kind is not None:
+        found = found.filter(kind=kind)
+    return list(found.order_by("pk"))
+
+
+def _last_event(action: str) -> AuditEvent:
+    return AuditEvent.objects.filter(action=action).order_by("-pk").first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def larkspur(alice: User, northmoor_police: Organisation) -> Operation:
+    with time_machine.travel(op.BEFORE, tick=False):
+        return op.operation(alice, northmoor_police)
+
+
+def _invite(alice: User, operation: Operation, organisation: Organisation, role: str) -> None:
+    with time_machine.travel(op.BEFORE, tick=False):
+        operations.operation_partner_invite(
+            by=alice, operation=operation, organisation=organisation, role=role
+        )
+
+
+@pytest.fixture
+def invited(
+    larkspur: Operation, alice: User, council: Organisation, lena: User, gail: User
+) -> Operation:
+    """The council (Lena its safeguarding lead) and the guardian service (Gail) invited."""
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    _invite(
+        alice,
+        larkspur,
+        gail.memberships.get().organisation,
+        PartnerRole.CHILD_GUARDIAN_SERVICE,
+    )
+    return larkspur
+
+
+def _take_in(alice: User, operation: Operation, age_group: str = "adult") -> ReceptionRecord:
+    with time_machine.travel(op.DURING, tick=False):
+        return operations.reception_take_in(
+            by=alice,
+            operation=operation,
+            name_or_description=NAME,
+            sex="male",
+            age_group=age_group,
+            urgent_needs=["bed_tonight"],
+        )
+
+
+def _age_page(alice: User, record: ReceptionRecord, answers: dict[str, str]) -> None:
+    assert record.draft is not None
+    with time_machine.travel(op.DURING, tick=False):
+        referrals.draft_save_answers(
+            by=alice, draft=record.draft, step=steps.STEP_BY_SLUG["age"], data=answers
+        )
+
+
+# --- 1. A child found at referral -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [
+        ({"under_18": "yes"}, "under 18"),
+        ({"under_18": "not_sure", "reason_to_believe_child": "yes"}, "age is disputed"),
+    ],
+)
+def test_children_services_are_told_once_when_the_age_page_says_child(
+    invited: Operation,
+    alice: User,
+    lena: User,
+    gail: User,
+    answers: dict[str, str],
+    said: str,
+) -> None:
+    record = _take_in(alice, invited)
+    last = _last_notification()
+    assert not _notified_since(0, CHILD_NEWS)  # an adult at reception: nobody told then
+
+    _age_page(alice, record, answers)
+
+    told = _notified_since(last, CHILD_NEWS)
+    assert {n.recipient for n in told} == {lena, gail}
+    for notice in told:
+        shown = f"{notice.subject} {notice.body}"
+        assert NAME not in shown
+        assert f"person {record.sequence}" in shown
+        assert said in notice.body
+    saved = _last_event("referral.answers_saved")
+    assert saved.detail["children_services_told"] == 2
+    record.refresh_from_db()
+    assert record.found_child_at is not None
+
+    # Saved again, or changed to adult and back: never told twice.
+    last = _last_notification()
+    _age_page(alice, record, answers)
+    _age_page(alice, record, {"under_18": "no"})
+    _age_page(alice, record, answers)
+    assert not _notified_since(last)
+    assert "children_services_told" not in _last_event("referral.answers_saved").detail
+
+
+def test_a_child_taken_in_is_not_told_again_when_the_age_page_is_saved(
+    invited: Operation, alice: User
+) -> None:
+    record = _take_in(alice, invited, age_group="child")
+    assert len(_notified_since(0, CHILD_NEWS)) == 2
+    last = _last_notification()
+    _age_page(alice, record, {"under_18": "yes"})
+    assert not _notified_since(last)
+    assert "children_services_told" not in _last_event("referral.answers_saved").detail
+
+
+def test_an_adult_whose_age_page_says_adult_is_not_reported(
+    invited: Operation, alice: User
+) -> None:
+    record = _take_in(alice, invited)
+    _age_page(alice, record, {"under_18": "not_sure", "reason_to_believe_child": "no"})
+    _age_page(alice, record, {"under_18": "no"})
+    assert not _notified_since(0, CHILD_NEWS)
+    record.refresh_from_db()
+    assert record.found_child_at is None
+
+
+def test_a_draft_of_no_operation_tells_nobody(alice: User, northmoor_police: Organisation) -> None:
+    draft = referrals.draft_start(by=alice, organisation=northmoor_police)
+    referrals.draft_save_answers(
+        by=alice, draft=draft, step=steps.STEP_BY_SLUG["age"], data={"under_18": "yes"}
+    )
+    assert not Notification.objects.exists()
+    assert "children_services_told" not in _last_event("referral.answers_saved").detail
+
+
+# --- 2. The stand-in of the alert of a child taken in -----------------------------------------
+
+
+@pytest.fixture
+def council_admin(council: Organisation) -> User:
+    return factories.user(
+        "colin@example.org", organisation=council, role=Role.ORGANISATION_ADMIN, full_name="Colin"
+    )
+
+
+def _lena_leaves(lena: User, council: Organisation) -> None:
+    Membership.objects.filter(user=lena, organisation=council).update(is_active=False)
+
+
+def _says_no_news(notice: Notification, operation: Operation, record: ReceptionRecord) -> None:
+    shown = f"{notice.subject} {notice.body} {notice.url}".lower()
+    assert notice.case_id is None
+    for detail in (operation.name.lower(), NAME, "child", f"person {record.sequence}"):
+        assert detail not in shown, detail
+    assert "safeguarding lead" in shown
+
+
+def test_a_child_taken_in_with_no_safeguarding_lead_left_tells_the_administrators_news_waits(
+    larkspur: Operation,
+    alice: User,
+    council: Organisation,
+    lena: User,
+    council_admin: User,
+    sysadmin: User,
+) -> None:
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    _lena_leaves(lena, council)
+    record = _take_in(alice, larkspur, age_group="child")
+
+    assert not _notified_since(0, CHILD_NEWS)
+    (notice,) = _notified_since(0, STAND_IN)
+    assert notice.recipient == council_admin  # not the system administrators: Colin can act
+    _says_no_news(notice, larkspur, record)
+    assert notice.url == f"/organisations/{council.pk}/"
+    taken_in = _last_event("operations.person_taken_in")
+    assert taken_in.detail["children_services_told"] == 0
+
+
+def test_with_no_administrator_either_the_system_administrators_are_told(
+    larkspur: Operation, alice: User, council: Organisation, lena: User, sysadmin: User
+) -> None:
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    _lena_leaves(lena, council)
+    record = _take_in(alice, larkspur, age_group="age_disputed")
+    (notice,) = _notified_since(0, STAND_IN)
+    assert notice.recipient == sysadmin
+    _says_no_news(notice, larkspur, record)
+
+
+def test_each_partner_with_nobody_left_finds_its_stand_in_while_the_other_is_told(
+    invited: Operation,
+    alice: User,
+    council: Organisation,
+    lena: User,
+    gail: User,
+    council_admin: User,
+) -> None:
+    _lena_leaves(lena, council)
+    _take_in(alice, invited, age_group="child")
+    assert [n.recipient for n in _notified_since(0, CHILD_NEWS)] == [gail]
+    assert [n.recipient for n in _notified_since(0, STAND_IN)] == [council_admin]
+    assert _last_event("operations.person_taken_in").detail["children_services_told"] == 1
+
+
+def test_a_child_found_at_referral_with_no_safeguarding_lead_left_finds_the_stand_in(
+    larkspur: Operation,
+    alice: User,
+    council: Organisation,
+    lena: User,
+    council_admin: User,
+) -> None:
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    record = _take_in(alice, larkspur)
+    _lena_leaves(lena, council)
+    _age_page(alice, record, {"under_18": "yes"})
+    assert not _notified_since(0, CHILD_NEWS)
+    (notice,) = _notified_since(0, STAND_IN)
+    assert notice.recipient == council_admin
+    _says_no_news(notice, larkspur, record)
+    assert _last_event("referral.answers_saved").detail["children_services_told"] == 0
+
+
+# --- 3. Holds brought forward: the provider is told -------------------------------------------
+
+
+def _midnight_after(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time(0)))
+
+
+@pytest.fixture
+def held(
+    larkspur: Operation, alice: User, provider: Organisation, maya: User, cora: User
+) -> Operation:
+    """Test Refuge (Cora coordinates, Maya manages its house) invited, with beds to hold."""
+    _invite(alice, larkspur, provider, PartnerRole.SUPPORT_PROVIDER)
+    house = s.site(maya, provider, name="Larch House")
+    s.beds(maya, house, 3)
+    return larkspur
+
+
+def _hold(maya: User, operation: Operation, provider: Organisation, until: date, when: str) -> None:
+    with time_machine.travel(when, tick=False):
+        surge.beds_hold(
+            by=maya,
+            operation=operation,
+            provider=provider,
+            site=surge.sites_to_hold_at(operation, provider).get(),
+            count=2,
+            expires_at=_midnight_after(until),
+        )
+
+
+def _end_on(alice: User, operation: Operation, ends_on: date, when: str) -> None:
+    operation.refresh_from_db()
+    with time_machine.travel(when, tick=False):
+        operations.operation_change(
+            by=alice,
+            operation=operation,
+            name=operation.name,
+            confidential=operation.confidential,
+            starts_on=operation.starts_on,
+            ends_on=ends_on,
+            region=operation.region,
+            expected={("female", "adult", "sexual"): 30},
+            languages=["ro"],
+        )
+
+
+def test_the_provider_is_told_the_new_end_of_its_holds(
+    held: Operation, alice: User, provider: Organisation, maya: User, cora: User, uma: User
+) -> None:
+    _hold(maya, held, provider, date(2027, 3, 18), op.DURING)
+    last = _last_notification()
+    _end_on(alice, held, date(2027, 3, 13), op.DURING)  # holds end with 15 March now
+
+    told = _notified_since(last, HOLDS_NEWS)
+    assert {n.recipient for n in told} == {cora, maya}
+    for notice in told:
+        assert held.name in notice.subject
+        assert "15 March 2027" in notice.body
+        assert "2 beds" in notice.body
+    changed = _last_event("operation.changed")
+    assert changed.detail["holds_brought_forward"] == 2
+    assert changed.detail["told_of_holds_brought_forward"] == 2
+
+
+def test_holds_not_shortened_tell_nobody(
+    held: Operation, alice: User, provider: Organisation, maya: User
+) -> None:
+    _hold(maya, held, provider, date(2027, 3, 12), op.DURING)
+    last = _last_notification()
+    _end_on(alice, held, date(2027, 3, 13), op.DURING)  # the holds end before the new bound
+    assert not _notified_since(last, HOLDS_NEWS)
+    assert "told_of_holds_brought_forward" not in _last_event("operation.changed").detail
+
+
+def test_holds_of_a_secret_operation_are_told_without_the_operation_or_its_dates(
+    held: Operation, alice: User, provider: Organisation, maya: User, cora: User
+) -> None:
+    assert held.confidential
+    _hold(maya, held, provider, date(2027, 3, 18), op.BEFORE)
+    last = _last_notification()
+    _end_on(alice, held, date(2027, 3, 14), op.BEFORE)  # still secret: it starts on 10 March
+
+    told = _notified_since(last, HOLDS_NEWS)
+    assert {n.recipient for n in told} == {cora, maya}
+    for notice in told:
+        shown = f"{notice.subject} {notice.body}"
+        assert "confidential" in shown
+        assert held.name not in shown
+        assert "March" not in shown
+        assert "2027" not in shown
+    assert _last_event("operation.changed").detail["told_of_holds_brought_forward"] == 2
+
+
+@pytest.fixture
+def uma(db: None) -> User:
+    """A support coordinator at a provider nobody invited to the operation."""
+    other = factories.organisation("Uninvited Refuge", OrganisationKind.SUPPORT_PROVIDER)
+    return factories.user("uma@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
+
+
+# --- The midnight rule, written once ----------------------------------------------------------
+
+
+def test_a_hold_until_the_end_of_a_day_ends_at_the_midnight_after_it() -> None:
+    assert surge.end_of_day(date(2027, 3, 18)) == _midnight_after(date(2027, 3, 18))
