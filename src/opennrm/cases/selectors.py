@@ -10,7 +10,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role, role_givers
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
@@ -235,11 +235,8 @@ def referrers_stand_in(case: Case) -> StandIn:
     notice names no case, status or person and links to the organisation's members (ADR 8).
     For `notifications.services.deliver(stand_in=...)`."""
     organisation = case.referring_organisation
-    administrators = members_with_role(organisation.pk, {Role.ORGANISATION_ADMIN})
-    if not administrators.exists():
-        administrators = members_with_role(None, {Role.SYSTEM_ADMIN})
     return StandIn(
-        recipients=[m.user for m in administrators.select_related("user")],
+        recipients=role_givers(organisation.pk),
         kind="referrals.no_first_responder",
         subject=f"{organisation.name} has no first responder to hear news of its referrals",
         body=f"There is news of a case that {organisation.name} referred, but nobody there has "

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed, PlacementRequestStatus, PlacementStatus
 from opennrm.accounts.access import OPERATION_READERS
-from opennrm.accounts.actor import Actor, members_with_role
+from opennrm.accounts.actor import Actor, members_with_role, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import CaseStatus
@@ -336,11 +336,8 @@ def safeguarding_leads_stand_in(organisation: Organisation) -> StandIn:
     the operation and may not read of it, which may be confidential: the notice names no
     operation, person or child, and links to the organisation's members (ADR 8, 39).
     For `notifications.services.deliver(stand_in=...)`."""
-    administrators = members_with_role(organisation.pk, {Role.ORGANISATION_ADMIN})
-    if not administrators.exists():
-        administrators = members_with_role(None, {Role.SYSTEM_ADMIN})
     return StandIn(
-        recipients=[m.user for m in administrators.select_related("user")],
+        recipients=role_givers(organisation.pk),
         kind="operations.no_safeguarding_lead",
         subject=f"{organisation.name} has no safeguarding lead to hear news of an operation",
         body=f"There is news for {organisation.name} from an enforcement operation it is invited "
