@@ -371,3 +371,72 @@ def uma(db: None) -> User:
 
 def test_a_hold_until_the_end_of_a_day_ends_at_the_midnight_after_it() -> None:
     assert surge.end_of_day(date(2027, 3, 18)) == _midnight_after(date(2027, 3, 18))
+
+
+# Found by this stop's review.
+
+
+def test_a_lead_of_both_childrens_services_partners_is_told_once_and_counted_once(
+    larkspur: Operation, alice: User, council: Organisation, lena: User, gail: User
+) -> None:
+    """Someone who is the safeguarding lead of both the local authority and the child guardian
+    service is told once and counted once, though each partner is told on its own."""
+    guardians = gail.memberships.get().organisation
+    Membership.objects.create(user=lena, organisation=guardians, role=Role.SAFEGUARDING_LEAD)
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    _invite(alice, larkspur, guardians, PartnerRole.CHILD_GUARDIAN_SERVICE)
+    last = _last_notification()
+    with time_machine.travel(op.DURING, tick=False):
+        operations.reception_take_in(
+            by=alice,
+            operation=larkspur,
+            name_or_description="a girl",
+            sex="female",
+            age_group="child",
+        )
+    told = list(Notification.objects.filter(pk__gt=last, kind=CHILD_NEWS))
+    assert sorted(n.recipient.email for n in told) == ["gail@example.org", "lena@example.org"]
+    event = AuditEvent.objects.filter(action="operations.person_taken_in").latest("pk")
+    assert event.detail["children_services_told"] == 2
+
+
+def test_a_secret_operations_holds_message_says_no_more_than_its_invitation(
+    larkspur: Operation, alice: User, provider: Organisation, maya: User, cora: User
+) -> None:
+    """The invitation to a confidential operation not yet started is e-mailed saying only
+    "Your organisation has been invited to a confidential operation" (`_tell_the_partner`):
+    no organisation, date, place or figure. Neither does the message of its holds brought
+    forward (not the provider, nor how many beds it holds: the operation's scale)."""
+    _invite(alice, larkspur, provider, PartnerRole.SUPPORT_PROVIDER)
+    house = s.site(maya, provider, name="Larch House")
+    s.beds(maya, house, 3)
+    with time_machine.travel(op.BEFORE, tick=False):
+        surge.beds_hold(
+            by=maya,
+            operation=larkspur,
+            provider=provider,
+            site=surge.sites_to_hold_at(larkspur, provider).get(),
+            count=2,
+            expires_at=_midnight_after(date(2027, 3, 18)),
+        )
+    larkspur.refresh_from_db()
+    assert larkspur.confidential
+    last = _last_notification()
+    with time_machine.travel(op.BEFORE, tick=False):
+        operations.operation_change(
+            by=alice,
+            operation=larkspur,
+            name=larkspur.name,
+            confidential=True,
+            starts_on=larkspur.starts_on,
+            ends_on=date(2027, 3, 14),
+            region=larkspur.region,
+            expected={("female", "adult", "sexual"): 30},
+            languages=["ro"],
+        )
+    told = list(Notification.objects.filter(pk__gt=last, kind=HOLDS_NEWS))
+    assert told
+    for notice in told:
+        shown = f"{notice.subject} {notice.body}"
+        assert provider.name not in shown, shown
+        assert "2 beds" not in shown, shown

@@ -7,14 +7,15 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from opennrm import screening
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
-from opennrm.referrals import services, steps
+from opennrm.referrals import forms, services, steps
+from opennrm.referrals.models import DraftStatus
 from opennrm.screening.selectors import active_catalogue
 
 from . import referral_helpers as r
@@ -189,3 +190,54 @@ def _bundled_catalogue_active() -> None:
     except NoActiveCatalogue:
         bundled = Path(screening.__file__).parent / "catalogues" / "opennrm-indicators-v1.json"
         call_command("load_indicator_catalogue", str(bundled), stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_reference_is_drawn_again_outside_any_transaction(
+    alice: User, northmoor_police: Organisation, routing: Organisation, case, monkeypatch
+) -> None:
+    _bundled_catalogue_active()
+    draft = r.draft_through_services(alice, northmoor_police, r.ADULT_REFERRAL)
+    drawn = iter([case.reference, case.reference, "NRM-0000-0002"])
+    monkeypatch.setattr(services, "new_reference", lambda prefix: next(drawn))
+    submitted = services.referral_submit(by=alice, draft=draft, check_earlier_referrals=False)
+    assert submitted.case.reference == "NRM-0000-0002"
+    assert Case.objects.filter(reference=case.reference).count() == 1
+
+
+def test_a_taken_reference_is_drawn_again_inside_the_callers_transaction(
+    alice: User, northmoor_police: Organisation, routing: Organisation, case, monkeypatch
+) -> None:
+    draft = r.draft_through_services(alice, northmoor_police, r.ADULT_REFERRAL)
+    drawn = iter([case.reference, "NRM-0000-0003"])
+    monkeypatch.setattr(services, "new_reference", lambda prefix: next(drawn))
+    with transaction.atomic():
+        submitted = services.referral_submit(by=alice, draft=draft, check_earlier_referrals=False)
+        # The caller's transaction is still usable after the retry.
+        assert Case.objects.filter(reference="NRM-0000-0003").exists()
+    assert submitted.case.person_id is not None
+    assert Case.objects.count() == 2
+
+
+def test_five_taken_references_in_a_row_are_a_fault_and_nothing_is_written(
+    alice: User, northmoor_police: Organisation, routing: Organisation, case, monkeypatch
+) -> None:
+    draft = r.draft_through_services(alice, northmoor_police, r.ADULT_REFERRAL)
+    monkeypatch.setattr(services, "new_reference", lambda prefix: case.reference)
+    with pytest.raises(IntegrityError, match="taken"):
+        services.referral_submit(by=alice, draft=draft, check_earlier_referrals=False)
+    assert Case.objects.count() == 1
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DRAFT
+
+
+def test_the_long_lists_still_refuse_what_is_not_in_them_and_treat_the_blank_as_before() -> None:
+    def person(**changes: str) -> forms.PersonForm:
+        return forms.PersonForm(data={**r.PERSON, **changes})
+
+    assert person().is_valid(), person().errors
+    assert "nationality_1" in person(nationality_1="XX").errors
+    assert "nationality_1" in person(nationality_1="").errors  # required
+    assert person(nationality_2="").is_valid()  # optional blank
+    assert "nationality_2" in person(nationality_2="XX").errors
+    assert "language_2" in person(language_2="zz").errors

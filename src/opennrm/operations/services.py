@@ -275,50 +275,50 @@ def _beds(n: int) -> str:
 def _tell_of_holds_cut(operation: Operation, cut: surge.HoldsCut) -> int:
     """Tell the provider's coordinators and safe-house managers (who hold and release its beds
     for the operation, `surge.SURGE_ROLES`) that its holds end sooner. E-mailed, so for an
-    operation still secret it says no more than the invitation does (`_tell_the_partner`): no
-    name and no date (the new end of a hold would give the operation's end away), only where to
-    look once signed in. Nobody is named."""
-    provider = cut.provider.name
+    operation still secret it says no more than the invitation does (`_tell_the_partner`):
+    nothing of the operation, not even that its end moved or how many beds are held for it, and
+    no organisation named; only where to look once signed in. Nobody is named."""
     if operation_is_secret(operation):
-        subject = "Beds you hold for a confidential operation are held for less time"
-        lines = [f"A confidential operation that {provider} is invited to now ends sooner."]
-        if cut.shortened:
-            lines.append(
-                f"Of the beds {provider} holds for it, {_beds(cut.shortened)} held for less time."
-            )
-        ending = (
-            "Sign in to OpenNRM and open Operations to see until when. It is confidential "
-            "until it starts: do not forward this message."
+        subject = "Beds your organisation holds for a confidential operation have changed"
+        body = (
+            "Sign in to OpenNRM and open Operations to see them. It is confidential until it "
+            "starts: do not forward this message or discuss the operation outside the "
+            "organisations invited to it."
         )
     else:
         subject = f"{operation.name}: beds you hold for it are held for less time"
-        lines = [
-            f"{operation.name} now ends on {operation.ends_on:%-d %B %Y}. Beds are held for an "
-            f"operation until {surge.HOLD_DAYS_AFTER_END} days after its last day at the latest."
-        ]
-        if cut.shortened:
-            lines.append(
-                f"Of the beds {provider} holds for it, {_beds(cut.shortened)} now held until the "
-                f"end of {surge.hold_last_day(operation):%-d %B %Y}. After that they are free for "
-                "anyone again."
-            )
-        ending = ""
+        body = "\n\n".join(_holds_cut_lines(operation, cut))
+    sent = deliver(
+        recipients=[
+            m.user
+            for m in members_with_role(cut.provider.pk, surge.SURGE_ROLES).select_related("user")
+        ],
+        kind="operations.holds_shortened",
+        subject=subject,
+        body=body,
+        url=reverse("operations:detail", args=[operation.pk]),
+    )
+    return len(sent)
+
+
+def _holds_cut_lines(operation: Operation, cut: surge.HoldsCut) -> list[str]:
+    provider = cut.provider.name
+    lines = [
+        f"{operation.name} now ends on {operation.ends_on:%-d %B %Y}. Beds are held for an "
+        f"operation until {surge.HOLD_DAYS_AFTER_END} days after its last day at the latest."
+    ]
+    if cut.shortened:
+        lines.append(
+            f"Of the beds {provider} holds for it, {_beds(cut.shortened)} now held until the "
+            f"end of {surge.hold_last_day(operation):%-d %B %Y}. After that they are free for "
+            "anyone again."
+        )
     if cut.released:
         lines.append(
             f"Of the beds {provider} held for it after its new end, {_beds(cut.released)} "
             "released: they are free for anyone now."
         )
-    recipients = [
-        m.user for m in members_with_role(cut.provider.pk, surge.SURGE_ROLES).select_related("user")
-    ]
-    sent = deliver(
-        recipients=recipients,
-        kind="operations.holds_shortened",
-        subject=subject,
-        body="\n\n".join([*lines, ending] if ending else lines),
-        url=reverse("operations:detail", args=[operation.pk]),
-    )
-    return len(sent)
+    return lines
 
 
 @transaction.atomic
@@ -509,20 +509,24 @@ def _tell_children_services(
         "Their accommodation is arranged by children's services, never by adult matching. "
         "The referral is being made."
     )
-    told = 0
+    told: set[int] = set()
     with emails_in_one_task():
         for partner, partner_leads in leads.items():
-            told += len(
-                deliver(
-                    recipients=partner_leads,
-                    kind="operations.child_taken_in",
-                    subject=subject,
-                    body=body,
-                    url=reverse("operations:board", args=[operation.id]),
-                    stand_in=partial(selectors.safeguarding_leads_stand_in, partner),
-                )
+            # A lead of two partners (a local authority's and a guardian service's) is told,
+            # and counted, once; the second partner has a lead, so no stand-in either.
+            fresh = [user for user in partner_leads if user.pk not in told]
+            if partner_leads and not fresh:
+                continue
+            sent = deliver(
+                recipients=fresh,
+                kind="operations.child_taken_in",
+                subject=subject,
+                body=body,
+                url=reverse("operations:board", args=[operation.id]),
+                stand_in=partial(selectors.safeguarding_leads_stand_in, partner),
             )
-    return told
+            told |= {notification.recipient_id for notification in sent}
+    return len(told)
 
 
 def _child_found_at_referral(draft: ReferralDraft) -> int | None:
