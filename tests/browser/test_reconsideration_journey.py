@@ -17,7 +17,6 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions.models import ReconsiderationRequest
 from tests import case_factories, factories
-from tests import support_plan_helpers as h
 
 from .test_sign_in_journey import _sign_in_with_device
 
@@ -34,17 +33,18 @@ def _refused_while_housed(
     dmitri: User,
     sally: User,
 ) -> Case:
-    case = case_factories.case(
-        referred_by=alice,
-        referring_organisation=police,
-        authority=authority,
+    return case_factories.refused_while_housed(
+        alice,
+        police,
+        authority,
+        cora,
+        maya,
+        provider,
+        dmitri,
+        sally,
         given_names="Ardita Testova",
-        consent_to_support=True,
         submitted_at=timezone.now() - timedelta(days=30),
     )
-    h.living(cora, maya, provider, case)
-    case.refresh_from_db()
-    return case_factories.refused_at_reasonable_grounds(case, decider=dmitri, approver=sally)
 
 
 def test_a_safe_house_manager_asks_for_a_reconsideration_from_the_support_plan(
