@@ -537,12 +537,10 @@ def _child_found_at_referral(draft: ReferralDraft) -> int | None:
     or the draft is not one of a person taken in. Registered with referrals (which never imports
     this app) from `apps.OperationsConfig.ready`, and called inside
     `referrals.services.draft_save_answers`, whose audit event records how many were told."""
-    record = (
-        ReceptionRecord.objects.select_for_update()
-        .select_related("operation")
-        .filter(draft_id=draft.pk)
-        .first()
-    )
+    # Not locked: the caller holds the draft locked, and the record is the draft's own, so two
+    # saves of it cannot both come here; locking the record (or its operation) after the draft
+    # would take the locks in the opposite order to `reception_draft_hand_over`, and deadlock.
+    record = ReceptionRecord.objects.select_related("operation").filter(draft_id=draft.pk).first()
     if record is None or record.is_child or record.found_child_at is not None:
         return None
     record.found_child_at = timezone.now()
