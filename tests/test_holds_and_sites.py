@@ -27,16 +27,14 @@ from opennrm.accommodation import services as accommodation
 from opennrm.accommodation.models import Bed, BedHold, Placement, Site, UnmetNeed
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.models import Case
 from opennrm.operations import services as operation_services
 from opennrm.operations import surge
 from opennrm.operations.models import Operation
 from opennrm.statistics import capacity
 
 from . import api_helpers as api
-from . import case_factories, factories, operation_helpers
+from . import factories, operation_helpers, surge_helpers
 from . import support_factories as s
 
 pytestmark = pytest.mark.django_db
@@ -56,46 +54,27 @@ def midnight_after(day: date) -> datetime:
 def planned(alice: User, northmoor_police: Organisation, provider: Organisation) -> Operation:
     """A confidential operation, 10 to 16 March 2027, to which Test Refuge (Cora's and Maya's
     provider) is invited as a support provider."""
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        made = operation_helpers.operation(alice, northmoor_police, region="north_west")
-        operation_services.operation_partner_invite(
-            by=alice, operation=made, organisation=provider, role="support_provider"
-        )
+    made = surge_helpers.invited_operation(alice, northmoor_police, provider)
     assert made.confidential
     return made
 
 
 @pytest.fixture
 def uma(db: None) -> User:
-    """A support coordinator at a provider nobody invited to the operation: not briefed."""
-    other = factories.organisation("Uninvited Refuge", OrganisationKind.SUPPORT_PROVIDER)
-    return factories.user("uma@example.org", organisation=other, role=Role.SUPPORT_COORDINATOR)
+    return surge_helpers.uninvited_coordinator()
 
 
 @pytest.fixture
 def person(alice: User, northmoor_police: Organisation, authority: Organisation) -> Any:
-    def make() -> Case:
-        return case_factories.case(
-            referred_by=alice, referring_organisation=northmoor_police, authority=authority
-        )
-
-    return make
+    return surge_helpers.person_maker(alice, northmoor_police, authority)
 
 
 def _hold(maya: User, operation: Operation, site: Site, expires_at: datetime) -> list[BedHold]:
-    return surge.beds_hold(
-        by=maya,
-        operation=operation,
-        provider=operation.partners.get().organisation,
-        site=site,
-        count=1,
-        expires_at=expires_at,
-    )
+    return surge_helpers.hold(maya, operation, site, expires_at=expires_at)
 
 
 def _api(user: User) -> Any:
-    _, secret = api.token(user, user.memberships.get().organisation, scopes=api.EVERY_SCOPE)
-    return api.client_with(secret)
+    return surge_helpers.api_client(user)
 
 
 def _date(prefix: str, day: date) -> dict[str, str]:
