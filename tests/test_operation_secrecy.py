@@ -14,6 +14,7 @@ import time_machine
 
 from opennrm.accommodation import hsds
 from opennrm.accommodation import services as accommodation_services
+from opennrm.accommodation.models import Bed, PlacementRequest
 from opennrm.accounts.models import Organisation, User
 from opennrm.operations import services as operation_services
 from opennrm.operations import surge
@@ -79,20 +80,17 @@ def outsider_coordinator(db: None) -> User:
     return surge_helpers.uninvited_coordinator()
 
 
-@pytest.mark.django_db
-def test_placing_by_hand_in_a_secret_surge_bed_answers_as_for_a_bed_that_does_not_exist(
+@pytest.fixture
+def secret_bed_and_request(
     planned: Operation,
     maya: User,
     provider: Organisation,
-    outsider_coordinator: User,
     alice: User,
     northmoor_police: Organisation,
     authority: Organisation,
-) -> None:
-    """A coordinator of an uninvited provider sees neither the surge room nor its beds. Asking
-    to place someone in a bed id not listed anywhere answers "No bed has this id" when none
-    exists, but "This bed is not available" for a surge bed of a confidential operation not
-    yet started: probing the next ids tells them places were agreed for a secret operation."""
+) -> tuple[Bed, PlacementRequest]:
+    """The one bed of a confidential operation's surge places, not yet started, at a house with
+    one bed of its own; and a person's placement request, made before the operation."""
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         house = s.site(maya, provider, name="North House")
         s.beds(maya, house, 1)
@@ -100,6 +98,19 @@ def test_placing_by_hand_in_a_secret_surge_bed_answers_as_for_a_bed_that_does_no
     hidden = added.room.beds.get()
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
         item = s.request(surge_helpers.person_maker(alice, northmoor_police, authority)())
+    return hidden, item
+
+
+@pytest.mark.django_db
+def test_placing_by_hand_in_a_secret_surge_bed_answers_as_for_a_bed_that_does_not_exist(
+    secret_bed_and_request: tuple[Bed, PlacementRequest], outsider_coordinator: User
+) -> None:
+    """A coordinator of an uninvited provider sees neither the surge room nor its beds. Asking
+    to place someone in a bed id not listed anywhere answers "No bed has this id" when none
+    exists, but "This bed is not available" for a surge bed of a confidential operation not
+    yet started: probing the next ids tells them places were agreed for a secret operation."""
+    hidden, item = secret_bed_and_request
+    with time_machine.travel(operation_helpers.BEFORE, tick=False):
         client = surge_helpers.api_client(
             outsider_coordinator, scopes=[api.SUPPORT_READ, api.SUPPORT_WRITE]
         )
@@ -112,21 +123,10 @@ def test_placing_by_hand_in_a_secret_surge_bed_answers_as_for_a_bed_that_does_no
 
 @pytest.mark.django_db
 def test_place_by_hand_page_answers_alike_for_a_secret_surge_bed_and_no_bed(
-    planned: Operation,
-    maya: User,
-    provider: Organisation,
-    outsider_coordinator: User,
-    alice: User,
-    northmoor_police: Organisation,
-    authority: Organisation,
+    secret_bed_and_request: tuple[Bed, PlacementRequest], outsider_coordinator: User
 ) -> None:
+    hidden, item = secret_bed_and_request
     with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        house = s.site(maya, provider, name="North House")
-        s.beds(maya, house, 1)
-    added = surge_helpers.add_surge(maya, planned, house, places=1)
-    hidden = added.room.beds.get()
-    with time_machine.travel(operation_helpers.BEFORE, tick=False):
-        item = s.request(surge_helpers.person_maker(alice, northmoor_police, authority)())
         client = factories.signed_in_client(outsider_coordinator)
         url = f"/support/requests/{item.pk}/place/"
         missing = client.post(url, {"bed": hidden.pk + 1000})
