@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation, User
@@ -440,3 +441,67 @@ def test_a_secret_operations_holds_message_says_no_more_than_its_invitation(
         shown = f"{notice.subject} {notice.body}"
         assert provider.name not in shown, shown
         assert "2 beds" not in shown, shown
+
+
+# --- 4. Children's services invited after children were taken in -------------------------------
+
+CHILDREN_SO_FAR = "operations.children_so_far"
+
+
+def _invite_during(
+    alice: User, operation: Operation, organisation: Organisation, role: str
+) -> None:
+    with time_machine.travel(op.DURING, tick=False):
+        operations.operation_partner_invite(
+            by=alice, operation=operation, organisation=organisation, role=role
+        )
+
+
+def test_childrens_services_invited_late_hear_at_once_of_the_children_taken_in_so_far(
+    larkspur: Operation, alice: User, council: Organisation, lena: User
+) -> None:
+    # Before any children's services partner is invited: a child taken in, and an adult whose
+    # age page then says under 18. Nobody could be told then.
+    _take_in(alice, larkspur, age_group="child")
+    found = _take_in(alice, larkspur)
+    _age_page(alice, found, {"under_18": "yes"})
+    _take_in(alice, larkspur)  # an adult: not counted
+    assert not _notified_since(0, CHILD_NEWS)
+    last = _last_notification()
+
+    _invite_during(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+
+    told = _notified_since(last, CHILDREN_SO_FAR)
+    assert [n.recipient for n in told] == [lena]
+    notice = told[0]
+    assert "2 people taken in" in notice.body
+    assert "treated as children" in notice.body
+    assert NAME not in f"{notice.subject} {notice.body}"
+    assert notice.url == reverse("operations:board", args=[larkspur.id])
+    assert _last_event("operation.partner_invited").detail["children_services_told"] == 1
+
+
+def test_a_late_partner_with_no_safeguarding_lead_finds_the_stand_in(
+    larkspur: Operation, alice: User, council: Organisation, council_admin: User
+) -> None:
+    record = _take_in(alice, larkspur, age_group="child")
+    last = _last_notification()
+    _invite_during(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    stand_in = _notified_since(last, STAND_IN)
+    assert [n.recipient for n in stand_in] == [council_admin]
+    _says_no_news(stand_in[0], larkspur, record)
+    assert not _notified_since(last, CHILDREN_SO_FAR)
+    assert _last_event("operation.partner_invited").detail["children_services_told"] == 0
+
+
+def test_no_children_taken_in_and_other_partners_hear_nothing_of_children(
+    larkspur: Operation, alice: User, council: Organisation, lena: User
+) -> None:
+    _take_in(alice, larkspur)  # an adult
+    provider = factories.organisation("Late Shelter", OrganisationKind.SUPPORT_PROVIDER)
+    last = _last_notification()
+    _invite_during(alice, larkspur, provider, PartnerRole.SUPPORT_PROVIDER)
+    assert "children_services_told" not in _last_event("operation.partner_invited").detail
+    _invite_during(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    assert not _notified_since(last, CHILDREN_SO_FAR)
+    assert _last_event("operation.partner_invited").detail["children_services_told"] == 0

@@ -318,13 +318,17 @@ def lead_first_responders(operation: Operation) -> list[User]:
     ]
 
 
+# The partner roles told of a child taken in.
+CHILDREN_SERVICES_ROLES = (PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE)
+
+
 def children_services_partners(operation: Operation) -> list[int]:
     """The organisations invited to the operation as local authority or child guardian service:
     those told at once of a child taken in (services.reception_take_in)."""
     return list(
-        operation.partners.filter(
-            role__in=[PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE]
-        ).values_list("organisation_id", flat=True)
+        operation.partners.filter(role__in=CHILDREN_SERVICES_ROLES).values_list(
+            "organisation_id", flat=True
+        )
     )
 
 
@@ -359,6 +363,6 @@ def taken_in_message(operation: Operation, record: ReceptionRecord) -> str:
     return (
         f"Person {record.sequence} taken in and treated as a child. No local authority or child "
         "guardian service is invited to this operation, so none has been told yet: ask the lead "
-        "to invite the local authority now. Submitting the referral tells the local authority "
-        "of the area."
+        "to invite the local authority now (it is told at once of every child taken in so far). "
+        "Submitting the referral tells the local authority of the area."
     )

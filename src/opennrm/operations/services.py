@@ -348,11 +348,17 @@ def operation_partner_invite(
         operation=operation, organisation=organisation, role=partner_role, invited_by=by
     )
     told = _tell_the_partner(operation, partner)
-    # A support provider invited while places are short hears of it at once.
+    # A support provider invited while places are short hears of it at once; children's
+    # services invited once children have been taken in, of them.
     shortfall = (
         gap_warn(operation, newly_invited=organisation)
         if partner_role == PartnerRole.SUPPORT_PROVIDER
         else 0
+    )
+    children = (
+        {"children_services_told": _tell_of_children_so_far(operation, organisation)}
+        if partner_role in selectors.CHILDREN_SERVICES_ROLES
+        else {}
     )
     audit_record(
         by=by,
@@ -364,9 +370,45 @@ def operation_partner_invite(
             "role": partner_role.value,
             "told": told,
         }
-        | told_of_shortfall(shortfall),
+        | told_of_shortfall(shortfall)
+        | children,
     )
     return partner
+
+
+def _tell_of_children_so_far(operation: Operation, organisation: Organisation) -> int:
+    """Children's services invited after children (or age-disputed people) were taken in, or
+    found to be children at referral, were not there to be told of each (`_tell_children_services`):
+    their safeguarding leads hear at once how many, naming nobody (else the partner's stand-in
+    that news waits); how many leads were told."""
+    children = (
+        ReceptionRecord.objects.filter(operation=operation)
+        .filter(~Q(age_group=AgeGroup.ADULT) | Q(found_child_at__isnull=False))
+        .count()
+    )
+    if not children:
+        return 0
+    people = "1 person taken in" if children == 1 else f"{children} people taken in"
+    treated = "is treated as a child" if children == 1 else "are treated as children"
+    sent = deliver(
+        recipients=[
+            membership.user
+            for membership in members_with_role(
+                organisation.pk, {Role.SAFEGUARDING_LEAD}
+            ).select_related("user")
+        ],
+        kind="operations.children_so_far",
+        subject=f"{operation.name}: children taken in before you were invited",
+        body=(
+            f"{people} during {operation.name} before {organisation.name} was invited "
+            f"{treated} (under 18, or their age is disputed). Their accommodation is arranged "
+            "by children's services, never by adult matching. Open the operation's board to "
+            "see who they are and where their referrals stand."
+        ),
+        url=reverse("operations:board", args=[operation.id]),
+        stand_in=partial(selectors.safeguarding_leads_stand_in, organisation),
+    )
+    return len(sent)
 
 
 def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
