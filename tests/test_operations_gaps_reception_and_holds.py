@@ -16,15 +16,17 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.notifications.models import Notification
+from opennrm.operations import selectors, surge
 from opennrm.operations import services as operations
-from opennrm.operations import surge
 from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
@@ -84,8 +86,10 @@ def invited(
     return larkspur
 
 
-def _take_in(alice: User, operation: Operation, age_group: str = "adult") -> ReceptionRecord:
-    with time_machine.travel(op.DURING, tick=False):
+def _take_in(
+    alice: User, operation: Operation, age_group: str = "adult", when: str = op.DURING
+) -> ReceptionRecord:
+    with time_machine.travel(when, tick=False):
         return operations.reception_take_in(
             by=alice,
             operation=operation,
@@ -449,9 +453,9 @@ CHILDREN_SO_FAR = "operations.children_so_far"
 
 
 def _invite_during(
-    alice: User, operation: Operation, organisation: Organisation, role: str
+    alice: User, operation: Operation, organisation: Organisation, role: str, when: str = op.DURING
 ) -> None:
-    with time_machine.travel(op.DURING, tick=False):
+    with time_machine.travel(when, tick=False):
         operations.operation_partner_invite(
             by=alice, operation=operation, organisation=organisation, role=role
         )
@@ -505,3 +509,111 @@ def test_no_children_taken_in_and_other_partners_hear_nothing_of_children(
     _invite_during(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
     assert not _notified_since(last, CHILDREN_SO_FAR)
     assert _last_event("operation.partner_invited").detail["children_services_told"] == 0
+
+
+# --- 5. Found in review, stop 33: a child stays a child, and is never left untold --------------
+
+EXPECTED = {("female", "adult", "sexual"): 30, ("female", "child", "sexual"): 3}
+
+
+def _move_start(alice: User, operation: Operation, starts_on: date, ends_on: date) -> None:
+    operation.refresh_from_db()
+    with time_machine.travel(op.DURING, tick=False):
+        operations.operation_change(
+            by=alice,
+            operation=operation,
+            name=operation.name,
+            confidential=True,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            region=operation.region,
+            expected=EXPECTED,
+            languages=["ro"],
+        )
+
+
+def test_the_start_cannot_be_moved_past_people_already_taken_in(
+    larkspur: Operation, alice: User
+) -> None:
+    """Else a confidential operation would be secret again with people on its board, and the
+    messages about them (children's services told) would name it before its start."""
+    _take_in(alice, larkspur, age_group="child")
+    with pytest.raises(ValidationError) as refused:
+        _move_start(alice, larkspur, date(2027, 3, 20), date(2027, 3, 26))
+    assert "People were taken in during this operation from 12 March 2027" in str(refused.value)
+    larkspur.refresh_from_db()
+    assert larkspur.starts_on == date(2027, 3, 10)
+    _move_start(alice, larkspur, date(2027, 3, 12), date(2027, 3, 16))  # that day itself: allowed
+
+
+def _found_child_then_adult(alice: User, operation: Operation, lena: User) -> ReceptionRecord:
+    record = _take_in(alice, operation)
+    last = _last_notification()
+    _age_page(alice, record, {"under_18": "yes"})
+    told = _notified_since(last, CHILD_NEWS)
+    assert [n.recipient for n in told] == [lena]
+    assert "never by adult matching" in told[0].body
+    # The answer changed back to adult: no age assessment, just an answer.
+    _age_page(alice, record, {"under_18": "no"})
+    record.refresh_from_db()
+    assert record.found_child_at is not None
+    return record
+
+
+@pytest.fixture
+def with_council(larkspur: Operation, alice: User, council: Organisation, lena: User) -> Operation:
+    _invite(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY)
+    return larkspur
+
+
+def test_a_person_children_services_were_told_is_a_child_cannot_be_deleted_as_declined(
+    with_council: Operation, alice: User, lena: User
+) -> None:
+    """CETS Art. 10(3): presumed a child until assessed, and a child does not decline."""
+    record = _found_child_then_adult(alice, with_council, lena)
+    assert record.draft is not None
+    with pytest.raises(ValidationError), time_machine.travel(op.DURING, tick=False):
+        referrals.draft_delete(by=alice, draft=record.draft)
+    assert ReceptionRecord.objects.get(pk=record.pk).draft_id == record.draft.pk
+
+
+def test_a_person_children_services_were_told_is_a_child_never_waits_for_an_adult_bed(
+    with_council: Operation, alice: User, lena: User
+) -> None:
+    record = _found_child_then_adult(alice, with_council, lena)
+    record = selectors.reception_of(with_council).get(pk=record.pk)
+    assert selectors.standing_of(record) == selectors.Standing.DRAFT
+    # Nor can the referral go as an adult's: the age page must say child or not sure.
+    assert record.draft is not None
+    assert record.draft.presumed_child
+    assert steps.age_group(record.draft.answers) == CaseAgeGroup.PRESUMED_CHILD
+
+
+def test_childrens_services_can_be_invited_after_the_end_when_children_were_never_told(
+    larkspur: Operation, alice: User, council: Organisation, lena: User
+) -> None:
+    """A child taken in on the last day with nobody to tell: the next morning the operation
+    has ended, and the lead can still invite the local authority, which hears of the child."""
+    record = _take_in(alice, larkspur, age_group="child", when="2027-03-16 21:00:00+00:00")
+    assert "ask the lead to invite the local authority now" in selectors.taken_in_message(
+        larkspur, record
+    )
+    after = "2027-03-17 08:00:00+00:00"
+    with time_machine.travel(after, tick=False):
+        client = factories.signed_in_client(alice)
+        page = client.get(reverse("operations:detail", args=[larkspur.id])).content.decode()
+    assert "1 person taken in is treated as a child, and no local authority" in page
+    assert "no local authority or child guardian service is invited" in page
+    assert reverse("operations:partner_invite", args=[larkspur.id]) in page
+    last = _last_notification()
+
+    _invite_during(alice, larkspur, council, PartnerRole.LOCAL_AUTHORITY, when=after)
+
+    assert [n.recipient for n in _notified_since(last, CHILDREN_SO_FAR)] == [lena]
+    with time_machine.travel(after, tick=False):
+        page = client.get(reverse("operations:detail", args=[larkspur.id])).content.decode()
+    assert "no local authority or child guardian service is invited" not in page
+    # Other partners still cannot join an operation that has ended.
+    provider = factories.organisation("Late Shelter", OrganisationKind.SUPPORT_PROVIDER)
+    with pytest.raises(ValidationError, match="has ended"):
+        _invite_during(alice, larkspur, provider, PartnerRole.SUPPORT_PROVIDER, when=after)

@@ -322,6 +322,20 @@ def lead_first_responders(operation: Operation) -> list[User]:
 CHILDREN_SERVICES_ROLES = (PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDIAN_SERVICE)
 
 
+def children_taken_in(operation: Operation) -> int:
+    """How many people taken in during the operation are treated as children: taken in as a
+    child or as age disputed, or found to be one at referral since (`found_child_at`)."""
+    return operation.reception.filter(
+        ~Q(age_group=AgeGroup.ADULT) | Q(found_child_at__isnull=False)
+    ).count()
+
+
+def children_untold(operation: Operation) -> int:
+    """The children taken in when no local authority or child guardian service is invited to
+    hear of them: the lead must invite one, even once the operation has ended."""
+    return 0 if children_services_partners(operation) else children_taken_in(operation)
+
+
 def children_services_partners(operation: Operation) -> list[int]:
     """The organisations invited to the operation as local authority or child guardian service:
     those told at once of a child taken in (services.reception_take_in)."""

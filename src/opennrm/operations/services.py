@@ -225,6 +225,21 @@ def operation_change(
                 ]
             }
         )
+    # Nor past the first person taken in: a confidential operation would be secret again with
+    # people on its board, and messages about them (children's services told) would name it.
+    first_taken_in = (
+        operation.reception.order_by("taken_in_at").values_list("taken_in_at", flat=True).first()
+    )
+    if first_taken_in is not None and starts_on > timezone.localdate(first_taken_in):
+        raise ValidationError(
+            {
+                "starts_on": [
+                    f"People were taken in during this operation from "
+                    f"{timezone.localdate(first_taken_in):%-d %B %Y}: the start date must be that "
+                    "day or earlier"
+                ]
+            }
+        )
     ended_later = operation.ends_on
     operation.name = name.strip()
     operation.confidential = confidential
@@ -327,8 +342,13 @@ def operation_partner_invite(
 ) -> OperationPartner:
     """Invite an organisation to the operation in a role that fits its kind."""
     operation = Operation.objects.select_for_update().get(id=operation.id)
-    _refuse_unless_open(operation)
     partner_role = PartnerRole(role)
+    # Children's services may still be invited once the operation is over if children were
+    # taken in: they must hear of them (`_tell_of_children_so_far`), however late.
+    if not (
+        partner_role in selectors.CHILDREN_SERVICES_ROLES and selectors.children_taken_in(operation)
+    ):
+        _refuse_unless_open(operation)
     if organisation.id == operation.lead_organisation_id:
         raise ValidationError({"organisation": ["The lead organisation is already in it"]})
     if not organisation.is_active:
@@ -381,15 +401,15 @@ def _tell_of_children_so_far(operation: Operation, organisation: Organisation) -
     found to be children at referral, were not there to be told of each (`_tell_children_services`):
     their safeguarding leads hear at once how many, naming nobody (else the partner's stand-in
     that news waits); how many leads were told."""
-    children = (
-        ReceptionRecord.objects.filter(operation=operation)
-        .filter(~Q(age_group=AgeGroup.ADULT) | Q(found_child_at__isnull=False))
-        .count()
-    )
+    children = selectors.children_taken_in(operation)
     if not children:
         return 0
     people = "1 person taken in" if children == 1 else f"{children} people taken in"
     treated = "is treated as a child" if children == 1 else "are treated as children"
+    # People are taken in only once an operation has started, and its start cannot move past
+    # them (`operation_change`); were it secret all the same, the message would not name it.
+    secret = operation_is_secret(operation)
+    named = "an operation" if secret else operation.name
     sent = deliver(
         recipients=[
             membership.user
@@ -398,9 +418,10 @@ def _tell_of_children_so_far(operation: Operation, organisation: Organisation) -
             ).select_related("user")
         ],
         kind="operations.children_so_far",
-        subject=f"{operation.name}: children taken in before you were invited",
+        subject="Children taken in before you were invited"
+        + ("" if secret else f": {operation.name}"),
         body=(
-            f"{people} during {operation.name} before {organisation.name} was invited "
+            f"{people} during {named} before {organisation.name} was invited "
             f"{treated} (under 18, or their age is disputed). Their accommodation is arranged "
             "by children's services, never by adult matching. Open the operation's board to "
             "see who they are and where their referrals stand."

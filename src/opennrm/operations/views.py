@@ -158,6 +158,7 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "expected": _expected_table(operation),
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
+            "children_untold": selectors.children_untold(operation),
             "may_take_in": selectors.reception_organisation(actor, operation) is not None,
             # Surge places and held beds (ADR 0044), and whether the reader adds them.
             "surges": list(surge.surges_of(operation)),

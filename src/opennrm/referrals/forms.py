@@ -88,9 +88,10 @@ def _optional_choice(label: str, choices: Choices, invalid: str) -> forms.Choice
 
 
 PRESUMED_CHILD_REFUSED = (
-    "This person was taken in as a child or as someone whose age is disputed, and children's "
-    "services were told. They are treated as a child until an age assessment says otherwise: "
-    "change the answer to 'Is the person under 18?' to 'Yes' or 'Not sure'."
+    "This person was taken in as a child or as someone whose age is disputed, or their referral "
+    "has said so since, and children's services are told. They are treated as a child until an "
+    "age assessment says otherwise: change the answer to 'Is the person under 18?' to 'Yes' or "
+    "'Not sure'."
 )
 
 

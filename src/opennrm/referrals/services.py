@@ -101,11 +101,19 @@ CHILD_FOUND: list[ChildFound] = []
 
 def _child_found(draft: ReferralDraft, was_child: bool) -> dict[str, int]:
     """For the audit event of a save: how many children's services people were told that a
-    person taken in as an adult is a child, when this save is what said so."""
+    person taken in as an adult is a child, when this save is what said so. From then the draft
+    is presumed a child, as if taken in as one: children's services have been told so, and an
+    answer changed back to adult cannot undo it (only an age assessment can), nor let the draft
+    be deleted as an adult who declined."""
     if draft.operation_id is None or was_child or not selectors.draft_treats_as_child(draft):
         return {}
     told = [n for listener in CHILD_FOUND if (n := listener(draft)) is not None]
-    return {"children_services_told": sum(told)} if told else {}
+    if not told:
+        return {}
+    draft.presumed_child = True
+    draft.answers = {**draft.answers, steps.TAKEN_IN: {"presumed_child": True}}
+    draft.save(update_fields=["presumed_child", "answers", "updated_at"])
+    return {"children_services_told": sum(told)}
 
 
 @transaction.atomic
@@ -158,12 +166,19 @@ def draft_delete(*, by: User, draft: ReferralDraft) -> None:
     disputed (as taken in, or by the age page since): a child does not consent to a referral
     and so cannot decline one, and deleted, they would count as an adult who declined
     (`operations.selectors.standing_of`)."""
+    # Read again, locked: a save in another tab may have just made the person a child.
+    draft = (
+        ReferralDraft.objects.select_related("organisation")
+        .select_for_update(of=("self",))
+        .get(pk=draft.pk)
+    )
     if draft.status != DraftStatus.DRAFT:
         raise ValidationError("A submitted referral cannot be deleted")
     if draft.presumed_child:
         raise ValidationError(
-            "This person was taken in as a child or with their age disputed, and children's "
-            "services were told: the draft cannot be deleted. Complete and submit the referral"
+            "This person was taken in as a child or with their age disputed, or their referral "
+            "has said so since, and children's services are told: the draft cannot be deleted. "
+            "Complete and submit the referral"
         )
     if draft.operation_id is not None and selectors.draft_treats_as_child(draft):
         raise ValidationError(
