@@ -346,6 +346,10 @@ NOT_WRITES = {
     "case_version_claim",
     "case_age_group_change",  # inside age_assessment_record (age_assessment.recorded)
     "case_events_backdate",  # demo data only, inside a demo step
+    # Reads: the dates the decisions in effect give an adult (inside age_assessment_record and
+    # reconsideration_decide, whose events cover them).
+    "adult_clocks",
+    "support_after_reasonable_grounds",
     # Reads: who is told.
     "members_in_roles",
     "support_coordinators",

@@ -355,13 +355,20 @@ def case_transition(
 
 
 def case_age_group_change(
-    *, by: User, case: Case, to: str, reason: str, expected_version: int
+    *,
+    by: User,
+    case: Case,
+    to: str,
+    reason: str,
+    expected_version: int,
+    dates: dict[str, date] | None = None,
 ) -> Case:
     """Change the case's age group: the only code that does, and only ever because an age
     assessment was recorded (`safeguarding.services.age_assessment_record`) or an adult's age
     disputed (`safeguarding.services.age_dispute_raise`), whose audit events cover it. A child or age-disputed person moves to the adult pathway through this alone,
     never silently: the timeline says so, and the version is claimed, so nobody acts on the
-    case as it was seen before. The caller tells those who must know."""
+    case as it was seen before. The caller tells those who must know. `dates`: clock dates that
+    start with the change (an adult's, found an adult: `decisions.services.adult_clocks`)."""
     if to not in AgeGroup.values:
         raise ValueError(f"not an age group: {to}")
     was = case.age_group
@@ -376,20 +383,23 @@ def case_age_group_change(
         if was != AgeGroup.ADULT
         else case.age_group_at_exploitation
     )
+    dates = dates or {}
     case_version_claim(
         case=case,
         expected_version=expected_version,
-        changes={"age_group": to, "age_group_at_exploitation": then},
+        changes={"age_group": to, "age_group_at_exploitation": then, **dates},
     )
     case.age_group = to
     case.age_group_at_exploitation = then
+    for field, value in dates.items():
+        setattr(case, field, value)
     case_event_record(
         case=case,
         kind="case.age_group_changed",
         description=f"Age group changed from {AgeGroup(was).label.lower()} to "
         f"{AgeGroup(to).label.lower()}: {reason}"[:300],
         by=by,
-        data={"from": was, "to": to},
+        data={"from": was, "to": to} | {field: str(value) for field, value in dates.items()},
     )
     return case
 

@@ -18,7 +18,16 @@ TRANSITIONS: dict[S, frozenset[S]] = {
             S.RG_WITHDRAWN,  # left the country before a decision
         }
     ),
-    S.RG_SUSPENDED: frozenset({S.AWAITING_REASONABLE_GROUNDS, S.RG_WITHDRAWN}),
+    # Found again, the person is decided on as one never missing would be; or known to have
+    # left the country, the case is withdrawn.
+    S.RG_SUSPENDED: frozenset(
+        {
+            S.AWAITING_REASONABLE_GROUNDS,
+            S.RECOVERY_PERIOD,
+            S.NEGATIVE_REASONABLE_GROUNDS,
+            S.RG_WITHDRAWN,
+        }
+    ),
     S.RG_WITHDRAWN: frozenset({S.CLOSED}),
     S.NEGATIVE_REASONABLE_GROUNDS: frozenset({S.RECONSIDERATION, S.CLOSED}),
     S.RECOVERY_PERIOD: frozenset(

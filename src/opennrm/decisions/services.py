@@ -71,6 +71,10 @@ def _check_decider(user: User, case: Case) -> None:
         )
 
 
+# A reasonable grounds decision is still to be made: awaited, or suspended while the person
+# was missing (found again, they are decided on; known to have left, the case is withdrawn).
+REASONABLE_GROUNDS_OPEN = (CaseStatus.AWAITING_REASONABLE_GROUNDS, CaseStatus.RG_SUSPENDED)
+
 AWAITING_APPROVAL_REFUSAL = (
     "A decision on this case is waiting for a second decision maker's approval. "
     "It must be approved or refused first."
@@ -97,7 +101,7 @@ def decision_refusal(*, case: Case, stage: DecisionKind) -> str | None:
     None if it can. The pages ask this before offering the action; the services refuse the same
     things (and also check who is deciding and that the case has not changed meanwhile)."""
     if stage == DecisionKind.REASONABLE_GROUNDS:
-        if case.status != CaseStatus.AWAITING_REASONABLE_GROUNDS:
+        if case.status not in REASONABLE_GROUNDS_OPEN:
             return (
                 "A reasonable grounds decision can only be made while the case is awaiting one; "
                 f"it is {case.get_status_display().lower()}"
@@ -133,6 +137,59 @@ def _recorded_profile(decision: Decision, case: Case, on: date) -> PolicyProfile
         return active_profiles().get(decision.policy_profile_version)
     except NoProfileError:
         return _profile(case, on)
+
+
+def _positive_rg_in_effect(case: Case) -> Decision | None:
+    return case.decisions.filter(
+        kind=DecisionKind.REASONABLE_GROUNDS,
+        outcome_kind=OutcomeKind.POSITIVE,
+        state=DecisionState.IN_EFFECT,
+    ).last()
+
+
+def support_after_reasonable_grounds(case: Case) -> date | None:
+    """The end of the support an adult has from the positive reasonable grounds decision in
+    effect (Scotland's 90 days, s.9 of the 2015 Act), or None: none in this jurisdiction, none
+    for a child (children's services look after them), or no such decision."""
+    return None if case.is_child else _adult_support_after_reasonable_grounds(case)
+
+
+def _adult_support_after_reasonable_grounds(case: Case) -> date | None:
+    rg = _positive_rg_in_effect(case)
+    if rg is None:
+        return None
+    on = timezone.localdate(rg.took_effect_at or rg.decided_at)
+    return clock.clocks_after_positive_rg(
+        on, case.jurisdiction, adult=True, profile=_recorded_profile(rg, case, on)
+    ).support_ends
+
+
+def adult_clocks(case: Case) -> dict[str, date]:
+    """The adult-only dates the decisions in effect would give `case`, a child (or age
+    disputed) when they were made, now found an adult: the support from the positive
+    reasonable grounds decision while the recovery period runs, and the move-on period from the
+    conclusive decision. Only dates the case lacks (ADR 25: a date it has is kept); computed
+    from each decision's own day, under the rules it recorded."""
+    dates: dict[str, date] = {}
+    if case.status == CaseStatus.RECOVERY_PERIOD and case.support_ends is None:
+        support = _adult_support_after_reasonable_grounds(case)
+        if support is not None:
+            dates["support_ends"] = support
+    conclusive = case.decisions.filter(
+        kind=DecisionKind.CONCLUSIVE_GROUNDS, state=DecisionState.IN_EFFECT
+    ).last()
+    if conclusive is not None and case.move_on_ends is None:
+        on = timezone.localdate(conclusive.took_effect_at or conclusive.decided_at)
+        move_on = clock.clocks_after_conclusive(
+            on,
+            case.jurisdiction,
+            conclusive.outcome,
+            adult=True,
+            profile=_recorded_profile(conclusive, case, on),
+        ).move_on_ends
+        if move_on is not None:
+            dates["move_on_ends"] = move_on
+    return dates
 
 
 def _record(
@@ -257,10 +314,14 @@ def decision_record_reasonable_grounds(
     evidence: Sequence[int] = (),
 ) -> Decision:
     _check_decider(by, case)
-    if case.status != CaseStatus.AWAITING_REASONABLE_GROUNDS:
+    if case.status not in REASONABLE_GROUNDS_OPEN:
         raise ValidationError(
             f"A reasonable grounds decision can only be made while the case is awaiting one; it is "
             f"{case.get_status_display().lower()}"
+        )
+    if case.status == CaseStatus.RG_SUSPENDED and outcome == "suspended":
+        raise ValidationError(
+            {"outcome": "The case is already suspended: decide it once the person is found"}
         )
     return _decide(
         by=by,
@@ -383,13 +444,12 @@ def recovery_extend(
     _check_decider(by, case)
     if case.status != CaseStatus.RECOVERY_PERIOD:
         raise ValidationError("Only a recovery period that is running can be extended")
+    # A conclusive decision drafted on the first day it could be made, then approved after the
+    # period was extended, would take effect inside the period just extended.
+    _check_nothing_awaiting_approval(case)
     if days < 1 or days > 365:
         raise ValidationError({"days": "Enter an extension between 1 and 365 days"})
-    positive = case.decisions.filter(
-        kind=DecisionKind.REASONABLE_GROUNDS,
-        outcome_kind=OutcomeKind.POSITIVE,
-        state=DecisionState.IN_EFFECT,
-    ).last()
+    positive = _positive_rg_in_effect(case)
     if positive is None:
         raise ValidationError(
             "This case has no positive reasonable grounds decision to extend from"
@@ -543,6 +603,11 @@ def decision_approve(*, by: User, decision: Decision, approve: bool, note: str =
         raise ValidationError({"note": "Enter why you do not approve the decision"})
     if approve:
         _check_reason_still_fits(locked)
+        if locked.kind == DecisionKind.CONCLUSIVE_GROUNDS:
+            # It takes effect now, so never inside a recovery period extended since it was made.
+            too_early = _conclusive_too_early(locked.case, _today())
+            if too_early:
+                raise ValidationError(too_early)
     locked.state = DecisionState.IN_EFFECT if approve else DecisionState.APPROVAL_REFUSED
     locked.approved_by = by
     locked.approved_at = timezone.now()
@@ -757,6 +822,9 @@ def reconsideration_decide(
             # started is not running any more.
             to = CaseStatus.RECOVERY_PERIOD
             changes["move_on_ends"] = None
+            # Support that ended with the decision (Scotland's s.9) runs again to its own end:
+            # the decision no longer stands.
+            changes["support_ends"] = support_after_reasonable_grounds(case)
         locked.decision.state = DecisionState.SUPERSEDED
         locked.decision.save(update_fields=["state"])
         reason = "Reconsideration accepted: a new decision will be made"

@@ -27,6 +27,7 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
+from opennrm.decisions.services import adult_clocks
 from opennrm.notifications.services import Delivery, deliver, deliver_all
 from opennrm.safety.models import RiskLevel
 from opennrm.safety.services import PROFILE_FIELDS, ProfileChange
@@ -331,8 +332,16 @@ def age_assessment_record(
     after = AGE_GROUP_AFTER[outcome] or before
     said = f"age assessment of {assessed_on:%-d %B %Y} by {authority.name}"
     if after != before:
+        # Found an adult: the dates the decisions in effect give an adult and gave none to a
+        # child start now, in the same change (Scotland's support from the reasonable grounds
+        # decision, the move-on period after a conclusive one), each from its decision's day.
         case_age_group_change(
-            by=by, case=locked, to=after, reason=said, expected_version=expected_version
+            by=by,
+            case=locked,
+            to=after,
+            reason=said,
+            expected_version=expected_version,
+            dates=adult_clocks(locked) if after == AgeGroup.ADULT else {},
         )
     else:
         case_version_claim(case=locked, expected_version=expected_version)
