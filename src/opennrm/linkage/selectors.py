@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
@@ -40,12 +40,21 @@ def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
 
 
 def open_pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
-    """The pairs waiting for the actor's authority's answer, strongest first."""
+    """The pairs waiting for the actor's authority's answer, strongest first; each says
+    whether its cases are already linked through other referrals (`linked_already`: then it
+    can be answered "Same person", but not "Not the same person" until they are unlinked)."""
     return (
         pairs_for_review(actor)
         .filter(status__in=OPEN_STATUSES)
         .select_related(
             "case_a__referring_organisation", "case_b__referring_organisation", "run__model"
+        )
+        .annotate(
+            linked_already=Exists(
+                ClusterMember.objects.filter(
+                    case_id=OuterRef("case_a_id"), cluster__members__case_id=OuterRef("case_b_id")
+                )
+            )
         )
         .order_by("-match_weight", "id")
     )
@@ -84,6 +93,47 @@ def linked_cases(actor: Actor, case: Case) -> QuerySet[Case]:
         .select_related("referring_organisation")
         .order_by("submitted_at", "pk")
     )
+
+
+def cases_linked(one_id: int, other_id: int) -> bool:
+    """Whether two cases are in one identity cluster: a decision maker has said they are one
+    person, by a pair between them or through other referrals."""
+    return ClusterMember.objects.filter(case_id=one_id, cluster__members__case_id=other_id).exists()
+
+
+def links_export(case: Case) -> list[dict[str, Any]]:
+    """The other referrals a decision maker has said are of the same person as `case` (its
+    identity cluster), for the person's subject access export: each one's reference, whether a
+    decision maker confirmed the two directly or they are linked through other referrals, and
+    when the direct link was confirmed. Nothing else of the other referral (its organisation,
+    its details): the export names the person's own referrals by reference, and a wrong link
+    must not hand someone else's record over. Proposed, rejected and undone pairs are not
+    links and are left out: they would name referrals nobody has said are this person's."""
+    cluster = ClusterMember.objects.filter(case=case).values("cluster_id")
+    others = (
+        ClusterMember.objects.filter(cluster_id__in=cluster)
+        .exclude(case=case)
+        .select_related("case")
+        .order_by("case__submitted_at", "case_id")
+    )
+    direct = {
+        (first if second == case.pk else second): reviewed_at
+        for first, second, reviewed_at in CandidatePair.objects.filter(
+            Q(case_a=case) | Q(case_b=case), status=PairStatus.CONFIRMED
+        ).values_list("case_a_id", "case_b_id", "reviewed_at")
+    }
+    return [
+        {
+            "reference": member.case.reference,
+            "how": "Confirmed by a decision maker as the same person"
+            if member.case_id in direct
+            else "Linked through other referrals confirmed as the same person",
+            "confirmed_at": timezone.localtime(direct[member.case_id]).isoformat(timespec="seconds")
+            if direct.get(member.case_id)
+            else None,
+        }
+        for member in others
+    ]
 
 
 def confirmed_pair_between(actor: Actor, one: Case, other: Case) -> CandidatePair | None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, Person
 from opennrm.lib import fields
 
 from . import engine, scoring
@@ -118,6 +118,8 @@ class _Counts:
     updated: int = 0
     still_rejected: int = 0
     already_linked: int = 0
+    # Left out because a referral's identifying details were erased while it was scored.
+    erased: int = 0
 
 
 def _model_for_run(
@@ -175,6 +177,26 @@ def _store_pairs(
     secrets = {key.id: key.secret for key in index.keys}
     counts = _Counts(above=len(pairs))
     found = {(pair.first, pair.second): pair for pair in pairs}
+    # A person erased (on request, or by the retention run) after the records were read and
+    # before now has had their pairs and links deleted (ADR 0052), but this pair was scored
+    # from their erased values: it must not be stored. Checked here, inside the storing
+    # transaction, after locking the people's rows, which an erasure locks first: an erasure
+    # that committed meanwhile is seen below, and one that starts now waits for this
+    # transaction and then deletes what it stored.
+    people = sorted({records[case_id].person_id for key in found for case_id in key})
+    list(
+        Person.objects.select_for_update()
+        .filter(pk__in=people)
+        .order_by("pk")  # one order for every locker: no deadlock between two runs
+        .values_list("pk", flat=True)
+    )
+    still = set(
+        linkable_cases()
+        .filter(pk__in={case_id for key in found for case_id in key})
+        .values_list("pk", flat=True)
+    )
+    found = {key: pair for key, pair in found.items() if key[0] in still and key[1] in still}
+    counts.erased = counts.above - len(found)
     earlier: dict[tuple[int, int], list[CandidatePair]] = {}
     if found:
         wanted = Q()
@@ -302,23 +324,22 @@ def linkage_run(
         run.pairs_proposed = counts.proposed
         run.pairs_still_rejected = counts.still_rejected
         run.save(update_fields=["finished_at", "pairs_proposed", "pairs_still_rejected"])
-        audit_record(
-            by=by,
-            action="linkage.run",
-            obj=run,
-            detail={
-                "model_version": model.version,
-                "trained": trained,
-                "engine": run.engine,
-                "records": run.records,
-                "candidate_pairs": run.candidate_pairs,
-                "pairs_above_threshold": run.pairs_above_threshold,
-                "pairs_proposed": counts.proposed,
-                "pairs_updated": counts.updated,
-                "pairs_still_rejected": counts.still_rejected,
-                "pairs_already_linked": counts.already_linked,
-            },
-        )
+        detail: dict[str, object] = {
+            "model_version": model.version,
+            "trained": trained,
+            "engine": run.engine,
+            "records": run.records,
+            "candidate_pairs": run.candidate_pairs,
+            "pairs_above_threshold": run.pairs_above_threshold,
+            "pairs_proposed": counts.proposed,
+            "pairs_updated": counts.updated,
+            "pairs_still_rejected": counts.still_rejected,
+            "pairs_already_linked": counts.already_linked,
+        }
+        if counts.erased:
+            # Scored, then left out: a referral's details were erased meanwhile.
+            detail["pairs_of_erased_referrals"] = counts.erased
+        audit_record(by=by, action="linkage.run", obj=run, detail=detail)
     return run
 
 
@@ -369,10 +390,31 @@ def _cluster_link(pair: CandidatePair, at: datetime) -> IdentityCluster:
     return cluster
 
 
+LINKED_ALREADY = (
+    "These referrals are already linked as the same person through other referrals. To record "
+    "that they are not the same person, first unlink the pairs that link them (from the linked "
+    "referrals on their case pages), then answer this one again."
+)
+
+
+def _linked_already(pair: CandidatePair) -> bool:
+    """Whether the pair's two cases are already in one identity cluster (through other
+    confirmed pairs). Their memberships are locked, so that no review or unlink moves them
+    before the answer is stored."""
+    clusters = dict(
+        ClusterMember.objects.select_for_update()
+        .filter(case_id__in=(pair.case_a_id, pair.case_b_id))
+        .values_list("case_id", "cluster_id")
+    )
+    return len(clusters) == 2 and len(set(clusters.values())) == 1
+
+
 def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidatePair:
     """A decision maker's answer on a pair: the same person (the cases are linked in one
     identity cluster, nothing merged), not the same person (not proposed again unless the
-    compared values change), or not sure (stays open)."""
+    compared values change), or not sure (stays open). "Not the same person" is refused for
+    two cases other confirmed pairs already link (`LINKED_ALREADY`): those are unlinked
+    first."""
     if status not in REVIEW_STATUSES:
         raise ValidationError("Choose whether these referrals are the same person.")
     try:
@@ -383,6 +425,11 @@ def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidateP
         pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
         if pair.status not in OPEN_STATUSES:
             raise ValidationError("This pair has already been answered.")
+        if status == PairStatus.REJECTED and _linked_already(pair):
+            # Other confirmed pairs make them one person: recording "not the same person"
+            # while they stay linked would leave the links and the answer contradicting each
+            # other, and nothing of the links would change.
+            raise ValidationError(LINKED_ALREADY)
         now = timezone.now()
         pair.status = status
         pair.reviewed_by = by.user
@@ -399,7 +446,8 @@ def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
     """Make a cluster's members what its confirmed pairs join again, after one was undone: the
     members still joined by confirmed pairs to others stay together (the largest group keeps
     the cluster, any other group gets a new one), a member joined to no one leaves, and a
-    cluster left with fewer than two members is dissolved."""
+    cluster left with fewer than two members is dissolved. Members linked through an erased
+    referral count as joined to one another (ADR 0052, addendum of 2026-12-05)."""
     members = {
         m.case_id: m
         for m in ClusterMember.objects.select_for_update().filter(cluster_id=cluster_id)
@@ -417,6 +465,14 @@ def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
     ).values_list("case_a_id", "case_b_id")
     for one, other in confirmed:
         parent[root(one)] = root(other)
+    # Members linked through an erased referral (`linked_by` emptied by
+    # `linkage_records_pseudonymise`) stay linked (ADR 0052), but the confirmed pairs that
+    # joined them named the erased case and went with it: nothing is left to rebuild their
+    # link from. They stay joined to one another, so that an unlink takes out only what its
+    # own pair joined.
+    through_erased = [case_id for case_id, m in members.items() if m.linked_by_id is None]
+    for case_id in through_erased[1:]:
+        parent[root(case_id)] = root(through_erased[0])
     groups: dict[int, list[int]] = {}
     for case_id in members:
         groups.setdefault(root(case_id), []).append(case_id)
@@ -555,18 +611,17 @@ def submission_check(*, case: Case) -> int:
     records = {c.unique_id: c for c in candidates} | {record.unique_id: record}
     with transaction.atomic():
         counts = _store_pairs(run=None, pairs=pairs, records=records, at=timezone.now())
-        audit_record(
-            by=None,
-            action="linkage.submission_check",
-            obj=case,
-            detail={
-                "model_version": model.version,
-                "compared": len(candidates),
-                "pairs_above_threshold": len(pairs),
-                "pairs_proposed": counts.proposed,
-                "pairs_still_rejected": counts.still_rejected,
-            },
-        )
+        detail: dict[str, object] = {
+            "model_version": model.version,
+            "compared": len(candidates),
+            "pairs_above_threshold": len(pairs),
+            "pairs_proposed": counts.proposed,
+            "pairs_still_rejected": counts.still_rejected,
+        }
+        if counts.erased:
+            # Scored, then left out: an earlier referral's details were erased meanwhile.
+            detail["pairs_of_erased_referrals"] = counts.erased
+        audit_record(by=None, action="linkage.submission_check", obj=case, detail=detail)
     return counts.proposed
 
 
@@ -584,7 +639,8 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     candidate pair that names one of them (its comparison levels and fingerprint were computed
     from the erased values). The other cases, their people and identities are not touched.
     Cases that stay in a cluster stay linked, since a decision maker said they are one person;
-    the pair that put one there is gone if it named an erased case (`linked_by` emptied). A
+    those a confirmed pair linked to an erased case, and those a deleted pair put in the
+    cluster, have their `linked_by` emptied (linked through an erased referral). A
     cluster left with fewer than two cases links nothing and is removed. The keyed blocking
     digests go with the identity (`LinkageKey`, a cascade), and again here by case."""
     if not case_ids:
@@ -597,7 +653,20 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     leaving = ClusterMember.objects.select_for_update().filter(case_id__in=case_ids)
     clusters = sorted(set(leaving.values_list("cluster_id", flat=True)))
     links = leaving.delete()[1].get(ClusterMember._meta.label, 0)
-    ClusterMember.objects.filter(linked_by_id__in=pair_ids).update(linked_by=None)
+    # The referrals confirmed as the same person as an erased one stay linked through it, with
+    # no pair left behind that link: their `linked_by` is emptied (as is any pointing at a
+    # pair being deleted), which is how an unlink later knows they stay joined to one another
+    # (`_cluster_rebuild`).
+    through = {
+        case_id
+        for pair in CandidatePair.objects.filter(
+            pk__in=pair_ids, status=PairStatus.CONFIRMED
+        ).values_list("case_a_id", "case_b_id")
+        for case_id in pair
+    } - set(case_ids)
+    ClusterMember.objects.filter(Q(linked_by_id__in=pair_ids) | Q(case_id__in=through)).update(
+        linked_by=None
+    )
     pairs = CandidatePair.objects.filter(pk__in=pair_ids).delete()[1]
     dissolved = 0
     for cluster_id in clusters:

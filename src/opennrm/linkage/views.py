@@ -155,6 +155,9 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
             "chart": charts.chart(steps),
             "prior_probability": charts.probability(steps[0].match_weight),
             "form": form,
+            # Linked through other referrals already: "Not the same person" is refused until
+            # those are unlinked, and the page says so before it is chosen.
+            "linked_already": is_open and selectors.cases_linked(found.case_a_id, found.case_b_id),
         },
     )
     response["Cache-Control"] = "private, no-store"
@@ -177,7 +180,17 @@ def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
         except PermissionDenied:
             raise Http404 from None
         else:
-            messages.success(request, "The referrals are no longer linked")
+            # A link undone in a chain with another way round (or through an erased referral,
+            # ADR 0052) leaves the two referrals linked through the others: say so, rather
+            # than that they are no longer linked.
+            if selectors.cases_linked(found.case_a_id, found.case_b_id):
+                messages.success(
+                    request,
+                    "This pair is unlinked. The referrals are still linked through other "
+                    "referrals confirmed as the same person",
+                )
+            else:
+                messages.success(request, "The referrals are no longer linked")
             return redirect("linkage:pair", found.pk)
     return render(
         request,

@@ -28,6 +28,7 @@ from opennrm.casework.selectors import casework_export
 from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
 from opennrm.contacts.selectors import contacts_export
 from opennrm.lib.iso import country_name, language_name
+from opennrm.linkage.selectors import links_export
 from opennrm.referrals.models import ReferralDraft
 from opennrm.safeguarding.selectors import safeguarding_export
 from opennrm.safety.selectors import safety_export
@@ -363,6 +364,10 @@ def _case(case: Case) -> dict[str, Any]:
         "contacts": contacts_export(case),
         # The risk, places to keep away from, medical needs and dependants (safety).
         "safety": safety_export(case),
+        # Other referrals a decision maker said are of the same person (ADR 0052): a decision
+        # about them, used for the count of people and re-trafficking warnings. Only the other
+        # referral's reference and when the link was confirmed: nothing of its record.
+        "linked_referrals": links_export(case),
     }
 
 
