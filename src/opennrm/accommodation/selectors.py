@@ -15,6 +15,7 @@ to matching. Every read that depends on who is asking starts here, from who is a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -419,27 +420,42 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
     )
 
 
+# Apostrophes are dropped ("King's Lynn" is "Kings Lynn"); "&" is "and".
+_APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
+# Anything else not a letter or digit separates words: spaces, hyphens (and dashes), full
+# stops, commas, underscores.
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
 def area_key(name: str) -> str:
-    """An area's name as matching compares it: "Testshire ", "testshire" and "TESTSHIRE" are
-    one area, whoever typed it (a coordinator excluding it, a manager recording a site)."""
-    return " ".join(name.split()).casefold()
+    """An area's name as matching compares it: its words in lower case, joined by hyphens, so
+    that case, spacing and punctuation do not matter, whoever typed it (a first responder
+    recording a place to keep away from, a coordinator excluding it, a manager recording a
+    site): "Stoke-on-Trent", "Stoke on Trent" and "STOKE ON  TRENT" are one area, as are
+    "St. Helens" and "St Helens", "Brighton & Hove" and "Brighton and Hove". A hyphen kept in
+    one spelling and not the other let a bed in the place a person must keep away from be
+    offered to them."""
+    words = _APOSTROPHES.sub("", name.replace("&", " and ")).casefold()
+    key = "-".join(word for word in _SEPARATORS.split(words) if word)
+    # A name of punctuation alone ("-") stays itself: a blank key would be refused by
+    # matching as a blank area (`matching.Request`) and stop every run.
+    return key or " ".join(name.split()).casefold()
 
 
-# Each region or nation, by the `area_key` of its name and of its code with spaces, to its
-# code: "North West", "north-west" and "north_west" are one region.
+# Each region or nation, by the `area_key` of its name and of its code, to its code: "North
+# West", "north-west" and "north_west" are one region.
 _REGION_CODES = {
-    area_key(spelling.replace("-", " ")): code
-    for code, name in Region.choices
-    for spelling in (name, code, code.replace("_", " "))
+    area_key(spelling): code for code, name in Region.choices for spelling in (name, code)
 }
 
 
 def excluded_key(name: str) -> str:
     """A place to keep away from as matching compares it with a bed's region and area: a
     region or nation named in words (a safety profile's "North West") becomes its code
-    (`north_west`), as a site records its region; any other name is its `area_key`."""
+    (`north_west`), as a site records its region; any other name is its `area_key`, as a
+    site's area is (`_site_as_matched`)."""
     key = area_key(name)
-    return _REGION_CODES.get(area_key(key.replace("-", " ")), key)
+    return _REGION_CODES.get(key, key)
 
 
 def regions_of_areas() -> dict[str, str]:

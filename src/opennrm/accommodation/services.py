@@ -10,6 +10,7 @@ Notifications never name the site or its address: only the provider and the regi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,7 +30,7 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
-from opennrm.cases.services import case_event_record
+from opennrm.cases.services import case_event_record, support_running
 from opennrm.notifications.services import deliver
 from opennrm.safeguarding.models import ChildrenServicesTask
 from opennrm.safeguarding.services import (
@@ -217,28 +218,13 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         clash = Site.objects.filter(provider=locked.provider, name=changes["name"])
         if clash.exclude(pk=locked.pk).exists():
             raise ValidationError({"name": "Your organisation already has a site with this name"})
+    was = copy.copy(locked)  # the site as it stands, to compare each person's rules with
     changed = _apply_changes(locked, changes)
     if not changed:
         return locked
     if "kind" in changed and locked.kind == SiteKind.OUTREACH:
         _refuse_outreach_with_beds(locked)
-    # People offered or living here must still be allowed here as the site now is.
-    for held in (
-        Placement.objects.holding_a_bed()
-        .filter(bed__room__site=locked)
-        .select_related("request__case", "bed__room")
-    ):
-        held.bed.room.site = locked
-        today = timezone.localdate()
-        if matching.check(
-            selectors.matching_request(held.request, today),
-            selectors.matching_bed(held.bed, today),
-            today=today,
-        ):
-            raise ValidationError(
-                "Someone offered a place here, or living here, could no longer be placed here "
-                "after this change. Ask the coordinator to move them first."
-            )
+    _refuse_new_breaks(was, locked)
     locked.save(update_fields=changed)
     # The fields that changed, never their values (an address is a secret).
     audit_record(
@@ -249,6 +235,37 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         detail={"fields": changed},
     )
     return locked
+
+
+def _refuse_new_breaks(was: Site, site: Site) -> None:
+    """Refuse a change to a site that makes someone offered a place there, or living there,
+    break a rule of matching they did not break before it. Only a new break is refused: a
+    person may already break one for reasons the change has nothing to do with (an adult whose
+    age is disputed afterwards stays in the adult house until children's services move them,
+    ADR 0025; a place to keep away from learnt after they moved in, ADR 0026), and refusing
+    then left the site's manager unable to change anything of it, not even its code name."""
+    today = timezone.localdate()
+    for held in (
+        Placement.objects.holding_a_bed()
+        .filter(bed__room__site=site)
+        .select_related("request__case", "bed__room")
+    ):
+        wanted = selectors.matching_request(held.request, today)
+        already = _rules_broken(wanted, held.bed, was, today)
+        if _rules_broken(wanted, held.bed, site, today) - already:
+            # Which rule is not said: it may be a safety condition, never shown to the house.
+            raise ValidationError(
+                "Someone offered a place here, or living here, could no longer be placed here "
+                "after this change. Ask the coordinator to move them (or to cancel the offer) "
+                "first."
+            )
+
+
+def _rules_broken(wanted: matching.Request, bed: Bed, site: Site, today: date) -> set[str]:
+    """The codes of matching's rules the bed breaks for the request, with its site as `site`."""
+    bed.room.site = site
+    found = matching.failures(wanted, selectors.matching_bed(bed, today), today=today)
+    return {code for code, _ in found}
 
 
 def _refuse_outreach_with_beds(site: Site) -> None:
@@ -653,6 +670,20 @@ def placement_request_for_referral(
     )
 
 
+def _check_needed_from(case: Case, needed_from: date) -> None:
+    """A place is never needed from before the person was referred (the local date of the
+    case's `submitted_at`): a mistyped year (1 January 1901) made a request that read as
+    overdue by a century, first on the waiting list, and wrong in the figures of waiting."""
+    referred_on = timezone.localdate(case.submitted_at)
+    if needed_from < referred_on:
+        raise ValidationError(
+            {
+                "needed_from": "The date the place is needed from cannot be before the "
+                f"referral ({referred_on:%-d %B %Y})"
+            }
+        )
+
+
 @transaction.atomic
 def placement_request_raise(
     *,
@@ -673,6 +704,7 @@ def placement_request_raise(
         raise ValidationError("Only a support coordinator can raise a placement request")
     if hasattr(case.person, "erasure"):
         raise ValidationError("This person's details have been erased")
+    _check_needed_from(case, needed_from)
     if case.is_child:
         return children_accommodation_redirect(
             by=by,
@@ -757,6 +789,8 @@ def placement_request_update(
         )
     if locked.status != PlacementRequestStatus.OPEN:
         raise ValidationError("This request is closed: it can no longer be changed")
+    if "needed_from" in changes:
+        _check_needed_from(locked.case, changes["needed_from"])
     for field, value in changes.items():
         setattr(locked, field, value)
     _check_matchable(locked)
@@ -1530,6 +1564,29 @@ def placement_respond(
     return locked
 
 
+def _refuse_second_home(placement: Placement) -> None:
+    """A person lives in one place at a time. A move is legitimate (a new request and a place
+    offered while they still live in the first), but their arrival at the new place is
+    recorded only once the first stay has ended: two stays open at once counted both beds
+    occupied, and whatever reads the one place they live in (a missing report, the support
+    plan, `care.selectors.live_placement_of`) picked either. (Two arrivals at once would need
+    two of the person's requests open at once, which `placement_request_raise` refuses.)"""
+    other = (
+        Placement.objects.filter(
+            request__case_id=placement.request.case_id, status=PlacementStatus.OCCUPIED
+        )
+        .exclude(pk=placement.pk)
+        .select_related("bed__room__site__provider")
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            "This person is still recorded as living at a place with "
+            f"{_where(other.bed.room.site)}. That stay must be ended first, by its staff (why "
+            "they left: transferred to another place); then record their arrival here"
+        )
+
+
 @transaction.atomic
 def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
     """The person has arrived: the bed is occupied and the request met."""
@@ -1543,6 +1600,7 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
                 "on": f"The day they arrived cannot be before the place was offered ({offered_on:%-d %B %Y})"
             }
         )
+    _refuse_second_home(locked)
     locked.status, locked.arrived_on = PlacementStatus.OCCUPIED, on
     locked.save(update_fields=["status", "arrived_on"])
     PlacementRequest.objects.filter(pk=locked.request_id).update(
@@ -1623,6 +1681,39 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
     return locked
 
 
+def _check_move_on_ended(case: Case, on: date) -> None:
+    """The exit reason "move-on support ended", only for a stay that ended once it had (the exit
+    follows the move-on end): the record is what the exit figures and the referrer are told,
+    and said of a person whose support was still running, or who never had a move-on period,
+    it says their entitlement ran out when it had not. Leaving on the last day of support is
+    leaving as it ends (the exit form offers that day), so it is refused only while support
+    still runs the day after (`cases.services.support_running`)."""
+    ends = case.move_on_ends
+    if case.is_child:
+        # An adult's move-on end kept from before their age was disputed does not run (ADR 25).
+        raise ValidationError(
+            {
+                "reason": "This person is treated as a child: no adult move-on support applies "
+                "to them, so it cannot have ended. Select another reason"
+            }
+        )
+    if ends is None:
+        raise ValidationError(
+            {
+                "reason": "This person has no move-on support period (it starts with a "
+                "conclusive grounds decision, and only if the decision's rules set one), so it "
+                "cannot have ended. Select another reason"
+            }
+        )
+    if support_running(case, on + timedelta(days=1)):
+        raise ValidationError(
+            {
+                "reason": f"Move-on support runs until {ends:%-d %B %Y}: it had not ended on "
+                f"{on:%-d %B %Y}. Select another reason"
+            }
+        )
+
+
 @transaction.atomic
 def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> Placement:
     """The person leaves: the stay ends and the bed is free again."""
@@ -1633,6 +1724,8 @@ def placement_end(*, by: User, placement: Placement, on: date, reason: str) -> P
         raise ValidationError({"on": "The day they left cannot be before the day they arrived"})
     if on > timezone.localdate():
         raise ValidationError({"on": "The day they left must be today or earlier"})
+    if reason == ExitReason.MOVE_ON_ENDED:
+        _check_move_on_ended(locked.request.case, on)
     locked.status, locked.ended_on, locked.exit_reason = PlacementStatus.ENDED, on, reason
     locked.save(update_fields=["status", "ended_on", "exit_reason"])
     _release(locked, by, "Left")
