@@ -90,7 +90,8 @@ def sign_in_wait(email: str) -> int:
     address, an account that has failed `AXES_FAILURE_LIMIT` times within the cool-off period is
     throttled rather than blocked: after the n-th failure past the limit the next attempt waits
     2**n seconds (2, 4, 8, ...), at most `SIGN_IN_MAX_DELAY_SECONDS`. A stranger who knows the
-    e-mail address can slow its owner down by that much, never keep them out; a password guesser
+    e-mail address and fails once per delay could keep everyone waiting: a browser the owner has
+    signed in from is exempt (`devices.known`), so only a new browser waits. A password guesser
     gets one try per delay, and a right password still needs the code."""
     from axes.models import AccessAttempt
 

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import access, selectors, services
+from . import access, devices, selectors, services
 from .actor import actor_of
 from .forms import (
     AcceptInvitationForm,
@@ -62,7 +62,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"].lower()
         # A client locked out of this account is told so (below); any other waits its turn.
         locked = AxesProxyHandler.is_locked(request, credentials={"email": email})
-        wait = 0 if locked else selectors.sign_in_wait(email)
+        # A browser the owner has signed in from is not held back by strangers' failures.
+        wait = 0 if locked or devices.known(request, email) else selectors.sign_in_wait(email)
         if wait:
             # Refused before the password is checked, so a throttled attempt tells nothing.
             services.user_sign_in_failed(email=email, locked_out=False, throttled=True)
@@ -88,6 +89,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, "Demonstration accounts cannot be used on this service")
         elif user is None:
             services.user_sign_in_failed(email=email, locked_out=False)
+            devices.failed(request)
             form.add_error(None, "Enter a correct email address and password")
         else:
             services.user_sign_in(request=request, user=user)
@@ -137,7 +139,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         result = services.two_factor_verify(request=request, token=form.cleaned_data["code"])
         if result is services.CodeCheck.ACCEPTED:
-            return redirect(_next_url(request))
+            response = redirect(_next_url(request))
+            devices.remember(response, user.email)
+            return response
         form.add_error("code", CODE_ERRORS[result])
     return render(
         request,
@@ -161,7 +165,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         )
         if result is services.CodeCheck.ACCEPTED:
             messages.success(request, "Two-factor authentication is set up for your account")
-            return redirect(_next_url(request))
+            response = redirect(_next_url(request))
+            devices.remember(response, user.email)
+            return response
         form.add_error("code", CODE_ERRORS[result])
     secret = services.totp_secret_base32(device)
     return render(
