@@ -270,6 +270,7 @@ def test_the_privacy_page_names_the_cookies(db: None) -> None:
     page = Client().get(reverse("pages:privacy")).content.decode()
     assert "Cookies and privacy" in page
     assert "Essential cookies we use" in page
+    assert "opennrm_device" in page  # every cookie set is listed (accounts/devices.py)
 
 
 @pytest.mark.page("notifications:open")
