@@ -87,7 +87,9 @@ def assigned_site_ids(actor: Actor) -> list[int]:
 
 def live_address_grants() -> QuerySet[AddressGrant]:
     """Grants that count now: approved, not withdrawn, not expired, on an active coordinator
-    membership of an active organisation (leaving or changing role ends one by itself)."""
+    membership of an active organisation. Taking the membership away or changing its role
+    withdraws its grants (`services._address_grants_ended`), so giving it back brings none
+    back; the filters on the membership stay as a second guard."""
     return AddressGrant.objects.filter(
         approved=True,
         revoked_at=None,

@@ -582,14 +582,37 @@ def address_grant_revoke(*, by: User, grant: AddressGrant) -> None:
     )
 
 
+def _address_grants_ended(by: User, membership: Membership) -> dict[str, int]:
+    """Registered with `accounts.services.MEMBERSHIP_CHANGED` (`accommodation.apps`): when a
+    membership is taken away or changed from the coordinator role, the grants and requests still
+    open on it are withdrawn, by whoever made the change. Otherwise giving the access or the role
+    back would bring them back without the site's provider deciding anything (ADR 18)."""
+    if membership.is_active and membership.role == Role.SUPPORT_COORDINATOR:
+        return {}
+    now = timezone.now()
+    ended = (
+        AddressGrant.objects.filter(membership=membership, revoked_at=None)
+        .filter(Q(approved=None) | Q(approved=True, expires_at__gt=now))
+        .update(revoked_at=now, revoked_by=by)
+    )
+    return {"address_grants_ended": ended}
+
+
 @transaction.atomic
 def site_assignment_set(*, by: User, membership: Membership, site: Site, assigned: bool) -> None:
     """Assign a safe-house manager to one of their provider's sites, or take them off it: an
-    administrator of that provider only."""
+    administrator of that provider only, and never to themselves (an assignment shows the
+    site's address, so another administrator decides it, as for address grants). Taking
+    oneself off a site needs nobody else."""
     if membership.role != Role.SAFE_HOUSE_MANAGER or membership.organisation_id != site.provider_id:
         raise ValidationError("Choose a safe-house manager of the site's own provider")
     if not administers(by, site.provider):
         raise ValidationError(f"Only an administrator of {site.provider.name} can assign managers")
+    if assigned and membership.user_id == by.pk:
+        raise ValidationError(
+            f"You cannot assign yourself to {site.name}: another administrator of "
+            f"{site.provider.name} must assign you"
+        )
     existing = SiteAssignment.objects.filter(membership=membership, site=site)
     if assigned:
         if existing.exists():

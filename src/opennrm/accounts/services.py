@@ -6,6 +6,7 @@ import base64
 import enum
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -234,6 +235,27 @@ def _join(invitation: Invitation, user: User) -> Membership:
     return membership
 
 
+# What other apps end when a membership is taken away or changes role, registered from their own
+# AppConfig.ready (accounts imports none of them; ADR 20): accommodation ends the address grants
+# held through it (ADR 18), so that giving the access or the role back does not bring them back.
+# Each is given the acting user and the membership as now saved (inside the service's
+# transaction) and says how many of what it ended, for the service's audit event. A list rather
+# than a function to register with: that would be taken for one of this app's services.
+MembershipChanged = Callable[[User, Membership], dict[str, int]]
+
+MEMBERSHIP_CHANGED: list[MembershipChanged] = []
+
+
+def _ended_with(by: User, membership: Membership) -> dict[str, int]:
+    """Run every registered ender on a membership just taken away or given another role."""
+    ended: dict[str, int] = {}
+    for ender in MEMBERSHIP_CHANGED:
+        for what, number in ender(by, membership).items():
+            if number:
+                ended[what] = ended.get(what, 0) + number
+    return ended
+
+
 def _sync_admin_site_access(user: User) -> None:
     """Django's admin site needs is_staff; only an active system administrator has it.
 
@@ -303,12 +325,14 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
     membership.role = role
     membership.save(update_fields=["role"])
     _sync_admin_site_access(membership.user)
+    # What the old role held ends here: changing the role back does not bring it back.
+    ended = _ended_with(by, membership)
     audit_record(
         by=by,
         action="membership.role_changed",
         obj=membership,
         organisation=membership.organisation,
-        detail={"from": previous, "to": role, "user": membership.user.email},
+        detail={"from": previous, "to": role, "user": membership.user.email, **ended},
     )
     return membership
 
@@ -316,7 +340,8 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
 @transaction.atomic
 def membership_set_active(*, by: User, membership: Membership, active: bool) -> Membership:
     """Give a membership back or take it away. Taking it away also withdraws the invitations
-    still open for that person, organisation and role, so none of them brings it back."""
+    still open for that person, organisation and role, so none of them brings it back, and ends
+    what other apps hold through the membership (`MEMBERSHIP_CHANGED`: address grants)."""
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
     if membership.user_id == by.pk and active:
@@ -341,12 +366,15 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     _sync_admin_site_access(membership.user)
+    # What the membership held ends with it (address grants): giving the access back does not
+    # bring it back. Ended before the audit event is written (see `audit_record`).
+    ended = {} if active else _ended_with(by, membership)
     audit_record(
         by=by,
         action="membership.reactivated" if active else "membership.deactivated",
         obj=membership,
         organisation=membership.organisation,
-        detail={"user": membership.user.email, "role": membership.role},
+        detail={"user": membership.user.email, "role": membership.role, **ended},
     )
     for invitation in left_open:
         invitation_revoke(by=by, invitation=invitation)
