@@ -56,9 +56,14 @@ def case_note_add(
     if submission_key is not None:
         # The case's lock: a second click sent at once waits for the first to commit.
         Case.objects.select_for_update().filter(pk=case.pk).exists()
-        sent = CaseNote.objects.filter(author=by, case=case, submission_key=submission_key)
-        if (earlier := sent.first()) is not None:
+        earlier = CaseNote.objects.filter(author=by, submission_key=submission_key).first()
+        if earlier is not None and earlier.case_id == case.pk:
             return earlier
+        if earlier is not None:
+            # A key is one form of one case (unique for its author in the database): sent to
+            # another case (a copied or replayed form), it guards nothing there, and the note
+            # is added without it rather than refused by the constraint as a server error.
+            submission_key = None
     text = text.strip()
     problems: dict[str, str] = {}
     if not text:

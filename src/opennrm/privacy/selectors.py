@@ -48,17 +48,27 @@ def years_before(day: date, years: int) -> date:
 
 
 def retention_cutoff(today: date) -> datetime:
-    """Cases closed before this moment are past the retention period."""
-    day = years_before(today, settings.RETENTION_CLOSED_CASE_YEARS)
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    """Cases closed before this moment are past the retention period on `today`: the start of
+    the first day of closing whose retention has not ended (`retention_ends`), so that the run
+    removes a person on the very day the retention page gives, leap days included (a case
+    closed on 28 February 2018 ends on 29 February 2024, and the run that day removes it)."""
+    first_kept = years_before(today, settings.RETENTION_CLOSED_CASE_YEARS)
+    while _retention_ends_on(first_kept) <= today:
+        first_kept += timedelta(days=1)
+    while _retention_ends_on(first_kept - timedelta(days=1)) > today:
+        first_kept -= timedelta(days=1)
+    return timezone.make_aware(datetime.combine(first_kept, datetime.min.time()))
+
+
+def _retention_ends_on(closed: date) -> date:
+    return years_before(closed, -settings.RETENTION_CLOSED_CASE_YEARS) + timedelta(days=1)
 
 
 def retention_ends(last_closed: datetime | None) -> date | None:
     """The first day the details of a person whose last case closed then may be pseudonymised."""
     if last_closed is None:
         return None
-    closed = timezone.localdate(last_closed)
-    return years_before(closed, -settings.RETENTION_CLOSED_CASE_YEARS) + timedelta(days=1)
+    return _retention_ends_on(timezone.localdate(last_closed))
 
 
 def people_past_retention(today: date) -> QuerySet[Person]:

@@ -197,6 +197,14 @@ def evidence_add(
     *, by: User, draft: ReferralDraft, upload: UploadedFile, max_bytes: int
 ) -> EvidenceFile:
     """Store an evidence file after checking its size and, from its content, its type."""
+    # Read again, locked: a page saved in another tab may have just made the draft a duty to
+    # notify report (an adult who does not consent), which deletes every file and must hold
+    # none; the save holds the same lock, so one waits for the other.
+    draft = (
+        ReferralDraft.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .get(pk=draft.pk)
+    )
     if draft.status != DraftStatus.DRAFT:
         raise ValidationError({"file": "This referral has already been submitted"})
     if steps.route(draft.answers) == steps.Route.DUTY_TO_NOTIFY:
@@ -341,6 +349,10 @@ def _report(
         exploitation_location=data["exploitation"]["location"],
     )
     told = _intelligence_record(report, data.get("intelligence") or {})
+    if draft.has_evidence:  # type: ignore[attr-defined]
+        # A report is anonymous: no file of the person goes with it, whatever came before.
+        _delete_files_on_commit(draft.evidence.all())
+        draft.evidence.all().delete()
     draft.status = DraftStatus.REPORTED
     draft.report = report
     draft.answers = {}
