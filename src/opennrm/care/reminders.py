@@ -111,6 +111,9 @@ def run(today: date) -> RunResult:
                 )
             )
             .exclude(request__case__status=CaseStatus.CLOSED)
+            # Support runs on while a reconsideration waits (`cases.services.support_running`):
+            # no countdown to an end that may not come.
+            .exclude(request__case__status=CaseStatus.RECONSIDERATION)
             .exclude(request__case__age_group__in=TREATED_AS_CHILD)
             .select_related("request__case", "bed__room__site")
             .order_by("pk")

@@ -486,7 +486,21 @@ def _tell_about_missing(
         else []
     )
     if returned:
-        to_staff = news + (" The police have been told." if police_referred else "")
+        # Whoever the staff were asked to alert when the person went missing must hear that they
+        # are back (a missing person's report closed, a child's return interview): OpenNRM told
+        # nobody there, so the staff are asked to, as they were asked to report.
+        to_staff = news + (
+            " The police have been told."
+            if police_referred
+            else " Tell the police you reported them missing to that they are back, giving the "
+            "case reference."
+        )
+        if case.is_child and not lead_users:
+            to_staff += (
+                " OpenNRM knows no local authority or child guardian service for "
+                f"{case.area or 'their area'}: tell the area's children's services the child is "
+                "back, so that they can hold a return interview."
+            )
     elif police_referred:
         to_staff = news + " The police force that referred them has been told."
     else:

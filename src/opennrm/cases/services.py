@@ -446,8 +446,13 @@ def close_refusal(case: Case, reason: CloseReason | None = None) -> str | None:
 
 def support_running(case: Case, today: date) -> bool:
     """Whether the move-on support a conclusive decision started is still running: an adult's,
-    so never for a person treated as a child (`selectors.ADULT_SUPPORT_CLOCKS`)."""
-    return not case.is_child and case.move_on_ends is not None and today <= case.move_on_ends
+    so never for a person treated as a child (`selectors.ADULT_SUPPORT_CLOCKS`). While a
+    reconsideration of the negative decision waits for its answer, it runs on whatever the
+    date: the decision may yet be reopened (then no move-on at all, back in the recovery
+    period), and the person is protected from removal until the answer (ADR 40)."""
+    if case.is_child or case.move_on_ends is None:
+        return False
+    return case.status == CaseStatus.RECONSIDERATION or today <= case.move_on_ends
 
 
 @transaction.atomic
