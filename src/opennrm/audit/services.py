@@ -147,3 +147,10 @@ def audit_read(
         person_id=person.pk if person is not None else None,
         detail=detail,
     )
+
+
+def audit_trail_searched(*, by: User, filters: dict[str, str]) -> AuditEvent:
+    """A search of the audit trail, recorded: the trail shows who looked at whom, when and from
+    where, so looking at it is itself a look the officer must be able to see (threat model row
+    6), as the person's reads page records each of its own look-ups."""
+    return audit_record(by=by, action="audit.searched", detail={"filters": filters})

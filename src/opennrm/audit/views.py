@@ -8,6 +8,7 @@ from opennrm.lib.paging import page_number, page_of
 
 from .forms import AuditSearchForm
 from .selectors import AuditFilter, audit_events_search, audit_object_types
+from .services import audit_trail_searched
 
 PAGE_SIZE = 50
 
@@ -24,6 +25,11 @@ def search(request: HttpRequest) -> HttpResponse:
     page = page_of(events, page_number(request.GET.get("page")), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
+    audit_trail_searched(
+        by=request.user,  # type: ignore[arg-type]  # the access table lets only staff in
+        filters={key: str(value) for key, value in query.items() if value}
+        | {"page": str(page.number)},
+    )
     return render(
         request,
         "audit/search.html",

@@ -456,28 +456,45 @@ def _recipients(person: Person) -> list[dict[str, Any]]:
     """Which organisations have been shown the person's details, and how often (GDPR
     Art. 15(1)(c): the recipients). Organisations, not their staff: the staff's names are
     theirs to protect. Reads of a draft, before the person had a case, count for the
-    organisation that wrote it, which the cases already name."""
-    from opennrm.accounts.models import Membership
+    organisation that wrote it, which the cases already name.
 
-    reads = (
+    A read counts for the organisation it was recorded for, where it was; else for those the
+    reader belonged to at the time, as far as the records tell: memberships made before the
+    read and still active (a membership's end is not dated, so an inactive one counts only when
+    the reader had no active one then). Never an organisation joined after the read."""
+    from opennrm.accounts.models import Membership, Organisation
+
+    reads = list(
         AuditEvent.objects.filter(person_id=person.pk, action__in=READ_ACTIONS)
         .exclude(actor=None)
-        .values("actor_id")
-        .annotate(times=Count("id"), last=Max("at"))
+        .values_list("actor_id", "at", "organisation_id")
     )
-    by_actor = {row["actor_id"]: row for row in reads}
+    memberships: dict[int, list[Membership]] = {}
+    for membership in Membership.objects.filter(
+        user_id__in={actor for actor, _, _ in reads}
+    ).select_related("organisation"):
+        memberships.setdefault(membership.user_id, []).append(membership)
+    names = dict(
+        Organisation.objects.filter(
+            pk__in={org for _, _, org in reads if org is not None}
+        ).values_list("pk", "name")
+    )
     seen: dict[str, dict[str, Any]] = {}
-    memberships = Membership.objects.filter(user_id__in=by_actor).select_related("organisation")
-    for membership in memberships.order_by("organisation__name", "pk"):
-        row = by_actor[membership.user_id]
-        name = membership.organisation.name
-        entry = seen.setdefault(name, {"organisation": name, "times": 0, "last": None})
-        entry["times"] += row["times"]
-        if entry["last"] is None or row["last"] > entry["last"]:
-            entry["last"] = row["last"]
+    for actor, at, organisation_id in reads:
+        if organisation_id is not None:
+            shown_to = [names[organisation_id]]
+        else:
+            then = [m for m in memberships.get(actor, []) if m.created_at <= at]
+            active = [m for m in then if m.is_active]
+            shown_to = sorted({m.organisation.name for m in (active or then)})
+        for name in shown_to:
+            entry = seen.setdefault(name, {"organisation": name, "times": 0, "last": None})
+            entry["times"] += 1
+            if entry["last"] is None or at > entry["last"]:
+                entry["last"] = at
     return [
         {"organisation": e["organisation"], "times": e["times"], "last": _moment(e["last"])}
-        for e in seen.values()
+        for e in sorted(seen.values(), key=lambda e: e["organisation"])
     ]
 
 
@@ -547,6 +564,7 @@ DOCUMENT_LABELS = {
     "referrals.evidencefile": "evidence file",
 }
 DRAFT = "referrals.referraldraft"
+PERSON = "cases.person"
 
 
 @dataclass(frozen=True)
@@ -576,6 +594,13 @@ class PersonReads:
         if "protection_check" in detail:
             # An immigration enforcement officer saw only the protection answer (ADR 40).
             what = "Checked protection from removal"
+        elif event.object_type == PERSON and not document:
+            # The officer's subject access export: everything held, of every record.
+            what = (
+                "Exported everything held about the person (subject access)"
+                if event.action == "person.exported"
+                else "Viewed everything held about the person"
+            )
         elif event.action == "person.viewed" and not document:
             what = "Viewed the draft referral" if event.object_type == DRAFT else "Viewed the case"
         else:
@@ -587,6 +612,8 @@ class PersonReads:
         if event.object_type == DRAFT:
             case = self.draft_cases.get(event.object_id, "")
             record = f"Draft referral (now case {case})" if case else "Draft referral"
+        elif event.object_type == PERSON:
+            record = "All their records"
         else:
             record = self.case_references.get(event.object_id, event.object_id)
         fields = ", ".join(FIELD_LABELS.get(name, name) for name in detail.get("fields", []))
