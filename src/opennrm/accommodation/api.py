@@ -60,6 +60,7 @@ from . import hsds, selectors, services
 from .forms import ArrivedForm, EndForm, RespondForm
 from .matching import constraint_label
 from .models import (
+    HOLDS_BED,
     DeclineReason,
     ExitReason,
     Placement,
@@ -650,7 +651,8 @@ def _safety_out(actor: Actor, placement: Placement) -> SafetyOut:
     records it: the profile's fields shown (not the exploiters, the places to keep away from
     nor the dependants' names) and what the first responder wrote."""
     case = placement.request.case
-    profile = safety.profile_of(case)
+    # Only while the placement is live, as on its page.
+    profile = safety.profile_of(case) if placement.status in HOLDS_BED else None
     details = selectors.referral_details(case)
     fields = [
         *(

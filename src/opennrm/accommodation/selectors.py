@@ -789,3 +789,18 @@ def service_get_for_manager(actor: Actor, service_id: int) -> Service:
     if found is None:
         raise Http404
     return found
+
+
+def safety_conditions_broken(placement: Placement, today: date | None = None) -> bool:
+    """Whether the bed of a live placement fails a condition the person's request now sets
+    (a place to keep away from learnt since, a setting): the rules of matching, but for the bed
+    being free, which says nothing of their safety (it is theirs)."""
+    today = today or timezone.localdate()
+    return any(
+        code != matching.Constraint.AVAILABLE
+        for code, _ in matching.failures(
+            matching_request(placement.request, today),
+            matching_bed(placement.bed, today),
+            today=today,
+        )
+    )

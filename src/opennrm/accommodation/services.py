@@ -931,16 +931,7 @@ def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, in
     ).select_related("request", "bed__room__site")
     count = 0
     for placement in lived_in:
-        broken = [
-            code
-            for code, _ in matching.failures(
-                selectors.matching_request(placement.request, today),
-                selectors.matching_bed(placement.bed, today),
-                today=today,
-            )
-            # The bed is theirs: whether it is free says nothing about their safety.
-            if code != matching.Constraint.AVAILABLE
-        ]
+        broken = selectors.safety_conditions_broken(placement, today)
         if not broken and not change.risk_news:
             continue
         site = placement.bed.room.site

@@ -42,6 +42,7 @@ from .forms import (
 from .matching import constraint_label
 from .models import (
     ADDRESS_GRANT_DAYS,
+    HOLDS_BED,
     ExitReason,
     ImmediateNeed,
     Placement,
@@ -422,8 +423,11 @@ def _placement_context(actor: Actor, item: Any, **forms: Any) -> dict[str, Any]:
         services.site_address_shown(by=actor.user, site=site)
     # What the first responder wrote, and the person's risk, needs and dependants: the provider
     # deciding on the offer must know them too (not who exploited them, nor where: the
-    # coordinator has kept the person away from there).
-    profile = safety.profile_of(item.request.case)
+    # coordinator has kept the person away from there). Only while the placement is live: a
+    # house that declined the offer, or whose stay has ended, acts on the person no more, and
+    # does not read what their profile says since.
+    live = item.status in HOLDS_BED
+    profile = safety.profile_of(item.request.case) if live else None
     shown = [
         f"safety_{name}"
         for name in safety.fields_shown(profile, with_exploiters=False)
@@ -433,6 +437,10 @@ def _placement_context(actor: Actor, item: Any, **forms: Any) -> dict[str, Any]:
     return {
         "details": details,
         "safety_profile": profile,
+        "safety_not_live": not live,
+        # The place no longer meets a safety condition learnt since (the message that sent them
+        # here says so): the page says it too, without saying which.
+        "safety_broken": live and selectors.safety_conditions_broken(item),
         "safety_dependants": safety.dependants_of(profile),
         "exploitation": _labels(item.request.case.exploitation_types, ExploitationType.choices),
         "needs": _labels(item.request.needs, ImmediateNeed.choices),

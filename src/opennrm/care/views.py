@@ -351,20 +351,25 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
                 "they are back.",
             )
             return redirect("support:missing_episode", found.pk)
-    # The person's risk, needs and dependants, as the placement page shows them (not who
-    # exploited them, nor where they must keep away from): those acting to find them need them.
+    # The person's risk, needs and dependants, as the placement page shows them (never who
+    # exploited them): those acting to find them need them. The places they must keep away
+    # from (where the controller may be: a search's first lead) to those who may read them
+    # elsewhere and are asked to alert the police or children's services: the support
+    # coordinators and a child's safeguarding leads, not the house's managers.
+    actor = actor_of(request)
+    staff = _support_staff(actor)
+    keep_away = accommodation.is_coordinator(actor) or not staff
     profile = safety.profile_of(found.case)
     shown = [
         *(["missing_last_seen"] if found.last_seen else []),
         *(
             f"safety_{name}"
             for name in safety.fields_shown(profile, with_exploiters=False)
-            if name not in ("keep_away", "dependant_names")
+            if name != "dependant_names" and (keep_away or name != "keep_away")
         ),
     ]
     if shown:
         audit_read(by=user, person=found.case.person, obj=found, fields=shown)
-    staff = _support_staff(actor_of(request))
     return render(
         request,
         "support/missing_episode.html",
@@ -376,6 +381,7 @@ def episode(request: HttpRequest, episode_id: int) -> HttpResponse:
             "provider": found.placement.bed.room.site.provider if found.placement else None,
             "safety_profile": profile,
             "safety_dependants": safety.dependants_of(profile),
+            "keep_away": keep_away,
             "back": {"text": "People missing", "href": reverse("support:missing_list")}
             if staff
             else {"text": "Children in your area", "href": reverse("safeguarding:caseload")},

@@ -18,8 +18,8 @@ from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.safety import services as safety
 
-from .. import factories
-from .. import support_factories as s
+from . import factories
+from . import support_factories as s
 
 
 def test_the_placement_page_flags_a_place_that_no_longer_meets_a_safety_condition(

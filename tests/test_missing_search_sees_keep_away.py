@@ -17,8 +17,8 @@ from opennrm.care import services as care
 from opennrm.notifications.models import Notification
 from opennrm.safety import services as safety
 
-from .. import case_factories, factories
-from .. import support_plan_helpers as h
+from . import case_factories, factories
+from . import support_plan_helpers as h
 
 
 def test_the_coordinator_asked_to_tell_the_police_sees_the_places_to_keep_away_from(

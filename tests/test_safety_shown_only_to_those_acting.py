@@ -18,8 +18,8 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
 from opennrm.safety import services as safety
 
-from .. import factories
-from .. import support_factories as s
+from . import factories
+from . import support_factories as s
 
 LATER_REASONS = "The controller traced her to her new town and waits outside the college"
 
