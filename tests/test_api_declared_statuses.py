@@ -32,9 +32,9 @@ def test_a_nul_byte_in_a_protection_reference_gets_a_status_the_schema_declares(
 ) -> None:
     _, secret = api_helpers.token(ivan, border_enforcement, scopes=[api_helpers.PROTECTION_CHECK])
     client = api_helpers.client_with(secret)
-    declared = client.get("/api/v1/openapi.json").json()["paths"][
-        "/api/v1/protection/{reference}"
-    ]["get"]["responses"]
+    declared = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/protection/{reference}"][
+        "get"
+    ]["responses"]
     response = client.get("/api/v1/protection/NRM-7K3Q-9XP%00")
     assert response.json()["errors"]  # the error shape holds; the status is what is wrong
     assert str(response.status_code) in declared, (response.status_code, sorted(declared))

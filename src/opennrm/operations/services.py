@@ -572,6 +572,20 @@ def _tell_children_services(
         "Their accommodation is arranged by children's services, never by adult matching. "
         "The referral is being made."
     )
+    return _tell_each_partner(
+        operation, leads, kind="operations.child_taken_in", subject=subject, body=body
+    )
+
+
+def _tell_each_partner(
+    operation: Operation,
+    leads: Mapping[Organisation, list[User]],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+) -> int:
+    """Tell the safeguarding leads of each children's services partner; how many were told."""
     told: set[int] = set()
     with emails_in_one_task():
         for partner, partner_leads in leads.items():
@@ -582,7 +596,7 @@ def _tell_children_services(
                 continue
             sent = deliver(
                 recipients=fresh,
-                kind="operations.child_taken_in",
+                kind=kind,
                 subject=subject,
                 body=body,
                 url=reverse("operations:board", args=[operation.id]),
@@ -590,6 +604,34 @@ def _tell_children_services(
             )
             told |= {notification.recipient_id for notification in sent}
     return len(told)
+
+
+def _tell_children_services_missing(record: ReceptionRecord, missing: bool) -> int:
+    """A child taken in (or found a child at referral) has gone missing before the referral
+    was submitted, or been found: the children's services partners are told, naming nobody.
+    Before a case exists nothing else reaches them (the caseload reads cases' episodes)."""
+    operation = record.operation
+    if missing:
+        subject = f"Urgent: {operation.name}: a child taken in has gone missing (person {record.sequence})"
+        body = (
+            f"Person {record.sequence}, taken in during {operation.name} and treated as a "
+            "child, has gone missing before their referral was submitted. A missing child is at "
+            "serious risk of harm: this is urgent. Contact the operation's lead for when and "
+            "where they were last seen."
+        )
+    else:
+        subject = f"{operation.name}: the child reported missing is back (person {record.sequence})"
+        body = (
+            f"Person {record.sequence}, taken in during {operation.name} and treated as a "
+            "child, who had gone missing, has been found."
+        )
+    return _tell_each_partner(
+        operation,
+        _children_services_leads(operation),
+        kind="operations.child_missing" if missing else "operations.child_found",
+        subject=subject,
+        body=body,
+    )
 
 
 def _child_found_at_referral(draft: ReferralDraft) -> int | None:
@@ -784,12 +826,18 @@ def reception_missing(*, by: User, record: ReceptionRecord, missing: bool) -> Re
     record.missing_since = timezone.now() if missing else None
     record.missing_recorded_by = by if missing else None
     record.save(update_fields=["missing_since", "missing_recorded_by"])
+    child = record.is_child or record.found_child_at is not None
     audit_record(
         by=by,
         action="operations.person_missing" if missing else "operations.person_found",
         obj=record,
         organisation=record.operation.lead_organisation,
-        detail={"operation": record.operation_id, "sequence": record.sequence},
+        detail={"operation": record.operation_id, "sequence": record.sequence}
+        | (
+            {"children_services_told": _tell_children_services_missing(record, missing)}
+            if child
+            else {}
+        ),
     )
     return record
 

@@ -30,6 +30,7 @@ from opennrm.casework.selectors import tasks_due_count
 from opennrm.decisions import selectors as decisions
 from opennrm.lib.paging import counted
 from opennrm.linkage import selectors as linkage
+from opennrm.notifications.selectors import unread_news
 from opennrm.referrals.selectors import (
     additions_unseen_count,
     information_requests_open_count,
@@ -68,6 +69,13 @@ def _queue(
 def _count(selector: Callable[[Actor], QuerySet[Any]]) -> Callable[[Actor], int]:
     """The number of records a list selector gives the actor: one COUNT query."""
     return lambda actor: selector(actor).count()
+
+
+def _operation_children_news_count(actor: Actor) -> int:
+    """A safeguarding lead's unopened messages of children taken in at operations (taken in,
+    found a child at referral, gone missing, found): such a child has no case until the referral
+    is submitted, so no caseload count includes them (the list it links to is that query)."""
+    return unread_news(actor.user, "operations").count()
 
 
 def _for_deciders() -> list[Attention]:
@@ -250,6 +258,14 @@ ATTENTION: list[Attention] = [
         "notifications:list",
         children_newly_referred_count,
         "?show=children",
+    ),
+    Attention(
+        Role.SAFEGUARDING_LEAD,
+        "{n} message about children taken in at an operation, not yet opened",
+        "{n} messages about children taken in at operations, not yet opened",
+        "notifications:list",
+        _operation_children_news_count,
+        "?show=operations",
     ),
     Attention(
         Role.SAFEGUARDING_LEAD,
