@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Membership, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
@@ -83,7 +84,5 @@ def test_the_export_names_only_the_organisations_that_were_shown_the_details(
     assert "Old Employer Trust" not in shown_to, json.dumps(data["shown_to"])
 
 
-def factories_actor(user: User):  # type: ignore[no-untyped-def]
-    from opennrm.accounts.actor import Actor
-
+def factories_actor(user: User) -> Actor:
     return Actor.of_session(user)

@@ -38,7 +38,7 @@ from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_name
 
 from . import selectors, surge
-from .models import Bed, BedEvent, Region, Room, Setting, Site, SiteKind, Specialism
+from .models import Bed, BedEvent, BedHold, Region, Room, Setting, Site, SiteKind, Specialism
 
 HSDS_VERSION = "3.0"
 # The parts of the HSDS 3.1 draft the document uses beyond 3.0.
@@ -422,6 +422,18 @@ def _beds_by_site(site_ids: Sequence[int]) -> dict[int, BedCount]:
         .annotate(last=Max("at"))
         .values_list("bed__room__site_id", "last")
     )
+    # A bed held for an operation counts as reserved, but holding writes no bed event: a figure
+    # that moved on an unmoved date would tell a watcher of this public export that beds are
+    # held for an operation (and how many) before a confidential one starts. A hold made,
+    # released or run out dates the change as any other does.
+    now = timezone.now()
+    holds = BedHold.objects.filter(bed__in=beds).values_list(
+        "bed__room__site_id", "held_at", "released_at", "expires_at"
+    )
+    for site_id, held_at, released_at, expires_at in holds:
+        moments = [held_at, released_at, expires_at if expires_at <= now else None]
+        last = updated.get(site_id)
+        updated[site_id] = max([m for m in [*moments, last] if m is not None])
     return {
         site_id: BedCount(
             beds=row["beds"],
