@@ -431,7 +431,10 @@ def _beds_by_site(site_ids: Sequence[int]) -> dict[int, BedCount]:
         "bed__room__site_id", "held_at", "released_at", "expires_at"
     )
     for site_id, held_at, released_at, expires_at in holds:
-        moments = [held_at, released_at, expires_at if expires_at <= now else None]
+        # A hold's expiry dates a change only if the hold ran out then: one released earlier
+        # changed nothing when its old expiry passed (and would give away when it was to end).
+        ran_out = released_at is None and expires_at <= now
+        moments = [held_at, released_at, expires_at if ran_out else None]
         last = updated.get(site_id)
         updated[site_id] = max([m for m in [*moments, last] if m is not None])
     return {

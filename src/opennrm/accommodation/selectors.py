@@ -430,15 +430,17 @@ _SEPARATORS = re.compile(r"[\W_]+")
 
 
 def area_key(name: str) -> str:
-    """An area's name as matching compares it: its words in lower case, joined by hyphens, so
-    that case, spacing and punctuation do not matter, whoever typed it (a first responder
-    recording a place to keep away from, a coordinator excluding it, a manager recording a
-    site): "Stoke-on-Trent", "Stoke on Trent" and "STOKE ON  TRENT" are one area, as are
-    "St. Helens" and "St Helens", "Brighton & Hove" and "Brighton and Hove". A hyphen kept in
-    one spelling and not the other let a bed in the place a person must keep away from be
-    offered to them."""
+    """An area's name as matching compares it: its words in lower case, joined by single
+    spaces, so that case, spacing and punctuation do not matter, whoever typed it (a first
+    responder recording a place to keep away from, a coordinator excluding it, a manager
+    recording a site): "Stoke-on-Trent", "Stoke on Trent" and "STOKE ON  TRENT" are one area,
+    as are "St. Helens" and "St Helens", "Brighton & Hove" and "Brighton and Hove". A hyphen
+    kept in one spelling and not the other let a bed in the place a person must keep away from
+    be offered to them. Spaces, not hyphens, join the words: the key is shown to coordinators
+    ("the bed is in north tyneside"), and the operations history compares it with the case's
+    area normalised the same way in SQL (`operations.history._area_key`)."""
     words = _APOSTROPHES.sub("", name.replace("&", " and ")).casefold()
-    key = "-".join(word for word in _SEPARATORS.split(words) if word)
+    key = " ".join(word for word in _SEPARATORS.split(words) if word)
     # A name of punctuation alone ("-") stays itself: a blank key would be refused by
     # matching as a blank area (`matching.Request`) and stop every run.
     return key or " ".join(name.split()).casefold()

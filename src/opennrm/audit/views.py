@@ -25,11 +25,15 @@ def search(request: HttpRequest) -> HttpResponse:
     page = page_of(events, page_number(request.GET.get("page")), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
-    audit_trail_searched(
-        by=request.user,  # type: ignore[arg-type]  # the access table lets only staff in
-        filters={key: str(value) for key, value in query.items() if value}
-        | {"page": str(page.number)},
-    )
+    # A search (any filter given) is recorded: it can show who looked at one case. Browsing the
+    # whole trail is not, or every refresh and page turn would add an event on top of it and
+    # shift the pages being read.
+    searched = {key: str(value) for key, value in query.items() if value}
+    if searched and form.is_bound and form.is_valid():
+        audit_trail_searched(
+            by=request.user,  # type: ignore[arg-type]  # the access table lets only staff in
+            filters=searched | {"page": str(page.number)},
+        )
     return render(
         request,
         "audit/search.html",

@@ -185,6 +185,11 @@ class ClusterMember(models.Model):
         CandidatePair, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     linked_at = models.DateTimeField()
+    # Linked through an erased referral: the id of the erased case (its row is pseudonymised
+    # and names nobody), the confirmed pairs that linked them having gone with it. Members
+    # sharing it stay joined to one another when the cluster is rebuilt (ADR 0052); 0 for
+    # members erased past before the id was kept (all of a cluster's such members together).
+    linked_through_erased = models.PositiveBigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Case {self.case_id} in cluster {self.cluster_id}"

@@ -446,8 +446,8 @@ def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
     """Make a cluster's members what its confirmed pairs join again, after one was undone: the
     members still joined by confirmed pairs to others stay together (the largest group keeps
     the cluster, any other group gets a new one), a member joined to no one leaves, and a
-    cluster left with fewer than two members is dissolved. Members linked through an erased
-    referral count as joined to one another (ADR 0052, addendum of 2026-12-05)."""
+    cluster left with fewer than two members is dissolved. Members linked through the same
+    erased referral count as joined to one another (ADR 0052, addenda of 2026-12-05)."""
     members = {
         m.case_id: m
         for m in ClusterMember.objects.select_for_update().filter(cluster_id=cluster_id)
@@ -465,14 +465,16 @@ def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
     ).values_list("case_a_id", "case_b_id")
     for one, other in confirmed:
         parent[root(one)] = root(other)
-    # Members linked through an erased referral (`linked_by` emptied by
+    # Members linked through the same erased referral (`linked_through_erased`, set by
     # `linkage_records_pseudonymise`) stay linked (ADR 0052), but the confirmed pairs that
-    # joined them named the erased case and went with it: nothing is left to rebuild their
-    # link from. They stay joined to one another, so that an unlink takes out only what its
-    # own pair joined.
-    through_erased = [case_id for case_id, m in members.items() if m.linked_by_id is None]
-    for case_id in through_erased[1:]:
-        parent[root(case_id)] = root(through_erased[0])
+    # joined them named the erased case and went with it: nothing else is left to rebuild their
+    # link from. They stay joined to one another (and only to those linked through the same
+    # one), so that an unlink takes out only what its own pair joined.
+    through_erased: dict[int, int] = {}
+    for case_id, m in members.items():
+        if m.linked_through_erased is not None:
+            first = through_erased.setdefault(m.linked_through_erased, case_id)
+            parent[root(case_id)] = root(first)
     groups: dict[int, list[int]] = {}
     for case_id in members:
         groups.setdefault(root(case_id), []).append(case_id)
@@ -664,9 +666,16 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
         ).values_list("case_a_id", "case_b_id")
         for case_id in pair
     } - set(case_ids)
-    ClusterMember.objects.filter(Q(linked_by_id__in=pair_ids) | Q(case_id__in=through)).update(
-        linked_by=None
+    joined = ClusterMember.objects.filter(Q(linked_by_id__in=pair_ids) | Q(case_id__in=through))
+    # One group for the referrals linked through these erased ones (one person's), merged with
+    # any group a member was already in through an earlier erasure: groups only ever join, so
+    # an unlink later splits nobody an erased referral joined.
+    earlier = set(
+        joined.exclude(linked_through_erased=None).values_list("linked_through_erased", flat=True)
     )
+    ClusterMember.objects.filter(
+        Q(pk__in=joined.values("pk")) | Q(linked_through_erased__in=earlier)
+    ).update(linked_by=None, linked_through_erased=min(case_ids))
     pairs = CandidatePair.objects.filter(pk__in=pair_ids).delete()[1]
     dissolved = 0
     for cluster_id in clusters:

@@ -55,7 +55,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as DbCase
-from django.db.models.functions import Coalesce, Lower, Trim, TruncMonth
+from django.db.models.functions import Coalesce, Lower, Replace, Trim, TruncMonth
 from django.utils import timezone
 
 from opennrm.accommodation.models import (
@@ -141,10 +141,20 @@ class Ahead:
         return rows if areas is None else rows.filter(area_key__in=areas)
 
 
+# What `accommodation.selectors.area_key` does to punctuation, as SQL both databases run:
+# hyphens separate words, apostrophes, full stops and commas go, "&" is "and".
+_AREA_PUNCTUATION = (("-", " "), ("\u2019", ""), ("'", ""), (".", ""), (",", ""), ("&", "and"))
+
+
 def _area_key(to: str = "") -> Lower:
-    """The case's area (`to`: the path to the case) trimmed and in lower case: how the history
-    matches it against a region's areas, and how the morning's count keys it."""
-    return Lower(Trim(f"{to}area"))
+    """The case's area (`to`: the path to the case) trimmed, its punctuation as
+    `accommodation.selectors.area_key` treats it, in lower case: how the history matches it
+    against a region's areas (`regions_of_areas`, keyed by `area_key`), and how the morning's
+    count keys it. ("Stoke-on-Trent" is "stoke on trent" in both.)"""
+    key: Any = Trim(f"{to}area")
+    for old, new in _AREA_PUNCTUATION:
+        key = Replace(key, Value(old), Value(new))
+    return Lower(key)
 
 
 def _start_of(day: date) -> datetime:

@@ -38,6 +38,11 @@ def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
+# API routes that answer an unknown reference as a known one and so never say 404 (the
+# protection check, ADR 40): a NUL byte in their reference is refused as a malformed one.
+NEVER_404_PREFIXES = ("/api/v1/protection/",)
+
+
 def api_error(status: int, message: str) -> JsonResponse:
     """The API's one error shape, for answers given before (or instead of) the API itself."""
     return JsonResponse(
@@ -105,6 +110,20 @@ class RequestScreeningMiddleware:
         from . import views
 
         if "\x00" in request.path or "\x00" in request.path_info:
+            if request.path.startswith(NEVER_404_PREFIXES):
+                # The protection check never says 404 (ADR 40): a malformed reference is 422.
+                return JsonResponse(
+                    {
+                        "errors": [
+                            {
+                                "step": None,
+                                "field": "reference",
+                                "message": "Enter a reference in the form NRM-7K3Q-9XPD",
+                            }
+                        ]
+                    },
+                    status=422,
+                )
             return api_error(404, "Not found") if is_api(request) else views.not_found(request)
         if "\x00" in unquote_plus(request.META.get("QUERY_STRING", "")):
             if is_api(request):

@@ -75,15 +75,14 @@ def _out(reference: str, protection: Protection) -> dict[str, Any]:
     url_name="protection_check",
     operation_id="protection_check",
     summary="Check whether removal must not proceed for a reference",
-    # 404 only for a path no reference can be (a NUL byte: refused before any route runs).
-    response={200: ProtectionOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={200: ProtectionOut, **AUTH_ERRORS, 422: ErrorsOut},
 )
 def protection_check(request: HttpRequest, reference: str) -> Status[Any]:
     """Whether removal must not proceed today for the person with this reference, and why.
     Recorded in the audit trail as a read, naming who checked which reference. 422 for a
-    reference not in the form NRM-7K3Q-9XPD. Never 404 for a reference: one the system does not
-    know gets the answer of one that is not protected (a path holding a NUL byte is no
-    reference, and gets the 404 every route gives it)."""
+    reference not in the form NRM-7K3Q-9XPD (a NUL byte in it too, answered before the route
+    runs: `pages.middleware`). Never 404: a reference the system does not know gets the answer
+    of one that is not protected."""
     actor = actor_of(request)
     selectors.enforcement_organisation(actor)
     form = ReferenceForm({"reference": reference})
