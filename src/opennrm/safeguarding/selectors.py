@@ -9,10 +9,11 @@ authority's leads act on them (mark a task done, record an age assessment). Ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, CaseEvent
 from opennrm.cases.selectors import cases_visible_to, safeguarding_lead_areas
 from opennrm.cases.selectors import referral_details as referral_details
 from opennrm.lib.paging import count_up_to
@@ -115,12 +116,26 @@ def open_task_close_refusal(case: Case) -> str | None:
     )
 
 
+# Before any case: an assessment recorded since then answers a dispute raised at referral.
+_BEFORE_ANY_CASE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def assessments_outstanding(actor: Actor) -> QuerySet[Case]:
-    """Age-disputed people of the actor's areas with no age assessment recorded yet."""
-    assessed = AgeAssessment.objects.filter(case=OuterRef("pk"))
+    """Age-disputed people of the actor's areas with no age assessment recorded since their
+    age was last disputed: one found an adult and disputed again (a new document, say) waits
+    for a new assessment, and is on the list until it is recorded."""
+    disputed = (
+        CaseEvent.objects.filter(case=OuterRef("pk"), kind="case.age_group_changed")
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    assessed = AgeAssessment.objects.filter(
+        case=OuterRef("pk"), recorded_at__gte=OuterRef("disputed_at")
+    )
     return (
         children_of(actor)
         .filter(age_group=AgeGroup.PRESUMED_CHILD)
+        .alias(disputed_at=Coalesce(Subquery(disputed), Value(_BEFORE_ANY_CASE)))
         .exclude(Exists(assessed))
         .order_by("submitted_at", "id")
     )
