@@ -410,13 +410,15 @@ def _tell_of_children_so_far(operation: Operation, organisation: Organisation) -
     # them (`operation_change`); were it secret all the same, the message would not name it.
     secret = operation_is_secret(operation)
     named = "an operation" if secret else operation.name
-    sent = deliver(
-        recipients=[
-            membership.user
-            for membership in members_with_role(
-                organisation.pk, {Role.SAFEGUARDING_LEAD}
-            ).select_related("user")
-        ],
+    leads = [
+        membership.user
+        for membership in members_with_role(
+            organisation.pk, {Role.SAFEGUARDING_LEAD}
+        ).select_related("user")
+    ]
+    return _tell_each_partner(
+        operation,
+        {organisation: leads},
         kind="operations.children_so_far",
         subject="Children taken in before you were invited"
         + ("" if secret else f": {operation.name}"),
@@ -426,10 +428,7 @@ def _tell_of_children_so_far(operation: Operation, organisation: Organisation) -
             "by children's services, never by adult matching. Open the operation's board to "
             "see who they are and where their referrals stand."
         ),
-        url=reverse("operations:board", args=[operation.id]),
-        stand_in=partial(selectors.safeguarding_leads_stand_in, organisation),
     )
-    return len(sent)
 
 
 def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
