@@ -8,6 +8,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.tasks import task
+from django.utils import timezone
 
 from .models import Notification
 
@@ -39,6 +40,26 @@ def email_notification(notification_id: int) -> None:
 
 
 def _send(notification: Notification) -> None:
+    """E-mail one notification, once: a retried or repeated task sends only what no run has
+    sent, and an account switched off since the notification was made (someone who left, an
+    account taken over) is not e-mailed. The claim is taken before sending and given back if
+    sending fails; a worker that dies between the two loses that e-mail (the notification is
+    still in the service), which is better than sending news of a case twice."""
+    if not notification.recipient.is_active:
+        return
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return
+    try:
+        _send_mail(notification)
+    except Exception:
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+        raise
+
+
+def _send_mail(notification: Notification) -> None:
     link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
     send_mail(
         subject=f"OpenNRM: {notification.subject}",

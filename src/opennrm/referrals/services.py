@@ -870,11 +870,14 @@ def referral_addition_add(
         + (" in answer to the request for information" if request is not None else ""),
         data={"addition": addition.pk, "answers": request.pk if request else None},
     )
-    deciders = _members([case.competent_authority], DECIDERS)
+    every_decider = _members([case.competent_authority], DECIDERS)
+    deciders = every_decider
     if case.assigned_to_id is not None:
         deciders = [u for u in deciders if u.pk == case.assigned_to_id] or deciders
+    # The asker too, while they still decide at the authority: one who has left is told nothing.
+    asker = [request.asked_by] if request is not None else []
     told = deliver(
-        recipients=deciders + ([request.asked_by] if request is not None else []),
+        recipients=deciders + [u for u in asker if u in every_decider],
         kind="referral.information_added",
         case=case,
         url=_case_url(case),
