@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -680,6 +680,20 @@ def _live_releases() -> QuerySet[Release]:
     )
 
 
+def _refuse_unfinished(period: tables.Period) -> None:
+    """A release publishes a whole period's counts: a period not yet over would publish part of
+    it as the whole, and the late referrals could then never be revised in when they change a
+    cell by less than the threshold (ADR 0036). The tables page still previews it."""
+    today = timezone.localdate(timezone=tables.LONDON)
+    if period.end >= today:
+        raise ReleaseRefused(
+            {
+                "quarter": f"{period_label(period)} has not ended yet: prepare its release "
+                f"from {period.end + timedelta(days=1):%-d %B %Y}"
+            }
+        )
+
+
 def _refuse_overlap(period: tables.Period, jurisdiction: str) -> None:
     """Refuse a release that another live one could be subtracted from, or added to (ADR 0056).
     Each release protects its own cells only (ADR 0032), so two releases that count some of
@@ -740,6 +754,7 @@ def prepare_release(
     title = " ".join(title.split())
     if not title:
         raise ReleaseRefused({"title": "Enter the title of the release"})
+    _refuse_unfinished(period)
     _one_preparation_at_a_time()
     _refuse_overlap(period, jurisdiction or "")
     built = build_snapshot(period, jurisdiction, title, notes)
