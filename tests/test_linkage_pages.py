@@ -36,7 +36,7 @@ from opennrm.linkage.models import (
 from opennrm.linkage.services import candidate_pair_review, candidate_pair_unlink
 
 from . import api_helpers as a
-from . import case_factories, factories
+from . import case_factories, factories, linkage_helpers
 
 # As `engine._waterfall` writes them for a transliterated name and a swapped day and month:
 # the prior (-16.6) and these add up to the pair's match weight, 2.8.
@@ -92,18 +92,7 @@ LATER_NAME = ("Julia", "Ivanova")
 
 
 def pair_of(one: Case, other: Case, *, weight: float = WEIGHT, **fields: Any) -> CandidatePair:
-    first, second = sorted((one, other), key=lambda c: c.pk)
-    return CandidatePair.objects.create(
-        case_a=first,
-        case_b=second,
-        match_weight=weight,
-        match_probability=charts.probability(weight),
-        comparisons=COMPARISONS,
-        fingerprint="0" * 64,
-        fingerprint_key="test",
-        created_at=timezone.now(),
-        **fields,
-    )
+    return linkage_helpers.pair_of(one, other, weight=weight, comparisons=COMPARISONS, **fields)
 
 
 @pytest.fixture

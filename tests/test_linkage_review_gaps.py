@@ -6,7 +6,6 @@ access export leaving out a referral's links. Synthetic people only."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.linkage import engine, services
 from opennrm.linkage.models import (
@@ -32,7 +30,9 @@ from opennrm.linkage.services import (
     candidate_pair_unlink,
 )
 from opennrm.privacy import services as privacy
-from tests import case_factories, factories
+
+from . import case_factories, factories
+from .linkage_helpers import closed, pair_of
 
 
 def _refer(user: User, organisation: Organisation, authority: Organisation, name: str) -> Case:
@@ -42,29 +42,6 @@ def _refer(user: User, organisation: Organisation, authority: Organisation, name
         authority=authority,
         given_names=name,
         family_name="Testperson",
-    )
-
-
-def _closed(case: Case) -> Case:
-    Case.objects.filter(pk=case.pk).update(
-        status=CaseStatus.CLOSED, closed_at=timezone.now() - timedelta(days=3)
-    )
-    case.refresh_from_db()
-    return case
-
-
-def _pair(one: Case, other: Case, status: str = PairStatus.PROPOSED) -> CandidatePair:
-    low, high = sorted((one, other), key=lambda c: c.pk)
-    return CandidatePair.objects.create(
-        case_a=low,
-        case_b=high,
-        match_weight=12.0,
-        match_probability=0.99,
-        comparisons=[],
-        fingerprint="0" * 64,
-        fingerprint_key="k1",
-        status=status,
-        created_at=timezone.now(),
     )
 
 
@@ -97,7 +74,7 @@ def test_an_erasure_while_a_run_scores_leaves_no_pair_naming_the_erased_referral
     `linkage_records_pseudonymise` deletes. Confirming it puts the erased referral back in an
     identity cluster with the other organisation's referral."""
     police = _refer(alice, northmoor_police, authority, "Mirela")
-    charity = _closed(_refer(charlie, southvale_police, authority, "Mirela"))
+    charity = closed(_refer(charlie, southvale_police, authority, "Mirela"))
     LinkageModel.objects.create(
         version=1,
         splink_version=engine.SPLINK_VERSION,
@@ -161,13 +138,13 @@ def test_unlinking_one_pair_after_an_erasure_keeps_the_other_referrals_linked(
     A's link to C (and with it the possible re-trafficking warning and the people count)
     silently goes, and no page can show or restore it."""
     a = _refer(alice, northmoor_police, authority, "Arta")
-    b = _closed(_refer(charlie, southvale_police, authority, "Arta"))
+    b = closed(_refer(charlie, southvale_police, authority, "Arta"))
     c = _refer(alice, northmoor_police, authority, "Arta")
     d = _refer(charlie, southvale_police, authority, "Arta")
     actor = Actor(dmitri)
     for one, other in ((a, b), (b, c)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, other).pk, status=PairStatus.CONFIRMED)
-    c_d = candidate_pair_review(by=actor, pair_id=_pair(c, d).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(by=actor, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
+    c_d = candidate_pair_review(by=actor, pair_id=pair_of(c, d).pk, status=PairStatus.CONFIRMED)
     _erase(dpo, b, "DP-CHAIN-1")
     clusters = dict(ClusterMember.objects.values_list("case_id", "cluster_id"))
     assert clusters[a.pk] == clusters[c.pk] == clusters[d.pk]  # as ADR 0052 says
@@ -194,13 +171,13 @@ def test_after_an_erasure_a_referral_linked_to_the_erased_one_keeps_its_other_li
     C's membership was made by C-D, not by a pair naming B; it is linked to A through B all
     the same, so unlinking C-D still leaves A and C linked, and D alone."""
     a = _refer(alice, northmoor_police, authority, "Arta")
-    b = _closed(_refer(charlie, southvale_police, authority, "Arta"))
+    b = closed(_refer(charlie, southvale_police, authority, "Arta"))
     c = _refer(alice, northmoor_police, authority, "Arta")
     d = _refer(charlie, southvale_police, authority, "Arta")
     actor = Actor(dmitri)
-    candidate_pair_review(by=actor, pair_id=_pair(a, b).pk, status=PairStatus.CONFIRMED)
-    c_d = candidate_pair_review(by=actor, pair_id=_pair(c, d).pk, status=PairStatus.CONFIRMED)
-    candidate_pair_review(by=actor, pair_id=_pair(b, c).pk, status=PairStatus.CONFIRMED)
+    candidate_pair_review(by=actor, pair_id=pair_of(a, b).pk, status=PairStatus.CONFIRMED)
+    c_d = candidate_pair_review(by=actor, pair_id=pair_of(c, d).pk, status=PairStatus.CONFIRMED)
+    candidate_pair_review(by=actor, pair_id=pair_of(b, c).pk, status=PairStatus.CONFIRMED)
     _erase(dpo, b, "DP-CHAIN-2")
 
     candidate_pair_unlink(by=actor, pair_id=c_d.pk, reason="new_information")
@@ -221,13 +198,13 @@ def test_unlinking_a_pair_whose_referrals_stay_linked_through_an_erased_one_says
 ) -> None:
     """B was confirmed as the same person as both C and D, and C-D too; B is erased. Unlinking
     C-D leaves C and D linked through B, as a decision maker said, and the page says so."""
-    b = _closed(_refer(charlie, southvale_police, authority, "Arta"))
+    b = closed(_refer(charlie, southvale_police, authority, "Arta"))
     c = _refer(alice, northmoor_police, authority, "Arta")
     d = _refer(charlie, southvale_police, authority, "Arta")
     actor = Actor(dmitri)
     for one, other in ((b, c), (b, d)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, other).pk, status=PairStatus.CONFIRMED)
-    c_d = candidate_pair_review(by=actor, pair_id=_pair(c, d).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(by=actor, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
+    c_d = candidate_pair_review(by=actor, pair_id=pair_of(c, d).pk, status=PairStatus.CONFIRMED)
     _erase(dpo, b, "DP-CHAIN-3")
 
     client = factories.signed_in_client(dmitri)
@@ -263,10 +240,10 @@ def test_an_open_pair_of_referrals_already_linked_through_others_cannot_be_rejec
     a = _refer(alice, northmoor_police, authority, "Besa")
     b = _refer(charlie, southvale_police, authority, "Besa")
     c = _refer(alice, northmoor_police, authority, "Besa")
-    a_c = _pair(a, c)
+    a_c = pair_of(a, c)
     actor = Actor(dmitri)
     for one, other in ((a, b), (b, c)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, other).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(by=actor, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
 
     with pytest.raises(ValidationError) as refused:
         candidate_pair_review(by=Actor(sally), pair_id=a_c.pk, status=PairStatus.REJECTED)
@@ -294,14 +271,16 @@ def test_the_review_pages_say_a_pair_is_linked_through_others_and_refuse_not_the
     a = _refer(alice, northmoor_police, authority, "Besa")
     b = _refer(charlie, southvale_police, authority, "Besa")
     c = _refer(alice, northmoor_police, authority, "Besa")
-    a_c = _pair(a, c)
-    other = _pair(
+    a_c = pair_of(a, c)
+    other = pair_of(
         _refer(alice, northmoor_police, authority, "Besa"),
         _refer(charlie, southvale_police, authority, "Besa"),
     )
     actor = Actor(dmitri)
     for one, another in ((a, b), (b, c)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, another).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(
+            by=actor, pair_id=pair_of(one, another).pk, status=PairStatus.CONFIRMED
+        )
     client = factories.signed_in_client(sally)
 
     # The queue marks the pair, and only it.
@@ -347,7 +326,7 @@ def test_the_subject_access_export_says_the_referral_is_linked_to_another(
     later = _refer(alice, northmoor_police, authority, "Drita")
     earlier = _refer(charlie, southvale_police, authority, "Drita")
     candidate_pair_review(
-        by=Actor(dmitri), pair_id=_pair(earlier, later).pk, status=PairStatus.CONFIRMED
+        by=Actor(dmitri), pair_id=pair_of(earlier, later).pk, status=PairStatus.CONFIRMED
     )
 
     data = privacy.subject_access_export(
@@ -379,12 +358,12 @@ def test_the_subject_access_document_lists_links_direct_and_through_others(
 ) -> None:
     first = _refer(charlie, southvale_police, authority, "Drita")
     second = _refer(alice, northmoor_police, authority, "Drita")
-    third = _closed(_refer(alice, northmoor_police, authority, "Drita"))
+    third = closed(_refer(alice, northmoor_police, authority, "Drita"))
     actor = Actor(dmitri)
     for one, other in ((first, second), (second, third)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, other).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(by=actor, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
     rejected = _refer(alice, northmoor_police, authority, "Drita")
-    candidate_pair_review(by=actor, pair_id=_pair(third, rejected).pk, status=PairStatus.REJECTED)
+    candidate_pair_review(by=actor, pair_id=pair_of(third, rejected).pk, status=PairStatus.REJECTED)
 
     response = factories.signed_in_client(dpo).post(
         reverse("privacy:export", args=[third.person_id]),

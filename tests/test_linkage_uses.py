@@ -41,6 +41,7 @@ from opennrm.statistics import disclosure, tables
 from opennrm.statistics.tables import Period, StatTable
 
 from . import case_factories, factories
+from .linkage_helpers import closed, pair_of
 
 LONDON = ZoneInfo("Europe/London")
 Q2 = Period.quarter(2024, 2)
@@ -72,24 +73,9 @@ def refer(
     )
 
 
-def propose(first: Case, second: Case, status: str = PairStatus.PROPOSED) -> CandidatePair:
-    low, high = sorted((first, second), key=lambda case: case.pk)
-    return CandidatePair.objects.create(
-        case_a=low,
-        case_b=high,
-        match_weight=12.0,
-        match_probability=0.99,
-        comparisons=[],
-        fingerprint="0" * 64,
-        fingerprint_key="k1",
-        status=status,
-        created_at=timezone.now(),
-    )
-
-
 def confirm(decider: User, first: Case, second: Case) -> CandidatePair:
     """A decision maker says two referrals are one person, through the real review service."""
-    pair = propose(first, second)
+    pair = pair_of(first, second)
     return candidate_pair_review(by=Actor(decider), pair_id=pair.pk, status=PairStatus.CONFIRMED)
 
 
@@ -155,8 +141,8 @@ def test_the_count_of_people_joins_confirmed_pairs_and_shared_person_rows(
     confirm(dmitri, a1, a2)
     confirm(dmitri, b1, b_before)
     confirm(dmitri, b_before, b2)
-    propose(singles[0], not_confirmed)  # only proposed: not one person yet
-    rejected = propose(singles[1], singles[2])
+    pair_of(singles[0], not_confirmed)  # only proposed: not one person yet
+    rejected = pair_of(singles[1], singles[2])
     candidate_pair_review(by=Actor(dmitri), pair_id=rejected.pk, status=PairStatus.REJECTED)
 
     in_quarter = [a1, a2, b1, b2, c1, c2, *singles, not_confirmed]
@@ -291,12 +277,6 @@ def test_a_small_people_count_is_suppressed_like_any_other(
 # --- Erasure and retention respect clusters ---------------------------------------------------
 
 
-def closed(case: Case, when: datetime) -> Case:
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.CLOSED, closed_at=when)
-    case.refresh_from_db()
-    return case
-
-
 def keys_for(case: Case) -> None:
     identity = PersonIdentity.objects.get(person_id=case.person_id)
     LinkageKey.objects.create(case=case, identity=identity, digest=f"{case.pk:032d}")
@@ -337,7 +317,7 @@ def three(
             keys_for(case)
         confirm(dmitri, made["police"], made["charity"])
         confirm(dmitri, made["charity"], made["third"])
-        propose(made["charity"], made["other"])
+        pair_of(made["charity"], made["other"])
         made["charity"] = closed(made["charity"], long_ago)
         return made
 
