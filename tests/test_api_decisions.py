@@ -26,6 +26,7 @@ from opennrm.policy.negative_reasons import catalogue
 
 from . import api_helpers as a
 from . import case_factories, factories, routes
+from .decision_helpers import fresh
 
 MONDAY = "2026-03-02 10:00:00+00:00"
 DAY = 60 * 60 * 24
@@ -77,10 +78,6 @@ def new_case(
         given_names=NAME,
         **fields,
     )
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
 
 
 def decisions_url(case: Case) -> str:

@@ -20,23 +20,9 @@ from opennrm.notifications.models import Notification
 from opennrm.policy.negative_reasons import catalogue
 
 from . import case_factories, factories
+from .decision_helpers import fresh, positive_rg
 
 MONDAY = "2026-03-02 10:00:00+00:00"
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
-
-
-def positive_rg(case: Case, by: User) -> Case:
-    services.decision_record_reasonable_grounds(
-        by=by,
-        case=case,
-        outcome="positive",
-        reasons="Credible account and indicators.",
-        expected_version=case.version,
-    )
-    return fresh(case)
 
 
 @time_machine.travel(MONDAY, tick=False)

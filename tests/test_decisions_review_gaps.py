@@ -16,28 +16,15 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import services
 from opennrm.decisions.models import DecisionState
-from tests import case_factories
+
+from . import case_factories
+from .decision_helpers import fresh, positive_rg
 
 UTC = timezone.get_fixed_timezone(0)
 
 
 def at(day: date) -> datetime:
     return datetime.combine(day, time(10, 0), tzinfo=UTC)
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
-
-
-def positive_rg(case: Case, by: User) -> Case:
-    services.decision_record_reasonable_grounds(
-        by=by,
-        case=case,
-        outcome="positive",
-        reasons="Credible account and indicators.",
-        expected_version=case.version,
-    )
-    return fresh(case)
 
 
 # --- A conclusive decision must not take effect inside an extended recovery period -------------
