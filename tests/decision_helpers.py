@@ -13,12 +13,14 @@ def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
 
 
-def positive_rg(case: Case, by: User) -> Case:
+def rg(case: Case, by: User, outcome: str, reasons: str = "Reasons given.") -> Case:
+    """A reasonable grounds decision on the case as stored now; the case after it."""
+    case = fresh(case)
     services.decision_record_reasonable_grounds(
-        by=by,
-        case=case,
-        outcome="positive",
-        reasons="Credible account and indicators.",
-        expected_version=case.version,
+        by=by, case=case, outcome=outcome, reasons=reasons, expected_version=case.version
     )
     return fresh(case)
+
+
+def positive_rg(case: Case, by: User) -> Case:
+    return rg(case, by, "positive", "Credible account and indicators.")

@@ -18,7 +18,7 @@ from opennrm.decisions import services
 from opennrm.decisions.models import DecisionState
 
 from . import case_factories
-from .decision_helpers import fresh, positive_rg
+from .decision_helpers import fresh, positive_rg, rg
 
 UTC = timezone.get_fixed_timezone(0)
 
@@ -87,24 +87,11 @@ def test_a_person_missing_before_the_reasonable_grounds_decision_can_be_decided_
     re-referred cleanly while it stays open. Missing people are exactly the trafficked people
     most at risk of re-trafficking (FACTS 4 item 6)."""
     with time_machine.travel(at(date(2026, 3, 2)), tick=False):
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Reported missing from her accommodation before a decision.",
-            expected_version=case.version,
-        )
+        rg(case, dmitri, "suspended", "Reported missing from her accommodation before a decision.")
         assert fresh(case).status == CaseStatus.RG_SUSPENDED
     with time_machine.travel(at(date(2026, 3, 20)), tick=False):
         # She is found and back in touch: the decision maker decides.
-        case = fresh(case)
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="positive",
-            reasons="Found; account given and credible.",
-            expected_version=case.version,
-        )
+        rg(case, dmitri, "positive", "Found; account given and credible.")
     assert fresh(case).status == CaseStatus.RECOVERY_PERIOD
 
 
@@ -115,22 +102,9 @@ def test_a_suspended_case_can_be_withdrawn_when_the_person_has_left_the_country(
     to have left the UK), but the reasonable grounds service refuses every outcome on a
     suspended case, so the move is unreachable and the case can never be closed."""
     with time_machine.travel(at(date(2026, 3, 2)), tick=False):
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Missing before a decision.",
-            expected_version=case.version,
-        )
+        rg(case, dmitri, "suspended", "Missing before a decision.")
     with time_machine.travel(at(date(2026, 3, 20)), tick=False):
-        case = fresh(case)
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="withdrawn",
-            reasons="Confirmed to have left the UK.",
-            expected_version=case.version,
-        )
+        rg(case, dmitri, "withdrawn", "Confirmed to have left the UK.")
     assert fresh(case).status == CaseStatus.RG_WITHDRAWN
 
 
@@ -277,13 +251,7 @@ def test_a_suspended_case_is_not_suspended_again_and_an_extension_waits_for_appr
     case: Case, dmitri: User
 ) -> None:
     with time_machine.travel(at(date(2026, 3, 2)), tick=False):
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Missing before a decision.",
-            expected_version=case.version,
-        )
+        rg(case, dmitri, "suspended", "Missing before a decision.")
         with pytest.raises(ValidationError, match="already suspended"):
             services.decision_record_reasonable_grounds(
                 by=dmitri,
