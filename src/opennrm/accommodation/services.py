@@ -31,6 +31,7 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_event_record, support_running
+from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.notifications.services import deliver
 from opennrm.safeguarding.models import ChildrenServicesTask
 from opennrm.safeguarding.services import (
@@ -806,9 +807,10 @@ def placement_request_update(
         raise ValidationError({"accepted_settings": "Select at least one kind of setting"})
     locked = PlacementRequest.objects.select_for_update().get(pk=request.pk)
     if locked.version != expected_version:
-        raise ValidationError(
+        raise StaleVersion(
             "Someone else changed this request while you were working on it. Your answers are "
-            "still here: check the request, then save again."
+            "still here: check the request, then save again.",
+            current=locked.version,
         )
     if locked.status != PlacementRequestStatus.OPEN:
         raise ValidationError("This request is closed: it can no longer be changed")

@@ -111,3 +111,29 @@ def check_address(request: HttpRequest) -> None:
             f"Too many requests without a valid API token from this address: at most "
             f"{throttle.num_requests} a minute. Try again in {seconds_in_words(wait)}",
         )
+
+
+class UserThrottle(_PerMinute):
+    """A token's limit, for one person's requests through a page that answers what the API
+    does (a stolen or shared session is no faster than a token)."""
+
+    def __init__(self, scope: str, user_id: int) -> None:
+        self.scope = f"page_{scope}"
+        self.user_id = user_id
+        super().__init__(settings.API_TOKEN_REQUESTS_PER_MINUTE)
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.user_id}
+
+
+def page_refusal(request: HttpRequest, scope: str, user_id: int) -> str | None:
+    """Count one request of a person's through the pages of `scope`; the message to show if it
+    is one too many (nothing is then done or recorded), else None."""
+    throttle = UserThrottle(scope, user_id)
+    if throttle.allow_request(request):
+        return None
+    wait = throttle.seconds_to_wait()
+    return (
+        f"Too many requests: you may make {throttle.num_requests} a minute. "
+        f"Try again in {seconds_in_words(wait)}"
+    )

@@ -28,7 +28,9 @@ def search(request: HttpRequest) -> HttpResponse:
     # A search (any filter given) is recorded: it can show who looked at one case. Browsing the
     # whole trail is not, or every refresh and page turn would add an event on top of it and
     # shift the pages being read.
-    searched = {key: str(value) for key, value in query.items() if value}
+    # Only the form's own filters: anything else in the URL (a name typed into it) is not kept
+    # in a trail that nothing erases.
+    searched = {key: str(value) for key in form.fields if (value := query.get(key))}
     if searched and form.is_bound and form.is_valid():
         audit_trail_searched(
             by=request.user,  # type: ignore[arg-type]  # the access table lets only staff in

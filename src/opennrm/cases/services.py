@@ -17,6 +17,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
+from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.lib.references import reference_kept_unique
 from opennrm.notifications.services import deliver
 
@@ -40,13 +41,14 @@ from .models import (
 from .selectors import referrers_stand_in, referrers_to_tell
 
 
-class CaseChanged(ValidationError):
+class CaseChanged(StaleVersion):
     """Someone else changed the case since the page was loaded."""
 
-    def __init__(self) -> None:
+    def __init__(self, current: int | None = None) -> None:
         super().__init__(
             "This case changed while you were working on it: someone else recorded something "
-            "on it. Your answers are still here. Check the case, then submit again."
+            "on it. Your answers are still here. Check the case, then submit again.",
+            current=current,
         )
 
 
@@ -249,7 +251,7 @@ def case_version_claim(
     if status_was is not None:
         claimed = claimed.filter(status=status_was)
     if claimed.update(version=F("version") + 1, **(changes or {})) != 1:
-        raise CaseChanged
+        raise CaseChanged(Case.objects.filter(pk=case.pk).values_list("version", flat=True).first())
     case.version = expected_version + 1
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read, audit_record
+from opennrm.lib.govuk_forms import show_refusal
 
 from . import services
 from .choices import AgeGroup, CloseReason
@@ -119,7 +120,7 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
                 expected_version=form.cleaned_data["expected_version"],
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            show_refusal(form, error)
         else:
             messages.success(request, f"Case {case.reference} is closed")
             return redirect("cases:detail", case.reference)

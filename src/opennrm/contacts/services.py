@@ -20,6 +20,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
+from opennrm.lib.govuk_forms import StaleVersion
 
 from .checks import address_refusal, phone_problem, reference_problem
 from .models import (
@@ -185,9 +186,10 @@ def case_contacts_update(
         pass  # made a moment ago by someone else
     locked = CaseContacts.objects.select_for_update().get(case=case)
     if locked.version != expected_version:
-        raise ValidationError(
+        raise StaleVersion(
             "Someone else changed these contacts while you were working on them. Your answers "
-            "are still here: check them, then save again."
+            "are still here: check them, then save again.",
+            current=locked.version,
         )
     values = {
         name: (getattr(locked, name) if value is None else value.strip())

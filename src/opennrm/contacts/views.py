@@ -104,8 +104,13 @@ def contacts_address(request: HttpRequest, reference: str) -> HttpResponse:
     case = selectors.contacts_case_get(actor_of(request), reference)
     found = selectors.contacts_of(case)
     address = found.location_address if found is not None else ""
+    # How the person said they may be contacted safely, beside the address: whoever opens it
+    # may be about to visit or phone, and must not do it where the exploiters are watching.
+    identity = getattr(case.person, "identity", None)
+    safe_contact = identity.safe_contact if identity is not None and address else ""
     if address:
-        audit_read(by=user, person=case.person, obj=case, fields=[selectors.ADDRESS_FIELD])
+        shown = [selectors.ADDRESS_FIELD] + (["safe_contact"] if safe_contact else [])
+        audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
         request,
         "contacts/contacts_address.html",
@@ -114,6 +119,7 @@ def contacts_address(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "contacts": found,
             "address": address,
+            "safe_contact": safe_contact,
         },
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -232,11 +232,31 @@ def date_from_parts(
         return form.add_error(prefix, f"{label} must be a real date")
 
 
+class StaleVersion(ValidationError):
+    """Someone else changed the record since the page was loaded. `current` is its version now:
+    the page is shown again with what was typed and that version (`show_refusal`), so that
+    saving again, once the person has checked, is accepted rather than refused for ever."""
+
+    def __init__(self, message: str, *, current: int | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+VERSION_FIELDS = ("expected_version", "version")  # the hidden field a form carries it in
+
+
 def show_refusal(
     form: BaseForm, error: ValidationError, renames: dict[str, str] | None = None
 ) -> None:
     """Put a service's refusal on the form: on the field it names (or the form's name for it,
-    in `renames`), or at the top when it names none the form has."""
+    in `renames`), or at the top when it names none the form has. A form refused as stale
+    carries the record's current version from then."""
+    if isinstance(error, StaleVersion) and error.current is not None and form.is_bound:
+        for name in VERSION_FIELDS:
+            if name in form.fields:
+                data = cast(Any, form.data).copy()  # a QueryDict's copy is mutable, lists kept
+                data[form.add_prefix(name)] = str(error.current)
+                form.data = data
     if hasattr(error, "error_dict"):
         for name, problems in error.message_dict.items():
             field = (renames or {}).get(name, name)

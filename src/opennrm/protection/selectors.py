@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -98,8 +98,27 @@ def _case_deciders(case: Case) -> list[User]:
 
 
 def nrm_source(reference: str, on: date) -> Finding | None:
+    """The referral's own finding; but a person referred again (one `Person`, ADR 0052) is
+    protected by whichever of their referrals protects them, whichever reference is given:
+    enforcement often holds the first, refused one while the second awaits its decision."""
     case = Case.objects.select_related("person", "referred_by").filter(reference=reference).first()
-    return case_finding(case, on) if case is not None else None
+    if case is None:
+        return None
+    others = Case.objects.filter(person_id=case.person_id).exclude(pk=case.pk)
+    return first_protecting(case, others, on)
+
+
+def first_protecting(case: Case, others: QuerySet[Case], on: date) -> Finding:
+    """The case's finding if it protects; else the first of `others` (the same person's other
+    referrals) that does, newest first; else the case's own."""
+    own = case_finding(case, on)
+    if own.protection.protected:
+        return own
+    for other in others.select_related("person", "referred_by").order_by("-submitted_at", "-pk"):
+        finding = case_finding(other, on)
+        if finding.protection.protected:
+            return finding
+    return own
 
 
 _SOURCES: list[Source] = [nrm_source]

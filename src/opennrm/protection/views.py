@@ -3,11 +3,13 @@ Each shows the protection answer and nothing else about the person (ADR 0040).""
 
 from __future__ import annotations
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.actor import actor_of
+from opennrm.api.throttling import page_refusal
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
@@ -20,7 +22,8 @@ def check(request: HttpRequest) -> HttpResponse:
     form = ReferenceForm(request.POST or None)
     protection = None
     removal_form = None
-    if request.method == "POST" and form.is_valid():
+    too_many = _too_many(request, form)
+    if request.method == "POST" and not too_many and form.is_valid():
         reference = form.cleaned_data["reference"]
         protection = services.protection_check(by=actor.user, reference=reference)
         removal_form = PlannedRemovalForm(initial={"reference": reference})
@@ -34,6 +37,7 @@ def check(request: HttpRequest) -> HttpResponse:
             "reference": form.cleaned_data.get("reference") if protection else None,
             "removal_form": removal_form,
         },
+        status=429 if too_many else 200,
     )
 
 
@@ -45,7 +49,8 @@ def planned_removal(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial={"reference": request.GET.get("reference", "")}
     )
     recorded = None
-    if request.method == "POST" and form.is_valid():
+    too_many = _too_many(request, form)
+    if request.method == "POST" and not too_many and form.is_valid():
         recorded = services.planned_removal_record(
             by=actor.user,
             organisation=organisation,
@@ -60,7 +65,21 @@ def planned_removal(request: HttpRequest) -> HttpResponse:
             "form": form,
             "recorded": recorded,
         },
+        status=429 if too_many else 200,
     )
+
+
+def _too_many(request: HttpRequest, form: forms.Form) -> bool:
+    """A check or a planned removal past the API's per-token limit for this officer (both pages
+    count together): refused before anything is looked up or recorded, the form kept."""
+    if request.method != "POST":
+        return False
+    refusal = page_refusal(request, "protection", actor_of(request).user.pk)
+    if refusal is None:
+        return False
+    form.is_valid()  # so that what was typed is shown again, with the refusal on top
+    form.add_error(None, refusal)
+    return True
 
 
 def _title(recorded: services.Recorded | None) -> str:

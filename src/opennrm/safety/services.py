@@ -27,6 +27,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record
+from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.notifications.services import deliver
 
 from .models import Dependant, Relationship, RiskLevel, SafetyProfile, SettingRequired
@@ -110,7 +111,7 @@ def _profile_for_update(case: Case, by: User | None) -> tuple[SafetyProfile, boo
 
 def _claim(profile: SafetyProfile, expected_version: int | None, created: bool) -> None:
     if not created and expected_version is not None and profile.version != expected_version:
-        raise ValidationError(STALE)
+        raise StaleVersion(STALE, current=profile.version)
 
 
 def _bump(profile: SafetyProfile, by: User | None, fields: Sequence[str], created: bool) -> None:
