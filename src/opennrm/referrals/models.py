@@ -49,6 +49,27 @@ class ReferralDraft(models.Model):
     report = models.OneToOneField(
         "DutyToNotifyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
     )
+    # The stand-alone screening the draft was started from (ADR 0007): one screening, one
+    # person, so it starts one referral. Submission records it as the case's screening when the
+    # draft's indicators still say what it says. A duty to notify report keeps no link to it.
+    source_screening = models.ForeignKey(
+        "screening.Screening",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referral_drafts",
+    )
+    # The catalogue version the indicators page was answered from (ADR 0007): submission
+    # checks the ticks against it, not against a version loaded since. None until that page is
+    # saved (and for drafts saved before it was recorded: they are checked against the active
+    # one, and asked again if their codes are not in it).
+    indicators_catalogue = models.ForeignKey(
+        "screening.IndicatorCatalogue",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # The enforcement operation the person was taken in during (operations.ReceptionRecord,
     # ADR 43): a plain number, as accommodation.Bed keeps it, so that referrals never imports
     # operations. The placement request the referral raises carries it, so the operation's

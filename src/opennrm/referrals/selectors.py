@@ -12,6 +12,8 @@ from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_referred_by_organisations_of, is_referrer, may_decide
 from opennrm.notifications.selectors import unread_news
+from opennrm.screening.models import IndicatorCatalogue, Screening
+from opennrm.screening.selectors import active_catalogue
 
 from . import steps
 from .models import (
@@ -55,6 +57,24 @@ def draft_get_for_user(actor: Actor, public_id: UUID, *, submitted: bool = False
         return drafts.get(public_id=public_id)
     except ReferralDraft.DoesNotExist:
         raise Http404 from None
+
+
+def draft_from_screening(screening: Screening) -> ReferralDraft | None:
+    """The referral started from this screening, being written or submitted (a duty to notify
+    report keeps no link to it), if there is one."""
+    return (
+        ReferralDraft.objects.filter(source_screening=screening)
+        .select_related("created_by")
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def draft_catalogue(draft: ReferralDraft) -> IndicatorCatalogue:
+    """The catalogue version the draft's indicators are shown from and checked against: the
+    one its indicators page was answered from (ADR 0007), or, before that page is saved, the
+    active one."""
+    return draft.indicators_catalogue or active_catalogue()
 
 
 def evidence_get_for_draft(draft: ReferralDraft, evidence_id: int) -> EvidenceFile:

@@ -20,7 +20,7 @@ from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_f
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
@@ -31,7 +31,7 @@ from opennrm.notifications.services import Delivery, deliver, deliver_all, email
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
 from opennrm.screening.models import IndicatorCatalogue, Screening
-from opennrm.screening.selectors import active_catalogue
+from opennrm.screening.selectors import active_catalogue, screening_referred
 from opennrm.screening.services import screening_for_referral, screening_summary
 
 from . import selectors, steps
@@ -51,14 +51,36 @@ from .routing import competent_authority_for
 logger = logging.getLogger(__name__)
 
 
+class ScreeningReferred(ValidationError):
+    """A referral was already made or started from this screening: `draft` is the one started
+    (None when only a case records the screening)."""
+
+    def __init__(self, message: str, draft: ReferralDraft | None) -> None:
+        super().__init__(message)
+        self.draft = draft
+
+
 @transaction.atomic
 def draft_start(
     *, by: User, organisation: Organisation, screening: Screening | None = None
 ) -> ReferralDraft:
     """Start a draft; from a stand-alone screening, with what the screening answered (the age
-    group, the kind of exploitation, the indicators seen) already filled in."""
+    group, the kind of exploitation, the indicators seen, and the catalogue version they were
+    seen in) already filled in, and the screening kept as the draft's source.
+
+    A screening is one person: raises `ScreeningReferred` if a referral was already started or
+    made from it (a second one would refer the same person twice, or carry one person's answers
+    into another's referral)."""
+    if screening is not None:
+        _check_not_referred(screening)
     answers = _answers_from(screening) if screening is not None else {}
-    draft = ReferralDraft.objects.create(created_by=by, organisation=organisation, answers=answers)
+    draft = ReferralDraft.objects.create(
+        created_by=by,
+        organisation=organisation,
+        answers=answers,
+        source_screening=screening,
+        indicators_catalogue=screening.catalogue if screening is not None else None,
+    )
     audit_record(
         by=by,
         action="referral.draft_started",
@@ -67,6 +89,26 @@ def draft_start(
         detail={"from_screening": screening.pk} if screening is not None else {},
     )
     return draft
+
+
+def _check_not_referred(screening: Screening) -> None:
+    # Locked: two first responders pressing "Start a referral" at once start one draft.
+    Screening.objects.select_for_update().filter(pk=screening.pk).first()
+    started = selectors.draft_from_screening(screening)
+    if started is not None:
+        raise ScreeningReferred(
+            f"{started.created_by.full_name} has already started a referral from this screening "
+            f"on {timezone.localtime(started.created_at):%-d %B %Y}"
+            + (", and it has been submitted" if started.status != DraftStatus.DRAFT else "")
+            + ". One screening is one person: it can start only one referral.",
+            started,
+        )
+    if screening_referred(screening):
+        raise ScreeningReferred(
+            "This screening has already been referred. One screening is one person: it can "
+            "start only one referral.",
+            None,
+        )
 
 
 def _answers_from(screening: Screening) -> steps.Answers:
@@ -147,7 +189,13 @@ def draft_save_answers(
             evidence.file.delete(save=False)
         locked.evidence.all().delete()
     locked.answers = answers
-    locked.save(update_fields=["answers", "updated_at"])
+    fields = ["answers", "updated_at"]
+    if step.slug == "indicators" and locked.indicators_catalogue_id is None:
+        # The version the page was shown from (`selectors.draft_catalogue`): submission checks
+        # the ticks against it, whatever version is loaded meanwhile (ADR 0007).
+        locked.indicators_catalogue = active_catalogue()
+        fields.append("indicators_catalogue")
+    locked.save(update_fields=fields)
     audit_record(
         by=by,
         action="referral.answers_saved",
@@ -300,7 +348,7 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     # one force submit at once), knowing whether it has evidence to move to the case.
     locked = (
         ReferralDraft.objects.select_for_update(of=("self",))
-        .select_related("organisation")
+        .select_related("organisation", "indicators_catalogue")
         .annotate(has_evidence=Exists(EvidenceFile.objects.filter(draft=OuterRef("pk"))))
         .get(pk=draft.pk)
     )
@@ -308,9 +356,9 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
         return Submitted(case=locked.case), False
     if locked.status == DraftStatus.REPORTED:
         return Submitted(report=locked.report), False
-    # Read once: the indicators are checked against the version the screening then records
-    # (a catalogue loaded meanwhile cannot come between the two).
-    catalogue = active_catalogue()
+    # Read once: the indicators are checked against the version the screening then records:
+    # the one the indicators page was answered from, not one loaded since (ADR 0007).
+    catalogue = selectors.draft_catalogue(locked)
     # Before the pages' checks, whose age page refuses the same answer: the reason, not only
     # which page to finish.
     if locked.presumed_child and steps.answered_age_group(locked.answers) == AgeGroup.ADULT:
@@ -356,7 +404,10 @@ def _report(
     draft.status = DraftStatus.REPORTED
     draft.report = report
     draft.answers = {}
-    draft.save(update_fields=["status", "report", "answers", "updated_at"])
+    # Anonymous: the report keeps no link to the screening, which may then start a referral
+    # if the person later consents.
+    draft.source_screening = None
+    draft.save(update_fields=["status", "report", "answers", "source_screening", "updated_at"])
     audit_record(
         by=by,
         action="referral.duty_to_notify_reported",
@@ -427,13 +478,18 @@ def _open_case(
         age_group=group,
     )
     list_key = steps.screening_list_key(draft.answers)
+    at_exploitation = steps.age_group_at_exploitation(draft.answers)
     screening = screening_for_referral(
         by=by,
         organisation=organisation,
         list_key=str(list_key),
+        # The list fits the person now; the rule, the age when the exploitation began: a
+        # person exploited as a child needs no means shown (Palermo 3(c); CETS 4(c); ADR 0042).
         is_child=group != AgeGroup.ADULT,
+        exploited_as_child=at_exploitation == ExploitationAgeGroup.CHILD,
         observed_codes=data["indicators"]["observed"],
         catalogue=catalogue,
+        started_from=draft.source_screening,
     )
     born: date | None = person_data["date_of_birth"]
     consent = data.get("consent", {})
@@ -466,7 +522,7 @@ def _open_case(
             jurisdiction=organisation.jurisdiction,
             area=exploitation["area"],
             age_group=group,
-            age_group_at_exploitation=steps.age_group_at_exploitation(draft.answers),
+            age_group_at_exploitation=at_exploitation,
             exploitation_types=exploitation["types"],
             exploitation_location=exploitation["location"],
             exploitation_started=exploitation.get("started"),

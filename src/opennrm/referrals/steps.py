@@ -335,14 +335,29 @@ def indicator_list_for(
     return (catalogue or active_catalogue()).parsed().list(key) if key else None
 
 
-def state_of(step: Step, answers: Answers) -> StepState:
+def indicators_to_ask_again(answers: Answers, catalogue: IndicatorCatalogue | None = None) -> bool:
+    """Whether the saved indicators name codes the list shown (from `catalogue`) does not have:
+    answered from a catalogue version the draft did not record, so they must be asked again."""
+    indicator_list = indicator_list_for(answers, catalogue)
+    saved = (answers.get("indicators") or {}).get("observed") or []
+    if indicator_list is None or not saved:
+        return False
+    known = {i.code for i in indicator_list.indicators}
+    return any(code not in known for code in saved)
+
+
+def state_of(
+    step: Step, answers: Answers, *, catalogue: IndicatorCatalogue | None = None
+) -> StepState:
+    """The step's state; the indicators checked against `catalogue` (the draft's version,
+    `selectors.draft_catalogue`; by default the active one)."""
     if step.form_class(answers) is None or (step.slug != "age" and age_group(answers) is None):
         return StepState.CANNOT_START
     if step.slug == "indicators" and screening_list_key(answers) is None:
         return StepState.CANNOT_START
     if step.slug not in answers:
         return StepState.NOT_STARTED
-    form = bind(step, answers)
+    form = bind(step, answers, catalogue=catalogue)
     return StepState.COMPLETED if form is not None and form.is_valid() else StepState.IN_PROGRESS
 
 
@@ -355,10 +370,11 @@ def applicable_steps(answers: Answers) -> list[Step]:
     return [step for step in STEPS if step.applies(answers) or step.slug == "age"]
 
 
-def ready(answers: Answers) -> bool:
+def ready(answers: Answers, *, catalogue: IndicatorCatalogue | None = None) -> bool:
     """Whether every applicable step is complete (an optional one may be left untouched)."""
     return route(answers) != Route.UNDECIDED and all(
-        state_of(step, answers) == StepState.COMPLETED or left_out(step, answers)
+        state_of(step, answers, catalogue=catalogue) == StepState.COMPLETED
+        or left_out(step, answers)
         for step in applicable_steps(answers)
     )
 

@@ -33,7 +33,7 @@ from opennrm.screening.selectors import screening_get_for_user
 
 from . import copy_pdf, selectors, services, steps, summary
 from .forms import PREMISES, AdditionForm, EvidenceForm, InformationRequestForm
-from .models import InformationRequestStatus
+from .models import DraftStatus, InformationRequestStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -103,7 +103,9 @@ def draft_start(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpResponse:
-    """Refer the person screened: a draft with the screening's answers carried over."""
+    """Refer the person screened: a draft with the screening's answers carried over. A screening
+    already referred goes back to its page with why (or, to its own draft, the one who started
+    it)."""
     user = _user(request)
     screening = screening_get_for_user(actor_of(request), screening_id)
     organisation = selectors.referring_organisations(actor_of(request)).filter(
@@ -111,7 +113,19 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
     )
     if not organisation.exists():
         raise Http404
-    draft = services.draft_start(by=user, organisation=organisation.get(), screening=screening)
+    try:
+        draft = services.draft_start(by=user, organisation=organisation.get(), screening=screening)
+    except services.ScreeningReferred as referred:
+        started = referred.draft
+        if (
+            started is not None
+            and started.created_by_id == user.pk
+            and started.status == DraftStatus.DRAFT
+        ):
+            messages.info(request, "You have already started a referral from this screening")
+            return redirect("referrals:task_list", started.public_id)
+        messages.error(request, " ".join(referred.messages))
+        return redirect("screening:detail", screening.pk)
     messages.success(
         request,
         "The screening's answers are filled in: check them, then answer the rest",
@@ -122,8 +136,9 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
 @require_safe
 def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id)
+    catalogue = selectors.draft_catalogue(draft)
     rows = [
-        (step, steps.state_of(step, draft.answers))
+        (step, steps.state_of(step, draft.answers, catalogue=catalogue))
         for step in steps.applicable_steps(draft.answers)
     ]
     route = steps.route(draft.answers)
@@ -136,7 +151,7 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "rows": rows,
             "route": route.value,
             "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
-            "complete": steps.ready(draft.answers),
+            "complete": steps.ready(draft.answers, catalogue=catalogue),
         },
     )
 
@@ -150,21 +165,37 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         raise Http404
     if steps.state_of(current, draft.answers) == steps.StepState.CANNOT_START:
         return redirect("referrals:task_list", draft.public_id)
-    form = steps.bind(current, draft.answers)
+    # The indicators from the version they were answered from, whatever is loaded since.
+    catalogue = selectors.draft_catalogue(draft)
+    form = steps.bind(current, draft.answers, catalogue=catalogue)
+    ask_again = False
     if request.method == "POST":
         data = _raw_answers(form, request.POST)
         draft = services.draft_save_answers(by=user, draft=draft, step=current, data=data)
         if request.headers.get("X-Autosave"):
             return HttpResponse(status=204)
-        form = steps.bind(current, draft.answers)
+        catalogue = selectors.draft_catalogue(draft)
+        form = steps.bind(current, draft.answers, catalogue=catalogue)
         if form is not None and form.is_valid():
-            return redirect(_next_page(draft, current))
+            return redirect(_next_page(draft, current, catalogue))
+    elif (
+        current.slug == "indicators"
+        and draft.indicators_catalogue_id is None
+        and steps.indicators_to_ask_again(draft.answers, catalogue)
+    ):
+        # Answered before drafts recorded their version, from one since replaced: the codes it
+        # saved mean nothing in this list, so ask again, saying why (not "AL-DR-01 is not an
+        # indicator in this list", codes the first responder never sees).
+        ask_again = True
+        unanswered = {slug: v for slug, v in draft.answers.items() if slug != current.slug}
+        form = steps.bind(current, unanswered, catalogue=catalogue)
     context: dict[str, Any] = {
         "title": f"{current.title} - {_journey(draft)}",
         "draft": draft,
         "form": form,
         "step": current,
         "route": steps.route(draft.answers).value,
+        "ask_again": ask_again,
     }
     if isinstance(form, IndicatorChecklistForm):
         context["checklist"] = checklist_params(form)
@@ -182,14 +213,16 @@ def _journey(draft: Any) -> str:
     return "Refer a potential victim"
 
 
-def _next_page(draft: Any, current: steps.Step) -> str:
+def _next_page(draft: Any, current: steps.Step, catalogue: Any) -> str:
     following = steps.applicable_steps(draft.answers)
     slugs = [s.slug for s in following]
     index = slugs.index(current.slug) if current.slug in slugs else len(slugs)
     for candidate in following[index + 1 :]:
         if steps.left_out(candidate, draft.answers) and not candidate.asked_in_turn:
             continue
-        if steps.state_of(candidate, draft.answers) != steps.StepState.COMPLETED:
+        if steps.state_of(candidate, draft.answers, catalogue=catalogue) != (
+            steps.StepState.COMPLETED
+        ):
             return str(_step_url(draft, candidate.slug))
     return str(_task_list_url(draft))
 

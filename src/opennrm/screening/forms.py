@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from opennrm.accounts.models import Organisation
 
@@ -94,7 +93,10 @@ class IndicatorChecklistForm(forms.Form):
                 "\u2018I have not seen any of these\u2019",
             )
         elif observed and cleaned.get("none_observed"):
-            raise ValidationError(
+            # On the checklist, not the whole form: the error summary then links to it and the
+            # message shows beside it (GOV.UK error summary; WCAG 3.3.1).
+            self.add_error(
+                "observed",
                 "Select the indicators you have seen, or \u2018I have not seen any of these\u2019,"
                 " not both",
             )

@@ -14,7 +14,8 @@ The rule, as `docs/domain-facts.md` section 4.1 records it from the ILO/European
    of vulnerability) is met, AND exploitative conditions is met, AND a "means" dimension at
    destination (coercion, or abuse of vulnerability) is met.
 3. For a child, the means are not needed (Palermo Protocol Art. 3(c)): recruitment and
-   exploitation are enough.
+   exploitation are enough. So too for an adult who was a child when the exploitation began
+   (CETS 197 Art. 4(c); ADR 0042): they were a child victim, whatever their age now.
 
 The result is guidance for the first responder and never a decision: only a competent authority
 decides whether someone is a victim, and a referral does not need the pattern to be met.
@@ -174,6 +175,13 @@ class ScreeningResult:
     indicated: bool
     summary: str
     notice: str = GUIDANCE_NOTICE
+    # An adult now, screened by the child rule: a child when the exploitation began.
+    exploited_as_child: bool = False
+
+    @property
+    def child_rule(self) -> bool:
+        """Whether the means were left out, as for a child."""
+        return self.is_child or self.exploited_as_child
 
     def dimension(self, dimension: Dimension) -> DimensionResult:
         return next(d for d in self.dimensions if d.dimension == dimension)
@@ -182,6 +190,7 @@ class ScreeningResult:
         """A JSON-ready snapshot, kept with the screening so it reads the same for ever."""
         return {
             "is_child": self.is_child,
+            "exploited_as_child": self.exploited_as_child,
             "indicated": self.indicated,
             "summary": self.summary,
             "notice": self.notice,
@@ -219,6 +228,8 @@ class ScreeningResult:
     def from_dict(cls, data: Mapping[str, Any]) -> ScreeningResult:
         return cls(
             is_child=bool(data["is_child"]),
+            # Snapshots from before it was recorded were all of the rule for the age now.
+            exploited_as_child=bool(data.get("exploited_as_child", False)),
             indicated=bool(data["indicated"]),
             summary=str(data["summary"]),
             notice=str(data.get("notice", GUIDANCE_NOTICE)),
@@ -347,21 +358,31 @@ def _labels(dimensions: Iterable[Dimension]) -> str:
 
 
 def _element_result(
-    element: Element, results: Mapping[Dimension, DimensionResult], *, is_child: bool
+    element: Element,
+    results: Mapping[Dimension, DimensionResult],
+    *,
+    is_child: bool,
+    exploited_as_child: bool = False,
 ) -> ElementResult:
     dimensions = ELEMENT_DIMENSIONS[element]
     met_dimensions = tuple(d for d in dimensions if results[d].met)
-    required = not (is_child and element is Element.MEANS)
+    required = not ((is_child or exploited_as_child) and element is Element.MEANS)
     if met_dimensions:
         explanation = f"Met through {_labels(met_dimensions)}."
     elif required and len(dimensions) == 1:
         explanation = f"Not met: {_labels(dimensions)} is not met."
     elif required:
         explanation = f"Not met: none of {_labels(dimensions)} is met."
-    else:
+    elif is_child:
         explanation = (
             "Not needed for a child: a child cannot consent to being exploited, so coercion "
             "or abuse of vulnerability does not have to be shown."
+        )
+    else:
+        explanation = (
+            "Not needed: they were a child when the exploitation began, and a child cannot "
+            "consent to being exploited, so coercion or abuse of vulnerability does not have to "
+            "be shown."
         )
     return ElementResult(
         element=element,
@@ -372,16 +393,36 @@ def _element_result(
     )
 
 
-def _summary(elements: tuple[ElementResult, ...], *, indicated: bool, is_child: bool) -> str:
-    who = "a child" if is_child else "an adult"
+CHILD_AT_EXPLOITATION = (
+    "The child rule was applied because they were a child when the exploitation began: "
+    "coercion or abuse of vulnerability does not have to be shown."
+)
+
+
+def _summary(
+    elements: tuple[ElementResult, ...],
+    *,
+    indicated: bool,
+    is_child: bool,
+    exploited_as_child: bool = False,
+) -> str:
+    if is_child:
+        who = "a child"
+    elif exploited_as_child:
+        who = "a person exploited as a child"
+    else:
+        who = "an adult"
+    # Said first to whoever reads it (the decision maker on the case page): the adult rule's
+    # missing means must not read as a gap in the referral of a person trafficked as a child.
+    why = f"{CHILD_AT_EXPLOITATION} " if exploited_as_child and not is_child else ""
     if indicated:
         return (
-            f"The indicators you recorded match the pattern that suggests {who} may have been "
-            "trafficked. Consider a referral and the person's immediate safety and needs."
+            f"{why}The indicators you recorded match the pattern that suggests {who} may have "
+            "been trafficked. Consider a referral and the person's immediate safety and needs."
         )
     missing = [e.label.lower() for e in elements if e.required and not e.met]
     return (
-        f"The indicators you recorded do not complete the pattern for {who}: "
+        f"{why}The indicators you recorded do not complete the pattern for {who}: "
         f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not shown. "
         "This does not mean the person has not been trafficked."
     )
@@ -400,20 +441,36 @@ def _unique(observed: Iterable[Observed]) -> list[Observed]:
     return list(by_code.values())
 
 
-def evaluate(observed: Iterable[Observed], *, is_child: bool) -> ScreeningResult:
+def evaluate(
+    observed: Iterable[Observed], *, is_child: bool, exploited_as_child: bool = False
+) -> ScreeningResult:
     """Apply the dimension rule to each of the six dimensions, then the overall rule.
+
+    `exploited_as_child`: an adult who was a child when the exploitation began, screened by the
+    child rule (no means needed) though with the adult's indicator list. A child's result never
+    sets it: for them it says nothing more.
 
     The result does not depend on the order of `observed`, and adding an indicator never turns
     a met dimension (or a met pattern) into an unmet one.
     """
+    exploited_as_child = exploited_as_child and not is_child
     items = _unique(observed)
     results = {d: evaluate_dimension(d, items) for d in Dimension}
-    elements = tuple(_element_result(e, results, is_child=is_child) for e in Element)
+    elements = tuple(
+        _element_result(e, results, is_child=is_child, exploited_as_child=exploited_as_child)
+        for e in Element
+    )
     indicated = all(e.met for e in elements if e.required)
     return ScreeningResult(
         is_child=is_child,
+        exploited_as_child=exploited_as_child,
         dimensions=tuple(results[d] for d in Dimension),
         elements=elements,
         indicated=indicated,
-        summary=_summary(elements, indicated=indicated, is_child=is_child),
+        summary=_summary(
+            elements,
+            indicated=indicated,
+            is_child=is_child,
+            exploited_as_child=exploited_as_child,
+        ),
     )

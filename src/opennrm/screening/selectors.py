@@ -57,3 +57,13 @@ def screening_get_for_user(actor: Actor, screening_id: int) -> Screening:
         return screenings_visible_to(actor).get(pk=screening_id)
     except Screening.DoesNotExist:
         raise Http404 from None
+
+
+def screening_referred(screening: Screening, *, counting_drafts: bool = True) -> bool:
+    """Whether the person screened has been referred from it: a case records it, or (unless
+    `counting_drafts` is False) a referral draft was started from it, being written or
+    submitted (`referrals.ReferralDraft.source_screening`; a duty to notify report keeps no
+    link). One screening is one person: it starts one referral."""
+    if hasattr(screening, "case"):
+        return True
+    return counting_drafts and screening.referral_drafts.exists()

@@ -119,12 +119,20 @@ def screening_for_referral(
     is_child: bool,
     observed_codes: Iterable[str],
     catalogue: IndicatorCatalogue | None = None,
+    exploited_as_child: bool = False,
+    started_from: Screening | None = None,
 ) -> Screening:
     """`screening_record` without its audit event or transaction (which that adds): for
     `referrals.services.referral_submit`, whose transaction it runs in and whose event
     (`referral.submitted`) records it with `screening_summary`. A savepoint and an event of
     its own were five of a submission's thirty statements, for nothing the submission's event
-    cannot say."""
+    cannot say.
+
+    `exploited_as_child`: an adult who was a child when the exploitation began, screened with
+    the adult's list by the child rule (`rules.evaluate`; ADR 0042). `started_from`: the
+    stand-alone screening the referral was started from, returned instead of a new one when it
+    records exactly what this one would (so the case links it, and it offers no second
+    referral); a changed answer records a new one."""
     if (
         not selectors.screening_organisations_of(Actor.of_session(by))
         .filter(pk=organisation.pk)
@@ -150,7 +158,13 @@ def screening_for_referral(
                 f"in the {indicator_list.label.lower()} list"
             }
         )
-    result = rules.evaluate([known[code] for code in codes], is_child=is_child)
+    result = rules.evaluate(
+        [known[code] for code in codes], is_child=is_child, exploited_as_child=exploited_as_child
+    )
+    if started_from is not None and _records_the_same(
+        started_from, organisation, catalogue, indicator_list.key.value, is_child, codes, result
+    ):
+        return started_from
     screening = Screening.objects.create(
         created_by=by,
         organisation=organisation,
@@ -162,3 +176,24 @@ def screening_for_referral(
         indicated=result.indicated,
     )
     return screening
+
+
+def _records_the_same(
+    screening: Screening,
+    organisation: Organisation,
+    catalogue: IndicatorCatalogue,
+    list_key: str,
+    is_child: bool,
+    codes: list[str],
+    result: rules.ScreeningResult,
+) -> bool:
+    """Whether `screening` says what a new one with these values would, and no case has it."""
+    return (
+        screening.organisation_id == organisation.pk
+        and screening.catalogue_id == catalogue.pk
+        and screening.list_key == list_key
+        and screening.is_child == is_child
+        and list(screening.observed_codes) == codes
+        and screening.result == result.to_dict()
+        and not selectors.screening_referred(screening, counting_drafts=False)
+    )

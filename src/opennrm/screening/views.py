@@ -24,7 +24,14 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _start_page(request: HttpRequest, form: StartForm, problem: str = "") -> HttpResponse:
+def _start_page(
+    request: HttpRequest, form: StartForm, problem: str = "", problem_field: str = "age_group"
+) -> HttpResponse:
+    """The start page; `problem` is what was wrong with a link to the checklist, and
+    `problem_field` the question it is about, which the error summary links to."""
+    if problem_field not in form.fields:
+        # One organisation: no question to link to, so the first one.
+        problem_field = "age_group"
     return render(
         request,
         "screening/start.html",
@@ -32,6 +39,7 @@ def _start_page(request: HttpRequest, form: StartForm, problem: str = "") -> Htt
             "title": "Screen for indicators of trafficking",
             "form": form,
             "problem": problem,
+            "problem_field": problem_field,
             "recent": selectors.screenings_visible_to(actor_of(request))[:RECENT],
         },
     )
@@ -74,8 +82,10 @@ def checklist(request: HttpRequest) -> HttpResponse:
     organisation = _chosen(organisations, request.GET.get("organisation"))
     if indicator_list is None or organisation is None:
         # A link with a list or organisation we do not know: say so on the start page.
-        problem = _link_problem(list_key) if indicator_list is None else NO_ORGANISATION
-        return _start_page(request, StartForm(organisations=organisations), problem)
+        start_form = StartForm(organisations=organisations)
+        if indicator_list is None:
+            return _start_page(request, start_form, _link_problem(list_key))
+        return _start_page(request, start_form, NO_ORGANISATION, problem_field="organisation")
     form = IndicatorChecklistForm(
         request.POST if request.method == "POST" else None, indicator_list=indicator_list
     )
@@ -114,7 +124,7 @@ def detail(request: HttpRequest, screening_id: int) -> HttpResponse:
             "screening": screening,
             "result": screening.result_object(),
             # A first responder of the organisation screened for may refer the person from here.
-            "can_refer": not hasattr(screening, "case")
+            "can_refer": not selectors.screening_referred(screening)
             and screening.organisation_id
             in actor_of(request).organisations_as({Role.FIRST_RESPONDER}),
         },
