@@ -796,3 +796,23 @@ def test_every_new_operation_is_documented_with_its_errors() -> None:
             assert {"401", "403", "404"} <= set(operation["responses"]), (method, path)
             if method == "post":
                 assert "422" in operation["responses"], path
+
+
+def test_a_child_case_shows_no_adult_move_on_clock(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """An adult's move-on end kept on a case whose age is now disputed does not run for them
+    (their support is the local authority's, ADR 0025): the API leaves it out, as the case
+    page does, and keeps the other clocks."""
+    case = new_case(
+        alice, northmoor_police, authority, status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
+    )
+    Case.objects.filter(pk=case.pk).update(
+        move_on_ends=date(2027, 2, 1), age_group=AgeGroup.PRESUMED_CHILD
+    )
+    seen = api(alice, northmoor_police).get(f"/api/v1/cases/{case.reference}").json()
+    assert "move_on_ends" not in {c["name"] for c in seen["clocks"]}
+
+    Case.objects.filter(pk=case.pk).update(age_group=AgeGroup.ADULT)
+    seen = api(alice, northmoor_police).get(f"/api/v1/cases/{case.reference}").json()
+    assert "move_on_ends" in {c["name"] for c in seen["clocks"]}

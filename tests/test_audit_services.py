@@ -174,6 +174,9 @@ WRITES: dict[str, Callable[[dict], object]] = {
         by=w["alice"], case=w["new"], title="Call back", owner=w["alice"], due_on=w["today"]
     ),
     "case_task_done": lambda w: service("case_task_done")(by=w["alice"], task=w["open_task"]),
+    "case_task_reassign": lambda w: service("case_task_reassign")(
+        by=w["alice"], task=w["open_task"], owner=w["bob"]
+    ),
     # --- privacy
     "person_erase": lambda w: service("person_erase")(
         by=w["dpo"],
@@ -359,6 +362,7 @@ NOT_WRITES = {
 @pytest.fixture
 def world(
     alice: User,
+    bob: User,
     northmoor_police: Organisation,
     authority: Organisation,
     dmitri: User,
@@ -480,6 +484,7 @@ def world(
         "episode": episode,
         "match_bed": match_bed,
         "today": timezone.localdate(),
+        "bob": bob,
         "open_task": CaseTask.objects.create(
             case=case(),
             organisation=northmoor_police,

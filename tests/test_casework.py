@@ -147,7 +147,12 @@ class TestVisibility:
         ]
 
     def test_the_choices_offered_are_those_of_the_authors_organisation_and_the_case(
-        self, case: Case, child_case: Case, northmoor_police: Organisation, authority: Organisation
+        self,
+        case: Case,
+        child_case: Case,
+        northmoor_police: Organisation,
+        authority: Organisation,
+        lena: User,  # children's services in the child's area, who read what is shared
     ) -> None:
         assert [v for v, _ in selectors.visibility_choices(case, northmoor_police)] == [OWN, SHARED]
         assert [v for v, _ in selectors.visibility_choices(case, authority)] == [OWN]

@@ -546,7 +546,8 @@ class PlacementDetailOut(PlacementOut):
         description="The person's safety, as the placement page shows it (the read is recorded)"
     )
     move_on_ends: date | None = Field(
-        description="When move-on support ends, once a conclusive grounds decision set it"
+        description="When move-on support ends, once a conclusive grounds decision set it; "
+        "never for a person treated as a child (their support is the local authority's)"
     )
 
 
@@ -642,7 +643,7 @@ def placement_get(request: HttpRequest, placement_id: int) -> PlacementDetailOut
             needs_wheelchair=placement.request.needs_wheelchair,
         ),
         safety=_safety_out(actor, placement),
-        move_on_ends=case.move_on_ends,
+        move_on_ends=selectors.adult_move_on_ends(case),
     )
 
 

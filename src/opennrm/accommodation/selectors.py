@@ -348,6 +348,15 @@ def placement_get_for_user(actor: Actor, placement_id: int) -> Placement:
     return found
 
 
+def adult_move_on_ends(case: cases.Case) -> date | None:
+    """The day the person's adult move-on support ends, which a stay in a house runs to; None
+    for a person treated as a child (or while their age is disputed): their support is the
+    local authority's and does not end with an adult's move-on period (ADR 25). The case page
+    hides the same clock (`cases.selectors.ADULT_SUPPORT_CLOCKS`). Kept on the case, not
+    cleared: an age assessment that finds an adult brings it back."""
+    return None if case.is_child else case.move_on_ends
+
+
 def offers_unanswered(actor: Actor) -> QuerySet[Placement]:
     """Places offered to a provider and not yet answered: the placements page's first table
     (a coordinator's are every provider's; a safe-house manager's, their own provider's)."""

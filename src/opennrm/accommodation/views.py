@@ -459,7 +459,7 @@ def _placement_context(actor: Actor, item: Any, **forms: Any) -> dict[str, Any]:
         "move_on_text": _move_on_text(item.request.case),
         # What other apps add: the person's plan and missing episodes (`care`).
         **_extras(PLACEMENT_PAGE_EXTRAS, actor, item),
-        "move_on_ends": item.request.case.move_on_ends,
+        "move_on_ends": selectors.adult_move_on_ends(item.request.case),
         **forms,
     }
 
@@ -530,8 +530,14 @@ def placement_cancel(request: HttpRequest, placement_id: int) -> HttpResponse:
 
 
 def _move_on_text(case: Any) -> str:
-    if case.move_on_ends:
-        return f"Move-on support ends {case.move_on_ends:%-d %B %Y}"
+    if case.is_child:
+        # An adult's move-on end kept from before their age was disputed does not run (ADR 25).
+        return (
+            "No move-on end: they are treated as a child, and their support is the local "
+            "authority's, not an adult's move-on period"
+        )
+    if ends := selectors.adult_move_on_ends(case):
+        return f"Move-on support ends {ends:%-d %B %Y}"
     if case.status in (
         CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
         CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
@@ -555,7 +561,8 @@ def end_form_for(placement: Placement) -> EndForm:
     """The exit form, its date set to the move-on end once that day has come (the reason too),
     and the end date said above the boxes."""
     form = EndForm()
-    ends = placement.request.case.move_on_ends
+    # Never for a person treated as a child: "move-on support ended" is refused for them.
+    ends = selectors.adult_move_on_ends(placement.request.case)
     if ends is None or placement.status != PlacementStatus.OCCUPIED:
         return form
     today = timezone.localdate()

@@ -121,6 +121,7 @@ ROUTES: dict[str, Rule] = {
     "cases:task_add": CASE_READERS,
     "cases:task_done": CASE_READERS,
     "casework:my_tasks": CASE_READERS,
+    "casework:task_reassign": CASE_READERS,
     # After submission (referrals, ADR 28): the authority asks, the referrer adds.
     "cases:information_request_ask": DECIDERS,
     "cases:information_request_withdraw": DECIDERS,

@@ -4,6 +4,7 @@ into clean, typed values, and never save."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import time
 from typing import Any
 
@@ -156,6 +157,8 @@ class MeasureForm(_WhoProvides):
 
 
 class DeliveryForm(_WhoProvides):
+    # A new key each time the page is shown (`initial`), sent back with the delivery.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     measure = forms.ChoiceField(
         label="Under which measure?",
         error_messages={

@@ -138,6 +138,10 @@ class ServiceDelivery(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The one-time key of the form it was sent from: the same form sent twice (a second click,
+    # a browser's retry) logs one delivery, which can never be corrected or removed
+    # (`service_delivery_record`).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     # Stored data still names it `support.servicedelivery` (`lib.labels`; ADR 0019).
     stored_app_label = "support"
@@ -145,6 +149,11 @@ class ServiceDelivery(models.Model):
     class Meta:
         db_table = "support_servicedelivery"
         ordering = ["-delivered_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recorded_by", "submission_key"], name="servicedelivery_one_per_submission"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.measure} delivered on {self.delivered_on}"

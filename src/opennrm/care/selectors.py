@@ -17,6 +17,7 @@ from django.db.models import (
     QuerySet,
 )
 from django.http import Http404
+from django.utils import timezone
 
 from opennrm.accommodation.models import (
     Placement,
@@ -24,7 +25,11 @@ from opennrm.accommodation.models import (
     PlacementRequestStatus,
     PlacementStatus,
 )
-from opennrm.accommodation.selectors import is_coordinator, managed_provider_ids
+from opennrm.accommodation.selectors import (
+    adult_move_on_ends,
+    is_coordinator,
+    managed_provider_ids,
+)
 from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
@@ -33,6 +38,7 @@ from opennrm.cases.selectors import reconsideration_open, reconsideration_reques
 from opennrm.policy.profiles import Requester
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskStatus
 from opennrm.safeguarding.selectors import children_acted_for, children_of
+from opennrm.safety import selectors as safety
 
 from .models import (
     MEASURES_FOR_EVERYONE,
@@ -230,7 +236,8 @@ def _accommodation_from_placements(case: cases.Case, stored: MeasureStatus) -> P
             measure=Measure.ACCOMMODATION,
             status=MeasureStatus.BEING_PROVIDED if occupied else MeasureStatus.ARRANGED,
             starts_on=live.arrived_on,
-            ends_on=case.move_on_ends,
+            # A child's stay does not end with an adult's move-on period.
+            ends_on=adult_move_on_ends(case),
             provider=live.bed.room.site.provider.name,
             outside_provider="",
             has_notes=False,
@@ -396,6 +403,18 @@ def child_safeguarding_leads(case: cases.Case) -> dict[str, list[User]]:
     ):
         leads.setdefault(membership.organisation.kind, []).append(membership.user)
     return leads
+
+
+def dependent_children_of(case: cases.Case) -> int:
+    """How many dependants under 18 the person's safety profile records. A dependant comes with
+    the person and is placed with them, or not at all (`safety.models.Dependant`): a parent who
+    goes missing is taken to have gone with them, a missing child known to the local
+    authority (ADR 26)."""
+    profile = safety.profile_of(case)
+    if profile is None:
+        return 0
+    today = timezone.localdate()
+    return sum(1 for dependant in profile.dependants.all() if dependant.is_child_on(today))
 
 
 def children_missing_now(actor: Actor) -> QuerySet[MissingEpisode]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record
+from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.notifications.services import deliver
 from opennrm.safety import selectors as safety
 
@@ -202,9 +204,10 @@ def support_measure_update(
     row, _ = SupportMeasure.objects.get_or_create(plan=plan, measure=measure)
     locked = SupportMeasure.objects.select_for_update().get(pk=row.pk)
     if locked.version != expected_version:
-        raise ValidationError(
+        raise StaleVersion(
             "Someone else changed this measure while you were working on it. Your answers are "
-            "still here: check the measure, then save again."
+            "still here: check the measure, then save again.",
+            current=locked.version,
         )
     notes, outside_provider = notes.strip(), outside_provider.strip()
     follows_placement = (
@@ -257,12 +260,30 @@ def service_delivery_record(
     description: str,
     provider: Organisation | None = None,
     outside_provider: str = "",
+    submission_key: UUID | None = None,
 ) -> ServiceDelivery:
     """Add to the services delivered log: what was delivered to the person, under which
-    measure, on which day, by whom."""
+    measure, on which day, by whom.
+
+    An entry can never be corrected or removed, so the same form sent twice (`submission_key`,
+    the form's one-time key) logs it once: the second time, the entry the first logged is
+    returned, and nothing is written or recorded again (as `casework.services.case_note_add`)."""
     _check_support_staff(by, case, "record a service delivered")
     _check_not_erased(case)
     _check_consent(case)
+    if submission_key is not None:
+        # The case's lock: a second click sent at once waits for the first to commit.
+        Case.objects.select_for_update().filter(pk=case.pk).exists()
+        earlier = ServiceDelivery.objects.filter(
+            recorded_by=by, submission_key=submission_key
+        ).first()
+        if earlier is not None and earlier.plan.case_id == case.pk:
+            return earlier
+        if earlier is not None:
+            # A key is one form of one case (unique for its author in the database): sent to
+            # another case (a copied or replayed form), it guards nothing there, and the entry
+            # is logged without it rather than refused by the constraint as a server error.
+            submission_key = None
     plan = _plan_for(case, by)
     description, outside_provider = description.strip(), outside_provider.strip()
     planned = plan.measures.values_list("measure", flat=True)
@@ -294,6 +315,7 @@ def service_delivery_record(
         description=description,
         recorded_at=timezone.now(),
         recorded_by=by,
+        submission_key=submission_key,
     )
     audit_record(
         by=by, action="service_delivery.recorded", obj=delivery, detail={"measure": measure}
@@ -311,7 +333,10 @@ def service_delivery_record(
 # and the child guardian service of the case's area (or, if OpenNRM knows neither, the support
 # staff, asked to contact the area's children's services). For a child (or a person treated as
 # one while their age is disputed) every message says that a child is missing, urgently; every
-# message carries the risk level of their safety profile, never its reasons.
+# message carries the risk level of their safety profile, never its reasons. An adult whose
+# safety profile records a dependent child goes missing with the child (a dependant is placed
+# with them): children's services are told as for a missing child, and everyone else is told
+# that a child may be with them.
 
 
 def _support_organisation(by: User) -> Organisation | None:
@@ -386,9 +411,37 @@ def _tell_leads_child_missing(
     )
 
 
+def _tell_leads_dependent_child_missing(
+    *, case: Case, kind: str, leads: list[User], since: str, children: int, ask: str
+) -> int:
+    """The safeguarding leads of the area of an adult gone missing with a dependent child (of
+    whom they were told when it was recorded, ADR 26): a missing child, act today."""
+    child = "a dependent child" if children == 1 else f"{children} dependent children"
+    return len(
+        deliver(
+            recipients=leads,
+            kind=kind,
+            case=case,
+            url=reverse("cases:detail", args=[case.reference]),
+            subject=f"Child missing with a parent in {case.area}: {case.reference}",
+            body=f"An adult in {case.area}, referred as a potential victim of trafficking, went "
+            f"missing on {since}. Their safety profile records {child} under 18 placed with "
+            "them, taken to be missing with them. Safeguard first: act today."
+            + _risk_words(case)
+            + ask,
+        )
+    )
+
+
+def _childrens_services_concerned(case: Case) -> bool:
+    """Whether children's services must hear that the person went missing or is back: the
+    person is a child, or a dependent child goes with them."""
+    return case.is_child or selectors.dependent_children_of(case) > 0
+
+
 def _safeguarding_event(case: Case, leads: dict[str, list[User]]) -> None:
-    """The timeline of a missing child: who in children's services was told, or that nobody
-    could be and support staff were asked to contact them."""
+    """The timeline of a missing child (or of a parent missing with one): who in children's
+    services was told, or that nobody could be and support staff were asked to contact them."""
     told = [
         label
         for kind, label in (
@@ -423,6 +476,40 @@ def _no_leads_words(case: Case) -> str:
     )
 
 
+def _tell_childrens_services(
+    *,
+    case: Case,
+    kind: str,
+    leads: list[User],
+    news: str,
+    since: str,
+    ask: str,
+    children_with: int,
+    returned: bool,
+) -> int:
+    """The area's safeguarding leads, of a missing child or of a parent missing with dependent
+    children (`children_with`): gone missing (act today) or back; how many were told."""
+    if returned:
+        return len(
+            deliver(
+                recipients=leads,
+                kind=kind,
+                case=case,
+                url=reverse("cases:detail", args=[case.reference]),
+                subject=f"Child back in {case.area}: {case.reference}"
+                if case.is_child
+                else f"Back in {case.area}: the parent missing with a dependent child, "
+                f"{case.reference}",
+                body=news,
+            )
+        )
+    if case.is_child:
+        return _tell_leads_child_missing(case=case, kind=kind, leads=leads, since=since, ask=ask)
+    return _tell_leads_dependent_child_missing(
+        case=case, kind=kind, leads=leads, since=since, children=children_with, ask=ask
+    )
+
+
 def _tell_about_missing(
     *,
     case: Case,
@@ -431,8 +518,9 @@ def _tell_about_missing(
     returned: bool,
 ) -> dict[str, int]:
     """Everyone who must know that the person went missing, or is back, with the risk level of
-    their safety profile; for a child, each told that it is a child. Nothing here names the
-    person, the site or its address, nor says where they were last seen."""
+    their safety profile; for a child, each told that it is a child, and for an adult with a
+    dependent child, that the child is taken to be with them. Nothing here names the person,
+    the site or its address, nor says where they were last seen."""
     url = reverse("cases:detail", args=[case.reference])
     reporter = _support_organisation(by)
     who = reporter.name if reporter else "Support staff"
@@ -453,11 +541,21 @@ def _tell_about_missing(
     else:
         subject = f"Case {case.reference}: the person has gone missing"
         news = f"{who} reported that the person went missing on {since}."
+    # A child's own case already tells everyone that a child is missing.
+    children_with = 0 if case.is_child else selectors.dependent_children_of(case)
+    if children_with and not returned:
+        subject += ", with a dependent child"
+        news += (
+            " Their safety profile records "
+            + ("a dependent child" if children_with == 1 else f"{children_with} dependent children")
+            + " under 18 placed with them, taken to be missing with them."
+        )
     news += _risk_words(case)
     kind = "missing.returned" if returned else "missing.reported"
     ask = f" Contact {who} for when and where they were last seen."
     police_referred = case.referring_organisation.kind == OrganisationKind.STATUTORY_FIRST_RESPONDER
-    leads = selectors.child_safeguarding_leads(case) if case.is_child else {}
+    childrens_services = case.is_child or children_with > 0
+    leads = selectors.child_safeguarding_leads(case) if childrens_services else {}
     lead_users = list({u.pk: u for users in leads.values() for u in users}.values())
     told: dict[str, int] = {}
     if police_referred:
@@ -495,7 +593,7 @@ def _tell_about_missing(
             else " Tell the police you reported them missing to that they are back, giving the "
             "case reference."
         )
-        if case.is_child and not lead_users:
+        if childrens_services and not lead_users:
             to_staff += (
                 " OpenNRM knows no local authority or child guardian service for "
                 f"{case.area or 'their area'}: tell the area's children's services the child is "
@@ -510,7 +608,7 @@ def _tell_about_missing(
             + (", as a missing child" if case.is_child else "")
             + ", giving the case reference, and record their return when they are back."
         )
-    if case.is_child and not returned and not lead_users:
+    if childrens_services and not returned and not lead_users:
         to_staff += _no_leads_words(case)
     told["support"] = len(
         deliver(
@@ -541,26 +639,17 @@ def _tell_about_missing(
             ),
         )
     )
-    if case.is_child:
-        if returned:
-            told["safeguarding"] = len(
-                deliver(
-                    recipients=[u for u in lead_users if u.pk != by.pk],
-                    kind=kind,
-                    case=case,
-                    url=url,
-                    subject=f"Child back in {case.area}: {case.reference}",
-                    body=news,
-                )
-            )
-        else:
-            told["safeguarding"] = _tell_leads_child_missing(
-                case=case,
-                kind=kind,
-                leads=[u for u in lead_users if u.pk != by.pk],
-                since=since,
-                ask=ask,
-            )
+    if childrens_services:
+        told["safeguarding"] = _tell_childrens_services(
+            case=case,
+            kind=kind,
+            leads=[u for u in lead_users if u.pk != by.pk],
+            news=news,
+            since=since,
+            ask=ask,
+            children_with=children_with,
+            returned=returned,
+        )
     return told
 
 
@@ -675,7 +764,7 @@ def missing_report(
             description="The referring police force was told",
             by=None,
         )
-    if locked.is_child:
+    if _childrens_services_concerned(locked):
         _safeguarding_event(locked, selectors.child_safeguarding_leads(locked))
     audit_record(by=by, action="missing_episode.reported", obj=episode, detail={"told": told})
     return episode

@@ -241,6 +241,7 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 provider=form.provider_organisation(),
                 outside_provider=form.cleaned_data["outside_provider"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error)

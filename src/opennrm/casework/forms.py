@@ -43,19 +43,9 @@ class NoteForm(forms.Form):
         self.fields["visibility"].choices = visibility  # type: ignore[attr-defined]
 
 
-class TaskForm(forms.Form):
-    title = forms.CharField(
-        label="What needs doing",
-        help_text="Say what, not who: leave the person's name out. For example: "
-        "'Ask the GP surgery for the medical report'.",
-        max_length=MAX_TITLE,
-        strip=True,
-        error_messages={
-            "required": "Enter what needs doing",
-            "max_length": f"What needs doing must be {MAX_TITLE} characters or fewer",
-        },
-        validators=[single_line("What needs doing")],
-    )
+class TaskOwnerForm(forms.Form):
+    """Who owns a task: one of the people of its organisation who can open the case."""
+
     owner = forms.ChoiceField(
         label="Who owns it",
         error_messages={
@@ -63,7 +53,6 @@ class TaskForm(forms.Form):
             "invalid_choice": "Choose who owns the task from the list",
         },
     )
-    due_on = forms.CharField(label="Due date", required=False)
 
     def __init__(
         self, *args: Any, owners: list[User], organisation_name: str, **kwargs: Any
@@ -78,15 +67,33 @@ class TaskForm(forms.Form):
             *((pk, user.full_name or user.email) for pk, user in self.owners.items()),
         ]
 
+    def chosen_owner(self) -> User:
+        return self.owners[self.cleaned_data["owner"]]
+
+
+class TaskForm(TaskOwnerForm):
+    field_order = ["title", "owner", "due_on"]
+
+    title = forms.CharField(
+        label="What needs doing",
+        help_text="Say what, not who: leave the person's name out. For example: "
+        "'Ask the GP surgery for the medical report'.",
+        max_length=MAX_TITLE,
+        strip=True,
+        error_messages={
+            "required": "Enter what needs doing",
+            "max_length": f"What needs doing must be {MAX_TITLE} characters or fewer",
+        },
+        validators=[single_line("What needs doing")],
+    )
+    due_on = forms.CharField(label="Due date", required=False)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         data["due_on"] = date_from_parts(self, "due_on", "Due date")
         if data["due_on"] is None and "due_on" not in self.errors:
             self.add_error("due_on", "Enter the due date")
         return data
-
-    def chosen_owner(self) -> User:
-        return self.owners[self.cleaned_data["owner"]]
 
 
 class TaskDoneForm(forms.Form):

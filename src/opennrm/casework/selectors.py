@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, memberships_in_force
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.care.selectors import child_safeguarding_leads
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
@@ -120,7 +121,9 @@ def visibility_choices(case: Case, organisation: Organisation) -> list[tuple[str
                 f"{organisation.name} and the competent authority ({authority.name})",
             )
         )
-    if case.is_child:
+    if case.is_child and child_safeguarding_leads(case):
+        # Offered only where someone in children's services reads it: shared with nobody, it
+        # would tell its author that children's services know what it says (ADR 15).
         choices.append(
             (
                 Visibility.CHILDRENS_SERVICES.value,
@@ -129,6 +132,19 @@ def visibility_choices(case: Case, organisation: Organisation) -> list[tuple[str
             )
         )
     return choices
+
+
+def childrens_services_unreached(case: Case) -> str:
+    """For a child's case in an area where nobody in children's services uses OpenNRM, why a
+    note cannot be shared with them and what to do instead; else nothing."""
+    if not case.is_child or child_safeguarding_leads(case):
+        return ""
+    area = case.area or "the child's area"
+    return (
+        f"OpenNRM knows no local authority or child guardian service for {area}: nobody in "
+        "children's services there uses OpenNRM, so a note cannot be shared with them. Contact "
+        "the area's children's services directly."
+    )
 
 
 def seen_by(note: CaseNote) -> str:
@@ -142,11 +158,27 @@ def seen_by(note: CaseNote) -> str:
     }[Visibility(note.visibility)]
 
 
+def _owner_still_works_there() -> Exists:
+    """Whether the task's owner still works cases for the task's organisation (a membership in
+    force, in a role that works cases)."""
+    return Exists(
+        memberships_in_force().filter(
+            user=OuterRef("owner"),
+            organisation=OuterRef("organisation"),
+            role__in=list(CASE_ROLES),
+        )
+    )
+
+
 def tasks_on_case(actor: Actor, case: Case) -> QuerySet[CaseTask]:
     """The case's tasks the actor may see: those of the organisations they work on it through.
-    Open first, by due date."""
+    Open first, by due date. Each says whether its owner has left its organisation
+    (`needs_new_owner`, open tasks only): someone there must give it to someone else."""
     return (
         CaseTask.objects.filter(case=case, organisation_id__in=parties_of(actor, case).all)
+        .annotate(
+            needs_new_owner=Q(status=TaskStatus.OPEN) & ~_owner_still_works_there(),
+        )
         .select_related("owner", "done_by", "organisation")
         .order_by("-status", "due_on", "id")  # "open" sorts after "done": open first
     )
@@ -157,6 +189,16 @@ def task_get_for_user(actor: Actor, case: Case, task_id: int) -> CaseTask:
         return tasks_on_case(actor, case).get(pk=task_id)
     except CaseTask.DoesNotExist:
         raise Http404 from None
+
+
+def task_get_for_casework(actor: Actor, task_id: int) -> CaseTask:
+    """The task, if the actor may open its case and sees its organisation's tasks; else 404."""
+    reference = (
+        CaseTask.objects.filter(pk=task_id).values_list("case__reference", flat=True).first()
+    )
+    if reference is None:
+        raise Http404
+    return task_get_for_user(actor, case_get_for_casework(actor, reference), task_id)
 
 
 def possible_owners(case: Case, organisation: Organisation) -> list[User]:
@@ -179,8 +221,13 @@ def possible_owners(case: Case, organisation: Organisation) -> list[User]:
 
 
 def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
-    """The open tasks the actor owns, on cases they may still open, through organisations they
-    still work cases for: overdue first (by due date), then by case reference."""
+    """The open tasks the actor owns, and those they created whose owner has since left the
+    task's organisation, on cases they may still open, through organisations they still work
+    cases for: overdue first (by due date), then by case reference.
+
+    A task belongs to its organisation so that its work outlives a member's departure
+    (ADR 0027): until someone gives it a new owner (`services.case_task_reassign`), it is its
+    creator's to act on, else it would be in nobody's list."""
     if not actor.user.is_authenticated:
         return CaseTask.objects.none()
     # Through a role that works cases: an organisation administrator's membership alone does
@@ -192,12 +239,13 @@ def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
     )
     return (
         CaseTask.objects.filter(
-            owner=actor.user,
             status=TaskStatus.OPEN,
             organisation_id__in=organisations,
             case__in=cases_visible_to(actor),
         )
-        .select_related("case", "case__person", "organisation")
+        .annotate(needs_new_owner=~_owner_still_works_there())
+        .filter(Q(owner=actor.user) | Q(created_by=actor.user, needs_new_owner=True))
+        .select_related("case", "case__person", "organisation", "owner")
         .order_by("due_on", "case__reference", "id")
     )
 

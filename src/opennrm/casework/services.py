@@ -1,4 +1,5 @@
-"""Every write of casework: a note added, a task added, a task done, and erasure of their text.
+"""Every write of casework: a note added, a task added, given to someone else or done, and
+erasure of their text.
 
 Notes are never changed once written (ADR 0027). Events name the note or task and who may
 read it, never the text.
@@ -154,6 +155,42 @@ def case_task_done(*, by: User, task: CaseTask) -> CaseTask:
         obj=locked,
         organisation=locked.organisation,
         detail={"case": locked.case.reference},
+    )
+    return locked
+
+
+@transaction.atomic
+def case_task_reassign(*, by: User, task: CaseTask, owner: User) -> CaseTask:
+    """Give an open task to someone else in its organisation: its owner has left, or cannot do
+    it. The checks of adding a task: by someone who works on the case through the task's
+    organisation, not once the person's details are erased, to someone there who can open the
+    case."""
+    locked = CaseTask.objects.select_for_update().select_related("organisation").get(pk=task.pk)
+    case = locked.case
+    organisation = locked.organisation
+    if organisation.pk not in selectors.parties_of(Actor.of_session(by), case).all:
+        raise ValidationError("Only people in the task's organisation can give it to someone")
+    _check_not_erased(case)
+    if locked.status == TaskStatus.DONE:
+        raise ValidationError("This task has already been marked done")
+    if owner not in selectors.possible_owners(case, organisation):
+        raise ValidationError(
+            {
+                "owner": f"Choose someone in {organisation.name} who can open this case to own "
+                "the task"
+            }
+        )
+    if owner.pk == locked.owner_id:
+        raise ValidationError({"owner": f"{owner.full_name or owner.email} already owns the task"})
+    previous = locked.owner_id
+    locked.owner = owner
+    locked.save(update_fields=["owner"])
+    audit_record(
+        by=by,
+        action="case_task.reassigned",
+        obj=locked,
+        organisation=organisation,
+        detail={"case": case.reference, "owner": owner.pk, "previous_owner": previous},
     )
     return locked
 

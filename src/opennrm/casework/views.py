@@ -1,5 +1,6 @@
 """Pages of casework: a case's notes and tasks (add a note, add a task, mark one done), served
-under the case's routes (`cases:`, pages/case_urls.py), and the signed-in user's own tasks.
+under the case's routes (`cases:`, pages/case_urls.py), and the signed-in user's own tasks and
+the giving of a task to someone else (`casework:`).
 
 For those who may open the case (`selectors.case_get_for_casework`); anyone else gets 404.
 Notes' text and tasks' titles are about the person: they are shown on the case's notes page
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -21,11 +23,22 @@ from opennrm.audit.services import audit_read
 from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
-from .forms import NoteForm, TaskForm
+from .forms import NoteForm, TaskForm, TaskOwnerForm
+from .models import CaseTask, TaskStatus
 
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def _owner_form(task: CaseTask, owners: list[User], data: object = None) -> TaskOwnerForm:
+    """The form that gives one task to someone else, its ids the task's own on a page of many."""
+    return TaskOwnerForm(
+        data,
+        owners=[user for user in owners if user.pk != task.owner_id],
+        organisation_name=task.organisation.name,
+        auto_id=f"task-{task.pk}-%s",
+    )
 
 
 @require_safe
@@ -41,6 +54,13 @@ def notes(request: HttpRequest, reference: str) -> HttpResponse:
         fields.append("task_titles")
     if fields:
         audit_read(by=_user(request), person=case.person, obj=case, fields=fields)
+    owners: dict[int, list[User]] = {}
+    owner_forms = {}
+    for task in tasks:
+        if task.status == TaskStatus.OPEN:
+            if task.organisation_id not in owners:
+                owners[task.organisation_id] = selectors.possible_owners(case, task.organisation)
+            owner_forms[task.pk] = _owner_form(task, owners[task.organisation_id])
     return render(
         request,
         "casework/notes.html",
@@ -49,6 +69,7 @@ def notes(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "notes": [(note, selectors.seen_by(note)) for note in shown_notes],
             "tasks": tasks,
+            "owner_forms": owner_forms,
             "today": timezone.localdate(),
             "erased": hasattr(case.person, "erasure"),
             "organisation": selectors.acting_organisation(actor, case),
@@ -80,7 +101,13 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     return render(
         request,
         "casework/note_add.html",
-        {"title": "Add a note", "case": case, "form": form, "organisation": organisation},
+        {
+            "title": "Add a note",
+            "case": case,
+            "form": form,
+            "organisation": organisation,
+            "childrens_services_unreached": selectors.childrens_services_unreached(case),
+        },
     )
 
 
@@ -128,6 +155,27 @@ def task_done(request: HttpRequest, reference: str, task_id: int) -> HttpRespons
     else:
         messages.success(request, "Task marked done")
     return redirect("cases:notes", case.reference)
+
+
+@require_POST
+def task_reassign(request: HttpRequest, task_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    task = selectors.task_get_for_casework(actor, task_id)
+    case = task.case
+    form = _owner_form(task, selectors.possible_owners(case, task.organisation), request.POST)
+    back = reverse("cases:notes", args=[case.reference]) + f"#task-{task.pk}"
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for error in form.errors["owner"]))
+        return redirect(back)
+    try:
+        owner = services.case_task_reassign(
+            by=_user(request), task=task, owner=form.chosen_owner()
+        ).owner
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Task given to {owner.full_name or owner.email}")
+    return redirect(back)
 
 
 @require_safe

@@ -231,6 +231,9 @@ def clocks_out(case: Case) -> list[ClockOut]:
         ClockOut(name=name, label=label, date=day, days_left=(day - today).days)
         for name, label in CLOCKS
         if (day := getattr(case, name)) is not None
+        # A child's support is the local authority's: an adult's move-on end, kept from before
+        # the age was disputed, does not run for them (as on the case page).
+        and not (name in case_selectors.ADULT_SUPPORT_CLOCKS and case.is_child)
     ]
 
 

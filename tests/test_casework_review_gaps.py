@@ -1,0 +1,321 @@
+"""Gaps a review found in casework after referral (casework, care, and support where it touches
+them): a service delivered logged twice, a task whose owner left, the adult move-on end shown
+for a child, a parent missing with a dependent child, and notes offered to children's services
+OpenNRM does not know; and the page that gives a task to someone else."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.actor import Actor, memberships_in_force
+from opennrm.accounts.models import Organisation, User
+from opennrm.audit.models import AuditEvent
+from opennrm.care.models import ServiceDelivery
+from opennrm.cases.choices import CaseStatus
+from opennrm.cases.models import Case
+from opennrm.casework import selectors, services
+from opennrm.casework.models import TaskStatus
+from opennrm.safeguarding import services as safeguarding
+
+from . import case_factories, factories
+from . import support_plan_helpers as h
+
+
+def _consenting(alice: User, police: Organisation, authority: Organisation, **fields) -> Case:
+    return case_factories.consenting(alice, police, authority, **fields)
+
+
+def test_a_service_delivered_sent_twice_is_logged_once(
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """The services delivered log is the record of the Art. 12(1) assistance a person had, and
+    there is no way to correct or remove an entry (care.services has only
+    `service_delivery_record`). A second click or a browser's retry of "Record it" logs the
+    same counselling session twice, for ever: the plan then overstates what the person got.
+    ADR 27's addendum fixed exactly this for notes ("preventDoubleClick protects only browsers
+    running the script") and justified leaving deliveries out because they "can be corrected",
+    which they cannot. Expected: the same form sent twice logs one entry."""
+    case = _consenting(alice, northmoor_police, authority)
+    h.living(cora, maya, provider, case)
+    client = factories.signed_in_client(maya)
+    url = f"/support/people/{case.reference}/plan/delivered/"
+    form_page = client.get(url).content.decode()
+    today = timezone.localdate()
+    form = {
+        "measure": "counselling",
+        "delivered_on_day": str(today.day),
+        "delivered_on_month": str(today.month),
+        "delivered_on_year": str(today.year),
+        "provider": str(provider.pk),
+        "description": "Two hours of counselling in Albanian",
+    }
+    # Whatever one-time key the page carries is sent back both times, as a browser would.
+    for name, value in re.findall(r'name="(submission_key|[a-z_]*key)" value="([^"]*)"', form_page):
+        form[name] = value
+    assert client.post(url, form).status_code == 302
+    client.post(url, form)
+    assert ServiceDelivery.objects.filter(plan__case=case).count() == 1
+
+
+def test_an_open_task_whose_owner_has_left_is_still_someones_to_do(
+    case: Case, alice: User, bob: User
+) -> None:
+    """Tasks belong to the organisation "so that [its records] outlive a member's departure"
+    (ADR 27). Alice gives Bob a task due today; Bob then leaves Northmoor Police. The task
+    stays open and owned by Bob, but Bob can no longer see it, it is in nobody's "My tasks"
+    and in nobody's home-page count, and there is no way to give it to someone else: the
+    work silently falls through. Expected: an open task whose owner no longer works the case
+    still reaches someone in its organisation (the creator at least) as theirs to act on."""
+    task = services.case_task_add(
+        by=alice,
+        case=case,
+        title="Send the crime report to the competent authority",
+        owner=bob,
+        due_on=timezone.localdate(),
+    )
+    bob.memberships.update(is_active=False)
+    assert task.status == TaskStatus.OPEN
+    still_here = [
+        m.user
+        for m in memberships_in_force().filter(
+            organisation=task.organisation, role__in=list(selectors.CASE_ROLES)
+        )
+    ]
+    assert alice in still_here
+    reaching = [
+        user for user in still_here if task in list(selectors.tasks_for(Actor.of_session(user)))
+    ]
+    assert reaching, (
+        "an open task due today whose owner left the organisation is in nobody's 'My tasks'"
+    )
+
+
+def _child_living_in_an_adult_house(
+    alice: User, cora: User, maya: User, provider: Organisation, police, authority
+) -> Case:
+    """Recognised as an adult victim (move-on ends in 20 days), living in an adult house; then
+    their age is disputed, so they are treated as a child (ADR 25)."""
+    case = _consenting(
+        alice,
+        police,
+        authority,
+        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        submitted_at=timezone.now(),
+        move_on_ends=timezone.localdate() + timedelta(days=20),
+    )
+    h.living(cora, maya, provider, case)
+    case.refresh_from_db()
+    safeguarding.age_dispute_raise(
+        by=alice, case=case, basis="says_so", expected_version=case.version
+    )
+    case.refresh_from_db()
+    assert case.is_child
+    return case
+
+
+def test_a_childs_support_plan_does_not_end_accommodation_at_the_adult_move_on_date(
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """ADR 25 (addendum "no adult move-on for a child"): a child's or age-disputed person's
+    support is the local authority's and "does not end with an adult's move-on period"; the
+    case page hides the adult clock for them (`cases.selectors.ADULT_SUPPORT_CLOCKS`). The
+    support plan's accommodation row still reads "Being provided ... until <adult move-on
+    end>" (`care.selectors._accommodation_from_placements` uses `case.move_on_ends`), so the
+    house and coordinator are told the child's accommodation ends on the adult's date."""
+    case = _child_living_in_an_adult_house(alice, cora, maya, provider, northmoor_police, authority)
+    adult_end = f"{case.move_on_ends:%-d %B %Y}"
+    page = (
+        factories.signed_in_client(cora)
+        .get(reverse("support:plan", args=[case.reference]))
+        .content.decode()
+    )
+    assert "Appropriate and secure accommodation" in page
+    assert adult_end not in page, "the child's accommodation is shown to end on the adult date"
+
+
+def test_the_placement_page_does_not_count_down_an_adult_move_on_for_a_child(
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """Same person as above, seen where the house acts (the placement page, support's page that
+    care extends): it still says "Move-on support ends <date>" for a person treated as a child
+    (`accommodation.views._move_on_text`), contrary to ADR 25's addendum and to the case page,
+    which no longer shows that clock for them."""
+    case = _child_living_in_an_adult_house(alice, cora, maya, provider, northmoor_police, authority)
+    placement = case.placement_requests.get().placements.get(status="occupied")
+    page = (
+        factories.signed_in_client(maya)
+        .get(reverse("support:placement", args=[placement.pk]))
+        .content.decode()
+    )
+    assert "Move-on support ends" not in page
+
+
+def test_a_mother_missing_with_her_young_child_is_reported_to_childrens_services(
+    alice: User,
+    cora: User,
+    maya: User,
+    lena: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """An adult living in a safe house with her 6-year-old (a dependant recorded on her safety
+    profile, of which the local authority was told: ADR 26, "a dependent child is known to the
+    local authority") disappears with the child. The missing report tells the police, the
+    coordinators and the competent authority, but children's services only when the *case* is
+    a child's (`care.services._tell_about_missing`), so nobody tells the local authority that a
+    young child known to it is missing with a trafficked parent (Children Act 1989 s.47 duty;
+    FACTS: dependent children "should trigger a local authority referral"). Expected: the
+    area's safeguarding leads are told, as for any missing child."""
+    from opennrm.care import services as care
+    from opennrm.notifications.models import Notification
+    from opennrm.safety import services as safety
+
+    case = _consenting(alice, northmoor_police, authority)
+    h.living(cora, maya, provider, case)
+    safety.dependant_add(
+        by=alice,
+        case=case,
+        expected_version=None,
+        relationship="child",
+        sex="female",
+        age_years=6,
+    )
+    # Lena (Testshire's local authority) was told of the child when it was recorded.
+    assert Notification.objects.filter(recipient=lena).exists()
+    Notification.objects.all().delete()
+    care.missing_report(
+        by=cora,
+        case=case,
+        went_missing_on=timezone.localdate(),
+        last_seen="Left with her daughter by the back gate",
+    )
+    assert Notification.objects.filter(recipient=lena, kind="missing.reported").exists(), (
+        "the local authority is not told that a dependent child is missing"
+    )
+
+
+def test_a_note_is_not_offered_to_childrens_services_that_opennrm_does_not_know(
+    alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """A child's case in an area where OpenNRM knows no local authority or child guardian
+    service: the note form still offers "Shared with ... children's services (the safeguarding
+    leads for children in <area>)" (`casework.selectors.visibility_choices`), and a note so
+    shared is read by nobody there (`parties_of` finds no lead). The first responder believes
+    children's services have been told what the note says about the child. ADR 15 ("Told means
+    told") requires OpenNRM to say children's services are told only when it actually reaches
+    them, and to ask staff to contact them otherwise. Expected: the choice is not offered as
+    reaching children's services when none is known for the area, or the form says so."""
+    from opennrm.cases.choices import AgeGroup
+
+    child = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.CHILD,
+    )
+    assert not Organisation.objects.filter(
+        kind__in=selectors.SAFEGUARDING_KINDS, area=child.area
+    ).exists()
+    page = (
+        factories.signed_in_client(alice)
+        .get(reverse("cases:note_add", args=[child.reference]))
+        .content.decode()
+    )
+    offered = "children&#39;s services (the safeguarding leads for children in" in page or (
+        "children's services (the safeguarding leads for children in" in page
+    )
+    warned = "knows no local authority" in page or "no children's services" in page.lower()
+    assert not offered or warned, (
+        "children's services offered as readers of the note where OpenNRM knows none"
+    )
+
+
+@pytest.mark.page("casework:task_reassign")
+def test_giving_a_task_whose_owner_left_to_someone_else(
+    case: Case, alice: User, bob: User, charlie: User, dmitri: User
+) -> None:
+    """The notes page flags the task of an owner who has left as needing a new owner, and
+    anyone in the task's organisation gives it to a colleague there: audited, and the task is
+    in the new owner's "My tasks" and no longer in its creator's."""
+    task = services.case_task_add(
+        by=alice,
+        case=case,
+        title="Send the crime report to the competent authority",
+        owner=bob,
+        due_on=timezone.localdate(),
+    )
+    bob.memberships.update(is_active=False)
+    client = factories.signed_in_client(alice)
+    notes = client.get(reverse("cases:notes", args=[case.reference])).content.decode()
+    assert "Needs a new owner" in notes
+    assert reverse("casework:task_reassign", args=[task.pk]) in notes
+    assert "Needs a new owner" in client.get(reverse("casework:my_tasks")).content.decode()
+
+    url = reverse("casework:task_reassign", args=[task.pk])
+    assert client.get(url).status_code == 405
+    # Outsiders, and the competent authority (which may open the case but not Northmoor's
+    # tasks), get 404.
+    assert factories.signed_in_client(charlie).post(url, {"owner": alice.pk}).status_code == 404
+    assert factories.signed_in_client(dmitri).post(url, {"owner": dmitri.pk}).status_code == 404
+    response = client.post(url, {"owner": str(alice.pk)})
+    assert response.status_code == 302
+    assert reverse("cases:notes", args=[case.reference]) in response["Location"]
+    task.refresh_from_db()
+    assert task.owner == alice
+    event = AuditEvent.objects.get(action="case_task.reassigned")
+    assert (event.actor, event.detail["owner"], event.detail["previous_owner"]) == (
+        alice,
+        alice.pk,
+        bob.pk,
+    )
+    assert [t.pk for t in selectors.tasks_for(Actor.of_session(alice))] == [task.pk]
+    assert (
+        "Needs a new owner"
+        not in client.get(reverse("cases:notes", args=[case.reference])).content.decode()
+    )
+
+
+def test_a_task_is_given_only_to_someone_in_its_organisation_who_can_open_the_case(
+    case: Case, alice: User, bob: User, dmitri: User, charlie: User
+) -> None:
+    """The checks of adding a task: a colleague of the task's organisation, not someone at the
+    competent authority or elsewhere, nor someone who has left; and not once it is done."""
+    task = services.case_task_add(
+        by=alice, case=case, title="Book an interpreter", owner=alice, due_on=timezone.localdate()
+    )
+    for stranger in (dmitri, charlie):
+        with pytest.raises(ValidationError) as refused:
+            services.case_task_reassign(by=alice, task=task, owner=stranger)
+        assert list(refused.value.message_dict) == ["owner"]
+    with pytest.raises(ValidationError, match="Only people in the task's organisation"):
+        services.case_task_reassign(by=dmitri, task=task, owner=dmitri)
+    bob.memberships.update(is_active=False)
+    with pytest.raises(ValidationError):
+        services.case_task_reassign(by=alice, task=task, owner=bob)
+    services.case_task_done(by=alice, task=task)
+    with pytest.raises(ValidationError, match="already been marked done"):
+        services.case_task_reassign(by=alice, task=task, owner=alice)
+    task.refresh_from_db()
+    assert task.owner == alice
