@@ -10,11 +10,15 @@ answer. Either the schema should list 404 here or the answer should be the docum
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
-from tests import api_helpers, factories
+
+from . import api_helpers, factories
 
 
 @pytest.fixture
@@ -38,3 +42,20 @@ def test_a_nul_byte_in_a_protection_reference_gets_a_status_the_schema_declares(
     response = client.get("/api/v1/protection/NRM-7K3Q-9XP%00")
     assert response.json()["errors"]  # the error shape holds; the status is what is wrong
     assert str(response.status_code) in declared, (response.status_code, sorted(declared))
+
+
+def test_every_operation_that_can_answer_a_refusal_declares_409() -> None:
+    """`schemas.refusal` answers 409 when the record changed meanwhile: an operation returning
+    it must list 409, or ninja turns the answer into a server error (a client generated from
+    the schema could not handle it either)."""
+    from opennrm.api.urls import api
+
+    undeclared = [
+        op.view_func.__qualname__
+        for _, router in api._routers
+        for path_view in router.path_operations.values()
+        for op in path_view.operations
+        if re.search(r"\b_?refus(al|ed)\(", inspect.getsource(op.view_func))
+        and 409 not in op.response_models
+    ]
+    assert undeclared == []

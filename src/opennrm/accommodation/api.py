@@ -743,7 +743,7 @@ class MatchingOut(ProposalsOut):
     url_name="support_matching",
     operation_id="support_matching_run",
     summary="Run matching",
-    response={200: MatchingOut, **AUTH_ERRORS, **WRITE_ERRORS},
+    response={200: MatchingOut, **AUTH_ERRORS, **WRITE_ERRORS, 409: ErrorsOut},
 )
 def matching_run(request: HttpRequest) -> Status[Any]:
     """Propose the best bed for every open request (the same optimiser as the page). Earlier
@@ -856,7 +856,7 @@ def _form_refusal(form: Any, fields: dict[str, str]) -> Status[ErrorsOut]:
     url_name="support_placement_response",
     operation_id="support_placement_respond",
     summary="Accept or decline a place offered",
-    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS},
+    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS, 409: ErrorsOut},
 )
 def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn) -> Status[Any]:
     """The provider's safe-house manager answers an offer (a `reserved` placement): accepted, the
@@ -902,7 +902,7 @@ class ArrivalIn(_In):
     url_name="support_placement_arrival",
     operation_id="support_placement_arrive",
     summary="Record that the person has arrived",
-    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS},
+    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS, 409: ErrorsOut},
 )
 def placement_arrive(request: HttpRequest, placement_id: int, body: ArrivalIn) -> Status[Any]:
     """The person has arrived at an `accepted` placement: it becomes `occupied`, the bed
@@ -932,7 +932,7 @@ class ExitIn(_In):
     url_name="support_placement_exit",
     operation_id="support_placement_exit",
     summary="Record that the person has left",
-    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS},
+    response={200: PlacementOut, **AUTH_ERRORS, **WRITE_ERRORS, 409: ErrorsOut},
 )
 def placement_exit(request: HttpRequest, placement_id: int, body: ExitIn) -> Status[Any]:
     """The person has left an `occupied` placement: the stay ends and the bed is free again.

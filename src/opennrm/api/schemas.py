@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from ninja import Field, Schema, Status
 
-from opennrm.cases.services import CaseChanged
+from opennrm.lib.govuk_forms import StaleVersion
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ def field_errors_out(
 
 
 def refusal(error: ValidationError, fields: Mapping[str, str] | None = None) -> Status[ErrorsOut]:
-    """A service's refusal as a response: 409 if someone else changed the case meanwhile (send
-    it again against the case as it is now), otherwise 422 naming the field where the service
-    names one."""
-    if isinstance(error, CaseChanged):
+    """A service's refusal as a response: 409 if someone else changed the case (or the record)
+    meanwhile (send it again against it as it is now), otherwise 422 naming the field where the
+    service names one. Every operation that answers with it declares 409 (a test sees to it)."""
+    if isinstance(error, StaleVersion):
         return Status(409, error_out(" ".join(error.messages)))
     if hasattr(error, "error_dict"):
         return Status(422, field_errors_out(error.message_dict, fields))

@@ -537,7 +537,7 @@ class ApprovalIn(_In):
     url_name="decision_approval",
     operation_id="decision_approve",
     summary="Approve or refuse a decision waiting for a second decision maker",
-    response={200: DecisionMadeOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={200: DecisionMadeOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
 def decision_approve(request: HttpRequest, decision_id: int, body: ApprovalIn) -> Status[Any]:
     """A second decision maker (not the one who made it) approves a negative decision, which

@@ -394,7 +394,7 @@ FIELDS = {"starts_on": "starts_on", "ends_on": "ends_on"} | {
     url_name="operations",
     operation_id="operation_plan",
     summary="Plan an operation",
-    response={201: OperationOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={201: OperationOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
 def operation_plan(request: HttpRequest, body: OperationIn) -> Status[Any]:
     """Plan an operation led by the token's organisation, as the plan page does. 404 if that
@@ -542,7 +542,7 @@ def reception_list(
     url_name="operation_reception",
     operation_id="reception_take_in",
     summary="Take a person in during an operation",
-    response={201: TakenInOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={201: TakenInOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
 def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn) -> Status[Any]:
     """Take one person in, as the reception page does: the next number in the operation, and a

@@ -421,7 +421,13 @@ def information_request_list(request: HttpRequest, reference: str) -> list[Infor
     url_name="case_information_requests",
     operation_id="information_request_ask",
     summary="Ask the referring organisation for more information",
-    response={201: InformationRequestOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={
+        201: InformationRequestOut,
+        **AUTH_ERRORS,
+        404: ErrorsOut,
+        422: ErrorsOut,
+        409: ErrorsOut,
+    },
 )
 def information_request_ask(
     request: HttpRequest, reference: str, body: InformationRequestIn
@@ -461,7 +467,7 @@ def information_request_ask(
     url_name="case_additions",
     operation_id="referral_addition_add",
     summary="Add information to a submitted referral",
-    response={201: AdditionOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={201: AdditionOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
 def referral_addition_add(request: HttpRequest, reference: str, body: AdditionIn) -> Status[Any]:
     """The referring organisation adds information to its referral, answering an open request

@@ -74,7 +74,7 @@ class PrivateCountOut(Schema):
     url_name="statistics_private_counts",
     operation_id="statistics_private_count",
     summary="Ask a differentially private count of referrals",
-    response={200: PrivateCountOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut},
+    response={200: PrivateCountOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
 def private_count(request: HttpRequest, body: PrivateCountIn) -> Status[Any]:
     """Count the referrals submitted in the period, split by 1 to 3 dimensions, with noise
