@@ -536,8 +536,8 @@ def _move_on_text(case: Any) -> str:
             "No move-on end: they are treated as a child, and their support is the local "
             "authority's, not an adult's move-on period"
         )
-    if ends := selectors.adult_move_on_ends(case):
-        return f"Move-on support ends {ends:%-d %B %Y}"
+    if case.move_on_ends:
+        return f"Move-on support ends {case.move_on_ends:%-d %B %Y}"
     if case.status in (
         CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
         CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,

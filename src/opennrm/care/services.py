@@ -394,42 +394,43 @@ def _risk_words(case: Case) -> str:
     return f" Risk level in their safety profile: {profile.get_risk_level_display().lower()}."
 
 
-def _tell_leads_child_missing(
-    *, case: Case, kind: str, leads: list[User], since: str, ask: str
-) -> int:
-    """The safeguarding leads of a missing child's area: act today."""
-    return len(
-        deliver(
-            recipients=leads,
-            kind=kind,
-            case=case,
-            url=reverse("cases:detail", args=[case.reference]),
-            subject=f"Child missing in {case.area}: {case.reference}",
-            body=f"A child in {case.area}, referred as a potential victim of trafficking, "
-            f"went missing on {since}. Safeguard first: act today." + _risk_words(case) + ask,
-        )
+def _tell_leads(*, case: Case, kind: str, leads: list[User], subject: str, body: str) -> int:
+    """The area's safeguarding leads, with a link each of them can open: a child's case, or,
+    for an adult's (a parent missing with a dependent child), the children of their area
+    (they may not open an adult's case)."""
+    url = (
+        reverse("cases:detail", args=[case.reference])
+        if case.is_child
+        else reverse("safety:children_in_area")
     )
+    return len(deliver(recipients=leads, kind=kind, case=case, url=url, subject=subject, body=body))
 
 
-def _tell_leads_dependent_child_missing(
-    *, case: Case, kind: str, leads: list[User], since: str, children: int, ask: str
+def _tell_leads_child_missing(
+    *, case: Case, kind: str, leads: list[User], since: str, ask: str, children_with: int = 0
 ) -> int:
-    """The safeguarding leads of the area of an adult gone missing with a dependent child (of
-    whom they were told when it was recorded, ADR 26): a missing child, act today."""
-    child = "a dependent child" if children == 1 else f"{children} dependent children"
-    return len(
-        deliver(
-            recipients=leads,
-            kind=kind,
-            case=case,
-            url=reverse("cases:detail", args=[case.reference]),
-            subject=f"Child missing with a parent in {case.area}: {case.reference}",
-            body=f"An adult in {case.area}, referred as a potential victim of trafficking, went "
-            f"missing on {since}. Their safety profile records {child} under 18 placed with "
-            "them, taken to be missing with them. Safeguard first: act today."
-            + _risk_words(case)
-            + ask,
+    """The safeguarding leads of a missing child's area, or of the area of an adult gone
+    missing with `children_with` dependent children (of whom they were told when they were
+    recorded, ADR 26): a missing child, act today."""
+    if case.is_child:
+        subject = f"Child missing in {case.area}: {case.reference}"
+        who = "A child"
+        with_them = ""
+    else:
+        child = "a dependent child" if children_with == 1 else f"{children_with} dependent children"
+        subject = f"Child missing with a parent in {case.area}: {case.reference}"
+        who = "An adult"
+        with_them = (
+            f" Their safety profile records {child} under 18 placed with them, taken to be "
+            "missing with them."
         )
+    return _tell_leads(
+        case=case,
+        kind=kind,
+        leads=leads,
+        subject=subject,
+        body=f"{who} in {case.area}, referred as a potential victim of trafficking, went "
+        f"missing on {since}.{with_them} Safeguard first: act today." + _risk_words(case) + ask,
     )
 
 
@@ -490,23 +491,17 @@ def _tell_childrens_services(
     """The area's safeguarding leads, of a missing child or of a parent missing with dependent
     children (`children_with`): gone missing (act today) or back; how many were told."""
     if returned:
-        return len(
-            deliver(
-                recipients=leads,
-                kind=kind,
-                case=case,
-                url=reverse("cases:detail", args=[case.reference]),
-                subject=f"Child back in {case.area}: {case.reference}"
-                if case.is_child
-                else f"Back in {case.area}: the parent missing with a dependent child, "
-                f"{case.reference}",
-                body=news,
-            )
+        return _tell_leads(
+            case=case,
+            kind=kind,
+            leads=leads,
+            subject=f"Child back in {case.area}: {case.reference}"
+            if case.is_child
+            else f"Back in {case.area}: the parent missing with a dependent child, {case.reference}",
+            body=news,
         )
-    if case.is_child:
-        return _tell_leads_child_missing(case=case, kind=kind, leads=leads, since=since, ask=ask)
-    return _tell_leads_dependent_child_missing(
-        case=case, kind=kind, leads=leads, since=since, children=children_with, ask=ask
+    return _tell_leads_child_missing(
+        case=case, kind=kind, leads=leads, since=since, ask=ask, children_with=children_with
     )
 
 

@@ -192,22 +192,15 @@ def reconsideration_made_out(request: ReconsiderationRequest) -> Reconsideration
 
 # The dates stored on a case when its clocks start (never recomputed on reading), in the order
 # and with the words of the case page (`selectors.clocks_of`).
-CLOCKS: tuple[tuple[str, str], ...] = (
-    ("reasonable_grounds_due", "Reasonable grounds decision due"),
-    ("recovery_period_ends", "Recovery period ends"),
-    ("conclusive_grounds_from", "Conclusive grounds decision possible from"),
-    ("reconsideration_until", "Reconsideration can be asked for until"),
-    ("move_on_ends", "Move-on support ends"),
-)
-
-
 # --- One case ---------------------------------------------------------------------------------
 
 
 class ClockOut(Schema):
     name: str = Field(
-        description="reasonable_grounds_due, recovery_period_ends, conclusive_grounds_from, "
-        "reconsideration_until or move_on_ends"
+        description="reasonable_grounds_due (while awaited), recovery_period_ends, "
+        "support_ends (Scotland), conclusive_grounds_from, reconsideration_until, "
+        "reconsideration_decide_by (while awaited) or move_on_ends; never an adult's "
+        "support clock for a child"
     )
     label: str
     date: date
@@ -226,14 +219,16 @@ class CaseOut(CaseStateOut):
 
 
 def clocks_out(case: Case) -> list[ClockOut]:
-    today = timezone.localdate()
+    """The clocks the case page shows (`cases.selectors.clocks_of`): an adult's support clocks
+    never for a child, a decision's target only while it is awaited."""
     return [
-        ClockOut(name=name, label=label, date=day, days_left=(day - today).days)
-        for name, label in CLOCKS
-        if (day := getattr(case, name)) is not None
-        # A child's support is the local authority's: an adult's move-on end, kept from before
-        # the age was disputed, does not run for them (as on the case page).
-        and not (name in case_selectors.ADULT_SUPPORT_CLOCKS and case.is_child)
+        ClockOut(
+            name=str(row["name"]),
+            label=str(row["label"]),
+            date=row["date"],  # type: ignore[arg-type]
+            days_left=int(row["days_left"]),  # type: ignore[call-overload]
+        )
+        for row in case_selectors.clocks_of(case)
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from opennrm.cases.models import Case
-from opennrm.protection.selectors import Finding, first_protecting
+from opennrm.protection.selectors import Finding, case_by_reference, first_protecting
 
 from .models import ClusterMember
 
@@ -16,7 +16,7 @@ from .models import ClusterMember
 def linked_source(reference: str, on: date) -> Finding | None:
     """None unless the reference's referral is linked to others (the case's own finding is
     `nrm_source`'s); else the first finding among them that protects, or the case's own."""
-    case = Case.objects.select_related("person", "referred_by").filter(reference=reference).first()
+    case = case_by_reference(reference)
     if case is None:
         return None
     cluster = ClusterMember.objects.filter(case=case).values("cluster_id")

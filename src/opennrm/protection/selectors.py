@@ -97,11 +97,16 @@ def _case_deciders(case: Case) -> list[User]:
     return [m.user for m in deciders]
 
 
+def case_by_reference(reference: str) -> Case | None:
+    """The case of an NRM reference, with what its finding reads (`case_finding`)."""
+    return Case.objects.select_related("person", "referred_by").filter(reference=reference).first()
+
+
 def nrm_source(reference: str, on: date) -> Finding | None:
     """The referral's own finding; but a person referred again (one `Person`, ADR 0052) is
     protected by whichever of their referrals protects them, whichever reference is given:
     enforcement often holds the first, refused one while the second awaits its decision."""
-    case = Case.objects.select_related("person", "referred_by").filter(reference=reference).first()
+    case = case_by_reference(reference)
     if case is None:
         return None
     others = Case.objects.filter(person_id=case.person_id).exclude(pk=case.pk)

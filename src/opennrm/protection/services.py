@@ -107,7 +107,11 @@ def _alert(
 ) -> tuple[list[Notification], list[int]]:
     """Alert those the protection's source names that a removal is planned while protected.
     Returns the alert's notifications, and the ids (sorted) of those told instead of a part
-    left with nobody: not alerted, so not counted as alerted."""
+    left with nobody: not alerted, so not counted as alerted.
+
+    The alert names the case those told hold: protection found through another referral of the
+    person (ADR 0040) must not give them a reference of a referral they may not open."""
+    reference = finding.case.reference if finding.case is not None else reference
 
     def alert(
         recipients: Iterable[User], stand_in: Callable[[], StandIn] | None
