@@ -766,7 +766,8 @@ class TestQueues:
         [row] = body["items"]
         assert row["status"] == "recovery"
         assert row["due_date"] == (timezone.localdate() - timedelta(days=1)).isoformat()
-        assert row["deadline"] == "overdue"
+        # The earliest lawful date, not a deadline (ADR 30): may be decided now, never overdue.
+        assert row["deadline"] == "can_decide"
 
 
 # Operations that answer an unknown reference exactly as a known one, so that asking reveals

@@ -155,23 +155,24 @@ def test_unlinking_the_only_pair_between_two_groups_linked_through_different_era
     from opennrm.linkage.models import ClusterMember, PairStatus
     from opennrm.linkage.services import candidate_pair_review, candidate_pair_unlink
 
-    from .test_linkage_review_gaps import _closed, _erase, _pair, _refer
+    from .linkage_helpers import closed, pair_of
+    from .test_linkage_review_gaps import _erase, _refer
 
     a = _refer(alice, northmoor_police, authority, "Arta")
-    e1 = _closed(_refer(charlie, southvale_police, authority, "Arta"))
+    e1 = closed(_refer(charlie, southvale_police, authority, "Arta"))
     b = _refer(alice, northmoor_police, authority, "Arta")
     c = _refer(charlie, southvale_police, authority, "Brisa")
-    e2 = _closed(_refer(alice, northmoor_police, authority, "Brisa"))
+    e2 = closed(_refer(alice, northmoor_police, authority, "Brisa"))
     d = _refer(charlie, southvale_police, authority, "Brisa")
     actor = Actor(dmitri)
     for one, other in ((a, e1), (e1, b), (c, e2), (e2, d)):
-        candidate_pair_review(by=actor, pair_id=_pair(one, other).pk, status=PairStatus.CONFIRMED)
+        candidate_pair_review(by=actor, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
     _erase(dpo, e1, "DP-REVIEW-1")
     _erase(dpo, e2, "DP-REVIEW-2")
     clusters = dict(ClusterMember.objects.values_list("case_id", "cluster_id"))
     assert clusters[a.pk] == clusters[b.pk] != clusters[c.pk] == clusters[d.pk]
 
-    b_c = candidate_pair_review(by=actor, pair_id=_pair(b, c).pk, status=PairStatus.CONFIRMED)
+    b_c = candidate_pair_review(by=actor, pair_id=pair_of(b, c).pk, status=PairStatus.CONFIRMED)
     candidate_pair_unlink(by=actor, pair_id=b_c.pk, reason="mistake")
 
     clusters = dict(ClusterMember.objects.values_list("case_id", "cluster_id"))

@@ -152,8 +152,17 @@ class TestAChildsNeedGoesToTheLocalAuthority:
 
     @pytest.mark.parametrize("age_group", CHILDREN)
     def test_on_the_coordinators_page_the_coordinator_is_told_where_it_went(
-        self, cora: User, council: Organisation, new_case: Any, age_group: str
+        self,
+        cora: User,
+        council: Organisation,
+        lena: User,
+        gail: User,
+        new_case: Any,
+        age_group: str,
     ) -> None:
+        """Lena (the council's safeguarding lead) and Gail (the guardian service's) use OpenNRM:
+        the page says both were told (without them it says nobody was:
+        `test_home_queues_review_gaps.py`)."""
         child = new_case(age_group=age_group)
         client = factories.signed_in_client(cora)
         day = s.day(2)

@@ -298,7 +298,8 @@ def bed_get_for_manager(actor: Actor, bed_id: int) -> Bed:
 
 
 def requests_waiting(actor: Actor) -> QuerySet[PlacementRequest]:
-    """Open requests, for coordinators: most urgent first, then longest waiting."""
+    """Open requests, for coordinators: most urgent first, then the place needed soonest (one
+    needed since yesterday before one needed next month), then longest waiting."""
     if not is_coordinator(actor):
         return PlacementRequest.objects.none()
     live = Placement.objects.live().filter(request=OuterRef("pk"))
@@ -315,7 +316,7 @@ def requests_waiting(actor: Actor) -> QuerySet[PlacementRequest]:
             live_status=Subquery(live.values("status")[:1]),
             live_placement_id=Subquery(live.values("pk")[:1]),
         )
-        .order_by("urgency_rank", "created_at", "pk")
+        .order_by("urgency_rank", "needed_from", "created_at", "pk")
     )
 
 

@@ -109,7 +109,7 @@ def requests(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "support/requests.html",
-        {"title": "Waiting for a place", "waiting": waiting},
+        {"title": "Waiting for a place", "waiting": waiting, "today": today},
     )
 
 

@@ -72,12 +72,19 @@ def seed() -> None:
         )
     child = cases.exclude(age_group="adult").first()
     if child is not None and not CaseNote.objects.filter(case=child).exists():
+        # Shared with children's services where someone there uses OpenNRM (the demo's lead's
+        # area; a generated volume's children may be elsewhere): else kept to the force.
+        offered = {
+            value for value, _ in selectors.visibility_choices(child, child.referring_organisation)
+        }
         services.case_note_add(
             by=responder,
             case=child,
             text="Foster placement found for tonight; school place being arranged "
             "(fictional demo note).",
-            visibility=Visibility.CHILDRENS_SERVICES,
+            visibility=Visibility.CHILDRENS_SERVICES
+            if Visibility.CHILDRENS_SERVICES.value in offered
+            else Visibility.OWN_ORGANISATION,
         )
         if lead is not None and selectors.parties_of(Actor.of_session(lead), child).all:
             services.case_task_add(

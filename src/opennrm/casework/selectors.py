@@ -158,12 +158,12 @@ def seen_by(note: CaseNote) -> str:
     }[Visibility(note.visibility)]
 
 
-def _owner_still_works_there() -> Exists:
-    """Whether the task's owner still works cases for the task's organisation (a membership in
-    force, in a role that works cases)."""
+def _still_works_there(who: str = "owner") -> Exists:
+    """Whether the task's owner (or `who`: its creator) still works cases for the task's
+    organisation (a membership in force, in a role that works cases)."""
     return Exists(
         memberships_in_force().filter(
-            user=OuterRef("owner"),
+            user=OuterRef(who),
             organisation=OuterRef("organisation"),
             role__in=list(CASE_ROLES),
         )
@@ -177,7 +177,7 @@ def tasks_on_case(actor: Actor, case: Case) -> QuerySet[CaseTask]:
     return (
         CaseTask.objects.filter(case=case, organisation_id__in=parties_of(actor, case).all)
         .annotate(
-            needs_new_owner=Q(status=TaskStatus.OPEN) & ~_owner_still_works_there(),
+            needs_new_owner=Q(status=TaskStatus.OPEN) & ~_still_works_there(),
         )
         .select_related("owner", "done_by", "organisation")
         .order_by("-status", "due_on", "id")  # "open" sorts after "done": open first
@@ -227,7 +227,8 @@ def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
 
     A task belongs to its organisation so that its work outlives a member's departure
     (ADR 0027): until someone gives it a new owner (`services.case_task_reassign`), it is its
-    creator's to act on, else it would be in nobody's list."""
+    creator's to act on, or, if they have left too (a task set for oneself), everyone's who
+    works cases there; else it would be in nobody's list."""
     if not actor.user.is_authenticated:
         return CaseTask.objects.none()
     # Through a role that works cases: an organisation administrator's membership alone does
@@ -243,8 +244,15 @@ def tasks_for(actor: Actor) -> QuerySet[CaseTask]:
             organisation_id__in=organisations,
             case__in=cases_visible_to(actor),
         )
-        .annotate(needs_new_owner=~_owner_still_works_there())
-        .filter(Q(owner=actor.user) | Q(created_by=actor.user, needs_new_owner=True))
+        .annotate(
+            needs_new_owner=~_still_works_there(),
+            creator_left=~_still_works_there("created_by"),
+        )
+        .filter(
+            Q(owner=actor.user)
+            | Q(needs_new_owner=True, created_by=actor.user)
+            | Q(needs_new_owner=True, creator_left=True)
+        )
         .select_related("case", "case__person", "organisation", "owner")
         .order_by("due_on", "case__reference", "id")
     )

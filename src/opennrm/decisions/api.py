@@ -287,11 +287,14 @@ class QueueRowOut(Schema):
     submitted_at: datetime
     due_date: date | None = Field(
         description="Awaiting reasonable grounds: the decision's due date. Awaiting conclusive "
-        "grounds: the earliest date it may be made. Null in the other queues."
+        "grounds: the earliest date it may be made. Reconsiderations: the date to decide by. "
+        "Null for approvals."
     )
-    deadline: Literal["overdue", "due_soon", "none"] = Field(
-        description="overdue once the due date has passed; due_soon within "
-        f"{selectors.DUE_SOON_DAYS} days of it; none otherwise"
+    deadline: Literal["overdue", "due_soon", "can_decide", "none"] = Field(
+        description="A queue with a deadline (reasonable grounds, reconsiderations): overdue "
+        f"once the due date has passed, due_soon within {selectors.DUE_SOON_DAYS} days of it. "
+        "The conclusive grounds queue has no deadline: can_decide once the earliest date has "
+        "come. none otherwise"
     )
     assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
     referring_organisation: str
@@ -310,20 +313,17 @@ class QueuePageOut(Schema):
     count: int = Field(description="How many rows the queue has, with these filters")
 
 
-Deadline = Literal["overdue", "due_soon", "none"]
+Deadline = Literal["overdue", "due_soon", "can_decide", "none"]
+DEADLINES: tuple[Deadline, ...] = ("overdue", "due_soon", "can_decide")
 
 
-def _deadline(due: date | None) -> Deadline:
-    """The queue page's tag for a due date (`selectors.deadline_tag`), "none" for no tag."""
-    tag = selectors.deadline_tag(due)
-    if tag == "overdue":
-        return "overdue"
-    if tag == "due_soon":
-        return "due_soon"
-    return "none"
+def _deadline(name: str, due: date | None) -> Deadline:
+    """The queue page's tag of a row (`selectors.queue_tag`), "none" for no tag."""
+    tag = selectors.queue_tag(name, due, today=timezone.localdate())
+    return next((known for known in DEADLINES if known == tag), "none")
 
 
-def _queue_row(case: Case, due: date | None, **extra: Any) -> QueueRowOut:
+def _queue_row(case: Case, due: date | None, name: str = "", **extra: Any) -> QueueRowOut:
     return QueueRowOut(
         reference=case.reference,
         status=case.status,
@@ -332,17 +332,17 @@ def _queue_row(case: Case, due: date | None, **extra: Any) -> QueueRowOut:
         age_group=case.age_group,
         submitted_at=case.submitted_at,
         due_date=due,
-        deadline=_deadline(due),
+        deadline=_deadline(name, due),
         assigned_to=case.assigned_to.full_name if case.assigned_to else None,
         referring_organisation=case.referring_organisation.name,
         **extra,
     )
 
 
-def _due_field(name: str) -> str | None:
-    """The date a queue is ordered by, if it is a deadline (as the queue page shows it)."""
+def _due_field(name: str) -> str:
+    """The date a case queue is ordered by, as the queue page shows it."""
     _title, _status, order = selectors.QUEUES[name]
-    return order if order in ("reasonable_grounds_due", "conclusive_grounds_from") else None
+    return order
 
 
 def _case_rows(
@@ -367,7 +367,7 @@ def _case_rows(
             if name == "reconsiderations"
             else {}
         )
-        rows.append(_queue_row(case, getattr(case, due_field) if due_field else None, **extra))
+        rows.append(_queue_row(case, getattr(case, due_field), name, **extra))
     return QueuePageOut(items=rows, count=cases.count())
 
 
@@ -410,12 +410,18 @@ def queue_list(
     age_group: Literal["adult", "child"] | None = Query(
         None, description="child includes people whose age is disputed"
     ),
-    overdue: bool = Query(False, description="Only cases past their reasonable grounds due date"),
+    overdue: bool = Query(
+        False,
+        description="Only cases past their deadline (the reasonable grounds due date, the "
+        "reconsideration's decide-by date); none in the conclusive grounds queue, which has no "
+        "deadline",
+    ),
     limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePageOut:
     """The queue `name`, as the decision pages show it: `reasonable-grounds`,
-    `conclusive-grounds` and `reconsiderations` list cases, oldest deadline first;
+    `reconsiderations` list cases, oldest deadline first, and `conclusive-grounds` the cases
+    that may be decided soonest first;
     `approvals` lists negative decisions waiting for a second decision maker, oldest first (the
     filters apply to the three case queues, as on the page). 404 for any other name."""
     actor = actor_of(request)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -70,6 +72,22 @@ QUEUES: dict[str, tuple[str, CaseStatus, str]] = {
 }
 
 
+# The queues whose date is a deadline. The conclusive grounds queue's date is the earliest day
+# the decision may lawfully be made (the recovery period's minimum; ADR 30): a case in it can be
+# decided from then on, and is never overdue or due.
+DEADLINE_QUEUES = ("reasonable-grounds", "reconsiderations")
+
+
+def overdue(name: str, *, via: str = "") -> Q:
+    """The cases of queue `name` past its deadline: what its "Overdue only" shows and what the
+    workload counts, one definition for both. Nothing is overdue in a queue without a
+    deadline. `via` reaches the case through a relation ("assigned_cases__")."""
+    if name not in DEADLINE_QUEUES:
+        return Q(**{f"{via}pk__in": []})
+    _title, status, deadline = QUEUES[name]
+    return Q(**{f"{via}status": status, f"{via}{deadline}__lt": timezone.localdate()})
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     assigned: str = "all"  # all, me, unassigned
@@ -92,10 +110,10 @@ def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
     elif filters.age_group == "child":
         # "IN", not "NOT adult": the queue's age-group index can then count it from the index.
         cases = cases.filter(age_group__in=TREATED_AS_CHILD)
-    if filters.overdue_only and order != "conclusive_grounds_from":
-        cases = cases.filter(**{f"{order}__lt": timezone.localdate()})
+    if filters.overdue_only:
+        cases = cases.filter(overdue(name))
     if filters.due_today:
-        lookup = "lte" if order == "conclusive_grounds_from" else "exact"
+        lookup = "exact" if name in DEADLINE_QUEUES else "lte"
         cases = cases.filter(**{f"{order}__{lookup}": timezone.localdate()})
     return (
         cases.select_related("assigned_to", "referring_organisation")
@@ -125,6 +143,14 @@ def deadline_tag(due: date | None, *, today: date | None = None) -> str:
     if due <= today + timedelta(days=DUE_SOON_DAYS):
         return "due_soon"
     return ""
+
+
+def queue_tag(name: str, when: date | None, *, today: date) -> str:
+    """The tag of a row of queue `name` dated `when`: its deadline's, or in a queue without a
+    deadline, whether the decision can be made now (a later date is in the row already)."""
+    if name in DEADLINE_QUEUES:
+        return deadline_tag(when, today=today)
+    return "can_decide" if when is not None and when <= today else ""
 
 
 def approvals_pending(actor: Actor) -> QuerySet[Decision]:
@@ -241,11 +267,11 @@ def workload(actor: Actor) -> list[dict[str, object]]:
         User.objects.filter(pk__in=deciders)
         .annotate(
             open_cases=Count("assigned_cases", filter=Q(assigned_cases__status__in=open_statuses)),
+            # Past the deadline of whichever queue the case is in, as its "Overdue only" shows.
             overdue=Count(
                 "assigned_cases",
-                filter=Q(
-                    assigned_cases__status=CaseStatus.AWAITING_REASONABLE_GROUNDS,
-                    assigned_cases__reasonable_grounds_due__lt=timezone.localdate(),
+                filter=reduce(
+                    or_, (overdue(name, via="assigned_cases__") for name in DEADLINE_QUEUES)
                 ),
             ),
         )

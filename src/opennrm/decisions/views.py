@@ -46,6 +46,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("queue", "reasonable-grounds")
     if name not in selectors.QUEUES and name != "approvals":
         raise Http404
+    if request.GET.get("overdue") and name not in selectors.DEADLINE_QUEUES:
+        # "Overdue only" means nothing in a queue without a deadline, and its page does not
+        # offer it: a link asking for it opens the queue without it, not under a filter the
+        # page does not show.
+        query = request.GET.copy()
+        query.pop("overdue")
+        return redirect(f"{request.path}?{query.urlencode()}")
     filters = selectors.QueueFilter(
         assigned=request.GET.get("assigned", "all")
         if request.GET.get("assigned") in ("me", "unassigned")
@@ -59,6 +66,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "title": "Decisions",
         "queue_name": name,
+        "has_deadline": name in selectors.DEADLINE_QUEUES,
         "queues": [(key, title) for key, (title, *_rest) in selectors.QUEUES.items()],
         "filters": filters,
         "approvals_count": selectors.approvals_pending(actor_of(request)).count(),
@@ -79,7 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             {
                 "case": case,
                 "due": _due(case, name),
-                "tag": selectors.deadline_tag(_due(case, name), today=context["today"]),
+                "tag": selectors.queue_tag(name, _due(case, name), today=context["today"]),
                 "possible_earlier_referral": case.pk in earlier,
             }
             for case in page

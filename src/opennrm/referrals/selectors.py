@@ -247,3 +247,9 @@ def draft_treats_as_child(draft: ReferralDraft) -> bool:
     and then told the first responder they are 16). Such a person cannot decline a referral,
     and never waits for an adult's bed."""
     return draft.presumed_child or steps.age_group(draft.answers) not in (None, AgeGroup.ADULT)
+
+
+def childrens_services_told(case: Case) -> bool:
+    """Whether anyone in children's services was told of the child referred (a safeguarding
+    lead of the area uses OpenNRM): the confirmation page says so only then."""
+    return case.notifications.filter(kind="case.child_referred").exists()

@@ -14,7 +14,7 @@ from django import forms
 from django.urls import reverse
 from markupsafe import Markup, escape
 
-from . import selectors, steps
+from . import steps
 from .forms import INTELLIGENCE_FIELDS
 from .models import ReferralDraft
 
@@ -76,7 +76,7 @@ def _value(field: forms.Field, value: Any) -> dict[str, Any]:
 
 def sections(draft: ReferralDraft) -> list[dict[str, Any]]:
     result = []
-    catalogue = selectors.draft_catalogue(draft)
+    catalogue = draft.indicators_catalogue
     for step in steps.applicable_steps(draft.answers):
         form = steps.bind(step, draft.answers, catalogue=catalogue)
         if form is None or not form.is_valid():

@@ -136,7 +136,7 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
 @require_safe
 def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id)
-    catalogue = selectors.draft_catalogue(draft)
+    catalogue = draft.indicators_catalogue
     rows = [
         (step, steps.state_of(step, draft.answers, catalogue=catalogue))
         for step in steps.applicable_steps(draft.answers)
@@ -166,7 +166,7 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
     if steps.state_of(current, draft.answers) == steps.StepState.CANNOT_START:
         return redirect("referrals:task_list", draft.public_id)
     # The indicators from the version they were answered from, whatever is loaded since.
-    catalogue = selectors.draft_catalogue(draft)
+    catalogue = draft.indicators_catalogue
     form = steps.bind(current, draft.answers, catalogue=catalogue)
     ask_again = False
     if request.method == "POST":
@@ -174,7 +174,7 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         draft = services.draft_save_answers(by=user, draft=draft, step=current, data=data)
         if request.headers.get("X-Autosave"):
             return HttpResponse(status=204)
-        catalogue = selectors.draft_catalogue(draft)
+        catalogue = draft.indicators_catalogue
         form = steps.bind(current, draft.answers, catalogue=catalogue)
         if form is not None and form.is_valid():
             return redirect(_next_page(draft, current, catalogue))
@@ -344,8 +344,12 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_safe
 def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
+    case = draft.case
+    told = case is not None and case.is_child and selectors.childrens_services_told(case)
     return render(
-        request, "referrals/confirmation.html", {"title": "Referral submitted", "draft": draft}
+        request,
+        "referrals/confirmation.html",
+        {"title": "Referral submitted", "draft": draft, "childrens_services_told": told},
     )
 
 

@@ -105,12 +105,22 @@ def _area_leads(area: str) -> tuple[list[User], list[User]]:
 
 
 def redirect_message(case: Case) -> str:
-    """What the person who asked for a place is told, in one sentence."""
+    """What the person who asked for a place is told, in one sentence: that children's services
+    were told only if someone there uses OpenNRM (told means told, ADR 0015)."""
     who = "a child" if case.age_group == AgeGroup.CHILD else "age-disputed, so treated as a child"
-    return (
-        f"This is {who}: their accommodation is arranged by "
-        f"{children_services_name(case.area)} children's services, never by adult matching. "
+    name = children_services_name(case.area)
+    local_authority, guardian_service = _area_leads(case.area)
+    told = (
         "We have told them and the child trafficking guardian service."
+        if local_authority and guardian_service
+        else "We have told them."
+        if local_authority
+        else f"Nobody at {name} children's services uses OpenNRM, so they have not been told: "
+        "contact them directly today."
+    )
+    return (
+        f"This is {who}: their accommodation is arranged by {name} children's services, never "
+        f"by adult matching. {told}"
     )
 
 
