@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -391,10 +392,16 @@ def _decide(
     else:
         chosen = _outcome(profile.conclusive_grounds_outcomes, outcome, "conclusive grounds")
     _check_negative_reason(case, today, chosen.kind, negative_reason)
-    # After an accepted reconsideration, the new decision names the one it replaces.
-    superseded = case.decisions.filter(
-        kind=kind, state=DecisionState.SUPERSEDED, replaced_by__isnull=True
-    ).last()
+    # After an accepted reconsideration, the new decision names the one it replaces: one no
+    # decision replaces yet, but for a redraft whose approval was refused (it took no effect).
+    replacing = Decision.objects.filter(replaces=OuterRef("pk")).exclude(
+        state=DecisionState.APPROVAL_REFUSED
+    )
+    superseded = (
+        case.decisions.filter(kind=kind, state=DecisionState.SUPERSEDED)
+        .exclude(Exists(replacing))
+        .last()
+    )
     decision = _record(
         by=by,
         case=case,
@@ -463,6 +470,18 @@ def recovery_extend(
     )
     total = earlier + days
     clocks = clock.clocks_after_positive_rg(started, case.jurisdiction, extension_days=total)
+    today = _today()
+    if clocks.recovery_period_ends <= today:
+        # Counted from the positive decision, an extension of a period already over could end
+        # before it is granted: a letter stating an end already past protects nobody.
+        needed = days + (today - clocks.recovery_period_ends).days + 1
+        raise ValidationError(
+            {
+                "days": f"The recovery period ended on {case.recovery_period_ends:%-d %B %Y}: "
+                f"{days} more days would end it on {clocks.recovery_period_ends:%-d %B %Y}, "
+                f"which has passed. Extend it by at least {needed} days"
+            }
+        )
     decision = _record(
         by=by,
         case=case,
@@ -707,8 +726,10 @@ def reconsideration_request(
         )
     if _today() > case.reconsideration_until:
         raise ValidationError(
-            f"Reconsideration could be asked for until {case.reconsideration_until:%-d %B %Y}. "
-            "That time has passed; only a judicial review can challenge the decision now."
+            f"Reconsideration could be asked for until {case.reconsideration_until:%-d %B %Y}, "
+            "and that time has passed. The competent authority takes a late request only in "
+            f"exceptional circumstances: write to {case.competent_authority.name} directly, "
+            "giving them. The person may also take legal advice on a judicial review."
         )
     if not grounds.strip():
         raise ValidationError(
