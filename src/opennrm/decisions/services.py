@@ -470,15 +470,15 @@ def recovery_extend(
     )
     total = earlier + days
     clocks = clock.clocks_after_positive_rg(started, case.jurisdiction, extension_days=total)
-    today = _today()
-    if clocks.recovery_period_ends <= today:
+    today, ends = _today(), clocks.recovery_period_ends
+    if ends is not None and ends <= today:
         # Counted from the positive decision, an extension of a period already over could end
         # before it is granted: a letter stating an end already past protects nobody.
-        needed = days + (today - clocks.recovery_period_ends).days + 1
+        needed = days + (today - ends).days + 1
         raise ValidationError(
             {
                 "days": f"The recovery period ended on {case.recovery_period_ends:%-d %B %Y}: "
-                f"{days} more days would end it on {clocks.recovery_period_ends:%-d %B %Y}, "
+                f"{days} more days would end it on {ends:%-d %B %Y}, "
                 f"which has passed. Extend it by at least {needed} days"
             }
         )
