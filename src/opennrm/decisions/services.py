@@ -443,6 +443,9 @@ def decision_disqualify(*, by: User, case: Case, reasons: str, expected_version:
     return decision
 
 
+MAX_EXTENSION_DAYS = 365
+
+
 @transaction.atomic
 def recovery_extend(
     *, by: User, case: Case, days: int, reasons: str, expected_version: int
@@ -454,8 +457,10 @@ def recovery_extend(
     # A conclusive decision drafted on the first day it could be made, then approved after the
     # period was extended, would take effect inside the period just extended.
     _check_nothing_awaiting_approval(case)
-    if days < 1 or days > 365:
-        raise ValidationError({"days": "Enter an extension between 1 and 365 days"})
+    if days < 1 or days > MAX_EXTENSION_DAYS:
+        raise ValidationError(
+            {"days": f"Enter an extension between 1 and {MAX_EXTENSION_DAYS} days"}
+        )
     positive = _positive_rg_in_effect(case)
     if positive is None:
         raise ValidationError(
@@ -475,6 +480,15 @@ def recovery_extend(
         # Counted from the positive decision, an extension of a period already over could end
         # before it is granted: a letter stating an end already past protects nobody.
         needed = days + (today - ends).days + 1
+        if needed > MAX_EXTENSION_DAYS:
+            raise ValidationError(
+                {
+                    "days": f"The recovery period ended on {case.recovery_period_ends:%-d %B %Y}, "
+                    f"too long ago to extend: no extension of up to {MAX_EXTENSION_DAYS} days "
+                    "would make it run past today. The conclusive grounds decision may be made "
+                    "now"
+                }
+            )
         raise ValidationError(
             {
                 "days": f"The recovery period ended on {case.recovery_period_ends:%-d %B %Y}: "

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from opennrm.accounts.actor import DECIDERS, Actor
-from opennrm.accounts.models import Organisation
+from opennrm.accounts.models import Membership, Organisation
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
@@ -249,7 +249,18 @@ def draft_treats_as_child(draft: ReferralDraft) -> bool:
     return draft.presumed_child or steps.age_group(draft.answers) not in (None, AgeGroup.ADULT)
 
 
-def childrens_services_told(case: Case) -> bool:
-    """Whether anyone in children's services was told of the child referred (a safeguarding
-    lead of the area uses OpenNRM): the confirmation page says so only then."""
-    return case.notifications.filter(kind="case.child_referred").exists()
+def childrens_services_told(case: Case) -> set[str]:
+    """Which of the child's area's children's services were told of the child referred (the
+    organisation kinds, local authority and child guardian service, whose safeguarding leads were
+    notified): the confirmation page says who was told, and who must be contacted directly."""
+    told = case.notifications.filter(kind="case.child_referred").values("recipient")
+    return set(
+        Membership.objects.filter(
+            user__in=told,
+            organisation__area=case.area,
+            organisation__kind__in=CHILDRENS_SERVICES,
+        ).values_list("organisation__kind", flat=True)
+    )
+
+
+CHILDRENS_SERVICES = (OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE)

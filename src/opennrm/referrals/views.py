@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
+from opennrm.accounts.roles import OrganisationKind
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import ExploitationType
 from opennrm.cases.selectors import (
@@ -345,11 +346,19 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
     case = draft.case
-    told = case is not None and case.is_child and selectors.childrens_services_told(case)
+    told: list[str] = []
+    untold: list[str] = []
+    if case is not None and case.is_child:
+        reached = selectors.childrens_services_told(case)
+        for kind, name in (
+            (OrganisationKind.LOCAL_AUTHORITY, "the local authority's children's services"),
+            (OrganisationKind.CHILD_GUARDIAN_SERVICE, "the child trafficking guardian service"),
+        ):
+            (told if kind in reached else untold).append(name)
     return render(
         request,
         "referrals/confirmation.html",
-        {"title": "Referral submitted", "draft": draft, "childrens_services_told": told},
+        {"title": "Referral submitted", "draft": draft, "told": told, "untold": untold},
     )
 
 
