@@ -253,8 +253,12 @@ def test_child_with_an_age_dispute(new_page, axe, reads, responder: User, lena: 
     answer_indicators(page, axe)
     answer_account_and_needs(page, axe, "None of these")
     reference = check_and_submit(page, axe, "Submit referral")
+    # Told means told: Lena (the council's lead) uses OpenNRM, nobody at the guardian service does.
     expect(page.locator("main")).to_contain_text(
-        "the local authority and the child guardian service for Testshire have been told"
+        "the local authority's children's services for Testshire has been told"
+    )
+    expect(page.locator("main")).to_contain_text(
+        "Nobody at the child trafficking guardian service for Testshire uses OpenNRM"
     )
     case = Case.objects.get(reference=reference)
     assert case.age_group == "presumed_child"
