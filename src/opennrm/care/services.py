@@ -434,12 +434,6 @@ def _tell_leads_child_missing(
     )
 
 
-def _childrens_services_concerned(case: Case) -> bool:
-    """Whether children's services must hear that the person went missing or is back: the
-    person is a child, or a dependent child goes with them."""
-    return case.is_child or selectors.dependent_children_of(case) > 0
-
-
 def _safeguarding_event(case: Case, leads: dict[str, list[User]]) -> None:
     """The timeline of a missing child (or of a parent missing with one): who in children's
     services was told, or that nobody could be and support staff were asked to contact them."""
@@ -759,7 +753,7 @@ def missing_report(
             description="The referring police force was told",
             by=None,
         )
-    if _childrens_services_concerned(locked):
+    if "safeguarding" in told:  # a child, or a parent with a dependent child: told above
         _safeguarding_event(locked, selectors.child_safeguarding_leads(locked))
     audit_record(by=by, action="missing_episode.reported", obj=episode, detail={"told": told})
     return episode
