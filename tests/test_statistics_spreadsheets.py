@@ -490,6 +490,12 @@ def test_a_row_of_the_wrong_width_and_an_unknown_format_are_refused():
 # -- The CSVs ---------------------------------------------------------------------------------
 
 
+def csv_text(text: str) -> str:
+    """A text cell as the CSVs publish it: after a single quote if a spreadsheet program would
+    read it as a formula (spreadsheets._csv_cell)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def parsed(value: str) -> Any:
     if value in SYMBOLS:
         return value
@@ -521,7 +527,7 @@ def test_release_csv_has_one_line_per_published_figure():
             "table": table["slug"],
             "caption": table["caption"],
             "counts": section["counts"],
-            "row": " / ".join(row[: table["labels"]]),
+            "row": csv_text(" / ".join(row[: table["labels"]])),
             "column": header,
             "value": value,
         }
@@ -533,6 +539,7 @@ def test_release_csv_has_one_line_per_published_figure():
         )
     ]
     assert [line | {"value": parsed(line["value"])} for line in lines] == expected
+    assert "'=SUM(A1:A2) / Child" in [line["row"] for line in lines]  # not a live formula
     labour_adults = next(line for line in lines if line["row"] == "Labour / Adult")
     assert labour_adults == {
         "table": "referrals-by-exploitation-and-age",
@@ -626,7 +633,12 @@ def test_any_small_release_csv_reads_back_as_published(snap):
     lines = list(csv.DictReader(io.StringIO(release_csv(snap))))
 
     expected = [
-        (table["slug"], " / ".join(row[: table["labels"]]), header, value)
+        (
+            csv_text(table["slug"]),
+            csv_text(" / ".join(row[: table["labels"]])),
+            csv_text(header),
+            value,
+        )
         for table in every_table(snap)
         for row in published_rows(table)
         for header, value in zip(
@@ -639,7 +651,7 @@ def test_any_small_release_csv_reads_back_as_published(snap):
     for table in every_table(snap):
         rows = list(csv.reader(io.StringIO(table_csv(table))))
         labels = table["labels"]
-        assert rows[0] == table["headers"]
-        assert [[*row[:labels], *map(parsed, row[labels:])] for row in rows[1:]] == published_rows(
-            table
-        )
+        assert rows[0] == [csv_text(header) for header in table["headers"]]
+        assert [[*row[:labels], *map(parsed, row[labels:])] for row in rows[1:]] == [
+            [*map(csv_text, row[:labels]), *row[labels:]] for row in published_rows(table)
+        ]

@@ -39,7 +39,11 @@ The CSVs are for re-use, not for reading: `table_csv` is one table as it appears
 (header row, rows, footer), and `release_csv` is every table in one long file with the columns
 ``table`` (the table's slug), ``caption``, ``counts``, ``row`` (the row's labels, joined by
 " / " where a table has more than one label column), ``column`` (the value column's header)
-and ``value``, as published: a number, or a symbol.
+and ``value``, as published: a number, or a symbol. One exception, in both: a text cell (a
+label, header or caption) that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is written after a single quote (``'=SUM(A1:A2)``), so that a spreadsheet program
+opening the file does not run it as a formula (CSV injection); a leading ``'`` marks such a
+label. Numbers, negative ones too, and the symbols are never quoted.
 """
 
 from __future__ import annotations
@@ -567,23 +571,39 @@ def workbook_ods(snapshot: Mapping[str, Any], about: About) -> bytes:
 # -- CSV ------------------------------------------------------------------------------------
 
 
-def _csv_value(value: Value) -> str:
-    # repr keeps a decimal a decimal ("45.0"), so a reader can tell it from a count.
-    return repr(value) if isinstance(value, float) else str(value)
+# What a spreadsheet program reads as the start of a formula in a text cell (OWASP, "CSV
+# Injection"): tab and carriage return too, as some programs skip them before looking.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Value) -> str:
+    """A cell of a CSV download. A number is written as it is (a negative one too: a CSV has no
+    text type to confuse it with), as is a symbol; ``repr`` keeps a decimal a decimal ("45.0"),
+    so a reader can tell it from a count. Text that begins with one of ``FORMULA_STARTS`` is
+    written after a single quote (``'=SUM(A1:A2)``), as OWASP recommends: the public opens
+    these files in Excel or LibreOffice, which would otherwise run a label such as
+    ``=SUM(A1:A2)`` as a formula. The workbooks store text as text and need no quote."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int) or value in SYMBOLS:
+        return str(value)
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def table_csv(table: Mapping[str, Any]) -> str:
-    """One table as on its sheet: the header row, the rows, then the footer if it has one."""
+    """One table as on its sheet: the header row, the rows, then the footer if it has one.
+    Every cell goes through `_csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([str(header) for header in table["headers"]])
+    writer.writerow([_csv_cell(str(header)) for header in table["headers"]])
     for row in _table_rows(table):
-        writer.writerow([_csv_value(value) for value in row])
+        writer.writerow([_csv_cell(value) for value in row])
     return out.getvalue()
 
 
 def release_csv(snapshot: Mapping[str, Any]) -> str:
-    """Every table of the release in one long (tidy) CSV: a line per published figure."""
+    """Every table of the release in one long (tidy) CSV: a line per published figure. Every
+    cell goes through `_csv_cell`."""
     _check(snapshot)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -596,12 +616,12 @@ def release_csv(snapshot: Mapping[str, Any]) -> str:
             for header, value in zip(headers[labels:], row[labels:], strict=True):
                 writer.writerow(
                     [
-                        table["slug"],
-                        table["caption"],
-                        section["counts"],
-                        row_label,
-                        header,
-                        _csv_value(value),
+                        _csv_cell(str(table["slug"])),
+                        _csv_cell(str(table["caption"])),
+                        _csv_cell(str(section["counts"])),
+                        _csv_cell(row_label),
+                        _csv_cell(header),
+                        _csv_cell(value),
                     ]
                 )
     return out.getvalue()
