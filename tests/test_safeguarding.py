@@ -703,8 +703,9 @@ def _writes_age_group(node: ast.AST) -> bool:
 def test_nothing_but_an_assessment_or_an_age_dispute_changes_an_age_group() -> None:
     """The only code that changes a case's age group once the case exists is
     `cases.services.case_age_group_change`, and the only code that calls it is the age
-    assessment's service and the age dispute's (which only ever moves an adult to "age
-    disputed", tests/test_age_dispute.py)."""
+    assessment's service, the age dispute's (which only ever moves an adult to "age
+    disputed", tests/test_age_dispute.py) and the move of a child who turned 18 by the date of
+    birth recorded (tests/test_coming_of_age.py)."""
     root = pathlib.Path(opennrm.__file__).parent
     writers = set()
     callers = set()
@@ -728,6 +729,7 @@ def test_nothing_but_an_assessment_or_an_age_dispute_changes_an_age_group() -> N
     assert callers == {
         "safeguarding/services.py:age_assessment_record",
         "safeguarding/services.py:age_dispute_raise",
+        "safeguarding/coming_of_age.py:_turn_18",
     }
     assert "case_version_claim" in inspect.getsource(opennrm.cases.services.case_age_group_change)
 

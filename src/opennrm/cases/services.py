@@ -358,29 +358,35 @@ def case_transition(
 
 def case_age_group_change(
     *,
-    by: User,
+    by: User | None,
     case: Case,
     to: str,
     reason: str,
     expected_version: int,
     dates: dict[str, date] | None = None,
+    turned_18: bool = False,
 ) -> Case:
     """Change the case's age group: the only code that does, and only ever because an age
-    assessment was recorded (`safeguarding.services.age_assessment_record`) or an adult's age
-    disputed (`safeguarding.services.age_dispute_raise`), whose audit events cover it. A child or age-disputed person moves to the adult pathway through this alone,
-    never silently: the timeline says so, and the version is claimed, so nobody acts on the
-    case as it was seen before. The caller tells those who must know. `dates`: clock dates that
-    start with the change (an adult's, found an adult: `decisions.services.adult_clocks`)."""
+    assessment was recorded (`safeguarding.services.age_assessment_record`), an adult's age
+    disputed (`safeguarding.services.age_dispute_raise`), or a child turned 18 by the date of
+    birth recorded (`safeguarding.coming_of_age`, `by` None: the daily task), whose audit
+    events cover it. A child or age-disputed person moves to the adult pathway through this
+    alone, never silently: the timeline says so, and the version is claimed, so nobody acts on
+    the case as it was seen before. The caller tells those who must know. `dates`: clock dates
+    that start with the change (an adult's: `decisions.services.adult_clocks`)."""
     if to not in AgeGroup.values:
         raise ValueError(f"not an age group: {to}")
     was = case.age_group
     if to == was:
         raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
+    if turned_18 and (was, to) != (AgeGroup.CHILD, AgeGroup.ADULT):
+        raise ValueError("only a child turns 18, and becomes an adult")
     # A child now was a child then. Found an adult: "a child then" followed from the age now
     # found wrong, so it is not known (ADR 0042); nobody was asked, so never "adult" either.
+    # Turned 18: a child when referred, so a child when the exploitation began.
     then = (
         ExploitationAgeGroup.CHILD.value
-        if to != AgeGroup.ADULT
+        if to != AgeGroup.ADULT or turned_18
         else ExploitationAgeGroup.NOT_KNOWN.value
         if was != AgeGroup.ADULT
         else case.age_group_at_exploitation

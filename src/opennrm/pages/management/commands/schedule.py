@@ -1,6 +1,7 @@
 """Make sure every recurring background task is scheduled, or run them now.
 
-One command for all of them: the deadline reminders (each morning), the reminders before
+One command for all of them: the move of children who turned 18 to the adult pathway (each
+morning), the deadline reminders (each morning), the reminders before
 move-on support ends (each morning), the retention rules (each night), the check of operations
 short of places (each morning) and the audit trail's
 anchor (every OPENNRM_AUDIT_ANCHOR_MINUTES, when OPENNRM_AUDIT_ANCHOR_FILE is set). Each task schedules
@@ -30,6 +31,16 @@ class Recurring:
     now: Callable[[], str]
     # Why the task cannot run here (None: it can), said instead of scheduling it.
     unavailable: Callable[[], str | None] = lambda: None
+
+
+def _turned_18() -> str:
+    from opennrm.safeguarding import coming_of_age
+
+    result = coming_of_age.run(timezone.localdate())
+    return (
+        f"Moved {result.turned_18} cases of children who turned 18 to the adult pathway "
+        f"(read {result.checked} dates of birth), telling {result.people_told} people."
+    )
 
 
 def _deadline_reminders() -> str:
@@ -102,8 +113,16 @@ def recurring() -> list[Recurring]:
     from opennrm.decisions.tasks import send_deadline_reminders
     from opennrm.operations.tasks import check_operation_shortfalls
     from opennrm.privacy.tasks import apply_retention
+    from opennrm.safeguarding.tasks import move_children_turned_18
 
     return [
+        Recurring(
+            "turned-18",
+            "moves of children who turned 18 to the adult pathway",
+            "every morning",
+            move_children_turned_18,
+            _turned_18,
+        ),
         Recurring(
             "deadline-reminders",
             "deadline reminders",

@@ -1,0 +1,179 @@
+"""Children who turn 18 while their case is open.
+
+A child referred with a date of birth becomes an adult on their 18th birthday, whatever stage
+the case has reached: from that day the adult pathway applies (consent to support, Scotland's
+support period, the move-on period after a conclusive decision), letters are written to an
+adult, and matching no longer keeps them out of adult settings. The daily task
+(`safeguarding.tasks.move_children_turned_18`) makes that change through
+`cases.services.case_age_group_change`, as an age assessment would, and tells those acting on
+the case. It keeps "a child when the exploitation began" (they were a child when referred).
+
+Only a child whose date of birth was given (not an estimated age) is moved by the calendar. A
+person whose age is disputed, or whose age was estimated, stays treated as a child until an age
+assessment says otherwise (ADR 0025): their birthday is not known, and guessing it would treat
+a child as an adult. Children's services' tasks stay open: their duties to a care leaver go on
+past 18, and a child living in a children's placement is not moved by this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from opennrm.accounts.actor import members_with_role
+from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.audit.services import audit_record
+from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.models import Case, PersonIdentity
+from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
+from opennrm.cases.services import case_age_group_change
+from opennrm.decisions.services import adult_clocks
+from opennrm.notifications.services import Delivery, deliver_all
+
+from .models import ChildrenServicesTask, TaskKind, TaskStatus
+from .services import _area_leads
+
+KIND = "case.turned_18"
+
+
+def years_later(day: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes 1 March in a year without one (a person
+    born on 29 February comes of age on 1 March in England, Wales and Northern Ireland, and in
+    Scotland, Age of Legal Capacity (Scotland) Act 1991 s.6)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def eighteenth_birthday(born: date) -> date:
+    return years_later(born, 18)
+
+
+@dataclass(frozen=True)
+class Result:
+    checked: int  # children whose date of birth was read
+    turned_18: int  # cases moved to the adult pathway
+    people_told: int
+
+
+def run(today: date) -> Result:
+    """Move every open child's case whose date of birth says they are 18 by `today` to the
+    adult pathway, each in its own transaction. Safe to run again: a case already an adult is
+    not a candidate."""
+    due = _candidates(today)
+    turned = told = 0
+    for case_id, born in due.items():
+        if eighteenth_birthday(born) <= today:
+            people = _turn_18(case_id, eighteenth_birthday(born))
+            if people is not None:
+                turned += 1
+                told += people
+    return Result(checked=len(due), turned_18=turned, people_told=told)
+
+
+def _candidates(today: date) -> dict[int, date]:
+    """The open children's cases that could be 18 by `today`, with the date of birth recorded.
+
+    The date of birth is encrypted, so it is read only for the children whose age when referred
+    (kept in clear for the statistics) says they may be 18 now, or is not recorded: a person
+    aged `a` when referred turns 18 no sooner than 17 - a years after the referral."""
+    rows = (
+        Case.objects.filter(
+            age_group=AgeGroup.CHILD,
+            person__age_is_estimated=False,
+            person__identity__isnull=False,
+        )
+        .exclude(status=CaseStatus.CLOSED)
+        .values_list("pk", "person_id", "person__age_at_referral", "submitted_at")
+    )
+    maybe: dict[int, list[int]] = {}  # person -> their children's cases
+    for case_id, person_id, age, submitted_at in rows.iterator(chunk_size=2000):
+        # No age recorded beside the date of birth: read the date of birth to know.
+        if age is None or today >= years_later(timezone.localdate(submitted_at), max(0, 17 - age)):
+            maybe.setdefault(person_id, []).append(case_id)
+    born: dict[int, date] = {}
+    people = list(maybe)
+    for start in range(0, len(people), 500):  # SQLite's limit on a statement's parameters
+        identities = PersonIdentity.objects.filter(person_id__in=people[start : start + 500])
+        for identity in identities.only("person_id", "date_of_birth", "row_uuid"):
+            if identity.date_of_birth is not None:
+                born |= dict.fromkeys(maybe[identity.person_id], identity.date_of_birth)
+    return born
+
+
+@transaction.atomic
+def _turn_18(case_id: int, birthday: date) -> int | None:
+    """Move one case to the adult pathway and tell those acting on it; how many people were
+    told, or None if the case changed meanwhile (closed, or its age group changed)."""
+    case = Case.objects.select_for_update().select_related("referred_by").get(pk=case_id)
+    if case.age_group != AgeGroup.CHILD or case.status == CaseStatus.CLOSED:
+        return None
+    case_age_group_change(
+        by=None,
+        case=case,
+        to=AgeGroup.ADULT,
+        reason=f"turned 18 on {birthday:%-d %B %Y}, by the date of birth recorded",
+        expected_version=case.version,
+        dates=adult_clocks(case),
+        turned_18=True,
+    )
+    told = _tell(case)
+    audit_record(by=None, action=KIND, obj=case, detail={"told": told})
+    return sum(told.values())
+
+
+def _tell(case: Case) -> dict[str, int]:
+    """Who must know, by the messages they get (one INSERT); no message names the person."""
+    url = reverse("cases:detail", args=[case.reference])
+    subject = f"Case {case.reference}: the person is now 18"
+    body = (
+        "By the date of birth recorded, the person has turned 18. The case now follows the "
+        "adult pathway: consent to support applies, and adult support periods (the move-on "
+        "period after a conclusive decision) are counted."
+    )
+    local_authority, guardian_service = _area_leads(case.area)
+    news = {
+        "decision_makers": Delivery(deciders_to_tell(case), KIND, subject, body, url, case),
+        "referrer": Delivery(
+            referrers_to_tell(case),
+            KIND,
+            subject,
+            body,
+            url,
+            case,
+            stand_in=lambda: referrers_stand_in(case),
+        ),
+        "local_authority": Delivery(
+            local_authority,
+            KIND,
+            subject,
+            body + " Your duties to them as a care leaver may go on: nothing here ends a "
+            "placement you arranged. Plan their move to adult support with them.",
+            url,
+            case,
+        ),
+        "guardian_service": Delivery(guardian_service, KIND, subject, body, url, case),
+    }
+    wants_place = ChildrenServicesTask.objects.filter(
+        case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCOMMODATION
+    ).exists()
+    if wants_place:
+        coordinators = members_with_role(None, {Role.SUPPORT_COORDINATOR}).filter(
+            organisation__kind=OrganisationKind.SUPPORT_PROVIDER
+        )
+        news["coordinators"] = Delivery(
+            [m.user for m in coordinators.select_related("user")],
+            KIND,
+            subject,
+            "By the date of birth recorded, the person has turned 18. Children's services were "
+            "arranging their accommodation: if they need an adult place, ask for one.",
+            reverse("support:request_new"),
+            case,
+        )
+    sent = deliver_all(list(news.values()))
+    return {audience: len(notes) for audience, notes in zip(news, sent, strict=True)}
