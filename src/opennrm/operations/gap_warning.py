@@ -22,6 +22,7 @@ does): only the figures, and where to look once signed in.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,6 +41,8 @@ from . import selectors
 from .forecast import NoStays
 from .history import OperationForecast
 from .models import Operation, OperationStatus, PartnerRole
+
+logger = logging.getLogger(__name__)
 
 # A shortfall matters only while the operation can still use places.
 OPEN = (OperationStatus.PLANNED, OperationStatus.UNDER_WAY)
@@ -149,6 +152,8 @@ class GapCheck:
     operations_checked: int
     operations_warned: int
     people_told: int
+    # Operations whose check raised (logged, rolled back): counted among those checked.
+    operations_failed: int = 0
 
 
 def gap_check(today: date) -> GapCheck:
@@ -156,8 +161,9 @@ def gap_check(today: date) -> GapCheck:
     again and a new or changed shortfall warned of, as a write would (`gap_warn`). One audit
     event, by the system, for each operation whose shortfall was warned of; none for the
     others (the check itself reads no person). Each operation in its own transaction, so one
-    that fails leaves the others checked."""
-    checked = warned = told = 0
+    that fails is rolled back, logged and counted in `operations_failed`, and the others are
+    still checked."""
+    checked = warned = told = failed = 0
     candidates = Operation.objects.filter(
         cancelled_at__isnull=True, ends_on__gte=today
     ).select_related("lead_organisation")
@@ -165,18 +171,25 @@ def gap_check(today: date) -> GapCheck:
         if operation.status_on(today) not in OPEN:
             continue
         checked += 1
-        with transaction.atomic():
-            sent = gap_warn(operation)
-            if sent:
-                operation.refresh_from_db(fields=["gap_warned"])
-                audit_record(
-                    by=None,
-                    action="operations.shortfall_warned",
-                    obj=operation,
-                    organisation=operation.lead_organisation,
-                    detail={"told_of_shortfall": sent, "short": operation.gap_warned},
-                )
+        try:
+            with transaction.atomic():
+                sent = gap_warn(operation)
+                if sent:
+                    operation.refresh_from_db(fields=["gap_warned"])
+                    audit_record(
+                        by=None,
+                        action="operations.shortfall_warned",
+                        obj=operation,
+                        organisation=operation.lead_organisation,
+                        detail={"told_of_shortfall": sent, "short": operation.gap_warned},
+                    )
+        except Exception:
+            # Any failure (the forecast, the mailer) must not leave the operations after it
+            # unchecked and their planners unwarned. The number only: a name may be secret.
+            logger.exception("The shortfall check failed for operation %s", operation.pk)
+            failed += 1
+            continue
         if sent:
             warned += 1
             told += sent
-    return GapCheck(checked, warned, told)
+    return GapCheck(checked, warned, told, failed)

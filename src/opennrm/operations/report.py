@@ -383,19 +383,21 @@ def _free_per_day(operation: Operation, days: list[date]) -> tuple[list[int], li
         ).values_list("bed_id", "operation_id", "held_at", "expires_at", "released_at")
     )
     held_beds = {bed_id for bed_id, *_ in holds}
-    in_region = Q(
-        room__site__region=operation.region,
-        room__site__ages=SiteAges.ADULTS,
-        room__site__is_active=True,
-        operation_id=None,
-    ) & ~Q(room__site__kind=SiteKind.OUTREACH)
+    # Kept for the operation or not, a bed counts only at an active adults' site with beds, as
+    # the capacity figures and the forecast count it: a surge place or held bed at a closed or
+    # children's site was room nobody of the operation could have (found in review).
+    usable = Q(room__site__ages=SiteAges.ADULTS, room__site__is_active=True) & ~Q(
+        room__site__kind=SiteKind.OUTREACH
+    )
     beds = {
         bed_id: (operation_id, surge_from, surge_until)
-        for bed_id, operation_id, surge_from, surge_until in Bed.objects.filter(
-            in_region
+        for bed_id, operation_id, surge_from, surge_until in Bed.objects.filter(usable)
+        .filter(
+            Q(room__site__region=operation.region, operation_id=None)
             | Q(operation_id=operation.pk)
             | Q(pk__in=[b for b, o, *_ in holds if o == operation.pk])
-        ).values_list("pk", "operation_id", "surge_from", "surge_until")
+        )
+        .values_list("pk", "operation_id", "surge_from", "surge_until")
     }
     ends = [_start_of(day + timedelta(days=1)) for day in days]
     start = _start_of(days[0])

@@ -225,6 +225,26 @@ def operation_change(
                 ]
             }
         )
+    # Nor may its end move before the first day of places still agreed: they would keep no bed
+    # for its people, yet count against its need (found in review). Refused, as a start moved
+    # past them is; holds are shortened instead (a hold has a bed now, which ends with the
+    # operation), but places not yet begun have nothing to shorten.
+    last_surge = (
+        operation.surges.filter(ended_at__isnull=True)
+        .order_by("-starts_on")
+        .values_list("starts_on", flat=True)
+        .first()
+    )
+    if last_surge is not None and ends_on < last_surge:
+        raise ValidationError(
+            {
+                "ends_on": [
+                    f"Surge places for this operation start on {last_surge:%-d %B %Y}: the "
+                    "last day must be that day or later. To end sooner, the support provider "
+                    "ends those places first"
+                ]
+            }
+        )
     # Nor past the first person taken in: a confidential operation would be secret again with
     # people on its board, and messages about them (children's services told) would name it.
     first_taken_in = (

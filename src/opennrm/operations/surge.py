@@ -185,11 +185,17 @@ def holds_running_past(operation: Operation, latest: datetime, now: datetime) ->
 
 def surge_by_kind(operation: Operation, today: date | None = None) -> dict[str, int]:
     """The places agreed for the operation, per forecast kind: surge places not yet ended
-    and beds held now, at adults' sites, by their site's setting."""
+    that overlap the operation's days, and beds held now, at adults' sites, by their site's
+    setting. Places outside its days (saved before `surge_add` refused them) keep no bed for
+    its people while they are found."""
     today = today or timezone.localdate()
     counts = {WOMEN: 0, MEN: 0, MIXED: 0}
     kept = Bed.objects.filter(
-        Q(operation_id=operation.pk, surge_until__gte=today)
+        Q(
+            operation_id=operation.pk,
+            surge_until__gte=max(today, operation.starts_on),
+            surge_from__lte=operation.ends_on,
+        )
         | Q(pk__in=holds_of(operation).filter(bed__operation_id=None).values("bed_id")),
         room__site__ages=SiteAges.ADULTS,
         room__site__is_active=True,
@@ -276,6 +282,15 @@ def surge_add(
             {
                 "starts_on": "The first day must be the operation's first day, "
                 f"{operation.starts_on.day} {operation.starts_on:%B %Y}, or later"
+            }
+        )
+    if starts_on > operation.ends_on:
+        # Places that begin after the operation has ended keep no bed for its people: counted
+        # as agreed, they hid its shortfall while not one of them existed (found in review).
+        raise ValidationError(
+            {
+                "starts_on": "The first day must be the operation's last day, "
+                f"{operation.ends_on.day} {operation.ends_on:%B %Y}, or earlier"
             }
         )
     if not sites_for_surge(operation).filter(pk=site.pk).exists():

@@ -36,4 +36,5 @@ def check_operation_shortfalls(reschedule: bool = True) -> dict[str, int]:
         "operations_checked": result.operations_checked,
         "operations_warned": result.operations_warned,
         "people_told": result.people_told,
+        "operations_failed": result.operations_failed,
     }

@@ -80,6 +80,11 @@ def _operation_shortfalls() -> str:
     return (
         f"Checked {result.operations_checked} operations planned or under way; warned of a "
         f"shortfall of places in {result.operations_warned}, telling {result.people_told} people."
+        + (
+            f" The check failed for {result.operations_failed} (see the log)."
+            if result.operations_failed
+            else ""
+        )
     )
 
 
