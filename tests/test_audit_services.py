@@ -305,11 +305,13 @@ WRITES: dict[str, Callable[[dict], object]] = {
 }
 
 # A service that calls another service leaves that service's event too (CONTRIBUTING, rule 1):
-# a decision that takes effect issues its letter (letter_issue, tested alone above).
+# a decision that takes effect issues its letter (letter_issue, tested alone above), and so
+# does a reconsideration decided.
 ALSO: dict[str, list[str]] = {
     "decision_record_reasonable_grounds": ["letter.issued"],
     "decision_record_conclusive_grounds": ["letter.issued"],
     "recovery_extend": ["letter.issued"],
+    "reconsideration_decide": ["letter.issued"],
 }
 
 # Public functions of the services modules that write no event of their own, and why.
@@ -427,7 +429,7 @@ def world(
     without_letter = decisions.decision_record_reasonable_grounds(
         by=dmitri, case=lettered, outcome="positive", reasons="Credible.", expected_version=1
     )
-    without_letter.letter.delete()
+    without_letter.letters_issued.get().delete()
     closable = case(status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS)
     closed = case(status=CaseStatus.CLOSED, closed_at=timezone.now())
 

@@ -228,6 +228,9 @@ ROUTES: dict[str, Rule] = {
     "linkage:pair_unlink": DECIDERS,
     "linkage:quality": DECIDERS,
     "decisions:letter_pdf": CASE_READERS,
+    # A reconsideration's letter: read by those who may read the decision's letter.
+    "decisions:reconsideration_letter": CASE_READERS,
+    "decisions:reconsideration_letter_pdf": CASE_READERS,
     # The children's pathway: safeguarding leads see the children of their area; only the
     # local authority's act on them (safeguarding.selectors).
     "safeguarding:caseload": only(Role.SAFEGUARDING_LEAD),

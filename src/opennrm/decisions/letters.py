@@ -31,7 +31,7 @@ from fpdf import FPDF
 
 from opennrm.cases.models import Case
 
-from .models import Decision
+from .models import Decision, ReconsiderationRequest
 
 TEXTS_DIR = Path(__file__).resolve().parent / "letter_texts"
 FONTS_DIR = Path(__file__).resolve().parent / "fonts"
@@ -147,12 +147,33 @@ def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str]
 def compose(decision: Decision, case: Case, on: date) -> Composed:
     """The letter for `decision`, dated `on`, with the case's dates as they are now. `case` must
     carry the person's identity (the letter greets them by name)."""
-    languages = [code for code in case.person.languages if code in translations()]
-    language, texts = _texts_for(
-        f"{decision.kind}.{decision.outcome_kind}", case, languages[0] if languages else "en"
+    return _compose(
+        f"{decision.kind}.{decision.outcome_kind}",
+        case,
+        on,
+        reasons=decision.reasons,
+        fallback=decision.outcome_label,
     )
+
+
+def compose_reconsideration(request: ReconsiderationRequest, case: Case, on: date) -> Composed:
+    """The letter telling the person how a reconsideration of a decision was decided (accepted
+    or refused, by the kind of decision reconsidered), with the reconsideration's reasons;
+    otherwise as `compose`."""
+    return _compose(
+        f"reconsideration.{request.state}.{request.decision.kind}",
+        case,
+        on,
+        reasons=request.decision_reasons,
+        fallback=request.get_state_display(),
+    )
+
+
+def _compose(key: str, case: Case, on: date, *, reasons: str, fallback: str) -> Composed:
+    languages = [code for code in case.person.languages if code in translations()]
+    language, texts = _texts_for(key, case, languages[0] if languages else "en")
     chosen = translations()[language]
-    texts = texts or {"decision": decision.outcome_label, "next": ""}
+    texts = texts or {"decision": fallback, "next": ""}
     stated = {
         name: getattr(case, name)
         for name in sorted(_placeholders(texts["decision"], texts["next"]) & set(CASE_DATES))
@@ -167,13 +188,14 @@ def compose(decision: Decision, case: Case, on: date) -> Composed:
     }
     text = LetterText(
         language=language,
-        title=chosen["title"],
+        # A text may have a title of its own (a reconsideration's letter); else the usual one.
+        title=texts.get("title", chosen["title"]),
         greeting=chosen["greeting"].format(**values),
         reference=chosen["reference"].format(**values),
         date=chosen["date"].format(**values),
         decision=texts["decision"].format(**values),
         reasons_heading=chosen["reasons_heading"],
-        reasons=decision.reasons,
+        reasons=reasons,
         next_heading=chosen["next_heading"],
         next=texts["next"].format(**values),
         help=chosen["help"],

@@ -116,7 +116,8 @@ class Decision(models.Model):
 
 
 class Letter(models.Model):
-    """The letter issued when a decision took effect, as it was sent: a record, never rewritten.
+    """The letter issued when a decision took effect, or when a reconsideration of it was
+    decided, as it was sent: a record, never rewritten.
 
     Its date, the dates it states and its text are fixed when it is issued
     (`services.letter_issue`); a later change, such as an extension of the recovery period, is
@@ -125,7 +126,16 @@ class Letter(models.Model):
     keeps the rest. See docs/adr/0017-letters-are-records.md.
     """
 
-    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="letter")
+    # The decision the letter is about: its own letter, and one more for each reconsideration
+    # of it decided (`reconsideration` set; the decision reconsidered is this one).
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="letters_issued")
+    reconsideration = models.OneToOneField(
+        "ReconsiderationRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letter",
+    )
     row_uuid = RowUUIDField()
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")
     # What the letter tells, copied from the decision so the record reads alone.
@@ -144,8 +154,18 @@ class Letter(models.Model):
 
     class Meta:
         ordering = ["issued_at", "id"]
+        constraints = [
+            # One letter of the decision itself; its reconsiderations' letters are beside it.
+            models.UniqueConstraint(
+                fields=["decision"],
+                condition=models.Q(reconsideration__isnull=True),
+                name="letter_one_per_decision",
+            )
+        ]
 
     def __str__(self) -> str:
+        if self.reconsideration_id is not None:
+            return f"Letter for reconsideration {self.reconsideration_id} ({self.language})"
         return f"Letter for decision {self.decision_id} ({self.language})"
 
 

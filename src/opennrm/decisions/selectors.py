@@ -193,6 +193,20 @@ def letter_get_for_reader(actor: Actor, decision_id: int) -> Letter:
     try:
         return Letter.objects.select_related("decision", "case__person").get(
             decision_id=decision_id,
+            reconsideration__isnull=True,
+            case__in=cases_visible_to(actor),
+            text__isnull=False,
+        )
+    except Letter.DoesNotExist:
+        raise Http404 from None
+
+
+def reconsideration_letter_get_for_reader(actor: Actor, request_id: int) -> Letter:
+    """The letter issued when a reconsideration was decided, for the same readers as the
+    decision's letter (`letter_get_for_reader`), and gone with the person's details as it is."""
+    try:
+        return Letter.objects.select_related("decision", "reconsideration", "case__person").get(
+            reconsideration_id=request_id,
             case__in=cases_visible_to(actor),
             text__isnull=False,
         )

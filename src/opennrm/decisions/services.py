@@ -675,7 +675,7 @@ def letter_issue(*, by: User, decision: Decision) -> Letter | None:
     person's identity (erased) there is nobody to address, and no letter."""
     if decision.state != DecisionState.IN_EFFECT:
         raise ValidationError("A letter is issued only for a decision in effect")
-    if Letter.objects.filter(decision=decision).exists():
+    if Letter.objects.filter(decision=decision, reconsideration__isnull=True).exists():
         raise ValidationError("This decision's letter has already been issued")
     case = Case.objects.select_related("person__identity", "competent_authority").get(
         pk=decision.case_id
@@ -900,7 +900,46 @@ def reconsideration_decide(
         obj=locked,
         organisation=case.competent_authority,
     )
+    _reconsideration_letter_issue(by=by, request=locked)
     return locked
+
+
+def _reconsideration_letter_issue(*, by: User, request: ReconsiderationRequest) -> Letter | None:
+    """Write the letter telling the person how their reconsideration was decided, with its
+    reasons, once, as `letter_issue` does for a decision: a refusal is what a judicial review
+    is brought against, so what it said and when must stay as sent. The decision reconsidered
+    keeps its own letter; this one sits beside it. No identity (erased), no letter."""
+    case = Case.objects.select_related("person__identity", "competent_authority").get(
+        pk=request.case_id
+    )
+    if getattr(case.person, "identity", None) is None:
+        return None
+    now = timezone.now()
+    composed = letters.compose_reconsideration(request, case, timezone.localdate(now))
+    letter = Letter.objects.create(
+        decision=request.decision,
+        reconsideration=request,
+        case=case,
+        kind=request.decision.kind,
+        language=composed.text.language,
+        issued_by=by,
+        issued_at=now,
+        issued_on=timezone.localdate(now),
+        dates_stated={name: day.isoformat() for name, day in composed.dates_stated.items()},
+        text=composed.text.as_json(),
+    )
+    audit_record(
+        by=by,
+        action="letter.issued",
+        obj=letter,
+        organisation=case.competent_authority,
+        detail={
+            "decision": request.decision_id,
+            "reconsideration": request.pk,
+            "language": letter.language,
+        },
+    )
+    return letter
 
 
 def _asked_as_support_provider(request: ReconsiderationRequest, case: Case) -> bool:

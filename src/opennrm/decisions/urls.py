@@ -13,4 +13,14 @@ urlpatterns = [
     path("<int:decision_id>/letter/", views.letter, name="letter"),
     path("<int:decision_id>/letter.pdf", views.letter_pdf, name="letter_pdf"),
     path("reconsiderations/<int:request_id>/", views.reconsideration, name="reconsideration"),
+    path(
+        "reconsiderations/<int:request_id>/letter/",
+        views.reconsideration_letter,
+        name="reconsideration_letter",
+    ),
+    path(
+        "reconsiderations/<int:request_id>/letter.pdf",
+        views.reconsideration_letter_pdf,
+        name="reconsideration_letter_pdf",
+    ),
 ]

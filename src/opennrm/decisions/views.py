@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +33,7 @@ from .forms import (
     ReconsiderationDecisionForm,
     ReconsiderationRequestForm,
 )
-from .models import DecisionKind, ReconsiderationEvidence
+from .models import DecisionKind, Letter, ReconsiderationEvidence
 
 PAGE_SIZE = 50
 
@@ -335,14 +336,60 @@ LETTER_FIELDS = ["given_names", "decision_reasons"]
 @require_http_methods(["GET"])
 def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
     """The letter as it was issued (the stored record), not as the case stands today."""
-    user = _user(request)
     record = selectors.letter_get_for_reader(actor_of(request), decision_id)
+    return _letter_page(
+        request,
+        record,
+        document=record.decision,
+        pdf=reverse("decisions:letter_pdf", args=[decision_id]),
+    )
+
+
+@require_http_methods(["GET"])
+def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
+    record = selectors.letter_get_for_reader(actor_of(request), decision_id)
+    return _letter_pdf(
+        request,
+        record,
+        document=record.decision,
+        page=reverse("decisions:letter", args=[decision_id]),
+        filename=f"decision-{record.case.reference}-{record.decision_id}.pdf",
+    )
+
+
+@require_http_methods(["GET"])
+def reconsideration_letter(request: HttpRequest, request_id: int) -> HttpResponse:
+    """The letter telling the person how a reconsideration was decided, as it was issued."""
+    record = selectors.reconsideration_letter_get_for_reader(actor_of(request), request_id)
+    return _letter_page(
+        request,
+        record,
+        document=record.reconsideration,
+        pdf=reverse("decisions:reconsideration_letter_pdf", args=[request_id]),
+    )
+
+
+@require_http_methods(["GET"])
+def reconsideration_letter_pdf(request: HttpRequest, request_id: int) -> HttpResponse:
+    record = selectors.reconsideration_letter_get_for_reader(actor_of(request), request_id)
+    return _letter_pdf(
+        request,
+        record,
+        document=record.reconsideration,
+        page=reverse("decisions:reconsideration_letter", args=[request_id]),
+        filename=f"reconsideration-{record.case.reference}-{request_id}.pdf",
+    )
+
+
+def _letter_page(
+    request: HttpRequest, record: Letter, *, document: Model | None, pdf: str
+) -> HttpResponse:
     words = letters.LetterText.from_json(record.text)
     audit_read(
-        by=user,
+        by=_user(request),
         person=record.case.person,
         obj=record.case,
-        document=record.decision,
+        document=document,
         fields=LETTER_FIELDS,
     )
     return render(
@@ -353,32 +400,30 @@ def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
             "letter": words,
             "record": record,
             "decision": record.decision,
+            "pdf": pdf,
         },
     )
 
 
-@require_http_methods(["GET"])
-def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
-    user = _user(request)
-    record = selectors.letter_get_for_reader(actor_of(request), decision_id)
+def _letter_pdf(
+    request: HttpRequest, record: Letter, *, document: Model | None, page: str, filename: str
+) -> HttpResponse:
     try:
         content = letters.pdf(letters.LetterText.from_json(record.text), issued_at=record.issued_at)
     except letters.MissingGlyphs as missing:
         # Nothing was sent, so nothing is recorded as exported; the page says why.
         messages.error(request, f"{missing}. Print the letter from this page instead.")
-        return redirect("decisions:letter", decision_id)
+        return redirect(page)
     audit_read(
-        by=user,
+        by=_user(request),
         person=record.case.person,
         action="person.exported",
         obj=record.case,
-        document=record.decision,
+        document=document,
         fields=LETTER_FIELDS,
     )
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="decision-{record.case.reference}-{record.decision_id}.pdf"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

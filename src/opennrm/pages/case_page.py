@@ -139,6 +139,17 @@ def _linked_referrals(actor: Actor, case: Case) -> list[dict[str, object]]:
     ]
 
 
+def _reconsideration_letters(case: Case) -> dict[int, list[Letter]]:
+    """The letters issued when reconsiderations of the case's decisions were decided, by the
+    decision reconsidered (the words still there: none once the details are erased)."""
+    found: dict[int, list[Letter]] = {}
+    for letter in Letter.objects.filter(
+        case=case, reconsideration__isnull=False, text__isnull=False
+    ).select_related("reconsideration"):
+        found.setdefault(letter.decision_id, []).append(letter)
+    return found
+
+
 @require_safe
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
@@ -172,9 +183,13 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "decisions": case.decisions.select_related("decided_by", "approved_by").annotate(
                 # A decision in effect has the letter issued then, until the details are erased.
                 has_letter=Exists(
-                    Letter.objects.filter(decision=OuterRef("pk"), text__isnull=False)
+                    Letter.objects.filter(
+                        decision=OuterRef("pk"), reconsideration__isnull=True, text__isnull=False
+                    )
                 )
             ),
+            # The letters of its reconsiderations decided, beside it, by decision.
+            "reconsideration_letters": _reconsideration_letters(case),
             "clocks": clocks_of(case),
             "may_decide": may_decide(actor, case),
             "may_request_reconsideration": may_request_reconsideration(actor, case),
