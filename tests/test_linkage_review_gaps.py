@@ -384,3 +384,27 @@ def test_the_subject_access_document_lists_links_direct_and_through_others(
         by=dpo, person=third.person, request_reference="DPR-LINK-4"
     )
     assert data["cases"][0]["linked_referrals"] == []
+
+
+def test_unlinking_twice_goes_back_to_the_pair_saying_it_is_done(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+) -> None:
+    """A second press of "Unlink" (double click, or the browser resending) after the first
+    unlinked the pair goes back to the pair page with a message, as the review form does for a
+    pair already answered, not to "Page not found"; an outsider still gets 404."""
+    earlier = _refer(charlie, southvale_police, authority, "Yuliya")
+    later = _refer(alice, northmoor_police, authority, "Julia")
+    pair = pair_of(earlier, later)
+    candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.CONFIRMED)
+    client = factories.signed_in_client(dmitri)
+    url = reverse("linkage:pair_unlink", args=[pair.pk])
+    assert client.post(url, {"reason": "mistake"}).status_code == 302
+    second = client.post(url, {"reason": "mistake"}, follow=True)
+    assert second.redirect_chain == [(reverse("linkage:pair", args=[pair.pk]), 302)]
+    assert "already been unlinked" in second.content.decode()
+    assert factories.signed_in_client(charlie).post(url, {"reason": "mistake"}).status_code == 404

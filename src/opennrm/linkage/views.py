@@ -167,6 +167,12 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
     found = _pair(request, pair_id)
+    if request.method == "POST" and found.status == PairStatus.UNLINKED:
+        # A second press (double click, or the browser resending) after the first unlinked it:
+        # back to the pair with the answer, as the review form does for a pair already answered.
+        # Opening the page of an unlinked pair is still "not found": nothing to unlink.
+        messages.info(request, "These referrals have already been unlinked.")
+        return redirect("linkage:pair", found.pk)
     if found.status != PairStatus.CONFIRMED:
         raise Http404
     form = UnlinkForm(request.POST if request.method == "POST" else None)

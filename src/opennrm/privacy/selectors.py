@@ -215,6 +215,8 @@ EXPORTED_FIELDS = [
     "safety_medical_needs",
     "dependants",
     "dependant_names",
+    # Every earlier version of the safety profile (ADR 0026).
+    "safety_earlier_versions",
 ]
 
 
@@ -310,7 +312,12 @@ def _case(case: Case) -> dict[str, Any]:
         # The letters as they were issued to the person, words and all.
         "letters": [
             {
-                "decision": letter.get_kind_display(),
+                # A reconsideration's letter names the decision reconsidered.
+                "decision": (
+                    f"Reconsideration of the {letter.get_kind_display().lower()}"
+                    if letter.reconsideration_id is not None
+                    else letter.get_kind_display()
+                ),
                 "language": letter.language,
                 "issued_at": _moment(letter.issued_at),
                 "dates_stated": letter.dates_stated,

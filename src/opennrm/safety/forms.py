@@ -111,7 +111,11 @@ class SafetyProfileForm(forms.Form):
     @staticmethod
     def initial_for(profile: Any) -> dict[str, Any]:
         if profile is None:
-            return {"risk_level": RiskLevel.STANDARD, "setting_required": "none"}
+            return {
+                "risk_level": RiskLevel.STANDARD,
+                "setting_required": "none",
+                "expected_version": 0,
+            }
         return {
             "risk_level": profile.risk_level,
             "risk_reasons": profile.risk_reasons,
@@ -220,6 +224,13 @@ for _n in range(1, DEPENDANT_ROWS + 1):
 
 class ProfileEditForm(SafetyProfileForm):
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean_expected_version(self) -> int:
+        """The version the page was opened with; none means it showed no profile (0, which
+        versions never are), so that a profile someone recorded meanwhile refuses the save as
+        stale rather than being overwritten (`services._claim`)."""
+        version: int | None = self.cleaned_data.get("expected_version")
+        return version or 0
 
 
 class DependantForm(forms.Form):

@@ -119,3 +119,34 @@ class Dependant(models.Model):
     def is_child_on(self, day: date) -> bool:
         """Under 18 (`safety.services` refuses a dependant without an age)."""
         return self.age_on(day) < ADULT_AGE
+
+
+class SafetyProfileVersion(models.Model):
+    """A version of a safety profile as it stood before a change replaced it (ADR 0026): kept so
+    that a mistaken overwrite can be undone by hand and the person's subject access export
+    holds every version. Written by `safety.services` in the change's own transaction; erasure
+    deletes them with the profile's other identifying details."""
+
+    profile = models.ForeignKey(SafetyProfile, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    row_uuid = RowUUIDField()
+    # What that version said: the profile's fields, and its dependants as they then were (a
+    # removed dependant is deleted from `Dependant`), in one value bound to this row.
+    values = EncryptedJSONField(default=dict)
+    # When that version was saved, and by whom (the profile's `updated_at` and `updated_by`
+    # until the change replaced it).
+    saved_at = models.DateTimeField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["profile", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "version"], name="safety_profile_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.version} of profile {self.profile_id}"

@@ -16,10 +16,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
+from opennrm.cases.choices import Sex
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import case_get_for_user, safeguarding_lead_areas
 
-from .models import Dependant, SafetyProfile, SettingRequired
+from .models import (
+    Dependant,
+    Relationship,
+    RiskLevel,
+    SafetyProfile,
+    SafetyProfileVersion,
+    SettingRequired,
+)
 
 # Identifying fields of a profile, by the name the audit trail gives them.
 IDENTIFYING = ("risk_reasons", "exploiters", "keep_away", "medical_needs")
@@ -31,6 +39,12 @@ def profile_of(case: Case) -> SafetyProfile | None:
         return case.safety_profile
     except SafetyProfile.DoesNotExist:
         return None
+
+
+def profile_now(case: Case) -> SafetyProfile | None:
+    """The case's profile as it stands in the database now, not as the case first read it: for
+    a page whose save was refused as stale, to show what someone else recorded meanwhile."""
+    return SafetyProfile.objects.filter(case=case).first()
 
 
 def case_for_profile(actor: Actor, reference: str) -> Case:
@@ -153,4 +167,31 @@ def safety_export(case: Case) -> dict[str, Any] | None:
         ],
         "version": profile.version,
         "updated_at": profile.updated_at.isoformat(),
+        # Every version a change replaced (ADR 0026), oldest first, in the same words.
+        "earlier_versions": [_version_export(kept) for kept in profile.versions.all()],
+    }
+
+
+def _version_export(kept: SafetyProfileVersion) -> dict[str, Any]:
+    values = kept.values
+    return {
+        "version": kept.version,
+        "saved_at": kept.saved_at.isoformat(),
+        "risk_level": RiskLevel(values.get("risk_level", RiskLevel.STANDARD)).label,
+        "risk_reasons": values.get("risk_reasons", ""),
+        "who_exploited_them": values.get("exploiters", ""),
+        "places_to_keep_away_from": list(values.get("keep_away", [])),
+        "medical_needs": values.get("medical_needs", ""),
+        "house_needed": SettingRequired(values.get("setting_required", "")).label,
+        "dependants": [
+            {
+                "relationship": Relationship(d["relationship"]).label,
+                "sex": Sex(d["sex"]).label,
+                "age_in_years": d["age_years"],
+                "estimated_date_of_birth": d["born_estimate"],
+                "name": d["name"],
+                "recorded_at": d["added_at"],
+            }
+            for d in values.get("dependants", [])
+        ],
     }

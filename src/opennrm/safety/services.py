@@ -1,7 +1,7 @@
 """Every write of safety: the profile, its dependants, and their part of an erasure.
 
 Each change is a new version of the profile (`expected_version` guards against two people
-editing at once) with one audit event naming the fields changed, never their values, and an
+editing at once); the version it replaces is kept (`SafetyProfileVersion`), with one audit event naming the fields changed, never their values, and an
 entry on the case's timeline that says only that the safety profile changed. Recording a
 dependent child tells the safeguarding leads of the case's area (a child with a trafficked
 parent is a child in need in their area), inside the same service. Whoever else acts on the
@@ -30,7 +30,14 @@ from opennrm.cases.services import case_event_record
 from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.notifications.services import deliver
 
-from .models import Dependant, Relationship, RiskLevel, SafetyProfile, SettingRequired
+from .models import (
+    Dependant,
+    Relationship,
+    RiskLevel,
+    SafetyProfile,
+    SafetyProfileVersion,
+    SettingRequired,
+)
 
 PROFILE_FIELDS = (
     "risk_level",
@@ -110,8 +117,37 @@ def _profile_for_update(case: Case, by: User | None) -> tuple[SafetyProfile, boo
 
 
 def _claim(profile: SafetyProfile, expected_version: int | None, created: bool) -> None:
+    """Refuse as stale unless the profile is the version the caller saw. 0 means the caller saw
+    no profile (what an edit page opened before the first one sends), so a profile recorded
+    since is never overwritten unseen; None, only from callers with no page (demo data, the
+    referral's own writes), checks nothing."""
     if not created and expected_version is not None and profile.version != expected_version:
         raise StaleVersion(STALE, current=profile.version)
+
+
+def _keep_version(profile: SafetyProfile) -> None:
+    """Keep the profile as it stands, before a change replaces it (ADR 0026): its fields and
+    dependants, for recovery from a mistaken overwrite and for the person's subject access."""
+    SafetyProfileVersion.objects.create(
+        profile=profile,
+        version=profile.version,
+        values={
+            **{name: getattr(profile, name) for name in PROFILE_FIELDS},
+            "dependants": [
+                {
+                    "relationship": d.relationship,
+                    "sex": d.sex,
+                    "age_years": d.age_years,
+                    "born_estimate": d.born_estimate.isoformat() if d.born_estimate else None,
+                    "name": d.name,
+                    "added_at": d.added_at.isoformat(),
+                }
+                for d in profile.dependants.all()
+            ],
+        },
+        saved_at=profile.updated_at,
+        saved_by=profile.updated_by,
+    )
 
 
 def _bump(profile: SafetyProfile, by: User | None, fields: Sequence[str], created: bool) -> None:
@@ -165,6 +201,8 @@ def safety_profile_save(
     _check_values(values)
     profile, created = _profile_for_update(case, by)
     _claim(profile, expected_version, created)
+    if not created:
+        _keep_version(profile)
     before = (profile.risk_level, profile.risk_reasons)
     changed = [name for name, value in values.items() if getattr(profile, name) != value]
     for name in changed:
@@ -263,6 +301,8 @@ def dependant_add(
     _check_erased(case)
     profile, created = _profile_for_update(case, by)
     _claim(profile, expected_version, created)
+    if not created:
+        _keep_version(profile)
     added = _new_dependant(profile, by, **dependant)
     profile.dependant_count = profile.dependants.count()
     _bump(profile, by, ["dependant_count"], created)
@@ -296,6 +336,7 @@ def dependant_remove(*, by: User, dependant: Dependant, expected_version: int | 
     elsewhere)."""
     profile, _created = _profile_for_update(dependant.profile.case, by)
     _claim(profile, expected_version, False)
+    _keep_version(profile)
     pk = dependant.pk
     dependant.delete()
     profile.dependant_count = profile.dependants.count()
@@ -345,11 +386,13 @@ def safety_record_at_referral(
 
 
 def safety_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
-    """Empty what the profiles of these cases say and delete their dependants. Called only
-    inside `privacy.services`' erasure, whose audit event covers it."""
+    """Empty what the profiles of these cases say and delete their dependants and earlier
+    versions. Called only inside `privacy.services`' erasure, whose audit event covers it."""
     profiles = SafetyProfile.objects.filter(case_id__in=case_ids)
     removed = Dependant.objects.filter(profile__in=profiles).delete()[0]
+    # Earlier versions say what the profile said: deleted, not emptied (nothing else in them).
+    versions = SafetyProfileVersion.objects.filter(profile__in=profiles).delete()[0]
     emptied = profiles.update(
         risk_reasons="", exploiters="", keep_away=[], medical_needs="", dependant_count=0
     )
-    return {"safety_profiles": emptied, "dependants": removed}
+    return {"safety_profiles": emptied, "dependants": removed, "safety_profile_versions": versions}

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
-from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.govuk_forms import StaleVersion, show_refusal
 
 from . import selectors, services
 from .forms import DependantForm, ProfileEditForm
@@ -30,6 +30,7 @@ def profile_edit(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     case = selectors.case_for_profile(actor_of(request), reference)
     profile = selectors.profile_of(case)
+    changed_meanwhile = False
     if request.method == "POST":
         form = ProfileEditForm(request.POST)
         if form.is_valid():
@@ -40,6 +41,12 @@ def profile_edit(request: HttpRequest, reference: str) -> HttpResponse:
                     expected_version=form.cleaned_data["expected_version"],
                     **form.profile_values(),
                 )
+            except StaleVersion as error:
+                # Someone else saved meanwhile: their profile is shown above the form, which
+                # keeps what this user typed, so that the two can be reconciled on one page.
+                show_refusal(form, error)
+                profile = selectors.profile_now(case)
+                changed_meanwhile = True
             except ValidationError as error:
                 show_refusal(form, error)
             else:
@@ -59,6 +66,7 @@ def profile_edit(request: HttpRequest, reference: str) -> HttpResponse:
             "form": form,
             "profile": profile,
             "dependants": selectors.dependants_of(profile),
+            "changed_meanwhile": changed_meanwhile,
         },
     )
 
