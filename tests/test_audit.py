@@ -58,11 +58,12 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "invitation_accept_as_existing_user": lambda w: services.invitation_accept_as_existing_user(
         invitation=w["invitation_existing"], user=w["member"]
     ),
+    # A member with no invitation open: withdrawing one writes its own `invitation.revoked`.
     "membership_change_role": lambda w: services.membership_change_role(
-        by=w["admin"], membership=w["member"].memberships.get(), role=Role.ORGANISATION_ADMIN
+        by=w["admin"], membership=w["uninvited"].memberships.get(), role=Role.ORGANISATION_ADMIN
     ),
     "membership_set_active": lambda w: services.membership_set_active(
-        by=w["admin"], membership=w["member"].memberships.get(), active=False
+        by=w["admin"], membership=w["uninvited"].memberships.get(), active=False
     ),
     "user_sign_in": lambda w: services.user_sign_in(request=_request(), user=w["member"]),
     "user_sign_in_failed": lambda w: services.user_sign_in_failed(
@@ -81,7 +82,9 @@ READ_ONLY_HELPERS = {"administers", "hash_token", "totp_secret_base32", "totp_de
 
 
 @pytest.fixture
-def world(northmoor_police: Organisation, olivia: User, alice: User, sysadmin: User) -> dict:
+def world(
+    northmoor_police: Organisation, olivia: User, alice: User, bob: User, sysadmin: User
+) -> dict:
     invitation, _ = services.invitation_create(
         by=olivia,
         organisation=northmoor_police,
@@ -103,6 +106,7 @@ def world(northmoor_police: Organisation, olivia: User, alice: User, sysadmin: U
         "admin": olivia,
         "org": northmoor_police,
         "member": alice,
+        "uninvited": bob,
         "invitation": invitation,
         "invitation_existing": existing,
         "pending_device": services.totp_device_pending(user=alice),
@@ -133,7 +137,7 @@ def test_an_event_records_who_what_which_and_from_where(world: dict) -> None:
 
     token = context.set_current(context.RequestContext("198.51.100.7", "abc123"))
     try:
-        membership = world["member"].memberships.get()
+        membership = world["uninvited"].memberships.get()
         services.membership_set_active(by=world["admin"], membership=membership, active=False)
     finally:
         context.reset(token)

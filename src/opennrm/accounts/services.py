@@ -207,6 +207,44 @@ def invitation_revoke(*, by: User, invitation: Invitation) -> None:
     )
 
 
+def _refuse_unvouched(invitation: Invitation) -> None:
+    """An invitation gives a role only while those whose word it rests on could still give it:
+    its inviter still an administrator of the organisation (`administers`, as when it was sent).
+    One that waited for approval rests on two people's word, so both must still hold the standing
+    they acted with (administrator there, or system administrator). The command line's
+    invitation of the first system administrator (no inviter) rests on nobody's."""
+    inviter, organisation = invitation.invited_by, invitation.organisation
+    if inviter is None:
+        return
+    if invitation.needs_approval:
+        approver = invitation.approved_by
+        vouched = (
+            approver is not None
+            and (administers(inviter, organisation) or _is_system_admin(inviter))
+            and (administers(approver, organisation) or _is_system_admin(approver))
+        )
+    else:
+        vouched = administers(inviter, organisation)
+    if not vouched:
+        raise ValidationError(
+            "This invitation was sent by someone who no longer manages access for "
+            f"{organisation.name}: ask an administrator of {organisation.name} for a new one"
+        )
+
+
+def _open_invitations_locked(membership: Membership) -> list[Invitation]:
+    """Every invitation still open for the member to the membership's organisation, whatever
+    its role, locked. Matched by address as invitations are (ignoring case)."""
+    return list(
+        Invitation.objects.select_for_update().filter(
+            email__iexact=membership.user.email,
+            organisation=membership.organisation,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+    )
+
+
 def _join(invitation: Invitation, user: User) -> Membership:
     membership, created = Membership.objects.get_or_create(
         user=user,
@@ -272,6 +310,7 @@ def invitation_accept_as_new_user(*, invitation: Invitation, full_name: str, pas
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.accepted_at or locked.revoked_at:
         raise ValidationError("This invitation has already been used")
+    _refuse_unvouched(locked)
     if User.objects.filter(email__iexact=locked.email).exists():
         raise ValidationError("An account with this e-mail address exists: sign in to accept")
     user = User.objects.create_user(email=locked.email, password=password, full_name=full_name)
@@ -293,6 +332,7 @@ def invitation_accept_as_existing_user(*, invitation: Invitation, user: User) ->
         raise ValidationError("This invitation has already been used")
     if locked.email.lower() != user.email.lower():
         raise ValidationError("This invitation was sent to a different e-mail address")
+    _refuse_unvouched(locked)
     membership = _join(locked, user)
     audit_record(
         by=user,
@@ -321,6 +361,9 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
         .exists()
     ):
         raise ValidationError({"role": "This person already has that role in this organisation"})
+    # Locked before the audit event, withdrawn after (as in `membership_set_active`): a second
+    # link for the old role, or any other, would otherwise undo the change.
+    left_open = _open_invitations_locked(membership)
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -334,14 +377,17 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
         organisation=membership.organisation,
         detail={"from": previous, "to": role, "user": membership.user.email, **ended},
     )
+    for invitation in left_open:
+        invitation_revoke(by=by, invitation=invitation)
     return membership
 
 
 @transaction.atomic
 def membership_set_active(*, by: User, membership: Membership, active: bool) -> Membership:
     """Give a membership back or take it away. Taking it away also withdraws the invitations
-    still open for that person, organisation and role, so none of them brings it back, and ends
-    what other apps hold through the membership (`MEMBERSHIP_CHANGED`: address grants)."""
+    still open for that person to that organisation, in any role, so none of them brings it (or
+    another role) back, and ends what other apps hold through the membership
+    (`MEMBERSHIP_CHANGED`: address grants)."""
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
     if membership.user_id == by.pk and active:
@@ -352,17 +398,7 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
         # Giving access back is giving a role; taking it away never needs a second person.
         _refuse_lone_grant(by, membership.organisation)
     # Locked before any audit event is written (see `audit_record`), withdrawn after.
-    left_open: list[Invitation] = []
-    if not active:
-        left_open = list(
-            Invitation.objects.select_for_update().filter(
-                email__iexact=membership.user.email,
-                organisation=membership.organisation,
-                role=membership.role,
-                accepted_at__isnull=True,
-                revoked_at__isnull=True,
-            )
-        )
+    left_open = [] if active else _open_invitations_locked(membership)
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     _sync_admin_site_access(membership.user)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -95,7 +95,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             services.user_sign_in(request=request, user=user)
             if access.two_factor_passed(user):
                 return redirect(_next_url(request))
-            return redirect(f"{_two_factor_route(user)}?next={_next_url(request)}")
+            # Encoded, so a next address's own query string survives the two-factor step.
+            return redirect(f"{_two_factor_route(user)}?{urlencode({'next': _next_url(request)})}")
     return render(
         request,
         "accounts/sign_in.html",
