@@ -17,7 +17,7 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup, CaseStatus, ExploitationAgeGroup
 from opennrm.cases.models import Case, Person
 from opennrm.notifications.models import Notification
-from opennrm.safeguarding import coming_of_age
+from opennrm.safeguarding import coming_of_age, services
 from opennrm.safeguarding.coming_of_age import eighteenth_birthday, years_later
 from opennrm.safeguarding.tasks import move_children_turned_18
 
@@ -219,3 +219,40 @@ def test_every_open_case_of_the_person_is_moved(
     for case in (first, second):
         case.refresh_from_db()
         assert case.age_group == AgeGroup.ADULT
+
+
+def test_a_person_found_a_child_by_an_age_assessment_is_not_made_an_adult_by_the_disputed_dob(
+    alice: User, northmoor_police: Organisation, authority: Organisation, lena: User
+) -> None:
+    """Referred as an adult with a date of birth from (say) a false passport saying 25, the
+    person's age is disputed and the local authority's age assessment finds them a CHILD. The
+    next morning the daily task reads the discredited date of birth and moves them back to the
+    adult pathway (adult accommodation, adult clocks, "the person is now 18" to everyone),
+    overturning the assessment. A child found a child by an assessment must stay a child: the
+    recorded date of birth is exactly what the assessment rejected."""
+    today = timezone.localdate()
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.PRESUMED_CHILD,
+        date_of_birth=today.replace(year=today.year - 25, day=1),
+        submitted_at=timezone.now() - timedelta(days=30),
+    )
+    Person.objects.filter(pk=case.person_id).update(age_at_referral=25, age_is_estimated=False)
+    case.refresh_from_db()
+    services.age_assessment_record(
+        by=lena,
+        case=case,
+        outcome="child",
+        assessed_on=today,
+        reasons="Merton-compliant assessment: about 15.",
+        expected_version=case.version,
+    )
+    case.refresh_from_db()
+    assert case.age_group == AgeGroup.CHILD
+
+    coming_of_age.run(today)
+
+    case.refresh_from_db()
+    assert case.age_group == AgeGroup.CHILD

@@ -8,10 +8,11 @@ adult, and matching no longer keeps them out of adult settings. The daily task
 `cases.services.case_age_group_change`, as an age assessment would, and tells those acting on
 the case. It keeps "a child when the exploitation began" (they were a child when referred).
 
-Only a child whose date of birth was given (not an estimated age) is moved by the calendar. A
-person whose age is disputed, or whose age was estimated, stays treated as a child until an age
-assessment says otherwise (ADR 0025): their birthday is not known, and guessing it would treat
-a child as an adult. Children's services' tasks stay open: their duties to a care leaver go on
+Only a child referred as one, whose date of birth was given (not an estimated age) and whose age
+was never disputed or assessed, is moved by the calendar. A person whose age is disputed, whose
+age was estimated, or who is a child by an age assessment (the date of birth recorded is then
+the one it set aside) stays treated as a child until an age assessment says otherwise (ADR
+0025): their birthday is not known, and guessing it would treat a child as an adult. Children's services' tasks stay open: their duties to a care leaver go on
 past 18, and a child living in a children's placement is not moved by this.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,16 +30,17 @@ from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, CaseStatus
-from opennrm.cases.models import Case, PersonIdentity
+from opennrm.cases.models import Case, CaseEvent, PersonIdentity
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change
 from opennrm.decisions.services import adult_clocks
 from opennrm.notifications.services import Delivery, deliver_all
 
-from .models import ChildrenServicesTask, TaskKind, TaskStatus
+from .models import AgeAssessment, ChildrenServicesTask, TaskKind, TaskStatus
 from .services import _area_leads
 
 KIND = "case.turned_18"
+AGE_GROUP_CHANGED = "case.age_group_changed"  # the timeline's entry (`case_age_group_change`)
 
 
 def years_later(day: date, years: int) -> date:
@@ -89,6 +92,10 @@ def _candidates(today: date) -> dict[int, date]:
             person__identity__isnull=False,
         )
         .exclude(status=CaseStatus.CLOSED)
+        # A child by an age assessment, or after an age dispute: the date of birth recorded is
+        # the one the assessment set aside, and says nothing of when they turn 18.
+        .exclude(Exists(AgeAssessment.objects.filter(case=OuterRef("pk"))))
+        .exclude(Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind=AGE_GROUP_CHANGED)))
         .values_list("pk", "person_id", "person__age_at_referral", "submitted_at")
     )
     maybe: dict[int, list[int]] = {}  # person -> their children's cases
