@@ -194,6 +194,7 @@ EXPORTED_FIELDS = [
     "immediate_needs_details",
     "evidence_names",
     "decision_reasons",
+    "decision_approval_note",
     "reconsideration_grounds",
     "support_notes",
     "support_outside_providers",
@@ -305,6 +306,13 @@ def _case(case: Case) -> dict[str, Any]:
                 "state": decision.get_state_display(),
                 "decided_at": _moment(decision.decided_at),
                 "reasons": decision.reasons,
+                # Why a second decision maker refused to approve it: their opinion of the
+                # case, so the person's as much as the reasons are.
+                **(
+                    {"second_decision_makers_note": decision.approval_note}
+                    if decision.approval_note
+                    else {}
+                ),
                 "rules_applied": decision.policy_profile_version,
             }
             for decision in case.decisions.all()
@@ -463,7 +471,8 @@ def _recipients(person: Person) -> list[dict[str, Any]]:
     """Which organisations have been shown the person's details, and how often (GDPR
     Art. 15(1)(c): the recipients). Organisations, not their staff: the staff's names are
     theirs to protect. Reads of a draft, before the person had a case, count for the
-    organisation that wrote it, which the cases already name.
+    organisation that wrote it, which the cases already name; but their name on an operation's
+    reception board counts for the operation's lead (`reception_reads`), which may not be it.
 
     A read counts for the organisation it was recorded for, where it was; else for those the
     reader belonged to at the time, as far as the records tell: memberships made before the
@@ -471,8 +480,12 @@ def _recipients(person: Person) -> list[dict[str, Any]]:
     the reader had no active one then). Never an organisation joined after the read."""
     from opennrm.accounts.models import Membership, Organisation
 
+    drafts = ReferralDraft.objects.filter(case__person=person).values_list("pk", flat=True)
+    board_reads = reception_reads(drafts)
     reads = list(
-        AuditEvent.objects.filter(person_id=person.pk, action__in=READ_ACTIONS)
+        AuditEvent.objects.filter(
+            Q(person_id=person.pk, action__in=READ_ACTIONS) | Q(pk__in=board_reads)
+        )
         .exclude(actor=None)
         .values_list("actor_id", "at", "organisation_id")
     )
@@ -565,13 +578,49 @@ FIELD_LABELS = {
     "guardian_name": "the guardian's name",
     "location_address": "the address where they are staying",
     "agencies_consented": "the agencies they agreed to share with",
+    "reception.name_or_description": "the name or description given when taken in",
+    "decision_approval_note": "the second decision maker's note",
 }
+# What a read gave out, by the audit event's document type (`audit_read(document=...)`).
 DOCUMENT_LABELS = {
     "decisions.decision": "decision letter",
     "referrals.evidencefile": "evidence file",
+    "decisions.reconsiderationrequest": "reconsideration letter",
+    "decisions.reconsiderationevidence": "reconsideration evidence",
 }
+# The referrer's PDF copy of the referral (`referrals.views.referral_copy`) names as its
+# document the draft it was written in, or the case: an internal id nobody can look up.
+REFERRAL_COPY = {"referrals.referraldraft", "cases.case"}
 DRAFT = "referrals.referraldraft"
 PERSON = "cases.person"
+OPERATION = "operations.operation"
+
+
+def reception_reads(draft_ids: Iterable[int]) -> list[int]:
+    """The ids of the reads that showed the name or description of the people taken in during
+    an operation whose referral drafts these are (the board and the reception API,
+    `operations.services.reception_names_shown`). Each is recorded once against the operation,
+    naming the sequence numbers shown, before anyone taken in has a person record; the
+    reception record ties a sequence to its draft, and so to the case it became. Picked out here
+    rather than in the database: a JSON list's contents are not asked the same way of SQLite
+    and PostgreSQL, and one operation's board reads are hundreds, not millions."""
+    from opennrm.operations.models import ReceptionRecord
+
+    shown: dict[str, set[int]] = {}
+    for operation_id, sequence in ReceptionRecord.objects.filter(
+        draft_id__in=list(draft_ids)
+    ).values_list("operation_id", "sequence"):
+        shown.setdefault(str(operation_id), set()).add(sequence)
+    if not shown:
+        return []
+    events = AuditEvent.objects.filter(
+        object_type=OPERATION, object_id__in=list(shown), action__in=READ_ACTIONS
+    ).values_list("pk", "object_id", "detail")
+    return [
+        pk
+        for pk, operation_id, detail in events
+        if shown[operation_id].intersection((detail or {}).get("reception_sequences", []))
+    ]
 
 
 @dataclass(frozen=True)
@@ -584,49 +633,65 @@ class Read:
 
 @dataclass(frozen=True)
 class PersonReads:
-    """Every read of one person's identifying data: of their cases (by the person's id) and of
-    the draft referrals that became those cases, newest first."""
+    """Every read of one person's identifying data: of their cases (by the person's id), of
+    the draft referrals that became those cases, and of their name on the reception board of an
+    operation they were taken in during (`reception_reads`), newest first."""
 
     reference: str
     case_references: dict[str, str]
     draft_cases: dict[str, str]
     events: QuerySet[AuditEvent]
+    # Operation id: the person's reception reference and the case it became.
+    receptions: dict[str, tuple[str, str]]
 
     def describe(self, events: Iterable[AuditEvent]) -> list[Read]:
         return [self._describe(event) for event in events]
 
     def _describe(self, event: AuditEvent) -> Read:
         detail = event.detail or {}
-        document = detail.get("document") or {}
-        if "protection_check" in detail:
-            # An immigration enforcement officer saw only the protection answer (ADR 40).
-            what = "Checked protection from removal"
-        elif event.object_type == PERSON and not document:
-            # The officer's subject access export: everything held, of every record.
-            what = (
-                "Exported everything held about the person (subject access)"
-                if event.action == "person.exported"
-                else "Viewed everything held about the person"
-            )
-        elif event.action == "person.viewed" and not document:
-            what = "Viewed the draft referral" if event.object_type == DRAFT else "Viewed the case"
-        else:
-            verb = "Downloaded" if event.action != "person.viewed" else "Viewed"
-            noun = DOCUMENT_LABELS.get(document.get("type", ""), "a document")
-            what = f"{verb} {noun} {document.get('id', '')}".strip()
-            if event.action == "person.exported":
-                what += " (PDF)"
-        if event.object_type == DRAFT:
-            case = self.draft_cases.get(event.object_id, "")
-            record = f"Draft referral (now case {case})" if case else "Draft referral"
-        elif event.object_type == PERSON:
-            record = "All their records"
-        else:
-            record = self.case_references.get(event.object_id, event.object_id)
         fields = ", ".join(FIELD_LABELS.get(name, name) for name in detail.get("fields", []))
         if detail.get("purpose"):
             fields += f" (purpose: {detail['purpose']})"
-        return Read(event=event, what=what, record=record, fields=fields or "None")
+        return Read(
+            event=event, what=_what(event), record=self._record(event), fields=fields or "None"
+        )
+
+    def _record(self, event: AuditEvent) -> str:
+        if event.object_type == DRAFT:
+            case = self.draft_cases.get(event.object_id, "")
+            return f"Draft referral (now case {case})" if case else "Draft referral"
+        if event.object_type == OPERATION:
+            reception, case = self.receptions.get(event.object_id, ("", ""))
+            return f"Taken in as {reception} (now case {case})"
+        if event.object_type == PERSON:
+            return "All their records"
+        return self.case_references.get(event.object_id, event.object_id)
+
+
+def _what(event: AuditEvent) -> str:
+    """What a read was, in words, from its action, record and document."""
+    detail = event.detail or {}
+    document = detail.get("document") or {}
+    if "protection_check" in detail:
+        # An immigration enforcement officer saw only the protection answer (ADR 40).
+        return "Checked protection from removal"
+    if event.object_type == PERSON and not document:
+        # The officer's subject access export: everything held, of every record.
+        return (
+            "Exported everything held about the person (subject access)"
+            if event.action == "person.exported"
+            else "Viewed everything held about the person"
+        )
+    if event.object_type == OPERATION:
+        return "Shown on an operation's reception board"
+    if event.action == "person.viewed" and not document:
+        return "Viewed the draft referral" if event.object_type == DRAFT else "Viewed the case"
+    if event.action == "person.exported" and document.get("type") in REFERRAL_COPY:
+        return "Downloaded the referral as submitted (PDF copy)"
+    verb = "Downloaded" if event.action != "person.viewed" else "Viewed"
+    noun = DOCUMENT_LABELS.get(document.get("type", ""), "a document")
+    what = f"{verb} {noun} {document.get('id', '')}".strip()
+    return what + " (PDF)" if event.action == "person.exported" else what
 
 
 def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
@@ -643,12 +708,21 @@ def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
     drafts = dict(
         ReferralDraft.objects.filter(case_id__in=cases).values_list("pk", "case__reference")
     )
+    from opennrm.operations.models import ReceptionRecord
+
+    receptions = {
+        str(operation_id): (reception, case_reference)
+        for operation_id, reception, case_reference in ReceptionRecord.objects.filter(
+            draft_id__in=drafts
+        ).values_list("operation_id", "reference", "draft__case__reference")
+    }
     events = (
         AuditEvent.objects.filter(
             Q(person_id=case.person_id)
             | Q(
                 object_type=DRAFT, object_id__in=[str(pk) for pk in drafts], action__in=READ_ACTIONS
             )
+            | Q(pk__in=reception_reads(drafts))
         )
         .select_related("actor")
         .order_by("-at", "-id")
@@ -658,4 +732,5 @@ def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
         case_references={str(pk): ref for pk, ref in cases.items()},
         draft_cases={str(pk): ref for pk, ref in drafts.items()},
         events=events,
+        receptions=receptions,
     )
