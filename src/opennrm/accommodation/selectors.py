@@ -745,17 +745,33 @@ class SiteSummary:
 
 
 def site_summaries(actor: Actor) -> list[SiteSummary]:
-    """Each site the actor may see, with its beds counted by state."""
+    """Each site the actor may see, with its beds counted by state. Free is what
+    `free_beds_unheld` lists, so the two cannot disagree: counted here by their own rule, the
+    beds of a closed site and surge places whose surge had ended (or whose operation was
+    cancelled) were "free" to every coordinator though no one could be offered them (found in
+    review). A surge place whose surge has ended leaves the counts, as it leaves the capacity
+    figures (`statistics.capacity.counted_beds`), unless someone is still placed in it."""
     visible = sites_visible_to(actor).select_related("provider").order_by("provider__name", "name")
     # Counted as `beds_of_site` lists them: another operation's surge places are not told.
-    beds = Bed.objects.filter(surge.surge_seen_by(actor), room__site__in=visible)
+    held = Placement.objects.holding_a_bed().filter(bed=OuterRef("pk"))
+    beds = Bed.objects.filter(surge.surge_seen_by(actor), room__site__in=visible).filter(
+        surge.in_surge_window(timezone.localdate()) | Exists(held)
+    )
     counts = {row["room__site_id"]: row for row in counted_by_state(beds, "room__site_id")}
+    free = dict(
+        Bed.objects.filter(pk__in=beds.values("pk"))
+        .filter(pk__in=free_beds_unheld().values("pk"))
+        .order_by()
+        .values("room__site_id")
+        .annotate(free=Count("id"))
+        .values_list("room__site_id", "free")
+    )
     empty = {"beds": 0, "free": 0, "reserved": 0, "occupied": 0, "out_of_service": 0}
     return [
         SiteSummary(
             site=site,
             beds=row["beds"],
-            free=row["free"],
+            free=free.get(site.pk, 0),
             reserved=row["reserved"],
             occupied=row["occupied"],
             out_of_service=row["out_of_service"],

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1580,13 +1580,17 @@ def placement_respond(
     return locked
 
 
-def _refuse_second_home(placement: Placement) -> None:
+def _refuse_second_home(placement: Placement, on: date) -> None:
     """A person lives in one place at a time. A move is legitimate (a new request and a place
     offered while they still live in the first), but their arrival at the new place is
     recorded only once the first stay has ended: two stays open at once counted both beds
     occupied, and whatever reads the one place they live in (a missing report, the support
     plan, `care.selectors.live_placement_of`) picked either. (Two arrivals at once would need
-    two of the person's requests open at once, which `placement_request_raise` refuses.)"""
+    two of the person's requests open at once, which `placement_request_raise` refuses.)
+
+    Nor may the arrival be dated before the day their last stay ended: a stay ended on day 8
+    and an arrival recorded for day 6 put them in both beds from day 6 to 8, in the bed history
+    and the stays (found in review). Arriving on the day they left is a move."""
     other = (
         Placement.objects.filter(
             request__case_id=placement.request.case_id, status=PlacementStatus.OCCUPIED
@@ -1600,6 +1604,20 @@ def _refuse_second_home(placement: Placement) -> None:
             "This person is still recorded as living at a place with "
             f"{_where(other.bed.room.site)}. That stay must be ended first, by its staff (why "
             "they left: transferred to another place); then record their arrival here"
+        )
+    left_on = (
+        Placement.objects.filter(
+            request__case_id=placement.request.case_id, status=PlacementStatus.ENDED
+        )
+        .exclude(pk=placement.pk)
+        .aggregate(last=Max("ended_on"))["last"]
+    )
+    if left_on is not None and on < left_on:
+        raise ValidationError(
+            {
+                "on": "The day they arrived cannot be before the day they left their last place "
+                f"({left_on:%-d %B %Y})"
+            }
         )
 
 
@@ -1616,7 +1634,7 @@ def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
                 "on": f"The day they arrived cannot be before the place was offered ({offered_on:%-d %B %Y})"
             }
         )
-    _refuse_second_home(locked)
+    _refuse_second_home(locked, on)
     locked.status, locked.arrived_on = PlacementStatus.OCCUPIED, on
     locked.save(update_fields=["status", "arrived_on"])
     PlacementRequest.objects.filter(pk=locked.request_id).update(
