@@ -23,6 +23,7 @@ from opennrm.care.models import MoveOnReminder, MoveOnReminderKind
 from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
+from opennrm.policy.own_support import own_support
 from opennrm.policy.profiles import OutcomeKind, PeriodUnit, PolicyProfile, load_profiles
 
 from . import case_factories, factories
@@ -132,7 +133,14 @@ def test_exit_dates_and_reminders_follow_the_profile(
             for later in (0, 14, 60, 400):
                 traveller.move_to(morning(decided_on + timedelta(days=later)))
                 reminders.run(timezone.localdate())
-            assert not MoveOnReminder.objects.exists()
+            # Northern Ireland's s.18 support runs to the end of its 45 days after a positive
+            # conclusive decision made within them, and that end is reminded of (not move-on).
+            own_support_reminded = (
+                positive
+                and case.support_ends is not None
+                and own_support(profile.jurisdiction).until_conclusive_decision
+            )
+            assert MoveOnReminder.objects.exists() == own_support_reminded
             return
         assert f"Move-on support ends {ends:%-d %B %Y}" in page
 

@@ -457,7 +457,8 @@ def test_scottish_adults_have_90_days_of_support_from_the_positive_decision() ->
     assert clocks_after_positive_rg(date(2018, 4, 1), SCT).support_ends == date(2018, 6, 29)
     assert clocks_after_positive_rg(date(2018, 3, 31), SCT).support_ends is None
     assert clocks_after_positive_rg(date(2026, 3, 2), EW).support_ends is None
-    assert clocks_after_positive_rg(date(2026, 3, 2), NI).support_ends is None
+    # Northern Ireland's own 45 days (s.18): test_policy_review_gaps.
+    assert clocks_after_positive_rg(date(2026, 3, 2), NI).support_ends == date(2026, 4, 16)
     with pytest.raises(NotInProfile, match="sets no support period of its own"):
         support_period_end(date(2026, 3, 2), PROFILES.get("ew-2023-01-30"), adult=True)
     with pytest.raises(NotInProfile, match="is for adults only"):

@@ -1,16 +1,18 @@
 """The daily reminders before move-on support ends: for every person living in a place
 (an occupied placement) whose case has a move-on end date, the provider's safe-house managers
 and the support coordinators are told 14 days, 7 days and 1 day before it, and on the day it
-ends. Where the jurisdiction's own law gives a support period that ends sooner (Scotland's
-90 days, `Case.support_ends`, while the recovery period lasts), it is that end they are
-reminded of: the earlier of the two.
+ends. Where the jurisdiction's own law gives a support period (`Case.support_ends`, named for
+the jurisdiction by `policy.own_support`), its end is reminded of too, the earlier of the two:
+Scotland's 90 days while the recovery period lasts (a conclusive decision ends them), Northern
+Ireland's 45 days after a positive conclusive decision made within them (until the conclusive
+decision, s.18 support has no end date to remind of).
 A run that missed a day catches up with the most urgent reminder due (never the earlier
 ones), and a placement still occupied after its end is reminded once more, never every day.
 
-These periods are adults' (the adult victim care contract's, Scotland's s.9 support): a child
-or a person whose age is disputed (treated as a child, ADR 0025) is never reminded, whatever
-end date the case still holds from when they were treated as an adult, and neither is a
-closed case.
+These periods are adults' (the adult victim care contract's, Scotland's s.9 and Northern
+Ireland's s.18 support): a child or a person whose age is disputed (treated as a child, ADR
+0025) is never reminded, whatever end date the case still holds from when they were treated
+as an adult, and neither is a closed case.
 
 Safe to run any number of times, even at once: each reminder is a unique row (placement, kind,
 end date), inserted in a savepoint before anything is sent, so a second run finds it taken (on
@@ -37,6 +39,7 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.choices import TREATED_AS_CHILD, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
+from opennrm.policy.own_support import BY_JURISDICTION, own_support
 
 from .models import MoveOnReminder, MoveOnReminderKind
 
@@ -57,19 +60,29 @@ def kind_for(days_left: int) -> MoveOnReminderKind | None:
 
 
 MOVE_ON = "move-on support"
-# The jurisdiction's own support period, as the case page names it (`cases.selectors`).
-OWN_SUPPORT = "support under the Scottish Act"
+# A jurisdiction's own support period where `policy.own_support` does not name it.
+OWN_SUPPORT = own_support("").noun
+# Jurisdictions whose own support runs until the conclusive decision (Northern Ireland's s.18):
+# its date is an end only after a positive one.
+UNTIL_CONCLUSIVE = sorted(j for j, own in BY_JURISDICTION.items() if own.until_conclusive_decision)
 
 
 def support_end(case: Case) -> tuple[date, str] | None:
     """The end of the case's support to remind of, and what support it is: the earlier of the
-    move-on end and the jurisdiction's own support period's end (Scotland), or None. The own
-    support period counts only during the recovery period: a conclusive decision ends it (the
-    decision says so), and what follows is move-on."""
-    own = case.support_ends if case.status == CaseStatus.RECOVERY_PERIOD else None
+    move-on end and the jurisdiction's own support period's end, or None. The own support
+    period counts in the status where its date is an end: the recovery period where a
+    conclusive decision ends it (Scotland; what follows is move-on), after a positive
+    conclusive decision where support runs until that decision (Northern Ireland)."""
+    named = own_support(case.jurisdiction)
+    status = (
+        CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
+        if named.until_conclusive_decision
+        else CaseStatus.RECOVERY_PERIOD
+    )
+    own = case.support_ends if case.status == status else None
     ends = [
         (day, what)
-        for day, what in ((case.move_on_ends, MOVE_ON), (own, OWN_SUPPORT))
+        for day, what in ((case.move_on_ends, MOVE_ON), (own, named.noun))
         if day is not None
     ]
     return min(ends) if ends else None
@@ -108,6 +121,14 @@ def run(today: date) -> RunResult:
                 | Q(
                     request__case__support_ends__lte=horizon,
                     request__case__status=CaseStatus.RECOVERY_PERIOD,
+                )
+                # A positive conclusive decision after the 45 days ended s.18 support on its
+                # own day: a 45-day end already passed then is no end to remind of.
+                | Q(
+                    request__case__support_ends__lte=horizon,
+                    request__case__support_ends__gte=today,
+                    request__case__status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+                    request__case__jurisdiction__in=UNTIL_CONCLUSIVE,
                 )
             )
             .exclude(request__case__status=CaseStatus.CLOSED)

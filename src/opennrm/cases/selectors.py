@@ -16,6 +16,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
 from opennrm.notifications.services import StandIn
+from opennrm.policy.own_support import own_support
 from opennrm.policy.profiles import NoProfileError, Requester, profile_for
 
 from .choices import TREATED_AS_CHILD, CaseStatus
@@ -293,6 +294,9 @@ def may_request_reconsideration(actor: Actor, case: Case) -> bool:
 
 # The clocks that run in each status, in the order they fall due: the case page marks them as
 # current and the referral list shows the first still ahead as the case's next deadline.
+# `support_ends` is the jurisdiction's own support period: current in the recovery period where
+# its date is the end then (Scotland), after a positive conclusive decision where support runs
+# until that decision (Northern Ireland; `policy.own_support`).
 CURRENT_CLOCKS: dict[str, tuple[str, ...]] = {
     CaseStatus.AWAITING_REASONABLE_GROUNDS: ("reasonable_grounds_due",),
     CaseStatus.RG_SUSPENDED: ("reasonable_grounds_due",),
@@ -304,7 +308,8 @@ CURRENT_CLOCKS: dict[str, tuple[str, ...]] = {
     CaseStatus.RECONSIDERATION: ("reconsideration_decide_by",),
 }
 
-# An adult's support (move-on after a conclusive decision, Scotland's s.9 period): not shown to
+# An adult's support (move-on after a conclusive decision, the jurisdiction's own period from a
+# positive reasonable grounds decision: Scotland's s.9, Northern Ireland's s.18): not shown to
 # run for a child or a person whose age is disputed, whose support is the local authority's.
 # Kept on the case, not cleared: an age assessment that finds an adult brings them back.
 ADULT_SUPPORT_CLOCKS = frozenset({"move_on_ends", "support_ends"})
@@ -316,7 +321,8 @@ CLOCK_LABELS: dict[str, str] = {
     "reconsideration_until": "Reconsideration can be asked for until",
     "reconsideration_decide_by": "Reconsideration to be decided by",
     "move_on_ends": "Move-on support ends",
-    "support_ends": "Support under the Scottish Act ends",
+    # Named for the case's jurisdiction (`policy.own_support`) by `clocks_of`.
+    "support_ends": "Support under the jurisdiction's own law ends",
 }
 
 
@@ -324,7 +330,13 @@ def clocks_of(case: Case) -> list[dict[str, object]]:
     """The case's stored deadlines, with days remaining (negative when passed), each marked
     `current` if it runs in the case's status."""
     today = timezone.localdate()
-    current = CURRENT_CLOCKS.get(case.status, ())
+    current = list(CURRENT_CLOCKS.get(case.status, ()))
+    own = own_support(case.jurisdiction)
+    if own.until_conclusive_decision:
+        # Support runs until the conclusive decision: the date is an end only after a positive one.
+        current = [name for name in current if name != "support_ends"]
+        if case.status == CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS:
+            current.append("support_ends")
     rows = []
     for name, label in CLOCK_LABELS.items():
         day = getattr(case, name)
@@ -344,11 +356,9 @@ def clocks_of(case: Case) -> list[dict[str, object]]:
             "current": name in current,
         }
         if name == "support_ends":
-            row["note"] = (
-                "90 days from the positive reasonable grounds decision for an adult, or until "
-                "the conclusive grounds decision if that is sooner (Human Trafficking and "
-                "Exploitation (Scotland) Act 2015 s.9)"
-            )
+            row["label"] = own.clock_label
+            if own.note:
+                row["note"] = own.note
         rows.append(row)
     return rows
 

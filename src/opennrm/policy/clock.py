@@ -147,7 +147,7 @@ def recovery_period_end(
 
 def support_period_end(positive_rg_on: date, profile: PolicyProfile, *, adult: bool) -> date:
     """The last day of the support the jurisdiction's own law gives from a positive RG decision
-    (Scotland's 90 days), before any conclusive decision cuts it short."""
+    (Scotland's 90 days, Northern Ireland's 45), before any conclusive decision cuts it short."""
     support = profile.support_after_positive_reasonable_grounds
     if support is None:
         raise NotInProfile(f"{profile} sets no support period of its own.")
@@ -231,7 +231,8 @@ class Clocks:
     conclusive_grounds_earliest: date | None = None
     reconsideration_closes: date | None = None
     move_on_ends: date | None = None
-    # The jurisdiction's own support period after a positive RG (Scotland), if any.
+    # The jurisdiction's own support period after a positive RG (Scotland, Northern Ireland),
+    # if any.
     support_ends: date | None = None
 
     @property
@@ -265,7 +266,8 @@ def clocks_after_positive_rg(
 ) -> Clocks:
     """A positive RG decision starts the recovery period, under the profile in force on the day
     of the decision (so 12 Dec 2022 gives 45 days in England and Wales, 13 Dec 2022 gives 30),
-    and, where the jurisdiction's own law gives one (Scotland), its support period for adults.
+    and, where the jurisdiction's own law gives one (Scotland, Northern Ireland), its support
+    period for adults.
     Pass `profile` to use the one a decision recorded instead."""
     profile = profile or profile_for(jurisdiction, decided_on, profiles=profiles)
     support = profile.support_after_positive_reasonable_grounds

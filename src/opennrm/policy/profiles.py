@@ -165,7 +165,9 @@ class Period:
 @dataclass(frozen=True)
 class SupportPeriod:
     """Support a jurisdiction's own law gives from a positive reasonable grounds decision, apart
-    from the recovery period (Scotland: 90 days, or until the conclusive decision if sooner)."""
+    from the recovery period (Scotland: 90 days, or until the conclusive decision if sooner;
+    Northern Ireland: until the conclusive decision, and to the end of 45 days if a positive
+    one comes within them). How the case page names and reads it: `policy.own_support`."""
 
     days: int
     counting: Counting

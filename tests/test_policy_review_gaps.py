@@ -1,0 +1,93 @@
+"""Gaps in the policy profiles found by review (stop 35).
+
+Northern Ireland's support for adults (Human Trafficking and Exploitation (Criminal Justice and
+Support for Victims) Act (Northern Ireland) 2015 s.18(3)-(4)): support until the conclusive
+determination and, if a positive one comes within "the period of 45 days ... from the date" of
+the reasonable grounds determination, until the end of those 45 days. It is named for Northern
+Ireland wherever it is shown, never as "support under the Scottish Act".
+
+All people, places and organisations are synthetic."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import time_machine
+from django.utils import timezone
+
+from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Jurisdiction, Role
+from opennrm.care import reminders
+from opennrm.cases import selectors as case_selectors
+from opennrm.cases.choices import CaseStatus
+from opennrm.cases.models import Case
+from opennrm.notifications.models import Notification
+from opennrm.policy import clock
+
+from . import case_factories, factories
+from . import support_plan_helpers as h
+
+UTC = timezone.get_fixed_timezone(0)
+
+
+def test_a_positive_rg_in_northern_ireland_starts_the_45_days_of_support_of_the_ni_act() -> None:
+    """What a decision maker saw: the case page showed "Recovery period ends" at day 30 and no
+    support date; what should happen: an adult's support under s.18 runs at least to day 45."""
+    decided = date(2026, 3, 2)
+    clocks = clock.clocks_after_positive_rg(decided, "northern_ireland", adult=True)
+    assert clocks.recovery_period_ends == date(2026, 3, 31)
+    assert clocks.support_ends is not None, "no NI s.18 support period"
+    assert clocks.support_ends >= decided + timedelta(days=44)
+    # "from the date": day 1 is the day after the decision.
+    assert clocks.support_ends == date(2026, 4, 16)
+    assert (
+        clock.clocks_after_positive_rg(decided, "northern_ireland", adult=False).support_ends
+        is None
+    )
+
+
+def referred_in_northern_ireland(authority: Organisation, **fields: object) -> Case:
+    force = factories.organisation("Loughmoor Police", jurisdiction=Jurisdiction.NORTHERN_IRELAND)
+    fergal = factories.user("fergal@example.org", organisation=force, role=Role.FIRST_RESPONDER)
+    return case_factories.case(
+        referred_by=fergal, referring_organisation=force, authority=authority, **fields
+    )
+
+
+def test_the_case_page_and_the_reminders_name_northern_irelands_own_support_period(
+    cora: User, maya: User, provider: Organisation, authority: Organisation
+) -> None:
+    """Named for Northern Ireland's Act, not Scotland's; and, as s.18 support runs until the
+    conclusive decision, its date is an end (current on the case page, reminded) only after a
+    positive conclusive decision made within the 45 days."""
+    case = referred_in_northern_ireland(
+        authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+        consent_to_support=True,
+        submitted_at=timezone.now() - timedelta(days=40),
+    )
+    assert case.support_ends is not None
+    (row,) = [r for r in case_selectors.clocks_of(case) if r["name"] == "support_ends"]
+    assert row["label"] == "Support under the Northern Ireland Act ends"
+    assert "Scottish" not in str(row["label"]) + str(row["note"])
+    assert "(Northern Ireland) 2015 s.18" in str(row["note"])
+    assert not row["current"], "s.18 support runs until the conclusive decision"
+    assert reminders.support_end(case) is None
+
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS)
+    case.refresh_from_db()
+    (row,) = [r for r in case_selectors.clocks_of(case) if r["name"] == "support_ends"]
+    assert row["current"]
+    assert case_selectors.next_deadline(case) == row
+    assert reminders.support_end(case) == (
+        case.support_ends,
+        "support under the Northern Ireland Act",
+    )
+
+    h.living(cora, maya, provider, case)
+    day = case.support_ends - timedelta(days=3)
+    with time_machine.travel(datetime.combine(day, time(6, 15), tzinfo=UTC), tick=False):
+        reminders.run(day)
+    (told,) = Notification.objects.filter(recipient=maya, kind="support.move_on_reminder")
+    assert f"{case.reference}: support under the Northern Ireland Act ends on" in told.body
+    assert "Scottish" not in told.body
