@@ -114,6 +114,9 @@ function autosave(form) {
       activity.note();
       form.dataset.saved = "true";
       status.textContent = "Your answers have been saved.";
+    } else if (response.status === 409) {
+      // Refused, not failed (submitted in another tab): the server says why, in plain text.
+      status.textContent = (await response.text()).slice(0, 200);
     } else {
       status.textContent = "Your answers could not be saved just now. Use Save and continue.";
     }

@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from opennrm.accommodation.models import ImmediateNeed
+from opennrm.accounts.models import Organisation
 from opennrm.cases.choices import AgeGroup, ExploitationLocation, ExploitationType, Gender, Sex
 from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.lib.iso import country_choices, language_choices
@@ -93,6 +94,39 @@ PRESUMED_CHILD_REFUSED = (
     "age assessment says otherwise: change the answer to 'Is the person under 18?' to 'Yes' or "
     "'Not sure'."
 )
+
+
+class StartForm(forms.Form):
+    """Which organisation a referral is made for, asked (as the screening's start page asks) only
+    of a first responder of more than one: the organisation sees the person and the case, and
+    its jurisdiction routes the referral."""
+
+    organisation = forms.ChoiceField(
+        label="Which organisation are you referring for?",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the organisation you are referring for",
+            "invalid_choice": "Select the organisation you are referring for",
+        },
+    )
+
+    def __init__(self, *args: Any, organisations: list[Organisation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisations = {str(o.pk): o for o in organisations}
+        field = cast(forms.ChoiceField, self.fields["organisation"])
+        field.choices = [(str(o.pk), o.name) for o in organisations]
+        # One organisation: nothing to ask, but one named must still be hers.
+        field.required = len(organisations) > 1
+
+    @property
+    def asks(self) -> bool:
+        return len(self.organisations) > 1
+
+    def clean_organisation(self) -> Organisation:
+        value = self.cleaned_data.get("organisation") or ""
+        if not value:
+            return next(iter(self.organisations.values()))
+        return self.organisations[value]
 
 
 class AgeForm(forms.Form):

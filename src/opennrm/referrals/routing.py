@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from opennrm.accounts.models import Organisation
 from opennrm.accounts.roles import OrganisationKind
+from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup
 
 from .models import RoutingRule
 
@@ -27,10 +28,18 @@ def competent_authority_for(
             and rule.in_immigration_detention != in_immigration_detention
         ):
             continue
-        if rule.age_group and rule.age_group != age_group:
+        if rule.age_group and not _age_matches(rule.age_group, age_group):
             continue
         return rule.competent_authority
     raise ValidationError(
         "No competent authority is set up to receive this referral, so nothing was submitted: "
         "ask your system administrator to add a routing rule, then submit again."
     )
+
+
+def _age_matches(rule_group: str, age_group: str) -> bool:
+    """A rule for children takes everyone treated as a child: a person whose age is disputed is
+    a child until assessed, never routed as an adult for want of a rule of their own."""
+    if rule_group == AgeGroup.CHILD:
+        return age_group in TREATED_AS_CHILD
+    return rule_group == age_group

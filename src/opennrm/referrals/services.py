@@ -121,14 +121,6 @@ def _answers_from(screening: Screening) -> steps.Answers:
     }
 
 
-def _keep_only_anonymous(answers: steps.Answers) -> steps.Answers:
-    return {
-        slug: {key: value for key, value in values.items() if key in steps.ANONYMOUS_ANSWERS[slug]}
-        for slug, values in answers.items()
-        if slug in steps.ANONYMOUS_ANSWERS
-    }
-
-
 # A person taken in at an operation as an adult may say on the age page that they are under 18
 # (or that their age is disputed): from then they are a child, and the operation's children's
 # services must hear of it as they would have at reception. Only `operations` knows who they
@@ -160,12 +152,21 @@ def _child_found(draft: ReferralDraft, was_child: bool) -> dict[str, int]:
 
 @transaction.atomic
 def draft_save_answers(
-    *, by: User, draft: ReferralDraft, step: steps.Step, data: dict[str, Any]
+    *,
+    by: User,
+    draft: ReferralDraft,
+    step: steps.Step,
+    data: dict[str, Any],
+    autosave: bool = False,
 ) -> ReferralDraft:
     """Save a page's answers exactly as given, valid or not, so nothing typed is ever lost.
 
     If the answers make this a duty to notify report (an adult who does not consent), every
-    identifying answer and file is deleted at once: the report must never hold them. A draft
+    identifying answer and file is deleted when a page is saved with "Save and continue": the
+    report must never hold them. An `autosave` (the page's script, on every change) deletes
+    nothing: a mistaken tap on "No" must not lose the referral before it is confirmed, and the
+    submission of a report deletes whatever is left (`_report`). Raises `AlreadySubmitted` for a
+    draft submitted meanwhile (in another tab). A draft
     presumed a child (taken in as a child or as age disputed) keeps that mark in its answers
     (`steps.TAKEN_IN`), so it is never routed as an adult, whatever the age page says. A person
     taken in at an operation as an adult whose age page first says they are a child: the
@@ -173,7 +174,7 @@ def draft_save_answers(
     """
     locked = ReferralDraft.objects.select_for_update().get(pk=draft.pk)
     if locked.status != DraftStatus.DRAFT:
-        raise ValidationError("This referral has already been submitted")
+        raise AlreadySubmitted(locked)
     was_child = selectors.draft_treats_as_child(locked)
     answers = dict(locked.answers)
     answers[step.slug] = data
@@ -181,8 +182,13 @@ def draft_save_answers(
         # Read by every step below: whatever is answered, never an adult's route.
         answers[steps.TAKEN_IN] = {"presumed_child": True}
     purged = False
-    if steps.route(answers) == steps.Route.DUTY_TO_NOTIFY:
-        kept = _keep_only_anonymous(answers)
+    duty_to_notify = steps.route(answers) == steps.Route.DUTY_TO_NOTIFY
+    if duty_to_notify and autosave:
+        # Not confirmed: the identifying answers are kept until a page is saved, and the
+        # report's smaller pages must not overwrite them (answering "Yes" again gets them back).
+        answers[step.slug] = {**(locked.answers.get(step.slug) or {}), **data}
+    elif duty_to_notify:
+        kept = steps.anonymous_answers(answers)
         purged = kept != answers or locked.evidence.exists()
         answers = kept
         for evidence in locked.evidence.all():
@@ -303,6 +309,14 @@ def evidence_remove(*, by: User, evidence: EvidenceFile) -> None:
 class Submitted:
     case: Case | None = None
     report: DutyToNotifyReport | None = None
+
+
+class AlreadySubmitted(ValidationError):
+    """A save of a draft submitted meanwhile (in another tab): `draft` as it now is."""
+
+    def __init__(self, draft: ReferralDraft) -> None:
+        super().__init__("This referral has already been submitted")
+        self.draft = draft
 
 
 class IncompleteReferral(ValidationError):

@@ -208,6 +208,24 @@ ANONYMOUS_ANSWERS: dict[str, set[str]] = {
     "intelligence": set(f.INTELLIGENCE_FIELDS),
 }
 
+
+def anonymous_answers(answers: Answers) -> Answers:
+    """Only the answers a duty to notify report may keep."""
+    return {
+        slug: {key: value for key, value in values.items() if key in ANONYMOUS_ANSWERS[slug]}
+        for slug, values in answers.items()
+        if slug in ANONYMOUS_ANSWERS
+    }
+
+
+def shown_answers(answers: Answers) -> Answers:
+    """The answers the draft's pages show: a duty to notify report's pages show no identifying
+    answer, even one an autosaved "No" to consent has not yet deleted."""
+    if route(answers) == Route.DUTY_TO_NOTIFY:
+        return anonymous_answers(answers)
+    return answers
+
+
 # Answers that identify the person, by step, each with the name of the field of the person or
 # the case it becomes. A page that shows any of them saved records an audit event naming them.
 IDENTIFYING_ANSWERS: dict[str, dict[str, str]] = {
@@ -335,15 +353,27 @@ def indicator_list_for(
     return (catalogue or active_catalogue()).parsed().list(key) if key else None
 
 
-def indicators_to_ask_again(answers: Answers, catalogue: IndicatorCatalogue | None = None) -> bool:
-    """Whether the saved indicators name codes the list shown (from `catalogue`) does not have:
-    answered from a catalogue version the draft did not record, so they must be asked again."""
+def indicators_not_in_list(
+    answers: Answers, catalogue: IndicatorCatalogue | None = None
+) -> list[str]:
+    """The saved indicators the list now shown (from `catalogue`) does not have: ticked from
+    another list (before the age or the kind of exploitation was changed, or in the screening
+    the draft started from), or from a catalogue version the draft did not record."""
     indicator_list = indicator_list_for(answers, catalogue)
     saved = (answers.get("indicators") or {}).get("observed") or []
-    if indicator_list is None or not saved:
-        return False
-    known = {i.code for i in indicator_list.indicators}
-    return any(code not in known for code in saved)
+    if indicator_list is None:
+        return []
+    return [code for code in saved if code not in indicator_list.codes]
+
+
+def indicator_text(code: str, catalogue: IndicatorCatalogue | None = None) -> str:
+    """What an indicator code says, from whichever of the catalogue's lists has it; the code
+    itself for one it does not know."""
+    for indicator_list in (catalogue or active_catalogue()).parsed().lists.values():
+        found = indicator_list.get(code)
+        if found is not None:
+            return found.text
+    return code
 
 
 def state_of(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 from uuid import UUID
 
@@ -33,7 +34,7 @@ from opennrm.screening.presentation import checklist_params
 from opennrm.screening.selectors import screening_get_for_user
 
 from . import copy_pdf, selectors, services, steps, summary
-from .forms import PREMISES, AdditionForm, EvidenceForm, InformationRequestForm
+from .forms import PREMISES, AdditionForm, EvidenceForm, InformationRequestForm, StartForm
 from .models import DraftStatus, InformationRequestStatus
 
 
@@ -71,6 +72,9 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
                 )[:200]
             ],
             "reports": selectors.reports_of_organisations(actor_of(request))[:50],
+            "start_form": StartForm(
+                organisations=list(selectors.referring_organisations(actor_of(request)))
+            ),
             # References and dates only: the question itself is read on the case page.
             "questions": selectors.information_requests_open(actor_of(request))[:200],
             "today": timezone.localdate(),
@@ -94,11 +98,20 @@ def additions_unseen(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def draft_start(request: HttpRequest) -> HttpResponse:
+    """Start a draft for the organisation chosen: asked of a first responder of more than one,
+    never taken for her (that organisation sees the person and the case)."""
     user = _user(request)
-    organisation = selectors.referring_organisations(actor_of(request)).first()
-    if organisation is None:
+    organisations = list(selectors.referring_organisations(actor_of(request)))
+    if not organisations:
         raise Http404
-    draft = services.draft_start(by=user, organisation=organisation)
+    form = StartForm(request.POST, organisations=organisations)
+    if not form.is_valid():
+        return render(
+            request,
+            "referrals/start.html",
+            {"title": "Which organisation are you referring for?", "form": form},
+        )
+    draft = services.draft_start(by=user, organisation=form.cleaned_data["organisation"])
     return redirect("referrals:task_list", draft.public_id)
 
 
@@ -153,6 +166,9 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "route": route.value,
             "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
             "complete": steps.ready(draft.answers, catalogue=catalogue),
+            # An autosaved "No" to consent, not confirmed: nothing deleted yet.
+            "unconfirmed": route == steps.Route.DUTY_TO_NOTIFY
+            and (steps.shown_answers(draft.answers) != draft.answers or draft.evidence.exists()),
         },
     )
 
@@ -170,26 +186,18 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
     catalogue = draft.indicators_catalogue
     form = steps.bind(current, draft.answers, catalogue=catalogue)
     ask_again = False
+    not_in_list: list[tuple[str, str]] = []
     if request.method == "POST":
-        data = _raw_answers(form, request.POST)
-        draft = services.draft_save_answers(by=user, draft=draft, step=current, data=data)
-        if request.headers.get("X-Autosave"):
-            return HttpResponse(status=204)
+        saved = _save(request, draft, current, form)
+        if isinstance(saved, HttpResponse):
+            return saved
+        draft = saved
         catalogue = draft.indicators_catalogue
         form = steps.bind(current, draft.answers, catalogue=catalogue)
         if form is not None and form.is_valid():
             return redirect(_next_page(draft, current, catalogue))
-    elif (
-        current.slug == "indicators"
-        and draft.indicators_catalogue_id is None
-        and steps.indicators_to_ask_again(draft.answers, catalogue)
-    ):
-        # Answered before drafts recorded their version, from one since replaced: the codes it
-        # saved mean nothing in this list, so ask again, saying why (not "AL-DR-01 is not an
-        # indicator in this list", codes the first responder never sees).
-        ask_again = True
-        unanswered = {slug: v for slug, v in draft.answers.items() if slug != current.slug}
-        form = steps.bind(current, unanswered, catalogue=catalogue)
+    elif current.slug == "indicators":
+        form, ask_again, not_in_list = _indicators(draft, current, catalogue, form)
     context: dict[str, Any] = {
         "title": f"{current.title} - {_journey(draft)}",
         "draft": draft,
@@ -197,14 +205,69 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         "step": current,
         "route": steps.route(draft.answers).value,
         "ask_again": ask_again,
+        "not_in_list": not_in_list,
     }
     if isinstance(form, IndicatorChecklistForm):
         context["checklist"] = checklist_params(form)
         context["list_label"] = form.indicator_list.label
-    shown = steps.identifying_fields(draft.answers, [current.slug])
-    if shown:
-        audit_read(by=user, person=None, obj=draft, fields=shown)
+    read = steps.identifying_fields(steps.shown_answers(draft.answers), [current.slug])
+    if read:
+        audit_read(by=user, person=None, obj=draft, fields=read)
     return render(request, f"referrals/steps/{slug}.html", context)
+
+
+def _save(request: HttpRequest, draft: Any, current: steps.Step, form: Any) -> Any | HttpResponse:
+    """Save the page's answers: the draft saved, or the response to give (an autosave's)."""
+    autosave = bool(request.headers.get("X-Autosave"))
+    try:
+        draft = services.draft_save_answers(
+            by=_user(request),
+            draft=draft,
+            step=current,
+            data=_raw_answers(form, request.POST),
+            autosave=autosave,
+        )
+    except services.AlreadySubmitted as submitted:
+        # Submitted in another tab while this page was open.
+        if autosave:
+            return HttpResponse(
+                "This referral has already been submitted: this answer was not saved.",
+                status=409,
+                content_type="text/plain",
+            )
+        messages.error(
+            request,
+            "This referral had already been submitted, so this page was not saved. To tell "
+            "the competent authority more, add information from the case page.",
+        )
+        return redirect("referrals:confirmation", submitted.draft.public_id)
+    return HttpResponse(status=204) if autosave else draft
+
+
+def _indicators(
+    draft: Any, current: steps.Step, catalogue: Any, form: Any
+) -> tuple[Any, bool, list[tuple[str, str]]]:
+    """The indicators page's form, whether it asks again, and the saved ticks it leaves off."""
+    unknown = steps.indicators_not_in_list(draft.answers, catalogue)
+    if not unknown:
+        return form, False, []
+    if draft.indicators_catalogue_id is None:
+        # Answered before drafts recorded their version, from one since replaced: the codes it
+        # saved mean nothing in this list, so ask again, saying why (not "AL-DR-01 is not an
+        # indicator in this list", codes the first responder never sees).
+        unanswered = {slug: v for slug, v in draft.answers.items() if slug != current.slug}
+        return steps.bind(current, unanswered, catalogue=catalogue), True, []
+    # Ticked from another list: the age or the kind of exploitation changed since (or the
+    # screening the draft started from used another). Named, each by what it says, and left off
+    # the page, which removes them when saved (not "AL-DR-01 is not an indicator in this list",
+    # naming the first only, a tick she could neither see nor untick).
+    saved = draft.answers.get(current.slug) or {}
+    kept = [code for code in saved.get("observed") or [] if code not in unknown]
+    shown = {slug: v for slug, v in draft.answers.items() if slug != current.slug}
+    if kept or saved.get("none_observed"):
+        shown[current.slug] = {**saved, "observed": kept}
+    named = [(code, steps.indicator_text(code, catalogue)) for code in unknown]
+    return steps.bind(current, shown, catalogue=catalogue), False, named
 
 
 def _journey(draft: Any) -> str:
@@ -325,7 +388,8 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
         else:
             return redirect("referrals:confirmation", draft.public_id)
     shown = steps.identifying_fields(
-        draft.answers, [step.slug for step in steps.applicable_steps(draft.answers)]
+        steps.shown_answers(draft.answers),
+        [step.slug for step in steps.applicable_steps(draft.answers)],
     )
     if shown:
         audit_read(by=user, person=None, obj=draft, fields=shown)
@@ -551,7 +615,7 @@ def referral_copy(request: HttpRequest, reference: str) -> HttpResponse:
         content = copy_pdf.pdf(case, printed_at=timezone.now())
     except MissingGlyphs as missing:
         # Nothing was sent, so nothing is recorded as exported; the case page says why.
-        messages.error(request, f"{missing}. The copy cannot be printed as a PDF.")
+        messages.error(request, _unprintable(missing))
         return redirect("cases:detail", case.reference)
     audit_read(
         by=user,
@@ -567,6 +631,15 @@ def referral_copy(request: HttpRequest, reference: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="referral-{case.reference}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _unprintable(missing: MissingGlyphs) -> str:
+    """Why the referral copy cannot be printed: its own words, not the letters' ("The letter's
+    fonts cannot print...") that `MissingGlyphs` carries."""
+    named = ", ".join(
+        f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in missing.characters
+    )
+    return f"The copy's fonts cannot print {named}. The copy cannot be printed as a PDF."
 
 
 @require_safe
