@@ -15,6 +15,7 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable
+from datetime import date
 from types import ModuleType
 from typing import Any
 
@@ -150,6 +151,18 @@ WRITES: dict[str, Callable[[dict], object]] = {
             by=w["alice"],
             case=_fresh(w["refused"]),
             grounds="New evidence.",
+            expected_version=_fresh(w["refused"]).version,
+        ),
+    ),
+    "reconsideration_take_late": lambda w: at(
+        "2026-09-01 10:00:00+00:00",
+        lambda: service("reconsideration_take_late")(
+            by=w["dmitri"],
+            case=_fresh(w["refused"]),
+            asked_by="legal_representative",
+            received_on=date(2026, 8, 28),
+            grounds="New evidence.",
+            circumstances="In hospital until the time had passed.",
             expected_version=_fresh(w["refused"]).version,
         ),
     ),

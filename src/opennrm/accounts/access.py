@@ -112,6 +112,8 @@ ROUTES: dict[str, Rule] = {
     "cases:search": CASE_READERS,
     "cases:evidence_download": CASE_READERS,
     "cases:reconsideration_request": only(Role.FIRST_RESPONDER),
+    # A request that came after the window, taken in by the competent authority's deciders.
+    "cases:reconsideration_take_late": DECIDERS,
     "cases:reconsideration_evidence": Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER}),
     "cases:close": DECIDERS,
     # Notes and tasks: anyone who may open the case; who reads which note, and whose tasks

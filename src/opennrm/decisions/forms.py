@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from opennrm.cases.models import Case
-from opennrm.lib.govuk_forms import MultipleFileField
+from opennrm.lib.govuk_forms import MultipleFileField, date_from_parts
 from opennrm.policy.negative_reasons import (
     NO_MEANS_EXPLOITED_AS_CHILD,
     NO_MEANS_FOR_A_CHILD,
@@ -15,6 +15,8 @@ from opennrm.policy.negative_reasons import (
     catalogue,
 )
 from opennrm.policy.profiles import Outcome, OutcomeKind
+
+from .models import LateRequester
 
 
 class ReasonField(forms.ChoiceField):
@@ -159,6 +161,64 @@ class ReconsiderationRequestForm(forms.Form):
         error_messages={"empty": "The selected file is empty"},
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LateReconsiderationForm(forms.Form):
+    """A request for reconsideration that reached the competent authority after the window
+    closed, taken in by a decision maker (`services.reconsideration_take_late`)."""
+
+    asked_by = forms.ChoiceField(
+        label="Who asked for the reconsideration?",
+        choices=LateRequester.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select who asked for the reconsideration",
+            "invalid_choice": "Select who asked for the reconsideration",
+        },
+    )
+    received_on = forms.CharField(
+        label="When did the request reach you?",
+        help_text="For example, 27 3 2026",
+        required=False,
+    )
+    grounds = forms.CharField(
+        label="Why should the decision be reconsidered?",
+        help_text="The new evidence, or how the decision did not follow the guidance, as the "
+        "request gives them",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={
+            "required": "Enter why the decision should be reconsidered",
+            "max_length": "The grounds must be 20,000 characters or fewer",
+        },
+    )
+    circumstances = forms.CharField(
+        label="What exceptional circumstances justify taking it late?",
+        help_text="For example, the person was in hospital, or had no legal advice until the "
+        "time had passed",
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Enter the exceptional circumstances for taking the request late",
+            "max_length": "The exceptional circumstances must be 5,000 characters or fewer",
+        },
+    )
+    evidence = MultipleFileField(
+        label="Evidence sent with it (optional)",
+        help_text="PDF, JPEG or PNG files, each up to 10 MB. You can select more than one",
+        required=False,
+        error_messages={"empty": "The selected file is empty"},
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["received_on"] = date_from_parts(
+            self, "received_on", "The date the request reached you"
+        )
+        if data["received_on"] is None and "received_on" not in self.errors:
+            self.add_error("received_on", "Enter the date the request reached you")
+        return data
 
 
 class AssignForm(forms.Form):

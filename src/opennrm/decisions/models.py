@@ -175,6 +175,17 @@ class ReconsiderationState(models.TextChoices):
     REFUSED = "refused", "Refused: the decision stands"
 
 
+class LateRequester(models.TextChoices):
+    """Who may ask for a reconsideration (Modern Slavery Statutory Guidance, England and Wales,
+    "Reconsideration"), for a request that reached the competent authority after the window
+    closed, by letter or e-mail rather than through OpenNRM."""
+
+    PERSON = "person", "The person themselves"
+    LEGAL_REPRESENTATIVE = "legal_representative", "Their legal representative"
+    SUPPORT_PROVIDER = "support_provider", "Their support provider"
+    FIRST_RESPONDER = "first_responder", "The first responder who referred them"
+
+
 class ReconsiderationRequest(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reconsiderations")
     decision = models.ForeignKey(
@@ -203,12 +214,23 @@ class ReconsiderationRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reasons = EncryptedTextField(blank=True)
+    # A request made after the window closed, taken in by a decision maker of the competent
+    # authority because of exceptional circumstances (`services.reconsideration_take_late`):
+    # who asked (`LateRequester`), the day it reached the authority, and the circumstances.
+    # Empty for a request made in time. `requested_by` is then the decision maker who took it.
+    late_asked_by = models.CharField(max_length=30, blank=True, default="")
+    late_received_on = models.DateField(null=True, blank=True)
+    late_circumstances = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
 
     def __str__(self) -> str:
         return f"Reconsideration of {self.decision_id}"
+
+    @property
+    def late(self) -> bool:
+        return bool(self.late_asked_by)
 
 
 def evidence_storage() -> EncryptedFileSystemStorage:

@@ -186,6 +186,23 @@ def decision_get_for_decider(actor: Actor, decision_id: int) -> Decision:
         raise Http404 from None
 
 
+def may_take_late_reconsideration(actor: Actor, case: Case) -> bool:
+    """Whether the actor decides for the case's competent authority and may take in a request
+    for reconsideration that reached it after the window closed (`services.reconsideration_take_late`):
+    a negative decision that could be reconsidered, whose window has passed."""
+    return (
+        case_selectors.may_decide(actor, case)
+        and case.status
+        in (
+            CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+            CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+            CaseStatus.DISQUALIFIED,
+        )
+        and case.reconsideration_until is not None
+        and timezone.localdate() > case.reconsideration_until
+    )
+
+
 def letter_get_for_reader(actor: Actor, decision_id: int) -> Letter:
     """The letter issued for a decision, for those who may see its case: the decision makers
     who send it and the referrer who explains it. Once the person's details are erased the

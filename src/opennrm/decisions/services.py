@@ -45,6 +45,7 @@ from .models import (
     Decision,
     DecisionKind,
     DecisionState,
+    LateRequester,
     Letter,
     ReconsiderationEvidence,
     ReconsiderationRequest,
@@ -291,6 +292,12 @@ def _effect(decision: Decision, case: Case, decided_on: date) -> tuple[CaseStatu
         if case.support_ends and support and support.ends_at_conclusive_decision:
             # Scotland's s.9 period ends with the conclusive decision if that comes sooner.
             changes["support_ends"] = min(case.support_ends, decided_on)
+        elif case.support_ends and support:
+            # Northern Ireland's s.18: support runs until the conclusive decision, and to the
+            # period's end only after a positive one made within it (`policy.own_support`).
+            within = outcome_kind == OutcomeKind.POSITIVE and decided_on <= case.support_ends
+            if not within:
+                changes["support_ends"] = decided_on
         return status, changes
     if kind == DecisionKind.DISQUALIFICATION:
         closes = (
@@ -705,6 +712,13 @@ def letter_issue(*, by: User, decision: Decision) -> Letter | None:
     return letter
 
 
+NEGATIVE_STATUS = {
+    CaseStatus.NEGATIVE_REASONABLE_GROUNDS: DecisionKind.REASONABLE_GROUNDS,
+    CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: DecisionKind.CONCLUSIVE_GROUNDS,
+    CaseStatus.DISQUALIFIED: DecisionKind.DISQUALIFICATION,
+}
+
+
 @transaction.atomic
 def reconsideration_request(
     *,
@@ -727,39 +741,135 @@ def reconsideration_request(
             f"Under the rules in force, {'a support provider' if support_provider else 'the referrer'} "
             "cannot ask for a reconsideration"
         )
-    negative_status = {
-        CaseStatus.NEGATIVE_REASONABLE_GROUNDS: DecisionKind.REASONABLE_GROUNDS,
-        CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: DecisionKind.CONCLUSIVE_GROUNDS,
-        CaseStatus.DISQUALIFIED: DecisionKind.DISQUALIFICATION,
-    }
-    if case.status not in negative_status:
+    until = _reconsideration_until(case)
+    if _today() > until:
+        raise ValidationError(
+            f"Reconsideration could be asked for until {until:%-d %B %Y}, "
+            "and that time has passed. The competent authority takes a late request only in "
+            f"exceptional circumstances: write to {case.competent_authority.name} directly, "
+            "giving them. The person may also take legal advice on a judicial review."
+        )
+    return _reconsideration_open(
+        by=by,
+        case=case,
+        grounds=grounds,
+        expected_version=expected_version,
+        checked=_uploads_checked(uploads, max_bytes),
+        support_provider=support_provider,
+    )
+
+
+@transaction.atomic
+def reconsideration_take_late(
+    *,
+    by: User,
+    case: Case,
+    asked_by: str,
+    received_on: date,
+    grounds: str,
+    circumstances: str,
+    expected_version: int,
+    uploads: Sequence[UploadedFile] = (),
+    max_bytes: int = 0,
+) -> ReconsiderationRequest:
+    """A decision maker of the competent authority takes in a request for reconsideration that
+    reached it after the window closed (by letter or e-mail, from the person, their legal
+    representative, their support provider or the first responder: `LateRequester`), because
+    of the exceptional circumstances they record (Modern Slavery Statutory Guidance: a late
+    request is considered only in exceptional circumstances). From then it is a reconsideration
+    like any other, decided by `reconsideration_decide`. A request still in time is made
+    through OpenNRM by whoever asks, not taken in."""
+    _check_decider(by, case)
+    until = _reconsideration_until(case)
+    if _today() <= until:
+        raise ValidationError(
+            f"Reconsideration can still be asked for, until {until:%-d %B %Y}: the referrer "
+            "or the support provider asks through OpenNRM"
+        )
+    if asked_by not in LateRequester.values:
+        raise ValidationError({"asked_by": "Select who asked for the reconsideration"})
+    if received_on > _today():
+        raise ValidationError(
+            {"received_on": "The date the request arrived must be today or earlier"}
+        )
+    decided = _decision_reconsidered(case)
+    took_effect = timezone.localdate(decided.took_effect_at or decided.decided_at)
+    if received_on < took_effect:
+        raise ValidationError(
+            {
+                "received_on": "The date the request arrived cannot be before the decision took "
+                f"effect ({took_effect:%-d %B %Y})"
+            }
+        )
+    circumstances = circumstances.strip()
+    if not circumstances:
+        raise ValidationError(
+            {"circumstances": "Enter the exceptional circumstances for taking the request late"}
+        )
+    return _reconsideration_open(
+        by=by,
+        case=case,
+        grounds=grounds,
+        expected_version=expected_version,
+        checked=_uploads_checked(uploads, max_bytes),
+        late={
+            "late_asked_by": asked_by,
+            "late_received_on": received_on,
+            "late_circumstances": circumstances,
+        },
+    )
+
+
+def _reconsideration_until(case: Case) -> date:
+    """The last day to ask for a reconsideration of the decision in effect; refused if the case
+    has no decision that can be reconsidered."""
+    if case.status not in NEGATIVE_STATUS:
         raise ValidationError("Only a negative decision or a disqualification can be reconsidered")
     if case.reconsideration_until is None:
         raise ValidationError(
             "The rules this decision was made under allow no reconsideration of it"
         )
-    if _today() > case.reconsideration_until:
-        raise ValidationError(
-            f"Reconsideration could be asked for until {case.reconsideration_until:%-d %B %Y}, "
-            "and that time has passed. The competent authority takes a late request only in "
-            f"exceptional circumstances: write to {case.competent_authority.name} directly, "
-            "giving them. The person may also take legal advice on a judicial review."
-        )
-    if not grounds.strip():
-        raise ValidationError(
-            {"grounds": "Enter the new evidence, or how the decision did not follow the guidance"}
-        )
+    return case.reconsideration_until
+
+
+def _decision_reconsidered(case: Case) -> Decision:
+    decision = case.decisions.filter(
+        kind=NEGATIVE_STATUS[CaseStatus(case.status)], state=DecisionState.IN_EFFECT
+    ).last()
+    if decision is None:
+        raise ValidationError("There is no decision in effect to reconsider")
+    return decision
+
+
+def _uploads_checked(
+    uploads: Sequence[UploadedFile], max_bytes: int
+) -> list[tuple[UploadedFile, str, str, str]]:
     checked = []
     for upload in uploads:
         try:
             checked.append((upload, *upload_checked(upload, max_bytes)))
         except UploadRefused as refused:
             raise ValidationError({"evidence": f"{upload.name or 'A file'}: {refused}"}) from None
-    decision = case.decisions.filter(
-        kind=negative_status[CaseStatus(case.status)], state=DecisionState.IN_EFFECT
-    ).last()
-    if decision is None:
-        raise ValidationError("There is no decision in effect to reconsider")
+    return checked
+
+
+def _reconsideration_open(
+    *,
+    by: User,
+    case: Case,
+    grounds: str,
+    expected_version: int,
+    checked: list[tuple[UploadedFile, str, str, str]],
+    support_provider: Organisation | None = None,
+    late: dict[str, Any] | None = None,
+) -> ReconsiderationRequest:
+    """Record the request and its evidence, move the case to reconsideration with its decision
+    due, and tell the competent authority's decision makers."""
+    if not grounds.strip():
+        raise ValidationError(
+            {"grounds": "Enter the new evidence, or how the decision did not follow the guidance"}
+        )
+    decision = _decision_reconsidered(case)
     request = ReconsiderationRequest.objects.create(
         case=case,
         decision=decision,
@@ -767,6 +877,7 @@ def reconsideration_request(
         support_provider=support_provider,
         requested_at=timezone.now(),
         grounds=grounds.strip(),
+        **(late or {}),
     )
     for upload, content_type, sha256, name in checked:
         evidence = ReconsiderationEvidence(
@@ -785,7 +896,9 @@ def reconsideration_request(
         by=by,
         case=case,
         to=CaseStatus.RECONSIDERATION,
-        reason="Reconsideration requested",
+        reason="Late reconsideration request taken in: exceptional circumstances"
+        if late
+        else "Reconsideration requested",
         expected_version=expected_version,
         changes={
             "reconsideration_decide_by": clock.reconsideration_decision_due(
@@ -793,33 +906,34 @@ def reconsideration_request(
             )
         },
     )
+    if late:
+        asker = LateRequester(late["late_asked_by"]).label
+        said = f"{asker} asked for a decision on this case to be reconsidered, after the time to ask had passed; {by.full_name} took the request in because of exceptional circumstances"
+    elif support_provider:
+        said = f"{support_provider.name}, supporting the person, has asked for a decision on this case to be reconsidered"
+    else:
+        said = "The referrer has asked for a decision on this case to be reconsidered"
+    files = len(checked)
     deliver(
         recipients=[
             m.user
             for m in members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
+            if m.user_id != by.pk
         ],
         kind="reconsideration.requested",
         case=case,
         url=reverse("cases:detail", args=[case.reference]),
         subject=f"Reconsideration requested on {case.reference}",
-        body=(
-            f"{support_provider.name}, supporting the person,"
-            if support_provider
-            else "The referrer"
-        )
-        + " has asked for a decision on this case to be reconsidered"
-        + (
-            f", with {len(checked)} evidence file{'s' if len(checked) != 1 else ''}."
-            if checked
-            else "."
-        ),
+        body=said + (f", with {files} evidence file{'s' if files != 1 else ''}." if files else "."),
     )
     audit_record(
         by=by,
-        action="reconsideration.requested",
+        action="reconsideration.taken_late" if late else "reconsideration.requested",
         obj=request,
-        organisation=support_provider or case.referring_organisation,
-        detail={"evidence_files": len(checked)} if checked else {},
+        organisation=case.competent_authority
+        if late
+        else support_provider or case.referring_organisation,
+        detail={"evidence_files": files} if files else {},
     )
     return request
 
@@ -870,6 +984,11 @@ def reconsideration_decide(
             DecisionKind.DISQUALIFICATION: CaseStatus.DISQUALIFIED,
         }[DecisionKind(about)]
         reason = "Reconsideration refused: the decision stands"
+        if about == DecisionKind.CONCLUSIVE_GROUNDS:
+            # Move-on support ran on while the request waited; it must not have ended before
+            # the person hears the answer: the negative decision's move-on period counts again
+            # from the refusal, unless its first end is later (ADR 0017, stop 35).
+            changes |= _move_on_after_refusal(case, locked.decision)
     locked.state = ReconsiderationState.ACCEPTED if accept else ReconsiderationState.REFUSED
     locked.decided_by = by
     locked.decided_at = timezone.now()
@@ -942,6 +1061,24 @@ def _reconsideration_letter_issue(*, by: User, request: ReconsiderationRequest) 
     return letter
 
 
+def _move_on_after_refusal(case: Case, decision: Decision) -> dict[str, Any]:
+    """The move-on end after a reconsideration of a negative conclusive decision is refused
+    today: the decision's move-on period counted from today, or the end the case has if that
+    is later; nothing for a person treated as a child (their support is the local
+    authority's) or where the rules give no move-on period."""
+    today = _today()
+    again = clock.clocks_after_conclusive(
+        today,
+        case.jurisdiction,
+        decision.outcome,
+        adult=not case.is_child,
+        profile=_recorded_profile(decision, case, today),
+    ).move_on_ends
+    if again is None or (case.move_on_ends is not None and case.move_on_ends >= again):
+        return {}
+    return {"move_on_ends": again}
+
+
 def _asked_as_support_provider(request: ReconsiderationRequest, case: Case) -> bool:
     """Whether the one who asked did so for a support provider and still works for one, and
     is not told already as the referring side (`referrers_to_tell`)."""
@@ -995,7 +1132,7 @@ def decision_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
         ),
         "reconsideration_grounds": ReconsiderationRequest.objects.filter(
             case_id__in=case_ids
-        ).update(grounds="", decision_reasons=""),
+        ).update(grounds="", decision_reasons="", late_circumstances=""),
         "reconsideration_evidence": _evidence_delete(
             ReconsiderationEvidence.objects.filter(request__case_id__in=case_ids)
         ),

@@ -30,6 +30,7 @@ from .forms import (
     AssignForm,
     DecisionForm,
     ExtensionForm,
+    LateReconsiderationForm,
     ReconsiderationDecisionForm,
     ReconsiderationRequestForm,
 )
@@ -483,6 +484,61 @@ def reconsideration_request_page(
         request,
         "decisions/reconsideration_request.html",
         {"title": "Ask for reconsideration", "case": case, "form": form, "back": back},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpResponse:
+    """A decision maker takes in a request for reconsideration that reached the competent
+    authority after the window closed, because of exceptional circumstances."""
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    if not selectors.may_take_late_reconsideration(actor, case):
+        raise Http404
+    user = _user(request)
+    posted = request.method == "POST"
+    form = LateReconsiderationForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        initial={"expected_version": case.version},
+    )
+    if posted and form.is_valid():
+        try:
+            services.reconsideration_take_late(
+                by=user,
+                case=case,
+                asked_by=form.cleaned_data["asked_by"],
+                received_on=form.cleaned_data["received_on"],
+                grounds=form.cleaned_data["grounds"],
+                circumstances=form.cleaned_data["circumstances"],
+                expected_version=form.cleaned_data["expected_version"],
+                uploads=form.cleaned_data["evidence"],
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                "The late request was taken in: the case is now awaiting a reconsideration "
+                "decision.",
+            )
+            return redirect("cases:detail", case.reference)
+    if form.errors.get("evidence"):
+        # A file was refused: the browser cannot keep a chosen file, so say to choose it again.
+        refused = form.errors.pop("evidence")
+        form.add_error(
+            "evidence",
+            f"{' '.join(str(e) for e in refused)}. What you typed has been kept: select the "
+            "files again",
+        )
+    if form.is_bound and (form.data.get("grounds") or form.data.get("circumstances")):
+        # What was typed, shown again after a refusal: free text about the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["reconsideration_grounds"])
+    return render(
+        request,
+        "decisions/reconsideration_late.html",
+        {"title": "Take in a late request for reconsideration", "case": case, "form": form},
     )
 
 

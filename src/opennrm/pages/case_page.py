@@ -28,6 +28,7 @@ from opennrm.cases.selectors import (
 from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
+from opennrm.decisions.selectors import may_take_late_reconsideration
 from opennrm.decisions.services import approval_refusal, decision_refusal
 from opennrm.lib.iso import country_name, language_name
 from opennrm.linkage import selectors as linkage
@@ -193,6 +194,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "clocks": clocks_of(case),
             "may_decide": may_decide(actor, case),
             "may_request_reconsideration": may_request_reconsideration(actor, case),
+            "may_take_late_reconsideration": may_take_late_reconsideration(actor, case),
             "may_close": may_close(actor, case),
             "refused": _actions_refused(actor, case),
             "open_reconsideration": case.reconsiderations.filter(state="requested").last(),

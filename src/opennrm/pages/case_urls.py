@@ -26,6 +26,11 @@ urlpatterns = [
         name="reconsideration_request",
     ),
     path(
+        "<str:reference>/reconsideration/late/",
+        decision_views.reconsideration_take_late,
+        name="reconsideration_take_late",
+    ),
+    path(
         "<str:reference>/reconsideration/evidence/<int:evidence_id>/",
         decision_views.reconsideration_evidence,
         name="reconsideration_evidence",
