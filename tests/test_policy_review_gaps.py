@@ -91,3 +91,55 @@ def test_the_case_page_and_the_reminders_name_northern_irelands_own_support_peri
     (told,) = Notification.objects.filter(recipient=maya, kind="support.move_on_reminder")
     assert f"{case.reference}: support under the Northern Ireland Act ends on" in told.body
     assert "Scottish" not in told.body
+
+
+def _ni_case_after_cg(
+    authority: Organisation, dmitri: User, sally: User, *, positive: bool, day: str
+) -> Case:
+    from opennrm.decisions import services as decisions
+
+    from .decision_helpers import fresh, positive_rg
+
+    case = referred_in_northern_ireland(authority)
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        positive_rg(case, dmitri)
+    assert fresh(case).support_ends == date(2026, 4, 16)
+    with time_machine.travel(f"{day} 10:00:00+00:00", tick=False):
+        answers: dict[str, str] = (
+            {"outcome": "recognised_trafficking"}
+            if positive
+            else {"outcome": "insufficient_evidence", "negative_reason": "insufficient_information"}
+        )
+        drafted = decisions.decision_record_conclusive_grounds(
+            by=dmitri,
+            case=fresh(case),
+            reasons="Reasons given.",
+            expected_version=fresh(case).version,
+            **answers,
+        )
+        if not positive:
+            decisions.decision_approve(by=sally, decision=drafted, approve=True)
+    return fresh(case)
+
+
+def test_in_northern_ireland_a_positive_decision_within_the_45_days_keeps_support_to_day_45(
+    authority: Organisation, dmitri: User, sally: User
+) -> None:
+    case = _ni_case_after_cg(authority, dmitri, sally, positive=True, day="2026-04-06")
+    assert case.support_ends == date(2026, 4, 16)
+
+
+def test_in_northern_ireland_a_negative_decision_ends_the_s18_support_on_its_day(
+    authority: Organisation, dmitri: User, sally: User
+) -> None:
+    """s.18 support lasts until the conclusive decision; only a positive one within the 45
+    days carries it on to their end."""
+    case = _ni_case_after_cg(authority, dmitri, sally, positive=False, day="2026-04-06")
+    assert case.support_ends == date(2026, 4, 6)
+
+
+def test_in_northern_ireland_support_runs_until_a_late_positive_decision(
+    authority: Organisation, dmitri: User, sally: User
+) -> None:
+    case = _ni_case_after_cg(authority, dmitri, sally, positive=True, day="2026-05-11")
+    assert case.support_ends == date(2026, 5, 11)
