@@ -83,3 +83,23 @@ def test_a_closed_sites_beds_are_not_counted_free_on_the_sites_page(
     rows = [row for row in selectors.site_summaries(Actor.of_session(cora)) if row.site == house]
     (row,) = rows
     assert row.free == 0
+
+
+def test_the_site_page_shows_surge_places_reserved_before_they_begin_and_drops_them_after(
+    planned: Operation, maya: User, provider: Organisation
+) -> None:
+    """The site's own page listed every surge place as "Available" before its first day
+    (nobody can be placed in it yet) and after its last (it is no bed any more)."""
+    house = s.site(maya, provider)
+    s.beds(maya, house, 1)
+    surge_helpers.add_surge(maya, planned, house, places=2)  # 10 to 20 March 2027
+    actor = Actor.of_session(maya)
+
+    def states(day: date) -> list[str]:
+        moment = timezone.make_aware(datetime.combine(day, time(12)))
+        with time_machine.travel(moment, tick=False):
+            return sorted(bed.state for bed in selectors.beds_of_site(actor, house))
+
+    assert states(date(2027, 3, 1)) == ["available", "reserved", "reserved"]
+    assert states(date(2027, 3, 15)) == ["available", "available", "available"]
+    assert states(date(2027, 3, 25)) == ["available"]

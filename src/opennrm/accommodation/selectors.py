@@ -270,12 +270,23 @@ def counted_by_state(beds: QuerySet[Bed], *group_by: str) -> list[dict[str, Any]
 def beds_of_site(actor: Actor, site: Site) -> list[Any]:
     """The site's beds, each with its state, as `actor` may see them: an operation's surge
     places only for the site's own provider and a provider invited to the operation
-    (`surge.surge_seen_by`)."""
+    (`surge.surge_seen_by`), reserved before their first day and gone after their last unless
+    someone is still in them (`free_beds` lists them only while the surge is under way)."""
     seen = surge.surge_seen_by(actor)
     beds = with_state(Bed.objects.filter(seen, room__site=site).select_related("room")).order_by(
         "room__name", "label"
     )
-    return [_with_state_attribute(bed) for bed in beds]
+    today = timezone.localdate()
+    shown = []
+    for bed in map(_with_state_attribute, beds):
+        if bed.surge_until is not None and bed.state == BedState.AVAILABLE:
+            if bed.surge_until < today:
+                continue  # its surge is over and nobody is in it: no bed any more
+            if bed.surge_from > today:
+                # Kept for the operation, and nobody can be placed in it before its first day.
+                bed.state = BedState.RESERVED
+        shown.append(bed)
+    return shown
 
 
 def _with_state_attribute(bed: Any) -> Any:
