@@ -122,11 +122,11 @@ def run(today: date) -> RunResult:
                     request__case__support_ends__lte=horizon,
                     request__case__status=CaseStatus.RECOVERY_PERIOD,
                 )
-                # A positive conclusive decision after the 45 days ended s.18 support on its
-                # own day: a 45-day end already passed then is no end to remind of.
+                # After a positive conclusive decision, Northern Ireland's s.18 end: the 45th
+                # day, or the decision's own day if it came later (`decisions.services._effect`);
+                # a run on or after it says once that it ended, as for move-on.
                 | Q(
                     request__case__support_ends__lte=horizon,
-                    request__case__support_ends__gte=today,
                     request__case__status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
                     request__case__jurisdiction__in=UNTIL_CONCLUSIVE,
                 )

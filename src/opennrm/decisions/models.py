@@ -218,7 +218,9 @@ class ReconsiderationRequest(models.Model):
     # authority because of exceptional circumstances (`services.reconsideration_take_late`):
     # who asked (`LateRequester`), the day it reached the authority, and the circumstances.
     # Empty for a request made in time. `requested_by` is then the decision maker who took it.
-    late_asked_by = models.CharField(max_length=30, blank=True, default="")
+    late_asked_by = models.CharField(
+        max_length=30, blank=True, default="", choices=LateRequester.choices
+    )
     late_received_on = models.DateField(null=True, blank=True)
     late_circumstances = EncryptedTextField(blank=True)
 

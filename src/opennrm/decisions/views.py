@@ -255,7 +255,11 @@ def reconsideration(request: HttpRequest, request_id: int) -> HttpResponse:
         by=user,
         person=item.case.person,
         obj=item,
-        fields=["reconsideration_grounds", *(["evidence_names"] if evidence else [])],
+        fields=[
+            "reconsideration_grounds",
+            *(["evidence_names"] if evidence else []),
+            *(["late_circumstances"] if item.late else []),
+        ],
     )
     return render(
         request,

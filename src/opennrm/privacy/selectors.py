@@ -196,6 +196,8 @@ EXPORTED_FIELDS = [
     "decision_reasons",
     "decision_approval_note",
     "reconsideration_grounds",
+    # A reconsideration taken in after its window: why (decisions.models, ADR 0017).
+    "late_circumstances",
     "support_notes",
     "support_outside_providers",
     "services_delivered",
@@ -341,6 +343,16 @@ def _case(case: Case) -> dict[str, Any]:
                 "decided_at": _moment(item.decided_at),
                 "reasons": item.decision_reasons,
                 "evidence_file_names": [file.original_name for file in item.evidence.all()],
+                # A request taken in after the window: who asked, when, and why it was taken.
+                **(
+                    {
+                        "asked_late_by": item.get_late_asked_by_display(),
+                        "reached_the_authority_on": _day(item.late_received_on),
+                        "exceptional_circumstances": item.late_circumstances,
+                    }
+                    if item.late
+                    else {}
+                ),
             }
             for item in case.reconsiderations.all()
         ],
@@ -580,6 +592,7 @@ FIELD_LABELS = {
     "agencies_consented": "the agencies they agreed to share with",
     "reception.name_or_description": "the name or description given when taken in",
     "decision_approval_note": "the second decision maker's note",
+    "late_circumstances": "why a late request for reconsideration was taken in",
 }
 # What a read gave out, by the audit event's document type (`audit_read(document=...)`).
 DOCUMENT_LABELS = {

@@ -14,7 +14,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="reconsiderationrequest",
             name="late_asked_by",
-            field=models.CharField(blank=True, default="", max_length=30),
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("person", "The person themselves"),
+                    ("legal_representative", "Their legal representative"),
+                    ("support_provider", "Their support provider"),
+                    ("first_responder", "The first responder who referred them"),
+                ],
+                default="",
+                max_length=30,
+            ),
         ),
         migrations.AddField(
             model_name="reconsiderationrequest",
