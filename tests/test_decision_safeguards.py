@@ -140,3 +140,25 @@ def test_a_deadline_reminder_reaches_a_current_decision_maker_not_one_whose_role
     )
     assert "dmitri@example.org" not in told, told
     assert {"dora@example.org", "sally@example.org"} <= told, told
+
+
+def test_a_childs_positive_reasonable_grounds_letter_says_childrens_services_look_after_them(
+    alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User
+) -> None:
+    """The adult letter promises "a safe place to stay ... money" from adult support; a child's
+    place and support are arranged by children's services, and the letter says so."""
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.PRESUMED_CHILD,
+        given_names="Zorica",
+    )
+    case.person.languages = ["en"]
+    case.person.save(update_fields=["languages"])
+    decision = services.decision_record_reasonable_grounds(
+        by=dmitri, case=case, outcome="positive", reasons="Credible.", expected_version=case.version
+    )
+    words = Letter.objects.get(decision=decision).text["next"]
+    assert "children's services look after you" in words
+    assert "money" not in words
