@@ -163,8 +163,8 @@ def recurring() -> list[Recurring]:
 
 class Command(BaseCommand):
     help = (
-        "Make sure the recurring tasks (deadline reminders, move-on reminders, retention, "
-        "operations short of places, the audit trail's anchor) are "
+        "Make sure the recurring tasks (children who turned 18, deadline reminders, move-on "
+        "reminders, retention, operations short of places, the audit trail's anchor) are "
         "scheduled (idempotent); --now runs them now instead. Name tasks to act on only those."
     )
 
