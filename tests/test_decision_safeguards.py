@@ -159,6 +159,8 @@ def test_a_childs_positive_reasonable_grounds_letter_says_childrens_services_loo
     decision = services.decision_record_reasonable_grounds(
         by=dmitri, case=case, outcome="positive", reasons="Credible.", expected_version=case.version
     )
-    words = Letter.objects.get(decision=decision).text["next"]
+    text = Letter.objects.get(decision=decision).text
+    assert text is not None
+    words = text["next"]
     assert "children's services look after you" in words
     assert "money" not in words
