@@ -23,6 +23,7 @@ from opennrm.lib.paging import count_up_to
 from .models import (
     Decision,
     DecisionState,
+    LateRequester,
     Letter,
     ReconsiderationEvidence,
     ReconsiderationRequest,
@@ -246,12 +247,16 @@ def reconsideration_evidence_get(
     """A file sent with a reconsideration of `case` (fetched through `case_get_for_user`): any,
     for a decider of its authority; for a first responder of the organisation that referred
     it, only what the referrer sent (a support provider's files can say where the person
-    lives, which a referrer is never told)."""
+    lives, which a referrer is never told): a late request taken in by a decision maker is
+    theirs only if the first responder asked (`LateRequester`)."""
     files = ReconsiderationEvidence.objects.filter(request__case=case)
     if not case_selectors.may_decide(actor, case):
         if not case_selectors.is_referrer(actor, case):
             raise Http404
-        files = files.filter(request__support_provider__isnull=True)
+        files = files.filter(
+            Q(request__late_asked_by="") | Q(request__late_asked_by=LateRequester.FIRST_RESPONDER),
+            request__support_provider__isnull=True,
+        )
     try:
         return files.get(pk=evidence_id)
     except ReconsiderationEvidence.DoesNotExist:
