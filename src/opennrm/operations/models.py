@@ -216,7 +216,15 @@ class ReceptionRecord(models.Model):
 
     @property
     def is_child(self) -> bool:
+        """Taken in as a child or as age disputed (the age group ticked on the night)."""
         return self.age_group != AgeGroup.ADULT
+
+    @property
+    def treated_as_child(self) -> bool:
+        """Taken in as a child or as age disputed, or found to be one at the referral since
+        (`found_child_at`): never counted, shown or protected as an adult from then, even
+        once their draft is gone."""
+        return self.is_child or self.found_child_at is not None
 
 
 # --- Surge places (ADR 0044) --------------------------------------------------------------------

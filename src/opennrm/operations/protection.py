@@ -26,7 +26,7 @@ def reception_source(reference: str, on: date) -> Finding | None:
         return None
     draft = record.draft
     if draft is None:
-        if not record.is_child:
+        if not record.treated_as_child:
             # An adult who declined (the draft deleted): no referral is being made, so the
             # operation gives no protection (the answer is the unprotected one).
             return None

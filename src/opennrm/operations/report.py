@@ -306,7 +306,7 @@ def _waiting_before_a_case(
     draft = record.draft
     if (
         draft is None
-        or record.is_child
+        or record.treated_as_child
         or ImmediateNeed.BED_TONIGHT not in record.urgent_needs
         or draft.status == DraftStatus.REPORTED
     ):
@@ -350,7 +350,7 @@ def _need_per_day(
             kind = model.Group(record.sex, model.ADULT).kind
             if placed:
                 in_place[n] += 1
-                if not record.is_child:
+                if not record.treated_as_child:
                     by_kind[kind][n] += 1
                 continue
             open_request = case is not None and any(
@@ -364,7 +364,7 @@ def _need_per_day(
             )
             if open_request or before_case:
                 waiting[n] += 1
-                if not record.is_child:
+                if not record.treated_as_child:
                     by_kind[kind][n] += 1
     return in_place, waiting, by_kind
 

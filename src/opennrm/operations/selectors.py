@@ -233,14 +233,14 @@ def standing_of(record: ReceptionRecord) -> Standing:
         # Gone before a case existed: recorded on the reception record (no RG to suspend).
         return Standing.MISSING
     if draft is None:
-        return Standing.NOT_REFERRED if record.is_child else Standing.DECLINED
+        return Standing.NOT_REFERRED if record.treated_as_child else Standing.DECLINED
     if draft.status == DraftStatus.REPORTED:
         return Standing.DUTY_TO_NOTIFY
     case = draft.case
     if draft.status == DraftStatus.DRAFT or case is None:
         # A person who looked adult may say at the referral that they are under 18: from then
         # the draft's age page says so, and a child never waits for an adult's bed.
-        child = record.is_child or draft_treats_as_child(draft)
+        child = record.treated_as_child or draft_treats_as_child(draft)
         needs_bed = ImmediateNeed.BED_TONIGHT in record.urgent_needs
         return Standing.WAITING_FOR_BED if needs_bed and not child else Standing.DRAFT
     if case.status == CaseStatus.RG_SUSPENDED:
