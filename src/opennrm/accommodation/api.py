@@ -115,6 +115,17 @@ def _placement(actor: Actor, placement_id: int) -> Placement:
     return found
 
 
+def _placement_to_answer(actor: Actor, placement_id: int) -> Placement:
+    """A placement the token's organisation runs the house of, to answer for: a coordinator's
+    token sees every placement, but only the provider's own staff answer, arrive or exit, and a
+    token acts through its own organisation's roles alone (the service checks the person's
+    roles in all their organisations, as a page does)."""
+    found = _placement(actor, placement_id)
+    if found.bed.room.site.provider_id not in selectors.managed_provider_ids(actor):
+        raise Http404
+    return found
+
+
 # --- Sites and beds -----------------------------------------------------------------------------
 
 
@@ -863,7 +874,7 @@ def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn)
     person is expected; declined, with a reason, the bed is free again and the request goes
     back to the waiting list. 422 if the placement is not waiting for an answer."""
     actor = actor_of(request)
-    placement = _placement(actor, placement_id)
+    placement = _placement_to_answer(actor, placement_id)
     form = RespondForm(
         {
             "answer": "accept" if body.accept else "decline",
@@ -909,7 +920,7 @@ def placement_arrive(request: HttpRequest, placement_id: int, body: ArrivalIn) -
     occupied and the request met. 422 for a day in the future or a placement not expecting
     anyone."""
     actor = actor_of(request)
-    placement = _placement(actor, placement_id)
+    placement = _placement_to_answer(actor, placement_id)
     form = ArrivedForm(_date_parts("arrived_on", body.arrived_on))
     if not form.is_valid():
         return _form_refusal(form, {})
@@ -938,7 +949,7 @@ def placement_exit(request: HttpRequest, placement_id: int, body: ExitIn) -> Sta
     """The person has left an `occupied` placement: the stay ends and the bed is free again.
     422 for a day in the future or before they arrived, or a placement nobody lives in."""
     actor = actor_of(request)
-    placement = _placement(actor, placement_id)
+    placement = _placement_to_answer(actor, placement_id)
     form = EndForm({**_date_parts("ended_on", body.ended_on), "reason": body.reason.value})
     if not form.is_valid():
         return _form_refusal(form, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.urls import path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
+from ninja.parser import Parser
 
 from opennrm.accommodation.api import directory_router
 from opennrm.accommodation.api import router as support_router
@@ -58,6 +60,45 @@ the limit the answer is 429, with a `Retry-After` header giving the seconds to w
 """
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: object, where: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where in a parsed body a text holds a lone UTF-16 surrogate, or None."""
+    if isinstance(value, str):
+        return where if _LONE_SURROGATE.search(value) else None
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        items = [(str(key), key) for key in value] + [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(str(n), item) for n, item in enumerate(value)]
+    for name, item in items:
+        found = _lone_surrogate(item, (*where, name))
+        if found is not None:
+            return found
+    return None
+
+
+class LoneSurrogate(ValueError):
+    def __init__(self, where: tuple[str, ...]) -> None:
+        super().__init__("a lone surrogate at " + ".".join(where))
+        self.where = where
+
+
+class SurrogateRefusingParser(Parser):
+    """JSON bodies, refusing text that no field can store: a lone UTF-16 surrogate is valid
+    JSON as an escape ("\\ud800") but not text, and failed deep inside a write (the encryption
+    of a field) with a server error. Refused before any handler runs; ninja turns a parser's
+    error into a 400, which `http_error` answers as a 422 naming the field."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        where = _lone_surrogate(data)
+        if where is not None:
+            raise LoneSurrogate(where)
+        return data
+
+
 class OpenNrmApi(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
@@ -91,6 +132,7 @@ api = OpenNrmApi(
     description=DESCRIPTION,
     urls_namespace="api",
     auth=TokenAuth(),
+    parser=SurrogateRefusingParser(),
 )
 api.add_router("/", referrals_router)
 api.add_router("/", cases_router)
@@ -133,6 +175,20 @@ def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, LoneSurrogate):
+        where = exc.__cause__.where
+        match = request.resolver_match
+        referral = (request.method, match.view_name if match else "") == ("POST", "api:referrals")
+        step, field = (
+            (where[0], where[1]) if referral and len(where) > 1 else (None, next(iter(where), None))
+        )
+        error = ErrorOut(
+            step=step,
+            field=field,
+            message="This holds a character that is not text (a lone surrogate): send the "
+            "text as UTF-8",
+        )
+        return _json(422, ErrorsOut(errors=[error]), request)
     return _json(exc.status_code, error_out(exc.message), request)
 
 
