@@ -143,3 +143,48 @@ def test_in_northern_ireland_support_runs_until_a_late_positive_decision(
 ) -> None:
     case = _ni_case_after_cg(authority, dmitri, sally, positive=True, day="2026-05-11")
     assert case.support_ends == date(2026, 5, 11)
+
+
+def _positive_rg_letter(case: Case, dmitri: User, language: str) -> dict[str, str]:
+    from opennrm.decisions.models import Letter
+
+    from .decision_helpers import fresh, positive_rg
+
+    case.person.languages = [language]
+    case.person.save(update_fields=["languages"])
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        positive_rg(case, dmitri)
+    letter = Letter.objects.get(case=fresh(case))
+    assert letter.text is not None
+    return {"language": letter.language, **letter.text}
+
+
+def test_a_scottish_adults_positive_rg_letter_states_their_support_under_the_scottish_act(
+    authority: Organisation, dmitri: User
+) -> None:
+    """The letter told a Scottish adult of the recovery period only: their 90 days of support
+    under the 2015 Act (s.9), or to the final decision if sooner, are theirs to know."""
+    case = case_factories.referred_in_scotland(authority)
+    words = _positive_rg_letter(case, dmitri, "en")
+    assert "Human Trafficking and Exploitation (Scotland) Act 2015" in words["next"]
+    assert "30 May 2026" in words["next"]  # 2 March + 89 days: 90 days beginning with the day
+
+
+def test_a_northern_ireland_adults_positive_rg_letter_states_their_support_to_the_decision(
+    authority: Organisation, dmitri: User
+) -> None:
+    case = referred_in_northern_ireland(authority)
+    words = _positive_rg_letter(case, dmitri, "en")
+    assert "(Northern Ireland) 2015" in words["next"]
+    assert "16 April 2026" in words["next"]
+
+
+def test_the_jurisdictions_own_letter_never_takes_a_persons_own_language_away(
+    authority: Organisation, dmitri: User
+) -> None:
+    """No Albanian text of Scotland's letter yet: an Albanian speaker gets the usual letter in
+    Albanian, not Scotland's in English."""
+    case = case_factories.referred_in_scotland(authority)
+    words = _positive_rg_letter(case, dmitri, "sq")
+    assert words["language"] == "sq"
+    assert "Scotland" not in words["next"]

@@ -56,6 +56,7 @@ CASE_DATES = (
     "conclusive_grounds_from",
     "reconsideration_until",
     "move_on_ends",
+    "support_ends",
 )
 # Languages written right to left: their letters are aligned to the right, the start of a line.
 RIGHT_TO_LEFT = {"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi"}
@@ -128,13 +129,23 @@ class Composed:
 
 def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str] | None]:
     """The language and words of the first text that fits the case: a child's own text first
-    (children's services look after them, whatever the decision), then the usual one, then one
-    stating no date where the case has none to state (no move-on period for this person or in
-    this jurisdiction); each in the person's language, else in English. A text that would state
-    a date the case does not have is never used: it would print "-" where a date belongs."""
-    candidates = ([f"{key}.child"] if case.is_child else []) + [key, f"{key}.undated"]
+    (children's services look after them, whatever the decision), then the jurisdiction's own
+    where its law says more (Scotland's and Northern Ireland's support after a positive
+    reasonable grounds decision), then the usual one, then one stating no date where the case
+    has none to state (no move-on period for this person or in this jurisdiction); each in the
+    person's language, else in English, except the jurisdiction's own, used only in the
+    person's language (the usual text in it says what matters). A text that would state a date
+    the case does not have is never used: it would print "-" where a date belongs."""
+    own = f"{key}.{case.jurisdiction}"
+    candidates = [
+        *([f"{key}.child"] if case.is_child else []),
+        own,
+        key,
+        f"{key}.undated",
+    ]
     for candidate in candidates:
-        for code in dict.fromkeys([language, "en"]):
+        codes = [language] if candidate == own else [language, "en"]
+        for code in dict.fromkeys(codes):
             texts = translations()[code]["texts"].get(candidate)
             if texts is None:
                 continue
