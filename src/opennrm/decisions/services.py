@@ -684,32 +684,7 @@ def letter_issue(*, by: User, decision: Decision) -> Letter | None:
         raise ValidationError("A letter is issued only for a decision in effect")
     if Letter.objects.filter(decision=decision, reconsideration__isnull=True).exists():
         raise ValidationError("This decision's letter has already been issued")
-    case = Case.objects.select_related("person__identity", "competent_authority").get(
-        pk=decision.case_id
-    )
-    if getattr(case.person, "identity", None) is None:
-        return None
-    now = timezone.now()
-    composed = letters.compose(decision, case, timezone.localdate(now))
-    letter = Letter.objects.create(
-        decision=decision,
-        case=case,
-        kind=decision.kind,
-        language=composed.text.language,
-        issued_by=by,
-        issued_at=now,
-        issued_on=timezone.localdate(now),
-        dates_stated={name: day.isoformat() for name, day in composed.dates_stated.items()},
-        text=composed.text.as_json(),
-    )
-    audit_record(
-        by=by,
-        action="letter.issued",
-        obj=letter,
-        organisation=case.competent_authority,
-        detail={"decision": decision.pk, "language": letter.language},
-    )
-    return letter
+    return _letter_store(by=by, decision=decision)
 
 
 NEGATIVE_STATUS = {
@@ -1028,22 +1003,36 @@ def _reconsideration_letter_issue(*, by: User, request: ReconsiderationRequest) 
     reasons, once, as `letter_issue` does for a decision: a refusal is what a judicial review
     is brought against, so what it said and when must stay as sent. The decision reconsidered
     keeps its own letter; this one sits beside it. No identity (erased), no letter."""
+    return _letter_store(by=by, decision=request.decision, reconsideration=request)
+
+
+def _letter_store(
+    *, by: User, decision: Decision, reconsideration: ReconsiderationRequest | None = None
+) -> Letter | None:
+    """Compose the letter of `decision` (or of its `reconsideration`) dated today, in the
+    person's language, and store it as issued, with its audit event; None without the person's
+    identity (erased: nobody to address)."""
     case = Case.objects.select_related("person__identity", "competent_authority").get(
-        pk=request.case_id
+        pk=decision.case_id
     )
     if getattr(case.person, "identity", None) is None:
         return None
     now = timezone.now()
-    composed = letters.compose_reconsideration(request, case, timezone.localdate(now))
+    on = timezone.localdate(now)
+    composed = (
+        letters.compose(decision, case, on)
+        if reconsideration is None
+        else letters.compose_reconsideration(reconsideration, case, on)
+    )
     letter = Letter.objects.create(
-        decision=request.decision,
-        reconsideration=request,
+        decision=decision,
+        reconsideration=reconsideration,
         case=case,
-        kind=request.decision.kind,
+        kind=decision.kind,
         language=composed.text.language,
         issued_by=by,
         issued_at=now,
-        issued_on=timezone.localdate(now),
+        issued_on=on,
         dates_stated={name: day.isoformat() for name, day in composed.dates_stated.items()},
         text=composed.text.as_json(),
     )
@@ -1053,8 +1042,8 @@ def _reconsideration_letter_issue(*, by: User, request: ReconsiderationRequest) 
         obj=letter,
         organisation=case.competent_authority,
         detail={
-            "decision": request.decision_id,
-            "reconsideration": request.pk,
+            "decision": decision.pk,
+            **({"reconsideration": reconsideration.pk} if reconsideration else {}),
             "language": letter.language,
         },
     )
