@@ -244,6 +244,24 @@ def refused_at_reasonable_grounds(case: Case, *, decider: User, approver: User) 
     return refused
 
 
+def refused_at_conclusive_grounds(case: Case, *, decider: User, approver: User) -> Case:
+    """The case after a negative conclusive-grounds decision, made and approved through the
+    decision services (so its move-on period and reconsideration window run), fresh."""
+    from opennrm.decisions import services as decisions
+
+    case = Case.objects.get(pk=case.pk)
+    drafted = decisions.decision_record_conclusive_grounds(
+        by=decider,
+        case=case,
+        outcome="insufficient_evidence",
+        negative_reason="insufficient_information",
+        reasons="Not enough evidence.",
+        expected_version=case.version,
+    )
+    decisions.decision_approve(by=approver, decision=drafted, approve=True)
+    return Case.objects.get(pk=case.pk)
+
+
 def consenting(
     referred_by: User,
     referring_organisation: Organisation,

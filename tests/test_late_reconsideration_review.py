@@ -13,7 +13,7 @@ from opennrm.cases.models import Case
 from opennrm.decisions import services
 from opennrm.privacy import services as privacy
 
-from . import factories
+from . import case_factories, factories
 from .decision_helpers import fresh
 
 REFUSED_RG = "2026-03-02 10:00:00+00:00"
@@ -23,15 +23,7 @@ CIRCUMSTANCES = "In hospital at Ashgrove Infirmary from before the decision unti
 
 def _taken_late(case: Case, dmitri: User, sally: User):
     with time_machine.travel(REFUSED_RG, tick=False):
-        drafted = services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=fresh(case),
-            outcome="negative",
-            negative_reason="insufficient_information",
-            reasons="Not enough to suspect it.",
-            expected_version=fresh(case).version,
-        )
-        services.decision_approve(by=sally, decision=drafted, approve=True)
+        case_factories.refused_at_reasonable_grounds(fresh(case), decider=dmitri, approver=sally)
     with time_machine.travel(LATE, tick=False):
         return services.reconsideration_take_late(
             by=sally,

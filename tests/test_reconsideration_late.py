@@ -26,7 +26,7 @@ from opennrm.cases.models import Case
 from opennrm.decisions import letters, services
 from opennrm.decisions.models import Letter, ReconsiderationRequest
 
-from . import factories
+from . import case_factories, factories
 from .decision_helpers import fresh, positive_rg
 
 RG_DAY = "2026-03-02 10:00:00+00:00"  # 30 days beginning with 2 March: CG from 1 April
@@ -45,15 +45,7 @@ def test_a_refusal_decided_after_the_old_move_on_end_never_states_an_end_already
     with time_machine.travel(RG_DAY, tick=False):
         positive_rg(case, dmitri)
     with time_machine.travel(CG_DAY, tick=False):
-        drafted = services.decision_record_conclusive_grounds(
-            by=dmitri,
-            case=fresh(case),
-            outcome="insufficient_evidence",
-            reasons="Not enough evidence.",
-            negative_reason="insufficient_information",
-            expected_version=fresh(case).version,
-        )
-        services.decision_approve(by=sally, decision=drafted, approve=True)
+        case_factories.refused_at_conclusive_grounds(case, decider=dmitri, approver=sally)
     assert fresh(case).move_on_ends == date(2026, 4, 17)
     with time_machine.travel(ASKED, tick=False):
         request = services.reconsideration_request(
@@ -88,16 +80,9 @@ LATE = "2026-05-04 10:00:00+00:00"  # a month after the window closed
 
 def refused_at_rg(case: Case, dmitri: User, sally: User) -> Case:
     with time_machine.travel(REFUSED_RG, tick=False):
-        drafted = services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=fresh(case),
-            outcome="negative",
-            negative_reason="insufficient_information",
-            reasons="Not enough to suspect it.",
-            expected_version=fresh(case).version,
+        return case_factories.refused_at_reasonable_grounds(
+            fresh(case), decider=dmitri, approver=sally
         )
-        services.decision_approve(by=sally, decision=drafted, approve=True)
-    return fresh(case)
 
 
 def take_late(case: Case, by: User, **changes: object) -> ReconsiderationRequest:

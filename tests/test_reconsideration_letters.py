@@ -58,19 +58,6 @@ def _recovery_case(alice: User, org: Organisation, authority: Organisation, **kw
     )
 
 
-def _negative_cg(case: Case, dmitri: User, sally: User) -> Case:
-    drafted = services.decision_record_conclusive_grounds(
-        by=dmitri,
-        case=fresh(case),
-        outcome="insufficient_evidence",
-        reasons="Not enough evidence.",
-        negative_reason="insufficient_information",
-        expected_version=fresh(case).version,
-    )
-    services.decision_approve(by=sally, decision=drafted, approve=True)
-    return fresh(case)
-
-
 def _decide(
     case: Case, alice: User, dmitri: User, *, accept: bool, reasons: str = REASONS
 ) -> ReconsiderationRequest:
@@ -136,7 +123,9 @@ def test_an_accepted_reconsideration_of_reasonable_grounds_says_a_new_decision_w
 def test_a_refused_conclusive_reconsideration_states_when_support_ends(
     alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User, sally: User
 ) -> None:
-    case = _negative_cg(_recovery_case(alice, northmoor_police, authority), dmitri, sally)
+    case = case_factories.refused_at_conclusive_grounds(
+        _recovery_case(alice, northmoor_police, authority), decider=dmitri, approver=sally
+    )
     assert case.move_on_ends is not None
     request = _decide(case, alice, dmitri, accept=False)
     letter = Letter.objects.get(reconsideration=request)
@@ -150,7 +139,7 @@ def test_a_childs_refused_letter_never_says_their_support_ends(
     alice: User, northmoor_police: Organisation, authority: Organisation, dmitri: User, sally: User
 ) -> None:
     case = _recovery_case(alice, northmoor_police, authority, age_group=AgeGroup.CHILD)
-    case = _negative_cg(case, dmitri, sally)
+    case = case_factories.refused_at_conclusive_grounds(case, decider=dmitri, approver=sally)
     assert case.is_child
     words = _words(_decide(case, alice, dmitri, accept=False))
     assert "will end" not in words.next
@@ -177,7 +166,7 @@ def test_the_letter_stays_as_issued_after_a_later_extension(
     with time_machine.travel(RG_DAY, tick=False):
         positive_rg(_english(case), dmitri)
     with time_machine.travel(CG_DAY, tick=False):
-        _negative_cg(case, dmitri, sally)
+        case_factories.refused_at_conclusive_grounds(case, decider=dmitri, approver=sally)
     with time_machine.travel(ASKED, tick=False):
         request = services.reconsideration_request(
             by=alice, case=fresh(case), grounds="New.", expected_version=fresh(case).version
