@@ -105,6 +105,7 @@ def test_every_public_write_service_is_exercised_above(module) -> None:
         # (tests/test_retention_and_erasure.py).
         "referral_records_pseudonymise",
         "drafts_unsubmitted_delete",
+        "drafts_deletion_warn",
         "notifications_old_delete",
         # Called by referral_submit (and by the API once its transaction commits); its event is
         # linkage.submission_check (tests/test_linkage_run.py).

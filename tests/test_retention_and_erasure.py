@@ -284,7 +284,15 @@ class TestRetention:
         recent = r.draft_through_services(
             alice, northmoor_police, {"person": {**r.PERSON, "given_names": "Recentia"}}
         )
+        # Past its 90 days, its author is told first: it goes only after the notice period.
         today = timezone.localdate(CLOSED_ON) + timedelta(days=91)
+        with time_machine.travel(today, tick=False):
+            assert services.retention_apply(today=today).drafts_deleted == 0
+        assert ReferralDraft.objects.filter(pk=old.pk).exists()
+        assert Notification.objects.filter(
+            recipient=alice, kind="referrals.draft_deletion"
+        ).exists()
+        today += timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS)
         with (
             time_machine.travel(today, tick=False),
             django_capture_on_commit_callbacks(execute=True),

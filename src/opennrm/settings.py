@@ -423,6 +423,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # tasks (which hold e-mails) after these many days.
 RETENTION_CLOSED_CASE_YEARS = env_days("OPENNRM_RETENTION_CLOSED_CASE_YEARS", 6)
 RETENTION_DRAFT_DAYS = env_days("OPENNRM_RETENTION_DRAFT_DAYS", 90)
+# How long before an unsubmitted draft is deleted its author is told (and the least notice they
+# get: a draft is never deleted sooner than this after the warning).
+RETENTION_DRAFT_NOTICE_DAYS = env_days("OPENNRM_RETENTION_DRAFT_NOTICE_DAYS", 14)
+if RETENTION_DRAFT_NOTICE_DAYS >= RETENTION_DRAFT_DAYS:
+    raise ImproperlyConfigured(
+        "OPENNRM_RETENTION_DRAFT_NOTICE_DAYS must be fewer than OPENNRM_RETENTION_DRAFT_DAYS"
+    )
 RETENTION_NOTIFICATION_DAYS = env_days("OPENNRM_RETENTION_NOTIFICATION_DAYS", 730)
 RETENTION_TASK_RESULT_DAYS = env_days("OPENNRM_RETENTION_TASK_RESULT_DAYS", 30)
 

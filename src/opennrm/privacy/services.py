@@ -40,7 +40,11 @@ from opennrm.operations.services import (
     reception_names_unreferred_delete,
     reception_records_pseudonymise,
 )
-from opennrm.referrals.services import drafts_unsubmitted_delete, referral_records_pseudonymise
+from opennrm.referrals.services import (
+    drafts_deletion_warn,
+    drafts_unsubmitted_delete,
+    referral_records_pseudonymise,
+)
 from opennrm.safeguarding.services import safeguarding_records_pseudonymise
 from opennrm.safety.services import safety_records_pseudonymise
 
@@ -204,9 +208,8 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             break
 
     with transaction.atomic():
-        drafts_deleted = drafts_unsubmitted_delete(
-            updated_before=_before(today, settings.RETENTION_DRAFT_DAYS)
-        )
+        drafts_deleted = drafts_unsubmitted_delete(today=today)
+        drafts_warned = drafts_deletion_warn(today=today)
         # People taken in who never became a case: no erasure can reach their names.
         reception_names = reception_names_unreferred_delete(
             taken_in_before=_before(today, settings.RETENTION_DRAFT_DAYS)
@@ -244,6 +247,7 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             detail={
                 "people_pseudonymised": people,
                 "drafts_deleted": drafts_deleted,
+                "drafts_warned": drafts_warned,
                 "reception_names_emptied": reception_names,
                 "notifications_deleted": notifications,
                 "task_results_deleted": tasks,

@@ -81,6 +81,10 @@ class ReferralDraft(models.Model):
     presumed_child = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When its author (or, if they no longer refer for the organisation, its administrators)
+    # was told that retention will delete the draft; a save after it starts the count again.
+    # Retention deletes only a draft warned a notice period before (ADR 0021).
+    deletion_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
 from opennrm.accounts.models import Membership, Organisation
@@ -40,6 +43,49 @@ def drafts_of(actor: Actor) -> QuerySet[ReferralDraft]:
         created_by=actor.user,
         status=DraftStatus.DRAFT,
         organisation__in=referring_organisations(actor),
+    )
+
+
+def start_of(day: date) -> datetime:
+    """The first moment of `day` in the service's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def draft_deleted_on(draft: ReferralDraft, today: date) -> date:
+    """The first day retention deletes the draft if nobody saves it before: the draft period
+    after its last save, and never sooner than the notice period after its author was told
+    (`services.drafts_deletion_warn`; a draft not yet told is told today at the earliest)."""
+    after_save = timezone.localdate(draft.updated_at) + timedelta(
+        days=settings.RETENTION_DRAFT_DAYS + 1
+    )
+    warned = draft.deletion_warned_at
+    told_on = (
+        timezone.localdate(warned)
+        if warned and warned >= draft.updated_at
+        else max(today, after_save - timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS))
+    )
+    return max(after_save, told_on + timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS))
+
+
+def drafts_to_warn(today: date) -> QuerySet[ReferralDraft]:
+    """Unsubmitted drafts whose deletion is the notice period away or nearer, and whose author
+    has not been told since the draft was last saved."""
+    days = settings.RETENTION_DRAFT_DAYS - settings.RETENTION_DRAFT_NOTICE_DAYS
+    return ReferralDraft.objects.filter(
+        status=DraftStatus.DRAFT, updated_at__lt=start_of(today - timedelta(days=days))
+    ).filter(Q(deletion_warned_at__isnull=True) | Q(deletion_warned_at__lt=F("updated_at")))
+
+
+def drafts_to_delete(today: date) -> QuerySet[ReferralDraft]:
+    """Unsubmitted drafts past their period since the last save, whose author was told at
+    least the notice period ago (and has not saved since)."""
+    return ReferralDraft.objects.filter(
+        status=DraftStatus.DRAFT,
+        updated_at__lt=start_of(today - timedelta(days=settings.RETENTION_DRAFT_DAYS)),
+        deletion_warned_at__gte=F("updated_at"),
+        deletion_warned_at__lt=start_of(
+            today - timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS - 1)
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accommodation.services import placement_request_for_referral
-from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force
+from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
 from opennrm.audit.services import audit_record
@@ -731,17 +731,76 @@ def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     return removed
 
 
-def drafts_unsubmitted_delete(*, updated_before: Any) -> int:
-    """Delete drafts never submitted and untouched since `updated_before`, with their evidence;
-    how many drafts. Called only by `privacy.services.retention_apply`, whose audit event
-    covers it."""
-    drafts = ReferralDraft.objects.filter(status=DraftStatus.DRAFT, updated_at__lt=updated_before)
+def drafts_unsubmitted_delete(*, today: date) -> int:
+    """Delete drafts never submitted, untouched for the draft period and whose author was told
+    at least the notice period ago (`drafts_deletion_warn`), with their evidence; how many.
+    Called only by `privacy.services.retention_apply`, whose audit event covers it."""
+    drafts = selectors.drafts_to_delete(today)
     evidence = EvidenceFile.objects.filter(draft__in=drafts)
     _delete_files_on_commit(evidence)
     deleted = drafts.count()
     evidence.delete()
     drafts.delete()
     return deleted
+
+
+def drafts_deletion_warn(*, today: date) -> int:
+    """Tell the author of each draft that retention will delete (`selectors.drafts_to_warn`)
+    the day it will, unless they save it: a referral left unfinished is a person not yet
+    referred, and a child's most of all (its notice says so). If the author no longer refers for
+    the organisation, nobody can open the draft: its administrators are told instead, who can
+    give them the role back. Names no person. How many drafts; called only by
+    `privacy.services.retention_apply`, whose audit event covers it."""
+    drafts = list(
+        selectors.drafts_to_warn(today).select_related("created_by", "organisation")[:5000]
+    )
+    deliveries = []
+    for draft in drafts:
+        deleted_on = selectors.draft_deleted_on(draft, today)
+        child = selectors.draft_treats_as_child(draft)
+        about = "about a child " if child else ""
+        subject = f"An unfinished referral {about}will be deleted on {deleted_on:%-d %B %Y}"
+        why = (
+            "A child who may have been trafficked is not referred until it is submitted: submit "
+            "it, or tell your safeguarding lead why it will not be. "
+            if child
+            else ""
+        )
+        responders = members_with_role(draft.organisation_id, {Role.FIRST_RESPONDER})
+        if responders.filter(user_id=draft.created_by_id).exists() and draft.created_by.is_active:
+            deliveries.append(
+                Delivery(
+                    [draft.created_by],
+                    "referrals.draft_deletion",
+                    subject,
+                    f"The referral you started on {timezone.localdate(draft.created_at):%-d %B %Y}"
+                    f" for {draft.organisation.name} has not been saved since "
+                    f"{timezone.localdate(draft.updated_at):%-d %B %Y}. It will be deleted on "
+                    f"{deleted_on:%-d %B %Y} unless you continue it. {why}".strip(),
+                    url=reverse("referrals:task_list", args=[draft.public_id]),
+                )
+            )
+        else:
+            deliveries.append(
+                Delivery(
+                    role_givers(draft.organisation_id),
+                    "referrals.draft_deletion_author_gone",
+                    subject,
+                    f"{draft.created_by.get_full_name() or draft.created_by.email} started a "
+                    f"referral for {draft.organisation.name} on "
+                    f"{timezone.localdate(draft.created_at):%-d %B %Y} and no longer refers for "
+                    "it, so nobody can finish it. Give them the first responder role again to let"
+                    f" them finish it before {deleted_on:%-d %B %Y}; otherwise it will be "
+                    f"deleted then. {why}".strip(),
+                    url=reverse("accounts:member_list", args=[draft.organisation_id]),
+                )
+            )
+    with emails_in_one_task():
+        deliver_all(deliveries)
+    ReferralDraft.objects.filter(pk__in=[draft.pk for draft in drafts]).update(
+        deletion_warned_at=timezone.now()
+    )
+    return len(drafts)
 
 
 # --- After submission: requests for information and additions (ADR 28) -------------------------

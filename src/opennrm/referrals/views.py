@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -59,12 +60,18 @@ def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
 
 @require_safe
 def my_referrals(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
     return render(
         request,
         "referrals/my_referrals.html",
         {
             "title": "Referrals",
-            "drafts": selectors.drafts_of(actor_of(request)),
+            "drafts": [
+                (draft, selectors.draft_deleted_on(draft, today))
+                for draft in selectors.drafts_of(actor_of(request))
+            ],
+            "draft_days": settings.RETENTION_DRAFT_DAYS,
+            "soon": today + timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS),
             "cases": [
                 (case, next_deadline(case))
                 for case in cases_referred_by_organisations_of(actor_of(request)).select_related(
@@ -77,7 +84,7 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
             ),
             # References and dates only: the question itself is read on the case page.
             "questions": selectors.information_requests_open(actor_of(request))[:200],
-            "today": timezone.localdate(),
+            "today": today,
         },
     )
 
