@@ -14,7 +14,10 @@ The two bundled periods read their date differently:
   Victims) Act (Northern Ireland) 2015 s.18(3)-(4)): support runs until the conclusive
   decision, however late it comes; if that decision is positive and made within 45 days from
   the reasonable grounds decision, until the end of those 45 days. So the date is an end only
-  after a positive conclusive decision (`until_conclusive_decision`).
+  after a positive conclusive decision (`until_conclusive_decision`). Since the Justice (Sexual
+  Offences and Trafficking Victims) Act (Northern Ireland) 2022 s.21 the 45 days are a least
+  ("or such longer period as the Department thinks necessary") and the section covers victims
+  of slavery, servitude and forced labour too: the date is the Act's least, never a cut-off.
 """
 
 from __future__ import annotations
@@ -59,8 +62,10 @@ BY_JURISDICTION: dict[str, OwnSupport] = {
         note=(
             "For an adult, support runs until the conclusive grounds decision; if that is "
             "positive and made within 45 days from the positive reasonable grounds decision, "
-            "until the end of those 45 days, this date (Human Trafficking and Exploitation "
-            "(Criminal Justice and Support for Victims) Act (Northern Ireland) 2015 s.18)"
+            "until the end of those 45 days, this date, or longer where the Department of "
+            "Justice thinks it necessary (Human Trafficking and Exploitation (Criminal Justice "
+            "and Support for Victims) Act (Northern Ireland) 2015 s.18, as amended by the "
+            "Justice (Sexual Offences and Trafficking Victims) Act (Northern Ireland) 2022 s.21)"
         ),
         until_conclusive_decision=True,
     ),
