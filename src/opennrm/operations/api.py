@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
@@ -25,6 +25,7 @@ from opennrm.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_OFFSET,
+    ErrorOut,
     ErrorsOut,
     field_errors_out,
     page_slice,
@@ -544,7 +545,20 @@ def reception_list(
     summary="Take a person in during an operation",
     response={201: TakenInOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
-def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn) -> Status[Any]:
+def reception_take_in(
+    request: HttpRequest,
+    response: HttpResponse,
+    operation_id: int,
+    body: ReceptionIn,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Any unique string, e.g. a UUID. A retry with the same key answers with "
+        "the person the first request took in, and never takes them in twice.",
+    ),
+) -> Status[Any]:
     """Take one person in, as the reception page does: the next number in the operation, and a
     referral draft for the token's member with what is known filled in, to complete through the
     referral journey. A child or age-disputed person is treated as a child at once (the
@@ -552,7 +566,8 @@ def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn
     Only first responders and safeguarding leads of the lead organisation, or of one invited as
     police or local authority, take people in: 404 for anyone else, as for an operation that
     does not exist. 422 while the operation is not under way, or naming the field that is not
-    right."""
+    right. With an `Idempotency-Key`, a request sent again answers with the person already
+    taken in (`Idempotent-Replayed: true`); the same key with different answers is 422."""
     actor = actor_of(request)
     operation = selectors.operation_get_for(actor, operation_id)
     if selectors.reception_organisation(actor, operation) is None:
@@ -565,6 +580,7 @@ def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn
             "language": body.language,
             "urgent_needs": list(body.urgent_needs),
             "interpreter_needed": "yes" if body.interpreter_needed else "no",
+            "submission_key": idempotency_key or "",
         }
     )
     if not form.is_valid():
@@ -573,6 +589,22 @@ def reception_take_in(request: HttpRequest, operation_id: int, body: ReceptionIn
         record = services.reception_take_in(
             by=actor.user, operation=operation, actor=actor, **form.take_in_values()
         )
+    except services.AlreadyTakenIn as sent:
+        if not sent.same:
+            return Status(
+                422,
+                ErrorsOut(
+                    errors=[
+                        ErrorOut(
+                            field="Idempotency-Key",
+                            message="This Idempotency-Key was already used to take in person "
+                            f"{sent.record.sequence}. Use a new key for each person.",
+                        )
+                    ]
+                ),
+            )
+        record = sent.record
+        response["Idempotent-Replayed"] = "true"
     except ValidationError as error:
         return refusal(error)
     out = _reception_out(record, name_shown=True)

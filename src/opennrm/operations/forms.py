@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -307,9 +308,19 @@ class ReceptionForm(forms.Form):
         },
     )
 
+    # New for each empty form, sent back with it: the same form sent twice (a double tap, a
+    # retry on a poor connection) takes the person in once (services.reception_take_in).
+    submission_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4().hex
+
     def take_in_values(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
+            "submission_key": data["submission_key"],
             "name_or_description": data["name_or_description"],
             "sex": data["sex"],
             "age_group": data["age_group"],

@@ -202,13 +202,25 @@ class ReceptionRecord(models.Model):
     # disputed): when their draft's age page first said so, and the operation's children's
     # services were told (services._child_found_at_referral). Kept so they are told only once.
     found_child_at = models.DateTimeField(null=True, blank=True)
+    # The key the reception form (a hidden field, new for each empty form) or an API client
+    # (`Idempotency-Key`) sent with the record, and a keyed hash of what it said: the same
+    # submission sent again (a double tap, a retry after a lost answer on a poor connection)
+    # finds this record instead of taking the person in twice (services.reception_take_in).
+    # Blank where none was sent. The hash is keyed so it tells nothing of the name.
+    submission_key = models.CharField(max_length=200, blank=True, default="")
+    submission_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["operation", "sequence"]
         constraints = [
             models.UniqueConstraint(
                 fields=["operation", "sequence"], name="reception_sequence_unique"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["operation", "submission_key"],
+                condition=~models.Q(submission_key=""),
+                name="reception_submission_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

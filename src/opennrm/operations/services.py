@@ -3,6 +3,7 @@ one audit event, against the lead organisation."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import partial
@@ -13,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from opennrm.accommodation.models import ImmediateNeed
 from opennrm.accommodation.surge import bed_hold_release, end_surge_beds, holds_end_by, live_holds
@@ -705,6 +707,35 @@ def _check_reception(
         raise ValidationError(problems)
 
 
+class AlreadyTakenIn(ValidationError):
+    """A submission with the key of one already taken in (`ReceptionRecord.submission_key`):
+    `record` is the person it took in; `same` says whether it said the same (a retry, nothing
+    to do) or something else (the key of a used form or request, sent for someone else)."""
+
+    def __init__(self, record: ReceptionRecord, *, same: bool) -> None:
+        super().__init__(
+            f"This form was already sent: it took in person {record.sequence}"
+            if same
+            else f"This form was already used to take in person {record.sequence}. If this is "
+            "someone else, send it again: it is now a new form"
+        )
+        self.record = record
+        self.same = same
+
+
+def _fingerprint(values: Mapping[str, object]) -> str:
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return salted_hmac("opennrm.operations.reception", canonical, algorithm="sha256").hexdigest()
+
+
+def _check_not_sent(operation: Operation, key: str, fingerprint: str) -> None:
+    if not key:
+        return
+    earlier = operation.reception.filter(submission_key=key).first()
+    if earlier is not None:
+        raise AlreadyTakenIn(earlier, same=earlier.submission_fingerprint == fingerprint)
+
+
 def reception_take_in(
     *,
     by: User,
@@ -717,18 +748,35 @@ def reception_take_in(
     interpreter_needed: bool = False,
     today: date | None = None,
     actor: Actor | None = None,
+    submission_key: str = "",
 ) -> ReceptionRecord:
     """Take one person in: the short record, numbered next in the operation, and a referral draft
     for the responder with what is known filled in. A child or age-disputed person is treated
     as a child at once (children's services told). One audit event. `actor` is who acts when it
-    is not `by`'s session: an API token acts through its own organisation only."""
+    is not `by`'s session: an API token acts through its own organisation only.
+
+    `submission_key` (the reception form's hidden key, or an API `Idempotency-Key`): raises
+    `AlreadyTakenIn` instead of taking anyone in when a record of the operation was made with
+    it, so a submission sent twice takes the person in once."""
     needs = list(dict.fromkeys(urgent_needs))
+    fingerprint = _fingerprint(
+        {
+            "name": name_or_description.strip(),
+            "sex": sex,
+            "age_group": age_group,
+            "language": language,
+            "needs": sorted(needs),
+            "interpreter": interpreter_needed,
+        }
+    )
     _check_reception(
         name=name_or_description, sex=sex, age_group=age_group, language=language, needs=needs
     )
     organisation = selectors.reception_organisation(actor or Actor.of_session(by), operation)
     if organisation is None:
         raise PermissionDenied("Only the operation's first responders may take people in")
+    # Before the operation's dates: a retry of a submission made in time finds its record.
+    _check_not_sent(operation, submission_key, fingerprint)
     if operation.status_on(today or timezone.localdate()) != OperationStatus.UNDER_WAY:
         raise ValidationError("People can be taken in only while the operation is under way")
     for attempt in range(1, SEQUENCE_ATTEMPTS + 1):
@@ -743,10 +791,12 @@ def reception_take_in(
                 language=language,
                 needs=needs,
                 interpreter=interpreter_needed,
+                submission=(submission_key, fingerprint),
             )
         except IntegrityError:
             # Another responder took the same number in the same instant (or, one time in
-            # 10**12, the same reference): try again.
+            # 10**12, the same reference; or the same submission arrived twice at once, which
+            # the next attempt finds): try again.
             if attempt == SEQUENCE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
@@ -764,6 +814,7 @@ def _take_in(
     language: str,
     needs: list[str],
     interpreter: bool,
+    submission: tuple[str, str],
 ) -> ReceptionRecord:
     # The draft first: it needs no number, and everything written before the lock below is
     # time the other responders do not wait for.
@@ -789,6 +840,7 @@ def _take_in(
     # serialises writers anyway. The unique constraint is what guarantees no two people share
     # a number.
     Operation.objects.select_for_update().filter(pk=operation.pk).first()
+    _check_not_sent(operation, *submission)
     record = ReceptionRecord.objects.create(
         operation=operation,
         sequence=_next_sequence(operation),
@@ -803,6 +855,8 @@ def _take_in(
         urgent_needs=needs,
         interpreter_needed=interpreter,
         draft=draft,
+        submission_key=submission[0],
+        submission_fingerprint=submission[1] if submission[0] else "",
     )
     told = _tell_children_services(operation, record, leads) if record.is_child else 0
     audit_record(

@@ -3,6 +3,7 @@ Every operation is fetched through `selectors.operations_visible_to` (ADR 0039).
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -257,6 +258,16 @@ def reception(request: HttpRequest, operation_id: int) -> HttpResponse:
             record = services.reception_take_in(
                 by=_user(request), operation=operation, **form.take_in_values()
             )
+        except services.AlreadyTakenIn as sent:
+            if sent.same:
+                messages.success(request, selectors.taken_in_message(operation, sent.record))
+                return redirect("operations:reception", operation.id)
+            # Someone else typed into a form already used: keep what was typed, under a new key.
+            data = request.POST.copy()
+            data["submission_key"] = uuid.uuid4().hex
+            form = ReceptionForm(data)
+            form.is_valid()
+            show_refusal(form, sent)
         except ValidationError as error:
             show_refusal(form, error)
         else:
