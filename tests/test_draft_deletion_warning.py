@@ -146,3 +146,11 @@ def test_the_list_of_unfinished_referrals_says_when_each_will_be_deleted(
     assert "Deleted on, unless saved" in text
     assert "1 June 2026" in text
     assert "Soon" in text
+
+
+def test_the_retention_page_gives_the_rule_with_its_notice(dpo: User) -> None:
+    page = factories.signed_in_client(dpo).get(reverse("privacy:retention")).content.decode()
+    assert (
+        "90 days after they were last changed, then deleted, once their author has been told at least 14 days before"
+        in page
+    )

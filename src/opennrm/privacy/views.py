@@ -143,7 +143,8 @@ def retention(request: HttpRequest) -> HttpResponse:
                 (
                     "Referrals never submitted",
                     f"{settings.RETENTION_DRAFT_DAYS} days after they were last changed, "
-                    "then deleted",
+                    f"then deleted, once their author has been told at least "
+                    f"{settings.RETENTION_DRAFT_NOTICE_DAYS} days before",
                 ),
                 (
                     "Notifications",
