@@ -2,34 +2,48 @@
 fixes (ADR 0052, addendum of 2026-12-05): a linkage run or the check at submission storing a
 pair scored from a person's erased values; an unlink after an erasure dropping links ADR 0052
 keeps; "not the same person" recorded for two referrals other confirmed pairs link; the subject
-access export leaving out a referral's links. Synthetic people only."""
+access export leaving out a referral's links. And, from a later review (ADR 0052 and 0054,
+addenda of stop 36): an erased referral's case id kept in the links of those linked through it,
+a protection check answered through a link missing from the checked reference's reads page, and
+a referral written without a family name never compared by name. Synthetic people only."""
 
 from __future__ import annotations
 
+import copy
+import importlib
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.linkage import engine, services
+from opennrm.linkage import engine, scoring, services, synthetic
 from opennrm.linkage.models import (
     CandidatePair,
     ClusterMember,
+    IdentityCluster,
     LinkageModel,
     PairStatus,
 )
+from opennrm.linkage.prepare import PreparedRecord, RawRecord, prepare
 from opennrm.linkage.services import (
     LINKED_ALREADY,
     candidate_pair_review,
     candidate_pair_unlink,
 )
 from opennrm.privacy import services as privacy
+from opennrm.privacy.selectors import person_reads_get
+from opennrm.protection.services import protection_check
 
 from . import case_factories, factories
 from .linkage_helpers import closed, pair_of
@@ -408,3 +422,277 @@ def test_unlinking_twice_goes_back_to_the_pair_saying_it_is_done(
     assert second.redirect_chain == [(reverse("linkage:pair", args=[pair.pk]), 302)]
     assert "already been unlinked" in second.content.decode()
     assert factories.signed_in_client(charlie).post(url, {"reason": "mistake"}).status_code == 404
+
+
+# --- Stop 36: what an erasure leaves in the links -------------------------------------------
+
+
+def test_after_erasure_no_link_row_names_the_erased_referral(
+    alice: User,
+    charlie: User,
+    dmitri: User,
+    dpo: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """The DPO erases, on request, the person of Southvale's referral B, which a decision maker
+    had confirmed is the same person as Northmoor's referrals A and C (A-B and B-C). A and C
+    stay linked, as ADR 0052 says. But their `ClusterMember` rows now hold
+    `linked_through_erased = B's case id`: the linkage tables still say, for anyone reading the
+    database, that the pseudonymised referral B (its reference, organisation, dates, decisions
+    and statistical fields remain) is the same person as A and C, whose names and dates of birth
+    are there in A's and C's identities. ADR 0052 deletes the erased referral's memberships
+    because "a link from an identified referral to the pseudonymised one would identify it
+    again". The members should keep an opaque token for "linked through one erased referral"
+    (new for each erasure), never the erased case's id."""
+    a = _refer(alice, northmoor_police, authority, "Ana")
+    b = closed(_refer(charlie, southvale_police, authority, "Anna"))
+    c = _refer(alice, northmoor_police, authority, "Anne")
+    for one, other in ((a, b), (b, c)):
+        pair = pair_of(one, other)
+        candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.CONFIRMED)
+
+    privacy.person_erase(
+        by=dpo,
+        person=b.person,
+        request_reference="SAR-LINK-1",
+        request_received_on=timezone.localdate(),
+    )
+
+    remaining = dict(ClusterMember.objects.values_list("case_id", "linked_through_erased"))
+    assert set(remaining) == {a.pk, c.pk}  # still linked to one another, as ADR 0052 says
+    assert b.pk not in remaining.values(), (
+        "A's and C's links name the erased referral B's case id",
+        remaining,
+        b.pk,
+    )
+    # One token for the two, new for this erasure: they stay joined to one another.
+    assert len(set(remaining.values())) == 1
+    assert None not in remaining.values()
+    assert 0 not in remaining.values()
+
+
+def test_the_migration_replaces_each_erased_case_id_by_one_new_token(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """Links stored before the tokens kept the erased case's id: linkage migration 0005 gives
+    each id a new random token, the members of one group keeping one token between them, no
+    token being an id it replaced; 0 ("not known which") and empty stay as they were."""
+    cases = [_refer(alice, northmoor_police, authority, f"Person{n}") for n in range(6)]
+    cluster = IdentityCluster.objects.create(created_at=timezone.now())
+    ids = [cases[0].pk, cases[0].pk, cases[1].pk, cases[1].pk, 0, None]
+    for case, value in zip(cases, ids, strict=True):
+        ClusterMember.objects.create(
+            cluster=cluster, case=case, linked_at=timezone.now(), linked_through_erased=value
+        )
+    migration = importlib.import_module("opennrm.linkage.migrations.0005_erased_link_groups_opaque")
+
+    migration.opaque_groups(django_apps, None)
+
+    after = [ClusterMember.objects.get(case=case).linked_through_erased for case in cases]
+    assert after[0] == after[1]
+    assert after[2] == after[3]
+    assert after[0] != after[2]
+    assert after[4:] == [0, None]
+    assert not {after[0], after[2]} & {cases[0].pk, cases[1].pk, 0, None}
+
+
+# --- Stop 36: a protection check answered through a link ------------------------------------
+
+
+def _linked_old_reference(
+    case: Case, alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> Case:
+    old = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+    )
+    pair = pair_of(old, case)
+    candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.CONFIRMED)
+    return old
+
+
+def test_a_protection_check_answered_through_a_link_is_on_the_dpos_page_of_the_reference(
+    case: Case,
+    alice: User,
+    dmitri: User,
+    dpo: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    border_enforcement: Organisation,
+) -> None:
+    """An immigration enforcement officer checks reference OLD (refused at reasonable grounds).
+    A decision maker had confirmed OLD is the same person as another referral awaiting its
+    decision, so the answer is "protected", taken from that other referral (ADR 40 addendum,
+    `linkage.protection.linked_source`). The check is recorded as a read of the *other*
+    referral's person only, so the data-protection officer's "who looked at this person" page
+    for OLD, the reference the officer gave, does not list it. Threat 35 promises every check
+    is "a read event naming who checked which reference, listed on the data-protection
+    officer's page". The page for the reference checked should list the check."""
+    ivan = factories.user(
+        "ivan@example.org", organisation=border_enforcement, role=Role.IMMIGRATION_ENFORCEMENT
+    )
+    old = _linked_old_reference(case, alice, dmitri, northmoor_police, authority)
+
+    assert protection_check(by=ivan, reference=old.reference).protected
+
+    reads = person_reads_get(Actor(dpo), old.reference)
+    assert reads is not None
+    checks = [
+        event
+        for event in reads.events
+        if event.detail.get("protection_check", {}).get("reference") == old.reference
+    ]
+    assert checks, "the check of this reference is missing from its person's reads page"
+
+
+def test_a_check_through_a_link_is_a_read_of_each_person_and_of_one_otherwise(
+    case: Case,
+    alice: User,
+    dmitri: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    border_enforcement: Organisation,
+) -> None:
+    """The check through a link is one read event for each person, each naming the reference
+    checked and its own record; a check answered by the referral itself stays one event."""
+    ivan = factories.user(
+        "ivan@example.org", organisation=border_enforcement, role=Role.IMMIGRATION_ENFORCEMENT
+    )
+    old = _linked_old_reference(case, alice, dmitri, northmoor_police, authority)
+    checks = AuditEvent.objects.filter(actor=ivan, action="person.viewed")
+
+    protection_check(by=ivan, reference=old.reference)
+    linked = list(checks.order_by("pk").values_list("person_id", "object_id", "detail"))
+    protection_check(by=ivan, reference=case.reference)
+
+    assert [(person, obj) for person, obj, _ in linked] == [
+        (old.person_id, str(old.pk)),
+        (case.person_id, str(case.pk)),
+    ]
+    assert {d["protection_check"]["reference"] for _, _, d in linked} == {old.reference}
+    assert checks.count() == 3
+
+
+# --- Stop 36: a name written without a family name ------------------------------------------
+
+
+def _record(record_id: int, given: str, family: str) -> RawRecord:
+    return RawRecord(
+        record_id=record_id,
+        person_id=record_id,
+        given_names=given,
+        family_name=family,
+        date_of_birth=date(1996, 4, 9),
+        age_at_referral=29,
+        age_is_estimated=False,
+        sex="female",
+        nationalities=["ER"],
+        area="Northmoor",
+    )
+
+
+def test_a_name_given_without_a_family_name_is_still_compared() -> None:
+    """The referral form asks for "Given names, or the name they use" and makes the family name
+    optional. A police officer refers "Amina Tesfay" typed in the given names box; a charity
+    refers her as given "Amina", family "Tesfay"; a third referral has only "Amina" (she gave
+    one name). The model's name comparison (`engine._name_comparison`, mirrored by
+    `scoring._name`) takes its null level when *either* name is missing, so every one of these
+    pairs scores as "Not given in one or both referrals" (gamma -1, weight 0): the names are
+    never compared, the pair page tells the decision maker no name was given, and the levels
+    ADR 0048 lists ("swapped or reordered", "given name alike only") are never reached. Only
+    when no name at all was given should the name count as missing."""
+    whole_in_given = prepare(_record(1, "Amina Tesfay", ""))
+    split = prepare(_record(2, "Amina", "Tesfay"))
+    one_name = prepare(_record(3, "Amina", ""))
+    also_one_name = prepare(_record(4, "Amina", ""))
+
+    levels = {
+        "whole name in given names / given and family": scoring.levels(whole_in_given, split)[
+            "name"
+        ],
+        "one name / the same one name": scoring.levels(one_name, also_one_name)["name"],
+    }
+
+    assert 0 not in levels.values(), ("compared as if no name had been given", levels)
+
+
+def _shares(records: list[PreparedRecord]) -> scoring.Frequency:
+    """Each value's share of `records`, as the engine counts it over the records it scores."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def frequency(column: str, value: str) -> float | None:
+        if column not in counts:
+            seen: dict[str, int] = {}
+            for record in records:
+                if (v := getattr(record, column)) is not None:
+                    seen[v] = seen.get(v, 0) + 1
+            counts[column] = seen
+        seen = counts[column]
+        return seen[value] / sum(seen.values()) if value in seen else None
+
+    return frequency
+
+
+def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_names() -> None:
+    """ADR 0054: a stored model carries its own SQL, and the Python scorer must score it as the
+    engine does. A model stored before stop 36 takes its name "not given" level when either
+    name is missing: the engine and the scorer both still do, for that model; a model trained
+    now compares a name given without a family name, in both alike."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    single = [
+        replace(
+            raw,
+            record_id=10_000 + n,
+            person_id=10_000 + n,
+            given_names=f"{raw.given_names} {raw.family_name}" if n % 2 else raw.given_names,
+            family_name="",
+        )
+        for n, raw in enumerate(truth.records[:40])
+    ]
+    records = [prepare(raw) for raw in [*truth.records, *single]]
+    by_id = {record.unique_id: record for record in records}
+    frequency = _shares(records)
+    new = engine.train(records)
+    stored_before = copy.deepcopy(new)
+    stored_before["comparisons"][0]["comparison_levels"][0]["sql_condition"] = (
+        '("given_name_l" IS NULL OR "given_name_r" IS NULL) OR '
+        '("family_name_l" IS NULL OR "family_name_r" IS NULL)'
+    )
+    assert engine.name_missing(new) == scoring.NAME_MISSING_GIVEN
+    assert engine.name_missing(stored_before) == scoring.NAME_MISSING_EITHER
+
+    name_levels: dict[str, list[int]] = {}
+    for label, model in (("new", new), ("stored before", stored_before)):
+        weights = engine.level_weights(model)
+        scored = engine.score(records, model, threshold=0.0).pairs
+        for pair in scored:
+            weight, probability, rows = scoring.score(
+                weights, by_id[pair.first], by_id[pair.second], frequency
+            )
+            assert [row["gamma"] for row in rows] == [c["gamma"] for c in pair.comparisons]
+            assert weight == pytest.approx(pair.match_weight, abs=1e-9)
+            assert probability == pytest.approx(pair.match_probability, abs=1e-9)
+        name_levels[label] = [
+            pair.comparisons[0]["gamma"] for pair in scored if pair.second >= 10_000
+        ]
+    assert name_levels["stored before"]
+    assert set(name_levels["stored before"]) == {-1}
+    assert any(gamma != -1 for gamma in name_levels["new"])
+
+
+def test_the_scorer_refuses_a_model_whose_name_levels_it_does_not_know() -> None:
+    """A model whose "no name to compare" level is neither version the scorer knows (from
+    another version of the code) is refused, never scored otherwise than the engine would."""
+    model = engine.settings().get_settings("duckdb").as_dict()
+    model["comparisons"][0]["comparison_levels"][0]["sql_condition"] = '"full_name_l" IS NULL'
+    weights = engine.level_weights(model)
+    record = prepare(_record(1, "Amina", "Tesfay"))
+
+    with pytest.raises(scoring.UnknownLevels):
+        scoring.score(weights, record, record)

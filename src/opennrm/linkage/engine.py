@@ -10,7 +10,8 @@ connection closes. Spark, for data beyond one machine, is the same settings on s
 Comparisons, each a list of levels from the most to the least alike (splink takes the first
 that holds; the weights of each level are learnt):
 
-- name: both names the same (weighed by how usual the name is); the same names swapped or in
+- name (not compared when a given name is missing; a missing family name agrees with
+  nothing): both names the same (weighed by how usual the name is); the same names swapped or in
   another order; both close (Jaro-Winkler at least 0.92); both sound alike (same
   transliteration-tolerant key or metaphone); both fairly close (0.80); the family name alike
   only; the given name alike only;
@@ -33,6 +34,7 @@ From 200,000 records, narrower ones (`NATIONAL_BLOCKING_RULES`, ADRs 0051 and 00
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 from collections import Counter
@@ -48,8 +50,10 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.blocking_rule_library import CustomRule
 from splink.internals import comparison_level as splink_comparison_level
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from .prepare import PreparedRecord
+from .scoring import NAME_MISSING_EITHER, NAME_MISSING_GIVEN
 
 if TYPE_CHECKING:
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -68,6 +72,19 @@ class NotEnoughRecords(ValueError):
     """Too few records to train a model on."""
 
 
+# The name comparison's first level, "no name to compare", by the SQL a stored model holds.
+# Until 2026-12-05 (stop 36) it was either name missing in either referral; but the family
+# name is optional on the referral form, so a referral with only a given name (or the whole
+# name in the given names box) was never compared. Now only a missing given name is: the other
+# levels compare what there is (a missing family name agrees with nothing). A model stored
+# before keeps its own level, and `level_weights` tells the Python scorer which it is
+# (`scoring.NAME_MISSING_GIVEN`, `scoring.NAME_MISSING_EITHER`).
+def _name_missing_level(missing: str = NAME_MISSING_GIVEN) -> ComparisonLevelCreator:
+    if missing == NAME_MISSING_EITHER:
+        return cll.Or(cll.NullLevel("given_name"), cll.NullLevel("family_name"))
+    return cll.NullLevel("given_name")
+
+
 def _name_comparison() -> cl.CustomComparison:
     swapped = (
         "(name_tokens_l = name_tokens_r) OR "
@@ -79,7 +96,7 @@ def _name_comparison() -> cl.CustomComparison:
         output_column_name="name",
         comparison_description="Given and family names",
         comparison_levels=[
-            cll.Or(cll.NullLevel("given_name"), cll.NullLevel("family_name")),
+            _name_missing_level(),
             # Weighed by how usual the name is (splink's term-frequency adjustment): sharing a
             # name one referral in a hundred has is far weaker evidence than sharing one that
             # no one else has.
@@ -598,12 +615,45 @@ def score(
 SPLINK_VERSION = splink.__version__
 
 
+@functools.cache
+def _name_missing_sql() -> dict[str, str]:
+    """The SQL of each version of the name comparison's first level (`_name_missing_level`),
+    as a stored model holds it."""
+    return {
+        missing: str(
+            _name_missing_level(missing).get_comparison_level(DUCKDB).as_dict()["sql_condition"]
+        )
+        for missing in (NAME_MISSING_GIVEN, NAME_MISSING_EITHER)
+    }
+
+
+def name_missing(model: dict[str, Any]) -> str | None:
+    """Which version of the name comparison's "no name to compare" level the stored model
+    holds (`NAME_MISSING_GIVEN` or `NAME_MISSING_EITHER`); None if neither (a model from
+    another version of the code, which the Python scorer refuses) or no name comparison."""
+    for comparison in model.get("comparisons", []):
+        if comparison.get("output_column_name") != "name":
+            continue
+        nulls = [
+            level["sql_condition"]
+            for level in comparison.get("comparison_levels", [])
+            if level.get("is_null_level")
+        ]
+        for missing, sql in _name_missing_sql().items():
+            if nulls == [sql]:
+                return missing
+    return None
+
+
 def level_weights(model: dict[str, Any]) -> dict[str, Any]:
     """Each level's match weight as splink reads the model (defaults and unobserved levels
-    included), with the prior's: what `scoring.score` adds up for one pair."""
+    included), with the prior's: what `scoring.score` adds up for one pair; and which version
+    of the name comparison's first level the model holds (`name_missing`: the scorer follows
+    it, and refuses a model whose level it does not know)."""
     read = SettingsCreator.from_path_or_dict(model).get_settings("duckdb")
     prior = read._probability_two_random_records_match
     return {
+        "name_missing": name_missing(model),
         "prior": math.log2(prior / (1 - prior)),
         "comparisons": {
             comparison.output_column_name: [

@@ -185,10 +185,12 @@ class ClusterMember(models.Model):
         CandidatePair, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     linked_at = models.DateTimeField()
-    # Linked through an erased referral: the id of the erased case (its row is pseudonymised
-    # and names nobody), the confirmed pairs that linked them having gone with it. Members
-    # sharing it stay joined to one another when the cluster is rebuilt (ADR 0052); 0 for
-    # members erased past before the id was kept (all of a cluster's such members together).
+    # Linked through an erased referral, the confirmed pairs that linked them having gone with
+    # it: an opaque token, random and new for each erasure (`services._erased_link_group`),
+    # never the erased case's id, which would say which pseudonymised referral these people's
+    # is (ADR 0052, addendum of stop 36). Members sharing it stay joined to one another when the
+    # cluster is rebuilt; 0 for members erased before the groups were kept (all of a cluster's
+    # such members together).
     linked_through_erased = models.PositiveBigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -31,8 +31,25 @@ def _jw(a: str | None, b: str | None, threshold: float) -> bool:
     return a is not None and b is not None and jellyfish.jaro_winkler_similarity(a, b) >= threshold
 
 
-def _name(a: PreparedRecord, b: PreparedRecord) -> int:
-    if None in (a.given_name, b.given_name, a.family_name, b.family_name):
+# Which names missing make the name comparison's first level, "no name to compare": as
+# `engine.NAME_MISSING_GIVEN` and `engine.NAME_MISSING_EITHER` (a model's own, told by
+# `engine.level_weights`). The given name (the form's "Given names, or the name they use";
+# the family name is optional), or, in models stored before 2026-12-05, either name.
+NAME_MISSING_GIVEN = "given"
+NAME_MISSING_EITHER = "either"
+NAME_MISSING = (NAME_MISSING_GIVEN, NAME_MISSING_EITHER)
+
+
+class UnknownLevels(ValueError):
+    """A model whose levels this scorer does not know: it would score it otherwise than the
+    engine does, so it refuses."""
+
+
+def _name(a: PreparedRecord, b: PreparedRecord, missing: str = NAME_MISSING_GIVEN) -> int:
+    needed = [a.given_name, b.given_name]
+    if missing == NAME_MISSING_EITHER:
+        needed += [a.family_name, b.family_name]
+    if None in needed:
         return 0
     if _eq(a.given_name, b.given_name) and _eq(a.family_name, b.family_name):
         return 1
@@ -103,10 +120,13 @@ def _days_apart(a: int | None, b: int | None) -> int:
     return 1 if apart <= 30 else 2 if apart <= 365 else 3
 
 
-def levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, int]:
-    """The position, in each comparison's list of levels, of the level the pair reaches."""
+def levels(
+    a: PreparedRecord, b: PreparedRecord, *, name_missing: str = NAME_MISSING_GIVEN
+) -> dict[str, int]:
+    """The position, in each comparison's list of levels, of the level the pair reaches
+    (`name_missing`: which version of the name comparison's first level the model holds)."""
     return {
-        "name": _name(a, b),
+        "name": _name(a, b, name_missing),
         "dob": _dob(a, b),
         "sex": _same(a.sex, b.sex),
         "nationalities": _nationalities(a.nationalities, b.nationalities),
@@ -153,10 +173,19 @@ def score(
 ) -> tuple[float, float, list[dict[str, Any]]]:
     """Match weight, match probability and the waterfall rows of one pair, from the model's
     `level_weights` (`engine.level_weights`); `frequency` gives a value's share of the records
-    for the levels weighed by it (the engine counts them over the records it scores)."""
+    for the levels weighed by it (the engine counts them over the records it scores). The name
+    comparison's first level is the model's own version (`name_missing`); a model holding one
+    this scorer does not know is refused (`UnknownLevels`), never scored otherwise than the
+    engine would (ADR 0054)."""
+    missing = weights.get("name_missing")
+    if missing not in NAME_MISSING:
+        raise UnknownLevels(
+            "The stored linkage model's name comparison has a first level this scorer does not "
+            "know; train a new model (link_records --retrain)."
+        )
     total = weights["prior"]
     rows = []
-    for name, position in levels(a, b).items():
+    for name, position in levels(a, b, name_missing=missing).items():
         if name not in weights["comparisons"]:
             continue  # a model stored before this comparison existed scores without it
         level = weights["comparisons"][name][position]

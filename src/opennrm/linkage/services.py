@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -629,6 +630,21 @@ def submission_check(*, case: Case) -> int:
 
 # --- Erasure and retention (ADR 0052) -----------------------------------------------------
 
+# The largest group token (`ClusterMember.linked_through_erased`): below JavaScript's and
+# PostgreSQL's bigint limits alike, and far too many to guess or to collide.
+_GROUP_TOKENS = 2**53
+
+
+def _erased_link_group() -> int:
+    """A new opaque token for the members linked through one erasure's referrals: random, so
+    that it says nothing of the erased referral (its id would identify it again, as the
+    membership ADR 0052 deletes would) nor of when it was erased. Never 0 (members erased before
+    the groups were kept, migration 0004) and never one in use."""
+    while True:
+        token = secrets.randbelow(_GROUP_TOKENS - 1) + 1
+        if not ClusterMember.objects.filter(linked_through_erased=token).exists():
+            return token
+
 
 def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     """Take the cases of a person whose details are being erased (on request or at the end of
@@ -642,7 +658,8 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     from the erased values). The other cases, their people and identities are not touched.
     Cases that stay in a cluster stay linked, since a decision maker said they are one person;
     those a confirmed pair linked to an erased case, and those a deleted pair put in the
-    cluster, have their `linked_by` emptied (linked through an erased referral). A
+    cluster, have their `linked_by` emptied and share a new opaque token
+    (`linked_through_erased`: linked through an erased referral, never saying which). A
     cluster left with fewer than two cases links nothing and is removed. The keyed blocking
     digests go with the identity (`LinkageKey`, a cascade), and again here by case."""
     if not case_ids:
@@ -675,7 +692,7 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     )
     ClusterMember.objects.filter(
         Q(pk__in=joined.values("pk")) | Q(linked_through_erased__in=earlier)
-    ).update(linked_by=None, linked_through_erased=min(case_ids))
+    ).update(linked_by=None, linked_through_erased=_erased_link_group())
     pairs = CandidatePair.objects.filter(pk__in=pair_ids).delete()[1]
     dissolved = 0
     for cluster_id in clusters:

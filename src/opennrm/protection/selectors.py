@@ -13,7 +13,7 @@ same for an unknown reference as for one that is not protected. The services rec
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.db.models import Model, QuerySet
@@ -55,6 +55,11 @@ class Finding:
     alert_stand_in: Callable[[], StandIn] | None = None
     # Where the people told can open the record ("" if they have no page for it).
     url: str = ""
+    # When the answer is another record's (another referral of the person, or one confirmed
+    # linked to it: `first_protecting`), the finding of the record the reference itself names:
+    # the check is a read of its person too, whose data-protection officer's page must list it
+    # (threat model 35).
+    checked: Finding | None = None
 
 
 NOT_FOUND = Finding(NOT_PROTECTED)
@@ -115,14 +120,15 @@ def nrm_source(reference: str, on: date) -> Finding | None:
 
 def first_protecting(case: Case, others: QuerySet[Case], on: date) -> Finding:
     """The case's finding if it protects; else the first of `others` (the same person's other
-    referrals) that does, newest first; else the case's own."""
+    referrals, or those confirmed linked to it) that does, newest first, with the case's own as
+    its `checked`; else the case's own."""
     own = case_finding(case, on)
     if own.protection.protected:
         return own
     for other in others.select_related("person", "referred_by").order_by("-submitted_at", "-pk"):
         finding = case_finding(other, on)
         if finding.protection.protected:
-            return finding
+            return replace(finding, checked=own)
     return own
 
 

@@ -1,4 +1,6 @@
-"""Protection checks and planned removals: each records exactly one audit event."""
+"""Protection checks and planned removals: each records one audit event (a check answered
+through a referral of another person, confirmed linked to the one checked, records a read of
+each person)."""
 
 from __future__ import annotations
 
@@ -28,16 +30,31 @@ FIELDS_SHOWN = ["protection from removal"]
 def protection_check(*, by: User, reference: str, on: date | None = None) -> Protection:
     """Whether removal must not proceed for `reference` today (or on `on`), recorded as a read
     of the person's status naming who checked which reference and whether the system knows it.
+    An answer taken from a referral of another person (confirmed linked to the one checked,
+    `linkage.protection.linked_source`) is a read of both people's status: one event for the
+    person of the referral checked, one for the person of the referral that answered, so that
+    each one's page for the data-protection officer lists the check (threat model 35).
     """
     finding = protection_for_reference(reference, on or timezone.localdate())
-    audit_read(
-        by=by,
-        person=finding.person,
-        fields=FIELDS_SHOWN,
-        obj=finding.record,
-        context={"protection_check": {"reference": reference, "found": finding is not NOT_FOUND}},
-    )
+    read = [finding]
+    checked = finding.checked
+    if checked is not None and _person_id(checked) != _person_id(finding):
+        read.insert(0, checked)
+    for each in read:
+        audit_read(
+            by=by,
+            person=each.person,
+            fields=FIELDS_SHOWN,
+            obj=each.record,
+            context={
+                "protection_check": {"reference": reference, "found": finding is not NOT_FOUND}
+            },
+        )
     return finding.protection
+
+
+def _person_id(finding: Finding) -> int | None:
+    return finding.person.pk if finding.person is not None else None
 
 
 @dataclass(frozen=True)
