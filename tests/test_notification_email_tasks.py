@@ -9,17 +9,29 @@ from django.core import mail
 from django.test import override_settings
 
 from opennrm.accounts.models import User
+from opennrm.accounts.roles import Role
 from opennrm.notifications import tasks
 from opennrm.notifications.services import deliver
 
 from . import factories
 
 
+def members(prefix: str, count: int) -> list[User]:
+    """People told for a role they hold: the worker e-mails only someone with a role in force."""
+    organisation = factories.organisation()
+    return [
+        factories.user(
+            email=f"{prefix}{i}@example.test", organisation=organisation, role=Role.FIRST_RESPONDER
+        )
+        for i in range(count)
+    ]
+
+
 @pytest.mark.django_db
 def test_a_delivery_queues_one_task_that_emails_everyone_told(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    people = [factories.user(email=f"person{i}@example.test") for i in range(3)]
+    people = members("person", 3)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         sent = deliver(recipients=people, kind="test", subject="Case NRM-1", body="Read it")
     [queued] = callbacks
@@ -31,7 +43,7 @@ def test_a_delivery_queues_one_task_that_emails_everyone_told(
 
 @pytest.mark.django_db
 def test_one_failed_email_does_not_stop_the_others_and_the_task_fails(monkeypatch: Any) -> None:
-    people = [factories.user(email=f"someone{i}@example.test") for i in range(3)]
+    people = members("someone", 3)
     with override_settings(
         TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     ):

@@ -977,11 +977,11 @@ def reconsideration_decide(
         expected_version=expected_version,
         changes=changes,
     )
-    if _asked_as_support_provider(locked, case):
+    if provider_told := _support_provider_to_tell(locked, case):
         # A support provider who asked hears the answer too (the referring side hears of every
         # change of status), on the support plan they asked from.
         deliver(
-            recipients=[locked.requested_by],
+            recipients=provider_told,
             kind="reconsideration.decided",
             case=case,
             url=reverse("support:plan", args=[case.reference]),
@@ -1068,17 +1068,21 @@ def _move_on_after_refusal(case: Case, decision: Decision) -> dict[str, Any]:
     return {"move_on_ends": again}
 
 
-def _asked_as_support_provider(request: ReconsiderationRequest, case: Case) -> bool:
-    """Whether the one who asked did so for a support provider and still works for one, and
-    is not told already as the referring side (`referrers_to_tell`)."""
-    asker = request.requested_by_id
-    if asker in {user.pk for user in referrers_to_tell(case)}:
-        return False
-    return (
-        members_with_role(None, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
-        .filter(user_id=asker)
-        .exists()
-    )
+def _support_provider_to_tell(request: ReconsiderationRequest, case: Case) -> list[User]:
+    """Who at the support provider that asked hears the answer: the one who asked, while they
+    are still a support coordinator or safe-house manager there; once they have left it (or
+    hold the role only at another provider), its coordinators and safe-house managers, who can
+    open the plan, instead (ADR 8: nobody who has left is told). Nobody when the referrer
+    asked, and never someone told already as the referring side (`referrers_to_tell`)."""
+    if request.support_provider_id is None:
+        return []
+    acting = members_with_role(
+        request.support_provider_id, {Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER}
+    ).select_related("user")
+    told_already = {user.pk for user in referrers_to_tell(case)}
+    if acting.filter(user_id=request.requested_by_id).exists():
+        return [] if request.requested_by_id in told_already else [request.requested_by]
+    return list({m.user_id: m.user for m in acting if m.user_id not in told_already}.values())
 
 
 @transaction.atomic

@@ -10,6 +10,8 @@ from django.core.mail import send_mail
 from django.tasks import task
 from django.utils import timezone
 
+from opennrm.accounts.actor import memberships_in_force
+
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -41,11 +43,13 @@ def email_notification(notification_id: int) -> None:
 
 def _send(notification: Notification) -> None:
     """E-mail one notification, once: a retried or repeated task sends only what no run has
-    sent, and an account switched off since the notification was made (someone who left, an
-    account taken over) is not e-mailed. The claim is taken before sending and given back if
-    sending fails; a worker that dies between the two loses that e-mail (the notification is
+    sent, and nobody who may no longer read it is e-mailed: an account switched off since the
+    notification was made (an account taken over), or one left with no role in force (someone
+    who left their organisation; their account stays). Such a notification stays un-e-mailed
+    (`emailed_at` empty) and in the service. The claim is taken before sending and given back
+    if sending fails; a worker that dies between the two loses that e-mail (the notification is
     still in the service), which is better than sending news of a case twice."""
-    if not notification.recipient.is_active:
+    if not _may_still_read(notification):
         return
     claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
         emailed_at=timezone.now()
@@ -57,6 +61,14 @@ def _send(notification: Notification) -> None:
     except Exception:
         Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
         raise
+
+
+def _may_still_read(notification: Notification) -> bool:
+    """Whether the recipient still holds a role in force (an active membership of an active
+    account in an active organisation: `accounts.actor.memberships_in_force`). Everyone
+    OpenNRM tells is told for a role they hold, system administrators too."""
+    recipient = notification.recipient
+    return recipient.is_active and memberships_in_force().filter(user=recipient).exists()
 
 
 def _send_mail(notification: Notification) -> None:

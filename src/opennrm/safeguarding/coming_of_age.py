@@ -72,7 +72,7 @@ def run(today: date) -> Result:
     turned = told = 0
     for case_id, born in due.items():
         if eighteenth_birthday(born) <= today:
-            people = _turn_18(case_id, eighteenth_birthday(born))
+            people = _turn_18(case_id)
             if people is not None:
                 turned += 1
                 told += people
@@ -114,9 +114,11 @@ def _candidates(today: date) -> dict[int, date]:
 
 
 @transaction.atomic
-def _turn_18(case_id: int, birthday: date) -> int | None:
+def _turn_18(case_id: int) -> int | None:
     """Move one case to the adult pathway and tell those acting on it; how many people were
-    told, or None if the case changed meanwhile (closed, or its age group changed)."""
+    told, or None if the case changed meanwhile (closed, or its age group changed). Neither the
+    timeline nor a message gives the birthday: the timeline outlives an erasure, and the day
+    would give away the date of birth it removed (the entry has its own date, ADR 0025)."""
     case = Case.objects.select_for_update().select_related("referred_by").get(pk=case_id)
     if case.age_group != AgeGroup.CHILD or case.status == CaseStatus.CLOSED:
         return None
@@ -124,7 +126,7 @@ def _turn_18(case_id: int, birthday: date) -> int | None:
         by=None,
         case=case,
         to=AgeGroup.ADULT,
-        reason=f"turned 18 on {birthday:%-d %B %Y}, by the date of birth recorded",
+        reason="turned 18, by the date of birth recorded",
         expected_version=case.version,
         dates=adult_clocks(case),
         turned_18=True,
@@ -135,7 +137,9 @@ def _turn_18(case_id: int, birthday: date) -> int | None:
 
 
 def _tell(case: Case) -> dict[str, int]:
-    """Who must know, by the messages they get (one INSERT); no message names the person."""
+    """Who must know, by the messages they get (one INSERT); no message names the person.
+    Children's services see only children's cases, and this one is now an adult's: their
+    message links to their caseload, which they can open, and says how to go on."""
     url = reverse("cases:detail", args=[case.reference])
     subject = f"Case {case.reference}: the person is now 18"
     body = (
@@ -143,6 +147,12 @@ def _tell(case: Case) -> dict[str, int]:
         "adult pathway: consent to support applies, and adult support periods (the move-on "
         "period after a conclusive decision) are counted."
     )
+    no_longer_yours = (
+        f" As an adult's case, {case.reference} is no longer among the children of your area, "
+        "and its page no longer opens for you: for news of the case, ask its competent "
+        f"authority, {case.competent_authority.name}."
+    )
+    caseload = reverse("safeguarding:caseload")
     local_authority, guardian_service = _area_leads(case.area)
     news = {
         "decision_makers": Delivery(deciders_to_tell(case), KIND, subject, body, url, case),
@@ -160,11 +170,13 @@ def _tell(case: Case) -> dict[str, int]:
             KIND,
             subject,
             body + " Your duties to them as a care leaver may go on: nothing here ends a "
-            "placement you arranged. Plan their move to adult support with them.",
-            url,
+            "placement you arranged. Plan their move to adult support with them." + no_longer_yours,
+            caseload,
             case,
         ),
-        "guardian_service": Delivery(guardian_service, KIND, subject, body, url, case),
+        "guardian_service": Delivery(
+            guardian_service, KIND, subject, body + no_longer_yours, caseload, case
+        ),
     }
     wants_place = ChildrenServicesTask.objects.filter(
         case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCOMMODATION

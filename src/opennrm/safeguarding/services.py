@@ -199,8 +199,9 @@ def children_accommodation_task_open(
     case_event_record(
         case=case,
         kind="safeguarding.accommodation_task",
-        description=f"Accommodation need sent to {called} children's services; the child "
-        "guardian service told",
+        description=_accommodation_task_told(
+            called, case.area, bool(told_local_authority), bool(told_guardian_service)
+        ),
         by=by,
         at=at,
     )
@@ -209,6 +210,24 @@ def children_accommodation_task_open(
         "guardian_service": len(told_guardian_service),
     }
     return task, told
+
+
+def _accommodation_task_told(
+    called: str, area: str, local_authority: bool, guardian_service: bool
+) -> str:
+    """The timeline's words for a child's accommodation task: who OpenNRM told, and who it
+    could not (told means told, ADR 0015), so that nobody reading it takes a referral to
+    children's services or the guardian service as made when it was not."""
+    if local_authority:
+        sent = f"Accommodation need sent to {called} children's services"
+    else:
+        sent = (
+            f"Accommodation need recorded for {called} children's services, not told: nobody "
+            "there uses OpenNRM"
+        )
+    if guardian_service:
+        return f"{sent}; the child guardian service told"
+    return f"{sent}; no child guardian service for {area or 'the area'} in OpenNRM, so none told"
 
 
 @transaction.atomic
@@ -545,14 +564,24 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
             stand_in=lambda: referrers_stand_in(case),
         )
     )
+    # The guardian service sees only children's cases: found an adult, the case page no longer
+    # opens for it, so its message links to its caseload and says whom to ask instead.
+    to_guardian_service = (url, body)
+    if after == AgeGroup.ADULT:
+        to_guardian_service = (
+            reverse("safeguarding:caseload"),
+            body + f" As an adult's case, {case.reference} is no longer among the children of "
+            "your area, and its page no longer opens for you: for news of the case, ask its "
+            f"competent authority, {case.competent_authority.name}.",
+        )
     told["guardian_service"] = len(
         deliver(
             recipients=_leads([OrganisationKind.CHILD_GUARDIAN_SERVICE], case.area),
             kind="case.age_group_changed",
             case=case,
-            url=url,
+            url=to_guardian_service[0],
             subject=subject,
-            body=body,
+            body=to_guardian_service[1],
         )
     )
     return told
