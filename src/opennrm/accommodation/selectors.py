@@ -40,7 +40,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.roles import Role
 from opennrm.cases import models as cases
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.selectors import referral_details as referral_details
 from opennrm.safety.selectors import constraints_of
 
@@ -365,8 +365,14 @@ def adult_move_on_ends(case: cases.Case) -> date | None:
     for a person treated as a child (or while their age is disputed): their support is the
     local authority's and does not end with an adult's move-on period (ADR 25). The case page
     hides the same clock (`cases.selectors.ADULT_SUPPORT_CLOCKS`). Kept on the case, not
-    cleared: an age assessment that finds an adult brings it back."""
-    return None if case.is_child else case.move_on_ends
+    cleared: an age assessment that finds an adult brings it back.
+
+    None too while a reconsideration of the negative conclusive decision waits for its
+    answer: support runs on whatever the date (`cases.services.support_running`, ADR 15), and
+    a refused reconsideration brings the end back."""
+    if case.is_child or case.status == CaseStatus.RECONSIDERATION:
+        return None
+    return case.move_on_ends
 
 
 def offers_unanswered(actor: Actor) -> QuerySet[Placement]:

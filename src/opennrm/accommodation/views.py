@@ -561,9 +561,18 @@ def end_form_for(placement: Placement) -> EndForm:
     """The exit form, its date set to the move-on end once that day has come (the reason too),
     and the end date said above the boxes."""
     form = EndForm()
-    # Never for a person treated as a child: "move-on support ended" is refused for them.
-    ends = selectors.adult_move_on_ends(placement.request.case)
-    if ends is None or placement.status != PlacementStatus.OCCUPIED:
+    # Never for a person treated as a child: "move-on support ended" is refused for them; nor
+    # while a reconsideration waits, when support runs on whatever the date.
+    case = placement.request.case
+    ends = selectors.adult_move_on_ends(case)
+    if placement.status != PlacementStatus.OCCUPIED:
+        return form
+    if ends is None:
+        if case.move_on_ends and not case.is_child:  # a reconsideration waits
+            form.fields["ended_on"].help_text = (
+                "Move-on support runs on while the reconsideration of the negative conclusive "
+                "grounds decision waits for its answer"
+            )
         return form
     today = timezone.localdate()
     if ends <= today:

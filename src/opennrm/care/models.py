@@ -162,6 +162,18 @@ class ServiceDelivery(models.Model):
 # --- Missing episodes -------------------------------------------------------------------------
 
 
+class ChildMissing(models.TextChoices):
+    """What a missing report said of a child, and so whether children's services were told
+    (`care.services.missing_report`)."""
+
+    NO = "no", "No child"
+    # The person is a child, or treated as one while their age is disputed.
+    PERSON = "person", "A child"
+    # An adult whose safety profile records a dependent child under 18 (placed with them, so
+    # taken to be missing with them).
+    WITH_THEM = "with_them", "A dependent child with them"
+
+
 class MissingEpisode(models.Model):
     """A person reported missing from support, and later back. At most one open episode per
     case (the database refuses a second). Where and how they were last seen is free text about
@@ -185,6 +197,14 @@ class MissingEpisode(models.Model):
     reported_at = models.DateTimeField()
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # A child missing, as the report said (or as it became when their age was disputed while
+    # missing): children's services were told then (or, OpenNRM knowing none for the area, the
+    # support staff were asked to tell them). Kept as it was: a child who turns 18, or is
+    # assessed an adult, while missing is still the one the local authority was told of, and
+    # it hears of the return and may open the episode (ADR 15).
+    child_missing = models.CharField(
+        max_length=10, choices=ChildMissing.choices, default=ChildMissing.NO
     )
     returned_on = models.DateField(null=True, blank=True)
     returned_time = models.TimeField(null=True, blank=True)
@@ -215,6 +235,12 @@ class MissingEpisode(models.Model):
     @property
     def is_open(self) -> bool:
         return self.returned_on is None
+
+    @property
+    def childrens_services_told(self) -> bool:
+        """Whether children's services were told (or to be told) of the report: then of the
+        return too."""
+        return self.child_missing != ChildMissing.NO
 
 
 # --- Reminders before move-on support ends ------------------------------------------------------

@@ -37,11 +37,12 @@ from opennrm.cases import models as cases
 from opennrm.cases.selectors import reconsideration_open, reconsideration_requesters
 from opennrm.policy.profiles import Requester
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskStatus
-from opennrm.safeguarding.selectors import children_acted_for, children_of
+from opennrm.safeguarding.selectors import children_acted_for, children_of, lead_areas
 from opennrm.safety import selectors as safety
 
 from .models import (
     MEASURES_FOR_EVERYONE,
+    ChildMissing,
     Measure,
     MeasureStatus,
     MissingEpisode,
@@ -342,13 +343,27 @@ def missing_action_for(actor: Actor, case: cases.Case) -> dict[str, Any] | None:
     return {"open": open_missing_episode(case)}
 
 
+def _local_authority_areas(actor: Actor) -> QuerySet[Any]:
+    """The areas of the local authorities for which the actor is a safeguarding lead."""
+    return (
+        actor.memberships()
+        .filter(role=Role.SAFEGUARDING_LEAD, organisation__kind=OrganisationKind.LOCAL_AUTHORITY)
+        .exclude(organisation__area="")
+        .values("organisation__area")
+    )
+
+
 def missing_episodes_visible_to(actor: Actor) -> QuerySet[MissingEpisode]:
     episodes = MissingEpisode.objects.select_related("case", "placement__bed__room__site__provider")
     if is_coordinator(actor):
         return episodes
     # The local authority's safeguarding leads see the episodes of the children of their area,
-    # and record their return.
-    seen = Q(case__in=children_acted_for(actor).values("pk"))
+    # and record their return; and those of a person reported missing as a child of their area
+    # who has since turned 18 or been assessed an adult: they were told of that child, and are
+    # told of the return (`MissingEpisode.child_missing`).
+    seen = Q(case__in=children_acted_for(actor).values("pk")) | Q(
+        child_missing=ChildMissing.PERSON, case__area__in=_local_authority_areas(actor)
+    )
     providers = managed_provider_ids(actor)
     if providers:
         # A provider's staff see the episodes of the people placed with them now, and those
@@ -405,6 +420,15 @@ def child_safeguarding_leads(case: cases.Case) -> dict[str, list[User]]:
     return leads
 
 
+def child_missing_if_reported(case: cases.Case) -> ChildMissing:
+    """What a missing report made now says of a child, and so whether children's services are
+    told: the person is a child (or treated as one), or an adult whose safety profile records a
+    dependent child under 18, taken to be missing with them (`dependent_children_of`)."""
+    if case.is_child:
+        return ChildMissing.PERSON
+    return ChildMissing.WITH_THEM if dependent_children_of(case) else ChildMissing.NO
+
+
 def dependent_children_of(case: cases.Case) -> int:
     """How many dependants under 18 the person's safety profile records. A dependant comes with
     the person and is placed with them, or not at all (`safety.models.Dependant`): a parent who
@@ -418,10 +442,16 @@ def dependent_children_of(case: cases.Case) -> int:
 
 
 def children_missing_now(actor: Actor) -> QuerySet[MissingEpisode]:
-    """The children of the safeguarding lead's areas missing now, longest missing first: the
-    local authority's caseload lists them (`care.views.caseload_extras`)."""
+    """The children of the safeguarding lead's areas missing now, longest missing first, and
+    those reported missing as a child there who have since turned 18 or been assessed an adult
+    (children's services were told of the child, and hear of the return): the local authority's
+    caseload lists them (`care.views.caseload_extras`)."""
     return (
-        MissingEpisode.objects.filter(returned_on=None, case__in=children_of(actor).values("pk"))
+        MissingEpisode.objects.filter(returned_on=None)
+        .filter(
+            Q(case__in=children_of(actor).values("pk"))
+            | Q(child_missing=ChildMissing.PERSON, case__area__in=lead_areas(actor))
+        )
         .select_related("case")
         .order_by("went_missing_on", "went_missing_time", "pk")
     )

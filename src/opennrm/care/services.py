@@ -36,6 +36,7 @@ from opennrm.safety import selectors as safety
 from . import selectors
 from .models import (
     PROVIDED_BY_SOMEONE,
+    ChildMissing,
     Measure,
     MeasureStatus,
     MissingEpisode,
@@ -336,7 +337,9 @@ def service_delivery_record(
 # message carries the risk level of their safety profile, never its reasons. An adult whose
 # safety profile records a dependent child goes missing with the child (a dependant is placed
 # with them): children's services are told as for a missing child, and everyone else is told
-# that a child may be with them.
+# that a child may be with them. Who in children's services is told is settled at the report and
+# kept on the episode (`MissingEpisode.child_missing`): the same people are told of the return,
+# whatever the person's age by then (a child who turned 18, or was assessed an adult, meanwhile).
 
 
 def _support_organisation(by: User) -> Organisation | None:
@@ -394,15 +397,26 @@ def _risk_words(case: Case) -> str:
     return f" Risk level in their safety profile: {profile.get_risk_level_display().lower()}."
 
 
-def _tell_leads(*, case: Case, kind: str, leads: list[User], subject: str, body: str) -> int:
-    """The area's safeguarding leads, with a link each of them can open: a child's case, or,
-    for an adult's (a parent missing with a dependent child), the children of their area
+def _tell_leads(
+    *,
+    case: Case,
+    kind: str,
+    leads: list[User],
+    subject: str,
+    body: str,
+    episode: MissingEpisode | None = None,
+) -> int:
+    """The area's safeguarding leads, with a link each of them can open: a child's case; the
+    episode of a person reported missing as a child who is an adult now (the local authority
+    may no longer open their case, but records their return: `missing_episodes_visible_to`);
+    or, for an adult's (a parent missing with a dependent child), the children of their area
     (they may not open an adult's case)."""
-    url = (
-        reverse("cases:detail", args=[case.reference])
-        if case.is_child
-        else reverse("safety:children_in_area")
-    )
+    if case.is_child:
+        url = reverse("cases:detail", args=[case.reference])
+    elif episode is not None and episode.child_missing == ChildMissing.PERSON:
+        url = reverse("support:missing_episode", args=[episode.pk])
+    else:
+        url = reverse("safety:children_in_area")
     return len(deliver(recipients=leads, kind=kind, case=case, url=url, subject=subject, body=body))
 
 
@@ -474,6 +488,7 @@ def _no_leads_words(case: Case) -> str:
 def _tell_childrens_services(
     *,
     case: Case,
+    episode: MissingEpisode,
     kind: str,
     leads: list[User],
     news: str,
@@ -483,16 +498,18 @@ def _tell_childrens_services(
     returned: bool,
 ) -> int:
     """The area's safeguarding leads, of a missing child or of a parent missing with dependent
-    children (`children_with`): gone missing (act today) or back; how many were told."""
+    children (`children_with`): gone missing (act today) or back, as the report said
+    (`episode.child_missing`); how many were told."""
     if returned:
         return _tell_leads(
             case=case,
             kind=kind,
             leads=leads,
             subject=f"Child back in {case.area}: {case.reference}"
-            if case.is_child
+            if episode.child_missing == ChildMissing.PERSON
             else f"Back in {case.area}: the parent missing with a dependent child, {case.reference}",
             body=news,
+            episode=episode,
         )
     return _tell_leads_child_missing(
         case=case, kind=kind, leads=leads, since=since, ask=ask, children_with=children_with
@@ -530,9 +547,14 @@ def _tell_about_missing(
     else:
         subject = f"Case {case.reference}: the person has gone missing"
         news = f"{who} reported that the person went missing on {since}."
-    # A child's own case already tells everyone that a child is missing.
-    children_with = 0 if case.is_child else selectors.dependent_children_of(case)
-    if children_with and not returned:
+    # A child's own case already tells everyone that a child is missing; who in children's
+    # services is told was settled at the report, and hears of the return.
+    children_with = (
+        selectors.dependent_children_of(case)
+        if episode.child_missing == ChildMissing.WITH_THEM and not returned
+        else 0
+    )
+    if children_with:
         subject += ", with a dependent child"
         news += (
             " Their safety profile records "
@@ -543,7 +565,7 @@ def _tell_about_missing(
     kind = "missing.returned" if returned else "missing.reported"
     ask = f" Contact {who} for when and where they were last seen."
     police_referred = case.referring_organisation.kind == OrganisationKind.STATUTORY_FIRST_RESPONDER
-    childrens_services = case.is_child or children_with > 0
+    childrens_services = episode.childrens_services_told
     leads = selectors.child_safeguarding_leads(case) if childrens_services else {}
     lead_users = list({u.pk: u for users in leads.values() for u in users}.values())
     told: dict[str, int] = {}
@@ -631,6 +653,7 @@ def _tell_about_missing(
     if childrens_services:
         told["safeguarding"] = _tell_childrens_services(
             case=case,
+            episode=episode,
             kind=kind,
             leads=[u for u in lead_users if u.pk != by.pk],
             news=news,
@@ -734,6 +757,7 @@ def missing_report(
                 last_seen=last_seen,
                 reported_at=timezone.now(),
                 reported_by=by,
+                child_missing=selectors.child_missing_if_reported(locked),
             )
     except IntegrityError:
         raise ValidationError(
@@ -841,6 +865,9 @@ def missing_child_age_disputed(*, case: Case, by: User) -> dict[str, int]:
     episode = selectors.open_missing_episode(case)
     if episode is None:
         return {}
+    # A missing child from now: children's services are told of the return too.
+    episode.child_missing = ChildMissing.PERSON
+    episode.save(update_fields=["child_missing"])
     leads = selectors.child_safeguarding_leads(case)
     lead_users = list({u.pk: u for users in leads.values() for u in users}.values())
     reporter = _support_organisation(episode.reported_by)

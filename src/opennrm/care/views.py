@@ -36,7 +36,7 @@ from opennrm.safety import selectors as safety
 
 from . import selectors, services
 from .forms import DeliveryForm, MeasureForm, MissingForm, ReturnedForm
-from .models import Measure, MeasureStatus
+from .models import ChildMissing, Measure, MeasureStatus, MissingEpisode
 
 # GOV.UK task list tags for each status.
 TAGS = {
@@ -208,6 +208,13 @@ def plan_measure(request: HttpRequest, reference: str, measure: str) -> HttpResp
             if row.row.outside_provider:
                 fields.append("support_outside_providers")
             audit_read(by=user, person=case.person, obj=row.row, fields=fields)
+    # What was typed, shown again after a refusal: free text about the person.
+    _typed_shown_again(
+        request,
+        case,
+        form,
+        {"notes": "support_notes", "outside_provider": "support_outside_providers"},
+    )
     return render(
         request,
         "support/plan_measure.html",
@@ -248,6 +255,13 @@ def plan_delivery(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, "Service delivered recorded")
             return redirect("support:plan", case.reference)
+    # What was typed, shown again after a refusal: free text about the person.
+    _typed_shown_again(
+        request,
+        case,
+        form,
+        {"description": "services_delivered", "outside_provider": "support_outside_providers"},
+    )
     return render(
         request,
         "support/plan_delivery.html",
@@ -298,8 +312,12 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, _reported_message(case))
+            messages.success(request, _reported_message(episode))
             return redirect("support:missing_episode", episode.pk)
+    # Where they were last seen, typed and shown again after a refusal: free text about them.
+    _typed_shown_again(request, case, form, {"last_seen": "missing_last_seen"})
+    # Children's services are told of a child, or of a parent missing with a dependent child.
+    child_missing = selectors.child_missing_if_reported(case)
     return render(
         request,
         "support/missing_report.html",
@@ -311,22 +329,42 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
             "form": form,
             "back": back_link(actor_of(request), case),
             "already": already,
+            "child_missing": child_missing,
             "leads_known": bool(selectors.child_safeguarding_leads(case))
-            if case.is_child
+            if child_missing != ChildMissing.NO
             else None,
         },
     )
 
 
-def _reported_message(case: Case) -> str:
+def _typed_shown_again(request: HttpRequest, case: Case, form: Any, fields: dict[str, str]) -> None:
+    """Record the read of the free text about the person typed into `form` and shown again
+    after a refusal: `fields` names each box's field as the audit trail names it."""
+    if not form.is_bound:
+        return
+    shown = [name for box, name in fields.items() if str(form.data.get(box) or "").strip()]
+    if shown:
+        audit_read(by=_user(request), person=case.person, obj=case, fields=shown)
+
+
+def _reported_message(episode: MissingEpisode) -> str:
+    """What the reporter is told: who was told, and, where OpenNRM knows nobody in the area's
+    children's services to tell of a missing child (the person, or a dependent child with
+    them), to contact them now (the other support staff are asked the same)."""
+    case = episode.case
     told = "Reported missing. The police contact, the competent authority"
-    if not case.is_child:
+    if not episode.childrens_services_told:
         return told + " have been told."
     if selectors.child_safeguarding_leads(case):
         return told + " and children's services in the child's area have been told."
+    with_them = (
+        " and tell them a child is missing with a parent"
+        if episode.child_missing == ChildMissing.WITH_THEM
+        else ""
+    )
     return (
         told + " have been told. OpenNRM knows no local authority or child guardian service for "
-        f"{case.area or 'their area'}: contact the area's children's services now."
+        f"{case.area or 'their area'}: contact the area's children's services now{with_them}."
     )
 
 

@@ -98,6 +98,9 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, "Note added")
             return redirect("cases:notes", case.reference)
+    if form.is_bound and form.data.get("text", "").strip():
+        # The note typed, shown again after a refusal: free text about the person.
+        audit_read(by=_user(request), person=case.person, obj=case, fields=["case_notes"])
     return render(
         request,
         "casework/note_add.html",
@@ -136,6 +139,9 @@ def task_add(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, "Task added")
             return redirect("cases:notes", case.reference)
+    if form.is_bound and form.data.get("title", "").strip():
+        # The task's title typed, shown again after a refusal: about the person.
+        audit_read(by=_user(request), person=case.person, obj=case, fields=["task_titles"])
     return render(
         request,
         "casework/task_add.html",
