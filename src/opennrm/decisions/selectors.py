@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -72,6 +72,19 @@ QUEUES: dict[str, tuple[str, CaseStatus, str]] = {
     ),
 }
 
+# Cases a queue also holds, in a status of their own, listed apart on its page (`queue(...,
+# apart=True)`): a case suspended while the person was missing still waits for its reasonable
+# grounds decision (`services.REASONABLE_GROUNDS_OPEN`; found again, the person is decided on).
+# They are few. Sorted with the rest, two statuses would make the page sort the whole queue
+# (the queue's index orders the cases of one status by date: ADR 55).
+HELD_APART: dict[str, CaseStatus] = {"reasonable-grounds": CaseStatus.RG_SUSPENDED}
+
+
+def statuses_of(name: str) -> tuple[CaseStatus, ...]:
+    """Every status queue `name` holds: its own and the one it lists apart."""
+    own = QUEUES[name][1]
+    return (own, HELD_APART[name]) if name in HELD_APART else (own,)
+
 
 # The queues whose date is a deadline. The conclusive grounds queue's date is the earliest day
 # the decision may lawfully be made (the recovery period's minimum; ADR 30): a case in it can be
@@ -85,8 +98,19 @@ def overdue(name: str, *, via: str = "") -> Q:
     deadline. `via` reaches the case through a relation ("assigned_cases__")."""
     if name not in DEADLINE_QUEUES:
         return Q(**{f"{via}pk__in": []})
-    _title, status, deadline = QUEUES[name]
-    return Q(**{f"{via}status": status, f"{via}{deadline}__lt": timezone.localdate()})
+    deadline = QUEUES[name][2]
+    return Q(
+        **{f"{via}status__in": statuses_of(name), f"{via}{deadline}__lt": timezone.localdate()}
+    )
+
+
+def awaiting_approval() -> Exists:
+    """Whether a decision on the case is made and waiting for a second decision maker's
+    approval: until it is approved or refused no other decision can be recorded
+    (`services.decision_refusal`), so the case is not one that "can be decided now"."""
+    return Exists(
+        Decision.objects.filter(case=OuterRef("pk"), state=DecisionState.AWAITING_APPROVAL)
+    )
 
 
 @dataclass(frozen=True)
@@ -95,13 +119,20 @@ class QueueFilter:
     age_group: str = ""  # adult, child (children include age-disputed)
     overdue_only: bool = False
     # The deadline is today; in the conclusive grounds queue, which has no deadline, the
-    # decision may be made today (the earliest date for it is today or has passed).
+    # decision may be made today (the earliest date for it is today or has passed, and no
+    # decision on the case is waiting for approval).
     due_today: bool = False
 
 
-def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
+def queue(actor: Actor, name: str, filters: QueueFilter, *, apart: bool = False) -> QuerySet[Case]:
+    """The cases of queue `name` in its own status, or with `apart` those it lists apart
+    (`HELD_APART`; none if it has none), filtered, oldest date first."""
     _title, status, order = QUEUES[name]
+    if apart:
+        status = HELD_APART.get(name, status)
     cases = cases_for_decider(actor).filter(status=status)
+    if apart and name not in HELD_APART:
+        cases = cases.none()
     if filters.assigned == "me":
         cases = cases.filter(assigned_to=actor.user)
     elif filters.assigned == "unassigned":
@@ -113,9 +144,10 @@ def queue(actor: Actor, name: str, filters: QueueFilter) -> QuerySet[Case]:
         cases = cases.filter(age_group__in=TREATED_AS_CHILD)
     if filters.overdue_only:
         cases = cases.filter(overdue(name))
-    if filters.due_today:
-        lookup = "exact" if name in DEADLINE_QUEUES else "lte"
-        cases = cases.filter(**{f"{order}__{lookup}": timezone.localdate()})
+    if filters.due_today and name in DEADLINE_QUEUES:
+        cases = cases.filter(**{order: timezone.localdate()})
+    elif filters.due_today:
+        cases = cases.filter(~awaiting_approval(), **{f"{order}__lte": timezone.localdate()})
     return (
         cases.select_related("assigned_to", "referring_organisation")
         .only(
@@ -146,12 +178,23 @@ def deadline_tag(due: date | None, *, today: date | None = None) -> str:
     return ""
 
 
-def queue_tag(name: str, when: date | None, *, today: date) -> str:
+def queue_tag(name: str, when: date | None, *, today: date, awaiting_approval: bool = False) -> str:
     """The tag of a row of queue `name` dated `when`: its deadline's, or in a queue without a
-    deadline, whether the decision can be made now (a later date is in the row already)."""
+    deadline, whether the decision can be made now (a later date is in the row already; a
+    decision made and `awaiting_approval`, `cases_awaiting_approval` says, blocks any other)."""
     if name in DEADLINE_QUEUES:
         return deadline_tag(when, today=today)
-    return "can_decide" if when is not None and when <= today else ""
+    return "can_decide" if when is not None and when <= today and not awaiting_approval else ""
+
+
+def cases_awaiting_approval(case_ids: list[int]) -> set[int]:
+    """Which of these cases (a page of a queue, already read through the actor's access) have
+    a decision waiting for approval: one query, however many rows."""
+    return set(
+        Decision.objects.filter(
+            case_id__in=case_ids, state=DecisionState.AWAITING_APPROVAL
+        ).values_list("case_id", flat=True)
+    )
 
 
 def approvals_pending(actor: Actor) -> QuerySet[Decision]:
@@ -166,10 +209,12 @@ def approvals_pending(actor: Actor) -> QuerySet[Decision]:
 
 
 def queue_count(actor: Actor, name: str, filters: QueueFilter) -> int:
-    """How many cases the queue page shows with these filters (its own selector, counted), up
-    to the cap its page counts to (ADR 0055): at a million cases the exact count of those
-    overdue took 133 ms of the home page."""
-    return count_up_to(queue(actor, name, filters))
+    """How many cases the queue page shows with these filters (its own selector, counted, and
+    the cases it lists apart), up to the cap its page counts to (ADR 0055): at a million cases
+    the exact count of those overdue took 133 ms of the home page. Above the cap, the sum says
+    "more than" as each count does."""
+    apart = count_up_to(queue(actor, name, filters, apart=True)) if name in HELD_APART else 0
+    return count_up_to(queue(actor, name, filters)) + apart
 
 
 def approvals_waiting_count(actor: Actor) -> int:
@@ -292,23 +337,28 @@ def open_reconsideration(case: Case) -> ReconsiderationRequest | None:
 
 
 def workload(actor: Actor) -> list[dict[str, object]]:
-    """Open cases per decision maker of the actor's authorities, busiest first."""
-    open_statuses = [status for _, status, _ in QUEUES.values()]
+    """Open cases per decision maker of the actor's authorities, busiest first: the cases of
+    those authorities only, which the actor's queues show (a decision maker of two authorities
+    has, at each, that one's cases)."""
+    open_statuses = [status for name in QUEUES for status in statuses_of(name)]
+    authorities = authorities_of(actor)
     deciders = (
         members_with_role(None, DECIDERS)
-        .filter(organisation_id__in=authorities_of(actor))
+        .filter(organisation_id__in=authorities)
         .values_list("user_id", flat=True)
     )
+    own = Q(assigned_cases__competent_authority_id__in=authorities)
     rows = (
         User.objects.filter(pk__in=deciders)
         .annotate(
-            open_cases=Count("assigned_cases", filter=Q(assigned_cases__status__in=open_statuses)),
+            open_cases=Count(
+                "assigned_cases", filter=own & Q(assigned_cases__status__in=open_statuses)
+            ),
             # Past the deadline of whichever queue the case is in, as its "Overdue only" shows.
             overdue=Count(
                 "assigned_cases",
-                filter=reduce(
-                    or_, (overdue(name, via="assigned_cases__") for name in DEADLINE_QUEUES)
-                ),
+                filter=own
+                & reduce(or_, (overdue(name, via="assigned_cases__") for name in DEADLINE_QUEUES)),
             ),
         )
         .order_by("-open_cases", "full_name")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from opennrm.accounts.actor import actor_of
+from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
@@ -20,7 +21,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
-from opennrm.lib.paging import page_number, page_of
+from opennrm.lib.paging import Page, page_number, page_of
 from opennrm.linkage.selectors import cases_with_open_pairs
 from opennrm.policy.profiles import NoProfileError, profile_for
 
@@ -77,28 +78,54 @@ def queue(request: HttpRequest) -> HttpResponse:
     if name == "approvals":
         context["approvals"] = selectors.approvals_pending(actor_of(request))
     else:
+        actor = actor_of(request)
         page = page_of(
-            selectors.queue(actor_of(request), name, filters),
-            page_number(request.GET.get("page")),
-            PAGE_SIZE,
+            selectors.queue(actor, name, filters), page_number(request.GET.get("page")), PAGE_SIZE
         )
-        context["page"] = page
-        # Cases in a pair waiting for the authority's answer (ADR 0049): flagged in the queue.
-        earlier = cases_with_open_pairs(actor_of(request), [case.pk for case in page])
-        context["rows"] = [
-            {
-                "case": case,
-                "due": _due(case, name),
-                "tag": selectors.queue_tag(name, _due(case, name), today=context["today"]),
-                "possible_earlier_referral": case.pk in earlier,
-            }
-            for case in page
-        ]
-        query = request.GET.copy()
-        query.pop("page", None)
-        context["query"] = query.urlencode()
+        context["page"], context["rows"] = page, _rows(actor, name, page, context["today"])
+        context["query"] = _query_without(request, "page")
+        if name in selectors.HELD_APART:
+            # The cases it lists apart (suspended while the person was missing): their own table.
+            apart = page_of(
+                selectors.queue(actor, name, filters, apart=True),
+                page_number(request.GET.get("apart_page")),
+                PAGE_SIZE,
+            )
+            context["apart"] = apart
+            context["apart_rows"] = _rows(actor, name, apart, context["today"])
+            context["apart_query"] = _query_without(request, "apart_page")
     context["workload"] = selectors.workload(actor_of(request))
     return render(request, "decisions/queue.html", context)
+
+
+def _query_without(request: HttpRequest, key: str) -> str:
+    """The page's query string without the page number `key`: what its paging links add to."""
+    query = request.GET.copy()
+    query.pop(key, None)
+    return query.urlencode()
+
+
+def _rows(actor: Actor, name: str, page: Page[Case], today: date) -> list[dict[str, Any]]:
+    """A page of queue `name`'s cases as the table shows them, with their tags."""
+    ids = [case.pk for case in page]
+    if not ids:
+        return []
+    # Cases in a pair waiting for the authority's answer (ADR 0049): flagged in the queue.
+    earlier = cases_with_open_pairs(actor, ids)
+    # A decision made and waiting for approval: no other can be made until it is decided.
+    waiting = selectors.cases_awaiting_approval(ids)
+    return [
+        {
+            "case": case,
+            "due": _due(case, name),
+            "tag": selectors.queue_tag(
+                name, _due(case, name), today=today, awaiting_approval=case.pk in waiting
+            ),
+            "possible_earlier_referral": case.pk in earlier,
+            "awaiting_approval": case.pk in waiting,
+        }
+        for case in page
+    ]
 
 
 def _due(case: Any, queue_name: str) -> Any:

@@ -30,6 +30,7 @@ from opennrm.decisions.letters import MissingGlyphs
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import country_name
+from opennrm.lib.paging import page_number, page_of
 from opennrm.screening.forms import IndicatorChecklistForm
 from opennrm.screening.presentation import checklist_params
 from opennrm.screening.selectors import screening_get_for_user
@@ -38,9 +39,19 @@ from . import copy_pdf, selectors, services, steps, summary
 from .forms import PREMISES, AdditionForm, EvidenceForm, InformationRequestForm, StartForm
 from .models import DraftStatus, InformationRequestStatus
 
+# Rows a page of a list shows (`lib.paging.page_of`): the lists grow with the country (rule 14).
+PAGE_SIZE = 50
+
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def _query_without(request: HttpRequest, key: str) -> str:
+    """The page's query string without the page number `key`: what its paging links add to."""
+    query = request.GET.copy()
+    query.pop(key, None)
+    return query.urlencode()
 
 
 def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
@@ -61,6 +72,16 @@ def _raw_answers(form: Any, post: Any) -> dict[str, Any]:
 @require_safe
 def my_referrals(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
+    actor = actor_of(request)
+    # Two lists, each paged by its own number: the referrals by `page`, the questions by
+    # `questions_page` (the home page's count of questions links to that list).
+    cases = page_of(
+        cases_referred_by_organisations_of(actor)
+        .select_related("competent_authority")
+        .order_by("-submitted_at", "-pk"),
+        page_number(request.GET.get("page")),
+        PAGE_SIZE,
+    )
     return render(
         request,
         "referrals/my_referrals.html",
@@ -68,22 +89,22 @@ def my_referrals(request: HttpRequest) -> HttpResponse:
             "title": "Referrals",
             "drafts": [
                 (draft, selectors.draft_deleted_on(draft, today))
-                for draft in selectors.drafts_of(actor_of(request))
+                for draft in selectors.drafts_of(actor)
             ],
             "draft_days": settings.RETENTION_DRAFT_DAYS,
             "soon": today + timedelta(days=settings.RETENTION_DRAFT_NOTICE_DAYS),
-            "cases": [
-                (case, next_deadline(case))
-                for case in cases_referred_by_organisations_of(actor_of(request)).select_related(
-                    "competent_authority"
-                )[:200]
-            ],
-            "reports": selectors.reports_of_organisations(actor_of(request))[:50],
-            "start_form": StartForm(
-                organisations=list(selectors.referring_organisations(actor_of(request)))
-            ),
+            "cases_page": cases,
+            "cases": [(case, next_deadline(case)) for case in cases],
+            "cases_query": _query_without(request, "page"),
+            "reports": selectors.reports_of_organisations(actor)[:50],
+            "start_form": StartForm(organisations=list(selectors.referring_organisations(actor))),
             # References and dates only: the question itself is read on the case page.
-            "questions": selectors.information_requests_open(actor_of(request))[:200],
+            "questions": page_of(
+                selectors.information_requests_open(actor),
+                page_number(request.GET.get("questions_page")),
+                PAGE_SIZE,
+            ),
+            "questions_query": _query_without(request, "questions_page"),
             "today": today,
         },
     )
@@ -98,7 +119,12 @@ def additions_unseen(request: HttpRequest) -> HttpResponse:
         "referrals/additions_unseen.html",
         {
             "title": "Information added to referrals, not yet read",
-            "additions": selectors.additions_unseen(actor_of(request))[:200],
+            "additions": page_of(
+                selectors.additions_unseen(actor_of(request)),
+                page_number(request.GET.get("page")),
+                PAGE_SIZE,
+            ),
+            "query": _query_without(request, "page"),
         },
     )
 
