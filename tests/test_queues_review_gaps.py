@@ -272,3 +272,15 @@ def test_every_question_and_referral_on_the_referrals_page_can_be_reached(
     assert cases[0].reference not in questions
     assert cases[-1].reference in referrals
     assert cases[0].reference not in referrals
+
+
+def test_the_case_page_offers_the_reasonable_grounds_decision_of_a_suspended_case(
+    case: Case, dmitri: User
+) -> None:
+    """Opened from the queue's "Suspended" table, the case page must offer the decision the
+    decision page accepts; it offered it only to an `awaiting_rg` case."""
+    from .decision_helpers import rg
+
+    rg(case, dmitri, "suspended", "Reported missing from her accommodation before a decision.")
+    page = factories.signed_in_client(dmitri).get(f"/cases/{case.reference}/").content.decode()
+    assert "Make the reasonable grounds decision" in page

@@ -29,7 +29,11 @@ from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
 from opennrm.decisions.selectors import may_take_late_reconsideration
-from opennrm.decisions.services import approval_refusal, decision_refusal
+from opennrm.decisions.services import (
+    REASONABLE_GROUNDS_OPEN,
+    approval_refusal,
+    decision_refusal,
+)
 from opennrm.lib.iso import country_name, language_name
 from opennrm.linkage import selectors as linkage
 from opennrm.policy.profiles import OutcomeKind
@@ -100,7 +104,8 @@ def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
         early = None
     return {
         "reasonable_grounds": decision_refusal(case=case, stage=DecisionKind.REASONABLE_GROUNDS)
-        if case.status == CaseStatus.AWAITING_REASONABLE_GROUNDS
+        # A suspended decision is made from the case too, once the person is back (ADR 0010).
+        if case.status in REASONABLE_GROUNDS_OPEN
         else None,
         "conclusive_grounds": early
         or decision_refusal(case=case, stage=DecisionKind.CONCLUSIVE_GROUNDS)
