@@ -284,3 +284,42 @@ def test_the_case_page_offers_the_reasonable_grounds_decision_of_a_suspended_cas
     rg(case, dmitri, "suspended", "Reported missing from her accommodation before a decision.")
     page = factories.signed_in_client(dmitri).get(f"/cases/{case.reference}/").content.decode()
     assert "Make the reasonable grounds decision" in page
+
+
+def test_the_api_queue_tags_and_lists_as_the_page_does(
+    case: Case, dmitri: User, alice: User, northmoor_police: Organisation, authority: Organisation
+) -> None:
+    """The API's queue gave "can_decide" to a case whose decision waits for approval, and had
+    no way to list the suspended cases the page lists apart."""
+    from . import api_helpers as a
+    from .decision_helpers import rg
+
+    eligible = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+        submitted_at=timezone.now() - timedelta(days=90),
+        conclusive_grounds_from=today(-3),
+    )
+    eligible = Case.objects.get(pk=eligible.pk)
+    decisions.decision_record_conclusive_grounds(
+        by=dmitri,
+        case=eligible,
+        outcome="insufficient_evidence",
+        negative_reason="insufficient_information",
+        reasons="Not enough evidence.",
+        expected_version=eligible.version,
+    )
+    rg(case, dmitri, "suspended", "Reported missing from her accommodation before a decision.")
+    _, secret = a.token(dmitri, authority, scopes=(a.DECISIONS_READ,))
+    client = a.client_with(secret)
+    [row] = client.get("/api/v1/queues/conclusive-grounds").json()["items"]
+    assert (row["reference"], row["deadline"]) == (eligible.reference, "none")
+    listed = client.get("/api/v1/queues/reasonable-grounds").json()["items"]
+    assert case.reference not in [r["reference"] for r in listed]
+    apart = client.get("/api/v1/queues/reasonable-grounds?suspended=true").json()
+    assert [r["reference"] for r in apart["items"]] == [case.reference]
+    assert apart["count"] == 1
+    none = client.get("/api/v1/queues/conclusive-grounds?suspended=true").json()
+    assert none == {"items": [], "count": 0}

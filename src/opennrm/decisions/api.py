@@ -317,13 +317,17 @@ Deadline = Literal["overdue", "due_soon", "can_decide", "none"]
 DEADLINES: tuple[Deadline, ...] = ("overdue", "due_soon", "can_decide")
 
 
-def _deadline(name: str, due: date | None) -> Deadline:
+def _deadline(name: str, due: date | None, awaiting_approval: bool = False) -> Deadline:
     """The queue page's tag of a row (`selectors.queue_tag`), "none" for no tag."""
-    tag = selectors.queue_tag(name, due, today=timezone.localdate())
+    tag = selectors.queue_tag(
+        name, due, today=timezone.localdate(), awaiting_approval=awaiting_approval
+    )
     return next((known for known in DEADLINES if known == tag), "none")
 
 
-def _queue_row(case: Case, due: date | None, name: str = "", **extra: Any) -> QueueRowOut:
+def _queue_row(
+    case: Case, due: date | None, name: str = "", awaiting_approval: bool = False, **extra: Any
+) -> QueueRowOut:
     return QueueRowOut(
         reference=case.reference,
         status=case.status,
@@ -332,7 +336,7 @@ def _queue_row(case: Case, due: date | None, name: str = "", **extra: Any) -> Qu
         age_group=case.age_group,
         submitted_at=case.submitted_at,
         due_date=due,
-        deadline=_deadline(name, due),
+        deadline=_deadline(name, due, awaiting_approval),
         assigned_to=case.assigned_to.full_name if case.assigned_to else None,
         referring_organisation=case.referring_organisation.name,
         **extra,
@@ -346,9 +350,15 @@ def _due_field(name: str) -> str:
 
 
 def _case_rows(
-    actor: Actor, name: str, filters: selectors.QueueFilter, limit: int, offset: int
+    actor: Actor,
+    name: str,
+    filters: selectors.QueueFilter,
+    limit: int,
+    offset: int,
+    *,
+    apart: bool = False,
 ) -> QueuePageOut:
-    cases: QuerySet[Case] = selectors.queue(actor, name, filters)
+    cases: QuerySet[Case] = selectors.queue(actor, name, filters, apart=apart)
     if name == "reconsiderations":
         cases = cases.annotate(
             open_request=Subquery(
@@ -360,14 +370,16 @@ def _case_rows(
             )
         )
     due_field = _due_field(name)
+    page = list(cases[offset : offset + limit])
+    waiting = selectors.cases_awaiting_approval([case.pk for case in page])
     rows = []
-    for case in cases[offset : offset + limit]:
+    for case in page:
         extra = (
             {"reconsideration": getattr(case, "open_request", None)}
             if name == "reconsiderations"
             else {}
         )
-        rows.append(_queue_row(case, getattr(case, due_field), name, **extra))
+        rows.append(_queue_row(case, getattr(case, due_field), name, case.pk in waiting, **extra))
     return QueuePageOut(items=rows, count=cases.count())
 
 
@@ -416,6 +428,11 @@ def queue_list(
         "reconsideration's decide-by date); none in the conclusive grounds queue, which has no "
         "deadline",
     ),
+    suspended: bool = Query(
+        False,
+        description="reasonable-grounds only: the cases whose decision was suspended because "
+        "the person went missing, which the page lists apart (none in any other queue)",
+    ),
     limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"At most {MAX_LIMIT}"),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePageOut:
@@ -433,7 +450,7 @@ def queue_list(
     filters = selectors.QueueFilter(
         assigned=assigned, age_group=age_group or "", overdue_only=overdue
     )
-    return _case_rows(actor, name, filters, limit, offset)
+    return _case_rows(actor, name, filters, limit, offset, apart=suspended)
 
 
 # --- Decisions --------------------------------------------------------------------------------
