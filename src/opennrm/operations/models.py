@@ -206,7 +206,9 @@ class ReceptionRecord(models.Model):
     # (`Idempotency-Key`) sent with the record, and a keyed hash of what it said: the same
     # submission sent again (a double tap, a retry after a lost answer on a poor connection)
     # finds this record instead of taking the person in twice (services.reception_take_in).
-    # Blank where none was sent. The hash is keyed so it tells nothing of the name.
+    # Blank where none was sent. A key is its sender's (each API client numbers its own
+    # requests): looked up among the records of the member it acts as. The hash is keyed so it
+    # tells nothing of the name.
     submission_key = models.CharField(max_length=200, blank=True, default="")
     submission_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
@@ -217,7 +219,7 @@ class ReceptionRecord(models.Model):
                 fields=["operation", "sequence"], name="reception_sequence_unique"
             ),
             models.UniqueConstraint(
-                fields=["operation", "submission_key"],
+                fields=["operation", "taken_in_by", "submission_key"],
                 condition=~models.Q(submission_key=""),
                 name="reception_submission_key_unique",
             ),

@@ -728,10 +728,10 @@ def _fingerprint(values: Mapping[str, object]) -> str:
     return salted_hmac("opennrm.operations.reception", canonical, algorithm="sha256").hexdigest()
 
 
-def _check_not_sent(operation: Operation, key: str, fingerprint: str) -> None:
+def _check_not_sent(operation: Operation, by: User, key: str, fingerprint: str) -> None:
     if not key:
         return
-    earlier = operation.reception.filter(submission_key=key).first()
+    earlier = operation.reception.filter(taken_in_by=by, submission_key=key).first()
     if earlier is not None:
         raise AlreadyTakenIn(earlier, same=earlier.submission_fingerprint == fingerprint)
 
@@ -776,7 +776,7 @@ def reception_take_in(
     if organisation is None:
         raise PermissionDenied("Only the operation's first responders may take people in")
     # Before the operation's dates: a retry of a submission made in time finds its record.
-    _check_not_sent(operation, submission_key, fingerprint)
+    _check_not_sent(operation, by, submission_key, fingerprint)
     if operation.status_on(today or timezone.localdate()) != OperationStatus.UNDER_WAY:
         raise ValidationError("People can be taken in only while the operation is under way")
     for attempt in range(1, SEQUENCE_ATTEMPTS + 1):
@@ -840,7 +840,7 @@ def _take_in(
     # serialises writers anyway. The unique constraint is what guarantees no two people share
     # a number.
     Operation.objects.select_for_update().filter(pk=operation.pk).first()
-    _check_not_sent(operation, *submission)
+    _check_not_sent(operation, by, *submission)
     record = ReceptionRecord.objects.create(
         operation=operation,
         sequence=_next_sequence(operation),
@@ -945,7 +945,10 @@ def reception_draft_hand_over(*, by: User, record: ReceptionRecord, to: User) ->
         )
     previous = draft.created_by_id
     draft.created_by = to
-    draft.save(update_fields=["created_by"])
+    # Its new holder has not been told when retention deletes it: the count starts again, so
+    # they are told with the full notice (referrals.services.drafts_deletion_warn).
+    draft.deletion_warned_at = None
+    draft.save(update_fields=["created_by", "deletion_warned_at"])
     operation = record.operation
     deliver(
         recipients=[to],

@@ -744,6 +744,27 @@ def drafts_unsubmitted_delete(*, today: date) -> int:
     return deleted
 
 
+def _draft_holder_can(draft: ReferralDraft) -> str:
+    """What the draft's holder can still do with it: "continue" it (a first responder of its
+    organisation), "hand over" a draft started at an operation's reception (anyone still
+    holding a role there: a safeguarding lead who took a child in hands it to a first
+    responder, ADR 0043), or "" (they left, or their account is off)."""
+    if not draft.created_by.is_active:
+        return ""
+    roles = memberships_in_force().filter(
+        organisation_id=draft.organisation_id, user_id=draft.created_by_id
+    )
+    if roles.filter(role=Role.FIRST_RESPONDER).exists():
+        return "continue"
+    reception = getattr(draft, "reception_record", None)
+    return "hand over" if reception is not None and roles.exists() else ""
+
+
+def _hand_over_url(draft: ReferralDraft) -> str:
+    record = draft.reception_record
+    return reverse("operations:reception_hand_over", args=[record.operation_id, record.sequence])
+
+
 def drafts_deletion_warn(*, today: date) -> int:
     """Tell the author of each draft that retention will delete (`selectors.drafts_to_warn`)
     the day it will, unless they save it: a referral left unfinished is a person not yet
@@ -752,7 +773,9 @@ def drafts_deletion_warn(*, today: date) -> int:
     give them the role back. Names no person. How many drafts; called only by
     `privacy.services.retention_apply`, whose audit event covers it."""
     drafts = list(
-        selectors.drafts_to_warn(today).select_related("created_by", "organisation")[:5000]
+        selectors.drafts_to_warn(today).select_related(
+            "created_by", "organisation", "reception_record"
+        )[:5000]
     )
     deliveries = []
     for draft in drafts:
@@ -766,18 +789,27 @@ def drafts_deletion_warn(*, today: date) -> int:
             if child
             else ""
         )
-        responders = members_with_role(draft.organisation_id, {Role.FIRST_RESPONDER})
-        if responders.filter(user_id=draft.created_by_id).exists() and draft.created_by.is_active:
+        holder = _draft_holder_can(draft)
+        if holder:
+            started = timezone.localdate(draft.created_at)
+            act, url = (
+                ("continue it", reverse("referrals:task_list", args=[draft.public_id]))
+                if holder == "continue"
+                else (
+                    "hand it over to a first responder who completes it",
+                    _hand_over_url(draft),
+                )
+            )
             deliveries.append(
                 Delivery(
                     [draft.created_by],
                     "referrals.draft_deletion",
                     subject,
-                    f"The referral you started on {timezone.localdate(draft.created_at):%-d %B %Y}"
-                    f" for {draft.organisation.name} has not been saved since "
+                    f"The referral you hold, started on {started:%-d %B %Y} for "
+                    f"{draft.organisation.name}, has not been saved since "
                     f"{timezone.localdate(draft.updated_at):%-d %B %Y}. It will be deleted on "
-                    f"{deleted_on:%-d %B %Y} unless you continue it. {why}".strip(),
-                    url=reverse("referrals:task_list", args=[draft.public_id]),
+                    f"{deleted_on:%-d %B %Y} unless you {act}. {why}".strip(),
+                    url=url,
                 )
             )
         else:
