@@ -330,6 +330,9 @@ def test_erasing_one_referral_takes_it_out_of_its_cluster_and_nothing_else(
     made = three()
     charity = made["charity"]
     cluster = ClusterMember.objects.get(case=charity).cluster_id
+    # An erasure waits while a referral confirmed as the same person is open (ADR 0052, stop 36).
+    for key in ("police", "third"):
+        made[key] = closed(made[key])
 
     privacy.person_erase(
         by=dpo,
@@ -379,6 +382,8 @@ def test_a_cluster_left_with_one_referral_is_removed(
         keys_for(case)
     confirm(dmitri, police, charity)
     closed(police, timezone.now() - timedelta(days=3))
+    # An erasure waits while a referral confirmed as the same person is open (ADR 0052, stop 36).
+    closed(charity)
 
     privacy.person_erase(
         by=dpo, person=police.person, request_reference="DP-2", request_received_on=IN_Q2.date()
@@ -416,6 +421,9 @@ def test_an_erasure_that_fails_part_way_leaves_every_organisations_data(
     """The links are removed, then a later step fails: the whole erasure is undone, links
     included, and nobody else's referral was ever touched."""
     made = three()
+    # An erasure waits while a referral confirmed as the same person is open (ADR 0052, stop 36).
+    for key in ("police", "third"):
+        made[key] = closed(made[key])
     links = sorted(ClusterMember.objects.values_list("case_id", "cluster_id", "linked_by_id"))
     pairs = sorted(CandidatePair.objects.values_list("pk", "status"))
 
@@ -450,6 +458,8 @@ def test_retention_of_one_member_neither_removes_nor_shortens_the_others(
     made = three()
     # The third referral closed a year ago: its own period has years to run.
     third = closed(made["third"], timezone.now() - timedelta(days=365))
+    # An erasure waits while a referral confirmed as the same person is open (ADR 0052, stop 36).
+    made["police"] = closed(made["police"])
     ends_before = privacy_selectors.retention_ends(third.closed_at)
 
     result = privacy.retention_apply(today=timezone.localdate())

@@ -66,9 +66,11 @@ def test_the_recovery_period_protects_to_its_last_day_and_names_it() -> None:
     for last_day in (DAY, date(2027, 3, 14)):
         protection = _rule(S.RECOVERY_PERIOD, recovery_ends=last_day)
         assert protection.protected
-        assert protection.until == last_day
+        # Not the protection's last day: it goes on until the CG (ADR 40, stop 36).
+        assert protection.until is None
     assert _rule(S.RECOVERY_PERIOD, recovery_ends=date(2027, 3, 14)).answer == (
-        "Removal must not proceed: recovery period ends 14 March 2027."
+        "Removal must not proceed: recovery period ends 14 March 2027, and the protection "
+        "lasts until a conclusive grounds decision is made."
     )
 
 
@@ -198,7 +200,7 @@ def test_the_check_page_answers_protected_and_shows_nothing_else(
     _in_recovery(case, ends)
     # Typed in lower case with spaces around: found all the same.
     page = client.post(url, {"reference": f" {case.reference.lower()} "}).content.decode()
-    assert f"Removal must not proceed: recovery period ends {ends.day} {ends:%B %Y}." in page
+    assert f"Removal must not proceed: recovery period ends {ends.day} {ends:%B %Y}, and" in page
     assert f"{case.reference}: protected" in page
     for shown_nowhere in ("Zorica", "Testova", "Albania", "Recovery period: awaiting"):
         assert shown_nowhere not in page
@@ -387,8 +389,12 @@ def test_every_protection_service_leaves_one_event(
     for name, call in calls.items():
         last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         call()
-        actions = list(AuditEvent.objects.filter(pk__gt=last).values_list("action", flat=True))
-        assert actions == {"protection_check": ["person.viewed"]}.get(name, ["removal.planned"])
+        events = AuditEvent.objects.filter(pk__gt=last).order_by("pk")
+        actions = list(events.values_list("action", flat=True))
+        # A planned removal gives the check's answer: the same read, then its own event.
+        assert actions == {"protection_check": ["person.viewed"]}.get(
+            name, ["person.viewed", "removal.planned"]
+        )
 
 
 def test_a_planned_removal_records_one_event_and_an_unknown_reference_alerts_nobody(

@@ -558,7 +558,9 @@ class PlacementDetailOut(PlacementOut):
     )
     move_on_ends: date | None = Field(
         description="When move-on support ends, once a conclusive grounds decision set it; "
-        "never for a person treated as a child (their support is the local authority's)"
+        "null for a person treated as a child (their support is the local authority's), and "
+        "while a reconsideration of the negative conclusive grounds decision waits for its "
+        "answer (support runs on whatever the date; a refused reconsideration brings it back)"
     )
 
 

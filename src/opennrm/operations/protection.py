@@ -1,6 +1,7 @@
 """A person taken in during an operation is protected from removal from the moment they are taken
 in (ADR 0043), by the reception record's reference, through the protection app's sources
-(ADR 0040). Once their draft has become a case, the case answers for them."""
+(ADR 0040). Once their draft has become a case, the case's reference answers for them, with
+every source it has (the person's other referrals, those confirmed linked)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.urls import reverse
 
 from opennrm.accounts.models import User
 from opennrm.protection.rules import Protection, Reason
-from opennrm.protection.selectors import Finding, case_finding
+from opennrm.protection.selectors import Finding, protection_for_reference
 from opennrm.referrals.models import DraftStatus
 
 from .selectors import lead_first_responders, reception_record_for_reference
@@ -38,7 +39,9 @@ def reception_source(reference: str, on: date) -> Finding | None:
         # Reported under the duty to notify without consent: no referral is being made.
         return None
     elif draft.case is not None:
-        return case_finding(draft.case, on)
+        # The case's reference answers (ADR 0040: both references give the same answer): the
+        # case's own status, the person's other referrals, those confirmed linked to it.
+        return protection_for_reference(draft.case.reference, on)
     operation = record.operation
 
     def alert_recipients() -> list[User]:

@@ -34,6 +34,7 @@ from opennrm.cases.services import person_erasure_record, person_records_pseudon
 from opennrm.casework.services import casework_pseudonymise
 from opennrm.contacts.services import contacts_pseudonymise
 from opennrm.decisions.services import decision_records_pseudonymise
+from opennrm.linkage.protection import linked_referrals_holding
 from opennrm.linkage.services import linkage_records_pseudonymise
 from opennrm.notifications.services import notifications_old_delete
 from opennrm.operations.services import (
@@ -102,6 +103,27 @@ def _erase(
             + ("case " if len(open_cases) == 1 else "cases ")
             + ", ".join(open_cases)
             + " before this person's details can be erased"
+        )
+    # A referral of another person confirmed as the same person (linkage) protects this
+    # person's references from removal while it protects them, and may again while it is
+    # open; erasure deletes that link (ADR 0052: kept, it would identify the erased referral
+    # again), and the protection with it. So the erasure waits, and retention with it (it
+    # skips a refusal and tries again each night).
+    holding = linked_referrals_holding(
+        list(Case.objects.filter(person=locked).values_list("pk", flat=True)),
+        timezone.localdate(),
+    )
+    if holding:
+        one = len(holding) == 1
+        raise ValidationError(
+            ("Referral " if one else "Referrals ")
+            + ", ".join(holding)
+            + ", confirmed to be the same person, "
+            + ("is still open or still protects" if one else "are still open or still protect")
+            + " them from removal: "
+            + ("it" if one else "they")
+            + " must be closed, and no longer protect them, before this person's details can "
+            "be erased"
         )
     # While support is live, the places to keep away from protect the person: they must not
     # be emptied under a request that matching could still serve.
@@ -189,9 +211,15 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
     running twice, even at once, pseudonymises nobody twice (one `Erasure` per person)."""
     run = RetentionRun.objects.create(started_at=timezone.now())
     people = 0
+    # Those refused tonight (a case reopened, support live, a linked referral still protecting
+    # them) are passed over, so that however many are refused the rest behind them are reached.
+    waiting: set[int] = set()
     while True:
-        due = list(selectors.people_past_retention(today).values_list("pk", flat=True)[:batch])
-        done = 0
+        due = list(
+            selectors.people_past_retention(today)
+            .exclude(pk__in=waiting)
+            .values_list("pk", flat=True)[:batch]
+        )
         for person_id in due:
             try:
                 with transaction.atomic():
@@ -201,10 +229,10 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
                         by=None,
                     )
             except (ValidationError, IntegrityError):
-                continue  # erased meanwhile by another run, or a case reopened: skip
-            done += 1
-        people += done
-        if len(due) < batch or done == 0:
+                waiting.add(person_id)  # erased meanwhile by another run, or refused: skip
+                continue
+            people += 1
+        if len(due) < batch:
             break
 
     with transaction.atomic():

@@ -29,9 +29,9 @@ class ProtectionOut(Schema):
     reference: str = Field(description="The reference checked, as normalised (upper case)")
     protected: bool = Field(description="True if removal must not proceed")
     answer: str = Field(
-        description="The answer in words, e.g. 'Removal must not proceed: recovery period "
-        "ends 14 March 2027.' or 'No NRM protection recorded for this reference.' (the same "
-        "for a reference the system does not know)"
+        description="The answer in words, e.g. 'Removal must not proceed: a reasonable "
+        "grounds decision is awaited.' or 'No NRM protection recorded for this reference.' "
+        "(the same for a reference the system does not know)"
     )
     reason: str | None = Field(
         description="Why, as a code: awaiting_reasonable_grounds, recovery_period, "
@@ -39,8 +39,10 @@ class ProtectionOut(Schema):
         "protected"
     )
     until: date | None = Field(
-        description="The last day of the protection where one is known (the recovery period's "
-        "end); null while it lasts until a decision, or if not protected"
+        description="The last day of the protection where one is known (the last day a "
+        "negative conclusive grounds decision may be reconsidered; the answer says 'at least "
+        "until'); null while it lasts until a decision (in the recovery period too: protection "
+        "goes on after it until the conclusive grounds decision), or if not protected"
     )
 
 

@@ -42,8 +42,11 @@ def long_date(day: date) -> str:
 class Protection:
     """The answer to a check: protected or not, why, until when, and which source says so.
 
-    `until` is the last day of the protection where one is known (the recovery period's end,
-    the last day a reconsideration may be asked); None while it lasts until a decision is made.
+    `until` is the last day of the protection where one is known (the last day a negative
+    conclusive grounds decision may be reconsidered: it lasts longer only if one is asked, so
+    the answer says "at least until"); None while it lasts until a decision is made. The
+    recovery period's end is not one: after it the person is protected until the conclusive
+    grounds decision (CETS Art. 10(2)), so it is `recovery_period_ends`, named in the answer.
     """
 
     protected: bool
@@ -53,6 +56,8 @@ class Protection:
     source: str = ""
     # Another source's own words for why (shown as they are: they must identify nobody).
     explanation: str = ""
+    # The recovery period's last day, for the words only: not the protection's last day.
+    recovery_period_ends: date | None = None
 
     @property
     def answer(self) -> str:
@@ -66,8 +71,11 @@ class Protection:
         match self.reason:
             case Reason.AWAITING_REASONABLE_GROUNDS:
                 return "a reasonable grounds decision is awaited"
-            case Reason.RECOVERY_PERIOD if self.until is not None:
-                return f"recovery period ends {long_date(self.until)}"
+            case Reason.RECOVERY_PERIOD if self.recovery_period_ends is not None:
+                return (
+                    f"recovery period ends {long_date(self.recovery_period_ends)}, and the "
+                    "protection lasts until a conclusive grounds decision is made"
+                )
             case Reason.AWAITING_CONCLUSIVE_GROUNDS:
                 return "a conclusive grounds decision is awaited"
             case Reason.IDENTIFICATION_NOT_COMPLETE:
@@ -110,7 +118,14 @@ def nrm_protection(
             return Protection(True, Reason.AWAITING_REASONABLE_GROUNDS, source=NRM)
         case S.RECOVERY_PERIOD:
             if recovery_period_ends is not None and on <= recovery_period_ends:
-                return Protection(True, Reason.RECOVERY_PERIOD, recovery_period_ends, NRM)
+                # Not `until`: the protection goes on after the recovery period, until the
+                # conclusive grounds decision (the branch below).
+                return Protection(
+                    True,
+                    Reason.RECOVERY_PERIOD,
+                    source=NRM,
+                    recovery_period_ends=recovery_period_ends,
+                )
             return Protection(True, Reason.AWAITING_CONCLUSIVE_GROUNDS, source=NRM)
         case S.NEGATIVE_CONCLUSIVE_GROUNDS:
             if reconsideration_until is not None and on <= reconsideration_until:

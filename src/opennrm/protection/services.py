@@ -1,6 +1,7 @@
-"""Protection checks and planned removals: each records one audit event (a check answered
-through a referral of another person, confirmed linked to the one checked, records a read of
-each person)."""
+"""Protection checks and planned removals: a check records one read of the person, a planned
+removal that read (for a reference the system knows) and one audit event of its own. An answer
+given through a referral of another person, confirmed linked to the one checked, is a read of
+each person."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ def protection_check(*, by: User, reference: str, on: date | None = None) -> Pro
     each one's page for the data-protection officer lists the check (threat model 35).
     """
     finding = protection_for_reference(reference, on or timezone.localdate())
+    _record_reads(by, reference, finding)
+    return finding.protection
+
+
+def _record_reads(by: User, reference: str, finding: Finding) -> None:
+    """Record the protection answer given for `reference` as a read of the person's status (of
+    both people's when it was answered through a referral confirmed linked to the one checked),
+    so that the data-protection officer's page for each lists it (threat model 35)."""
     read = [finding]
     checked = finding.checked
     if checked is not None and _person_id(checked) != _person_id(finding):
@@ -50,7 +59,6 @@ def protection_check(*, by: User, reference: str, on: date | None = None) -> Pro
                 "protection_check": {"reference": reference, "found": finding is not NOT_FOUND}
             },
         )
-    return finding.protection
 
 
 def _person_id(finding: Finding) -> int | None:
@@ -72,9 +80,16 @@ def planned_removal_record(
     that day, the people the protection's source names (for an NRM case, the competent
     authority's decision makers and the referring first responder) are alerted at once, and the
     case's timeline says so. A part of them left with nobody (a referring organisation with no
-    first responder) has its stand-in told instead: that news waits, never the alert."""
+    first responder) has its stand-in told instead: that news waits, never the alert.
+
+    The answer it gives is the check's, so a reference the system knows is recorded as a read
+    of the person too (of both people's, answered through a link), as `protection_check`
+    records it: the data-protection officer's page lists it. An unknown one names nobody: the
+    event alone records it."""
     finding = protection_for_reference(reference, planned_on)
     protection = finding.protection
+    if finding is not NOT_FOUND:
+        _record_reads(by, reference, finding)
     planned = PlannedRemoval.objects.create(
         reference=reference,
         planned_on=planned_on,

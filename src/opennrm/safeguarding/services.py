@@ -511,7 +511,12 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
                 case=case, status=TaskStatus.OPEN
             )
         )
-        wanted_place = any(task.kind == TaskKind.ACCOMMODATION for task in still_open)
+        # A place was wanted if children's services were ever asked for one, whether they are
+        # still arranging it or have provided it (a task done): a child's placement, a duty
+        # owed to a child only, ends, so adult support must pick the person up either way.
+        wanted_place = ChildrenServicesTask.objects.filter(
+            case=case, kind=TaskKind.ACCOMMODATION
+        ).exists()
         for task in still_open:
             task.status, task.done_at, task.done_by = TaskStatus.DONE, timezone.now(), by
             task.outcome = f"Closed: found to be an adult ({said}). The adult pathway takes over."
@@ -537,7 +542,7 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
                     url=reverse("support:request_new"),
                     subject=subject,
                     body=f"The {said} found the person to be an adult. Children's services were "
-                    "arranging their accommodation: if they still need a place, ask for one now.",
+                    "asked to accommodate them, as a child: if they need a place, ask for one now.",
                 )
             )
     else:
