@@ -175,3 +175,27 @@ def test_a_key_of_one_operation_is_not_looked_up_in_another(
                 submission_key="same-key",
             )
     assert ReceptionRecord.objects.count() == 2
+
+
+def test_the_fingerprint_goes_with_the_name(larkspur: Operation, alice: User) -> None:
+    """The fingerprint is a keyed hash of the name with the rest: once retention empties the
+    name of someone whose draft never became a case, nothing derived from it stays."""
+    from datetime import date
+
+    from opennrm.privacy import services as privacy
+
+    with time_machine.travel(op.DURING, tick=False):
+        record = services.reception_take_in(
+            by=alice,
+            operation=larkspur,
+            name_or_description="Ana Testova",
+            sex="female",
+            age_group="adult",
+            submission_key="k-1",
+        )
+    assert record.submission_fingerprint
+    for day in (date(2037, 6, 1), date(2037, 6, 15)):  # told, then deleted
+        with time_machine.travel(f"{day.isoformat()} 10:00:00+00:00", tick=False):
+            privacy.retention_apply(today=day)
+    record.refresh_from_db()
+    assert (record.name_or_description, record.submission_fingerprint) == ("", "")

@@ -1003,16 +1003,20 @@ def reception_names_unreferred_delete(*, taken_in_before: Any) -> int:
     named = [
         pk for pk, name in unreferred.values_list("pk", "name_or_description").iterator() if name
     ]
-    return ReceptionRecord.objects.filter(pk__in=named).update(name_or_description="")
+    return ReceptionRecord.objects.filter(pk__in=named).update(
+        name_or_description="", submission_fingerprint=""
+    )
 
 
 def reception_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     """Empty the name or description of each person taken in whose draft became one of these
     cases. The operation, sequence, sex, age group, language and needs stay, for the figures.
     Called only inside `privacy.services`' erasure, whose audit event covers it."""
+    # The submission's fingerprint is a keyed hash of the name too (`_fingerprint`): it goes
+    # with it.
     return {
         "reception_names": ReceptionRecord.objects.filter(draft__case_id__in=case_ids).update(
-            name_or_description=""
+            name_or_description="", submission_fingerprint=""
         ),
     }
 
