@@ -111,3 +111,34 @@ def test_a_draft_handed_over_after_the_warning_is_not_deleted_before_its_new_hol
         "the child's draft was deleted 4 days after it was handed to Bob, who was never told"
     )
     assert ReferralDraft.objects.filter(pk=draft.pk, created_by=bob).exists()
+
+
+def test_a_lead_with_no_first_responder_to_hand_to_is_told_and_so_are_the_administrators(
+    alice: User, lena: User, northmoor_police: Organisation, council: Organisation
+) -> None:
+    """The hand-over page would list nobody: the lead hears why, and the council's
+    administrators that a first responder is needed before the day."""
+    admin = factories.user("ada@example.org", organisation=council, role=Role.ORGANISATION_ADMIN)
+    _child_taken_in_by(lena, _operation(alice, northmoor_police, council))
+    _run(WARNED)
+    [to_lena] = Notification.objects.filter(recipient=lena, kind="referrals.draft_deletion")
+    assert "Test Council has no first responder now" in to_lena.body
+    [to_admin] = Notification.objects.filter(
+        recipient=admin, kind="referrals.draft_deletion_no_first_responder"
+    )
+    assert "Lena Lowe holds a referral" in to_admin.body
+    assert "11 June 2027" in to_admin.body
+
+
+def test_a_lead_whose_organisation_has_a_first_responder_is_told_to_hand_it_over(
+    alice: User, lena: User, northmoor_police: Organisation, council: Organisation
+) -> None:
+    admin = factories.user("ada@example.org", organisation=council, role=Role.ORGANISATION_ADMIN)
+    factories.user("fred@example.org", organisation=council, role=Role.FIRST_RESPONDER)
+    operation = _operation(alice, northmoor_police, council)
+    _child_taken_in_by(lena, operation)
+    _run(WARNED)
+    [to_lena] = Notification.objects.filter(recipient=lena, kind="referrals.draft_deletion")
+    assert "unless you hand it over to a first responder who completes it." in to_lena.body
+    assert to_lena.url == f"/operations/{operation.pk}/reception/1/hand-over/"
+    assert not Notification.objects.filter(recipient=admin).exists()

@@ -746,9 +746,10 @@ def drafts_unsubmitted_delete(*, today: date) -> int:
 
 def _draft_holder_can(draft: ReferralDraft) -> str:
     """What the draft's holder can still do with it: "continue" it (a first responder of its
-    organisation), "hand over" a draft started at an operation's reception (anyone still
+    organisation); "hand over" a draft started at an operation's reception (anyone still
     holding a role there: a safeguarding lead who took a child in hands it to a first
-    responder, ADR 0043), or "" (they left, or their account is off)."""
+    responder, ADR 0043), or "no receiver" when the organisation has no first responder to
+    take it; or "" (they left, or their account is off)."""
     if not draft.created_by.is_active:
         return ""
     roles = memberships_in_force().filter(
@@ -756,79 +757,99 @@ def _draft_holder_can(draft: ReferralDraft) -> str:
     )
     if roles.filter(role=Role.FIRST_RESPONDER).exists():
         return "continue"
-    reception = getattr(draft, "reception_record", None)
-    return "hand over" if reception is not None and roles.exists() else ""
+    if getattr(draft, "reception_record", None) is None or not roles.exists():
+        return ""
+    if members_with_role(draft.organisation_id, {Role.FIRST_RESPONDER}).exists():
+        return "hand over"
+    return "no receiver"
 
 
-def _hand_over_url(draft: ReferralDraft) -> str:
-    record = draft.reception_record
-    return reverse("operations:reception_hand_over", args=[record.operation_id, record.sequence])
+def _deletion_notices(draft: ReferralDraft, today: date) -> list[Delivery]:
+    """What `drafts_deletion_warn` tells of one draft, and to whom (`_draft_holder_can`)."""
+    deleted_on = f"{selectors.draft_deleted_on(draft, today):%-d %B %Y}"
+    started = f"{timezone.localdate(draft.created_at):%-d %B %Y}"
+    child = selectors.draft_treats_as_child(draft)
+    subject = f"An unfinished referral {'about a child ' if child else ''}will be deleted on "
+    subject += deleted_on
+    why = (
+        " A child who may have been trafficked is not referred until it is submitted: submit "
+        "it, or tell your safeguarding lead why it will not be."
+        if child
+        else ""
+    )
+    organisation = draft.organisation.name
+    holder = draft.created_by.get_full_name() or draft.created_by.email
+    members = reverse("accounts:member_list", args=[draft.organisation_id])
+    can = _draft_holder_can(draft)
+    if not can:
+        return [
+            Delivery(
+                role_givers(draft.organisation_id),
+                "referrals.draft_deletion_author_gone",
+                subject,
+                f"{holder} started a referral for {organisation} on {started} and no longer "
+                "refers for it, so nobody can finish it. Give them the first responder role "
+                f"again to let them finish it before {deleted_on}; otherwise it will be deleted "
+                f"then.{why}",
+                url=members,
+            )
+        ]
+    record = getattr(draft, "reception_record", None)
+    act, url = (
+        ("continue it", reverse("referrals:task_list", args=[draft.public_id]))
+        if can == "continue"
+        else (
+            "hand it over to a first responder who completes it",
+            reverse("operations:reception_hand_over", args=[record.operation_id, record.sequence])
+            if record is not None
+            else "",
+        )
+    )
+    if can == "no receiver":
+        act += f" ({organisation} has no first responder now: ask your administrator to give "
+        act += "someone the role)"
+    told = [
+        Delivery(
+            [draft.created_by],
+            "referrals.draft_deletion",
+            subject,
+            f"The referral you hold, started on {started} for {organisation}, has not been "
+            f"saved since {timezone.localdate(draft.updated_at):%-d %B %Y}. It will be deleted "
+            f"on {deleted_on} unless you {act}.{why}",
+            url=url,
+        )
+    ]
+    if can == "no receiver":
+        told.append(
+            Delivery(
+                role_givers(draft.organisation_id),
+                "referrals.draft_deletion_no_first_responder",
+                subject,
+                f"{holder} holds a referral started for {organisation} on {started} at an "
+                f"operation's reception, which only a first responder can complete, and "
+                f"{organisation} has none now. Give a member the first responder role so that "
+                f"{holder} can hand it to them before {deleted_on}; otherwise it will be deleted "
+                f"then.{why}",
+                url=members,
+            )
+        )
+    return told
 
 
 def drafts_deletion_warn(*, today: date) -> int:
-    """Tell the author of each draft that retention will delete (`selectors.drafts_to_warn`)
+    """Tell the holder of each draft that retention will delete (`selectors.drafts_to_warn`)
     the day it will, unless they save it: a referral left unfinished is a person not yet
-    referred, and a child's most of all (its notice says so). If the author no longer refers for
+    referred, and a child's most of all (its notice says so). If the holder no longer refers for
     the organisation, nobody can open the draft: its administrators are told instead, who can
-    give them the role back. Names no person. How many drafts; called only by
-    `privacy.services.retention_apply`, whose audit event covers it."""
+    give them the role back (`_deletion_notices`). Names no person. How many drafts; called only
+    by `privacy.services.retention_apply`, whose audit event covers it."""
     drafts = list(
         selectors.drafts_to_warn(today).select_related(
             "created_by", "organisation", "reception_record"
         )[:5000]
     )
-    deliveries = []
-    for draft in drafts:
-        deleted_on = selectors.draft_deleted_on(draft, today)
-        child = selectors.draft_treats_as_child(draft)
-        about = "about a child " if child else ""
-        subject = f"An unfinished referral {about}will be deleted on {deleted_on:%-d %B %Y}"
-        why = (
-            "A child who may have been trafficked is not referred until it is submitted: submit "
-            "it, or tell your safeguarding lead why it will not be. "
-            if child
-            else ""
-        )
-        holder = _draft_holder_can(draft)
-        if holder:
-            started = timezone.localdate(draft.created_at)
-            act, url = (
-                ("continue it", reverse("referrals:task_list", args=[draft.public_id]))
-                if holder == "continue"
-                else (
-                    "hand it over to a first responder who completes it",
-                    _hand_over_url(draft),
-                )
-            )
-            deliveries.append(
-                Delivery(
-                    [draft.created_by],
-                    "referrals.draft_deletion",
-                    subject,
-                    f"The referral you hold, started on {started:%-d %B %Y} for "
-                    f"{draft.organisation.name}, has not been saved since "
-                    f"{timezone.localdate(draft.updated_at):%-d %B %Y}. It will be deleted on "
-                    f"{deleted_on:%-d %B %Y} unless you {act}. {why}".strip(),
-                    url=url,
-                )
-            )
-        else:
-            deliveries.append(
-                Delivery(
-                    role_givers(draft.organisation_id),
-                    "referrals.draft_deletion_author_gone",
-                    subject,
-                    f"{draft.created_by.get_full_name() or draft.created_by.email} started a "
-                    f"referral for {draft.organisation.name} on "
-                    f"{timezone.localdate(draft.created_at):%-d %B %Y} and no longer refers for "
-                    "it, so nobody can finish it. Give them the first responder role again to let"
-                    f" them finish it before {deleted_on:%-d %B %Y}; otherwise it will be "
-                    f"deleted then. {why}".strip(),
-                    url=reverse("accounts:member_list", args=[draft.organisation_id]),
-                )
-            )
     with emails_in_one_task():
-        deliver_all(deliveries)
+        deliver_all([notice for draft in drafts for notice in _deletion_notices(draft, today)])
     ReferralDraft.objects.filter(pk__in=[draft.pk for draft in drafts]).update(
         deletion_warned_at=timezone.now()
     )
