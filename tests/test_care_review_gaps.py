@@ -372,3 +372,34 @@ def test_text_about_the_person_shown_again_after_a_refusal_is_recorded_as_read(
     assert any(field in fields for fields in shown), (
         f"the {field} typed were shown again with no read recorded (reads: {shown})"
     )
+
+
+def test_the_authority_told_of_a_return_hears_its_suspended_decision_can_be_made(
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    dmitri: User,
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """A reasonable grounds decision suspended while the person was missing waits apart on the
+    queue; the decision makers told of the return are told it can be made now."""
+    from .decision_helpers import rg
+
+    today = timezone.localdate()
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        consent_to_support=True,
+        submitted_at=timezone.now() - timedelta(days=10),
+    )
+    h.living(cora, maya, provider, case)
+    episode = care.missing_report(
+        by=cora, case=case, went_missing_on=today - timedelta(days=3), last_seen="At the station"
+    )
+    rg(case, dmitri, "suspended", "Missing before a decision.")
+    care.missing_return(by=cora, episode=episode, returned_on=today)
+    [told] = Notification.objects.filter(recipient=dmitri, kind="missing.returned")
+    assert "suspended while they were missing can be made now" in told.body

@@ -25,7 +25,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
-from opennrm.cases.choices import AgeGroup
+from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record
@@ -643,7 +643,12 @@ def _tell_about_missing(
             subject=subject,
             body=news
             + (
-                ""
+                (
+                    " The reasonable grounds decision suspended while they were missing can be "
+                    "made now: the case is listed apart on the reasonable grounds queue."
+                    if case.status == CaseStatus.RG_SUSPENDED
+                    else ""
+                )
                 if returned
                 else " A reasonable grounds decision still to be made may need to be suspended "
                 "while they are missing."
