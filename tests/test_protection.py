@@ -481,6 +481,7 @@ def test_the_api_check_answers_as_the_page_and_records_the_read(
         "answer": "Removal must not proceed: a reasonable grounds decision is awaited.",
         "reason": "awaiting_reasonable_grounds",
         "until": None,
+        "recovery_period_ends": None,
     }
     assert len(_reads(ivan)) == 1
     assert client.delete(f"/api/v1/protection/{case.reference}").status_code == 405
@@ -503,6 +504,7 @@ def test_the_api_gives_an_unknown_reference_the_unprotected_answer(
             "answer": NOT_PROTECTED_ANSWER,
             "reason": None,
             "until": None,
+            "recovery_period_ends": None,
         }
     )
 

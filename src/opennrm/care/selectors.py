@@ -359,10 +359,13 @@ def missing_episodes_visible_to(actor: Actor) -> QuerySet[MissingEpisode]:
         return episodes
     # The local authority's safeguarding leads see the episodes of the children of their area,
     # and record their return; and those of a person reported missing as a child of their area
-    # who has since turned 18 or been assessed an adult: they were told of that child, and are
-    # told of the return (`MissingEpisode.child_missing`).
+    # who has since turned 18 or been assessed an adult, while still missing: they were told
+    # of that child, and may record the return (`MissingEpisode.child_missing`), but an
+    # adult's episode once they are back is no longer theirs to read (ADR 15).
     seen = Q(case__in=children_acted_for(actor).values("pk")) | Q(
-        child_missing=ChildMissing.PERSON, case__area__in=_local_authority_areas(actor)
+        child_missing=ChildMissing.PERSON,
+        case__area__in=_local_authority_areas(actor),
+        returned_on=None,
     )
     providers = managed_provider_ids(actor)
     if providers:

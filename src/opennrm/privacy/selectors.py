@@ -8,7 +8,7 @@ anyone else gets 404, as if the records did not exist.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from opennrm.casework.selectors import casework_export
 from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
 from opennrm.contacts.selectors import contacts_export
 from opennrm.lib.iso import country_name, language_name
+from opennrm.linkage.protection import held_by_linked_referral, linked_referrals_holding
 from opennrm.linkage.selectors import links_export
 from opennrm.referrals.models import ReferralDraft
 from opennrm.safeguarding.selectors import safeguarding_export
@@ -71,7 +72,7 @@ def retention_ends(last_closed: datetime | None) -> date | None:
     return _retention_ends_on(timezone.localdate(last_closed))
 
 
-def people_past_retention(today: date) -> QuerySet[Person]:
+def _people_closed_long_enough(today: date) -> QuerySet[Person]:
     """People not yet pseudonymised whose every case has been closed for the retention period,
     and whose support has ended (`care.selectors.support_under_way`: their places to keep
     away from still protect them while it has not)."""
@@ -95,18 +96,34 @@ def people_past_retention(today: date) -> QuerySet[Person]:
     )
 
 
+def people_past_retention(today: date) -> QuerySet[Person]:
+    """The people the retention run pseudonymises on `today`: past the retention period with
+    their support ended (`_people_closed_long_enough`), and no referral confirmed as the same
+    person holding their erasure (`people_held_past_retention`), which the run would refuse."""
+    return _people_closed_long_enough(today).exclude(held_by_linked_referral(OuterRef("pk")))
+
+
+def people_held_past_retention(today: date) -> QuerySet[Person]:
+    """People past the retention period, their support ended, whose erasure waits for a
+    referral confirmed as the same person (`linkage.protection.linked_referrals_holding`): the
+    run passes them over each night until its competent authority closes it (ADR 0052)."""
+    return _people_closed_long_enough(today).filter(held_by_linked_referral(OuterRef("pk")))
+
+
 def people_due_within(today: date, days: int) -> int:
     """How many people will pass the retention period in the next `days` days."""
     return people_past_retention(today + timedelta(days=days)).count()
 
 
 def retention_summary(actor: Actor, today: date) -> dict[str, Any]:
-    """What the retention rules are doing: who is due now and soon, and the latest runs."""
+    """What the retention rules are doing: who is due now and soon, who waits for a linked
+    referral, and the latest runs."""
     from .models import Erasure, ErasureReason, RetentionRun
 
     _check(actor)
     return {
         "due_now": people_past_retention(today).count(),
+        "held_now": people_held_past_retention(today).count(),
         "due_soon": people_due_within(today, 90),
         "pseudonymised": Erasure.objects.filter(reason=ErasureReason.RETENTION).count(),
         "erased_on_request": Erasure.objects.filter(reason=ErasureReason.REQUEST).count(),
@@ -122,6 +139,10 @@ class PersonRecords:
     person: Person
     cases: list[Case]
     retention_ends: date | None
+    # Referrals of other people confirmed as the same person that hold the erasure, with their
+    # competent authority (`linkage.protection.linked_referrals_holding`): while there are
+    # any, neither an erasure nor the retention run removes the details, so no date is given.
+    held_by: list[Case] = field(default_factory=list)
 
     @property
     def open_cases(self) -> list[Case]:
@@ -140,7 +161,12 @@ def _records(person: Person) -> PersonRecords:
     cases = list(person.cases.order_by("submitted_at", "pk"))
     closed = [case.closed_at for case in cases if case.closed_at]
     last_closed = max(closed) if closed and len(closed) == len(cases) else None
-    return PersonRecords(person=person, cases=cases, retention_ends=retention_ends(last_closed))
+    return PersonRecords(
+        person=person,
+        cases=cases,
+        retention_ends=retention_ends(last_closed),
+        held_by=[] if hasattr(person, "erasure") else linked_referrals_holding(person.pk),
+    )
 
 
 def people_find(
@@ -492,11 +518,13 @@ def _recipients(person: Person) -> list[dict[str, Any]]:
     the reader had no active one then). Never an organisation joined after the read."""
     from opennrm.accounts.models import Membership, Organisation
 
-    drafts = ReferralDraft.objects.filter(case__person=person).values_list("pk", flat=True)
+    drafts = list(ReferralDraft.objects.filter(case__person=person).values_list("pk", flat=True))
     board_reads = reception_reads(drafts)
     reads = list(
         AuditEvent.objects.filter(
-            Q(person_id=person.pk, action__in=READ_ACTIONS) | Q(pk__in=board_reads)
+            Q(person_id=person.pk, action__in=READ_ACTIONS)
+            | Q(pk__in=board_reads)
+            | reception_record_reads(drafts)
         )
         .exclude(actor=None)
         .values_list("actor_id", "at", "organisation_id")
@@ -607,6 +635,9 @@ REFERRAL_COPY = {"referrals.referraldraft", "cases.case"}
 DRAFT = "referrals.referraldraft"
 PERSON = "cases.person"
 OPERATION = "operations.operation"
+# A reception record, read before its draft became a case: a protection check or a planned
+# removal of its reception reference (`protection.services._record_reads`, no person yet).
+RECEPTION = "operations.receptionrecord"
 
 
 def reception_reads(draft_ids: Iterable[int]) -> list[int]:
@@ -636,6 +667,22 @@ def reception_reads(draft_ids: Iterable[int]) -> list[int]:
     ]
 
 
+def reception_record_reads(draft_ids: Iterable[int]) -> Q:
+    """The reads recorded against the reception records whose drafts these are, before each
+    became a case and so had a person: an immigration enforcement officer's check of the
+    reception reference, or a removal planned for it (`protection.services._record_reads`)."""
+    from opennrm.operations.models import ReceptionRecord
+
+    records = ReceptionRecord.objects.filter(draft_id__in=list(draft_ids)).values_list(
+        "pk", flat=True
+    )
+    return Q(
+        object_type=RECEPTION,
+        object_id__in=[str(pk) for pk in records],
+        action__in=READ_ACTIONS,
+    )
+
+
 @dataclass(frozen=True)
 class Read:
     event: AuditEvent
@@ -647,8 +694,9 @@ class Read:
 @dataclass(frozen=True)
 class PersonReads:
     """Every read of one person's identifying data: of their cases (by the person's id), of
-    the draft referrals that became those cases, and of their name on the reception board of an
-    operation they were taken in during (`reception_reads`), newest first."""
+    the draft referrals that became those cases, of their name on the reception board of an
+    operation they were taken in during (`reception_reads`), and of their reception record
+    before it became a case (`reception_record_reads`), newest first."""
 
     reference: str
     case_references: dict[str, str]
@@ -656,6 +704,8 @@ class PersonReads:
     events: QuerySet[AuditEvent]
     # Operation id: the person's reception reference and the case it became.
     receptions: dict[str, tuple[str, str]]
+    # Reception record id: the same, for the reads recorded against the record itself.
+    reception_records: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def describe(self, events: Iterable[AuditEvent]) -> list[Read]:
         return [self._describe(event) for event in events]
@@ -675,6 +725,9 @@ class PersonReads:
             return f"Draft referral (now case {case})" if case else "Draft referral"
         if event.object_type == OPERATION:
             reception, case = self.receptions.get(event.object_id, ("", ""))
+            return f"Taken in as {reception} (now case {case})"
+        if event.object_type == RECEPTION:
+            reception, case = self.reception_records.get(event.object_id, ("", ""))
             return f"Taken in as {reception} (now case {case})"
         if event.object_type == PERSON:
             return "All their records"
@@ -723,12 +776,13 @@ def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
     )
     from opennrm.operations.models import ReceptionRecord
 
-    receptions = {
-        str(operation_id): (reception, case_reference)
-        for operation_id, reception, case_reference in ReceptionRecord.objects.filter(
-            draft_id__in=drafts
-        ).values_list("operation_id", "reference", "draft__case__reference")
-    }
+    taken_in = list(
+        ReceptionRecord.objects.filter(draft_id__in=drafts).values_list(
+            "pk", "operation_id", "reference", "draft__case__reference"
+        )
+    )
+    receptions = {str(operation): (ref, case_ref) for _, operation, ref, case_ref in taken_in}
+    records = {str(pk): (ref, case_ref) for pk, _, ref, case_ref in taken_in}
     events = (
         AuditEvent.objects.filter(
             Q(person_id=case.person_id)
@@ -736,6 +790,7 @@ def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
                 object_type=DRAFT, object_id__in=[str(pk) for pk in drafts], action__in=READ_ACTIONS
             )
             | Q(pk__in=reception_reads(drafts))
+            | Q(object_type=RECEPTION, object_id__in=list(records), action__in=READ_ACTIONS)
         )
         .select_related("actor")
         .order_by("-at", "-id")
@@ -746,4 +801,5 @@ def person_reads_get(actor: Actor, reference: str) -> PersonReads | None:
         draft_cases={str(pk): ref for pk, ref in drafts.items()},
         events=events,
         receptions=receptions,
+        reception_records=records,
     )

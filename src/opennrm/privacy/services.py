@@ -105,25 +105,23 @@ def _erase(
             + " before this person's details can be erased"
         )
     # A referral of another person confirmed as the same person (linkage) protects this
-    # person's references from removal while it protects them, and may again while it is
-    # open; erasure deletes that link (ADR 0052: kept, it would identify the erased referral
-    # again), and the protection with it. So the erasure waits, and retention with it (it
-    # skips a refusal and tries again each night).
-    holding = linked_referrals_holding(
-        list(Case.objects.filter(person=locked).values_list("pk", flat=True)),
-        timezone.localdate(),
-    )
+    # person's references from removal while it protects them, and may again while its status
+    # can lead there; erasure deletes that link (ADR 0052: kept, it would identify the erased
+    # referral again), and the protection with it. So the erasure waits, and retention with it
+    # (it passes such a person over: `selectors.people_past_retention`).
+    holding = linked_referrals_holding(locked.pk)
     if holding:
         one = len(holding) == 1
         raise ValidationError(
-            ("Referral " if one else "Referrals ")
-            + ", ".join(holding)
-            + ", confirmed to be the same person, "
-            + ("is still open or still protects" if one else "are still open or still protect")
-            + " them from removal: "
-            + ("it" if one else "they")
-            + " must be closed, and no longer protect them, before this person's details can "
-            "be erased"
+            (
+                "The competent authority must close referral "
+                if one
+                else "The competent authorities must close referrals "
+            )
+            + ", ".join(f"{case.reference} ({case.competent_authority.name})" for case in holding)
+            + ", confirmed to be the same person, before this person's details can be erased: "
+            + ("it protects" if one else "they protect")
+            + " them from removal, or may again, and erasing would take that protection away"
         )
     # While support is live, the places to keep away from protect the person: they must not
     # be emptied under a request that matching could still serve.
@@ -274,6 +272,13 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             obj=run,
             detail={
                 "people_pseudonymised": people,
+                # Past the period but passed over: those whose erasure waits for a referral
+                # confirmed as the same person (the selector leaves them out), and those
+                # refused tonight for another reason (a case reopened, support begun again).
+                "people_waiting_for_linked_referrals": (
+                    selectors.people_held_past_retention(today).count()
+                ),
+                "people_refused": len(waiting),
                 "drafts_deleted": drafts_deleted,
                 "drafts_warned": drafts_warned,
                 "reception_names_emptied": reception_names,

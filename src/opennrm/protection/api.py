@@ -44,6 +44,12 @@ class ProtectionOut(Schema):
         "until'); null while it lasts until a decision (in the recovery period too: protection "
         "goes on after it until the conclusive grounds decision), or if not protected"
     )
+    recovery_period_ends: date | None = Field(
+        default=None,
+        description="The last day of the recovery period while the person is in it (reason "
+        "recovery_period), as the answer names it; not the protection's last day, which lasts "
+        "after it until the conclusive grounds decision. Null otherwise",
+    )
 
 
 class PlannedRemovalIn(Schema):
@@ -69,6 +75,7 @@ def _out(reference: str, protection: Protection) -> dict[str, Any]:
         "answer": protection.answer,
         "reason": str(protection.reason) if protection.reason else None,
         "until": protection.until,
+        "recovery_period_ends": protection.recovery_period_ends,
     }
 
 
