@@ -45,7 +45,6 @@ class ProtectionOut(Schema):
         "goes on after it until the conclusive grounds decision), or if not protected"
     )
     recovery_period_ends: date | None = Field(
-        default=None,
         description="The last day of the recovery period while the person is in it (reason "
         "recovery_period), as the answer names it; not the protection's last day, which lasts "
         "after it until the conclusive grounds decision. Null otherwise",
