@@ -78,7 +78,7 @@ def test_a_safeguarding_lead_who_took_a_child_in_is_told_before_the_draft_goes(
         "the safeguarding lead holding the child's draft is not told; told instead: "
         + "; ".join(f"{n.recipient.email}: {n.body}" for n in told)
     )
-    assert not [n for n in told if n.recipient == admin and "no longer refers" in n.body]
+    assert not [n for n in told if n.recipient == admin and "can no longer complete it" in n.body]
 
 
 def test_a_draft_handed_over_after_the_warning_is_not_deleted_before_its_new_holder_is_told(

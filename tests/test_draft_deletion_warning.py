@@ -125,7 +125,7 @@ def test_when_the_author_no_longer_refers_the_administrators_are_told_who_can_gi
     [notice] = notices("referrals.draft_deletion_author_gone")
     assert notice.recipient == admin
     assert "Alice Adams" in notice.body
-    assert "no longer refers" in notice.body
+    assert "can no longer complete it" in notice.body
     assert notice.url == reverse("accounts:member_list", args=[northmoor_police.pk])
     assert GIVEN not in notice.subject + notice.body
 

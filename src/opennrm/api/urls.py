@@ -35,7 +35,8 @@ authority's decision queues and record its decisions; place people in safe-house
 capacity; read the support directory as an Open Referral HSDS document; ask differentially
 private counts (an analyst); read the published official statistics (no token needed); plan
 enforcement operations, read those the organisation leads or is invited to, and take people in
-during one. Each
+during one; check whether removal must not proceed for a reference, and record planned removals
+(immigration enforcement). Each
 operation has the same checks and the same rules as the page that does the same thing.
 
 Authenticate every request with an API token of your organisation (except the published
@@ -43,7 +44,8 @@ official statistics, which anyone may read without one):
 `Authorization: Bearer <token>`. A token acts for one named member of the organisation, with
 exactly that member's roles, and carries scopes (`referrals:write`, `referrals:read`,
 `cases:read`, `decisions:read`, `decisions:write`, `support:read`, `support:write`,
-`directory:read`, `statistics:query`, `operations:read`, `operations:write`). An operator creates one with `manage.py create_api_token`.
+`directory:read`, `statistics:query`, `operations:read`, `operations:write`,
+`protection:check`). An operator creates one with `manage.py create_api_token`.
 
 Every error response has the same shape: `{"errors": [{"step": ..., "field": ..., "message":
 ...}]}`, where `step` and `field` say what the message is about when it is about an answer.
@@ -103,13 +105,16 @@ class OpenNrmApi(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
-        """The document ninja builds, with the answers every operation taking a JSON body can
-        give before any handler runs, so that no operation lists by itself: 400 when the body
-        is not JSON (ninja refuses it), 413 when it is larger than the API takes (the request
-        screening middleware refuses it unread)."""
+        """The document ninja builds, with the answers an operation can give before any
+        handler runs, so that no operation lists by itself: for every operation 422 when the
+        query string holds a NUL byte (the request screening middleware refuses it); for every
+        operation taking a JSON body also 400 when the body is not JSON (ninja refuses it), 413
+        when it is larger than the API takes (the middleware refuses it unread). An operation
+        that lists its own 422 keeps its description."""
         document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for methods in document["paths"].values():
             for operation in methods.values():
+                operation["responses"].setdefault(422, NUL_IN_QUERY)
                 if "requestBody" in operation:
                     operation["responses"].setdefault(400, NOT_JSON)
                     operation["responses"].setdefault(413, TOO_LARGE)
@@ -125,6 +130,7 @@ def _errors(description: str) -> dict[str, Any]:
 
 NOT_JSON = _errors("The body is not JSON")
 TOO_LARGE = _errors("The body is larger than the API takes (the message says the limit)")
+NUL_IN_QUERY = _errors("The query string holds a NUL byte")
 
 api = OpenNrmApi(
     title="OpenNRM API",

@@ -299,12 +299,12 @@ class QueueRowOut(Schema):
     assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
     referring_organisation: str
     reconsideration: int | None = Field(
-        default=None,
         description="The reconsiderations queue: the open request, to decide at "
-        "POST /api/v1/reconsiderations/{id}/decision",
+        "POST /api/v1/reconsiderations/{id}/decision; null in the other queues",
     )
     decision: PendingDecisionOut | None = Field(
-        default=None, description="The approvals queue: the decision waiting for approval"
+        description="The approvals queue: the decision waiting for approval; null in the other "
+        "queues"
     )
 
 
@@ -326,8 +326,16 @@ def _deadline(name: str, due: date | None, awaiting_approval: bool = False) -> D
 
 
 def _queue_row(
-    case: Case, due: date | None, name: str = "", awaiting_approval: bool = False, **extra: Any
+    case: Case,
+    due: date | None,
+    name: str,
+    awaiting_approval: bool,
+    *,
+    reconsideration: int | None,
+    decision: PendingDecisionOut | None,
 ) -> QueueRowOut:
+    """One row; `reconsideration` and `decision` are always sent (null where the queue has
+    none), so the OpenAPI document marks them required."""
     return QueueRowOut(
         reference=case.reference,
         status=case.status,
@@ -339,7 +347,8 @@ def _queue_row(
         deadline=_deadline(name, due, awaiting_approval),
         assigned_to=case.assigned_to.full_name if case.assigned_to else None,
         referring_organisation=case.referring_organisation.name,
-        **extra,
+        reconsideration=reconsideration,
+        decision=decision,
     )
 
 
@@ -372,25 +381,35 @@ def _case_rows(
     due_field = _due_field(name)
     page = list(cases[offset : offset + limit])
     waiting = selectors.cases_awaiting_approval([case.pk for case in page])
-    rows = []
-    for case in page:
-        extra = (
-            {"reconsideration": getattr(case, "open_request", None)}
-            if name == "reconsiderations"
-            else {}
+    rows = [
+        _queue_row(
+            case,
+            getattr(case, due_field),
+            name,
+            case.pk in waiting,
+            reconsideration=getattr(case, "open_request", None),
+            decision=None,
         )
-        rows.append(_queue_row(case, getattr(case, due_field), name, case.pk in waiting, **extra))
+        for case in page
+    ]
     return QueuePageOut(items=rows, count=cases.count())
 
 
-def _approval_rows(actor: Actor, limit: int, offset: int) -> QueuePageOut:
+def _approval_rows(actor: Actor, limit: int, offset: int, *, apart: bool) -> QueuePageOut:
+    """The decisions waiting for approval; with `apart` (`suspended=true`) none, as in every
+    queue that lists no cases apart (`selectors.queue`)."""
     decisions = selectors.approvals_pending(actor).select_related(
         "case__assigned_to", "case__referring_organisation"
     )
+    if apart:
+        decisions = decisions.none()
     rows = [
         _queue_row(
             d.case,
             None,
+            "",
+            False,
+            reconsideration=None,
             decision=PendingDecisionOut(
                 id=d.pk,
                 kind=d.kind,
@@ -440,11 +459,12 @@ def queue_list(
     `reconsiderations` list cases, oldest deadline first, and `conclusive-grounds` the cases
     that may be decided soonest first;
     `approvals` lists negative decisions waiting for a second decision maker, oldest first (the
-    filters apply to the three case queues, as on the page). 404 for any other name."""
+    filters apply to the three case queues, as on the page; with `suspended=true` it lists
+    nothing, as every queue but reasonable grounds does). 404 for any other name."""
     actor = actor_of(request)
     limit = min(limit, MAX_LIMIT)
     if name == APPROVALS:
-        return _approval_rows(actor, limit, offset)
+        return _approval_rows(actor, limit, offset, apart=suspended)
     if name not in selectors.QUEUES:
         raise Http404
     filters = selectors.QueueFilter(

@@ -176,10 +176,18 @@ class GroupCountOut(Schema):
 class StandingsOut(Schema):
     """Where each person taken in stands now, as the board derives it (ADR 0043)."""
 
+    # One field per selectors.Standing: a standing missing here is an error, not a count
+    # silently dropped from the report.
+    model_config = ConfigDict(extra="forbid")
+
     draft: int = Field(description="Their referral is still a draft")
     referred: int = Field(description="Referred: a case exists, no place needed or open")
     duty_to_notify: int = Field(description="Reported under the duty to notify, not referred")
     declined: int = Field(description="Their draft was deleted unsubmitted")
+    not_referred: int = Field(
+        description="A child or age-disputed person whose draft was deleted unsubmitted (only "
+        "retention deletes one: a child does not decline)"
+    )
     placed: int = Field(description="A place accepted or lived in, or their request met")
     waiting_for_bed: int = Field(description="An adult waiting for a place")
     missing: int = Field(description="Their case is suspended because they are missing")
@@ -456,8 +464,8 @@ class ReceptionOut(Schema):
         description="What they needed at once: bed_tonight, medical, interpreter, safety_risk"
     )
     standing: str = Field(
-        description="Where they stand now: draft, referred, duty_to_notify, declined, placed, "
-        "waiting_for_bed or missing"
+        description="Where they stand now: draft, referred, duty_to_notify, declined, "
+        "not_referred, placed, waiting_for_bed or missing"
     )
     taken_in_at: datetime
 

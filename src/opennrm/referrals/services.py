@@ -19,6 +19,7 @@ from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
+from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case
@@ -714,8 +715,8 @@ def _delete_files_on_commit(evidence: Any) -> None:
 
 def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     """Delete the evidence of these cases (rows now, files once committed) and empty their
-    drafts' answers. Called only inside `privacy.services`' erasure, whose audit event
-    covers it."""
+    drafts' answers and the fingerprint their API idempotency key keeps. Called only inside
+    `privacy.services`' erasure, whose audit event covers it."""
     evidence = EvidenceFile.objects.filter(Q(case_id__in=case_ids) | Q(draft__case_id__in=case_ids))
     _delete_files_on_commit(evidence)
     removed = {"evidence_files": evidence.delete()[0]}
@@ -727,6 +728,14 @@ def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     ).update(question="")
     removed["referral_additions"] = ReferralAddition.objects.filter(case_id__in=case_ids).update(
         text=""
+    )
+    # A referral sent through the API with an Idempotency-Key keeps a keyed hash of all its
+    # answers, the name included (`api_submission._fingerprint`): it goes with them. The key
+    # stays, so a retry with it is still refused rather than making a second case.
+    removed["referral_idempotency_fingerprints"] = (
+        ReferralIdempotencyKey.objects.filter(draft__case_id__in=case_ids)
+        .exclude(fingerprint="")
+        .update(fingerprint="")
     )
     return removed
 
@@ -757,7 +766,9 @@ def _draft_holder_can(draft: ReferralDraft) -> str:
     )
     if roles.filter(role=Role.FIRST_RESPONDER).exists():
         return "continue"
-    if getattr(draft, "reception_record", None) is None or not roles.exists():
+    # Only those who may open the hand-over page (ADR 0043's receptionists) can hand it over.
+    receptionist = roles.filter(role=Role.SAFEGUARDING_LEAD).exists()
+    if getattr(draft, "reception_record", None) is None or not receptionist:
         return ""
     if members_with_role(draft.organisation_id, {Role.FIRST_RESPONDER}).exists():
         return "hand over"
@@ -779,22 +790,42 @@ def _deletion_notices(draft: ReferralDraft, today: date) -> list[Delivery]:
     )
     organisation = draft.organisation.name
     holder = draft.created_by.get_full_name() or draft.created_by.email
+    holder_id = draft.created_by_id
     members = reverse("accounts:member_list", args=[draft.organisation_id])
     can = _draft_holder_can(draft)
+    record = getattr(draft, "reception_record", None)
     if not can:
-        return [
+        told = [
             Delivery(
                 role_givers(draft.organisation_id),
                 "referrals.draft_deletion_author_gone",
                 subject,
-                f"{holder} started a referral for {organisation} on {started} and no longer "
-                "refers for it, so nobody can finish it. Give them the first responder role "
+                f"{holder} started a referral for {organisation} on {started} and can no longer "
+                "complete it, so nobody can finish it. Give them the first responder role "
                 f"again to let them finish it before {deleted_on}; otherwise it will be deleted "
                 f"then.{why}",
                 url=members,
             )
         ]
-    record = getattr(draft, "reception_record", None)
+        if record is not None:
+            # A reception draft: the organisation's safeguarding leads may hand it over.
+            leads = members_with_role(draft.organisation_id, {Role.SAFEGUARDING_LEAD})
+            told.append(
+                Delivery(
+                    [m.user for m in leads.select_related("user") if m.user_id != holder_id],
+                    "referrals.draft_deletion_holder_gone",
+                    subject,
+                    f"{holder} holds a referral started for {organisation} on {started} at an "
+                    "operation's reception and can no longer complete it or hand it over. As a "
+                    f"safeguarding lead of {organisation} you can hand it to a first responder "
+                    f"before {deleted_on}; otherwise it will be deleted then.{why}",
+                    url=reverse(
+                        "operations:reception_hand_over",
+                        args=[record.operation_id, record.sequence],
+                    ),
+                )
+            )
+        return told
     act, url = (
         ("continue it", reverse("referrals:task_list", args=[draft.public_id]))
         if can == "continue"
