@@ -267,11 +267,7 @@ class ReceptionForm(forms.Form):
         max_length=500,
         error_messages={"required": "Enter their name, or describe them"},
     )
-    sex = forms.ChoiceField(
-        label="Sex",
-        choices=PLANNED_SEXES,
-        error_messages={"required": "Select their sex", "invalid_choice": "Select their sex"},
-    )
+    # Declared in the order the page asks them: the error summary lists errors in this order.
     age_group = forms.ChoiceField(
         label="Adult or child?",
         help_text="If you are not sure they are an adult, select 'Age disputed': they are "
@@ -286,18 +282,16 @@ class ReceptionForm(forms.Form):
             "invalid_choice": "Select whether they are an adult or a child",
         },
     )
+    sex = forms.ChoiceField(
+        label="Sex",
+        choices=PLANNED_SEXES,
+        error_messages={"required": "Select their sex", "invalid_choice": "Select their sex"},
+    )
     language = forms.ChoiceField(
         label="Language (optional)",
         choices=[("", "Select a language"), *language_choices()],
         required=False,
         error_messages={"invalid_choice": "Select their language from the list"},
-    )
-    urgent_needs = forms.MultipleChoiceField(
-        label="Do they need any of these now? (optional)",
-        choices=ImmediateNeed.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        error_messages={"invalid_choice": "Select urgent needs from the list"},
     )
     interpreter_needed = forms.ChoiceField(
         label="Do they need an interpreter?",
@@ -306,6 +300,13 @@ class ReceptionForm(forms.Form):
             "required": "Select whether they need an interpreter",
             "invalid_choice": "Select whether they need an interpreter",
         },
+    )
+    urgent_needs = forms.MultipleChoiceField(
+        label="Do they need any of these now? (optional)",
+        choices=ImmediateNeed.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": "Select urgent needs from the list"},
     )
 
     # New for each empty form, sent back with it: the same form sent twice (a double tap, a
