@@ -26,11 +26,13 @@ class AccommodationConfig(AppConfig):
 
         if adult_places_withdrawn not in safeguarding.AGE_DISPUTE_HOOKS:
             safeguarding.AGE_DISPUTE_HOOKS.append(adult_places_withdrawn)
-        # A coordinator's address grants end with their membership or role, and do not come back
-        # with it (ADR 18); accounts imports nothing of accommodation.
+        # A coordinator's address grants, and a safe-house manager's site assignments, end with
+        # their membership or role, and do not come back with it (ADR 18); accounts imports
+        # nothing of accommodation.
         from opennrm.accounts import services as accounts
 
-        from .services import _address_grants_ended
+        from .services import _address_grants_ended, _site_assignments_ended
 
-        if _address_grants_ended not in accounts.MEMBERSHIP_CHANGED:
-            accounts.MEMBERSHIP_CHANGED.append(_address_grants_ended)
+        for ender in (_address_grants_ended, _site_assignments_ended):
+            if ender not in accounts.MEMBERSHIP_CHANGED:
+                accounts.MEMBERSHIP_CHANGED.append(ender)

@@ -599,6 +599,18 @@ def _address_grants_ended(by: User, membership: Membership) -> dict[str, int]:
     return {"address_grants_ended": ended}
 
 
+def _site_assignments_ended(by: User, membership: Membership) -> dict[str, int]:
+    """Registered with `accounts.services.MEMBERSHIP_CHANGED` (`accommodation.apps`): when a
+    membership is taken away or changed from the safe-house manager role, its site assignments
+    are deleted (as `site_assignment_set` deletes one; the membership's audit event counts
+    them). Otherwise giving the access or the role back would show those sites' addresses again
+    without the site's provider deciding anything (ADR 18; threat model row 11)."""
+    if membership.is_active and membership.role == Role.SAFE_HOUSE_MANAGER:
+        return {}
+    ended, _by_model = SiteAssignment.objects.filter(membership=membership).delete()
+    return {"site_assignments_ended": ended}
+
+
 @transaction.atomic
 def site_assignment_set(*, by: User, membership: Membership, site: Site, assigned: bool) -> None:
     """Assign a safe-house manager to one of their provider's sites, or take them off it: an
@@ -1721,7 +1733,9 @@ def _check_move_on_ended(case: Case, on: date) -> None:
     and said of a person whose support was still running, or who never had a move-on period,
     it says their entitlement ran out when it had not. Leaving on the last day of support is
     leaving as it ends (the exit form offers that day), so it is refused only while support
-    still runs the day after (`cases.services.support_running`)."""
+    still runs the day after (`cases.services.support_running`). While a reconsideration of the
+    negative decision waits, support runs on whatever its end date says, and the refusal says so
+    rather than give that date, perhaps already past, as the day support runs to."""
     ends = case.move_on_ends
     if case.is_child:
         # An adult's move-on end kept from before their age was disputed does not run (ADR 25).
@@ -1740,10 +1754,16 @@ def _check_move_on_ended(case: Case, on: date) -> None:
             }
         )
     if support_running(case, on + timedelta(days=1)):
+        runs = (
+            "runs on while the reconsideration of the negative conclusive grounds decision "
+            "waits for its answer"
+            if case.status == CaseStatus.RECONSIDERATION
+            else f"runs until {ends:%-d %B %Y}"
+        )
         raise ValidationError(
             {
-                "reason": f"Move-on support runs until {ends:%-d %B %Y}: it had not ended on "
-                f"{on:%-d %B %Y}. Select another reason"
+                "reason": f"Move-on support {runs}: it had not ended on {on:%-d %B %Y}. "
+                "Select another reason"
             }
         )
 

@@ -266,10 +266,21 @@ def reception_of(operation: Operation) -> QuerySet[ReceptionRecord]:
     )
 
 
+def _receives_for(actor: Actor, record: ReceptionRecord) -> bool:
+    """Whether the actor still takes people in for the organisation that took this person in
+    (a role of `RECEPTION_ROLES` in force there): what the responder who took them in, or the
+    draft's holder, holds only while they do. One who left it, or moved to another role or to
+    a partner of the operation, no longer acts for it (ADR 0043)."""
+    return record.organisation_id in actor.organisation_ids_as(RECEPTION_ROLES)
+
+
 def may_see_name(actor: Actor, record: ReceptionRecord, lead_responder: bool) -> bool:
     """The name or description of a person taken in shows only to the responder who took them
-    in and to the lead's first responders; every other reader sees the number and standing."""
-    return lead_responder or record.taken_in_by_id == actor.user.pk
+    in, while they still take people in for the organisation they took them in for, and to the
+    lead's first responders; every other reader sees the number and standing."""
+    if lead_responder:
+        return True
+    return record.taken_in_by_id == actor.user.pk and _receives_for(actor, record)
 
 
 def may_hand_over(
@@ -278,10 +289,11 @@ def may_hand_over(
     draft: ReferralDraft,
     safeguarding_lead_of: set[int] | None = None,
 ) -> bool:
-    """Who may hand a reception draft to another first responder: the draft's holder, or a
-    safeguarding lead of the organisation that took the person in (`safeguarding_lead_of`:
-    the actor's organisations as one, read once for a whole board)."""
-    if draft.created_by_id == actor.user.pk:
+    """Who may hand a reception draft to another first responder: the draft's holder, while
+    they still take people in for the organisation that took the person in, or a safeguarding
+    lead of that organisation (`safeguarding_lead_of`: the actor's organisations as one, read
+    once for a whole board)."""
+    if draft.created_by_id == actor.user.pk and _receives_for(actor, record):
         return True
     if safeguarding_lead_of is None:
         safeguarding_lead_of = set(actor.organisations_as([Role.SAFEGUARDING_LEAD]))

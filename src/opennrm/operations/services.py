@@ -920,9 +920,10 @@ def reception_draft_hand_over(*, by: User, record: ReceptionRecord, to: User) ->
     """Give the referral draft of a person taken in to another first responder of the
     organisation that took them in, to complete (ADR 0043). A safeguarding lead may take people
     in but does not make referrals, so the draft they start is handed to a first responder; a
-    responder going off shift hands theirs over too. Only the draft's holder or a safeguarding
-    lead of its organisation hands it over, and only while it is a draft. The new holder is
-    told (naming nobody); one audit event."""
+    responder going off shift hands theirs over too. Only the draft's holder, while they still
+    take people in for its organisation (`selectors.may_hand_over`), or a safeguarding lead of
+    that organisation hands it over, and only while it is a draft. The new holder is told
+    (naming nobody); one audit event."""
     record = (
         ReceptionRecord.objects.select_for_update().select_related("operation").get(pk=record.pk)
     )
