@@ -6,11 +6,11 @@ import math
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from .actor import Actor
+from .actor import Actor, members_with_role
 from .models import Invitation, Membership, Organisation, User
 from .roles import Role
 
@@ -43,10 +43,47 @@ def membership_get_for_admin(actor: Actor, membership_id: int) -> Membership:
         raise Http404 from None
 
 
+def _holds(roles: set[Role], who: str, *, there: bool = True) -> Exists:
+    """Whether the invitation's `who` (its inviter or approver) holds one of `roles` in force:
+    in the invitation's organisation, or (`there=False`) anywhere."""
+    found = members_with_role(None, roles).filter(user=OuterRef(who))
+    if there:
+        found = found.filter(organisation=OuterRef("organisation"))
+    return Exists(found)
+
+
+def _still_vouched() -> Q:
+    """Whether an open invitation can still give its role: those whose word it rests on still
+    hold the standing they acted with, as `services._refuse_unvouched` requires at acceptance
+    (one rule, here in SQL). Its inviter still an administrator of the organisation; for one
+    that waits for approval, its asker (and, once approved, its approver) still an administrator
+    there or a system administrator. The command line's (no inviter) always can."""
+
+    def may_ask(who: str) -> Q:
+        return Q(_holds({Role.ORGANISATION_ADMIN}, who)) | Q(
+            _holds({Role.SYSTEM_ADMIN}, who, there=False)
+        )
+
+    return (
+        Q(invited_by__isnull=True)
+        | Q(needs_approval=False) & Q(_holds({Role.ORGANISATION_ADMIN}, "invited_by"))
+        | Q(needs_approval=True)
+        & may_ask("invited_by")
+        & (Q(approved_by__isnull=True) | may_ask("approved_by"))
+    )
+
+
 def pending_invitations(organisation: Organisation) -> QuerySet[Invitation]:
-    return organisation.invitations.filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by")
+    """The organisation's open invitations, each with `still_works`: false once whoever it
+    rests on has left or lost the standing they acted with, so its link can no longer give a
+    role (`services._refuse_unvouched`) and a current administrator should send another."""
+    return (
+        organisation.invitations.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .annotate(still_works=_still_vouched())
+        .select_related("invited_by")
+    )
 
 
 def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:

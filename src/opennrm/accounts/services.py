@@ -183,6 +183,15 @@ def invitation_approve(*, by: User, invitation: Invitation) -> str:
             f"Only an administrator of {locked.organisation.name} or a system administrator "
             "can approve this invitation"
         )
+    inviter = locked.invited_by
+    if inviter is not None and not _may_ask(inviter, locked.organisation):
+        # Its acceptance would be refused (`_refuse_unvouched`): approving it would e-mail the
+        # invitee a link that cannot work.
+        raise ValidationError(
+            f"{inviter.full_name}, who asked for this invitation, no longer manages access for "
+            f"{locked.organisation.name}, so it can no longer give a role. Withdraw it, and send "
+            "a new invitation if the person still needs the role"
+        )
     locked.approved_by = by
     locked.approved_at = timezone.now()
     locked.expires_at = timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
@@ -207,6 +216,13 @@ def invitation_revoke(*, by: User, invitation: Invitation) -> None:
     )
 
 
+def _may_ask(user: User, organisation: Organisation) -> bool:
+    """The standing with which someone asks for, or approves, an invitation that waits for
+    approval: administrator of the organisation, or system administrator (the same rule, in
+    SQL, marks the members page's invitations: `selectors.pending_invitations`)."""
+    return administers(user, organisation) or _is_system_admin(user)
+
+
 def _refuse_unvouched(invitation: Invitation) -> None:
     """An invitation gives a role only while those whose word it rests on could still give it:
     its inviter still an administrator of the organisation (`administers`, as when it was sent).
@@ -220,8 +236,8 @@ def _refuse_unvouched(invitation: Invitation) -> None:
         approver = invitation.approved_by
         vouched = (
             approver is not None
-            and (administers(inviter, organisation) or _is_system_admin(inviter))
-            and (administers(approver, organisation) or _is_system_admin(approver))
+            and _may_ask(inviter, organisation)
+            and _may_ask(approver, organisation)
         )
     else:
         vouched = administers(inviter, organisation)

@@ -62,6 +62,28 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
     return Case.objects.filter(condition)
 
 
+# Roles whose holders are told of cases they may not open, through apps this one may not read
+# (a placement, a support plan, a missing episode): their news of a case is theirs by that role.
+_TOLD_OF_CASES_THEY_CANNOT_OPEN = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+
+
+def may_hear_of_case(user: User, case_id: int) -> bool:
+    """Whether news of the case may still be e-mailed to `user` (registered with
+    `notifications.case_readers` by this app's `AppConfig.ready()`): they may open it
+    (`cases_visible_to`); or they are a safeguarding lead of its area (told of an adult's
+    dependent children, and of a child who has turned 18, whose page no longer opens for
+    them); or they hold a role told of cases it cannot open (a support coordinator, a
+    safe-house manager). Someone who moved to another organisation holds a role in force, but
+    not one through which the case they were told of is theirs: not them."""
+    actor = Actor.of_session(user)
+    if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN):
+        return True
+    if cases_visible_to(actor).filter(pk=case_id).exists():
+        return True
+    areas = safeguarding_lead_areas(actor)
+    return bool(areas) and Case.objects.filter(pk=case_id, area__in=areas).exists()
+
+
 def cases_referred_by_organisations_of(actor: Actor) -> QuerySet[Case]:
     return Case.objects.filter(
         referring_organisation_id__in=list(actor.organisations_as({Role.FIRST_RESPONDER}))

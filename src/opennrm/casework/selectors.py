@@ -19,6 +19,7 @@ from opennrm.accounts.actor import DECIDERS, Actor, memberships_in_force
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.care.selectors import child_safeguarding_leads
+from opennrm.cases.choices import TREATED_AS_CHILD
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 
@@ -158,15 +159,25 @@ def seen_by(note: CaseNote) -> str:
     }[Visibility(note.visibility)]
 
 
-def _still_works_there(who: str = "owner") -> Exists:
-    """Whether the task's owner (or `who`: its creator) still works cases for the task's
-    organisation (a membership in force, in a role that works cases)."""
-    return Exists(
-        memberships_in_force().filter(
-            user=OuterRef(who),
-            organisation=OuterRef("organisation"),
-            role__in=list(CASE_ROLES),
-        )
+def _still_works_there(who: str = "owner") -> Q:
+    """Whether the task's owner (or `who`: its creator) may still open the task's case through
+    the task's organisation, as `parties_of` decides it (and so `possible_owners`): a
+    membership in force there as a first responder of the referring organisation, a decision
+    maker of the competent authority, or, for a child's case, a safeguarding lead of its area.
+    Someone moved there to a role that cannot open the case no longer works it, as if they had
+    left."""
+    mine = memberships_in_force().filter(user=OuterRef(who), organisation=OuterRef("organisation"))
+    referrer_or_authority = mine.filter(
+        Q(role=Role.FIRST_RESPONDER, organisation=OuterRef("case__referring_organisation"))
+        | Q(role__in=list(DECIDERS), organisation=OuterRef("case__competent_authority"))
+    )
+    safeguarding = mine.filter(
+        role=Role.SAFEGUARDING_LEAD,
+        organisation__kind__in=SAFEGUARDING_KINDS,
+        organisation__area=OuterRef("case__area"),
+    )
+    return Q(Exists(referrer_or_authority)) | (
+        Q(case__age_group__in=TREATED_AS_CHILD) & ~Q(case__area="") & Q(Exists(safeguarding))
     )
 
 

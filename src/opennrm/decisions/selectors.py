@@ -136,7 +136,14 @@ def queue(actor: Actor, name: str, filters: QueueFilter, *, apart: bool = False)
     if filters.assigned == "me":
         cases = cases.filter(assigned_to=actor.user)
     elif filters.assigned == "unassigned":
-        cases = cases.filter(assigned_to__isnull=True)
+        # Assigned to nobody, or to someone who no longer decides at the case's authority (who
+        # left it, or moved to another role): nobody will decide it, as `deciders_to_tell` has
+        # it. One EXISTS on memberships per case; no membership matches a case assigned to
+        # nobody.
+        still_decides = members_with_role(None, DECIDERS).filter(
+            user=OuterRef("assigned_to"), organisation=OuterRef("competent_authority")
+        )
+        cases = cases.filter(~Exists(still_decides))
     if filters.age_group == "adult":
         cases = cases.filter(age_group=AgeGroup.ADULT)
     elif filters.age_group == "child":

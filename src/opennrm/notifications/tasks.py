@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import memberships_in_force
 
+from .case_readers import may_hear_of_case
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ def email_notification(notification_id: int) -> None:
 def _send(notification: Notification) -> None:
     """E-mail one notification, once: a retried or repeated task sends only what no run has
     sent, and nobody who may no longer read it is e-mailed: an account switched off since the
-    notification was made (an account taken over), or one left with no role in force (someone
-    who left their organisation; their account stays). Such a notification stays un-e-mailed
+    notification was made (an account taken over), one left with no role in force (someone
+    who left their organisation; their account stays), or, for news of a case, one whose
+    roles in force no longer make the case's news theirs (someone who moved to another
+    organisation: `_may_still_read`). Such a notification stays un-e-mailed
     (`emailed_at` empty) and in the service. The claim is taken before sending and given back
     if sending fails; a worker that dies between the two loses that e-mail (the notification is
     still in the service), which is better than sending news of a case twice."""
@@ -65,10 +68,15 @@ def _send(notification: Notification) -> None:
 
 def _may_still_read(notification: Notification) -> bool:
     """Whether the recipient still holds a role in force (an active membership of an active
-    account in an active organisation: `accounts.actor.memberships_in_force`). Everyone
-    OpenNRM tells is told for a role they hold, system administrators too."""
+    account in an active organisation: `accounts.actor.memberships_in_force`): everyone
+    OpenNRM tells is told for a role they hold, system administrators too. And, for news of a
+    case, whether they may still hear of that case (`case_readers.may_hear_of_case`, the cases
+    app's check): a first responder who moved from one force to another holds a role in force,
+    but not one through which the old force's cases are hers."""
     recipient = notification.recipient
-    return recipient.is_active and memberships_in_force().filter(user=recipient).exists()
+    if not recipient.is_active or not memberships_in_force().filter(user=recipient).exists():
+        return False
+    return notification.case_id is None or may_hear_of_case(recipient, notification.case_id)
 
 
 def _send_mail(notification: Notification) -> None:
