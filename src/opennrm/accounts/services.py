@@ -291,7 +291,8 @@ def _join(invitation: Invitation, user: User) -> Membership:
 
 # What other apps end when a membership is taken away or changes role, registered from their own
 # AppConfig.ready (accounts imports none of them; ADR 20): accommodation ends the address grants
-# held through it (ADR 18), so that giving the access or the role back does not bring them back.
+# held through it (ADR 18) and a safe-house manager's site assignments (ADR 16), so that giving
+# the access or the role back does not bring them back.
 # Each is given the acting user and the membership as now saved (inside the service's
 # transaction) and says how many of what it ended, for the service's audit event. A list rather
 # than a function to register with: that would be taken for one of this app's services.
@@ -403,7 +404,7 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
     """Give a membership back or take it away. Taking it away also withdraws the invitations
     still open for that person to that organisation, in any role, so none of them brings it (or
     another role) back, and ends what other apps hold through the membership
-    (`MEMBERSHIP_CHANGED`: address grants)."""
+    (`MEMBERSHIP_CHANGED`: address grants, a safe-house manager's site assignments)."""
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
     if membership.user_id == by.pk and active:
