@@ -12,8 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.cases.choices import CaseStatus
-from opennrm.decisions import services as decisions
 from opennrm.operations import services as operations
 from opennrm.operations.models import PartnerRole
 
@@ -83,22 +81,8 @@ def test_a_move_on_exit_refused_during_a_reconsideration_does_not_say_support_ra
     waits (accommodation/services.py: _check_move_on_ended words every refusal from
     `case.move_on_ends`, whatever `support_running` found)."""
     today = timezone.localdate()
-    case = case_factories.consenting(
-        alice,
-        northmoor_police,
-        authority,
-        status=CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
-        submitted_at=timezone.now(),
-        move_on_ends=today + timedelta(days=5),
-        reconsideration_until=today + timedelta(days=25),
-    )
-    placement = h.living(cora, maya, provider, case)
-    case.refresh_from_db()
-    decisions.reconsideration_request(
-        by=alice,
-        case=case,
-        grounds="New evidence from the person's solicitor about the exploitation.",
-        expected_version=case.version,
+    _, placement = h.reconsidering_while_living(
+        alice, cora, maya, northmoor_police, provider, authority
     )
     ends = today + timedelta(days=5)
     left = ends + timedelta(days=2)

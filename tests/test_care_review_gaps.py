@@ -19,9 +19,8 @@ from opennrm.audit.models import AuditEvent
 from opennrm.care import selectors as care_selectors
 from opennrm.care import services as care
 from opennrm.care.models import ChildMissing, MissingEpisode
-from opennrm.cases.choices import AgeGroup, CaseStatus
+from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case, Person
-from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 from opennrm.safeguarding import coming_of_age
 from opennrm.safeguarding.coming_of_age import years_later
@@ -220,30 +219,6 @@ def test_reporter_of_a_parent_missing_with_a_child_is_told_to_contact_childrens_
 UTC = timezone.get_fixed_timezone(0)
 
 
-def _reconsidering_past_its_move_on_end(alice, cora, maya, police, provider, authority):
-    today = timezone.localdate()
-    case = case_factories.consenting(
-        alice,
-        police,
-        authority,
-        status=CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
-        submitted_at=timezone.now(),
-        move_on_ends=today + timedelta(days=5),
-        reconsideration_until=today + timedelta(days=25),
-    )
-    placement = h.living(cora, maya, provider, case)
-    case.refresh_from_db()
-    decisions.reconsideration_request(
-        by=alice,
-        case=case,
-        grounds="New evidence from the person's solicitor about the exploitation.",
-        expected_version=case.version,
-    )
-    case.refresh_from_db()
-    assert case.status == CaseStatus.RECONSIDERATION
-    return case, placement
-
-
 def test_the_placement_page_does_not_say_move_on_ended_while_a_reconsideration_waits(
     alice: User,
     cora: User,
@@ -260,7 +235,7 @@ def test_the_placement_page_does_not_say_move_on_ended_while_a_reconsideration_w
     reason "move-on support ended" for her; sending it is refused with "Move-on support runs
     until <a day already past>: it had not ended". Expected: while a reconsideration waits, the
     page says support runs on and does not offer the move-on-ended exit."""
-    case, placement = _reconsidering_past_its_move_on_end(
+    case, placement = h.reconsidering_while_living(
         alice, cora, maya, northmoor_police, provider, authority
     )
     later = case.move_on_ends + timedelta(days=5)
@@ -286,9 +261,7 @@ def test_the_support_plan_does_not_end_accommodation_while_a_reconsideration_wai
     accommodation.selectors.adult_move_on_ends), a day already past, though support runs on
     while the reconsideration waits. Expected: no end date on the accommodation while the
     reconsideration waits (as the reminders and the exit rule treat it)."""
-    case, _ = _reconsidering_past_its_move_on_end(
-        alice, cora, maya, northmoor_police, provider, authority
-    )
+    case, _ = h.reconsidering_while_living(alice, cora, maya, northmoor_police, provider, authority)
     later = case.move_on_ends + timedelta(days=5)
     with time_machine.travel(datetime.combine(later, time(10, 0), tzinfo=UTC), tick=False):
         row = next(r for r in care_selectors.plan_rows(case) if r.measure == "accommodation")

@@ -21,11 +21,8 @@ from opennrm.accommodation.models import ExitReason
 from opennrm.accounts.models import Organisation, User
 from opennrm.care import reminders
 from opennrm.care.models import MoveOnReminder
-from opennrm.cases.choices import CaseStatus
-from opennrm.decisions import services as decisions
 from opennrm.notifications.models import Notification
 
-from . import case_factories
 from . import support_plan_helpers as h
 
 UTC = timezone.get_fixed_timezone(0)
@@ -47,27 +44,7 @@ def reconsidering(
 ):
     """An adult living in a safe house, given a negative conclusive decision whose short
     move-on support ends in 5 days; the referrer asks for a reconsideration today."""
-    today = timezone.localdate()
-    case = case_factories.consenting(
-        alice,
-        northmoor_police,
-        authority,
-        status=CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
-        submitted_at=timezone.now(),
-        move_on_ends=today + timedelta(days=5),
-        reconsideration_until=today + timedelta(days=25),
-    )
-    placement = h.living(cora, maya, provider, case)
-    case.refresh_from_db()
-    decisions.reconsideration_request(
-        by=alice,
-        case=case,
-        grounds="New evidence from the person's solicitor about the exploitation.",
-        expected_version=case.version,
-    )
-    case.refresh_from_db()
-    assert case.status == CaseStatus.RECONSIDERATION
-    return case, placement
+    return h.reconsidering_while_living(alice, cora, maya, northmoor_police, provider, authority)
 
 
 def test_no_move_on_reminder_while_a_reconsideration_is_pending(reconsidering) -> None:
