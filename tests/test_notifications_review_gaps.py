@@ -118,6 +118,34 @@ def test_the_worker_does_not_email_an_account_switched_off_before_it_ran() -> No
     assert [m.to for m in mail.outbox] == []
 
 
+def _asked_then_moved(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    dmitri: User,
+    sally: User,
+) -> tuple[Case, ReconsiderationRequest]:
+    """Maya, a safe-house manager at Test Refuge where the person lives, asks for their negative
+    decision to be reconsidered, then leaves Test Refuge for another charity's safe house."""
+    case = case_factories.refused_while_housed(
+        alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
+    )
+    request = decisions.reconsideration_request(
+        by=maya,
+        case=case,
+        grounds="She has told us more about the work.",
+        expected_version=case.version,
+        support_provider=provider,
+    )
+    Membership.objects.filter(user=maya, organisation=provider).update(is_active=False)
+    elsewhere = factories.organisation("Elsewhere Charity", OrganisationKind.SUPPORT_PROVIDER)
+    Membership.objects.create(user=maya, organisation=elsewhere, role=Role.SAFE_HOUSE_MANAGER)
+    return case, request
+
+
 def test_a_manager_who_moved_to_another_provider_is_not_told_of_the_reconsideration(
     alice: User,
     northmoor_police: Organisation,
@@ -135,19 +163,9 @@ def test_a_manager_who_moved_to_another_provider_is_not_told_of_the_reconsiderat
     support plan, which she can no longer open (404): news of a victim's case reaching someone
     who left the provider, while nobody at Test Refuge hears it. Only someone who still acts for
     the provider that asked should be told (ADR 8: "nobody who has left is told")."""
-    case = case_factories.refused_while_housed(
+    case, request = _asked_then_moved(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
-    request = decisions.reconsideration_request(
-        by=maya,
-        case=case,
-        grounds="She has told us more about the work.",
-        expected_version=case.version,
-        support_provider=provider,
-    )
-    Membership.objects.filter(user=maya, organisation=provider).update(is_active=False)
-    elsewhere = factories.organisation("Elsewhere Charity", OrganisationKind.SUPPORT_PROVIDER)
-    Membership.objects.create(user=maya, organisation=elsewhere, role=Role.SAFE_HOUSE_MANAGER)
     # She cannot open the plan the message links to.
     plan = reverse("support:plan", args=[case.reference])
     assert factories.signed_in_client(maya).get(plan).status_code == 404
@@ -308,19 +326,9 @@ def test_the_provider_that_asked_hears_the_answer_through_someone_who_still_acts
 ) -> None:
     """Maya asked for Test Refuge, then left it for another provider. The answer goes to Test
     Refuge's own support coordinator, Cora, with a link to the support plan she can open."""
-    case = case_factories.refused_while_housed(
+    case, request = _asked_then_moved(
         alice, northmoor_police, authority, cora, maya, provider, dmitri, sally
     )
-    request = decisions.reconsideration_request(
-        by=maya,
-        case=case,
-        grounds="She has told us more about the work.",
-        expected_version=case.version,
-        support_provider=provider,
-    )
-    Membership.objects.filter(user=maya, organisation=provider).update(is_active=False)
-    elsewhere = factories.organisation("Elsewhere Charity", OrganisationKind.SUPPORT_PROVIDER)
-    Membership.objects.create(user=maya, organisation=elsewhere, role=Role.SAFE_HOUSE_MANAGER)
     case.refresh_from_db()
     decisions.reconsideration_decide(
         by=dmitri,
