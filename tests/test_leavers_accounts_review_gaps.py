@@ -160,6 +160,46 @@ def test_a_case_whose_assignee_left_is_among_those_assigned_to_nobody(
     )
 
 
+@pytest.mark.page("decisions:queue")
+def test_the_queue_row_of_a_case_whose_assignee_left_says_nobody_will_decide_it(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+) -> None:
+    """The same case in the queue's table: the row named Dmitri as its assignee, so a decision
+    maker scanning the queue took the case as in hand. Expected: the row says nobody will decide
+    it, naming who no longer decides there; a case still assigned to a decider keeps the name."""
+    admin = factories.user(organisation=authority, role=Role.ORGANISATION_ADMIN)
+    waiting: Case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+    )
+    waiting = case_assign(by=sally, case=waiting, assignee=dmitri, expected_version=waiting.version)
+    held: Case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+    )
+    case_assign(by=sally, case=held, assignee=sally, expected_version=held.version)
+    case_factories.leaves(dmitri, authority, by=admin)
+    page = (
+        factories.signed_in_client(sally)
+        .get(reverse("decisions:queue"), {"queue": "conclusive-grounds"})
+        .content.decode()
+    )
+    row = re.search(rf"{waiting.reference}.*?</tr>", page, re.S)
+    assert row is not None
+    assert "Nobody: Dmitri Dane no longer decides here" in row.group(0)
+    kept = re.search(rf"{held.reference}.*?</tr>", page, re.S)
+    assert kept is not None
+    assert f'<td class="govuk-table__cell">{sally.full_name}</td>' in kept.group(0)
+
+
 def test_an_invitation_asked_for_by_a_system_administrator_who_left_cannot_be_approved(
     sysadmin: User, operator: Organisation, provider: Organisation
 ) -> None:

@@ -436,7 +436,9 @@ def queue_list(
     request: HttpRequest,
     name: str,
     assigned: Literal["all", "me", "unassigned"] = Query(
-        "all", description="me: assigned to the token's member; unassigned: to nobody"
+        "all",
+        description="me: assigned to the token's member; unassigned: to nobody, or to someone who no "
+        "longer decides at the case's authority",
     ),
     age_group: Literal["adult", "child"] | None = Query(
         None, description="child includes people whose age is disputed"

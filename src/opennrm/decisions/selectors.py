@@ -140,10 +140,7 @@ def queue(actor: Actor, name: str, filters: QueueFilter, *, apart: bool = False)
         # left it, or moved to another role): nobody will decide it, as `deciders_to_tell` has
         # it. One EXISTS on memberships per case; no membership matches a case assigned to
         # nobody.
-        still_decides = members_with_role(None, DECIDERS).filter(
-            user=OuterRef("assigned_to"), organisation=OuterRef("competent_authority")
-        )
-        cases = cases.filter(~Exists(still_decides))
+        cases = cases.filter(~_assignee_still_decides())
     if filters.age_group == "adult":
         cases = cases.filter(age_group=AgeGroup.ADULT)
     elif filters.age_group == "child":
@@ -192,6 +189,26 @@ def queue_tag(name: str, when: date | None, *, today: date, awaiting_approval: b
     if name in DEADLINE_QUEUES:
         return deadline_tag(when, today=today)
     return "can_decide" if when is not None and when <= today and not awaiting_approval else ""
+
+
+def _assignee_still_decides() -> Exists:
+    """Whether the case's assignee still decides at its authority: false for a case assigned to
+    nobody, and for one whose assignee left the authority or moved to another role."""
+    return Exists(
+        members_with_role(None, DECIDERS).filter(
+            user=OuterRef("assigned_to"), organisation=OuterRef("competent_authority")
+        )
+    )
+
+
+def cases_with_assignee_gone(case_ids: list[int]) -> set[int]:
+    """Which of these cases are assigned to someone who no longer decides at the case's
+    authority: the queue says nobody will decide them rather than name the one who left."""
+    return set(
+        Case.objects.filter(pk__in=case_ids, assigned_to__isnull=False)
+        .filter(~_assignee_still_decides())
+        .values_list("pk", flat=True)
+    )
 
 
 def cases_awaiting_approval(case_ids: list[int]) -> set[int]:

@@ -114,6 +114,7 @@ def _rows(actor: Actor, name: str, page: Page[Case], today: date) -> list[dict[s
     earlier = cases_with_open_pairs(actor, ids)
     # A decision made and waiting for approval: no other can be made until it is decided.
     waiting = selectors.cases_awaiting_approval(ids)
+    gone = selectors.cases_with_assignee_gone(ids)
     return [
         {
             "case": case,
@@ -123,6 +124,7 @@ def _rows(actor: Actor, name: str, page: Page[Case], today: date) -> list[dict[s
             ),
             "possible_earlier_referral": case.pk in earlier,
             "awaiting_approval": case.pk in waiting,
+            "assignee_gone": case.pk in gone,
         }
         for case in page
     ]
