@@ -110,7 +110,7 @@ class TestTheSearchPage:
         client = factories.signed_in_client(alice)
         form = client.get(URL).content.decode()
         assert "Name search is <strong>exact</strong>" in form
-        assert "duplicate detection, which OpenNRM does not have yet" in form
+        assert "This search does not suggest spellings" in form
 
         page = search(client, name="  ZORICA   testova ")
 

@@ -65,13 +65,16 @@ function startTimeoutWarning(dialog) {
     timer = window.setTimeout(tick, 1000);
   };
 
-  dialog.querySelector("[data-action=stay]").addEventListener("click", async () => {
-    const response = await fetch(dialog.dataset.keepaliveUrl, {
+  const keepAlive = () =>
+    fetch(dialog.dataset.keepaliveUrl, {
       method: "POST",
       headers: { "X-CSRFToken": csrf },
       credentials: "same-origin",
       redirect: "manual",
     });
+
+  dialog.querySelector("[data-action=stay]").addEventListener("click", async () => {
+    const response = await keepAlive();
     if (response.status !== 204) {
       // The session has already ended (the answer is a redirect to sign in).
       window.location.href = dialog.dataset.signedOutUrl;
@@ -81,6 +84,26 @@ function startTimeoutWarning(dialog) {
     dialog.close();
     window.clearTimeout(timer);
     tick();
+  });
+
+  // Someone typing is not away: a long account or a decision's reasons written in one box,
+  // without a request for longer than the idle time, must not end in signing out and losing
+  // it. Typing in a form that does not save itself renews the session now and then (pages that
+  // autosave renew it by saving).
+  const renewEvery = Math.min(60_000, idle / 4);
+  let renewing = false;
+  document.addEventListener("input", async (event) => {
+    const form = event.target.closest && event.target.closest("form");
+    if (!form || form.hasAttribute("data-autosave") || form.closest("dialog")) return;
+    if (renewing || Date.now() - activity.latest() < renewEvery) return;
+    renewing = true;
+    try {
+      if ((await keepAlive()).status === 204) activity.note();
+    } catch {
+      // Offline for a moment: the countdown goes on, and the warning still offers to stay.
+    } finally {
+      renewing = false;
+    }
   });
 
   tick();
@@ -126,6 +149,15 @@ function autosave(form) {
     form.dataset.saved = "false";
     window.clearTimeout(pending);
     pending = window.setTimeout(save, 300);
+  });
+  // A text box fires "change" only when it is left: someone writing a long account in one box
+  // would otherwise have nothing saved, and no request made, until they leave it. Typing saves
+  // once they pause.
+  form.addEventListener("input", (event) => {
+    if (!event.target.matches("textarea, input[type=text], input:not([type])")) return;
+    form.dataset.saved = "false";
+    window.clearTimeout(pending);
+    pending = window.setTimeout(save, 1500);
   });
 }
 

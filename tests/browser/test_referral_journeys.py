@@ -350,6 +350,41 @@ def test_a_draft_abandoned_and_resumed_after_signing_out(
     assert reads.check() == []
 
 
+def test_an_account_typed_in_one_box_for_longer_than_the_idle_time_is_kept(
+    new_page, axe, settings, responder: User
+) -> None:
+    """An officer writes the person's account in one box, never leaving it, for longer than the
+    idle time. A box saved only when left made no request all that while: the tab warned, then
+    signed out, and the account was lost. Typing now saves as they pause, which keeps the
+    session; once they stop, what they typed is kept when the tab signs out."""
+    page = new_page()
+    _sign_in_with_device(page, responder)
+    start_referral(page, axe)
+    answer_age(page, axe, "No")
+    answer_consent(page, axe, "Yes", "Yes")
+    answer_person(page, axe, "Mira", estimated_age="30")
+    answer_exploitation(page, axe)
+    answer_indicators(page, axe)
+    expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    # A short idle time from here on (the page tells its script the time when it loads).
+    settings.SESSION_IDLE_SECONDS = 16
+    settings.SESSION_WARNING_SECONDS = 6
+    page.reload()
+    box = page.get_by_label("What happened, in the person's own words")
+    box.click()
+    account = "They took my passport and said I owed them for the journey"
+    for word in account.split(" "):  # about 25 seconds of typing, longer than the idle time
+        page.keyboard.type(word + " ", delay=60)
+        page.wait_for_timeout(2_000)
+        assert page.evaluate("document.getElementById('session-timeout').open") is False
+    page.keyboard.type("END", delay=60)
+    expect(page.get_by_role("heading", name="You have been signed out")).to_be_visible(
+        timeout=30_000
+    )
+    saved = ReferralDraft.objects.get().answers["account"]["persons_account"]
+    assert saved == account + " END"
+
+
 def _request_of(shown, route: str) -> str:
     """The request id of the last response to `route` that showed identifying data."""
     return [s.request_id for s in shown if s.route == route][-1]

@@ -247,6 +247,27 @@ def test_a_tab_left_idle_does_not_sign_out_a_tab_in_use(
     assert reads.check() == []
 
 
+def test_typing_in_a_form_keeps_the_session(new_page, axe, reads, settings, alice: User) -> None:
+    """Someone typing into a form that does not save itself (a search, a decision's reasons)
+    makes no request until they press its button. Typing now renews the session now and then,
+    so they are neither warned nor signed out while they type; once they stop, they are."""
+    factories.totp_device(alice)
+    page = new_page()
+    _sign_in_with_device(page, alice)
+    settings.SESSION_IDLE_SECONDS = 16
+    settings.SESSION_WARNING_SECONDS = 6
+    page.goto("/cases/search/")
+    page.get_by_label("Whole name").click()
+    for letter in "Testova Zorica Mirela":  # about 25 seconds of typing
+        page.keyboard.type(letter)
+        page.wait_for_timeout(1_200)
+        assert page.evaluate("document.getElementById('session-timeout').open") is False
+    expect(page.get_by_role("heading", name="You have been signed out")).to_be_visible(
+        timeout=30_000
+    )
+    assert reads.check() == []
+
+
 def _sign_in_with_device(page, user: User) -> None:
     device = TOTPDevice.objects.get(user=user, confirmed=True)
     page.goto("/sign-in/")
