@@ -492,7 +492,7 @@ def test_a_row_of_the_wrong_width_and_an_unknown_format_are_refused():
 
 def csv_text(text: str) -> str:
     """A text cell as the CSVs publish it: after a single quote if a spreadsheet program would
-    read it as a formula (spreadsheets._csv_cell)."""
+    read it as a formula (spreadsheets.csv_cell)."""
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

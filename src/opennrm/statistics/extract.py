@@ -40,6 +40,7 @@ from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 
 from . import kanonymity
 from .kanonymity import DEFAULT_K, DEFAULT_MAX_SUPPRESSION, Hierarchy
+from .spreadsheets import csv_cell
 
 NOT_GIVEN = "Not given"  # the top of every hierarchy but nationality's: the column withheld
 
@@ -423,9 +424,12 @@ def extract_csv(made: Extract) -> str:
 
 
 def write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows as CSV, every cell through `spreadsheets.csv_cell` as in the public downloads:
+    a value beginning with a formula character (a competent authority's name that begins with
+    "=") is written after a single quote, never as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([csv_cell(column) for column in columns])
     for row in rows:
-        writer.writerow([row.get(column, "") for column in columns])
+        writer.writerow([csv_cell(row.get(column, "")) for column in columns])
     return out.getvalue()

@@ -576,7 +576,7 @@ def workbook_ods(snapshot: Mapping[str, Any], about: About) -> bytes:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value: Value) -> str:
+def csv_cell(value: Value) -> str:
     """A cell of a CSV download. A number is written as it is (a negative one too: a CSV has no
     text type to confuse it with), as is a symbol; ``repr`` keeps a decimal a decimal ("45.0"),
     so a reader can tell it from a count. Text that begins with one of ``FORMULA_STARTS`` is
@@ -592,18 +592,18 @@ def _csv_cell(value: Value) -> str:
 
 def table_csv(table: Mapping[str, Any]) -> str:
     """One table as on its sheet: the header row, the rows, then the footer if it has one.
-    Every cell goes through `_csv_cell`."""
+    Every cell goes through `csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_csv_cell(str(header)) for header in table["headers"]])
+    writer.writerow([csv_cell(str(header)) for header in table["headers"]])
     for row in _table_rows(table):
-        writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue()
 
 
 def release_csv(snapshot: Mapping[str, Any]) -> str:
     """Every table of the release in one long (tidy) CSV: a line per published figure. Every
-    cell goes through `_csv_cell`."""
+    cell goes through `csv_cell`."""
     _check(snapshot)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -616,12 +616,12 @@ def release_csv(snapshot: Mapping[str, Any]) -> str:
             for header, value in zip(headers[labels:], row[labels:], strict=True):
                 writer.writerow(
                     [
-                        _csv_cell(str(table["slug"])),
-                        _csv_cell(str(table["caption"])),
-                        _csv_cell(str(section["counts"])),
-                        _csv_cell(row_label),
-                        _csv_cell(header),
-                        _csv_cell(value),
+                        csv_cell(str(table["slug"])),
+                        csv_cell(str(table["caption"])),
+                        csv_cell(str(section["counts"])),
+                        csv_cell(row_label),
+                        csv_cell(header),
+                        csv_cell(value),
                     ]
                 )
     return out.getvalue()

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from opennrm.accommodation.matching import constraint_label
 from opennrm.accommodation.models import Placement, PlacementStatus, Region, UnmetNeed
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind
-from opennrm.care.models import MissingEpisode
+from opennrm.care.models import ChildMissing, MissingEpisode
 from opennrm.cases.choices import (
     TREATED_AS_CHILD,
     AgeGroup,
@@ -45,7 +45,13 @@ from opennrm.cases.choices import (
     Sex,
 )
 from opennrm.cases.models import Case
-from opennrm.decisions.models import Decision, DecisionKind, DecisionState
+from opennrm.decisions.models import (
+    Decision,
+    DecisionKind,
+    DecisionState,
+    ReconsiderationRequest,
+    ReconsiderationState,
+)
 from opennrm.lib.iso import country_name
 from opennrm.linkage.selectors import cluster_people
 from opennrm.policy.negative_reasons import NOT_RECORDED, NOT_RECORDED_LABEL, catalogue
@@ -1028,17 +1034,26 @@ def wait_band(days: int) -> str:
 
 def load_awaiting(period: Period, jurisdiction: str | None = None) -> list[int]:
     """Days since referral, at the end of the period, of each case with a positive reasonable
-    grounds decision in effect by then and no conclusive grounds decision or disqualification,
-    and not closed."""
+    grounds decision in effect by then and no conclusive grounds decision or disqualification
+    standing then, and not closed. A decision superseded by a reconsideration accepted before
+    the end no longer stood: the person was back in the recovery period, waiting for a new one
+    (as the extract says "Awaiting" for them)."""
     end = period.ends
     rg = _issued(
         Decision.objects.filter(kind=DecisionKind.REASONABLE_GROUNDS, outcome_kind="positive")
     ).filter(effect__lt=end)
-    done = _issued(
-        Decision.objects.filter(
-            kind__in=(DecisionKind.CONCLUSIVE_GROUNDS, DecisionKind.DISQUALIFICATION)
+    reconsidered = ReconsiderationRequest.objects.filter(
+        decision=OuterRef("pk"), state=ReconsiderationState.ACCEPTED, decided_at__lt=end
+    )
+    done = (
+        _issued(
+            Decision.objects.filter(
+                kind__in=(DecisionKind.CONCLUSIVE_GROUNDS, DecisionKind.DISQUALIFICATION)
+            )
         )
-    ).filter(effect__lt=end)
+        .filter(effect__lt=end)
+        .exclude(Exists(reconsidered))
+    )
     cases = _in_scope(
         Case.objects.filter(submitted_at__lt=end, pk__in=rg.values("case_id"))
         .exclude(pk__in=done.values("case_id"))
@@ -1067,7 +1082,9 @@ def awaiting_tables(waits: Sequence[int], period: Period) -> list[AnyTable]:
                 REFERRALS_NOTE,
                 "A referral is waiting if a positive reasonable grounds decision had taken "
                 "effect by the end of the period and no conclusive grounds decision or "
-                "disqualification had, and the case was not closed.",
+                "disqualification stood then, and the case was not closed. A decision "
+                "reconsidered (the reconsideration accepted) by then no longer stood: the person "
+                "was waiting for a new one.",
                 "Time is counted in days from the day of referral to the last day of the "
                 "period (a quarter of a year taken as 91 days).",
             ),
@@ -1132,7 +1149,12 @@ def load_turned_away(period: Period, jurisdiction: str | None = None) -> list[Tu
 
 
 def load_missing(period: Period, jurisdiction: str | None = None) -> list[str]:
-    """The age group of the case of each episode of going missing that began in the period."""
+    """The age group, when they went missing, of the person of each episode of going missing
+    that began in the period: a child if the report said so (`child_missing` "person": a child,
+    or treated as one while their age was disputed; kept as reported, so a child who has since
+    turned 18 or been assessed an adult is still the child who went missing), else the case's
+    age group now (an episode reported before the report said, or an adult whose age has since
+    been disputed, who counts as a child as everywhere)."""
     episodes = _in_scope(
         MissingEpisode.objects.filter(
             went_missing_on__gte=period.start, went_missing_on__lte=period.end
@@ -1140,7 +1162,10 @@ def load_missing(period: Period, jurisdiction: str | None = None) -> list[str]:
         jurisdiction,
         "case__jurisdiction",
     )
-    return [age_group_of(group) for group in episodes.values_list("case__age_group", flat=True)]
+    return [
+        "child" if reported == ChildMissing.PERSON else age_group_of(group)
+        for reported, group in episodes.values_list("child_missing", "case__age_group")
+    ]
 
 
 def support_tables(
@@ -1218,6 +1243,9 @@ def support_tables(
             (
                 "Counts are of episodes: a person missing twice counts twice.",
                 f"An episode counts if the person went missing on a day from {period}.",
+                "Age group when the person went missing: a child, or a person whose age was "
+                "disputed (treated as a child), counts as a child, even if they have since "
+                "turned 18 or been assessed an adult.",
             ),
             {"age_group": AGE_LABELS},
         ),
