@@ -190,8 +190,10 @@ class TestReferralFromAScreening:
         assert response.status_code == 302
         draft = ReferralDraft.objects.get(created_by=alice)
         assert response["Location"] == reverse("referrals:task_list", args=[draft.public_id])
+        # The screening's "child" means "may be under 18": carried over as age uncertain with
+        # reason to believe they are under 18 (treated as a child until assessed), not certain.
         assert draft.answers == {
-            "age": {"under_18": "yes"},
+            "age": {"under_18": "not_sure", "reason_to_believe_child": "yes"},
             "exploitation": {"types": ["sexual"]},
             "indicators": {"observed": ["CS-DR-01", "CS-EX-01"]},
         }

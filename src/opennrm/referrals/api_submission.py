@@ -63,10 +63,11 @@ def answer_errors(answers: steps.Answers) -> list[AnswerError]:
 def _fingerprint(answers: steps.Answers) -> str:
     """A keyed hash of the answers, to tell a retry from another referral.
 
-    For a duty to notify report, only of the answers a report may keep (the allow-list
-    `draft_save_answers` applies): nothing derived from identifying answers is stored for it.
+    For a duty to notify report (or an adult who does not consent, at an organisation without
+    the duty), only of the answers a report may keep (the allow-list `draft_save_answers`
+    applies): nothing derived from identifying answers is stored for it.
     """
-    if steps.route(answers) == steps.Route.DUTY_TO_NOTIFY:
+    if steps.refused(answers):
         answers = {
             slug: {k: v for k, v in values.items() if k in steps.ANONYMOUS_ANSWERS[slug]}
             for slug, values in answers.items()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force, role_givers
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, OrganisationKind, Role
+from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
@@ -50,6 +50,13 @@ from .models import (
 from .routing import competent_authority_for
 
 logger = logging.getLogger(__name__)
+
+# Said on the task list as soon as the consent page says "No" (`steps.Route.NOTHING_TO_SUBMIT`),
+# and again if such a draft is submitted.
+NOTHING_TO_SUBMIT = (
+    "An adult who does not consent cannot be referred, and your organisation does not carry the "
+    "duty to notify, so there is nothing to submit. You can delete this draft."
+)
 
 
 class ScreeningReferred(ValidationError):
@@ -112,11 +119,17 @@ def _check_not_referred(screening: Screening) -> None:
         )
 
 
+# The screening's "child" is asked "if there is any reason to believe they may be under 18": the
+# age page's "not sure, with reason to believe they may be under 18", treated as a child until
+# their age is assessed (a referrer who knows they are under 18 says so), never a certain child.
+SCREENED_AS_CHILD = {"under_18": "not_sure", "reason_to_believe_child": "yes"}
+
+
 def _answers_from(screening: Screening) -> steps.Answers:
     exploitation = "sexual" if screening.list_key.endswith("_sexual") else "labour"
     codes = list(screening.observed_codes)
     return {
-        "age": {"under_18": "yes" if screening.is_child else "no"},
+        "age": dict(SCREENED_AS_CHILD) if screening.is_child else {"under_18": "no"},
         "exploitation": {"types": [exploitation]},
         "indicators": {"observed": codes} if codes else {"none_observed": "on"},
     }
@@ -162,18 +175,24 @@ def draft_save_answers(
 ) -> ReferralDraft:
     """Save a page's answers exactly as given, valid or not, so nothing typed is ever lost.
 
-    If the answers make this a duty to notify report (an adult who does not consent), every
-    identifying answer and file is deleted when a page is saved with "Save and continue": the
-    report must never hold them. An `autosave` (the page's script, on every change) deletes
-    nothing: a mistaken tap on "No" must not lose the referral before it is confirmed, and the
-    submission of a report deletes whatever is left (`_report`). Raises `AlreadySubmitted` for a
+    If the answers make this a duty to notify report (an adult who does not consent), or leave
+    nothing to submit (the same, at an organisation without the duty: `steps.NO_DUTY_TO_NOTIFY`,
+    kept on the answers as the organisation now is), every identifying answer and file is
+    deleted when a page is saved with "Save and continue": the report must never hold them. An
+    `autosave` (the page's script, on every change) deletes nothing: a mistaken tap on "No"
+    must not lose the referral before it is confirmed, and the submission of a report deletes
+    whatever is left (`_report`). Raises `AlreadySubmitted` for a
     draft submitted meanwhile (in another tab). A draft
     presumed a child (taken in as a child or as age disputed) keeps that mark in its answers
     (`steps.TAKEN_IN`), so it is never routed as an adult, whatever the age page says. A person
     taken in at an operation as an adult whose age page first says they are a child: the
     operation's children's services are told, once (`CHILD_FOUND`).
     """
-    locked = ReferralDraft.objects.select_for_update().get(pk=draft.pk)
+    locked = (
+        ReferralDraft.objects.select_related("organisation")
+        .select_for_update(of=("self",))
+        .get(pk=draft.pk)
+    )
     if locked.status != DraftStatus.DRAFT:
         raise AlreadySubmitted(locked)
     was_child = selectors.draft_treats_as_child(locked)
@@ -182,13 +201,15 @@ def draft_save_answers(
     if locked.presumed_child:
         # Read by every step below: whatever is answered, never an adult's route.
         answers[steps.TAKEN_IN] = {"presumed_child": True}
+    # Read by the route: without the duty to notify, a refusal leaves nothing to submit.
+    answers = steps.with_organisation(answers, locked.organisation.kind)
     purged = False
-    duty_to_notify = steps.route(answers) == steps.Route.DUTY_TO_NOTIFY
-    if duty_to_notify and autosave:
+    refused = steps.refused(answers)
+    if refused and autosave:
         # Not confirmed: the identifying answers are kept until a page is saved, and the
         # report's smaller pages must not overwrite them (answering "Yes" again gets them back).
         answers[step.slug] = {**(locked.answers.get(step.slug) or {}), **data}
-    elif duty_to_notify:
+    elif refused:
         kept = steps.anonymous_answers(answers)
         purged = kept != answers or locked.evidence.exists()
         answers = kept
@@ -262,8 +283,10 @@ def evidence_add(
     )
     if draft.status != DraftStatus.DRAFT:
         raise ValidationError({"file": "This referral has already been submitted"})
-    if steps.route(draft.answers) == steps.Route.DUTY_TO_NOTIFY:
-        raise ValidationError({"file": "A duty to notify report cannot include files"})
+    if steps.refused(draft.answers):
+        raise ValidationError(
+            {"file": "No file is kept for an adult who does not consent to being referred"}
+        )
     try:
         content_type, sha256, name = upload_checked(upload, max_bytes)
     except UploadRefused as refused:
@@ -378,6 +401,8 @@ def _submit(*, by: User, draft: ReferralDraft) -> tuple[Submitted, bool]:
     # which page to finish.
     if locked.presumed_child and steps.answered_age_group(locked.answers) == AgeGroup.ADULT:
         raise ValidationError(PRESUMED_CHILD_REFUSED)
+    if steps.route(locked.answers) == steps.Route.NOTHING_TO_SUBMIT:
+        raise ValidationError(NOTHING_TO_SUBMIT)
     try:
         data = steps.cleaned(locked.answers, catalogue=catalogue)
     except KeyError as missing:
@@ -392,11 +417,9 @@ def _report(
     by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
 ) -> DutyToNotifyReport:
     organisation = draft.organisation
-    if organisation.kind not in DUTY_TO_NOTIFY_KINDS:
-        raise ValidationError(
-            "An adult who does not consent cannot be referred, and your organisation does not "
-            "carry the duty to notify, so there is nothing to submit. You can delete this draft."
-        )
+    # A draft whose refusal was saved before its organisation's kind changed.
+    if not steps.carries_duty_to_notify(organisation.kind):
+        raise ValidationError(NOTHING_TO_SUBMIT)
     age = data["person"]["estimated_age"]
     report = DutyToNotifyReport.objects.create(
         reference=unused_reference(DutyToNotifyReport, "DTN"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup, ExploitationType
 from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
@@ -28,6 +29,9 @@ class Route(StrEnum):
     UNDECIDED = "undecided"
     REFERRAL = "referral"
     DUTY_TO_NOTIFY = "duty_to_notify"
+    # An adult who does not consent, at an organisation without the duty to notify: no referral
+    # and no report, so nothing to submit (`NO_DUTY_TO_NOTIFY`).
+    NOTHING_TO_SUBMIT = "nothing_to_submit"
 
 
 # Not a page: the mark `services.draft_save_answers` keeps on the answers of a draft whose person
@@ -35,6 +39,28 @@ class Route(StrEnum):
 # services told. Whatever the age page then says, such a person is never an adult here: no
 # consent is asked and the draft never becomes a duty to notify report (ADR 0025).
 TAKEN_IN = "taken_in"
+
+
+# Not a page: the mark `services.draft_save_answers` keeps on the answers of a draft made for an
+# organisation that does not carry the duty to notify (Modern Slavery Act 2015 s.52: public
+# authorities only, `DUTY_TO_NOTIFY_KINDS`). For it, an adult who does not consent leaves nothing
+# to submit (`Route.NOTHING_TO_SUBMIT`): the task list says so at once, and offers no report page.
+NO_DUTY_TO_NOTIFY = "no_duty_to_notify"
+
+
+def carries_duty_to_notify(organisation_kind: str) -> bool:
+    """Whether an organisation of this kind must notify the Home Office of an adult who does
+    not consent to a referral (a duty to notify report)."""
+    return organisation_kind in DUTY_TO_NOTIFY_KINDS
+
+
+def with_organisation(answers: Answers, organisation_kind: str) -> Answers:
+    """The answers with the mark of whether the draft's organisation carries the duty to
+    notify (`NO_DUTY_TO_NOTIFY`), as it now is."""
+    marked = {slug: values for slug, values in answers.items() if slug != NO_DUTY_TO_NOTIFY}
+    if not carries_duty_to_notify(organisation_kind):
+        marked[NO_DUTY_TO_NOTIFY] = {"organisation_kind": organisation_kind}
+    return marked
 
 
 def presumed_child(answers: Answers) -> bool:
@@ -107,9 +133,17 @@ def route(answers: Answers) -> Route:
     match answers.get("consent", {}).get("consents_to_referral"):
         case "yes":
             return Route.REFERRAL
+        case "no" if NO_DUTY_TO_NOTIFY in answers:
+            return Route.NOTHING_TO_SUBMIT
         case "no":
             return Route.DUTY_TO_NOTIFY
     return Route.UNDECIDED
+
+
+def refused(answers: Answers) -> bool:
+    """An adult who does not consent to a referral: a duty to notify report, or nothing to
+    submit. No identifying answer or file is kept for them."""
+    return route(answers) in (Route.DUTY_TO_NOTIFY, Route.NOTHING_TO_SUBMIT)
 
 
 @dataclass(frozen=True)
@@ -136,7 +170,8 @@ def _adult(answers: Answers) -> bool:
 
 
 def _decided(answers: Answers) -> bool:
-    return route(answers) != Route.UNDECIDED
+    """Something will be submitted: a referral or a duty to notify report."""
+    return route(answers) in (Route.REFERRAL, Route.DUTY_TO_NOTIFY)
 
 
 def _referral(answers: Answers) -> bool:
@@ -206,6 +241,7 @@ ANONYMOUS_ANSWERS: dict[str, set[str]] = {
     # About the exploiters, not the person (its page says so): kept, encrypted, on the report's
     # `DutyToNotifyIntelligence`, and routed to the police.
     "intelligence": set(f.INTELLIGENCE_FIELDS),
+    NO_DUTY_TO_NOTIFY: {"organisation_kind"},
 }
 
 
@@ -220,8 +256,9 @@ def anonymous_answers(answers: Answers) -> Answers:
 
 def shown_answers(answers: Answers) -> Answers:
     """The answers the draft's pages show: a duty to notify report's pages show no identifying
-    answer, even one an autosaved "No" to consent has not yet deleted."""
-    if route(answers) == Route.DUTY_TO_NOTIFY:
+    answer, even one an autosaved "No" to consent has not yet deleted (nor does a draft with
+    nothing to submit)."""
+    if refused(answers):
         return anonymous_answers(answers)
     return answers
 
@@ -402,7 +439,7 @@ def applicable_steps(answers: Answers) -> list[Step]:
 
 def ready(answers: Answers, *, catalogue: IndicatorCatalogue | None = None) -> bool:
     """Whether every applicable step is complete (an optional one may be left untouched)."""
-    return route(answers) != Route.UNDECIDED and all(
+    return _decided(answers) and all(
         state_of(step, answers, catalogue=catalogue) == StepState.COMPLETED
         or left_out(step, answers)
         for step in applicable_steps(answers)

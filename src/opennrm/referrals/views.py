@@ -175,7 +175,13 @@ def draft_from_screening(request: HttpRequest, screening_id: int) -> HttpRespons
         return redirect("screening:detail", screening.pk)
     messages.success(
         request,
-        "The screening's answers are filled in: check them, then answer the rest",
+        "The screening's answers are filled in: check them, then answer the rest"
+        + (
+            ". The screening said they may be under 18, so the age page says their age is "
+            "uncertain and they are treated as a child: if you know they are under 18, change it"
+            if screening.is_child
+            else ""
+        ),
     )
     return redirect("referrals:task_list", draft.public_id)
 
@@ -199,8 +205,11 @@ def task_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "route": route.value,
             "evidence": draft.evidence.all() if route == steps.Route.REFERRAL else [],
             "complete": steps.ready(draft.answers, catalogue=catalogue),
+            "nothing_to_submit": services.NOTHING_TO_SUBMIT
+            if route == steps.Route.NOTHING_TO_SUBMIT
+            else "",
             # An autosaved "No" to consent, not confirmed: nothing deleted yet.
-            "unconfirmed": route == steps.Route.DUTY_TO_NOTIFY
+            "unconfirmed": steps.refused(draft.answers)
             and (steps.shown_answers(draft.answers) != draft.answers or draft.evidence.exists()),
         },
     )
@@ -237,6 +246,8 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         "form": form,
         "step": current,
         "route": steps.route(draft.answers).value,
+        # The consent page's warning: what a "No" leads to.
+        "carries_duty_to_notify": steps.carries_duty_to_notify(draft.organisation.kind),
         "ask_again": ask_again,
         "not_in_list": not_in_list,
     }
