@@ -334,7 +334,6 @@ NOT_WRITES = {
     "decision_refusal",
     "approval_refusal",
     "support_running",
-    "settings_for",
     "request_defaults",
     "refusal_without_places",
     # Written only inside a service that records the one event for the whole action.

@@ -403,13 +403,44 @@ def proposals(actor: Actor) -> QuerySet[Placement]:
 # --- Matching's input -------------------------------------------------------------------------
 
 
+WOMEN = {"Feminine", "TransgenderFeminine"}
+MEN = {"Masculine", "TransgenderMasculine"}
+
+
+def settings_for(sex: str, gender: str) -> list[str]:
+    """The settings a person can be placed in, from their gender (or, without one, their sex):
+    a woman in a women-only or a mixed house, a man in a men-only or a mixed one, anyone else
+    in a mixed one. A coordinator can narrow it (a woman who needs a women-only house)."""
+    if gender in WOMEN or (not gender and sex == "female"):
+        return ["women_only", "mixed"]
+    if gender in MEN or (not gender and sex == "male"):
+        return ["men_only", "mixed"]
+    return ["mixed"]
+
+
+def settings_allowed(case: cases.Case) -> list[str]:
+    """The settings the person may ever be placed in: those of their sex and gender
+    (`settings_for`), and the one their safety profile requires, if any (a house the first
+    responder or caseworker recorded they need, ADR 0026). A coordinator narrows a request
+    within these, never widens it: a woman is never placed in a men-only house because a box
+    was ticked on the request (found in review)."""
+    allowed = settings_for(case.person.sex, case.person.gender)
+    carried = constraints_of(case)
+    if carried is not None and carried.settings is not None:
+        allowed += [s for s in carried.settings if s not in allowed]
+    return allowed
+
+
 def matching_request(request: PlacementRequest, today: date) -> matching.Request:
     """A placement request as `accommodation.matching` sees it.
 
+    The request's settings are only those the person may be in (`settings_allowed`): a request
+    saved before that was checked, with the other sex's houses ticked, is read without them.
     The case's safety profile is a floor under the request's own constraints, whenever either
     changed (ADR 0026): a women-only or men-only requirement allows only that setting, each place
     to keep away from is an area never placed in, and every dependant needs room with them."""
-    settings = list(request.accepted_settings or ["mixed"])
+    allowed = settings_allowed(request.case)
+    settings = [s for s in request.accepted_settings or ["mixed"] if s in allowed] or allowed
     excluded = list(request.excluded_areas or [])
     dependants = request.dependants
     carried = constraints_of(request.case)
@@ -420,7 +451,7 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
         dependants = max(dependants, carried.dependants)
     return matching.Request(
         id=request.pk,
-        accepted_settings=frozenset(settings),
+        accepted_settings=frozenset(matching.Setting(s) for s in settings),
         needed_from=request.needed_from,
         waiting_since=request.created_at.date(),
         urgency=matching.Urgency(request.urgency),
@@ -554,7 +585,7 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
         for request in PlacementRequest.objects.filter(
             ~Exists(live), status=PlacementRequestStatus.OPEN, details_to_review=False
         )
-        .select_related("case__safety_profile")
+        .select_related("case__person", "case__safety_profile")
         .order_by("created_at", "pk")
     ]
     # As `matching_bed` sees each bed, read as plain rows, and each site once, without its

@@ -39,7 +39,7 @@ from opennrm.safeguarding.services import (
     children_accommodation_task_open,
 )
 from opennrm.safety.models import RiskLevel
-from opennrm.safety.selectors import constraints_of
+from opennrm.safety.selectors import constraints_of, profile_of
 from opennrm.safety.services import ProfileChange
 
 from . import matching, selectors, surge
@@ -59,6 +59,7 @@ from .models import (
     PlacementStatus,
     Room,
     Service,
+    Setting,
     Site,
     SiteAges,
     SiteAssignment,
@@ -67,20 +68,8 @@ from .models import (
     Urgency,
 )
 
-WOMEN = {"Feminine", "TransgenderFeminine"}
-MEN = {"Masculine", "TransgenderMasculine"}
-
-
-def settings_for(sex: str, gender: str) -> list[str]:
-    """The settings a person can be placed in, from their gender (or, without one, their sex):
-    a woman in a women-only or a mixed house, a man in a men-only or a mixed one, anyone else
-    in a mixed one. A coordinator can narrow it (a woman who needs a women-only house)."""
-    if gender in WOMEN or (not gender and sex == "female"):
-        return ["women_only", "mixed"]
-    if gender in MEN or (not gender and sex == "male"):
-        return ["men_only", "mixed"]
-    return ["mixed"]
-
+# A read, kept importable from here, where it was first written (statistics.capacity reads it).
+from .selectors import settings_for as settings_for
 
 # --- People told ------------------------------------------------------------------------------
 
@@ -225,6 +214,8 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         return locked
     if "kind" in changed and locked.kind == SiteKind.OUTREACH:
         _refuse_outreach_with_beds(locked)
+    if "is_active" in changed and not locked.is_active:
+        _refuse_closing_with_placements(locked)
     _refuse_new_breaks(was, locked)
     locked.save(update_fields=changed)
     # The fields that changed, never their values (an address is a secret).
@@ -287,6 +278,24 @@ def _refuse_outreach_with_beds(site: Site) -> None:
             {
                 "kind": f"This site has {beds} in service, and an outreach office has no beds. "
                 f"Take {them} out of service first, or choose another kind of site"
+            }
+        )
+
+
+def _refuse_closing_with_placements(site: Site) -> None:
+    """A site is not closed while a placement holds a bed there (offered, accepted or lived
+    in): every free-bed list, capacity figure and the HSDS export leave a closed site out, so
+    the person would be offered, or live in, a bed nobody counts, and the coordinator would
+    never hear that the offer died (found in review). The offers are cancelled, or the stays
+    ended, first; `placement_respond` and `placement_arrive` refuse a closed site as well."""
+    held = Placement.objects.holding_a_bed().filter(bed__room__site=site).count()
+    if held:
+        people = "1 person is" if held == 1 else f"{held} people are"
+        raise ValidationError(
+            {
+                "is_active": f"{people} offered a place here or living here, and a closed site's "
+                "beds are counted and offered by nobody. Ask the coordinator to cancel the "
+                "offers, or end the stays, first"
             }
         )
 
@@ -674,17 +683,38 @@ def _need_labels(needs: Sequence[str]) -> list[str]:
     return [ImmediateNeed(n).label if n in ImmediateNeed.values else n for n in needs]
 
 
+def _at_high_risk(case: Case) -> bool:
+    """Whether the case's safety profile records a high or very high risk to the person."""
+    profile = profile_of(case)
+    return profile is not None and profile.risk_level in (RiskLevel.HIGH, RiskLevel.VERY_HIGH)
+
+
 def placement_request_for_referral(
     *, case: Case, needs: Sequence[str], at: datetime, operation_id: int | None = None
-) -> PlacementRequest | ChildrenServicesTask:
+) -> PlacementRequest | ChildrenServicesTask | None:
     """The request a referral's immediate needs raise (called inside the referral's service,
-    whose audit event covers it). A bed tonight or a risk to safety is an emergency.
+    whose audit event covers it, after the safety profile is written). A bed tonight, a risk to
+    safety ticked, or a high or very high risk recorded on the "Risk and safety" page is an
+    emergency, needed today: read from the needs' tick boxes alone, a woman whose controller
+    waited outside the station waited behind people at no risk (found in review).
+
+    None for an adult who did not consent to support (Convention art. 12(7): assistance only
+    on a consensual, informed basis; nor is a support plan kept, `care.selectors.
+    consent_problem`): her needs, notes and safety profile are not put before support providers
+    she said no to, nor a bed matched for her (found in review). A child, or a person whose age
+    is disputed and so treated as a child, needs no consent.
 
     A child's, or an age-disputed person's, needs never become a request for adult matching:
     they go to the local authority of their area as a children's services task (ADR 25).
     `operation_id`: the enforcement operation the person was found in, whose surge places and
     held beds they may then take (ADR 0044)."""
-    urgent = ImmediateNeed.BED_TONIGHT in needs or ImmediateNeed.SAFETY_RISK in needs
+    if not case.is_child and case.consent_to_support is not True:
+        return None
+    urgent = (
+        ImmediateNeed.BED_TONIGHT in needs
+        or ImmediateNeed.SAFETY_RISK in needs
+        or _at_high_risk(case)
+    )
     day = timezone.localdate(at)
     if case.is_child:
         task, _ = children_accommodation_task_open(
@@ -755,6 +785,19 @@ def placement_request_raise(
             {
                 "case": f"Case {case.reference} is closed, so no place can be sought through "
                 "it. If the person needs support again, refer them again: that opens a new case"
+            }
+        )
+    if case.consent_to_support is False:
+        # An adult who said no to support at referral (Convention art. 12(7)). Not one never
+        # asked (None): a person referred as a child or age disputed, found to be an adult,
+        # whom children's services no longer house and coordinators are asked to find a place
+        # for (`safeguarding.services`; ADR 25); OpenNRM cannot yet record consent given later.
+        raise ValidationError(
+            {
+                "case": "No place can be sought for this person: they are an adult, and at "
+                "referral they did not consent to support. Support is given only with an "
+                "adult's informed consent. If they now consent, ask the first responder who "
+                "referred them to record it"
             }
         )
     if PlacementRequest.objects.filter(case=case, status=PlacementRequestStatus.OPEN).exists():
@@ -828,6 +871,8 @@ def placement_request_update(
         raise ValidationError("This request is closed: it can no longer be changed")
     if "needed_from" in changes:
         _check_needed_from(locked.case, changes["needed_from"])
+    if "accepted_settings" in changes:
+        _check_settings_allowed(locked.case, changes["accepted_settings"])
     for field, value in changes.items():
         setattr(locked, field, value)
     _check_matchable(locked)
@@ -844,6 +889,29 @@ def placement_request_update(
     # Names the fields changed, never their values (places to keep away from are sensitive).
     audit_record(by=by, action="placement_request.updated", obj=locked, detail=detail)
     return locked
+
+
+def _check_settings_allowed(case: Case, settings: Sequence[str]) -> None:
+    """A coordinator narrows the settings the person may be placed in (`selectors.
+    settings_allowed`: from their sex and gender, and their safety profile), never widens them:
+    a woman ticked into "Men only" was offered, and could be placed in, a men-only safe house
+    (found in review). Matching reads a request saved before this without them."""
+    allowed = selectors.settings_allowed(case)
+    wider = [s for s in settings if s not in allowed]
+    if wider:
+
+        def named(settings: Sequence[str]) -> str:
+            return " or ".join(
+                Setting(s).label.lower() if s in Setting.values else s for s in settings
+            )
+
+        raise ValidationError(
+            {
+                "accepted_settings": f"This person cannot be placed in a {named(wider)} house: "
+                "from their recorded sex and gender (and their safety profile) they may be "
+                f"placed only in a {named(allowed)} one. Uncheck it"
+            }
+        )
 
 
 # Where a refusal of matching's own checks points in the constraints form.
@@ -1516,6 +1584,11 @@ def placement_respond(
     locked = _lock_for_provider(by, placement, [PlacementStatus.RESERVED])
     if not accept and reason not in DeclineReason.values:
         raise ValidationError({"reason": "Select why you cannot take this person"})
+    if accept and not locked.bed.room.site.is_active:
+        raise ValidationError(
+            "This place cannot be accepted: its site is closed. Decline it, so that the "
+            "coordinator can find another place."
+        )
     if accept:
         # The same rules again: an offer made before a rule existed, or under an age group
         # since changed, must never be accepted into a bed that cannot take the person (a
@@ -1637,6 +1710,12 @@ def _refuse_second_home(placement: Placement, on: date) -> None:
 def placement_arrive(*, by: User, placement: Placement, on: date) -> Placement:
     """The person has arrived: the bed is occupied and the request met."""
     locked = _lock_for_provider(by, placement, [PlacementStatus.ACCEPTED])
+    if not locked.bed.room.site.is_active:
+        raise ValidationError(
+            "No arrival can be recorded here: this place's site is closed, and nothing counts "
+            "or lists its beds. Open the site again, or ask the coordinator to cancel the "
+            "placement and find another place."
+        )
     if on > timezone.localdate():
         raise ValidationError({"on": "The day they arrived must be today or earlier"})
     offered_on = timezone.localdate(locked.reserved_at or locked.proposed_at)

@@ -10,11 +10,14 @@ from datetime import date
 from typing import Any
 
 from django.db.models import (
+    Case,
     Exists,
     F,
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -148,11 +151,16 @@ def support_case_get(actor: Actor, reference: str) -> cases.Case:
 
 
 def live_placement_of(case: cases.Case) -> Placement | None:
-    """The placement that holds a bed for the person now, if any."""
+    """The placement that holds a bed for the person now, if any: the place they live in (an
+    occupied stay) before any offer, then the newest. A person offered a move lives in one
+    house and holds a bed in another (ADR 16); taking the newest, the offer, tied a missing
+    episode to a house they had never lived in (found in review)."""
+    lived_in_first = Case(When(status=PlacementStatus.OCCUPIED, then=Value(0)), default=Value(1))
     return (
         Placement.objects.holding_a_bed()
         .filter(request__case=case)
         .select_related("bed__room__site__provider")
+        .order_by(lived_in_first, "-proposed_at", "-pk")
         .first()
     )
 
