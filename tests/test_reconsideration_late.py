@@ -120,15 +120,17 @@ def test_a_decision_maker_takes_in_a_late_request_and_it_is_decided_like_any_oth
     assert fresh(case).status == CaseStatus.AWAITING_REASONABLE_GROUNDS
 
 
-def test_a_request_still_in_time_is_not_taken_in_but_made_by_whoever_asks(
+def test_a_request_that_reached_the_authority_in_time_is_taken_in_without_circumstances(
     case: Case, dmitri: User, sally: User
 ) -> None:
+    """Until stop 37 a request by letter could not be taken in while the window was open, and
+    was judged late by the day it was entered (ADR 0017, addendum 2026-12-05, stop 37)."""
     refused_at_rg(case, dmitri, sally)
-    with (
-        time_machine.travel("2026-03-20 10:00:00+00:00", tick=False),
-        pytest.raises(ValidationError, match="can still be asked for, until 1 April 2026"),
-    ):
-        take_late(case, sally)
+    with time_machine.travel("2026-03-20 10:00:00+00:00", tick=False):
+        request = take_late(case, sally, received_on=date(2026, 3, 19), circumstances="")
+    assert not request.late
+    assert request.late_circumstances == ""
+    assert fresh(case).status == CaseStatus.RECONSIDERATION
 
 
 @pytest.mark.parametrize(

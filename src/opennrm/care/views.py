@@ -140,18 +140,21 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
     """The support provider supporting the person asks for a negative decision to be
-    reconsidered, where the rules let support providers ask (`reconsideration_asker`)."""
+    reconsidered, where the rules let support providers ask (`reconsideration_asker`). A request
+    sent once the window has closed (as they wrote it) is refused on the form, with what they
+    typed, not answered "not found"; the case is one they may support (`support_case_get`)."""
     actor = actor_of(request)
     case = selectors.support_case_get(actor, reference)
+    back = reverse("support:plan", args=[case.reference])
     provider = selectors.reconsideration_asker(actor, case)
     if provider is None:
-        raise Http404
-    return reconsideration_request_page(
-        request,
-        case,
-        back=reverse("support:plan", args=[case.reference]),
-        support_provider=provider,
-    )
+        too_late = (
+            decisions.reconsideration_late_refusal(case) if request.method == "POST" else None
+        )
+        if too_late is None:
+            raise Http404
+        return reconsideration_request_page(request, case, back=back, refusal=too_late)
+    return reconsideration_request_page(request, case, back=back, support_provider=provider)
 
 
 @require_safe

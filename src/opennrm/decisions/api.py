@@ -214,7 +214,10 @@ class CaseOut(CaseStateOut):
     competent_authority: str
     referring_organisation: str
     clocks: list[ClockOut] = Field(description="Only the clocks that have started")
-    decisions: list[DecisionOut] = Field(description="Oldest first")
+    decisions: list[DecisionOut] = Field(
+        description="Oldest first; drafts (awaiting_approval, approval_refused) only for the "
+        "competent authority's decision makers"
+    )
     reconsiderations: list[ReconsiderationOut] = Field(description="Oldest first")
 
 
@@ -232,7 +235,9 @@ def clocks_out(case: Case) -> list[ClockOut]:
     ]
 
 
-def case_out(case: Case) -> CaseOut:
+def case_out(case: Case, actor: Actor) -> CaseOut:
+    """The case as `actor` may read it: drafts of decisions only for its decision makers
+    (`selectors.decisions_shown`)."""
     return CaseOut(
         reference=case.reference,
         status=case.status,
@@ -245,7 +250,7 @@ def case_out(case: Case) -> CaseOut:
         competent_authority=case.competent_authority.name,
         referring_organisation=case.referring_organisation.name,
         clocks=clocks_out(case),
-        decisions=[decision_out(d) for d in case.decisions.all()],
+        decisions=[decision_out(d) for d in selectors.decisions_shown(actor, case)],
         reconsiderations=[reconsideration_out(r) for r in case.reconsiderations.all()],
     )
 
@@ -260,9 +265,11 @@ def case_out(case: Case) -> CaseOut:
 )
 def case_get(request: HttpRequest, reference: str) -> CaseOut:
     """A case the token's member may open on the case pages: its status, the dates its clocks
-    set with the days left, and every decision with its outcome, state and the policy profile
-    it applied. 404 alike if there is no such case or the member may not see it."""
-    return case_out(case_for_api(request, reference))
+    set with the days left, and its decisions with their outcome, state and the policy profile
+    they applied: every one for the competent authority's decision makers, drafts (waiting for
+    approval, or refused it) included; only those that took effect for anyone else. 404 alike
+    if there is no such case or the member may not see it."""
+    return case_out(case_for_api(request, reference), actor_of(request))
 
 
 # --- Queues -----------------------------------------------------------------------------------

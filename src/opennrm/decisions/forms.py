@@ -164,8 +164,10 @@ class ReconsiderationRequestForm(forms.Form):
 
 
 class LateReconsiderationForm(forms.Form):
-    """A request for reconsideration that reached the competent authority after the window
-    closed, taken in by a decision maker (`services.reconsideration_take_late`)."""
+    """A request for reconsideration that reached the competent authority by letter or e-mail,
+    in time or late, taken in by a decision maker (`services.reconsideration_take_late`). The
+    exceptional circumstances are asked for only of one that reached it after `until`, the last
+    day to ask (or, with no date given yet, once that day has passed)."""
 
     asked_by = forms.ChoiceField(
         label="Who asked for the reconsideration?",
@@ -194,12 +196,12 @@ class LateReconsiderationForm(forms.Form):
     )
     circumstances = forms.CharField(
         label="What exceptional circumstances justify taking it late?",
-        help_text="For example, the person was in hospital, or had no legal advice until the "
-        "time had passed",
+        help_text="Only if it reached you after the last day to ask. For example, the person "
+        "was in hospital, or had no legal advice until the time had passed",
         max_length=5_000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
-            "required": "Enter the exceptional circumstances for taking the request late",
             "max_length": "The exceptional circumstances must be 5,000 characters or fewer",
         },
     )
@@ -211,13 +213,35 @@ class LateReconsiderationForm(forms.Form):
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, until: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.until = until
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        data["received_on"] = date_from_parts(
+        received = data["received_on"] = date_from_parts(
             self, "received_on", "The date the request reached you"
         )
-        if data["received_on"] is None and "received_on" not in self.errors:
+        if received is None and "received_on" not in self.errors:
             self.add_error("received_on", "Enter the date the request reached you")
+        # Only a request that reached the authority after the last day to ask is late; with no
+        # date yet, one entered after that day is asked for them (the service checks again).
+        until = self.until
+        late = received > until if received else timezone.localdate() > until
+        if (
+            late
+            and not data.get("circumstances", "").strip()
+            and "circumstances" not in self.errors
+        ):
+            self.add_error(
+                "circumstances",
+                "Enter the exceptional circumstances for taking the request late"
+                + (
+                    f": it reached you after {until:%-d %B %Y}, the last day to ask"
+                    if received
+                    else f", or a date on or before {until:%-d %B %Y} if it reached you in time"
+                ),
+            )
         return data
 
 

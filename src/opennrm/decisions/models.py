@@ -214,14 +214,17 @@ class ReconsiderationRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reasons = EncryptedTextField(blank=True)
-    # A request made after the window closed, taken in by a decision maker of the competent
-    # authority because of exceptional circumstances (`services.reconsideration_take_late`):
-    # who asked (`LateRequester`), the day it reached the authority, and the circumstances.
-    # Empty for a request made in time. `requested_by` is then the decision maker who took it.
+    # A request that reached the competent authority by letter or e-mail, taken in by one of its
+    # decision makers (`services.reconsideration_take_late`; `requested_by` is then the
+    # decision maker): who asked (`LateRequester`) and the day it reached the authority. Empty
+    # for a request made through OpenNRM. (Named when only late requests were taken in.)
     late_asked_by = models.CharField(
         max_length=30, blank=True, default="", choices=LateRequester.choices
     )
     late_received_on = models.DateField(null=True, blank=True)
+    # Whether it reached the authority after the last day to ask (judged by `late_received_on`,
+    # never the day it was entered), and the exceptional circumstances it was taken in for.
+    late = models.BooleanField(default=False)
     late_circumstances = EncryptedTextField(blank=True)
 
     class Meta:
@@ -229,10 +232,6 @@ class ReconsiderationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Reconsideration of {self.decision_id}"
-
-    @property
-    def late(self) -> bool:
-        return bool(self.late_asked_by)
 
 
 def evidence_storage() -> EncryptedFileSystemStorage:

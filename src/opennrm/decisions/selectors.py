@@ -256,20 +256,61 @@ def decision_get_for_decider(actor: Actor, decision_id: int) -> Decision:
         raise Http404 from None
 
 
-def may_take_late_reconsideration(actor: Actor, case: Case) -> bool:
+# The states of a decision that took effect: in effect, or superseded once a reconsideration of
+# it was accepted. A decision waiting for a second decision maker's approval, or refused it, is a
+# draft of the competent authority: it may never take effect.
+TOOK_EFFECT = (DecisionState.IN_EFFECT, DecisionState.SUPERSEDED)
+
+# The timeline entries about drafts (`services._after_recording`, `services.decision_approve`),
+# shown to the same readers as the drafts.
+DRAFT_EVENT_KINDS = ("decision.awaiting_approval", "decision.not_approved")
+
+
+def decisions_shown(actor: Actor, case: Case) -> QuerySet[Decision]:
+    """The decisions on `case` the actor may read (ADR 0017, addendum 2026-12-05, stop 37): all
+    of them, drafts marked as such, for the decision makers of its competent authority; for
+    everyone else who may open the case (the referrer, support, the local authority) only those
+    that took effect. A negative decision awaiting approval is not a decision yet, and one
+    refused approval never will be: its outcome and reasons are not the authority's finding."""
+    decisions = case.decisions.all()
+    if case_selectors.may_decide(actor, case):
+        return decisions
+    return decisions.filter(state__in=TOOK_EFFECT)
+
+
+RECONSIDERABLE = (
+    CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+    CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+    CaseStatus.DISQUALIFIED,
+)
+
+
+def may_take_in_reconsideration(actor: Actor, case: Case) -> bool:
     """Whether the actor decides for the case's competent authority and may take in a request
-    for reconsideration that reached it after the window closed (`services.reconsideration_take_late`):
-    a negative decision that could be reconsidered, whose window has passed."""
+    for reconsideration that reached it by letter or e-mail (`services.reconsideration_take_late`):
+    a negative decision that can be reconsidered, while the window is open (a request that
+    reached the authority in time) and after it (in time, or late in exceptional circumstances:
+    the day it arrived says which)."""
     return (
         case_selectors.may_decide(actor, case)
-        and case.status
-        in (
-            CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
-            CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
-            CaseStatus.DISQUALIFIED,
-        )
+        and case.status in RECONSIDERABLE
         and case.reconsideration_until is not None
-        and timezone.localdate() > case.reconsideration_until
+    )
+
+
+def reconsideration_late_refusal(case: Case) -> str | None:
+    """Why a request for reconsideration made through OpenNRM today is refused as late, or None
+    if it is not late (in time, or there is nothing to reconsider: `services` says so). The
+    referrer or support provider whose window closed while they wrote is shown it with what
+    they typed, not a page not found (ADR 0017, addendum 2026-12-05, stop 37)."""
+    until = case.reconsideration_until
+    if case.status not in RECONSIDERABLE or until is None or timezone.localdate() <= until:
+        return None
+    return (
+        f"Reconsideration could be asked for until {until:%-d %B %Y}, "
+        "and that time has passed. The competent authority takes a late request only in "
+        f"exceptional circumstances: write to {case.competent_authority.name} directly, "
+        "giving them. The person may also take legal advice on a judicial review."
     )
 
 

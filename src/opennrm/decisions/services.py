@@ -51,6 +51,7 @@ from .models import (
     ReconsiderationRequest,
     ReconsiderationState,
 )
+from .selectors import reconsideration_late_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -716,14 +717,10 @@ def reconsideration_request(
             f"Under the rules in force, {'a support provider' if support_provider else 'the referrer'} "
             "cannot ask for a reconsideration"
         )
-    until = _reconsideration_until(case)
-    if _today() > until:
-        raise ValidationError(
-            f"Reconsideration could be asked for until {until:%-d %B %Y}, "
-            "and that time has passed. The competent authority takes a late request only in "
-            f"exceptional circumstances: write to {case.competent_authority.name} directly, "
-            "giving them. The person may also take legal advice on a judicial review."
-        )
+    _reconsideration_until(case)  # refused if there is no decision to reconsider
+    too_late = reconsideration_late_refusal(case)
+    if too_late:
+        raise ValidationError(too_late)
     return _reconsideration_open(
         by=by,
         case=case,
@@ -748,19 +745,15 @@ def reconsideration_take_late(
     max_bytes: int = 0,
 ) -> ReconsiderationRequest:
     """A decision maker of the competent authority takes in a request for reconsideration that
-    reached it after the window closed (by letter or e-mail, from the person, their legal
-    representative, their support provider or the first responder: `LateRequester`), because
-    of the exceptional circumstances they record (Modern Slavery Statutory Guidance: a late
-    request is considered only in exceptional circumstances). From then it is a reconsideration
-    like any other, decided by `reconsideration_decide`. A request still in time is made
-    through OpenNRM by whoever asks, not taken in."""
+    reached it by letter or e-mail rather than through OpenNRM, from the person, their legal
+    representative, their support provider or the first responder (`LateRequester`), on
+    `received_on`. One that reached it by the last day to ask (`reconsideration_until`) is in
+    time, whenever it is entered. One that reached it later is taken in only because of the
+    exceptional circumstances they record (Modern Slavery Statutory Guidance: a late request is
+    considered only in exceptional circumstances), and is marked late. From then it is a
+    reconsideration like any other, decided by `reconsideration_decide`."""
     _check_decider(by, case)
     until = _reconsideration_until(case)
-    if _today() <= until:
-        raise ValidationError(
-            f"Reconsideration can still be asked for, until {until:%-d %B %Y}: the referrer "
-            "or the support provider asks through OpenNRM"
-        )
     if asked_by not in LateRequester.values:
         raise ValidationError({"asked_by": "Select who asked for the reconsideration"})
     if received_on > _today():
@@ -776,10 +769,16 @@ def reconsideration_take_late(
                 f"effect ({took_effect:%-d %B %Y})"
             }
         )
-    circumstances = circumstances.strip()
-    if not circumstances:
+    # Judged by the day it reached the authority, not the day it is entered: a request that
+    # came in time is not held to the exceptional test because it was typed in later.
+    late = received_on > until
+    circumstances = circumstances.strip() if late else ""
+    if late and not circumstances:
         raise ValidationError(
-            {"circumstances": "Enter the exceptional circumstances for taking the request late"}
+            {
+                "circumstances": "Enter the exceptional circumstances for taking the request "
+                f"late: it reached you after {until:%-d %B %Y}, the last day to ask"
+            }
         )
     return _reconsideration_open(
         by=by,
@@ -787,7 +786,8 @@ def reconsideration_take_late(
         grounds=grounds,
         expected_version=expected_version,
         checked=_uploads_checked(uploads, max_bytes),
-        late={
+        taken_in={
+            "late": late,
             "late_asked_by": asked_by,
             "late_received_on": received_on,
             "late_circumstances": circumstances,
@@ -836,44 +836,31 @@ def _reconsideration_open(
     expected_version: int,
     checked: list[tuple[UploadedFile, str, str, str]],
     support_provider: Organisation | None = None,
-    late: dict[str, Any] | None = None,
+    taken_in: dict[str, Any] | None = None,
 ) -> ReconsiderationRequest:
     """Record the request and its evidence, move the case to reconsideration with its decision
-    due, and tell the competent authority's decision makers."""
+    due, and tell the competent authority's decision makers. `taken_in`: the fields of a
+    request a decision maker took in (`reconsideration_take_late`), late or in time."""
     if not grounds.strip():
         raise ValidationError(
             {"grounds": "Enter the new evidence, or how the decision did not follow the guidance"}
         )
     decision = _decision_reconsidered(case)
-    request = ReconsiderationRequest.objects.create(
-        case=case,
-        decision=decision,
-        requested_by=by,
-        support_provider=support_provider,
-        requested_at=timezone.now(),
-        grounds=grounds.strip(),
-        **(late or {}),
-    )
-    for upload, content_type, sha256, name in checked:
-        evidence = ReconsiderationEvidence(
-            request=request,
-            uploaded_by=by,
-            original_name=name,
-            content_type=content_type,
-            size=upload.size or 0,
-            sha256=sha256,
-        )
-        # The stored name is random: the original name may identify someone.
-        evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
-        evidence.save()
+    late = bool(taken_in and taken_in["late"])
+    if late:
+        reason = "Late reconsideration request taken in: exceptional circumstances"
+    elif taken_in:
+        reason = "Reconsideration request taken in: it reached the competent authority in time"
+    else:
+        reason = "Reconsideration requested"
     today = _today()
+    # The case's version is claimed before any file is written: a request refused as stale
+    # (or any other refusal) leaves nothing on disk that no row points at.
     case_transition(
         by=by,
         case=case,
         to=CaseStatus.RECONSIDERATION,
-        reason="Late reconsideration request taken in: exceptional circumstances"
-        if late
-        else "Reconsideration requested",
+        reason=reason,
         expected_version=expected_version,
         changes={
             "reconsideration_decide_by": clock.reconsideration_decision_due(
@@ -881,14 +868,62 @@ def _reconsideration_open(
             )
         },
     )
-    if late:
-        asker = LateRequester(late["late_asked_by"]).label
-        said = f"{asker} asked for a decision on this case to be reconsidered, after the time to ask had passed; {by.full_name} took the request in because of exceptional circumstances"
+    request = ReconsiderationRequest.objects.create(
+        case=case,
+        decision=decision,
+        requested_by=by,
+        support_provider=support_provider,
+        requested_at=timezone.now(),
+        grounds=grounds.strip(),
+        **(taken_in or {}),
+    )
+    written: list[ReconsiderationEvidence] = []
+    try:
+        for upload, content_type, sha256, name in checked:
+            evidence = ReconsiderationEvidence(
+                request=request,
+                uploaded_by=by,
+                original_name=name,
+                content_type=content_type,
+                size=upload.size or 0,
+                sha256=sha256,
+            )
+            # The stored name is random: the original name may identify someone.
+            evidence.file.save(
+                new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False
+            )
+            written.append(evidence)
+            evidence.save()
+        _reconsideration_announce(by, case, request, support_provider, files=len(checked))
+    except BaseException:
+        # The transaction rolls back: no row will point at the files written, so they go too.
+        _evidence_files_delete(written)
+        raise
+    return request
+
+
+def _reconsideration_announce(
+    by: User,
+    case: Case,
+    request: ReconsiderationRequest,
+    support_provider: Organisation | None,
+    *,
+    files: int,
+) -> None:
+    """Tell the competent authority's decision makers of a request just made, and audit it."""
+    if request.late_asked_by:
+        asker = LateRequester(request.late_asked_by).label
+        said = (
+            f"{asker} asked for a decision on this case to be reconsidered, after the time to ask "
+            f"had passed; {by.full_name} took the request in because of exceptional circumstances"
+            if request.late
+            else f"{asker} asked for a decision on this case to be reconsidered, in time; "
+            f"{by.full_name} took the request in"
+        )
     elif support_provider:
         said = f"{support_provider.name}, supporting the person, has asked for a decision on this case to be reconsidered"
     else:
         said = "The referrer has asked for a decision on this case to be reconsidered"
-    files = len(checked)
     deliver(
         recipients=[
             m.user
@@ -901,16 +936,33 @@ def _reconsideration_open(
         subject=f"Reconsideration requested on {case.reference}",
         body=said + (f", with {files} evidence file{'s' if files != 1 else ''}." if files else "."),
     )
+    if request.late_asked_by:
+        action = "reconsideration.taken_late" if request.late else "reconsideration.taken_in"
+    else:
+        action = "reconsideration.requested"
     audit_record(
         by=by,
-        action="reconsideration.taken_late" if late else "reconsideration.requested",
+        action=action,
         obj=request,
         organisation=case.competent_authority
-        if late
+        if request.late_asked_by
         else support_provider or case.referring_organisation,
         detail={"evidence_files": files} if files else {},
     )
-    return request
+
+
+def _evidence_files_delete(evidence: Sequence[ReconsiderationEvidence]) -> None:
+    """Delete the stored files of these evidence rows, written in a transaction that is being
+    rolled back (ADR 0014: no copy of the person's evidence is left with no row to find it)."""
+    for item in evidence:
+        if not item.file.name:
+            continue
+        try:
+            item.file.storage.delete(item.file.name)
+        except OSError:
+            logger.warning(
+                "could not delete a refused evidence file", extra={"file": item.file.name}
+            )
 
 
 @transaction.atomic

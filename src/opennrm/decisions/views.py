@@ -18,7 +18,7 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import case_get_for_user, may_request_reconsideration
+from opennrm.cases.selectors import case_get_for_user, is_referrer, may_request_reconsideration
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.paging import Page, page_number, page_of
@@ -464,9 +464,14 @@ def _letter_pdf(
 
 @require_http_methods(["GET", "POST"])
 def reconsideration_request(request: HttpRequest, reference: str) -> HttpResponse:
-    """The referrer asks for a negative decision to be reconsidered."""
-    case = case_get_for_user(actor_of(request), reference)
-    if not may_request_reconsideration(actor_of(request), case):
+    """The referrer asks for a negative decision to be reconsidered. The form is offered while
+    they may ask (`may_request_reconsideration`); a request the referrer sends is decided by
+    the service, which says why it refuses one (the window closed as they wrote, say) and the
+    form is shown again with what they typed. Anyone else: not found."""
+    actor = actor_of(request)
+    case = case_get_for_user(actor, reference)
+    may_send = request.method == "POST" and is_referrer(actor, case)
+    if not (may_send or may_request_reconsideration(actor, case)):
         raise Http404
     return reconsideration_request_page(
         request, case, back=reverse("cases:detail", args=[case.reference])
@@ -474,18 +479,26 @@ def reconsideration_request(request: HttpRequest, reference: str) -> HttpRespons
 
 
 def reconsideration_request_page(
-    request: HttpRequest, case: Case, *, back: str, support_provider: Organisation | None = None
+    request: HttpRequest,
+    case: Case,
+    *,
+    back: str,
+    support_provider: Organisation | None = None,
+    refusal: str | None = None,
 ) -> HttpResponse:
     """The form asking for a reconsideration, for the referrer (from the case page) or for the
     support provider supporting the person (from the support plan, `care.views`); `back` is
-    the page asked from, where a request sent returns."""
+    the page asked from, where a request sent returns. With `refusal`, a request sent is not
+    made: the form is shown again with it and with what was typed."""
     user = _user(request)
     form = ReconsiderationRequestForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         initial={"expected_version": case.version},
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and refusal:
+        form.add_error(None, refusal)
+    elif request.method == "POST" and form.is_valid():
         try:
             services.reconsideration_request(
                 by=user,
@@ -516,17 +529,23 @@ def reconsideration_request_page(
     return render(
         request,
         "decisions/reconsideration_request.html",
-        {"title": "Ask for reconsideration", "case": case, "form": form, "back": back},
+        {
+            "title": "Ask for reconsideration",
+            "case": case,
+            "form": form,
+            "back": back,
+            "window_passed": selectors.reconsideration_late_refusal(case) is not None,
+        },
     )
 
 
 @require_http_methods(["GET", "POST"])
 def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpResponse:
     """A decision maker takes in a request for reconsideration that reached the competent
-    authority after the window closed, because of exceptional circumstances."""
+    authority by letter or e-mail: in time, or late because of exceptional circumstances."""
     actor = actor_of(request)
     case = case_get_for_user(actor, reference)
-    if not selectors.may_take_late_reconsideration(actor, case):
+    if not selectors.may_take_in_reconsideration(actor, case) or case.reconsideration_until is None:
         raise Http404
     user = _user(request)
     posted = request.method == "POST"
@@ -534,10 +553,11 @@ def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpRespo
         request.POST if posted else None,
         request.FILES if posted else None,
         initial={"expected_version": case.version},
+        until=case.reconsideration_until,
     )
     if posted and form.is_valid():
         try:
-            services.reconsideration_take_late(
+            taken = services.reconsideration_take_late(
                 by=user,
                 case=case,
                 asked_by=form.cleaned_data["asked_by"],
@@ -553,8 +573,8 @@ def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpRespo
         else:
             messages.success(
                 request,
-                "The late request was taken in: the case is now awaiting a reconsideration "
-                "decision.",
+                f"The {'late ' if taken.late else ''}request was taken in: the case is now "
+                "awaiting a reconsideration decision.",
             )
             return redirect("cases:detail", case.reference)
     if form.errors.get("evidence"):
@@ -568,10 +588,18 @@ def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpRespo
     if form.is_bound and (form.data.get("grounds") or form.data.get("circumstances")):
         # What was typed, shown again after a refusal: free text about the person.
         audit_read(by=user, person=case.person, obj=case, fields=["reconsideration_grounds"])
+    window_passed = selectors.reconsideration_late_refusal(case) is not None
     return render(
         request,
         "decisions/reconsideration_late.html",
-        {"title": "Take in a late request for reconsideration", "case": case, "form": form},
+        {
+            "title": "Take in a late request for reconsideration"
+            if window_passed
+            else "Take in a request for reconsideration",
+            "case": case,
+            "form": form,
+            "window_passed": window_passed,
+        },
     )
 
 

@@ -5,7 +5,7 @@ the referral's evidence and screening, support, how many notes and tasks), compo
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -24,11 +24,16 @@ from opennrm.cases.selectors import (
     is_referrer,
     may_decide,
     may_request_reconsideration,
+    reconsideration_open,
 )
 from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
-from opennrm.decisions.selectors import may_take_late_reconsideration
+from opennrm.decisions.selectors import (
+    DRAFT_EVENT_KINDS,
+    decisions_shown,
+    may_take_in_reconsideration,
+)
 from opennrm.decisions.services import (
     REASONABLE_GROUNDS_OPEN,
     approval_refusal,
@@ -55,7 +60,7 @@ CASE_PAGE_FIELDS = {
 }
 
 
-def _fields_shown(case: Case) -> list[str]:
+def _fields_shown(case: Case, decisions: QuerySet[Decision]) -> list[str]:
     records = {
         "identity": getattr(case.person, "identity", None),
         "narrative": getattr(case, "narrative", None),
@@ -66,7 +71,7 @@ def _fields_shown(case: Case) -> list[str]:
         shown += [name for name in names if getattr(record, name, None) not in (None, "", [])]
     if case.evidence.exists():
         shown.append("evidence_names")
-    if case.decisions.exists():
+    if decisions.exists():
         # Decision makers' reasons are free text about the person.
         shown.append("decision_reasons")
     if case.age_assessments.exists():
@@ -163,7 +168,14 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_get_for_user(actor, reference)
     # The safety profile's section (safety.selectors), with the fields it shows.
     profile = safety.profile_of(case)
-    shown = _fields_shown(case) + [f"safety_{name}" for name in safety.fields_shown(profile)]
+    # Drafts of decisions (awaiting approval, or refused it) only for those who decide.
+    decisions = decisions_shown(actor, case)
+    events = case.events.select_related("actor")
+    if not may_decide(actor, case):
+        events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
+    shown = _fields_shown(case, decisions) + [
+        f"safety_{name}" for name in safety.fields_shown(profile)
+    ]
     audit_read(by=user, person=case.person, obj=case, fields=shown)
     linked = _linked_referrals(actor, case)
     return render(
@@ -180,13 +192,13 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
                 for t in case.exploitation_types
             ],
             "languages": [language_name(c) for c in case.person.languages],
-            "events": case.events.select_related("actor"),
+            "events": events,
             # As submitted; evidence added after is shown with its addition.
             "evidence": evidence_as_submitted(case),
             "after_submission": _after_submission(case),
             "is_referrer": is_referrer(actor, case),
             "screening": case.screening,
-            "decisions": case.decisions.select_related("decided_by", "approved_by").annotate(
+            "decisions": decisions.select_related("decided_by", "approved_by").annotate(
                 # A decision in effect has the letter issued then, until the details are erased.
                 has_letter=Exists(
                     Letter.objects.filter(
@@ -199,7 +211,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "clocks": clocks_of(case),
             "may_decide": may_decide(actor, case),
             "may_request_reconsideration": may_request_reconsideration(actor, case),
-            "may_take_late_reconsideration": may_take_late_reconsideration(actor, case),
+            "may_take_in_reconsideration": may_take_in_reconsideration(actor, case),
+            "reconsideration_open": reconsideration_open(case),
             "may_close": may_close(actor, case),
             "refused": _actions_refused(actor, case),
             "open_reconsideration": case.reconsiderations.filter(state="requested").last(),
