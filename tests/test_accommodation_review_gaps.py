@@ -295,6 +295,8 @@ def test_an_adult_who_declines_support_is_not_put_on_the_waiting_list_for_a_bed(
     case = Case.objects.get()
     assert case.consent_to_support is False
     assert not PlacementRequest.objects.filter(case=case).exists()
+    # Nor does her timeline say one was raised.
+    assert not case.events.filter(kind="support.placement_requested").exists()
 
 
 def test_a_coordinator_cannot_seek_a_place_for_an_adult_who_refused_support(

@@ -584,8 +584,12 @@ def _open_case(
                 authority_name=authority.name,
                 area=exploitation["area"],
                 child=group != AgeGroup.ADULT,
-                # A child's needs go to the local authority instead (safeguarding, ADR 25).
-                placement_requested=bool(needs["needs"]) and group == AgeGroup.ADULT,
+                # A child's needs go to the local authority instead (safeguarding, ADR 25); an
+                # adult who refused support has none raised (ADR 15, stop 37).
+                placement_requested=bool(needs["needs"])
+                and group == AgeGroup.ADULT
+                and bool(consent)
+                and consent["consents_to_support"] == "yes",
             ),
         )
     )
