@@ -123,15 +123,26 @@ function autosave(form) {
   status.setAttribute("role", "status");
   form.append(status);
   let pending = null;
+  // One save at a time, in the order they were made: two in flight could arrive the other way
+  // round, and an older text overwrite a newer one.
+  let saving = Promise.resolve();
 
-  const save = async () => {
-    const response = await fetch(form.action || window.location.href, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { "X-Autosave": "1" },
-      credentials: "same-origin",
-      redirect: "manual",
-    });
+  const unsaved = "Your answers could not be saved just now. Use Save and continue.";
+  const post = async () => {
+    let response;
+    try {
+      response = await fetch(form.action || window.location.href, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-Autosave": "1" },
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+    } catch {
+      // No connection: the answers are still on the page.
+      status.textContent = unsaved;
+      return;
+    }
     // 204: saved. Anything else (a redirect to sign in once the session has ended) is not.
     if (response.status === 204) {
       activity.note();
@@ -141,8 +152,12 @@ function autosave(form) {
       // Refused, not failed (submitted in another tab): the server says why, in plain text.
       status.textContent = (await response.text()).slice(0, 200);
     } else {
-      status.textContent = "Your answers could not be saved just now. Use Save and continue.";
+      status.textContent = unsaved;
     }
+  };
+  const save = () => {
+    saving = saving.then(post, post);
+    return saving;
   };
 
   form.addEventListener("change", () => {
