@@ -5,6 +5,10 @@ here shows who the person is: no names, dates of birth, contact details or accou
 
 A case's status, clocks and decisions, and the referrer's request for reconsideration, are
 shown and taken by `decisions.api`, which composes the case with its decisions.
+
+The timeline's entries about a draft decision (waiting for a second decision maker's approval,
+or refused it) are shown, as on the case page, only to the decision makers of the case's
+competent authority (ADR 0017, addendum 2026-12-05, stop 37).
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from opennrm.accounts.actor import actor_of
 from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut
 
 from .models import Case
-from .selectors import cases_visible_to
+from .selectors import cases_visible_to, may_decide
 
 router = Router(tags=["Cases"])
+
+# `decisions.selectors.DRAFT_EVENT_KINDS`, which `cases` may not import (ADR 20; a test keeps the
+# two the same): the timeline entries about drafts of decisions, for those who decide only.
+DRAFT_EVENT_KINDS = ("decision.awaiting_approval", "decision.not_approved")
 
 
 def case_for_api(request: HttpRequest, reference: str) -> Case:
@@ -62,10 +70,14 @@ class CaseTimelineOut(Schema):
 def case_timeline(request: HttpRequest, reference: str) -> CaseTimelineOut:
     """Everything that happened to the case, in order, each change of status with the status it
     left and the one it entered. 404 alike if there is no such case or the member may not see
-    it."""
+    it. The entries about a draft decision only for the decision makers of the case's competent
+    authority, as on the case page."""
     case = case_for_api(request, reference)
+    events = case.events.all()
+    if not may_decide(actor_of(request), case):
+        events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
     entries = []
-    for event in case.events.all():
+    for event in events:
         moved = event.kind == "case.status_changed" and isinstance(event.data, dict)
         entries.append(
             TimelineEntryOut(

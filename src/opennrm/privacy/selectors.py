@@ -369,14 +369,17 @@ def _case(case: Case) -> dict[str, Any]:
                 "decided_at": _moment(item.decided_at),
                 "reasons": item.decision_reasons,
                 "evidence_file_names": [file.original_name for file in item.evidence.all()],
-                # A request taken in after the window: who asked, when, and why it was taken.
+                # A request that reached the authority by letter or e-mail and was taken in by
+                # a decision maker, in time or late: who asked, the day it arrived, and why a
+                # late one was taken (empty for one in time). Keys named when only late requests
+                # were taken in (ADR 0021, addendum 2026-12-05, stop 37).
                 **(
                     {
                         "asked_late_by": item.get_late_asked_by_display(),
                         "reached_the_authority_on": _day(item.late_received_on),
                         "exceptional_circumstances": item.late_circumstances,
                     }
-                    if item.late
+                    if item.late_asked_by
                     else {}
                 ),
             }

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
-from opennrm.cases.choices import Sex
+from opennrm.cases.choices import Gender, Sex
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import case_get_for_user, safeguarding_lead_areas
 
@@ -103,6 +103,41 @@ def constraints_of(case: Case) -> CarriedConstraints | None:
         else None,
         excluded_areas=list(profile.keep_away),
         dependants=profile.dependant_count,
+    )
+
+
+# Who each single-sex house is for, read from the person's gender or, without one, their sex:
+# the same reading as `accommodation.selectors.settings_for`, by which they are placed, which
+# safety may not import (accommodation imports safety, ADR 20); a test keeps the two the same.
+_WOMEN = {Gender.FEMININE, Gender.TRANSGENDER_FEMININE}
+_MEN = {Gender.MASCULINE, Gender.TRANSGENDER_MASCULINE}
+_WHO = {SettingRequired.WOMEN_ONLY: "a woman or girl", SettingRequired.MEN_ONLY: "a man or boy"}
+
+
+def single_sex_house_for(sex: str, gender: str) -> str | None:
+    """The single-sex house the person may be placed in by their sex and gender: women-only
+    for a woman, men-only for a man, None for anyone else (placed in mixed houses only)."""
+    if gender in _WOMEN or (not gender and sex == Sex.FEMALE):
+        return SettingRequired.WOMEN_ONLY.value
+    if gender in _MEN or (not gender and sex == Sex.MALE):
+        return SettingRequired.MEN_ONLY.value
+    return None
+
+
+def setting_refusal(setting: str, sex: str, gender: str) -> str | None:
+    """Why a safety profile may not require `setting` for a person of this sex and gender, or
+    None if it may (ADR 0026, addendum 2026-12-05, stop 37): never the single-sex house of the
+    other sex from the one they are placed as, since accommodation adds the profile's
+    requirement to the houses they may be placed in. Someone placed in mixed houses only (a
+    non-binary person, or one whose sex is not known) may need either: the profile is where
+    that need is recorded."""
+    own = single_sex_house_for(sex, gender)
+    if not setting or own is None or setting == own:
+        return None
+    return (
+        f"{SettingRequired(setting).label} is not for someone recorded as "
+        f"{_WHO[SettingRequired(own)]}: select {SettingRequired(own).label.lower()} or no "
+        "requirement"
     )
 
 

@@ -38,6 +38,7 @@ from .models import (
     SafetyProfileVersion,
     SettingRequired,
 )
+from .selectors import setting_refusal
 
 PROFILE_FIELDS = (
     "risk_level",
@@ -102,6 +103,15 @@ def _check_values(values: dict[str, Any]) -> None:
     places = values.get("keep_away", [])
     if not isinstance(places, list) or not all(isinstance(p, str) and p.strip() for p in places):
         raise ValidationError({"keep_away": "Name each place to keep away from"})
+
+
+def _check_setting(case: Case, setting: str, where: str = "") -> None:
+    """Refuse a women-only or men-only requirement the person's sex and gender rule out
+    (`selectors.setting_refusal`): accommodation would take it as a house they may be placed
+    in. `where` names the page the answer was given on, for a refusal shown elsewhere."""
+    refusal = setting_refusal(setting, case.person.sex, case.person.gender)
+    if refusal is not None:
+        raise ValidationError({"setting_required": f"{where}{refusal}"})
 
 
 def _profile_for_update(case: Case, by: User | None) -> tuple[SafetyProfile, bool]:
@@ -199,6 +209,8 @@ def safety_profile_save(
     men-only requirement (a new profile, or a new version of it)."""
     _check_erased(case)
     _check_values(values)
+    if "setting_required" in values:
+        _check_setting(case, values["setting_required"])
     profile, created = _profile_for_update(case, by)
     _claim(profile, expected_version, created)
     if not created:
@@ -364,6 +376,8 @@ def safety_record_at_referral(
         # submission (its placement request, `selectors.constraints_of`) asks no query.
         Case.safety_profile.related.set_cached_value(case, None)
         return {}
+    # The person's sex and gender are answered on another page: refused on submitting both.
+    _check_setting(case, answers.get("setting_required", ""), where="Risk and safety: ")
     now = timezone.now()
     profile = SafetyProfile.objects.create(
         case=case,
