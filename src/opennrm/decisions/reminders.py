@@ -1,9 +1,12 @@
 """The daily reminders: deadlines coming up go to the case's decision maker; deadlines passed
-are escalated to the authority's senior decision makers as well.
+are escalated to the authority's senior decision makers as well. Two queues have deadlines
+(`selectors.DEADLINE_QUEUES`): reasonable grounds decisions (`reasonable_grounds_due`) and
+reconsiderations (`reconsideration_decide_by`); both are reminded of (`REMINDED`).
 
 Safe to run any number of times, even at once: each day's run first inserts its `ReminderRun`
 row inside the run's transaction, so a second run waits for the first and then finds the day
-taken. People get one digest each (how many cases, which queue), not one message per case.
+taken. People get one digest each (how many cases, in which queue, with a link to each), not
+one message per case or per queue.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,12 +24,32 @@ from django.utils import timezone
 from opennrm.accounts.actor import DECIDERS, members_with_role
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
-from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
 
 from .models import Reminder, ReminderRun
-from .selectors import DUE_SOON_DAYS
+from .selectors import DUE_SOON_DAYS, QUEUES
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """A decision queue whose deadline is reminded of: the prefix of its `Reminder.kind`s
+    ("rg_due_soon", "rg_overdue"), its name in a digest's subject, and the sentence before its
+    cases in the body."""
+
+    kind: str
+    subject: str
+    cases: str
+
+
+# In the order a digest lists them. Only a queue's own status (`QUEUES`) is reminded of: a case
+# listed apart (`selectors.HELD_APART`: suspended while the person is missing) is not.
+REMINDED: dict[str, Reminded] = {
+    "reasonable-grounds": Reminded(
+        "rg", "reasonable grounds decisions", "Cases needing a reasonable grounds decision"
+    ),
+    "reconsiderations": Reminded("rc", "reconsiderations", "Reconsiderations to decide"),
+}
 
 
 @dataclass
@@ -55,53 +79,60 @@ def run(today: date) -> RunResult:
 
 def _remind(today: date) -> RunResult:
     soon_until = today + timedelta(days=DUE_SOON_DAYS)
-    _write_reminders(today, soon_until)
-    digests: dict[int, Digest] = defaultdict(Digest)
     deciders = _people(DECIDERS)
     seniors = _people({Role.SENIOR_DECISION_MAKER})
-    # Tuples, not model instances: a national backlog is a million cases, read every day.
-    cases = (
-        Case.objects.filter(
-            status=CaseStatus.AWAITING_REASONABLE_GROUNDS, reasonable_grounds_due__lte=soon_until
-        )
-        .values_list(
-            "reference", "assigned_to_id", "competent_authority_id", "reasonable_grounds_due"
-        )
-        .iterator(chunk_size=5000)
-    )
+    digests: dict[str, dict[int, Digest]] = {}
     counted = {"due_soon": 0, "overdue": 0}
-    for reference, assigned_to_id, authority_id, due in cases:
-        # The assignee while they still decide at the authority; once their role is gone (a
-        # membership removed) every decision maker there, or nobody who can act hears of it.
-        authority_deciders = deciders.get(authority_id, set())
-        responsible = (
-            {assigned_to_id} if assigned_to_id in authority_deciders else authority_deciders
+    for queue, reminded in REMINDED.items():
+        _title, status, deadline = QUEUES[queue]
+        _write_reminders(reminded.kind, status, deadline, today, soon_until)
+        queued: dict[int, Digest] = defaultdict(Digest)
+        digests[queue] = queued
+        # Tuples, not model instances: a national backlog is a million cases, read every day.
+        cases = (
+            Case.objects.filter(status=status, **{f"{deadline}__lte": soon_until})
+            .values_list("reference", "assigned_to_id", "competent_authority_id", deadline)
+            .iterator(chunk_size=5000)
         )
-        if due is not None and due < today:  # never None: the filter compares it
-            counted["overdue"] += 1
-            for user_id in responsible | seniors.get(authority_id, set()):
-                digests[user_id].overdue.add(reference)
-        else:
-            counted["due_soon"] += 1
-            for user_id in responsible:
-                digests[user_id].due_soon.add(reference)
+        for reference, assigned_to_id, authority_id, due in cases:
+            # The assignee while they still decide at the authority; once their role is gone (a
+            # membership removed) every decision maker there, or nobody who can act hears of it.
+            authority_deciders = deciders.get(authority_id, set())
+            responsible = (
+                {assigned_to_id} if assigned_to_id in authority_deciders else authority_deciders
+            )
+            if due is not None and due < today:  # never None: the filter compares it
+                counted["overdue"] += 1
+                for user_id in responsible | seniors.get(authority_id, set()):
+                    queued[user_id].overdue.add(reference)
+            else:
+                counted["due_soon"] += 1
+                for user_id in responsible:
+                    queued[user_id].due_soon.add(reference)
     _send(digests)
     return RunResult(ran=True, reminders=counted["due_soon"], escalations=counted["overdue"])
 
 
-def _write_reminders(today: date, soon_until: date) -> None:
-    """One reminder row per case awaiting a reasonable-grounds decision due by `soon_until` (an
-    escalation where already overdue), in one statement: rows written on an earlier day for the
-    same deadline stay as they are (the unique constraint makes a repeat nothing)."""
+def _write_reminders(kind: str, status: str, deadline: str, today: date, soon_until: date) -> None:
+    """One reminder row per case in `status` whose `deadline` is by `soon_until` (an escalation
+    where already overdue), in one statement: rows written on an earlier day for the same
+    deadline stay as they are (the unique constraint makes a repeat nothing)."""
+    column = connection.ops.quote_name(deadline)  # a date field, its column named as it is
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Reminder._meta.db_table} (case_id, kind, due_on, sent_at) "  # noqa: S608 - our own tables
-            "SELECT id, CASE WHEN reasonable_grounds_due < %s THEN 'rg_overdue' "
-            "ELSE 'rg_due_soon' END, reasonable_grounds_due, %s "
+            f"SELECT id, CASE WHEN {column} < %s THEN %s ELSE %s END, {column}, %s "
             f"FROM {Case._meta.db_table} "
-            "WHERE status = %s AND reasonable_grounds_due <= %s "
+            f"WHERE status = %s AND {column} <= %s "
             "ON CONFLICT DO NOTHING",
-            [today, timezone.now(), CaseStatus.AWAITING_REASONABLE_GROUNDS, soon_until],
+            [
+                today,
+                f"{kind}_overdue",
+                f"{kind}_due_soon",
+                timezone.now(),
+                status,
+                soon_until,
+            ],
         )
 
 
@@ -115,25 +146,38 @@ def _people(roles: Iterable[Role]) -> dict[int, set[int]]:
     return by_authority
 
 
-def _send(digests: dict[int, Digest]) -> None:
-    users = User.objects.in_bulk(list(digests))
+def _send(digests: dict[str, dict[int, Digest]]) -> None:
+    """One message to each person, whatever the queues: the subject counts each queue's cases,
+    the body names them with a link to each queue (when there are two), and the message opens
+    the first queue with a case overdue (else the first)."""
+    users = User.objects.in_bulk({user_id for queued in digests.values() for user_id in queued})
     queue_url = reverse("decisions:queue")
-    for user_id, digest in digests.items():
-        user = users.get(user_id)
-        if user is None:
-            continue
-        parts = []
-        if digest.overdue:
-            parts.append(f"{len(digest.overdue)} overdue")
-        if digest.due_soon:
-            parts.append(f"{len(digest.due_soon)} due within {DUE_SOON_DAYS} days")
-        examples = sorted(digest.overdue)[:10] + sorted(digest.due_soon)[:10]
+    for user_id, user in users.items():
+        theirs = [
+            (queue, queued[user_id]) for queue, queued in digests.items() if user_id in queued
+        ]
+        counts, sentences = [], []
+        for queue, digest in theirs:
+            parts = []
+            if digest.overdue:
+                parts.append(f"{len(digest.overdue)} overdue")
+            if digest.due_soon:
+                parts.append(f"{len(digest.due_soon)} due within {DUE_SOON_DAYS} days")
+            counts.append(f"{REMINDED[queue].subject}: {', '.join(parts)}")
+            examples = sorted(digest.overdue)[:10] + sorted(digest.due_soon)[:10]
+            more = len(digest.overdue) + len(digest.due_soon) > len(examples)
+            sentences.append(
+                f"{REMINDED[queue].cases}: {', '.join(examples)}{' and more' if more else ''}."
+                + (f"\n{settings.SITE_URL}{queue_url}?queue={queue}" if len(theirs) > 1 else "")
+            )
+        subject = "; ".join(counts)
+        opens = next((queue for queue, digest in theirs if digest.overdue), theirs[0][0])
         deliver(
             recipients=[user],
-            kind="decision.reminder" if not digest.overdue else "decision.escalation",
-            url=f"{queue_url}?queue=reasonable-grounds",
-            subject=f"Reasonable grounds decisions: {', '.join(parts)}",
-            body="Cases needing a reasonable grounds decision: "
-            + ", ".join(examples)
-            + (" and more." if len(digest.overdue) + len(digest.due_soon) > len(examples) else "."),
+            kind="decision.escalation"
+            if any(digest.overdue for _queue, digest in theirs)
+            else "decision.reminder",
+            url=f"{queue_url}?queue={opens}",
+            subject=subject[0].upper() + subject[1:],
+            body="\n".join(sentences),
         )

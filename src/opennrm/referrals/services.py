@@ -301,16 +301,22 @@ def evidence_add(
         size=upload.size or 0,
         sha256=sha256,
     )
-    # The stored name is random: the original name may identify someone.
+    # Written once everything that can refuse it has been checked, the draft locked; the stored
+    # name is random: the original name may identify someone.
     evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
-    evidence.save()
-    audit_record(
-        by=by,
-        action="referral.evidence_added",
-        obj=evidence,
-        organisation=draft.organisation,
-        detail={"content_type": content_type, "size": upload.size},
-    )
+    try:
+        evidence.save()
+        audit_record(
+            by=by,
+            action="referral.evidence_added",
+            obj=evidence,
+            organisation=draft.organisation,
+            detail={"content_type": content_type, "size": upload.size},
+        )
+    except BaseException:
+        # The transaction rolls back: no row will point at the file, so it goes too.
+        _evidence_files_delete([evidence])
+        raise
     return evidence
 
 
@@ -740,6 +746,20 @@ def _delete_files_on_commit(evidence: Any) -> None:
     transaction.on_commit(delete_files)
 
 
+def _evidence_files_delete(evidence: Sequence[EvidenceFile]) -> None:
+    """Delete the stored files of these evidence rows, written in a transaction that is being
+    rolled back (ADR 0014: no copy of the person's evidence is left with no row to find it)."""
+    for item in evidence:
+        if not item.file.name:
+            continue
+        try:
+            item.file.storage.delete(item.file.name)
+        except OSError:
+            logger.warning(
+                "could not delete a refused evidence file", extra={"file": item.file.name}
+            )
+
+
 def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     """Delete the evidence of these cases (rows now, files once committed) and empty their
     drafts' answers and the fingerprint their API idempotency key keeps. Called only inside
@@ -1081,32 +1101,55 @@ def referral_addition_add(
     addition = ReferralAddition.objects.create(
         case=case, added_by=by, added_at=timezone.now(), answers=request, text=text.strip()
     )
-    for upload, content_type, sha256, name in checked:
-        evidence = EvidenceFile(
-            draft=None,
-            case=case,
-            addition=addition,
-            uploaded_by=by,
-            original_name=name,
-            content_type=content_type,
-            size=upload.size or 0,
-            sha256=sha256,
-        )
-        evidence.file.save(new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False)
-        evidence.save()
+    # Written once everything that can refuse the addition has been checked (the request it
+    # answers locked and still open); deleted if anything after them fails.
+    written: list[EvidenceFile] = []
+    try:
+        for upload, content_type, sha256, name in checked:
+            evidence = EvidenceFile(
+                draft=None,
+                case=case,
+                addition=addition,
+                uploaded_by=by,
+                original_name=name,
+                content_type=content_type,
+                size=upload.size or 0,
+                sha256=sha256,
+            )
+            evidence.file.save(
+                new_reference("EV", 12) + EXTENSIONS[content_type], upload, save=False
+            )
+            written.append(evidence)
+            evidence.save()
+        _addition_announce(by, case, addition, request, files=len(checked))
+    except BaseException:
+        # The transaction rolls back: no row will point at the files written, so they go too.
+        _evidence_files_delete(written)
+        raise
+    return addition
+
+
+def _addition_announce(
+    by: User,
+    case: Case,
+    addition: ReferralAddition,
+    request: InformationRequest | None,
+    *,
+    files: int,
+) -> None:
+    """Close the request the addition answers, put it on the timeline, tell the decision
+    makers, and audit it."""
     if request is not None:
         request.status = InformationRequestStatus.ANSWERED
         request.closed_at = addition.added_at
         request.save(update_fields=["status", "closed_at"])
-    files = (
-        f" and {len(checked)} evidence file{'s' if len(checked) != 1 else ''}" if checked else ""
-    )
+    said_files = f" and {files} evidence file{'s' if files != 1 else ''}" if files else ""
     case_event_record(
         case=case,
         kind="referral.information_added",
         by=by,
         at=addition.added_at,
-        description=f"{case.referring_organisation.name} added information{files}"
+        description=f"{case.referring_organisation.name} added information{said_files}"
         + (" in answer to the request for information" if request is not None else ""),
         data={"addition": addition.pk, "answers": request.pk if request else None},
     )
@@ -1132,12 +1175,11 @@ def referral_addition_add(
         organisation=case.referring_organisation,
         detail={
             "case": case.reference,
-            "files": len(checked),
+            "files": files,
             "answers": request.pk if request is not None else None,
             "notified": len(told),
         },
     )
-    return addition
 
 
 @transaction.atomic
