@@ -56,8 +56,11 @@ lint: install-dev
 types: install-dev
 	$(UV) run --frozen mypy
 
+# A Python whose packages the system manages (Debian and Ubuntu, PEP 668) refuses a plain pip
+# install: uv then goes to the user's own site-packages, which touches none of the system's.
 uv:
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
 install: uv
 	$(UV) sync --frozen
