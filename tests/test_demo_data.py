@@ -55,6 +55,29 @@ def test_demo_data_refuses_outside_demo_mode(db: None) -> None:
 
 
 @override_settings(DEMO=True)
+def test_a_negative_number_of_people_loads_nothing(db: None) -> None:
+    """A mistyped option is refused before anything is loaded, not after the demo data."""
+    with pytest.raises(CommandError, match="--people must be 0 or more"):
+        call_command("demo_data", people=-1)
+    assert not User.objects.exists()
+    assert not Organisation.objects.exists()
+
+
+@override_settings(DEMO=True)
+def test_demo_data_says_a_changed_password_is_kept(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("demo_data")
+    user = User.objects.get(email="decisions@demo.opennrm.test")
+    user.set_password("a-new-password-of-hers")
+    user.save()
+    call_command("demo_data")
+    user.refresh_from_db()
+    assert user.check_password("a-new-password-of-hers")
+    assert "a changed password is kept" in capsys.readouterr().out
+
+
+@override_settings(DEMO=True)
 def test_demo_cases_are_at_each_stage_and_none_is_overdue_by_years(db: None) -> None:
     from datetime import timedelta
 

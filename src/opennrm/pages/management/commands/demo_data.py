@@ -60,16 +60,18 @@ class Command(BaseCommand):
                 "demo_data only runs with OPENNRM_DEMO=true: it creates accounts with a "
                 "published password that may skip two-factor authentication."
             )
+        # Checked before anything is loaded: a mistyped option loads nothing.
+        if options["people"] < 0:
+            raise CommandError("--people must be 0 or more")
         accounts = demo.seed()
         # Each feature adds its fictional records after the accounts exist.
         for step in DEMO_STEPS:
             import_module(step).seed()
-        if options["people"] < 0:
-            raise CommandError("--people must be 0 or more")
         if options["people"]:
             self._generate(options["people"], options["seed"])
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Every demo account's password is:"))
         self.stdout.write(f"\n    {demo.DEMO_PASSWORD}\n")
+        self.stdout.write("(unless it was changed since: a changed password is kept)\n")
         self.stdout.write("Demo accounts (two-factor is skipped for them in demo mode only):\n")
         width = max(len(a.email) for a in accounts)
         for account in accounts:
