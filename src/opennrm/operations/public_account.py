@@ -28,7 +28,7 @@ from opennrm.statistics import operation_account as account
 from opennrm.statistics.tables import NOT_KNOWN
 
 from .models import Operation, ReceptionRecord
-from .selectors import operation_is_secret, reception_of, standing_of
+from .selectors import age_group_now, operation_is_secret, reception_of, standing_of
 
 NOT_RELEASABLE = (
     "Only an operation that took place and has ended can have its account published: choose "
@@ -55,7 +55,10 @@ def _summary(operation: Operation) -> account.Summary:
 def _outcome(record: ReceptionRecord) -> str:
     draft = record.draft
     if draft is None:
-        return "declined"  # the draft was deleted: no referral and no report
+        # The draft was deleted: no referral and no report. An adult declined; a child or
+        # age-disputed person cannot decline (they are referred without consent), so their draft
+        # went only by retention: not referred, never "declined" (ADR 0043, 0046).
+        return account.CHILD_NOT_REFERRED if record.treated_as_child else "declined"
     if draft.status == DraftStatus.REPORTED:
         return "duty_to_notify"
     if draft.case_id is not None:
@@ -132,7 +135,8 @@ class OperationsSource:
             people.append(
                 account.Person(
                     sex=record.sex,
-                    age_group=record.age_group,
+                    # Found to be a child since the night: never published as an adult.
+                    age_group=age_group_now(record).value,
                     outcome=outcome,
                     standing=standing_of(record).value,
                     rg=rg,

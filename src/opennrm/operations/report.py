@@ -49,7 +49,14 @@ from . import forecast as model
 from .forecast import DEFAULT_WEEKS_AFTER, MEN, MIXED, WOMEN, NoStays
 from .history import load_history
 from .models import AgeGroup, Operation, ReceptionRecord
-from .selectors import CASE_AGE_GROUPS, Standing, expected_of, reception_of, standing_of
+from .selectors import (
+    CASE_AGE_GROUPS,
+    Standing,
+    age_group_now,
+    expected_of,
+    reception_of,
+    standing_of,
+)
 
 # A placement in which the provider took the person: accepted, lived in, or lived in and ended
 # (a placement ends only from "occupied", `accommodation.services.placement_end`).
@@ -160,7 +167,8 @@ class ForecastCompared:
 class OperationReport:
     as_of: date
     taken_in: int
-    # (sex, age group) -> people, the operation's own age groups, every pair present (0 too).
+    # (sex, age group) -> people, the operation's own age groups, every pair present (0 too):
+    # the group on the night, or child / age disputed if found to be one since (`age_group_now`).
     by_sex_and_age: dict[tuple[str, str], int]
     standings: dict[Standing, int]
     cases: int
@@ -540,7 +548,8 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
 
     by_sex_and_age = {(sex, age): 0 for sex in Sex.values for age in AgeGroup.values}
     for record in records:
-        by_sex_and_age[(record.sex, record.age_group)] += 1
+        # Found to be a child since the night: counted as one, never as the adult they looked.
+        by_sex_and_age[(record.sex, age_group_now(record))] += 1
     standings = Counter(standing_of(record) for record in records)
 
     # When each case's person was taken in, to time their accommodation from then.

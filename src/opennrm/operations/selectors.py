@@ -21,8 +21,10 @@ from opennrm.accounts.access import OPERATION_READERS
 from opennrm.accounts.actor import Actor, members_with_role, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import CaseStatus
 from opennrm.notifications.services import StandIn
+from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
 from opennrm.referrals.selectors import draft_treats_as_child
 
@@ -255,6 +257,20 @@ def standing_of(record: ReceptionRecord) -> Standing:
     if any(request.status == PlacementRequestStatus.OPEN for request in requests):
         return Standing.WAITING_FOR_BED
     return Standing.REFERRED
+
+
+def age_group_now(record: ReceptionRecord) -> AgeGroup:
+    """The person's age group as the operation counts them now (its report and public account):
+    the one recorded on the night, unless they were found to be a child at the referral since
+    (`found_child_at`): then a child if the draft's age page says under 18, else age disputed
+    (the page says so, or the draft is gone and only the finding is known). Never an adult once
+    found to be a child (ADR 0043, 0046)."""
+    if record.found_child_at is None:
+        return AgeGroup(record.age_group)
+    draft = record.draft
+    if draft is not None and steps.answered_age_group(draft.answers) == CaseAgeGroup.CHILD:
+        return AgeGroup.CHILD
+    return AgeGroup.AGE_DISPUTED
 
 
 def reception_of(operation: Operation) -> QuerySet[ReceptionRecord]:

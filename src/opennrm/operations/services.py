@@ -487,13 +487,26 @@ def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
     return len(sent)
 
 
+CANCEL_AFTER_TAKING_IN = (
+    "People have been taken in during this operation, so it cannot be cancelled: that would "
+    "give away the beds kept for them. To close it early, change the plan so that its last day "
+    "is today; the beds held for it stay kept for its people until the holds end"
+)
+
+
 @transaction.atomic
 def operation_cancel(*, by: User, operation: Operation) -> Operation:
     """Call the operation off (before or while it is under way); its record stays. Its surge
     places end today and its held beds are released, so no bed stays kept for an operation
-    that will not happen; anyone already placed keeps their place (ADR 44)."""
+    that will not happen; anyone already placed keeps their place (ADR 44).
+
+    Refused once anyone has been taken in: the operation happened, and the people found may be
+    waiting for exactly those beds. It is ended today instead (`operation_change` with `ends_on`
+    today), which keeps its holds until `surge.hold_ends_by` (ADR 43, addendum stop 37)."""
     operation = Operation.objects.select_for_update().get(id=operation.id)
     _refuse_unless_open(operation)
+    if operation.reception.exists():
+        raise ValidationError(CANCEL_AFTER_TAKING_IN)
     now = timezone.now()
     operation.cancelled_at = now
     operation.cancelled_by = by

@@ -159,6 +159,8 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
             "expected": _expected_table(operation),
             "languages": [language_name(code) for code in operation.languages],
             "is_lead": selectors.is_lead(actor, operation),
+            # Once anyone is taken in it cannot be cancelled, only ended early (ADR 43).
+            "anyone_taken_in": operation.reception.exists(),
             "children_untold": selectors.children_untold(operation),
             "may_take_in": selectors.reception_organisation(actor, operation) is not None,
             # Surge places and held beds (ADR 0044), and whether the reader adds them.
@@ -240,7 +242,13 @@ def operation_cancel(request: HttpRequest, operation_id: int) -> HttpResponse:
     return render(
         request,
         "operations/cancel.html",
-        {"title": "Cancel the operation", "operation": operation, "problem": problem},
+        {
+            "title": "Cancel the operation",
+            "operation": operation,
+            "problem": problem,
+            # People taken in: refused (services.operation_cancel); the page says to end it.
+            "anyone_taken_in": operation.reception.exists(),
+        },
     )
 
 

@@ -38,12 +38,16 @@ SEX_LABELS = {s.value: s.label for s in Sex}
 
 # The route each person's draft took (`Person.outcome`) and where they stand now
 # (`Person.standing`: operations.selectors.Standing, read when the version was prepared).
-OUTCOMES = ("referred", "duty_to_notify", "declined", "not_yet_submitted")
+# A child or age-disputed person whose draft was deleted (only retention deletes one): they are
+# referred without consent, so they cannot have declined; their own outcome and row.
+CHILD_NOT_REFERRED = "child_not_referred"
+OUTCOMES = ("referred", "duty_to_notify", "declined", CHILD_NOT_REFERRED, "not_yet_submitted")
 STANDINGS = (
     "draft",
     "referred",
     "duty_to_notify",
     "declined",
+    "not_referred",
     "placed",
     "waiting_for_bed",
     "missing",
@@ -54,7 +58,14 @@ STANDINGS = (
 # person who went missing before their referral was submitted is missing here too, as on the
 # board and in the report (ADR 0043).
 REFERRED_ROWS = ("referred_placed", "referred_waiting", "referred_missing", "referred_other")
-NOT_REFERRED_ROWS = ("draft_waiting", "draft_missing", "draft", "duty_to_notify", "declined")
+NOT_REFERRED_ROWS = (
+    "draft_waiting",
+    "draft_missing",
+    "draft",
+    "duty_to_notify",
+    "declined",
+    CHILD_NOT_REFERRED,
+)
 BECAME = (*REFERRED_ROWS, *NOT_REFERRED_ROWS)
 BECAME_LABELS = {
     "referred_placed": "Referred: in a safe-house place",
@@ -66,6 +77,7 @@ BECAME_LABELS = {
     "draft": "Referral not yet submitted",
     "duty_to_notify": "Reported under the duty to notify only (no consent to a referral)",
     "declined": "Declined (no referral and no report)",
+    CHILD_NOT_REFERRED: "Not referred (child or age disputed; the draft was deleted)",
 }
 
 
@@ -289,7 +301,8 @@ def account_tables(account: Account) -> list[AnyTable]:
                 PEOPLE_NOTE,
                 "An adult may only be referred with their consent; without it, a public "
                 "authority reports them under the duty to notify, without their name. A child "
-                "is referred without consent.",
+                "is referred without consent, so never declines: a child or age-disputed person "
+                "whose draft referral was deleted unsubmitted is counted as not referred.",
                 "In a safe-house place includes a person on their way to one. Missing: the "
                 "person went missing before a reasonable grounds decision, which waits for "
                 "them, or before their referral was submitted.",
@@ -411,7 +424,7 @@ def account_relations() -> list[Relation]:
     """What a reader knows beyond each table's own sums, for the checker to know it too: the
     people with no decision because they were not referred are the people not referred in the
     table of what became of them (every row of `NOT_REFERRED_ROWS`, the missing before
-    referral included)."""
+    referral and the children whose draft was deleted included)."""
     return [
         Relation(
             _people(decisions=NOT_REFERRED),
