@@ -663,3 +663,33 @@ def test_small_figures_are_said_to_be_not_published_never_given() -> None:
     assert said[-1].startswith(
         "The number of removals recorded as planned for people found while they were protected"
     )
+
+
+def test_the_key_results_say_children_whose_draft_was_deleted_apart_from_those_who_declined() -> (
+    None
+):
+    """A child, or a person whose age is disputed, never declines (ADR 0046, addendum of stop
+    37): the account's own row, and its own sentence, whose verb agrees with the count."""
+    from opennrm.statistics import releases
+
+    labels = operation_account.BECAME_LABELS
+
+    def found(children: int | str) -> dict[str, Any]:
+        became = [
+            [labels["referred_placed"], 3],
+            [labels["declined"], 0],
+            [labels["duty_to_notify"], 0],
+            [labels[operation_account.CHILD_NOT_REFERRED], children],
+        ]
+        return {
+            "people-found-by-sex": {"rows": [], "footer": ["Total", 4]},
+            "people-by-what-became-of-them": {"rows": became, "footer": ["Total", 4]},
+        }
+
+    one = " ".join(releases._found(found(1), "Operation Larkspur", "March 2027"))
+    assert "1 child or person whose age is disputed was not referred" in one
+    assert "0 people declined both" in one
+    suppressed = " ".join(releases._found(found(C), "Operation Larkspur", "March 2027"))
+    assert "a number of children that is not published were not referred" in suppressed
+    none = " ".join(releases._found(found(0), "Operation Larkspur", "March 2027"))
+    assert "not referred" not in none

@@ -362,6 +362,17 @@ def _found(found: Mapping[str, SnapshotTable], name: str, label: str) -> list[st
             f"Of them, {referred} were referred to the National Referral Mechanism, {reported} "
             f"were reported under the duty to notify only, and {declined} declined both."
         )
+        # A child, or a person whose age is disputed, never declines: one whose unfinished
+        # referral was deleted is said apart, whenever the row is not a published zero.
+        children = _row_count(became, labels[account.CHILD_NOT_REFERRED])
+        if children is not None and children != 0:
+            who = _figure(
+                children,
+                "child or person whose age is disputed",
+                "children or people whose age is disputed",
+            )
+            verb = "was" if children == 1 else "were"
+            said.append(f"{who} {verb} not referred: their unfinished referral was deleted.")
     return said
 
 
