@@ -1,7 +1,8 @@
 """Gaps a review found in casework after referral (casework, care, and support where it touches
 them): a service delivered logged twice, a task whose owner left, the adult move-on end shown
 for a child, a parent missing with a dependent child, and notes offered to children's services
-OpenNRM does not know; and the page that gives a task to someone else."""
+OpenNRM does not know; and the page that gives a task to someone else. Then (stop 37): a note
+changed after Back and sent with the form's used key, and a note's line breaks counted twice."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from opennrm.care.models import ServiceDelivery
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.casework import selectors, services
-from opennrm.casework.models import TaskStatus
+from opennrm.casework.models import CaseNote, TaskStatus
 from opennrm.safeguarding import services as safeguarding
 
 from . import case_factories, factories
@@ -319,3 +320,96 @@ def test_a_task_is_given_only_to_someone_in_its_organisation_who_can_open_the_ca
         services.case_task_reassign(by=alice, task=task, owner=alice)
     task.refresh_from_db()
     assert task.owner == alice
+
+
+# --- A note changed after Back, and line breaks counted once (stop 37) ---------------------
+
+
+def _note_form(client, case: Case) -> tuple[str, str]:
+    url = reverse("cases:note_add", args=[case.reference])
+    key = re.search(r'name="submission_key" value="([^"]+)"', client.get(url).content.decode())
+    assert key is not None
+    return url, key.group(1)
+
+
+def test_a_note_changed_after_going_back_is_not_silently_dropped(case: Case, alice: User) -> None:
+    """Alice (first responder following up her referral) adds a note, realises she left out
+    the bit about the exploiter's car, presses Back (the browser restores the form as it was,
+    her text and the hidden one-time `submission_key` with it), adds the paragraph and sends it.
+    `casework.services.case_note_add` finds a note with that key and returns it without
+    looking at the text, so the page says "Note added" while the new paragraph is thrown away:
+    lost input behind a success message, on a record that can never be corrected in place.
+    Expected: a different note sent with a used key is added (or refused with a message), never
+    discarded as a duplicate."""
+    client = factories.signed_in_client(alice)
+    url, key = _note_form(client, case)
+    first = "Met Z at the drop-in. She is scared of the man who drives her to work."
+    form = {"submission_key": key, "visibility": "competent_authority", "text": first}
+    assert client.post(url, form, follow=True).redirect_chain, "the first note was not added"
+    more = first + "\n\nHe drives a silver Vauxhall Astra, registration starting WX21."
+    response = client.post(url, form | {"text": more}, follow=True)
+    texts = [note.text for note in CaseNote.objects.filter(case=case)]
+    added = more in texts
+    refused = "Note added" not in response.content.decode()
+    assert added or refused, "the second, longer note was dropped while the page said 'Note added'"
+
+
+def test_each_note_sent_from_one_form_is_added_once_and_the_page_says_which(
+    case: Case, alice: User
+) -> None:
+    """The form's key still stops a double click, of the first note and of the note changed
+    after Back; the same words with other readers are another note; the message says whether
+    the note was added, added as a new note, or already there."""
+    client = factories.signed_in_client(alice)
+    url, key = _note_form(client, case)
+    form = {"submission_key": key, "visibility": "own_organisation", "text": "Met at the drop-in."}
+
+    def send(**changes: str) -> str:
+        response = client.post(url, form | changes, follow=True)
+        return response.content.decode().replace("&#x27;", "'")
+
+    assert "Note added" in send()
+    assert "already been added" in send(text="  Met at the drop-in. ")
+    assert "Note added as a new note" in send(text="Met at the drop-in. Scared.")
+    assert "already been added" in send(text="Met at the drop-in. Scared.")
+    assert "Note added as a new note" in send(visibility="competent_authority")
+    notes = CaseNote.objects.filter(case=case).order_by("created_at", "id")
+    assert [(note.text, note.visibility, note.submission_key is not None) for note in notes] == [
+        ("Met at the drop-in.", "own_organisation", True),
+        ("Met at the drop-in. Scared.", "own_organisation", False),
+        ("Met at the drop-in.", "competent_authority", False),
+    ]
+    assert AuditEvent.objects.filter(action="case_note.added").count() == 3
+
+
+def test_a_long_note_is_measured_as_the_author_sees_it(case: Case, alice: User) -> None:
+    """A support worker writes up a long interview: 4,998 characters in 50 paragraphs.
+    Browsers send every line break in a textarea as CR LF (HTML's form submission), so
+    `casework.forms.NoteForm` (max_length) and `casework.services.case_note_add` (MAX_NOTE)
+    count 5,000 and more, and refuse it with "The note must be 5,000 characters or fewer" - a
+    note any counter, and the author, sees as 4,900. Nothing on the page says what counts, so
+    she cuts text she needed, guessing. Expected: line breaks are counted once (normalise CR LF
+    to LF before measuring and storing)."""
+    client = factories.signed_in_client(alice)
+    url, key = _note_form(client, case)
+    paragraph = "Said the van came at six and took them to the packing plant." + "x" * 38
+    text = "\r\n\r\n".join([paragraph] * 50)  # a blank line between, as a browser sends it
+    seen = text.replace("\r\n", "\n")
+    assert len(seen) <= 5000 < len(text)
+    response = client.post(
+        url, {"submission_key": key, "visibility": "own_organisation", "text": text}
+    )
+    assert response.status_code == 302, "a note within the limit as its author sees it is refused"
+    assert CaseNote.objects.get(case=case).text == seen
+
+
+def test_the_service_stores_a_notes_line_breaks_as_lf(case: Case, alice: User) -> None:
+    """Called without the form (an old CR, or CR LF), the service counts and stores LF."""
+    note = services.case_note_add(
+        by=alice, case=case, text="One.\r\nTwo.\rThree.", visibility="own_organisation"
+    )
+    assert note.text == "One.\nTwo.\nThree."
+    with pytest.raises(ValidationError, match="5,000 characters or fewer"):
+        services.case_note_add(
+            by=alice, case=case, text="x\n" * 2500 + "y", visibility="own_organisation"
+        )

@@ -14,10 +14,19 @@ from opennrm.lib.text import single_line
 from .services import MAX_NOTE, MAX_TITLE
 
 
+class LinesField(forms.CharField):
+    """Text of many lines, its line breaks made LF before it is measured: a browser sends each
+    as CR LF, which would count twice against a limit its author counts once."""
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
+
+
 class NoteForm(forms.Form):
     # A new key each time the page is shown (`initial`), sent back with the note.
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
-    text = forms.CharField(
+    text = LinesField(
         label="Note",
         help_text="A note cannot be changed once added. To correct one, add a new note that "
         "says what it corrects.",

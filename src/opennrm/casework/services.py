@@ -51,21 +51,32 @@ def case_note_add(
 
     A note is kept for ever, so the same form sent twice (`submission_key`, the form's one-time
     key) adds it once: the second time, the note the first added is returned, and nothing is
-    written or recorded again."""
+    written or recorded again. Sent again with other words or another visibility (changed after
+    going Back), it is another note: added, without the key, never dropped as a repeat.
+
+    Line breaks are stored and counted as LF, as the author sees them: a browser sends each as
+    CR LF."""
     organisation = _organisation_of(by, case)
     _check_not_erased(case)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if submission_key is not None:
         # The case's lock: a second click sent at once waits for the first to commit.
         Case.objects.select_for_update().filter(pk=case.pk).exists()
         earlier = CaseNote.objects.filter(author=by, submission_key=submission_key).first()
         if earlier is not None and earlier.case_id == case.pk:
-            return earlier
+            # The note added with the key, or one the author added to the case since with
+            # the same words and readers (this form changed after Back, sent twice): a repeat.
+            sent = CaseNote.objects.filter(
+                case=case, author=by, created_at__gte=earlier.created_at
+            ).order_by("created_at", "id")
+            for note in sent:
+                if (note.text, note.visibility) == (text, visibility):
+                    return note
         if earlier is not None:
-            # A key is one form of one case (unique for its author in the database): sent to
-            # another case (a copied or replayed form), it guards nothing there, and the note
-            # is added without it rather than refused by the constraint as a server error.
+            # A key is one form of one case (unique for its author in the database): sent
+            # changed, or to another case (a copied or replayed form), the note is added
+            # without it rather than dropped, or refused by the constraint as a server error.
             submission_key = None
-    text = text.strip()
     problems: dict[str, str] = {}
     if not text:
         problems["text"] = "Enter the note"

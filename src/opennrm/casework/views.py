@@ -9,6 +9,9 @@ and the user's task list only, each time after `audit_read`. The case page shows
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import UUID
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +27,7 @@ from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
 from .forms import NoteForm, TaskForm, TaskOwnerForm
-from .models import CaseTask, TaskStatus
+from .models import CaseNote, CaseTask, TaskStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -77,6 +80,19 @@ def notes(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
+def _note_message(note: CaseNote, key: UUID | None, sent_at: datetime) -> str:
+    """What happened to the note sent: added, already there (the form sent twice), or added
+    as another note (the form sent again changed, after going Back)."""
+    if note.created_at < sent_at:
+        return "This note had already been added: it is not added twice"
+    if key is not None and note.submission_key != key:
+        return (
+            "Note added as a new note. The note sent before from this page is kept as it was: "
+            "a note cannot be changed"
+        )
+    return "Note added"
+
+
 @require_http_methods(["GET", "POST"])
 def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     actor = actor_of(request)
@@ -85,18 +101,20 @@ def note_add(request: HttpRequest, reference: str) -> HttpResponse:
     choices = selectors.visibility_choices(case, organisation)
     form = NoteForm(request.POST or None, visibility=choices)
     if request.method == "POST" and form.is_valid():
+        key = form.cleaned_data["submission_key"]
+        sent_at = timezone.now()
         try:
-            services.case_note_add(
+            note = services.case_note_add(
                 by=_user(request),
                 case=case,
                 text=form.cleaned_data["text"],
                 visibility=form.cleaned_data["visibility"],
-                submission_key=form.cleaned_data["submission_key"],
+                submission_key=key,
             )
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, "Note added")
+            messages.success(request, _note_message(note, key, sent_at))
             return redirect("cases:notes", case.reference)
     if form.is_bound and form.data.get("text", "").strip():
         # The note typed, shown again after a refusal: free text about the person.

@@ -16,8 +16,19 @@ from .selectors import CHILD_ONLY_FIELDS
 PHONE_HINT = "For example 01632 960 001 or +44 7700 900 982"
 
 
-def _text(label: str, limit: int, *, hint: str = "", **kwargs: Any) -> forms.CharField:
-    return forms.CharField(
+class LinesField(forms.CharField):
+    """Text of many lines, its line breaks made LF before it is measured: a browser sends each
+    as CR LF, which would count twice against a limit its author counts once."""
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
+
+
+def _text(
+    label: str, limit: int, *, hint: str = "", lines: bool = False, **kwargs: Any
+) -> forms.CharField:
+    return (LinesField if lines else forms.CharField)(
         label=label,
         help_text=hint,
         required=False,
@@ -81,6 +92,7 @@ class ContactsForm(forms.Form):
         "else, and someone may need to find them there. Never a safe house's address. Anyone "
         "who may open the case can see it, and every time it is shown is recorded.",
         widget=forms.Textarea(attrs={"rows": 3}),
+        lines=True,
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

@@ -195,6 +195,11 @@ def case_contacts_update(
         name: (getattr(locked, name) if value is None else value.strip())
         for name, value in given.items()
     }
+    if location_address is not None:
+        # Line breaks as the writer counts them: a browser sends each as CR LF.
+        values["location_address"] = (
+            values["location_address"].replace("\r\n", "\n").replace("\r", "\n")
+        )
     if values["location_type"] not in ADDRESS_ALLOWED and location_address is None:
         values["location_address"] = ""  # moved to a kind of place that has no address here
     # Checked: what was given, and the place with its address (which depend on each other).
@@ -252,7 +257,9 @@ def agency_consent_record(
     given_on: date | None,
 ) -> AgencyConsent:
     """Record an adult's answer to sharing their details with one named agency; asked again,
-    the agency's row takes the new answer. A child needs no consent, so none is recorded."""
+    the agency's row takes the new answer. An answer given before the one held (a paper form
+    typed in late) is refused: the later answer stands, a withdrawal above all. A child needs
+    no consent, so none is recorded."""
     _check_may_open(by, case)
     _check_not_erased(case)
     if case.is_child:
@@ -278,6 +285,14 @@ def agency_consent_record(
         ),
         None,
     )
+    if existing is not None and given_on < existing.given_on:
+        raise ValidationError(
+            {
+                "given_on": "A newer answer about sharing with this agency, given on "
+                f"{existing.given_on:%-d %B %Y}, is recorded and stands: an answer given "
+                "before it cannot replace it"
+            }
+        )
     if existing is None:
         consent = AgencyConsent.objects.create(
             case=case,

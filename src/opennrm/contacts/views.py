@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
+from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
@@ -61,6 +62,7 @@ def contacts_edit(request: HttpRequest, reference: str) -> HttpResponse:
     if hasattr(case.person, "erasure"):
         return redirect("cases:contacts", case.reference)
     found = selectors.contacts_of(case)
+    shown: list[str] = []
     if request.method == "POST":
         form = ContactsForm(request.POST, child=case.is_child)
         if form.is_valid():
@@ -83,8 +85,13 @@ def contacts_edit(request: HttpRequest, reference: str) -> HttpResponse:
         shown = selectors.fields_with_values(found, child=case.is_child)
         if found is not None and found.location_address:
             shown.append(selectors.ADDRESS_FIELD)
-        if shown:
-            audit_read(by=user, person=case.person, obj=case, fields=shown)
+    # Beside an address in its box (stored, or typed and shown again), as on the address page.
+    address = form["location_address"].value() or ""
+    safe_contact = _safe_contact(case) if address.strip() else ""
+    if safe_contact:
+        shown.append("safe_contact")
+    if shown:
+        audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
         request,
         "contacts/contacts_edit.html",
@@ -93,8 +100,16 @@ def contacts_edit(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "form": form,
             "address_allowed": sorted(ADDRESS_ALLOWED),
+            "safe_contact": safe_contact,
         },
     )
+
+
+def _safe_contact(case: Case) -> str:
+    """How the person said they may be contacted safely, shown beside their address: whoever
+    reads it may be about to visit or phone, and must not where the exploiters are watching."""
+    identity = getattr(case.person, "identity", None)
+    return identity.safe_contact if identity is not None else ""
 
 
 @require_safe
@@ -104,10 +119,7 @@ def contacts_address(request: HttpRequest, reference: str) -> HttpResponse:
     case = selectors.contacts_case_get(actor_of(request), reference)
     found = selectors.contacts_of(case)
     address = found.location_address if found is not None else ""
-    # How the person said they may be contacted safely, beside the address: whoever opens it
-    # may be about to visit or phone, and must not do it where the exploiters are watching.
-    identity = getattr(case.person, "identity", None)
-    safe_contact = identity.safe_contact if identity is not None and address else ""
+    safe_contact = _safe_contact(case) if address else ""
     if address:
         shown = [selectors.ADDRESS_FIELD] + (["safe_contact"] if safe_contact else [])
         audit_read(by=user, person=case.person, obj=case, fields=shown)
