@@ -7,6 +7,7 @@ changed after Back and sent with the form's used key, and a note's line breaks c
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor, memberships_in_force
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
+from opennrm.care import services as care_services
 from opennrm.care.models import ServiceDelivery
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
@@ -67,6 +69,54 @@ def test_a_service_delivered_sent_twice_is_logged_once(
     assert client.post(url, form).status_code == 302
     client.post(url, form)
     assert ServiceDelivery.objects.filter(plan__case=case).count() == 1
+
+
+def test_a_service_delivered_changed_after_going_back_is_logged_not_dropped(
+    alice: User,
+    cora: User,
+    maya: User,
+    provider: Organisation,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """Maya logs a counselling session, goes Back, corrects the description and sends it
+    again: the browser sends the same one-time key. It was taken for a double click and the
+    corrected entry dropped, though the page said it was recorded (found reviewing notes, stop
+    37). Expected: a form sent again with other answers is logged as its own entry."""
+    case = _consenting(alice, northmoor_police, authority)
+    h.living(cora, maya, provider, case)
+    today = timezone.localdate()
+    key = uuid.uuid4()
+    first = care_services.service_delivery_record(
+        by=maya,
+        case=case,
+        measure="counselling",
+        delivered_on=today,
+        description="Two hours of counselling",
+        provider=provider,
+        submission_key=key,
+    )
+    again = care_services.service_delivery_record(
+        by=maya,
+        case=case,
+        measure="counselling",
+        delivered_on=today,
+        description="Two hours of counselling ",
+        provider=provider,
+        submission_key=key,
+    )
+    assert again.pk == first.pk, "the same answers sent twice are one entry"
+    changed = care_services.service_delivery_record(
+        by=maya,
+        case=case,
+        measure="counselling",
+        delivered_on=today,
+        description="Two hours of counselling in Albanian, with an interpreter",
+        provider=provider,
+        submission_key=key,
+    )
+    assert changed.pk != first.pk
+    assert ServiceDelivery.objects.filter(plan__case=case).count() == 2
 
 
 def test_an_open_task_whose_owner_has_left_is_still_someones_to_do(

@@ -252,6 +252,25 @@ def support_measure_update(
 
 
 @transaction.atomic
+def _same_delivery(
+    earlier: ServiceDelivery,
+    measure: str,
+    delivered_on: date,
+    description: str,
+    provider: Organisation | None,
+    outside_provider: str,
+) -> bool:
+    """Whether a form sent again with an entry's key holds the same answers: a double click,
+    not a form changed after going Back."""
+    return (
+        earlier.measure == measure
+        and earlier.delivered_on == delivered_on
+        and earlier.description == description.strip()
+        and earlier.provider_id == (provider.pk if provider else None)
+        and earlier.outside_provider == outside_provider.strip()
+    )
+
+
 def service_delivery_record(
     *,
     by: User,
@@ -278,12 +297,19 @@ def service_delivery_record(
         earlier = ServiceDelivery.objects.filter(
             recorded_by=by, submission_key=submission_key
         ).first()
-        if earlier is not None and earlier.plan.case_id == case.pk:
+        if (
+            earlier is not None
+            and earlier.plan.case_id == case.pk
+            and _same_delivery(
+                earlier, measure, delivered_on, description, provider, outside_provider
+            )
+        ):
             return earlier
         if earlier is not None:
             # A key is one form of one case (unique for its author in the database): sent to
-            # another case (a copied or replayed form), it guards nothing there, and the entry
-            # is logged without it rather than refused by the constraint as a server error.
+            # another case (a copied or replayed form), or sent again with other answers (the
+            # form changed after going Back), it guards nothing there, and the entry is logged
+            # without it rather than dropped, or refused by the constraint as a server error.
             submission_key = None
     plan = _plan_for(case, by)
     description, outside_provider = description.strip(), outside_provider.strip()
