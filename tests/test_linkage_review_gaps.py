@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -22,12 +23,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
-from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import Role
+from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.linkage import engine, scoring, services, synthetic
+from opennrm.linkage import engine, scoring, selectors, services, synthetic
 from opennrm.linkage.models import (
     CandidatePair,
     ClusterMember,
@@ -695,3 +696,349 @@ def test_the_scorer_refuses_a_model_whose_name_levels_it_does_not_know() -> None
 
     with pytest.raises(scoring.UnknownLevels):
         scoring.score(weights, record, record)
+
+
+# --- Stop 37: a rejection undone, links through another authority, undone links and erasure ---
+
+
+def _main(html: str) -> str:
+    """The page's main content (the header's sign-out form left out)."""
+    start = html.find("<main")
+    end = html.find("</main>")
+    return html[start:end] if start != -1 else html
+
+
+@pytest.fixture
+def yuliya_earlier(charlie: User, southvale_police: Organisation, authority: Organisation) -> Case:
+    return case_factories.case(
+        referred_by=charlie,
+        referring_organisation=southvale_police,
+        authority=authority,
+        status=CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS,
+        given_names="Yuliya",
+        family_name="Ivanova",
+        date_of_birth=date(1999, 7, 3),
+        submitted_at=timezone.now() - timedelta(days=400),
+    )
+
+
+@pytest.fixture
+def julia_later(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
+    return case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        given_names="Julia",
+        family_name="Ivanova",
+        date_of_birth=date(1999, 3, 7),
+    )
+
+
+def test_a_not_the_same_person_answer_given_by_mistake_can_be_changed(
+    yuliya_earlier: Case, julia_later: Case, dmitri: User
+) -> None:
+    """Harmed: the person referred twice (and the decision maker). A decision maker who picks
+    "Not the same person" by mistake has no way back: the rejected pair's page offers no form
+    or link to change the answer, a new answer posted is refused, and later runs never propose
+    the pair again. The person loses the re-trafficking warning and the protection from
+    removal that the link to their recognised earlier referral would give.
+
+    Cause: `linkage/views.pair` and `services.candidate_pair_review` accept answers only for
+    OPEN_STATUSES; only CONFIRMED has an undo (`candidate_pair_unlink`). Fix: let the
+    authority's decision makers reopen (or re-answer) a rejected pair, audited, with the
+    rejection kept in the history."""
+    earlier, later = yuliya_earlier, julia_later
+    pair = pair_of(earlier, later)
+    client = factories.signed_in_client(dmitri)
+    url = reverse("linkage:pair", args=[pair.pk])
+    response = client.post(url, {"answer": PairStatus.REJECTED})
+    assert response.status_code == 302
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.REJECTED
+
+    # The mistake is noticed at once. The page must offer some way to change the answer...
+    main = _main(client.get(url).content.decode())
+    offers_change = re.search(r"<form[^>]*method=\"post\"", main) or re.search(
+        rf'href="/linkage/pairs/{pair.pk}/[^"]+"', main
+    )
+    # ...or, at least, posting the right answer must be taken.
+    client.post(url, {"answer": PairStatus.CONFIRMED})
+    pair = CandidatePair.objects.get(pk=pair.pk)
+    assert offers_change or selectors.cases_linked(earlier.pk, later.pk), (
+        "A rejected pair can never be re-answered: the decision maker cannot undo "
+        f"'Not the same person' (status now {pair.status})"
+    )
+
+
+@pytest.mark.page("linkage:pair_reopen")
+def test_a_decision_maker_reopens_a_rejected_pair_for_a_reason_and_answers_it_again(
+    yuliya_earlier: Case,
+    julia_later: Case,
+    dmitri: User,
+    sally: User,
+    alice: User,
+    detention_unit: Organisation,
+) -> None:
+    """The fix: "Change this answer" on a rejected pair asks why (a coded reason, as an
+    unlink does), opens the pair again with the rejection kept on it and in the audit trail,
+    and the pair can then be answered "Same person"."""
+    pair = pair_of(yuliya_earlier, julia_later)
+    candidate_pair_review(by=Actor(dmitri), pair_id=pair.pk, status=PairStatus.REJECTED)
+    pair_url = reverse("linkage:pair", args=[pair.pk])
+    url = reverse("linkage:pair_reopen", args=[pair.pk])
+    other_authority_dm = factories.user(
+        "otto@example.org", organisation=detention_unit, role=Role.DECISION_MAKER
+    )
+    for outsider in (alice, other_authority_dm):
+        assert factories.signed_in_client(outsider).get(url).status_code == 404
+        assert (
+            factories.signed_in_client(outsider).post(url, {"reason": "mistake"}).status_code == 404
+        )
+    client = factories.signed_in_client(sally)
+    assert url in client.get(pair_url).content.decode()
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Change this answer" in page.content.decode()
+    refused = client.post(url, {})
+    assert "Select why this answer is being changed" in refused.content.decode()
+
+    assert client.post(url, {"reason": "mistake"})["Location"] == pair_url
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.PROPOSED
+    assert (pair.rejected_by, pair.reopened_by, pair.reopen_reason) == (dmitri, sally, "mistake")
+    event = AuditEvent.objects.get(action="linkage.pair_reopened")
+    assert (event.actor, event.detail["reason"]) == (sally, "mistake")
+    shown = client.get(pair_url).content.decode()
+    assert "Reopened by Sally Senior" in shown
+    assert "Dmitri" in shown  # who answered "Not the same person" is still said
+    # A second press goes back to the pair; the open pair has nothing to reopen.
+    again = client.post(url, {"reason": "mistake"}, follow=True)
+    assert "already open for a new answer" in again.content.decode()
+    assert client.get(url).status_code == 404
+
+    client.post(pair_url, {"answer": PairStatus.CONFIRMED})
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.CONFIRMED
+    assert selectors.cases_linked(yuliya_earlier.pk, julia_later.pk)
+    assert pair.rejected_by == dmitri
+    assert "Earlier answer" in client.get(pair_url).content.decode()
+    with pytest.raises(ValidationError):
+        services.candidate_pair_reopen(by=Actor(sally), pair_id=pair.pk, reason="mistake")
+
+
+def test_a_rejected_pair_is_not_reopened_while_a_newer_one_waits_for_an_answer(
+    yuliya_earlier: Case, julia_later: Case, dmitri: User
+) -> None:
+    """A compared value changed after the rejection, so a run proposed the two again as a new
+    pair: the old one is not reopened beside it (one open pair per two referrals)."""
+    old = pair_of(yuliya_earlier, julia_later)
+    candidate_pair_review(by=Actor(dmitri), pair_id=old.pk, status=PairStatus.REJECTED)
+    pair_of(yuliya_earlier, julia_later)
+    with pytest.raises(ValidationError) as refused:
+        services.candidate_pair_reopen(by=Actor(dmitri), pair_id=old.pk, reason="mistake")
+    assert "answer that one" in refused.value.messages[0]
+    old.refresh_from_db()
+    assert old.status == PairStatus.REJECTED
+
+
+@pytest.fixture
+def detention_unit(db: None) -> Organisation:
+    return factories.organisation("Detention Decisions Unit", OrganisationKind.COMPETENT_AUTHORITY)
+
+
+@pytest.fixture
+def both_authorities_dm(authority: Organisation, detention_unit: Organisation) -> User:
+    user = factories.user(
+        "dual@example.org", organisation=authority, role=Role.DECISION_MAKER, full_name="Dua Two"
+    )
+    Membership.objects.create(user=user, organisation=detention_unit, role=Role.DECISION_MAKER)
+    return user
+
+
+def _linked_through_another_authority(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    detention_unit: Organisation,
+    both_authorities_dm: User,
+) -> tuple[Case, Case, Case, CandidatePair]:
+    a = case_factories.case(
+        referred_by=alice, referring_organisation=northmoor_police, authority=authority,
+        given_names="Olena", family_name="Testenko",
+    )  # fmt: skip
+    b = case_factories.case(
+        referred_by=charlie, referring_organisation=southvale_police, authority=authority,
+        given_names="Olena", family_name="Testenko",
+    )  # fmt: skip
+    c = case_factories.case(
+        referred_by=charlie, referring_organisation=southvale_police, authority=detention_unit,
+        given_names="Olena", family_name="Testenko",
+    )  # fmt: skip
+    dual = Actor(both_authorities_dm)
+    for one, other in ((a, c), (b, c)):
+        candidate_pair_review(by=dual, pair_id=pair_of(one, other).pk, status=PairStatus.CONFIRMED)
+    return a, b, c, pair_of(a, b)
+
+
+def test_a_decision_maker_is_not_told_of_links_through_a_referral_they_may_not_open(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    detention_unit: Organisation,
+    both_authorities_dm: User,
+    dmitri: User,
+) -> None:
+    """Harmed: the person whose third referral (C) went to another competent authority, and
+    the decision maker. Dmitri decides only for Eastgate and may not open C, yet the pair page
+    of A-B tells him the two are "already linked as the same person through other referrals"
+    and refuses "Not the same person" until he unlinks pairs he cannot see or reach (their
+    case pages show no link he may undo). He learns that a referral he may not open exists
+    and is left with an instruction he cannot follow.
+
+    Cause: `linkage/selectors.cases_linked` (used by `views.pair`, `views.pair_unlink`) and the
+    `linked_already` annotation of `open_pairs_for_review`, and `services._linked_already`,
+    read the whole identity cluster, not only links through referrals the actor may open
+    (`cases_visible_to`). Fix: judge "linked through others" from paths of confirmed pairs the
+    actor may review (or members they may open), and word the refusal for what they can do."""
+    _, _, c, open_pair = _linked_through_another_authority(
+        alice, charlie, northmoor_police, southvale_police, authority, detention_unit,
+        both_authorities_dm,
+    )  # fmt: skip
+
+    client = factories.signed_in_client(dmitri)
+    # Dmitri may not open C at all.
+    assert client.get(reverse("cases:detail", args=[c.reference])).status_code == 404
+
+    listing = client.get(reverse("linkage:pairs")).content.decode()
+    page = client.get(reverse("linkage:pair", args=[open_pair.pk])).content.decode()
+    assert "through other referrals" not in listing, (
+        "the queue tells an Eastgate-only decision maker that A and B are linked through a "
+        "referral he may not open"
+    )
+    assert "through other referrals" not in page, (
+        "the pair page tells an Eastgate-only decision maker that A and B are linked through "
+        "a referral he may not open"
+    )
+
+
+def test_links_through_another_authority_refuse_no_answer_but_show_to_who_may_see_them(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    detention_unit: Organisation,
+    both_authorities_dm: User,
+    dmitri: User,
+) -> None:
+    """The decision maker of both authorities still sees A-B linked through others, with the
+    pairs to unlink named on the page; Dmitri's "Not the same person" is taken (he can neither
+    see nor undo the link through C), and its audit event says the cluster still joins them."""
+    open_pair = _linked_through_another_authority(
+        alice, charlie, northmoor_police, southvale_police, authority, detention_unit,
+        both_authorities_dm,
+    )[3]  # fmt: skip
+    url = reverse("linkage:pair", args=[open_pair.pk])
+    dual_page = factories.signed_in_client(both_authorities_dm).get(url).content.decode()
+    assert "already linked as the same person through other referrals" in dual_page
+    for linking in CandidatePair.objects.filter(status=PairStatus.CONFIRMED):
+        assert reverse("linkage:pair_unlink", args=[linking.pk]) in dual_page
+    assert (
+        "Linked through other referrals"
+        in (
+            factories.signed_in_client(both_authorities_dm).get(reverse("linkage:pairs"))
+        ).content.decode()
+    )
+
+    response = factories.signed_in_client(dmitri).post(url, {"answer": "rejected"})
+    assert response.status_code == 302
+    open_pair.refresh_from_db()
+    assert open_pair.status == PairStatus.REJECTED
+    event = AuditEvent.objects.get(action="linkage.pair_reviewed", object_id=str(open_pair.pk))
+    assert event.detail["linked_through_others"] is True
+
+
+def test_an_unlink_still_takes_effect_after_an_unlinked_referral_is_erased(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    dpo: User,
+) -> None:
+    """Harmed: two different people B and D, wrongly linked. After E (whose links to both
+    were already undone) is erased, the decision maker finds B and D are different people and
+    unlinks B-D: the page says "still linked through other referrals confirmed as the same
+    person", and no pair is left that could undo it. Each keeps the other's re-trafficking
+    warning and protection from removal, is counted as one person, and a subject access export
+    names the other's referral.
+
+    Cause: `services.candidate_pair_unlink` / `_cluster_rebuild` leave `linked_by` pointing at
+    the unlinked pair, and `linkage_records_pseudonymise` selects `joined` by
+    `linked_by_id__in=pair_ids` over pairs of every status. Fix: when unlinking, re-point or
+    clear `linked_by` of members it named; in the erasure, count only CONFIRMED pairs."""
+    e = closed(_refer(alice, northmoor_police, authority, "Arta"))
+    b = _refer(charlie, southvale_police, authority, "Arta")
+    d = _refer(alice, northmoor_police, authority, "Arta")
+    actor = Actor(dmitri)
+    e_d = candidate_pair_review(by=actor, pair_id=pair_of(e, d).pk, status=PairStatus.CONFIRMED)
+    e_b = candidate_pair_review(by=actor, pair_id=pair_of(e, b).pk, status=PairStatus.CONFIRMED)
+    b_d = candidate_pair_review(by=actor, pair_id=pair_of(b, d).pk, status=PairStatus.CONFIRMED)
+    candidate_pair_unlink(by=actor, pair_id=e_b.pk, reason="new_information")
+    candidate_pair_unlink(by=actor, pair_id=e_d.pk, reason="new_information")
+    assert not selectors.cases_linked(e.pk, b.pk)
+    assert not selectors.cases_linked(e.pk, d.pk)
+    assert selectors.cases_linked(b.pk, d.pk)
+    # No membership names an undone link.
+    assert set(ClusterMember.objects.values_list("linked_by_id", flat=True)) == {b_d.pk}
+
+    # E is linked to no one now; its person's details are erased on request.
+    privacy.person_erase(
+        by=dpo,
+        person=e.person,
+        request_reference="DP-UNLINKED-1",
+        request_received_on=timezone.localdate(),
+    )
+    assert selectors.cases_linked(b.pk, d.pk)
+
+    candidate_pair_unlink(by=actor, pair_id=b_d.pk, reason="new_information")
+    assert not selectors.cases_linked(b.pk, d.pk), (
+        "B and D stay linked after their only link was undone: undone links to the erased "
+        "referral E were treated as live ones"
+    )
+
+
+def test_an_erasure_joins_no_one_through_a_stale_link_to_an_undone_pair(
+    alice: User,
+    charlie: User,
+    northmoor_police: Organisation,
+    southvale_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    dpo: User,
+) -> None:
+    """Links stored before the fix may still name an undone pair: the erasure counts only
+    confirmed pairs, so such a member is not joined through the erased referral."""
+    e = closed(_refer(alice, northmoor_police, authority, "Arta"))
+    b = _refer(charlie, southvale_police, authority, "Arta")
+    d = _refer(alice, northmoor_police, authority, "Arta")
+    actor = Actor(dmitri)
+    e_b = candidate_pair_review(by=actor, pair_id=pair_of(e, b).pk, status=PairStatus.CONFIRMED)
+    b_d = candidate_pair_review(by=actor, pair_id=pair_of(b, d).pk, status=PairStatus.CONFIRMED)
+    candidate_pair_unlink(by=actor, pair_id=e_b.pk, reason="mistake")
+    # As an unlink before the fix left it.
+    ClusterMember.objects.filter(case=b).update(linked_by=e_b)
+    privacy.person_erase(
+        by=dpo,
+        person=e.person,
+        request_reference="DP-UNLINKED-2",
+        request_received_on=timezone.localdate(),
+    )
+    assert not ClusterMember.objects.exclude(linked_through_erased=None).exists()
+    candidate_pair_unlink(by=actor, pair_id=b_d.pk, reason="mistake")
+    assert not selectors.cases_linked(b.pk, d.pk)

@@ -795,6 +795,11 @@ LINKAGE_WRITES = {
         "test_a_confirmed_pair_links_the_cases_without_merging_them",
         "linkage.pair_reviewed",
     ),
+    # Its page test (tests/test_linkage_review_gaps.py) asserts its event.
+    "candidate_pair_reopen": (
+        "test_a_decision_maker_reopens_a_rejected_pair_for_a_reason_and_answers_it_again",
+        "linkage.pair_reopened",
+    ),
     # Its page tests (tests/test_linkage_pages.py) assert its event.
     "candidate_pair_unlink": (
         "test_a_decision_maker_unlinks_a_confirmed_pair_for_a_reason",
@@ -828,8 +833,9 @@ def test_every_linkage_service_is_covered() -> None:
         if fn.__module__ == linkage_services.__name__ and not name.startswith("_")
     }
     assert public == set(LINKAGE_WRITES) | set(LINKAGE_NOT_WRITES)
-    source = (
-        Path(__file__).read_text() + (Path(__file__).parent / "test_linkage_pages.py").read_text()
+    source = "".join(
+        (Path(__file__).parent / name).read_text()
+        for name in ("test_linkage_run.py", "test_linkage_pages.py", "test_linkage_review_gaps.py")
     )
     for test, action in LINKAGE_WRITES.values():
         body = source.split(f"\ndef {test}(")[1].split("\ndef ")[0]

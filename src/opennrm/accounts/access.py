@@ -228,6 +228,7 @@ ROUTES: dict[str, Rule] = {
     "linkage:pairs": DECIDERS,
     "linkage:pair": DECIDERS,
     "linkage:pair_unlink": DECIDERS,
+    "linkage:pair_reopen": DECIDERS,
     "linkage:quality": DECIDERS,
     "decisions:letter_pdf": CASE_READERS,
     # A reconsideration's letter: read by those who may read the decision's letter.

@@ -102,6 +102,15 @@ class UnlinkReason(models.TextChoices):
     RECORD_CORRECTED = "record_corrected", "A record was corrected and no longer matches"
 
 
+class ReopenReason(models.TextChoices):
+    """Why a "Not the same person" answer was taken back and the pair opened again: coded, as
+    an unlink's reason is (ADR 0049, addendum of stop 37)."""
+
+    MISTAKE = "mistake", "“Not the same person” was chosen by mistake"
+    NEW_INFORMATION = "new_information", "New information shows they may be the same person"
+    RECORD_CORRECTED = "record_corrected", "A record was corrected and may now match"
+
+
 # A pair still waiting for a final answer: at most one per two cases.
 OPEN_STATUSES = (PairStatus.PROPOSED, PairStatus.UNSURE)
 
@@ -148,6 +157,25 @@ class CandidatePair(models.Model):
     )
     unlinked_at = models.DateTimeField(null=True, blank=True)
     unlink_reason = models.CharField(max_length=20, choices=UnlinkReason.choices, blank=True)
+    # A "Not the same person" answer taken back (the pair open again): who answered so and when
+    # (kept after the pair is answered again), and who reopened it, when and why (coded).
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.CharField(max_length=20, choices=ReopenReason.choices, blank=True)
 
     class Meta:
         ordering = ["-match_weight", "id"]

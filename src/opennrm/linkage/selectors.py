@@ -8,11 +8,11 @@ exists (a first responder must learn nothing of another organisation's referral)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
@@ -40,24 +40,110 @@ def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
 
 
 def open_pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
-    """The pairs waiting for the actor's authority's answer, strongest first; each says
-    whether its cases are already linked through other referrals (`linked_already`: then it
-    can be answered "Same person", but not "Not the same person" until they are unlinked)."""
+    """The pairs waiting for the actor's authority's answer, strongest first. Whether each is
+    already linked through other referrals the actor may review is `pairs_linked_already`
+    (for a page of them)."""
     return (
         pairs_for_review(actor)
         .filter(status__in=OPEN_STATUSES)
         .select_related(
             "case_a__referring_organisation", "case_b__referring_organisation", "run__model"
         )
-        .annotate(
-            linked_already=Exists(
-                ClusterMember.objects.filter(
-                    case_id=OuterRef("case_a_id"), cluster__members__case_id=OuterRef("case_b_id")
-                )
-            )
-        )
         .order_by("-match_weight", "id")
     )
+
+
+def _joined_for(actor: Actor, cluster_id: int) -> tuple[dict[int, int], list[CandidatePair]]:
+    """The members of a cluster whose cases the actor may review (both in an authority they
+    decide for, as `pairs_for_review` asks of a pair), grouped by what joins them that the
+    actor may review too: the confirmed pairs among them, and being linked through one erased
+    referral (ADR 0052). Returns each such case's group (a case id standing for it) and the
+    confirmed pairs. A link through a referral the actor may not open joins nobody here: the
+    actor must not learn that it exists (ADR 0049, addendum of stop 37)."""
+    members = dict(
+        ClusterMember.objects.filter(
+            cluster_id=cluster_id,
+            case__competent_authority_id__in=actor.organisation_ids_as(DECIDERS),
+        ).values_list("case_id", "linked_through_erased")
+    )
+    parent = {case_id: case_id for case_id in members}
+
+    def root(case_id: int) -> int:
+        while parent[case_id] != case_id:
+            parent[case_id] = parent[parent[case_id]]
+            case_id = parent[case_id]
+        return case_id
+
+    confirmed = list(
+        pairs_for_review(actor)
+        .filter(status=PairStatus.CONFIRMED, case_a_id__in=members, case_b_id__in=members)
+        .select_related("case_a", "case_b")
+        .order_by("case_a_id", "case_b_id")
+    )
+    for pair in confirmed:
+        parent[root(pair.case_a_id)] = root(pair.case_b_id)
+    first_of: dict[int, int] = {}
+    for case_id, token in members.items():
+        if token is not None:
+            parent[root(case_id)] = root(first_of.setdefault(token, case_id))
+    return {case_id: root(case_id) for case_id in members}, confirmed
+
+
+def _cluster_of_both(one_id: int, other_id: int) -> int | None:
+    return (
+        ClusterMember.objects.filter(case_id=one_id, cluster__members__case_id=other_id)
+        .values_list("cluster_id", flat=True)
+        .first()
+    )
+
+
+def linked_through_others(actor: Actor, one_id: int, other_id: int) -> bool:
+    """Whether two cases are linked as one person by links the actor may review: a path of
+    confirmed pairs (or one erased referral) between them, every referral on it one the actor
+    may open. What the pair pages say and the answers refused go by this, not by the whole
+    cluster, which may hold a referral of another authority (ADR 0049, addendum of stop 37)."""
+    cluster_id = _cluster_of_both(one_id, other_id)
+    if cluster_id is None:
+        return False
+    group, _ = _joined_for(actor, cluster_id)
+    return one_id in group and group[one_id] == group.get(other_id)
+
+
+def links_between(actor: Actor, one_id: int, other_id: int) -> list[CandidatePair]:
+    """The confirmed pairs the actor may unlink that join two cases linked through others
+    (`linked_through_others`): what to unlink before answering "Not the same person". Empty
+    when they are not linked so."""
+    cluster_id = _cluster_of_both(one_id, other_id)
+    if cluster_id is None:
+        return []
+    group, confirmed = _joined_for(actor, cluster_id)
+    if one_id not in group or group[one_id] != group.get(other_id):
+        return []
+    return [pair for pair in confirmed if group[pair.case_a_id] == group[one_id]]
+
+
+def pairs_linked_already(actor: Actor, pairs: Iterable[CandidatePair]) -> set[int]:
+    """Which of these pairs (a page of the queue) join two cases already linked through other
+    referrals the actor may review (`linked_through_others`): they can be answered "Same
+    person", but not "Not the same person" until those are unlinked."""
+    pairs = list(pairs)
+    cluster_of = dict(
+        ClusterMember.objects.filter(
+            case_id__in={case_id for p in pairs for case_id in (p.case_a_id, p.case_b_id)}
+        ).values_list("case_id", "cluster_id")
+    )
+    found = set()
+    groups: dict[int, dict[int, int]] = {}
+    for p in pairs:
+        cluster_id = cluster_of.get(p.case_a_id)
+        if cluster_id is None or cluster_id != cluster_of.get(p.case_b_id):
+            continue
+        if cluster_id not in groups:
+            groups[cluster_id] = _joined_for(actor, cluster_id)[0]
+        group = groups[cluster_id]
+        if p.case_a_id in group and group[p.case_a_id] == group.get(p.case_b_id):
+            found.add(p.pk)
+    return found
 
 
 def open_pairs_count(actor: Actor) -> int:
@@ -97,7 +183,9 @@ def linked_cases(actor: Actor, case: Case) -> QuerySet[Case]:
 
 def cases_linked(one_id: int, other_id: int) -> bool:
     """Whether two cases are in one identity cluster: a decision maker has said they are one
-    person, by a pair between them or through other referrals."""
+    person, by a pair between them or through other referrals. For the services and the tests:
+    what a page tells a user goes by `linked_through_others`, which leaves out links through
+    referrals they may not open."""
     return ClusterMember.objects.filter(case_id=one_id, cluster__members__case_id=other_id).exists()
 
 

@@ -39,6 +39,7 @@ from .models import (
     LinkageModel,
     LinkageRun,
     PairStatus,
+    ReopenReason,
     UnlinkReason,
 )
 from .prepare import (
@@ -55,6 +56,7 @@ from .selectors import (
     linkable_cases,
     linkage_model_current,
     linkage_records,
+    linked_through_others,
     pair_get_for_review,
 )
 
@@ -393,29 +395,35 @@ def _cluster_link(pair: CandidatePair, at: datetime) -> IdentityCluster:
 
 LINKED_ALREADY = (
     "These referrals are already linked as the same person through other referrals. To record "
-    "that they are not the same person, first unlink the pairs that link them (from the linked "
-    "referrals on their case pages), then answer this one again."
+    "that they are not the same person, first unlink the pairs that link them (listed on this "
+    "pair's page), then answer this one again."
 )
 
 
-def _linked_already(pair: CandidatePair) -> bool:
-    """Whether the pair's two cases are already in one identity cluster (through other
-    confirmed pairs). Their memberships are locked, so that no review or unlink moves them
+def _linked_already(pair: CandidatePair, by: Actor) -> tuple[bool, bool]:
+    """Whether the pair's two cases are in one identity cluster, and whether they are linked
+    so through other referrals the actor may review (`selectors.linked_through_others`): only
+    that refuses "Not the same person", since only that the actor can see and undo (ADR 0049,
+    addendum of stop 37). Their memberships are locked, so that no review or unlink moves them
     before the answer is stored."""
     clusters = dict(
         ClusterMember.objects.select_for_update()
         .filter(case_id__in=(pair.case_a_id, pair.case_b_id))
         .values_list("case_id", "cluster_id")
     )
-    return len(clusters) == 2 and len(set(clusters.values())) == 1
+    if not (len(clusters) == 2 and len(set(clusters.values())) == 1):
+        return False, False
+    return True, linked_through_others(by, pair.case_a_id, pair.case_b_id)
 
 
 def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidatePair:
     """A decision maker's answer on a pair: the same person (the cases are linked in one
     identity cluster, nothing merged), not the same person (not proposed again unless the
     compared values change), or not sure (stays open). "Not the same person" is refused for
-    two cases other confirmed pairs already link (`LINKED_ALREADY`): those are unlinked
-    first."""
+    two cases other confirmed pairs the actor may review already link (`LINKED_ALREADY`):
+    those are unlinked first. Linked only through a referral the actor may not open, the
+    answer is taken (they could neither see nor undo that link), and its audit event says
+    the cluster still joins them."""
     if status not in REVIEW_STATUSES:
         raise ValidationError("Choose whether these referrals are the same person.")
     try:
@@ -426,21 +434,46 @@ def candidate_pair_review(*, by: Actor, pair_id: int, status: str) -> CandidateP
         pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
         if pair.status not in OPEN_STATUSES:
             raise ValidationError("This pair has already been answered.")
-        if status == PairStatus.REJECTED and _linked_already(pair):
-            # Other confirmed pairs make them one person: recording "not the same person"
-            # while they stay linked would leave the links and the answer contradicting each
-            # other, and nothing of the links would change.
-            raise ValidationError(LINKED_ALREADY)
+        detail: dict[str, object] = {"status": status}
+        if status == PairStatus.REJECTED:
+            clustered, seen = _linked_already(pair, by)
+            if seen:
+                # Other confirmed pairs make them one person: recording "not the same person"
+                # while they stay linked would leave the links and the answer contradicting
+                # each other, and nothing of the links would change.
+                raise ValidationError(LINKED_ALREADY)
+            if clustered:
+                # Joined through a referral the actor may not open: for whoever may see it.
+                detail["linked_through_others"] = True
         now = timezone.now()
         pair.status = status
         pair.reviewed_by = by.user
         pair.reviewed_at = now
         pair.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-        detail: dict[str, object] = {"status": status}
         if status == PairStatus.CONFIRMED:
             detail["cluster"] = _cluster_link(pair, now).pk
         audit_record(by=by.user, action="linkage.pair_reviewed", obj=pair, detail=detail)
     return pair
+
+
+def _linked_by_repoint(members: dict[int, ClusterMember]) -> None:
+    """After a rebuild: a member put in its cluster by a pair no longer confirmed (the one just
+    undone) names a confirmed pair of its own instead, or none (linked only through an erased
+    referral). `linked_by` never names an undone link, which an erasure would otherwise take
+    for a live one (ADR 0052, addendum of stop 37)."""
+    confirmed_of: dict[int, int] = {}
+    live: set[int] = set()
+    for pk, one, other in CandidatePair.objects.filter(
+        status=PairStatus.CONFIRMED, case_a_id__in=members, case_b_id__in=members
+    ).values_list("pk", "case_a_id", "case_b_id"):
+        confirmed_of.setdefault(one, pk)
+        confirmed_of.setdefault(other, pk)
+        live.add(pk)
+    for member in members.values():
+        if member.linked_by_id is not None and member.linked_by_id not in live:
+            ClusterMember.objects.filter(pk=member.pk).update(
+                linked_by_id=confirmed_of.get(member.case_id)
+            )
 
 
 def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
@@ -485,6 +518,7 @@ def _cluster_rebuild(cluster_id: int) -> dict[str, int]:
     for group in joined[1:]:
         moved = IdentityCluster.objects.create(created_at=timezone.now())
         ClusterMember.objects.filter(case_id__in=group).update(cluster=moved)
+    _linked_by_repoint(members)
     if not joined:
         IdentityCluster.objects.filter(pk=cluster_id).delete()
     return {"left": len(alone), "split_off": max(len(joined) - 1, 0), "kept": bool(joined)}
@@ -520,6 +554,64 @@ def candidate_pair_unlink(*, by: Actor, pair_id: int, reason: str) -> CandidateP
         for cluster_id in sorted(clusters):
             detail[f"cluster_{cluster_id}"] = _cluster_rebuild(cluster_id)
         audit_record(by=by.user, action="linkage.pair_unlinked", obj=pair, detail=detail)
+    return pair
+
+
+def candidate_pair_reopen(*, by: Actor, pair_id: int, reason: str) -> CandidatePair:
+    """Take back a "Not the same person" answer, for a coded reason: the pair is open again
+    (proposed) for the authority's decision makers to answer anew. Who answered "Not the same
+    person" and when is kept on the pair (`rejected_by`, `rejected_at`) and in the audit
+    trail, with who reopened it, when and why. Refused while the two cases have another pair
+    waiting for an answer (answer that one) (ADR 0049, addendum of stop 37)."""
+    if reason not in ReopenReason.values:
+        raise ValidationError({"reason": "Select why this answer is being changed"})
+    try:
+        found = pair_get_for_review(by, pair_id)
+    except CandidatePair.DoesNotExist:
+        raise PermissionDenied from None
+    with transaction.atomic():
+        pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
+        if pair.status != PairStatus.REJECTED:
+            raise ValidationError("Only a “Not the same person” answer can be changed here.")
+        if (
+            CandidatePair.objects.filter(
+                case_a_id=pair.case_a_id, case_b_id=pair.case_b_id, status__in=OPEN_STATUSES
+            )
+            .exclude(pk=pair.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                "These referrals are already waiting for an answer as a newer possible earlier "
+                "referral: answer that one from the list of possible earlier referrals."
+            )
+        now = timezone.now()
+        rejected_by, rejected_at = pair.reviewed_by, pair.reviewed_at
+        pair.status = PairStatus.PROPOSED
+        pair.rejected_by = rejected_by
+        pair.rejected_at = rejected_at
+        pair.reopened_by = by.user
+        pair.reopened_at = now
+        pair.reopen_reason = reason
+        pair.reviewed_by = None
+        pair.reviewed_at = None
+        pair.save(
+            update_fields=[
+                "status",
+                "rejected_by",
+                "rejected_at",
+                "reopened_by",
+                "reopened_at",
+                "reopen_reason",
+                "reviewed_by",
+                "reviewed_at",
+            ]
+        )
+        audit_record(
+            by=by.user,
+            action="linkage.pair_reopened",
+            obj=pair,
+            detail={"reason": reason},
+        )
     return pair
 
 
@@ -676,14 +768,19 @@ def linkage_records_pseudonymise(case_ids: list[int]) -> dict[str, int]:
     # no pair left behind that link: their `linked_by` is emptied (as is any pointing at a
     # pair being deleted), which is how an unlink later knows they stay joined to one another
     # (`_cluster_rebuild`).
+    confirmed = CandidatePair.objects.filter(pk__in=pair_ids, status=PairStatus.CONFIRMED)
     through = {
-        case_id
-        for pair in CandidatePair.objects.filter(
-            pk__in=pair_ids, status=PairStatus.CONFIRMED
-        ).values_list("case_a_id", "case_b_id")
-        for case_id in pair
+        case_id for pair in confirmed.values_list("case_a_id", "case_b_id") for case_id in pair
     } - set(case_ids)
-    joined = ClusterMember.objects.filter(Q(linked_by_id__in=pair_ids) | Q(case_id__in=through))
+    # Only confirmed pairs link: a member whose `linked_by` names a pair since unlinked (or
+    # rejected) is not linked through the erased referral (ADR 0052, addendum of stop 37); its
+    # `linked_by` is only emptied, as the pair goes.
+    ClusterMember.objects.filter(linked_by_id__in=pair_ids).exclude(
+        linked_by_id__in=confirmed.values("pk")
+    ).update(linked_by=None)
+    joined = ClusterMember.objects.filter(
+        Q(linked_by_id__in=confirmed.values("pk")) | Q(case_id__in=through)
+    )
     # One group for the referrals linked through these erased ones (one person's), merged with
     # any group a member was already in through an earlier erasure: groups only ever join, so
     # an unlink later splits nobody an erased referral joined.

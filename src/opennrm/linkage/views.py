@@ -23,7 +23,7 @@ from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.iso import country_name
 
 from . import charts, selectors, services
-from .models import OPEN_STATUSES, CandidatePair, PairStatus, UnlinkReason
+from .models import OPEN_STATUSES, CandidatePair, PairStatus, ReopenReason, UnlinkReason
 
 PAGE_SIZE = 50
 
@@ -67,6 +67,18 @@ class UnlinkForm(forms.Form):
     )
 
 
+class ReopenForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are you changing this answer?",
+        choices=ReopenReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select why this answer is being changed",
+            "invalid_choice": "Select why this answer is being changed",
+        },
+    )
+
+
 @require_safe
 def pairs(request: HttpRequest) -> HttpResponse:
     """The pairs waiting for an answer, strongest first: case references, referring
@@ -78,7 +90,13 @@ def pairs(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "linkage/pairs.html",
-        {"title": "Possible earlier referrals", "page": page},
+        {
+            "title": "Possible earlier referrals",
+            "page": page,
+            # Linked through other referrals the user may review (never through one they may
+            # not open): "Not the same person" waits for those to be unlinked.
+            "linked_already": selectors.pairs_linked_already(actor, page.object_list),
+        },
     )
 
 
@@ -126,7 +144,15 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
             messages.success(request, f"Answer recorded: {answered}")
             return redirect("linkage:pair", found.pk)
     if request.method == "POST" and not is_open:
-        messages.error(request, "This pair has already been answered.")
+        messages.error(
+            request,
+            "This pair has already been answered."
+            + (
+                " To change a “Not the same person” answer, use “Change this answer”."
+                if found.status == PairStatus.REJECTED
+                else ""
+            ),
+        )
         return redirect("linkage:pair", found.pk)
     cases = (
         Case.objects.filter(pk__in=(found.case_a_id, found.case_b_id))
@@ -155,9 +181,15 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
             "chart": charts.chart(steps),
             "prior_probability": charts.probability(steps[0].match_weight),
             "form": form,
-            # Linked through other referrals already: "Not the same person" is refused until
-            # those are unlinked, and the page says so before it is chosen.
-            "linked_already": is_open and selectors.cases_linked(found.case_a_id, found.case_b_id),
+            # Linked through other referrals the user may review already: "Not the same
+            # person" is refused until those are unlinked, and the page says so, with the
+            # pairs to unlink, before it is chosen. A link through a referral the user may not
+            # open is never mentioned (ADR 0049, addendum of stop 37).
+            "links_between": selectors.links_between(actor, found.case_a_id, found.case_b_id)
+            if is_open
+            else [],
+            "linked_already": is_open
+            and selectors.linked_through_others(actor, found.case_a_id, found.case_b_id),
         },
     )
     response["Cache-Control"] = "private, no-store"
@@ -166,6 +198,7 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
+    actor = actor_of(request)
     found = _pair(request, pair_id)
     if request.method == "POST" and found.status == PairStatus.UNLINKED:
         # A second press (double click, or the browser resending) after the first unlinked it:
@@ -179,7 +212,7 @@ def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.candidate_pair_unlink(
-                by=actor_of(request), pair_id=found.pk, reason=form.cleaned_data["reason"]
+                by=actor, pair_id=found.pk, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
             show_refusal(form, error)
@@ -189,12 +222,16 @@ def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
             # A link undone in a chain with another way round (or through an erased referral,
             # ADR 0052) leaves the two referrals linked through the others: say so, rather
             # than that they are no longer linked.
-            if selectors.cases_linked(found.case_a_id, found.case_b_id):
+            # Only links the user may review are named: one through a referral they may not
+            # open is not mentioned (ADR 0049, addendum of stop 37).
+            if selectors.linked_through_others(actor, found.case_a_id, found.case_b_id):
                 messages.success(
                     request,
                     "This pair is unlinked. The referrals are still linked through other "
                     "referrals confirmed as the same person",
                 )
+            elif selectors.cases_linked(found.case_a_id, found.case_b_id):
+                messages.success(request, "This pair is unlinked")
             else:
                 messages.success(request, "The referrals are no longer linked")
             return redirect("linkage:pair", found.pk)
@@ -202,6 +239,37 @@ def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
         request,
         "linkage/unlink.html",
         {"title": "Unlink these referrals", "pair": found, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pair_reopen(request: HttpRequest, pair_id: int) -> HttpResponse:
+    """Take back a "Not the same person" answer given by mistake (or made wrong by new
+    information): the pair is open again for an answer, the rejection kept in its history."""
+    found = _pair(request, pair_id)
+    if request.method == "POST" and found.status in OPEN_STATUSES and found.reopened_at:
+        # A second press after the first reopened it: back to the pair, open for an answer.
+        messages.info(request, "This pair is already open for a new answer.")
+        return redirect("linkage:pair", found.pk)
+    if found.status != PairStatus.REJECTED:
+        raise Http404
+    form = ReopenForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.candidate_pair_reopen(
+                by=actor_of(request), pair_id=found.pk, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, "The pair is open again: answer it below")
+            return redirect("linkage:pair", found.pk)
+    return render(
+        request,
+        "linkage/reopen.html",
+        {"title": "Change this answer", "pair": found, "form": form},
     )
 
 
