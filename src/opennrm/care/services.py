@@ -251,7 +251,6 @@ def support_measure_update(
     return locked
 
 
-@transaction.atomic
 def _same_delivery(
     earlier: ServiceDelivery,
     measure: str,
@@ -271,6 +270,7 @@ def _same_delivery(
     )
 
 
+@transaction.atomic
 def service_delivery_record(
     *,
     by: User,
