@@ -25,7 +25,7 @@ from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_to_tell
 from opennrm.cases.services import case_event_record, case_transition, case_version_claim
-from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
+from opennrm.lib.files import EXTENSIONS, UploadRefused, stored_files_delete, upload_checked
 from opennrm.lib.references import new_reference
 from opennrm.notifications.services import deliver
 from opennrm.policy import clock
@@ -897,7 +897,7 @@ def _reconsideration_open(
         _reconsideration_announce(by, case, request, support_provider, files=len(checked))
     except BaseException:
         # The transaction rolls back: no row will point at the files written, so they go too.
-        _evidence_files_delete(written)
+        stored_files_delete(written)
         raise
     return request
 
@@ -949,20 +949,6 @@ def _reconsideration_announce(
         else support_provider or case.referring_organisation,
         detail={"evidence_files": files} if files else {},
     )
-
-
-def _evidence_files_delete(evidence: Sequence[ReconsiderationEvidence]) -> None:
-    """Delete the stored files of these evidence rows, written in a transaction that is being
-    rolled back (ADR 0014: no copy of the person's evidence is left with no row to find it)."""
-    for item in evidence:
-        if not item.file.name:
-            continue
-        try:
-            item.file.storage.delete(item.file.name)
-        except OSError:
-            logger.warning(
-                "could not delete a refused evidence file", extra={"file": item.file.name}
-            )
 
 
 @transaction.atomic

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterable
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # The first bytes of each accepted kind of file.
 SIGNATURES: list[tuple[bytes, str]] = [
@@ -72,3 +76,18 @@ def upload_checked(upload: Any, max_bytes: int) -> tuple[str, str, str]:
     upload.seek(0)
     name = safe_file_name((upload.name or "evidence")[-200:], content_type)
     return content_type, digest.hexdigest(), name
+
+
+def stored_files_delete(records: Iterable[Any]) -> None:
+    """Delete the stored files of these rows (each with a `file` field), written in a
+    transaction that is being rolled back: no copy of a person's evidence is left with no row
+    to find it (ADR 0014). A file that cannot be deleted is logged for the operator."""
+    for record in records:
+        if not record.file.name:
+            continue
+        try:
+            record.file.storage.delete(record.file.name)
+        except OSError:
+            logger.warning(
+                "could not delete a refused evidence file", extra={"file": record.file.name}
+            )

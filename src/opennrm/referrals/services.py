@@ -25,7 +25,7 @@ from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
-from opennrm.lib.files import EXTENSIONS, UploadRefused, upload_checked
+from opennrm.lib.files import EXTENSIONS, UploadRefused, stored_files_delete, upload_checked
 from opennrm.lib.references import ReferenceTaken, new_reference, unused_reference
 from opennrm.linkage.services import submission_check
 from opennrm.notifications.services import Delivery, deliver, deliver_all, emails_in_one_task
@@ -315,7 +315,7 @@ def evidence_add(
         )
     except BaseException:
         # The transaction rolls back: no row will point at the file, so it goes too.
-        _evidence_files_delete([evidence])
+        stored_files_delete([evidence])
         raise
     return evidence
 
@@ -746,20 +746,6 @@ def _delete_files_on_commit(evidence: Any) -> None:
     transaction.on_commit(delete_files)
 
 
-def _evidence_files_delete(evidence: Sequence[EvidenceFile]) -> None:
-    """Delete the stored files of these evidence rows, written in a transaction that is being
-    rolled back (ADR 0014: no copy of the person's evidence is left with no row to find it)."""
-    for item in evidence:
-        if not item.file.name:
-            continue
-        try:
-            item.file.storage.delete(item.file.name)
-        except OSError:
-            logger.warning(
-                "could not delete a refused evidence file", extra={"file": item.file.name}
-            )
-
-
 def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     """Delete the evidence of these cases (rows now, files once committed) and empty their
     drafts' answers and the fingerprint their API idempotency key keeps. Called only inside
@@ -1124,7 +1110,7 @@ def referral_addition_add(
         _addition_announce(by, case, addition, request, files=len(checked))
     except BaseException:
         # The transaction rolls back: no row will point at the files written, so they go too.
-        _evidence_files_delete(written)
+        stored_files_delete(written)
         raise
     return addition
 
