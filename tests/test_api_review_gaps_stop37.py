@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.cases import api as cases_api
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import DRAFT_EVENT_KINDS
 from opennrm.decisions import services
-from opennrm.decisions.selectors import DRAFT_EVENT_KINDS
 
 from . import api_helpers
 from .decision_helpers import fresh
@@ -59,9 +58,3 @@ def test_the_timeline_api_shows_the_referrer_no_entry_about_a_draft_decision(
     deciders = kinds(dmitri, authority)
     assert "decision.awaiting_approval" in deciders
     assert "decision.not_approved" in deciders
-
-
-def test_the_cases_api_hides_the_same_kinds_as_the_decisions_app() -> None:
-    """`cases` may not import `decisions` (ADR 20), so cases/api.py keeps its own copy of the
-    draft kinds; it must not drift from `decisions.selectors.DRAFT_EVENT_KINDS`."""
-    assert set(cases_api.DRAFT_EVENT_KINDS) == set(DRAFT_EVENT_KINDS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.models import Case
+from opennrm.cases.selectors import DRAFT_EVENT_KINDS
 from opennrm.decisions import services
-from opennrm.decisions.selectors import DRAFT_EVENT_KINDS
 
 from . import api_helpers
 from .decision_helpers import fresh

@@ -22,13 +22,9 @@ from opennrm.accounts.actor import actor_of
 from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut
 
 from .models import Case
-from .selectors import cases_visible_to, may_decide
+from .selectors import cases_visible_to, timeline_shown
 
 router = Router(tags=["Cases"])
-
-# `decisions.selectors.DRAFT_EVENT_KINDS`, which `cases` may not import (ADR 20; a test keeps the
-# two the same): the timeline entries about drafts of decisions, for those who decide only.
-DRAFT_EVENT_KINDS = ("decision.awaiting_approval", "decision.not_approved")
 
 
 def case_for_api(request: HttpRequest, reference: str) -> Case:
@@ -73,11 +69,8 @@ def case_timeline(request: HttpRequest, reference: str) -> CaseTimelineOut:
     it. The entries about a draft decision only for the decision makers of the case's competent
     authority, as on the case page."""
     case = case_for_api(request, reference)
-    events = case.events.all()
-    if not may_decide(actor_of(request), case):
-        events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
     entries = []
-    for event in events:
+    for event in timeline_shown(actor_of(request), case):
         moved = event.kind == "case.status_changed" and isinstance(event.data, dict)
         entries.append(
             TimelineEntryOut(

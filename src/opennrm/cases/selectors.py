@@ -20,7 +20,7 @@ from opennrm.policy.own_support import own_support
 from opennrm.policy.profiles import NoProfileError, Requester, profile_for
 
 from .choices import TREATED_AS_CHILD, CaseStatus
-from .models import Case, CaseNarrative, Person
+from .models import Case, CaseEvent, CaseNarrative, Person
 
 
 def safeguarding_lead_areas(actor: Actor) -> list[str]:
@@ -232,6 +232,22 @@ def cases_search_page(actor: Actor, search: CaseSearch, page: int = 1) -> tuple[
 
 def may_decide(actor: Actor, case: Case) -> bool:
     return case.competent_authority_id in actor.organisations_as(DECIDERS)
+
+
+# The timeline entries about drafts of decisions (`decisions.services`: awaiting a second decision
+# maker's approval, or refused it): the competent authority's drafts, not decisions (ADR 0017,
+# addendum of stop 37), shown to the same readers as the drafts themselves.
+DRAFT_EVENT_KINDS = ("decision.awaiting_approval", "decision.not_approved")
+
+
+def timeline_shown(actor: Actor | None, case: Case) -> QuerySet[CaseEvent]:
+    """The case's timeline as `actor` may read it: every entry for the decision makers of its
+    competent authority, the others without the entries about drafts. None: a reader who never
+    decides (the referring organisation through its API)."""
+    events = case.events.all()
+    if actor is None or not may_decide(actor, case):
+        events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
+    return events
 
 
 def is_referrer(actor: Actor, case: Case) -> bool:

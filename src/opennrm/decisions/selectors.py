@@ -261,10 +261,6 @@ def decision_get_for_decider(actor: Actor, decision_id: int) -> Decision:
 # draft of the competent authority: it may never take effect.
 TOOK_EFFECT = (DecisionState.IN_EFFECT, DecisionState.SUPERSEDED)
 
-# The timeline entries about drafts (`services._after_recording`, `services.decision_approve`),
-# shown to the same readers as the drafts.
-DRAFT_EVENT_KINDS = ("decision.awaiting_approval", "decision.not_approved")
-
 
 def decisions_shown(actor: Actor, case: Case) -> QuerySet[Decision]:
     """The decisions on `case` the actor may read (ADR 0017, addendum 2026-12-05, stop 37): all

@@ -25,12 +25,12 @@ from opennrm.cases.selectors import (
     may_decide,
     may_request_reconsideration,
     reconsideration_open,
+    timeline_shown,
 )
 from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
 from opennrm.decisions.selectors import (
-    DRAFT_EVENT_KINDS,
     decisions_shown,
     may_take_in_reconsideration,
 )
@@ -170,9 +170,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     profile = safety.profile_of(case)
     # Drafts of decisions (awaiting approval, or refused it) only for those who decide.
     decisions = decisions_shown(actor, case)
-    events = case.events.select_related("actor")
-    if not may_decide(actor, case):
-        events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
+    events = timeline_shown(actor, case).select_related("actor")
     shown = _fields_shown(case, decisions) + [
         f"safety_{name}" for name in safety.fields_shown(profile)
     ]

@@ -35,8 +35,7 @@ from opennrm.api.schemas import (
 )
 from opennrm.cases.api import case_for_api
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import cases_visible_to, is_referrer, may_decide
-from opennrm.decisions.selectors import DRAFT_EVENT_KINDS
+from opennrm.cases.selectors import cases_visible_to, is_referrer, may_decide, timeline_shown
 
 from . import api_submission, selectors, services, steps
 from .forms import AdditionForm, InformationRequestForm
@@ -203,7 +202,7 @@ class CaseDetailOut(CaseSummaryOut):
         # the competent authority's draft, not a decision (ADR 0017, addendum of stop 37).
         return [
             TimelineEntryOut(at=e.at, kind=e.kind, description=e.description)
-            for e in case.events.exclude(kind__in=DRAFT_EVENT_KINDS)
+            for e in timeline_shown(None, case)
         ]
 
 
