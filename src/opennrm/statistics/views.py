@@ -26,6 +26,7 @@ from opennrm.lib.iso import language_choices
 
 from . import capacity, charts
 from .capacity import Table
+from .spreadsheets import csv_cell
 
 NEEDED_BY_PARTS = ("needed_by_day", "needed_by_month", "needed_by_year")
 
@@ -386,10 +387,10 @@ def capacity_csv(request: HttpRequest, table: str) -> HttpResponse:
     return response
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        # A spreadsheet would run it as a formula; a provider's name is typed by people.
-        return "'" + value
-    return value
+def _csv_cell(value: Any) -> str:
+    """A capacity table's cell in a download: a date as ISO 8601, nothing as an empty cell, the
+    rest as every CSV download writes it (`spreadsheets.csv_cell`: a provider's name is typed
+    by people, and one beginning with "=" must not run as a formula)."""
+    if value is None:
+        return ""
+    return csv_cell(value.isoformat() if isinstance(value, date) else value)
