@@ -3,18 +3,15 @@ requires a house the person's own sex or gender rules out."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from opennrm.accommodation.selectors import settings_for
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import Gender, Sex
 from opennrm.cases.models import Case
 from opennrm.referrals.models import ReferralDraft
-from opennrm.safety import selectors, services
+from opennrm.safety import services
 from opennrm.safety.models import SafetyProfile, SettingRequired
 
 from . import factories
@@ -131,12 +128,3 @@ def test_a_referral_asking_a_men_only_house_for_a_woman_is_refused_with_the_reas
     assert REFUSED in response.content.decode()
     assert not Case.objects.exists()
     assert ReferralDraft.objects.get(pk=draft.pk).case is None
-
-
-def test_safety_reads_sex_and_gender_as_accommodation_does() -> None:
-    """safety may not import accommodation (accommodation imports safety, ADR 20): its rule
-    of who each single-sex house is for must stay the one accommodation places by."""
-    genders = ["", *Gender.values]
-    for sex, gender in itertools.product(Sex.values, genders):
-        own = selectors.single_sex_house_for(sex, gender)
-        assert settings_for(sex, gender) == ([own, "mixed"] if own else ["mixed"]), (sex, gender)

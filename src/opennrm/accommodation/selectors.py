@@ -42,7 +42,7 @@ from opennrm.accounts.roles import Role
 from opennrm.cases import models as cases
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.selectors import referral_details as referral_details
-from opennrm.safety.selectors import constraints_of
+from opennrm.safety.selectors import constraints_of, single_sex_house_for
 
 from . import matching, surge
 from .models import (
@@ -403,19 +403,13 @@ def proposals(actor: Actor) -> QuerySet[Placement]:
 # --- Matching's input -------------------------------------------------------------------------
 
 
-WOMEN = {"Feminine", "TransgenderFeminine"}
-MEN = {"Masculine", "TransgenderMasculine"}
-
-
 def settings_for(sex: str, gender: str) -> list[str]:
     """The settings a person can be placed in, from their gender (or, without one, their sex):
     a woman in a women-only or a mixed house, a man in a men-only or a mixed one, anyone else
-    in a mixed one. A coordinator can narrow it (a woman who needs a women-only house)."""
-    if gender in WOMEN or (not gender and sex == "female"):
-        return ["women_only", "mixed"]
-    if gender in MEN or (not gender and sex == "male"):
-        return ["men_only", "mixed"]
-    return ["mixed"]
+    in a mixed one (`safety.selectors.single_sex_house_for`, the one reading of who each house
+    is for). A coordinator can narrow it (a woman who needs a women-only house)."""
+    own = single_sex_house_for(sex, gender)
+    return [own, "mixed"] if own else ["mixed"]
 
 
 def settings_allowed(case: cases.Case) -> list[str]:

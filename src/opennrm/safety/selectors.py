@@ -107,8 +107,7 @@ def constraints_of(case: Case) -> CarriedConstraints | None:
 
 
 # Who each single-sex house is for, read from the person's gender or, without one, their sex:
-# the same reading as `accommodation.selectors.settings_for`, by which they are placed, which
-# safety may not import (accommodation imports safety, ADR 20); a test keeps the two the same.
+# the one reading, by which accommodation places them too (`accommodation.selectors.settings_for`).
 _WOMEN = {Gender.FEMININE, Gender.TRANSGENDER_FEMININE}
 _MEN = {Gender.MASCULINE, Gender.TRANSGENDER_MASCULINE}
 _WHO = {SettingRequired.WOMEN_ONLY: "a woman or girl", SettingRequired.MEN_ONLY: "a man or boy"}
