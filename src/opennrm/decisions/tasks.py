@@ -20,9 +20,11 @@ def next_run(now: datetime) -> datetime:
 
 @task
 def send_deadline_reminders(reschedule: bool = True) -> dict[str, int | bool]:
-    result = reminders.run(timezone.localdate())
     # Only a queue that can hold a task until a later time (the database worker) can schedule
     # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
+    # Queued before today's run, so that a run that fails leaves its error in the logs and the
+    # task's result, never the end of the daily runs.
     if reschedule and send_deadline_reminders.get_backend().supports_defer:
         send_deadline_reminders.using(run_after=next_run(timezone.now())).enqueue()
+    result = reminders.run(timezone.localdate())
     return {"ran": result.ran, "reminders": result.reminders, "escalations": result.escalations}

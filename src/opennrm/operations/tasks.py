@@ -24,13 +24,15 @@ def next_run(now: datetime) -> datetime:
 
 @task
 def check_operation_shortfalls(reschedule: bool = True) -> dict[str, int]:
+    # Only a queue that can hold a task until a later time (the database worker) can schedule
+    # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
+    # Queued before today's run, so that a run that fails leaves its error in the logs and the
+    # task's result, never the end of the daily runs.
+    if reschedule and check_operation_shortfalls.get_backend().supports_defer:
+        check_operation_shortfalls.using(run_after=next_run(timezone.now())).enqueue()
     today = timezone.localdate()
     counted = history_rollup_rebuild(today)
     result = gap_check(today)
-    # Only a queue that can hold a task until a later time (the database worker) can schedule
-    # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
-    if reschedule and check_operation_shortfalls.get_backend().supports_defer:
-        check_operation_shortfalls.using(run_after=next_run(timezone.now())).enqueue()
     return {
         "history_rows_counted": counted,
         "operations_checked": result.operations_checked,

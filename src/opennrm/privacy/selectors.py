@@ -28,7 +28,12 @@ from opennrm.casework.selectors import casework_export
 from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
 from opennrm.contacts.selectors import contacts_export
 from opennrm.lib.iso import country_name, language_name
-from opennrm.linkage.protection import held_by_linked_referral, linked_referrals_holding
+from opennrm.lib.labels import stored_label
+from opennrm.linkage.protection import (
+    held_by_linked_referral,
+    linked_cases,
+    linked_referrals_holding,
+)
 from opennrm.linkage.selectors import links_export
 from opennrm.referrals.models import ReferralDraft
 from opennrm.safeguarding.selectors import safeguarding_export
@@ -117,18 +122,34 @@ def people_due_within(today: date, days: int) -> int:
 
 def retention_summary(actor: Actor, today: date) -> dict[str, Any]:
     """What the retention rules are doing: who is due now and soon, who waits for a linked
-    referral, and the latest runs."""
+    referral, and the latest runs, with how many people each failed to pseudonymise."""
     from .models import Erasure, ErasureReason, RetentionRun
 
     _check(actor)
+    runs = list(RetentionRun.objects.all()[:10])
     return {
         "due_now": people_past_retention(today).count(),
         "held_now": people_held_past_retention(today).count(),
         "due_soon": people_due_within(today, 90),
         "pseudonymised": Erasure.objects.filter(reason=ErasureReason.RETENTION).count(),
         "erased_on_request": Erasure.objects.filter(reason=ErasureReason.REQUEST).count(),
-        "runs": list(RetentionRun.objects.all()[:10]),
+        "runs": runs,
+        "failed_by_run": _people_failed(runs),
     }
+
+
+def _people_failed(runs: list[Any]) -> dict[int, int]:
+    """How many people each run failed to pseudonymise (an unexpected error, rolled back and
+    logged by id), as its `retention.applied` event counts them: a run that did not finish has
+    no event, and a run from before the count, none in it."""
+    from .models import RetentionRun
+
+    events = AuditEvent.objects.filter(
+        action="retention.applied",
+        object_type=stored_label(RetentionRun),
+        object_id__in=[str(run.pk) for run in runs],
+    ).values_list("object_id", "detail")
+    return {int(run_id): int(detail.get("people_failed", 0)) for run_id, detail in events}
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,11 @@ class PersonRecords:
     # competent authority (`linkage.protection.linked_referrals_holding`): while there are
     # any, neither an erasure nor the retention run removes the details, so no date is given.
     held_by: list[Case] = field(default_factory=list)
+    # Every referral of other people confirmed as the same person (`linkage.protection.
+    # linked_cases`), holding the erasure or not, with their competent authority: records of
+    # their own, which erasing this person neither erases nor can find afterwards (it deletes
+    # the links, ADR 0052), so the officer is shown them before, to answer the request there.
+    linked: list[Case] = field(default_factory=list)
 
     @property
     def open_cases(self) -> list[Case]:
@@ -157,15 +183,28 @@ class PersonRecords:
         return self.cases[0].reference if self.cases else ""
 
 
+def _linked_referrals(person_id: int) -> list[Case]:
+    """The referrals of other people confirmed as the same person as `person_id`, each once,
+    with their competent authority, in order of reference."""
+    return list(
+        Case.objects.filter(pk__in=linked_cases(person_id).values("pk"))
+        .select_related("competent_authority")
+        .order_by("reference")
+    )
+
+
 def _records(person: Person) -> PersonRecords:
     cases = list(person.cases.order_by("submitted_at", "pk"))
     closed = [case.closed_at for case in cases if case.closed_at]
     last_closed = max(closed) if closed and len(closed) == len(cases) else None
+    # An erased person's links went with their details: nothing to find.
+    erased = hasattr(person, "erasure")
     return PersonRecords(
         person=person,
         cases=cases,
         retention_ends=retention_ends(last_closed),
-        held_by=[] if hasattr(person, "erasure") else linked_referrals_holding(person.pk),
+        held_by=[] if erased else linked_referrals_holding(person.pk),
+        linked=[] if erased else _linked_referrals(person.pk),
     )
 
 

@@ -12,6 +12,8 @@ chain stays whole. See docs/adr/0014-retention-and-erasure.md.
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -51,6 +53,8 @@ from opennrm.safety.services import safety_records_pseudonymise
 
 from . import selectors
 from .models import Erasure, ErasureReason, RetentionRun
+
+logger = logging.getLogger(__name__)
 
 
 def _remove_identifying_records(person: Person) -> dict[str, int]:
@@ -195,6 +199,9 @@ class RetentionResult:
     drafts_deleted: int
     notifications_deleted: int
     task_results_deleted: int
+    # People whose pseudonymisation failed with an unexpected error tonight (rolled back,
+    # logged by id, tried again next night).
+    people_failed: int = 0
 
 
 def _before(today: date, days: int) -> datetime:
@@ -202,20 +209,45 @@ def _before(today: date, days: int) -> datetime:
     return timezone.make_aware(datetime.combine(today - timedelta(days=days), time.min))
 
 
+def _log_failure(person_id: int, error: Exception) -> None:
+    """Log a person's failed pseudonymisation for whoever watches the logs: the person's id,
+    the kind of error and where it happened (file, line, function), never the error's message
+    nor a line of source, which may quote the very details being removed (a value that would
+    not convert, a name in a path)."""
+    where = "; ".join(
+        f"{frame.filename}:{frame.lineno} in {frame.name}"
+        for frame in traceback.extract_tb(error.__traceback__)
+    )
+    logger.error(
+        "Retention: pseudonymising person %s failed (%s), rolled back; the next run tries "
+        "again. Where: %s",
+        person_id,
+        type(error).__name__,
+        where,
+    )
+
+
 def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
     """Apply the retention rules: pseudonymise people past the period, delete drafts never
     submitted, old notifications and old finished background tasks. Each person in a
     transaction of their own, so an interrupted run keeps what it did and the next run goes on;
-    running twice, even at once, pseudonymises nobody twice (one `Erasure` per person)."""
+    running twice, even at once, pseudonymises nobody twice (one `Erasure` per person). One
+    person whose pseudonymisation fails, whatever the error, is rolled back, logged by id and
+    counted (`people_failed`), and the run goes on with everyone else."""
     run = RetentionRun.objects.create(started_at=timezone.now())
     people = 0
     # Those refused tonight (a case reopened, support live, a linked referral still protecting
     # them) are passed over, so that however many are refused the rest behind them are reached.
     waiting: set[int] = set()
+    # Those whose erasure failed with an unexpected error (a field that no longer decrypts, a
+    # file that cannot be read, a bug in one app's `*_pseudonymise`). Taken in id order, the
+    # same person would fail first every night and stop everyone behind them: so their
+    # erasure is undone (its own transaction), logged and counted, and the run goes on.
+    failed: set[int] = set()
     while True:
         due = list(
             selectors.people_past_retention(today)
-            .exclude(pk__in=waiting)
+            .exclude(pk__in=waiting | failed)
             .values_list("pk", flat=True)[:batch]
         )
         for person_id in due:
@@ -228,6 +260,10 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
                     )
             except (ValidationError, IntegrityError):
                 waiting.add(person_id)  # erased meanwhile by another run, or refused: skip
+                continue
+            except Exception as error:  # noqa: BLE001 - logged by id, without its message
+                failed.add(person_id)
+                _log_failure(person_id, error)
                 continue
             people += 1
         if len(due) < batch:
@@ -251,6 +287,7 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
             drafts_deleted=drafts_deleted,
             notifications_deleted=notifications,
             task_results_deleted=tasks,
+            people_failed=len(failed),
         )
         run.finished_at = timezone.now()
         run.people_pseudonymised = people
@@ -279,6 +316,8 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
                     selectors.people_held_past_retention(today).count()
                 ),
                 "people_refused": len(waiting),
+                # Failed with an unexpected error and rolled back: the log names them by id.
+                "people_failed": len(failed),
                 "drafts_deleted": drafts_deleted,
                 "drafts_warned": drafts_warned,
                 "reception_names_emptied": reception_names,

@@ -23,11 +23,13 @@ def next_run(now: datetime) -> datetime:
 
 @task
 def move_children_turned_18(reschedule: bool = True) -> dict[str, int]:
-    result = coming_of_age.run(timezone.localdate())
     # Only a queue that can hold a task until a later time (the database worker) can schedule
     # tomorrow's run; the immediate backend used in tests would run it at once, for ever.
+    # Queued before today's run, so that a run that fails leaves its error in the logs and the
+    # task's result, never the end of the daily runs.
     if reschedule and move_children_turned_18.get_backend().supports_defer:
         move_children_turned_18.using(run_after=next_run(timezone.now())).enqueue()
+    result = coming_of_age.run(timezone.localdate())
     return {
         "checked": result.checked,
         "turned_18": result.turned_18,
