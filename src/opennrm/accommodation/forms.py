@@ -7,6 +7,7 @@ from django import forms
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.govuk_forms import date_from_parts
 from opennrm.lib.iso import language_choices
+from opennrm.lib.text import single_line
 
 from .models import (
     DeclineReason,
@@ -286,6 +287,8 @@ class SiteForm(forms.Form):
         "It is the only name others see.",
         max_length=100,
         error_messages={"required": "Enter a code name for the site"},
+        # It is in the subject of e-mails about places there, which must be one line.
+        validators=[single_line("The code name")],
     )
     kind = forms.ChoiceField(
         label="Kind of site",

@@ -32,6 +32,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_event_record, support_running
 from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.text import single_line_problem
 from opennrm.notifications.services import deliver
 from opennrm.safeguarding.models import ChildrenServicesTask
 from opennrm.safeguarding.services import (
@@ -126,6 +127,15 @@ def _check_ages(ages: str) -> None:
         raise ValidationError({"ages": "Select whether the site is for adults or for children"})
 
 
+def _check_code_name(name: str) -> str:
+    """The site's code name, stripped. It is in the subject of the e-mails of places offered
+    and cancelled there, and a subject cannot hold a line break: one refused here."""
+    name = name.strip()
+    if problem := single_line_problem(name, "The code name"):
+        raise ValidationError({"name": problem})
+    return name
+
+
 @transaction.atomic
 def site_create(
     *,
@@ -146,11 +156,12 @@ def site_create(
 ) -> Site:
     _check_manager(by, provider)
     _check_ages(ages)
-    if Site.objects.filter(provider=provider, name=name.strip()).exists():
+    name = _check_code_name(name)
+    if Site.objects.filter(provider=provider, name=name).exists():
         raise ValidationError({"name": "Your organisation already has a site with this name"})
     site = Site.objects.create(
         provider=provider,
-        name=name.strip(),
+        name=name,
         kind=kind,
         region=region,
         area=area.strip(),
@@ -204,7 +215,7 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
     if "ages" in changes:
         _check_ages(changes["ages"])
     if "name" in changes:
-        changes["name"] = changes["name"].strip()
+        changes["name"] = _check_code_name(changes["name"])
         clash = Site.objects.filter(provider=locked.provider, name=changes["name"])
         if clash.exclude(pk=locked.pk).exists():
             raise ValidationError({"name": "Your organisation already has a site with this name"})
@@ -1010,20 +1021,24 @@ def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, in
     today = timezone.localdate()
     lived_in = Placement.objects.filter(
         request__case=case, status=PlacementStatus.OCCUPIED
-    ).select_related("request", "bed__room__site")
+    ).select_related("request", "bed__room__site__provider")
     count = 0
     for placement in lived_in:
         broken = selectors.safety_conditions_broken(placement, today)
         if not broken and not change.risk_news:
             continue
         site = placement.bed.room.site
-        recipients: list[User] = []
+        # The support coordinators are told nationally (any of them may find another place),
+        # and first, so that the provider's own coordinators hear it as coordinators; the
+        # provider's staff are told as its staff, so that the news is e-mailed to them only
+        # while they still work there (ADR 0008).
+        coordinators = support_coordinators() if broken else []
+        staff: list[User] = []
         if broken:
-            recipients += members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER})
-            recipients += support_coordinators()
+            staff += members_in_roles([site.provider_id], {Role.SAFE_HOUSE_MANAGER})
         if change.risk_news:
-            recipients += _site_managers(site)
-            recipients += members_in_roles([site.provider_id], {Role.SUPPORT_COORDINATOR})
+            staff += _site_managers(site)
+            staff += members_in_roles([site.provider_id], {Role.SUPPORT_COORDINATOR})
         level = RiskLevel(change.risk_level).label.lower()
         risk = (
             f"The risk recorded for them is now {level}."
@@ -1055,16 +1070,22 @@ def _lived_in_places_told(change: ProfileChange, told: set[int]) -> dict[str, in
                 "The risk recorded changed: the house lived in and its provider's support "
                 "coordinators were told"
             )
-        sent = deliver(
-            recipients=[user for user in recipients if user.pk not in told],
-            kind=kind,
-            case=case,
-            url=reverse("support:placement", args=[placement.pk]),
-            subject=subject,
-            body=body,
-        )
-        told.update(notification.recipient_id for notification in sent)
-        count += len(sent)
+        audiences: list[tuple[list[User], Organisation | None]] = [
+            (coordinators, None),
+            (staff, site.provider),
+        ]
+        for recipients, organisation in audiences:
+            sent = deliver(
+                recipients=[user for user in recipients if user.pk not in told],
+                kind=kind,
+                case=case,
+                url=reverse("support:placement", args=[placement.pk]),
+                subject=subject,
+                body=body,
+                organisation=organisation,
+            )
+            told.update(notification.recipient_id for notification in sent)
+            count += len(sent)
         case_event_record(
             case=case,
             kind="support.place_breaks_safety" if broken else "support.house_told_of_risk",
@@ -1086,7 +1107,7 @@ def _held_places_told_of_risk(change: ProfileChange, told: set[int]) -> int:
     case = change.case
     held = Placement.objects.filter(
         request__case=case, status__in=[PlacementStatus.RESERVED, PlacementStatus.ACCEPTED]
-    ).select_related("bed__room__site")
+    ).select_related("bed__room__site__provider")
     level = RiskLevel(change.risk_level).label.lower()
     count = 0
     for placement in held:
@@ -1110,6 +1131,8 @@ def _held_places_told_of_risk(change: ProfileChange, told: set[int]) -> int:
             ),
             body=f"{risk} Open the placement today to read why, and keep them safe when they "
             "arrive.",
+            # Told as the provider's staff: e-mailed only while they still work there.
+            organisation=site.provider,
         )
         told.update(notification.recipient_id for notification in sent)
         count += len(sent)
@@ -1147,7 +1170,7 @@ def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
                 PlacementStatus.ACCEPTED,
             ],
         )
-        .select_related("bed__room__site")
+        .select_related("bed__room__site__provider")
     )
     for placement in offers:
         held = placement.status != PlacementStatus.PROPOSED
@@ -1165,6 +1188,7 @@ def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
                 subject=f"The place for case {case.reference} is cancelled",
                 body="The person's age is disputed: they are treated as a child, and a house "
                 "for adults cannot take them. Do not expect them.",
+                organisation=placement.bed.room.site.provider,
             )
     now = timezone.now()
     for request in requests:
@@ -1175,22 +1199,37 @@ def adult_places_withdrawn(*, case: Case, by: User) -> dict[str, int]:
             request__case=case,
             status=PlacementStatus.OCCUPIED,
             bed__room__site__ages=SiteAges.ADULTS,
-        ).select_related("bed__room__site")
+        ).select_related("bed__room__site__provider")
     )
     for placement in lived_in:
-        deliver(
-            recipients=[
-                *members_in_roles([placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER}),
-                *support_coordinators(),
-            ],
-            kind="placement.child_in_adult_house",
-            case=case,
-            # The placement page: managers and coordinators cannot open the case page.
-            url=reverse("support:placement", args=[placement.pk]),
-            subject=f"Case {case.reference}: now treated as a child, living in a house for adults",
-            body="The person's age is disputed: they are treated as a child until assessed, and "
-            "children's services are arranging a place. Read the case today.",
-        )
+        provider = placement.bed.room.site.provider
+        coordinators = support_coordinators()
+        # The coordinators nationally; the house's managers as its provider's staff (e-mailed
+        # only while they still work there), those told already as coordinators left out.
+        audiences: list[tuple[list[User], Organisation | None]] = [
+            (coordinators, None),
+            (
+                [
+                    user
+                    for user in members_in_roles([provider.pk], {Role.SAFE_HOUSE_MANAGER})
+                    if user not in coordinators
+                ],
+                provider,
+            ),
+        ]
+        for recipients, organisation in audiences:
+            deliver(
+                recipients=recipients,
+                kind="placement.child_in_adult_house",
+                case=case,
+                # The placement page: managers and coordinators cannot open the case page.
+                url=reverse("support:placement", args=[placement.pk]),
+                subject=f"Case {case.reference}: now treated as a child, living in a house for "
+                "adults",
+                body="The person's age is disputed: they are treated as a child until assessed, "
+                "and children's services are arranging a place. Read the case today.",
+                organisation=organisation,
+            )
     if offers or requests or lived_in:
         case_event_record(
             case=case,
@@ -1454,6 +1493,8 @@ def _hold(placement: Placement, bed: Bed, by: User) -> None:
         subject=f"A place at {site.name} is offered for case {request.case.reference}",
         body=f"A {request.get_urgency_display().lower()} placement is offered to you. Accept "
         "or decline it.",
+        # Told as the provider's staff: e-mailed only while they still work there (ADR 0008).
+        organisation=site.provider,
     )
     deliver(
         recipients=referrers_to_tell(request.case),
@@ -1784,6 +1825,7 @@ def placement_cancel(*, by: User, placement: Placement) -> Placement:
         url=reverse("support:placement", args=[locked.pk]),
         subject=f"The place at {site.name} for case {case.reference} is cancelled",
         body="The coordinator has cancelled this placement: do not expect the person.",
+        organisation=site.provider,
     )
     deliver(
         recipients=referrers_to_tell(case),

@@ -37,6 +37,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases import models as cases
+from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.selectors import reconsideration_open, reconsideration_requesters
 from opennrm.policy.profiles import Requester
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskStatus
@@ -194,8 +195,11 @@ def reconsideration_asker(actor: Actor, case: cases.Case) -> Organisation | None
 def consent_problem(case: cases.Case) -> str:
     """Why no support plan may be kept for this person, or "" when one may. An adult must have
     consented to support (Convention Art. 12(7): assistance on a consensual, informed basis);
-    a child (or someone whose age is disputed and so treated as a child) needs no consent."""
+    a child (or someone whose age is disputed and so treated as a child) needs no consent, nor
+    is a care leaver refused for want of it (`came_of_age_unasked`)."""
     if case.is_child or case.consent_to_support is True:
+        return ""
+    if came_of_age_unasked(case):
         return ""
     said = (
         "did not consent to support"
@@ -206,6 +210,32 @@ def consent_problem(case: cases.Case) -> str:
         f"No support plan can be kept for this person: they are an adult, and at referral they "
         f"{said}. Support is given only with an adult's informed consent. If they now consent, "
         "ask the first responder who referred them to record it."
+    )
+
+
+def came_of_age_unasked(case: cases.Case) -> bool:
+    """Whether the person was referred as a child, so never asked to consent to support, and
+    has since turned 18 by the date of birth recorded (`safeguarding.coming_of_age`). Treated as
+    refusing, they were housed as an adult (accommodation refuses only a "no") but their plan
+    could never be kept, and nothing records consent after referral (found in review, stop 38).
+
+    Coming of age is the case's first change of age group, child to adult, and it leaves "a
+    child when the exploitation began" (`cases.services.case_age_group_change`); an assessment
+    finding a child an adult makes that "not known" (ADR 0042). So an adult referred without an
+    answer, or a child found an adult by assessment, is still refused. The same test counts
+    the referral as a child's in `statistics.dp`."""
+    if case.consent_to_support is not None or case.age_group != AgeGroup.ADULT:
+        return False
+    if case.age_group_at_exploitation != ExploitationAgeGroup.CHILD:
+        return False
+    first = (
+        cases.CaseEvent.objects.filter(case=case, kind="case.age_group_changed")
+        .order_by("at", "pk")
+        .first()
+    )
+    return first is not None and (first.data.get("from"), first.data.get("to")) == (
+        AgeGroup.CHILD,
+        AgeGroup.ADULT,
     )
 
 

@@ -615,11 +615,8 @@ def _tell_about_missing(
             )
         )
     placement = episode.placement
-    managers = (
-        members_in_roles([placement.bed.room.site.provider_id], {Role.SAFE_HOUSE_MANAGER})
-        if placement is not None
-        else []
-    )
+    house = placement.bed.room.site.provider if placement is not None else None
+    managers = members_in_roles([house.pk], {Role.SAFE_HOUSE_MANAGER}) if house else []
     if returned:
         # Whoever the staff were asked to alert when the person went missing must hear that they
         # are back (a missing person's report closed, a child's return interview): OpenNRM told
@@ -647,15 +644,24 @@ def _tell_about_missing(
         )
     if childrens_services and not returned and not lead_users:
         to_staff += _no_leads_words(case)
-    told["support"] = len(
-        deliver(
-            recipients=[u for u in [*support_coordinators(), *managers] if u.pk != by.pk],
-            kind=kind,
-            case=case,
-            url=reverse("support:missing_episode", args=[episode.pk]),
-            subject=subject,
-            body=to_staff,
+    # The support coordinators are told nationally; the house's managers as its provider's
+    # staff, so that the news is e-mailed to them only while they still work there (ADR 0008),
+    # those told already as coordinators left out.
+    coordinators = [u for u in support_coordinators() if u.pk != by.pk]
+    staff = [u for u in managers if u.pk != by.pk and u not in coordinators]
+    told["support"] = sum(
+        len(
+            deliver(
+                recipients=recipients,
+                kind=kind,
+                case=case,
+                url=reverse("support:missing_episode", args=[episode.pk]),
+                subject=subject,
+                body=to_staff,
+                organisation=organisation,
+            )
         )
+        for recipients, organisation in ((coordinators, None), (staff, house))
     )
     told["authority"] = len(
         deliver(
@@ -833,7 +839,7 @@ def missing_return(
         # Lock the episode's row only: PostgreSQL cannot lock the nullable side of the outer
         # join to the placement.
         MissingEpisode.objects.select_for_update(of=("self",))
-        .select_related("case__referring_organisation", "placement__bed__room__site")
+        .select_related("case__referring_organisation", "placement__bed__room__site__provider")
         .get(pk=episode.pk)
     )
     if locked.returned_on is not None:

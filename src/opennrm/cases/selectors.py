@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role, role_givers
@@ -63,20 +64,42 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
 
 
 # Roles whose holders are told of cases they may not open, through apps this one may not read
-# (a placement, a support plan, a missing episode): their news of a case is theirs by that role.
+# (a placement, a support plan, a missing episode), and the namespace of the pages that news
+# links to (the support pages): their news of a case is theirs by that role only when it is such
+# news. Referrer or decider news of a case links to the case's pages, which they cannot open.
 _TOLD_OF_CASES_THEY_CANNOT_OPEN = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
+_WHERE_THEIR_NEWS_LINKS = "support"
 
 
-def may_hear_of_case(user: User, case_id: int) -> bool:
-    """Whether news of the case may still be e-mailed to `user` (registered with
-    `notifications.case_readers` by this app's `AppConfig.ready()`): they may open it
-    (`cases_visible_to`); or they are a safeguarding lead of its area (told of an adult's
-    dependent children, and of a child who has turned 18, whose page no longer opens for
-    them); or they hold a role told of cases it cannot open (a support coordinator, a
-    safe-house manager). Someone who moved to another organisation holds a role in force, but
-    not one through which the case they were told of is theirs: not them."""
+def _links_to(link: str, namespace: str) -> bool:
+    """Whether `link` (a notification's path, perhaps with a query) opens a page of
+    `namespace`."""
+    try:
+        return resolve(urlsplit(link).path).namespace == namespace
+    except Resolver404:
+        return False
+
+
+def may_hear_of_case(user: User, case_id: int, link: str = "") -> bool:
+    """Whether news of the case, linking to `link`, may still be e-mailed to `user`
+    (registered with `notifications.case_readers` by this app's `AppConfig.ready()`): they may
+    open it (`cases_visible_to`); or they are a safeguarding lead of its area (told of an
+    adult's dependent children, and of a child who has turned 18, whose page no longer opens
+    for them); or the news is what a support coordinator or safe-house manager is told (it
+    links to the support pages: a placement, a support plan, a missing episode) and they hold
+    one of those roles. Someone who moved to another organisation holds a role in force, but
+    not one through which the case they were told of is theirs: not them. A first responder
+    who became a support provider's coordinator is not e-mailed her old force's news of its
+    cases: it links to the case's pages, not the support pages.
+
+    Coordinators are told nationally (they place people anywhere), so any coordinator may
+    hear a coordinator's news; a safe-house manager who moved to another provider is still
+    let through for the first provider's, as nothing here says which provider's it was
+    (ADR 0008, addendum of stop 38)."""
     actor = Actor.of_session(user)
-    if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN):
+    if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN) and _links_to(
+        link, _WHERE_THEIR_NEWS_LINKS
+    ):
         return True
     if cases_visible_to(actor).filter(pk=case_id).exists():
         return True

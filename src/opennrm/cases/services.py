@@ -381,15 +381,13 @@ def case_age_group_change(
         raise ValidationError(f"The case is already recorded as: {AgeGroup(to).label.lower()}")
     if turned_18 and (was, to) != (AgeGroup.CHILD, AgeGroup.ADULT):
         raise ValueError("only a child turns 18, and becomes an adult")
-    # A child now was a child then. Found an adult: "a child then" followed from the age now
-    # found wrong, so it is not known (ADR 0042); nobody was asked, so never "adult" either.
-    # Turned 18: a child when referred, so a child when the exploitation began.
+    # A child now was a child then. Turned 18: a child when referred, so a child when the
+    # exploitation began. Found an adult: see `_at_exploitation_back_to_adult`.
+    before = case.age_group_at_exploitation
     then = (
         ExploitationAgeGroup.CHILD.value
         if to != AgeGroup.ADULT or turned_18
-        else ExploitationAgeGroup.NOT_KNOWN.value
-        if was != AgeGroup.ADULT
-        else case.age_group_at_exploitation
+        else _at_exploitation_back_to_adult(case)
     )
     dates = dates or {}
     case_version_claim(
@@ -407,9 +405,37 @@ def case_age_group_change(
         description=f"Age group changed from {AgeGroup(was).label.lower()} to "
         f"{AgeGroup(to).label.lower()}: {reason}"[:300],
         by=by,
-        data={"from": was, "to": to} | {field: str(value) for field, value in dates.items()},
+        # Leaving the adult pathway (an age dispute), what the age group at exploitation was
+        # before: an assessment that finds an adult gives it back.
+        data={"from": was, "to": to}
+        | ({"at_exploitation_before": before} if was == AgeGroup.ADULT else {})
+        # Came of age: the adult periods a later decision restarts count from this entry's day
+        # (`decisions.services.support_after_reasonable_grounds`), as those it set now do.
+        | ({"turned_18": True} if turned_18 else {})
+        | {field: str(value) for field, value in dates.items()},
     )
     return case
+
+
+def _at_exploitation_back_to_adult(case: Case) -> str:
+    """The age group when the exploitation began of a case an age assessment moves back to the
+    adult pathway. Being treated as a child made it "child"; the assessment of the age now says
+    nothing of the age then. So it is what it was before the case last left the adult pathway
+    (an adult's age disputed: the referrer's answer, "under 18 when it began" or not, kept);
+    and "not known" for a case treated as a child since its referral, whose "child" followed
+    only from the age now found wrong (nobody asked, so never "adult" either; ADR 0042), or one
+    disputed before the timeline kept the value."""
+    left_adult = (
+        CaseEvent.objects.filter(
+            case=case, kind="case.age_group_changed", data__from=AgeGroup.ADULT
+        )
+        .order_by("-at", "-pk")
+        .first()
+    )
+    kept = left_adult.data.get("at_exploitation_before") if left_adult is not None else None
+    if kept in ExploitationAgeGroup.values:
+        return str(kept)
+    return ExploitationAgeGroup.NOT_KNOWN.value
 
 
 # What other apps must see finished before a case closes, registered from their own

@@ -154,28 +154,61 @@ def support_after_reasonable_grounds(case: Case) -> date | None:
     """The end of the support an adult has from the positive reasonable grounds decision in
     effect (Scotland's 90 days, s.9 of the 2015 Act), or None: none in this jurisdiction, none
     for a child (children's services look after them), or no such decision."""
-    return None if case.is_child else _adult_support_after_reasonable_grounds(case)
+    if case.is_child:
+        return None
+    return _adult_support_after_reasonable_grounds(case, not_before=_came_of_age_on(case))
 
 
-def _adult_support_after_reasonable_grounds(case: Case) -> date | None:
+def _came_of_age_on(case: Case) -> date | None:
+    """The day the case moved to the adult pathway because the person turned 18, from its
+    timeline (`safeguarding.coming_of_age`), or None. The adult support of a child who came of
+    age counts from then, as `adult_clocks` counted it that day: an accepted reconsideration
+    that restarts it must not count from a decision made when they were a child (found in
+    review, stop 38)."""
+    turned = (
+        case.events.filter(kind="case.age_group_changed", data__turned_18=True)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return None if turned is None else timezone.localdate(turned)
+
+
+def _adult_support_after_reasonable_grounds(
+    case: Case, *, not_before: date | None = None
+) -> date | None:
+    """`not_before`: count from that day if the decision's day is earlier (`adult_clocks`)."""
     rg = _positive_rg_in_effect(case)
     if rg is None:
         return None
     on = timezone.localdate(rg.took_effect_at or rg.decided_at)
+    # The rules the decision recorded, counted from the later day: the profile's own counting
+    # (day 1 the decision's day or the day after) applies to that day as to a decision's.
     return clock.clocks_after_positive_rg(
-        on, case.jurisdiction, adult=True, profile=_recorded_profile(rg, case, on)
+        max(on, not_before or on),
+        case.jurisdiction,
+        adult=True,
+        profile=_recorded_profile(rg, case, on),
     ).support_ends
 
 
-def adult_clocks(case: Case) -> dict[str, date]:
+def adult_clocks(case: Case, *, came_of_age_on: date | None = None) -> dict[str, date]:
     """The adult-only dates the decisions in effect would give `case`, a child (or age
     disputed) when they were made, now found an adult: the support from the positive
     reasonable grounds decision while the recovery period runs, and the move-on period from the
     conclusive decision. Only dates the case lacks (ADR 25: a date it has is kept); computed
-    from each decision's own day, under the rules it recorded."""
+    from each decision's own day, under the rules it recorded.
+
+    A child who came of age (`came_of_age_on`, their 18th birthday, given by
+    `safeguarding.coming_of_age`) was a child when the decisions were made, rightly given no
+    adult period then: theirs count from the birthday (a decision's day if later). Counted from
+    a decision months before, they ended before the person became an adult, so the case could
+    be closed as "support ended" on the birthday (found in review, stop 38). An assessment that
+    finds a child an adult gives no birthday: the decisions' own days stand (ADR 25)."""
     dates: dict[str, date] = {}
+    adult_from = came_of_age_on
     if case.status == CaseStatus.RECOVERY_PERIOD and case.support_ends is None:
-        support = _adult_support_after_reasonable_grounds(case)
+        support = _adult_support_after_reasonable_grounds(case, not_before=adult_from)
         if support is not None:
             dates["support_ends"] = support
     conclusive = case.decisions.filter(
@@ -184,7 +217,7 @@ def adult_clocks(case: Case) -> dict[str, date]:
     if conclusive is not None and case.move_on_ends is None:
         on = timezone.localdate(conclusive.took_effect_at or conclusive.decided_at)
         move_on = clock.clocks_after_conclusive(
-            on,
+            max(on, adult_from or on),
             case.jurisdiction,
             conclusive.outcome,
             adult=True,
@@ -1025,6 +1058,8 @@ def reconsideration_decide(
             url=reverse("support:plan", args=[case.reference]),
             subject=f"Reconsideration {'accepted' if accept else 'refused'} on {case.reference}",
             body=reason,
+            # Told as that provider's staff: e-mailed only while they still work there (ADR 0008).
+            organisation=locked.support_provider,
         )
     audit_record(
         by=by,

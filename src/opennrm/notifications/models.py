@@ -25,6 +25,17 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # When the worker took it to e-mail (tasks._send): each notification is e-mailed once.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The organisation for whose part the recipient was told, where the news is for its
+    # members (an operation's, told to its lead and to each partner): the worker e-mails it only
+    # while they still hold a membership in force there (tasks._may_still_read). Empty for other
+    # news, and for notifications made before it was recorded (notifications 0003).
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

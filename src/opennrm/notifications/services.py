@@ -15,7 +15,7 @@ from django.tasks import task_backends
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_record
 
 from .models import Notification
@@ -47,6 +47,7 @@ class Delivery:
     url: str = ""
     case: Model | None = None
     stand_in: Callable[[], StandIn] | None = None
+    organisation: Organisation | None = None
 
 
 def deliver(
@@ -58,6 +59,7 @@ def deliver(
     url: str = "",
     case: Model | None = None,
     stand_in: Callable[[], StandIn] | None = None,
+    organisation: Organisation | None = None,
 ) -> list[Notification]:
     """Create one in-app notification per recipient, and one task of the worker that e-mails
     them all (`_queue_emails`; inside `emails_in_one_task`, one for the whole block). If no
@@ -65,11 +67,27 @@ def deliver(
     then), and return no notification: nobody was told the news, which is what the caller's
     audit event counts (the stand-in's notices are in the table).
 
+    `organisation`: the organisation whose members are told, for news that is theirs only
+    while they belong to it (an operation's, told to its lead and each partner): the worker
+    e-mails it only to a recipient still a member there (`tasks._may_still_read`). A stand-in's
+    notices never carry it: they go to whoever can give the role, system administrators too.
+
     Called inside other services (whose audit event names who was told), so it writes no audit
     event of its own. Subject and body must not contain a person's identifying details.
     """
     return deliver_all(
-        [Delivery(recipients, kind, subject, body, url=url, case=case, stand_in=stand_in)]
+        [
+            Delivery(
+                recipients,
+                kind,
+                subject,
+                body,
+                url=url,
+                case=case,
+                stand_in=stand_in,
+                organisation=organisation,
+            )
+        ]
     )[0]
 
 
@@ -113,6 +131,7 @@ def _notifications(recipients: dict[int, User], delivery: Delivery) -> list[Noti
             # Any case: typed loosely so that notifications need not import the cases app,
             # which tells people through this function.
             case_id=delivery.case.pk if delivery.case is not None else None,
+            organisation=delivery.organisation,
         )
         for user in recipients.values()
     ]

@@ -46,9 +46,10 @@ def _send(notification: Notification) -> None:
     """E-mail one notification, once: a retried or repeated task sends only what no run has
     sent, and nobody who may no longer read it is e-mailed: an account switched off since the
     notification was made (an account taken over), one left with no role in force (someone
-    who left their organisation; their account stays), or, for news of a case, one whose
-    roles in force no longer make the case's news theirs (someone who moved to another
-    organisation: `_may_still_read`). Such a notification stays un-e-mailed
+    who left their organisation; their account stays), one no longer a member of the
+    organisation the news was for (an operation's), or, for news of a case, one whose roles in
+    force no longer make the case's news theirs (someone who moved to another organisation:
+    `_may_still_read`). Such a notification stays un-e-mailed
     (`emailed_at` empty) and in the service. The claim is taken before sending and given back
     if sending fails; a worker that dies between the two loses that e-mail (the notification is
     still in the service), which is better than sending news of a case twice."""
@@ -69,20 +70,37 @@ def _send(notification: Notification) -> None:
 def _may_still_read(notification: Notification) -> bool:
     """Whether the recipient still holds a role in force (an active membership of an active
     account in an active organisation: `accounts.actor.memberships_in_force`): everyone
-    OpenNRM tells is told for a role they hold, system administrators too. And, for news of a
-    case, whether they may still hear of that case (`case_readers.may_hear_of_case`, the cases
-    app's check): a first responder who moved from one force to another holds a role in force,
-    but not one through which the old force's cases are hers."""
+    OpenNRM tells is told for a role they hold, system administrators too. For news told to an
+    organisation's members (`Notification.organisation`: an operation's, to its lead and each
+    partner), whether they are still a member there: a coordinator who moved from a provider
+    invited to an operation to one never invited holds a role in force, but the operation is
+    not hers to hear of any more (ADR 0039). Notifications made before that was recorded have none,
+    and keep the rule for a role anywhere. And, for news of a case, whether they may still
+    hear of that case (`case_readers.may_hear_of_case`, the cases app's check, given the link
+    they were sent): a first responder who moved from one force to another, or to a support
+    provider, holds a role in force, but not one through which the old force's cases are
+    hers."""
     recipient = notification.recipient
-    if not recipient.is_active or not memberships_in_force().filter(user=recipient).exists():
+    in_force = memberships_in_force().filter(user=recipient)
+    if not recipient.is_active or not in_force.exists():
         return False
-    return notification.case_id is None or may_hear_of_case(recipient, notification.case_id)
+    if (
+        notification.organisation_id is not None
+        and not in_force.filter(organisation_id=notification.organisation_id).exists()
+    ):
+        return False
+    return notification.case_id is None or may_hear_of_case(
+        recipient, notification.case_id, notification.url
+    )
 
 
 def _send_mail(notification: Notification) -> None:
     link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
     send_mail(
-        subject=f"OpenNRM: {notification.subject}",
+        # One line: a subject with a line break cannot be sent (Django refuses the header),
+        # so one that reached a notification (a name typed before names had to be one line)
+        # would fail every time. Its words are kept, on one line.
+        subject=f"OpenNRM: {' '.join(notification.subject.split())}",
         message=f"{notification.body}{link}\n\nSign in to OpenNRM to see more.",
         from_email=None,
         recipient_list=[notification.recipient.email],

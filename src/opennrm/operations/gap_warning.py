@@ -34,7 +34,7 @@ from opennrm.accounts.actor import members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
-from opennrm.notifications.services import deliver
+from opennrm.notifications.services import Delivery, deliver_all
 
 # Read when called, never at import: selectors -> surge -> gap_warning -> selectors is a cycle.
 from . import selectors
@@ -63,6 +63,10 @@ def _lines(made: OperationForecast) -> list[str]:
     return lines
 
 
+# Who is told, with the organisation they are told for.
+Told = tuple[Organisation, list[User]]
+
+
 def _lead_planners(operation: Operation) -> list[User]:
     kind = OrganisationKind(operation.lead_organisation.kind)
     roles = selectors.PLANNING_ROLES.get(kind, frozenset())
@@ -72,24 +76,31 @@ def _lead_planners(operation: Operation) -> list[User]:
     ]
 
 
-def _coordinators(organisation_ids: list[int]) -> list[User]:
-    return [
-        m.user
-        for m in members_with_role(None, {Role.SUPPORT_COORDINATOR})
-        .filter(organisation_id__in=organisation_ids)
+def _coordinators(providers: list[Organisation]) -> list[Told]:
+    """Each provider's support coordinators, the provider with them."""
+    by_provider: dict[int, list[User]] = {provider.pk: [] for provider in providers}
+    for m in (
+        members_with_role(None, {Role.SUPPORT_COORDINATOR})
+        .filter(organisation_id__in=by_provider)
         .select_related("user")
+    ):
+        by_provider[m.organisation_id].append(m.user)
+    return [(provider, by_provider[provider.pk]) for provider in providers]
+
+
+def _invited_providers(operation: Operation) -> list[Organisation]:
+    return [
+        partner.organisation
+        for partner in operation.partners.filter(role=PartnerRole.SUPPORT_PROVIDER)
+        .select_related("organisation")
+        .order_by("pk")
     ]
 
 
-def _invited_providers(operation: Operation) -> list[int]:
-    return list(
-        operation.partners.filter(role=PartnerRole.SUPPORT_PROVIDER).values_list(
-            "organisation_id", flat=True
-        )
-    )
-
-
-def _tell(operation: Operation, made: OperationForecast, recipients: list[User]) -> int:
+def _tell(operation: Operation, made: OperationForecast, audiences: list[Told]) -> int:
+    """Warn each organisation's people in a delivery of its own, carrying the organisation
+    (ADR 0008): the operation's news is theirs only while they work there, so the worker
+    e-mails a coordinator who has left an invited provider for one never invited nothing."""
     lines = _lines(made)
     if selectors.operation_is_secret(operation):
         subject = "A confidential operation is short of places"
@@ -101,14 +112,25 @@ def _tell(operation: Operation, made: OperationForecast, recipients: list[User])
     else:
         subject = f"{operation.name}: short of places"
         body = "\n".join(f"{operation.name}: {line}" for line in lines)
-    sent = deliver(
-        recipients=recipients,
-        kind="operations.short_of_places",
-        subject=subject,
-        body=body,
-        url=reverse("operations:detail", args=[operation.pk]),
-    )
-    return len(sent)
+    url = reverse("operations:detail", args=[operation.pk])
+    told: set[int] = set()
+    deliveries: list[Delivery] = []
+    for organisation, people in audiences:
+        # One warning each, as before: someone in two of these organisations (the lead's and
+        # a provider's) hears it for the first.
+        recipients = [user for user in people if user.pk not in told]
+        told |= {user.pk for user in recipients}
+        deliveries.append(
+            Delivery(
+                recipients,
+                "operations.short_of_places",
+                subject,
+                body,
+                url=url,
+                organisation=organisation,
+            )
+        )
+    return sum(len(sent) for sent in deliver_all(deliveries))
 
 
 def told_of_shortfall(told: int) -> dict[str, int]:
@@ -139,12 +161,13 @@ def gap_warn(operation: Operation, *, newly_invited: Organisation | None = None)
     if short == locked.gap_warned:
         if not short or newly_invited is None:
             return 0
-        return _tell(locked, made, _coordinators([newly_invited.pk]))
+        return _tell(locked, made, _coordinators([newly_invited]))
     locked.gap_warned = short
     locked.save(update_fields=["gap_warned"])
     if not short:
         return 0
-    return _tell(locked, made, _lead_planners(locked) + _coordinators(_invited_providers(locked)))
+    lead = (locked.lead_organisation, _lead_planners(locked))
+    return _tell(locked, made, [lead, *_coordinators(_invited_providers(locked))])
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import ExploitationType, Sex
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import new_reference
+from opennrm.lib.text import single_line_problem
 from opennrm.notifications.services import deliver, emails_in_one_task
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
@@ -72,6 +73,15 @@ def _start_window(today: date) -> tuple[date, date]:
     return _years_from(today, -START_WITHIN_YEARS), _years_from(today, START_WITHIN_YEARS)
 
 
+def _name_problem(name: str) -> str | None:
+    """What is wrong with the operation's name, or None."""
+    if not name.strip():
+        return "Enter the operation's name"
+    # Every message about an operation not secret puts its name in the e-mail's subject, which
+    # cannot hold a line break: a name on two lines left every partner un-e-mailed.
+    return single_line_problem(name.strip(), "The operation's name")
+
+
 def _check_plan(
     *,
     lead_organisation: Organisation,
@@ -87,8 +97,8 @@ def _check_plan(
             f"{lead_organisation.name} cannot lead an operation: only a police force or a "
             "competent authority can"
         )
-    if not name.strip():
-        problems.setdefault("name", []).append("Enter the operation's name")
+    if problem := _name_problem(name):
+        problems.setdefault("name", []).append(problem)
     earliest, latest = _start_window(timezone.localdate())
     if not earliest <= starts_on <= latest:
         problems.setdefault("starts_on", []).append(
@@ -334,6 +344,7 @@ def _tell_of_holds_cut(operation: Operation, cut: surge.HoldsCut) -> int:
         subject=subject,
         body=body,
         url=reverse("operations:detail", args=[operation.pk]),
+        organisation=cut.provider,
     )
     return len(sent)
 
@@ -483,6 +494,7 @@ def _tell_the_partner(operation: Operation, partner: OperationPartner) -> int:
         subject=subject,
         body=body,
         url=reverse("operations:detail", args=[operation.id]),
+        organisation=partner.organisation,
     )
     return len(sent)
 
@@ -635,6 +647,7 @@ def _tell_each_partner(
                 body=body,
                 url=reverse("operations:board", args=[operation.id]),
                 stand_in=partial(selectors.safeguarding_leads_stand_in, partner),
+                organisation=partner,
             )
             told |= {notification.recipient_id for notification in sent}
     return len(told)
@@ -971,6 +984,7 @@ def reception_draft_hand_over(*, by: User, record: ReceptionRecord, to: User) ->
         body=f"The referral draft of person {record.sequence} taken in during {operation.name} "
         "was handed to you to complete. It is in Your referrals.",
         url=reverse("referrals:task_list", args=[draft.public_id]),
+        organisation=draft.organisation,
     )
     audit_record(
         by=by,

@@ -105,6 +105,23 @@ def add_working_days(start: date, days: int, jurisdiction: str) -> date:
     return add_working_days_in(start, days, JURISDICTION_CALENDARS[jurisdiction])
 
 
+def years_later(day: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes 1 March in a year without one (a person
+    born on 29 February comes of age on 1 March in England, Wales and Northern Ireland, and in
+    Scotland, Age of Legal Capacity (Scotland) Act 1991 s.6)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def eighteenth_birthday(born: date) -> date:
+    """The day a person born on `born` comes of age: the day `safeguarding.coming_of_age` moves
+    their case to the adult pathway, and from which the adult clocks that start then count
+    (`decisions.services.adult_clocks`)."""
+    return years_later(born, 18)
+
+
 # Clocks under a profile ----------------------------------------------------------------------
 
 

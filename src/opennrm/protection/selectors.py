@@ -67,6 +67,20 @@ NOT_FOUND = Finding(NOT_PROTECTED)
 Source = Callable[[str, date], Finding | None]
 
 
+# Who else is alerted of a removal planned for a case, besides its competent authority's
+# decision makers and its referrer: added by other apps (`register_case_alert`, from their own
+# modules: protection imports none of them). Safeguarding adds a child's children's services
+# (`safeguarding.selectors.children_services_to_alert`).
+_CASE_ALERTS: list[Callable[[Case], Iterable[User]]] = []
+
+
+def register_case_alert(alert: Callable[[Case], Iterable[User]]) -> None:
+    """Add a function giving, for a case, who else must be alerted of a removal planned while
+    it protects the person (once; nobody, for a case it has nothing to add to)."""
+    if alert not in _CASE_ALERTS:
+        _CASE_ALERTS.append(alert)
+
+
 def case_finding(case: Case, on: date) -> Finding:
     """The NRM protection of one case on `on`."""
     protection = nrm_protection(
@@ -80,7 +94,7 @@ def case_finding(case: Case, on: date) -> Finding:
         record=case,
         person=case.person,
         case=case,
-        alert_recipients=lambda: _case_deciders(case),
+        alert_recipients=lambda: _case_alerted(case),
         # With no first responder left at the referring organisation, its administrators are
         # told that news waits for one (ADR 8), as for every other piece of news of the case,
         # even while the competent authority is alerted.
@@ -100,6 +114,14 @@ def _case_deciders(case: Case) -> list[User]:
     referred the person is the finding's `alert_referrers`)."""
     deciders = members_with_role(case.competent_authority_id, DECIDERS).select_related("user")
     return [m.user for m in deciders]
+
+
+def _case_alerted(case: Case) -> list[User]:
+    """Who is alerted of a removal planned for the case, apart from the referring side (the
+    finding's `alert_referrers`): its competent authority's decision makers, and those other
+    apps add (for a child, the local authority and guardian service of their area: ADR 0025,
+    a child is the local authority's responsibility). `deliver` tells each once."""
+    return [*_case_deciders(case), *(user for alert in _CASE_ALERTS for user in alert(case))]
 
 
 def case_by_reference(reference: str) -> Case | None:

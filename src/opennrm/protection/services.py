@@ -78,8 +78,9 @@ def planned_removal_record(
 ) -> Recorded:
     """Record a removal planned for `reference` on `planned_on`. If the person is protected on
     that day, the people the protection's source names (for an NRM case, the competent
-    authority's decision makers and the referring first responder) are alerted at once, and the
-    case's timeline says so. A part of them left with nobody (a referring organisation with no
+    authority's decision makers and the referring first responder, and for a child or an
+    age-disputed person the safeguarding leads of their area's local authority and guardian
+    service) are alerted at once, and the case's timeline says so. A part of them left with nobody (a referring organisation with no
     first responder) has its stand-in told instead: that news waits, never the alert.
 
     The answer it gives is the check's, so a reference the system knows is recorded as a read

@@ -11,9 +11,10 @@ class SafeguardingConfig(AppConfig):
         # is told (ADR 26). safety imports nothing of safeguarding, so safeguarding registers
         # its teller there.
         from opennrm.cases import services as cases
+        from opennrm.protection.selectors import register_case_alert
         from opennrm.safety import services as safety
 
-        from .selectors import open_task_close_refusal
+        from .selectors import children_services_to_alert, open_task_close_refusal
         from .services import _child_safety_changed_told
 
         if _child_safety_changed_told not in safety.PROFILE_CHANGE_TELLERS:
@@ -22,3 +23,6 @@ class SafeguardingConfig(AppConfig):
         # imports nothing of safeguarding, so safeguarding registers its check there.
         if open_task_close_refusal not in cases.CLOSE_CHECKS:
             cases.CLOSE_CHECKS.append(open_task_close_refusal)
+        # A removal planned for a child is told to their children's services too (ADR 0040,
+        # addendum of stop 38): protection imports nothing of safeguarding.
+        register_case_alert(children_services_to_alert)

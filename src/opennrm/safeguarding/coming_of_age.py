@@ -35,26 +35,14 @@ from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referr
 from opennrm.cases.services import case_age_group_change
 from opennrm.decisions.services import adult_clocks
 from opennrm.notifications.services import Delivery, deliver_all
+from opennrm.policy.clock import eighteenth_birthday as eighteenth_birthday
+from opennrm.policy.clock import years_later as years_later
 
 from .models import AgeAssessment, ChildrenServicesTask, TaskKind, TaskStatus
-from .services import _area_leads
+from .selectors import area_leads
 
 KIND = "case.turned_18"
 AGE_GROUP_CHANGED = "case.age_group_changed"  # the timeline's entry (`case_age_group_change`)
-
-
-def years_later(day: date, years: int) -> date:
-    """The same day `years` later; 29 February becomes 1 March in a year without one (a person
-    born on 29 February comes of age on 1 March in England, Wales and Northern Ireland, and in
-    Scotland, Age of Legal Capacity (Scotland) Act 1991 s.6)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
-
-
-def eighteenth_birthday(born: date) -> date:
-    return years_later(born, 18)
 
 
 @dataclass(frozen=True)
@@ -72,7 +60,7 @@ def run(today: date) -> Result:
     turned = told = 0
     for case_id, born in due.items():
         if eighteenth_birthday(born) <= today:
-            people = _turn_18(case_id)
+            people = _turn_18(case_id, eighteenth_birthday(born))
             if people is not None:
                 turned += 1
                 told += people
@@ -114,7 +102,7 @@ def _candidates(today: date) -> dict[int, date]:
 
 
 @transaction.atomic
-def _turn_18(case_id: int) -> int | None:
+def _turn_18(case_id: int, birthday: date) -> int | None:
     """Move one case to the adult pathway and tell those acting on it; how many people were
     told, or None if the case changed meanwhile (closed, or its age group changed). Neither the
     timeline nor a message gives the birthday: the timeline outlives an erasure, and the day
@@ -128,7 +116,7 @@ def _turn_18(case_id: int) -> int | None:
         to=AgeGroup.ADULT,
         reason="turned 18, by the date of birth recorded",
         expected_version=case.version,
-        dates=adult_clocks(case),
+        dates=adult_clocks(case, came_of_age_on=birthday),
         turned_18=True,
     )
     told = _tell(case)
@@ -153,7 +141,7 @@ def _tell(case: Case) -> dict[str, int]:
         f"authority, {case.competent_authority.name}."
     )
     caseload = reverse("safeguarding:caseload")
-    local_authority, guardian_service = _area_leads(case.area)
+    local_authority, guardian_service = area_leads(case.area)
     news = {
         "decision_makers": Delivery(deciders_to_tell(case), KIND, subject, body, url, case),
         "referrer": Delivery(

@@ -8,6 +8,7 @@ authority's leads act on them (mark a task done, record an age assessment). Ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +18,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from opennrm.accounts.actor import DECIDERS, Actor
-from opennrm.accounts.models import Membership, Organisation
+from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import TREATED_AS_CHILD, AgeGroup
 from opennrm.cases.models import Case, CaseEvent
@@ -38,6 +39,46 @@ def _lead_memberships(actor: Actor, kinds: list[str]) -> QuerySet[Membership]:
         .filter(role=Role.SAFEGUARDING_LEAD, organisation__kind__in=kinds)
         .exclude(organisation__area="")
     )
+
+
+def leads_of(kinds: Iterable[str], area: str) -> QuerySet[Membership]:
+    """The memberships of the safeguarding leads of the area's organisations of these kinds
+    (none for a case with no area): who is told of a child of the area."""
+    return (
+        members_with_role(None, {Role.SAFEGUARDING_LEAD})
+        .filter(organisation__kind__in=list(kinds), organisation__area=area)
+        .exclude(organisation__area="")
+        .select_related("user")
+    )
+
+
+def area_leads(area: str) -> tuple[list[User], list[User]]:
+    """The safeguarding leads of the area's local authorities and of its child guardian
+    service, in one read."""
+    local_authority: list[User] = []
+    guardian_service: list[User] = []
+    for m in leads_of(
+        [OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE], area
+    ).select_related("organisation"):
+        kind = m.organisation.kind
+        (local_authority if kind == OrganisationKind.LOCAL_AUTHORITY else guardian_service).append(
+            m.user
+        )
+    return local_authority, guardian_service
+
+
+def children_services_to_alert(case: Case) -> list[User]:
+    """Who else hears of a removal planned for a child or an age-disputed person: the
+    safeguarding leads of the local authority of their area, whose responsibility they are
+    (ADR 0025), and of its child trafficking guardian service, who speaks for the child with
+    the immigration authorities. Nobody for an adult. Added to the NRM source's alert
+    (`protection.selectors.register_case_alert`, from `SafeguardingConfig.ready`: protection
+    may not import safeguarding, ADR 0040); the alert names the case by its
+    reference only."""
+    if not case.is_child:
+        return []
+    local_authority, guardian_service = area_leads(case.area)
+    return [*local_authority, *guardian_service]
 
 
 def lead_areas(actor: Actor) -> list[str]:
@@ -258,3 +299,18 @@ def safeguarding_export(case: Case) -> dict[str, Any]:
             for item in case.children_services_tasks.select_related("owner")
         ],
     }
+
+
+# The timeline entry that says whom an age dispute told of children's services
+# (`services.age_dispute_raise`).
+AGE_DISPUTE_TOLD = "safeguarding.age_dispute_told"
+
+
+def age_dispute_told(case: Case) -> str:
+    """What the latest age dispute of the case told children's services, in the words its
+    timeline entry records (`services.age_dispute_raise`): the page that recorded it says the
+    same, never that they were told when nobody there uses OpenNRM (ADR 0015)."""
+    entry = (
+        CaseEvent.objects.filter(case=case, kind=AGE_DISPUTE_TOLD).order_by("-at", "-pk").first()
+    )
+    return entry.description if entry is not None else ""

@@ -15,12 +15,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor, members_with_role
-from opennrm.accounts.models import Membership, Organisation, User
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, CaseStatus
@@ -77,31 +76,7 @@ def _called(authority: Organisation | None, area: str) -> str:
 
 
 def _leads(kinds: Iterable[str], area: str) -> list[User]:
-    return [m.user for m in _leads_query(kinds, area)]
-
-
-def _leads_query(kinds: Iterable[str], area: str) -> QuerySet[Membership]:
-    return (
-        members_with_role(None, {Role.SAFEGUARDING_LEAD})
-        .filter(organisation__kind__in=list(kinds), organisation__area=area)
-        .exclude(organisation__area="")
-        .select_related("user")
-    )
-
-
-def _area_leads(area: str) -> tuple[list[User], list[User]]:
-    """The safeguarding leads of the area's local authorities and of its child guardian
-    service, in one read."""
-    local_authority: list[User] = []
-    guardian_service: list[User] = []
-    for m in _leads_query(
-        [OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE], area
-    ).select_related("organisation"):
-        kind = m.organisation.kind
-        (local_authority if kind == OrganisationKind.LOCAL_AUTHORITY else guardian_service).append(
-            m.user
-        )
-    return local_authority, guardian_service
+    return [m.user for m in selectors.leads_of(kinds, area)]
 
 
 def redirect_message(case: Case) -> str:
@@ -109,7 +84,7 @@ def redirect_message(case: Case) -> str:
     were told only if someone there uses OpenNRM (told means told, ADR 0015)."""
     who = "a child" if case.age_group == AgeGroup.CHILD else "age-disputed, so treated as a child"
     name = children_services_name(case.area)
-    local_authority, guardian_service = _area_leads(case.area)
+    local_authority, guardian_service = selectors.area_leads(case.area)
     told = (
         "We have told them and the child trafficking guardian service."
         if local_authority and guardian_service
@@ -172,7 +147,7 @@ def children_accommodation_task_open(
     )
     due = f"{due_on:%-d %B %Y}"
     subject = f"Case {case.reference}: a child in {case.area} needs accommodation"
-    local_authority, guardian_service = _area_leads(case.area)
+    local_authority, guardian_service = selectors.area_leads(case.area)
     told_local_authority, told_guardian_service = deliver_all(
         [
             Delivery(
@@ -410,7 +385,9 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
     place was wanted or held, their need goes to the local authority of their area as an
     urgent children's services task; the local authority and the guardian service of the area
     (who assess the age), the decision maker and the referrer are told (and, if the person is
-    missing now, the area's leads that a child is missing: `AGE_DISPUTE_TELLERS`)."""
+    missing now, the area's leads that a child is missing: `AGE_DISPUTE_TELLERS`). The timeline
+    says whether children's services were told, or that nobody there uses OpenNRM
+    (`selectors.age_dispute_told` gives the words to the page)."""
     if not selectors.may_dispute_age(Actor.of_session(by), case):
         raise ValidationError(
             "Only a decision maker of the case's competent authority, or a first responder of "
@@ -445,6 +422,17 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
             even_if_closed=True,
         )
     told = _tell_age_disputed(locked)
+    # Told means told (ADR 0015): the timeline, and the page that recorded the dispute, say
+    # whether children's services heard, so nobody takes an assessment as asked for when
+    # nobody there uses OpenNRM.
+    case_event_record(
+        case=locked,
+        kind=selectors.AGE_DISPUTE_TOLD,
+        description=_age_dispute_told(locked, told),
+        by=by,
+        at=now,
+        data={key: told[key] for key in ("local_authority", "guardian_service")},
+    )
     for teller in AGE_DISPUTE_TELLERS:
         told |= teller(case=locked, by=by)
     audit_record(
@@ -459,6 +447,25 @@ def age_dispute_raise(*, by: User, case: Case, basis: str, expected_version: int
         },
     )
     return locked
+
+
+def _age_dispute_told(case: Case, told: dict[str, int]) -> str:
+    """Whom an age dispute told of children's services, in words for its timeline entry and
+    the page that recorded it (`selectors.age_dispute_told`), as `redirect_message` says it."""
+    name = children_services_name(case.area)
+    if told["local_authority"]:
+        sent = f"{name} children's services have been told, and asked to arrange an age assessment"
+    else:
+        sent = (
+            f"Nobody at {name} children's services uses OpenNRM, so they have not been told: "
+            "contact them directly today to arrange an age assessment"
+        )
+    if told["guardian_service"]:
+        return f"{sent}. The child trafficking guardian service has been told."[:300]
+    return (
+        f"{sent}. No child trafficking guardian service for {case.area or 'the area'} uses "
+        "OpenNRM, so none has been told."
+    )[:300]
 
 
 def _tell_age_disputed(case: Case) -> dict[str, int]:

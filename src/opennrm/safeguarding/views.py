@@ -181,11 +181,11 @@ def age_dispute(request: HttpRequest, reference: str) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
+            # Who was told, as the timeline records it (told means told, ADR 0015).
             messages.success(
                 request,
-                f"Case {case.reference}: the person is now treated as a child. The local "
-                "authority and the guardian service of their area have been told, and any adult "
-                "place offered or requested was withdrawn.",
+                f"Case {case.reference}: the person is now treated as a child, and any adult "
+                f"place offered or requested was withdrawn. {selectors.age_dispute_told(case)}",
             )
             return redirect("cases:detail", case.reference)
     return render(
