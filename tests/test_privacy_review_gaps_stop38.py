@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.tasks import Task
 from django.urls import reverse
 from django.utils import timezone
@@ -381,3 +382,24 @@ def test_the_officer_is_told_each_linked_referral_whether_it_holds_the_erasure_o
     )
     assert not ClusterMember.objects.filter(case=police).exists()
     assert charity.reference not in client.get(person_url).content.decode()
+
+
+def test_the_retention_command_says_how_many_people_failed(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`manage.py schedule retention --now`, run by hand after a failed night, said only how many
+    were pseudonymised: the operator could not tell that someone due was not."""
+    _closed_long_ago(alice, northmoor_police, authority, "Command Failure")
+
+    def fails(*, person: object) -> None:
+        raise ValueError("broken record")
+
+    monkeypatch.setattr(privacy, "person_records_pseudonymise", fails)
+    call_command("schedule", "retention", "--now")
+    out = capsys.readouterr().out
+    assert out.startswith("Pseudonymised 0 people")
+    assert "Failed for 1 person, tried again tomorrow (see the log)." in out

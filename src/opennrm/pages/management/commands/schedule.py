@@ -70,6 +70,13 @@ def _retention() -> str:
         f"{result.drafts_deleted} drafts never submitted, "
         f"{result.notifications_deleted} notifications and "
         f"{result.task_results_deleted} finished background tasks."
+        + (
+            f" Failed for {result.people_failed} "
+            f"{'person' if result.people_failed == 1 else 'people'}, tried again tomorrow "
+            "(see the log)."
+            if result.people_failed
+            else ""
+        )
     )
 
 
