@@ -37,8 +37,7 @@ from opennrm.accounts.actor import Actor, members_with_role
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases import models as cases
-from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
-from opennrm.cases.selectors import reconsideration_open, reconsideration_requesters
+from opennrm.cases.selectors import came_of_age_on, reconsideration_open, reconsideration_requesters
 from opennrm.policy.profiles import Requester
 from opennrm.safeguarding.models import ChildrenServicesTask, TaskStatus
 from opennrm.safeguarding.selectors import children_acted_for, children_of, lead_areas
@@ -219,24 +218,9 @@ def came_of_age_unasked(case: cases.Case) -> bool:
     refusing, they were housed as an adult (accommodation refuses only a "no") but their plan
     could never be kept, and nothing records consent after referral (found in review, stop 38).
 
-    Coming of age is the case's first change of age group, child to adult, and it leaves "a
-    child when the exploitation began" (`cases.services.case_age_group_change`); an assessment
-    finding a child an adult makes that "not known" (ADR 0042). So an adult referred without an
-    answer, or a child found an adult by assessment, is still refused. The same test counts
-    the referral as a child's in `statistics.dp`."""
-    if case.consent_to_support is not None or case.age_group != AgeGroup.ADULT:
-        return False
-    if case.age_group_at_exploitation != ExploitationAgeGroup.CHILD:
-        return False
-    first = (
-        cases.CaseEvent.objects.filter(case=case, kind="case.age_group_changed")
-        .order_by("at", "pk")
-        .first()
-    )
-    return first is not None and (first.data.get("from"), first.data.get("to")) == (
-        AgeGroup.CHILD,
-        AgeGroup.ADULT,
-    )
+    An adult referred without an answer, or a child found an adult by assessment, is still
+    refused (`cases.selectors.came_of_age_on`)."""
+    return case.consent_to_support is None and came_of_age_on(case) is not None
 
 
 def measures_for(case: cases.Case, *, having: Any = ()) -> list[Measure]:

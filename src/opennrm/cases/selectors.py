@@ -20,7 +20,7 @@ from opennrm.notifications.services import StandIn
 from opennrm.policy.own_support import own_support
 from opennrm.policy.profiles import NoProfileError, Requester, profile_for
 
-from .choices import TREATED_AS_CHILD, CaseStatus
+from .choices import TREATED_AS_CHILD, AgeGroup, CaseStatus, ExploitationAgeGroup
 from .models import Case, CaseEvent, CaseNarrative, Person
 
 
@@ -271,6 +271,27 @@ def timeline_shown(actor: Actor | None, case: Case) -> QuerySet[CaseEvent]:
     if actor is None or not may_decide(actor, case):
         events = events.exclude(kind__in=DRAFT_EVENT_KINDS)
     return events
+
+
+def came_of_age_on(case: Case) -> date | None:
+    """The day the case moved to the adult pathway because the person turned 18
+    (`safeguarding.coming_of_age`), or None. Coming of age is the case's first change of age
+    group, child to adult, and leaves "a child when the exploitation began"
+    (`services.case_age_group_change`); an assessment finding a child an adult leaves "not
+    known" or what the referrer answered before (ADR 0042). The adult periods of a care leaver
+    count from this day (`decisions.services`), a consent they were never asked is not a
+    refusal (`care.selectors.came_of_age_unasked`); `statistics.dp` reads the same in SQL."""
+    if case.age_group != AgeGroup.ADULT:
+        return None
+    if case.age_group_at_exploitation != ExploitationAgeGroup.CHILD:
+        return None
+    first = case.events.filter(kind="case.age_group_changed").order_by("at", "pk").first()
+    if first is None or (first.data.get("from"), first.data.get("to")) != (
+        AgeGroup.CHILD,
+        AgeGroup.ADULT,
+    ):
+        return None
+    return timezone.localdate(first.at)
 
 
 def is_referrer(actor: Actor, case: Case) -> bool:

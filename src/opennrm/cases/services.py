@@ -409,9 +409,6 @@ def case_age_group_change(
         # before: an assessment that finds an adult gives it back.
         data={"from": was, "to": to}
         | ({"at_exploitation_before": before} if was == AgeGroup.ADULT else {})
-        # Came of age: the adult periods a later decision restarts count from this entry's day
-        # (`decisions.services.support_after_reasonable_grounds`), as those it set now do.
-        | ({"turned_18": True} if turned_18 else {})
         | {field: str(value) for field, value in dates.items()},
     )
     return case

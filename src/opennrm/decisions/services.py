@@ -23,7 +23,7 @@ from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import referrers_to_tell
+from opennrm.cases.selectors import came_of_age_on, referrers_to_tell
 from opennrm.cases.services import case_event_record, case_transition, case_version_claim
 from opennrm.lib.files import EXTENSIONS, UploadRefused, stored_files_delete, upload_checked
 from opennrm.lib.references import new_reference
@@ -156,22 +156,7 @@ def support_after_reasonable_grounds(case: Case) -> date | None:
     for a child (children's services look after them), or no such decision."""
     if case.is_child:
         return None
-    return _adult_support_after_reasonable_grounds(case, not_before=_came_of_age_on(case))
-
-
-def _came_of_age_on(case: Case) -> date | None:
-    """The day the case moved to the adult pathway because the person turned 18, from its
-    timeline (`safeguarding.coming_of_age`), or None. The adult support of a child who came of
-    age counts from then, as `adult_clocks` counted it that day: an accepted reconsideration
-    that restarts it must not count from a decision made when they were a child (found in
-    review, stop 38)."""
-    turned = (
-        case.events.filter(kind="case.age_group_changed", data__turned_18=True)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    return None if turned is None else timezone.localdate(turned)
+    return _adult_support_after_reasonable_grounds(case, not_before=came_of_age_on(case))
 
 
 def _adult_support_after_reasonable_grounds(

@@ -103,7 +103,7 @@ def _age_group_when_referred() -> dict[str, Any]:
     (`safeguarding.coming_of_age` rewrites it). Their referral stays a child's: otherwise a
     period's children moved to the adult row as they came of age, and its counts changed from
     month to month. Coming of age is the case's first change of age group, child to adult, and
-    leaves "a child when the exploitation began" (as `care.selectors.came_of_age_unasked` tells
+    leaves "a child when the exploitation began" (as `cases.selectors.came_of_age_on` tells
     it); an assessment finding a child an adult makes that "not known". The timeline is read
     only for the adults exploited as children, not for every referral (the dp_query bench: one
     query under 1 s at a million cases)."""
