@@ -76,6 +76,12 @@ WRITES: dict[str, Callable[[dict], object]] = {
     "two_factor_verify": lambda w: services.two_factor_verify(
         request=_request(w["enrolled"]), token=_code(w["enrolled_device"])
     ),
+    "sign_in_reset_send": lambda w: services.sign_in_reset_send(
+        by=w["admin"], membership=w["uninvited"].memberships.get()
+    ),
+    "sign_in_reset_use": lambda w: services.sign_in_reset_use(
+        reset=w["reset"], password="a-long-enough-passphrase"
+    ),
 }
 
 READ_ONLY_HELPERS = {"administers", "hash_token", "totp_secret_base32", "totp_device_pending"}
@@ -112,6 +118,7 @@ def world(
         "pending_device": services.totp_device_pending(user=alice),
         "enrolled": enrolled,
         "enrolled_device": factories.totp_device(enrolled),
+        "reset": services.sign_in_reset_send(by=olivia, membership=alice.memberships.get()),
     }
 
 

@@ -69,6 +69,7 @@ ROUTES: dict[str, Rule] = {
     "accounts:sign_out": PUBLIC,
     "accounts:signed_out_idle": PUBLIC,
     "accounts:invitation_accept": PUBLIC,
+    "accounts:sign_in_reset": PUBLIC,
     "accounts:keep_alive": TWO_FACTOR_STEP,
     "accounts:two_factor_setup": TWO_FACTOR_STEP,
     "accounts:two_factor_verify": TWO_FACTOR_STEP,

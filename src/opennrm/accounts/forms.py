@@ -117,10 +117,7 @@ class MembershipRoleForm(_RoleChoiceMixin, forms.Form):
         self._limit_roles(organisation)
 
 
-class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(
-        label="Full name", max_length=200, error_messages={"required": "Enter your full name"}
-    )
+class NewPasswordForm(forms.Form):
     password = forms.CharField(
         label="Create a password",
         help_text="At least 12 characters. Do not use a password you use anywhere else.",
@@ -135,9 +132,10 @@ class AcceptInvitationForm(forms.Form):
         error_messages={"required": "Enter the password again"},
     )
 
-    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, email: str, full_name: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
+        self.person_name = full_name
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -145,10 +143,17 @@ class AcceptInvitationForm(forms.Form):
         if password and again and password != again:
             self.add_error("password_again", "The passwords do not match")
         elif password:
+            full_name = data.get("full_name", self.person_name)
             try:
-                validate_password(
-                    password, User(email=self.email, full_name=data.get("full_name", ""))
-                )
+                validate_password(password, User(email=self.email, full_name=full_name))
             except ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    full_name = forms.CharField(
+        label="Full name", max_length=200, error_messages={"required": "Enter your full name"}
+    )
+
+    field_order = ("full_name", "password", "password_again")

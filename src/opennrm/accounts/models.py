@@ -126,3 +126,24 @@ class Invitation(models.Model):
     @property
     def waiting_for_approval(self) -> bool:
         return self.needs_approval and self.approved_at is None
+
+
+class SignInReset(models.Model):
+    """A single-use link to choose a new password and set up two-factor again, for a person
+    who has lost either. An administrator sends it; it goes only to the person's own address,
+    so whoever sends it never holds it. Only a hash of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # A newer link withdraws an unused one.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Sign-in reset for {self.user}"

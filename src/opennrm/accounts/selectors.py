@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from .actor import Actor, members_with_role
-from .models import Invitation, Membership, Organisation, User
+from .models import Invitation, Membership, Organisation, SignInReset, User
 from .roles import Role
 
 
@@ -96,6 +96,22 @@ def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:
             accepted_at__isnull=True,
             revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+def sign_in_reset_by_token_hash(token_hash: str) -> SignInReset | None:
+    """The open sign-in reset with this token hash, for a person still active somewhere (the
+    token itself is the credential)."""
+    return (
+        SignInReset.objects.select_related("user")
+        .filter(
+            token_hash=token_hash,
+            used_at__isnull=True,
+            withdrawn_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            user__memberships__is_active=True,
         )
         .first()
     )

@@ -26,7 +26,7 @@ from opennrm.audit.services import audit_record
 from opennrm.lib.labels import stored_label
 
 from .actor import members_with_role
-from .models import Invitation, Membership, Organisation, User
+from .models import Invitation, Membership, Organisation, SignInReset, User
 from .roles import Jurisdiction, OrganisationKind, Role, roles_allowed_in
 
 
@@ -528,3 +528,90 @@ def two_factor_verify(*, request: HttpRequest, token: str) -> CodeCheck:
 def totp_secret_base32(device: TOTPDevice) -> str:
     """The key as the letters a person types into an authenticator app when they cannot scan."""
     return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+# --- A lost password or authenticator ---------------------------------------------------------
+
+# Long enough to be read the next working morning, short enough that a forgotten e-mail is not a
+# standing way in.
+SIGN_IN_RESET_VALID = timedelta(hours=24)
+
+
+@transaction.atomic
+def sign_in_reset_send(*, by: User, membership: Membership) -> SignInReset:
+    """E-mail the person a single-use link to choose a new password and set up two-factor again.
+
+    For whoever has lost their password or the phone with their authenticator app. Sent by an
+    administrator of an organisation the person is active in (or a system administrator), never
+    for oneself; the link goes only to the person's own address, so the sender never holds it.
+    Their password and authenticator keep working until the link is used; an earlier unused
+    link stops working."""
+    person = membership.user
+    if person.pk == by.pk:
+        raise ValidationError(
+            "You cannot reset your own sign-in: ask another administrator to send you a link"
+        )
+    if not (administers(by, membership.organisation) or _is_system_admin(by)):
+        raise ValidationError(
+            f"Only an administrator of {membership.organisation.name} can reset sign-in there"
+        )
+    if not membership.is_active:
+        raise ValidationError(
+            f"{person.full_name} no longer has access as "
+            f"{membership.get_role_display().lower()}: give the access back first"
+        )
+    now = timezone.now()
+    withdrawn = SignInReset.objects.filter(
+        user=person, used_at__isnull=True, withdrawn_at__isnull=True
+    ).update(withdrawn_at=now)
+    token = secrets.token_urlsafe(32)
+    reset = SignInReset.objects.create(
+        user=person, token_hash=hash_token(token), sent_by=by, expires_at=now + SIGN_IN_RESET_VALID
+    )
+    link = settings.SITE_URL + reverse("accounts:sign_in_reset", args=[token])
+    body = render_to_string(
+        "accounts/email/sign_in_reset.txt",
+        {"person": person, "sender": by, "organisation": membership.organisation, "link": link},
+    )
+    email = person.email
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="Reset how you sign in to OpenNRM",
+            message=body,
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    audit_record(
+        by=by,
+        action="auth.sign_in_reset_sent",
+        obj=person,
+        organisation=membership.organisation,
+        detail={"user": email, "earlier_links_withdrawn": withdrawn},
+    )
+    return reset
+
+
+@transaction.atomic
+def sign_in_reset_use(*, reset: SignInReset, password: str) -> User:
+    """Set the new password and remove the person's authenticators, so that their next sign-in
+    sets one up again. Changing the password ends every session the account had."""
+    locked = SignInReset.objects.select_for_update().get(pk=reset.pk)
+    if locked.used_at or locked.withdrawn_at or locked.expires_at <= timezone.now():
+        raise ValidationError(
+            "This link has been used, replaced by a newer one or has expired: ask your "
+            "organisation's administrator for a new one"
+        )
+    person = locked.user
+    person.set_password(password)
+    person.save(update_fields=["password"])
+    removed, _ = TOTPDevice.objects.filter(user=person).delete()
+    locked.used_at = timezone.now()
+    locked.save(update_fields=["used_at"])
+    audit_record(
+        by=person,
+        action="auth.sign_in_reset_used",
+        obj=person,
+        detail={"authenticators_removed": removed},
+    )
+    return person

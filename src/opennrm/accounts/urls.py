@@ -27,4 +27,5 @@ urlpatterns = [
     ),
     path("memberships/<int:membership_id>/", views.membership_edit, name="membership_edit"),
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("sign-in/reset/<str:token>/", views.sign_in_reset, name="sign_in_reset"),
 ]

@@ -22,6 +22,7 @@ from .forms import (
     CodeForm,
     InviteForm,
     MembershipRoleForm,
+    NewPasswordForm,
     OrganisationForm,
     SignInForm,
 )
@@ -355,6 +356,14 @@ def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
                     f"as {membership.get_role_display().lower()} of {membership.organisation.name}",
                 )
                 return redirect("accounts:member_list", membership.organisation_id)
+            if action == "reset_sign_in":
+                services.sign_in_reset_send(by=user, membership=membership)
+                messages.success(
+                    request,
+                    f"A link to choose a new password and set up an authenticator app again has "
+                    f"been sent to {membership.user.email}. It works once, for 24 hours",
+                )
+                return redirect("accounts:member_list", membership.organisation_id)
         except ValidationError as error:
             _form_error(form, error)
     return render(
@@ -416,3 +425,39 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("accounts:two_factor_setup")
     context["form"] = form
     return render(request, "accounts/invitation_accept.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_reset(request: HttpRequest, token: str) -> HttpResponse:
+    """A lost password or authenticator: choose a new password, then sign in and set up
+    two-factor again (`services.sign_in_reset_use`)."""
+    reset = selectors.sign_in_reset_by_token_hash(services.hash_token(token))
+    if reset is None:
+        return render(
+            request,
+            "accounts/sign_in_reset_invalid.html",
+            {"title": "This link is not valid"},
+            status=404,
+        )
+    form = NewPasswordForm(
+        request.POST or None, email=reset.user.email, full_name=reset.user.full_name
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_in_reset_use(reset=reset, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            # Whoever was signed in on this browser (the person or not) signs in afresh.
+            services.user_sign_out(request=request, reason="sign_in_reset")
+            messages.success(
+                request,
+                "Your new password is saved. Sign in with it, then set up your authenticator "
+                "app again",
+            )
+            return redirect("accounts:sign_in")
+    return render(
+        request,
+        "accounts/sign_in_reset.html",
+        {"title": "Choose a new password", "form": form, "person": reset.user},
+    )
