@@ -165,6 +165,49 @@ def test_administrator_invites_a_colleague_who_joins(
     assert reads.check() == []
 
 
+def test_a_first_responder_who_lost_her_phone_gets_back_in_through_the_link_sent_to_her(
+    new_page, axe, reads, olivia: User, alice: User, northmoor_police: Organisation
+) -> None:
+    """Alice lost the phone with her authenticator: Olivia, her administrator, sends a link to
+    Alice's own address; Alice chooses a new password and sets up a new authenticator."""
+    factories.totp_device(olivia)
+    factories.totp_device(alice)
+    admin = new_page()
+    _sign_in_with_device(admin, olivia)
+    admin.goto(f"/organisations/{northmoor_police.pk}/")
+    admin.get_by_role("link", name="Change Alice Adams's access").click()
+    expect(admin.get_by_role("heading", name="Reset how they sign in")).to_be_visible()
+    axe.check(admin)
+    admin.get_by_role("button", name="Send a reset link").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text(alice.email)
+    assert mail.outbox[-1].to == [alice.email]
+
+    link = re.search(r"http://\S+/sign-in/reset/\S+/", mail.outbox[-1].body).group(0)
+    person = new_page()
+    person.goto("/sign-in/reset/" + link.split("/sign-in/reset/", 1)[1])
+    expect(person.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    axe.check(person)
+    person.get_by_label("Create a password").fill("a-new-long-passphrase")
+    person.get_by_label("Enter the password again").fill("a-different-passphrase")
+    person.get_by_role("button", name="Save new password").click()
+    expect(person.locator(".govuk-error-summary")).to_contain_text("The passwords do not match")
+    axe.check(person)
+    person.get_by_label("Create a password").fill("a-new-long-passphrase")
+    person.get_by_label("Enter the password again").fill("a-new-long-passphrase")
+    person.get_by_role("button", name="Save new password").click()
+    expect(person.get_by_role("heading", name="Sign in to OpenNRM")).to_be_visible()
+    expect(person.locator(".govuk-notification-banner")).to_contain_text("new password is saved")
+    person.get_by_label("Email address").fill(alice.email)
+    person.get_by_label("Password").fill("a-new-long-passphrase")
+    person.get_by_role("button", name="Continue").click()
+    expect(person.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
+    person.get_by_label("Security code").fill(code_for_secret(secret_on(person)))
+    person.get_by_role("button", name="Continue").click()
+    expect(person.get_by_role("heading", name="First responder")).to_be_visible()
+    assert TOTPDevice.objects.filter(user=alice, confirmed=True).count() == 1
+    assert reads.check() == []
+
+
 def test_system_administrator_searches_the_audit_trail(
     new_page, axe, reads, sysadmin: User, alice: User
 ) -> None:
