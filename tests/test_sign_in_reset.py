@@ -5,18 +5,20 @@ link goes only to the person, and it works once, for a day."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.test import Client, TestCase
+from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from opennrm.accounts.models import Organisation, SignInReset, User
+from opennrm.accounts.models import Membership, Organisation, SignInReset, User
+from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
 
 from . import factories
@@ -167,3 +169,183 @@ def test_a_system_administrator_may_send_a_link_to_an_organisation_administrator
     _send_reset(sysadmin, olivia)
     assert mail.outbox[-1].to == [olivia.email]
     assert _choose(_link()).status_code == 302
+
+
+# --- A penetration tester's findings (stop 39) --------------------------------------------------
+
+SIGN_IN = reverse("accounts:sign_in")
+SETUP = reverse("accounts:two_factor_setup")
+
+
+def _edit(client: Client, membership: Membership, action: str):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("accounts:membership_edit", args=[membership.pk]), {"action": action}
+        )
+
+
+def _send_reset_for(admin: User, membership: Membership) -> None:
+    response = _edit(factories.signed_in_client(admin), membership, "reset_sign_in")
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def _sign_in(email: str, password: str):
+    return Client().post(SIGN_IN, {"email": email, "password": password})
+
+
+# --- 1. Who may reset whom ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elsewhere", ["system_admin", "decision_maker"])
+def test_an_organisation_administrator_cannot_reset_someone_who_holds_more_power_elsewhere(
+    olivia: User,
+    northmoor_police: Organisation,
+    operator: Organisation,
+    authority: Organisation,
+    elsewhere: str,
+) -> None:
+    """Who is hurt: every organisation, through a system administrator's (or a competent
+    authority decision maker's) account. Sam is a system administrator who also keeps a first
+    responder membership at Northmoor Police (or Dana, a decision maker at the competent
+    authority, volunteers as a first responder there). Now Olivia, Northmoor's administrator,
+    can send either a reset link: whoever reads that mailbox (Northmoor's own mail staff, or an
+    attacker who has persuaded only Northmoor's administrator, threat 42) sets a new password
+    and enrols their own authenticator, and holds the system administrator's or decision maker's
+    roles, vouched for by nobody who administers them. What should happen: an organisation
+    administrator resets only someone whose every role in force is in organisations they
+    administer; anyone else is reset by a system administrator (as Entra's helpdesk role may
+    not reset an administrator)."""
+    if elsewhere == "system_admin":
+        person = factories.user(
+            "sam.second@example.org", organisation=operator, role=Role.SYSTEM_ADMIN
+        )
+    else:
+        person = factories.user(
+            "dana@example.org", organisation=authority, role=Role.DECISION_MAKER
+        )
+    at_northmoor = Membership.objects.create(
+        user=person, organisation=northmoor_police, role=Role.FIRST_RESPONDER
+    )
+    _edit(factories.signed_in_client(olivia), at_northmoor, "reset_sign_in")
+    assert not SignInReset.objects.filter(user=person).exists()
+    assert mail.outbox == []
+
+
+def test_a_link_from_an_administrator_since_removed_no_longer_works(
+    olivia: User, alice: User, sysadmin: User, northmoor_police: Organisation
+) -> None:
+    """Who is hurt: Alice, and whatever her account reaches. Olivia sends Alice a reset link,
+    then Olivia is removed as administrator (left the force, or removed for misuse, perhaps
+    because she was working with whoever reads Alice's mail). Now the link she sent still
+    sets a new password and clears Alice's authenticator for a day. Invitations already rest on
+    the standing of whoever sent them (`services._refuse_unvouched`); a reset link, which hands
+    over a whole account, should too: it stops working once its sender no longer administers an
+    organisation the person is in (nor is a system administrator)."""
+    factories.totp_device(alice)
+    _send_reset_for(olivia, alice.memberships.get())
+    link = _link()
+    _edit(factories.signed_in_client(sysadmin), olivia.memberships.get(), "deactivate")
+    assert not olivia.memberships.get().is_active
+    assert Client().get(link).status_code == 404
+    _choose(link)
+    alice.refresh_from_db()
+    assert alice.check_password(factories.PASSWORD)
+
+
+# --- 2. A link outliving the access it was sent for ---------------------------------------
+
+
+def test_a_link_withdrawn_with_the_persons_access_is_not_revived_when_access_is_given_back(
+    olivia: User, alice: User
+) -> None:
+    """Who is hurt: Alice. Olivia sends a reset link, then removes Alice's access (she
+    suspects Alice's mailbox or phone is in the wrong hands, or Alice has left); the link
+    stops working. Now, when Alice's access is given back the same day, the link she was
+    sent before comes back to life: whoever took it from the mailbox can still set a new
+    password and enrol their own authenticator. What should happen: removing the access
+    withdraws the open link for good (as it already withdraws open invitations), so only a
+    link sent after the access came back works."""
+    membership = alice.memberships.get()
+    _send_reset_for(olivia, membership)
+    link = _link()
+    client = factories.signed_in_client(olivia)
+    _edit(client, membership, "deactivate")
+    assert Client().get(link).status_code == 404
+    _edit(client, membership, "reactivate")
+    membership.refresh_from_db()
+    assert membership.is_active
+
+    assert Client().get(link).status_code == 404
+    _choose(link)
+    alice.refresh_from_db()
+    assert alice.check_password(factories.PASSWORD)
+    assert SignInReset.objects.get().withdrawn_at is not None
+
+
+# --- 3. Locked out after the reset ------------------------------------------------------------
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_someone_locked_out_by_a_forgotten_password_gets_in_with_the_new_one(
+    olivia: User, alice: User
+) -> None:
+    """Who is hurt: a first responder who forgot her password. Alice tries her old passwords
+    until the account locks her out, rings Olivia, who sends the link; Alice chooses a new
+    password ten minutes later. Now the lockout (and the account-wide throttle) from her own
+    forgotten-password attempts still stands: with the new password she gets "Your account is
+    locked" for the rest of the hour (OPENNRM_LOCKOUT_MINUTES), in the middle of a referral.
+    What should happen: using the reset link clears the failed attempts recorded against the
+    account (axes' `reset(username=...)`), so the new password lets her in and she goes on to
+    set up her authenticator."""
+    factories.totp_device(alice)
+    for _ in range(3):
+        _sign_in(alice.email, "what-was-it-again-2024")
+    assert _sign_in(alice.email, "what-was-it-again-2025").status_code == 429
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        _send_reset_for(olivia, alice.memberships.get())
+        assert _choose(_link()).status_code == 302
+        response = _sign_in(alice.email, NEW_PASSWORD)
+    assert response.status_code == 302, "the new password is refused: " + str(response.status_code)
+    assert response["Location"].startswith(SETUP)
+
+
+# --- 4. The live token in the logs ------------------------------------------------------------
+
+
+def test_the_live_reset_token_is_never_written_to_the_log(
+    olivia: User, alice: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Who is hurt: Alice, and the promise that "the sender never holds" the link. The token is
+    the only credential and it sits in the page's path. Now any refused request to a live link
+    writes that path to the service's log: a mail filter or link preview asking HEAD (405,
+    "Method Not Allowed (HEAD): /sign-in/reset/<token>/"), or Alice's form refused for its CSRF
+    token (403). Anyone who reads the logs (operations staff, the log platform) can open the
+    still-valid link, choose a password and enrol their own authenticator. What should happen:
+    the token never reaches a log line: as Django's own password reset does, the view keeps the
+    token in the session and redirects to an address without it (which also keeps it out of
+    Referer headers), or the log redacts it."""
+    _send_reset_for(olivia, alice.memberships.get())
+    link = _link()
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    with caplog.at_level(logging.INFO):
+        Client().head(link)
+        Client(enforce_csrf_checks=True).post(
+            link, {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        )
+    # The link is still live after both.
+    assert SignInReset.objects.get().used_at is None
+    assert Client().get(link, follow=True).status_code == 200
+    leaked = [record.getMessage() for record in caplog.records if token in record.getMessage()]
+    assert leaked == []
+
+
+def test_an_invitation_token_is_kept_out_of_the_log_too(
+    caplog: pytest.LogCaptureFixture, db: None
+) -> None:
+    """The invitation's link is a credential as well (it creates the invited account)."""
+    with caplog.at_level(logging.INFO):
+        Client().head(reverse("accounts:invitation_accept", args=["a-live-looking-token"]))
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines
+    assert all("a-live-looking-token" not in line for line in lines)
+    assert any("/join/[token]/" in line for line in lines)

@@ -502,7 +502,10 @@ LOG_LEVEL = env_str("OPENNRM_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "opennrm.audit.context.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "opennrm.audit.context.RequestContextFilter"},
+        "secret_paths": {"()": "opennrm.lib.log_redaction.SecretPathFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -519,7 +522,11 @@ LOGGING = {
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
-        "django.security.csrf": {"level": "WARNING"},
+        # These write a request's path, which for an invitation or a sign-in reset holds its
+        # single-use token (lib/log_redaction.py).
+        "django.request": {"filters": ["secret_paths"]},
+        "django.server": {"filters": ["secret_paths"]},
+        "django.security.csrf": {"level": "WARNING", "filters": ["secret_paths"]},
         # Axes logs the username typed; the audit trail already records failures.
         "axes": {"level": "WARNING"},
     },

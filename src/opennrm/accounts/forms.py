@@ -8,6 +8,8 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
+from opennrm.lib.text import single_line
+
 from .models import Organisation, User
 from .roles import Jurisdiction, OrganisationKind, roles_allowed_in
 
@@ -47,6 +49,7 @@ class OrganisationForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=200,
+        validators=[single_line("The organisation's name")],
         error_messages={"required": "Enter the organisation's name"},
     )
     kind = forms.ChoiceField(

@@ -101,20 +101,36 @@ def invitation_get_by_token_hash(token_hash: str) -> Invitation | None:
     )
 
 
+def may_reset(by: User, person: User) -> bool:
+    """Whether `by` may give `person` a new sign-in (ADR 57): a system administrator may; an
+    organisation administrator only someone whose every role in force is in organisations they
+    administer, since a reset hands over the whole account, with the roles it holds anywhere."""
+    if members_with_role(None, {Role.SYSTEM_ADMIN}).filter(user=by).exists():
+        return True
+    held = set(person.memberships.filter(is_active=True).values_list("organisation", flat=True))
+    run = set(
+        members_with_role(None, {Role.ORGANISATION_ADMIN})
+        .filter(user=by)
+        .values_list("organisation", flat=True)
+    )
+    return bool(held) and held <= run
+
+
 def sign_in_reset_by_token_hash(token_hash: str) -> SignInReset | None:
-    """The open sign-in reset with this token hash, for a person still active somewhere (the
-    token itself is the credential)."""
-    return (
-        SignInReset.objects.select_related("user")
+    """The open sign-in reset with this token hash (the token itself is the credential), while
+    whoever sent it may still send it: not once they are removed, nor once the person holds a
+    role beyond theirs, nor once the person has no access at all."""
+    reset = (
+        SignInReset.objects.select_related("user", "sent_by")
         .filter(
             token_hash=token_hash,
             used_at__isnull=True,
             withdrawn_at__isnull=True,
             expires_at__gt=timezone.now(),
-            user__memberships__is_active=True,
         )
         .first()
     )
+    return reset if reset is not None and may_reset(reset.sent_by, reset.user) else None
 
 
 def account_exists(email: str) -> bool:

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
@@ -24,10 +25,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from opennrm.audit.models import AuditEvent
 from opennrm.audit.services import audit_record
 from opennrm.lib.labels import stored_label
+from opennrm.lib.text import single_line_problem
 
 from .actor import members_with_role
 from .models import Invitation, Membership, Organisation, SignInReset, User
 from .roles import Jurisdiction, OrganisationKind, Role, roles_allowed_in
+from .selectors import may_reset
 
 
 def hash_token(token: str) -> str:
@@ -46,6 +49,9 @@ def organisation_create(
     jurisdiction: Jurisdiction,
     area: str = "",
 ) -> Organisation:
+    # The name is in the subject of every invitation e-mail, which cannot hold a line break.
+    if problem := single_line_problem(name, "The organisation's name"):
+        raise ValidationError({"name": problem})
     if Organisation.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "An organisation with this name already exists"})
     organisation = Organisation.objects.create(
@@ -418,6 +424,12 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
     left_open = [] if active else _open_invitations_locked(membership)
     membership.is_active = active
     membership.save(update_fields=["is_active"])
+    if not active:
+        # A reset link sent before is withdrawn for good: giving the access back, perhaps the
+        # same day, does not bring back a link that may have been taken from the mailbox.
+        SignInReset.objects.filter(
+            user=membership.user, used_at__isnull=True, withdrawn_at__isnull=True
+        ).update(withdrawn_at=timezone.now())
     _sync_admin_site_access(membership.user)
     # What the membership held ends with it (address grants): giving the access back does not
     # bring it back. Ended before the audit event is written (see `audit_record`).
@@ -541,9 +553,9 @@ SIGN_IN_RESET_VALID = timedelta(hours=24)
 def sign_in_reset_send(*, by: User, membership: Membership) -> SignInReset:
     """E-mail the person a single-use link to choose a new password and set up two-factor again.
 
-    For whoever has lost their password or the phone with their authenticator app. Sent by an
-    administrator of an organisation the person is active in (or a system administrator), never
-    for oneself; the link goes only to the person's own address, so the sender never holds it.
+    For whoever has lost their password or the phone with their authenticator app. Sent by a
+    system administrator, or by an organisation administrator whose organisations hold every
+    role the person has (`selectors.may_reset`), never for oneself; the link goes only to the person's own address, so the sender never holds it.
     Their password and authenticator keep working until the link is used; an earlier unused
     link stops working."""
     person = membership.user
@@ -551,14 +563,17 @@ def sign_in_reset_send(*, by: User, membership: Membership) -> SignInReset:
         raise ValidationError(
             "You cannot reset your own sign-in: ask another administrator to send you a link"
         )
-    if not (administers(by, membership.organisation) or _is_system_admin(by)):
-        raise ValidationError(
-            f"Only an administrator of {membership.organisation.name} can reset sign-in there"
-        )
     if not membership.is_active:
         raise ValidationError(
             f"{person.full_name} no longer has access as "
             f"{membership.get_role_display().lower()}: give the access back first"
+        )
+    if not may_reset(by, person):
+        raise ValidationError(
+            f"{person.full_name} also has a role outside the organisations you administer: a "
+            "system administrator must send them a link"
+            if administers(by, membership.organisation)
+            else f"Only an administrator of {membership.organisation.name} can reset sign-in there"
         )
     now = timezone.now()
     withdrawn = SignInReset.objects.filter(
@@ -595,9 +610,16 @@ def sign_in_reset_send(*, by: User, membership: Membership) -> SignInReset:
 @transaction.atomic
 def sign_in_reset_use(*, reset: SignInReset, password: str) -> User:
     """Set the new password and remove the person's authenticators, so that their next sign-in
-    sets one up again. Changing the password ends every session the account had."""
+    sets one up again. Changing the password ends every session the account had; the failed
+    sign-ins recorded against the account (perhaps the person's own, trying old passwords) are
+    cleared, so the lockout does not refuse the new password."""
     locked = SignInReset.objects.select_for_update().get(pk=reset.pk)
-    if locked.used_at or locked.withdrawn_at or locked.expires_at <= timezone.now():
+    if (
+        locked.used_at
+        or locked.withdrawn_at
+        or locked.expires_at <= timezone.now()
+        or not may_reset(locked.sent_by, locked.user)
+    ):
         raise ValidationError(
             "This link has been used, replaced by a newer one or has expired: ask your "
             "organisation's administrator for a new one"
@@ -608,6 +630,7 @@ def sign_in_reset_use(*, reset: SignInReset, password: str) -> User:
     removed, _ = TOTPDevice.objects.filter(user=person).delete()
     locked.used_at = timezone.now()
     locked.save(update_fields=["used_at"])
+    AccessAttempt.objects.filter(username__iexact=person.email).delete()
     audit_record(
         by=person,
         action="auth.sign_in_reset_used",

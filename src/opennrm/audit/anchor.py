@@ -46,6 +46,14 @@ def configured_path() -> Path | None:
     return Path(value) if value else None
 
 
+def _whole(value: object) -> int:
+    """A count or an id as the file holds it: a JSON whole number, nothing that `int` would
+    merely make one of (2.5, "7", true, or 1e999, read as infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{value!r} is not a whole number")
+    return value
+
+
 def read(path: Path) -> list[Anchor]:
     """Every anchor in the file, oldest first; none if it does not exist yet."""
     try:
@@ -67,11 +75,12 @@ def read(path: Path) -> list[Anchor]:
             data = json.loads(line)
             anchor = Anchor(
                 at=str(data["at"]),
-                count=int(data["count"]),
-                last_id=None if data["last_id"] is None else int(data["last_id"]),
+                count=_whole(data["count"]),
+                last_id=None if data["last_id"] is None else _whole(data["last_id"]),
                 hash=str(data["hash"]),
             )
-        except (ValueError, KeyError, TypeError) as problem:
+        # RecursionError: a line of arrays nested thousands deep, too deep for the JSON decoder.
+        except (ValueError, KeyError, TypeError, RecursionError) as problem:
             raise AnchorError(
                 f"the anchor file {path} has something other than an anchor on line {number} "
                 f"({problem.__class__.__name__}: {problem}): it cannot be trusted as it is"

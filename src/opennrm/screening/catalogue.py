@@ -258,6 +258,11 @@ def decode(text: str | bytes) -> Any:
         raise CatalogueError([f"The file is not valid JSON: {error.msg} at {where}"]) from None
     except UnicodeDecodeError:
         raise CatalogueError(["The file is not UTF-8 text"]) from None
+    except RecursionError:
+        # Arrays or objects nested deeper than the decoder goes: no catalogue is nested so.
+        raise CatalogueError(
+            ["The file is not an indicator catalogue: it is nested too deeply"]
+        ) from None
 
 
 def loads(text: str | bytes) -> Catalogue:

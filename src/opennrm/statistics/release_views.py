@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opennrm.accounts.actor import actor_of
 from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.text import multi_line, single_line
 
 from . import releases, selectors
 from .models import Release, ReleaseVersion, VersionState
@@ -83,6 +84,7 @@ class PrepareForm(SyntheticDataFields, TablesForm):
         label="Title",
         max_length=200,
         help_text="For example, National Referral Mechanism statistics: July to September 2026",
+        validators=[single_line("The title")],
         error_messages={
             "required": "Enter the title of the release",
             "max_length": "The title must be 200 characters or fewer",
@@ -93,6 +95,7 @@ class PrepareForm(SyntheticDataFields, TablesForm):
         help_text="Published with the release. Separate paragraphs with a blank line",
         required=False,
         max_length=5000,
+        validators=[multi_line("The notes")],
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"max_length": "The notes must be 5,000 characters or fewer"},
     )
@@ -105,6 +108,7 @@ class ReviseForm(SyntheticDataFields):
         label="Why is the release being revised?",
         help_text="Published with the new version, for example: late referrals were added",
         max_length=2000,
+        validators=[multi_line("The reason")],
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={
             "required": "Enter the reason for the revision",
@@ -140,6 +144,7 @@ class PrepareOperationForm(forms.Form):
         label="Title",
         max_length=200,
         help_text="For example, Operation Larkspur: what happened to the people found",
+        validators=[single_line("The title")],
         error_messages={
             "required": "Enter the title of the release",
             "max_length": "The title must be 200 characters or fewer",

@@ -32,6 +32,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.audit.services import audit_record
+from opennrm.lib.text import multi_line_problem, single_line_problem
 
 from . import disclosure, layout, selectors, synthetic, tables
 from . import operation_account as account
@@ -672,10 +673,35 @@ def _one_preparation_at_a_time() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PREPARE_LOCK_KEY])
 
 
+# The title, the notes and a revision's reason are published in the workbooks, which cannot
+# hold a control character (openpyxl refuses one; XML has no way to write most): one stored in
+# a version would make its downloads fail for ever, since a published version never changes.
+
+
+def _title_checked(title: str) -> str:
+    """The release's title on one line, refused if it is empty or holds a control character."""
+    title = " ".join(title.split())
+    if not title:
+        raise ReleaseRefused({"title": "Enter the title of the release"})
+    if problem := single_line_problem(title, "The title"):
+        raise ReleaseRefused({"title": problem})
+    return title
+
+
+def _notes_checked(notes: str) -> str:
+    """The notes for readers, refused if they hold a control character (other than line breaks
+    and tabs)."""
+    if problem := multi_line_problem(notes, "The notes"):
+        raise ReleaseRefused({"notes": problem})
+    return notes.strip()
+
+
 def _reason_required(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise ReleaseRefused({"reason": "Enter the reason for the revision"})
+    if problem := multi_line_problem(reason, "The reason"):
+        raise ReleaseRefused({"reason": problem})
     return reason
 
 
@@ -762,9 +788,8 @@ def prepare_release(
     is not from 0.1 to 10."""
     organisation = selectors.analyst_organisation(by)
     synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
-    title = " ".join(title.split())
-    if not title:
-        raise ReleaseRefused({"title": "Enter the title of the release"})
+    title = _title_checked(title)
+    notes = _notes_checked(notes)
     _refuse_unfinished(period)
     _one_preparation_at_a_time()
     _refuse_overlap(period, jurisdiction or "")
@@ -780,7 +805,7 @@ def prepare_release(
     version = ReleaseVersion.objects.create(
         release=release,
         number=1,
-        notes=notes.strip(),
+        notes=notes,
         snapshot=_with_synthetic(built.snapshot, made),
         prepared_by=by.user,
         prepared_at=timezone.now(),
@@ -825,9 +850,8 @@ def prepare_operation_release(
     learnt of an operation an analyst may not know of), if its account is already published or
     awaiting approval (revise it instead), or if the disclosure check fails."""
     organisation = selectors.analyst_organisation(by)
-    title = " ".join(title.split())
-    if not title:
-        raise ReleaseRefused({"title": "Enter the title of the release"})
+    title = _title_checked(title)
+    notes = _notes_checked(notes)
     found = _operation_account(operation_id)
     _one_preparation_at_a_time()
     existing = (
@@ -853,7 +877,7 @@ def prepare_operation_release(
     version = ReleaseVersion.objects.create(
         release=release,
         number=1,
-        notes=notes.strip(),
+        notes=notes,
         snapshot=built.snapshot,
         prepared_by=by.user,
         prepared_at=timezone.now(),
@@ -935,6 +959,8 @@ def revise_release(
     give it away)."""
     organisation = selectors.analyst_organisation(by)
     reason = _reason_required(reason)
+    if notes is not None:
+        notes = _notes_checked(notes)
     synthetic_epsilon = _epsilon_checked(synthetic_epsilon)
     release = Release.objects.select_for_update().get(pk=release.pk)
     versions = list(release.versions.order_by("number"))
@@ -944,7 +970,7 @@ def revise_release(
         raise ReleaseRefused(
             "A version of this release is already awaiting approval: approve or withdraw it first"
         )
-    notes = versions[-1].notes if notes is None else notes.strip()
+    notes = versions[-1].notes if notes is None else notes
     if release.operation_id is not None:
         if synthetic_epsilon is not None:
             raise ReleaseRefused(

@@ -33,7 +33,9 @@ as published, already rounded); the symbols ``[c]``, ``[x]`` and ``[z]`` are tex
 header row is bold, is the table's header in the file's own terms where the format has one (an
 Excel table in the XLSX, ``table:table-header-rows`` in the ODS), and every column is wide
 enough to read. Text is always stored as text: a label or note that starts with "=" is not a
-formula.
+formula. A character that neither workbook can hold (a control character other than tab, line
+feed and carriage return; U+FFFE, U+FFFF) is left out of both, or made a line break where it
+was one in Word (`writable`).
 
 The CSVs are for re-use, not for reading: `table_csv` is one table as it appears on its sheet
 (header row, rows, footer), and `release_csv` is every table in one long file with the columns
@@ -51,6 +53,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -94,6 +97,22 @@ class About:
 
 # -- The workbook, independent of the file format -------------------------------------------
 
+# What an XML 1.0 document (both workbooks are XML inside) cannot hold, and openpyxl refuses: the
+# control characters other than tab, line feed and carriage return, the surrogates, U+FFFE and
+# U+FFFF.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_WORD_BREAKS = str.maketrans("\x0b\x0c", "\n\n")
+
+
+def writable(text: str) -> str:
+    """`text` without the characters a workbook cannot hold. The services refuse them in what an
+    analyst types (the title, the notes, a revision's reason), but a version stored before they
+    did keeps them, frozen for ever: left out here, its workbooks can still be written. Word's
+    manual line and page breaks (pasted as U+000B and U+000C) become line breaks; the others
+    were invisible, so nothing a reader could see is lost."""
+    return _NOT_IN_XML.sub("", text.translate(_WORD_BREAKS))
+
+
 Style = Literal["title", "heading", "text", "header", "data"]
 
 
@@ -123,7 +142,7 @@ class Sheet:
     wrap: bool = False  # long text wraps within the column (the cover sheet)
 
     def add(self, style: Style, *cells: Cell) -> None:
-        self.lines.append(Line(style, cells))
+        self.lines.append(Line(style, tuple(_writable_cell(cell) for cell in cells)))
 
     def table_range(self) -> tuple[int, int, int] | None:
         """(index of the header line, number of lines, number of columns) of the sheet's one
@@ -136,6 +155,12 @@ class Sheet:
         while end < len(self.lines) and self.lines[end].style == "data":
             end += 1
         return start, end - start, len(self.lines[start].cells)
+
+
+def _writable_cell(cell: Cell) -> Cell:
+    if isinstance(cell, Link):
+        return Link(writable(cell.text), cell.sheet)
+    return writable(cell) if isinstance(cell, str) else cell
 
 
 def _text(cell: Cell) -> str:
@@ -394,7 +419,7 @@ def workbook_xlsx(snapshot: Mapping[str, Any], about: About) -> bytes:
 
     book = Workbook()
     book.remove(book.active)
-    book.properties.title = snapshot["title"]
+    book.properties.title = writable(snapshot["title"])
     book.properties.creator = "OpenNRM"
     book.properties.language = "en-GB"
     for sheet in workbook(snapshot, about):
@@ -562,7 +587,7 @@ class _Ods:
 
 def workbook_ods(snapshot: Mapping[str, Any], about: About) -> bytes:
     """The release as an OpenDocument spreadsheet."""
-    ods = _Ods(snapshot["title"])
+    ods = _Ods(writable(snapshot["title"]))
     for sheet in workbook(snapshot, about):
         ods.add(sheet)
     return ods.bytes()

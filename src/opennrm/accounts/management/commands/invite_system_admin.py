@@ -12,6 +12,7 @@ from django.urls import reverse
 from opennrm.accounts import services
 from opennrm.accounts.models import Invitation, Organisation
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
+from opennrm.lib.text import single_line_problem
 
 
 class Command(BaseCommand):
@@ -53,6 +54,10 @@ class Command(BaseCommand):
             raise CommandError(f"--email: {email!r} is not an email address") from None
         if not name:
             raise CommandError("--organisation: give the operating organisation's name")
+        # The name is in the invitation e-mail's subject, sent once the records are committed: a
+        # line break there would fail after they were written, the link never shown.
+        if problem := single_line_problem(name, "the organisation's name"):
+            raise CommandError(f"--organisation: {problem}")
         with transaction.atomic():
             organisation = Organisation.objects.filter(name__iexact=name).first()
             if organisation is None:

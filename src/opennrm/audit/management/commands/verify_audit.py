@@ -7,6 +7,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opennrm.audit import anchor, chain
 
+# A batch is read into memory at once, and its size goes into a query as a 64-bit integer:
+# a larger one would exhaust the memory or overflow the query.
+LARGEST_BATCH = 100_000
+
 
 class Command(BaseCommand):
     help = (
@@ -22,7 +26,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=5000,
-            help="Events read per query (default 5000)",
+            help="Events read per query, from 1 to 100,000 (default 5000)",
         )
         parser.add_argument(
             "--anchor-file",
@@ -32,8 +36,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be 1 or more")
+        if not 1 <= options["batch_size"] <= LARGEST_BATCH:
+            raise CommandError(f"--batch-size must be a whole number from 1 to {LARGEST_BATCH:,}")
         result = chain.verify(batch_size=options["batch_size"])
         if result.broken is not None:
             raise CommandError(

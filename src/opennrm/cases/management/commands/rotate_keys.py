@@ -17,6 +17,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opennrm.cases import key_rotation as rotation
 from opennrm.lib import fields
 
+# A batch is read into memory at once, and its size goes into a query as a 64-bit integer:
+# a larger one would exhaust the memory or overflow the query.
+LARGEST_BATCH = 100_000
+
 
 class Command(BaseCommand):
     help = "Re-encrypt every encrypted value and file under the primary key, resumably."
@@ -26,7 +30,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=rotation.BATCH_SIZE,
-            help="rows per transaction (default %(default)s)",
+            help="rows per transaction, from 1 to 100,000 (default %(default)s)",
         )
         parser.add_argument(
             "--restart",
@@ -35,8 +39,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+        if not 1 <= options["batch_size"] <= LARGEST_BATCH:
+            raise CommandError(f"--batch-size must be a whole number from 1 to {LARGEST_BATCH:,}")
         ring, index = fields.keyring(), fields.blind_index()
         self.stderr.write(
             f"Rotating to encryption key {ring.primary.id!r} and blind-index key "

@@ -5,15 +5,17 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.statistics.synthetic import (
     EPSILON_MAX,
     EPSILON_MIN,
     SyntheticRefused,
+    check_epsilon,
     synthetic_dataset,
 )
-from opennrm.statistics.tables import Period
+from opennrm.statistics.tables import LONDON, Period
 
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:Q(?P<quarter>[1-4]))?$")
 
@@ -28,7 +30,33 @@ def period_of(text: str) -> Period:
     year = int(found["year"])
     if year < 2009:
         raise CommandError(f"--period: the NRM began in 2009; {year} is before it")
-    return Period.quarter(year, int(found["quarter"])) if found["quarter"] else Period.year(year)
+    today = timezone.localdate(timezone=LONDON)
+    if year > today.year:  # checked first: a year past 9999 has no date to end the period on
+        raise CommandError(f"--period: {year} has not begun yet")
+    period = Period.quarter(year, int(found["quarter"])) if found["quarter"] else Period.year(year)
+    if period.end >= today:
+        raise CommandError(
+            f"--period: {period} has not ended yet, so not all its referrals are in; give a "
+            "period that has ended"
+        )
+    return period
+
+
+def created_if_writable(out: Path) -> bool:
+    """Check that `out` can be written before the synthesis, which takes a while: it is opened
+    for appending, which changes nothing in a file already there. Whether it was created, for
+    the caller to remove if the synthesis then fails."""
+    try:
+        if out.is_dir():
+            raise CommandError(f"--out: {out} is a folder; give a file name")
+        if not out.parent.is_dir():
+            raise CommandError(f"--out: the folder {out.parent} does not exist")
+        existed = out.exists()
+        with out.open("a", encoding="utf-8"):
+            pass
+    except OSError as problem:
+        raise CommandError(f"--out: {out} cannot be written ({problem.strerror})") from None
+    return not existed
 
 
 class Command(BaseCommand):
@@ -54,21 +82,23 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         period = period_of(options["period"])
         out = Path(options["out"])
-        if out.exists() and out.is_dir():
-            raise CommandError(f"--out: {out} is a folder; give a file name")
-        if not out.parent.is_dir():
-            raise CommandError(f"--out: the folder {out.parent} does not exist")
         try:
             epsilon = float(options["epsilon"])
+            check_epsilon(epsilon)
+        except SyntheticRefused as refused:  # a ValueError too: caught first
+            raise CommandError(f"--epsilon: {refused}") from None
         except ValueError:
             raise CommandError(
                 f"--epsilon: give a number from {EPSILON_MIN} to {EPSILON_MAX}, "
                 f"not {options['epsilon']!r}"
             ) from None
+        created = created_if_writable(out)
         try:
             made = synthetic_dataset(period, options["jurisdiction"], epsilon)
-        except SyntheticRefused as refused:
-            raise CommandError(f"--epsilon: {refused}") from None
+        except BaseException:
+            if created:
+                out.unlink(missing_ok=True)  # no empty file is left behind
+            raise
         out.write_text(made.csv, encoding="utf-8", newline="")
         self.stdout.write(
             f"Wrote {len(made.rows):,} synthetic rows for {period} to {out}. {made.privacy}"
