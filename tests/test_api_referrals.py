@@ -87,6 +87,9 @@ class TestSubmitting:
             "status_label": case.get_status_display(),
             "competent_authority": routing.name,
             "submitted_at": body["submitted_at"],
+            # An adult: no children's services to tell.
+            "childrens_services_told": [],
+            "childrens_services_not_told": [],
         }
         assert response["Location"] == f"/api/v1/referrals/{case.reference}"
         assert case.referred_by == alice

@@ -313,6 +313,7 @@ def test_the_site_form_shows_the_refusal_against_the_kind_of_site(
         "latitude": "53.48",
         "longitude": "-2.24",
         "staff_languages": ["en", "sq"],
+        "expected_version": site.version,
     }
     page = factories.signed_in_client(maya).post(reverse("support:site_edit", args=[site.pk]), form)
     assert page.status_code == 200

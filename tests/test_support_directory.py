@@ -184,7 +184,10 @@ def test_an_edit_records_the_fields_that_changed_never_all_of_them(
 ) -> None:
     site = s.site(maya, provider, name="North House 2", address=SITE["address"])
     client = factories.signed_in_client(maya)
-    client.post(f"/support/sites/{site.pk}/change/", SITE | {"near_school": "on"})
+    client.post(
+        f"/support/sites/{site.pk}/change/",
+        SITE | {"near_school": "on", "expected_version": site.version},
+    )
     event = AuditEvent.objects.filter(action="site.updated").get()
     assert "near_school" in event.detail["fields"]
     assert "address" not in event.detail["fields"]

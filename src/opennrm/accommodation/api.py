@@ -898,11 +898,13 @@ def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn)
 
 
 def _date_parts(name: str, day: date) -> dict[str, str]:
-    """A date as the page's GOV.UK date input posts it, for the page's form."""
+    """A date as the page's GOV.UK date input posts it, for the page's form. The year in four
+    digits, as the form reads one: "0999-01-01" is refused for its date (before the place was
+    offered, before they arrived), not as a year "not of 4 digits" the caller never sent."""
     return {
         f"{name}_day": str(day.day),
         f"{name}_month": str(day.month),
-        f"{name}_year": str(day.year),
+        f"{name}_year": f"{day.year:04d}",
     }
 
 

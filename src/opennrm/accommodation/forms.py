@@ -389,6 +389,43 @@ class SiteForm(forms.Form):
         }
 
 
+OUT_OF_DATE_PAGE = "This page is out of date: open the site again, then make your change"
+
+
+class SiteChangeForm(SiteForm):
+    """The site's details as its page showed them, with the version it showed: a save from a
+    page opened before someone else's change is refused (`services.site_update`)."""
+
+    # Required: a save that does not say which version it was made from cannot be checked.
+    expected_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": OUT_OF_DATE_PAGE,
+            "invalid": OUT_OF_DATE_PAGE,
+        },
+    )
+
+    @classmethod
+    def initial_for(cls, site: Any) -> dict[str, Any]:
+        latitude, longitude = site.location or (None, None)
+        return {
+            "name": site.name,
+            "kind": site.kind,
+            "setting": site.setting,
+            "ages": site.ages,
+            "region": site.region,
+            "area": site.area,
+            "address": site.address,
+            "postcode": site.postcode,
+            "latitude": latitude,
+            "longitude": longitude,
+            "staff_languages": site.staff_languages,
+            "specialisms": site.specialisms,
+            "near_school": site.near_school,
+            "expected_version": site.version,
+        }
+
+
 class RoomForm(forms.Form):
     name = forms.CharField(
         label="Room name", max_length=50, error_messages={"required": "Enter the room's name"}

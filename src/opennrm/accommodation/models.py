@@ -151,6 +151,10 @@ class Site(models.Model):
     near_school = models.BooleanField(default=False)
     services = models.ManyToManyField(Service, related_name="sites", blank=True)
     is_active = models.BooleanField(default=True)
+    # Raised by each change of the site's details: a "Change the site" page opened before
+    # someone else's change is refused rather than writing back what it showed (a safe house's
+    # old, compromised address; `services.site_update`).
+    version = models.PositiveIntegerField(default=1)
 
     # Stored data still names it `support.site` (`lib.labels`; ADR 0019).
     stored_app_label = "support"

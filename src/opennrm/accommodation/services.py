@@ -29,7 +29,7 @@ from opennrm.accounts.services import administers
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
+from opennrm.cases.selectors import adult_support_end, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_event_record, support_running
 from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.lib.text import single_line_problem
@@ -188,28 +188,40 @@ def site_create(
     return site
 
 
+# A site's details, as a message refusing a stale change names them.
+SITE_FIELDS = {
+    "name": "code name",
+    "kind": "kind of site",
+    "region": "region",
+    "area": "local authority area",
+    "setting": "who lives there",
+    "ages": "who it is for",
+    "address": "address",
+    "postcode": "postcode",
+    "location": "latitude and longitude",
+    "staff_languages": "staff languages",
+    "specialisms": "specialisms",
+    "near_school": "near a school",
+    "is_active": "whether it is open",
+}
+
+
 @transaction.atomic
-def site_update(*, by: User, site: Site, **changes: Any) -> Site:
+def site_update(
+    *, by: User, site: Site, expected_version: int | None = None, **changes: Any
+) -> Site:
+    """Change a site's details. `expected_version`: the version of the site the page showed
+    (every change made from a page gives it). Someone else's change since then refuses the
+    save: applying every field the page sent would put theirs back, such as the old address
+    of a safe house that moved because it leaked. Left out only by a caller that sets one
+    field on purpose rather than sending what a page showed."""
     _check_site_manager(by, site)
     locked = Site.objects.select_for_update().get(pk=site.pk)
-    allowed = {
-        "name",
-        "kind",
-        "region",
-        "area",
-        "setting",
-        "ages",
-        "address",
-        "postcode",
-        "location",
-        "staff_languages",
-        "specialisms",
-        "near_school",
-        "is_active",
-    }
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(SITE_FIELDS)
     if unknown:
         raise ValueError(f"not fields of a site: {sorted(unknown)}")
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(_site_changed_meanwhile(locked, changes), current=locked.version)
     if "location" in changes:
         changes["location"] = _check_location(changes["location"])
     if "ages" in changes:
@@ -228,7 +240,8 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
     if "is_active" in changed and not locked.is_active:
         _refuse_closing_with_placements(locked)
     _refuse_new_breaks(was, locked)
-    locked.save(update_fields=changed)
+    locked.version += 1
+    locked.save(update_fields=[*changed, "version"])
     # The fields that changed, never their values (an address is a secret).
     audit_record(
         by=by,
@@ -238,6 +251,32 @@ def site_update(*, by: User, site: Site, **changes: Any) -> Site:
         detail={"fields": changed},
     )
     return locked
+
+
+def _site_changed_meanwhile(site: Site, changes: dict[str, Any]) -> str:
+    """Why a stale change of the site is refused, naming (never showing) the answers that
+    differ from the site as it is now: saving again unchecked would put back what the other
+    person changed among them."""
+
+    def same(field: str, answer: Any) -> bool:
+        now = getattr(site, field)
+        if field in ("staff_languages", "specialisms"):  # sets, in whatever order given
+            return sorted(now or []) == sorted(answer or [])
+        return bool(now == answer)
+
+    differ = [
+        label
+        for field, label in SITE_FIELDS.items()
+        if field in changes and not same(field, changes[field])
+    ]
+    message = "Someone else changed this site while you were working on it. Your answers are "
+    if not differ:
+        return message + "still here: check them, then save again."
+    named = differ[0] if len(differ) == 1 else f"{', '.join(differ[:-1])} and {differ[-1]}"
+    return (
+        f"{message}still here, but these differ from the site as it is now: {named}. Check "
+        "them, then save again."
+    )
 
 
 def _refuse_new_breaks(was: Site, site: Site) -> None:
@@ -1856,8 +1895,9 @@ def _check_move_on_ended(case: Case, on: date) -> None:
     leaving as it ends (the exit form offers that day), so it is refused only while support
     still runs the day after (`cases.services.support_running`). While a reconsideration of the
     negative decision waits, support runs on whatever its end date says, and the refusal says so
-    rather than give that date, perhaps already past, as the day support runs to."""
-    ends = case.move_on_ends
+    rather than give that date, perhaps already past, as the day support runs to. Northern
+    Ireland's profiles set no move-on: there the support that ends after a positive conclusive
+    decision is s.18's (`cases.selectors.adult_support_end`), and the exit is judged by it."""
     if case.is_child:
         # An adult's move-on end kept from before their age was disputed does not run (ADR 25).
         raise ValidationError(
@@ -1866,7 +1906,8 @@ def _check_move_on_ended(case: Case, on: date) -> None:
                 "to them, so it cannot have ended. Select another reason"
             }
         )
-    if ends is None:
+    running = adult_support_end(case)
+    if running is None:
         raise ValidationError(
             {
                 "reason": "This person has no move-on support period (it starts with a "
@@ -1875,6 +1916,7 @@ def _check_move_on_ended(case: Case, on: date) -> None:
             }
         )
     if support_running(case, on + timedelta(days=1)):
+        ends, what = running
         runs = (
             "runs on while the reconsideration of the negative conclusive grounds decision "
             "waits for its answer"
@@ -1883,8 +1925,8 @@ def _check_move_on_ended(case: Case, on: date) -> None:
         )
         raise ValidationError(
             {
-                "reason": f"Move-on support {runs}: it had not ended on {on:%-d %B %Y}. "
-                "Select another reason"
+                "reason": f"{what[0].upper()}{what[1:]} {runs}: it had not ended on "
+                f"{on:%-d %B %Y}. Select another reason"
             }
         )
 

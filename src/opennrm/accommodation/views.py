@@ -37,6 +37,7 @@ from .forms import (
     RespondForm,
     RoomForm,
     ServiceForm,
+    SiteChangeForm,
     SiteForm,
 )
 from .matching import constraint_label
@@ -664,34 +665,22 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
     user = _user(request)
     found = selectors.site_get_for_manager(actor_of(request), site_id)
     if request.method == "POST":
-        form = SiteForm(request.POST)
+        form = SiteChangeForm(request.POST)
         if form.is_valid():
             try:
-                services.site_update(by=user, site=found, **form.values())
+                services.site_update(
+                    by=user,
+                    site=found,
+                    expected_version=form.cleaned_data["expected_version"],
+                    **form.values(),
+                )
             except ValidationError as error:
                 show_refusal(form, error)
             else:
                 messages.success(request, "Site saved")
                 return redirect("support:site", found.pk)
     else:
-        location = found.location or [None, None]
-        form = SiteForm(
-            initial={
-                "name": found.name,
-                "kind": found.kind,
-                "setting": found.setting,
-                "ages": found.ages,
-                "region": found.region,
-                "area": found.area,
-                "address": found.address,
-                "postcode": found.postcode,
-                "latitude": location[0],
-                "longitude": location[1],
-                "staff_languages": found.staff_languages,
-                "specialisms": found.specialisms,
-                "near_school": found.near_school,
-            }
-        )
+        form = SiteChangeForm(initial=SiteChangeForm.initial_for(found))
         # The form shows the address to change it.
         services.site_address_shown(by=user, site=found)
     return render(

@@ -376,13 +376,12 @@ def may_request_reconsideration(actor: Actor, case: Case) -> bool:
 
 # The clocks that run in each status, in the order they fall due: the case page marks them as
 # current and the referral list shows the first still ahead as the case's next deadline.
-# `support_ends` is the jurisdiction's own support period: current in the recovery period where
-# its date is the end then (Scotland), after a positive conclusive decision where support runs
-# until that decision (Northern Ireland; `policy.own_support`).
+# `support_ends`, the jurisdiction's own support period, is current where its date is an end in
+# the case's status (`own_support_ends`), which depends on the jurisdiction too.
 CURRENT_CLOCKS: dict[str, tuple[str, ...]] = {
     CaseStatus.AWAITING_REASONABLE_GROUNDS: ("reasonable_grounds_due",),
     CaseStatus.RG_SUSPENDED: ("reasonable_grounds_due",),
-    CaseStatus.RECOVERY_PERIOD: ("recovery_period_ends", "conclusive_grounds_from", "support_ends"),
+    CaseStatus.RECOVERY_PERIOD: ("recovery_period_ends", "conclusive_grounds_from"),
     CaseStatus.NEGATIVE_REASONABLE_GROUNDS: ("reconsideration_until",),
     CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS: ("reconsideration_until", "move_on_ends"),
     CaseStatus.DISQUALIFIED: ("reconsideration_until",),
@@ -408,17 +407,52 @@ CLOCK_LABELS: dict[str, str] = {
 }
 
 
+# What `adult_support_end` calls the support a conclusive decision starts.
+MOVE_ON = "move-on support"
+
+
+def own_support_ends(case: Case) -> date | None:
+    """`Case.support_ends` where, in the case's status, it is the end of the support the
+    jurisdiction's own law gives (`policy.own_support`): in the recovery period where a
+    conclusive decision cuts it short (Scotland's s.9), after a positive conclusive decision
+    where support runs until that decision (Northern Ireland's s.18: before it, the date is no
+    end). None otherwise."""
+    ends_in = (
+        CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS
+        if own_support(case.jurisdiction).until_conclusive_decision
+        else CaseStatus.RECOVERY_PERIOD
+    )
+    return case.support_ends if case.status == ends_in else None
+
+
+def adult_support_end(case: Case) -> tuple[date, str] | None:
+    """The last day of the adult support running in the case's status, and what support it is:
+    the move-on support a conclusive decision started, or the jurisdiction's own support where
+    its date is then an end (`own_support_ends`; Northern Ireland's profiles set no move-on, so
+    after a positive conclusive decision s.18 is the support that runs). None for a person
+    treated as a child, whose support is the local authority's (`ADULT_SUPPORT_CLOCKS`), or
+    when no adult support period applies."""
+    if case.is_child:
+        return None
+    ends = [
+        (day, what)
+        for day, what in (
+            (case.move_on_ends, MOVE_ON),
+            (own_support_ends(case), own_support(case.jurisdiction).noun),
+        )
+        if day is not None
+    ]
+    return max(ends) if ends else None
+
+
 def clocks_of(case: Case) -> list[dict[str, object]]:
     """The case's stored deadlines, with days remaining (negative when passed), each marked
     `current` if it runs in the case's status."""
     today = timezone.localdate()
     current = list(CURRENT_CLOCKS.get(case.status, ()))
     own = own_support(case.jurisdiction)
-    if own.until_conclusive_decision:
-        # Support runs until the conclusive decision: the date is an end only after a positive one.
-        current = [name for name in current if name != "support_ends"]
-        if case.status == CaseStatus.POSITIVE_CONCLUSIVE_GROUNDS:
-            current.append("support_ends")
+    if own_support_ends(case) is not None:
+        current.append("support_ends")
     rows = []
     for name, label in CLOCK_LABELS.items():
         day = getattr(case, name)
@@ -441,6 +475,11 @@ def clocks_of(case: Case) -> list[dict[str, object]]:
             row["label"] = own.clock_label
             if own.note:
                 row["note"] = own.note
+            # Support runs until the conclusive decision, still awaited: the date is no end yet
+            # (Northern Ireland's s.18(3)), only the least a positive decision would give.
+            row["until_decision"] = (
+                own.until_conclusive_decision and case.status == CaseStatus.RECOVERY_PERIOD
+            )
         rows.append(row)
     return rows
 

@@ -38,7 +38,7 @@ from .models import (
     PersonIdentity,
     identity_indexes,
 )
-from .selectors import referrers_stand_in, referrers_to_tell
+from .selectors import adult_support_end, referrers_stand_in, referrers_to_tell
 
 
 class CaseChanged(StaleVersion):
@@ -467,23 +467,28 @@ def close_refusal(case: Case, reason: CloseReason | None = None) -> str | None:
             "Reconsideration can still be asked for, until "
             f"{case.reconsideration_until:%-d %B %Y}: close the case after that date"
         )
-    if reason == CloseReason.SUPPORT_ENDED and support_running(case, today):
+    running = adult_support_end(case)
+    if reason == CloseReason.SUPPORT_ENDED and running and support_running(case, today):
+        ends, what = running
         return (
-            f"Move-on support runs until {case.move_on_ends:%-d %B %Y}: support has not ended, "
+            f"{what[0].upper()}{what[1:]} runs until {ends:%-d %B %Y}: support has not ended, "
             "so the case cannot be closed for that reason before then"
         )
     return None
 
 
 def support_running(case: Case, today: date) -> bool:
-    """Whether the move-on support a conclusive decision started is still running: an adult's,
-    so never for a person treated as a child (`selectors.ADULT_SUPPORT_CLOCKS`). While a
-    reconsideration of the negative decision waits for its answer, it runs on whatever the
-    date: the decision may yet be reopened (then no move-on at all, back in the recovery
-    period), and the person is protected from removal until the answer (ADR 40)."""
-    if case.is_child or case.move_on_ends is None:
+    """Whether an adult's support is still running (`selectors.adult_support_end`): the
+    move-on support a conclusive decision started, or the jurisdiction's own support where its
+    date is then an end (Northern Ireland's s.18 after a positive conclusive decision, whose
+    profiles set no move-on); never for a person treated as a child. While a reconsideration of
+    the negative decision waits for its answer, it runs on whatever the date: the decision may
+    yet be reopened (then no move-on at all, back in the recovery period), and the person is
+    protected from removal until the answer (ADR 40)."""
+    running = adult_support_end(case)
+    if running is None:
         return False
-    return case.status == CaseStatus.RECONSIDERATION or today <= case.move_on_ends
+    return case.status == CaseStatus.RECONSIDERATION or today <= running[0]
 
 
 @transaction.atomic

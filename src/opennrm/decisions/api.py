@@ -11,6 +11,7 @@ decisions carry codes, dates and states, never names or free text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -61,6 +62,13 @@ class _In(Schema):
 # --- What the API shows of a case and its decisions ---------------------------------------------
 
 
+ASSIGNED_TO = (
+    "The decision maker the case is assigned to; null if nobody decides it: assigned to "
+    "nobody, or to someone who has since left the competent authority or no longer decides "
+    "there (the queues' `assigned=unassigned` lists both)"
+)
+
+
 class CaseStateOut(Schema):
     reference: str
     status: str = Field(description="The case's status code, e.g. 'awaiting_rg', 'recovery'")
@@ -69,7 +77,7 @@ class CaseStateOut(Schema):
         description="Changes whenever the case does. Send it back as `expected_version`: if "
         "someone else changed the case meanwhile, the request is refused with 409."
     )
-    assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
+    assigned_to: str | None = Field(description=ASSIGNED_TO)
 
 
 class DecisionOut(Schema):
@@ -126,8 +134,25 @@ def case_state_out(case: Case) -> CaseStateOut:
         status=case.status,
         status_label=case.get_status_display(),
         version=case.version,
-        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+        assigned_to=_decider_name(case, _assignees_gone([case])),
     )
+
+
+def _assignees_gone(cases: Sequence[Case]) -> set[int]:
+    """Which of these cases are assigned to someone who no longer decides at its authority
+    (one query, none if no case is assigned)."""
+    assigned = [case.pk for case in cases if case.assigned_to_id is not None]
+    return selectors.cases_with_assignee_gone(assigned) if assigned else set()
+
+
+def _decider_name(case: Case, gone: set[int]) -> str | None:
+    """The name of the decision maker who decides the case; None if nobody does. Not the name
+    of an assignee who has left (`gone`), as the queue page says "Nobody" for them: a system
+    that takes a named assignee for "someone is on it" would leave the case undecided while
+    its clock runs (found in review)."""
+    if case.assigned_to is None or case.pk in gone:
+        return None
+    return case.assigned_to.full_name
 
 
 def decision_out(decision: Decision) -> DecisionOut:
@@ -243,7 +268,7 @@ def case_out(case: Case, actor: Actor) -> CaseOut:
         status=case.status,
         status_label=case.get_status_display(),
         version=case.version,
-        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+        assigned_to=_decider_name(case, _assignees_gone([case])),
         submitted_at=case.submitted_at,
         age_group=case.age_group,
         jurisdiction=case.jurisdiction,
@@ -303,7 +328,7 @@ class QueueRowOut(Schema):
         "The conclusive grounds queue has no deadline: can_decide once the earliest date has "
         "come. none otherwise"
     )
-    assigned_to: str | None = Field(description="The decision maker's name; null if nobody")
+    assigned_to: str | None = Field(description=ASSIGNED_TO)
     referring_organisation: str
     reconsideration: int | None = Field(
         description="The reconsiderations queue: the open request, to decide at "
@@ -338,11 +363,13 @@ def _queue_row(
     name: str,
     awaiting_approval: bool,
     *,
+    gone: set[int],
     reconsideration: int | None,
     decision: PendingDecisionOut | None,
 ) -> QueueRowOut:
     """One row; `reconsideration` and `decision` are always sent (null where the queue has
-    none), so the OpenAPI document marks them required."""
+    none), so the OpenAPI document marks them required. `gone`: the page's cases whose
+    assignee no longer decides (`_assignees_gone`)."""
     return QueueRowOut(
         reference=case.reference,
         status=case.status,
@@ -352,7 +379,7 @@ def _queue_row(
         submitted_at=case.submitted_at,
         due_date=due,
         deadline=_deadline(name, due, awaiting_approval),
-        assigned_to=case.assigned_to.full_name if case.assigned_to else None,
+        assigned_to=_decider_name(case, gone),
         referring_organisation=case.referring_organisation.name,
         reconsideration=reconsideration,
         decision=decision,
@@ -388,12 +415,14 @@ def _case_rows(
     due_field = _due_field(name)
     page = list(cases[offset : offset + limit])
     waiting = selectors.cases_awaiting_approval([case.pk for case in page])
+    gone = _assignees_gone(page)
     rows = [
         _queue_row(
             case,
             getattr(case, due_field),
             name,
             case.pk in waiting,
+            gone=gone,
             reconsideration=getattr(case, "open_request", None),
             decision=None,
         )
@@ -410,12 +439,15 @@ def _approval_rows(actor: Actor, limit: int, offset: int, *, apart: bool) -> Que
     )
     if apart:
         decisions = decisions.none()
+    pending = list(decisions[offset : offset + limit])
+    gone = _assignees_gone([d.case for d in pending])
     rows = [
         _queue_row(
             d.case,
             None,
             "",
             False,
+            gone=gone,
             reconsideration=None,
             decision=PendingDecisionOut(
                 id=d.pk,
@@ -427,7 +459,7 @@ def _approval_rows(actor: Actor, limit: int, offset: int, *, apart: bool) -> Que
                 decided_at=d.decided_at,
             ),
         )
-        for d in decisions[offset : offset + limit]
+        for d in pending
     ]
     return QueuePageOut(items=rows, count=decisions.count())
 

@@ -51,6 +51,16 @@ def group_label(sex: str, age: str) -> str:
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+# The answers of a plan, as a refusal for a page out of date names them (`answers_unlike`).
+ANSWERS_CHECKED = {
+    "name": "the name",
+    "confidential": "whether it is confidential",
+    "starts_on": "the start date",
+    "ends_on": "the end date",
+    "region": "the region",
+    "expected": "the numbers of people expected",
+    "languages": "the languages",
+}
 
 
 class OperationForm(forms.Form):
@@ -80,6 +90,9 @@ class OperationForm(forms.Form):
     )
     ends_on = forms.CharField(label="End date", required=False, help_text="For example 3 4 2027")
     region = forms.ChoiceField(label="Region", choices=[("", "Select the region"), *Region.choices])
+    # Changing a plan: the version the page shows, sent back with it (`services.operation_change`
+    # refuses a plan saved from a page opened before another planner's change).
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     only_lead: Organisation | None = None
 
@@ -94,6 +107,7 @@ class OperationForm(forms.Form):
             # Changing a plan: the lead stays.
             del self.fields["lead_organisation"]
         else:
+            del self.fields["expected_version"]  # a new plan has no version yet
             lead_field: Any = self.fields["lead_organisation"]
             lead_field.queryset = lead_choices
             if lead_choices.count() == 1:
@@ -199,6 +213,34 @@ class OperationForm(forms.Form):
             "languages": data["languages"],
         }
 
+    def change_values(self) -> dict[str, Any]:
+        """The plan as changed, with the version of it the page showed (a page that sent none,
+        the first: every page of this form sends one)."""
+        return self.plan_values() | {"expected_version": self.cleaned_data["expected_version"] or 1}
+
+    def answers_unlike(self, operation: Operation) -> str:
+        """What this page answers otherwise than the plan as it is now ("" if nothing): for a
+        planner whose page was out of date, what to check before saving again (someone may
+        have made the operation confidential meanwhile)."""
+        now = {
+            "name": operation.name,
+            "confidential": operation.confidential,
+            "starts_on": operation.starts_on,
+            "ends_on": operation.ends_on,
+            "region": operation.region,
+            "expected": {
+                (g.sex, g.age_group, g.exploitation_type): g.number
+                for g in operation.expected.all()
+            },
+            "languages": operation.languages,
+        }
+        answered = self.plan_values()
+        unlike = [what for name, what in ANSWERS_CHECKED.items() if answered[name] != now[name]]
+        if not unlike:
+            return ""
+        listed = unlike[0] if len(unlike) == 1 else f"{', '.join(unlike[:-1])} and {unlike[-1]}"
+        return f"Your answers differ from the plan as it is now in {listed}"
+
     @staticmethod
     def data_for(operation: Operation) -> dict[str, str]:
         """The operation as the form's input, to change it."""
@@ -206,6 +248,7 @@ class OperationForm(forms.Form):
             "name": operation.name,
             "confidential": "yes" if operation.confidential else "no",
             "region": operation.region,
+            "expected_version": str(operation.version),
         }
         for prefix, day in (("starts_on", operation.starts_on), ("ends_on", operation.ends_on)):
             data |= {

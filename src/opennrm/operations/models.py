@@ -83,6 +83,10 @@ class Operation(models.Model):
     # at the last look): a warning goes out only when the shortfall appears or changes, not on
     # every save with the same figures (gap_warning.py).
     gap_warned = models.JSONField(default=dict, blank=True)
+    # Raised by each change of the plan: a plan saved from a page that shows an older one is
+    # refused (`services.operation_change`), so it cannot put back what another planner changed
+    # meanwhile (a confidential operation made public again: found in review, stop 39).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-starts_on", "name"]

@@ -24,6 +24,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import ExploitationType, Sex
+from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import new_reference
 from opennrm.lib.text import single_line_problem
@@ -186,6 +187,12 @@ def operation_plan(
     return operation
 
 
+PLAN_CHANGED = (
+    "Someone else changed this plan while you were working on it. Your answers are still "
+    "here: check them against the operation's page, then save again."
+)
+
+
 def _refuse_unless_open(operation: Operation) -> None:
     status = operation.status_on(timezone.localdate())
     if status == OperationStatus.CANCELLED:
@@ -206,10 +213,18 @@ def operation_change(
     region: str,
     expected: Expected,
     languages: list[str],
+    expected_version: int | None = None,
 ) -> Operation:
-    """Change the plan of an operation that has neither ended nor been cancelled."""
+    """Change the plan of an operation that has neither ended nor been cancelled.
+
+    `expected_version` is the version of the plan the page showed: refused as stale when the
+    plan changed since, so that a page opened before another planner's change cannot put back
+    what they changed (every value is written). None, only from callers with no page (demo
+    data, tests), checks nothing."""
     operation = Operation.objects.select_for_update().get(id=operation.id)
     _refuse_unless_open(operation)
+    if expected_version is not None and operation.version != expected_version:
+        raise StaleVersion(PLAN_CHANGED, current=operation.version)
     _check_plan(
         lead_organisation=operation.lead_organisation,
         name=name,
@@ -279,8 +294,17 @@ def operation_change(
     operation.ends_on = ends_on
     operation.region = region
     operation.languages = list(dict.fromkeys(languages))
+    operation.version += 1
     operation.save(
-        update_fields=["name", "confidential", "starts_on", "ends_on", "region", "languages"]
+        update_fields=[
+            "name",
+            "confidential",
+            "starts_on",
+            "ends_on",
+            "region",
+            "languages",
+            "version",
+        ]
     )
     _write_expected(operation, expected)
     audit_record(

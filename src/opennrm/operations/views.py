@@ -18,7 +18,7 @@ from opennrm.accounts.actor import actor_of
 from opennrm.accounts.models import User
 from opennrm.accounts.roles import Role
 from opennrm.cases.choices import ExploitationType, Sex
-from opennrm.lib.govuk_forms import show_refusal
+from opennrm.lib.govuk_forms import StaleVersion, show_refusal
 from opennrm.lib.iso import language_name
 from opennrm.referrals.models import DraftStatus
 
@@ -182,8 +182,13 @@ def operation_edit(request: HttpRequest, operation_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.operation_change(
-                    by=_user(request), operation=operation, **form.plan_values()
+                    by=_user(request), operation=operation, **form.change_values()
                 )
+            except StaleVersion as stale:
+                show_refusal(form, stale)
+                operation.refresh_from_db()
+                if unlike := form.answers_unlike(operation):
+                    form.add_error(None, unlike)
             except ValidationError as error:
                 show_refusal(form, error, renames={"expected": "__all__"})
             else:

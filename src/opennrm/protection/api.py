@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Header, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
-from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, field_errors_out
+from opennrm.api.schemas import AUTH_ERRORS, ErrorOut, ErrorsOut, field_errors_out
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
@@ -108,23 +108,53 @@ def protection_check(request: HttpRequest, reference: str) -> Status[Any]:
     summary="Record a planned removal; alerts at once if the person is protected that day",
     response={201: PlannedRemovalOut, **AUTH_ERRORS, 422: ErrorsOut},
 )
-def planned_removal(request: HttpRequest, reference: str, body: PlannedRemovalIn) -> Status[Any]:
+def planned_removal(
+    request: HttpRequest,
+    response: HttpResponse,
+    reference: str,
+    body: PlannedRemovalIn,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Any unique string, e.g. a UUID. A retry with the same key answers with "
+        "the removal the first request recorded, and never records it or alerts twice.",
+    ),
+) -> Status[Any]:
     """Record that the token's organisation plans to remove the person with this reference on
     `planned_on`. If they are protected on that day, the competent authority's decision makers
     and the first responder who referred them are alerted at once, and the answer says that
     removal must not proceed. 422 for a malformed reference, or a day in the past or more than a
-    year ahead."""
+    year ahead. With an `Idempotency-Key`, a request sent again answers with the removal already
+    recorded (`Idempotent-Replayed: true`), alerting nobody again; the same key with another
+    reference or day is 422."""
     actor = actor_of(request)
     organisation = selectors.enforcement_organisation(actor)
-    form = PlannedRemovalForm(PlannedRemovalForm.data_for(reference, body.planned_on))
+    form = PlannedRemovalForm(
+        PlannedRemovalForm.data_for(reference, body.planned_on, idempotency_key or "")
+    )
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
-    recorded = services.planned_removal_record(
-        by=actor.user,
-        organisation=organisation,
-        reference=form.cleaned_data["reference"],
-        planned_on=form.cleaned_data["planned_on"],
-    )
+    try:
+        recorded = services.planned_removal_record(
+            by=actor.user, organisation=organisation, **form.removal_values()
+        )
+    except services.KeyUsed:
+        return Status(
+            422,
+            ErrorsOut(
+                errors=[
+                    ErrorOut(
+                        field="Idempotency-Key",
+                        message="This Idempotency-Key was already used to record another "
+                        "planned removal. Use a new key for each planned removal.",
+                    )
+                ]
+            ),
+        )
+    if recorded.repeat:
+        response["Idempotent-Replayed"] = "true"
     planned = recorded.planned
     return Status(
         201,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -57,6 +58,15 @@ class PlannedRemovalForm(ReferenceForm):
         help_text="For example, 27 3 2027",
         required=False,
     )
+    # New for each empty form, sent back with it (an API request's Idempotency-Key instead):
+    # the same form sent twice records the removal once and alerts once
+    # (`services.planned_removal_record`).
+    submission_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4().hex
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -78,12 +88,21 @@ class PlannedRemovalForm(ReferenceForm):
         data["planned_on"] = planned_on
         return data
 
+    def removal_values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "reference": data["reference"],
+            "planned_on": data["planned_on"],
+            "submission_key": data["submission_key"],
+        }
+
     @staticmethod
-    def data_for(reference: str, planned_on: date) -> dict[str, str]:
+    def data_for(reference: str, planned_on: date, submission_key: str = "") -> dict[str, str]:
         """The form's input for a reference and a date (the API checks its body with it)."""
         return {
             "reference": reference,
             "planned_on_day": str(planned_on.day),
             "planned_on_month": str(planned_on.month),
             "planned_on_year": str(planned_on.year),
+            "submission_key": submission_key,
         }

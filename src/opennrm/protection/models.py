@@ -28,9 +28,20 @@ class PlannedRemoval(models.Model):
     source = models.CharField(max_length=40, blank=True)
     # How many people were alerted (their names are in the audit event).
     alerted = models.PositiveIntegerField(default=0)
+    # The form's one-time key, or an API request's Idempotency-Key ("" for none): the same
+    # form sent twice (a double click, Back and send again) records the removal once and
+    # alerts once (`services.planned_removal_record`).
+    submission_key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-recorded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recorded_by", "submission_key"],
+                condition=~models.Q(submission_key=""),
+                name="planned_removal_one_per_submission",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} on {self.planned_on}"

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
@@ -70,11 +71,35 @@ class Recorded:
     planned: PlannedRemoval
     # The answer for the planned day, to show the officer who recorded it.
     protection: Protection
+    # The same form (or API request) sent again: `planned` is what the first send recorded,
+    # and nothing was recorded or alerted again.
+    repeat: bool = False
+
+
+class KeyUsed(ValidationError):
+    """A form's one-time key (or an API `Idempotency-Key`) this officer already used to record
+    a removal for another reference or day: `planned` is that removal. Refused rather than
+    taken as a repeat (another removal would go unrecorded) or recorded at once (a form changed
+    after Back and sent twice would record it twice): sent again under a new key, it is
+    recorded."""
+
+    def __init__(self, planned: PlannedRemoval) -> None:
+        super().__init__(
+            f"This form was already used to record the removal planned for "
+            f"{long_date(planned.planned_on)} for {planned.reference}. If this is another "
+            "removal, send it again: it is now a new form"
+        )
+        self.planned = planned
 
 
 @transaction.atomic
 def planned_removal_record(
-    *, by: User, organisation: Organisation, reference: str, planned_on: date
+    *,
+    by: User,
+    organisation: Organisation,
+    reference: str,
+    planned_on: date,
+    submission_key: str = "",
 ) -> Recorded:
     """Record a removal planned for `reference` on `planned_on`. If the person is protected on
     that day, the people the protection's source names (for an NRM case, the competent
@@ -86,21 +111,41 @@ def planned_removal_record(
     The answer it gives is the check's, so a reference the system knows is recorded as a read
     of the person too (of both people's, answered through a link), as `protection_check`
     records it: the data-protection officer's page lists it. An unknown one names nobody: the
-    event alone records it."""
+    event alone records it.
+
+    A planned removal is counted in the operation's report and public account, and alerts
+    people: the same form sent twice (`submission_key`, the form's one-time key or an API
+    `Idempotency-Key`) records it once. Sent again, the removal the first send recorded is
+    returned (`Recorded.repeat`) with the answer for its day, read again (so a read is
+    recorded), and nothing else is written, nobody alerted; `KeyUsed` if the key recorded
+    another reference or day."""
+    earlier = _sent_before(by, submission_key, reference, planned_on)
     finding = protection_for_reference(reference, planned_on)
     protection = finding.protection
     if finding is not NOT_FOUND:
         _record_reads(by, reference, finding)
-    planned = PlannedRemoval.objects.create(
-        reference=reference,
-        planned_on=planned_on,
-        organisation=organisation,
-        recorded_by=by,
-        protected=protection.protected,
-        reason=protection.reason or "",
-        protected_until=protection.until,
-        source=protection.source,
-    )
+    if earlier is not None:
+        return Recorded(earlier, protection, repeat=True)
+    try:
+        with transaction.atomic():
+            planned = PlannedRemoval.objects.create(
+                reference=reference,
+                planned_on=planned_on,
+                organisation=organisation,
+                recorded_by=by,
+                protected=protection.protected,
+                reason=protection.reason or "",
+                protected_until=protection.until,
+                source=protection.source,
+                submission_key=submission_key,
+            )
+    except IntegrityError:
+        # The same form sent at the same moment: the other send held the key until it
+        # committed, and its removal is the answer (it alerted; this one alerts nobody).
+        earlier = _sent_before(by, submission_key, reference, planned_on)
+        if earlier is None:
+            raise
+        return Recorded(earlier, protection, repeat=True)
     told, told_instead = (
         _alert(finding, organisation, reference, planned_on) if protection.protected else ([], [])
     )
@@ -133,6 +178,19 @@ def planned_removal_record(
         },
     )
     return Recorded(planned, protection)
+
+
+def _sent_before(
+    by: User, submission_key: str, reference: str, planned_on: date
+) -> PlannedRemoval | None:
+    """The removal `by` recorded with this key if it was for `reference` on `planned_on` (the
+    same form sent again); `KeyUsed` if it was for another; None if the key was never used."""
+    if not submission_key:
+        return None
+    earlier = PlannedRemoval.objects.filter(recorded_by=by, submission_key=submission_key).first()
+    if earlier is not None and (earlier.reference, earlier.planned_on) != (reference, planned_on):
+        raise KeyUsed(earlier)
+    return earlier
 
 
 def _alert(

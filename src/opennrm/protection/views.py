@@ -3,6 +3,8 @@ Each shows the protection answer and nothing else about the person (ADR 0040).""
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -10,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from opennrm.accounts.actor import actor_of
 from opennrm.api.throttling import page_refusal
+from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
@@ -51,12 +54,18 @@ def planned_removal(request: HttpRequest) -> HttpResponse:
     recorded = None
     too_many = _too_many(request, form)
     if request.method == "POST" and not too_many and form.is_valid():
-        recorded = services.planned_removal_record(
-            by=actor.user,
-            organisation=organisation,
-            reference=form.cleaned_data["reference"],
-            planned_on=form.cleaned_data["planned_on"],
-        )
+        try:
+            recorded = services.planned_removal_record(
+                by=actor.user, organisation=organisation, **form.removal_values()
+            )
+        except services.KeyUsed as used:
+            # A used form changed (after Back) for another removal: what was typed is kept,
+            # under a new key, so that sending it again records it.
+            data = request.POST.copy()
+            data["submission_key"] = uuid.uuid4().hex
+            form = PlannedRemovalForm(data)
+            form.is_valid()
+            show_refusal(form, used)
     return render(
         request,
         "protection/planned_removal.html",

@@ -4,8 +4,8 @@ follow one. Same stage table, same forms, same services as the pages.
 The request body is the journey's answers keyed by step slug, each step's values exactly as its
 page's form takes them (see `steps.STEPS`). Its schema is built from those forms, so the OpenAPI
 document lists every question and cannot drift from the pages; it checks only the shape (no
-unknown step or field, every value text, a number, true or false, or a list of text). Whether
-an answer is right is for the forms alone.
+unknown step or field, every value text, a number, true or false for a tick box only, or a list
+of text). Whether an answer is right is for the forms alone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Header, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import ConfigDict, create_model
+from pydantic import (
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.roles import Role
@@ -60,11 +67,14 @@ Value = str | int | float | bool | list[str] | None
 
 
 def _value_type(field: forms.Field) -> Any:
+    # Strict: pydantic's lax union takes JSON true as the number 1 and false as 0, and
+    # `_as_posted` would write them as "1" and "0" (an age of 1, a non-empty answer). A value of
+    # the wrong JSON type is refused instead, naming its step and field (`api.urls`).
     if isinstance(field, forms.MultipleChoiceField):
-        return list[str] | None
+        return list[StrictStr] | None
     if isinstance(field, forms.BooleanField):
-        return bool | str | None
-    return str | int | float | None
+        return StrictBool | StrictStr | None
+    return StrictStr | StrictInt | StrictFloat | None
 
 
 class _Answers(Schema):
@@ -152,6 +162,9 @@ def answers_from(body: Schema) -> steps.Answers:
 # --- Responses --------------------------------------------------------------------------------
 
 
+ChildrensService = Literal["local_authority", "child_guardian_service"]
+
+
 class SubmittedOut(Schema):
     outcome: Literal["case", "duty_to_notify_report"] = Field(
         description="A case, or (an adult who did not consent, referred by an organisation with "
@@ -164,6 +177,17 @@ class SubmittedOut(Schema):
         description="The competent authority the case was sent to; null for a report"
     )
     submitted_at: datetime
+    childrens_services_told: list[ChildrensService] = Field(
+        description="For a child or a person whose age is disputed: the children's services of "
+        "the child's area that were told of the referral (local_authority: the local "
+        "authority's children's services; child_guardian_service: the child trafficking "
+        "guardian service). Empty for an adult or a report"
+    )
+    childrens_services_not_told: list[ChildrensService] = Field(
+        description="For a child or a person whose age is disputed: the children's services of "
+        "the child's area that were NOT told, because nobody there uses OpenNRM. Contact each "
+        "directly today. Empty for an adult or a report"
+    )
 
 
 class CaseSummaryOut(Schema):
@@ -209,6 +233,8 @@ class CaseDetailOut(CaseSummaryOut):
 def _submitted_out(submitted: Submitted) -> SubmittedOut:
     if submitted.case is not None:
         case = submitted.case
+        # Organisation kinds, checked against `ChildrensService` by the schema.
+        told, untold = selectors.childrens_services_reached(case)
         return SubmittedOut(
             outcome="case",
             reference=case.reference,
@@ -216,6 +242,8 @@ def _submitted_out(submitted: Submitted) -> SubmittedOut:
             status_label=case.get_status_display(),
             competent_authority=case.competent_authority.name,
             submitted_at=case.submitted_at,
+            childrens_services_told=told,  # type: ignore[arg-type]
+            childrens_services_not_told=untold,  # type: ignore[arg-type]
         )
     report = submitted.report
     assert report is not None, "a submission makes a case or a report"  # noqa: S101
@@ -226,6 +254,8 @@ def _submitted_out(submitted: Submitted) -> SubmittedOut:
         status_label=None,
         competent_authority=None,
         submitted_at=report.submitted_at,
+        childrens_services_told=[],
+        childrens_services_not_told=[],
     )
 
 
@@ -351,7 +381,9 @@ class InformationRequestIn(Schema):
         description="What the competent authority needs to know; shown to the referring "
         "organisation on the case page, never returned by the API"
     )
-    respond_by: date = Field(description="The day to answer by: today or later")
+    respond_by: date = Field(
+        description="The day to answer by: from today to 92 days (about 3 months) ahead"
+    )
 
 
 class AdditionOut(Schema):
@@ -435,8 +467,8 @@ def information_request_ask(
     request: HttpRequest, reference: str, body: InformationRequestIn
 ) -> Status[Any]:
     """A decision maker of the case's competent authority asks a question, to be answered by a
-    date; the referring organisation's first responders are told. 422 for an empty question or
-    a date in the past; 404 for a case of another authority."""
+    date; the referring organisation's first responders are told. 422 for an empty question, or
+    a date in the past or more than 92 days ahead; 404 for a case of another authority."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not may_decide(actor, case):

@@ -4,8 +4,9 @@ to the raw answers saved in the draft, so a page shows exactly what was typed.""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -645,7 +646,29 @@ class EvidenceForm(forms.Form):
 # --- After submission (ADR 28) ------------------------------------------------------------------
 
 
+# The latest day a request for information may be answered by, from the day it is asked. A
+# request is made because a decision waits on it: a reasonable grounds decision within 5 working
+# days, a conclusive grounds one from 30 days after it. Three months leaves time to get records
+# (from abroad, from a court) while a day further ahead is all but surely a mistyped year (2062
+# for 2026, 9999), which would tell the referrer to answer years ahead and sort the question
+# last in their list while the person waits. A decision maker who needs longer asks again.
+LONGEST_TO_ANSWER = timedelta(days=92)
+
+
+def answer_by_problem(respond_by: date, today: date) -> str | None:
+    """What is wrong with a day to answer a request for information by, if anything."""
+    if respond_by < today:
+        return "The date to answer by must be today or in the future"
+    if respond_by > today + LONGEST_TO_ANSWER:
+        latest = today + LONGEST_TO_ANSWER
+        return f"The date to answer by must be {latest:%-d %B %Y} or earlier (within 3 months)"
+    return None
+
+
 class InformationRequestForm(forms.Form):
+    # A new key each time the page is shown (`initial`), sent back with the request: the same
+    # form sent twice asks once (`services.information_request_ask`).
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     question = forms.CharField(
         label="What do you need to know?",
         help_text="Ask the referring organisation plainly; they see exactly what you write",
@@ -663,14 +686,19 @@ class InformationRequestForm(forms.Form):
         respond_by = date_from_parts(self, "respond_by", "Answer by")
         if respond_by is None and "respond_by" not in self.errors:
             self.add_error("respond_by", "Enter the date to answer by")
-        elif respond_by is not None and respond_by < timezone.localdate():
-            self.add_error("respond_by", "The date to answer by must be today or in the future")
+        elif respond_by is not None and (
+            problem := answer_by_problem(respond_by, timezone.localdate())
+        ):
+            self.add_error("respond_by", problem)
             respond_by = None
         data["respond_by"] = respond_by
         return data
 
 
 class AdditionForm(forms.Form):
+    # A new key each time the page is shown (`initial`), sent back with the information: the
+    # same form sent twice adds it once (`services.referral_addition_add`).
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     text = forms.CharField(
         label="What do you want to add?",
         help_text="This is kept beside the referral as submitted; it does not change it",

@@ -240,10 +240,18 @@ class InformationRequest(models.Model):
         default=InformationRequestStatus.OPEN,
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The one-time key of the form it was sent from: the same form sent twice (a second click,
+    # Back and send again) asks once, and the referrer is told once (`information_request_ask`).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["asked_at", "id"]
         indexes = [models.Index(fields=["case", "status"], name="info_request_case_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asked_by", "submission_key"], name="info_request_one_per_submission"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Information request {self.pk} on {self.case_id}"
@@ -274,9 +282,17 @@ class ReferralAddition(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     seen_at = models.DateTimeField(null=True, blank=True)
+    # The one-time key of the form it was sent from: the same form sent twice adds it (and its
+    # files) once, kept for ever, and the decision makers are told once (`referral_addition_add`).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["added_by", "submission_key"], name="addition_one_per_submission"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Addition {self.pk} to {self.case_id}"

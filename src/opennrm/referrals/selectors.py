@@ -309,4 +309,17 @@ def childrens_services_told(case: Case) -> set[str]:
     )
 
 
+def childrens_services_reached(case: Case) -> tuple[list[str], list[str]]:
+    """For a child (or age-disputed person) referred: the kinds of children's services of the
+    child's area that were told, and those that were not (nobody there uses OpenNRM, so the
+    referrer must contact them directly today), in `CHILDRENS_SERVICES` order. Both empty for
+    an adult. The confirmation page and the API's answer to a submission say the same."""
+    if not case.is_child:
+        return [], []
+    reached = childrens_services_told(case)
+    told = [str(kind) for kind in CHILDRENS_SERVICES if kind in reached]
+    untold = [str(kind) for kind in CHILDRENS_SERVICES if kind not in reached]
+    return told, untold
+
+
 CHILDRENS_SERVICES = (OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -36,7 +37,12 @@ from opennrm.screening.selectors import active_catalogue, screening_referred
 from opennrm.screening.services import screening_for_referral, screening_summary
 
 from . import selectors, steps
-from .forms import PRESUMED_CHILD_REFUSED, intelligence_places, intelligence_vehicles
+from .forms import (
+    PRESUMED_CHILD_REFUSED,
+    answer_by_problem,
+    intelligence_places,
+    intelligence_vehicles,
+)
 from .models import (
     DraftStatus,
     DutyToNotifyIntelligence,
@@ -55,7 +61,9 @@ logger = logging.getLogger(__name__)
 # and again if such a draft is submitted.
 NOTHING_TO_SUBMIT = (
     "An adult who does not consent cannot be referred, and your organisation does not carry the "
-    "duty to notify, so there is nothing to submit. You can delete this draft."
+    "duty to notify (Modern Slavery Act 2015 section 52: public authorities in England and Wales "
+    "only), so there is nothing to submit. Record what you found as your organisation's own "
+    "procedures require. You can delete this draft."
 )
 
 
@@ -202,7 +210,9 @@ def draft_save_answers(
         # Read by every step below: whatever is answered, never an adult's route.
         answers[steps.TAKEN_IN] = {"presumed_child": True}
     # Read by the route: without the duty to notify, a refusal leaves nothing to submit.
-    answers = steps.with_organisation(answers, locked.organisation.kind)
+    answers = steps.with_organisation(
+        answers, locked.organisation.kind, locked.organisation.jurisdiction
+    )
     purged = False
     refused = steps.refused(answers)
     if refused and autosave:
@@ -423,8 +433,8 @@ def _report(
     by: User, draft: ReferralDraft, data: dict[str, dict[str, Any]], submitted_at: Any
 ) -> DutyToNotifyReport:
     organisation = draft.organisation
-    # A draft whose refusal was saved before its organisation's kind changed.
-    if not steps.carries_duty_to_notify(organisation.kind):
+    # A draft whose refusal was saved before its organisation's kind or jurisdiction changed.
+    if not steps.carries_duty_to_notify(organisation.kind, organisation.jurisdiction):
         raise ValidationError(NOTHING_TO_SUBMIT)
     age = data["person"]["estimated_age"]
     report = DutyToNotifyReport.objects.create(
@@ -516,8 +526,13 @@ def _open_case(
     group = steps.age_group(draft.answers)
     assert group is not None, "cleaned() has checked the age page"  # noqa: S101
     in_detention = exploitation["in_immigration_detention"] == "yes"
+    # The law of the nation the person is in governs the case (its policy profile, support,
+    # bank holidays, competent authority, the release counting it), not the referrer's: a
+    # UK-wide unit set up as England and Wales may refer a person found in Glasgow. The
+    # referrer's only for an area the service cannot place.
+    jurisdiction = steps.area_jurisdiction(exploitation["area"]) or organisation.jurisdiction
     authority = competent_authority_for(
-        jurisdiction=organisation.jurisdiction,
+        jurisdiction=jurisdiction,
         in_immigration_detention=in_detention,
         age_group=group,
     )
@@ -563,7 +578,7 @@ def _open_case(
             referring_organisation_id=organisation.pk,
             referred_by_id=by.pk,
             competent_authority_id=authority.pk,
-            jurisdiction=organisation.jurisdiction,
+            jurisdiction=jurisdiction,
             area=exploitation["area"],
             age_group=group,
             age_group_at_exploitation=at_exploitation,
@@ -577,7 +592,7 @@ def _open_case(
             consent_explanation_language=consent.get("explanation_language", ""),
             submitted_at=submitted_at,
             reasonable_grounds_due=reasonable_grounds_due(
-                timezone.localdate(submitted_at), organisation.jurisdiction
+                timezone.localdate(submitted_at), jurisdiction
             ),
             persons_account=data["account"]["persons_account"],
             responders_account=data["account"]["responders_account"],
@@ -950,19 +965,58 @@ def _case_url(case: Case) -> str:
     return reverse("cases:detail", args=[case.reference])
 
 
+def _asked_already(
+    by: User, case: Case, question: str, respond_by: date, submission_key: UUID
+) -> tuple[InformationRequest | None, UUID | None]:
+    """The request the same form already asked (sent twice), or None; and the key to keep, None
+    if another request holds it. A key is one form of one case (unique for its asker in the
+    database): sent changed after going Back, or to another case (a copied or replayed form),
+    the request is asked without it rather than dropped, or refused by the constraint as a
+    server error. As `casework.services.case_note_add`."""
+    # The case's lock: a second click sent at once waits for the first to commit.
+    Case.objects.select_for_update().filter(pk=case.pk).exists()
+    earlier = InformationRequest.objects.filter(asked_by=by, submission_key=submission_key).first()
+    if earlier is None:
+        return None, submission_key
+    if earlier.case_id == case.pk:
+        # The request asked with the key, or one asked on the case since with the same question
+        # and day (this form changed after Back, then sent twice): a repeat.
+        sent = InformationRequest.objects.filter(
+            case=case, asked_by=by, asked_at__gte=earlier.asked_at
+        ).order_by("asked_at", "id")
+        for asked in sent:
+            if (asked.question, asked.respond_by) == (question, respond_by):
+                return asked, None
+    return None, None
+
+
 @transaction.atomic
 def information_request_ask(
-    *, by: User, case: Case, question: str, respond_by: date
+    *,
+    by: User,
+    case: Case,
+    question: str,
+    respond_by: date,
+    submission_key: UUID | None = None,
 ) -> InformationRequest:
     """A decision maker asks the referring organisation for more information, by a date; its
-    first responders are told and the case's timeline says so."""
+    first responders are told and the case's timeline says so.
+
+    A request waits on the case until answered, and the referrer answers each, so the same form
+    sent twice (`submission_key`, the form's one-time key) asks once: the second time, the
+    request the first asked is returned, and nobody is told again."""
     _check_decider(by, case)
+    question = question.strip()
+    if submission_key is not None:
+        earlier, submission_key = _asked_already(by, case, question, respond_by, submission_key)
+        if earlier is not None:
+            return earlier
     _check_open(case)
     errors: dict[str, str] = {}
-    if not question.strip():
+    if not question:
         errors["question"] = "Enter what you need to know"
-    if respond_by < timezone.localdate():
-        errors["respond_by"] = "The date to answer by must be today or in the future"
+    if problem := answer_by_problem(respond_by, timezone.localdate()):
+        errors["respond_by"] = problem
     if errors:
         raise ValidationError(errors)
     asked = InformationRequest.objects.create(
@@ -970,7 +1024,8 @@ def information_request_ask(
         asked_by=by,
         asked_at=timezone.now(),
         respond_by=respond_by,
-        question=question.strip(),
+        question=question,
+        submission_key=submission_key,
     )
     case_event_record(
         case=case,
@@ -1056,6 +1111,38 @@ def _answerable(case: Case, answers: InformationRequest) -> InformationRequest:
     return request
 
 
+def _added_already(
+    by: User,
+    case: Case,
+    sent: tuple[str, int | None, list[str]],
+    submission_key: UUID,
+) -> tuple[ReferralAddition | None, UUID | None]:
+    """The addition the same form already made (sent twice), or None; and the key to keep, None
+    if another addition holds it. `sent` is the text, the request it answers and its files'
+    SHA-256 digests. A key is one form of one case (unique for its author in the database):
+    sent changed after going Back, or to another case (a copied or replayed form), the
+    information is added without it rather than dropped, or refused by the constraint as a
+    server error. As `casework.services.case_note_add`."""
+    # The case's lock: a second click sent at once waits for the first to commit.
+    Case.objects.select_for_update().filter(pk=case.pk).exists()
+    earlier = ReferralAddition.objects.filter(added_by=by, submission_key=submission_key).first()
+    if earlier is None:
+        return None, submission_key
+    if earlier.case_id == case.pk:
+        # The addition made with the key, or one made to the case since with the same words,
+        # request and files (this form changed after Back, then sent twice): a repeat.
+        since = (
+            ReferralAddition.objects.filter(case=case, added_by=by, added_at__gte=earlier.added_at)
+            .prefetch_related("evidence")
+            .order_by("added_at", "id")
+        )
+        for addition in since:
+            files = sorted(evidence.sha256 for evidence in addition.evidence.all())
+            if (addition.text, addition.answers_id, files) == sent:
+                return addition, None
+    return None, None
+
+
 @transaction.atomic
 def referral_addition_add(
     *,
@@ -1065,14 +1152,19 @@ def referral_addition_add(
     uploads: Sequence[UploadedFile] = (),
     answers: InformationRequest | None = None,
     max_bytes: int,
+    submission_key: UUID | None = None,
 ) -> ReferralAddition:
     """The referring organisation adds information, and evidence files, to its submitted
     referral: answering `answers` (which is then answered) or of its own accord. Nothing that
-    was submitted changes; the decision makers are told."""
+    was submitted changes; the decision makers are told.
+
+    An addition is kept for ever (ADR 0028), so the same form sent twice (`submission_key`, the
+    form's one-time key) adds it, and its files, once: the second time, the addition the first
+    made is returned, and nothing is stored or told again."""
     _check_referrer(by, case)
-    _check_open(case)
+    text = text.strip()
     errors: dict[str, str] = {}
-    if not text.strip():
+    if not text:
         errors["text"] = "Enter the information you are adding"
     checked = []
     for upload in uploads:
@@ -1081,11 +1173,23 @@ def referral_addition_add(
         except UploadRefused as refused:
             errors["evidence"] = f"{upload.name or 'A file'}: {refused}"
             break
+    if submission_key is not None and not errors:
+        files = sorted(sha256 for _, _, sha256, _ in checked)
+        sent = (text, answers.pk if answers is not None else None, files)
+        earlier, submission_key = _added_already(by, case, sent, submission_key)
+        if earlier is not None:
+            return earlier
+    _check_open(case)
     if errors:
         raise ValidationError(errors)
     request = _answerable(case, answers) if answers is not None else None
     addition = ReferralAddition.objects.create(
-        case=case, added_by=by, added_at=timezone.now(), answers=request, text=text.strip()
+        case=case,
+        added_by=by,
+        added_at=timezone.now(),
+        answers=request,
+        text=text,
+        submission_key=submission_key,
     )
     # Written once everything that can refuse the addition has been checked (the request it
     # answers locked and still open); deleted if anything after them fails.

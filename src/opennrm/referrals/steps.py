@@ -11,8 +11,9 @@ from enum import StrEnum
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
-from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS
+from opennrm.accounts.roles import DUTY_TO_NOTIFY_KINDS, Jurisdiction
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup, ExploitationType
 from opennrm.safety.forms import ReferralSafetyForm
 from opennrm.screening.catalogue import IndicatorList, ListKey
@@ -43,23 +44,31 @@ TAKEN_IN = "taken_in"
 
 # Not a page: the mark `services.draft_save_answers` keeps on the answers of a draft made for an
 # organisation that does not carry the duty to notify (Modern Slavery Act 2015 s.52: public
-# authorities only, `DUTY_TO_NOTIFY_KINDS`). For it, an adult who does not consent leaves nothing
-# to submit (`Route.NOTHING_TO_SUBMIT`): the task list says so at once, and offers no report page.
+# authorities only, `DUTY_TO_NOTIFY_KINDS`, and in England and Wales only, FACTS 2.4). For it, an
+# adult who does not consent leaves nothing to submit (`Route.NOTHING_TO_SUBMIT`): the task list
+# says so at once, and offers no report page.
 NO_DUTY_TO_NOTIFY = "no_duty_to_notify"
 
 
-def carries_duty_to_notify(organisation_kind: str) -> bool:
-    """Whether an organisation of this kind must notify the Home Office of an adult who does
-    not consent to a referral (a duty to notify report)."""
-    return organisation_kind in DUTY_TO_NOTIFY_KINDS
+def carries_duty_to_notify(organisation_kind: str, jurisdiction: str) -> bool:
+    """Whether an organisation of this kind, in this jurisdiction, must notify the Home Office
+    of an adult who does not consent to a referral (a duty to notify report): a public authority
+    in England and Wales, the only nation the Modern Slavery Act 2015 s.52 extends to (a Police
+    Scotland or PSNI officer has no such duty)."""
+    return (
+        jurisdiction == Jurisdiction.ENGLAND_AND_WALES and organisation_kind in DUTY_TO_NOTIFY_KINDS
+    )
 
 
-def with_organisation(answers: Answers, organisation_kind: str) -> Answers:
+def with_organisation(answers: Answers, organisation_kind: str, jurisdiction: str) -> Answers:
     """The answers with the mark of whether the draft's organisation carries the duty to
     notify (`NO_DUTY_TO_NOTIFY`), as it now is."""
     marked = {slug: values for slug, values in answers.items() if slug != NO_DUTY_TO_NOTIFY}
-    if not carries_duty_to_notify(organisation_kind):
-        marked[NO_DUTY_TO_NOTIFY] = {"organisation_kind": organisation_kind}
+    if not carries_duty_to_notify(organisation_kind, jurisdiction):
+        marked[NO_DUTY_TO_NOTIFY] = {
+            "organisation_kind": organisation_kind,
+            "jurisdiction": jurisdiction,
+        }
     return marked
 
 
@@ -241,7 +250,7 @@ ANONYMOUS_ANSWERS: dict[str, set[str]] = {
     # About the exploiters, not the person (its page says so): kept, encrypted, on the report's
     # `DutyToNotifyIntelligence`, and routed to the police.
     "intelligence": set(f.INTELLIGENCE_FIELDS),
-    NO_DUTY_TO_NOTIFY: {"organisation_kind"},
+    NO_DUTY_TO_NOTIFY: {"organisation_kind", "jurisdiction"},
 }
 
 
@@ -308,24 +317,29 @@ def identifying_fields(answers: Answers, slugs: list[str] | None = None) -> list
     return found
 
 
-def areas() -> list[str]:
-    """The local authority areas the service knows, from its local authorities."""
+def _area_organisations() -> QuerySet[Any]:
+    """The active organisations whose areas are the local authority areas the service knows."""
     from opennrm.accounts.models import Organisation
     from opennrm.accounts.roles import OrganisationKind
 
-    return sorted(
-        set(
-            Organisation.objects.filter(
-                kind__in=[
-                    OrganisationKind.LOCAL_AUTHORITY,
-                    OrganisationKind.CHILD_GUARDIAN_SERVICE,
-                ],
-                is_active=True,
-            )
-            .exclude(area="")
-            .values_list("area", flat=True)
-        )
-    )
+    return Organisation.objects.filter(
+        kind__in=[OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.CHILD_GUARDIAN_SERVICE],
+        is_active=True,
+    ).exclude(area="")
+
+
+def areas() -> list[str]:
+    """The local authority areas the service knows, from its local authorities."""
+    return sorted(set(_area_organisations().values_list("area", flat=True)))
+
+
+def area_jurisdiction(area: str) -> str | None:
+    """The nation whose law governs a person in this local authority area: the jurisdiction of
+    the area's local authority (and child guardian service). The case of a person found in
+    Glasgow is Scotland's, whoever refers them (a UK-wide unit set up as England and Wales).
+    None for an area the service does not know, or whose organisations disagree."""
+    found = set(_area_organisations().filter(area=area).values_list("jurisdiction", flat=True))
+    return found.pop() if len(found) == 1 else None
 
 
 def bind(

@@ -42,6 +42,12 @@ from .models import DraftStatus, InformationRequestStatus
 # Rows a page of a list shows (`lib.paging.page_of`): the lists grow with the country (rule 14).
 PAGE_SIZE = 50
 
+# How the confirmation page names the child's area's children's services, told or not.
+CHILDRENS_SERVICE_NAMES: dict[str, str] = {
+    OrganisationKind.LOCAL_AUTHORITY: "the local authority's children's services",
+    OrganisationKind.CHILD_GUARDIAN_SERVICE: "the child trafficking guardian service",
+}
+
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
@@ -247,7 +253,9 @@ def step(request: HttpRequest, public_id: UUID, slug: str) -> HttpResponse:
         "step": current,
         "route": steps.route(draft.answers).value,
         # The consent page's warning: what a "No" leads to.
-        "carries_duty_to_notify": steps.carries_duty_to_notify(draft.organisation.kind),
+        "carries_duty_to_notify": steps.carries_duty_to_notify(
+            draft.organisation.kind, draft.organisation.jurisdiction
+        ),
         "ask_again": ask_again,
         "not_in_list": not_in_list,
     }
@@ -453,20 +461,18 @@ def check_answers(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_safe
 def confirmation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     draft = selectors.draft_get_for_user(actor_of(request), public_id, submitted=True)
-    case = draft.case
-    told: list[str] = []
-    untold: list[str] = []
-    if case is not None and case.is_child:
-        reached = selectors.childrens_services_told(case)
-        for kind, name in (
-            (OrganisationKind.LOCAL_AUTHORITY, "the local authority's children's services"),
-            (OrganisationKind.CHILD_GUARDIAN_SERVICE, "the child trafficking guardian service"),
-        ):
-            (told if kind in reached else untold).append(name)
+    told, untold = (
+        selectors.childrens_services_reached(draft.case) if draft.case is not None else ([], [])
+    )
     return render(
         request,
         "referrals/confirmation.html",
-        {"title": "Referral submitted", "draft": draft, "told": told, "untold": untold},
+        {
+            "title": "Referral submitted",
+            "draft": draft,
+            "told": [CHILDRENS_SERVICE_NAMES[kind] for kind in told],
+            "untold": [CHILDRENS_SERVICE_NAMES[kind] for kind in untold],
+        },
     )
 
 
@@ -524,17 +530,24 @@ def information_request_ask(request: HttpRequest, reference: str) -> HttpRespons
         raise Http404
     form = InformationRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        sent_at = timezone.now()
         try:
-            services.information_request_ask(
+            asked = services.information_request_ask(
                 by=user,
                 case=case,
                 question=form.cleaned_data["question"],
                 respond_by=form.cleaned_data["respond_by"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, "Your request has been sent to the referring organisation")
+            messages.success(
+                request,
+                "This request had already been sent: it is not sent twice"
+                if asked.asked_at < sent_at
+                else "Your request has been sent to the referring organisation",
+            )
             return redirect("cases:detail", case.reference)
     if form.is_bound and form.data.get("question"):
         # The question typed, shown again after a refusal: free text about the person.
@@ -581,20 +594,25 @@ def _addition(request: HttpRequest, reference: str, request_id: int | None) -> H
         request.FILES if request.method == "POST" else None,
     )
     if request.method == "POST" and form.is_valid():
+        sent_at = timezone.now()
         try:
-            services.referral_addition_add(
+            added = services.referral_addition_add(
                 by=user,
                 case=case,
                 text=form.cleaned_data["text"],
                 uploads=form.cleaned_data["evidence"],
                 answers=asked,
                 max_bytes=settings.EVIDENCE_MAX_BYTES,
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error)
         else:
             messages.success(
-                request, "Your information has been added. The competent authority has been told."
+                request,
+                "This information had already been added: it is not added twice"
+                if added.added_at < sent_at
+                else "Your information has been added. The competent authority has been told.",
             )
             return redirect("cases:detail", case.reference)
     if form.errors.get("evidence"):

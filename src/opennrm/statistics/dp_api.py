@@ -69,6 +69,17 @@ class PrivateCountOut(Schema):
     budget: BudgetOut
 
 
+def _date_parts(name: str, day: date) -> dict[str, str]:
+    """A date as the page's GOV.UK date input posts it. The year in four digits, as the form
+    reads one: "0999-01-01" is refused for its date (before the earliest the counts cover),
+    not as a year "not of 4 digits" the caller never sent."""
+    return {
+        f"{name}_day": str(day.day),
+        f"{name}_month": str(day.month),
+        f"{name}_year": f"{day.year:04d}",
+    }
+
+
 @router.post(
     "/statistics/private-counts",
     url_name="statistics_private_counts",
@@ -87,12 +98,8 @@ def private_count(request: HttpRequest, body: PrivateCountIn) -> Status[Any]:
     selectors.analyst_organisation(actor)
     form = DpQueryForm(
         {
-            "start_day": str(body.start.day),
-            "start_month": str(body.start.month),
-            "start_year": str(body.start.year),
-            "end_day": str(body.end.day),
-            "end_month": str(body.end.month),
-            "end_year": str(body.end.year),
+            **_date_parts("start", body.start),
+            **_date_parts("end", body.end),
             "dimensions": body.dimensions,
             "epsilon": str(body.epsilon),
         }
