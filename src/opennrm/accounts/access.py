@@ -15,7 +15,7 @@ from django.urls import ResolverMatch
 from .actor import DECIDERS as DECIDER_ROLES
 from .actor import Actor
 from .models import User
-from .roles import Role
+from .roles import SUPPORT_PROVIDER_STAFF, Role
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ MANAGERS = only(Role.SAFE_HOUSE_MANAGER)
 SUPPORT_STAFF = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER)
 CAPACITY_READERS = only(Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER, Role.ANALYST)
 CASE_READERS = Rule(roles=DECIDER_ROLES | {Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD})
+# A reconsideration's letter is also read by the support provider that asked for it (ADR 17):
+# the selector lets its staff read that letter alone.
+RECONSIDERATION_LETTER_READERS = Rule(roles=CASE_READERS.roles | SUPPORT_PROVIDER_STAFF)
 SCREENERS = only(Role.FIRST_RESPONDER, Role.SAFEGUARDING_LEAD)
 # Operations (ADR 0039): the roles that work on one, in its lead or an invited organisation,
 # and those that plan one (a police force's first responders, a competent authority's senior
@@ -233,8 +236,8 @@ ROUTES: dict[str, Rule] = {
     "linkage:quality": DECIDERS,
     "decisions:letter_pdf": CASE_READERS,
     # A reconsideration's letter: read by those who may read the decision's letter.
-    "decisions:reconsideration_letter": CASE_READERS,
-    "decisions:reconsideration_letter_pdf": CASE_READERS,
+    "decisions:reconsideration_letter": RECONSIDERATION_LETTER_READERS,
+    "decisions:reconsideration_letter_pdf": RECONSIDERATION_LETTER_READERS,
     # The children's pathway: safeguarding leads see the children of their area; only the
     # local authority's act on them (safeguarding.selectors).
     "safeguarding:caseload": only(Role.SAFEGUARDING_LEAD),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from opennrm.accommodation import selectors as accommodation
 from opennrm.accommodation.models import Placement, PlacementRequest, PlacementStatus
+from opennrm.accounts import access
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import User
 from opennrm.audit.services import audit_read
@@ -113,6 +114,14 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
     )
     if sent_evidence:
         shown.append("evidence_names")
+    # The answers to the reconsiderations the actor's provider asked for: links only, each
+    # letter's page audits its own reading; shown only where the access table lets the actor
+    # open the letter's page (ADR 3: a link shows only if it would open).
+    reconsideration_letters = (
+        list(decisions.reconsideration_letters_for_provider(actor_of(request), case))
+        if access.may_open(actor_of(request), "decisions:reconsideration_letter")
+        else []
+    )
     if shown:
         audit_read(by=user, person=case.person, obj=case, fields=shown)
     return render(
@@ -133,6 +142,7 @@ def plan(request: HttpRequest, reference: str) -> HttpResponse:
             "may_ask_reconsideration": selectors.reconsideration_asker(actor_of(request), case)
             is not None,
             "sent_evidence": sent_evidence,
+            "reconsideration_letters": reconsideration_letters,
         },
     )
 

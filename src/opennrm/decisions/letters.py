@@ -134,8 +134,11 @@ def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str]
     reasonable grounds decision), then the usual one, then one stating no date where the case
     has none to state (no move-on period for this person or in this jurisdiction); each in the
     person's language, else in English, except the jurisdiction's own, used only in the
-    person's language (the usual text in it says what matters). A text that would state a date
-    the case does not have is never used: it would print "-" where a date belongs."""
+    person's language (the usual text in it says what matters) unless the usual text is not in
+    it either: the letter is then in English anyway, and the English usual text may promise
+    what the jurisdiction's law does not give (support through an extension in Scotland, whose
+    s.9 support keeps its own end). A text that would state a date the case does not have is
+    never used: it would print "-" where a date belongs."""
     own = f"{key}.{case.jurisdiction}"
     candidates = [
         *([f"{key}.child"] if case.is_child else []),
@@ -143,8 +146,9 @@ def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str]
         key,
         f"{key}.undated",
     ]
+    usual_translated = key in translations()[language]["texts"]
     for candidate in candidates:
-        codes = [language] if candidate == own else [language, "en"]
+        codes = [language] if candidate == own and usual_translated else [language, "en"]
         for code in dict.fromkeys(codes):
             texts = translations()[code]["texts"].get(candidate)
             if texts is None:

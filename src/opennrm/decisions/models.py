@@ -195,7 +195,7 @@ class ReconsiderationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     # The support provider that asked from the support plan (care.views), or None when the
-    # referrer asked: its staff may read back the evidence it sent, and nothing else of it.
+    # referrer asked: its staff may read back the evidence it sent and the letter answering it, nothing else.
     support_provider = models.ForeignKey(
         "accounts.Organisation",
         on_delete=models.PROTECT,

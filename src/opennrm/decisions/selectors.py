@@ -327,15 +327,31 @@ def letter_get_for_reader(actor: Actor, decision_id: int) -> Letter:
 
 def reconsideration_letter_get_for_reader(actor: Actor, request_id: int) -> Letter:
     """The letter issued when a reconsideration was decided, for the same readers as the
-    decision's letter (`letter_get_for_reader`), and gone with the person's details as it is."""
+    decision's letter (`letter_get_for_reader`) and for the support provider that asked for it
+    (`reconsideration_letters_for_provider`), and gone with the person's details as it is."""
+    readers = Q(case__in=cases_visible_to(actor)) | Q(
+        reconsideration__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF)
+    )
     try:
         return Letter.objects.select_related("decision", "reconsideration", "case__person").get(
-            reconsideration_id=request_id,
-            case__in=cases_visible_to(actor),
-            text__isnull=False,
+            readers, reconsideration_id=request_id, text__isnull=False
         )
     except Letter.DoesNotExist:
         raise Http404 from None
+
+
+def reconsideration_letters_for_provider(actor: Actor, case: Case) -> QuerySet[Letter]:
+    """The letters answering the reconsiderations of `case` that a support provider the actor
+    acts for (`SUPPORT_PROVIDER_STAFF`, who ask from the support plan) asked for, oldest first.
+    A refusal tells the person to ask their support worker to help them find a solicitor, and
+    the provider that asked is told the answer: its staff read the letter it asked for, as they
+    read back the evidence it sent, and no other letter of the case (the decision's own, or the
+    answer to a request the referrer made)."""
+    return Letter.objects.filter(
+        case=case,
+        reconsideration__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF),
+        text__isnull=False,
+    ).select_related("reconsideration__decision")
 
 
 def reconsideration_get_for_decider(actor: Actor, request_id: int) -> ReconsiderationRequest:

@@ -6,7 +6,7 @@ writes one audit event."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -189,11 +189,21 @@ def adult_clocks(case: Case, *, came_of_age_on: date | None = None) -> dict[str,
     adult period then: theirs count from the birthday (a decision's day if later). Counted from
     a decision months before, they ended before the person became an adult, so the case could
     be closed as "support ended" on the birthday (found in review, stop 38). An assessment that
-    finds a child an adult gives no birthday: the decisions' own days stand (ADR 25)."""
+    finds a child an adult gives no birthday: the decisions' own days stand (ADR 25).
+
+    Either way a date that would already be over today, the day of the change and the day the
+    people acting on the case are told of it, counts from today instead, as a move-on period
+    does after a refused reconsideration (`_move_on_after_refusal`): an age assessment weeks
+    after a negative conclusive decision gave an adult move-on end already gone, so support
+    was recorded as ended before anyone could tell the person it would (ADR 25, stop 39)."""
+    today = _today()
     dates: dict[str, date] = {}
-    adult_from = came_of_age_on
     if case.status == CaseStatus.RECOVERY_PERIOD and case.support_ends is None:
-        support = _adult_support_after_reasonable_grounds(case, not_before=adult_from)
+        support = _not_over(
+            lambda start: _adult_support_after_reasonable_grounds(case, not_before=start),
+            came_of_age_on,
+            today,
+        )
         if support is not None:
             dates["support_ends"] = support
     conclusive = case.decisions.filter(
@@ -201,16 +211,32 @@ def adult_clocks(case: Case, *, came_of_age_on: date | None = None) -> dict[str,
     ).last()
     if conclusive is not None and case.move_on_ends is None:
         on = timezone.localdate(conclusive.took_effect_at or conclusive.decided_at)
-        move_on = clock.clocks_after_conclusive(
-            max(on, adult_from or on),
-            case.jurisdiction,
-            conclusive.outcome,
-            adult=True,
-            profile=_recorded_profile(conclusive, case, on),
-        ).move_on_ends
+        profile = _recorded_profile(conclusive, case, on)
+
+        def move_on_from(start: date | None) -> date | None:
+            return clock.clocks_after_conclusive(
+                max(on, start or on),
+                case.jurisdiction,
+                conclusive.outcome,
+                adult=True,
+                profile=profile,
+            ).move_on_ends
+
+        move_on = _not_over(move_on_from, came_of_age_on, today)
         if move_on is not None:
             dates["move_on_ends"] = move_on
     return dates
+
+
+def _not_over(
+    count: Callable[[date | None], date | None], start: date | None, today: date
+) -> date | None:
+    """The end `count` gives from `start` (None: the decision's own day), or, if that end is
+    already over on `today`, the end it gives from `today`."""
+    end = count(start)
+    if end is not None and end < today:
+        return count(today)
+    return end
 
 
 def _record(

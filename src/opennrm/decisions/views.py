@@ -18,7 +18,12 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.cases.selectors import case_get_for_user, is_referrer, may_request_reconsideration
+from opennrm.cases.selectors import (
+    case_get_for_user,
+    cases_visible_to,
+    is_referrer,
+    may_request_reconsideration,
+)
 from opennrm.lib.files import safe_file_name
 from opennrm.lib.govuk_forms import show_refusal
 from opennrm.lib.paging import Page, page_number, page_of
@@ -426,6 +431,13 @@ def _letter_page(
         document=document,
         fields=LETTER_FIELDS,
     )
+    # The support provider that asked for a reconsideration reads its letter from the support
+    # plan, not the case page, which it cannot open.
+    back = (
+        ("Back to the case", reverse("cases:detail", args=[record.case.reference]))
+        if cases_visible_to(actor_of(request)).filter(pk=record.case_id).exists()
+        else ("Back to the support plan", reverse("support:plan", args=[record.case.reference]))
+    )
     return render(
         request,
         "decisions/letter.html",
@@ -435,6 +447,7 @@ def _letter_page(
             "record": record,
             "decision": record.decision,
             "pdf": pdf,
+            "back": {"text": back[0], "href": back[1]},
         },
     )
 

@@ -110,21 +110,43 @@ def _turn_18(case_id: int, birthday: date) -> int | None:
     case = Case.objects.select_for_update().select_related("referred_by").get(pk=case_id)
     if case.age_group != AgeGroup.CHILD or case.status == CaseStatus.CLOSED:
         return None
+    dates = adult_clocks(case, came_of_age_on=birthday)
     case_age_group_change(
         by=None,
         case=case,
         to=AgeGroup.ADULT,
         reason="turned 18, by the date of birth recorded",
         expected_version=case.version,
-        dates=adult_clocks(case, came_of_age_on=birthday),
+        dates=dates,
         turned_18=True,
     )
-    told = _tell(case)
+    told = _tell(case, dates)
     audit_record(by=None, action=KIND, obj=case, detail={"told": told})
     return sum(told.values())
 
 
-def _tell(case: Case) -> dict[str, int]:
+# The adult dates a change of age group starts (`decisions.services.adult_clocks`), as the
+# messages about it name them.
+ADULT_DATES_SAID = {
+    "support_ends": "their adult support from the reasonable grounds decision ends on",
+    "move_on_ends": "their move-on support after the conclusive decision ends on",
+}
+
+
+def adult_dates_said(dates: dict[str, date]) -> str:
+    """The sentences telling those acting on a case the adult dates its move to the adult
+    pathway started, or "" if it started none. The decision letters the person holds were
+    written to a child and state none of them, so the message asks that they be told."""
+    said = [f"{ADULT_DATES_SAID[name]} {day:%-d %B %Y}" for name, day in sorted(dates.items())]
+    if not said:
+        return ""
+    return (
+        f" As an adult, {' and '.join(said)}. The decision letters they hold do not say so: "
+        "make sure they are told."
+    )
+
+
+def _tell(case: Case, dates: dict[str, date]) -> dict[str, int]:
     """Who must know, by the messages they get (one INSERT); no message names the person.
     Children's services see only children's cases, and this one is now an adult's: their
     message links to their caseload, which they can open, and says how to go on."""
@@ -134,7 +156,7 @@ def _tell(case: Case) -> dict[str, int]:
         "By the date of birth recorded, the person has turned 18. The case now follows the "
         "adult pathway: consent to support applies, and adult support periods (the move-on "
         "period after a conclusive decision) are counted."
-    )
+    ) + adult_dates_said(dates)
     no_longer_yours = (
         f" As an adult's case, {case.reference} is no longer among the children of your area, "
         "and its page no longer opens for you: for news of the case, ask its competent "

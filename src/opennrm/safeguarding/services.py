@@ -32,6 +32,7 @@ from opennrm.safety.models import RiskLevel
 from opennrm.safety.services import PROFILE_FIELDS, ProfileChange
 
 from . import selectors
+from .coming_of_age import adult_dates_said
 from .models import (
     AgeAssessment,
     AgeOutcome,
@@ -335,17 +336,19 @@ def age_assessment_record(
     before = locked.age_group
     after = AGE_GROUP_AFTER[outcome] or before
     said = f"age assessment of {assessed_on:%-d %B %Y} by {authority.name}"
+    # Found an adult: the dates the decisions in effect give an adult and gave none to a child
+    # start now, in the same change (Scotland's support from the reasonable grounds decision,
+    # the move-on period after a conclusive one), each from its decision's day, or from today
+    # if that end has already passed (`adult_clocks`).
+    dates = adult_clocks(locked) if after == AgeGroup.ADULT and after != before else {}
     if after != before:
-        # Found an adult: the dates the decisions in effect give an adult and gave none to a
-        # child start now, in the same change (Scotland's support from the reasonable grounds
-        # decision, the move-on period after a conclusive one), each from its decision's day.
         case_age_group_change(
             by=by,
             case=locked,
             to=after,
             reason=said,
             expected_version=expected_version,
-            dates=adult_clocks(locked) if after == AgeGroup.ADULT else {},
+            dates=dates,
         )
     else:
         case_version_claim(case=locked, expected_version=expected_version)
@@ -366,7 +369,7 @@ def age_assessment_record(
         recorded_by=by,
         reasons=reasons,
     )
-    told = _tell_age_group_changed(locked, by, after, said) if after != before else {}
+    told = _tell_age_group_changed(locked, by, after, said, dates) if after != before else {}
     audit_record(
         by=by,
         action="age_assessment.recorded",
@@ -509,7 +512,9 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
     }
 
 
-def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict[str, Any]:
+def _tell_age_group_changed(
+    case: Case, by: User, after: str, said: str, dates: dict[str, date]
+) -> dict[str, Any]:
     url = reverse("cases:detail", args=[case.reference])
     told: dict[str, Any] = {}
     if after == AgeGroup.ADULT:
@@ -534,7 +539,7 @@ def _tell_age_group_changed(case: Case, by: User, after: str, said: str) -> dict
             f"The {said} found the person to be an adult. The case now follows the adult "
             "pathway: consent to support applies, and their accommodation is a matter for "
             "adult support."
-        )
+        ) + adult_dates_said(dates)
         if wanted_place:
             told["coordinators"] = len(
                 deliver(
