@@ -1,8 +1,12 @@
 """Reads of linkage results, starting from who asks.
 
-A pair is a decision maker's to review when both its referrals were routed to a competent
-authority they decide for: they may already see both cases. Nobody else learns that a pair
-exists (a first responder must learn nothing of another organisation's referral).
+A pair is a decision maker's to review when its later referral was routed to a competent
+authority they decide for: the authority deciding the repeat referral is the one that must
+know of the earlier one (possible re-trafficking), and it sees both records on the pair's page
+(each read audited), though not the earlier referral's case page when that went to another
+authority. When both went to one authority that is the authority of both. Nobody else learns
+that a pair exists (a first responder must learn nothing of another organisation's referral)
+(ADR 0049, addendum of stop 39).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor
@@ -32,10 +36,18 @@ from .prepare import RawRecord
 
 
 def pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
+    """The pairs whose later referral (by submission, then id, as the pair page orders them)
+    was routed to an authority the actor decides for. A pair across two authorities is so
+    answered by the later referral's, which would otherwise never be told of it, and by a
+    decision maker of both; not by one of the earlier referral's alone (ADR 0049, addendum of
+    stop 39)."""
     authorities = actor.organisation_ids_as(DECIDERS)
+    # `case_a` has the lower id, so on the same submission time `case_b` is the later.
+    a_later = Q(case_a__submitted_at__gt=F("case_b__submitted_at"))
+    b_later = Q(case_a__submitted_at__lte=F("case_b__submitted_at"))
     return CandidatePair.objects.filter(
-        case_a__competent_authority_id__in=authorities,
-        case_b__competent_authority_id__in=authorities,
+        (a_later & Q(case_a__competent_authority_id__in=authorities))
+        | (b_later & Q(case_b__competent_authority_id__in=authorities))
     )
 
 
@@ -54,18 +66,33 @@ def open_pairs_for_review(actor: Actor) -> QuerySet[CandidatePair]:
 
 
 def _joined_for(actor: Actor, cluster_id: int) -> tuple[dict[int, int], list[CandidatePair]]:
-    """The members of a cluster whose cases the actor may review (both in an authority they
-    decide for, as `pairs_for_review` asks of a pair), grouped by what joins them that the
-    actor may review too: the confirmed pairs among them, and being linked through one erased
-    referral (ADR 0052). Returns each such case's group (a case id standing for it) and the
-    confirmed pairs. A link through a referral the actor may not open joins nobody here: the
-    actor must not learn that it exists (ADR 0049, addendum of stop 37)."""
-    members = dict(
-        ClusterMember.objects.filter(
-            cluster_id=cluster_id,
-            case__competent_authority_id__in=actor.organisation_ids_as(DECIDERS),
-        ).values_list("case_id", "linked_through_erased")
+    """The members of a cluster the actor may know of (routed to an authority they decide
+    for, or in a confirmed pair they may review: `pairs_for_review`), grouped by what joins
+    them that the actor may review too: the confirmed pairs among them the actor may review,
+    and being linked through one erased referral (ADR 0052), for members the actor may open.
+    Returns each such case's group (a case id standing for it) and the confirmed pairs. A link
+    through a referral the actor may neither open nor review a pair of joins nobody here: the
+    actor must not learn that it exists (ADR 0049, addenda of stops 37 and 39)."""
+    authorities = set(actor.organisation_ids_as(DECIDERS))
+    rows = list(
+        ClusterMember.objects.filter(cluster_id=cluster_id).values_list(
+            "case_id", "linked_through_erased", "case__competent_authority_id"
+        )
     )
+    in_cluster = [case_id for case_id, _, _ in rows]
+    confirmed = list(
+        pairs_for_review(actor)
+        .filter(status=PairStatus.CONFIRMED, case_a_id__in=in_cluster, case_b_id__in=in_cluster)
+        .select_related("case_a", "case_b")
+        .order_by("case_a_id", "case_b_id")
+    )
+    members = {case_id: token for case_id, token, authority in rows if authority in authorities}
+    # The earlier referral of a pair routed to the actor's authority, routed itself to
+    # another: known to the actor from that pair's page, but not its links through erased
+    # referrals, which they may not see.
+    for pair in confirmed:
+        for case_id in (pair.case_a_id, pair.case_b_id):
+            members.setdefault(case_id, None)
     parent = {case_id: case_id for case_id in members}
 
     def root(case_id: int) -> int:
@@ -74,12 +101,6 @@ def _joined_for(actor: Actor, cluster_id: int) -> tuple[dict[int, int], list[Can
             case_id = parent[case_id]
         return case_id
 
-    confirmed = list(
-        pairs_for_review(actor)
-        .filter(status=PairStatus.CONFIRMED, case_a_id__in=members, case_b_id__in=members)
-        .select_related("case_a", "case_b")
-        .order_by("case_a_id", "case_b_id")
-    )
     for pair in confirmed:
         parent[root(pair.case_a_id)] = root(pair.case_b_id)
     first_of: dict[int, int] = {}
@@ -99,9 +120,10 @@ def _cluster_of_both(one_id: int, other_id: int) -> int | None:
 
 def linked_through_others(actor: Actor, one_id: int, other_id: int) -> bool:
     """Whether two cases are linked as one person by links the actor may review: a path of
-    confirmed pairs (or one erased referral) between them, every referral on it one the actor
-    may open. What the pair pages say and the answers refused go by this, not by the whole
-    cluster, which may hold a referral of another authority (ADR 0049, addendum of stop 37)."""
+    confirmed pairs (or one erased referral) between them, every pair on it one the actor may
+    review (`_joined_for`). What the pair pages say and the answers refused go by this, not by
+    the whole cluster, which may hold a referral of another authority (ADR 0049, addenda of
+    stops 37 and 39)."""
     cluster_id = _cluster_of_both(one_id, other_id)
     if cluster_id is None:
         return False
@@ -157,6 +179,12 @@ def open_pairs_of_case(actor: Actor, case: Case) -> QuerySet[CandidatePair]:
     return open_pairs_for_review(actor).filter(Q(case_a=case) | Q(case_b=case))
 
 
+def cases_openable(actor: Actor, case_ids: Iterable[int]) -> set[int]:
+    """Which of these cases the actor may open: the pair page links only those to their case
+    page (the earlier referral of a pair across two authorities stays the other's)."""
+    return set(cases_visible_to(actor).filter(pk__in=list(case_ids)).values_list("pk", flat=True))
+
+
 def cases_with_open_pairs(actor: Actor, case_ids: list[int]) -> set[int]:
     """Which of these cases are in a pair the actor may review and nobody has answered."""
     found = (
@@ -184,8 +212,8 @@ def linked_cases(actor: Actor, case: Case) -> QuerySet[Case]:
 def cases_linked(one_id: int, other_id: int) -> bool:
     """Whether two cases are in one identity cluster: a decision maker has said they are one
     person, by a pair between them or through other referrals. For the services and the tests:
-    what a page tells a user goes by `linked_through_others`, which leaves out links through
-    referrals they may not open."""
+    what a page tells a user goes by `linked_through_others`, which leaves out links they may
+    not review."""
     return ClusterMember.objects.filter(case_id=one_id, cluster__members__case_id=other_id).exists()
 
 

@@ -557,12 +557,20 @@ def candidate_pair_unlink(*, by: Actor, pair_id: int, reason: str) -> CandidateP
     return pair
 
 
+# The answers a reopen takes back: "Not the same person", and a link undone (ADR 0049, addenda
+# of stops 37 and 39).
+REOPENABLE = (PairStatus.REJECTED, PairStatus.UNLINKED)
+
+
 def candidate_pair_reopen(*, by: Actor, pair_id: int, reason: str) -> CandidatePair:
-    """Take back a "Not the same person" answer, for a coded reason: the pair is open again
-    (proposed) for the authority's decision makers to answer anew. Who answered "Not the same
-    person" and when is kept on the pair (`rejected_by`, `rejected_at`) and in the audit
-    trail, with who reopened it, when and why. Refused while the two cases have another pair
-    waiting for an answer (answer that one) (ADR 0049, addendum of stop 37)."""
+    """Take back a "Not the same person" answer, or an unlink, for a coded reason: the pair is
+    open again (proposed) for the authority's decision makers to answer anew. Who answered "Not
+    the same person" and when is kept on the pair (`rejected_by`, `rejected_at`), as who
+    unlinked it, when and why are (`unlinked_by`, `unlinked_at`, `unlink_reason`, left as they
+    were), and in the audit trail, with who reopened it, when and why. Nothing is linked again
+    until it is answered "Same person" (the unlink already rebuilt the cluster). Refused while
+    the two cases have another pair waiting for an answer (answer that one) (ADR 0049, addenda
+    of stops 37 and 39)."""
     if reason not in ReopenReason.values:
         raise ValidationError({"reason": "Select why this answer is being changed"})
     try:
@@ -571,8 +579,10 @@ def candidate_pair_reopen(*, by: Actor, pair_id: int, reason: str) -> CandidateP
         raise PermissionDenied from None
     with transaction.atomic():
         pair = CandidatePair.objects.select_for_update().get(pk=found.pk)
-        if pair.status != PairStatus.REJECTED:
-            raise ValidationError("Only a “Not the same person” answer can be changed here.")
+        if pair.status not in REOPENABLE:
+            raise ValidationError(
+                "Only a “Not the same person” answer or an unlink can be changed here."
+            )
         if (
             CandidatePair.objects.filter(
                 case_a_id=pair.case_a_id, case_b_id=pair.case_b_id, status__in=OPEN_STATUSES
@@ -585,10 +595,12 @@ def candidate_pair_reopen(*, by: Actor, pair_id: int, reason: str) -> CandidateP
                 "referral: answer that one from the list of possible earlier referrals."
             )
         now = timezone.now()
-        rejected_by, rejected_at = pair.reviewed_by, pair.reviewed_at
+        taken_back = pair.status
+        if taken_back == PairStatus.REJECTED:
+            pair.rejected_by, pair.rejected_at = pair.reviewed_by, pair.reviewed_at
+        # An unlinked pair's "Same person" answer (`reviewed_by`) is in its audit event; the
+        # unlink stays on the pair.
         pair.status = PairStatus.PROPOSED
-        pair.rejected_by = rejected_by
-        pair.rejected_at = rejected_at
         pair.reopened_by = by.user
         pair.reopened_at = now
         pair.reopen_reason = reason
@@ -610,7 +622,7 @@ def candidate_pair_reopen(*, by: Actor, pair_id: int, reason: str) -> CandidateP
             by=by.user,
             action="linkage.pair_reopened",
             obj=pair,
-            detail={"reason": reason},
+            detail={"reason": reason, "taken_back": taken_back},
         )
     return pair
 

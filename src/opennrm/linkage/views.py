@@ -4,7 +4,7 @@ the model as the reviews measure it. Who may see a pair: `selectors.pairs_for_re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -67,6 +67,15 @@ class UnlinkForm(forms.Form):
     )
 
 
+# The reasons for taking back an unlink, in its words: the same codes as for a "Not the same
+# person" answer (`ReopenReason`), whose labels speak of that answer.
+REOPEN_UNLINK_LABELS = {
+    ReopenReason.MISTAKE: "The referrals were unlinked by mistake",
+    ReopenReason.NEW_INFORMATION: "New information shows they may be the same person",
+    ReopenReason.RECORD_CORRECTED: "A record was corrected and may now match",
+}
+
+
 class ReopenForm(forms.Form):
     reason = forms.ChoiceField(
         label="Why are you changing this answer?",
@@ -77,6 +86,33 @@ class ReopenForm(forms.Form):
             "invalid_choice": "Select why this answer is being changed",
         },
     )
+
+    def __init__(self, *args: Any, unlinked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if unlinked:
+            reason = cast(forms.ChoiceField, self.fields["reason"])
+            reason.choices = list(REOPEN_UNLINK_LABELS.items())
+
+
+def _taken_back(found: CandidatePair) -> str:
+    """The answer the pair's latest reopening took back, "rejected" or "unlinked" ("" if it
+    was never reopened, or what it took back was since overwritten by the same answer again,
+    whose event is in the audit trail): the later of the two before the reopening."""
+    before = {
+        status: at
+        for status, at in (
+            (PairStatus.REJECTED, found.rejected_at),
+            (PairStatus.UNLINKED, found.unlinked_at),
+        )
+        if found.reopened_at and at and at <= found.reopened_at
+    }
+    return str(max(before, key=before.__getitem__)) if before else ""
+
+
+def _reopen_reason(found: CandidatePair) -> str:
+    if _taken_back(found) == PairStatus.UNLINKED:
+        return REOPEN_UNLINK_LABELS.get(ReopenReason(found.reopen_reason), "")
+    return found.get_reopen_reason_display()
 
 
 @require_safe
@@ -100,16 +136,21 @@ def pairs(request: HttpRequest) -> HttpResponse:
     )
 
 
-# The identifying fields the pair page shows of each record, by the record holding them.
-SHOWN = ("given_names", "family_name", "date_of_birth", "safe_contact")
+# The identifying fields the pair page shows of each record, by the record holding them: the
+# other names too, which the case page shows, as a person referred once under a name they use
+# is the commonest reason two referrals differ by name.
+SHOWN = ("given_names", "family_name", "aliases", "date_of_birth", "safe_contact")
 
 
-def _record(case: Case) -> dict[str, Any]:
+def _record(case: Case, openable: set[int]) -> dict[str, Any]:
     person = case.person
     identity = getattr(person, "identity", None)
     places = selectors.exploitation_places(case) if identity else ""
     return {
         "case": case,
+        # Linked to its case page only if the user may open it: the earlier referral of a pair
+        # across two authorities is shown here, and there only to its own authority.
+        "may_open": case.pk in openable,
         "identity": identity,
         "name": " ".join(
             part for part in (identity.given_names, identity.family_name) if part
@@ -148,18 +189,21 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
             request,
             "This pair has already been answered."
             + (
-                " To change a “Not the same person” answer, use “Change this answer”."
-                if found.status == PairStatus.REJECTED
+                " To change a “Not the same person” answer or an unlink, use “Change this answer”."
+                if found.status in services.REOPENABLE
                 else ""
             ),
         )
         return redirect("linkage:pair", found.pk)
     cases = (
         Case.objects.filter(pk__in=(found.case_a_id, found.case_b_id))
-        .select_related("person__identity", "referring_organisation", "narrative")
+        .select_related(
+            "person__identity", "referring_organisation", "competent_authority", "narrative"
+        )
         .order_by("submitted_at", "pk")
     )
-    records = [_record(case) for case in cases]
+    openable = selectors.cases_openable(actor, (found.case_a_id, found.case_b_id))
+    records = [_record(case, openable) for case in cases]
     # One read for each record shown, naming the fields that had a value.
     for record in records:
         audit_read(
@@ -181,6 +225,9 @@ def pair(request: HttpRequest, pair_id: int) -> HttpResponse:
             "chart": charts.chart(steps),
             "prior_probability": charts.probability(steps[0].match_weight),
             "form": form,
+            # What the latest "Change this answer" took back, and why, for the pair's history.
+            "taken_back": _taken_back(found),
+            "reopen_reason": _reopen_reason(found) if found.reopened_at else "",
             # Linked through other referrals the user may review already: "Not the same
             # person" is refused until those are unlinked, and the page says so, with the
             # pairs to unlink, before it is chosen. A link through a referral the user may not
@@ -244,16 +291,20 @@ def pair_unlink(request: HttpRequest, pair_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def pair_reopen(request: HttpRequest, pair_id: int) -> HttpResponse:
-    """Take back a "Not the same person" answer given by mistake (or made wrong by new
-    information): the pair is open again for an answer, the rejection kept in its history."""
+    """Take back a "Not the same person" answer or an unlink given by mistake (or made wrong
+    by new information): the pair is open again for an answer, the rejection or the unlink
+    kept in its history."""
     found = _pair(request, pair_id)
     if request.method == "POST" and found.status in OPEN_STATUSES and found.reopened_at:
         # A second press after the first reopened it: back to the pair, open for an answer.
         messages.info(request, "This pair is already open for a new answer.")
         return redirect("linkage:pair", found.pk)
-    if found.status != PairStatus.REJECTED:
+    if found.status not in services.REOPENABLE:
         raise Http404
-    form = ReopenForm(request.POST if request.method == "POST" else None)
+    form = ReopenForm(
+        request.POST if request.method == "POST" else None,
+        unlinked=found.status == PairStatus.UNLINKED,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.candidate_pair_reopen(
