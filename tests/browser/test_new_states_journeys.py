@@ -68,7 +68,8 @@ def test_a_charitys_client_who_refuses_leaves_nothing_to_submit_until_she_consen
     expect(page.get_by_role("heading", name="Refer a potential victim", level=1)).to_be_visible()
     expect(page.locator(".govuk-warning-text")).to_contain_text(
         "An adult who does not consent cannot be referred, and your organisation does not "
-        "carry the duty to notify, so there is nothing to submit."
+        "carry the duty to notify (Modern Slavery Act 2015 section 52: public authorities in "
+        "England and Wales only), so there is nothing to submit."
     )
     expect(page.locator(".govuk-warning-text")).to_contain_text(services.NOTHING_TO_SUBMIT)
     expect(page.get_by_role("heading", name="Duty to notify report")).to_have_count(0)
