@@ -166,9 +166,12 @@ class TestDeciding:
         seen = api(alice, northmoor_police).get(f"/api/v1/cases/{case.reference}").json()
         assert seen["status"] == "recovery"
         assert seen["version"] == case.version
-        assert {c["name"]: (c["date"], c["days_left"]) for c in seen["clocks"]} == {
-            "recovery_period_ends": ("2026-03-31", 29),
-            "conclusive_grounds_from": ("2026-04-01", 30),
+        assert {
+            c["name"]: (c["date"], c["current"], c["until_decision"], c["days_left"])
+            for c in seen["clocks"]
+        } == {
+            "recovery_period_ends": ("2026-03-31", True, False, 29),
+            "conclusive_grounds_from": ("2026-04-01", True, False, 30),
         }
         [shown] = seen["decisions"]
         assert (shown["outcome"], shown["state"], shown["policy_profile_version"]) == (

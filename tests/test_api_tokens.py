@@ -581,6 +581,7 @@ class TestDocumentation:
             ("post", "/api/v1/cases/{reference}/reconsideration"),
             ("get", "/api/v1/cases/{reference}/information-requests"),
             ("post", "/api/v1/cases/{reference}/information-requests"),
+            ("post", "/api/v1/cases/{reference}/disqualification"),
             ("post", "/api/v1/cases/{reference}/additions"),
             ("get", "/api/v1/queues/{name}"),
             ("post", "/api/v1/cases/{reference}/decisions"),
@@ -658,7 +659,7 @@ class TestDocumentation:
         ]
         # 11, the two of referrals.api after submission, statistics' private counts, and
         # planning an operation and taking a person in during one; protection's planned removals
-        assert len(with_body) == 17
+        assert len(with_body) == 18
         for method, path, operation in with_body:
             assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorsOut"

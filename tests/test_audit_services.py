@@ -127,6 +127,7 @@ WRITES: dict[str, Callable[[dict], object]] = {
         lambda: service("decision_disqualify")(
             by=w["dmitri"],
             case=_fresh(w["recovering"]),
+            ground="public_order",
             reasons="A threat to public security.",
             expected_version=_fresh(w["recovering"]).version,
         ),
@@ -145,6 +146,13 @@ WRITES: dict[str, Callable[[dict], object]] = {
         by=w["sally"], decision=w["awaiting_approval"], approve=False, note="Look again."
     ),
     "letter_issue": lambda w: service("letter_issue")(by=w["dmitri"], decision=w["without_letter"]),
+    # As an age assessment does when it gives a case the adult dates of a decision in effect.
+    "adult_dates_letter_issue": lambda w: service("adult_dates_letter_issue")(
+        by=w["dmitri"],
+        case=w["closable"],
+        dates={"move_on_ends": w["today"]},
+        cause="age_assessment",
+    ),
     "reconsideration_request": lambda w: at(
         "2026-03-03 10:00:00+00:00",
         lambda: service("reconsideration_request")(
@@ -333,6 +341,8 @@ NOT_WRITES = {
     "close_refusal",
     "decision_refusal",
     "approval_refusal",
+    "extension_refusal",
+    "disqualification_refusal",
     "support_running",
     "request_defaults",
     "refusal_without_places",

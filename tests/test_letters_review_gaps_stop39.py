@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +24,12 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case, Person
 from opennrm.decisions import letters, selectors, services
-from opennrm.decisions.models import DecisionKind, Letter, ReconsiderationRequest
+from opennrm.decisions.models import (
+    DecisionKind,
+    Letter,
+    LetterOccasion,
+    ReconsiderationRequest,
+)
 from opennrm.notifications.models import Notification
 from opennrm.policy import clock
 from opennrm.safeguarding import coming_of_age
@@ -102,7 +109,7 @@ def test_a_negative_conclusive_letter_names_both_grounds_for_reconsideration(
 
 
 def test_every_negative_conclusive_text_names_both_grounds_in_the_words_of_the_rg_letter() -> None:
-    """The child's and the undated English texts, and the Albanian one, name the second ground
+    """The child's, the undated and the adult dates English texts, and the Albanian one, name the second ground
     in the words their language's negative reasonable grounds letter already uses for it: no
     new Albanian was written."""
     second_ground = {
@@ -112,7 +119,7 @@ def test_every_negative_conclusive_text_names_both_grounds_in_the_words_of_the_r
     for language, words in second_ground.items():
         texts = letters.translations()[language]["texts"]
         assert words in texts["reasonable_grounds.negative"]["next"]
-        keys = [key for key in texts if key.startswith("conclusive_grounds.negative")]
+        keys = [key for key in texts if "conclusive_grounds.negative" in key]
         assert keys
         for key in keys:
             assert words in texts[key]["next"], (language, key)
@@ -122,6 +129,8 @@ def test_every_negative_conclusive_text_names_both_grounds_in_the_words_of_the_r
         "conclusive_grounds.negative",
         "conclusive_grounds.negative.child",
         "conclusive_grounds.negative.undated",
+        # Written to a person found an adult after the decision (stop 39).
+        "adult_dates.conclusive_grounds.negative",
     }
 
 
@@ -338,6 +347,287 @@ def test_a_care_leaver_moved_long_after_the_birthday_gets_a_move_on_end_still_to
     case.refresh_from_db()
     assert case.age_group == AgeGroup.ADULT
     assert case.move_on_ends == today + timedelta(days=45)
+
+
+def test_a_presumed_child_found_an_adult_after_a_negative_conclusive_decision_is_written_to(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """Who is hurt: a young person whose age was disputed, refused at conclusive grounds while
+    treated as a child. Their letter says "children's services keep looking after you,
+    whatever this decision" and states no end of support (rightly: ADR 0025). Weeks later an
+    age assessment finds them an adult: `safeguarding.services.age_assessment_record` gives
+    the case the adult move-on end through `decisions.services.adult_clocks`, counted from the
+    conclusive decision's own day (9 working days after 1 April 2026), so it is already over
+    on the day of the assessment, and no letter is issued. The person, their lawyer and the
+    support worker hold only a letter promising children's services' care; the support the
+    case now records as ended was never announced, let alone with a date still to come.
+    ADR 0017 says a later change that moves a date is a new letter, and its addendum (stop 35)
+    that a person must never be told of an end already gone. Expected: a new letter is issued
+    when the assessment moves the case to the adult pathway, stating an end of support that
+    has not passed on the day it is issued."""
+    disputed = _english(
+        case_factories.case(
+            referred_by=alice,
+            referring_organisation=northmoor_police,
+            authority=authority,
+            age_group=AgeGroup.PRESUMED_CHILD,
+            given_names="Ardit",
+            submitted_at=_at("2026-02-20 09:00:00+00:00"),
+        )
+    )
+    with time_machine.travel(RG_DAY, tick=False):
+        positive_rg(disputed, dmitri)
+    with time_machine.travel(CG_DAY, tick=False):
+        refused = case_factories.refused_at_conclusive_grounds(
+            disputed, decider=dmitri, approver=sally
+        )
+    assert refused.move_on_ends is None  # a presumed child: no adult move-on period
+    child_letter = Letter.objects.get(case=refused, decision__kind=DecisionKind.CONCLUSIVE_GROUNDS)
+    assert "children's services" in _text(child_letter).next
+    before = Letter.objects.filter(case=refused).count()
+
+    with time_machine.travel(ASSESSED, tick=False):
+        refused = fresh(refused)
+        safeguarding.age_assessment_record(
+            by=lena,
+            case=refused,
+            outcome="adult",
+            assessed_on=date(2026, 4, 27),
+            reasons="Assessed by two social workers.",
+            expected_version=refused.version,
+        )
+    adult = fresh(refused)
+    assert adult.age_group == AgeGroup.ADULT
+    assert adult.move_on_ends is not None  # the adult support end the case now records
+    new = list(Letter.objects.filter(case=adult).order_by("pk")[before:])
+    assert new, (
+        f"the case now records adult support ending {adult.move_on_ends:%-d %B %Y}, before the "
+        "assessment of 27 April 2026, and no letter told the person: the only letter they hold "
+        "says children's services keep looking after them"
+    )
+    stated = new[-1].dates_stated.get("move_on_ends")
+    assert stated is not None
+    assert date.fromisoformat(stated) >= new[-1].issued_on
+
+
+def test_the_adult_dates_letter_restates_the_decision_and_states_the_end_in_words(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """The new letter says why it is written (the assessment), that the negative decision
+    stands, and the move-on end in words, in the PDF too; it is audited as issued, the
+    decision's own letter stays as it was, and the decision maker's message says the letter was
+    issued rather than asking that the person be told."""
+    refused = _disputed_and_refused(alice, northmoor_police, authority, dmitri, sally)
+    child_letter = Letter.objects.get(
+        case=refused,
+        decision__kind=DecisionKind.CONCLUSIVE_GROUNDS,
+        occasion=LetterOccasion.DECISION,
+    )
+    as_sent = dict(child_letter.text)
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    letter = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES)
+    assert letter.decision == child_letter.decision
+    assert (letter.kind, letter.issued_by, letter.issued_on) == (
+        DecisionKind.CONCLUSIVE_GROUNDS,
+        lena,
+        date(2026, 4, 27),
+    )
+    assert letter.dates_stated == {"move_on_ends": adult.move_on_ends.isoformat()}
+    words = _text(letter)
+    assert "age assessment" in words.reasons
+    assert "not enough evidence" in words.decision
+    assert letters.written_date(adult.move_on_ends) in words.next
+    assert "children's services" not in words.next
+    assert letters.written_date(adult.move_on_ends) in _pdf_text(letter)
+    child_letter.refresh_from_db()
+    assert child_letter.text == as_sent
+    assert AuditEvent.objects.filter(
+        action="letter.issued", detail__occasion=LetterOccasion.ADULT_DATES
+    ).exists()
+    told = Notification.objects.get(recipient=dmitri, kind="case.age_group_changed")
+    assert "A letter telling them so has been issued" in told.body, told.body
+
+
+def test_an_albanian_reader_gets_the_adult_dates_letter_in_english(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """Albanian has no adult dates text yet: the letter falls back to English, as any letter
+    without a translation does, rather than not being issued."""
+    refused = _albanian(_disputed_and_refused(alice, northmoor_police, authority, dmitri, sally))
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    letter = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES)
+    assert letter.language == "en"
+    assert letters.written_date(adult.move_on_ends) in _text(letter).next
+
+
+def test_a_decision_still_has_one_letter_of_its_own(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """The letter of the adult dates sits beside the decision's own letter; a second letter of
+    the decision itself is still refused, and the new letter is frozen like the others."""
+    refused = _disputed_and_refused(alice, northmoor_police, authority, dmitri, sally)
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    decision = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES).decision
+    with pytest.raises(ValidationError):
+        services.letter_issue(by=dmitri, decision=decision)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Letter.objects.filter(case=adult, occasion=LetterOccasion.ADULT_DATES).update(
+            occasion=LetterOccasion.DECISION
+        )
+
+
+def test_an_assessment_that_starts_no_adult_date_issues_no_letter(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    lena: User,
+) -> None:
+    """Found an adult while the reasonable grounds decision is awaited: no decision gives a
+    date yet, so there is nothing to write about (the decision's own letter will)."""
+    disputed = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        age_group=AgeGroup.PRESUMED_CHILD,
+        submitted_at=_at("2026-02-20 09:00:00+00:00"),
+    )
+    adult = _assessed_adult(disputed, lena, ASSESSED)
+    assert adult.age_group == AgeGroup.ADULT
+    assert not Letter.objects.filter(case=adult).exists()
+
+
+def test_a_child_who_turned_18_after_the_decision_is_written_to_by_opennrm(
+    case: Case, dmitri: User, sally: User
+) -> None:
+    """A child refused at conclusive grounds turns 18: the daily task moves the case to the
+    adult pathway with a move-on end, and issues the letter stating it (issued by nobody: by
+    OpenNRM), telling the person why in words that do not give the birthday (the entry on the
+    timeline, and the letter, are dated the day of the move, ADR 0025)."""
+    _english(case)
+    Case.objects.filter(pk=case.pk).update(age_group=AgeGroup.CHILD)
+    with time_machine.travel(RG_DAY, tick=False):
+        positive_rg(fresh(case), dmitri)
+    with time_machine.travel(CG_DAY, tick=False):
+        refused = case_factories.refused_at_conclusive_grounds(
+            fresh(case), decider=dmitri, approver=sally
+        )
+    assert refused.move_on_ends is None
+    with time_machine.travel("2026-04-20 06:00:00+00:00", tick=False):
+        assert coming_of_age._turn_18(refused.pk, date(2026, 4, 20)) is not None
+    adult = fresh(refused)
+    assert adult.age_group == AgeGroup.ADULT
+    assert adult.move_on_ends is not None
+    letter = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES)
+    assert letter.issued_by is None
+    assert letter.dates_stated == {"move_on_ends": adult.move_on_ends.isoformat()}
+    words = _text(letter)
+    assert "You have turned 18" in words.reasons
+    # The letter is dated the day of the move, as the timeline's entry is; its words say no more.
+    assert "20 April" not in " ".join((words.reasons, words.decision, words.next))
+    assert letters.written_date(adult.move_on_ends) in words.next
+
+
+@pytest.mark.page("decisions:adult_dates_letter")
+def test_the_adult_dates_letter_is_listed_on_the_case_page_and_opens(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """The case page lists the new letter beside the conclusive decision's own, for the
+    decision makers and the referrer who explains it; it opens as issued, its read audited
+    with the letter named; the decision's own letter still opens (one of its own)."""
+    refused = _disputed_and_refused(alice, northmoor_police, authority, dmitri, sally)
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    letter = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES)
+    url = reverse("decisions:adult_dates_letter", args=[letter.pk])
+    for reader in (dmitri, alice):
+        client = factories.signed_in_client(reader)
+        detail = client.get(reverse("cases:detail", args=[adult.reference])).content.decode()
+        assert url in detail
+        assert reverse("decisions:letter", args=[letter.decision_id]) in detail
+        page = client.get(url)
+        assert page.status_code == 200
+        assert letters.written_date(adult.move_on_ends) in page.content.decode()
+        read = AuditEvent.objects.filter(actor=reader, action="person.viewed").latest("pk")
+        assert read.detail["document"]["id"] == letter.pk
+        own = client.get(reverse("decisions:letter", args=[letter.decision_id]))
+        assert own.status_code == 200
+        assert "children&#39;s services" in own.content.decode()
+    # A decision's letter is not opened as a letter of adult dates.
+    own_letter = Letter.objects.get(decision=letter.decision, occasion=LetterOccasion.DECISION)
+    with pytest.raises(Http404):
+        selectors.adult_dates_letter_get_for_reader(Actor.of_session(dmitri), own_letter.pk)
+
+
+@pytest.mark.page("decisions:adult_dates_letter_pdf")
+def test_the_adult_dates_letter_downloads_as_a_pdf(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """The PDF prints the stored words, the end of support in words, and is recorded as
+    exported."""
+    refused = _disputed_and_refused(alice, northmoor_police, authority, dmitri, sally)
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    letter = Letter.objects.get(case=adult, occasion=LetterOccasion.ADULT_DATES)
+    response = factories.signed_in_client(alice).get(
+        reverse("decisions:adult_dates_letter_pdf", args=[letter.pk])
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    printed = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages).split()
+    )
+    assert letters.written_date(adult.move_on_ends) in printed
+    assert AuditEvent.objects.filter(actor=alice, action="person.exported").exists()
+
+
+def test_the_subject_access_export_names_the_adult_dates_letter(
+    alice: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+    dmitri: User,
+    sally: User,
+    lena: User,
+) -> None:
+    """The person's own copy of their data says what the letter is, not only "Conclusive
+    grounds decision" twice."""
+    from opennrm.privacy.selectors import subject_access_data
+
+    refused = _disputed_and_refused(alice, northmoor_police, authority, dmitri, sally)
+    adult = _assessed_adult(refused, lena, ASSESSED)
+    (exported,) = [
+        c for c in subject_access_data(adult.person)["cases"] if c["reference"] == adult.reference
+    ]
+    named = [letter["decision"] for letter in exported["letters"]]
+    assert "Support dates as an adult after the conclusive grounds decision" in named
 
 
 # --- The support provider that asked reads the answer -------------------------------------------

@@ -225,6 +225,7 @@ ROUTES: dict[str, Rule] = {
     "decisions:approval": DECIDERS,
     "decisions:assign": DECIDERS,
     "decisions:extend": DECIDERS,
+    "decisions:disqualify": DECIDERS,
     "decisions:reconsideration": DECIDERS,
     "decisions:letter": CASE_READERS,
     # Record linkage (ADR 0048, 0049): a pair is its authority's decision makers' to review
@@ -235,6 +236,8 @@ ROUTES: dict[str, Rule] = {
     "linkage:pair_reopen": DECIDERS,
     "linkage:quality": DECIDERS,
     "decisions:letter_pdf": CASE_READERS,
+    "decisions:adult_dates_letter": CASE_READERS,
+    "decisions:adult_dates_letter_pdf": CASE_READERS,
     # A reconsideration's letter: read by those who may read the decision's letter.
     "decisions:reconsideration_letter": RECONSIDERATION_LETTER_READERS,
     "decisions:reconsideration_letter_pdf": RECONSIDERATION_LETTER_READERS,
@@ -329,6 +332,7 @@ API_OPERATIONS: dict[tuple[str, str], ApiRule] = {
     # Decisions (decisions.api): as the decisions pages.
     ("GET", "api:queue"): ApiRule("decisions:read", DECIDERS.roles),
     ("POST", "api:case_decisions"): ApiRule("decisions:write", DECIDERS.roles),
+    ("POST", "api:case_disqualification"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:decision_approval"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:reconsideration_decision"): ApiRule("decisions:write", DECIDERS.roles),
     ("POST", "api:case_assignment"): ApiRule("decisions:write", DECIDERS.roles),

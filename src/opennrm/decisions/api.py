@@ -40,6 +40,7 @@ from . import selectors, services
 from .forms import (
     ApprovalForm,
     DecisionForm,
+    DisqualificationForm,
     ReconsiderationDecisionForm,
     ReconsiderationRequestForm,
 )
@@ -86,7 +87,10 @@ class DecisionOut(Schema):
         description="reasonable_grounds, conclusive_grounds, disqualification or recovery_extension"
     )
     kind_label: str
-    outcome: str = Field(description="The outcome's code in the policy profile applied")
+    outcome: str = Field(
+        description="The outcome's code in the policy profile applied; for a disqualification "
+        "its ground, public_order or bad_faith ('disqualified' if recorded without one)"
+    )
     outcome_label: str
     outcome_kind: str = Field(description="positive, negative or not_decided")
     negative_reason: str | None = Field(
@@ -223,13 +227,26 @@ def reconsideration_made_out(request: ReconsiderationRequest) -> Reconsideration
 class ClockOut(Schema):
     name: str = Field(
         description="reasonable_grounds_due (while awaited), recovery_period_ends, "
-        "support_ends (Scotland), conclusive_grounds_from, reconsideration_until, "
+        "support_ends (the support the jurisdiction's own law gives: Scotland's s.9, Northern "
+        "Ireland's s.18), conclusive_grounds_from, reconsideration_until, "
         "reconsideration_decide_by (while awaited) or move_on_ends; never an adult's "
         "support clock for a child"
     )
     label: str
     date: date
-    days_left: int = Field(description="Days from today; negative once the date has passed")
+    current: bool = Field(
+        description="true if this clock runs in the case's status. A clock that does not is no "
+        "deadline now: a date kept from an earlier stage, or one that starts later"
+    )
+    until_decision: bool = Field(
+        description="support_ends only: true while the support runs until the conclusive "
+        "grounds decision, still awaited (Northern Ireland's s.18(3)). `date` is then no end, "
+        "only the earliest a positive decision would end it"
+    )
+    days_left: int | None = Field(
+        description="Days from today, negative once the date has passed; null when the clock "
+        "is not current, as a countdown would misread it (support stopped when it runs on)"
+    )
 
 
 class CaseOut(CaseStateOut):
@@ -248,13 +265,17 @@ class CaseOut(CaseStateOut):
 
 def clocks_out(case: Case) -> list[ClockOut]:
     """The clocks the case page shows (`cases.selectors.clocks_of`): an adult's support clocks
-    never for a child, a decision's target only while it is awaited."""
+    never for a child, a decision's target only while it is awaited. As on the page, a countdown
+    only for a clock that runs now: "-15 days" for Northern Ireland's s.18 support while the
+    conclusive decision is awaited would read as support ended, when it runs on."""
     return [
         ClockOut(
             name=str(row["name"]),
             label=str(row["label"]),
             date=row["date"],  # type: ignore[arg-type]
-            days_left=int(row["days_left"]),  # type: ignore[call-overload]
+            current=bool(row["current"]),
+            until_decision=bool(row.get("until_decision", False)),
+            days_left=int(row["days_left"]) if row["current"] else None,  # type: ignore[call-overload]
         )
         for row in case_selectors.clocks_of(case)
     ]
@@ -600,6 +621,57 @@ def decision_record(request: HttpRequest, reference: str, body: DecisionIn) -> S
             expected_version=form.cleaned_data["expected_version"],
             indicators=form.cleaned_data["indicators"],
             evidence=[int(pk) for pk in form.cleaned_data["evidence"]],
+        )
+    except ValidationError as error:
+        return refusal(error)
+    return Status(201, decision_made_out(decision))
+
+
+class DisqualificationIn(_In):
+    ground: Literal["public_order", "bad_faith"] = Field(
+        description="public_order: the person is a threat to public order; bad_faith: they "
+        "claimed to be a victim in bad faith (Nationality and Borders Act 2022 s.63). The "
+        "decision's `outcome` is this code."
+    )
+    reasons: str = Field(
+        description="What the decision relies on and why. The person is told these reasons. "
+        "Never returned by the API."
+    )
+    expected_version: int = Field(description="The case's `version` when it was read")
+
+
+@router.post(
+    "/cases/{reference}/disqualification",
+    url_name="case_disqualification",
+    operation_id="decision_disqualify",
+    summary="Disqualify the person on public order or bad faith grounds",
+    response={201: DecisionMadeOut, **AUTH_ERRORS, **WRITE_ERRORS},
+)
+def decision_disqualify(
+    request: HttpRequest, reference: str, body: DisqualificationIn
+) -> Status[Any]:
+    """Disqualify the person during the recovery period, where the policy profile in force has
+    disqualification (from 30 January 2023 in the UK), exactly as the disqualification page
+    does. A negative decision: where the profile says so it is stored as `awaiting_approval`
+    and the case does not move until a second decision maker approves it; in effect, the case
+    is `disqualified` and the decision may be reconsidered as the profile allows. Refused with
+    422 (saying why) outside the recovery period, under rules without disqualification, or
+    while another decision waits for approval; 409 if the case changed since
+    `expected_version`."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_decider(actor, reference)
+    form = DisqualificationForm(
+        {"ground": body.ground, "reasons": body.reasons, "expected_version": body.expected_version}
+    )
+    if not form.is_valid():
+        return Status(422, field_errors_out(form.errors))
+    try:
+        decision = services.decision_disqualify(
+            by=actor.user,
+            case=case,
+            ground=form.cleaned_data["ground"],
+            reasons=form.cleaned_data["reasons"],
+            expected_version=form.cleaned_data["expected_version"],
         )
     except ValidationError as error:
         return refusal(error)

@@ -277,3 +277,32 @@ class ExtensionForm(forms.Form):
         error_messages={"required": "Enter the reasons for the extension"},
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class DisqualificationForm(forms.Form):
+    """Disqualification on a ground of NABA 2022 s.63 (`services.DISQUALIFICATION_GROUNDS`)."""
+
+    ground = forms.ChoiceField(
+        label="On which ground?",
+        choices=[
+            ("public_order", "The person is a threat to public order"),
+            ("bad_faith", "The person claimed to be a victim in bad faith"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the ground for disqualification",
+            "invalid_choice": "Select the ground for disqualification",
+        },
+    )
+    reasons = forms.CharField(
+        label="Reasons",
+        help_text="Explain what the decision relies on and why it meets the ground. The person "
+        "will be told these reasons.",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={
+            "required": "Enter the reasons for the decision",
+            "max_length": "The reasons must be 20,000 characters or fewer",
+        },
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import string
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cache
@@ -184,7 +184,37 @@ def compose_reconsideration(request: ReconsiderationRequest, case: Case, on: dat
     )
 
 
-def _compose(key: str, case: Case, on: date, *, reasons: str, fallback: str) -> Composed:
+# Why a change of age group started the adult dates (`compose_adult_dates`), by the words its
+# letter gives as its reasons (`"adult_dates_reasons"` in a translation, else English's).
+ADULT_DATES_CAUSES = ("age_assessment", "turned_18")
+
+
+def compose_adult_dates(decision: Decision, case: Case, on: date, *, cause: str) -> Composed:
+    """The letter telling a person, written to as a child when `decision` took effect, the
+    adult dates it gives now that they are an adult (`cause`: found one by an age assessment,
+    or turned 18): it restates the decision's outcome and states the dates (the move-on end,
+    an adult's support end) as the case has them now; otherwise as `compose`."""
+    if cause not in ADULT_DATES_CAUSES:
+        raise ValueError(f"not a cause of adult dates: {cause}")
+
+    def reasons(language: str) -> str:
+        said = translations()[language].get("adult_dates_reasons") or {}
+        return str(said.get(cause) or translations()["en"]["adult_dates_reasons"][cause])
+
+    return _compose(
+        f"adult_dates.{decision.kind}.{decision.outcome_kind}",
+        case,
+        on,
+        reasons=reasons,
+        fallback=decision.outcome_label,
+    )
+
+
+def _compose(
+    key: str, case: Case, on: date, *, reasons: str | Callable[[str], str], fallback: str
+) -> Composed:
+    """`reasons`: the words under the reasons heading, or what gives them in the letter's
+    language."""
     languages = [code for code in case.person.languages if code in translations()]
     language, texts = _texts_for(key, case, languages[0] if languages else "en")
     chosen = translations()[language]
@@ -209,8 +239,9 @@ def _compose(key: str, case: Case, on: date, *, reasons: str, fallback: str) -> 
         reference=chosen["reference"].format(**values),
         date=chosen["date"].format(**values),
         decision=texts["decision"].format(**values),
-        reasons_heading=chosen["reasons_heading"],
-        reasons=reasons,
+        # A text may name its reasons otherwise (why a letter is written again); else the usual.
+        reasons_heading=texts.get("reasons_heading", chosen["reasons_heading"]),
+        reasons=reasons if isinstance(reasons, str) else reasons(language),
         next_heading=chosen["next_heading"],
         next=texts["next"].format(**values),
         help=chosen["help"],

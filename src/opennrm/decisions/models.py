@@ -115,9 +115,21 @@ class Decision(models.Model):
         return self.decided_at
 
 
+class LetterOccasion(models.TextChoices):
+    """Why a letter about a decision was issued."""
+
+    # The decision took effect (or a reconsideration of it was decided: `Letter.reconsideration`).
+    DECISION = "decision", "The decision"
+    # A child (or a person whose age was disputed) was found an adult, or turned 18, after the
+    # decision, and the adult dates it gives (the move-on end, an adult's support end) started:
+    # a later change that moves a date is a new letter (ADR 0017, addendum of stop 39).
+    ADULT_DATES = "adult_dates", "The support dates as an adult"
+
+
 class Letter(models.Model):
     """The letter issued when a decision took effect, or when a reconsideration of it was
-    decided, as it was sent: a record, never rewritten.
+    decided, or when a change of age group gave the case the adult dates the decision gives
+    (`occasion`), as it was sent: a record, never rewritten.
 
     Its date, the dates it states and its text are fixed when it is issued
     (`services.letter_issue`); a later change, such as an extension of the recovery period, is
@@ -126,9 +138,13 @@ class Letter(models.Model):
     keeps the rest. See docs/adr/0017-letters-are-records.md.
     """
 
-    # The decision the letter is about: its own letter, and one more for each reconsideration
-    # of it decided (`reconsideration` set; the decision reconsidered is this one).
+    # The decision the letter is about: its own letter, one more for each reconsideration of it
+    # decided (`reconsideration` set; the decision reconsidered is this one), and one when a
+    # change of age group started the adult dates it gives (`occasion`).
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="letters_issued")
+    occasion = models.CharField(
+        max_length=20, choices=LetterOccasion.choices, default=LetterOccasion.DECISION
+    )
     reconsideration = models.OneToOneField(
         "ReconsiderationRequest",
         on_delete=models.PROTECT,
@@ -141,8 +157,10 @@ class Letter(models.Model):
     # What the letter tells, copied from the decision so the record reads alone.
     kind = models.CharField(max_length=30, choices=DecisionKind.choices)
     language = models.CharField(max_length=12)
+    # None: issued by OpenNRM itself (the daily task that moves a child who turned 18 to the
+    # adult pathway, `safeguarding.coming_of_age`).
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     issued_at = models.DateTimeField()
     # The date the letter gives as its own, and every other date it states, by name:
@@ -155,10 +173,11 @@ class Letter(models.Model):
     class Meta:
         ordering = ["issued_at", "id"]
         constraints = [
-            # One letter of the decision itself; its reconsiderations' letters are beside it.
+            # One letter of the decision itself; its reconsiderations' letters, and the letter
+            # of the adult dates it gives, are beside it.
             models.UniqueConstraint(
                 fields=["decision"],
-                condition=models.Q(reconsideration__isnull=True),
+                condition=models.Q(reconsideration__isnull=True, occasion="decision"),
                 name="letter_one_per_decision",
             )
         ]
@@ -166,6 +185,8 @@ class Letter(models.Model):
     def __str__(self) -> str:
         if self.reconsideration_id is not None:
             return f"Letter for reconsideration {self.reconsideration_id} ({self.language})"
+        if self.occasion == LetterOccasion.ADULT_DATES:
+            return f"Letter of the adult dates of decision {self.decision_id} ({self.language})"
         return f"Letter for decision {self.decision_id} ({self.language})"
 
 

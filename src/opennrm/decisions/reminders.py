@@ -54,8 +54,14 @@ REMINDED: dict[str, Reminded] = {
 
 @dataclass
 class Digest:
-    due_soon: set[str] = field(default_factory=set)
-    overdue: set[str] = field(default_factory=set)
+    """One person's cases in one queue, each with its deadline (reference: date)."""
+
+    due_soon: dict[str, date] = field(default_factory=dict)
+    overdue: dict[str, date] = field(default_factory=dict)
+
+
+# The cases a digest names on each line; the rest are counted ("and 3 more").
+NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -104,11 +110,11 @@ def _remind(today: date) -> RunResult:
             if due is not None and due < today:  # never None: the filter compares it
                 counted["overdue"] += 1
                 for user_id in responsible | seniors.get(authority_id, set()):
-                    queued[user_id].overdue.add(reference)
+                    queued[user_id].overdue[reference] = due
             else:
                 counted["due_soon"] += 1
                 for user_id in responsible:
-                    queued[user_id].due_soon.add(reference)
+                    queued[user_id].due_soon[reference] = due
     _send(digests)
     return RunResult(ran=True, reminders=counted["due_soon"], escalations=counted["overdue"])
 
@@ -146,10 +152,20 @@ def _people(roles: Iterable[Role]) -> dict[int, set[int]]:
     return by_authority
 
 
+def _named(cases: dict[str, date]) -> str:
+    """The cases by their deadline, the oldest (or soonest) first, each with its date: the first
+    `NAMED`, and how many more."""
+    ordered = sorted(cases.items(), key=lambda item: (item[1], item[0]))
+    named = ", ".join(f"{reference} (due {due:%-d %B})" for reference, due in ordered[:NAMED])
+    more = len(ordered) - NAMED
+    return named + (f" and {more} more" if more > 0 else "")
+
+
 def _send(digests: dict[str, dict[int, Digest]]) -> None:
     """One message to each person, whatever the queues: the subject counts each queue's cases,
     the body names them with a link to each queue (when there are two), and the message opens
-    the first queue with a case overdue (else the first)."""
+    the first queue with a case overdue (else the first). A queue's overdue cases have a line
+    of their own, before those only due soon, so the reader starts with them."""
     users = User.objects.in_bulk({user_id for queued in digests.values() for user_id in queued})
     queue_url = reverse("decisions:queue")
     for user_id, user in users.items():
@@ -164,12 +180,15 @@ def _send(digests: dict[str, dict[int, Digest]]) -> None:
             if digest.due_soon:
                 parts.append(f"{len(digest.due_soon)} due within {DUE_SOON_DAYS} days")
             counts.append(f"{REMINDED[queue].subject}: {', '.join(parts)}")
-            examples = sorted(digest.overdue)[:10] + sorted(digest.due_soon)[:10]
-            more = len(digest.overdue) + len(digest.due_soon) > len(examples)
-            sentences.append(
-                f"{REMINDED[queue].cases}: {', '.join(examples)}{' and more' if more else ''}."
-                + (f"\n{settings.SITE_URL}{queue_url}?queue={queue}" if len(theirs) > 1 else "")
-            )
+            if digest.overdue:
+                sentences.append(f"{REMINDED[queue].cases}, overdue: {_named(digest.overdue)}.")
+            if digest.due_soon:
+                sentences.append(
+                    f"{REMINDED[queue].cases}, due within {DUE_SOON_DAYS} days: "
+                    f"{_named(digest.due_soon)}."
+                )
+            if len(theirs) > 1:
+                sentences.append(f"{settings.SITE_URL}{queue_url}?queue={queue}")
         subject = "; ".join(counts)
         opens = next((queue for queue, digest in theirs if digest.overdue), theirs[0][0])
         deliver(

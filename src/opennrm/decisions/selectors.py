@@ -25,6 +25,7 @@ from .models import (
     DecisionState,
     LateRequester,
     Letter,
+    LetterOccasion,
     ReconsiderationEvidence,
     ReconsiderationRequest,
     ReconsiderationState,
@@ -318,6 +319,22 @@ def letter_get_for_reader(actor: Actor, decision_id: int) -> Letter:
         return Letter.objects.select_related("decision", "case__person").get(
             decision_id=decision_id,
             reconsideration__isnull=True,
+            occasion=LetterOccasion.DECISION,
+            case__in=cases_visible_to(actor),
+            text__isnull=False,
+        )
+    except Letter.DoesNotExist:
+        raise Http404 from None
+
+
+def adult_dates_letter_get_for_reader(actor: Actor, letter_id: int) -> Letter:
+    """A letter stating the adult dates a change of age group gave the case
+    (`LetterOccasion.ADULT_DATES`), for the readers of the decision's own letter
+    (`letter_get_for_reader`), and gone with the person's details as it is."""
+    try:
+        return Letter.objects.select_related("decision", "case__person").get(
+            pk=letter_id,
+            occasion=LetterOccasion.ADULT_DATES,
             case__in=cases_visible_to(actor),
             text__isnull=False,
         )

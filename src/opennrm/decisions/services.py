@@ -47,6 +47,7 @@ from .models import (
     DecisionState,
     LateRequester,
     Letter,
+    LetterOccasion,
     ReconsiderationEvidence,
     ReconsiderationRequest,
     ReconsiderationState,
@@ -130,6 +131,62 @@ def approval_refusal(*, by: User, decision: Decision) -> str | None:
         return "This decision is not waiting for approval any more"
     if decision.decided_by_id == by.pk:
         return "A second decision maker must approve: you made this decision"
+    return None
+
+
+def _extension_basis(case: Case) -> tuple[date, PolicyProfile] | str:
+    """The day the recovery period of `case` started and the rules it runs under, or why it
+    cannot be extended now, whatever the number of days asked."""
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        return "Only a recovery period that is running can be extended"
+    # A conclusive decision drafted on the first day it could be made, then approved after the
+    # period was extended, would take effect inside the period just extended.
+    if Decision.objects.filter(case=case, state=DecisionState.AWAITING_APPROVAL).exists():
+        return AWAITING_APPROVAL_REFUSAL
+    positive = _positive_rg_in_effect(case)
+    if positive is None:
+        return "This case has no positive reasonable grounds decision to extend from"
+    started = timezone.localdate(positive.decided_at)
+    try:
+        profile = profile_for(case.jurisdiction, started)
+    except NoProfileError as missing:
+        return str(missing)
+    if not profile.recovery_period_extendable:
+        return f"{profile} does not allow the recovery period to be extended"
+    return started, profile
+
+
+def extension_refusal(case: Case) -> str | None:
+    """Why the recovery period of `case` cannot be extended now (whatever the days asked), or
+    None if it can. The case page asks this before offering the extension and the extension
+    page before showing its form; `recovery_extend` refuses the same."""
+    basis = _extension_basis(case)
+    return basis if isinstance(basis, str) else None
+
+
+# NABA 2022 s.63: a person may be disqualified as "a threat to public order" or because they
+# have "claimed to be a victim ... in bad faith" (FACTS 2.6). The code is the decision's outcome.
+DISQUALIFICATION_GROUNDS = {
+    "public_order": "Disqualified as a threat to public order",
+    "bad_faith": "Disqualified for claiming to be a victim in bad faith",
+}
+
+
+def disqualification_refusal(case: Case) -> str | None:
+    """Why the person cannot be disqualified on `case` today, or None if they can. The case page
+    asks this before offering it and the disqualification page before showing its form;
+    `decision_disqualify` refuses the same. FACTS does not say s.63 excludes children, so a
+    child is not refused; their letter is a child's (ADR 0017)."""
+    try:
+        profile = profile_for(case.jurisdiction, _today())
+    except NoProfileError as missing:
+        return str(missing)
+    if not profile.disqualification_available:
+        return f"Disqualification does not exist under {profile}"
+    if case.status != CaseStatus.RECOVERY_PERIOD:
+        return "A person can only be disqualified during the recovery period"
+    if Decision.objects.filter(case=case, state=DecisionState.AWAITING_APPROVAL).exists():
+        return AWAITING_APPROVAL_REFUSAL
     return None
 
 
@@ -473,21 +530,27 @@ def _decide(
 
 
 @transaction.atomic
-def decision_disqualify(*, by: User, case: Case, reasons: str, expected_version: int) -> Decision:
+def decision_disqualify(
+    *, by: User, case: Case, reasons: str, expected_version: int, ground: str = ""
+) -> Decision:
+    """Disqualify the person during the recovery period on a ground of NABA 2022 s.63
+    (`DISQUALIFICATION_GROUNDS`), where the rules in force have it. `ground` "" records neither
+    ground apart, as every disqualification did before the ground was asked."""
     _check_decider(by, case)
-    profile = _profile(case, _today())
-    if not profile.disqualification_available:
-        raise ValidationError(f"Disqualification does not exist under {profile}")
-    if case.status != CaseStatus.RECOVERY_PERIOD:
-        raise ValidationError("A person can only be disqualified during the recovery period")
-    _check_nothing_awaiting_approval(case)
+    refused = disqualification_refusal(case)
+    if refused:
+        raise ValidationError(refused)
+    if ground and ground not in DISQUALIFICATION_GROUNDS:
+        raise ValidationError({"ground": "Select the ground for disqualification"})
     decision = _record(
         by=by,
         case=case,
         kind=DecisionKind.DISQUALIFICATION,
-        profile=profile,
-        outcome="disqualified",
-        outcome_label="Disqualified on public order or bad faith grounds",
+        profile=_profile(case, _today()),
+        outcome=ground or "disqualified",
+        outcome_label=DISQUALIFICATION_GROUNDS.get(
+            ground, "Disqualified on public order or bad faith grounds"
+        ),
         outcome_kind=OutcomeKind.NEGATIVE,
         reasons=reasons,
     )
@@ -502,26 +565,17 @@ MAX_EXTENSION_DAYS = 365
 def recovery_extend(
     *, by: User, case: Case, days: int, reasons: str, expected_version: int
 ) -> Decision:
-    """Extend the recovery period (and so the earliest conclusive date) by `days`."""
+    """Extend the recovery period (and so the earliest conclusive date) by `days`, where
+    `extension_refusal` allows it."""
     _check_decider(by, case)
-    if case.status != CaseStatus.RECOVERY_PERIOD:
-        raise ValidationError("Only a recovery period that is running can be extended")
-    # A conclusive decision drafted on the first day it could be made, then approved after the
-    # period was extended, would take effect inside the period just extended.
-    _check_nothing_awaiting_approval(case)
+    basis = _extension_basis(case)
+    if isinstance(basis, str):
+        raise ValidationError(basis)
+    started, profile = basis
     if days < 1 or days > MAX_EXTENSION_DAYS:
         raise ValidationError(
             {"days": f"Enter an extension between 1 and {MAX_EXTENSION_DAYS} days"}
         )
-    positive = _positive_rg_in_effect(case)
-    if positive is None:
-        raise ValidationError(
-            "This case has no positive reasonable grounds decision to extend from"
-        )
-    started = timezone.localdate(positive.decided_at)
-    profile = _profile(case, started)
-    if not profile.recovery_period_extendable:
-        raise ValidationError(f"{profile} does not allow the recovery period to be extended")
     earlier = sum(
         d.extension_days or 0 for d in case.decisions.filter(kind=DecisionKind.RECOVERY_EXTENSION)
     )
@@ -727,9 +781,41 @@ def letter_issue(*, by: User, decision: Decision) -> Letter | None:
     person's identity (erased) there is nobody to address, and no letter."""
     if decision.state != DecisionState.IN_EFFECT:
         raise ValidationError("A letter is issued only for a decision in effect")
-    if Letter.objects.filter(decision=decision, reconsideration__isnull=True).exists():
+    if Letter.objects.filter(
+        decision=decision, reconsideration__isnull=True, occasion=LetterOccasion.DECISION
+    ).exists():
         raise ValidationError("This decision's letter has already been issued")
     return _letter_store(by=by, decision=decision)
+
+
+@transaction.atomic
+def adult_dates_letter_issue(
+    *, by: User | None, case: Case, dates: dict[str, date], cause: str
+) -> Letter | None:
+    """Write the letter telling a person the adult dates a change of age group has just given
+    their case (`dates`, from `adult_clocks`, already recorded on it): found an adult by an age
+    assessment (`cause` "age_assessment") or turned 18 ("turned_18"; `by` None, the daily
+    task). The letter of the decision that gives them was written to a child and states none
+    of them, saying children's services look after them; a later change that moves a date is a
+    new letter (ADR 0017, addendum of stop 39), so this one sits beside it, restating the
+    decision and stating the dates as the case has them today. None if the change started no
+    date, or without the person's identity (erased: nobody to address)."""
+    decision = _adult_dates_decision(case, dates)
+    if decision is None:
+        return None
+    return _letter_store(by=by, decision=decision, adult_dates_cause=cause)
+
+
+def _adult_dates_decision(case: Case, dates: dict[str, date]) -> Decision | None:
+    """The decision in effect whose adult dates `dates` are (`adult_clocks`): the conclusive
+    decision's move-on end, or the support from the positive reasonable grounds decision."""
+    if "move_on_ends" in dates:
+        return case.decisions.filter(
+            kind=DecisionKind.CONCLUSIVE_GROUNDS, state=DecisionState.IN_EFFECT
+        ).last()
+    if "support_ends" in dates:
+        return _positive_rg_in_effect(case)
+    return None
 
 
 NEGATIVE_STATUS = {
@@ -897,7 +983,9 @@ def _reconsideration_open(
         reason = "Reconsideration request taken in: it reached the competent authority in time"
     else:
         reason = "Reconsideration requested"
-    today = _today()
+    # The target runs from the day the request reached the authority, as its lateness does: one
+    # that came by letter and was typed in days later has been waiting since it came.
+    arrived = taken_in["late_received_on"] if taken_in else _today()
     # The case's version is claimed before any file is written: a request refused as stale
     # (or any other refusal) leaves nothing on disk that no row points at.
     case_transition(
@@ -908,7 +996,7 @@ def _reconsideration_open(
         expected_version=expected_version,
         changes={
             "reconsideration_decide_by": clock.reconsideration_decision_due(
-                today, _profile(case, today)
+                arrived, _profile(case, arrived)
             )
         },
     )
@@ -1091,11 +1179,16 @@ def _reconsideration_letter_issue(*, by: User, request: ReconsiderationRequest) 
 
 
 def _letter_store(
-    *, by: User, decision: Decision, reconsideration: ReconsiderationRequest | None = None
+    *,
+    by: User | None,
+    decision: Decision,
+    reconsideration: ReconsiderationRequest | None = None,
+    adult_dates_cause: str | None = None,
 ) -> Letter | None:
-    """Compose the letter of `decision` (or of its `reconsideration`) dated today, in the
-    person's language, and store it as issued, with its audit event; None without the person's
-    identity (erased: nobody to address)."""
+    """Compose the letter of `decision` (or of its `reconsideration`, or of the adult dates it
+    gives since a change of age group, `adult_dates_cause`) dated today, in the person's
+    language, and store it as issued, with its audit event; None without the person's identity
+    (erased: nobody to address)."""
     case = Case.objects.select_related("person__identity", "competent_authority").get(
         pk=decision.case_id
     )
@@ -1103,14 +1196,17 @@ def _letter_store(
         return None
     now = timezone.now()
     on = timezone.localdate(now)
-    composed = (
-        letters.compose(decision, case, on)
-        if reconsideration is None
-        else letters.compose_reconsideration(reconsideration, case, on)
-    )
+    if reconsideration is not None:
+        composed = letters.compose_reconsideration(reconsideration, case, on)
+    elif adult_dates_cause is not None:
+        composed = letters.compose_adult_dates(decision, case, on, cause=adult_dates_cause)
+    else:
+        composed = letters.compose(decision, case, on)
+    occasion = LetterOccasion.DECISION if adult_dates_cause is None else LetterOccasion.ADULT_DATES
     letter = Letter.objects.create(
         decision=decision,
         reconsideration=reconsideration,
+        occasion=occasion,
         case=case,
         kind=decision.kind,
         language=composed.text.language,
@@ -1128,6 +1224,7 @@ def _letter_store(
         detail={
             "decision": decision.pk,
             **({"reconsideration": reconsideration.pk} if reconsideration else {}),
+            **({"occasion": occasion} if occasion != LetterOccasion.DECISION else {}),
             "language": letter.language,
         },
     )

@@ -35,6 +35,7 @@ from .forms import (
     ApprovalForm,
     AssignForm,
     DecisionForm,
+    DisqualificationForm,
     ExtensionForm,
     LateReconsiderationForm,
     ReconsiderationDecisionForm,
@@ -251,12 +252,29 @@ def approval(request: HttpRequest, decision_id: int) -> HttpResponse:
                 else "Not approved: a new decision is needed",
             )
             return redirect("cases:detail", decision.case.reference)
-    # The decision maker's reasons are free text about the person.
-    audit_read(by=user, person=decision.case.person, obj=decision, fields=["decision_reasons"])
+    # What the referrer added after the draft was written: the draft never weighed it, and the
+    # second decision maker must see it before putting a refusal in effect (review of stop 39).
+    added_since = list(
+        decision.case.additions.filter(added_at__gt=decision.decided_at)
+        .select_related("added_by", "answers")
+        .prefetch_related("evidence")
+    )
+    # The decision maker's reasons are free text about the person; so are the additions, and
+    # the names of their files may name them (as on the case page).
+    shown = ["decision_reasons", *(["additions"] if added_since else [])]
+    if any(item.evidence.all() for item in added_since):
+        shown.append("evidence_names")
+    audit_read(by=user, person=decision.case.person, obj=decision, fields=shown)
     return render(
         request,
         "decisions/approval.html",
-        {"title": "Approve a decision", "decision": decision, "form": form, "refusal": refusal},
+        {
+            "title": "Approve a decision",
+            "decision": decision,
+            "form": form,
+            "refusal": refusal,
+            "added_since": added_since,
+        },
     )
 
 
@@ -361,10 +379,64 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
     if form.is_bound and form.data.get("reasons", "").strip():
         # Reasons typed and shown again after a refusal: free text about the person.
         audit_read(by=user, person=case.person, obj=case, fields=["decision_reasons"])
+    # An extension that would be refused is not offered: the page says why instead of the form.
+    refusal = None if form.is_bound else services.extension_refusal(case)
     return render(
         request,
         "decisions/extend.html",
-        {"title": "Extend the recovery period", "case": case, "form": form},
+        {"title": "Extend the recovery period", "case": case, "form": form, "refusal": refusal},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def disqualify(request: HttpRequest, reference: str) -> HttpResponse:
+    """Disqualify the person on public order or bad faith grounds (NABA 2022 s.63), during the
+    recovery period where the rules in force have it. A negative decision: where the rules say
+    so it takes effect only when a second decision maker approves it."""
+    user = _user(request)
+    case = selectors.case_get_for_decider(actor_of(request), reference)
+    form = DisqualificationForm(
+        request.POST if request.method == "POST" else None,
+        initial={"expected_version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision = services.decision_disqualify(
+                by=user,
+                case=case,
+                ground=form.cleaned_data["ground"],
+                reasons=form.cleaned_data["reasons"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                "Decision recorded. It takes effect when a second decision maker approves it."
+                if decision.state == "awaiting_approval"
+                else f"Decision recorded: {decision.outcome_label}",
+            )
+            return redirect("cases:detail", case.reference)
+    if form.is_bound and form.data.get("reasons", "").strip():
+        # Reasons typed and shown again after a refusal: free text about the person.
+        audit_read(by=user, person=case.person, obj=case, fields=["decision_reasons"])
+    # Not offered where it would be refused: the page says why instead of showing the form.
+    refusal = None if form.is_bound else services.disqualification_refusal(case)
+    try:
+        profile = profile_for(case.jurisdiction, timezone.localdate())
+    except NoProfileError:
+        profile = None  # the refusal says so
+    return render(
+        request,
+        "decisions/disqualify.html",
+        {
+            "title": "Disqualify on public order or bad faith grounds",
+            "case": case,
+            "form": form,
+            "refusal": refusal,
+            "profile": profile,
+        },
     )
 
 
@@ -393,6 +465,30 @@ def letter_pdf(request: HttpRequest, decision_id: int) -> HttpResponse:
         document=record.decision,
         page=reverse("decisions:letter", args=[decision_id]),
         filename=f"decision-{record.case.reference}-{record.decision_id}.pdf",
+    )
+
+
+@require_http_methods(["GET"])
+def adult_dates_letter(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """The letter stating the adult dates a change of age group gave the case, as issued."""
+    record = selectors.adult_dates_letter_get_for_reader(actor_of(request), letter_id)
+    return _letter_page(
+        request,
+        record,
+        document=record,
+        pdf=reverse("decisions:adult_dates_letter_pdf", args=[letter_id]),
+    )
+
+
+@require_http_methods(["GET"])
+def adult_dates_letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
+    record = selectors.adult_dates_letter_get_for_reader(actor_of(request), letter_id)
+    return _letter_pdf(
+        request,
+        record,
+        document=record,
+        page=reverse("decisions:adult_dates_letter", args=[letter_id]),
+        filename=f"adult-dates-{record.case.reference}-{letter_id}.pdf",
     )
 
 

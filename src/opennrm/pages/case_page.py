@@ -29,7 +29,13 @@ from opennrm.cases.selectors import (
 )
 from opennrm.cases.views import may_close
 from opennrm.casework.selectors import casework_counts
-from opennrm.decisions.models import Decision, DecisionKind, DecisionState, Letter
+from opennrm.decisions.models import (
+    Decision,
+    DecisionKind,
+    DecisionState,
+    Letter,
+    LetterOccasion,
+)
 from opennrm.decisions.selectors import (
     decisions_shown,
     may_take_in_reconsideration,
@@ -38,6 +44,8 @@ from opennrm.decisions.services import (
     REASONABLE_GROUNDS_OPEN,
     approval_refusal,
     decision_refusal,
+    disqualification_refusal,
+    extension_refusal,
 )
 from opennrm.lib.iso import country_name, language_name
 from opennrm.linkage import selectors as linkage
@@ -116,6 +124,12 @@ def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
         or decision_refusal(case=case, stage=DecisionKind.CONCLUSIVE_GROUNDS)
         if case.status == CaseStatus.RECOVERY_PERIOD
         else None,
+        # The recovery period's other actions: extending it, and disqualifying the person where
+        # the rules in force have disqualification (NABA 2022 s.63).
+        "extension": extension_refusal(case) if case.status == CaseStatus.RECOVERY_PERIOD else None,
+        "disqualification": disqualification_refusal(case)
+        if case.status == CaseStatus.RECOVERY_PERIOD
+        else None,
         "approval": {
             d.pk: approval_refusal(by=actor.user, decision=d)
             for d in case.decisions.filter(state=DecisionState.AWAITING_APPROVAL)
@@ -161,6 +175,17 @@ def _reconsideration_letters(case: Case) -> dict[int, list[Letter]]:
     return found
 
 
+def _adult_dates_letters(case: Case) -> dict[int, list[Letter]]:
+    """The letters stating the adult dates a change of age group gave the case, by the decision
+    whose dates they are (ADR 0017, stop 39), the words still there."""
+    found: dict[int, list[Letter]] = {}
+    for letter in Letter.objects.filter(
+        case=case, occasion=LetterOccasion.ADULT_DATES, text__isnull=False
+    ):
+        found.setdefault(letter.decision_id, []).append(letter)
+    return found
+
+
 @require_safe
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
@@ -200,12 +225,17 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
                 # A decision in effect has the letter issued then, until the details are erased.
                 has_letter=Exists(
                     Letter.objects.filter(
-                        decision=OuterRef("pk"), reconsideration__isnull=True, text__isnull=False
+                        decision=OuterRef("pk"),
+                        reconsideration__isnull=True,
+                        occasion=LetterOccasion.DECISION,
+                        text__isnull=False,
                     )
                 )
             ),
             # The letters of its reconsiderations decided, beside it, by decision.
             "reconsideration_letters": _reconsideration_letters(case),
+            # The letters of the adult dates it gives since a change of age group, beside it.
+            "adult_dates_letters": _adult_dates_letters(case),
             "clocks": clocks_of(case),
             "may_decide": may_decide(actor, case),
             "may_request_reconsideration": may_request_reconsideration(actor, case),

@@ -27,6 +27,7 @@ from opennrm.cases.selectors import identity_match
 from opennrm.casework.selectors import casework_export
 from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
 from opennrm.contacts.selectors import contacts_export
+from opennrm.decisions.models import LetterOccasion
 from opennrm.lib.iso import country_name, language_name
 from opennrm.lib.labels import stored_label
 from opennrm.linkage.protection import (
@@ -387,10 +388,13 @@ def _case(case: Case) -> dict[str, Any]:
         # The letters as they were issued to the person, words and all.
         "letters": [
             {
-                # A reconsideration's letter names the decision reconsidered.
+                # A reconsideration's letter names the decision reconsidered; a letter of the
+                # adult dates a change of age group started, the decision giving them.
                 "decision": (
                     f"Reconsideration of the {letter.get_kind_display().lower()}"
                     if letter.reconsideration_id is not None
+                    else f"Support dates as an adult after the {letter.get_kind_display().lower()}"
+                    if letter.occasion == LetterOccasion.ADULT_DATES
                     else letter.get_kind_display()
                 ),
                 "language": letter.language,
@@ -669,6 +673,7 @@ DOCUMENT_LABELS = {
     "decisions.decision": "decision letter",
     "referrals.evidencefile": "evidence file",
     "decisions.reconsiderationrequest": "reconsideration letter",
+    "decisions.letter": "letter of the support dates as an adult",
     "decisions.reconsiderationevidence": "reconsideration evidence",
 }
 # The referrer's PDF copy of the referral (`referrals.views.referral_copy`) names as its

@@ -10,6 +10,7 @@ of text). Whether an answer is right is for the forms alone.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from ninja import Field, Header, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import (
@@ -411,6 +413,28 @@ class AdditionIn(Schema):
     )
 
 
+# The services keep the pages' one-time key (`submission_key`) as a UUID, unique for the member
+# who sent it. An API client's `Idempotency-Key` is any string: the same string always gives the
+# same UUID here, so a retry by the token's member finds what the first request made.
+IDEMPOTENCY_KEYS = uuid.UUID("e85b0e6b-04f4-42ee-9a3c-a885d64de730")
+
+
+def _idempotency_key(made: str) -> Any:
+    return Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=f"Any unique string, e.g. a UUID. A retry with the same key by the same "
+        f"token's member answers with the {made} the first request made, and never makes or "
+        "tells it twice.",
+    )
+
+
+def _submission_key(idempotency_key: str | None) -> uuid.UUID | None:
+    return uuid.uuid5(IDEMPOTENCY_KEYS, idempotency_key) if idempotency_key is not None else None
+
+
 def _request_out(item: InformationRequest) -> InformationRequestOut:
     return InformationRequestOut(
         id=item.pk,
@@ -464,11 +488,18 @@ def information_request_list(request: HttpRequest, reference: str) -> list[Infor
     },
 )
 def information_request_ask(
-    request: HttpRequest, reference: str, body: InformationRequestIn
+    request: HttpRequest,
+    response: HttpResponse,
+    reference: str,
+    body: InformationRequestIn,
+    idempotency_key: str | None = _idempotency_key("request"),
 ) -> Status[Any]:
     """A decision maker of the case's competent authority asks a question, to be answered by a
     date; the referring organisation's first responders are told. 422 for an empty question, or
-    a date in the past or more than 92 days ahead; 404 for a case of another authority."""
+    a date in the past or more than 92 days ahead; 404 for a case of another authority. With an
+    `Idempotency-Key`, the same question and date sent again answer with the request already
+    made (`Idempotent-Replayed: true`), telling nobody again; other answers under a key already
+    used are asked as a new request."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not may_decide(actor, case):
@@ -483,15 +514,19 @@ def information_request_ask(
     )
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
+    sent_at = timezone.now()
     try:
         asked = services.information_request_ask(
             by=actor.user,
             case=case,
             question=form.cleaned_data["question"],
             respond_by=form.cleaned_data["respond_by"],
+            submission_key=_submission_key(idempotency_key),
         )
     except ValidationError as error:
         return refusal(error)
+    if asked.asked_at < sent_at:  # asked before this request: its retry
+        response["Idempotent-Replayed"] = "true"
     return Status(201, _request_out(asked))
 
 
@@ -503,12 +538,21 @@ def information_request_ask(
     summary="Add information to a submitted referral",
     response={201: AdditionOut, **AUTH_ERRORS, 404: ErrorsOut, 422: ErrorsOut, 409: ErrorsOut},
 )
-def referral_addition_add(request: HttpRequest, reference: str, body: AdditionIn) -> Status[Any]:
+def referral_addition_add(
+    request: HttpRequest,
+    response: HttpResponse,
+    reference: str,
+    body: AdditionIn,
+    idempotency_key: str | None = _idempotency_key("addition"),
+) -> Status[Any]:
     """The referring organisation adds information to its referral, answering an open request
     (`answers`) or of its own accord; the decision makers are told. What was submitted never
     changes. Evidence files are added on the case page. 422 for empty text or a request already
     answered or withdrawn; 404 for a case the organisation did not refer, or a request of
-    another case."""
+    another case. An addition is kept for ever: with an `Idempotency-Key`, the same text (and
+    `answers`) sent again answers with the addition already made (`Idempotent-Replayed: true`),
+    even once the request it answered is closed, telling nobody again; other text under a key
+    already used is added as new information."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not is_referrer(actor, case):
@@ -521,6 +565,7 @@ def referral_addition_add(request: HttpRequest, reference: str, body: AdditionIn
     form = AdditionForm({"text": body.text})
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
+    sent_at = timezone.now()
     try:
         added = services.referral_addition_add(
             by=actor.user,
@@ -528,9 +573,12 @@ def referral_addition_add(request: HttpRequest, reference: str, body: AdditionIn
             text=form.cleaned_data["text"],
             answers=asked,
             max_bytes=0,
+            submission_key=_submission_key(idempotency_key),
         )
     except ValidationError as error:
         return refusal(error)
+    if added.added_at < sent_at:  # added before this request: its retry
+        response["Idempotent-Replayed"] = "true"
     return Status(
         201,
         AdditionOut(

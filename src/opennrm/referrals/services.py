@@ -26,9 +26,11 @@ from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record, case_open, case_rows, first_events
+from opennrm.decisions.models import Decision, DecisionState
 from opennrm.lib.files import EXTENSIONS, UploadRefused, stored_files_delete, upload_checked
 from opennrm.lib.references import ReferenceTaken, new_reference, unused_reference
 from opennrm.linkage.services import submission_check
+from opennrm.notifications.models import Notification
 from opennrm.notifications.services import Delivery, deliver, deliver_all, emails_in_one_task
 from opennrm.policy.clock import reasonable_grounds_due
 from opennrm.safety.services import safety_record_at_referral
@@ -1249,8 +1251,13 @@ def _addition_announce(
         deciders = [u for u in deciders if u.pk == case.assigned_to_id] or deciders
     # The asker too, while they still decide at the authority: one who has left is told nothing.
     asker = [request.asked_by] if request is not None else []
+    approvers_told = _addition_announce_to_approvers(case, addition, request, every_decider)
     told = deliver(
-        recipients=deciders + [u for u in asker if u in every_decider],
+        recipients=[
+            u
+            for u in deciders + [u for u in asker if u in every_decider]
+            if u not in approvers_told
+        ],
         kind="referral.information_added",
         case=case,
         url=_case_url(case),
@@ -1267,9 +1274,43 @@ def _addition_announce(
             "case": case.reference,
             "files": files,
             "answers": request.pk if request is not None else None,
-            "notified": len(told),
+            "notified": len(told) + len(approvers_told),
+            **({"approvers_notified": len(approvers_told)} if approvers_told else {}),
         },
     )
+
+
+def _addition_announce_to_approvers(
+    case: Case,
+    addition: ReferralAddition,
+    request: InformationRequest | None,
+    every_decider: list[User],
+) -> list[User]:
+    """Tell those who may approve a negative decision drafted before the addition arrived, and
+    waiting for a second decision maker, that it came after the draft, with a link to the
+    approval page (which shows it): otherwise only the case's assignee, often the one who
+    drafted it, hears of it, and a refusal for want of information could be approved without
+    anyone looking at the information that came (review of stop 39). Who may approve: every
+    decision maker of the authority but the one who drafted it, as when approval was asked
+    (`decisions.services._after_recording`). Who was told; they get this message alone."""
+    told: list[Notification] = []
+    drafts = Decision.objects.filter(
+        case=case, state=DecisionState.AWAITING_APPROVAL, decided_at__lt=addition.added_at
+    )
+    for draft in drafts:
+        told += deliver(
+            recipients=[u for u in every_decider if u.pk != draft.decided_by_id],
+            kind="referral.information_added",
+            case=case,
+            url=reverse("decisions:approval", args=[draft.pk]),
+            subject=f"New information on {case.reference}, whose decision waits for approval",
+            body=f"{case.referring_organisation.name} has added information to this referral"
+            + (" in answer to a request for information" if request is not None else "")
+            + f" after its {draft.get_kind_display().lower()} ({draft.outcome_label}) was "
+            "drafted. The decision waits for a second decision maker's approval and did not "
+            "take the new information into account: read it before you approve.",
+        )
+    return [note.recipient for note in told]
 
 
 @transaction.atomic

@@ -586,7 +586,11 @@ def _addition(request: HttpRequest, reference: str, request_id: int | None) -> H
         if request_id is not None
         else None
     )
-    if asked is not None and asked.status != InformationRequestStatus.OPEN:
+    # A request no longer open is not answered again. But the form sent again with its one-time
+    # key goes on to the service: if the first send answered it, the service knows the answer as
+    # hers and says it was already added; anything else it refuses as answered or withdrawn.
+    sent_with_key = request.method == "POST" and bool(request.POST.get("submission_key"))
+    if asked is not None and asked.status != InformationRequestStatus.OPEN and not sent_with_key:
         messages.error(request, "This request has already been answered or withdrawn")
         return redirect("cases:detail", case.reference)
     form = AdditionForm(

@@ -33,7 +33,7 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case, CaseEvent, PersonIdentity
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change
-from opennrm.decisions.services import adult_clocks
+from opennrm.decisions.services import adult_clocks, adult_dates_letter_issue
 from opennrm.notifications.services import Delivery, deliver_all
 from opennrm.policy.clock import eighteenth_birthday as eighteenth_birthday
 from opennrm.policy.clock import years_later as years_later
@@ -120,8 +120,20 @@ def _turn_18(case_id: int, birthday: date) -> int | None:
         dates=dates,
         turned_18=True,
     )
-    told = _tell(case, dates)
-    audit_record(by=None, action=KIND, obj=case, detail={"told": told})
+    # The decisions' letters were written to a child and state none of those dates: a later
+    # change that moves a date is a new letter (ADR 0017), issued by OpenNRM itself.
+    letter = (
+        adult_dates_letter_issue(by=None, case=case, dates=dates, cause="turned_18")
+        if dates
+        else None
+    )
+    told = _tell(case, dates, lettered=letter is not None)
+    audit_record(
+        by=None,
+        action=KIND,
+        obj=case,
+        detail={"told": told} | ({"letter": letter.pk} if letter is not None else {}),
+    )
     return sum(told.values())
 
 
@@ -133,20 +145,27 @@ ADULT_DATES_SAID = {
 }
 
 
-def adult_dates_said(dates: dict[str, date]) -> str:
+def adult_dates_said(dates: dict[str, date], *, lettered: bool) -> str:
     """The sentences telling those acting on a case the adult dates its move to the adult
     pathway started, or "" if it started none. The decision letters the person holds were
-    written to a child and state none of them, so the message asks that they be told."""
+    written to a child and state none of them: a letter stating them is issued with the change
+    (`lettered`, unless the person's details were erased), which the message asks them to make
+    sure reaches the person; without one, that the person be told."""
     said = [f"{ADULT_DATES_SAID[name]} {day:%-d %B %Y}" for name, day in sorted(dates.items())]
     if not said:
         return ""
+    if lettered:
+        return (
+            f" As an adult, {' and '.join(said)}. A letter telling them so has been issued, on "
+            "the case page: make sure they receive it and understand it."
+        )
     return (
         f" As an adult, {' and '.join(said)}. The decision letters they hold do not say so: "
         "make sure they are told."
     )
 
 
-def _tell(case: Case, dates: dict[str, date]) -> dict[str, int]:
+def _tell(case: Case, dates: dict[str, date], *, lettered: bool) -> dict[str, int]:
     """Who must know, by the messages they get (one INSERT); no message names the person.
     Children's services see only children's cases, and this one is now an adult's: their
     message links to their caseload, which they can open, and says how to go on."""
@@ -156,7 +175,7 @@ def _tell(case: Case, dates: dict[str, date]) -> dict[str, int]:
         "By the date of birth recorded, the person has turned 18. The case now follows the "
         "adult pathway: consent to support applies, and adult support periods (the move-on "
         "period after a conclusive decision) are counted."
-    ) + adult_dates_said(dates)
+    ) + adult_dates_said(dates, lettered=lettered)
     no_longer_yours = (
         f" As an adult's case, {case.reference} is no longer among the children of your area, "
         "and its page no longer opens for you: for news of the case, ask its competent "

@@ -26,7 +26,7 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import deciders_to_tell, referrers_stand_in, referrers_to_tell
 from opennrm.cases.services import case_age_group_change, case_event_record, case_version_claim
-from opennrm.decisions.services import adult_clocks
+from opennrm.decisions.services import adult_clocks, adult_dates_letter_issue
 from opennrm.notifications.services import Delivery, deliver, deliver_all
 from opennrm.safety.models import RiskLevel
 from opennrm.safety.services import PROFILE_FIELDS, ProfileChange
@@ -341,6 +341,7 @@ def age_assessment_record(
     # the move-on period after a conclusive one), each from its decision's day, or from today
     # if that end has already passed (`adult_clocks`).
     dates = adult_clocks(locked) if after == AgeGroup.ADULT and after != before else {}
+    letter = None
     if after != before:
         case_age_group_change(
             by=by,
@@ -350,6 +351,12 @@ def age_assessment_record(
             expected_version=expected_version,
             dates=dates,
         )
+        # The decisions' letters were written to a child and state none of those dates: a
+        # later change that moves a date is a new letter (ADR 0017).
+        if dates:
+            letter = adult_dates_letter_issue(
+                by=by, case=locked, dates=dates, cause="age_assessment"
+            )
     else:
         case_version_claim(case=locked, expected_version=expected_version)
         case_event_record(
@@ -369,13 +376,18 @@ def age_assessment_record(
         recorded_by=by,
         reasons=reasons,
     )
-    told = _tell_age_group_changed(locked, by, after, said, dates) if after != before else {}
+    told = (
+        _tell_age_group_changed(locked, by, after, said, dates, lettered=letter is not None)
+        if after != before
+        else {}
+    )
     audit_record(
         by=by,
         action="age_assessment.recorded",
         obj=assessment,
         organisation=authority,
-        detail={"outcome": outcome, "from": before, "to": after, "told": told},
+        detail={"outcome": outcome, "from": before, "to": after, "told": told}
+        | ({"letter": letter.pk} if letter is not None else {}),
     )
     return assessment
 
@@ -513,8 +525,9 @@ def _tell_age_disputed(case: Case) -> dict[str, int]:
 
 
 def _tell_age_group_changed(
-    case: Case, by: User, after: str, said: str, dates: dict[str, date]
+    case: Case, by: User, after: str, said: str, dates: dict[str, date], *, lettered: bool
 ) -> dict[str, Any]:
+    """`lettered`: a letter stating the adult `dates` was issued to the person."""
     url = reverse("cases:detail", args=[case.reference])
     told: dict[str, Any] = {}
     if after == AgeGroup.ADULT:
@@ -539,7 +552,7 @@ def _tell_age_group_changed(
             f"The {said} found the person to be an adult. The case now follows the adult "
             "pathway: consent to support applies, and their accommodation is a matter for "
             "adult support."
-        ) + adult_dates_said(dates)
+        ) + adult_dates_said(dates, lettered=lettered)
         if wanted_place:
             told["coordinators"] = len(
                 deliver(
