@@ -10,6 +10,8 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-real-deployment-0123")
 os.environ.setdefault("OPENNRM_HTTPS", "false")
 os.environ.setdefault("OPENNRM_DEMO", "false")
+# Required outside demo mode; the address links in e-mails began with before it was.
+os.environ.setdefault("OPENNRM_SITE_URL", "http://127.0.0.1:8000")
 # Test-only keys (32 bytes each, base64), published here and so worthless: never use them
 # anywhere else. Tests that rotate keys override ENCRYPTION_KEYS with keys of their own.
 os.environ.setdefault(

@@ -3,7 +3,8 @@ mode, end to end, against DuckDB on the same synthetic people, and what Spark le
 
 The model is trained once on DuckDB (training on Spark gives the same model but takes longer
 than this suite should: ADR 0050 has the measurement) and scored by both engines. Spark needs
-Java 17: without it the test fails with `SparkUnavailable` saying so; it is never skipped.
+Java 17: without it the test fails, saying what to install; it is never skipped (`make test`
+runs it, and README's "What you need" names Java for that reason).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ SETTINGS = (
     "spark.sql.catalogImplementation",
     "spark.sql.warehouse.dir",
     "spark.jars.packages",
+)
+
+INSTALL_JAVA = (
+    " Install Java 17 (README, What you need): on Debian or Ubuntu, "
+    "`sudo apt-get install openjdk-17-jre-headless`; elsewhere any Java 17 runtime, with `java` "
+    "on the PATH or JAVA_HOME set."
 )
 
 
@@ -99,7 +106,11 @@ def test_spark_finds_the_pairs_duckdb_finds_with_the_same_weights_and_writes_no_
     settings.LINKAGE_SPARK_MASTER = "local[1]"
 
     written_files["watching"]["on"] = True
-    run = linkage_run(by=None)
+    try:
+        run = linkage_run(by=None)
+    except spark_engine.SparkUnavailable as problem:
+        # Java is what a fresh machine lacks (PySpark comes with the project's dependencies).
+        pytest.fail(f"{problem}{INSTALL_JAVA if 'Java' in str(problem) else ''}", pytrace=False)
     written_files["watching"]["on"] = False
 
     # The run was Spark's, and says so.

@@ -19,6 +19,7 @@ PRODUCTION = {
     "DATABASE_URL": "sqlite:///:memory:",
     "OPENNRM_ENCRYPTION_KEYS": ENCRYPTION_KEY,
     "OPENNRM_BLIND_INDEX_KEY": BLIND_INDEX_KEY,
+    "OPENNRM_SITE_URL": "https://nrm.example.org",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -349,3 +350,57 @@ def test_an_invitation_token_is_kept_out_of_the_log_too(
     assert lines
     assert all("a-live-looking-token" not in line for line in lines)
     assert any("/join/[token]/" in line for line in lines)
+
+
+def _live_link(admin: User, person: User) -> str:
+    client = factories.signed_in_client(admin)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(
+            reverse("accounts:membership_edit", args=[person.memberships.get().pk]),
+            {"action": "reset_sign_in"},
+        )
+    assert response.status_code == 302
+    return re.search(r"http://\S+/sign-in/reset/\S+/", mail.outbox[-1].body).group(0)
+
+
+def test_a_server_error_on_the_reset_page_does_not_write_the_live_token_to_the_log(
+    olivia: User, alice: User, caplog
+) -> None:
+    """Who is hurt: Alice, whose account anyone reading the service's logs could take over.
+
+    Now: the redaction filter (`SecretPathFilter`) sits only on `django.request`,
+    `django.server` and `django.security.csrf`. The site's own 500 handler
+    (`pages.views.server_error`) logs "Server error, reference ..., on POST <path>" on the
+    `opennrm.pages.views` logger, which has no filter: a failure while Alice saves her new
+    password (a database hiccup, a mail error) writes `/sign-in/reset/<token>/` in clear. The
+    transaction rolled back, so the link is still live for 24 hours: whoever reads the log line
+    (operations staff, the log platform) opens it, chooses a password and enrols their own
+    authenticator.
+
+    Should: no log line carries the live token (the filter on every logger that writes a path,
+    or on the handler, or the server-error line redacting the path)."""
+    link = _live_link(olivia, alice)
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    client = Client(raise_request_exception=False)
+    with (
+        mock.patch(
+            "opennrm.accounts.services.sign_in_reset_use",
+            side_effect=RuntimeError("database went away"),
+        ),
+        caplog.at_level(logging.INFO),
+    ):
+        response = client.post(
+            link,
+            {"password": "a-new-long-passphrase-x", "password_again": "a-new-long-passphrase-x"},
+        )
+    assert response.status_code == 500
+    # The link is still live after the failure.
+    assert SignInReset.objects.get().used_at is None
+    assert Client().get(link).status_code == 200
+
+    leaked = [
+        f"{record.name}: {record.getMessage()}"
+        for record in caplog.records
+        if token in record.getMessage()
+    ]
+    assert leaked == [], leaked

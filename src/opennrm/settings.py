@@ -10,6 +10,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -194,6 +195,10 @@ MIDDLEWARE = [
     # error page and API answer gets `Cache-Control: no-store`.
     "opennrm.pages.middleware.NoStoreMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # /healthz answered whatever the Host header (a load balancer probes by address), before
+    # CommonMiddleware checks it; below the middleware above, whose headers it still gets and
+    # none of which reads the host for it (it is exempt from the redirect to HTTPS).
+    "opennrm.pages.health.HealthCheckMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -489,7 +494,26 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenNRM <no-reply@opennrm.invalid>")
-SITE_URL = env_str("OPENNRM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site's public address, for the links in e-mails (invitations, sign-in resets,
+# notifications). No default outside demo mode: a guessed one, the loopback address, would send
+# every invited person a link that opens nothing on their computer, or whatever listens there.
+SITE_URL = env_str("OPENNRM_SITE_URL", "http://127.0.0.1:8000" if DEMO else "").rstrip("/")
+if not SITE_URL:
+    raise ImproperlyConfigured(
+        "OPENNRM_SITE_URL is not set. Set it to the site's public address (the start of every "
+        "link in e-mails), for example https://nrm.example.org, or set OPENNRM_DEMO=true for a "
+        "local demonstration."
+    )
+try:
+    _site = urlsplit(SITE_URL)
+    _site_host = _site.hostname if _site.scheme in ("http", "https") else None
+except ValueError:  # a malformed IPv6 address
+    _site_host = None
+if not _site_host:
+    raise ImproperlyConfigured(
+        f"OPENNRM_SITE_URL must be the site's address, like https://nrm.example.org, "
+        f"not {SITE_URL!r}"
+    )
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -517,7 +541,8 @@ LOGGING = {
         "stderr": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_context"],
+            # Every line written, whatever logger wrote it (lib/log_redaction.py).
+            "filters": ["request_context", "secret_paths"],
         }
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},

@@ -18,8 +18,12 @@ a new encrypted field is rotated without change here) and every encrypted file s
 4. The batch and its progress commit together; an interrupted run loses at most one batch of
    work and never leaves a row half done. Running again after the end changes nothing.
 5. Files are rewritten one by one, each atomically (a new file renamed over the old one).
-6. When every target is finished, one audit event records the counts; progress rows for other
-   keys are removed, and every key but the primary is no longer needed.
+6. Digests other apps keep under the blind-index key (`KEYED_DIGESTS`: linkage's blocking keys
+   and pair fingerprints, ADR 48) are recomputed under the current one, batch by batch, with
+   their progress kept the same way.
+7. When every target is finished, one audit event records the counts; progress rows for other
+   keys are removed, and every key but the primary (and the current blind-index key) is no
+   longer needed.
 """
 
 from __future__ import annotations
@@ -75,11 +79,36 @@ def _file_fields() -> list[tuple[type[models.Model], models.FileField]]:
     return sorted(found, key=lambda pair: f"{stored_label(pair[0])}.{pair[1].name}")
 
 
+# One batch of keyed digests recomputed: the last primary key it covered, the rows it checked
+# and the rows it rewrote.
+DigestBatch = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class KeyedDigests:
+    """Digests another app keeps under the blind-index key, which rotation recomputes under the
+    current key as it does the blind indexes: otherwise they stay under the old key, which then
+    cannot be removed without breaking what looks them up. Registered in `KEYED_DIGESTS` from
+    that app's AppConfig.ready: cases imports none of the apps built on it (ADR 20)."""
+
+    target: str  # its progress row's target, `<app>.<model>` as stored
+    # Given (after, size): recompute the digests of the next `size` rows after primary key
+    # `after`, inside the rotation's transaction, writing only those that change; None once no
+    # row is left.
+    rekey: Callable[[int, int], DigestBatch | None]
+
+
+# A list rather than a function to register with, as `accounts.services.MEMBERSHIP_CHANGED`.
+KEYED_DIGESTS: list[KeyedDigests] = []
+
+
 def targets() -> list[str]:
     """Every target rotation covers, in the order it covers them."""
-    return [stored_label(m) for m in _value_models()] + [
-        f"{stored_label(m)}.{f.name}:files" for m, f in _file_fields()
-    ]
+    return (
+        [stored_label(m) for m in _value_models()]
+        + [f"{stored_label(m)}.{f.name}:files" for m, f in _file_fields()]
+        + [digests.target for digests in KEYED_DIGESTS]
+    )
 
 
 def _progress(
@@ -282,12 +311,27 @@ def _rotate_files(
             report(progress.target, Tally(len(rows), rewritten, missing))
 
 
+def _rotate_digests(
+    digests: KeyedDigests, progress: KeyRotation, size: int, report: Report | None
+) -> None:
+    while True:
+        with transaction.atomic():
+            batch = digests.rekey(progress.last_pk, size)
+            if batch is None:
+                return
+            last_pk, checked, rewritten = batch
+            _advance(progress, last_pk, checked, rewritten)
+        if report is not None:
+            report(progress.target, Tally(checked, rewritten))
+
+
 def keys_rotate(
     *, batch_size: int = BATCH_SIZE, restart: bool = False, report: Report | None = None
 ) -> dict[str, Tally]:
-    """Bring every encrypted value, file and blind index to the current keys; resumable and
-    idempotent. Returns, per target, the rows checked and rewritten by the whole rotation to
-    these keys, earlier interrupted runs included. `report` is told after every batch."""
+    """Bring every encrypted value, file, blind index and keyed digest to the current keys;
+    resumable and idempotent. Returns, per target, the rows checked and rewritten by the whole
+    rotation to these keys, earlier interrupted runs included. `report` is told after every
+    batch."""
     ring, index = fields.keyring(), fields.blind_index()
     summary: dict[str, Tally] = {}
     for model in _value_models():
@@ -299,6 +343,12 @@ def keys_rotate(
         progress = _progress(f"{stored_label(model)}.{field.name}:files", ring, index, restart)
         if progress.finished_at is None:
             _rotate_files(model, field, progress, batch_size, report)
+        summary[progress.target] = _finish(progress)
+    # After the values: the digests are computed from them, decrypted.
+    for digests in KEYED_DIGESTS:
+        progress = _progress(digests.target, ring, index, restart)
+        if progress.finished_at is None:
+            _rotate_digests(digests, progress, batch_size, report)
         summary[progress.target] = _finish(progress)
     audit_record(
         by=None,

@@ -365,6 +365,87 @@ def linkage_keys_rebuild(batch: int = 2000) -> int:
     return written
 
 
+# --- Key rotation (`cases.key_rotation.KEYED_DIGESTS`, registered in `linkage.apps`) ---------
+# The blocking keys and pair fingerprints are HMACs under the blind-index key: `rotate_keys`
+# recomputes them under the current key, so that the old key can go without the check at
+# submission missing earlier referrals or rejected pairs being proposed again. Each takes the
+# next `size` rows after primary key `after`, inside the rotation's transaction, writes only
+# what changes, and says (last primary key, rows checked, rows rewritten); None when none is left.
+
+
+def _keys_rekeyed(after: int, size: int) -> tuple[int, int, int] | None:
+    """The blocking keys of the next `size` referrals (by case id), under the current key; a
+    referral with none yet (stored before linkage, never run) gets them, as a rebuild gives."""
+    cases = dict(
+        linkable_cases().filter(pk__gt=after).order_by("pk").values_list("pk", "person_id")[:size]
+    )
+    if not cases:
+        return None
+    # Locked as a run locks them before storing: an erasure (which locks them first) that
+    # committed meanwhile is seen below; one that starts now waits for this batch.
+    list(
+        Person.objects.select_for_update()
+        .filter(pk__in=set(cases.values()))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    identity_of = identities_of(pk__in=list(cases))
+    records = list(prepare_each(linkage_records(list(identity_of))))
+    secret = fields.blind_index().current.secret
+    stored: dict[int, set[tuple[int, str]]] = {}
+    for case_id, identity_id, digest in LinkageKey.objects.filter(
+        case_id__in=list(cases)
+    ).values_list("case_id", "identity_id", "digest"):
+        stored.setdefault(case_id, set()).add((identity_id, digest))
+    changed = [
+        record
+        for record in records
+        if stored.get(record.unique_id, set())
+        != {
+            (identity_of[record.unique_id], _key_digest(secret, value))
+            for value in stored_values(record)
+        }
+    ]
+    LinkageKey.objects.filter(case_id__in=[r.unique_id for r in changed]).delete()
+    _keys_write(changed, identity_of)
+    return max(cases), len(cases), len(changed)
+
+
+def _fingerprints_rekeyed(after: int, size: int) -> tuple[int, int, int] | None:
+    """The fingerprints of the next `size` pairs, under the current key where they still match
+    the referrals' compared values under their own key. One that no longer matches (a value
+    changed since) or whose key is gone is left as it is: the pair is proposed again either way
+    (ADR 48), whatever the key."""
+    pairs = list(
+        CandidatePair.objects.select_for_update().filter(pk__gt=after).order_by("pk")[:size]
+    )
+    if not pairs:
+        return None
+    index = fields.blind_index()
+    secret_of = {key.id: key.secret for key in index.keys}
+    older = [
+        pair
+        for pair in pairs
+        if pair.fingerprint_key != index.current.id and pair.fingerprint_key in secret_of
+    ]
+    cases = {case_id for p in older for case_id in (p.case_a_id, p.case_b_id)}
+    records = {r.unique_id: r for r in prepare_each(linkage_records(sorted(cases)))}
+    changed = []
+    for pair in older:
+        one, other = records.get(pair.case_a_id), records.get(pair.case_b_id)
+        if one is None or other is None:
+            continue  # a referral erased: the pair goes with it (ADR 52)
+        if not hmac.compare_digest(
+            pair.fingerprint, pair_fingerprint(secret_of[pair.fingerprint_key], one, other)
+        ):
+            continue
+        pair.fingerprint = pair_fingerprint(index.current.secret, one, other)
+        pair.fingerprint_key = index.current.id
+        changed.append(pair)
+    CandidatePair.objects.bulk_update(changed, ["fingerprint", "fingerprint_key"])
+    return pairs[-1].pk, len(pairs), len(changed)
+
+
 REVIEW_STATUSES = (PairStatus.CONFIRMED, PairStatus.REJECTED, PairStatus.UNSURE)
 
 

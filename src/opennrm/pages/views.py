@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 from opennrm.accounts.actor import actor_of
 from opennrm.accounts.roles import ROLE_SCOPE, Role
 from opennrm.audit.context import current as current_request
+from opennrm.lib.log_redaction import redact
 
 from .attention import attention_for
 from .home import ROLE_SUMMARY, tasks_for
@@ -121,7 +122,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "Server error, reference %s, on %s %s",
         reference,
         request.method,
-        request.path,
+        redact(request.path),  # an invitation's or a reset's path holds its live token
         exc_info=sys.exc_info()[0] is not None,
     )
     if is_api(request):

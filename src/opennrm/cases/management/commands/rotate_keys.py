@@ -1,11 +1,13 @@
-"""Re-encrypt everything under the primary key and recompute the blind indexes.
+"""Re-encrypt everything under the primary key and recompute the blind indexes and every other
+digest under the blind-index key (record linkage's blocking keys and pair fingerprints).
 
     manage.py rotate_keys [--batch-size N] [--restart]
 
 To rotate: generate a new key, put it first in OPENNRM_ENCRYPTION_KEYS (keeping the old ones
 after it), restart OpenNRM, run this command, then remove the old keys and restart again. The
 same for a new blind-index key in OPENNRM_BLIND_INDEX_KEY. An interrupted run continues where it
-stopped when run again; a finished one changes nothing when run again.
+stopped when run again; a finished one changes nothing when run again. The keys it names as no
+longer needed are used by nothing stored once it has finished.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ LARGEST_BATCH = 100_000
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every encrypted value and file under the primary key, resumably."
+    help = (
+        "Re-encrypt every encrypted value and file under the primary key, and recompute every "
+        "blind index and keyed digest under the current blind-index key, resumably."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
