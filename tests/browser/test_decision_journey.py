@@ -3,14 +3,19 @@ it; a conclusive decision is refused before the earliest date and accepted after
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.models import AuditEvent
+from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
+from opennrm.decisions.models import Decision, DecisionKind
 from tests import case_factories, factories
 
 from .test_sign_in_journey import _sign_in_with_device
@@ -146,3 +151,46 @@ def test_decision_maker_decides_from_the_queue(
     assert letter.detail["fields"] == ["given_names", "decision_reasons"]
     assert person_reads.filter(actor=dmitri, action="person.exported").count() == 1
     assert not AuditEvent.objects.filter(person_id=newer.person_id).exists()
+
+
+def test_a_decision_maker_disqualifies_on_public_order_grounds_pending_a_second(
+    new_page,
+    axe,
+    reads,
+    alice: User,
+    dmitri: User,
+    northmoor_police: Organisation,
+    authority: Organisation,
+) -> None:
+    """Under the rules since 30 January 2023 (NABA 2022 s.63), from the case page in the
+    recovery period: the page asks for the ground and the reasons, refuses an empty answer with
+    its error summary, and the decision waits for a second decision maker."""
+    factories.totp_device(dmitri)
+    case = case_factories.case(
+        referred_by=alice,
+        referring_organisation=northmoor_police,
+        authority=authority,
+        status=CaseStatus.RECOVERY_PERIOD,
+        submitted_at=timezone.now() - timedelta(days=10),
+    )
+    page = new_page()
+    sign_in(page, dmitri)
+    page.goto(f"/cases/{case.reference}/")
+    page.get_by_role("link", name="Disqualify on public order or bad faith grounds").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("isqualif")
+    axe.check(page)
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    axe.check(page)
+    page.locator("input[name=ground]").first.check()
+    page.get_by_label("Reasons", exact=False).fill(
+        "A conviction for a serious offence since the referral (fictional)."
+    )
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("second decision maker")
+    axe.check(page)
+    decision = Decision.objects.get(case=case, kind=DecisionKind.DISQUALIFICATION)
+    assert decision.state == "awaiting_approval"
+    assert decision.decided_by == dmitri
+    # The case page named the person, and each time it did, the read was recorded.
+    assert "cases:detail" in {served.route for served in reads.check()}
