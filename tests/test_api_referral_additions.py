@@ -103,6 +103,9 @@ def test_the_api_refuses_bad_input_and_outsiders(
     assert error["field"] == "question"
     [error] = a.errors(post(decider, requests, {"question": "Q", "respond_by": "2020-01-01"}))
     assert "today or in the future" in error["message"]
+    # a year before 1000 is refused for its date, as the page refuses it, not for its digits
+    [error] = a.errors(post(decider, requests, {"question": "Q", "respond_by": "0999-01-01"}))
+    assert "today or in the future" in error["message"]
     [error] = a.errors(post(referrer, additions, {"text": ""}))
     assert error["field"] == "text"
     other_authority = odette.memberships.get().organisation

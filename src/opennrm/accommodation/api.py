@@ -47,6 +47,7 @@ from opennrm.api.schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
     ErrorsOut,
+    date_input,
     error_out,
     field_errors_out,
     page_slice,
@@ -897,17 +898,6 @@ def placement_respond(request: HttpRequest, placement_id: int, body: ResponseIn)
     return Status(200, _placement_now(placement))
 
 
-def _date_parts(name: str, day: date) -> dict[str, str]:
-    """A date as the page's GOV.UK date input posts it, for the page's form. The year in four
-    digits, as the form reads one: "0999-01-01" is refused for its date (before the place was
-    offered, before they arrived), not as a year "not of 4 digits" the caller never sent."""
-    return {
-        f"{name}_day": str(day.day),
-        f"{name}_month": str(day.month),
-        f"{name}_year": f"{day.year:04d}",
-    }
-
-
 class ArrivalIn(_In):
     arrived_on: date = Field(description="The day the person arrived: today or earlier")
 
@@ -925,7 +915,7 @@ def placement_arrive(request: HttpRequest, placement_id: int, body: ArrivalIn) -
     anyone."""
     actor = actor_of(request)
     placement = _placement_to_answer(actor, placement_id)
-    form = ArrivedForm(_date_parts("arrived_on", body.arrived_on))
+    form = ArrivedForm(date_input("arrived_on", body.arrived_on))
     if not form.is_valid():
         return _form_refusal(form, {})
     try:
@@ -954,7 +944,7 @@ def placement_exit(request: HttpRequest, placement_id: int, body: ExitIn) -> Sta
     422 for a day in the future or before they arrived, or a placement nobody lives in."""
     actor = actor_of(request)
     placement = _placement_to_answer(actor, placement_id)
-    form = EndForm({**_date_parts("ended_on", body.ended_on), "reason": body.reason.value})
+    form = EndForm({**date_input("ended_on", body.ended_on), "reason": body.reason.value})
     if not form.is_valid():
         return _form_refusal(form, {})
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -94,3 +95,14 @@ def page_slice(limit: int, offset: int) -> slice:
 # Responses every authenticated operation can give, for the OpenAPI document: no usable token,
 # a token without the scope or role, and too many requests (with Retry-After).
 AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorsOut, 403: ErrorsOut, 429: ErrorsOut}
+
+
+def date_input(name: str, day: date) -> dict[str, str]:
+    """An API date as the page's GOV.UK date input posts it, so the page's own form checks it.
+    The year in four digits, as the form reads one: "0999-01-01" is refused for its date (before
+    the record it belongs to), not as a year "not of 4 digits" the caller never sent."""
+    return {
+        f"{name}_day": str(day.day),
+        f"{name}_month": str(day.month),
+        f"{name}_year": f"{day.year:04d}",
+    }

@@ -27,6 +27,7 @@ from opennrm.api.schemas import (
     MAX_OFFSET,
     ErrorOut,
     ErrorsOut,
+    date_input,
     field_errors_out,
     page_slice,
     refusal,
@@ -375,14 +376,7 @@ def _form_data(body: OperationIn) -> dict[str, str]:
         "confidential": "yes" if body.confidential else "no",
         "region": body.region,
     }
-    for prefix, day in (("starts_on", body.starts_on), ("ends_on", body.ends_on)):
-        data |= {
-            f"{prefix}_day": str(day.day),
-            f"{prefix}_month": str(day.month),
-            # four digits, as the form reads a year: the year 1 is "0001", refused for its date
-            # (the plan's window), not as a year "not of 4 digits" the caller never typed
-            f"{prefix}_year": f"{day.year:04d}",
-        }
+    data |= date_input("starts_on", body.starts_on) | date_input("ends_on", body.ends_on)
     for group in body.expected:
         data[number_field_name(group.sex, group.age_group, group.exploitation_type)] = str(
             group.number

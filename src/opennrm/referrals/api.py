@@ -38,6 +38,7 @@ from opennrm.api.schemas import (
     AUTH_ERRORS,
     MAX_OFFSET,
     ErrorsOut,
+    date_input,
     errors_out,
     field_errors_out,
     refusal,
@@ -507,9 +508,7 @@ def information_request_ask(
     form = InformationRequestForm(
         {
             "question": body.question,
-            "respond_by_day": str(body.respond_by.day),
-            "respond_by_month": str(body.respond_by.month),
-            "respond_by_year": str(body.respond_by.year),
+            **date_input("respond_by", body.respond_by),
         }
     )
     if not form.is_valid():

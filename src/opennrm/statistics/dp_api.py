@@ -16,7 +16,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
-from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, field_errors_out, refusal
+from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, date_input, field_errors_out, refusal
 
 from . import dp, selectors, services
 from .dp_views import DpQueryForm
@@ -69,17 +69,6 @@ class PrivateCountOut(Schema):
     budget: BudgetOut
 
 
-def _date_parts(name: str, day: date) -> dict[str, str]:
-    """A date as the page's GOV.UK date input posts it. The year in four digits, as the form
-    reads one: "0999-01-01" is refused for its date (before the earliest the counts cover),
-    not as a year "not of 4 digits" the caller never sent."""
-    return {
-        f"{name}_day": str(day.day),
-        f"{name}_month": str(day.month),
-        f"{name}_year": f"{day.year:04d}",
-    }
-
-
 @router.post(
     "/statistics/private-counts",
     url_name="statistics_private_counts",
@@ -98,8 +87,8 @@ def private_count(request: HttpRequest, body: PrivateCountIn) -> Status[Any]:
     selectors.analyst_organisation(actor)
     form = DpQueryForm(
         {
-            **_date_parts("start", body.start),
-            **_date_parts("end", body.end),
+            **date_input("start", body.start),
+            **date_input("end", body.end),
             "dimensions": body.dimensions,
             "epsilon": str(body.epsilon),
         }
