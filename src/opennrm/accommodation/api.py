@@ -47,13 +47,13 @@ from opennrm.api.schemas import (
     MAX_LIMIT,
     MAX_OFFSET,
     ErrorsOut,
-    date_input,
     error_out,
     field_errors_out,
     page_slice,
     refusal,
 )
 from opennrm.audit.services import audit_read
+from opennrm.lib.govuk_forms import date_input
 from opennrm.safety import selectors as safety
 from opennrm.safety.models import RiskLevel, SettingRequired
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from ninja import Field, Schema, Status
+from ninja import Field, Header, Schema, Status
 
 from opennrm.lib.govuk_forms import StaleVersion
 
@@ -97,12 +96,13 @@ def page_slice(limit: int, offset: int) -> slice:
 AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorsOut, 403: ErrorsOut, 429: ErrorsOut}
 
 
-def date_input(name: str, day: date) -> dict[str, str]:
-    """An API date as the page's GOV.UK date input posts it, so the page's own form checks it.
-    The year in four digits, as the form reads one: "0999-01-01" is refused for its date (before
-    the record it belongs to), not as a year "not of 4 digits" the caller never sent."""
-    return {
-        f"{name}_day": str(day.day),
-        f"{name}_month": str(day.month),
-        f"{name}_year": f"{day.year:04d}",
-    }
+def idempotency_key_header(on_retry: str) -> Any:
+    """The optional `Idempotency-Key` request header, the same on every operation that takes
+    one; `on_retry` says what a retry with the same key answers."""
+    return Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=f"Any unique string, e.g. a UUID. {on_retry}",
+    )

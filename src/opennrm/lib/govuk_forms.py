@@ -232,6 +232,17 @@ def date_from_parts(
         return form.add_error(prefix, f"{label} must be a real date")
 
 
+def date_input(prefix: str, day: date) -> dict[str, str]:
+    """A date as a GOV.UK date input posts it, for a form fed from elsewhere (the API). The
+    year in four digits, as `date_from_parts` reads one: "0999-01-01" is refused for its date
+    (before the record it belongs to), not as a year "not of 4 digits" the caller never sent."""
+    return {
+        f"{prefix}_day": str(day.day),
+        f"{prefix}_month": str(day.month),
+        f"{prefix}_year": f"{day.year:04d}",
+    }
+
+
 class StaleVersion(ValidationError):
     """Someone else changed the record since the page was loaded. `current` is its version now:
     the page is shown again with what was typed and that version (`show_refusal`), so that

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
@@ -27,11 +27,12 @@ from opennrm.api.schemas import (
     MAX_OFFSET,
     ErrorOut,
     ErrorsOut,
-    date_input,
     field_errors_out,
+    idempotency_key_header,
     page_slice,
     refusal,
 )
+from opennrm.lib.govuk_forms import date_input
 
 from . import selectors, services
 from .forms import LANGUAGE_BOXES, OperationForm, ReceptionForm, number_field_name
@@ -552,13 +553,9 @@ def reception_take_in(
     response: HttpResponse,
     operation_id: int,
     body: ReceptionIn,
-    idempotency_key: str | None = Header(
-        None,
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Any unique string, e.g. a UUID. A retry with the same key answers with "
-        "the person the first request took in, and never takes them in twice.",
+    idempotency_key: str | None = idempotency_key_header(
+        "A retry with the same key answers with the person the first request took in, and "
+        "never takes them in twice."
     ),
 ) -> Status[Any]:
     """Take one person in, as the reception page does: the next number in the operation, and a

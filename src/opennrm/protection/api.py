@@ -12,11 +12,17 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Header, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
-from opennrm.api.schemas import AUTH_ERRORS, ErrorOut, ErrorsOut, field_errors_out
+from opennrm.api.schemas import (
+    AUTH_ERRORS,
+    ErrorOut,
+    ErrorsOut,
+    field_errors_out,
+    idempotency_key_header,
+)
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
@@ -113,13 +119,9 @@ def planned_removal(
     response: HttpResponse,
     reference: str,
     body: PlannedRemovalIn,
-    idempotency_key: str | None = Header(
-        None,
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Any unique string, e.g. a UUID. A retry with the same key answers with "
-        "the removal the first request recorded, and never records it or alerts twice.",
+    idempotency_key: str | None = idempotency_key_header(
+        "A retry with the same key answers with the removal the first request recorded, and "
+        "never records it or alerts twice."
     ),
 ) -> Status[Any]:
     """Record that the token's organisation plans to remove the person with this reference on

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.govuk_forms import date_from_parts, date_input
 from opennrm.lib.references import ALPHABET
 
 # A reference as OpenNRM makes them (lib.references): a prefix of letters, then two groups of
@@ -101,8 +101,6 @@ class PlannedRemovalForm(ReferenceForm):
         """The form's input for a reference and a date (the API checks its body with it)."""
         return {
             "reference": reference,
-            "planned_on_day": str(planned_on.day),
-            "planned_on_month": str(planned_on.month),
-            "planned_on_year": str(planned_on.year),
+            **date_input("planned_on", planned_on),
             "submission_key": submission_key,
         }

@@ -38,14 +38,15 @@ from opennrm.api.schemas import (
     AUTH_ERRORS,
     MAX_OFFSET,
     ErrorsOut,
-    date_input,
     errors_out,
     field_errors_out,
+    idempotency_key_header,
     refusal,
 )
 from opennrm.cases.api import case_for_api
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to, is_referrer, may_decide, timeline_shown
+from opennrm.lib.govuk_forms import date_input
 
 from . import api_submission, selectors, services, steps
 from .forms import AdditionForm, InformationRequestForm
@@ -421,14 +422,9 @@ IDEMPOTENCY_KEYS = uuid.UUID("e85b0e6b-04f4-42ee-9a3c-a885d64de730")
 
 
 def _idempotency_key(made: str) -> Any:
-    return Header(
-        None,
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description=f"Any unique string, e.g. a UUID. A retry with the same key by the same "
-        f"token's member answers with the {made} the first request made, and never makes or "
-        "tells it twice.",
+    return idempotency_key_header(
+        f"A retry with the same key by the same token's member answers with the {made} the "
+        "first request made, and never makes or tells it twice."
     )
 
 

@@ -16,7 +16,8 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
-from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, date_input, field_errors_out, refusal
+from opennrm.api.schemas import AUTH_ERRORS, ErrorsOut, field_errors_out, refusal
+from opennrm.lib.govuk_forms import date_input
 
 from . import dp, selectors, services
 from .dp_views import DpQueryForm
