@@ -274,8 +274,16 @@ class TestReportingMissing:
         self, maya: User, ottolines_case: Case, placement: Placement
     ) -> None:
         episode = report(maya, ottolines_case)
+        # The same report sent again (a second click) is hers, kept once, telling nobody again.
+        assert report(maya, ottolines_case) == episode
         with pytest.raises(ValidationError, match="already recorded as missing since"):
-            report(maya, ottolines_case)
+            care_services.missing_report(
+                by=maya,
+                case=ottolines_case,
+                went_missing_on=timezone.localdate(),
+                went_missing_time=None,
+                last_seen="Seen by the canal with two men.",
+            )
         response = factories.signed_in_client(maya).get(
             f"/support/people/{ottolines_case.reference}/missing/"
         )

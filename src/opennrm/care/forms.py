@@ -1,5 +1,6 @@
 """Forms of support plans, the services delivered log and missing episodes: they turn input
-into clean, typed values, and never save."""
+into clean, typed values, and never save. Their text areas are `LinesField`s: a line break counts
+once, as its author counts it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from django import forms
 
 from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.text import LinesField
 
 from .models import Measure, MeasureStatus
 from .selectors import organisations_providing
@@ -90,7 +92,7 @@ class MeasureForm(_WhoProvides):
     )
     starts_on = forms.CharField(label="Started, or starts", required=False)
     ends_on = forms.CharField(label="Ended, or ends", required=False)
-    notes = forms.CharField(
+    notes = LinesField(
         label="Notes (optional)",
         help_text="What the person needs and what has been agreed with them. Only support "
         "coordinators and the staff of the provider where they are placed can read this.",
@@ -167,7 +169,7 @@ class DeliveryForm(_WhoProvides):
         },
     )
     delivered_on = forms.CharField(label="The day it was delivered", required=False)
-    description = forms.CharField(
+    description = LinesField(
         label="What was delivered",
         help_text="For example: two hours of counselling in Albanian; a GP registration; a "
         "phone and credit",
@@ -212,7 +214,7 @@ class MissingForm(forms.Form):
         max_length=5,
         error_messages={"max_length": _time_problem("The time they went missing")},
     )
-    last_seen = forms.CharField(
+    last_seen = LinesField(
         label="When and where were they last seen?",
         help_text="Who saw them, where, what they were wearing, anyone they were with. Only "
         "support staff can read this; the police and others told are asked to contact you.",

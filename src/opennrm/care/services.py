@@ -30,6 +30,7 @@ from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record
 from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.text import as_lines
 from opennrm.notifications.services import deliver
 from opennrm.safety import selectors as safety
 
@@ -174,6 +175,19 @@ def _measure_problems(
     return problems
 
 
+def _saved_already(
+    locked: SupportMeasure, by: User, expected_version: int, changes: dict[str, Any]
+) -> bool:
+    """Whether a save sent with an old version is the writer's own last save sent again (a
+    second click, a browser retrying the POST): the very next version, written by them, holding
+    exactly these answers. Anything else is someone else's change, and refused as stale."""
+    return (
+        locked.version == expected_version + 1
+        and locked.updated_by_id == by.pk
+        and all(getattr(locked, field) == value for field, value in changes.items())
+    )
+
+
 @transaction.atomic
 def support_measure_update(
     *,
@@ -192,6 +206,8 @@ def support_measure_update(
 
     While a placement holds a bed for the person, the accommodation's status, dates and
     provider follow the placement (`selectors.plan_rows`); only its notes are saved then.
+    Sent with an old version it is refused as stale, unless it is the writer's own last save
+    sent again (`_saved_already`): that measure is returned, and nothing more is written.
     """
     _check_support_staff(by, case, "change a support plan")
     _check_not_erased(case)
@@ -204,27 +220,15 @@ def support_measure_update(
         raise ValueError(f"not a measure: {measure!r}")
     row, _ = SupportMeasure.objects.get_or_create(plan=plan, measure=measure)
     locked = SupportMeasure.objects.select_for_update().get(pk=row.pk)
-    if locked.version != expected_version:
-        raise StaleVersion(
-            "Someone else changed this measure while you were working on it. Your answers are "
-            "still here: check the measure, then save again.",
-            current=locked.version,
-        )
-    notes, outside_provider = notes.strip(), outside_provider.strip()
+    # Line breaks as the writer counts them: a browser sends each as CR LF.
+    notes, outside_provider = as_lines(notes).strip(), outside_provider.strip()
     follows_placement = (
         measure == Measure.ACCOMMODATION and selectors.live_placement_of(case) is not None
     )
-    if follows_placement:
-        if len(notes) > MAX_NOTES:
-            raise ValidationError({"notes": f"Notes must be {MAX_NOTES:,} characters or fewer"})
-        changes: dict[str, Any] = {"notes": notes}
-    else:
-        problems = _measure_problems(
-            status, starts_on, ends_on, provider, outside_provider, notes, _referred_on(case)
-        )
-        if problems:
-            raise ValidationError(problems)
-        changes = {
+    changes: dict[str, Any] = (
+        {"notes": notes}
+        if follows_placement
+        else {
             "status": status,
             "starts_on": starts_on,
             "ends_on": ends_on,
@@ -232,6 +236,24 @@ def support_measure_update(
             "outside_provider": outside_provider,
             "notes": notes,
         }
+    )
+    if locked.version != expected_version:
+        if _saved_already(locked, by, expected_version, changes):
+            return locked  # the same save sent twice: nothing more to write
+        raise StaleVersion(
+            "Someone else changed this measure while you were working on it. Your answers are "
+            "still here: check the measure, then save again.",
+            current=locked.version,
+        )
+    if follows_placement:
+        if len(notes) > MAX_NOTES:
+            raise ValidationError({"notes": f"Notes must be {MAX_NOTES:,} characters or fewer"})
+    else:
+        problems = _measure_problems(
+            status, starts_on, ends_on, provider, outside_provider, notes, _referred_on(case)
+        )
+        if problems:
+            raise ValidationError(problems)
     changed = sorted(
         field.removesuffix("_id")
         for field, value in changes.items()
@@ -289,6 +311,8 @@ def service_delivery_record(
     the form's one-time key) logs it once: the second time, the entry the first logged is
     returned, and nothing is written or recorded again (as `casework.services.case_note_add`)."""
     _check_support_staff(by, case, "record a service delivered")
+    # Line breaks as the writer counts them: a browser sends each as CR LF.
+    description = as_lines(description)
     _check_not_erased(case)
     _check_consent(case)
     if submission_key is not None:
@@ -745,7 +769,9 @@ def missing_report(
 
     Support staff report the people they support (`_check_support_staff`); the local
     authority's safeguarding leads also report the children of their area, housed by support
-    or by the local authority (`selectors.missing_cases_for`)."""
+    or by the local authority (`selectors.missing_cases_for`). The open episode's own report
+    sent again by its reporter (the same day, time and last-seen text) returns that episode,
+    and nobody is told twice; any other report while they are missing is refused."""
     if not selectors.missing_cases_for(Actor.of_session(by)).filter(pk=case.pk).exists():
         raise ValidationError(
             "Only support coordinators, the safe-house managers of the provider where the person "
@@ -753,7 +779,8 @@ def missing_report(
             "area, can report that a person has gone missing"
         )
     _check_not_erased(case)
-    last_seen = last_seen.strip()
+    # Line breaks as the writer counts them: a browser sends each as CR LF.
+    last_seen = as_lines(last_seen).strip()
     if not last_seen:
         raise ValidationError(
             {"last_seen": "Enter what is known of when and where they were last seen"}
@@ -777,6 +804,15 @@ def missing_report(
         [(_referred_on(locked), "they were referred")],
     )
     already = selectors.open_missing_episode(locked)
+    if already is not None and (
+        already.reported_by_id == by.pk
+        and already.went_missing_on == went_missing_on
+        and already.went_missing_time == went_missing_time
+        and already.last_seen == last_seen
+    ):
+        # The reporter's own report sent again (a second click, a browser retrying the POST):
+        # it was recorded and everyone told the first time; nothing more is written or sent.
+        return already
     if already is not None:
         raise ValidationError(
             f"This person is already recorded as missing since "

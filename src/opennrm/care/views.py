@@ -342,6 +342,8 @@ def report(request: HttpRequest, reference: str) -> HttpResponse:
             "form": form,
             "back": back_link(actor_of(request), case),
             "already": already,
+            # Their own earlier report is not "someone else's".
+            "already_yours": already is not None and already.reported_by_id == user.pk,
             "child_missing": child_missing,
             "leads_known": bool(selectors.child_safeguarding_leads(case))
             if child_missing != ChildMissing.NO

@@ -9,18 +9,9 @@ from django import forms
 
 from opennrm.accounts.models import User
 from opennrm.lib.govuk_forms import date_from_parts
-from opennrm.lib.text import single_line
+from opennrm.lib.text import LinesField, single_line
 
 from .services import MAX_NOTE, MAX_TITLE
-
-
-class LinesField(forms.CharField):
-    """Text of many lines, its line breaks made LF before it is measured: a browser sends each
-    as CR LF, which would count twice against a limit its author counts once."""
-
-    def to_python(self, value: Any) -> str | None:
-        text = super().to_python(value)
-        return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 class NoteForm(forms.Form):

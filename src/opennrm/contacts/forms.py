@@ -8,21 +8,13 @@ from typing import Any
 from django import forms
 
 from opennrm.lib.govuk_forms import date_from_parts
+from opennrm.lib.text import LinesField
 
 from .checks import address_refusal, phone_problem, reference_problem
 from .models import ADDRESS_ALLOWED, AgencyKind, CaseContacts, LocationType, police_forces
 from .selectors import CHILD_ONLY_FIELDS
 
 PHONE_HINT = "For example 01632 960 001 or +44 7700 900 982"
-
-
-class LinesField(forms.CharField):
-    """Text of many lines, its line breaks made LF before it is measured: a browser sends each
-    as CR LF, which would count twice against a limit its author counts once."""
-
-    def to_python(self, value: Any) -> str | None:
-        text = super().to_python(value)
-        return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 def _text(

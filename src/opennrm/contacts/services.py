@@ -21,6 +21,7 @@ from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
 from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.text import as_lines
 
 from .checks import address_refusal, phone_problem, reference_problem
 from .models import (
@@ -160,7 +161,9 @@ def case_contacts_update(
     """Set the case's contacts and references. A value left as None keeps what is stored (an
     adult's page does not ask for a social worker or guardian). Refused, naming each field,
     when a value is not right; an address is kept only for the kinds of place that allow one,
-    and emptied when the person moves to a kind that does not."""
+    and emptied when the person moves to a kind that does not. Sent with an old version it is
+    refused as stale, unless it is the writer's own last save sent again: then the contacts are
+    returned as they are, and nothing more is written."""
     _check_may_open(by, case)
     _check_not_erased(case)
     given = {
@@ -185,23 +188,30 @@ def case_contacts_update(
     except IntegrityError:
         pass  # made a moment ago by someone else
     locked = CaseContacts.objects.select_for_update().get(case=case)
-    if locked.version != expected_version:
-        raise StaleVersion(
-            "Someone else changed these contacts while you were working on them. Your answers "
-            "are still here: check them, then save again.",
-            current=locked.version,
-        )
     values = {
         name: (getattr(locked, name) if value is None else value.strip())
         for name, value in given.items()
     }
     if location_address is not None:
         # Line breaks as the writer counts them: a browser sends each as CR LF.
-        values["location_address"] = (
-            values["location_address"].replace("\r\n", "\n").replace("\r", "\n")
-        )
+        values["location_address"] = as_lines(values["location_address"])
     if values["location_type"] not in ADDRESS_ALLOWED and location_address is None:
         values["location_address"] = ""  # moved to a kind of place that has no address here
+    if locked.version != expected_version:
+        if (
+            locked.version == expected_version + 1
+            and locked.updated_by_id == by.pk
+            and all(getattr(locked, name) == values[name] for name in EDITABLE)
+        ):
+            # The writer's own last save sent again (a second click, a browser retrying the
+            # POST): the very next version, theirs, holding exactly these values. Nothing more
+            # is written; anything else is someone else's change.
+            return locked
+        raise StaleVersion(
+            "Someone else changed these contacts while you were working on them. Your answers "
+            "are still here: check them, then save again.",
+            current=locked.version,
+        )
     # Checked: what was given, and the place with its address (which depend on each other).
     checked = {name for name, value in given.items() if value is not None}
     checked |= {"location_type", "location_address"}

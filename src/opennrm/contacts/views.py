@@ -78,6 +78,12 @@ def contacts_edit(request: HttpRequest, reference: str) -> HttpResponse:
             else:
                 messages.success(request, "Contacts and references saved")
                 return redirect("cases:contacts", case.reference)
+        # Refused: what was typed is shown again in the boxes, and read as the GET's values are.
+        shown = [
+            name
+            for name in (*selectors.SHOWN_FIELDS, selectors.ADDRESS_FIELD)
+            if name in form.fields and str(form.data.get(name) or "").strip()
+        ]
     else:
         saved = ContactsForm.data_for(found)
         form = ContactsForm(initial=saved, child=case.is_child)
@@ -167,4 +173,8 @@ def contacts_consent(request: HttpRequest, reference: str) -> HttpResponse:
             # The agency is not named: messages are kept in the session, stored in the clear.
             messages.success(request, "Consent to share recorded")
             return redirect("cases:contacts", case.reference)
+    if form.is_bound and str(form.data.get("agency_name") or "").strip():
+        # Refused: the agency typed (a GP surgery can say where the person lives) is shown
+        # again in its box, and read as the contacts page's list of agencies is.
+        audit_read(by=user, person=case.person, obj=case, fields=["agencies_consented"])
     return render(request, "contacts/contacts_consent.html", context | {"form": form})

@@ -1,11 +1,13 @@
 """Checks of text typed into one-line and multi-line fields, shared by forms and the services
-behind them."""
+behind them, and the form field for text of many lines (`LinesField`)."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 
 # Bidirectional overrides and isolates reorder what a reader sees ("Trojan source"); joiners
@@ -16,6 +18,20 @@ _REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # "\r\n") and tabs. Every other one is refused: no one means it, and a spreadsheet, an XML file
 # or an e-mail cannot hold it (Word's manual line break is pasted as a vertical tab, U+000B).
 _PARAGRAPH_CONTROLS = frozenset("\n\r\t")
+
+
+def as_lines(text: str) -> str:
+    """The text with every line break an LF: a browser sends a textarea's as CR LF (older
+    programs a lone CR), which would count twice against a limit its author counts once."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class LinesField(forms.CharField):
+    """Text of many lines, its line breaks made LF (`as_lines`) before it is measured."""
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return as_lines(text) if text else text
 
 
 def single_line_problem(text: str, label: str) -> str | None:
