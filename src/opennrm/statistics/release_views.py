@@ -321,5 +321,10 @@ def release_revise(request: HttpRequest, release: int) -> HttpResponse:
             show_refusal(form, refusal)
         else:
             return redirect("statistics:release_version", release=found.pk, version=version.number)
-    context: dict[str, Any] = {"title": f"Revise {found.title}", "form": form, "release": found}
+    context: dict[str, Any] = {
+        "title": f"Revise {found.title}",
+        "form": form,
+        "release": found,
+        "synthetic_spent": releases.synthetic_spent(found),
+    }
     return render(request, "statistics/release_revise.html", context)

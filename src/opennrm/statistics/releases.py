@@ -10,7 +10,9 @@ of what was published: the public pages, the downloads and the API read nothing 
 A version may carry a differentially private synthetic dataset (issue 13, item 6; ADR 0037):
 `prepare_release` and `revise_release` generate it, with the epsilon the analyst chose, in the
 same transaction as the version; it is approved and frozen with the version, and the snapshot
-states its guarantee under `"synthetic"`.
+states its guarantee under `"synthetic"`. Every published version stays public, so a revision's
+dataset states the privacy spent in all with the earlier versions' datasets of the same
+referrals, and is refused past `synthetic.RELEASE_EPSILON_BUDGET` in all.
 
 The write services each record one audit event: `prepare_release`, `approve_release`,
 `revise_release`, `withdraw_draft`.
@@ -616,28 +618,120 @@ def _synthetic_made(
     return synthetic.synthetic_dataset(period, jurisdiction, epsilon)
 
 
-def _with_synthetic(
-    snapshot: dict[str, Any], made: synthetic.SyntheticDataset | None
-) -> dict[str, Any]:
-    """The snapshot stating the synthetic dataset's guarantee, when there is one."""
+def _published_synthetic(versions: Sequence[ReleaseVersion]) -> list[SyntheticDataset]:
+    """The synthetic datasets of the release's published versions among `versions`, oldest
+    first: every published version stays public (ADR 0036), and with it its dataset of the same
+    referrals, so each one's privacy loss counts against every later one (ADR 0037)."""
+    published = [v.pk for v in versions if v.state == VersionState.PUBLISHED]
+    return list(
+        SyntheticDataset.objects.filter(version_id__in=published)
+        .select_related("version")
+        .order_by("version__number")
+    )
+
+
+def _epsilon_text(value: Decimal) -> str:
+    """2, 0.5, 10: as the analyst would write it (never 2.00 or 1E+1)."""
+    return f"{value.normalize():f}"
+
+
+def _refuse_over_budget(epsilon: Decimal | None, earlier: Sequence[SyntheticDataset]) -> None:
+    """Refuse a new synthetic dataset that would take the release's datasets, which all stay
+    public and all describe the same referrals, past `synthetic.RELEASE_EPSILON_BUDGET` in all
+    (the losses add up: ADR 0037, addendum of stop 40). Without a bound, every revision could
+    publish another dataset and the referrals' protection would wear away to nothing."""
+    if epsilon is None or not earlier:
+        return
+    spent = sum((d.epsilon for d in earlier), Decimal(0))
+    budget = synthetic.RELEASE_EPSILON_BUDGET
+    if spent + epsilon <= budget:
+        return
+    left = budget - spent
+    already = (
+        f"This release's synthetic datasets have spent epsilon {_epsilon_text(spent)} of its "
+        f"{_epsilon_text(budget)} in all ({_earlier_epsilons(earlier)}), and they stay public"
+    )
+    raise ReleaseRefused(
+        {
+            "epsilon": f"{already}: enter an epsilon of {_epsilon_text(left)} or less, or "
+            "publish no synthetic dataset with this revision"
+            if left >= synthetic.EPSILON_MIN
+            else f"{already}: no more can be published with this release, so publish no "
+            "synthetic dataset with this revision"
+        }
+    )
+
+
+def _earlier_epsilons(earlier: Sequence[SyntheticDataset]) -> str:
+    """ "version 1: epsilon 1; version 2: epsilon 0.5" """
+    return "; ".join(
+        f"version {d.version.number}: epsilon {_epsilon_text(d.epsilon)}" for d in earlier
+    )
+
+
+def _versions_text(earlier: Sequence[SyntheticDataset]) -> str:
+    """ "version 1's dataset", "versions 1 and 2's datasets" """
+    numbers = [str(d.version.number) for d in earlier]
+    if len(numbers) == 1:
+        return f"version {numbers[0]}'s dataset"
+    return f"versions {', '.join(numbers[:-1])} and {numbers[-1]}'s datasets"
+
+
+def _synthetic_statement(
+    made: synthetic.SyntheticDataset | None, earlier: Sequence[SyntheticDataset]
+) -> dict[str, Any] | None:
+    """What the version states of its synthetic dataset: its own guarantee and, when earlier
+    published versions of the release have datasets of the same referrals, the privacy spent by
+    all of them together (basic composition: the epsilons add up, and so do the deltas), which
+    is the guarantee a reader of every public file actually has."""
     if made is None:
-        return snapshot
+        return None
+    stated: dict[str, Any] = {
+        "epsilon": made.epsilon,
+        "delta": made.delta,
+        "method": made.method,
+        "rows": len(made.rows),
+        "privacy": made.privacy,
+        "notes": list(made.notes),
+        "unfilled": list(made.unfilled),
+    }
+    if not earlier:
+        return stated
+    epsilon = sum((d.epsilon for d in earlier), Decimal(str(made.epsilon)))
+    delta = sum((d.delta for d in earlier), made.delta)
+    with_them = _versions_text(earlier)
+    in_all = (
+        f"This release's earlier synthetic datasets of the same referrals stay public "
+        f"({_earlier_epsilons(earlier)}), so the privacy losses add up: with {with_them}, "
+        f"epsilon = {_epsilon_text(epsilon)} and delta = {delta:.3g} in all for each referral."
+    )
+    privacy = f"{made.privacy} {in_all}"
     return {
-        **snapshot,
-        "synthetic": {
-            "epsilon": made.epsilon,
-            "delta": made.delta,
-            "method": made.method,
-            "rows": len(made.rows),
-            "privacy": made.privacy,
-            "notes": list(made.notes),
-            "unfilled": list(made.unfilled),
-        },
+        **stated,
+        "privacy": privacy,
+        "notes": [privacy, *made.notes[1:]],
+        "epsilon_in_all": float(epsilon),
+        "delta_in_all": delta,
+        "earlier": [
+            {"version": d.version.number, "epsilon": float(d.epsilon), "delta": d.delta}
+            for d in earlier
+        ],
     }
 
 
-def _store_synthetic(version: ReleaseVersion, made: synthetic.SyntheticDataset | None) -> None:
-    if made is None:
+def _with_synthetic(snapshot: dict[str, Any], stated: dict[str, Any] | None) -> dict[str, Any]:
+    """The snapshot stating the synthetic dataset's guarantee, when there is one."""
+    if stated is None:
+        return snapshot
+    return {**snapshot, "synthetic": stated}
+
+
+def _store_synthetic(
+    version: ReleaseVersion,
+    made: synthetic.SyntheticDataset | None,
+    stated: dict[str, Any] | None,
+) -> None:
+    if made is None or stated is None:
         return
     SyntheticDataset.objects.create(
         version=version,
@@ -646,8 +740,8 @@ def _store_synthetic(version: ReleaseVersion, made: synthetic.SyntheticDataset |
         delta=made.delta,
         method=made.method,
         rows=len(made.rows),
-        privacy=made.privacy,
-        notes=list(made.notes),
+        privacy=stated["privacy"],
+        notes=list(stated["notes"]),
         unfilled=list(made.unfilled),
     )
 
@@ -796,6 +890,7 @@ def prepare_release(
     built = build_snapshot(period, jurisdiction, title, notes)
     _refuse_unsafe(built)
     made = _synthetic_made(period, jurisdiction, synthetic_epsilon)
+    stated = _synthetic_statement(made, [])
     release = Release.objects.create(
         period_start=period.start,
         period_end=period.end,
@@ -806,11 +901,11 @@ def prepare_release(
         release=release,
         number=1,
         notes=notes,
-        snapshot=_with_synthetic(built.snapshot, made),
+        snapshot=_with_synthetic(built.snapshot, stated),
         prepared_by=by.user,
         prepared_at=timezone.now(),
     )
-    _store_synthetic(version, made)
+    _store_synthetic(version, made, stated)
     audit_record(
         by=by.user,
         action="statistics.release_prepared",
@@ -896,6 +991,33 @@ def _locked(version: ReleaseVersion) -> ReleaseVersion:
     return ReleaseVersion.objects.select_for_update().select_related("release").get(pk=version.pk)
 
 
+def _refuse_unstated_synthetic(version: ReleaseVersion) -> None:
+    """`revise_release` states the privacy a new synthetic dataset spends in all with the
+    release's published ones and keeps it within the budget; checked again here for a version
+    prepared before that rule. (Nothing else can be published while a version awaits approval,
+    so the published datasets are the ones it was prepared against.)"""
+    own = SyntheticDataset.objects.filter(version=version).first()
+    if own is None:
+        return
+    earlier = _published_synthetic(
+        list(
+            ReleaseVersion.objects.filter(release_id=version.release_id, number__lt=version.number)
+        )
+    )
+    if not earlier:
+        return
+    spent = sum((d.epsilon for d in earlier), own.epsilon)
+    stated = version.snapshot.get("synthetic") or {}
+    if stated.get("epsilon_in_all") == float(spent) and spent <= synthetic.RELEASE_EPSILON_BUDGET:
+        return
+    raise ReleaseRefused(
+        f"Version {version.number} cannot be approved: with {_versions_text(earlier)}, which "
+        f"stay public, its synthetic dataset spends epsilon {_epsilon_text(spent)} in all, "
+        "which it does not state or which is more than the release's budget of "
+        f"{_epsilon_text(synthetic.RELEASE_EPSILON_BUDGET)}. Withdraw it."
+    )
+
+
 @transaction.atomic
 def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
     """A second analyst approves the version: it is published, frozen from now on. Refused for
@@ -927,6 +1049,7 @@ def approve_release(*, by: Actor, version: ReleaseVersion) -> ReleaseVersion:
         f"Version {version.number} cannot be approved",
         "Withdraw it.",
     )
+    _refuse_unstated_synthetic(version)
     version.state = VersionState.PUBLISHED
     version.approved_by = by.user
     version.published_at = timezone.now()
@@ -956,7 +1079,9 @@ def revise_release(
     are. `notes` default to the latest version's. Refused (nothing written) if the disclosure
     check fails, or if a count published both in it and in an earlier published version would
     change by fewer than the threshold (`small_changes`: subtracting one from the other would
-    give it away)."""
+    give it away), or if the new synthetic dataset would take the release's published ones past
+    their budget in all (`_refuse_over_budget`). The statement of a new dataset gives the
+    privacy spent with the earlier ones too (`_synthetic_statement`)."""
     organisation = selectors.analyst_organisation(by)
     reason = _reason_required(reason)
     if notes is not None:
@@ -971,6 +1096,8 @@ def revise_release(
             "A version of this release is already awaiting approval: approve or withdraw it first"
         )
     notes = versions[-1].notes if notes is None else notes
+    earlier = _published_synthetic(versions)
+    _refuse_over_budget(synthetic_epsilon, earlier)
     if release.operation_id is not None:
         if synthetic_epsilon is not None:
             raise ReleaseRefused(
@@ -991,16 +1118,17 @@ def revise_release(
         "Nothing was saved.",
     )
     made = _synthetic_made(period_of(release), release.jurisdiction or None, synthetic_epsilon)
+    stated = _synthetic_statement(made, earlier)
     version = ReleaseVersion.objects.create(
         release=release,
         number=versions[-1].number + 1,
         notes=notes,
         revision_reason=reason,
-        snapshot=_with_synthetic(built.snapshot, made),
+        snapshot=_with_synthetic(built.snapshot, stated),
         prepared_by=by.user,
         prepared_at=timezone.now(),
     )
-    _store_synthetic(version, made)
+    _store_synthetic(version, made, stated)
     audit_record(
         by=by.user,
         action="statistics.release_revised",
@@ -1052,6 +1180,23 @@ def published_versions() -> list[ReleaseVersion]:
         ReleaseVersion.objects.filter(state=VersionState.PUBLISHED)
         .select_related("release")
         .order_by("-published_at", "-pk")
+    )
+
+
+def synthetic_spent(release: Release) -> str | None:
+    """What the release's published synthetic datasets have spent of its budget, in words, for
+    the analyst revising it; None when it has none."""
+    earlier = _published_synthetic(list(release.versions.all()))
+    if not earlier:
+        return None
+    spent = sum((d.epsilon for d in earlier), Decimal(0))
+    budget = synthetic.RELEASE_EPSILON_BUDGET
+    return (
+        f"This release's published synthetic datasets ({_earlier_epsilons(earlier)}) stay "
+        "public and are of the same referrals, so their privacy losses add up: they have spent "
+        f"epsilon {_epsilon_text(spent)} of the release's {_epsilon_text(budget)} in all. A new "
+        f"dataset may spend at most {_epsilon_text(budget - spent)}, and its statement will "
+        "give the total."
     )
 
 

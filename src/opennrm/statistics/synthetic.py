@@ -106,6 +106,11 @@ LOADER_FIELDS: tuple[str, ...] = (
 DELTA = 1e-9  # fixed, not 1/n²: n is private; far below 1/n for any national caseload
 EPSILON_MIN = Decimal("0.1")
 EPSILON_MAX = Decimal("10")
+# The most a release's synthetic datasets may spend in all (ADR 0037, addendum of stop 40):
+# every version's dataset stays public and describes the same referrals, so their epsilons add
+# up. No more than one dataset alone may spend: the protection a reader of every public file is
+# left with is then never weaker than the weakest single dataset the project allows.
+RELEASE_EPSILON_BUDGET = EPSILON_MAX
 METHOD = (
     "MST (McKenna, Miklau and Sheldon 2021): noisy one-way marginals of every column, a "
     "maximum spanning tree of pairs chosen by the exponential mechanism, noisy two-way "
