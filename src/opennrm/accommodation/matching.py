@@ -3,8 +3,9 @@ proposals and reasons out.
 
 `match(requests, beds, today)` proposes a bed for as many people as possible, never breaking a
 hard constraint (a child, or someone whose age is disputed, only in a setting for children and
-an adult never in one; setting, dependants, wheelchair access, language, required specialisms,
-the date the bed is free) or a safety constraint (not within a given distance of a place to keep
+an adult never in one; setting, no single-sex setting when an adult of the other sex comes
+with them, dependants, wheelchair access, language, required specialisms, the date the bed is
+free) or a safety constraint (not within a given distance of a place to keep
 away from, not in a named area); among the ways of placing that many people it prefers the most
 urgent and longest waiting, and then the beds people would prefer. `check(request, bed)` gives
 the reasons a bed is not allowed for a request: the optimiser, the greedy baseline and a
@@ -116,6 +117,8 @@ class Constraint(StrEnum):
     """The hard and safety constraints, in the order explanations apply them."""
 
     AGE = "age"  # children (and people whose age is disputed) only in children's settings
+    # Not a setting the person accepts, or a single-sex one and an adult not of its sex comes
+    # with them (`Companion`).
     SETTING = "setting"
     DEPENDANTS = "dependants"
     WHEELCHAIR = "wheelchair"
@@ -147,6 +150,11 @@ SETTING_LABELS = {
     Setting.MEN_ONLY: "men-only",
     Setting.MIXED: "mixed",
 }
+
+# Whom each single-sex setting is for: an adult who comes with the person lives there too, and
+# must be of that sex (`Companion`). A sex recorded as anything else (other, not known) is
+# neither, as the person themselves would be placed in mixed houses only.
+SEX_OF_SETTING = {Setting.WOMEN_ONLY: "female", Setting.MEN_ONLY: "male"}
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,24 @@ class KeepAway:
 
 
 @dataclass(frozen=True)
+class Companion:
+    """Someone who comes with the person and lives with them in the placement (a dependant on
+    their safety profile: a child, a partner, another relative): their sex (`"female"`,
+    `"male"`, or anything else, such as other or not known) and whether they are an adult. An
+    adult is no child sharing a parent's room: a single-sex setting is refused when one comes
+    who is not of its sex (`Constraint.SETTING`, `settings_open_to`), and only children count
+    against a room's `takes_dependants` (`Request.dependants`)."""
+
+    sex: str
+    adult: bool
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sex, str):
+            raise ValueError(f"a companion's sex must be text, not {self.sex!r}")
+        object.__setattr__(self, "adult", _flag("a companion's adult", self.adult))
+
+
+@dataclass(frozen=True)
 class Request:
     """A person waiting for a bed: what they need, what keeps them safe, what they would like.
 
@@ -257,7 +283,10 @@ class Request:
     # A child, or someone whose age is disputed and so treated as a child until assessed: only
     # ever in a setting for children. False: an adult, never in one.
     child: bool = False
-    dependants: int = 0  # children coming with the person
+    dependants: int = 0  # children coming with the person: the room must take them
+    # Everyone who comes with the person, children and adults (`Companion`): an adult of the
+    # other sex rules out a single-sex setting.
+    companions: tuple[Companion, ...] = ()
     needs_wheelchair: bool = False
     languages: frozenset[str] = frozenset()
     interpreter_needed: bool = False
@@ -291,6 +320,11 @@ class Request:
         ):
             raise ValueError("keep_away must be a sequence of KeepAway places")
         object.__setattr__(self, "keep_away", tuple(self.keep_away))
+        if isinstance(self.companions, Companion) or not all(
+            isinstance(companion, Companion) for companion in self.companions
+        ):
+            raise ValueError("companions must be a sequence of Companion")
+        object.__setattr__(self, "companions", tuple(self.companions))
         for name in ("needed_from", "waiting_since"):
             if not isinstance(getattr(self, name), date):
                 raise ValueError(f"{name} must be a date, not {getattr(self, name)!r}")
@@ -419,12 +453,41 @@ def _age_rule(request: Request, bed: Bed, today: date | None) -> str | None:
 
 
 def _setting_rule(request: Request, bed: Bed, today: date | None) -> str | None:
-    if bed.setting in request.accepted_settings:
+    if bed.setting in settings_open_to(request):
         return None
+    if bed.setting in request.accepted_settings:
+        return (
+            f"the bed is in a {SETTING_LABELS[bed.setting]} setting; "
+            f"{_who_comes(request, bed.setting)} comes with the person and would live there too"
+        )
     return (
         f"the bed is in a {SETTING_LABELS[bed.setting]} setting; "
         f"the person needs a {_settings_text(request.accepted_settings)} one"
     )
+
+
+def settings_companions_rule_out(request: Request) -> frozenset[Setting]:
+    """The single-sex settings an adult who comes with the person is not of the sex of: a
+    women-only house for a woman whose adult male partner comes with her."""
+    adults = {companion.sex for companion in request.companions if companion.adult}
+    return frozenset(setting for setting, sex in SEX_OF_SETTING.items() if adults - {sex})
+
+
+def settings_open_to(request: Request) -> frozenset[Setting]:
+    """The settings the person may be placed in with everyone who comes with them: those they
+    accept, less the single-sex ones an adult who comes is not of the sex of (empty: none)."""
+    return request.accepted_settings - settings_companions_rule_out(request)
+
+
+def _who_comes(request: Request, setting: Setting) -> str:
+    """The adults who come with the person and may not live in `setting`, in words."""
+    own = SEX_OF_SETTING[setting]
+    sexes = {c.sex for c in request.companions if c.adult and c.sex != own}
+    if sexes == {"male"}:
+        return "an adult man"
+    if sexes == {"female"}:
+        return "an adult woman"
+    return f"an adult not recorded as {'a woman' if own == 'female' else 'a man'}"
 
 
 def _dependants_rule(request: Request, bed: Bed, today: date | None) -> str | None:
@@ -734,6 +797,7 @@ def _hard_key(r: Request) -> object:
     return (
         r.child,
         r.accepted_settings,
+        settings_companions_rule_out(r),
         r.dependants,
         r.needs_wheelchair,
         languages,
@@ -828,8 +892,9 @@ class _Instance:
             s for r in reqs for s in r.required_specialisms | r.wanted_specialisms
         )
         self.regions = {n: i for i, n in enumerate(sorted({b.region for b in self.classes.rep}))}
+        # The settings each person may be placed in with whoever comes with them.
         self.r_accept = np.array(
-            [[s in r.accepted_settings for s in Setting] for r in reqs], dtype=bool
+            [[s in settings_open_to(r) for s in Setting] for r in reqs], dtype=bool
         ).reshape(-1, len(Setting))
         self.r_child = np.array([r.child for r in reqs], dtype=bool).reshape(-1)
         self.r_deps = np.array([r.dependants for r in reqs], dtype=np.int64).reshape(-1)
@@ -1450,7 +1515,16 @@ def _ruled_out_text(
         if request.child:
             return f"no bed in a setting for children is free: {CHILD_WHY}"
         return "no bed in a setting for adults is free"
-    setting = _settings_text(request.accepted_settings)
+    open_to = settings_open_to(request)
+    if not open_to:
+        # Every setting they accept is single-sex, and an adult of the other sex comes.
+        only = min(request.accepted_settings)
+        return (
+            f"no bed can take them: they may be placed only in a "
+            f"{_settings_text(request.accepted_settings)} setting, and "
+            f"{_who_comes(request, only)} comes with them"
+        )
+    setting = _settings_text(open_to)
     if request.child:
         setting += " bed for children"
     else:

@@ -344,13 +344,27 @@ def request_get_for_coordinator(actor: Actor, request_id: int) -> PlacementReque
     return found
 
 
+def _never_offered() -> Q:
+    """Placements the provider was never asked about: a matching proposal (the coordinator's
+    to weigh, ADR 16), and a proposal turned down or set aside, which was cancelled before it
+    was ever reserved (`reserved_at` is set only when a bed is offered, `services._hold`)."""
+    return Q(status=PlacementStatus.PROPOSED) | Q(
+        status=PlacementStatus.CANCELLED, reserved_at=None
+    )
+
+
 def placements_visible_to(actor: Actor) -> QuerySet[Placement]:
+    """Every placement for a coordinator; for a safe-house manager, those offered to their
+    provider, and nothing matching only proposed: a proposal told the provider of a person
+    nobody had asked them to take, with the first responder's words (found in review). The
+    placement page, the API's list and its detail all read through this."""
     placements = Placement.objects.select_related(
         "bed__room__site__provider", "request__case"
     ).order_by("-proposed_at", "-pk")
     if is_coordinator(actor):
         return placements
-    return placements.filter(bed__room__site__provider_id__in=managed_provider_ids(actor))
+    offered = placements.exclude(_never_offered())
+    return offered.filter(bed__room__site__provider_id__in=managed_provider_ids(actor))
 
 
 def placement_get_for_user(actor: Actor, placement_id: int) -> Placement:
@@ -432,17 +446,21 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
     saved before that was checked, with the other sex's houses ticked, is read without them.
     The case's safety profile is a floor under the request's own constraints, whenever either
     changed (ADR 0026): a women-only or men-only requirement allows only that setting, each place
-    to keep away from is an area never placed in, and every dependant needs room with them."""
+    to keep away from is an area never placed in, every dependent child needs room with them,
+    and each dependant comes along as a `matching.Companion`, so that an adult of the other sex
+    rules out a single-sex house (the room's `takes_dependants` counts children only)."""
     allowed = settings_allowed(request.case)
     settings = [s for s in request.accepted_settings or ["mixed"] if s in allowed] or allowed
     excluded = list(request.excluded_areas or [])
     dependants = request.dependants
-    carried = constraints_of(request.case)
+    companions: tuple[matching.Companion, ...] = ()
+    carried = constraints_of(request.case, today)
     if carried is not None:
         if carried.settings is not None:
             settings = [s for s in settings if s in carried.settings] or carried.settings
         excluded += carried.excluded_areas
         dependants = max(dependants, carried.dependants)
+        companions = tuple(matching.Companion(sex, adult) for sex, adult in carried.companions)
     return matching.Request(
         id=request.pk,
         accepted_settings=frozenset(matching.Setting(s) for s in settings),
@@ -453,6 +471,7 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
         # disputed) is placed only in a setting for children.
         child=request.case.age_group != AgeGroup.ADULT,
         dependants=dependants,
+        companions=companions,
         needs_wheelchair=request.needs_wheelchair,
         languages=frozenset(request.languages),
         interpreter_needed=request.interpreter_needed,
@@ -580,6 +599,8 @@ def matching_instance(today: date) -> tuple[list[matching.Request], list[matchin
             ~Exists(live), status=PlacementRequestStatus.OPEN, details_to_review=False
         )
         .select_related("case__person", "case__safety_profile")
+        # Who comes with each person (`constraints_of`): one query for every request.
+        .prefetch_related("case__safety_profile__dependants")
         .order_by("created_at", "pk")
     ]
     # As `matching_bed` sees each bed, read as plain rows, and each site once, without its

@@ -82,27 +82,39 @@ def fields_shown(profile: SafetyProfile | None, *, with_exploiters: bool = True)
 @dataclass(frozen=True)
 class CarriedConstraints:
     """What a placement request takes from the profile: the settings it allows (None: any),
-    the areas it must keep away from, and how many dependants come."""
+    the areas it must keep away from, how many dependent children come (the room must take
+    them), and each dependant who comes, child or adult, as (sex, adult): an adult of the other
+    sex rules out a single-sex house (`accommodation.matching.Companion`)."""
 
     settings: list[str] | None
     excluded_areas: list[str]
     dependants: int
+    companions: tuple[tuple[str, bool], ...] = ()
 
 
-def constraints_of(case: Case) -> CarriedConstraints | None:
+def constraints_of(case: Case, today: date | None = None) -> CarriedConstraints | None:
     """The constraints the case's profile puts on every placement request (None: no profile).
 
     A women-only or men-only requirement allows only that setting; each place to keep away from
-    is an area the person is never placed in; the dependants all need room with them."""
+    is an area the person is never placed in; the dependent children all need room with them,
+    and an adult who comes (a partner, a grown-up son) must be of the sex of a single-sex house
+    (a woman's adult male partner was placed with her in a women-only refuge, in a room for a
+    mother and her children, found in review). Ages are as on `today`: a son turning 18 is an
+    adult from that day."""
     profile = profile_of(case)
     if profile is None:
         return None
+    today = today or timezone.localdate()
+    # No query for the many profiles with no dependant (matching reads every open request).
+    dependants = list(profile.dependants.all()) if profile.dependant_count else []
+    companions = tuple((d.sex, not d.is_child_on(today)) for d in dependants)
     return CarriedConstraints(
         settings=[profile.setting_required]
         if profile.setting_required != SettingRequired.NONE
         else None,
         excluded_areas=list(profile.keep_away),
-        dependants=profile.dependant_count,
+        dependants=sum(1 for _, adult in companions if not adult),
+        companions=companions,
     )
 
 
