@@ -12,7 +12,9 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from opennrm.accommodation.models import Placement, PlacementStatus
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
@@ -436,7 +438,12 @@ def _submitted(record: ReceptionRecord, case: Case) -> None:
 
 
 def test_the_board_derives_where_each_person_stands(
-    larkspur: Operation, alice: User, case: Case, authority: Organisation
+    larkspur: Operation,
+    alice: User,
+    case: Case,
+    authority: Organisation,
+    maya: User,
+    provider: Organisation,
 ) -> None:
     from . import case_factories
 
@@ -466,7 +473,14 @@ def test_the_board_derives_where_each_person_stands(
 
     _submitted(referred, case)
     placed_case = new_case(given_names="Petra Testova")
-    support_factories.request(placed_case, status="placed")
+    (bed,) = support_factories.beds(maya, support_factories.site(maya, provider))
+    Placement.objects.create(
+        request=support_factories.request(placed_case, status="placed"),
+        bed=bed,
+        status=PlacementStatus.OCCUPIED,
+        proposed_at=timezone.now(),
+        arrived_on=timezone.localdate(),
+    )
     _submitted(placed, placed_case)
     missing_case = new_case(given_names="Mira Testova")
     Case.objects.filter(pk=missing_case.pk).update(status=CaseStatus.RG_SUSPENDED)

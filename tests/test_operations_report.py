@@ -280,11 +280,11 @@ def test_the_report_counts_the_people_their_standing_and_the_decisions(
     assert report.cases == 6  # all but 5 (reported), 6 (declined) and 7 (a draft)
     assert report.standings == {
         Standing.DRAFT: 0,
-        Standing.REFERRED: 3,  # 2, 3, 9
+        Standing.REFERRED: 4,  # 2, 3, 9, and 8 who left their place (none asked for since)
         Standing.DUTY_TO_NOTIFY: 1,  # 5
         Standing.DECLINED: 1,  # 6
         Standing.NOT_REFERRED: 0,
-        Standing.PLACED: 2,  # 1, and 8 whose request was met before they left
+        Standing.PLACED: 1,  # 1 (8 left their place: placed means in a place now)
         Standing.WAITING_FOR_BED: 1,  # 7
         Standing.MISSING: 1,  # 4
     }

@@ -451,7 +451,9 @@ class ReceptionOut(Schema):
     )
     sex: str = Field(description="female, male or unknown")
     age_group: str = Field(
-        description="adult, child or age_disputed (treated as a child until assessed)"
+        description="adult, child or age_disputed (treated as a child until assessed), as "
+        "known now: the group recorded when taken in, unless they were found to be a child or "
+        "their age disputed since (at the referral or on their case); never adult from then"
     )
     language: str = Field(description="ISO 639 code of their language; empty if not known")
     interpreter_needed: bool
@@ -502,7 +504,9 @@ def _reception_out(record: ReceptionRecord, name_shown: bool) -> ReceptionOut:
         reference=record.reference,
         name_or_description=record.name_or_description if name_shown else None,
         sex=record.sex,
-        age_group=record.age_group,
+        # As the board, report and public account count them now, not the night's impression:
+        # a system reading it must not route a child as an adult (ADR 0043).
+        age_group=selectors.age_group_now(record).value,
         language=record.language,
         interpreter_needed=record.interpreter_needed,
         urgent_needs=list(record.urgent_needs),

@@ -22,6 +22,7 @@ from opennrm.accommodation.models import (
 )
 from opennrm.care.models import MissingEpisode
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
+from opennrm.policy.profiles import OutcomeKind
 from opennrm.protection.models import PlannedRemoval
 from opennrm.referrals.models import DraftStatus
 from opennrm.statistics import operation_account as account
@@ -67,12 +68,20 @@ def _outcome(record: ReceptionRecord) -> str:
 
 
 def _in_effect(decisions: list[Decision], kind: str) -> str | None:
-    """The outcome kind ("positive", "negative") of the latest decision of `kind` in effect."""
+    """The outcome kind ("positive", "negative") of the latest decision of `kind` in effect;
+    None when there is none, or when the latest decided nothing (outcome kind `not_decided`:
+    suspended because the person went missing, withdrawn because they left the country). Such
+    a decision is never published as a negative one: the person counts as awaiting the decision,
+    as the operations report counts them as not decided (ADR 0046, stop 40)."""
     found = [d for d in decisions if d.kind == kind]
     if not found:
         return None
     latest = max(found, key=lambda d: (d.decided_at, d.pk))
-    return "positive" if latest.outcome_kind == "positive" else "negative"
+    if latest.outcome_kind == OutcomeKind.POSITIVE:
+        return "positive"
+    if latest.outcome_kind == OutcomeKind.NEGATIVE:
+        return "negative"
+    return None
 
 
 class OperationsSource:

@@ -248,7 +248,10 @@ def standing_of(record: ReceptionRecord) -> Standing:
     if case.status == CaseStatus.RG_SUSPENDED:
         return Standing.MISSING
     requests = case.placement_requests.all()
-    if any(request.status == PlacementRequestStatus.PLACED for request in requests) or any(
+    # Placed only while a placement is accepted (on their way) or lived in: a request stays
+    # `placed` after its stay ends, so a person who left their place (or was moved on) is not
+    # placed any more; with a new request open, they wait for a bed (ADR 0043, stop 40).
+    if any(
         placement.status in _PLACED
         for request in requests
         for placement in request.placements.all()
@@ -259,15 +262,27 @@ def standing_of(record: ReceptionRecord) -> Standing:
     return Standing.REFERRED
 
 
+# The case's age groups as the operation names them (age disputed: the case's presumed child).
+_CASE_CHILD_GROUPS = {
+    CaseAgeGroup.CHILD: AgeGroup.CHILD,
+    CaseAgeGroup.PRESUMED_CHILD: AgeGroup.AGE_DISPUTED,
+}
+
+
 def age_group_now(record: ReceptionRecord) -> AgeGroup:
-    """The person's age group as the operation counts them now (its report and public account):
-    the one recorded on the night, unless they were found to be a child at the referral since
+    """The person's age group as the operation counts them now (its report, public account and
+    reception API): the case's, once a case treats them as a child (an age dispute raised on
+    it, an assessment finding a child: the case is the latest word on their age); else the one
+    recorded on the night, unless they were found to be a child at the referral since
     (`found_child_at`): then a child if the draft's age page says under 18, else age disputed
     (the page says so, or the draft is gone and only the finding is known). Never an adult once
     found to be a child (ADR 0043, 0046)."""
+    draft = record.draft
+    case = draft.case if draft is not None else None
+    if case is not None and case.is_child:
+        return _CASE_CHILD_GROUPS[CaseAgeGroup(case.age_group)]
     if record.found_child_at is None:
         return AgeGroup(record.age_group)
-    draft = record.draft
     if draft is not None and steps.answered_age_group(draft.answers) == CaseAgeGroup.CHILD:
         return AgeGroup.CHILD
     return AgeGroup.AGE_DISPUTED

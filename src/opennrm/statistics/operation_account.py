@@ -324,6 +324,9 @@ def account_tables(account: Account) -> list[AnyTable]:
                 "The decision in effect: a decision reconsidered counts as the new one once it "
                 "is made, and as awaited until then. A conclusive grounds decision is made only "
                 "after a positive reasonable grounds decision.",
+                "A decision suspended or withdrawn (the person went missing, or left the "
+                "country, before it) decided nothing: the person counts as awaiting it, never "
+                "as negative.",
                 as_of,
             ),
             {"decisions": DECISION_LABELS},
