@@ -244,7 +244,9 @@ ROUTES: dict[str, Rule] = {
     # The children's pathway: safeguarding leads see the children of their area; only the
     # local authority's act on them (safeguarding.selectors).
     "safeguarding:caseload": only(Role.SAFEGUARDING_LEAD),
-    "safeguarding:task": only(Role.SAFEGUARDING_LEAD),
+    "safeguarding:task": only(
+        Role.SAFEGUARDING_LEAD, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER
+    ),
     "safeguarding:age_assessment": only(Role.SAFEGUARDING_LEAD),
     "safeguarding:age_dispute": only(
         Role.FIRST_RESPONDER, Role.DECISION_MAKER, Role.SENIOR_DECISION_MAKER

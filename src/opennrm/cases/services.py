@@ -302,6 +302,15 @@ def case_events_backdate(*, case: Case, at: datetime) -> None:
     CaseEvent.objects.filter(case=case).update(at=at)
 
 
+# Who else hears of every change of a case's status, registered from their own AppConfig.ready
+# (cases imports none of them): each is given the case (in its new status), the reason, and the
+# ids of the users already told of this change (it adds those it tells, so that nobody is told
+# twice). safeguarding tells the local authority and the child guardian service of a child's
+# area: a negative decision ends the child's protection from removal and opens the window for
+# a reconsideration, and they act for the child.
+STATUS_CHANGE_TELLERS: list[Callable[[Case, str, set[int]], None]] = []
+
+
 def case_transition(
     *,
     by: User | None,
@@ -311,7 +320,8 @@ def case_transition(
     expected_version: int,
     changes: dict[str, Any] | None = None,
 ) -> Case:
-    """Move `case` to status `to`, with a history row and a timeline entry.
+    """Move `case` to status `to`, with a history row and a timeline entry; the referrer is
+    told, and whoever the other apps' `STATUS_CHANGE_TELLERS` tell.
 
     Called inside the service that decides (which holds the transaction and writes the audit
     event). The UPDATE only succeeds if the case is still at `expected_version` and in the
@@ -344,7 +354,7 @@ def case_transition(
     )
     case.refresh_from_db()
     # The referrer hears of every change of status (never with the person's details).
-    deliver(
+    told = deliver(
         recipients=referrers_to_tell(case),
         kind="case.status_changed",
         case=case,
@@ -353,6 +363,9 @@ def case_transition(
         body=f"The case you referred is now: {CaseStatus(to).label.lower()}. {reason}",
         stand_in=lambda: referrers_stand_in(case),
     )
+    already_told = {notification.recipient_id for notification in told}
+    for teller in STATUS_CHANGE_TELLERS:
+        teller(case, reason, already_told)
     return case
 
 

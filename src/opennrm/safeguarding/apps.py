@@ -15,7 +15,7 @@ class SafeguardingConfig(AppConfig):
         from opennrm.safety import services as safety
 
         from .selectors import children_services_to_alert, open_task_close_refusal
-        from .services import _child_safety_changed_told
+        from .services import _child_safety_changed_told, _child_status_changed_told
 
         if _child_safety_changed_told not in safety.PROFILE_CHANGE_TELLERS:
             safety.PROFILE_CHANGE_TELLERS.append(_child_safety_changed_told)
@@ -23,6 +23,10 @@ class SafeguardingConfig(AppConfig):
         # imports nothing of safeguarding, so safeguarding registers its check there.
         if open_task_close_refusal not in cases.CLOSE_CHECKS:
             cases.CLOSE_CHECKS.append(open_task_close_refusal)
+        # Every change of a child's case's status (a decision above all) is told to their
+        # children's services and guardian service too, registered the same way (stop 40).
+        if _child_status_changed_told not in cases.STATUS_CHANGE_TELLERS:
+            cases.STATUS_CHANGE_TELLERS.append(_child_status_changed_told)
         # A removal planned for a child is told to their children's services too (ADR 0040,
         # addendum of stop 38): protection imports nothing of safeguarding.
         register_case_alert(children_services_to_alert)

@@ -95,6 +95,48 @@ def may_act_for(actor: Actor, case: Case) -> bool:
     )
 
 
+def local_authority_absent(area: str) -> bool:
+    """Whether nobody in OpenNRM can answer for the local authority of the area: no
+    safeguarding lead of a local authority there (none uses OpenNRM, or nobody there holds the
+    role now). A child's task there would otherwise stay open, and the case unclosable, for
+    ever (ADR 0025, addendum of stop 40)."""
+    return not leads_of([OrganisationKind.LOCAL_AUTHORITY], area).exists()
+
+
+def records_instead(actor: Actor, task: ChildrenServicesTask) -> Organisation | None:
+    """The organisation through which the actor may record what the local authority arranged
+    on a task that no local authority in OpenNRM can answer (`local_authority_absent`): as a
+    safeguarding lead of the area's child guardian service, who meets the child, or as a
+    decision maker of the case's competent authority, who must close the case and can ask the
+    council. None for anyone else, and while a local authority lead of the area can answer it
+    (then only they may, `may_act_for`)."""
+    if not local_authority_absent(task.area):
+        return None
+    guardian = (
+        _lead_memberships(actor, [OrganisationKind.CHILD_GUARDIAN_SERVICE])
+        .filter(organisation__area=task.area)
+        .order_by("organisation_id")
+        .first()
+    )
+    if guardian is not None:
+        return guardian.organisation
+    decider = (
+        actor.memberships()
+        .filter(organisation_id=task.case.competent_authority_id, role__in=list(DECIDERS))
+        .first()
+    )
+    return decider.organisation if decider is not None else None
+
+
+def may_finish(actor: Actor, task: ChildrenServicesTask) -> bool:
+    """Whether the actor may record what was done on this open task: a safeguarding lead of
+    the local authority of the child's area, or, where nobody there uses OpenNRM, whoever
+    `records_instead` allows."""
+    return task.status == TaskStatus.OPEN and (
+        may_act_for(actor, task.case) or records_instead(actor, task) is not None
+    )
+
+
 def authority_of(actor: Actor, case: Case) -> Organisation:
     """The local authority through which the actor acts for this child."""
     membership = (
@@ -150,6 +192,22 @@ def open_task_close_refusal(case: Case) -> str | None:
     if task is None:
         return None
     who = task.owner.name if task.owner else f"the local authority for {task.area}"
+    if local_authority_absent(task.area):
+        # Nobody in OpenNRM can answer for the council: the case would stay open for ever.
+        # Someone who can reach it records what it arranged (`records_instead`).
+        guardians = leads_of([OrganisationKind.CHILD_GUARDIAN_SERVICE], task.area).exists()
+        recorders = f"a decision maker of {case.competent_authority.name}" + (
+            f" or a safeguarding lead of the child guardian service for {task.area}"
+            if guardians
+            else ""
+        )
+        return (
+            f"A children's services task for this child is still open (raised "
+            f"{timezone.localdate(task.raised_at):%-d %B %Y}), and nobody at {who} uses "
+            f"OpenNRM to record what was arranged. Ask them what they arranged for the child, "
+            f"then record it on the task (open it from the case page: {recorders} can), then "
+            "close the case"
+        )
     return (
         f"A children's services task for this child is still open: {who} has not yet "
         f"recorded what was arranged (raised {timezone.localdate(task.raised_at):%-d %B %Y}). "
@@ -202,13 +260,16 @@ def children_needing_action_count(actor: Actor) -> int:
 
 
 def task_get(actor: Actor, task_id: int) -> ChildrenServicesTask:
-    found = (
-        ChildrenServicesTask.objects.filter(pk=task_id, case__in=children_of(actor).values("pk"))
-        .select_related("case", "owner", "raised_by", "done_by")
-        .first()
-    )
+    """A task for a child of the actor's areas; or, for a decision maker of the case's
+    competent authority, an open task they may record instead of a local authority not in
+    OpenNRM (`records_instead`): they must close the case, which the task holds open. 404
+    otherwise."""
+    tasks = ChildrenServicesTask.objects.select_related("case", "owner", "raised_by", "done_by")
+    found = tasks.filter(pk=task_id, case__in=children_of(actor).values("pk")).first()
     if found is None:
-        raise Http404
+        found = tasks.filter(pk=task_id, status=TaskStatus.OPEN).first()
+        if found is None or records_instead(actor, found) is None:
+            raise Http404
     return found
 
 
@@ -250,6 +311,8 @@ class CaseSafeguarding:
     tasks: list[ChildrenServicesTask]
     may_assess: bool
     may_dispute: bool = False
+    # The tasks the actor may record instead of a local authority not in OpenNRM: linked.
+    recordable: frozenset[int] = frozenset()
 
 
 def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
@@ -261,8 +324,19 @@ def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
     may_dispute = may_dispute_age(actor, case)
     if not (assessments or tasks or may_assess or may_dispute):
         return None
+    recordable = frozenset(
+        task.pk
+        for task in tasks
+        if task.status == TaskStatus.OPEN
+        and not may_assess
+        and records_instead(actor, task) is not None
+    )
     return CaseSafeguarding(
-        assessments=assessments, tasks=tasks, may_assess=may_assess, may_dispute=may_dispute
+        assessments=assessments,
+        tasks=tasks,
+        may_assess=may_assess,
+        may_dispute=may_dispute,
+        recordable=recordable,
     )
 
 

@@ -241,12 +241,21 @@ def children_accommodation_redirect(
 def children_services_task_done(
     *, by: User, task: ChildrenServicesTask, outcome: str
 ) -> ChildrenServicesTask:
-    """The local authority's safeguarding lead records what was done, and the task is done."""
+    """The local authority's safeguarding lead records what was done, and the task is done.
+    Where nobody in OpenNRM can answer for the local authority of the area, a safeguarding lead
+    of the area's child guardian service or a decision maker of the case's competent authority
+    records what the council told them it arranged (`selectors.records_instead`): else the task
+    would stay open, and the case unclosable, for ever. The task, the timeline and the audit
+    event then say who recorded it, and for whom."""
     locked = ChildrenServicesTask.objects.select_for_update().select_related("case").get(pk=task.pk)
-    if not selectors.may_act_for(Actor.of_session(by), locked.case):
-        raise ValidationError(
-            "Only a safeguarding lead of the local authority for the child's area can do this"
-        )
+    actor = Actor.of_session(by)
+    instead = None
+    if not selectors.may_act_for(actor, locked.case):
+        instead = selectors.records_instead(actor, locked)
+        if instead is None:
+            raise ValidationError(
+                "Only a safeguarding lead of the local authority for the child's area can do this"
+            )
     if locked.status != TaskStatus.OPEN:
         raise ValidationError("This task is already done")
     outcome = outcome.strip()
@@ -256,21 +265,26 @@ def children_services_task_done(
         raise ValidationError(
             {"outcome": f"What was done must be {MAX_TEXT:,} characters or fewer"}
         )
+    done = f"Children's services task done: {locked.get_kind_display().lower()}"
+    if instead is not None:
+        # Nobody reading the task or the timeline takes it for the council's own word.
+        called = _called(locked.owner, locked.area)
+        said = f"recorded by {instead.name}, as nobody at {called} uses OpenNRM"
+        outcome = f"{said[0].upper()}{said[1:]}: {outcome}"
+        done = f"{done}, {said}"
     locked.status, locked.outcome = TaskStatus.DONE, outcome
     locked.done_at, locked.done_by = timezone.now(), by
     locked.save(update_fields=["status", "outcome", "done_at", "done_by"])
     case_event_record(
-        case=locked.case,
-        kind="safeguarding.task_done",
-        description=f"Children's services task done: {locked.get_kind_display().lower()}",
-        by=by,
+        case=locked.case, kind="safeguarding.task_done", description=done[:300], by=by
     )
     audit_record(
         by=by,
         action="children_services_task.done",
         obj=locked,
-        organisation=locked.owner,
-        detail={"kind": locked.kind},
+        organisation=locked.owner if instead is None else instead,
+        detail={"kind": locked.kind}
+        | ({"recorded_instead_of_local_authority": instead.pk} if instead is not None else {}),
     )
     return locked
 
@@ -617,18 +631,60 @@ def _tell_age_group_changed(
     return told
 
 
+# --- A child's case changed status ----------------------------------------------------------------
+
+# The decisions that stand against the person until a reconsideration is asked for in time.
+_RECONSIDERABLE = (
+    CaseStatus.NEGATIVE_REASONABLE_GROUNDS,
+    CaseStatus.NEGATIVE_CONCLUSIVE_GROUNDS,
+    CaseStatus.DISQUALIFIED,
+)
+
+
+def _child_status_changed_told(case: Case, reason: str, told: set[int]) -> None:
+    """A child's (or age-disputed person's) case changed status (a decision, a suspension, a
+    reconsideration, its closure): the safeguarding leads of the local authority and of the
+    child guardian service of their area are told, as they were of the referral. A negative
+    decision ends the child's protection from removal and opens a window for a reconsideration
+    that they may need to ask for with the child. Registered with
+    `cases.services.STATUS_CHANGE_TELLERS` (`safeguarding.apps`); `told` holds who was already
+    told of this change (the referrer), and gains those told here. The message names nobody
+    and links to the case page, which they may open while the person is treated as a child."""
+    if not case.is_child:
+        return
+    local_authority, guardian_service = selectors.area_leads(case.area)
+    status = CaseStatus(case.status).label.lower()
+    window = ""
+    if case.status in _RECONSIDERABLE and case.reconsideration_until:
+        window = (
+            " A reconsideration of the decision can be asked for until "
+            f"{case.reconsideration_until:%-d %B %Y}."
+        )
+    sent = deliver(
+        recipients=[user for user in [*local_authority, *guardian_service] if user.pk not in told],
+        kind="children.case_status_changed",
+        case=case,
+        url=reverse("cases:detail", args=[case.reference]),
+        subject=f"Case {case.reference}: {status}",
+        body="The case of a child of your area (or of a person whose age is disputed, treated "
+        f"as a child) is now: {status}. {reason.rstrip('.')}.{window}",
+    )
+    told.update(notification.recipient_id for notification in sent)
+
+
 # --- A child's safety profile changed -----------------------------------------------------------
 
 
 def _child_safety_changed_told(change: ProfileChange, told: set[int]) -> dict[str, int]:
     """A child's (or age-disputed person's) safety profile changed (a risk that rose, a place
     to keep away from): the safeguarding leads of the local authority of their area, which
-    arranges their accommodation, are told at once, with a link to its open task for the child
-    (which shows the profile) or else the case; how many were told. A dependant is told of
-    apart (`safety.services`: a dependent child). Registered with
-    `safety.services.PROFILE_CHANGE_TELLERS` (`safeguarding.apps`); `told` holds who was
-    already told of this change, and gains those told here. Never names the child, a place or
-    anyone who exploited them."""
+    arranges their accommodation, and of the area's child guardian service, which meets the
+    child and goes with them to interviews and appointments, are told at once, with a link to
+    its open task for the child (which shows the profile) or else the case; how many of each
+    were told. A dependant is told of apart (`safety.services`: a dependent child). Registered
+    with `safety.services.PROFILE_CHANGE_TELLERS` (`safeguarding.apps`); `told` holds who was
+    already told of this change, and gains those told here (nobody is told twice). Never names
+    the child, a place or anyone who exploited them."""
     case = change.case
     if not case.is_child or not change.fields & set(PROFILE_FIELDS):
         return {}
@@ -642,24 +698,42 @@ def _child_safety_changed_told(change: ProfileChange, told: set[int]) -> dict[st
         subject = f"Case {case.reference}: the risk to a child in {case.area} is now {level}"
     else:
         subject = f"Case {case.reference}: a child's safety profile in {case.area} has changed"
-    sent = deliver(
-        recipients=[
-            user
-            for user in _leads([OrganisationKind.LOCAL_AUTHORITY], case.area)
-            if user.pk not in told
-        ],
-        kind="children.safety_changed",
-        case=case,
-        url=reverse("safeguarding:task", args=[task.pk])
+    url = (
+        reverse("safeguarding:task", args=[task.pk])
         if task is not None
-        else reverse("cases:detail", args=[case.reference]),
-        subject=subject,
-        body="What is recorded about the safety of a child (or a person whose age is disputed, "
-        "treated as a child) whose accommodation your children's services arrange has changed. "
-        "Read it today, and check that where they stay still keeps them safe.",
+        else reverse("cases:detail", args=[case.reference])
     )
-    told.update(notification.recipient_id for notification in sent)
-    return {"local_authority": len(sent)}
+    about = (
+        "What is recorded about the safety of a child (or a person whose age is disputed, "
+        "treated as a child) "
+    )
+    local_authority, guardian_service = selectors.area_leads(case.area)
+    counts: dict[str, int] = {}
+    for audience, recipients, body in (
+        (
+            "local_authority",
+            local_authority,
+            f"{about}whose accommodation your children's services arrange has changed. Read it "
+            "today, and check that where they stay still keeps them safe.",
+        ),
+        (
+            "guardian_service",
+            guardian_service,
+            f"{about}for whom your guardian service acts has changed. Read it today, before you "
+            "next meet them or go with them anywhere.",
+        ),
+    ):
+        sent = deliver(
+            recipients=[user for user in recipients if user.pk not in told],
+            kind="children.safety_changed",
+            case=case,
+            url=url,
+            subject=subject,
+            body=body,
+        )
+        told.update(notification.recipient_id for notification in sent)
+        counts[audience] = len(sent)
+    return counts
 
 
 # --- Erasure ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from opennrm.safety.selectors import dependent_children_in_area
 
 from . import selectors, services
 from .forms import AgeAssessmentForm, AgeDisputeForm, TaskDoneForm
-from .models import AgeOutcome, TaskStatus
+from .models import AgeOutcome
 
 OUTSTANDING_PAGE_SIZE = 50
 
@@ -76,7 +76,16 @@ def caseload(request: HttpRequest) -> HttpResponse:
 def task(request: HttpRequest, task_id: int) -> HttpResponse:
     actor = actor_of(request)
     item = selectors.task_get(actor, task_id)
-    may_act = selectors.may_act_for(actor, item.case) and item.status == TaskStatus.OPEN
+    may_act = selectors.may_finish(actor, item)
+    # Nobody in OpenNRM answers for the council: the guardian service or the decision maker
+    # records what it arranged (ADR 0025, addendum of stop 40).
+    instead = (
+        selectors.records_instead(actor, item)
+        if may_act and not selectors.may_act_for(actor, item.case)
+        else None
+    )
+    # A decision maker has no caseload of children: back to the case.
+    leads = bool(selectors.lead_areas(actor))
     form = TaskDoneForm(request.POST or None)
     if request.method == "POST":
         if not may_act:
@@ -94,6 +103,8 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
                 show_refusal(form, error)
             else:
                 messages.success(request, f"Task done for case {item.case.reference}")
+                if not leads:
+                    return redirect("cases:detail", item.case.reference)
                 return redirect("safeguarding:caseload")
     # What the first responder wrote of the child's immediate needs and safety, and the case's
     # safety profile: the local authority arranges the place knowing them, as the coordinator
@@ -115,6 +126,8 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
             "item": item,
             "form": form,
             "may_act": may_act,
+            "instead": instead,
+            "leads": leads,
             "today": timezone.localdate(),
             "details": details,
             "safety_profile": profile,
