@@ -106,7 +106,25 @@ def test_a_profile_changed_by_someone_else_meanwhile_is_refused(alice: User, cas
     _profile(alice, case)
     services.safety_profile_save(by=alice, case=case, expected_version=1, **SAFE)
     with pytest.raises(ValidationError, match="Someone else changed"):
-        services.safety_profile_save(by=alice, case=case, expected_version=1, **SAFE)
+        services.safety_profile_save(
+            by=alice, case=case, expected_version=1, **(SAFE | {"medical_needs": "None known"})
+        )
+
+
+def test_the_same_save_sent_twice_is_the_writers_own(alice: User, case: Case) -> None:
+    """A second click sends the same answers with the version the page was opened at: it is
+    the writer's own save, kept once (no second version, nobody told again), not refused as
+    someone else's change."""
+    _profile(alice, case)
+    saved = services.safety_profile_save(
+        by=alice, case=case, expected_version=1, **(SAFE | {"medical_needs": "Inhaler"})
+    )
+    before = AuditEvent.objects.count()
+    again = services.safety_profile_save(
+        by=alice, case=case, expected_version=1, **(SAFE | {"medical_needs": "Inhaler"})
+    )
+    assert (again.pk, again.version) == (saved.pk, 2)
+    assert AuditEvent.objects.count() == before
 
 
 def test_a_high_risk_needs_its_reasons(alice: User, case: Case) -> None:
