@@ -89,9 +89,13 @@ def test_admin_site_access_follows_the_system_administrator_role(
     operator_admin = factories.user(
         "operator-admin@example.org", organisation=operator, role=Role.ORGANISATION_ADMIN
     )
-    membership = other_admin.memberships.get()
-    services.membership_change_role(
-        by=operator_admin, membership=membership, role=Role.SYSTEM_ADMIN
+    # A role that governs the whole service also needs a second system administrator.
+    invitation, _ = services.invitation_create(
+        by=operator_admin, organisation=operator, email=other_admin.email, role=Role.SYSTEM_ADMIN
+    )
+    services.invitation_approve(by=sysadmin, invitation=invitation)
+    membership = services.invitation_accept_as_existing_user(
+        invitation=invitation, user=other_admin
     )
     other_admin.refresh_from_db()
     assert other_admin.is_staff

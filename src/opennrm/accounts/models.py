@@ -110,7 +110,8 @@ class Invitation(models.Model):
     # A role given by a system administrator who does not administer the organisation, or by
     # anyone to their own address, waits for the organisation's administrator or a second system
     # administrator, never the one who asked or the invitee (`services.invitation_approve`);
-    # until then no link exists.
+    # every invitation to a role that governs the service (`selectors.SERVICE_WIDE_ROLES`)
+    # waits for another system administrator alone. Until then no link exists.
     needs_approval = models.BooleanField(default=False)
     approved_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -14,6 +14,16 @@ from .actor import Actor, members_with_role
 from .models import Invitation, Membership, Organisation, SignInReset, User
 from .roles import Role
 
+# The roles that govern the service itself: a system administrator reaches every organisation
+# (approves invitations into any of them, holds Django's admin site) and the data-protection
+# officer sees who looked at anyone's data. Such a role rests on two people's word (threat 31):
+# it is given only by an invitation that a second system administrator approves
+# (`services.invitation_create`, `services.invitation_approve`), never by changing a role or
+# giving a removed membership back. The other roles whose scope is every record (`ROLE_SCOPE`:
+# a support coordinator, an analyst, an immigration enforcement officer) do their own
+# organisation's work, and its administrator gives them as any other role.
+SERVICE_WIDE_ROLES: frozenset[Role] = frozenset({Role.SYSTEM_ADMIN, Role.DATA_PROTECTION_OFFICER})
+
 
 def organisations_administered_by(actor: Actor) -> QuerySet[Organisation]:
     if Role.SYSTEM_ADMIN in actor.roles:
@@ -57,19 +67,32 @@ def _still_vouched() -> Q:
     hold the standing they acted with, as `services._refuse_unvouched` requires at acceptance
     (one rule, here in SQL). Its inviter still an administrator of the organisation; for one
     that waits for approval, its asker (and, once approved, its approver) still an administrator
-    there or a system administrator. The command line's (no inviter) always can."""
+    there or a system administrator; for a role that governs the service
+    (`SERVICE_WIDE_ROLES`), only one that waited, and its approver a system administrator. The
+    command line's (no inviter) always can."""
 
     def may_ask(who: str) -> Q:
-        return Q(_holds({Role.ORGANISATION_ADMIN}, who)) | Q(
-            _holds({Role.SYSTEM_ADMIN}, who, there=False)
-        )
+        return Q(_holds({Role.ORGANISATION_ADMIN}, who)) | Q(system_admin(who))
 
+    def system_admin(who: str) -> Q:
+        return Q(_holds({Role.SYSTEM_ADMIN}, who, there=False))
+
+    service_wide = Q(role__in=SERVICE_WIDE_ROLES)
     return (
         Q(invited_by__isnull=True)
-        | Q(needs_approval=False) & Q(_holds({Role.ORGANISATION_ADMIN}, "invited_by"))
-        | Q(needs_approval=True)
+        | ~service_wide
+        & Q(needs_approval=False)
+        & Q(_holds({Role.ORGANISATION_ADMIN}, "invited_by"))
+        | ~service_wide
+        & Q(needs_approval=True)
         & may_ask("invited_by")
         & (Q(approved_by__isnull=True) | may_ask("approved_by"))
+        # A role that governs the service: only one that waited, approved (once it is) by a
+        # system administrator still in force.
+        | service_wide
+        & Q(needs_approval=True)
+        & may_ask("invited_by")
+        & (Q(approved_by__isnull=True) | system_admin("approved_by"))
     )
 
 

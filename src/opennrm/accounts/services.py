@@ -30,7 +30,7 @@ from opennrm.lib.text import single_line_problem
 from .actor import members_with_role
 from .models import Invitation, Membership, Organisation, SignInReset, User
 from .roles import Jurisdiction, OrganisationKind, Role, roles_allowed_in
-from .selectors import may_reset
+from .selectors import SERVICE_WIDE_ROLES, may_reset
 
 
 def hash_token(token: str) -> str:
@@ -103,6 +103,22 @@ def _refuse_lone_grant(by: User, organisation: Organisation) -> None:
         )
 
 
+def _refuse_service_wide(role: str, refused: str) -> None:
+    """A role that governs the service (`selectors.SERVICE_WIDE_ROLES`) is given only by an
+    invitation that a second system administrator approves: changing a role into it, or giving
+    back a removed membership with it, is one person's act, which the two-person rule of threat
+    31 does not allow, whoever does it."""
+    if role in SERVICE_WIDE_ROLES:
+        label = Role(role).label.lower()
+        raise ValidationError(
+            {
+                "role": f"You cannot {refused}: the {label} role reaches every organisation, so "
+                "a second system administrator must agree to it. Invite them as "
+                f"{label} instead; another system administrator must then approve the invitation"
+            }
+        )
+
+
 def _send_invitation(invitation: Invitation, by: User | None) -> str:
     """Give the invitation a fresh single-use token and e-mail the link once committed."""
     token = secrets.token_urlsafe(32)
@@ -137,7 +153,9 @@ def invitation_create(
     administrator who does not administer `organisation` only asks: the invitation waits, with
     no link, for `invitation_approve` by someone else (and the token returned is ""). So does
     an invitation to the inviter's own address, whoever they are: nobody gives a role to
-    themselves alone (`invitation_approve` refuses both the one who asked and the invitee).
+    themselves alone (`invitation_approve` refuses both the one who asked and the invitee). So
+    does every invitation to a role that governs the service (`selectors.SERVICE_WIDE_ROLES`),
+    whoever asks: only another system administrator approves it.
     """
     email = email.strip().lower()
     _check_role_fits(organisation, role)
@@ -146,7 +164,12 @@ def invitation_create(
     ).exists():
         raise ValidationError({"email": "This person already has that role in this organisation"})
     needs_approval = by is not None and (
-        by.email.lower() == email or not administers(by, organisation)
+        by.email.lower() == email
+        or not administers(by, organisation)
+        # Administering the service operator is not enough to make a system administrator or
+        # a data-protection officer: two such addresses would approve each other's invitations
+        # anywhere (threat 31).
+        or role in SERVICE_WIDE_ROLES
     )
     invitation = Invitation.objects.create(
         email=email,
@@ -171,9 +194,10 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_approve(*, by: User, invitation: Invitation) -> str:
-    """Approve a system administrator's invitation: by an administrator of the organisation, or
-    by another system administrator; never by the one who asked, nor by the invitee. Sends the
-    link and returns its token."""
+    """Approve an invitation that waits: by an administrator of the organisation, or by another
+    system administrator; never by the one who asked, nor by the invitee. One to a role that
+    governs the service (`selectors.SERVICE_WIDE_ROLES`) only by another system administrator.
+    Sends the link and returns its token."""
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not locked.waiting_for_approval or locked.accepted_at or locked.revoked_at:
         raise ValidationError("This invitation is not waiting for approval")
@@ -184,6 +208,11 @@ def invitation_approve(*, by: User, invitation: Invitation) -> str:
         )
     if by.email.lower() == locked.email.lower():
         raise ValidationError("You cannot approve an invitation for yourself")
+    if locked.role in SERVICE_WIDE_ROLES and not _is_system_admin(by):
+        raise ValidationError(
+            f"Only another system administrator can approve an invitation as "
+            f"{locked.get_role_display().lower()}: the role reaches every organisation"
+        )
     if not (administers(by, locked.organisation) or _is_system_admin(by)):
         raise ValidationError(
             f"Only an administrator of {locked.organisation.name} or a system administrator "
@@ -233,12 +262,22 @@ def _refuse_unvouched(invitation: Invitation) -> None:
     """An invitation gives a role only while those whose word it rests on could still give it:
     its inviter still an administrator of the organisation (`administers`, as when it was sent).
     One that waited for approval rests on two people's word, so both must still hold the standing
-    they acted with (administrator there, or system administrator). The command line's
+    they acted with (administrator there, or system administrator). One to a role that governs
+    the service must have waited, and its approver must still be a system administrator (so one
+    sent on one person's word before that was asked does not work). The command line's
     invitation of the first system administrator (no inviter) rests on nobody's."""
     inviter, organisation = invitation.invited_by, invitation.organisation
     if inviter is None:
         return
-    if invitation.needs_approval:
+    if invitation.role in SERVICE_WIDE_ROLES:
+        approver = invitation.approved_by
+        vouched = (
+            invitation.needs_approval
+            and approver is not None
+            and _may_ask(inviter, organisation)
+            and _is_system_admin(approver)
+        )
+    elif invitation.needs_approval:
         approver = invitation.approved_by
         vouched = (
             approver is not None
@@ -297,8 +336,9 @@ def _join(invitation: Invitation, user: User) -> Membership:
 
 # What other apps end when a membership is taken away or changes role, registered from their own
 # AppConfig.ready (accounts imports none of them; ADR 20): accommodation ends the address grants
-# held through it (ADR 18) and a safe-house manager's site assignments (ADR 16), so that giving
-# the access or the role back does not bring them back.
+# held through it (ADR 18) and a safe-house manager's site assignments (ADR 16); the API revokes
+# the member's tokens in the organisation (threat 15), so that giving the access or the role
+# back does not bring them back.
 # Each is given the acting user and the membership as now saved (inside the service's
 # transaction) and says how many of what it ended, for the service's audit event. A list rather
 # than a function to register with: that would be taken for one of this app's services.
@@ -376,6 +416,12 @@ def membership_change_role(*, by: User, membership: Membership, role: Role) -> M
         )
     _refuse_lone_grant(by, membership.organisation)
     _check_role_fits(membership.organisation, role)
+    if role == membership.role:
+        # Nothing to change: recording a change, or withdrawing the invitations still open for
+        # them (a promotion not yet accepted), would act on a button pressed with the role as
+        # it was, or a stale page.
+        raise ValidationError({"role": "They already have this role"})
+    _refuse_service_wide(role, f"make someone {Role(role).label.lower()} by changing their role")
     if (
         Membership.objects.filter(
             user=membership.user, organisation=membership.organisation, role=role
@@ -410,7 +456,10 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
     """Give a membership back or take it away. Taking it away also withdraws the invitations
     still open for that person to that organisation, in any role, so none of them brings it (or
     another role) back, and ends what other apps hold through the membership
-    (`MEMBERSHIP_CHANGED`: address grants, a safe-house manager's site assignments)."""
+    (`MEMBERSHIP_CHANGED`: address grants, a safe-house manager's site assignments, the
+    member's API tokens there). A membership in a role that governs the service
+    (`selectors.SERVICE_WIDE_ROLES`) is given back only by an invitation that another system
+    administrator approves."""
     if membership.user_id == by.pk and not active:
         raise ValidationError("You cannot remove your own access")
     if membership.user_id == by.pk and active:
@@ -420,6 +469,7 @@ def membership_set_active(*, by: User, membership: Membership, active: bool) -> 
     if active:
         # Giving access back is giving a role; taking it away never needs a second person.
         _refuse_lone_grant(by, membership.organisation)
+        _refuse_service_wide(membership.role, "give this access back yourself")
     # Locked before any audit event is written (see `audit_record`), withdrawn after.
     left_open = [] if active else _open_invitations_locked(membership)
     membership.is_active = active

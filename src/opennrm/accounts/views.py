@@ -256,7 +256,8 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
-    organisation = selectors.organisation_get_for_admin(actor_of(request), organisation_id)
+    actor = actor_of(request)
+    organisation = selectors.organisation_get_for_admin(actor, organisation_id)
     return render(
         request,
         "accounts/member_list.html",
@@ -265,6 +266,10 @@ def member_list(request: HttpRequest, organisation_id: int) -> HttpResponse:
             "organisation": organisation,
             "members": selectors.members_of(organisation),
             "invitations": selectors.pending_invitations(organisation),
+            # Only a system administrator approves an invitation to these: the Approve button
+            # is not offered to anyone else (`services.invitation_approve` refuses them).
+            "system_admins_approve": selectors.SERVICE_WIDE_ROLES,
+            "is_system_admin": Role.SYSTEM_ADMIN in actor.roles,
         },
     )
 
@@ -286,10 +291,14 @@ def member_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
             _form_error(form, error)
         else:
             if invitation.waiting_for_approval:
+                approvers = (
+                    "another system administrator"
+                    if invitation.role in selectors.SERVICE_WIDE_ROLES
+                    else f"an administrator of {organisation.name} or another system administrator"
+                )
                 messages.success(
                     request,
-                    f"The invitation to {invitation.email} waits for approval by an administrator "
-                    f"of {organisation.name} or another system administrator",
+                    f"The invitation to {invitation.email} waits for approval by {approvers}",
                 )
             else:
                 messages.success(request, f"An invitation has been sent to {invitation.email}")
@@ -373,6 +382,9 @@ def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
             "title": f"Change {membership.user.full_name}'s access",
             "form": form,
             "membership": membership,
+            # Given back only by an invitation another system administrator approves
+            # (`services.membership_set_active`): no button that would be refused.
+            "given_back_by_invitation": membership.role in selectors.SERVICE_WIDE_ROLES,
         },
     )
 

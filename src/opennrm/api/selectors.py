@@ -30,6 +30,13 @@ def api_token_by_secret(secret: str) -> ApiToken | None:
 
 def api_token_refusal(token: ApiToken) -> str | None:
     """Why this token may not be used now, in words for the client; None if it may."""
+    # Asked first: a member's tokens are revoked when their membership is taken away
+    # (`services._tokens_revoked_with_membership`), and the client is better told why.
+    if not token_actor(token).roles:
+        return (
+            "The member this API token acts for is no longer active in its organisation, "
+            "so the token no longer works"
+        )
     if token.revoked_at is not None:
         return "This API token has been revoked"
     if token.expires_at <= timezone.now():
@@ -40,11 +47,6 @@ def api_token_refusal(token: ApiToken) -> str | None:
         return (
             "This API token belongs to a demonstration account, which cannot be used on this "
             "service"
-        )
-    if not token_actor(token).roles:
-        return (
-            "The member this API token acts for is no longer active in its organisation, "
-            "so the token no longer works"
         )
     return None
 

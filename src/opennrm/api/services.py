@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
-from opennrm.accounts.models import Organisation, User
+from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.selectors import organisations_administered_by
 from opennrm.audit.services import audit_record
 
@@ -148,6 +148,26 @@ def api_token_revoke(*, by: User | None, token: ApiToken) -> ApiToken:
         detail={"prefix": locked.prefix, "already_revoked": already},
     )
     return locked
+
+
+def _tokens_revoked_with_membership(by: User, membership: Membership) -> dict[str, int]:
+    """Registered with `accounts.services.MEMBERSHIP_CHANGED` (`api.apps`): when one of a
+    member's memberships is taken away or given another role, the tokens still working that act
+    for them in its organisation are revoked, counted in the membership's audit event. A token
+    is refused while its member holds no role there (`selectors.api_token_refusal`), but giving
+    the access back would otherwise revive a secret that may have left with them (on a laptop,
+    in a script). And a token acts with its member's roles there (`selectors.token_actor`):
+    after a role change it would do what nobody chose when its scopes were chosen (a decision
+    maker's token approving once they are a senior decision maker). An administrator makes a
+    new token for the new role."""
+    now = timezone.now()
+    revoked = ApiToken.objects.filter(
+        acts_as_id=membership.user_id,
+        organisation_id=membership.organisation_id,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).update(revoked_at=now)
+    return {"api_tokens_revoked": revoked}
 
 
 def api_token_record_use(*, token: ApiToken) -> None:

@@ -18,7 +18,12 @@ Safe to run any number of times, even at once: each reminder is a unique row (pl
 end date), inserted in a savepoint before anything is sent, so a second run finds it taken (on
 PostgreSQL it waits for the first run's commit, then fails on the unique index) and sends
 nothing again. A new end date (after a reconsideration, say) is a new set of reminders.
-People get one digest each, naming case references, never a person or a site.
+People get one digest each, naming case references, never a person or a site. A provider's
+safe-house managers are told of its placements as its news (`deliver(organisation=...)`), one
+digest per provider, so the worker e-mails it only while they still hold a role there
+(`notifications.tasks._may_still_read`; ADR 0008, addendum of stop 40). Coordinators are told of
+every placement, nationally, in a digest of their own with no organisation (as the other news
+told to them nationally), which also carries the placements of a provider they manage for.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from django.urls import reverse
 
 from opennrm.accommodation.models import Placement, PlacementStatus
 from opennrm.accommodation.services import members_in_roles, support_coordinators
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import TREATED_AS_CHILD, CaseStatus
@@ -139,7 +144,8 @@ def run(today: date) -> RunResult:
             .select_related("request__case", "bed__room__site")
             .order_by("pk")
         )
-        digests: dict[int, list[Line]] = defaultdict(list)
+        # By (person, the provider whose news it is; None for a coordinator's national digest).
+        digests: dict[tuple[int, int | None], list[Line]] = defaultdict(list)
         managers: dict[int, list[User]] = {}
         coordinators = support_coordinators()
         sent = 0
@@ -165,21 +171,28 @@ def run(today: date) -> RunResult:
             if provider_id not in managers:
                 managers[provider_id] = members_in_roles([provider_id], {Role.SAFE_HOUSE_MANAGER})
             line = Line(placement.pk, case.reference, ends, days_left, what)
-            for user in {u.pk: u for u in [*managers[provider_id], *coordinators]}.values():
-                digests[user.pk].append(line)
-        users = User.objects.in_bulk(list(digests))
-        for user_id, lines in digests.items():
-            _send(users[user_id], lines)
+            # Each person once a line: a coordinator as a coordinator (nationally), else a
+            # manager as the provider's.
+            told: dict[int, int | None] = {user.pk: None for user in coordinators}
+            for user in managers[provider_id]:
+                told.setdefault(user.pk, provider_id)
+            for key in told.items():
+                digests[key].append(line)
+        users = User.objects.in_bulk({user_id for user_id, _ in digests})
+        providers = Organisation.objects.in_bulk({p for _, p in digests if p is not None})
+        for (user_id, provider), lines in digests.items():
+            _send(users[user_id], lines, providers.get(provider) if provider else None)
+        people_told = len(users)
         if sent:
             audit_record(
                 by=None,
                 action="support.move_on_reminders_sent",
-                detail={"reminders": sent, "people_told": len(digests), "day": today.isoformat()},
+                detail={"reminders": sent, "people_told": people_told, "day": today.isoformat()},
             )
-        return RunResult(reminders=sent, people_told=len(digests))
+        return RunResult(reminders=sent, people_told=people_told)
 
 
-def _send(user: User, lines: list[Line]) -> None:
+def _send(user: User, lines: list[Line], provider: Organisation | None) -> None:
     lines = sorted(lines, key=lambda line: (line.ends, line.reference))
     count = len(lines)
     people = "1 person" if count == 1 else f"{count} people"
@@ -196,4 +209,5 @@ def _send(user: User, lines: list[Line]) -> None:
         f"ends soon for {people}",
         body="; ".join(str(line) for line in lines)
         + ". Plan their move on, and record when they leave on the placement page.",
+        organisation=provider,
     )

@@ -6,12 +6,14 @@ reconsiderations (`reconsideration_decide_by`); both are reminded of (`REMINDED`
 Safe to run any number of times, even at once: each day's run first inserts its `ReminderRun`
 row inside the run's transaction, so a second run waits for the first and then finds the day
 taken. People get one digest each (how many cases, in which queue, with a link to each), not
-one message per case or per queue.
+one message per case or per queue: one for each competent authority whose cases it names,
+recorded as that authority's news, so the worker e-mails it only while they still hold a role
+there (`notifications.tasks._may_still_read`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, members_with_role
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
@@ -54,7 +56,8 @@ REMINDED: dict[str, Reminded] = {
 
 @dataclass
 class Digest:
-    """One person's cases in one queue, each with its deadline (reference: date)."""
+    """One person's cases of one competent authority in one queue, each with its deadline
+    (reference: date)."""
 
     due_soon: dict[str, date] = field(default_factory=dict)
     overdue: dict[str, date] = field(default_factory=dict)
@@ -87,12 +90,13 @@ def _remind(today: date) -> RunResult:
     soon_until = today + timedelta(days=DUE_SOON_DAYS)
     deciders = _people(DECIDERS)
     seniors = _people({Role.SENIOR_DECISION_MAKER})
-    digests: dict[str, dict[int, Digest]] = {}
+    # By queue, then by (person, authority): a digest names one authority's cases only.
+    digests: dict[str, dict[tuple[int, int], Digest]] = {}
     counted = {"due_soon": 0, "overdue": 0}
     for queue, reminded in REMINDED.items():
         _title, status, deadline = QUEUES[queue]
         _write_reminders(reminded.kind, status, deadline, today, soon_until)
-        queued: dict[int, Digest] = defaultdict(Digest)
+        queued: dict[tuple[int, int], Digest] = defaultdict(Digest)
         digests[queue] = queued
         # Tuples, not model instances: a national backlog is a million cases, read every day.
         cases = (
@@ -110,11 +114,11 @@ def _remind(today: date) -> RunResult:
             if due is not None and due < today:  # never None: the filter compares it
                 counted["overdue"] += 1
                 for user_id in responsible | seniors.get(authority_id, set()):
-                    queued[user_id].overdue[reference] = due
+                    queued[user_id, authority_id].overdue[reference] = due
             else:
                 counted["due_soon"] += 1
                 for user_id in responsible:
-                    queued[user_id].due_soon[reference] = due
+                    queued[user_id, authority_id].due_soon[reference] = due
     _send(digests)
     return RunResult(ran=True, reminders=counted["due_soon"], escalations=counted["overdue"])
 
@@ -161,18 +165,27 @@ def _named(cases: dict[str, date]) -> str:
     return named + (f" and {more} more" if more > 0 else "")
 
 
-def _send(digests: dict[str, dict[int, Digest]]) -> None:
-    """One message to each person, whatever the queues: the subject counts each queue's cases,
-    the body names them with a link to each queue (when there are two), and the message opens
-    the first queue with a case overdue (else the first). A queue's overdue cases have a line
-    of their own, before those only due soon, so the reader starts with them."""
-    users = User.objects.in_bulk({user_id for queued in digests.values() for user_id in queued})
+def _send(digests: dict[str, dict[tuple[int, int], Digest]]) -> None:
+    """One message to each person for each authority, whatever the queues: the subject counts
+    each queue's cases, the body names them with a link to each queue (when there are two), and
+    the message opens the first queue with a case overdue (else the first). A queue's overdue
+    cases have a line of their own, before those only due soon, so the reader starts with them.
+
+    The message is the authority's news (`deliver(organisation=...)`): someone who has left it
+    by the time the worker e-mails (moved to another authority, where they hold a role in
+    force) is not e-mailed its cases. So a person who decides at two authorities gets one
+    message for each, its body opening with the authority's name."""
+    told = sorted({key for queued in digests.values() for key in queued})
+    users = User.objects.in_bulk({user_id for user_id, _ in told})
+    authorities = Organisation.objects.in_bulk({authority_id for _, authority_id in told})
+    digests_each = Counter(user_id for user_id, _ in told)
     queue_url = reverse("decisions:queue")
-    for user_id, user in users.items():
-        theirs = [
-            (queue, queued[user_id]) for queue, queued in digests.items() if user_id in queued
-        ]
-        counts, sentences = [], []
+    for key in told:
+        user_id, authority_id = key
+        user, authority = users[user_id], authorities[authority_id]
+        theirs = [(queue, queued[key]) for queue, queued in digests.items() if key in queued]
+        counts: list[str] = []
+        sentences = [f"Cases of {authority.name}."] if digests_each[user_id] > 1 else []
         for queue, digest in theirs:
             parts = []
             if digest.overdue:
@@ -199,4 +212,5 @@ def _send(digests: dict[str, dict[int, Digest]]) -> None:
             url=f"{queue_url}?queue={opens}",
             subject=subject[0].upper() + subject[1:],
             body="\n".join(sentences),
+            organisation=authority,
         )

@@ -26,7 +26,8 @@ class Notification(models.Model):
     # When the worker took it to e-mail (tasks._send): each notification is e-mailed once.
     emailed_at = models.DateTimeField(null=True, blank=True)
     # The organisation for whose part the recipient was told, where the news is for its
-    # members (an operation's, told to its lead and to each partner): the worker e-mails it only
+    # members (an operation's, told to its lead and to each partner; a digest of its cases; a
+    # police force's intelligence notice): the worker e-mails it only
     # while they still hold a membership in force there (tasks._may_still_read). Empty for other
     # news, and for notifications made before it was recorded (notifications 0003).
     organisation = models.ForeignKey(

@@ -68,8 +68,11 @@ def deliver(
     audit event counts (the stand-in's notices are in the table).
 
     `organisation`: the organisation whose members are told, for news that is theirs only
-    while they belong to it (an operation's, told to its lead and each partner): the worker
-    e-mails it only to a recipient still a member there (`tasks._may_still_read`). A stand-in's
+    while they belong to it (an operation's, told to its lead and each partner; a digest of one
+    authority's or provider's cases, which has no single case; a notice to a police force):
+    the worker e-mails it only to a recipient still a member there (`tasks._may_still_read`).
+    News about one organisation's work that names no case should carry it: without it the
+    worker asks only for a role in force anywhere. A stand-in's
     notices never carry it: they go to whoever can give the role, system administrators too.
 
     Called inside other services (whose audit event names who was told), so it writes no audit

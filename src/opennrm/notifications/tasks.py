@@ -72,9 +72,11 @@ def _may_still_read(notification: Notification) -> bool:
     account in an active organisation: `accounts.actor.memberships_in_force`): everyone
     OpenNRM tells is told for a role they hold, system administrators too. For news told to an
     organisation's members (`Notification.organisation`: an operation's, to its lead and each
-    partner), whether they are still a member there: a coordinator who moved from a provider
-    invited to an operation to one never invited holds a role in force, but the operation is
-    not hers to hear of any more (ADR 0039). Notifications made before that was recorded have none,
+    partner; a deadline digest of an authority's cases; a move-on digest; a police force's
+    notice of duty-to-notify intelligence), whether they are still a member there: a
+    coordinator who moved from a provider invited to an operation to one never invited holds a
+    role in force, but the operation is not hers to hear of any more (ADR 0039), and a decision
+    maker who moved to another authority is not e-mailed the overdue cases of the one he left. Notifications made before that was recorded have none,
     and keep the rule for a role anywhere. And, for news of a case, whether they may still
     hear of that case (`case_readers.may_hear_of_case`, the cases app's check, given the link
     they were sent): a first responder who moved from one force to another, or to a support

@@ -504,6 +504,9 @@ def _intelligence_record(report: DutyToNotifyReport, data: dict[str, Any]) -> di
                 body=f"A duty to notify report about exploitation in {report.area} carries "
                 "intelligence for the police: places, descriptions of the exploiters, vehicles "
                 "or dates. It does not identify the person. Read it in OpenNRM.",
+                # The organisation's news: e-mailed only to someone still in force there when
+                # the worker sends it, not to a member who has moved to another force.
+                organisation=organisation,
             )
         )
     return told
