@@ -28,6 +28,27 @@ SHOWN_FIELDS = (
     "guardian_phone",
 )
 CHILD_ONLY_FIELDS = frozenset(name for name in SHOWN_FIELDS if name.startswith(("social", "guard")))
+# The staff's own details: the referring officer's phone and out-of-hours contact, the social
+# worker's and the guardian's name, phone and e-mail. They are those people's personal data, not
+# the person's, and a subject access export names the staff's organisations, never the staff
+# (the referring organisation, the local authority, the guardian service), as it leaves out the
+# names of those who worked on the case: given to whoever a copy reaches, possibly those who
+# exploited the person, they would lead to the officer or the social worker (ADR 0021, addendum
+# of stop 40).
+STAFF_FIELDS = frozenset(
+    {
+        "referrer_phone",
+        "referrer_out_of_hours",
+        "social_worker_name",
+        "social_worker_phone",
+        "social_worker_email",
+        "guardian_name",
+        "guardian_phone",
+    }
+)
+# The fields of `CaseContacts` a subject access export gives (`contacts_export`), besides the
+# address, the police force and the kind of place.
+EXPORTED_FIELDS = tuple(name for name in SHOWN_FIELDS if name not in STAFF_FIELDS)
 ADDRESS_FIELD = "location_address"
 
 
@@ -59,7 +80,9 @@ def fields_with_values(contacts: CaseContacts | None, *, child: bool) -> list[st
 
 def contacts_export(case: Case) -> dict[str, Any] | None:
     """The case's contacts and consents in words, for a subject access export
-    (`privacy.selectors.subject_access_data`, which is audited)."""
+    (`privacy.selectors.subject_access_data`, which is audited): its references, the
+    organisations of the staff who act for the person, where they are staying and the agencies
+    they agreed to share with; never the staff's own details (`STAFF_FIELDS`)."""
     contacts = contacts_of(case)
     consents = consents_of(case)
     if contacts is None and not consents:
@@ -67,7 +90,7 @@ def contacts_export(case: Case) -> dict[str, Any] | None:
     kinds = dict(AgencyKind.choices)
     found: dict[str, Any] = {}
     if contacts is not None:
-        found = {name: getattr(contacts, name) or None for name in SHOWN_FIELDS}
+        found = {name: getattr(contacts, name) or None for name in EXPORTED_FIELDS}
         found["police_force"] = police_forces().get(contacts.police_force) or None
         found["location_type"] = (
             LocationType(contacts.location_type).label if contacts.location_type else None

@@ -25,7 +25,7 @@ from opennrm.cases.choices import CaseStatus, ExploitationType
 from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import identity_match
 from opennrm.casework.selectors import casework_export
-from opennrm.contacts.selectors import SHOWN_FIELDS as CONTACT_FIELDS
+from opennrm.contacts.selectors import EXPORTED_FIELDS as CONTACT_FIELDS
 from opennrm.contacts.selectors import contacts_export
 from opennrm.decisions.models import LetterOccasion
 from opennrm.lib.iso import country_name, language_name
@@ -117,8 +117,11 @@ def people_held_past_retention(today: date) -> QuerySet[Person]:
 
 
 def people_due_within(today: date, days: int) -> int:
-    """How many people will pass the retention period in the next `days` days."""
-    return people_past_retention(today + timedelta(days=days)).count()
+    """How many people not yet past the retention period will pass it in the next `days` days.
+    Those past it already, due now or held by a linked referral, are counted as such, not here
+    again: the page gave one person past the period as two, one of them "soon"."""
+    already = _people_closed_long_enough(today).values("pk")
+    return people_past_retention(today + timedelta(days=days)).exclude(pk__in=already).count()
 
 
 def retention_summary(actor: Actor, today: date) -> dict[str, Any]:
@@ -274,7 +277,8 @@ EXPORTED_FIELDS = [
     "task_titles",
     # operations: the name or description given when taken in (as its own reads name it).
     "reception.name_or_description",
-    # contacts.selectors: references, who to call about them, where they are staying.
+    # contacts.selectors: references, the organisations acting for them (never the staff's own
+    # phone, e-mail or name: `contacts.selectors.STAFF_FIELDS`), where they are staying.
     *CONTACT_FIELDS,
     "location_address",
     "agencies_consented",
@@ -616,8 +620,8 @@ def subject_access_data(person: Person) -> dict[str, Any]:
     return {
         "about": (
             "Everything OpenNRM holds about this person, exported for a subject access request. "
-            "Names of the staff who worked on the cases are left out; the organisations are "
-            "named."
+            "Names of the staff who worked on the cases are left out, as are their phone numbers "
+            "and e-mail addresses; the organisations are named."
         ),
         "exported_at": _moment(timezone.now()),
         "person": {

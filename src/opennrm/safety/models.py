@@ -18,6 +18,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from opennrm.cases.choices import Sex
 from opennrm.lib.fields import (
@@ -112,7 +113,7 @@ class Dependant(models.Model):
         if self.born_estimate is not None:
             born = self.born_estimate
             return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-        added = self.added_at.date()
+        added = timezone.localdate(self.added_at)  # the day in the UK, not in UTC
         years = day.year - added.year - ((day.month, day.day) < (added.month, added.day))
         return (self.age_years or 0) + max(years, 0)
 
