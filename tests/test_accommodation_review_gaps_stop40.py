@@ -168,8 +168,8 @@ def test_a_woman_coming_with_an_adult_man_is_not_placed_in_a_women_only_house(
 def test_matching_proposes_a_mixed_house_for_them_and_says_why_none_when_only_women_only(
     alice: User, cora: User, maya: User, provider: Organisation, case: Case
 ) -> None:
-    """Matching never proposes the women-only house; a mixed one takes them (an adult partner
-    needs no room for children). With no mixed house free, the unmet need says why."""
+    """Matching never proposes the women-only house; a mixed one with room for him takes them.
+    With no mixed house free, the unmet need says why."""
     _partner(alice, case)
     request = s.request(case)
     s.beds(maya, s.site(maya, provider, setting="women_only"), 1, takes_dependants=2)
@@ -177,17 +177,17 @@ def test_matching_proposes_a_mixed_house_for_them_and_says_why_none_when_only_wo
     unmet = UnmetNeed.objects.get(request=request)
     assert (unmet.constraint, unmet.reason) == ("setting", "no mixed bed is free")
 
-    (mixed,) = s.beds(maya, s.site(maya, provider, setting="mixed"), 1)
+    (mixed,) = s.beds(maya, s.site(maya, provider, setting="mixed"), 1, takes_dependants=1)
     assert services.matching_run(by=cora).proposed == 1
     assert Placement.objects.get(request=request, status=PlacementStatus.PROPOSED).bed == mixed
 
 
-def test_only_children_count_against_the_room_and_both_are_placed_together(
+def test_everyone_who_comes_counts_against_the_room_and_all_are_placed_together(
     alice: User, cora: User, maya: User, provider: Organisation, case: Case
 ) -> None:
-    """`Room.takes_dependants` is how many children can share the placement with their
-    parent: a woman, her adult partner and their four-year-old need a room for one child, in
-    a mixed house; the request starts with one child, not two."""
+    """A woman, her adult partner and their four-year-old need a room that takes two beside
+    her, in a mixed house: the partner lives there too (a bed for one was offered to a couple,
+    found in review). The refusal says who comes, in words."""
     _partner(alice, case)
     safety.dependant_add(
         by=alice,
@@ -198,11 +198,13 @@ def test_only_children_count_against_the_room_and_both_are_placed_together(
         age_years=4,
     )
     request = s.request(case)
-    assert request.dependants == 1
+    assert request.dependants == 2
     mixed = s.site(maya, provider, setting="mixed")
-    (no_room,) = s.beds(maya, mixed, 1, takes_dependants=0)
-    (room,) = s.beds(maya, mixed, 1, takes_dependants=1)
-    with pytest.raises(ValidationError, match="the bed takes no children"):
+    (no_room,) = s.beds(maya, mixed, 1, takes_dependants=1)
+    (room,) = s.beds(maya, mixed, 1, takes_dependants=2)
+    with pytest.raises(
+        ValidationError, match="the bed takes 1 child; the person has 1 adult and 1 child with"
+    ):
         services.placement_make(by=cora, request=request, bed=no_room)
     assert services.placement_make(by=cora, request=request, bed=room).status == "reserved"
 
@@ -277,21 +279,26 @@ def test_check_says_who_comes_and_refuses_only_what_they_rule_out() -> None:
     """An adult man rules out a women-only house, not a mixed one; a boy (a child) or an adult
     woman rules out nothing; an adult whose sex is not recorded as a woman's rules it out too
     (fail closed: he or she would live among the women)."""
-    women_only, mixed = a_bed(), a_bed(setting=Setting.MIXED)
+    # Each bed's room has a place beside the person: everyone who comes takes one.
+    women_only, mixed = a_bed(takes_dependants=1), a_bed(setting=Setting.MIXED, takes_dependants=1)
     with_him = a_request(companions=(PARTNER,))
     assert check(with_him, women_only, today=TODAY) == [MAN_COMES]
     assert check(with_him, mixed, today=TODAY) == []
-    assert check(with_him, a_bed(setting=Setting.MEN_ONLY), today=TODAY) == [
+    assert check(with_him, a_bed(setting=Setting.MEN_ONLY, takes_dependants=1), today=TODAY) == [
         "the bed is in a men-only setting; the person needs a women-only or mixed one"
     ]
     boy, sister = Companion("male", adult=False), Companion("female", adult=True)
-    assert check(a_request(companions=(boy, sister), dependants=1), a_bed(takes_dependants=1)) == []
+    assert check(a_request(companions=(boy, sister)), a_bed(takes_dependants=2)) == []
+    # A room with no place beside the person takes no one who comes, adult or child.
+    assert check(with_him, a_bed(setting=Setting.MIXED), today=TODAY) == [
+        "the bed takes no children; the person has 1 adult with them"
+    ]
     unknown = a_request(companions=(Companion("unknown", adult=True),))
     assert codes(unknown, women_only) == ["setting"]
     assert "an adult not recorded as a woman" in check(unknown, women_only, today=TODAY)[0]
     # A man whose adult son comes: the men-only house takes them; his adult daughter, not.
     man = frozenset({Setting.MEN_ONLY, Setting.MIXED})
-    men_only = a_bed(setting=Setting.MEN_ONLY)
+    men_only = a_bed(setting=Setting.MEN_ONLY, takes_dependants=1)
     son = a_request(accepted_settings=man, companions=(PARTNER,))
     daughter = a_request(accepted_settings=man, companions=(Companion("female", adult=True),))
     assert codes(son, men_only) == []

@@ -102,7 +102,10 @@ def test_saving_a_profile_leaves_one_event_naming_fields_never_values(
     assert case.events.filter(kind="safety.profile_changed").count() == 2
 
 
-def test_a_profile_changed_by_someone_else_meanwhile_is_refused(alice: User, case: Case) -> None:
+def test_a_profile_changed_since_the_page_was_opened_is_refused(alice: User, case: Case) -> None:
+    """Other answers sent with an old version are refused as stale, even from the writer of
+    the version in between (another tab): only the very same save sent again is taken as a
+    repeat (`test_the_same_save_sent_twice_is_the_writers_own`)."""
     _profile(alice, case)
     services.safety_profile_save(by=alice, case=case, expected_version=1, **SAFE)
     with pytest.raises(ValidationError, match="Someone else changed"):

@@ -543,9 +543,8 @@ class SafetyOut(Schema):
     setting_required_label: str
     dependants: int = Field(
         description="How many dependants come with the person, children and adults alike (the "
-        "request's or the safety profile's, whichever is more); the room's `takes_dependants` "
-        "counts the children among them, and an adult of the other sex rules out a single-sex "
-        "house"
+        "request's or the safety profile's, whichever is more): the room must take them all, "
+        "and an adult of the other sex rules out a single-sex house"
     )
     immediate_needs_details: str = Field(
         description="What the first responder wrote under immediate needs and safety at "

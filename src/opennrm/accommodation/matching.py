@@ -253,8 +253,8 @@ class Companion:
     their safety profile: a child, a partner, another relative): their sex (`"female"`,
     `"male"`, or anything else, such as other or not known) and whether they are an adult. An
     adult is no child sharing a parent's room: a single-sex setting is refused when one comes
-    who is not of its sex (`Constraint.SETTING`, `settings_open_to`), and only children count
-    against a room's `takes_dependants` (`Request.dependants`)."""
+    who is not of its sex (`Constraint.SETTING`, `settings_open_to`). Each, adult or child,
+    takes a place of the room's `takes_dependants` (`Request.dependants`)."""
 
     sex: str
     adult: bool
@@ -283,7 +283,7 @@ class Request:
     # A child, or someone whose age is disputed and so treated as a child until assessed: only
     # ever in a setting for children. False: an adult, never in one.
     child: bool = False
-    dependants: int = 0  # children coming with the person: the room must take them
+    dependants: int = 0  # everyone coming with the person: the room must take them all
     # Everyone who comes with the person, children and adults (`Companion`): an adult of the
     # other sex rules out a single-sex setting.
     companions: tuple[Companion, ...] = ()
@@ -332,6 +332,8 @@ class Request:
             raise ValueError("a request needs at least one accepted setting")
         if _whole("dependants", self.dependants) < 0:
             raise ValueError("dependants must not be negative")
+        # Everyone who comes takes a place in the room, whatever the count typed on the request.
+        object.__setattr__(self, "dependants", max(self.dependants, len(self.companions)))
 
 
 @dataclass(frozen=True)
@@ -495,8 +497,19 @@ def _dependants_rule(request: Request, bed: Bed, today: date | None) -> str | No
         return None
     return (
         f"the bed takes {_children(bed.takes_dependants)}; "
-        f"the person has {_children(request.dependants)} with them"
+        f"the person has {_with_them(request)} with them"
     )
+
+
+def _with_them(request: Request) -> str:
+    """Who comes with the person, in words: "1 child", or "1 adult and 2 children" when the
+    companions say how many of the dependants are adults."""
+    adults = sum(1 for companion in request.companions if companion.adult)
+    children = request.dependants - adults
+    if adults == 0 or children < 0:
+        return _children(request.dependants)
+    said = "1 adult" if adults == 1 else f"{adults} adults"
+    return f"{said} and {_children(children)}" if children else said
 
 
 def _wheelchair_rule(request: Request, bed: Bed, today: date | None) -> str | None:

@@ -446,9 +446,10 @@ def matching_request(request: PlacementRequest, today: date) -> matching.Request
     saved before that was checked, with the other sex's houses ticked, is read without them.
     The case's safety profile is a floor under the request's own constraints, whenever either
     changed (ADR 0026): a women-only or men-only requirement allows only that setting, each place
-    to keep away from is an area never placed in, every dependent child needs room with them,
+    to keep away from is an area never placed in, every dependant needs room with them,
     and each dependant comes along as a `matching.Companion`, so that an adult of the other sex
-    rules out a single-sex house (the room's `takes_dependants` counts children only)."""
+    rules out a single-sex house (each, adult or child, takes a place of the room's
+    `takes_dependants`)."""
     allowed = settings_allowed(request.case)
     settings = [s for s in request.accepted_settings or ["mixed"] if s in allowed] or allowed
     excluded = list(request.excluded_areas or [])

@@ -29,7 +29,7 @@ from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import referrers_stand_in
 from opennrm.cases.services import case_event_record
-from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.govuk_forms import StaleVersion, saved_again
 from opennrm.lib.text import as_lines
 from opennrm.notifications.services import deliver
 from opennrm.safety import selectors as safety
@@ -175,19 +175,6 @@ def _measure_problems(
     return problems
 
 
-def _saved_already(
-    locked: SupportMeasure, by: User, expected_version: int, changes: dict[str, Any]
-) -> bool:
-    """Whether a save sent with an old version is the writer's own last save sent again (a
-    second click, a browser retrying the POST): the very next version, written by them, holding
-    exactly these answers. Anything else is someone else's change, and refused as stale."""
-    return (
-        locked.version == expected_version + 1
-        and locked.updated_by_id == by.pk
-        and all(getattr(locked, field) == value for field, value in changes.items())
-    )
-
-
 @transaction.atomic
 def support_measure_update(
     *,
@@ -207,7 +194,7 @@ def support_measure_update(
     While a placement holds a bed for the person, the accommodation's status, dates and
     provider follow the placement (`selectors.plan_rows`); only its notes are saved then.
     Sent with an old version it is refused as stale, unless it is the writer's own last save
-    sent again (`_saved_already`): that measure is returned, and nothing more is written.
+    sent again (`saved_again`): that measure is returned, and nothing more is written.
     """
     _check_support_staff(by, case, "change a support plan")
     _check_not_erased(case)
@@ -238,7 +225,7 @@ def support_measure_update(
         }
     )
     if locked.version != expected_version:
-        if _saved_already(locked, by, expected_version, changes):
+        if saved_again(locked, by.pk, expected_version, changes):
             return locked  # the same save sent twice: nothing more to write
         raise StaleVersion(
             "Someone else changed this measure while you were working on it. Your answers are "

@@ -20,7 +20,7 @@ from opennrm.accounts.models import User
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import cases_visible_to
-from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.govuk_forms import StaleVersion, saved_again
 from opennrm.lib.text import as_lines
 
 from .checks import address_refusal, phone_problem, reference_problem
@@ -198,15 +198,8 @@ def case_contacts_update(
     if values["location_type"] not in ADDRESS_ALLOWED and location_address is None:
         values["location_address"] = ""  # moved to a kind of place that has no address here
     if locked.version != expected_version:
-        if (
-            locked.version == expected_version + 1
-            and locked.updated_by_id == by.pk
-            and all(getattr(locked, name) == values[name] for name in EDITABLE)
-        ):
-            # The writer's own last save sent again (a second click, a browser retrying the
-            # POST): the very next version, theirs, holding exactly these values. Nothing more
-            # is written; anything else is someone else's change.
-            return locked
+        if saved_again(locked, by.pk, expected_version, {n: values[n] for n in EDITABLE}):
+            return locked  # the same save sent twice: nothing more to write
         raise StaleVersion(
             "Someone else changed these contacts while you were working on them. Your answers "
             "are still here: check them, then save again.",

@@ -253,6 +253,21 @@ class StaleVersion(ValidationError):
         self.current = current
 
 
+def saved_again(
+    record: Any, by_id: int, expected_version: int | None, values: dict[str, Any]
+) -> bool:
+    """Whether a save sent with an old version is the writer's own last save sent again (a
+    second click, a browser retrying the POST): the very next version, written by them
+    (`updated_by`), holding exactly these values. Anything else is someone else's change, and
+    refused as stale (`StaleVersion`)."""
+    return (
+        expected_version is not None
+        and record.version == expected_version + 1
+        and record.updated_by_id == by_id
+        and all(getattr(record, name) == value for name, value in values.items())
+    )
+
+
 VERSION_FIELDS = ("expected_version", "version")  # the hidden field a form carries it in
 
 

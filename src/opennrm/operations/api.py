@@ -453,7 +453,8 @@ class ReceptionOut(Schema):
     age_group: str = Field(
         description="adult, child or age_disputed (treated as a child until assessed), as "
         "known now: the group recorded when taken in, unless they were found to be a child or "
-        "their age disputed since (at the referral or on their case); never adult from then"
+        "their age disputed since (at the referral or on their case); never adult while their "
+        "case treats them as a child, nor once found to be a child at the referral"
     )
     language: str = Field(description="ISO 639 code of their language; empty if not known")
     interpreter_needed: bool

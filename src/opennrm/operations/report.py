@@ -568,7 +568,8 @@ def operation_report(operation: Operation, today: date | None = None) -> Operati
         if responded_at is not None:  # by the filter: for the type checker
             first_accepted.setdefault(case_id, responded_at)
     # A request met with no placement row left to time it (placed elsewhere, then tidied): the
-    # person was accommodated all the same, as the board says; their wait is not known.
+    # person was accommodated at some point, so counted as placed here (ever placed), though the
+    # board, which says where each stands now, may show them otherwise; their wait is not known.
     met = set(
         PlacementRequest.objects.filter(
             case_id__in=case_ids, status=PlacementRequestStatus.PLACED

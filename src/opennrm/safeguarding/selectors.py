@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
@@ -106,7 +106,8 @@ def local_authority_absent(area: str) -> bool:
 def records_instead(actor: Actor, task: ChildrenServicesTask) -> Organisation | None:
     """The organisation through which the actor may record what the local authority arranged
     on a task that no local authority in OpenNRM can answer (`local_authority_absent`): as a
-    safeguarding lead of the area's child guardian service, who meets the child, or as a
+    safeguarding lead of the area's child guardian service, who meets the child (while the
+    person is a child), or as a
     decision maker of the case's competent authority, who must close the case and can ask the
     council. None for anyone else, and while a local authority lead of the area can answer it
     (then only they may, `may_act_for`)."""
@@ -118,7 +119,9 @@ def records_instead(actor: Actor, task: ChildrenServicesTask) -> Organisation | 
         .order_by("organisation_id")
         .first()
     )
-    if guardian is not None:
+    # The guardian service works with children only: once the person is an adult its lead no
+    # longer opens their case, nor the task that shows their safety profile.
+    if guardian is not None and task.case.is_child:
         return guardian.organisation
     decider = (
         actor.memberships()
@@ -220,9 +223,10 @@ _BEFORE_ANY_CASE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def assessments_outstanding(actor: Actor) -> QuerySet[Case]:
-    """Age-disputed people of the actor's areas with no age assessment recorded since their
-    age was last disputed: one found an adult and disputed again (a new document, say) waits
-    for a new assessment, and is on the list until it is recorded."""
+    """Age-disputed people of the actor's areas, their details not erased, with no age
+    assessment recorded since their age was last disputed: one found an adult and disputed
+    again (a new document, say) waits for a new assessment, and is on the list until it is
+    recorded."""
     disputed = (
         CaseEvent.objects.filter(case=OuterRef("pk"), kind="case.age_group_changed")
         .order_by("-at")
@@ -233,7 +237,8 @@ def assessments_outstanding(actor: Actor) -> QuerySet[Case]:
     )
     return (
         children_of(actor)
-        .filter(age_group=AgeGroup.PRESUMED_CHILD)
+        # Of an erased person, none can be recorded (`assessment_refusal`): none is asked for.
+        .filter(age_group=AgeGroup.PRESUMED_CHILD, person__erasure__isnull=True)
         .alias(disputed_at=Coalesce(Subquery(disputed), Value(_BEFORE_ANY_CASE)))
         .exclude(Exists(assessed))
         .order_by("submitted_at", "id")
@@ -273,10 +278,34 @@ def task_get(actor: Actor, task_id: int) -> ChildrenServicesTask:
     return found
 
 
+def assessment_refusal(case: Case) -> str | None:
+    """Why no age assessment can be recorded on the case, or None.
+
+    Never once the person's details were erased: its reasons are free text about them (who
+    assessed them, where, what they said of their birth), and nothing would ever remove them,
+    as the person has had their one erasure. On a closed case only while the person's age is
+    disputed: a dispute is recorded on a closed case for someone found still living in an adult
+    house after it closed (`services.age_dispute_raise`), the local authority is asked to assess
+    them, and only an assessment ends their being treated as a child. A closed case of anyone
+    else is never reopened (a child found again is referred again, ADR 0025), and an assessment
+    would only change its record and tell people of a case nobody acts on (ADR 0021, addendum
+    of stop 40)."""
+    if hasattr(case.person, "erasure"):
+        return "This person's details have been erased: nothing can be added to their case"
+    if case.closed_at is not None and case.age_group != AgeGroup.PRESUMED_CHILD:
+        return (
+            "The case is closed: an age assessment can be recorded on a closed case only while "
+            "the person's age is disputed"
+        )
+    return None
+
+
 def case_to_assess(actor: Actor, reference: str) -> Case:
-    """A child's case whose age assessment the actor may record, or 404."""
+    """A child's case whose age assessment the actor may record, or 404: none for a person
+    whose details were erased, nor on a closed case unless their age is disputed
+    (`assessment_refusal`)."""
     found = children_of(actor).filter(reference=reference).select_related("person").first()
-    if found is None or not may_act_for(actor, found):
+    if found is None or not may_act_for(actor, found) or assessment_refusal(found):
         raise Http404
     return found
 
@@ -311,6 +340,9 @@ class CaseSafeguarding:
     tasks: list[ChildrenServicesTask]
     may_assess: bool
     may_dispute: bool = False
+    # Whether the actor may record an age assessment on the case now: acting for the child
+    # (`may_assess`, which also opens its tasks), unless `assessment_refusal` says why not.
+    may_record_assessment: bool = False
     # The tasks the actor may record instead of a local authority not in OpenNRM: linked.
     recordable: frozenset[int] = frozenset()
 
@@ -336,6 +368,7 @@ def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
         tasks=tasks,
         may_assess=may_assess,
         may_dispute=may_dispute,
+        may_record_assessment=may_assess and assessment_refusal(case) is None,
         recordable=recordable,
     )
 
@@ -343,16 +376,21 @@ def case_safeguarding(actor: Actor, case: Case) -> CaseSafeguarding | None:
 def safeguarding_export(case: Case) -> dict[str, Any]:
     """The children's pathway of a case in words, for a subject access export
     (`privacy.selectors`, which is audited): its age assessments and the local authority's
-    tasks."""
+    tasks. Days as they are; the moment a task was done where the person was (the service's
+    time zone), as the rest of the export gives it (`privacy.selectors._moment`), not in the
+    database's UTC, which dates a task done just after midnight in summer the day before."""
 
-    def moment(value: Any) -> str | None:
+    def day(value: date | None) -> str | None:
         return value.isoformat() if value else None
+
+    def moment(value: datetime | None) -> str | None:
+        return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
     return {
         "age_assessments": [
             {
                 "outcome": item.get_outcome_display(),
-                "assessed_on": moment(item.assessed_on),
+                "assessed_on": day(item.assessed_on),
                 "by": item.organisation.name,
                 "age_group_before": AgeGroup(item.age_group_before).label,
                 "age_group_after": AgeGroup(item.age_group_after).label,
@@ -365,7 +403,7 @@ def safeguarding_export(case: Case) -> dict[str, Any]:
                 "task": item.get_kind_display(),
                 "for": item.owner.name if item.owner else f"The local authority for {item.area}",
                 "needs": item.needs,
-                "due_on": moment(item.due_on),
+                "due_on": day(item.due_on),
                 "status": item.get_status_display(),
                 "done_at": moment(item.done_at),
                 "what_was_done": item.outcome,

@@ -258,6 +258,11 @@ def children_services_task_done(
             )
     if locked.status != TaskStatus.OPEN:
         raise ValidationError("This task is already done")
+    if hasattr(locked.case.person, "erasure"):
+        # What was done is free text about the person, which nothing would ever remove: they
+        # have had their one erasure (a task left open on a case closed before closing waited
+        # for it, ADR 0025).
+        raise ValidationError("This person's details have been erased: nothing can be added")
     outcome = outcome.strip()
     if not outcome:
         raise ValidationError({"outcome": "Enter what was done"})
@@ -310,6 +315,16 @@ def _assessed_before_referral(assessed_on: date, case: Case) -> str | None:
     return None
 
 
+def _check_may_assess(actor: Actor, case: Case) -> None:
+    if not selectors.may_act_for(actor, case):
+        raise ValidationError(
+            "Only a safeguarding lead of the local authority for the child's area can record "
+            "an age assessment"
+        )
+    if refusal := selectors.assessment_refusal(case):
+        raise ValidationError(refusal)
+
+
 @transaction.atomic
 def age_assessment_record(
     *,
@@ -325,13 +340,13 @@ def age_assessment_record(
     children's services tasks close saying so, and the decision maker, the referrer and the
     guardian service are told, and the support coordinators if a place was wanted. Found to be a
     child: the age group becomes "child". Not possible to say: nothing changes, and the person
-    is still treated as a child."""
+    is still treated as a child.
+
+    Refused once the person's details were erased, and on a closed case unless the person's
+    age is disputed (`selectors.assessment_refusal`): checked again on the locked case, which
+    may have closed since the page was opened."""
     actor = Actor.of_session(by)
-    if not selectors.may_act_for(actor, case):
-        raise ValidationError(
-            "Only a safeguarding lead of the local authority for the child's area can record "
-            "an age assessment"
-        )
+    _check_may_assess(actor, case)
     if outcome not in AgeOutcome.values:
         raise ValidationError({"outcome": "Select what the assessment found"})
     if assessed_on > timezone.localdate():
@@ -346,6 +361,8 @@ def age_assessment_record(
     if len(reasons) > MAX_TEXT:
         raise ValidationError({"reasons": f"The reasons must be {MAX_TEXT:,} characters or fewer"})
     locked = Case.objects.select_for_update().select_related("referred_by").get(pk=case.pk)
+    if refusal := selectors.assessment_refusal(locked):
+        raise ValidationError(refusal)
     authority = selectors.authority_of(actor, locked)
     before = locked.age_group
     after = AGE_GROUP_AFTER[outcome] or before
@@ -655,7 +672,10 @@ def _child_status_changed_told(case: Case, reason: str, told: set[int]) -> None:
     local_authority, guardian_service = selectors.area_leads(case.area)
     status = CaseStatus(case.status).label.lower()
     window = ""
-    if case.status in _RECONSIDERABLE and case.reconsideration_until:
+    # Only while the window is open: a refused reconsideration leaves the old last day on the
+    # case, and offering a day already past would mislead whoever acts for the child.
+    until = case.reconsideration_until
+    if case.status in _RECONSIDERABLE and until and until >= timezone.localdate():
         window = (
             " A reconsideration of the decision can be asked for until "
             f"{case.reconsideration_until:%-d %B %Y}."

@@ -9,7 +9,7 @@ descriptions are never listed and never searched: no selector filters on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.http import Http404
@@ -82,9 +82,9 @@ def fields_shown(profile: SafetyProfile | None, *, with_exploiters: bool = True)
 @dataclass(frozen=True)
 class CarriedConstraints:
     """What a placement request takes from the profile: the settings it allows (None: any),
-    the areas it must keep away from, how many dependent children come (the room must take
-    them), and each dependant who comes, child or adult, as (sex, adult): an adult of the other
-    sex rules out a single-sex house (`accommodation.matching.Companion`)."""
+    the areas it must keep away from, how many dependants come (children and adults alike: the
+    room must take them all), and each of them as (sex, adult): an adult of the other sex rules
+    out a single-sex house (`accommodation.matching.Companion`)."""
 
     settings: list[str] | None
     excluded_areas: list[str]
@@ -96,8 +96,8 @@ def constraints_of(case: Case, today: date | None = None) -> CarriedConstraints 
     """The constraints the case's profile puts on every placement request (None: no profile).
 
     A women-only or men-only requirement allows only that setting; each place to keep away from
-    is an area the person is never placed in; the dependent children all need room with them,
-    and an adult who comes (a partner, a grown-up son) must be of the sex of a single-sex house
+    is an area the person is never placed in; every dependant needs room with them, and an
+    adult who comes (a partner, a grown-up son) must be of the sex of a single-sex house
     (a woman's adult male partner was placed with her in a women-only refuge, in a room for a
     mother and her children, found in review). Ages are as on `today`: a son turning 18 is an
     adult from that day."""
@@ -113,7 +113,9 @@ def constraints_of(case: Case, today: date | None = None) -> CarriedConstraints 
         if profile.setting_required != SettingRequired.NONE
         else None,
         excluded_areas=list(profile.keep_away),
-        dependants=sum(1 for _, adult in companions if not adult),
+        # Everyone who comes needs a place beside the person: a partner too, not only children
+        # (a bed for one was offered to a woman and her adult partner, found in review).
+        dependants=len(companions),
         companions=companions,
     )
 
@@ -207,22 +209,30 @@ def safety_export(case: Case) -> dict[str, Any] | None:
                 "age_in_years": d.age_years,
                 "estimated_date_of_birth": d.born_estimate.isoformat() if d.born_estimate else None,
                 "name": d.name,
-                "recorded_at": d.added_at.isoformat(),
+                "recorded_at": _moment(d.added_at),
             }
             for d in profile.dependants.all()
         ],
         "version": profile.version,
-        "updated_at": profile.updated_at.isoformat(),
+        "updated_at": _moment(profile.updated_at),
         # Every version a change replaced (ADR 0026), oldest first, in the same words.
         "earlier_versions": [_version_export(kept) for kept in profile.versions.all()],
     }
+
+
+def _moment(value: datetime) -> str:
+    """A moment where the person was (the service's time zone), as the rest of the export gives
+    it (`privacy.selectors._moment`): the database's UTC dated a dependant recorded just after
+    midnight in summer the day before. A version keeps its dependants' moments as the UTC text
+    they were saved as."""
+    return timezone.localtime(value).isoformat(timespec="seconds")
 
 
 def _version_export(kept: SafetyProfileVersion) -> dict[str, Any]:
     values = kept.values
     return {
         "version": kept.version,
-        "saved_at": kept.saved_at.isoformat(),
+        "saved_at": _moment(kept.saved_at),
         "risk_level": RiskLevel(values.get("risk_level", RiskLevel.STANDARD)).label,
         "risk_reasons": values.get("risk_reasons", ""),
         "who_exploited_them": values.get("exploiters", ""),
@@ -236,7 +246,7 @@ def _version_export(kept: SafetyProfileVersion) -> dict[str, Any]:
                 "age_in_years": d["age_years"],
                 "estimated_date_of_birth": d["born_estimate"],
                 "name": d["name"],
-                "recorded_at": d["added_at"],
+                "recorded_at": _moment(datetime.fromisoformat(d["added_at"])),
             }
             for d in values.get("dependants", [])
         ],

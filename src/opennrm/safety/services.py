@@ -27,7 +27,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
 from opennrm.cases.services import case_event_record
-from opennrm.lib.govuk_forms import StaleVersion
+from opennrm.lib.govuk_forms import StaleVersion, saved_again
 from opennrm.notifications.services import deliver
 
 from .models import (
@@ -135,20 +135,6 @@ def _claim(profile: SafetyProfile, expected_version: int | None, created: bool) 
         raise StaleVersion(STALE, current=profile.version)
 
 
-def _saved_already(
-    profile: SafetyProfile, by: User, expected_version: int | None, values: dict[str, Any]
-) -> bool:
-    """Whether a save sent with an old version is the writer's own last save sent again (a
-    second click, a browser retrying the POST): the very next version, written by them, holding
-    exactly these answers. Anything else is someone else's change, and refused as stale."""
-    return (
-        expected_version is not None
-        and profile.version == expected_version + 1
-        and profile.updated_by_id == by.pk
-        and all(getattr(profile, name) == value for name, value in values.items())
-    )
-
-
 def _keep_version(profile: SafetyProfile) -> None:
     """Keep the profile as it stands, before a change replaces it (ADR 0026): its fields and
     dependants, for recovery from a mistaken overwrite and for the person's subject access."""
@@ -226,7 +212,7 @@ def safety_profile_save(
     if "setting_required" in values:
         _check_setting(case, values["setting_required"])
     profile, created = _profile_for_update(case, by)
-    if not created and _saved_already(profile, by, expected_version, values):
+    if not created and saved_again(profile, by.pk, expected_version, values):
         return profile  # the same save sent twice: nothing more to write, nobody told again
     _claim(profile, expected_version, created)
     if not created:
