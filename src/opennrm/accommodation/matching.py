@@ -1631,10 +1631,15 @@ def _phrases(request: Request, today: date) -> dict[Constraint, tuple[str, str]]
     out = {Constraint.SETTING: (_settings_text(request.accepted_settings), "")}
     if request.dependants:
         fewer = "no" if request.dependants == 1 else f"fewer than {request.dependants}"
-        out[Constraint.DEPENDANTS] = (
-            f"that takes {_children(request.dependants)}",
-            f"takes {fewer} children",
-        )
+        # Say who comes: an adult sister is no child, and the reason is kept on their record.
+        if any(companion.adult for companion in request.companions):
+            others = "no one else" if request.dependants == 1 else f"{fewer} others"
+            out[Constraint.DEPENDANTS] = (f"that takes {_with_them(request)}", f"takes {others}")
+        else:
+            out[Constraint.DEPENDANTS] = (
+                f"that takes {_children(request.dependants)}",
+                f"takes {fewer} children",
+            )
     if request.needs_wheelchair:
         out[Constraint.WHEELCHAIR] = ("that has wheelchair access", "has no wheelchair access")
     if _language_is_hard(request):

@@ -34,8 +34,9 @@ def api_token_refusal(token: ApiToken) -> str | None:
     # (`services._tokens_revoked_with_membership`), and the client is better told why.
     if not token_actor(token).roles:
         return (
-            "The member this API token acts for is no longer active in its organisation, "
-            "so the token no longer works"
+            "The member this API token acts for is no longer active in its organisation "
+            "(their access, their account or the organisation itself was switched off), so "
+            "the token no longer works"
         )
     if token.revoked_at is not None:
         return "This API token has been revoked"

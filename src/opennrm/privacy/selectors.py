@@ -290,6 +290,12 @@ EXPORTED_FIELDS = [
     "dependant_names",
     # Every earlier version of the safety profile (ADR 0026).
     "safety_earlier_versions",
+    # After the referral: what the referrer added, the decision maker's questions, and the
+    # children's pathway's free text, each named as the pages that show it name it.
+    "additions",
+    "information_request",
+    "age_assessment_reasons",
+    "task_outcome",
 ]
 
 
@@ -671,6 +677,10 @@ FIELD_LABELS = {
     "reception.name_or_description": "the name or description given when taken in",
     "decision_approval_note": "the second decision maker's note",
     "late_circumstances": "why a late request for reconsideration was taken in",
+    "additions": "information the referrer added after the referral",
+    "information_request": "the decision maker's questions",
+    "age_assessment_reasons": "the reasons for an age assessment",
+    "task_outcome": "what children's services did",
 }
 # What a read gave out, by the audit event's document type (`audit_read(document=...)`).
 DOCUMENT_LABELS = {
