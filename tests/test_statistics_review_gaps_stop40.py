@@ -11,6 +11,7 @@ passed, with the reason on the revise page."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -145,7 +146,8 @@ def test_a_dataset_past_the_releases_budget_is_refused_on_the_page(
 ) -> None:
     """However many revisions there are, the release's datasets never spend more than
     `RELEASE_EPSILON_BUDGET` in all: the revise page says what has been spent and refuses a
-    dataset that would pass it, on the epsilon field, writing nothing."""
+    dataset that would pass it, on the epsilon field, writing nothing; the service refuses it
+    too, whoever calls it."""
     assert Decimal("10") == synthetic.RELEASE_EPSILON_BUDGET
     ada, ben = analysts
     first = first_published(analysts, "9.5")
@@ -157,8 +159,8 @@ def test_a_dataset_past_the_releases_budget_is_refused_on_the_page(
     refused = client.post(url, {"reason": "Late", "synthetic": "yes", "epsilon": "1"})
     page = refused.content.decode()
     assert refused.status_code == 200
-    assert "have spent epsilon 9.5 of its 10 in all (version 1: epsilon 9.5)" in page
-    assert "enter an epsilon of 0.5 or less" in page
+    # Refused by the form, before the service (which refuses it too, below), on the field.
+    assert "from 0.1 to 0.5, what this release&#39;s budget has left" in page
     assert 'href="#id_epsilon"' in page  # the error summary links to the field
     assert ReleaseVersion.objects.count() == 1
     assert SyntheticDataset.objects.count() == 1
@@ -191,3 +193,41 @@ def test_a_draft_whose_statement_lacks_the_total_is_not_approved(
         releases.approve_release(by=Actor(analysts[1]), version=second)
     assert "spends epsilon 2 in all, which it does not state" in refused.value.messages[0]
     assert ReleaseVersion.objects.get(pk=second.pk).state == "awaiting_approval"
+
+
+def _main_text(page: str) -> str:
+    main = page[page.find("<main") : page.find("</main>")]
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", main)))
+
+
+@pytest.mark.page("statistics:release_revise")
+def test_the_revise_page_offers_only_what_the_budget_has_left(
+    analysts: tuple[User, User],
+) -> None:
+    """The revise page asks for a synthetic dataset only within what the release's budget has
+    left: after a first dataset at 1 the hint and the check say 9 (a larger epsilon is refused
+    on the page, naming the field, nothing written); with the whole budget spent the question is
+    not asked and the page says why, and a revision is still prepared (without a dataset)."""
+    first = first_published(analysts, "1")
+    client = factories.signed_in_client(analysts[0])
+    url = f"/statistics/releases/{first.release_id}/revise/"
+    text = _main_text(client.get(url).content.decode())
+    assert "A number from 0.1 to 9, what this release has left" in text
+    versions = first.release.versions.count()
+    refused = client.post(url, {"reason": "Late referrals", "synthetic": "yes", "epsilon": "9.5"})
+    assert refused.status_code == 200
+    assert "from 0.1 to 9, what this release&#39;s budget has left" in refused.content.decode()
+    assert first.release.versions.count() == versions
+
+    spent = revised(analysts, first, "9")
+    releases.approve_release(by=Actor(analysts[1]), version=spent)
+    text = _main_text(client.get(url).content.decode())
+    assert "may spend at most 0" in text
+    assert "No synthetic dataset can be published with this revision" in text
+    assert "Publish a synthetic dataset with the release?" not in text
+    made = client.post(url, {"reason": "Late referrals", "synthetic": "yes", "epsilon": "1"})
+    assert made.status_code == 302
+    newest = first.release.versions.order_by("-number").first()
+    assert newest is not None
+    assert newest.pk != spent.pk
+    assert not SyntheticDataset.objects.filter(version=newest).exists()

@@ -52,6 +52,7 @@ class SyntheticDataFields(forms.Form):
         initial="1",
         required=False,  # checked in `clean`, only after "Yes"
     )
+    epsilon_max = EPSILON_MAX  # less on a revision whose release has spent some (`_budget_left`)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -63,9 +64,16 @@ class SyntheticDataFields(forms.Form):
             value = Decimal(text)
         except InvalidOperation:
             value = Decimal("NaN")
-        in_range = value.is_finite() and EPSILON_MIN <= value <= EPSILON_MAX
+        most = self.epsilon_max
+        in_range = value.is_finite() and EPSILON_MIN <= value <= most
         if not in_range:
-            self.add_error("epsilon", EPSILON_RANGE)
+            self.add_error(
+                "epsilon",
+                EPSILON_RANGE
+                if most == EPSILON_MAX
+                else f"Enter the epsilon as a number from {EPSILON_MIN} to {most.normalize():f}, "
+                "what this release's budget has left",
+            )
         elif value != value.quantize(releases.EPSILON_PLACES):
             self.add_error("epsilon", "Enter the epsilon with up to 2 decimal places, like 0.5")
         else:
@@ -115,6 +123,19 @@ class ReviseForm(SyntheticDataFields):
             "max_length": "The reason must be 2,000 characters or fewer",
         },
     )
+
+
+def _budget_left(form: ReviseForm, left: Decimal) -> None:
+    """Ask only for what the release's budget still allows: no synthetic question when less
+    than the smallest epsilon is left, else the hint and the check say the real most."""
+    if left < EPSILON_MIN:
+        del form.fields["synthetic"], form.fields["epsilon"]
+        return
+    if left < EPSILON_MAX:
+        form.epsilon_max = left
+        form.fields["epsilon"].help_text = form.fields["epsilon"].help_text.replace(
+            f"to {EPSILON_MAX}.", f"to {left.normalize():f}, what this release has left."
+        )
 
 
 class ReviseOperationForm(forms.Form):
@@ -304,11 +325,12 @@ def release_revise(request: HttpRequest, release: int) -> HttpResponse:
     found = get_object_or_404(Release, pk=release)
     if not found.versions.filter(state=VersionState.PUBLISHED).exists():
         raise Http404
-    form: ReviseForm | ReviseOperationForm = (
-        ReviseOperationForm(request.POST or None)
-        if found.operation_id is not None
-        else ReviseForm(request.POST or None)
-    )
+    form: ReviseForm | ReviseOperationForm
+    if found.operation_id is not None:
+        form = ReviseOperationForm(request.POST or None)
+    else:
+        form = ReviseForm(request.POST or None)
+        _budget_left(form, releases.synthetic_left(found))
     if request.method == "POST" and form.is_valid():
         try:
             version = releases.revise_release(

@@ -1183,6 +1183,14 @@ def published_versions() -> list[ReleaseVersion]:
     )
 
 
+def synthetic_left(release: Release) -> Decimal:
+    """How much epsilon a new synthetic dataset of this release may still spend: its budget
+    less what its published datasets have spent (ADR 0037)."""
+    earlier = _published_synthetic(list(release.versions.all()))
+    spent = sum((d.epsilon for d in earlier), Decimal(0))
+    return max(synthetic.RELEASE_EPSILON_BUDGET - spent, Decimal(0))
+
+
 def synthetic_spent(release: Release) -> str | None:
     """What the release's published synthetic datasets have spent of its budget, in words, for
     the analyst revising it; None when it has none."""
