@@ -554,12 +554,23 @@ class BedHold(models.Model):
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The one-time key of the page the beds were held from, on each hold it made: the same page
+    # sent twice holds them once (`operations.surge.beds_hold`, found in review: twice the beds
+    # were kept from everyone else).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["expires_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["bed"], condition=Q(released_at=None), name="one_open_hold_per_bed"
+            ),
+            # One submission holds several beds, one row each, so the key is unique a bed: held
+            # twice under one key, a bed was held twice for one page.
+            models.UniqueConstraint(
+                fields=["operation_id", "held_by", "bed", "submission_key"],
+                condition=Q(submission_key__isnull=False),
+                name="bed_hold_once_per_submission",
             ),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=models.F("held_at")), name="bed_hold_expires_later"

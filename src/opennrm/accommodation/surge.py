@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -118,12 +119,20 @@ def end_surge_beds(room: Room, today: date) -> int:
 
 
 def bed_hold(
-    beds: list[Bed], *, operation_id: int, expires_at: datetime, by: User, now: datetime
+    beds: list[Bed],
+    *,
+    operation_id: int,
+    expires_at: datetime,
+    by: User,
+    now: datetime,
+    submission_key: UUID | None = None,
 ) -> list[BedHold]:
     """Hold each of `beds` for the operation until `expires_at`. Under each bed's row lock, a
     bed is refused if a placement holds it, it is out of service, another hold on it is live,
     or it is kept for another operation, so a hold is never a double booking; an expired hold
-    on it is closed first (the partial unique constraint allows one open hold a bed)."""
+    on it is closed first (the partial unique constraint allows one open hold a bed). Each hold
+    keeps `submission_key`, the page's one-time key: `operations.surge.beds_hold` finds by it
+    the holds a page sent twice already made."""
     if expires_at <= now:
         raise ValidationError({"expires_at": "The hold must end in the future"})
     if not beds:
@@ -154,6 +163,7 @@ def bed_hold(
                     held_at=now,
                     held_by=by,
                     expires_at=expires_at,
+                    submission_key=submission_key,
                 )
             )
     return holds

@@ -39,7 +39,7 @@ EXPLOITATION_SHORT = {
     ExploitationType.UNKNOWN.value: "Not known",
 }
 LANGUAGE_BOXES = 4
-MOST_IN_A_GROUP = 10_000
+MOST_IN_A_GROUP = 1_000  # and at most `services.MOST_EXPECTED` in all
 
 
 def number_field_name(sex: str, age: str, kind: str) -> str:

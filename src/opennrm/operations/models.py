@@ -273,10 +273,19 @@ class SurgePlaces(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The one-time key of the page they were added from: the same page sent twice (a second
+    # click, a resend after a slow response) adds them once (`surge.surge_add`, found in review:
+    # twice the beds appeared, hiding the operation's shortfall).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_on", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "added_by", "submission_key"],
+                condition=models.Q(submission_key__isnull=False),
+                name="surge_one_per_submission",
+            ),
             models.CheckConstraint(
                 condition=models.Q(ends_on__gte=models.F("starts_on")),
                 name="surge_ends_after_it_starts",

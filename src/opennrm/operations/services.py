@@ -60,6 +60,13 @@ LONGEST_DAYS = 366
 # no raid is planned five years ahead, nor recorded five years late.
 START_WITHIN_YEARS = 5
 
+# The most people one operation's plan may expect, in all. The forecast simulates each expected
+# person in each of its draws (`forecast.simulate`), so its memory grows with this number: a
+# plan of 70,000 people (a typo with extra zeros, which the form took) ran out of memory on
+# every view of the operation. Large national operations find hundreds, not thousands; a larger
+# one is planned as several.
+MOST_EXPECTED = 1_000
+
 
 def _years_from(day: date, years: int) -> date:
     """The same day `years` later (or earlier); 29 February becomes 28 February."""
@@ -112,6 +119,16 @@ def _check_plan(
         problems.setdefault("ends_on", []).append(
             f"An operation can last at most {LONGEST_DAYS} days"
         )
+    if problem := _expected_problem(expected):
+        problems.setdefault("expected", []).append(problem)
+    offered = dict(language_choices())
+    if any(code not in offered for code in languages):
+        problems.setdefault("languages", []).append("Select the languages from the list")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _expected_problem(expected: Expected) -> str | None:
     known = {
         (sex, age, kind)
         for sex in Sex.values
@@ -119,16 +136,15 @@ def _check_plan(
         for kind in ExploitationType.values
     }
     if any(group not in known for group in expected) or any(n < 0 for n in expected.values()):
-        problems.setdefault("expected", []).append("The expected numbers are not valid")
-    elif sum(expected.values()) == 0:
-        problems.setdefault("expected", []).append(
-            "Enter how many people you expect to find in at least one group"
+        return "The expected numbers are not valid"
+    if sum(expected.values()) == 0:
+        return "Enter how many people you expect to find in at least one group"
+    if sum(expected.values()) > MOST_EXPECTED:
+        return (
+            f"An operation can expect at most {MOST_EXPECTED:,} people in all: plan a larger "
+            "one as several operations"
         )
-    offered = dict(language_choices())
-    if any(code not in offered for code in languages):
-        problems.setdefault("languages", []).append("Select the languages from the list")
-    if problems:
-        raise ValidationError(problems)
+    return None
 
 
 def _write_expected(operation: Operation, expected: Expected) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -263,13 +264,40 @@ def surge_add(
     starts_on: date,
     ends_on: date,
     funding_note: str = "",
+    submission_key: UUID | None = None,
 ) -> SurgePlaces:
-    """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`."""
+    """Add `places` surge places at `site` for the operation, from `starts_on` to `ends_on`.
+
+    The same page sent twice (`submission_key`, its one-time key: a second click, a resend
+    after a slow response) adds them once: the second time, the places the first added are
+    returned, and nothing is written or recorded again. Sent again with other answers (changed
+    after going Back), they are other places: added, without the key."""
     _refuse_unless_acting(by, operation, provider.pk)
     # Locked, as `services.operation_change` and `site_update` lock them, so that the dates
     # checked here are the operation's, the site's kind is not changing to an outreach office
-    # meanwhile, and two providers adding places at one site name their rooms in turn.
+    # meanwhile, and two providers adding places at one site name their rooms in turn. The
+    # operation's lock also makes a second click sent at once wait for the first to commit.
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    if submission_key is not None:
+        earlier = (
+            SurgePlaces.objects.filter(
+                operation=operation, added_by=by, submission_key=submission_key
+            )
+            .select_related("room")
+            .first()
+        )
+        if earlier is not None:
+            sent = (site.pk, places, starts_on, ends_on, funding_note)
+            made = (
+                earlier.room.site_id,
+                earlier.places,
+                earlier.starts_on,
+                earlier.ends_on,
+                earlier.funding_note,
+            )
+            if sent == made:
+                return earlier
+            submission_key = None
     Site.objects.select_for_update().get(pk=site.pk)
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():
@@ -315,6 +343,7 @@ def surge_add(
         ends_on=ends_on,
         funding_note=funding_note,
         added_by=by,
+        submission_key=submission_key,
     )
     audit_record(
         by=by,
@@ -369,13 +398,37 @@ def beds_hold(
     site: Site,
     count: int,
     expires_at: datetime,
+    submission_key: UUID | None = None,
 ) -> list[BedHold]:
     """Hold `count` of the free beds open to anyone at one of the provider's sites for the
-    operation until `expires_at`: at the latest `hold_ends_by`, soon after the operation."""
+    operation until `expires_at`: at the latest `hold_ends_by`, soon after the operation.
+
+    The same page sent twice (`submission_key`, its one-time key) holds them once: the second
+    time, the holds the first made are returned (even if released since), and nothing is
+    written or recorded again. Sent again with other answers (changed after going Back), other
+    beds are held, without the key."""
     _refuse_unless_acting(by, operation, provider.pk)
     # Locked, as `services.operation_change` locks it: an end moved earlier meanwhile would
     # otherwise leave this hold past the new bound, which that change brings the others to.
+    # It also makes a second click sent at once wait for the first to commit.
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    if submission_key is not None:
+        earlier = list(
+            BedHold.objects.filter(
+                operation_id=operation.pk, held_by=by, submission_key=submission_key
+            )
+            .select_related("bed__room")
+            .order_by("pk")
+        )
+        if earlier:
+            sent = (site.pk, count)
+            made = (earlier[0].bed.room.site_id, len(earlier))
+            # (an end moved earlier since may have brought their expiry forward to its bound,
+            # `holds_end_by`: the first page's holds all the same)
+            ends = {expires_at, hold_ends_by(operation)}
+            if sent == made and all(h.expires_at in ends for h in earlier):
+                return earlier
+            submission_key = None
     _refuse_unless_open(operation)
     if expires_at > hold_ends_by(operation):
         raise ValidationError(
@@ -399,7 +452,12 @@ def beds_hold(
             }
         )
     holds = beds.bed_hold(
-        free, operation_id=operation.pk, expires_at=expires_at, by=by, now=timezone.now()
+        free,
+        operation_id=operation.pk,
+        expires_at=expires_at,
+        by=by,
+        now=timezone.now(),
+        submission_key=submission_key,
     )
     audit_record(
         by=by,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,6 +44,9 @@ class SiteChoiceField(forms.ModelChoiceField[Site]):
 
 
 class SurgeForm(forms.Form):
+    # The page's one-time key (new each time it is shown): the same page sent twice (a second
+    # click, a resend after a slow response) adds its places once (`surge.surge_add`).
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     site = SiteChoiceField(
         label="Where are the places?",
         queryset=Site.objects.none(),
@@ -97,6 +101,8 @@ class SurgeForm(forms.Form):
 
 
 class HoldForm(forms.Form):
+    # As `SurgeForm.submission_key`: the same page sent twice holds its beds once.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
     site = SiteChoiceField(
         label="Which site?", queryset=Site.objects.none(), empty_label="Select the site"
     )

@@ -40,6 +40,7 @@ def surge_add(request: HttpRequest, operation_id: int) -> HttpResponse:
                 starts_on=form.cleaned_data["starts_on"],
                 ends_on=form.cleaned_data["ends_on"],
                 funding_note=form.cleaned_data["funding_note"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error)
@@ -73,6 +74,7 @@ def beds_hold(request: HttpRequest, operation_id: int) -> HttpResponse:
                 site=form.cleaned_data["site"],
                 count=form.cleaned_data["count"],
                 expires_at=form.cleaned_data["expires_at"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             show_refusal(form, error, renames={"expires_at": "until"})
