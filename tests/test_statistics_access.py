@@ -234,7 +234,10 @@ def test_a_release_of_the_marked_quarter_shows_no_identity_on_any_page_download_
             "title": "Marked quarter",
             "notes": "",
             "synthetic": "yes",
-            "epsilon": "1",
+            # The most allowed: the dataset's number of rows is a noisy count of these 24
+            # referrals, which at epsilon 1 came out as none in some runs (a dataset with no
+            # rows leaves nothing to walk); at 10 its noise is a tenth as wide.
+            "epsilon": "10",
         },
     )
     assert prepared.status_code == 302, prepared.content[:300]
