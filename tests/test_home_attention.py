@@ -406,7 +406,8 @@ def test_the_safeguarding_lead_sees_children_referred_not_yet_acted_on(
     assert NOTHING not in html
     listed = factories.signed_in_client(lena).get(link).content.decode()
     assert child.reference in listed
-    assert elsewhere.reference in listed  # the notification list is all of hers, as ever
+    # Not hers to open: neither counted nor listed (ADR 0008, stop 41).
+    assert elsewhere.reference not in listed
 
     factories.signed_in_client(lena).post(f"/notifications/{told.pk}/open/")
     assert NOTHING in home(lena)

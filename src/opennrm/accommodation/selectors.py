@@ -357,7 +357,9 @@ def placements_visible_to(actor: Actor) -> QuerySet[Placement]:
     """Every placement for a coordinator; for a safe-house manager, those offered to their
     provider, and nothing matching only proposed: a proposal told the provider of a person
     nobody had asked them to take, with the first responder's words (found in review). The
-    placement page, the API's list and its detail all read through this."""
+    placement page, the API's list and its detail all read through this. The case comes
+    with each placement: the placements page's lists say of each row "Adult or child"
+    (`Case.is_child`) without a query per row."""
     placements = Placement.objects.select_related(
         "bed__room__site__provider", "request__case"
     ).order_by("-proposed_at", "-pk")

@@ -1,4 +1,4 @@
-"""API tokens, and the idempotency keys that make a retried referral safe.
+"""API tokens, and the idempotency keys that make a retried request safe.
 
 A token belongs to one organisation and acts for one named member of it: a request made with it
 is that member's, with exactly that member's roles in that organisation, and every service it
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from opennrm.accounts.models import Organisation
+from opennrm.cases.models import Case
 from opennrm.referrals.models import ReferralDraft
 
 
@@ -130,3 +131,37 @@ class ReferralIdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key {self.key}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` a member sent with an operation whose own records keep no hash of
+    what was asked (a request for information, an addition), and a keyed hash (HMAC-SHA-256)
+    of the request: its address and its validated body (`api.idempotency.fingerprint`).
+
+    The same key sent again by the same member with the same request is a retry; with another
+    request it is refused (422). A key is its member's: two members may send the same one.
+    Only requests that succeeded are kept (a rejected one is rolled back with the rest). Never
+    the body itself, which is free text about a person; erasing the person empties the hash
+    (`referrals.services.referral_records_pseudonymise`), and the key then refuses everything.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The API operation's id, e.g. "referral_addition_add".
+    operation = models.CharField(max_length=64)
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    # The case the request was about, so that erasing its person empties the hash.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "operation", "key"], name="api_idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.key} ({self.operation})"

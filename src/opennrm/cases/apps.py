@@ -7,10 +7,10 @@ class CasesConfig(AppConfig):
     verbose_name = "People and cases"
 
     def ready(self) -> None:
-        # Who may still be e-mailed news of a case: only this app knows who may open one, and
-        # notifications may not import it (ADR 0008).
-        from opennrm.notifications.case_readers import register_case_reader_check
+        # Who may still hear news of a case (listed, counted, e-mailed): only this app knows who
+        # may open one, and notifications may not import it (ADR 0008).
+        from opennrm.notifications.case_readers import register_case_reader_batch
 
-        from .selectors import may_hear_of_case
+        from .selectors import cases_heard_of
 
-        register_case_reader_check(may_hear_of_case)
+        register_case_reader_batch(cases_heard_of)

@@ -81,30 +81,48 @@ def _links_to(link: str, namespace: str) -> bool:
 
 
 def may_hear_of_case(user: User, case_id: int, link: str = "") -> bool:
-    """Whether news of the case, linking to `link`, may still be e-mailed to `user`
-    (registered with `notifications.case_readers` by this app's `AppConfig.ready()`): they may
-    open it (`cases_visible_to`); or they are a safeguarding lead of its area (told of an
-    adult's dependent children, and of a child who has turned 18, whose page no longer opens
-    for them); or the news is what a support coordinator or safe-house manager is told (it
-    links to the support pages: a placement, a support plan, a missing episode) and they hold
-    one of those roles. Someone who moved to another organisation holds a role in force, but
-    not one through which the case they were told of is theirs: not them. A first responder
-    who became a support provider's coordinator is not e-mailed her old force's news of its
-    cases: it links to the case's pages, not the support pages.
+    """Whether news of the case, linking to `link`, is still `user`'s to hear of:
+    `cases_heard_of` asked of one pair."""
+    return (case_id, link) in cases_heard_of(user, {(case_id, link)})
+
+
+def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of `pairs` (a case's id, the link of news of it), those whose news is still `user`'s
+    (registered with `notifications.case_readers` by this app's `AppConfig.ready()`; the
+    notifications page, its counts and the worker's e-mail all ask it): they may open the case
+    (`cases_visible_to`); or they are a safeguarding lead of its area (told of an adult's
+    dependent children, and of a child who has turned 18, whose page no longer opens for them);
+    or the news is what a support coordinator or safe-house manager is told (it links to the
+    support pages: a placement, a support plan, a missing episode) and they hold one of those
+    roles. Someone who moved to another organisation holds a role in force, but not one through
+    which the case they were told of is theirs: not them. A first responder who became a support
+    provider's coordinator does not hear her old force's news of its cases: it links to the
+    case's pages, not the support pages.
 
     Coordinators are told nationally (they place people anywhere), so any coordinator may
     hear a coordinator's news; a safe-house manager who moved to another provider is still
     let through for the first provider's, as nothing here says which provider's it was
-    (ADR 0008, addendum of stop 38)."""
+    (ADR 0008, addendum of stop 38).
+
+    Asked once for all the pairs, in a fixed number of queries however many there are (the
+    actor's roles, the cases among them they may open, those of their areas); the links are
+    read in memory (ADR 0008, addendum of stop 41)."""
+    if not pairs:
+        return set()
     actor = Actor.of_session(user)
-    if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN) and _links_to(
-        link, _WHERE_THEIR_NEWS_LINKS
-    ):
-        return True
-    if cases_visible_to(actor).filter(pk=case_id).exists():
-        return True
+    heard: set[tuple[int, str]] = set()
+    if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN):
+        heard = {pair for pair in pairs if _links_to(pair[1], _WHERE_THEIR_NEWS_LINKS)}
+    asked = {case_id for case_id, _link in pairs - heard}
+    if not asked:
+        return heard
+    theirs = set(cases_visible_to(actor).filter(pk__in=asked).values_list("pk", flat=True))
     areas = safeguarding_lead_areas(actor)
-    return bool(areas) and Case.objects.filter(pk=case_id, area__in=areas).exists()
+    if areas and asked - theirs:
+        theirs |= set(
+            Case.objects.filter(pk__in=asked - theirs, area__in=areas).values_list("pk", flat=True)
+        )
+    return heard | {pair for pair in pairs if pair[0] in theirs}
 
 
 def cases_referred_by_organisations_of(actor: Actor) -> QuerySet[Case]:

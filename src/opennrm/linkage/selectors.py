@@ -198,13 +198,44 @@ def cases_with_open_pairs(actor: Actor, case_ids: list[int]) -> set[int]:
 
 def linked_cases(actor: Actor, case: Case) -> QuerySet[Case]:
     """The other referrals in the case's identity cluster that the actor may open (whoever
-    may see both sees the link; nobody learns of a referral they may not open)."""
+    may see both sees the link). Of a referral they may not open, only the earlier one of a
+    confirmed pair they may review is named, by `linked_elsewhere`."""
     cluster = ClusterMember.objects.filter(case=case).values("cluster_id")
     members = ClusterMember.objects.filter(cluster_id__in=cluster).exclude(case=case)
     return (
         cases_visible_to(actor)
         .filter(pk__in=members.values("case_id"))
         .select_related("referring_organisation")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def linked_elsewhere(actor: Actor, case: Case) -> list[Case]:
+    """The other referrals linked to the case as one person that the actor may not open but
+    knows of: joined to it by confirmed pairs the actor may review (`linked_through_others`),
+    so held by another competent authority, the earlier referral of a pair across two
+    authorities (ADR 0049, addenda of stops 39 and 41). Their case pages stay their own
+    authority's; the case page names them, who referred them, when and where they are held,
+    never a detail of the person. Empty for anyone who reviews no such pair (a first
+    responder above all), and a referral joined only through a pair the actor may not review
+    is not named."""
+    cluster_id = (
+        ClusterMember.objects.filter(case=case).values_list("cluster_id", flat=True).first()
+    )
+    if cluster_id is None:
+        return []
+    group, _ = _joined_for(actor, cluster_id)
+    if case.pk not in group:
+        return []
+    joined = [
+        case_id for case_id, root in group.items() if root == group[case.pk] and case_id != case.pk
+    ]
+    hidden = set(joined) - cases_openable(actor, joined)
+    if not hidden:
+        return []
+    return list(
+        Case.objects.filter(pk__in=hidden)
+        .select_related("referring_organisation", "competent_authority")
         .order_by("submitted_at", "pk")
     )
 

@@ -1,15 +1,63 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from opennrm.accounts.actor import memberships_in_force
 from opennrm.accounts.models import User
 
+from .case_readers import pairs_heard_of
 from .models import Notification
 
 
+def still_readable(user: User, rows: QuerySet[Notification]) -> QuerySet[Notification]:
+    """Of `rows`, the user's own notifications that they may still read: the one rule for the
+    notifications page, its "Open", the home pages' counts of news (`unread_news`) and the
+    worker's e-mail (`may_still_be_read`; ADR 0008, addendum of stop 41). Everyone is told for a
+    role they hold, so none while they hold no role in force (an active membership of an active
+    account in an active organisation); news told to an organisation's members
+    (`Notification.organisation`) only while they are still a member in force there; news of a
+    case only while the cases app's check lets them hear of it
+    (`case_readers.pairs_heard_of`, given the link they were sent). A first responder who
+    moved to another force holds a role in force, but her old force's news of its cases is no
+    longer hers: it is neither listed, nor opened, nor counted, nor e-mailed. It is kept, and
+    comes back if she returns.
+
+    The case check is asked once, of every case and link among `rows` together: the queries
+    do not grow with the number of cases told of."""
+    in_force = memberships_in_force().filter(user=user)
+    if not user.is_active or not in_force.exists():
+        return rows.none()
+    rows = rows.filter(recipient=user).filter(
+        Q(organisation__isnull=True) | Q(organisation_id__in=in_force.values("organisation_id"))
+    )
+    about_cases = rows.filter(case__isnull=False).order_by().values_list("case_id", "url")
+    pairs = set(about_cases.distinct())
+    heard = pairs_heard_of(user, pairs)
+    # Cases none of whose news is theirs any more, in one condition; a case some of whose
+    # links still are (news told for another role), by its links.
+    cases_heard = {case_id for case_id, _link in heard}
+    unheard: dict[int, list[str]] = {}
+    for case_id, link in pairs - heard:
+        unheard.setdefault(case_id, []).append(link)
+    rows = rows.exclude(case_id__in=[case for case in unheard if case not in cases_heard])
+    for case_id, links in unheard.items():
+        if case_id in cases_heard:
+            rows = rows.exclude(case_id=case_id, url__in=links)
+    return rows
+
+
+def may_still_be_read(notification: Notification) -> bool:
+    """Whether its recipient may still read `notification` (`still_readable`): whether the
+    worker may e-mail it."""
+    return still_readable(
+        notification.recipient, Notification.objects.filter(pk=notification.pk)
+    ).exists()
+
+
 def notifications_for(user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=user).select_related("case")
+    """The user's notifications that they may still read, newest first."""
+    return still_readable(user, Notification.objects.all()).select_related("case")
 
 
 # Unread news that a role's home page counts, by the name the list page filters on
@@ -33,17 +81,20 @@ UNREAD_NEWS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def unread_news(user: User, name: str) -> QuerySet[Notification]:
-    """The user's unread notifications of one kind of news in `UNREAD_NEWS`."""
+    """The user's unread notifications of one kind of news in `UNREAD_NEWS` that they may still
+    read (`still_readable`: asked of these alone, not of all the user's notifications)."""
     kinds, _heading = UNREAD_NEWS[name]
-    return notifications_for(user).filter(read_at__isnull=True, kind__in=kinds)
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True, kind__in=kinds)
+    return still_readable(user, unread).select_related("case")
 
 
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return still_readable(user, unread).count()
 
 
 def notification_get_for_user(user: User, notification_id: int) -> Notification:
     try:
-        return notifications_for(user).get(pk=notification_id)
+        return still_readable(user, Notification.objects.filter(pk=notification_id)).get()
     except Notification.DoesNotExist:
         raise Http404 from None

@@ -10,10 +10,8 @@ from django.core.mail import send_mail
 from django.tasks import task
 from django.utils import timezone
 
-from opennrm.accounts.actor import memberships_in_force
-
-from .case_readers import may_hear_of_case
 from .models import Notification
+from .selectors import may_still_be_read
 
 logger = logging.getLogger(__name__)
 
@@ -78,22 +76,12 @@ def _may_still_read(notification: Notification) -> bool:
     role in force, but the operation is not hers to hear of any more (ADR 0039), and a decision
     maker who moved to another authority is not e-mailed the overdue cases of the one he left. Notifications made before that was recorded have none,
     and keep the rule for a role anywhere. And, for news of a case, whether they may still
-    hear of that case (`case_readers.may_hear_of_case`, the cases app's check, given the link
+    hear of that case (`case_readers.pairs_heard_of`, the cases app's check, given the link
     they were sent): a first responder who moved from one force to another, or to a support
     provider, holds a role in force, but not one through which the old force's cases are
-    hers."""
-    recipient = notification.recipient
-    in_force = memberships_in_force().filter(user=recipient)
-    if not recipient.is_active or not in_force.exists():
-        return False
-    if (
-        notification.organisation_id is not None
-        and not in_force.filter(organisation_id=notification.organisation_id).exists()
-    ):
-        return False
-    return notification.case_id is None or may_hear_of_case(
-        recipient, notification.case_id, notification.url
-    )
+    hers. The page, its counts and "Open" keep the same rule: `selectors.may_still_be_read`
+    (ADR 0008, addendum of stop 41)."""
+    return may_still_be_read(notification)
 
 
 def _send_mail(notification: Notification) -> None:

@@ -6,8 +6,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from opennrm.accounts.models import User
+from opennrm.lib.paging import page_number, page_of
 
 from . import selectors, services
+
+PAGE_SIZE = 100
 
 
 def _user(request: HttpRequest) -> User:
@@ -16,8 +19,8 @@ def _user(request: HttpRequest) -> User:
 
 @require_safe
 def notification_list(request: HttpRequest) -> HttpResponse:
-    """Every notification, newest first; `?show=<news>` only the unread ones of one kind that
-    a home page counts (`selectors.UNREAD_NEWS`)."""
+    """Every notification the user may still read, newest first, a page at a time; `?show=<news>`
+    only the unread ones of one kind that a home page counts (`selectors.UNREAD_NEWS`)."""
     user = _user(request)
     show = request.GET.get("show", "")
     if show in selectors.UNREAD_NEWS:
@@ -25,10 +28,20 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         heading = selectors.UNREAD_NEWS[show][1]
     else:
         shown, heading = selectors.notifications_for(user), ""
+    # Letters, 0 or a negative number are the first page; one past the end is empty and says
+    # so, as the other paged lists (ADR 0055).
+    page = page_of(shown, page_number(request.GET.get("page")), PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "notifications/list.html",
-        {"title": "Notifications", "notifications": shown[:100], "showing": heading},
+        {
+            "title": "Notifications",
+            "page": page,
+            "query": query.urlencode(),
+            "showing": heading,
+        },
     )
 
 

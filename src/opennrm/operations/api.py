@@ -20,12 +20,12 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
+from opennrm.api import idempotency
 from opennrm.api.schemas import (
     AUTH_ERRORS,
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_OFFSET,
-    ErrorOut,
     ErrorsOut,
     field_errors_out,
     idempotency_key_header,
@@ -595,20 +595,11 @@ def reception_take_in(
         )
     except services.AlreadyTakenIn as sent:
         if not sent.same:
-            return Status(
-                422,
-                ErrorsOut(
-                    errors=[
-                        ErrorOut(
-                            field="Idempotency-Key",
-                            message="This Idempotency-Key was already used to take in person "
-                            f"{sent.record.sequence}. Use a new key for each person.",
-                        )
-                    ]
-                ),
+            return idempotency.key_reused(
+                f"to take in person {sent.record.sequence}", "each person"
             )
         record = sent.record
-        response["Idempotent-Replayed"] = "true"
+        idempotency.replayed(response)
     except ValidationError as error:
         return refusal(error)
     out = _reception_out(record, name_shown=True)

@@ -139,10 +139,15 @@ def _actions_refused(actor: Actor, case: Case) -> dict[str, object]:
 
 def _linked_referrals(actor: Actor, case: Case) -> list[dict[str, object]]:
     """The other referrals of the same person (one identity cluster) that the actor may open,
-    each with its confirmed pair when the actor may review it (to undo the link), and whether
-    it had a positive conclusive grounds decision before this referral was submitted: a
-    repeat referral after it is possible re-trafficking (ADR 0049)."""
-    linked = list(linkage.linked_cases(actor, case))
+    and those held by another competent authority that the actor knows of through confirmed
+    pairs they may review (the earlier referral of a pair across two authorities, named
+    without a link to its case page: `linkage.linked_elsewhere`, ADR 0049 addendum of stop
+    41), in order of submission; each with its confirmed pair when the actor may review it (to
+    undo the link), and whether it had a positive conclusive grounds decision before this
+    referral was submitted: a repeat referral after it is possible re-trafficking (ADR 0049)."""
+    openable = list(linkage.linked_cases(actor, case))
+    elsewhere = linkage.linked_elsewhere(actor, case)
+    linked = sorted(openable + elsewhere, key=lambda other: (other.submitted_at, other.pk))
     if not linked:
         return []
     recognised_before = set(
@@ -157,6 +162,7 @@ def _linked_referrals(actor: Actor, case: Case) -> list[dict[str, object]]:
     return [
         {
             "case": other,
+            "may_open": other in openable,
             "pair": linkage.confirmed_pair_between(actor, case, other),
             "recognised_before": other.pk in recognised_before,
         }

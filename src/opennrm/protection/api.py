@@ -16,9 +16,9 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
+from opennrm.api import idempotency
 from opennrm.api.schemas import (
     AUTH_ERRORS,
-    ErrorOut,
     ErrorsOut,
     field_errors_out,
     idempotency_key_header,
@@ -143,20 +143,9 @@ def planned_removal(
             by=actor.user, organisation=organisation, **form.removal_values()
         )
     except services.KeyUsed:
-        return Status(
-            422,
-            ErrorsOut(
-                errors=[
-                    ErrorOut(
-                        field="Idempotency-Key",
-                        message="This Idempotency-Key was already used to record another "
-                        "planned removal. Use a new key for each planned removal.",
-                    )
-                ]
-            ),
-        )
+        return idempotency.key_reused("to record another planned removal", "each planned removal")
     if recorded.repeat:
-        response["Idempotent-Replayed"] = "true"
+        idempotency.replayed(response)
     planned = recorded.planned
     return Status(
         201,

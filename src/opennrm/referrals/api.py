@@ -33,6 +33,7 @@ from pydantic import (
 
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.roles import Role
+from opennrm.api import idempotency
 from opennrm.api.auth import token_of
 from opennrm.api.schemas import (
     AUTH_ERRORS,
@@ -50,7 +51,7 @@ from opennrm.lib.govuk_forms import date_input
 
 from . import api_submission, selectors, services, steps
 from .forms import AdditionForm, InformationRequestForm
-from .models import InformationRequest
+from .models import InformationRequest, ReferralAddition
 from .services import Submitted
 
 router = Router(tags=["Referrals"])
@@ -307,7 +308,7 @@ def referral_submit(
     if result.submitted.case is not None:
         response["Location"] = reverse("api:referral", args=[body.reference])
     if result.replayed:
-        response["Idempotent-Replayed"] = "true"
+        idempotency.replayed(response)
     return Status(201, body)
 
 
@@ -424,7 +425,8 @@ IDEMPOTENCY_KEYS = uuid.UUID("e85b0e6b-04f4-42ee-9a3c-a885d64de730")
 def _idempotency_key(made: str) -> Any:
     return idempotency_key_header(
         f"A retry with the same key by the same token's member answers with the {made} the "
-        "first request made, and never makes or tells it twice."
+        "first request made, and never makes or tells it twice; the same key with a different "
+        "request (another case, or another body) is 422."
     )
 
 
@@ -495,8 +497,8 @@ def information_request_ask(
     date; the referring organisation's first responders are told. 422 for an empty question, or
     a date in the past or more than 92 days ahead; 404 for a case of another authority. With an
     `Idempotency-Key`, the same question and date sent again answer with the request already
-    made (`Idempotent-Replayed: true`), telling nobody again; other answers under a key already
-    used are asked as a new request."""
+    made (`Idempotent-Replayed: true`), telling nobody again; another question, date or case
+    under a key already used is 422 (`api.idempotency`)."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not may_decide(actor, case):
@@ -510,7 +512,8 @@ def information_request_ask(
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
     sent_at = timezone.now()
-    try:
+
+    def ask() -> tuple[InformationRequest, bool]:
         asked = services.information_request_ask(
             by=actor.user,
             case=case,
@@ -518,10 +521,20 @@ def information_request_ask(
             respond_by=form.cleaned_data["respond_by"],
             submission_key=_submission_key(idempotency_key),
         )
+        return asked, asked.asked_at < sent_at  # asked before this request: its retry
+
+    try:
+        asked = idempotency.keyed(
+            response,
+            idempotency_key,
+            by=actor.user,
+            operation="information_request_ask",
+            request={"case": case.reference, **body.model_dump(mode="json")},
+            send=ask,
+            case=case,
+        )
     except ValidationError as error:
         return refusal(error)
-    if asked.asked_at < sent_at:  # asked before this request: its retry
-        response["Idempotent-Replayed"] = "true"
     return Status(201, _request_out(asked))
 
 
@@ -546,8 +559,8 @@ def referral_addition_add(
     answered or withdrawn; 404 for a case the organisation did not refer, or a request of
     another case. An addition is kept for ever: with an `Idempotency-Key`, the same text (and
     `answers`) sent again answers with the addition already made (`Idempotent-Replayed: true`),
-    even once the request it answered is closed, telling nobody again; other text under a key
-    already used is added as new information."""
+    even once the request it answered is closed, telling nobody again; other text, `answers` or
+    case under a key already used is 422 and adds nothing (`api.idempotency`)."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not is_referrer(actor, case):
@@ -561,7 +574,8 @@ def referral_addition_add(
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
     sent_at = timezone.now()
-    try:
+
+    def add() -> tuple[ReferralAddition, bool]:
         added = services.referral_addition_add(
             by=actor.user,
             case=case,
@@ -570,10 +584,20 @@ def referral_addition_add(
             max_bytes=0,
             submission_key=_submission_key(idempotency_key),
         )
+        return added, added.added_at < sent_at  # added before this request: its retry
+
+    try:
+        added = idempotency.keyed(
+            response,
+            idempotency_key,
+            by=actor.user,
+            operation="referral_addition_add",
+            request={"case": case.reference, **body.model_dump(mode="json")},
+            send=add,
+            case=case,
+        )
     except ValidationError as error:
         return refusal(error)
-    if added.added_at < sent_at:  # added before this request: its retry
-        response["Idempotent-Replayed"] = "true"
     return Status(
         201,
         AdditionOut(

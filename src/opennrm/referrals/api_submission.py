@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.api.idempotency import KeyReused
 from opennrm.api.models import ReferralIdempotencyKey
 from opennrm.api.schemas import AnswerError
 from opennrm.audit.services import audit_record
@@ -87,15 +88,9 @@ def _replay(organisation: Organisation, key: str, fingerprint: str) -> ApiSubmis
     if earlier is None:
         return None
     if earlier.fingerprint != fingerprint:
+        reused = KeyReused("for a different referral", "each new referral")
         raise RejectedReferral(
-            [
-                AnswerError(
-                    None,
-                    "Idempotency-Key",
-                    "This Idempotency-Key was already used for a different referral. "
-                    "Use a new key for each new referral.",
-                )
-            ]
+            [AnswerError(None, field, m) for field, ms in reused.message_dict.items() for m in ms]
         )
     draft = earlier.draft
     return ApiSubmission(referrals.Submitted(case=draft.case, report=draft.report), replayed=True)

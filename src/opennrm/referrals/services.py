@@ -20,7 +20,7 @@ from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
-from opennrm.api.models import ReferralIdempotencyKey
+from opennrm.api.models import IdempotencyKey, ReferralIdempotencyKey
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
 from opennrm.cases.models import Case
@@ -787,6 +787,13 @@ def referral_records_pseudonymise(case_ids: Sequence[int]) -> dict[str, int]:
     # stays, so a retry with it is still refused rather than making a second case.
     removed["referral_idempotency_fingerprints"] = (
         ReferralIdempotencyKey.objects.filter(draft__case_id__in=case_ids)
+        .exclude(fingerprint="")
+        .update(fingerprint="")
+    )
+    # So do the keyed hashes of the requests for information and additions sent with one
+    # (`api.idempotency`): each hashes the words just emptied.
+    removed["api_idempotency_fingerprints"] = (
+        IdempotencyKey.objects.filter(case_id__in=case_ids)
         .exclude(fingerprint="")
         .update(fingerprint="")
     )

@@ -1,0 +1,123 @@
+"""The `Idempotency-Key` request header, as draft-ietf-httpapi-idempotency-key-header has it:
+the same key with the same request answers with the first response
+(`Idempotent-Replayed: true`); the same key with a different request is refused, 422, naming
+the header (`KeyReused`). Every operation that takes the header refuses through `KeyReused`.
+
+What tells a retry from a different request is a fingerprint: a keyed hash (HMAC-SHA-256, keyed
+with the site's secret) of the canonical JSON of the request, never the request itself, which
+may say things about a person. Keyed, so nobody can test a guess of the words against it.
+
+Where an operation's own records keep nothing to compare (a request for information, an
+addition), `keyed` keeps the key and the fingerprint (`api.IdempotencyKey`). The others compare
+what their records keep: a referral (`referrals.api_submission`, per organisation), a person
+taken in during an operation (`operations.services.reception_take_in`, a fingerprint of its
+own, per operation) and a planned removal (`protection.services.planned_removal_record`, its
+reference and day).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.utils.crypto import salted_hmac
+from ninja import Status
+
+from opennrm.accounts.models import User
+from opennrm.cases.models import Case
+
+from .models import IdempotencyKey
+from .schemas import ErrorsOut, field_errors_out
+
+HEADER = "Idempotency-Key"
+
+
+class KeyReused(ValidationError):
+    """The key was already used for a different request: 422, naming the header (through
+    `api.schemas.refusal`, as any refusal). `used_for` and `use_new_for` say more where the
+    operation knows what the key made."""
+
+    def __init__(
+        self,
+        used_for: str = "for a different request",
+        use_new_for: str = "each new request, and send a retry exactly as the first request",
+    ) -> None:
+        super().__init__(
+            {
+                HEADER: [
+                    f"This {HEADER} was already used {used_for}. Use a new key for {use_new_for}."
+                ]
+            }
+        )
+
+
+def key_reused(used_for: str, use_new_for: str) -> Status[ErrorsOut]:
+    """`KeyReused`'s 422 answer, for an operation that does not answer through
+    `api.schemas.refusal` (so need not declare its 409)."""
+    return Status(422, field_errors_out(KeyReused(used_for, use_new_for).message_dict))
+
+
+def fingerprint(request: Mapping[str, Any]) -> str:
+    """The keyed hash of a request: its address's parameters and its validated body, as JSON
+    with sorted keys (the same request always gives the same text)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return salted_hmac("opennrm.api.idempotency", canonical, algorithm="sha256").hexdigest()
+
+
+def replayed(response: HttpResponse) -> None:
+    """Say that the answer is the first request's."""
+    response["Idempotent-Replayed"] = "true"
+
+
+def _first(by: User, operation: str, key: str, sent: str, case: Case | None) -> bool:
+    """Claim the key for this request: True if it is the key's first, False for a retry;
+    `KeyReused` if it was used for another request. The unique constraint makes a request sent
+    twice at once wait for the first to commit (PostgreSQL), then read its key."""
+    earlier = IdempotencyKey.objects.filter(user=by, operation=operation, key=key).first()
+    if earlier is None:
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(
+                    user=by, operation=operation, key=key, fingerprint=sent, case=case
+                )
+            return True
+        except IntegrityError:
+            earlier = IdempotencyKey.objects.get(user=by, operation=operation, key=key)
+    # An erased person's key has no fingerprint left: nothing can be shown the same.
+    if earlier.fingerprint != sent:
+        raise KeyReused()
+    return False
+
+
+def keyed[T](
+    response: HttpResponse,
+    key: str | None,
+    *,
+    by: User,
+    operation: str,
+    request: Mapping[str, Any],
+    send: Callable[[], tuple[T, bool]],
+    case: Case | None = None,
+) -> T:
+    """Make what the request asks once per key: `send` calls the service (given the key, so
+    that it finds what a first request made) and returns what it made, and whether it had made
+    it before. A key is its member's (`by`) in one `operation`; `request` is everything the
+    request says (the address's parameters and the validated body), so the same key sent to
+    another case is another request.
+
+    The key is kept with what `send` writes, in one transaction: if `send` refuses
+    (`ValidationError`), nothing is kept, and the key can be sent again with a corrected
+    request. A key kept before fingerprints has none here: its first use since is taken as its
+    first, and the service replays what the key made if the request is the same."""
+    if key is None:
+        return send()[0]
+    with transaction.atomic():
+        first = _first(by, operation, key, fingerprint(request), case)
+        made, again = send()
+    if again or not first:
+        replayed(response)
+    return made
