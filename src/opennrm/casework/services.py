@@ -19,7 +19,7 @@ from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_record
 from opennrm.cases.models import Case
-from opennrm.lib.text import single_line_problem
+from opennrm.lib.text import as_lines, single_line_problem
 
 from . import selectors
 from .models import CaseNote, CaseTask, TaskStatus, Visibility
@@ -58,7 +58,7 @@ def case_note_add(
     CR LF."""
     organisation = _organisation_of(by, case)
     _check_not_erased(case)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = as_lines(text).strip()
     if submission_key is not None:
         # The case's lock: a second click sent at once waits for the first to commit.
         Case.objects.select_for_update().filter(pk=case.pk).exists()

@@ -17,9 +17,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import chain
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +31,7 @@ from opennrm.accounts.roles import Role
 from opennrm.cases.models import Case
 from opennrm.notifications.services import deliver
 
+from . import selectors
 from .models import Reminder, ReminderRun
 from .selectors import DUE_SOON_DAYS, QUEUES
 
@@ -44,8 +47,9 @@ class Reminded:
     cases: str
 
 
-# In the order a digest lists them. Only a queue's own status (`QUEUES`) is reminded of: a case
-# listed apart (`selectors.HELD_APART`: suspended while the person is missing) is not.
+# In the order a digest lists them. The cases are those `selectors.reminded` reads: the queue's
+# own status, and of a case listed apart (`selectors.HELD_APART`: suspended while the person was
+# missing) only one whose person is back (`selectors.back_from_missing`); not while missing.
 REMINDED: dict[str, Reminded] = {
     "reasonable-grounds": Reminded(
         "rg", "reasonable grounds decisions", "Cases needing a reasonable grounds decision"
@@ -94,15 +98,18 @@ def _remind(today: date) -> RunResult:
     digests: dict[str, dict[tuple[int, int], Digest]] = {}
     counted = {"due_soon": 0, "overdue": 0}
     for queue, reminded in REMINDED.items():
-        _title, status, deadline = QUEUES[queue]
-        _write_reminders(reminded.kind, status, deadline, today, soon_until)
+        deadline = QUEUES[queue][2]
         queued: dict[tuple[int, int], Digest] = defaultdict(Digest)
         digests[queue] = queued
+        read = selectors.reminded(queue, soon_until)
+        for due_by in read:
+            _write_reminders(reminded.kind, due_by, deadline, today)
         # Tuples, not model instances: a national backlog is a million cases, read every day.
-        cases = (
-            Case.objects.filter(status=status, **{f"{deadline}__lte": soon_until})
-            .values_list("reference", "assigned_to_id", "competent_authority_id", deadline)
-            .iterator(chunk_size=5000)
+        cases = chain.from_iterable(
+            due_by.values_list(
+                "reference", "assigned_to_id", "competent_authority_id", deadline
+            ).iterator(chunk_size=5000)
+            for due_by in read
         )
         for reference, assigned_to_id, authority_id, due in cases:
             # The assignee while they still decide at the authority; once their role is gone (a
@@ -123,26 +130,22 @@ def _remind(today: date) -> RunResult:
     return RunResult(ran=True, reminders=counted["due_soon"], escalations=counted["overdue"])
 
 
-def _write_reminders(kind: str, status: str, deadline: str, today: date, soon_until: date) -> None:
-    """One reminder row per case in `status` whose `deadline` is by `soon_until` (an escalation
-    where already overdue), in one statement: rows written on an earlier day for the same
-    deadline stay as they are (the unique constraint makes a repeat nothing)."""
-    column = connection.ops.quote_name(deadline)  # a date field, its column named as it is
+def _write_reminders(kind: str, cases: QuerySet[Case], deadline: str, today: date) -> None:
+    """One reminder row per case of `cases` (due by the run's last day: `selectors.reminded`),
+    an escalation where its `deadline` has passed, in one statement: rows written on an earlier
+    day for the same deadline stay as they are (the unique constraint makes a repeat nothing)."""
+    due_by, params = (
+        cases.order_by().values(case_id=F("pk"), due_on=F(deadline)).query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Reminder._meta.db_table} (case_id, kind, due_on, sent_at) "  # noqa: S608 - our own tables
-            f"SELECT id, CASE WHEN {column} < %s THEN %s ELSE %s END, {column}, %s "
-            f"FROM {Case._meta.db_table} "
-            f"WHERE status = %s AND {column} <= %s "
+            f"INSERT INTO {Reminder._meta.db_table} (case_id, kind, due_on, sent_at) "  # noqa: S608 - our own tables and the ORM's SQL
+            "SELECT case_id, CASE WHEN due_on < %s THEN %s ELSE %s END, due_on, %s "
+            f"FROM ({due_by}) AS due_by "
+            # SQLite reads an upsert after a SELECT with no WHERE as a join's ON.
+            "WHERE true "
             "ON CONFLICT DO NOTHING",
-            [
-                today,
-                f"{kind}_overdue",
-                f"{kind}_due_soon",
-                timezone.now(),
-                status,
-                soon_until,
-            ],
+            [today, f"{kind}_overdue", f"{kind}_due_soon", timezone.now(), *params],
         )
 
 

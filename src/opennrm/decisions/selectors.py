@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from opennrm.lib.paging import count_up_to
 
 from .models import (
     Decision,
+    DecisionKind,
     DecisionState,
     LateRequester,
     Letter,
@@ -91,6 +92,48 @@ def statuses_of(name: str) -> tuple[CaseStatus, ...]:
 # the decision may lawfully be made (the recovery period's minimum; ADR 30): a case in it can be
 # decided from then on, and is never overdue or due.
 DEADLINE_QUEUES = ("reasonable-grounds", "reconsiderations")
+
+
+def back_from_missing() -> QuerySet[Case]:
+    """The cases whose reasonable grounds decision was suspended while the person was missing
+    and whose person is back: a return recorded (`care.services.missing_return`) at or after
+    the suspension took effect, and no missing episode open now. Found again, the person is
+    decided on as one never missing would be (ADR 0010). A case suspended with no return
+    recorded since, or missing again, is not back. Read through the case's own relation to its
+    missing episodes: care imports this app, not the other way (ADR 0020)."""
+    suspended_at = Subquery(
+        Decision.objects.filter(
+            case=OuterRef("pk"),
+            kind=DecisionKind.REASONABLE_GROUNDS,
+            outcome="suspended",
+            state=DecisionState.IN_EFFECT,
+        )
+        .order_by("-decided_at", "-id")
+        .values("decided_at")[:1]
+    )
+    suspended = Case.objects.filter(status=CaseStatus.RG_SUSPENDED)
+    missing_now = suspended.filter(
+        missing_episodes__pk__isnull=False, missing_episodes__returned_on=None
+    )
+    returned = suspended.annotate(suspended_at=suspended_at).filter(
+        missing_episodes__return_recorded_at__gte=F("suspended_at")
+    )
+    return suspended.filter(pk__in=returned.values("pk")).exclude(pk__in=missing_now.values("pk"))
+
+
+def reminded(name: str, until: date) -> tuple[QuerySet[Case], ...]:
+    """The cases of deadline queue `name` whose deadline is on or before `until`, as the daily
+    reminders read them: those in the queue's own status, and of those it lists apart
+    (`HELD_APART`) the ones that can be decided now (`back_from_missing`). Their deadline is
+    the queue's date, the one its rows and the case page show (`QUEUES`; `cases.selectors.
+    clocks_of`): it does not stop while the person is missing. Two reads, not one with an OR:
+    each goes through the index on status and date."""
+    _title, status, deadline = QUEUES[name]
+    due = {f"{deadline}__lte": until}
+    own = Case.objects.filter(status=status, **due)
+    if name not in HELD_APART:
+        return (own,)
+    return own, back_from_missing().filter(**due)
 
 
 def overdue(name: str, *, via: str = "") -> Q:

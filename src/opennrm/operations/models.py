@@ -240,9 +240,18 @@ class ReceptionRecord(models.Model):
     @property
     def treated_as_child(self) -> bool:
         """Taken in as a child or as age disputed, or found to be one at the referral since
-        (`found_child_at`): never counted, shown or protected as an adult from then, even
-        once their draft is gone."""
-        return self.is_child or self.found_child_at is not None
+        (`found_child_at`), or treated as one on their case (an age dispute raised there, an
+        assessment finding a child: the case is the latest word on their age): never counted,
+        shown or protected as an adult from then, even once their draft is gone. A case saying
+        adult does not make an adult of a person taken in (or found) as a child. The same rule
+        as `selectors.age_group_now` (not adult exactly when this is true). Reads the draft's
+        case: select_related("draft__case") for many records, as `selectors.reception_of`."""
+        if self.is_child or self.found_child_at is not None:
+            return True
+        if self.draft_id is None:
+            return False
+        case = self.draft.case if self.draft is not None else None
+        return case is not None and case.is_child
 
 
 # --- Surge places (ADR 0044) --------------------------------------------------------------------

@@ -21,8 +21,8 @@ from opennrm.accounts.access import OPERATION_READERS
 from opennrm.accounts.actor import Actor, members_with_role, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.cases.choices import TREATED_AS_CHILD, CaseStatus
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
-from opennrm.cases.choices import CaseStatus
 from opennrm.notifications.services import StandIn
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
@@ -276,7 +276,7 @@ def age_group_now(record: ReceptionRecord) -> AgeGroup:
     recorded on the night, unless they were found to be a child at the referral since
     (`found_child_at`): then a child if the draft's age page says under 18, else age disputed
     (the page says so, or the draft is gone and only the finding is known). Never an adult once
-    found to be a child (ADR 0043, 0046)."""
+    found to be a child (ADR 0043, 0046): not adult exactly when `record.treated_as_child`."""
     draft = record.draft
     case = draft.case if draft is not None else None
     if case is not None and case.is_child:
@@ -366,10 +366,14 @@ CHILDREN_SERVICES_ROLES = (PartnerRole.LOCAL_AUTHORITY, PartnerRole.CHILD_GUARDI
 
 
 def children_taken_in(operation: Operation) -> int:
-    """How many people taken in during the operation are treated as children: taken in as a
-    child or as age disputed, or found to be one at referral since (`found_child_at`)."""
+    """How many people taken in during the operation are treated as children
+    (`ReceptionRecord.treated_as_child`, counted in the database): taken in as a child or as
+    age disputed, found to be one at referral since (`found_child_at`), or treated as one on
+    their case since (an age dispute raised there)."""
     return operation.reception.filter(
-        ~Q(age_group=AgeGroup.ADULT) | Q(found_child_at__isnull=False)
+        ~Q(age_group=AgeGroup.ADULT)
+        | Q(found_child_at__isnull=False)
+        | Q(draft__case__age_group__in=TREATED_AS_CHILD)
     ).count()
 
 

@@ -296,6 +296,9 @@ EXPORTED_FIELDS = [
     "information_request",
     "age_assessment_reasons",
     "task_outcome",
+    # Removals an immigration enforcement organisation planned for the person's references, and
+    # what the protection check answered (`_planned_removals`; never the officer).
+    "planned_removals",
 ]
 
 
@@ -468,6 +471,8 @@ def _case(case: Case) -> dict[str, Any]:
         ],
         # Taken in during an operation, before the referral (ADR 43).
         "taken_in": _reception(case),
+        # Removals planned for the case's reference or its reception reference (ADR 40).
+        "planned_removals": _planned_removals(case),
         "placement_requests": [_placement_request(item) for item in case.placement_requests.all()],
         "timeline": [
             {"at": _moment(event.at), "what": _timeline_words(event)}
@@ -559,6 +564,66 @@ def _reception(case: Case) -> dict[str, Any] | None:
         "interpreter_needed": record.interpreter_needed,
         "missing_since": _moment(record.missing_since),
     }
+
+
+# Why the person was protected on the day a removal was planned, by the reason the check gave
+# (`protection.rules.Reason`), in the past tense: the answer as it was when recorded.
+REMOVAL_PROTECTED_BECAUSE = {
+    "awaiting_reasonable_grounds": "A reasonable grounds decision was awaited",
+    "recovery_period": "In the recovery period",
+    "awaiting_conclusive_grounds": "A conclusive grounds decision was awaited",
+    "identification_not_complete": "The identification process was not complete",
+}
+# Another source's protection (`protection.selectors.register_source`), by its name.
+REMOVAL_PROTECTED_BY_SOURCE = {
+    "operations": "Taken in during an operation, and a referral was being made",
+}
+
+
+def _planned_removals(case: Case) -> list[dict[str, Any]]:
+    """The removals an immigration enforcement organisation planned for the person by the case's
+    reference, or by the reception reference they were given when taken in during an operation
+    (`protection.models.PlannedRemoval` is keyed by the reference as typed, not by case), in the
+    order recorded: the day planned, the organisation, and what the protection check answered
+    for that day. Never the officer who recorded it, nor the form's key: staff and machinery,
+    not the person's. A removal planned for a linked referral's reference is that record's
+    (`links_export` gives nothing of it)."""
+    from opennrm.operations.models import ReceptionRecord
+    from opennrm.protection.models import PlannedRemoval
+
+    references = [
+        case.reference,
+        *ReceptionRecord.objects.filter(draft__case=case).values_list("reference", flat=True),
+    ]
+    planned = (
+        PlannedRemoval.objects.filter(reference__in=references)
+        .select_related("organisation")
+        .order_by("recorded_at", "pk")
+    )
+    return [
+        {
+            "reference": item.reference,
+            "planned_for": _day(item.planned_on),
+            "recorded_at": _moment(item.recorded_at),
+            "planned_by_organisation": item.organisation.name,
+            "protected_on_that_day": item.protected,
+            "why_protected": (
+                REMOVAL_PROTECTED_BECAUSE.get(item.reason)
+                or REMOVAL_PROTECTED_BY_SOURCE.get(item.source, "Protected by another record")
+            )
+            if item.protected
+            else None,
+            "protected_until": _day(item.protected_until),
+            "outcome": (
+                "Told that removal must not proceed"
+                if item.protected
+                else "Told that no NRM protection was recorded for that day"
+            ),
+            # How many of those acting for the person were alerted at once (never who).
+            "people_alerted": item.alerted,
+        }
+        for item in planned
+    ]
 
 
 def _recipients(person: Person) -> list[dict[str, Any]]:
@@ -681,6 +746,7 @@ FIELD_LABELS = {
     "information_request": "the decision maker's questions",
     "age_assessment_reasons": "the reasons for an age assessment",
     "task_outcome": "what children's services did",
+    "planned_removals": "removals planned for them",
 }
 # What a read gave out, by the audit event's document type (`audit_read(document=...)`).
 DOCUMENT_LABELS = {

@@ -13,7 +13,8 @@ was never disputed or assessed, is moved by the calendar. A person whose age is 
 age was estimated, or who is a child by an age assessment (the date of birth recorded is then
 the one it set aside) stays treated as a child until an age assessment says otherwise (ADR
 0025): their birthday is not known, and guessing it would treat a child as an adult. Children's services' tasks stay open: their duties to a care leaver go on
-past 18, and a child living in a children's placement is not moved by this.
+past 18, and a child living in a children's placement is not moved by this: the local
+authority of the area still opens and finishes them (ADR 0025, addendum of stop 41).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ def adult_dates_said(dates: dict[str, date], *, lettered: bool) -> str:
 def _tell(case: Case, dates: dict[str, date], *, lettered: bool) -> dict[str, int]:
     """Who must know, by the messages they get (one INSERT); no message names the person.
     Children's services see only children's cases, and this one is now an adult's: their
-    message links to their caseload, which they can open, and says how to go on."""
+    message links to their caseload, which they can open, and says how to go on; the local
+    authority's to its open task for the person, if any, which it still opens and finishes."""
     url = reverse("cases:detail", args=[case.reference])
     subject = f"Case {case.reference}: the person is now 18"
     body = (
@@ -183,6 +185,19 @@ def _tell(case: Case, dates: dict[str, date], *, lettered: bool) -> dict[str, in
     )
     caseload = reverse("safeguarding:caseload")
     local_authority, guardian_service = area_leads(case.area)
+    # The council's open task stays its own to finish (`selectors.holds_care_leavers_task`):
+    # its message links there, and says so.
+    open_tasks = ChildrenServicesTask.objects.filter(case=case, status=TaskStatus.OPEN)
+    task = open_tasks.order_by("due_on", "pk").first()
+    to_local_authority = (
+        (
+            reverse("safeguarding:task", args=[task.pk]),
+            " Your open children's services task for them still opens for you, from this "
+            "message or your caseload: record there what you arranged, or the case cannot close.",
+        )
+        if task is not None
+        else (caseload, "")
+    )
     news = {
         "decision_makers": Delivery(deciders_to_tell(case), KIND, subject, body, url, case),
         "referrer": Delivery(
@@ -199,17 +214,17 @@ def _tell(case: Case, dates: dict[str, date], *, lettered: bool) -> dict[str, in
             KIND,
             subject,
             body + " Your duties to them as a care leaver may go on: nothing here ends a "
-            "placement you arranged. Plan their move to adult support with them." + no_longer_yours,
-            caseload,
+            "placement you arranged. Plan their move to adult support with them."
+            + no_longer_yours
+            + to_local_authority[1],
+            to_local_authority[0],
             case,
         ),
         "guardian_service": Delivery(
             guardian_service, KIND, subject, body + no_longer_yours, caseload, case
         ),
     }
-    wants_place = ChildrenServicesTask.objects.filter(
-        case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCOMMODATION
-    ).exists()
+    wants_place = open_tasks.filter(kind=TaskKind.ACCOMMODATION).exists()
     if wants_place:
         coordinators = members_with_role(None, {Role.SUPPORT_COORDINATOR}).filter(
             organisation__kind=OrganisationKind.SUPPORT_PROVIDER

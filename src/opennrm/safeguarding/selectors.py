@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -136,7 +136,41 @@ def may_finish(actor: Actor, task: ChildrenServicesTask) -> bool:
     the local authority of the child's area, or, where nobody there uses OpenNRM, whoever
     `records_instead` allows."""
     return task.status == TaskStatus.OPEN and (
-        may_act_for(actor, task.case) or records_instead(actor, task) is not None
+        may_act_on(actor, task) or records_instead(actor, task) is not None
+    )
+
+
+def holds_care_leavers_task(actor: Actor, task: ChildrenServicesTask) -> bool:
+    """Whether the task is of a person who turned 18 with it open (`coming_of_age` leaves
+    children's services' tasks open: their duties to a care leaver go on, ADR 0025) and the
+    actor is a safeguarding lead of the local authority of its area, which held it while they
+    were a child. Their case is an adult's and no longer opens for the council, but the task
+    does, until the council records it done (ADR 0025, addendum of stop 41). An assessment
+    that finds an adult closes the open tasks, so no other adult's task is open."""
+    return (
+        not task.case.is_child
+        and _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY])
+        .filter(organisation__area=task.area)
+        .exists()
+    )
+
+
+def may_act_on(actor: Actor, task: ChildrenServicesTask) -> bool:
+    """Whether the actor acts on the task for the local authority: a safeguarding lead of the
+    local authority of the child's area (`may_act_for`), or of the area's local authority that
+    held the task of a person who has since turned 18 (`holds_care_leavers_task`)."""
+    return may_act_for(actor, task.case) or holds_care_leavers_task(actor, task)
+
+
+def care_leavers_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
+    """The open tasks of people who turned 18 with them open, for a safeguarding lead of the
+    local authority of their area (`holds_care_leavers_task`, for many tasks at once); none for
+    anyone else, the guardian service's leads included (it works with children only)."""
+    areas = _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY]).values(
+        "organisation__area"
+    )
+    return ChildrenServicesTask.objects.filter(status=TaskStatus.OPEN, area__in=areas).exclude(
+        case__age_group__in=TREATED_AS_CHILD
     )
 
 
@@ -171,10 +205,13 @@ def children_acted_for(actor: Actor) -> QuerySet[Case]:
 
 
 def open_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
-    """Open tasks for the children of the actor's areas, overdue first, then by due date."""
+    """Open tasks for the children of the actor's areas, and for a local authority's lead
+    those of the area's people who turned 18 with a task open (`care_leavers_tasks`), overdue
+    first, then by due date."""
     return (
         ChildrenServicesTask.objects.filter(
-            status=TaskStatus.OPEN, case__in=children_of(actor).values("pk")
+            Q(status=TaskStatus.OPEN, case__in=children_of(actor).values("pk"))
+            | Q(pk__in=care_leavers_tasks(actor).values("pk"))
         )
         .select_related("case", "owner")
         .order_by("due_on", "id")
@@ -259,23 +296,36 @@ def children_needing_action_count(actor: Actor) -> int:
     open task (400 ms for an area of 225,000 children); apart, the few open tasks are joined
     to their cases, and the age-disputed read from the area's index."""
     with_open_task = ChildrenServicesTask.objects.filter(status=TaskStatus.OPEN).values("case_id")
-    return children_of(actor).filter(pk__in=with_open_task).count() + count_up_to(
-        assessments_outstanding(actor).exclude(pk__in=with_open_task)
+    # A person who turned 18 with a task open still waits for the local authority to finish it.
+    came_of_age = care_leavers_tasks(actor).values("case_id").distinct().count()
+    return (
+        children_of(actor).filter(pk__in=with_open_task).count()
+        + came_of_age
+        + count_up_to(assessments_outstanding(actor).exclude(pk__in=with_open_task))
     )
 
 
 def task_get(actor: Actor, task_id: int) -> ChildrenServicesTask:
-    """A task for a child of the actor's areas; or, for a decision maker of the case's
-    competent authority, an open task they may record instead of a local authority not in
-    OpenNRM (`records_instead`): they must close the case, which the task holds open. 404
-    otherwise."""
+    """A task for a child of the actor's areas; or an open task of a person who turned 18 with
+    it open, for the local authority of its area that must still finish it
+    (`holds_care_leavers_task`); or, for a decision maker of the case's competent authority, an
+    open task they may record instead of a local authority not in OpenNRM (`records_instead`):
+    they must close the case, which the task holds open. 404 otherwise."""
     tasks = ChildrenServicesTask.objects.select_related("case", "owner", "raised_by", "done_by")
     found = tasks.filter(pk=task_id, case__in=children_of(actor).values("pk")).first()
     if found is None:
         found = tasks.filter(pk=task_id, status=TaskStatus.OPEN).first()
-        if found is None or records_instead(actor, found) is None:
+        if found is None or not (
+            holds_care_leavers_task(actor, found) or records_instead(actor, found) is not None
+        ):
             raise Http404
     return found
+
+
+def may_open_case(actor: Actor, case: Case) -> bool:
+    """Whether the case page opens for the actor: a task page links to it only then (not for
+    the local authority finishing the task of a person who has since turned 18)."""
+    return cases_visible_to(actor).filter(pk=case.pk).exists()
 
 
 def assessment_refusal(case: Case) -> str | None:

@@ -241,8 +241,10 @@ def children_accommodation_redirect(
 def children_services_task_done(
     *, by: User, task: ChildrenServicesTask, outcome: str
 ) -> ChildrenServicesTask:
-    """The local authority's safeguarding lead records what was done, and the task is done.
-    Where nobody in OpenNRM can answer for the local authority of the area, a safeguarding lead
+    """The local authority's safeguarding lead records what was done, and the task is done:
+    while the person is a child, and after they turned 18 with the task open (their case is then
+    an adult's, but care leaving duties go on and the task is still the council's to finish,
+    `selectors.holds_care_leavers_task`). Where nobody in OpenNRM can answer for the local authority of the area, a safeguarding lead
     of the area's child guardian service or a decision maker of the case's competent authority
     records what the council told them it arranged (`selectors.records_instead`): else the task
     would stay open, and the case unclosable, for ever. The task, the timeline and the audit
@@ -250,7 +252,8 @@ def children_services_task_done(
     locked = ChildrenServicesTask.objects.select_for_update().select_related("case").get(pk=task.pk)
     actor = Actor.of_session(by)
     instead = None
-    if not selectors.may_act_for(actor, locked.case):
+    # The local authority of the area, for a child or for one who turned 18 with the task open.
+    if not selectors.may_act_on(actor, locked):
         instead = selectors.records_instead(actor, locked)
         if instead is None:
             raise ValidationError(

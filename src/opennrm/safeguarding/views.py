@@ -81,7 +81,7 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
     # records what it arranged (ADR 0025, addendum of stop 40).
     instead = (
         selectors.records_instead(actor, item)
-        if may_act and not selectors.may_act_for(actor, item.case)
+        if may_act and not selectors.may_act_on(actor, item)
         else None
     )
     # A decision maker has no caseload of children: back to the case.
@@ -128,6 +128,10 @@ def task(request: HttpRequest, task_id: int) -> HttpResponse:
             "may_act": may_act,
             "instead": instead,
             "leads": leads,
+            # A person who turned 18 with the task open: the council still finishes it, but
+            # their case page no longer opens for it, so the page does not link there.
+            "came_of_age": not item.case.is_child,
+            "case_opens": selectors.may_open_case(actor, item.case),
             "today": timezone.localdate(),
             "details": details,
             "safety_profile": profile,

@@ -34,7 +34,7 @@ from django.utils import timezone
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.roles import Jurisdiction
 from opennrm.audit.services import audit_record
-from opennrm.lib.text import multi_line_problem, single_line_problem
+from opennrm.lib.text import as_lines, multi_line_problem, single_line_problem
 
 from . import disclosure, layout, selectors, synthetic, tables
 from . import operation_account as account
@@ -79,9 +79,7 @@ class Built:
 
 def _notes(text: str) -> list[str]:
     """The analyst's notes as paragraphs (separated by a blank line)."""
-    return [
-        " ".join(part.split()) for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()
-    ]
+    return [" ".join(part.split()) for part in as_lines(text).split("\n\n") if part.strip()]
 
 
 def unsafe_tables(made: Sequence[tables.AnyTable], protected: disclosure.Protected) -> list[str]:
