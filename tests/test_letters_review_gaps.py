@@ -37,9 +37,9 @@ def test_an_extension_granted_after_the_period_ended_never_states_an_end_already
     "Your recovery period now lasts until 14 April 2026", a day already past, so the extension
     protects nothing while reading as if it did. The service's own rule is that "only a
     recovery period that is running can be extended" (decisions.services.recovery_extend);
-    an additional recovery period must end after the day it is granted (FACTS 2.6: NABA's
-    "additional recovery periods"). Expected: refused, or counted so it ends after the
-    letter's date."""
+    an additional recovery period must run at least to the day it is granted (FACTS 2.6:
+    NABA's "additional recovery periods"; an end that day still protects that day, stop 41).
+    Expected: refused, or counted so it ends no earlier than the letter's date."""
     _english(case)
     with time_machine.travel(RG_DAY, tick=False):
         services.decision_record_reasonable_grounds(
@@ -52,9 +52,9 @@ def test_an_extension_granted_after_the_period_ended_never_states_an_end_already
     case = fresh(case)
     assert case.recovery_period_ends == date(2026, 3, 31)
     with time_machine.travel(LONG_AFTER, tick=False):
-        # Refused, saying how long an extension would have to be to run past today: 51 days,
-        # from 31 March to 21 May, the day after the request.
-        with pytest.raises(ValidationError, match="Extend it by at least 51 days"):
+        # Refused, saying how long an extension would have to be to run to today: 50 days,
+        # from 31 March to 20 May, the day of the request (an end today is not past).
+        with pytest.raises(ValidationError, match="Extend it by at least 50 days"):
             services.recovery_extend(
                 by=dmitri, case=case, days=14, reasons="Hospital.", expected_version=case.version
             )

@@ -226,9 +226,9 @@ def test_the_batch_check_answers_as_the_single_check_pair_by_pair(
     lead for Testshire) and Cora (support coordinator).
     Expected: the batch's answer is the single check's, pair by pair, and is the rule: a
     referrer hears of her organisation's cases, a decider of his authority's, a safeguarding
-    lead of any case of her area (an adult's too, told of dependent children), a coordinator
-    only of news linking to the support pages, an administrator of none; a closed case is no
-    different."""
+    lead of a child's case of her area (of an adult's, only news linking where leads are told
+    of one, as of dependent children), a coordinator only of news linking to the support pages,
+    an administrator of none; a closed case is no different."""
     other_authority = factories.organisation(
         "Another competent authority", OrganisationKind.COMPETENT_AUTHORITY
     )
@@ -268,7 +268,11 @@ def test_the_batch_check_answers_as_the_single_check_pair_by_pair(
         charlie: {pair for pair in pairs if pair[0] not in northmoor},
         oscar: set(),
         dmitri: {pair for pair in pairs if by_case[pair[0]].competent_authority_id == authority.pk},
-        lena: {pair for pair in pairs if pair[0] in testshire},
+        # A lead hears any news of a child's case of her area (its page opens for her), but of
+        # an adult's only what leads are told of one, linking to the children of her area or
+        # her caseload (none of these links): an adult's case page does not open for her, so
+        # news linking to it is a referrer's or decider's, not hers (ADR 0008, stop 41).
+        lena: {pair for pair in pairs if pair[0] in testshire and by_case[pair[0]].is_child},
         cora: {pair for pair in pairs if pair[1] == support_link},
     }
     for person, heard in expected.items():

@@ -101,6 +101,7 @@ def keyed[T](
     operation: str,
     request: Mapping[str, Any],
     send: Callable[[], tuple[T, bool]],
+    check: Callable[[], None] | None = None,
     case: Case | None = None,
 ) -> T:
     """Make what the request asks once per key: `send` calls the service (given the key, so
@@ -109,14 +110,26 @@ def keyed[T](
     request says (the address's parameters and the validated body), so the same key sent to
     another case is another request.
 
+    `check` refuses a request (`ValidationError`) for what may change between a request and its
+    retry, such as a date that must be today or later: it is run before a first use only, once
+    the key is looked up, so a retry is answered with the first response whatever the time
+    (sent at 23:58, retried at 00:02). `request` is then the request as sent, before any such
+    check, so that the same request always gives the same fingerprint.
+
     The key is kept with what `send` writes, in one transaction: if `send` refuses
     (`ValidationError`), nothing is kept, and the key can be sent again with a corrected
     request. A key kept before fingerprints has none here: its first use since is taken as its
-    first, and the service replays what the key made if the request is the same."""
+    first, and the service replays what the key made if the request is the same, or refuses
+    (`KeyReused`) if the key made it on another case (what it would make now could not be
+    found by a retry)."""
     if key is None:
+        if check is not None:
+            check()
         return send()[0]
     with transaction.atomic():
         first = _first(by, operation, key, fingerprint(request), case)
+        if first and check is not None:
+            check()
         made, again = send()
     if again or not first:
         replayed(response)

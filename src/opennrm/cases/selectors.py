@@ -70,14 +70,37 @@ def cases_visible_to(actor: Actor) -> QuerySet[Case]:
 _TOLD_OF_CASES_THEY_CANNOT_OPEN = frozenset({Role.SUPPORT_COORDINATOR, Role.SAFE_HOUSE_MANAGER})
 _WHERE_THEIR_NEWS_LINKS = "support"
 
+# What a safeguarding lead is told of a case of their area whose page they may not open (an
+# adult's), and where it links: its dependent children (the children of their area, `safety:`),
+# a child who turned 18 or was found an adult (their caseload or open task, `safeguarding:`),
+# the return of a person reported missing as a child (the missing episode). Their news of a
+# child's case links to its page, which opens for them while the person is treated as a child
+# (`cases_visible_to`); any other news of an adult's case is a referrer's or decider's.
+_WHERE_LEADS_NEWS_LINKS = frozenset({"safeguarding", "safety"})
+_LEADS_PAGES_ELSEWHERE = frozenset({"support:missing_episode"})
+
+
+def _page_of(link: str) -> tuple[str, str]:
+    """The namespace and the view name of the page `link` (a notification's path, perhaps with
+    a query) opens; empty for a link that opens none."""
+    try:
+        match = resolve(urlsplit(link).path)
+    except Resolver404:
+        return "", ""
+    return match.namespace, match.view_name
+
 
 def _links_to(link: str, namespace: str) -> bool:
     """Whether `link` (a notification's path, perhaps with a query) opens a page of
     `namespace`."""
-    try:
-        return resolve(urlsplit(link).path).namespace == namespace
-    except Resolver404:
-        return False
+    return _page_of(link)[0] == namespace
+
+
+def _links_where_leads_are_told(link: str) -> bool:
+    """Whether `link` opens a page a safeguarding lead is sent about an adult's case of their
+    area (`_WHERE_LEADS_NEWS_LINKS`, `_LEADS_PAGES_ELSEWHERE`)."""
+    namespace, view_name = _page_of(link)
+    return namespace in _WHERE_LEADS_NEWS_LINKS or view_name in _LEADS_PAGES_ELSEWHERE
 
 
 def may_hear_of_case(user: User, case_id: int, link: str = "") -> bool:
@@ -90,14 +113,19 @@ def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, st
     """Of `pairs` (a case's id, the link of news of it), those whose news is still `user`'s
     (registered with `notifications.case_readers` by this app's `AppConfig.ready()`; the
     notifications page, its counts and the worker's e-mail all ask it): they may open the case
-    (`cases_visible_to`); or they are a safeguarding lead of its area (told of an adult's
-    dependent children, and of a child who has turned 18, whose page no longer opens for them);
-    or the news is what a support coordinator or safe-house manager is told (it links to the
-    support pages: a placement, a support plan, a missing episode) and they hold one of those
-    roles. Someone who moved to another organisation holds a role in force, but not one through
-    which the case they were told of is theirs: not them. A first responder who became a support
-    provider's coordinator does not hear her old force's news of its cases: it links to the
-    case's pages, not the support pages.
+    (`cases_visible_to`); or the news is what a safeguarding lead is told of a case of their
+    area whose page they may not open (it links to the children of their area, their caseload or
+    task, or a missing episode: an adult's dependent children, a child who has turned 18 or was
+    found an adult, the return of a person reported missing as a child) and they are a
+    safeguarding lead of its area; or the news is what a support coordinator or safe-house
+    manager is told (it links to the support pages: a placement, a support plan, a missing
+    episode) and they hold one of those roles. Someone who moved to another organisation holds
+    a role in force, but not one through which the case they were told of is theirs: not them.
+    A first responder who became a support provider's coordinator, or the safeguarding lead of
+    her area, does not hear her old force's news of an adult's case: it links to the case's
+    pages, which do not open for her. Nor does a lead hear, once the person is an adult, the
+    news of their case she was sent while they were a child: it links to the case page too
+    (she was told of the change with a link to her caseload).
 
     Coordinators are told nationally (they place people anywhere), so any coordinator may
     hear a coordinator's news; a safe-house manager who moved to another provider is still
@@ -105,8 +133,8 @@ def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, st
     (ADR 0008, addendum of stop 38).
 
     Asked once for all the pairs, in a fixed number of queries however many there are (the
-    actor's roles, the cases among them they may open, those of their areas); the links are
-    read in memory (ADR 0008, addendum of stop 41)."""
+    actor's roles, the cases among them they may open, those of their areas among the rest that
+    link where leads are told); the links are read in memory (ADR 0008, addenda of stop 41)."""
     if not pairs:
         return set()
     actor = Actor.of_session(user)
@@ -117,12 +145,17 @@ def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, st
     if not asked:
         return heard
     theirs = set(cases_visible_to(actor).filter(pk__in=asked).values_list("pk", flat=True))
-    areas = safeguarding_lead_areas(actor)
-    if areas and asked - theirs:
-        theirs |= set(
-            Case.objects.filter(pk__in=asked - theirs, area__in=areas).values_list("pk", flat=True)
+    heard |= {pair for pair in pairs if pair[0] in theirs}
+    leads_news = {pair for pair in pairs - heard if _links_where_leads_are_told(pair[1])}
+    areas = safeguarding_lead_areas(actor) if leads_news else []
+    if areas:
+        of_their_areas = set(
+            Case.objects.filter(
+                pk__in={case_id for case_id, _link in leads_news}, area__in=areas
+            ).values_list("pk", flat=True)
         )
-    return heard | {pair for pair in pairs if pair[0] in theirs}
+        heard |= {pair for pair in leads_news if pair[0] in of_their_areas}
+    return heard
 
 
 def cases_referred_by_organisations_of(actor: Actor) -> QuerySet[Case]:

@@ -159,11 +159,26 @@ def _texts_for(key: str, case: Case, language: str) -> tuple[str, dict[str, str]
     return "en", None
 
 
+# Outcomes whose letter is their own rather than their kind's: a withdrawn referral ends (the
+# case is only closed after it), where a suspended one waits for the person to be found; both
+# are `not_decided`, and the suspension keeps `reasonable_grounds.not_decided`.
+OWN_TEXT_OUTCOMES = {("reasonable_grounds", "withdrawn")}
+
+
+def _letter_key(decision: Decision) -> str:
+    """The texts' key of `decision`'s letter: `<kind>.<outcome>` for an outcome in
+    `OWN_TEXT_OUTCOMES`, else `<kind>.<outcome kind>`. Never the kind's text for such an
+    outcome: a language without its text falls back to English's text for it."""
+    if (decision.kind, decision.outcome) in OWN_TEXT_OUTCOMES:
+        return f"{decision.kind}.{decision.outcome}"
+    return f"{decision.kind}.{decision.outcome_kind}"
+
+
 def compose(decision: Decision, case: Case, on: date) -> Composed:
     """The letter for `decision`, dated `on`, with the case's dates as they are now. `case` must
     carry the person's identity (the letter greets them by name)."""
     return _compose(
-        f"{decision.kind}.{decision.outcome_kind}",
+        _letter_key(decision),
         case,
         on,
         reasons=decision.reasons,

@@ -96,11 +96,15 @@ DEADLINE_QUEUES = ("reasonable-grounds", "reconsiderations")
 
 def back_from_missing() -> QuerySet[Case]:
     """The cases whose reasonable grounds decision was suspended while the person was missing
-    and whose person is back: a return recorded (`care.services.missing_return`) at or after
-    the suspension took effect, and no missing episode open now. Found again, the person is
-    decided on as one never missing would be (ADR 0010). A case suspended with no return
-    recorded since, or missing again, is not back. Read through the case's own relation to its
-    missing episodes: care imports this app, not the other way (ADR 0020)."""
+    and whose person is back: at least one missing episode reported on or before the suspension
+    took effect, whenever its return was recorded (`care.services.missing_return`, even just
+    before the suspension, by someone who had not seen it), and no missing episode open now.
+    Found again, the person is decided on as one never missing would be (ADR 0010). A case
+    missing now is not back; one with no missing episode reported by the suspension was
+    suspended for another reason and is not either. One rule for every reader (the reminders,
+    the operations board): a queryset of cases, filtered further by the caller. Read through
+    the case's own relation to its missing episodes: care imports this app, not the other way
+    (ADR 0020)."""
     suspended_at = Subquery(
         Decision.objects.filter(
             case=OuterRef("pk"),
@@ -115,10 +119,12 @@ def back_from_missing() -> QuerySet[Case]:
     missing_now = suspended.filter(
         missing_episodes__pk__isnull=False, missing_episodes__returned_on=None
     )
-    returned = suspended.annotate(suspended_at=suspended_at).filter(
-        missing_episodes__return_recorded_at__gte=F("suspended_at")
+    missing_by_then = suspended.annotate(suspended_at=suspended_at).filter(
+        missing_episodes__reported_at__lte=F("suspended_at")
     )
-    return suspended.filter(pk__in=returned.values("pk")).exclude(pk__in=missing_now.values("pk"))
+    return suspended.filter(pk__in=missing_by_then.values("pk")).exclude(
+        pk__in=missing_now.values("pk")
+    )
 
 
 def reminded(name: str, until: date) -> tuple[QuerySet[Case], ...]:

@@ -582,16 +582,17 @@ def recovery_extend(
     total = earlier + days
     clocks = clock.clocks_after_positive_rg(started, case.jurisdiction, extension_days=total)
     today, ends = _today(), clocks.recovery_period_ends
-    if ends is not None and ends <= today:
+    if ends is not None and ends < today:
         # Counted from the positive decision, an extension of a period already over could end
-        # before it is granted: a letter stating an end already past protects nobody.
-        needed = days + (today - ends).days + 1
+        # before it is granted: a letter stating an end already past protects nobody. One that
+        # ends today is not past: the period runs all of its last day (ADR 0017, stop 41).
+        needed = days + (today - ends).days
         if needed > MAX_EXTENSION_DAYS:
             raise ValidationError(
                 {
                     "days": f"The recovery period ended on {case.recovery_period_ends:%-d %B %Y}, "
                     f"too long ago to extend: no extension of up to {MAX_EXTENSION_DAYS} days "
-                    "would make it run past today. The conclusive grounds decision may be made "
+                    "would make it run to today. The conclusive grounds decision may be made "
                     "now"
                 }
             )

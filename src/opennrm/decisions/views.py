@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 from opennrm.accounts.actor import Actor, actor_of
 from opennrm.accounts.models import Organisation, User
 from opennrm.audit.services import audit_read
-from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.cases.selectors import (
     case_get_for_user,
@@ -355,9 +354,9 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def extend(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
+    # "Not found" only to those who may not reach the case: a case that moved on while the form
+    # was open is refused on the form, with what was typed (ADR 0017, addenda of stops 37, 41).
     case = selectors.case_get_for_decider(actor_of(request), reference)
-    if case.status != CaseStatus.RECOVERY_PERIOD:
-        raise Http404
     form = ExtensionForm(
         request.POST if request.method == "POST" else None,
         initial={"expected_version": case.version},
@@ -379,12 +378,21 @@ def extend(request: HttpRequest, reference: str) -> HttpResponse:
     if form.is_bound and form.data.get("reasons", "").strip():
         # Reasons typed and shown again after a refusal: free text about the person.
         audit_read(by=user, person=case.person, obj=case, fields=["decision_reasons"])
-    # An extension that would be refused is not offered: the page says why instead of the form.
-    refusal = None if form.is_bound else services.extension_refusal(case)
+    # An extension that would be refused is not offered: the page says why instead of the form
+    # (after a refused submission the form stays, with what was typed, and the dates of a period
+    # that can no longer be extended are not stated as if it could).
+    refusal = services.extension_refusal(case)
     return render(
         request,
         "decisions/extend.html",
-        {"title": "Extend the recovery period", "case": case, "form": form, "refusal": refusal},
+        {
+            "title": "Extend the recovery period",
+            "case": case,
+            "form": form,
+            "refusal": None if form.is_bound else refusal,
+            "extendable": refusal is None,
+            "today": timezone.localdate(),
+        },
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,8 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import TREATED_AS_CHILD, CaseStatus
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
+from opennrm.cases.models import Case
+from opennrm.decisions.selectors import back_from_missing
 from opennrm.notifications.services import StandIn
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
@@ -226,6 +228,20 @@ STANDING_LABELS = {
 _PLACED = [PlacementStatus.ACCEPTED, PlacementStatus.OCCUPIED]
 
 
+# The name of `reception_of`'s annotation: whether the record's case is back from missing.
+_BACK = "case_back_from_missing"
+
+
+def _back_from_missing(record: ReceptionRecord, case: Case) -> bool:
+    """Whether the person of a case suspended while they were missing is back
+    (`decisions.selectors.back_from_missing`, the one rule the reminders read): from
+    `reception_of`'s annotation, with no query per row; one query for a record read otherwise."""
+    back = getattr(record, _BACK, None)
+    if back is None:
+        return back_from_missing().filter(pk=case.pk).exists()
+    return bool(back)
+
+
 def standing_of(record: ReceptionRecord) -> Standing:
     """Where the person stands now. Before a case exists, only the draft is known: an adult who
     needs a bed tonight waits for one (no placement request can be made without a case); a
@@ -245,7 +261,9 @@ def standing_of(record: ReceptionRecord) -> Standing:
         child = record.treated_as_child or draft_treats_as_child(draft)
         needs_bed = ImmediateNeed.BED_TONIGHT in record.urgent_needs
         return Standing.WAITING_FOR_BED if needs_bed and not child else Standing.DRAFT
-    if case.status == CaseStatus.RG_SUSPENDED:
+    if case.status == CaseStatus.RG_SUSPENDED and not _back_from_missing(record, case):
+        # Suspended while missing, and not back: no return recorded since, or missing again.
+        # Back, they stand where their placements say, as the reminders treat them (stop 41).
         return Standing.MISSING
     requests = case.placement_requests.all()
     # Placed only while a placement is accepted (on their way) or lived in: a request stays
@@ -289,10 +307,12 @@ def age_group_now(record: ReceptionRecord) -> AgeGroup:
 
 
 def reception_of(operation: Operation) -> QuerySet[ReceptionRecord]:
-    """Everyone taken in during the operation, by number, with what their standing needs."""
+    """Everyone taken in during the operation, by number, with what their standing needs
+    (whether a suspended case's person is back from missing too: `standing_of`)."""
     return (
         operation.reception.select_related("draft__case", "taken_in_by")
         .prefetch_related("draft__case__placement_requests__placements")
+        .annotate(**{_BACK: Exists(back_from_missing().filter(pk=OuterRef("draft__case_id")))})
         .order_by("sequence")
     )
 

@@ -16,6 +16,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from opennrm.accounts.actor import actor_of
+from opennrm.accounts.models import User
 from opennrm.api import idempotency
 from opennrm.api.schemas import (
     AUTH_ERRORS,
@@ -26,6 +27,7 @@ from opennrm.api.schemas import (
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
+from .models import PlannedRemoval
 from .rules import Protection
 
 router = Router(tags=["Protection from removal"])
@@ -107,6 +109,15 @@ def protection_check(request: HttpRequest, reference: str) -> Status[Any]:
     return Status(200, _out(checked, protection))
 
 
+def _retried(by: User, form: PlannedRemovalForm, key: str | None) -> bool:
+    """Whether the request refused only for its day (which depends on today) is sent under an
+    `Idempotency-Key` that `by` already recorded a removal with: a retry, or another request
+    under a used key, which the service tells apart (`services.planned_removal_record`)."""
+    if key is None or set(form.errors) != {"planned_on"}:
+        return False
+    return PlannedRemoval.objects.filter(recorded_by=by, submission_key=key).exists()
+
+
 @router.post(
     "/protection/{reference}/planned-removals",
     url_name="protection_planned_removals",
@@ -129,18 +140,30 @@ def planned_removal(
     and the first responder who referred them are alerted at once, and the answer says that
     removal must not proceed. 422 for a malformed reference, or a day in the past or more than a
     year ahead. With an `Idempotency-Key`, a request sent again answers with the removal already
-    recorded (`Idempotent-Replayed: true`), alerting nobody again; the same key with another
-    reference or day is 422."""
+    recorded (`Idempotent-Replayed: true`), alerting nobody again, even once its day has
+    passed (only a first use is checked against today); the same key with another reference or
+    day is 422."""
     actor = actor_of(request)
     organisation = selectors.enforcement_organisation(actor)
     form = PlannedRemovalForm(
         PlannedRemovalForm.data_for(reference, body.planned_on, idempotency_key or "")
     )
-    if not form.is_valid():
+    if form.is_valid():
+        values = form.removal_values()
+    elif _retried(actor.user, form, idempotency_key):
+        # The day is checked against today on a first use only: a retry sent after midnight of
+        # a removal planned for the day before is answered as the first request was (the
+        # service replays it, or refuses the key if it recorded another reference or day).
+        values = {
+            "reference": form.cleaned_data["reference"],
+            "planned_on": body.planned_on,
+            "submission_key": idempotency_key,
+        }
+    else:
         return Status(422, field_errors_out(form.errors))
     try:
         recorded = services.planned_removal_record(
-            by=actor.user, organisation=organisation, **form.removal_values()
+            by=actor.user, organisation=organisation, **values
         )
     except services.KeyUsed:
         return idempotency.key_reused("to record another planned removal", "each planned removal")

@@ -497,29 +497,34 @@ def information_request_ask(
     date; the referring organisation's first responders are told. 422 for an empty question, or
     a date in the past or more than 92 days ahead; 404 for a case of another authority. With an
     `Idempotency-Key`, the same question and date sent again answer with the request already
-    made (`Idempotent-Replayed: true`), telling nobody again; another question, date or case
-    under a key already used is 422 (`api.idempotency`)."""
+    made (`Idempotent-Replayed: true`), telling nobody again, even once the date has passed
+    (only a first use is checked against today); another question, date or case under a key
+    already used is 422 (`api.idempotency`)."""
     actor = actor_of(request)
     case = case_for_api(request, reference)
     if not may_decide(actor, case):
         raise Http404
-    form = InformationRequestForm(
-        {
-            "question": body.question,
-            **date_input("respond_by", body.respond_by),
-        }
-    )
-    if not form.is_valid():
-        return Status(422, field_errors_out(form.errors))
     sent_at = timezone.now()
 
+    def check() -> None:
+        # A first use only: the date must be today or later, and a retry sent after midnight
+        # is answered as the first request was (`api.idempotency.keyed`).
+        form = InformationRequestForm(
+            {"question": body.question, **date_input("respond_by", body.respond_by)}
+        )
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+
     def ask() -> tuple[InformationRequest, bool]:
+        # The body as sent, which `check` accepted for a first use (the service strips the
+        # question as the form does); for a retry the service finds what the key asked.
         asked = services.information_request_ask(
             by=actor.user,
             case=case,
-            question=form.cleaned_data["question"],
-            respond_by=form.cleaned_data["respond_by"],
+            question=body.question,
+            respond_by=body.respond_by,
             submission_key=_submission_key(idempotency_key),
+            refuse_other_case=True,
         )
         return asked, asked.asked_at < sent_at  # asked before this request: its retry
 
@@ -531,6 +536,7 @@ def information_request_ask(
             operation="information_request_ask",
             request={"case": case.reference, **body.model_dump(mode="json")},
             send=ask,
+            check=check,
             case=case,
         )
     except ValidationError as error:
@@ -583,6 +589,7 @@ def referral_addition_add(
             answers=asked,
             max_bytes=0,
             submission_key=_submission_key(idempotency_key),
+            refuse_other_case=True,
         )
         return added, added.added_at < sent_at  # added before this request: its retry
 

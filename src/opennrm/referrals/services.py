@@ -20,6 +20,7 @@ from opennrm.accommodation.services import placement_request_for_referral
 from opennrm.accounts.actor import DECIDERS, members_with_role, memberships_in_force, role_givers
 from opennrm.accounts.models import Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
+from opennrm.api.idempotency import KeyReused
 from opennrm.api.models import IdempotencyKey, ReferralIdempotencyKey
 from opennrm.audit.services import audit_record
 from opennrm.cases.choices import AgeGroup, ExploitationAgeGroup
@@ -978,18 +979,28 @@ def _case_url(case: Case) -> str:
 
 
 def _asked_already(
-    by: User, case: Case, question: str, respond_by: date, submission_key: UUID
+    by: User,
+    case: Case,
+    question: str,
+    respond_by: date,
+    submission_key: UUID,
+    *,
+    refuse_other_case: bool,
 ) -> tuple[InformationRequest | None, UUID | None]:
     """The request the same form already asked (sent twice), or None; and the key to keep, None
     if another request holds it. A key is one form of one case (unique for its asker in the
     database): sent changed after going Back, or to another case (a copied or replayed form),
     the request is asked without it rather than dropped, or refused by the constraint as a
-    server error. As `casework.services.case_note_add`."""
+    server error. As `casework.services.case_note_add`. An API `Idempotency-Key` is one request
+    (`refuse_other_case`): one that asked on another case is refused (`KeyReused`), as a request
+    asked without the key could not be found again by its retry, and would be asked again."""
     # The case's lock: a second click sent at once waits for the first to commit.
     Case.objects.select_for_update().filter(pk=case.pk).exists()
     earlier = InformationRequest.objects.filter(asked_by=by, submission_key=submission_key).first()
     if earlier is None:
         return None, submission_key
+    if earlier.case_id != case.pk and refuse_other_case:
+        raise KeyReused()
     if earlier.case_id == case.pk:
         # The request asked with the key, or one asked on the case since with the same question
         # and day (this form changed after Back, then sent twice): a repeat.
@@ -1010,17 +1021,21 @@ def information_request_ask(
     question: str,
     respond_by: date,
     submission_key: UUID | None = None,
+    refuse_other_case: bool = False,
 ) -> InformationRequest:
     """A decision maker asks the referring organisation for more information, by a date; its
     first responders are told and the case's timeline says so.
 
     A request waits on the case until answered, and the referrer answers each, so the same form
     sent twice (`submission_key`, the form's one-time key) asks once: the second time, the
-    request the first asked is returned, and nobody is told again."""
+    request the first asked is returned, and nobody is told again. `refuse_other_case` for an
+    API `Idempotency-Key`: a key that asked on another case is refused (`KeyReused`)."""
     _check_decider(by, case)
     question = question.strip()
     if submission_key is not None:
-        earlier, submission_key = _asked_already(by, case, question, respond_by, submission_key)
+        earlier, submission_key = _asked_already(
+            by, case, question, respond_by, submission_key, refuse_other_case=refuse_other_case
+        )
         if earlier is not None:
             return earlier
     _check_open(case)
@@ -1128,18 +1143,25 @@ def _added_already(
     case: Case,
     sent: tuple[str, int | None, list[str]],
     submission_key: UUID,
+    *,
+    refuse_other_case: bool,
 ) -> tuple[ReferralAddition | None, UUID | None]:
     """The addition the same form already made (sent twice), or None; and the key to keep, None
     if another addition holds it. `sent` is the text, the request it answers and its files'
     SHA-256 digests. A key is one form of one case (unique for its author in the database):
     sent changed after going Back, or to another case (a copied or replayed form), the
     information is added without it rather than dropped, or refused by the constraint as a
-    server error. As `casework.services.case_note_add`."""
+    server error. As `casework.services.case_note_add`. An API `Idempotency-Key` is one request
+    (`refuse_other_case`): one that added to another case is refused (`KeyReused`), as an
+    addition made without the key could not be found again by its retry, and would be added
+    again on each."""
     # The case's lock: a second click sent at once waits for the first to commit.
     Case.objects.select_for_update().filter(pk=case.pk).exists()
     earlier = ReferralAddition.objects.filter(added_by=by, submission_key=submission_key).first()
     if earlier is None:
         return None, submission_key
+    if earlier.case_id != case.pk and refuse_other_case:
+        raise KeyReused()
     if earlier.case_id == case.pk:
         # The addition made with the key, or one made to the case since with the same words,
         # request and files (this form changed after Back, then sent twice): a repeat.
@@ -1165,6 +1187,7 @@ def referral_addition_add(
     answers: InformationRequest | None = None,
     max_bytes: int,
     submission_key: UUID | None = None,
+    refuse_other_case: bool = False,
 ) -> ReferralAddition:
     """The referring organisation adds information, and evidence files, to its submitted
     referral: answering `answers` (which is then answered) or of its own accord. Nothing that
@@ -1172,7 +1195,8 @@ def referral_addition_add(
 
     An addition is kept for ever (ADR 0028), so the same form sent twice (`submission_key`, the
     form's one-time key) adds it, and its files, once: the second time, the addition the first
-    made is returned, and nothing is stored or told again."""
+    made is returned, and nothing is stored or told again. `refuse_other_case` for an API
+    `Idempotency-Key`: a key that added to another case is refused (`KeyReused`)."""
     _check_referrer(by, case)
     text = text.strip()
     errors: dict[str, str] = {}
@@ -1188,7 +1212,9 @@ def referral_addition_add(
     if submission_key is not None and not errors:
         files = sorted(sha256 for _, _, sha256, _ in checked)
         sent = (text, answers.pk if answers is not None else None, files)
-        earlier, submission_key = _added_already(by, case, sent, submission_key)
+        earlier, submission_key = _added_already(
+            by, case, sent, submission_key, refuse_other_case=refuse_other_case
+        )
         if earlier is not None:
             return earlier
     _check_open(case)

@@ -707,20 +707,29 @@ def _child_safety_changed_told(change: ProfileChange, told: set[int]) -> dict[st
     were told. A dependant is told of apart (`safety.services`: a dependent child). Registered
     with `safety.services.PROFILE_CHANGE_TELLERS` (`safeguarding.apps`); `told` holds who was
     already told of this change, and gains those told here (nobody is told twice). Never names
-    the child, a place or anyone who exploited them."""
+    the child, a place or anyone who exploited them.
+
+    A person who turned 18 with a children's services task open (a care leaver): the council
+    of the task's area still holds it and arranges where they stay (`selectors.
+    holds_care_leavers_task`, ADR 0025, stop 41), so its safeguarding leads are told the same,
+    with a link to that task; the guardian service, which works with children only, is not."""
     case = change.case
-    if not case.is_child or not change.fields & set(PROFILE_FIELDS):
+    if not change.fields & set(PROFILE_FIELDS):
         return {}
     task = (
         ChildrenServicesTask.objects.filter(case=case, status=TaskStatus.OPEN)
         .order_by("-raised_at", "-pk")
         .first()
     )
+    if not case.is_child and task is None:
+        return {}
+    person = "a child" if case.is_child else "a care leaver"
+    area = case.area if case.is_child or task is None else task.area
     if change.risk_raised:
         level = RiskLevel(change.risk_level).label.lower()
-        subject = f"Case {case.reference}: the risk to a child in {case.area} is now {level}"
+        subject = f"Case {case.reference}: the risk to {person} in {area} is now {level}"
     else:
-        subject = f"Case {case.reference}: a child's safety profile in {case.area} has changed"
+        subject = f"Case {case.reference}: {person}'s safety profile in {area} has changed"
     url = (
         reverse("safeguarding:task", args=[task.pk])
         if task is not None
@@ -729,19 +738,23 @@ def _child_safety_changed_told(change: ProfileChange, told: set[int]) -> dict[st
     about = (
         "What is recorded about the safety of a child (or a person whose age is disputed, "
         "treated as a child) "
+        if case.is_child
+        else "What is recorded about the safety of a person who has turned 18, "
     )
-    local_authority, guardian_service = selectors.area_leads(case.area)
+    local_authority, guardian_service = selectors.area_leads(area)
     counts: dict[str, int] = {}
     for audience, recipients, body in (
         (
             "local_authority",
             local_authority,
-            f"{about}whose accommodation your children's services arrange has changed. Read it "
+            f"{about}whose accommodation your children's services arrange"
+            f"{'' if case.is_child else ' (their task is still open)'} has changed. Read it "
             "today, and check that where they stay still keeps them safe.",
         ),
         (
             "guardian_service",
-            guardian_service,
+            # A child's: the guardian service works with children only.
+            guardian_service if case.is_child else [],
             f"{about}for whom your guardian service acts has changed. Read it today, before you "
             "next meet them or go with them anywhere.",
         ),
