@@ -702,9 +702,18 @@ def reconsideration_take_late(request: HttpRequest, reference: str) -> HttpRespo
             f"{' '.join(str(e) for e in refused)}. What you typed has been kept: select the "
             "files again",
         )
-    if form.is_bound and (form.data.get("grounds") or form.data.get("circumstances")):
-        # What was typed, shown again after a refusal: free text about the person.
-        audit_read(by=user, person=case.person, obj=case, fields=["reconsideration_grounds"])
+    # What was typed, shown again after a refusal: free text about the person, each field named
+    # as the decide page names it (the exceptional circumstances are `late_circumstances`).
+    shown_again = [
+        field
+        for typed, field in (
+            ("grounds", "reconsideration_grounds"),
+            ("circumstances", "late_circumstances"),
+        )
+        if form.is_bound and form.data.get(typed)
+    ]
+    if shown_again:
+        audit_read(by=user, person=case.person, obj=case, fields=shown_again)
     window_passed = selectors.reconsideration_late_refusal(case) is not None
     return render(
         request,

@@ -27,7 +27,6 @@ from opennrm.api.schemas import (
 
 from . import selectors, services
 from .forms import PlannedRemovalForm, ReferenceForm
-from .models import PlannedRemoval
 from .rules import Protection
 
 router = Router(tags=["Protection from removal"])
@@ -115,7 +114,7 @@ def _retried(by: User, form: PlannedRemovalForm, key: str | None) -> bool:
     under a used key, which the service tells apart (`services.planned_removal_record`)."""
     if key is None or set(form.errors) != {"planned_on"}:
         return False
-    return PlannedRemoval.objects.filter(recorded_by=by, submission_key=key).exists()
+    return selectors.planned_removal_key_used(by, key)
 
 
 @router.post(

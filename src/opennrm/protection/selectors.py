@@ -27,6 +27,7 @@ from opennrm.cases.models import Case, Person
 from opennrm.cases.selectors import referrers_stand_in, referrers_to_tell
 from opennrm.notifications.services import StandIn
 
+from .models import PlannedRemoval
 from .rules import NOT_PROTECTED, Protection, nrm_protection
 
 
@@ -185,3 +186,9 @@ def enforcement_organisation(actor: Actor) -> Organisation:
     if organisation is None:
         raise Http404
     return organisation
+
+
+def planned_removal_key_used(user: User, key: str) -> bool:
+    """Whether `user` already recorded a planned removal under the idempotency key `key` (the
+    API asks before replaying a request refused only for its day, `api._retried`)."""
+    return PlannedRemoval.objects.filter(recorded_by=user, submission_key=key).exists()
