@@ -224,6 +224,17 @@ def dpo(operator: Organisation) -> User:
 
 
 @pytest.fixture
+def second_dpo(operator: Organisation) -> User:
+    """A second data-protection officer, who approves what the first one prepared."""
+    return factories.user(
+        "dpo2@example.org",
+        organisation=operator,
+        role=Role.DATA_PROTECTION_OFFICER,
+        full_name="Ed Second",
+    )
+
+
+@pytest.fixture
 def cora(provider: Organisation) -> User:
     """Support coordinator: places people anywhere in the country."""
     return factories.user(

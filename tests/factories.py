@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
+from typing import TYPE_CHECKING
 
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
+
+if TYPE_CHECKING:
+    from opennrm.cases.models import Case
 
 PASSWORD = "correct-horse-battery-staple"
 _counter = itertools.count(1)
@@ -60,6 +67,56 @@ def signed_in_client(account: User) -> Client:
     session["otp_device_id"] = device.persistent_id
     session.save()
     return client
+
+
+def suspended_while_missing(
+    case: Case,
+    *,
+    reported_by: User,
+    decider: User,
+    missing_at: str,
+    suspended_at: str,
+    returned_at: str | None = None,
+    last_seen: str = "Near the station",
+) -> Case:
+    """`case`, its person living in a house `reported_by` manages, reported missing by them at
+    `missing_at` (gone that day), its reasonable grounds decision suspended by `decider` at
+    `suspended_at` and, with `returned_at`, their return recorded (back that day), before or
+    after the suspension: each step at its own moment (ISO, with the offset), in the order of
+    the moments. Fresh from the database."""
+    from opennrm.care import services as care
+    from opennrm.decisions import services as decisions
+
+    episode = None
+
+    def report() -> None:
+        nonlocal episode
+        episode = care.missing_report(
+            by=reported_by, case=case, went_missing_on=timezone.localdate(), last_seen=last_seen
+        )
+
+    def suspend() -> None:
+        case.refresh_from_db()
+        decisions.decision_record_reasonable_grounds(
+            by=decider,
+            case=case,
+            outcome="suspended",
+            reasons="Missing before the decision",
+            expected_version=case.version,
+        )
+
+    def come_back() -> None:
+        assert episode is not None, "a return is recorded after the report"
+        care.missing_return(by=reported_by, episode=episode, returned_on=timezone.localdate())
+
+    steps = [(missing_at, report), (suspended_at, suspend)]
+    if returned_at is not None:
+        steps.append((returned_at, come_back))
+    for moment, step in sorted(steps, key=lambda s: datetime.fromisoformat(s[0])):
+        with time_machine.travel(moment, tick=False):
+            step()
+    case.refresh_from_db()
+    return case
 
 
 def rows_containing(text: str) -> list[str]:

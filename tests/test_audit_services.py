@@ -31,6 +31,7 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import CaseStatus, CloseReason
 from opennrm.cases.models import Case
 from opennrm.casework.models import CaseTask
+from opennrm.privacy.models import ErasureRequest
 
 from . import case_factories, factories
 from . import support_factories as s
@@ -100,6 +101,20 @@ def _fresh(case: Case) -> Case:
 
 
 # Each entry calls one write service once. MONDAY is the day the world was built.
+
+
+def _erasure_request(w: dict[str, Any], reference: str, *, recorded_by: User) -> ErasureRequest:
+    """A request waiting for a second officer, recorded by `recorded_by` (set up directly, so
+    that the service under test writes the only event)."""
+    return ErasureRequest.objects.create(
+        person=w["closed"].person,
+        request_reference=reference,
+        request_received_on=timezone.localdate(),
+        requested_by=recorded_by,
+        requested_at=timezone.now(),
+    )
+
+
 WRITES: dict[str, Callable[[dict], object]] = {
     # --- cases
     "case_close": lambda w: service("case_close")(
@@ -204,6 +219,20 @@ WRITES: dict[str, Callable[[dict], object]] = {
         person=w["closed"].person,
         request_reference="SAR-1",
         request_received_on=timezone.localdate(),
+    ),
+    "erasure_request_record": lambda w: service("erasure_request_record")(
+        by=w["dpo"],
+        person=w["closed"].person,
+        request_reference="DPR-1",
+        request_received_on=timezone.localdate(),
+    ),
+    "erasure_request_approve": lambda w: service("erasure_request_approve")(
+        by=w["dpo"], erasure_request=_erasure_request(w, "DPR-2", recorded_by=w["alice"])
+    ),
+    "erasure_request_refuse": lambda w: service("erasure_request_refuse")(
+        by=w["dpo"],
+        erasure_request=_erasure_request(w, "DPR-3", recorded_by=w["dpo"]),
+        reason="legal_hold",
     ),
     # Nobody is due here: the run's own event. Each person it erases adds their erasure's event
     # (tests/test_retention_and_erasure.py).

@@ -16,16 +16,14 @@ import time_machine
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.care import services as care
 from opennrm.care.models import MissingEpisode
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.decisions import reminders
-from opennrm.decisions import services as decisions
 from opennrm.decisions.models import Reminder
 from opennrm.notifications.models import Notification
 
-from . import case_factories
+from . import case_factories, factories
 from . import support_plan_helpers as h
 
 RUN_DAY = date(2026, 3, 4)
@@ -56,22 +54,14 @@ def _suspended(
             assigned_to=dmitri,
         )
         h.living(cora, maya, provider, case)
-        episode = care.missing_report(
-            by=maya, case=case, went_missing_on=date(2026, 3, 1), last_seen="Near the station"
-        )
-    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
-        case.refresh_from_db()
-        decisions.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Missing before the decision",
-            expected_version=case.version,
-        )
-    if back:
-        with time_machine.travel("2026-03-03 15:00:00+00:00", tick=False):
-            care.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 3))
-    case.refresh_from_db()
+    case = factories.suspended_while_missing(
+        case,
+        reported_by=maya,
+        decider=dmitri,
+        missing_at="2026-03-01 09:00:00+00:00",
+        suspended_at="2026-03-02 10:00:00+00:00",
+        returned_at="2026-03-03 15:00:00+00:00" if back else None,
+    )
     assert case.status == CaseStatus.RG_SUSPENDED
     assert MissingEpisode.objects.filter(case=case, returned_on=None).exists() is not back
     return case

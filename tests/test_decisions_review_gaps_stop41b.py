@@ -212,21 +212,14 @@ def _suspended_after_the_return(
             assigned_to=dmitri,
         )
         h.living(cora, maya, provider, case)
-        episode = care.missing_report(
-            by=maya, case=case, went_missing_on=date(2026, 3, 1), last_seen="Near the station"
-        )
-    with time_machine.travel("2026-03-02 09:00:00+00:00", tick=False):
-        care.missing_return(by=maya, episode=episode, returned_on=date(2026, 3, 2))
-    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
-        case.refresh_from_db()
-        services.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Missing before the decision",
-            expected_version=case.version,
-        )
-    case.refresh_from_db()
+    case = factories.suspended_while_missing(
+        case,
+        reported_by=maya,
+        decider=dmitri,
+        missing_at="2026-03-01 09:00:00+00:00",
+        returned_at="2026-03-02 09:00:00+00:00",
+        suspended_at="2026-03-02 10:00:00+00:00",
+    )
     assert case.status == CaseStatus.RG_SUSPENDED
     assert not MissingEpisode.objects.filter(case=case, returned_on=None).exists()
     return case

@@ -76,8 +76,10 @@ def test_training_a_small_population_keeps_every_level_possible() -> None:
 def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Both sets of blocking rules find only pairs that share a key the check at submission
-    stores (so it finds what a run would), the national set fewer, scored alike."""
+    """Both sets of blocking rules find pairs that share a key the check at submission stores
+    (so it finds what a run would), the national set fewer, scored alike. The one exception:
+    the national rules for a misspelt name when the date of birth is no help (ADR 0059), which
+    no stored key can find, as a digest cannot be near another."""
     truth = synthetic.people(2000, duplicates=100, seed=3, rare_names=50)
     records = [prepare.prepare(record) for record in truth.records]
     by_id = {record.unique_id: record for record in records}
@@ -88,12 +90,18 @@ def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
     national = engine.score(records, model, threshold=0.0)
 
     assert 0 < national.candidate_pairs < wide.candidate_pairs
+    misspelt = 0
     for result in (wide, national):
         for pair in result.pairs:
             a, b = by_id[pair.first], by_id[pair.second]
             shared = prepare.blocking_values(a, crossed=True) & prepare.blocking_values(b)
             shared |= prepare.blocking_values(b, crossed=True) & prepare.blocking_values(a)
+            if not shared and result is national:
+                misspelt += 1
+                assert _misspelt_name_rule(a, b), (a, b)
+                continue
             assert shared, (a, b)
+    assert misspelt > 0
     # The national rules join on the day and month of birth, which the others do not: some of
     # their pairs are new. A pair both find scores the same.
     weights = {(p.first, p.second): p.match_weight for p in wide.pairs}
@@ -101,6 +109,69 @@ def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
     assert len(both) > len(national.pairs) / 2
     for pair in both:
         assert pair.match_weight == pytest.approx(weights[(pair.first, pair.second)], abs=1e-9)
+
+
+def _misspelt_name_rule(a: prepare.PreparedRecord, b: prepare.PreparedRecord) -> bool:
+    """One name's key the same (or crossed) and the year the same or a year apart, with an age
+    estimated on either side or the day and month swapped (the national misspelt-name rules)."""
+    keys = {a.given_key, a.family_key} & {b.given_key, b.family_key}
+    apart = abs(a.dob_year - b.dob_year) if a.dob_year and b.dob_year else None
+    estimated = a.dob_estimated or b.dob_estimated
+    swapped = apart == 0 and (a.dob_month, a.dob_day) == (b.dob_day, b.dob_month)
+    crossed = a.given_key == b.family_key or a.family_key == b.given_key
+    return bool(keys) and (
+        (apart is not None and apart <= 1 and estimated) or swapped or (crossed and apart == 0)
+    )
+
+
+def test_national_rules_pair_a_misspelt_name_when_the_date_of_birth_is_no_help(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A person referred by the police with a date of birth, then by a charity with a given
+    name misspelt ("Elirra") and only an estimated age, or with the day and month of birth
+    swapped: no rule on both names' keys or on the date pairs them. Those of ADR 0059 do, and
+    leave out a different person with a name that is not near and one who is not estimated."""
+    import datetime as dt
+
+    def record(record_id: int, given: str, family: str, **values: object) -> prepare.RawRecord:
+        return prepare.RawRecord(
+            record_id=record_id,
+            person_id=record_id,
+            given_names=given,
+            family_name=family,
+            sex="female",
+            first_contact=dt.date(2026, 1, 10),
+            **values,
+        )
+
+    known = {"age_at_referral": 35, "age_is_estimated": False}
+    with_date = record(1, "Elira", "Krasniqi", date_of_birth=dt.date(1990, 5, 7), **known)
+    # Keys "akr" and "ald" for "alr": a consonant changed, so no rule on both keys holds.
+    misspelt_aged = record(
+        2, "Ekira", "Krasniqi", date_of_birth=None, age_at_referral=35, age_is_estimated=True
+    )
+    swapped = record(3, "Elida", "Krasniqi", date_of_birth=dt.date(1990, 7, 5), **known)
+    other_name = record(
+        4, "Valbona", "Krasniqi", date_of_birth=None, age_at_referral=35, age_is_estimated=True
+    )
+    not_estimated = record(5, "Ekira", "Krasniqi", date_of_birth=dt.date(1990, 9, 9), **known)
+    records = [
+        prepare.prepare(r) for r in (with_date, misspelt_aged, swapped, other_name, not_estimated)
+    ]
+    truth = synthetic.people(300, duplicates=60, seed=99)
+    model = engine.train([prepare.prepare(r) for r in truth.records])
+    monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", 2)
+
+    paired = {(p.first, p.second) for p in engine.score(records, model, threshold=0.0).pairs}
+    without = [r for r in engine.NATIONAL_BLOCKING_RULES if r not in engine.MISSPELT_NAME_RULES]
+    monkeypatch.setattr(engine, "NATIONAL_BLOCKING_RULES", without)
+    before = {(p.first, p.second) for p in engine.score(records, model, threshold=0.0).pairs}
+
+    assert {(1, 2), (1, 3)} <= paired
+    assert not {(1, 4), (1, 5)} & paired  # a name not near; neither age estimated
+    assert not {(1, 2), (1, 3)} & before
+    assert _misspelt_name_rule(records[0], records[1])
+    assert _misspelt_name_rule(records[0], records[2])
 
 
 def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimated(
@@ -159,3 +230,15 @@ def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimat
     a, b, c, d = records
     for first, second in ((a, b), (b, a), (a, c), (c, a), (c, d), (d, c)):
         assert prepare.blocking_values(first, crossed=True) & prepare.blocking_values(second)
+
+
+def test_a_national_run_learns_from_pairs_born_on_one_day_in_one_area(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At a national scale nearly every pair born on the same day is two people, too few
+    matches for EM to learn the names from; the first session then takes pairs born on the same
+    day and referred in the same area (ADR 0059). A small deployment keeps the day alone."""
+    records = [prepare.prepare(r) for r in synthetic.people(300, duplicates=30, seed=4).records]
+    assert engine._training_rules(records)[0] is engine.FIRST_TRAINING_RULE
+    monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", len(records))
+    assert engine._training_rules(records)[0] is engine.NATIONAL_FIRST_TRAINING_RULE

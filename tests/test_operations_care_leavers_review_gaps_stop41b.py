@@ -32,7 +32,6 @@ from opennrm.care import services as care
 from opennrm.care.models import MissingEpisode
 from opennrm.cases.choices import AgeGroup, CaseStatus
 from opennrm.cases.models import Case, Person
-from opennrm.decisions import services as decisions
 from opennrm.decisions.selectors import back_from_missing
 from opennrm.notifications.models import Notification
 from opennrm.operations import selectors
@@ -90,23 +89,15 @@ def _suspended_then_back(
         draft.status, draft.case, draft.answers = DraftStatus.SUBMITTED, case, {}
         draft.save()
         h.living(cora, maya, provider, case)
-    with time_machine.travel("2027-03-14 10:00:00+00:00", tick=False):
-        episode = care.missing_report(
-            by=maya, case=case, went_missing_on=date(2027, 3, 14), last_seen="Near the station"
-        )
-    with time_machine.travel("2027-03-15 10:00:00+00:00", tick=False):
-        case.refresh_from_db()
-        decisions.decision_record_reasonable_grounds(
-            by=dmitri,
-            case=case,
-            outcome="suspended",
-            reasons="Missing before the decision",
-            expected_version=case.version,
-        )
-    with time_machine.travel("2027-03-16 10:00:00+00:00", tick=False):
-        care.missing_return(by=maya, episode=episode, returned_on=date(2027, 3, 16))
-    case.refresh_from_db()
-    return operation, record, case, episode
+    case = factories.suspended_while_missing(
+        case,
+        reported_by=maya,
+        decider=dmitri,
+        missing_at="2027-03-14 10:00:00+00:00",
+        suspended_at="2027-03-15 10:00:00+00:00",
+        returned_at="2027-03-16 10:00:00+00:00",
+    )
+    return operation, record, case, MissingEpisode.objects.get(case=case)
 
 
 def test_a_person_back_from_missing_is_not_missing_on_the_operation_board(

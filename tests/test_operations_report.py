@@ -286,6 +286,7 @@ def test_the_report_counts_the_people_their_standing_and_the_decisions(
         Standing.NOT_REFERRED: 0,
         Standing.PLACED: 1,  # 1 (8 left their place: placed means in a place now)
         Standing.WAITING_FOR_BED: 1,  # 7
+        Standing.SUPPORT_REFUSED: 0,
         Standing.MISSING: 1,  # 4
     }
     rg, cg = report.reasonable_grounds, report.conclusive_grounds

@@ -372,7 +372,7 @@ def test_the_officer_is_told_each_linked_referral_whether_it_holds_the_erasure_o
         assert charity.reference in page
         assert "does not erase" in page
         assert other_page in page
-    assert "Erase the details" in client.get(erase_url).content.decode()
+    assert "Record the request for approval" in client.get(erase_url).content.decode()
 
     privacy.person_erase(
         by=dpo,

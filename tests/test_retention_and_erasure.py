@@ -354,7 +354,7 @@ class TestErasureOnRequest:
 
     @pytest.mark.page("privacy:erase")
     def test_erasing_removes_the_details_and_keeps_every_audit_event(
-        self, dpo: User, alice: User, dmitri: User, closed_person: Person
+        self, dpo: User, second_dpo: User, alice: User, dmitri: User, closed_person: Person
     ) -> None:
         case = closed_person.cases.get()
         # People looked at the case before: those reads stay recorded after erasure.
@@ -365,9 +365,11 @@ class TestErasureOnRequest:
         form = client.get(f"/privacy/people/{closed_person.pk}/erase/").content.decode()
         assert "cannot be brought back" in form
 
-        response = client.post(
+        # One officer records the request; a second approves it, and only then is it erased.
+        recorded = client.post(
             f"/privacy/people/{closed_person.pk}/erase/",
             {
+                "action": "request",
                 "request_reference": "DPR-2026-0007",
                 "request_received_on_day": "1",
                 "request_received_on_month": "4",
@@ -375,17 +377,27 @@ class TestErasureOnRequest:
                 "confirm": "on",
             },
         )
+        assert recorded.status_code == 302
+        assert not Erasure.objects.exists()
+        waiting = closed_person.erasure_requests.get()
+        response = factories.signed_in_client(second_dpo).post(
+            f"/privacy/people/{closed_person.pk}/erase/",
+            {"action": "approve", "erasure_request": waiting.pk, "confirm": "on"},
+        )
 
         assert response.status_code == 302
         assert found_anywhere() == []
-        assert AuditEvent.objects.count() == events_before + 1
+        assert AuditEvent.objects.count() == events_before + 2
         assert AuditEvent.objects.filter(person_id=closed_person.pk).count() == reads_before
         erased = AuditEvent.objects.get(action="person.erased")
-        assert (erased.actor, erased.detail["request_reference"]) == (dpo, "DPR-2026-0007")
+        assert (erased.actor, erased.detail["request_reference"]) == (
+            second_dpo,
+            "DPR-2026-0007",
+        )
         erasure = Erasure.objects.get()
         assert (erasure.reason, erasure.by, erasure.request_received_on) == (
             "request",
-            dpo,
+            second_dpo,
             date(2026, 4, 1),
         )
         # The referrer's case page says what happened and shows no details; no letter is made.

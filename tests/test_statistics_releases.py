@@ -1038,6 +1038,8 @@ def test_the_api_gives_the_synthetic_datasets_figures_and_download(
     assert body["synthetic"] == {
         "epsilon": 0.5,
         "delta": synthetic.DELTA,
+        "epsilon_in_all": 0.5,
+        "delta_in_all": synthetic.DELTA,
         "method": synthetic.METHOD,
         "rows": stored.rows,
         "privacy": stored.privacy,

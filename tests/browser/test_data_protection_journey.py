@@ -4,8 +4,9 @@
    by its reference, sees who, when, which details and from where, without ever being shown the
    details themselves.
 2. A person's request: the officer finds them by name and date of birth, exports everything
-   held (recorded), cannot erase while the case is open, the decision maker closes it, and the
-   officer erases the details; the case page then shows only the figures.
+   held (recorded), cannot erase while the case is open, the decision maker closes it, the
+   officer records the request and a second officer approves it, which erases the details; the
+   case page then shows only the figures.
 """
 
 from __future__ import annotations
@@ -95,10 +96,11 @@ def test_data_protection_officer_answers_a_request_and_erases_on_request(
     alice: User,
     dmitri: User,
     dpo: User,
+    second_dpo: User,
     northmoor_police: Organisation,
     authority: Organisation,
 ) -> None:
-    for person in (dmitri, dpo):
+    for person in (dmitri, dpo, second_dpo):
         factories.totp_device(person)
     case = case_factories.case(
         referred_by=alice,
@@ -160,7 +162,7 @@ def test_data_protection_officer_answers_a_request_and_erases_on_request(
     expect(decider.locator(".govuk-notification-banner")).to_contain_text("is closed")
 
     officer.reload()
-    officer.get_by_role("button", name="Erase the details").click()
+    officer.get_by_role("button", name="Record the request for approval").click()
     expect(officer.locator(".govuk-error-summary")).to_contain_text(
         "Confirm that the details may be erased"
     )
@@ -170,10 +172,23 @@ def test_data_protection_officer_answers_a_request_and_erases_on_request(
     officer.get_by_label("Month").fill("11")
     officer.get_by_label("Year").fill("2026")
     officer.get_by_label("I have checked that the law allows").check()
-    officer.get_by_role("button", name="Erase the details").click()
-    expect(officer.locator(".govuk-notification-banner")).to_contain_text("have been erased")
-    expect(officer.locator("main")).to_contain_text("Identifying details removed on")
+    officer.get_by_role("button", name="Record the request for approval").click()
+    officer.goto(f"/privacy/people/{case.person_id}/erase/")
+    # Whoever recorded it cannot approve it: a second officer must.
+    expect(officer.locator("main")).to_contain_text("another data-protection officer must approve")
+    expect(officer.get_by_role("button", name="Approve and erase the details")).to_have_count(0)
     axe.check(officer)
+    assert not Erasure.objects.exists()
+
+    approver: Page = new_page()
+    _sign_in_with_device(approver, second_dpo)
+    approver.goto(f"/privacy/people/{case.person_id}/erase/")
+    expect(approver.locator("main")).to_contain_text("DPR-2026-0043")
+    axe.check(approver)
+    approver.get_by_role("button", name="Approve and erase the details").click()
+    expect(approver.locator(".govuk-notification-banner")).to_contain_text("have been erased")
+    expect(approver.locator("main")).to_contain_text("Identifying details removed on")
+    axe.check(approver)
     officer.get_by_role("navigation", name="Menu").get_by_role("link", name="Retention").click()
     expect(officer.locator("main")).to_contain_text("1 erased on request")
     axe.check(officer)

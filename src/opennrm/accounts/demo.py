@@ -109,6 +109,11 @@ ACCOUNTS = [
     DemoAccount("orgadmin@demo.opennrm.test", "Lucy Farrant", "police", Role.ORGANISATION_ADMIN),
     DemoAccount("sysadmin@demo.opennrm.test", "Jordan Keel", "operator", Role.SYSTEM_ADMIN),
     DemoAccount("dpo@demo.opennrm.test", "Imogen Sallow", "operator", Role.DATA_PROTECTION_OFFICER),
+    # A second officer: an erasure needs one to record the request and another to approve it
+    # (ADR 14, addendum of stop 42).
+    DemoAccount(
+        "dpo2@demo.opennrm.test", "Rowan Featherstone", "operator", Role.DATA_PROTECTION_OFFICER
+    ),
     # Checks protection from removal by reference, and sees nothing else (ADR 40).
     DemoAccount(
         "enforcement@demo.opennrm.test",

@@ -13,17 +13,25 @@ what their records keep: a referral (`referrals.api_submission`, per organisatio
 taken in during an operation (`operations.services.reception_take_in`, a fingerprint of its
 own, per operation) and a planned removal (`protection.services.planned_removal_record`, its
 reference and day).
+
+A key is kept for 24 hours (`KEY_EXPIRY`), as the draft asks a resource to publish: older, it is
+forgotten, and a request sent with it is a new request here; the nightly retention run deletes
+it (`expired_keys_delete`). What the key made still holds it (the service's `submission_key`,
+kept for ever), so the service still answers the same request with it, and refuses the key on
+another case. The others keep their keys in records kept for ever, and honour them as long.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from ninja import Status
 
@@ -34,6 +42,9 @@ from .models import IdempotencyKey
 from .schemas import ErrorsOut, field_errors_out
 
 HEADER = "Idempotency-Key"
+# How long a key kept here is honoured, from its first use (docs/api.md, "Idempotency-Key"): long
+# enough for any client's retries, short enough that a key is not refused for ever.
+KEY_EXPIRY = timedelta(hours=24)
 
 
 class KeyReused(ValidationError):
@@ -76,8 +87,12 @@ def replayed(response: HttpResponse) -> None:
 def _first(by: User, operation: str, key: str, sent: str, case: Case | None) -> bool:
     """Claim the key for this request: True if it is the key's first, False for a retry;
     `KeyReused` if it was used for another request. The unique constraint makes a request sent
-    twice at once wait for the first to commit (PostgreSQL), then read its key."""
-    earlier = IdempotencyKey.objects.filter(user=by, operation=operation, key=key).first()
+    twice at once wait for the first to commit (PostgreSQL), then read its key. A key older
+    than `KEY_EXPIRY` is forgotten: deleted here, not waiting for the nightly sweep, and claimed
+    anew (a request sent twice at once then waits as above for the one that claimed it)."""
+    keys = IdempotencyKey.objects.filter(user=by, operation=operation, key=key)
+    keys.filter(created_at__lte=timezone.now() - KEY_EXPIRY).delete()
+    earlier = keys.first()
     if earlier is None:
         try:
             with transaction.atomic():
@@ -118,10 +133,13 @@ def keyed[T](
 
     The key is kept with what `send` writes, in one transaction: if `send` refuses
     (`ValidationError`), nothing is kept, and the key can be sent again with a corrected
-    request. A key kept before fingerprints has none here: its first use since is taken as its
-    first, and the service replays what the key made if the request is the same, or refuses
-    (`KeyReused`) if the key made it on another case (what it would make now could not be
-    found by a retry)."""
+    request. A key kept before fingerprints has none here, only in what it made (the service's
+    own key): its first use since is taken as its first, and the service replays what the key
+    made if the request is the same, or refuses (`KeyReused`) if the key made it on another
+    case (what it would make now could not be found by a retry). Such a key may be a retry all
+    the same, sent after midnight: so a first use that `check` refuses is answered with what
+    the service finds the key made, if it made the same request (`_made_before`), and only
+    otherwise refused, writing nothing."""
     if key is None:
         if check is not None:
             check()
@@ -129,8 +147,42 @@ def keyed[T](
     with transaction.atomic():
         first = _first(by, operation, key, fingerprint(request), case)
         if first and check is not None:
-            check()
-        made, again = send()
+            try:
+                check()
+            except ValidationError as refused:
+                earlier = _made_before(send)
+                if earlier is None:
+                    raise refused from None
+                made, again = earlier, True
+            else:
+                made, again = send()
+        else:
+            made, again = send()
     if again or not first:
         replayed(response)
     return made
+
+
+class _NotMadeBefore(Exception):
+    """`send` made something new: undone, as `check` refused the request."""
+
+
+def _made_before[T](send: Callable[[], tuple[T, bool]]) -> T | None:
+    """What `send` finds the key made before, or None. Asked in a savepoint rolled back unless
+    it is a replay: if the service writes instead (it finds nothing, and what it checks itself
+    passes), that write, its notifications and audit are undone; if it refuses, the caller's
+    refusal stands."""
+    try:
+        with transaction.atomic():
+            made, again = send()
+            if not again:
+                raise _NotMadeBefore
+    except (_NotMadeBefore, ValidationError):
+        return None
+    return made
+
+
+def expired_keys_delete(*, now: datetime) -> int:
+    """Delete the keys older than `KEY_EXPIRY`, already forgotten (`_first`); how many. Called
+    only by `privacy.services.retention_apply`, each night, whose audit event counts them."""
+    return IdempotencyKey.objects.filter(created_at__lte=now - KEY_EXPIRY).delete()[0]

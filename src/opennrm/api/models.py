@@ -139,10 +139,12 @@ class IdempotencyKey(models.Model):
     of the request: its address and its validated body (`api.idempotency.fingerprint`).
 
     The same key sent again by the same member with the same request is a retry; with another
-    request it is refused (422). A key is its member's: two members may send the same one.
-    Only requests that succeeded are kept (a rejected one is rolled back with the rest). Never
-    the body itself, which is free text about a person; erasing the person empties the hash
-    (`referrals.services.referral_records_pseudonymise`), and the key then refuses everything.
+    request it is refused (422), for 24 hours from `created_at` (`api.idempotency.KEY_EXPIRY`):
+    older, it is forgotten and the nightly retention run deletes it. A key is its member's: two
+    members may send the same one. Only requests that succeeded are kept (a rejected one is
+    rolled back with the rest). Never the body itself, which is free text about a person;
+    erasing the person empties the hash (`referrals.services.referral_records_pseudonymise`),
+    and the key then refuses everything until it expires.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

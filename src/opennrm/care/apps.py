@@ -30,3 +30,12 @@ class CareConfig(AppConfig):
             safeguarding.AGE_DISPUTE_TELLERS.append(missing_child_age_disputed)
         if caseload_extras not in safeguarding_views.CASELOAD_EXTRAS:
             safeguarding_views.CASELOAD_EXTRAS.append(caseload_extras)
+        # Decisions reads who is back from missing (the reminders, the operation board) and who
+        # supports the person now (the reconsideration letters they read) through what care
+        # tells it: decisions imports nothing of care (ADR 0020), and this import is the link.
+        from opennrm.decisions.selectors import register_back_from_missing, register_supported_now
+
+        from .selectors import back_from_missing_of, cases_supported_now_by
+
+        register_back_from_missing(back_from_missing_of)
+        register_supported_now(cases_supported_now_by)

@@ -138,6 +138,40 @@ def support_cases_for(actor: Actor) -> QuerySet[cases.Case]:
     return cases.Case.objects.filter(Exists(live))
 
 
+def cases_supported_now_by(actor: Actor) -> QuerySet[cases.Case]:
+    """The cases whose person the actor supports now: a safe-house manager, where their
+    provider holds a bed for the person (as `support_cases_for`); a support coordinator, while
+    support is under way through a request for a place (one waiting, or a place held), as
+    `reconsideration_asker` has it. Once the person has left, or the request is closed, the
+    provider no longer supports them. Registered with decisions (`CareConfig.ready`): they read
+    the answers to the case's reconsiderations, which tell the person to ask their support
+    worker (ADR 0017, addendum of stop 42)."""
+    held = Placement.objects.holding_a_bed().filter(request__case=OuterRef("pk"))
+    supported = Q(pk__in=[])
+    if is_coordinator(actor):
+        waiting = PlacementRequest.objects.filter(
+            case=OuterRef("pk"), status=PlacementRequestStatus.OPEN
+        )
+        supported |= Q(Exists(held)) | Q(Exists(waiting))
+    providers = managed_provider_ids(actor)
+    if providers:
+        supported |= Q(Exists(held.filter(bed__room__site__provider_id__in=providers)))
+    return cases.Case.objects.filter(supported)
+
+
+def back_from_missing_of(suspended: QuerySet[cases.Case], since: str) -> QuerySet[cases.Case]:
+    """Of `suspended`, each annotated with a moment (the annotation named `since`: when its
+    reasonable grounds decision was suspended), those whose person was reported missing at or
+    before that moment, whenever the return was recorded, and is missing no longer (no episode
+    open now). Registered with decisions (`CareConfig.ready`), whose `back_from_missing` it is:
+    decisions cannot import care (ADR 0020)."""
+    reported_by_then = MissingEpisode.objects.filter(
+        case=OuterRef("pk"), reported_at__lte=OuterRef(since)
+    )
+    missing_now = MissingEpisode.objects.filter(case=OuterRef("pk"), returned_on=None)
+    return suspended.filter(Exists(reported_by_then)).exclude(Exists(missing_now))
+
+
 def support_case_get(actor: Actor, reference: str) -> cases.Case:
     found = (
         support_cases_for(actor)

@@ -191,6 +191,11 @@ class Case(models.Model):
                 fields=["competent_authority", "status", "conclusive_grounds_from"],
                 name="case_cg_queue_idx",
             ),
+            # The reconsiderations queue and its daily reminders, by the day each is due.
+            models.Index(
+                fields=["competent_authority", "status", "reconsideration_decide_by"],
+                name="case_rc_queue_idx",
+            ),
             # The queue filtered to adults or to children: its page count, from the index alone.
             models.Index(
                 fields=["competent_authority", "status", "age_group", "reasonable_grounds_due"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role, role_givers
-from opennrm.accounts.models import User
+from opennrm.accounts.models import Membership, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.lib import fields
 from opennrm.notifications.selectors import unread_news
@@ -28,7 +28,13 @@ def safeguarding_lead_areas(actor: Actor) -> list[str]:
     """The areas whose children the actor safeguards: those of the local authorities and child
     guardian services where they are a safeguarding lead. The one definition, for the cases they
     see here, the local authority's caseload and the dependent children they are told of."""
-    return list(
+    return list(_lead_memberships_for_children(actor).values_list("organisation__area", flat=True))
+
+
+def _lead_memberships_for_children(actor: Actor) -> QuerySet[Membership]:
+    """The actor's memberships as a safeguarding lead of a local authority or child guardian
+    service with an area (`safeguarding_lead_areas`)."""
+    return (
         actor.memberships()
         .filter(
             role=Role.SAFEGUARDING_LEAD,
@@ -38,7 +44,6 @@ def safeguarding_lead_areas(actor: Actor) -> list[str]:
             ],
         )
         .exclude(organisation__area="")
-        .values_list("organisation__area", flat=True)
     )
 
 
@@ -105,11 +110,24 @@ def _links_where_leads_are_told(link: str) -> bool:
 
 def may_hear_of_case(user: User, case_id: int, link: str = "") -> bool:
     """Whether news of the case, linking to `link`, is still `user`'s to hear of:
-    `cases_heard_of` asked of one pair."""
+    `cases_heard_of` asked of one pair (told at some moment)."""
     return (case_id, link) in cases_heard_of(user, {(case_id, link)})
 
 
-def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+def _lead_since(actor: Actor) -> dict[str, datetime]:
+    """The areas whose children the actor safeguards (`safeguarding_lead_areas`), each with
+    when they first became a safeguarding lead there among the memberships they hold now."""
+    since: dict[str, datetime] = {}
+    for area, started in _lead_memberships_for_children(actor).values_list(
+        "organisation__area", "created_at"
+    ):
+        since[area] = min(since.get(area, started), started)
+    return since
+
+
+def cases_heard_of(
+    user: User, pairs: set[tuple[int, str]]
+) -> dict[tuple[int, str], datetime | None]:
     """Of `pairs` (a case's id, the link of news of it), those whose news is still `user`'s
     (registered with `notifications.case_readers` by this app's `AppConfig.ready()`; the
     notifications page, its counts and the worker's e-mail all ask it): they may open the case
@@ -125,7 +143,15 @@ def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, st
     her area, does not hear her old force's news of an adult's case: it links to the case's
     pages, which do not open for her. Nor does a lead hear, once the person is an adult, the
     news of their case she was sent while they were a child: it links to the case page too
-    (she was told of the change with a link to her caseload).
+    (she was told of the change with a link to her caseload; while her council holds their
+    children's services task the safeguarding app keeps it for her, ADR 0025, addendum of stop
+    42).
+
+    Each pair heard comes with the moment from which news told is theirs (None: whenever).
+    What a lead hears by the area rule alone was told her as a lead, so only from when she
+    became a lead of the case's area: a support coordinator told of an adult's missing episode
+    who later became the council's lead for the area does not keep that news, which was a
+    coordinator's (and whose episode may not open for her); ADR 0008, addendum of stop 42.
 
     Coordinators are told nationally (they place people anywhere), so any coordinator may
     hear a coordinator's news; a safe-house manager who moved to another provider is still
@@ -136,25 +162,25 @@ def cases_heard_of(user: User, pairs: set[tuple[int, str]]) -> set[tuple[int, st
     actor's roles, the cases among them they may open, those of their areas among the rest that
     link where leads are told); the links are read in memory (ADR 0008, addenda of stop 41)."""
     if not pairs:
-        return set()
+        return {}
     actor = Actor.of_session(user)
-    heard: set[tuple[int, str]] = set()
+    heard: dict[tuple[int, str], datetime | None] = {}
     if actor.has_any_role(_TOLD_OF_CASES_THEY_CANNOT_OPEN):
-        heard = {pair for pair in pairs if _links_to(pair[1], _WHERE_THEIR_NEWS_LINKS)}
-    asked = {case_id for case_id, _link in pairs - heard}
+        heard = dict.fromkeys(pair for pair in pairs if _links_to(pair[1], _WHERE_THEIR_NEWS_LINKS))
+    asked = {case_id for case_id, _link in pairs - set(heard)}
     if not asked:
         return heard
     theirs = set(cases_visible_to(actor).filter(pk__in=asked).values_list("pk", flat=True))
-    heard |= {pair for pair in pairs if pair[0] in theirs}
-    leads_news = {pair for pair in pairs - heard if _links_where_leads_are_told(pair[1])}
-    areas = safeguarding_lead_areas(actor) if leads_news else []
-    if areas:
-        of_their_areas = set(
+    heard |= dict.fromkeys(pair for pair in pairs if pair[0] in theirs)
+    leads_news = {pair for pair in pairs - set(heard) if _links_where_leads_are_told(pair[1])}
+    since = _lead_since(actor) if leads_news else {}
+    if since:
+        area_of = dict(
             Case.objects.filter(
-                pk__in={case_id for case_id, _link in leads_news}, area__in=areas
-            ).values_list("pk", flat=True)
+                pk__in={case_id for case_id, _link in leads_news}, area__in=list(since)
+            ).values_list("pk", "area")
         )
-        heard |= {pair for pair in leads_news if pair[0] in of_their_areas}
+        heard |= {pair: since[area_of[pair[0]]] for pair in leads_news if pair[0] in area_of}
     return heard
 
 

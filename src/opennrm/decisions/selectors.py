@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -94,6 +95,34 @@ def statuses_of(name: str) -> tuple[CaseStatus, ...]:
 DEADLINE_QUEUES = ("reasonable-grounds", "reconsiderations")
 
 
+# What decisions reads of the care app, which imports this one (ADR 0020): care registers it
+# from `CareConfig.ready`, importing these functions, so the link is an import the import graph
+# shows (`make imports`: care -> decisions), not a relation of the case read by its name.
+#
+# Of suspended cases annotated with the moment their suspension took effect (the annotation
+# named by the second argument), those whose person was reported missing by then and is missing
+# no longer (`care.selectors.back_from_missing_of`). Care's alone: the first registered is read.
+BackFromMissing = Callable[[QuerySet[Case], str], QuerySet[Case]]
+BACK_FROM_MISSING: list[BackFromMissing] = []
+# The cases whose person the actor supports now (`care.selectors.cases_supported_now_by`): they
+# read the answers to the case's reconsiderations, which tell the person to ask their support
+# worker (`reconsideration_letter_get_for_reader`).
+SupportedNow = Callable[[Actor], QuerySet[Case]]
+SUPPORTED_NOW: list[SupportedNow] = []
+
+
+def register_back_from_missing(finder: BackFromMissing) -> None:
+    """Called by the care app from its `AppConfig.ready()`."""
+    if finder not in BACK_FROM_MISSING:
+        BACK_FROM_MISSING.append(finder)
+
+
+def register_supported_now(finder: SupportedNow) -> None:
+    """Called by the care app from its `AppConfig.ready()`."""
+    if finder not in SUPPORTED_NOW:
+        SUPPORTED_NOW.append(finder)
+
+
 def back_from_missing() -> QuerySet[Case]:
     """The cases whose reasonable grounds decision was suspended while the person was missing
     and whose person is back: at least one missing episode reported on or before the suspension
@@ -102,9 +131,12 @@ def back_from_missing() -> QuerySet[Case]:
     Found again, the person is decided on as one never missing would be (ADR 0010). A case
     missing now is not back; one with no missing episode reported by the suspension was
     suspended for another reason and is not either. One rule for every reader (the reminders,
-    the operations board): a queryset of cases, filtered further by the caller. Read through
-    the case's own relation to its missing episodes: care imports this app, not the other way
-    (ADR 0020)."""
+    the operations board): a queryset of cases, filtered further by the caller. The missing
+    episodes are read through what care registers (`register_back_from_missing`); without it
+    nobody is recorded missing, so nobody is back."""
+    suspended = Case.objects.filter(status=CaseStatus.RG_SUSPENDED)
+    if not BACK_FROM_MISSING:
+        return suspended.none()
     suspended_at = Subquery(
         Decision.objects.filter(
             case=OuterRef("pk"),
@@ -115,16 +147,8 @@ def back_from_missing() -> QuerySet[Case]:
         .order_by("-decided_at", "-id")
         .values("decided_at")[:1]
     )
-    suspended = Case.objects.filter(status=CaseStatus.RG_SUSPENDED)
-    missing_now = suspended.filter(
-        missing_episodes__pk__isnull=False, missing_episodes__returned_on=None
-    )
-    missing_by_then = suspended.annotate(suspended_at=suspended_at).filter(
-        missing_episodes__reported_at__lte=F("suspended_at")
-    )
-    return suspended.filter(pk__in=missing_by_then.values("pk")).exclude(
-        pk__in=missing_now.values("pk")
-    )
+    back = BACK_FROM_MISSING[0](suspended.annotate(suspended_at=suspended_at), "suspended_at")
+    return suspended.filter(pk__in=back.values("pk"))
 
 
 def reminded(name: str, until: date) -> tuple[QuerySet[Case], ...]:
@@ -391,13 +415,29 @@ def adult_dates_letter_get_for_reader(actor: Actor, letter_id: int) -> Letter:
         raise Http404 from None
 
 
+def _supported_now(actor: Actor) -> Q:
+    """Letters of the cases whose person the actor supports now (`SUPPORTED_NOW`, registered by
+    care); none without it."""
+    return reduce(or_, (Q(case__in=finder(actor)) for finder in SUPPORTED_NOW), Q(pk__in=[]))
+
+
+def _support_readers(actor: Actor) -> Q:
+    """The answers to reconsiderations a support provider's staff read (ADR 0017, addenda of
+    stops 39 and 42): those their provider asked for, and those of the cases whose person they
+    support now, whoever asked: every answer tells the person to ask their support worker to
+    help them find a solicitor, or what support they can get now, and that worker is today's
+    (the support plan links them). Never the decision's own letter."""
+    return _supported_now(actor) | Q(
+        reconsideration__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF)
+    )
+
+
 def reconsideration_letter_get_for_reader(actor: Actor, request_id: int) -> Letter:
     """The letter issued when a reconsideration was decided, for the same readers as the
     decision's letter (`letter_get_for_reader`) and for the support provider that asked for it
-    (`reconsideration_letters_for_provider`), and gone with the person's details as it is."""
-    readers = Q(case__in=cases_visible_to(actor)) | Q(
-        reconsideration__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF)
-    )
+    or supports the person now (`_support_readers`), and gone with the person's details as it
+    is."""
+    readers = Q(case__in=cases_visible_to(actor)) | _support_readers(actor)
     try:
         return Letter.objects.select_related("decision", "reconsideration", "case__person").get(
             readers, reconsideration_id=request_id, text__isnull=False
@@ -407,16 +447,14 @@ def reconsideration_letter_get_for_reader(actor: Actor, request_id: int) -> Lett
 
 
 def reconsideration_letters_for_provider(actor: Actor, case: Case) -> QuerySet[Letter]:
-    """The letters answering the reconsiderations of `case` that a support provider the actor
-    acts for (`SUPPORT_PROVIDER_STAFF`, who ask from the support plan) asked for, oldest first.
-    A refusal tells the person to ask their support worker to help them find a solicitor, and
-    the provider that asked is told the answer: its staff read the letter it asked for, as they
-    read back the evidence it sent, and no other letter of the case (the decision's own, or the
-    answer to a request the referrer made)."""
+    """The letters answering the reconsiderations of `case` that the actor reads as one who
+    acts for a support provider (`SUPPORT_PROVIDER_STAFF`, who ask from the support plan): those
+    their provider asked for, as they read back the evidence it sent, and, while it supports
+    the person, the answers to every request (`_support_readers`), oldest first. A refusal tells
+    the person to ask their support worker to help them find a solicitor. Never the decision's
+    own letter."""
     return Letter.objects.filter(
-        case=case,
-        reconsideration__support_provider_id__in=actor.organisations_as(SUPPORT_PROVIDER_STAFF),
-        text__isnull=False,
+        _support_readers(actor), case=case, reconsideration__isnull=False, text__isnull=False
     ).select_related("reconsideration__decision")
 
 

@@ -28,7 +28,8 @@ Blocking rules (a pair is scored only if one holds; each is an equality, so the 
 candidates with a hash join, not by comparing everyone with everyone): family-name key and year
 of birth; given-name key and year of birth; the two keys crossed (names swapped); one key
 crossed and the year (names swapped, one misspelt); both name keys; date of birth; phone.
-From 200,000 records, narrower ones (`NATIONAL_BLOCKING_RULES`, ADRs 0051 and 0054).
+From 200,000 records, narrower ones (`NATIONAL_BLOCKING_RULES`, ADRs 0051 and 0054), with
+rules for one name misspelt when the date of birth is no help (`MISSPELT_NAME_RULES`, ADR 0059).
 """
 
 from __future__ import annotations
@@ -228,8 +229,42 @@ BLOCKING_RULES: list[BlockingRuleCreator] = [
 # million at 1,000,000, beyond a run's time and memory). These join on more at once (both keys
 # and the year; one key and the day and month of birth; the date of birth and sex), so the
 # blocks stay small, at the cost of the pairs that differ in all of them (the share of true
-# pairs found at all falls from 0.95 to 0.90 on the synthetic people at a million: ADR 0054).
+# pairs found at all fell from 0.95 to 0.90 on the synthetic people at a million: ADR 0054;
+# with `MISSPELT_NAME_RULES` 0.985: ADR 0059).
 NATIONAL_SCALE_RECORDS = 200_000
+# How far apart two keys of a misspelt name may be for the national rules to pair them.
+NAME_KEY_EDITS = 2
+MISSPELT_NAME_RULES: list[BlockingRuleCreator] = [
+    # One name misspelt, and the date of birth no help: an age estimated on either side (the
+    # same year, or a year apart), or the day and month swapped. The other name's key and the
+    # year are joined on, with the estimate on one side as a filter the join can use (an OR of
+    # both sides would make it read every pair sharing a usual name and a year); then only
+    # names whose keys are at most `NAME_KEY_EDITS` apart are kept as pairs (ADR 0059).
+    *(
+        CustomRule(
+            f"l.{same} = r.{same} AND l.dob_year = r.dob_year{step} AND {side}.dob_estimated "
+            f"AND levenshtein(l.{close}, r.{close}) <= {NAME_KEY_EDITS}"
+        )
+        for same, close in (("family_key", "given_key"), ("given_key", "family_key"))
+        for side in ("l", "r")
+        for step in ("", " + 1", " - 1")
+    ),
+    *(
+        CustomRule(
+            f"l.{same} = r.{same} AND l.dob_year = r.dob_year "
+            "AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month"
+        )
+        for same in ("family_key", "given_key")
+    ),
+    # Names swapped and one of them misspelt: the name that kept its key, crossed, and the year.
+    *(
+        CustomRule(
+            f"l.{kept} = r.{crossed} AND l.dob_year = r.dob_year "
+            f"AND levenshtein(l.{crossed}, r.{kept}) <= {NAME_KEY_EDITS}"
+        )
+        for kept, crossed in (("given_key", "family_key"), ("family_key", "given_key"))
+    ),
+]
 NATIONAL_BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("given_key", "family_key", "dob_year"),
     CustomRule(
@@ -253,6 +288,7 @@ NATIONAL_BLOCKING_RULES: list[BlockingRuleCreator] = [
         for given, family in (("given_key", "family_key"), ("family_key", "given_key"))
         for step in ("+ 1", "- 1")
     ),
+    *MISSPELT_NAME_RULES,
 ]
 
 
@@ -274,6 +310,11 @@ def blocking_rules(records: int) -> list[BlockingRuleCreator]:
 # area are the better teacher. Each session samples at most `EM_MAX_PAIRS` pairs, so a
 # national dataset trains in the same time as a small one.
 FIRST_TRAINING_RULE = block_on("dob")
+# At a national scale, pairs born on the same day are almost all different people (at a million
+# referrals some 57 people share each day, one pair in a thousand of theirs the same person),
+# and EM learns the names from too few matches among them; born on the same day and referred in
+# the same area, about one pair in 200 is (ADR 0059).
+NATIONAL_FIRST_TRAINING_RULE = block_on("dob", "area")
 PHONE_TRAINING_RULE = block_on("phone")
 NAMES_TRAINING_RULE = block_on("given_key", "family_key", "area")
 MIN_PHONE_PAIRS = 200
@@ -443,7 +484,8 @@ def _training_rules(records: Sequence[PreparedRecord]) -> list[BlockingRuleCreat
     sharing = Counter(record.phone for record in records if record.phone)
     phone_pairs = sum(n * (n - 1) // 2 for n in sharing.values())
     second = PHONE_TRAINING_RULE if phone_pairs >= MIN_PHONE_PAIRS else NAMES_TRAINING_RULE
-    return [FIRST_TRAINING_RULE, second]
+    national = len(records) >= NATIONAL_SCALE_RECORDS
+    return [NATIONAL_FIRST_TRAINING_RULE if national else FIRST_TRAINING_RULE, second]
 
 
 def train(

@@ -175,11 +175,16 @@ _GROUPS: list[tuple[list[str], list[tuple[list[str], str]], list[list[str]]]] = 
 ]
 
 # Syllables of each group's rarer names (same order as `_GROUPS`): first, middle and last
-# parts of a family name, and first and last parts of a given name.
+# parts of a family name, and first and last parts of a given name. Most middles carry a
+# consonant: the linkage's name key is a name's consonants (`prepare.name_key`), and middles of
+# a vowel alone gave five names one key, so that names differing in a vowel (Krasniqi and
+# Kresniqi) stood for most of a group's rare names, which no language's names do (ADR 0059).
+# Vietnamese family names keep their five vowels: some hundred family names are borne by
+# nearly all the Vietnamese, and the rarer ones here are already more than there are.
 _SYLLABLES: list[tuple[list[str], list[str], list[str], list[str], list[str]]] = [
     (
         ["Kr", "Dr", "Ber", "Mar", "Ko", "Sh", "Rr", "Gj", "Ll", "Zen"],
-        ["a", "e", "u", "i", "ë"],
+        ["a", "e", "u", "i", "ë", "am", "el", "in", "or", "ush", "at", "ez", "il", "ar", "en"],
         ["niqi", "aj", "llari", "shi", "ku", "ziu", "mani", "lla", "hasi", "bani"],
         ["Ar", "Bes", "Dri", "Fat", "Il", "Ler", "Mir", "Tan", "Vjo", "Ed"],
         ["ion", "ana", "jeta", "ton", "sa", "min", "tina", "lind", "ri", "ona"],
@@ -193,35 +198,67 @@ _SYLLABLES: list[tuple[list[str], list[str], list[str], list[str], list[str]]] =
     ),
     (
         ["Pop", "Stan", "Con", "Dob", "Vas", "Ciob", "Lup", "Neg", "Zam", "Bal"],
-        ["o", "i", "u", "ă", "e"],
+        ["o", "i", "u", "ă", "e", "ol", "an", "ur", "es", "il", "ar", "un", "om", "et", "or"],
         ["escu", "anu", "ache", "oiu", "ea", "eanu", "ariu", "ici", "aru", "ilă"],
         ["Cr", "Fl", "Ad", "Mar", "Ser", "Lil", "Cos", "Dan", "Ral", "Oct"],
         ["istina", "orin", "rian", "iana", "giu", "iana", "tel", "iela", "uca", "avian"],
     ),
     (
         ["Al-", "Abd", "Ha", "Sa", "Na", "Ja", "Ra", "Za", "Qa", "Ka"],
-        ["m", "s", "d", "l", "b"],
+        ["m", "s", "d", "l", "b", "r", "k", "f", "n", "t", "sh", "j", "h", "q", "z"],
         ["ari", "awi", "ouri", "ani", "adi", "aibi", "eem", "ouli", "ash", "id"],
         ["Ham", "Kar", "Nas", "Sam", "Rash", "Tar", "Wal", "Lay", "Han", "Sal"],
         ["za", "im", "ir", "ira", "id", "iq", "eed", "la", "an", "ma"],
     ),
     (
         ["Ge", "Ha", "Te", "Ki", "Wo", "Me", "Ab", "Ye", "Ne", "Go"],
-        ["bre", "le", "sfa", "da", "ld"],
+        [
+            "bre",
+            "le",
+            "sfa",
+            "da",
+            "ld",
+            "ma",
+            "ri",
+            "se",
+            "ta",
+            "ha",
+            "ne",
+            "ka",
+            "wo",
+            "zi",
+            "ye",
+        ],
         ["hiwet", "mariam", "michael", "yesus", "selassie", "tsion", "giorgis", "ab", "u", "e"],
         ["Aw", "Dan", "Hab", "Meh", "Sen", "Ruth", "Abr", "Nah", "Eyo", "Sab"],
         ["et", "iel", "tom", "ret", "ait", "a", "ham", "om", "el", "rina"],
     ),
     (
         ["Кова", "Пет", "Сид", "Мор", "Павл", "Гонч", "Лис", "Мар", "Руд", "Сав"],  # noqa: RUF001 - Cyrillic syllables
-        ["ен", "ор", "ар", "ов", "ин"],  # noqa: RUF001 - Cyrillic syllables
+        ["ен", "ор", "ар", "ов", "ин", "ач", "ул", "ет", "им", "ан", "ик", "ош", "ав", "ир", "ел"],  # noqa: RUF001 - Cyrillic syllables
         ["ко", "чук", "енко", "ишин", "ова", "ський", "ич", "як", "ець", "ук"],
         ["Окс", "Тар", "Ірин", "Бог", "Віт", "Ган", "Рус", "Люд", "Мик", "Вал"],  # noqa: RUF001 - Cyrillic syllables
         ["ана", "ас", "а", "дан", "алій", "на", "лан", "мила", "ола", "ерій"],  # noqa: RUF001 - Cyrillic syllables
     ),
     (
         ["Ash", "Bar", "Har", "Cole", "Pen", "Rad", "Whit", "Fair", "Thorn", "Mor"],
-        ["", "e", "ing", "ley", "s"],
+        [
+            "",
+            "e",
+            "ing",
+            "ley",
+            "s",
+            "er",
+            "ham",
+            "ford",
+            "mer",
+            "ton",
+            "well",
+            "ly",
+            "in",
+            "ers",
+            "wick",
+        ],
         ["ton", "field", "wood", "by", "ridge", "well", "ham", "worth", "cott", "croft"],
         ["Ev", "Jos", "Har", "Luc", "Isa", "Ol", "Fre", "Mil", "Rub", "Gra"],
         ["ie", "eph", "ry", "y", "bel", "iver", "ya", "lie", "en", "ce"],
@@ -229,15 +266,32 @@ _SYLLABLES: list[tuple[list[str], list[str], list[str], list[str], list[str]]] =
 ]
 
 # The part between a rarer given name's first and last (same order as `_GROUPS`; the first is
-# none): ten first and ten last parts alone make only 100 given names, too few for `rare_names`.
+# none): ten first and ten last parts alone make only 100 given names, too few for `rare_names`;
+# Vietnamese given names have a middle name of their own.
 _GIVEN_MIDDLES: list[list[str]] = [
-    ["", "l", "n", "r", "s"],
-    ["", "Kim ", "Thu ", "Hoài ", "Xuân "],
-    ["", "l", "n", "r", "s"],
-    ["", "a", "i", "u", "ee"],
-    ["", "a", "e", "i", "o"],
-    ["", "л", "н", "р", "с"],  # noqa: RUF001 - Cyrillic letters
-    ["", "l", "n", "r", "s"],
+    ["", "l", "n", "r", "s", "d", "m", "t", "v", "z", "il", "an", "er", "on", "it"],
+    [
+        "",
+        "Kim ",
+        "Thu ",
+        "Hoài ",
+        "Xuân ",
+        "Minh ",
+        "Thanh ",
+        "Bích ",
+        "Hồng ",
+        "Quốc ",
+        "Hải ",
+        "Phương ",
+        "Diệu ",
+        "Mỹ ",
+        "Tuyết ",
+    ],
+    ["", "l", "n", "r", "s", "d", "m", "t", "v", "z", "il", "an", "er", "on", "it"],
+    ["", "a", "i", "u", "ee", "m", "d", "l", "r", "s", "n", "b", "f", "k", "h"],
+    ["", "a", "e", "i", "o", "b", "d", "l", "m", "n", "r", "s", "t", "w", "y"],
+    ["", "л", "н", "р", "с", "д", "м", "т", "в", "з", "ил", "ан", "ер", "он", "ит"],  # noqa: RUF001 - Cyrillic letters
+    ["", "l", "n", "r", "s", "d", "m", "t", "v", "z", "il", "an", "er", "on", "it"],
 ]
 
 
@@ -256,8 +310,9 @@ class _Commonest(NamedTuple):
 # its spellings by about 150 million people, one Muslim man in six. Elsewhere the commonest family name's share is of the
 # same order as Smith's (Albanian, Romanian, Ukrainian and Russian family names are many) and a
 # given name's a few per cent of everyone. Eritrean family names are a father's given name.
-# With 408 names to a group the tail is shorter than a country's thousands, so at these top
-# shares the names below the first are each more usual than in life (ADR 0058).
+# With the benchmark's 1,500 or so names to a group (ADR 0059; 408 before) the tail is still
+# shorter than a country's thousands, so at these top shares the names below the first are each
+# more usual than in life (ADR 0058).
 _COMMONEST: list[_Commonest] = [
     _Commonest(family=0.015, given=0.03),
     _Commonest(family=0.38, given=0.03),

@@ -1,13 +1,38 @@
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from opennrm.accounts.actor import memberships_in_force
 from opennrm.accounts.models import User
 
-from .case_readers import pairs_heard_of
+from .case_readers import CaseNews, Heard, link_to_open, news_heard
 from .models import Notification
+
+
+def _told_before_excluded(
+    rows: QuerySet[Notification], pairs: set[CaseNews], heard: Heard
+) -> QuerySet[Notification]:
+    """`rows` without the news heard only from a moment (what a lead hears of a case she cannot
+    open, told since she became a lead there) that was told before it: not theirs. One
+    condition for each moment over the cases all of whose news is heard from it (a moment is a
+    membership's start: few of them), a case whose links differ by its links."""
+    links_of = Counter(case_id for case_id, _link in pairs)
+    from_moment: dict[datetime, dict[int, list[str]]] = {}
+    for (case_id, link), since in heard.items():
+        if since is not None:
+            from_moment.setdefault(since, {}).setdefault(case_id, []).append(link)
+    for since, cases in from_moment.items():
+        whole = [case_id for case_id, links in cases.items() if len(links) == links_of[case_id]]
+        if whole:
+            rows = rows.exclude(case_id__in=whole, created_at__lt=since)
+        for case_id, links in cases.items():
+            if len(links) != links_of[case_id]:
+                rows = rows.exclude(case_id=case_id, url__in=links, created_at__lt=since)
+    return rows
 
 
 def still_readable(user: User, rows: QuerySet[Notification]) -> QuerySet[Notification]:
@@ -17,11 +42,12 @@ def still_readable(user: User, rows: QuerySet[Notification]) -> QuerySet[Notific
     role they hold, so none while they hold no role in force (an active membership of an active
     account in an active organisation); news told to an organisation's members
     (`Notification.organisation`) only while they are still a member in force there; news of a
-    case only while the cases app's check lets them hear of it
-    (`case_readers.pairs_heard_of`, given the link they were sent). A first responder who
-    moved to another force holds a role in force, but her old force's news of its cases is no
-    longer hers: it is neither listed, nor opened, nor counted, nor e-mailed. It is kept, and
-    comes back if she returns.
+    case only while the cases app's check lets them hear of it (`case_readers.news_heard`,
+    given the link they were sent), and only if told since the moment it says (a lead hears
+    news of a case she cannot open only if she was told it as a lead; ADR 0008, addendum of
+    stop 42). A first responder who moved to another force holds a role in force, but her old
+    force's news of its cases is no longer hers: it is neither listed, nor opened, nor counted,
+    nor e-mailed. It is kept, and comes back if she returns.
 
     The case check is asked once, of every case and link among `rows` together: the queries
     do not grow with the number of cases told of."""
@@ -33,18 +59,18 @@ def still_readable(user: User, rows: QuerySet[Notification]) -> QuerySet[Notific
     )
     about_cases = rows.filter(case__isnull=False).order_by().values_list("case_id", "url")
     pairs = set(about_cases.distinct())
-    heard = pairs_heard_of(user, pairs)
+    heard = news_heard(user, pairs)
     # Cases none of whose news is theirs any more, in one condition; a case some of whose
     # links still are (news told for another role), by its links.
     cases_heard = {case_id for case_id, _link in heard}
     unheard: dict[int, list[str]] = {}
-    for case_id, link in pairs - heard:
+    for case_id, link in pairs - set(heard):
         unheard.setdefault(case_id, []).append(link)
     rows = rows.exclude(case_id__in=[case for case in unheard if case not in cases_heard])
     for case_id, links in unheard.items():
         if case_id in cases_heard:
             rows = rows.exclude(case_id=case_id, url__in=links)
-    return rows
+    return _told_before_excluded(rows, pairs, heard)
 
 
 def may_still_be_read(notification: Notification) -> bool:
@@ -74,6 +100,7 @@ UNREAD_NEWS: dict[str, tuple[tuple[str, ...], str]] = {
             "operations.children_so_far",
             "operations.child_missing",
             "operations.child_found",
+            "operations.age_disputed",
         ),
         "Children taken in at operations, not yet opened",
     ),
@@ -91,6 +118,17 @@ def unread_news(user: User, name: str) -> QuerySet[Notification]:
 def unread_count(user: User) -> int:
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     return still_readable(user, unread).count()
+
+
+def where_it_opens(notification: Notification) -> str:
+    """The link "Open" and the e-mail give: the notification's own, or, for news of a case
+    kept for its recipient though its link no longer opens for them, where it opens now (a
+    care leaver's task that a lead's council still holds: `case_readers.link_to_open`)."""
+    if notification.case_id is None or not notification.url:
+        return notification.url
+    return link_to_open(
+        notification.recipient, notification.case_id, notification.url, notification.created_at
+    )
 
 
 def notification_get_for_user(user: User, notification_id: int) -> Notification:

@@ -11,7 +11,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from .models import Notification
-from .selectors import may_still_be_read
+from .selectors import may_still_be_read, where_it_opens
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _may_still_read(notification: Notification) -> bool:
     role in force, but the operation is not hers to hear of any more (ADR 0039), and a decision
     maker who moved to another authority is not e-mailed the overdue cases of the one he left. Notifications made before that was recorded have none,
     and keep the rule for a role anywhere. And, for news of a case, whether they may still
-    hear of that case (`case_readers.pairs_heard_of`, the cases app's check, given the link
+    hear of that case (`case_readers.news_heard`, the cases app's check, given the link
     they were sent): a first responder who moved from one force to another, or to a support
     provider, holds a role in force, but not one through which the old force's cases are
     hers. The page, its counts and "Open" keep the same rule: `selectors.may_still_be_read`
@@ -85,7 +85,9 @@ def _may_still_read(notification: Notification) -> bool:
 
 
 def _send_mail(notification: Notification) -> None:
-    link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
+    # The page it opens now (`selectors.where_it_opens`), as "Open" on the page.
+    url = where_it_opens(notification)
+    link = f"\n\n{settings.SITE_URL}{url}" if url else ""
     send_mail(
         # One line: a subject with a line break cannot be sent (Django refuses the header),
         # so one that reached a notification (a name typed before names had to be one line)

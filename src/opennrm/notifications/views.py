@@ -50,7 +50,8 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     user = _user(request)
     notification = selectors.notification_get_for_user(user, notification_id)
     services.notification_mark_read(by=user, notification=notification)
-    target = notification.url
+    # Its own link, or where news kept for the reader opens now (`selectors.where_it_opens`).
+    target = selectors.where_it_opens(notification)
     if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
         return redirect("notifications:list")
     return redirect(target)

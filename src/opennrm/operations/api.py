@@ -192,6 +192,10 @@ class StandingsOut(Schema):
     )
     placed: int = Field(description="A place accepted or lived in, or their request met")
     waiting_for_bed: int = Field(description="An adult waiting for a place")
+    support_refused: int = Field(
+        description="An adult whose draft says they do not consent to support (or to a "
+        "referral): no place is sought for them"
+    )
     missing: int = Field(description="Their case is suspended because they are missing")
 
 
@@ -463,7 +467,7 @@ class ReceptionOut(Schema):
     )
     standing: str = Field(
         description="Where they stand now: draft, referred, duty_to_notify, declined, "
-        "not_referred, placed, waiting_for_bed or missing"
+        "not_referred, placed, waiting_for_bed, support_refused or missing"
     )
     taken_in_at: datetime
 

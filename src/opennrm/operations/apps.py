@@ -38,3 +38,13 @@ class OperationsConfig(AppConfig):
 
         if _child_found_at_referral not in CHILD_FOUND:
             CHILD_FOUND.append(_child_found_at_referral)
+
+        # An age dispute raised on the case of a person taken in: only this app knows the
+        # operation's children's services partners, and safeguarding may not import it
+        # (ADR 0039, addendum of stop 42).
+        from opennrm.safeguarding.services import AGE_DISPUTE_TELLERS
+
+        from .services import _age_disputed_on_case
+
+        if _age_disputed_on_case not in AGE_DISPUTE_TELLERS:
+            AGE_DISPUTE_TELLERS.append(_age_disputed_on_case)

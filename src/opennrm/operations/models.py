@@ -286,6 +286,9 @@ class SurgePlaces(models.Model):
     # click, a resend after a slow response) adds them once (`surge.surge_add`, found in review:
     # twice the beds appeared, hiding the operation's shortfall).
     submission_key = models.UUIDField(null=True, blank=True, editable=False)
+    # Not stored: set by `surge.surge_add` on the places it returns when the page sent had
+    # already added them (sent twice), so that the page says nothing was added again.
+    sent_before = False
 
     class Meta:
         ordering = ["starts_on", "id"]

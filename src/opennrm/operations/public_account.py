@@ -29,12 +29,18 @@ from opennrm.statistics import operation_account as account
 from opennrm.statistics.tables import NOT_KNOWN
 
 from .models import Operation, ReceptionRecord
-from .selectors import age_group_now, operation_is_secret, reception_of, standing_of
+from .selectors import Standing, age_group_now, operation_is_secret, reception_of, standing_of
 
 NOT_RELEASABLE = (
     "Only an operation that took place and has ended can have its account published: choose "
     "one of the operations listed."
 )
+
+
+def _published(standing: Standing) -> str:
+    """A standing as the public account names it: an adult who refused support on a draft
+    is a referral not yet submitted ("draft"), the standing the account has for them."""
+    return Standing.DRAFT.value if standing == Standing.SUPPORT_REFUSED else standing.value
 
 
 def _releasable(today: date) -> QuerySet[Operation]:
@@ -147,7 +153,9 @@ class OperationsSource:
                     # Found to be a child since the night: never published as an adult.
                     age_group=age_group_now(record).value,
                     outcome=outcome,
-                    standing=standing_of(record).value,
+                    # The account's standings predate "support refused" (stop 42): such a
+                    # person's referral is not yet submitted, as its "draft" row says.
+                    standing=_published(standing_of(record)),
                     rg=rg,
                     cg=cg,
                     days_to_place=None

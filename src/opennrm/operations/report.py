@@ -55,6 +55,7 @@ from .selectors import (
     age_group_now,
     expected_of,
     reception_of,
+    refuses_support,
     standing_of,
 )
 
@@ -310,13 +311,16 @@ def _waiting_before_a_case(
     """Before a case exists, an adult who needed a bed that night waits from the day they were
     taken in until the referral is submitted (its request takes over from then), or for as
     long as the draft stays a draft. A declined or reported person has no referral: nothing
-    says how long they waited, so they are not counted."""
+    says how long they waited, so they are not counted. Nor is an adult who refused support
+    (on the draft, or on the case it became): no bed is sought for them (stop 42)."""
     draft = record.draft
     if (
         draft is None
         or record.treated_as_child
         or ImmediateNeed.BED_TONIGHT not in record.urgent_needs
         or draft.status == DraftStatus.REPORTED
+        or refuses_support(draft)
+        or (case is not None and not case.is_child and case.consent_to_support is False)
     ):
         return None
     if case is not None:

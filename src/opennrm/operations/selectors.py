@@ -206,6 +206,9 @@ class Standing(StrEnum):
     NOT_REFERRED = "not_referred"
     PLACED = "placed"
     WAITING_FOR_BED = "waiting_for_bed"
+    # An adult whose draft says they do not consent to support (or to a referral): no bed is
+    # sought for them, so they never wait for one (stop 42).
+    SUPPORT_REFUSED = "support_refused"
     MISSING = "missing"
 
     @property
@@ -221,6 +224,7 @@ STANDING_LABELS = {
     Standing.NOT_REFERRED: "Not referred: the draft was deleted",
     Standing.PLACED: "Placed",
     Standing.WAITING_FOR_BED: "Waiting for a bed",
+    Standing.SUPPORT_REFUSED: "Support refused: no bed sought",
     Standing.MISSING: "Missing",
 }
 
@@ -242,6 +246,17 @@ def _back_from_missing(record: ReceptionRecord, case: Case) -> bool:
     return bool(back)
 
 
+def refuses_support(draft: ReferralDraft) -> bool:
+    """Whether an adult's draft says they do not consent to support, or to a referral at all:
+    no place is sought for them (as `accommodation.services` seeks none for a case whose
+    person refused support), so they are not waiting for a bed, nor counted as needing one. A
+    child, or a person whose age is disputed, is never asked to consent: never so."""
+    if draft_treats_as_child(draft):
+        return False
+    consent = draft.answers.get("consent") or {}
+    return consent.get("consents_to_support") == "no" or steps.refused(draft.answers)
+
+
 def standing_of(record: ReceptionRecord) -> Standing:
     """Where the person stands now. Before a case exists, only the draft is known: an adult who
     needs a bed tonight waits for one (no placement request can be made without a case); a
@@ -259,6 +274,8 @@ def standing_of(record: ReceptionRecord) -> Standing:
         # A person who looked adult may say at the referral that they are under 18: from then
         # the draft's age page says so, and a child never waits for an adult's bed.
         child = record.treated_as_child or draft_treats_as_child(draft)
+        if not child and refuses_support(draft):
+            return Standing.SUPPORT_REFUSED
         needs_bed = ImmediateNeed.BED_TONIGHT in record.urgent_needs
         return Standing.WAITING_FOR_BED if needs_bed and not child else Standing.DRAFT
     if case.status == CaseStatus.RG_SUSPENDED and not _back_from_missing(record, case):

@@ -24,6 +24,7 @@ from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.cases.choices import AgeGroup as CaseAgeGroup
 from opennrm.cases.choices import ExploitationType, Sex
+from opennrm.cases.models import Case
 from opennrm.lib.govuk_forms import StaleVersion
 from opennrm.lib.iso import language_choices
 from opennrm.lib.references import new_reference
@@ -31,6 +32,7 @@ from opennrm.lib.text import single_line_problem
 from opennrm.notifications.services import deliver, emails_in_one_task
 from opennrm.referrals import steps
 from opennrm.referrals.models import DraftStatus, ReferralDraft
+from opennrm.safeguarding.selectors import area_leads
 
 from . import history, selectors, surge
 from .gap_warning import gap_warn, told_of_shortfall
@@ -670,9 +672,14 @@ def _tell_each_partner(
     kind: str,
     subject: str,
     body: str,
+    already: Iterable[int] = (),
 ) -> int:
-    """Tell the safeguarding leads of each children's services partner; how many were told."""
-    told: set[int] = set()
+    """Tell the safeguarding leads of each children's services partner; how many were told.
+    `already`: the users told the same news another way (an age dispute's own message to the
+    leads of the case's area), who are not told twice; a partner all of whose leads were is
+    passed over, stand-in and all."""
+    skipped = set(already)
+    told: set[int] = set(skipped)
     with emails_in_one_task():
         for partner, partner_leads in leads.items():
             # A lead of two partners (a local authority's and a guardian service's) is told,
@@ -690,7 +697,7 @@ def _tell_each_partner(
                 organisation=partner,
             )
             told |= {notification.recipient_id for notification in sent}
-    return len(told)
+    return len(told - skipped)
 
 
 def _tell_children_services_missing(record: ReceptionRecord, missing: bool) -> int:
@@ -746,6 +753,41 @@ def _child_found_at_referral(draft: ReferralDraft) -> int | None:
     return _tell_children_services(
         operation, record, _children_services_leads(operation), said=said
     )
+
+
+def _age_disputed_on_case(*, case: Case, by: User) -> dict[str, int]:
+    """An age dispute raised on the case of a person taken in at an operation (after their
+    referral, as an adult): from now they are a child, and each of the operation's children's
+    services partners is told, as it would have been had they been taken in as one
+    (`_tell_children_services`), with the same need to know: each partner's safeguarding leads,
+    for that partner (its stand-in if it has none left), a message naming nobody and linking to
+    the operation's board, never while the operation is secret. The leads of the case's area,
+    told by the dispute itself (`safeguarding.services._tell_age_disputed`), are not told twice.
+    Registered with `safeguarding.services.AGE_DISPUTE_TELLERS` from `apps.OperationsConfig`
+    (safeguarding imports nothing of this app); the count goes into the dispute's audit event.
+    ADR 0039, addendum of stop 42."""
+    records = ReceptionRecord.objects.filter(draft__case=case).select_related("operation")
+    local_authority, guardian_service = area_leads(case.area)
+    already = {user.pk for user in (*local_authority, *guardian_service)}
+    told = 0
+    for record in records.order_by("pk"):
+        operation = record.operation
+        if operation_is_secret(operation):
+            continue
+        told += _tell_each_partner(
+            operation,
+            _children_services_leads(operation),
+            kind="operations.age_disputed",
+            subject=f"{operation.name}: a person taken in is now treated as a child "
+            f"(person {record.sequence})",
+            body=f"Person {record.sequence}, taken in during {operation.name} and referred as "
+            "an adult, may be under 18: their age is now disputed, so they are treated as a "
+            "child until an age assessment says otherwise. Their accommodation is arranged by "
+            "children's services, never by adult matching. The local authority of their area "
+            "has been asked to arrange the age assessment.",
+            already=already,
+        )
+    return {"operation_partners": told} if told else {}
 
 
 def _next_sequence(operation: Operation) -> int:

@@ -253,6 +253,34 @@ def _surge_room_name(site: Site) -> str:
             return f"{SURGE_ROOM} {mark}"
 
 
+def _added_already(
+    by: User, operation: Operation, sent: tuple[object, ...], submission_key: UUID
+) -> tuple[SurgePlaces | None, UUID | None]:
+    """The surge places this page already added (sent twice), or None; and the key to keep,
+    None if other places hold it. `sent` is the site, places, dates and funding note. Places
+    added with the key, or added by the same person since with the same answers (the page
+    changed after going Back, then sent twice: the second send carried the key of the first,
+    whose places differ), are a repeat, as `referrals.services._added_already` reads an
+    addition (found in review: the changed places were added twice)."""
+    earlier = (
+        SurgePlaces.objects.filter(operation=operation, added_by=by, submission_key=submission_key)
+        .select_related("room")
+        .first()
+    )
+    if earlier is None:
+        return None, submission_key
+    since = (
+        SurgePlaces.objects.filter(operation=operation, added_by=by, pk__gte=earlier.pk)
+        .select_related("room")
+        .order_by("id")
+    )
+    for made in since:
+        answers = (made.room.site_id, made.places, made.starts_on, made.ends_on, made.funding_note)
+        if answers == sent:
+            return made, None
+    return None, None
+
+
 @transaction.atomic
 def surge_add(
     *,
@@ -270,8 +298,9 @@ def surge_add(
 
     The same page sent twice (`submission_key`, its one-time key: a second click, a resend
     after a slow response) adds them once: the second time, the places the first added are
-    returned, and nothing is written or recorded again. Sent again with other answers (changed
-    after going Back), they are other places: added, without the key."""
+    returned, marked `sent_before`, and nothing is written or recorded again. Sent again with
+    other answers (changed after going Back), they are other places: added, without the key;
+    and that changed page sent twice adds them once too (`_added_already`)."""
     _refuse_unless_acting(by, operation, provider.pk)
     # Locked, as `services.operation_change` and `site_update` lock them, so that the dates
     # checked here are the operation's, the site's kind is not changing to an outreach office
@@ -279,25 +308,11 @@ def surge_add(
     # operation's lock also makes a second click sent at once wait for the first to commit.
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
     if submission_key is not None:
-        earlier = (
-            SurgePlaces.objects.filter(
-                operation=operation, added_by=by, submission_key=submission_key
-            )
-            .select_related("room")
-            .first()
-        )
+        sent = (site.pk, places, starts_on, ends_on, funding_note)
+        earlier, submission_key = _added_already(by, operation, sent, submission_key)
         if earlier is not None:
-            sent = (site.pk, places, starts_on, ends_on, funding_note)
-            made = (
-                earlier.room.site_id,
-                earlier.places,
-                earlier.starts_on,
-                earlier.ends_on,
-                earlier.funding_note,
-            )
-            if sent == made:
-                return earlier
-            submission_key = None
+            earlier.sent_before = True
+            return earlier
     Site.objects.select_for_update().get(pk=site.pk)
     _refuse_unless_open(operation)
     if ends_on < timezone.localdate():

@@ -45,7 +45,13 @@ def surge_add(request: HttpRequest, operation_id: int) -> HttpResponse:
         except ValidationError as error:
             show_refusal(form, error)
         else:
-            messages.success(request, f"{added.places} surge places added")
+            messages.success(
+                request,
+                f"{added.places} surge places added once: this page was sent twice, and they "
+                "were already added, so nothing was added again"
+                if added.sent_before
+                else f"{added.places} surge places added",
+            )
             return redirect("operations:detail", operation.id)
     return render(
         request,

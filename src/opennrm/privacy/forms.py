@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from opennrm.lib.govuk_forms import date_from_parts
 
+from .models import ErasureRefusal
+
 REQUEST_REFERENCE = forms.CharField(
     label="Your reference for the request",
     help_text="The reference your office gave the request, for example DPR-2026-0142. "
@@ -82,6 +84,13 @@ class EraseForm(forms.Form):
         error_messages={"required": "Confirm that the details may be erased"},
     )
 
+    def __init__(self, *args: Any, confirm: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # While the law needs the details (a case open), the request is recorded to be refused:
+        # there is nothing to confirm.
+        if not confirm:
+            del self.fields["confirm"]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         received = date_from_parts(self, "request_received_on", "When the request was received")
@@ -98,6 +107,22 @@ class EraseForm(forms.Form):
     def received_on(self) -> date:
         value: date = self.cleaned_data["request_received_on"]
         return value
+
+
+class ApproveErasureForm(forms.Form):
+    """Nothing to fill in: the button. It carries the refusal when the erasure is refused."""
+
+
+class RefuseErasureForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why is the request refused?",
+        choices=ErasureRefusal.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select why the request is refused",
+            "invalid_choice": "Select why the request is refused",
+        },
+    )
 
 
 class PersonReadsForm(forms.Form):

@@ -173,6 +173,16 @@ class PersonRecords:
     # their own, which erasing this person neither erases nor can find afterwards (it deletes
     # the links, ADR 0052), so the officer is shown them before, to answer the request there.
     linked: list[Case] = field(default_factory=list)
+    # Every request to erase, newest first, decided or awaiting a second officer (ADR 0014).
+    erasure_requests: list[Any] = field(default_factory=list)
+
+    @property
+    def awaiting_erasure(self) -> Any:
+        """The request awaiting a second officer's approval, if there is one."""
+        return next(
+            (r for r in self.erasure_requests if r.status == "awaiting_approval"),
+            None,
+        )
 
     @property
     def open_cases(self) -> list[Case]:
@@ -209,6 +219,7 @@ def _records(person: Person) -> PersonRecords:
         retention_ends=retention_ends(last_closed),
         held_by=[] if erased else linked_referrals_holding(person.pk),
         linked=[] if erased else _linked_referrals(person.pk),
+        erasure_requests=list(person.erasure_requests.select_related("requested_by", "decided_by")),
     )
 
 

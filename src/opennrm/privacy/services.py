@@ -28,6 +28,7 @@ from django_tasks_db.models import DBTaskResult
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
+from opennrm.api.idempotency import expired_keys_delete
 from opennrm.audit.services import audit_read, audit_record
 from opennrm.care.selectors import live_support_of
 from opennrm.care.services import support_records_pseudonymise
@@ -52,7 +53,14 @@ from opennrm.safeguarding.services import safeguarding_records_pseudonymise
 from opennrm.safety.services import safety_records_pseudonymise
 
 from . import selectors
-from .models import Erasure, ErasureReason, RetentionRun
+from .models import (
+    Erasure,
+    ErasureReason,
+    ErasureRefusal,
+    ErasureRequest,
+    ErasureRequestStatus,
+    RetentionRun,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +100,7 @@ def _erase(
     by: User | None,
     request_reference: str = "",
     request_received_on: date | None = None,
+    requested_by: User | None = None,
 ) -> Erasure:
     locked = Person.objects.select_for_update().get(pk=person.pk)
     if Erasure.objects.filter(person=locked).exists():
@@ -151,22 +160,31 @@ def _erase(
         if reason == ErasureReason.REQUEST
         else "Identifying details removed: the retention period ended"
     )
+    # A request still awaiting approval is settled by this erasure, whichever made it (the
+    # approval, or the retention run meanwhile): nothing is left to approve.
+    ErasureRequest.objects.filter(
+        person=locked, status=ErasureRequestStatus.AWAITING_APPROVAL
+    ).update(
+        status=ErasureRequestStatus.CARRIED_OUT, decided_by=by, decided_at=now, erasure=erasure
+    )
     person_erasure_record(person=locked, by=by, at=now, description=description)
+    detail: dict[str, Any] = {"removed": removed, "request_reference": request_reference}
+    if requested_by is not None:
+        detail["requested_by"] = requested_by.pk
     audit_record(
         by=by,
         action="person.erased" if reason == ErasureReason.REQUEST else "person.pseudonymised",
         obj=locked,
-        detail={"removed": removed, "request_reference": request_reference},
+        detail=detail,
     )
     return erasure
 
 
-@transaction.atomic
-def person_erase(
+def _check_request(
     *, by: User, person: Person, request_reference: str, request_received_on: date
-) -> Erasure:
-    """Erase a person's identifying details because they asked. Every case of theirs must be
-    closed first: while a case is open the authority needs the details to decide it."""
+) -> None:
+    """Refuse a request to erase with no reference, a date to come, or a date before the person
+    was first referred; and anyone but the data-protection officer (404)."""
     if not request_reference.strip():
         raise ValidationError({"request_reference": "Enter your reference for the request"})
     if request_received_on > timezone.localdate():
@@ -184,6 +202,22 @@ def person_erase(
                 f"they were first referred ({timezone.localdate(first):%-d %B %Y})"
             }
         )
+
+
+@transaction.atomic
+def person_erase(
+    *, by: User, person: Person, request_reference: str, request_received_on: date
+) -> Erasure:
+    """Erase a person's identifying details because they asked, in one step. Every case of
+    theirs must be closed first: while a case is open the authority needs the details to
+    decide it. No page calls it: the officer's pages record a request
+    (`erasure_request_record`) that another officer approves (`erasure_request_approve`)."""
+    _check_request(
+        by=by,
+        person=person,
+        request_reference=request_reference,
+        request_received_on=request_received_on,
+    )
     return _erase(
         person=person,
         reason=ErasureReason.REQUEST,
@@ -191,6 +225,105 @@ def person_erase(
         request_reference=request_reference.strip(),
         request_received_on=request_received_on,
     )
+
+
+@transaction.atomic
+def erasure_request_record(
+    *, by: User, person: Person, request_reference: str, request_received_on: date
+) -> ErasureRequest:
+    """Record a person's request to erase their details, to be approved by another
+    data-protection officer before anything is erased, or refused. Recorded even while a case
+    is open, so that the refusal it then gets is kept with it."""
+    _check_request(
+        by=by,
+        person=person,
+        request_reference=request_reference,
+        request_received_on=request_received_on,
+    )
+    locked = Person.objects.select_for_update().get(pk=person.pk)
+    if Erasure.objects.filter(person=locked).exists():
+        raise ValidationError("This person's identifying details have already been erased")
+    awaiting = ErasureRequest.objects.filter(
+        person=locked, status=ErasureRequestStatus.AWAITING_APPROVAL
+    ).first()
+    if awaiting is not None:
+        raise ValidationError(
+            f"Request {awaiting.request_reference} to erase this person's details already "
+            "awaits approval: approve or refuse it first"
+        )
+    request = ErasureRequest.objects.create(
+        person=locked,
+        request_reference=request_reference.strip(),
+        request_received_on=request_received_on,
+        requested_by=by,
+        requested_at=timezone.now(),
+    )
+    audit_record(
+        by=by,
+        action="person.erasure_requested",
+        obj=locked,
+        detail={"request_reference": request.request_reference},
+    )
+    return request
+
+
+def _awaiting(by: User, erasure_request: ErasureRequest) -> ErasureRequest:
+    """The request, locked, if it still awaits a decision and `by` is the officer; else a
+    refusal (404 for anyone else)."""
+    selectors.person_get_for_data_protection(Actor.of_session(by), erasure_request.person_id)
+    locked = ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
+    if locked.status != ErasureRequestStatus.AWAITING_APPROVAL:
+        raise ValidationError(
+            f"Request {locked.request_reference} has already been decided: "
+            f"{locked.get_status_display().lower()}"
+        )
+    return locked
+
+
+@transaction.atomic
+def erasure_request_approve(*, by: User, erasure_request: ErasureRequest) -> Erasure:
+    """Approve a request another data-protection officer recorded, and erase the details: an
+    erasure cannot be undone, so it takes two officers. Refused, and the request left awaiting,
+    while the law needs the details (a case open, support under way, a linked referral
+    protecting them): the officer then refuses the request with that reason."""
+    request = _awaiting(by, erasure_request)
+    if request.requested_by_id == by.pk:
+        raise ValidationError(
+            "You recorded this request, so you cannot approve it: another data-protection "
+            "officer must approve it before the details are erased"
+        )
+    return _erase(
+        person=request.person,
+        reason=ErasureReason.REQUEST,
+        by=by,
+        request_reference=request.request_reference,
+        request_received_on=request.request_received_on,
+        requested_by=request.requested_by,
+    )
+
+
+@transaction.atomic
+def erasure_request_refuse(
+    *, by: User, erasure_request: ErasureRequest, reason: str
+) -> ErasureRequest:
+    """Refuse a request to erase, with its coded reason (never free text: the record keeps
+    nothing about the person). Any data-protection officer may refuse, the one who recorded it
+    too: nothing is lost by a refusal, and the person may ask again."""
+    if reason not in ErasureRefusal.values:
+        raise ValidationError({"reason": "Select why the request is refused"})
+    request = _awaiting(by, erasure_request)
+    request.status = ErasureRequestStatus.REFUSED
+    request.refusal_reason = reason
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "refusal_reason", "decided_by", "decided_at"])
+    audit_record(
+        by=by,
+        action="person.erasure_refused",
+        obj=request.person,
+        detail={"request_reference": request.request_reference, "reason": reason},
+    )
+    return request
 
 
 @dataclass(frozen=True)
@@ -282,6 +415,8 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
         tasks = DBTaskResult.objects.filter(
             finished_at__lt=_before(today, settings.RETENTION_TASK_RESULT_DAYS)
         ).delete()[0]
+        # Idempotency keys past their published expiry (a day): already forgotten, now gone.
+        keys = expired_keys_delete(now=timezone.now())
         result = RetentionResult(
             people_pseudonymised=people,
             drafts_deleted=drafts_deleted,
@@ -323,6 +458,7 @@ def retention_apply(*, today: date, batch: int = 500) -> RetentionResult:
                 "reception_names_emptied": reception_names,
                 "notifications_deleted": notifications,
                 "task_results_deleted": tasks,
+                "idempotency_keys_deleted": keys,
             },
         )
     return result

@@ -20,7 +20,14 @@ from opennrm.audit.services import audit_record
 from opennrm.lib.govuk_forms import show_refusal
 
 from . import selectors, services
-from .forms import EraseForm, ExportForm, FindPersonForm, PersonReadsForm
+from .forms import (
+    ApproveErasureForm,
+    EraseForm,
+    ExportForm,
+    FindPersonForm,
+    PersonReadsForm,
+    RefuseErasureForm,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -103,26 +110,60 @@ def export(request: HttpRequest, person_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def erase(request: HttpRequest, person_id: int) -> HttpResponse:
+    """One officer records the person's request; another approves it, which erases, or either
+    refuses it with a reason (ADR 0014, addendum of stop 42). Which of the three was posted is
+    `action`."""
     user = _user(request)
     records = selectors.person_get_for_data_protection(actor_of(request), person_id)
-    form = EraseForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_erase(
+    posted = request.POST if request.method == "POST" else None
+    action = request.POST.get("action", "request") if posted is not None else ""
+    blocked = bool(records.open_cases or records.held_by)
+    request_form = EraseForm(posted if action == "request" else None, confirm=not blocked)
+    refuse_form = RefuseErasureForm(posted if action == "refuse" else None)
+    # The form posted, whose problems the page's error summary lists.
+    form = {"approve": ApproveErasureForm(posted), "refuse": refuse_form}.get(action, request_form)
+    valid = form.is_bound and form.is_valid()
+    awaiting = records.awaiting_erasure
+    try:
+        if action == "request" and valid:
+            services.erasure_request_record(
                 by=user,
                 person=records.person,
-                request_reference=form.cleaned_data["request_reference"],
-                request_received_on=form.received_on,
+                request_reference=request_form.cleaned_data["request_reference"],
+                request_received_on=request_form.received_on,
             )
-        except ValidationError as error:
-            show_refusal(form, error)
-        else:
+            messages.success(
+                request, "The request is recorded: another data-protection officer must approve it"
+            )
+            return redirect("privacy:erase", records.person.pk)
+        if action in ("approve", "refuse") and (
+            awaiting is None or request.POST.get("erasure_request") != str(awaiting.pk)
+        ):
+            raise ValidationError("This request has already been decided: see it below")
+        if action == "approve":
+            services.erasure_request_approve(by=user, erasure_request=awaiting)
             messages.success(request, "The person's identifying details have been erased")
             return redirect("privacy:person", records.person.pk)
+        if action == "refuse" and valid:
+            services.erasure_request_refuse(
+                by=user, erasure_request=awaiting, reason=refuse_form.cleaned_data["reason"]
+            )
+            messages.success(request, "The request is refused, and the refusal recorded")
+            return redirect("privacy:erase", records.person.pk)
+    except ValidationError as error:
+        show_refusal(form, error)
     return render(
         request,
         "privacy/erase.html",
-        {"title": "Erase a person's identifying details", "records": records, "form": form},
+        {
+            "title": "Erase a person's identifying details",
+            "records": records,
+            "form": form,
+            "request_form": request_form,
+            "refuse_form": refuse_form,
+            "awaiting": awaiting,
+            "own_request": awaiting is not None and awaiting.requested_by_id == user.pk,
+        },
     )
 
 

@@ -11,6 +11,7 @@ of text). Whether an answer is right is for the forms alone.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -434,6 +435,41 @@ def _submission_key(idempotency_key: str | None) -> uuid.UUID | None:
     return uuid.uuid5(IDEMPOTENCY_KEYS, idempotency_key) if idempotency_key is not None else None
 
 
+def _keyed_on_case[T](
+    response: HttpResponse,
+    idempotency_key: str | None,
+    *,
+    actor: Actor,
+    case: Case,
+    operation: str,
+    body: Schema,
+    send: Callable[[uuid.UUID | None], T],
+    made_at: Callable[[T], datetime],
+    check: Callable[[], None] | None = None,
+) -> T:
+    """`api.idempotency.keyed` for a request about a case (a request for information, an
+    addition): the key is the token's member's, the request is the case's reference and the
+    body. `send` calls the service with the key as the service keeps it (`_submission_key`);
+    what it returns is a retry's if it was made (`made_at`) before this request was sent."""
+    sent_at = timezone.now()
+    submission_key = _submission_key(idempotency_key)
+
+    def sent() -> tuple[T, bool]:
+        made = send(submission_key)
+        return made, made_at(made) < sent_at
+
+    return idempotency.keyed(
+        response,
+        idempotency_key,
+        by=actor.user,
+        operation=operation,
+        request={"case": case.reference, **body.model_dump(mode="json")},
+        send=sent,
+        check=check,
+        case=case,
+    )
+
+
 def _request_out(item: InformationRequest) -> InformationRequestOut:
     return InformationRequestOut(
         id=item.pk,
@@ -504,7 +540,6 @@ def information_request_ask(
     case = case_for_api(request, reference)
     if not may_decide(actor, case):
         raise Http404
-    sent_at = timezone.now()
 
     def check() -> None:
         # A first use only: the date must be today or later, and a retry sent after midnight
@@ -515,29 +550,29 @@ def information_request_ask(
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
 
-    def ask() -> tuple[InformationRequest, bool]:
+    def ask(submission_key: uuid.UUID | None) -> InformationRequest:
         # The body as sent, which `check` accepted for a first use (the service strips the
         # question as the form does); for a retry the service finds what the key asked.
-        asked = services.information_request_ask(
+        return services.information_request_ask(
             by=actor.user,
             case=case,
             question=body.question,
             respond_by=body.respond_by,
-            submission_key=_submission_key(idempotency_key),
+            submission_key=submission_key,
             refuse_other_case=True,
         )
-        return asked, asked.asked_at < sent_at  # asked before this request: its retry
 
     try:
-        asked = idempotency.keyed(
+        asked = _keyed_on_case(
             response,
             idempotency_key,
-            by=actor.user,
-            operation="information_request_ask",
-            request={"case": case.reference, **body.model_dump(mode="json")},
-            send=ask,
-            check=check,
+            actor=actor,
             case=case,
+            operation="information_request_ask",
+            body=body,
+            send=ask,
+            made_at=lambda asked: asked.asked_at,
+            check=check,
         )
     except ValidationError as error:
         return refusal(error)
@@ -579,29 +614,28 @@ def referral_addition_add(
     form = AdditionForm({"text": body.text})
     if not form.is_valid():
         return Status(422, field_errors_out(form.errors))
-    sent_at = timezone.now()
 
-    def add() -> tuple[ReferralAddition, bool]:
-        added = services.referral_addition_add(
+    def add(submission_key: uuid.UUID | None) -> ReferralAddition:
+        return services.referral_addition_add(
             by=actor.user,
             case=case,
             text=form.cleaned_data["text"],
             answers=asked,
             max_bytes=0,
-            submission_key=_submission_key(idempotency_key),
+            submission_key=submission_key,
             refuse_other_case=True,
         )
-        return added, added.added_at < sent_at  # added before this request: its retry
 
     try:
-        added = idempotency.keyed(
+        added = _keyed_on_case(
             response,
             idempotency_key,
-            by=actor.user,
-            operation="referral_addition_add",
-            request={"case": case.reference, **body.model_dump(mode="json")},
-            send=add,
+            actor=actor,
             case=case,
+            operation="referral_addition_add",
+            body=body,
+            send=add,
+            made_at=lambda added: added.added_at,
         )
     except ValidationError as error:
         return refusal(error)

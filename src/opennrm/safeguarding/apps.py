@@ -11,10 +11,15 @@ class SafeguardingConfig(AppConfig):
         # is told (ADR 26). safety imports nothing of safeguarding, so safeguarding registers
         # its teller there.
         from opennrm.cases import services as cases
+        from opennrm.notifications.case_readers import register_case_news_keeper
         from opennrm.protection.selectors import register_case_alert
         from opennrm.safety import services as safety
 
-        from .selectors import children_services_to_alert, open_task_close_refusal
+        from .selectors import (
+            care_leavers_news_kept,
+            children_services_to_alert,
+            open_task_close_refusal,
+        )
         from .services import _child_safety_changed_told, _child_status_changed_told
 
         if _child_safety_changed_told not in safety.PROFILE_CHANGE_TELLERS:
@@ -30,3 +35,7 @@ class SafeguardingConfig(AppConfig):
         # A removal planned for a child is told to their children's services too (ADR 0040,
         # addendum of stop 38): protection imports nothing of safeguarding.
         register_case_alert(children_services_to_alert)
+        # A lead's news of a person who turned 18 stays hers while her council still holds
+        # their task, and opens on it: only this app knows who holds a task, and notifications
+        # may not import it (ADR 0025, addendum of stop 42).
+        register_case_news_keeper(care_leavers_news_kept)

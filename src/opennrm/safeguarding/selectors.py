@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from opennrm.accounts.actor import DECIDERS, Actor, members_with_role
@@ -172,6 +173,37 @@ def care_leavers_tasks(actor: Actor) -> QuerySet[ChildrenServicesTask]:
     return ChildrenServicesTask.objects.filter(status=TaskStatus.OPEN, area__in=areas).exclude(
         case__age_group__in=TREATED_AS_CHILD
     )
+
+
+def care_leavers_news_kept(
+    user: User, case_ids: set[int]
+) -> dict[int, tuple[datetime | None, str]]:
+    """Of `case_ids`, the cases of people who turned 18 whose open task the user's council
+    still holds (`care_leavers_tasks`), each with when she became a lead of that council's area
+    and the page of the task: her news of the case stays hers while the council holds it, told
+    since she was a lead there, and opens on the task, as the case page no longer does for her
+    (registered with `notifications.case_readers.register_case_news_keeper` from
+    `SafeguardingConfig.ready`; ADR 0025, addendum of stop 42). News of a case none of whose
+    tasks her council still holds goes, as any news of a case she may no longer open. Two
+    queries however many cases."""
+    actor = Actor.of_session(user)
+    since: dict[str, datetime] = {}
+    for area, started in _lead_memberships(actor, [OrganisationKind.LOCAL_AUTHORITY]).values_list(
+        "organisation__area", "created_at"
+    ):
+        since[area] = min(since.get(area, started), started)
+    if not since or not case_ids:
+        return {}
+    kept: dict[int, tuple[datetime | None, str]] = {}
+    for task_id, case_id, area in (
+        care_leavers_tasks(actor)
+        .filter(case_id__in=case_ids)
+        .order_by("-due_on", "-pk")
+        .values_list("pk", "case_id", "area")
+    ):
+        # The earliest due task last, so it is the one "Open" goes to.
+        kept[case_id] = (since[area], reverse("safeguarding:task", args=[task_id]))
+    return kept
 
 
 def authority_of(actor: Actor, case: Case) -> Organisation:

@@ -109,9 +109,7 @@ def constraints_of(case: Case, today: date | None = None) -> CarriedConstraints 
     dependants = list(profile.dependants.all()) if profile.dependant_count else []
     companions = tuple((d.sex, not d.is_child_on(today)) for d in dependants)
     return CarriedConstraints(
-        settings=[profile.setting_required]
-        if profile.setting_required != SettingRequired.NONE
-        else None,
+        settings=[profile.setting_required] if setting_carried(case, profile) else None,
         excluded_areas=list(profile.keep_away),
         # Everyone who comes needs a place beside the person: a partner too, not only children
         # (a bed for one was offered to a woman and her adult partner, found in review).
@@ -151,6 +149,27 @@ def setting_refusal(setting: str, sex: str, gender: str) -> str | None:
         f"{SettingRequired(setting).label} is not for someone recorded as "
         f"{_WHO[SettingRequired(own)]}: select {SettingRequired(own).label.lower()} or no "
         "requirement"
+    )
+
+
+def setting_ruled_out(case: Case, profile: SafetyProfile | None = None) -> str | None:
+    """Why the profile's women-only or men-only requirement no longer fits the person, or None:
+    their recorded sex or gender corrected since it was recorded (or a profile saved before
+    `setting_refusal` was checked). Such a requirement is not carried to a placement request
+    (`constraints_of`): it would add the other sex's houses to where they may be placed, and
+    narrow them to those (stop 42)."""
+    profile = profile if profile is not None else profile_of(case)
+    if profile is None or not profile.setting_required:
+        return None
+    return setting_refusal(profile.setting_required, case.person.sex, case.person.gender)
+
+
+def setting_carried(case: Case, profile: SafetyProfile) -> bool:
+    """Whether the profile's setting requirement is carried to placement requests: it has one,
+    and the person's sex and gender allow it (`setting_ruled_out`)."""
+    return (
+        profile.setting_required != SettingRequired.NONE
+        and setting_ruled_out(case, profile) is None
     )
 
 

@@ -93,6 +93,14 @@ class VersionSummaryOut(Schema):
 class SyntheticOut(Schema):
     epsilon: float = Field(description="The differential privacy epsilon, for each referral")
     delta: float = Field(description="The differential privacy delta, for each referral")
+    # A program needs the total as a number, not only inside `privacy`'s sentence (ADR 0037).
+    epsilon_in_all: float = Field(
+        description="The epsilon spent in all, for each referral, by this dataset and the "
+        "release's earlier published ones (basic composition); `epsilon` for a first"
+    )
+    delta_in_all: float = Field(
+        description="The delta spent in all, for each referral, likewise; `delta` for a first"
+    )
     method: str = Field(description="How the dataset was generated (MST)")
     rows: int = Field(description="The number of synthetic rows: itself a noisy estimate")
     privacy: str = Field(description="The guarantee in words")
@@ -175,4 +183,10 @@ def _synthetic(version: releases.ReleaseVersion) -> dict[str, object] | None:
         "official_statistics:download_synthetic",
         kwargs={"release": version.release_id, "version": version.number},
     )
-    return {**stated, "download": download}
+    return {
+        **stated,
+        # Version 1's snapshot, and one with no earlier dataset, states no total: its own is.
+        "epsilon_in_all": stated.get("epsilon_in_all", stated["epsilon"]),
+        "delta_in_all": stated.get("delta_in_all", stated["delta"]),
+        "download": download,
+    }
