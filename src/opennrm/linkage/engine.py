@@ -313,7 +313,8 @@ FIRST_TRAINING_RULE = block_on("dob")
 # At a national scale, pairs born on the same day are almost all different people (at a million
 # referrals some 57 people share each day, one pair in a thousand of theirs the same person),
 # and EM learns the names from too few matches among them; born on the same day and referred in
-# the same area, about one pair in 200 is (ADR 0059).
+# the same area, about one pair in 200 is (ADR 0059). Only with the phone rule second: the
+# names rule blocks on the area too, and a comparison blocked on in both is never learnt.
 NATIONAL_FIRST_TRAINING_RULE = block_on("dob", "area")
 PHONE_TRAINING_RULE = block_on("phone")
 NAMES_TRAINING_RULE = block_on("given_key", "family_key", "area")
@@ -484,7 +485,9 @@ def _training_rules(records: Sequence[PreparedRecord]) -> list[BlockingRuleCreat
     sharing = Counter(record.phone for record in records if record.phone)
     phone_pairs = sum(n * (n - 1) // 2 for n in sharing.values())
     second = PHONE_TRAINING_RULE if phone_pairs >= MIN_PHONE_PAIRS else NAMES_TRAINING_RULE
-    national = len(records) >= NATIONAL_SCALE_RECORDS
+    # The names rule blocks on the area too: with it, the first session must leave the area
+    # free, or the area would never be learnt.
+    national = len(records) >= NATIONAL_SCALE_RECORDS and second is PHONE_TRAINING_RULE
     return [NATIONAL_FIRST_TRAINING_RULE if national else FIRST_TRAINING_RULE, second]
 
 

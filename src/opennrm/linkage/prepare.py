@@ -317,7 +317,9 @@ def compared_values(record: PreparedRecord) -> str:
 
 
 # The keys stored for each record: a prefix and the fields joined, one per blocking rule of the
-# engine (`engine.BLOCKING_RULES` and `engine.NATIONAL_BLOCKING_RULES`; names crossed aside).
+# engine (`engine.BLOCKING_RULES` and `engine.NATIONAL_BLOCKING_RULES`; names crossed aside),
+# apart from the rules for a misspelt name, which keep pairs whose keys are near, not equal
+# (`engine.MISSPELT_NAME_RULES`, ADR 0059).
 _KEYS = (
     ("fy", ("family_key", "dob_year")),
     ("gy", ("given_key", "dob_year")),

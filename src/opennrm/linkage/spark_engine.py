@@ -71,6 +71,8 @@ _FUNCTIONS: dict[str, str | None] = {
     "jarowinkler_similarity": "jaro_winkler",
     "jaro_winkler_similarity": "jaro_winkler",
     "damerau_levenshtein": "damerau_levenshtein",
+    # Built into Spark SQL (the national rules for a misspelt name, ADR 0059).
+    "levenshtein": None,
     "list_intersect": "array_intersect",
     "array_size": None,
     "abs": None,

@@ -142,6 +142,36 @@ def retention_summary(actor: Actor, today: date) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """A request to erase awaiting a second officer, as the find page lists it: the person's
+    number and the office's reference, nothing identifying."""
+
+    person_id: int
+    request_reference: str
+    received_on: date
+    # Days since the request was received: the law gives a month to answer (UK GDPR Art. 12(3)).
+    days_waiting: int
+
+
+def erasure_requests_awaiting(actor: Actor, today: date) -> list[AwaitingApproval]:
+    """Every request to erase awaiting a second officer's approval, oldest first, so that one
+    is not left past the month the law gives because nobody knew of it."""
+    from .models import ErasureRequest, ErasureRequestStatus
+
+    _check(actor)
+    waiting = ErasureRequest.objects.filter(status=ErasureRequestStatus.AWAITING_APPROVAL)
+    return [
+        AwaitingApproval(
+            person_id=made.person_id,
+            request_reference=made.request_reference,
+            received_on=made.request_received_on,
+            days_waiting=(today - made.request_received_on).days,
+        )
+        for made in waiting.order_by("request_received_on", "requested_at", "pk")
+    ]
+
+
 def _people_failed(runs: list[Any]) -> dict[int, int]:
     """How many people each run failed to pseudonymise (an unexpected error, rolled back and
     logged by id), as its `retention.applied` event counts them: a run that did not finish has
@@ -310,6 +340,9 @@ EXPORTED_FIELDS = [
     # Removals an immigration enforcement organisation planned for the person's references, and
     # what the protection check answered (`_planned_removals`; never the officer).
     "planned_removals",
+    # Their requests to erase their details, and what was decided and why (`_erasure_requests`;
+    # never the officers): Art. 15, and Art. 12(4) for a refusal's reason.
+    "erasure_requests",
 ]
 
 
@@ -690,6 +723,21 @@ def _recipients(person: Person) -> list[dict[str, Any]]:
     ]
 
 
+def _erasure_requests(person: Person) -> list[dict[str, Any]]:
+    """The person's requests to erase their details, oldest first: the office's reference, the
+    day it was received, what was decided, when, and a refusal's reason; never the officers."""
+    return [
+        {
+            "request_reference": made.request_reference,
+            "received_on": _day(made.request_received_on),
+            "status": made.get_status_display(),
+            "decided_at": _moment(made.decided_at),
+            "refusal_reason": made.get_refusal_reason_display() if made.refusal_reason else None,
+        }
+        for made in person.erasure_requests.order_by("requested_at", "pk")
+    ]
+
+
 def subject_access_data(person: Person) -> dict[str, Any]:
     """Everything OpenNRM holds about one person, in words a reader can follow. Called only by
     `privacy.services.subject_access_export`, which audits it."""
@@ -722,6 +770,7 @@ def subject_access_data(person: Person) -> dict[str, Any]:
             "reason": erasure.get_reason_display(),
             "at": _moment(erasure.at),
         },
+        "erasure_requests": _erasure_requests(person),
         "cases": [_case(case) for case in cases],
         "shown_to": _recipients(person),
     }
@@ -758,6 +807,7 @@ FIELD_LABELS = {
     "age_assessment_reasons": "the reasons for an age assessment",
     "task_outcome": "what children's services did",
     "planned_removals": "removals planned for them",
+    "erasure_requests": "their requests to erase their details",
 }
 # What a read gave out, by the audit event's document type (`audit_read(document=...)`).
 DOCUMENT_LABELS = {

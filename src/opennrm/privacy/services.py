@@ -269,8 +269,11 @@ def erasure_request_record(
 
 def _awaiting(by: User, erasure_request: ErasureRequest) -> ErasureRequest:
     """The request, locked, if it still awaits a decision and `by` is the officer; else a
-    refusal (404 for anyone else)."""
+    refusal (404 for anyone else). The person is locked first, then the request, in the order
+    the retention run takes them (`_erase`): the other way round, an approval and the run on
+    the same person deadlock on PostgreSQL, and one of them fails."""
     selectors.person_get_for_data_protection(Actor.of_session(by), erasure_request.person_id)
+    Person.objects.select_for_update().get(pk=erasure_request.person_id)
     locked = ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
     if locked.status != ErasureRequestStatus.AWAITING_APPROVAL:
         raise ValidationError(
@@ -302,6 +305,25 @@ def erasure_request_approve(*, by: User, erasure_request: ErasureRequest) -> Era
     )
 
 
+def _check_refusal_reason(person_id: int, reason: str) -> None:
+    """Refuse a coded reason the record itself contradicts: a case open, a linked referral
+    holding the person, support under way, each found as `_erase` finds it. The person is told
+    the reason, so it must be true; a legal hold or a retention rule the record cannot know."""
+    if reason == ErasureRefusal.OPEN_CASE and not (
+        Case.objects.filter(person_id=person_id, closed_at__isnull=True).exists()
+    ):
+        problem = "All of this person's cases are closed"
+    elif reason == ErasureRefusal.LINKED_REFERRAL and not linked_referrals_holding(person_id):
+        problem = "No referral confirmed to be the same person protects them from removal"
+    elif reason == ErasureRefusal.SUPPORT and not live_support_of(person_id):
+        problem = "No support is under way for this person"
+    else:
+        return
+    raise ValidationError(
+        {"reason": f"{problem}: select the reason the request is really refused for"}
+    )
+
+
 @transaction.atomic
 def erasure_request_refuse(
     *, by: User, erasure_request: ErasureRequest, reason: str
@@ -312,6 +334,7 @@ def erasure_request_refuse(
     if reason not in ErasureRefusal.values:
         raise ValidationError({"reason": "Select why the request is refused"})
     request = _awaiting(by, erasure_request)
+    _check_refusal_reason(request.person_id, reason)
     request.status = ErasureRequestStatus.REFUSED
     request.refusal_reason = reason
     request.decided_by = by

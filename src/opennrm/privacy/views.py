@@ -40,7 +40,12 @@ def find(request: HttpRequest) -> HttpResponse:
     browser histories and the web server's logs."""
     user = _user(request)
     form = FindPersonForm(request.POST if request.method == "POST" else None)
-    context: dict[str, object] = {"title": "Find a person's records", "form": form}
+    context: dict[str, object] = {
+        "title": "Find a person's records",
+        "form": form,
+        # Where a second officer finds the requests to approve (ADR 0014, stop 42 addendum).
+        "awaiting": selectors.erasure_requests_awaiting(actor_of(request), timezone.localdate()),
+    }
     if form.is_bound and form.is_valid():
         found = selectors.people_find(
             actor_of(request),
