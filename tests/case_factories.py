@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Jurisdiction, Role
 from opennrm.accounts.services import membership_set_active
 from opennrm.cases.choices import AgeGroup, CaseStatus, CloseReason, ExploitationLocation, Sex
-from opennrm.cases.models import Case
+from opennrm.cases.models import Case, Person
 from opennrm.cases.services import case_close, case_open, case_rows
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.policy import clock
@@ -217,6 +217,21 @@ def closed(open_case: Case, *, by: User) -> Case:
     return case_close(by=by, case=fresh, reason=CloseReason.LEFT, expected_version=fresh.version)
 
 
+def withdrawn_and_closed(
+    referred_by: User,
+    referring_organisation: Organisation,
+    authority: Organisation,
+    *,
+    by: User,
+    **fields: object,
+) -> Case:
+    """A `withdrawn` case, referred forty days ago unless `submitted_at` is given, then
+    `closed` by the decision maker `by`: nothing open holds its person, so an erasure of their
+    details may be approved."""
+    fields.setdefault("submitted_at", timezone.now() - timedelta(days=40))
+    return closed(withdrawn(referred_by, referring_organisation, authority, **fields), by=by)
+
+
 def leaves(who: User, organisation: Organisation, *, by: User) -> None:
     """`who` leaves `organisation`: `by`, who administers it, takes their membership away (the
     referrer of a case leaving, whose news then goes to someone else)."""
@@ -294,12 +309,47 @@ def refused_while_housed(
     """A `consenting` case whose person lives in a house of `provider` (placed by `coordinator`,
     taken in by `manager`, its safe-house manager), then refused at reasonable grounds by
     `decider` with `approver`'s approval, as `refused_at_reasonable_grounds` leaves it."""
+    case = housed(
+        referred_by, referring_organisation, authority, coordinator, manager, provider, **fields
+    )
+    return refused_at_reasonable_grounds(case, decider=decider, approver=approver)
+
+
+def housed(
+    referred_by: User,
+    referring_organisation: Organisation,
+    authority: Organisation,
+    coordinator: User,
+    manager: User,
+    provider: Organisation,
+    **fields: object,
+) -> Case:
+    """A `consenting` case whose person lives in a house of `provider` (placed by `coordinator`,
+    taken in today by `manager`, its safe-house manager), fresh from the database."""
     from tests import support_plan_helpers
 
-    housed = consenting(referred_by, referring_organisation, authority, **fields)
-    support_plan_helpers.living(coordinator, manager, provider, housed)
-    housed.refresh_from_db()
-    return refused_at_reasonable_grounds(housed, decider=decider, approver=approver)
+    case = consenting(referred_by, referring_organisation, authority, **fields)
+    support_plan_helpers.living(coordinator, manager, provider, case)
+    case.refresh_from_db()
+    return case
+
+
+def turning_18_today(
+    referred_by: User, referring_organisation: Organisation, authority: Organisation
+) -> Case:
+    """A child's case referred two hundred days ago at 17 (the age known, not estimated), with a
+    date of birth that makes them 18 today."""
+    today = timezone.localdate()
+    child = case(
+        referred_by=referred_by,
+        referring_organisation=referring_organisation,
+        authority=authority,
+        age_group=AgeGroup.CHILD,
+        date_of_birth=clock.years_later(today, -18),
+        submitted_at=timezone.now() - timedelta(days=200),
+    )
+    Person.objects.filter(pk=child.person_id).update(age_at_referral=17, age_is_estimated=False)
+    return child
 
 
 def referred_in_scotland(authority: Organisation, **fields: object) -> Case:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import time_machine
@@ -15,7 +15,8 @@ from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import Jurisdiction, OrganisationKind, Role
 
 if TYPE_CHECKING:
-    from opennrm.cases.models import Case
+    from opennrm.cases.models import Case, Person
+    from opennrm.privacy.models import Erasure, ErasureRequest
 
 PASSWORD = "correct-horse-battery-staple"
 _counter = itertools.count(1)
@@ -117,6 +118,107 @@ def suspended_while_missing(
             step()
     case.refresh_from_db()
     return case
+
+
+def person_erased(
+    person: Person,
+    *,
+    recorded_by: User | None = None,
+    approved_by: User | None = None,
+    request_reference: str = "DPR-TEST-1",
+    request_received_on: date | None = None,
+) -> Erasure:
+    """`person`'s identifying details erased at their request, as the product erases them: one
+    data-protection officer records the request (`erasure_request_record`), a second approves
+    it (`erasure_request_approve`), which erases. `recorded_by` and `approved_by` default to
+    two new officers of one service operator (as the `dpo` and `second_dpo` fixtures); the
+    request is received today unless `request_received_on` says otherwise.
+
+    A refusal (a case open, support under way, a linked referral holding them) is raised as the
+    approval raises it, and the request stays awaiting, as on the officer's page; called again,
+    once whatever held it has gone, the request still awaiting is approved, not recorded twice
+    (one request awaits at a time per person)."""
+    from django.utils import timezone
+
+    from opennrm.privacy import services as privacy
+    from opennrm.privacy.models import ErasureRequest, ErasureRequestStatus
+
+    if recorded_by is None:
+        recorded_by = user(
+            organisation=organisation(kind=OrganisationKind.SERVICE_OPERATOR),
+            role=Role.DATA_PROTECTION_OFFICER,
+            full_name="Dee Recorder",
+        )
+    if approved_by is None:
+        membership = Membership.objects.filter(
+            user=recorded_by, role=Role.DATA_PROTECTION_OFFICER
+        ).first()
+        approved_by = user(
+            organisation=(
+                membership.organisation
+                if membership is not None
+                else organisation(kind=OrganisationKind.SERVICE_OPERATOR)
+            ),
+            role=Role.DATA_PROTECTION_OFFICER,
+            full_name="Ed Approver",
+        )
+    request = ErasureRequest.objects.filter(
+        person=person, status=ErasureRequestStatus.AWAITING_APPROVAL
+    ).first() or privacy.erasure_request_record(
+        by=recorded_by,
+        person=person,
+        request_reference=request_reference,
+        request_received_on=request_received_on or timezone.localdate(),
+    )
+    return privacy.erasure_request_approve(by=approved_by, erasure_request=request)
+
+
+def erasure_requested(
+    person: Person,
+    *,
+    by: User,
+    request_reference: str = "DPR-TEST-1",
+    request_received_on: date | None = None,
+) -> ErasureRequest:
+    """`person`'s request to have their details erased, recorded by the data-protection officer
+    `by` (`erasure_request_record`) and awaiting a second officer's approval; received today
+    unless `request_received_on` says otherwise."""
+    from opennrm.privacy import services as privacy
+
+    return privacy.erasure_request_record(
+        by=by,
+        person=person,
+        request_reference=request_reference,
+        request_received_on=request_received_on or timezone.localdate(),
+    )
+
+
+def analysts_and_referrals() -> tuple[User, User]:
+    """Ada, who prepares a statistics release, and Ben, who approves it: analysts of one
+    monitoring organisation. Thirty adults referred in May 2024 (the second quarter) by one
+    police force to one competent authority."""
+    from zoneinfo import ZoneInfo
+
+    from opennrm.cases.choices import AgeGroup
+
+    from . import case_factories
+
+    monitoring = organisation("Syn Monitoring", OrganisationKind.ANALYSIS_MONITORING)
+    ada = user(organisation=monitoring, role=Role.ANALYST, full_name="Ada")
+    ben = user(organisation=monitoring, role=Role.ANALYST, full_name="Ben")
+    police = organisation("Syn Police", OrganisationKind.STATUTORY_FIRST_RESPONDER)
+    authority = organisation("Syn Authority", OrganisationKind.COMPETENT_AUTHORITY)
+    referrer = user(organisation=police)
+    london = ZoneInfo("Europe/London")
+    for n in range(30):
+        case_factories.case(
+            referred_by=referrer,
+            referring_organisation=police,
+            authority=authority,
+            age_group=AgeGroup.ADULT,
+            submitted_at=datetime(2024, 5, 1 + n % 28, 12, tzinfo=london),
+        )
+    return ada, ben
 
 
 def rows_containing(text: str) -> list[str]:

@@ -1,14 +1,17 @@
-"""Builders for operations tests: a plan's form input, and an operation planned through the
-service."""
+"""Builders for operations tests: a plan's form input, an operation planned through the
+service, and a person taken in at it whose draft became a case."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from opennrm.accounts.models import Organisation, User
+from opennrm.cases.models import Case
 from opennrm.operations import services
-from opennrm.operations.models import Operation
+from opennrm.operations.models import Operation, ReceptionRecord
+from opennrm.referrals.models import DraftStatus
 
 STARTS = date(2027, 3, 10)
 ENDS = date(2027, 3, 16)
@@ -57,3 +60,31 @@ def operation(
     }
     values.update(changes)
     return services.operation_plan(by=by, lead_organisation=lead, **values)
+
+
+def taken_in_as_adult(
+    by: User,
+    operation: Operation,
+    name_or_description: str = "young man in red",
+    *,
+    sex: str = "male",
+    urgent_needs: Iterable[str] = (),
+) -> ReceptionRecord:
+    """A person taken in at `operation` by `by` as looking adult (reception's impression on the
+    night), through the service."""
+    return services.reception_take_in(
+        by=by,
+        operation=operation,
+        name_or_description=name_or_description,
+        sex=sex,
+        age_group="adult",
+        urgent_needs=urgent_needs,
+    )
+
+
+def submitted_as(record: ReceptionRecord, case: Case) -> None:
+    """The record's draft submitted as `case` (the referral's own steps are not under test)."""
+    draft = record.draft
+    assert draft is not None
+    draft.status, draft.case, draft.answers = DraftStatus.SUBMITTED, case, {}
+    draft.save()

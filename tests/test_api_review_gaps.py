@@ -23,10 +23,10 @@ from opennrm.cases.models import Case
 from opennrm.decisions import services as decisions
 from opennrm.operations import services as operations
 from opennrm.operations.models import Operation
-from opennrm.privacy import services as privacy
 from opennrm.referrals.models import ReferralDraft
 
 from . import api_helpers as a
+from . import factories
 from . import operation_helpers as op
 from . import referral_helpers as r
 
@@ -181,9 +181,9 @@ def test_erasure_empties_the_fingerprint_of_the_referrals_idempotency_key(
             by=dmitri, case=case, reason=CloseReason.LEFT, expected_version=case.version
         )
     with time_machine.travel(datetime(2027, 6, 1, 12, 0, tzinfo=timezone.get_fixed_timezone(0))):
-        erasure = privacy.person_erase(
-            by=dpo,
-            person=case.person,
+        erasure = factories.person_erased(
+            case.person,
+            recorded_by=dpo,
             request_reference="DPR-2027-0001",
             request_received_on=date(2027, 5, 20),
         )

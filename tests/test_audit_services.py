@@ -214,12 +214,6 @@ WRITES: dict[str, Callable[[dict], object]] = {
         by=w["alice"], task=w["open_task"], owner=w["bob"]
     ),
     # --- privacy
-    "person_erase": lambda w: service("person_erase")(
-        by=w["dpo"],
-        person=w["closed"].person,
-        request_reference="SAR-1",
-        request_received_on=timezone.localdate(),
-    ),
     "erasure_request_record": lambda w: service("erasure_request_record")(
         by=w["dpo"],
         person=w["closed"].person,

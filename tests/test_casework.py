@@ -21,7 +21,6 @@ from opennrm.cases.models import Case
 from opennrm.casework import selectors, services
 from opennrm.casework.models import CaseNote, CaseTask, TaskStatus, Visibility
 from opennrm.privacy import selectors as privacy_selectors
-from opennrm.privacy import services as privacy
 
 from . import case_factories, factories
 
@@ -282,9 +281,9 @@ class TestBadNotes:
         self, case: Case, alice: User, dpo: User
     ) -> None:
         case_factories_close(case)
-        privacy.person_erase(
-            by=dpo,
-            person=case.person,
+        factories.person_erased(
+            case.person,
+            recorded_by=dpo,
             request_reference="SAR-1",
             request_received_on=timezone.localdate(),
         )
@@ -495,9 +494,9 @@ def test_erasure_empties_notes_and_task_titles_and_the_export_holds_them(
     assert "case_notes" in privacy_selectors.EXPORTED_FIELDS
 
     case_factories_close(case)
-    privacy.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference="SAR-1",
         request_received_on=timezone.localdate(),
     )

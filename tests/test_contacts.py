@@ -472,9 +472,9 @@ def test_subject_access_exports_the_contacts_and_erasure_removes_them(
     assert contacts["location_address"] == "A room above 3 Test Parade"
     assert contacts["consent_to_share"][0]["agency"] == "Test Law Centre"
     assert "location_address" in privacy_selectors.EXPORTED_FIELDS
-    erasure = privacy.person_erase(
-        by=dpo,
-        person=closed.person,
+    erasure = factories.person_erased(
+        closed.person,
+        recorded_by=dpo,
         request_reference="DPR-1",
         request_received_on=timezone.localdate(),
     )

@@ -24,7 +24,6 @@ from opennrm.decisions.models import Reminder
 from opennrm.notifications.models import Notification
 
 from . import case_factories, factories
-from . import support_plan_helpers as h
 
 RUN_DAY = date(2026, 3, 4)
 
@@ -45,15 +44,17 @@ def _suspended(
     living with `provider`, went missing on 1 March and Dmitri suspended the decision on 2
     March; with `back`, Maya recorded their return on 3 March."""
     with time_machine.travel("2026-03-01 09:00:00+00:00", tick=False):
-        case = case_factories.consenting(
+        case = case_factories.housed(
             alice,
             police,
             authority,
+            cora,
+            maya,
+            provider,
             submitted_at=timezone.now(),
             reasonable_grounds_due=due,
             assigned_to=dmitri,
         )
-        h.living(cora, maya, provider, case)
     case = factories.suspended_while_missing(
         case,
         reported_by=maya,

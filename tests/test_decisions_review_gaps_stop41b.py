@@ -28,7 +28,6 @@ from opennrm.decisions.models import DecisionKind, Reminder
 from opennrm.notifications.models import Notification
 
 from . import case_factories, factories
-from . import support_plan_helpers as h
 from .decision_helpers import fresh, positive_rg
 
 RUN_DAY = date(2026, 3, 4)
@@ -203,15 +202,17 @@ def _suspended_after_the_return(
     March and Maya records it at 09:00; Dmitri, working from the first message, records the
     suspension at 10:00. Due on 2 March."""
     with time_machine.travel("2026-03-01 09:00:00+00:00", tick=False):
-        case = case_factories.consenting(
+        case = case_factories.housed(
             alice,
             police,
             authority,
+            cora,
+            maya,
+            provider,
             submitted_at=timezone.now(),
             reasonable_grounds_due=date(2026, 3, 2),
             assigned_to=dmitri,
         )
-        h.living(cora, maya, provider, case)
     case = factories.suspended_while_missing(
         case,
         reported_by=maya,
@@ -274,15 +275,17 @@ def test_a_case_suspended_for_another_reason_is_not_back_from_missing(
     the person went missing only afterwards and came back) is not a person back from missing,
     nor is one whose person is missing again after coming back before the suspension."""
     with time_machine.travel("2026-03-01 09:00:00+00:00", tick=False):
-        later = case_factories.consenting(
+        later = case_factories.housed(
             alice,
             northmoor_police,
             authority,
+            cora,
+            maya,
+            provider,
             submitted_at=timezone.now(),
             reasonable_grounds_due=date(2026, 3, 2),
             assigned_to=dmitri,
         )
-        h.living(cora, maya, provider, later)
         services.decision_record_reasonable_grounds(
             by=dmitri,
             case=fresh(later),

@@ -26,7 +26,6 @@ from opennrm.decisions import selectors, services
 from opennrm.decisions.models import Letter, ReconsiderationRequest
 
 from . import case_factories, factories
-from . import support_plan_helpers as h
 from .decision_helpers import fresh
 
 DECISIONS = Path(selectors.__file__).resolve().parent
@@ -65,10 +64,16 @@ def test_without_what_care_registers_nobody_is_back_from_missing(
     installed, nothing recorded missing) decisions finds no case back, rather than failing on a
     relation it cannot see."""
     with time_machine.travel("2026-03-01 08:00:00+00:00", tick=False):
-        case = case_factories.consenting(
-            alice, northmoor_police, authority, submitted_at=timezone.now(), assigned_to=dmitri
+        case = case_factories.housed(
+            alice,
+            northmoor_police,
+            authority,
+            cora,
+            maya,
+            provider,
+            submitted_at=timezone.now(),
+            assigned_to=dmitri,
         )
-        h.living(cora, maya, provider, case)
     back = factories.suspended_while_missing(
         case,
         reported_by=maya,

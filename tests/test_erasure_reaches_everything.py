@@ -98,9 +98,9 @@ def test_the_name_given_when_taken_in_is_exported_then_erased(
         assert taken_in["taken_in_by_organisation"] == northmoor_police.name
         assert taken_in["sex"] == "Female"
         assert alice.full_name not in str(data)
-        erasure = services.person_erase(
-            by=dpo,
-            person=case.person,
+        erasure = factories.person_erased(
+            case.person,
+            recorded_by=dpo,
             request_reference="DPR-2027-0001",
             request_received_on=date(2027, 5, 20),
         )
@@ -170,8 +170,11 @@ def test_a_childs_details_wait_until_children_services_have_housed_them(
     task = ChildrenServicesTask.objects.get(case=case, status=TaskStatus.OPEN)
     today = timezone.localdate()
     with pytest.raises(ValidationError, match="children's services are still arranging their"):
-        services.person_erase(
-            by=dpo, person=case.person, request_reference="DPR-2026-0002", request_received_on=today
+        factories.person_erased(
+            case.person,
+            recorded_by=dpo,
+            request_reference="DPR-2026-0002",
+            request_received_on=today,
         )
     long_after = today.replace(year=today.year + 10)
     assert not selectors.people_past_retention(long_after).filter(pk=case.person_id).exists()
@@ -180,7 +183,7 @@ def test_a_childs_details_wait_until_children_services_have_housed_them(
 
     safeguarding.children_services_task_done(by=lena, task=task, outcome="Foster placement")
     assert selectors.people_past_retention(long_after).filter(pk=case.person_id).exists()
-    services.person_erase(
-        by=dpo, person=case.person, request_reference="DPR-2026-0002", request_received_on=today
+    factories.person_erased(
+        case.person, recorded_by=dpo, request_reference="DPR-2026-0002", request_received_on=today
     )
     assert Erasure.objects.filter(person=case.person).exists()

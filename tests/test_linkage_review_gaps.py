@@ -65,9 +65,9 @@ def _erase(dpo: User, case: Case, ref: str) -> None:
     # 36): the others are closed first (closed cases can still be unlinked).
     for other in Case.objects.exclude(person=case.person).filter(closed_at__isnull=True):
         closed(other)
-    privacy.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference=ref,
         request_received_on=timezone.localdate(),
     )
@@ -998,9 +998,9 @@ def test_an_unlink_still_takes_effect_after_an_unlinked_referral_is_erased(
     assert set(ClusterMember.objects.values_list("linked_by_id", flat=True)) == {b_d.pk}
 
     # E is linked to no one now; its person's details are erased on request.
-    privacy.person_erase(
-        by=dpo,
-        person=e.person,
+    factories.person_erased(
+        e.person,
+        recorded_by=dpo,
         request_reference="DP-UNLINKED-1",
         request_received_on=timezone.localdate(),
     )
@@ -1033,9 +1033,9 @@ def test_an_erasure_joins_no_one_through_a_stale_link_to_an_undone_pair(
     candidate_pair_unlink(by=actor, pair_id=e_b.pk, reason="mistake")
     # As an unlink before the fix left it.
     ClusterMember.objects.filter(case=b).update(linked_by=e_b)
-    privacy.person_erase(
-        by=dpo,
-        person=e.person,
+    factories.person_erased(
+        e.person,
+        recorded_by=dpo,
         request_reference="DP-UNLINKED-2",
         request_received_on=timezone.localdate(),
     )

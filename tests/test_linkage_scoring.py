@@ -4,6 +4,7 @@ the engine scores, both give the same level of every comparison and the same mat
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 
 import pytest
@@ -73,6 +74,38 @@ def test_training_a_small_population_keeps_every_level_possible() -> None:
     level = engine.settings().get_settings("duckdb").comparisons[0].comparison_levels[1]
     with pytest.raises(ValueError, match="below the minimum"):
         level.m_probability = 0.0
+
+
+def test_a_level_no_random_pair_reached_weighs_by_one_in_the_pairs_sampled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rare level (the names swapped, the same phone) that no random pair reached had no u
+    probability, and splink weighed it by a default guess (at a million referrals the names
+    swapped 7 bits, not about 18): such a level now gets one in the pairs sampled, the most its
+    absence allows (ADR 0060), and the Python scorer reads the same weight."""
+    monkeypatch.setattr(engine, "U_MAX_PAIRS", 3000)
+    records = [prepare.prepare(r) for r in synthetic.people(300, duplicates=30, seed=4).records]
+    model = engine.train(records)
+
+    levels = {
+        (comparison["output_column_name"], level["label_for_charts"]): level
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if "m_probability" in level and not level.get("is_null_level")
+    }
+    assert all(level.get("u_probability") for level in levels.values())
+    # These are reached by no pair among 3,000 random ones of these people.
+    unseen = [
+        ("name", "Both names sound alike"),
+        ("dob", "Day and month swapped"),
+        ("phone", "The same"),
+    ]
+    for key in unseen:
+        assert levels[key]["u_probability"] == pytest.approx(1 / 3000)
+    weights = engine.level_weights(model)["comparisons"]["phone"]
+    same = next(level for level in weights if level["label"] == "The same")
+    expected = levels[("phone", "The same")]["m_probability"] * 3000
+    assert same["match_weight"] == pytest.approx(math.log2(expected))
 
 
 def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
@@ -259,13 +292,14 @@ def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimat
         assert prepare.blocking_values(first, crossed=True) & prepare.blocking_values(second)
 
 
-def test_a_national_run_learns_from_pairs_born_on_one_day_in_one_area(
+def test_a_national_run_learns_the_names_from_pairs_sharing_a_phone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """At a national scale nearly every pair born on the same day is two people, too few
-    matches for EM to learn the names from; the first session then takes pairs born on the same
-    day and referred in the same area (ADR 0059), when the second (pairs sharing a phone)
-    leaves the area free to learn. A small deployment keeps the day alone."""
+    """At a national scale nearly every pair born on the same day is two people, and EM learns
+    another cluster there as the matches (at a million referrals the names differed in 79% of
+    them); the names and the date of birth are then learnt from the pairs sharing a phone, and
+    the phone from pairs sharing both name keys and the date of birth (ADR 0060). A small
+    deployment keeps the day first."""
     records = [prepare.prepare(r) for r in synthetic.people(300, duplicates=30, seed=4).records]
     phones = [
         dataclasses.replace(record, phone="999000111" if n % 20 < 10 else record.phone)
@@ -276,10 +310,16 @@ def test_a_national_run_learns_from_pairs_born_on_one_day_in_one_area(
         engine.PHONE_TRAINING_RULE,
     ]
     monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", len(records))
-    assert engine._training_rules(phones) == [
-        engine.NATIONAL_FIRST_TRAINING_RULE,
-        engine.PHONE_TRAINING_RULE,
-    ]
+    rules = engine._training_rules(phones)
+    assert rules == [engine.PHONE_TRAINING_RULE, engine.NAMES_AND_DOB_TRAINING_RULE]
+    # Every comparison is learnt in a session that does not block on it.
+    model = engine.train(phones)
+    trained = {
+        comparison["output_column_name"]
+        for comparison in model["comparisons"]
+        if any("m_probability" in level for level in comparison["comparison_levels"])
+    }
+    assert {"name", "dob", "phone", "area", "sex"} <= trained
 
 
 def test_a_national_model_learns_the_area_when_few_referrals_share_a_phone(

@@ -334,9 +334,9 @@ def test_erasing_one_referral_takes_it_out_of_its_cluster_and_nothing_else(
     for key in ("police", "third"):
         made[key] = closed(made[key])
 
-    privacy.person_erase(
-        by=dpo,
-        person=charity.person,
+    factories.person_erased(
+        charity.person,
+        recorded_by=dpo,
         request_reference="DP-1",
         request_received_on=timezone.localdate(),
     )
@@ -385,8 +385,8 @@ def test_a_cluster_left_with_one_referral_is_removed(
     # An erasure waits while a referral confirmed as the same person is open (ADR 0052, stop 36).
     closed(charity)
 
-    privacy.person_erase(
-        by=dpo, person=police.person, request_reference="DP-2", request_received_on=IN_Q2.date()
+    factories.person_erased(
+        police.person, recorded_by=dpo, request_reference="DP-2", request_received_on=IN_Q2.date()
     )
 
     assert not IdentityCluster.objects.exists()
@@ -402,9 +402,9 @@ def test_a_refused_erasure_changes_no_link(three: Callable[[], dict[str, Case]],
     pairs = CandidatePair.objects.count()
 
     with pytest.raises(ValidationError):
-        privacy.person_erase(
-            by=dpo,
-            person=police.person,
+        factories.person_erased(
+            police.person,
+            recorded_by=dpo,
             request_reference="DP-3",
             request_received_on=timezone.localdate(),
         )
@@ -432,9 +432,9 @@ def test_an_erasure_that_fails_part_way_leaves_every_organisations_data(
 
     monkeypatch.setattr(privacy, "person_erasure_record", failing)
     with pytest.raises(RuntimeError):
-        privacy.person_erase(
-            by=dpo,
-            person=made["charity"].person,
+        factories.person_erased(
+            made["charity"].person,
+            recorded_by=dpo,
             request_reference="DP-4",
             request_received_on=timezone.localdate(),
         )

@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.urls import reverse
@@ -25,7 +23,7 @@ from django.utils import timezone
 from opennrm.accounts.models import Membership, Organisation, User
 from opennrm.accounts.roles import OrganisationKind, Role
 from opennrm.cases.choices import AgeGroup
-from opennrm.cases.models import Case, Person
+from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.notifications.selectors import may_still_be_read, unread_count
 from opennrm.operations import services as operations
@@ -34,7 +32,6 @@ from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
 from opennrm.safeguarding import coming_of_age
 from opennrm.safeguarding import services as safeguarding
-from opennrm.safeguarding.coming_of_age import years_later
 from opennrm.safeguarding.models import DisputeBasis
 
 from . import case_factories, factories
@@ -99,17 +96,7 @@ def test_a_coordinator_who_became_the_councils_lead_no_longer_sees_her_old_episo
 @pytest.fixture
 def turning_18(alice: User, northmoor_police: Organisation, authority: Organisation) -> Case:
     """A child in Testshire, referred with a date of birth that makes them 18 today."""
-    today = timezone.localdate()
-    child = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        age_group=AgeGroup.CHILD,
-        date_of_birth=years_later(today, -18),
-        submitted_at=timezone.now() - timedelta(days=200),
-    )
-    Person.objects.filter(pk=child.person_id).update(age_at_referral=17, age_is_estimated=False)
-    return child
+    return case_factories.turning_18_today(alice, northmoor_police, authority)
 
 
 @pytest.mark.page("notifications:list")

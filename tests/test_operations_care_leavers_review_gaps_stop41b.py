@@ -18,7 +18,7 @@ All people, places and organisations are synthetic.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import time_machine
@@ -31,23 +31,19 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.care import services as care
 from opennrm.care.models import MissingEpisode
 from opennrm.cases.choices import AgeGroup, CaseStatus
-from opennrm.cases.models import Case, Person
+from opennrm.cases.models import Case
 from opennrm.decisions.selectors import back_from_missing
 from opennrm.notifications.models import Notification
 from opennrm.operations import selectors
-from opennrm.operations import services as operations
 from opennrm.operations.models import Operation, ReceptionRecord
 from opennrm.operations.report import operation_report
-from opennrm.referrals.models import DraftStatus
 from opennrm.safeguarding import coming_of_age
 from opennrm.safeguarding import services as safeguarding
-from opennrm.safeguarding.coming_of_age import years_later
 from opennrm.safeguarding.models import TaskStatus
 from opennrm.safety import services as safety
 
 from . import case_factories, factories
 from . import operation_helpers as op
-from . import support_plan_helpers as h
 
 pytestmark = pytest.mark.django_db
 
@@ -67,28 +63,22 @@ def _suspended_then_back(
     with time_machine.travel(op.BEFORE, tick=False):
         operation = op.operation(alice, northmoor_police)
     with time_machine.travel(op.DURING, tick=False):
-        record = operations.reception_take_in(
-            by=alice,
-            operation=operation,
-            name_or_description="woman in a blue coat",
-            sex="female",
-            age_group="adult",
-            urgent_needs=["bed_tonight"],
+        record = op.taken_in_as_adult(
+            alice, operation, "woman in a blue coat", sex="female", urgent_needs=["bed_tonight"]
         )
     with time_machine.travel("2027-03-13 10:00:00+00:00", tick=False):
-        case = case_factories.consenting(
+        case = case_factories.housed(
             alice,
             northmoor_police,
             authority,
+            cora,
+            maya,
+            provider,
             submitted_at=timezone.now(),
             reasonable_grounds_due=date(2027, 3, 20),
             assigned_to=dmitri,
         )
-        draft = record.draft
-        assert draft is not None
-        draft.status, draft.case, draft.answers = DraftStatus.SUBMITTED, case, {}
-        draft.save()
-        h.living(cora, maya, provider, case)
+        op.submitted_as(record, case)
     case = factories.suspended_while_missing(
         case,
         reported_by=maya,
@@ -181,15 +171,7 @@ def test_the_council_holding_a_care_leavers_open_task_hears_that_the_risk_rose(
     day before): she is the one placing them. Gail, whose service works with children only, is
     not told of an adult."""
     today = timezone.localdate()
-    child = case_factories.case(
-        referred_by=alice,
-        referring_organisation=northmoor_police,
-        authority=authority,
-        age_group=AgeGroup.CHILD,
-        date_of_birth=years_later(today, -18),
-        submitted_at=timezone.now() - timedelta(days=200),
-    )
-    Person.objects.filter(pk=child.person_id).update(age_at_referral=17, age_is_estimated=False)
+    child = case_factories.turning_18_today(alice, northmoor_police, authority)
     task, _ = safeguarding.children_accommodation_task_open(
         case=child, needs=["A bed tonight"], due_on=today, by=alice
     )

@@ -24,16 +24,14 @@ from django.utils import timezone
 from opennrm.accommodation import services as accommodation
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import AgeGroup, CaseStatus
-from opennrm.cases.models import Case
 from opennrm.decisions.models import Decision, DecisionKind, DecisionState
 from opennrm.operations import selectors
 from opennrm.operations import services as operations
-from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
+from opennrm.operations.models import PartnerRole
 from opennrm.operations.public_account import SOURCE
 from opennrm.policy.profiles import OutcomeKind, profile_for
 from opennrm.referrals import services as referrals
 from opennrm.referrals import steps
-from opennrm.referrals.models import DraftStatus
 from opennrm.safeguarding.models import DisputeBasis
 from opennrm.safeguarding.services import age_dispute_raise
 from opennrm.statistics import operation_account
@@ -44,27 +42,6 @@ from . import operation_helpers as op
 from . import support_factories as s
 
 pytestmark = pytest.mark.django_db
-
-
-def _taken_in_as_adult(
-    alice: User, operation: Operation, urgent_needs: tuple[str, ...] = ()
-) -> ReceptionRecord:
-    return operations.reception_take_in(
-        by=alice,
-        operation=operation,
-        name_or_description="young man in red",
-        sex="male",
-        age_group="adult",
-        urgent_needs=urgent_needs,
-    )
-
-
-def _referred(record: ReceptionRecord, case: Case) -> None:
-    """The record's draft submitted as `case` (the referral's own steps are not under test)."""
-    draft = record.draft
-    assert draft is not None
-    draft.status, draft.case, draft.answers = DraftStatus.SUBMITTED, case, {}
-    draft.save()
 
 
 def test_the_reception_api_says_a_person_found_to_be_a_child_is_a_child(
@@ -80,7 +57,7 @@ def test_the_reception_api_says_a_person_found_to_be_a_child_is_a_child(
             by=alice, operation=operation, organisation=council, role=PartnerRole.LOCAL_AUTHORITY
         )
     with time_machine.travel(op.DURING, tick=False):
-        record = _taken_in_as_adult(alice, operation, urgent_needs=("bed_tonight",))
+        record = op.taken_in_as_adult(alice, operation, urgent_needs=("bed_tonight",))
         referrals.draft_save_answers(
             by=alice, draft=record.draft, step=steps.STEP_BY_SLUG["age"], data={"under_18": "yes"}
         )
@@ -109,11 +86,11 @@ def test_a_person_who_left_their_place_and_needs_another_is_not_shown_placed(
     with time_machine.travel(op.BEFORE, tick=False):
         operation = op.operation(alice, northmoor_police)
     with time_machine.travel(op.DURING, tick=False):
-        record = _taken_in_as_adult(alice, operation, urgent_needs=("bed_tonight",))
+        record = op.taken_in_as_adult(alice, operation, urgent_needs=("bed_tonight",))
         case = case_factories.case(
             referred_by=alice, referring_organisation=northmoor_police, authority=authority
         )
-        _referred(record, case)
+        op.submitted_as(record, case)
 
         (bed,) = s.beds(maya, s.site(maya, provider), 1)
         stay = accommodation.placement_make(by=cora, request=s.request(case), bed=bed)
@@ -146,14 +123,14 @@ def test_a_suspended_reasonable_grounds_decision_is_not_published_as_negative(
     with time_machine.travel(op.BEFORE, tick=False):
         operation = op.operation(alice, northmoor_police)
     with time_machine.travel(op.DURING, tick=False):
-        record = _taken_in_as_adult(alice, operation)
+        record = op.taken_in_as_adult(alice, operation)
         case = case_factories.case(
             referred_by=alice,
             referring_organisation=northmoor_police,
             authority=authority,
             status=CaseStatus.RG_SUSPENDED,
         )
-        _referred(record, case)
+        op.submitted_as(record, case)
         profile = profile_for(case.jurisdiction, date(2027, 3, 12))
         suspended = next(o for o in profile.reasonable_grounds_outcomes if o.code == "suspended")
         assert suspended.kind == OutcomeKind.NOT_DECIDED
@@ -187,14 +164,14 @@ def test_a_person_whose_age_is_disputed_on_the_case_is_not_counted_or_shown_as_a
     with time_machine.travel(op.BEFORE, tick=False):
         operation = op.operation(alice, northmoor_police)
     with time_machine.travel(op.DURING, tick=False):
-        record = _taken_in_as_adult(alice, operation)
+        record = op.taken_in_as_adult(alice, operation)
         case = case_factories.case(
             referred_by=alice,
             referring_organisation=northmoor_police,
             authority=authority,
             age_group=AgeGroup.ADULT,
         )
-        _referred(record, case)
+        op.submitted_as(record, case)
     with time_machine.travel("2027-03-20 10:00:00+00:00", tick=False):
         case.refresh_from_db()
         age_dispute_raise(

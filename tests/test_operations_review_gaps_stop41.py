@@ -41,7 +41,6 @@ from opennrm.operations.models import Operation, PartnerRole, ReceptionRecord
 from opennrm.operations.protection import reception_source
 from opennrm.operations.public_account import SOURCE
 from opennrm.operations.report import operation_report
-from opennrm.referrals.models import DraftStatus
 from opennrm.safeguarding.models import DisputeBasis
 from opennrm.safeguarding.services import age_dispute_raise
 
@@ -53,18 +52,6 @@ pytestmark = pytest.mark.django_db
 SUBMITTED = "2027-03-14 10:00:00+00:00"
 DISPUTED = "2027-03-20 10:00:00+00:00"
 AFTER_THE_END = "2027-03-21 10:00:00+00:00"
-
-
-def _taken_in_as_adult(alice: User, operation: Operation, name: str) -> ReceptionRecord:
-    with time_machine.travel(op.DURING, tick=False):
-        return operations.reception_take_in(
-            by=alice,
-            operation=operation,
-            name_or_description=name,
-            sex="male",
-            age_group="adult",
-            urgent_needs=["bed_tonight"],
-        )
 
 
 def _referred_as_adult(
@@ -79,10 +66,7 @@ def _referred_as_adult(
             authority=authority,
             age_group=AgeGroup.ADULT,
         )
-    draft = record.draft
-    assert draft is not None
-    draft.status, draft.case, draft.answers = DraftStatus.SUBMITTED, case, {}
-    draft.save()
+    op.submitted_as(record, case)
     return case
 
 
@@ -109,8 +93,11 @@ def people(
 ) -> tuple[ReceptionRecord, ReceptionRecord, Case]:
     """Person 1, taken in as looking adult, referred as an adult, then disputed on the case;
     person 2, taken in as an adult and still one on their case."""
-    disputed = _taken_in_as_adult(alice, operation, "young man in red")
-    adult = _taken_in_as_adult(alice, operation, "man in a grey coat")
+    with time_machine.travel(op.DURING, tick=False):
+        disputed = op.taken_in_as_adult(alice, operation, urgent_needs=["bed_tonight"])
+        adult = op.taken_in_as_adult(
+            alice, operation, "man in a grey coat", urgent_needs=["bed_tonight"]
+        )
     disputed_case = _referred_as_adult(disputed, alice, northmoor_police, authority)
     _referred_as_adult(adult, alice, northmoor_police, authority)
     _age_disputed(alice, disputed_case)
@@ -178,7 +165,10 @@ def test_an_adult_whose_case_stays_an_adults_is_not_counted_as_a_child(
 ) -> None:
     """Person taken in as an adult, referred as an adult, nothing disputed: no child is counted
     and the operation's page gives no warning about children's services."""
-    record = _taken_in_as_adult(alice, operation, "man in a grey coat")
+    with time_machine.travel(op.DURING, tick=False):
+        record = op.taken_in_as_adult(
+            alice, operation, "man in a grey coat", urgent_needs=["bed_tonight"]
+        )
     _referred_as_adult(record, alice, northmoor_police, authority)
     record = selectors.reception_of(operation).get(pk=record.pk)
     assert not record.treated_as_child

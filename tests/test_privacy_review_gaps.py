@@ -412,9 +412,9 @@ def test_the_person_page_says_a_linked_referral_holds_the_erasure_before_the_off
     assert "Erase the details" not in erase_page
     # The refusal says who must act, in plain words.
     with pytest.raises(ValidationError) as refused:
-        services.person_erase(
-            by=dpo,
-            person=Person.objects.get(pk=old_person),
+        factories.person_erased(
+            Person.objects.get(pk=old_person),
+            recorded_by=dpo,
             request_reference="DP-2027-003",
             request_received_on=timezone.localdate(),
         )
@@ -473,9 +473,9 @@ def test_a_link_to_a_referral_whose_person_was_referred_again_protects_and_holds
         "awaits its decision"
     )
     with pytest.raises(ValidationError, match=case.reference):
-        services.person_erase(
-            by=dpo,
-            person=a.person,
+        factories.person_erased(
+            a.person,
+            recorded_by=dpo,
             request_reference="DP-2027-002",
             request_received_on=timezone.localdate(),
         )
@@ -538,9 +538,9 @@ def test_a_linked_referral_that_can_never_protect_again_does_not_hold_the_erasur
     for status in (S.POSITIVE_CONCLUSIVE_GROUNDS, S.RG_WITHDRAWN):  # open, but never again
         Case.objects.filter(pk=case.pk).update(status=status)
         assert list(selectors.people_past_retention(timezone.localdate())) == [old.person]
-    services.person_erase(
-        by=dpo,
-        person=old.person,
+    factories.person_erased(
+        old.person,
+        recorded_by=dpo,
         request_reference="DP-2027-004",
         request_received_on=timezone.localdate(),
     )

@@ -374,9 +374,9 @@ def test_the_officer_is_told_each_linked_referral_whether_it_holds_the_erasure_o
         assert other_page in page
     assert "Record the request for approval" in client.get(erase_url).content.decode()
 
-    privacy.person_erase(
-        by=dpo,
-        person=police.person,
+    factories.person_erased(
+        police.person,
+        recorded_by=dpo,
         request_reference="DPO-7",
         request_received_on=timezone.localdate(),
     )

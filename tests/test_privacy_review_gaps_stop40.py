@@ -406,9 +406,9 @@ def test_no_age_assessment_can_be_recorded_for_a_person_whose_details_were_erase
     their one erasure. The page is refused (404) and the service refuses, as casework,
     contacts, safety and support refuse to add to an erased person."""
     case = _closed_case(alice, dmitri, northmoor_police, authority)
-    services.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference="DPR-2026-0200",
         request_received_on=timezone.localdate(),
     )
@@ -493,9 +493,9 @@ def test_nothing_done_is_recorded_on_an_erased_persons_task(
     the person's details were erased, what was done (free text about the child) cannot be
     written on it."""
     case = _closed_case(alice, dmitri, northmoor_police, authority)
-    services.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference="DPR-2026-0201",
         request_received_on=timezone.localdate(),
     )

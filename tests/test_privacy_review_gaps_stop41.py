@@ -261,9 +261,9 @@ def test_a_removal_planned_for_the_reception_reference_is_exported_before_and_af
         assert removal["why_protected"] == (
             "Taken in during an operation, and a referral was being made"
         )
-        services.person_erase(
-            by=dpo,
-            person=case.person,
+        factories.person_erased(
+            case.person,
+            recorded_by=dpo,
             request_reference="DPR-41-4",
             request_received_on=date(2027, 5, 20),
         )

@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -25,10 +24,7 @@ from django.utils import timezone
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import Organisation, User
-from opennrm.accounts.roles import OrganisationKind as Kind
-from opennrm.accounts.roles import Role
 from opennrm.audit.models import AuditEvent
-from opennrm.cases.choices import AgeGroup
 from opennrm.cases.models import Case
 from opennrm.privacy import models as privacy_models
 from opennrm.privacy import services
@@ -36,7 +32,6 @@ from opennrm.statistics import releases, synthetic, tables
 
 from . import case_factories, factories
 
-LONDON = ZoneInfo("Europe/London")
 GIVEN = "Tarvenka"
 
 
@@ -137,12 +132,7 @@ def test_a_legal_hold_refuses_the_erasure_of_a_closed_case_and_is_recorded(
     officer refused the request. Before, a refusal the system did not itself make left no
     trace."""
     case = case_factories.closed(_withdrawn(alice, northmoor_police, authority), by=dmitri)
-    request = services.erasure_request_record(
-        by=dpo,
-        person=case.person,
-        request_reference="DPR-7",
-        request_received_on=timezone.localdate(),
-    )
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-7")
     services.erasure_request_refuse(by=dpo, erasure_request=request, reason="legal_hold")
     request.refresh_from_db()
     assert (request.status, request.refusal_reason, request.decided_by) == (
@@ -156,11 +146,8 @@ def test_a_legal_hold_refuses_the_erasure_of_a_closed_case_and_is_recorded(
     with pytest.raises(ValidationError, match="Select why"):
         services.erasure_request_refuse(
             by=dpo,
-            erasure_request=services.erasure_request_record(
-                by=dpo,
-                person=case.person,
-                request_reference="DPR-8",
-                request_received_on=timezone.localdate(),
+            erasure_request=factories.erasure_requested(
+                case.person, by=dpo, request_reference="DPR-8"
             ),
             reason="because",
         )
@@ -225,12 +212,7 @@ def test_retention_settles_a_request_still_awaiting_approval(
     """The retention run removed the details of a person whose erasure request still awaited
     a second officer: the request is settled with the erasure, not left to be approved."""
     case = case_factories.closed(_withdrawn(alice, northmoor_police, authority), by=dmitri)
-    request = services.erasure_request_record(
-        by=dpo,
-        person=case.person,
-        request_reference="DPR-9",
-        request_received_on=timezone.localdate(),
-    )
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-9")
     assert (
         services.retention_apply(today=timezone.localdate().replace(year=2099)).people_pseudonymised
         == 1
@@ -249,20 +231,7 @@ def test_the_api_gives_the_privacy_spent_in_all_as_numbers(db: None, client: Cli
     """A program reading the API had the total epsilon of a release's synthetic datasets only
     inside a sentence (`privacy`); now `epsilon_in_all` and `delta_in_all` give it, and for a
     first version they equal its own."""
-    monitoring = factories.organisation("Syn Monitoring", Kind.ANALYSIS_MONITORING)
-    ada = factories.user(organisation=monitoring, role=Role.ANALYST)
-    ben = factories.user(organisation=monitoring, role=Role.ANALYST)
-    police = factories.organisation("Syn Police", Kind.STATUTORY_FIRST_RESPONDER)
-    authority = factories.organisation("Syn Authority", Kind.COMPETENT_AUTHORITY)
-    referrer = factories.user(organisation=police)
-    for n in range(30):
-        case_factories.case(
-            referred_by=referrer,
-            referring_organisation=police,
-            authority=authority,
-            age_group=AgeGroup.ADULT,
-            submitted_at=datetime(2024, 5, 1 + n % 28, 12, tzinfo=LONDON),
-        )
+    ada, ben = factories.analysts_and_referrals()
     first = releases.approve_release(
         by=Actor(ben),
         version=releases.prepare_release(

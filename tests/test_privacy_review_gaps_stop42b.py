@@ -18,29 +18,12 @@ from django.db import connection
 from django.utils import timezone
 
 from opennrm.accounts.models import Organisation, User
-from opennrm.cases.models import Case
 from opennrm.privacy import models as privacy_models
 from opennrm.privacy import services
 
 from . import case_factories, factories
 
 RETENTION = "retention-run"
-
-
-def _closed(alice: User, police: Organisation, authority: Organisation, dmitri: User) -> Case:
-    case = case_factories.withdrawn(
-        alice, police, authority, submitted_at=timezone.now() - timedelta(days=40)
-    )
-    return case_factories.closed(case, by=dmitri)
-
-
-def _recorded(dpo: User, case: Case, reference: str) -> privacy_models.ErasureRequest:
-    return services.erasure_request_record(
-        by=dpo,
-        person=case.person,
-        request_reference=reference,
-        request_received_on=timezone.localdate(),
-    )
 
 
 def test_the_subject_access_export_tells_the_person_their_erasure_request_was_refused(
@@ -56,8 +39,8 @@ def test_the_subject_access_export_tells_the_person_their_erasure_request_was_re
     (everything held about them) says nothing of their request, the refusal or its reason,
     though the record now keeps all three about them (`privacy.ErasureRequest`): UK GDPR
     Art. 15 gives them those too, and Art. 12(4) the reason for the refusal."""
-    case = _closed(alice, northmoor_police, authority, dmitri)
-    request = _recorded(dpo, case, "DPR-REFUSED-1")
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-REFUSED-1")
     services.erasure_request_refuse(by=second_dpo, erasure_request=request, reason="legal_hold")
 
     exported = json.dumps(
@@ -91,8 +74,8 @@ def test_a_refusal_cannot_give_a_reason_the_record_contradicts(
     and the person is told so. Erasure takes two officers, refusal one, and the ADR says the
     refusal is kept "so that it can be checked"; a coded reason the service can check (a case
     open, a linked referral holding them, support under way) should be refused when untrue."""
-    case = _closed(alice, northmoor_police, authority, dmitri)
-    request = _recorded(dpo, case, "DPR-FALSE")
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-FALSE")
     with pytest.raises(ValidationError):
         services.erasure_request_refuse(by=dpo, erasure_request=request, reason=reason)
     request.refresh_from_db()
@@ -112,8 +95,8 @@ def test_the_second_officer_can_find_requests_awaiting_their_approval(
     on the data-protection pages (find, retention, home). The only mention is on the person's
     own page, which they can reach only if they already know the person. The request can sit
     past the one month the law gives (UK GDPR Art. 12(3)) with nobody aware of it."""
-    case = _closed(alice, northmoor_police, authority, dmitri)
-    _recorded(dpo, case, "DPR-WAITING-7")
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    factories.erasure_requested(case.person, by=dpo, request_reference="DPR-WAITING-7")
     client = factories.signed_in_client(second_dpo)
     pages = {}
     for path in ("/", "/privacy/people/", "/privacy/retention/", "/notifications/"):
@@ -144,18 +127,8 @@ def test_an_approval_while_the_retention_run_erases_the_same_person_is_not_a_dea
     One should simply win and the other be told it was erased (a `ValidationError`)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers")
-    case = case_factories.closed(
-        case_factories.withdrawn(
-            alice, northmoor_police, authority, submitted_at=timezone.now() - timedelta(days=40)
-        ),
-        by=dmitri,
-    )
-    request = services.erasure_request_record(
-        by=dpo,
-        person=case.person,
-        request_reference="DPR-RACE",
-        request_received_on=timezone.localdate(),
-    )
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-RACE")
     person_locked = threading.Event()
     original = services._remove_identifying_records
 
@@ -210,8 +183,8 @@ def test_the_erase_page_says_why_a_contradicted_reason_is_refused_and_keeps_the_
     """The officer refuses a request as "a case is open" when every case is closed: the page
     must say why that reason cannot be given, with the reason still selected, and nothing be
     refused; a true reason (a legal hold) is then kept."""
-    case = _closed(alice, northmoor_police, authority, dmitri)
-    request = _recorded(dpo, case, "DPR-PAGE")
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-PAGE")
     client = factories.signed_in_client(dpo)
     page = client.post(
         f"/privacy/people/{case.person_id}/erase/",
@@ -240,8 +213,8 @@ def test_the_readable_export_lists_the_erasure_requests_without_the_officers(
 ) -> None:
     """The page to print shows the person's refused request with its reason, and names no
     officer who recorded or refused it (staff names are left out of the export)."""
-    case = _closed(alice, northmoor_police, authority, dmitri)
-    request = _recorded(dpo, case, "DPR-PRINT")
+    case = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(case.person, by=dpo, request_reference="DPR-PRINT")
     services.erasure_request_refuse(by=second_dpo, erasure_request=request, reason="legal_hold")
     page = (
         factories.signed_in_client(dpo)
@@ -270,8 +243,8 @@ def test_the_find_page_lists_requests_awaiting_approval_oldest_first(
     """The second officer opens "Data requests": the requests awaiting approval are listed, the
     oldest received first, with how many days each has waited and a link to its erase page;
     a decided one is not listed."""
-    older = _closed(alice, northmoor_police, authority, dmitri)
-    newer = _closed(alice, northmoor_police, authority, dmitri)
+    older = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    newer = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
     today = timezone.localdate()
     services.erasure_request_record(
         by=dpo,
@@ -285,8 +258,8 @@ def test_the_find_page_lists_requests_awaiting_approval_oldest_first(
         request_reference="DPR-OLDER",
         request_received_on=today - timedelta(days=20),
     )
-    refused = _closed(alice, northmoor_police, authority, dmitri)
-    request = _recorded(dpo, refused, "DPR-DECIDED")
+    refused = case_factories.withdrawn_and_closed(alice, northmoor_police, authority, by=dmitri)
+    request = factories.erasure_requested(refused.person, by=dpo, request_reference="DPR-DECIDED")
     services.erasure_request_refuse(by=dpo, erasure_request=request, reason="legal_hold")
 
     page = factories.signed_in_client(second_dpo).get("/privacy/people/").content.decode()

@@ -27,7 +27,6 @@ from opennrm.linkage.services import candidate_pair_review
 from opennrm.notifications.models import Notification
 from opennrm.operations import services as operations
 from opennrm.privacy.models import Erasure
-from opennrm.privacy.services import person_erase
 from opennrm.protection.selectors import protection_for_reference
 from opennrm.protection.services import protection_check
 from opennrm.referrals.models import DraftStatus
@@ -159,9 +158,9 @@ def test_erasing_a_linked_earlier_referral_does_not_lift_the_protection_of_its_r
     assert protection_check(by=ivan, reference=old.reference).protected
 
     def erase() -> Erasure:
-        return person_erase(
-            by=dpo,
-            person=old.person,
+        return factories.person_erased(
+            old.person,
+            recorded_by=dpo,
             request_reference="DP-2027-001",
             request_received_on=timezone.localdate(),
         )

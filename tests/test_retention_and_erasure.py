@@ -457,9 +457,9 @@ class TestErasureOnRequest:
         request = PlacementRequest.objects.get(case__person=closed_person)
         PlacementRequest.objects.filter(pk=request.pk).update(status=PlacementRequestStatus.OPEN)
         with pytest.raises(ValidationError, match="a request for a place is open"):
-            services.person_erase(
-                by=dpo,
-                person=closed_person,
+            factories.person_erased(
+                closed_person,
+                recorded_by=dpo,
                 request_reference="DPR-1",
                 request_received_on=date(2026, 4, 1),
             )
@@ -475,9 +475,9 @@ class TestErasureOnRequest:
         page = factories.signed_in_client(dpo).get(f"/privacy/people/{case.person.pk}/erase/")
         assert f"must close case {case.reference} first" in page.content.decode()
         with pytest.raises(ValidationError, match=f"must close case {case.reference}"):
-            services.person_erase(
-                by=dpo,
-                person=case.person,
+            factories.person_erased(
+                case.person,
+                recorded_by=dpo,
                 request_reference="DPR-1",
                 request_received_on=timezone.localdate(),
             )
@@ -555,9 +555,9 @@ class TestSubjectAccess:
     def test_after_erasure_the_export_holds_nothing_identifying(
         self, dpo: User, closed_person: Person
     ) -> None:
-        services.person_erase(
-            by=dpo,
-            person=closed_person,
+        factories.person_erased(
+            closed_person,
+            recorded_by=dpo,
             request_reference="DPR-1",
             request_received_on=date(2026, 4, 1),
         )

@@ -29,7 +29,6 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
-from opennrm.privacy import services as privacy
 from opennrm.safety import selectors, services
 from opennrm.safety.models import Dependant, SafetyProfile
 
@@ -467,9 +466,9 @@ def test_erasure_empties_the_profile_and_deletes_dependants(
     )
     _profile(alice, case)
     _child(alice, case, name="Ana")
-    privacy.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference="SAR-9",
         request_received_on=timezone.localdate(),
     )

@@ -12,7 +12,6 @@ from django.utils import timezone
 from opennrm.accounts.models import Organisation, User
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.privacy import services as privacy
 from opennrm.safety import services
 from opennrm.safety.models import SafetyProfile, SafetyProfileVersion
 
@@ -200,9 +199,9 @@ def test_earlier_versions_are_in_the_subject_access_export_and_erased_with_the_p
     (earlier,) = exported["safety"]["earlier_versions"]
     assert (earlier["version"], earlier["who_exploited_them"]) == (1, "Uncle, grey van")
 
-    privacy.person_erase(
-        by=dpo,
-        person=case.person,
+    factories.person_erased(
+        case.person,
+        recorded_by=dpo,
         request_reference="SAR-9",
         request_received_on=timezone.localdate(),
     )

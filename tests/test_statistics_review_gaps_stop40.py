@@ -13,44 +13,24 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 
 from opennrm.accounts.actor import Actor
 from opennrm.accounts.models import User
-from opennrm.accounts.roles import OrganisationKind as Kind
-from opennrm.accounts.roles import Role
-from opennrm.cases.choices import AgeGroup
 from opennrm.statistics import releases, synthetic, tables
 from opennrm.statistics.models import ReleaseVersion, SyntheticDataset
-from tests import case_factories, factories
+from tests import factories
 
-LONDON = ZoneInfo("Europe/London")
 Q2 = tables.Period.quarter(2024, 2)
 
 
 @pytest.fixture
 def analysts(db: None) -> tuple[User, User]:
     """Ada prepares, Ben approves; thirty adults referred in April to June 2024."""
-    monitoring = factories.organisation("Syn Monitoring", Kind.ANALYSIS_MONITORING)
-    ada = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ada")
-    ben = factories.user(organisation=monitoring, role=Role.ANALYST, full_name="Ben")
-    police = factories.organisation("Syn Police", Kind.STATUTORY_FIRST_RESPONDER)
-    authority = factories.organisation("Syn Authority", Kind.COMPETENT_AUTHORITY)
-    referrer = factories.user(organisation=police)
-    for n in range(30):
-        case_factories.case(
-            referred_by=referrer,
-            referring_organisation=police,
-            authority=authority,
-            age_group=AgeGroup.ADULT,
-            submitted_at=datetime(2024, 5, 1 + n % 28, 12, tzinfo=LONDON),
-        )
-    return ada, ben
+    return factories.analysts_and_referrals()
 
 
 def first_published(analysts: tuple[User, User], epsilon: str) -> ReleaseVersion:

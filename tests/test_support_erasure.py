@@ -125,9 +125,9 @@ def test_the_export_holds_the_support_records(dpo: User, supported: Case) -> Non
 
 def test_erasure_removes_them_and_keeps_the_figures(dpo: User, supported: Case) -> None:
     assert {secret.split(":")[0] for secret in found_anywhere()} == set(SECRETS)
-    privacy.person_erase(
-        by=dpo,
-        person=supported.person,
+    factories.person_erased(
+        supported.person,
+        recorded_by=dpo,
         request_reference="ER-1",
         request_received_on=date(2026, 3, 3),
     )

@@ -16,9 +16,12 @@ reference and day).
 
 A key is kept for 24 hours (`KEY_EXPIRY`), as the draft asks a resource to publish: older, it is
 forgotten, and a request sent with it is a new request here; the nightly retention run deletes
-it (`expired_keys_delete`). What the key made still holds it (the service's `submission_key`,
-kept for ever), so the service still answers the same request with it, and refuses the key on
-another case. The others keep their keys in records kept for ever, and honour them as long.
+it (`expired_keys_delete`). The service is given the key's use, not the key alone: `send` is
+told when the key was first used (since it was last forgotten), and what the service keeps for
+it (`submission_key`, kept for ever) names that use (`referrals.api._submission_key`). So a
+forgotten key is forgotten by the service too: the same request, or the key on another case,
+is then new there as well. The others keep their keys in records kept for ever, and honour them
+as long.
 """
 
 from __future__ import annotations
@@ -84,28 +87,31 @@ def replayed(response: HttpResponse) -> None:
     response["Idempotent-Replayed"] = "true"
 
 
-def _first(by: User, operation: str, key: str, sent: str, case: Case | None) -> bool:
-    """Claim the key for this request: True if it is the key's first, False for a retry;
-    `KeyReused` if it was used for another request. The unique constraint makes a request sent
-    twice at once wait for the first to commit (PostgreSQL), then read its key. A key older
-    than `KEY_EXPIRY` is forgotten: deleted here, not waiting for the nightly sweep, and claimed
-    anew (a request sent twice at once then waits as above for the one that claimed it)."""
+def _first(
+    by: User, operation: str, key: str, sent: str, case: Case | None
+) -> tuple[bool, datetime]:
+    """Claim the key for this request: True if it is the key's first, False for a retry, and
+    when the key was first used (the same for every retry until it is forgotten); `KeyReused` if
+    it was used for another request. The unique constraint makes a request sent twice at once
+    wait for the first to commit (PostgreSQL), then read its key. A key older than
+    `KEY_EXPIRY` is forgotten: deleted here, not waiting for the nightly sweep, and claimed anew
+    (a request sent twice at once then waits as above for the one that claimed it)."""
     keys = IdempotencyKey.objects.filter(user=by, operation=operation, key=key)
     keys.filter(created_at__lte=timezone.now() - KEY_EXPIRY).delete()
     earlier = keys.first()
     if earlier is None:
         try:
             with transaction.atomic():
-                IdempotencyKey.objects.create(
+                claimed = IdempotencyKey.objects.create(
                     user=by, operation=operation, key=key, fingerprint=sent, case=case
                 )
-            return True
+            return True, claimed.created_at
         except IntegrityError:
             earlier = IdempotencyKey.objects.get(user=by, operation=operation, key=key)
     # An erased person's key has no fingerprint left: nothing can be shown the same.
     if earlier.fingerprint != sent:
         raise KeyReused()
-    return False
+    return False, earlier.created_at
 
 
 def keyed[T](
@@ -115,15 +121,17 @@ def keyed[T](
     by: User,
     operation: str,
     request: Mapping[str, Any],
-    send: Callable[[], tuple[T, bool]],
+    send: Callable[[datetime | None], tuple[T, bool]],
     check: Callable[[], None] | None = None,
     case: Case | None = None,
 ) -> T:
     """Make what the request asks once per key: `send` calls the service (given the key, so
     that it finds what a first request made) and returns what it made, and whether it had made
-    it before. A key is its member's (`by`) in one `operation`; `request` is everything the
-    request says (the address's parameters and the validated body), so the same key sent to
-    another case is another request.
+    it before. `send` is given when the key was first used (None without a key): the same for
+    every retry within `KEY_EXPIRY`, a new time once the key is forgotten, so that what the
+    service keeps for the key is forgotten with it. A key is its member's (`by`) in one
+    `operation`; `request` is everything the request says (the address's parameters and the
+    validated body), so the same key sent to another case is another request.
 
     `check` refuses a request (`ValidationError`) for what may change between a request and its
     retry, such as a date that must be today or later: it is run before a first use only, once
@@ -143,21 +151,21 @@ def keyed[T](
     if key is None:
         if check is not None:
             check()
-        return send()[0]
+        return send(None)[0]
     with transaction.atomic():
-        first = _first(by, operation, key, fingerprint(request), case)
+        first, first_used = _first(by, operation, key, fingerprint(request), case)
         if first and check is not None:
             try:
                 check()
             except ValidationError as refused:
-                earlier = _made_before(send)
+                earlier = _made_before(send, first_used)
                 if earlier is None:
                     raise refused from None
                 made, again = earlier, True
             else:
-                made, again = send()
+                made, again = send(first_used)
         else:
-            made, again = send()
+            made, again = send(first_used)
     if again or not first:
         replayed(response)
     return made
@@ -167,14 +175,16 @@ class _NotMadeBefore(Exception):
     """`send` made something new: undone, as `check` refused the request."""
 
 
-def _made_before[T](send: Callable[[], tuple[T, bool]]) -> T | None:
+def _made_before[T](
+    send: Callable[[datetime | None], tuple[T, bool]], first_used: datetime
+) -> T | None:
     """What `send` finds the key made before, or None. Asked in a savepoint rolled back unless
     it is a replay: if the service writes instead (it finds nothing, and what it checks itself
     passes), that write, its notifications and audit are undone; if it refuses, the caller's
     refusal stands."""
     try:
         with transaction.atomic():
-            made, again = send()
+            made, again = send(first_used)
             if not again:
                 raise _NotMadeBefore
     except (_NotMadeBefore, ValidationError):

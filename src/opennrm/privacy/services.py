@@ -205,29 +205,6 @@ def _check_request(
 
 
 @transaction.atomic
-def person_erase(
-    *, by: User, person: Person, request_reference: str, request_received_on: date
-) -> Erasure:
-    """Erase a person's identifying details because they asked, in one step. Every case of
-    theirs must be closed first: while a case is open the authority needs the details to
-    decide it. No page calls it: the officer's pages record a request
-    (`erasure_request_record`) that another officer approves (`erasure_request_approve`)."""
-    _check_request(
-        by=by,
-        person=person,
-        request_reference=request_reference,
-        request_received_on=request_received_on,
-    )
-    return _erase(
-        person=person,
-        reason=ErasureReason.REQUEST,
-        by=by,
-        request_reference=request_reference.strip(),
-        request_received_on=request_received_on,
-    )
-
-
-@transaction.atomic
 def erasure_request_record(
     *, by: User, person: Person, request_reference: str, request_received_on: date
 ) -> ErasureRequest:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from django import forms
@@ -418,8 +418,14 @@ class AdditionIn(Schema):
 
 
 # The services keep the pages' one-time key (`submission_key`) as a UUID, unique for the member
-# who sent it. An API client's `Idempotency-Key` is any string: the same string always gives the
-# same UUID here, so a retry by the token's member finds what the first request made.
+# who sent it. An API client's `Idempotency-Key` is any string, honoured for `KEY_EXPIRY` from its
+# first use and then forgotten (`api.idempotency`): the UUID is of the key and that first use
+# (`_submission_key`), so a retry by the token's member within the expiry finds what the first
+# request made, and once the key is forgotten the services find nothing under it either and make
+# the request anew, as the draft asks. Not the services matching only what was made within the
+# expiry: what a forgotten key made keeps its UUID for ever (unique per member in their tables),
+# so a request made anew under the same UUID would need the old row changed or would go unkept,
+# leaving its own retries nothing to find.
 IDEMPOTENCY_KEYS = uuid.UUID("e85b0e6b-04f4-42ee-9a3c-a885d64de730")
 
 
@@ -431,8 +437,28 @@ def _idempotency_key(made: str) -> Any:
     )
 
 
-def _submission_key(idempotency_key: str | None) -> uuid.UUID | None:
-    return uuid.uuid5(IDEMPOTENCY_KEYS, idempotency_key) if idempotency_key is not None else None
+def _submission_key[T](
+    idempotency_key: str | None,
+    first_used: datetime | None,
+    *,
+    held: Callable[[uuid.UUID], T | None],
+    made_at: Callable[[T], datetime],
+) -> uuid.UUID | None:
+    """The UUID the services keep for this use of the key (`first_used`, its first use since it
+    was last forgotten, `api.idempotency.keyed`), None without a key. `held` finds the member's
+    row that holds a UUID, if any."""
+    if idempotency_key is None or first_used is None:
+        return None
+    # Before stop 43 the UUID was of the key alone. A row holding it that was made within the
+    # expiry before this use is the key's (made before the key was kept, or kept before this
+    # version), and still answers for it; an older one is forgotten, as its key.
+    alone = uuid.uuid5(IDEMPOTENCY_KEYS, idempotency_key)
+    earlier = held(alone)
+    if earlier is not None and made_at(earlier) > first_used - idempotency.KEY_EXPIRY:
+        return alone
+    # In UTC, so that the same moment, read back from the database, names the same use.
+    use = first_used.astimezone(UTC).isoformat()
+    return uuid.uuid5(IDEMPOTENCY_KEYS, f"{idempotency_key}\n{use}")
 
 
 def _keyed_on_case[T](
@@ -444,18 +470,19 @@ def _keyed_on_case[T](
     operation: str,
     body: Schema,
     send: Callable[[uuid.UUID | None], T],
+    held: Callable[[uuid.UUID], T | None],
     made_at: Callable[[T], datetime],
     check: Callable[[], None] | None = None,
 ) -> T:
     """`api.idempotency.keyed` for a request about a case (a request for information, an
     addition): the key is the token's member's, the request is the case's reference and the
-    body. `send` calls the service with the key as the service keeps it (`_submission_key`);
-    what it returns is a retry's if it was made (`made_at`) before this request was sent."""
+    body. `send` calls the service with the key as the service keeps it (`_submission_key`,
+    `held` finding the member's row that holds one); what it returns is a retry's if it was made
+    (`made_at`) before this request was sent."""
     sent_at = timezone.now()
-    submission_key = _submission_key(idempotency_key)
 
-    def sent() -> tuple[T, bool]:
-        made = send(submission_key)
+    def sent(first_used: datetime | None) -> tuple[T, bool]:
+        made = send(_submission_key(idempotency_key, first_used, held=held, made_at=made_at))
         return made, made_at(made) < sent_at
 
     return idempotency.keyed(
@@ -571,6 +598,9 @@ def information_request_ask(
             operation="information_request_ask",
             body=body,
             send=ask,
+            held=lambda key: InformationRequest.objects.filter(
+                asked_by=actor.user, submission_key=key
+            ).first(),
             made_at=lambda asked: asked.asked_at,
             check=check,
         )
@@ -635,6 +665,9 @@ def referral_addition_add(
             operation="referral_addition_add",
             body=body,
             send=add,
+            held=lambda key: ReferralAddition.objects.filter(
+                added_by=actor.user, submission_key=key
+            ).first(),
             made_at=lambda added: added.added_at,
         )
     except ValidationError as error:
