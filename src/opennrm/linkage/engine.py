@@ -35,11 +35,13 @@ rules for one name misspelt when the date of birth is no help (`MISSPELT_NAME_RU
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
+import operator
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +50,6 @@ import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.blocking_rule_library import CustomRule
 from splink.internals import comparison_level as splink_comparison_level
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
@@ -429,29 +430,25 @@ def _stored_form(engine: str, trained: dict[str, Any]) -> dict[str, Any]:
     return spark_engine.from_spark(trained, settings().get_settings(DUCKDB).as_dict())
 
 
-def _candidate_pairs(table: Any, records: int) -> int:
-    """How many pairs the blocking rules for this many records give (each pair once)."""
-    counts = count_comparisons_from_blocking_rules(
-        table,
-        blocking_rules=blocking_rules(records),
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        record_sample_proportion=1.0,
-    )
-    return int(counts[-1]["cumulative_comparison_count"]) if counts else 0
-
-
 def _linker(table: Any, model: Any) -> Linker:
     # Splink's INFO logging reports progress, never values; warnings only, to keep logs short.
     return Linker(table, model, log_level=logging.WARNING)
 
 
 def _records_table(db_api: Any, records: Sequence[PreparedRecord]) -> Any:
-    return db_api.register(_rows(records), table_name="records")
+    return db_api.register(_columns(records), table_name="records")
 
 
-def _rows(records: Iterable[PreparedRecord]) -> list[dict[str, Any]]:
-    return [record.as_row() for record in records]
+_COLUMNS = tuple(field.name for field in dataclasses.fields(PreparedRecord))
+
+
+def _columns(records: Sequence[PreparedRecord]) -> dict[str, list[Any]]:
+    """The records column by column, as splink hands them to the engine (Arrow): one read of
+    each record's values rather than a dictionary each, which at a million records took 32 s
+    of a run (`dataclasses.asdict` copies every list) against 6 s."""
+    values = operator.attrgetter(*_COLUMNS)
+    columns = zip(*map(values, records), strict=True) if records else [[] for _ in _COLUMNS]
+    return {name: list(column) for name, column in zip(_COLUMNS, columns, strict=True)}
 
 
 @contextlib.contextmanager
@@ -646,11 +643,14 @@ def score(
         if engine == DUCKDB:
             # Only the pairs at or above the threshold are kept: all of them, with every
             # compared value beside its level, are tens of gigabytes at a million records
-            # (DuckDB here cannot spill to disk). The pairs scored are counted apart.
+            # (DuckDB here cannot spill to disk). The pairs scored are counted from the
+            # blocked pairs, which `predict` then takes from splink's cache rather than
+            # blocking again (counting by blocking again took 70 s of a run at a million).
+            blocked = linker.inference.compute_blocked_pairs_for_predict()
+            candidate_pairs = int(blocked.as_duckdbpyrelation().count("*").fetchall()[0][0])
             predictions = linker.inference.predict(
                 threshold_match_probability=threshold, warning_mode="never"
             )
-            candidate_pairs = _candidate_pairs(table, len(records))
             above = predictions.as_duckdbpyrelation().select(*wanted).fetchall()
         else:
             from . import spark_engine
