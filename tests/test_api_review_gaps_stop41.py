@@ -11,7 +11,6 @@ of each keyed request and refuses a different one.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from opennrm.accounts.models import Organisation, User
 from opennrm.api.models import IdempotencyKey
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
-from opennrm.referrals import api as referrals_api
 from opennrm.referrals import services
 from opennrm.referrals.models import InformationRequest, ReferralAddition
 
@@ -264,24 +262,3 @@ def test_the_key_keeps_a_keyed_hash_only_and_erasure_empties_it(
     kept.refresh_from_db()
     assert kept.fingerprint == ""
     assert removed["api_idempotency_fingerprints"] == 1
-
-
-def test_a_key_stored_before_fingerprints_replays_as_before(
-    case: Case, alice: User, northmoor_police: Organisation
-) -> None:
-    """An addition made through the API before keys had fingerprints has only the service's
-    key (`submission_key`, derived from the `Idempotency-Key`). Sent again the same, it is
-    replayed as before, and from then on the key keeps the request's hash."""
-    earlier = services.referral_addition_add(
-        by=alice,
-        case=case,
-        text="Testtown.",
-        max_bytes=0,
-        submission_key=uuid.uuid5(referrals_api.IDEMPOTENCY_KEYS, KEY),
-    )
-    again = _add(_referrer_client(alice, northmoor_police), case, {"text": "Testtown."})
-    assert again.status_code == 201, again.content
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.json()["id"] == earlier.pk
-    assert ReferralAddition.objects.filter(case=case).count() == 1
-    assert IdempotencyKey.objects.filter(user=alice, key=KEY).count() == 1

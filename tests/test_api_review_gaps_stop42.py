@@ -1,16 +1,13 @@
-"""An `Idempotency-Key`'s expiry, and a key kept before fingerprints retried after midnight (stop
-42 review).
+"""An `Idempotency-Key`'s expiry (stop 42 review).
 
 The IETF draft on the `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header) asks a
 resource to publish how long it keeps a key. Keys never expired: a key used once refused every
-other request for ever, and its rows were never deleted. A key kept before fingerprints (only
-in the record's `submission_key`), retried after midnight, was refused by the date check: its
-first use since was taken as a first.
+other request for ever, and its rows were never deleted. A first use that the endpoint's check
+refuses writes nothing.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,8 +24,6 @@ from opennrm.audit.models import AuditEvent
 from opennrm.cases.models import Case
 from opennrm.notifications.models import Notification
 from opennrm.privacy import services as privacy
-from opennrm.referrals import api as referrals_api
-from opennrm.referrals import services
 from opennrm.referrals.models import InformationRequest, ReferralAddition
 
 from . import api_helpers as a
@@ -36,8 +31,6 @@ from . import case_factories
 
 LONDON = ZoneInfo("Europe/London")
 MORNING = datetime(2026, 3, 10, 10, 0, tzinfo=LONDON)
-BEFORE_MIDNIGHT = datetime(2026, 3, 10, 23, 58, tzinfo=LONDON)
-AFTER_MIDNIGHT = BEFORE_MIDNIGHT + timedelta(minutes=4)
 KEY = "sync-0001"
 REUSED = (
     "This Idempotency-Key was already used for a different request. Use a new key for each "
@@ -130,40 +123,6 @@ def test_the_nightly_retention_deletes_keys_older_than_24_hours(
     assert event.detail["idempotency_keys_deleted"] == 1
     # What the keys made stays: only the keys go.
     assert ReferralAddition.objects.filter(case=case).count() == 2
-
-
-def test_a_key_kept_before_fingerprints_retried_after_midnight_is_replayed(
-    case: Case, alice: User, dmitri: User, authority: Organisation
-) -> None:
-    """Dmitri's client asked Northmoor Police at 23:58, before keys had fingerprints (only the
-    request's `submission_key` holds the key), to answer by today. The response was lost; after
-    the upgrade it retries, the same request with the same key, at 00:02. Expected: the first
-    response, `Idempotent-Replayed: true`, nobody told again; not 422 "The date to answer by
-    must be today or in the future" because the key's first use since was taken as a first."""
-    with time_machine.travel(BEFORE_MIDNIGHT, tick=False):
-        asked = services.information_request_ask(
-            by=dmitri,
-            case=case,
-            question="Which town were they held in?",
-            respond_by=timezone.localdate(),
-            submission_key=uuid.uuid5(referrals_api.IDEMPOTENCY_KEYS, KEY),
-        )
-        _, secret = a.token(dmitri, authority, scopes=(a.DECISIONS_WRITE,))
-    told = Notification.objects.count()
-    client = a.client_with(secret)
-    path = f"/api/v1/cases/{case.reference}/information-requests"
-    body = {"question": "Which town were they held in?", "respond_by": "2026-03-10"}
-    with time_machine.travel(AFTER_MIDNIGHT, tick=False):
-        again = _post(client, path, body)
-        assert again.status_code == 201, again.content
-        assert again.headers["Idempotent-Replayed"] == "true"
-        assert again.json()["id"] == asked.pk
-        # From now on the key keeps the request's hash: another question is refused.
-        assert IdempotencyKey.objects.filter(user=dmitri, key=KEY).count() == 1
-        other = _post(client, path, {**body, "question": "Which city?"})
-        assert a.errors(other) == [{"step": None, "field": "Idempotency-Key", "message": REUSED}]
-    assert InformationRequest.objects.filter(case=case).count() == 1
-    assert Notification.objects.count() == told
 
 
 def test_a_first_use_the_check_refuses_writes_nothing(

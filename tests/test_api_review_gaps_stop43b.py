@@ -11,6 +11,7 @@ is one use of the key's (`referrals.api._submission_key`): within 24 hours nothi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,8 +32,10 @@ LONDON = ZoneInfo("Europe/London")
 TUESDAY = datetime(2026, 3, 10, 10, 0, tzinfo=LONDON)
 WITHIN = TUESDAY + timedelta(hours=23, minutes=59)
 WEDNESDAY = TUESDAY + timedelta(hours=24, minutes=1)
+RETRY = timedelta(minutes=5)
 KEY = "sync-0001"
 RESPOND_BY = "2026-03-20"
+ASKING = {"question": "Which town?", "respond_by": RESPOND_BY}
 REUSED = (
     "This Idempotency-Key was already used for a different request. Use a new key for each "
     "new request, and send a retry exactly as the first request."
@@ -68,6 +71,61 @@ def _clients(
     _, referrer = a.token(alice, northmoor_police, scopes=(a.WRITE,))
     _, decider = a.token(dmitri, authority, scopes=(a.DECISIONS_WRITE,))
     return a.client_with(referrer), a.client_with(decider)
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """Alice's client adding to `case` (her organisation referred it) and Dmitri's asking on it
+    (he decides it), each under `KEY`."""
+
+    case: Case
+    referrer: Client
+    decider: Client
+
+    def add(self, at: datetime, text: str) -> Any:
+        """Alice's client adds `text` at `at`."""
+        with time_machine.travel(at, tick=False):
+            path = f"/api/v1/cases/{self.case.reference}/additions"
+            return _post(self.referrer, path, {"text": text})
+
+    def ask(self, at: datetime, asking: dict[str, str]) -> Any:
+        """Dmitri's client asks `asking` at `at`."""
+        with time_machine.travel(at, tick=False):
+            path = f"/api/v1/cases/{self.case.reference}/information-requests"
+            return _post(self.decider, path, asking)
+
+    def send(self, at: datetime, text: str, asking: dict[str, str]) -> tuple[Any, Any]:
+        """Both at `at`: the addition and the request for information."""
+        return self.add(at, text), self.ask(at, asking)
+
+
+def _keyed(
+    alice: User, dmitri: User, northmoor_police: Organisation, authority: Organisation
+) -> _Keyed:
+    """A case referred on Tuesday, and the two clients sending under the key about it."""
+    with time_machine.travel(TUESDAY, tick=False):
+        return _Keyed(
+            _case(alice, northmoor_police, authority),
+            *_clients(alice, dmitri, northmoor_police, authority),
+        )
+
+
+def _new_on_wednesday(
+    keyed: _Keyed, tuesday: tuple[Any, Any], text: str, asking: dict[str, str]
+) -> tuple[Any, Any]:
+    """Sends `text` and `asking` on Wednesday, more than 24 hours after `tuesday`'s: each is a
+    new request, not Tuesday's replayed; their retry a few minutes later is their replay."""
+    wednesday = keyed.send(WEDNESDAY, text, asking)
+    for new, old in zip(wednesday, tuesday, strict=True):
+        assert new.status_code == 201, new.content
+        assert "Idempotent-Replayed" not in new.headers, "a day-old request was replayed"
+        assert new.json()["id"] != old.json()["id"]
+    again = keyed.send(WEDNESDAY + RETRY, text, asking)
+    for new, retried in zip(wednesday, again, strict=True):
+        assert retried.status_code == 201, retried.content
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        assert retried.json()["id"] == new.json()["id"]
+    return wednesday
 
 
 def test_within_24_hours_a_retry_is_replayed_and_another_body_refused(
@@ -120,39 +178,23 @@ def test_after_24_hours_the_same_key_with_another_text_is_new_and_told(
     Wednesday's use is forgotten too, Tuesday's words sent under it (she was seen in Testtown
     again) are new once more: they were answered with Tuesday's addition, kept under the key,
     and the new information lost."""
-    with time_machine.travel(TUESDAY, tick=False):
-        case = _case(alice, northmoor_police, authority)
-        referrer, decider = _clients(alice, dmitri, northmoor_police, authority)
-        additions = f"/api/v1/cases/{case.reference}/additions"
-        requests = f"/api/v1/cases/{case.reference}/information-requests"
-        tuesday_asked = {"question": "Which town?", "respond_by": RESPOND_BY}
-        tuesday_added = _post(referrer, additions, {"text": "She was held in Testtown."})
-        tuesday_request = _post(decider, requests, tuesday_asked)
-    wednesday_asked = {"question": "Who drove her there?", "respond_by": RESPOND_BY}
-    with time_machine.travel(WEDNESDAY, tick=False):
-        added = _post(referrer, additions, {"text": "She was moved to Othertown."})
-        asked = _post(decider, requests, wednesday_asked)
-        for new, old in ((added, tuesday_added), (asked, tuesday_request)):
-            assert new.status_code == 201, new.content
-            assert "Idempotent-Replayed" not in new.headers
-            assert new.json()["id"] != old.json()["id"]
-    with time_machine.travel(WEDNESDAY + timedelta(minutes=5), tick=False):
-        added_again = _post(referrer, additions, {"text": "She was moved to Othertown."})
-        asked_again = _post(decider, requests, wednesday_asked)
-        for new, again in ((added, added_again), (asked, asked_again)):
-            assert again.headers["Idempotent-Replayed"] == "true"
-            assert again.json()["id"] == new.json()["id"]
-        tuesdays = _post(referrer, additions, {"text": "She was held in Testtown."})
-        assert a.errors(tuesdays)[0]["field"] == "Idempotency-Key"
+    keyed = _keyed(alice, dmitri, northmoor_police, authority)
+    tuesday = keyed.send(TUESDAY, "She was held in Testtown.", ASKING)
+    wednesday_asking = {"question": "Who drove her there?", "respond_by": RESPOND_BY}
+    added, asked = _new_on_wednesday(
+        keyed, tuesday, "She was moved to Othertown.", wednesday_asking
+    )
+    tuesdays = keyed.add(WEDNESDAY + RETRY, "She was held in Testtown.")
+    assert a.errors(tuesdays)[0]["field"] == "Idempotency-Key"
+    case = keyed.case
     assert ReferralAddition.objects.get(pk=added.json()["id"]).text == "She was moved to Othertown."
     assert InformationRequest.objects.get(pk=asked.json()["id"]).question == "Who drove her there?"
     assert InformationRequest.objects.filter(case=case).count() == 2
     assert len(_told(dmitri, ADDED, case)) == 2
     assert len(_told(alice, ASKED, case)) == 2
-    with time_machine.travel(WEDNESDAY + timedelta(hours=24, minutes=1), tick=False):
-        thursday = _post(referrer, additions, {"text": "She was held in Testtown."})
-        assert thursday.status_code == 201, thursday.content
-        assert "Idempotent-Replayed" not in thursday.headers, "Tuesday's addition was replayed"
+    thursday = keyed.add(WEDNESDAY + timedelta(hours=24, minutes=1), "She was held in Testtown.")
+    assert thursday.status_code == 201, thursday.content
+    assert "Idempotent-Replayed" not in thursday.headers, "Tuesday's addition was replayed"
     assert [added.text for added in ReferralAddition.objects.filter(case=case)] == [
         "She was held in Testtown.",
         "She was moved to Othertown.",
@@ -169,25 +211,14 @@ def test_after_24_hours_the_same_request_again_is_a_new_request(
     asked anew). Expected: the key is forgotten, so each is a new request, not a replay: a second
     addition and a second request, with `Idempotent-Replayed` absent, and the decision maker and
     the first responder told again. It was answered with Tuesday's rows, telling nobody."""
-    body = {"text": "She was seen in Testtown."}
-    asking = {"question": "Which town?", "respond_by": RESPOND_BY}
-    with time_machine.travel(TUESDAY, tick=False):
-        case = _case(alice, northmoor_police, authority)
-        referrer, decider = _clients(alice, dmitri, northmoor_police, authority)
-        additions = f"/api/v1/cases/{case.reference}/additions"
-        requests = f"/api/v1/cases/{case.reference}/information-requests"
-        tuesday_added = _post(referrer, additions, body)
-        tuesday_asked = _post(decider, requests, asking)
-    with time_machine.travel(WEDNESDAY, tick=False):
-        added = _post(referrer, additions, body)
-        asked = _post(decider, requests, asking)
-        for new, old in ((added, tuesday_added), (asked, tuesday_asked)):
-            assert new.status_code == 201, new.content
-            assert "Idempotent-Replayed" not in new.headers, "a day-old request was replayed"
-            assert new.json()["id"] != old.json()["id"]
+    text = "She was seen in Testtown."
+    keyed = _keyed(alice, dmitri, northmoor_police, authority)
+    tuesday = keyed.send(TUESDAY, text, ASKING)
+    _new_on_wednesday(keyed, tuesday, text, ASKING)
+    case = keyed.case
     assert [(r.text, r.added_at) for r in ReferralAddition.objects.filter(case=case)] == [
-        ("She was seen in Testtown.", TUESDAY),
-        ("She was seen in Testtown.", WEDNESDAY),
+        (text, TUESDAY),
+        (text, WEDNESDAY),
     ]
     assert [(r.question, r.asked_at) for r in InformationRequest.objects.filter(case=case)] == [
         ("Which town?", TUESDAY),
@@ -195,12 +226,6 @@ def test_after_24_hours_the_same_request_again_is_a_new_request(
     ]
     assert len(_told(dmitri, ADDED, case)) == 2
     assert len(_told(alice, ASKED, case)) == 2
-    # Wednesday's retry is Wednesday's replay.
-    with time_machine.travel(WEDNESDAY + timedelta(minutes=5), tick=False):
-        again = _post(referrer, additions, body)
-        assert again.headers["Idempotent-Replayed"] == "true"
-        assert again.json()["id"] == added.json()["id"]
-    assert ReferralAddition.objects.filter(case=case).count() == 2
     assert IdempotencyKey.objects.get(user=alice, key=KEY).created_at == WEDNESDAY
 
 

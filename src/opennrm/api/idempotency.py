@@ -121,13 +121,13 @@ def keyed[T](
     by: User,
     operation: str,
     request: Mapping[str, Any],
-    send: Callable[[datetime | None], tuple[T, bool]],
+    send: Callable[[datetime | None], T],
     check: Callable[[], None] | None = None,
     case: Case | None = None,
 ) -> T:
     """Make what the request asks once per key: `send` calls the service (given the key, so
-    that it finds what a first request made) and returns what it made, and whether it had made
-    it before. `send` is given when the key was first used (None without a key): the same for
+    that it finds what a first request made) and returns what it made; a retry's response says
+    it was replayed (`Idempotent-Replayed`). `send` is given when the key was first used (None without a key): the same for
     every retry within `KEY_EXPIRY`, a new time once the key is forgotten, so that what the
     service keeps for the key is forgotten with it. A key is its member's (`by`) in one
     `operation`; `request` is everything the request says (the address's parameters and the
@@ -139,56 +139,20 @@ def keyed[T](
     (sent at 23:58, retried at 00:02). `request` is then the request as sent, before any such
     check, so that the same request always gives the same fingerprint.
 
-    The key is kept with what `send` writes, in one transaction: if `send` refuses
+    The key is kept with what `send` writes, in one transaction: if `send` or `check` refuses
     (`ValidationError`), nothing is kept, and the key can be sent again with a corrected
-    request. A key kept before fingerprints has none here, only in what it made (the service's
-    own key): its first use since is taken as its first, and the service replays what the key
-    made if the request is the same, or refuses (`KeyReused`) if the key made it on another
-    case (what it would make now could not be found by a retry). Such a key may be a retry all
-    the same, sent after midnight: so a first use that `check` refuses is answered with what
-    the service finds the key made, if it made the same request (`_made_before`), and only
-    otherwise refused, writing nothing."""
+    request."""
     if key is None:
         if check is not None:
             check()
-        return send(None)[0]
+        return send(None)
     with transaction.atomic():
         first, first_used = _first(by, operation, key, fingerprint(request), case)
         if first and check is not None:
-            try:
-                check()
-            except ValidationError as refused:
-                earlier = _made_before(send, first_used)
-                if earlier is None:
-                    raise refused from None
-                made, again = earlier, True
-            else:
-                made, again = send(first_used)
-        else:
-            made, again = send(first_used)
-    if again or not first:
+            check()
+        made = send(first_used)
+    if not first:
         replayed(response)
-    return made
-
-
-class _NotMadeBefore(Exception):
-    """`send` made something new: undone, as `check` refused the request."""
-
-
-def _made_before[T](
-    send: Callable[[datetime | None], tuple[T, bool]], first_used: datetime
-) -> T | None:
-    """What `send` finds the key made before, or None. Asked in a savepoint rolled back unless
-    it is a replay: if the service writes instead (it finds nothing, and what it checks itself
-    passes), that write, its notifications and audit are undone; if it refuses, the caller's
-    refusal stands."""
-    try:
-        with transaction.atomic():
-            made, again = send(first_used)
-            if not again:
-                raise _NotMadeBefore
-    except (_NotMadeBefore, ValidationError):
-        return None
     return made
 
 

@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from ninja import Field, Header, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import (
@@ -437,25 +436,11 @@ def _idempotency_key(made: str) -> Any:
     )
 
 
-def _submission_key[T](
-    idempotency_key: str | None,
-    first_used: datetime | None,
-    *,
-    held: Callable[[uuid.UUID], T | None],
-    made_at: Callable[[T], datetime],
-) -> uuid.UUID | None:
-    """The UUID the services keep for this use of the key (`first_used`, its first use since it
-    was last forgotten, `api.idempotency.keyed`), None without a key. `held` finds the member's
-    row that holds a UUID, if any."""
+def _submission_key(idempotency_key: str | None, first_used: datetime | None) -> uuid.UUID | None:
+    """The UUID the services keep for this use of the key: of the key and `first_used`, its
+    first use since it was last forgotten (`api.idempotency.keyed`); None without a key."""
     if idempotency_key is None or first_used is None:
         return None
-    # Before stop 43 the UUID was of the key alone. A row holding it that was made within the
-    # expiry before this use is the key's (made before the key was kept, or kept before this
-    # version), and still answers for it; an older one is forgotten, as its key.
-    alone = uuid.uuid5(IDEMPOTENCY_KEYS, idempotency_key)
-    earlier = held(alone)
-    if earlier is not None and made_at(earlier) > first_used - idempotency.KEY_EXPIRY:
-        return alone
     # In UTC, so that the same moment, read back from the database, names the same use.
     use = first_used.astimezone(UTC).isoformat()
     return uuid.uuid5(IDEMPOTENCY_KEYS, f"{idempotency_key}\n{use}")
@@ -470,20 +455,14 @@ def _keyed_on_case[T](
     operation: str,
     body: Schema,
     send: Callable[[uuid.UUID | None], T],
-    held: Callable[[uuid.UUID], T | None],
-    made_at: Callable[[T], datetime],
     check: Callable[[], None] | None = None,
 ) -> T:
     """`api.idempotency.keyed` for a request about a case (a request for information, an
     addition): the key is the token's member's, the request is the case's reference and the
-    body. `send` calls the service with the key as the service keeps it (`_submission_key`,
-    `held` finding the member's row that holds one); what it returns is a retry's if it was made
-    (`made_at`) before this request was sent."""
-    sent_at = timezone.now()
+    body. `send` calls the service with the key as the service keeps it (`_submission_key`)."""
 
-    def sent(first_used: datetime | None) -> tuple[T, bool]:
-        made = send(_submission_key(idempotency_key, first_used, held=held, made_at=made_at))
-        return made, made_at(made) < sent_at
+    def sent(first_used: datetime | None) -> T:
+        return send(_submission_key(idempotency_key, first_used))
 
     return idempotency.keyed(
         response,
@@ -598,10 +577,6 @@ def information_request_ask(
             operation="information_request_ask",
             body=body,
             send=ask,
-            held=lambda key: InformationRequest.objects.filter(
-                asked_by=actor.user, submission_key=key
-            ).first(),
-            made_at=lambda asked: asked.asked_at,
             check=check,
         )
     except ValidationError as error:
@@ -665,10 +640,6 @@ def referral_addition_add(
             operation="referral_addition_add",
             body=body,
             send=add,
-            held=lambda key: ReferralAddition.objects.filter(
-                added_by=actor.user, submission_key=key
-            ).first(),
-            made_at=lambda added: added.added_at,
         )
     except ValidationError as error:
         return refusal(error)
