@@ -145,7 +145,7 @@ def accuracy_ceiling(
         con.execute("SET preserve_insertion_order = false")
         try:
             db_api = DuckDBAPI(con)
-            table = db_api.register([record.as_row() for record in prepared], table_name="records")
+            table = engine._records_table(db_api, prepared)
             blocked = {**engine._blocked_for(model, prepared), "retain_matching_columns": False}
             predictions = Linker(table, blocked).inference.predict(warning_mode="never")
             con.register("truth", pd.DataFrame(sorted(true), columns=["a", "b"]))

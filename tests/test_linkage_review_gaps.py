@@ -47,7 +47,7 @@ from opennrm.privacy.selectors import person_reads_get
 from opennrm.protection.services import protection_check
 
 from . import case_factories, factories
-from .linkage_helpers import closed, pair_of
+from .linkage_helpers import closed, pair_of, settings_before_stop44, trained_before_stop44
 
 
 def _refer(user: User, organisation: Organisation, authority: Organisation, name: str) -> Case:
@@ -612,14 +612,23 @@ def test_a_name_given_without_a_family_name_is_still_compared() -> None:
     one_name = prepare(_record(3, "Amina", ""))
     also_one_name = prepare(_record(4, "Amina", ""))
 
+    # Models stored from stop 36 to stop 44 (both names one comparison), and models now.
+    before = scoring.NAME_MISSING_GIVEN
     levels = {
-        "whole name in given names / given and family": scoring.levels(whole_in_given, split)[
-            "name"
+        "whole name in given names / given and family": [
+            scoring.levels(whole_in_given, split, name_missing=before)["name"],
+            scoring.levels(whole_in_given, split)["given_name"],
         ],
-        "one name / the same one name": scoring.levels(one_name, also_one_name)["name"],
+        "one name / the same one name": [
+            scoring.levels(one_name, also_one_name, name_missing=before)["name"],
+            scoring.levels(one_name, also_one_name)["given_name"],
+        ],
     }
 
-    assert 0 not in levels.values(), ("compared as if no name had been given", levels)
+    assert all(0 not in found for found in levels.values()), (
+        "compared as if no name had been given",
+        levels,
+    )
 
 
 def _shares(records: list[PreparedRecord]) -> scoring.Frequency:
@@ -642,8 +651,9 @@ def _shares(records: list[PreparedRecord]) -> scoring.Frequency:
 def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_names() -> None:
     """ADR 0054: a stored model carries its own SQL, and the Python scorer must score it as the
     engine does. A model stored before stop 36 takes its name "not given" level when either
-    name is missing: the engine and the scorer both still do, for that model; a model trained
-    now compares a name given without a family name, in both alike."""
+    name is missing: the engine and the scorer both still do, for that model; a model stored
+    from stop 36 to stop 44 (both names one comparison, `trained_before_stop44`)
+    compares a name given without a family name, in both alike."""
     truth = synthetic.people(200, duplicates=40, seed=7)
     single = [
         replace(
@@ -658,7 +668,7 @@ def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_na
     records = [prepare(raw) for raw in [*truth.records, *single]]
     by_id = {record.unique_id: record for record in records}
     frequency = _shares(records)
-    new = engine.train(records)
+    new = trained_before_stop44(records)
     stored_before = copy.deepcopy(new)
     stored_before["comparisons"][0]["comparison_levels"][0]["sql_condition"] = (
         '("given_name_l" IS NULL OR "given_name_r" IS NULL) OR '
@@ -689,7 +699,7 @@ def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_na
 def test_the_scorer_refuses_a_model_whose_name_levels_it_does_not_know() -> None:
     """A model whose "no name to compare" level is neither version the scorer knows (from
     another version of the code) is refused, never scored otherwise than the engine would."""
-    model = engine.settings().get_settings("duckdb").as_dict()
+    model = settings_before_stop44().get_settings("duckdb").as_dict()
     model["comparisons"][0]["comparison_levels"][0]["sql_condition"] = '"full_name_l" IS NULL'
     weights = engine.level_weights(model)
     record = prepare(_record(1, "Amina", "Tesfay"))

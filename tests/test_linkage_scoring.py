@@ -11,6 +11,7 @@ import pytest
 from jellyfish import levenshtein_distance
 
 from opennrm.linkage import engine, prepare, scoring, synthetic
+from tests import linkage_helpers
 
 
 def _frequencies_in(records: list[prepare.PreparedRecord]) -> scoring.Frequency:
@@ -42,9 +43,24 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
     scored = engine.score(records, model, threshold=0.0).pairs
 
     assert len(scored) > 100
-    # Some pairs share both names, whose weight depends on how usual the name is.
-    same_names = [p for p in scored if p.comparisons[0]["label"] == "Both names the same"]
-    assert len({round(p.comparisons[0]["match_weight"], 6) for p in same_names}) > 1
+    # Pairs sharing a name, or a name's key, weigh by how usual it is: each such level has
+    # pairs of more than one weight.
+    for position, label in ((0, "The same"), (1, "The same"), (0, SOUNDS_ALIKE), (1, SOUNDS_ALIKE)):
+        sharing = [p for p in scored if p.comparisons[position]["label"] == label]
+        assert len({round(p.comparisons[position]["match_weight"], 6) for p in sharing}) > 1
+    assert {p.comparisons[2]["label"] for p in scored} >= {"Swapped or in another order"}
+    _assert_scored_alike(scored, weights, by_id, frequency)
+
+
+SOUNDS_ALIKE = "Sounds alike (same key or metaphone)"
+
+
+def _assert_scored_alike(
+    scored: list[engine.ScoredPair],
+    weights: dict[str, object],
+    by_id: dict[int, prepare.PreparedRecord],
+    frequency: scoring.Frequency,
+) -> None:
     for pair in scored:
         a, b = by_id[pair.first], by_id[pair.second]
         weight, probability, rows = scoring.score(weights, a, b, frequency)
@@ -52,6 +68,24 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
         assert [row["label"] for row in rows] == [c["label"] for c in pair.comparisons]
         assert weight == pytest.approx(pair.match_weight, abs=1e-9)
         assert probability == pytest.approx(pair.match_probability, abs=1e-9)
+
+
+def test_a_model_stored_before_the_names_were_compared_apart_scores_alike() -> None:
+    """Until stop 44 both names were one comparison ("name") and the nationalities were
+    compared whatever the names; a model stored then is scored by the engine from its own SQL,
+    and the Python scorer still gives its levels and weights."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    records = [prepare.prepare(record) for record in truth.records]
+    model = linkage_helpers.trained_before_stop44(records)
+    assert [c["output_column_name"] for c in model["comparisons"]][:2] == ["name", "dob"]
+    weights = engine.level_weights(model)
+    assert weights["name_missing"] == scoring.NAME_MISSING_GIVEN
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    assert {p.comparisons[0]["label"] for p in scored} >= {"Both names the same"}
+    by_id = {record.unique_id: record for record in records}
+    _assert_scored_alike(scored, weights, by_id, _frequencies_in(records))
 
 
 def test_training_a_small_population_keeps_every_level_possible() -> None:
@@ -96,7 +130,6 @@ def test_a_level_no_random_pair_reached_weighs_by_one_in_the_pairs_sampled(
     assert all(level.get("u_probability") for level in levels.values())
     # These are reached by no pair among 3,000 random ones of these people.
     unseen = [
-        ("name", "Both names sound alike"),
         ("dob", "Day and month swapped"),
         ("phone", "The same"),
     ]
@@ -319,7 +352,7 @@ def test_a_national_run_learns_the_names_from_pairs_sharing_a_phone(
         for comparison in model["comparisons"]
         if any("m_probability" in level for level in comparison["comparison_levels"])
     }
-    assert {"name", "dob", "phone", "area", "sex"} <= trained
+    assert {"given_name", "family_name", "names_crossed", "dob", "phone", "area"} <= trained
 
 
 def test_a_national_model_learns_the_area_when_few_referrals_share_a_phone(

@@ -14,6 +14,9 @@ from typing import Any
 
 # What each comparison is called on the pages (engine.settings names them).
 COMPARISON_NAMES = {
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "names_crossed": "Names swapped",
     "name": "Names",
     "dob": "Date of birth",
     "sex": "Sex",
@@ -31,6 +34,11 @@ MISSING = "Not given in one or both referrals"
 
 def comparison_name(name: str) -> str:
     return COMPARISON_NAMES.get(name, name.replace("_", " ").capitalize())
+
+
+def _unlabelled_null(row: dict[str, Any]) -> bool:
+    """The level "nothing to compare" with splink's own label ("<column> is NULL")."""
+    return row.get("gamma") == -1 and "is NULL" in (row.get("label") or "is NULL")
 
 
 def probability(weight: float) -> float:
@@ -81,7 +89,7 @@ def waterfall(comparisons: list[dict[str, Any]], match_weight: float) -> list[St
                 row["comparison"],
                 comparison_name(row["comparison"]),
                 # splink's null level is labelled "<column> is NULL": said in words here.
-                MISSING if row.get("gamma") == -1 else row.get("label", ""),
+                MISSING if _unlabelled_null(row) else row.get("label", ""),
                 weight,
                 float(row.get("bayes_factor", math.pow(2, weight))),
                 at,

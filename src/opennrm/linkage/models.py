@@ -228,8 +228,8 @@ class ClusterMember(models.Model):
 class LinkageKey(models.Model):
     """A keyed digest of one blocking value of a referral (its family-name key and year of
     birth, say), so that the check at submission finds the earlier referrals a new one would be
-    compared with without decrypting anyone else; and of its full name, whose count says how
-    usual the name is (`prepare.stored_values`). HMAC under the blind-index key, like the
+    compared with without decrypting anyone else; and of its names and name keys, whose counts
+    say how usual each is (`prepare.stored_values`). HMAC under the blind-index key, like the
     blind indexes; deleted with the identity it was computed from (erasure), and all rewritten
     by every linkage run."""
 

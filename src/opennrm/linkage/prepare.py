@@ -32,9 +32,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import jellyfish
 from anyascii import anyascii
@@ -194,9 +193,6 @@ class PreparedRecord:
     referring_organisation: str | None
     # The words naming the places of exploitation, sorted (step 6).
     places: list[str] | None
-
-    def as_row(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # Between the given and the family name in `full_name`: not a letter or a space, so that
@@ -374,14 +370,33 @@ def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str
     return values | (_a_year_apart(record) if crossed else set())
 
 
-def name_count_value(record: PreparedRecord) -> str | None:
-    """The value stored beside the blocking keys whose count says how usual the record's name
-    is: the check at submission weighs two referrals sharing both names by it, as the engine
-    does by the name's share of the records it scores. Never looked up to find candidates."""
-    return f"n:{record.full_name}" if record.full_name else None
+# The columns weighed by how usual their value is, each with the prefix of its stored count value:
+# `engine._name_part`'s levels (and `full_name`, a model stored before 2026-12-06's).
+COUNTED_COLUMNS = {
+    "given_name": "ng",
+    "family_name": "nf",
+    "given_key": "kg",
+    "family_key": "kf",
+    "full_name": "n",
+}
+
+
+def count_value(column: str, value: str) -> str:
+    """The value stored beside the blocking keys whose count says how usual `value` of
+    `column` is: the check at submission weighs an agreement by it, as the engine does by the
+    value's share of the records it scores. Never looked up to find candidates."""
+    return f"{COUNTED_COLUMNS[column]}:{value}"
+
+
+def count_values(record: PreparedRecord) -> set[str]:
+    return {
+        count_value(column, value)
+        for column in COUNTED_COLUMNS
+        if (value := getattr(record, column))
+    }
 
 
 def stored_values(record: PreparedRecord) -> set[str]:
-    """Every value stored for a record, as keyed digests: its blocking keys and its name's."""
-    name = name_count_value(record)
-    return blocking_values(record) | ({name} if name else set())
+    """Every value stored for a record, as keyed digests: its blocking keys and the values
+    whose counts say how usual its names are."""
+    return blocking_values(record) | count_values(record)

@@ -74,6 +74,47 @@ def _name(a: PreparedRecord, b: PreparedRecord, missing: str = NAME_MISSING_GIVE
     return 8
 
 
+def _crossed(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """`engine.NAMES_CROSSED_SQL`: the names swapped or in another order, not the same both
+    ways (both names given on both sides)."""
+    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
+        return False
+    crossed = (
+        _eq(a.name_tokens, b.name_tokens)
+        or (_eq(a.given_key, b.family_key) and _eq(a.family_key, b.given_key))
+        or (_jw(a.given_name, b.family_name, 0.92) and _jw(a.family_name, b.given_name, 0.92))
+    )
+    return crossed and not (a.given_name == b.given_name and a.family_name == b.family_name)
+
+
+def _name_part(
+    a: str | None,
+    b: str | None,
+    keys: tuple[str | None, str | None],
+    sounds: tuple[str | None, str | None],
+    crossed: bool,
+) -> int:
+    """`engine._name_part`: one name compared alone (not when the names are crossed)."""
+    if a is None or b is None or crossed:
+        return 0
+    if a == b:
+        return 1
+    if _eq(*keys) or _eq(*sounds):
+        return 2
+    if _jw(a, b, 0.92):
+        return 3
+    if _jw(a, b, 0.8):
+        return 4
+    return 5
+
+
+def _names_crossed(a: PreparedRecord, b: PreparedRecord) -> int:
+    """`engine._names_crossed`."""
+    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
+        return 0
+    return 1 if _crossed(a, b) else 2
+
+
 def _dob(a: PreparedRecord, b: PreparedRecord) -> int:
     if a.dob_year is None or b.dob_year is None:
         return 0
@@ -100,8 +141,21 @@ def _same(a: object, b: object) -> int:
     return 1 if a == b else 2
 
 
-def _nationalities(a: list[str] | None, b: list[str] | None) -> int:
-    if a is None or b is None:
+def _a_name_in_common(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """`engine.A_NAME_IN_COMMON_SQL`."""
+    return (
+        _eq(a.given_key, b.given_key)
+        or _eq(a.given_metaphone, b.given_metaphone)
+        or _eq(a.family_key, b.family_key)
+        or _eq(a.family_metaphone, b.family_metaphone)
+        or _eq(a.given_key, b.family_key)
+        or _eq(a.family_key, b.given_key)
+    )
+
+
+def _nationalities(a: list[str] | None, b: list[str] | None, *, name_in_common: bool) -> int:
+    """`engine._nationality`: not compared when the pair has a name in common."""
+    if a is None or b is None or name_in_common:
         return 0
     return 1 if set(a) & set(b) else 2
 
@@ -121,15 +175,41 @@ def _days_apart(a: int | None, b: int | None) -> int:
 
 
 def levels(
-    a: PreparedRecord, b: PreparedRecord, *, name_missing: str = NAME_MISSING_GIVEN
+    a: PreparedRecord, b: PreparedRecord, *, name_missing: str | None = None
 ) -> dict[str, int]:
-    """The position, in each comparison's list of levels, of the level the pair reaches
-    (`name_missing`: which version of the name comparison's first level the model holds)."""
-    return {
-        "name": _name(a, b, name_missing),
+    """The position, in each comparison's list of levels, of the level the pair reaches.
+    With `name_missing` (a model stored before 2026-12-06, whose names are one comparison,
+    "name": which version of its first level the model holds), that comparison's level too,
+    and the nationalities compared as that model does, whatever the names."""
+    crossed = _crossed(a, b)
+    names = {
+        "given_name": _name_part(
+            a.given_name,
+            b.given_name,
+            (a.given_key, b.given_key),
+            (a.given_metaphone, b.given_metaphone),
+            crossed,
+        ),
+        "family_name": _name_part(
+            a.family_name,
+            b.family_name,
+            (a.family_key, b.family_key),
+            (a.family_metaphone, b.family_metaphone),
+            crossed,
+        ),
+        "names_crossed": _names_crossed(a, b),
+    }
+    if name_missing is not None:
+        names["name"] = _name(a, b, name_missing)
+    return names | {
         "dob": _dob(a, b),
         "sex": _same(a.sex, b.sex),
-        "nationalities": _nationalities(a.nationalities, b.nationalities),
+        "nationalities": _nationalities(
+            a.nationalities,
+            b.nationalities,
+            # A model stored before 2026-12-06 (`name_missing` given) compares them always.
+            name_in_common=name_missing is None and _a_name_in_common(a, b),
+        ),
         "phone": _same(a.phone, b.phone),
         "area": _same(a.area, b.area),
         "places": _places(a.places, b.places),
@@ -176,19 +256,26 @@ def score(
     for the levels weighed by it (the engine counts them over the records it scores). The name
     comparison's first level is the model's own version (`name_missing`); a model holding one
     this scorer does not know is refused (`UnknownLevels`), never scored otherwise than the
-    engine would (ADR 0054)."""
+    engine would (ADR 0054); so is a model with a comparison this scorer does not know. A model
+    stored before a comparison existed scores without it, as the engine does."""
     missing = weights.get("name_missing")
-    if missing not in NAME_MISSING:
+    if "name" in weights["comparisons"] and missing not in NAME_MISSING:
         raise UnknownLevels(
             "The stored linkage model's name comparison has a first level this scorer does not "
             "know; train a new model (link_records --retrain)."
         )
+    reached = levels(a, b, name_missing=missing if "name" in weights["comparisons"] else None)
+    unknown = set(weights["comparisons"]) - set(reached)
+    if unknown:
+        raise UnknownLevels(
+            f"The stored linkage model compares {', '.join(sorted(unknown))}, which this scorer "
+            "does not know; train a new model (link_records --retrain)."
+        )
     total = weights["prior"]
     rows = []
-    for name, position in levels(a, b, name_missing=missing).items():
-        if name not in weights["comparisons"]:
-            continue  # a model stored before this comparison existed scores without it
-        level = weights["comparisons"][name][position]
+    # In the model's order, as the engine's waterfall.
+    for name, compared in weights["comparisons"].items():
+        level = compared[reached[name]]
         weight = level["match_weight"] + _frequency_adjustment(level, a, b, frequency)
         total += weight
         rows.append(

@@ -43,10 +43,11 @@ from .models import (
     UnlinkReason,
 )
 from .prepare import (
+    COUNTED_COLUMNS,
     PreparedRecord,
     blocking_values,
     compared_values,
-    name_count_value,
+    count_value,
     prepare,
     prepare_each,
     stored_values,
@@ -722,22 +723,20 @@ def _records_counted() -> int:
     return int(counted or 0)
 
 
-def _name_frequency(secret: bytes, record: PreparedRecord) -> scoring.Frequency:
-    """The new referral's name's share of the stored referrals (its own included, as the
-    engine counts the records it scores): how many stored the same name count key, over how
-    many referrals there are. The one value the check weighs by frequency; counted only when
-    an earlier referral shares the name (most checks never ask)."""
-    value = name_count_value(record)
-    if value is None:
-        return scoring.no_frequencies
+def _frequency(secret: bytes) -> scoring.Frequency:
+    """A name's (or name key's) share of the stored referrals, as the engine counts a value's
+    share of the records it scores: how many stored its count value, over how many referrals
+    there are. Counted only when a pair reaches a level weighed by it (most checks never ask),
+    and each value once."""
 
     @functools.cache
-    def share() -> float | None:
-        named = LinkageKey.objects.filter(digest=_key_digest(secret, value)).count()
-        return named / max(named, _records_counted()) if named else None
-
-    def frequency(column: str, asked: str) -> float | None:
-        return share() if getattr(record, column) == asked else None
+    def frequency(column: str, value: str) -> float | None:
+        if column not in COUNTED_COLUMNS:
+            return None
+        counted = LinkageKey.objects.filter(
+            digest=_key_digest(secret, count_value(column, value))
+        ).count()
+        return counted / max(counted, _records_counted()) if counted else None
 
     return frequency
 
@@ -751,8 +750,8 @@ def submission_check(*, case: Case) -> int:
     1. Store the new referral's blocking keys (keyed digests).
     2. Find the referrals sharing one (names swapped included), at most
        `SUBMISSION_CANDIDATES` (those sharing the most first), and decrypt only those.
-    3. Score each pair in Python with the stored model (`scoring`, the engine's twin), two
-       referrals sharing both names weighed by how many stored referrals have that name.
+    3. Score each pair in Python with the stored model (`scoring`, the engine's twin), agreeing
+       names weighed by how many stored referrals have each (`_frequency`).
     4. Store the pairs as a run does (rejected and linked pairs left out); one audit event.
 
     Without a stored model (no run yet) only step 1 is done.
@@ -779,7 +778,7 @@ def submission_check(*, case: Case) -> int:
     )
     candidates = [prepare(raw) for raw in linkage_records(list(found))]
     weights = _level_weights(model.version)
-    frequency = _name_frequency(secret, record)
+    frequency = _frequency(secret)
     pairs = []
     for other in candidates:
         if other.person_id == record.person_id:
