@@ -64,9 +64,8 @@ def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> fl
     included), which no threshold can exceed: the stored keys of those rules shared, or, at
     national scale, the date of birth and sex, or one name and the year with the other name's
     keys near."""
-    from jellyfish import levenshtein_distance
 
-    from opennrm.linkage import engine
+    from opennrm.linkage import engine, scoring
     from opennrm.linkage.prepare import blocking_values
 
     national = len(prepared) >= engine.NATIONAL_SCALE_RECORDS
@@ -76,31 +75,6 @@ def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> fl
         values = blocking_values(record, crossed=crossed)
         return {value for value in values if value.split(":")[0] in prefixes}
 
-    def near_names(first: Any, second: Any) -> bool:
-        # The national rules for one name misspelt (`engine.NATIONAL_BLOCKING_RULES`, no stored
-        # key: the engine joins on one name and the year, then keeps the near names).
-        def near(a: str | None, b: str | None) -> bool:
-            return bool(a and b) and levenshtein_distance(a, b) <= engine.NAME_KEY_EDITS
-
-        if first.dob_year is None or second.dob_year is None:
-            return False
-        apart = abs(first.dob_year - second.dob_year)
-        estimated = first.dob_estimated or second.dob_estimated
-        swapped = (first.dob_month, first.dob_day) == (second.dob_day, second.dob_month)
-        swapped = swapped and apart == 0 and first.dob_day is not None
-        for same, close in (("family_key", "given_key"), ("given_key", "family_key")):
-            if not (getattr(first, same) and getattr(first, same) == getattr(second, same)):
-                continue
-            if swapped or (
-                apart <= 1 and estimated and near(getattr(first, close), getattr(second, close))
-            ):
-                return True
-        crossed = (first.given_key, first.family_key), (second.family_key, second.given_key)
-        return apart == 0 and any(
-            kept and kept == crossed[1][i] and near(crossed[0][1 - i], crossed[1][1 - i])
-            for i, kept in enumerate(crossed[0])
-        )
-
     caught = 0
     for a, b in true:
         first, second = prepared[a], prepared[b]
@@ -109,7 +83,7 @@ def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> fl
             (same_day and first.sex)
             or keys(first, True) & keys(second, False)
             or keys(second, True) & keys(first, False)
-            or (national and near_names(first, second))
+            or (national and scoring.paired_as_misspelt(first, second))
         ):
             caught += 1
     return round(caught / len(true), 4)

@@ -8,7 +8,6 @@ import math
 from collections import Counter
 
 import pytest
-from jellyfish import levenshtein_distance
 
 from opennrm.linkage import engine, prepare, scoring, synthetic
 from tests import linkage_helpers
@@ -166,7 +165,7 @@ def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
             shared |= prepare.blocking_values(b, crossed=True) & prepare.blocking_values(a)
             if not shared and result is national:
                 misspelt += 1
-                assert _misspelt_name_rule(a, b), (a, b)
+                assert scoring.paired_as_misspelt(a, b), (a, b)
                 continue
             assert shared, (a, b)
     assert misspelt > 0
@@ -177,39 +176,6 @@ def test_national_blocking_scores_fewer_pairs_each_sharing_a_stored_key(
     assert len(both) > len(national.pairs) / 2
     for pair in both:
         assert pair.match_weight == pytest.approx(weights[(pair.first, pair.second)], abs=1e-9)
-
-
-def _misspelt_name_rule(a: prepare.PreparedRecord, b: prepare.PreparedRecord) -> bool:
-    """Whether one of the national rules for a misspelt name holds (`engine.MISSPELT_NAME_RULES`,
-    written again here): one name's key the same and the other's near, in the same year or a
-    year apart with an age estimated; one key the same and the day and month swapped; one key
-    crossed and the other crossed near, in the same year."""
-
-    def near(x: str | None, y: str | None) -> bool:
-        return bool(x and y) and levenshtein_distance(x, y) <= engine.NAME_KEY_EDITS
-
-    if a.dob_year is None or b.dob_year is None:
-        return False
-    apart = abs(a.dob_year - b.dob_year)
-    estimated = a.dob_estimated or b.dob_estimated
-    swapped = (
-        apart == 0
-        and a.dob_day is not None
-        and (a.dob_month, a.dob_day)
-        == (
-            b.dob_day,
-            b.dob_month,
-        )
-    )
-    for same, close in (("given_key", "family_key"), ("family_key", "given_key")):
-        if not getattr(a, same) or getattr(a, same) != getattr(b, same):
-            continue
-        if swapped or (apart <= 1 and estimated and near(getattr(a, close), getattr(b, close))):
-            return True
-    return apart == 0 and (
-        (bool(a.given_key) and a.given_key == b.family_key and near(a.family_key, b.given_key))
-        or (bool(a.family_key) and a.family_key == b.given_key and near(a.given_key, b.family_key))
-    )
 
 
 def test_national_rules_pair_a_misspelt_name_when_the_date_of_birth_is_no_help(
@@ -261,10 +227,10 @@ def test_national_rules_pair_a_misspelt_name_when_the_date_of_birth_is_no_help(
     assert {(1, 2), (1, 3), (1, 6)} <= paired
     assert not {(1, 4), (1, 5)} & paired  # a name not near; neither age estimated
     assert not {(1, 2), (1, 3), (1, 6)} & before
-    assert _misspelt_name_rule(records[0], records[1])
-    assert _misspelt_name_rule(records[0], records[2])
-    assert _misspelt_name_rule(records[0], records[5])
-    assert not _misspelt_name_rule(records[0], records[3])  # Valbona is not near Elira
+    assert scoring.paired_as_misspelt(records[0], records[1])
+    assert scoring.paired_as_misspelt(records[0], records[2])
+    assert scoring.paired_as_misspelt(records[0], records[5])
+    assert not scoring.paired_as_misspelt(records[0], records[3])  # Valbona is not near Elira
 
 
 def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimated(

@@ -57,7 +57,7 @@ from splink.internals import comparison_level as splink_comparison_level
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from .prepare import PreparedRecord
-from .scoring import NAME_MISSING_EITHER, NAME_MISSING_GIVEN
+from .scoring import NAME_KEY_EDITS, NAME_MISSING_EITHER, NAME_MISSING_GIVEN
 
 if TYPE_CHECKING:
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -321,8 +321,6 @@ BLOCKING_RULES: list[BlockingRuleCreator] = [
 # pairs found at all fell from 0.95 to 0.90 on the synthetic people at a million: ADR 0054;
 # with `MISSPELT_NAME_RULES` 0.985: ADR 0059).
 NATIONAL_SCALE_RECORDS = 200_000
-# How far apart two keys of a misspelt name may be for the national rules to pair them.
-NAME_KEY_EDITS = 2
 MISSPELT_NAME_RULES: list[BlockingRuleCreator] = [
     # One name misspelt, and the date of birth no help: an age estimated on either side (the
     # same year, or a year apart), or the day and month swapped. The other name's key and the
