@@ -4,6 +4,7 @@ tested on its own): one place, so a change to `CandidatePair` is made once."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from splink import SettingsCreator
 
 from opennrm.cases.choices import CaseStatus
 from opennrm.cases.models import Case
-from opennrm.linkage import charts, engine
+from opennrm.linkage import charts, engine, scoring
 from opennrm.linkage.models import CandidatePair, PairStatus
 from opennrm.linkage.prepare import PreparedRecord
 
@@ -56,9 +57,60 @@ def closed(case: Case, when: datetime | None = None) -> Case:
     return case
 
 
+def _places_before_stop45() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="places",
+        comparison_description="Places of exploitation (words naming them)",
+        comparison_levels=[
+            cll.NullLevel("places"),
+            cll.ArrayIntersectLevel("places", 2).configure(
+                label_for_charts="Two or more place words in common"
+            ),
+            cll.ArrayIntersectLevel("places", 1).configure(
+                label_for_charts="One place word in common"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _first_contact_before_stop45() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="first_contact",
+        comparison_description="Date of first contact",
+        comparison_levels=[
+            cll.NullLevel("first_contact"),
+            cll.CustomLevel(
+                "abs(first_contact_l - first_contact_r) <= 30", label_for_charts="Within 30 days"
+            ),
+            cll.CustomLevel(
+                "abs(first_contact_l - first_contact_r) <= 365", label_for_charts="Within a year"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def settings_before_stop45() -> SettingsCreator:
+    """The model's settings as they were until 2026-12-06 (stop 45): every place word counted
+    alike ("places"), and the first contacts within 30 days, within a year or further apart
+    ("first_contact")."""
+    before = {
+        "place_words": _places_before_stop45(),
+        "first_contact_apart": _first_contact_before_stop45(),
+    }
+    now = engine.settings()
+    comparisons = [
+        before.get(comparison.create_output_column_name(), comparison)
+        for comparison in now.comparisons
+    ]
+    return dataclasses.replace(now, comparisons=comparisons)
+
+
 def settings_before_stop44() -> SettingsCreator:
     """The model's settings as they were until 2026-12-06 (stop 44): both names one comparison
-    ("name", `engine._name_comparison`), and the nationalities compared whatever the names."""
+    ("name", `engine._name_comparison`), and the nationalities compared whatever the names;
+    the places and first contacts as before stop 45."""
     nationalities = cl.CustomComparison(
         output_column_name="nationalities",
         comparison_description="Nationalities",
@@ -68,16 +120,40 @@ def settings_before_stop44() -> SettingsCreator:
             cll.ElseLevel(),
         ],
     )
-    now = engine.settings()
+    stop45 = settings_before_stop45()
     after_names = [
         nationalities if comparison.create_output_column_name() == "nationalities" else comparison
-        for comparison in now.comparisons[3:]
+        for comparison in stop45.comparisons[3:]
     ]
-    return dataclasses.replace(now, comparisons=[engine._name_comparison(), *after_names])
+    return dataclasses.replace(stop45, comparisons=[engine._name_comparison(), *after_names])
+
+
+def trained_with(settings: SettingsCreator, records: Sequence[PreparedRecord]) -> dict[str, Any]:
+    """A model trained on `records` with these settings, as one stored with them was."""
+    with mock.patch.object(engine, "settings", return_value=settings):
+        return engine.train(records)
 
 
 def trained_before_stop44(records: Sequence[PreparedRecord]) -> dict[str, Any]:
     """A model trained on `records` as one stored before 2026-12-06 was (`settings_before_stop44`)."""
-    before = settings_before_stop44()
-    with mock.patch.object(engine, "settings", return_value=before):
-        return engine.train(records)
+    return trained_with(settings_before_stop44(), records)
+
+
+def frequencies_in(records: Sequence[PreparedRecord]) -> scoring.Frequency:
+    """Each value's share of `records`, as the engine counts it over the records it scores:
+    how many have the value, over how many have one; a place word's, how many name it over
+    all the records (`engine.rare_places`)."""
+    counts: dict[str, Counter[str]] = {}
+
+    def frequency(column: str, value: str) -> float | None:
+        if column not in counts and column == "places":
+            counts[column] = Counter(word for record in records for word in record.places or ())
+        elif column not in counts:
+            counts[column] = Counter(
+                v for record in records if (v := getattr(record, column)) is not None
+            )
+        seen = counts[column]
+        total = len(records) if column == "places" else seen.total()
+        return seen[value] / total if seen[value] else None
+
+    return frequency

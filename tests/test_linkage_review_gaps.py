@@ -36,7 +36,7 @@ from opennrm.linkage.models import (
     LinkageModel,
     PairStatus,
 )
-from opennrm.linkage.prepare import PreparedRecord, RawRecord, prepare
+from opennrm.linkage.prepare import RawRecord, prepare
 from opennrm.linkage.services import (
     LINKED_ALREADY,
     candidate_pair_review,
@@ -47,7 +47,13 @@ from opennrm.privacy.selectors import person_reads_get
 from opennrm.protection.services import protection_check
 
 from . import case_factories, factories
-from .linkage_helpers import closed, pair_of, settings_before_stop44, trained_before_stop44
+from .linkage_helpers import (
+    closed,
+    frequencies_in,
+    pair_of,
+    settings_before_stop44,
+    trained_before_stop44,
+)
 
 
 def _refer(user: User, organisation: Organisation, authority: Organisation, name: str) -> Case:
@@ -631,23 +637,6 @@ def test_a_name_given_without_a_family_name_is_still_compared() -> None:
     )
 
 
-def _shares(records: list[PreparedRecord]) -> scoring.Frequency:
-    """Each value's share of `records`, as the engine counts it over the records it scores."""
-    counts: dict[str, dict[str, int]] = {}
-
-    def frequency(column: str, value: str) -> float | None:
-        if column not in counts:
-            seen: dict[str, int] = {}
-            for record in records:
-                if (v := getattr(record, column)) is not None:
-                    seen[v] = seen.get(v, 0) + 1
-            counts[column] = seen
-        seen = counts[column]
-        return seen[value] / sum(seen.values()) if value in seen else None
-
-    return frequency
-
-
 def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_names() -> None:
     """ADR 0054: a stored model carries its own SQL, and the Python scorer must score it as the
     engine does. A model stored before stop 36 takes its name "not given" level when either
@@ -667,7 +656,7 @@ def test_a_model_stored_before_scores_as_it_did_and_a_new_one_compares_single_na
     ]
     records = [prepare(raw) for raw in [*truth.records, *single]]
     by_id = {record.unique_id: record for record in records}
-    frequency = _shares(records)
+    frequency = frequencies_in(records)
     new = trained_before_stop44(records)
     stored_before = copy.deepcopy(new)
     stored_before["comparisons"][0]["comparison_levels"][0]["sql_condition"] = (

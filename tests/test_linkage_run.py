@@ -171,8 +171,8 @@ def test_a_run_finds_most_duplicates_and_stores_them_as_case_ids_and_weights(
         "nationalities",
         "phone",
         "area",
-        "places",
-        "first_contact",
+        "place_words",
+        "first_contact_apart",
         "referring_organisation",
     ]
     prior = model.splink_settings["probability_two_random_records_match"]
@@ -705,6 +705,36 @@ def test_the_check_at_submission_weighs_a_shared_name_by_how_usual_it_is_as_a_ru
             pair.comparisons[name]["match_weight"], abs=1e-9
         )
     assert again.match_weight == pytest.approx(pair.match_weight, abs=1e-9)
+
+
+def test_the_check_at_submission_tells_a_place_word_few_accounts_name_as_a_run_does(
+    referred: Callable[..., tuple[synthetic.Truth, set[tuple[int, int]]]],
+    stored_model: LinkageModel,
+) -> None:
+    """A street named in both accounts weighs more than a town both name (ADR 0062): the run
+    tells the words few accounts name by counting the records, the check at submission by
+    counting the stored place words; both reach the same level of the pair."""
+    referred(120, 25)
+    run = linkage_run(by=None)
+    rare = "A word few accounts name, and another, in common"
+    naming_a_rare_word = [
+        p for p in CandidatePair.objects.filter(run=run) if _label(p, "place_words") == rare
+    ]
+    assert naming_a_rare_word
+    pair = naming_a_rare_word[0]
+    later = pair.case_b
+    CandidatePair.objects.all().delete()
+    LinkageKey.objects.filter(case=later).delete()
+
+    submission_check(case=later)
+
+    again = CandidatePair.objects.get(case_a=pair.case_a, case_b=later)
+    assert _label(again, "place_words") == rare
+    assert again.match_weight == pytest.approx(pair.match_weight, abs=1e-9)
+
+
+def _label(pair: CandidatePair, comparison: str) -> str:
+    return next(row["label"] for row in pair.comparisons if row["comparison"] == comparison)
 
 
 def test_without_a_model_submission_only_stores_the_keys(

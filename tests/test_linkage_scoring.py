@@ -5,29 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 
 import pytest
 
 from opennrm.linkage import engine, prepare, scoring, synthetic
 from tests import linkage_helpers
-
-
-def _frequencies_in(records: list[prepare.PreparedRecord]) -> scoring.Frequency:
-    """Each value's share of `records`, as the engine counts it over the records it scores:
-    how many have the value, over how many have one."""
-    counts: dict[str, Counter[str]] = {}
-
-    def frequency(column: str, value: str) -> float | None:
-        if column not in counts:
-            counts[column] = Counter(
-                v for record in records if (v := getattr(record, column)) is not None
-            )
-        seen = counts[column]
-        total = seen.total()
-        return seen[value] / total if seen[value] else None
-
-    return frequency
 
 
 def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() -> None:
@@ -37,7 +19,7 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
     weights = engine.level_weights(model)
     by_id = {record.unique_id: record for record in records}
 
-    frequency = _frequencies_in(records)
+    frequency = linkage_helpers.frequencies_in(records)
 
     scored = engine.score(records, model, threshold=0.0).pairs
 
@@ -48,6 +30,14 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
         sharing = [p for p in scored if p.comparisons[position]["label"] == label]
         assert len({round(p.comparisons[position]["match_weight"], 6) for p in sharing}) > 1
     assert {p.comparisons[2]["label"] for p in scored} >= {"Swapped or in another order"}
+    # Place words few accounts name, and usual ones, both reached.
+    places = {
+        row["label"] for p in scored for row in p.comparisons if row["comparison"] == "place_words"
+    }
+    assert places >= {
+        "A word few accounts name, and another, in common",
+        "One usual place word in common",
+    }
     _assert_scored_alike(scored, weights, by_id, frequency)
 
 
@@ -84,7 +74,86 @@ def test_a_model_stored_before_the_names_were_compared_apart_scores_alike() -> N
 
     assert {p.comparisons[0]["label"] for p in scored} >= {"Both names the same"}
     by_id = {record.unique_id: record for record in records}
-    _assert_scored_alike(scored, weights, by_id, _frequencies_in(records))
+    _assert_scored_alike(scored, weights, by_id, linkage_helpers.frequencies_in(records))
+
+
+def test_a_model_stored_before_place_words_were_weighed_apart_scores_alike() -> None:
+    """Until stop 45 every place word counted alike ("places") and the first contacts were
+    within 30 days, within a year or further apart ("first_contact"); a model stored then
+    is scored by the engine from its own SQL, and the Python scorer gives its levels too."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    records = [prepare.prepare(record) for record in truth.records]
+    model = linkage_helpers.trained_with(linkage_helpers.settings_before_stop45(), records)
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    assert {"places", "first_contact"} <= set(names)
+    assert "place_words" not in names
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    labels = {row["label"] for p in scored for row in p.comparisons}
+    assert labels >= {"Two or more place words in common", "Within a year"}
+    by_id = {record.unique_id: record for record in records}
+    _assert_scored_alike(
+        scored, engine.level_weights(model), by_id, linkage_helpers.frequencies_in(records)
+    )
+
+
+def test_a_whole_name_in_the_given_names_box_is_compared_with_the_same_name_in_both() -> None:
+    """The family name is optional on the referral form, so one organisation may write the
+    whole name in the given names box. Until stop 45 the engine took that, against the same
+    name in both boxes, as the names crossed: the names were then not compared apart, and
+    "names crossed" needs both names on both sides, so they weighed nothing. Now the given
+    names are compared, in the engine and in the Python scorer alike."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    whole = [
+        dataclasses.replace(
+            raw,
+            record_id=10_000 + n,
+            person_id=10_000 + n,
+            given_names=f"{raw.given_names} {raw.family_name}",
+            family_name="",
+        )
+        for n, raw in enumerate(truth.records[:40])
+    ]
+    records = [prepare.prepare(record) for record in [*truth.records, *whole]]
+    model = engine.train(records)
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    by_id = {record.unique_id: record for record in records}
+    written_whole = [
+        p
+        for p in scored
+        if p.second >= 10_000 and by_id[p.first].name_tokens == by_id[p.second].name_tokens
+    ]
+    assert written_whole
+    assert all(p.comparisons[0]["gamma"] != -1 for p in written_whole)
+    weights = engine.level_weights(model)
+    _assert_scored_alike(scored, weights, by_id, linkage_helpers.frequencies_in(records))
+
+
+def test_a_model_taking_a_whole_name_in_one_box_as_crossed_is_refused() -> None:
+    """A model stored at stop 44 takes a whole name in the given names box, against the same
+    name in both boxes, as the names crossed; the Python scorer no longer does, so it refuses
+    the model (the check at submission then waits for `link_records --retrain`) rather than
+    score a pair otherwise than a run."""
+    records = [prepare.prepare(r) for r in synthetic.people(150, duplicates=20, seed=3).records]
+    model = engine.train(records)
+    assert engine.level_weights(model)["names_apart_known"]
+    stored_at_stop44 = {**model, "comparisons": [dict(c) for c in model["comparisons"]]}
+    for comparison in stored_at_stop44["comparisons"][:2]:
+        first, *rest = comparison["comparison_levels"]
+        old = first["sql_condition"].replace(
+            "given_name_l IS NOT NULL AND family_name_l IS NOT NULL AND "
+            "given_name_r IS NOT NULL AND family_name_r IS NOT NULL AND ",
+            "",
+        )
+        comparison["comparison_levels"] = [{**first, "sql_condition": old}, *rest]
+    weights = engine.level_weights(stored_at_stop44)
+    assert not weights["names_apart_known"]
+
+    with pytest.raises(scoring.UnknownLevels):
+        scoring.score(weights, records[0], records[1])
 
 
 def test_training_a_small_population_keeps_every_level_possible() -> None:

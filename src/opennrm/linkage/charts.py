@@ -23,7 +23,9 @@ COMPARISON_NAMES = {
     "nationalities": "Nationality",
     "phone": "Phone number",
     "area": "Area",
+    "place_words": "Places of exploitation",
     "places": "Places of exploitation",
+    "first_contact_apart": "First contact",
     "first_contact": "First contact",
     "referring_organisation": "Referring organisation",
 }

@@ -20,9 +20,10 @@ that holds; the weights of each level are learnt):
 - sex, phone (last nine digits), area: the same or not;
 - nationality, any in common, compared only when the two share no name (namesakes are
   nearly always of one nationality, so it is no evidence there: ADR 0061);
-- places of exploitation: two or more place words in common, one, none;
-- first contact: within 30 days (the police and the charity that sheltered the person refer
-  within weeks of each other), within a year, further apart;
+- places of exploitation: a word few accounts name in common, with another or alone; two or
+  more usual words in common; one; none (ADR 0062);
+- first contact: within 30 days, within 60 days (the police and the charity that sheltered
+  the person refer within weeks of each other), within a year, further apart (ADR 0062);
 - referring organisation: the same or another (the weights say whether one organisation
   referring the same person twice is more or less usual than two organisations doing so).
 
@@ -57,7 +58,13 @@ from splink.internals import comparison_level as splink_comparison_level
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from .prepare import PreparedRecord
-from .scoring import NAME_KEY_EDITS, NAME_MISSING_EITHER, NAME_MISSING_GIVEN
+from .scoring import (
+    FIRST_CONTACT_WITHIN,
+    NAME_KEY_EDITS,
+    NAME_MISSING_EITHER,
+    NAME_MISSING_GIVEN,
+    RARE_PLACE_WORD_SHARE,
+)
 
 if TYPE_CHECKING:
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -90,8 +97,13 @@ def _name_missing_level(missing: str = NAME_MISSING_GIVEN) -> ComparisonLevelCre
 
 
 # The names given crossed (the given name where the family name was, or the words in another
-# order: a Vietnamese name written family name first), and not the same both ways.
+# order: a Vietnamese name written family name first), and not the same both ways; both names
+# given on both sides. (Until stop 45 a whole name in the given names box, against the same
+# name in both boxes, was taken as crossed, and its names then weighed nothing at all: not
+# compared apart, and "names crossed" needs both names on both sides.)
 NAMES_CROSSED_SQL = (
+    "given_name_l IS NOT NULL AND family_name_l IS NOT NULL AND "
+    "given_name_r IS NOT NULL AND family_name_r IS NOT NULL AND "
     "((name_tokens_l = name_tokens_r) OR "
     "(given_key_l = family_key_r AND family_key_l = given_key_r) OR "
     "(jaro_winkler_similarity(given_name_l, family_name_r) >= 0.92 AND "
@@ -265,38 +277,50 @@ def _nationality() -> cl.CustomComparison:
     )
 
 
-def _places() -> cl.CustomComparison:
+def _place_words() -> cl.CustomComparison:
+    """Places of exploitation, by the words naming them, a word few accounts name apart
+    (`rare_places`, `scoring.RARE_PLACE_WORD_SHARE`): a street named in both accounts is
+    strong evidence, a town or "car wash" in both is weak (every account in one town names the
+    town). Counted alike, two accounts of one town's car washes reached the top level as often
+    as two accounts of one place (ADR 0062)."""
+
+    def rare_in_common() -> ComparisonLevelCreator:
+        return cll.ArrayIntersectLevel("rare_places", 1)
+
     return cl.CustomComparison(
-        output_column_name="places",
+        output_column_name="place_words",
         comparison_description="Places of exploitation (words naming them)",
         comparison_levels=[
             cll.NullLevel("places"),
+            cll.And(rare_in_common(), cll.ArrayIntersectLevel("places", 2)).configure(
+                label_for_charts="A word few accounts name, and another, in common"
+            ),
+            rare_in_common().configure(label_for_charts="A word few accounts name in common"),
             cll.ArrayIntersectLevel("places", 2).configure(
-                label_for_charts="Two or more place words in common"
+                label_for_charts="Two or more usual place words in common"
             ),
             cll.ArrayIntersectLevel("places", 1).configure(
-                label_for_charts="One place word in common"
+                label_for_charts="One usual place word in common"
             ),
             cll.ElseLevel(),
         ],
     )
 
 
-def _first_contact() -> cl.CustomComparison:
+def _first_contact_apart() -> cl.CustomComparison:
+    """Days between the first contacts. The police and the charity that sheltered a person
+    refer within weeks of each other; a second referral 31 to 60 days after the first, counted
+    with those up to a year apart (most pairs of different people in a year or two of
+    referrals), weighed against the pair (ADR 0062)."""
     # Day numbers, not dates: plain arithmetic reads the same in DuckDB's SQL and Spark's.
+    within = [
+        cll.CustomLevel(f"abs(first_contact_l - first_contact_r) <= {days}", label_for_charts=label)
+        for days, label in FIRST_CONTACT_WITHIN
+    ]
     return cl.CustomComparison(
-        output_column_name="first_contact",
+        output_column_name="first_contact_apart",
         comparison_description="Date of first contact",
-        comparison_levels=[
-            cll.NullLevel("first_contact"),
-            cll.CustomLevel(
-                "abs(first_contact_l - first_contact_r) <= 30", label_for_charts="Within 30 days"
-            ),
-            cll.CustomLevel(
-                "abs(first_contact_l - first_contact_r) <= 365", label_for_charts="Within a year"
-            ),
-            cll.ElseLevel(),
-        ],
+        comparison_levels=[cll.NullLevel("first_contact"), *within, cll.ElseLevel()],
     )
 
 
@@ -427,8 +451,8 @@ def settings() -> SettingsCreator:
             _nationality(),
             _equal("phone", "Phone number (last nine digits)"),
             _equal("area", "Area"),
-            _places(),
-            _first_contact(),
+            _place_words(),
+            _first_contact_apart(),
             _equal("referring_organisation", "Referring organisation"),
         ],
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
@@ -533,10 +557,21 @@ _COLUMNS = tuple(field.name for field in dataclasses.fields(PreparedRecord))
 def _columns(records: Sequence[PreparedRecord]) -> dict[str, list[Any]]:
     """The records column by column, as splink hands them to the engine (Arrow): one read of
     each record's values rather than a dictionary each, which at a million records took 32 s
-    of a run (`dataclasses.asdict` copies every list) against 6 s."""
+    of a run (`dataclasses.asdict` copies every list) against 6 s. With `rare_places`."""
     values = operator.attrgetter(*_COLUMNS)
     columns = zip(*map(values, records), strict=True) if records else [[] for _ in _COLUMNS]
-    return {name: list(column) for name, column in zip(_COLUMNS, columns, strict=True)}
+    by_name = {name: list(column) for name, column in zip(_COLUMNS, columns, strict=True)}
+    return by_name | {"rare_places": rare_places(by_name["places"])}
+
+
+def rare_places(places: list[list[str] | None]) -> list[list[str] | None]:
+    """Each record's place words that fewer than `RARE_PLACE_WORD_SHARE` of the records name
+    (the records being those a run scores, as `scoring.rare_place_words` counts the stored
+    ones at submission)."""
+    naming = Counter(word for words in places if words for word in words)
+    most = RARE_PLACE_WORD_SHARE * len(places)
+    rare = [[word for word in words if naming[word] < most] if words else None for words in places]
+    return [words or None for words in rare]
 
 
 @contextlib.contextmanager
@@ -800,6 +835,35 @@ def name_missing(model: dict[str, Any]) -> str | None:
     return None
 
 
+@functools.cache
+def _names_apart_null_sql() -> dict[str, str]:
+    """The SQL of each name's first level (`_name_part`: not given, or the names crossed) as
+    this version writes it, by comparison."""
+    return {
+        f"{part}_name": str(
+            _name_part(part, "")
+            .get_comparison(DUCKDB)
+            .as_dict()["comparison_levels"][0]["sql_condition"]
+        )
+        for part in ("given", "family")
+    }
+
+
+def names_apart_known(model: dict[str, Any]) -> bool:
+    """Whether the model's names compared apart (if it has them) take their first level as
+    this version does. A model stored at stop 44 took a whole name in the given names box,
+    against the same name in both, as the names crossed (`NAMES_CROSSED_SQL`); the Python
+    scorer does not, so it refuses such a model rather than score otherwise."""
+    current = _names_apart_null_sql()
+    for comparison in model.get("comparisons", []):
+        name = comparison.get("output_column_name")
+        if name in current:
+            first = comparison.get("comparison_levels", [{}])[0]
+            if first.get("sql_condition") != current[name]:
+                return False
+    return True
+
+
 def level_weights(model: dict[str, Any]) -> dict[str, Any]:
     """Each level's match weight as splink reads the model (defaults and unobserved levels
     included), with the prior's: what `scoring.score` adds up for one pair; and which version
@@ -809,6 +873,7 @@ def level_weights(model: dict[str, Any]) -> dict[str, Any]:
     prior = read._probability_two_random_records_match
     return {
         "name_missing": name_missing(model),
+        "names_apart_known": names_apart_known(model),
         "prior": math.log2(prior / (1 - prior)),
         "comparisons": {
             comparison.output_column_name: [

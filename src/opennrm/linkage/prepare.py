@@ -371,13 +371,15 @@ def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str
 
 
 # The columns weighed by how usual their value is, each with the prefix of its stored count value:
-# `engine._name_part`'s levels (and `full_name`, a model stored before 2026-12-06's).
+# `engine._name_part`'s levels (and `full_name`, a model stored before 2026-12-06's), and each
+# word of the places (`engine._place_words`: whether few accounts name it).
 COUNTED_COLUMNS = {
     "given_name": "ng",
     "family_name": "nf",
     "given_key": "kg",
     "family_key": "kf",
     "full_name": "n",
+    "places": "pw",
 }
 
 
@@ -389,11 +391,12 @@ def count_value(column: str, value: str) -> str:
 
 
 def count_values(record: PreparedRecord) -> set[str]:
-    return {
+    values = {
         count_value(column, value)
         for column in COUNTED_COLUMNS
-        if (value := getattr(record, column))
+        if column != "places" and (value := getattr(record, column))
     }
+    return values | {count_value("places", word) for word in record.places or ()}
 
 
 def stored_values(record: PreparedRecord) -> set[str]:

@@ -111,17 +111,19 @@ def _name(a: PreparedRecord, b: PreparedRecord, missing: str = NAME_MISSING_GIVE
     return 8
 
 
-def _crossed(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """`engine.NAMES_CROSSED_SQL`: the names swapped or in another order, not the same both
-    ways (both names given on both sides)."""
+def _names_crossed(a: PreparedRecord, b: PreparedRecord) -> int:
+    """`engine._names_crossed`, by `engine.NAMES_CROSSED_SQL`: not compared unless both names
+    are given on both sides (0); the names swapped or in another order, not the same both ways
+    (1); else (2)."""
     if None in (a.given_name, a.family_name, b.given_name, b.family_name):
-        return False
+        return 0
     crossed = (
         _eq(a.name_tokens, b.name_tokens)
         or (_eq(a.given_key, b.family_key) and _eq(a.family_key, b.given_key))
         or (_jw(a.given_name, b.family_name, 0.92) and _jw(a.family_name, b.given_name, 0.92))
     )
-    return crossed and not (a.given_name == b.given_name and a.family_name == b.family_name)
+    same = a.given_name == b.given_name and a.family_name == b.family_name
+    return 1 if crossed and not same else 2
 
 
 def _name_part(a: PreparedRecord, b: PreparedRecord, part: str, crossed: bool) -> int:
@@ -140,13 +142,6 @@ def _name_part(a: PreparedRecord, b: PreparedRecord, part: str, crossed: bool) -
     if _jw(name_a, name_b, 0.8):
         return 4
     return 5
-
-
-def _names_crossed(a: PreparedRecord, b: PreparedRecord, crossed: bool) -> int:
-    """`engine._names_crossed`."""
-    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
-        return 0
-    return 1 if crossed else 2
 
 
 def _dob(a: PreparedRecord, b: PreparedRecord) -> int:
@@ -194,32 +189,81 @@ def _nationalities(a: list[str] | None, b: list[str] | None, *, name_in_common: 
     return 1 if set(a) & set(b) else 2
 
 
+# A value's share of the records (its term frequency), or None when not known.
+Frequency = Callable[[str, str], float | None]
+
+
+def no_frequencies(column: str, value: str) -> float | None:
+    return None
+
+
+# A place word fewer than this share of the records name is weighed apart from the usual ones
+# (`engine._place_words`, ADR 0062): at a million synthetic referrals each street is named by
+# about one account in 300, each town by one in ten, each kind of place by one in 15.
+RARE_PLACE_WORD_SHARE = 0.02
+
+
+def rare_place_words(words: list[str], frequency: Frequency) -> set[str]:
+    """The words fewer than `RARE_PLACE_WORD_SHARE` of the records name (`engine.rare_places`),
+    by `frequency` (a word's share of the records naming it; not known: not counted rare)."""
+    return {
+        word
+        for word in words
+        if (share := frequency("places", word)) is not None and share < RARE_PLACE_WORD_SHARE
+    }
+
+
+def _place_words(a: PreparedRecord, b: PreparedRecord, frequency: Frequency) -> int:
+    """`engine._place_words`."""
+    if a.places is None or b.places is None:
+        return 0
+    common = set(a.places) & set(b.places)
+    if rare_place_words(sorted(common), frequency):
+        return 1 if len(common) >= 2 else 2
+    return 3 if len(common) >= 2 else 4 if common else 5
+
+
 def _places(a: list[str] | None, b: list[str] | None) -> int:
+    """The places as a model stored before 2026-12-06 (stop 45) compares them."""
     if a is None or b is None:
         return 0
     common = len(set(a) & set(b))
     return 1 if common >= 2 else 2 if common == 1 else 3
 
 
-def _days_apart(a: int | None, b: int | None) -> int:
+# The first contacts' levels (`engine._first_contact_apart`): at most so many days apart.
+FIRST_CONTACT_WITHIN = ((30, "Within 30 days"), (60, "Within 60 days"), (365, "Within a year"))
+
+
+def _first_contact_apart(a: int | None, b: int | None, within: tuple[int, ...]) -> int:
     if a is None or b is None:
         return 0
     apart = abs(a - b)
-    return 1 if apart <= 30 else 2 if apart <= 365 else 3
+    return next(
+        (level for level, days in enumerate(within, start=1) if apart <= days), len(within) + 1
+    )
 
 
 def levels(
-    a: PreparedRecord, b: PreparedRecord, *, name_missing: str | None = None
+    a: PreparedRecord,
+    b: PreparedRecord,
+    *,
+    name_missing: str | None = None,
+    frequency: Frequency | None = None,
 ) -> dict[str, int]:
     """The position, in each comparison's list of levels, of the level the pair reaches.
     With `name_missing` (a model stored before 2026-12-06, whose names are one comparison,
     "name": which version of its first level the model holds), that comparison's level too,
-    and the nationalities compared as that model does, whatever the names."""
-    crossed = _crossed(a, b)
+    and the nationalities compared as that model does, whatever the names. `frequency` tells
+    the place words few records name (none known: none is). The places and the first contacts
+    are also compared as models stored before stop 45 do ("places", "first_contact")."""
+    frequency = frequency or no_frequencies
+    names_crossed = _names_crossed(a, b)
+    crossed = names_crossed == 1
     names = {
         "given_name": _name_part(a, b, "given", crossed),
         "family_name": _name_part(a, b, "family", crossed),
-        "names_crossed": _names_crossed(a, b, crossed),
+        "names_crossed": names_crossed,
     }
     if name_missing is not None:
         names["name"] = _name(a, b, name_missing)
@@ -234,18 +278,14 @@ def levels(
         ),
         "phone": _same(a.phone, b.phone),
         "area": _same(a.area, b.area),
+        "place_words": _place_words(a, b, frequency),
         "places": _places(a.places, b.places),
-        "first_contact": _days_apart(a.first_contact, b.first_contact),
+        "first_contact_apart": _first_contact_apart(
+            a.first_contact, b.first_contact, tuple(days for days, _ in FIRST_CONTACT_WITHIN)
+        ),
+        "first_contact": _first_contact_apart(a.first_contact, b.first_contact, (30, 365)),
         "referring_organisation": _same(a.referring_organisation, b.referring_organisation),
     }
-
-
-# A value's share of the records (its term frequency), or None when not known.
-Frequency = Callable[[str, str], float | None]
-
-
-def no_frequencies(column: str, value: str) -> float | None:
-    return None
 
 
 def _frequency_adjustment(
@@ -286,7 +326,18 @@ def score(
             "The stored linkage model's name comparison has a first level this scorer does not "
             "know; train a new model (link_records --retrain)."
         )
-    reached = levels(a, b, name_missing=missing if "name" in weights["comparisons"] else None)
+    if not weights.get("names_apart_known", True):
+        raise UnknownLevels(
+            "The stored linkage model takes a name written whole in the given names box as the "
+            "names crossed, which this scorer does not; train a new model "
+            "(link_records --retrain)."
+        )
+    reached = levels(
+        a,
+        b,
+        name_missing=missing if "name" in weights["comparisons"] else None,
+        frequency=frequency,
+    )
     unknown = set(weights["comparisons"]) - set(reached)
     if unknown:
         raise UnknownLevels(
