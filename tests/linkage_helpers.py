@@ -74,6 +74,30 @@ def _places_before_stop45() -> cl.CustomComparison:
     )
 
 
+def _dob_before_stop45() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_description="Date of birth, or the year estimated from an age",
+        comparison_levels=[
+            cll.NullLevel("dob_year"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts="The same date"),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND dob_day_l = dob_month_r AND dob_month_l = dob_day_r",
+                label_for_charts="Day and month swapped",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(
+                label_for_charts="One digit off or two exchanged"
+            ),
+            cll.CustomLevel(
+                "(dob_estimated_l OR dob_estimated_r) AND abs(dob_year_l - dob_year_r) <= 1",
+                label_for_charts="Within a year, one estimated",
+            ),
+            cll.ExactMatchLevel("dob_year").configure(label_for_charts="The same year"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def _first_contact_before_stop45() -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name="first_contact",
@@ -92,10 +116,11 @@ def _first_contact_before_stop45() -> cl.CustomComparison:
 
 
 def settings_before_stop45() -> SettingsCreator:
-    """The model's settings as they were until 2026-12-06 (stop 45): every place word counted
-    alike ("places"), and the first contacts within 30 days, within a year or further apart
-    ("first_contact")."""
+    """The model's settings as they were until 2026-12-06 (stop 45): no level for two estimated
+    years of birth ("dob"), every place word counted alike ("places"), and the first contacts
+    within 30 days, within a year or further apart ("first_contact")."""
     before = {
+        "date_of_birth": _dob_before_stop45(),
         "place_words": _places_before_stop45(),
         "first_contact_apart": _first_contact_before_stop45(),
     }

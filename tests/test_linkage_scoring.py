@@ -30,6 +30,13 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
         sharing = [p for p in scored if p.comparisons[position]["label"] == label]
         assert len({round(p.comparisons[position]["match_weight"], 6) for p in sharing}) > 1
     assert {p.comparisons[2]["label"] for p in scored} >= {"Swapped or in another order"}
+    dob = {
+        row["label"]
+        for p in scored
+        for row in p.comparisons
+        if row["comparison"] == "date_of_birth"
+    }
+    assert dob >= {"Within a year, both estimated", "Within a year, one estimated"}
     # Place words few accounts name, and usual ones, both reached.
     places = {
         row["label"] for p in scored for row in p.comparisons if row["comparison"] == "place_words"
@@ -198,7 +205,7 @@ def test_a_level_no_random_pair_reached_weighs_by_one_in_the_pairs_sampled(
     assert all(level.get("u_probability") for level in levels.values())
     # These are reached by no pair among 3,000 random ones of these people.
     unseen = [
-        ("dob", "Day and month swapped"),
+        ("date_of_birth", "Day and month swapped"),
         ("phone", "The same"),
     ]
     for key in unseen:
@@ -387,7 +394,14 @@ def test_a_national_run_learns_the_names_from_pairs_sharing_a_phone(
         for comparison in model["comparisons"]
         if any("m_probability" in level for level in comparison["comparison_levels"])
     }
-    assert {"given_name", "family_name", "names_crossed", "dob", "phone", "area"} <= trained
+    assert {
+        "given_name",
+        "family_name",
+        "names_crossed",
+        "date_of_birth",
+        "phone",
+        "area",
+    } <= trained
 
 
 def test_a_national_model_learns_the_area_when_few_referrals_share_a_phone(

@@ -18,6 +18,7 @@ COMPARISON_NAMES = {
     "family_name": "Family name",
     "names_crossed": "Names swapped",
     "name": "Names",
+    "date_of_birth": "Date of birth",
     "dob": "Date of birth",
     "sex": "Sex",
     "nationalities": "Nationality",

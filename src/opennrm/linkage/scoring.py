@@ -144,7 +144,9 @@ def _name_part(a: PreparedRecord, b: PreparedRecord, part: str, crossed: bool) -
     return 5
 
 
-def _dob(a: PreparedRecord, b: PreparedRecord) -> int:
+def _dob(a: PreparedRecord, b: PreparedRecord, *, both_estimated_apart: bool) -> int:
+    """`engine._date_of_birth`; without `both_estimated_apart` (no level for two estimated
+    years), as a model stored before 2026-12-06 (stop 45) compares them ("dob")."""
     if a.dob_year is None or b.dob_year is None:
         return 0
     if _eq(a.dob, b.dob):
@@ -157,11 +159,11 @@ def _dob(a: PreparedRecord, b: PreparedRecord) -> int:
         and jellyfish.damerau_levenshtein_distance(a.dob, b.dob) <= 1
     ):
         return 3
-    if (a.dob_estimated or b.dob_estimated) and abs(a.dob_year - b.dob_year) <= 1:
-        return 4
-    if a.dob_year == b.dob_year:
-        return 5
-    return 6
+    within_a_year = abs(a.dob_year - b.dob_year) <= 1
+    # The levels after the fourth, in order; the first that holds is reached, else the last.
+    later = [within_a_year and a.dob_estimated and b.dob_estimated] if both_estimated_apart else []
+    later += [within_a_year and (a.dob_estimated or b.dob_estimated), a.dob_year == b.dob_year]
+    return 4 + next((n for n, holds in enumerate(later) if holds), len(later))
 
 
 def _same(a: object, b: object) -> int:
@@ -255,8 +257,9 @@ def levels(
     With `name_missing` (a model stored before 2026-12-06, whose names are one comparison,
     "name": which version of its first level the model holds), that comparison's level too,
     and the nationalities compared as that model does, whatever the names. `frequency` tells
-    the place words few records name (none known: none is). The places and the first contacts
-    are also compared as models stored before stop 45 do ("places", "first_contact")."""
+    the place words few records name (none known: none is). The dates of birth, the places and
+    the first contacts are also compared as models stored before stop 45 do ("dob", "places",
+    "first_contact")."""
     frequency = frequency or no_frequencies
     names_crossed = _names_crossed(a, b)
     crossed = names_crossed == 1
@@ -268,7 +271,8 @@ def levels(
     if name_missing is not None:
         names["name"] = _name(a, b, name_missing)
     return names | {
-        "dob": _dob(a, b),
+        "date_of_birth": _dob(a, b, both_estimated_apart=True),
+        "dob": _dob(a, b, both_estimated_apart=False),
         "sex": _same(a.sex, b.sex),
         "nationalities": _nationalities(
             a.nationalities,
