@@ -577,8 +577,8 @@ def _columns(records: Sequence[PreparedRecord]) -> dict[str, list[Any]]:
 
 def rare_places(places: list[list[str] | None]) -> list[list[str] | None]:
     """Each record's place words that fewer than `RARE_PLACE_WORD_SHARE` of the records name
-    (the records being those a run scores, as `scoring.rare_place_words` counts the stored
-    ones at submission)."""
+    (the records being those a run scores, as `scoring._place_words` counts the stored ones at
+    submission)."""
     naming = Counter(word for words in places if words for word in words)
     most = RARE_PLACE_WORD_SHARE * len(places)
     rare = [[word for word in words if naming[word] < most] if words else None for words in places]

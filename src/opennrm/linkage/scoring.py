@@ -14,7 +14,7 @@ Pure: no Django, no database, no engine.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import jellyfish
@@ -160,7 +160,7 @@ def _dob(a: PreparedRecord, b: PreparedRecord, *, both_estimated_apart: bool) ->
     ):
         return 3
     within_a_year = abs(a.dob_year - b.dob_year) <= 1
-    # The levels after the fourth, in order; the first that holds is reached, else the last.
+    # The levels from the fourth on, in order: the first that holds is reached, else the last.
     later = [within_a_year and a.dob_estimated and b.dob_estimated] if both_estimated_apart else []
     later += [within_a_year and (a.dob_estimated or b.dob_estimated), a.dob_year == b.dob_year]
     return 4 + next((n for n, holds in enumerate(later) if holds), len(later))
@@ -205,22 +205,20 @@ def no_frequencies(column: str, value: str) -> float | None:
 RARE_PLACE_WORD_SHARE = 0.02
 
 
-def rare_place_words(words: list[str], frequency: Frequency) -> set[str]:
-    """The words fewer than `RARE_PLACE_WORD_SHARE` of the records name (`engine.rare_places`),
-    by `frequency` (a word's share of the records naming it; not known: not counted rare)."""
-    return {
-        word
-        for word in words
-        if (share := frequency("places", word)) is not None and share < RARE_PLACE_WORD_SHARE
-    }
+def _named_by_few(word: str, frequency: Frequency) -> bool:
+    """Whether fewer than `RARE_PLACE_WORD_SHARE` of the records name `word`
+    (`engine.rare_places`), by `frequency` (a word's share of the records naming it; not
+    known: not few)."""
+    share = frequency("places", word)
+    return share is not None and share < RARE_PLACE_WORD_SHARE
 
 
 def _place_words(a: PreparedRecord, b: PreparedRecord, frequency: Frequency) -> int:
-    """`engine._place_words`."""
+    """`engine._place_words`. Each word in common is looked up until one is named by few."""
     if a.places is None or b.places is None:
         return 0
     common = set(a.places) & set(b.places)
-    if rare_place_words(sorted(common), frequency):
+    if any(_named_by_few(word, frequency) for word in sorted(common)):
         return 1 if len(common) >= 2 else 2
     return 3 if len(common) >= 2 else 4 if common else 5
 
@@ -252,8 +250,11 @@ def levels(
     *,
     name_missing: str | None = None,
     frequency: Frequency | None = None,
+    compared: Collection[str] | None = None,
 ) -> dict[str, int]:
-    """The position, in each comparison's list of levels, of the level the pair reaches.
+    """The position, in each comparison's list of levels, of the level the pair reaches; of
+    the comparisons in `compared` only, if given (a model's: the place words' counts are then
+    looked up only for a model that weighs them).
     With `name_missing` (a model stored before 2026-12-06, whose names are one comparison,
     "name": which version of its first level the model holds), that comparison's level too,
     and the nationalities compared as that model does, whatever the names. `frequency` tells
@@ -263,33 +264,30 @@ def levels(
     frequency = frequency or no_frequencies
     names_crossed = _names_crossed(a, b)
     crossed = names_crossed == 1
-    names = {
-        "given_name": _name_part(a, b, "given", crossed),
-        "family_name": _name_part(a, b, "family", crossed),
-        "names_crossed": names_crossed,
+    # A model stored before 2026-12-06 (`name_missing` given) compares the nationalities always.
+    name_in_common = name_missing is None and _a_name_in_common(a, b)
+    days = tuple(days for days, _ in FIRST_CONTACT_WITHIN)
+    reach: dict[str, Callable[[], int]] = {
+        "given_name": lambda: _name_part(a, b, "given", crossed),
+        "family_name": lambda: _name_part(a, b, "family", crossed),
+        "names_crossed": lambda: names_crossed,
+        "date_of_birth": lambda: _dob(a, b, both_estimated_apart=True),
+        "dob": lambda: _dob(a, b, both_estimated_apart=False),
+        "sex": lambda: _same(a.sex, b.sex),
+        "nationalities": lambda: _nationalities(
+            a.nationalities, b.nationalities, name_in_common=name_in_common
+        ),
+        "phone": lambda: _same(a.phone, b.phone),
+        "area": lambda: _same(a.area, b.area),
+        "place_words": lambda: _place_words(a, b, frequency),
+        "places": lambda: _places(a.places, b.places),
+        "first_contact_apart": lambda: _first_contact_apart(a.first_contact, b.first_contact, days),
+        "first_contact": lambda: _first_contact_apart(a.first_contact, b.first_contact, (30, 365)),
+        "referring_organisation": lambda: _same(a.referring_organisation, b.referring_organisation),
     }
     if name_missing is not None:
-        names["name"] = _name(a, b, name_missing)
-    return names | {
-        "date_of_birth": _dob(a, b, both_estimated_apart=True),
-        "dob": _dob(a, b, both_estimated_apart=False),
-        "sex": _same(a.sex, b.sex),
-        "nationalities": _nationalities(
-            a.nationalities,
-            b.nationalities,
-            # A model stored before 2026-12-06 (`name_missing` given) compares them always.
-            name_in_common=name_missing is None and _a_name_in_common(a, b),
-        ),
-        "phone": _same(a.phone, b.phone),
-        "area": _same(a.area, b.area),
-        "place_words": _place_words(a, b, frequency),
-        "places": _places(a.places, b.places),
-        "first_contact_apart": _first_contact_apart(
-            a.first_contact, b.first_contact, tuple(days for days, _ in FIRST_CONTACT_WITHIN)
-        ),
-        "first_contact": _first_contact_apart(a.first_contact, b.first_contact, (30, 365)),
-        "referring_organisation": _same(a.referring_organisation, b.referring_organisation),
-    }
+        reach["name"] = lambda: _name(a, b, name_missing)
+    return {name: level() for name, level in reach.items() if compared is None or name in compared}
 
 
 def _frequency_adjustment(
@@ -341,6 +339,7 @@ def score(
         b,
         name_missing=missing if "name" in weights["comparisons"] else None,
         frequency=frequency,
+        compared=weights["comparisons"],
     )
     unknown = set(weights["comparisons"]) - set(reached)
     if unknown:
