@@ -657,7 +657,14 @@ def test_the_quality_page_counts_answers_estimates_precision_and_lists_the_model
     # The run and the model's parameters.
     assert "v3 (trained) 360 285 11 10 1" in page
     assert "Day and month swapped" in page
-    m, u = 0.95 / 5, 0.1 / 5
+    dob = next(
+        c
+        for c in model.splink_settings["comparisons"]
+        if c["output_column_name"] == "date_of_birth"
+    )
+    # As `stored_model` sets them: the levels but "else" share 0.95 of m and 0.1 of u.
+    agreeing = len([lv for lv in dob["comparison_levels"] if not lv.get("is_null_level")]) - 1
+    m, u = 0.95 / agreeing, 0.1 / agreeing
     assert f"Day and month swapped {m:.4g} {u:.4g} {math.log2(m / u):.2f}" in page
     # Another authority's decision maker sees none of these pairs, but the same model.
     other = text_of(
