@@ -691,13 +691,9 @@ def test_the_check_at_submission_weighs_a_shared_name_by_how_usual_it_is_as_a_ru
     for name in (0, 1):
         assert len({round(pair.comparisons[name]["match_weight"], 6) for pair in same_names}) > 1
     pair = same_names[0]
-    later = pair.case_b
-    CandidatePair.objects.all().delete()
-    LinkageKey.objects.filter(case=later).delete()
 
-    submission_check(case=later)
+    again = _checked_again(pair)
 
-    again = CandidatePair.objects.get(case_a=pair.case_a, case_b=later)
     assert again.run is None
     for name in (0, 1):
         assert again.comparisons[name]["label"] == "The same"
@@ -722,15 +718,21 @@ def test_the_check_at_submission_tells_a_place_word_few_accounts_name_as_a_run_d
     ]
     assert naming_a_rare_word
     pair = naming_a_rare_word[0]
+
+    again = _checked_again(pair)
+
+    assert _label(again, "place_words") == rare
+    assert again.match_weight == pytest.approx(pair.match_weight, abs=1e-9)
+
+
+def _checked_again(pair: CandidatePair) -> CandidatePair:
+    """The pair as the check at submission finds it: the run's pairs gone and the later
+    referral's keys removed, so it is checked as a new submission is."""
     later = pair.case_b
     CandidatePair.objects.all().delete()
     LinkageKey.objects.filter(case=later).delete()
-
     submission_check(case=later)
-
-    again = CandidatePair.objects.get(case_a=pair.case_a, case_b=later)
-    assert _label(again, "place_words") == rare
-    assert again.match_weight == pytest.approx(pair.match_weight, abs=1e-9)
+    return CandidatePair.objects.get(case_a=pair.case_a, case_b=later)
 
 
 def _label(pair: CandidatePair, comparison: str) -> str:
