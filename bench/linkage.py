@@ -52,11 +52,13 @@ CHECK_TARGET_MS = 300
 
 
 def accuracy(found: set[tuple[int, int]], true: set[tuple[int, int]]) -> dict[str, float]:
+    """Precision, recall and F1, unrounded: a target is judged on these, never on a figure
+    rounded up to it."""
     hits = len(found & true)
     precision = hits / len(found) if found else 0.0
     recall = hits / len(true) if true else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return {"precision": precision, "recall": recall, "f1": f1}
 
 
 def blocking_ceiling(prepared: dict[int, Any], true: set[tuple[int, int]]) -> float:
@@ -100,6 +102,13 @@ def accuracy_ceiling(
     pairs they are scored on), so a target above it needs other evidence or other blocking,
     not other weights.
 
+    Also held out (`held_out_*`): the groups ranked by how pure they are among half of the
+    pairs (those whose ids add up to an even number; one pair added to each group's count of
+    true and false), and the F1 taken on the other half. With so many groups, most of them a
+    few pairs, the bound above is far above what any scorer learnt from these pairs reaches
+    (at a million: 0.967 against 0.948 held out, the model then 0.945; ADR 0063); the held-out
+    figure is the one to compare the model's F1 on that half with (`held_out_model_f1`).
+
     Synthetic people only: the pairs and their levels are too many for memory at a million, so
     this DuckDB may write to a temporary directory, deleted afterwards (the engine's own
     connection never writes to disk)."""
@@ -130,25 +139,52 @@ def accuracy_ceiling(
             grouping = levels + (f", {frequency}" if frequency else "")
             # Column and table names of splink's and the model's: no input reaches this SQL.
             query = f"""
-                SELECT count(*) AS pairs, count(t.a) AS true_pairs
+                SELECT {grouping}, (p.unique_id_l + p.unique_id_r) % 2 AS half,
+                       count(*) AS pairs, count(t.a) AS true_pairs
                 FROM {predictions.physical_name} AS p
                 LEFT JOIN truth AS t
                   ON t.a = least(p.unique_id_l, p.unique_id_r)
                  AND t.b = greatest(p.unique_id_l, p.unique_id_r)
-                GROUP BY {grouping}
+                GROUP BY ALL
             """  # noqa: S608
-            groups = con.sql(query).fetchall()
+            rows = con.sql(query).fetchall()
         finally:
             con.close()
+    both: dict[tuple, list[int]] = {}
+    halves: list[dict[tuple, tuple[int, int]]] = [{}, {}]
+    for *group, half, pairs, true_pairs in rows:
+        key = tuple(group)
+        counts = both.setdefault(key, [0, 0])
+        counts[0], counts[1] = counts[0] + pairs, counts[1] + true_pairs
+        halves[half][key] = (pairs, true_pairs)
+    best = _best_taken(
+        sorted(both.values(), key=lambda counts: counts[1] / counts[0], reverse=True), len(true)
+    )
+    learnt, held = halves
+
+    def purity(key: tuple) -> float:
+        pairs, true_pairs = learnt.get(key, (0, 0))
+        return (true_pairs + 1) / (pairs + 2)
+
+    held_true = sum(1 for a, b in true if (a + b) % 2 == 1)
+    held_out = _best_taken([held[key] for key in sorted(held, key=purity, reverse=True)], held_true)
+    return {key: round(value, 4) for key, value in best.items()} | {
+        f"held_out_{key}": round(value, 4) for key, value in held_out.items()
+    }
+
+
+def _best_taken(groups: list[Any], true_pairs: int) -> dict[str, float]:
+    """The best precision, recall and F1 on the way through `groups` ((pairs, true pairs),
+    taken in this order), of `true_pairs` in all."""
     best = {"precision": 0.0, "recall": 0.0, "f1": 0.0}
     taken = hits = 0
-    for pairs, true_pairs in sorted(groups, key=lambda group: group[1] / group[0], reverse=True):
-        taken, hits = taken + pairs, hits + true_pairs
-        precision, recall = hits / taken, hits / len(true)
+    for pairs, true_in in groups:
+        taken, hits = taken + pairs, hits + true_in
+        precision, recall = hits / taken, hits / true_pairs
         f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
         if f1 > best["f1"]:
             best = {"precision": precision, "recall": recall, "f1": f1}
-    return {key: round(value, 4) for key, value in best.items()}
+    return best
 
 
 def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -190,14 +226,17 @@ def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
             {record.unique_id: record for record in prepared}, true
         ),
     }
+    exact_f1 = {}
     for threshold in THRESHOLDS:
         found = {
             (pair.first, pair.second)
             for pair in result.pairs
             if pair.match_probability >= threshold
         }
-        for key, value in accuracy(found, true).items():
-            figures[f"{key}_at_{threshold}"] = value
+        measured = accuracy(found, true)
+        exact_f1[threshold] = measured["f1"]
+        for key, value in measured.items():
+            figures[f"{key}_at_{threshold}"] = round(value, 5)
     at = engine.DEFAULT_THRESHOLD
     figures |= {
         "threshold": at,
@@ -207,13 +246,20 @@ def engine_part(scale: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "run_target_seconds": RUN_TARGET_SECONDS,
         "run_target_met": figures["run_seconds"] < RUN_TARGET_SECONDS,
         "f1_target": F1_TARGET,
-        "f1_target_met": figures[f"f1_at_{at}"] >= F1_TARGET,
+        "f1_target_met": exact_f1[at] >= F1_TARGET,
     }
     figures |= {f"engine_{key}": value for key, value in run.items()}
     benchkit.log("the ceiling of any weighing of these comparisons (not part of the run)")
     started = time.perf_counter()
     ceiling = accuracy_ceiling(prepared, model, true)
     figures |= {f"ceiling_{key}": value for key, value in ceiling.items()}
+    held_out = [(first, second) for first, second in true if (first + second) % 2 == 1]
+    found = {
+        (pair.first, pair.second)
+        for pair in result.pairs
+        if pair.match_probability >= at and (pair.first + pair.second) % 2 == 1
+    }
+    figures["held_out_model_f1"] = round(accuracy(found, set(held_out))["f1"], 4)
     figures["ceiling_seconds"] = round(time.perf_counter() - started, 2)
     return figures, model
 
@@ -305,7 +351,7 @@ def units_of(figures: dict[str, Any]) -> dict[str, str]:
         if key.endswith("_ms")
         else "share"
         if key.split("_at_")[0] in ("precision", "recall", "f1", "blocking_recall_ceiling")
-        or key.startswith(("precision", "recall", "f1", "ceiling_"))
+        or key.startswith(("precision", "recall", "f1", "ceiling_", "held_out_"))
         else "count"
         for key in figures
     }

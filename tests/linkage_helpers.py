@@ -115,21 +115,42 @@ def _first_contact_before_stop45() -> cl.CustomComparison:
     )
 
 
+def _replaced(settings: SettingsCreator, before: dict[str, Any]) -> SettingsCreator:
+    comparisons = [
+        before.get(comparison.create_output_column_name(), comparison)
+        for comparison in settings.comparisons
+    ]
+    return dataclasses.replace(settings, comparisons=comparisons)
+
+
+def settings_before_stop46() -> SettingsCreator:
+    """The model's settings as they were at stop 45: the names swapped one comparison of their
+    own, unweighed by the names' frequency ("names_crossed"), each name not compared then
+    ("given_name", "family_name"); no level for a swap with one name misspelt; no level for a
+    year of birth two years off ("date_of_birth")."""
+    return _replaced(
+        engine.settings(),
+        {
+            "given": engine._name_part("given", "Given name"),
+            "family": engine._name_part("family", "Family name"),
+            "names_swapped": engine._names_crossed(),
+            "birth": engine._date_of_birth(two_years=False),
+        },
+    )
+
+
 def settings_before_stop45() -> SettingsCreator:
     """The model's settings as they were until 2026-12-06 (stop 45): no level for two estimated
     years of birth ("dob"), every place word counted alike ("places"), and the first contacts
     within 30 days, within a year or further apart ("first_contact")."""
-    before = {
-        "date_of_birth": _dob_before_stop45(),
-        "place_words": _places_before_stop45(),
-        "first_contact_apart": _first_contact_before_stop45(),
-    }
-    now = engine.settings()
-    comparisons = [
-        before.get(comparison.create_output_column_name(), comparison)
-        for comparison in now.comparisons
-    ]
-    return dataclasses.replace(now, comparisons=comparisons)
+    return _replaced(
+        settings_before_stop46(),
+        {
+            "date_of_birth": _dob_before_stop45(),
+            "place_words": _places_before_stop45(),
+            "first_contact_apart": _first_contact_before_stop45(),
+        },
+    )
 
 
 def settings_before_stop44() -> SettingsCreator:

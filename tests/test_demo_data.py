@@ -346,7 +346,7 @@ def test_the_demo_has_a_possible_earlier_referral_for_the_decision_maker_only(db
     referrers = {pair.case_a.referring_organisation.name, pair.case_b.referring_organisation.name}
     assert referrers == {"Northmoor Constabulary", "Harbour Light Outreach"}
     labels = {row["comparison"]: row["label"] for row in pair.comparisons}
-    assert labels["date_of_birth"] == "Day and month swapped"
+    assert labels["birth"] == "Day and month swapped"
 
     def page(email: str, url: str) -> tuple[int, str]:
         client = factories.signed_in_client(User.objects.get(email=f"{email}@demo.opennrm.test"))

@@ -658,9 +658,7 @@ def test_the_quality_page_counts_answers_estimates_precision_and_lists_the_model
     assert "v3 (trained) 360 285 11 10 1" in page
     assert "Day and month swapped" in page
     dob = next(
-        c
-        for c in model.splink_settings["comparisons"]
-        if c["output_column_name"] == "date_of_birth"
+        c for c in model.splink_settings["comparisons"] if c["output_column_name"] == "birth"
     )
     # As `stored_model` sets them: the levels but "else" share 0.95 of m and 0.1 of u.
     agreeing = len([lv for lv in dob["comparison_levels"] if not lv.get("is_null_level")]) - 1

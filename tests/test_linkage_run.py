@@ -163,10 +163,10 @@ def test_a_run_finds_most_duplicates_and_stores_them_as_case_ids_and_weights(
     pair = CandidatePair.objects.first()
     assert pair is not None
     assert [row["comparison"] for row in pair.comparisons] == [
-        "given_name",
-        "family_name",
-        "names_crossed",
-        "date_of_birth",
+        "given",
+        "family",
+        "names_swapped",
+        "birth",
         "sex",
         "nationalities",
         "phone",
@@ -601,7 +601,7 @@ def test_a_referral_of_someone_referred_before_is_proposed_at_submission_to_the_
     assert pair.status == PairStatus.PROPOSED
     assert pair.match_probability >= stored_model.threshold_match_probability
     labels = {row["comparison"]: row["label"] for row in pair.comparisons}
-    assert labels["date_of_birth"] == "Day and month swapped"
+    assert labels["birth"] == "Day and month swapped"
     # The competent authority's decision maker has it to review; the first responder who
     # submitted, and the one who referred the earlier case, have nothing.
     assert pair in pairs_for_review(Actor(dmitri))

@@ -29,13 +29,12 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
     for position, label in ((0, "The same"), (1, "The same"), (0, SOUNDS_ALIKE), (1, SOUNDS_ALIKE)):
         sharing = [p for p in scored if p.comparisons[position]["label"] == label]
         assert len({round(p.comparisons[position]["match_weight"], 6) for p in sharing}) > 1
-    assert {p.comparisons[2]["label"] for p in scored} >= {"Swapped or in another order"}
-    dob = {
-        row["label"]
-        for p in scored
-        for row in p.comparisons
-        if row["comparison"] == "date_of_birth"
-    }
+    # Names swapped are weighed in each name, by how usual the name is (ADR 0063).
+    swapped = [p for p in scored if p.comparisons[0]["label"] == SWAPPED]
+    assert swapped
+    assert all(p.comparisons[1]["label"] == SWAPPED for p in swapped)
+    assert len({round(p.comparisons[0]["match_weight"], 6) for p in swapped}) > 1
+    dob = {row["label"] for p in scored for row in p.comparisons if row["comparison"] == "birth"}
     assert dob >= {"Within a year, both estimated", "Within a year, one estimated"}
     # Place words few accounts name, and usual ones, both reached.
     places = {
@@ -49,6 +48,7 @@ def test_the_python_scorer_gives_the_engines_levels_and_weights_on_every_pair() 
 
 
 SOUNDS_ALIKE = "Sounds alike (same key or metaphone)"
+SWAPPED = "Swapped with the other name"
 
 
 def _assert_scored_alike(
@@ -105,6 +105,81 @@ def test_a_model_stored_before_place_words_were_weighed_apart_scores_alike() -> 
     )
 
 
+def test_a_model_stored_before_the_names_swapped_were_weighed_by_name_scores_alike() -> None:
+    """At stop 45 the names swapped were a comparison of their own ("names_crossed"), each
+    name not compared then ("given_name", "family_name"), and no level held a year of birth
+    two years off ("date_of_birth"); a model stored then is scored by the engine from its own
+    SQL, and the Python scorer gives its levels too."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    records = [prepare.prepare(record) for record in truth.records]
+    model = linkage_helpers.trained_with(linkage_helpers.settings_before_stop46(), records)
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    assert names[:4] == ["given_name", "family_name", "names_crossed", "date_of_birth"]
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    assert {p.comparisons[2]["label"] for p in scored} >= {"Swapped or in another order"}
+    by_id = {record.unique_id: record for record in records}
+    _assert_scored_alike(
+        scored, engine.level_weights(model), by_id, linkage_helpers.frequencies_in(records)
+    )
+
+
+def _again(raw: prepare.RawRecord, n: int, **changes: object) -> prepare.RawRecord:
+    return dataclasses.replace(raw, record_id=20_000 + n, person_id=20_000 + n, **changes)
+
+
+def test_names_swapped_with_one_misspelt_and_a_year_two_years_off_have_levels_of_their_own() -> (
+    None
+):
+    """Names swapped and one of them misspelt counted both names as differing (some -14 bits),
+    and an estimated year two years from the date of birth as different years: each is now a
+    level of its own (ADR 0063), in the engine and the Python scorer alike."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    named = [raw for raw in truth.records if raw.date_of_birth and len(raw.given_names) > 4]
+    swapped = [
+        _again(
+            raw,
+            n,
+            given_names=raw.family_name,
+            # The first two letters exchanged and the last dropped: Jaro-Winkler 0.85 to 0.91.
+            family_name=raw.given_names[1] + raw.given_names[0] + raw.given_names[2:-1],
+        )
+        for n, raw in enumerate(named[:15])
+    ]
+    older = [
+        _again(
+            raw,
+            100 + n,
+            date_of_birth=None,
+            age_is_estimated=True,
+            age_at_referral=raw.first_contact.year - raw.date_of_birth.year - 2,
+        )
+        for n, raw in enumerate(named[15:30])
+        if raw.first_contact and raw.date_of_birth
+    ]
+    records = [prepare.prepare(raw) for raw in [*truth.records, *swapped, *older]]
+    model = engine.train(records)
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    def labels(ids: set[int], comparison: str) -> set[str]:
+        return {
+            row["label"]
+            for p in scored
+            if {p.first, p.second} & ids and p.first < 20_000
+            for row in p.comparisons
+            if row["comparison"] == comparison
+        }
+
+    assert "Swapped, one misspelt" in labels({r.record_id for r in swapped}, "names_swapped")
+    assert "Within two years, one estimated" in labels({r.record_id for r in older}, "birth")
+    by_id = {record.unique_id: record for record in records}
+    _assert_scored_alike(
+        scored, engine.level_weights(model), by_id, linkage_helpers.frequencies_in(records)
+    )
+
+
 def test_a_whole_name_in_the_given_names_box_is_compared_with_the_same_name_in_both() -> None:
     """The family name is optional on the referral form, so one organisation may write the
     whole name in the given names box. Until stop 45 the engine took that, against the same
@@ -145,7 +220,7 @@ def test_a_model_taking_a_whole_name_in_one_box_as_crossed_is_refused() -> None:
     the model (the check at submission then waits for `link_records --retrain`) rather than
     score a pair otherwise than a run."""
     records = [prepare.prepare(r) for r in synthetic.people(150, duplicates=20, seed=3).records]
-    model = engine.train(records)
+    model = linkage_helpers.trained_with(linkage_helpers.settings_before_stop46(), records)
     assert engine.level_weights(model)["names_apart_known"]
     stored_at_stop44 = {**model, "comparisons": [dict(c) for c in model["comparisons"]]}
     for comparison in stored_at_stop44["comparisons"][:2]:
@@ -205,7 +280,7 @@ def test_a_level_no_random_pair_reached_weighs_by_one_in_the_pairs_sampled(
     assert all(level.get("u_probability") for level in levels.values())
     # These are reached by no pair among 3,000 random ones of these people.
     unseen = [
-        ("date_of_birth", "Day and month swapped"),
+        ("birth", "Day and month swapped"),
         ("phone", "The same"),
     ]
     for key in unseen:
@@ -314,8 +389,8 @@ def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimat
 ) -> None:
     """A person referred with a date of birth, then with only an age that puts the year one
     out: no other national rule pairs them (another day, no phone), the year-apart rule does,
-    names crossed too; and each finds the other's stored key, as the check at submission
-    looks them up."""
+    names crossed too, and two years apart (ADR 0063); and each finds the other's stored key,
+    as the check at submission looks them up."""
     import datetime as dt
 
     def record(record_id: int, given: str, family: str, **values: object) -> prepare.RawRecord:
@@ -351,7 +426,10 @@ def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimat
         age_at_referral=37,
         age_is_estimated=False,
     )
-    records = [prepare.prepare(r) for r in (with_date, aged, crossed, unrelated)]
+    three_years_on = record(
+        5, "Elira", "Krasniqi", date_of_birth=None, age_at_referral=32, age_is_estimated=True
+    )
+    records = [prepare.prepare(r) for r in (with_date, aged, crossed, unrelated, three_years_on)]
     truth = synthetic.people(300, duplicates=60, seed=99)
     model = engine.train([prepare.prepare(r) for r in truth.records])
     monkeypatch.setattr(engine, "NATIONAL_SCALE_RECORDS", 2)
@@ -359,11 +437,11 @@ def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimat
     scored = engine.score(records, model, threshold=0.0).pairs
 
     # Paired: 1990 and 1991 (estimated); 1990 and 1989 (estimated, names crossed); 1989
-    # (estimated) and 1988, crossed. Not: 1991 and 1989, two years; 1990 and 1988, neither
-    # estimated.
-    assert {(p.first, p.second) for p in scored} == {(1, 2), (1, 3), (3, 4)}
-    a, b, c, d = records
-    for first, second in ((a, b), (b, a), (a, c), (c, a), (c, d), (d, c)):
+    # (estimated) and 1988, crossed; 1991 and 1989, two years, both estimated, crossed. Not:
+    # 1990 and 1988, neither estimated; 1994 (estimated) and any, three years or more.
+    assert {(p.first, p.second) for p in scored} == {(1, 2), (1, 3), (3, 4), (2, 3)}
+    a, b, c, d, _ = records
+    for first, second in ((a, b), (b, a), (a, c), (c, a), (c, d), (d, c), (b, c), (c, b)):
         assert prepare.blocking_values(first, crossed=True) & prepare.blocking_values(second)
 
 
@@ -394,14 +472,7 @@ def test_a_national_run_learns_the_names_from_pairs_sharing_a_phone(
         for comparison in model["comparisons"]
         if any("m_probability" in level for level in comparison["comparison_levels"])
     }
-    assert {
-        "given_name",
-        "family_name",
-        "names_crossed",
-        "date_of_birth",
-        "phone",
-        "area",
-    } <= trained
+    assert {"given", "family", "names_swapped", "birth", "phone", "area"} <= trained
 
 
 def test_a_national_model_learns_the_area_when_few_referrals_share_a_phone(

@@ -126,7 +126,7 @@ def test_a_decision_maker_reviews_a_possible_earlier_referral_and_links_it(
     pair = CandidatePair.objects.get(case_a=police_case, case_b=charity_case)
     assert pair.status == PairStatus.PROPOSED
     labels = {row["comparison"]: row["label"] for row in pair.comparisons}
-    assert labels["date_of_birth"] == "Day and month swapped"
+    assert labels["birth"] == "Day and month swapped"
 
     factories.totp_device(dmitri)
     page = new_page()

@@ -14,6 +14,10 @@ from typing import Any
 
 # What each comparison is called on the pages (engine.settings names them).
 COMPARISON_NAMES = {
+    "given": "Given name",
+    "family": "Family name",
+    "names_swapped": "Names swapped, one misspelt",
+    "birth": "Date of birth",
     "given_name": "Given name",
     "family_name": "Family name",
     "names_crossed": "Names swapped",

@@ -11,13 +11,14 @@ Comparisons, each a list of levels from the most to the least alike (splink take
 that holds; the weights of each level are learnt):
 
 - given name, family name, each alone (not compared when missing, or when the names are
-  crossed): the same (weighed by how usual the name is); sounds alike (the same
-  transliteration-tolerant key or metaphone, weighed by how usual the key is); close
+  swapped with one misspelt): swapped with the other name, or the words in another order
+  (weighed by how usual the name is, ADR 0063); the same (weighed so too); sounds alike (the
+  same transliteration-tolerant key or metaphone, weighed by how usual the key is); close
   (Jaro-Winkler at least 0.92); fairly close (0.80); else (ADR 0061);
-- names crossed: the given and family names swapped or the words in another order;
+- names swapped with one of them misspelt (ADR 0063);
 - date of birth: the same; day and month swapped; one digit off (Damerau-Levenshtein 1 on the
   ISO date); within a year when both are estimated from an age; within a year when one is;
-  the same year (ADR 0062);
+  within two years when one is (ADR 0063); the same year (ADR 0062);
 - sex, phone (last nine digits), area: the same or not;
 - nationality, any in common, compared only when the two share no name (namesakes are
   nearly always of one nationality, so it is no evidence there: ADR 0061);
@@ -33,7 +34,8 @@ candidates with a hash join, not by comparing everyone with everyone): family-na
 of birth; given-name key and year of birth; the two keys crossed (names swapped); one key
 crossed and the year (names swapped, one misspelt); both name keys; date of birth; phone.
 From 200,000 records, narrower ones (`NATIONAL_BLOCKING_RULES`, ADRs 0051 and 0054), with
-rules for one name misspelt when the date of birth is no help (`MISSPELT_NAME_RULES`, ADR 0059).
+rules for one name misspelt when the date of birth is no help (`MISSPELT_NAME_RULES`, ADR 0059),
+and for the same names a year or two apart when an age is estimated (ADR 0063).
 """
 
 from __future__ import annotations
@@ -114,6 +116,25 @@ NAMES_CROSSED_SQL = (
 NOT_COMPARED_OR_CROSSED = "Not given in one or both, or the names swapped (weighed there)"
 NOT_COMPARED_NAME_IN_COMMON = "Not given in one or both, or a name in common (no evidence then)"
 
+# The names swapped and one of them misspelt: no name the same (or of the same key) straight
+# across, one name (or its key) the same crossed, and the other crossed fairly close. Not taken
+# as `NAMES_CROSSED_SQL` (both crossed names must agree there), such a pair counted both names
+# as differing, some -14 bits: at a million synthetic referrals some 450 pairs of the same person
+# born on the same day fell below the threshold so (ADR 0063).
+SWAPPED_ONE_MISSPELT_SQL = (
+    "given_name_l IS NOT NULL AND family_name_l IS NOT NULL AND "
+    "given_name_r IS NOT NULL AND family_name_r IS NOT NULL AND NOT "
+    "(given_name_l = given_name_r OR family_name_l = family_name_r OR "
+    "given_key_l = given_key_r OR family_key_l = family_key_r) AND ("
+    "((given_name_l = family_name_r OR given_key_l = family_key_r) AND "
+    "jaro_winkler_similarity(family_name_l, given_name_r) >= 0.8) OR "
+    "((family_name_l = given_name_r OR family_key_l = given_key_r) AND "
+    "jaro_winkler_similarity(given_name_l, family_name_r) >= 0.8))"
+)
+NOT_COMPARED_OR_MISSPELT_SWAP = (
+    "Not given in one or both, or swapped with one misspelt (weighed there)"
+)
+
 
 def _name_part(part: str, description: str) -> cl.CustomComparison:
     """One name (`part` "given" or "family") compared alone, each agreement weighed by how
@@ -157,6 +178,74 @@ def _name_part(part: str, description: str) -> cl.CustomComparison:
     )
 
 
+def _name_or_swapped(part: str, description: str) -> cl.CustomComparison:
+    """One name (`part` "given" or "family") compared alone, as `_name_part`, and the names
+    swapped as a level of each name, weighed by how usual the name is there too: the given
+    name against the other's family name and the other way round. As one comparison of its
+    own (`_names_crossed`), the swap weighed the same for every name; swapped names as usual
+    as "Nguyen" and "Thi Mai" (written family name first by one organisation, given name first
+    by another) pair with every namesake. Names swapped with one misspelt are weighed by
+    `_names_swapped` alone (ADR 0063)."""
+    name, key, sound = f"{part}_name", f"{part}_key", f"{part}_metaphone"
+    misspelt_swap = cll.And(
+        cll.CustomLevel(SWAPPED_ONE_MISSPELT_SQL), cll.Not(cll.CustomLevel(NAMES_CROSSED_SQL))
+    )
+    return cl.CustomComparison(
+        output_column_name=part,
+        comparison_description=description,
+        comparison_levels=[
+            cll.Or(cll.NullLevel(name), misspelt_swap).configure(
+                is_null_level=True, label_for_charts=NOT_COMPARED_OR_MISSPELT_SWAP
+            ),
+            # The larger of the two names' shares as this name (splink's term frequency),
+            # which is this name's own: the other, written in this name's box, is rare there.
+            cll.CustomLevel(NAMES_CROSSED_SQL).configure(
+                label_for_charts="Swapped with the other name",
+                tf_adjustment_column=name,
+                tf_adjustment_weight=1.0,
+                disable_tf_exact_match_detection=True,
+            ),
+            cll.ExactMatchLevel(name, term_frequency_adjustments=True).configure(
+                label_for_charts="The same"
+            ),
+            cll.Or(cll.ExactMatchLevel(key), cll.ExactMatchLevel(sound)).configure(
+                label_for_charts="Sounds alike (same key or metaphone)",
+                tf_adjustment_column=key,
+                tf_adjustment_weight=1.0,
+                disable_tf_exact_match_detection=True,
+            ),
+            cll.JaroWinklerLevel(name, 0.92).configure(
+                label_for_charts="Close (Jaro-Winkler 0.92)"
+            ),
+            cll.JaroWinklerLevel(name, 0.8).configure(
+                label_for_charts="Fairly close (Jaro-Winkler 0.80)"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _names_swapped() -> cl.CustomComparison:
+    """The names swapped and one of them misspelt (`SWAPPED_ONE_MISSPELT_SQL`); names swapped
+    as they are are weighed in each name (`_name_or_swapped`)."""
+    return cl.CustomComparison(
+        output_column_name="names_swapped",
+        comparison_description="Given and family names swapped, one of them misspelt",
+        comparison_levels=[
+            cll.Or(
+                cll.NullLevel("given_name"),
+                cll.NullLevel("family_name"),
+                cll.CustomLevel(NAMES_CROSSED_SQL),
+            ).configure(is_null_level=True, label_for_charts=NOT_COMPARED_OR_CROSSED),
+            cll.CustomLevel(SWAPPED_ONE_MISSPELT_SQL, label_for_charts="Swapped, one misspelt"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+# Until stop 46 the names swapped were a comparison of their own ("names_crossed"), and each
+# name ("given_name", "family_name", `_name_part`) was not compared when they were; a model
+# stored then keeps them, and the engine (from its SQL) and `scoring` still score it.
 def _names_crossed() -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name="names_crossed",
@@ -214,15 +303,24 @@ def _name_comparison() -> cl.CustomComparison:
     )
 
 
-def _date_of_birth() -> cl.CustomComparison:
+def _date_of_birth(*, two_years: bool = True) -> cl.CustomComparison:
     """Dates of birth, or years estimated from an age. Two estimated years a year apart or less
     are a level of their own: two ages each given at a referral agree whenever the person is
     one (one a year later, the other the same), where a date against an age given a year out
     may be two years apart; one level for both, at 200,000 synthetic referrals, weighed the
-    two alike (ADR 0062)."""
+    two alike (ADR 0062). An age given a year out and a birthday passed between the two
+    referrals put an estimated year two years from the date: a level of its own too ("birth",
+    ADR 0063); without `two_years`, as a model stored before stop 46 compares them
+    ("date_of_birth")."""
     within_a_year = "abs(dob_year_l - dob_year_r) <= 1"
+    two_years_apart = [
+        cll.CustomLevel(
+            "(dob_estimated_l OR dob_estimated_r) AND abs(dob_year_l - dob_year_r) <= 2",
+            label_for_charts="Within two years, one estimated",
+        )
+    ]
     return cl.CustomComparison(
-        output_column_name="date_of_birth",
+        output_column_name="birth" if two_years else "date_of_birth",
         comparison_description="Date of birth, or the year estimated from an age",
         comparison_levels=[
             cll.NullLevel("dob_year"),
@@ -242,6 +340,7 @@ def _date_of_birth() -> cl.CustomComparison:
                 f"(dob_estimated_l OR dob_estimated_r) AND {within_a_year}",
                 label_for_charts="Within a year, one estimated",
             ),
+            *(two_years_apart if two_years else []),
             cll.ExactMatchLevel("dob_year").configure(label_for_charts="The same year"),
             cll.ElseLevel(),
         ],
@@ -378,13 +477,16 @@ MISSPELT_NAME_RULES: list[BlockingRuleCreator] = [
         )
         for same in ("family_key", "given_key")
     ),
-    # Names swapped and one of them misspelt: the name that kept its key, crossed, and the year.
+    # Names swapped and one of them misspelt: the name that kept its key, crossed, and the year,
+    # or a year apart with an age estimated (ADR 0063).
     *(
         CustomRule(
-            f"l.{kept} = r.{crossed} AND l.dob_year = r.dob_year "
+            f"l.{kept} = r.{crossed} AND l.dob_year = r.dob_year{step} "
             f"AND levenshtein(l.{crossed}, r.{kept}) <= {NAME_KEY_EDITS}"
+            + (" AND (l.dob_estimated OR r.dob_estimated)" if step else "")
         )
         for kept, crossed in (("given_key", "family_key"), ("family_key", "given_key"))
+        for step in ("", " + 1", " - 1")
     ),
 ]
 NATIONAL_BLOCKING_RULES: list[BlockingRuleCreator] = [
@@ -400,15 +502,17 @@ NATIONAL_BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("dob", "sex"),
     block_on("phone"),
     # The same names (or crossed) and a year of birth apart, when either is estimated from an
-    # age: an age given a year out, or a birthday passed between the two referrals. Each an
-    # equality on three columns (the year moved by one), so still a hash join.
+    # age: an age given a year out, or a birthday passed between the two referrals; or two
+    # years apart, both (at a million synthetic referrals, 336 pairs of the same person were
+    # found by no rule before; ADR 0063). Each an equality on three columns (the year moved),
+    # so still a hash join.
     *(
         CustomRule(
             f"l.given_key = r.{given} AND l.family_key = r.{family} "
             f"AND l.dob_year = r.dob_year {step} AND (l.dob_estimated OR r.dob_estimated)"
         )
         for given, family in (("given_key", "family_key"), ("family_key", "given_key"))
-        for step in ("+ 1", "- 1")
+        for step in ("+ 1", "- 1", "+ 2", "- 2")
     ),
     *MISSPELT_NAME_RULES,
 ]
@@ -454,9 +558,9 @@ def settings() -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            _name_part("given", "Given name"),
-            _name_part("family", "Family name"),
-            _names_crossed(),
+            _name_or_swapped("given", "Given name"),
+            _name_or_swapped("family", "Family name"),
+            _names_swapped(),
             _date_of_birth(),
             _equal("sex", "Sex"),
             _nationality(),

@@ -347,14 +347,15 @@ def _key(record: PreparedRecord, prefix: str, fields: tuple[str, ...]) -> str | 
 
 def _a_year_apart(record: PreparedRecord) -> set[str]:
     """The values to look up for the national rules that pair the same names (or the same
-    crossed) a year of birth apart when either year is estimated from an age: an estimated
-    record looks for every record's both-names-and-year key a year either side; a record with
-    a date of birth, for the estimated records' own key ("gfe", stored only for them)."""
+    crossed) a year or two of birth apart when either year is estimated from an age: an
+    estimated record looks for every record's both-names-and-year key a year or two either
+    side; a record with a date of birth, for the estimated records' own key ("gfe", stored only
+    for them)."""
     if record.dob_year is None or not (record.given_key and record.family_key):
         return set()
     prefix = "gfy" if record.dob_estimated else "gfe"
     names = ((record.given_key, record.family_key), (record.family_key, record.given_key))
-    years = (record.dob_year - 1, record.dob_year + 1)
+    years = [record.dob_year + apart for apart in (-2, -1, 1, 2)]
     return {f"{prefix}:{given}|{family}|{year}" for given, family in names for year in years}
 
 

@@ -50,7 +50,8 @@ def paired_as_misspelt(a: PreparedRecord, b: PreparedRecord) -> bool:
     (`engine.MISSPELT_NAME_RULES`, in Python for the benchmark's blocking ceiling and the
     tests; no stored key finds such a pair): one name's key the same and the other's near, in
     the same year or a year apart with an age estimated; one key the same and the day and month
-    swapped; one key crossed and the other crossed near, in the same year."""
+    swapped; one key crossed and the other crossed near, in the same year or a year apart with
+    an age estimated."""
 
     def near(x: str | None, y: str | None) -> bool:
         if not x or not y:
@@ -71,7 +72,7 @@ def paired_as_misspelt(a: PreparedRecord, b: PreparedRecord) -> bool:
             continue
         if swapped or (apart <= 1 and estimated and near(getattr(a, close), getattr(b, close))):
             return True
-    return apart == 0 and (
+    return (apart == 0 or (apart == 1 and estimated)) and (
         (bool(a.given_key) and a.given_key == b.family_key and near(a.family_key, b.given_key))
         or (bool(a.family_key) and a.family_key == b.given_key and near(a.given_key, b.family_key))
     )
@@ -126,6 +127,47 @@ def _names_crossed(a: PreparedRecord, b: PreparedRecord) -> int:
     return 1 if crossed and not same else 2
 
 
+def _swapped_one_misspelt(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """`engine.SWAPPED_ONE_MISSPELT_SQL`."""
+    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
+        return False
+    if (
+        a.given_name == b.given_name
+        or a.family_name == b.family_name
+        or _eq(a.given_key, b.given_key)
+        or _eq(a.family_key, b.family_key)
+    ):
+        return False
+    given_crossed = a.given_name == b.family_name or _eq(a.given_key, b.family_key)
+    family_crossed = a.family_name == b.given_name or _eq(a.family_key, b.given_key)
+    return (given_crossed and _jw(a.family_name, b.given_name, 0.8)) or (
+        family_crossed and _jw(a.given_name, b.family_name, 0.8)
+    )
+
+
+def _names_swapped(
+    a: PreparedRecord, b: PreparedRecord, *, crossed: bool, misspelt_swap: bool
+) -> int:
+    """`engine._names_swapped`: not compared when a name is missing or the names are crossed
+    (0); swapped with one misspelt (1); else (2)."""
+    if crossed or None in (a.given_name, a.family_name, b.given_name, b.family_name):
+        return 0
+    return 1 if misspelt_swap else 2
+
+
+def _name_or_swapped(
+    a: PreparedRecord, b: PreparedRecord, part: str, *, crossed: bool, misspelt_swap: bool
+) -> int:
+    """`engine._name_or_swapped`: `_name_part` with the names crossed a level of its own (1),
+    and a swap with one name misspelt not compared (0)."""
+    name_a, name_b = getattr(a, f"{part}_name"), getattr(b, f"{part}_name")
+    if name_a is None or name_b is None or (misspelt_swap and not crossed):
+        return 0
+    if crossed:
+        return 1
+    return 1 + _name_part(a, b, part, crossed=False)
+
+
 def _name_part(a: PreparedRecord, b: PreparedRecord, part: str, crossed: bool) -> int:
     """`engine._name_part`: one name (`part` "given" or "family") compared alone (not when the
     names are crossed)."""
@@ -144,9 +186,12 @@ def _name_part(a: PreparedRecord, b: PreparedRecord, part: str, crossed: bool) -
     return 5
 
 
-def _dob(a: PreparedRecord, b: PreparedRecord, *, both_estimated_apart: bool) -> int:
-    """`engine._date_of_birth`; without `both_estimated_apart` (no level for two estimated
-    years), as a model stored before 2026-12-06 (stop 45) compares them ("dob")."""
+def _dob(
+    a: PreparedRecord, b: PreparedRecord, *, both_estimated_apart: bool, two_years: bool
+) -> int:
+    """`engine._date_of_birth`; without `two_years` (no level for two years apart), as a model
+    stored at stop 45 compares them ("date_of_birth"); without `both_estimated_apart` either
+    (no level for two estimated years), as a model stored before stop 45 does ("dob")."""
     if a.dob_year is None or b.dob_year is None:
         return 0
     if _eq(a.dob, b.dob):
@@ -162,7 +207,10 @@ def _dob(a: PreparedRecord, b: PreparedRecord, *, both_estimated_apart: bool) ->
     within_a_year = abs(a.dob_year - b.dob_year) <= 1
     # The levels from the fourth on, in order: the first that holds is reached, else the last.
     later = [within_a_year and a.dob_estimated and b.dob_estimated] if both_estimated_apart else []
-    later += [within_a_year and (a.dob_estimated or b.dob_estimated), a.dob_year == b.dob_year]
+    later += [within_a_year and (a.dob_estimated or b.dob_estimated)]
+    if two_years:
+        later += [abs(a.dob_year - b.dob_year) <= 2 and (a.dob_estimated or b.dob_estimated)]
+    later += [a.dob_year == b.dob_year]
     return 4 + next((n for n, holds in enumerate(later) if holds), len(later))
 
 
@@ -260,19 +308,29 @@ def levels(
     and the nationalities compared as that model does, whatever the names. `frequency` tells
     the place words few records name (none known: none is). The dates of birth, the places and
     the first contacts are also compared as models stored before stop 45 do ("dob", "places",
-    "first_contact")."""
+    "first_contact"), and the names and dates of birth as models stored at stop 45 do
+    ("given_name", "family_name", "names_crossed", "date_of_birth")."""
     frequency = frequency or no_frequencies
     names_crossed = _names_crossed(a, b)
     crossed = names_crossed == 1
+    misspelt_swap = _swapped_one_misspelt(a, b)
     # A model stored before 2026-12-06 (`name_missing` given) compares the nationalities always.
     name_in_common = name_missing is None and _a_name_in_common(a, b)
     days = tuple(days for days, _ in FIRST_CONTACT_WITHIN)
     reach: dict[str, Callable[[], int]] = {
+        "given": lambda: _name_or_swapped(
+            a, b, "given", crossed=crossed, misspelt_swap=misspelt_swap
+        ),
+        "family": lambda: _name_or_swapped(
+            a, b, "family", crossed=crossed, misspelt_swap=misspelt_swap
+        ),
+        "names_swapped": lambda: _names_swapped(a, b, crossed=crossed, misspelt_swap=misspelt_swap),
         "given_name": lambda: _name_part(a, b, "given", crossed),
         "family_name": lambda: _name_part(a, b, "family", crossed),
         "names_crossed": lambda: names_crossed,
-        "date_of_birth": lambda: _dob(a, b, both_estimated_apart=True),
-        "dob": lambda: _dob(a, b, both_estimated_apart=False),
+        "birth": lambda: _dob(a, b, both_estimated_apart=True, two_years=True),
+        "date_of_birth": lambda: _dob(a, b, both_estimated_apart=True, two_years=False),
+        "dob": lambda: _dob(a, b, both_estimated_apart=False, two_years=False),
         "sex": lambda: _same(a.sex, b.sex),
         "nationalities": lambda: _nationalities(
             a.nationalities, b.nationalities, name_in_common=name_in_common
