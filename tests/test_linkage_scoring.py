@@ -360,11 +360,25 @@ def test_national_rules_pair_a_misspelt_name_when_the_date_of_birth_is_no_help(
         4, "Valbona", "Krasniqi", date_of_birth=None, age_at_referral=35, age_is_estimated=True
     )
     not_estimated = record(5, "Ekira", "Krasniqi", date_of_birth=dt.date(1990, 9, 9), **known)
-    # Names swapped as well as one misspelt, another day of the same year.
+    # Names swapped as well as one misspelt, another day of the same year; or only an age
+    # given, a year out (ADR 0063); or a date a year out, which no rule pairs.
     crossed = record(6, "Krasniqi", "Ekira", date_of_birth=dt.date(1990, 3, 3), **known)
+    crossed_aged = record(
+        7, "Krasniqi", "Ekira", date_of_birth=None, age_at_referral=35, age_is_estimated=True
+    )
+    crossed_a_year_on = record(8, "Krasniqi", "Ekira", date_of_birth=dt.date(1991, 3, 3), **known)
     records = [
         prepare.prepare(r)
-        for r in (with_date, misspelt_aged, swapped, other_name, not_estimated, crossed)
+        for r in (
+            with_date,
+            misspelt_aged,
+            swapped,
+            other_name,
+            not_estimated,
+            crossed,
+            crossed_aged,
+            crossed_a_year_on,
+        )
     ]
     truth = synthetic.people(300, duplicates=60, seed=99)
     model = engine.train([prepare.prepare(r) for r in truth.records])
@@ -375,13 +389,14 @@ def test_national_rules_pair_a_misspelt_name_when_the_date_of_birth_is_no_help(
     monkeypatch.setattr(engine, "NATIONAL_BLOCKING_RULES", without)
     before = {(p.first, p.second) for p in engine.score(records, model, threshold=0.0).pairs}
 
-    assert {(1, 2), (1, 3), (1, 6)} <= paired
-    assert not {(1, 4), (1, 5)} & paired  # a name not near; neither age estimated
-    assert not {(1, 2), (1, 3), (1, 6)} & before
-    assert scoring.paired_as_misspelt(records[0], records[1])
-    assert scoring.paired_as_misspelt(records[0], records[2])
-    assert scoring.paired_as_misspelt(records[0], records[5])
+    assert {(1, 2), (1, 3), (1, 6), (1, 7)} <= paired
+    # A name not near; neither age estimated; crossed a year apart, neither estimated.
+    assert not {(1, 4), (1, 5), (1, 8)} & paired
+    assert not {(1, 2), (1, 3), (1, 6), (1, 7)} & before
+    for paired_by_misspelt in (1, 2, 5, 6):
+        assert scoring.paired_as_misspelt(records[0], records[paired_by_misspelt])
     assert not scoring.paired_as_misspelt(records[0], records[3])  # Valbona is not near Elira
+    assert not scoring.paired_as_misspelt(records[0], records[7])
 
 
 def test_national_rules_pair_the_same_names_a_year_apart_when_one_age_is_estimated(
