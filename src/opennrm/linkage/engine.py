@@ -137,6 +137,29 @@ NOT_COMPARED_OR_MISSPELT_SWAP = (
 )
 
 
+def _name_alike_levels(part: str) -> list[ComparisonLevelCreator]:
+    """One name's levels from "the same" down, shared by `_name_part` and `_name_or_swapped`."""
+    name, key, sound = f"{part}_name", f"{part}_key", f"{part}_metaphone"
+    return [
+        cll.ExactMatchLevel(name, term_frequency_adjustments=True).configure(
+            label_for_charts="The same"
+        ),
+        # Weighed by how usual the key is: the level's own u, not the exact match's (splink
+        # would otherwise look for an exact match on the key, which there is not).
+        cll.Or(cll.ExactMatchLevel(key), cll.ExactMatchLevel(sound)).configure(
+            label_for_charts="Sounds alike (same key or metaphone)",
+            tf_adjustment_column=key,
+            tf_adjustment_weight=1.0,
+            disable_tf_exact_match_detection=True,
+        ),
+        cll.JaroWinklerLevel(name, 0.92).configure(label_for_charts="Close (Jaro-Winkler 0.92)"),
+        cll.JaroWinklerLevel(name, 0.8).configure(
+            label_for_charts="Fairly close (Jaro-Winkler 0.80)"
+        ),
+        cll.ElseLevel(),
+    ]
+
+
 def _name_part(part: str, description: str) -> cl.CustomComparison:
     """One name (`part` "given" or "family") compared alone, each agreement weighed by how
     usual the name (or its key) is: sharing a family name one referral in a hundred has is far
@@ -149,7 +172,7 @@ def _name_part(part: str, description: str) -> cl.CustomComparison:
     0), or each name would count as differing and take back what the swap gave (at a million,
     a thousand pairs of the same person, names swapped and age estimated, fell below the
     threshold so)."""
-    name, key, sound = f"{part}_name", f"{part}_key", f"{part}_metaphone"
+    name = f"{part}_name"
     return cl.CustomComparison(
         output_column_name=name,
         comparison_description=description,
@@ -157,24 +180,7 @@ def _name_part(part: str, description: str) -> cl.CustomComparison:
             cll.Or(cll.NullLevel(name), cll.CustomLevel(NAMES_CROSSED_SQL)).configure(
                 is_null_level=True, label_for_charts=NOT_COMPARED_OR_CROSSED
             ),
-            cll.ExactMatchLevel(name, term_frequency_adjustments=True).configure(
-                label_for_charts="The same"
-            ),
-            # Weighed by how usual the key is: the level's own u, not the exact match's
-            # (splink would otherwise look for an exact match on the key, which there is not).
-            cll.Or(cll.ExactMatchLevel(key), cll.ExactMatchLevel(sound)).configure(
-                label_for_charts="Sounds alike (same key or metaphone)",
-                tf_adjustment_column=key,
-                tf_adjustment_weight=1.0,
-                disable_tf_exact_match_detection=True,
-            ),
-            cll.JaroWinklerLevel(name, 0.92).configure(
-                label_for_charts="Close (Jaro-Winkler 0.92)"
-            ),
-            cll.JaroWinklerLevel(name, 0.8).configure(
-                label_for_charts="Fairly close (Jaro-Winkler 0.80)"
-            ),
-            cll.ElseLevel(),
+            *_name_alike_levels(part),
         ],
     )
 
@@ -187,7 +193,7 @@ def _name_or_swapped(part: str, description: str) -> cl.CustomComparison:
     as "Nguyen" and "Thi Mai" (written family name first by one organisation, given name first
     by another) pair with every namesake. Names swapped with one misspelt are weighed by
     `_names_swapped` alone (ADR 0063)."""
-    name, key, sound = f"{part}_name", f"{part}_key", f"{part}_metaphone"
+    name = f"{part}_name"
     misspelt_swap = cll.And(
         cll.CustomLevel(SWAPPED_ONE_MISSPELT_SQL), cll.Not(cll.CustomLevel(NAMES_CROSSED_SQL))
     )
@@ -206,22 +212,7 @@ def _name_or_swapped(part: str, description: str) -> cl.CustomComparison:
                 tf_adjustment_weight=1.0,
                 disable_tf_exact_match_detection=True,
             ),
-            cll.ExactMatchLevel(name, term_frequency_adjustments=True).configure(
-                label_for_charts="The same"
-            ),
-            cll.Or(cll.ExactMatchLevel(key), cll.ExactMatchLevel(sound)).configure(
-                label_for_charts="Sounds alike (same key or metaphone)",
-                tf_adjustment_column=key,
-                tf_adjustment_weight=1.0,
-                disable_tf_exact_match_detection=True,
-            ),
-            cll.JaroWinklerLevel(name, 0.92).configure(
-                label_for_charts="Close (Jaro-Winkler 0.92)"
-            ),
-            cll.JaroWinklerLevel(name, 0.8).configure(
-                label_for_charts="Fairly close (Jaro-Winkler 0.80)"
-            ),
-            cll.ElseLevel(),
+            *_name_alike_levels(part),
         ],
     )
 
