@@ -123,13 +123,25 @@ def _replaced(settings: SettingsCreator, before: dict[str, Any]) -> SettingsCrea
     return dataclasses.replace(settings, comparisons=comparisons)
 
 
+def settings_before_stop47() -> SettingsCreator:
+    """The model's settings as they were at stop 46: no comparison of the nationalities of
+    namesakes ("nationality_of_namesakes")."""
+    settings = engine.settings()
+    comparisons = [
+        comparison
+        for comparison in settings.comparisons
+        if comparison.create_output_column_name() != "nationality_of_namesakes"
+    ]
+    return dataclasses.replace(settings, comparisons=comparisons)
+
+
 def settings_before_stop46() -> SettingsCreator:
     """The model's settings as they were at stop 45: the names swapped one comparison of their
     own, unweighed by the names' frequency ("names_crossed"), each name not compared then
     ("given_name", "family_name"); no level for a swap with one name misspelt; no level for a
     year of birth two years off ("date_of_birth")."""
     return _replaced(
-        engine.settings(),
+        settings_before_stop47(),
         {
             "given": engine._name_part("given", "Given name"),
             "family": engine._name_part("family", "Family name"),

@@ -169,6 +169,7 @@ def test_a_run_finds_most_duplicates_and_stores_them_as_case_ids_and_weights(
         "birth",
         "sex",
         "nationalities",
+        "nationality_of_namesakes",
         "phone",
         "area",
         "place_words",

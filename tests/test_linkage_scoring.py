@@ -125,6 +125,75 @@ def test_a_model_stored_before_the_names_swapped_were_weighed_by_name_scores_ali
     )
 
 
+def test_a_model_stored_before_namesakes_nationalities_were_compared_scores_alike() -> None:
+    """At stop 46 the nationalities of two people sharing a name were not compared at all; a
+    model stored then has no "nationality_of_namesakes", and both the engine and the Python
+    scorer score it without one."""
+    truth = synthetic.people(200, duplicates=40, seed=7)
+    records = [prepare.prepare(record) for record in truth.records]
+    model = linkage_helpers.trained_with(linkage_helpers.settings_before_stop47(), records)
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    assert "nationalities" in names
+    assert "nationality_of_namesakes" not in names
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    assert all(len(p.comparisons) == len(names) for p in scored)
+    by_id = {record.unique_id: record for record in records}
+    _assert_scored_alike(
+        scored, engine.level_weights(model), by_id, linkage_helpers.frequencies_in(records)
+    )
+
+
+def test_namesakes_of_another_nationality_weigh_against_one_person() -> None:
+    """Two people sharing a name and recorded with different nationalities (two Mohammed
+    Ibrahims, one Sudanese and one Syrian) are seldom one person, while one person is nearly
+    always recorded with the same nationality: among namesakes the nationalities are a
+    comparison of their own (ADR 0064), a different one weighing against the pair, in the
+    engine and the Python scorer alike. Without a name in common they are not compared there
+    (the other nationality comparison weighs them)."""
+    truth = synthetic.people(2000, duplicates=100, seed=7)
+    arabic = [raw for raw in truth.records if set(raw.nationalities) & {"SD", "SY", "IQ"}]
+    # The same names and dates with another of the group's nationalities.
+    elsewhere = [
+        _again(raw, n, nationalities=["SY" if raw.nationalities == ["SD"] else "SD"])
+        for n, raw in enumerate(arabic[:20])
+    ]
+    model = engine.train([prepare.prepare(raw) for raw in truth.records])
+    records = [prepare.prepare(raw) for raw in [*truth.records, *elsewhere]]
+    weights = engine.level_weights(model)["comparisons"]["nationality_of_namesakes"]
+    assert [level["label"] for level in weights] == [
+        engine.NOT_COMPARED_NO_NAME_IN_COMMON,
+        "One in common",
+        "All other comparisons",
+    ]
+    assert weights[2]["match_weight"] < -2 < 0 < weights[1]["match_weight"]
+
+    scored = engine.score(records, model, threshold=0.0).pairs
+
+    moved = {raw.record_id for raw in elsewhere}
+    namesakes = {
+        (row["label"], p.first in moved or p.second in moved)
+        for p in scored
+        for row in p.comparisons
+        if row["comparison"] == "nationality_of_namesakes"
+    }
+    assert ("All other comparisons", True) in namesakes
+    assert ("One in common", False) in namesakes
+    by_id = {record.unique_id: record for record in records}
+    for p in scored:
+        a, b = by_id[p.first], by_id[p.second]
+        level = scoring.levels(a, b, compared=["nationality_of_namesakes"])
+        assert (level["nationality_of_namesakes"] == 0) == (
+            a.nationalities is None
+            or b.nationalities is None
+            or not scoring._a_name_in_common(a, b)
+        )
+    _assert_scored_alike(
+        scored, engine.level_weights(model), by_id, linkage_helpers.frequencies_in(records)
+    )
+
+
 def _again(raw: prepare.RawRecord, n: int, **changes: object) -> prepare.RawRecord:
     return dataclasses.replace(raw, record_id=20_000 + n, person_id=20_000 + n, **changes)
 

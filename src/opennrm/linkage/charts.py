@@ -26,6 +26,7 @@ COMPARISON_NAMES = {
     "dob": "Date of birth",
     "sex": "Sex",
     "nationalities": "Nationality",
+    "nationality_of_namesakes": "Nationality (a name in common)",
     "phone": "Phone number",
     "area": "Area",
     "place_words": "Places of exploitation",

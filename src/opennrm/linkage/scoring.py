@@ -239,6 +239,13 @@ def _nationalities(a: list[str] | None, b: list[str] | None, *, name_in_common: 
     return 1 if set(a) & set(b) else 2
 
 
+def _nationality_of_namesakes(a: PreparedRecord, b: PreparedRecord) -> int:
+    """`engine._nationality_of_namesakes`: compared only when the pair has a name in common."""
+    if a.nationalities is None or b.nationalities is None or not _a_name_in_common(a, b):
+        return 0
+    return 1 if set(a.nationalities) & set(b.nationalities) else 2
+
+
 # A value's share of the records (its term frequency), or None when not known.
 Frequency = Callable[[str, str], float | None]
 
@@ -335,6 +342,7 @@ def levels(
         "nationalities": lambda: _nationalities(
             a.nationalities, b.nationalities, name_in_common=name_in_common
         ),
+        "nationality_of_namesakes": lambda: _nationality_of_namesakes(a, b),
         "phone": lambda: _same(a.phone, b.phone),
         "area": lambda: _same(a.area, b.area),
         "place_words": lambda: _place_words(a, b, frequency),

@@ -76,6 +76,8 @@ _FUNCTIONS: dict[str, str | None] = {
     "list_intersect": "array_intersect",
     "array_size": None,
     "abs": None,
+    # No name in common, a missing key taken as no agreement (`engine.NO_NAME_IN_COMMON_SQL`).
+    "coalesce": None,
 }
 
 
