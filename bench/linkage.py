@@ -173,7 +173,7 @@ def accuracy_ceiling(
 
     held_true = sum(1 for a, b in true if (a + b) % 2 == 1)
     held_out = _best_taken([held[key] for key in sorted(held, key=purity, reverse=True)], held_true)
-    return {key: round(value, 4) for key, value in best.items()} | {
+    return {key: round(value, 6) for key, value in best.items()} | {
         f"held_out_{key}": round(value, 6) for key, value in held_out.items()
     }
 

@@ -345,7 +345,7 @@ def _key(record: PreparedRecord, prefix: str, fields: tuple[str, ...]) -> str | 
     return f"{prefix}:" + "|".join(str(value) for value in values)
 
 
-def _a_year_apart(record: PreparedRecord) -> set[str]:
+def _a_year_or_two_apart(record: PreparedRecord) -> set[str]:
     """The values to look up for the national rules that pair the same names (or the same
     crossed) a year or two of birth apart when either year is estimated from an age: an
     estimated record looks for every record's both-names-and-year key a year or two either
@@ -368,7 +368,7 @@ def blocking_values(record: PreparedRecord, *, crossed: bool = False) -> set[str
     values = {key for prefix, fields in wanted if (key := _key(record, prefix, fields))}
     if record.dob_estimated and (estimated := _key(record, "gfe", _BOTH_NAMES_AND_YEAR)):
         values.add(estimated)
-    return values | (_a_year_apart(record) if crossed else set())
+    return values | (_a_year_or_two_apart(record) if crossed else set())
 
 
 # The columns weighed by how usual their value is, each with the prefix of its stored count value:

@@ -13,6 +13,7 @@ Pure: no Django, no database, no engine.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Collection
 from typing import Any
@@ -112,11 +113,16 @@ def _name(a: PreparedRecord, b: PreparedRecord, missing: str = NAME_MISSING_GIVE
     return 8
 
 
+def _all_names_given(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Both names given on both sides: the names can be crossed only then."""
+    return None not in (a.given_name, a.family_name, b.given_name, b.family_name)
+
+
 def _names_crossed(a: PreparedRecord, b: PreparedRecord) -> int:
     """`engine._names_crossed`, by `engine.NAMES_CROSSED_SQL`: not compared unless both names
     are given on both sides (0); the names swapped or in another order, not the same both ways
     (1); else (2)."""
-    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
+    if not _all_names_given(a, b):
         return 0
     crossed = (
         _eq(a.name_tokens, b.name_tokens)
@@ -129,7 +135,7 @@ def _names_crossed(a: PreparedRecord, b: PreparedRecord) -> int:
 
 def _swapped_one_misspelt(a: PreparedRecord, b: PreparedRecord) -> bool:
     """`engine.SWAPPED_ONE_MISSPELT_SQL`."""
-    if None in (a.given_name, a.family_name, b.given_name, b.family_name):
+    if not _all_names_given(a, b):
         return False
     if (
         a.given_name == b.given_name
@@ -150,7 +156,7 @@ def _names_swapped(
 ) -> int:
     """`engine._names_swapped`: not compared when a name is missing or the names are crossed
     (0); swapped with one misspelt (1); else (2)."""
-    if crossed or None in (a.given_name, a.family_name, b.given_name, b.family_name):
+    if crossed or not _all_names_given(a, b):
         return 0
     return 1 if misspelt_swap else 2
 
@@ -239,11 +245,13 @@ def _nationalities(a: list[str] | None, b: list[str] | None, *, name_in_common: 
     return 1 if set(a) & set(b) else 2
 
 
-def _nationality_of_namesakes(a: PreparedRecord, b: PreparedRecord) -> int:
+def _nationality_of_namesakes(
+    a: list[str] | None, b: list[str] | None, *, name_in_common: bool
+) -> int:
     """`engine._nationality_of_namesakes`: compared only when the pair has a name in common."""
-    if a.nationalities is None or b.nationalities is None or not _a_name_in_common(a, b):
+    if a is None or b is None or not name_in_common:
         return 0
-    return 1 if set(a.nationalities) & set(b.nationalities) else 2
+    return 1 if set(a) & set(b) else 2
 
 
 # A value's share of the records (its term frequency), or None when not known.
@@ -320,18 +328,20 @@ def levels(
     frequency = frequency or no_frequencies
     names_crossed = _names_crossed(a, b)
     crossed = names_crossed == 1
-    misspelt_swap = _swapped_one_misspelt(a, b)
-    # A model stored before 2026-12-06 (`name_missing` given) compares the nationalities always.
-    name_in_common = name_missing is None and _a_name_in_common(a, b)
+    # Only the comparisons of models since stop 46 ask (`given`, `family`, `names_swapped`).
+    misspelt_swap = functools.cache(lambda: _swapped_one_misspelt(a, b))
+    a_name_in_common = functools.cache(lambda: _a_name_in_common(a, b))
     days = tuple(days for days, _ in FIRST_CONTACT_WITHIN)
     reach: dict[str, Callable[[], int]] = {
         "given": lambda: _name_or_swapped(
-            a, b, "given", crossed=crossed, misspelt_swap=misspelt_swap
+            a, b, "given", crossed=crossed, misspelt_swap=misspelt_swap()
         ),
         "family": lambda: _name_or_swapped(
-            a, b, "family", crossed=crossed, misspelt_swap=misspelt_swap
+            a, b, "family", crossed=crossed, misspelt_swap=misspelt_swap()
         ),
-        "names_swapped": lambda: _names_swapped(a, b, crossed=crossed, misspelt_swap=misspelt_swap),
+        "names_swapped": lambda: _names_swapped(
+            a, b, crossed=crossed, misspelt_swap=misspelt_swap()
+        ),
         "given_name": lambda: _name_part(a, b, "given", crossed),
         "family_name": lambda: _name_part(a, b, "family", crossed),
         "names_crossed": lambda: names_crossed,
@@ -339,10 +349,16 @@ def levels(
         "date_of_birth": lambda: _dob(a, b, both_estimated_apart=True, two_years=False),
         "dob": lambda: _dob(a, b, both_estimated_apart=False, two_years=False),
         "sex": lambda: _same(a.sex, b.sex),
+        # A model stored before 2026-12-06 (`name_missing` given) compares them whatever the
+        # names.
         "nationalities": lambda: _nationalities(
-            a.nationalities, b.nationalities, name_in_common=name_in_common
+            a.nationalities,
+            b.nationalities,
+            name_in_common=name_missing is None and a_name_in_common(),
         ),
-        "nationality_of_namesakes": lambda: _nationality_of_namesakes(a, b),
+        "nationality_of_namesakes": lambda: _nationality_of_namesakes(
+            a.nationalities, b.nationalities, name_in_common=a_name_in_common()
+        ),
         "phone": lambda: _same(a.phone, b.phone),
         "area": lambda: _same(a.area, b.area),
         "place_words": lambda: _place_words(a, b, frequency),
