@@ -238,18 +238,11 @@ def _a_name_in_common(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
-def _nationalities(a: list[str] | None, b: list[str] | None, *, name_in_common: bool) -> int:
-    """`engine._nationality`: not compared when the pair has a name in common."""
-    if a is None or b is None or name_in_common:
-        return 0
-    return 1 if set(a) & set(b) else 2
-
-
-def _nationality_of_namesakes(
-    a: list[str] | None, b: list[str] | None, *, name_in_common: bool
-) -> int:
-    """`engine._nationality_of_namesakes`: compared only when the pair has a name in common."""
-    if a is None or b is None or not name_in_common:
+def _nationalities(a: list[str] | None, b: list[str] | None, *, compared: bool) -> int:
+    """`engine._nationality` (compared when the pair has no name in common) and
+    `engine._nationality_of_namesakes` (when it has one): not compared (0); one in common (1);
+    else (2)."""
+    if a is None or b is None or not compared:
         return 0
     return 1 if set(a) & set(b) else 2
 
@@ -354,10 +347,10 @@ def levels(
         "nationalities": lambda: _nationalities(
             a.nationalities,
             b.nationalities,
-            name_in_common=name_missing is None and a_name_in_common(),
+            compared=name_missing is not None or not a_name_in_common(),
         ),
-        "nationality_of_namesakes": lambda: _nationality_of_namesakes(
-            a.nationalities, b.nationalities, name_in_common=a_name_in_common()
+        "nationality_of_namesakes": lambda: _nationalities(
+            a.nationalities, b.nationalities, compared=a_name_in_common()
         ),
         "phone": lambda: _same(a.phone, b.phone),
         "area": lambda: _same(a.area, b.area),
